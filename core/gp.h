@@ -1,0 +1,115 @@
+/*
+ * gp.h - the exact Gaussian process behind Protein, and the backend table
+ * through which the optimizer reaches it (CPU/LAPACK here in core/, CUDA in
+ * kernels/).
+ *
+ * Model. Inputs X are n points in model space (row-major, n x d); targets y
+ * are already normalized by the caller. With r^2 = sum_j ((x_j - x'_j)/l_j)^2:
+ *
+ *   k(x, x') = sf * ( x.x' + b + (1 + sqrt(3) r) exp(-sqrt(3) r) )
+ *   K = k(X, X) + sn2 * I,   zero mean.
+ *
+ * Hyperparameters are stored raw, theta = [raw_l_1..raw_l_d, raw_sf, raw_b,
+ * raw_sn2] (PROTEIN_GP_NTHETA(d) values) and mapped by softplus(raw) + 1e-4.
+ * Initial values: l = 1, sf = 1, b = 1, sn2 = 0.01 (protein_gp_theta_init).
+ *
+ * Loss minimized by fit: -MLL/n - log p(sn2), with
+ *   MLL = -1/2 y'a - sum log L_ii - n/2 log 2pi,  a = K^-1 y,
+ * and a LogNormal(mu = ln 0.01, sigma = 0.5) prior on sn2 (softplus Jacobian
+ * included). Every backend computes exactly this loss and its analytic
+ * gradient; the CPU backend is the oracle that others are tested against.
+ *
+ * On a failed Cholesky a backend retries with a jitter ladder added to the
+ * diagonal (1e-8, 1e-6, 1e-4) before returning PROTEIN_ENUMERIC.
+ */
+#ifndef PROTEIN_GP_H
+#define PROTEIN_GP_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PROTEIN_GP_NTHETA(d) ((d) + 3)
+
+/* Optimizer state carried across refits (warm start). */
+typedef struct protein_gp_params {
+    size_t d;
+    double *theta;  /* raw hyperparameters, PROTEIN_GP_NTHETA(d) */
+    double *m, *v, *vmax; /* Adam-amsgrad moments, same length */
+    long step;      /* Adam step count since the last reset */
+} protein_gp_params;
+
+typedef struct protein_gp_fit_options {
+    int iterations;       /* default 50 */
+    double learning_rate; /* default 1e-3 */
+} protein_gp_fit_options;
+
+typedef struct protein_gp_fit_report {
+    int iterations_done;
+    double final_loss;     /* -MLL/n - log prior at the returned theta */
+    double jitter_used;    /* 0 when none was needed */
+} protein_gp_fit_report;
+
+/* A GP backend. Each function returns a protein_status; errbuf (may be
+ * NULL) receives a message on failure. A backend state holds the training
+ * data and factorization of the last successful fit, for predict. */
+typedef struct protein_gp_backend {
+    const char *name; /* "cpu", "cuda" */
+
+    /* Allocates a backend state for d input dimensions. */
+    int (*create)(void **state, size_t d, char *errbuf, size_t errlen);
+
+    /* Loss and gradient (d loss / d theta_raw) at theta for data (X, y).
+     * grad may be NULL. Used by tests and by fit. */
+    int (*loss_grad)(void *state, const double *X, const double *y, size_t n,
+                     const double *theta, double *loss, double *grad,
+                     char *errbuf, size_t errlen);
+
+    /* Runs opts->iterations Adam-amsgrad steps from params (updated in
+     * place), then factorizes K at the final theta and keeps it for
+     * predict. X (n x d, row-major) and y are copied. */
+    int (*fit)(void *state, const double *X, const double *y, size_t n,
+               protein_gp_params *params, const protein_gp_fit_options *opts,
+               protein_gp_fit_report *report, char *errbuf, size_t errlen);
+
+    /* Posterior mean (and variance when var != NULL) at m points Xs
+     * (m x d row-major), in the normalized target units. */
+    int (*predict)(void *state, const double *Xs, size_t m, double *mean,
+                   double *var, char *errbuf, size_t errlen);
+
+    void (*destroy)(void *state);
+} protein_gp_backend;
+
+/* The LAPACK/BLAS reference backend. */
+extern const protein_gp_backend protein_gp_backend_cpu;
+
+/* The CUDA backend, or NULL when built without CUDA. Its create() fails
+ * with PROTEIN_EBACKEND and a clear message when no device is present. */
+const protein_gp_backend *protein_gp_backend_cuda(void);
+
+/* Finds a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is
+ * usable, else CPU). Returns NULL and fills errbuf when unavailable. */
+const protein_gp_backend *protein_gp_backend_by_name(const char *name,
+                                                     char *errbuf,
+                                                     size_t errlen);
+
+/* Allocates params for d dims with the initial theta and zero moments. */
+int protein_gp_params_init(protein_gp_params *p, size_t d);
+void protein_gp_params_reset_moments(protein_gp_params *p);
+void protein_gp_params_free(protein_gp_params *p);
+
+/* softplus(raw) + 1e-4 and its derivative. */
+double protein_gp_softplus(double raw);
+double protein_gp_softplus_grad(double raw);
+
+/* One Adam-amsgrad update (beta 0.9/0.999, eps 1e-8) of params->theta from
+ * grad; shared by all backends that run the loop on the host. */
+void protein_gp_adam_step(protein_gp_params *params, const double *grad,
+                          double learning_rate);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROTEIN_GP_H */

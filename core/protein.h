@@ -1,0 +1,249 @@
+/*
+ * protein.h - the Protein optimizer: sweep configs, parameter spaces and
+ * cost-aware Bayesian suggestions.
+ *
+ * This is the public API of core/. It is pure computation: no sockets, no
+ * Slurm, no files except the config loaders. Every function that can fail
+ * returns a protein_status (0 on success) and, where a protein_error is
+ * passed, fills it with a human-readable message. Objects returned through
+ * an out-pointer are owned by the caller and freed by the matching *_free().
+ *
+ * Values: a trial is a vector of n_params doubles in "value space", one per
+ * parameter, in config order. Numeric parameters hold their value; a
+ * categorical parameter holds the index of its choice in values[]; a
+ * constant holds its numeric value (or 0 when the constant is a string).
+ */
+#ifndef PROTEIN_H
+#define PROTEIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Error codes. Every failing call returns one of these (never errno). */
+typedef enum protein_status {
+    PROTEIN_OK = 0,
+    PROTEIN_ENOMEM = -1,    /* an allocation failed */
+    PROTEIN_EINVAL = -2,    /* a caller passed an invalid argument */
+    PROTEIN_ECONFIG = -3,   /* a sweep config is malformed; see protein_error */
+    PROTEIN_EIO = -4,       /* a file could not be read or written */
+    PROTEIN_ENUMERIC = -5,  /* a factorization failed even after jitter */
+    PROTEIN_EBACKEND = -6,  /* a GP backend failed (device error, ...) */
+    PROTEIN_EXHAUSTED = -7, /* no more suggestions (grid done, budget used) */
+    PROTEIN_ENOTFOUND = -8  /* a named parameter or key does not exist */
+} protein_status;
+
+/* A static English description of a protein_status. Never NULL. */
+const char *protein_strerror(int status);
+
+/* Where and why something failed. file/key may be empty; line 0 = unknown. */
+typedef struct protein_error {
+    char file[256];
+    int line;
+    char key[128];
+    char message[512];
+} protein_error;
+
+/* Formats err as "FILE:LINE: KEY: MESSAGE" (omitting empty parts) into buf. */
+void protein_error_format(const protein_error *err, char *buf, size_t len);
+
+/* ------------------------------------------------------------------ config */
+
+typedef enum protein_param_kind {
+    PROTEIN_PARAM_LINEAR,      /* uniform / int_uniform */
+    PROTEIN_PARAM_LOG,         /* log_uniform_values / log_normal (base 10) */
+    PROTEIN_PARAM_POW2,        /* uniform_pow2: always an integer power of 2 */
+    PROTEIN_PARAM_LOGIT,       /* logit_normal: log10 of (1 - v) */
+    PROTEIN_PARAM_CATEGORICAL, /* values: [...] */
+    PROTEIN_PARAM_CONSTANT     /* value: x */
+} protein_param_kind;
+
+typedef enum protein_method {
+    PROTEIN_METHOD_PROTEIN,
+    PROTEIN_METHOD_RANDOM,
+    PROTEIN_METHOD_GRID
+} protein_method;
+
+typedef struct protein_param {
+    char *name;              /* as written in the config, e.g. "train/lr" */
+    protein_param_kind kind;
+    int is_integer;          /* rounded to the nearest integer on output */
+    double min, max;         /* numeric kinds */
+    double scale;            /* perturbation half-width in model units */
+    int has_default;
+    double default_value;    /* value space (categorical: index) */
+    size_t n_values;         /* categorical choices / 1 for a constant */
+    char **values;           /* choices (and the constant) as text */
+    double *numeric_values;  /* same, parsed; NaN where not a number */
+    int line;                /* config line where the parameter starts */
+} protein_param;
+
+typedef struct protein_sweep_config {
+    char *name;
+    char *source;               /* file name the config came from */
+    protein_method method;
+    char *metric;               /* default "score" */
+    int minimize;               /* goal: minimize */
+    char *cost_metric;          /* result key for cost; default "cost" */
+    char *cost_param;           /* optional parameter whose value is the cost axis */
+    long max_trials;            /* 0 = unlimited */
+    double max_suggestion_cost; /* seconds; default 3600 */
+    int has_seed;
+    uint64_t seed;
+    /* Protein knobs, with the research note's defaults */
+    int num_random_samples;      /* 10 */
+    int suggestions_per_pareto;  /* 256 */
+    double expansion_rate;       /* 0.1 */
+    double early_stop_quantile;  /* 0.3 */
+    int gp_max_obs;              /* 0 = no cap */
+    int gp_training_iter;        /* 50 */
+    int prune_pareto;            /* 1 */
+    size_t n_params;
+    protein_param *params;
+} protein_sweep_config;
+
+/* Parses a W&B-style YAML sweep file (or a PufferLib INI file when the name
+ * ends in .ini). On failure returns PROTEIN_ECONFIG or PROTEIN_EIO and fills
+ * err with file, line and key. *out is set only on success. */
+int protein_config_load_file(const char *path, protein_sweep_config **out,
+                             protein_error *err);
+
+/* Parses YAML text; `filename` is used in error messages only. */
+int protein_config_parse_yaml(const char *text, size_t len,
+                              const char *filename,
+                              protein_sweep_config **out, protein_error *err);
+
+/* Parses PufferLib INI text ([sweep] plus [sweep.section.param] sections). */
+int protein_config_parse_ini(const char *text, size_t len,
+                             const char *filename,
+                             protein_sweep_config **out, protein_error *err);
+
+/* Writes cfg as canonical YAML that protein_config_parse_yaml reads back to
+ * an equal config. Returns PROTEIN_EIO on a write error. */
+int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp);
+
+/* Same, into a malloc'ed NUL-terminated string the caller frees. */
+int protein_config_to_yaml(const protein_sweep_config *cfg, char **out);
+
+void protein_config_free(protein_sweep_config *cfg);
+
+/* Index of the parameter called name, or -1. */
+int protein_config_find_param(const protein_sweep_config *cfg,
+                              const char *name);
+
+/* ------------------------------------------------------------------ space */
+
+/* Number of model-space dimensions: numeric params count 1, a categorical
+ * with k choices counts k (one-hot), a constant counts 0. */
+size_t protein_space_dim(const protein_sweep_config *cfg);
+
+/* Maps a value-space vector to model space u in [-1,1]^dim. */
+void protein_space_normalize(const protein_sweep_config *cfg,
+                             const double *values, double *u);
+
+/* Maps model space back to values (rounding integers, pow2, argmax of a
+ * one-hot block). normalize(denormalize(u)) is a fixed point. */
+void protein_space_denormalize(const protein_sweep_config *cfg,
+                               const double *u, double *values);
+
+/* Formats parameter i's value as text: integers without a decimal point,
+ * floats with %.17g (shortest round-trip), categorical as its choice. */
+void protein_format_value(const protein_param *p, double value, char *buf,
+                          size_t len);
+
+/* ------------------------------------------------------------------ rng */
+
+/* A small, seedable generator (xoshiro256**). Never shared across threads. */
+typedef struct protein_rng {
+    uint64_t s[4];
+} protein_rng;
+
+void protein_rng_seed(protein_rng *rng, uint64_t seed);
+uint64_t protein_rng_next(protein_rng *rng);
+double protein_rng_uniform(protein_rng *rng); /* [0, 1) */
+double protein_rng_normal(protein_rng *rng);  /* N(0, 1) */
+
+/* Scrambled (Owen-style, seeded) Sobol points in [0,1)^dim, dim <= 1024. */
+typedef struct protein_sobol protein_sobol;
+int protein_sobol_create(size_t dim, uint64_t seed, protein_sobol **out);
+void protein_sobol_next(protein_sobol *s, double *point);
+void protein_sobol_free(protein_sobol *s);
+
+/* ------------------------------------------------------------------ optimizer */
+
+struct protein_gp_backend; /* see gp.h */
+
+typedef struct protein_optimizer_options {
+    const struct protein_gp_backend *backend; /* NULL = CPU (LAPACK) */
+    int use_default_first; /* first suggestion = config defaults (when all given) */
+} protein_optimizer_options;
+
+typedef enum protein_suggestion_source {
+    PROTEIN_SOURCE_DEFAULT, /* the config's defaults */
+    PROTEIN_SOURCE_SOBOL,   /* warm-up */
+    PROTEIN_SOURCE_MODEL,   /* GP acquisition */
+    PROTEIN_SOURCE_RANDOM,  /* method: random */
+    PROTEIN_SOURCE_GRID     /* method: grid */
+} protein_suggestion_source;
+
+typedef struct protein_suggestion_info {
+    protein_suggestion_source source;
+    double predicted_score; /* model suggestions; NaN otherwise */
+    double predicted_cost;  /* seconds; NaN when not predicted */
+    double target_cost;     /* normalized log-cost target; NaN if none */
+    size_t n_candidates;
+    double fit_seconds, predict_seconds;
+} protein_suggestion_info;
+
+typedef enum protein_outcome {
+    PROTEIN_OUTCOME_SUCCESS,
+    PROTEIN_OUTCOME_FAILURE
+} protein_outcome;
+
+typedef struct protein_optimizer protein_optimizer;
+
+/* Creates an optimizer for cfg (which must outlive it). Seeded from
+ * cfg->seed when has_seed, else from the clock. */
+int protein_optimizer_create(const protein_sweep_config *cfg,
+                             const protein_optimizer_options *opts,
+                             protein_optimizer **out, protein_error *err);
+void protein_optimizer_free(protein_optimizer *opt);
+
+/* Writes the next suggestion (value space, cfg->n_params) to values.
+ * Accounts for pending points. info may be NULL. Returns PROTEIN_EXHAUSTED
+ * when a grid is done. A failing GP fit falls back to a Sobol point and
+ * reports it through info->source. */
+int protein_suggest(protein_optimizer *opt, double *values,
+                    protein_suggestion_info *info);
+
+/* Records a finished trial. score is the metric as reported (the optimizer
+ * negates it itself for goal: minimize); cost is in seconds (> 0). A
+ * failure's score and cost are ignored by the models. */
+int protein_observe(protein_optimizer *opt, const double *values, double score,
+                    double cost, protein_outcome outcome);
+
+/* Marks a point as handed out but unfinished; suggestions avoid it. */
+int protein_add_pending(protein_optimizer *opt, const double *values);
+void protein_clear_pending(protein_optimizer *opt);
+
+size_t protein_num_observations(const protein_optimizer *opt); /* successes */
+size_t protein_num_failures(const protein_optimizer *opt);
+
+/* Early-stop threshold for a run at `cost` seconds, in the metric's own
+ * units and direction: a run whose score is worse than this should stop.
+ * Returns -INFINITY (maximize) / +INFINITY (minimize) when not fitted. */
+double protein_early_stop_threshold(const protein_optimizer *opt, double cost);
+
+/* Pareto front of the successes (score vs cost), best-first by cost.
+ * Writes up to max indices into observation order; returns the count. */
+size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
+                            size_t max);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROTEIN_H */

@@ -1,0 +1,3 @@
+#ifndef PROTEIN_QUEUE_MODEL_H
+#define PROTEIN_QUEUE_MODEL_H
+#endif
