@@ -167,7 +167,9 @@ uint64_t protein_rng_next(protein_rng *rng);
 double protein_rng_uniform(protein_rng *rng); /* [0, 1) */
 double protein_rng_normal(protein_rng *rng);  /* N(0, 1) */
 
-/* Scrambled (Owen-style, seeded) Sobol points in [0,1)^dim, dim <= 1024. */
+/* Scrambled (random digital shift, seeded) Sobol points in [0,1)^dim, from
+ * GSL; dim <= 40 (PROTEIN_SOBOL_MAX_DIM), more is PROTEIN_EINVAL. */
+#define PROTEIN_SOBOL_MAX_DIM 40
 typedef struct protein_sobol protein_sobol;
 int protein_sobol_create(size_t dim, uint64_t seed, protein_sobol **out);
 void protein_sobol_next(protein_sobol *s, double *point);
