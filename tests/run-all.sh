@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The test command of the README: configure an out-of-tree build in ./build
+# with warnings as errors, build everything and run every test suite (unit,
+# integration on a real redis-server, end-to-end on a real Slurm cluster when
+# run as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./autogen.sh >/dev/null
+mkdir -p build
+cd build
+../configure --enable-werror -q
+make -j"$(nproc)" >/dev/null
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+if ! make -j"$(nproc)" check; then
+  cat tests/test-suite.log
+  exit 1
+fi
