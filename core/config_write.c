@@ -1,1 +1,234 @@
 #include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_common.h"
+
+/* Canonical YAML: every setting explicit, a fixed key order, strings in
+ * double quotes (escaped so that libyaml reads back the same bytes) and
+ * numbers in the shortest form that reads back to the same double. */
+
+static void put_number(FILE *fp, double v)
+{
+    char buf[32];
+    int prec;
+
+    for (prec = 15; prec < 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fprintf(fp, "%.*g", prec, v);
+}
+
+/* Length of the UTF-8 sequence starting at s and its code point; 1 and the
+ * byte itself for an invalid sequence. */
+static size_t utf8_next(const unsigned char *s, unsigned long *cp)
+{
+    size_t n, i;
+
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        n = 2;
+        *cp = s[0] & 0x1f;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        n = 3;
+        *cp = s[0] & 0x0f;
+    } else if ((s[0] & 0xf8) == 0xf0) {
+        n = 4;
+        *cp = s[0] & 0x07;
+    } else {
+        *cp = s[0];
+        return 1;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = s[0];
+            return 1;
+        }
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    return n;
+}
+
+/* 1 when libyaml accepts code point cp unescaped inside a quoted scalar
+ * without folding it (printable, not a line or paragraph separator). */
+static int yaml_printable(unsigned long cp)
+{
+    return (cp >= 0xa0 && cp <= 0xd7ff) ||
+           (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
+           (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+static void put_string(FILE *fp, const char *str)
+{
+    const unsigned char *s = (const unsigned char *)(str ? str : "");
+
+    fputc('"', fp);
+    while (*s) {
+        unsigned long cp;
+        size_t n = utf8_next(s, &cp);
+        if (n == 1 && *s < 0x80) {
+            if (*s == '"' || *s == '\\')
+                fprintf(fp, "\\%c", *s);
+            else if (*s >= 0x20 && *s < 0x7f)
+                fputc(*s, fp);
+            else
+                fprintf(fp, "\\x%02x", *s);
+        } else if (n == 1) {
+            fprintf(fp, "\\x%02x", *s);
+        } else if (yaml_printable(cp)) {
+            fwrite(s, 1, n, fp);
+        } else if (cp <= 0xffff) {
+            fprintf(fp, "\\u%04lx", cp);
+        } else {
+            fprintf(fp, "\\U%08lx", cp);
+        }
+        s += n;
+    }
+    fputc('"', fp);
+}
+
+/* A choice or constant: plain when it is a simple number, else quoted. */
+static void put_value(FILE *fp, const char *text)
+{
+    double v;
+
+    if (text && strspn(text, "0123456789.eE+-") == strlen(text) &&
+        protein_parse_number(text, &v) == 0)
+        fputs(text, fp);
+    else
+        put_string(fp, text);
+}
+
+static const char *distribution_name(const protein_param *p)
+{
+    switch (p->kind) {
+    case PROTEIN_PARAM_LINEAR: return p->is_integer ? "int_uniform" : "uniform";
+    case PROTEIN_PARAM_LOG: return "log_uniform_values";
+    case PROTEIN_PARAM_POW2: return "uniform_pow2";
+    default: return "logit_normal";
+    }
+}
+
+static void put_param(FILE *fp, const protein_param *p)
+{
+    size_t i;
+
+    fputs("  ", fp);
+    put_string(fp, p->name);
+    fputs(":\n", fp);
+    if (p->kind == PROTEIN_PARAM_CONSTANT) {
+        fputs("    value: ", fp);
+        put_value(fp, p->n_values && p->values ? p->values[0] : "");
+        fputc('\n', fp);
+        return;
+    }
+    if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
+        fputs("    values: [", fp);
+        for (i = 0; i < p->n_values; i++) {
+            if (i)
+                fputs(", ", fp);
+            put_value(fp, p->values[i]);
+        }
+        fputs("]\n", fp);
+        if (p->has_default && p->default_value >= 0 &&
+            p->default_value < (double)p->n_values) {
+            fputs("    default: ", fp);
+            put_value(fp, p->values[(size_t)p->default_value]);
+            fputc('\n', fp);
+        }
+        return;
+    }
+    fprintf(fp, "    distribution: %s\n    min: ", distribution_name(p));
+    put_number(fp, p->min);
+    fputs("\n    max: ", fp);
+    put_number(fp, p->max);
+    fputs("\n    scale: ", fp);
+    put_number(fp, p->scale);
+    fputc('\n', fp);
+    if (p->kind == PROTEIN_PARAM_LOG)
+        fprintf(fp, "    integer: %s\n", p->is_integer ? "true" : "false");
+    if (p->has_default) {
+        fputs("    default: ", fp);
+        put_number(fp, p->default_value);
+        fputc('\n', fp);
+    }
+}
+
+/* Writes cfg as canonical YAML (see protein.h). Returns PROTEIN_EINVAL for
+ * a NULL argument, PROTEIN_EIO when fp reports a write error. */
+int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
+{
+    static const char *const methods[] = { "protein", "random", "grid" };
+    size_t i;
+
+    if (!cfg || !fp)
+        return PROTEIN_EINVAL;
+    fputs("name: ", fp);
+    put_string(fp, cfg->name);
+    fprintf(fp, "\nmethod: %s\nmetric:\n  name: ",
+            methods[cfg->method <= PROTEIN_METHOD_GRID ? cfg->method : 0]);
+    put_string(fp, cfg->metric);
+    fprintf(fp, "\n  goal: %s\ncost:\n  name: ",
+            cfg->minimize ? "minimize" : "maximize");
+    put_string(fp, cfg->cost_metric);
+    fputc('\n', fp);
+    if (cfg->cost_param) {
+        fputs("cost_param: ", fp);
+        put_string(fp, cfg->cost_param);
+        fputc('\n', fp);
+    }
+    if (cfg->max_trials > 0)
+        fprintf(fp, "max_trials: %ld\n", cfg->max_trials);
+    fputs("max_suggestion_cost: ", fp);
+    put_number(fp, cfg->max_suggestion_cost);
+    fputc('\n', fp);
+    if (cfg->has_seed)
+        fprintf(fp, "seed: %llu\n", (unsigned long long)cfg->seed);
+    fprintf(fp, "protein:\n  num_random_samples: %d\n"
+            "  suggestions_per_pareto: %d\n  expansion_rate: ",
+            cfg->num_random_samples, cfg->suggestions_per_pareto);
+    put_number(fp, cfg->expansion_rate);
+    fputs("\n  early_stop_quantile: ", fp);
+    put_number(fp, cfg->early_stop_quantile);
+    fprintf(fp, "\n  gp_max_obs: %d\n  gp_training_iter: %d\n"
+            "  prune_pareto: %s\nparameters:\n", cfg->gp_max_obs,
+            cfg->gp_training_iter, cfg->prune_pareto ? "true" : "false");
+    for (i = 0; i < cfg->n_params; i++)
+        put_param(fp, &cfg->params[i]);
+    if (fflush(fp) != 0 || ferror(fp))
+        return PROTEIN_EIO;
+    return PROTEIN_OK;
+}
+
+/* Same as protein_config_write_yaml into a malloc'ed string (*out, freed
+ * by the caller). PROTEIN_ENOMEM when the buffer cannot be allocated. */
+int protein_config_to_yaml(const protein_sweep_config *cfg, char **out)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp;
+    int rc;
+
+    if (!cfg || !out)
+        return PROTEIN_EINVAL;
+    fp = open_memstream(&buf, &len);
+    if (!fp)
+        return PROTEIN_ENOMEM;
+    rc = protein_config_write_yaml(cfg, fp);
+    if (fclose(fp) != 0 && rc == PROTEIN_OK)
+        rc = PROTEIN_ENOMEM;
+    if (rc != PROTEIN_OK) {
+        free(buf);
+        return rc == PROTEIN_EIO ? PROTEIN_ENOMEM : rc;
+    }
+    *out = buf;
+    return PROTEIN_OK;
+}

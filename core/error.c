@@ -1,1 +1,59 @@
 #include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "protein.h"
+
+/* A static English description of a protein_status; unknown codes get a
+ * generic text. Never NULL, never to be freed. */
+const char *protein_strerror(int status)
+{
+    switch (status) {
+    case PROTEIN_OK: return "success";
+    case PROTEIN_ENOMEM: return "out of memory";
+    case PROTEIN_EINVAL: return "invalid argument";
+    case PROTEIN_ECONFIG: return "invalid sweep config";
+    case PROTEIN_EIO: return "input/output error";
+    case PROTEIN_ENUMERIC: return "numerical failure (matrix not positive definite)";
+    case PROTEIN_EBACKEND: return "GP backend failure";
+    case PROTEIN_EXHAUSTED: return "no more suggestions";
+    case PROTEIN_ENOTFOUND: return "not found";
+    default: return "unknown error";
+    }
+}
+
+/* Formats err as "FILE:LINE: KEY: MESSAGE" into buf (always NUL-terminated
+ * when len > 0, truncated to fit). Empty parts are left out together with
+ * their separator; a line without a file reads "line N". A NULL err gives
+ * an empty string. */
+void protein_error_format(const protein_error *err, char *buf, size_t len)
+{
+    size_t used = 0;
+    int n;
+
+    if (!buf || len == 0)
+        return;
+    buf[0] = '\0';
+    if (!err)
+        return;
+    if (err->file[0] && err->line > 0)
+        n = snprintf(buf, len, "%s:%d", err->file, err->line);
+    else if (err->file[0])
+        n = snprintf(buf, len, "%s", err->file);
+    else if (err->line > 0)
+        n = snprintf(buf, len, "line %d", err->line);
+    else
+        n = 0;
+    if (n < 0)
+        return;
+    used = (size_t)n < len ? (size_t)n : len - 1;
+    if (err->key[0] && used < len) {
+        n = snprintf(buf + used, len - used, "%s%s", used ? ": " : "", err->key);
+        if (n < 0)
+            return;
+        used += (size_t)n < len - used ? (size_t)n : len - used - 1;
+    }
+    if (err->message[0] && used < len)
+        snprintf(buf + used, len - used, "%s%s", used ? ": " : "", err->message);
+}

@@ -41,15 +41,33 @@ typedef struct protein_gp_params {
     long step;      /* Adam step count since the last reset */
 } protein_gp_params;
 
+/* Hyperparameter optimizers (protein_gp_fit_options.method). Added by gp:
+ * PROTEIN_GP_FIT_ADAM is Protein's own loop (opts->iterations Adam-amsgrad
+ * steps, one loss+gradient evaluation each); PROTEIN_GP_FIT_LBFGS is a
+ * warm-started L-BFGS (memory 10, backtracking Armijo line search) bounded
+ * by opts->max_evaluations loss evaluations, which reaches a lower loss per
+ * unit time and is the default. */
+enum {
+    PROTEIN_GP_FIT_DEFAULT = 0,
+    PROTEIN_GP_FIT_ADAM = 1,
+    PROTEIN_GP_FIT_LBFGS = 2
+};
+
+/* Zero fields take their defaults; a NULL options pointer means all
+ * defaults. */
 typedef struct protein_gp_fit_options {
-    int iterations;       /* default 50 */
-    double learning_rate; /* default 1e-3 */
+    int iterations;       /* Adam steps; default 50 */
+    double learning_rate; /* Adam; default 1e-3 */
+    int method;           /* PROTEIN_GP_FIT_*; 0 = PROTEIN_GP_FIT_LBFGS */
+    int max_evaluations;  /* L-BFGS loss evaluations; default 12 */
 } protein_gp_fit_options;
 
 typedef struct protein_gp_fit_report {
-    int iterations_done;
+    int iterations_done;   /* Adam steps / accepted L-BFGS steps */
     double final_loss;     /* -MLL/n - log prior at the returned theta */
-    double jitter_used;    /* 0 when none was needed */
+    double jitter_used;    /* largest jitter any factorization of the fit
+                            * needed; 0 when none was needed */
+    int evaluations;       /* loss evaluations (Cholesky factorizations) */
 } protein_gp_fit_report;
 
 /* A GP backend. Each function returns a protein_status; errbuf (may be
@@ -95,19 +113,71 @@ const protein_gp_backend *protein_gp_backend_by_name(const char *name,
                                                      char *errbuf,
                                                      size_t errlen);
 
-/* Allocates params for d dims with the initial theta and zero moments. */
+/* 1 when a CUDA device is usable, else 0 with the reason in errbuf. Defined
+ * by kernels/ when built with CUDA, and by core (always 0) without. */
+int protein_gp_cuda_available(char *errbuf, size_t errlen);
+
+/* Allocates params for d dims with the initial theta and zero moments.
+ * Returns PROTEIN_EINVAL for d == 0 or a NULL p, PROTEIN_ENOMEM when out of
+ * memory (p is then left empty). Free with protein_gp_params_free. */
 int protein_gp_params_init(protein_gp_params *p, size_t d);
+/* Zeroes the Adam moments and step count (theta is kept). */
 void protein_gp_params_reset_moments(protein_gp_params *p);
+/* Frees what params_init allocated and zeroes p; NULL-safe. */
 void protein_gp_params_free(protein_gp_params *p);
+
+/* Writes the initial raw theta (l = 1, sf = 1, b = 1, sn2 = 0.01) for d
+ * dims into theta (PROTEIN_GP_NTHETA(d) values). */
+void protein_gp_theta_init(double *theta, size_t d);
 
 /* softplus(raw) + 1e-4 and its derivative. */
 double protein_gp_softplus(double raw);
 double protein_gp_softplus_grad(double raw);
+/* The raw value whose softplus(raw) + 1e-4 is value (> 1e-4). */
+double protein_gp_softplus_inverse(double value);
+
+/* -log p(sn2) of the LogNormal(ln 0.01, 0.5) noise prior, softplus
+ * Jacobian included, as a function of raw_sn2; its derivative with
+ * respect to raw_sn2 goes to *grad when grad != NULL. */
+double protein_gp_noise_prior(double raw_sn2, double *grad);
 
 /* One Adam-amsgrad update (beta 0.9/0.999, eps 1e-8) of params->theta from
  * grad; shared by all backends that run the loop on the host. */
 void protein_gp_adam_step(protein_gp_params *params, const double *grad,
                           double learning_rate);
+
+/* Added by gp: the host-side fit loop shared by the backends. A backend
+ * supplies its loss and gradient as an objective:
+ *   loss(ctx, theta, &loss, &jitter, ...) evaluates the loss at theta
+ *     (factorizing K, with the jitter ladder; *jitter = the jitter used)
+ *     and keeps what gradient() needs; PROTEIN_ENUMERIC marks a theta
+ *     where K cannot be factorized (the optimizer then backs off).
+ *   gradient(ctx, grad, ...) writes d loss / d theta_raw at the theta of
+ *     the last successful loss() call. */
+typedef struct protein_gp_objective {
+    void *ctx;
+    int (*loss)(void *ctx, const double *theta, double *loss, double *jitter,
+                char *errbuf, size_t errlen);
+    int (*gradient)(void *ctx, double *grad, char *errbuf, size_t errlen);
+} protein_gp_objective;
+
+/* Minimizes obj from params->theta with the method of opts (NULL = all
+ * defaults) and writes the result back to params (theta, and the Adam
+ * moments for PROTEIN_GP_FIT_ADAM). On success the last call made to
+ * obj was loss() at the returned theta, so the backend's factorization
+ * matches it. Fails with PROTEIN_EINVAL for bad options, PROTEIN_ENUMERIC
+ * when K cannot be factorized even at the starting theta, or whatever
+ * obj returned otherwise; report (may be NULL) is filled on success. */
+int protein_gp_minimize(const protein_gp_objective *obj,
+                        protein_gp_params *params,
+                        const protein_gp_fit_options *opts,
+                        protein_gp_fit_report *report, char *errbuf,
+                        size_t errlen);
+
+/* Formats a message into errbuf (NULL-safe, always terminated) and returns
+ * status, for "return protein_gp_fail(PROTEIN_EINVAL, errbuf, ...)". */
+int protein_gp_fail(int status, char *errbuf, size_t errlen, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,99 @@
 /* internal.h - declarations shared between core/ modules, not public. */
 #ifndef PROTEIN_INTERNAL_H
 #define PROTEIN_INTERNAL_H
+
 #include "protein.h"
+
+/* ------------------------------------------------------------------ rng */
+
+/* A uniform index in [0, n) without modulo bias; n must be > 0. */
+size_t protein_rng_index(protein_rng *rng, size_t n);
+
+/* ------------------------------------------------------------------ space */
+
+/* Radius (L2, model space) under which two points count as the same. */
+#define PROTEIN_DEDUP_RADIUS 1e-6
+
+/* Number of parameters that are not constants (the Sobol/random dims). */
+size_t protein_space_free_params(const protein_sweep_config *cfg);
+
+/* First model-space dimension of parameter i (meaningless for constants,
+ * which take none). */
+size_t protein_space_offset(const protein_sweep_config *cfg, size_t i);
+
+/* Perturbation half-width of p in model units: p->scale when positive,
+ * else 0.5 (the "auto" scale). */
+double protein_param_scale(const protein_param *p);
+
+/* Maps z (one value in [0,1) per non-constant parameter, config order) to a
+ * value-space vector: numeric parameters uniformly in model space (so log
+ * scale for log parameters), categorical ones pick floor(z * k). */
+void protein_space_from_unit(const protein_sweep_config *cfg, const double *z,
+                             double *values);
+
+/* Replaces the model-space point u by normalize(denormalize(u)), so that it
+ * is a point a trial can actually run (integers rounded, one-hot exact).
+ * values is scratch of cfg->n_params doubles. */
+void protein_space_snap(const protein_sweep_config *cfg, double *u,
+                        double *values);
+
+/* Marks near-duplicate rows of X (n x d, row-major): keep[i] = 0 when a
+ * later row lies within `radius` (L2) of row i, else 1, so one row (the
+ * newest) of every cluster survives. Returns the number kept, or
+ * (size_t)-1 when memory runs out (keep is then unspecified). */
+size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
+                          unsigned char *keep);
+
+/* ------------------------------------------------------------------ pareto */
+
+/* Pareto front of (score, cost) points, higher score better: sorts by cost
+ * (ties keep input order) and keeps a point iff its score beats the best so
+ * far by more than 1e-6. Writes the indices (ascending cost) to front (room
+ * for n) and their number to *nfront. Returns PROTEIN_ENOMEM on allocation
+ * failure. */
+int protein_pareto_compute(const double *score, const double *cost, size_t n,
+                           size_t *front, size_t *nfront);
+
+/* Protein's pruning of the front's inefficient high-cost tail (research
+ * note section 5; the 0.98 * s_max stop test is made sign-safe as
+ * s_max - 0.02 |s_max|). front lists nf indices by ascending cost; returns
+ * the length of the kept prefix (never below min(nf, 2)). */
+size_t protein_pareto_prune(const double *score, const double *cost,
+                            const size_t *front, size_t nf);
+
+/* ------------------------------------------------------------------ early stop */
+
+/* Minimum number of successes before the early-stop model is fitted. */
+#define PROTEIN_EARLYSTOP_MIN_OBS 30
+
+/* The early-stop model: score ~ a + b ln(cost) at a low quantile, in the
+ * optimizer's internal (maximize) direction. */
+typedef struct protein_cost_model {
+    int fitted;
+    double a, b;
+    double max_score;
+    double upper_cost; /* 0 until the first model suggestion */
+} protein_cost_model;
+
+/* Mean pinball loss at quantile q of y against a + b * x over n points. */
+double protein_pinball_loss(const double *y, const double *x, size_t n,
+                            double q, double a, double b);
+
+/* Fits a, b (b >= 0) minimizing the pinball loss at quantile q, from an
+ * OLS start with Nelder-Mead, over the points with cost > 1e-6 and a finite
+ * score. With fewer than PROTEIN_EARLYSTOP_MIN_OBS such points the model is
+ * left unfitted and PROTEIN_OK returned. PROTEIN_ENOMEM on allocation
+ * failure, PROTEIN_EINVAL for q outside (0, 1). */
+int protein_cost_model_fit(protein_cost_model *m, const double *score,
+                           const double *cost, size_t n, double q);
+
+/* Updates the upper cost threshold from the pruned front's highest cost:
+ * set on the first call, then grown by 1% per call while exceeded. */
+void protein_cost_model_update_upper(protein_cost_model *m, double front_cost);
+
+/* Threshold at `cost` in the internal direction: -INFINITY when unfitted
+ * or inside the safe zone (cost < 0.3 upper + 10), max_score - 0.1
+ * |max_score| beyond 1.2 upper, else a + b ln(cost). */
+double protein_cost_model_threshold(const protein_cost_model *m, double cost);
+
 #endif

@@ -1,1 +1,1012 @@
 #include "config.h"
+
+/*
+ * optimizer.c - Protein v4 (research note sections 2-4) with this
+ * project's fixes: scores are negated for goal: minimize so that everything
+ * inside maximizes; failures never enter the cost GP; categorical
+ * parameters are one-hot; all randomness comes from one seeded generator;
+ * pending trials repel suggestions.
+ *
+ * Pending trials. Protein's acquisition uses the posterior mean only, and a
+ * kriging believer (appending pending points at their predicted mean)
+ * leaves that mean unchanged, so it cannot keep parallel suggestions apart.
+ * Instead the acquisition of a candidate is lowered by
+ *   spread * max_k exp(-r_k^2 / (2 rho^2)),   r_k^2 = mean_j ((x_j - p_kj) / s_j)^2,
+ * where p_k are the pending points, s_j the perturbation half-width of
+ * dimension j, rho = PENDING_RADIUS and spread the range of the
+ * acquisition over the candidates: a candidate on top of a pending point
+ * ranks below every unpenalized one, one a box half-width away is barely
+ * affected.
+ *
+ * Warm-up. Scrambled Sobol (protein_sobol) over the non-constant
+ * parameters. GSL's Sobol tables stop at 40 dimensions; beyond that the
+ * warm-up uses seeded uniform random points, which lose only the
+ * low-discrepancy property.
+ *
+ * Grid. Categorical parameters contribute all their choices, constants
+ * their value, numeric parameters GRID_POINTS points evenly spaced in model
+ * space (u = -1, -0.5, 0, 0.5, 1; repeats after integer rounding removed).
+ * Points are enumerated with the last parameter varying fastest.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gp.h"
+#include "internal.h"
+
+#define PENDING_RADIUS 0.25
+#define GRID_POINTS 5
+#define TOP_K 5
+#define MAX_CANDIDATES 65536
+#define PREDICT_BATCH 2048
+#define RESET_FREQUENCY 50
+#define FAILURE_IMPUTE_LIMIT 100
+#define COST_QUANTILE 0.97
+
+static const double target_pool[] = {0.16, 0.32, 0.48, 0.64, 0.80, 1.00};
+#define POOL_SIZE (sizeof(target_pool) / sizeof(target_pool[0]))
+
+struct protein_optimizer {
+    const protein_sweep_config *cfg;
+    const protein_gp_backend *backend;
+    int use_default_first;
+    size_t dim, nfree;
+    long cost_dim;  /* model-space index of cfg->cost_param, -1 if none */
+    long cost_param; /* its parameter index, -1 if none */
+    protein_rng rng;
+    protein_sobol *sobol; /* NULL when nfree is 0 or above 40 */
+    long n_suggested;
+
+    /* successes, in observation order; scores in the internal direction */
+    size_t n_obs, cap_obs;
+    double *obs_values, *obs_u, *obs_score, *obs_cost;
+    /* failures (model space only) */
+    size_t n_fail, cap_fail;
+    double *fail_u;
+    /* pending points (model space) */
+    size_t n_pending, cap_pending;
+    double *pending_u;
+    double *scratch_u; /* dim doubles */
+
+    void *score_state, *cost_state;
+    protein_gp_params score_params, cost_params;
+    protein_cost_model stop;
+    double pool[POOL_SIZE];
+    size_t pool_left;
+
+    /* grid */
+    size_t *grid_len;   /* points per parameter */
+    double **grid_axis; /* the values per parameter */
+    size_t grid_total, grid_next;
+};
+
+/* Everything one model suggestion allocates, freed together. */
+typedef struct work {
+    size_t *rows;          /* training rows: < n_fail failures, else successes */
+    unsigned char *keep;
+    double *Xs, *ys, *Xc, *yc;
+    size_t *front;
+    double *centers, *cand, *pred_s, *pred_c, *acq, *values;
+    double *logc_sorted;
+} work;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double clip1(double x)
+{
+    return x < -1 ? -1 : x > 1 ? 1 : x;
+}
+
+static double dist2(const double *a, const double *b, size_t d)
+{
+    double s = 0;
+    for (size_t j = 0; j < d; j++)
+        s += (a[j] - b[j]) * (a[j] - b[j]);
+    return s;
+}
+
+static int grow(double **p, size_t *cap, size_t need, size_t width)
+{
+    size_t ncap;
+    double *np;
+    if (need <= *cap)
+        return PROTEIN_OK;
+    ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    np = realloc(*p, ncap * (width ? width : 1) * sizeof(double));
+    if (np == NULL)
+        return PROTEIN_ENOMEM;
+    *p = np;
+    *cap = ncap;
+    return PROTEIN_OK;
+}
+
+static int reserve_obs(protein_optimizer *opt, size_t need)
+{
+    size_t cap;
+    if (need <= opt->cap_obs)
+        return PROTEIN_OK;
+    cap = opt->cap_obs;
+    if (grow(&opt->obs_values, &cap, need, opt->cfg->n_params))
+        return PROTEIN_ENOMEM;
+    cap = opt->cap_obs;
+    if (grow(&opt->obs_u, &cap, need, opt->dim))
+        return PROTEIN_ENOMEM;
+    cap = opt->cap_obs;
+    if (grow(&opt->obs_score, &cap, need, 1))
+        return PROTEIN_ENOMEM;
+    cap = opt->cap_obs;
+    if (grow(&opt->obs_cost, &cap, need, 1))
+        return PROTEIN_ENOMEM;
+    opt->cap_obs = cap;
+    return PROTEIN_OK;
+}
+
+static void set_error(protein_error *err, const protein_sweep_config *cfg,
+                      const char *key, const char *msg)
+{
+    if (err == NULL)
+        return;
+    memset(err, 0, sizeof(*err));
+    if (cfg != NULL && cfg->source != NULL)
+        snprintf(err->file, sizeof(err->file), "%s", cfg->source);
+    if (key != NULL)
+        snprintf(err->key, sizeof(err->key), "%s", key);
+    snprintf(err->message, sizeof(err->message), "%s", msg);
+}
+
+static int build_grid(protein_optimizer *opt, protein_error *err)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    double *u = NULL, *vals = NULL;
+    int rc = PROTEIN_ENOMEM;
+
+    opt->grid_len = calloc(cfg->n_params ? cfg->n_params : 1,
+                           sizeof(*opt->grid_len));
+    opt->grid_axis = calloc(cfg->n_params ? cfg->n_params : 1,
+                            sizeof(*opt->grid_axis));
+    u = calloc(opt->dim ? opt->dim : 1, sizeof(*u));
+    vals = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*vals));
+    if (opt->grid_len == NULL || opt->grid_axis == NULL || u == NULL ||
+        vals == NULL)
+        goto fail;
+    opt->grid_total = 1;
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        size_t n = p->kind == PROTEIN_PARAM_CATEGORICAL ? p->n_values
+                   : p->kind == PROTEIN_PARAM_CONSTANT  ? 1
+                                                        : GRID_POINTS;
+        size_t off = protein_space_offset(cfg, i);
+        opt->grid_axis[i] = malloc(n * sizeof(double));
+        if (opt->grid_axis[i] == NULL)
+            goto fail;
+        for (size_t k = 0; k < n; k++) {
+            double v;
+            if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
+                v = (double)k;
+            } else if (p->kind == PROTEIN_PARAM_CONSTANT) {
+                protein_space_denormalize(cfg, u, vals);
+                v = vals[i];
+            } else {
+                u[off] = -1.0 + 2.0 * (double)k / (GRID_POINTS - 1);
+                protein_space_denormalize(cfg, u, vals);
+                v = vals[i];
+            }
+            if (opt->grid_len[i] == 0 ||
+                opt->grid_axis[i][opt->grid_len[i] - 1] != v)
+                opt->grid_axis[i][opt->grid_len[i]++] = v;
+        }
+        if (opt->grid_total > SIZE_MAX / opt->grid_len[i]) {
+            set_error(err, cfg, p->name,
+                      "grid: the number of grid points overflows; use "
+                      "method: protein or random for a space this large");
+            rc = PROTEIN_ECONFIG;
+            goto fail;
+        }
+        opt->grid_total *= opt->grid_len[i];
+    }
+    rc = PROTEIN_OK;
+fail:
+    free(u);
+    free(vals);
+    return rc;
+}
+
+/* Creates an optimizer; see protein.h. Fails with PROTEIN_EINVAL for NULL
+ * arguments, PROTEIN_ECONFIG (err names the parameter) for a categorical
+ * parameter without choices or a grid too large to count, PROTEIN_EBACKEND
+ * when the GP backend cannot start, PROTEIN_ENOMEM. */
+int protein_optimizer_create(const protein_sweep_config *cfg,
+                             const protein_optimizer_options *opts,
+                             protein_optimizer **out, protein_error *err)
+{
+    protein_optimizer *opt;
+    char errbuf[256] = "";
+    uint64_t seed;
+    int rc = PROTEIN_ENOMEM;
+
+    if (cfg == NULL || out == NULL || (cfg->n_params > 0 && cfg->params == NULL)) {
+        set_error(err, cfg, NULL, "protein_optimizer_create: NULL argument");
+        return PROTEIN_EINVAL;
+    }
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        if (cfg->params[i].kind == PROTEIN_PARAM_CATEGORICAL &&
+            cfg->params[i].n_values == 0) {
+            set_error(err, cfg, cfg->params[i].name,
+                      "categorical parameter has no values; give at least one");
+            return PROTEIN_ECONFIG;
+        }
+    }
+    opt = calloc(1, sizeof(*opt));
+    if (opt == NULL)
+        return PROTEIN_ENOMEM;
+    opt->cfg = cfg;
+    opt->backend = opts != NULL && opts->backend != NULL
+                       ? opts->backend : &protein_gp_backend_cpu;
+    opt->use_default_first = opts != NULL && opts->use_default_first;
+    opt->dim = protein_space_dim(cfg);
+    opt->nfree = protein_space_free_params(cfg);
+    opt->cost_dim = -1;
+    opt->cost_param = -1;
+    if (cfg->cost_param != NULL) {
+        int i = protein_config_find_param(cfg, cfg->cost_param);
+        if (i >= 0 && cfg->params[i].kind != PROTEIN_PARAM_CATEGORICAL &&
+            cfg->params[i].kind != PROTEIN_PARAM_CONSTANT) {
+            opt->cost_param = i;
+            opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
+        }
+    }
+    if (cfg->has_seed) {
+        seed = cfg->seed;
+    } else {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec;
+    }
+    protein_rng_seed(&opt->rng, seed);
+    opt->scratch_u = calloc(opt->dim ? opt->dim : 1, sizeof(double));
+    if (opt->scratch_u == NULL)
+        goto fail;
+    if (cfg->method == PROTEIN_METHOD_GRID) {
+        rc = build_grid(opt, err);
+        if (rc != PROTEIN_OK)
+            goto fail;
+    }
+    if (cfg->method == PROTEIN_METHOD_PROTEIN && opt->nfree > 0 &&
+        opt->nfree <= PROTEIN_SOBOL_MAX_DIM) {
+        rc = protein_sobol_create(opt->nfree, protein_rng_next(&opt->rng),
+                                  &opt->sobol);
+        if (rc != PROTEIN_OK)
+            goto fail;
+    }
+    if (cfg->method == PROTEIN_METHOD_PROTEIN && opt->dim > 0) {
+        rc = protein_gp_params_init(&opt->score_params, opt->dim);
+        if (rc == PROTEIN_OK)
+            rc = protein_gp_params_init(&opt->cost_params, opt->dim);
+        if (rc != PROTEIN_OK)
+            goto fail;
+        rc = opt->backend->create(&opt->score_state, opt->dim, errbuf,
+                                  sizeof(errbuf));
+        if (rc == PROTEIN_OK)
+            rc = opt->backend->create(&opt->cost_state, opt->dim, errbuf,
+                                      sizeof(errbuf));
+        if (rc != PROTEIN_OK) {
+            char msg[512];
+            snprintf(msg, sizeof(msg), "GP backend \"%s\" failed to start: %s",
+                     opt->backend->name, errbuf);
+            set_error(err, cfg, NULL, msg);
+            goto fail;
+        }
+    }
+    *out = opt;
+    return PROTEIN_OK;
+fail:
+    protein_optimizer_free(opt);
+    return rc;
+}
+
+/* Frees opt and everything it owns; NULL is allowed. */
+void protein_optimizer_free(protein_optimizer *opt)
+{
+    if (opt == NULL)
+        return;
+    if (opt->score_state != NULL)
+        opt->backend->destroy(opt->score_state);
+    if (opt->cost_state != NULL)
+        opt->backend->destroy(opt->cost_state);
+    protein_gp_params_free(&opt->score_params);
+    protein_gp_params_free(&opt->cost_params);
+    protein_sobol_free(opt->sobol);
+    if (opt->grid_axis != NULL)
+        for (size_t i = 0; i < opt->cfg->n_params; i++)
+            free(opt->grid_axis[i]);
+    free(opt->grid_axis);
+    free(opt->grid_len);
+    free(opt->obs_values);
+    free(opt->obs_u);
+    free(opt->obs_score);
+    free(opt->obs_cost);
+    free(opt->fail_u);
+    free(opt->pending_u);
+    free(opt->scratch_u);
+    free(opt);
+}
+
+static void info_reset(protein_suggestion_info *info,
+                       protein_suggestion_source source)
+{
+    info->source = source;
+    info->predicted_score = NAN;
+    info->predicted_cost = NAN;
+    info->target_cost = NAN;
+    info->n_candidates = 0;
+    info->fit_seconds = 0;
+    info->predict_seconds = 0;
+}
+
+/* A uniform point in parameter space (method random, and the warm-up
+ * beyond 40 parameters). */
+static void random_point(protein_optimizer *opt, double *values)
+{
+    double *z = opt->scratch_u; /* dim >= nfree */
+    for (size_t j = 0; j < opt->nfree; j++)
+        z[j] = protein_rng_uniform(&opt->rng);
+    protein_space_from_unit(opt->cfg, z, values);
+}
+
+/* A warm-up point: scrambled Sobol in parameter space with the cost
+ * parameter forced near the cheap end (u = -0.8 + 0.1 N(0,1)). */
+static void warmup_point(protein_optimizer *opt, double *values)
+{
+    if (opt->sobol != NULL) {
+        double z[PROTEIN_SOBOL_MAX_DIM];
+        protein_sobol_next(opt->sobol, z);
+        protein_space_from_unit(opt->cfg, z, values);
+    } else {
+        random_point(opt, values);
+    }
+    if (opt->cost_dim >= 0) {
+        double *u = opt->scratch_u;
+        protein_space_normalize(opt->cfg, values, u);
+        u[opt->cost_dim] =
+            clip1(-0.8 + 0.1 * protein_rng_normal(&opt->rng));
+        protein_space_denormalize(opt->cfg, u, values);
+    }
+}
+
+static int defaults_point(const protein_optimizer *opt, double *values)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    protein_space_denormalize(cfg, opt->scratch_u, values); /* constants */
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        if (cfg->params[i].kind == PROTEIN_PARAM_CONSTANT)
+            continue;
+        if (!cfg->params[i].has_default)
+            return 0;
+        values[i] = cfg->params[i].default_value;
+    }
+    return 1;
+}
+
+static int grid_point(protein_optimizer *opt, double *values)
+{
+    size_t idx;
+    if (opt->grid_next >= opt->grid_total)
+        return PROTEIN_EXHAUSTED;
+    idx = opt->grid_next++;
+    for (size_t i = opt->cfg->n_params; i-- > 0;) {
+        values[i] = opt->grid_axis[i][idx % opt->grid_len[i]];
+        idx /= opt->grid_len[i];
+    }
+    return PROTEIN_OK;
+}
+
+static double sample_target(protein_optimizer *opt)
+{
+    double r, expansion = opt->cfg->expansion_rate;
+    if (opt->pool_left == 0) {
+        memcpy(opt->pool, target_pool, sizeof(opt->pool));
+        for (size_t i = POOL_SIZE - 1; i > 0; i--) {
+            size_t j = protein_rng_index(&opt->rng, i + 1);
+            double t = opt->pool[i];
+            opt->pool[i] = opt->pool[j];
+            opt->pool[j] = t;
+        }
+        opt->pool_left = POOL_SIZE;
+    }
+    r = opt->pool[--opt->pool_left] + 0.1 * protein_rng_normal(&opt->rng);
+    r = r < 0 ? 0 : r > 1 ? 1 : r;
+    return (1.0 + (expansion >= 0 ? expansion : 0.1)) * r;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void work_free(work *w)
+{
+    free(w->rows);
+    free(w->keep);
+    free(w->Xs);
+    free(w->ys);
+    free(w->Xc);
+    free(w->yc);
+    free(w->front);
+    free(w->centers);
+    free(w->cand);
+    free(w->pred_s);
+    free(w->pred_c);
+    free(w->acq);
+    free(w->values);
+    free(w->logc_sorted);
+}
+
+/* Selects the training rows (failures first, then successes, oldest
+ * first): near-duplicates dropped keeping the newest, then the
+ * gp_max_obs cap (newest half plus a uniform sample of the older ones).
+ * Returns the row count in *nrows, or PROTEIN_ENOMEM. */
+static int select_rows(protein_optimizer *opt, work *w, size_t *nrows)
+{
+    size_t nfail = opt->n_obs < FAILURE_IMPUTE_LIMIT ? opt->n_fail : 0;
+    size_t total = nfail + opt->n_obs, n = 0, cap;
+    double *X = NULL;
+
+    w->rows = malloc(total * sizeof(*w->rows));
+    w->keep = malloc(total);
+    if (w->rows == NULL || w->keep == NULL)
+        return PROTEIN_ENOMEM;
+    if (nfail > 0) {
+        X = malloc(total * opt->dim * sizeof(*X));
+        if (X == NULL)
+            return PROTEIN_ENOMEM;
+        memcpy(X, opt->fail_u, nfail * opt->dim * sizeof(*X));
+        memcpy(X + nfail * opt->dim, opt->obs_u,
+               opt->n_obs * opt->dim * sizeof(*X));
+        if (protein_dedup_rows(X, total, opt->dim, PROTEIN_DEDUP_RADIUS,
+                               w->keep) == (size_t)-1) {
+            free(X);
+            return PROTEIN_ENOMEM;
+        }
+        free(X);
+    } else {
+        memset(w->keep, 1, total);
+    }
+    for (size_t i = 0; i < total; i++)
+        if (w->keep[i])
+            w->rows[n++] = i < nfail ? i : opt->n_fail + (i - nfail);
+    cap = opt->cfg->gp_max_obs > 0 ? (size_t)opt->cfg->gp_max_obs : 0;
+    if (cap > 0 && n > cap) {
+        size_t newest = cap / 2, older = n - newest, take = cap - newest;
+        /* partial Fisher-Yates over the older rows, then restore order */
+        for (size_t k = 0; k < take; k++) {
+            size_t j = k + protein_rng_index(&opt->rng, older - k);
+            size_t t = w->rows[k];
+            w->rows[k] = w->rows[j];
+            w->rows[j] = t;
+        }
+        memmove(w->rows + take, w->rows + older, newest * sizeof(*w->rows));
+        n = cap;
+        for (size_t a = 1; a < take; a++) { /* insertion sort of the sample */
+            size_t v = w->rows[a], b = a;
+            for (; b > 0 && w->rows[b - 1] > v; b--)
+                w->rows[b] = w->rows[b - 1];
+            w->rows[b] = v;
+        }
+    }
+    *nrows = n;
+    return PROTEIN_OK;
+}
+
+/* Perturbation half-width of every model dimension. */
+static void dim_scales(const protein_sweep_config *cfg, double *s)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        size_t k = p->kind == PROTEIN_PARAM_CONSTANT      ? 0
+                   : p->kind == PROTEIN_PARAM_CATEGORICAL ? p->n_values
+                                                          : 1;
+        for (size_t j = 0; j < k; j++)
+            s[off + j] = protein_param_scale(p);
+        off += k;
+    }
+}
+
+static int predict_all(protein_optimizer *opt, void *state, const double *X,
+                       size_t m, double *mean)
+{
+    char errbuf[256];
+    for (size_t at = 0; at < m; at += PREDICT_BATCH) {
+        size_t b = m - at < PREDICT_BATCH ? m - at : PREDICT_BATCH;
+        int rc = opt->backend->predict(state, X + at * opt->dim, b, mean + at,
+                                       NULL, errbuf, sizeof(errbuf));
+        if (rc != PROTEIN_OK)
+            return rc;
+    }
+    return PROTEIN_OK;
+}
+
+static int fit_gp(protein_optimizer *opt, void *state, protein_gp_params *params,
+                  const double *X, const double *y, size_t n)
+{
+    protein_gp_fit_options fo;
+    protein_gp_fit_report rep;
+    char errbuf[256];
+    int rc;
+
+    memset(&fo, 0, sizeof(fo)); /* the backend's defaults (gp.h) */
+    fo.iterations = opt->cfg->gp_training_iter > 0 ? opt->cfg->gp_training_iter
+                                                   : 0;
+    rc = opt->backend->fit(state, X, y, n, params, &fo, &rep, errbuf,
+                           sizeof(errbuf));
+    if (rc != PROTEIN_OK) {
+        /* start the next fit from scratch rather than from a bad theta */
+        protein_gp_params_free(params);
+        if (protein_gp_params_init(params, opt->dim) != PROTEIN_OK)
+            return PROTEIN_ENOMEM;
+    }
+    return rc;
+}
+
+/* Lowers the acquisition acq of the m candidates near pending points by
+ * up to `spread` (see the comment at the top of this file). */
+static void penalize_pending(const protein_optimizer *opt, const double *cand,
+                             size_t m, const double *sc, double spread,
+                             double *acq)
+{
+    const size_t d = opt->dim;
+    for (size_t k = 0; k < m; k++) {
+        double pen = 0;
+        for (size_t p = 0; p < opt->n_pending; p++) {
+            const double *x = cand + k * d, *pu = opt->pending_u + p * d;
+            double r2 = 0;
+            for (size_t j = 0; j < d; j++) {
+                double z = (x[j] - pu[j]) / sc[j];
+                r2 += z * z;
+            }
+            r2 /= (double)d;
+            pen = fmax(pen, exp(-r2 / (2 * PENDING_RADIUS * PENDING_RADIUS)));
+        }
+        acq[k] -= spread * pen;
+    }
+}
+
+/* The GP-guided suggestion (research note section 3). Returns PROTEIN_OK,
+ * PROTEIN_ENOMEM, or another status when the models fail (the caller then
+ * falls back to a warm-up point). */
+static int model_suggest(protein_optimizer *opt, double *values,
+                         protein_suggestion_info *info)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    const size_t d = opt->dim, n_obs = opt->n_obs;
+    work w;
+    size_t nrows, ns = 0, nc = 0, nf, nfront, ncenters, m, kept, best = 0;
+    size_t spp = cfg->suggestions_per_pareto > 0
+                     ? (size_t)cfg->suggestions_per_pareto : 256;
+    double smin = INFINITY, smax = -INFINITY, lmin, lmax, srange, lrange;
+    double t, acq_best = -INFINITY, amin = INFINITY, amax = -INFINITY;
+    double scales[512], *sc = scales;
+    double q = cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
+                   ? cfg->early_stop_quantile : 0.3;
+    double t0;
+    size_t top[TOP_K], ntop = 0;
+    int rc = PROTEIN_ENOMEM;
+
+    memset(&w, 0, sizeof(w));
+    if (d > sizeof(scales) / sizeof(scales[0])) {
+        sc = malloc(d * sizeof(*sc));
+        if (sc == NULL)
+            return PROTEIN_ENOMEM;
+    }
+    dim_scales(cfg, sc);
+
+    /* targets: min-max score, log-cost from its min to its 0.97 quantile */
+    w.logc_sorted = malloc(n_obs * sizeof(double));
+    if (w.logc_sorted == NULL)
+        goto fail;
+    for (size_t i = 0; i < n_obs; i++) {
+        smin = fmin(smin, opt->obs_score[i]);
+        smax = fmax(smax, opt->obs_score[i]);
+        w.logc_sorted[i] = log(opt->obs_cost[i]);
+    }
+    qsort(w.logc_sorted, n_obs, sizeof(double), cmp_double);
+    lmin = w.logc_sorted[0];
+    {
+        double pos = COST_QUANTILE * (double)(n_obs - 1);
+        size_t lo = (size_t)pos;
+        size_t hi = lo + 1 < n_obs ? lo + 1 : lo;
+        lmax = w.logc_sorted[lo] +
+               (pos - (double)lo) * (w.logc_sorted[hi] - w.logc_sorted[lo]);
+    }
+    srange = fabs(smax - smin) + 1e-6;
+    lrange = lmax - lmin + 1e-6;
+
+    rc = select_rows(opt, &w, &nrows);
+    if (rc != PROTEIN_OK)
+        goto fail;
+    rc = PROTEIN_ENOMEM;
+    w.Xs = malloc(nrows * d * sizeof(double));
+    w.ys = malloc(nrows * sizeof(double));
+    w.Xc = malloc(nrows * d * sizeof(double));
+    w.yc = malloc(nrows * sizeof(double));
+    if (w.Xs == NULL || w.ys == NULL || w.Xc == NULL || w.yc == NULL)
+        goto fail;
+    for (size_t k = 0; k < nrows; k++) {
+        size_t r = w.rows[k];
+        if (r < opt->n_fail) {
+            memcpy(w.Xs + ns * d, opt->fail_u + r * d, d * sizeof(double));
+            w.ys[ns++] = 0.0; /* imputed at the minimum score */
+        } else {
+            size_t i = r - opt->n_fail;
+            memcpy(w.Xs + ns * d, opt->obs_u + i * d, d * sizeof(double));
+            w.ys[ns++] = (opt->obs_score[i] - smin) / srange;
+            memcpy(w.Xc + nc * d, opt->obs_u + i * d, d * sizeof(double));
+            w.yc[nc++] = (log(opt->obs_cost[i]) - lmin) / lrange;
+        }
+    }
+
+    /* fit both GPs, warm-started; Adam moments reset every 50 suggests */
+    if (opt->n_suggested % RESET_FREQUENCY == 0) {
+        protein_gp_params_reset_moments(&opt->score_params);
+        protein_gp_params_reset_moments(&opt->cost_params);
+    }
+    t0 = now_seconds();
+    rc = fit_gp(opt, opt->score_state, &opt->score_params, w.Xs, w.ys, ns);
+    if (rc == PROTEIN_OK)
+        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w.Xc, w.yc, nc);
+    if (info != NULL)
+        info->fit_seconds = now_seconds() - t0;
+    if (rc != PROTEIN_OK)
+        goto fail;
+    rc = PROTEIN_ENOMEM;
+
+    /* front, pruning, early-stop model */
+    w.front = malloc(n_obs * sizeof(size_t));
+    if (w.front == NULL)
+        goto fail;
+    if (protein_pareto_compute(opt->obs_score, opt->obs_cost, n_obs, w.front,
+                               &nfront) != PROTEIN_OK)
+        goto fail;
+    nf = protein_pareto_prune(opt->obs_score, opt->obs_cost, w.front, nfront);
+    protein_cost_model_update_upper(&opt->stop, opt->obs_cost[w.front[nf - 1]]);
+    if (protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
+                               n_obs, q) != PROTEIN_OK)
+        goto fail;
+    if (!cfg->prune_pareto)
+        nf = nfront;
+
+    /* centers: the front plus the top-5 scores, moved toward cheap runs */
+    for (; ntop < TOP_K && ntop < n_obs; ntop++) {
+        size_t bi = SIZE_MAX;
+        for (size_t i = 0; i < n_obs; i++) {
+            int taken = 0;
+            for (size_t k = 0; k < ntop; k++)
+                taken |= top[k] == i;
+            if (!taken && (bi == SIZE_MAX ||
+                           opt->obs_score[i] > opt->obs_score[bi]))
+                bi = i;
+        }
+        top[ntop] = bi;
+    }
+    ncenters = nf + (opt->cost_dim >= 0 ? 2 : 1) * ntop;
+    w.centers = malloc(ncenters * d * sizeof(double));
+    if (w.centers == NULL)
+        goto fail;
+    for (size_t k = 0; k < nf; k++)
+        memcpy(w.centers + k * d, opt->obs_u + w.front[k] * d,
+               d * sizeof(double));
+    for (size_t k = 0, c = nf; k < ntop; k++) {
+        const double *u = opt->obs_u + top[k] * d;
+        if (opt->cost_dim >= 0) {
+            double uc = u[opt->cost_dim];
+            memcpy(w.centers + c * d, u, d * sizeof(double));
+            w.centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 2;
+            memcpy(w.centers + c * d, u, d * sizeof(double));
+            w.centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 3;
+        } else {
+            memcpy(w.centers + c++ * d, u, d * sizeof(double));
+        }
+    }
+
+    /* candidates: uniform box perturbations, clipped, snapped, deduped */
+    m = ncenters * spp < MAX_CANDIDATES ? ncenters * spp : MAX_CANDIDATES;
+    w.cand = malloc(m * d * sizeof(double));
+    w.values = malloc((cfg->n_params ? cfg->n_params : 1) * sizeof(double));
+    free(w.keep);
+    w.keep = malloc(m);
+    if (w.cand == NULL || w.values == NULL || w.keep == NULL)
+        goto fail;
+    for (size_t k = 0; k < m; k++) {
+        const double *c = w.centers + protein_rng_index(&opt->rng, ncenters) * d;
+        double *x = w.cand + k * d;
+        for (size_t j = 0; j < d; j++)
+            x[j] = clip1(c[j] + sc[j] * (2.0 * protein_rng_uniform(&opt->rng) - 1.0));
+        protein_space_snap(cfg, x, w.values);
+    }
+    kept = protein_dedup_rows(w.cand, m, d, PROTEIN_DEDUP_RADIUS, w.keep);
+    if (kept == (size_t)-1)
+        goto fail;
+    for (size_t k = 0, o = 0; k < m; k++)
+        if (w.keep[k])
+            memmove(w.cand + o++ * d, w.cand + k * d, d * sizeof(double));
+    m = kept;
+
+    /* predictions and acquisition */
+    w.pred_s = malloc(m * sizeof(double));
+    w.pred_c = malloc(m * sizeof(double));
+    if (w.pred_s == NULL || w.pred_c == NULL)
+        goto fail;
+    t0 = now_seconds();
+    rc = predict_all(opt, opt->score_state, w.cand, m, w.pred_s);
+    if (rc == PROTEIN_OK)
+        rc = predict_all(opt, opt->cost_state, w.cand, m, w.pred_c);
+    if (info != NULL)
+        info->predict_seconds = now_seconds() - t0;
+    if (rc != PROTEIN_OK)
+        goto fail;
+    t = sample_target(opt);
+    w.acq = malloc(m * sizeof(double));
+    if (w.acq == NULL) {
+        rc = PROTEIN_ENOMEM;
+        goto fail;
+    }
+    for (size_t k = 0; k < m; k++) {
+        double s = w.pred_s[k], c = w.pred_c[k];
+        if (cfg->max_suggestion_cost > 0 &&
+            !(exp(c * lrange + lmin) < cfg->max_suggestion_cost))
+            s = 0.0;
+        else
+            s *= 1.0 - fabs(t - c);
+        w.acq[k] = s;
+        if (isfinite(s)) {
+            amin = fmin(amin, s);
+            amax = fmax(amax, s);
+        }
+    }
+    if (opt->n_pending > 0)
+        penalize_pending(opt, w.cand, m, sc, amax - amin + 1e-12, w.acq);
+    for (size_t k = 0; k < m; k++) {
+        if (isfinite(w.acq[k]) && w.acq[k] > acq_best) {
+            acq_best = w.acq[k];
+            best = k;
+        }
+    }
+    if (!isfinite(acq_best)) {
+        rc = PROTEIN_ENUMERIC;
+        goto fail;
+    }
+    protein_space_denormalize(cfg, w.cand + best * d, values);
+    if (info != NULL) {
+        double ps = w.pred_s[best] * srange + smin;
+        info->source = PROTEIN_SOURCE_MODEL;
+        info->predicted_score = cfg->minimize ? -ps : ps;
+        info->predicted_cost = exp(w.pred_c[best] * lrange + lmin);
+        info->target_cost = t;
+        info->n_candidates = m;
+    }
+    rc = PROTEIN_OK;
+fail:
+    if (sc != scales)
+        free(sc);
+    work_free(&w);
+    return rc;
+}
+
+/* Next suggestion; see protein.h. Method protein: the config defaults
+ * first when asked for and all given, Sobol warm-up for the first
+ * num_random_samples suggestions (and while there is no success), then
+ * the model; a model failure other than PROTEIN_ENOMEM gives a warm-up
+ * point with info->source = PROTEIN_SOURCE_SOBOL. The budget (max_trials)
+ * is the queue's job, not enforced here. Returns PROTEIN_EINVAL for NULL
+ * opt or values, PROTEIN_EXHAUSTED after a grid's last point. */
+int protein_suggest(protein_optimizer *opt, double *values,
+                    protein_suggestion_info *info)
+{
+    protein_suggestion_info dummy;
+    long warmup;
+    int rc;
+
+    if (opt == NULL || values == NULL)
+        return PROTEIN_EINVAL;
+    if (info == NULL)
+        info = &dummy;
+    switch (opt->cfg->method) {
+    case PROTEIN_METHOD_RANDOM:
+        info_reset(info, PROTEIN_SOURCE_RANDOM);
+        random_point(opt, values);
+        return PROTEIN_OK;
+    case PROTEIN_METHOD_GRID:
+        info_reset(info, PROTEIN_SOURCE_GRID);
+        return grid_point(opt, values);
+    default:
+        break;
+    }
+    opt->n_suggested++;
+    warmup = opt->cfg->num_random_samples > 0 ? opt->cfg->num_random_samples : 0;
+    if (opt->use_default_first && opt->n_suggested == 1 &&
+        defaults_point(opt, values)) {
+        info_reset(info, PROTEIN_SOURCE_DEFAULT);
+        return PROTEIN_OK;
+    }
+    info_reset(info, PROTEIN_SOURCE_SOBOL);
+    if (opt->n_suggested <= warmup || opt->n_obs == 0 || opt->dim == 0) {
+        warmup_point(opt, values);
+        return PROTEIN_OK;
+    }
+    rc = model_suggest(opt, values, info);
+    if (rc == PROTEIN_ENOMEM)
+        return rc;
+    if (rc != PROTEIN_OK) {
+        double fit = info->fit_seconds, pred = info->predict_seconds;
+        info_reset(info, PROTEIN_SOURCE_SOBOL);
+        info->fit_seconds = fit;
+        info->predict_seconds = pred;
+        warmup_point(opt, values);
+    }
+    return PROTEIN_OK;
+}
+
+static int values_finite(const protein_optimizer *opt, const double *values)
+{
+    for (size_t i = 0; i < opt->cfg->n_params; i++)
+        if (!isfinite(values[i]))
+            return 0;
+    return 1;
+}
+
+static void drop_pending_at(protein_optimizer *opt, const double *u)
+{
+    const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;
+    for (size_t p = 0; p < opt->n_pending; p++) {
+        if (dist2(opt->pending_u + p * opt->dim, u, opt->dim) <= r2) {
+            memmove(opt->pending_u + p * opt->dim,
+                    opt->pending_u + (p + 1) * opt->dim,
+                    (opt->n_pending - p - 1) * opt->dim * sizeof(double));
+            opt->n_pending--;
+            return;
+        }
+    }
+}
+
+/* Records a finished trial; see protein.h. Follows Protein: a success
+ * within 1e-6 (model space) of an earlier one replaces it; a success whose
+ * cost parameter sits at or below its minimum (u <= -1) is not kept (it
+ * says nothing about the cost axis); a non-finite score counts as a
+ * failure. A pending point at the same place is removed. Returns
+ * PROTEIN_EINVAL for NULL or non-finite values or, on success, a negative
+ * or non-finite cost; PROTEIN_ENOMEM. */
+int protein_observe(protein_optimizer *opt, const double *values, double score,
+                    double cost, protein_outcome outcome)
+{
+    const size_t d = opt != NULL ? opt->dim : 0;
+    const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;
+    double *u;
+    size_t i;
+
+    if (opt == NULL || values == NULL || !values_finite(opt, values))
+        return PROTEIN_EINVAL;
+    u = opt->scratch_u;
+    protein_space_normalize(opt->cfg, values, u);
+    if (outcome == PROTEIN_OUTCOME_SUCCESS && isfinite(score) &&
+        !(cost >= 0 && isfinite(cost)))
+        return PROTEIN_EINVAL;
+    drop_pending_at(opt, u);
+    if (outcome != PROTEIN_OUTCOME_SUCCESS || !isfinite(score)) {
+        if (grow(&opt->fail_u, &opt->cap_fail, opt->n_fail + 1, d))
+            return PROTEIN_ENOMEM;
+        memcpy(opt->fail_u + opt->n_fail++ * d, u, d * sizeof(double));
+        return PROTEIN_OK;
+    }
+    for (i = 0; i < opt->n_obs; i++)
+        if (dist2(opt->obs_u + i * d, u, d) <= r2)
+            break;
+    if (i == opt->n_obs) {
+        if (opt->cost_dim >= 0 && u[opt->cost_dim] <= -1.0)
+            return PROTEIN_OK;
+        if (reserve_obs(opt, opt->n_obs + 1) != PROTEIN_OK)
+            return PROTEIN_ENOMEM;
+        opt->n_obs++;
+    }
+    memcpy(opt->obs_values + i * opt->cfg->n_params, values,
+           opt->cfg->n_params * sizeof(double));
+    memcpy(opt->obs_u + i * d, u, d * sizeof(double));
+    opt->obs_score[i] = opt->cfg->minimize ? -score : score;
+    opt->obs_cost[i] = fmax(cost, 1e-6);
+    return PROTEIN_OK;
+}
+
+/* Marks a pending point; see protein.h. PROTEIN_EINVAL for NULL or
+ * non-finite values, PROTEIN_ENOMEM. */
+int protein_add_pending(protein_optimizer *opt, const double *values)
+{
+    if (opt == NULL || values == NULL || !values_finite(opt, values))
+        return PROTEIN_EINVAL;
+    if (grow(&opt->pending_u, &opt->cap_pending, opt->n_pending + 1, opt->dim))
+        return PROTEIN_ENOMEM;
+    protein_space_normalize(opt->cfg, values,
+                            opt->pending_u + opt->n_pending * opt->dim);
+    opt->n_pending++;
+    return PROTEIN_OK;
+}
+
+/* Forgets all pending points. */
+void protein_clear_pending(protein_optimizer *opt)
+{
+    if (opt != NULL)
+        opt->n_pending = 0;
+}
+
+/* Number of successes kept (replacements and dropped ones not counted). */
+size_t protein_num_observations(const protein_optimizer *opt)
+{
+    return opt != NULL ? opt->n_obs : 0;
+}
+
+/* Number of failures recorded. */
+size_t protein_num_failures(const protein_optimizer *opt)
+{
+    return opt != NULL ? opt->n_fail : 0;
+}
+
+/* Number of pending points. */
+size_t protein_num_pending(const protein_optimizer *opt)
+{
+    return opt != NULL ? opt->n_pending : 0;
+}
+
+/* Copies success i (observation order); see protein.h. */
+int protein_get_observation(const protein_optimizer *opt, size_t i,
+                            double *values, double *score, double *cost)
+{
+    if (opt == NULL || i >= opt->n_obs)
+        return PROTEIN_EINVAL;
+    if (values != NULL)
+        memcpy(values, opt->obs_values + i * opt->cfg->n_params,
+               opt->cfg->n_params * sizeof(double));
+    if (score != NULL)
+        *score = opt->cfg->minimize ? -opt->obs_score[i] : opt->obs_score[i];
+    if (cost != NULL)
+        *cost = opt->obs_cost[i];
+    return PROTEIN_OK;
+}
+
+/* Early-stop threshold in the user's direction; see protein.h. */
+double protein_early_stop_threshold(const protein_optimizer *opt, double cost)
+{
+    double t;
+    if (opt == NULL)
+        return -INFINITY;
+    t = protein_cost_model_threshold(&opt->stop, cost);
+    return opt->cfg->minimize ? -t : t;
+}
+
+/* Unpruned Pareto front; see protein.h. Returns the front's size, which
+ * may exceed max (only max indices are written then); 0 on allocation
+ * failure or without successes. */
+size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
+                            size_t max)
+{
+    size_t *front, nf = 0;
+    if (opt == NULL || opt->n_obs == 0)
+        return 0;
+    front = malloc(opt->n_obs * sizeof(*front));
+    if (front == NULL)
+        return 0;
+    if (protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs, front,
+                               &nf) != PROTEIN_OK)
+        nf = 0;
+    if (indices != NULL)
+        memcpy(indices, front, (nf < max ? nf : max) * sizeof(*front));
+    free(front);
+    return nf;
+}

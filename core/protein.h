@@ -234,6 +234,14 @@ void protein_clear_pending(protein_optimizer *opt);
 
 size_t protein_num_observations(const protein_optimizer *opt); /* successes */
 size_t protein_num_failures(const protein_optimizer *opt);
+size_t protein_num_pending(const protein_optimizer *opt);
+
+/* Copies success i (observation order, as protein_pareto_front indexes it):
+ * values (cfg->n_params, may be NULL), score in the user's direction and
+ * cost in seconds (either may be NULL). PROTEIN_EINVAL when i is out of
+ * range. */
+int protein_get_observation(const protein_optimizer *opt, size_t i,
+                            double *values, double *score, double *cost);
 
 /* Early-stop threshold for a run at `cost` seconds, in the metric's own
  * units and direction: a run whose score is worse than this should stop.

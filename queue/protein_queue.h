@@ -124,7 +124,7 @@ typedef struct pq_connect_options {
 typedef struct pq_context {
     int err;            /* PQ_OK or the last failure's code */
     char errstr[256];   /* the last failure, for people */
-    void *redis;        /* redisContext *, private */
+    void *redis;        /* private: the connection and how to redo it */
     char *url;
 } pq_context;
 
@@ -202,6 +202,232 @@ int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop);
+
+/* Marks a running trial "should stop" (the coordinator's early-stop
+ * decision); the trial's next pq_progress() returns *should_stop = 1 and its
+ * completion or failure records it as pruned. PQ_ENOTRIAL, PQ_ESTATE when
+ * the trial is not running. */
+int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id);
+
+/* Number of trial states: sizes pq_sweep_info.counts. */
+#define PQ_TRIAL_NSTATES 7
+
+/* Parses a trial state name ("running", ...). Returns the state or -1. */
+int pq_trial_state_parse(const char *name);
+
+/* Parses a flat JSON object of numbers and strings (as written by
+ * pq_params_to_json) into *out (caller frees with pq_params_free). Numbers
+ * without '.', 'e' or 'E' become integers. PQ_EINVAL on anything else
+ * (nested values, booleans, bad syntax), with *out left empty. */
+int pq_params_from_json(const char *json, pq_params *out);
+
+/* Deep copy of params into *out (caller frees with pq_params_free). */
+int pq_params_copy(const pq_params *src, pq_params *out);
+
+/* Frees an array of n params sets and the array itself. */
+void pq_params_array_free(pq_params *arr, size_t n);
+
+/* Frees an array of n malloc'ed strings and the array itself. */
+void pq_strings_free(char **strings, size_t n);
+
+/* ------------------------------------------------------------ sweeps */
+
+typedef enum pq_sweep_state {
+    PQ_SWEEP_ACTIVE,
+    PQ_SWEEP_PAUSED,
+    PQ_SWEEP_STOPPED
+} pq_sweep_state;
+
+const char *pq_sweep_state_name(pq_sweep_state s);
+
+/* What pq_sweep_create stores. Strings are copied; nothing is kept. */
+typedef struct pq_sweep_spec {
+    const char *name;          /* pq_sweep_name_valid() */
+    const char *config_yaml;   /* the sweep file's text, stored verbatim */
+    const char *metric;        /* result key of the score; NULL: "score" */
+    const char *cost_metric;   /* result key of the cost; NULL: "cost" */
+    int goal_minimize;         /* 1: lower scores are better */
+    long max_trials;           /* budget: trials ever handed out; <= 0: none */
+    long owner_uid;            /* who may claim and control the sweep */
+    int shared;                /* 1: any uid may claim (control stays owner's) */
+    int lease_seconds;         /* default lease of a running trial; <= 0: 86400 */
+    int max_retries;           /* requeues of a lost trial's point; < 0: 0 */
+    const pq_params *fallback; /* points claimed when no coordinator serves */
+    size_t n_fallback;         /* must be >= 1 */
+} pq_sweep_spec;
+
+/* Creates the sweep atomically (and adds it to protein:sweeps). PQ_EEXISTS
+ * if it already exists, PQ_EINVAL for a bad name, an empty fallback pool or
+ * oversized values (each fallback point's JSON must fit in 64 KiB). */
+int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec);
+
+/* A snapshot of one sweep, from pq_sweep_get (free with pq_sweep_info_free). */
+typedef struct pq_sweep_info {
+    char *name;
+    pq_sweep_state state;
+    char *config_yaml;
+    char *metric;
+    char *cost_metric;
+    int goal_minimize;
+    long max_trials;          /* <= 0: unlimited */
+    long owner_uid;
+    int shared;
+    int lease_seconds;
+    int max_retries;
+    double created_at;        /* unix seconds */
+    long n_trials;            /* trials handed out so far (the budget used) */
+    long counts[PQ_TRIAL_NSTATES]; /* trials per pq_trial_state */
+    long queue_depth;         /* coordinator points waiting in the ready queue */
+    long retry_depth;         /* lost trials waiting to be claimed again */
+    size_t n_fallback;        /* size of the fallback pool */
+    int coordinator_alive;    /* a coordinator holds the sweep's lease */
+    char *coordinator;        /* its holder id, NULL when none */
+    double last_refit_at;     /* unix seconds; 0 when never */
+    long last_refit_n;        /* observations in the last refit */
+    double last_refit_ms;     /* its duration */
+    char *last_refit_backend; /* "cpu", "cuda", ...; NULL when never */
+} pq_sweep_info;
+
+/* Reads a snapshot of the sweep into *out. PQ_ENOSWEEP when absent. */
+int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out);
+void pq_sweep_info_free(pq_sweep_info *info);
+
+/* Returns PQ_OK when the sweep exists, PQ_ENOSWEEP when not (or an error). */
+int pq_sweep_exists(pq_context *ctx, const char *name);
+
+/* Lists sweep names (sorted) into a malloc'ed array of malloc'ed strings;
+ * free with pq_strings_free(*names, *n). */
+int pq_sweep_list(pq_context *ctx, char ***names, size_t *n);
+
+/* action "pause" | "resume" | "stop" by uid (the owner or 0). Paused sweeps
+ * resume; stopped is final (resume is PQ_ESTATE). Claims on a paused or
+ * stopped sweep get PQ_ESTOPPED; running trials may still finish.
+ * PQ_EPERM for another uid, PQ_EINVAL for an unknown action. */
+int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
+                       long uid);
+
+/* Deletes every key of the sweep atomically (owner or uid 0). */
+int pq_sweep_delete(pq_context *ctx, const char *name, long uid);
+
+/* ------------------------------------------------------------ trial records */
+
+/* Everything stored about one trial (its Redis hash), for people and the
+ * coordinator. Free with pq_trial_record_free / pq_trial_records_free. */
+typedef struct pq_trial_record {
+    long id;
+    pq_trial_state state;
+    pq_params params;
+    int has_score;
+    double score;
+    int has_cost;
+    double cost;
+    char *job_id;          /* NULL when not recorded */
+    long array_index;      /* -1 when not an array task */
+    char *node;            /* NULL when not recorded */
+    char *claim_key;
+    double claimed_at;     /* unix seconds of the latest claim; 0: never */
+    double started_at;     /* first claim */
+    double ended_at;       /* 0 while not finished */
+    double deadline;       /* lease deadline while running; 0 otherwise */
+    int attempts;          /* claims including resumes */
+    int retries;           /* requeues after a lost lease */
+    int exit_status;       /* of a failed trial; 0 otherwise */
+    char *error;           /* failure or interrupt reason; NULL when none */
+    int fallback;
+    int stop_requested;
+    int has_progress;
+    double progress_step;  /* last pq_progress() values */
+    double progress_score;
+} pq_trial_record;
+
+/* Frees what one record holds (not the struct itself). */
+void pq_trial_record_free(pq_trial_record *r);
+/* Frees n records and the array (pq_trial_list's *arr, or pq_trial_get's
+ * *out with n = 1). */
+void pq_trial_records_free(pq_trial_record *arr, size_t n);
+
+/* Lists the sweep's trials in id order, all of them (state_filter < 0) or
+ * those in one pq_trial_state. *arr is malloc'ed (NULL when *n is 0). */
+int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
+                  pq_trial_record **arr, size_t *n);
+
+/* Reads one trial into a malloc'ed record (free with
+ * pq_trial_records_free(*out, 1)). PQ_ENOTRIAL, PQ_ENOSWEEP. */
+int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
+                 pq_trial_record **out);
+
+/* ------------------------------------------------------------ coordinator */
+
+/* Takes or renews the sweep's coordinator lease (SET NX PX, or PEXPIRE when
+ * holder_id already holds it). *is_leader = 1 when holder_id holds it after
+ * the call, 0 when another holder does. PQ_ENOSWEEP. */
+int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
+                           const char *holder_id, int ttl_ms, int *is_leader);
+
+/* Drops the lease if holder_id holds it (no error otherwise). */
+int pq_coordinator_release(pq_context *ctx, const char *sweep,
+                           const char *holder_id);
+
+/* Atomically replaces the ready queue with points (claims take them in
+ * order), only while holder_id holds the lease: PQ_ESTATE otherwise, the
+ * queue unchanged. n == 0 empties it. PQ_EINVAL for a point over 64 KiB. */
+int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
+                     const pq_params *points, size_t n);
+
+/* Number of points waiting in the ready queue. */
+int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth);
+
+/* Parameters of trials handed out but not finished (running, or queued for
+ * a retry): the pending points the model must account for. *pts is
+ * malloc'ed; free with pq_params_array_free(*pts, *n). */
+int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
+                      size_t *n);
+
+/* Records the coordinator's last refit (shown by pq_sweep_get). */
+int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
+                      double ms, const char *backend);
+
+/* Marks running trials whose lease deadline is before now (unix seconds;
+ * <= 0: the server's clock) lost, appending a "lost" observation each, and
+ * queues each one again for a retry while its retries < max_retries.
+ * *expired (may be NULL) receives how many became lost. */
+int pq_expire_leases(pq_context *ctx, const char *sweep, double now,
+                     long *expired);
+
+/* ------------------------------------------------------------ observations */
+
+/* Stream entry ids are "ms-seq"; this fits any of them with the NUL. */
+#define PQ_STREAM_ID_MAX 48
+
+/* One outcome from the sweep's observation stream. outcome is one of
+ * COMPLETED, FAILED, INTERRUPTED, LOST, PRUNED. */
+typedef struct pq_observation {
+    char entry_id[PQ_STREAM_ID_MAX];
+    long trial_id;
+    pq_trial_state outcome;
+    pq_params params;
+    int has_score;
+    double score;
+    int has_cost;
+    double cost;
+    int fallback;
+} pq_observation;
+
+void pq_observations_free(pq_observation *obs, size_t n);
+
+/* Reads up to max_count (<= 0: 1000) observations after last_id ("0" or ""
+ * = from the start), waiting up to block_ms (0: no wait) when none is
+ * there. *obs is malloc'ed (NULL when *n is 0). next_id receives the id to
+ * pass next time (last_id itself when nothing arrived). */
+int pq_observations_read(pq_context *ctx, const char *sweep,
+                         const char *last_id, int block_ms, size_t max_count,
+                         pq_observation **obs, size_t *n,
+                         char next_id[PQ_STREAM_ID_MAX]);
+
+/* Reads every observation from the start (a restarted coordinator). */
+int pq_observations_all(pq_context *ctx, const char *sweep,
+                        pq_observation **obs, size_t *n,
+                        char next_id[PQ_STREAM_ID_MAX]);
 
 #ifdef __cplusplus
 }

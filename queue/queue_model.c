@@ -1,1 +1,207 @@
 #include "config.h"
+
+#include "queue_model.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void set_error(protein_error *err, const char *source,
+                      const protein_param *p, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void set_error(protein_error *err, const char *source,
+                      const protein_param *p, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!err)
+        return;
+    memset(err, 0, sizeof(*err));
+    snprintf(err->file, sizeof(err->file), "%s", source ? source : "");
+    if (p) {
+        snprintf(err->key, sizeof(err->key), "%s", p->name);
+        err->line = p->line;
+    }
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    va_end(ap);
+}
+
+/* Parses all of text as a finite number; returns 1 on success. */
+static int parse_number(const char *text, double *out)
+{
+    char *end;
+    double v;
+
+    if (!text || !*text)
+        return 0;
+    errno = 0;
+    v = strtod(text, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* A numeric text without fraction or exponent ("128", "-3"). */
+static int looks_integral(const char *text)
+{
+    return strpbrk(text, ".eEnN") == NULL;
+}
+
+int pq_model_values_to_params(const protein_sweep_config *cfg,
+                              const double *values, pq_params *out)
+{
+    char text[128];
+    size_t i;
+
+    if (!cfg || !values || !out)
+        return PROTEIN_EINVAL;
+    out->n = 0;
+    out->items = NULL;
+    if (cfg->n_params == 0)
+        return PROTEIN_OK;
+    out->items = calloc(cfg->n_params, sizeof(*out->items));
+    if (!out->items)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        pq_param *q = &out->items[i];
+        double number;
+
+        out->n = i + 1;
+        q->name = strdup(p->name);
+        if (!q->name)
+            goto fail;
+        protein_format_value(p, values[i], text, sizeof(text));
+        if (parse_number(text, &number)) {
+            q->number = number;
+            if (p->kind == PROTEIN_PARAM_CATEGORICAL ||
+                p->kind == PROTEIN_PARAM_CONSTANT)
+                q->is_integer = looks_integral(text);
+            else
+                q->is_integer = p->is_integer || p->kind == PROTEIN_PARAM_POW2;
+        } else {
+            q->is_string = 1;
+            q->text = strdup(text);
+            if (!q->text)
+                goto fail;
+        }
+    }
+    return PROTEIN_OK;
+fail:
+    pq_params_free(out);
+    out->n = 0;
+    out->items = NULL;
+    return PROTEIN_ENOMEM;
+}
+
+static const pq_param *find_param(const pq_params *params, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < params->n; i++)
+        if (params->items[i].name && strcmp(params->items[i].name, name) == 0)
+            return &params->items[i];
+    return NULL;
+}
+
+/* The index of the choice of categorical p that q names, or -1. A choice
+ * matches by text, or by number when both sides are numeric. */
+static long find_choice(const protein_param *p, const pq_param *q)
+{
+    double number;
+    int numeric;
+    size_t k;
+
+    numeric = q->is_string ? parse_number(q->text, &number) : 1;
+    if (!q->is_string)
+        number = q->number;
+    for (k = 0; k < p->n_values; k++) {
+        if (q->is_string && strcmp(p->values[k], q->text) == 0)
+            return (long)k;
+        if (numeric && !isnan(p->numeric_values[k]) &&
+            p->numeric_values[k] == number)
+            return (long)k;
+    }
+    return -1;
+}
+
+int pq_model_params_to_values(const protein_sweep_config *cfg,
+                              const pq_params *params, double *values,
+                              protein_error *err)
+{
+    size_t i;
+
+    if (!cfg || !params || !values)
+        return PROTEIN_EINVAL;
+    for (i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        const pq_param *q = find_param(params, p->name);
+        double number;
+        long choice;
+
+        if (p->kind == PROTEIN_PARAM_CONSTANT) {
+            values[i] = p->n_values > 0 && !isnan(p->numeric_values[0])
+                            ? p->numeric_values[0]
+                            : 0.0;
+            continue;
+        }
+        if (!q) {
+            set_error(err, cfg->source, p, "parameter missing from the trial");
+            return PROTEIN_ENOTFOUND;
+        }
+        if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
+            choice = find_choice(p, q);
+            if (choice < 0) {
+                set_error(err, cfg->source, p, "'%s' is not one of its values",
+                          q->is_string ? q->text : "(number)");
+                return PROTEIN_EINVAL;
+            }
+            values[i] = (double)choice;
+            continue;
+        }
+        if (q->is_string) {
+            if (!parse_number(q->text, &number)) {
+                set_error(err, cfg->source, p, "'%s' is not a number", q->text);
+                return PROTEIN_EINVAL;
+            }
+        } else {
+            number = q->number;
+        }
+        if (!isfinite(number)) {
+            set_error(err, cfg->source, p, "value is not a finite number");
+            return PROTEIN_EINVAL;
+        }
+        values[i] = number;
+    }
+    return PROTEIN_OK;
+}
+
+int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
+                         protein_sweep_config **out, protein_error *err)
+{
+    char source[128];
+    protein_sweep_config *cfg = NULL;
+    int rc;
+
+    if (!sweep || !yaml || !out)
+        return PROTEIN_EINVAL;
+    snprintf(source, sizeof(source), "sweep %s (stored config)", sweep);
+    rc = protein_config_parse_yaml(yaml, len, source, &cfg, err);
+    if (rc != PROTEIN_OK)
+        return rc;
+    if (!cfg->name) {
+        cfg->name = strdup(sweep);
+        if (!cfg->name) {
+            protein_config_free(cfg);
+            return PROTEIN_ENOMEM;
+        }
+    }
+    *out = cfg;
+    return PROTEIN_OK;
+}

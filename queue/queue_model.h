@@ -1,3 +1,57 @@
+/*
+ * queue_model.h - the bridge between the optimizer's value vectors
+ * (core/protein.h) and the queue's trial parameters (protein_queue.h).
+ *
+ * The optimizer works on a vector of n_params doubles in config order
+ * (categoricals as the index of their choice); the queue, the plugin and
+ * the trial program see named parameters rendered as numbers or text. This
+ * module converts both ways and loads a sweep's config from the YAML text
+ * that the queue stores in Redis. It is linked by the coordinator and the
+ * CLI, never by the plugin.
+ *
+ * Every function returns a protein_status (PROTEIN_OK = 0 on success) and,
+ * when given a protein_error, fills it with a message naming the parameter.
+ */
 #ifndef PROTEIN_QUEUE_MODEL_H
 #define PROTEIN_QUEUE_MODEL_H
+
+#include "protein.h"
+#include "protein_queue.h"
+
+#ifdef __cplusplus
+extern "C" {
 #endif
+
+/* Renders the value vector `values` (cfg->n_params entries) as trial
+ * parameters, one per config parameter in config order. Each value is
+ * formatted with protein_format_value; the result is a number when that
+ * text is numeric and a string otherwise (text choices and constants).
+ * is_integer is set for integer and pow2 parameters, and for numeric
+ * choices and constants written without a fraction or exponent. On success *out owns the items and
+ * the caller releases them with pq_params_free(out). Fails with
+ * PROTEIN_ENOMEM (out is then left empty) or PROTEIN_EINVAL. */
+int pq_model_values_to_params(const protein_sweep_config *cfg,
+                              const double *values, pq_params *out);
+
+/* The inverse: finds each config parameter by name in `params` and writes
+ * its value-space value to values[i] (a categorical's choice index, a
+ * constant's numeric value or 0). Extra parameters are ignored. Fails with
+ * PROTEIN_ENOTFOUND when a non-constant parameter is missing, PROTEIN_EINVAL
+ * when a value does not fit the parameter (text for a numeric parameter, a
+ * choice that is not in values[], a non-finite number); err->key names the
+ * parameter. values is undefined after a failure. */
+int pq_model_params_to_values(const protein_sweep_config *cfg,
+                              const pq_params *params, double *values,
+                              protein_error *err);
+
+/* Parses the YAML config text stored for sweep `sweep` (len bytes, need not
+ * be NUL-terminated). Errors name the source as "sweep NAME (stored config)"
+ * since there is no file. The config's name is set to `sweep` when it has
+ * none. On success *out is owned by the caller (protein_config_free). */
+int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
+                         protein_sweep_config **out, protein_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROTEIN_QUEUE_MODEL_H */

@@ -1,0 +1,188 @@
+/*
+ * child.c - running trial programs: signals, fork/exec with the
+ * environment contract, wait statuses and private result files. Shared by
+ * `protein run` and `protein agent`.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void stop_set(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGCHLD);
+}
+
+void cli_signals_block(sigset_t *old)
+{
+    sigset_t set;
+
+    stop_set(&set);
+    sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int cli_child_start(char *const argv[], const pq_env *env,
+                    const sigset_t *child_mask, pid_t *pid)
+{
+    pid_t p;
+    size_t i;
+
+    fflush(NULL);
+    p = fork();
+    if (p < 0)
+        return -1;
+    if (p == 0) {
+        setpgid(0, 0);
+        for (i = 0; env && i < env->n; i++)
+            setenv(env->names[i], env->values[i], 1);
+        sigprocmask(SIG_SETMASK, child_mask, NULL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "protein: cannot run %s: %s\n", argv[0],
+                strerror(errno));
+        _exit(127);
+    }
+    setpgid(p, p); /* also here, so that a signal never misses the group */
+    *pid = p;
+    return 0;
+}
+
+int cli_child_wait(int timeout_ms)
+{
+    sigset_t set;
+    struct timespec ts;
+    int sig;
+
+    stop_set(&set);
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    sig = sigtimedwait(&set, NULL, &ts);
+    return sig < 0 ? 0 : sig;
+}
+
+void cli_wait_status_text(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, len, "wait status %d", status);
+}
+
+/* Reaps whichever of pids[] have exited, without blocking; returns how many
+ * are left. */
+static size_t reap_some(pid_t *pids, size_t n)
+{
+    size_t i, left = 0;
+    int status;
+
+    for (i = 0; i < n; i++) {
+        if (pids[i] <= 0)
+            continue;
+        pid_t r = waitpid(pids[i], &status, WNOHANG);
+
+        if (r == pids[i] || (r < 0 && errno == ECHILD))
+            pids[i] = 0;
+        else
+            left++;
+    }
+    return left;
+}
+
+void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
+{
+    double deadline = cli_now() + grace_ms / 1000.0;
+    size_t i;
+    int status;
+
+    for (i = 0; i < n; i++)
+        if (pids[i] > 0)
+            kill(-pids[i], SIGTERM);
+    while (reap_some(pids, n) > 0 && cli_now() < deadline)
+        cli_child_wait(50);
+    for (i = 0; i < n; i++) {
+        if (pids[i] <= 0)
+            continue;
+        kill(-pids[i], SIGKILL);
+        waitpid(pids[i], &status, 0);
+        pids[i] = 0;
+    }
+}
+
+char *cli_private_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir;
+
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    if (asprintf(&dir, "%s/protein.XXXXXX", tmp) < 0)
+        return NULL;
+    if (!mkdtemp(dir)) {
+        int saved = errno;
+
+        free(dir);
+        errno = saved;
+        return NULL;
+    }
+    return dir;
+}
+
+char *cli_result_file(const char *dir, long id)
+{
+    char *path;
+    int fd, saved;
+
+    if (asprintf(&path, "%s/trial-%ld.result", dir, id) < 0)
+        return NULL;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        saved = errno;
+        free(path);
+        errno = saved;
+        return NULL;
+    }
+    close(fd);
+    return path;
+}
+
+int cli_result_read(const char *path, const char *metric_key,
+                    const char *cost_key, pq_result *out)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    if (cli_read_file(path, &text, &len) < 0)
+        return errno == ENOENT ? 0 : -1;
+    rc = pq_result_parse(text, len, metric_key ? metric_key : "score",
+                         cost_key ? cost_key : "cost", out);
+    free(text);
+    if (rc != PQ_OK) {
+        errno = rc == PQ_ENOMEM ? ENOMEM : EINVAL;
+        return -1;
+    }
+    return 0;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}

@@ -1,0 +1,217 @@
+/*
+ * cli.h - internals shared by the files of the `protein` command.
+ *
+ * Every verb is a handler `int cmd_VERB(int argc, char **argv)` with argv[0]
+ * the verb itself; it returns the process exit status (CLI_* below) and
+ * prints its own messages, prefixed "protein VERB: ".
+ */
+#ifndef PROTEIN_CLI_H
+#define PROTEIN_CLI_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "protein.h"
+#include "protein_queue.h"
+
+/* Exit statuses of the protein command (documented in docs/user-guide.md). */
+enum {
+    CLI_OK = 0,        /* success */
+    CLI_EFAIL = 1,     /* runtime failure: Redis down, unknown sweep, ... */
+    CLI_EUSAGE = 2,    /* bad command line or config; nothing was changed */
+    CLI_ESTOP = 3,     /* protein report: the trial should stop early */
+    CLI_EINTR = 130    /* interrupted by SIGINT/SIGTERM */
+};
+
+/* ------------------------------------------------------------ main.c */
+
+/* Prints the usage of `verb` (its synopsis and option list) to fp; the
+ * general usage when verb is NULL or unknown. */
+void cli_usage(FILE *fp, const char *verb);
+
+/* Prints "protein VERB: MESSAGE\n" to stderr, then a hint to run
+ * `protein VERB --help`, and returns CLI_EUSAGE. */
+int cli_usage_error(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Prints "protein VERB: MESSAGE\n" to stderr and returns CLI_EFAIL. */
+int cli_fail(const char *verb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------ options.c */
+
+/* Parses all of `text` as a decimal integer in [min, max] into *out.
+ * Returns 0, or -1 after printing a usage error naming `option`. */
+int cli_parse_long(const char *verb, const char *option, const char *text,
+                   long min, long max, long *out);
+
+/* Where to find Redis: --redis URL and --password-file FILE (the password
+ * itself never comes from argv; $PROTEIN_REDIS_PASSWORD is read by the
+ * queue library). NULL fields take the library's defaults. */
+typedef struct cli_redis_opts {
+    const char *url;
+    const char *password_file;
+} cli_redis_opts;
+
+/* Option codes of the Redis options, for getopt_long tables; CLI_REDIS_LONGOPTS
+ * expands to their struct option entries. */
+enum { CLI_OPT_REDIS = 1000, CLI_OPT_PASSWORD_FILE, CLI_OPT_HELP };
+#define CLI_REDIS_LONGOPTS                                                   \
+    {"redis", required_argument, NULL, CLI_OPT_REDIS},                       \
+    {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},       \
+    {"help", no_argument, NULL, CLI_OPT_HELP}
+
+/* Handles a Redis option returned by getopt_long: returns 1 when c was one
+ * (and stores optarg in r), 0 otherwise. */
+int cli_redis_option(int c, const char *arg, cli_redis_opts *r);
+
+/* Parses the options of a verb that takes only the Redis options and
+ * exactly `want` positional arguments (stored in pos[], which has room for
+ * them). Returns 0, or -1 when the verb should return *ret at once (after
+ * --help, or a usage error that was printed). */
+int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
+                     char **pos, int *ret);
+
+/* Connects to Redis with bounded timeouts (connect 2 s, commands 5 s).
+ * Returns the context, or NULL after printing "protein VERB: cannot reach
+ * Redis at URL: REASON". The caller frees it with pq_free. */
+pq_context *cli_connect(const char *verb, const cli_redis_opts *r);
+
+/* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
+ * and returns CLI_EFAIL. */
+int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
+                   int rc);
+
+/* Reads a whole file into a malloc'ed NUL-terminated buffer (*text, *len).
+ * Returns 0, or -1 with errno set; nothing is allocated on failure. */
+int cli_read_file(const char *path, char **text, size_t *len);
+
+/* Loads a sweep config file; on failure prints "protein VERB: FILE:LINE:
+ * KEY: MESSAGE" and returns NULL. The caller frees with protein_config_free. */
+protein_sweep_config *cli_load_config(const char *verb, const char *path);
+
+/* ------------------------------------------------------------ format.c */
+
+/* Writes s as one CSV field: quoted (with "" for ") when it holds a comma,
+ * quote, CR or LF; as is otherwise. */
+void cli_csv_field(FILE *fp, const char *s);
+
+/* Writes s as a JSON string literal (quotes and escapes included). */
+void cli_json_string(FILE *fp, const char *s);
+
+/* Formats a parameter value as text: strings as they are, integers without
+ * a fraction, other numbers with the shortest round-trip form. */
+void cli_param_text(const pq_param *q, char *buf, size_t len);
+
+/* Formats a number with the shortest text that reads back exactly, or as
+ * "" for NaN. */
+void cli_number_text(double v, char *buf, size_t len);
+
+/* Formats unix seconds as local "YYYY-MM-DD HH:MM:SS". */
+void cli_time_text(double t, char *buf, size_t len);
+
+/* ------------------------------------------------------------ child.c */
+
+/* Blocks SIGINT, SIGTERM and SIGCHLD so that cli_child_wait can take them
+ * synchronously; *old receives the previous mask. */
+void cli_signals_block(sigset_t *old);
+
+/* Starts argv[0] (searched in PATH) as a child in its own process group,
+ * with env's variables added to this process's environment and the signal
+ * mask `child_mask` restored. Returns 0 and *pid, or -1 with errno (fork
+ * failed). When exec fails, the child prints why and exits with 127. */
+int cli_child_start(char *const argv[], const pq_env *env,
+                    const sigset_t *child_mask, pid_t *pid);
+
+/* Waits up to timeout_ms for SIGCHLD, SIGINT or SIGTERM (blocked with
+ * cli_signals_block). Returns the signal number, or 0 on timeout. */
+int cli_child_wait(int timeout_ms);
+
+/* Describes a wait status as text: "exit status 3", "killed by signal 9
+ * (Killed)". */
+void cli_wait_status_text(int status, char *buf, size_t len);
+
+/* Sends SIGTERM to every child's process group in pids[0..n) (0 entries are
+ * skipped), waits up to grace_ms for them, then sends SIGKILL and reaps the
+ * rest. Every reaped entry is set to 0. */
+void cli_children_stop(pid_t *pids, size_t n, int grace_ms);
+
+/* Creates a private temporary directory (mode 0700) under $TMPDIR or /tmp.
+ * Returns a malloc'ed path or NULL with errno set. */
+char *cli_private_dir(void);
+
+/* Creates an empty result file DIR/trial-ID.result with mode 0600 and
+ * returns its malloc'ed path, or NULL with errno set. */
+char *cli_result_file(const char *dir, long id);
+
+/* Reads and parses a result file (missing file = empty). Returns 0, or -1
+ * with errno set when it exists but cannot be read. */
+int cli_result_read(const char *path, const char *metric_key,
+                    const char *cost_key, pq_result *out);
+
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+
+/* ------------------------------------------------------------ progress.c */
+
+/* Progress display of a running sweep: on a terminal one line rewritten in
+ * place, elsewhere one plain line per finished trial. */
+typedef struct cli_progress {
+    FILE *fp;
+    int tty;
+    int drawn; /* a status line is on screen and needs clearing */
+    int minimize;
+    long total, finished, running, failed;
+    int has_best;
+    double best;
+    long best_id;
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize);
+
+/* Records a finished trial (ok = completed with score) and shows it: a
+ * plain line elsewhere, the status line on a terminal (failures also get a
+ * line of their own there). `detail` is the reason of a failure. */
+void cli_progress_trial(cli_progress *p, long id, int ok, double score,
+                        double cost, const char *detail);
+
+/* Updates the running count and redraws the status line (terminal only). */
+void cli_progress_running(cli_progress *p, long running);
+
+/* Ends the status line so that later output starts on a fresh line. */
+void cli_progress_end(cli_progress *p);
+
+/* ------------------------------------------------------------ plot.c */
+
+/* One point of a plot: a finished trial with its score and cost. */
+typedef struct cli_plot_point {
+    long id;
+    double score, cost;
+    int on_front; /* on the Pareto front */
+} cli_plot_point;
+
+/* Writes an SVG document with two panels: score against cost (log axis)
+ * with the Pareto front drawn as a step line, and best score so far
+ * against trial id. points are in trial-id order. Returns 0, or -1 when
+ * writing fails. */
+int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
+                 size_t n, int minimize, const char *metric);
+
+/* ------------------------------------------------------------ verbs */
+
+int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_control(int argc, char **argv); /* pause, resume, stop, cancel */
+int cmd_delete(int argc, char **argv);
+int cmd_trials(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_best(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
+
+#endif /* PROTEIN_CLI_H */

@@ -1,0 +1,184 @@
+/*
+ * cmd_report.c - `protein report KEY=VALUE...`: what a trial program (or a
+ * shell script around it) calls to report values. The lines go to
+ * $PROTEIN_RESULT; inside a sweep trial the metric, step and cost also go
+ * to Redis as progress, and the answer says whether to stop early.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define VERB "report"
+
+/* A key: 1..64 characters of [A-Za-z0-9_./-]. */
+static int key_valid(const char *key, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 64)
+        return 0;
+    for (i = 0; i < len; i++)
+        if (!isalnum((unsigned char)key[i]) && !strchr("_./-", key[i]))
+            return 0;
+    return 1;
+}
+
+/* The value of `key` among the KEY=VALUE arguments (the last one wins) as a
+ * finite number; NAN when absent or not a number. */
+static double arg_number(char **args, int n, const char *key)
+{
+    size_t klen = strlen(key);
+    double v = NAN;
+    char *end;
+    int i;
+
+    for (i = 0; i < n; i++) {
+        if (strncmp(args[i], key, klen) == 0 && args[i][klen] == '=') {
+            double x = strtod(args[i] + klen + 1, &end);
+
+            v = end != args[i] + klen + 1 && *end == '\0' && isfinite(x) ? x
+                                                                         : NAN;
+        }
+    }
+    return v;
+}
+
+/* Appends the KEY=VALUE lines to path in one write. */
+static int append_lines(const char *path, char **args, int n)
+{
+    size_t len = 0, off = 0;
+    char *buf;
+    int fd, i, saved;
+    ssize_t w;
+
+    for (i = 0; i < n; i++)
+        len += strlen(args[i]) + 1;
+    buf = malloc(len + 1);
+    if (!buf)
+        return -1;
+    for (i = 0; i < n; i++)
+        off += (size_t)sprintf(buf + off, "%s\n", args[i]);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        saved = errno;
+        free(buf);
+        errno = saved;
+        return -1;
+    }
+    w = write(fd, buf, len);
+    saved = errno;
+    free(buf);
+    if (close(fd) != 0 || w != (ssize_t)len) {
+        errno = w < 0 ? saved : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* Sends progress for the trial in the environment. Returns 1 when the
+ * trial should stop, 0 otherwise (including when Redis cannot be reached:
+ * the values are in the result file, so this only warns). */
+static int send_progress(const cli_redis_opts *r, char **args, int n)
+{
+    const char *sweep = getenv("PROTEIN_SWEEP");
+    const char *trial = getenv("PROTEIN_TRIAL");
+    const char *token = getenv("PROTEIN_TOKEN");
+    pq_sweep_info *info = NULL;
+    pq_context *ctx;
+    double score, step, cost;
+    int stop = 0, rc;
+    char *end;
+    long id;
+
+    if (!sweep || !trial || !token)
+        return 0;
+    id = strtol(trial, &end, 10);
+    if (end == trial || *end != '\0') {
+        fprintf(stderr, "protein report: PROTEIN_TRIAL='%s' is not a trial "
+                        "id; progress not sent\n", trial);
+        return 0;
+    }
+    ctx = cli_connect(VERB, r);
+    if (!ctx) {
+        fprintf(stderr, "protein report: progress not sent (the values are "
+                        "in $PROTEIN_RESULT)\n");
+        return 0;
+    }
+    rc = pq_sweep_get(ctx, sweep, &info);
+    if (rc == PQ_OK) {
+        score = arg_number(args, n, info->metric ? info->metric : "score");
+        step = arg_number(args, n, "step");
+        cost = arg_number(args, n, info->cost_metric ? info->cost_metric
+                                                     : "cost");
+        if (isnan(score))
+            goto done; /* progress needs the metric */
+        rc = pq_progress(ctx, sweep, id, token, isnan(step) ? 0 : step, score,
+                         isnan(cost) ? -1 : cost, &stop);
+    }
+    if (rc != PQ_OK)
+        fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
+                        "sent: %s\n", sweep, id,
+                ctx->errstr[0] ? ctx->errstr : pq_strerror(rc));
+done:
+    pq_sweep_info_free(info);
+    pq_free(ctx);
+    return stop;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    static const struct option longopts[] = {CLI_REDIS_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    cli_redis_opts r = {0};
+    const char *path = getenv("PROTEIN_RESULT");
+    char **args;
+    int c, i, n;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        if (c == CLI_OPT_HELP) {
+            cli_usage(stdout, VERB);
+            return CLI_OK;
+        }
+        return cli_usage_error(VERB, "unknown or incomplete option '%s'",
+                               argv[optind - 1]);
+    }
+    args = argv + optind;
+    n = argc - optind;
+    if (n == 0)
+        return cli_usage_error(VERB, "expected KEY=VALUE arguments");
+    for (i = 0; i < n; i++) {
+        const char *eq = strchr(args[i], '=');
+
+        if (!eq || !key_valid(args[i], (size_t)(eq - args[i])) ||
+            eq[1] == '\0' || strpbrk(eq + 1, "\r\n"))
+            return cli_usage_error(VERB, "'%s' is not KEY=VALUE (a key of "
+                                         "[A-Za-z0-9_./-], a one-line value)",
+                                   args[i]);
+    }
+    if (!path || !*path)
+        return cli_fail(VERB, "PROTEIN_RESULT is not set: run this inside a "
+                              "trial (protein run, protein agent or an sbatch "
+                              "job with --sweep)");
+    if (append_lines(path, args, n) < 0)
+        return cli_fail(VERB, "cannot append to %s: %s", path, strerror(errno));
+    if (send_progress(&r, args, n)) {
+        fprintf(stderr, "protein report: the sweep asks trial %s to stop "
+                        "early (exit status 3)\n", getenv("PROTEIN_TRIAL"));
+        return CLI_ESTOP;
+    }
+    return CLI_OK;
+}

@@ -1,0 +1,455 @@
+/*
+ * cmd_run.c - `protein run`: a whole sweep on this machine. The optimizer
+ * runs in this process; every trial is a child process that sees the
+ * environment contract and writes its score to a private result file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "queue_model.h"
+
+#define VERB "run"
+#define DEFAULT_TRIALS 20
+#define STOP_GRACE_MS 5000
+
+typedef enum run_status { RUN_RUNNING, RUN_COMPLETED, RUN_FAILED } run_status;
+
+typedef struct run_trial {
+    long id;
+    run_status status;
+    pid_t pid;
+    double started;
+    double *values;
+    pq_params params;
+    char *result_path;
+    double score, cost;
+    char reason[160];
+} run_trial;
+
+typedef struct run_state {
+    const protein_sweep_config *cfg;
+    protein_optimizer *opt;
+    const char *sweep;
+    char **command;
+    char *dir;
+    sigset_t child_mask;
+    run_trial *trials;
+    long n_trials;   /* trials asked for */
+    long launched;   /* trials[0..launched) exist */
+    long running;
+    long completed, failed;
+    int exhausted;   /* the optimizer has no more suggestions (grid) */
+    cli_progress progress;
+} run_state;
+
+/* The sweep name the trials see: the config's name when valid, else "local". */
+static const char *sweep_name(const protein_sweep_config *cfg)
+{
+    return cfg->name && pq_sweep_name_valid(cfg->name) ? cfg->name : "local";
+}
+
+/* Re-marks every running trial as pending after one finished. */
+static void refresh_pending(run_state *st)
+{
+    long i;
+
+    protein_clear_pending(st->opt);
+    for (i = 0; i < st->launched; i++)
+        if (st->trials[i].status == RUN_RUNNING)
+            protein_add_pending(st->opt, st->trials[i].values);
+}
+
+/* Suggests, renders and starts trial number st->launched. Returns 0, 1 when
+ * the optimizer is exhausted, -1 on a fatal error (printed). */
+static int launch(run_state *st)
+{
+    run_trial *t = &st->trials[st->launched];
+    pq_env env = {0};
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    t->id = st->launched + 1;
+    t->values = calloc(st->cfg->n_params ? st->cfg->n_params : 1,
+                       sizeof(double));
+    if (!t->values)
+        return cli_fail(VERB, "out of memory"), -1;
+    rc = protein_suggest(st->opt, t->values, NULL);
+    if (rc == PROTEIN_EXHAUSTED) {
+        free(t->values);
+        t->values = NULL;
+        return 1;
+    }
+    if (rc != PROTEIN_OK) {
+        cli_fail(VERB, "trial %ld: the optimizer failed: %s", t->id,
+                 protein_strerror(rc));
+        goto fail;
+    }
+    if (pq_model_values_to_params(st->cfg, t->values, &t->params) != PROTEIN_OK) {
+        cli_fail(VERB, "out of memory");
+        goto fail;
+    }
+    t->result_path = cli_result_file(st->dir, t->id);
+    if (!t->result_path) {
+        cli_fail(VERB, "trial %ld: cannot create a result file in %s: %s",
+                 t->id, st->dir, strerror(errno));
+        goto fail;
+    }
+    if (pq_env_build(st->sweep, t->id, &t->params, t->result_path, NULL,
+                     &env) != PQ_OK) {
+        cli_fail(VERB, "trial %ld: cannot build its environment", t->id);
+        goto fail;
+    }
+    t->started = cli_now();
+    if (cli_child_start(st->command, &env, &st->child_mask, &t->pid) < 0) {
+        cli_fail(VERB, "trial %ld: fork failed: %s", t->id, strerror(errno));
+        pq_env_free(&env);
+        goto fail;
+    }
+    pq_env_free(&env);
+    t->status = RUN_RUNNING;
+    protein_add_pending(st->opt, t->values);
+    st->launched++;
+    st->running++;
+    return 0;
+fail:
+    free(t->values);
+    t->values = NULL;
+    pq_params_free(&t->params);
+    free(t->result_path);
+    t->result_path = NULL;
+    return -1;
+}
+
+/* Records the outcome of a trial whose child exited with `status`. */
+static void finish(run_state *st, run_trial *t, int status)
+{
+    double wall = cli_now() - t->started;
+    pq_result res;
+    int ok = 0;
+
+    t->pid = 0;
+    st->running--;
+    t->score = NAN;
+    t->cost = wall > 1e-6 ? wall : 1e-6;
+    if (cli_result_read(t->result_path, st->cfg->metric, st->cfg->cost_metric,
+                        &res) < 0) {
+        snprintf(t->reason, sizeof(t->reason), "cannot read %s: %s",
+                 t->result_path, strerror(errno));
+    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cli_wait_status_text(status, t->reason, sizeof(t->reason));
+    } else if (!res.has_metric) {
+        snprintf(t->reason, sizeof(t->reason),
+                 "no result: no '%s=' line in $PROTEIN_RESULT",
+                 st->cfg->metric ? st->cfg->metric : "score");
+    } else {
+        ok = 1;
+        t->score = res.metric;
+        if (res.has_cost && res.cost > 0)
+            t->cost = res.cost;
+    }
+    t->status = ok ? RUN_COMPLETED : RUN_FAILED;
+    if (ok)
+        st->completed++;
+    else
+        st->failed++;
+    refresh_pending(st);
+    protein_observe(st->opt, t->values, ok ? t->score : 0.0, t->cost,
+                    ok ? PROTEIN_OUTCOME_SUCCESS : PROTEIN_OUTCOME_FAILURE);
+    cli_progress_trial(&st->progress, t->id, ok, t->score, t->cost, t->reason);
+}
+
+/* Reaps every exited child; returns how many were reaped. */
+static int reap(run_state *st)
+{
+    int status, n = 0;
+    pid_t pid;
+    long i;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (i = 0; i < st->launched; i++) {
+            if (st->trials[i].status == RUN_RUNNING &&
+                st->trials[i].pid == pid) {
+                finish(st, &st->trials[i], status);
+                n++;
+                break;
+            }
+        }
+    }
+    return n;
+}
+
+/* Signals and reaps the running trials after SIGINT/SIGTERM; they are
+ * dropped (not recorded). */
+static void stop_all(run_state *st)
+{
+    pid_t *pids = calloc((size_t)st->launched + 1, sizeof(pid_t));
+    long i;
+
+    for (i = 0; i < st->launched; i++) {
+        if (st->trials[i].status != RUN_RUNNING)
+            continue;
+        if (pids)
+            pids[i] = st->trials[i].pid;
+        else
+            kill(-st->trials[i].pid, SIGKILL);
+    }
+    if (pids)
+        cli_children_stop(pids, (size_t)st->launched, STOP_GRACE_MS);
+    else
+        while (waitpid(-1, NULL, 0) > 0)
+            ;
+    free(pids);
+}
+
+static void print_params(FILE *fp, const pq_params *params)
+{
+    char text[256];
+    size_t i;
+
+    for (i = 0; i < params->n; i++) {
+        cli_param_text(&params->items[i], text, sizeof(text));
+        fprintf(fp, "  %s = %s\n", params->items[i].name, text);
+    }
+}
+
+static const run_trial *best_trial(const run_state *st)
+{
+    const run_trial *best = NULL;
+    long i;
+
+    for (i = 0; i < st->launched; i++) {
+        const run_trial *t = &st->trials[i];
+
+        if (t->status != RUN_COMPLETED)
+            continue;
+        if (!best || (st->cfg->minimize ? t->score < best->score
+                                        : t->score > best->score))
+            best = t;
+    }
+    return best;
+}
+
+/* Writes the CSV of finished trials: trial,status,score,cost, one column
+ * per parameter, then error. */
+static int write_csv(const run_state *st, const char *path)
+{
+    char text[256];
+    FILE *fp = fopen(path, "w");
+    size_t j;
+    long i;
+
+    if (!fp)
+        return -1;
+    fputs("trial,status,score,cost", fp);
+    for (j = 0; j < st->cfg->n_params; j++) {
+        fputc(',', fp);
+        cli_csv_field(fp, st->cfg->params[j].name);
+    }
+    fputs(",error\n", fp);
+    for (i = 0; i < st->launched; i++) {
+        const run_trial *t = &st->trials[i];
+
+        if (t->status == RUN_RUNNING)
+            continue;
+        fprintf(fp, "%ld,%s,", t->id,
+                t->status == RUN_COMPLETED ? "completed" : "failed");
+        cli_number_text(t->score, text, sizeof(text));
+        fprintf(fp, "%s,", text);
+        cli_number_text(t->cost, text, sizeof(text));
+        fputs(text, fp);
+        for (j = 0; j < t->params.n; j++) {
+            fputc(',', fp);
+            cli_param_text(&t->params.items[j], text, sizeof(text));
+            cli_csv_field(fp, text);
+        }
+        fputc(',', fp);
+        cli_csv_field(fp, t->reason);
+        fputc('\n', fp);
+    }
+    if (fclose(fp) != 0)
+        return -1;
+    return 0;
+}
+
+static void remove_dir(run_state *st)
+{
+    long i;
+
+    for (i = 0; i < st->launched; i++)
+        if (st->trials[i].result_path)
+            unlink(st->trials[i].result_path);
+    if (st->dir)
+        rmdir(st->dir);
+}
+
+/* The main loop: keeps `parallel` trials running until n_trials are done
+ * or a signal arrives. Returns the signal, 0 when done, -1 on error. */
+static int loop(run_state *st, long parallel)
+{
+    int sig;
+
+    for (;;) {
+        while (!st->exhausted && st->running < parallel &&
+               st->launched < st->n_trials) {
+            int rc = launch(st);
+
+            if (rc < 0)
+                return -1;
+            if (rc > 0)
+                st->exhausted = 1;
+        }
+        cli_progress_running(&st->progress, st->running);
+        if (st->running == 0)
+            return 0;
+        sig = cli_child_wait(1000);
+        if (sig == SIGINT || sig == SIGTERM)
+            return sig;
+        reap(st);
+    }
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"trials", required_argument, NULL, 't'},
+        {"parallel", required_argument, NULL, 'p'},
+        {"seed", required_argument, NULL, 's'},
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, CLI_OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    run_state st;
+    sigset_t old_mask;
+    const char *out = NULL;
+    long trials = -1, parallel = 1, seed = -1;
+    const run_trial *best;
+    int c, dash, sig, ret = CLI_EFAIL, masked = 0;
+    long i;
+
+    memset(&st, 0, sizeof(st));
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+        ;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(dash, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (cli_parse_long(VERB, "--trials", optarg, 1, 1000000, &trials))
+                return CLI_EUSAGE;
+            break;
+        case 'p':
+            if (cli_parse_long(VERB, "--parallel", optarg, 1, 4096, &parallel))
+                return CLI_EUSAGE;
+            break;
+        case 's':
+            if (cli_parse_long(VERB, "--seed", optarg, 0, LONG_MAX, &seed))
+                return CLI_EUSAGE;
+            break;
+        case 'o':
+            out = optarg;
+            break;
+        case CLI_OPT_HELP:
+            cli_usage(stdout, VERB);
+            return CLI_OK;
+        case ':':
+            return cli_usage_error(VERB, "option '%s' needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error(VERB, "unknown option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind >= dash)
+        return cli_usage_error(VERB, "missing CONFIG");
+    if (optind + 1 < dash)
+        return cli_usage_error(VERB, "unexpected argument '%s' (the command "
+                                     "goes after '--')", argv[optind + 1]);
+    if (dash + 1 >= argc)
+        return cli_usage_error(VERB, "missing '-- COMMAND [ARGS...]'");
+    st.command = argv + dash + 1;
+    cfg = cli_load_config(VERB, argv[optind]);
+    if (!cfg) {
+        cli_usage(stderr, VERB);
+        return CLI_EUSAGE;
+    }
+    if (seed >= 0) {
+        cfg->has_seed = 1;
+        cfg->seed = (uint64_t)seed;
+    }
+    if (trials < 0)
+        trials = cfg->max_trials > 0 ? cfg->max_trials : DEFAULT_TRIALS;
+    st.cfg = cfg;
+    st.sweep = sweep_name(cfg);
+    st.n_trials = trials;
+    memset(&err, 0, sizeof(err));
+    if (protein_optimizer_create(cfg, NULL, &st.opt, &err) != PROTEIN_OK) {
+        char msg[1024];
+
+        protein_error_format(&err, msg, sizeof(msg));
+        cli_fail(VERB, "cannot create the optimizer: %s", msg);
+        goto done;
+    }
+    st.trials = calloc((size_t)trials, sizeof(*st.trials));
+    st.dir = cli_private_dir();
+    if (!st.trials || !st.dir) {
+        cli_fail(VERB, "cannot create a private temporary directory: %s",
+                 strerror(errno));
+        goto done;
+    }
+    cli_signals_block(&old_mask);
+    masked = 1;
+    st.child_mask = old_mask;
+    cli_progress_init(&st.progress, stdout, trials, cfg->minimize);
+    sig = loop(&st, parallel);
+    if (sig != 0)
+        stop_all(&st);
+    cli_progress_end(&st.progress);
+    if (sig > 0)
+        fprintf(stderr, "protein run: %s: stopped; %ld trials finished, "
+                        "running ones were killed\n",
+                strsignal(sig), st.completed + st.failed);
+    if (st.exhausted && st.launched < trials)
+        printf("the optimizer has no more points (grid done) after %ld "
+               "trials\n", st.launched);
+    best = best_trial(&st);
+    printf("%ld trials: %ld completed, %ld failed\n", st.completed + st.failed,
+           st.completed, st.failed);
+    if (best) {
+        printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
+               cfg->metric ? cfg->metric : "score", best->score, best->cost);
+        print_params(stdout, &best->params);
+    }
+    ret = sig > 0 ? CLI_EINTR : sig < 0 || !best ? CLI_EFAIL : CLI_OK;
+    if (!best && sig == 0)
+        fprintf(stderr, "protein run: no trial completed; see the "
+                        "failures above\n");
+    if (out && write_csv(&st, out) < 0) {
+        cli_fail(VERB, "cannot write %s: %s", out, strerror(errno));
+        ret = CLI_EFAIL;
+    }
+done:
+    remove_dir(&st);
+    for (i = 0; i < st.launched; i++) {
+        free(st.trials[i].values);
+        pq_params_free(&st.trials[i].params);
+        free(st.trials[i].result_path);
+    }
+    free(st.trials);
+    free(st.dir);
+    protein_optimizer_free(st.opt);
+    protein_config_free(cfg);
+    if (masked)
+        sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    return ret;
+}

@@ -1,0 +1,500 @@
+/*
+ * cmd_sweep.c - the verbs that create, inspect and control sweeps in Redis:
+ * create, list, status, pause/resume/stop/cancel and delete.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "queue_model.h"
+
+#define MAX_FALLBACK 256
+
+/* The sweep name of a config: --name, the config's name, else the file
+ * name without directory and extension. Malloc'ed. */
+static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
+                            const char *path)
+{
+    const char *base;
+    size_t len;
+
+    if (given)
+        return strdup(given);
+    if (cfg->name)
+        return strdup(cfg->name);
+    base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    len = strcspn(base, ".");
+    return strndup(base, len);
+}
+
+/* The fallback pool: n scrambled Sobol points of the space, rendered as
+ * trial parameters. *out is malloc'ed (pq_params_array_free). */
+static int fallback_points(const protein_sweep_config *cfg, size_t n,
+                           pq_params **out)
+{
+    size_t dim = protein_space_dim(cfg), i, d;
+    double *point = calloc(dim + 1, sizeof(double));
+    double *u = calloc(dim + 1, sizeof(double));
+    double *values = calloc(cfg->n_params + 1, sizeof(double));
+    pq_params *pts = calloc(n, sizeof(*pts));
+    protein_sobol *sobol = NULL;
+    protein_rng rng;
+    uint64_t seed = cfg->has_seed ? cfg->seed : (uint64_t)time(NULL);
+    int rc = PROTEIN_ENOMEM;
+
+    if (!point || !u || !values || !pts)
+        goto fail;
+    protein_rng_seed(&rng, seed);
+    if (dim > 0 && dim <= PROTEIN_SOBOL_MAX_DIM) {
+        rc = protein_sobol_create(dim, seed, &sobol);
+        if (rc != PROTEIN_OK)
+            goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        if (sobol)
+            protein_sobol_next(sobol, point);
+        else
+            for (d = 0; d < dim; d++)
+                point[d] = protein_rng_uniform(&rng);
+        for (d = 0; d < dim; d++)
+            u[d] = 2.0 * point[d] - 1.0;
+        protein_space_denormalize(cfg, u, values);
+        rc = pq_model_values_to_params(cfg, values, &pts[i]);
+        if (rc != PROTEIN_OK) {
+            pq_params_array_free(pts, i);
+            pts = NULL;
+            goto fail;
+        }
+    }
+    *out = pts;
+    pts = NULL;
+    rc = PROTEIN_OK;
+fail:
+    protein_sobol_free(sobol);
+    free(pts);
+    free(point);
+    free(u);
+    free(values);
+    return rc;
+}
+
+int cmd_create(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"name", required_argument, NULL, 'n'},
+        {"shared", no_argument, NULL, 's'},
+        {"lease", required_argument, NULL, 'l'},
+        {"max-retries", required_argument, NULL, 'r'},
+        CLI_REDIS_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    const char *verb = argv[0], *given = NULL, *path;
+    cli_redis_opts r = {0};
+    protein_sweep_config *cfg = NULL;
+    pq_context *ctx = NULL;
+    pq_params *fallback = NULL;
+    pq_sweep_spec spec;
+    char *name = NULL, *yaml = NULL;
+    size_t yaml_len, n_fallback = 0;
+    long lease = 0, retries = 0;
+    int c, shared = 0, rc, ret = CLI_EFAIL;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        switch (c) {
+        case 'n':
+            given = optarg;
+            break;
+        case 's':
+            shared = 1;
+            break;
+        case 'l':
+            if (cli_parse_long(verb, "--lease", optarg, 1, INT_MAX, &lease))
+                return CLI_EUSAGE;
+            break;
+        case 'r':
+            if (cli_parse_long(verb, "--max-retries", optarg, 0, 1000, &retries))
+                return CLI_EUSAGE;
+            break;
+        case CLI_OPT_HELP:
+            cli_usage(stdout, verb);
+            return CLI_OK;
+        case ':':
+            return cli_usage_error(verb, "option '%s' needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(verb, argc - optind < 1 ? "missing CONFIG"
+                                                       : "too many arguments");
+    path = argv[optind];
+    cfg = cli_load_config(verb, path);
+    if (!cfg)
+        return CLI_EUSAGE;
+    name = sweep_name_for(given, cfg, path);
+    if (!name || !pq_sweep_name_valid(name)) {
+        ret = cli_usage_error(verb, "'%s' is not a valid sweep name: 1-64 of "
+                                    "[A-Za-z0-9._-], not starting with . or - "
+                                    "(set name: in %s or use --name)",
+                              name ? name : "", path);
+        goto done;
+    }
+    /* The stored text must be YAML: an INI file is stored in canonical form. */
+    if (strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".ini") == 0) {
+        if (protein_config_to_yaml(cfg, &yaml) != PROTEIN_OK) {
+            cli_fail(verb, "%s: cannot convert to YAML", path);
+            goto done;
+        }
+    } else if (cli_read_file(path, &yaml, &yaml_len) < 0) {
+        cli_fail(verb, "cannot read %s: %s", path, strerror(errno));
+        goto done;
+    }
+    n_fallback = cfg->max_trials > 0 && cfg->max_trials < MAX_FALLBACK
+                     ? (size_t)cfg->max_trials
+                     : MAX_FALLBACK;
+    rc = fallback_points(cfg, n_fallback, &fallback);
+    if (rc != PROTEIN_OK) {
+        cli_fail(verb, "cannot draw fallback points: %s", protein_strerror(rc));
+        n_fallback = 0;
+        goto done;
+    }
+    ctx = cli_connect(verb, &r);
+    if (!ctx)
+        goto done;
+    memset(&spec, 0, sizeof(spec));
+    spec.name = name;
+    spec.config_yaml = yaml;
+    spec.metric = cfg->metric;
+    spec.cost_metric = cfg->cost_metric;
+    spec.goal_minimize = cfg->minimize;
+    spec.max_trials = cfg->max_trials;
+    spec.owner_uid = (long)getuid();
+    spec.shared = shared;
+    spec.lease_seconds = (int)lease;
+    spec.max_retries = (int)retries;
+    spec.fallback = fallback;
+    spec.n_fallback = n_fallback;
+    rc = pq_sweep_create(ctx, &spec);
+    if (rc == PQ_EEXISTS) {
+        cli_fail(verb, "sweep '%s' already exists (protein delete %s, or "
+                       "--name another)", name, name);
+        goto done;
+    }
+    if (rc != PQ_OK) {
+        cli_queue_fail(verb, ctx, name, rc);
+        goto done;
+    }
+    printf("created sweep %s: %zu parameters, %s %s, ", name, cfg->n_params,
+           cfg->minimize ? "minimize" : "maximize",
+           cfg->metric ? cfg->metric : "score");
+    if (cfg->max_trials > 0)
+        printf("budget %ld trials\n", cfg->max_trials);
+    else
+        printf("no trial budget\n");
+    printf("run trials with:\n  sbatch --array=0-%ld%%16 --sweep=%s your.sbatch\n"
+           "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
+           (cfg->max_trials > 0 ? cfg->max_trials : 100) - 1, name, name);
+    ret = CLI_OK;
+done:
+    if (fallback)
+        pq_params_array_free(fallback, n_fallback);
+    pq_free(ctx);
+    free(yaml);
+    free(name);
+    protein_config_free(cfg);
+    return ret;
+}
+
+int cmd_list(int argc, char **argv)
+{
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    char **names = NULL;
+    size_t n = 0, i;
+    int ret = CLI_OK, rc;
+
+    if (cli_parse_simple(argc, argv, &r, 0, NULL, &ret) < 0)
+        return ret;
+    ctx = cli_connect(argv[0], &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_sweep_list(ctx, &names, &n);
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(argv[0], ctx, NULL, rc);
+        goto done;
+    }
+    if (n > 0)
+        printf("%-24s %-8s %9s %9s %7s %6s  %s\n", "NAME", "STATE", "TRIALS",
+               "COMPLETED", "RUNNING", "FAILED", "COORDINATOR");
+    for (i = 0; i < n; i++) {
+        pq_sweep_info *info = NULL;
+        char budget[48];
+
+        if (pq_sweep_get(ctx, names[i], &info) != PQ_OK)
+            continue; /* deleted between the list and the read */
+        if (info->max_trials > 0)
+            snprintf(budget, sizeof(budget), "%ld/%ld", info->n_trials,
+                     info->max_trials);
+        else
+            snprintf(budget, sizeof(budget), "%ld", info->n_trials);
+        printf("%-24s %-8s %9s %9ld %7ld %6ld  %s\n", info->name,
+               pq_sweep_state_name(info->state), budget,
+               info->counts[PQ_TRIAL_COMPLETED], info->counts[PQ_TRIAL_RUNNING],
+               info->counts[PQ_TRIAL_FAILED],
+               info->coordinator_alive ? "alive" : "none");
+        pq_sweep_info_free(info);
+    }
+done:
+    pq_strings_free(names, n);
+    pq_free(ctx);
+    return ret;
+}
+
+int cmd_status(int argc, char **argv)
+{
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    pq_sweep_info *info = NULL;
+    char *pos[1], when[64];
+    int ret = CLI_OK, rc, s;
+
+    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+        return ret;
+    ctx = cli_connect(argv[0], &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_sweep_get(ctx, pos[0], &info);
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
+        goto done;
+    }
+    printf("sweep %s: %s\n", info->name, pq_sweep_state_name(info->state));
+    printf("metric: %s (%s), cost: %s\n", info->metric ? info->metric : "score",
+           info->goal_minimize ? "minimize" : "maximize",
+           info->cost_metric ? info->cost_metric : "cost");
+    if (info->max_trials > 0)
+        printf("budget: %ld of %ld trials handed out\n", info->n_trials,
+               info->max_trials);
+    else
+        printf("budget: %ld trials handed out, no limit\n", info->n_trials);
+    printf("trials:");
+    for (s = 0; s < PQ_TRIAL_NSTATES; s++)
+        printf(" %s %ld%s", pq_trial_state_name((pq_trial_state)s),
+               info->counts[s], s + 1 < PQ_TRIAL_NSTATES ? "," : "\n");
+    printf("queue: %ld ready, %ld to retry, %zu fallback points\n",
+           info->queue_depth, info->retry_depth, info->n_fallback);
+    if (info->coordinator_alive)
+        printf("coordinator: alive (%s)\n",
+               info->coordinator ? info->coordinator : "?");
+    else
+        printf("coordinator: none (claims take fallback points)\n");
+    if (info->last_refit_at > 0) {
+        cli_time_text(info->last_refit_at, when, sizeof(when));
+        printf("last refit: %s, %ld observations, %.1f ms, %s\n", when,
+               info->last_refit_n, info->last_refit_ms,
+               info->last_refit_backend ? info->last_refit_backend : "?");
+    } else {
+        printf("last refit: never\n");
+    }
+done:
+    pq_sweep_info_free(info);
+    pq_free(ctx);
+    return ret;
+}
+
+/* Runs `scancel JOB...` for the job ids of running trials; returns how many
+ * ids were passed, or -1 when scancel could not run or failed. */
+static int scancel_running(const char *verb, pq_trial_record *trials, size_t n)
+{
+    char **argv = calloc(n + 2, sizeof(char *));
+    size_t i, k = 1;
+    pid_t pid;
+    int status;
+
+    if (!argv)
+        return -1;
+    argv[0] = "scancel";
+    for (i = 0; i < n; i++)
+        if (trials[i].job_id && *trials[i].job_id)
+            argv[k++] = trials[i].job_id;
+    if (k == 1) {
+        free(argv);
+        return 0;
+    }
+    fflush(NULL);
+    pid = fork();
+    if (pid == 0) {
+        execvp("scancel", argv);
+        fprintf(stderr, "protein %s: cannot run scancel: %s\n", verb,
+                strerror(errno));
+        _exit(127);
+    }
+    free(argv);
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0)
+        return -1;
+    return (int)(k - 1);
+}
+
+/* Whether `prog` is an executable file in one of $PATH's directories. */
+static int on_path(const char *prog)
+{
+    const char *path = getenv("PATH");
+    char *copy, *dir, *save = NULL, *full;
+    int found = 0;
+
+    if (!path || !(copy = strdup(path)))
+        return 0;
+    for (dir = strtok_r(copy, ":", &save); dir && !found;
+         dir = strtok_r(NULL, ":", &save)) {
+        if (asprintf(&full, "%s/%s", *dir ? dir : ".", prog) < 0)
+            break;
+        found = access(full, X_OK) == 0;
+        free(full);
+    }
+    free(copy);
+    return found;
+}
+
+int cmd_control(int argc, char **argv)
+{
+    const char *verb = argv[0];
+    int cancel = strcmp(verb, "cancel") == 0;
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    pq_trial_record *running = NULL;
+    size_t n_running = 0;
+    char *pos[1];
+    int ret = CLI_OK, rc, sent;
+
+    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+        return ret;
+    ctx = cli_connect(verb, &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
+    if (rc == PQ_ESTATE) {
+        ret = cli_fail(verb, "sweep %s: cannot %s: %s", pos[0], verb,
+                       ctx->errstr[0] ? ctx->errstr : "the sweep is stopped");
+        goto done;
+    }
+    if (rc == PQ_EPERM) {
+        ret = cli_fail(verb, "sweep %s belongs to another user", pos[0]);
+        goto done;
+    }
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
+        goto done;
+    }
+    printf("sweep %s: %s\n", pos[0],
+           strcmp(verb, "pause") == 0    ? "paused"
+           : strcmp(verb, "resume") == 0 ? "active"
+                                         : "stopped");
+    if (!cancel)
+        goto done;
+    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &running, &n_running);
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
+        goto done;
+    }
+    if (n_running == 0) {
+        printf("no running trials\n");
+    } else if (!on_path("scancel")) {
+        printf("%zu trials still running; scancel is not on PATH, so their "
+               "jobs were not cancelled\n", n_running);
+    } else {
+        sent = scancel_running(verb, running, n_running);
+        if (sent < 0)
+            ret = cli_fail(verb, "sweep %s: scancel failed", pos[0]);
+        else
+            printf("scancel sent for %d of %zu running trials\n", sent,
+                   n_running);
+    }
+done:
+    pq_trial_records_free(running, n_running);
+    pq_free(ctx);
+    return ret;
+}
+
+int cmd_delete(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"yes", no_argument, NULL, 'y'}, CLI_REDIS_LONGOPTS, {NULL, 0, NULL, 0}};
+    const char *verb = argv[0];
+    cli_redis_opts r = {0};
+    pq_context *ctx = NULL;
+    pq_sweep_info *info = NULL;
+    char answer[16];
+    int c, yes = 0, rc, ret = CLI_EFAIL;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        if (c == 'y') {
+            yes = 1;
+        } else if (c == CLI_OPT_HELP) {
+            cli_usage(stdout, verb);
+            return CLI_OK;
+        } else {
+            return cli_usage_error(verb, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(verb, "expected one sweep NAME");
+    if (!yes && !isatty(STDIN_FILENO))
+        return cli_usage_error(verb, "refusing to delete sweep %s without "
+                                     "--yes (stdin is not a terminal)",
+                               argv[optind]);
+    ctx = cli_connect(verb, &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_sweep_get(ctx, argv[optind], &info);
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, argv[optind], rc);
+        goto done;
+    }
+    if (!yes) {
+        printf("delete sweep %s and its %ld trials? [y/N] ", info->name,
+               info->n_trials);
+        fflush(stdout);
+        if (!fgets(answer, sizeof(answer), stdin) ||
+            (answer[0] != 'y' && answer[0] != 'Y')) {
+            printf("not deleted\n");
+            ret = CLI_EFAIL;
+            goto done;
+        }
+    }
+    rc = pq_sweep_delete(ctx, argv[optind], (long)getuid());
+    if (rc == PQ_EPERM) {
+        ret = cli_fail(verb, "sweep %s belongs to another user", argv[optind]);
+        goto done;
+    }
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, argv[optind], rc);
+        goto done;
+    }
+    printf("deleted sweep %s\n", argv[optind]);
+    ret = CLI_OK;
+done:
+    pq_sweep_info_free(info);
+    pq_free(ctx);
+    return ret;
+}

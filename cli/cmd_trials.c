@@ -1,0 +1,611 @@
+/*
+ * cmd_trials.c - the verbs that read a sweep's trials: trials, show, best,
+ * export and plot.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "queue_model.h"
+
+/* What the read verbs load: the sweep and (some of) its trials. */
+typedef struct sweep_data {
+    pq_context *ctx;
+    pq_sweep_info *info;
+    pq_trial_record *trials;
+    size_t n;
+} sweep_data;
+
+static void sweep_data_free(sweep_data *d)
+{
+    pq_trial_records_free(d->trials, d->n);
+    pq_sweep_info_free(d->info);
+    pq_free(d->ctx);
+    memset(d, 0, sizeof(*d));
+}
+
+/* Connects and reads the sweep and its trials in `state` (< 0: all).
+ * Returns CLI_OK, or the exit status after printing why. */
+static int sweep_data_load(const char *verb, const cli_redis_opts *r,
+                           const char *sweep, int state, sweep_data *d)
+{
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    d->ctx = cli_connect(verb, r);
+    if (!d->ctx)
+        return CLI_EFAIL;
+    rc = pq_sweep_get(d->ctx, sweep, &d->info);
+    if (rc == PQ_OK)
+        rc = pq_trial_list(d->ctx, sweep, state, &d->trials, &d->n);
+    if (rc != PQ_OK) {
+        cli_queue_fail(verb, d->ctx, sweep, rc);
+        sweep_data_free(d);
+        return CLI_EFAIL;
+    }
+    return CLI_OK;
+}
+
+static const char *metric_of(const pq_sweep_info *info)
+{
+    return info->metric ? info->metric : "score";
+}
+
+/* Whether score a is better than b under the sweep's goal. */
+static int better(const pq_sweep_info *info, double a, double b)
+{
+    return info->goal_minimize ? a < b : a > b;
+}
+
+/* Writes one trial as a JSON object (no newline). */
+static void trial_json(FILE *fp, const pq_trial_record *t)
+{
+    char *params = NULL;
+    char num[64];
+
+    fprintf(fp, "{\"trial\": %ld, \"state\": ", t->id);
+    cli_json_string(fp, pq_trial_state_name(t->state));
+    cli_number_text(t->has_score ? t->score : NAN, num, sizeof(num));
+    fprintf(fp, ", \"score\": %s", t->has_score ? num : "null");
+    cli_number_text(t->has_cost ? t->cost : NAN, num, sizeof(num));
+    fprintf(fp, ", \"cost\": %s", t->has_cost ? num : "null");
+    fprintf(fp, ", \"params\": %s",
+            pq_params_to_json(&t->params, &params) == PQ_OK ? params : "null");
+    free(params);
+    fputs(", \"job_id\": ", fp);
+    if (t->job_id)
+        cli_json_string(fp, t->job_id);
+    else
+        fputs("null", fp);
+    fputs(", \"node\": ", fp);
+    if (t->node)
+        cli_json_string(fp, t->node);
+    else
+        fputs("null", fp);
+    fprintf(fp, ", \"array_index\": %ld, \"attempts\": %d, \"retries\": %d"
+                ", \"fallback\": %s, \"exit_status\": %d",
+            t->array_index, t->attempts, t->retries,
+            t->fallback ? "true" : "false", t->exit_status);
+    fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
+            t->ended_at);
+    fputs(", \"error\": ", fp);
+    if (t->error)
+        cli_json_string(fp, t->error);
+    else
+        fputs("null", fp);
+    if (t->has_progress)
+        fprintf(fp, ", \"progress_step\": %.17g, \"progress_score\": %.17g",
+                t->progress_step, t->progress_score);
+    fputc('}', fp);
+}
+
+/* The names of every parameter seen in trials, in first-seen order
+ * (borrowed pointers). Returns the count; *names is malloc'ed. */
+static size_t param_columns(const pq_trial_record *trials, size_t n,
+                            const char ***names)
+{
+    const char **cols = NULL;
+    size_t n_cols = 0, i, j, k;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < trials[i].params.n; j++) {
+            const char *name = trials[i].params.items[j].name;
+            const char **grown;
+
+            for (k = 0; k < n_cols && strcmp(cols[k], name) != 0; k++)
+                ;
+            if (k < n_cols)
+                continue;
+            grown = realloc(cols, (n_cols + 1) * sizeof(*cols));
+            if (!grown)
+                break;
+            cols = grown;
+            cols[n_cols++] = name;
+        }
+    }
+    *names = cols;
+    return n_cols;
+}
+
+static const pq_param *find_param(const pq_params *p, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+static void print_csv(const sweep_data *d)
+{
+    const char **cols = NULL;
+    size_t n_cols = param_columns(d->trials, d->n, &cols), i, j;
+    char text[256];
+
+    fputs("trial,state,score,cost", stdout);
+    for (j = 0; j < n_cols; j++) {
+        putchar(',');
+        cli_csv_field(stdout, cols[j]);
+    }
+    puts(",job_id,node,error");
+    for (i = 0; i < d->n; i++) {
+        const pq_trial_record *t = &d->trials[i];
+
+        printf("%ld,%s,", t->id, pq_trial_state_name(t->state));
+        cli_number_text(t->has_score ? t->score : NAN, text, sizeof(text));
+        printf("%s,", text);
+        cli_number_text(t->has_cost ? t->cost : NAN, text, sizeof(text));
+        fputs(text, stdout);
+        for (j = 0; j < n_cols; j++) {
+            const pq_param *q = find_param(&t->params, cols[j]);
+
+            putchar(',');
+            if (q) {
+                cli_param_text(q, text, sizeof(text));
+                cli_csv_field(stdout, text);
+            }
+        }
+        putchar(',');
+        cli_csv_field(stdout, t->job_id ? t->job_id : "");
+        putchar(',');
+        cli_csv_field(stdout, t->node ? t->node : "");
+        putchar(',');
+        cli_csv_field(stdout, t->error ? t->error : "");
+        putchar('\n');
+    }
+    free(cols);
+}
+
+/* One table row: id, state, score, cost, then name=value pairs. */
+static void print_row(const pq_trial_record *t)
+{
+    char text[256];
+    size_t j;
+
+    printf("%6ld  %-11s ", t->id, pq_trial_state_name(t->state));
+    if (t->has_score)
+        printf("%12.6g ", t->score);
+    else
+        printf("%12s ", "-");
+    if (t->has_cost)
+        printf("%10.4g ", t->cost);
+    else
+        printf("%10s ", "-");
+    for (j = 0; j < t->params.n; j++) {
+        cli_param_text(&t->params.items[j], text, sizeof(text));
+        printf(" %s=%s", t->params.items[j].name, text);
+    }
+    putchar('\n');
+}
+
+static void print_header(const pq_sweep_info *info)
+{
+    printf("%6s  %-11s %12s %10s  %s\n", "TRIAL", "STATE", metric_of(info),
+           "COST", "PARAMETERS");
+}
+
+int cmd_trials(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"state", required_argument, NULL, 's'},
+        {"format", required_argument, NULL, 'f'},
+        CLI_REDIS_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    const char *verb = argv[0], *format = "table";
+    cli_redis_opts r = {0};
+    sweep_data d;
+    int c, state = -1, ret;
+    size_t i;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        switch (c) {
+        case 's':
+            state = pq_trial_state_parse(optarg);
+            if (state < 0)
+                return cli_usage_error(verb, "--state: unknown state '%s'",
+                                       optarg);
+            break;
+        case 'f':
+            format = optarg;
+            if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 &&
+                strcmp(format, "json") != 0)
+                return cli_usage_error(verb, "--format: '%s' is not table, "
+                                             "csv or json", format);
+            break;
+        case CLI_OPT_HELP:
+            cli_usage(stdout, verb);
+            return CLI_OK;
+        case ':':
+            return cli_usage_error(verb, "option '%s' needs a value",
+                                   argv[optind - 1]);
+        default:
+            return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(verb, "expected one sweep NAME");
+    ret = sweep_data_load(verb, &r, argv[optind], state, &d);
+    if (ret != CLI_OK)
+        return ret;
+    if (strcmp(format, "csv") == 0) {
+        print_csv(&d);
+    } else if (strcmp(format, "json") == 0) {
+        putchar('[');
+        for (i = 0; i < d.n; i++) {
+            fputs(i ? ",\n " : "", stdout);
+            trial_json(stdout, &d.trials[i]);
+        }
+        puts("]");
+    } else {
+        print_header(d.info);
+        for (i = 0; i < d.n; i++)
+            print_row(&d.trials[i]);
+    }
+    sweep_data_free(&d);
+    return CLI_OK;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    cli_redis_opts r = {0};
+    sweep_data d;
+    char *pos[1];
+    int ret = CLI_OK;
+    size_t i;
+
+    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+        return ret;
+    ret = sweep_data_load(argv[0], &r, pos[0], -1, &d);
+    if (ret != CLI_OK)
+        return ret;
+    for (i = 0; i < d.n; i++) {
+        trial_json(stdout, &d.trials[i]);
+        putchar('\n');
+    }
+    sweep_data_free(&d);
+    return CLI_OK;
+}
+
+static void print_time_field(const char *label, double t)
+{
+    char buf[64];
+
+    if (t > 0) {
+        cli_time_text(t, buf, sizeof(buf));
+        printf("%-12s %s\n", label, buf);
+    }
+}
+
+int cmd_show(int argc, char **argv)
+{
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    pq_trial_record *t = NULL;
+    char *pos[2], text[256];
+    long id;
+    int ret = CLI_OK, rc;
+    size_t j;
+
+    if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
+        return ret;
+    if (cli_parse_long(argv[0], "TRIAL", pos[1], 0, 1L << 53, &id))
+        return CLI_EUSAGE;
+    ctx = cli_connect(argv[0], &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_trial_get(ctx, pos[0], id, &t);
+    if (rc == PQ_ENOTRIAL) {
+        ret = cli_fail(argv[0], "sweep %s has no trial %ld", pos[0], id);
+        goto done;
+    }
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
+        goto done;
+    }
+    printf("%-12s %s\n%-12s %ld\n%-12s %s%s\n", "sweep", pos[0], "trial", t->id,
+           "state", pq_trial_state_name(t->state),
+           t->fallback ? " (fallback point)" : "");
+    if (t->has_score)
+        printf("%-12s %.17g\n", "score", t->score);
+    if (t->has_cost)
+        printf("%-12s %.6g\n", "cost", t->cost);
+    for (j = 0; j < t->params.n; j++) {
+        cli_param_text(&t->params.items[j], text, sizeof(text));
+        printf("param        %s = %s\n", t->params.items[j].name, text);
+    }
+    if (t->job_id)
+        printf("%-12s %s\n", "job", t->job_id);
+    if (t->array_index >= 0)
+        printf("%-12s %ld\n", "array index", t->array_index);
+    if (t->node)
+        printf("%-12s %s\n", "node", t->node);
+    if (t->claim_key)
+        printf("%-12s %s\n", "claim key", t->claim_key);
+    printf("%-12s %d (retries %d)\n", "attempts", t->attempts, t->retries);
+    print_time_field("started", t->started_at);
+    print_time_field("claimed", t->claimed_at);
+    print_time_field("ended", t->ended_at);
+    print_time_field("deadline", t->deadline);
+    if (t->state == PQ_TRIAL_FAILED)
+        printf("%-12s %d\n", "exit status", t->exit_status);
+    if (t->error)
+        printf("%-12s %s\n", "error", t->error);
+    if (t->has_progress)
+        printf("%-12s step %.17g, score %.17g\n", "progress", t->progress_step,
+               t->progress_score);
+    if (t->stop_requested)
+        printf("%-12s yes\n", "stop asked");
+done:
+    pq_trial_record_free(t);
+    pq_free(ctx);
+    return ret;
+}
+
+/* Marks the completed trials on the score/cost Pareto front, computed by
+ * the optimizer (core) from the sweep's stored config. front[i] is set for
+ * d->trials[i]. Returns 0, or -1 when the config cannot be used (printed). */
+static int pareto_flags(const char *verb, const sweep_data *d, int *front)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_optimizer *opt = NULL;
+    protein_error err;
+    double *values = NULL;
+    size_t *order = NULL, *idx = NULL, n_obs = 0, n_front, i;
+    int ret = -1;
+    char msg[1024];
+
+    memset(&err, 0, sizeof(err));
+    if (!d->info->config_yaml ||
+        pq_model_load_config(d->info->name, d->info->config_yaml,
+                             strlen(d->info->config_yaml), &cfg,
+                             &err) != PROTEIN_OK ||
+        protein_optimizer_create(cfg, NULL, &opt, &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof(msg));
+        cli_fail(verb, "cannot compute the Pareto front: %s", msg);
+        goto done;
+    }
+    values = calloc(cfg->n_params + 1, sizeof(double));
+    order = calloc(d->n + 1, sizeof(size_t));
+    idx = calloc(d->n + 1, sizeof(size_t));
+    if (!values || !order || !idx)
+        goto done;
+    for (i = 0; i < d->n; i++) {
+        const pq_trial_record *t = &d->trials[i];
+
+        front[i] = 0;
+        if (t->state != PQ_TRIAL_COMPLETED || !t->has_score || !t->has_cost ||
+            pq_model_params_to_values(cfg, &t->params, values, &err) !=
+                PROTEIN_OK ||
+            protein_observe(opt, values, t->score, t->cost > 0 ? t->cost : 1e-9,
+                            PROTEIN_OUTCOME_SUCCESS) != PROTEIN_OK)
+            continue;
+        order[n_obs++] = i;
+    }
+    n_front = protein_pareto_front(opt, idx, n_obs);
+    for (i = 0; i < n_front; i++)
+        if (idx[i] < n_obs)
+            front[order[idx[i]]] = 1;
+    ret = 0;
+done:
+    free(values);
+    free(order);
+    free(idx);
+    protein_optimizer_free(opt);
+    protein_config_free(cfg);
+    return ret;
+}
+
+static const sweep_data *sort_data; /* qsort has no context argument */
+
+static int by_score(const void *a, const void *b)
+{
+    const pq_trial_record *x = &sort_data->trials[*(const size_t *)a];
+    const pq_trial_record *y = &sort_data->trials[*(const size_t *)b];
+
+    if (better(sort_data->info, x->score, y->score))
+        return -1;
+    if (better(sort_data->info, y->score, x->score))
+        return 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int by_cost(const void *a, const void *b)
+{
+    const pq_trial_record *x = &sort_data->trials[*(const size_t *)a];
+    const pq_trial_record *y = &sort_data->trials[*(const size_t *)b];
+
+    return x->cost < y->cost ? -1 : x->cost > y->cost;
+}
+
+int cmd_best(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"top", required_argument, NULL, 'k'}, CLI_REDIS_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    const char *verb = argv[0];
+    cli_redis_opts r = {0};
+    sweep_data d;
+    size_t *order = NULL, n_done = 0, n_front = 0, i;
+    int *front = NULL;
+    long top = 5;
+    int c, ret;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        if (c == 'k') {
+            if (cli_parse_long(verb, "--top", optarg, 1, 1000000, &top))
+                return CLI_EUSAGE;
+        } else if (c == CLI_OPT_HELP) {
+            cli_usage(stdout, verb);
+            return CLI_OK;
+        } else {
+            return cli_usage_error(verb, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1)
+        return cli_usage_error(verb, "expected one sweep NAME");
+    ret = sweep_data_load(verb, &r, argv[optind], PQ_TRIAL_COMPLETED, &d);
+    if (ret != CLI_OK)
+        return ret;
+    order = calloc(d.n + 1, sizeof(size_t));
+    front = calloc(d.n + 1, sizeof(int));
+    if (!order || !front) {
+        ret = cli_fail(verb, "out of memory");
+        goto done;
+    }
+    for (i = 0; i < d.n; i++)
+        if (d.trials[i].has_score)
+            order[n_done++] = i;
+    if (n_done == 0) {
+        ret = cli_fail(verb, "sweep %s has no completed trial yet",
+                       argv[optind]);
+        goto done;
+    }
+    sort_data = &d;
+    qsort(order, n_done, sizeof(size_t), by_score);
+    printf("best %ld of %zu completed trials (%s %s):\n",
+           top < (long)n_done ? top : (long)n_done, n_done,
+           d.info->goal_minimize ? "minimize" : "maximize", metric_of(d.info));
+    print_header(d.info);
+    for (i = 0; i < n_done && (long)i < top; i++)
+        print_row(&d.trials[order[i]]);
+    if (pareto_flags(verb, &d, front) < 0) {
+        ret = CLI_EFAIL;
+        goto done;
+    }
+    for (i = 0, n_front = 0; i < d.n; i++)
+        if (front[i])
+            order[n_front++] = i;
+    qsort(order, n_front, sizeof(size_t), by_cost);
+    printf("\nPareto front (%s vs cost, cheapest first):\n", metric_of(d.info));
+    print_header(d.info);
+    for (i = 0; i < n_front; i++)
+        print_row(&d.trials[order[i]]);
+done:
+    free(order);
+    free(front);
+    sweep_data_free(&d);
+    return ret;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'}, CLI_REDIS_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    const char *verb = argv[0];
+    cli_redis_opts r = {0};
+    cli_plot_point *points = NULL;
+    sweep_data d;
+    char *out = NULL;
+    int *front = NULL;
+    size_t n = 0, i;
+    FILE *fp;
+    int c, ret;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, &r))
+            continue;
+        if (c == 'o') {
+            free(out);
+            out = strdup(optarg);
+        } else if (c == CLI_OPT_HELP) {
+            cli_usage(stdout, verb);
+            free(out);
+            return CLI_OK;
+        } else {
+            free(out);
+            return cli_usage_error(verb, "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (argc - optind != 1) {
+        free(out);
+        return cli_usage_error(verb, "expected one sweep NAME");
+    }
+    if (!out && asprintf(&out, "%s.svg", argv[optind]) < 0)
+        return cli_fail(verb, "out of memory");
+    ret = sweep_data_load(verb, &r, argv[optind], PQ_TRIAL_COMPLETED, &d);
+    if (ret != CLI_OK) {
+        free(out);
+        return ret;
+    }
+    points = calloc(d.n + 1, sizeof(*points));
+    front = calloc(d.n + 1, sizeof(int));
+    if (!points || !front) {
+        ret = cli_fail(verb, "out of memory");
+        goto done;
+    }
+    if (pareto_flags(verb, &d, front) < 0) {
+        ret = CLI_EFAIL;
+        goto done;
+    }
+    for (i = 0; i < d.n; i++) {
+        if (!d.trials[i].has_score)
+            continue;
+        points[n].id = d.trials[i].id;
+        points[n].score = d.trials[i].score;
+        points[n].cost = d.trials[i].has_cost ? d.trials[i].cost : NAN;
+        points[n].on_front = front[i];
+        n++;
+    }
+    fp = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");
+    if (!fp) {
+        ret = cli_fail(verb, "cannot write %s: %s", out, strerror(errno));
+        goto done;
+    }
+    c = cli_plot_svg(fp, d.info->name, points, n, d.info->goal_minimize,
+                     metric_of(d.info));
+    if (fp != stdout && fclose(fp) != 0)
+        c = -1;
+    if (c < 0) {
+        ret = cli_fail(verb, "cannot write %s: %s", out, strerror(errno));
+        goto done;
+    }
+    if (fp != stdout)
+        printf("wrote %s (%zu completed trials)\n", out, n);
+    ret = CLI_OK;
+done:
+    free(points);
+    free(front);
+    free(out);
+    sweep_data_free(&d);
+    return ret;
+}

@@ -1,0 +1,90 @@
+/*
+ * format.c - text output shared by the verbs: CSV fields, JSON strings and
+ * parameter values.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+void cli_csv_field(FILE *fp, const char *s)
+{
+    if (!s)
+        return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, fp);
+        return;
+    }
+    fputc('"', fp);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', fp);
+        fputc(*s, fp);
+    }
+    fputc('"', fp);
+}
+
+void cli_json_string(FILE *fp, const char *s)
+{
+    fputc('"', fp);
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\')
+            fprintf(fp, "\\%c", c);
+        else if (c == '\n')
+            fputs("\\n", fp);
+        else if (c == '\t')
+            fputs("\\t", fp);
+        else if (c < 0x20)
+            fprintf(fp, "\\u%04x", c);
+        else
+            fputc(c, fp);
+    }
+    fputc('"', fp);
+}
+
+/* The shortest of %.15g, %.16g, %.17g that reads back as v. */
+static void shortest(double v, char *buf, size_t len)
+{
+    int digits;
+
+    for (digits = 15; digits < 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+    snprintf(buf, len, "%.17g", v);
+}
+
+void cli_param_text(const pq_param *q, char *buf, size_t len)
+{
+    if (q->is_string)
+        snprintf(buf, len, "%s", q->text ? q->text : "");
+    else if (q->is_integer && fabs(q->number) < 9e15)
+        snprintf(buf, len, "%.0f", q->number);
+    else
+        shortest(q->number, buf, len);
+}
+
+void cli_number_text(double v, char *buf, size_t len)
+{
+    if (isnan(v))
+        snprintf(buf, len, "%s", "");
+    else
+        shortest(v, buf, len);
+}
+
+void cli_time_text(double t, char *buf, size_t len)
+{
+    time_t secs = (time_t)t;
+    struct tm tm;
+
+    localtime_r(&secs, &tm);
+    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+}

@@ -1,0 +1,172 @@
+/*
+ * main.c - the `protein` command: a table of verbs and the dispatcher.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define REDIS_OPTS                                                           \
+    "  --redis URL           Redis to use (default $PROTEIN_REDIS, else\n"   \
+    "                        redis://127.0.0.1:6379)\n"                      \
+    "  --password-file FILE  read the Redis password from FILE (default\n"   \
+    "                        $PROTEIN_REDIS_PASSWORD)\n"
+
+struct verb {
+    const char *name;
+    int (*handler)(int argc, char **argv);
+    const char *summary;
+    const char *usage; /* synopsis and options */
+};
+
+static const struct verb verbs[] = {
+    {"run", cmd_run, "run a whole sweep on this machine (no Redis, no Slurm)",
+     "protein run CONFIG [--trials N] [--parallel K] [--seed S] [--out FILE.csv]"
+     " -- COMMAND [ARGS...]\n"
+     "  --trials N    trials to run (default: max_trials of the config, else 20)\n"
+     "  --parallel K  trials running at once (default 1)\n"
+     "  --seed S      seed of the optimizer (default: the config's seed)\n"
+     "  --out FILE    write one CSV row per finished trial to FILE\n"},
+    {"create", cmd_create, "validate a sweep config and store it in Redis",
+     "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS]"
+     " [--max-retries N]\n"
+     "  --name NAME        sweep name (default: the config's name, else the\n"
+     "                     file name without its extension)\n"
+     "  --shared           let any user claim trials (control stays yours)\n"
+     "  --lease SECONDS    lease of a running trial (default 86400)\n"
+     "  --max-retries N    requeues of a lost trial's point (default 0)\n"
+     REDIS_OPTS},
+    {"list", cmd_list, "list the sweeps in Redis", "protein list\n" REDIS_OPTS},
+    {"status", cmd_status,
+     "trial counts, queue depth and coordinator of a sweep",
+     "protein status NAME\n" REDIS_OPTS},
+    {"trials", cmd_trials, "list a sweep's trials",
+     "protein trials NAME [--state STATE] [--format table|csv|json]\n"
+     "  --state STATE   only trials in STATE (queued, running, completed,\n"
+     "                  failed, interrupted, lost, pruned)\n"
+     "  --format F      table (default), csv or json\n" REDIS_OPTS},
+    {"show", cmd_show, "everything stored about one trial",
+     "protein show NAME TRIAL\n" REDIS_OPTS},
+    {"best", cmd_best, "the best trials and the score/cost Pareto front",
+     "protein best NAME [--top K]\n"
+     "  --top K   how many of the best trials to show (default 5)\n" REDIS_OPTS},
+    {"report", cmd_report,
+     "report values from a trial program (exit 3: stop early)",
+     "protein report KEY=VALUE...\n"
+     "  Appends the lines to $PROTEIN_RESULT. Inside a sweep trial\n"
+     "  ($PROTEIN_SWEEP, $PROTEIN_TRIAL and $PROTEIN_TOKEN set) also sends\n"
+     "  step/score/cost progress to Redis, and exits with status 3 when the\n"
+     "  sweep asks the trial to stop early.\n" REDIS_OPTS},
+    {"pause", cmd_control, "stop handing out trials until resume",
+     "protein pause NAME\n" REDIS_OPTS},
+    {"resume", cmd_control, "hand out trials again after pause",
+     "protein resume NAME\n" REDIS_OPTS},
+    {"stop", cmd_control,
+     "hand out no more trials; running ones finish (final)",
+     "protein stop NAME\n" REDIS_OPTS},
+    {"cancel", cmd_control, "stop, and scancel the running trials' jobs",
+     "protein cancel NAME\n" REDIS_OPTS},
+    {"export", cmd_export, "all trials as JSON lines",
+     "protein export NAME\n" REDIS_OPTS},
+    {"plot", cmd_plot, "an SVG plot: score vs cost, best so far",
+     "protein plot NAME [--out FILE.svg]\n"
+     "  --out FILE   where to write the SVG (default NAME.svg; - for stdout)\n"
+     REDIS_OPTS},
+    {"delete", cmd_delete, "delete a sweep and all its trials",
+     "protein delete NAME [--yes]\n"
+     "  --yes   do not ask for confirmation (required when stdin is not a\n"
+     "          terminal)\n" REDIS_OPTS},
+    {"agent", cmd_agent, "run a sweep's trials on this machine, from Redis",
+     "protein agent NAME [--count N] [--claim-key KEY] -- COMMAND [ARGS...]\n"
+     "  --count N        run at most N trials (default: until the budget is\n"
+     "                   used or the sweep is stopped)\n"
+     "  --claim-key KEY  idempotency key of the claims (default HOST:PID)\n"
+     REDIS_OPTS},
+};
+
+#define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
+
+static const struct verb *find_verb(const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < N_VERBS; i++)
+        if (strcmp(verbs[i].name, name) == 0)
+            return &verbs[i];
+    return NULL;
+}
+
+void cli_usage(FILE *fp, const char *verb)
+{
+    const struct verb *v = find_verb(verb);
+    size_t i;
+
+    if (v) {
+        fprintf(fp, "usage: %s", v->usage);
+        return;
+    }
+    fprintf(fp,
+            "usage: protein VERB [OPTIONS] [ARGS]\n"
+            "       protein --help | --version | VERB --help\n\n"
+            "Cost-aware Bayesian hyperparameter sweeps (Protein) for Slurm "
+            "clusters.\n\nverbs:\n");
+    for (i = 0; i < N_VERBS; i++)
+        fprintf(fp, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
+    fprintf(fp, "\nexit status: 0 ok, 1 failure, 2 usage or config error, 3 "
+                "stop early (report),\n130 interrupted. See "
+                "docs/user-guide.md.\n");
+}
+
+static void vmessage(const char *verb, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "protein%s%s: ", verb ? " " : "", verb ? verb : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_usage_error(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage(verb, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try 'protein %s%s--help' for more information.\n",
+            verb ? verb : "", verb ? " " : "");
+    return CLI_EUSAGE;
+}
+
+int cli_fail(const char *verb, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vmessage(verb, fmt, ap);
+    va_end(ap);
+    return CLI_EFAIL;
+}
+
+int main(int argc, char **argv)
+{
+    const struct verb *v;
+
+    if (argc < 2)
+        return cli_usage(stderr, NULL), CLI_EUSAGE;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        cli_usage(stdout, argc > 2 ? argv[2] : NULL);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+        printf("protein %s\n", PACKAGE_VERSION);
+        return CLI_OK;
+    }
+    v = find_verb(argv[1]);
+    if (!v)
+        return cli_usage_error(NULL, "unknown verb '%s'", argv[1]);
+    return v->handler(argc - 1, argv + 1);
+}

@@ -1,0 +1,176 @@
+/*
+ * options.c - command-line helpers shared by the verbs: numbers, the Redis
+ * connection, files and configs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_parse_long(const char *verb, const char *option, const char *text,
+                   long min, long max, long *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno == ERANGE || v < min || v > max) {
+        cli_usage_error(verb, "%s: '%s' is not an integer in [%ld, %ld]",
+                        option, text, min, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
+                        char **pos, int *ret)
+{
+    static const struct option longopts[] = {CLI_REDIS_LONGOPTS,
+                                              {NULL, 0, NULL, 0}};
+    int c, i;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
+        if (cli_redis_option(c, optarg, r))
+            continue;
+        if (c == CLI_OPT_HELP) {
+            cli_usage(stdout, argv[0]);
+            *ret = CLI_OK;
+            return -1;
+        }
+        *ret = c == ':' ? cli_usage_error(argv[0], "option '%s' needs a value",
+                                          argv[optind - 1])
+                        : cli_usage_error(argv[0], "unknown option '%s'",
+                                          argv[optind - 1]);
+        return -1;
+    }
+    if (argc - optind != want) {
+        *ret = argc - optind < want
+                   ? cli_usage_error(argv[0], "missing argument")
+                   : cli_usage_error(argv[0], "unexpected argument '%s'",
+                                     argv[optind + want]);
+        return -1;
+    }
+    for (i = 0; i < want; i++)
+        pos[i] = argv[optind + i];
+    return 0;
+}
+
+int cli_redis_option(int c, const char *arg, cli_redis_opts *r)
+{
+    switch (c) {
+    case CLI_OPT_REDIS:
+        r->url = arg;
+        return 1;
+    case CLI_OPT_PASSWORD_FILE:
+        r->password_file = arg;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
+{
+    pq_connect_options opts;
+    pq_context *ctx;
+    const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
+
+    memset(&opts, 0, sizeof(opts));
+    opts.url = r->url;
+    opts.password_file = r->password_file;
+    opts.connect_timeout_ms = 2000;
+    opts.command_timeout_ms = 5000;
+    ctx = pq_connect(&opts);
+    if (!ctx) {
+        cli_fail(verb, "out of memory");
+        return NULL;
+    }
+    if (ctx->err != PQ_OK) {
+        cli_fail(verb, "cannot reach Redis at %s: %s (set --redis URL or "
+                       "$PROTEIN_REDIS)",
+                 ctx->url ? ctx->url
+                          : url ? url : "redis://127.0.0.1:6379",
+                 ctx->errstr[0] ? ctx->errstr : pq_strerror(ctx->err));
+        pq_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
+                   int rc)
+{
+    const char *why = ctx && ctx->errstr[0] ? ctx->errstr : pq_strerror(rc);
+
+    if (rc == PQ_ENOSWEEP)
+        return cli_fail(verb, "no sweep named '%s' (see protein list)", sweep);
+    if (sweep)
+        return cli_fail(verb, "sweep %s: %s", sweep, why);
+    return cli_fail(verb, "%s", why);
+}
+
+int cli_read_file(const char *path, char **text, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL;
+    size_t n = 0, cap = 0, got;
+    int saved;
+
+    if (!fp)
+        return -1;
+    for (;;) {
+        if (cap - n < 4096) {
+            char *grown = realloc(buf, cap + 65536);
+
+            if (!grown)
+                goto fail;
+            buf = grown;
+            cap += 65536;
+        }
+        got = fread(buf + n, 1, cap - n - 1, fp);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(fp)) {
+        errno = EIO;
+        goto fail;
+    }
+    fclose(fp);
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+fail:
+    saved = errno;
+    free(buf);
+    fclose(fp);
+    errno = saved;
+    return -1;
+}
+
+protein_sweep_config *cli_load_config(const char *verb, const char *path)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char msg[1024];
+
+    memset(&err, 0, sizeof(err));
+    if (protein_config_load_file(path, &cfg, &err) != PROTEIN_OK) {
+        if (!err.file[0])
+            snprintf(err.file, sizeof(err.file), "%s", path);
+        protein_error_format(&err, msg, sizeof(msg));
+        cli_fail(verb, "%s", msg);
+        return NULL;
+    }
+    return cfg;
+}

@@ -1,0 +1,213 @@
+/*
+ * device.c - which GP backend proteind fits on (--device), and the CUDA
+ * backend wrapped so that a failing CUDA fit is redone on the CPU.
+ *
+ * The wrapper is a protein_gp_backend of its own: the optimizer sees one
+ * backend named "cuda"; each state holds a CUDA state and, after the first
+ * failure, a CPU state. Predictions go to whichever backend served the last
+ * successful fit, so a fallback refit is used consistently.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proteind.h"
+
+/* The real CUDA backend behind the wrapper (set by proteind_backend_select). */
+static const protein_gp_backend *cuda_backend;
+/* Who served the most recent fit: "cuda" or "cpu (cuda fallback)". */
+static const char *last_fit_backend;
+
+typedef struct fallback_state {
+    size_t d;
+    void *cuda;  /* NULL when CUDA could not create a state */
+    void *cpu;   /* created on the first fallback */
+    int use_cpu; /* the last successful fit ran on the CPU */
+} fallback_state;
+
+static int ensure_cpu(fallback_state *st, char *errbuf, size_t errlen)
+{
+    if (st->cpu)
+        return PROTEIN_OK;
+    return protein_gp_backend_cpu.create(&st->cpu, st->d, errbuf, errlen);
+}
+
+static int fb_create(void **state, size_t d, char *errbuf, size_t errlen)
+{
+    fallback_state *st = calloc(1, sizeof *st);
+    char msg[256] = "";
+    int rc;
+
+    if (!st)
+        return PROTEIN_ENOMEM;
+    st->d = d;
+    rc = cuda_backend->create(&st->cuda, d, msg, sizeof msg);
+    if (rc != PROTEIN_OK) {
+        st->cuda = NULL;
+        proteind_log("CUDA backend failed to start (%s); fitting on the CPU "
+                     "backend", msg);
+        rc = ensure_cpu(st, errbuf, errlen);
+        if (rc != PROTEIN_OK) {
+            free(st);
+            return rc;
+        }
+        st->use_cpu = 1;
+    }
+    *state = st;
+    return PROTEIN_OK;
+}
+
+static int fb_loss_grad(void *state, const double *X, const double *y,
+                        size_t n, const double *theta, double *loss,
+                        double *grad, char *errbuf, size_t errlen)
+{
+    fallback_state *st = state;
+    int rc;
+
+    if (st->cuda && !st->use_cpu) {
+        rc = cuda_backend->loss_grad(st->cuda, X, y, n, theta, loss, grad,
+                                     errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            return rc;
+    }
+    rc = ensure_cpu(st, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    return protein_gp_backend_cpu.loss_grad(st->cpu, X, y, n, theta, loss,
+                                            grad, errbuf, errlen);
+}
+
+/* Copies the optimizer state of src into dst (same d, both allocated). */
+static void params_copy(protein_gp_params *dst, const protein_gp_params *src)
+{
+    size_t k = PROTEIN_GP_NTHETA(src->d) * sizeof(double);
+
+    memcpy(dst->theta, src->theta, k);
+    memcpy(dst->m, src->m, k);
+    memcpy(dst->v, src->v, k);
+    memcpy(dst->vmax, src->vmax, k);
+    dst->step = src->step;
+}
+
+static int fb_fit(void *state, const double *X, const double *y, size_t n,
+                  protein_gp_params *params,
+                  const protein_gp_fit_options *opts,
+                  protein_gp_fit_report *report, char *errbuf, size_t errlen)
+{
+    fallback_state *st = state;
+    protein_gp_params saved = {0};
+    char msg[256] = "";
+    int rc;
+
+    if (st->cuda) {
+        rc = protein_gp_params_init(&saved, params->d);
+        if (rc != PROTEIN_OK)
+            return rc;
+        params_copy(&saved, params);
+        rc = cuda_backend->fit(st->cuda, X, y, n, params, opts, report, msg,
+                               sizeof msg);
+        if (rc == PROTEIN_OK) {
+            st->use_cpu = 0;
+            last_fit_backend = "cuda";
+            protein_gp_params_free(&saved);
+            return rc;
+        }
+        proteind_log("CUDA fit of %zu observations failed (%s); refitting on "
+                     "the CPU backend", n, msg);
+        params_copy(params, &saved);
+        protein_gp_params_free(&saved);
+    }
+    rc = ensure_cpu(st, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    rc = protein_gp_backend_cpu.fit(st->cpu, X, y, n, params, opts, report,
+                                    errbuf, errlen);
+    if (rc == PROTEIN_OK) {
+        st->use_cpu = 1;
+        last_fit_backend = "cpu (cuda fallback)";
+    }
+    return rc;
+}
+
+static int fb_predict(void *state, const double *Xs, size_t m, double *mean,
+                      double *var, char *errbuf, size_t errlen)
+{
+    fallback_state *st = state;
+
+    if (st->use_cpu)
+        return protein_gp_backend_cpu.predict(st->cpu, Xs, m, mean, var,
+                                              errbuf, errlen);
+    return cuda_backend->predict(st->cuda, Xs, m, mean, var, errbuf, errlen);
+}
+
+static void fb_destroy(void *state)
+{
+    fallback_state *st = state;
+
+    if (!st)
+        return;
+    if (st->cuda)
+        cuda_backend->destroy(st->cuda);
+    if (st->cpu)
+        protein_gp_backend_cpu.destroy(st->cpu);
+    free(st);
+}
+
+static const protein_gp_backend fallback_backend = {
+    .name = "cuda",
+    .create = fb_create,
+    .loss_grad = fb_loss_grad,
+    .fit = fb_fit,
+    .predict = fb_predict,
+    .destroy = fb_destroy,
+};
+
+/* Contract in proteind.h. */
+const protein_gp_backend *proteind_backend_select(const char *device,
+                                                  char *errbuf, size_t errlen)
+{
+    const protein_gp_backend *b;
+    void *probe = NULL;
+    char msg[256] = "";
+    int want_cuda;
+
+    if (strcmp(device, "cpu") == 0)
+        return &protein_gp_backend_cpu;
+    want_cuda = strcmp(device, "cuda") == 0;
+    if (!want_cuda && strcmp(device, "auto") != 0) {
+        snprintf(errbuf, errlen,
+                 "unknown --device '%s' (use auto, cpu or cuda)", device);
+        return NULL;
+    }
+    b = protein_gp_backend_by_name(device, msg, sizeof msg);
+    if (!b || strcmp(b->name, "cuda") != 0) {
+        if (want_cuda) {
+            snprintf(errbuf, errlen, "--device cuda: %s; use --device auto "
+                     "or cpu", msg[0] ? msg : "no usable CUDA device");
+            return NULL;
+        }
+        return b ? b : &protein_gp_backend_cpu;
+    }
+    /* Make sure a device is really there before promising CUDA. */
+    if (b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
+        if (want_cuda) {
+            snprintf(errbuf, errlen, "--device cuda: no usable CUDA device "
+                     "(%s); use --device auto or cpu", msg);
+            return NULL;
+        }
+        return &protein_gp_backend_cpu;
+    }
+    b->destroy(probe);
+    cuda_backend = b;
+    return &fallback_backend;
+}
+
+/* Contract in proteind.h. */
+const char *proteind_backend_last_used(const protein_gp_backend *chosen)
+{
+    if (chosen == &fallback_backend && last_fit_backend)
+        return last_fit_backend;
+    return chosen->name;
+}

@@ -1,0 +1,492 @@
+/*
+ * proteind.c - the coordinator daemon: options, signals, the Redis
+ * connection and the loop that serves every sweep.
+ *
+ * One loop, one thread: discover sweeps, keep or take each sweep's leader
+ * lease (leader.c), and give every held sweep a turn of its refit loop
+ * (refit.c). All state lives in Redis; a lost connection drops every local
+ * sweep state, and they are rebuilt from Redis once it is back.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proteind.h"
+
+/* Reconnection backoff after Redis fails: doubles up to the maximum. */
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 8000
+
+static volatile sig_atomic_t stop_signal;
+
+/* A sweep this process serves or stands by for. */
+typedef struct served {
+    proteind_lease lease;
+    proteind_sweep *state; /* non-NULL while the lease is held */
+    int dropped;           /* stopped or unreadable: skipped from now on */
+} served;
+
+typedef struct daemon_state {
+    proteind_options opts;
+    const protein_gp_backend *backend;
+    pq_context *ctx;
+    served *sweeps;
+    size_t n_sweeps;
+    int64_t next_discovery;
+} daemon_state;
+
+/* Contract in proteind.h. */
+int64_t proteind_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Contract in proteind.h. */
+void proteind_log(const char *fmt, ...)
+{
+    struct timespec ts;
+    struct tm tm;
+    char stamp[32];
+    va_list ap;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03ldZ proteind: ", stamp, ts.tv_nsec / 1000000);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* Contract in proteind.h. */
+int proteind_stopping(void)
+{
+    return stop_signal != 0;
+}
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* Sleeps ms milliseconds or until a stop signal arrives. */
+static void nap(int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms <= 0 || proteind_stopping())
+        return;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+    nanosleep(&ts, NULL); /* EINTR on a signal: the caller checks */
+}
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+"Usage: proteind [OPTION]...\n"
+"The protein coordinator: refits each sweep's optimizer as observations\n"
+"arrive and keeps the sweep's ready queue filled. One proteind is active per\n"
+"sweep (a leader lease in Redis); others wait as standbys and take over.\n"
+"\n"
+"  --redis URL          Redis to use (default $PROTEIN_REDIS, else\n"
+"                       redis://127.0.0.1:6379)\n"
+"  --password-file F    read the Redis password from F (default\n"
+"                       $PROTEIN_REDIS_PASSWORD, else none)\n"
+"  --device D           GP backend: auto (CUDA when usable, else CPU), cpu or\n"
+"                       cuda (fails when no CUDA device is usable); default auto\n"
+"  --sweep NAME         serve only this sweep (repeatable); default: every\n"
+"                       sweep that is not stopped, discovered as they appear\n"
+"  --queue-depth N      suggestions kept ready per sweep (default 4)\n"
+"  --lease-ttl MS       leader lease TTL, renewed every MS/3 (default 5000)\n"
+"  --debounce MS        quiet time that ends a burst of observations before\n"
+"                       one refit (default 200)\n"
+"  --id ID              this coordinator's name in the lease (default\n"
+"                       HOST:PID)\n"
+"  --once               fill each sweep's queue once, then exit\n"
+"  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
+"\n"
+"Logs go to stderr, one line per refit: time, sweep, observations, ms,\n"
+"backend. SIGTERM or SIGINT release the leases and exit 0.\n"
+"Exit status: 0 on a clean stop, 1 on a start-up error (bad option, no CUDA\n"
+"device for --device cuda), 2 on a usage error.\n");
+}
+
+/* Parses a positive integer option; prints why and returns -1 when bad. */
+static int parse_positive(const char *opt, const char *text, int *out)
+{
+    char *end;
+    long v;
+
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v <= 0 || v > INT_MAX) {
+        fprintf(stderr, "proteind: %s: '%s' is not a positive integer\n", opt,
+                text);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+/* Fills opts from argv. Returns 0 to run, 1 when --help/--version was
+ * handled, 2 on a usage error (message printed). */
+static int parse_options(int argc, char **argv, proteind_options *opts)
+{
+    enum { OPT_REDIS = 256, OPT_PASSWORD_FILE, OPT_DEVICE, OPT_SWEEP,
+           OPT_DEPTH, OPT_TTL, OPT_DEBOUNCE, OPT_ID, OPT_ONCE };
+    static const struct option longopts[] = {
+        {"redis", required_argument, NULL, OPT_REDIS},
+        {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+        {"device", required_argument, NULL, OPT_DEVICE},
+        {"sweep", required_argument, NULL, OPT_SWEEP},
+        {"queue-depth", required_argument, NULL, OPT_DEPTH},
+        {"lease-ttl", required_argument, NULL, OPT_TTL},
+        {"debounce", required_argument, NULL, OPT_DEBOUNCE},
+        {"id", required_argument, NULL, OPT_ID},
+        {"once", no_argument, NULL, OPT_ONCE},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    char host[64] = "localhost";
+    int c;
+
+    memset(opts, 0, sizeof *opts);
+    opts->device = "auto";
+    opts->queue_depth = 4;
+    opts->lease_ttl_ms = 5000;
+    opts->debounce_ms = 200;
+    opts->poll_ms = 500;
+    opts->discover_ms = 2000;
+    gethostname(host, sizeof host - 1);
+    snprintf(opts->id, sizeof opts->id, "%s:%ld", host, (long)getpid());
+    opts->sweeps = calloc((size_t)argc, sizeof *opts->sweeps);
+    if (!opts->sweeps) {
+        fprintf(stderr, "proteind: out of memory\n");
+        return 2;
+    }
+    while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_REDIS: opts->redis_url = optarg; break;
+        case OPT_PASSWORD_FILE: opts->password_file = optarg; break;
+        case OPT_DEVICE: opts->device = optarg; break;
+        case OPT_SWEEP:
+            if (!pq_sweep_name_valid(optarg)) {
+                fprintf(stderr, "proteind: --sweep: '%s' is not a valid sweep "
+                        "name (1-64 of A-Z a-z 0-9 . _ -)\n", optarg);
+                return 2;
+            }
+            opts->sweeps[opts->n_sweeps++] = optarg;
+            break;
+        case OPT_DEPTH:
+            if (parse_positive("--queue-depth", optarg, &opts->queue_depth))
+                return 2;
+            break;
+        case OPT_TTL:
+            if (parse_positive("--lease-ttl", optarg, &opts->lease_ttl_ms))
+                return 2;
+            if (opts->lease_ttl_ms < 300) {
+                fprintf(stderr, "proteind: --lease-ttl: %d ms is too short "
+                        "(at least 300)\n", opts->lease_ttl_ms);
+                return 2;
+            }
+            break;
+        case OPT_DEBOUNCE:
+            if (parse_positive("--debounce", optarg, &opts->debounce_ms))
+                return 2;
+            break;
+        case OPT_ID:
+            if (!*optarg || strlen(optarg) >= sizeof opts->id) {
+                fprintf(stderr, "proteind: --id: must be 1-%zu characters\n",
+                        sizeof opts->id - 1);
+                return 2;
+            }
+            snprintf(opts->id, sizeof opts->id, "%s", optarg);
+            break;
+        case OPT_ONCE: opts->once = 1; break;
+        case 'h': usage(stdout); return 1;
+        case 'V': printf("proteind (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                  return 1;
+        default:
+            fprintf(stderr, "Try 'proteind --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "proteind: unexpected argument '%s'\nTry 'proteind "
+                "--help'.\n", argv[optind]);
+        return 2;
+    }
+    /* Renewals must fit several loop turns into one TTL. */
+    if (opts->poll_ms > opts->lease_ttl_ms / 4)
+        opts->poll_ms = opts->lease_ttl_ms / 4;
+    return 0;
+}
+
+/* Adds a sweep name to the served set unless present. */
+static int serve(daemon_state *d, const char *name)
+{
+    served *grown;
+
+    for (size_t i = 0; i < d->n_sweeps; i++)
+        if (strcmp(d->sweeps[i].lease.sweep, name) == 0)
+            return 0;
+    grown = realloc(d->sweeps, (d->n_sweeps + 1) * sizeof *grown);
+    if (!grown)
+        return PQ_ENOMEM;
+    d->sweeps = grown;
+    memset(&grown[d->n_sweeps], 0, sizeof *grown);
+    grown[d->n_sweeps].lease.sweep = strdup(name);
+    if (!grown[d->n_sweeps].lease.sweep)
+        return PQ_ENOMEM;
+    d->n_sweeps++;
+    return 0;
+}
+
+/* Adds the sweeps named with --sweep, or every sweep in Redis that is not
+ * stopped. */
+static int discover(daemon_state *d)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = PQ_OK;
+
+    if (d->opts.n_sweeps > 0) {
+        for (size_t i = 0; i < d->opts.n_sweeps && rc == PQ_OK; i++)
+            rc = serve(d, d->opts.sweeps[i]);
+        return rc;
+    }
+    rc = pq_sweep_list(d->ctx, &names, &n);
+    if (rc != PQ_OK)
+        return rc;
+    for (size_t i = 0; i < n && rc == PQ_OK; i++)
+        rc = serve(d, names[i]);
+    pq_strings_free(names, n);
+    return rc;
+}
+
+/* Forgets the local state of one sweep (the lease is left to expire or
+ * released by the caller). */
+static void drop_state(served *sv)
+{
+    proteind_sweep_free(sv->state);
+    sv->state = NULL;
+}
+
+/* Drops every local sweep state after Redis failed: leases cannot be
+ * renewed, so they are treated as lost and retaken once Redis is back. */
+static void disconnect(daemon_state *d)
+{
+    for (size_t i = 0; i < d->n_sweeps; i++) {
+        drop_state(&d->sweeps[i]);
+        d->sweeps[i].lease.held = 0;
+        d->sweeps[i].lease.renew_at = 0;
+    }
+    pq_free(d->ctx);
+    d->ctx = NULL;
+}
+
+/* Connects, retrying with backoff until it works or a stop signal comes
+ * (with --once: a single attempt). Returns 0 when connected, -1 when
+ * stopped or out of memory, -2 when authentication failed or --once could
+ * not connect. */
+static int connect_redis(daemon_state *d)
+{
+    pq_connect_options co = {0};
+    int64_t backoff = BACKOFF_MIN_MS;
+    int logged = 0;
+
+    co.url = d->opts.redis_url;
+    co.password_file = d->opts.password_file;
+    while (!proteind_stopping()) {
+        d->ctx = pq_connect(&co);
+        if (!d->ctx) {
+            proteind_log("out of memory connecting to Redis");
+            return -1;
+        }
+        if (d->ctx->err == PQ_OK) {
+            if (logged)
+                proteind_log("Redis is back (%s)", d->ctx->url ? d->ctx->url
+                             : "default URL");
+            return 0;
+        }
+        if (d->ctx->err == PQ_EAUTH) {
+            proteind_log("cannot authenticate to Redis: %s", d->ctx->errstr);
+            pq_free(d->ctx);
+            d->ctx = NULL;
+            return -2;
+        }
+        if (d->opts.once) {
+            proteind_log("Redis unreachable: %s", d->ctx->errstr);
+            pq_free(d->ctx);
+            d->ctx = NULL;
+            return -2;
+        }
+        proteind_log("Redis unreachable: %s; retrying in %lld ms",
+                     d->ctx->errstr, (long long)backoff);
+        logged = 1;
+        pq_free(d->ctx);
+        d->ctx = NULL;
+        nap(backoff);
+        backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+    }
+    return -1;
+}
+
+/* One turn of one sweep: lease, then (when held) its refit loop. Returns a
+ * pq_error; PQ_EIO means the connection is gone. */
+static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
+{
+    int rc, held;
+
+    held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts,
+                               proteind_now_ms());
+    if (held == PQ_ENOSWEEP) {
+        proteind_log("sweep %s: no such sweep; skipping it", sv->lease.sweep);
+        sv->dropped = 1;
+        drop_state(sv);
+        return PQ_OK;
+    }
+    if (held < 0)
+        return held;
+    if (!held) {
+        drop_state(sv);
+        return PQ_OK;
+    }
+    if (!sv->state) {
+        rc = proteind_sweep_open(d->ctx, sv->lease.sweep, d->backend,
+                                 &d->opts, &sv->state);
+        if (rc == PQ_EIO)
+            return rc;
+        if (rc != PQ_OK) {
+            /* Unusable config or data: leave the sweep to someone who can. */
+            proteind_log("sweep %s: giving up on this sweep", sv->lease.sweep);
+            proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+            sv->dropped = 1;
+            return PQ_OK;
+        }
+    }
+    rc = proteind_sweep_step(d->ctx, sv->state, wait_ms);
+    if (rc == PQ_ESTATE) {
+        /* The server says another coordinator holds the lease now. */
+        sv->lease.renew_at = 0;
+        drop_state(sv);
+        return PQ_OK;
+    }
+    if (rc != PQ_OK && rc != PQ_EIO)
+        proteind_log("sweep %s: %s", sv->lease.sweep, d->ctx->errstr);
+    if (rc == PQ_OK && proteind_sweep_done(sv->state)) {
+        proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+        drop_state(sv);
+        sv->dropped = 1;
+    }
+    return rc == PQ_EIO ? rc : PQ_OK;
+}
+
+/* Serves sweeps until a stop signal (or one pass with --once). Returns
+ * the exit status: 0, or 1 when Redis refused us for good. */
+static int run(daemon_state *d)
+{
+    int64_t now;
+    size_t n_held;
+    int wait_ms, rc;
+
+    while (!proteind_stopping()) {
+        if (!d->ctx && connect_redis(d) != 0)
+            return proteind_stopping() ? 0 : 1;
+        now = proteind_now_ms();
+        if (now >= d->next_discovery) {
+            rc = discover(d);
+            if (rc == PQ_EIO) {
+                proteind_log("Redis failed: %s", d->ctx->errstr);
+                disconnect(d);
+                continue;
+            }
+            d->next_discovery = now + d->opts.discover_ms;
+        }
+        n_held = 0;
+        for (size_t i = 0; i < d->n_sweeps; i++)
+            n_held += d->sweeps[i].state != NULL;
+        /* The turn's wait for observations is shared by the held sweeps. */
+        wait_ms = d->opts.once ? 0
+                  : d->opts.poll_ms / (int)(n_held ? n_held : 1);
+        rc = PQ_OK;
+        for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
+            if (d->sweeps[i].dropped)
+                continue;
+            rc = tick_sweep(d, &d->sweeps[i], wait_ms);
+            if (proteind_stopping())
+                break;
+        }
+        if (rc == PQ_EIO) {
+            proteind_log("Redis failed: %s", d->ctx->errstr);
+            disconnect(d);
+            continue;
+        }
+        if (d->opts.once)
+            return 0;
+        if (n_held == 0)
+            nap(d->opts.poll_ms);
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    daemon_state d;
+    struct sigaction sa;
+    char err[512] = "";
+    int rc;
+
+    memset(&d, 0, sizeof d);
+    rc = parse_options(argc, argv, &d.opts);
+    if (rc != 0) {
+        free(d.opts.sweeps);
+        return rc == 1 ? 0 : 2;
+    }
+    d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
+    if (!d.backend) {
+        fprintf(stderr, "proteind: %s\n", err);
+        free(d.opts.sweeps);
+        return 1;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
+                 "lease %d ms, debounce %d ms", d.opts.id, d.opts.device,
+                 d.backend->name, d.opts.queue_depth, d.opts.lease_ttl_ms,
+                 d.opts.debounce_ms);
+
+    rc = run(&d);
+
+    for (size_t i = 0; i < d.n_sweeps; i++) {
+        proteind_lease_release(d.ctx, &d.sweeps[i].lease, &d.opts);
+        drop_state(&d.sweeps[i]);
+        free(d.sweeps[i].lease.sweep);
+    }
+    free(d.sweeps);
+    pq_free(d.ctx);
+    free(d.opts.sweeps);
+    if (proteind_stopping())
+        proteind_log("stopped by signal %d", (int)stop_signal);
+    return rc;
+}

@@ -1,0 +1,109 @@
+/*
+ * proteind.h - internal interfaces of the coordinator daemon (not
+ * installed). proteind.c holds main, options and signals; leader.c the
+ * per-sweep leader leases; refit.c the refit loop of one sweep; device.c
+ * the GP backend choice and the CUDA-to-CPU fallback.
+ *
+ * proteind is single-threaded: one loop serves every sweep.
+ */
+#ifndef PROTEIND_H
+#define PROTEIND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gp.h"
+#include "protein.h"
+#include "protein_queue.h"
+
+/* Command-line settings, with the defaults of proteind_options_init. */
+typedef struct proteind_options {
+    const char *redis_url;     /* NULL: $PROTEIN_REDIS or the local default */
+    const char *password_file; /* NULL: $PROTEIN_REDIS_PASSWORD or none */
+    const char *device;        /* "auto", "cpu" or "cuda" */
+    char **sweeps;             /* names given with --sweep (argv storage) */
+    size_t n_sweeps;           /* 0: serve every active sweep */
+    int queue_depth;           /* ready suggestions kept per sweep */
+    int lease_ttl_ms;          /* coordinator lease TTL */
+    int debounce_ms;           /* quiet time that ends a burst */
+    int poll_ms;               /* bounded wait for new observations */
+    int discover_ms;           /* how often to look for new sweeps */
+    char id[128];              /* this coordinator's identity */
+    int once;                  /* one pass over the sweeps, then exit */
+} proteind_options;
+
+/* Milliseconds on the monotonic clock. */
+int64_t proteind_now_ms(void);
+
+/* Writes one line to stderr: an ISO-8601 UTC time, "proteind:", then the
+ * printf-formatted message. */
+void proteind_log(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* Set by SIGTERM/SIGINT; the loops check it and wind down. */
+int proteind_stopping(void);
+
+/* ------------------------------------------------------------ device.c */
+
+/* Resolves --device: "cpu", "cuda" (fails when no CUDA device can be
+ * used) or "auto" (CUDA when usable, else CPU). A CUDA choice is wrapped so
+ * that a failing CUDA fit is redone on the CPU backend with a log line.
+ * Returns the backend (static storage, never freed) or NULL with a message
+ * in errbuf. */
+const protein_gp_backend *proteind_backend_select(const char *device,
+                                                  char *errbuf, size_t errlen);
+
+/* Name of the backend that served the most recent fit ("cuda", "cpu", or
+ * "cpu (cuda fallback)"); `chosen`'s name before any fit. */
+const char *proteind_backend_last_used(const protein_gp_backend *chosen);
+
+/* ------------------------------------------------------------ leader.c */
+
+/* The leader lease of one sweep, held or wanted. */
+typedef struct proteind_lease {
+    char *sweep;
+    int held;          /* 1 while this process is the sweep's coordinator */
+    int64_t renew_at;  /* monotonic ms of the next renewal */
+    int64_t expires;   /* monotonic ms when the lease lapses unless renewed */
+} proteind_lease;
+
+/* Tries to take or renew the lease when it is due. Returns 1 when this
+ * process holds the lease after the call, 0 when another coordinator does
+ * (standby), or a negative pq_error when Redis failed (ctx->errstr says
+ * why; a held lease is then considered lost once it expires). */
+int proteind_lease_tick(pq_context *ctx, proteind_lease *lease,
+                        const proteind_options *opts, int64_t now);
+
+/* Gives the lease up at once (best effort) so a standby takes over without
+ * waiting for the TTL. */
+void proteind_lease_release(pq_context *ctx, proteind_lease *lease,
+                            const proteind_options *opts);
+
+/* ------------------------------------------------------------ refit.c */
+
+typedef struct proteind_sweep proteind_sweep;
+
+/* Builds the coordinator state of a sweep from Redis alone: loads the
+ * stored config, creates an optimizer on `backend` and feeds it every
+ * observation of the sweep's stream from its start. On failure returns a
+ * negative code, logs the reason and leaves *out NULL. Free the result with
+ * proteind_sweep_free. */
+int proteind_sweep_open(pq_context *ctx, const char *name,
+                        const protein_gp_backend *backend,
+                        const proteind_options *opts, proteind_sweep **out);
+
+/* One turn of the refit loop for a held sweep: reads new observations
+ * (waiting at most wait_ms for them), refits once a burst has been quiet
+ * for the debounce time, replaces stale queued suggestions and tops the
+ * ready queue up to the depth, expires trial leases and publishes the
+ * early-stop threshold. Returns 0, or a negative pq_error when Redis
+ * failed (the state stays usable; call again later). */
+int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);
+
+/* 1 when the sweep is finished (stopped, or its budget is spent) and the
+ * coordinator can drop it. */
+int proteind_sweep_done(const proteind_sweep *s);
+
+void proteind_sweep_free(proteind_sweep *s);
+
+#endif /* PROTEIND_H */

@@ -1,0 +1,527 @@
+/*
+ * refit.c - the refit loop of one sweep.
+ *
+ * A held sweep's state is rebuilt from Redis alone (proteind_sweep_open):
+ * the stored config and every observation of the sweep's stream, from its
+ * start. Then each turn (proteind_sweep_step):
+ *
+ *   1. read new observations (blocking, bounded) and feed them to the
+ *      optimizer; a burst of them only marks the model stale;
+ *   2. expire running trials whose lease ran out (pq_expire_leases applies
+ *      the retry policy; the lost outcomes arrive through the stream);
+ *   3. once the burst has been quiet for the debounce time (or has lasted
+ *      MAX_BURST_DEBOUNCES debounces), or when claims have drained the ready
+ *      queue, suggest a fresh batch -- running trials and each earlier
+ *      suggestion of the batch are pending points -- and replace the ready
+ *      queue with it (pq_queue_replace; the server checks our lease);
+ *   4. now and then, ask running trials that fall below the early-stop
+ *      threshold to stop (pq_trial_request_stop; pq_progress answers it).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proteind.h"
+#include "queue_model.h"
+
+/* A burst that keeps going is cut after this many debounce periods. */
+#define MAX_BURST_DEBOUNCES 10
+/* How often running trials are checked against the early-stop threshold. */
+#define EARLY_STOP_PERIOD_MS 1000
+/* How often the sweep's state (paused, stopped) is read when idle. */
+#define STATE_PERIOD_MS 2000
+/* Pause after a batch that could not be suggested. */
+#define RETRY_MS 5000
+
+/* A point this process put in the ready queue. */
+typedef struct queued_point {
+    pq_params params;
+    double *values; /* value space, cfg->n_params */
+    int warmup;     /* a default or Sobol point: never stale */
+} queued_point;
+
+struct proteind_sweep {
+    char *name;
+    const proteind_options *opts;
+    const protein_gp_backend *backend;
+    protein_sweep_config *cfg;
+    protein_optimizer *opt;
+    double *values;           /* scratch: one value vector */
+    char last_id[PQ_STREAM_ID_MAX];
+    queued_point *queued;     /* the last batch, head first */
+    size_t n_queued;
+    int stale;                /* observations arrived since the last batch */
+    int64_t burst_start;      /* first observation of the current burst */
+    int64_t last_obs;         /* latest observation of the current burst */
+    int64_t next_early_stop;
+    int64_t next_state_check;
+    int64_t retry_at;         /* a failed batch is not retried before this */
+    int active;               /* the sweep accepts claims (not paused) */
+    int done;                 /* stopped: nothing left to coordinate */
+};
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Feeds one stream entry to the optimizer. Outcomes that say nothing about
+ * the point are skipped: interrupted (the trial resumes) and lost (a dead
+ * node or an expired lease, and the point may be retried). A completed or
+ * pruned trial with a score is a success (pruned at its shorter cost); a
+ * failed one, or one without a score, a failure. Entries whose parameters
+ * no longer fit the config are logged and skipped. */
+static void ingest(proteind_sweep *s, const pq_observation *o)
+{
+    protein_error err = {0};
+    char msg[768];
+    double cost;
+    int rc;
+
+    if (o->outcome == PQ_TRIAL_INTERRUPTED || o->outcome == PQ_TRIAL_LOST)
+        return;
+    rc = pq_model_params_to_values(s->cfg, &o->params, s->values, &err);
+    if (rc != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        proteind_log("sweep %s: trial %ld: observation skipped: %s", s->name,
+                     o->trial_id, msg);
+        return;
+    }
+    if ((o->outcome == PQ_TRIAL_COMPLETED || o->outcome == PQ_TRIAL_PRUNED) &&
+        o->has_score && isfinite(o->score)) {
+        /* The optimizer needs a positive cost; unreported means 1 s. */
+        cost = o->has_cost && o->cost > 0 ? o->cost : 1.0;
+        rc = protein_observe(s->opt, s->values, o->score, cost,
+                             PROTEIN_OUTCOME_SUCCESS);
+    } else {
+        rc = protein_observe(s->opt, s->values, 0.0, 1.0,
+                             PROTEIN_OUTCOME_FAILURE);
+    }
+    if (rc != PROTEIN_OK)
+        proteind_log("sweep %s: trial %ld: observation rejected: %s", s->name,
+                     o->trial_id, protein_strerror(rc));
+}
+
+static void ingest_all(proteind_sweep *s, const pq_observation *obs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        ingest(s, &obs[i]);
+}
+
+/* A restarted coordinator continues the seeded warm-up (Sobol, grid)
+ * sequence past the points handed out or queued before, instead of
+ * suggesting them again. Only warm-up suggestions are skipped: they are
+ * cheap, and model suggestions repeat nothing anyway. */
+static void skip_handed_out(proteind_sweep *s, long n)
+{
+    long cap = n;
+
+    if (s->cfg->method == PROTEIN_METHOD_PROTEIN)
+        cap = s->cfg->num_random_samples;
+    for (long i = 0; i < n && i < cap; i++)
+        if (protein_suggest(s->opt, s->values, NULL) != PROTEIN_OK)
+            break;
+}
+
+/* Contract in proteind.h. */
+int proteind_sweep_open(pq_context *ctx, const char *name,
+                        const protein_gp_backend *backend,
+                        const proteind_options *opts, proteind_sweep **out)
+{
+    proteind_sweep *s = NULL;
+    pq_sweep_info *info = NULL;
+    pq_observation *obs = NULL;
+    size_t n_obs = 0;
+    protein_error err = {0};
+    protein_optimizer_options oo = {0};
+    char msg[768];
+    int rc;
+
+    *out = NULL;
+    rc = pq_sweep_get(ctx, name, &info);
+    if (rc != PQ_OK) {
+        proteind_log("sweep %s: cannot read the sweep: %s", name,
+                     ctx->errstr);
+        goto fail;
+    }
+    s = calloc(1, sizeof *s);
+    if (!s || !(s->name = strdup(name))) {
+        rc = PQ_ENOMEM;
+        goto fail;
+    }
+    s->opts = opts;
+    s->backend = backend;
+    if (pq_model_load_config(name, info->config_yaml,
+                             strlen(info->config_yaml), &s->cfg,
+                             &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        proteind_log("sweep %s: stored config rejected: %s", name, msg);
+        rc = PQ_EINVAL;
+        goto fail;
+    }
+    s->values = calloc(s->cfg->n_params ? s->cfg->n_params : 1,
+                       sizeof *s->values);
+    if (!s->values) {
+        rc = PQ_ENOMEM;
+        goto fail;
+    }
+    oo.backend = backend;
+    /* The defaults go first only in a sweep that has handed nothing out:
+     * after a restart they were suggested already. */
+    oo.use_default_first = info->n_trials == 0;
+    if (protein_optimizer_create(s->cfg, &oo, &s->opt, &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        proteind_log("sweep %s: cannot create the optimizer: %s", name, msg);
+        rc = PQ_EINVAL;
+        goto fail;
+    }
+    rc = pq_observations_all(ctx, name, &obs, &n_obs, s->last_id);
+    if (rc != PQ_OK) {
+        proteind_log("sweep %s: cannot read the observation stream: %s",
+                     name, ctx->errstr);
+        goto fail;
+    }
+    ingest_all(s, obs, n_obs);
+    skip_handed_out(s, info->n_trials + info->queue_depth);
+    proteind_log("sweep %s: rebuilt from Redis: %zu stream entries, %zu "
+                 "successes, %zu failures", name, n_obs,
+                 protein_num_observations(s->opt),
+                 protein_num_failures(s->opt));
+    pq_observations_free(obs, n_obs);
+    s->active = info->state == PQ_SWEEP_ACTIVE;
+    s->done = info->state == PQ_SWEEP_STOPPED;
+    s->stale = 1; /* whatever is queued predates this process */
+    s->burst_start = s->last_obs = proteind_now_ms() - opts->debounce_ms;
+    pq_sweep_info_free(info);
+    *out = s;
+    return PQ_OK;
+
+fail:
+    pq_sweep_info_free(info);
+    proteind_sweep_free(s);
+    return rc;
+}
+
+/* Frees the points of q[0..n) and the array. */
+static void queued_free(queued_point *q, size_t n)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        pq_params_free(&q[i].params);
+        free(q[i].values);
+    }
+    free(q);
+}
+
+/* Whether queued point i is still worth keeping: not stale, or a warm-up
+ * point (those never go stale). */
+static int keepable(const proteind_sweep *s, size_t i)
+{
+    return s->queued[i].warmup || !s->stale;
+}
+
+/* Suggests up to n fresh points into fresh[] (values and params set),
+ * each one pending for the next. Stops early when the method is exhausted.
+ * *made receives how many were made, also on failure (they are then still
+ * to be freed). */
+static int suggest_batch(proteind_sweep *s, queued_point *fresh, size_t n,
+                         size_t *made)
+{
+    protein_suggestion_info info;
+    int rc;
+
+    for (*made = 0; *made < n; (*made)++) {
+        queued_point *q = &fresh[*made];
+
+        q->values = calloc(s->cfg->n_params ? s->cfg->n_params : 1,
+                           sizeof *q->values);
+        if (!q->values)
+            return PROTEIN_ENOMEM;
+        rc = protein_suggest(s->opt, q->values, &info);
+        if (rc == PROTEIN_EXHAUSTED)
+            return PROTEIN_OK; /* the allocated slot is freed with the rest */
+        if (rc == PROTEIN_OK)
+            rc = protein_add_pending(s->opt, q->values);
+        if (rc == PROTEIN_OK)
+            rc = pq_model_values_to_params(s->cfg, q->values, &q->params);
+        if (rc != PROTEIN_OK)
+            return rc;
+        q->warmup = info.source != PROTEIN_SOURCE_MODEL;
+    }
+    return PROTEIN_OK;
+}
+
+/* Makes the ready queue hold `target` points: the points of the last batch
+ * that no claim has taken yet and that are still valid (all of them while
+ * the model is fresh; after new observations only the warm-up points),
+ * then fresh suggestions, made with every running trial and every kept
+ * point pending. `depth` is the queue's length read just before. Logs one
+ * line per refit. On failure the queue's contents count as unknown (the
+ * next refill replaces them all). */
+static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth)
+{
+    pq_params *running = NULL, *points = NULL;
+    queued_point *fresh = NULL, *next = NULL;
+    size_t n_running = 0, n_fresh = 0, n_next = 0, n_keep = 0, first;
+    protein_error err = {0};
+    int64_t t0 = proteind_now_ms();
+    double ms;
+    long depth_now;
+    int rc;
+
+    fresh = calloc((size_t)target + 1, sizeof *fresh);
+    next = calloc((size_t)target + 1, sizeof *next);
+    if (!fresh || !next) {
+        rc = PQ_ENOMEM;
+        goto fail;
+    }
+    rc = pq_running_points(ctx, s->name, &running, &n_running);
+    if (rc != PQ_OK)
+        goto fail;
+    protein_clear_pending(s->opt);
+    for (size_t i = 0; i < n_running; i++) {
+        if (pq_model_params_to_values(s->cfg, &running[i], s->values,
+                                      &err) != PROTEIN_OK)
+            continue; /* a point from an older config: nothing to avoid */
+        protein_add_pending(s->opt, s->values);
+    }
+    /* Claims take points from the head: the last `depth` ones remain. When
+     * the queue holds more than we know of, replace it all. */
+    first = (size_t)depth <= s->n_queued ? s->n_queued - (size_t)depth
+                                          : s->n_queued;
+    for (size_t i = first; i < s->n_queued; i++) {
+        if (!keepable(s, i) || n_keep == (size_t)target)
+            continue;
+        protein_add_pending(s->opt, s->queued[i].values);
+        n_keep++;
+    }
+    rc = suggest_batch(s, fresh, (size_t)target - n_keep, &n_fresh);
+    if (rc != PROTEIN_OK) {
+        proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
+                     s->name, protein_strerror(rc), RETRY_MS);
+        s->retry_at = t0 + RETRY_MS;
+        rc = rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
+        goto fail;
+    }
+    /* Re-read the depth right before the replacement, so that a point
+     * claimed meanwhile is not queued again. */
+    rc = pq_queue_depth(ctx, s->name, &depth_now);
+    if (rc != PQ_OK)
+        goto fail;
+    if (depth_now < depth)
+        first += (size_t)(depth - depth_now);
+    for (size_t i = first; i < s->n_queued && n_next < n_keep; i++) {
+        if (!keepable(s, i))
+            continue;
+        next[n_next++] = s->queued[i];
+        memset(&s->queued[i], 0, sizeof s->queued[i]);
+    }
+    for (size_t i = 0; i < n_fresh; i++) {
+        next[n_next++] = fresh[i];
+        memset(&fresh[i], 0, sizeof fresh[i]);
+    }
+    points = calloc(n_next + 1, sizeof *points);
+    if (!points) {
+        rc = PQ_ENOMEM;
+        goto fail;
+    }
+    for (size_t i = 0; i < n_next; i++)
+        points[i] = next[i].params; /* shallow: next owns them */
+    rc = pq_queue_replace(ctx, s->name, s->opts->id, points, n_next);
+    free(points);
+    if (rc != PQ_OK)
+        goto fail;
+    queued_free(s->queued, s->n_queued);
+    s->queued = next;
+    s->n_queued = n_next;
+    next = NULL;
+    ms = (double)(proteind_now_ms() - t0);
+    proteind_log("refit sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu "
+                 "queued=%zu running=%zu", s->name,
+                 protein_num_observations(s->opt), ms,
+                 proteind_backend_last_used(s->backend), n_fresh, s->n_queued,
+                 n_running);
+    if (pq_set_refit_info(ctx, s->name,
+                          (long)protein_num_observations(s->opt), ms,
+                          proteind_backend_last_used(s->backend)) != PQ_OK)
+        proteind_log("sweep %s: could not record the refit: %s", s->name,
+                     ctx->errstr);
+    s->stale = 0;
+    pq_params_array_free(running, n_running);
+    queued_free(fresh, (size_t)target + 1);
+    return PQ_OK;
+
+fail:
+    if (rc != PQ_EINVAL && rc != PQ_ENOMEM)
+        proteind_log("sweep %s: refill failed: %s", s->name, ctx->errstr);
+    pq_params_array_free(running, n_running);
+    queued_free(fresh, fresh ? (size_t)target + 1 : 0);
+    queued_free(next, next ? (size_t)target + 1 : 0);
+    queued_free(s->queued, s->n_queued);
+    s->queued = NULL;
+    s->n_queued = 0;
+    return rc;
+}
+
+/* Asks running trials whose latest progress is worse than the early-stop
+ * threshold at their elapsed time to stop. */
+static int early_stop(pq_context *ctx, proteind_sweep *s)
+{
+    pq_trial_record *trials = NULL;
+    size_t n = 0;
+    double now = wall_seconds(), thr, cost;
+    int rc, worse;
+
+    rc = pq_trial_list(ctx, s->name, PQ_TRIAL_RUNNING, &trials, &n);
+    if (rc != PQ_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const pq_trial_record *t = &trials[i];
+
+        if (!t->has_progress || t->stop_requested || t->started_at <= 0)
+            continue;
+        cost = now - t->started_at;
+        if (cost <= 0)
+            continue;
+        thr = protein_early_stop_threshold(s->opt, cost);
+        worse = s->cfg->minimize ? t->progress_score > thr
+                                 : t->progress_score < thr;
+        if (!worse)
+            continue;
+        rc = pq_trial_request_stop(ctx, s->name, t->id);
+        if (rc == PQ_OK)
+            proteind_log("sweep %s: trial %ld: early stop (score %g worse "
+                         "than %g at %.0f s)", s->name, t->id,
+                         t->progress_score, thr, cost);
+        else if (rc != PQ_ESTATE && rc != PQ_ENOTRIAL)
+            break;
+        rc = PQ_OK;
+    }
+    pq_trial_records_free(trials, n);
+    return rc;
+}
+
+/* Reads the sweep's state; returns how many points the ready queue should
+ * hold now (0 when paused or out of budget), and the current depth. */
+static int queue_target(pq_context *ctx, proteind_sweep *s, long *target,
+                        long *depth)
+{
+    pq_sweep_info *info = NULL;
+    long want = s->opts->queue_depth;
+    int rc;
+
+    rc = pq_sweep_get(ctx, s->name, &info);
+    if (rc != PQ_OK)
+        return rc;
+    s->active = info->state == PQ_SWEEP_ACTIVE;
+    if (info->state == PQ_SWEEP_STOPPED && !s->done) {
+        proteind_log("sweep %s: stopped; no longer coordinating it",
+                     s->name);
+        s->done = 1;
+    }
+    if (info->max_trials > 0 && info->max_trials - info->n_trials < want)
+        want = info->max_trials - info->n_trials;
+    *target = s->active && want > 0 ? want : 0;
+    *depth = info->queue_depth;
+    pq_sweep_info_free(info);
+    return PQ_OK;
+}
+
+/* Contract in proteind.h. */
+int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
+{
+    pq_observation *obs = NULL;
+    size_t n = 0;
+    long expired = 0, depth = 0, target = 0;
+    int64_t now = proteind_now_ms(), quiet_at, cut_at;
+    int rc, due;
+
+    if (s->stale && s->active) {
+        /* Wake up when the burst is due, not later. */
+        quiet_at = s->last_obs + s->opts->debounce_ms;
+        if (quiet_at < s->retry_at)
+            quiet_at = s->retry_at;
+        if (quiet_at - now < wait_ms)
+            wait_ms = quiet_at > now ? (int)(quiet_at - now) : 0;
+    }
+    rc = pq_observations_read(ctx, s->name, s->last_id, wait_ms, 0, &obs, &n,
+                              s->last_id);
+    if (rc != PQ_OK)
+        return rc;
+    now = proteind_now_ms();
+    if (n > 0) {
+        ingest_all(s, obs, n);
+        if (!s->stale)
+            s->burst_start = now;
+        s->stale = 1;
+        s->last_obs = now;
+    }
+    pq_observations_free(obs, n);
+
+    rc = pq_expire_leases(ctx, s->name, 0, &expired);
+    if (rc != PQ_OK)
+        return rc;
+    if (expired > 0)
+        proteind_log("sweep %s: %ld trial lease%s expired (lost; requeued "
+                     "within the retry policy)", s->name, expired,
+                     expired == 1 ? "" : "s");
+
+    quiet_at = s->last_obs + s->opts->debounce_ms;
+    cut_at = s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
+    due = s->stale && (now >= quiet_at || now >= cut_at) &&
+          now >= s->retry_at;
+    if (!due) {
+        rc = pq_queue_depth(ctx, s->name, &depth);
+        if (rc != PQ_OK)
+            return rc;
+        due = (depth < s->opts->queue_depth && now >= s->retry_at) ||
+              now >= s->next_state_check;
+    }
+    if (due) {
+        s->next_state_check = now + STATE_PERIOD_MS;
+        rc = queue_target(ctx, s, &target, &depth);
+        if (rc != PQ_OK)
+            return rc;
+        if (s->done)
+            return PQ_OK;
+        if (now >= s->retry_at && ((s->stale && s->active) || depth < target)) {
+            rc = refill(ctx, s, target, depth);
+            if (rc != PQ_OK && rc != PQ_EINVAL)
+                return rc;
+        }
+    }
+
+    if (now >= s->next_early_stop) {
+        s->next_early_stop = now + EARLY_STOP_PERIOD_MS;
+        rc = early_stop(ctx, s);
+        if (rc != PQ_OK)
+            return rc;
+    }
+    return PQ_OK;
+}
+
+/* Contract in proteind.h. */
+int proteind_sweep_done(const proteind_sweep *s)
+{
+    return s->done;
+}
+
+/* Contract in proteind.h. */
+void proteind_sweep_free(proteind_sweep *s)
+{
+    if (!s)
+        return;
+    queued_free(s->queued, s->n_queued);
+    protein_optimizer_free(s->opt);
+    protein_config_free(s->cfg);
+    free(s->values);
+    free(s->name);
+    free(s);
+}

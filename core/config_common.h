@@ -1,0 +1,104 @@
+/* config_common.h - helpers shared by the sweep-config readers (YAML, INI)
+ * and the writer. Not public: only core/config_*.c include it. */
+#ifndef PROTEIN_CONFIG_COMMON_H
+#define PROTEIN_CONFIG_COMMON_H
+
+#include "protein.h"
+
+#define PROTEIN_NAME_MAX 64         /* sweep name length */
+#define PROTEIN_PARAM_NAME_MAX 100  /* flattened parameter name length */
+#define PROTEIN_METRIC_NAME_MAX 64  /* metric / cost result-key length */
+#define PROTEIN_MAX_PARAMS 256      /* parameters in one sweep */
+#define PROTEIN_MAX_VALUES 1024     /* choices of one categorical */
+
+/* One optional field of a parameter spec: its text as written and the
+ * config line it is on. text == NULL means absent. */
+typedef struct protein_spec_field {
+    const char *text;
+    int line;
+} protein_spec_field;
+
+/* A parameter as read from a file, before validation. The readers fill it
+ * with borrowed strings; protein_config_add_param() checks it and copies
+ * what it keeps. */
+typedef struct protein_param_spec {
+    const char *name;        /* flattened name, e.g. "train/lr" */
+    const char *key;         /* key path for errors, e.g. "parameters.lr" */
+    int line;                /* line of the parameter's name */
+    protein_spec_field distribution, min, max, scale, integer, value, def;
+    const char *def_key;     /* what the default is called: "default", "mean" */
+    int has_values;          /* a values list was given (maybe empty) */
+    int values_line;
+    size_t n_values;
+    const char *const *values;
+    const int *value_lines;
+} protein_param_spec;
+
+/* Fills err (when not NULL) with file (NULL = ""), line, key (NULL = "")
+ * and the printf-formatted message. Returns PROTEIN_ECONFIG. */
+int protein_config_error(protein_error *err, const char *file, int line,
+                         const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* A new config with every default set (metric "score", maximize, cost
+ * "cost", max_suggestion_cost 3600, the Protein knobs) and no name or
+ * parameters; NULL when out of memory. Free with protein_config_free(). */
+protein_sweep_config *protein_config_new(void);
+
+/* Strict number parsing of a whole string: a finite double / an integer
+ * that fits a long long / an unsigned 64-bit integer without a sign.
+ * Return 0 on success, -1 (out untouched) otherwise. */
+int protein_parse_number(const char *s, double *out);
+int protein_parse_integer(const char *s, long long *out);
+int protein_parse_u64(const char *s, uint64_t *out);
+
+/* true/yes/on and false/no/off, any case: 0 on success, -1 otherwise. */
+int protein_parse_bool(const char *s, int *out);
+
+/* The word of the NULL-terminated list `known` closest to `word` by edit
+ * distance, or NULL when none is close enough to be a likely typo. */
+const char *protein_closest_word(const char *word, const char *const *known);
+
+/* 1 when s is 1..max characters of [A-Za-z0-9._-] plus '/' when
+ * allow_slash; 0 otherwise. */
+int protein_valid_name(const char *s, size_t max, int allow_slash);
+
+/* 1 when s can be a result key: 1..64 printable ASCII characters other than
+ * space, '=' and '#'; 0 otherwise. */
+int protein_valid_metric(const char *s);
+
+/* Writes the dotted key "PREFIX.NAME" (just NAME when prefix is empty) into
+ * buf, truncating to len; returns buf. */
+const char *protein_config_key(char *buf, size_t len, const char *prefix,
+                               const char *name);
+
+/* Replaces *dst (freed) by a copy of src. PROTEIN_ENOMEM on failure, when
+ * *dst is left unchanged. */
+int protein_config_set_string(char **dst, const char *src);
+
+/* Sets one scalar sweep option from its text: name, method, metric (the
+ * metric's name), goal, cost (the cost result key), cost_param, max_trials,
+ * max_suggestion_cost, seed, or a Protein knob (num_random_samples,
+ * suggestions_per_pareto, expansion_rate, early_stop_quantile, gp_max_obs,
+ * gp_training_iter, prune_pareto). Errors name file, line and key (the
+ * option as the file spells it). Returns PROTEIN_ENOTFOUND (err untouched)
+ * when opt is none of these, PROTEIN_ECONFIG for a bad value, PROTEIN_ENOMEM. */
+int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
+                              const char *text, const char *file, int line,
+                              const char *key, protein_error *err);
+
+/* Validates spec and appends it to cfg->params. file is for errors. On
+ * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key
+ * of the offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */
+int protein_config_add_param(protein_sweep_config *cfg, const char *file,
+                             const protein_param_spec *spec,
+                             protein_error *err);
+
+/* Checks what needs the whole config: at least one parameter (else an error
+ * on params_line), cost_param naming a numeric parameter (cost_key and
+ * cost_line locate it). Returns 0 or PROTEIN_ECONFIG. */
+int protein_config_check(const protein_sweep_config *cfg, const char *file,
+                         int params_line, const char *cost_key, int cost_line,
+                         protein_error *err);
+
+#endif /* PROTEIN_CONFIG_COMMON_H */

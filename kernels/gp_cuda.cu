@@ -1,0 +1,1518 @@
+/*
+ * gp_cuda.cu - the CUDA backend of the GP in core/gp.h: the same model,
+ * loss, gradient, Adam-amsgrad fit and prediction as the CPU backend, in
+ * FP64 on one device with cuSOLVER (Xpotrf, Xpotrs, potri), cuBLAS (gemv,
+ * trsm) and the kernels below.
+ *
+ * Device layout. Inputs are stored transposed (d x n, column-major:
+ * X[j * n + i]) so that consecutive threads read consecutive points. K is an
+ * n x n column-major matrix of which only the lower triangle is used; it
+ * becomes L after Xpotrf and K^-1 (lower) after potri. Everything the fit
+ * loop touches stays on the device: theta, the Adam moments, the gradient;
+ * per step only a few bytes (factorization status) come back.
+ *
+ * One loss evaluation: hyper kernel (softplus, X / l) -> build_k (lower
+ * tiles) -> Xpotrf -> Xpotrs (a = K^-1 y) -> stats (log det, y'a) -> potri
+ * -> grad (one fused pass over the lower triangle of W = a a' - K^-1 for all
+ * d + 3 hyperparameters, per-block partial sums) -> finish (reduces the
+ * partials in a fixed order, so results are deterministic, assembles loss
+ * and gradient, and optionally applies the Adam step).
+ */
+#include "config.h"
+
+#include <cuda_runtime.h>
+#include <cublas_v2.h>
+#include <cusolverDn.h>
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp.h"
+#include "protein.h"
+#include "gp_cuda.h"
+
+namespace {
+
+/* ------------------------------------------------------------ constants */
+
+const double SQRT3 = 1.7320508075688772;
+const double LOG_2PI = 1.8378770664093453;
+const double SOFTPLUS_FLOOR = 1e-4;
+const double PRIOR_MU = -4.605170185988091; /* ln 0.01 */
+const double PRIOR_SIGMA = 0.5;
+const double ADAM_BETA1 = 0.9;
+const double ADAM_BETA2 = 0.999;
+const double ADAM_EPS = 1e-8;
+const int DEFAULT_ITERATIONS = 50;
+const double DEFAULT_LEARNING_RATE = 1e-3;
+const double JITTER_LADDER[] = {0.0, 1e-8, 1e-6, 1e-4};
+const int JITTER_RUNGS = 4;
+
+const int TILE = 32;       /* tile edge of build_k and grad */
+const int TILE_ROWS = 8;   /* threads per tile column: 32 x 8 threads */
+const int GRAD_THREADS = TILE * TILE_ROWS;
+const int MAX_CHUNK = 32;  /* lengthscales per grad launch */
+const int FINISH_THREADS = 256;
+const int PRED_BYTES = 1 << 30; /* device memory for one predict batch */
+
+/* Slots of the per-block partial sums of the grad kernel. */
+enum { SLOT_SF = 0, SLOT_B = 1, SLOT_SN2 = 2, SLOT_L = 3 };
+
+/* Layout of the mapped hyperparameters (device array hp). */
+struct hp_index {
+    size_t d;
+    __host__ __device__ size_t l(size_t j) const { return j; }
+    __host__ __device__ size_t sf() const { return d; }
+    __host__ __device__ size_t b() const { return d + 1; }
+    __host__ __device__ size_t sn2() const { return d + 2; }
+};
+
+/* Scalars the device reports back (dscal). */
+enum { SC_LOSS = 0, SC_GRAD = 1 };
+
+/* ------------------------------------------------------------ state */
+
+struct cuda_state {
+    size_t d;
+    int device;
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cusolverDnHandle_t solver;
+    cusolverDnParams_t params;
+
+    size_t cap_n;        /* training capacity (points) */
+    double *K;           /* cap_n^2: K, then L, then K^-1 */
+    double *X;           /* d x cap_n, transposed */
+    double *Xs;          /* d x cap_n, X / l */
+    double *y, *a;       /* cap_n */
+    void *dwork;         /* cuSOLVER device workspace */
+    size_t dwork_bytes;
+    void *hwork;         /* cuSOLVER host workspace */
+    size_t hwork_bytes;
+    double *part;        /* (d + 3) x grad_blocks partial sums */
+    int grad_blocks;
+
+    double *theta, *m, *v, *vmax, *prev; /* d + 3 each, one allocation;
+                                          * prev: theta before the last
+                                          * Adam step */
+    double *hp;          /* d + 3 mapped values, then d + 3 softplus slopes */
+    double *scal;        /* SC_GRAD + d + 3 reported scalars */
+    int *info;           /* potrf, potrs, potri status */
+
+    double *host_in;     /* pinned staging for uploads */
+    size_t host_in_cap;  /* doubles */
+    double *host_out;    /* pinned: scal copy */
+    int *host_info;      /* pinned: info copy */
+
+    size_t cap_m;        /* predict batch capacity */
+    double *Ks;          /* cap_n x cap_m */
+    double *Xc;          /* d x cap_m candidates */
+    double *pmean, *pvar;
+
+    size_t n;            /* training points uploaded */
+    double jitter;       /* jitter of the factorization in K */
+    int factored;        /* K holds L (and a) for the device theta */
+    int fitted;          /* the last fit succeeded: predict may run */
+};
+
+/* ------------------------------------------------------------ errors */
+
+void set_error(char *errbuf, size_t errlen, const char *fmt, ...)
+{
+    if (!errbuf || errlen == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+}
+
+const char *solver_status_name(cusolverStatus_t s)
+{
+    switch (s) {
+    case CUSOLVER_STATUS_SUCCESS: return "CUSOLVER_STATUS_SUCCESS";
+    case CUSOLVER_STATUS_NOT_INITIALIZED: return "CUSOLVER_STATUS_NOT_INITIALIZED";
+    case CUSOLVER_STATUS_ALLOC_FAILED: return "CUSOLVER_STATUS_ALLOC_FAILED";
+    case CUSOLVER_STATUS_INVALID_VALUE: return "CUSOLVER_STATUS_INVALID_VALUE";
+    case CUSOLVER_STATUS_ARCH_MISMATCH: return "CUSOLVER_STATUS_ARCH_MISMATCH";
+    case CUSOLVER_STATUS_EXECUTION_FAILED: return "CUSOLVER_STATUS_EXECUTION_FAILED";
+    case CUSOLVER_STATUS_INTERNAL_ERROR: return "CUSOLVER_STATUS_INTERNAL_ERROR";
+    case CUSOLVER_STATUS_NOT_SUPPORTED: return "CUSOLVER_STATUS_NOT_SUPPORTED";
+    default: return "cuSOLVER error";
+    }
+}
+
+/* Each check turns a failed call into PROTEIN_EBACKEND with a message naming
+ * the call and the library's reason, then jumps to the function's fail. */
+#define CU_CHECK(call, what)                                                  \
+    do {                                                                      \
+        cudaError_t e_ = (call);                                              \
+        if (e_ != cudaSuccess) {                                              \
+            set_error(errbuf, errlen, "cuda GP backend: %s failed: %s",       \
+                      (what), cudaGetErrorString(e_));                        \
+            rc = PROTEIN_EBACKEND;                                            \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
+
+#define BLAS_CHECK(call, what)                                                \
+    do {                                                                      \
+        cublasStatus_t e_ = (call);                                           \
+        if (e_ != CUBLAS_STATUS_SUCCESS) {                                    \
+            set_error(errbuf, errlen, "cuda GP backend: %s failed: %s",       \
+                      (what), cublasGetStatusString(e_));                     \
+            rc = PROTEIN_EBACKEND;                                            \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
+
+#define SOLVER_CHECK(call, what)                                              \
+    do {                                                                      \
+        cusolverStatus_t e_ = (call);                                         \
+        if (e_ != CUSOLVER_STATUS_SUCCESS) {                                  \
+            set_error(errbuf, errlen, "cuda GP backend: %s failed: %s",       \
+                      (what), solver_status_name(e_));                        \
+            rc = PROTEIN_EBACKEND;                                            \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
+
+/* A kernel launch: the launch error now, execution errors at the next sync. */
+#define LAUNCH_CHECK(what) CU_CHECK(cudaGetLastError(), (what))
+
+/* ------------------------------------------------------------ device math */
+
+__device__ double softplus(double x)
+{
+    return fmax(x, 0.0) + log1p(exp(-fabs(x))) + SOFTPLUS_FLOOR;
+}
+
+__device__ double sigmoid(double x)
+{
+    return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
+}
+
+/* Lower tile t of a T x T tile grid (row-major over ti >= tk). */
+__device__ void tile_of(long long t, int *ti, int *tk)
+{
+    long long r = (long long)((sqrt(8.0 * (double)t + 1.0) - 1.0) * 0.5);
+    while ((r + 1) * (r + 2) / 2 <= t)
+        r++;
+    while (r * (r + 1) / 2 > t)
+        r--;
+    *ti = (int)r;
+    *tk = (int)(t - r * (r + 1) / 2);
+}
+
+/* r^2 in scaled coordinates and x.x' in raw ones, for points i and k. */
+__device__ void pair_terms(const double *X, const double *Xs, size_t n,
+                           size_t d, size_t i, size_t k, double *r2,
+                           double *lin)
+{
+    double s = 0.0, p = 0.0;
+    for (size_t j = 0; j < d; j++) {
+        double diff = Xs[j * n + i] - Xs[j * n + k];
+        s += diff * diff;
+        p += X[j * n + i] * X[j * n + k];
+    }
+    *r2 = s;
+    *lin = p;
+}
+
+/* Matérn-3/2 + linear kernel value without the outputscale. */
+__device__ double kernel_unit(double r2, double lin, double b)
+{
+    double sr = SQRT3 * sqrt(r2);
+    return lin + b + (1.0 + sr) * exp(-sr);
+}
+
+/* ------------------------------------------------------------ kernels */
+
+/* hp[0..d+2] = softplus(theta) + floor, hp[d+3..] = softplus'(theta);
+ * Xs = X / l. One grid-stride pass over the d x n inputs. */
+__global__ void hyper_kernel(const double *theta, size_t d, const double *X,
+                             double *Xs, size_t n, double *hp)
+{
+    size_t nt = d + 3;
+    size_t tid = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    size_t stride = (size_t)gridDim.x * blockDim.x;
+    if (tid < nt) {
+        hp[tid] = softplus(theta[tid]);
+        hp[nt + tid] = sigmoid(theta[tid]);
+    }
+    for (size_t e = tid; e < d * n; e += stride) {
+        size_t j = e / n;
+        Xs[e] = X[e] / softplus(theta[j]);
+    }
+}
+
+/* Lower triangle of K = sf * k(X, X) + (sn2 + jitter) I; one block per
+ * 32 x 32 lower tile. */
+__global__ void build_k_kernel(const double *X, const double *Xs, size_t n,
+                               size_t d, const double *hp, double jitter,
+                               double *K)
+{
+    hp_index ix = {d};
+    int ti, tk;
+    tile_of(blockIdx.x, &ti, &tk);
+    size_t i = (size_t)ti * TILE + threadIdx.x;
+    if (i >= n)
+        return;
+    double sf = hp[ix.sf()], b = hp[ix.b()], diag = hp[ix.sn2()] + jitter;
+    for (int s = threadIdx.y; s < TILE; s += TILE_ROWS) {
+        size_t k = (size_t)tk * TILE + s;
+        if (k >= n || k > i)
+            continue;
+        double r2, lin;
+        pair_terms(X, Xs, n, d, i, k, &r2, &lin);
+        double v = sf * kernel_unit(r2, lin, b);
+        if (i == k)
+            v += diag;
+        K[k * n + i] = v;
+    }
+}
+
+/* The loss -MLL/n - log p(sn2) from L, y and a = K^-1 y (one block):
+ * sum log L_ii and y'a by a block reduction, then the prior on thread 0. */
+__global__ void loss_kernel(const double *L, const double *y, const double *a,
+                            size_t n, size_t d, const double *hp, double *scal)
+{
+    __shared__ double s_ld[FINISH_THREADS], s_ya[FINISH_THREADS];
+    hp_index ix = {d};
+    double ld = 0.0, ya = 0.0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        ld += log(L[i * n + i]);
+        ya += y[i] * a[i];
+    }
+    s_ld[threadIdx.x] = ld;
+    s_ya[threadIdx.x] = ya;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w) {
+            s_ld[threadIdx.x] += s_ld[threadIdx.x + w];
+            s_ya[threadIdx.x] += s_ya[threadIdx.x + w];
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        double sn2 = hp[ix.sn2()], slope = hp[d + 3 + ix.sn2()];
+        double z = (log(sn2) - PRIOR_MU) / PRIOR_SIGMA;
+        double log_prior = -log(sn2) - log(PRIOR_SIGMA) - 0.5 * LOG_2PI -
+                           0.5 * z * z + log(slope);
+        scal[SC_LOSS] = (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI) /
+                            (double)n -
+                        log_prior;
+    }
+}
+
+__device__ double warp_sum(double v)
+{
+    for (int o = 16; o > 0; o >>= 1)
+        v += __shfl_down_sync(0xffffffffu, v, o);
+    return v;
+}
+
+/* One fused pass over the lower triangle of W = a a' - K^-1 (Kinv holds the
+ * lower triangle of K^-1). Per block, partial sums of
+ *   SLOT_SF:  sum W * (x.x' + b + m(r))        (d K / d sf, times sf^0)
+ *   SLOT_B:   sum W                            (d K / d b, over sf)
+ *   SLOT_SN2: sum_i W_ii                       (d K / d sn2)
+ *   SLOT_L+c: sum W * e(r) * ((x_j - x'_j)/l_j)^2 for j = j0 + c
+ * with off-diagonal entries counted twice. CHUNK lengthscales per launch,
+ * starting at j0; the first three slots are written by the j0 = 0 launch. */
+template <int CHUNK>
+__global__ void __launch_bounds__(GRAD_THREADS)
+grad_kernel(const double *X, const double *Xs, size_t n, size_t d,
+            const double *hp, const double *Kinv, const double *a,
+            size_t j0, long long ntiles, double *part)
+{
+    hp_index ix = {d};
+    double acc[3 + CHUNK];
+#pragma unroll
+    for (int c = 0; c < 3 + CHUNK; c++)
+        acc[c] = 0.0;
+    double b = hp[ix.b()];
+    int nc = (int)((d - j0) < (size_t)CHUNK ? (d - j0) : (size_t)CHUNK);
+
+    for (long long t = blockIdx.x; t < ntiles; t += gridDim.x) {
+        int ti, tk;
+        tile_of(t, &ti, &tk);
+        size_t i = (size_t)ti * TILE + threadIdx.x;
+        if (i >= n)
+            continue;
+        double ai = a[i];
+        for (int s = threadIdx.y; s < TILE; s += TILE_ROWS) {
+            size_t k = (size_t)tk * TILE + s;
+            if (k >= n || k > i)
+                continue;
+            double w = ai * a[k] - Kinv[k * n + i];
+            if (i != k)
+                w *= 2.0;
+            double r2, lin;
+            pair_terms(X, Xs, n, d, i, k, &r2, &lin);
+            double sr = SQRT3 * sqrt(r2);
+            double e = exp(-sr);
+            acc[SLOT_SF] += w * (lin + b + (1.0 + sr) * e);
+            acc[SLOT_B] += w;
+            if (i == k)
+                acc[SLOT_SN2] += w;
+            double we = w * e;
+#pragma unroll
+            for (int c = 0; c < CHUNK; c++) {
+                if (c < nc) {
+                    size_t j = j0 + c;
+                    double diff = Xs[j * n + i] - Xs[j * n + k];
+                    acc[SLOT_L + c] += we * diff * diff;
+                }
+            }
+        }
+    }
+
+    __shared__ double s_acc[GRAD_THREADS / 32][3 + CHUNK];
+    int tid = threadIdx.y * blockDim.x + threadIdx.x;
+    int warp = tid / 32, lane = tid % 32;
+#pragma unroll
+    for (int c = 0; c < 3 + CHUNK; c++) {
+        double v = warp_sum(acc[c]);
+        if (lane == 0)
+            s_acc[warp][c] = v;
+    }
+    __syncthreads();
+    if (tid < 3 + nc) {
+        double v = 0.0;
+        for (int w = 0; w < GRAD_THREADS / 32; w++)
+            v += s_acc[w][tid];
+        if (tid < SLOT_L) {
+            if (j0 == 0)
+                part[(size_t)tid * gridDim.x + blockIdx.x] = v;
+        } else {
+            part[(size_t)(SLOT_L + j0 + (tid - SLOT_L)) * gridDim.x +
+                 blockIdx.x] = v;
+        }
+    }
+}
+
+/* Sums the grad partials of nblocks blocks in a fixed order and writes
+ * d loss / d theta_raw (theta order: l_1..l_d, sf, b, sn2) to scal. One
+ * block. */
+__global__ void grad_finish_kernel(size_t n, size_t d, const double *hp,
+                                   const double *part, int nblocks,
+                                   double *scal)
+{
+    hp_index ix = {d};
+    size_t nt = d + 3;
+    const double *slope = hp + nt;
+    __shared__ double s_red[FINISH_THREADS];
+    double scale = -1.0 / (2.0 * (double)n);
+
+    for (size_t slot = 0; slot < nt; slot++) {
+        double acc = 0.0;
+        for (int bl = threadIdx.x; bl < nblocks; bl += blockDim.x)
+            acc += part[slot * nblocks + bl];
+        s_red[threadIdx.x] = acc;
+        __syncthreads();
+        for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+            if ((int)threadIdx.x < w)
+                s_red[threadIdx.x] += s_red[threadIdx.x + w];
+            __syncthreads();
+        }
+        if (threadIdx.x == 0) {
+            double sum = s_red[0];
+            if (slot == SLOT_SF) {
+                scal[SC_GRAD + ix.sf()] = scale * sum * slope[ix.sf()];
+            } else if (slot == SLOT_B) {
+                scal[SC_GRAD + ix.b()] =
+                    scale * hp[ix.sf()] * sum * slope[ix.b()];
+            } else if (slot == SLOT_SN2) {
+                double sn2 = hp[ix.sn2()], sg = slope[ix.sn2()];
+                double z = (log(sn2) - PRIOR_MU) / PRIOR_SIGMA;
+                double dlogp = -1.0 / sn2 - z / (PRIOR_SIGMA * sn2);
+                scal[SC_GRAD + ix.sn2()] =
+                    scale * sum * sg - (dlogp * sg + (1.0 - sg));
+            } else {
+                size_t j = slot - SLOT_L;
+                scal[SC_GRAD + ix.l(j)] = scale * 3.0 * hp[ix.sf()] /
+                                          hp[ix.l(j)] * sum * slope[ix.l(j)];
+            }
+        }
+        __syncthreads();
+    }
+}
+
+/* One Adam-amsgrad step (step number t) of theta from the gradient in
+ * scal, keeping the previous theta in prev (for undoing the step). */
+__global__ void adam_kernel(double *theta, double *m, double *v, double *vmax,
+                            double *prev, const double *scal, size_t nt,
+                            long long t, double lr)
+{
+    double bc1 = 1.0 - pow(ADAM_BETA1, (double)t);
+    double bc2 = 1.0 - pow(ADAM_BETA2, (double)t);
+    for (size_t k = threadIdx.x; k < nt; k += blockDim.x) {
+        double g = scal[SC_GRAD + k];
+        m[k] = ADAM_BETA1 * m[k] + (1 - ADAM_BETA1) * g;
+        v[k] = ADAM_BETA2 * v[k] + (1 - ADAM_BETA2) * g * g;
+        if (v[k] > vmax[k])
+            vmax[k] = v[k];
+        double denom = sqrt(vmax[k]) / sqrt(bc2) + ADAM_EPS;
+        prev[k] = theta[k];
+        theta[k] -= lr / bc1 * m[k] / denom;
+    }
+}
+
+/* Ks[c * n + i] = k(x_i, xc_c) (full, with sf); kss[c] = k(xc_c, xc_c). */
+__global__ void cross_kernel(const double *X, const double *Xs, size_t n,
+                             const double *Xc, size_t mb, size_t d,
+                             const double *hp, double *Ks, double *kss)
+{
+    hp_index ix = {d};
+    size_t c = blockIdx.y;
+    double sf = hp[ix.sf()], b = hp[ix.b()];
+    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n;
+         i += (size_t)gridDim.x * blockDim.x) {
+        double s = 0.0, p = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            double xc = Xc[j * mb + c];
+            double diff = Xs[j * n + i] - xc / hp[ix.l(j)];
+            s += diff * diff;
+            p += X[j * n + i] * xc;
+        }
+        Ks[c * n + i] = sf * kernel_unit(s, p, b);
+    }
+    if (blockIdx.x == 0 && threadIdx.x == 0) {
+        double p = 0.0;
+        for (size_t j = 0; j < d; j++)
+            p += Xc[j * mb + c] * Xc[j * mb + c];
+        kss[c] = sf * (p + b + 1.0);
+    }
+}
+
+/* var[c] = max(kss[c] - ||V[:, c]||^2, 0) with V = L^-1 Ks; one block per
+ * column. */
+__global__ void colvar_kernel(const double *V, size_t n, double *var)
+{
+    __shared__ double s_red[FINISH_THREADS];
+    size_t c = blockIdx.x;
+    double s = 0.0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) {
+        double x = V[c * n + i];
+        s += x * x;
+    }
+    s_red[threadIdx.x] = s;
+    __syncthreads();
+    for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+        if ((int)threadIdx.x < w)
+            s_red[threadIdx.x] += s_red[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        var[c] = fmax(var[c] - s_red[0], 0.0);
+}
+
+/* ------------------------------------------------------------ host side */
+
+long long lower_tiles(size_t n)
+{
+    long long t = (long long)((n + TILE - 1) / TILE);
+    return t * (t + 1) / 2;
+}
+
+int grid_for(size_t work, int threads)
+{
+    size_t g = (work + threads - 1) / threads;
+    if (g < 1)
+        g = 1;
+    return g > 65535 ? 65535 : (int)g;
+}
+
+void free_train(cuda_state *s)
+{
+    cudaFree(s->K);
+    cudaFree(s->X);
+    cudaFree(s->Xs);
+    cudaFree(s->y);
+    cudaFree(s->a);
+    cudaFree(s->dwork);
+    cudaFree(s->part);
+    free(s->hwork);
+    s->K = s->X = s->Xs = s->y = s->a = s->part = NULL;
+    s->dwork = s->hwork = NULL;
+    s->cap_n = 0;
+    s->dwork_bytes = s->hwork_bytes = 0;
+}
+
+void free_predict(cuda_state *s)
+{
+    cudaFree(s->Ks);
+    cudaFree(s->Xc);
+    cudaFree(s->pmean);
+    cudaFree(s->pvar);
+    s->Ks = s->Xc = s->pmean = s->pvar = NULL;
+    s->cap_m = 0;
+}
+
+/* Grows the pinned upload staging area to count doubles. */
+int ensure_staging(cuda_state *s, size_t count, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    if (count <= s->host_in_cap)
+        return PROTEIN_OK;
+    cudaFreeHost(s->host_in);
+    s->host_in = NULL;
+    s->host_in_cap = 0;
+    CU_CHECK(cudaMallocHost((void **)&s->host_in, count * sizeof(double)),
+             "cudaMallocHost (staging)");
+    s->host_in_cap = count;
+fail:
+    return rc;
+}
+
+/* Makes room for n training points (grows, never shrinks; a growth drops
+ * the kept fit) and sizes the cuSOLVER workspaces for n. */
+int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t nt = s->d + 3;
+    if (n > (size_t)INT32_MAX) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: n = %zu exceeds the potri limit", n);
+        return PROTEIN_EINVAL;
+    }
+    if (n > s->cap_n) {
+        /* A quarter of slack so that a sweep adding a few points per refit
+         * rarely reallocates; exactly n when the slack does not fit. */
+        size_t cap = n + n / 4 + 16;
+        free_train(s);
+        free_predict(s); /* its cross-covariance buffer is sized by cap_n */
+        if (cudaMalloc((void **)&s->K, cap * cap * sizeof(double)) !=
+            cudaSuccess) {
+            cudaGetLastError(); /* clear the failed allocation */
+            cap = n;
+            CU_CHECK(cudaMalloc((void **)&s->K, cap * cap * sizeof(double)),
+                     "cudaMalloc (kernel matrix)");
+        }
+        CU_CHECK(cudaMalloc((void **)&s->X, s->d * cap * sizeof(double)),
+                 "cudaMalloc (inputs)");
+        CU_CHECK(cudaMalloc((void **)&s->Xs, s->d * cap * sizeof(double)),
+                 "cudaMalloc (scaled inputs)");
+        CU_CHECK(cudaMalloc((void **)&s->y, cap * sizeof(double)),
+                 "cudaMalloc (targets)");
+        CU_CHECK(cudaMalloc((void **)&s->a, cap * sizeof(double)),
+                 "cudaMalloc (alpha)");
+        CU_CHECK(cudaMalloc((void **)&s->part,
+                            nt * (size_t)s->grad_blocks * sizeof(double)),
+                 "cudaMalloc (partial sums)");
+        s->cap_n = cap;
+    }
+    {
+        size_t dev = 0, host = 0;
+        int lwork = 0;
+        SOLVER_CHECK(cusolverDnXpotrf_bufferSize(
+                         s->solver, s->params, CUBLAS_FILL_MODE_LOWER,
+                         (int64_t)n, CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
+                         &dev, &host),
+                     "cusolverDnXpotrf_bufferSize");
+        SOLVER_CHECK(cusolverDnDpotri_bufferSize(s->solver,
+                                                 CUBLAS_FILL_MODE_LOWER,
+                                                 (int)n, s->K, (int)n, &lwork),
+                     "cusolverDnDpotri_bufferSize");
+        if ((size_t)lwork * sizeof(double) > dev)
+            dev = (size_t)lwork * sizeof(double);
+        if (dev > s->dwork_bytes) {
+            cudaFree(s->dwork);
+            s->dwork = NULL;
+            s->dwork_bytes = 0;
+            CU_CHECK(cudaMalloc(&s->dwork, dev), "cudaMalloc (cuSOLVER workspace)");
+            s->dwork_bytes = dev;
+        }
+        if (host > s->hwork_bytes) {
+            free(s->hwork);
+            s->hwork = malloc(host);
+            s->hwork_bytes = s->hwork ? host : 0;
+            if (!s->hwork) {
+                set_error(errbuf, errlen,
+                          "cuda GP backend: out of host memory (%zu bytes)",
+                          host);
+                return PROTEIN_ENOMEM;
+            }
+        }
+    }
+fail:
+    return rc;
+}
+
+/* Copies a row-major rows x d host matrix into a d x rows device matrix. */
+int upload_transposed(cuda_state *s, const double *src, size_t rows,
+                      double *dst, char *errbuf, size_t errlen)
+{
+    int rc = ensure_staging(s, rows * s->d, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    for (size_t i = 0; i < rows; i++)
+        for (size_t j = 0; j < s->d; j++)
+            s->host_in[j * rows + i] = src[i * s->d + j];
+    CU_CHECK(cudaMemcpyAsync(dst, s->host_in, rows * s->d * sizeof(double),
+                             cudaMemcpyHostToDevice, s->stream),
+             "cudaMemcpyAsync (inputs)");
+    /* the staging area is reused by the next upload: wait for this one */
+    CU_CHECK(cudaStreamSynchronize(s->stream), "cudaStreamSynchronize (upload)");
+fail:
+    return rc;
+}
+
+/* Uploads training data (and nothing else) for n points. */
+int upload_train(cuda_state *s, const double *X, const double *y, size_t n,
+                 char *errbuf, size_t errlen)
+{
+    int rc = upload_transposed(s, X, n, s->X, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    CU_CHECK(cudaMemcpyAsync(s->y, y, n * sizeof(double),
+                             cudaMemcpyHostToDevice, s->stream),
+             "cudaMemcpyAsync (targets)");
+fail:
+    return rc;
+}
+
+int all_finite(const double *p, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite(p[i]))
+            return 0;
+    return 1;
+}
+
+/* Waits for the stream; turns an execution error into PROTEIN_EBACKEND. */
+int sync_stream(cuda_state *s, const char *what, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    CU_CHECK(cudaStreamSynchronize(s->stream), what);
+fail:
+    return rc;
+}
+
+/* The objective's loss at theta (host values, or the device theta when
+ * theta is NULL) for the uploaded data: builds K, factorizes it with the
+ * jitter ladder, solves for a and computes the loss on the device. Leaves L
+ * and a in place for dev_gradient and predict. Returns PROTEIN_ENUMERIC
+ * when no rung factorizes, PROTEIN_EBACKEND on a CUDA error. */
+int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
+             char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t n = s->n, d = s->d, nt = d + 3;
+    long long ntiles = lower_tiles(n);
+    dim3 tile_threads(TILE, TILE_ROWS);
+
+    s->factored = 0;
+    if (theta)
+        CU_CHECK(cudaMemcpyAsync(s->theta, theta, nt * sizeof(double),
+                                 cudaMemcpyHostToDevice, s->stream),
+                 "cudaMemcpyAsync (theta)");
+    hyper_kernel<<<grid_for(n * d > nt ? n * d : nt, 256), 256, 0,
+                   s->stream>>>(s->theta, d, s->X, s->Xs, n, s->hp);
+    LAUNCH_CHECK("hyper kernel launch");
+    for (int rung = 0; rung < JITTER_RUNGS; rung++) {
+        build_k_kernel<<<(unsigned)ntiles, tile_threads, 0, s->stream>>>(
+            s->X, s->Xs, n, d, s->hp, JITTER_LADDER[rung], s->K);
+        LAUNCH_CHECK("kernel-matrix launch");
+        SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
+                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n,
+                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
+                                      s->dwork, s->dwork_bytes, s->hwork,
+                                      s->hwork_bytes, s->info),
+                     "cusolverDnXpotrf");
+        /* Solve and score optimistically; discarded if potrf failed. */
+        CU_CHECK(cudaMemcpyAsync(s->a, s->y, n * sizeof(double),
+                                 cudaMemcpyDeviceToDevice, s->stream),
+                 "cudaMemcpyAsync (alpha)");
+        SOLVER_CHECK(cusolverDnXpotrs(s->solver, s->params,
+                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n, 1,
+                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
+                                      s->a, (int64_t)n, s->info + 1),
+                     "cusolverDnXpotrs");
+        loss_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(s->K, s->y, s->a, n,
+                                                         d, s->hp, s->scal);
+        LAUNCH_CHECK("loss kernel launch");
+        CU_CHECK(cudaMemcpyAsync(s->host_info, s->info, 2 * sizeof(int),
+                                 cudaMemcpyDeviceToHost, s->stream),
+                 "cudaMemcpyAsync (status)");
+        CU_CHECK(cudaMemcpyAsync(s->host_out, s->scal, sizeof(double),
+                                 cudaMemcpyDeviceToHost, s->stream),
+                 "cudaMemcpyAsync (loss)");
+        rc = sync_stream(s, "GP loss on the device", errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        if (s->host_info[0] < 0 || s->host_info[1] < 0) {
+            set_error(errbuf, errlen,
+                      "cuda GP backend: cuSOLVER rejected argument %d (n = %zu)",
+                      s->host_info[0] < 0 ? -s->host_info[0] : -s->host_info[1],
+                      n);
+            return PROTEIN_EBACKEND;
+        }
+        if (s->host_info[0] == 0) {
+            s->factored = 1;
+            s->jitter = JITTER_LADDER[rung];
+            *jitter = s->jitter;
+            *loss = s->host_out[SC_LOSS];
+            return PROTEIN_OK;
+        }
+    }
+    set_error(errbuf, errlen,
+              "cuda GP backend: K (n = %zu) is not positive definite even "
+              "with jitter %g", n, JITTER_LADDER[JITTER_RUNGS - 1]);
+    return PROTEIN_ENUMERIC;
+fail:
+    return rc;
+}
+
+/* The objective's gradient at the theta of the last successful dev_loss:
+ * K^-1 by potri (consuming L), the fused gradient pass and its reduction,
+ * all on the device; the d + 3 values are copied to grad when grad is not
+ * NULL and stay in scal for the Adam kernel either way. */
+int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t n = s->n, d = s->d, nt = d + 3;
+    long long ntiles = lower_tiles(n);
+    dim3 tile_threads(TILE, TILE_ROWS);
+    int nb = s->grad_blocks;
+
+    if (!s->factored) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: gradient without a factorization");
+        return PROTEIN_EINVAL;
+    }
+    s->factored = 0;
+    if ((long long)nb > ntiles)
+        nb = (int)ntiles;
+    SOLVER_CHECK(cusolverDnDpotri(s->solver, CUBLAS_FILL_MODE_LOWER, (int)n,
+                                  s->K, (int)n, (double *)s->dwork,
+                                  (int)(s->dwork_bytes / sizeof(double)),
+                                  s->info + 2),
+                 "cusolverDnDpotri");
+    for (size_t j0 = 0; j0 == 0 || j0 < d; j0 += MAX_CHUNK) {
+        size_t left = d - j0;
+#define GRAD_LAUNCH(C)                                                        \
+    grad_kernel<C><<<nb, tile_threads, 0, s->stream>>>(                       \
+        s->X, s->Xs, n, d, s->hp, s->K, s->a, j0, ntiles, s->part)
+        if (left <= 4)
+            GRAD_LAUNCH(4);
+        else if (left <= 8)
+            GRAD_LAUNCH(8);
+        else if (left <= 16)
+            GRAD_LAUNCH(16);
+        else
+            GRAD_LAUNCH(MAX_CHUNK);
+#undef GRAD_LAUNCH
+        LAUNCH_CHECK("gradient kernel launch");
+    }
+    grad_finish_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(n, d, s->hp,
+                                                            s->part, nb, s->scal);
+    LAUNCH_CHECK("gradient reduction launch");
+    CU_CHECK(cudaMemcpyAsync(s->host_info + 2, s->info + 2, sizeof(int),
+                             cudaMemcpyDeviceToHost, s->stream),
+             "cudaMemcpyAsync (status)");
+    if (grad)
+        CU_CHECK(cudaMemcpyAsync(s->host_out + SC_GRAD, s->scal + SC_GRAD,
+                                 nt * sizeof(double), cudaMemcpyDeviceToHost,
+                                 s->stream),
+                 "cudaMemcpyAsync (gradient)");
+    rc = sync_stream(s, "GP gradient on the device", errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    if (s->host_info[2] != 0) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: potri failed (info %d, n = %zu)",
+                  s->host_info[2], n);
+        return s->host_info[2] < 0 ? PROTEIN_EBACKEND : PROTEIN_ENUMERIC;
+    }
+    if (grad)
+        memcpy(grad, s->host_out + SC_GRAD, nt * sizeof(double));
+fail:
+    return rc;
+}
+
+/* Checks and uploads training data (X row-major n x d, y) for the next
+ * evaluations; drops any kept fit. */
+int set_data(cuda_state *s, const double *X, const double *y, size_t n,
+             char *errbuf, size_t errlen)
+{
+    int rc;
+    if (!X || !y || n == 0) {
+        set_error(errbuf, errlen, "cuda GP backend: no training data (n = %zu)", n);
+        return PROTEIN_EINVAL;
+    }
+    if (!all_finite(X, n * s->d) || !all_finite(y, n)) {
+        set_error(errbuf, errlen, "cuda GP backend: training data holds NaN or Inf");
+        return PROTEIN_EINVAL;
+    }
+    s->fitted = 0;
+    s->factored = 0;
+    rc = ensure_train(s, n, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    s->n = n;
+    return upload_train(s, X, y, n, errbuf, errlen);
+}
+
+/* ------------------------------------------------------------ fit loops
+ *
+ * The two optimizers of core/gp_common.c (protein_gp_minimize), run with
+ * the loss and gradient above: same defaults, same steps, same report, so
+ * that both backends return the same theta. kernels/ cannot call core/
+ * (core links first), hence this second host-side driver; its per-step
+ * traffic is the loss and the d + 3 gradient values, never a matrix. */
+
+const int DEFAULT_MAX_EVALUATIONS = 12;
+const int LBFGS_MEMORY = 10;
+const double LBFGS_ARMIJO = 1e-4;
+const double LBFGS_GRAD_TOL = 1e-6;
+
+/* Loss with the report's bookkeeping; a non-finite loss is a failed
+ * factorization. */
+int fit_loss(cuda_state *s, const double *theta, double *loss,
+             protein_gp_fit_report *rep, char *errbuf, size_t errlen)
+{
+    double jitter = 0.0;
+    int rc = dev_loss(s, theta, loss, &jitter, errbuf, errlen);
+    rep->evaluations++;
+    if (rc != PROTEIN_OK)
+        return rc;
+    if (!isfinite(*loss)) {
+        set_error(errbuf, errlen, "cuda GP backend: GP loss is not finite");
+        return PROTEIN_ENUMERIC;
+    }
+    if (jitter > rep->jitter_used)
+        rep->jitter_used = jitter;
+    return PROTEIN_OK;
+}
+
+/* Adam-amsgrad with theta and the moments on the device; a step to a theta
+ * where K cannot be factorized is undone and ends the loop. */
+int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
+             double lr, protein_gp_fit_report *rep, char *errbuf,
+             size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t nt = s->d + 3;
+    double loss = 0.0;
+    const double *src[4] = {params->theta, params->m, params->v, params->vmax};
+    double *dst[4] = {params->theta, params->m, params->v, params->vmax};
+
+    for (int q = 0; q < 4; q++)
+        CU_CHECK(cudaMemcpyAsync(s->theta + q * nt, src[q], nt * sizeof(double),
+                                 cudaMemcpyHostToDevice, s->stream),
+                 "cudaMemcpyAsync (optimizer state)");
+    for (int it = 0; it < iterations; it++) {
+        rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+        if (rc == PROTEIN_ENUMERIC && it > 0) {
+            CU_CHECK(cudaMemcpyAsync(s->theta, s->prev, nt * sizeof(double),
+                                     cudaMemcpyDeviceToDevice, s->stream),
+                     "cudaMemcpyAsync (undo step)");
+            rep->iterations_done--;
+            break;
+        }
+        if (rc != PROTEIN_OK)
+            return rc;
+        rc = dev_gradient(s, NULL, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        params->step++;
+        adam_kernel<<<1, 64, 0, s->stream>>>(s->theta, s->m, s->v, s->vmax,
+                                             s->prev, s->scal, nt,
+                                             params->step, lr);
+        LAUNCH_CHECK("Adam kernel launch");
+        rep->iterations_done++;
+    }
+    rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+    if (rc == PROTEIN_ENUMERIC && rep->iterations_done > 0) {
+        CU_CHECK(cudaMemcpyAsync(s->theta, s->prev, nt * sizeof(double),
+                                 cudaMemcpyDeviceToDevice, s->stream),
+                 "cudaMemcpyAsync (undo step)");
+        rep->iterations_done--;
+        rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+    }
+    if (rc != PROTEIN_OK)
+        return rc;
+    for (int q = 0; q < 4; q++)
+        CU_CHECK(cudaMemcpyAsync(dst[q], s->theta + q * nt, nt * sizeof(double),
+                                 cudaMemcpyDeviceToHost, s->stream),
+                 "cudaMemcpyAsync (optimizer state back)");
+    rc = sync_stream(s, "cudaStreamSynchronize (fit)", errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    rep->final_loss = loss;
+fail:
+    return rc;
+}
+
+/* L-BFGS scratch: nt-vectors and the ring of curvature pairs. */
+struct lbfgs_work {
+    size_t nt;
+    double *buf;
+    double *x, *g, *xn, *gn, *dir, *s, *y;
+    double rho[LBFGS_MEMORY], alpha[LBFGS_MEMORY];
+    int count, head;
+};
+
+double vdot(const double *a, const double *b, size_t n)
+{
+    double r = 0.0;
+    for (size_t i = 0; i < n; i++)
+        r += a[i] * b[i];
+    return r;
+}
+
+double vnorm_inf(const double *a, size_t n)
+{
+    double r = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[i]) > r)
+            r = fabs(a[i]);
+    return r;
+}
+
+/* dir = -H g by the two-loop recursion, initial scaling s'y / y'y. */
+void lbfgs_direction(lbfgs_work *w)
+{
+    size_t nt = w->nt;
+    double *q = w->dir, gamma = 1.0;
+    int idx;
+    for (size_t k = 0; k < nt; k++)
+        q[k] = -w->g[k];
+    for (int c = 0; c < w->count; c++) {
+        idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
+        w->alpha[idx] = w->rho[idx] * vdot(w->s + idx * nt, q, nt);
+        for (size_t k = 0; k < nt; k++)
+            q[k] -= w->alpha[idx] * w->y[idx * nt + k];
+    }
+    if (w->count > 0) {
+        idx = (w->head - 1 + LBFGS_MEMORY) % LBFGS_MEMORY;
+        const double *yl = w->y + idx * nt;
+        gamma = vdot(w->s + idx * nt, yl, nt) / vdot(yl, yl, nt);
+    }
+    for (size_t k = 0; k < nt; k++)
+        q[k] *= gamma;
+    for (int c = w->count - 1; c >= 0; c--) {
+        idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
+        double beta = w->rho[idx] * vdot(w->y + idx * nt, q, nt);
+        for (size_t k = 0; k < nt; k++)
+            q[k] += (w->alpha[idx] - beta) * w->s[idx * nt + k];
+    }
+}
+
+/* Keeps the pair (xn - x, gn - g) when its curvature is positive. */
+void lbfgs_push(lbfgs_work *w)
+{
+    size_t nt = w->nt;
+    double *sv = w->s + w->head * nt, *yv = w->y + w->head * nt;
+    for (size_t k = 0; k < nt; k++) {
+        sv[k] = w->xn[k] - w->x[k];
+        yv[k] = w->gn[k] - w->g[k];
+    }
+    double sy = vdot(sv, yv, nt);
+    if (!(sy > 1e-10 * sqrt(vdot(sv, sv, nt) * vdot(yv, yv, nt))))
+        return;
+    w->rho[w->head] = 1.0 / sy;
+    w->head = (w->head + 1) % LBFGS_MEMORY;
+    if (w->count < LBFGS_MEMORY)
+        w->count++;
+}
+
+/* Backtracking Armijo search along dir: 1 with xn, *fn accepted, 0 when
+ * the evaluation budget ran out, or an error status < 0. */
+int lbfgs_search(cuda_state *st, lbfgs_work *w, double f, double *fn,
+                 int max_eval, protein_gp_fit_report *rep, char *errbuf,
+                 size_t errlen)
+{
+    size_t nt = w->nt;
+    double gd = vdot(w->g, w->dir, nt), step = 1.0;
+    if (w->count == 0) {
+        double dmax = vnorm_inf(w->dir, nt);
+        if (dmax > 1.0)
+            step = 1.0 / dmax;
+    }
+    while (rep->evaluations < max_eval) {
+        for (size_t k = 0; k < nt; k++)
+            w->xn[k] = w->x[k] + step * w->dir[k];
+        int rc = fit_loss(st, w->xn, fn, rep, errbuf, errlen);
+        if (rc != PROTEIN_OK && rc != PROTEIN_ENUMERIC)
+            return rc;
+        if (rc == PROTEIN_OK && *fn <= f + LBFGS_ARMIJO * step * gd)
+            return 1;
+        if (rc == PROTEIN_OK) {
+            double t = -gd * step * step / (2 * (*fn - f - gd * step));
+            step = fmin(fmax(t, 0.1 * step), 0.5 * step);
+        } else {
+            step *= 0.1;
+        }
+    }
+    return 0;
+}
+
+void swap_ptr(double **a, double **b)
+{
+    double *t = *a;
+    *a = *b;
+    *b = t;
+}
+
+/* Warm-started L-BFGS within max_eval loss evaluations; ends with the
+ * factorization at the returned theta. */
+int fit_lbfgs(cuda_state *s, protein_gp_params *params, int max_eval,
+              protein_gp_fit_report *rep, char *errbuf, size_t errlen)
+{
+    lbfgs_work w;
+    size_t nt = s->d + 3;
+    double f = 0.0, fn = 0.0;
+    int rc, last_at_x;
+
+    memset(&w, 0, sizeof w);
+    w.nt = nt;
+    w.buf = (double *)malloc((5 + 2 * LBFGS_MEMORY) * nt * sizeof(double));
+    if (!w.buf) {
+        set_error(errbuf, errlen, "cuda GP backend: out of host memory");
+        return PROTEIN_ENOMEM;
+    }
+    w.x = w.buf;
+    w.g = w.x + nt;
+    w.xn = w.g + nt;
+    w.gn = w.xn + nt;
+    w.dir = w.gn + nt;
+    w.s = w.dir + nt;
+    w.y = w.s + LBFGS_MEMORY * nt;
+
+    memcpy(w.x, params->theta, nt * sizeof(double));
+    rc = fit_loss(s, w.x, &f, rep, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        goto done;
+    last_at_x = 1;
+    if (rep->evaluations < max_eval) {
+        rc = dev_gradient(s, w.g, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            goto done;
+        last_at_x = 0;
+    }
+    while (rep->evaluations < max_eval && vnorm_inf(w.g, nt) >= LBFGS_GRAD_TOL) {
+        lbfgs_direction(&w);
+        if (!(vdot(w.g, w.dir, nt) < 0)) {
+            w.count = 0;
+            for (size_t k = 0; k < nt; k++)
+                w.dir[k] = -w.g[k];
+        }
+        rc = lbfgs_search(s, &w, f, &fn, max_eval, rep, errbuf, errlen);
+        if (rc < 0)
+            goto done;
+        if (rc == 0) {
+            last_at_x = 0;
+            break;
+        }
+        rep->iterations_done++;
+        f = fn;
+        if (rep->evaluations >= max_eval) {
+            swap_ptr(&w.x, &w.xn);
+            last_at_x = 1;
+            break;
+        }
+        rc = dev_gradient(s, w.gn, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            goto done;
+        lbfgs_push(&w);
+        swap_ptr(&w.x, &w.xn);
+        swap_ptr(&w.g, &w.gn);
+        last_at_x = 0;
+    }
+    memcpy(params->theta, w.x, nt * sizeof(double));
+    rc = PROTEIN_OK;
+    if (!last_at_x)
+        rc = fit_loss(s, w.x, &f, rep, errbuf, errlen);
+    if (rc == PROTEIN_OK)
+        rep->final_loss = f;
+done:
+    free(w.buf);
+    return rc;
+}
+
+/* ------------------------------------------------------------ backend */
+
+void cuda_destroy(void *state)
+{
+    cuda_state *s = (cuda_state *)state;
+    if (!s)
+        return;
+    free_train(s);
+    free_predict(s);
+    cudaFree(s->theta);
+    cudaFree(s->hp);
+    cudaFree(s->scal);
+    cudaFree(s->info);
+    cudaFreeHost(s->host_in);
+    cudaFreeHost(s->host_out);
+    cudaFreeHost(s->host_info);
+    if (s->params)
+        cusolverDnDestroyParams(s->params);
+    if (s->solver)
+        cusolverDnDestroy(s->solver);
+    if (s->blas)
+        cublasDestroy(s->blas);
+    if (s->stream)
+        cudaStreamDestroy(s->stream);
+    free(s);
+}
+
+int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t nt = d + 3;
+    cudaDeviceProp prop;
+    cuda_state *s = NULL;
+    if (!state || d == 0) {
+        set_error(errbuf, errlen, "cuda GP backend: need d > 0 dimensions");
+        return PROTEIN_EINVAL;
+    }
+    *state = NULL;
+    if (!protein_gp_cuda_available(errbuf, errlen))
+        return PROTEIN_EBACKEND;
+    s = (cuda_state *)calloc(1, sizeof *s);
+    if (!s) {
+        set_error(errbuf, errlen, "cuda GP backend: out of host memory");
+        return PROTEIN_ENOMEM;
+    }
+    s->d = d;
+    CU_CHECK(cudaGetDevice(&s->device), "cudaGetDevice");
+    CU_CHECK(cudaGetDeviceProperties(&prop, s->device), "cudaGetDeviceProperties");
+    s->grad_blocks = prop.multiProcessorCount * 4;
+    CU_CHECK(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking),
+             "cudaStreamCreate");
+    BLAS_CHECK(cublasCreate(&s->blas), "cublasCreate");
+    BLAS_CHECK(cublasSetStream(s->blas, s->stream), "cublasSetStream");
+    SOLVER_CHECK(cusolverDnCreate(&s->solver), "cusolverDnCreate");
+    SOLVER_CHECK(cusolverDnSetStream(s->solver, s->stream), "cusolverDnSetStream");
+    SOLVER_CHECK(cusolverDnCreateParams(&s->params), "cusolverDnCreateParams");
+    CU_CHECK(cudaMalloc((void **)&s->theta, 5 * nt * sizeof(double)),
+             "cudaMalloc (hyperparameters)");
+    s->m = s->theta + nt;
+    s->v = s->theta + 2 * nt;
+    s->vmax = s->theta + 3 * nt;
+    s->prev = s->theta + 4 * nt;
+    CU_CHECK(cudaMalloc((void **)&s->hp, 2 * nt * sizeof(double)),
+             "cudaMalloc (mapped hyperparameters)");
+    CU_CHECK(cudaMalloc((void **)&s->scal, (SC_GRAD + nt) * sizeof(double)),
+             "cudaMalloc (scalars)");
+    CU_CHECK(cudaMalloc((void **)&s->info, 3 * sizeof(int)), "cudaMalloc (status)");
+    CU_CHECK(cudaMemset(s->info, 0, 3 * sizeof(int)), "cudaMemset (status)");
+    CU_CHECK(cudaMallocHost((void **)&s->host_out, (SC_GRAD + nt) * sizeof(double)),
+             "cudaMallocHost (scalars)");
+    CU_CHECK(cudaMallocHost((void **)&s->host_info, 3 * sizeof(int)),
+             "cudaMallocHost (status)");
+    *state = s;
+    return PROTEIN_OK;
+fail:
+    cuda_destroy(s);
+    return rc;
+}
+
+int cuda_loss_grad(void *state, const double *X, const double *y, size_t n,
+                   const double *theta, double *loss, double *grad,
+                   char *errbuf, size_t errlen)
+{
+    cuda_state *s = (cuda_state *)state;
+    double jitter;
+    int rc;
+    if (!s || !theta || !loss) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: loss_grad needs a state, theta and a loss pointer");
+        return PROTEIN_EINVAL;
+    }
+    if (!all_finite(theta, s->d + 3)) {
+        set_error(errbuf, errlen, "cuda GP backend: theta holds NaN or Inf");
+        return PROTEIN_EINVAL;
+    }
+    rc = set_data(s, X, y, n, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    rc = dev_loss(s, theta, loss, &jitter, errbuf, errlen);
+    if (rc != PROTEIN_OK || !grad)
+        return rc;
+    return dev_gradient(s, grad, errbuf, errlen);
+}
+
+int cuda_fit(void *state, const double *X, const double *y, size_t n,
+             protein_gp_params *params, const protein_gp_fit_options *opts,
+             protein_gp_fit_report *report, char *errbuf, size_t errlen)
+{
+    cuda_state *s = (cuda_state *)state;
+    protein_gp_fit_options o;
+    protein_gp_fit_report rep;
+    int rc;
+
+    memset(&o, 0, sizeof o);
+    memset(&rep, 0, sizeof rep);
+    if (!s || !params || !params->theta) {
+        set_error(errbuf, errlen, "cuda GP backend: fit needs a state and parameters");
+        return PROTEIN_EINVAL;
+    }
+    if (params->d != s->d) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: parameters are for d = %zu, the state for "
+                  "d = %zu", params->d, s->d);
+        return PROTEIN_EINVAL;
+    }
+    if (!all_finite(params->theta, s->d + 3)) {
+        set_error(errbuf, errlen, "cuda GP backend: theta holds NaN or Inf");
+        return PROTEIN_EINVAL;
+    }
+    if (opts)
+        o = *opts;
+    if (o.iterations == 0)
+        o.iterations = DEFAULT_ITERATIONS;
+    if (o.learning_rate == 0)
+        o.learning_rate = DEFAULT_LEARNING_RATE;
+    if (o.method == PROTEIN_GP_FIT_DEFAULT)
+        o.method = PROTEIN_GP_FIT_LBFGS;
+    if (o.max_evaluations == 0)
+        o.max_evaluations = DEFAULT_MAX_EVALUATIONS;
+    if (o.iterations < 0 || !(o.learning_rate > 0) || o.max_evaluations < 1 ||
+        (o.method != PROTEIN_GP_FIT_ADAM && o.method != PROTEIN_GP_FIT_LBFGS) ||
+        (o.method == PROTEIN_GP_FIT_ADAM &&
+         (!params->m || !params->v || !params->vmax))) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: bad fit options (iterations %d, learning "
+                  "rate %g, method %d, max evaluations %d)",
+                  o.iterations, o.learning_rate, o.method, o.max_evaluations);
+        return PROTEIN_EINVAL;
+    }
+    rc = set_data(s, X, y, n, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    if (o.method == PROTEIN_GP_FIT_ADAM)
+        rc = fit_adam(s, params, o.iterations, o.learning_rate, &rep, errbuf,
+                      errlen);
+    else
+        rc = fit_lbfgs(s, params, o.max_evaluations, &rep, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    s->fitted = s->factored;
+    if (!s->fitted) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: fit ended without a factorization");
+        return PROTEIN_EBACKEND;
+    }
+    if (report)
+        *report = rep;
+    return PROTEIN_OK;
+}
+
+/* Grows the predict buffers to mb candidates for the current cap_n. */
+int ensure_predict(cuda_state *s, size_t mb, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    if (mb <= s->cap_m)
+        return PROTEIN_OK;
+    free_predict(s);
+    CU_CHECK(cudaMalloc((void **)&s->Ks, s->cap_n * mb * sizeof(double)),
+             "cudaMalloc (cross-covariance)");
+    CU_CHECK(cudaMalloc((void **)&s->Xc, s->d * mb * sizeof(double)),
+             "cudaMalloc (candidates)");
+    CU_CHECK(cudaMalloc((void **)&s->pmean, mb * sizeof(double)),
+             "cudaMalloc (mean)");
+    CU_CHECK(cudaMalloc((void **)&s->pvar, mb * sizeof(double)),
+             "cudaMalloc (variance)");
+    s->cap_m = mb;
+fail:
+    return rc;
+}
+
+int cuda_predict(void *state, const double *Xs, size_t m, double *mean,
+                 double *var, char *errbuf, size_t errlen)
+{
+    cuda_state *s = (cuda_state *)state;
+    int rc = PROTEIN_OK;
+    size_t n, mb;
+    const double one = 1.0, zero = 0.0;
+    if (!s || (m > 0 && (!Xs || !mean))) {
+        set_error(errbuf, errlen, "cuda GP backend: predict needs points and a mean array");
+        return PROTEIN_EINVAL;
+    }
+    if (!s->fitted) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: predict before a successful fit");
+        return PROTEIN_EINVAL;
+    }
+    if (!all_finite(Xs, m * s->d)) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: prediction points hold NaN or Inf");
+        return PROTEIN_EINVAL;
+    }
+    if (m == 0)
+        return PROTEIN_OK;
+    n = s->n;
+    mb = PRED_BYTES / (n * sizeof(double));
+    if (mb < 64)
+        mb = 64;
+    if (mb > m)
+        mb = m;
+    rc = ensure_predict(s, mb, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    for (size_t c0 = 0; c0 < m; c0 += mb) {
+        size_t cnt = m - c0 < mb ? m - c0 : mb;
+        rc = upload_transposed(s, Xs + c0 * s->d, cnt, s->Xc, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        dim3 grid(grid_for(n, 256) < 64 ? grid_for(n, 256) : 64, (unsigned)cnt);
+        cross_kernel<<<grid, 256, 0, s->stream>>>(s->X, s->Xs, n, s->Xc, cnt,
+                                                  s->d, s->hp, s->Ks, s->pvar);
+        LAUNCH_CHECK("cross-covariance kernel launch");
+        BLAS_CHECK(cublasDgemv_64(s->blas, CUBLAS_OP_T, (int64_t)n,
+                                  (int64_t)cnt, &one, s->Ks, (int64_t)n, s->a,
+                                  1, &zero, s->pmean, 1),
+                   "cublasDgemv (mean)");
+        CU_CHECK(cudaMemcpyAsync(mean + c0, s->pmean, cnt * sizeof(double),
+                                 cudaMemcpyDeviceToHost, s->stream),
+                 "cudaMemcpyAsync (mean)");
+        if (var) {
+            BLAS_CHECK(cublasDtrsm_64(s->blas, CUBLAS_SIDE_LEFT,
+                                      CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                      CUBLAS_DIAG_NON_UNIT, (int64_t)n,
+                                      (int64_t)cnt, &one, s->K, (int64_t)n,
+                                      s->Ks, (int64_t)n),
+                       "cublasDtrsm (variance)");
+            colvar_kernel<<<(unsigned)cnt, FINISH_THREADS, 0, s->stream>>>(
+                s->Ks, n, s->pvar);
+            LAUNCH_CHECK("variance kernel launch");
+            CU_CHECK(cudaMemcpyAsync(var + c0, s->pvar, cnt * sizeof(double),
+                                     cudaMemcpyDeviceToHost, s->stream),
+                     "cudaMemcpyAsync (variance)");
+        }
+        CU_CHECK(cudaStreamSynchronize(s->stream), "GP prediction on the device");
+    }
+fail:
+    return rc;
+}
+
+const protein_gp_backend cuda_backend = {
+    "cuda", cuda_create, cuda_loss_grad, cuda_fit, cuda_predict, cuda_destroy,
+};
+
+} /* namespace */
+
+/* ------------------------------------------------------------ public */
+
+/* Returns the CUDA backend table (static, never freed). */
+extern "C" const protein_gp_backend *protein_gp_backend_cuda(void)
+{
+    return &cuda_backend;
+}
+
+/* 1 when cudaGetDeviceCount finds a device, else 0 with the runtime's reason
+ * (no driver, no device) in errbuf. */
+extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        set_error(errbuf, errlen, "no usable CUDA device: %s",
+                  cudaGetErrorString(e));
+        return 0;
+    }
+    if (count == 0) {
+        set_error(errbuf, errlen, "no CUDA device present");
+        return 0;
+    }
+    return 1;
+}
+
+extern "C" int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
+                                          char *errbuf, size_t errlen)
+{
+    const size_t d = 8;
+    int rc = PROTEIN_OK;
+    void *st = NULL;
+    cuda_state *s;
+    double *X = NULL, *times = NULL;
+    cudaEvent_t ev0 = NULL, ev1 = NULL;
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    if (n == 0 || reps <= 0 || !seconds) {
+        set_error(errbuf, errlen, "cuda GP backend: time_potrf needs n, reps > 0");
+        return PROTEIN_EINVAL;
+    }
+    rc = cuda_create(&st, d, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
+    s = (cuda_state *)st;
+    X = (double *)malloc(n * d * sizeof(double));
+    times = (double *)malloc((size_t)reps * sizeof(double));
+    if (!X || !times) {
+        set_error(errbuf, errlen, "cuda GP backend: out of host memory");
+        rc = PROTEIN_ENOMEM;
+        goto fail;
+    }
+    for (size_t e = 0; e < n * d; e++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        X[e] = (double)(seed >> 11) / 9007199254740992.0;
+    }
+    rc = ensure_train(s, n, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        goto fail;
+    rc = upload_transposed(s, X, n, s->X, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        goto fail;
+    CU_CHECK(cudaMemsetAsync(s->theta, 0, (d + 3) * sizeof(double), s->stream),
+             "cudaMemsetAsync (theta)");
+    CU_CHECK(cudaEventCreate(&ev0), "cudaEventCreate");
+    CU_CHECK(cudaEventCreate(&ev1), "cudaEventCreate");
+    for (int r = -1; r < reps; r++) {
+        float ms = 0.0f;
+        hyper_kernel<<<grid_for(n * d, 256), 256, 0, s->stream>>>(
+            s->theta, d, s->X, s->Xs, n, s->hp);
+        LAUNCH_CHECK("hyper kernel launch");
+        build_k_kernel<<<(unsigned)lower_tiles(n), dim3(TILE, TILE_ROWS), 0,
+                         s->stream>>>(s->X, s->Xs, n, d, s->hp, 1e-6, s->K);
+        LAUNCH_CHECK("kernel-matrix launch");
+        CU_CHECK(cudaEventRecord(ev0, s->stream), "cudaEventRecord");
+        SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
+                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n,
+                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
+                                      s->dwork, s->dwork_bytes, s->hwork,
+                                      s->hwork_bytes, s->info),
+                     "cusolverDnXpotrf");
+        CU_CHECK(cudaEventRecord(ev1, s->stream), "cudaEventRecord");
+        CU_CHECK(cudaMemcpyAsync(s->host_info, s->info, sizeof(int),
+                                 cudaMemcpyDeviceToHost, s->stream),
+                 "cudaMemcpyAsync (status)");
+        CU_CHECK(cudaStreamSynchronize(s->stream), "potrf timing run");
+        if (s->host_info[0] != 0) {
+            set_error(errbuf, errlen,
+                      "cuda GP backend: timing matrix not positive definite "
+                      "(n = %zu, minor %d)", n, s->host_info[0]);
+            rc = PROTEIN_ENUMERIC;
+            goto fail;
+        }
+        CU_CHECK(cudaEventElapsedTime(&ms, ev0, ev1), "cudaEventElapsedTime");
+        if (r >= 0)
+            times[r] = ms * 1e-3;
+    }
+    for (int i = 1; i < reps; i++)
+        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
+            double t = times[j];
+            times[j] = times[j - 1];
+            times[j - 1] = t;
+        }
+    *seconds = times[reps / 2];
+fail:
+    if (ev0)
+        cudaEventDestroy(ev0);
+    if (ev1)
+        cudaEventDestroy(ev1);
+    free(X);
+    free(times);
+    cuda_destroy(st);
+    return rc;
+}

@@ -1,0 +1,166 @@
+/*
+ * args.c - the plugstack.conf arguments of spank_protein.so.
+ *
+ *   redis=URL               the queue (redis://[user@]host:port[/db], unix://)
+ *   password_file=PATH      Redis password, read by root in slurmstepd only
+ *   result_dir=DIR          where result files are created (default $TMPDIR)
+ *   claim_timeout=SECONDS   wait for a coordinator point before a fallback
+ *   connect_timeout=MS      bound on connecting to Redis
+ *   command_timeout=MS      bound on each Redis command
+ *   lease=SECONDS           lease of a running trial (0: the sweep's)
+ *   submit_check=yes|no     ask Redis about --sweep at submit time
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "spank_protein.h"
+
+void spank_protein_config_defaults(spank_protein_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->claim_timeout_s = 5;
+    cfg->connect_timeout_ms = 1000;
+    cfg->command_timeout_ms = 5000;
+    cfg->lease_s = 0;
+    cfg->submit_check = 1;
+}
+
+/* Parses a decimal integer in [min, max]. Returns 0 or -1. */
+static int parse_int(const char *text, int min, int max, int *out)
+{
+    char *end;
+    long v;
+
+    if (*text == '\0')
+        return -1;
+    errno = 0;
+    v = strtol(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static int parse_bool(const char *text, int *out)
+{
+    static const char *const yes[] = {"1", "yes", "true", "y"};
+    static const char *const no[] = {"0", "no", "false", "n"};
+    size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcmp(text, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcmp(text, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Copies value into dst, or leaves dst empty and fails when too long. */
+static int copy_value(char *dst, size_t len, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (n >= len) {
+        dst[0] = '\0';
+        return -1;
+    }
+    memcpy(dst, value, n + 1);
+    return 0;
+}
+
+int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
+                             char *err, size_t errlen)
+{
+    int i, rv = 0;
+
+    spank_protein_config_defaults(cfg);
+    if (errlen > 0)
+        err[0] = '\0';
+    for (i = 0; i < ac; i++) {
+        const char *arg = av[i];
+        const char *eq = strchr(arg, '=');
+        const char *v;
+        size_t klen;
+        const char *what = NULL;
+        int bad;
+
+        if (eq == NULL || eq == arg) {
+            if (rv == 0)
+                snprintf(err, errlen, "protein: plugstack argument '%s': "
+                         "expected key=value", arg);
+            rv = -1;
+            continue;
+        }
+        klen = (size_t)(eq - arg);
+        v = eq + 1;
+#define KEY_IS(k) (klen == sizeof(k) - 1 && strncmp(arg, k, klen) == 0)
+        if (KEY_IS("redis")) {
+            bad = *v == '\0' ||
+                  copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
+            what = "a Redis URL of at most 1023 characters";
+        } else if (KEY_IS("password_file")) {
+            bad = *v != '/' || copy_value(cfg->password_file,
+                                          sizeof(cfg->password_file), v);
+            what = "an absolute path of at most 1023 characters";
+        } else if (KEY_IS("result_dir")) {
+            bad = *v != '/' ||
+                  copy_value(cfg->result_dir, sizeof(cfg->result_dir), v);
+            what = "an absolute path of at most 1023 characters";
+        } else if (KEY_IS("claim_timeout")) {
+            bad = parse_int(v, 0, 3600, &cfg->claim_timeout_s);
+            what = "seconds from 0 to 3600";
+        } else if (KEY_IS("connect_timeout")) {
+            bad = parse_int(v, 1, 60000, &cfg->connect_timeout_ms);
+            what = "milliseconds from 1 to 60000";
+        } else if (KEY_IS("command_timeout")) {
+            bad = parse_int(v, 1, 600000, &cfg->command_timeout_ms);
+            what = "milliseconds from 1 to 600000";
+        } else if (KEY_IS("lease")) {
+            bad = parse_int(v, 0, INT_MAX, &cfg->lease_s);
+            what = "seconds (0: the sweep's lease)";
+        } else if (KEY_IS("submit_check")) {
+            bad = parse_bool(v, &cfg->submit_check);
+            what = "yes or no";
+        } else {
+            if (rv == 0)
+                snprintf(err, errlen, "protein: unknown plugstack argument "
+                         "'%.*s' (known: redis, password_file, result_dir, "
+                         "claim_timeout, connect_timeout, command_timeout, "
+                         "lease, submit_check)", (int)klen, arg);
+            rv = -1;
+            continue;
+        }
+#undef KEY_IS
+        if (bad && rv == 0)
+            snprintf(err, errlen, "protein: plugstack argument '%.*s': bad "
+                     "value '%s' (expected %s)", (int)klen, arg, v, what);
+        if (bad)
+            rv = -1;
+    }
+    return rv;
+}
+
+pq_connect_options spank_protein_connect_options(
+    const spank_protein_config *cfg, int with_password_file, int extra_ms)
+{
+    pq_connect_options o;
+
+    memset(&o, 0, sizeof(o));
+    o.url = cfg->redis_url[0] ? cfg->redis_url : NULL;
+    o.password_file = with_password_file && cfg->password_file[0]
+                          ? cfg->password_file
+                          : NULL;
+    o.connect_timeout_ms = cfg->connect_timeout_ms;
+    o.command_timeout_ms = cfg->command_timeout_ms + extra_ms;
+    return o;
+}

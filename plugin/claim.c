@@ -1,0 +1,172 @@
+/*
+ * claim.c - one trial per array task: the claim key, the claim itself and
+ * the export of the environment contract into the job.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <slurm/slurm.h>
+
+#include "spank_protein.h"
+
+int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
+                            uint32_t array_job_id, uint32_t array_task_id,
+                            char *buf, size_t len)
+{
+    int n;
+
+    if (array_task_id != NO_VAL && array_job_id != 0 && array_job_id != NO_VAL)
+        n = snprintf(buf, len, "%u_%u", array_job_id, array_task_id);
+    else if (step_id == SLURM_BATCH_SCRIPT)
+        n = snprintf(buf, len, "%u", job_id);
+    else
+        n = snprintf(buf, len, "%u.%u", job_id, step_id);
+    return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+/* A message for a failed claim that says what to do. */
+static void describe_claim_error(pq_context *ctx, int rc, const char *sweep,
+                                 char *err, size_t errlen)
+{
+    switch (rc) {
+    case PQ_EIO:
+    case PQ_EAUTH:
+        snprintf(err, errlen,
+                 "protein: cannot claim a trial of sweep '%s': Redis at %s: "
+                 "%s (ask the admin to check Redis and the plugstack "
+                 "redis=/password_file= arguments)",
+                 sweep, ctx->url ? ctx->url : "(default)", ctx->errstr);
+        break;
+    case PQ_ENOSWEEP:
+        snprintf(err, errlen, "protein: sweep '%s' does not exist (it may "
+                 "have been deleted since submission)", sweep);
+        break;
+    case PQ_ESTOPPED:
+        snprintf(err, errlen, "protein: sweep '%s' is paused or stopped: no "
+                 "trial handed out", sweep);
+        break;
+    case PQ_EBUDGET:
+        snprintf(err, errlen, "protein: sweep '%s' has handed out all of its "
+                 "max_trials trials: nothing left to run", sweep);
+        break;
+    case PQ_EPERM:
+        snprintf(err, errlen, "protein: sweep '%s' belongs to another user "
+                 "and is not shared", sweep);
+        break;
+    default:
+        snprintf(err, errlen, "protein: cannot claim a trial of sweep '%s': "
+                 "%s", sweep, ctx->errstr[0] ? ctx->errstr : pq_strerror(rc));
+        break;
+    }
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int spank_protein_claim(spank_t sp, pq_context *ctx,
+                        const spank_protein_config *cfg, const char *sweep,
+                        const spank_protein_job *job,
+                        spank_protein_trial *out, char *err, size_t errlen)
+{
+    char key[SPANK_PROTEIN_CLAIM_KEY_MAX];
+    pq_claim_request req;
+    pq_trial *t = NULL;
+    pq_env env = {0, NULL, NULL};
+    char *json = NULL;
+    size_t i;
+    int rc, len;
+
+    memset(out, 0, sizeof(*out));
+    if (spank_protein_claim_key(job->job_id, job->step_id, job->array_job_id,
+                                job->array_task_id, key, sizeof(key)) != 0) {
+        snprintf(err, errlen, "protein: job id too long for a claim key");
+        goto fail;
+    }
+    memset(&req, 0, sizeof(req));
+    req.claim_key = key;
+    req.uid = (long)job->uid;
+    req.job_id = key;
+    req.array_index = job->array_task_id == NO_VAL ? -1 : (long)job->array_task_id;
+    req.node = job->node;
+    req.lease_seconds = cfg->lease_s;
+    req.wait_ms = cfg->claim_timeout_s * 1000;
+    rc = pq_claim(ctx, sweep, &req, &t);
+    if (rc != PQ_OK) {
+        describe_claim_error(ctx, rc, sweep, err, errlen);
+        goto fail;
+    }
+    if (spank_protein_result_path(cfg->result_dir, job->tmpdir, key,
+                                  out->result_path,
+                                  sizeof(out->result_path)) != 0) {
+        snprintf(err, errlen, "protein: sweep '%s' trial %ld: result path "
+                 "too long", sweep, t->id);
+        goto fail;
+    }
+    if (spank_protein_result_create(out->result_path, job->uid, job->gid,
+                                    err, errlen) != 0)
+        goto fail;
+    rc = pq_env_build(sweep, t->id, &t->params, out->result_path, t->token,
+                      &env);
+    if (rc != PQ_OK) {
+        snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot build "
+                 "the environment: %s", sweep, t->id, pq_strerror(rc));
+        goto fail;
+    }
+    for (i = 0; i < env.n; i++) {
+        spank_err_t src = spank_setenv(sp, env.names[i], env.values[i], 1);
+
+        if (src != ESPANK_SUCCESS) {
+            snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot set "
+                     "%s: %s", sweep, t->id, env.names[i],
+                     spank_strerror(src));
+            goto fail;
+        }
+    }
+    if (pq_params_to_json(&t->params, &json) != PQ_OK) {
+        snprintf(err, errlen, "protein: out of memory");
+        goto fail;
+    }
+    len = snprintf(NULL, 0, "protein: sweep %s trial %ld%s%s: %s", sweep,
+                   t->id, t->resumed ? " (resumed)" : "",
+                   t->fallback ? " (fallback point)" : "", json);
+    out->banner = malloc((size_t)len + 1);
+    if (out->banner == NULL) {
+        snprintf(err, errlen, "protein: out of memory");
+        goto fail;
+    }
+    snprintf(out->banner, (size_t)len + 1, "protein: sweep %s trial %ld%s%s: %s",
+             sweep, t->id, t->resumed ? " (resumed)" : "",
+             t->fallback ? " (fallback point)" : "", json);
+    free(json);
+    pq_env_free(&env);
+    out->trial = t;
+    out->started = monotonic_seconds();
+    return 0;
+fail:
+    if (t != NULL)
+        pq_fail(ctx, sweep, t->id, t->token, 0, err);
+    free(json);
+    pq_env_free(&env);
+    if (t != NULL)
+        pq_trial_free(t);
+    free(out->banner);
+    memset(out, 0, sizeof(*out));
+    return -1;
+}
+
+void spank_protein_trial_clear(spank_protein_trial *t)
+{
+    if (t->trial != NULL)
+        pq_trial_free(t->trial);
+    free(t->banner);
+    memset(t, 0, sizeof(*t));
+}

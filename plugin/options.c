@@ -1,0 +1,165 @@
+/*
+ * options.c - the --sweep=NAME option of sbatch, salloc and srun.
+ *
+ * In sbatch, salloc and srun (remote == 0) a bad value refuses the
+ * submission: the option callback is the one place where an error stops
+ * Slurm cleanly. In slurmstepd (remote == 1) the callback never fails,
+ * since that would drain the node: a problem is kept and reported from
+ * task_init instead.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spank_protein.h"
+
+static char *sweep_value;
+static char sweep_problem[256];
+static const spank_protein_config *option_config;
+
+static int sweep_cb(int val, const char *optarg, int remote);
+
+static struct spank_option sweep_option = {
+    "sweep", "NAME",
+    "[protein] draw this job's hyperparameters from the protein sweep NAME "
+    "(one trial per array task)",
+    1, 0, sweep_cb};
+
+void spank_protein_options_use_config(const spank_protein_config *cfg)
+{
+    option_config = cfg;
+}
+
+int spank_protein_options_register(spank_t sp)
+{
+    spank_err_t rc = spank_option_register(sp, &sweep_option);
+
+    if (rc != ESPANK_SUCCESS) {
+        slurm_error("protein: couldn't register option --%s: %s",
+                    sweep_option.name, spank_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+const char *spank_protein_sweep(void)
+{
+    return sweep_value;
+}
+
+const char *spank_protein_sweep_error(void)
+{
+    return sweep_problem[0] ? sweep_problem : NULL;
+}
+
+void spank_protein_options_clear(void)
+{
+    free(sweep_value);
+    sweep_value = NULL;
+    sweep_problem[0] = '\0';
+}
+
+/* Why a sweep name is malformed, for people. */
+static void describe_bad_name(const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "protein: --sweep='%.64s%s': a sweep name is 1 to 64 characters "
+             "of A-Z a-z 0-9 . _ - and does not start with '.' or '-'",
+             name, strlen(name) > 64 ? "..." : "");
+}
+
+int spank_protein_sweep_check(const spank_protein_config *cfg,
+                              const char *sweep, long uid)
+{
+    char msg[256];
+    pq_connect_options o;
+    pq_context *ctx = NULL;
+    pq_sweep_info *info = NULL;
+    int rc, rv = -1;
+
+    if (!pq_sweep_name_valid(sweep)) {
+        describe_bad_name(sweep, msg, sizeof(msg));
+        slurm_error("%s", msg);
+        return -1;
+    }
+    /* Inside a job (an srun step of a batch task) the trial is already
+     * claimed: the sweep may have been stopped since, and that must not
+     * break the running job. */
+    if (cfg == NULL || !cfg->submit_check || getenv("PROTEIN_TRIAL") != NULL)
+        return 0;
+
+    o = spank_protein_connect_options(cfg, 0, 0);
+    ctx = pq_connect(&o);
+    if (ctx == NULL || ctx->err != PQ_OK) {
+        slurm_info("protein: warning: could not check sweep '%s' "
+                   "(%s); submitting anyway",
+                   sweep, ctx ? ctx->errstr : pq_strerror(PQ_ENOMEM));
+        rv = 0;
+        goto fail;
+    }
+    rc = pq_sweep_get(ctx, sweep, &info);
+    if (rc == PQ_ENOSWEEP) {
+        slurm_error("protein: --sweep=%s: no such sweep (create it with "
+                    "`protein create FILE`; `protein list` shows the "
+                    "existing ones)",
+                    sweep);
+        goto fail;
+    }
+    if (rc != PQ_OK) {
+        slurm_info("protein: warning: could not check sweep '%s' (%s); "
+                   "submitting anyway",
+                   sweep, ctx->errstr);
+        rv = 0;
+        goto fail;
+    }
+    if (info->state != PQ_SWEEP_ACTIVE) {
+        slurm_error("protein: --sweep=%s: the sweep is %s; no trial would be "
+                    "handed out (`protein resume %s` resumes a paused sweep)",
+                    sweep, pq_sweep_state_name(info->state), sweep);
+        goto fail;
+    }
+    if (!info->shared && info->owner_uid != uid) {
+        slurm_error("protein: --sweep=%s: the sweep belongs to uid %ld and "
+                    "is not shared",
+                    sweep, info->owner_uid);
+        goto fail;
+    }
+    rv = 0;
+fail:
+    if (info != NULL)
+        pq_sweep_info_free(info);
+    if (ctx != NULL)
+        pq_free(ctx);
+    return rv;
+}
+
+/* Slurm may call the callback twice with the same value (command line and
+ * #SBATCH line, or environment): the same value again is accepted. */
+static int sweep_cb(int val, const char *optarg, int remote)
+{
+    const char *name = optarg ? optarg : "";
+
+    if (sweep_value != NULL && strcmp(sweep_value, name) == 0)
+        return 0;
+    if (remote) {
+        if (!pq_sweep_name_valid(name))
+            describe_bad_name(name, sweep_problem, sizeof(sweep_problem));
+    } else if (spank_protein_sweep_check(option_config, name,
+                                         (long)getuid()) != 0) {
+        return -1;
+    }
+    free(sweep_value);
+    sweep_value = strdup(name);
+    if (sweep_value == NULL) {
+        if (!remote) {
+            slurm_error("protein: out of memory");
+            return -1;
+        }
+        snprintf(sweep_problem, sizeof(sweep_problem),
+                 "protein: out of memory reading --sweep");
+    }
+    return 0;
+}

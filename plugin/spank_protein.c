@@ -1,0 +1,240 @@
+/*
+ * spank_protein.c - the entry points of spank_protein.so.
+ *
+ * What runs where (Slurm 22.05):
+ *   sbatch/salloc/srun  init: plugstack arguments, --sweep registered; the
+ *                       option callback checks the sweep (options.c).
+ *   slurmstepd          init_post_opt (root): connect to Redis;
+ *                       user_init (stepd, euid = job user, before the
+ *                       tasks fork): claim the trial, create the result
+ *                       file, export the environment (claim.c);
+ *                       task_init (the task, before exec): print the
+ *                       trial, or fail the task with the claim's error;
+ *                       task_exit (root, stepd): record the outcome once
+ *                       the step's last task ended (outcome.c).
+ *
+ * An error from remote init, init_post_opt or user_init drains the node in
+ * a batch step, so those never fail: a problem is kept in the step state
+ * and surfaces from task_init in the job's output. A job without --sweep
+ * makes no connection and touches no file.
+ *
+ * Only the batch step of a job claims (one trial per array task). An srun
+ * step inside it finds PROTEIN_TRIAL in the job's environment and does
+ * nothing; an srun or salloc step of its own claims for "JOBID.STEPID".
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+
+#include "spank_protein.h"
+
+SPANK_PLUGIN(protein, 1);
+
+/* The per-step state of slurmstepd (and the config of every context). */
+static struct {
+    spank_protein_config cfg;
+    int active;              /* this step claims a trial */
+    pq_context *ctx;         /* from init_post_opt to user_init */
+    char error[2048];        /* reported from task_init when set */
+    spank_protein_trial trial;
+    uint32_t tasks;          /* local tasks of the step */
+    uint32_t exited;         /* tasks seen by task_exit so far */
+    int status;              /* merged wait status of those tasks */
+    uid_t uid;
+} state;
+
+static void state_reset(void)
+{
+    spank_protein_trial_clear(&state.trial);
+    if (state.ctx != NULL)
+        pq_free(state.ctx);
+    memset(&state, 0, sizeof(state));
+    spank_protein_options_clear();
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+    spank_context_t where = spank_context();
+    char err[512];
+
+    if (where != S_CTX_LOCAL && where != S_CTX_ALLOCATOR &&
+        where != S_CTX_REMOTE)
+        return 0;
+    if (spank_protein_args_parse(&state.cfg, ac, av, err, sizeof(err)) != 0) {
+        if (where != S_CTX_REMOTE) {
+            slurm_error("%s; fix the protein line in plugstack.conf", err);
+            return -1;
+        }
+        slurm_info("%s; ignored", err);
+    }
+    spank_protein_options_use_config(&state.cfg);
+    /* Without the option slurmstepd has nothing to do: never fail there. */
+    if (spank_protein_options_register(sp) != 0 && where != S_CTX_REMOTE)
+        return -1;
+    return 0;
+}
+
+/* Reads a uint32_t item; records the failure in state.error. */
+static int get_u32(spank_t sp, spank_item_t item, const char *what,
+                   uint32_t *out)
+{
+    spank_err_t rc = spank_get_item(sp, item, out);
+
+    if (rc != ESPANK_SUCCESS) {
+        snprintf(state.error, sizeof(state.error),
+                 "protein: couldn't get the %s: %s", what, spank_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+    const char *sweep = spank_protein_sweep();
+    pq_connect_options opts;
+    uint32_t step;
+    char probe[16];
+
+    if (spank_context() != S_CTX_REMOTE || sweep == NULL)
+        return 0;
+    if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
+        step == SLURM_EXTERN_CONT)
+        return 0;
+    /* An srun inside a job that already holds a trial shares it. */
+    if (step != SLURM_BATCH_SCRIPT &&
+        spank_getenv(sp, "PROTEIN_TRIAL", probe, sizeof(probe)) ==
+            ESPANK_SUCCESS)
+        return 0;
+    state.active = 1;
+    if (spank_protein_sweep_error() != NULL) {
+        snprintf(state.error, sizeof(state.error), "%s",
+                 spank_protein_sweep_error());
+        return 0;
+    }
+    opts = spank_protein_connect_options(&state.cfg, 1,
+                                         state.cfg.claim_timeout_s * 1000);
+    state.ctx = pq_connect(&opts);
+    if (state.ctx == NULL || state.ctx->err != PQ_OK) {
+        snprintf(state.error, sizeof(state.error),
+                 "protein: cannot claim a trial of sweep '%s': Redis at %s: "
+                 "%s (ask the admin to check Redis and the plugstack "
+                 "redis=/password_file= arguments)",
+                 sweep, state.cfg.redis_url[0] ? state.cfg.redis_url
+                                               : "the default URL",
+                 state.ctx ? state.ctx->errstr : "out of memory");
+    }
+    return 0;
+}
+
+int slurm_spank_user_init(spank_t sp, int ac, char **av)
+{
+    spank_protein_job job;
+    char node[256], tmpdir[SPANK_PROTEIN_PATH_MAX];
+
+    if (!state.active || state.error[0] != '\0')
+        return 0;
+    memset(&job, 0, sizeof(job));
+    if (get_u32(sp, S_JOB_ID, "job id", &job.job_id) != 0 ||
+        get_u32(sp, S_JOB_STEPID, "step id", &job.step_id) != 0 ||
+        get_u32(sp, S_JOB_ARRAY_ID, "array job id", &job.array_job_id) != 0 ||
+        get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id",
+                &job.array_task_id) != 0 ||
+        get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "task count", &state.tasks) != 0 ||
+        spank_get_item(sp, S_JOB_UID, &job.uid) != ESPANK_SUCCESS ||
+        spank_get_item(sp, S_JOB_GID, &job.gid) != ESPANK_SUCCESS) {
+        if (state.error[0] == '\0')
+            snprintf(state.error, sizeof(state.error),
+                     "protein: couldn't get the job's uid or gid");
+        goto done;
+    }
+    state.uid = job.uid;
+    if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) ==
+        ESPANK_SUCCESS)
+        job.node = node;
+    if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
+        job.tmpdir = tmpdir;
+    spank_protein_claim(sp, state.ctx, &state.cfg, spank_protein_sweep(), &job,
+                        &state.trial, state.error, sizeof(state.error));
+done:
+    if (state.ctx != NULL)
+        pq_free(state.ctx);
+    state.ctx = NULL;
+    return 0;
+}
+
+/* Runs in the task just before exec. A claim that failed fails the task
+ * here: returning -1 only stops a `required` plugin's task, so the task
+ * exits with status 1 itself, after the message reached its output. */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+    int task = 0;
+
+    if (!state.active)
+        return 0;
+    if (state.error[0] != '\0') {
+        slurm_error("%s", state.error);
+        fflush(NULL);
+        _exit(1);
+    }
+    if (spank_get_item(sp, S_TASK_ID, &task) == ESPANK_SUCCESS && task == 0 &&
+        state.trial.banner != NULL)
+        slurm_spank_log("%s", state.trial.banner);
+    return 0;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int slurm_spank_task_exit(spank_t sp, int ac, char **av)
+{
+    spank_protein_outcome outcome;
+    pq_result result;
+    char *text = NULL;
+    size_t len = 0;
+    char problem[512];
+    int status = 0, have_result = 0;
+
+    if (!state.active || state.trial.trial == NULL)
+        return 0;
+    if (spank_get_item(sp, S_TASK_EXIT_STATUS, &status) != ESPANK_SUCCESS) {
+        slurm_error("protein: sweep %s trial %ld: couldn't get the task's "
+                    "exit status", state.trial.trial->sweep,
+                    state.trial.trial->id);
+        status = 1 << 8;
+    }
+    state.status = spank_protein_status_merge(state.status, status);
+    if (++state.exited < state.tasks)
+        return 0;
+    problem[0] = '\0';
+    if (spank_protein_result_read(state.trial.result_path, state.uid,
+                                  SPANK_PROTEIN_RESULT_CAP, 1, &text, &len,
+                                  problem, sizeof(problem)) == 0 &&
+        pq_result_parse(text, len, state.trial.trial->metric,
+                        state.trial.trial->cost_metric, &result) == PQ_OK)
+        have_result = 1;
+    spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
+                                 problem[0] ? problem : NULL,
+                                 monotonic_seconds() - state.trial.started,
+                                 &outcome);
+    spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
+    free(text);
+    spank_protein_trial_clear(&state.trial);
+    return 0;
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+    state_reset();
+    return 0;
+}

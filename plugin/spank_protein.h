@@ -1,0 +1,206 @@
+/*
+ * spank_protein.h - internal interface between the files of the SPANK
+ * plugin spank_protein.so (not installed).
+ *
+ * The plugin is split by concern, as pyxis does:
+ *   spank_protein.c  the slurm_spank_* entry points and the per-step state;
+ *   args.c           plugstack.conf key=value arguments;
+ *   options.c        the --sweep option and its submit-time checks;
+ *   claim.c          the claim key and the claim + environment export;
+ *   outcome.c        exit status + result -> completed/failed/interrupted;
+ *   result_file.c    creating and safely reading $PROTEIN_RESULT.
+ *
+ * Every message starts with "protein: ". Only slurm_spank_* and the
+ * SPANK_PLUGIN symbols leave the .so (spank_protein.map).
+ */
+#ifndef SPANK_PROTEIN_H
+#define SPANK_PROTEIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <slurm/spank.h>
+
+#include "protein_queue.h"
+
+/* Longest accepted path (result_dir, password_file) and URL. */
+#define SPANK_PROTEIN_PATH_MAX 1024
+/* Result files larger than this are read from their last MiB only. */
+#define SPANK_PROTEIN_RESULT_CAP (1024 * 1024)
+/* Fits "ARRAYJOBID_TASKID" and "JOBID.STEPID" with the NUL. */
+#define SPANK_PROTEIN_CLAIM_KEY_MAX 32
+
+/* ------------------------------------------------------------ args.c */
+
+/* plugstack.conf arguments, e.g.
+ *   optional spank_protein.so redis=redis://10.0.0.5:6379 claim_timeout=10 */
+typedef struct spank_protein_config {
+    char redis_url[SPANK_PROTEIN_PATH_MAX];      /* "" = queue default */
+    char password_file[SPANK_PROTEIN_PATH_MAX];  /* "" = none */
+    char result_dir[SPANK_PROTEIN_PATH_MAX];     /* "" = job's $TMPDIR, /tmp */
+    int claim_timeout_s;     /* wait for a coordinator point; default 5 */
+    int connect_timeout_ms;  /* default 1000 */
+    int command_timeout_ms;  /* default 5000 */
+    int lease_s;             /* 0 = the sweep's default lease */
+    int submit_check;        /* 1: ask Redis about the sweep at submit */
+} spank_protein_config;
+
+/* Fills cfg with the defaults documented above. */
+void spank_protein_config_defaults(spank_protein_config *cfg);
+
+/* Parses the plugstack arguments av[0..ac-1] ("key=value") into cfg,
+ * starting from the defaults. Returns 0, or -1 when any argument is an
+ * unknown key, lacks '=', or has a bad value (not an integer, out of
+ * range, relative or over-long path), with a message naming the first
+ * such argument in err (errlen bytes). The good arguments are applied
+ * either way (slurmstepd logs the bad ones and carries on). */
+int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
+                             char *err, size_t errlen);
+
+/* Connection options for cfg (pointers into cfg; nothing to free).
+ * with_password_file: 0 leaves password_file out (submit hosts, where the
+ * file is root's). extra_ms is added to the command timeout (a claim that
+ * may wait on the server for a coordinator point). */
+pq_connect_options spank_protein_connect_options(
+    const spank_protein_config *cfg, int with_password_file, int extra_ms);
+
+/* ------------------------------------------------------------ options.c */
+
+/* Registers --sweep=NAME (help text tagged [protein]). Returns 0 or -1
+ * after logging why. */
+int spank_protein_options_register(spank_t sp);
+
+/* The --sweep value seen in this process, NULL when none. Owned by the
+ * plugin; valid until spank_protein_options_clear(). */
+const char *spank_protein_sweep(void);
+
+/* The problem with a --sweep value received in remote context (where the
+ * option callback must not fail), NULL when none. */
+const char *spank_protein_sweep_error(void);
+
+/* Forgets the --sweep value (the exit callback, and tests). */
+void spank_protein_options_clear(void);
+
+/* Submit-time check of the --sweep value (local and allocator context).
+ * Returns 0 when the job may be submitted, -1 (after slurm_error with the
+ * reason) for a malformed name or, when Redis answers, a sweep that does
+ * not exist, is paused or stopped, or belongs to another uid and is not
+ * shared. Unreachable Redis only logs a warning and returns 0. */
+int spank_protein_sweep_check(const spank_protein_config *cfg,
+                              const char *sweep, long uid);
+
+/* Sets the plugstack configuration that the option callback uses for its
+ * submit-time check (the callback has no argument for it). */
+void spank_protein_options_use_config(const spank_protein_config *cfg);
+
+/* ------------------------------------------------------------ claim.c */
+
+/* Writes the idempotency key of a claim into buf (len bytes):
+ *   array task (array_task_id != NO_VAL)  "ARRAYJOBID_TASKID"
+ *   batch step of a plain job             "JOBID"
+ *   any other step (srun, salloc)         "JOBID.STEPID"
+ * Returns 0, or -1 when it does not fit. */
+int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
+                            uint32_t array_job_id, uint32_t array_task_id,
+                            char *buf, size_t len);
+
+/* What a step claimed, kept in slurmstepd from user_init to task_exit. */
+typedef struct spank_protein_trial {
+    pq_trial *trial;          /* NULL when nothing was claimed */
+    char result_path[SPANK_PROTEIN_PATH_MAX + 64];
+    char *banner;             /* the line printed into the job's output */
+    double started;           /* CLOCK_MONOTONIC seconds at the claim */
+} spank_protein_trial;
+
+/* Who claims: the items of the step, read by the caller. */
+typedef struct spank_protein_job {
+    uint32_t job_id;
+    uint32_t step_id;
+    uint32_t array_job_id;
+    uint32_t array_task_id;   /* NO_VAL when not an array task */
+    uid_t uid;
+    gid_t gid;
+    const char *node;         /* may be NULL */
+    const char *tmpdir;       /* the job's $TMPDIR, may be NULL */
+} spank_protein_job;
+
+/* Claims a trial of `sweep` for job through ctx (connected by the caller
+ * with the claim wait added to its command timeout), creates its result
+ * file and exports the environment contract with spank_setenv. On success
+ * fills *out (free with spank_protein_trial_clear) and returns 0. On
+ * failure returns -1 with a message for the job's output in err, having
+ * released what it took; a trial claimed before a later step failed is
+ * recorded as failed. */
+int spank_protein_claim(spank_t sp, pq_context *ctx,
+                        const spank_protein_config *cfg, const char *sweep,
+                        const spank_protein_job *job,
+                        spank_protein_trial *out, char *err, size_t errlen);
+
+/* Frees what spank_protein_claim stored and zeroes *t. */
+void spank_protein_trial_clear(spank_protein_trial *t);
+
+/* ------------------------------------------------------------ outcome.c */
+
+typedef enum spank_protein_outcome_kind {
+    SPANK_PROTEIN_COMPLETED,
+    SPANK_PROTEIN_FAILED,
+    SPANK_PROTEIN_INTERRUPTED
+} spank_protein_outcome_kind;
+
+typedef struct spank_protein_outcome {
+    spank_protein_outcome_kind kind;
+    int exit_status;   /* FAILED: the exit status (0 for "no result") */
+    int signal;        /* INTERRUPTED: the signal number */
+    double score;      /* COMPLETED */
+    double cost;       /* COMPLETED: reported cost, else runtime seconds */
+    char reason[160];  /* FAILED/INTERRUPTED: for the trial's error field */
+} spank_protein_outcome;
+
+/* Merges the wait statuses of the tasks of one step into the status that
+ * decides the trial: a signal beats a non-zero exit, which beats exit 0;
+ * the first one wins among equals. Start with `merged` = 0. */
+int spank_protein_status_merge(int merged, int status);
+
+/* Decides a trial's outcome from a raw wait status, the parsed result
+ * (NULL when there was none) and the measured runtime. result_problem, if
+ * not NULL, says why no result could be read; it is added to the "no
+ * result" reason. Never fails. */
+void spank_protein_outcome_decide(int wait_status, const pq_result *result,
+                                  const char *result_problem,
+                                  double runtime_s,
+                                  spank_protein_outcome *out);
+
+/* Records o for trial t through a fresh connection (made as root in
+ * slurmstepd, so password_file is readable). Returns 0, or -1 after
+ * logging (slurm_error) a message naming the sweep and trial. */
+int spank_protein_outcome_report(const spank_protein_config *cfg,
+                                 const pq_trial *t,
+                                 const spank_protein_outcome *o);
+
+/* ------------------------------------------------------------ result_file.c */
+
+/* Writes the result file path for a claim into buf: DIR/protein.KEY.result
+ * where DIR is result_dir, else tmpdir, else /tmp. Returns 0 or -1 when it
+ * does not fit. */
+int spank_protein_result_path(const char *result_dir, const char *tmpdir,
+                              const char *claim_key, char *buf, size_t len);
+
+/* Creates (or empties) the result file at path with mode 0600, refusing a
+ * symlink (O_NOFOLLOW), and, when running as root, gives it to uid:gid.
+ * Returns 0, or -1 with the reason in err. */
+int spank_protein_result_create(const char *path, uid_t uid, gid_t gid,
+                                char *err, size_t errlen);
+
+/* Reads the result file at path safely (as root in slurmstepd): refuses a
+ * symlink, anything but a regular file, and a file not owned by uid; reads
+ * at most `cap` bytes (the last ones, from the start of a line, when the
+ * file is larger). On success stores a malloc'ed, NUL-terminated buffer
+ * in *text (caller frees) and its length in *len and returns 0; otherwise
+ * returns -1 with the reason in err. When unlink_after is set the file is
+ * removed (through the same directory handle) once read. */
+int spank_protein_result_read(const char *path, uid_t uid, size_t cap,
+                              int unlink_after, char **text, size_t *len,
+                              char *err, size_t errlen);
+
+#endif /* SPANK_PROTEIN_H */

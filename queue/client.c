@@ -1,0 +1,470 @@
+/*
+ * client.c - connecting to Redis (URL, timeouts, AUTH), loading protein's
+ * Redis Functions, calling them and turning replies into pq_error codes.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "pq_internal.h"
+
+#define DEFAULT_URL "redis://127.0.0.1:6379"
+
+/* What ctx->redis points to: the live connection and what it takes to
+ * open it again after the server went away. */
+typedef struct pq_conn {
+    redisContext *rc;
+    int is_unix;
+    char host[256];       /* or the socket path */
+    int port;
+    char user[128];       /* empty: AUTH with the password alone */
+    int db;
+    char *password;       /* NULL: no AUTH */
+    struct timeval connect_tv, command_tv;
+} pq_conn;
+
+const char *pq_strerror(int err)
+{
+    switch (err) {
+    case PQ_OK: return "success";
+    case PQ_EIO: return "Redis connection failed, timed out or was lost";
+    case PQ_EPROTO: return "unexpected answer from Redis";
+    case PQ_ENOMEM: return "out of memory";
+    case PQ_EINVAL: return "invalid argument";
+    case PQ_ENOSWEEP: return "no such sweep";
+    case PQ_EEXISTS: return "the sweep already exists";
+    case PQ_ENOTRIAL: return "no such trial";
+    case PQ_ETOKEN: return "the trial token does not match";
+    case PQ_ESTATE: return "not allowed in the current state";
+    case PQ_EBUDGET: return "the sweep's trial budget is used up";
+    case PQ_EPERM: return "the sweep belongs to another user";
+    case PQ_ESTOPPED: return "the sweep is paused or stopped";
+    case PQ_EEMPTY: return "the ready queue is empty";
+    case PQ_EAUTH: return "Redis authentication failed";
+    }
+    return "unknown error";
+}
+
+int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->errstr, sizeof ctx->errstr, fmt, ap);
+    va_end(ap);
+    ctx->err = err;
+    return err;
+}
+
+int pq_random_token(char out[33])
+{
+    unsigned char raw[16];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return PQ_EIO;
+        }
+        got += (size_t)n;
+    }
+    for (size_t i = 0; i < sizeof raw; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return PQ_OK;
+}
+
+double pq_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void pq_key(char *buf, size_t len, const char *sweep, const char *suffix)
+{
+    snprintf(buf, len, "protein:{%s}:%s", sweep, suffix);
+}
+
+int pq_check_sweep(pq_context *ctx, const char *sweep)
+{
+    if (pq_sweep_name_valid(sweep))
+        return PQ_OK;
+    return pq_set_error(ctx, PQ_EINVAL,
+                        "invalid sweep name '%s': use 1-64 characters of "
+                        "[A-Za-z0-9._-], not starting with '.' or '-'",
+                        sweep ? sweep : "(null)");
+}
+
+static struct timeval ms_tv(int ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    return tv;
+}
+
+/* Parses redis://[user[:ignored]@]host[:port][/db] or unix:///path into
+ * conn. Returns PQ_OK or PQ_EINVAL with a message. */
+static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
+{
+    conn->port = 6379;
+    if (strncmp(url, "unix://", 7) == 0) {
+        const char *path = url + 7;
+        if (path[0] != '/' || strlen(path) >= sizeof conn->host)
+            return pq_set_error(ctx, PQ_EINVAL,
+                                "bad Redis URL '%s': expected unix:///absolute/path", url);
+        conn->is_unix = 1;
+        strcpy(conn->host, path);
+        return PQ_OK;
+    }
+    if (strncmp(url, "redis://", 8) != 0)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "bad Redis URL '%s': expected redis://host:port[/db] or unix:///path", url);
+    const char *s = url + 8, *end = s + strcspn(s, "/");
+    const char *at = memchr(s, '@', (size_t)(end - s));
+    if (at) {
+        size_t ulen = strcspn(s, ":@");
+        if (ulen >= sizeof conn->user)
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': user name too long", url);
+        memcpy(conn->user, s, ulen);
+        conn->user[ulen] = '\0';
+        s = at + 1;
+    }
+    const char *colon = memchr(s, ':', (size_t)(end - s));
+    const char *hend = colon ? colon : end;
+    if (hend == s || (size_t)(hend - s) >= sizeof conn->host)
+        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': missing or overlong host", url);
+    memcpy(conn->host, s, (size_t)(hend - s));
+    conn->host[hend - s] = '\0';
+    if (colon) {
+        char *pe;
+        long port = strtol(colon + 1, &pe, 10);
+        if (pe != end || port < 1 || port > 65535)
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad port", url);
+        conn->port = (int)port;
+    }
+    if (*end == '/' && end[1]) {
+        char *pe;
+        long db = strtol(end + 1, &pe, 10);
+        if (*pe || db < 0 || db > 1000000)
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad database number", url);
+        conn->db = (int)db;
+    }
+    return PQ_OK;
+}
+
+/* Reads the first line of a password file into a malloc'ed string. */
+static int read_password_file(pq_context *ctx, const char *path, char **out)
+{
+    char line[1024];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return pq_set_error(ctx, PQ_EAUTH, "cannot read Redis password file %s: %s",
+                            path, strerror(errno));
+    if (!fgets(line, sizeof line, f))
+        line[0] = '\0';
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (!line[0])
+        return pq_set_error(ctx, PQ_EAUTH, "Redis password file %s is empty", path);
+    if (!(*out = pq_strdup(line)))
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    return PQ_OK;
+}
+
+/* Runs one command on a fresh connection (no reconnect) and checks that it
+ * did not fail. */
+static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
+                         const char **argv, int fail_code, const char *what)
+{
+    redisReply *r = redisCommandArgv(conn->rc, argc, argv, NULL);
+    if (!r)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s during %s", ctx->url,
+                            conn->rc->errstr, what);
+    int rc = PQ_OK;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s", ctx->url,
+                          what, r->str);
+    freeReplyObject(r);
+    return rc;
+}
+
+/* Opens conn->rc: connect with the connect timeout, set the command
+ * timeout, AUTH and SELECT. */
+static int open_conn(pq_context *ctx, pq_conn *conn)
+{
+    if (conn->is_unix)
+        conn->rc = redisConnectUnixWithTimeout(conn->host, conn->connect_tv);
+    else
+        conn->rc = redisConnectWithTimeout(conn->host, conn->port, conn->connect_tv);
+    if (!conn->rc)
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory connecting to %s", ctx->url);
+    if (conn->rc->err)
+        return pq_set_error(ctx, PQ_EIO, "cannot connect to Redis at %s: %s "
+                            "(is redis-server running? check PROTEIN_REDIS)",
+                            ctx->url, conn->rc->errstr);
+    if (redisSetTimeout(conn->rc, conn->command_tv) != REDIS_OK)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s: cannot set the command timeout", ctx->url);
+    int rc;
+    if (conn->password) {
+        const char *user_argv[3] = {"AUTH", conn->user, conn->password};
+        const char *plain_argv[2] = {"AUTH", conn->password};
+        if (conn->user[0])
+            rc = setup_command(ctx, conn, 3, user_argv, PQ_EAUTH, "AUTH");
+        else
+            rc = setup_command(ctx, conn, 2, plain_argv, PQ_EAUTH, "AUTH");
+        if (rc != PQ_OK)
+            return rc;
+    }
+    if (conn->db) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", conn->db);
+        const char *argv[2] = {"SELECT", db};
+        if ((rc = setup_command(ctx, conn, 2, argv, PQ_EPROTO, "SELECT")) != PQ_OK)
+            return rc;
+    }
+    return PQ_OK;
+}
+
+/* Loads the functions library unless the server has this version or a
+ * newer one. */
+static int ensure_functions(pq_context *ctx, pq_conn *conn)
+{
+    redisReply *r = redisCommand(conn->rc, "FCALL_RO protein_version 0");
+    if (!r)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url, conn->rc->errstr);
+    int have = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
+    freeReplyObject(r);
+    if (have >= pq_functions_version)
+        return PQ_OK;
+    const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", pq_functions_lua};
+    r = redisCommandArgv(conn->rc, 4, argv, NULL);
+    if (!r)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url, conn->rc->errstr);
+    int rc = PQ_OK;
+    if (r->type == REDIS_REPLY_ERROR)
+        rc = pq_set_error(ctx, PQ_EPROTO,
+                          "Redis at %s cannot load protein's functions (Redis 7 "
+                          "needed; with ACLs an admin connects once to load them): %s",
+                          ctx->url, r->str);
+    freeReplyObject(r);
+    return rc;
+}
+
+pq_context *pq_connect(const pq_connect_options *opts)
+{
+    pq_connect_options o = {0};
+    pq_context *ctx = calloc(1, sizeof *ctx);
+    pq_conn *conn = calloc(1, sizeof *conn);
+    if (!ctx || !conn) {
+        free(ctx);
+        free(conn);
+        return NULL;
+    }
+    ctx->redis = conn;
+    if (opts)
+        o = *opts;
+    const char *url = o.url;
+    if (!url || !*url)
+        url = getenv("PROTEIN_REDIS");
+    if (!url || !*url)
+        url = DEFAULT_URL;
+    if (!(ctx->url = pq_strdup(url))) {
+        pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+        return ctx;
+    }
+    conn->connect_tv = ms_tv(o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000);
+    conn->command_tv = ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
+    if (parse_url(ctx, url, conn) != PQ_OK)
+        return ctx;
+    const char *pw = o.password;
+    if (!pw || !*pw)
+        pw = getenv("PROTEIN_REDIS_PASSWORD");
+    if (pw && *pw) {
+        if (!(conn->password = pq_strdup(pw))) {
+            pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+            return ctx;
+        }
+    } else if (o.password_file &&
+               read_password_file(ctx, o.password_file, &conn->password) != PQ_OK) {
+        return ctx;
+    }
+    if (open_conn(ctx, conn) != PQ_OK)
+        return ctx;
+    ensure_functions(ctx, conn);
+    return ctx;
+}
+
+void pq_free(pq_context *ctx)
+{
+    if (!ctx)
+        return;
+    pq_conn *conn = ctx->redis;
+    if (conn) {
+        if (conn->rc)
+            redisFree(conn->rc);
+        free(conn->password);
+        free(conn);
+    }
+    free(ctx->url);
+    free(ctx);
+}
+
+/* Makes sure there is a usable connection: after an I/O failure the old
+ * one is dropped and one reconnect is tried. */
+static int live_conn(pq_context *ctx, pq_conn **out)
+{
+    pq_conn *conn = ctx->redis;
+    if (!conn || !ctx->url)
+        return pq_set_error(ctx, PQ_EIO, "not connected to Redis");
+    if (conn->rc && !conn->rc->err) {
+        *out = conn;
+        return PQ_OK;
+    }
+    if (conn->rc) {
+        redisFree(conn->rc);
+        conn->rc = NULL;
+    }
+    int rc = open_conn(ctx, conn);
+    if (rc == PQ_OK)
+        rc = ensure_functions(ctx, conn);
+    if (rc != PQ_OK && conn->rc && !conn->rc->err) {
+        redisFree(conn->rc);
+        conn->rc = NULL;
+    }
+    *out = conn;
+    return rc;
+}
+
+const char *pq_flat_get(const pq_reply *flat, const char *field)
+{
+    if (!flat || flat->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < flat->elements; i += 2) {
+        const redisReply *k = flat->element[i], *v = flat->element[i + 1];
+        if (k->type == REDIS_REPLY_STRING && strcmp(k->str, field) == 0)
+            return v->type == REDIS_REPLY_STRING ? v->str : NULL;
+    }
+    return NULL;
+}
+
+void pq_reply_free(pq_reply *reply)
+{
+    if (reply)
+        freeReplyObject(reply);
+}
+
+int pq_command(pq_context *ctx, int argc, const char **argv,
+               const size_t *argvlen, int extra_ms, pq_reply **reply)
+{
+    pq_conn *conn;
+    int rc;
+    *reply = NULL;
+    ctx->err = PQ_OK;
+    ctx->errstr[0] = '\0';
+    if ((rc = live_conn(ctx, &conn)) != PQ_OK)
+        return rc;
+    if (extra_ms > 0) {
+        struct timeval tv = conn->command_tv;
+        tv.tv_sec += extra_ms / 1000;
+        tv.tv_usec += (extra_ms % 1000) * 1000;
+        if (tv.tv_usec >= 1000000) {
+            tv.tv_sec++;
+            tv.tv_usec -= 1000000;
+        }
+        redisSetTimeout(conn->rc, tv);
+    }
+    redisReply *r = redisCommandArgv(conn->rc, argc, argv, argvlen);
+    if (extra_ms > 0 && !conn->rc->err)
+        redisSetTimeout(conn->rc, conn->command_tv);
+    if (!r)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url,
+                            conn->rc->errstr[0] ? conn->rc->errstr : "no reply");
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = pq_set_error(ctx, strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM : PQ_EPROTO,
+                          "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
+        freeReplyObject(r);
+        return rc;
+    }
+    *reply = r;
+    return PQ_OK;
+}
+
+/* Error codes the functions library uses as the first word of an error. */
+static const struct {
+    const char *name;
+    int code;
+} server_codes[] = {
+    {"EINVAL", PQ_EINVAL},     {"ENOSWEEP", PQ_ENOSWEEP}, {"EEXISTS", PQ_EEXISTS},
+    {"ENOTRIAL", PQ_ENOTRIAL}, {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
+    {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},       {"ESTOPPED", PQ_ESTOPPED},
+    {"EEMPTY", PQ_EEMPTY},     {"NOPERM", PQ_EPERM},
+};
+
+int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
+             const char *key2, int argc, const char **argv,
+             const size_t *argvlen, pq_reply **reply)
+{
+    const int HEAD = key2 ? 5 : 4;
+    const char **av = malloc((size_t)(argc + HEAD) * sizeof *av);
+    size_t *al = malloc((size_t)(argc + HEAD) * sizeof *al);
+    pq_conn *conn;
+    int rc;
+    *reply = NULL;
+    ctx->err = PQ_OK;
+    ctx->errstr[0] = '\0';
+    if (!av || !al) {
+        rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+        goto fail;
+    }
+    av[0] = read_only ? "FCALL_RO" : "FCALL";
+    av[1] = fn;
+    av[2] = key2 ? "2" : "1";
+    av[3] = key;
+    if (key2)
+        av[4] = key2;
+    for (int i = 0; i < HEAD; i++)
+        al[i] = strlen(av[i]);
+    for (int i = 0; i < argc; i++) {
+        av[HEAD + i] = argv[i];
+        al[HEAD + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+    }
+    if ((rc = live_conn(ctx, &conn)) != PQ_OK)
+        goto fail;
+    redisReply *r = redisCommandArgv(conn->rc, argc + HEAD, av, al);
+    if (!r) {
+        rc = pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (calling %s)", ctx->url,
+                          conn->rc->errstr[0] ? conn->rc->errstr : "no reply", fn);
+        goto fail;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        size_t wl = strcspn(r->str, " ");
+        const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
+        rc = PQ_EPROTO;
+        for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++) {
+            if (strlen(server_codes[i].name) == wl &&
+                strncmp(r->str, server_codes[i].name, wl) == 0) {
+                rc = server_codes[i].code;
+                break;
+            }
+        }
+        if (rc == PQ_EPROTO || strncmp(r->str, "NOPERM", 6) == 0)
+            msg = r->str;
+        pq_set_error(ctx, rc, "%s", msg);
+        freeReplyObject(r);
+        goto fail;
+    }
+    *reply = r;
+    rc = PQ_OK;
+fail:
+    free(av);
+    free(al);
+    return rc;
+}

@@ -1,0 +1,384 @@
+/*
+ * coordinator.c - what proteind uses: the sweep's leader lease, the ready
+ * queue, pending points, lease expiry, refit info and the observation
+ * stream.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+#include <msgpack.h>
+
+#include "pq_internal.h"
+
+/* Observations read per XREAD when no count is given. */
+#define OBS_DEFAULT_COUNT 1000
+
+int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
+                           const char *holder_id, int ttl_ms, int *is_leader)
+{
+    char meta[128], ttl[32];
+    pq_reply *r = NULL;
+    int rc;
+    *is_leader = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!holder_id || !*holder_id || ttl_ms <= 0)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': the coordinator lease needs a "
+                            "holder id and a positive TTL", sweep);
+    pq_key(meta, sizeof meta, sweep, "meta");
+    snprintf(ttl, sizeof ttl, "%d", ttl_ms);
+    const char *argv[2] = {holder_id, ttl};
+    rc = pq_fcall(ctx, "protein_coord_acquire", 0, meta, NULL, 2, argv, NULL, &r);
+    if (rc == PQ_OK)
+        *is_leader = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+                     r->element[0]->type == REDIS_REPLY_INTEGER &&
+                     r->element[0]->integer == 1;
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_coordinator_release(pq_context *ctx, const char *sweep,
+                           const char *holder_id)
+{
+    char meta[128];
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!holder_id)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
+    pq_key(meta, sizeof meta, sweep, "meta");
+    const char *argv[1] = {holder_id};
+    rc = pq_fcall(ctx, "protein_coord_release", 0, meta, NULL, 1, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
+                     const pq_params *points, size_t n)
+{
+    char meta[128];
+    char **entries = NULL;
+    const char **argv = NULL;
+    size_t *argvlen = NULL;
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!holder_id || !*holder_id)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
+    entries = calloc(n + 1, sizeof *entries);
+    argv = calloc(n + 1, sizeof *argv);
+    argvlen = calloc(n + 1, sizeof *argvlen);
+    if (!entries || !argv || !argvlen) {
+        rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+        goto fail;
+    }
+    argv[0] = holder_id;
+    argvlen[0] = strlen(holder_id);
+    for (size_t i = 0; i < n; i++) {
+        if ((rc = pq_entry_pack(&points[i], &entries[i], &argvlen[i + 1])) != PQ_OK) {
+            pq_set_error(ctx, rc, "sweep '%s': queue point %zu has a non-finite number "
+                         "or is over %d bytes as JSON", sweep, i + 1, PQ_PARAMS_MAX);
+            goto fail;
+        }
+        argv[i + 1] = entries[i];
+    }
+    pq_key(meta, sizeof meta, sweep, "meta");
+    rc = pq_fcall(ctx, "protein_queue_replace", 0, meta, NULL, (int)(n + 1), argv,
+                  argvlen, &r);
+fail:
+    pq_reply_free(r);
+    pq_strings_free(entries, n);
+    free(argv);
+    free(argvlen);
+    return rc;
+}
+
+int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
+{
+    char meta[128];
+    pq_reply *r = NULL;
+    int rc;
+    *depth = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    rc = pq_fcall(ctx, "protein_depth", 1, meta, NULL, 0, NULL, NULL, &r);
+    if (rc == PQ_OK && r->type == REDIS_REPLY_INTEGER)
+        *depth = (long)r->integer;
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
+                      size_t *n)
+{
+    char meta[128];
+    pq_reply *r = NULL;
+    int rc;
+    *pts = NULL;
+    *n = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    if ((rc = pq_fcall(ctx, "protein_pending", 1, meta, NULL, 0, NULL, NULL, &r)) != PQ_OK)
+        return rc;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+        *pts = calloc(r->elements, sizeof **pts);
+        if (!*pts) {
+            rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING ||
+                pq_params_from_json(e->str, &(*pts)[*n]) != PQ_OK) {
+                rc = pq_set_error(ctx, PQ_EPROTO, "sweep '%s': unreadable pending point",
+                                  sweep);
+                goto fail;
+            }
+            (*n)++;
+        }
+    }
+    pq_reply_free(r);
+    return PQ_OK;
+fail:
+    pq_reply_free(r);
+    pq_params_array_free(*pts, *n);
+    *pts = NULL;
+    *n = 0;
+    return rc;
+}
+
+int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
+                      double ms, const char *backend)
+{
+    char meta[128], nb[32], msb[32];
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    snprintf(nb, sizeof nb, "%ld", n_obs);
+    snprintf(msb, sizeof msb, "%.3f", ms);
+    const char *argv[3] = {nb, msb, backend ? backend : ""};
+    rc = pq_fcall(ctx, "protein_set_refit", 0, meta, NULL, 3, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_expire_leases(pq_context *ctx, const char *sweep, double now,
+                     long *expired)
+{
+    char meta[128], nowb[40];
+    pq_reply *r = NULL;
+    int rc;
+    if (expired)
+        *expired = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    snprintf(nowb, sizeof nowb, "%.6f", now > 0 ? now : 0.0);
+    const char *argv[1] = {nowb};
+    rc = pq_fcall(ctx, "protein_expire", 0, meta, NULL, 1, argv, NULL, &r);
+    if (rc == PQ_OK && expired && r->type == REDIS_REPLY_INTEGER)
+        *expired = (long)r->integer;
+    pq_reply_free(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------ observations */
+
+void pq_observations_free(pq_observation *obs, size_t n)
+{
+    if (!obs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        pq_params_free(&obs[i].params);
+    free(obs);
+}
+
+static int key_is(const msgpack_object *k, const char *name)
+{
+    size_t n = strlen(name);
+    return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n &&
+           memcmp(k->via.str.ptr, name, n) == 0;
+}
+
+/* A msgpack number as a double; 0 with *ok = 0 when not a number. */
+static double obj_number(const msgpack_object *v, int *ok)
+{
+    *ok = 1;
+    switch (v->type) {
+    case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double)v->via.u64;
+    case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (double)v->via.i64;
+    case MSGPACK_OBJECT_FLOAT32:
+    case MSGPACK_OBJECT_FLOAT64: return v->via.f64;
+    default: *ok = 0; return 0;
+    }
+}
+
+/* Decodes one stream entry body (msgpack map written by functions.lua). */
+static int decode_observation(const char *buf, size_t len, pq_observation *o)
+{
+    msgpack_unpacked u;
+    size_t off = 0;
+    int rc = PQ_EINVAL, have_trial = 0, have_outcome = 0, ok;
+    msgpack_unpacked_init(&u);
+    if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
+        u.data.type != MSGPACK_OBJECT_MAP)
+        goto fail;
+    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+        const msgpack_object *k = &u.data.via.map.ptr[i].key;
+        const msgpack_object *v = &u.data.via.map.ptr[i].val;
+        if (key_is(k, "trial")) {
+            o->trial_id = (long)obj_number(v, &have_trial);
+        } else if (key_is(k, "outcome") && v->type == MSGPACK_OBJECT_STR) {
+            char name[16];
+            size_t n = v->via.str.size < sizeof name - 1 ? v->via.str.size : sizeof name - 1;
+            memcpy(name, v->via.str.ptr, n);
+            name[n] = '\0';
+            int s = pq_trial_state_parse(name);
+            have_outcome = s >= 0;
+            o->outcome = (pq_trial_state)s;
+        } else if (key_is(k, "score")) {
+            o->score = obj_number(v, &o->has_score);
+        } else if (key_is(k, "cost")) {
+            o->cost = obj_number(v, &o->has_cost);
+        } else if (key_is(k, "fallback")) {
+            o->fallback = obj_number(v, &ok) == 1;
+        } else if (key_is(k, "params")) {
+            pq_params_free(&o->params);
+            if ((rc = pq_params_from_object(v, &o->params)) != PQ_OK)
+                goto fail;
+            rc = PQ_EINVAL;
+        }
+    }
+    if (have_trial && have_outcome)
+        rc = PQ_OK;
+fail:
+    msgpack_unpacked_destroy(&u);
+    return rc;
+}
+
+/* Appends the entries of an XREAD reply [[key, [[id, [f, v, ...]], ...]]]
+ * to *obs and sets next_id to the last id. */
+static int append_entries(pq_context *ctx, const char *sweep, const redisReply *r,
+                          pq_observation **obs, size_t *n, char *next_id)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
+        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2)
+        return PQ_OK;
+    const redisReply *entries = r->element[0]->element[1];
+    if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
+        return PQ_OK;
+    pq_observation *grown = realloc(*obs, (*n + entries->elements) * sizeof *grown);
+    if (!grown)
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    *obs = grown;
+    for (size_t i = 0; i < entries->elements; i++) {
+        const redisReply *e = entries->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed observation entry",
+                                sweep);
+        const char *id = e->element[0]->str;
+        const redisReply *body = e->element[1];
+        pq_observation *o = &grown[*n];
+        memset(o, 0, sizeof *o);
+        snprintf(o->entry_id, sizeof o->entry_id, "%s", id);
+        snprintf(next_id, PQ_STREAM_ID_MAX, "%s", id);
+        if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
+            body->element[1]->type != REDIS_REPLY_STRING ||
+            decode_observation(body->element[1]->str, body->element[1]->len, o) != PQ_OK) {
+            pq_params_free(&o->params);
+            return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': undecodable observation %s",
+                                sweep, id);
+        }
+        (*n)++;
+    }
+    return PQ_OK;
+}
+
+int pq_observations_read(pq_context *ctx, const char *sweep,
+                         const char *last_id, int block_ms, size_t max_count,
+                         pq_observation **obs, size_t *n,
+                         char next_id[PQ_STREAM_ID_MAX])
+{
+    char key[128], count[32], block[32], start[PQ_STREAM_ID_MAX];
+    pq_reply *r = NULL;
+    int rc, argc = 0;
+    const char *argv[8];
+    *obs = NULL;
+    *n = 0;
+    snprintf(start, sizeof start, "%s", last_id && *last_id ? last_id : "0-0");
+    memcpy(next_id, start, sizeof start);
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(key, sizeof key, sweep, "observations");
+    snprintf(count, sizeof count, "%zu", max_count > 0 ? max_count : OBS_DEFAULT_COUNT);
+    snprintf(block, sizeof block, "%d", block_ms);
+    argv[argc++] = "XREAD";
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    if (block_ms > 0) {
+        argv[argc++] = "BLOCK";
+        argv[argc++] = block;
+    }
+    argv[argc++] = "STREAMS";
+    argv[argc++] = key;
+    argv[argc++] = start;
+    if ((rc = pq_command(ctx, argc, argv, NULL, block_ms > 0 ? block_ms : 0, &r)) != PQ_OK)
+        return rc;
+    rc = append_entries(ctx, sweep, r, obs, n, next_id);
+    pq_reply_free(r);
+    if (rc != PQ_OK) {
+        pq_observations_free(*obs, *n);
+        *obs = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int pq_observations_all(pq_context *ctx, const char *sweep,
+                        pq_observation **obs, size_t *n,
+                        char next_id[PQ_STREAM_ID_MAX])
+{
+    pq_observation *all = NULL;
+    size_t total = 0;
+    char from[PQ_STREAM_ID_MAX] = "0-0";
+    int rc;
+    *obs = NULL;
+    *n = 0;
+    for (;;) {
+        pq_observation *part = NULL;
+        size_t got = 0;
+        rc = pq_observations_read(ctx, sweep, from, 0, OBS_DEFAULT_COUNT, &part, &got, from);
+        if (rc != PQ_OK)
+            goto fail;
+        if (got == 0)
+            break;
+        pq_observation *grown = realloc(all, (total + got) * sizeof *grown);
+        if (!grown) {
+            pq_observations_free(part, got);
+            rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+            goto fail;
+        }
+        all = grown;
+        memcpy(all + total, part, got * sizeof *part);
+        total += got;
+        free(part);
+    }
+    snprintf(next_id, PQ_STREAM_ID_MAX, "%s", from);
+    *obs = all;
+    *n = total;
+    return PQ_OK;
+fail:
+    pq_observations_free(all, total);
+    return rc;
+}

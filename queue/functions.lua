@@ -1,0 +1,569 @@
+#!lua name=protein
+--
+-- protein's Redis Functions library: every state change of a sweep and its
+-- trials runs here, atomically on the server. Clients only FCALL.
+-- docs/redis-schema.md describes the keys; the C client (queue/*.c)
+-- embeds this file and loads it when the server's copy is missing or older.
+--
+-- KEYS[1] is always the sweep's meta key "protein:{NAME}:meta" (or the
+-- global set protein:sweeps); every other key of the sweep shares its
+-- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
+
+local VERSION = 1
+local STREAM_MAXLEN = '1000000'
+local PUSH_CHUNK = 1000
+
+local function fail(code, msg)
+  return redis.error_reply(code .. ' ' .. msg)
+end
+
+local function prefix_of(meta)
+  return string.sub(meta, 1, #meta - 4)
+end
+
+local function name_of(meta)
+  return string.match(meta, '^protein:{(.*)}:meta$') or meta
+end
+
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
+
+local function stamp(t)
+  return string.format('%.6f', t)
+end
+
+local function hash_table(flat)
+  local h = {}
+  for i = 1, #flat, 2 do
+    h[flat[i]] = flat[i + 1]
+  end
+  return h
+end
+
+local function load_meta(meta)
+  local flat = redis.call('HGETALL', meta)
+  if #flat == 0 then
+    return nil
+  end
+  return hash_table(flat)
+end
+
+local function no_sweep(meta)
+  return fail('ENOSWEEP', "no sweep '" .. name_of(meta) .. "' (create it with protein create)")
+end
+
+-- Moves one trial between the per-state counters of the sweep.
+local function move(meta, from, to)
+  if from then
+    redis.call('HINCRBY', meta, 'n_' .. from, -1)
+  end
+  redis.call('HINCRBY', meta, 'n_' .. to, 1)
+end
+
+-- RPUSHes list items in chunks (Lua's unpack has a limit).
+local function push_all(key, items, first)
+  local i = first
+  while i <= #items do
+    local j = math.min(i + PUSH_CHUNK - 1, #items)
+    redis.call('RPUSH', key, unpack(items, i, j))
+    i = j + 1
+  end
+end
+
+local function is_owner(m, uid)
+  return uid == 0 or uid == tonumber(m.owner_uid)
+end
+
+-- Appends an observation: msgpack map {trial, outcome, params, fallback,
+-- score?, cost?}; params are the packed bytes stored at claim time.
+local function observe(P, id, outcome, t)
+  local parts = {}
+  local function kv(k, packed)
+    parts[#parts + 1] = cmsgpack.pack(k) .. packed
+  end
+  kv('trial', cmsgpack.pack(tonumber(id)))
+  kv('outcome', cmsgpack.pack(outcome))
+  kv('params', redis.call('HGET', P .. 'packed', id) or string.char(0x80))
+  kv('fallback', cmsgpack.pack(tonumber(t.fallback) or 0))
+  if t.score and t.score ~= '' then
+    kv('score', cmsgpack.pack(tonumber(t.score)))
+  end
+  if t.cost and t.cost ~= '' then
+    kv('cost', cmsgpack.pack(tonumber(t.cost)))
+  end
+  local body = string.char(0x80 + #parts) .. table.concat(parts)
+  redis.call('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
+end
+
+local function trial_fields(tk)
+  return hash_table(redis.call('HGETALL', tk))
+end
+
+-- The claim reply: {id, token, status, fallback, resumed, attempts,
+-- params JSON, metric, cost_metric}.
+local function claim_reply(m, tk, id, token, resumed)
+  local t = trial_fields(tk)
+  return {tonumber(id), token, t.status, tonumber(t.fallback), resumed,
+          tonumber(t.attempts), t.params, m.metric, m.cost_metric}
+end
+
+-- Puts trial id in state running for claim key and lease (seconds).
+local function start_lease(P, meta, tk, id, key, lease, a, t_now)
+  local deadline = t_now + lease
+  redis.call('HSET', tk, 'status', 'running', 'claim_key', key,
+             'job_id', a[3], 'array_index', a[4], 'node', a[5],
+             'claimed_at', stamp(t_now), 'deadline', stamp(deadline),
+             'lease_seconds', tostring(lease))
+  redis.call('HINCRBY', tk, 'attempts', 1)
+  redis.call('HSET', P .. 'claims', key, id)
+  redis.call('ZADD', P .. 'leases', deadline, id)
+end
+
+-- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
+-- owner_uid, shared, lease_seconds, max_retries, fallback entries...
+-- KEYS: meta, protein:sweeps.
+local function sweep_create(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 1 then
+    return fail('EEXISTS', "sweep '" .. a[1] .. "' already exists")
+  end
+  local P = prefix_of(meta)
+  redis.call('HSET', meta, 'name', a[1], 'state', 'active', 'config', a[2],
+             'metric', a[3], 'cost_metric', a[4], 'goal_minimize', a[5],
+             'max_trials', a[6], 'owner_uid', a[7], 'shared', a[8],
+             'lease_seconds', a[9], 'max_retries', a[10],
+             'created_at', stamp(now()), 'n_trials', 0, 'fallback_next', 0,
+             'n_queued', 0, 'n_running', 0, 'n_completed', 0, 'n_failed', 0,
+             'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
+  push_all(P .. 'fallback', a, 11)
+  redis.call('SADD', keys[2], a[1])
+  return 1
+end
+
+-- ARGV: action (pause|resume|stop), uid.
+local function sweep_set_state(keys, a)
+  local meta = keys[1]
+  local m = load_meta(meta)
+  if not m then
+    return no_sweep(meta)
+  end
+  if not is_owner(m, tonumber(a[2])) then
+    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
+  end
+  local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
+  if not to then
+    return fail('EINVAL', "unknown action '" .. a[1] .. "' (pause, resume or stop)")
+  end
+  if m.state == 'stopped' and to ~= 'stopped' then
+    return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
+  end
+  redis.call('HSET', meta, 'state', to)
+  return to
+end
+
+-- ARGV: uid. KEYS: meta, protein:sweeps.
+local function sweep_delete(keys, a)
+  local meta = keys[1]
+  local m = load_meta(meta)
+  if not m then
+    return no_sweep(meta)
+  end
+  if not is_owner(m, tonumber(a[1])) then
+    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
+  end
+  local P = prefix_of(meta)
+  for id = 1, tonumber(m.n_trials) do
+    redis.call('DEL', P .. 'trial:' .. id)
+  end
+  redis.call('DEL', meta, P .. 'queue', P .. 'retry', P .. 'fallback',
+             P .. 'claims', P .. 'packed', P .. 'tokens', P .. 'leases',
+             P .. 'observations', P .. 'coordinator')
+  redis.call('SREM', keys[2], m.name)
+  return 1
+end
+
+-- ARGV: claim_key, uid, job_id, array_index, node, lease_seconds,
+-- allow_fallback (0|1), token for a new trial.
+local function claim(keys, a)
+  local meta = keys[1]
+  local m = load_meta(meta)
+  if not m then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local key, uid = a[1], tonumber(a[2])
+  local lease = tonumber(a[6])
+  if not lease or lease <= 0 then
+    lease = tonumber(m.lease_seconds)
+  end
+  local t_now = now()
+  if m.state == 'stopped' then
+    return fail('ESTOPPED', "sweep '" .. m.name .. "' is stopped")
+  end
+  if uid ~= tonumber(m.owner_uid) and m.shared ~= '1' then
+    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid ..
+                " and is not shared")
+  end
+  local id = redis.call('HGET', P .. 'claims', key)
+  if id then
+    local tk = P .. 'trial:' .. id
+    local st = redis.call('HGET', tk, 'status')
+    if st ~= 'running' and st ~= 'interrupted' then
+      return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. m.name ..
+                  "' claimed by " .. key .. ' is already ' .. tostring(st))
+    end
+    move(meta, st, 'running')
+    start_lease(P, meta, tk, id, key, lease, a, t_now)
+    return claim_reply(m, tk, id, redis.call('HGET', P .. 'tokens', id), 1)
+  end
+  if m.state == 'paused' then
+    return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
+  end
+  id = redis.call('LPOP', P .. 'retry')
+  if id then
+    local tk = P .. 'trial:' .. id
+    move(meta, 'queued', 'running')
+    start_lease(P, meta, tk, id, key, lease, a, t_now)
+    redis.call('HSET', P .. 'tokens', id, a[8])
+    return claim_reply(m, tk, id, a[8], 0)
+  end
+  local max = tonumber(m.max_trials)
+  if max > 0 and tonumber(m.n_trials) >= max then
+    return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " .. m.max_trials .. ' trials')
+  end
+  local entry = redis.call('LPOP', P .. 'queue')
+  local fallback = 0
+  if not entry then
+    if a[7] ~= '1' and redis.call('EXISTS', P .. 'coordinator') == 1 then
+      return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
+    end
+    local n = redis.call('LLEN', P .. 'fallback')
+    if n == 0 then
+      return fail('EEMPTY', "sweep '" .. m.name .. "' has no fallback points")
+    end
+    local pos = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
+    entry = redis.call('LINDEX', P .. 'fallback', pos % n)
+    fallback = 1
+  end
+  local e = cmsgpack.unpack(entry)
+  id = tostring(redis.call('HINCRBY', meta, 'n_trials', 1))
+  local tk = P .. 'trial:' .. id
+  redis.call('HSET', tk, 'id', id, 'params', e[1], 'fallback', fallback,
+             'started_at', stamp(t_now), 'attempts', 0, 'retries', 0,
+             'stop_requested', 0)
+  redis.call('HSET', P .. 'packed', id, e[2])
+  redis.call('HSET', P .. 'tokens', id, a[8])
+  move(meta, nil, 'running')
+  start_lease(P, meta, tk, id, key, lease, a, t_now)
+  return claim_reply(m, tk, id, a[8], 0)
+end
+
+-- Checks sweep, trial and token; returns the trial key and its status, or
+-- nil and an error reply.
+local function owned_trial(meta, id, token)
+  if redis.call('EXISTS', meta) == 0 then
+    return nil, no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local tk = P .. 'trial:' .. id
+  local st = redis.call('HGET', tk, 'status')
+  if not st then
+    return nil, fail('ENOTRIAL', 'no trial ' .. id .. " in sweep '" .. name_of(meta) .. "'")
+  end
+  if redis.call('HGET', P .. 'tokens', id) ~= token then
+    return nil, fail('ETOKEN', 'wrong token for trial ' .. id .. " of sweep '" ..
+                     name_of(meta) .. "' (it was claimed again, or the token is stale)")
+  end
+  return tk, st
+end
+
+-- Ends a trial in state st (running, lost, or queued for a retry) with
+-- outcome `to` (pruned instead when a stop was requested) and the fields.
+local function finish(meta, tk, id, st, to, fields)
+  local P = prefix_of(meta)
+  if st ~= 'running' and st ~= 'lost' and st ~= 'queued' then
+    return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
+                "' is already " .. st)
+  end
+  if to ~= 'interrupted' and redis.call('HGET', tk, 'stop_requested') == '1' then
+    to = 'pruned'
+  end
+  if to == 'interrupted' and st ~= 'running' then
+    return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
+                "' is " .. st .. ', not running')
+  end
+  redis.call('ZREM', P .. 'leases', id)
+  if st == 'queued' then
+    redis.call('LREM', P .. 'retry', 0, id)
+  end
+  move(meta, st, to)
+  redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
+  redis.call('HDEL', tk, 'deadline')
+  observe(P, id, to, trial_fields(tk))
+  return to
+end
+
+-- ARGV: id, token, score, cost ('' when not reported).
+local function complete(keys, a)
+  local tk, st = owned_trial(keys[1], a[1], a[2])
+  if not tk then
+    return st
+  end
+  local fields = {'score', a[3]}
+  if a[4] ~= '' then
+    fields[3], fields[4] = 'cost', a[4]
+  end
+  return finish(keys[1], tk, a[1], st, 'completed', fields)
+end
+
+-- ARGV: id, token, exit_status, error text.
+local function fail_trial(keys, a)
+  local tk, st = owned_trial(keys[1], a[1], a[2])
+  if not tk then
+    return st
+  end
+  return finish(keys[1], tk, a[1], st, 'failed', {'exit_status', a[3], 'error', a[4]})
+end
+
+-- ARGV: id, token, reason.
+local function interrupt(keys, a)
+  local tk, st = owned_trial(keys[1], a[1], a[2])
+  if not tk then
+    return st
+  end
+  return finish(keys[1], tk, a[1], st, 'interrupted', {'error', a[3]})
+end
+
+-- ARGV: id, token, step, score, cost. Renews the lease; returns the
+-- stop flag (0|1).
+local function progress(keys, a)
+  local tk, st = owned_trial(keys[1], a[1], a[2])
+  if not tk then
+    return st
+  end
+  if st ~= 'running' then
+    return fail('ESTATE', 'trial ' .. a[1] .. " of sweep '" .. name_of(keys[1]) ..
+                "' is " .. st .. ', not running')
+  end
+  local t_now = now()
+  local deadline = t_now + tonumber(redis.call('HGET', tk, 'lease_seconds'))
+  redis.call('HSET', tk, 'progress_step', a[3], 'progress_score', a[4],
+             'progress_cost', a[5], 'progress_at', stamp(t_now),
+             'deadline', stamp(deadline))
+  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', deadline, a[1])
+  return tonumber(redis.call('HGET', tk, 'stop_requested'))
+end
+
+-- ARGV: id.
+local function request_stop(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local tk = prefix_of(meta) .. 'trial:' .. a[1]
+  local st = redis.call('HGET', tk, 'status')
+  if not st then
+    return fail('ENOTRIAL', 'no trial ' .. a[1] .. " in sweep '" .. name_of(meta) .. "'")
+  end
+  if st ~= 'running' then
+    return fail('ESTATE', 'trial ' .. a[1] .. " of sweep '" .. name_of(meta) ..
+                "' is " .. st .. ', not running')
+  end
+  redis.call('HSET', tk, 'stop_requested', 1)
+  return 1
+end
+
+-- ARGV: now (unix seconds; <= 0: the server's clock). Returns how many
+-- running trials became lost.
+local function expire(keys, a)
+  local meta = keys[1]
+  local m = load_meta(meta)
+  if not m then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local t_now = tonumber(a[1])
+  if not t_now or t_now <= 0 then
+    t_now = now()
+  end
+  local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now)
+  local max_retries = tonumber(m.max_retries)
+  for _, id in ipairs(ids) do
+    local tk = P .. 'trial:' .. id
+    local t = trial_fields(tk)
+    redis.call('ZREM', P .. 'leases', id)
+    redis.call('HDEL', P .. 'claims', t.claim_key)
+    redis.call('HDEL', tk, 'deadline')
+    redis.call('HSET', tk, 'error', 'lease expired at ' .. t.deadline ..
+               ' (no outcome from ' .. t.claim_key .. ')')
+    observe(P, id, 'lost', t)
+    if tonumber(t.retries) < max_retries then
+      move(meta, 'running', 'queued')
+      redis.call('HSET', tk, 'status', 'queued')
+      redis.call('HINCRBY', tk, 'retries', 1)
+      redis.call('RPUSH', P .. 'retry', id)
+    else
+      move(meta, 'running', 'lost')
+      redis.call('HSET', tk, 'status', 'lost', 'ended_at', stamp(t_now))
+    end
+  end
+  return #ids
+end
+
+-- ARGV: holder, ttl_ms. Returns {1|0, current holder}.
+local function coord_acquire(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local ck = prefix_of(meta) .. 'coordinator'
+  local cur = redis.call('GET', ck)
+  if cur == a[1] then
+    redis.call('PEXPIRE', ck, a[2])
+    return {1, cur}
+  end
+  if cur then
+    return {0, cur}
+  end
+  redis.call('SET', ck, a[1], 'PX', a[2])
+  return {1, a[1]}
+end
+
+-- ARGV: holder. Returns 1 when it held the lease.
+local function coord_release(keys, a)
+  local ck = prefix_of(keys[1]) .. 'coordinator'
+  if redis.call('GET', ck) == a[1] then
+    redis.call('DEL', ck)
+    return 1
+  end
+  return 0
+end
+
+-- ARGV: holder, queue entries... Returns the new depth.
+local function queue_replace(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local cur = redis.call('GET', P .. 'coordinator')
+  if cur ~= a[1] then
+    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
+                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. a[1])
+  end
+  redis.call('DEL', P .. 'queue')
+  push_all(P .. 'queue', a, 2)
+  return redis.call('LLEN', P .. 'queue')
+end
+
+-- ARGV: n_obs, ms, backend.
+local function set_refit(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  redis.call('HSET', meta, 'refit_at', stamp(now()), 'refit_n', a[1],
+             'refit_ms', a[2], 'refit_backend', a[3])
+  return 1
+end
+
+-- Read-only: the meta hash plus derived fields, as a flat array.
+local function info(keys)
+  local meta = keys[1]
+  local flat = redis.call('HGETALL', meta)
+  if #flat == 0 then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local extra = {'queue_depth', redis.call('LLEN', P .. 'queue'),
+                 'retry_depth', redis.call('LLEN', P .. 'retry'),
+                 'n_fallback', redis.call('LLEN', P .. 'fallback'),
+                 'coordinator', redis.call('GET', P .. 'coordinator') or ''}
+  for _, v in ipairs(extra) do
+    flat[#flat + 1] = tostring(v)
+  end
+  return flat
+end
+
+-- Read-only. ARGV: first id, last id. Returns one flat hash per trial.
+local function trials(keys, a)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local out = {}
+  for id = tonumber(a[1]), tonumber(a[2]) do
+    out[#out + 1] = redis.call('HGETALL', P .. 'trial:' .. id)
+  end
+  return out
+end
+
+-- Read-only: the ready queue's length.
+local function depth(keys)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  return redis.call('LLEN', prefix_of(meta) .. 'queue')
+end
+
+-- Read-only: params JSON of running trials and of those queued for a retry.
+local function pending(keys)
+  local meta = keys[1]
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local P = prefix_of(meta)
+  local out = {}
+  local ids = redis.call('ZRANGE', P .. 'leases', 0, -1)
+  for _, id in ipairs(redis.call('LRANGE', P .. 'retry', 0, -1)) do
+    ids[#ids + 1] = id
+  end
+  for _, id in ipairs(ids) do
+    out[#out + 1] = redis.call('HGET', P .. 'trial:' .. id, 'params')
+  end
+  return out
+end
+
+-- Read-only. KEYS: protein:sweeps.
+local function list(keys)
+  local names = redis.call('SMEMBERS', keys[1])
+  table.sort(names)
+  return names
+end
+
+local function version()
+  return VERSION
+end
+
+local function register(name, fn, read_only)
+  local flags = {}
+  if read_only then
+    flags = {'no-writes'}
+  end
+  redis.register_function{function_name = name, callback = fn, flags = flags}
+end
+
+register('protein_version', version, true)
+register('protein_create', sweep_create)
+register('protein_set_state', sweep_set_state)
+register('protein_delete', sweep_delete)
+register('protein_claim', claim)
+register('protein_complete', complete)
+register('protein_fail', fail_trial)
+register('protein_interrupt', interrupt)
+register('protein_progress', progress)
+register('protein_request_stop', request_stop)
+register('protein_expire', expire)
+register('protein_coord_acquire', coord_acquire)
+register('protein_coord_release', coord_release)
+register('protein_queue_replace', queue_replace)
+register('protein_set_refit', set_refit)
+register('protein_info', info, true)
+register('protein_trials', trials, true)
+register('protein_pending', pending, true)
+register('protein_depth', depth, true)
+register('protein_list', list, true)

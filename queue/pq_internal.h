@@ -1,0 +1,83 @@
+/*
+ * pq_internal.h - helpers shared by the queue modules (not installed).
+ */
+#ifndef PQ_INTERNAL_H
+#define PQ_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#include "protein_queue.h"
+
+/* Largest JSON text of one trial's parameters; larger points are PQ_EINVAL. */
+#define PQ_PARAMS_MAX (64 * 1024)
+/* Error and reason texts are truncated to this many bytes. */
+#define PQ_ERROR_MAX 1024
+/* Observation stream length kept (XADD MAXLEN ~). */
+#define PQ_STREAM_MAXLEN 1000000
+
+/* The Redis Functions library (generated from functions.lua). */
+extern const char pq_functions_lua[];
+extern const int pq_functions_version;
+
+/* Sets ctx->err = err and ctx->errstr from the format; returns err. */
+int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* malloc'ed copy of s (NULL stays NULL; NULL on out-of-memory too). */
+char *pq_strdup(const char *s);
+
+/* Formats a double with the shortest %.*g text that reads back exactly. */
+void pq_format_double(double v, char buf[32]);
+
+/* Fills out[33] with 32 random hex digits (128 bits from getrandom).
+ * Returns PQ_OK or PQ_EIO. */
+int pq_random_token(char out[33]);
+
+/* Unix time in seconds from the local clock. */
+double pq_now(void);
+
+/* A reply as returned by pq_fcall: an opaque redisReply. */
+typedef struct redisReply pq_reply;
+
+/* Calls FCALL (or FCALL_RO when read_only) on the protein function `fn`
+ * with one key, or two when key2 is not NULL, and argc arguments of the
+ * given lengths (argvlen NULL: strlen). Server errors "ECODE message"
+ * become that PQ_E* code with the message in ctx->errstr; a lost
+ * connection is PQ_EIO (the next call reconnects once). On success
+ * *reply holds the reply (free with pq_reply_free). */
+int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
+             const char *key2, int argc, const char **argv,
+             const size_t *argvlen, pq_reply **reply);
+
+/* Runs any command (argv form) and returns its reply; error replies are
+ * PQ_EPROTO (PQ_EPERM for ACL denials). extra_ms lengthens the command
+ * timeout for this call (blocking reads). */
+int pq_command(pq_context *ctx, int argc, const char **argv,
+               const size_t *argvlen, int extra_ms, pq_reply **reply);
+
+/* The value of `field` in a flat [field, value, ...] array reply, or NULL. */
+const char *pq_flat_get(const pq_reply *flat, const char *field);
+
+void pq_reply_free(pq_reply *reply);
+
+/* Key of a sweep: "protein:{NAME}:suffix" into buf. */
+void pq_key(char *buf, size_t len, const char *sweep, const char *suffix);
+
+/* Checks the sweep name and sets PQ_EINVAL with a message when bad. */
+int pq_check_sweep(pq_context *ctx, const char *sweep);
+
+/* Packs one queue entry: msgpack [params JSON text, bin(pq_params_pack)].
+ * PQ_EINVAL when the JSON exceeds PQ_PARAMS_MAX. */
+int pq_entry_pack(const pq_params *p, char **buf, size_t *len);
+
+/* Reads a msgpack map name -> value (as pq_params_pack writes) from a
+ * msgpack_object (passed as const void * so that this header needs no
+ * msgpack.h). *out is left empty on failure: PQ_EINVAL, PQ_ENOMEM. */
+int pq_params_from_object(const void *object, pq_params *out);
+
+/* Parses a decimal long / double field value (NULL or bad: fallback). */
+long pq_parse_long(const char *s, long fallback);
+double pq_parse_double(const char *s, double fallback);
+
+#endif /* PQ_INTERNAL_H */

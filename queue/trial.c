@@ -1,0 +1,424 @@
+/*
+ * trial.c - claiming trials and recording their outcomes and progress;
+ * reading trial records.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "pq_internal.h"
+
+/* Trials read per protein_trials call. */
+#define TRIALS_CHUNK 1000
+/* Longest sleep between two claim attempts while waiting for a point. */
+#define CLAIM_POLL_MAX_MS 50
+
+void pq_trial_free(pq_trial *t)
+{
+    if (!t)
+        return;
+    free(t->sweep);
+    free(t->token);
+    free(t->metric);
+    free(t->cost_metric);
+    pq_params_free(&t->params);
+    free(t);
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static const char *elem_str(const redisReply *r, size_t i)
+{
+    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+        r->element[i]->type != REDIS_REPLY_STRING)
+        return NULL;
+    return r->element[i]->str;
+}
+
+static long long elem_int(const redisReply *r, size_t i)
+{
+    if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
+        r->element[i]->type != REDIS_REPLY_INTEGER)
+        return -1;
+    return r->element[i]->integer;
+}
+
+/* Builds a pq_trial from protein_claim's reply {id, token, status,
+ * fallback, resumed, attempts, params JSON, metric, cost_metric}. */
+static int trial_from_reply(pq_context *ctx, const char *sweep, const redisReply *r,
+                            pq_trial **out)
+{
+    const char *token = elem_str(r, 1), *status = elem_str(r, 2);
+    const char *json = elem_str(r, 6);
+    if (!token || !status || !json || elem_int(r, 0) < 1)
+        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed claim reply from %s",
+                            sweep, ctx->url);
+    pq_trial *t = calloc(1, sizeof *t);
+    if (!t)
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    t->id = (long)elem_int(r, 0);
+    t->state = (pq_trial_state)pq_trial_state_parse(status);
+    t->fallback = elem_int(r, 3) == 1;
+    t->resumed = elem_int(r, 4) == 1;
+    t->attempts = (int)elem_int(r, 5);
+    t->sweep = pq_strdup(sweep);
+    t->token = pq_strdup(token);
+    t->metric = pq_strdup(elem_str(r, 7) ? elem_str(r, 7) : "score");
+    t->cost_metric = pq_strdup(elem_str(r, 8) ? elem_str(r, 8) : "cost");
+    int rc = pq_params_from_json(json, &t->params);
+    if (rc != PQ_OK) {
+        pq_trial_free(t);
+        return pq_set_error(ctx, rc == PQ_ENOMEM ? PQ_ENOMEM : PQ_EPROTO,
+                            "trial %ld of sweep '%s': unreadable params", t->id, sweep);
+    }
+    if (!t->sweep || !t->token || !t->metric || !t->cost_metric) {
+        pq_trial_free(t);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    }
+    *out = t;
+    return PQ_OK;
+}
+
+int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
+             pq_trial **out)
+{
+    char meta[128], uid[32], aidx[32], lease[32], token[33];
+    pq_reply *r = NULL;
+    int rc, poll_ms = 5;
+    *out = NULL;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!req || !req->claim_key || !*req->claim_key)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': a claim needs a claim key", sweep);
+    if (pq_random_token(token) != PQ_OK)
+        return pq_set_error(ctx, PQ_EIO, "sweep '%s': getrandom failed for a trial token",
+                            sweep);
+    pq_key(meta, sizeof meta, sweep, "meta");
+    snprintf(uid, sizeof uid, "%ld", req->uid);
+    snprintf(aidx, sizeof aidx, "%ld", req->array_index);
+    snprintf(lease, sizeof lease, "%d", req->lease_seconds > 0 ? req->lease_seconds : 0);
+    const char *argv[8] = {req->claim_key, uid, req->job_id ? req->job_id : "", aidx,
+                           req->node ? req->node : "", lease, "0", token};
+    double deadline = pq_now() + (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
+    for (;;) {
+        int late = pq_now() >= deadline;
+        argv[6] = late ? "1" : "0";
+        rc = pq_fcall(ctx, "protein_claim", 0, meta, NULL, 8, argv, NULL, &r);
+        if (rc != PQ_EEMPTY || late)
+            break;
+        double left_ms = (deadline - pq_now()) * 1000.0;
+        sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
+        if (poll_ms < CLAIM_POLL_MAX_MS)
+            poll_ms *= 2;
+    }
+    if (rc == PQ_OK)
+        rc = trial_from_reply(ctx, sweep, r, out);
+    pq_reply_free(r);
+    return rc;
+}
+
+/* Shared front of the outcome calls: checks sweep and token, builds the
+ * meta key and the id text. */
+static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
+                        const char *token, char meta[128], char id[32])
+{
+    int rc;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (trial_id < 1)
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
+    if (!token)
+        return pq_set_error(ctx, PQ_ETOKEN, "trial %ld of sweep '%s': no token given",
+                            trial_id, sweep);
+    pq_key(meta, 128, sweep, "meta");
+    snprintf(id, 32, "%ld", trial_id);
+    return PQ_OK;
+}
+
+/* Copies text into buf (PQ_ERROR_MAX + 1 bytes), cut at PQ_ERROR_MAX bytes
+ * without splitting a UTF-8 sequence. */
+static const char *truncate_text(const char *text, char *buf)
+{
+    size_t n = text ? strlen(text) : 0;
+    if (n <= PQ_ERROR_MAX)
+        return text ? text : "";
+    n = PQ_ERROR_MAX;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    memcpy(buf, text, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
+                const char *token, double score, double cost)
+{
+    char meta[128], id[32], s[32], c[32] = "";
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+        return rc;
+    if (!isfinite(score) || !isfinite(cost))
+        return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': score and cost "
+                            "must be finite numbers", trial_id, sweep);
+    pq_format_double(score, s);
+    if (cost >= 0)
+        pq_format_double(cost, c);
+    const char *argv[4] = {id, token, s, c};
+    rc = pq_fcall(ctx, "protein_complete", 0, meta, NULL, 4, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
+            const char *token, int exit_status, const char *error)
+{
+    char meta[128], id[32], st[16], buf[PQ_ERROR_MAX + 1];
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+        return rc;
+    snprintf(st, sizeof st, "%d", exit_status);
+    const char *argv[4] = {id, token, st, truncate_text(error, buf)};
+    rc = pq_fcall(ctx, "protein_fail", 0, meta, NULL, 4, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
+                 const char *token, const char *reason)
+{
+    char meta[128], id[32], buf[PQ_ERROR_MAX + 1];
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+        return rc;
+    const char *argv[3] = {id, token, truncate_text(reason, buf)};
+    rc = pq_fcall(ctx, "protein_interrupt", 0, meta, NULL, 3, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
+                const char *token, double step, double score, double cost,
+                int *should_stop)
+{
+    char meta[128], id[32], st[32], s[32], c[32] = "";
+    pq_reply *r = NULL;
+    int rc;
+    if (should_stop)
+        *should_stop = 0;
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+        return rc;
+    if (!isfinite(step) || !isfinite(score) || !isfinite(cost))
+        return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': progress step, "
+                            "score and cost must be finite numbers", trial_id, sweep);
+    pq_format_double(step, st);
+    pq_format_double(score, s);
+    if (cost >= 0)
+        pq_format_double(cost, c);
+    const char *argv[5] = {id, token, st, s, c};
+    rc = pq_fcall(ctx, "protein_progress", 0, meta, NULL, 5, argv, NULL, &r);
+    if (rc == PQ_OK && should_stop)
+        *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
+{
+    char meta[128], id[32];
+    pq_reply *r = NULL;
+    int rc;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    snprintf(id, sizeof id, "%ld", trial_id);
+    const char *argv[1] = {id};
+    rc = pq_fcall(ctx, "protein_request_stop", 0, meta, NULL, 1, argv, NULL, &r);
+    pq_reply_free(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------ records */
+
+void pq_trial_record_free(pq_trial_record *r)
+{
+    if (!r)
+        return;
+    pq_params_free(&r->params);
+    free(r->job_id);
+    free(r->node);
+    free(r->claim_key);
+    free(r->error);
+}
+
+void pq_trial_records_free(pq_trial_record *arr, size_t n)
+{
+    if (!arr)
+        return;
+    for (size_t i = 0; i < n; i++)
+        pq_trial_record_free(&arr[i]);
+    free(arr);
+}
+
+static char *field_dup(const redisReply *h, const char *f, int *oom)
+{
+    const char *v = pq_flat_get(h, f);
+    if (!v || !*v)
+        return NULL;
+    char *d = pq_strdup(v);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
+/* Fills rec from a trial hash (flat HGETALL reply). */
+static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply *h,
+                            pq_trial_record *rec)
+{
+    int oom = 0;
+    const char *v;
+    memset(rec, 0, sizeof *rec);
+    rec->id = pq_parse_long(pq_flat_get(h, "id"), 0);
+    rec->state = (pq_trial_state)pq_trial_state_parse(pq_flat_get(h, "status"));
+    if ((v = pq_flat_get(h, "score")) && *v) {
+        rec->has_score = 1;
+        rec->score = pq_parse_double(v, NAN);
+    }
+    if ((v = pq_flat_get(h, "cost")) && *v) {
+        rec->has_cost = 1;
+        rec->cost = pq_parse_double(v, NAN);
+    }
+    if ((v = pq_flat_get(h, "progress_step")) && *v) {
+        rec->has_progress = 1;
+        rec->progress_step = pq_parse_double(v, NAN);
+        rec->progress_score = pq_parse_double(pq_flat_get(h, "progress_score"), NAN);
+    }
+    rec->job_id = field_dup(h, "job_id", &oom);
+    rec->node = field_dup(h, "node", &oom);
+    rec->claim_key = field_dup(h, "claim_key", &oom);
+    rec->error = field_dup(h, "error", &oom);
+    rec->array_index = pq_parse_long(pq_flat_get(h, "array_index"), -1);
+    rec->claimed_at = pq_parse_double(pq_flat_get(h, "claimed_at"), 0);
+    rec->started_at = pq_parse_double(pq_flat_get(h, "started_at"), 0);
+    rec->ended_at = pq_parse_double(pq_flat_get(h, "ended_at"), 0);
+    rec->deadline = pq_parse_double(pq_flat_get(h, "deadline"), 0);
+    rec->attempts = (int)pq_parse_long(pq_flat_get(h, "attempts"), 0);
+    rec->retries = (int)pq_parse_long(pq_flat_get(h, "retries"), 0);
+    rec->exit_status = (int)pq_parse_long(pq_flat_get(h, "exit_status"), 0);
+    rec->fallback = pq_parse_long(pq_flat_get(h, "fallback"), 0) == 1;
+    rec->stop_requested = pq_parse_long(pq_flat_get(h, "stop_requested"), 0) == 1;
+    int rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
+    if (oom || rc == PQ_ENOMEM) {
+        pq_trial_record_free(rec);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    }
+    if (rc != PQ_OK || rec->id < 1 || (int)rec->state < 0) {
+        pq_trial_record_free(rec);
+        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': trial hash %ld is malformed",
+                            sweep, rec->id);
+    }
+    return PQ_OK;
+}
+
+/* Reads trials first..last (inclusive) and appends those matching the
+ * filter to *arr (capacity *cap, count *n). */
+static int read_trials(pq_context *ctx, const char *sweep, const char *meta, long first,
+                       long last, int state_filter, pq_trial_record **arr, size_t *n,
+                       size_t *cap)
+{
+    char a[32], b[32];
+    pq_reply *r = NULL;
+    int rc;
+    snprintf(a, sizeof a, "%ld", first);
+    snprintf(b, sizeof b, "%ld", last);
+    const char *argv[2] = {a, b};
+    if ((rc = pq_fcall(ctx, "protein_trials", 1, meta, NULL, 2, argv, NULL, &r)) != PQ_OK)
+        return rc;
+    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *h = r->element[i];
+        if (h->type != REDIS_REPLY_ARRAY || h->elements == 0)
+            continue;
+        if (*n == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 16;
+            pq_trial_record *grown = realloc(*arr, ncap * sizeof *grown);
+            if (!grown) {
+                rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+                break;
+            }
+            *arr = grown;
+            *cap = ncap;
+        }
+        if ((rc = record_from_hash(ctx, sweep, h, &(*arr)[*n])) != PQ_OK)
+            break;
+        if (state_filter >= 0 && (int)(*arr)[*n].state != state_filter)
+            pq_trial_record_free(&(*arr)[*n]);
+        else
+            (*n)++;
+    }
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
+                  pq_trial_record **arr, size_t *n)
+{
+    char meta[128];
+    pq_sweep_info *info = NULL;
+    size_t cap = 0;
+    int rc;
+    *arr = NULL;
+    *n = 0;
+    if ((rc = pq_sweep_get(ctx, sweep, &info)) != PQ_OK)
+        return rc;
+    long total = info->n_trials;
+    pq_sweep_info_free(info);
+    pq_key(meta, sizeof meta, sweep, "meta");
+    for (long first = 1; first <= total; first += TRIALS_CHUNK) {
+        long last = first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
+        rc = read_trials(ctx, sweep, meta, first, last, state_filter, arr, n, &cap);
+        if (rc != PQ_OK) {
+            pq_trial_records_free(*arr, *n);
+            *arr = NULL;
+            *n = 0;
+            return rc;
+        }
+    }
+    return PQ_OK;
+}
+
+int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
+                 pq_trial_record **out)
+{
+    char meta[128];
+    pq_trial_record *arr = NULL;
+    size_t n = 0, cap = 0;
+    int rc;
+    *out = NULL;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (trial_id < 1)
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
+    pq_key(meta, sizeof meta, sweep, "meta");
+    if ((rc = read_trials(ctx, sweep, meta, trial_id, trial_id, -1, &arr, &n, &cap)) != PQ_OK) {
+        pq_trial_records_free(arr, n);
+        return rc;
+    }
+    if (n == 0) {
+        free(arr);
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s' has no trial %ld", sweep, trial_id);
+    }
+    *out = arr;
+    return PQ_OK;
+}

@@ -1,0 +1,546 @@
+/*
+ * test_proteind.c - the proteind daemon against a private redis-server.
+ *
+ * Each test creates its own sweep, runs real proteind processes on it
+ * (--sweep NAME, short lease and debounce) and plays the workers through the
+ * queue API: claim, complete, let a lease run out. Waits poll Redis with a
+ * deadline; nothing depends on a timing being fast, only on it happening.
+ * Skips (77) when redis-server is missing.
+ */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protein_queue.h"
+#include "redis_harness.h"
+
+#define LEASE_TTL "1000"
+#define DEPTH 4
+
+static redis_harness harness;
+static pq_context *ctx;
+static char proteind_path[1024];
+static char log_dir[256];
+
+/* A sweep of two uniform parameters; two warm-up points, then the model. */
+static const char *const sweep_yaml =
+    "method: protein\n"
+    "metric: {name: score, goal: maximize}\n"
+    "seed: 7\n"
+    "protein: {num_random_samples: 2, gp_training_iter: 10, "
+    "suggestions_per_pareto: 32}\n"
+    "parameters:\n"
+    "  x: {distribution: uniform, min: -1, max: 1}\n"
+    "  y: {distribution: uniform, min: -1, max: 1}\n";
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+/* Starts proteind with the common options plus extra (NULL-terminated),
+ * stderr to LOG_DIR/<log>.log. Returns the pid. */
+static pid_t start_proteind(const char *log, const char *const *extra)
+{
+    const char *argv[32];
+    char path[512];
+    size_t n = 0;
+    pid_t pid;
+
+    argv[n++] = proteind_path;
+    argv[n++] = "--redis";
+    argv[n++] = harness.url;
+    argv[n++] = "--device";
+    argv[n++] = "cpu";
+    argv[n++] = "--lease-ttl";
+    argv[n++] = LEASE_TTL;
+    argv[n++] = "--debounce";
+    argv[n++] = "50";
+    argv[n++] = "--queue-depth";
+    argv[n++] = "4";
+    for (size_t i = 0; extra && extra[i] && n < 31; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    snprintf(path, sizeof path, "%s/%s.log", log_dir, log);
+    pid = fork();
+    if (pid == 0) {
+        if (!freopen(path, "w", stderr))
+            _exit(127);
+        execv(proteind_path, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits for pid to exit (up to ms); returns its wait status or -1. */
+static int wait_exit(pid_t pid, int ms)
+{
+    int64_t end = now_ms() + ms;
+    int status;
+
+    while (now_ms() < end) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return status;
+        sleep_ms(20);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+static void kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+}
+
+/* Reads a whole log file into a malloc'ed string ("" when missing). */
+static char *read_log(const char *log)
+{
+    char path[512];
+    FILE *fp;
+    char *buf = calloc(1, 65536);
+    size_t n;
+
+    snprintf(path, sizeof path, "%s/%s.log", log_dir, log);
+    fp = fopen(path, "r");
+    if (fp && buf) {
+        n = fread(buf, 1, 65535, fp);
+        buf[n] = '\0';
+    }
+    if (fp)
+        fclose(fp);
+    return buf;
+}
+
+/* The sweep's snapshot; the test fails (NULL) when it cannot be read. */
+static pq_sweep_info *info_of(const char *sweep)
+{
+    pq_sweep_info *info = NULL;
+
+    if (pq_sweep_get(ctx, sweep, &info) != PQ_OK)
+        return NULL;
+    return info;
+}
+
+/* Polls until the sweep's ready queue holds `depth` points and, when
+ * holder is non-NULL, that coordinator holds the lease. */
+static int wait_queue(const char *sweep, long depth, const char *holder,
+                      int ms)
+{
+    int64_t end = now_ms() + ms;
+    pq_sweep_info *info;
+    int ok = 0;
+
+    while (!ok && now_ms() < end) {
+        info = info_of(sweep);
+        ok = info && info->queue_depth == depth &&
+             (!holder || (info->coordinator &&
+                          strcmp(info->coordinator, holder) == 0));
+        pq_sweep_info_free(info);
+        if (!ok)
+            sleep_ms(20);
+    }
+    return ok;
+}
+
+/* Polls until the last refit counted at least n successes. */
+static int wait_refit_n(const char *sweep, long n, int ms)
+{
+    int64_t end = now_ms() + ms;
+    pq_sweep_info *info;
+    int ok = 0;
+
+    while (!ok && now_ms() < end) {
+        info = info_of(sweep);
+        ok = info && info->last_refit_n >= n && info->queue_depth == DEPTH;
+        pq_sweep_info_free(info);
+        if (!ok)
+            sleep_ms(20);
+    }
+    return ok;
+}
+
+static int create_sweep(const char *name, int max_retries)
+{
+    pq_param p[2] = { { .name = "x", .number = 0 },
+                      { .name = "y", .number = 0 } };
+    pq_params fallback = { 2, p };
+    pq_sweep_spec spec = {
+        .name = name,
+        .config_yaml = sweep_yaml,
+        .owner_uid = (long)getuid(),
+        .max_retries = max_retries,
+        .fallback = &fallback,
+        .n_fallback = 1,
+    };
+
+    return pq_sweep_create(ctx, &spec);
+}
+
+static pq_trial *claim(const char *sweep, const char *key, int lease_s)
+{
+    pq_claim_request req = {
+        .claim_key = key,
+        .uid = (long)getuid(),
+        .array_index = -1,
+        .lease_seconds = lease_s,
+        .wait_ms = 3000,
+    };
+    pq_trial *t = NULL;
+
+    if (pq_claim(ctx, sweep, &req, &t) != PQ_OK)
+        return NULL;
+    return t;
+}
+
+/* Claims a trial and completes it with a score peaked at (0.3, -0.2). */
+static int run_trial(const char *sweep, const char *key, long *id,
+                     char **json)
+{
+    pq_trial *t = claim(sweep, key, 60);
+    double x = 0, y = 0, score;
+    int rc;
+
+    if (!t)
+        return -1;
+    for (size_t i = 0; i < t->params.n; i++) {
+        if (strcmp(t->params.items[i].name, "x") == 0)
+            x = t->params.items[i].number;
+        else
+            y = t->params.items[i].number;
+    }
+    score = -((x - 0.3) * (x - 0.3) + (y + 0.2) * (y + 0.2));
+    if (id)
+        *id = t->id;
+    if (json)
+        pq_params_to_json(&t->params, json);
+    rc = pq_complete(ctx, sweep, t->id, t->token, score, 10.0 + x);
+    pq_trial_free(t);
+    return rc;
+}
+
+static int suite_init(void)
+{
+    const char *builddir = getenv("top_builddir");
+    pq_connect_options co = {0};
+
+    snprintf(proteind_path, sizeof proteind_path, "%s/coordinator/proteind",
+             builddir ? builddir : "..");
+    snprintf(log_dir, sizeof log_dir, "%s/proteind-logs.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(log_dir))
+        return -1;
+    co.url = harness.url;
+    ctx = pq_connect(&co);
+    if (!ctx || ctx->err != PQ_OK) {
+        fprintf(stderr, "pq_connect: %s\n", ctx ? ctx->errstr : "no memory");
+        return -1;
+    }
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    char cmd[300];
+
+    pq_free(ctx);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", log_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_usage(void)
+{
+    char cmd[1200];
+
+    snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- --queue-depth",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --version | grep -q '^proteind'",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --bogus 2>/dev/null", proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd, "'%s' --queue-depth 0 2>/dev/null",
+             proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd, "'%s' --device tpu 2>&1 | grep -q 'unknown "
+             "--device'", proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+/* A new sweep, discovered while proteind runs, gets a full queue. */
+static void test_fills_new_sweep(void)
+{
+    const char *extra[] = { "--id", "fill", NULL };
+    pid_t pid = start_proteind("fill", extra);
+
+    sleep_ms(200);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("fill", 0), PQ_OK);
+    CU_ASSERT(wait_queue("fill", DEPTH, "fill", 10000));
+    kill9(pid);
+}
+
+/* Observations make proteind refit (the refit info counts them) and
+ * replace the queue: the points handed out after a refit are new. */
+static void test_refit_replaces(void)
+{
+    const char *extra[] = { "--id", "refit", "--sweep", "refit", NULL };
+    char *seen[12] = {0};
+    char key[32];
+    pq_sweep_info *info;
+    double first_refit;
+    pid_t pid;
+    int k = 0;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("refit", 0), PQ_OK);
+    pid = start_proteind("refit", extra);
+    CU_ASSERT_FATAL(wait_queue("refit", DEPTH, "refit", 10000));
+    info = info_of("refit");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    first_refit = info->last_refit_at;
+    CU_ASSERT(first_refit > 0);
+    CU_ASSERT_STRING_EQUAL(info->last_refit_backend, "cpu");
+    pq_sweep_info_free(info);
+    for (int round = 1; round <= 3; round++) {
+        for (int i = 0; i < 2; i++, k++) {
+            snprintf(key, sizeof key, "refit-%d", k);
+            CU_ASSERT_EQUAL(run_trial("refit", key, NULL, &seen[k]), PQ_OK);
+        }
+        CU_ASSERT(wait_refit_n("refit", 2 * round, 10000));
+    }
+    info = info_of("refit");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT(info->last_refit_at > first_refit);
+    CU_ASSERT_EQUAL(info->last_refit_n, 6);
+    pq_sweep_info_free(info);
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++)
+            CU_ASSERT(seen[i] && seen[j] && strcmp(seen[i], seen[j]) != 0);
+    for (int i = 0; i < k; i++)
+        free(seen[i]);
+    kill9(pid);
+}
+
+/* kill -9 mid-sweep, restart: every observation is still counted, the
+ * queue is refilled, and no trial (nor point) is handed out twice. */
+static void test_kill9_restart(void)
+{
+    const char *extra1[] = { "--id", "k1", "--sweep", "restart", NULL };
+    const char *extra2[] = { "--id", "k2", "--sweep", "restart", NULL };
+    char *seen[10] = {0};
+    long ids[10];
+    char key[32];
+    pq_sweep_info *info;
+    pid_t pid;
+    int k = 0;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("restart", 0), PQ_OK);
+    pid = start_proteind("restart1", extra1);
+    CU_ASSERT_FATAL(wait_queue("restart", DEPTH, "k1", 10000));
+    for (; k < 3; k++) {
+        snprintf(key, sizeof key, "restart-%d", k);
+        CU_ASSERT_EQUAL(run_trial("restart", key, &ids[k], &seen[k]), PQ_OK);
+    }
+    kill9(pid);
+    pid = start_proteind("restart2", extra2);
+    CU_ASSERT(wait_queue("restart", DEPTH, "k2", 10000));
+    CU_ASSERT(wait_refit_n("restart", 3, 10000));
+    for (; k < 10; k++) {
+        snprintf(key, sizeof key, "restart-%d", k);
+        CU_ASSERT_EQUAL(run_trial("restart", key, &ids[k], &seen[k]), PQ_OK);
+    }
+    info = info_of("restart");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 10);
+    CU_ASSERT_EQUAL(info->n_trials, 10);
+    pq_sweep_info_free(info);
+    for (int i = 0; i < k; i++)
+        for (int j = i + 1; j < k; j++) {
+            CU_ASSERT(ids[i] != ids[j]);
+            CU_ASSERT(seen[i] && seen[j] && strcmp(seen[i], seen[j]) != 0);
+        }
+    for (int i = 0; i < k; i++)
+        free(seen[i]);
+    kill9(pid);
+}
+
+/* Two proteinds: exactly one holds the lease; after kill -9 of it the
+ * other takes over within a few seconds. */
+static void test_failover(void)
+{
+    const char *ea[] = { "--id", "fa", "--sweep", "failover", NULL };
+    const char *eb[] = { "--id", "fb", "--sweep", "failover", NULL };
+    pq_sweep_info *info;
+    pid_t a, b, leader;
+    const char *other;
+    int64_t t0, took = -1;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("failover", 0), PQ_OK);
+    a = start_proteind("failover-a", ea);
+    b = start_proteind("failover-b", eb);
+    CU_ASSERT_FATAL(wait_queue("failover", DEPTH, NULL, 10000));
+    sleep_ms(1500); /* several renewals: the holder must stay the same */
+    info = info_of("failover");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info->coordinator);
+    CU_ASSERT(strcmp(info->coordinator, "fa") == 0 ||
+              strcmp(info->coordinator, "fb") == 0);
+    leader = strcmp(info->coordinator, "fa") == 0 ? a : b;
+    other = leader == a ? "fb" : "fa";
+    pq_sweep_info_free(info);
+    kill9(leader);
+    t0 = now_ms();
+    while (now_ms() - t0 < 5000) {
+        info = info_of("failover");
+        if (info && info->coordinator &&
+            strcmp(info->coordinator, other) == 0)
+            took = now_ms() - t0;
+        pq_sweep_info_free(info);
+        if (took >= 0)
+            break;
+        sleep_ms(20);
+    }
+    CU_ASSERT(took >= 0);
+    printf("\n    failover took %lld ms (lease TTL %s ms) ", (long long)took,
+           LEASE_TTL);
+    CU_ASSERT(wait_queue("failover", DEPTH, other, 5000));
+    kill9(leader == a ? b : a);
+}
+
+/* A running trial whose lease runs out becomes lost, and its point is
+ * queued again for a retry (max_retries 1). */
+static void test_lease_expiry(void)
+{
+    const char *extra[] = { "--id", "exp", "--sweep", "expiry", NULL };
+    pq_trial_record *rec = NULL;
+    pq_sweep_info *info;
+    pq_trial *t;
+    int64_t end;
+    long id;
+    pid_t pid;
+    int lost = 0;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("expiry", 1), PQ_OK);
+    pid = start_proteind("expiry", extra);
+    CU_ASSERT_FATAL(wait_queue("expiry", DEPTH, "exp", 10000));
+    t = claim("expiry", "expiry-0", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    id = t->id;
+    pq_trial_free(t);
+    end = now_ms() + 8000;
+    while (!lost && now_ms() < end) {
+        if (pq_trial_get(ctx, "expiry", id, &rec) == PQ_OK)
+            lost = rec->state == PQ_TRIAL_LOST;
+        pq_trial_record_free(rec);
+        rec = NULL;
+        if (!lost)
+            sleep_ms(50);
+    }
+    CU_ASSERT(lost);
+    info = info_of("expiry");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 1);
+    pq_sweep_info_free(info);
+    kill9(pid);
+}
+
+/* --device cuda: fails with a clear message when no CUDA device is usable;
+ * where one is, the daemon starts on the cuda backend. */
+static void test_device_cuda(void)
+{
+    const char *extra[] = { "--device", "cuda", "--once", "--sweep", "none",
+                            NULL };
+    pid_t pid = start_proteind("cuda", extra);
+    int status = wait_exit(pid, 20000);
+    char *log = read_log("cuda");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 1) {
+        CU_ASSERT_PTR_NOT_NULL(strstr(log, "proteind: --device cuda: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(log, "use --device auto or cpu"));
+    } else {
+        CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(log, "(backend cuda)"));
+    }
+    free(log);
+}
+
+/* SIGTERM: exit 0 and the lease is released at once. */
+static void test_sigterm(void)
+{
+    const char *extra[] = { "--id", "term", "--sweep", "term", NULL };
+    pq_sweep_info *info;
+    pid_t pid;
+    int status;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("term", 0), PQ_OK);
+    pid = start_proteind("term", extra);
+    CU_ASSERT_FATAL(wait_queue("term", DEPTH, "term", 10000));
+    kill(pid, SIGTERM);
+    status = wait_exit(pid, 5000);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    info = info_of("term");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->coordinator_alive, 0);
+    pq_sweep_info_free(info);
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned failures;
+
+    if (redis_harness_start(&harness, NULL) != 0) {
+        fprintf(stderr, "SKIP: no redis-server could be started\n");
+        return 77;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS) {
+        redis_harness_stop(&harness);
+        return 1;
+    }
+    suite = CU_add_suite("proteind", suite_init, suite_clean);
+    if (!suite ||
+        !CU_add_test(suite, "usage and exit codes", test_usage) ||
+        !CU_add_test(suite, "fills a new sweep's queue", test_fills_new_sweep) ||
+        !CU_add_test(suite, "refits and replaces the queue",
+                     test_refit_replaces) ||
+        !CU_add_test(suite, "kill -9 and restart", test_kill9_restart) ||
+        !CU_add_test(suite, "failover to a standby", test_failover) ||
+        !CU_add_test(suite, "lease expiry: lost and retried",
+                     test_lease_expiry) ||
+        !CU_add_test(suite, "--device cuda", test_device_cuda) ||
+        !CU_add_test(suite, "SIGTERM releases the lease", test_sigterm)) {
+        CU_cleanup_registry();
+        redis_harness_stop(&harness);
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures() +
+               CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    redis_harness_stop(&harness);
+    return failures ? 1 : 0;
+}

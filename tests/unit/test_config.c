@@ -1,0 +1,782 @@
+/* test_config.c - CUnit suite for sweep configs: YAML and PufferLib INI
+ * parsing, validation errors (file, line, key), the canonical YAML writer,
+ * load_file and the example configs. */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protein.h"
+
+#ifndef PROTEIN_SRCDIR
+#error "PROTEIN_SRCDIR must name the source tree (set in tests/config.am)"
+#endif
+
+static protein_sweep_config *parse_yaml(const char *text)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char msg[1024];
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    rc = protein_config_parse_yaml(text, strlen(text), "t.yaml", &cfg, &err);
+    if (rc != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        fprintf(stderr, "\nunexpected error: %s\n", msg);
+    }
+    CU_ASSERT_EQUAL(rc, PROTEIN_OK);
+    return cfg;
+}
+
+static protein_sweep_config *parse_ini(const char *text, const char *file)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char msg[1024];
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    rc = protein_config_parse_ini(text, strlen(text), file, &cfg, &err);
+    if (rc != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        fprintf(stderr, "\nunexpected error: %s\n", msg);
+    }
+    CU_ASSERT_EQUAL(rc, PROTEIN_OK);
+    return cfg;
+}
+
+/* Parses text (YAML, or INI when ini) expecting PROTEIN_ECONFIG at line
+ * with key and a message containing words. */
+static void expect_error(int ini, const char *text, int line, const char *key,
+                         const char *words)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    const char *file = ini ? "t.ini" : "t.yaml";
+    int rc;
+
+    memset(&err, 0, sizeof err);
+    rc = ini ? protein_config_parse_ini(text, strlen(text), file, &cfg, &err)
+             : protein_config_parse_yaml(text, strlen(text), file, &cfg, &err);
+    CU_ASSERT_EQUAL(rc, PROTEIN_ECONFIG);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_STRING_EQUAL(err.file, file);
+    CU_ASSERT_EQUAL(err.line, line);
+    CU_ASSERT_STRING_EQUAL(err.key, key);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, words));
+    if (rc != PROTEIN_ECONFIG || err.line != line || strcmp(err.key, key) != 0 ||
+        !strstr(err.message, words))
+        fprintf(stderr, "\nfor:\n%s\ngot rc %d line %d key '%s' message '%s'\n",
+                text, rc, err.line, err.key, err.message);
+    protein_config_free(cfg);
+}
+
+#define HEAD "name: t\nparameters:\n"
+
+/* ------------------------------------------------------------ YAML */
+
+static void test_defaults(void)
+{
+    protein_sweep_config *cfg = parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
+
+    if (!cfg)
+        return;
+    CU_ASSERT_STRING_EQUAL(cfg->name, "t");
+    CU_ASSERT_STRING_EQUAL(cfg->source, "t.yaml");
+    CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_PROTEIN);
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "score");
+    CU_ASSERT_EQUAL(cfg->minimize, 0);
+    CU_ASSERT_STRING_EQUAL(cfg->cost_metric, "cost");
+    CU_ASSERT_PTR_NULL(cfg->cost_param);
+    CU_ASSERT_EQUAL(cfg->max_trials, 0);
+    CU_ASSERT_EQUAL(cfg->max_suggestion_cost, 3600.0);
+    CU_ASSERT_EQUAL(cfg->has_seed, 0);
+    CU_ASSERT_EQUAL(cfg->num_random_samples, 10);
+    CU_ASSERT_EQUAL(cfg->suggestions_per_pareto, 256);
+    CU_ASSERT_EQUAL(cfg->expansion_rate, 0.1);
+    CU_ASSERT_EQUAL(cfg->early_stop_quantile, 0.3);
+    CU_ASSERT_EQUAL(cfg->gp_max_obs, 0);
+    CU_ASSERT_EQUAL(cfg->gp_training_iter, 50);
+    CU_ASSERT_EQUAL(cfg->prune_pareto, 1);
+    CU_ASSERT_EQUAL_FATAL(cfg->n_params, 1);
+    CU_ASSERT_STRING_EQUAL(cfg->params[0].name, "x");
+    CU_ASSERT_EQUAL(cfg->params[0].kind, PROTEIN_PARAM_LINEAR);
+    CU_ASSERT_EQUAL(cfg->params[0].is_integer, 0);
+    CU_ASSERT_EQUAL(cfg->params[0].min, 0.0);
+    CU_ASSERT_EQUAL(cfg->params[0].max, 1.0);
+    CU_ASSERT_EQUAL(cfg->params[0].scale, 0.5);
+    CU_ASSERT_EQUAL(cfg->params[0].has_default, 0);
+    CU_ASSERT_EQUAL(cfg->params[0].line, 3);
+    protein_config_free(cfg);
+}
+
+static void test_options(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        "name: My.sweep-2_b\n"
+        "method: random\n"
+        "metric: {name: val/loss, goal: minimize}\n"
+        "cost: {name: seconds}\n"
+        "cost_param: steps\n"
+        "max_trials: 500\n"
+        "max_suggestion_cost: 120.5\n"
+        "seed: 18446744073709551615\n"
+        "protein:\n"
+        "  num_random_samples: 3\n"
+        "  suggestions_per_pareto: 64\n"
+        "  expansion_rate: 0.25\n"
+        "  early_stop_quantile: 0\n"
+        "  gp_max_obs: 750\n"
+        "  gp_training_iter: 7\n"
+        "  prune_pareto: false\n"
+        "parameters:\n"
+        "  steps: {distribution: log_normal, min: 1e3, max: 1e6, integer: true}\n");
+
+    if (!cfg)
+        return;
+    CU_ASSERT_STRING_EQUAL(cfg->name, "My.sweep-2_b");
+    CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_RANDOM);
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "val/loss");
+    CU_ASSERT_EQUAL(cfg->minimize, 1);
+    CU_ASSERT_STRING_EQUAL(cfg->cost_metric, "seconds");
+    CU_ASSERT_STRING_EQUAL(cfg->cost_param, "steps");
+    CU_ASSERT_EQUAL(cfg->max_trials, 500);
+    CU_ASSERT_EQUAL(cfg->max_suggestion_cost, 120.5);
+    CU_ASSERT_EQUAL(cfg->has_seed, 1);
+    CU_ASSERT(cfg->seed == UINT64_MAX);
+    CU_ASSERT_EQUAL(cfg->num_random_samples, 3);
+    CU_ASSERT_EQUAL(cfg->suggestions_per_pareto, 64);
+    CU_ASSERT_EQUAL(cfg->expansion_rate, 0.25);
+    CU_ASSERT_EQUAL(cfg->early_stop_quantile, 0.0);
+    CU_ASSERT_EQUAL(cfg->gp_max_obs, 750);
+    CU_ASSERT_EQUAL(cfg->gp_training_iter, 7);
+    CU_ASSERT_EQUAL(cfg->prune_pareto, 0);
+    protein_config_free(cfg);
+
+    cfg = parse_yaml("name: g\nmethod: grid\nparameters:\n  a: {value: 1}\n");
+    if (cfg)
+        CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_GRID);
+    protein_config_free(cfg);
+    cfg = parse_yaml("name: b\nmethod: bayes\nparameters:\n  a: {value: 1}\n");
+    if (cfg)
+        CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_PROTEIN);
+    protein_config_free(cfg);
+}
+
+static const protein_param *param(const protein_sweep_config *cfg,
+                                  const char *name)
+{
+    int i = protein_config_find_param(cfg, name);
+
+    CU_ASSERT_FATAL(i >= 0);
+    return &cfg->params[i];
+}
+
+static void test_distributions(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        HEAD
+        "  u: {distribution: uniform, min: -1.5, max: 2.5, default: 0, scale: 0.25}\n"
+        "  i: {distribution: int_uniform, min: 1, max: 8, default: 3}\n"
+        "  lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-1, scale: auto}\n"
+        "  steps: {distribution: log_normal, min: 1024, max: 1048576, scale: time, integer: true}\n"
+        "  gamma: {distribution: logit_normal, min: 0.8, max: 0.999, default: 0.99}\n"
+        "  batch: {distribution: uniform_pow2, min: 16, max: 1024, default: 64}\n"
+        "  opt: {values: [adam, sgd, 3.5], default: sgd}\n"
+        "  width: {distribution: categorical, values: [64, 128], default: 128.0}\n"
+        "  env: {value: breakout}\n"
+        "  k: {distribution: constant, value: 4}\n"
+        "  ui: {distribution: uniform, min: 0, max: 10, integer: yes}\n");
+    const protein_param *p;
+
+    if (!cfg)
+        return;
+    CU_ASSERT_EQUAL(cfg->n_params, 11);
+    p = param(cfg, "u");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && !p->is_integer);
+    CU_ASSERT(p->min == -1.5 && p->max == 2.5 && p->scale == 0.25);
+    CU_ASSERT(p->has_default && p->default_value == 0.0);
+    p = param(cfg, "i");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer);
+    CU_ASSERT(p->default_value == 3.0 && p->line == 4);
+    p = param(cfg, "lr");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && !p->is_integer && p->scale == 0.5);
+    CU_ASSERT(p->min == 1e-5 && p->max == 1e-1 && !p->has_default);
+    p = param(cfg, "steps");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->is_integer);
+    CU_ASSERT_DOUBLE_EQUAL(p->scale, 0.1, 1e-15); /* 1 / (20 - 10) */
+    p = param(cfg, "gamma");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOGIT && p->default_value == 0.99);
+    p = param(cfg, "batch");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_POW2 && p->is_integer);
+    CU_ASSERT(p->min == 16 && p->max == 1024 && p->default_value == 64);
+    p = param(cfg, "opt");
+    CU_ASSERT_EQUAL_FATAL(p->kind, PROTEIN_PARAM_CATEGORICAL);
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 3);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "adam");
+    CU_ASSERT_STRING_EQUAL(p->values[2], "3.5");
+    CU_ASSERT(isnan(p->numeric_values[0]) && p->numeric_values[2] == 3.5);
+    CU_ASSERT(p->has_default && p->default_value == 1.0);
+    p = param(cfg, "width");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_CATEGORICAL && p->default_value == 1.0);
+    CU_ASSERT(p->numeric_values[0] == 64 && p->numeric_values[1] == 128);
+    p = param(cfg, "env");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_CONSTANT && p->n_values == 1);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "breakout");
+    CU_ASSERT(isnan(p->numeric_values[0]) && p->default_value == 0.0);
+    p = param(cfg, "k");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_CONSTANT && p->numeric_values[0] == 4.0);
+    CU_ASSERT(p->has_default && p->default_value == 4.0);
+    p = param(cfg, "ui");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer);
+    CU_ASSERT_EQUAL(protein_config_find_param(cfg, "nope"), -1);
+    CU_ASSERT_EQUAL(protein_config_find_param(NULL, "u"), -1);
+    protein_config_free(cfg);
+}
+
+static void test_groups(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        HEAD
+        "  train:\n"
+        "    parameters:\n"
+        "      lr: {distribution: log_normal, min: 1e-4, max: 1e-2}\n"
+        "      adam:\n"
+        "        parameters:\n"
+        "          beta1: {distribution: logit_normal, min: 0.5, max: 0.99}\n"
+        "  seed_offset: {value: 0}\n");
+
+    if (!cfg)
+        return;
+    CU_ASSERT_EQUAL_FATAL(cfg->n_params, 3);
+    CU_ASSERT_STRING_EQUAL(cfg->params[0].name, "train/lr");
+    CU_ASSERT_EQUAL(cfg->params[0].line, 5);
+    CU_ASSERT_STRING_EQUAL(cfg->params[1].name, "train/adam/beta1");
+    CU_ASSERT_STRING_EQUAL(cfg->params[2].name, "seed_offset");
+    protein_config_free(cfg);
+}
+
+/* One expected YAML error. */
+typedef struct yaml_case {
+    const char *text;
+    int line;
+    const char *key;
+    const char *words;
+} yaml_case;
+
+static const yaml_case yaml_errors[] = {
+    { "name: t\nparamters:\n  x: {value: 1}\n", 2, "", "did you mean 'parameters'" },
+    { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x", "did you mean 'min'" },
+    { HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5, "parameters.x.min", "'abc' is not a number" },
+    { HEAD "  x: {distribution: uniform, min: 2, max: 2}\n", 3, "parameters.x.max", "must be greater than min" },
+    { HEAD "  x: {distribution: log_uniform_values, min: 0, max: 1}\n", 3, "parameters.x.min", "min > 0" },
+    { HEAD "  x: {distribution: log_normal, min: -1, max: 1}\n", 3, "parameters.x.min", "min > 0" },
+    { HEAD "  x: {distribution: logit_normal, min: 0.5, max: 1}\n", 3, "parameters.x.max", "strictly between 0 and 1" },
+    { HEAD "  x: {distribution: logit_normal, min: 0, max: 0.5}\n", 3, "parameters.x.min", "strictly between 0 and 1" },
+    { HEAD "  x: {distribution: uniform_pow2, min: 3, max: 64}\n", 3, "parameters.x.min", "use 2 or 4" },
+    { HEAD "  x: {distribution: uniform_pow2, min: 2, max: 100}\n", 3, "parameters.x.max", "use 64 or 128" },
+    { HEAD "  x: {distribution: uniform_pow2, min: 0.5, max: 4}\n", 3, "parameters.x.min", "powers of two" },
+    { HEAD "  x: {distribution: int_uniform, min: 0.5, max: 4}\n", 3, "parameters.x.min", "whole numbers" },
+    { "name: t\nparameters: {}\n", 2, "parameters", "no parameters" },
+    { "name: t\nparameters:\n", 2, "parameters", "no parameters" },
+    { "name: t\n", 1, "parameters", "no parameters" },
+    { HEAD "  train/lr: {value: 1}\n  train:\n    parameters:\n      lr: {value: 2}\n", 6, "parameters.train.parameters.lr", "defined twice (also on line 3)" },
+    { HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters", "appears twice (first on line 3)" },
+    { HEAD "  x: {distribution: uniform, min: 0, max: 1, default: 2}\n", 3, "parameters.x.default", "outside [0, 1]" },
+    { HEAD "  x: {distribution: int_uniform, min: 0, max: 9, default: 2.5}\n", 3, "parameters.x.default", "whole number" },
+    { HEAD "  x: {distribution: uniform_pow2, min: 1, max: 64, default: 5}\n", 3, "parameters.x.default", "power of two" },
+    { HEAD "  x:\n    values: [a, b]\n    default: c\n", 5, "parameters.x.default", "not one of the values" },
+    { HEAD "  x: {values: []}\n", 3, "parameters.x.values", "values is empty" },
+    { HEAD "  x:\n    values:\n      - a\n      - a\n", 6, "parameters.x.values", "listed twice" },
+    { HEAD "  x: {value: 1, distribution: uniform, min: 0, max: 1}\n", 3, "parameters.x.value", "remove one of them" },
+    { HEAD "  x: {values: [1, 2], distribution: uniform, min: 0, max: 1}\n", 3, "parameters.x.values", "remove one of them" },
+    { HEAD "  x: {value: 1, values: [1]}\n", 3, "parameters.x.value", "not both" },
+    { HEAD "  x: {values: [1, 2], min: 0}\n", 3, "parameters.x.min", "does not apply" },
+    { HEAD "  x: {value: 1, default: 1}\n", 3, "parameters.x.default", "does not apply" },
+    { HEAD "  x: {min: 0, max: 1}\n", 3, "parameters.x", "needs a distribution" },
+    { HEAD "  x: {distribution: unifrom, min: 0, max: 1}\n", 3, "parameters.x.distribution", "did you mean 'uniform'" },
+    { HEAD "  x: {distribution: log_uniform, min: 0, max: 1}\n", 3, "parameters.x.distribution", "log_uniform_values" },
+    { HEAD "  x: {distribution: uniform, max: 1}\n", 3, "parameters.x.min", "min is missing" },
+    { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: time}\n", 3, "parameters.x.scale", "scale: time needs" },
+    { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: -1}\n", 3, "parameters.x.scale", "auto, time or a number > 0" },
+    { HEAD "  x: {distribution: logit_normal, min: 0.1, max: 0.9, integer: true}\n", 3, "parameters.x.integer", "integer applies to" },
+    { HEAD "  x: {distribution: log_normal, min: 1, max: 9, integer: maybe}\n", 3, "parameters.x.integer", "not a boolean" },
+    { HEAD "  x: {distribution: int_uniform, min: 1, max: 9, integer: false}\n", 3, "parameters.x.integer", "always an integer" },
+    { HEAD "  x: {value: [1, 2]}\n", 3, "parameters.x.value", "expected a single value" },
+    { HEAD "  x: 5\n", 3, "parameters.x", "expected a parameter spec" },
+    { HEAD "  x: {values: 5}\n", 3, "parameters.x.values", "expected a list" },
+    { HEAD "  x: {values: [[1]]}\n", 3, "parameters.x.values", "expected a number or a string" },
+    { HEAD "  g:\n    parameters:\n      a: {value: 1}\n    min: 0\n", 4, "parameters.g.parameters", "cannot have other keys" },
+    { HEAD "  x: {value: \"a\\0b\"}\n", 3, "parameters.x.value", "NUL" },
+    { HEAD "  \"a b\": {value: 1}\n", 3, "parameters.a b", "parameter name 'a b' is invalid" },
+    { "name: t\ncost_param: y\n" "parameters:\n  x: {value: 1}\n", 2, "cost_param", "not a parameter" },
+    { "name: t\ncost_param: x\n" "parameters:\n  x: {values: [1, 2]}\n", 2, "cost_param", "must be numeric" },
+    { "parameters:\n  x: {value: 1}\n", 1, "name", "no name" },
+    { "name: a b\nparameters:\n  x: {value: 1}\n", 1, "name", "is invalid" },
+    { "name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 1, "name", "1 to 64 characters" },
+    { "name: t\nmethod: hyperband\n", 2, "method", "protein, random or grid" },
+    { "name: t\nmetric: score\n", 2, "metric", "expected a mapping" },
+    { "name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal", "maximize or minimize" },
+    { "name: t\nmetric: {name: a=b}\n", 2, "metric.name", "cannot be a result key" },
+    { "name: t\nmetric: {nme: a}\n", 2, "metric", "did you mean 'name'" },
+    { "name: t\ncost: {name: \"\"}\n", 2, "cost.name", "cannot be a result key" },
+    { "name: t\nmax_trials: 0\n", 2, "max_trials", "from 1 to" },
+    { "name: t\nmax_trials: 1.5\n", 2, "max_trials", "whole number" },
+    { "name: t\nmax_suggestion_cost: 0\n", 2, "max_suggestion_cost", "number > 0" },
+    { "name: t\nseed: -1\n", 2, "seed", "whole number from 0" },
+    { "name: t\nseed: 18446744073709551616\n", 2, "seed", "whole number from 0" },
+    { "name: t\nprotein:\n  early_stop_quantile: 2\n", 3, "protein.early_stop_quantile", "<= 1" },
+    { "name: t\nprotein:\n  num_random: 2\n", 3, "protein", "did you mean 'num_random_samples'" },
+    { "name: t\nprotein:\n  prune_pareto: 2\n", 3, "protein.prune_pareto", "not a boolean" },
+    { "name: t\nname: u\n", 2, "", "appears twice" },
+    { "name: t\nparameters:\n  x: {value: 1\n", 4, "", "invalid YAML" },
+    { "name: t\n  bad: indent\n", 2, "", "invalid YAML" },
+    { "- a\n- b\n", 1, "", "expected a mapping of sweep settings" },
+    { "", 1, "", "empty" },
+    { "? [a]\n: 1\n", 1, "", "expected a plain key" },
+    { HEAD "  a: &g {parameters: {b: {parameters: {c: {parameters: {d: {parameters: {e: {parameters: {f: {parameters: {g: {parameters: {h: {parameters: {i: {parameters: {j: {value: 1}}}}}}}}}}}}}}}}}}}\n", 3, "parameters.a.parameters.b.parameters.c.parameters.d.parameters.e.parameters.f.parameters.g.parameters.h.parameters.i", "deeper than 8" },
+};
+
+static void test_yaml_errors(void)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof yaml_errors / sizeof yaml_errors[0]; i++)
+        expect_error(0, yaml_errors[i].text, yaml_errors[i].line,
+                     yaml_errors[i].key, yaml_errors[i].words);
+}
+
+static void test_bad_arguments(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char *text = NULL;
+
+    CU_ASSERT_EQUAL(protein_config_parse_yaml(NULL, 0, NULL, &cfg, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_parse_yaml("a: 1", 4, NULL, NULL, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_parse_ini(NULL, 0, NULL, &cfg, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_load_file(NULL, &cfg, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_to_yaml(NULL, &text), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_write_yaml(NULL, stdout), PROTEIN_EINVAL);
+    CU_ASSERT_PTR_NULL(cfg);
+    /* a NULL err is allowed: only the status comes back */
+    CU_ASSERT_EQUAL(protein_config_parse_yaml("name: t\n", 8, NULL, &cfg, NULL), PROTEIN_ECONFIG);
+    protein_config_free(NULL);
+}
+
+/* ------------------------------------------------------------ INI */
+
+static const char puffer_ini[] =
+    "; PufferLib-like config\n"
+    "[base]\n"
+    "env_name = breakout\n"
+    "[train]\n"
+    "learning_rate = 0.0003\n"
+    "[sweep]\n"
+    "method = Protein\n"
+    "metric = environment/score\n"
+    "goal = minimize\n"
+    "downsample = 5\n"
+    "max_runs = 100\n"
+    "max_suggestion_cost = 600\n"
+    "early_stop_quantile = 0.2\n"
+    "prune_pareto = False\n"
+    "use_gpu = True\n"
+    "metric_distribution = linear\n"
+    "match_env = 1\n"
+    "\n"
+    "[sweep.train.total_timesteps]\n"
+    "distribution = log_normal\n"
+    "min = 3e7\n"
+    "max = 1e10\n"
+    "mean = 5e7\n"
+    "scale = time\n"
+    "[sweep.train.learning_rate]\n"
+    "distribution = log_normal\n"
+    "min: 1e-5\n"
+    "max = 1e-1\n"
+    "scale = auto\n"
+    "[sweep.train.gamma]\n"
+    "distribution = \"logit_normal\"\n"
+    "min = 0.8\n"
+    "max = 0.9999\n"
+    "[sweep.policy.hidden_size]\n"
+    "distribution = uniform_pow2\n"
+    "min = 16\n"
+    "max = 1024\n"
+    "[sweep.vec.num_envs]\n"
+    "distribution = int_uniform\n"
+    "min = 1\n"
+    "max = 8\n"
+    "mean = 4\n"
+    "scale = 1.5\n";
+
+static void test_ini(void)
+{
+    protein_sweep_config *cfg = parse_ini(puffer_ini, "configs/breakout.ini");
+    const protein_param *p;
+
+    if (!cfg)
+        return;
+    CU_ASSERT_STRING_EQUAL(cfg->name, "breakout");
+    CU_ASSERT_STRING_EQUAL(cfg->source, "configs/breakout.ini");
+    CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_PROTEIN);
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "environment/score");
+    CU_ASSERT_EQUAL(cfg->minimize, 1);
+    CU_ASSERT_EQUAL(cfg->max_trials, 100);
+    CU_ASSERT_EQUAL(cfg->max_suggestion_cost, 600.0);
+    CU_ASSERT_EQUAL(cfg->early_stop_quantile, 0.2);
+    CU_ASSERT_EQUAL(cfg->prune_pareto, 0);
+    CU_ASSERT_STRING_EQUAL(cfg->cost_param, "train/total_timesteps");
+    CU_ASSERT_EQUAL_FATAL(cfg->n_params, 5);
+    p = param(cfg, "train/total_timesteps");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->has_default && p->default_value == 5e7);
+    CU_ASSERT_DOUBLE_EQUAL(p->scale, 1.0 / (log2(1e10) - log2(3e7)), 1e-15);
+    CU_ASSERT_EQUAL(p->line, 19);
+    p = param(cfg, "train/learning_rate");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 1e-5 && p->scale == 0.5);
+    p = param(cfg, "train/gamma");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOGIT && p->max == 0.9999);
+    p = param(cfg, "policy/hidden_size");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_POW2);
+    p = param(cfg, "vec/num_envs");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer && p->scale == 1.5);
+    CU_ASSERT(p->default_value == 4.0);
+    protein_config_free(cfg);
+}
+
+static void test_ini_options(void)
+{
+    protein_sweep_config *cfg = parse_ini(
+        "[sweep]\nname = named\nsweep_only = train, vec\nseed = 5\n"
+        "cost_param = vec/n\n"
+        "[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\n"
+        "[sweep.policy.width]\ndistribution = uniform\nmin = 0\nmax = 1\n"
+        "[sweep.vec.n]\ndistribution = int_uniform\nmin = 0\nmax = 1\n", NULL);
+    if (!cfg)
+        return;
+    CU_ASSERT_STRING_EQUAL(cfg->name, "named");
+    CU_ASSERT_PTR_NULL(cfg->source);
+    CU_ASSERT(cfg->has_seed && cfg->seed == 5);
+    CU_ASSERT_EQUAL(cfg->n_params, 2);
+    CU_ASSERT_EQUAL(protein_config_find_param(cfg, "policy/width"), -1);
+    CU_ASSERT_STRING_EQUAL(cfg->cost_param, "vec/n");
+    protein_config_free(cfg);
+}
+
+static void test_ini_errors(void)
+{
+    static const yaml_case cases[] = {
+        { "[sweep]\nmetrc = score\n", 2, "sweep.metrc", "did you mean 'metric'" },
+        { "[sweep]\ngoal = up\n", 2, "sweep.goal", "maximize or minimize" },
+        { "[sweep]\nmax_runs = 0\n", 2, "sweep.max_runs", "from 1 to" },
+        { "[sweep]\ngoal = maximize\ngoal = minimize\n", 3, "sweep.goal", "set twice" },
+        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = abc\nmax = 1\n", 4, "sweep.train.lr.min", "not a number" },
+        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmen = 0.5\n", 6, "sweep.train.lr.men", "did you mean 'mean'" },
+        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmean = 5\n", 6, "sweep.train.lr.mean", "outside [0, 1]" },
+        { "[sweep]\n[sweep.train.lr]\nmin = 0\nmin = 1\n", 4, "sweep.train.lr.min", "set twice" },
+        { "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n[sweep.a.b]\n", 6, "sweep.a.b", "appears twice" },
+        { "[sweep]\n[sweep..b]\n", 2, "", "does not name a parameter" },
+        { "[sweep]\n[sweep.a]\ndistribution = uniform\nmin = 0\nmax = 1\n[sweep]\n", 6, "sweep", "appears twice" },
+        { "[sweep]\njust words\n", 2, "", "key = value" },
+        { "[sweep\n", 1, "", "must end with ']'" },
+        { "x = 1\n[sweep]\n", 1, "x", "outside any section" },
+        { "[train]\nlr = 1\n", 1, "sweep", "no [sweep] section" },
+        { "[sweep]\nmethod = protein\n", 1, "sweep", "no parameters" },
+        { "[sweep]\nsweep_only = zzz\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.sweep_only", "matches no parameter" },
+        { "[sweep]\ncost_param = a/c\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.cost_param", "not a parameter" },
+        { "[sweep]\n = 1\n", 2, "", "key is missing" },
+    };
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    size_t i;
+
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_error(1, cases[i].text, cases[i].line, cases[i].key, cases[i].words);
+    /* the name comes from the file name, which must make a valid name */
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(protein_config_parse_ini(
+        "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 54,
+        "dir/my sweep.ini", &cfg, &err), PROTEIN_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'my sweep'"));
+    CU_ASSERT_EQUAL(protein_config_parse_ini(
+        "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 54,
+        NULL, &cfg, &err), PROTEIN_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
+    CU_ASSERT_EQUAL(protein_config_parse_ini("[sweep]\n\0x = 1\n", 15, "n.ini",
+                                             &cfg, &err), PROTEIN_ECONFIG);
+    CU_ASSERT_EQUAL(err.line, 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "NUL"));
+    CU_ASSERT_PTR_NULL(cfg);
+}
+
+/* ------------------------------------------------------------ round trip */
+
+static int same_double(double a, double b)
+{
+    return a == b || (isnan(a) && isnan(b));
+}
+
+static int same_string(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* 1 when a and b hold the same sweep (source not compared). */
+static int config_equal(const protein_sweep_config *a,
+                        const protein_sweep_config *b)
+{
+    size_t i, j;
+
+    if (!same_string(a->name, b->name) || a->method != b->method ||
+        !same_string(a->metric, b->metric) || a->minimize != b->minimize ||
+        !same_string(a->cost_metric, b->cost_metric) ||
+        !same_string(a->cost_param, b->cost_param) ||
+        a->max_trials != b->max_trials ||
+        a->max_suggestion_cost != b->max_suggestion_cost ||
+        a->has_seed != b->has_seed || a->seed != b->seed ||
+        a->num_random_samples != b->num_random_samples ||
+        a->suggestions_per_pareto != b->suggestions_per_pareto ||
+        a->expansion_rate != b->expansion_rate ||
+        a->early_stop_quantile != b->early_stop_quantile ||
+        a->gp_max_obs != b->gp_max_obs ||
+        a->gp_training_iter != b->gp_training_iter ||
+        a->prune_pareto != b->prune_pareto || a->n_params != b->n_params)
+        return 0;
+    for (i = 0; i < a->n_params; i++) {
+        const protein_param *p = &a->params[i], *q = &b->params[i];
+        if (strcmp(p->name, q->name) != 0 || p->kind != q->kind ||
+            p->is_integer != q->is_integer || p->min != q->min ||
+            p->max != q->max || p->scale != q->scale ||
+            p->has_default != q->has_default ||
+            p->default_value != q->default_value || p->n_values != q->n_values)
+            return 0;
+        for (j = 0; j < p->n_values; j++)
+            if (strcmp(p->values[j], q->values[j]) != 0 ||
+                !same_double(p->numeric_values[j], q->numeric_values[j]))
+                return 0;
+    }
+    return 1;
+}
+
+/* Writes cfg, parses the text back and checks both are equal and that
+ * writing again gives the same text. */
+static void check_round_trip(const protein_sweep_config *cfg)
+{
+    protein_sweep_config *back = NULL;
+    protein_error err;
+    char *text = NULL, *again = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &text), PROTEIN_OK);
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(protein_config_parse_yaml(text, strlen(text), "rt.yaml",
+                                              &back, &err), PROTEIN_OK);
+    if (!back) {
+        fprintf(stderr, "\nround trip failed: line %d %s: %s\n%s\n", err.line,
+                err.key, err.message, text);
+        free(text);
+        return;
+    }
+    CU_ASSERT(config_equal(cfg, back));
+    CU_ASSERT_EQUAL(protein_config_to_yaml(back, &again), PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(text, again);
+    free(text);
+    free(again);
+    protein_config_free(back);
+}
+
+static void test_round_trip(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        "name: rt\nmethod: grid\n"
+        "metric: {name: \"val/acc@1\", goal: minimize}\ncost: {name: gpu_s}\n"
+        "cost_param: g/steps\nmax_trials: 9\nmax_suggestion_cost: 0.1\nseed: 0\n"
+        "protein: {expansion_rate: 0.3, early_stop_quantile: 0.7, gp_max_obs: 3}\n"
+        "parameters:\n"
+        "  u: {distribution: uniform, min: -0.1, max: 0.7, default: 0.3, scale: 0.123456789012345678}\n"
+        "  i: {distribution: int_uniform, min: -5, max: 5}\n"
+        "  lr: {distribution: log_uniform_values, min: 1.5e-7, max: 3e-1, default: 1e-3}\n"
+        "  g:\n    parameters:\n"
+        "      steps: {distribution: log_normal, min: 3e7, max: 1e11, scale: time, integer: true, default: 1e8}\n"
+        "  gamma: {distribution: logit_normal, min: 0.8, max: 0.9999}\n"
+        "  b: {distribution: uniform_pow2, min: 1, max: 4096, default: 256}\n"
+        "  c: {values: [\"a \\\"q\\\" \\\\ b\", \"tab\\there\", \"caf\\u00e9\", \"line\\u2028sep\", \"\\x01\", 7, 1e-3, \"08\", \"true\", \"\"], default: \"tab\\there\"}\n"
+        "  k1: {value: \"x: y, [z]\"}\n"
+        "  k2: {value: -2.5e-3}\n");
+    protein_sweep_config *ini;
+
+    if (!cfg)
+        return;
+    check_round_trip(cfg);
+    ini = parse_ini(puffer_ini, "breakout.ini");
+    if (ini)
+        check_round_trip(ini);
+    protein_config_free(ini);
+    protein_config_free(cfg);
+}
+
+static void test_write_file(void)
+{
+    protein_sweep_config *cfg = parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
+    char *text = NULL, buf[4096];
+    FILE *fp = tmpfile();
+    size_t n;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    if (!cfg) {
+        fclose(fp);
+        return;
+    }
+    CU_ASSERT_EQUAL(protein_config_write_yaml(cfg, fp), PROTEIN_OK);
+    rewind(fp);
+    n = fread(buf, 1, sizeof buf - 1, fp);
+    buf[n] = '\0';
+    CU_ASSERT_EQUAL(protein_config_to_yaml(cfg, &text), PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(buf, text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "name: \"t\"\nmethod: protein\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  expansion_rate: 0.1\n"));
+    free(text);
+    fclose(fp);
+    protein_config_free(cfg);
+}
+
+/* ------------------------------------------------------------ files */
+
+static protein_sweep_config *load_example(const char *name)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char path[1024], msg[1024];
+
+    snprintf(path, sizeof path, "%s/examples/sweeps/%s", PROTEIN_SRCDIR, name);
+    memset(&err, 0, sizeof err);
+    if (protein_config_load_file(path, &cfg, &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        fprintf(stderr, "\n%s\n", msg);
+    }
+    CU_ASSERT_PTR_NOT_NULL(cfg);
+    return cfg;
+}
+
+static void test_examples(void)
+{
+    protein_sweep_config *cfg = load_example("quadratic.yaml");
+
+    if (cfg) {
+        CU_ASSERT_STRING_EQUAL(cfg->name, "quadratic");
+        CU_ASSERT_EQUAL(cfg->max_trials, 32);
+        CU_ASSERT_EQUAL(cfg->n_params, 4);
+        CU_ASSERT_EQUAL(param(cfg, "lr")->kind, PROTEIN_PARAM_LOG);
+        CU_ASSERT_EQUAL(param(cfg, "optimizer")->kind, PROTEIN_PARAM_CATEGORICAL);
+        check_round_trip(cfg);
+    }
+    protein_config_free(cfg);
+    cfg = load_example("pufferlib-ppo.yaml");
+    if (cfg) {
+        CU_ASSERT_STRING_EQUAL(cfg->cost_param, "train/total_timesteps");
+        CU_ASSERT_EQUAL(param(cfg, "train/gamma")->kind, PROTEIN_PARAM_LOGIT);
+        CU_ASSERT_EQUAL(param(cfg, "env/frameskip")->kind, PROTEIN_PARAM_CONSTANT);
+        check_round_trip(cfg);
+    }
+    protein_config_free(cfg);
+    cfg = load_example("pufferlib.ini");
+    if (cfg) {
+        CU_ASSERT_STRING_EQUAL(cfg->name, "pufferlib");
+        CU_ASSERT_STRING_EQUAL(cfg->cost_param, "train/total_timesteps");
+        CU_ASSERT_EQUAL(cfg->n_params, 5);
+        check_round_trip(cfg);
+    }
+    protein_config_free(cfg);
+}
+
+static void test_load_file_errors(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char path[1024];
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(protein_config_load_file("/nonexistent/sweep.yaml", &cfg,
+                                             &err), PROTEIN_EIO);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_STRING_EQUAL(err.file, "/nonexistent/sweep.yaml");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "No such file"));
+    /* a directory opens but cannot be read */
+    snprintf(path, sizeof path, "%s/examples", PROTEIN_SRCDIR);
+    CU_ASSERT_EQUAL(protein_config_load_file(path, &cfg, &err), PROTEIN_EIO);
+    CU_ASSERT_STRING_EQUAL(err.file, path);
+    CU_ASSERT_PTR_NULL(cfg);
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void test_error_format(void)
+{
+    protein_error err;
+    char buf[256];
+
+    memset(&err, 0, sizeof err);
+    strcpy(err.file, "s.yaml");
+    err.line = 7;
+    strcpy(err.key, "parameters.lr.min");
+    strcpy(err.message, "bad");
+    protein_error_format(&err, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "s.yaml:7: parameters.lr.min: bad");
+    err.line = 0;
+    protein_error_format(&err, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "s.yaml: parameters.lr.min: bad");
+    err.file[0] = '\0';
+    err.line = 3;
+    protein_error_format(&err, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "line 3: parameters.lr.min: bad");
+    err.line = 0;
+    err.key[0] = '\0';
+    protein_error_format(&err, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "bad");
+    strcpy(err.file, "s.yaml");
+    protein_error_format(&err, buf, 5);
+    CU_ASSERT_STRING_EQUAL(buf, "s.ya");
+    protein_error_format(NULL, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(PROTEIN_ECONFIG), "invalid sweep config");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(PROTEIN_OK), "success");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned failed;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    suite = CU_add_suite("config", NULL, NULL);
+    if (!suite ||
+        !CU_add_test(suite, "defaults", test_defaults) ||
+        !CU_add_test(suite, "options", test_options) ||
+        !CU_add_test(suite, "distributions", test_distributions) ||
+        !CU_add_test(suite, "groups", test_groups) ||
+        !CU_add_test(suite, "yaml errors", test_yaml_errors) ||
+        !CU_add_test(suite, "bad arguments", test_bad_arguments) ||
+        !CU_add_test(suite, "ini", test_ini) ||
+        !CU_add_test(suite, "ini options", test_ini_options) ||
+        !CU_add_test(suite, "ini errors", test_ini_errors) ||
+        !CU_add_test(suite, "round trip", test_round_trip) ||
+        !CU_add_test(suite, "write file", test_write_file) ||
+        !CU_add_test(suite, "examples", test_examples) ||
+        !CU_add_test(suite, "load_file errors", test_load_file_errors) ||
+        !CU_add_test(suite, "error format", test_error_format)) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failed = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failed ? 1 : 0;
+}

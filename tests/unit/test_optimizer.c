@@ -1,0 +1,446 @@
+#include "config.h"
+
+/* test_optimizer.c - the optimizer: creation errors, warm-up, bounds,
+ * observe rules, pending trials, reproducibility, search quality on a
+ * quadratic, methods random and grid, and the fallback when the GP fails. */
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gp.h"
+#include "internal.h"
+#include "optimizer_fixture.h"
+
+/* x on [0, 10] and a log-scale learning rate. */
+static void quad_space(fx_sweep *s, uint64_t seed, int minimize)
+{
+    fx_init(s, seed);
+    s->cfg.minimize = minimize;
+    fx_numeric(s, "x", PROTEIN_PARAM_LINEAR, 0, 10);
+    fx_numeric(s, "lr", PROTEIN_PARAM_LOG, 1e-5, 1e-1);
+}
+
+/* A 2-D quadratic with its optimum at x = 7, lr = 1e-3 (score 0). */
+static double quad(const double *v)
+{
+    double a = (v[0] - 7.0) / 10.0, b = (log10(v[1]) + 3.0) / 4.0;
+    return -(a * a + b * b);
+}
+
+static void check_bounds(const fx_sweep *s, const double *v)
+{
+    for (size_t i = 0; i < s->cfg.n_params; i++) {
+        const protein_param *p = &s->cfg.params[i];
+        CU_ASSERT_FATAL(isfinite(v[i]));
+        if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
+            CU_ASSERT(v[i] >= 0 && v[i] < (double)p->n_values &&
+                      v[i] == floor(v[i]));
+        } else if (p->kind != PROTEIN_PARAM_CONSTANT) {
+            CU_ASSERT(v[i] >= p->min * (1 - 1e-12) &&
+                      v[i] <= p->max * (1 + 1e-12));
+            if (p->is_integer)
+                CU_ASSERT(v[i] == floor(v[i]));
+        }
+    }
+}
+
+static void test_create_errors(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_error err;
+    fx_init(&s, 1);
+    CU_ASSERT_EQUAL(protein_optimizer_create(NULL, NULL, &opt, &err),
+                    PROTEIN_EINVAL);
+    fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
+    fx_categorical(&s, "act", 2)->n_values = 0;
+    CU_ASSERT_EQUAL(protein_optimizer_create(&s.cfg, NULL, &opt, &err),
+                    PROTEIN_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(err.key, "act");
+    CU_ASSERT_STRING_EQUAL(err.file, "fixture.yaml");
+    CU_ASSERT_PTR_NULL(opt);
+    CU_ASSERT_EQUAL(protein_suggest(NULL, NULL, NULL), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_observe(NULL, NULL, 0, 0, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_EINVAL);
+}
+
+/* A mixed space with a cost parameter, used by several tests. */
+static void mixed_space(fx_sweep *s, uint64_t seed)
+{
+    fx_init(s, seed);
+    fx_numeric(s, "lr", PROTEIN_PARAM_LOG, 1e-5, 1e-1)->default_value = 1e-3;
+    fx_numeric(s, "steps", PROTEIN_PARAM_LOG, 1e6, 1e9)->scale =
+        1.0 / (log2(1e9) - log2(1e6));
+    fx_numeric(s, "bs", PROTEIN_PARAM_POW2, 16, 1024);
+    fx_numeric(s, "gamma", PROTEIN_PARAM_LOGIT, 0.9, 0.999);
+    fx_numeric(s, "layers", PROTEIN_PARAM_LINEAR, 1, 8)->is_integer = 1;
+    fx_categorical(s, "act", 3);
+    fx_constant(s, "env", "7", 7);
+    s->cfg.cost_param = (char *)"steps";
+}
+
+static double mixed_objective(const double *v, double *cost)
+{
+    double a = log10(v[0]) + 3.0;
+    *cost = v[1] / 1e5;
+    return exp(-a * a) * log10(v[1]) + 0.1 * (v[5] == 1) - 0.01 * v[4];
+}
+
+static void test_warmup_and_bounds(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[7], u[12];
+    int low_cost = 0;
+    mixed_space(&s, 2);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 40; i++) {
+        double cost;
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        check_bounds(&s, v);
+        CU_ASSERT_EQUAL(v[6], 7.0);
+        if (i < 10) {
+            CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+            protein_space_normalize(&s.cfg, v, u);
+            low_cost += u[1] < -0.5;
+        } else {
+            CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+            CU_ASSERT(isfinite(info.predicted_score));
+            CU_ASSERT(info.predicted_cost > 0);
+            CU_ASSERT(info.n_candidates > 0);
+        }
+        double score = mixed_objective(v, &cost);
+        CU_ASSERT(protein_observe(opt, v, score, cost,
+                                  PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
+    }
+    CU_ASSERT(low_cost >= 9); /* the cost dim sits near u = -0.8 */
+    protein_optimizer_free(opt);
+}
+
+static void test_default_first(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_optimizer_options o = {NULL, 1};
+    protein_suggestion_info info;
+    double v[2];
+    quad_space(&s, 3, 0);
+    s.params[0].has_default = 1;
+    s.params[0].default_value = 2.5;
+    s.params[1].has_default = 1;
+    s.params[1].default_value = 3e-4;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, &o, &opt, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_DEFAULT);
+    CU_ASSERT_EQUAL(v[0], 2.5);
+    CU_ASSERT_EQUAL(v[1], 3e-4);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+    protein_optimizer_free(opt);
+}
+
+static void test_observe_rules(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    double v[7], got[7], sc, c;
+    mixed_space(&s, 4);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    v[0] = 1e-3; v[1] = 1e7; v[2] = 64; v[3] = 0.99; v[4] = 3; v[5] = 1;
+    v[6] = 7;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 1.0, 10, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_OK);
+    /* the same point again replaces it */
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 2.0, 20, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_num_observations(opt), 1);
+    CU_ASSERT_EQUAL(protein_get_observation(opt, 0, got, &sc, &c), PROTEIN_OK);
+    CU_ASSERT_EQUAL(sc, 2.0);
+    CU_ASSERT_EQUAL(c, 20.0);
+    CU_ASSERT_EQUAL(memcmp(got, v, sizeof(v)), 0);
+    CU_ASSERT_EQUAL(protein_get_observation(opt, 1, got, &sc, &c),
+                    PROTEIN_EINVAL);
+    /* a cost parameter at its minimum is not kept */
+    v[1] = 1e6;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 3.0, 5, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_num_observations(opt), 1);
+    /* failures and non-finite scores go to the failure list */
+    v[1] = 1e8;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 0, 0, PROTEIN_OUTCOME_FAILURE),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_observe(opt, v, NAN, 3, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_num_failures(opt), 2);
+    CU_ASSERT_EQUAL(protein_num_observations(opt), 1);
+    /* invalid input */
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 1, -1, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_EINVAL);
+    v[0] = NAN;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 1, 1, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_add_pending(opt, v), PROTEIN_EINVAL);
+    protein_optimizer_free(opt);
+}
+
+/* Runs n sequential trials of the quadratic as a loss to minimize, at a
+ * constant cost; returns the best score (minus the lowest loss). */
+static double run_quadratic(uint64_t seed, protein_method method, int n)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    double v[2], best = -INFINITY;
+    quad_space(&s, seed, 1);
+    s.cfg.method = method;
+    if (protein_optimizer_create(&s.cfg, NULL, &opt, NULL) != PROTEIN_OK)
+        return NAN;
+    for (int i = 0; i < n; i++) {
+        double loss;
+        CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        loss = -quad(v);
+        best = fmax(best, -loss);
+        CU_ASSERT(protein_observe(opt, v, loss, 1.0,
+                                  PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
+    }
+    protein_optimizer_free(opt);
+    return best;
+}
+
+static void test_beats_random(void)
+{
+    double gp = 0, rnd = 0;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        gp += run_quadratic(seed, PROTEIN_METHOD_PROTEIN, 40);
+        rnd += run_quadratic(seed, PROTEIN_METHOD_RANDOM, 40);
+    }
+    CU_ASSERT(gp > 2 * rnd);   /* both negative: less than half the regret */
+    CU_ASSERT(gp / 5 > -1e-3); /* within ~0.03 of the optimum per axis */
+}
+
+static double dist2_2(const double *a, const double *b)
+{
+    return (a[0] - b[0]) * (a[0] - b[0]) + (a[1] - b[1]) * (a[1] - b[1]);
+}
+
+/* Model suggestions after 20 observations; with mark_pending each is
+ * added as pending. Returns the smallest pairwise model-space distance. */
+static double pending_min_distance(int mark_pending)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2], u[16][2], dmin = INFINITY;
+    quad_space(&s, 5, 0);
+    if (protein_optimizer_create(&s.cfg, NULL, &opt, NULL) != PROTEIN_OK)
+        return NAN;
+    for (int i = 0; i < 20; i++) {
+        CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        protein_observe(opt, v, quad(v), 100.0, PROTEIN_OUTCOME_SUCCESS);
+    }
+    for (int i = 0; i < 16; i++) {
+        CU_ASSERT(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT(info.source == PROTEIN_SOURCE_MODEL);
+        protein_space_normalize(&s.cfg, v, u[i]);
+        if (mark_pending)
+            CU_ASSERT(protein_add_pending(opt, v) == PROTEIN_OK);
+    }
+    CU_ASSERT_EQUAL(protein_num_pending(opt), mark_pending ? 16 : 0);
+    /* observing a pending point removes it */
+    if (mark_pending) {
+        protein_space_denormalize(&s.cfg, u[0], v);
+        protein_observe(opt, v, quad(v), 100.0, PROTEIN_OUTCOME_SUCCESS);
+        CU_ASSERT_EQUAL(protein_num_pending(opt), 15);
+        protein_clear_pending(opt);
+        CU_ASSERT_EQUAL(protein_num_pending(opt), 0);
+    }
+    for (int a = 0; a < 16; a++)
+        for (int b = a + 1; b < 16; b++)
+            dmin = fmin(dmin, sqrt(dist2_2(u[a], u[b])));
+    protein_optimizer_free(opt);
+    return dmin;
+}
+
+static void test_pending_distinct(void)
+{
+    double with = pending_min_distance(1), without = pending_min_distance(0);
+    CU_ASSERT(with > 0.1);       /* far above the 1e-6 dedup radius */
+    CU_ASSERT(without < 0.02);   /* unmarked, the model repeats itself */
+}
+
+static void suggest_sequence(uint64_t seed, double *out, int n)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    mixed_space(&s, seed);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < n; i++) {
+        double cost, score, *v = out + 7 * i;
+        CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        score = mixed_objective(v, &cost);
+        protein_observe(opt, v, score, cost, PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_optimizer_free(opt);
+}
+
+static void test_reproducible(void)
+{
+    double a[7 * 16], b[7 * 16], c[7 * 16];
+    suggest_sequence(8, a, 16);
+    suggest_sequence(8, b, 16);
+    suggest_sequence(9, c, 16);
+    CU_ASSERT_EQUAL(memcmp(a, b, sizeof(a)), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(a, c, sizeof(a)), 0);
+}
+
+static void test_random_method(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[7], below = 0;
+    mixed_space(&s, 10);
+    s.cfg.method = PROTEIN_METHOD_RANDOM;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 400; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT(info.source == PROTEIN_SOURCE_RANDOM);
+        check_bounds(&s, v);
+        below += v[0] < 1e-3; /* the log-scale midpoint */
+    }
+    CU_ASSERT(below > 160 && below < 240);
+    protein_optimizer_free(opt);
+}
+
+static void test_grid_method(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    double v[4], seen[64][4];
+    int n = 0, distinct = 1;
+    fx_init(&s, 11);
+    s.cfg.method = PROTEIN_METHOD_GRID;
+    fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
+    fx_numeric(&s, "k", PROTEIN_PARAM_LINEAR, 1, 3)->is_integer = 1;
+    fx_categorical(&s, "act", 2);
+    fx_constant(&s, "env", "1", 1);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    while (n < 64 && protein_suggest(opt, v, NULL) == PROTEIN_OK) {
+        check_bounds(&s, v);
+        for (int k = 0; k < n; k++)
+            distinct &= memcmp(seen[k], v, sizeof(v)) != 0;
+        memcpy(seen[n++], v, sizeof(v));
+    }
+    CU_ASSERT_EQUAL(n, 5 * 3 * 2); /* k: 1, 1.5->2, 2, 2.5->3, 3 -> 3 */
+    CU_ASSERT(distinct);
+    CU_ASSERT_EQUAL(seen[0][0], 0.0);
+    CU_ASSERT_EQUAL(seen[1][2], 1.0); /* the last parameter varies fastest */
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, NULL), PROTEIN_EXHAUSTED);
+    protein_optimizer_free(opt);
+}
+
+/* A backend whose fit always fails, wrapping the CPU one. */
+static int failing_fit(void *state, const double *X, const double *y, size_t n,
+                       protein_gp_params *params,
+                       const protein_gp_fit_options *opts,
+                       protein_gp_fit_report *report, char *errbuf,
+                       size_t errlen)
+{
+    if (errbuf != NULL && errlen > 0)
+        snprintf(errbuf, errlen, "injected failure");
+    return PROTEIN_ENUMERIC;
+}
+
+static void test_gp_failure_fallback(void)
+{
+    fx_sweep s;
+    protein_gp_backend broken = protein_gp_backend_cpu;
+    protein_optimizer_options o = {&broken, 0};
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2];
+    broken.fit = failing_fit;
+    quad_space(&s, 12, 0);
+    s.cfg.num_random_samples = 2;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, &o, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+        check_bounds(&s, v);
+        protein_observe(opt, v, quad(v), 1, PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_optimizer_free(opt);
+}
+
+static void test_failures_and_constants_only(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2];
+    /* only failures so far: still warm-up points, never a crash */
+    quad_space(&s, 13, 0);
+    s.cfg.num_random_samples = 1;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 4; i++) {
+        CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+        protein_observe(opt, v, 0, 0, PROTEIN_OUTCOME_FAILURE);
+    }
+    /* one success: the model runs with failures imputed */
+    protein_observe(opt, v, quad(v), 1, PROTEIN_OUTCOME_SUCCESS);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+    check_bounds(&s, v);
+    protein_optimizer_free(opt);
+    /* a space of constants only */
+    fx_init(&s, 14);
+    fx_constant(&s, "env", "3", 3);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, NULL), PROTEIN_OK);
+    CU_ASSERT_EQUAL(v[0], 3.0);
+    protein_optimizer_free(opt);
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned int failures;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return CU_get_error();
+    suite = CU_add_suite("optimizer", NULL, NULL);
+    if (suite == NULL ||
+        !CU_add_test(suite, "create errors", test_create_errors) ||
+        !CU_add_test(suite, "warm-up and bounds", test_warmup_and_bounds) ||
+        !CU_add_test(suite, "defaults first", test_default_first) ||
+        !CU_add_test(suite, "observe rules", test_observe_rules) ||
+        !CU_add_test(suite, "beats random on a quadratic",
+                     test_beats_random) ||
+        !CU_add_test(suite, "pending distinct", test_pending_distinct) ||
+        !CU_add_test(suite, "reproducible", test_reproducible) ||
+        !CU_add_test(suite, "method random", test_random_method) ||
+        !CU_add_test(suite, "method grid", test_grid_method) ||
+        !CU_add_test(suite, "GP failure falls back",
+                     test_gp_failure_fallback) ||
+        !CU_add_test(suite, "failures and constants",
+                     test_failures_and_constants_only)) {
+        CU_cleanup_registry();
+        return CU_get_error();
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}

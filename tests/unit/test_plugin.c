@@ -1,0 +1,535 @@
+/*
+ * test_plugin.c - unit tests of the SPANK plugin's logic (plugin/), with
+ * the spank_* functions stubbed (test_plugin_stub.c): plugstack arguments,
+ * --sweep validation, claim keys, outcome decisions and result-file
+ * safety. Needs no Slurm and no Redis (an unreachable Redis is tested on
+ * a closed loopback port).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+#include <slurm/slurm.h>
+
+#include "spank_protein.h"
+#include "test_plugin_stub.h"
+
+static char tmpdir[256];
+
+static int suite_init(void)
+{
+    const char *base = getenv("TMPDIR");
+
+    snprintf(tmpdir, sizeof(tmpdir), "%s/test_plugin.XXXXXX",
+             base && *base ? base : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    plugin_stub_reset();
+    spank_protein_options_clear();
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ args */
+
+static int parse(spank_protein_config *cfg, char *err, size_t len, int ac,
+                 ...)
+{
+    char *av[16];
+    va_list ap;
+    int i;
+
+    va_start(ap, ac);
+    for (i = 0; i < ac; i++)
+        av[i] = va_arg(ap, char *);
+    va_end(ap);
+    return spank_protein_args_parse(cfg, ac, av, err, len);
+}
+
+static void test_args_defaults(void)
+{
+    spank_protein_config cfg;
+    char err[512];
+
+    CU_ASSERT_EQUAL(spank_protein_args_parse(&cfg, 0, NULL, err, sizeof(err)),
+                    0);
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "");
+    CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
+    CU_ASSERT_EQUAL(cfg.connect_timeout_ms, 1000);
+    CU_ASSERT_EQUAL(cfg.command_timeout_ms, 5000);
+    CU_ASSERT_EQUAL(cfg.lease_s, 0);
+    CU_ASSERT_EQUAL(cfg.submit_check, 1);
+}
+
+static void test_args_every_key(void)
+{
+    spank_protein_config cfg;
+    char err[512];
+    pq_connect_options o;
+
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 8,
+                          "redis=redis://10.0.0.5:6380/2",
+                          "password_file=/etc/slurm/protein.pass",
+                          "result_dir=/var/tmp/protein", "claim_timeout=12",
+                          "connect_timeout=250", "command_timeout=9000",
+                          "lease=7200", "submit_check=no"),
+                    0);
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://10.0.0.5:6380/2");
+    CU_ASSERT_STRING_EQUAL(cfg.password_file, "/etc/slurm/protein.pass");
+    CU_ASSERT_STRING_EQUAL(cfg.result_dir, "/var/tmp/protein");
+    CU_ASSERT_EQUAL(cfg.claim_timeout_s, 12);
+    CU_ASSERT_EQUAL(cfg.connect_timeout_ms, 250);
+    CU_ASSERT_EQUAL(cfg.command_timeout_ms, 9000);
+    CU_ASSERT_EQUAL(cfg.lease_s, 7200);
+    CU_ASSERT_EQUAL(cfg.submit_check, 0);
+
+    o = spank_protein_connect_options(&cfg, 1, 12000);
+    CU_ASSERT_STRING_EQUAL(o.url, "redis://10.0.0.5:6380/2");
+    CU_ASSERT_STRING_EQUAL(o.password_file, "/etc/slurm/protein.pass");
+    CU_ASSERT_EQUAL(o.connect_timeout_ms, 250);
+    CU_ASSERT_EQUAL(o.command_timeout_ms, 21000);
+    /* Submit hosts never read root's password file. */
+    o = spank_protein_connect_options(&cfg, 0, 0);
+    CU_ASSERT_PTR_NULL(o.password_file);
+    CU_ASSERT_EQUAL(o.command_timeout_ms, 9000);
+}
+
+static void test_args_unknown_key(void)
+{
+    spank_protein_config cfg;
+    char err[512];
+
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 3, "claim_timeout=3",
+                          "redis_url=redis://x", "lease=60"),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown plugstack argument "
+                                       "'redis_url'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: "));
+    /* The good arguments still apply (slurmstepd ignores the bad one). */
+    CU_ASSERT_EQUAL(cfg.claim_timeout_s, 3);
+    CU_ASSERT_EQUAL(cfg.lease_s, 60);
+}
+
+static void test_args_bad_values(void)
+{
+    static const char *const bad[] = {
+        "claim_timeout=abc", "claim_timeout=-1", "claim_timeout=3601",
+        "claim_timeout=", "connect_timeout=0", "connect_timeout=5x",
+        "command_timeout=600001", "lease=-5", "submit_check=maybe",
+        "result_dir=relative/dir", "password_file=pass.txt", "redis=",
+        "noequals", "=value"};
+    spank_protein_config cfg;
+    char err[512];
+    size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, bad[i]), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: plugstack argument"));
+    }
+    /* Defaults survive a bad value. */
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "claim_timeout=x"), -1);
+    CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
+}
+
+static void test_args_too_long(void)
+{
+    spank_protein_config cfg;
+    char err[512];
+    char arg[1200];
+
+    memset(arg, 'a', sizeof(arg) - 1);
+    arg[sizeof(arg) - 1] = '\0';
+    memcpy(arg, "result_dir=/", 12);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, arg), -1);
+    CU_ASSERT_STRING_EQUAL(cfg.result_dir, "");
+}
+
+/* ------------------------------------------------------------ options */
+
+static void test_option_register(void)
+{
+    plugin_stub_reset();
+    CU_ASSERT_EQUAL(spank_protein_options_register(NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
+    CU_ASSERT_STRING_EQUAL(plugin_stub.option->name, "sweep");
+    CU_ASSERT_EQUAL(plugin_stub.option->has_arg, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.option->usage, "[protein]"));
+
+    plugin_stub.register_fails = 1;
+    CU_ASSERT_EQUAL(spank_protein_options_register(NULL), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error,
+                                  "protein: couldn't register option --sweep"));
+}
+
+static void test_sweep_check_names(void)
+{
+    static const char *const bad[] = {"", "-x", ".hidden", "has space",
+                                      "semi;colon", "slash/name",
+                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    spank_protein_config cfg;
+    size_t i;
+
+    spank_protein_config_defaults(&cfg);
+    cfg.submit_check = 0;
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        plugin_stub_reset();
+        CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, bad[i], 1000), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error,
+                                      "protein: --sweep="));
+    }
+    plugin_stub_reset();
+    CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, "ppo-lr_2.v1", 1000), 0);
+    CU_ASSERT_EQUAL(plugin_stub.n_messages, 0);
+}
+
+static void test_sweep_check_redis_down(void)
+{
+    spank_protein_config cfg;
+
+    spank_protein_config_defaults(&cfg);
+    /* Port 1 on loopback: refused at once. */
+    snprintf(cfg.redis_url, sizeof(cfg.redis_url), "redis://127.0.0.1:1");
+    cfg.connect_timeout_ms = 200;
+    unsetenv("PROTEIN_TRIAL");
+    plugin_stub_reset();
+    CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, "demo", 1000), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info,
+                                  "protein: warning: could not check sweep "
+                                  "'demo'"));
+    CU_ASSERT_STRING_EQUAL(plugin_stub.last_error, "");
+}
+
+static void test_option_callback(void)
+{
+    spank_protein_config cfg;
+    spank_opt_cb_f cb;
+
+    spank_protein_config_defaults(&cfg);
+    cfg.submit_check = 0;
+    spank_protein_options_use_config(&cfg);
+    plugin_stub_reset();
+    spank_protein_options_clear();
+    CU_ASSERT_EQUAL_FATAL(spank_protein_options_register(NULL), 0);
+    cb = plugin_stub.option->cb;
+
+    /* Submit side: a bad name refuses the submission. */
+    CU_ASSERT_EQUAL(cb(0, "bad name", 0), -1);
+    CU_ASSERT_PTR_NULL(spank_protein_sweep());
+    CU_ASSERT_EQUAL(cb(0, "good", 0), 0);
+    CU_ASSERT_STRING_EQUAL(spank_protein_sweep(), "good");
+    /* Slurm may deliver the same value twice. */
+    CU_ASSERT_EQUAL(cb(0, "good", 0), 0);
+
+    /* slurmstepd: never fails, keeps the problem for task_init. */
+    spank_protein_options_clear();
+    CU_ASSERT_EQUAL(cb(0, "-bad", 1), 0);
+    CU_ASSERT_PTR_NOT_NULL(spank_protein_sweep_error());
+    spank_protein_options_clear();
+    CU_ASSERT_EQUAL(cb(0, "fine", 1), 0);
+    CU_ASSERT_PTR_NULL(spank_protein_sweep_error());
+    CU_ASSERT_STRING_EQUAL(spank_protein_sweep(), "fine");
+    spank_protein_options_clear();
+}
+
+/* ------------------------------------------------------------ claim key */
+
+static void test_claim_key(void)
+{
+    char key[SPANK_PROTEIN_CLAIM_KEY_MAX];
+
+    CU_ASSERT_EQUAL(spank_protein_claim_key(1041, SLURM_BATCH_SCRIPT, 1000,
+                                            41, key, sizeof(key)), 0);
+    CU_ASSERT_STRING_EQUAL(key, "1000_41");
+    /* A requeued task has a new job id but the same key. */
+    CU_ASSERT_EQUAL(spank_protein_claim_key(2000, SLURM_BATCH_SCRIPT, 1000,
+                                            41, key, sizeof(key)), 0);
+    CU_ASSERT_STRING_EQUAL(key, "1000_41");
+    /* Plain batch job: array id 0 and task NO_VAL. */
+    CU_ASSERT_EQUAL(spank_protein_claim_key(77, SLURM_BATCH_SCRIPT, 0, NO_VAL,
+                                            key, sizeof(key)), 0);
+    CU_ASSERT_STRING_EQUAL(key, "77");
+    /* srun step of its own (array id equals the job id there). */
+    CU_ASSERT_EQUAL(spank_protein_claim_key(78, 0, 78, NO_VAL, key,
+                                            sizeof(key)), 0);
+    CU_ASSERT_STRING_EQUAL(key, "78.0");
+    CU_ASSERT_EQUAL(spank_protein_claim_key(4294967000u, SLURM_BATCH_SCRIPT,
+                                            4294967000u, 4000000000u, key, 8),
+                    -1);
+}
+
+/* ------------------------------------------------------------ outcome */
+
+static void test_outcome_completed(void)
+{
+    spank_protein_outcome o;
+    pq_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.has_metric = 1;
+    r.metric = 0.93;
+    spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_COMPLETED);
+    CU_ASSERT_DOUBLE_EQUAL(o.score, 0.93, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 12.5, 1e-12);   /* measured seconds */
+    r.has_cost = 1;
+    r.cost = 300;
+    spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 300, 1e-12);    /* reported cost wins */
+}
+
+static void test_outcome_failed(void)
+{
+    spank_protein_outcome o;
+    pq_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.has_metric = 1;
+    r.metric = 1;
+    spank_protein_outcome_decide(3 << 8, &r, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_EQUAL(o.exit_status, 3);
+    CU_ASSERT_STRING_EQUAL(o.reason, "exit status 3");
+
+    spank_protein_outcome_decide(0, NULL, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_EQUAL(o.exit_status, 0);
+    CU_ASSERT_EQUAL(strncmp(o.reason, "no result", 9), 0);
+
+    r.has_metric = 0;
+    spank_protein_outcome_decide(0, &r, "result file x is a symlink: refused",
+                                 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_STRING_EQUAL(o.reason,
+                           "no result: result file x is a symlink: refused");
+}
+
+static void test_outcome_interrupted(void)
+{
+    spank_protein_outcome o;
+    pq_result r;
+
+    memset(&r, 0, sizeof(r));
+    r.has_metric = 1;
+    spank_protein_outcome_decide(SIGTERM, &r, NULL, 1, &o);   /* scancel */
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    CU_ASSERT_EQUAL(o.signal, SIGTERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "signal 15"));
+    spank_protein_outcome_decide(SIGKILL, NULL, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    CU_ASSERT_EQUAL(o.signal, SIGKILL);
+}
+
+static void test_status_merge(void)
+{
+    int s = 0;
+
+    s = spank_protein_status_merge(s, 0);
+    CU_ASSERT_EQUAL(s, 0);
+    s = spank_protein_status_merge(s, 2 << 8);
+    CU_ASSERT_EQUAL(s, 2 << 8);
+    s = spank_protein_status_merge(s, 5 << 8);     /* first failure kept */
+    CU_ASSERT_EQUAL(s, 2 << 8);
+    s = spank_protein_status_merge(s, SIGTERM);
+    CU_ASSERT_EQUAL(s, SIGTERM);
+    s = spank_protein_status_merge(s, 0);
+    CU_ASSERT_EQUAL(s, SIGTERM);
+}
+
+/* ------------------------------------------------------------ result file */
+
+static void test_result_path(void)
+{
+    char buf[128];
+
+    CU_ASSERT_EQUAL(spank_protein_result_path("/var/r", "/tmp/job", "5_1",
+                                              buf, sizeof(buf)), 0);
+    CU_ASSERT_STRING_EQUAL(buf, "/var/r/protein.5_1.result");
+    CU_ASSERT_EQUAL(spank_protein_result_path("", "/scratch/job/", "5", buf,
+                                              sizeof(buf)), 0);
+    CU_ASSERT_STRING_EQUAL(buf, "/scratch/job/protein.5.result");
+    /* A relative $TMPDIR is not trusted. */
+    CU_ASSERT_EQUAL(spank_protein_result_path(NULL, "rel", "5", buf,
+                                              sizeof(buf)), 0);
+    CU_ASSERT_STRING_EQUAL(buf, "/tmp/protein.5.result");
+    CU_ASSERT_EQUAL(spank_protein_result_path("/var/r", NULL, "5", buf, 10),
+                    -1);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_result_roundtrip(void)
+{
+    char path[512], err[512];
+    char *text = NULL;
+    size_t len = 0;
+    struct stat st;
+    pq_result r;
+
+    snprintf(path, sizeof(path), "%s/protein.1.result", tmpdir);
+    write_file(path, "stale=1\n");
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_create(path, getuid(),
+                                                      getgid(), err,
+                                                      sizeof(err)), 0);
+    CU_ASSERT_EQUAL(stat(path, &st), 0);
+    CU_ASSERT_EQUAL(st.st_size, 0);                 /* emptied */
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    write_file(path, "score=0.5\ncost=7\nscore=0.75\n");
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(path, getuid(), 1 << 20,
+                                                    1, &text, &len, err,
+                                                    sizeof(err)), 0);
+    CU_ASSERT_EQUAL(len, strlen("score=0.5\ncost=7\nscore=0.75\n"));
+    CU_ASSERT_EQUAL(pq_result_parse(text, len, "score", "cost", &r), PQ_OK);
+    CU_ASSERT(r.has_metric && r.metric == 0.75);
+    CU_ASSERT(r.has_cost && r.cost == 7);
+    free(text);
+    CU_ASSERT_EQUAL(access(path, F_OK), -1);        /* removed after reading */
+
+    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
+                                              &text, &len, err, sizeof(err)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+}
+
+static void test_result_symlink_refused(void)
+{
+    char path[512], target[512], err[512];
+    char *text = NULL;
+    size_t len;
+
+    snprintf(target, sizeof(target), "%s/secret", tmpdir);
+    snprintf(path, sizeof(path), "%s/protein.2.result", tmpdir);
+    write_file(target, "score=1\n");
+    CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
+                                              &text, &len, err, sizeof(err)),
+                    -1);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symlink: refused"));
+    /* Creating through a planted symlink is refused too. */
+    CU_ASSERT_EQUAL(spank_protein_result_create(path, getuid(), getgid(), err,
+                                                sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symlink"));
+    unlink(path);
+    unlink(target);
+}
+
+static void test_result_wrong_owner_refused(void)
+{
+    char path[512], err[512];
+    char *text = NULL;
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/protein.3.result", tmpdir);
+    write_file(path, "score=1\n");
+    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid() + 1, 1 << 20, 1,
+                                              &text, &len, err, sizeof(err)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not to the job's uid"));
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);         /* left in place */
+    unlink(path);
+}
+
+static void test_result_not_regular_refused(void)
+{
+    char path[512], err[512];
+    char *text = NULL;
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/protein.4.result", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
+    /* A FIFO with no writer must neither hang nor be read. */
+    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
+                                              &text, &len, err, sizeof(err)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file"));
+    unlink(path);
+}
+
+static void test_result_oversize_capped(void)
+{
+    char path[512], err[512];
+    char *text = NULL;
+    size_t len = 0, i;
+    FILE *f;
+    pq_result r;
+
+    snprintf(path, sizeof(path), "%s/protein.5.result", tmpdir);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    for (i = 0; i < 5000; i++)
+        fprintf(f, "step=%zu\n", i);
+    fputs("score=0.125\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(path, getuid(), 4096, 0,
+                                                    &text, &len, err,
+                                                    sizeof(err)), 0);
+    CU_ASSERT(len <= 4096);
+    CU_ASSERT(len > 4000);
+    CU_ASSERT_EQUAL(strncmp(text, "step=", 5), 0);  /* starts at a line */
+    CU_ASSERT_EQUAL(pq_result_parse(text, len, "score", "cost", &r), PQ_OK);
+    CU_ASSERT(r.has_metric && r.metric == 0.125);
+    free(text);
+    CU_ASSERT_EQUAL(access(path, F_OK), 0);         /* unlink_after = 0 */
+    unlink(path);
+}
+
+int main(void)
+{
+    CU_pSuite s;
+    unsigned failures;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 2;
+    s = CU_add_suite("plugin", suite_init, suite_clean);
+    CU_add_test(s, "args: defaults", test_args_defaults);
+    CU_add_test(s, "args: every key", test_args_every_key);
+    CU_add_test(s, "args: unknown key", test_args_unknown_key);
+    CU_add_test(s, "args: bad values", test_args_bad_values);
+    CU_add_test(s, "args: too long", test_args_too_long);
+    CU_add_test(s, "option: register", test_option_register);
+    CU_add_test(s, "option: sweep names", test_sweep_check_names);
+    CU_add_test(s, "option: redis down warns", test_sweep_check_redis_down);
+    CU_add_test(s, "option: callback", test_option_callback);
+    CU_add_test(s, "claim key", test_claim_key);
+    CU_add_test(s, "outcome: completed", test_outcome_completed);
+    CU_add_test(s, "outcome: failed", test_outcome_failed);
+    CU_add_test(s, "outcome: interrupted", test_outcome_interrupted);
+    CU_add_test(s, "outcome: merge", test_status_merge);
+    CU_add_test(s, "result: path", test_result_path);
+    CU_add_test(s, "result: round trip", test_result_roundtrip);
+    CU_add_test(s, "result: symlink refused", test_result_symlink_refused);
+    CU_add_test(s, "result: wrong owner refused",
+                test_result_wrong_owner_refused);
+    CU_add_test(s, "result: FIFO refused", test_result_not_regular_refused);
+    CU_add_test(s, "result: oversize capped", test_result_oversize_capped);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures == 0 ? 0 : 1;
+}

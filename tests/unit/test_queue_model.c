@@ -1,0 +1,244 @@
+/*
+ * test_queue_model.c - CUnit suite of queue/queue_model.c: value vectors to
+ * trial parameters and back, and configs stored as YAML text.
+ */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "queue_model.h"
+
+static const char *yaml_text =
+    "name: qm\n"
+    "metric: {name: score, goal: maximize}\n"
+    "parameters:\n"
+    "  lr: {distribution: log_uniform_values, min: 0.00001, max: 0.1}\n"
+    "  width: {distribution: int_uniform, min: 16, max: 512}\n"
+    "  optimizer: {values: [adam, sgd, rmsprop]}\n"
+    "  batch: {values: [64, 128, 256]}\n"
+    "  dropout: {distribution: uniform, min: 0.0, max: 0.5}\n"
+    "  env: {value: cartpole}\n"
+    "  epochs: {value: 3}\n";
+
+static protein_sweep_config *load(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_EQUAL_FATAL(pq_model_load_config("qm", yaml_text,
+                                               strlen(yaml_text), &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    return cfg;
+}
+
+static const pq_param *find(const pq_params *p, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return &p->items[i];
+    return NULL;
+}
+
+static void fill_values(const protein_sweep_config *cfg, double *v)
+{
+    v[protein_config_find_param(cfg, "lr")] = 0.001;
+    v[protein_config_find_param(cfg, "width")] = 128;
+    v[protein_config_find_param(cfg, "optimizer")] = 1;
+    v[protein_config_find_param(cfg, "batch")] = 2;
+    v[protein_config_find_param(cfg, "dropout")] = 0.25;
+    v[protein_config_find_param(cfg, "env")] = 0;
+    v[protein_config_find_param(cfg, "epochs")] = 3;
+}
+
+static void test_load_config(void)
+{
+    protein_sweep_config *cfg = load();
+
+    CU_ASSERT_EQUAL(cfg->n_params, 7);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "qm");
+    CU_ASSERT(protein_config_find_param(cfg, "optimizer") >= 0);
+    protein_config_free(cfg);
+}
+
+static void test_load_config_error_names_sweep(void)
+{
+    const char *bad = "parameters:\n  lr: {distribution: nope, min: 1, max: 2}\n";
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_NOT_EQUAL(pq_model_load_config("broken", bad, strlen(bad), &cfg,
+                                             &err),
+                        PROTEIN_OK);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.file, "sweep broken"));
+    CU_ASSERT_EQUAL(pq_model_load_config("x", NULL, 0, &cfg, &err),
+                    PROTEIN_EINVAL);
+}
+
+static void test_values_to_params(void)
+{
+    protein_sweep_config *cfg = load();
+    double v[7];
+    pq_params p;
+    const pq_param *q;
+
+    fill_values(cfg, v);
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    CU_ASSERT_EQUAL(p.n, 7);
+
+    q = find(&p, "lr");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_FALSE(q->is_string);
+    CU_ASSERT_FALSE(q->is_integer);
+    CU_ASSERT_DOUBLE_EQUAL(q->number, 0.001, 1e-15);
+
+    q = find(&p, "width");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_TRUE(q->is_integer);
+    CU_ASSERT_EQUAL(q->number, 128);
+
+    q = find(&p, "optimizer");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_TRUE(q->is_string);
+    CU_ASSERT_STRING_EQUAL(q->text, "sgd");
+
+    q = find(&p, "batch");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_FALSE(q->is_string);
+    CU_ASSERT_TRUE(q->is_integer);
+    CU_ASSERT_EQUAL(q->number, 256);
+
+    q = find(&p, "env");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_TRUE(q->is_string);
+    CU_ASSERT_STRING_EQUAL(q->text, "cartpole");
+
+    q = find(&p, "epochs");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_FALSE(q->is_string);
+    CU_ASSERT_EQUAL(q->number, 3);
+
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
+static void test_round_trip(void)
+{
+    protein_sweep_config *cfg = load();
+    double v[7], back[7];
+    pq_params p;
+    protein_error err;
+    size_t i;
+
+    fill_values(cfg, v);
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    memset(back, 0, sizeof(back));
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, back, &err), PROTEIN_OK);
+    for (i = 0; i < 7; i++)
+        CU_ASSERT_DOUBLE_EQUAL(back[i], v[i], 1e-12);
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
+static void test_params_from_json(void)
+{
+    protein_sweep_config *cfg = load();
+    double v[7];
+    pq_params p;
+    protein_error err;
+
+    /* what a trial hash holds; the choice "128" comes back as text */
+    CU_ASSERT_EQUAL_FATAL(
+        pq_params_from_json("{\"lr\": 0.01, \"width\": 64, \"optimizer\": "
+                            "\"rmsprop\", \"batch\": 128, \"dropout\": 0.5, "
+                            "\"extra\": 1}",
+                            &p),
+        PQ_OK);
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_OK);
+    CU_ASSERT_DOUBLE_EQUAL(v[protein_config_find_param(cfg, "lr")], 0.01, 1e-15);
+    CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "width")], 64);
+    CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "optimizer")], 2);
+    CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "batch")], 1);
+    CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "epochs")], 3);
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
+/* Replaces parameter `name` of p (from fill_values) with a text value. */
+static void set_text(pq_params *p, const char *name, const char *text)
+{
+    pq_param *q = (pq_param *)find(p, name);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    free(q->text);
+    q->is_string = 1;
+    q->text = strdup(text);
+}
+
+static void test_params_to_values_errors(void)
+{
+    protein_sweep_config *cfg = load();
+    double v[7];
+    pq_params p;
+    protein_error err;
+
+    fill_values(cfg, v);
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    set_text(&p, "optimizer", "adamw");
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.key, "optimizer");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "adamw"));
+    set_text(&p, "optimizer", "adam");
+    set_text(&p, "width", "wide");
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_EINVAL);
+    CU_ASSERT_STRING_EQUAL(err.key, "width");
+    set_text(&p, "width", "32");
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "width")], 32);
+    /* a missing parameter */
+    free(p.items[0].name);
+    p.items[0].name = strdup("renamed");
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err),
+                    PROTEIN_ENOTFOUND);
+    CU_ASSERT_STRING_EQUAL(err.key, cfg->params[0].name);
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, NULL, v, &err),
+                    PROTEIN_EINVAL);
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
+int main(void)
+{
+    CU_pSuite suite;
+    unsigned failures;
+
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    suite = CU_add_suite("queue_model", NULL, NULL);
+    if (!suite ||
+        !CU_add_test(suite, "load config", test_load_config) ||
+        !CU_add_test(suite, "config errors name the sweep",
+                     test_load_config_error_names_sweep) ||
+        !CU_add_test(suite, "values to params", test_values_to_params) ||
+        !CU_add_test(suite, "round trip", test_round_trip) ||
+        !CU_add_test(suite, "params from JSON", test_params_from_json) ||
+        !CU_add_test(suite, "params to values errors",
+                     test_params_to_values_errors)) {
+        CU_cleanup_registry();
+        return 1;
+    }
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+    CU_cleanup_registry();
+    return failures == 0 ? 0 : 1;
+}
