@@ -12,6 +12,8 @@
 
 #include "config_common.h"
 
+/* Fills err (may be NULL) with where and why; returns PROTEIN_ECONFIG so
+ * callers can write `return protein_config_error(...)`. */
 int protein_config_error(protein_error *err, const char *file, int line,
                          const char *key, const char *fmt, ...)
 {
@@ -28,6 +30,8 @@ int protein_config_error(protein_error *err, const char *file, int line,
     return PROTEIN_ECONFIG;
 }
 
+/* A config holding every default and nothing else; NULL when out of
+ * memory. The caller frees it with protein_config_free(). */
 protein_sweep_config *protein_config_new(void)
 {
     protein_sweep_config *cfg = calloc(1, sizeof *cfg);
@@ -97,6 +101,8 @@ int protein_config_find_param(const protein_sweep_config *cfg,
     return -1;
 }
 
+/* A whole string as a finite double (no leading blanks, no trailing
+ * text): 0, or -1 with *out untouched. */
 int protein_parse_number(const char *s, double *out)
 {
     char *end;
@@ -112,6 +118,7 @@ int protein_parse_number(const char *s, double *out)
     return 0;
 }
 
+/* A whole string as a base-10 long long: 0, or -1 with *out untouched. */
 int protein_parse_integer(const char *s, long long *out)
 {
     char *end;
@@ -127,6 +134,8 @@ int protein_parse_integer(const char *s, long long *out)
     return 0;
 }
 
+/* A whole string of digits (no sign) as a uint64_t: 0, or -1 with *out
+ * untouched. */
 int protein_parse_u64(const char *s, uint64_t *out)
 {
     char *end;
@@ -142,6 +151,7 @@ int protein_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* true/yes/on -> 1, false/no/off -> 0 (any case): 0, or -1 otherwise. */
 int protein_parse_bool(const char *s, int *out)
 {
     static const char *const yes[] = { "true", "yes", "on" };
@@ -191,9 +201,11 @@ static size_t edit_distance(const char *a, const char *b)
     return row[lb];
 }
 
+/* The known word within a small edit distance of word (or that word
+ * abbreviates), as a likely typo fix; NULL when none. */
 const char *protein_closest_word(const char *word, const char *const *known)
 {
-    const char *best = NULL;
+    const char *best = NULL, *prefix = NULL;
     size_t best_d = (size_t)-1, len = strlen(word);
 
     for (; *known; known++) {
@@ -202,12 +214,15 @@ const char *protein_closest_word(const char *word, const char *const *known)
             best_d = d;
             best = *known;
         }
+        if (!prefix && len >= 3 && strncasecmp(*known, word, len) == 0)
+            prefix = *known;
     }
     if (best && (best_d <= 2 || best_d * 3 <= len) && best_d < len)
         return best;
-    return NULL;
+    return prefix;
 }
 
+/* 1 when s is a valid sweep (allow_slash = 0) or parameter name. */
 int protein_valid_name(const char *s, size_t max, int allow_slash)
 {
     size_t n = 0;
@@ -223,6 +238,7 @@ int protein_valid_name(const char *s, size_t max, int allow_slash)
     return n >= 1 && n <= max;
 }
 
+/* 1 when s can be a key of a PROTEIN_RESULT line. */
 int protein_valid_metric(const char *s)
 {
     size_t n = 0;
@@ -237,6 +253,7 @@ int protein_valid_metric(const char *s)
     return n >= 1 && n <= PROTEIN_METRIC_NAME_MAX;
 }
 
+/* Joins prefix and name with a dot into buf (truncating); returns buf. */
 const char *protein_config_key(char *buf, size_t len, const char *prefix,
                                const char *name)
 {
@@ -247,6 +264,7 @@ const char *protein_config_key(char *buf, size_t len, const char *prefix,
     return buf;
 }
 
+/* *dst = copy of src, freeing the old value; PROTEIN_ENOMEM leaves *dst. */
 int protein_config_set_string(char **dst, const char *src)
 {
     char *copy = strdup(src);
@@ -406,6 +424,17 @@ static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
     if (p->min >= p->max)
         return spec_fail(c, &s->max, "max", "max (%s) must be greater than min "
                          "(%s)", s->max.text, s->min.text);
+    if (p->kind == PROTEIN_PARAM_POW2) {
+        const protein_spec_field *f = is_pow2(p->min) ? &s->max : &s->min;
+        double v = is_pow2(p->min) ? p->max : p->min;
+        if (!is_pow2(v)) {
+            double lo = v >= 1 ? pow2_below(v) : 1.0;
+            return spec_fail(c, f, f == &s->min ? "min" : "max", "uniform_pow2 "
+                             "bounds must be powers of two (1, 2, 4, ...); got "
+                             "%s, use %.17g or %.17g", f->text, lo,
+                             v >= 1 ? 2 * lo : 2.0);
+        }
+    }
     if (p->is_integer && (!is_integral(p->min) || !is_integral(p->max)))
         return spec_fail(c, is_integral(p->min) ? &s->max : &s->min,
                          is_integral(p->min) ? "max" : "min", "bounds of an "
@@ -420,17 +449,6 @@ static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
                          p->min <= 0 ? "min" : "max", "logit_normal bounds must "
                          "lie strictly between 0 and 1 (it works on log10(1 - "
                          "v)); got %s", p->min <= 0 ? s->min.text : s->max.text);
-    if (p->kind == PROTEIN_PARAM_POW2) {
-        const protein_spec_field *f = is_pow2(p->min) ? &s->max : &s->min;
-        double v = is_pow2(p->min) ? p->max : p->min;
-        if (!is_pow2(v)) {
-            double lo = v >= 1 ? pow2_below(v) : 1.0;
-            return spec_fail(c, f, f == &s->min ? "min" : "max", "uniform_pow2 "
-                             "bounds must be powers of two (1, 2, 4, ...); got "
-                             "%s, use %.17g or %.17g", f->text, lo,
-                             v >= 1 ? 2 * lo : 2.0);
-        }
-    }
     p->scale = 0.5;
     if (s->scale.text && strcmp(s->scale.text, "auto") != 0) {
         if (strcmp(s->scale.text, "time") == 0) {
@@ -595,6 +613,9 @@ static int spec_kind(spec_ctx *c, protein_param *p)
     return kind;
 }
 
+/* Validates one parameter spec and appends it to cfg (which owns the copy).
+ * PROTEIN_ECONFIG names the file, line and dotted key of the bad field;
+ * cfg is unchanged on any failure. */
 int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                              const protein_param_spec *spec,
                              protein_error *err)
@@ -644,6 +665,8 @@ fail:
     return rc;
 }
 
+/* Whole-config checks after all parameters are in: at least one, and a
+ * cost_param that names a numeric one. 0 or PROTEIN_ECONFIG. */
 int protein_config_check(const protein_sweep_config *cfg, const char *file,
                          int params_line, const char *cost_key, int cost_line,
                          protein_error *err)
@@ -715,6 +738,8 @@ static const int_knob int_knobs[] = {
     { "gp_training_iter", offsetof(protein_sweep_config, gp_training_iter), 0, 100000 },
 };
 
+/* Sets a scalar sweep option or Protein knob from text after validating
+ * it; PROTEIN_ENOTFOUND (err untouched) when opt is not an option. */
 int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
                               const char *text, const char *file, int line,
                               const char *key, protein_error *err)

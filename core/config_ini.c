@@ -255,6 +255,8 @@ static int read_lines(ini_ctx *c, char *buf)
         *sep = '\0';
         k = trim(s);
         v = unquote(trim(sep + 1));
+        for (s = k; *s; s++)
+            *s = (char)tolower((unsigned char)*s);
         if (*k == '\0')
             return protein_config_error(c->err, c->file, lineno, "", "a key is "
                                         "missing before '='");

@@ -61,6 +61,7 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
 {
     yaml_node_pair_t *a, *b;
     const char *ka, *kb;
+    char path[192];
 
     if (n->type != YAML_MAPPING_NODE)
         return protein_config_error(c->err, c->file, line_of(n), key, "expected"
@@ -77,7 +78,9 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
         for (b = n->data.mapping.pairs.start; b < a; b++) {
             kb = (const char *)node_at(c, b->key)->data.scalar.value;
             if (strcmp(ka, kb) == 0)
-                return protein_config_error(c->err, c->file, line_of(kn), key,
+                return protein_config_error(c->err, c->file, line_of(kn),
+                                            protein_config_key(path, sizeof path,
+                                                               key, ka),
                                             "key '%s' appears twice (first on "
                                             "line %d); keep one", ka,
                                             line_of(node_at(c, b->key)));
@@ -91,17 +94,21 @@ static const char *pair_key(yaml_ctx *c, const yaml_node_pair_t *p)
     return (const char *)node_at(c, p->key)->data.scalar.value;
 }
 
+/* An error for the key kn of the mapping at path, with a suggestion from
+ * known when one is close. */
 static int unknown_key(yaml_ctx *c, yaml_node_t *kn, const char *path,
                        const char *const *known)
 {
     const char *k = (const char *)kn->data.scalar.value;
     const char *near = protein_closest_word(k, known);
+    char key[192];
 
+    protein_config_key(key, sizeof key, path, k);
     if (near)
-        return protein_config_error(c->err, c->file, line_of(kn), path,
+        return protein_config_error(c->err, c->file, line_of(kn), key,
                                     "unknown key '%s'; did you mean '%s'?", k,
                                     near);
-    return protein_config_error(c->err, c->file, line_of(kn), path, "unknown "
+    return protein_config_error(c->err, c->file, line_of(kn), key, "unknown "
                                 "key '%s'; remove it or check the spelling", k);
 }
 
@@ -373,6 +380,32 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
                                 cost_line, c->err);
 }
 
+/* Refuses a second document after the first ("---" twice). */
+static int second_document(yaml_ctx *c, yaml_parser_t *parser)
+{
+    yaml_document_t next;
+    yaml_node_t *root;
+    int rc = 0;
+
+    if (!yaml_parser_load(parser, &next))
+        return parser->error == YAML_MEMORY_ERROR ? PROTEIN_ENOMEM
+               : protein_config_error(c->err, c->file,
+                                      (int)parser->problem_mark.line + 1, "",
+                                      "invalid YAML: %s; fix the syntax",
+                                      parser->problem ? parser->problem
+                                                      : "error");
+    root = yaml_document_get_root_node(&next);
+    if (root)
+        rc = protein_config_error(c->err, c->file, (int)next.start_mark.line + 1,
+                                  "", "a second YAML document starts here; a "
+                                  "sweep config holds one document");
+    yaml_document_delete(&next);
+    return rc;
+}
+
+/* Parses YAML text (see protein.h). len bytes of text are read (no NUL
+ * needed); filename (may be NULL) names the file in errors and becomes
+ * cfg->source. */
 int protein_config_parse_yaml(const char *text, size_t len,
                               const char *filename,
                               protein_sweep_config **out, protein_error *err)
@@ -407,6 +440,9 @@ int protein_config_parse_yaml(const char *text, size_t len,
                                   "it needs name: and parameters:");
         goto fail;
     }
+    rc = second_document(&c, &parser);
+    if (rc)
+        goto fail;
     rc = PROTEIN_ENOMEM;
     if (!(c.cfg = protein_config_new()))
         goto fail;
@@ -432,6 +468,10 @@ static int has_suffix(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
+/* Reads path whole (up to 16 MiB) and parses it as INI when the name ends
+ * in .ini (any case), else as YAML; see protein.h. A file that cannot be
+ * opened or read is PROTEIN_EIO with err naming it and the system's
+ * reason. */
 int protein_config_load_file(const char *path, protein_sweep_config **out,
                              protein_error *err)
 {

@@ -33,20 +33,52 @@ extern "C" {
 
 #define PROTEIN_GP_NTHETA(d) ((d) + 3)
 
+/* Curvature pairs the L-BFGS fit keeps (added by gp). */
+#define PROTEIN_GP_LBFGS_MEMORY 10
+
 /* Optimizer state carried across refits (warm start). */
 typedef struct protein_gp_params {
     size_t d;
     double *theta;  /* raw hyperparameters, PROTEIN_GP_NTHETA(d) */
     double *m, *v, *vmax; /* Adam-amsgrad moments, same length */
     long step;      /* Adam step count since the last reset */
+    /* Added by gp: the L-BFGS history carried across refits, so that a
+     * warm-started fit takes quasi-Newton steps from its first one:
+     * PROTEIN_GP_LBFGS_MEMORY steps s, then as many gradient changes y,
+     * each PROTEIN_GP_NTHETA(d) long, in ring order. */
+    double *lbfgs_pairs;
+    int lbfgs_count, lbfgs_head; /* pairs stored; next slot */
 } protein_gp_params;
 
-/* Hyperparameter optimizers (protein_gp_fit_options.method). Added by gp:
- * PROTEIN_GP_FIT_ADAM is Protein's own loop (opts->iterations Adam-amsgrad
- * steps, one loss+gradient evaluation each); PROTEIN_GP_FIT_LBFGS is a
- * warm-started L-BFGS (memory 10, backtracking Armijo line search) bounded
- * by opts->max_evaluations loss evaluations, which reaches a lower loss per
- * unit time and is the default. */
+/* Hyperparameter optimizers (protein_gp_fit_options.method). Added by gp;
+ * protein_gp_minimize (gp_common.c) is the reference implementation.
+ *
+ * PROTEIN_GP_FIT_ADAM is Protein's own loop: opts->iterations times, loss
+ * and gradient at theta, then protein_gp_adam_step; a step to a theta where
+ * K cannot be factorized is undone and ends the loop; a final loss() at the
+ * returned theta.
+ *
+ * PROTEIN_GP_FIT_LBFGS (the default: it reaches a lower loss per unit time,
+ * see the gp bench) is L-BFGS on theta_raw, warm-started from params->theta
+ * AND from the curvature pairs of earlier fits kept in params:
+ *  - loss and gradient at theta (at most opts->max_evaluations loss calls
+ *    in all, each a Cholesky factorization);
+ *  - direction by the two-loop recursion over the stored pairs, initial
+ *    Hessian (s'y / y'y) I of the newest pair; if it is not a descent
+ *    direction, the history is dropped and the direction is -g;
+ *  - line search: first trial step 1, or 1 / max|dir_k| when no pairs are
+ *    stored and that is smaller; accept on Armijo (c1 = 1e-4); else shrink
+ *    to the minimizer of the quadratic through f, g.dir and the trial loss,
+ *    clamped to [0.1, 0.5] of the step; a trial where K cannot be
+ *    factorized shrinks the step tenfold;
+ *  - stop when the budget is spent, when max|g_k| < PROTEIN_GP_LBFGS_GTOL,
+ *    or when an accepted step lowers the loss by less than
+ *    PROTEIN_GP_LBFGS_FTOL * max(1, |loss|) (no gradient is computed then);
+ *  - a pair (s, y) is stored when s'y > 1e-10 |s| |y|;
+ *  - if the last loss() call was not at the returned theta, one more. */
+#define PROTEIN_GP_LBFGS_ARMIJO 1e-4
+#define PROTEIN_GP_LBFGS_GTOL 1e-6
+#define PROTEIN_GP_LBFGS_FTOL 1e-7
 enum {
     PROTEIN_GP_FIT_DEFAULT = 0,
     PROTEIN_GP_FIT_ADAM = 1,
@@ -59,7 +91,8 @@ typedef struct protein_gp_fit_options {
     int iterations;       /* Adam steps; default 50 */
     double learning_rate; /* Adam; default 1e-3 */
     int method;           /* PROTEIN_GP_FIT_*; 0 = PROTEIN_GP_FIT_LBFGS */
-    int max_evaluations;  /* L-BFGS loss evaluations; default 12 */
+    int max_evaluations;  /* L-BFGS loss evaluations; default 12 (a
+                           * warm refit usually stops after 2 to 4) */
 } protein_gp_fit_options;
 
 typedef struct protein_gp_fit_report {
@@ -80,20 +113,24 @@ typedef struct protein_gp_backend {
     int (*create)(void **state, size_t d, char *errbuf, size_t errlen);
 
     /* Loss and gradient (d loss / d theta_raw) at theta for data (X, y).
-     * grad may be NULL. Used by tests and by fit. */
+     * grad may be NULL. Used by tests and by fit. It replaces the state's
+     * data, so predict needs a new fit afterwards (PROTEIN_EINVAL before). */
     int (*loss_grad)(void *state, const double *X, const double *y, size_t n,
                      const double *theta, double *loss, double *grad,
                      char *errbuf, size_t errlen);
 
-    /* Runs opts->iterations Adam-amsgrad steps from params (updated in
-     * place), then factorizes K at the final theta and keeps it for
-     * predict. X (n x d, row-major) and y are copied. */
+    /* Fits theta from params (updated in place) with the method of opts
+     * (NULL = defaults; see PROTEIN_GP_FIT_*), then keeps the
+     * factorization of K at the returned theta for predict. X (n x d,
+     * row-major) and y are copied. report may be NULL. */
     int (*fit)(void *state, const double *X, const double *y, size_t n,
                protein_gp_params *params, const protein_gp_fit_options *opts,
                protein_gp_fit_report *report, char *errbuf, size_t errlen);
 
     /* Posterior mean (and variance when var != NULL) at m points Xs
-     * (m x d row-major), in the normalized target units. */
+     * (m x d row-major), in the normalized target units. The variance is
+     * that of the latent function (no sn2), clamped at 0. m = 0 is a
+     * no-op; PROTEIN_EINVAL before a successful fit. */
     int (*predict)(void *state, const double *Xs, size_t m, double *mean,
                    double *var, char *errbuf, size_t errlen);
 
@@ -121,7 +158,8 @@ int protein_gp_cuda_available(char *errbuf, size_t errlen);
  * Returns PROTEIN_EINVAL for d == 0 or a NULL p, PROTEIN_ENOMEM when out of
  * memory (p is then left empty). Free with protein_gp_params_free. */
 int protein_gp_params_init(protein_gp_params *p, size_t d);
-/* Zeroes the Adam moments and step count (theta is kept). */
+/* Zeroes the Adam moments and step count and forgets the L-BFGS history
+ * (theta is kept). */
 void protein_gp_params_reset_moments(protein_gp_params *p);
 /* Frees what params_init allocated and zeroes p; NULL-safe. */
 void protein_gp_params_free(protein_gp_params *p);

@@ -24,9 +24,10 @@
 #define DEFAULT_ITERATIONS 50
 #define DEFAULT_LEARNING_RATE 1e-3
 #define DEFAULT_MAX_EVALUATIONS 12
-#define LBFGS_MEMORY 10
-#define LBFGS_ARMIJO 1e-4
-#define LBFGS_GRAD_TOL 1e-6
+#define LBFGS_MEMORY PROTEIN_GP_LBFGS_MEMORY
+#define LBFGS_ARMIJO PROTEIN_GP_LBFGS_ARMIJO
+#define LBFGS_GRAD_TOL PROTEIN_GP_LBFGS_GTOL
+#define LBFGS_FTOL PROTEIN_GP_LBFGS_FTOL
 
 int protein_gp_fail(int status, char *errbuf, size_t errlen, const char *fmt,
                     ...)
@@ -105,7 +106,9 @@ int protein_gp_params_init(protein_gp_params *p, size_t d)
     p->m = calloc(nt, sizeof(double));
     p->v = calloc(nt, sizeof(double));
     p->vmax = calloc(nt, sizeof(double));
-    if (p->theta == NULL || p->m == NULL || p->v == NULL || p->vmax == NULL) {
+    p->lbfgs_pairs = calloc(2 * LBFGS_MEMORY * nt, sizeof(double));
+    if (p->theta == NULL || p->m == NULL || p->v == NULL || p->vmax == NULL ||
+        p->lbfgs_pairs == NULL) {
         protein_gp_params_free(p);
         return PROTEIN_ENOMEM;
     }
@@ -122,6 +125,8 @@ void protein_gp_params_reset_moments(protein_gp_params *p)
     memset(p->v, 0, nt * sizeof(double));
     memset(p->vmax, 0, nt * sizeof(double));
     p->step = 0;
+    p->lbfgs_count = 0;
+    p->lbfgs_head = 0;
 }
 
 void protein_gp_params_free(protein_gp_params *p)
@@ -132,6 +137,7 @@ void protein_gp_params_free(protein_gp_params *p)
     free(p->m);
     free(p->v);
     free(p->vmax);
+    free(p->lbfgs_pairs);
     memset(p, 0, sizeof(*p));
 }
 
@@ -159,34 +165,6 @@ void protein_gp_adam_step(protein_gp_params *params, const double *grad,
 
 /* ------------------------------------------------------------------ fit loop */
 
-/* Scratch for one minimize call: nt-vectors, and the L-BFGS history. */
-typedef struct fit_work {
-    size_t nt;
-    double *buf;            /* one allocation for everything below */
-    double *x, *g, *xn, *gn, *dir;
-    double *s, *yv;         /* LBFGS_MEMORY x nt, ring buffers */
-    double rho[LBFGS_MEMORY];
-    double alpha[LBFGS_MEMORY];
-    int count, head;        /* pairs stored; index of the next slot */
-} fit_work;
-
-static int fit_work_init(fit_work *w, size_t nt)
-{
-    memset(w, 0, sizeof(*w));
-    w->nt = nt;
-    w->buf = malloc((5 + 2 * LBFGS_MEMORY) * nt * sizeof(double));
-    if (w->buf == NULL)
-        return PROTEIN_ENOMEM;
-    w->x = w->buf;
-    w->g = w->x + nt;
-    w->xn = w->g + nt;
-    w->gn = w->xn + nt;
-    w->dir = w->gn + nt;
-    w->s = w->dir + nt;
-    w->yv = w->s + LBFGS_MEMORY * nt;
-    return PROTEIN_OK;
-}
-
 static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
@@ -204,6 +182,46 @@ static double norm_inf(const double *a, size_t n)
         if (fabs(a[i]) > m)
             m = fabs(a[i]);
     return m;
+}
+
+/* Scratch for one minimize call: nt-vectors, and a view of the L-BFGS
+ * history kept in the params. */
+typedef struct fit_work {
+    size_t nt;
+    double *buf;            /* one allocation for x, g, xn, gn, dir */
+    double *x, *g, *xn, *gn, *dir;
+    double *s, *yv;         /* LBFGS_MEMORY x nt ring buffers (params) */
+    double rho[LBFGS_MEMORY];
+    double alpha[LBFGS_MEMORY];
+    int count, head;        /* pairs stored; index of the next slot */
+} fit_work;
+
+static int fit_work_init(fit_work *w, protein_gp_params *params)
+{
+    size_t nt = PROTEIN_GP_NTHETA(params->d);
+
+    memset(w, 0, sizeof(*w));
+    w->nt = nt;
+    w->buf = malloc(5 * nt * sizeof(double));
+    if (w->buf == NULL)
+        return PROTEIN_ENOMEM;
+    w->x = w->buf;
+    w->g = w->x + nt;
+    w->xn = w->g + nt;
+    w->gn = w->xn + nt;
+    w->dir = w->gn + nt;
+    w->s = params->lbfgs_pairs;
+    w->yv = w->s + LBFGS_MEMORY * nt;
+    w->count = params->lbfgs_count;
+    w->head = params->lbfgs_head;
+    if (w->s == NULL || w->count < 0 || w->count > LBFGS_MEMORY ||
+        w->head < 0 || w->head >= LBFGS_MEMORY)
+        w->count = w->head = 0;
+    for (int c = 0; c < w->count; c++) {
+        int idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
+        w->rho[idx] = 1.0 / dot(w->s + idx * nt, w->yv + idx * nt, nt);
+    }
+    return PROTEIN_OK;
 }
 
 /* Evaluates the loss and records the jitter; a non-finite loss counts as a
@@ -407,12 +425,14 @@ static int minimize_lbfgs(const protein_gp_objective *obj,
             break;
         }
         rep->iterations_done++;
-        f = fn;
-        if (rep->evaluations >= max_eval) {
+        if (rep->evaluations >= max_eval ||
+            f - fn <= LBFGS_FTOL * fmax(1.0, fabs(fn))) {
+            f = fn;
             swap_ptr(&w->x, &w->xn);
             last_at_x = 1;
             break;
         }
+        f = fn;
         rc = obj->gradient(obj->ctx, w->gn, errbuf, errlen);
         if (rc != PROTEIN_OK)
             return rc;
@@ -422,6 +442,8 @@ static int minimize_lbfgs(const protein_gp_objective *obj,
         last_at_x = 0;
     }
     memcpy(params->theta, w->x, nt * sizeof(double));
+    params->lbfgs_count = w->count;
+    params->lbfgs_head = w->head;
     if (!last_at_x) {
         rc = eval_loss(obj, w->x, &f, rep, errbuf, errlen);
         if (rc != PROTEIN_OK)
@@ -464,7 +486,7 @@ int protein_gp_minimize(const protein_gp_objective *obj,
                                "rate %g, method %d, max evaluations %d)",
                                o.iterations, o.learning_rate, o.method,
                                o.max_evaluations);
-    rc = fit_work_init(&w, PROTEIN_GP_NTHETA(params->d));
+    rc = fit_work_init(&w, params);
     if (rc != PROTEIN_OK)
         return protein_gp_fail(rc, errbuf, errlen, "GP fit: out of memory");
     if (o.method == PROTEIN_GP_FIT_ADAM)

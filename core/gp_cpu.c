@@ -5,14 +5,18 @@
  * throughout; the reference the other backends are tested against.
  *
  * Matrices are column-major with leading dimension n and only their upper
- * triangles are used. One loss evaluation builds K (and E = exp(-sqrt3 r)
- * for the gradient) in one pass over the upper triangle, factorizes
+ * triangles are used. One loss evaluation gets the dot products and the
+ * scaled squared distances of all pairs from two dsyrk calls (on inputs
+ * centered per column, which keeps the cancellation in
+ * |z_i|^2 + |z_j|^2 - 2 z_i.z_j small), turns them into K and
+ * E = exp(-sqrt3 r) in one pass over the upper triangle, factorizes
  * K = U'U with dpotrf (retrying with the jitter ladder) and solves for
  * a = K^-1 y. The gradient then forms K^-1 in place with dpotri, turns it
  * into P = W o E (W = a a' - K^-1) in one more pass that also collects the
  * sf, b and noise terms, and gets all d lengthscale terms from one dsymm:
  *   sum_ij P_ij (x_ik - x_jk)^2 = 2 sum_i x_ik (x_ik (P 1)_i - (P X)_ik),
- * on inputs centered per column to keep the cancellation small.
+ * again on centered inputs. Prediction builds the cross-kernel the same
+ * way with dgemm, in chunks of candidates.
  */
 #include <cblas.h>
 #include <lapack.h>
@@ -30,26 +34,31 @@
 #define PREDICT_CHUNK_DOUBLES ((size_t)1 << 22)
 #define PREDICT_CHUNK_MAX ((size_t)4096)
 
+/* More points would overflow the BLAS int sizes long before memory. */
+#define MAX_POINTS ((size_t)1 << 24)
+
 static const double jitter_ladder[] = {0, 1e-8, 1e-6, 1e-4};
 #define JITTER_LEVELS (sizeof(jitter_ladder) / sizeof(jitter_ladder[0]))
 
 typedef struct cpu_gp {
     size_t d, nt;
     size_t n, cap;   /* training points; capacity of the n-sized buffers */
-    double *X;       /* n x d row-major: the training inputs */
-    double *Xt;      /* d x n: X transposed */
-    double *Zt;      /* d x n: X transposed, each row k divided by l_k */
-    double *Xc;      /* n x (d+1) column-major: X centered, then ones */
+    double *X;       /* n x d: the training inputs */
+    double *Xc;      /* n x (d+1): X centered, then a column of ones */
+    double *Z;       /* n x d: X centered, column k divided by l_k */
+    double *q;       /* n: squared norms of the rows of Z */
     double *Q;       /* n x (d+1): P Xc */
     double *y, *alpha;
     double *K;       /* n x n: K, then U, then K^-1 and P (upper) */
     double *E;       /* n x n: exp(-sqrt3 r_ij) (strict upper) */
-    double *r2, *dt; /* n: scratch for squared distances and dot products */
     double *theta;   /* nt: raw theta of the factorization in K */
-    double *Ks;      /* predict: cross-kernel chunk */
-    size_t cap_ks;
+    double *mu;      /* d: column means of X */
     double *linv;    /* d: 1 / l_k at theta */
-    double *zs;      /* d: a prediction point divided by the lengthscales */
+    /* predict scratch for a chunk of c candidates: */
+    double *cK, *cG; /* n x c: cross-kernel; dot products */
+    double *cX, *cZ; /* c x d: the candidates; centered and scaled */
+    double *cq;      /* c: squared norms of the rows of cZ */
+    size_t cap_ck, cap_chunk; /* doubles in cK and cG; candidates */
     double sf, b, sn2, jitter;
     int factored;    /* K holds U at theta for the current data */
     int fitted;      /* the last fit succeeded: predict may run */
@@ -62,20 +71,22 @@ static void cpu_destroy(void *state)
     if (st == NULL)
         return;
     free(st->X);
-    free(st->Xt);
-    free(st->Zt);
     free(st->Xc);
+    free(st->Z);
+    free(st->q);
     free(st->Q);
     free(st->y);
     free(st->alpha);
     free(st->K);
     free(st->E);
-    free(st->r2);
-    free(st->dt);
     free(st->theta);
+    free(st->mu);
     free(st->linv);
-    free(st->zs);
-    free(st->Ks);
+    free(st->cK);
+    free(st->cG);
+    free(st->cX);
+    free(st->cZ);
+    free(st->cq);
     free(st);
 }
 
@@ -95,9 +106,9 @@ static int cpu_create(void **state, size_t d, char *errbuf, size_t errlen)
     st->d = d;
     st->nt = PROTEIN_GP_NTHETA(d);
     st->theta = calloc(st->nt, sizeof(double));
+    st->mu = calloc(d, sizeof(double));
     st->linv = calloc(d, sizeof(double));
-    st->zs = calloc(d, sizeof(double));
-    if (st->theta == NULL || st->linv == NULL || st->zs == NULL) {
+    if (st->theta == NULL || st->mu == NULL || st->linv == NULL) {
         cpu_destroy(st);
         return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
                                "GP (cpu): out of memory");
@@ -106,15 +117,13 @@ static int cpu_create(void **state, size_t d, char *errbuf, size_t errlen)
     return PROTEIN_OK;
 }
 
-/* Reallocates *p to count doubles (contents are not kept). */
+/* Replaces *p by an allocation of count doubles, without copying the old
+ * contents; -1 (and *p NULL) when out of memory. */
 static int regrow(double **p, size_t count)
 {
-    double *q = realloc(*p, count * sizeof(double));
-
-    if (q == NULL)
-        return -1;
-    *p = q;
-    return 0;
+    free(*p);
+    *p = malloc(count * sizeof(double));
+    return *p == NULL ? -1 : 0;
 }
 
 /* Makes the n-sized buffers hold at least n points, growing by a quarter
@@ -126,13 +135,17 @@ static int ensure_capacity(cpu_gp *st, size_t n, char *errbuf, size_t errlen)
 
     if (n <= st->cap)
         return PROTEIN_OK;
+    if (n > MAX_POINTS)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cpu): %zu points is more than an exact "
+                               "GP can hold (at most %zu)", n,
+                               (size_t)MAX_POINTS);
     cap = n + n / 4 + 16;
     st->cap = 0;
-    if (regrow(&st->X, cap * d) || regrow(&st->Xt, cap * d) ||
-        regrow(&st->Zt, cap * d) || regrow(&st->Xc, cap * (d + 1)) ||
+    if (regrow(&st->X, cap * d) || regrow(&st->Xc, cap * (d + 1)) ||
+        regrow(&st->Z, cap * d) || regrow(&st->q, cap) ||
         regrow(&st->Q, cap * (d + 1)) || regrow(&st->y, cap) ||
-        regrow(&st->alpha, cap) || regrow(&st->r2, cap) ||
-        regrow(&st->dt, cap) || regrow(&st->K, cap * cap) ||
+        regrow(&st->alpha, cap) || regrow(&st->K, cap * cap) ||
         regrow(&st->E, cap * cap))
         return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
                                "GP (cpu): out of memory for %zu points", n);
@@ -167,16 +180,16 @@ static int set_data(cpu_gp *st, const double *X, const double *y, size_t n,
     st->n = n;
     st->factored = 0;
     st->fitted = 0;
-    memcpy(st->X, X, n * d * sizeof(double));
     memcpy(st->y, y, n * sizeof(double));
     for (size_t k = 0; k < d; k++) {
         double mean = 0;
 
         for (size_t i = 0; i < n; i++) {
-            st->Xt[k * n + i] = X[i * d + k];
+            st->X[k * n + i] = X[i * d + k];
             mean += X[i * d + k];
         }
         mean /= (double)n;
+        st->mu[k] = mean;
         for (size_t i = 0; i < n; i++)
             st->Xc[k * n + i] = X[i * d + k] - mean;
     }
@@ -185,66 +198,57 @@ static int set_data(cpu_gp *st, const double *X, const double *y, size_t n,
     return PROTEIN_OK;
 }
 
-/* Maps theta to the kernel hyperparameters and scales Zt by them. */
+/* Maps theta to the kernel hyperparameters and scales Z by them. */
 static void set_theta(cpu_gp *st, const double *theta)
 {
     size_t d = st->d, n = st->n;
 
     memcpy(st->theta, theta, st->nt * sizeof(double));
+    memset(st->q, 0, n * sizeof(double));
     for (size_t k = 0; k < d; k++) {
+        const double *xc = st->Xc + k * n;
+        double *z = st->Z + k * n;
+
         st->linv[k] = 1.0 / protein_gp_softplus(theta[k]);
-        for (size_t i = 0; i < n; i++)
-            st->Zt[k * n + i] = st->Xt[k * n + i] * st->linv[k];
+        for (size_t i = 0; i < n; i++) {
+            z[i] = xc[i] * st->linv[k];
+            st->q[i] += z[i] * z[i];
+        }
     }
     st->sf = protein_gp_softplus(theta[d]);
     st->b = protein_gp_softplus(theta[d + 1]);
     st->sn2 = protein_gp_softplus(theta[d + 2]);
 }
 
-/* Squared scaled distances r2[i] and dot products dt[i] between training
- * points 0..count-1 and the point with scaled coordinates z[] and raw
- * coordinates x[] (both read with the given stride). */
-static void distances(const cpu_gp *st, size_t count, const double *z,
-                      const double *x, size_t stride)
+/* k(x, x') / sf from the dot product and the squared scaled distance;
+ * writes exp(-sqrt3 r) to *e. */
+static inline double kernel_entry(double dot, double r2, double b, double *e)
 {
-    size_t n = st->n;
+    double r = sqrt(r2 > 0 ? r2 : 0);
 
-    memset(st->r2, 0, count * sizeof(double));
-    memset(st->dt, 0, count * sizeof(double));
-    for (size_t k = 0; k < st->d; k++) {
-        const double *zk = st->Zt + k * n, *xk = st->Xt + k * n;
-        double zj = z[k * stride], xj = x[k * stride];
-
-        for (size_t i = 0; i < count; i++) {
-            double diff = zk[i] - zj;
-            st->r2[i] += diff * diff;
-            st->dt[i] += xk[i] * xj;
-        }
-    }
+    *e = exp(-SQRT3 * r);
+    return dot + b + (1 + SQRT3 * r) * *e;
 }
 
-/* Builds the upper triangle of K = k(X, X) + (sn2 + jitter) I and of E. */
+/* Builds the upper triangles of K = k(X, X) + (sn2 + jitter) I and of E:
+ * dot products into K and Z Z' into E by dsyrk, then one pass. */
 static void build_kernel(cpu_gp *st, double jitter)
 {
     size_t n = st->n;
+    int ni = (int)n, di = (int)st->d;
 
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->X,
+                ni, 0.0, st->K, ni);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->Z,
+                ni, 0.0, st->E, ni);
     for (size_t j = 0; j < n; j++) {
-        double *Kj = st->K + j * n, *Ej = st->E + j * n;
+        double *restrict Kj = st->K + j * n, *restrict Ej = st->E + j * n;
+        const double *restrict q = st->q;
 
-        distances(st, j, st->Zt + j, st->Xt + j, n);
-        for (size_t i = 0; i < j; i++) {
-            double r = sqrt(st->r2[i]);
-            double e = exp(-SQRT3 * r);
-
-            Ej[i] = e;
-            Kj[i] = st->sf * (st->dt[i] + st->b + (1 + SQRT3 * r) * e);
-        }
-        {
-            double xx = 0;
-            for (size_t k = 0; k < st->d; k++)
-                xx += st->Xt[k * n + j] * st->Xt[k * n + j];
-            Kj[j] = st->sf * (xx + st->b + 1) + (st->sn2 + jitter);
-        }
+        for (size_t i = 0; i < j; i++)
+            Kj[i] = st->sf * kernel_entry(Kj[i], q[i] + q[j] - 2 * Ej[i],
+                                          st->b, &Ej[i]);
+        Kj[j] = st->sf * (Kj[j] + st->b + 1) + (st->sn2 + jitter);
     }
 }
 
@@ -409,6 +413,36 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
     return PROTEIN_OK;
 }
 
+/* The cross-kernel k(X, xs) of mc candidates (row-major) into cK, from
+ * two dgemm calls and one pass. */
+static void cross_kernel(cpu_gp *st, const double *xs, size_t mc)
+{
+    size_t n = st->n, d = st->d;
+    int ni = (int)n, mi = (int)mc, di = (int)d;
+
+    memset(st->cq, 0, mc * sizeof(double));
+    for (size_t k = 0; k < d; k++)
+        for (size_t c = 0; c < mc; c++) {
+            double z = (xs[c * d + k] - st->mu[k]) * st->linv[k];
+            st->cX[k * mc + c] = xs[c * d + k];
+            st->cZ[k * mc + c] = z;
+            st->cq[c] += z * z;
+        }
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ni, mi, di, 1.0,
+                st->X, ni, st->cX, mi, 0.0, st->cG, ni);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ni, mi, di, 1.0,
+                st->Z, ni, st->cZ, mi, 0.0, st->cK, ni);
+    for (size_t c = 0; c < mc; c++) {
+        double *restrict kc = st->cK + c * n;
+        const double *restrict gc = st->cG + c * n, *restrict q = st->q;
+        double e;
+
+        for (size_t i = 0; i < n; i++)
+            kc[i] = st->sf * kernel_entry(gc[i], q[i] + st->cq[c] - 2 * kc[i],
+                                          st->b, &e);
+    }
+}
+
 static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
                        double *var, char *errbuf, size_t errlen)
 {
@@ -422,6 +456,8 @@ static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
     if (!st->fitted)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cpu): predict before a successful fit");
+    if (m == 0)
+        return PROTEIN_OK;
     n = st->n;
     d = st->d;
     if (!all_finite(Xs, m * d))
@@ -434,38 +470,32 @@ static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
         chunk = 1;
     if (chunk > m)
         chunk = m;
-    if (chunk * n > st->cap_ks) {
-        if (regrow(&st->Ks, chunk * n))
-            return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
-                                   "GP (cpu): out of memory predicting %zu "
-                                   "points", m);
-        st->cap_ks = chunk * n;
+    if (chunk * n > st->cap_ck) {
+        st->cap_ck = 0;
+        if (regrow(&st->cK, chunk * n) || regrow(&st->cG, chunk * n))
+            goto nomem;
+        st->cap_ck = chunk * n;
+    }
+    if (chunk > st->cap_chunk) {
+        st->cap_chunk = 0;
+        if (regrow(&st->cX, chunk * d) || regrow(&st->cZ, chunk * d) ||
+            regrow(&st->cq, chunk))
+            goto nomem;
+        st->cap_chunk = chunk;
     }
     for (size_t off = 0; off < m; off += chunk) {
         size_t mc = m - off < chunk ? m - off : chunk;
 
-        for (size_t c = 0; c < mc; c++) {
-            const double *xs = Xs + (off + c) * d;
-            double *kc = st->Ks + c * n;
-
-            for (size_t k = 0; k < d; k++)
-                st->zs[k] = xs[k] * st->linv[k];
-            distances(st, n, st->zs, xs, 1);
-            for (size_t i = 0; i < n; i++) {
-                double r = sqrt(st->r2[i]);
-                kc[i] = st->sf * (st->dt[i] + st->b +
-                                  (1 + SQRT3 * r) * exp(-SQRT3 * r));
-            }
-        }
-        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)mc, 1.0, st->Ks,
+        cross_kernel(st, Xs + off * d, mc);
+        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)mc, 1.0, st->cK,
                     (int)n, st->alpha, 1, 0.0, mean + off, 1);
         if (var == NULL)
             continue;
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans,
-                    CblasNonUnit, (int)n, (int)mc, 1.0, st->K, (int)n, st->Ks,
+                    CblasNonUnit, (int)n, (int)mc, 1.0, st->K, (int)n, st->cK,
                     (int)n);
         for (size_t c = 0; c < mc; c++) {
-            const double *xs = Xs + (off + c) * d, *vc = st->Ks + c * n;
+            const double *xs = Xs + (off + c) * d, *vc = st->cK + c * n;
             double xx = 0, vv = 0, v;
 
             for (size_t k = 0; k < d; k++)
@@ -477,6 +507,9 @@ static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
         }
     }
     return PROTEIN_OK;
+nomem:
+    return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
+                           "GP (cpu): out of memory predicting %zu points", m);
 }
 
 const protein_gp_backend protein_gp_backend_cpu = {

@@ -61,7 +61,7 @@ int protein_pareto_compute(const double *score, const double *cost, size_t n,
 size_t protein_pareto_prune(const double *score, const double *cost,
                             const size_t *front, size_t nf);
 
-/* ------------------------------------------------------------------ early stop */
+/* ------------------------------------------------------------- early stop */
 
 /* Minimum number of successes before the early-stop model is fitted. */
 #define PROTEIN_EARLYSTOP_MIN_OBS 30

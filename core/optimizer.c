@@ -11,12 +11,14 @@
  * kriging believer (appending pending points at their predicted mean)
  * leaves that mean unchanged, so it cannot keep parallel suggestions apart.
  * Instead the acquisition of a candidate is lowered by
- *   spread * max_k exp(-r_k^2 / (2 rho^2)),   r_k^2 = mean_j ((x_j - p_kj) / s_j)^2,
+ *   spread * max_k exp(-r_k^2 / (2 rho^2)),
+ *   r_k^2 = mean_j ((x_j - p_kj) / s_j)^2,
  * where p_k are the pending points, s_j the perturbation half-width of
  * dimension j, rho = PENDING_RADIUS and spread the range of the
  * acquisition over the candidates: a candidate on top of a pending point
- * ranks below every unpenalized one, one a box half-width away is barely
- * affected.
+ * ranks below every unpenalized one; at r = 3 rho (under a third of the
+ * box half-width) the penalty is about 1% of the spread. rho = 0.1 was
+ * picked on bench_quality's parallel runs (0.05 and 0.25 did no better).
  *
  * Warm-up. Scrambled Sobol (protein_sobol) over the non-constant
  * parameters. GSL's Sobol tables stop at 40 dimensions; beyond that the
@@ -36,7 +38,7 @@
 #include "gp.h"
 #include "internal.h"
 
-#define PENDING_RADIUS 0.25
+#define PENDING_RADIUS 0.1
 #define GRID_POINTS 5
 #define TOP_K 5
 #define MAX_CANDIDATES 65536
@@ -53,8 +55,7 @@ struct protein_optimizer {
     const protein_gp_backend *backend;
     int use_default_first;
     size_t dim, nfree;
-    long cost_dim;  /* model-space index of cfg->cost_param, -1 if none */
-    long cost_param; /* its parameter index, -1 if none */
+    long cost_dim; /* model-space index of cfg->cost_param, -1 if none */
     protein_rng rng;
     protein_sobol *sobol; /* NULL when nfree is 0 or above 40 */
     long n_suggested;
@@ -68,7 +69,7 @@ struct protein_optimizer {
     /* pending points (model space) */
     size_t n_pending, cap_pending;
     double *pending_u;
-    double *scratch_u; /* dim doubles */
+    double *scratch_u; /* dim doubles (dim >= nfree, so also a z vector) */
 
     void *score_state, *cost_state;
     protein_gp_params score_params, cost_params;
@@ -84,12 +85,15 @@ struct protein_optimizer {
 
 /* Everything one model suggestion allocates, freed together. */
 typedef struct work {
-    size_t *rows;          /* training rows: < n_fail failures, else successes */
+    double smin, srange, lmin, lrange; /* target scaling */
+    size_t *rows; /* training rows: < n_fail failures, else successes */
     unsigned char *keep;
-    double *Xs, *ys, *Xc, *yc;
+    double *Xs, *ys, *Xc, *yc; /* score and cost training sets */
+    size_t ns, nc;
     size_t *front;
-    double *centers, *cand, *pred_s, *pred_c, *acq, *values;
-    double *logc_sorted;
+    double *centers, *cand; /* candidates: m x dim */
+    size_t m;
+    double *pred_s, *pred_c, *acq, *values;
 } work;
 
 static double now_seconds(void)
@@ -220,10 +224,12 @@ fail:
     return rc;
 }
 
-/* Creates an optimizer; see protein.h. Fails with PROTEIN_EINVAL for NULL
- * arguments, PROTEIN_ECONFIG (err names the parameter) for a categorical
- * parameter without choices or a grid too large to count, PROTEIN_EBACKEND
- * when the GP backend cannot start, PROTEIN_ENOMEM. */
+/* Creates an optimizer; see protein.h. A cost_param that names no numeric
+ * parameter is ignored (the config parser rejects it). Fails with
+ * PROTEIN_EINVAL for NULL arguments, PROTEIN_ECONFIG (err names the
+ * parameter) for a categorical parameter without choices or a grid too
+ * large to count, PROTEIN_EBACKEND (err says why) when the GP backend
+ * cannot start, PROTEIN_ENOMEM. */
 int protein_optimizer_create(const protein_sweep_config *cfg,
                              const protein_optimizer_options *opts,
                              protein_optimizer **out, protein_error *err)
@@ -233,7 +239,8 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     uint64_t seed;
     int rc = PROTEIN_ENOMEM;
 
-    if (cfg == NULL || out == NULL || (cfg->n_params > 0 && cfg->params == NULL)) {
+    if (cfg == NULL || out == NULL ||
+        (cfg->n_params > 0 && cfg->params == NULL)) {
         set_error(err, cfg, NULL, "protein_optimizer_create: NULL argument");
         return PROTEIN_EINVAL;
     }
@@ -255,12 +262,10 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     opt->dim = protein_space_dim(cfg);
     opt->nfree = protein_space_free_params(cfg);
     opt->cost_dim = -1;
-    opt->cost_param = -1;
     if (cfg->cost_param != NULL) {
         int i = protein_config_find_param(cfg, cfg->cost_param);
         if (i >= 0 && cfg->params[i].kind != PROTEIN_PARAM_CATEGORICAL &&
             cfg->params[i].kind != PROTEIN_PARAM_CONSTANT) {
-            opt->cost_param = i;
             opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
         }
     }
@@ -448,7 +453,6 @@ static void work_free(work *w)
     free(w->pred_c);
     free(w->acq);
     free(w->values);
-    free(w->logc_sorted);
 }
 
 /* Selects the training rows (failures first, then successes, oldest
@@ -536,8 +540,9 @@ static int predict_all(protein_optimizer *opt, void *state, const double *X,
     return PROTEIN_OK;
 }
 
-static int fit_gp(protein_optimizer *opt, void *state, protein_gp_params *params,
-                  const double *X, const double *y, size_t n)
+static int fit_gp(protein_optimizer *opt, void *state,
+                  protein_gp_params *params, const double *X, const double *y,
+                  size_t n)
 {
     protein_gp_fit_options fo;
     protein_gp_fit_report rep;
@@ -581,114 +586,100 @@ static void penalize_pending(const protein_optimizer *opt, const double *cand,
     }
 }
 
-/* The GP-guided suggestion (research note section 3). Returns PROTEIN_OK,
- * PROTEIN_ENOMEM, or another status when the models fail (the caller then
- * falls back to a warm-up point). */
-static int model_suggest(protein_optimizer *opt, double *values,
-                         protein_suggestion_info *info)
+/* Training targets: scores min-max scaled to [0, 1]; log-costs from their
+ * minimum to their 0.97 quantile (research note section 4). */
+static int compute_targets(const protein_optimizer *opt, work *w)
 {
-    const protein_sweep_config *cfg = opt->cfg;
-    const size_t d = opt->dim, n_obs = opt->n_obs;
-    work w;
-    size_t nrows, ns = 0, nc = 0, nf, nfront, ncenters, m, kept, best = 0;
-    size_t spp = cfg->suggestions_per_pareto > 0
-                     ? (size_t)cfg->suggestions_per_pareto : 256;
-    double smin = INFINITY, smax = -INFINITY, lmin, lmax, srange, lrange;
-    double t, acq_best = -INFINITY, amin = INFINITY, amax = -INFINITY;
-    double scales[512], *sc = scales;
-    double q = cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
-                   ? cfg->early_stop_quantile : 0.3;
-    double t0;
-    size_t top[TOP_K], ntop = 0;
-    int rc = PROTEIN_ENOMEM;
+    const size_t n = opt->n_obs;
+    double pos = COST_QUANTILE * (double)(n - 1), smin = INFINITY,
+           smax = -INFINITY;
+    size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
+    double *lc = malloc(n * sizeof(double));
 
-    memset(&w, 0, sizeof(w));
-    if (d > sizeof(scales) / sizeof(scales[0])) {
-        sc = malloc(d * sizeof(*sc));
-        if (sc == NULL)
-            return PROTEIN_ENOMEM;
-    }
-    dim_scales(cfg, sc);
-
-    /* targets: min-max score, log-cost from its min to its 0.97 quantile */
-    w.logc_sorted = malloc(n_obs * sizeof(double));
-    if (w.logc_sorted == NULL)
-        goto fail;
-    for (size_t i = 0; i < n_obs; i++) {
+    if (lc == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
         smin = fmin(smin, opt->obs_score[i]);
         smax = fmax(smax, opt->obs_score[i]);
-        w.logc_sorted[i] = log(opt->obs_cost[i]);
+        lc[i] = log(opt->obs_cost[i]);
     }
-    qsort(w.logc_sorted, n_obs, sizeof(double), cmp_double);
-    lmin = w.logc_sorted[0];
-    {
-        double pos = COST_QUANTILE * (double)(n_obs - 1);
-        size_t lo = (size_t)pos;
-        size_t hi = lo + 1 < n_obs ? lo + 1 : lo;
-        lmax = w.logc_sorted[lo] +
-               (pos - (double)lo) * (w.logc_sorted[hi] - w.logc_sorted[lo]);
-    }
-    srange = fabs(smax - smin) + 1e-6;
-    lrange = lmax - lmin + 1e-6;
+    qsort(lc, n, sizeof(double), cmp_double);
+    w->smin = smin;
+    w->srange = fabs(smax - smin) + 1e-6;
+    w->lmin = lc[0];
+    w->lrange = lc[lo] + (pos - (double)lo) * (lc[hi] - lc[lo]) - lc[0] + 1e-6;
+    free(lc);
+    return PROTEIN_OK;
+}
 
-    rc = select_rows(opt, &w, &nrows);
-    if (rc != PROTEIN_OK)
-        goto fail;
-    rc = PROTEIN_ENOMEM;
-    w.Xs = malloc(nrows * d * sizeof(double));
-    w.ys = malloc(nrows * sizeof(double));
-    w.Xc = malloc(nrows * d * sizeof(double));
-    w.yc = malloc(nrows * sizeof(double));
-    if (w.Xs == NULL || w.ys == NULL || w.Xc == NULL || w.yc == NULL)
-        goto fail;
+/* Builds both training sets from the selected rows: the score GP gets the
+ * failures (imputed at the minimum score) and successes, the cost GP the
+ * successes only. */
+static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
+{
+    const size_t d = opt->dim;
+    w->Xs = malloc(nrows * d * sizeof(double));
+    w->ys = malloc(nrows * sizeof(double));
+    w->Xc = malloc(nrows * d * sizeof(double));
+    w->yc = malloc(nrows * sizeof(double));
+    if (w->Xs == NULL || w->ys == NULL || w->Xc == NULL || w->yc == NULL)
+        return PROTEIN_ENOMEM;
+    w->ns = w->nc = 0;
     for (size_t k = 0; k < nrows; k++) {
-        size_t r = w.rows[k];
+        size_t r = w->rows[k];
         if (r < opt->n_fail) {
-            memcpy(w.Xs + ns * d, opt->fail_u + r * d, d * sizeof(double));
-            w.ys[ns++] = 0.0; /* imputed at the minimum score */
+            memcpy(w->Xs + w->ns * d, opt->fail_u + r * d, d * sizeof(double));
+            w->ys[w->ns++] = 0.0;
         } else {
             size_t i = r - opt->n_fail;
-            memcpy(w.Xs + ns * d, opt->obs_u + i * d, d * sizeof(double));
-            w.ys[ns++] = (opt->obs_score[i] - smin) / srange;
-            memcpy(w.Xc + nc * d, opt->obs_u + i * d, d * sizeof(double));
-            w.yc[nc++] = (log(opt->obs_cost[i]) - lmin) / lrange;
+            memcpy(w->Xs + w->ns * d, opt->obs_u + i * d, d * sizeof(double));
+            w->ys[w->ns++] = (opt->obs_score[i] - w->smin) / w->srange;
+            memcpy(w->Xc + w->nc * d, opt->obs_u + i * d, d * sizeof(double));
+            w->yc[w->nc++] = (log(opt->obs_cost[i]) - w->lmin) / w->lrange;
         }
     }
+    return PROTEIN_OK;
+}
 
-    /* fit both GPs, warm-started; Adam moments reset every 50 suggests */
-    if (opt->n_suggested % RESET_FREQUENCY == 0) {
-        protein_gp_params_reset_moments(&opt->score_params);
-        protein_gp_params_reset_moments(&opt->cost_params);
-    }
-    t0 = now_seconds();
-    rc = fit_gp(opt, opt->score_state, &opt->score_params, w.Xs, w.ys, ns);
-    if (rc == PROTEIN_OK)
-        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w.Xc, w.yc, nc);
-    if (info != NULL)
-        info->fit_seconds = now_seconds() - t0;
+/* Pareto front, pruning and the early-stop model; w->front[0..*nf) are
+ * the search centers from the front (pruned when prune_pareto). */
+static int update_front(protein_optimizer *opt, work *w, size_t *nf)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    double q = cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
+                   ? cfg->early_stop_quantile : 0.3;
+    size_t nfront, npruned;
+    int rc;
+
+    w->front = malloc(opt->n_obs * sizeof(size_t));
+    if (w->front == NULL)
+        return PROTEIN_ENOMEM;
+    rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
+                                w->front, &nfront);
     if (rc != PROTEIN_OK)
-        goto fail;
-    rc = PROTEIN_ENOMEM;
+        return rc;
+    npruned = protein_pareto_prune(opt->obs_score, opt->obs_cost, w->front,
+                                   nfront);
+    protein_cost_model_update_upper(&opt->stop,
+                                    opt->obs_cost[w->front[npruned - 1]]);
+    rc = protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
+                                opt->n_obs, q);
+    *nf = cfg->prune_pareto ? npruned : nfront;
+    return rc;
+}
 
-    /* front, pruning, early-stop model */
-    w.front = malloc(n_obs * sizeof(size_t));
-    if (w.front == NULL)
-        goto fail;
-    if (protein_pareto_compute(opt->obs_score, opt->obs_cost, n_obs, w.front,
-                               &nfront) != PROTEIN_OK)
-        goto fail;
-    nf = protein_pareto_prune(opt->obs_score, opt->obs_cost, w.front, nfront);
-    protein_cost_model_update_upper(&opt->stop, opt->obs_cost[w.front[nf - 1]]);
-    if (protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
-                               n_obs, q) != PROTEIN_OK)
-        goto fail;
-    if (!cfg->prune_pareto)
-        nf = nfront;
+/* Search centers: the front points, plus the TOP_K best scores, each as
+ * two copies moved 1/2 and 1/3 of the way toward the cheapest cost (or
+ * as they are without a cost parameter). */
+static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
+                         size_t *ncenters)
+{
+    const size_t d = opt->dim, n = opt->n_obs;
+    size_t top[TOP_K], ntop = 0, c;
 
-    /* centers: the front plus the top-5 scores, moved toward cheap runs */
-    for (; ntop < TOP_K && ntop < n_obs; ntop++) {
+    for (; ntop < TOP_K && ntop < n; ntop++) {
         size_t bi = SIZE_MAX;
-        for (size_t i = 0; i < n_obs; i++) {
+        for (size_t i = 0; i < n; i++) {
             int taken = 0;
             for (size_t k = 0; k < ntop; k++)
                 taken |= top[k] == i;
@@ -698,103 +689,177 @@ static int model_suggest(protein_optimizer *opt, double *values,
         }
         top[ntop] = bi;
     }
-    ncenters = nf + (opt->cost_dim >= 0 ? 2 : 1) * ntop;
-    w.centers = malloc(ncenters * d * sizeof(double));
-    if (w.centers == NULL)
-        goto fail;
+    *ncenters = nf + (opt->cost_dim >= 0 ? 2 : 1) * ntop;
+    w->centers = malloc(*ncenters * d * sizeof(double));
+    if (w->centers == NULL)
+        return PROTEIN_ENOMEM;
     for (size_t k = 0; k < nf; k++)
-        memcpy(w.centers + k * d, opt->obs_u + w.front[k] * d,
+        memcpy(w->centers + k * d, opt->obs_u + w->front[k] * d,
                d * sizeof(double));
-    for (size_t k = 0, c = nf; k < ntop; k++) {
+    c = nf;
+    for (size_t k = 0; k < ntop; k++) {
         const double *u = opt->obs_u + top[k] * d;
         if (opt->cost_dim >= 0) {
             double uc = u[opt->cost_dim];
-            memcpy(w.centers + c * d, u, d * sizeof(double));
-            w.centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 2;
-            memcpy(w.centers + c * d, u, d * sizeof(double));
-            w.centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 3;
+            memcpy(w->centers + c * d, u, d * sizeof(double));
+            w->centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 2;
+            memcpy(w->centers + c * d, u, d * sizeof(double));
+            w->centers[c++ * d + opt->cost_dim] = uc - (uc + 1) / 3;
         } else {
-            memcpy(w.centers + c++ * d, u, d * sizeof(double));
+            memcpy(w->centers + c++ * d, u, d * sizeof(double));
         }
     }
+    return PROTEIN_OK;
+}
 
-    /* candidates: uniform box perturbations, clipped, snapped, deduped */
-    m = ncenters * spp < MAX_CANDIDATES ? ncenters * spp : MAX_CANDIDATES;
-    w.cand = malloc(m * d * sizeof(double));
-    w.values = malloc((cfg->n_params ? cfg->n_params : 1) * sizeof(double));
-    free(w.keep);
-    w.keep = malloc(m);
-    if (w.cand == NULL || w.values == NULL || w.keep == NULL)
-        goto fail;
+/* Candidates: suggestions_per_pareto per center (at most MAX_CANDIDATES),
+ * each a uniform perturbation of +-scale per dimension around a random
+ * center, clipped to [-1, 1], snapped to a runnable point and
+ * deduplicated. Sets w->m. */
+static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
+                           const double *sc)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    const size_t d = opt->dim;
+    size_t spp = cfg->suggestions_per_pareto > 0
+                     ? (size_t)cfg->suggestions_per_pareto : 256;
+    size_t m = ncenters * spp < MAX_CANDIDATES ? ncenters * spp
+                                               : MAX_CANDIDATES;
+    size_t kept;
+
+    w->cand = malloc(m * d * sizeof(double));
+    w->values = malloc((cfg->n_params ? cfg->n_params : 1) * sizeof(double));
+    free(w->keep); /* the training rows' flags are no longer needed */
+    w->keep = malloc(m);
+    if (w->cand == NULL || w->values == NULL || w->keep == NULL)
+        return PROTEIN_ENOMEM;
     for (size_t k = 0; k < m; k++) {
-        const double *c = w.centers + protein_rng_index(&opt->rng, ncenters) * d;
-        double *x = w.cand + k * d;
+        const double *c =
+            w->centers + protein_rng_index(&opt->rng, ncenters) * d;
+        double *x = w->cand + k * d;
         for (size_t j = 0; j < d; j++)
-            x[j] = clip1(c[j] + sc[j] * (2.0 * protein_rng_uniform(&opt->rng) - 1.0));
-        protein_space_snap(cfg, x, w.values);
+            x[j] = clip1(c[j] + sc[j] * (2.0 * protein_rng_uniform(&opt->rng) -
+                                         1.0));
+        protein_space_snap(cfg, x, w->values);
     }
-    kept = protein_dedup_rows(w.cand, m, d, PROTEIN_DEDUP_RADIUS, w.keep);
+    kept = protein_dedup_rows(w->cand, m, d, PROTEIN_DEDUP_RADIUS, w->keep);
     if (kept == (size_t)-1)
-        goto fail;
+        return PROTEIN_ENOMEM;
     for (size_t k = 0, o = 0; k < m; k++)
-        if (w.keep[k])
-            memmove(w.cand + o++ * d, w.cand + k * d, d * sizeof(double));
-    m = kept;
+        if (w->keep[k])
+            memmove(w->cand + o++ * d, w->cand + k * d, d * sizeof(double));
+    w->m = kept;
+    return PROTEIN_OK;
+}
 
-    /* predictions and acquisition */
-    w.pred_s = malloc(m * sizeof(double));
-    w.pred_c = malloc(m * sizeof(double));
+/* Acquisition (research note section 3): predicted score times the budget
+ * mask times the cost triangle 1 - |t - c|, lowered near pending points.
+ * Returns the best candidate's index in *best, or PROTEIN_ENUMERIC when no
+ * candidate has a finite acquisition. */
+static int choose(protein_optimizer *opt, work *w, const double *sc,
+                  double t, size_t *best)
+{
+    const double max_cost = opt->cfg->max_suggestion_cost;
+    double amin = INFINITY, amax = -INFINITY, top = -INFINITY;
+
+    w->acq = malloc(w->m * sizeof(double));
+    if (w->acq == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t k = 0; k < w->m; k++) {
+        double a = w->pred_s[k], c = w->pred_c[k];
+        if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
+            a = 0.0;
+        else
+            a *= 1.0 - fabs(t - c);
+        w->acq[k] = a;
+        if (isfinite(a)) {
+            amin = fmin(amin, a);
+            amax = fmax(amax, a);
+        }
+    }
+    if (opt->n_pending > 0 && amax >= amin)
+        penalize_pending(opt, w->cand, w->m, sc, amax - amin + 1e-12, w->acq);
+    for (size_t k = 0; k < w->m; k++) {
+        if (isfinite(w->acq[k]) && w->acq[k] > top) {
+            top = w->acq[k];
+            *best = k;
+        }
+    }
+    return isfinite(top) ? PROTEIN_OK : PROTEIN_ENUMERIC;
+}
+
+/* The GP-guided suggestion (research note section 3). Returns PROTEIN_OK,
+ * PROTEIN_ENOMEM, or another status when the models fail (the caller then
+ * falls back to a warm-up point). */
+static int model_suggest(protein_optimizer *opt, double *values,
+                         protein_suggestion_info *info)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    work w;
+    size_t nrows, nf, ncenters, best = 0;
+    double scales[512], *sc = scales, t, t0;
+    int rc;
+
+    memset(&w, 0, sizeof(w));
+    if (opt->dim > sizeof(scales) / sizeof(scales[0])) {
+        sc = malloc(opt->dim * sizeof(*sc));
+        if (sc == NULL)
+            return PROTEIN_ENOMEM;
+    }
+    dim_scales(cfg, sc);
+    rc = compute_targets(opt, &w);
+    if (rc == PROTEIN_OK)
+        rc = select_rows(opt, &w, &nrows);
+    if (rc == PROTEIN_OK)
+        rc = build_training(opt, &w, nrows);
+    if (rc != PROTEIN_OK)
+        goto fail;
+
+    /* both GPs, warm-started; Adam moments reset every 50 suggestions */
+    if (opt->n_suggested % RESET_FREQUENCY == 0) {
+        protein_gp_params_reset_moments(&opt->score_params);
+        protein_gp_params_reset_moments(&opt->cost_params);
+    }
+    t0 = now_seconds();
+    rc = fit_gp(opt, opt->score_state, &opt->score_params, w.Xs, w.ys, w.ns);
+    if (rc == PROTEIN_OK)
+        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w.Xc, w.yc, w.nc);
+    info->fit_seconds = now_seconds() - t0;
+    if (rc != PROTEIN_OK)
+        goto fail;
+
+    rc = update_front(opt, &w, &nf);
+    if (rc == PROTEIN_OK)
+        rc = build_centers(opt, &w, nf, &ncenters);
+    if (rc == PROTEIN_OK)
+        rc = make_candidates(opt, &w, ncenters, sc);
+    if (rc != PROTEIN_OK)
+        goto fail;
+    rc = PROTEIN_ENOMEM;
+    w.pred_s = malloc(w.m * sizeof(double));
+    w.pred_c = malloc(w.m * sizeof(double));
     if (w.pred_s == NULL || w.pred_c == NULL)
         goto fail;
     t0 = now_seconds();
-    rc = predict_all(opt, opt->score_state, w.cand, m, w.pred_s);
+    rc = predict_all(opt, opt->score_state, w.cand, w.m, w.pred_s);
     if (rc == PROTEIN_OK)
-        rc = predict_all(opt, opt->cost_state, w.cand, m, w.pred_c);
-    if (info != NULL)
-        info->predict_seconds = now_seconds() - t0;
+        rc = predict_all(opt, opt->cost_state, w.cand, w.m, w.pred_c);
+    info->predict_seconds = now_seconds() - t0;
     if (rc != PROTEIN_OK)
         goto fail;
     t = sample_target(opt);
-    w.acq = malloc(m * sizeof(double));
-    if (w.acq == NULL) {
-        rc = PROTEIN_ENOMEM;
+    rc = choose(opt, &w, sc, t, &best);
+    if (rc != PROTEIN_OK)
         goto fail;
-    }
-    for (size_t k = 0; k < m; k++) {
-        double s = w.pred_s[k], c = w.pred_c[k];
-        if (cfg->max_suggestion_cost > 0 &&
-            !(exp(c * lrange + lmin) < cfg->max_suggestion_cost))
-            s = 0.0;
-        else
-            s *= 1.0 - fabs(t - c);
-        w.acq[k] = s;
-        if (isfinite(s)) {
-            amin = fmin(amin, s);
-            amax = fmax(amax, s);
-        }
-    }
-    if (opt->n_pending > 0)
-        penalize_pending(opt, w.cand, m, sc, amax - amin + 1e-12, w.acq);
-    for (size_t k = 0; k < m; k++) {
-        if (isfinite(w.acq[k]) && w.acq[k] > acq_best) {
-            acq_best = w.acq[k];
-            best = k;
-        }
-    }
-    if (!isfinite(acq_best)) {
-        rc = PROTEIN_ENUMERIC;
-        goto fail;
-    }
-    protein_space_denormalize(cfg, w.cand + best * d, values);
-    if (info != NULL) {
-        double ps = w.pred_s[best] * srange + smin;
-        info->source = PROTEIN_SOURCE_MODEL;
-        info->predicted_score = cfg->minimize ? -ps : ps;
-        info->predicted_cost = exp(w.pred_c[best] * lrange + lmin);
-        info->target_cost = t;
-        info->n_candidates = m;
-    }
-    rc = PROTEIN_OK;
+
+    protein_space_denormalize(cfg, w.cand + best * opt->dim, values);
+    info->source = PROTEIN_SOURCE_MODEL;
+    info->predicted_score = w.pred_s[best] * w.srange + w.smin;
+    if (cfg->minimize)
+        info->predicted_score = -info->predicted_score;
+    info->predicted_cost = exp(w.pred_c[best] * w.lrange + w.lmin);
+    info->target_cost = t;
+    info->n_candidates = w.m;
 fail:
     if (sc != scales)
         free(sc);
@@ -832,7 +897,8 @@ int protein_suggest(protein_optimizer *opt, double *values,
         break;
     }
     opt->n_suggested++;
-    warmup = opt->cfg->num_random_samples > 0 ? opt->cfg->num_random_samples : 0;
+    warmup = opt->cfg->num_random_samples > 0 ? opt->cfg->num_random_samples
+                                               : 0;
     if (opt->use_default_first && opt->n_suggested == 1 &&
         defaults_point(opt, values)) {
         info_reset(info, PROTEIN_SOURCE_DEFAULT);

@@ -1,22 +1,24 @@
 /*
  * gp_cuda.cu - the CUDA backend of the GP in core/gp.h: the same model,
- * loss, gradient, Adam-amsgrad fit and prediction as the CPU backend, in
- * FP64 on one device with cuSOLVER (Xpotrf, Xpotrs, potri), cuBLAS (gemv,
- * trsm) and the kernels below.
+ * loss, gradient, fit methods and prediction as the CPU backend, in FP64
+ * on one device with cuSOLVER (Xpotrf, Xpotrs), cuBLAS (gemm, syrk, trmm,
+ * trsm, gemv) and the kernels below.
  *
  * Device layout. Inputs are stored transposed (d x n, column-major:
  * X[j * n + i]) so that consecutive threads read consecutive points. K is an
  * n x n column-major matrix of which only the lower triangle is used; it
- * becomes L after Xpotrf and K^-1 (lower) after potri. Everything the fit
- * loop touches stays on the device: theta, the Adam moments, the gradient;
- * per step only a few bytes (factorization status) come back.
+ * becomes L after Xpotrf and K^-1 (lower) after the in-place inverse.
+ * Theta, the Adam moments and the gradient live on the device; per loss or
+ * gradient only the loss, the factorization status and (for L-BFGS) the
+ * d + 3 gradient values come back, never a matrix.
  *
- * One loss evaluation: hyper kernel (softplus, X / l) -> build_k (lower
- * tiles) -> Xpotrf -> Xpotrs (a = K^-1 y) -> stats (log det, y'a) -> potri
- * -> grad (one fused pass over the lower triangle of W = a a' - K^-1 for all
- * d + 3 hyperparameters, per-block partial sums) -> finish (reduces the
- * partials in a fixed order, so results are deterministic, assembles loss
- * and gradient, and optionally applies the Adam step).
+ * Loss: hyper kernel (softplus, X / l) -> build_k (lower tiles) -> Xpotrf
+ * (jitter ladder) -> Xpotrs (a = K^-1 y) -> loss kernel (log det, y'a,
+ * prior). Gradient: K^-1 = L^-T L^-1 in place (recursive trtri and blocked
+ * lauum, both gemm-bound; cuSOLVER's potri and Xtrtri ran at 5-8 TFLOP/s
+ * on an H200, see docs/gpu-results) -> one fused pass over the lower
+ * triangle of W = a a' - K^-1 for all d + 3 hyperparameters with per-block
+ * partial sums -> a one-block reduction in a fixed order (deterministic).
  */
 #include "config.h"
 
@@ -58,6 +60,7 @@ const int GRAD_THREADS = TILE * TILE_ROWS;
 const int MAX_CHUNK = 32;  /* lengthscales per grad launch */
 const int FINISH_THREADS = 256;
 const int PRED_BYTES = 1 << 30; /* device memory for one predict batch */
+const int INV_BLOCK = 512; /* block size of the triangular inverse and lauum */
 
 /* Slots of the per-block partial sums of the grad kernel. */
 enum { SLOT_SF = 0, SLOT_B = 1, SLOT_SN2 = 2, SLOT_L = 3 };
@@ -101,7 +104,8 @@ struct cuda_state {
                                           * Adam step */
     double *hp;          /* d + 3 mapped values, then d + 3 softplus slopes */
     double *scal;        /* SC_GRAD + d + 3 reported scalars */
-    int *info;           /* potrf, potrs, potri status */
+    int *info;           /* potrf, potrs status */
+    double *tri;         /* INV_BLOCK^2: a diagonal block of lauum */
 
     double *host_in;     /* pinned staging for uploads */
     size_t host_in_cap;  /* doubles */
@@ -463,6 +467,26 @@ __global__ void adam_kernel(double *theta, double *m, double *v, double *vmax,
     }
 }
 
+/* dst (b x b, leading dimension ldd) = the lower triangle of src (b x b,
+ * leading dimension lda), zeros above. */
+__global__ void copy_lower_kernel(size_t b, const double *src, size_t lda,
+                                  double *dst, size_t ldd)
+{
+    size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (e >= b * b)
+        return;
+    size_t r = e % b, c = e / b;
+    dst[c * ldd + r] = r >= c ? src[c * lda + r] : 0.0;
+}
+
+/* dst (b x b, leading dimension b) = I. */
+__global__ void identity_kernel(size_t b, double *dst)
+{
+    size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
+    if (e < b * b)
+        dst[e] = e % b == e / b ? 1.0 : 0.0;
+}
+
 /* Ks[c * n + i] = k(x_i, xc_c) (full, with sf); kss[c] = k(xc_c, xc_c). */
 __global__ void cross_kernel(const double *X, const double *Xs, size_t n,
                              const double *Xc, size_t mb, size_t d,
@@ -576,11 +600,6 @@ int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
     size_t nt = s->d + 3;
-    if (n > (size_t)INT32_MAX) {
-        set_error(errbuf, errlen,
-                  "cuda GP backend: n = %zu exceeds the potri limit", n);
-        return PROTEIN_EINVAL;
-    }
     if (n > s->cap_n) {
         /* A quarter of slack so that a sweep adding a few points per refit
          * rarely reallocates; exactly n when the slack does not fit. */
@@ -609,18 +628,11 @@ int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
     }
     {
         size_t dev = 0, host = 0;
-        int lwork = 0;
         SOLVER_CHECK(cusolverDnXpotrf_bufferSize(
                          s->solver, s->params, CUBLAS_FILL_MODE_LOWER,
                          (int64_t)n, CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
                          &dev, &host),
                      "cusolverDnXpotrf_bufferSize");
-        SOLVER_CHECK(cusolverDnDpotri_bufferSize(s->solver,
-                                                 CUBLAS_FILL_MODE_LOWER,
-                                                 (int)n, s->K, (int)n, &lwork),
-                     "cusolverDnDpotri_bufferSize");
-        if ((size_t)lwork * sizeof(double) > dev)
-            dev = (size_t)lwork * sizeof(double);
         if (dev > s->dwork_bytes) {
             cudaFree(s->dwork);
             s->dwork = NULL;
@@ -769,10 +781,172 @@ fail:
     return rc;
 }
 
+/* Splits m > INV_BLOCK rows into a first part of a multiple of 64 near
+ * m / 2 and the rest. */
+size_t split_rows(size_t m)
+{
+    size_t m1 = (m / 2 + 63) / 64 * 64;
+    return m1 < m ? m1 : m / 2;
+}
+
+/* In place, B (m x k, leading dimension n) := alpha T B with T lower
+ * triangular m x m (leading dimension n); recursive so that most of the
+ * work is gemm (cuBLAS trmm alone runs far below the gemm rate). */
+int trmm_left(cuda_state *s, size_t n, const double *T, size_t m, double *B,
+              size_t k, double alpha, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    const double one = 1.0;
+    if (m <= (size_t)INV_BLOCK) {
+        BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_LEFT,
+                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                  CUBLAS_DIAG_NON_UNIT, (int64_t)m, (int64_t)k,
+                                  &alpha, T, (int64_t)n, B, (int64_t)n, B,
+                                  (int64_t)n),
+                   "cublasDtrmm (left)");
+        return PROTEIN_OK;
+    }
+    {
+        size_t m1 = split_rows(m), m2 = m - m1;
+        /* [B1; B2] := [T11 B1; T21 B1 + T22 B2], B2 first. */
+        rc = trmm_left(s, n, T + m1 * n + m1, m2, B + m1, k, alpha, errbuf,
+                       errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N,
+                                  (int64_t)m2, (int64_t)k, (int64_t)m1, &alpha,
+                                  T + m1, (int64_t)n, B, (int64_t)n, &one,
+                                  B + m1, (int64_t)n),
+                   "cublasDgemm (trmm left)");
+        return trmm_left(s, n, T, m1, B, k, alpha, errbuf, errlen);
+    }
+fail:
+    return rc;
+}
+
+/* In place, B (k x m, leading dimension n) := B T with T lower triangular
+ * m x m; recursive like trmm_left. */
+int trmm_right(cuda_state *s, size_t n, double *B, size_t k, const double *T,
+               size_t m, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    const double one = 1.0;
+    if (m <= (size_t)INV_BLOCK) {
+        BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_RIGHT,
+                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                  CUBLAS_DIAG_NON_UNIT, (int64_t)k, (int64_t)m,
+                                  &one, T, (int64_t)n, B, (int64_t)n, B,
+                                  (int64_t)n),
+                   "cublasDtrmm (right)");
+        return PROTEIN_OK;
+    }
+    {
+        size_t m1 = split_rows(m), m2 = m - m1;
+        /* [B1 B2] := [B1 T11 + B2 T21, B2 T22], B1 first. */
+        rc = trmm_right(s, n, B, k, T, m1, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N,
+                                  (int64_t)k, (int64_t)m1, (int64_t)m2, &one,
+                                  B + m1 * n, (int64_t)n, T + m1, (int64_t)n,
+                                  &one, B, (int64_t)n),
+                   "cublasDgemm (trmm right)");
+        return trmm_right(s, n, B + m1 * n, k, T + m1 * n + m1, m2, errbuf,
+                          errlen);
+    }
+fail:
+    return rc;
+}
+
+/* In place, L (lower, m x m, leading dimension n) -> L^-1, recursively:
+ * inv [A 0; B C] = [A^-1 0; -C^-1 B A^-1, C^-1]. Blocks of at most
+ * INV_BLOCK rows are inverted by trsm against the identity in s->tri. */
+int trtri_lower(cuda_state *s, size_t n, double *A, size_t m, char *errbuf,
+                size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    const double one = 1.0;
+    if (m <= (size_t)INV_BLOCK) {
+        identity_kernel<<<grid_for(m * m, 256), 256, 0, s->stream>>>(m, s->tri);
+        LAUNCH_CHECK("identity kernel launch");
+        BLAS_CHECK(cublasDtrsm_64(s->blas, CUBLAS_SIDE_LEFT,
+                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
+                                  CUBLAS_DIAG_NON_UNIT, (int64_t)m, (int64_t)m,
+                                  &one, A, (int64_t)n, s->tri, (int64_t)m),
+                   "cublasDtrsm (block inverse)");
+        copy_lower_kernel<<<grid_for(m * m, 256), 256, 0, s->stream>>>(
+            m, s->tri, m, A, n);
+        LAUNCH_CHECK("block copy launch");
+        return PROTEIN_OK;
+    }
+    {
+        size_t m1 = split_rows(m), m2 = m - m1;
+        double *C = A + m1 * n + m1, *B = A + m1;
+        rc = trtri_lower(s, n, A, m1, errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            rc = trtri_lower(s, n, C, m2, errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            rc = trmm_left(s, n, C, m2, B, m1, -1.0, errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            rc = trmm_right(s, n, B, m2, A, m1, errbuf, errlen);
+        return rc;
+    }
+fail:
+    return rc;
+}
+
+/* In place, M = L^-1 (lower) -> the lower triangle of M' M = K^-1, blocked
+ * (LAPACK dlauum, lower) with cuBLAS: per block row, trmm by the diagonal
+ * block, the diagonal block's own product by syrk from a copy, then gemm
+ * and syrk with the rows below. */
+int lauum_lower(cuda_state *s, size_t n, double *A, char *errbuf,
+                size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    const double one = 1.0, zero = 0.0;
+    size_t nb = INV_BLOCK;
+    for (size_t i = 0; i < n; i += nb) {
+        size_t ib = n - i < nb ? n - i : nb, rest = n - i - ib;
+        double *Aii = A + i * n + i, *Ai0 = A + i;
+        if (i > 0)
+            BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_LEFT,
+                                      CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
+                                      CUBLAS_DIAG_NON_UNIT, (int64_t)ib,
+                                      (int64_t)i, &one, Aii, (int64_t)n, Ai0,
+                                      (int64_t)n, Ai0, (int64_t)n),
+                       "cublasDtrmm (lauum)");
+        copy_lower_kernel<<<grid_for(ib * ib, 256), 256, 0, s->stream>>>(
+            ib, Aii, n, s->tri, ib);
+        LAUNCH_CHECK("block copy launch");
+        BLAS_CHECK(cublasDsyrk_64(s->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
+                                  (int64_t)ib, (int64_t)ib, &one, s->tri,
+                                  (int64_t)ib, &zero, Aii, (int64_t)n),
+                   "cublasDsyrk (lauum diagonal)");
+        if (rest > 0) {
+            const double *Bi = A + i * n + i + ib, *B0 = A + i + ib;
+            if (i > 0)
+                BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_T, CUBLAS_OP_N,
+                                          (int64_t)ib, (int64_t)i,
+                                          (int64_t)rest, &one, Bi, (int64_t)n,
+                                          B0, (int64_t)n, &one, Ai0,
+                                          (int64_t)n),
+                           "cublasDgemm (lauum)");
+            BLAS_CHECK(cublasDsyrk_64(s->blas, CUBLAS_FILL_MODE_LOWER,
+                                      CUBLAS_OP_T, (int64_t)ib, (int64_t)rest,
+                                      &one, Bi, (int64_t)n, &one, Aii,
+                                      (int64_t)n),
+                       "cublasDsyrk (lauum)");
+        }
+    }
+fail:
+    return rc;
+}
+
 /* The objective's gradient at the theta of the last successful dev_loss:
- * K^-1 by potri (consuming L), the fused gradient pass and its reduction,
- * all on the device; the d + 3 values are copied to grad when grad is not
- * NULL and stay in scal for the Adam kernel either way. */
+ * K^-1 = L^-T L^-1 in place (trtri_lower, lauum_lower; consumes L), the
+ * fused gradient pass and its reduction, all on the device. The d + 3
+ * values stay in scal (for the Adam kernel); when grad is not NULL they are
+ * also copied there, after waiting for the device. */
 int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
@@ -789,11 +963,11 @@ int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
     s->factored = 0;
     if ((long long)nb > ntiles)
         nb = (int)ntiles;
-    SOLVER_CHECK(cusolverDnDpotri(s->solver, CUBLAS_FILL_MODE_LOWER, (int)n,
-                                  s->K, (int)n, (double *)s->dwork,
-                                  (int)(s->dwork_bytes / sizeof(double)),
-                                  s->info + 2),
-                 "cusolverDnDpotri");
+    rc = trtri_lower(s, n, s->K, n, errbuf, errlen);
+    if (rc == PROTEIN_OK)
+        rc = lauum_lower(s, n, s->K, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
     for (size_t j0 = 0; j0 == 0 || j0 < d; j0 += MAX_CHUNK) {
         size_t left = d - j0;
 #define GRAD_LAUNCH(C)                                                        \
@@ -813,24 +987,15 @@ int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
     grad_finish_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(n, d, s->hp,
                                                             s->part, nb, s->scal);
     LAUNCH_CHECK("gradient reduction launch");
-    CU_CHECK(cudaMemcpyAsync(s->host_info + 2, s->info + 2, sizeof(int),
-                             cudaMemcpyDeviceToHost, s->stream),
-             "cudaMemcpyAsync (status)");
-    if (grad)
-        CU_CHECK(cudaMemcpyAsync(s->host_out + SC_GRAD, s->scal + SC_GRAD,
-                                 nt * sizeof(double), cudaMemcpyDeviceToHost,
-                                 s->stream),
-                 "cudaMemcpyAsync (gradient)");
+    if (!grad)
+        return PROTEIN_OK; /* stays on the device (Adam); errors surface at
+                            * the next synchronization */
+    CU_CHECK(cudaMemcpyAsync(s->host_out + SC_GRAD, s->scal + SC_GRAD,
+                             nt * sizeof(double), cudaMemcpyDeviceToHost,
+                             s->stream),
+             "cudaMemcpyAsync (gradient)");
     rc = sync_stream(s, "GP gradient on the device", errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        return rc;
-    if (s->host_info[2] != 0) {
-        set_error(errbuf, errlen,
-                  "cuda GP backend: potri failed (info %d, n = %zu)",
-                  s->host_info[2], n);
-        return s->host_info[2] < 0 ? PROTEIN_EBACKEND : PROTEIN_ENUMERIC;
-    }
-    if (grad)
+    if (rc == PROTEIN_OK)
         memcpy(grad, s->host_out + SC_GRAD, nt * sizeof(double));
 fail:
     return rc;
@@ -1150,6 +1315,7 @@ void cuda_destroy(void *state)
     cudaFree(s->hp);
     cudaFree(s->scal);
     cudaFree(s->info);
+    cudaFree(s->tri);
     cudaFreeHost(s->host_in);
     cudaFreeHost(s->host_out);
     cudaFreeHost(s->host_info);
@@ -1203,11 +1369,14 @@ int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
              "cudaMalloc (mapped hyperparameters)");
     CU_CHECK(cudaMalloc((void **)&s->scal, (SC_GRAD + nt) * sizeof(double)),
              "cudaMalloc (scalars)");
-    CU_CHECK(cudaMalloc((void **)&s->info, 3 * sizeof(int)), "cudaMalloc (status)");
-    CU_CHECK(cudaMemset(s->info, 0, 3 * sizeof(int)), "cudaMemset (status)");
+    CU_CHECK(cudaMalloc((void **)&s->info, 2 * sizeof(int)), "cudaMalloc (status)");
+    CU_CHECK(cudaMalloc((void **)&s->tri,
+                        (size_t)INV_BLOCK * INV_BLOCK * sizeof(double)),
+             "cudaMalloc (block workspace)");
+    CU_CHECK(cudaMemset(s->info, 0, 2 * sizeof(int)), "cudaMemset (status)");
     CU_CHECK(cudaMallocHost((void **)&s->host_out, (SC_GRAD + nt) * sizeof(double)),
              "cudaMallocHost (scalars)");
-    CU_CHECK(cudaMallocHost((void **)&s->host_info, 3 * sizeof(int)),
+    CU_CHECK(cudaMallocHost((void **)&s->host_info, 2 * sizeof(int)),
              "cudaMallocHost (status)");
     *state = s;
     return PROTEIN_OK;
@@ -1427,18 +1596,21 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
     return 1;
 }
 
-extern "C" int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
-                                          char *errbuf, size_t errlen)
+/* See gp_cuda.h. */
+extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
+                                             double times_out[3],
+                                             char *errbuf, size_t errlen)
 {
     const size_t d = 8;
     int rc = PROTEIN_OK;
     void *st = NULL;
     cuda_state *s;
     double *X = NULL, *times = NULL;
-    cudaEvent_t ev0 = NULL, ev1 = NULL;
+    cudaEvent_t ev[4] = {NULL, NULL, NULL, NULL};
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    if (n == 0 || reps <= 0 || !seconds) {
-        set_error(errbuf, errlen, "cuda GP backend: time_potrf needs n, reps > 0");
+    if (n == 0 || reps <= 0 || !times_out) {
+        set_error(errbuf, errlen,
+                  "cuda GP backend: time_cholesky needs n > 0, reps > 0 and outputs");
         return PROTEIN_EINVAL;
     }
     rc = cuda_create(&st, d, errbuf, errlen);
@@ -1446,7 +1618,7 @@ extern "C" int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
         return rc;
     s = (cuda_state *)st;
     X = (double *)malloc(n * d * sizeof(double));
-    times = (double *)malloc((size_t)reps * sizeof(double));
+    times = (double *)malloc(3 * (size_t)reps * sizeof(double));
     if (!X || !times) {
         set_error(errbuf, errlen, "cuda GP backend: out of host memory");
         rc = PROTEIN_ENOMEM;
@@ -1461,33 +1633,42 @@ extern "C" int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
     rc = ensure_train(s, n, errbuf, errlen);
     if (rc != PROTEIN_OK)
         goto fail;
+    s->n = n;
     rc = upload_transposed(s, X, n, s->X, errbuf, errlen);
     if (rc != PROTEIN_OK)
         goto fail;
     CU_CHECK(cudaMemsetAsync(s->theta, 0, (d + 3) * sizeof(double), s->stream),
              "cudaMemsetAsync (theta)");
-    CU_CHECK(cudaEventCreate(&ev0), "cudaEventCreate");
-    CU_CHECK(cudaEventCreate(&ev1), "cudaEventCreate");
+    for (int q = 0; q < 4; q++)
+        CU_CHECK(cudaEventCreate(&ev[q]), "cudaEventCreate");
     for (int r = -1; r < reps; r++) {
-        float ms = 0.0f;
+        float ms[3];
         hyper_kernel<<<grid_for(n * d, 256), 256, 0, s->stream>>>(
             s->theta, d, s->X, s->Xs, n, s->hp);
         LAUNCH_CHECK("hyper kernel launch");
         build_k_kernel<<<(unsigned)lower_tiles(n), dim3(TILE, TILE_ROWS), 0,
-                         s->stream>>>(s->X, s->Xs, n, d, s->hp, 1e-6, s->K);
+                         s->stream>>>(s->X, s->Xs, n, d, s->hp, 0.0, s->K);
         LAUNCH_CHECK("kernel-matrix launch");
-        CU_CHECK(cudaEventRecord(ev0, s->stream), "cudaEventRecord");
+        CU_CHECK(cudaEventRecord(ev[0], s->stream), "cudaEventRecord");
         SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
                                       CUBLAS_FILL_MODE_LOWER, (int64_t)n,
                                       CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
                                       s->dwork, s->dwork_bytes, s->hwork,
                                       s->hwork_bytes, s->info),
                      "cusolverDnXpotrf");
-        CU_CHECK(cudaEventRecord(ev1, s->stream), "cudaEventRecord");
+        CU_CHECK(cudaEventRecord(ev[1], s->stream), "cudaEventRecord");
+        rc = trtri_lower(s, n, s->K, n, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            goto fail;
+        CU_CHECK(cudaEventRecord(ev[2], s->stream), "cudaEventRecord");
+        rc = lauum_lower(s, n, s->K, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            goto fail;
+        CU_CHECK(cudaEventRecord(ev[3], s->stream), "cudaEventRecord");
         CU_CHECK(cudaMemcpyAsync(s->host_info, s->info, sizeof(int),
                                  cudaMemcpyDeviceToHost, s->stream),
                  "cudaMemcpyAsync (status)");
-        CU_CHECK(cudaStreamSynchronize(s->stream), "potrf timing run");
+        CU_CHECK(cudaStreamSynchronize(s->stream), "Cholesky timing run");
         if (s->host_info[0] != 0) {
             set_error(errbuf, errlen,
                       "cuda GP backend: timing matrix not positive definite "
@@ -1495,22 +1676,27 @@ extern "C" int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
             rc = PROTEIN_ENUMERIC;
             goto fail;
         }
-        CU_CHECK(cudaEventElapsedTime(&ms, ev0, ev1), "cudaEventElapsedTime");
+        for (int q = 0; q < 3; q++)
+            CU_CHECK(cudaEventElapsedTime(&ms[q], ev[q], ev[q + 1]),
+                     "cudaEventElapsedTime");
         if (r >= 0)
-            times[r] = ms * 1e-3;
+            for (int q = 0; q < 3; q++)
+                times[q * reps + r] = ms[q] * 1e-3;
     }
-    for (int i = 1; i < reps; i++)
-        for (int j = i; j > 0 && times[j] < times[j - 1]; j--) {
-            double t = times[j];
-            times[j] = times[j - 1];
-            times[j - 1] = t;
-        }
-    *seconds = times[reps / 2];
+    for (int q = 0; q < 3; q++) {
+        double *t = times + q * reps;
+        for (int i = 1; i < reps; i++)
+            for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
+                double tmp = t[j];
+                t[j] = t[j - 1];
+                t[j - 1] = tmp;
+            }
+        times_out[q] = t[reps / 2];
+    }
 fail:
-    if (ev0)
-        cudaEventDestroy(ev0);
-    if (ev1)
-        cudaEventDestroy(ev1);
+    for (int q = 0; q < 4; q++)
+        if (ev[q])
+            cudaEventDestroy(ev[q]);
     free(X);
     free(times);
     cuda_destroy(st);

@@ -13,17 +13,20 @@
 extern "C" {
 #endif
 
-/* Times cusolverDnXpotrf (FP64, lower) on an n x n GP kernel matrix built on
- * the device from reproducible pseudo-random inputs in d = 8 dimensions.
- * Runs one untimed factorization, then reps timed ones (CUDA events) and
- * stores the median seconds per factorization in *seconds. Allocates and
- * frees its own device memory (n^2 doubles). Returns PROTEIN_OK, or
- * PROTEIN_EINVAL (n or reps is 0), PROTEIN_ENOMEM (host), PROTEIN_EBACKEND
- * (any CUDA/cuSOLVER failure, out of device memory included) or
- * PROTEIN_ENUMERIC (the matrix was not positive definite) with a message in
- * errbuf (may be NULL). */
-int protein_gp_cuda_time_potrf(size_t n, int reps, double *seconds,
-                               char *errbuf, size_t errlen);
+/* Times the dense linear algebra of one loss-and-gradient evaluation on
+ * an n x n GP kernel matrix (reproducible pseudo-random inputs in d = 8
+ * dimensions, theta = 0): times[0] the Cholesky factorization
+ * (cusolverDnXpotrf, FP64, lower), times[1] the triangular inverse L^-1
+ * and times[2] the product L^-T L^-1 (both in place, blocked over cuBLAS).
+ * Runs one untimed round, then reps timed ones (CUDA events), and stores
+ * the median seconds of each step. Allocates and frees its own device state
+ * (n^2 doubles and more). Returns PROTEIN_OK, or PROTEIN_EINVAL (n or reps
+ * is 0, times is NULL), PROTEIN_ENOMEM (host), PROTEIN_EBACKEND (any CUDA,
+ * cuBLAS or cuSOLVER failure, out of device memory included) or
+ * PROTEIN_ENUMERIC (the matrix was not positive definite), with a message
+ * in errbuf (may be NULL). */
+int protein_gp_cuda_time_cholesky(size_t n, int reps, double times[3],
+                                  char *errbuf, size_t errlen);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "spank_protein.h"
 
@@ -163,4 +164,19 @@ pq_connect_options spank_protein_connect_options(
     o.connect_timeout_ms = cfg->connect_timeout_ms;
     o.command_timeout_ms = cfg->command_timeout_ms + extra_ms;
     return o;
+}
+
+int spank_protein_password_file_check(const char *path, char *msg,
+                                      size_t len)
+{
+    struct stat st;
+
+    if (path[0] == '\0' || stat(path, &st) != 0)
+        return 0;
+    if (st.st_uid == 0 && (st.st_mode & 077) == 0)
+        return 0;
+    snprintf(msg, len, "protein: warning: password_file %s is not private "
+             "to root (owner uid %ld, mode %03o): chown root and chmod 600 it",
+             path, (long)st.st_uid, (unsigned)(st.st_mode & 0777));
+    return -1;
 }

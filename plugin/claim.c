@@ -28,9 +28,8 @@ int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-/* A message for a failed claim that says what to do. */
-static void describe_claim_error(pq_context *ctx, int rc, const char *sweep,
-                                 char *err, size_t errlen)
+void spank_protein_claim_error(const pq_context *ctx, int rc,
+                               const char *sweep, char *err, size_t errlen)
 {
     switch (rc) {
     case PQ_EIO:
@@ -64,7 +63,7 @@ static void describe_claim_error(pq_context *ctx, int rc, const char *sweep,
     }
 }
 
-static double monotonic_seconds(void)
+double spank_protein_now(void)
 {
     struct timespec ts;
 
@@ -101,7 +100,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     req.wait_ms = cfg->claim_timeout_s * 1000;
     rc = pq_claim(ctx, sweep, &req, &t);
     if (rc != PQ_OK) {
-        describe_claim_error(ctx, rc, sweep, err, errlen);
+        spank_protein_claim_error(ctx, rc, sweep, err, errlen);
         goto fail;
     }
     if (spank_protein_result_path(cfg->result_dir, job->tmpdir, key,
@@ -149,7 +148,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     free(json);
     pq_env_free(&env);
     out->trial = t;
-    out->started = monotonic_seconds();
+    out->started = spank_protein_now();
     return 0;
 fail:
     if (t != NULL)

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
@@ -47,6 +46,7 @@ static struct {
     uint32_t exited;         /* tasks seen by task_exit so far */
     int status;              /* merged wait status of those tasks */
     uid_t uid;
+    double connect_ms;       /* time spent connecting in init_post_opt */
 } state;
 
 static void state_reset(void)
@@ -58,6 +58,9 @@ static void state_reset(void)
     spank_protein_options_clear();
 }
 
+/* sbatch, salloc, srun and slurmstepd: parses the plugstack arguments
+ * and registers --sweep. A bad argument fails the plugin on the submit
+ * side (with a message) and is logged and ignored in slurmstepd. */
 int slurm_spank_init(spank_t sp, int ac, char **av)
 {
     spank_context_t where = spank_context();
@@ -94,12 +97,16 @@ static int get_u32(spank_t sp, spank_item_t item, const char *what,
     return 0;
 }
 
+/* slurmstepd, as root, once the options are known: decides whether this
+ * step claims (a --sweep job's batch step, or a step of its own) and
+ * connects to Redis, where password_file is readable. Never fails. */
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
     const char *sweep = spank_protein_sweep();
     pq_connect_options opts;
     uint32_t step;
-    char probe[16];
+    char probe[16], msg[SPANK_PROTEIN_PATH_MAX + 160];
+    double t0;
 
     if (spank_context() != S_CTX_REMOTE || sweep == NULL)
         return 0;
@@ -117,25 +124,32 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
                  spank_protein_sweep_error());
         return 0;
     }
+    if (spank_protein_password_file_check(state.cfg.password_file, msg,
+                                          sizeof(msg)) != 0)
+        slurm_info("%s", msg);
     opts = spank_protein_connect_options(&state.cfg, 1,
                                          state.cfg.claim_timeout_s * 1000);
+    t0 = spank_protein_now();
     state.ctx = pq_connect(&opts);
-    if (state.ctx == NULL || state.ctx->err != PQ_OK) {
+    state.connect_ms = (spank_protein_now() - t0) * 1e3;
+    if (state.ctx == NULL)
         snprintf(state.error, sizeof(state.error),
-                 "protein: cannot claim a trial of sweep '%s': Redis at %s: "
-                 "%s (ask the admin to check Redis and the plugstack "
-                 "redis=/password_file= arguments)",
-                 sweep, state.cfg.redis_url[0] ? state.cfg.redis_url
-                                               : "the default URL",
-                 state.ctx ? state.ctx->errstr : "out of memory");
-    }
+                 "protein: out of memory connecting to Redis");
+    else if (state.ctx->err != PQ_OK)
+        spank_protein_claim_error(state.ctx, state.ctx->err, sweep,
+                                  state.error, sizeof(state.error));
     return 0;
 }
 
+/* slurmstepd, euid = the job's user, before the tasks fork: claims the
+ * trial, creates the result file as the user and exports the variables
+ * (which every task of the step inherits). Never fails: a problem is kept
+ * for task_init. */
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
 {
     spank_protein_job job;
     char node[256], tmpdir[SPANK_PROTEIN_PATH_MAX];
+    double t0;
 
     if (!state.active || state.error[0] != '\0')
         return 0;
@@ -155,12 +169,22 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     }
     state.uid = job.uid;
     if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) ==
-        ESPANK_SUCCESS)
+            ESPANK_SUCCESS ||
+        gethostname(node, sizeof(node)) == 0) {
+        node[sizeof(node) - 1] = '\0';
         job.node = node;
+    }
     if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
         job.tmpdir = tmpdir;
-    spank_protein_claim(sp, state.ctx, &state.cfg, spank_protein_sweep(), &job,
-                        &state.trial, state.error, sizeof(state.error));
+    t0 = spank_protein_now();
+    if (spank_protein_claim(sp, state.ctx, &state.cfg, spank_protein_sweep(),
+                            &job, &state.trial, state.error,
+                            sizeof(state.error)) == 0)
+        slurm_info("protein: sweep %s trial %ld claimed and exported in "
+                   "%.2f ms (connect %.2f ms)", spank_protein_sweep(),
+                   state.trial.trial->id,
+                   state.connect_ms + (spank_protein_now() - t0) * 1e3,
+                   state.connect_ms);
 done:
     if (state.ctx != NULL)
         pq_free(state.ctx);
@@ -188,14 +212,8 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
     return 0;
 }
 
-static double monotonic_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
+/* slurmstepd, as root, once per task: when the step's last task ended,
+ * reads the result file and records the trial's outcome. Never fails. */
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 {
     spank_protein_outcome outcome;
@@ -225,7 +243,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         have_result = 1;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
                                  problem[0] ? problem : NULL,
-                                 monotonic_seconds() - state.trial.started,
+                                 spank_protein_now() - state.trial.started,
                                  &outcome);
     spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
     free(text);
@@ -233,6 +251,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     return 0;
 }
 
+/* Every context: forgets the step's state. */
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
     state_reset();

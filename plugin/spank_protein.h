@@ -65,6 +65,13 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
 pq_connect_options spank_protein_connect_options(
     const spank_protein_config *cfg, int with_password_file, int extra_ms);
 
+/* Checks that the password file at path (may be "": nothing to check) is
+ * owned by root and not accessible to others. Returns 0 when it is (or
+ * when it cannot be stat'ed: connecting reports that), -1 with a warning
+ * for the slurmd log in msg otherwise. */
+int spank_protein_password_file_check(const char *path, char *msg,
+                                      size_t len);
+
 /* ------------------------------------------------------------ options.c */
 
 /* Registers --sweep=NAME (help text tagged [protein]). Returns 0 or -1
@@ -136,6 +143,15 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
                         const spank_protein_config *cfg, const char *sweep,
                         const spank_protein_job *job,
                         spank_protein_trial *out, char *err, size_t errlen);
+
+/* Writes the job-output message for a claim (or the connection before
+ * it) that failed with rc on ctx: what went wrong with which sweep, and
+ * what to do. */
+void spank_protein_claim_error(const pq_context *ctx, int rc,
+                               const char *sweep, char *err, size_t errlen);
+
+/* CLOCK_MONOTONIC in seconds (runtimes and latencies). */
+double spank_protein_now(void);
 
 /* Frees what spank_protein_claim stored and zeroes *t. */
 void spank_protein_trial_clear(spank_protein_trial *t);

@@ -7,9 +7,16 @@
  *                                   d = 21, n = 100, 750, 2000 (and 5000
  *                                   with --large), median of R runs, each
  *                                   next to the same run's dpotrf time
- *   bench_gp --sweep                Adam vs L-BFGS on a simulated sweep:
- *                                   warm-started refits that each add a few
- *                                   points; loss reached and time per refit
+ *   bench_gp --suggestion           the GP work of one suggestion at
+ *                                   n = 750: two warm refits (score and
+ *                                   cost GPs) and two predictions of 5120
+ *                                   candidates, per method
+ *   bench_gp --sweep                Adam vs L-BFGS (4 to 12 evaluations)
+ *                                   on simulated sweeps: warm-started
+ *                                   refits that each add a few points, from
+ *                                   n = 20 cold, and from n = 100 and 740
+ *                                   already fitted; loss above a reference
+ *                                   and time per refit
  *
  * Data: points uniform in [0,1]^21, targets a smooth function plus noise,
  * normalized to [0,1] as the optimizer does. Set OPENBLAS_NUM_THREADS and
@@ -237,20 +244,32 @@ static int bench_sizes(int large, int runs_override)
     return 0;
 }
 
-/* A sweep: n0 points, then refits adding `add` points each; each method
- * warm-starts from its own previous params. The reference is a long L-BFGS
- * run (200 evaluations) from the better of the two thetas. */
-static int bench_sweep(size_t n0, size_t add, int refits)
+/* A sweep: n0 points, then refits that each add `add` points; every method
+ * warm-starts from its own previous params. Cold: all start at the
+ * initial theta. Warm: all start at the optimum for the first n0 points
+ * (as deep into a sweep, after many refits). Prints each method's loss
+ * above a reference (a 200-evaluation L-BFGS from the best of them) and
+ * its seconds per refit. */
+#define SWEEP_METHODS 5
+static int bench_sweep(size_t n0, size_t add, int refits, int warm)
 {
-    size_t nmax = n0 + add * (size_t)refits;
-    double *X = malloc(nmax * D * sizeof(double)), *y = malloc(nmax * sizeof(double));
-    double *yn = malloc(nmax * sizeof(double));
-    protein_gp_params pa = {0}, pl = {0}, pr = {0};
-    protein_gp_fit_options adam = {.method = PROTEIN_GP_FIT_ADAM};
-    protein_gp_fit_options lbfgs = {.method = PROTEIN_GP_FIT_LBFGS};
+    static const protein_gp_fit_options methods[SWEEP_METHODS] = {
+        {.method = PROTEIN_GP_FIT_ADAM},
+        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 4},
+        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 6},
+        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 8},
+        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 12},
+    };
+    static const char *names[SWEEP_METHODS] = {"adam(50)", "lbfgs(4)",
+                                               "lbfgs(6)", "lbfgs(8)",
+                                               "lbfgs(12)"};
     protein_gp_fit_options ref = {.method = PROTEIN_GP_FIT_LBFGS,
                                   .max_evaluations = 200};
-    double ta = 0, tl = 0, sa = 0, sl = 0;
+    size_t nmax = n0 + add * (size_t)refits, nt = PROTEIN_GP_NTHETA(D);
+    double *X = malloc(nmax * D * sizeof(double)), *y = malloc(nmax * sizeof(double));
+    double *yn = malloc(nmax * sizeof(double));
+    double gap_sum[SWEEP_METHODS] = {0}, time_sum[SWEEP_METHODS] = {0};
+    protein_gp_params p[SWEEP_METHODS + 1] = {{0}};
     void *st = NULL;
     char err[256] = "";
     int rc = PROTEIN_ENOMEM;
@@ -262,19 +281,22 @@ static int bench_sweep(size_t n0, size_t add, int refits)
             X[i * D + k] = uniform();
         y[i] = objective(X + i * D) + 0.05 * (uniform() - 0.5);
     }
-    if ((rc = cpu->create(&st, D, err, sizeof(err))) != PROTEIN_OK ||
-        (rc = protein_gp_params_init(&pa, D)) != PROTEIN_OK ||
-        (rc = protein_gp_params_init(&pl, D)) != PROTEIN_OK ||
-        (rc = protein_gp_params_init(&pr, D)) != PROTEIN_OK)
+    if ((rc = cpu->create(&st, D, err, sizeof(err))) != PROTEIN_OK)
         goto fail;
-    printf("sweep at d = %d: n from %zu, +%zu per refit; loss after each "
-           "refit and seconds per refit\n", D, n0, add);
-    printf("%6s %10s %8s %10s %8s %10s\n", "n", "adam(50)", "s", "lbfgs(12)",
-           "s", "reference");
+    for (int m = 0; m <= SWEEP_METHODS; m++)
+        if ((rc = protein_gp_params_init(&p[m], D)) != PROTEIN_OK)
+            goto fail;
+    printf("%s sweep at d = %d: n from %zu, +%zu per refit; loss above the "
+           "reference, seconds per refit\n%6s %9s", warm ? "warm" : "cold", D,
+           n0, add, "n", "reference");
+    for (int m = 0; m < SWEEP_METHODS; m++)
+        printf(" %10s %7s", names[m], "s");
+    printf("\n");
     for (int r = 0; r <= refits; r++) {
         size_t n = n0 + add * (size_t)r;
-        double lo = INFINITY, hi = -INFINITY, t;
-        protein_gp_fit_report ra, rl, rr;
+        double lo = INFINITY, hi = -INFINITY, best = INFINITY, t;
+        double loss[SWEEP_METHODS], secs[SWEEP_METHODS];
+        protein_gp_fit_report rep;
 
         for (size_t i = 0; i < n; i++) {
             lo = fmin(lo, y[i]);
@@ -282,39 +304,53 @@ static int bench_sweep(size_t n0, size_t add, int refits)
         }
         for (size_t i = 0; i < n; i++)
             yn[i] = (y[i] - lo) / (hi - lo + 1e-6);
-        t = now();
-        rc = cpu->fit(st, X, yn, n, &pa, &adam, &ra, err, sizeof(err));
-        t = now() - t;
+        if (warm && r == 0) {
+            rc = cpu->fit(st, X, yn, n, &p[SWEEP_METHODS], &ref, &rep, err,
+                          sizeof(err));
+            if (rc != PROTEIN_OK)
+                goto fail;
+            for (int m = 0; m < SWEEP_METHODS; m++)
+                memcpy(p[m].theta, p[SWEEP_METHODS].theta,
+                       nt * sizeof(double));
+        }
+        for (int m = 0; m < SWEEP_METHODS; m++) {
+            t = now();
+            rc = cpu->fit(st, X, yn, n, &p[m], &methods[m], &rep, err,
+                          sizeof(err));
+            secs[m] = now() - t;
+            if (rc != PROTEIN_OK)
+                goto fail;
+            loss[m] = rep.final_loss;
+            if (loss[m] < best) {
+                best = loss[m];
+                memcpy(p[SWEEP_METHODS].theta, p[m].theta,
+                       nt * sizeof(double));
+            }
+        }
+        rc = cpu->fit(st, X, yn, n, &p[SWEEP_METHODS], &ref, &rep, err,
+                      sizeof(err));
         if (rc != PROTEIN_OK)
             goto fail;
-        ta += t;
-        sa += ra.final_loss;
-        printf("%6zu %10.5f %8.4f", n, ra.final_loss, t);
-        t = now();
-        rc = cpu->fit(st, X, yn, n, &pl, &lbfgs, &rl, err, sizeof(err));
-        t = now() - t;
-        if (rc != PROTEIN_OK)
-            goto fail;
-        tl += t;
-        sl += rl.final_loss;
-        memcpy(pr.theta, rl.final_loss < ra.final_loss ? pl.theta : pa.theta,
-               PROTEIN_GP_NTHETA(D) * sizeof(double));
-        rc = cpu->fit(st, X, yn, n, &pr, &ref, &rr, err, sizeof(err));
-        if (rc != PROTEIN_OK)
-            goto fail;
-        printf(" %10.5f %8.4f %10.5f\n", rl.final_loss, t, rr.final_loss);
+        printf("%6zu %9.5f", n, rep.final_loss);
+        for (int m = 0; m < SWEEP_METHODS; m++) {
+            gap_sum[m] += loss[m] - rep.final_loss;
+            time_sum[m] += secs[m];
+            printf(" %10.5f %7.4f", loss[m] - rep.final_loss, secs[m]);
+        }
+        printf("\n");
         fflush(stdout);
     }
-    printf("mean loss adam %.5f in %.4f s/refit; lbfgs %.5f in %.4f s/refit\n",
-           sa / (refits + 1), ta / (refits + 1), sl / (refits + 1),
-           tl / (refits + 1));
+    printf("%6s %9s", "mean", "");
+    for (int m = 0; m < SWEEP_METHODS; m++)
+        printf(" %10.5f %7.4f", gap_sum[m] / (refits + 1),
+               time_sum[m] / (refits + 1));
+    printf("\n");
     rc = PROTEIN_OK;
 fail:
     if (rc != PROTEIN_OK)
         fprintf(stderr, "bench_gp: sweep: %s: %s\n", protein_strerror(rc), err);
-    protein_gp_params_free(&pa);
-    protein_gp_params_free(&pl);
-    protein_gp_params_free(&pr);
+    for (int m = 0; m <= SWEEP_METHODS; m++)
+        protein_gp_params_free(&p[m]);
     cpu->destroy(st);
     free(X);
     free(y);
@@ -322,24 +358,109 @@ fail:
     return rc == PROTEIN_OK ? 0 : 1;
 }
 
+/* The GP work of one Protein suggestion deep into a sweep: with n points
+ * (after a first long fit), each suggestion adds 4 points, refits a score
+ * GP and a cost GP with the given options (warm) and predicts the mean of
+ * 5120 candidates with both. Prints the median seconds per suggestion. */
+#define SUGGESTIONS 7
+static int bench_suggestion(size_t n, const protein_gp_fit_options *opts,
+                            const char *label)
+{
+    enum { M = 5120 };
+    size_t nmax = n + 4 * SUGGESTIONS;
+    double *X = malloc(nmax * D * sizeof(double));
+    double *ys = malloc(nmax * sizeof(double)), *yc = malloc(nmax * sizeof(double));
+    double *Xs = malloc((size_t)M * D * sizeof(double));
+    double *ms = malloc(M * sizeof(double)), *mc = malloc(M * sizeof(double));
+    double secs[SUGGESTIONS], fit_secs[SUGGESTIONS];
+    protein_gp_fit_options first = {.method = PROTEIN_GP_FIT_LBFGS,
+                                    .max_evaluations = 100};
+    protein_gp_params ps = {0}, pc = {0};
+    void *ss = NULL, *sc = NULL;
+    char err[256] = "";
+    int rc = PROTEIN_ENOMEM;
+
+    if (!X || !ys || !yc || !Xs || !ms || !mc)
+        goto fail;
+    make_data(nmax, X, ys);
+    for (size_t i = 0; i < nmax; i++)
+        yc[i] = 0.3 * X[i * D + 3] + 0.5 * X[i * D + 4] * X[i * D + 5] +
+                0.02 * uniform();
+    for (size_t i = 0; i < (size_t)M * D; i++)
+        Xs[i] = uniform();
+    if ((rc = cpu->create(&ss, D, err, sizeof(err))) != PROTEIN_OK ||
+        (rc = cpu->create(&sc, D, err, sizeof(err))) != PROTEIN_OK ||
+        (rc = protein_gp_params_init(&ps, D)) != PROTEIN_OK ||
+        (rc = protein_gp_params_init(&pc, D)) != PROTEIN_OK ||
+        (rc = cpu->fit(ss, X, ys, n, &ps, &first, NULL, err,
+                       sizeof(err))) != PROTEIN_OK ||
+        (rc = cpu->fit(sc, X, yc, n, &pc, &first, NULL, err,
+                       sizeof(err))) != PROTEIN_OK)
+        goto fail;
+    for (int r = 0; r < SUGGESTIONS; r++) {
+        size_t nr = n + 4 * (size_t)(r + 1);
+        double t = now();
+
+        if ((rc = cpu->fit(ss, X, ys, nr, &ps, opts, NULL, err,
+                           sizeof(err))) != PROTEIN_OK ||
+            (rc = cpu->fit(sc, X, yc, nr, &pc, opts, NULL, err,
+                           sizeof(err))) != PROTEIN_OK)
+            goto fail;
+        fit_secs[r] = now() - t;
+        if ((rc = cpu->predict(ss, Xs, M, ms, NULL, err,
+                               sizeof(err))) != PROTEIN_OK ||
+            (rc = cpu->predict(sc, Xs, M, mc, NULL, err,
+                               sizeof(err))) != PROTEIN_OK)
+            goto fail;
+        secs[r] = now() - t;
+    }
+    printf("suggestion at n = %zu, d = %d, %d candidates, %s: median %.4f s "
+           "(fits %.4f s)\n", n, D, M, label, median(secs, SUGGESTIONS),
+           median(fit_secs, SUGGESTIONS));
+fail:
+    if (rc != PROTEIN_OK)
+        fprintf(stderr, "bench_gp: suggestion: %s: %s\n", protein_strerror(rc),
+                err);
+    protein_gp_params_free(&ps);
+    protein_gp_params_free(&pc);
+    cpu->destroy(ss);
+    cpu->destroy(sc);
+    free(X);
+    free(ys);
+    free(yc);
+    free(Xs);
+    free(ms);
+    free(mc);
+    return rc == PROTEIN_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
-    int large = 0, sweep = 0, runs = 0;
+    int large = 0, sweep = 0, suggestion = 0, runs = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--large") == 0) {
             large = 1;
         } else if (strcmp(argv[i], "--sweep") == 0) {
             sweep = 1;
+        } else if (strcmp(argv[i], "--suggestion") == 0) {
+            suggestion = 1;
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: %s [--large] [--runs R] | --sweep\n",
-                    argv[0]);
+            fprintf(stderr, "usage: %s [--large] [--runs R] | --sweep | "
+                    "--suggestion\n", argv[0]);
             return 2;
         }
     }
+    if (suggestion) {
+        protein_gp_fit_options lbfgs = {.method = PROTEIN_GP_FIT_LBFGS};
+        protein_gp_fit_options adam = {.method = PROTEIN_GP_FIT_ADAM};
+        return bench_suggestion(750, &lbfgs, "lbfgs (default)") ||
+               bench_suggestion(750, &adam, "adam(50)");
+    }
     if (sweep)
-        return bench_sweep(100, 4, 10) || bench_sweep(740, 4, 5);
+        return bench_sweep(20, 4, 20, 0) || bench_sweep(100, 4, 10, 1) ||
+               bench_sweep(740, 4, 5, 1);
     return bench_sizes(large, runs);
 }

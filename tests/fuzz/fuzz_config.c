@@ -1,7 +1,8 @@
 /* fuzz_config.c - libFuzzer target for the sweep-config readers. Each input
  * is parsed as YAML and as PufferLib INI; a YAML config that parses must
- * also survive the canonical writer: its output parses back. Anything else
- * (a crash, a leak, a failed round trip) is a finding. */
+ * also survive the canonical writer: its output parses back and writes
+ * the same text again. A crash, a leak or a failed round trip (abort) is a
+ * finding. */
 #include "config.h"
 
 #include <stdint.h>
@@ -12,18 +13,24 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Writes cfg, reads it back and writes again: both texts must be equal
+ * (the canonical form is a fixed point) or the process aborts. */
 static void round_trip(const protein_sweep_config *cfg)
 {
     protein_sweep_config *back = NULL;
     protein_error err;
-    char *text = NULL;
+    char *text = NULL, *again = NULL;
 
     if (protein_config_to_yaml(cfg, &text) != PROTEIN_OK)
         abort();
     if (protein_config_parse_yaml(text, strlen(text), "rt.yaml", &back, &err) !=
         PROTEIN_OK || back->n_params != cfg->n_params)
         abort();
+    if (protein_config_to_yaml(back, &again) != PROTEIN_OK ||
+        strcmp(text, again) != 0)
+        abort();
     free(text);
+    free(again);
     protein_config_free(back);
 }
 

@@ -72,6 +72,7 @@ static int replay_path(const char *path, size_t *count)
     return rc;
 }
 
+/* Replays the files and directories in argv, or the source corpus. */
 int main(int argc, char **argv)
 {
     const char *top = getenv("top_srcdir");

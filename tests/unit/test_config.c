@@ -269,8 +269,8 @@ typedef struct yaml_case {
 } yaml_case;
 
 static const yaml_case yaml_errors[] = {
-    { "name: t\nparamters:\n  x: {value: 1}\n", 2, "", "did you mean 'parameters'" },
-    { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x", "did you mean 'min'" },
+    { "name: t\nparamters:\n  x: {value: 1}\n", 2, "paramters", "did you mean 'parameters'" },
+    { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x.mn", "did you mean 'min'" },
     { HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5, "parameters.x.min", "'abc' is not a number" },
     { HEAD "  x: {distribution: uniform, min: 2, max: 2}\n", 3, "parameters.x.max", "must be greater than min" },
     { HEAD "  x: {distribution: log_uniform_values, min: 0, max: 1}\n", 3, "parameters.x.min", "min > 0" },
@@ -285,7 +285,7 @@ static const yaml_case yaml_errors[] = {
     { "name: t\nparameters:\n", 2, "parameters", "no parameters" },
     { "name: t\n", 1, "parameters", "no parameters" },
     { HEAD "  train/lr: {value: 1}\n  train:\n    parameters:\n      lr: {value: 2}\n", 6, "parameters.train.parameters.lr", "defined twice (also on line 3)" },
-    { HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters", "appears twice (first on line 3)" },
+    { HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters.x", "appears twice (first on line 3)" },
     { HEAD "  x: {distribution: uniform, min: 0, max: 1, default: 2}\n", 3, "parameters.x.default", "outside [0, 1]" },
     { HEAD "  x: {distribution: int_uniform, min: 0, max: 9, default: 2.5}\n", 3, "parameters.x.default", "whole number" },
     { HEAD "  x: {distribution: uniform_pow2, min: 1, max: 64, default: 5}\n", 3, "parameters.x.default", "power of two" },
@@ -322,7 +322,7 @@ static const yaml_case yaml_errors[] = {
     { "name: t\nmetric: score\n", 2, "metric", "expected a mapping" },
     { "name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal", "maximize or minimize" },
     { "name: t\nmetric: {name: a=b}\n", 2, "metric.name", "cannot be a result key" },
-    { "name: t\nmetric: {nme: a}\n", 2, "metric", "did you mean 'name'" },
+    { "name: t\nmetric: {nme: a}\n", 2, "metric.nme", "did you mean 'name'" },
     { "name: t\ncost: {name: \"\"}\n", 2, "cost.name", "cannot be a result key" },
     { "name: t\nmax_trials: 0\n", 2, "max_trials", "from 1 to" },
     { "name: t\nmax_trials: 1.5\n", 2, "max_trials", "whole number" },
@@ -330,11 +330,12 @@ static const yaml_case yaml_errors[] = {
     { "name: t\nseed: -1\n", 2, "seed", "whole number from 0" },
     { "name: t\nseed: 18446744073709551616\n", 2, "seed", "whole number from 0" },
     { "name: t\nprotein:\n  early_stop_quantile: 2\n", 3, "protein.early_stop_quantile", "<= 1" },
-    { "name: t\nprotein:\n  num_random: 2\n", 3, "protein", "did you mean 'num_random_samples'" },
+    { "name: t\nprotein:\n  num_random: 2\n", 3, "protein.num_random", "did you mean 'num_random_samples'" },
     { "name: t\nprotein:\n  prune_pareto: 2\n", 3, "protein.prune_pareto", "not a boolean" },
-    { "name: t\nname: u\n", 2, "", "appears twice" },
+    { "name: t\nname: u\n", 2, "name", "appears twice" },
     { "name: t\nparameters:\n  x: {value: 1\n", 4, "", "invalid YAML" },
     { "name: t\n  bad: indent\n", 2, "", "invalid YAML" },
+    { "name: t\n---\nname: u\n", 2, "", "second YAML document" },
     { "- a\n- b\n", 1, "", "expected a mapping of sweep settings" },
     { "", 1, "", "empty" },
     { "? [a]\n: 1\n", 1, "", "expected a plain key" },
@@ -476,7 +477,7 @@ static void test_ini_errors(void)
         { "[sweep]\nmax_runs = 0\n", 2, "sweep.max_runs", "from 1 to" },
         { "[sweep]\ngoal = maximize\ngoal = minimize\n", 3, "sweep.goal", "set twice" },
         { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = abc\nmax = 1\n", 4, "sweep.train.lr.min", "not a number" },
-        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmen = 0.5\n", 6, "sweep.train.lr.men", "did you mean 'mean'" },
+        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmeam = 0.5\n", 6, "sweep.train.lr.meam", "did you mean 'mean'" },
         { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmean = 5\n", 6, "sweep.train.lr.mean", "outside [0, 1]" },
         { "[sweep]\n[sweep.train.lr]\nmin = 0\nmin = 1\n", 4, "sweep.train.lr.min", "set twice" },
         { "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n[sweep.a.b]\n", 6, "sweep.a.b", "appears twice" },
@@ -491,6 +492,8 @@ static void test_ini_errors(void)
         { "[sweep]\ncost_param = a/c\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.cost_param", "not a parameter" },
         { "[sweep]\n = 1\n", 2, "", "key is missing" },
     };
+    static const char one[] =
+        "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n";
     protein_sweep_config *cfg = NULL;
     protein_error err;
     size_t i;
@@ -499,14 +502,12 @@ static void test_ini_errors(void)
         expect_error(1, cases[i].text, cases[i].line, cases[i].key, cases[i].words);
     /* the name comes from the file name, which must make a valid name */
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL(protein_config_parse_ini(
-        "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 54,
+    CU_ASSERT_EQUAL(protein_config_parse_ini(one, strlen(one),
         "dir/my sweep.ini", &cfg, &err), PROTEIN_ECONFIG);
     CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'my sweep'"));
-    CU_ASSERT_EQUAL(protein_config_parse_ini(
-        "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 54,
-        NULL, &cfg, &err), PROTEIN_ECONFIG);
+    CU_ASSERT_EQUAL(protein_config_parse_ini(one, strlen(one), NULL, &cfg,
+                                             &err), PROTEIN_ECONFIG);
     CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
     CU_ASSERT_EQUAL(protein_config_parse_ini("[sweep]\n\0x = 1\n", 15, "n.ini",
                                              &cfg, &err), PROTEIN_ECONFIG);

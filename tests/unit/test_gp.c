@@ -572,6 +572,45 @@ static void test_fit_methods(void)
     cpu->destroy(st);
 }
 
+/* A warm refit after a few new points reuses the L-BFGS history: it stops
+ * after fewer evaluations than the cold fit and lands near the optimum. */
+static void test_warm_refit(void)
+{
+    enum { N = 63, D = 3 };
+    double X[N * D], y[N];
+    protein_gp_params p, q;
+    protein_gp_fit_options longer = {.method = PROTEIN_GP_FIT_LBFGS,
+                                     .max_evaluations = 200};
+    protein_gp_fit_report cold, warm, best;
+    void *st = NULL;
+    char err[256];
+
+    make_problem(61, N, D, X, y);
+    CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&q, D), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N - 3, &p, NULL, &cold, err,
+                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL(cold.evaluations, 12);
+    CU_ASSERT(p.lbfgs_count > 0);
+    /* Bring it to the optimum, then refit with three more points. */
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N - 3, &p, &longer, NULL, err,
+                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, NULL, &warm, err,
+                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT(warm.evaluations < 12);
+    memcpy(q.theta, p.theta, PROTEIN_GP_NTHETA(D) * sizeof(double));
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &q, &longer, &best, err,
+                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT(best.final_loss <= warm.final_loss);
+    CU_ASSERT(warm.final_loss - best.final_loss < 1e-3);
+    protein_gp_params_reset_moments(&p);
+    CU_ASSERT_EQUAL(p.lbfgs_count, 0);
+    protein_gp_params_free(&p);
+    protein_gp_params_free(&q);
+    cpu->destroy(st);
+}
+
 static void test_bad_arguments(void)
 {
     double X[4] = {0.1, 0.2, 0.3, 0.4}, y[2] = {0, 1};
@@ -628,7 +667,7 @@ static void test_bad_arguments(void)
 static void test_refit_sizes(void)
 {
     enum { D = 3 };
-    const size_t sizes[] = {50, 10, 120, 121};
+    const size_t sizes[] = {50, 10, 120, 121, 1};
     double X[121 * D], y[121], a, b;
     protein_gp_params p;
     protein_gp_fit_report rep;
@@ -705,6 +744,7 @@ int main(void)
         !CU_add_test(s, "predict in chunks", test_predict_chunks) ||
         !CU_add_test(s, "jitter ladder", test_jitter_ladder) ||
         !CU_add_test(s, "fit methods", test_fit_methods) ||
+        !CU_add_test(s, "warm refit", test_warm_refit) ||
         !CU_add_test(s, "bad arguments", test_bad_arguments) ||
         !CU_add_test(s, "refit other sizes", test_refit_sizes) ||
         !CU_add_test(s, "registry", test_registry)) {

@@ -380,6 +380,39 @@ static void test_gp_failure_fallback(void)
     protein_optimizer_free(opt);
 }
 
+/* The gp_max_obs cap (newest half plus a sample of the rest) and a space
+ * too wide for GSL's Sobol tables (uniform warm-up instead). */
+static void test_cap_and_wide_space(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[45];
+    quad_space(&s, 15, 0);
+    s.cfg.gp_max_obs = 16;
+    s.cfg.num_random_samples = 30;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 32; i++) {
+        CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+        check_bounds(&s, v);
+        protein_observe(opt, v, quad(v), 1, PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+    CU_ASSERT(info.predicted_score > -0.2); /* near the best seen */
+    protein_optimizer_free(opt);
+
+    fx_init(&s, 16);
+    for (int i = 0; i < 45; i++)
+        fx_numeric(&s, "p", PROTEIN_PARAM_LINEAR, 0, 1);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+    check_bounds(&s, v);
+    protein_optimizer_free(opt);
+}
+
 static void test_failures_and_constants_only(void)
 {
     fx_sweep s;
@@ -396,8 +429,11 @@ static void test_failures_and_constants_only(void)
         CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
         protein_observe(opt, v, 0, 0, PROTEIN_OUTCOME_FAILURE);
     }
-    /* one success: the model runs with failures imputed */
+    /* a repeated failure, and one where a success lands, are deduplicated
+     * before the fit; the model runs with the failures imputed */
+    protein_observe(opt, v, 0, 0, PROTEIN_OUTCOME_FAILURE);
     protein_observe(opt, v, quad(v), 1, PROTEIN_OUTCOME_SUCCESS);
+    CU_ASSERT_EQUAL(protein_num_failures(opt), 5);
     CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
     CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
     check_bounds(&s, v);
@@ -433,6 +469,8 @@ int main(void)
         !CU_add_test(suite, "method grid", test_grid_method) ||
         !CU_add_test(suite, "GP failure falls back",
                      test_gp_failure_fallback) ||
+        !CU_add_test(suite, "gp_max_obs cap and 45 parameters",
+                     test_cap_and_wide_space) ||
         !CU_add_test(suite, "failures and constants",
                      test_failures_and_constants_only)) {
         CU_cleanup_registry();

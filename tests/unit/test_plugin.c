@@ -161,6 +161,26 @@ static void test_args_too_long(void)
     CU_ASSERT_STRING_EQUAL(cfg.result_dir, "");
 }
 
+static void test_password_file_check(void)
+{
+    char path[512], msg[2048];
+
+    snprintf(path, sizeof(path), "%s/pass", tmpdir);
+    CU_ASSERT_EQUAL(spank_protein_password_file_check("", msg, sizeof(msg)),
+                    0);
+    CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
+                    0);                             /* missing: pq_connect says */
+    close(open(path, O_WRONLY | O_CREAT, 0644));
+    CU_ASSERT_EQUAL(chmod(path, 0644), 0);
+    CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "mode 644"));
+    CU_ASSERT_EQUAL(chmod(path, 0600), 0);
+    CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
+                    getuid() == 0 ? 0 : -1);        /* must be root's */
+    unlink(path);
+}
+
 /* ------------------------------------------------------------ options */
 
 static void test_option_register(void)
@@ -273,6 +293,29 @@ static void test_claim_key(void)
     CU_ASSERT_EQUAL(spank_protein_claim_key(4294967000u, SLURM_BATCH_SCRIPT,
                                             4294967000u, 4000000000u, key, 8),
                     -1);
+}
+
+static void test_claim_errors(void)
+{
+    pq_context ctx;
+    char err[1024];
+
+    memset(&ctx, 0, sizeof(ctx));
+    snprintf(ctx.errstr, sizeof(ctx.errstr), "Connection refused");
+    ctx.url = "redis://10.1.2.3:6379";
+    spank_protein_claim_error(&ctx, PQ_EIO, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: cannot claim a trial of "
+                                       "sweep 'ppo': Redis at "
+                                       "redis://10.1.2.3:6379: Connection "
+                                       "refused"));
+    spank_protein_claim_error(&ctx, PQ_EBUDGET, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "max_trials"));
+    spank_protein_claim_error(&ctx, PQ_ESTOPPED, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "paused or stopped"));
+    spank_protein_claim_error(&ctx, PQ_EPERM, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "belongs to another user"));
+    spank_protein_claim_error(&ctx, PQ_ENOSWEEP, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "sweep 'ppo' does not exist"));
 }
 
 /* ------------------------------------------------------------ outcome */
@@ -511,11 +554,13 @@ int main(void)
     CU_add_test(s, "args: unknown key", test_args_unknown_key);
     CU_add_test(s, "args: bad values", test_args_bad_values);
     CU_add_test(s, "args: too long", test_args_too_long);
+    CU_add_test(s, "args: password file check", test_password_file_check);
     CU_add_test(s, "option: register", test_option_register);
     CU_add_test(s, "option: sweep names", test_sweep_check_names);
     CU_add_test(s, "option: redis down warns", test_sweep_check_redis_down);
     CU_add_test(s, "option: callback", test_option_callback);
     CU_add_test(s, "claim key", test_claim_key);
+    CU_add_test(s, "claim errors", test_claim_errors);
     CU_add_test(s, "outcome: completed", test_outcome_completed);
     CU_add_test(s, "outcome: failed", test_outcome_failed);
     CU_add_test(s, "outcome: interrupted", test_outcome_interrupted);

@@ -15,8 +15,8 @@ static void roundtrip_numeric(protein_param_kind kind, double min, double max,
     fx_sweep s;
     double u, back;
     fx_init(&s, 1);
-    fx_numeric(&s, "x", kind, min, max)->is_integer = integer ||
-                                                        kind == PROTEIN_PARAM_POW2;
+    fx_numeric(&s, "x", kind, min, max)->is_integer =
+        integer || kind == PROTEIN_PARAM_POW2;
     CU_ASSERT_EQUAL(protein_space_dim(&s.cfg), 1);
     protein_space_normalize(&s.cfg, &min, &u);
     CU_ASSERT_DOUBLE_EQUAL(u, -1.0, 1e-12);

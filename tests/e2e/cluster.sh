@@ -1,0 +1,212 @@
+#!/bin/bash
+# cluster.sh - a private one-node Slurm cluster with the freshly built
+# spank_protein.so, a private redis-server and (on request) proteind, all on
+# loopback, for the end-to-end tests, the demo and the benchmark.
+#
+#   cluster.sh up                  start what is not running yet; print env.sh
+#   cluster.sh down                cancel jobs, stop what `up` started
+#   cluster.sh redis-stop|redis-start   stop / restart the private Redis
+#   cluster.sh proteind-start SWEEP     run proteind for SWEEP (needs the build)
+#   cluster.sh proteind-stop SWEEP
+#   cluster.sh plugstack [ARGS...] rewrite the plugin's plugstack line with
+#                                  the default arguments plus ARGS
+#
+# Everything lives in $PROTEIN_E2E_DIR (default ${TMPDIR:-/tmp}/protein-e2e):
+# slurm.conf, munge key and socket, state, spool, logs, redis data, job
+# output. Clients source $PROTEIN_E2E_DIR/env.sh (SLURM_CONF, PROTEIN_REDIS,
+# E2E_NODE, PATH with the built protein and proteind). Only processes
+# recorded in $PROTEIN_E2E_DIR/started are ever stopped, after checking
+# /proc/PID/comm, so a reused pid is never killed.
+#
+# Needs root (the daemons run as root; jobs run as the submitter) and
+# Debian's slurmctld, slurmd, munge and redis-server: without them it
+# exits 77 (skip) saying why. Finds the build through $top_builddir (set by
+# make check) or $PROTEIN_BUILDDIR, the plugin through $PROTEIN_PLUGIN.
+set -eu
+
+D=${PROTEIN_E2E_DIR:-${TMPDIR:-/tmp}/protein-e2e}
+B=${top_builddir:-${PROTEIN_BUILDDIR:-$(pwd)}}
+PLUGIN=${PROTEIN_PLUGIN:-$B/plugin/.libs/spank_protein.so}
+REDIS_PORT=${PROTEIN_E2E_REDIS_PORT:-6390}
+CTLD_PORT=${PROTEIN_E2E_SLURMCTLD_PORT:-6817}
+SLURMD_PORT=${PROTEIN_E2E_SLURMD_PORT:-6818}
+NODE=$(hostname -s)
+
+die() { echo "cluster.sh: $*" >&2; exit 1; }
+skip() { echo "cluster.sh: SKIP: $*" >&2; exit 77; }
+
+# is_running NAME PIDFILE-or-PID: true when that pid runs a process whose
+# comm starts with NAME and that is not a zombie.
+is_running() {
+    local name=$1 pid=$2
+    [ -f "$pid" ] && pid=$(cat "$pid" 2>/dev/null || true)
+    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
+    case "$(cat "/proc/$pid/comm" 2>/dev/null)" in "$name"*) ;; *) return 1 ;; esac
+    ! grep -q '^State:.*Z' "/proc/$pid/status" 2>/dev/null
+}
+
+record() { echo "$1 $2" >> "$D/started"; }
+
+wait_for() { # wait_for SECONDS CMD...: polls CMD every 0.1 s
+    local n=$(( $1 * 10 )); shift
+    while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+
+# stop_pid NAME PID: SIGTERM, then SIGKILL after 5 s; a zombie counts as gone.
+stop_pid() {
+    local name=$1 pid=$2 n=50
+    is_running "$name" "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    while [ $n -gt 0 ] && is_running "$name" "$pid"; do sleep 0.1; n=$((n - 1)); done
+    is_running "$name" "$pid" && kill -KILL "$pid" 2>/dev/null || true
+}
+
+plugstack_line() {
+    echo "optional $PLUGIN redis=redis://127.0.0.1:$REDIS_PORT" \
+         "result_dir=$D/results claim_timeout=2 connect_timeout=500" \
+         "command_timeout=2000 $*"
+}
+
+write_config() {
+    mkdir -p "$D"/{munge,state,spool,log,redis,results,out,plugstack.conf.d}
+    chmod 755 "$D/munge"
+    chmod 1777 "$D/results" "$D/out"
+    cat > "$D/slurm.conf" <<EOF
+ClusterName=protein-e2e
+SlurmctldHost=$NODE(127.0.0.1)
+SlurmctldPort=$CTLD_PORT
+SlurmdPort=$SLURMD_PORT
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$D/munge/munge.socket
+SlurmUser=root
+SlurmdUser=root
+StateSaveLocation=$D/state
+SlurmdSpoolDir=$D/spool
+SlurmctldPidFile=$D/slurmctld.pid
+SlurmdPidFile=$D/slurmd.pid
+SlurmctldLogFile=$D/log/slurmctld.log
+SlurmdLogFile=$D/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/filetxt
+JobCompLoc=$D/log/jobcomp.txt
+MpiDefault=none
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SlurmdParameters=config_overrides
+ReturnToService=2
+MinJobAge=600
+MailProg=/bin/true
+KillWait=2
+PlugStackConfig=$D/plugstack.conf
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=16 State=UNKNOWN
+PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+EOF
+    echo "include $D/plugstack.conf.d/*.conf" > "$D/plugstack.conf"
+    [ -f "$D/plugstack.conf.d/protein.conf" ] ||
+        plugstack_line > "$D/plugstack.conf.d/protein.conf"
+    cat > "$D/env.sh" <<EOF
+export SLURM_CONF=$D/slurm.conf
+export PROTEIN_REDIS=redis://127.0.0.1:$REDIS_PORT
+export PROTEIN_E2E_DIR=$D
+export E2E_NODE=$NODE
+export PATH=$B/cli:$B/coordinator:\$PATH
+EOF
+}
+
+start_redis() {
+    is_running redis-server "$D/redis/redis.pid" && return 0
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 &&
+        die "port $REDIS_PORT is taken by another Redis; set PROTEIN_E2E_REDIS_PORT"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$D/redis" \
+        --save '' --appendonly no --daemonize yes \
+        --pidfile "$D/redis/redis.pid" --logfile "$D/log/redis.log"
+    wait_for 5 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not start (see $D/log/redis.log)"
+    record redis-server "$(cat "$D/redis/redis.pid")"
+}
+
+up() {
+    [ "$(id -u)" = 0 ] || skip "needs root to run slurmctld and slurmd"
+    for b in slurmctld slurmd munged redis-server redis-cli sbatch; do
+        command -v "$b" >/dev/null || skip "$b not installed (apt-get install slurmctld slurmd slurm-client munge redis-server)"
+    done
+    [ -f "$PLUGIN" ] || skip "plugin $PLUGIN not built"
+    if ! is_running slurmctld "$D/slurmctld.pid" &&
+        (exec 3<>"/dev/tcp/127.0.0.1/$CTLD_PORT") 2>/dev/null; then
+        skip "port $CTLD_PORT is taken (another Slurm or e2e run); set PROTEIN_E2E_SLURMCTLD_PORT"
+    fi
+    write_config
+    if ! is_running munged "$D/munge/munged.pid"; then
+        [ -f "$D/munge/munge.key" ] || {
+            dd if=/dev/urandom of="$D/munge/munge.key" bs=1024 count=1 2>/dev/null
+            chmod 400 "$D/munge/munge.key"
+        }
+        munged --socket="$D/munge/munge.socket" --key-file="$D/munge/munge.key" \
+            --pid-file="$D/munge/munged.pid" --seed-file="$D/munge/munged.seed" \
+            --log-file="$D/log/munged.log" --force
+        wait_for 5 test -s "$D/munge/munged.pid" || die "munged did not start"
+        record munged "$(cat "$D/munge/munged.pid")"
+    fi
+    start_redis
+    if ! is_running slurmctld "$D/slurmctld.pid" || ! is_running slurmd "$D/slurmd.pid"; then
+        rm -rf "$D/state"/* "$D/spool"/* "$D/log/jobcomp.txt"
+        if ! is_running slurmctld "$D/slurmctld.pid"; then
+            slurmctld -f "$D/slurm.conf"
+            wait_for 5 test -s "$D/slurmctld.pid" || die "slurmctld did not start (see $D/log/slurmctld.log)"
+            record slurmctld "$(cat "$D/slurmctld.pid")"
+        fi
+        if ! is_running slurmd "$D/slurmd.pid"; then
+            slurmd -f "$D/slurm.conf" -N "$NODE"
+            wait_for 5 test -s "$D/slurmd.pid" || die "slurmd did not start (see $D/log/slurmd.log)"
+            record slurmd "$(cat "$D/slurmd.pid")"
+        fi
+    fi
+    export SLURM_CONF=$D/slurm.conf
+    wait_for 15 sh -c "sinfo -h -n $NODE -o %t | grep -qx idle" ||
+        die "node $NODE not idle: $(sinfo -h -o '%t %E' 2>&1) (see $D/log)"
+    echo "$D/env.sh"
+}
+
+down() {
+    [ -f "$D/started" ] || return 0
+    SLURM_CONF=$D/slurm.conf scancel --full --quiet --user="$(id -un)" >/dev/null 2>&1 || true
+    # Reverse order: proteind and slurmd before slurmctld, munged last.
+    tac "$D/started" | while read -r name pid; do stop_pid "$name" "$pid"; done
+    rm -f "$D/started"
+}
+
+proteind_start() {
+    local sweep=$1 bin=$B/coordinator/proteind
+    [ -x "$bin" ] || skip "proteind not built ($bin)"
+    is_running proteind "$D/proteind.$sweep.pid" && return 0
+    "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" \
+        > "$D/log/proteind.$sweep.log" 2>&1 &
+    echo $! > "$D/proteind.$sweep.pid"
+    record proteind $!
+}
+
+proteind_stop() {
+    local sweep=$1
+    [ -f "$D/proteind.$sweep.pid" ] || return 0
+    stop_pid proteind "$(cat "$D/proteind.$sweep.pid")"
+    rm -f "$D/proteind.$sweep.pid"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+redis-stop) [ -f "$D/redis/redis.pid" ] && stop_pid redis-server "$(cat "$D/redis/redis.pid")" ;;
+redis-start) start_redis ;;
+proteind-start) proteind_start "${2:?sweep name}" ;;
+proteind-stop) proteind_stop "${2:?sweep name}" ;;
+plugstack) shift; plugstack_line "$@" > "$D/plugstack.conf.d/protein.conf" ;;
+*) echo "usage: cluster.sh up|down|redis-stop|redis-start|proteind-start SWEEP|proteind-stop SWEEP|plugstack [ARGS]" >&2; exit 2 ;;
+esac

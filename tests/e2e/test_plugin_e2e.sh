@@ -1,0 +1,326 @@
+#!/bin/bash
+# test_plugin_e2e.sh - spank_protein.so on a real one-node Slurm cluster
+# (tests/e2e/cluster.sh): every case asserts on job outcomes and on the
+# trials stored in Redis. Skips (77) without root, Slurm's daemons or
+# redis-server; the cases that need the protein CLI or proteind skip
+# themselves (and say so) when those are not built.
+#
+# Cases: --sweep in sbatch --help; malformed and unknown --sweep refused
+# (command line, #SBATCH line, srun); a job without --sweep untouched (no
+# PROTEIN_* variable, no Redis connection); bad plugstack keys refused;
+# Redis down (submit warns; the task fails fast with a message, the node
+# stays up, a later job runs); exit 3 -> failed 3; no score -> failed "no
+# result"; scancel -> interrupted; requeue -> same trial; srun inside the
+# task -> same trial; a 32-task array (%8) -> 32 distinct completed trials,
+# the best beating the Sobol warm-up; proteind down -> fallback points,
+# back -> model points again.
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${top_srcdir:-$(cd "$HERE/../.." && pwd)}
+B=${top_builddir:-${PROTEIN_BUILDDIR:-$(pwd)}}
+export top_builddir=$B
+export PROTEIN_E2E_DIR=${PROTEIN_E2E_DIR:-${TMPDIR:-/tmp}/protein-e2e.$$}
+CLUSTER=$HERE/cluster.sh
+PROTEIN=$B/cli/protein
+
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+check() { # check DESCRIPTION CMD...
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+"$CLUSTER" up > /dev/null
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+trap '"$CLUSTER" down; [ $failures -eq 0 ] && rm -rf "$PROTEIN_E2E_DIR"' EXIT
+. "$PROTEIN_E2E_DIR/env.sh"
+D=$PROTEIN_E2E_DIR
+OUT=$D/out
+RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
+
+# ------------------------------------------------------------ helpers
+
+# job_state JOBID: the state of a job (array task ids as 12_3 work too).
+job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
+job_exit() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p' | head -1; }
+
+# wait_done JOBID [SECONDS]: until no task of the job is pending or running.
+wait_done() {
+    local n=$(( ${2:-30} * 10 ))
+    while [ $n -gt 0 ]; do
+        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "job $1 still running: $(squeue -h -j "$1")"; return 1
+}
+
+# wait_running JOBID: until the job runs.
+wait_running() {
+    local n=200
+    while [ $n -gt 0 ]; do
+        [ "$(job_state "$1")" = RUNNING ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    return 1
+}
+
+# wait_line PATH REGEX: until a line of PATH matches (10 s).
+wait_line() {
+    local n=100
+    while [ $n -gt 0 ]; do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; n=$((n - 1)); done
+    return 1
+}
+
+node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
+
+trial_field() { $RCLI HGET "protein:{$1}:trial:$2" "$3"; }
+
+# make_sweep NAME MAX_TRIALS: a sweep of examples/sweeps/quadratic.yaml
+# renamed; returns 1 when the CLI is missing, 2 when `protein create` fails.
+make_sweep() {
+    [ -x "$PROTEIN" ] || return 1
+    sed -e "s/^max_trials: .*/max_trials: $2/" \
+        "$SRC/examples/sweeps/quadratic.yaml" > "$D/$1.yaml"
+    "$PROTEIN" create "$D/$1.yaml" --name "$1" --redis "$PROTEIN_REDIS" \
+        > "$D/$1.create.log" 2>&1 ||
+        { cat "$D/$1.create.log"; return 2; }
+}
+
+# ------------------------------------------------------------ no sweep needed
+
+case_help() {
+    sbatch --help 2>&1 | grep -q -- '--sweep=NAME.*\[protein\]'
+}
+check "--sweep shown in sbatch --help, tagged [protein]" case_help
+
+case_bad_names() {
+    local after ok=0 msg
+    msg=$(sbatch --sweep='bad name' --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep='bad name': a sweep name is" || ok=1
+    printf '#!/bin/sh\n#SBATCH --sweep=-x\ntrue\n' > "$OUT/badline.sh"
+    msg=$(sbatch "$OUT/badline.sh" 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep='-x'" || ok=1
+    msg=$(timeout 10 srun --sweep='a;b' true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep='a;b'" || ok=1
+    msg=$(sbatch --sweep=no-such-sweep --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep=no-such-sweep: no such sweep" || ok=1
+    after=$(squeue -h | wc -l)
+    [ "$after" -eq 0 ] && [ $ok -eq 0 ]
+}
+check "malformed and unknown --sweep refused, nothing submitted" case_bad_names
+
+case_no_sweep() {
+    local conns1 conns2 j
+    conns1=$($RCLI INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
+    j=$(sbatch --parsable -o "$OUT/nosweep.out" --wrap 'env | grep -c -E "^PROTEIN_(SWEEP|TRIAL|PARAM|ARGS|RESULT|TOKEN)"; true') || return 1
+    wait_done "$j" || return 1
+    conns2=$($RCLI INFO stats | sed -n 's/^total_connections_received:\([0-9]*\).*/\1/p')
+    # conns2 counts this redis-cli call itself.
+    [ "$(job_state "$j")" = COMPLETED ] && [ "$(head -1 "$OUT/nosweep.out")" = 0 ] &&
+        [ "$conns2" -eq $((conns1 + 1)) ]
+}
+check "a job without --sweep runs untouched, no Redis connection" case_no_sweep
+
+case_bad_plugstack() {
+    local msg j ok=0
+    "$CLUSTER" plugstack bogus_key=1
+    msg=$(sbatch --parsable -o /dev/null --wrap true 2>&1)
+    echo "$msg" | grep -q "protein: unknown plugstack argument 'bogus_key'" || ok=1
+    j=$(echo "$msg" | tail -1)
+    wait_done "$j" && [ "$(job_state "$j")" = COMPLETED ] || ok=1
+    "$CLUSTER" plugstack claim_timeout=soon
+    msg=$(sbatch --sweep=x --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: plugstack argument 'claim_timeout': bad value 'soon'" || ok=1
+    "$CLUSTER" plugstack
+    [ $ok -eq 0 ]
+}
+check "bad plugstack keys refused with a clear message; other jobs still run" case_bad_plugstack
+
+# ------------------------------------------------------------ sweeps
+
+# finish [SKIPPED-REASON]: the exit status: 1 on failures, else 77 (skip)
+# when a group of cases could not run, else 0.
+finish() {
+    [ "$(node_state)" = idle ] || fail "node left in state $(node_state)"
+    echo "$failures failure(s)"
+    [ $failures -eq 0 ] || exit 1
+    [ $# -eq 0 ] || { echo "SKIP: $1"; exit 77; }
+    exit 0
+}
+
+make_sweep e2e-outcomes 1000
+case $? in
+0) ;;
+1) finish "the cases with sweeps need the protein CLI ($PROTEIN)" ;;
+*) fail "protein create"; finish ;;
+esac
+
+
+case_redis_down() {
+    local msg j ok=0 later
+    "$CLUSTER" redis-stop
+    msg=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/down.out" --wrap 'echo ran' 2>&1) || ok=1
+    echo "$msg" | grep -q "protein: warning: could not check sweep 'e2e-outcomes'" || ok=1
+    j=$(echo "$msg" | tail -1)
+    wait_done "$j" 15 || ok=1
+    [ "$(job_state "$j")" = FAILED ] || ok=1
+    grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': Redis at" "$OUT/down.out" || ok=1
+    grep -q '^ran' "$OUT/down.out" && ok=1
+    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    later=$(sbatch --parsable -o /dev/null --wrap true)
+    wait_done "$later" && [ "$(job_state "$later")" = COMPLETED ] || ok=1
+    "$CLUSTER" redis-start
+    make_sweep e2e-outcomes 1000 > /dev/null || ok=1
+    [ $ok -eq 0 ]
+}
+check "Redis down: submit warns, the task fails with a message, node not drained" case_redis_down
+
+# run_outcome SCRIPT: runs a one-task job on e2e-outcomes; prints "JOB TRIAL".
+run_outcome() {
+    local name=$1 j
+    j=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/$name.out" "$OUT/$name.sh") || return 1
+    wait_done "$j" || return 1
+    echo "$j $(sed -n 's/^trial=//p' "$OUT/$name.out")"
+}
+
+case_exit3() {
+    local j t
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\necho score=1 >> "$PROTEIN_RESULT"\nexit 3\n' > "$OUT/exit3.sh"
+    read -r j t < <(run_outcome exit3)
+    [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = failed ] &&
+        [ "$(trial_field e2e-outcomes "$t" exit_status)" = 3 ] &&
+        [ "$(job_exit "$j")" = 3:0 ]
+}
+check "a task exiting 3: trial failed with status 3" case_exit3
+
+case_no_score() {
+    local j t
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\n' > "$OUT/noscore.sh"
+    read -r j t < <(run_outcome noscore)
+    [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = failed ] &&
+        trial_field e2e-outcomes "$t" error | grep -q '^no result'
+}
+check "exit 0 without a score: trial failed \"no result\"" case_no_score
+
+case_completed_and_srun() {
+    local j t inner
+    cat > "$OUT/ok.sh" <<'EOF'
+#!/bin/sh
+echo trial=$PROTEIN_TRIAL
+echo inner=$(srun -n1 sh -c 'echo $PROTEIN_TRIAL')
+case "$PROTEIN_PARAMS" in "{"*"}") ;; *) exit 9 ;; esac
+[ -n "$PROTEIN_PARAM_LR" ] || exit 8
+echo "score=0.25" >> "$PROTEIN_RESULT"
+echo "cost=42" >> "$PROTEIN_RESULT"
+EOF
+    read -r j t < <(run_outcome ok)
+    inner=$(sed -n 's/^inner=//p' "$OUT/ok.out")
+    [ -n "$t" ] && [ "$inner" = "$t" ] &&
+        grep -q "^protein: sweep e2e-outcomes trial $t" "$OUT/ok.out" &&
+        [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
+        [ "$(trial_field e2e-outcomes "$t" score)" = 0.25 ] &&
+        [ "$(trial_field e2e-outcomes "$t" cost)" = 42 ] &&
+        [ "$(trial_field e2e-outcomes "$t" attempts)" = 1 ]
+}
+check "completed with score and cost; an srun step inside sees the same trial" case_completed_and_srun
+
+case_scancel() {
+    local j t
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep 60\n' > "$OUT/cancel.sh"
+    j=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/cancel.out" "$OUT/cancel.sh") || return 1
+    wait_line "$OUT/cancel.out" '^trial=' || return 1
+    t=$(sed -n 's/^trial=//p' "$OUT/cancel.out")
+    scancel "$j"
+    wait_done "$j" || return 1
+    [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = interrupted ]
+}
+check "scancel: trial interrupted" case_scancel
+
+case_requeue() {
+    local j t1 t2 n=100
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL >> %s/requeue.trials\nsleep 60\n' "$OUT" > "$OUT/requeue.sh"
+    j=$(sbatch --parsable --requeue --sweep=e2e-outcomes -o /dev/null "$OUT/requeue.sh") || return 1
+    wait_line "$OUT/requeue.trials" '^trial=' || return 1
+    scontrol requeue "$j"
+    # Slurm holds a requeued job back for two minutes (EligibleTime): release it.
+    while [ $n -gt 0 ] && [ "$(job_state "$j")" != PENDING ]; do sleep 0.1; n=$((n - 1)); done
+    scontrol update jobid="$j" starttime=now
+    n=100
+    while [ $n -gt 0 ] && [ "$(wc -l < "$OUT/requeue.trials")" -lt 2 ]; do sleep 0.2; n=$((n - 1)); done
+    t1=$(sed -n '1s/^trial=//p' "$OUT/requeue.trials")
+    t2=$(sed -n '2s/^trial=//p' "$OUT/requeue.trials")
+    scancel "$j"; wait_done "$j"
+    echo "requeue: trials '$t1' '$t2'"
+    [ -n "$t1" ] && [ "$t1" = "$t2" ] && [ "$(trial_field e2e-outcomes "$t1" attempts)" = 2 ]
+}
+check "scontrol requeue: the same trial back" case_requeue
+
+# ------------------------------------------------------------ arrays + proteind
+
+[ -x "$B/coordinator/proteind" ] && [ -x "$B/examples/objective" ] ||
+    finish "the array cases need coordinator/proteind and examples/objective"
+
+case_array() {
+    local j ids distinct completed warm best
+    make_sweep e2e-array 32 || return 1
+    "$CLUSTER" proteind-start e2e-array
+    j=$(sbatch --parsable --array=0-31%8 --sweep=e2e-array -o "$OUT/array_%a.out" \
+        --wrap "$B/examples/objective") || return 1
+    wait_done "$j" 120 || return 1
+    ids=$(cat "$OUT"/array_*.out | sed -n 's/^protein: sweep e2e-array trial \([0-9]*\).*/\1/p')
+    distinct=$(echo "$ids" | sort -u | wc -l)
+    completed=$($RCLI --scan --pattern 'protein:{e2e-array}:trial:*' |
+        while read -r k; do $RCLI HGET "$k" status; done | grep -c '^completed$')
+    warm=$(for i in 1 2 3 4 5 6 7 8; do trial_field e2e-array $i score; done | sort -g | tail -1)
+    best=$(for i in $(seq 1 32); do trial_field e2e-array "$i" score; done | sort -g | tail -1)
+    echo "array: $distinct distinct trials, $completed completed, best of the first 8 $warm, best $best"
+    [ "$distinct" -eq 32 ] && [ "$completed" -eq 32 ] &&
+        awk -v b="$best" -v w="$warm" 'BEGIN { exit !(b > w) }'
+}
+check "32-task array (%8): distinct trials, all completed, best beats the warm-up" case_array
+
+# wait_queue SWEEP: until proteind has filled the sweep's ready queue (20 s).
+wait_queue() {
+    local n=200
+    while [ $n -gt 0 ]; do
+        [ "$($RCLI LLEN "protein:{$1}:queue")" -gt 0 ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "proteind did not fill the queue of $1 (see $D/log/proteind.$1.log)"; return 1
+}
+
+# run_fallback_wave NAME N: N tasks on e2e-fallback; prints how many of them
+# got a fallback point, after checking that all N completed.
+run_fallback_wave() {
+    local j done i
+    j=$(sbatch --parsable --array=0-$(($2 - 1)) --sweep=e2e-fallback -o "$OUT/$1_%a.out" \
+        --wrap "$B/examples/objective") || return 1
+    wait_done "$j" 30 || return 1
+    done=$(for i in $(seq 0 $(($2 - 1))); do job_state "${j}_$i"; done | grep -c '^COMPLETED$')
+    [ "$done" -eq "$2" ] || { echo "$1: $done of $2 tasks completed"; return 1; }
+    cat "$OUT/$1"_*.out | grep -c '^protein: sweep e2e-fallback trial .*(fallback point)' || true
+}
+
+case_proteind_down() {
+    local fb left ok=0
+    make_sweep e2e-fallback 1000 || return 1
+    "$CLUSTER" proteind-start e2e-fallback
+    wait_queue e2e-fallback || ok=1
+    fb=$(run_fallback_wave fb1 4) && [ "$fb" -eq 0 ] || { echo "with proteind: $fb fallback"; ok=1; }
+    # Without proteind the points it queued are still handed out first;
+    # the 4 tasks after them get fallback points without waiting.
+    "$CLUSTER" proteind-stop e2e-fallback
+    left=$($RCLI LLEN "protein:{e2e-fallback}:queue")
+    fb=$(run_fallback_wave fb2 $((left + 4))) && [ "$fb" -eq 4 ] ||
+        { echo "without proteind: $fb fallback after $left queued points"; ok=1; }
+    "$CLUSTER" proteind-start e2e-fallback
+    wait_queue e2e-fallback || ok=1
+    fb=$(run_fallback_wave fb3 4) && [ "$fb" -eq 0 ] || { echo "proteind back: $fb fallback"; ok=1; }
+    "$CLUSTER" proteind-stop e2e-fallback
+    [ $ok -eq 0 ]
+}
+check "proteind down: fallback points at once; back up: model points again" case_proteind_down
+finish

@@ -1,0 +1,190 @@
+#!/bin/sh
+# test_cli_run.sh - `protein run` end to end: the example sweep with
+# examples/objective, the environment contract, failed trials, SIGINT, bad
+# configs and exit statuses. Needs no services.
+set -eu
+
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+PROTEIN=$top_builddir/cli/protein
+OBJECTIVE=$top_builddir/examples/objective
+SWEEP=$top_srcdir/examples/sweeps/quadratic.yaml
+export OPENBLAS_NUM_THREADS=1
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_cli_run.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# expect_rc WANT GOT WHAT
+expect_rc() {
+    [ "$1" = "$2" ] || fail "$3: exit status $2, expected $1"
+}
+
+# ------------------------------------------------------------ a good sweep
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 8 --parallel 3 --seed 11 --out "$tmp/ok.csv" \
+    -- "$OBJECTIVE" >"$tmp/ok.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "good sweep"
+header=$(head -n 1 "$tmp/ok.csv")
+[ "$header" = "trial,status,score,cost,lr,x,layers,optimizer,error" ] ||
+    fail "CSV header is '$header'"
+[ "$(wc -l <"$tmp/ok.csv")" -eq 9 ] || fail "expected 8 CSV rows"
+awk -F, 'NR > 1 && (NF != 9 || $2 != "completed" || $3 == "" || $4 <= 0) {
+    bad = 1 } END { exit bad }' "$tmp/ok.csv" || fail "malformed CSV rows"
+[ "$(cut -d, -f1 "$tmp/ok.csv" | tail -n +2 | sort -n | tr '\n' ' ')" = \
+  "1 2 3 4 5 6 7 8 " ] || fail "trial ids are not 1..8"
+awk -F, 'NR > 1 && ($7 < 1 || $7 > 8 || $7 != int($7)) { bad = 1 }
+    NR > 1 && $8 != "adam" && $8 != "sgd" && $8 != "rmsprop" { bad = 1 }
+    END { exit bad }' "$tmp/ok.csv" || fail "parameter values outside the space"
+grep -q '^best: trial [0-9]*, score ' "$tmp/ok.out" || fail "no best trial line"
+grep -q '^  optimizer = ' "$tmp/ok.out" || fail "best trial params not printed"
+grep -q '8 trials: 8 completed, 0 failed' "$tmp/ok.out" || fail "no summary"
+[ "$(grep -c 'completed: score' "$tmp/ok.out")" -eq 8 ] ||
+    fail "expected one plain progress line per trial (stdout is not a tty)"
+
+# the same seed gives the same sweep
+"$PROTEIN" run "$SWEEP" --trials 8 --parallel 1 --seed 11 --out "$tmp/s1.csv" \
+    -- "$OBJECTIVE" >/dev/null 2>&1 || fail "seeded run 1"
+"$PROTEIN" run "$SWEEP" --trials 8 --parallel 1 --seed 11 --out "$tmp/s2.csv" \
+    -- "$OBJECTIVE" >/dev/null 2>&1 || fail "seeded run 2"
+cmp -s "$tmp/s1.csv" "$tmp/s2.csv" || fail "seeded runs differ"
+
+# --trials defaults to max_trials of the config (32)
+"$PROTEIN" run "$SWEEP" --parallel 4 --out "$tmp/all.csv" -- "$OBJECTIVE" \
+    >/dev/null 2>&1 || fail "default trial count run"
+[ "$(wc -l <"$tmp/all.csv")" -eq 33 ] || fail "expected max_trials = 32 rows"
+
+# ------------------------------------------------------------ the environment contract
+cat >"$tmp/env.sh" <<'EOF'
+#!/bin/sh
+env | grep '^PROTEIN_' | sort >"$ENV_DIR/trial-$PROTEIN_TRIAL.env"
+stat -c '%a' "$PROTEIN_RESULT" >>"$ENV_DIR/trial-$PROTEIN_TRIAL.env"
+stat -c 'dir %a' "$(dirname "$PROTEIN_RESULT")" >>"$ENV_DIR/trial-$PROTEIN_TRIAL.env"
+echo "score=$PROTEIN_TRIAL" >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/env.sh"
+mkdir "$tmp/env"
+ENV_DIR=$tmp/env "$PROTEIN" run "$SWEEP" --trials 2 --out "$tmp/env.csv" \
+    -- "$tmp/env.sh" >/dev/null 2>&1 || fail "env sweep"
+e=$tmp/env/trial-2.env
+grep -q '^PROTEIN_SWEEP=quadratic$' "$e" || fail "PROTEIN_SWEEP"
+grep -q '^PROTEIN_TRIAL=2$' "$e" || fail "PROTEIN_TRIAL"
+grep -q '^PROTEIN_PARAMS={.*"optimizer": *"' "$e" || fail "PROTEIN_PARAMS"
+grep -q '^PROTEIN_ARGS=.*--layers=[0-9]' "$e" || fail "PROTEIN_ARGS"
+grep -q '^PROTEIN_PARAM_LAYERS=[1-8]$' "$e" || fail "PROTEIN_PARAM_LAYERS"
+grep -q '^PROTEIN_PARAM_LR=' "$e" || fail "PROTEIN_PARAM_LR"
+grep -q '^PROTEIN_RESULT=' "$e" || fail "PROTEIN_RESULT"
+grep -q '^600$' "$e" || fail "result file is not mode 0600"
+grep -q '^dir 700$' "$e" || fail "result directory is not mode 0700"
+! grep -q '^PROTEIN_TOKEN=' "$e" || fail "protein run exports a token"
+result_dir=$(sed -n 's/^PROTEIN_RESULT=//p' "$e" | xargs dirname)
+[ ! -e "$result_dir" ] || fail "private directory $result_dir left behind"
+# the metric comes from the result file: trial 2 scored 2
+grep -q '^2,completed,2,' "$tmp/env.csv" || fail "score not read from the result file"
+
+# ------------------------------------------------------------ failed trials
+cat >"$tmp/flaky.sh" <<EOF
+#!/bin/sh
+case "\$PROTEIN_TRIAL" in
+2) echo "trial 2 fails on purpose" >&2; exit 3 ;;
+4) exit 0 ;;                    # no metric: a failure
+5) kill -9 \$\$ ;;
+esac
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/flaky.sh"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 6 --parallel 2 --out "$tmp/flaky.csv" \
+    -- "$tmp/flaky.sh" >"$tmp/flaky.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "sweep with failures"
+[ "$(wc -l <"$tmp/flaky.csv")" -eq 7 ] || fail "the sweep did not go on after failures"
+grep -q '^2,failed,,[0-9.e-]*,.*,exit status 3$' "$tmp/flaky.csv" ||
+    fail "trial 2 not recorded as failed with exit status 3"
+grep -q '^4,failed,,.*no result' "$tmp/flaky.csv" ||
+    fail "trial 4 (no metric) not recorded as failed"
+grep -q '^5,failed,,.*killed by signal 9' "$tmp/flaky.csv" ||
+    fail "trial 5 (killed) not recorded as failed"
+[ "$(grep -c ',completed,' "$tmp/flaky.csv")" -eq 3 ] || fail "expected 3 completed"
+grep -q 'trial 2 failed: exit status 3' "$tmp/flaky.out" || fail "failure not shown"
+
+# every trial fails: exit status 1
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 2 -- false >"$tmp/false.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "all trials failing"
+grep -q 'no trial completed' "$tmp/false.out" || fail "no 'no trial completed' message"
+
+# a command that does not exist: failed trials (exit status 127)
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 1 --out "$tmp/nocmd.csv" \
+    -- "$tmp/does-not-exist" >"$tmp/nocmd.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "missing command"
+grep -q 'cannot run' "$tmp/nocmd.out" || fail "exec failure not explained"
+grep -q '^1,failed,.*exit status 127' "$tmp/nocmd.csv" || fail "exec failure not recorded"
+
+# ------------------------------------------------------------ SIGINT
+cat >"$tmp/slow.sh" <<EOF
+#!/bin/sh
+echo \$\$ >>"$tmp/slow.pids"
+case "\$PROTEIN_TRIAL" in
+1|2) exec "$OBJECTIVE" ;;
+esac
+sleep 30
+EOF
+chmod +x "$tmp/slow.sh"
+"$PROTEIN" run "$SWEEP" --trials 50 --parallel 2 --out "$tmp/int.csv" \
+    -- "$tmp/slow.sh" >"$tmp/int.out" 2>&1 &
+pid=$!
+i=0
+while [ "$(cat "$tmp/slow.pids" 2>/dev/null | wc -l)" -lt 4 ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+expect_rc 130 "$rc" "SIGINT"
+[ -f "$tmp/int.csv" ] || fail "no CSV after SIGINT"
+[ "$(wc -l <"$tmp/int.csv")" -eq 3 ] || fail "CSV after SIGINT should hold trials 1 and 2"
+for p in $(cat "$tmp/slow.pids"); do
+    ! kill -0 "$p" 2>/dev/null || fail "trial process $p survived SIGINT"
+done
+grep -q 'stopped' "$tmp/int.out" || fail "no message after SIGINT"
+
+# ------------------------------------------------------------ bad input
+cat >"$tmp/bad.yaml" <<'EOF'
+name: bad
+parameters:
+  lr:
+    distribution: log_uniform_values
+    min: 1e-5
+    max: -3
+EOF
+rc=0
+"$PROTEIN" run "$tmp/bad.yaml" -- "$OBJECTIVE" >"$tmp/bad.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "bad config"
+grep -q 'bad.yaml:6: .*lr.*max' "$tmp/bad.out" || fail "config error does not name file:line: key"
+grep -q '^usage: protein run' "$tmp/bad.out" || fail "no usage after a config error"
+
+rc=0; "$PROTEIN" run "$SWEEP" >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "missing command"
+rc=0; "$PROTEIN" run "$SWEEP" --bogus -- true >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "unknown option"
+rc=0; "$PROTEIN" run --parallel 0 "$SWEEP" -- true >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "--parallel 0"
+rc=0; "$PROTEIN" run "$tmp/missing.yaml" -- true >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "missing config file"
+rc=0; "$PROTEIN" frobnicate >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "unknown verb"
+"$PROTEIN" --version | grep -q '^protein [0-9]' || fail "--version"
+"$PROTEIN" run --help | grep -q -- '--parallel K' || fail "run --help"
+"$PROTEIN" --help | grep -q '^  agent ' || fail "--help lists the verbs"
+
+if [ $failures -ne 0 ]; then
+    echo "$failures failures" >&2
+    exit 1
+fi
+echo "test_cli_run: all passed"

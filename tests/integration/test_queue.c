@@ -1,0 +1,789 @@
+/*
+ * test_queue.c - integration tests of the Redis trial queue against a
+ * private redis-server (tests/common/redis_harness.h).
+ */
+#include "config.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <CUnit/Basic.h>
+
+#include "protein_queue.h"
+#include "redis_harness.h"
+
+#define OWNER 1000
+
+static redis_harness server;
+static pq_context *ctx;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static pq_context *connect_to(const char *url)
+{
+    pq_connect_options o = {.url = url, .connect_timeout_ms = 1000,
+                            .command_timeout_ms = 5000};
+    return pq_connect(&o);
+}
+
+/* Fallback point i: {"lr": i / 10, "layers": i, "act": "relu"}. */
+static pq_params point(int i)
+{
+    pq_params p = {3, calloc(3, sizeof(pq_param))};
+    p.items[0] = (pq_param){.name = strdup("lr"), .number = i / 10.0};
+    p.items[1] = (pq_param){.name = strdup("layers"), .is_integer = 1, .number = i};
+    p.items[2] = (pq_param){.name = strdup("act"), .is_string = 1, .text = strdup("relu")};
+    return p;
+}
+
+typedef struct sweep_opts {
+    long max_trials;
+    int shared;
+    int lease_seconds;
+    int max_retries;
+    int n_fallback;
+} sweep_opts;
+
+static int make_sweep(const char *name, sweep_opts o)
+{
+    int n = o.n_fallback > 0 ? o.n_fallback : 2;
+    pq_params *fb = calloc((size_t)n, sizeof *fb);
+    for (int i = 0; i < n; i++)
+        fb[i] = point(i + 1);
+    pq_sweep_spec spec = {
+        .name = name, .config_yaml = "metric: score\n", .metric = "score",
+        .cost_metric = "cost", .max_trials = o.max_trials, .owner_uid = OWNER,
+        .shared = o.shared, .lease_seconds = o.lease_seconds,
+        .max_retries = o.max_retries, .fallback = fb, .n_fallback = (size_t)n,
+    };
+    int rc = pq_sweep_create(ctx, &spec);
+    pq_params_array_free(fb, (size_t)n);
+    return rc;
+}
+
+static pq_claim_request req_for(const char *key)
+{
+    pq_claim_request r = {.claim_key = key, .uid = OWNER, .job_id = "77",
+                          .array_index = 3, .node = "node1", .wait_ms = 0};
+    return r;
+}
+
+static pq_trial *claim_ok(const char *sweep, const char *key)
+{
+    pq_claim_request r = req_for(key);
+    pq_trial *t = NULL;
+    int rc = pq_claim(ctx, sweep, &r, &t);
+    CU_ASSERT_EQUAL(rc, PQ_OK);
+    if (rc != PQ_OK)
+        fprintf(stderr, "claim on %s failed: %s\n", sweep, ctx->errstr);
+    return t;
+}
+
+static pq_trial_record *record(const char *sweep, long id)
+{
+    pq_trial_record *r = NULL;
+    CU_ASSERT_EQUAL(pq_trial_get(ctx, sweep, id, &r), PQ_OK);
+    return r;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_connect(void)
+{
+    CU_ASSERT_EQUAL(ctx->err, PQ_OK);
+    const char *args[] = {"FUNCTION", "LIST", "LIBRARYNAME", "protein", NULL};
+    char *out = redis_harness_cli(&server, args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "protein_claim"));
+    free(out);
+
+    pq_context *bad = connect_to("http://localhost");
+    CU_ASSERT_EQUAL(bad->err, PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(bad->errstr, "http://localhost"));
+    pq_free(bad);
+}
+
+static void test_sweep_lifecycle(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("life", (sweep_opts){.max_trials = 5}), PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("life", (sweep_opts){0}), PQ_EEXISTS);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "life"));
+    CU_ASSERT_EQUAL(make_sweep("bad name", (sweep_opts){0}), PQ_EINVAL);
+    pq_sweep_spec empty = {.name = "nofallback", .owner_uid = OWNER};
+    CU_ASSERT_EQUAL(pq_sweep_create(ctx, &empty), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_exists(ctx, "nofallback"), PQ_ENOSWEEP);
+
+    /* A fallback point over 64 KiB is refused and nothing is created. */
+    char *big = malloc(70000);
+    memset(big, 'x', 69999);
+    big[69999] = '\0';
+    pq_param bp = {.name = "blob", .is_string = 1, .text = big};
+    pq_params bps = {1, &bp};
+    pq_sweep_spec huge = {.name = "huge", .owner_uid = OWNER, .fallback = &bps,
+                          .n_fallback = 1};
+    CU_ASSERT_EQUAL(pq_sweep_create(ctx, &huge), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_exists(ctx, "huge"), PQ_ENOSWEEP);
+    free(big);
+
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "life", &info), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(info->name, "life");
+    CU_ASSERT_STRING_EQUAL(info->config_yaml, "metric: score\n");
+    CU_ASSERT_EQUAL(info->state, PQ_SWEEP_ACTIVE);
+    CU_ASSERT_EQUAL(info->max_trials, 5);
+    CU_ASSERT_EQUAL(info->owner_uid, OWNER);
+    CU_ASSERT_EQUAL(info->n_fallback, 2);
+    CU_ASSERT_EQUAL(info->lease_seconds, 86400);
+    CU_ASSERT_FALSE(info->coordinator_alive);
+    CU_ASSERT(info->created_at > 1e9);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(pq_sweep_get(ctx, "absent", &info), PQ_ENOSWEEP);
+    CU_ASSERT_PTR_NULL(info);
+
+    char **names = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n), PQ_OK);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        found += strcmp(names[i], "life") == 0;
+    CU_ASSERT_EQUAL(found, 1);
+    pq_strings_free(names, n);
+
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "life", OWNER + 1), PQ_EPERM);
+    pq_trial *t = claim_ok("life", "k1");
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "life", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_exists(ctx, "life"), PQ_ENOSWEEP);
+    if (t)
+        CU_ASSERT_EQUAL(pq_complete(ctx, "life", t->id, t->token, 1, 1), PQ_ENOSWEEP);
+    pq_trial_free(t);
+    const char *args[] = {"--scan", "--pattern", "protein:{life}:*", NULL};
+    char *out = redis_harness_cli(&server, args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_STRING_EQUAL(out, "");
+    free(out);
+}
+
+static void test_claim_complete(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("basic", (sweep_opts){.n_fallback = 3}), PQ_OK);
+    pq_trial *t = claim_ok("basic", "job-1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->id, 1);
+    CU_ASSERT_EQUAL(t->state, PQ_TRIAL_RUNNING);
+    CU_ASSERT_TRUE(t->fallback);
+    CU_ASSERT_FALSE(t->resumed);
+    CU_ASSERT_EQUAL(t->attempts, 1);
+    CU_ASSERT_EQUAL(strlen(t->token), 32);
+    CU_ASSERT_STRING_EQUAL(t->metric, "score");
+    CU_ASSERT_EQUAL_FATAL(t->params.n, 3);
+    CU_ASSERT_EQUAL(t->params.items[0].number, 0.1);
+    CU_ASSERT_TRUE(t->params.items[1].is_integer);
+
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, NAN, 1), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 1, INFINITY), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, "0123", 1, 1), PQ_ETOKEN);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "basic"));
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", 99, t->token, 1, 1), PQ_ENOTRIAL);
+    pq_trial_record *r = record("basic", t->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_records_free(r, 1);
+
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.75, 12.5), PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.5, 1), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_fail(ctx, "basic", t->id, t->token, 1, "x"), PQ_ESTATE);
+
+    r = record("basic", t->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_TRUE(r->has_score);
+    CU_ASSERT_EQUAL(r->score, 0.75);
+    CU_ASSERT_EQUAL(r->cost, 12.5);
+    CU_ASSERT_STRING_EQUAL(r->job_id, "77");
+    CU_ASSERT_EQUAL(r->array_index, 3);
+    CU_ASSERT_STRING_EQUAL(r->node, "node1");
+    CU_ASSERT(r->ended_at >= r->claimed_at && r->claimed_at > 0);
+    pq_trial_records_free(r, 1);
+
+    /* The hash is plain text for redis-cli. */
+    const char *args[] = {"HGETALL", "protein:{basic}:trial:1", NULL};
+    char *out = redis_harness_cli(&server, args);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "completed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"lr\": 0.1, \"layers\": 1, \"act\": \"relu\"}"));
+    CU_ASSERT_PTR_NULL(strstr(out, t->token));
+    free(out);
+
+    /* Fallback points rotate. */
+    pq_trial *t2 = claim_ok("basic", "job-2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t2);
+    CU_ASSERT_EQUAL(t2->params.items[1].number, 2);
+    CU_ASSERT_STRING_NOT_EQUAL(t2->token, t->token);
+    CU_ASSERT_EQUAL(pq_fail(ctx, "basic", t2->id, t2->token, 3, "boom"), PQ_OK);
+    r = record("basic", t2->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
+    CU_ASSERT_EQUAL(r->exit_status, 3);
+    CU_ASSERT_STRING_EQUAL(r->error, "boom");
+    pq_trial_records_free(r, 1);
+
+    pq_observation *obs = NULL;
+    size_t n = 0;
+    char next[PQ_STREAM_ID_MAX];
+    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "basic", &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL(obs[0].trial_id, 1);
+    CU_ASSERT_EQUAL(obs[0].outcome, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_TRUE(obs[0].has_score && obs[0].has_cost);
+    CU_ASSERT_EQUAL(obs[0].score, 0.75);
+    CU_ASSERT_EQUAL(obs[0].cost, 12.5);
+    CU_ASSERT_TRUE(obs[0].fallback);
+    CU_ASSERT_EQUAL_FATAL(obs[0].params.n, 3);
+    CU_ASSERT_EQUAL(obs[0].params.items[0].number, 0.1);
+    CU_ASSERT_TRUE(obs[0].params.items[1].is_integer);
+    CU_ASSERT_STRING_EQUAL(obs[0].params.items[2].text, "relu");
+    CU_ASSERT_EQUAL(obs[1].outcome, PQ_TRIAL_FAILED);
+    CU_ASSERT_FALSE(obs[1].has_score);
+    CU_ASSERT_STRING_EQUAL(next, obs[1].entry_id);
+    pq_observations_free(obs, n);
+
+    /* Nothing new after next: an empty read, and a blocking one waits. */
+    double t0 = now_s();
+    CU_ASSERT_EQUAL(pq_observations_read(ctx, "basic", next, 100, 10, &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT(now_s() - t0 >= 0.09);
+
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "basic", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, 2);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_FAILED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    pq_sweep_info_free(info);
+    pq_trial_free(t);
+    pq_trial_free(t2);
+}
+
+static void test_idempotent_claim(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("idem", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("idem", "job-9_1");
+    pq_trial *b = claim_ok("idem", "job-9_1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(a->id, b->id);
+    CU_ASSERT_TRUE(b->resumed);
+    CU_ASSERT_EQUAL(b->attempts, 2);
+    CU_ASSERT_STRING_EQUAL(a->token, b->token);
+
+    /* Interrupted (preempted), then the requeued task resumes it. */
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "SIGTERM"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "again"), PQ_ESTATE);
+    pq_trial_record *r = record("idem", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    CU_ASSERT_STRING_EQUAL(r->error, "SIGTERM");
+    pq_trial_records_free(r, 1);
+    pq_trial *c = claim_ok("idem", "job-9_1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->id, a->id);
+    CU_ASSERT_TRUE(c->resumed);
+    CU_ASSERT_EQUAL(c->state, PQ_TRIAL_RUNNING);
+    CU_ASSERT_EQUAL(c->attempts, 3);
+
+    /* A long error text is cut to 1 KiB. */
+    char *long_err = malloc(5000);
+    memset(long_err, 'e', 4999);
+    long_err[4999] = '\0';
+    CU_ASSERT_EQUAL(pq_fail(ctx, "idem", c->id, c->token, 9, long_err), PQ_OK);
+    free(long_err);
+    r = record("idem", c->id);
+    CU_ASSERT_EQUAL(strlen(r->error), 1024);
+    pq_trial_records_free(r, 1);
+
+    /* The key of a finished trial gets no new trial. */
+    pq_claim_request q = req_for("job-9_1");
+    pq_trial *d = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "idem", &q, &d), PQ_ESTATE);
+    CU_ASSERT_PTR_NULL(d);
+    pq_trial *e = claim_ok("idem", "job-10_1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_NOT_EQUAL(e->id, a->id);
+    pq_trial_free(a);
+    pq_trial_free(b);
+    pq_trial_free(c);
+    pq_trial_free(e);
+}
+
+static void test_budget_owner_state(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("budget", (sweep_opts){.max_trials = 3}), PQ_OK);
+    pq_trial *t[3];
+    char key[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        t[i] = claim_ok("budget", key);
+    }
+    pq_claim_request q = req_for("k3");
+    pq_trial *x = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "budget", &q, &x), PQ_EBUDGET);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "budget"));
+    for (int i = 0; i < 3; i++)
+        pq_trial_free(t[i]);
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("owned", (sweep_opts){0}), PQ_OK);
+    q = req_for("other");
+    q.uid = OWNER + 1;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_EPERM);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("shared", (sweep_opts){.shared = 1}), PQ_OK);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "shared", &q, &x), PQ_OK);
+    pq_trial_free(x);
+    x = NULL;
+
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "pause", OWNER + 1), PQ_EPERM);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "explode", OWNER), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "pause", OWNER), PQ_OK);
+    q = req_for("p1");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_ESTOPPED);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "owned", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->state, PQ_SWEEP_PAUSED);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "resume", 0), PQ_OK);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "stop", OWNER), PQ_OK);
+    pq_trial *y = NULL;
+    q.claim_key = "p2";
+    CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &y), PQ_ESTOPPED);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "resume", OWNER), PQ_ESTATE);
+    /* A running trial may still finish after the stop. */
+    CU_ASSERT_EQUAL(pq_complete(ctx, "owned", x->id, x->token, 1, -1), PQ_OK);
+    pq_trial_free(x);
+}
+
+static void test_lease_expiry(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("lease", (sweep_opts){.lease_seconds = 60,
+                                                           .max_retries = 1}), PQ_OK);
+    pq_trial *a = claim_ok("lease", "dead-job");
+    pq_trial *b = claim_ok("lease", "live-job");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    long n = -1;
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", 0, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+
+    /* Progress renews b's lease. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    double later = (double)ts.tv_sec + 30;
+    pq_trial_record *r = record("lease", b->id);
+    double old_deadline = r->deadline;
+    pq_trial_records_free(r, 1);
+    CU_ASSERT(old_deadline > (double)ts.tv_sec + 50);
+    int stop = -1;
+    CU_ASSERT_EQUAL(pq_progress(ctx, "lease", b->id, b->token, 10, 0.5, 3, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(stop, 0);
+    r = record("lease", b->id);
+    CU_ASSERT(r->deadline > old_deadline);
+    CU_ASSERT_EQUAL(r->progress_score, 0.5);
+    pq_trial_records_free(r, 1);
+    pq_params *pts = NULL;
+    size_t np = 0;
+    CU_ASSERT_EQUAL(pq_running_points(ctx, "lease", &pts, &np), PQ_OK);
+    CU_ASSERT_EQUAL(np, 2);
+    pq_params_array_free(pts, np);
+
+    /* Both leases (60 s) are over 91 s from now; both get a retry. */
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", later + 61, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    r = record("lease", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    CU_ASSERT_EQUAL(r->retries, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "lease expired"));
+    pq_trial_records_free(r, 1);
+    /* The retry queue still counts as pending. */
+    CU_ASSERT_EQUAL(pq_running_points(ctx, "lease", &pts, &np), PQ_OK);
+    CU_ASSERT_EQUAL(np, 2);
+    pq_params_array_free(pts, np);
+
+    /* b's late outcome is still taken (its token is unchanged), which
+     * takes it off the retry queue. */
+    CU_ASSERT_EQUAL(pq_complete(ctx, "lease", b->id, b->token, 2, 1), PQ_OK);
+
+    /* Another task gets a's point back: same trial, new token. */
+    pq_trial *c = claim_ok("lease", "new-job");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->id, a->id);
+    CU_ASSERT_FALSE(c->resumed);
+    CU_ASSERT_EQUAL(c->attempts, 2);
+    CU_ASSERT_STRING_NOT_EQUAL(c->token, a->token);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "lease", a->id, a->token, 1, 1), PQ_ETOKEN);
+
+    /* No retries left: lost for good. */
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", later + 200, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    r = record("lease", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    pq_trial_records_free(r, 1);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "lease", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->n_trials, 2);
+    pq_sweep_info_free(info);
+
+    pq_observation *obs = NULL;
+    size_t n_obs = 0;
+    char next[PQ_STREAM_ID_MAX];
+    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "lease", &obs, &n_obs, next), PQ_OK);
+    int lost = 0;
+    for (size_t i = 0; i < n_obs; i++)
+        lost += obs[i].outcome == PQ_TRIAL_LOST;
+    CU_ASSERT_EQUAL(lost, 3);
+    pq_observations_free(obs, n_obs);
+    pq_trial_free(a);
+    pq_trial_free(b);
+    pq_trial_free(c);
+}
+
+static void test_coordinator_queue(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("coord", (sweep_opts){0}), PQ_OK);
+    int leader = -1;
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(leader, 1);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "B", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(leader, 0);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(leader, 1);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "nosuch", "A", 5000, &leader), PQ_ENOSWEEP);
+
+    pq_params pts[2] = {point(7), point(8)};
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "B", pts, 2), PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "held by A"));
+    long depth = -1;
+    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "coord", &depth), PQ_OK);
+    CU_ASSERT_EQUAL(depth, 0);
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "A", pts, 2), PQ_OK);
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "A", pts, 2), PQ_OK);
+    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "coord", &depth), PQ_OK);
+    CU_ASSERT_EQUAL(depth, 2);
+    pq_params_free(&pts[0]);
+    pq_params_free(&pts[1]);
+
+    pq_trial *t1 = claim_ok("coord", "c1");
+    pq_trial *t2 = claim_ok("coord", "c2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t2);
+    CU_ASSERT_FALSE(t1->fallback);
+    CU_ASSERT_EQUAL(t1->params.items[1].number, 7);
+    CU_ASSERT_EQUAL(t2->params.items[1].number, 8);
+
+    /* Queue empty, coordinator alive: wait wait_ms, then a fallback. */
+    pq_claim_request q = req_for("c3");
+    q.wait_ms = 150;
+    pq_trial *t3 = NULL;
+    double t0 = now_s();
+    CU_ASSERT_EQUAL(pq_claim(ctx, "coord", &q, &t3), PQ_OK);
+    double waited = now_s() - t0;
+    CU_ASSERT(waited >= 0.15 && waited < 1.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t3);
+    CU_ASSERT_TRUE(t3->fallback);
+
+    /* Refit info shows up in the sweep's snapshot. */
+    CU_ASSERT_EQUAL(pq_set_refit_info(ctx, "coord", 42, 12.5, "cpu"), PQ_OK);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "coord", &info), PQ_OK);
+    CU_ASSERT_TRUE(info->coordinator_alive);
+    CU_ASSERT_STRING_EQUAL(info->coordinator, "A");
+    CU_ASSERT_EQUAL(info->last_refit_n, 42);
+    CU_ASSERT_EQUAL(info->last_refit_ms, 12.5);
+    CU_ASSERT_STRING_EQUAL(info->last_refit_backend, "cpu");
+    CU_ASSERT(info->last_refit_at > 1e9);
+    pq_sweep_info_free(info);
+
+    /* Released: no coordinator, so no waiting at all. */
+    CU_ASSERT_EQUAL(pq_coordinator_release(ctx, "coord", "B"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_release(ctx, "coord", "A"), PQ_OK);
+    q.claim_key = "c4";
+    q.wait_ms = 5000;
+    pq_trial *t4 = NULL;
+    t0 = now_s();
+    CU_ASSERT_EQUAL(pq_claim(ctx, "coord", &q, &t4), PQ_OK);
+    CU_ASSERT(now_s() - t0 < 1.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t4);
+    CU_ASSERT_TRUE(t4->fallback);
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "A", NULL, 0), PQ_ESTATE);
+
+    /* Early stop: the flag reaches progress, the outcome is pruned. */
+    CU_ASSERT_EQUAL(pq_trial_request_stop(ctx, "coord", t1->id), PQ_OK);
+    int stop = 0;
+    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, 5, 0.1, -1, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(stop, 1);
+    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, NAN, 0.1, -1, &stop),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "coord", t1->id, t1->token, 0.1, 5), PQ_OK);
+    pq_trial_record *r = record("coord", t1->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_PRUNED);
+    CU_ASSERT_TRUE(r->has_progress);
+    CU_ASSERT_EQUAL(r->progress_step, 5);
+    pq_trial_records_free(r, 1);
+    CU_ASSERT_EQUAL(pq_trial_request_stop(ctx, "coord", t1->id), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, 6, 0.1, -1, &stop),
+                    PQ_ESTATE);
+
+    pq_trial_record *all = NULL;
+    size_t n = 0;
+    CU_ASSERT_EQUAL(pq_trial_list(ctx, "coord", -1, &all, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 4);
+    pq_trial_records_free(all, n);
+    CU_ASSERT_EQUAL(pq_trial_list(ctx, "coord", PQ_TRIAL_RUNNING, &all, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 3);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(all[i].state, PQ_TRIAL_RUNNING);
+    pq_trial_records_free(all, n);
+    pq_trial_free(t1);
+    pq_trial_free(t2);
+    pq_trial_free(t3);
+    pq_trial_free(t4);
+}
+
+static void test_redis_down(void)
+{
+    /* A port nobody listens on: the harness's port after its server died
+     * would do, but a fresh bind-and-close port is simpler. */
+    redis_harness tmp;
+    CU_ASSERT_EQUAL_FATAL(redis_harness_start(&tmp, NULL), 0);
+    char url[64];
+    snprintf(url, sizeof url, "%s", tmp.url);
+    redis_harness_stop(&tmp);
+    double t0 = now_s();
+    pq_context *c = connect_to(url);
+    CU_ASSERT(now_s() - t0 < 1.5);
+    CU_ASSERT_EQUAL(c->err, PQ_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, url));
+    pq_claim_request q = req_for("k");
+    pq_trial *t = NULL;
+    CU_ASSERT_EQUAL(pq_claim(c, "x", &q, &t), PQ_EIO);
+    pq_free(c);
+}
+
+static void test_password(void)
+{
+    redis_harness pw;
+    redis_harness_options o = {.password = "s3cret"};
+    CU_ASSERT_EQUAL_FATAL(redis_harness_start(&pw, &o), 0);
+    pq_connect_options co = {.url = pw.url, .password = "wrong"};
+    pq_context *c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_EAUTH);
+    pq_free(c);
+
+    char path[300];
+    snprintf(path, sizeof path, "%s/pwfile", pw.dir);
+    FILE *f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("s3cret\n", f);
+    fclose(f);
+    co.password = NULL;
+    co.password_file = path;
+    unsetenv("PROTEIN_REDIS_PASSWORD");
+    c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_OK);
+    pq_free(c);
+
+    co.password_file = "/nonexistent/pw";
+    c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_EAUTH);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "/nonexistent/pw"));
+    pq_free(c);
+
+    setenv("PROTEIN_REDIS_PASSWORD", "s3cret", 1);
+    co.password_file = NULL;
+    c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_OK);
+    pq_free(c);
+    unsetenv("PROTEIN_REDIS_PASSWORD");
+    redis_harness_stop(&pw);
+}
+
+static void test_restart_aof(void)
+{
+    redis_harness aof;
+    redis_harness_options o = {.appendonly = 1};
+    CU_ASSERT_EQUAL_FATAL(redis_harness_start(&aof, &o), 0);
+    pq_context *saved = ctx;
+    ctx = connect_to(aof.url);
+    CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("durable", (sweep_opts){.max_trials = 10}), PQ_OK);
+    pq_trial *t[3];
+    char key[16];
+    for (int i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "d%d", i);
+        t[i] = claim_ok("durable", key);
+    }
+    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[0]->id, t[0]->token, 1.5, 2), PQ_OK);
+
+    /* Hard kill: appendfsync always keeps every acknowledged write. */
+    kill(aof.pid, SIGKILL);
+    waitpid(aof.pid, NULL, 0);
+    aof.pid = 0;
+    pq_claim_request q = req_for("while-down");
+    pq_trial *x = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "durable", &q, &x), PQ_EIO);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_restart(&aof), 0);
+
+    /* The same context reconnects. */
+    pq_trial_record *r = record("durable", t[0]->id);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_EQUAL(r->score, 1.5);
+    pq_trial_records_free(r, 1);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[1]->id, t[1]->token, 2.5, 2), PQ_OK);
+    pq_trial *again = claim_ok("durable", "d2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(again);
+    CU_ASSERT_EQUAL(again->id, t[2]->id);
+    CU_ASSERT_TRUE(again->resumed);
+    pq_trial *fresh = claim_ok("durable", "d3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
+    CU_ASSERT_EQUAL(fresh->id, 4);
+    pq_observation *obs = NULL;
+    size_t n = 0;
+    char next[PQ_STREAM_ID_MAX];
+    CU_ASSERT_EQUAL(pq_observations_all(ctx, "durable", &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    pq_observations_free(obs, n);
+    for (int i = 0; i < 3; i++)
+        pq_trial_free(t[i]);
+    pq_trial_free(again);
+    pq_trial_free(fresh);
+    pq_free(ctx);
+    ctx = saved;
+    redis_harness_stop(&aof);
+}
+
+/* Child of the concurrency test: claims and completes until the budget is
+ * used up, writing each trial id it completed to fd. */
+static int worker(const char *url, int index, int fd)
+{
+    pq_context *c = connect_to(url);
+    char key[32];
+    int rc = c->err == PQ_OK ? 0 : 2;
+    for (int i = 0; rc == 0; i++) {
+        snprintf(key, sizeof key, "w%d-%d", index, i);
+        pq_claim_request q = req_for(key);
+        pq_trial *t = NULL;
+        int cr = pq_claim(c, "crowd", &q, &t);
+        if (cr == PQ_EBUDGET)
+            break;
+        if (cr != PQ_OK || pq_complete(c, "crowd", t->id, t->token, t->id, 1) != PQ_OK) {
+            fprintf(stderr, "worker %d: %s\n", index, c->errstr);
+            rc = 3;
+        } else if (write(fd, &t->id, sizeof t->id) != sizeof t->id) {
+            rc = 4;
+        }
+        pq_trial_free(t);
+    }
+    pq_free(c);
+    return rc;
+}
+
+static void test_concurrent_clients(void)
+{
+    enum { WORKERS = 64, BUDGET = 300 };
+    CU_ASSERT_EQUAL_FATAL(make_sweep("crowd", (sweep_opts){.max_trials = BUDGET,
+                                                           .n_fallback = 5}), PQ_OK);
+    int fds[2];
+    CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
+    pid_t pids[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            close(fds[0]);
+            _exit(worker(server.url, i, fds[1]));
+        }
+    }
+    close(fds[1]);
+    static int seen[BUDGET + 1];
+    long id;
+    int total = 0, dup = 0, out_of_range = 0;
+    while (read(fds[0], &id, sizeof id) == sizeof id) {
+        total++;
+        if (id < 1 || id > BUDGET)
+            out_of_range++;
+        else if (seen[id]++)
+            dup++;
+    }
+    close(fds[0]);
+    int bad_exit = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        int status;
+        waitpid(pids[i], &status, 0);
+        bad_exit += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+    }
+    CU_ASSERT_EQUAL(bad_exit, 0);
+    CU_ASSERT_EQUAL(total, BUDGET);
+    CU_ASSERT_EQUAL(dup, 0);
+    CU_ASSERT_EQUAL(out_of_range, 0);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "crowd", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, BUDGET);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], BUDGET);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    pq_sweep_info_free(info);
+}
+
+static int suite_init(void)
+{
+    if (redis_harness_start(&server, NULL) != 0)
+        return -1;
+    ctx = connect_to(server.url);
+    if (ctx->err != PQ_OK) {
+        fprintf(stderr, "connect: %s\n", ctx->errstr);
+        return -1;
+    }
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    pq_free(ctx);
+    redis_harness_stop(&server);
+    return 0;
+}
+
+int main(void)
+{
+    if (system("redis-server --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "SKIP: redis-server not found\n");
+        return 77;
+    }
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 99;
+    CU_pSuite s = CU_add_suite("queue", suite_init, suite_clean);
+    CU_add_test(s, "connect and load functions", test_connect);
+    CU_add_test(s, "sweep lifecycle", test_sweep_lifecycle);
+    CU_add_test(s, "claim, complete, fail, tokens", test_claim_complete);
+    CU_add_test(s, "idempotent claim and resume", test_idempotent_claim);
+    CU_add_test(s, "budget, owner, pause and stop", test_budget_owner_state);
+    CU_add_test(s, "lease expiry and retry", test_lease_expiry);
+    CU_add_test(s, "coordinator, queue, wait then fallback", test_coordinator_queue);
+    CU_add_test(s, "Redis down", test_redis_down);
+    CU_add_test(s, "password", test_password);
+    CU_add_test(s, "restart with appendonly", test_restart_aof);
+    CU_add_test(s, "64 concurrent clients", test_concurrent_clients);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}

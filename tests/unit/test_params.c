@@ -1,0 +1,260 @@
+/*
+ * test_params.c - unit tests of queue/params.c: JSON rendering and parsing,
+ * arguments, environment names, msgpack round trip, result files.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "protein_queue.h"
+
+/* Three parameters: a float, an integer and a string needing escapes. */
+static pq_params sample(void)
+{
+    static pq_param items[3];
+    items[0] = (pq_param){.name = "train/learning_rate", .number = 0.001};
+    items[1] = (pq_param){.name = "batch", .is_integer = 1, .number = 256};
+    items[2] = (pq_param){.name = "act", .is_string = 1, .text = "re\"lu\\\n\x01"};
+    return (pq_params){3, items};
+}
+
+static void test_json_render(void)
+{
+    pq_params p = sample();
+    char *json = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_params_to_json(&p, &json), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(json, "{\"train/learning_rate\": 0.001, \"batch\": 256, "
+                                 "\"act\": \"re\\\"lu\\\\\\n\\u0001\"}");
+    free(json);
+
+    pq_param whole = {.name = "x", .number = 3.0};
+    pq_params one = {1, &whole};
+    CU_ASSERT_EQUAL_FATAL(pq_params_to_json(&one, &json), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(json, "{\"x\": 3.0}");
+    free(json);
+
+    whole.number = NAN;
+    CU_ASSERT_EQUAL(pq_params_to_json(&one, &json), PQ_EINVAL);
+    CU_ASSERT_PTR_NULL(json);
+}
+
+static void test_json_round_trip(void)
+{
+    pq_params p = sample(), back = {0};
+    char *json = NULL;
+    p.items[0].number = 0.1 + 0.2;
+    CU_ASSERT_EQUAL_FATAL(pq_params_to_json(&p, &json), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_params_from_json(json, &back), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(back.n, 3);
+    CU_ASSERT_STRING_EQUAL(back.items[0].name, "train/learning_rate");
+    CU_ASSERT_EQUAL(back.items[0].number, 0.1 + 0.2);
+    CU_ASSERT_FALSE(back.items[0].is_integer);
+    CU_ASSERT_TRUE(back.items[1].is_integer);
+    CU_ASSERT_EQUAL(back.items[1].number, 256);
+    CU_ASSERT_TRUE(back.items[2].is_string);
+    CU_ASSERT_STRING_EQUAL(back.items[2].text, "re\"lu\\\n\x01");
+    pq_params_free(&back);
+    free(json);
+}
+
+static void test_json_parse_errors(void)
+{
+    static const char *const bad[] = {
+        "", "[]", "{", "{\"a\": }", "{\"a\": true}", "{\"a\": {\"b\": 1}}",
+        "{\"a\": 01}", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\": 1} x", "{\"a\": \"\\q\"}",
+        "{\"a\": 1e999}", "{\"a\": \"\\ud800\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pq_params p = {0};
+        CU_ASSERT_EQUAL(pq_params_from_json(bad[i], &p), PQ_EINVAL);
+        CU_ASSERT_EQUAL(p.n, 0);
+        CU_ASSERT_PTR_NULL(p.items);
+    }
+    pq_params p = {0};
+    CU_ASSERT_EQUAL_FATAL(pq_params_from_json(" { \"u\" : \"\\u00e9\\ud83d\\ude00\" ,"
+                                              "\"n\":-2.5E+1} ", &p), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(p.items[0].text, "\xc3\xa9\xf0\x9f\x98\x80");
+    CU_ASSERT_EQUAL(p.items[1].number, -25.0);
+    CU_ASSERT_FALSE(p.items[1].is_integer);
+    pq_params_free(&p);
+    CU_ASSERT_EQUAL(pq_params_from_json("{}", &p), PQ_OK);
+    CU_ASSERT_EQUAL(p.n, 0);
+}
+
+static void test_args(void)
+{
+    pq_params p = sample();
+    p.items[2].text = "relu";
+    char *args = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&p, &args), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(args, "--train/learning_rate=0.001 --batch=256 --act=relu");
+    free(args);
+    pq_params none = {0};
+    CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&none, &args), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(args, "");
+    free(args);
+}
+
+static void test_env_names(void)
+{
+    char buf[64];
+    CU_ASSERT_EQUAL(pq_param_env_name("train/learning-rate.x", buf, sizeof buf), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(buf, "PROTEIN_PARAM_TRAIN_LEARNING_RATE_X");
+    CU_ASSERT_EQUAL(pq_param_env_name("ab", buf, 17), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(buf, "PROTEIN_PARAM_AB");
+    CU_ASSERT_EQUAL(pq_param_env_name("abc", buf, 17), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_param_env_name("", buf, sizeof buf), PQ_EINVAL);
+}
+
+static const char *env_get(const pq_env *env, const char *name)
+{
+    for (size_t i = 0; i < env->n; i++)
+        if (strcmp(env->names[i], name) == 0)
+            return env->values[i];
+    return NULL;
+}
+
+static void test_env_build(void)
+{
+    pq_params p = sample();
+    pq_env env;
+    p.items[2].text = "relu";
+    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 42, &p, "/tmp/r", "abc", &env), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_SWEEP"), "ppo");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TRIAL"), "42");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_BATCH"), "256");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_ACT"), "relu");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_TRAIN_LEARNING_RATE"), "0.001");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_RESULT"), "/tmp/r");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TOKEN"), "abc");
+    CU_ASSERT_PTR_NOT_NULL(env_get(&env, "PROTEIN_PARAMS"));
+    CU_ASSERT_PTR_NOT_NULL(env_get(&env, "PROTEIN_ARGS"));
+    pq_env_free(&env);
+    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 1, &p, NULL, NULL, &env), PQ_OK);
+    CU_ASSERT_PTR_NULL(env_get(&env, "PROTEIN_RESULT"));
+    CU_ASSERT_PTR_NULL(env_get(&env, "PROTEIN_TOKEN"));
+    CU_ASSERT_EQUAL(env.n, 7);
+    pq_env_free(&env);
+}
+
+static void test_msgpack_round_trip(void)
+{
+    pq_params p = sample(), back = {0};
+    char *buf = NULL;
+    size_t len = 0;
+    p.items[1].number = -7;
+    CU_ASSERT_EQUAL_FATAL(pq_params_pack(&p, &buf, &len), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_params_unpack(buf, len, &back), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(back.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        CU_ASSERT_STRING_EQUAL(back.items[i].name, p.items[i].name);
+        CU_ASSERT_EQUAL(back.items[i].is_string, p.items[i].is_string);
+        CU_ASSERT_EQUAL(back.items[i].is_integer, p.items[i].is_integer);
+    }
+    CU_ASSERT_EQUAL(back.items[0].number, 0.001);
+    CU_ASSERT_EQUAL(back.items[1].number, -7);
+    CU_ASSERT_STRING_EQUAL(back.items[2].text, p.items[2].text);
+    pq_params_free(&back);
+    CU_ASSERT_EQUAL(pq_params_unpack(buf, len - 1, &back), PQ_EINVAL);
+    CU_ASSERT_EQUAL(back.n, 0);
+    free(buf);
+    static const char not_a_map[] = {(char)0x93, 1, 2, 3};
+    CU_ASSERT_EQUAL(pq_params_unpack(not_a_map, sizeof not_a_map, &back), PQ_EINVAL);
+}
+
+static void test_params_copy(void)
+{
+    pq_params p = sample(), c = {0};
+    CU_ASSERT_EQUAL_FATAL(pq_params_copy(&p, &c), PQ_OK);
+    CU_ASSERT_EQUAL(c.n, 3);
+    CU_ASSERT_PTR_NOT_EQUAL(c.items[0].name, p.items[0].name);
+    CU_ASSERT_STRING_EQUAL(c.items[2].text, p.items[2].text);
+    pq_params_free(&c);
+    CU_ASSERT_PTR_NULL(c.items);
+}
+
+static void test_result_parse(void)
+{
+    static const char text[] =
+        "# comment\n"
+        "score=1.5\n"
+        "  score = 2.5  \n"
+        "garbage line\n"
+        "cost=10\n"
+        "loss=3\n"
+        "step=100\r\n"
+        "=7\n"
+        "cost=nan\n"
+        "cost=12";
+    pq_result r;
+    CU_ASSERT_EQUAL_FATAL(pq_result_parse(text, sizeof text - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_TRUE(r.has_metric);
+    CU_ASSERT_EQUAL(r.metric, 2.5);
+    CU_ASSERT_TRUE(r.has_cost);
+    CU_ASSERT_EQUAL(r.cost, 12);
+    CU_ASSERT_TRUE(r.has_step);
+    CU_ASSERT_EQUAL(r.step, 100);
+
+    CU_ASSERT_EQUAL(pq_result_parse(text, sizeof text - 1, "loss", "none", &r), PQ_OK);
+    CU_ASSERT_TRUE(r.has_metric);
+    CU_ASSERT_EQUAL(r.metric, 3);
+    CU_ASSERT_FALSE(r.has_cost);
+
+    static const char nan_last[] = "score=1\nscore=inf\n";
+    CU_ASSERT_EQUAL(pq_result_parse(nan_last, sizeof nan_last - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    static const char nan_only[] = "score=NaN";
+    CU_ASSERT_EQUAL(pq_result_parse(nan_only, sizeof nan_only - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    CU_ASSERT_EQUAL(pq_result_parse("", 0, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric || r.has_cost || r.has_step);
+}
+
+static void test_names(void)
+{
+    CU_ASSERT_TRUE(pq_sweep_name_valid("ppo-lr_2.v1"));
+    CU_ASSERT_FALSE(pq_sweep_name_valid(""));
+    CU_ASSERT_FALSE(pq_sweep_name_valid(NULL));
+    CU_ASSERT_FALSE(pq_sweep_name_valid("-x"));
+    CU_ASSERT_FALSE(pq_sweep_name_valid(".x"));
+    CU_ASSERT_FALSE(pq_sweep_name_valid("a}b"));
+    CU_ASSERT_FALSE(pq_sweep_name_valid("a b"));
+    char long_name[66];
+    memset(long_name, 'a', 65);
+    long_name[65] = '\0';
+    CU_ASSERT_FALSE(pq_sweep_name_valid(long_name));
+    long_name[64] = '\0';
+    CU_ASSERT_TRUE(pq_sweep_name_valid(long_name));
+    for (int s = 0; s < PQ_TRIAL_NSTATES; s++)
+        CU_ASSERT_EQUAL(pq_trial_state_parse(pq_trial_state_name((pq_trial_state)s)), s);
+    CU_ASSERT_EQUAL(pq_trial_state_parse("bogus"), -1);
+    CU_ASSERT_STRING_EQUAL(pq_sweep_state_name(PQ_SWEEP_PAUSED), "paused");
+    CU_ASSERT_STRING_EQUAL(pq_strerror(PQ_EBUDGET), "the sweep's trial budget is used up");
+    CU_ASSERT_STRING_EQUAL(pq_strerror(12345), "unknown error");
+}
+
+int main(void)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 99;
+    CU_pSuite s = CU_add_suite("queue_params", NULL, NULL);
+    CU_add_test(s, "JSON rendering", test_json_render);
+    CU_add_test(s, "JSON round trip", test_json_round_trip);
+    CU_add_test(s, "JSON parse errors", test_json_parse_errors);
+    CU_add_test(s, "arguments", test_args);
+    CU_add_test(s, "environment names", test_env_names);
+    CU_add_test(s, "environment contract", test_env_build);
+    CU_add_test(s, "msgpack round trip", test_msgpack_round_trip);
+    CU_add_test(s, "params copy", test_params_copy);
+    CU_add_test(s, "result files", test_result_parse);
+    CU_add_test(s, "names and messages", test_names);
+    CU_basic_set_mode(CU_BRM_VERBOSE);
+    CU_basic_run_tests();
+    unsigned failures = CU_get_number_of_failures();
+    CU_cleanup_registry();
+    return failures ? 1 : 0;
+}
