@@ -198,20 +198,41 @@ typedef struct cli_plot_point {
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
                  size_t n, int minimize, const char *metric);
 
-/* ------------------------------------------------------------ verbs */
+/* ------------------------------------------------------------ verbs
+ * Each takes the verb's arguments (argv[0] = the verb), prints its output
+ * on stdout and its errors on stderr, and returns the exit status: CLI_OK,
+ * CLI_EUSAGE for a bad command line or config (nothing changed), CLI_EFAIL
+ * at run time (Redis unreachable, unknown sweep, ...). docs/user-guide.md
+ * documents each one. */
 
+/* Runs a sweep locally (cmd_run.c); CLI_EINTR after SIGINT/SIGTERM,
+ * CLI_EFAIL when no trial completed. */
 int cmd_run(int argc, char **argv);
+/* Validates a config and stores the sweep with its fallback pool. */
 int cmd_create(int argc, char **argv);
+/* One line per sweep in Redis. */
 int cmd_list(int argc, char **argv);
+/* State, counts, queue and coordinator of one sweep. */
 int cmd_status(int argc, char **argv);
-int cmd_control(int argc, char **argv); /* pause, resume, stop, cancel */
+/* pause, resume, stop, and cancel (stop + scancel), by argv[0]. */
+int cmd_control(int argc, char **argv);
+/* Deletes a sweep (asks, or needs --yes without a terminal). */
 int cmd_delete(int argc, char **argv);
+/* Lists trials as a table, CSV or JSON. */
 int cmd_trials(int argc, char **argv);
+/* Everything stored about one trial. */
 int cmd_show(int argc, char **argv);
+/* The top-k trials and the Pareto front. */
 int cmd_best(int argc, char **argv);
+/* All trials as JSON lines. */
 int cmd_export(int argc, char **argv);
+/* Writes the SVG plot of a sweep. */
 int cmd_plot(int argc, char **argv);
+/* Appends KEY=VALUE lines to $PROTEIN_RESULT and sends progress;
+ * CLI_ESTOP when the trial should stop early. */
 int cmd_report(int argc, char **argv);
+/* Claims and runs trials until the budget is used or the sweep stops;
+ * CLI_EINTR after SIGINT/SIGTERM. */
 int cmd_agent(int argc, char **argv);
 
 #endif /* PROTEIN_CLI_H */

@@ -401,8 +401,12 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     st.trials = calloc((size_t)trials, sizeof(*st.trials));
+    if (!st.trials) {
+        cli_fail(VERB, "out of memory for %ld trials", trials);
+        goto done;
+    }
     st.dir = cli_private_dir();
-    if (!st.trials || !st.dir) {
+    if (!st.dir) {
         cli_fail(VERB, "cannot create a private temporary directory: %s",
                  strerror(errno));
         goto done;

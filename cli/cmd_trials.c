@@ -367,21 +367,24 @@ int cmd_show(int argc, char **argv)
     if (t->stop_requested)
         printf("%-12s yes\n", "stop asked");
 done:
-    pq_trial_record_free(t);
+    pq_trial_records_free(t, t ? 1 : 0);
     pq_free(ctx);
     return ret;
 }
 
-/* Marks the completed trials on the score/cost Pareto front, computed by
- * the optimizer (core) from the sweep's stored config. front[i] is set for
- * d->trials[i]. Returns 0, or -1 when the config cannot be used (printed). */
-static int pareto_flags(const char *verb, const sweep_data *d, int *front)
+/* Ranks the completed trials on the score/cost Pareto front, computed by
+ * the optimizer (core) from the sweep's stored config (its cost axis is the
+ * config's cost_param when set, else the trial cost): front[i] is the
+ * 1-based position of d->trials[i] in the core's order (cheapest first),
+ * 0 when it is not on the front. Returns 0, or -1 when the config cannot be
+ * used (printed). */
+static int pareto_ranks(const char *verb, const sweep_data *d, size_t *front)
 {
     protein_sweep_config *cfg = NULL;
     protein_optimizer *opt = NULL;
     protein_error err;
     double *values = NULL;
-    size_t *order = NULL, *idx = NULL, n_obs = 0, n_front, i;
+    size_t *order = NULL, *idx = NULL, n_obs = 0, n_front, rank, i;
     int ret = -1;
     char msg[1024];
 
@@ -413,9 +416,9 @@ static int pareto_flags(const char *verb, const sweep_data *d, int *front)
         order[n_obs++] = i;
     }
     n_front = protein_pareto_front(opt, idx, n_obs);
-    for (i = 0; i < n_front; i++)
-        if (idx[i] < n_obs)
-            front[order[idx[i]]] = 1;
+    for (i = 0, rank = 0; i < n_front; i++)
+        if (idx[i] < n_obs && !front[order[idx[i]]])
+            front[order[idx[i]]] = ++rank;
     ret = 0;
 done:
     free(values);
@@ -440,14 +443,6 @@ static int by_score(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int by_cost(const void *a, const void *b)
-{
-    const pq_trial_record *x = &sort_data->trials[*(const size_t *)a];
-    const pq_trial_record *y = &sort_data->trials[*(const size_t *)b];
-
-    return x->cost < y->cost ? -1 : x->cost > y->cost;
-}
-
 int cmd_best(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -456,8 +451,7 @@ int cmd_best(int argc, char **argv)
     const char *verb = argv[0];
     cli_redis_opts r = {0};
     sweep_data d;
-    size_t *order = NULL, n_done = 0, n_front = 0, i;
-    int *front = NULL;
+    size_t *order = NULL, *front = NULL, n_done = 0, n_front = 0, i;
     long top = 5;
     int c, ret;
 
@@ -483,7 +477,7 @@ int cmd_best(int argc, char **argv)
     if (ret != CLI_OK)
         return ret;
     order = calloc(d.n + 1, sizeof(size_t));
-    front = calloc(d.n + 1, sizeof(int));
+    front = calloc(d.n + 1, sizeof(size_t));
     if (!order || !front) {
         ret = cli_fail(verb, "out of memory");
         goto done;
@@ -504,14 +498,15 @@ int cmd_best(int argc, char **argv)
     print_header(d.info);
     for (i = 0; i < n_done && (long)i < top; i++)
         print_row(&d.trials[order[i]]);
-    if (pareto_flags(verb, &d, front) < 0) {
+    if (pareto_ranks(verb, &d, front) < 0) {
         ret = CLI_EFAIL;
         goto done;
     }
-    for (i = 0, n_front = 0; i < d.n; i++)
-        if (front[i])
-            order[n_front++] = i;
-    qsort(order, n_front, sizeof(size_t), by_cost);
+    for (i = 0; i < d.n; i++)
+        if (front[i]) {
+            order[front[i] - 1] = i;
+            n_front++;
+        }
     printf("\nPareto front (%s vs cost, cheapest first):\n", metric_of(d.info));
     print_header(d.info);
     for (i = 0; i < n_front; i++)
@@ -533,7 +528,7 @@ int cmd_plot(int argc, char **argv)
     cli_plot_point *points = NULL;
     sweep_data d;
     char *out = NULL;
-    int *front = NULL;
+    size_t *front = NULL;
     size_t n = 0, i;
     FILE *fp;
     int c, ret;
@@ -568,12 +563,12 @@ int cmd_plot(int argc, char **argv)
         return ret;
     }
     points = calloc(d.n + 1, sizeof(*points));
-    front = calloc(d.n + 1, sizeof(int));
+    front = calloc(d.n + 1, sizeof(size_t));
     if (!points || !front) {
         ret = cli_fail(verb, "out of memory");
         goto done;
     }
-    if (pareto_flags(verb, &d, front) < 0) {
+    if (pareto_ranks(verb, &d, front) < 0) {
         ret = CLI_EFAIL;
         goto done;
     }
@@ -583,7 +578,7 @@ int cmd_plot(int argc, char **argv)
         points[n].id = d.trials[i].id;
         points[n].score = d.trials[i].score;
         points[n].cost = d.trials[i].has_cost ? d.trials[i].cost : NAN;
-        points[n].on_front = front[i];
+        points[n].on_front = front[i] > 0;
         n++;
     }
     fp = strcmp(out, "-") == 0 ? stdout : fopen(out, "w");

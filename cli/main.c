@@ -122,6 +122,9 @@ void cli_usage(FILE *fp, const char *verb)
 }
 
 static void vmessage(const char *verb, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void vmessage(const char *verb, const char *fmt, va_list ap)
 {
     fprintf(stderr, "protein%s%s: ", verb ? " " : "", verb ? verb : "");
     vfprintf(stderr, fmt, ap);

@@ -222,6 +222,15 @@ const char *protein_closest_word(const char *word, const char *const *known)
     return prefix;
 }
 
+/* 1 when word is exactly one of the NULL-terminated list. */
+int protein_in_list(const char *word, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(word, *list) == 0)
+            return 1;
+    return 0;
+}
+
 /* 1 when s is a valid sweep (allow_slash = 0) or parameter name. */
 int protein_valid_name(const char *s, size_t max, int allow_slash)
 {

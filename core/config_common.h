@@ -59,6 +59,9 @@ int protein_parse_bool(const char *s, int *out);
  * distance, or NULL when none is close enough to be a likely typo. */
 const char *protein_closest_word(const char *word, const char *const *known);
 
+/* 1 when word is one of the NULL-terminated list, else 0. */
+int protein_in_list(const char *word, const char *const *list);
+
 /* 1 when s is 1..max characters of [A-Za-z0-9._-] plus '/' when
  * allow_slash; 0 otherwise. */
 int protein_valid_name(const char *s, size_t max, int allow_slash);

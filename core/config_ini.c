@@ -61,14 +61,6 @@ static char *trim(char *s)
     return s;
 }
 
-static int in_list(const char *k, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(k, *list) == 0)
-            return 1;
-    return 0;
-}
-
 static int unknown_key(ini_ctx *c, int line, const char *section,
                        const char *k, const char *const *known)
 {
@@ -179,7 +171,7 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
         c->seen[c->n_seen] = k;
         c->seen_line[c->n_seen++] = line;
     }
-    if (in_list(k, skipped_keys) || strncmp(k, "match_", 6) == 0)
+    if (protein_in_list(k, skipped_keys) || strncmp(k, "match_", 6) == 0)
         return 0;
     if (strcmp(k, "sweep_only") == 0) {
         c->sweep_only = v;
@@ -191,7 +183,7 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
     rc = protein_config_set_option(c->cfg, strcmp(k, "max_runs") == 0
                                    ? "max_trials" : k, v, c->file, line, key,
                                    c->err);
-    if (rc == PROTEIN_ENOTFOUND || (rc == 0 && !in_list(k, sweep_keys)))
+    if (rc == PROTEIN_ENOTFOUND || (rc == 0 && !protein_in_list(k, sweep_keys)))
         return unknown_key(c, line, "sweep", k, sweep_keys);
     return rc;
 }
@@ -392,6 +384,10 @@ int protein_config_parse_ini(const char *text, size_t len,
             line += text[i] == '\n';
         return protein_config_error(err, filename, line, "", "the file contains"
                                     " a NUL byte; it is not a text file");
+    }
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3; /* a UTF-8 byte order mark */
+        len -= 3;
     }
     if (!(buf = malloc(len + 1)))
         goto fail;

@@ -61,7 +61,7 @@ static size_t utf8_next(const unsigned char *s, unsigned long *cp)
  * without folding it (printable, not a line or paragraph separator). */
 static int yaml_printable(unsigned long cp)
 {
-    return (cp >= 0xa0 && cp <= 0xd7ff) ||
+    return (cp >= 0xa0 && cp <= 0xd7ff && cp != 0x2028 && cp != 0x2029) ||
            (cp >= 0xe000 && cp <= 0xfffd && cp != 0xfeff) ||
            (cp >= 0x10000 && cp <= 0x10ffff);
 }

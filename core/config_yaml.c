@@ -12,6 +12,8 @@
 #define MAX_GROUP_DEPTH 8     /* nested parameters: blocks */
 #define MAX_MAPPING_KEYS 4096 /* keys in one mapping */
 #define MAX_FILE_BYTES (16 << 20)
+#define MAX_FLOW_DEPTH 256    /* open [ and { at once; libyaml slows down
+                               * quadratically with deeper nesting */
 
 /* State of one YAML parse: the loaded document and where errors go. */
 typedef struct yaml_ctx {
@@ -110,14 +112,6 @@ static int unknown_key(yaml_ctx *c, yaml_node_t *kn, const char *path,
                                     near);
     return protein_config_error(c->err, c->file, line_of(kn), key, "unknown "
                                 "key '%s'; remove it or check the spelling", k);
-}
-
-static int in_list(const char *k, const char *const *list)
-{
-    for (; *list; list++)
-        if (strcmp(k, *list) == 0)
-            return 1;
-    return 0;
 }
 
 /* Sets option opt from the scalar n; key names it in errors. */
@@ -322,6 +316,26 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
 
 /* ------------------------------------------------------------ top level */
 
+/* An unknown top-level key, with advice for the W&B keys people bring. */
+static int top_unknown_key(yaml_ctx *c, yaml_node_t *kn,
+                           const char *const *known)
+{
+    static const char *const wandb[] = {
+        "program", "command", "project", "entity", "description",
+        "early_terminate", NULL
+    };
+    const char *k = (const char *)kn->data.scalar.value;
+
+    if (strcmp(k, "run_cap") == 0)
+        return protein_config_error(c->err, c->file, line_of(kn), k, "W&B's "
+                                    "run_cap is max_trials here; rename it");
+    if (protein_in_list(k, wandb))
+        return protein_config_error(c->err, c->file, line_of(kn), k, "W&B's "
+                                    "%s has no meaning here (the sbatch script "
+                                    "runs the program); remove it", k);
+    return unknown_key(c, kn, "", known);
+}
+
 static int parse_top(yaml_ctx *c, yaml_node_t *root)
 {
     static const char *const known[] = {
@@ -360,11 +374,11 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         } else if (strcmp(k, "parameters") == 0) {
             params = vn;
             rc = parse_params(c, vn, "", "parameters", 0);
-        } else if (in_list(k, known)) {
+        } else if (protein_in_list(k, known)) {
             rc = option(c, vn, k, k);
             cost_line = strcmp(k, "cost_param") == 0 ? line_of(vn) : cost_line;
         } else {
-            return unknown_key(c, node_at(c, p->key), "", known);
+            return top_unknown_key(c, node_at(c, p->key), known);
         }
         if (rc)
             return rc;
@@ -378,6 +392,27 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
                                     "mapping");
     return protein_config_check(c->cfg, c->file, line_of(params), "cost_param",
                                 cost_line, c->err);
+}
+
+/* The line where more than MAX_FLOW_DEPTH brackets are open, or 0. Brackets
+ * inside quotes and comments count too: an over-estimate only refuses
+ * inputs that no real sweep config comes near. */
+static int too_deep(const char *text, size_t len)
+{
+    size_t i;
+    int depth = 0, line = 1;
+
+    for (i = 0; i < len; i++) {
+        if (text[i] == '\n')
+            line++;
+        else if (text[i] == '[' || text[i] == '{')
+            depth++;
+        else if ((text[i] == ']' || text[i] == '}') && depth > 0)
+            depth--;
+        if (depth > MAX_FLOW_DEPTH)
+            return line;
+    }
+    return 0;
 }
 
 /* Refuses a second document after the first ("---" twice). */
@@ -413,13 +448,18 @@ int protein_config_parse_yaml(const char *text, size_t len,
     yaml_parser_t parser;
     yaml_ctx c;
     yaml_node_t *root;
-    int rc, loaded = 0;
+    int rc, loaded = 0, deep;
 
     if (!text || !out)
         return PROTEIN_EINVAL;
     memset(&c, 0, sizeof c);
     c.file = filename;
     c.err = err;
+    deep = too_deep(text, len);
+    if (deep)
+        return protein_config_error(err, filename, deep, "", "brackets nest "
+                                    "deeper than %d levels; flatten the "
+                                    "config", MAX_FLOW_DEPTH);
     if (!yaml_parser_initialize(&parser))
         return PROTEIN_ENOMEM;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -30,8 +30,10 @@
 #define SQRT3 1.7320508075688772935
 #define LOG_2PI 1.8378770664093454836
 /* Predict works on chunks of candidates whose cross-kernel holds at most
- * this many doubles, and at most PREDICT_CHUNK_MAX candidates. */
-#define PREDICT_CHUNK_DOUBLES ((size_t)1 << 22)
+ * this many doubles (2 MiB: the two n x chunk matrices stay in cache, ~10%
+ * faster than 32 MiB at n = 750), and at most PREDICT_CHUNK_MAX
+ * candidates. */
+#define PREDICT_CHUNK_DOUBLES ((size_t)1 << 18)
 #define PREDICT_CHUNK_MAX ((size_t)4096)
 
 /* More points would overflow the BLAS int sizes long before memory. */

@@ -82,7 +82,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     pq_env env = {0, NULL, NULL};
     char *json = NULL;
     size_t i;
-    int rc, len;
+    int rc;
 
     memset(out, 0, sizeof(*out));
     if (spank_protein_claim_key(job->job_id, job->step_id, job->array_job_id,
@@ -134,17 +134,13 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
         snprintf(err, errlen, "protein: out of memory");
         goto fail;
     }
-    len = snprintf(NULL, 0, "protein: sweep %s trial %ld%s%s: %s", sweep,
-                   t->id, t->resumed ? " (resumed)" : "",
-                   t->fallback ? " (fallback point)" : "", json);
-    out->banner = malloc((size_t)len + 1);
-    if (out->banner == NULL) {
+    if (asprintf(&out->banner, "protein: sweep %s trial %ld%s%s: %s", sweep,
+                 t->id, t->resumed ? " (resumed)" : "",
+                 t->fallback ? " (fallback point)" : "", json) < 0) {
+        out->banner = NULL;
         snprintf(err, errlen, "protein: out of memory");
         goto fail;
     }
-    snprintf(out->banner, (size_t)len + 1, "protein: sweep %s trial %ld%s%s: %s",
-             sweep, t->id, t->resumed ? " (resumed)" : "",
-             t->fallback ? " (fallback point)" : "", json);
     free(json);
     pq_env_free(&env);
     out->trial = t;

@@ -71,6 +71,14 @@ static void describe_bad_name(const char *name, char *buf, size_t len)
              name, strlen(name) > 64 ? "..." : "");
 }
 
+/* Redis did not answer at submission: the job goes ahead (the compute
+ * nodes may still reach Redis), with a warning. */
+static void warn_unchecked(const char *sweep, const char *why)
+{
+    slurm_info("protein: warning: could not check sweep '%s' (%s); "
+               "submitting anyway", sweep, why);
+}
+
 int spank_protein_sweep_check(const spank_protein_config *cfg,
                               const char *sweep, long uid)
 {
@@ -94,9 +102,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
     o = spank_protein_connect_options(cfg, 0, 0);
     ctx = pq_connect(&o);
     if (ctx == NULL || ctx->err != PQ_OK) {
-        slurm_info("protein: warning: could not check sweep '%s' "
-                   "(%s); submitting anyway",
-                   sweep, ctx ? ctx->errstr : pq_strerror(PQ_ENOMEM));
+        warn_unchecked(sweep, ctx ? ctx->errstr : pq_strerror(PQ_ENOMEM));
         rv = 0;
         goto fail;
     }
@@ -109,9 +115,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         goto fail;
     }
     if (rc != PQ_OK) {
-        slurm_info("protein: warning: could not check sweep '%s' (%s); "
-                   "submitting anyway",
-                   sweep, ctx->errstr);
+        warn_unchecked(sweep, ctx->errstr);
         rv = 0;
         goto fail;
     }

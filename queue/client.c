@@ -405,7 +405,7 @@ static const struct {
     {"EINVAL", PQ_EINVAL},     {"ENOSWEEP", PQ_ENOSWEEP}, {"EEXISTS", PQ_EEXISTS},
     {"ENOTRIAL", PQ_ENOTRIAL}, {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
     {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},       {"ESTOPPED", PQ_ESTOPPED},
-    {"EEMPTY", PQ_EEMPTY},     {"NOPERM", PQ_EPERM},
+    {"EEMPTY", PQ_EEMPTY},
 };
 
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
@@ -455,8 +455,13 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
                 break;
             }
         }
-        if (rc == PQ_EPROTO || strncmp(r->str, "NOPERM", 6) == 0)
+        if (strncmp(r->str, "NOPERM", 6) == 0 ||
+            strstr(r->str, "user executing the script can't run")) {
+            rc = PQ_EPERM; /* Redis' ACL denied the call or a command in it */
             msg = r->str;
+        } else if (rc == PQ_EPROTO) {
+            msg = r->str;
+        }
         pq_set_error(ctx, rc, "%s", msg);
         freeReplyObject(r);
         goto fail;

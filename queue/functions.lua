@@ -9,6 +9,7 @@
 -- global set protein:sweeps); every other key of the sweep shares its
 -- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
 
+-- Bump VERSION with every change: clients replace an older library.
 local VERSION = 1
 local STREAM_MAXLEN = '1000000'
 local PUSH_CHUNK = 1000
@@ -103,22 +104,29 @@ end
 
 -- The claim reply: {id, token, status, fallback, resumed, attempts,
 -- params JSON, metric, cost_metric}.
-local function claim_reply(m, tk, id, token, resumed)
-  local t = trial_fields(tk)
-  return {tonumber(id), token, t.status, tonumber(t.fallback), resumed,
-          tonumber(t.attempts), t.params, m.metric, m.cost_metric}
+local function claim_reply(m, id, token, resumed, attempts, params, fallback)
+  return {tonumber(id), token, 'running', tonumber(fallback), resumed, attempts,
+          params, m.metric, m.cost_metric}
 end
 
--- Puts trial id in state running for claim key and lease (seconds).
-local function start_lease(P, meta, tk, id, key, lease, a, t_now)
+-- Puts trial id in state running for claim key and lease (seconds);
+-- returns its attempts.
+local function start_lease(P, tk, id, key, lease, a, t_now)
   local deadline = t_now + lease
   redis.call('HSET', tk, 'status', 'running', 'claim_key', key,
              'job_id', a[3], 'array_index', a[4], 'node', a[5],
              'claimed_at', stamp(t_now), 'deadline', stamp(deadline),
              'lease_seconds', tostring(lease))
-  redis.call('HINCRBY', tk, 'attempts', 1)
   redis.call('HSET', P .. 'claims', key, id)
   redis.call('ZADD', P .. 'leases', deadline, id)
+  return redis.call('HINCRBY', tk, 'attempts', 1)
+end
+
+-- Claim reply for an existing trial (resumed, or claimed again after a
+-- lost lease).
+local function reclaim_reply(m, tk, id, token, resumed, attempts)
+  local t = redis.call('HMGET', tk, 'params', 'fallback')
+  return claim_reply(m, id, token, resumed, attempts, t[1], t[2])
 end
 
 -- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
@@ -130,7 +138,8 @@ local function sweep_create(keys, a)
     return fail('EEXISTS', "sweep '" .. a[1] .. "' already exists")
   end
   local P = prefix_of(meta)
-  redis.call('HSET', meta, 'name', a[1], 'state', 'active', 'config', a[2],
+  redis.call('SET', P .. 'config', a[2])
+  redis.call('HSET', meta, 'name', a[1], 'state', 'active',
              'metric', a[3], 'cost_metric', a[4], 'goal_minimize', a[5],
              'max_trials', a[6], 'owner_uid', a[7], 'shared', a[8],
              'lease_seconds', a[9], 'max_retries', a[10],
@@ -177,7 +186,7 @@ local function sweep_delete(keys, a)
   for id = 1, tonumber(m.n_trials) do
     redis.call('DEL', P .. 'trial:' .. id)
   end
-  redis.call('DEL', meta, P .. 'queue', P .. 'retry', P .. 'fallback',
+  redis.call('DEL', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
              P .. 'claims', P .. 'packed', P .. 'tokens', P .. 'leases',
              P .. 'observations', P .. 'coordinator')
   redis.call('SREM', keys[2], m.name)
@@ -215,8 +224,8 @@ local function claim(keys, a)
                   "' claimed by " .. key .. ' is already ' .. tostring(st))
     end
     move(meta, st, 'running')
-    start_lease(P, meta, tk, id, key, lease, a, t_now)
-    return claim_reply(m, tk, id, redis.call('HGET', P .. 'tokens', id), 1)
+    local attempts = start_lease(P, tk, id, key, lease, a, t_now)
+    return reclaim_reply(m, tk, id, redis.call('HGET', P .. 'tokens', id), 1, attempts)
   end
   if m.state == 'paused' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
@@ -225,9 +234,9 @@ local function claim(keys, a)
   if id then
     local tk = P .. 'trial:' .. id
     move(meta, 'queued', 'running')
-    start_lease(P, meta, tk, id, key, lease, a, t_now)
+    local attempts = start_lease(P, tk, id, key, lease, a, t_now)
     redis.call('HSET', P .. 'tokens', id, a[8])
-    return claim_reply(m, tk, id, a[8], 0)
+    return reclaim_reply(m, tk, id, a[8], 0, attempts)
   end
   local max = tonumber(m.max_trials)
   if max > 0 and tonumber(m.n_trials) >= max then
@@ -256,8 +265,8 @@ local function claim(keys, a)
   redis.call('HSET', P .. 'packed', id, e[2])
   redis.call('HSET', P .. 'tokens', id, a[8])
   move(meta, nil, 'running')
-  start_lease(P, meta, tk, id, key, lease, a, t_now)
-  return claim_reply(m, tk, id, a[8], 0)
+  local attempts = start_lease(P, tk, id, key, lease, a, t_now)
+  return claim_reply(m, id, a[8], 0, attempts, e[1], fallback)
 end
 
 -- Checks sweep, trial and token; returns the trial key and its status, or
@@ -301,7 +310,8 @@ local function finish(meta, tk, id, st, to, fields)
   move(meta, st, to)
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
   redis.call('HDEL', tk, 'deadline')
-  observe(P, id, to, trial_fields(tk))
+  local t = redis.call('HMGET', tk, 'fallback', 'score', 'cost')
+  observe(P, id, to, {fallback = t[1], score = t[2], cost = t[3]})
   return to
 end
 
@@ -469,7 +479,8 @@ local function set_refit(keys, a)
   return 1
 end
 
--- Read-only: the meta hash plus derived fields, as a flat array.
+-- Read-only: the meta hash plus derived fields and the config text, as a
+-- flat array.
 local function info(keys)
   local meta = keys[1]
   local flat = redis.call('HGETALL', meta)
@@ -480,7 +491,8 @@ local function info(keys)
   local extra = {'queue_depth', redis.call('LLEN', P .. 'queue'),
                  'retry_depth', redis.call('LLEN', P .. 'retry'),
                  'n_fallback', redis.call('LLEN', P .. 'fallback'),
-                 'coordinator', redis.call('GET', P .. 'coordinator') or ''}
+                 'coordinator', redis.call('GET', P .. 'coordinator') or '',
+                 'config', redis.call('GET', P .. 'config') or ''}
   for _, v in ipairs(extra) do
     flat[#flat + 1] = tostring(v)
   end

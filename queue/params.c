@@ -559,8 +559,8 @@ int pq_entry_pack(const pq_params *p, char **buf, size_t *len)
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     msgpack_pack_array(&pk, 2);
     pack_str(&pk, json);
-    msgpack_pack_bin(&pk, packed_len);
-    msgpack_pack_bin_body(&pk, packed, packed_len);
+    msgpack_pack_str(&pk, packed_len);
+    msgpack_pack_str_body(&pk, packed, packed_len);
     rc = sbuffer_release(&sb, buf, len);
 fail:
     msgpack_sbuffer_destroy(&sb);

@@ -67,8 +67,10 @@ void pq_key(char *buf, size_t len, const char *sweep, const char *suffix);
 /* Checks the sweep name and sets PQ_EINVAL with a message when bad. */
 int pq_check_sweep(pq_context *ctx, const char *sweep);
 
-/* Packs one queue entry: msgpack [params JSON text, bin(pq_params_pack)].
- * PQ_EINVAL when the JSON exceeds PQ_PARAMS_MAX. */
+/* Packs one queue entry: msgpack [params JSON text, pq_params_pack bytes
+ * as a str] (str, not bin: Redis' Lua cmsgpack cannot read bin). The
+ * functions store the JSON in the trial hash and the packed bytes for the
+ * observation stream. PQ_EINVAL when the JSON exceeds PQ_PARAMS_MAX. */
 int pq_entry_pack(const pq_params *p, char **buf, size_t *len);
 
 /* Reads a msgpack map name -> value (as pq_params_pack writes) from a

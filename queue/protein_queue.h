@@ -14,7 +14,8 @@
  * negative code. Structs returned through out-pointers are owned by the
  * caller and freed by the matching pq_*_free(). Nothing here links the
  * optimizer, BLAS or CUDA: the plugin, loaded into every slurmstepd, uses
- * this library alone.
+ * this library alone. A pq_context serves one thread at a time; after a
+ * lost connection its next call reconnects once.
  *
  * The key schema is documented in docs/redis-schema.md.
  */
@@ -41,7 +42,8 @@ enum pq_error {
     PQ_ETOKEN = -8,     /* the trial token does not match */
     PQ_ESTATE = -9,     /* the trial or sweep is not in a state allowing it */
     PQ_EBUDGET = -10,   /* max_trials reached: no trial handed out */
-    PQ_EPERM = -11,     /* the sweep belongs to another user and is not shared */
+    PQ_EPERM = -11,     /* the sweep belongs to another user and is not shared,
+                           or Redis' ACL refused a command */
     PQ_ESTOPPED = -12,  /* the sweep is paused or stopped */
     PQ_EEMPTY = -13,    /* ready queue empty and a coordinator is alive */
     PQ_EAUTH = -14      /* authentication failed or password unreadable */
@@ -179,9 +181,13 @@ typedef struct pq_claim_request {
 } pq_claim_request;
 
 /* Claims a trial for req->claim_key: the same trial again if the key
- * already holds one (t->resumed), else the head of the ready queue, else,
- * after req->wait_ms or at once when no coordinator is alive, a fallback
- * point. Fails with PQ_EBUDGET, PQ_ESTOPPED, PQ_EPERM, PQ_ENOSWEEP. */
+ * already holds one (t->resumed; running or interrupted trials only, a
+ * finished one is PQ_ESTATE), else a trial whose lease expired and is
+ * queued for a retry, else the head of the ready queue, else, after
+ * req->wait_ms (polling) or at once when no coordinator is alive, a
+ * fallback point (t->fallback). Never waits longer than wait_ms plus one
+ * command timeout. Fails with PQ_EBUDGET, PQ_ESTOPPED, PQ_EPERM,
+ * PQ_ENOSWEEP, PQ_EINVAL (no claim key). *out: free with pq_trial_free. */
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out);
 

@@ -1,3 +1,7 @@
+/*
+ * queue_model.c - value vectors <-> trial parameters, and stored configs
+ * (see queue_model.h).
+ */
 #include "config.h"
 
 #include "queue_model.h"

@@ -24,7 +24,6 @@
  */
 #include <lapack.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,17 +36,7 @@
 #define CANDIDATES 16384
 
 static const protein_gp_backend *cpu = &protein_gp_backend_cpu;
-static uint64_t rng_state = 12345;
-
-static double uniform(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0;
-}
+static protein_rng rng;
 
 static double now(void)
 {
@@ -74,8 +63,8 @@ static void make_data(size_t n, double *X, double *y)
 
     for (size_t i = 0; i < n; i++) {
         for (int k = 0; k < D; k++)
-            X[i * D + k] = uniform();
-        y[i] = objective(X + i * D) + 0.05 * (uniform() - 0.5);
+            X[i * D + k] = protein_rng_uniform(&rng);
+        y[i] = objective(X + i * D) + 0.05 * (protein_rng_uniform(&rng) - 0.5);
     }
     for (size_t i = 0; i < n; i++) {
         lo = fmin(lo, y[i]);
@@ -145,7 +134,7 @@ static int run_size(size_t n, int runs, timing *med)
         goto fail;
     make_data(n, X, y);
     for (size_t i = 0; i < (size_t)CANDIDATES * D; i++)
-        Xs[i] = uniform();
+        Xs[i] = protein_rng_uniform(&rng);
     rc = cpu->create(&st, D, err, sizeof(err));
     if (rc != PROTEIN_OK)
         goto fail;
@@ -278,8 +267,8 @@ static int bench_sweep(size_t n0, size_t add, int refits, int warm)
         goto fail;
     for (size_t i = 0; i < nmax; i++) {
         for (int k = 0; k < D; k++)
-            X[i * D + k] = uniform();
-        y[i] = objective(X + i * D) + 0.05 * (uniform() - 0.5);
+            X[i * D + k] = protein_rng_uniform(&rng);
+        y[i] = objective(X + i * D) + 0.05 * (protein_rng_uniform(&rng) - 0.5);
     }
     if ((rc = cpu->create(&st, D, err, sizeof(err))) != PROTEIN_OK)
         goto fail;
@@ -385,9 +374,9 @@ static int bench_suggestion(size_t n, const protein_gp_fit_options *opts,
     make_data(nmax, X, ys);
     for (size_t i = 0; i < nmax; i++)
         yc[i] = 0.3 * X[i * D + 3] + 0.5 * X[i * D + 4] * X[i * D + 5] +
-                0.02 * uniform();
+                0.02 * protein_rng_uniform(&rng);
     for (size_t i = 0; i < (size_t)M * D; i++)
-        Xs[i] = uniform();
+        Xs[i] = protein_rng_uniform(&rng);
     if ((rc = cpu->create(&ss, D, err, sizeof(err))) != PROTEIN_OK ||
         (rc = cpu->create(&sc, D, err, sizeof(err))) != PROTEIN_OK ||
         (rc = protein_gp_params_init(&ps, D)) != PROTEIN_OK ||
@@ -437,6 +426,8 @@ fail:
 int main(int argc, char **argv)
 {
     int large = 0, sweep = 0, suggestion = 0, runs = 0;
+
+    protein_rng_seed(&rng, 12345);
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--large") == 0) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -105,11 +106,17 @@ static int spawn(redis_harness *h)
         return -1;
     }
     if (pid == 0) {
+        char log[512];
+        snprintf(log, sizeof log, "%s/redis.log", h->dir);
         int null = open("/dev/null", O_RDWR);
+        int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
         if (null >= 0) {
             dup2(null, 0);
             dup2(null, 1);
         }
+        if (logfd >= 0)
+            dup2(logfd, 2);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         execlp(server_binary(), server_binary(), conf, (char *)NULL);
         fprintf(stderr, "redis_harness: cannot run %s: %s\n", server_binary(),
                 strerror(errno));
@@ -120,8 +127,8 @@ static int spawn(redis_harness *h)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             h->pid = 0;
-            fprintf(stderr, "redis_harness: redis-server exited at start (see %s/redis.log)\n",
-                    h->dir);
+            fprintf(stderr, "redis_harness: redis-server exited at start (status %d; "
+                    "see %s/redis.log)\n", status, h->dir);
             return -1;
         }
         if (answers(h))

@@ -5,7 +5,10 @@
  * $REDIS_SERVER) on a free loopback port, in its own temporary directory
  * (mkdtemp under $TMPDIR or /tmp), waits until it answers PING and fills
  * h->url ("redis://127.0.0.1:PORT"). redis_harness_stop() kills it by pid,
- * waits for it and removes the directory. Tests link libtestharness.la
+ * waits for it and removes the directory. The server's stdout is
+ * /dev/null and its stderr goes to DIR/redis.log (so that it never holds a
+ * test's output pipe open), and it is killed if the test process dies.
+ * Tests link libtestharness.la
  * (tests/queue.am) and need nothing else.
  *
  * Typical use:

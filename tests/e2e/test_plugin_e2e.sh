@@ -5,8 +5,8 @@
 # redis-server; the cases that need the protein CLI or proteind skip
 # themselves (and say so) when those are not built.
 #
-# Cases: --sweep in sbatch --help; malformed and unknown --sweep refused
-# (command line, #SBATCH line, srun); a job without --sweep untouched (no
+# Cases: --sweep in sbatch --help; malformed, unknown, stopped and foreign
+# --sweep refused (command line, #SBATCH line, srun); a job without --sweep untouched (no
 # PROTEIN_* variable, no Redis connection); bad plugstack keys refused;
 # Redis down (submit warns; the task fails fast with a message, the node
 # stays up, a later job runs); exit 3 -> failed 3; no score -> failed "no
@@ -158,6 +158,20 @@ case $? in
 *) fail "protein create"; finish ;;
 esac
 
+
+case_refused_sweeps() {
+    local msg ok=0
+    make_sweep e2e-stopped 10 || return 1
+    "$PROTEIN" stop e2e-stopped --redis "$PROTEIN_REDIS" > /dev/null || return 1
+    msg=$(sbatch --sweep=e2e-stopped --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep=e2e-stopped: the sweep is stopped" || ok=1
+    # e2e-outcomes belongs to root and is not shared.
+    msg=$(su nobody -s /bin/sh -c "SLURM_CONF=$SLURM_CONF PROTEIN_REDIS=$PROTEIN_REDIS \
+        sbatch --sweep=e2e-outcomes -o /dev/null --wrap true" 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep=e2e-outcomes: the sweep belongs to uid 0 and is not shared" || ok=1
+    [ $ok -eq 0 ] && [ "$(squeue -h | wc -l)" -eq 0 ]
+}
+check "stopped and foreign sweeps refused at submission" case_refused_sweeps
 
 case_redis_down() {
     local msg j ok=0 later

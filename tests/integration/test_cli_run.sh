@@ -40,6 +40,8 @@ awk -F, 'NR > 1 && (NF != 9 || $2 != "completed" || $3 == "" || $4 <= 0) {
 awk -F, 'NR > 1 && ($7 < 1 || $7 > 8 || $7 != int($7)) { bad = 1 }
     NR > 1 && $8 != "adam" && $8 != "sgd" && $8 != "rmsprop" { bad = 1 }
     END { exit bad }' "$tmp/ok.csv" || fail "parameter values outside the space"
+[ "$(tail -n +2 "$tmp/ok.csv" | cut -d, -f5-8 | sort -u | wc -l)" -eq 8 ] ||
+    fail "parallel trials got the same point (pending points ignored)"
 grep -q '^best: trial [0-9]*, score ' "$tmp/ok.out" || fail "no best trial line"
 grep -q '^  optimizer = ' "$tmp/ok.out" || fail "best trial params not printed"
 grep -q '8 trials: 8 completed, 0 failed' "$tmp/ok.out" || fail "no summary"
@@ -57,6 +59,20 @@ cmp -s "$tmp/s1.csv" "$tmp/s2.csv" || fail "seeded runs differ"
 "$PROTEIN" run "$SWEEP" --parallel 4 --out "$tmp/all.csv" -- "$OBJECTIVE" \
     >/dev/null 2>&1 || fail "default trial count run"
 [ "$(wc -l <"$tmp/all.csv")" -eq 33 ] || fail "expected max_trials = 32 rows"
+
+# a grid ends the sweep early: 4 points, not 10 trials
+cat >"$tmp/grid.yaml" <<'EOF'
+name: grid
+method: grid
+parameters:
+  optimizer: {values: [adam, sgd]}
+  layers: {values: [2, 4]}
+EOF
+"$PROTEIN" run "$tmp/grid.yaml" --trials 10 --parallel 2 --out "$tmp/grid.csv" \
+    -- "$OBJECTIVE" >"$tmp/grid.out" 2>&1 || fail "grid sweep"
+[ "$(tail -n +2 "$tmp/grid.csv" | cut -d, -f5,6 | sort -u | tr '\n' ' ')" = \
+  "adam,2 adam,4 sgd,2 sgd,4 " ] || fail "grid points: $(cat "$tmp/grid.csv")"
+grep -q 'grid done' "$tmp/grid.out" || fail "no 'grid done' message"
 
 # ------------------------------------------------------------ the environment contract
 cat >"$tmp/env.sh" <<'EOF'

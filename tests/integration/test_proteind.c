@@ -26,10 +26,13 @@
 
 static redis_harness harness;
 static pq_context *ctx;
+static pid_t children[16]; /* proteinds started and not yet reaped */
+static size_t n_children;
 static char proteind_path[1024];
 static char log_dir[256];
 
-/* A sweep of two uniform parameters; two warm-up points, then the model. */
+/* A sweep of two uniform parameters; two warm-up points, then the model.
+ * The sweep's name is prepended. */
 static const char *const sweep_yaml =
     "method: protein\n"
     "metric: {name: score, goal: maximize}\n"
@@ -81,12 +84,36 @@ static pid_t start_proteind(const char *log, const char *const *extra)
     snprintf(path, sizeof path, "%s/%s.log", log_dir, log);
     pid = fork();
     if (pid == 0) {
-        if (!freopen(path, "w", stderr))
+        if (!freopen(path, "w", stderr) || !freopen("/dev/null", "w", stdout))
             _exit(127);
         execv(proteind_path, (char *const *)argv);
         _exit(127);
     }
+    if (pid > 0 && n_children < sizeof children / sizeof children[0])
+        children[n_children++] = pid;
     return pid;
+}
+
+/* Forgets a reaped child. */
+static void forget(pid_t pid)
+{
+    for (size_t i = 0; i < n_children; i++)
+        if (children[i] == pid)
+            children[i] = children[--n_children];
+}
+
+static void kill9(pid_t pid)
+{
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    forget(pid);
+}
+
+/* Kills every proteind a (possibly failed) test left running. */
+static void kill_children(void)
+{
+    while (n_children > 0)
+        kill9(children[0]);
 }
 
 /* Waits for pid to exit (up to ms); returns its wait status or -1. */
@@ -96,19 +123,14 @@ static int wait_exit(pid_t pid, int ms)
     int status;
 
     while (now_ms() < end) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            forget(pid);
             return status;
+        }
         sleep_ms(20);
     }
-    kill(pid, SIGKILL);
-    waitpid(pid, &status, 0);
+    kill9(pid);
     return -1;
-}
-
-static void kill9(pid_t pid)
-{
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
 }
 
 /* Reads a whole log file into a malloc'ed string ("" when missing). */
@@ -183,15 +205,17 @@ static int create_sweep(const char *name, int max_retries)
     pq_param p[2] = { { .name = "x", .number = 0 },
                       { .name = "y", .number = 0 } };
     pq_params fallback = { 2, p };
+    char yaml[1024];
     pq_sweep_spec spec = {
         .name = name,
-        .config_yaml = sweep_yaml,
+        .config_yaml = yaml,
         .owner_uid = (long)getuid(),
         .max_retries = max_retries,
         .fallback = &fallback,
         .n_fallback = 1,
     };
 
+    snprintf(yaml, sizeof yaml, "name: %s\n%s", name, sweep_yaml);
     return pq_sweep_create(ctx, &spec);
 }
 
@@ -257,11 +281,23 @@ static int suite_init(void)
     return 0;
 }
 
+/* After each test: no proteind outlives it, whatever failed. */
+static void test_teardown(void)
+{
+    kill_children();
+}
+
 static int suite_clean(void)
 {
-    char cmd[300];
+    char cmd[600];
 
     pq_free(ctx);
+    if (CU_get_number_of_failures() > 0) {
+        /* The daemons' own story of what went wrong, for test-suite.log. */
+        snprintf(cmd, sizeof cmd, "tail -n 30 '%s'/*.log >&2", log_dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no proteind logs)\n");
+    }
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", log_dir);
     return system(cmd) == 0 ? 0 : -1;
 }
@@ -427,18 +463,35 @@ static void test_failover(void)
     kill9(leader == a ? b : a);
 }
 
-/* A running trial whose lease runs out becomes lost, and its point is
- * queued again for a retry (max_retries 1). */
+/* Polls trial id until it is in `state`; returns 1 when it got there. */
+static int wait_trial_state(const char *sweep, long id, pq_trial_state state,
+                            int ms)
+{
+    int64_t end = now_ms() + ms;
+    pq_trial_record *rec = NULL;
+    int ok = 0;
+
+    while (!ok && now_ms() < end) {
+        if (pq_trial_get(ctx, sweep, id, &rec) == PQ_OK)
+            ok = rec->state == state;
+        pq_trial_record_free(rec);
+        rec = NULL;
+        if (!ok)
+            sleep_ms(50);
+    }
+    return ok;
+}
+
+/* A running trial whose lease runs out is expired by proteind: with
+ * max_retries 1 it is first queued again for a retry (the next claim gets
+ * the same trial), and lost for good when its second lease runs out. */
 static void test_lease_expiry(void)
 {
     const char *extra[] = { "--id", "exp", "--sweep", "expiry", NULL };
-    pq_trial_record *rec = NULL;
     pq_sweep_info *info;
     pq_trial *t;
-    int64_t end;
     long id;
     pid_t pid;
-    int lost = 0;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("expiry", 1), PQ_OK);
     pid = start_proteind("expiry", extra);
@@ -447,20 +500,21 @@ static void test_lease_expiry(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     id = t->id;
     pq_trial_free(t);
-    end = now_ms() + 8000;
-    while (!lost && now_ms() < end) {
-        if (pq_trial_get(ctx, "expiry", id, &rec) == PQ_OK)
-            lost = rec->state == PQ_TRIAL_LOST;
-        pq_trial_record_free(rec);
-        rec = NULL;
-        if (!lost)
-            sleep_ms(50);
-    }
-    CU_ASSERT(lost);
+    CU_ASSERT_FATAL(wait_trial_state("expiry", id, PQ_TRIAL_QUEUED, 8000));
+    info = info_of("expiry");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->retry_depth, 1);
+    pq_sweep_info_free(info);
+
+    t = claim("expiry", "expiry-1", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->id, id);
+    pq_trial_free(t);
+    CU_ASSERT(wait_trial_state("expiry", id, PQ_TRIAL_LOST, 8000));
     info = info_of("expiry");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
-    CU_ASSERT_EQUAL(info->retry_depth, 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
     pq_sweep_info_free(info);
     kill9(pid);
 }
@@ -520,7 +574,9 @@ int main(void)
         redis_harness_stop(&harness);
         return 1;
     }
-    suite = CU_add_suite("proteind", suite_init, suite_clean);
+    suite = CU_add_suite_with_setup_and_teardown("proteind", suite_init,
+                                                 suite_clean, NULL,
+                                                 test_teardown);
     if (!suite ||
         !CU_add_test(suite, "usage and exit codes", test_usage) ||
         !CU_add_test(suite, "fills a new sweep's queue", test_fills_new_sweep) ||

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -79,21 +81,23 @@ static pq_claim_request req_for(const char *key)
     return r;
 }
 
+/* claim_ok and record end the test (CUnit's fatal assertions) when the
+ * call fails, so that callers may use the result. */
 static pq_trial *claim_ok(const char *sweep, const char *key)
 {
     pq_claim_request r = req_for(key);
     pq_trial *t = NULL;
     int rc = pq_claim(ctx, sweep, &r, &t);
-    CU_ASSERT_EQUAL(rc, PQ_OK);
     if (rc != PQ_OK)
         fprintf(stderr, "claim on %s failed: %s\n", sweep, ctx->errstr);
+    CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
     return t;
 }
 
 static pq_trial_record *record(const char *sweep, long id)
 {
     pq_trial_record *r = NULL;
-    CU_ASSERT_EQUAL(pq_trial_get(ctx, sweep, id, &r), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_trial_get(ctx, sweep, id, &r), PQ_OK);
     return r;
 }
 
@@ -357,7 +361,7 @@ static void test_budget_owner_state(void)
     CU_ASSERT_EQUAL(info->state, PQ_SWEEP_PAUSED);
     pq_sweep_info_free(info);
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "resume", 0), PQ_OK);
-    CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "owned", &q, &x), PQ_OK);
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "stop", OWNER), PQ_OK);
     pq_trial *y = NULL;
     q.claim_key = "p2";
@@ -576,6 +580,74 @@ static void test_redis_down(void)
     pq_trial *t = NULL;
     CU_ASSERT_EQUAL(pq_claim(c, "x", &q, &t), PQ_EIO);
     pq_free(c);
+
+    /* A server that accepts but never answers: the command timeout ends
+     * the wait. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    pq_connect_options o = {.url = url, .connect_timeout_ms = 300, .command_timeout_ms = 300};
+    t0 = now_s();
+    c = pq_connect(&o);
+    double took = now_s() - t0;
+    CU_ASSERT_EQUAL(c->err, PQ_EIO);
+    CU_ASSERT(took >= 0.25 && took < 1.5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, url));
+    pq_free(c);
+    close(fd);
+}
+
+static void test_url_forms(void)
+{
+    char dir[] = "/tmp/protein-sock-XXXXXX", conf[400], url[400], sock[100];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(sock, sizeof sock, "%s/redis.sock", dir);
+    snprintf(conf, sizeof conf, "unixsocket %s\nunixsocketperm 700", sock);
+    redis_harness u;
+    redis_harness_options o = {.extra_conf = conf};
+    CU_ASSERT_EQUAL_FATAL(redis_harness_start(&u, &o), 0);
+    pq_context *saved = ctx;
+
+    snprintf(url, sizeof url, "unix://%s", sock);
+    ctx = connect_to(url);
+    CU_ASSERT_EQUAL(ctx->err, PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("sock", (sweep_opts){0}), PQ_OK);
+    pq_free(ctx);
+
+    /* user:ignored@ is accepted; /3 selects database 3. */
+    snprintf(url, sizeof url, "redis://someone:ignored@127.0.0.1:%d/3", u.port);
+    ctx = connect_to(url);
+    CU_ASSERT_EQUAL(ctx->err, PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("db3", (sweep_opts){0}), PQ_OK);
+    pq_free(ctx);
+    ctx = saved;
+    const char *in3[] = {"-n", "3", "EXISTS", "protein:{db3}:meta", NULL};
+    const char *in0[] = {"-n", "0", "EXISTS", "protein:{db3}:meta", NULL};
+    char *out = redis_harness_cli(&u, in3);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    CU_ASSERT(out && strcmp(out, "1\n") == 0);
+    free(out);
+    out = redis_harness_cli(&u, in0);
+    CU_ASSERT(out && strcmp(out, "0\n") == 0);
+    free(out);
+
+    static const char *const bad[] = {
+        "redis://127.0.0.1:99999", "unix://relative/path", "redis://:6379",
+        "redis://host/x", "tcp://host:1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        pq_context *c = connect_to(bad[i]);
+        CU_ASSERT_EQUAL(c->err, PQ_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, bad[i]));
+        pq_free(c);
+    }
+    redis_harness_stop(&u);
+    unlink(sock);
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
 }
 
 static void test_password(void)
@@ -630,6 +702,7 @@ static void test_restart_aof(void)
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "d%d", i);
         t[i] = claim_ok("durable", key);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
     }
     CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[0]->id, t[0]->token, 1.5, 2), PQ_OK);
 
@@ -669,6 +742,87 @@ static void test_restart_aof(void)
     pq_free(ctx);
     ctx = saved;
     redis_harness_stop(&aof);
+}
+
+/* The worker ACL of docs/redis-schema.md: functions and the data commands
+ * they run, on protein:* keys only. */
+#define WORKER_ACL                                                              \
+    "user protein-worker on >wpw resetkeys ~protein:* resetchannels -@all "     \
+    "+fcall +fcall_ro +ping +time +exists +get +set +pexpire "                  \
+    "+hget +hset +hmget +hgetall +hincrby +hdel +lpop +rpush +llen +lindex "    \
+    "+lrange +lrem +zadd +zrem +zrange +zrangebyscore +sadd +srem +smembers "   \
+    "+xadd +xread"
+/* The admin ACL of docs/redis-schema.md. */
+#define ADMIN_ACL                                                               \
+    "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "      \
+    "+@read +@write +@keyspace +@scripting -@dangerous +function|load "         \
+    "+function|list +ping +time"
+
+static void test_acl(void)
+{
+    redis_harness acl;
+    redis_harness_options o = {.extra_conf = WORKER_ACL "\n" ADMIN_ACL};
+    CU_ASSERT_EQUAL_FATAL(redis_harness_start(&acl, &o), 0);
+    char worker_url[96];
+    snprintf(worker_url, sizeof worker_url, "redis://protein-worker@127.0.0.1:%d", acl.port);
+    pq_connect_options wo = {.url = worker_url, .password = "wpw"};
+
+    /* Workers cannot load the functions: an admin must connect first. */
+    pq_context *w = pq_connect(&wo);
+    CU_ASSERT_EQUAL(w->err, PQ_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(w->errstr, "cannot load"));
+    pq_free(w);
+
+    char admin_url[96];
+    snprintf(admin_url, sizeof admin_url, "redis://protein-admin@127.0.0.1:%d", acl.port);
+    pq_connect_options ao = {.url = admin_url, .password = "apw"};
+    pq_context *saved = ctx;
+    ctx = pq_connect(&ao);
+    CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("acl", (sweep_opts){0}), PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("acl2", (sweep_opts){0}), PQ_OK);
+    pq_free(ctx);
+
+    ctx = pq_connect(&wo);
+    CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
+    pq_trial *t = claim_ok("acl", "w1");
+    CU_ASSERT_EQUAL(pq_complete(ctx, "acl", t->id, t->token, 1, 2), PQ_OK);
+    pq_observation *obs = NULL;
+    size_t n = 0;
+    char next[PQ_STREAM_ID_MAX];
+    CU_ASSERT_EQUAL(pq_observations_all(ctx, "acl", &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    pq_observations_free(obs, n);
+    pq_trial_free(t);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER), PQ_EPERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "script"));
+    pq_free(ctx);
+    ctx = pq_connect(&ao);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER), PQ_OK);
+    pq_free(ctx);
+    ctx = saved;
+
+    /* Anything else is refused. */
+    static const char *const denied[][8] = {
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "FLUSHALL", NULL},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "GET", "other", NULL},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "FUNCTION",
+         "DELETE", "protein"},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "CONFIG", "GET",
+         "dir"},
+        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning", "FLUSHALL", NULL},
+        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning", "GET", "other", NULL},
+    };
+    for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+        const char *args[9] = {0};
+        memcpy(args, denied[i], sizeof denied[i]);
+        char *out = redis_harness_cli(&acl, args);
+        CU_ASSERT_PTR_NOT_NULL(out);
+        if (out)
+            CU_ASSERT_PTR_NOT_NULL(strstr(out, "NOPERM"));
+        free(out);
+    }
+    redis_harness_stop(&acl);
 }
 
 /* Child of the concurrency test: claims and completes until the budget is
@@ -778,8 +932,10 @@ int main(void)
     CU_add_test(s, "lease expiry and retry", test_lease_expiry);
     CU_add_test(s, "coordinator, queue, wait then fallback", test_coordinator_queue);
     CU_add_test(s, "Redis down", test_redis_down);
+    CU_add_test(s, "URL forms", test_url_forms);
     CU_add_test(s, "password", test_password);
     CU_add_test(s, "restart with appendonly", test_restart_aof);
+    CU_add_test(s, "ACL for workers", test_acl);
     CU_add_test(s, "64 concurrent clients", test_concurrent_clients);
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

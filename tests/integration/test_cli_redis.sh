@@ -1,0 +1,269 @@
+#!/bin/sh
+# test_cli_redis.sh - the sweep verbs of `protein` against a private
+# redis-server: create, list, status, trials, show, best, export, plot,
+# pause/resume/stop/cancel, delete, report with progress, and three agents
+# sharing one budget. Skips (77) without redis-server.
+set -eu
+
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+PROTEIN=$top_builddir/cli/protein
+OBJECTIVE=$top_builddir/examples/objective
+export OPENBLAS_NUM_THREADS=1
+. "$top_srcdir/tests/common/redis.sh"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_cli_redis.XXXXXX")
+cleanup() {
+    redis_stop
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+rc=0
+redis_start || rc=$?
+[ $rc -eq 0 ] || exit $rc
+export PROTEIN_REDIS=$REDIS_URL
+unset PROTEIN_REDIS_PASSWORD PROTEIN_RESULT PROTEIN_SWEEP PROTEIN_TRIAL PROTEIN_TOKEN
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+expect_rc() {
+    [ "$1" = "$2" ] || fail "$3: exit status $2, expected $1"
+}
+
+# sweep_yaml NAME BUDGET: a small sweep file like examples/sweeps/quadratic.yaml
+sweep_yaml() {
+    cat >"$tmp/$1.yaml" <<EOF
+name: $1
+metric: {name: score, goal: maximize}
+max_trials: $2
+seed: 5
+parameters:
+  lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-1}
+  x: {distribution: uniform, min: -2, max: 2}
+  layers: {distribution: int_uniform, min: 1, max: 8}
+  optimizer: {values: [adam, sgd, rmsprop]}
+EOF
+}
+
+# ------------------------------------------------------------ create
+sweep_yaml clitest 12
+rc=0
+"$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/create.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "create"
+grep -q 'sbatch --array=0-11%16 --sweep=clitest ' "$tmp/create.out" ||
+    fail "create does not print the sbatch line"
+[ "$(rcli llen 'protein:{clitest}:fallback')" -eq 12 ] ||
+    fail "fallback pool is not min(max_trials, 256) = 12 points"
+rc=0
+"$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/again.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "create twice"
+grep -q 'already exists' "$tmp/again.out" || fail "no 'already exists' message"
+
+printf 'name: broken\nparameters:\n  lr: {distribution: nope, min: 1, max: 2}\n' \
+    >"$tmp/broken.yaml"
+rc=0
+"$PROTEIN" create "$tmp/broken.yaml" >"$tmp/broken.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "create with a bad config"
+grep -q 'broken.yaml:3' "$tmp/broken.out" || fail "config error does not name file:line"
+[ "$(rcli exists 'protein:{broken}:meta')" -eq 0 ] || fail "a bad config was stored"
+rc=0
+"$PROTEIN" create --name 'bad name!' "$tmp/clitest.yaml" >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "create with a bad name"
+
+# Redis down: a bounded wait and a message naming the URL
+rc=0
+"$PROTEIN" status clitest --redis redis://127.0.0.1:1 >"$tmp/down.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "Redis down"
+grep -q 'cannot reach Redis at redis://127.0.0.1:1' "$tmp/down.out" ||
+    fail "Redis-down message does not name the URL"
+
+# ------------------------------------------------------------ list, status
+"$PROTEIN" list >"$tmp/list.out" || fail "list"
+grep -q '^clitest  *active  *0/12 ' "$tmp/list.out" || fail "list does not show clitest"
+"$PROTEIN" status clitest >"$tmp/status.out" || fail "status"
+grep -q '^budget: 0 of 12 trials' "$tmp/status.out" || fail "status budget"
+grep -q '12 fallback points' "$tmp/status.out" || fail "status fallback pool"
+grep -q '^coordinator: none' "$tmp/status.out" || fail "status coordinator"
+rc=0
+"$PROTEIN" status nosuch >"$tmp/nosuch.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "status of an unknown sweep"
+grep -q "no sweep named 'nosuch'" "$tmp/nosuch.out" || fail "unknown sweep message"
+
+# ------------------------------------------------------------ agents share the budget
+pids=
+for i in 1 2 3; do
+    "$PROTEIN" agent clitest -- "$OBJECTIVE" >"$tmp/agent$i.out" 2>&1 &
+    pids="$pids $!"
+done
+for p in $pids; do
+    rc=0
+    wait "$p" || rc=$?
+    expect_rc 0 "$rc" "agent $p"
+done
+done_total=$(cat "$tmp"/agent?.out | grep -c '^trial [0-9]*: score ' || true)
+[ "$done_total" -eq 12 ] || fail "agents ran $done_total trials, expected 12"
+ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\): score .*/\1/p' | sort -n | uniq | wc -l)
+[ "$ids" -eq 12 ] || fail "agents ran $ids distinct trials, expected 12"
+grep -q 'budget used' "$tmp/agent1.out" || fail "agent does not say the budget is used"
+[ "$(rcli hget 'protein:{clitest}:meta' n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
+
+# ------------------------------------------------------------ reading trials
+"$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"
+[ "$(grep -c ' completed ' "$tmp/trials.out")" -eq 12 ] || fail "trials table"
+"$PROTEIN" trials clitest --state completed --format csv >"$tmp/trials.csv" || fail "trials csv"
+head -n 1 "$tmp/trials.csv" | grep -q '^trial,state,score,cost,lr,x,layers,optimizer,job_id,node,error$' ||
+    fail "trials CSV header"
+[ "$(wc -l <"$tmp/trials.csv")" -eq 13 ] || fail "trials CSV rows"
+"$PROTEIN" trials clitest --state failed --format csv | wc -l | grep -q '^1$' ||
+    fail "--state failed should list nothing"
+"$PROTEIN" trials clitest --format json >"$tmp/trials.json" || fail "trials json"
+head -c 1 "$tmp/trials.json" | grep -q '\[' || fail "trials JSON is not an array"
+[ "$(grep -o '"trial": [0-9]*' "$tmp/trials.json" | wc -l)" -eq 12 ] || fail "trials JSON entries"
+rc=0
+"$PROTEIN" trials clitest --format xml >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "trials --format xml"
+rc=0
+"$PROTEIN" trials clitest --state sleeping >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "trials --state sleeping"
+
+"$PROTEIN" show clitest 1 >"$tmp/show.out" || fail "show"
+grep -q '^state  *completed' "$tmp/show.out" || fail "show state"
+grep -q '^param  *layers = [1-8]$' "$tmp/show.out" || fail "show params"
+grep -q '^claim key ' "$tmp/show.out" || fail "show claim key"
+rc=0
+"$PROTEIN" show clitest 99 >"$tmp/show99.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "show of a missing trial"
+grep -q 'has no trial 99' "$tmp/show99.out" || fail "missing trial message"
+
+"$PROTEIN" best clitest --top 3 >"$tmp/best.out" || fail "best"
+[ "$(sed -n '/^best/,/^$/p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -eq 3 ] ||
+    fail "best --top 3 does not show 3 trials"
+grep -q '^Pareto front' "$tmp/best.out" || fail "best shows no Pareto front"
+[ "$(sed -n '/^Pareto/,$p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -ge 1 ] ||
+    fail "empty Pareto front"
+# the best trial has the highest score of the CSV
+top=$(tail -n +2 "$tmp/trials.csv" | sort -t, -k3 -g -r | head -n 1 | cut -d, -f1)
+sed -n '/^best/,/^$/p' "$tmp/best.out" | sed -n 3p | grep -q "^ *$top " ||
+    fail "best trial is not trial $top"
+
+"$PROTEIN" export clitest >"$tmp/export.jsonl" || fail "export"
+[ "$(wc -l <"$tmp/export.jsonl")" -eq 12 ] || fail "export lines"
+[ "$(grep -c '^{"trial": [0-9]*, "state": "completed", "score": ' "$tmp/export.jsonl")" -eq 12 ] ||
+    fail "export lines are not trial objects"
+
+"$PROTEIN" plot clitest --out "$tmp/plot.svg" >/dev/null || fail "plot"
+grep -q '^<svg ' "$tmp/plot.svg" || fail "plot is not SVG"
+grep -q 'class="best"' "$tmp/plot.svg" || fail "plot has no best-so-far line"
+[ "$(grep -c '<circle ' "$tmp/plot.svg")" -eq 24 ] || fail "plot does not show 12 points per panel"
+grep -q '</svg>' "$tmp/plot.svg" || fail "plot is not complete"
+
+# ------------------------------------------------------------ report
+rc=0
+"$PROTEIN" report score=1 >/dev/null 2>&1 || rc=$?
+expect_rc 1 "$rc" "report without PROTEIN_RESULT"
+rc=0
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report novalue >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "report with a bad argument"
+[ ! -e "$tmp/r.txt" ] || fail "a bad report wrote the result file"
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 || fail "report"
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report score=0.75 cost=2 || fail "report 2"
+[ "$(cat "$tmp/r.txt" | tr '\n' ' ')" = "step=1 score=0.5 score=0.75 cost=2 " ] ||
+    fail "report lines: $(cat "$tmp/r.txt")"
+
+# progress from inside a trial, and the stop-early answer (exit status 3)
+sweep_yaml rep 2
+"$PROTEIN" create "$tmp/rep.yaml" >/dev/null || fail "create rep"
+cat >"$tmp/reporter.sh" <<EOF
+#!/bin/sh
+"$PROTEIN" report step=1 score=0.25
+echo "first \$?" >>"$tmp/report.rc"
+redis-cli -p $REDIS_PORT hset "protein:{rep}:trial:\$PROTEIN_TRIAL" stop_requested 1 >/dev/null
+"$PROTEIN" report step=2 score=0.5
+echo "second \$?" >>"$tmp/report.rc"
+EOF
+chmod +x "$tmp/reporter.sh"
+"$PROTEIN" agent rep --count 1 -- "$tmp/reporter.sh" >"$tmp/rep.out" 2>&1 || fail "agent rep"
+grep -q '^first 0$' "$tmp/report.rc" || fail "report in a trial did not exit 0"
+grep -q '^second 3$' "$tmp/report.rc" || fail "report did not exit 3 after a stop request"
+"$PROTEIN" show rep 1 >"$tmp/rep-show.out" || fail "show rep"
+grep -q '^progress  *step 2, score 0.5$' "$tmp/rep-show.out" || fail "progress not stored"
+
+# an agent stopped by SIGTERM: the child is killed, the trial interrupted
+sweep_yaml sig 3
+"$PROTEIN" create "$tmp/sig.yaml" >/dev/null || fail "create sig"
+cat >"$tmp/sleeper.sh" <<EOF
+#!/bin/sh
+echo \$\$ >"$tmp/sleeper.pid"
+sleep 30
+EOF
+chmod +x "$tmp/sleeper.sh"
+"$PROTEIN" agent sig -- "$tmp/sleeper.sh" >"$tmp/sig.out" 2>&1 &
+agent_pid=$!
+i=0
+while [ ! -s "$tmp/sleeper.pid" ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+kill -TERM $agent_pid
+rc=0
+wait $agent_pid || rc=$?
+expect_rc 130 "$rc" "agent after SIGTERM"
+! kill -0 "$(cat "$tmp/sleeper.pid")" 2>/dev/null || fail "the trial survived the agent"
+"$PROTEIN" show sig 1 | grep -q '^state  *interrupted' || fail "trial not interrupted"
+
+# cancel: stop, then scancel the job ids of running trials (a fake scancel)
+sweep_yaml cx 3
+"$PROTEIN" create "$tmp/cx.yaml" >/dev/null || fail "create cx"
+rm -f "$tmp/sleeper.pid"
+"$PROTEIN" agent cx -- "$tmp/sleeper.sh" >"$tmp/cx.out" 2>&1 &
+agent_pid=$!
+i=0
+while [ ! -s "$tmp/sleeper.pid" ] && [ $i -lt 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+rcli hset 'protein:{cx}:trial:1' job_id 4242_7 >/dev/null
+mkdir "$tmp/bin"
+printf '#!/bin/sh\necho "$@" >"%s/scancel.args"\n' "$tmp" >"$tmp/bin/scancel"
+chmod +x "$tmp/bin/scancel"
+PATH=$tmp/bin:$PATH "$PROTEIN" cancel cx >"$tmp/cancel-cx.out" 2>&1 || fail "cancel cx"
+grep -q 'scancel sent for 1 of 1 running trials' "$tmp/cancel-cx.out" || fail "cancel output"
+[ "$(cat "$tmp/scancel.args" 2>/dev/null)" = "4242_7" ] || fail "scancel not called with the job id"
+[ "$("$PROTEIN" status cx | head -n 1)" = "sweep cx: stopped" ] || fail "cancel did not stop"
+kill -TERM $agent_pid
+wait $agent_pid || true
+
+# ------------------------------------------------------------ control
+"$PROTEIN" pause rep >/dev/null || fail "pause"
+[ "$("$PROTEIN" status rep | head -n 1)" = "sweep rep: paused" ] || fail "status after pause"
+"$PROTEIN" agent rep -- "$OBJECTIVE" >"$tmp/paused.out" 2>&1 || fail "agent on a paused sweep"
+grep -q 'paused or stopped' "$tmp/paused.out" || fail "agent ran on a paused sweep"
+[ "$(rcli hget 'protein:{rep}:meta' n_trials)" = 1 ] || fail "a paused sweep handed out a trial"
+"$PROTEIN" resume rep >/dev/null || fail "resume"
+"$PROTEIN" cancel rep >"$tmp/cancel.out" || fail "cancel"
+grep -q 'stopped' "$tmp/cancel.out" || fail "cancel output"
+[ "$("$PROTEIN" status rep | head -n 1)" = "sweep rep: stopped" ] || fail "status after cancel"
+rc=0
+"$PROTEIN" resume rep >/dev/null 2>&1 || rc=$?
+expect_rc 1 "$rc" "resume after stop"
+rc=0
+"$PROTEIN" pause nosuch >/dev/null 2>&1 || rc=$?
+expect_rc 1 "$rc" "pause of an unknown sweep"
+
+# ------------------------------------------------------------ delete
+rc=0
+"$PROTEIN" delete clitest </dev/null >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "delete without --yes"
+[ "$(rcli exists 'protein:{clitest}:meta')" -eq 1 ] || fail "delete without --yes deleted"
+"$PROTEIN" delete clitest --yes >/dev/null || fail "delete --yes"
+[ -z "$(rcli --scan --pattern 'protein:{clitest}*')" ] || fail "keys left after delete"
+"$PROTEIN" list | grep -q '^clitest ' && fail "deleted sweep still listed"
+
+if [ $failures -ne 0 ]; then
+    echo "$failures failures" >&2
+    exit 1
+fi
+echo "test_cli_redis: all passed"
