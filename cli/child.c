@@ -33,6 +33,45 @@ void cli_signals_block(sigset_t *old)
     sigprocmask(SIG_BLOCK, &set, old);
 }
 
+/* Whether environment entry "NAME=VALUE" is a variable of the contract
+ * (which a trial must only see from its own launcher). */
+static int contract_variable(const char *entry)
+{
+    static const char *const names[] = {"PROTEIN_SWEEP=", "PROTEIN_TRIAL=",
+                                        "PROTEIN_PARAMS=", "PROTEIN_ARGS=",
+                                        "PROTEIN_RESULT=", "PROTEIN_TOKEN=",
+                                        "PROTEIN_PARAM_"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strncmp(entry, names[i], strlen(names[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* Removes the contract variables inherited from this process's own
+ * environment (protein run inside a trial), keeping PROTEIN_REDIS etc. */
+static void clear_contract(void)
+{
+    char name[256];
+    size_t i, len;
+
+    for (i = 0; environ[i];) {
+        if (!contract_variable(environ[i])) {
+            i++;
+            continue;
+        }
+        len = strcspn(environ[i], "=");
+        if (len >= sizeof(name)) {
+            i++;
+            continue;
+        }
+        memcpy(name, environ[i], len);
+        name[len] = '\0';
+        unsetenv(name); /* shifts environ: look at index i again */
+    }
+}
+
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
@@ -45,6 +84,7 @@ int cli_child_start(char *const argv[], const pq_env *env,
         return -1;
     if (p == 0) {
         setpgid(0, 0);
+        clear_contract();
         for (i = 0; env && i < env->n; i++)
             setenv(env->names[i], env->values[i], 1);
         sigprocmask(SIG_SETMASK, child_mask, NULL);

@@ -108,6 +108,10 @@ void cli_param_text(const pq_param *q, char *buf, size_t len);
  * "" for NaN. */
 void cli_number_text(double v, char *buf, size_t len);
 
+/* Whether score a is better than score b under the goal (minimize: lower
+ * is better, else higher). */
+int cli_better(int minimize, double a, double b);
+
 /* Formats unix seconds as local "YYYY-MM-DD HH:MM:SS". */
 void cli_time_text(double t, char *buf, size_t len);
 
@@ -118,8 +122,9 @@ void cli_time_text(double t, char *buf, size_t len);
 void cli_signals_block(sigset_t *old);
 
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
- * with env's variables added to this process's environment and the signal
- * mask `child_mask` restored. Returns 0 and *pid, or -1 with errno (fork
+ * with this process's environment less any inherited contract variables
+ * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus
+ * env's variables, and the signal mask `child_mask` restored. Returns 0 and *pid, or -1 with errno (fork
  * failed). When exec fails, the child prints why and exits with 127. */
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);

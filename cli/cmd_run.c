@@ -232,8 +232,7 @@ static const run_trial *best_trial(const run_state *st)
 
         if (t->status != RUN_COMPLETED)
             continue;
-        if (!best || (st->cfg->minimize ? t->score < best->score
-                                        : t->score > best->score))
+        if (!best || cli_better(st->cfg->minimize, t->score, best->score))
             best = t;
     }
     return best;

@@ -60,7 +60,7 @@ static const char *metric_of(const pq_sweep_info *info)
 /* Whether score a is better than b under the sweep's goal. */
 static int better(const pq_sweep_info *info, double a, double b)
 {
-    return info->goal_minimize ? a < b : a > b;
+    return cli_better(info->goal_minimize, a, b);
 }
 
 /* Writes one trial as a JSON object (no newline). */
@@ -133,16 +133,6 @@ static size_t param_columns(const pq_trial_record *trials, size_t n,
     return n_cols;
 }
 
-static const pq_param *find_param(const pq_params *p, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < p->n; i++)
-        if (strcmp(p->items[i].name, name) == 0)
-            return &p->items[i];
-    return NULL;
-}
-
 static void print_csv(const sweep_data *d)
 {
     const char **cols = NULL;
@@ -164,7 +154,7 @@ static void print_csv(const sweep_data *d)
         cli_number_text(t->has_cost ? t->cost : NAN, text, sizeof(text));
         fputs(text, stdout);
         for (j = 0; j < n_cols; j++) {
-            const pq_param *q = find_param(&t->params, cols[j]);
+            const pq_param *q = pq_model_find_param(&t->params, cols[j]);
 
             putchar(',');
             if (q) {

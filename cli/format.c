@@ -80,6 +80,11 @@ void cli_number_text(double v, char *buf, size_t len)
         shortest(v, buf, len);
 }
 
+int cli_better(int minimize, double a, double b)
+{
+    return minimize ? a < b : a > b;
+}
+
 void cli_time_text(double t, char *buf, size_t len)
 {
     time_t secs = (time_t)t;

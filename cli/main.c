@@ -157,8 +157,10 @@ int main(int argc, char **argv)
 {
     const struct verb *v;
 
-    if (argc < 2)
-        return cli_usage(stderr, NULL), CLI_EUSAGE;
+    if (argc < 2) {
+        cli_usage(stderr, NULL);
+        return CLI_EUSAGE;
+    }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         cli_usage(stdout, argc > 2 ? argv[2] : NULL);

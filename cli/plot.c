@@ -190,7 +190,7 @@ static void progress_panel(FILE *fp, const cli_plot_point *pts, size_t n,
     for (i = 0; i < n; i++) {
         double x = (double)pts[i].id;
 
-        if (i == 0 || (minimize ? pts[i].score < best : pts[i].score > best)) {
+        if (i == 0 || cli_better(minimize, pts[i].score, best)) {
             if (i > 0)
                 fprintf(fp, " %.1f,%.1f", px(&p, x), py(&p, best));
             best = pts[i].score;

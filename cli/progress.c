@@ -46,8 +46,7 @@ void cli_progress_trial(cli_progress *p, long id, int ok, double score,
     p->finished++;
     if (!ok)
         p->failed++;
-    if (ok && (!p->has_best || (p->minimize ? score < p->best
-                                            : score > p->best))) {
+    if (ok && (!p->has_best || cli_better(p->minimize, score, p->best))) {
         p->has_best = 1;
         p->best = score;
         p->best_id = id;

@@ -121,7 +121,6 @@ struct cuda_state {
     double *pmean, *pvar;
 
     size_t n;            /* training points uploaded */
-    double jitter;       /* jitter of the factorization in K */
     int factored;        /* K holds L (and a) for the device theta */
     int fitted;          /* the last fit succeeded: predict may run */
 };
@@ -709,6 +708,7 @@ fail:
     return rc;
 }
 
+/* 1 when none of the count values is NaN or infinite. */
 int all_finite(const double *p, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -787,8 +787,7 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
         }
         if (s->host_info[0] == 0) {
             s->factored = 1;
-            s->jitter = JITTER_LADDER[rung];
-            *jitter = s->jitter;
+            *jitter = JITTER_LADDER[rung];
             *loss = s->host_out[SC_LOSS];
             return PROTEIN_OK;
         }

@@ -10,9 +10,20 @@
 -- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
 
 -- Bump VERSION with every change: clients replace an older library.
+-- Bump VERSION with every change: clients replace an older library.
 local VERSION = 1
 local STREAM_MAXLEN = '1000000'
 local PUSH_CHUNK = 1000
+
+-- Outcome states counted in the meta hash (n_STATE). The number of running
+-- trials is ZCARD leases and of queued ones LLEN retry.
+local COUNTED = {completed = true, failed = true, interrupted = true,
+                 lost = true, pruned = true}
+
+-- Meta fields the functions read (one HMGET).
+local META_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
+                     'max_trials', 'n_trials', 'max_retries', 'metric',
+                     'cost_metric'}
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
@@ -35,35 +46,47 @@ local function stamp(t)
   return string.format('%.6f', t)
 end
 
-local function hash_table(flat)
-  local h = {}
-  for i = 1, #flat, 2 do
-    h[flat[i]] = flat[i + 1]
-  end
-  return h
-end
-
-local function load_meta(meta)
-  local flat = redis.call('HGETALL', meta)
-  if #flat == 0 then
-    return nil
-  end
-  return hash_table(flat)
-end
-
 local function no_sweep(meta)
   return fail('ENOSWEEP', "no sweep '" .. name_of(meta) .. "' (create it with protein create)")
 end
 
--- Moves one trial between the per-state counters of the sweep.
-local function move(meta, from, to)
-  if from then
-    redis.call('HINCRBY', meta, 'n_' .. from, -1)
+local function no_trial(meta, id)
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
   end
-  redis.call('HINCRBY', meta, 'n_' .. to, 1)
+  return fail('ENOTRIAL', 'no trial ' .. id .. " in sweep '" .. name_of(meta) .. "'")
 end
 
--- RPUSHes list items in chunks (Lua's unpack has a limit).
+local function not_running(meta, id, st)
+  return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
+              "' is " .. st .. ', not running')
+end
+
+-- The META_FIELDS of a sweep as a table; nil when the sweep is absent.
+local function load_meta(meta)
+  local v = redis.call('HMGET', meta, unpack(META_FIELDS))
+  if not v[1] then
+    return nil
+  end
+  local m = {}
+  for i, f in ipairs(META_FIELDS) do
+    m[f] = v[i]
+  end
+  return m
+end
+
+-- Moves one trial between the per-state counters.
+local function count(meta, from, to)
+  if from and COUNTED[from] then
+    redis.call('HINCRBY', meta, 'n_' .. from, -1)
+  end
+  if to and COUNTED[to] then
+    redis.call('HINCRBY', meta, 'n_' .. to, 1)
+  end
+end
+
+-- RPUSHes list items from index first on, in chunks (Lua's unpack has a
+-- limit).
 local function push_all(key, items, first)
   local i = first
   while i <= #items do
@@ -79,27 +102,23 @@ end
 
 -- Appends an observation: msgpack map {trial, outcome, params, fallback,
 -- score?, cost?}; params are the packed bytes stored at claim time.
-local function observe(P, id, outcome, t)
+local function observe(P, id, outcome, packed, fallback, score, cost)
   local parts = {}
-  local function kv(k, packed)
-    parts[#parts + 1] = cmsgpack.pack(k) .. packed
+  local function kv(k, v)
+    parts[#parts + 1] = cmsgpack.pack(k) .. v
   end
   kv('trial', cmsgpack.pack(tonumber(id)))
   kv('outcome', cmsgpack.pack(outcome))
-  kv('params', redis.call('HGET', P .. 'packed', id) or string.char(0x80))
-  kv('fallback', cmsgpack.pack(tonumber(t.fallback) or 0))
-  if t.score and t.score ~= '' then
-    kv('score', cmsgpack.pack(tonumber(t.score)))
+  kv('params', packed or string.char(0x80))
+  kv('fallback', cmsgpack.pack(tonumber(fallback) or 0))
+  if score and score ~= '' then
+    kv('score', cmsgpack.pack(tonumber(score)))
   end
-  if t.cost and t.cost ~= '' then
-    kv('cost', cmsgpack.pack(tonumber(t.cost)))
+  if cost and cost ~= '' then
+    kv('cost', cmsgpack.pack(tonumber(cost)))
   end
   local body = string.char(0x80 + #parts) .. table.concat(parts)
   redis.call('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
-end
-
-local function trial_fields(tk)
-  return hash_table(redis.call('HGETALL', tk))
 end
 
 -- The claim reply: {id, token, status, fallback, resumed, attempts,
@@ -107,26 +126,6 @@ end
 local function claim_reply(m, id, token, resumed, attempts, params, fallback)
   return {tonumber(id), token, 'running', tonumber(fallback), resumed, attempts,
           params, m.metric, m.cost_metric}
-end
-
--- Puts trial id in state running for claim key and lease (seconds);
--- returns its attempts.
-local function start_lease(P, tk, id, key, lease, a, t_now)
-  local deadline = t_now + lease
-  redis.call('HSET', tk, 'status', 'running', 'claim_key', key,
-             'job_id', a[3], 'array_index', a[4], 'node', a[5],
-             'claimed_at', stamp(t_now), 'deadline', stamp(deadline),
-             'lease_seconds', tostring(lease))
-  redis.call('HSET', P .. 'claims', key, id)
-  redis.call('ZADD', P .. 'leases', deadline, id)
-  return redis.call('HINCRBY', tk, 'attempts', 1)
-end
-
--- Claim reply for an existing trial (resumed, or claimed again after a
--- lost lease).
-local function reclaim_reply(m, tk, id, token, resumed, attempts)
-  local t = redis.call('HMGET', tk, 'params', 'fallback')
-  return claim_reply(m, id, token, resumed, attempts, t[1], t[2])
 end
 
 -- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
@@ -143,9 +142,8 @@ local function sweep_create(keys, a)
              'metric', a[3], 'cost_metric', a[4], 'goal_minimize', a[5],
              'max_trials', a[6], 'owner_uid', a[7], 'shared', a[8],
              'lease_seconds', a[9], 'max_retries', a[10],
-             'created_at', stamp(now()), 'n_trials', 0, 'fallback_next', 0,
-             'n_queued', 0, 'n_running', 0, 'n_completed', 0, 'n_failed', 0,
-             'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
+             'created_at', stamp(now()), 'n_trials', 0, 'n_completed', 0,
+             'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
   push_all(P .. 'fallback', a, 11)
   redis.call('SADD', keys[2], a[1])
   return 1
@@ -187,8 +185,8 @@ local function sweep_delete(keys, a)
     redis.call('DEL', P .. 'trial:' .. id)
   end
   redis.call('DEL', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
-             P .. 'claims', P .. 'packed', P .. 'tokens', P .. 'leases',
-             P .. 'observations', P .. 'coordinator')
+             P .. 'claims', P .. 'private', P .. 'leases', P .. 'observations',
+             P .. 'coordinator')
   redis.call('SREM', keys[2], m.name)
   return 1
 end
@@ -203,11 +201,6 @@ local function claim(keys, a)
   end
   local P = prefix_of(meta)
   local key, uid = a[1], tonumber(a[2])
-  local lease = tonumber(a[6])
-  if not lease or lease <= 0 then
-    lease = tonumber(m.lease_seconds)
-  end
-  local t_now = now()
   if m.state == 'stopped' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is stopped")
   end
@@ -215,32 +208,51 @@ local function claim(keys, a)
     return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid ..
                 " and is not shared")
   end
+  local lease = tonumber(a[6])
+  if not lease or lease <= 0 then
+    lease = tonumber(m.lease_seconds)
+  end
+  local t_now = now()
+  local deadline = t_now + lease
+  local running = {'status', 'running', 'claim_key', key, 'job_id', a[3],
+                   'array_index', a[4], 'node', a[5], 'claimed_at', stamp(t_now),
+                   'lease_seconds', tostring(lease)}
+
   local id = redis.call('HGET', P .. 'claims', key)
   if id then
     local tk = P .. 'trial:' .. id
-    local st = redis.call('HGET', tk, 'status')
-    if st ~= 'running' and st ~= 'interrupted' then
+    local t = redis.call('HMGET', tk, 'status', 'params', 'fallback')
+    if t[1] ~= 'running' and t[1] ~= 'interrupted' then
       return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. m.name ..
-                  "' claimed by " .. key .. ' is already ' .. tostring(st))
+                  "' claimed by " .. key .. ' is already ' .. tostring(t[1]))
     end
-    move(meta, st, 'running')
-    local attempts = start_lease(P, tk, id, key, lease, a, t_now)
-    return reclaim_reply(m, tk, id, redis.call('HGET', P .. 'tokens', id), 1, attempts)
+    count(meta, t[1], nil)
+    redis.call('HSET', tk, unpack(running))
+    local attempts = redis.call('HINCRBY', tk, 'attempts', 1)
+    redis.call('ZADD', P .. 'leases', deadline, id)
+    local token = redis.call('HGET', P .. 'private', 'token:' .. id)
+    return claim_reply(m, id, token, 1, attempts, t[2], t[3])
   end
   if m.state == 'paused' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
   end
+
   id = redis.call('LPOP', P .. 'retry')
   if id then
     local tk = P .. 'trial:' .. id
-    move(meta, 'queued', 'running')
-    local attempts = start_lease(P, tk, id, key, lease, a, t_now)
-    redis.call('HSET', P .. 'tokens', id, a[8])
-    return reclaim_reply(m, tk, id, a[8], 0, attempts)
+    local t = redis.call('HMGET', tk, 'params', 'fallback')
+    redis.call('HSET', tk, unpack(running))
+    local attempts = redis.call('HINCRBY', tk, 'attempts', 1)
+    redis.call('ZADD', P .. 'leases', deadline, id)
+    redis.call('HSET', P .. 'claims', key, id)
+    redis.call('HSET', P .. 'private', 'token:' .. id, a[8])
+    return claim_reply(m, id, a[8], 0, attempts, t[1], t[2])
   end
+
   local max = tonumber(m.max_trials)
   if max > 0 and tonumber(m.n_trials) >= max then
-    return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " .. m.max_trials .. ' trials')
+    return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " ..
+                m.max_trials .. ' trials')
   end
   local entry = redis.call('LPOP', P .. 'queue')
   local fallback = 0
@@ -248,138 +260,121 @@ local function claim(keys, a)
     if a[7] ~= '1' and redis.call('EXISTS', P .. 'coordinator') == 1 then
       return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
     end
-    local n = redis.call('LLEN', P .. 'fallback')
-    if n == 0 then
+    entry = redis.call('LMOVE', P .. 'fallback', P .. 'fallback', 'LEFT', 'RIGHT')
+    if not entry then
       return fail('EEMPTY', "sweep '" .. m.name .. "' has no fallback points")
     end
-    local pos = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
-    entry = redis.call('LINDEX', P .. 'fallback', pos % n)
     fallback = 1
   end
   local e = cmsgpack.unpack(entry)
   id = tostring(redis.call('HINCRBY', meta, 'n_trials', 1))
-  local tk = P .. 'trial:' .. id
-  redis.call('HSET', tk, 'id', id, 'params', e[1], 'fallback', fallback,
-             'started_at', stamp(t_now), 'attempts', 0, 'retries', 0,
-             'stop_requested', 0)
-  redis.call('HSET', P .. 'packed', id, e[2])
-  redis.call('HSET', P .. 'tokens', id, a[8])
-  move(meta, nil, 'running')
-  local attempts = start_lease(P, tk, id, key, lease, a, t_now)
-  return claim_reply(m, id, a[8], 0, attempts, e[1], fallback)
+  local fields = {'id', id, 'params', e[1], 'fallback', fallback,
+                  'started_at', stamp(t_now), 'attempts', 1, 'retries', 0,
+                  'stop_requested', 0}
+  for _, v in ipairs(running) do
+    fields[#fields + 1] = v
+  end
+  redis.call('HSET', P .. 'trial:' .. id, unpack(fields))
+  redis.call('HSET', P .. 'private', 'token:' .. id, a[8], 'packed:' .. id, e[2])
+  redis.call('HSET', P .. 'claims', key, id)
+  redis.call('ZADD', P .. 'leases', deadline, id)
+  return claim_reply(m, id, a[8], 0, 1, e[1], fallback)
 end
 
--- Checks sweep, trial and token; returns the trial key and its status, or
--- nil and an error reply.
+-- Checks trial and token. Returns the trial key and a table {status, stop,
+-- fallback, lease, packed}, or nil and an error reply.
 local function owned_trial(meta, id, token)
-  if redis.call('EXISTS', meta) == 0 then
-    return nil, no_sweep(meta)
-  end
   local P = prefix_of(meta)
   local tk = P .. 'trial:' .. id
-  local st = redis.call('HGET', tk, 'status')
-  if not st then
-    return nil, fail('ENOTRIAL', 'no trial ' .. id .. " in sweep '" .. name_of(meta) .. "'")
+  local t = redis.call('HMGET', tk, 'status', 'stop_requested', 'fallback', 'lease_seconds')
+  if not t[1] then
+    return nil, no_trial(meta, id)
   end
-  if redis.call('HGET', P .. 'tokens', id) ~= token then
+  local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'packed:' .. id)
+  if secret[1] ~= token then
     return nil, fail('ETOKEN', 'wrong token for trial ' .. id .. " of sweep '" ..
                      name_of(meta) .. "' (it was claimed again, or the token is stale)")
   end
-  return tk, st
+  return tk, {status = t[1], stop = t[2], fallback = t[3], lease = t[4], packed = secret[2]}
 end
 
--- Ends a trial in state st (running, lost, or queued for a retry) with
--- outcome `to` (pruned instead when a stop was requested) and the fields.
-local function finish(meta, tk, id, st, to, fields)
+-- Ends a trial that is running, lost, or queued for a retry, with outcome
+-- `to` (pruned instead when a stop was requested), the hash fields and the
+-- observation's score and cost.
+local function finish(meta, id, token, to, fields, score, cost)
+  local tk, t = owned_trial(meta, id, token)
+  if not tk then
+    return t
+  end
   local P = prefix_of(meta)
+  local st = t.status
   if st ~= 'running' and st ~= 'lost' and st ~= 'queued' then
     return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
                 "' is already " .. st)
   end
-  if to ~= 'interrupted' and redis.call('HGET', tk, 'stop_requested') == '1' then
+  if to == 'interrupted' then
+    if st ~= 'running' then
+      return not_running(meta, id, st)
+    end
+  elseif t.stop == '1' then
     to = 'pruned'
   end
-  if to == 'interrupted' and st ~= 'running' then
-    return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
-                "' is " .. st .. ', not running')
-  end
-  redis.call('ZREM', P .. 'leases', id)
-  if st == 'queued' then
+  if st == 'running' then
+    redis.call('ZREM', P .. 'leases', id)
+  elseif st == 'queued' then
     redis.call('LREM', P .. 'retry', 0, id)
   end
-  move(meta, st, to)
+  count(meta, st, to)
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
-  redis.call('HDEL', tk, 'deadline')
-  local t = redis.call('HMGET', tk, 'fallback', 'score', 'cost')
-  observe(P, id, to, {fallback = t[1], score = t[2], cost = t[3]})
+  observe(P, id, to, t.packed, t.fallback, score, cost)
   return to
 end
 
 -- ARGV: id, token, score, cost ('' when not reported).
 local function complete(keys, a)
-  local tk, st = owned_trial(keys[1], a[1], a[2])
-  if not tk then
-    return st
-  end
   local fields = {'score', a[3]}
   if a[4] ~= '' then
     fields[3], fields[4] = 'cost', a[4]
   end
-  return finish(keys[1], tk, a[1], st, 'completed', fields)
+  return finish(keys[1], a[1], a[2], 'completed', fields, a[3], a[4])
 end
 
 -- ARGV: id, token, exit_status, error text.
 local function fail_trial(keys, a)
-  local tk, st = owned_trial(keys[1], a[1], a[2])
-  if not tk then
-    return st
-  end
-  return finish(keys[1], tk, a[1], st, 'failed', {'exit_status', a[3], 'error', a[4]})
+  return finish(keys[1], a[1], a[2], 'failed', {'exit_status', a[3], 'error', a[4]})
 end
 
 -- ARGV: id, token, reason.
 local function interrupt(keys, a)
-  local tk, st = owned_trial(keys[1], a[1], a[2])
-  if not tk then
-    return st
-  end
-  return finish(keys[1], tk, a[1], st, 'interrupted', {'error', a[3]})
+  return finish(keys[1], a[1], a[2], 'interrupted', {'error', a[3]})
 end
 
 -- ARGV: id, token, step, score, cost. Renews the lease; returns the
 -- stop flag (0|1).
 local function progress(keys, a)
-  local tk, st = owned_trial(keys[1], a[1], a[2])
+  local tk, t = owned_trial(keys[1], a[1], a[2])
   if not tk then
-    return st
+    return t
   end
-  if st ~= 'running' then
-    return fail('ESTATE', 'trial ' .. a[1] .. " of sweep '" .. name_of(keys[1]) ..
-                "' is " .. st .. ', not running')
+  if t.status ~= 'running' then
+    return not_running(keys[1], a[1], t.status)
   end
   local t_now = now()
-  local deadline = t_now + tonumber(redis.call('HGET', tk, 'lease_seconds'))
   redis.call('HSET', tk, 'progress_step', a[3], 'progress_score', a[4],
-             'progress_cost', a[5], 'progress_at', stamp(t_now),
-             'deadline', stamp(deadline))
-  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', deadline, a[1])
-  return tonumber(redis.call('HGET', tk, 'stop_requested'))
+             'progress_cost', a[5], 'progress_at', stamp(t_now))
+  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', t_now + tonumber(t.lease), a[1])
+  return tonumber(t.stop)
 end
 
 -- ARGV: id.
 local function request_stop(keys, a)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  local tk = prefix_of(meta) .. 'trial:' .. a[1]
+  local tk = prefix_of(keys[1]) .. 'trial:' .. a[1]
   local st = redis.call('HGET', tk, 'status')
   if not st then
-    return fail('ENOTRIAL', 'no trial ' .. a[1] .. " in sweep '" .. name_of(meta) .. "'")
+    return no_trial(keys[1], a[1])
   end
   if st ~= 'running' then
-    return fail('ESTATE', 'trial ' .. a[1] .. " of sweep '" .. name_of(meta) ..
-                "' is " .. st .. ', not running')
+    return not_running(keys[1], a[1], st)
   end
   redis.call('HSET', tk, 'stop_requested', 1)
   return 1
@@ -398,28 +393,27 @@ local function expire(keys, a)
   if not t_now or t_now <= 0 then
     t_now = now()
   end
-  local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now)
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
+                             'WITHSCORES')
   local max_retries = tonumber(m.max_retries)
-  for _, id in ipairs(ids) do
+  for i = 1, #expired, 2 do
+    local id, deadline = expired[i], tonumber(expired[i + 1])
     local tk = P .. 'trial:' .. id
-    local t = trial_fields(tk)
+    local t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback')
     redis.call('ZREM', P .. 'leases', id)
-    redis.call('HDEL', P .. 'claims', t.claim_key)
-    redis.call('HDEL', tk, 'deadline')
-    redis.call('HSET', tk, 'error', 'lease expired at ' .. t.deadline ..
-               ' (no outcome from ' .. t.claim_key .. ')')
-    observe(P, id, 'lost', t)
-    if tonumber(t.retries) < max_retries then
-      move(meta, 'running', 'queued')
-      redis.call('HSET', tk, 'status', 'queued')
+    redis.call('HDEL', P .. 'claims', t[1])
+    observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
+    local err = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' .. t[1] .. ')'
+    if tonumber(t[2]) < max_retries then
+      redis.call('HSET', tk, 'status', 'queued', 'error', err)
       redis.call('HINCRBY', tk, 'retries', 1)
       redis.call('RPUSH', P .. 'retry', id)
     else
-      move(meta, 'running', 'lost')
-      redis.call('HSET', tk, 'status', 'lost', 'ended_at', stamp(t_now))
+      count(meta, nil, 'lost')
+      redis.call('HSET', tk, 'status', 'lost', 'error', err, 'ended_at', stamp(t_now))
     end
   end
-  return #ids
+  return #expired / 2
 end
 
 -- ARGV: holder, ttl_ms. Returns {1|0, current holder}.
@@ -488,8 +482,10 @@ local function info(keys)
     return no_sweep(meta)
   end
   local P = prefix_of(meta)
+  local retry = redis.call('LLEN', P .. 'retry')
   local extra = {'queue_depth', redis.call('LLEN', P .. 'queue'),
-                 'retry_depth', redis.call('LLEN', P .. 'retry'),
+                 'retry_depth', retry, 'n_queued', retry,
+                 'n_running', redis.call('ZCARD', P .. 'leases'),
                  'n_fallback', redis.call('LLEN', P .. 'fallback'),
                  'coordinator', redis.call('GET', P .. 'coordinator') or '',
                  'config', redis.call('GET', P .. 'config') or ''}
@@ -499,7 +495,8 @@ local function info(keys)
   return flat
 end
 
--- Read-only. ARGV: first id, last id. Returns one flat hash per trial.
+-- Read-only. ARGV: first id, last id. Returns one flat hash per trial,
+-- with the lease deadline of running trials added.
 local function trials(keys, a)
   local meta = keys[1]
   if redis.call('EXISTS', meta) == 0 then
@@ -508,7 +505,13 @@ local function trials(keys, a)
   local P = prefix_of(meta)
   local out = {}
   for id = tonumber(a[1]), tonumber(a[2]) do
-    out[#out + 1] = redis.call('HGETALL', P .. 'trial:' .. id)
+    local h = redis.call('HGETALL', P .. 'trial:' .. id)
+    local deadline = redis.call('ZSCORE', P .. 'leases', id)
+    if deadline then
+      h[#h + 1] = 'deadline'
+      h[#h + 1] = stamp(tonumber(deadline))
+    end
+    out[#out + 1] = h
   end
   return out
 end

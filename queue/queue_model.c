@@ -104,11 +104,11 @@ fail:
     return PROTEIN_ENOMEM;
 }
 
-static const pq_param *find_param(const pq_params *params, const char *name)
+const pq_param *pq_model_find_param(const pq_params *params, const char *name)
 {
     size_t i;
 
-    for (i = 0; i < params->n; i++)
+    for (i = 0; params && name && i < params->n; i++)
         if (params->items[i].name && strcmp(params->items[i].name, name) == 0)
             return &params->items[i];
     return NULL;
@@ -145,7 +145,7 @@ int pq_model_params_to_values(const protein_sweep_config *cfg,
         return PROTEIN_EINVAL;
     for (i = 0; i < cfg->n_params; i++) {
         const protein_param *p = &cfg->params[i];
-        const pq_param *q = find_param(params, p->name);
+        const pq_param *q = pq_model_find_param(params, p->name);
         double number;
         long choice;
 

@@ -44,6 +44,10 @@ int pq_model_params_to_values(const protein_sweep_config *cfg,
                               const pq_params *params, double *values,
                               protein_error *err);
 
+/* The parameter called `name` in params, or NULL (also for NULL params).
+ * The pointer is borrowed from params. */
+const pq_param *pq_model_find_param(const pq_params *params, const char *name);
+
 /* Parses the YAML config text stored for sweep `sweep` (len bytes, need not
  * be NUL-terminated). Errors name the source as "sweep NAME (stored config)"
  * since there is no file. The config's name is set to `sweep` when it has

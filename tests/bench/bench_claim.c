@@ -182,6 +182,21 @@ static double ping_rate(const redis_harness *h)
     return best;
 }
 
+/* Prints the server's own time per FCALL (INFO commandstats): what a
+ * claim or an outcome costs Redis, apart from the network and the client. */
+static void server_time(const redis_harness *h)
+{
+    const char *args[] = {"INFO", "commandstats", NULL};
+    char *out = redis_harness_cli(h, args);
+    const char *line = out ? strstr(out, "cmdstat_fcall:") : NULL;
+    double per_call;
+    long calls;
+    if (line && sscanf(line, "cmdstat_fcall:calls=%ld,usec=%*d,usec_per_call=%lf",
+                       &calls, &per_call) == 2)
+        printf("server time per FCALL: %.1f us over %ld calls\n", per_call, calls);
+    free(out);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
@@ -223,6 +238,7 @@ int main(int argc, char **argv)
             best = rate;
     }
     free(copy);
+    server_time(&h);
     double ping = ping_rate(&h);
     if (ping > 0)
         printf("redis-benchmark PING: %.0f req/s; best claim+complete rate / PING = %.3f\n",

@@ -17,8 +17,8 @@ redis_free_port() {
 
 redis_start() {
     server=${REDIS_SERVER:-$(command -v redis-server || true)}
-    if [ -z "$server" ]; then
-        echo "redis-server not found: install redis-server" >&2
+    if [ -z "$server" ] || [ ! -x "$server" ]; then
+        echo "redis-server not found${server:+ at $server}: install redis-server" >&2
         return 77
     fi
     REDIS_DIR=$(mktemp -d "${TMPDIR:-/tmp}/protein-redis.XXXXXX")

@@ -48,6 +48,16 @@ grep -q '8 trials: 8 completed, 0 failed' "$tmp/ok.out" || fail "no summary"
 [ "$(grep -c 'completed: score' "$tmp/ok.out")" -eq 8 ] ||
     fail "expected one plain progress line per trial (stdout is not a tty)"
 
+# on a terminal (script(1) gives it one): a single line updated in place
+if command -v script >/dev/null 2>&1; then
+    script -qc "'$PROTEIN' run '$SWEEP' --trials 3 -- '$OBJECTIVE'" /dev/null \
+        >"$tmp/tty.out" 2>&1 </dev/null || fail "run on a terminal"
+    grep -q "$(printf '\r\033\\[K')\\[3/3\\] running 0, failed 0, best " "$tmp/tty.out" ||
+        fail "no in-place status line on a terminal"
+    ! grep -q 'completed: score' "$tmp/tty.out" ||
+        fail "plain progress lines on a terminal"
+fi
+
 # the same seed gives the same sweep
 "$PROTEIN" run "$SWEEP" --trials 8 --parallel 1 --seed 11 --out "$tmp/s1.csv" \
     -- "$OBJECTIVE" >/dev/null 2>&1 || fail "seeded run 1"
@@ -74,6 +84,32 @@ EOF
   "adam,2 adam,4 sgd,2 sgd,4 " ] || fail "grid points: $(cat "$tmp/grid.csv")"
 grep -q 'grid done' "$tmp/grid.out" || fail "no 'grid done' message"
 
+# goal: minimize picks the lowest score, and the metric key comes from the config
+sed -e 's/goal: maximize/goal: minimize/' -e 's/name: score/name: loss/' \
+    "$SWEEP" >"$tmp/min.yaml"
+cat >"$tmp/loss.sh" <<EOF
+#!/bin/sh
+env -u PROTEIN_RESULT "$OBJECTIVE" | sed 's/^score=/loss=/' >>"\$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/loss.sh"
+"$PROTEIN" run "$tmp/min.yaml" --trials 6 --out "$tmp/min.csv" -- "$tmp/loss.sh" \
+    >"$tmp/min.out" 2>&1 || fail "minimize sweep"
+lowest=$(tail -n +2 "$tmp/min.csv" | sort -t, -k3 -g | head -n 1 | cut -d, -f1)
+grep -q "^best: trial $lowest, loss " "$tmp/min.out" ||
+    fail "minimize: best is not the lowest loss (trial $lowest)"
+
+# CSV quoting of values with commas and quotes
+cat >"$tmp/quote.yaml" <<'EOF'
+name: quote
+method: grid
+parameters:
+  label: {values: ["a,b", "say \"hi\""]}
+EOF
+"$PROTEIN" run "$tmp/quote.yaml" --out "$tmp/quote.csv" -- "$OBJECTIVE" \
+    >/dev/null 2>&1 || fail "quote sweep"
+grep -q '^1,completed,[^,]*,[^,]*,"a,b",$' "$tmp/quote.csv" || fail "comma not quoted"
+grep -q '^2,completed,[^,]*,[^,]*,"say ""hi""",$' "$tmp/quote.csv" || fail "quote not doubled"
+
 # ------------------------------------------------------------ the environment contract
 cat >"$tmp/env.sh" <<'EOF'
 #!/bin/sh
@@ -84,7 +120,8 @@ echo "score=$PROTEIN_TRIAL" >>"$PROTEIN_RESULT"
 EOF
 chmod +x "$tmp/env.sh"
 mkdir "$tmp/env"
-ENV_DIR=$tmp/env "$PROTEIN" run "$SWEEP" --trials 2 --out "$tmp/env.csv" \
+ENV_DIR=$tmp/env PROTEIN_TOKEN=outer PROTEIN_PARAM_STALE=1 PROTEIN_REDIS=redis://kept \
+    "$PROTEIN" run "$SWEEP" --trials 2 --out "$tmp/env.csv" \
     -- "$tmp/env.sh" >/dev/null 2>&1 || fail "env sweep"
 e=$tmp/env/trial-2.env
 grep -q '^PROTEIN_SWEEP=quadratic$' "$e" || fail "PROTEIN_SWEEP"
@@ -97,6 +134,8 @@ grep -q '^PROTEIN_RESULT=' "$e" || fail "PROTEIN_RESULT"
 grep -q '^600$' "$e" || fail "result file is not mode 0600"
 grep -q '^dir 700$' "$e" || fail "result directory is not mode 0700"
 ! grep -q '^PROTEIN_TOKEN=' "$e" || fail "protein run exports a token"
+! grep -q '^PROTEIN_PARAM_STALE=' "$e" || fail "an inherited parameter leaks into trials"
+grep -q '^PROTEIN_REDIS=redis://kept$' "$e" || fail "PROTEIN_REDIS not passed on"
 result_dir=$(sed -n 's/^PROTEIN_RESULT=//p' "$e" | xargs dirname)
 [ ! -e "$result_dir" ] || fail "private directory $result_dir left behind"
 # the metric comes from the result file: trial 2 scored 2

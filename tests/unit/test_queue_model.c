@@ -36,16 +36,6 @@ static protein_sweep_config *load(void)
     return cfg;
 }
 
-static const pq_param *find(const pq_params *p, const char *name)
-{
-    size_t i;
-
-    for (i = 0; i < p->n; i++)
-        if (strcmp(p->items[i].name, name) == 0)
-            return &p->items[i];
-    return NULL;
-}
-
 static void fill_values(const protein_sweep_config *cfg, double *v)
 {
     v[protein_config_find_param(cfg, "lr")] = 0.001;
@@ -94,38 +84,54 @@ static void test_values_to_params(void)
     CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
     CU_ASSERT_EQUAL(p.n, 7);
 
-    q = find(&p, "lr");
+    q = pq_model_find_param(&p, "lr");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_FALSE(q->is_string);
     CU_ASSERT_FALSE(q->is_integer);
     CU_ASSERT_DOUBLE_EQUAL(q->number, 0.001, 1e-15);
 
-    q = find(&p, "width");
+    q = pq_model_find_param(&p, "width");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_TRUE(q->is_integer);
     CU_ASSERT_EQUAL(q->number, 128);
 
-    q = find(&p, "optimizer");
+    q = pq_model_find_param(&p, "optimizer");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_TRUE(q->is_string);
     CU_ASSERT_STRING_EQUAL(q->text, "sgd");
 
-    q = find(&p, "batch");
+    q = pq_model_find_param(&p, "batch");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_FALSE(q->is_string);
     CU_ASSERT_TRUE(q->is_integer);
     CU_ASSERT_EQUAL(q->number, 256);
 
-    q = find(&p, "env");
+    q = pq_model_find_param(&p, "env");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_TRUE(q->is_string);
     CU_ASSERT_STRING_EQUAL(q->text, "cartpole");
 
-    q = find(&p, "epochs");
+    q = pq_model_find_param(&p, "epochs");
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     CU_ASSERT_FALSE(q->is_string);
     CU_ASSERT_EQUAL(q->number, 3);
 
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
+static void test_find_param(void)
+{
+    protein_sweep_config *cfg = load();
+    double v[7];
+    pq_params p;
+
+    fill_values(cfg, v);
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    CU_ASSERT_PTR_EQUAL(pq_model_find_param(&p, "x-missing"), NULL);
+    CU_ASSERT_PTR_EQUAL(pq_model_find_param(NULL, "lr"), NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pq_model_find_param(&p, "dropout"));
+    CU_ASSERT_STRING_EQUAL(pq_model_find_param(&p, "dropout")->name, "dropout");
     pq_params_free(&p);
     protein_config_free(cfg);
 }
@@ -175,7 +181,7 @@ static void test_params_from_json(void)
 /* Replaces parameter `name` of p (from fill_values) with a text value. */
 static void set_text(pq_params *p, const char *name, const char *text)
 {
-    pq_param *q = (pq_param *)find(p, name);
+    pq_param *q = (pq_param *)pq_model_find_param(p, name);
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(q);
     free(q->text);
@@ -229,6 +235,7 @@ int main(void)
         !CU_add_test(suite, "config errors name the sweep",
                      test_load_config_error_names_sweep) ||
         !CU_add_test(suite, "values to params", test_values_to_params) ||
+        !CU_add_test(suite, "find param", test_find_param) ||
         !CU_add_test(suite, "round trip", test_round_trip) ||
         !CU_add_test(suite, "params from JSON", test_params_from_json) ||
         !CU_add_test(suite, "params to values errors",
