@@ -31,6 +31,7 @@
 
 #define MAX_RUNS 64
 
+/* The sweep's config; "name: NAME" is prepended. */
 static const char *const bench_yaml =
     "method: protein\n"
     "metric: {name: score, goal: maximize}\n"
@@ -99,8 +100,8 @@ static int one_trial(pq_context *ctx, const char *sweep, long k, int wait_ms)
     return rc;
 }
 
-/* Waits until the sweep's last refit counted n successes (or timeout_s).
- * Returns 0 when it did. */
+/* Waits until the sweep's last refit counted n successes (or timeout_s),
+ * polling every 0.2 ms. Returns 0 when it did. */
 static int wait_refit(pq_context *ctx, const char *sweep, long n,
                       double timeout_s)
 {
@@ -113,6 +114,8 @@ static int wait_refit(pq_context *ctx, const char *sweep, long n,
             ok = info->last_refit_n >= n;
         pq_sweep_info_free(info);
         info = NULL;
+        if (!ok)
+            nanosleep(&(struct timespec){ 0, 200000 }, NULL);
     }
     return ok ? 0 : -1;
 }
@@ -121,7 +124,8 @@ static int wait_refit(pq_context *ctx, const char *sweep, long n,
 static int create(pq_context *ctx, const char *name, long n)
 {
     pq_params *pool = calloc((size_t)n, sizeof *pool);
-    pq_sweep_spec spec = { .name = name, .config_yaml = bench_yaml,
+    char yaml[1024];
+    pq_sweep_spec spec = { .name = name, .config_yaml = yaml,
                            .owner_uid = (long)getuid(),
                            .n_fallback = (size_t)n };
     unsigned seed = 12345;
@@ -129,6 +133,7 @@ static int create(pq_context *ctx, const char *name, long n)
 
     if (!pool)
         return PQ_ENOMEM;
+    snprintf(yaml, sizeof yaml, "name: %s\n%s", name, bench_yaml);
     for (long i = 0; i < n; i++) {
         pq_param *it = calloc(4, sizeof *it);
 
@@ -189,7 +194,7 @@ static int bench_n(pq_context *ctx, const char *url, const char *proteind,
         }
     pid = start_proteind(proteind, url, device, name);
     t0 = now_s();
-    if (wait_refit(ctx, name, n, 600) != 0) {
+    if (wait_refit(ctx, name, n, 120) != 0) {
         fprintf(stderr, "bench_refit: no first refit at n=%ld\n", n);
         goto done;
     }
@@ -201,7 +206,7 @@ static int bench_n(pq_context *ctx, const char *url, const char *proteind,
             goto done;
         }
         t0 = now_s();
-        if (wait_refit(ctx, name, n + r + 1, 600) != 0) {
+        if (wait_refit(ctx, name, n + r + 1, 120) != 0) {
             fprintf(stderr, "bench_refit: run %d: no refit\n", r);
             goto done;
         }

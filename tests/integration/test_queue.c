@@ -749,9 +749,9 @@ static void test_restart_aof(void)
 #define WORKER_ACL                                                              \
     "user protein-worker on >wpw resetkeys ~protein:* resetchannels -@all "     \
     "+fcall +fcall_ro +ping +time +exists +get +set +pexpire "                  \
-    "+hget +hset +hmget +hgetall +hincrby +hdel +lpop +rpush +llen +lindex "    \
-    "+lrange +lrem +zadd +zrem +zrange +zrangebyscore +sadd +srem +smembers "   \
-    "+xadd +xread"
+    "+hget +hset +hmget +hgetall +hincrby +hdel +lpop +rpush +llen +lmove "     \
+    "+lrange +lrem +zadd +zrem +zrange +zrangebyscore +zscore +zcard +sadd "    \
+    "+srem +smembers +xadd +xread"
 /* The admin ACL of docs/redis-schema.md. */
 #define ADMIN_ACL                                                               \
     "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "      \
