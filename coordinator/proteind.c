@@ -32,7 +32,8 @@ static volatile sig_atomic_t stop_signal;
 typedef struct served {
     proteind_lease lease;
     proteind_sweep *state; /* non-NULL while the lease is held */
-    int dropped;           /* stopped or unreadable: skipped from now on */
+    int dropped;           /* stopped or unusable: skipped from now on */
+    int missing;           /* no such sweep (yet): skipped until it exists */
 } served;
 
 typedef struct daemon_state {
@@ -238,14 +239,17 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     return 0;
 }
 
-/* Adds a sweep name to the served set unless present. */
+/* Adds a sweep name that exists in Redis to the served set unless present
+ * (then it is no longer missing). */
 static int serve(daemon_state *d, const char *name)
 {
     served *grown;
 
     for (size_t i = 0; i < d->n_sweeps; i++)
-        if (strcmp(d->sweeps[i].lease.sweep, name) == 0)
+        if (strcmp(d->sweeps[i].lease.sweep, name) == 0) {
+            d->sweeps[i].missing = 0;
             return 0;
+        }
     grown = realloc(d->sweeps, (d->n_sweeps + 1) * sizeof *grown);
     if (!grown)
         return PQ_ENOMEM;
@@ -258,8 +262,8 @@ static int serve(daemon_state *d, const char *name)
     return 0;
 }
 
-/* Adds the sweeps named with --sweep, or every sweep in Redis that is not
- * stopped. */
+/* Adds the sweeps named with --sweep (once they exist), or every sweep in
+ * Redis. Stopped ones are dropped when their turn comes. */
 static int discover(daemon_state *d)
 {
     char **names = NULL;
@@ -267,8 +271,15 @@ static int discover(daemon_state *d)
     int rc = PQ_OK;
 
     if (d->opts.n_sweeps > 0) {
-        for (size_t i = 0; i < d->opts.n_sweeps && rc == PQ_OK; i++)
-            rc = serve(d, d->opts.sweeps[i]);
+        for (size_t i = 0; i < d->opts.n_sweeps && rc == PQ_OK; i++) {
+            rc = pq_sweep_exists(d->ctx, d->opts.sweeps[i]);
+            if (rc == PQ_ENOSWEEP) {
+                rc = PQ_OK;
+                continue;
+            }
+            if (rc == PQ_OK)
+                rc = serve(d, d->opts.sweeps[i]);
+        }
         return rc;
     }
     rc = pq_sweep_list(d->ctx, &names, &n);
@@ -357,8 +368,10 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
     held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts,
                                proteind_now_ms());
     if (held == PQ_ENOSWEEP) {
-        proteind_log("sweep %s: no such sweep; skipping it", sv->lease.sweep);
-        sv->dropped = 1;
+        proteind_log("sweep %s: no such sweep (deleted?); waiting for it",
+                     sv->lease.sweep);
+        sv->missing = 1;
+        sv->lease.held = 0;
         drop_state(sv);
         return PQ_OK;
     }
@@ -369,10 +382,17 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
         return PQ_OK;
     }
     if (!sv->state) {
-        rc = proteind_sweep_open(d->ctx, sv->lease.sweep, d->backend,
-                                 &d->opts, &sv->state);
+        rc = proteind_sweep_open(d->ctx, &sv->lease, d->backend, &d->opts,
+                                 &sv->state);
         if (rc == PQ_EIO)
             return rc;
+        if (rc == PQ_ESTOPPED) {
+            proteind_log("sweep %s: stopped; nothing to coordinate",
+                         sv->lease.sweep);
+            proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+            sv->dropped = 1;
+            return PQ_OK;
+        }
         if (rc != PQ_OK) {
             /* Unusable config or data: leave the sweep to someone who can. */
             proteind_log("sweep %s: giving up on this sweep", sv->lease.sweep);
@@ -398,6 +418,16 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
     return rc == PQ_EIO ? rc : PQ_OK;
 }
 
+/* Number of sweeps this process coordinates now. */
+static size_t count_held(const daemon_state *d)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < d->n_sweeps; i++)
+        n += d->sweeps[i].state != NULL;
+    return n;
+}
+
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when Redis refused us for good. */
 static int run(daemon_state *d)
@@ -419,15 +449,13 @@ static int run(daemon_state *d)
             }
             d->next_discovery = now + d->opts.discover_ms;
         }
-        n_held = 0;
-        for (size_t i = 0; i < d->n_sweeps; i++)
-            n_held += d->sweeps[i].state != NULL;
+        n_held = count_held(d);
         /* The turn's wait for observations is shared by the held sweeps. */
         wait_ms = d->opts.once ? 0
                   : d->opts.poll_ms / (int)(n_held ? n_held : 1);
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
-            if (d->sweeps[i].dropped)
+            if (d->sweeps[i].dropped || d->sweeps[i].missing)
                 continue;
             rc = tick_sweep(d, &d->sweeps[i], wait_ms);
             if (proteind_stopping())
@@ -440,7 +468,8 @@ static int run(daemon_state *d)
         }
         if (d->opts.once)
             return 0;
-        if (n_held == 0)
+        /* Nothing held after this turn: no blocking read paced it. */
+        if (count_held(d) == 0)
             nap(d->opts.poll_ms);
     }
     return 0;

@@ -83,12 +83,14 @@ void proteind_lease_release(pq_context *ctx, proteind_lease *lease,
 
 typedef struct proteind_sweep proteind_sweep;
 
-/* Builds the coordinator state of a sweep from Redis alone: loads the
- * stored config, creates an optimizer on `backend` and feeds it every
- * observation of the sweep's stream from its start. On failure returns a
- * negative code, logs the reason and leaves *out NULL. Free the result with
- * proteind_sweep_free. */
-int proteind_sweep_open(pq_context *ctx, const char *name,
+/* Builds the coordinator state of the sweep lease->sweep from Redis alone:
+ * loads the stored config, creates an optimizer on `backend` and feeds it
+ * every observation of the sweep's stream from its start. The state keeps
+ * `lease` (which must outlive it) to renew it during long refits. Returns
+ * PQ_ESTOPPED for a stopped sweep (nothing to coordinate); on another
+ * failure a negative code, with the reason logged. *out is NULL then.
+ * Free the result with proteind_sweep_free. */
+int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
                         const protein_gp_backend *backend,
                         const proteind_options *opts, proteind_sweep **out);
 
@@ -96,8 +98,9 @@ int proteind_sweep_open(pq_context *ctx, const char *name,
  * (waiting at most wait_ms for them), refits once a burst has been quiet
  * for the debounce time, replaces stale queued suggestions and tops the
  * ready queue up to the depth, expires trial leases and publishes the
- * early-stop threshold. Returns 0, or a negative pq_error when Redis
- * failed (the state stays usable; call again later). */
+ * early-stop threshold. Returns 0, PQ_ESTATE when the lease was lost to
+ * another coordinator, or a negative pq_error when Redis failed (the state
+ * stays usable; call again later). */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);
 
 /* 1 when the sweep is finished (stopped, or its budget is spent) and the

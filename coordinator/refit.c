@@ -10,10 +10,13 @@
  *   2. expire running trials whose lease ran out (pq_expire_leases applies
  *      the retry policy; the lost outcomes arrive through the stream);
  *   3. once the burst has been quiet for the debounce time (or has lasted
- *      MAX_BURST_DEBOUNCES debounces), or when claims have drained the ready
- *      queue, suggest a fresh batch -- running trials and each earlier
- *      suggestion of the batch are pending points -- and replace the ready
- *      queue with it (pq_queue_replace; the server checks our lease);
+ *      MAX_BURST_DEBOUNCES debounces), refit: replace the queued model
+ *      suggestions, now stale, with fresh ones; warm-up (Sobol, default)
+ *      points stay. When claims drain the queue, top it up. Suggestions
+ *      are made with running trials, the points kept in the queue and each
+ *      earlier suggestion of the batch pending; the queue is written with
+ *      pq_queue_replace, which checks our lease on the server. The lease
+ *      is renewed between suggestions of a long batch;
  *   4. now and then, ask running trials that fall below the early-stop
  *      threshold to stop (pq_trial_request_stop; pq_progress answers it).
  */
@@ -29,8 +32,9 @@
 
 /* A burst that keeps going is cut after this many debounce periods. */
 #define MAX_BURST_DEBOUNCES 10
-/* How often running trials are checked against the early-stop threshold. */
-#define EARLY_STOP_PERIOD_MS 1000
+/* How often running trials are checked against the early-stop threshold
+ * (pq_trial_list reads every trial of the sweep). */
+#define EARLY_STOP_PERIOD_MS 5000
 /* How often the sweep's state (paused, stopped) is read when idle. */
 #define STATE_PERIOD_MS 2000
 /* Pause after a batch that could not be suggested. */
@@ -45,6 +49,7 @@ typedef struct queued_point {
 
 struct proteind_sweep {
     char *name;
+    proteind_lease *lease;    /* renewed during long refits */
     const proteind_options *opts;
     const protein_gp_backend *backend;
     protein_sweep_config *cfg;
@@ -130,10 +135,11 @@ static void skip_handed_out(proteind_sweep *s, long n)
 }
 
 /* Contract in proteind.h. */
-int proteind_sweep_open(pq_context *ctx, const char *name,
+int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
                         const protein_gp_backend *backend,
                         const proteind_options *opts, proteind_sweep **out)
 {
+    const char *name = lease->sweep;
     proteind_sweep *s = NULL;
     pq_sweep_info *info = NULL;
     pq_observation *obs = NULL;
@@ -150,11 +156,16 @@ int proteind_sweep_open(pq_context *ctx, const char *name,
                      ctx->errstr);
         goto fail;
     }
+    if (info->state == PQ_SWEEP_STOPPED) {
+        rc = PQ_ESTOPPED; /* nothing to coordinate, nothing to rebuild */
+        goto fail;
+    }
     s = calloc(1, sizeof *s);
     if (!s || !(s->name = strdup(name))) {
         rc = PQ_ENOMEM;
         goto fail;
     }
+    s->lease = lease;
     s->opts = opts;
     s->backend = backend;
     if (pq_model_load_config(name, info->config_yaml,
@@ -195,7 +206,6 @@ int proteind_sweep_open(pq_context *ctx, const char *name,
                  protein_num_failures(s->opt));
     pq_observations_free(obs, n_obs);
     s->active = info->state == PQ_SWEEP_ACTIVE;
-    s->done = info->state == PQ_SWEEP_STOPPED;
     s->stale = 1; /* whatever is queued predates this process */
     s->burst_start = s->last_obs = proteind_now_ms() - opts->debounce_ms;
     pq_sweep_info_free(info);
@@ -220,19 +230,23 @@ static void queued_free(queued_point *q, size_t n)
     free(q);
 }
 
-/* Whether queued point i is still worth keeping: not stale, or a warm-up
- * point (those never go stale). */
-static int keepable(const proteind_sweep *s, size_t i)
+/* Whether queued point i stays in the queue: warm-up points never go
+ * stale; model points do when observations arrived since they were made,
+ * but are only replaced when the burst is over (replace_stale). */
+static int keepable(const proteind_sweep *s, size_t i, int replace_stale)
 {
-    return s->queued[i].warmup || !s->stale;
+    return s->queued[i].warmup || !s->stale || !replace_stale;
 }
 
 /* Suggests up to n fresh points into fresh[] (values and params set),
- * each one pending for the next. Stops early when the method is exhausted.
- * *made receives how many were made, also on failure (they are then still
- * to be freed). */
-static int suggest_batch(proteind_sweep *s, queued_point *fresh, size_t n,
-                         size_t *made)
+ * each one pending for the next; stops early when the method is exhausted.
+ * A batch can take seconds at large n, so the leader lease is renewed
+ * between suggestions. *made receives how many were made, also on failure
+ * (the slots are freed by the caller either way). Returns PQ_OK, PQ_ESTATE
+ * when the lease was lost, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM
+ * when the optimizer failed (logged). */
+static int suggest_batch(pq_context *ctx, proteind_sweep *s,
+                         queued_point *fresh, size_t n, size_t *made)
 {
     protein_suggestion_info info;
     int rc;
@@ -240,32 +254,40 @@ static int suggest_batch(proteind_sweep *s, queued_point *fresh, size_t n,
     for (*made = 0; *made < n; (*made)++) {
         queued_point *q = &fresh[*made];
 
+        rc = proteind_lease_tick(ctx, s->lease, s->opts, proteind_now_ms());
+        if (rc <= 0)
+            return rc == 0 ? PQ_ESTATE : rc;
         q->values = calloc(s->cfg->n_params ? s->cfg->n_params : 1,
                            sizeof *q->values);
         if (!q->values)
-            return PROTEIN_ENOMEM;
+            return PQ_ENOMEM;
         rc = protein_suggest(s->opt, q->values, &info);
         if (rc == PROTEIN_EXHAUSTED)
-            return PROTEIN_OK; /* the allocated slot is freed with the rest */
+            return PQ_OK;
         if (rc == PROTEIN_OK)
             rc = protein_add_pending(s->opt, q->values);
         if (rc == PROTEIN_OK)
             rc = pq_model_values_to_params(s->cfg, q->values, &q->params);
-        if (rc != PROTEIN_OK)
-            return rc;
+        if (rc != PROTEIN_OK) {
+            proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
+                         s->name, protein_strerror(rc), RETRY_MS);
+            s->retry_at = proteind_now_ms() + RETRY_MS;
+            return rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
+        }
         q->warmup = info.source != PROTEIN_SOURCE_MODEL;
     }
-    return PROTEIN_OK;
+    return PQ_OK;
 }
 
 /* Makes the ready queue hold `target` points: the points of the last batch
- * that no claim has taken yet and that are still valid (all of them while
- * the model is fresh; after new observations only the warm-up points),
- * then fresh suggestions, made with every running trial and every kept
- * point pending. `depth` is the queue's length read just before. Logs one
- * line per refit. On failure the queue's contents count as unknown (the
- * next refill replaces them all). */
-static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth)
+ * that no claim has taken yet and that are kept (see keepable: with
+ * replace_stale, stale model points are dropped; without, the queue is only
+ * topped up), then fresh suggestions, made with every running trial and
+ * every kept point pending. `depth` is the queue's length read just before.
+ * Logs one line per refit. On failure the queue's contents count as unknown
+ * (the next refill replaces them all). */
+static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
+                  int replace_stale)
 {
     pq_params *running = NULL, *points = NULL;
     queued_point *fresh = NULL, *next = NULL;
@@ -297,19 +319,14 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth)
     first = (size_t)depth <= s->n_queued ? s->n_queued - (size_t)depth
                                           : s->n_queued;
     for (size_t i = first; i < s->n_queued; i++) {
-        if (!keepable(s, i) || n_keep == (size_t)target)
+        if (!keepable(s, i, replace_stale) || n_keep == (size_t)target)
             continue;
         protein_add_pending(s->opt, s->queued[i].values);
         n_keep++;
     }
-    rc = suggest_batch(s, fresh, (size_t)target - n_keep, &n_fresh);
-    if (rc != PROTEIN_OK) {
-        proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
-                     s->name, protein_strerror(rc), RETRY_MS);
-        s->retry_at = t0 + RETRY_MS;
-        rc = rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
+    rc = suggest_batch(ctx, s, fresh, (size_t)target - n_keep, &n_fresh);
+    if (rc != PQ_OK)
         goto fail;
-    }
     /* Re-read the depth right before the replacement, so that a point
      * claimed meanwhile is not queued again. */
     rc = pq_queue_depth(ctx, s->name, &depth_now);
@@ -318,7 +335,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth)
     if (depth_now < depth)
         first += (size_t)(depth - depth_now);
     for (size_t i = first; i < s->n_queued && n_next < n_keep; i++) {
-        if (!keepable(s, i))
+        if (!keepable(s, i, replace_stale))
             continue;
         next[n_next++] = s->queued[i];
         memset(&s->queued[i], 0, sizeof s->queued[i]);
@@ -343,23 +360,25 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth)
     s->n_queued = n_next;
     next = NULL;
     ms = (double)(proteind_now_ms() - t0);
-    proteind_log("refit sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu "
-                 "queued=%zu running=%zu", s->name,
-                 protein_num_observations(s->opt), ms,
+    proteind_log("%s sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu "
+                 "queued=%zu running=%zu", replace_stale ? "refit" : "topup",
+                 s->name, protein_num_observations(s->opt), ms,
                  proteind_backend_last_used(s->backend), n_fresh, s->n_queued,
                  n_running);
-    if (pq_set_refit_info(ctx, s->name,
-                          (long)protein_num_observations(s->opt), ms,
-                          proteind_backend_last_used(s->backend)) != PQ_OK)
-        proteind_log("sweep %s: could not record the refit: %s", s->name,
-                     ctx->errstr);
-    s->stale = 0;
+    if (replace_stale) {
+        s->stale = 0;
+        if (pq_set_refit_info(ctx, s->name,
+                              (long)protein_num_observations(s->opt), ms,
+                              proteind_backend_last_used(s->backend)) != PQ_OK)
+            proteind_log("sweep %s: could not record the refit: %s",
+                         s->name, ctx->errstr);
+    }
     pq_params_array_free(running, n_running);
     queued_free(fresh, (size_t)target + 1);
     return PQ_OK;
 
 fail:
-    if (rc != PQ_EINVAL && rc != PQ_ENOMEM)
+    if (rc != PQ_EINVAL && rc != PQ_ENOMEM && rc != PQ_ESTATE)
         proteind_log("sweep %s: refill failed: %s", s->name, ctx->errstr);
     pq_params_array_free(running, n_running);
     queued_free(fresh, fresh ? (size_t)target + 1 : 0);
@@ -441,7 +460,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     size_t n = 0;
     long expired = 0, depth = 0, target = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
-    int rc, due;
+    int rc, burst_over, check;
 
     if (s->stale && s->active) {
         /* Wake up when the burst is due, not later. */
@@ -475,30 +494,30 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 
     quiet_at = s->last_obs + s->opts->debounce_ms;
     cut_at = s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
-    due = s->stale && (now >= quiet_at || now >= cut_at) &&
-          now >= s->retry_at;
-    if (!due) {
+    burst_over = s->stale && (now >= quiet_at || now >= cut_at);
+    check = burst_over || now >= s->next_state_check;
+    if (!check) {
         rc = pq_queue_depth(ctx, s->name, &depth);
         if (rc != PQ_OK)
             return rc;
-        due = (depth < s->opts->queue_depth && now >= s->retry_at) ||
-              now >= s->next_state_check;
+        check = depth < s->opts->queue_depth;
     }
-    if (due) {
+    if (check) {
         s->next_state_check = now + STATE_PERIOD_MS;
         rc = queue_target(ctx, s, &target, &depth);
         if (rc != PQ_OK)
             return rc;
         if (s->done)
             return PQ_OK;
-        if (now >= s->retry_at && ((s->stale && s->active) || depth < target)) {
-            rc = refill(ctx, s, target, depth);
+        /* After a burst: one refit. Claims during a burst: top-ups only. */
+        if (now >= s->retry_at && s->active && (burst_over || depth < target)) {
+            rc = refill(ctx, s, target, depth, burst_over);
             if (rc != PQ_OK && rc != PQ_EINVAL)
                 return rc;
         }
     }
 
-    if (now >= s->next_early_stop) {
+    if (now >= s->next_early_stop && protein_num_observations(s->opt) > 0) {
         s->next_early_stop = now + EARLY_STOP_PERIOD_MS;
         rc = early_stop(ctx, s);
         if (rc != PQ_OK)

@@ -36,7 +36,8 @@
 #define PREDICT_CHUNK_DOUBLES ((size_t)1 << 18)
 #define PREDICT_CHUNK_MAX ((size_t)4096)
 
-/* More points would overflow the BLAS int sizes long before memory. */
+/* A cap far beyond what fits in memory (n^2 doubles): it keeps the buffer
+ * sizes clear of size_t overflow and n within the int of BLAS. */
 #define MAX_POINTS ((size_t)1 << 24)
 
 static const double jitter_ladder[] = {0, 1e-8, 1e-6, 1e-4};
@@ -58,22 +59,19 @@ typedef long long v4i __attribute__((vector_size(32)));
 
 /* The same, four at a time with AVX2 and FMA (chosen at run time): x =
  * -sqrt3 r = k ln2 + t with |t| <= ln2/2, e^t by its degree-13 Taylor
- * polynomial (truncation < 1e-17), 2^k from the exponent bits. Agrees
- * with libm to 2.2e-16 relative; x < -708 gives 0 (libm: < 3e-308). */
+ * polynomial (truncation < 1e-17) in Estrin's scheme (short dependency
+ * chains), 2^k from the exponent bits. Agrees with libm to 4.3e-16
+ * relative (2 ulp); x < -708 gives 0 (libm: below 3e-308). */
 __attribute__((target("avx2,fma")))
 static void matern_exp_avx2(const double *restrict r, double *restrict e,
                             size_t count)
 {
-    static const double inv_fact[14] = {
-        1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
-        1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
-        1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
     const v4d shift = {0x1.8p52, 0x1.8p52, 0x1.8p52, 0x1.8p52};
     const v4d lowest = {-708.0, -708.0, -708.0, -708.0};
     size_t i = 0;
 
     for (; i + 4 <= count; i += 4) {
-        v4d x, t, k, p;
+        v4d x, t, k, x2, x4, p01, p23, p45, p67, p89, p1011, p1213, p;
         v4i below, bits;
 
         memcpy(&x, r + i, sizeof(x));
@@ -83,9 +81,17 @@ static void matern_exp_avx2(const double *restrict r, double *restrict e,
         t = x * 1.4426950408889634074 + shift; /* k + 1.5 * 2^52 */
         k = t - shift;
         x = x - k * 0x1.62e42fefa3800p-1 - k * 0x1.ef35793c76730p-45;
-        p = x * inv_fact[0] + inv_fact[1];
-        for (int c = 2; c < 14; c++)
-            p = p * x + inv_fact[c];
+        x2 = x * x;
+        x4 = x2 * x2;
+        p01 = 1.0 + x;
+        p23 = 1.0 / 2 + x * (1.0 / 6);
+        p45 = 1.0 / 24 + x * (1.0 / 120);
+        p67 = 1.0 / 720 + x * (1.0 / 5040);
+        p89 = 1.0 / 40320 + x * (1.0 / 362880);
+        p1011 = 1.0 / 3628800 + x * (1.0 / 39916800);
+        p1213 = 1.0 / 479001600 + x * (1.0 / 6227020800.0);
+        p = (p01 + x2 * p23) + x4 * (p45 + x2 * p67) +
+            (x4 * x4) * ((p89 + x2 * p1011) + x4 * p1213);
         bits = ((v4i)t - (v4i)shift + 1023) << 52;
         p = (v4d)((v4i)(p * (v4d)bits) & ~below);
         memcpy(e + i, &p, sizeof(p));

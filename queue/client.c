@@ -412,9 +412,9 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply)
 {
-    const int HEAD = key2 ? 5 : 4;
-    const char **av = malloc((size_t)(argc + HEAD) * sizeof *av);
-    size_t *al = malloc((size_t)(argc + HEAD) * sizeof *al);
+    const int head = key2 ? 5 : 4;
+    const char **av = malloc((size_t)(argc + head) * sizeof *av);
+    size_t *al = malloc((size_t)(argc + head) * sizeof *al);
     pq_conn *conn;
     int rc;
     *reply = NULL;
@@ -430,15 +430,15 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     av[3] = key;
     if (key2)
         av[4] = key2;
-    for (int i = 0; i < HEAD; i++)
+    for (int i = 0; i < head; i++)
         al[i] = strlen(av[i]);
     for (int i = 0; i < argc; i++) {
-        av[HEAD + i] = argv[i];
-        al[HEAD + i] = argvlen ? argvlen[i] : strlen(argv[i]);
+        av[head + i] = argv[i];
+        al[head + i] = argvlen ? argvlen[i] : strlen(argv[i]);
     }
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         goto fail;
-    redisReply *r = redisCommandArgv(conn->rc, argc + HEAD, av, al);
+    redisReply *r = redisCommandArgv(conn->rc, argc + head, av, al);
     if (!r) {
         rc = pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (calling %s)", ctx->url,
                           conn->rc->errstr[0] ? conn->rc->errstr : "no reply", fn);

@@ -10,8 +10,7 @@
 -- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
 
 -- Bump VERSION with every change: clients replace an older library.
--- Bump VERSION with every change: clients replace an older library.
-local VERSION = 1
+local VERSION = 3
 local STREAM_MAXLEN = '1000000'
 local PUSH_CHUNK = 1000
 
@@ -186,7 +185,7 @@ local function sweep_delete(keys, a)
   end
   redis.call('DEL', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
              P .. 'claims', P .. 'private', P .. 'leases', P .. 'observations',
-             P .. 'coordinator')
+             P .. 'coordinator', P .. 'handed')
   redis.call('SREM', keys[2], m.name)
   return 1
 end
@@ -267,6 +266,9 @@ local function claim(keys, a)
     fallback = 1
   end
   local e = cmsgpack.unpack(entry)
+  if fallback == 0 then
+    redis.call('SADD', P .. 'handed', e[1])
+  end
   id = tostring(redis.call('HINCRBY', meta, 'n_trials', 1))
   local fields = {'id', id, 'params', e[1], 'fallback', fallback,
                   'started_at', stamp(t_now), 'attempts', 1, 'retries', 0,
@@ -445,7 +447,9 @@ local function coord_release(keys, a)
   return 0
 end
 
--- ARGV: holder, queue entries... Returns the new depth.
+-- ARGV: holder, queue entries... Entries whose point was already handed
+-- out from the queue are dropped (a coordinator's stale copy of a point
+-- claimed meanwhile is never claimed twice). Returns the new depth.
 local function queue_replace(keys, a)
   local meta = keys[1]
   if redis.call('EXISTS', meta) == 0 then
@@ -458,8 +462,27 @@ local function queue_replace(keys, a)
                 "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. a[1])
   end
   redis.call('DEL', P .. 'queue')
-  push_all(P .. 'queue', a, 2)
-  return redis.call('LLEN', P .. 'queue')
+  if #a < 2 then
+    return 0
+  end
+  local json = {}
+  for i = 2, #a do
+    json[#json + 1] = cmsgpack.unpack(a[i])[1]
+  end
+  local fresh = {}
+  local i = 1
+  while i <= #json do
+    local j = math.min(i + PUSH_CHUNK - 1, #json)
+    local used = redis.call('SMISMEMBER', P .. 'handed', unpack(json, i, j))
+    for k = i, j do
+      if used[k - i + 1] == 0 then
+        fresh[#fresh + 1] = a[k + 1]
+      end
+    end
+    i = j + 1
+  end
+  push_all(P .. 'queue', fresh, 1)
+  return #fresh
 end
 
 -- ARGV: n_obs, ms, backend.

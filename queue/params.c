@@ -157,12 +157,22 @@ int pq_params_copy(const pq_params *src, pq_params *out)
     return PQ_OK;
 }
 
-/* Text of a number parameter as JSON and arguments show it: integers
- * without a fraction, other numbers with '.' or an exponent so that they
- * read back as non-integers. PQ_EINVAL when not finite. */
-static int number_text(const pq_param *p, char buf[40])
+/* 1 when p's number can be written: finite, and when flagged as an
+ * integer, whole and within int64. */
+static int number_ok(const pq_param *p)
 {
     if (!isfinite(p->number))
+        return 0;
+    return !p->is_integer ||
+           (p->number == floor(p->number) && fabs(p->number) < 9.2e18);
+}
+
+/* Text of a number parameter as JSON and arguments show it: integers
+ * without a fraction, other numbers with '.' or an exponent so that they
+ * read back as non-integers. PQ_EINVAL when not number_ok. */
+static int number_text(const pq_param *p, char buf[40])
+{
+    if (!number_ok(p))
         return PQ_EINVAL;
     if (p->is_integer) {
         snprintf(buf, 40, "%.0f", p->number);
@@ -499,7 +509,7 @@ static int pack_params_into(msgpack_packer *pk, const pq_params *p)
         pack_str(pk, it->name ? it->name : "");
         if (it->is_string) {
             pack_str(pk, it->text ? it->text : "");
-        } else if (!isfinite(it->number)) {
+        } else if (!number_ok(it)) {
             return PQ_EINVAL;
         } else if (it->is_integer) {
             msgpack_pack_int64(pk, (int64_t)it->number);

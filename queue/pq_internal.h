@@ -4,7 +4,6 @@
 #ifndef PQ_INTERNAL_H
 #define PQ_INTERNAL_H
 
-#include <stdarg.h>
 #include <stddef.h>
 
 #include "protein_queue.h"
@@ -59,6 +58,7 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
 /* The value of `field` in a flat [field, value, ...] array reply, or NULL. */
 const char *pq_flat_get(const pq_reply *flat, const char *field);
 
+/* Frees a reply from pq_fcall or pq_command (NULL: no-op). */
 void pq_reply_free(pq_reply *reply);
 
 /* Key of a sweep: "protein:{NAME}:suffix" into buf. */

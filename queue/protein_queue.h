@@ -67,20 +67,29 @@ typedef struct pq_params {
     pq_param *items;
 } pq_params;
 
-void pq_params_free(pq_params *p); /* frees the items, not p itself */
+/* Frees the items and their strings, not p itself; p is left empty.
+ * NULL is a no-op. */
+void pq_params_free(pq_params *p);
 
 /* Renders params as a JSON object ({"lr": 0.001, "act": "relu"}) into a
- * malloc'ed string. Numbers use the shortest text that reads back exactly. */
+ * malloc'ed string (caller frees). Numbers use the shortest text that reads
+ * back exactly; non-integers always carry '.' or an exponent ("3.0"), so
+ * pq_params_from_json restores is_integer. PQ_EINVAL for numbers that
+ * pq_params_pack refuses, PQ_ENOMEM; *out is NULL then. */
 int pq_params_to_json(const pq_params *p, char **out);
 
-/* Renders params as "--name=value --name2=value2" (malloc'ed). */
+/* Renders params as "--name=value --name2=value2" (malloc'ed, caller
+ * frees; "" for no params). Values are not quoted. Failures as above. */
 int pq_params_to_args(const pq_params *p, char **out);
 
 /* Writes PROTEIN_PARAM_<NAME> for a parameter name: upper-cased, every
  * character other than [A-Z0-9] as '_'. Returns PQ_EINVAL if it won't fit. */
 int pq_param_env_name(const char *name, char *buf, size_t len);
 
-/* msgpack round trip of params (queue entries, stream entries). */
+/* msgpack round trip of params (queue entries, stream entries): a map
+ * name -> int64 (is_integer), float64 or str. *buf is malloc'ed. PQ_EINVAL
+ * for a non-finite number, an is_integer number that is not a whole int64,
+ * or (unpack) anything but such a map. */
 int pq_params_pack(const pq_params *p, char **buf, size_t *len);
 int pq_params_unpack(const char *buf, size_t len, pq_params *out);
 
@@ -94,12 +103,18 @@ typedef struct pq_env {
     char **values;
 } pq_env;
 
+/* Fills *out (free with pq_env_free) with malloc'ed copies. PQ_EINVAL
+ * when a parameter cannot be rendered or its name gives no variable name,
+ * PQ_ENOMEM; *out is empty then. */
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
                  const char *result_path, const char *token, pq_env *out);
+/* Frees the names and values and empties env (NULL: no-op). */
 void pq_env_free(pq_env *env);
 
-/* A parsed result file: key=value lines, the last value of each key wins.
- * Lines that are blank, comments (#) or malformed are skipped. */
+/* A parsed result file: key=value lines (spaces around key and value
+ * ignored), the last value of each key wins. Lines that are blank,
+ * comments (#) or without '=' are skipped. A last value that is not a
+ * finite number leaves its has_* at 0 (a diverged run reports no score). */
 typedef struct pq_result {
     int has_metric;
     double metric;   /* non-finite values are rejected: has_metric stays 0 */
@@ -109,6 +124,8 @@ typedef struct pq_result {
     double step;
 } pq_result;
 
+/* Parses len bytes of text (no NUL needed). metric_key NULL: "score";
+ * cost_key NULL: "cost"; the progress key is "step". Always PQ_OK. */
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out);
 
@@ -134,6 +151,7 @@ typedef struct pq_context {
  * loaded (FUNCTION LOAD when missing or older). Never returns NULL except
  * on out-of-memory: check ctx->err, then pq_free(ctx). */
 pq_context *pq_connect(const pq_connect_options *opts);
+/* Closes the connection and frees ctx (NULL: no-op). */
 void pq_free(pq_context *ctx);
 
 /* Sweep names: 1..64 characters of [A-Za-z0-9._-], not starting with '.'
@@ -152,6 +170,7 @@ typedef enum pq_trial_state {
     PQ_TRIAL_PRUNED
 } pq_trial_state;
 
+/* "queued", "running", ...; "unknown" for other values. Static. */
 const char *pq_trial_state_name(pq_trial_state s);
 
 typedef struct pq_trial {
@@ -167,6 +186,7 @@ typedef struct pq_trial {
     char *cost_metric;  /* the sweep's cost key */
 } pq_trial;
 
+/* Frees a claimed trial and everything it holds (NULL: no-op). */
 void pq_trial_free(pq_trial *t);
 
 typedef struct pq_claim_request {
@@ -187,14 +207,19 @@ typedef struct pq_claim_request {
  * req->wait_ms (polling) or at once when no coordinator is alive, a
  * fallback point (t->fallback). Never waits longer than wait_ms plus one
  * command timeout. Fails with PQ_EBUDGET, PQ_ESTOPPED, PQ_EPERM,
- * PQ_ENOSWEEP, PQ_EINVAL (no claim key). *out: free with pq_trial_free. */
+ * PQ_ENOSWEEP, PQ_EINVAL (no claim key, or a key, job id or node over 256
+ * bytes). *out: free with pq_trial_free. */
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out);
 
-/* Records outcomes. Each checks the token and the trial's state
- * atomically; a second completion of a finished trial is PQ_ESTATE.
- * score and cost must be finite (PQ_EINVAL otherwise); cost < 0 means
- * "not reported". */
+/* Records outcomes. Each checks the token (PQ_ETOKEN) and the trial's
+ * state atomically: complete and fail take a running trial, or one whose
+ * lease expired (lost, or queued for a retry and not claimed again); a
+ * second completion of a finished trial is PQ_ESTATE. A trial asked to
+ * stop (pq_trial_request_stop) ends as pruned. score and cost must be
+ * finite (PQ_EINVAL otherwise, nothing changed); cost < 0 means "not
+ * reported". error and reason are cut to 1 KiB. pq_interrupt takes running
+ * trials only. Each outcome appends an observation. */
 int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double score, double cost);
 int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
@@ -202,7 +227,9 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                  const char *token, const char *reason);
 
-/* Reports progress (step, metric, cost so far). *should_stop is set to 1
+/* Reports progress (step, metric, cost so far; cost < 0: none) of a
+ * running trial and renews its lease (PQ_ESTATE when not running,
+ * PQ_EINVAL for non-finite values). *should_stop (may be NULL) is set to 1
  * when the coordinator's early-stop model says the run should stop (the
  * trial then becomes pruned when it finishes). */
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
@@ -244,6 +271,7 @@ typedef enum pq_sweep_state {
     PQ_SWEEP_STOPPED
 } pq_sweep_state;
 
+/* "active", "paused", "stopped". Static. */
 const char *pq_sweep_state_name(pq_sweep_state s);
 
 /* What pq_sweep_create stores. Strings are copied; nothing is kept. */
@@ -296,6 +324,7 @@ typedef struct pq_sweep_info {
 
 /* Reads a snapshot of the sweep into *out. PQ_ENOSWEEP when absent. */
 int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out);
+/* Frees a snapshot (NULL: no-op). */
 void pq_sweep_info_free(pq_sweep_info *info);
 
 /* Returns PQ_OK when the sweep exists, PQ_ENOSWEEP when not (or an error). */
@@ -318,7 +347,7 @@ int pq_sweep_delete(pq_context *ctx, const char *name, long uid);
 /* ------------------------------------------------------------ trial records */
 
 /* Everything stored about one trial (its Redis hash), for people and the
- * coordinator. Free with pq_trial_record_free / pq_trial_records_free. */
+ * coordinator. */
 typedef struct pq_trial_record {
     long id;
     pq_trial_state state;
@@ -346,9 +375,10 @@ typedef struct pq_trial_record {
     double progress_score;
 } pq_trial_record;
 
-/* Frees what one record holds (not the struct itself). */
+/* Frees one malloc'ed record and what it holds: pq_trial_get's *out
+ * (NULL: no-op). Never an element of pq_trial_list's array. */
 void pq_trial_record_free(pq_trial_record *r);
-/* Frees n records and the array (pq_trial_list's *arr, or pq_trial_get's
+/* Frees n records and the array: pq_trial_list's *arr (or pq_trial_get's
  * *out with n = 1). */
 void pq_trial_records_free(pq_trial_record *arr, size_t n);
 
@@ -358,7 +388,7 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
                   pq_trial_record **arr, size_t *n);
 
 /* Reads one trial into a malloc'ed record (free with
- * pq_trial_records_free(*out, 1)). PQ_ENOTRIAL, PQ_ENOSWEEP. */
+ * pq_trial_record_free). PQ_ENOTRIAL, PQ_ENOSWEEP. */
 int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
                  pq_trial_record **out);
 
@@ -376,7 +406,10 @@ int pq_coordinator_release(pq_context *ctx, const char *sweep,
 
 /* Atomically replaces the ready queue with points (claims take them in
  * order), only while holder_id holds the lease: PQ_ESTATE otherwise, the
- * queue unchanged. n == 0 empties it. PQ_EINVAL for a point over 64 KiB. */
+ * queue unchanged. Points already claimed from the queue (same JSON) are
+ * left out, so a stale copy of a point claimed meanwhile is never handed
+ * out twice; pq_queue_depth tells how many remain. n == 0 empties it.
+ * PQ_EINVAL for a point over 64 KiB or with a non-finite number. */
 int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
                      const pq_params *points, size_t n);
 
@@ -419,6 +452,7 @@ typedef struct pq_observation {
     int fallback;
 } pq_observation;
 
+/* Frees n observations and the array (NULL: no-op). */
 void pq_observations_free(pq_observation *obs, size_t n);
 
 /* Reads up to max_count (<= 0: 1000) observations after last_id ("0" or ""
@@ -430,7 +464,9 @@ int pq_observations_read(pq_context *ctx, const char *sweep,
                          pq_observation **obs, size_t *n,
                          char next_id[PQ_STREAM_ID_MAX]);
 
-/* Reads every observation from the start (a restarted coordinator). */
+/* Reads every observation from the start (a restarted coordinator).
+ * Neither read reports an unknown sweep: it simply has no observations.
+ * Reading needs the XREAD command (see the ACL in docs/redis-schema.md). */
 int pq_observations_all(pq_context *ctx, const char *sweep,
                         pq_observation **obs, size_t *n,
                         char next_id[PQ_STREAM_ID_MAX]);

@@ -16,6 +16,8 @@
 
 /* Trials read per protein_trials call. */
 #define TRIALS_CHUNK 1000
+/* Longest claim key, job id or node name accepted. */
+#define CLAIM_FIELD_MAX 256
 /* Longest sleep between two claim attempts while waiting for a point. */
 #define CLAIM_POLL_MAX_MS 50
 
@@ -100,6 +102,11 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
         return rc;
     if (!req || !req->claim_key || !*req->claim_key)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': a claim needs a claim key", sweep);
+    if (strlen(req->claim_key) > CLAIM_FIELD_MAX ||
+        (req->job_id && strlen(req->job_id) > CLAIM_FIELD_MAX) ||
+        (req->node && strlen(req->node) > CLAIM_FIELD_MAX))
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': claim key, job id and node must "
+                            "be at most %d bytes", sweep, CLAIM_FIELD_MAX);
     if (pq_random_token(token) != PQ_OK)
         return pq_set_error(ctx, PQ_EIO, "sweep '%s': getrandom failed for a trial token",
                             sweep);
@@ -252,10 +259,9 @@ int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
 
 /* ------------------------------------------------------------ records */
 
-void pq_trial_record_free(pq_trial_record *r)
+/* Frees what one record holds, not the record. */
+static void record_clear(pq_trial_record *r)
 {
-    if (!r)
-        return;
     pq_params_free(&r->params);
     free(r->job_id);
     free(r->node);
@@ -263,12 +269,20 @@ void pq_trial_record_free(pq_trial_record *r)
     free(r->error);
 }
 
+void pq_trial_record_free(pq_trial_record *r)
+{
+    if (!r)
+        return;
+    record_clear(r);
+    free(r);
+}
+
 void pq_trial_records_free(pq_trial_record *arr, size_t n)
 {
     if (!arr)
         return;
     for (size_t i = 0; i < n; i++)
-        pq_trial_record_free(&arr[i]);
+        record_clear(&arr[i]);
     free(arr);
 }
 
@@ -321,11 +335,11 @@ static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply
     rec->stop_requested = pq_parse_long(pq_flat_get(h, "stop_requested"), 0) == 1;
     int rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
     if (oom || rc == PQ_ENOMEM) {
-        pq_trial_record_free(rec);
+        record_clear(rec);
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     }
     if (rc != PQ_OK || rec->id < 1 || (int)rec->state < 0) {
-        pq_trial_record_free(rec);
+        record_clear(rec);
         return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': trial hash %ld is malformed",
                             sweep, rec->id);
     }
@@ -363,7 +377,7 @@ static int read_trials(pq_context *ctx, const char *sweep, const char *meta, lon
         if ((rc = record_from_hash(ctx, sweep, h, &(*arr)[*n])) != PQ_OK)
             break;
         if (state_filter >= 0 && (int)(*arr)[*n].state != state_filter)
-            pq_trial_record_free(&(*arr)[*n]);
+            record_clear(&(*arr)[*n]);
         else
             (*n)++;
     }

@@ -25,6 +25,7 @@
  * optimizer's time per trial.
  *
  *   bench_quality [--trials 200] [--seeds 10] [--objective NAME]
+ *                 [--expansion 0.1]   (Protein's expansion_rate)
  */
 #include <math.h>
 #include <stdio.h>
@@ -166,6 +167,9 @@ static int near_inflight(const protein_sweep_config *cfg,
     return 0;
 }
 
+/* Protein's expansion_rate for every run (--expansion). */
+static double expansion_rate = 0.1;
+
 static int do_run(const objective *o, protein_method method, arm_mode mode,
                   uint64_t seed, int trials, run *r)
 {
@@ -178,6 +182,7 @@ static int do_run(const objective *o, protein_method method, arm_mode mode,
     fx_init(&s, seed);
     s.cfg.method = method;
     s.cfg.minimize = o->minimize;
+    s.cfg.expansion_rate = expansion_rate;
     o->space(&s);
     rc = protein_optimizer_create(&s.cfg, NULL, &opt, &err);
     if (rc != PROTEIN_OK) {
@@ -313,9 +318,11 @@ int main(int argc, char **argv)
             seeds = atoi(argv[++a]);
         } else if (strcmp(argv[a], "--objective") == 0 && a + 1 < argc) {
             only = argv[++a];
+        } else if (strcmp(argv[a], "--expansion") == 0 && a + 1 < argc) {
+            expansion_rate = atof(argv[++a]);
         } else {
-            fprintf(stderr, "usage: %s [--trials N] [--seeds N] "
-                            "[--objective puffer|branin|hartmann6]\n",
+            fprintf(stderr, "usage: %s [--trials N] [--seeds N] [--objective "
+                            "puffer|branin|hartmann6] [--expansion R]\n",
                     argv[0]);
             return 2;
         }
@@ -325,8 +332,9 @@ int main(int argc, char **argv)
                         "1..%d\n", WINDOW, MAX_SEEDS);
         return 2;
     }
-    printf("%d trials, %d seeds; medians over seeds; 'equal cost' = best "
-           "within the smaller total cost of the two runs\n", trials, seeds);
+    printf("%d trials, %d seeds, expansion_rate %g; medians over seeds; "
+           "'equal cost' = best within the smaller total cost of the two "
+           "runs\n", trials, seeds, expansion_rate);
     printf("%-10s %-22s %12s %12s %12s %12s %9s %6s %8s\n", "objective",
            "arm", "best", "random_best", "best@cost", "random@cost", "wins",
            "dups", "ms/trial");

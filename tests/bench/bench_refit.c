@@ -30,6 +30,7 @@
 #include "redis_harness.h"
 
 #define MAX_RUNS 64
+#define QUEUE_DEPTH 4 /* proteind's default --queue-depth */
 
 /* The sweep's config; "name: NAME" is prepended. */
 static const char *const bench_yaml =
@@ -80,7 +81,25 @@ static void objective(const pq_params *p, double *score, double *cost)
     *cost = 30.0 + width / 4.0;
 }
 
-/* Claims one trial and completes it; returns a pq_error. */
+/* Waits until the ready queue holds depth points again (or timeout_s).
+ * Returns 0 when it does. */
+static int wait_depth(pq_context *ctx, const char *sweep, long depth,
+                      double timeout_s)
+{
+    double end = now_s() + timeout_s;
+    long d = -1;
+
+    while (now_s() < end) {
+        if (pq_queue_depth(ctx, sweep, &d) == PQ_OK && d >= depth)
+            return 0;
+        nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+    }
+    return -1;
+}
+
+/* Claims one trial and completes it; returns a pq_error. With a coordinator
+ * (wait_ms > 0), waits for it to top the queue up after the claim before
+ * completing, so that what is timed next is the refit alone. */
 static int one_trial(pq_context *ctx, const char *sweep, long k, int wait_ms)
 {
     char key[64];
@@ -94,6 +113,10 @@ static int one_trial(pq_context *ctx, const char *sweep, long k, int wait_ms)
     rc = pq_claim(ctx, sweep, &req, &t);
     if (rc != PQ_OK)
         return rc;
+    if (wait_ms > 0 && wait_depth(ctx, sweep, QUEUE_DEPTH, 120) != 0) {
+        pq_trial_free(t);
+        return PQ_EEMPTY;
+    }
     objective(&t->params, &score, &cost);
     rc = pq_complete(ctx, sweep, t->id, t->token, score, cost);
     pq_trial_free(t);

@@ -133,6 +133,23 @@ static int wait_exit(pid_t pid, int ms)
     return -1;
 }
 
+/* 1 when pid is still running; otherwise says how it ended. */
+static int alive(pid_t pid)
+{
+    int status;
+
+    if (waitpid(pid, &status, WNOHANG) != pid)
+        return 1;
+    forget(pid);
+    if (WIFSIGNALED(status))
+        fprintf(stderr, "proteind %ld died of signal %d\n", (long)pid,
+                WTERMSIG(status));
+    else
+        fprintf(stderr, "proteind %ld exited with %d\n", (long)pid,
+                WEXITSTATUS(status));
+    return 0;
+}
+
 /* Reads a whole log file into a malloc'ed string ("" when missing). */
 static char *read_log(const char *log)
 {
@@ -405,6 +422,7 @@ static void test_kill9_restart(void)
         snprintf(key, sizeof key, "restart-%d", k);
         CU_ASSERT_EQUAL(run_trial("restart", key, &ids[k], &seen[k]), PQ_OK);
     }
+    CU_ASSERT(alive(pid));
     info = info_of("restart");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 10);
@@ -561,6 +579,87 @@ static void test_sigterm(void)
     pq_sweep_info_free(info);
 }
 
+/* CPU seconds (user + system) a process has used, from /proc; -1 when
+ * unreadable. */
+static double cpu_seconds(pid_t pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long utime, stime;
+    FILE *fp;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    fp = fopen(path, "r");
+    if (!fp)
+        return -1;
+    n = fread(buf, 1, sizeof buf - 1, fp);
+    fclose(fp);
+    buf[n] = '\0';
+    p = strrchr(buf, ')'); /* fields 14 and 15 follow the command name */
+    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu "
+                     "%lu", &utime, &stime) != 2)
+        return -1;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Redis goes away for a while: proteind logs it, retries with backoff
+ * without spinning, and once Redis is back takes the sweep up again and
+ * refills its queue. Runs on a server of its own (with an AOF, so the
+ * sweep survives the restart). */
+static void test_redis_down(void)
+{
+    redis_harness_options ho = { .appendonly = 1 };
+    redis_harness h2;
+    pq_connect_options co = {0};
+    pq_context *main_ctx = ctx;
+    double cpu0, cpu1;
+    char *log;
+    pid_t pid;
+
+    if (redis_harness_start(&h2, &ho) != 0) {
+        CU_FAIL("second redis-server did not start");
+        return;
+    }
+    co.url = h2.url;
+    ctx = pq_connect(&co); /* the helpers talk to this server now */
+    if (!ctx || ctx->err != PQ_OK || create_sweep("down", 0) != PQ_OK) {
+        CU_FAIL("cannot set up the second server");
+        goto out;
+    }
+    {
+        /* The later --redis wins over start_proteind's. */
+        const char *extra[] = { "--redis", h2.url, "--id", "down", "--sweep",
+                                "down", NULL };
+        pid = start_proteind("down", extra);
+    }
+    CU_ASSERT(wait_queue("down", DEPTH, "down", 10000));
+    pq_free(ctx);
+    ctx = NULL;
+    CU_ASSERT_EQUAL(redis_harness_kill(&h2), 0);
+    sleep_ms(300);
+    cpu0 = cpu_seconds(pid);
+    sleep_ms(2000);
+    cpu1 = cpu_seconds(pid);
+    CU_ASSERT(cpu0 >= 0 && cpu1 >= 0);
+    CU_ASSERT(cpu1 - cpu0 < 0.2); /* backing off, not spinning */
+    if (redis_harness_restart(&h2) != 0) {
+        CU_FAIL("redis-server did not come back");
+        goto out;
+    }
+    ctx = pq_connect(&co);
+    CU_ASSERT(ctx && ctx->err == PQ_OK &&
+              wait_queue("down", DEPTH, "down", 15000));
+    log = read_log("down");
+    CU_ASSERT(log && strstr(log, "Redis unreachable"));
+    CU_ASSERT(log && strstr(log, "Redis is back"));
+    free(log);
+out:
+    kill_children();
+    pq_free(ctx);
+    ctx = main_ctx;
+    redis_harness_stop(&h2);
+}
+
 int main(void)
 {
     CU_pSuite suite;
@@ -587,7 +686,8 @@ int main(void)
         !CU_add_test(suite, "lease expiry: lost and retried",
                      test_lease_expiry) ||
         !CU_add_test(suite, "--device cuda", test_device_cuda) ||
-        !CU_add_test(suite, "SIGTERM releases the lease", test_sigterm)) {
+        !CU_add_test(suite, "SIGTERM releases the lease", test_sigterm) ||
+        !CU_add_test(suite, "Redis down and back", test_redis_down)) {
         CU_cleanup_registry();
         redis_harness_stop(&harness);
         return 1;

@@ -11,7 +11,6 @@
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -40,6 +40,14 @@ static void test_json_render(void)
     whole.number = NAN;
     CU_ASSERT_EQUAL(pq_params_to_json(&one, &json), PQ_EINVAL);
     CU_ASSERT_PTR_NULL(json);
+    whole.is_integer = 1;
+    whole.number = 2.5;
+    CU_ASSERT_EQUAL(pq_params_to_json(&one, &json), PQ_EINVAL);
+    whole.number = 1e19;
+    CU_ASSERT_EQUAL(pq_params_to_args(&one, &json), PQ_EINVAL);
+    size_t len;
+    CU_ASSERT_EQUAL(pq_params_pack(&one, &json, &len), PQ_EINVAL);
+    CU_ASSERT_PTR_NULL(json);
 }
 
 static void test_json_round_trip(void)
