@@ -353,18 +353,28 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         points[i] = next[i].params; /* shallow: next owns them */
     rc = pq_queue_replace(ctx, s->name, s->opts->id, points, n_next);
     free(points);
+    if (rc == PQ_OK)
+        rc = pq_queue_depth(ctx, s->name, &depth_now);
     if (rc != PQ_OK)
         goto fail;
     queued_free(s->queued, s->n_queued);
     s->queued = next;
     s->n_queued = n_next;
     next = NULL;
+    if ((size_t)depth_now != n_next) {
+        /* The server left out points handed out meanwhile (or a claim came
+         * in): which ones remain is unknown, so the next refill replaces
+         * them all. */
+        queued_free(s->queued, s->n_queued);
+        s->queued = NULL;
+        s->n_queued = 0;
+    }
     ms = (double)(proteind_now_ms() - t0);
     proteind_log("%s sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu "
                  "queued=%zu running=%zu", replace_stale ? "refit" : "topup",
                  s->name, protein_num_observations(s->opt), ms,
-                 proteind_backend_last_used(s->backend), n_fresh, s->n_queued,
-                 n_running);
+                 proteind_backend_last_used(s->backend), n_fresh,
+                 (size_t)depth_now, n_running);
     if (replace_stale) {
         s->stale = 0;
         if (pq_set_refit_info(ctx, s->name,

@@ -125,8 +125,7 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
             break;
         double left_ms = (deadline - pq_now()) * 1000.0;
         sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
-        if (poll_ms < CLAIM_POLL_MAX_MS)
-            poll_ms *= 2;
+        poll_ms = poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
     }
     if (rc == PQ_OK)
         rc = trial_from_reply(ctx, sweep, r, out);
