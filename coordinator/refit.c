@@ -328,7 +328,8 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     if (rc != PQ_OK)
         goto fail;
     /* Re-read the depth right before the replacement, so that a point
-     * claimed meanwhile is not queued again. */
+     * claimed meanwhile is not kept (the server also leaves out any point
+     * already handed out). */
     rc = pq_queue_depth(ctx, s->name, &depth_now);
     if (rc != PQ_OK)
         goto fail;

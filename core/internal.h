@@ -25,6 +25,10 @@ size_t protein_space_offset(const protein_sweep_config *cfg, size_t i);
  * else 0.5 (the "auto" scale). */
 double protein_param_scale(const protein_param *p);
 
+/* Writes the perturbation half-width of every model dimension (a
+ * categorical's scale repeated over its one-hot block) to s (dim values). */
+void protein_space_scales(const protein_sweep_config *cfg, double *s);
+
 /* Maps z (one value in [0,1) per non-constant parameter, config order) to a
  * value-space vector: numeric parameters uniformly in model space (so log
  * scale for log parameters), categorical ones pick floor(z * k). */

@@ -387,6 +387,8 @@ static void warmup_point(protein_optimizer *opt, double *values)
     }
 }
 
+/* Writes the config's defaults (constants as themselves); returns 0, with
+ * values partly written, when some parameter has no default. */
 static int defaults_point(const protein_optimizer *opt, double *values)
 {
     const protein_sweep_config *cfg = opt->cfg;
@@ -401,6 +403,8 @@ static int defaults_point(const protein_optimizer *opt, double *values)
     return 1;
 }
 
+/* The next grid point (mixed radix, last parameter fastest), or
+ * PROTEIN_EXHAUSTED after the last. */
 static int grid_point(protein_optimizer *opt, double *values)
 {
     size_t idx;
@@ -414,6 +418,9 @@ static int grid_point(protein_optimizer *opt, double *values)
     return PROTEIN_OK;
 }
 
+/* Target cost t (research note section 3.1): one element of the shuffled
+ * pool per call, jittered by 0.1 N(0,1), clipped to [0,1], times
+ * 1 + expansion_rate. */
 static double sample_target(protein_optimizer *opt)
 {
     double r, expansion = opt->cfg->expansion_rate;
@@ -509,21 +516,6 @@ static int select_rows(protein_optimizer *opt, work *w, size_t *nrows)
     }
     *nrows = n;
     return PROTEIN_OK;
-}
-
-/* Perturbation half-width of every model dimension. */
-static void dim_scales(const protein_sweep_config *cfg, double *s)
-{
-    size_t off = 0;
-    for (size_t i = 0; i < cfg->n_params; i++) {
-        const protein_param *p = &cfg->params[i];
-        size_t k = p->kind == PROTEIN_PARAM_CONSTANT      ? 0
-                   : p->kind == PROTEIN_PARAM_CATEGORICAL ? p->n_values
-                                                          : 1;
-        for (size_t j = 0; j < k; j++)
-            s[off + j] = protein_param_scale(p);
-        off += k;
-    }
 }
 
 static int predict_all(protein_optimizer *opt, void *state, const double *X,
@@ -806,7 +798,7 @@ static int model_suggest(protein_optimizer *opt, double *values,
         if (sc == NULL)
             return PROTEIN_ENOMEM;
     }
-    dim_scales(cfg, sc);
+    protein_space_scales(cfg, sc);
     rc = compute_targets(opt, &w);
     if (rc == PROTEIN_OK)
         rc = select_rows(opt, &w, &nrows);

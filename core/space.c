@@ -60,6 +60,18 @@ double protein_param_scale(const protein_param *p)
     return p->scale > 0 ? p->scale : 0.5;
 }
 
+/* Per-dimension perturbation half-widths; see internal.h. */
+void protein_space_scales(const protein_sweep_config *cfg, double *s)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        for (size_t j = 0; j < param_dim(p); j++)
+            s[off + j] = protein_param_scale(p);
+        off += param_dim(p);
+    }
+}
+
 /* The transformed bounds of a numeric parameter: value v maps linearly
  * from [lo, hi] of t(v) to [-1, 1]. */
 static double transform(const protein_param *p, double v)

@@ -380,6 +380,32 @@ static void test_gp_failure_fallback(void)
     protein_optimizer_free(opt);
 }
 
+/* max_suggestion_cost masks candidates predicted to cost more: the
+ * optimum (x = 7, cost 71 s) lies beyond a 30 s budget. */
+static void test_budget_mask(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2];
+    int over = 0;
+    quad_space(&s, 17, 0);
+    s.cfg.max_suggestion_cost = 30;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 30; i++) {
+        CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+        if (info.source == PROTEIN_SOURCE_MODEL) {
+            CU_ASSERT(info.predicted_cost < 30);
+            over += 1 + 10 * v[0] > 33;
+        }
+        protein_observe(opt, v, quad(v), 1 + 10 * v[0],
+                        PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT(over <= 2);
+    protein_optimizer_free(opt);
+}
+
 /* The gp_max_obs cap (newest half plus a sample of the rest) and a space
  * too wide for GSL's Sobol tables (uniform warm-up instead). */
 static void test_cap_and_wide_space(void)
@@ -469,6 +495,7 @@ int main(void)
         !CU_add_test(suite, "method grid", test_grid_method) ||
         !CU_add_test(suite, "GP failure falls back",
                      test_gp_failure_fallback) ||
+        !CU_add_test(suite, "budget mask", test_budget_mask) ||
         !CU_add_test(suite, "gp_max_obs cap and 45 parameters",
                      test_cap_and_wide_space) ||
         !CU_add_test(suite, "failures and constants",

@@ -115,12 +115,16 @@ static void test_out_of_range(void)
 static void test_categorical_constant(void)
 {
     fx_sweep s;
-    double v[3] = {0.5, 2, 0}, u[5], back[3];
+    double v[3] = {0.5, 2, 0}, u[5], back[3], sc[5];
     fx_init(&s, 1);
     fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
-    fx_categorical(&s, "act", 4);
+    fx_categorical(&s, "act", 4)->scale = 0.3;
     fx_constant(&s, "env", "42", 42);
     CU_ASSERT_EQUAL(protein_space_dim(&s.cfg), 5);
+    protein_space_scales(&s.cfg, sc);
+    CU_ASSERT_EQUAL(sc[0], 0.5); /* unset: the auto scale */
+    CU_ASSERT_EQUAL(sc[1], 0.3);
+    CU_ASSERT_EQUAL(sc[4], 0.3);
     CU_ASSERT_EQUAL(protein_space_free_params(&s.cfg), 2);
     CU_ASSERT_EQUAL(protein_space_offset(&s.cfg, 1), 1);
     protein_space_normalize(&s.cfg, v, u);
