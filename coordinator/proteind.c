@@ -121,10 +121,11 @@ static void usage(FILE *fp)
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"
-"Logs go to stderr, one line per refit: time, sweep, observations, ms,\n"
-"backend. SIGTERM or SIGINT release the leases and exit 0.\n"
-"Exit status: 0 on a clean stop, 1 on a start-up error (bad option, no CUDA\n"
-"device for --device cuda), 2 on a usage error.\n");
+"Logs go to stderr, one line per refit (and per queue top-up): time, sweep,\n"
+"observations, ms, backend. SIGTERM or SIGINT release the leases and exit 0.\n"
+"Exit status: 0 on a clean stop; 1 when it cannot run (no usable CUDA device\n"
+"for --device cuda, Redis refused the password, --once without Redis); 2 on\n"
+"a bad option.\n");
 }
 
 /* Parses a positive integer option; prints why and returns -1 when bad. */

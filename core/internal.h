@@ -48,6 +48,21 @@ void protein_space_snap(const protein_sweep_config *cfg, double *u,
 size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
                           unsigned char *keep);
 
+/* ------------------------------------------------------------- optimizer */
+
+/* The score GP's output transform: out[i] = Phi^-1((r_i - 1/2) / n), r_i
+ * the 1-based rank of y[i] among the n values (ties share their mid-rank),
+ * then min-max scaled to [0, 1] (all 1 when every value is equal). It is
+ * strictly increasing in y. Returns PROTEIN_ENOMEM on allocation failure. */
+int protein_rank_normal(const double *y, size_t n, double *out);
+
+/* Maps v in transformed units back to y units by linear interpolation
+ * between the nearest (t[i], y[i]) pairs below and above v (t =
+ * protein_rank_normal(y)); outside [min t, max t] it returns the smallest
+ * or largest y. NaN when n is 0. */
+double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
+                                   double v);
+
 /* ------------------------------------------------------------------ pareto */
 
 /* Pareto front of (score, cost) points, higher score better: sorts by cost

@@ -85,7 +85,8 @@ struct protein_optimizer {
 
 /* Everything one model suggestion allocates, freed together. */
 typedef struct work {
-    double smin, srange, lmin, lrange; /* target scaling */
+    double lmin, lrange; /* log-cost target scaling */
+    double *ts; /* the score GP's target for each success (n_obs) */
     size_t *rows; /* training rows: < n_fail failures, else successes */
     unsigned char *keep;
     double *Xs, *ys, *Xc, *yc; /* score and cost training sets */
@@ -418,6 +419,89 @@ static int grid_point(protein_optimizer *opt, double *values)
     return PROTEIN_OK;
 }
 
+/* Standard normal quantile, by bisection on the CDF 0.5 erfc(-x / sqrt 2)
+ * (monotone and exact to the last bits that matter here); p in (0, 1). */
+static double probit(double p)
+{
+    double lo = -40, hi = 40;
+    for (int k = 0; k < 100 && hi - lo > 1e-12; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(-mid / M_SQRT2) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+typedef struct ranked {
+    double y;
+    size_t index;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->y != y->y)
+        return x->y < y->y ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Rank-to-normal transform; see internal.h. */
+int protein_rank_normal(const double *y, size_t n, double *out)
+{
+    ranked *r;
+    double lo, hi;
+
+    if (n == 0)
+        return PROTEIN_OK;
+    r = malloc(n * sizeof(*r));
+    if (r == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r[i].y = y[i];
+        r[i].index = i;
+    }
+    qsort(r, n, sizeof(*r), cmp_ranked);
+    for (size_t a = 0, b; a < n; a = b) {
+        double rank; /* 1-based mid-rank of the tie group [a, b) */
+        for (b = a + 1; b < n && r[b].y == r[a].y; b++)
+            ;
+        rank = 0.5 * (double)(a + 1 + b);
+        for (size_t k = a; k < b; k++)
+            out[r[k].index] = probit((rank - 0.5) / (double)n);
+    }
+    lo = out[r[0].index];
+    hi = out[r[n - 1].index];
+    for (size_t i = 0; i < n; i++)
+        out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 1.0;
+    free(r);
+    return PROTEIN_OK;
+}
+
+/* Inverse of protein_rank_normal; see internal.h. */
+double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
+                                   double v)
+{
+    size_t below = SIZE_MAX, above = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] <= v && (below == SIZE_MAX || t[i] > t[below] ||
+                          (t[i] == t[below] && y[i] > y[below])))
+            below = i;
+        if (t[i] >= v && (above == SIZE_MAX || t[i] < t[above] ||
+                          (t[i] == t[above] && y[i] < y[above])))
+            above = i;
+    }
+    if (below == SIZE_MAX && above == SIZE_MAX)
+        return NAN;
+    if (below == SIZE_MAX)
+        return y[above];
+    if (above == SIZE_MAX || t[above] == t[below])
+        return y[below];
+    return y[below] +
+           (y[above] - y[below]) * (v - t[below]) / (t[above] - t[below]);
+}
+
 /* Target cost t (research note section 3.1): one element of the shuffled
  * pool per call, jittered by 0.1 N(0,1), clipped to [0,1], times
  * 1 + expansion_rate. */
@@ -447,6 +531,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void work_free(work *w)
 {
+    free(w->ts);
     free(w->rows);
     free(w->keep);
     free(w->Xs);
@@ -578,26 +663,27 @@ static void penalize_pending(const protein_optimizer *opt, const double *cand,
     }
 }
 
-/* Training targets: scores min-max scaled to [0, 1]; log-costs from their
- * minimum to their 0.97 quantile (research note section 4). */
+/* Training targets: scores through protein_rank_normal; log-costs from
+ * their minimum to their 0.97 quantile (research note section 4). */
 static int compute_targets(const protein_optimizer *opt, work *w)
 {
     const size_t n = opt->n_obs;
-    double pos = COST_QUANTILE * (double)(n - 1), smin = INFINITY,
-           smax = -INFINITY;
+    double pos = COST_QUANTILE * (double)(n - 1);
     size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
     double *lc = malloc(n * sizeof(double));
 
-    if (lc == NULL)
+    w->ts = malloc(n * sizeof(double));
+    if (lc == NULL || w->ts == NULL) {
+        free(lc);
         return PROTEIN_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        smin = fmin(smin, opt->obs_score[i]);
-        smax = fmax(smax, opt->obs_score[i]);
-        lc[i] = log(opt->obs_cost[i]);
     }
+    if (protein_rank_normal(opt->obs_score, n, w->ts) != PROTEIN_OK) {
+        free(lc);
+        return PROTEIN_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        lc[i] = log(opt->obs_cost[i]);
     qsort(lc, n, sizeof(double), cmp_double);
-    w->smin = smin;
-    w->srange = fabs(smax - smin) + 1e-6;
     w->lmin = lc[0];
     w->lrange = lc[lo] + (pos - (double)lo) * (lc[hi] - lc[lo]) - lc[0] + 1e-6;
     free(lc);
@@ -625,7 +711,7 @@ static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
         } else {
             size_t i = r - opt->n_fail;
             memcpy(w->Xs + w->ns * d, opt->obs_u + i * d, d * sizeof(double));
-            w->ys[w->ns++] = (opt->obs_score[i] - w->smin) / w->srange;
+            w->ys[w->ns++] = w->ts[i];
             memcpy(w->Xc + w->nc * d, opt->obs_u + i * d, d * sizeof(double));
             w->yc[w->nc++] = (log(opt->obs_cost[i]) - w->lmin) / w->lrange;
         }
@@ -846,7 +932,8 @@ static int model_suggest(protein_optimizer *opt, double *values,
 
     protein_space_denormalize(cfg, w.cand + best * opt->dim, values);
     info->source = PROTEIN_SOURCE_MODEL;
-    info->predicted_score = w.pred_s[best] * w.srange + w.smin;
+    info->predicted_score = protein_rank_normal_inverse(
+        opt->obs_score, w.ts, opt->n_obs, w.pred_s[best]);
     if (cfg->minimize)
         info->predicted_score = -info->predicted_score;
     info->predicted_cost = exp(w.pred_c[best] * w.lrange + w.lmin);

@@ -10,7 +10,9 @@
  * becomes L after Xpotrf and K^-1 (lower) after the in-place inverse.
  * Theta, the Adam moments and the gradient live on the device; per loss or
  * gradient only the loss, the factorization status and (for L-BFGS) the
- * d + 3 gradient values come back, never a matrix.
+ * d + 3 gradient values come back, never a matrix. The L-BFGS fit is
+ * core's protein_gp_minimize over this backend's loss and gradient; the
+ * Adam fit runs on the device.
  *
  * Loss: hyper kernel (softplus, X / l) -> build_k (lower tiles) -> Xpotrf
  * (jitter ladder) -> Xpotrs (a = K^-1 y) -> loss kernel (log det, y'a,
@@ -27,9 +29,7 @@
 #include <cusolverDn.h>
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,16 +127,6 @@ struct cuda_state {
 
 /* ------------------------------------------------------------ errors */
 
-void set_error(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    if (!errbuf || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
 const char *solver_status_name(cusolverStatus_t s)
 {
     switch (s) {
@@ -158,9 +148,9 @@ const char *solver_status_name(cusolverStatus_t s)
     do {                                                                      \
         cudaError_t e_ = (call);                                              \
         if (e_ != cudaSuccess) {                                              \
-            set_error(errbuf, errlen, "GP (cuda): %s failed: %s",             \
-                      (what), cudaGetErrorString(e_));                        \
-            rc = PROTEIN_EBACKEND;                                            \
+            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
+                                 "GP (cuda): %s failed: %s", (what),          \
+                                 cudaGetErrorString(e_));                     \
             goto fail;                                                        \
         }                                                                     \
     } while (0)
@@ -169,9 +159,9 @@ const char *solver_status_name(cusolverStatus_t s)
     do {                                                                      \
         cublasStatus_t e_ = (call);                                           \
         if (e_ != CUBLAS_STATUS_SUCCESS) {                                    \
-            set_error(errbuf, errlen, "GP (cuda): %s failed: %s",             \
-                      (what), cublasGetStatusString(e_));                     \
-            rc = PROTEIN_EBACKEND;                                            \
+            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
+                                 "GP (cuda): %s failed: %s", (what),          \
+                                 cublasGetStatusString(e_));                  \
             goto fail;                                                        \
         }                                                                     \
     } while (0)
@@ -180,9 +170,9 @@ const char *solver_status_name(cusolverStatus_t s)
     do {                                                                      \
         cusolverStatus_t e_ = (call);                                         \
         if (e_ != CUSOLVER_STATUS_SUCCESS) {                                  \
-            set_error(errbuf, errlen, "GP (cuda): %s failed: %s",             \
-                      (what), solver_status_name(e_));                        \
-            rc = PROTEIN_EBACKEND;                                            \
+            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
+                                 "GP (cuda): %s failed: %s", (what),          \
+                                 solver_status_name(e_));                     \
             goto fail;                                                        \
         }                                                                     \
     } while (0)
@@ -663,12 +653,10 @@ int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
             free(s->hwork);
             s->hwork = malloc(host);
             s->hwork_bytes = s->hwork ? host : 0;
-            if (!s->hwork) {
-                set_error(errbuf, errlen,
-                          "GP (cuda): out of host memory (%zu bytes)",
-                          host);
-                return PROTEIN_ENOMEM;
-            }
+            if (!s->hwork)
+                return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
+                                       "GP (cuda): out of host memory (%zu "
+                                       "bytes)", host);
         }
     }
 fail:
@@ -778,13 +766,13 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
         rc = sync_stream(s, "GP loss on the device", errbuf, errlen);
         if (rc != PROTEIN_OK)
             return rc;
-        if (s->host_info[0] < 0 || s->host_info[1] < 0) {
-            set_error(errbuf, errlen,
-                      "GP (cuda): cuSOLVER rejected argument %d (n = %zu)",
-                      s->host_info[0] < 0 ? -s->host_info[0] : -s->host_info[1],
-                      n);
-            return PROTEIN_EBACKEND;
-        }
+        if (s->host_info[0] < 0 || s->host_info[1] < 0)
+            return protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,
+                                   "GP (cuda): cuSOLVER rejected argument "
+                                   "%d (n = %zu)",
+                                   s->host_info[0] < 0 ? -s->host_info[0]
+                                                       : -s->host_info[1],
+                                   n);
         if (s->host_info[0] == 0) {
             s->factored = 1;
             *jitter = JITTER_LADDER[rung];
@@ -792,10 +780,10 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
             return PROTEIN_OK;
         }
     }
-    set_error(errbuf, errlen,
-              "GP (cuda): K (n = %zu) is not positive definite even "
-              "with jitter %g", n, JITTER_LADDER[JITTER_RUNGS - 1]);
-    return PROTEIN_ENUMERIC;
+    return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
+                           "GP (cuda): K (n = %zu) is not positive definite "
+                           "even with jitter %g", n,
+                           JITTER_LADDER[JITTER_RUNGS - 1]);
 fail:
     return rc;
 }
@@ -974,11 +962,9 @@ int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
     dim3 tile_threads(TILE, TILE_ROWS);
     int nb = s->grad_blocks;
 
-    if (!s->factored) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): gradient without a factorization");
-        return PROTEIN_EINVAL;
-    }
+    if (!s->factored)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): gradient without a factorization");
     s->factored = 0;
     if ((long long)nb > ntiles)
         nb = (int)ntiles;
@@ -1026,14 +1012,12 @@ int set_data(cuda_state *s, const double *X, const double *y, size_t n,
              char *errbuf, size_t errlen)
 {
     int rc;
-    if (!X || !y || n == 0) {
-        set_error(errbuf, errlen, "GP (cuda): no training data (n = %zu)", n);
-        return PROTEIN_EINVAL;
-    }
-    if (!all_finite(X, n * s->d) || !all_finite(y, n)) {
-        set_error(errbuf, errlen, "GP (cuda): training data holds NaN or Inf");
-        return PROTEIN_EINVAL;
-    }
+    if (!X || !y || n == 0)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): no training data (n = %zu)", n);
+    if (!all_finite(X, n * s->d) || !all_finite(y, n))
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): training data holds NaN or Inf");
     s->fitted = 0;
     s->factored = 0;
     rc = ensure_train(s, n, errbuf, errlen);
@@ -1045,38 +1029,46 @@ int set_data(cuda_state *s, const double *X, const double *y, size_t n,
 
 /* ------------------------------------------------------------ fit loops
  *
- * The two optimizers of core/gp_common.c (protein_gp_minimize), run with
- * the loss and gradient above: same defaults, same steps, same report, so
- * that both backends return the same theta. kernels/ cannot call core/
- * (core links first), hence this second host-side driver; its per-step
- * traffic is the loss and the d + 3 gradient values, never a matrix. */
+ * L-BFGS (the default method) is core/gp_common.c's protein_gp_minimize,
+ * driving the objective below: per call only theta goes up and the loss,
+ * the factorization status and the d + 3 gradient values come back, never
+ * a matrix. Adam runs on the device (theta, moments and gradient stay
+ * there) with the same step as protein_gp_adam_step. */
 
-const int DEFAULT_MAX_EVALUATIONS = 12;
-const int LBFGS_MEMORY = 10;
-const double LBFGS_ARMIJO = 1e-4;
-const double LBFGS_GRAD_TOL = 1e-6;
+/* protein_gp_objective.loss: dev_loss at the host theta. */
+int objective_loss(void *ctx, const double *theta, double *loss,
+                   double *jitter, char *errbuf, size_t errlen)
+{
+    return dev_loss((cuda_state *)ctx, theta, loss, jitter, errbuf, errlen);
+}
 
-/* Loss with the report's bookkeeping; a non-finite loss is a failed
- * factorization. */
-int fit_loss(cuda_state *s, const double *theta, double *loss,
-             protein_gp_fit_report *rep, char *errbuf, size_t errlen)
+/* protein_gp_objective.gradient: dev_gradient, copied to the host. */
+int objective_gradient(void *ctx, double *grad, char *errbuf, size_t errlen)
+{
+    return dev_gradient((cuda_state *)ctx, grad, errbuf, errlen);
+}
+
+/* Loss at the device theta with the report's bookkeeping; a non-finite
+ * loss is a failed factorization. */
+int adam_loss(cuda_state *s, double *loss, protein_gp_fit_report *rep,
+              char *errbuf, size_t errlen)
 {
     double jitter = 0.0;
-    int rc = dev_loss(s, theta, loss, &jitter, errbuf, errlen);
+    int rc = dev_loss(s, NULL, loss, &jitter, errbuf, errlen);
     rep->evaluations++;
     if (rc != PROTEIN_OK)
         return rc;
-    if (!isfinite(*loss)) {
-        set_error(errbuf, errlen, "GP (cuda): GP loss is not finite");
-        return PROTEIN_ENUMERIC;
-    }
+    if (!isfinite(*loss))
+        return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
+                               "GP (cuda): GP loss is not finite");
     if (jitter > rep->jitter_used)
         rep->jitter_used = jitter;
     return PROTEIN_OK;
 }
 
 /* Adam-amsgrad with theta and the moments on the device; a step to a theta
- * where K cannot be factorized is undone and ends the loop. */
+ * where K cannot be factorized is undone and ends the loop. Ends with the
+ * factorization at the returned theta. */
 int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
              double lr, protein_gp_fit_report *rep, char *errbuf,
              size_t errlen)
@@ -1092,7 +1084,7 @@ int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
                                  cudaMemcpyHostToDevice, s->stream),
                  "cudaMemcpyAsync (optimizer state)");
     for (int it = 0; it < iterations; it++) {
-        rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+        rc = adam_loss(s, &loss, rep, errbuf, errlen);
         if (rc == PROTEIN_ENUMERIC && it > 0) {
             CU_CHECK(cudaMemcpyAsync(s->theta, s->prev, nt * sizeof(double),
                                      cudaMemcpyDeviceToDevice, s->stream),
@@ -1112,13 +1104,13 @@ int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
         LAUNCH_CHECK("Adam kernel launch");
         rep->iterations_done++;
     }
-    rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+    rc = adam_loss(s, &loss, rep, errbuf, errlen);
     if (rc == PROTEIN_ENUMERIC && rep->iterations_done > 0) {
         CU_CHECK(cudaMemcpyAsync(s->theta, s->prev, nt * sizeof(double),
                                  cudaMemcpyDeviceToDevice, s->stream),
                  "cudaMemcpyAsync (undo step)");
         rep->iterations_done--;
-        rc = fit_loss(s, NULL, &loss, rep, errbuf, errlen);
+        rc = adam_loss(s, &loss, rep, errbuf, errlen);
     }
     if (rc != PROTEIN_OK)
         return rc;
@@ -1131,193 +1123,6 @@ int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
         return rc;
     rep->final_loss = loss;
 fail:
-    return rc;
-}
-
-/* L-BFGS scratch: nt-vectors and the ring of curvature pairs. */
-struct lbfgs_work {
-    size_t nt;
-    double *buf;
-    double *x, *g, *xn, *gn, *dir, *s, *y;
-    double rho[LBFGS_MEMORY], alpha[LBFGS_MEMORY];
-    int count, head;
-};
-
-double vdot(const double *a, const double *b, size_t n)
-{
-    double r = 0.0;
-    for (size_t i = 0; i < n; i++)
-        r += a[i] * b[i];
-    return r;
-}
-
-double vnorm_inf(const double *a, size_t n)
-{
-    double r = 0.0;
-    for (size_t i = 0; i < n; i++)
-        if (fabs(a[i]) > r)
-            r = fabs(a[i]);
-    return r;
-}
-
-/* dir = -H g by the two-loop recursion, initial scaling s'y / y'y. */
-void lbfgs_direction(lbfgs_work *w)
-{
-    size_t nt = w->nt;
-    double *q = w->dir, gamma = 1.0;
-    int idx;
-    for (size_t k = 0; k < nt; k++)
-        q[k] = -w->g[k];
-    for (int c = 0; c < w->count; c++) {
-        idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
-        w->alpha[idx] = w->rho[idx] * vdot(w->s + idx * nt, q, nt);
-        for (size_t k = 0; k < nt; k++)
-            q[k] -= w->alpha[idx] * w->y[idx * nt + k];
-    }
-    if (w->count > 0) {
-        idx = (w->head - 1 + LBFGS_MEMORY) % LBFGS_MEMORY;
-        const double *yl = w->y + idx * nt;
-        gamma = vdot(w->s + idx * nt, yl, nt) / vdot(yl, yl, nt);
-    }
-    for (size_t k = 0; k < nt; k++)
-        q[k] *= gamma;
-    for (int c = w->count - 1; c >= 0; c--) {
-        idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
-        double beta = w->rho[idx] * vdot(w->y + idx * nt, q, nt);
-        for (size_t k = 0; k < nt; k++)
-            q[k] += (w->alpha[idx] - beta) * w->s[idx * nt + k];
-    }
-}
-
-/* Keeps the pair (xn - x, gn - g) when its curvature is positive. */
-void lbfgs_push(lbfgs_work *w)
-{
-    size_t nt = w->nt;
-    double *sv = w->s + w->head * nt, *yv = w->y + w->head * nt;
-    for (size_t k = 0; k < nt; k++) {
-        sv[k] = w->xn[k] - w->x[k];
-        yv[k] = w->gn[k] - w->g[k];
-    }
-    double sy = vdot(sv, yv, nt);
-    if (!(sy > 1e-10 * sqrt(vdot(sv, sv, nt) * vdot(yv, yv, nt))))
-        return;
-    w->rho[w->head] = 1.0 / sy;
-    w->head = (w->head + 1) % LBFGS_MEMORY;
-    if (w->count < LBFGS_MEMORY)
-        w->count++;
-}
-
-/* Backtracking Armijo search along dir: 1 with xn, *fn accepted, 0 when
- * the evaluation budget ran out, or an error status < 0. */
-int lbfgs_search(cuda_state *st, lbfgs_work *w, double f, double *fn,
-                 int max_eval, protein_gp_fit_report *rep, char *errbuf,
-                 size_t errlen)
-{
-    size_t nt = w->nt;
-    double gd = vdot(w->g, w->dir, nt), step = 1.0;
-    if (w->count == 0) {
-        double dmax = vnorm_inf(w->dir, nt);
-        if (dmax > 1.0)
-            step = 1.0 / dmax;
-    }
-    while (rep->evaluations < max_eval) {
-        for (size_t k = 0; k < nt; k++)
-            w->xn[k] = w->x[k] + step * w->dir[k];
-        int rc = fit_loss(st, w->xn, fn, rep, errbuf, errlen);
-        if (rc != PROTEIN_OK && rc != PROTEIN_ENUMERIC)
-            return rc;
-        if (rc == PROTEIN_OK && *fn <= f + LBFGS_ARMIJO * step * gd)
-            return 1;
-        if (rc == PROTEIN_OK) {
-            double t = -gd * step * step / (2 * (*fn - f - gd * step));
-            step = fmin(fmax(t, 0.1 * step), 0.5 * step);
-        } else {
-            step *= 0.1;
-        }
-    }
-    return 0;
-}
-
-void swap_ptr(double **a, double **b)
-{
-    double *t = *a;
-    *a = *b;
-    *b = t;
-}
-
-/* Warm-started L-BFGS within max_eval loss evaluations; ends with the
- * factorization at the returned theta. */
-int fit_lbfgs(cuda_state *s, protein_gp_params *params, int max_eval,
-              protein_gp_fit_report *rep, char *errbuf, size_t errlen)
-{
-    lbfgs_work w;
-    size_t nt = s->d + 3;
-    double f = 0.0, fn = 0.0;
-    int rc, last_at_x;
-
-    memset(&w, 0, sizeof w);
-    w.nt = nt;
-    w.buf = (double *)malloc((5 + 2 * LBFGS_MEMORY) * nt * sizeof(double));
-    if (!w.buf) {
-        set_error(errbuf, errlen, "GP (cuda): out of host memory");
-        return PROTEIN_ENOMEM;
-    }
-    w.x = w.buf;
-    w.g = w.x + nt;
-    w.xn = w.g + nt;
-    w.gn = w.xn + nt;
-    w.dir = w.gn + nt;
-    w.s = w.dir + nt;
-    w.y = w.s + LBFGS_MEMORY * nt;
-
-    memcpy(w.x, params->theta, nt * sizeof(double));
-    rc = fit_loss(s, w.x, &f, rep, errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        goto done;
-    last_at_x = 1;
-    if (rep->evaluations < max_eval) {
-        rc = dev_gradient(s, w.g, errbuf, errlen);
-        if (rc != PROTEIN_OK)
-            goto done;
-        last_at_x = 0;
-    }
-    while (rep->evaluations < max_eval && vnorm_inf(w.g, nt) >= LBFGS_GRAD_TOL) {
-        lbfgs_direction(&w);
-        if (!(vdot(w.g, w.dir, nt) < 0)) {
-            w.count = 0;
-            for (size_t k = 0; k < nt; k++)
-                w.dir[k] = -w.g[k];
-        }
-        rc = lbfgs_search(s, &w, f, &fn, max_eval, rep, errbuf, errlen);
-        if (rc < 0)
-            goto done;
-        if (rc == 0) {
-            last_at_x = 0;
-            break;
-        }
-        rep->iterations_done++;
-        f = fn;
-        if (rep->evaluations >= max_eval) {
-            swap_ptr(&w.x, &w.xn);
-            last_at_x = 1;
-            break;
-        }
-        rc = dev_gradient(s, w.gn, errbuf, errlen);
-        if (rc != PROTEIN_OK)
-            goto done;
-        lbfgs_push(&w);
-        swap_ptr(&w.x, &w.xn);
-        swap_ptr(&w.g, &w.gn);
-        last_at_x = 0;
-    }
-    memcpy(params->theta, w.x, nt * sizeof(double));
-    rc = PROTEIN_OK;
-    if (!last_at_x)
-        rc = fit_loss(s, w.x, &f, rep, errbuf, errlen);
-    if (rc == PROTEIN_OK)
-        rep->final_loss = f;
-done:
-    free(w.buf);
     return rc;
 }
 
@@ -1355,18 +1160,16 @@ int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
     size_t nt = d + 3;
     cudaDeviceProp prop;
     cuda_state *s = NULL;
-    if (!state || d == 0) {
-        set_error(errbuf, errlen, "GP (cuda): need d > 0 dimensions");
-        return PROTEIN_EINVAL;
-    }
+    if (!state || d == 0)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): need d > 0 dimensions");
     *state = NULL;
     if (!protein_gp_cuda_available(errbuf, errlen))
         return PROTEIN_EBACKEND;
     s = (cuda_state *)calloc(1, sizeof *s);
-    if (!s) {
-        set_error(errbuf, errlen, "GP (cuda): out of host memory");
-        return PROTEIN_ENOMEM;
-    }
+    if (!s)
+        return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
+                               "GP (cuda): out of host memory");
     s->d = d;
     CU_CHECK(cudaGetDevice(&s->device), "cudaGetDevice");
     CU_CHECK(cudaGetDeviceProperties(&prop, s->device), "cudaGetDeviceProperties");
@@ -1411,15 +1214,13 @@ int cuda_loss_grad(void *state, const double *X, const double *y, size_t n,
     cuda_state *s = (cuda_state *)state;
     double jitter;
     int rc;
-    if (!s || !theta || !loss) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): loss_grad needs a state, theta and a loss pointer");
-        return PROTEIN_EINVAL;
-    }
-    if (!all_finite(theta, s->d + 3)) {
-        set_error(errbuf, errlen, "GP (cuda): theta holds NaN or Inf");
-        return PROTEIN_EINVAL;
-    }
+    if (!s || !theta || !loss)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): loss_grad needs a state, theta "
+                               "and a loss pointer");
+    if (!all_finite(theta, s->d + 3))
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): theta holds NaN or Inf");
     rc = set_data(s, X, y, n, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
@@ -1434,64 +1235,53 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
              protein_gp_fit_report *report, char *errbuf, size_t errlen)
 {
     cuda_state *s = (cuda_state *)state;
-    protein_gp_fit_options o;
+    protein_gp_objective obj = {s, objective_loss, objective_gradient};
     protein_gp_fit_report rep;
     int rc;
 
-    memset(&o, 0, sizeof o);
     memset(&rep, 0, sizeof rep);
-    if (!s || !params || !params->theta) {
-        set_error(errbuf, errlen, "GP (cuda): fit needs a state and parameters");
-        return PROTEIN_EINVAL;
+    if (!s || !params || !params->theta)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): fit needs a state and parameters");
+    if (params->d != s->d)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): parameters are for d = %zu, the "
+                               "state for d = %zu", params->d, s->d);
+    if (!all_finite(params->theta, s->d + 3))
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): theta holds NaN or Inf");
+    if (opts && opts->method == PROTEIN_GP_FIT_ADAM) {
+        /* Adam runs here, on the device; everything else (options checked
+         * there) goes through protein_gp_minimize. */
+        int iterations = opts->iterations ? opts->iterations
+                                          : DEFAULT_ITERATIONS;
+        double lr = opts->learning_rate != 0 ? opts->learning_rate
+                                             : DEFAULT_LEARNING_RATE;
+        if (iterations < 0 || !(lr > 0) || opts->max_evaluations < 0 ||
+            !params->m || !params->v || !params->vmax)
+            return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                                   "GP (cuda): bad fit options (iterations "
+                                   "%d, learning rate %g, method %d, max "
+                                   "evaluations %d)", iterations, lr,
+                                   opts->method, opts->max_evaluations);
+        rc = set_data(s, X, y, n, errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            rc = fit_adam(s, params, iterations, lr, &rep, errbuf, errlen);
+        if (rc == PROTEIN_OK && report)
+            *report = rep;
+    } else {
+        rc = set_data(s, X, y, n, errbuf, errlen);
+        if (rc == PROTEIN_OK)
+            rc = protein_gp_minimize(&obj, params, opts, report, errbuf,
+                                     errlen);
     }
-    if (params->d != s->d) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): parameters are for d = %zu, the state for "
-                  "d = %zu", params->d, s->d);
-        return PROTEIN_EINVAL;
-    }
-    if (!all_finite(params->theta, s->d + 3)) {
-        set_error(errbuf, errlen, "GP (cuda): theta holds NaN or Inf");
-        return PROTEIN_EINVAL;
-    }
-    if (opts)
-        o = *opts;
-    if (o.iterations == 0)
-        o.iterations = DEFAULT_ITERATIONS;
-    if (o.learning_rate == 0)
-        o.learning_rate = DEFAULT_LEARNING_RATE;
-    if (o.method == PROTEIN_GP_FIT_DEFAULT)
-        o.method = PROTEIN_GP_FIT_LBFGS;
-    if (o.max_evaluations == 0)
-        o.max_evaluations = DEFAULT_MAX_EVALUATIONS;
-    if (o.iterations < 0 || !(o.learning_rate > 0) || o.max_evaluations < 1 ||
-        (o.method != PROTEIN_GP_FIT_ADAM && o.method != PROTEIN_GP_FIT_LBFGS) ||
-        (o.method == PROTEIN_GP_FIT_ADAM &&
-         (!params->m || !params->v || !params->vmax))) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): bad fit options (iterations %d, learning "
-                  "rate %g, method %d, max evaluations %d)",
-                  o.iterations, o.learning_rate, o.method, o.max_evaluations);
-        return PROTEIN_EINVAL;
-    }
-    rc = set_data(s, X, y, n, errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        return rc;
-    if (o.method == PROTEIN_GP_FIT_ADAM)
-        rc = fit_adam(s, params, o.iterations, o.learning_rate, &rep, errbuf,
-                      errlen);
-    else
-        rc = fit_lbfgs(s, params, o.max_evaluations, &rep, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
     s->fitted = s->factored;
-    if (!s->fitted) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): fit ended without a factorization");
-        return PROTEIN_EBACKEND;
-    }
-    if (report)
-        *report = rep;
+    if (!s->fitted)
+        return protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,
+                               "GP (cuda): fit ended without a "
+                               "factorization");
     return PROTEIN_OK;
 }
 
@@ -1522,20 +1312,17 @@ int cuda_predict(void *state, const double *Xs, size_t m, double *mean,
     int rc = PROTEIN_OK;
     size_t n, mb;
     const double one = 1.0, zero = 0.0;
-    if (!s || (m > 0 && (!Xs || !mean))) {
-        set_error(errbuf, errlen, "GP (cuda): predict needs points and a mean array");
-        return PROTEIN_EINVAL;
-    }
-    if (!s->fitted) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): predict before a successful fit");
-        return PROTEIN_EINVAL;
-    }
-    if (!all_finite(Xs, m * s->d)) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): prediction points hold NaN or Inf");
-        return PROTEIN_EINVAL;
-    }
+    if (!s || (m > 0 && (!Xs || !mean)))
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): predict needs points and a mean "
+                               "array");
+    if (!s->fitted)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): predict before a successful fit");
+    if (!all_finite(Xs, m * s->d))
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): prediction points hold NaN or "
+                               "Inf");
     if (m == 0)
         return PROTEIN_OK;
     n = s->n;
@@ -1606,15 +1393,11 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
 {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-        set_error(errbuf, errlen, "no usable CUDA device: %s",
-                  cudaGetErrorString(e));
-        return 0;
-    }
-    if (count == 0) {
-        set_error(errbuf, errlen, "no CUDA device present");
-        return 0;
-    }
+    if (e != cudaSuccess)
+        return protein_gp_fail(0, errbuf, errlen, "no usable CUDA device: %s",
+                               cudaGetErrorString(e));
+    if (count == 0)
+        return protein_gp_fail(0, errbuf, errlen, "no CUDA device present");
     return 1;
 }
 
@@ -1630,11 +1413,10 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
     double *X = NULL, *times = NULL;
     cudaEvent_t ev[4] = {NULL, NULL, NULL, NULL};
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    if (n == 0 || reps <= 0 || !times_out) {
-        set_error(errbuf, errlen,
-                  "GP (cuda): time_cholesky needs n > 0, reps > 0 and outputs");
-        return PROTEIN_EINVAL;
-    }
+    if (n == 0 || reps <= 0 || !times_out)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP (cuda): time_cholesky needs n > 0, reps "
+                               "> 0 and outputs");
     rc = cuda_create(&st, d, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
@@ -1642,8 +1424,8 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
     X = (double *)malloc(n * d * sizeof(double));
     times = (double *)malloc(3 * (size_t)reps * sizeof(double));
     if (!X || !times) {
-        set_error(errbuf, errlen, "GP (cuda): out of host memory");
-        rc = PROTEIN_ENOMEM;
+        rc = protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
+                             "GP (cuda): out of host memory");
         goto fail;
     }
     for (size_t e = 0; e < n * d; e++) {
@@ -1692,10 +1474,10 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
                  "cudaMemcpyAsync (status)");
         CU_CHECK(cudaStreamSynchronize(s->stream), "Cholesky timing run");
         if (s->host_info[0] != 0) {
-            set_error(errbuf, errlen,
-                      "GP (cuda): timing matrix not positive definite "
-                      "(n = %zu, minor %d)", n, s->host_info[0]);
-            rc = PROTEIN_ENUMERIC;
+            rc = protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
+                                 "GP (cuda): timing matrix not positive "
+                                 "definite (n = %zu, minor %d)", n,
+                                 s->host_info[0]);
             goto fail;
         }
         for (int q = 0; q < 3; q++)

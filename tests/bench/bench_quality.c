@@ -26,6 +26,7 @@
  *
  *   bench_quality [--trials 200] [--seeds 10] [--objective NAME]
  *                 [--expansion 0.1]   (Protein's expansion_rate)
+ *                 [--arm sequential|pending|unmarked]   (one arm only)
  */
 #include <math.h>
 #include <stdio.h>
@@ -306,10 +307,16 @@ done:
     return rc;
 }
 
+/* Whether the arm called name runs: all do without --arm. */
+static int want(const char *arm, const char *name)
+{
+    return arm == NULL || strcmp(arm, name) == 0;
+}
+
 int main(int argc, char **argv)
 {
     int trials = 200, seeds = 10;
-    const char *only = NULL;
+    const char *only = NULL, *arm = NULL;
 
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--trials") == 0 && a + 1 < argc) {
@@ -320,9 +327,12 @@ int main(int argc, char **argv)
             only = argv[++a];
         } else if (strcmp(argv[a], "--expansion") == 0 && a + 1 < argc) {
             expansion_rate = atof(argv[++a]);
+        } else if (strcmp(argv[a], "--arm") == 0 && a + 1 < argc) {
+            arm = argv[++a];
         } else {
             fprintf(stderr, "usage: %s [--trials N] [--seeds N] [--objective "
-                            "puffer|branin|hartmann6] [--expansion R]\n",
+                            "puffer|branin|hartmann6] [--expansion R] "
+                            "[--arm sequential|pending|unmarked]\n",
                     argv[0]);
             return 2;
         }
@@ -342,10 +352,13 @@ int main(int argc, char **argv)
         const objective *o = &objectives[i];
         if (only != NULL && strcmp(only, o->name) != 0)
             continue;
-        if (compare(o, SEQUENTIAL, "sequential", trials, seeds) ||
-            compare(o, PARALLEL, "16 pending", trials, seeds) ||
-            compare(o, PARALLEL_NO_PENDING, "16 in flight, unmarked",
-                    trials, seeds))
+        if ((want(arm, "sequential") &&
+             compare(o, SEQUENTIAL, "sequential", trials, seeds)) ||
+            (want(arm, "pending") &&
+             compare(o, PARALLEL, "16 pending", trials, seeds)) ||
+            (want(arm, "unmarked") &&
+             compare(o, PARALLEL_NO_PENDING, "16 in flight, unmarked",
+                     trials, seeds)))
             return 1;
         printf("%-10s %-22s optimum %.6g\n", o->name, "", o->optimum);
     }

@@ -15,8 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
-
+#include "cunit_run.h"
 #include "protein_queue.h"
 #include "redis_harness.h"
 
@@ -1006,32 +1005,29 @@ static int suite_clean(void)
     return 0;
 }
 
+static const cunit_test tests[] = {
+    {"connect and load functions", test_connect},
+    {"sweep lifecycle", test_sweep_lifecycle},
+    {"claim, complete, fail, tokens", test_claim_complete},
+    {"idempotent claim and resume", test_idempotent_claim},
+    {"budget, owner, pause and stop", test_budget_owner_state},
+    {"lease expiry and retry", test_lease_expiry},
+    {"late outcomes and retry budget", test_late_outcomes},
+    {"coordinator, queue, wait then fallback", test_coordinator_queue},
+    {"Redis down", test_redis_down},
+    {"URL forms", test_url_forms},
+    {"password", test_password},
+    {"restart with appendonly", test_restart_aof},
+    {"ACL for workers", test_acl},
+    {"64 concurrent clients", test_concurrent_clients},
+};
+
 int main(void)
 {
     if (system("redis-server --version >/dev/null 2>&1") != 0) {
         fprintf(stderr, "SKIP: redis-server not found\n");
         return 77;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    CU_pSuite s = CU_add_suite("queue", suite_init, suite_clean);
-    CU_add_test(s, "connect and load functions", test_connect);
-    CU_add_test(s, "sweep lifecycle", test_sweep_lifecycle);
-    CU_add_test(s, "claim, complete, fail, tokens", test_claim_complete);
-    CU_add_test(s, "idempotent claim and resume", test_idempotent_claim);
-    CU_add_test(s, "budget, owner, pause and stop", test_budget_owner_state);
-    CU_add_test(s, "lease expiry and retry", test_lease_expiry);
-    CU_add_test(s, "late outcomes and retry budget", test_late_outcomes);
-    CU_add_test(s, "coordinator, queue, wait then fallback", test_coordinator_queue);
-    CU_add_test(s, "Redis down", test_redis_down);
-    CU_add_test(s, "URL forms", test_url_forms);
-    CU_add_test(s, "password", test_password);
-    CU_add_test(s, "restart with appendonly", test_restart_aof);
-    CU_add_test(s, "ACL for workers", test_acl);
-    CU_add_test(s, "64 concurrent clients", test_concurrent_clients);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite_fixture("queue", suite_init, suite_clean, tests,
+                                   CUNIT_COUNT(tests));
 }

@@ -3,12 +3,12 @@
  * load_file and the example configs. */
 #include "config.h"
 
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "protein.h"
 
 #ifndef PROTEIN_SRCDIR
@@ -766,36 +766,25 @@ static void test_error_format(void)
     CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
 }
 
+static const cunit_test tests[] = {
+    {"defaults", test_defaults},
+    {"options", test_options},
+    {"distributions", test_distributions},
+    {"groups", test_groups},
+    {"yaml errors", test_yaml_errors},
+    {"deep nesting", test_deep_nesting},
+    {"bad arguments", test_bad_arguments},
+    {"ini", test_ini},
+    {"ini options", test_ini_options},
+    {"ini errors", test_ini_errors},
+    {"round trip", test_round_trip},
+    {"write file", test_write_file},
+    {"examples", test_examples},
+    {"load_file errors", test_load_file_errors},
+    {"error format", test_error_format},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned failed;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    suite = CU_add_suite("config", NULL, NULL);
-    if (!suite ||
-        !CU_add_test(suite, "defaults", test_defaults) ||
-        !CU_add_test(suite, "options", test_options) ||
-        !CU_add_test(suite, "distributions", test_distributions) ||
-        !CU_add_test(suite, "groups", test_groups) ||
-        !CU_add_test(suite, "yaml errors", test_yaml_errors) ||
-        !CU_add_test(suite, "deep nesting", test_deep_nesting) ||
-        !CU_add_test(suite, "bad arguments", test_bad_arguments) ||
-        !CU_add_test(suite, "ini", test_ini) ||
-        !CU_add_test(suite, "ini options", test_ini_options) ||
-        !CU_add_test(suite, "ini errors", test_ini_errors) ||
-        !CU_add_test(suite, "round trip", test_round_trip) ||
-        !CU_add_test(suite, "write file", test_write_file) ||
-        !CU_add_test(suite, "examples", test_examples) ||
-        !CU_add_test(suite, "load_file errors", test_load_file_errors) ||
-        !CU_add_test(suite, "error format", test_error_format)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failed = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failed ? 1 : 0;
+    return cunit_run_suite("config", tests, CUNIT_COUNT(tests));
 }

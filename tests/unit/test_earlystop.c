@@ -3,10 +3,10 @@
 /* test_earlystop.c - the early-stop model: pinball loss, quantile
  * regression, the upper cost threshold and the thresholds, also through
  * the optimizer in both goal directions. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "cunit_run.h"
 #include "internal.h"
 #include "optimizer_fixture.h"
 
@@ -145,28 +145,16 @@ static void test_optimizer_threshold(void)
     CU_ASSERT_DOUBLE_EQUAL(down, -up, 1e-12);
 }
 
+static const cunit_test tests[] = {
+    {"pinball loss", test_pinball},
+    {"recovers 0.5 + 0.3 ln c", test_recovers_line},
+    {"slope non-negative", test_slope_nonnegative},
+    {"unfitted and errors", test_unfitted_and_errors},
+    {"thresholds", test_thresholds},
+    {"through the optimizer", test_optimizer_threshold},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("earlystop", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "pinball loss", test_pinball) ||
-        !CU_add_test(suite, "recovers 0.5 + 0.3 ln c", test_recovers_line) ||
-        !CU_add_test(suite, "slope non-negative", test_slope_nonnegative) ||
-        !CU_add_test(suite, "unfitted and errors", test_unfitted_and_errors) ||
-        !CU_add_test(suite, "thresholds", test_thresholds) ||
-        !CU_add_test(suite, "through the optimizer",
-                     test_optimizer_threshold)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("earlystop", tests, CUNIT_COUNT(tests));
 }

@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <CUnit/Basic.h>
-
+#include "cunit_run.h"
 #include "protein_queue.h"
 
 /* Three parameters: a float, an integer and a string needing escapes. */
@@ -245,24 +244,20 @@ static void test_names(void)
     CU_ASSERT_STRING_EQUAL(pq_strerror(12345), "unknown error");
 }
 
+static const cunit_test tests[] = {
+    {"JSON rendering", test_json_render},
+    {"JSON round trip", test_json_round_trip},
+    {"JSON parse errors", test_json_parse_errors},
+    {"arguments", test_args},
+    {"environment names", test_env_names},
+    {"environment contract", test_env_build},
+    {"msgpack round trip", test_msgpack_round_trip},
+    {"params copy", test_params_copy},
+    {"result files", test_result_parse},
+    {"names and messages", test_names},
+};
+
 int main(void)
 {
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 99;
-    CU_pSuite s = CU_add_suite("queue_params", NULL, NULL);
-    CU_add_test(s, "JSON rendering", test_json_render);
-    CU_add_test(s, "JSON round trip", test_json_round_trip);
-    CU_add_test(s, "JSON parse errors", test_json_parse_errors);
-    CU_add_test(s, "arguments", test_args);
-    CU_add_test(s, "environment names", test_env_names);
-    CU_add_test(s, "environment contract", test_env_build);
-    CU_add_test(s, "msgpack round trip", test_msgpack_round_trip);
-    CU_add_test(s, "params copy", test_params_copy);
-    CU_add_test(s, "result files", test_result_parse);
-    CU_add_test(s, "names and messages", test_names);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    unsigned failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("queue_params", tests, CUNIT_COUNT(tests));
 }

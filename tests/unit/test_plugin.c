@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
 #include <slurm/slurm.h>
 
+#include "cunit_run.h"
 #include "spank_protein.h"
 #include "test_plugin_stub.h"
 
@@ -541,40 +541,33 @@ static void test_result_oversize_capped(void)
     unlink(path);
 }
 
+static const cunit_test tests[] = {
+    {"args: defaults", test_args_defaults},
+    {"args: every key", test_args_every_key},
+    {"args: unknown key", test_args_unknown_key},
+    {"args: bad values", test_args_bad_values},
+    {"args: too long", test_args_too_long},
+    {"args: password file check", test_password_file_check},
+    {"option: register", test_option_register},
+    {"option: sweep names", test_sweep_check_names},
+    {"option: redis down warns", test_sweep_check_redis_down},
+    {"option: callback", test_option_callback},
+    {"claim key", test_claim_key},
+    {"claim errors", test_claim_errors},
+    {"outcome: completed", test_outcome_completed},
+    {"outcome: failed", test_outcome_failed},
+    {"outcome: interrupted", test_outcome_interrupted},
+    {"outcome: merge", test_status_merge},
+    {"result: path", test_result_path},
+    {"result: round trip", test_result_roundtrip},
+    {"result: symlink refused", test_result_symlink_refused},
+    {"result: wrong owner refused", test_result_wrong_owner_refused},
+    {"result: FIFO refused", test_result_not_regular_refused},
+    {"result: oversize capped", test_result_oversize_capped},
+};
+
 int main(void)
 {
-    CU_pSuite s;
-    unsigned failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("plugin", suite_init, suite_clean);
-    CU_add_test(s, "args: defaults", test_args_defaults);
-    CU_add_test(s, "args: every key", test_args_every_key);
-    CU_add_test(s, "args: unknown key", test_args_unknown_key);
-    CU_add_test(s, "args: bad values", test_args_bad_values);
-    CU_add_test(s, "args: too long", test_args_too_long);
-    CU_add_test(s, "args: password file check", test_password_file_check);
-    CU_add_test(s, "option: register", test_option_register);
-    CU_add_test(s, "option: sweep names", test_sweep_check_names);
-    CU_add_test(s, "option: redis down warns", test_sweep_check_redis_down);
-    CU_add_test(s, "option: callback", test_option_callback);
-    CU_add_test(s, "claim key", test_claim_key);
-    CU_add_test(s, "claim errors", test_claim_errors);
-    CU_add_test(s, "outcome: completed", test_outcome_completed);
-    CU_add_test(s, "outcome: failed", test_outcome_failed);
-    CU_add_test(s, "outcome: interrupted", test_outcome_interrupted);
-    CU_add_test(s, "outcome: merge", test_status_merge);
-    CU_add_test(s, "result: path", test_result_path);
-    CU_add_test(s, "result: round trip", test_result_roundtrip);
-    CU_add_test(s, "result: symlink refused", test_result_symlink_refused);
-    CU_add_test(s, "result: wrong owner refused",
-                test_result_wrong_owner_refused);
-    CU_add_test(s, "result: FIFO refused", test_result_not_regular_refused);
-    CU_add_test(s, "result: oversize capped", test_result_oversize_capped);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures == 0 ? 0 : 1;
+    return cunit_run_suite_fixture("plugin", suite_init, suite_clean, tests,
+                                   CUNIT_COUNT(tests));
 }

@@ -16,9 +16,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CUnit/Basic.h>
 #include <slurm/slurm.h>
 
+#include "cunit_run.h"
 #include "protein_queue.h"
 #include "redis_harness.h"
 #include "test_plugin_stub.h"
@@ -239,10 +239,17 @@ static void test_redis_down(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+static const cunit_test tests[] = {
+    {"claim, export, complete", test_claim_complete},
+    {"interrupt, requeue, fail", test_interrupt_and_requeue},
+    {"srun step inside the job", test_srun_step_inside_job},
+    {"no --sweep", test_no_sweep},
+    {"Redis down", test_redis_down},
+};
+
 int main(void)
 {
-    CU_pSuite s;
-    unsigned failures;
+    int status;
     const char *base = getenv("TMPDIR");
     char cmd[300];
 
@@ -258,22 +265,11 @@ int main(void)
     }
     snprintf(arg_redis, sizeof(arg_redis), "redis=%s", harness.url);
     snprintf(arg_result_dir, sizeof(arg_result_dir), "result_dir=%s", tmpdir);
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 2;
-    s = CU_add_suite("plugin_flow", NULL, NULL);
-    CU_add_test(s, "claim, export, complete", test_claim_complete);
-    CU_add_test(s, "interrupt, requeue, fail", test_interrupt_and_requeue);
-    CU_add_test(s, "srun step inside the job", test_srun_step_inside_job);
-    CU_add_test(s, "no --sweep", test_no_sweep);
-    CU_add_test(s, "Redis down", test_redis_down);
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
+    status = cunit_run_suite("plugin_flow", tests, CUNIT_COUNT(tests));
     plugin_stub_reset();
     redis_harness_stop(&harness);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        failures++;
-    return failures == 0 ? 0 : 1;
+    if (system(cmd) != 0 && status == 0)
+        status = 1;
+    return status;
 }

@@ -4,11 +4,11 @@
  */
 #include "config.h"
 
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "queue_model.h"
 
 static const char *yaml_text =
@@ -222,30 +222,17 @@ static void test_params_to_values_errors(void)
     protein_config_free(cfg);
 }
 
+static const cunit_test tests[] = {
+    {"load config", test_load_config},
+    {"config errors name the sweep", test_load_config_error_names_sweep},
+    {"values to params", test_values_to_params},
+    {"find param", test_find_param},
+    {"round trip", test_round_trip},
+    {"params from JSON", test_params_from_json},
+    {"params to values errors", test_params_to_values_errors},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    suite = CU_add_suite("queue_model", NULL, NULL);
-    if (!suite ||
-        !CU_add_test(suite, "load config", test_load_config) ||
-        !CU_add_test(suite, "config errors name the sweep",
-                     test_load_config_error_names_sweep) ||
-        !CU_add_test(suite, "values to params", test_values_to_params) ||
-        !CU_add_test(suite, "find param", test_find_param) ||
-        !CU_add_test(suite, "round trip", test_round_trip) ||
-        !CU_add_test(suite, "params from JSON", test_params_from_json) ||
-        !CU_add_test(suite, "params to values errors",
-                     test_params_to_values_errors)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-    CU_cleanup_registry();
-    return failures == 0 ? 0 : 1;
+    return cunit_run_suite("queue_model", tests, CUNIT_COUNT(tests));
 }

@@ -2,11 +2,11 @@
 
 /* test_sobol.c - the random generator and the scrambled Sobol sequence:
  * determinism, seed dependence, uniformity, argument checks. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "internal.h"
 
 static void test_rng_deterministic(void)
@@ -118,27 +118,15 @@ static void test_sobol_uniformity(void)
     protein_sobol_free(s);
 }
 
+static const cunit_test tests[] = {
+    {"rng deterministic", test_rng_deterministic},
+    {"rng distributions", test_rng_distributions},
+    {"sobol arguments", test_sobol_args},
+    {"sobol determinism and seed", test_sobol_determinism_and_seed},
+    {"sobol uniformity", test_sobol_uniformity},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("sobol", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "rng deterministic", test_rng_deterministic) ||
-        !CU_add_test(suite, "rng distributions", test_rng_distributions) ||
-        !CU_add_test(suite, "sobol arguments", test_sobol_args) ||
-        !CU_add_test(suite, "sobol determinism and seed",
-                     test_sobol_determinism_and_seed) ||
-        !CU_add_test(suite, "sobol uniformity", test_sobol_uniformity)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("sobol", tests, CUNIT_COUNT(tests));
 }

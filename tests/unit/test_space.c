@@ -2,10 +2,10 @@
 
 /* test_space.c - parameter spaces: normalization of every kind, one-hot
  * categoricals, constants, formatting, unit-cube sampling, dedup. */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
 
+#include "cunit_run.h"
 #include "internal.h"
 #include "optimizer_fixture.h"
 
@@ -196,32 +196,20 @@ static void test_dedup(void)
     CU_ASSERT_EQUAL(protein_dedup_rows(X, 0, 2, 1e-6, keep), 0);
 }
 
+static const cunit_test tests[] = {
+    {"linear", test_linear},
+    {"integer", test_integer},
+    {"log", test_log},
+    {"pow2", test_pow2},
+    {"logit", test_logit},
+    {"out of range", test_out_of_range},
+    {"categorical and constant", test_categorical_constant},
+    {"snap and unit cube", test_snap_and_from_unit},
+    {"format", test_format},
+    {"dedup", test_dedup},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("space", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "linear", test_linear) ||
-        !CU_add_test(suite, "integer", test_integer) ||
-        !CU_add_test(suite, "log", test_log) ||
-        !CU_add_test(suite, "pow2", test_pow2) ||
-        !CU_add_test(suite, "logit", test_logit) ||
-        !CU_add_test(suite, "out of range", test_out_of_range) ||
-        !CU_add_test(suite, "categorical and constant",
-                     test_categorical_constant) ||
-        !CU_add_test(suite, "snap and unit cube", test_snap_and_from_unit) ||
-        !CU_add_test(suite, "format", test_format) ||
-        !CU_add_test(suite, "dedup", test_dedup)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("space", tests, CUNIT_COUNT(tests));
 }
