@@ -66,6 +66,25 @@ enum { CLI_OPT_REDIS = 1000, CLI_OPT_PASSWORD_FILE, CLI_OPT_HELP };
  * (and stores optarg in r), 0 otherwise. */
 int cli_redis_option(int c, const char *arg, cli_redis_opts *r);
 
+/* Handles a getopt_long code (over argv, opterr = 0, optstring ":") that
+ * the verb does not handle itself: CLI_OPT_HELP prints the verb's usage to
+ * stdout and returns CLI_OK; ':' (an option without its value) and any
+ * other code (an unknown option) print a usage error and return
+ * CLI_EUSAGE. The verb returns the result at once. */
+int cli_option_other(const char *verb, int c, char **argv);
+
+/* The index of the "--" in argv[1..argc) that ends the arguments of a verb
+ * of the form `VERB [OPTIONS] WHAT -- COMMAND [ARGS...]`; argc when there
+ * is none. The verb runs getopt_long over argv[0..dash). */
+int cli_command_dash(int argc, char **argv);
+
+/* After getopt_long stopped (optind) before `dash`: checks that exactly one
+ * operand (`what`, as named in messages, e.g. "CONFIG") stands before "--"
+ * and a command after it. Returns CLI_OK (the operand is argv[optind], the
+ * command argv + dash + 1), or CLI_EUSAGE after printing why. */
+int cli_command_check(const char *verb, const char *what, int argc,
+                      char **argv, int dash);
+
 /* Parses the options of a verb that takes only the Redis options and
  * exactly `want` positional arguments (stored in pos[], which has room for
  * them). Returns 0, or -1 when the verb should return *ret at once (after

@@ -41,15 +41,7 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
     while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
         if (cli_redis_option(c, optarg, r))
             continue;
-        if (c == CLI_OPT_HELP) {
-            cli_usage(stdout, argv[0]);
-            *ret = CLI_OK;
-            return -1;
-        }
-        *ret = c == ':' ? cli_usage_error(argv[0], "option '%s' needs a value",
-                                          argv[optind - 1])
-                        : cli_usage_error(argv[0], "unknown option '%s'",
-                                          argv[optind - 1]);
+        *ret = cli_option_other(argv[0], c, argv);
         return -1;
     }
     if (argc - optind != want) {
@@ -62,6 +54,40 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
     for (i = 0; i < want; i++)
         pos[i] = argv[optind + i];
     return 0;
+}
+
+int cli_option_other(const char *verb, int c, char **argv)
+{
+    if (c == CLI_OPT_HELP) {
+        cli_usage(stdout, verb);
+        return CLI_OK;
+    }
+    if (c == ':')
+        return cli_usage_error(verb, "option '%s' needs a value",
+                               argv[optind - 1]);
+    return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+}
+
+int cli_command_dash(int argc, char **argv)
+{
+    int dash;
+
+    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
+        ;
+    return dash;
+}
+
+int cli_command_check(const char *verb, const char *what, int argc,
+                      char **argv, int dash)
+{
+    if (optind >= dash)
+        return cli_usage_error(verb, "missing %s", what);
+    if (optind + 1 < dash)
+        return cli_usage_error(verb, "unexpected argument '%s' (the command "
+                                     "goes after '--')", argv[optind + 1]);
+    if (dash + 1 >= argc)
+        return cli_usage_error(verb, "missing '-- COMMAND [ARGS...]'");
+    return CLI_OK;
 }
 
 int cli_redis_option(int c, const char *arg, cli_redis_opts *r)
