@@ -1,7 +1,7 @@
 /*
  * child.c - running trial programs: signals, fork/exec with the
- * environment contract, wait statuses and private result files. Shared by
- * `protein run` and `protein agent`.
+ * environment contract, wait statuses, private result files and trial
+ * outcomes. Shared by `protein run` and `protein agent`.
  */
 #include "config.h"
 
@@ -225,4 +225,86 @@ double cli_now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cli_runner_open(const char *verb, cli_runner *rn)
+{
+    rn->dir = cli_private_dir();
+    if (!rn->dir) {
+        cli_fail(verb, "cannot create a private temporary directory: %s",
+                 strerror(errno));
+        return -1;
+    }
+    cli_signals_block(&rn->child_mask);
+    return 0;
+}
+
+void cli_runner_close(cli_runner *rn)
+{
+    if (!rn->dir)
+        return;
+    sigprocmask(SIG_SETMASK, &rn->child_mask, NULL);
+    rmdir(rn->dir);
+    free(rn->dir);
+    rn->dir = NULL;
+}
+
+int cli_trial_start(const char *verb, const cli_runner *rn, long id,
+                    const pq_params *params, const char *token,
+                    char **result_path, pid_t *pid)
+{
+    char *path;
+    pq_env env = {0};
+
+    path = cli_result_file(rn->dir, id);
+    if (!path) {
+        cli_fail(verb, "sweep %s trial %ld: cannot create a result file in "
+                       "%s: %s", rn->sweep, id, rn->dir, strerror(errno));
+        return -1;
+    }
+    if (pq_env_build(rn->sweep, id, params, path, token, &env) != PQ_OK) {
+        cli_fail(verb, "sweep %s trial %ld: cannot build its environment",
+                 rn->sweep, id);
+        goto fail;
+    }
+    if (cli_child_start(rn->command, &env, &rn->child_mask, pid) < 0) {
+        cli_fail(verb, "sweep %s trial %ld: fork failed: %s", rn->sweep, id,
+                 strerror(errno));
+        goto fail;
+    }
+    pq_env_free(&env);
+    *result_path = path;
+    return 0;
+fail:
+    pq_env_free(&env);
+    unlink(path);
+    free(path);
+    return -1;
+}
+
+cli_trial_end cli_trial_outcome(int status, const char *result_path,
+                                const char *metric, const char *cost_metric,
+                                pq_result *res, char *why, size_t len)
+{
+    memset(res, 0, sizeof(*res));
+    why[0] = '\0';
+    if (WIFSIGNALED(status)) {
+        cli_wait_status_text(status, why, len);
+        return CLI_TRIAL_KILLED;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        cli_wait_status_text(status, why, len);
+        return CLI_TRIAL_FAILED;
+    }
+    if (cli_result_read(result_path, metric, cost_metric, res) < 0) {
+        snprintf(why, len, "cannot read %s: %s", result_path, strerror(errno));
+        memset(res, 0, sizeof(*res));
+        return CLI_TRIAL_FAILED;
+    }
+    if (!res->has_metric) {
+        snprintf(why, len, "no result: no '%s=' line in $PROTEIN_RESULT",
+                 metric ? metric : "score");
+        return CLI_TRIAL_FAILED;
+    }
+    return CLI_TRIAL_OK;
 }

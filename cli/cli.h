@@ -8,6 +8,7 @@
 #ifndef PROTEIN_CLI_H
 #define PROTEIN_CLI_H
 
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -62,12 +63,16 @@ enum { CLI_OPT_REDIS = 1000, CLI_OPT_PASSWORD_FILE, CLI_OPT_HELP };
     {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},       \
     {"help", no_argument, NULL, CLI_OPT_HELP}
 
-/* Handles a Redis option returned by getopt_long: returns 1 when c was one
- * (and stores optarg in r), 0 otherwise. */
-int cli_redis_option(int c, const char *arg, cli_redis_opts *r);
+/* getopt_long over argv[0..argc) with opterr off, for a verb whose
+ * optstring starts with ':' (a missing value comes back as ':'). Stores the
+ * Redis options in *r on the way (r may be NULL when longopts has none)
+ * and returns the next other code, or -1 after the last option (optind is
+ * then the first operand). The verb sets optind = 1 before its first call. */
+int cli_getopt(int argc, char **argv, const char *optstring,
+               const struct option *longopts, cli_redis_opts *r);
 
-/* Handles a getopt_long code (over argv, opterr = 0, optstring ":") that
- * the verb does not handle itself: CLI_OPT_HELP prints the verb's usage to
+/* Handles a code from cli_getopt (over argv) that the verb does not
+ * handle itself: CLI_OPT_HELP prints the verb's usage to
  * stdout and returns CLI_OK; ':' (an option without its value) and any
  * other code (an unknown option) print a usage error and return
  * CLI_EUSAGE. The verb returns the result at once. */
@@ -80,8 +85,8 @@ int cli_command_dash(int argc, char **argv);
 
 /* After getopt_long stopped (optind) before `dash`: checks that exactly one
  * operand (`what`, as named in messages, e.g. "CONFIG") stands before "--"
- * and a command after it. Returns CLI_OK (the operand is argv[optind], the
- * command argv + dash + 1), or CLI_EUSAGE after printing why. */
+ * and a command after it. Returns 0 (the operand is argv[optind], the
+ * command argv + dash + 1), or -1 after printing a usage error. */
 int cli_command_check(const char *verb, const char *what, int argc,
                       char **argv, int dash);
 
@@ -176,6 +181,52 @@ int cli_result_read(const char *path, const char *metric_key,
 
 /* Seconds on the monotonic clock. */
 double cli_now(void);
+
+/* What `protein run` and `protein agent` share to run trial programs. */
+typedef struct cli_runner {
+    const char *sweep;   /* the name trials see as $PROTEIN_SWEEP */
+    char **command;      /* the trial program and its arguments */
+    char *dir;           /* private directory of result files; NULL: closed */
+    sigset_t child_mask; /* the mask before cli_runner_open, for children */
+} cli_runner;
+
+/* Creates rn->dir (cli_private_dir) and blocks SIGINT, SIGTERM and SIGCHLD
+ * (cli_signals_block), keeping the previous mask in rn->child_mask.
+ * Returns 0, or -1 after printing "protein VERB: cannot create a private
+ * temporary directory: REASON" (rn->dir stays NULL). */
+int cli_runner_open(const char *verb, cli_runner *rn);
+
+/* Restores the signal mask, removes rn->dir (which must hold no result
+ * file any more) and frees it. Does nothing when rn->dir is NULL. */
+void cli_runner_close(cli_runner *rn);
+
+/* Starts trial `id` of rn->sweep: creates its result file in rn->dir and
+ * runs rn->command with the environment contract of params (token: the
+ * claim token, NULL outside the queue). Returns 0 with *result_path
+ * (malloc'ed; the caller unlinks and frees it) and *pid, or -1 after
+ * printing "protein VERB: sweep S trial N: REASON" (nothing to free). */
+int cli_trial_start(const char *verb, const cli_runner *rn, long id,
+                    const pq_params *params, const char *token,
+                    char **result_path, pid_t *pid);
+
+/* How a trial's child ended. */
+typedef enum cli_trial_end {
+    CLI_TRIAL_OK,     /* exit 0 with a metric line: res->metric is the score */
+    CLI_TRIAL_FAILED, /* a non-zero exit, or no readable metric line */
+    CLI_TRIAL_KILLED  /* killed by a signal */
+} cli_trial_end;
+
+/* Decides how a trial whose child ended with wait status `status` went:
+ * killed by a signal, else failed on a non-zero exit status, an unreadable
+ * result file or one without a `metric=` line (metric NULL: "score"), else
+ * completed. *res receives the parsed result when the child exited 0 and
+ * the file could be read, zeroes otherwise. why
+ * (len bytes) tells people how it failed ("exit status 3", "killed by
+ * signal 9 (Killed)", "cannot read PATH: REASON", "no result: no 'score='
+ * line in $PROTEIN_RESULT"); it is "" for CLI_TRIAL_OK. */
+cli_trial_end cli_trial_outcome(int status, const char *result_path,
+                                const char *metric, const char *cost_metric,
+                                pq_result *res, char *why, size_t len);
 
 /* ------------------------------------------------------------ progress.c */
 

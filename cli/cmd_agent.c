@@ -6,7 +6,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -24,10 +23,7 @@
 
 typedef struct agent {
     pq_context *ctx;
-    const char *sweep;
-    char **command;
-    char *dir;
-    sigset_t child_mask;
+    cli_runner run;
     char claim_base[200];
     char host[128];
     long done;
@@ -37,70 +33,44 @@ typedef struct agent {
  * signal number when the agent was told to stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
+    const char *sweep = a->run.sweep;
     char *result = NULL, why[400];
-    pq_env env = {0};
     pq_result res;
-    double started;
-    pid_t pid, pids[1];
-    int status = 0, sig = 0, rc, ret = -1;
+    cli_trial_end end;
+    double started = cli_now(), wall;
+    pid_t pid;
+    int status = 0, sig, rc, ret = -1;
 
-    result = cli_result_file(a->dir, t->id);
-    if (!result) {
-        cli_fail(VERB, "sweep %s trial %ld: cannot create a result file: %s",
-                 a->sweep, t->id, strerror(errno));
-        goto fail;
-    }
-    if (pq_env_build(a->sweep, t->id, &t->params, result, t->token, &env) !=
-        PQ_OK) {
-        cli_fail(VERB, "sweep %s trial %ld: cannot build its environment",
-                 a->sweep, t->id);
-        goto fail;
-    }
-    started = cli_now();
-    if (cli_child_start(a->command, &env, &a->child_mask, &pid) < 0) {
-        cli_fail(VERB, "fork failed: %s", strerror(errno));
-        goto fail;
-    }
+    if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->token, &result,
+                        &pid) < 0)
+        return -1;
     printf("trial %ld%s: started\n", t->id, t->resumed ? " (resumed)" : "");
     fflush(stdout);
-    for (;;) {
-        pid_t w = waitpid(pid, &status, WNOHANG);
-
-        if (w == pid)
-            break;
+    while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(1000);
         if (sig == SIGINT || sig == SIGTERM) {
-            pids[0] = pid;
-            cli_children_stop(pids, 1, STOP_GRACE_MS);
+            cli_children_stop(&pid, 1, STOP_GRACE_MS);
             snprintf(why, sizeof(why), "agent %s stopped by %s", a->claim_base,
                      strsignal(sig));
-            rc = pq_interrupt(a->ctx, a->sweep, t->id, t->token, why);
+            rc = pq_interrupt(a->ctx, sweep, t->id, t->token, why);
             printf("trial %ld: interrupted\n", t->id);
             if (rc != PQ_OK)
-                cli_queue_fail(VERB, a->ctx, a->sweep, rc);
+                cli_queue_fail(VERB, a->ctx, sweep, rc);
             ret = sig;
-            goto fail;
+            goto done;
         }
     }
-    if (cli_result_read(result, t->metric, t->cost_metric, &res) < 0)
-        memset(&res, 0, sizeof(res));
-    if (WIFSIGNALED(status)) {
-        cli_wait_status_text(status, why, sizeof(why));
-        rc = pq_interrupt(a->ctx, a->sweep, t->id, t->token, why);
-    } else if (WEXITSTATUS(status) != 0) {
-        cli_wait_status_text(status, why, sizeof(why));
-        rc = pq_fail(a->ctx, a->sweep, t->id, t->token, WEXITSTATUS(status),
-                     why);
-    } else if (!res.has_metric) {
-        snprintf(why, sizeof(why), "no result: no '%s=' line in "
-                                   "$PROTEIN_RESULT",
-                 t->metric ? t->metric : "score");
-        rc = pq_fail(a->ctx, a->sweep, t->id, t->token, 0, why);
+    end = cli_trial_outcome(status, result, t->metric, t->cost_metric, &res,
+                            why, sizeof(why));
+    if (end == CLI_TRIAL_KILLED) {
+        rc = pq_interrupt(a->ctx, sweep, t->id, t->token, why);
+    } else if (end == CLI_TRIAL_FAILED) {
+        rc = pq_fail(a->ctx, sweep, t->id, t->token,
+                     WIFEXITED(status) ? WEXITSTATUS(status) : 0, why);
     } else {
-        double wall = cli_now() - started;
-
+        wall = cli_now() - started;
         snprintf(why, sizeof(why), "score %.6g", res.metric);
-        rc = pq_complete(a->ctx, a->sweep, t->id, t->token, res.metric,
+        rc = pq_complete(a->ctx, sweep, t->id, t->token, res.metric,
                          res.has_cost && res.cost >= 0 ? res.cost
                                                        : (wall > 0 ? wall : 0));
     }
@@ -108,17 +78,14 @@ static int run_trial(agent *a, pq_trial *t)
     fflush(stdout);
     if (rc != PQ_OK) {
         cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s",
-                 a->sweep, t->id,
+                 sweep, t->id,
                  a->ctx->errstr[0] ? a->ctx->errstr : pq_strerror(rc));
-        goto fail;
+        goto done;
     }
     ret = 0;
-fail:
-    pq_env_free(&env);
-    if (result) {
-        unlink(result);
-        free(result);
-    }
+done:
+    unlink(result);
+    free(result);
     return ret;
 }
 
@@ -142,15 +109,15 @@ static int agent_loop(agent *a, long count)
          * gets its unfinished trial back, a finished one is not re-run */
         snprintf(key, sizeof(key), "%s:%ld", a->claim_base, a->done + 1);
         req.claim_key = key;
-        rc = pq_claim(a->ctx, a->sweep, &req, &t);
+        rc = pq_claim(a->ctx, a->run.sweep, &req, &t);
         if (rc == PQ_EBUDGET) {
-            printf("sweep %s: budget used; %ld trials ran here\n", a->sweep,
+            printf("sweep %s: budget used; %ld trials ran here\n", a->run.sweep,
                    a->done);
             return CLI_OK;
         }
         if (rc == PQ_ESTOPPED) {
             printf("sweep %s is paused or stopped; %ld trials ran here\n",
-                   a->sweep, a->done);
+                   a->run.sweep, a->done);
             return CLI_OK;
         }
         if (rc == PQ_EEMPTY) {
@@ -160,7 +127,7 @@ static int agent_loop(agent *a, long count)
             continue;
         }
         if (rc != PQ_OK)
-            return cli_queue_fail(VERB, a->ctx, a->sweep, rc);
+            return cli_queue_fail(VERB, a->ctx, a->run.sweep, rc);
         if (t->state != PQ_TRIAL_RUNNING) {
             /* a resumed key whose trial already finished: take the next */
             a->done++;
@@ -191,18 +158,13 @@ int cmd_agent(int argc, char **argv)
     cli_redis_opts r = {0};
     const char *claim_key = NULL;
     agent a;
-    sigset_t old_mask;
     long count = -1;
     int c, dash, ret;
 
     memset(&a, 0, sizeof(a));
-    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
-        ;
-    opterr = 0;
+    dash = cli_command_dash(argc, argv);
     optind = 1;
-    while ((c = getopt_long(dash, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
+    while ((c = cli_getopt(dash, argv, ":", longopts, &r)) != -1) {
         switch (c) {
         case 'c':
             if (cli_parse_long(VERB, "--count", optarg, 1, LONG_MAX, &count))
@@ -211,28 +173,17 @@ int cmd_agent(int argc, char **argv)
         case 'k':
             claim_key = optarg;
             break;
-        case CLI_OPT_HELP:
-            cli_usage(stdout, VERB);
-            return CLI_OK;
-        case ':':
-            return cli_usage_error(VERB, "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error(VERB, "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_option_other(VERB, c, argv);
         }
     }
-    if (optind >= dash)
-        return cli_usage_error(VERB, "missing sweep NAME");
-    if (optind + 1 < dash)
-        return cli_usage_error(VERB, "unexpected argument '%s' (the command "
-                                     "goes after '--')", argv[optind + 1]);
-    if (dash + 1 >= argc)
-        return cli_usage_error(VERB, "missing '-- COMMAND [ARGS...]'");
-    a.sweep = argv[optind];
-    a.command = argv + dash + 1;
-    if (!pq_sweep_name_valid(a.sweep))
-        return cli_usage_error(VERB, "'%s' is not a valid sweep name", a.sweep);
+    if (cli_command_check(VERB, "sweep NAME", argc, argv, dash) < 0)
+        return CLI_EUSAGE;
+    a.run.sweep = argv[optind];
+    a.run.command = argv + dash + 1;
+    if (!pq_sweep_name_valid(a.run.sweep))
+        return cli_usage_error(VERB, "'%s' is not a valid sweep name",
+                               a.run.sweep);
     if (gethostname(a.host, sizeof(a.host)) != 0)
         snprintf(a.host, sizeof(a.host), "localhost");
     if (claim_key)
@@ -243,19 +194,11 @@ int cmd_agent(int argc, char **argv)
     a.ctx = cli_connect(VERB, &r);
     if (!a.ctx)
         return CLI_EFAIL;
-    a.dir = cli_private_dir();
-    if (!a.dir) {
-        ret = cli_fail(VERB, "cannot create a private temporary directory: %s",
-                       strerror(errno));
-        goto done;
+    ret = CLI_EFAIL;
+    if (cli_runner_open(VERB, &a.run) == 0) {
+        ret = agent_loop(&a, count);
+        cli_runner_close(&a.run);
     }
-    cli_signals_block(&old_mask);
-    a.child_mask = old_mask;
-    ret = agent_loop(&a, count);
-    sigprocmask(SIG_SETMASK, &old_mask, NULL);
-    rmdir(a.dir);
-done:
-    free(a.dir);
     pq_free(a.ctx);
     return ret;
 }

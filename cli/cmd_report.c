@@ -144,18 +144,9 @@ int cmd_report(int argc, char **argv)
     char **args;
     int c, i, n;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
-        if (c == CLI_OPT_HELP) {
-            cli_usage(stdout, VERB);
-            return CLI_OK;
-        }
-        return cli_usage_error(VERB, "unknown or incomplete option '%s'",
-                               argv[optind - 1]);
-    }
+    if ((c = cli_getopt(argc, argv, "+:", longopts, &r)) != -1)
+        return cli_option_other(VERB, c, argv);
     args = argv + optind;
     n = argc - optind;
     if (n == 0)

@@ -39,10 +39,7 @@ typedef struct run_trial {
 typedef struct run_state {
     const protein_sweep_config *cfg;
     protein_optimizer *opt;
-    const char *sweep;
-    char **command;
-    char *dir;
-    sigset_t child_mask;
+    cli_runner run;
     run_trial *trials;
     long n_trials;   /* trials asked for */
     long launched;   /* trials[0..launched) exist */
@@ -74,7 +71,6 @@ static void refresh_pending(run_state *st)
 static int launch(run_state *st)
 {
     run_trial *t = &st->trials[st->launched];
-    pq_env env = {0};
     int rc;
 
     memset(t, 0, sizeof(*t));
@@ -98,24 +94,10 @@ static int launch(run_state *st)
         cli_fail(VERB, "out of memory");
         goto fail;
     }
-    t->result_path = cli_result_file(st->dir, t->id);
-    if (!t->result_path) {
-        cli_fail(VERB, "trial %ld: cannot create a result file in %s: %s",
-                 t->id, st->dir, strerror(errno));
-        goto fail;
-    }
-    if (pq_env_build(st->sweep, t->id, &t->params, t->result_path, NULL,
-                     &env) != PQ_OK) {
-        cli_fail(VERB, "trial %ld: cannot build its environment", t->id);
-        goto fail;
-    }
     t->started = cli_now();
-    if (cli_child_start(st->command, &env, &st->child_mask, &t->pid) < 0) {
-        cli_fail(VERB, "trial %ld: fork failed: %s", t->id, strerror(errno));
-        pq_env_free(&env);
+    if (cli_trial_start(VERB, &st->run, t->id, &t->params, NULL,
+                        &t->result_path, &t->pid) < 0)
         goto fail;
-    }
-    pq_env_free(&env);
     t->status = RUN_RUNNING;
     protein_add_pending(st->opt, t->values);
     st->launched++;
@@ -125,8 +107,6 @@ fail:
     free(t->values);
     t->values = NULL;
     pq_params_free(&t->params);
-    free(t->result_path);
-    t->result_path = NULL;
     return -1;
 }
 
@@ -135,24 +115,16 @@ static void finish(run_state *st, run_trial *t, int status)
 {
     double wall = cli_now() - t->started;
     pq_result res;
-    int ok = 0;
+    int ok;
 
     t->pid = 0;
     st->running--;
     t->score = NAN;
     t->cost = wall > 1e-6 ? wall : 1e-6;
-    if (cli_result_read(t->result_path, st->cfg->metric, st->cfg->cost_metric,
-                        &res) < 0) {
-        snprintf(t->reason, sizeof(t->reason), "cannot read %s: %s",
-                 t->result_path, strerror(errno));
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        cli_wait_status_text(status, t->reason, sizeof(t->reason));
-    } else if (!res.has_metric) {
-        snprintf(t->reason, sizeof(t->reason),
-                 "no result: no '%s=' line in $PROTEIN_RESULT",
-                 st->cfg->metric ? st->cfg->metric : "score");
-    } else {
-        ok = 1;
+    ok = cli_trial_outcome(status, t->result_path, st->cfg->metric,
+                           st->cfg->cost_metric, &res, t->reason,
+                           sizeof(t->reason)) == CLI_TRIAL_OK;
+    if (ok) {
         t->score = res.metric;
         if (res.has_cost && res.cost > 0)
             t->cost = res.cost;
@@ -280,17 +252,6 @@ static int write_csv(const run_state *st, const char *path)
     return 0;
 }
 
-static void remove_dir(run_state *st)
-{
-    long i;
-
-    for (i = 0; i < st->launched; i++)
-        if (st->trials[i].result_path)
-            unlink(st->trials[i].result_path);
-    if (st->dir)
-        rmdir(st->dir);
-}
-
 /* The main loop: keeps `parallel` trials running until n_trials are done
  * or a signal arrives. Returns the signal, 0 when done, -1 on error. */
 static int loop(run_state *st, long parallel)
@@ -329,19 +290,16 @@ int cmd_run(int argc, char **argv)
     protein_sweep_config *cfg = NULL;
     protein_error err;
     run_state st;
-    sigset_t old_mask;
     const char *out = NULL;
     long trials = -1, parallel = 1, seed = -1;
     const run_trial *best;
-    int c, dash, sig, ret = CLI_EFAIL, masked = 0;
+    int c, dash, sig, ret = CLI_EFAIL;
     long i;
 
     memset(&st, 0, sizeof(st));
-    for (dash = 1; dash < argc && strcmp(argv[dash], "--") != 0; dash++)
-        ;
-    opterr = 0;
+    dash = cli_command_dash(argc, argv);
     optind = 1;
-    while ((c = getopt_long(dash, argv, ":", longopts, NULL)) != -1) {
+    while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
         case 't':
             if (cli_parse_long(VERB, "--trials", optarg, 1, 1000000, &trials))
@@ -358,25 +316,13 @@ int cmd_run(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
-        case CLI_OPT_HELP:
-            cli_usage(stdout, VERB);
-            return CLI_OK;
-        case ':':
-            return cli_usage_error(VERB, "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error(VERB, "unknown option '%s'",
-                                   argv[optind - 1]);
+            return cli_option_other(VERB, c, argv);
         }
     }
-    if (optind >= dash)
-        return cli_usage_error(VERB, "missing CONFIG");
-    if (optind + 1 < dash)
-        return cli_usage_error(VERB, "unexpected argument '%s' (the command "
-                                     "goes after '--')", argv[optind + 1]);
-    if (dash + 1 >= argc)
-        return cli_usage_error(VERB, "missing '-- COMMAND [ARGS...]'");
-    st.command = argv + dash + 1;
+    if (cli_command_check(VERB, "CONFIG", argc, argv, dash) < 0)
+        return CLI_EUSAGE;
+    st.run.command = argv + dash + 1;
     cfg = cli_load_config(VERB, argv[optind]);
     if (!cfg) {
         cli_usage(stderr, VERB);
@@ -389,7 +335,7 @@ int cmd_run(int argc, char **argv)
     if (trials < 0)
         trials = cfg->max_trials > 0 ? cfg->max_trials : DEFAULT_TRIALS;
     st.cfg = cfg;
-    st.sweep = sweep_name(cfg);
+    st.run.sweep = sweep_name(cfg);
     st.n_trials = trials;
     memset(&err, 0, sizeof(err));
     if (protein_optimizer_create(cfg, NULL, &st.opt, &err) != PROTEIN_OK) {
@@ -404,15 +350,8 @@ int cmd_run(int argc, char **argv)
         cli_fail(VERB, "out of memory for %ld trials", trials);
         goto done;
     }
-    st.dir = cli_private_dir();
-    if (!st.dir) {
-        cli_fail(VERB, "cannot create a private temporary directory: %s",
-                 strerror(errno));
+    if (cli_runner_open(VERB, &st.run) < 0)
         goto done;
-    }
-    cli_signals_block(&old_mask);
-    masked = 1;
-    st.child_mask = old_mask;
     cli_progress_init(&st.progress, stdout, trials, cfg->minimize);
     sig = loop(&st, parallel);
     if (sig != 0)
@@ -442,17 +381,15 @@ int cmd_run(int argc, char **argv)
         ret = CLI_EFAIL;
     }
 done:
-    remove_dir(&st);
     for (i = 0; i < st.launched; i++) {
         free(st.trials[i].values);
         pq_params_free(&st.trials[i].params);
+        unlink(st.trials[i].result_path);
         free(st.trials[i].result_path);
     }
+    cli_runner_close(&st.run);
     free(st.trials);
-    free(st.dir);
     protein_optimizer_free(st.opt);
     protein_config_free(cfg);
-    if (masked)
-        sigprocmask(SIG_SETMASK, &old_mask, NULL);
     return ret;
 }

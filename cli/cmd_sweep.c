@@ -109,11 +109,8 @@ int cmd_create(int argc, char **argv)
     long lease = 0, retries = 0;
     int c, shared = 0, rc, ret = CLI_EFAIL;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
         switch (c) {
         case 'n':
             given = optarg;
@@ -129,14 +126,8 @@ int cmd_create(int argc, char **argv)
             if (cli_parse_long(verb, "--max-retries", optarg, 0, 1000, &retries))
                 return CLI_EUSAGE;
             break;
-        case CLI_OPT_HELP:
-            cli_usage(stdout, verb);
-            return CLI_OK;
-        case ':':
-            return cli_usage_error(verb, "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+            return cli_option_other(verb, c, argv);
         }
     }
     if (argc - optind != 1)
@@ -442,20 +433,11 @@ int cmd_delete(int argc, char **argv)
     char answer[16];
     int c, yes = 0, rc, ret = CLI_EFAIL;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
-        if (c == 'y') {
-            yes = 1;
-        } else if (c == CLI_OPT_HELP) {
-            cli_usage(stdout, verb);
-            return CLI_OK;
-        } else {
-            return cli_usage_error(verb, "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
+        if (c != 'y')
+            return cli_option_other(verb, c, argv);
+        yes = 1;
     }
     if (argc - optind != 1)
         return cli_usage_error(verb, "expected one sweep NAME");

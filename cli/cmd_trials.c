@@ -214,11 +214,8 @@ int cmd_trials(int argc, char **argv)
     int c, state = -1, ret;
     size_t i;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
         switch (c) {
         case 's':
             state = pq_trial_state_parse(optarg);
@@ -233,14 +230,8 @@ int cmd_trials(int argc, char **argv)
                 return cli_usage_error(verb, "--format: '%s' is not table, "
                                              "csv or json", format);
             break;
-        case CLI_OPT_HELP:
-            cli_usage(stdout, verb);
-            return CLI_OK;
-        case ':':
-            return cli_usage_error(verb, "option '%s' needs a value",
-                                   argv[optind - 1]);
         default:
-            return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+            return cli_option_other(verb, c, argv);
         }
     }
     if (argc - optind != 1)
@@ -445,21 +436,12 @@ int cmd_best(int argc, char **argv)
     long top = 5;
     int c, ret;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
-        if (c == 'k') {
-            if (cli_parse_long(verb, "--top", optarg, 1, 1000000, &top))
-                return CLI_EUSAGE;
-        } else if (c == CLI_OPT_HELP) {
-            cli_usage(stdout, verb);
-            return CLI_OK;
-        } else {
-            return cli_usage_error(verb, "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
+        if (c != 'k')
+            return cli_option_other(verb, c, argv);
+        if (cli_parse_long(verb, "--top", optarg, 1, 1000000, &top))
+            return CLI_EUSAGE;
     }
     if (argc - optind != 1)
         return cli_usage_error(verb, "expected one sweep NAME");
@@ -517,35 +499,26 @@ int cmd_plot(int argc, char **argv)
     cli_redis_opts r = {0};
     cli_plot_point *points = NULL;
     sweep_data d;
-    char *out = NULL;
+    const char *out_arg = NULL;
+    char *out;
     size_t *front = NULL;
     size_t n = 0, i;
     FILE *fp;
     int c, ret;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, &r))
-            continue;
-        if (c == 'o') {
-            free(out);
-            out = strdup(optarg);
-        } else if (c == CLI_OPT_HELP) {
-            cli_usage(stdout, verb);
-            free(out);
-            return CLI_OK;
-        } else {
-            free(out);
-            return cli_usage_error(verb, "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
-        }
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
+        if (c != 'o')
+            return cli_option_other(verb, c, argv);
+        out_arg = optarg;
     }
-    if (argc - optind != 1) {
-        free(out);
+    if (argc - optind != 1)
         return cli_usage_error(verb, "expected one sweep NAME");
-    }
-    if (!out && asprintf(&out, "%s.svg", argv[optind]) < 0)
+    if (out_arg)
+        out = strdup(out_arg);
+    else if (asprintf(&out, "%s.svg", argv[optind]) < 0)
+        out = NULL;
+    if (!out)
         return cli_fail(verb, "out of memory");
     ret = sweep_data_load(verb, &r, argv[optind], PQ_TRIAL_COMPLETED, &d);
     if (ret != CLI_OK) {

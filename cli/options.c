@@ -36,11 +36,8 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
                                               {NULL, 0, NULL, 0}};
     int c, i;
 
-    opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, ":", longopts, NULL)) != -1) {
-        if (cli_redis_option(c, optarg, r))
-            continue;
+    if ((c = cli_getopt(argc, argv, ":", longopts, r)) != -1) {
         *ret = cli_option_other(argv[0], c, argv);
         return -1;
     }
@@ -81,27 +78,32 @@ int cli_command_check(const char *verb, const char *what, int argc,
                       char **argv, int dash)
 {
     if (optind >= dash)
-        return cli_usage_error(verb, "missing %s", what);
-    if (optind + 1 < dash)
-        return cli_usage_error(verb, "unexpected argument '%s' (the command "
-                                     "goes after '--')", argv[optind + 1]);
-    if (dash + 1 >= argc)
-        return cli_usage_error(verb, "missing '-- COMMAND [ARGS...]'");
-    return CLI_OK;
+        cli_usage_error(verb, "missing %s", what);
+    else if (optind + 1 < dash)
+        cli_usage_error(verb, "unexpected argument '%s' (the command goes "
+                              "after '--')", argv[optind + 1]);
+    else if (dash + 1 >= argc)
+        cli_usage_error(verb, "missing '-- COMMAND [ARGS...]'");
+    else
+        return 0;
+    return -1;
 }
 
-int cli_redis_option(int c, const char *arg, cli_redis_opts *r)
+int cli_getopt(int argc, char **argv, const char *optstring,
+               const struct option *longopts, cli_redis_opts *r)
 {
-    switch (c) {
-    case CLI_OPT_REDIS:
-        r->url = arg;
-        return 1;
-    case CLI_OPT_PASSWORD_FILE:
-        r->password_file = arg;
-        return 1;
-    default:
-        return 0;
+    int c;
+
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+        if (c == CLI_OPT_REDIS)
+            r->url = optarg;
+        else if (c == CLI_OPT_PASSWORD_FILE)
+            r->password_file = optarg;
+        else
+            break;
     }
+    return c;
 }
 
 pq_context *cli_connect(const char *verb, const cli_redis_opts *r)

@@ -15,10 +15,18 @@
  * into P = W o E (W = a a' - K^-1) in one more pass that also collects the
  * sf, b and noise terms, and gets all d lengthscale terms from one dsymm:
  *   sum_ij P_ij (x_ik - x_jk)^2 = 2 sum_i x_ik (x_ik (P 1)_i - (P X)_ik),
- * again on centered inputs. Prediction builds the cross-kernel the same
- * way with dgemm, in chunks of candidates.
+ * again on centered inputs. Prediction works in chunks of candidates: one
+ * dgemm gives the scaled dot products, and the mean is
+ *   sf (xs.(X'a) + b sum(a) + sum_i a_i (1 + sqrt3 r_i) E_i)
+ * in one fused pass per candidate (the linear part of the kernel folded
+ * into the d-vector X'a, so the mean needs no second dgemm and no stored
+ * cross-kernel); the variance, only when asked for, builds the full
+ * cross-kernel with a second dgemm and solves with U'.
  */
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <lapack.h>
 #include <math.h>
 #include <stdlib.h>
@@ -52,65 +60,124 @@ static void matern_exp_libm(const double *restrict r, double *restrict e,
         e[i] = exp(-SQRT3 * r[i]);
 }
 
+/* The Matern part of the posterior mean at one candidate:
+ *   sum_i alpha[i] (1 + sqrt3 r_i) exp(-sqrt3 r_i),
+ *   r_i = sqrt(max(0, q[i] + cq - 2 g[i])),
+ * from the dot products g of the scaled inputs with the candidate's, their
+ * squared norms q and the candidate's cq (the gemm form of the distance). */
+static double matern_sum_libm(const double *restrict g,
+                              const double *restrict q, double cq,
+                              const double *restrict alpha, size_t count)
+{
+    double sum = 0;
+
+    for (size_t i = 0; i < count; i++) {
+        double r2 = q[i] + cq - 2 * g[i];
+        double r = sqrt(r2 > 0 ? r2 : 0);
+        sum += alpha[i] * (1 + SQRT3 * r) * exp(-SQRT3 * r);
+    }
+    return sum;
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
-#define HAVE_MATERN_EXP_AVX2 1
+#define HAVE_MATERN_AVX2 1
 typedef double v4d __attribute__((vector_size(32)));
 typedef long long v4i __attribute__((vector_size(32)));
 
-/* The same, four at a time with AVX2 and FMA (chosen at run time): x =
- * -sqrt3 r = k ln2 + t with |t| <= ln2/2, e^t by its degree-13 Taylor
- * polynomial (truncation < 1e-17) in Estrin's scheme (short dependency
- * chains), 2^k from the exponent bits. Agrees with libm to 4.3e-16
- * relative (2 ulp); x < -708 gives 0 (libm: below 3e-308). */
+/* exp(-sqrt3 r) of four distances r >= 0 with AVX2 and FMA: x = -sqrt3 r
+ * = k ln2 + t with |t| <= ln2/2, e^t by its degree-13 Taylor polynomial
+ * (truncation < 1e-17) in Estrin's scheme (short dependency chains), 2^k
+ * from the exponent bits. Agrees with libm to 4.3e-16 relative (2 ulp);
+ * x < -708 gives 0 (libm: below 3e-308). */
+__attribute__((target("avx2,fma")))
+static inline v4d exp_neg_sqrt3_v4(v4d r)
+{
+    const v4d shift = {0x1.8p52, 0x1.8p52, 0x1.8p52, 0x1.8p52};
+    const v4d lowest = {-708.0, -708.0, -708.0, -708.0};
+    v4d x, t, k, x2, x4, p01, p23, p45, p67, p89, p1011, p1213, p;
+    v4i below, bits;
+
+    x = r * -SQRT3;
+    below = x < lowest;
+    x = (v4d)(((v4i)x & ~below) | ((v4i)lowest & below));
+    t = x * 1.4426950408889634074 + shift; /* k + 1.5 * 2^52 */
+    k = t - shift;
+    x = x - k * 0x1.62e42fefa3800p-1 - k * 0x1.ef35793c76730p-45;
+    x2 = x * x;
+    x4 = x2 * x2;
+    p01 = 1.0 + x;
+    p23 = 1.0 / 2 + x * (1.0 / 6);
+    p45 = 1.0 / 24 + x * (1.0 / 120);
+    p67 = 1.0 / 720 + x * (1.0 / 5040);
+    p89 = 1.0 / 40320 + x * (1.0 / 362880);
+    p1011 = 1.0 / 3628800 + x * (1.0 / 39916800);
+    p1213 = 1.0 / 479001600 + x * (1.0 / 6227020800.0);
+    p = (p01 + x2 * p23) + x4 * (p45 + x2 * p67) +
+        (x4 * x4) * ((p89 + x2 * p1011) + x4 * p1213);
+    bits = ((v4i)t - (v4i)shift + 1023) << 52;
+    return (v4d)((v4i)(p * (v4d)bits) & ~below);
+}
+
+/* matern_exp_libm, four at a time (chosen at run time). */
 __attribute__((target("avx2,fma")))
 static void matern_exp_avx2(const double *restrict r, double *restrict e,
                             size_t count)
 {
-    const v4d shift = {0x1.8p52, 0x1.8p52, 0x1.8p52, 0x1.8p52};
-    const v4d lowest = {-708.0, -708.0, -708.0, -708.0};
     size_t i = 0;
 
     for (; i + 4 <= count; i += 4) {
-        v4d x, t, k, x2, x4, p01, p23, p45, p67, p89, p1011, p1213, p;
-        v4i below, bits;
+        v4d x, p;
 
         memcpy(&x, r + i, sizeof(x));
-        x = x * -SQRT3;
-        below = x < lowest;
-        x = (v4d)(((v4i)x & ~below) | ((v4i)lowest & below));
-        t = x * 1.4426950408889634074 + shift; /* k + 1.5 * 2^52 */
-        k = t - shift;
-        x = x - k * 0x1.62e42fefa3800p-1 - k * 0x1.ef35793c76730p-45;
-        x2 = x * x;
-        x4 = x2 * x2;
-        p01 = 1.0 + x;
-        p23 = 1.0 / 2 + x * (1.0 / 6);
-        p45 = 1.0 / 24 + x * (1.0 / 120);
-        p67 = 1.0 / 720 + x * (1.0 / 5040);
-        p89 = 1.0 / 40320 + x * (1.0 / 362880);
-        p1011 = 1.0 / 3628800 + x * (1.0 / 39916800);
-        p1213 = 1.0 / 479001600 + x * (1.0 / 6227020800.0);
-        p = (p01 + x2 * p23) + x4 * (p45 + x2 * p67) +
-            (x4 * x4) * ((p89 + x2 * p1011) + x4 * p1213);
-        bits = ((v4i)t - (v4i)shift + 1023) << 52;
-        p = (v4d)((v4i)(p * (v4d)bits) & ~below);
+        p = exp_neg_sqrt3_v4(x);
         memcpy(e + i, &p, sizeof(p));
     }
     matern_exp_libm(r + i, e + i, count - i);
+}
+
+/* matern_sum_libm, four at a time in one fused pass (no stores). */
+__attribute__((target("avx2,fma")))
+static double matern_sum_avx2(const double *restrict g,
+                              const double *restrict q, double cq,
+                              const double *restrict alpha, size_t count)
+{
+    const v4d zero = {0, 0, 0, 0};
+    v4d acc = zero;
+    size_t i = 0;
+
+    for (; i + 4 <= count; i += 4) {
+        v4d gv, qv, av, r2, r;
+
+        memcpy(&gv, g + i, sizeof(gv));
+        memcpy(&qv, q + i, sizeof(qv));
+        memcpy(&av, alpha + i, sizeof(av));
+        r2 = qv + cq - 2 * gv;
+        r2 = (v4d)((v4i)r2 & (r2 > zero));
+        r = (v4d)_mm256_sqrt_pd((__m256d)r2);
+        acc += av * (1 + SQRT3 * r) * exp_neg_sqrt3_v4(r);
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]) +
+           matern_sum_libm(g + i, q + i, cq, alpha + i, count - i);
 }
 #endif
 
 typedef void (*matern_exp_fn)(const double *restrict, double *restrict,
                               size_t);
+typedef double (*matern_sum_fn)(const double *restrict,
+                                const double *restrict, double,
+                                const double *restrict, size_t);
 
-/* The fastest matern_exp this CPU runs. */
-static matern_exp_fn pick_matern_exp(void)
+/* The fastest matern_exp and matern_sum this CPU runs. */
+static void pick_matern(matern_exp_fn *exp_fn, matern_sum_fn *sum_fn)
 {
-#ifdef HAVE_MATERN_EXP_AVX2
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return matern_exp_avx2;
+    *exp_fn = matern_exp_libm;
+    *sum_fn = matern_sum_libm;
+#ifdef HAVE_MATERN_AVX2
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *exp_fn = matern_exp_avx2;
+        *sum_fn = matern_sum_avx2;
+    }
 #endif
-    return matern_exp_libm;
 }
 
 typedef struct cpu_gp {
@@ -128,6 +195,8 @@ typedef struct cpu_gp {
     double *theta;   /* nt: raw theta of the factorization in K */
     double *mu;      /* d: column means of X */
     double *linv;    /* d: 1 / l_k at theta */
+    double *xa;      /* d: X' alpha, the linear part of the mean */
+    double alpha_sum; /* sum of alpha */
     /* predict scratch for a chunk of c candidates: */
     double *cK, *cG; /* n x c: cross-kernel; dot products */
     double *cX, *cZ; /* c x d: the candidates; centered and scaled */
@@ -135,6 +204,7 @@ typedef struct cpu_gp {
     size_t cap_ck, cap_chunk; /* doubles in cK and cG; candidates */
     double sf, b, sn2, jitter;
     matern_exp_fn matern_exp;
+    matern_sum_fn matern_sum;
     int factored;    /* K holds U at theta for the current data */
     int fitted;      /* the last fit succeeded: predict may run */
 } cpu_gp;
@@ -158,6 +228,7 @@ static void cpu_destroy(void *state)
     free(st->theta);
     free(st->mu);
     free(st->linv);
+    free(st->xa);
     free(st->cK);
     free(st->cG);
     free(st->cX);
@@ -181,11 +252,13 @@ static int cpu_create(void **state, size_t d, char *errbuf, size_t errlen)
                                "GP (cpu): out of memory");
     st->d = d;
     st->nt = PROTEIN_GP_NTHETA(d);
-    st->matern_exp = pick_matern_exp();
+    pick_matern(&st->matern_exp, &st->matern_sum);
     st->theta = calloc(st->nt, sizeof(double));
     st->mu = calloc(d, sizeof(double));
     st->linv = calloc(d, sizeof(double));
-    if (st->theta == NULL || st->mu == NULL || st->linv == NULL) {
+    st->xa = calloc(d, sizeof(double));
+    if (st->theta == NULL || st->mu == NULL || st->linv == NULL ||
+        st->xa == NULL) {
         cpu_destroy(st);
         return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
                                "GP (cpu): out of memory");
@@ -483,28 +556,65 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
     if (!st->fitted)
         return protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,
                                "GP (cpu): fit ended without a factorization");
+    cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)st->d, 1.0, st->X,
+                (int)n, st->alpha, 1, 0.0, st->xa, 1);
+    st->alpha_sum = 0;
+    for (size_t i = 0; i < n; i++)
+        st->alpha_sum += st->alpha[i];
     return PROTEIN_OK;
 }
 
-/* The cross-kernel k(X, xs) of mc candidates (row-major) into cK, from
- * two dgemm calls and one pass. */
-static void cross_kernel(cpu_gp *st, const double *xs, size_t mc)
+/* Scales a chunk of mc candidates (row-major) like Z into cZ (column-major,
+ * with squared row norms in cq), and copies them column-major into cX when
+ * raw is set; then cK = Z cZ', the dot products that give the distances. */
+static void candidate_products(cpu_gp *st, const double *xs, size_t mc,
+                               int raw)
 {
-    size_t n = st->n, d = st->d;
-    int ni = (int)n, mi = (int)mc, di = (int)d;
+    size_t d = st->d;
 
     memset(st->cq, 0, mc * sizeof(double));
     for (size_t k = 0; k < d; k++)
         for (size_t c = 0; c < mc; c++) {
             double z = (xs[c * d + k] - st->mu[k]) * st->linv[k];
-            st->cX[k * mc + c] = xs[c * d + k];
             st->cZ[k * mc + c] = z;
             st->cq[c] += z * z;
+            if (raw)
+                st->cX[k * mc + c] = xs[c * d + k];
         }
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ni, mi, di, 1.0,
-                st->X, ni, st->cX, mi, 0.0, st->cG, ni);
-    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, ni, mi, di, 1.0,
-                st->Z, ni, st->cZ, mi, 0.0, st->cK, ni);
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)st->n, (int)mc,
+                (int)d, 1.0, st->Z, (int)st->n, st->cZ, (int)mc, 0.0, st->cK,
+                (int)st->n);
+}
+
+/* Posterior means of the chunk whose products candidate_products left in
+ * cK (which it leaves untouched):
+ *   mean = sf (xs.(X' a) + b sum(a) + sum_i a_i (1 + sqrt3 r_i) E_i),
+ * the linear part of the kernel folded into the d-vector X' a. */
+static void chunk_mean(const cpu_gp *st, const double *xs, size_t mc,
+                       double *mean)
+{
+    size_t n = st->n, d = st->d;
+
+    for (size_t c = 0; c < mc; c++) {
+        double lin = 0;
+
+        for (size_t k = 0; k < d; k++)
+            lin += xs[c * d + k] * st->xa[k];
+        mean[c] = st->sf * (lin + st->b * st->alpha_sum +
+                            st->matern_sum(st->cK + c * n, st->q, st->cq[c],
+                                           st->alpha, n));
+    }
+}
+
+/* Turns the products in cK into the cross-kernel k(X, xs) of the chunk,
+ * with the dot products of the raw inputs from one more dgemm. */
+static void cross_kernel(cpu_gp *st, size_t mc)
+{
+    size_t n = st->n;
+
+    cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, (int)n, (int)mc,
+                (int)st->d, 1.0, st->X, (int)n, st->cX, (int)mc, 0.0, st->cG,
+                (int)n);
     for (size_t c = 0; c < mc; c++) {
         double *restrict kc = st->cK + c * n, *restrict r = st->r;
         const double *restrict gc = st->cG + c * n, *restrict q = st->q;
@@ -519,6 +629,8 @@ static void cross_kernel(cpu_gp *st, const double *xs, size_t mc)
     }
 }
 
+/* The mean needs one dgemm and one fused pass per chunk; the variance
+ * (only when asked for) the full cross-kernel and a triangular solve. */
 static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
                        double *var, char *errbuf, size_t errlen)
 {
@@ -562,11 +674,11 @@ static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
     for (size_t off = 0; off < m; off += chunk) {
         size_t mc = m - off < chunk ? m - off : chunk;
 
-        cross_kernel(st, Xs + off * d, mc);
-        cblas_dgemv(CblasColMajor, CblasTrans, (int)n, (int)mc, 1.0, st->cK,
-                    (int)n, st->alpha, 1, 0.0, mean + off, 1);
+        candidate_products(st, Xs + off * d, mc, var != NULL);
+        chunk_mean(st, Xs + off * d, mc, mean + off);
         if (var == NULL)
             continue;
+        cross_kernel(st, mc);
         cblas_dtrsm(CblasColMajor, CblasLeft, CblasUpper, CblasTrans,
                     CblasNonUnit, (int)n, (int)mc, 1.0, st->K, (int)n, st->cK,
                     (int)n);

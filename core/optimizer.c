@@ -109,6 +109,17 @@ static double clip1(double x)
     return x < -1 ? -1 : x > 1 ? 1 : x;
 }
 
+/* x folded back into [-1, 1] at the bound it crossed (clipped if it is
+ * more than a box width out). */
+static double reflect1(double x)
+{
+    if (x > 1)
+        x = 2 - x;
+    else if (x < -1)
+        x = -2 - x;
+    return clip1(x);
+}
+
 static double dist2(const double *a, const double *b, size_t d)
 {
     double s = 0;
@@ -767,7 +778,7 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
         }
         top[ntop] = bi;
     }
-    *ncenters = nf + (opt->cost_dim >= 0 ? 2 : 1) * ntop;
+    *ncenters = nf + (opt->cost_dim >= 0 ? 2 : 1) * ntop + opt->n_pending;
     w->centers = malloc(*ncenters * d * sizeof(double));
     if (w->centers == NULL)
         return PROTEIN_ENOMEM;
@@ -787,6 +798,7 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
             memcpy(w->centers + c++ * d, u, d * sizeof(double));
         }
     }
+    memcpy(w->centers + c * d, opt->pending_u, opt->n_pending * d * sizeof(double));
     return PROTEIN_OK;
 }
 
@@ -816,8 +828,8 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
             w->centers + protein_rng_index(&opt->rng, ncenters) * d;
         double *x = w->cand + k * d;
         for (size_t j = 0; j < d; j++)
-            x[j] = clip1(c[j] + sc[j] * (2.0 * protein_rng_uniform(&opt->rng) -
-                                         1.0));
+            x[j] = reflect1(c[j] + sc[j] * (2.0 * protein_rng_uniform(
+                                                   &opt->rng) - 1.0));
         protein_space_snap(cfg, x, w->values);
     }
     kept = protein_dedup_rows(w->cand, m, d, PROTEIN_DEDUP_RADIUS, w->keep);
@@ -838,17 +850,20 @@ static int choose(protein_optimizer *opt, work *w, const double *sc,
                   double t, size_t *best)
 {
     const double max_cost = opt->cfg->max_suggestion_cost;
-    double amin = INFINITY, amax = -INFINITY, top = -INFINITY;
+    double amin = INFINITY, amax = -INFINITY, top = -INFINITY, reach = 1.0;
 
     w->acq = malloc(w->m * sizeof(double));
     if (w->acq == NULL)
         return PROTEIN_ENOMEM;
+    for (size_t k = 0; k < w->m; k++)
+        if (isfinite(w->pred_c[k]))
+            reach = fmax(reach, fabs(t - w->pred_c[k]));
     for (size_t k = 0; k < w->m; k++) {
         double a = w->pred_s[k], c = w->pred_c[k];
         if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
             a = 0.0;
         else
-            a *= 1.0 - fabs(t - c);
+            a *= 1.0 - fabs(t - c) / reach;
         w->acq[k] = a;
         if (isfinite(a)) {
             amin = fmin(amin, a);

@@ -355,6 +355,27 @@ const char *pq_flat_get(const pq_reply *flat, const char *field)
     return NULL;
 }
 
+long pq_flat_long(const pq_reply *flat, const char *field, long fallback)
+{
+    return pq_parse_long(pq_flat_get(flat, field), fallback);
+}
+
+double pq_flat_double(const pq_reply *flat, const char *field, double fallback)
+{
+    return pq_parse_double(pq_flat_get(flat, field), fallback);
+}
+
+char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
+{
+    const char *v = pq_flat_get(flat, field);
+    if (!v || !*v)
+        return NULL;
+    char *d = pq_strdup(v);
+    if (!d)
+        *oom = 1;
+    return d;
+}
+
 void pq_reply_free(pq_reply *reply)
 {
     if (reply)
@@ -471,5 +492,20 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
 fail:
     free(av);
     free(al);
+    return rc;
+}
+
+int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
+                   int read_only, const char *key2, int argc,
+                   const char **argv, const size_t *argvlen, pq_reply **reply)
+{
+    char meta[128];
+    pq_reply *r = NULL;
+    pq_key(meta, sizeof meta, sweep, "meta");
+    int rc = pq_fcall(ctx, fn, read_only, meta, key2, argc, argv, argvlen, &r);
+    if (reply)
+        *reply = r;
+    else
+        pq_reply_free(r);
     return rc;
 }

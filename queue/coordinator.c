@@ -20,7 +20,7 @@
 int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
                            const char *holder_id, int ttl_ms, int *is_leader)
 {
-    char meta[128], ttl[32];
+    char ttl[32];
     pq_reply *r = NULL;
     int rc;
     *is_leader = 0;
@@ -29,10 +29,9 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
     if (!holder_id || !*holder_id || ttl_ms <= 0)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': the coordinator lease needs a "
                             "holder id and a positive TTL", sweep);
-    pq_key(meta, sizeof meta, sweep, "meta");
     snprintf(ttl, sizeof ttl, "%d", ttl_ms);
     const char *argv[2] = {holder_id, ttl};
-    rc = pq_fcall(ctx, "protein_coord_acquire", 0, meta, NULL, 2, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_coord_acquire", 0, NULL, 2, argv, NULL, &r);
     if (rc == PQ_OK)
         *is_leader = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                      r->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -44,71 +43,43 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
 int pq_coordinator_release(pq_context *ctx, const char *sweep,
                            const char *holder_id)
 {
-    char meta[128];
-    pq_reply *r = NULL;
     int rc;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
-    pq_key(meta, sizeof meta, sweep, "meta");
     const char *argv[1] = {holder_id};
-    rc = pq_fcall(ctx, "protein_coord_release", 0, meta, NULL, 1, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_coord_release", 0, NULL, 1, argv, NULL,
+                          NULL);
 }
 
 int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
                      const pq_params *points, size_t n)
 {
-    char meta[128];
-    char **entries = NULL;
-    const char **argv = NULL;
-    size_t *argvlen = NULL;
-    pq_reply *r = NULL;
+    pq_point_args args;
     int rc;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!holder_id || !*holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
-    entries = calloc(n + 1, sizeof *entries);
-    argv = calloc(n + 1, sizeof *argv);
-    argvlen = calloc(n + 1, sizeof *argvlen);
-    if (!entries || !argv || !argvlen) {
-        rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-        goto fail;
-    }
-    argv[0] = holder_id;
-    argvlen[0] = strlen(holder_id);
-    for (size_t i = 0; i < n; i++) {
-        if ((rc = pq_entry_pack(&points[i], &entries[i], &argvlen[i + 1])) != PQ_OK) {
-            pq_set_error(ctx, rc, "sweep '%s': queue point %zu has a non-finite number "
-                         "or is over %d bytes as JSON", sweep, i + 1, PQ_PARAMS_MAX);
-            goto fail;
-        }
-        argv[i + 1] = entries[i];
-    }
-    pq_key(meta, sizeof meta, sweep, "meta");
-    rc = pq_fcall(ctx, "protein_queue_replace", 0, meta, NULL, (int)(n + 1), argv,
-                  argvlen, &r);
-fail:
-    pq_reply_free(r);
-    pq_strings_free(entries, n);
-    free(argv);
-    free(argvlen);
+    if ((rc = pq_point_args_build(ctx, sweep, "queue", 1, points, n, &args)) != PQ_OK)
+        return rc;
+    args.argv[0] = holder_id;
+    args.argvlen[0] = strlen(holder_id);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_queue_replace", 0, NULL, (int)(n + 1),
+                        args.argv, args.argvlen, NULL);
+    pq_point_args_free(&args);
     return rc;
 }
 
 int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
 {
-    char meta[128];
     pq_reply *r = NULL;
     int rc;
     *depth = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, sweep, "meta");
-    rc = pq_fcall(ctx, "protein_depth", 1, meta, NULL, 0, NULL, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_depth", 1, NULL, 0, NULL, NULL, &r);
     if (rc == PQ_OK && r->type == REDIS_REPLY_INTEGER)
         *depth = (long)r->integer;
     pq_reply_free(r);
@@ -118,15 +89,14 @@ int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
 int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
                       size_t *n)
 {
-    char meta[128];
     pq_reply *r = NULL;
     int rc;
     *pts = NULL;
     *n = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, sweep, "meta");
-    if ((rc = pq_fcall(ctx, "protein_pending", 1, meta, NULL, 0, NULL, NULL, &r)) != PQ_OK)
+    rc = pq_sweep_fcall(ctx, sweep, "protein_pending", 1, NULL, 0, NULL, NULL, &r);
+    if (rc != PQ_OK)
         return rc;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
         *pts = calloc(r->elements, sizeof **pts);
@@ -158,34 +128,29 @@ fail:
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
                       double ms, const char *backend)
 {
-    char meta[128], nb[32], msb[32];
-    pq_reply *r = NULL;
+    char nb[32], msb[32];
     int rc;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, sweep, "meta");
     snprintf(nb, sizeof nb, "%ld", n_obs);
     snprintf(msb, sizeof msb, "%.3f", ms);
     const char *argv[3] = {nb, msb, backend ? backend : ""};
-    rc = pq_fcall(ctx, "protein_set_refit", 0, meta, NULL, 3, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_set_refit", 0, NULL, 3, argv, NULL, NULL);
 }
 
 int pq_expire_leases(pq_context *ctx, const char *sweep, double now,
                      long *expired)
 {
-    char meta[128], nowb[40];
+    char nowb[40];
     pq_reply *r = NULL;
     int rc;
     if (expired)
         *expired = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, sweep, "meta");
     snprintf(nowb, sizeof nowb, "%.6f", now > 0 ? now : 0.0);
     const char *argv[1] = {nowb};
-    rc = pq_fcall(ctx, "protein_expire", 0, meta, NULL, 1, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 1, argv, NULL, &r);
     if (rc == PQ_OK && expired && r->type == REDIS_REPLY_INTEGER)
         *expired = (long)r->integer;
     pq_reply_free(r);

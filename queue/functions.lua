@@ -10,9 +10,9 @@
 -- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
 
 -- Bump VERSION with every change: clients replace an older library.
-local VERSION = 3
+local VERSION = 4
 local STREAM_MAXLEN = '1000000'
-local PUSH_CHUNK = 1000
+local CHUNK = 1000
 
 -- Outcome states counted in the meta hash (n_STATE). The number of running
 -- trials is ZCARD leases and of queued ones LLEN retry.
@@ -84,19 +84,57 @@ local function count(meta, from, to)
   end
 end
 
--- RPUSHes list items from index first on, in chunks (Lua's unpack has a
--- limit).
-local function push_all(key, items, first)
+-- Calls fn(i, j) for consecutive index ranges that cover first..last,
+-- CHUNK indexes at a time (Lua's unpack has a limit).
+local function each_chunk(first, last, fn)
   local i = first
-  while i <= #items do
-    local j = math.min(i + PUSH_CHUNK - 1, #items)
-    redis.call('RPUSH', key, unpack(items, i, j))
+  while i <= last do
+    local j = math.min(i + CHUNK - 1, last)
+    fn(i, j)
     i = j + 1
   end
 end
 
-local function is_owner(m, uid)
-  return uid == 0 or uid == tonumber(m.owner_uid)
+-- RPUSHes list items from index first on.
+local function push_all(key, items, first)
+  each_chunk(first, #items, function(i, j)
+    redis.call('RPUSH', key, unpack(items, i, j))
+  end)
+end
+
+-- Runs fn(keys, a, m) when the sweep of KEYS[1] exists, m being its
+-- META_FIELDS (load_meta); the ENOSWEEP reply otherwise.
+local function with_meta(fn)
+  return function(keys, a)
+    local m = load_meta(keys[1])
+    if not m then
+      return no_sweep(keys[1])
+    end
+    return fn(keys, a, m)
+  end
+end
+
+-- Runs fn(keys, a) when the sweep of KEYS[1] exists; the ENOSWEEP reply
+-- otherwise.
+local function with_sweep(fn)
+  return function(keys, a)
+    if redis.call('EXISTS', keys[1]) == 0 then
+      return no_sweep(keys[1])
+    end
+    return fn(keys, a)
+  end
+end
+
+-- with_meta for what only the sweep's owner (or root, uid 0) may do:
+-- ARGV[uid_at] is the caller's uid; the EPERM reply for anyone else.
+local function for_owner(fn, uid_at)
+  return with_meta(function(keys, a, m)
+    local uid = tonumber(a[uid_at])
+    if uid ~= 0 and uid ~= tonumber(m.owner_uid) then
+      return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
+    end
+    return fn(keys, a, m)
+  end)
 end
 
 -- Appends an observation: msgpack map {trial, outcome, params, fallback,
@@ -149,15 +187,7 @@ local function sweep_create(keys, a)
 end
 
 -- ARGV: action (pause|resume|stop), uid.
-local function sweep_set_state(keys, a)
-  local meta = keys[1]
-  local m = load_meta(meta)
-  if not m then
-    return no_sweep(meta)
-  end
-  if not is_owner(m, tonumber(a[2])) then
-    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
-  end
+local function sweep_set_state(keys, a, m)
   local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
   if not to then
     return fail('EINVAL', "unknown action '" .. a[1] .. "' (pause, resume or stop)")
@@ -165,20 +195,13 @@ local function sweep_set_state(keys, a)
   if m.state == 'stopped' and to ~= 'stopped' then
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
   end
-  redis.call('HSET', meta, 'state', to)
+  redis.call('HSET', keys[1], 'state', to)
   return to
 end
 
 -- ARGV: uid. KEYS: meta, protein:sweeps.
-local function sweep_delete(keys, a)
+local function sweep_delete(keys, a, m)
   local meta = keys[1]
-  local m = load_meta(meta)
-  if not m then
-    return no_sweep(meta)
-  end
-  if not is_owner(m, tonumber(a[1])) then
-    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
-  end
   local P = prefix_of(meta)
   for id = 1, tonumber(m.n_trials) do
     redis.call('DEL', P .. 'trial:' .. id)
@@ -192,12 +215,8 @@ end
 
 -- ARGV: claim_key, uid, job_id, array_index, node, lease_seconds,
 -- allow_fallback (0|1), token for a new trial.
-local function claim(keys, a)
+local function claim(keys, a, m)
   local meta = keys[1]
-  local m = load_meta(meta)
-  if not m then
-    return no_sweep(meta)
-  end
   local P = prefix_of(meta)
   local key, uid = a[1], tonumber(a[2])
   if m.state == 'stopped' then
@@ -217,6 +236,14 @@ local function claim(keys, a)
                    'array_index', a[4], 'node', a[5], 'claimed_at', stamp(t_now),
                    'lease_seconds', tostring(lease)}
 
+  -- Runs trial id (key tk) again, resumed or retried: marks it running
+  -- under this claim and returns its attempt count, this one included.
+  local function rerun(tk, id)
+    redis.call('HSET', tk, unpack(running))
+    redis.call('ZADD', P .. 'leases', deadline, id)
+    return redis.call('HINCRBY', tk, 'attempts', 1)
+  end
+
   local id = redis.call('HGET', P .. 'claims', key)
   if id then
     local tk = P .. 'trial:' .. id
@@ -226,9 +253,7 @@ local function claim(keys, a)
                   "' claimed by " .. key .. ' is already ' .. tostring(t[1]))
     end
     count(meta, t[1], nil)
-    redis.call('HSET', tk, unpack(running))
-    local attempts = redis.call('HINCRBY', tk, 'attempts', 1)
-    redis.call('ZADD', P .. 'leases', deadline, id)
+    local attempts = rerun(tk, id)
     local token = redis.call('HGET', P .. 'private', 'token:' .. id)
     return claim_reply(m, id, token, 1, attempts, t[2], t[3])
   end
@@ -240,9 +265,7 @@ local function claim(keys, a)
   if id then
     local tk = P .. 'trial:' .. id
     local t = redis.call('HMGET', tk, 'params', 'fallback')
-    redis.call('HSET', tk, unpack(running))
-    local attempts = redis.call('HINCRBY', tk, 'attempts', 1)
-    redis.call('ZADD', P .. 'leases', deadline, id)
+    local attempts = rerun(tk, id)
     redis.call('HSET', P .. 'claims', key, id)
     redis.call('HSET', P .. 'private', 'token:' .. id, a[8])
     return claim_reply(m, id, a[8], 0, attempts, t[1], t[2])
@@ -384,12 +407,8 @@ end
 
 -- ARGV: now (unix seconds; <= 0: the server's clock). Returns how many
 -- running trials became lost.
-local function expire(keys, a)
+local function expire(keys, a, m)
   local meta = keys[1]
-  local m = load_meta(meta)
-  if not m then
-    return no_sweep(meta)
-  end
   local P = prefix_of(meta)
   local t_now = tonumber(a[1])
   if not t_now or t_now <= 0 then
@@ -420,11 +439,7 @@ end
 
 -- ARGV: holder, ttl_ms. Returns {1|0, current holder}.
 local function coord_acquire(keys, a)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  local ck = prefix_of(meta) .. 'coordinator'
+  local ck = prefix_of(keys[1]) .. 'coordinator'
   local cur = redis.call('GET', ck)
   if cur == a[1] then
     redis.call('PEXPIRE', ck, a[2])
@@ -452,9 +467,6 @@ end
 -- claimed meanwhile is never claimed twice). Returns the new depth.
 local function queue_replace(keys, a)
   local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
   local P = prefix_of(meta)
   local cur = redis.call('GET', P .. 'coordinator')
   if cur ~= a[1] then
@@ -470,28 +482,21 @@ local function queue_replace(keys, a)
     json[#json + 1] = cmsgpack.unpack(a[i])[1]
   end
   local fresh = {}
-  local i = 1
-  while i <= #json do
-    local j = math.min(i + PUSH_CHUNK - 1, #json)
+  each_chunk(1, #json, function(i, j)
     local used = redis.call('SMISMEMBER', P .. 'handed', unpack(json, i, j))
     for k = i, j do
       if used[k - i + 1] == 0 then
         fresh[#fresh + 1] = a[k + 1]
       end
     end
-    i = j + 1
-  end
+  end)
   push_all(P .. 'queue', fresh, 1)
   return #fresh
 end
 
 -- ARGV: n_obs, ms, backend.
 local function set_refit(keys, a)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  redis.call('HSET', meta, 'refit_at', stamp(now()), 'refit_n', a[1],
+  redis.call('HSET', keys[1], 'refit_at', stamp(now()), 'refit_n', a[1],
              'refit_ms', a[2], 'refit_backend', a[3])
   return 1
 end
@@ -521,11 +526,7 @@ end
 -- Read-only. ARGV: first id, last id. Returns one flat hash per trial,
 -- with the lease deadline of running trials added.
 local function trials(keys, a)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  local P = prefix_of(meta)
+  local P = prefix_of(keys[1])
   local out = {}
   for id = tonumber(a[1]), tonumber(a[2]) do
     local h = redis.call('HGETALL', P .. 'trial:' .. id)
@@ -541,20 +542,12 @@ end
 
 -- Read-only: the ready queue's length.
 local function depth(keys)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  return redis.call('LLEN', prefix_of(meta) .. 'queue')
+  return redis.call('LLEN', prefix_of(keys[1]) .. 'queue')
 end
 
 -- Read-only: params JSON of running trials and of those queued for a retry.
 local function pending(keys)
-  local meta = keys[1]
-  if redis.call('EXISTS', meta) == 0 then
-    return no_sweep(meta)
-  end
-  local P = prefix_of(meta)
+  local P = prefix_of(keys[1])
   local out = {}
   local ids = redis.call('ZRANGE', P .. 'leases', 0, -1)
   for _, id in ipairs(redis.call('LRANGE', P .. 'retry', 0, -1)) do
@@ -577,6 +570,8 @@ local function version()
   return VERSION
 end
 
+-- Functions that need the sweep are registered wrapped in with_sweep,
+-- with_meta or for_owner, which answer ENOSWEEP and EPERM for them.
 local function register(name, fn, read_only)
   local flags = {}
   if read_only then
@@ -587,21 +582,21 @@ end
 
 register('protein_version', version, true)
 register('protein_create', sweep_create)
-register('protein_set_state', sweep_set_state)
-register('protein_delete', sweep_delete)
-register('protein_claim', claim)
+register('protein_set_state', for_owner(sweep_set_state, 2))
+register('protein_delete', for_owner(sweep_delete, 1))
+register('protein_claim', with_meta(claim))
 register('protein_complete', complete)
 register('protein_fail', fail_trial)
 register('protein_interrupt', interrupt)
 register('protein_progress', progress)
 register('protein_request_stop', request_stop)
-register('protein_expire', expire)
-register('protein_coord_acquire', coord_acquire)
+register('protein_expire', with_meta(expire))
+register('protein_coord_acquire', with_sweep(coord_acquire))
 register('protein_coord_release', coord_release)
-register('protein_queue_replace', queue_replace)
-register('protein_set_refit', set_refit)
+register('protein_queue_replace', with_sweep(queue_replace))
+register('protein_set_refit', with_sweep(set_refit))
 register('protein_info', info, true)
-register('protein_trials', trials, true)
-register('protein_pending', pending, true)
-register('protein_depth', depth, true)
+register('protein_trials', with_sweep(trials), true)
+register('protein_pending', with_sweep(pending), true)
+register('protein_depth', with_sweep(depth), true)
 register('protein_list', list, true)

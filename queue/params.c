@@ -209,6 +209,23 @@ static void json_string(strbuf *b, const char *s)
     sb_add(b, "\"", 1);
 }
 
+/* Appends the value of it: its text (as a JSON string literal when json)
+ * or its number_text. PQ_EINVAL for a number that is not number_ok. */
+static int add_value(strbuf *b, const pq_param *it, int json)
+{
+    char num[40];
+    if (!it->is_string) {
+        if (number_text(it, num) != PQ_OK)
+            return PQ_EINVAL;
+        sb_puts(b, num);
+    } else if (json) {
+        json_string(b, it->text ? it->text : "");
+    } else {
+        sb_puts(b, it->text ? it->text : "");
+    }
+    return PQ_OK;
+}
+
 int pq_params_to_json(const pq_params *p, char **out)
 {
     strbuf b = {0};
@@ -216,16 +233,11 @@ int pq_params_to_json(const pq_params *p, char **out)
     sb_add(&b, "{", 1);
     for (size_t i = 0; i < p->n; i++) {
         const pq_param *it = &p->items[i];
-        char num[40];
         if (i)
             sb_add(&b, ", ", 2);
         json_string(&b, it->name ? it->name : "");
         sb_add(&b, ": ", 2);
-        if (it->is_string) {
-            json_string(&b, it->text ? it->text : "");
-        } else if (number_text(it, num) == PQ_OK) {
-            sb_puts(&b, num);
-        } else {
+        if (add_value(&b, it, 1) != PQ_OK) {
             free(b.s);
             return PQ_EINVAL;
         }
@@ -240,17 +252,12 @@ int pq_params_to_args(const pq_params *p, char **out)
     *out = NULL;
     for (size_t i = 0; i < p->n; i++) {
         const pq_param *it = &p->items[i];
-        char num[40];
         if (i)
             sb_add(&b, " ", 1);
         sb_add(&b, "--", 2);
         sb_puts(&b, it->name ? it->name : "");
         sb_add(&b, "=", 1);
-        if (it->is_string) {
-            sb_puts(&b, it->text ? it->text : "");
-        } else if (number_text(it, num) == PQ_OK) {
-            sb_puts(&b, num);
-        } else {
+        if (add_value(&b, it, 0) != PQ_OK) {
             free(b.s);
             return PQ_EINVAL;
         }
@@ -577,6 +584,40 @@ fail:
     free(json);
     free(packed);
     return rc;
+}
+
+int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
+                        size_t fixed, const pq_params *points, size_t n,
+                        pq_point_args *args)
+{
+    int rc;
+    args->argv = calloc(fixed + n + 1, sizeof *args->argv);
+    args->argvlen = calloc(fixed + n + 1, sizeof *args->argvlen);
+    args->entries = calloc(n + 1, sizeof *args->entries);
+    args->n = n;
+    if (!args->argv || !args->argvlen || !args->entries) {
+        pq_point_args_free(args);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        rc = pq_entry_pack(&points[i], &args->entries[i], &args->argvlen[fixed + i]);
+        if (rc != PQ_OK) {
+            pq_point_args_free(args);
+            return pq_set_error(ctx, rc, "sweep '%s': %s point %zu has a non-finite "
+                                "number or is over %d bytes as JSON",
+                                sweep, what, i + 1, PQ_PARAMS_MAX);
+        }
+        args->argv[fixed + i] = args->entries[i];
+    }
+    return PQ_OK;
+}
+
+void pq_point_args_free(pq_point_args *args)
+{
+    pq_strings_free(args->entries, args->n);
+    free(args->argv);
+    free(args->argvlen);
+    memset(args, 0, sizeof *args);
 }
 
 /* Copies a msgpack str object into a malloc'ed NUL-terminated string. */

@@ -49,6 +49,13 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply);
 
+/* pq_fcall with the meta key of `sweep` ("protein:{SWEEP}:meta", the name
+ * already checked with pq_check_sweep) as the first key. When reply is
+ * NULL the reply is freed here; the result code is all the caller gets. */
+int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
+                   int read_only, const char *key2, int argc,
+                   const char **argv, const size_t *argvlen, pq_reply **reply);
+
 /* Runs any command (argv form) and returns its reply; error replies are
  * PQ_EPROTO (PQ_EPERM for ACL denials). extra_ms lengthens the command
  * timeout for this call (blocking reads). */
@@ -57,6 +64,15 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
 
 /* The value of `field` in a flat [field, value, ...] array reply, or NULL. */
 const char *pq_flat_get(const pq_reply *flat, const char *field);
+
+/* pq_flat_get's value as a long / double (absent or not a number:
+ * fallback). */
+long pq_flat_long(const pq_reply *flat, const char *field, long fallback);
+double pq_flat_double(const pq_reply *flat, const char *field, double fallback);
+
+/* A malloc'ed copy of pq_flat_get's value; NULL when it is absent or
+ * empty, and NULL with *oom = 1 when the copy fails. */
+char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom);
 
 /* Frees a reply from pq_fcall or pq_command (NULL: no-op). */
 void pq_reply_free(pq_reply *reply);
@@ -72,6 +88,25 @@ int pq_check_sweep(pq_context *ctx, const char *sweep);
  * functions store the JSON in the trial hash and the packed bytes for the
  * observation stream. PQ_EINVAL when the JSON exceeds PQ_PARAMS_MAX. */
 int pq_entry_pack(const pq_params *p, char **buf, size_t *len);
+
+/* FCALL arguments: `fixed` leading ones that the caller fills in, then one
+ * packed queue entry (pq_entry_pack) per point. */
+typedef struct pq_point_args {
+    const char **argv;
+    size_t *argvlen;
+    char **entries; /* the packed buffers that argv[fixed..] point to */
+    size_t n;       /* points packed */
+} pq_point_args;
+
+/* Allocates args for `fixed` + n arguments and packs points[0..n) into
+ * argv[fixed..]. On failure sets ctx's error ("sweep 'S': WHAT point I has
+ * a non-finite number or is over PQ_PARAMS_MAX bytes as JSON", or out of
+ * memory) and returns its code with nothing left to free. On success free
+ * args with pq_point_args_free. */
+int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
+                        size_t fixed, const pq_params *points, size_t n,
+                        pq_point_args *args);
+void pq_point_args_free(pq_point_args *args);
 
 /* Reads a msgpack map name -> value (as pq_params_pack writes) from a
  * msgpack_object (passed as const void * so that this header needs no

@@ -19,11 +19,8 @@
 
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 {
-    char meta[128], num[4][32];
-    char **entries = NULL;
-    const char **argv = NULL;
-    size_t *argvlen = NULL;
-    pq_reply *reply = NULL;
+    char num[4][32];
+    pq_point_args args;
     size_t n = spec ? spec->n_fallback : 0;
     int rc;
 
@@ -34,82 +31,40 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     if (n == 0 || !spec->fallback)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s' needs at least one fallback point", spec->name);
-    entries = calloc(n, sizeof *entries);
-    argv = calloc(CREATE_ARGS + n, sizeof *argv);
-    argvlen = calloc(CREATE_ARGS + n, sizeof *argvlen);
-    if (!entries || !argv || !argvlen) {
-        rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-        goto fail;
-    }
-    for (size_t i = 0; i < n; i++) {
-        rc = pq_entry_pack(&spec->fallback[i], &entries[i], &argvlen[CREATE_ARGS + i]);
-        if (rc != PQ_OK) {
-            pq_set_error(ctx, rc, "sweep '%s': fallback point %zu has a non-finite "
-                         "number or is over %d bytes as JSON",
-                         spec->name, i + 1, PQ_PARAMS_MAX);
-            goto fail;
-        }
-        argv[CREATE_ARGS + i] = entries[i];
-    }
+    rc = pq_point_args_build(ctx, spec->name, "fallback", CREATE_ARGS, spec->fallback, n,
+                             &args);
+    if (rc != PQ_OK)
+        return rc;
     snprintf(num[0], sizeof num[0], "%ld", spec->max_trials > 0 ? spec->max_trials : 0);
     snprintf(num[1], sizeof num[1], "%ld", spec->owner_uid);
     snprintf(num[2], sizeof num[2], "%d", spec->lease_seconds > 0 ? spec->lease_seconds : 86400);
     snprintf(num[3], sizeof num[3], "%d", spec->max_retries > 0 ? spec->max_retries : 0);
-    argv[0] = spec->name;
-    argv[1] = spec->config_yaml ? spec->config_yaml : "";
-    argv[2] = spec->metric ? spec->metric : "score";
-    argv[3] = spec->cost_metric ? spec->cost_metric : "cost";
-    argv[4] = spec->goal_minimize ? "1" : "0";
-    argv[5] = num[0];
-    argv[6] = num[1];
-    argv[7] = spec->shared ? "1" : "0";
-    argv[8] = num[2];
-    argv[9] = num[3];
+    args.argv[0] = spec->name;
+    args.argv[1] = spec->config_yaml ? spec->config_yaml : "";
+    args.argv[2] = spec->metric ? spec->metric : "score";
+    args.argv[3] = spec->cost_metric ? spec->cost_metric : "cost";
+    args.argv[4] = spec->goal_minimize ? "1" : "0";
+    args.argv[5] = num[0];
+    args.argv[6] = num[1];
+    args.argv[7] = spec->shared ? "1" : "0";
+    args.argv[8] = num[2];
+    args.argv[9] = num[3];
     for (int i = 0; i < CREATE_ARGS; i++)
-        argvlen[i] = strlen(argv[i]);
-    pq_key(meta, sizeof meta, spec->name, "meta");
-    rc = pq_fcall(ctx, "protein_create", 0, meta, SWEEPS_KEY, (int)(CREATE_ARGS + n),
-                  argv, argvlen, &reply);
-fail:
-    pq_reply_free(reply);
-    pq_strings_free(entries, n);
-    free(argv);
-    free(argvlen);
+        args.argvlen[i] = strlen(args.argv[i]);
+    rc = pq_sweep_fcall(ctx, spec->name, "protein_create", 0, SWEEPS_KEY,
+                        (int)(CREATE_ARGS + n), args.argv, args.argvlen, NULL);
+    pq_point_args_free(&args);
     return rc;
-}
-
-static long flat_long(const pq_reply *r, const char *field, long fallback)
-{
-    return pq_parse_long(pq_flat_get(r, field), fallback);
-}
-
-static double flat_double(const pq_reply *r, const char *field, double fallback)
-{
-    return pq_parse_double(pq_flat_get(r, field), fallback);
-}
-
-/* A copy of a non-empty field, NULL when empty or absent. */
-static char *flat_strdup(const pq_reply *r, const char *field, int *oom)
-{
-    const char *v = pq_flat_get(r, field);
-    if (!v || !*v)
-        return NULL;
-    char *d = pq_strdup(v);
-    if (!d)
-        *oom = 1;
-    return d;
 }
 
 int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
 {
-    char meta[128];
     pq_reply *r = NULL;
     int rc, oom = 0;
     *out = NULL;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, name, "meta");
-    if ((rc = pq_fcall(ctx, "protein_info", 1, meta, NULL, 0, NULL, NULL, &r)) != PQ_OK)
+    if ((rc = pq_sweep_fcall(ctx, name, "protein_info", 1, NULL, 0, NULL, NULL, &r)) != PQ_OK)
         return rc;
     pq_sweep_info *info = calloc(1, sizeof *info);
     if (!info) {
@@ -122,32 +77,32 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
                                                      : PQ_SWEEP_STOPPED;
     info->name = pq_strdup(name);
     info->config_yaml = pq_strdup(pq_flat_get(r, "config") ? pq_flat_get(r, "config") : "");
-    info->metric = flat_strdup(r, "metric", &oom);
-    info->cost_metric = flat_strdup(r, "cost_metric", &oom);
-    info->coordinator = flat_strdup(r, "coordinator", &oom);
-    info->last_refit_backend = flat_strdup(r, "refit_backend", &oom);
+    info->metric = pq_flat_strdup(r, "metric", &oom);
+    info->cost_metric = pq_flat_strdup(r, "cost_metric", &oom);
+    info->coordinator = pq_flat_strdup(r, "coordinator", &oom);
+    info->last_refit_backend = pq_flat_strdup(r, "refit_backend", &oom);
     if (!info->name || !info->config_yaml)
         oom = 1;
-    info->goal_minimize = (int)flat_long(r, "goal_minimize", 0);
-    info->max_trials = flat_long(r, "max_trials", 0);
-    info->owner_uid = flat_long(r, "owner_uid", -1);
-    info->shared = (int)flat_long(r, "shared", 0);
-    info->lease_seconds = (int)flat_long(r, "lease_seconds", 0);
-    info->max_retries = (int)flat_long(r, "max_retries", 0);
-    info->created_at = flat_double(r, "created_at", 0);
-    info->n_trials = flat_long(r, "n_trials", 0);
+    info->goal_minimize = (int)pq_flat_long(r, "goal_minimize", 0);
+    info->max_trials = pq_flat_long(r, "max_trials", 0);
+    info->owner_uid = pq_flat_long(r, "owner_uid", -1);
+    info->shared = (int)pq_flat_long(r, "shared", 0);
+    info->lease_seconds = (int)pq_flat_long(r, "lease_seconds", 0);
+    info->max_retries = (int)pq_flat_long(r, "max_retries", 0);
+    info->created_at = pq_flat_double(r, "created_at", 0);
+    info->n_trials = pq_flat_long(r, "n_trials", 0);
     for (int s = 0; s < PQ_TRIAL_NSTATES; s++) {
         char field[32];
         snprintf(field, sizeof field, "n_%s", pq_trial_state_name((pq_trial_state)s));
-        info->counts[s] = flat_long(r, field, 0);
+        info->counts[s] = pq_flat_long(r, field, 0);
     }
-    info->queue_depth = flat_long(r, "queue_depth", 0);
-    info->retry_depth = flat_long(r, "retry_depth", 0);
-    info->n_fallback = (size_t)flat_long(r, "n_fallback", 0);
+    info->queue_depth = pq_flat_long(r, "queue_depth", 0);
+    info->retry_depth = pq_flat_long(r, "retry_depth", 0);
+    info->n_fallback = (size_t)pq_flat_long(r, "n_fallback", 0);
     info->coordinator_alive = info->coordinator != NULL;
-    info->last_refit_at = flat_double(r, "refit_at", 0);
-    info->last_refit_n = flat_long(r, "refit_n", 0);
-    info->last_refit_ms = flat_double(r, "refit_ms", 0);
+    info->last_refit_at = pq_flat_double(r, "refit_at", 0);
+    info->last_refit_n = pq_flat_long(r, "refit_n", 0);
+    info->last_refit_ms = pq_flat_double(r, "refit_ms", 0);
     pq_reply_free(r);
     if (oom) {
         pq_sweep_info_free(info);
@@ -172,15 +127,10 @@ void pq_sweep_info_free(pq_sweep_info *info)
 
 int pq_sweep_exists(pq_context *ctx, const char *name)
 {
-    char meta[128];
-    pq_reply *r = NULL;
     int rc;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, name, "meta");
-    rc = pq_fcall(ctx, "protein_depth", 1, meta, NULL, 0, NULL, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, name, "protein_depth", 1, NULL, 0, NULL, NULL, NULL);
 }
 
 int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
@@ -219,8 +169,7 @@ int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                        long uid)
 {
-    char meta[128], uidbuf[32];
-    pq_reply *r = NULL;
+    char uidbuf[32];
     int rc;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
@@ -228,25 +177,18 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                     strcmp(action, "stop")))
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': unknown action '%s' "
                             "(pause, resume or stop)", name, action ? action : "(null)");
-    pq_key(meta, sizeof meta, name, "meta");
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
     const char *argv[2] = {action, uidbuf};
-    rc = pq_fcall(ctx, "protein_set_state", 0, meta, NULL, 2, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, name, "protein_set_state", 0, NULL, 2, argv, NULL, NULL);
 }
 
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
 {
-    char meta[128], uidbuf[32];
-    pq_reply *r = NULL;
+    char uidbuf[32];
     int rc;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, name, "meta");
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
     const char *argv[1] = {uidbuf};
-    rc = pq_fcall(ctx, "protein_delete", 0, meta, SWEEPS_KEY, 1, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, name, "protein_delete", 0, SWEEPS_KEY, 1, argv, NULL, NULL);
 }

@@ -94,7 +94,7 @@ static int trial_from_reply(pq_context *ctx, const char *sweep, const redisReply
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out)
 {
-    char meta[128], uid[32], aidx[32], lease[32], token[33];
+    char uid[32], aidx[32], lease[32], token[33];
     pq_reply *r = NULL;
     int rc, poll_ms = 5;
     *out = NULL;
@@ -110,7 +110,6 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     if (pq_random_token(token) != PQ_OK)
         return pq_set_error(ctx, PQ_EIO, "sweep '%s': getrandom failed for a trial token",
                             sweep);
-    pq_key(meta, sizeof meta, sweep, "meta");
     snprintf(uid, sizeof uid, "%ld", req->uid);
     snprintf(aidx, sizeof aidx, "%ld", req->array_index);
     snprintf(lease, sizeof lease, "%d", req->lease_seconds > 0 ? req->lease_seconds : 0);
@@ -120,7 +119,7 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     for (;;) {
         int late = pq_now() >= deadline;
         argv[6] = late ? "1" : "0";
-        rc = pq_fcall(ctx, "protein_claim", 0, meta, NULL, 8, argv, NULL, &r);
+        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 8, argv, NULL, &r);
         if (rc != PQ_EEMPTY || late)
             break;
         double left_ms = (deadline - pq_now()) * 1000.0;
@@ -133,10 +132,10 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     return rc;
 }
 
-/* Shared front of the outcome calls: checks sweep and token, builds the
- * meta key and the id text. */
+/* Shared front of the outcome calls: checks sweep, trial id and token and
+ * writes the id text. */
 static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
-                        const char *token, char meta[128], char id[32])
+                        const char *token, char id[32])
 {
     int rc;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
@@ -146,7 +145,6 @@ static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
     if (!token)
         return pq_set_error(ctx, PQ_ETOKEN, "trial %ld of sweep '%s': no token given",
                             trial_id, sweep);
-    pq_key(meta, 128, sweep, "meta");
     snprintf(id, 32, "%ld", trial_id);
     return PQ_OK;
 }
@@ -169,10 +167,9 @@ static const char *truncate_text(const char *text, char *buf)
 int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double score, double cost)
 {
-    char meta[128], id[32], s[32], c[32] = "";
-    pq_reply *r = NULL;
+    char id[32], s[32], c[32] = "";
     int rc;
-    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(score) || !isfinite(cost))
         return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': score and cost "
@@ -181,50 +178,42 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
     if (cost >= 0)
         pq_format_double(cost, c);
     const char *argv[4] = {id, token, s, c};
-    rc = pq_fcall(ctx, "protein_complete", 0, meta, NULL, 4, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_complete", 0, NULL, 4, argv, NULL, NULL);
 }
 
 int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
             const char *token, int exit_status, const char *error)
 {
-    char meta[128], id[32], st[16], buf[PQ_ERROR_MAX + 1];
-    pq_reply *r = NULL;
+    char id[32], st[16], buf[PQ_ERROR_MAX + 1];
     int rc;
-    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     snprintf(st, sizeof st, "%d", exit_status);
     const char *argv[4] = {id, token, st, truncate_text(error, buf)};
-    rc = pq_fcall(ctx, "protein_fail", 0, meta, NULL, 4, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_fail", 0, NULL, 4, argv, NULL, NULL);
 }
 
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                  const char *token, const char *reason)
 {
-    char meta[128], id[32], buf[PQ_ERROR_MAX + 1];
-    pq_reply *r = NULL;
+    char id[32], buf[PQ_ERROR_MAX + 1];
     int rc;
-    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     const char *argv[3] = {id, token, truncate_text(reason, buf)};
-    rc = pq_fcall(ctx, "protein_interrupt", 0, meta, NULL, 3, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 3, argv, NULL, NULL);
 }
 
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop)
 {
-    char meta[128], id[32], st[32], s[32], c[32] = "";
+    char id[32], st[32], s[32], c[32] = "";
     pq_reply *r = NULL;
     int rc;
     if (should_stop)
         *should_stop = 0;
-    if ((rc = outcome_prep(ctx, sweep, trial_id, token, meta, id)) != PQ_OK)
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(step) || !isfinite(score) || !isfinite(cost))
         return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': progress step, "
@@ -234,7 +223,7 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
     if (cost >= 0)
         pq_format_double(cost, c);
     const char *argv[5] = {id, token, st, s, c};
-    rc = pq_fcall(ctx, "protein_progress", 0, meta, NULL, 5, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 5, argv, NULL, &r);
     if (rc == PQ_OK && should_stop)
         *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     pq_reply_free(r);
@@ -243,17 +232,13 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
 
 int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
 {
-    char meta[128], id[32];
-    pq_reply *r = NULL;
+    char id[32];
     int rc;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    pq_key(meta, sizeof meta, sweep, "meta");
     snprintf(id, sizeof id, "%ld", trial_id);
     const char *argv[1] = {id};
-    rc = pq_fcall(ctx, "protein_request_stop", 0, meta, NULL, 1, argv, NULL, &r);
-    pq_reply_free(r);
-    return rc;
+    return pq_sweep_fcall(ctx, sweep, "protein_request_stop", 0, NULL, 1, argv, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ records */
@@ -285,17 +270,6 @@ void pq_trial_records_free(pq_trial_record *arr, size_t n)
     free(arr);
 }
 
-static char *field_dup(const redisReply *h, const char *f, int *oom)
-{
-    const char *v = pq_flat_get(h, f);
-    if (!v || !*v)
-        return NULL;
-    char *d = pq_strdup(v);
-    if (!d)
-        *oom = 1;
-    return d;
-}
-
 /* Fills rec from a trial hash (flat HGETALL reply). */
 static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply *h,
                             pq_trial_record *rec)
@@ -303,7 +277,7 @@ static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply
     int oom = 0;
     const char *v;
     memset(rec, 0, sizeof *rec);
-    rec->id = pq_parse_long(pq_flat_get(h, "id"), 0);
+    rec->id = pq_flat_long(h, "id", 0);
     rec->state = (pq_trial_state)pq_trial_state_parse(pq_flat_get(h, "status"));
     if ((v = pq_flat_get(h, "score")) && *v) {
         rec->has_score = 1;
@@ -316,22 +290,22 @@ static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply
     if ((v = pq_flat_get(h, "progress_step")) && *v) {
         rec->has_progress = 1;
         rec->progress_step = pq_parse_double(v, NAN);
-        rec->progress_score = pq_parse_double(pq_flat_get(h, "progress_score"), NAN);
+        rec->progress_score = pq_flat_double(h, "progress_score", NAN);
     }
-    rec->job_id = field_dup(h, "job_id", &oom);
-    rec->node = field_dup(h, "node", &oom);
-    rec->claim_key = field_dup(h, "claim_key", &oom);
-    rec->error = field_dup(h, "error", &oom);
-    rec->array_index = pq_parse_long(pq_flat_get(h, "array_index"), -1);
-    rec->claimed_at = pq_parse_double(pq_flat_get(h, "claimed_at"), 0);
-    rec->started_at = pq_parse_double(pq_flat_get(h, "started_at"), 0);
-    rec->ended_at = pq_parse_double(pq_flat_get(h, "ended_at"), 0);
-    rec->deadline = pq_parse_double(pq_flat_get(h, "deadline"), 0);
-    rec->attempts = (int)pq_parse_long(pq_flat_get(h, "attempts"), 0);
-    rec->retries = (int)pq_parse_long(pq_flat_get(h, "retries"), 0);
-    rec->exit_status = (int)pq_parse_long(pq_flat_get(h, "exit_status"), 0);
-    rec->fallback = pq_parse_long(pq_flat_get(h, "fallback"), 0) == 1;
-    rec->stop_requested = pq_parse_long(pq_flat_get(h, "stop_requested"), 0) == 1;
+    rec->job_id = pq_flat_strdup(h, "job_id", &oom);
+    rec->node = pq_flat_strdup(h, "node", &oom);
+    rec->claim_key = pq_flat_strdup(h, "claim_key", &oom);
+    rec->error = pq_flat_strdup(h, "error", &oom);
+    rec->array_index = pq_flat_long(h, "array_index", -1);
+    rec->claimed_at = pq_flat_double(h, "claimed_at", 0);
+    rec->started_at = pq_flat_double(h, "started_at", 0);
+    rec->ended_at = pq_flat_double(h, "ended_at", 0);
+    rec->deadline = pq_flat_double(h, "deadline", 0);
+    rec->attempts = (int)pq_flat_long(h, "attempts", 0);
+    rec->retries = (int)pq_flat_long(h, "retries", 0);
+    rec->exit_status = (int)pq_flat_long(h, "exit_status", 0);
+    rec->fallback = pq_flat_long(h, "fallback", 0) == 1;
+    rec->stop_requested = pq_flat_long(h, "stop_requested", 0) == 1;
     int rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
     if (oom || rc == PQ_ENOMEM) {
         record_clear(rec);
@@ -347,9 +321,8 @@ static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply
 
 /* Reads trials first..last (inclusive) and appends those matching the
  * filter to *arr (capacity *cap, count *n). */
-static int read_trials(pq_context *ctx, const char *sweep, const char *meta, long first,
-                       long last, int state_filter, pq_trial_record **arr, size_t *n,
-                       size_t *cap)
+static int read_trials(pq_context *ctx, const char *sweep, long first, long last,
+                       int state_filter, pq_trial_record **arr, size_t *n, size_t *cap)
 {
     char a[32], b[32];
     pq_reply *r = NULL;
@@ -357,7 +330,8 @@ static int read_trials(pq_context *ctx, const char *sweep, const char *meta, lon
     snprintf(a, sizeof a, "%ld", first);
     snprintf(b, sizeof b, "%ld", last);
     const char *argv[2] = {a, b};
-    if ((rc = pq_fcall(ctx, "protein_trials", 1, meta, NULL, 2, argv, NULL, &r)) != PQ_OK)
+    rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, 2, argv, NULL, &r);
+    if (rc != PQ_OK)
         return rc;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *h = r->element[i];
@@ -387,7 +361,6 @@ static int read_trials(pq_context *ctx, const char *sweep, const char *meta, lon
 int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
                   pq_trial_record **arr, size_t *n)
 {
-    char meta[128];
     pq_sweep_info *info = NULL;
     size_t cap = 0;
     int rc;
@@ -397,10 +370,9 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
         return rc;
     long total = info->n_trials;
     pq_sweep_info_free(info);
-    pq_key(meta, sizeof meta, sweep, "meta");
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
         long last = first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
-        rc = read_trials(ctx, sweep, meta, first, last, state_filter, arr, n, &cap);
+        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap);
         if (rc != PQ_OK) {
             pq_trial_records_free(*arr, *n);
             *arr = NULL;
@@ -414,7 +386,6 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
 int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
                  pq_trial_record **out)
 {
-    char meta[128];
     pq_trial_record *arr = NULL;
     size_t n = 0, cap = 0;
     int rc;
@@ -423,8 +394,7 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     if (trial_id < 1)
         return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
-    pq_key(meta, sizeof meta, sweep, "meta");
-    if ((rc = read_trials(ctx, sweep, meta, trial_id, trial_id, -1, &arr, &n, &cap)) != PQ_OK) {
+    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap)) != PQ_OK) {
         pq_trial_records_free(arr, n);
         return rc;
     }

@@ -6,32 +6,9 @@
 set -eu
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
-PROTEIN=$top_builddir/cli/protein
-OBJECTIVE=$top_builddir/examples/objective
-export OPENBLAS_NUM_THREADS=1
-. "$top_srcdir/tests/common/redis.sh"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_cli_redis.XXXXXX")
-cleanup() {
-    redis_stop
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-rc=0
-redis_start || rc=$?
-[ $rc -eq 0 ] || exit $rc
-export PROTEIN_REDIS=$REDIS_URL
-unset PROTEIN_REDIS_PASSWORD PROTEIN_RESULT PROTEIN_SWEEP PROTEIN_TRIAL PROTEIN_TOKEN
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-expect_rc() {
-    [ "$1" = "$2" ] || fail "$3: exit status $2, expected $1"
-}
+. "$top_srcdir/tests/common/cli_test.sh"
+cli_test_init test_cli_redis
+cli_test_redis
 
 # sweep_yaml NAME BUDGET: a small sweep file like examples/sweeps/quadratic.yaml
 sweep_yaml() {
@@ -200,13 +177,15 @@ echo \$\$ >"$tmp/sleeper.pid"
 sleep 30
 EOF
 chmod +x "$tmp/sleeper.sh"
-"$PROTEIN" agent sig -- "$tmp/sleeper.sh" >"$tmp/sig.out" 2>&1 &
-agent_pid=$!
-i=0
-while [ ! -s "$tmp/sleeper.pid" ] && [ $i -lt 100 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
+# start_sleeper NAME: an agent of sweep NAME in the background (agent_pid)
+# running sleeper.sh; returns once its trial runs.
+start_sleeper() {
+    rm -f "$tmp/sleeper.pid"
+    "$PROTEIN" agent "$1" -- "$tmp/sleeper.sh" >"$tmp/$1.out" 2>&1 &
+    agent_pid=$!
+    wait_for test -s "$tmp/sleeper.pid"
+}
+start_sleeper sig
 kill -TERM $agent_pid
 rc=0
 wait $agent_pid || rc=$?
@@ -217,14 +196,7 @@ expect_rc 130 "$rc" "agent after SIGTERM"
 # cancel: stop, then scancel the job ids of running trials (a fake scancel)
 sweep_yaml cx 3
 "$PROTEIN" create "$tmp/cx.yaml" >/dev/null || fail "create cx"
-rm -f "$tmp/sleeper.pid"
-"$PROTEIN" agent cx -- "$tmp/sleeper.sh" >"$tmp/cx.out" 2>&1 &
-agent_pid=$!
-i=0
-while [ ! -s "$tmp/sleeper.pid" ] && [ $i -lt 100 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
+start_sleeper cx
 rcli hset 'protein:{cx}:trial:1' job_id 4242_7 >/dev/null
 mkdir "$tmp/bin"
 printf '#!/bin/sh\necho "$@" >"%s/scancel.args"\n' "$tmp" >"$tmp/bin/scancel"
@@ -262,8 +234,4 @@ expect_rc 2 "$rc" "delete without --yes"
 [ -z "$(rcli --scan --pattern 'protein:{clitest}*')" ] || fail "keys left after delete"
 "$PROTEIN" list | grep -q '^clitest ' && fail "deleted sweep still listed"
 
-if [ $failures -ne 0 ]; then
-    echo "$failures failures" >&2
-    exit 1
-fi
-echo "test_cli_redis: all passed"
+cli_test_finish

@@ -5,24 +5,9 @@
 set -eu
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
-PROTEIN=$top_builddir/cli/protein
-OBJECTIVE=$top_builddir/examples/objective
+. "$top_srcdir/tests/common/cli_test.sh"
+cli_test_init test_cli_run
 SWEEP=$top_srcdir/examples/sweeps/quadratic.yaml
-export OPENBLAS_NUM_THREADS=1
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/test_cli_run.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    failures=$((failures + 1))
-}
-
-# expect_rc WANT GOT WHAT
-expect_rc() {
-    [ "$1" = "$2" ] || fail "$3: exit status $2, expected $1"
-}
 
 # ------------------------------------------------------------ a good sweep
 rc=0
@@ -193,11 +178,11 @@ chmod +x "$tmp/slow.sh"
 "$PROTEIN" run "$SWEEP" --trials 50 --parallel 2 --out "$tmp/int.csv" \
     -- "$tmp/slow.sh" >"$tmp/int.out" 2>&1 &
 pid=$!
-i=0
-while [ "$(cat "$tmp/slow.pids" 2>/dev/null | wc -l)" -lt 4 ] && [ $i -lt 100 ]; do
-    sleep 0.1
-    i=$((i + 1))
-done
+# trials 1 and 2 done, 3 and 4 sleeping
+four_started() {
+    [ "$(cat "$tmp/slow.pids" 2>/dev/null | wc -l)" -ge 4 ]
+}
+wait_for four_started
 kill -INT $pid
 rc=0
 wait $pid || rc=$?
@@ -238,8 +223,4 @@ expect_rc 2 "$rc" "unknown verb"
 "$PROTEIN" run --help | grep -q -- '--parallel K' || fail "run --help"
 "$PROTEIN" --help | grep -q '^  agent ' || fail "--help lists the verbs"
 
-if [ $failures -ne 0 ]; then
-    echo "$failures failures" >&2
-    exit 1
-fi
-echo "test_cli_run: all passed"
+cli_test_finish

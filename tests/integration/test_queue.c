@@ -101,6 +101,28 @@ static pq_trial *claim_ok(const char *sweep, const char *key)
     return t;
 }
 
+/* Claims trials t[0..n) of sweep with claim_ok, keys PREFIX0, PREFIX1, ... */
+static void claim_n(const char *sweep, const char *prefix, pq_trial **t, int n)
+{
+    char key[16];
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "%s%d", prefix, i);
+        t[i] = claim_ok(sweep, key);
+    }
+}
+
+/* Asserts that the observation stream of sweep (read through ctx) holds
+ * `want` entries. */
+static void expect_observations(const char *sweep, size_t want)
+{
+    pq_observation *obs = NULL;
+    size_t n = 0;
+    char next[PQ_STREAM_ID_MAX];
+    CU_ASSERT_EQUAL(pq_observations_all(ctx, sweep, &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL(n, want);
+    pq_observations_free(obs, n);
+}
+
 static pq_trial_record *record(const char *sweep, long id)
 {
     pq_trial_record *r = NULL;
@@ -371,11 +393,7 @@ static void test_budget_owner_state(void)
 {
     CU_ASSERT_EQUAL_FATAL(make_sweep("budget", (sweep_opts){.max_trials = 3}), PQ_OK);
     pq_trial *t[3];
-    char key[16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(key, sizeof key, "k%d", i);
-        t[i] = claim_ok("budget", key);
-    }
+    claim_n("budget", "k", t, 3);
     pq_claim_request q = req_for("k3");
     pq_trial *x = NULL;
     CU_ASSERT_EQUAL(pq_claim(ctx, "budget", &q, &x), PQ_EBUDGET);
@@ -788,12 +806,7 @@ static void test_restart_aof(void)
     CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
     CU_ASSERT_EQUAL(make_sweep("durable", (sweep_opts){.max_trials = 10}), PQ_OK);
     pq_trial *t[3];
-    char key[16];
-    for (int i = 0; i < 3; i++) {
-        snprintf(key, sizeof key, "d%d", i);
-        t[i] = claim_ok("durable", key);
-        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
-    }
+    claim_n("durable", "d", t, 3);
     CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[0]->id, t[0]->token, 1.5, 2), PQ_OK);
 
     /* Hard kill: appendfsync always keeps every acknowledged write. */
@@ -819,12 +832,7 @@ static void test_restart_aof(void)
     pq_trial *fresh = claim_ok("durable", "d3");
     CU_ASSERT_PTR_NOT_NULL_FATAL(fresh);
     CU_ASSERT_EQUAL(fresh->id, 4);
-    pq_observation *obs = NULL;
-    size_t n = 0;
-    char next[PQ_STREAM_ID_MAX];
-    CU_ASSERT_EQUAL(pq_observations_all(ctx, "durable", &obs, &n, next), PQ_OK);
-    CU_ASSERT_EQUAL(n, 2);
-    pq_observations_free(obs, n);
+    expect_observations("durable", 2);
     for (int i = 0; i < 3; i++)
         pq_trial_free(t[i]);
     pq_trial_free(again);
@@ -877,12 +885,7 @@ static void test_acl(void)
     CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
     pq_trial *t = claim_ok("acl", "w1");
     CU_ASSERT_EQUAL(pq_complete(ctx, "acl", t->id, t->token, 1, 2), PQ_OK);
-    pq_observation *obs = NULL;
-    size_t n = 0;
-    char next[PQ_STREAM_ID_MAX];
-    CU_ASSERT_EQUAL(pq_observations_all(ctx, "acl", &obs, &n, next), PQ_OK);
-    CU_ASSERT_EQUAL(n, 1);
-    pq_observations_free(obs, n);
+    expect_observations("acl", 1);
     pq_trial_free(t);
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER), PQ_EPERM);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "script"));

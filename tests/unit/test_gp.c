@@ -444,6 +444,124 @@ static void test_predict(void)
     cpu->destroy(st);
 }
 
+/* In-place Cholesky A = L L' of an n x n row-major SPD matrix (lower
+ * triangle), then x = A^-1 b in place: the test's own direct solver. */
+static void direct_solve(double *A, size_t n, double *b)
+{
+    for (size_t j = 0; j < n; j++) {
+        for (size_t k = 0; k < j; k++)
+            A[j * n + j] -= A[j * n + k] * A[j * n + k];
+        A[j * n + j] = sqrt(A[j * n + j]);
+        for (size_t i = j + 1; i < n; i++) {
+            for (size_t k = 0; k < j; k++)
+                A[i * n + j] -= A[i * n + k] * A[j * n + k];
+            A[i * n + j] /= A[j * n + j];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; k < i; k++)
+            b[i] -= A[i * n + k] * b[k];
+        b[i] /= A[i * n + i];
+    }
+    for (size_t i = n; i-- > 0;) {
+        for (size_t k = i + 1; k < n; k++)
+            b[i] -= A[k * n + i] * b[k];
+        b[i] /= A[i * n + i];
+    }
+}
+
+/* k(a, b) from the definition in gp.h, distances summed directly. */
+static double direct_kernel(const double *a, const double *b, size_t d,
+                            const double *theta)
+{
+    double r2 = 0, lin = 0, r;
+
+    for (size_t k = 0; k < d; k++) {
+        double z = (a[k] - b[k]) / protein_gp_softplus(theta[k]);
+        r2 += z * z;
+        lin += a[k] * b[k];
+    }
+    r = sqrt(r2);
+    return protein_gp_softplus(theta[d]) *
+           (lin + protein_gp_softplus(theta[d + 1]) +
+            (1 + sqrt(3.0) * r) * exp(-sqrt(3.0) * r));
+}
+
+/* The mean (from the gemm distances and X' alpha) and the variance agree
+ * with the posterior computed entry by entry: at random points, at the
+ * training points (gemm distances near 0) and far away (Matern part 0).
+ * N = 43 leaves a tail after the four-wide loop. */
+static void test_predict_direct(void)
+{
+    enum { N = 43, D = 5, M = N + 24 };
+    double X[N * D], y[N], Xs[M * D], mean[M], var[M], mean_only[M];
+    double *K = malloc(N * N * sizeof(double));
+    double *C = malloc(N * N * sizeof(double));
+    double theta[PROTEIN_GP_NTHETA(D)], alpha[N], kx[N];
+    void *st = NULL;
+    protein_gp_params p;
+    protein_gp_fit_options o = {.method = PROTEIN_GP_FIT_LBFGS,
+                                .max_evaluations = 1};
+    protein_gp_fit_report rep;
+    char err[256];
+
+    CU_ASSERT_FATAL(K != NULL && C != NULL);
+    make_problem(41, N, D, X, y);
+    protein_gp_theta_init(theta, D);
+    for (size_t k = 0; k < PROTEIN_GP_NTHETA(D); k++)
+        theta[k] += protein_rng_uniform(&rng) - 0.5;
+    memcpy(Xs, X, sizeof(X));
+    for (size_t i = N * D; i < (M - 1) * D; i++)
+        Xs[i] = 1.5 * protein_rng_uniform(&rng) - 0.25;
+    for (size_t k = 0; k < D; k++)
+        Xs[(M - 1) * D + k] = 1e3;
+    CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
+    memcpy(p.theta, theta, sizeof(theta));
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &rep, err,
+                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL(rep.jitter_used, 0);
+    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean, var, err,
+                                       sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean_only, NULL, err,
+                                       sizeof(err)), PROTEIN_OK);
+    for (size_t i = 0; i < N; i++) {
+        for (size_t j = 0; j < N; j++)
+            K[i * N + j] = direct_kernel(X + i * D, X + j * D, D, theta);
+        K[i * N + i] += protein_gp_softplus(theta[D + 2]);
+    }
+    memcpy(alpha, y, sizeof(y));
+    memcpy(C, K, N * N * sizeof(double));
+    direct_solve(C, N, alpha);
+    for (size_t c = 0; c < M; c++) {
+        const double *xs = Xs + c * D;
+        double want = 0, scale = 0, prior = direct_kernel(xs, xs, D, theta);
+        double v = prior;
+
+        for (size_t i = 0; i < N; i++) {
+            kx[i] = direct_kernel(X + i * D, xs, D, theta);
+            want += alpha[i] * kx[i];
+            scale += fabs(alpha[i] * kx[i]);
+        }
+        CU_ASSERT_DOUBLE_EQUAL(mean[c], want, 1e-12 * scale);
+        CU_ASSERT_EQUAL(mean_only[c], mean[c]);
+        memcpy(C, K, N * N * sizeof(double));
+        {
+            double s[N];
+
+            memcpy(s, kx, sizeof(s));
+            direct_solve(C, N, s);
+            for (size_t i = 0; i < N; i++)
+                v -= kx[i] * s[i];
+        }
+        CU_ASSERT_DOUBLE_EQUAL(var[c], v > 0 ? v : 0, 1e-10 * prior);
+    }
+    protein_gp_params_free(&p);
+    cpu->destroy(st);
+    free(K);
+    free(C);
+}
+
 /* Chunked prediction (more candidates than one chunk) agrees with
  * point-by-point prediction. */
 static void test_predict_chunks(void)
@@ -750,6 +868,7 @@ int main(void)
         !CU_add_test(s, "gradient d=3", test_gradient_d3) ||
         !CU_add_test(s, "gradient d=8", test_gradient_d8) ||
         !CU_add_test(s, "predict", test_predict) ||
+        !CU_add_test(s, "predict vs direct", test_predict_direct) ||
         !CU_add_test(s, "predict in chunks", test_predict_chunks) ||
         !CU_add_test(s, "jitter ladder", test_jitter_ladder) ||
         !CU_add_test(s, "fit methods", test_fit_methods) ||

@@ -320,14 +320,22 @@ static void test_claim_errors(void)
 
 /* ------------------------------------------------------------ outcome */
 
-static void test_outcome_completed(void)
+/* A parsed result file that holds only the metric. */
+static pq_result metric_result(double metric)
 {
-    spank_protein_outcome o;
     pq_result r;
 
     memset(&r, 0, sizeof(r));
     r.has_metric = 1;
-    r.metric = 0.93;
+    r.metric = metric;
+    return r;
+}
+
+static void test_outcome_completed(void)
+{
+    spank_protein_outcome o;
+    pq_result r = metric_result(0.93);
+
     spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_COMPLETED);
     CU_ASSERT_DOUBLE_EQUAL(o.score, 0.93, 1e-12);
@@ -341,11 +349,8 @@ static void test_outcome_completed(void)
 static void test_outcome_failed(void)
 {
     spank_protein_outcome o;
-    pq_result r;
+    pq_result r = metric_result(1);
 
-    memset(&r, 0, sizeof(r));
-    r.has_metric = 1;
-    r.metric = 1;
     spank_protein_outcome_decide(3 << 8, &r, NULL, 1, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_EQUAL(o.exit_status, 3);
@@ -367,10 +372,8 @@ static void test_outcome_failed(void)
 static void test_outcome_interrupted(void)
 {
     spank_protein_outcome o;
-    pq_result r;
+    pq_result r = metric_result(0);
 
-    memset(&r, 0, sizeof(r));
-    r.has_metric = 1;
     spank_protein_outcome_decide(SIGTERM, &r, NULL, 1, &o);   /* scancel */
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGTERM);
@@ -425,6 +428,20 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* Asserts that reading the result file at path for `uid` fails, returns
+ * no text and says `why`. */
+static void expect_read_refused(const char *path, uid_t uid, const char *why)
+{
+    char err[512];
+    char *text = NULL;
+    size_t len;
+
+    CU_ASSERT_EQUAL(spank_protein_result_read(path, uid, 1 << 20, 1, &text,
+                                              &len, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NULL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, why));
+}
+
 static void test_result_roundtrip(void)
 {
     char path[512], err[512];
@@ -451,28 +468,18 @@ static void test_result_roundtrip(void)
     CU_ASSERT(r.has_cost && r.cost == 7);
     free(text);
     CU_ASSERT_EQUAL(access(path, F_OK), -1);        /* removed after reading */
-
-    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
-                                              &text, &len, err, sizeof(err)),
-                    -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file"));
+    expect_read_refused(path, getuid(), "No such file");
 }
 
 static void test_result_symlink_refused(void)
 {
     char path[512], target[512], err[512];
-    char *text = NULL;
-    size_t len;
 
     snprintf(target, sizeof(target), "%s/secret", tmpdir);
     snprintf(path, sizeof(path), "%s/protein.2.result", tmpdir);
     write_file(target, "score=1\n");
     CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
-    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
-                                              &text, &len, err, sizeof(err)),
-                    -1);
-    CU_ASSERT_PTR_NULL(text);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symlink: refused"));
+    expect_read_refused(path, getuid(), "symlink: refused");
     /* Creating through a planted symlink is refused too. */
     CU_ASSERT_EQUAL(spank_protein_result_create(path, getuid(), getgid(), err,
                                                 sizeof(err)), -1);
@@ -483,33 +490,23 @@ static void test_result_symlink_refused(void)
 
 static void test_result_wrong_owner_refused(void)
 {
-    char path[512], err[512];
-    char *text = NULL;
-    size_t len;
+    char path[512];
 
     snprintf(path, sizeof(path), "%s/protein.3.result", tmpdir);
     write_file(path, "score=1\n");
-    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid() + 1, 1 << 20, 1,
-                                              &text, &len, err, sizeof(err)),
-                    -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not to the job's uid"));
+    expect_read_refused(path, getuid() + 1, "not to the job's uid");
     CU_ASSERT_EQUAL(access(path, F_OK), 0);         /* left in place */
     unlink(path);
 }
 
 static void test_result_not_regular_refused(void)
 {
-    char path[512], err[512];
-    char *text = NULL;
-    size_t len;
+    char path[512];
 
     snprintf(path, sizeof(path), "%s/protein.4.result", tmpdir);
     CU_ASSERT_EQUAL_FATAL(mkfifo(path, 0600), 0);
     /* A FIFO with no writer must neither hang nor be read. */
-    CU_ASSERT_EQUAL(spank_protein_result_read(path, getuid(), 1 << 20, 1,
-                                              &text, &len, err, sizeof(err)),
-                    -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "not a regular file"));
+    expect_read_refused(path, getuid(), "not a regular file");
     unlink(path);
 }
 

@@ -9,23 +9,27 @@
 #include "internal.h"
 #include "optimizer_fixture.h"
 
-static void roundtrip_numeric(protein_param_kind kind, double min, double max,
-                              int integer, const double *vals, size_t n)
+/* Builds s with one parameter of `kind` over [min, max] (whole numbers
+ * when integer, and always for pow2), checks that the bounds map to -1 and
+ * 1 and that vals[0..n) round-trip through the unit cube, and leaves s for
+ * the caller's own checks. */
+static void numeric_space(fx_sweep *s, protein_param_kind kind, double min,
+                          double max, int integer, const double *vals,
+                          size_t n)
 {
-    fx_sweep s;
     double u, back;
-    fx_init(&s, 1);
-    fx_numeric(&s, "x", kind, min, max)->is_integer =
+    fx_init(s, 1);
+    fx_numeric(s, "x", kind, min, max)->is_integer =
         integer || kind == PROTEIN_PARAM_POW2;
-    CU_ASSERT_EQUAL(protein_space_dim(&s.cfg), 1);
-    protein_space_normalize(&s.cfg, &min, &u);
+    CU_ASSERT_EQUAL(protein_space_dim(&s->cfg), 1);
+    protein_space_normalize(&s->cfg, &min, &u);
     CU_ASSERT_DOUBLE_EQUAL(u, -1.0, 1e-12);
-    protein_space_normalize(&s.cfg, &max, &u);
+    protein_space_normalize(&s->cfg, &max, &u);
     CU_ASSERT_DOUBLE_EQUAL(u, 1.0, 1e-12);
     for (size_t i = 0; i < n; i++) {
-        protein_space_normalize(&s.cfg, &vals[i], &u);
+        protein_space_normalize(&s->cfg, &vals[i], &u);
         CU_ASSERT(u >= -1.0 - 1e-12 && u <= 1.0 + 1e-12);
-        protein_space_denormalize(&s.cfg, &u, &back);
+        protein_space_denormalize(&s->cfg, &u, &back);
         CU_ASSERT_DOUBLE_EQUAL(back, vals[i], 1e-9 * fabs(vals[i]) + 1e-12);
     }
 }
@@ -35,9 +39,7 @@ static void test_linear(void)
     const double v[] = {0.0, 0.25, 3.5, 10.0};
     double u = 0.5, out;
     fx_sweep s;
-    roundtrip_numeric(PROTEIN_PARAM_LINEAR, 0, 10, 0, v, 4);
-    fx_init(&s, 1);
-    fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 10);
+    numeric_space(&s, PROTEIN_PARAM_LINEAR, 0, 10, 0, v, 4);
     protein_space_denormalize(&s.cfg, &u, &out);
     CU_ASSERT_DOUBLE_EQUAL(out, 7.5, 1e-12);
 }
@@ -47,9 +49,7 @@ static void test_integer(void)
     const double v[] = {1, 2, 7, 16};
     fx_sweep s;
     double u = 0.01, out, again;
-    roundtrip_numeric(PROTEIN_PARAM_LINEAR, 1, 16, 1, v, 4);
-    fx_init(&s, 1);
-    fx_numeric(&s, "n", PROTEIN_PARAM_LINEAR, 1, 16)->is_integer = 1;
+    numeric_space(&s, PROTEIN_PARAM_LINEAR, 1, 16, 1, v, 4);
     protein_space_denormalize(&s.cfg, &u, &out);
     CU_ASSERT_EQUAL(out, nearbyint(out));
     CU_ASSERT_DOUBLE_EQUAL(out, 9.0, 1e-12); /* 8.575 rounds to 9 */
@@ -63,9 +63,7 @@ static void test_log(void)
     const double v[] = {1e-5, 3e-4, 1e-3, 0.1};
     double mid = 1e-3, u;
     fx_sweep s;
-    roundtrip_numeric(PROTEIN_PARAM_LOG, 1e-5, 1e-1, 0, v, 4);
-    fx_init(&s, 1);
-    fx_numeric(&s, "lr", PROTEIN_PARAM_LOG, 1e-5, 1e-1);
+    numeric_space(&s, PROTEIN_PARAM_LOG, 1e-5, 1e-1, 0, v, 4);
     protein_space_normalize(&s.cfg, &mid, &u);
     CU_ASSERT_DOUBLE_EQUAL(u, 0.0, 1e-12); /* geometric midpoint */
 }
@@ -75,9 +73,7 @@ static void test_pow2(void)
     const double v[] = {16, 32, 256, 1024};
     double u = 0.1, out;
     fx_sweep s;
-    roundtrip_numeric(PROTEIN_PARAM_POW2, 16, 1024, 1, v, 4);
-    fx_init(&s, 1);
-    fx_numeric(&s, "bs", PROTEIN_PARAM_POW2, 16, 1024);
+    numeric_space(&s, PROTEIN_PARAM_POW2, 16, 1024, 1, v, 4);
     protein_space_denormalize(&s.cfg, &u, &out);
     CU_ASSERT_EQUAL(out, 128.0); /* log2 = 7.3 -> 7 */
 }
@@ -87,9 +83,7 @@ static void test_logit(void)
     const double v[] = {0.8, 0.95, 0.99, 0.999};
     double above = 0.9999, below = 0.5, u;
     fx_sweep s;
-    roundtrip_numeric(PROTEIN_PARAM_LOGIT, 0.8, 0.999, 0, v, 4);
-    fx_init(&s, 1);
-    fx_numeric(&s, "gamma", PROTEIN_PARAM_LOGIT, 0.8, 0.999);
+    numeric_space(&s, PROTEIN_PARAM_LOGIT, 0.8, 0.999, 0, v, 4);
     /* logit clamps to the bounds */
     protein_space_normalize(&s.cfg, &above, &u);
     CU_ASSERT_DOUBLE_EQUAL(u, 1.0, 1e-12);
