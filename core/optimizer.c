@@ -46,6 +46,7 @@
 #define RESET_FREQUENCY 50
 #define FAILURE_IMPUTE_LIMIT 100
 #define COST_QUANTILE 0.97
+#define DEFAULT_EXPANSION 1.0 /* as config_common.c */
 
 static const double target_pool[] = {0.16, 0.32, 0.48, 0.64, 0.80, 1.00};
 #define POOL_SIZE (sizeof(target_pool) / sizeof(target_pool[0]))
@@ -515,7 +516,8 @@ double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
 
 /* Target cost t (research note section 3.1): one element of the shuffled
  * pool per call, jittered by 0.1 N(0,1), clipped to [0,1], times
- * 1 + expansion_rate. */
+ * 1 + expansion_rate when there is a cost parameter (see the top of this
+ * file). */
 static double sample_target(protein_optimizer *opt)
 {
     double r, expansion = opt->cfg->expansion_rate;
@@ -531,7 +533,9 @@ static double sample_target(protein_optimizer *opt)
     }
     r = opt->pool[--opt->pool_left] + 0.1 * protein_rng_normal(&opt->rng);
     r = r < 0 ? 0 : r > 1 ? 1 : r;
-    return (1.0 + (expansion >= 0 ? expansion : 0.1)) * r;
+    if (opt->cost_dim < 0)
+        return r;
+    return (1.0 + (expansion >= 0 ? expansion : DEFAULT_EXPANSION)) * r;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -798,7 +802,8 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
             memcpy(w->centers + c++ * d, u, d * sizeof(double));
         }
     }
-    memcpy(w->centers + c * d, opt->pending_u, opt->n_pending * d * sizeof(double));
+    memcpy(w->centers + c * d, opt->pending_u,
+           opt->n_pending * d * sizeof(double));
     return PROTEIN_OK;
 }
 

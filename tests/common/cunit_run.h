@@ -3,7 +3,8 @@
  *
  * A program lists its tests in a table and hands it to cunit_run_suite()
  * (or cunit_run_suite_fixture() when the suite has init/cleanup
- * functions), which registers one suite, runs it in CUnit's verbose basic
+ * functions, cunit_run_suite_setup() when its tests also have a setup and
+ * teardown), which registers one suite, runs it in CUnit's verbose basic
  * mode and cleans the registry up again.
  *
  * Typical use:
@@ -36,22 +37,26 @@ typedef struct cunit_test {
 
 /*
  * Runs the n tests of `tests` as one suite named `suite`, with `init` and
- * `clean` (either may be NULL) run before and after it. Returns 0 when
+ * `clean` (either may be NULL) run before and after it, and `setup` and
+ * `teardown` (either may be NULL) around each test. Returns 0 when
  * every test passed; 1 when an assertion, a test or the suite's init or
  * cleanup failed; CUNIT_HARD_ERROR when CUnit could not set the suite up.
  * The registry is cleaned up in every case.
  */
-static inline int cunit_run_suite_fixture(const char *suite,
-                                          CU_InitializeFunc init,
-                                          CU_CleanupFunc clean,
-                                          const cunit_test *tests, size_t n)
+static inline int cunit_run_suite_setup(const char *suite,
+                                        CU_InitializeFunc init,
+                                        CU_CleanupFunc clean,
+                                        CU_SetUpFunc setup,
+                                        CU_TearDownFunc teardown,
+                                        const cunit_test *tests, size_t n)
 {
     CU_pSuite s;
     unsigned failed;
 
     if (CU_initialize_registry() != CUE_SUCCESS)
         return CUNIT_HARD_ERROR;
-    s = CU_add_suite(suite, init, clean);
+    s = CU_add_suite_with_setup_and_teardown(suite, init, clean, setup,
+                                             teardown);
     for (size_t i = 0; s != NULL && i < n; i++)
         if (CU_add_test(s, tests[i].name, tests[i].func) == NULL)
             s = NULL;
@@ -65,6 +70,15 @@ static inline int cunit_run_suite_fixture(const char *suite,
              CU_get_number_of_suites_failed();
     CU_cleanup_registry();
     return failed ? 1 : 0;
+}
+
+/* cunit_run_suite_setup() without per-test setup and teardown. */
+static inline int cunit_run_suite_fixture(const char *suite,
+                                          CU_InitializeFunc init,
+                                          CU_CleanupFunc clean,
+                                          const cunit_test *tests, size_t n)
+{
+    return cunit_run_suite_setup(suite, init, clean, NULL, NULL, tests, n);
 }
 
 /* cunit_run_suite_fixture() for a suite without init or cleanup. */

@@ -20,6 +20,7 @@
 
 #include "protein_queue.h"
 #include "redis_harness.h"
+#include "cunit_run.h"
 
 #define LEASE_TTL "1000"
 #define DEPTH 4
@@ -660,43 +661,28 @@ out:
     redis_harness_stop(&h2);
 }
 
+static const cunit_test tests[] = {
+    {"usage and exit codes", test_usage},
+    {"fills a new sweep's queue", test_fills_new_sweep},
+    {"refits and replaces the queue", test_refit_replaces},
+    {"kill -9 and restart", test_kill9_restart},
+    {"failover to a standby", test_failover},
+    {"lease expiry: lost and retried", test_lease_expiry},
+    {"--device cuda", test_device_cuda},
+    {"SIGTERM releases the lease", test_sigterm},
+    {"Redis down and back", test_redis_down},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned failures;
+    int status;
 
     if (redis_harness_start(&harness, NULL) != 0) {
         fprintf(stderr, "SKIP: no redis-server could be started\n");
         return 77;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS) {
-        redis_harness_stop(&harness);
-        return 1;
-    }
-    suite = CU_add_suite_with_setup_and_teardown("proteind", suite_init,
-                                                 suite_clean, NULL,
-                                                 test_teardown);
-    if (!suite ||
-        !CU_add_test(suite, "usage and exit codes", test_usage) ||
-        !CU_add_test(suite, "fills a new sweep's queue", test_fills_new_sweep) ||
-        !CU_add_test(suite, "refits and replaces the queue",
-                     test_refit_replaces) ||
-        !CU_add_test(suite, "kill -9 and restart", test_kill9_restart) ||
-        !CU_add_test(suite, "failover to a standby", test_failover) ||
-        !CU_add_test(suite, "lease expiry: lost and retried",
-                     test_lease_expiry) ||
-        !CU_add_test(suite, "--device cuda", test_device_cuda) ||
-        !CU_add_test(suite, "SIGTERM releases the lease", test_sigterm) ||
-        !CU_add_test(suite, "Redis down and back", test_redis_down)) {
-        CU_cleanup_registry();
-        redis_harness_stop(&harness);
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures() +
-               CU_get_number_of_suites_failed();
-    CU_cleanup_registry();
+    status = cunit_run_suite_setup("proteind", suite_init, suite_clean, NULL,
+                                   test_teardown, tests, CUNIT_COUNT(tests));
     redis_harness_stop(&harness);
-    return failures ? 1 : 0;
+    return status;
 }

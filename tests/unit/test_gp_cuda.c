@@ -23,6 +23,7 @@
 #include "gp.h"
 #include "optimizer_fixture.h"
 #include "protein.h"
+#include "cunit_run.h"
 
 #define TOL_LOSS 1e-9
 #define TOL_GRAD 1e-7
@@ -412,11 +413,23 @@ static void test_seeded_sweep(void)
     protein_optimizer_free(og);
 }
 
+static const cunit_test tests[] = {
+    {"loss/grad vs cpu, small", test_loss_grad_small},
+    {"loss/grad vs cpu, wide d", test_loss_grad_wide},
+    {"loss/grad vs cpu, n up to 2000", test_loss_grad_large},
+    {"gradient vs finite differences", test_gradient_finite_difference},
+    {"fit (Adam) + predict vs cpu", test_fit_adam},
+    {"fit (L-BFGS default) + predict vs cpu", test_fit_lbfgs_default},
+    {"refits of changing size", test_refit_sizes},
+    {"predict in several batches", test_predict_batches},
+    {"error paths", test_errors},
+    {"seeded sweep picks the same points", test_seeded_sweep},
+};
+
 int main(void)
 {
     char why[256] = "";
-    CU_pSuite suite;
-    unsigned failures;
+    int status;
 
     cuda = protein_gp_backend_cuda();
     if (cuda == NULL || !protein_gp_cuda_available(why, sizeof why)) {
@@ -424,32 +437,9 @@ int main(void)
                why[0] ? why : "not built");
         return 77;
     }
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("gp_cuda", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "loss/grad vs cpu, small", test_loss_grad_small) ||
-        !CU_add_test(suite, "loss/grad vs cpu, wide d", test_loss_grad_wide) ||
-        !CU_add_test(suite, "loss/grad vs cpu, n up to 2000", test_loss_grad_large) ||
-        !CU_add_test(suite, "gradient vs finite differences",
-                     test_gradient_finite_difference) ||
-        !CU_add_test(suite, "fit (Adam) + predict vs cpu", test_fit_adam) ||
-        !CU_add_test(suite, "fit (L-BFGS default) + predict vs cpu",
-                     test_fit_lbfgs_default) ||
-        !CU_add_test(suite, "refits of changing size", test_refit_sizes) ||
-        !CU_add_test(suite, "predict in several batches", test_predict_batches) ||
-        !CU_add_test(suite, "error paths", test_errors) ||
-        !CU_add_test(suite, "seeded sweep picks the same points",
-                     test_seeded_sweep)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
+    status = cunit_run_suite("gp_cuda", tests, CUNIT_COUNT(tests));
     printf("worst |cuda - cpu|: loss %.2e (rel), grad %.2e (rel to max), "
            "theta %.2e, predict %.2e (rel)\n",
            worst_loss, worst_grad, worst_theta, worst_pred);
-    CU_cleanup_registry();
-    return failures == 0 ? 0 : 1;
+    return status;
 }

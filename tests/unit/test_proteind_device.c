@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "proteind.h"
+#include "cunit_run.h"
 
 static int fake_unavailable; /* by_name("cuda") finds nothing */
 static int fake_create_fails;
@@ -204,25 +205,13 @@ static void test_fit_falls_back_to_cpu(void)
     protein_gp_params_free(&ref);
 }
 
+static const cunit_test tests[] = {
+    {"cpu and unknown devices", test_cpu_and_unknown},
+    {"--device cuda without CUDA", test_no_cuda},
+    {"a failing CUDA fit is redone on the CPU", test_fit_falls_back_to_cpu},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return 1;
-    suite = CU_add_suite("proteind device", NULL, NULL);
-    if (!suite ||
-        !CU_add_test(suite, "cpu and unknown devices", test_cpu_and_unknown) ||
-        !CU_add_test(suite, "--device cuda without CUDA", test_no_cuda) ||
-        !CU_add_test(suite, "a failing CUDA fit is redone on the CPU",
-                     test_fit_falls_back_to_cpu)) {
-        CU_cleanup_registry();
-        return 1;
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("proteind device", tests, CUNIT_COUNT(tests));
 }
