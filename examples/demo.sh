@@ -78,8 +78,8 @@ job=$(cd "$SRC" && PROTEIN_OBJECTIVE=$B/examples/objective \
 echo "job $job"
 
 while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ]; do
-    "$PROTEIN" status "$SWEEP" --redis "$PROTEIN_REDIS" 2>/dev/null | head -3 | tr '\n' ' '
-    echo
+    "$PROTEIN" status "$SWEEP" --redis "$PROTEIN_REDIS" 2>/dev/null |
+        sed -n 's/^trials: /  /p'
     sleep 2
 done
 
