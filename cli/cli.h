@@ -273,6 +273,36 @@ typedef struct cli_plot_point {
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
                  size_t n, int minimize, const char *metric);
 
+/* The most ticks an axis gets (cli_axis_ticks() aims for 3 to 7). */
+#define CLI_AXIS_MAX_TICKS 12
+
+/* How an axis maps its values. */
+typedef enum cli_axis_scale {
+    CLI_AXIS_LINEAR,  /* real values */
+    CLI_AXIS_INTEGER, /* counts such as trial ids: ticks at whole numbers */
+    CLI_AXIS_LOG      /* positive values on a log10 scale */
+} cli_axis_scale;
+
+/* One plot axis: its drawn range and its labelled ticks. Positions (lo,
+ * hi, at) are the values themselves, or their log10 on a CLI_AXIS_LOG
+ * axis. */
+typedef struct cli_axis {
+    double lo, hi;                       /* the drawn range, lo < hi */
+    size_t n;                            /* ticks, in increasing order */
+    double at[CLI_AXIS_MAX_TICKS];       /* tick positions within [lo, hi] */
+    char label[CLI_AXIS_MAX_TICKS][16];  /* their text: "0.25", "-10", "1k" */
+} cli_axis;
+
+/* Fills ax with an axis for data in [lo, hi] (either order), the way a
+ * plotting library would: the range padded by 5% (a single value is first
+ * widened to a visible range), ticks at 1, 2, 2.5 or 5 times a power of
+ * ten (whole numbers on an integer axis), and on a log axis at powers of
+ * ten, with 2x and 5x added below three decades and nice linear values
+ * when those give fewer than three ticks. Labels are exact decimals, with k, M, G or T for large
+ * steps. Non-finite bounds, or non-positive ones on a log axis, give a
+ * default range. Never fails. */
+void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi);
+
 /* ------------------------------------------------------------ verbs
  * Each takes the verb's arguments (argv[0] = the verb), prints its output
  * on stdout and its errors on stderr, and returns the exit status: CLI_OK,
