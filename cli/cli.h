@@ -267,7 +267,7 @@ typedef struct cli_plot_point {
 } cli_plot_point;
 
 /* Writes an SVG document with two panels: score against cost (log axis)
- * with the Pareto front drawn as a step line, and best score so far
+ * with the Pareto front drawn as a line through its points, and best score so far
  * against trial id. points are in trial-id order. Returns 0, or -1 when
  * writing fails. */
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
