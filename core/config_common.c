@@ -48,7 +48,7 @@ protein_sweep_config *protein_config_new(void)
     cfg->max_suggestion_cost = 3600.0;
     cfg->num_random_samples = 10;
     cfg->suggestions_per_pareto = 256;
-    cfg->expansion_rate = 0.1;
+    cfg->expansion_rate = 1.0;
     cfg->early_stop_quantile = 0.3;
     cfg->gp_max_obs = 0;
     cfg->gp_training_iter = 50;

@@ -25,8 +25,9 @@
  * optimizer's time per trial.
  *
  *   bench_quality [--trials 200] [--seeds 10] [--objective NAME]
- *                 [--expansion 0.1]   (Protein's expansion_rate)
+ *                 [--expansion 1.0]   (Protein's expansion_rate; the default)
  *                 [--arm sequential|pending|unmarked]   (one arm only)
+ *                 [--verbose]   (also each seed's best and best at cost)
  */
 #include <math.h>
 #include <stdio.h>
@@ -168,8 +169,11 @@ static int near_inflight(const protein_sweep_config *cfg,
     return 0;
 }
 
+/* Print each seed's results (--verbose). */
+static int verbose;
+
 /* Protein's expansion_rate for every run (--expansion). */
-static double expansion_rate = 0.1;
+static double expansion_rate = 1.0;
 
 static int do_run(const objective *o, protein_method method, arm_mode mode,
                   uint64_t seed, int trials, run *r)
@@ -293,6 +297,10 @@ static int compare(const objective *o, arm_mode mode, const char *label,
         eq_p[k] = best_within(o, &p, budget);
         eq_r[k] = best_within(o, &rnd, budget);
         wins += better(o, eq_p[k], eq_r[k]);
+        if (verbose)
+            printf("  seed %-5llu best %12.5f random %12.5f   at cost %12.5f "
+                   "random %12.5f\n", (unsigned long long)seed, best_p[k],
+                   best_r[k], eq_p[k], eq_r[k]);
     }
     printf("%-10s %-22s %12.5f %12.5f %12.5f %12.5f %5d/%-3d %6.0f %8.1f\n",
            o->name, label, median(best_p, seeds), median(best_r, seeds),
@@ -327,12 +335,15 @@ int main(int argc, char **argv)
             only = argv[++a];
         } else if (strcmp(argv[a], "--expansion") == 0 && a + 1 < argc) {
             expansion_rate = atof(argv[++a]);
+        } else if (strcmp(argv[a], "--verbose") == 0) {
+            verbose = 1;
         } else if (strcmp(argv[a], "--arm") == 0 && a + 1 < argc) {
             arm = argv[++a];
         } else {
             fprintf(stderr, "usage: %s [--trials N] [--seeds N] [--objective "
                             "puffer|branin|hartmann6] [--expansion R] "
-                            "[--arm sequential|pending|unmarked]\n",
+                            "[--arm sequential|pending|unmarked] "
+                            "[--verbose]\n",
                     argv[0]);
             return 2;
         }
