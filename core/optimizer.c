@@ -5,7 +5,40 @@
  * project's fixes: scores are negated for goal: minimize so that everything
  * inside maximizes; failures never enter the cost GP; categorical
  * parameters are one-hot; all randomness comes from one seeded generator;
- * pending trials repel suggestions.
+ * pending trials repel suggestions. The changes below were each measured
+ * with tests/bench/bench_quality (200 trials, 10 seeds unless said; the
+ * numbers are medians of the best score; docs/bench-results/quality.txt
+ * has the final run).
+ *
+ * Score targets: rank to normal (as CARBS does). Protein min-max scales
+ * the scores to [0, 1]; a metric with a long tail (Branin spans 0.4..300)
+ * then squeezes every near-optimal score into the last percent of the
+ * range, the posterior mean is flat where it matters and the cost triangle
+ * alone picks the suggestion. The score GP is trained instead on
+ * Phi^-1((rank - 1/2) / n), min-max scaled to [0, 1] so that the
+ * acquisition (mean times a weight) keeps Protein's form
+ * (protein_rank_normal); predicted scores are mapped back by interpolation.
+ * Branin sequential: 1.25 -> 0.398 (the optimum; random 0.504).
+ *
+ * Cost target. t = (1 + expansion_rate) r asks, for t > 1, for runs beyond
+ * the longest seen. Only a cost parameter can make runs longer, so without
+ * one t stays in [0, 1] (hartmann6, 16 pending, 20 seeds: -1.74 with
+ * expansion_rate 1.0, -2.79 with 0.1). With one, the default expansion_rate is
+ * 1.0 (config_common.c), as in PufferLib's own synthetic sweep tests,
+ * instead of the 0.1 of its production default: the warm-up pins the cost
+ * parameter near its cheap end and with 0.1 the target grows by a tenth of
+ * the observed log-cost range at a time, too slowly for a 200-trial sweep
+ * to reach the long runs the score needs (puffer: 0.62-0.68 with 0.1, 1.00
+ * with 1.0). The triangle 1 - |t - c| / max(1, max_k |t - c_k|) is
+ * Protein's 1 - |t - c| whenever every candidate lies within 1 of the
+ * target; otherwise it is rescaled so that it never turns negative (a
+ * negative weight would reward a low predicted score).
+ *
+ * Candidates. A perturbation that leaves the box is reflected back at the
+ * bound it crossed rather than clipped: clipping puts a finite share of the
+ * candidates exactly on the bound, where the GP's linear kernel tends to
+ * extrapolate highest, and suggestions piled up there (hartmann6
+ * sequential: -2.85 clipped, -3.19 reflected).
  *
  * Pending trials. Protein's acquisition uses the posterior mean only, and a
  * kriging believer (appending pending points at their predicted mean)
@@ -14,11 +47,20 @@
  *   spread * max_k exp(-r_k^2 / (2 rho^2)),
  *   r_k^2 = mean_j ((x_j - p_kj) / s_j)^2,
  * where p_k are the pending points, s_j the perturbation half-width of
- * dimension j, rho = PENDING_RADIUS and spread the range of the
- * acquisition over the candidates: a candidate on top of a pending point
- * ranks below every unpenalized one; at r = 3 rho (under a third of the
- * box half-width) the penalty is about 1% of the spread. rho = 0.1 was
- * picked on bench_quality's parallel runs (0.05 and 0.25 did no better).
+ * dimension j and spread the range of the acquisition over the
+ * candidates: a candidate on top of a pending point ranks below every
+ * unpenalized one. The radius is rho = P^(-1/d) for P pending points in d
+ * model dimensions, so that P balls of radius rho fill about as much of
+ * the space as one of radius 1 (the perturbation box). A fixed radius was
+ * either too small to spread a batch in 6 dimensions (rho = 0.1:
+ * hartmann6, 16 pending, -1.79; P^(-1/d): -2.59) or so wide in 2 that
+ * every candidate was penalized alike and the batch collapsed again
+ * (rho = 0.6: branin, 16 pending, 7 of 10 wins; P^(-1/d): 8 of 10).
+ * The pending points are also search centers: a batch would otherwise lag
+ * the in-flight frontier by its whole width, and along a cost parameter
+ * whose perturbation is small (the "time" scale, +-1/2 octave) the sweep
+ * could extend the cost only once per batch (puffer, 16 pending: 0.755 ->
+ * 0.999).
  *
  * Warm-up. Scrambled Sobol (protein_sobol) over the non-constant
  * parameters. GSL's Sobol tables stop at 40 dimensions; beyond that the
@@ -38,7 +80,6 @@
 #include "gp.h"
 #include "internal.h"
 
-#define PENDING_RADIUS 0.1
 #define GRID_POINTS 5
 #define TOP_K 5
 #define MAX_CANDIDATES 65536
@@ -662,6 +703,7 @@ static void penalize_pending(const protein_optimizer *opt, const double *cand,
                              double *acq)
 {
     const size_t d = opt->dim;
+    const double rho = pow((double)opt->n_pending, -1.0 / (double)d);
     for (size_t k = 0; k < m; k++) {
         double pen = 0;
         for (size_t p = 0; p < opt->n_pending; p++) {
@@ -672,7 +714,7 @@ static void penalize_pending(const protein_optimizer *opt, const double *cand,
                 r2 += z * z;
             }
             r2 /= (double)d;
-            pen = fmax(pen, exp(-r2 / (2 * PENDING_RADIUS * PENDING_RADIUS)));
+            pen = fmax(pen, exp(-r2 / (2 * rho * rho)));
         }
         acq[k] -= spread * pen;
     }
@@ -763,7 +805,7 @@ static int update_front(protein_optimizer *opt, work *w, size_t *nf)
 
 /* Search centers: the front points, plus the TOP_K best scores, each as
  * two copies moved 1/2 and 1/3 of the way toward the cheapest cost (or
- * as they are without a cost parameter). */
+ * as they are without a cost parameter), plus the pending points. */
 static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
                          size_t *ncenters)
 {
@@ -802,14 +844,15 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
             memcpy(w->centers + c++ * d, u, d * sizeof(double));
         }
     }
-    memcpy(w->centers + c * d, opt->pending_u,
-           opt->n_pending * d * sizeof(double));
+    if (opt->n_pending > 0)
+        memcpy(w->centers + c * d, opt->pending_u,
+               opt->n_pending * d * sizeof(double));
     return PROTEIN_OK;
 }
 
 /* Candidates: suggestions_per_pareto per center (at most MAX_CANDIDATES),
  * each a uniform perturbation of +-scale per dimension around a random
- * center, clipped to [-1, 1], snapped to a runnable point and
+ * center, reflected into [-1, 1], snapped to a runnable point and
  * deduplicated. Sets w->m. */
 static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
                            const double *sc)
@@ -848,7 +891,8 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
 }
 
 /* Acquisition (research note section 3): predicted score times the budget
- * mask times the cost triangle 1 - |t - c|, lowered near pending points.
+ * mask times the cost triangle 1 - |t - c| (rescaled when some candidate
+ * lies further than 1 from t), lowered near pending points.
  * Returns the best candidate's index in *best, or PROTEIN_ENUMERIC when no
  * candidate has a finite acquisition. */
 static int choose(protein_optimizer *opt, work *w, const double *sc,

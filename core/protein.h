@@ -97,7 +97,7 @@ typedef struct protein_sweep_config {
     /* Protein knobs, with the research note's defaults */
     int num_random_samples;      /* 10 */
     int suggestions_per_pareto;  /* 256 */
-    double expansion_rate;       /* 0.1 */
+    double expansion_rate;       /* 1.0 (Protein: 0.1) */
     double early_stop_quantile;  /* 0.3 */
     int gp_max_obs;              /* 0 = no cap */
     int gp_training_iter;        /* 50 */

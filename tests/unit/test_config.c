@@ -97,7 +97,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(cfg->has_seed, 0);
     CU_ASSERT_EQUAL(cfg->num_random_samples, 10);
     CU_ASSERT_EQUAL(cfg->suggestions_per_pareto, 256);
-    CU_ASSERT_EQUAL(cfg->expansion_rate, 0.1);
+    CU_ASSERT_EQUAL(cfg->expansion_rate, 1.0);
     CU_ASSERT_EQUAL(cfg->early_stop_quantile, 0.3);
     CU_ASSERT_EQUAL(cfg->gp_max_obs, 0);
     CU_ASSERT_EQUAL(cfg->gp_training_iter, 50);
@@ -657,7 +657,7 @@ static void test_write_file(void)
     CU_ASSERT_EQUAL(protein_config_to_yaml(cfg, &text), PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(buf, text);
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "name: \"t\"\nmethod: protein\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  expansion_rate: 0.1\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "  expansion_rate: 1\n"));
     free(text);
     fclose(fp);
     protein_config_free(cfg);

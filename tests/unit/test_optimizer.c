@@ -2,7 +2,9 @@
 
 /* test_optimizer.c - the optimizer: creation errors, warm-up, bounds,
  * observe rules, pending trials, reproducibility, search quality on a
- * quadratic, methods random and grid, and the fallback when the GP fails. */
+ * quadratic and on Branin, the rank-normal score transform, reflection at
+ * the bounds, the cost target's expansion, methods random and grid, and
+ * the fallback when the GP fails. */
 #include <CUnit/Basic.h>
 #include <math.h>
 #include <stdlib.h>
@@ -272,6 +274,155 @@ static void test_pending_distinct(void)
     CU_ASSERT(without < 0.02);   /* unmarked, the model repeats itself */
 }
 
+static void test_rank_normal(void)
+{
+    const double y[7] = {3.0, -1.0, 250.0, 3.0, 0.5, 1e-3, 7.0};
+    double t[7], one = 42, t1;
+    CU_ASSERT_EQUAL(protein_rank_normal(y, 7, t), PROTEIN_OK);
+    for (int i = 0; i < 7; i++) {
+        CU_ASSERT(t[i] >= 0.0 && t[i] <= 1.0);
+        for (int j = 0; j < 7; j++) {
+            if (y[i] < y[j])
+                CU_ASSERT(t[i] < t[j]); /* strictly increasing */
+            if (y[i] == y[j])
+                CU_ASSERT_EQUAL(t[i], t[j]); /* ties share a value */
+        }
+        /* the inverse is exact at the data */
+        CU_ASSERT_DOUBLE_EQUAL(protein_rank_normal_inverse(y, t, 7, t[i]),
+                               y[i], 1e-12);
+    }
+    CU_ASSERT_EQUAL(t[1], 0.0); /* the smallest */
+    CU_ASSERT_EQUAL(t[2], 1.0); /* the largest, however far out */
+    /* ranks, not magnitudes: 250 sits one step above 7 like 7 above 3 */
+    CU_ASSERT(t[2] - t[6] < 2 * (t[6] - t[0]));
+    /* symmetric ranks (2nd and 6th of 7) give symmetric targets; the tie
+     * at ranks 4 and 5 lies just above the middle */
+    CU_ASSERT_DOUBLE_EQUAL(t[5], 1.0 - t[6], 1e-9);
+    CU_ASSERT(t[0] > 0.5 && t[0] < t[6]);
+    /* between the data the inverse interpolates, outside it clamps */
+    CU_ASSERT_DOUBLE_EQUAL(
+        protein_rank_normal_inverse(y, t, 7, 0.5 * (t[0] + t[6])), 5.0, 1e-12);
+    CU_ASSERT_EQUAL(protein_rank_normal_inverse(y, t, 7, 1.5), 250.0);
+    CU_ASSERT_EQUAL(protein_rank_normal_inverse(y, t, 7, -0.5), -1.0);
+    CU_ASSERT(isnan(protein_rank_normal_inverse(y, t, 0, 0.5)));
+    /* one value, or all equal: every target is 1 */
+    CU_ASSERT_EQUAL(protein_rank_normal(&one, 1, &t1), PROTEIN_OK);
+    CU_ASSERT_EQUAL(t1, 1.0);
+    CU_ASSERT_EQUAL(protein_rank_normal(y, 0, t), PROTEIN_OK);
+}
+
+/* Branin (minimize; optimum 0.397887), cost 5 exp(2 (x1 + 5) / 15). */
+static double branin(const double *v, double *cost)
+{
+    const double b = 5.1 / (4 * M_PI * M_PI), c = 5 / M_PI, t = 1 / (8 * M_PI);
+    double q = v[1] - b * v[0] * v[0] + c * v[0] - 6;
+    *cost = 5 * exp(2 * (v[0] + 5) / 15);
+    return q * q + 10 * (1 - t) * cos(v[0]) + 10;
+}
+
+static double run_branin(uint64_t seed, protein_method method, int trials)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    double v[2], best = INFINITY;
+    fx_init(&s, seed);
+    s.cfg.method = method;
+    s.cfg.minimize = 1;
+    fx_numeric(&s, "x1", PROTEIN_PARAM_LINEAR, -5, 10);
+    fx_numeric(&s, "x2", PROTEIN_PARAM_LINEAR, 0, 15);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < trials; i++) {
+        double cost, y;
+        CU_ASSERT_FATAL(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        y = branin(v, &cost);
+        best = fmin(best, y);
+        protein_observe(opt, v, y, cost, PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_optimizer_free(opt);
+    return best;
+}
+
+/* A heavy-tailed 2-D metric (Branin spans 0.4..300): with min-max targets
+ * the near-optimal scores were flattened and Protein lost to random. */
+static void test_beats_random_branin(void)
+{
+    int wins = 0;
+    double gp = 0, rnd = 0;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        double a = run_branin(seed, PROTEIN_METHOD_PROTEIN, 50),
+               b = run_branin(seed, PROTEIN_METHOD_RANDOM, 50);
+        wins += a < b;
+        gp += a - 0.397887;
+        rnd += b - 0.397887;
+    }
+    CU_ASSERT(wins >= 3);
+    CU_ASSERT(gp < 0.5 * rnd); /* less than half random's regret */
+}
+
+/* Maximizing x on [0, 10]: the suggestions approach the upper bound but,
+ * reflected rather than clipped, never sit exactly on it. */
+static void test_reflect_at_bounds(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[1], top = 0;
+    int model = 0, on_bound = 0;
+    fx_init(&s, 9);
+    fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 10);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 40; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        if (info.source == PROTEIN_SOURCE_MODEL) {
+            model++;
+            on_bound += v[0] == 10.0;
+            top = fmax(top, v[0]);
+        }
+        CU_ASSERT(v[0] >= 0 && v[0] <= 10);
+        protein_observe(opt, v, v[0], 10.0, PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT_EQUAL(model, 30);
+    CU_ASSERT_EQUAL(on_bound, 0);
+    CU_ASSERT(top > 9.5);
+    protein_optimizer_free(opt);
+}
+
+/* The largest cost target over 30 model suggestions on the quadratic,
+ * with or without lr as the cost parameter (cost grows with lr). */
+static double max_target(int with_cost_param)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2], tmax = -INFINITY;
+    quad_space(&s, 4, 0);
+    s.cfg.expansion_rate = 1.0;
+    if (with_cost_param)
+        s.cfg.cost_param = (char *)"lr";
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 40; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        if (info.source == PROTEIN_SOURCE_MODEL) {
+            CU_ASSERT(info.target_cost >= 0 && info.target_cost <= 2.0);
+            tmax = fmax(tmax, info.target_cost);
+        }
+        protein_observe(opt, v, quad(v), 1e5 * v[1], PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_optimizer_free(opt);
+    return tmax;
+}
+
+/* expansion_rate stretches the target past the longest runs only along a
+ * cost parameter; without one the target stays within the costs seen. */
+static void test_target_expansion(void)
+{
+    CU_ASSERT(max_target(0) <= 1.0);
+    CU_ASSERT(max_target(1) > 1.2);
+}
+
 static void suggest_sequence(uint64_t seed, double *out, int n)
 {
     fx_sweep s;
@@ -490,6 +641,12 @@ int main(void)
         !CU_add_test(suite, "beats random on a quadratic",
                      test_beats_random) ||
         !CU_add_test(suite, "pending distinct", test_pending_distinct) ||
+        !CU_add_test(suite, "rank-normal transform", test_rank_normal) ||
+        !CU_add_test(suite, "beats random on Branin",
+                     test_beats_random_branin) ||
+        !CU_add_test(suite, "reflection at the bounds",
+                     test_reflect_at_bounds) ||
+        !CU_add_test(suite, "cost target expansion", test_target_expansion) ||
         !CU_add_test(suite, "reproducible", test_reproducible) ||
         !CU_add_test(suite, "method random", test_random_method) ||
         !CU_add_test(suite, "method grid", test_grid_method) ||
