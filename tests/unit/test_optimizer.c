@@ -13,6 +13,7 @@
 #include "gp.h"
 #include "internal.h"
 #include "optimizer_fixture.h"
+#include "cunit_run.h"
 
 /* x on [0, 10] and a log-scale learning rate. */
 static void quad_space(fx_sweep *s, uint64_t seed, int minimize)
@@ -625,44 +626,27 @@ static void test_failures_and_constants_only(void)
     protein_optimizer_free(opt);
 }
 
+static const cunit_test tests[] = {
+    {"create errors", test_create_errors},
+    {"warm-up and bounds", test_warmup_and_bounds},
+    {"defaults first", test_default_first},
+    {"observe rules", test_observe_rules},
+    {"beats random on a quadratic", test_beats_random},
+    {"pending distinct", test_pending_distinct},
+    {"rank-normal transform", test_rank_normal},
+    {"beats random on Branin", test_beats_random_branin},
+    {"reflection at the bounds", test_reflect_at_bounds},
+    {"cost target expansion", test_target_expansion},
+    {"reproducible", test_reproducible},
+    {"method random", test_random_method},
+    {"method grid", test_grid_method},
+    {"GP failure falls back", test_gp_failure_fallback},
+    {"budget mask", test_budget_mask},
+    {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
+    {"failures and constants", test_failures_and_constants_only},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("optimizer", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "create errors", test_create_errors) ||
-        !CU_add_test(suite, "warm-up and bounds", test_warmup_and_bounds) ||
-        !CU_add_test(suite, "defaults first", test_default_first) ||
-        !CU_add_test(suite, "observe rules", test_observe_rules) ||
-        !CU_add_test(suite, "beats random on a quadratic",
-                     test_beats_random) ||
-        !CU_add_test(suite, "pending distinct", test_pending_distinct) ||
-        !CU_add_test(suite, "rank-normal transform", test_rank_normal) ||
-        !CU_add_test(suite, "beats random on Branin",
-                     test_beats_random_branin) ||
-        !CU_add_test(suite, "reflection at the bounds",
-                     test_reflect_at_bounds) ||
-        !CU_add_test(suite, "cost target expansion", test_target_expansion) ||
-        !CU_add_test(suite, "reproducible", test_reproducible) ||
-        !CU_add_test(suite, "method random", test_random_method) ||
-        !CU_add_test(suite, "method grid", test_grid_method) ||
-        !CU_add_test(suite, "GP failure falls back",
-                     test_gp_failure_fallback) ||
-        !CU_add_test(suite, "budget mask", test_budget_mask) ||
-        !CU_add_test(suite, "gp_max_obs cap and 45 parameters",
-                     test_cap_and_wide_space) ||
-        !CU_add_test(suite, "failures and constants",
-                     test_failures_and_constants_only)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("optimizer", tests, CUNIT_COUNT(tests));
 }

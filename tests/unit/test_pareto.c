@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "optimizer_fixture.h"
+#include "cunit_run.h"
 
 static void test_front_fixture(void)
 {
@@ -94,29 +95,16 @@ static void test_minimize_front(void)
     protein_optimizer_free(opt);
 }
 
+static const cunit_test tests[] = {
+    {"front fixture", test_front_fixture},
+    {"front edges", test_front_edges},
+    {"prune fixture", test_prune_fixture},
+    {"prune keeps efficient", test_prune_keeps_efficient},
+    {"prune negative scores", test_prune_negative_scores},
+    {"minimize front", test_minimize_front},
+};
+
 int main(void)
 {
-    CU_pSuite suite;
-    unsigned int failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    suite = CU_add_suite("pareto", NULL, NULL);
-    if (suite == NULL ||
-        !CU_add_test(suite, "front fixture", test_front_fixture) ||
-        !CU_add_test(suite, "front edges", test_front_edges) ||
-        !CU_add_test(suite, "prune fixture", test_prune_fixture) ||
-        !CU_add_test(suite, "prune keeps efficient",
-                     test_prune_keeps_efficient) ||
-        !CU_add_test(suite, "prune negative scores",
-                     test_prune_negative_scores) ||
-        !CU_add_test(suite, "minimize front", test_minimize_front)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures ? 1 : 0;
+    return cunit_run_suite("pareto", tests, CUNIT_COUNT(tests));
 }
