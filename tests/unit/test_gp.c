@@ -8,12 +8,12 @@
  * argument errors) and the backend registry. Every problem is generated
  * from a fixed seed.
  */
-#include <CUnit/Basic.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cunit_run.h"
 #include "gp.h"
 #include "protein.h"
 
@@ -850,38 +850,27 @@ static void test_registry(void)
     }
 }
 
+static const cunit_test tests[] = {
+    {"softplus", test_softplus},
+    {"noise prior", test_noise_prior},
+    {"params and Adam", test_params},
+    {"fit loop", test_minimize},
+    {"loss vs direct 3x3", test_loss_direct},
+    {"gradient d=1", test_gradient_d1},
+    {"gradient d=3", test_gradient_d3},
+    {"gradient d=8", test_gradient_d8},
+    {"predict", test_predict},
+    {"predict vs direct", test_predict_direct},
+    {"predict in chunks", test_predict_chunks},
+    {"jitter ladder", test_jitter_ladder},
+    {"fit methods", test_fit_methods},
+    {"warm refit", test_warm_refit},
+    {"bad arguments", test_bad_arguments},
+    {"refit other sizes", test_refit_sizes},
+    {"registry", test_registry},
+};
+
 int main(void)
 {
-    CU_pSuite s;
-    unsigned failures;
-
-    if (CU_initialize_registry() != CUE_SUCCESS)
-        return CU_get_error();
-    s = CU_add_suite("gp", NULL, NULL);
-    if (s == NULL ||
-        !CU_add_test(s, "softplus", test_softplus) ||
-        !CU_add_test(s, "noise prior", test_noise_prior) ||
-        !CU_add_test(s, "params and Adam", test_params) ||
-        !CU_add_test(s, "fit loop", test_minimize) ||
-        !CU_add_test(s, "loss vs direct 3x3", test_loss_direct) ||
-        !CU_add_test(s, "gradient d=1", test_gradient_d1) ||
-        !CU_add_test(s, "gradient d=3", test_gradient_d3) ||
-        !CU_add_test(s, "gradient d=8", test_gradient_d8) ||
-        !CU_add_test(s, "predict", test_predict) ||
-        !CU_add_test(s, "predict vs direct", test_predict_direct) ||
-        !CU_add_test(s, "predict in chunks", test_predict_chunks) ||
-        !CU_add_test(s, "jitter ladder", test_jitter_ladder) ||
-        !CU_add_test(s, "fit methods", test_fit_methods) ||
-        !CU_add_test(s, "warm refit", test_warm_refit) ||
-        !CU_add_test(s, "bad arguments", test_bad_arguments) ||
-        !CU_add_test(s, "refit other sizes", test_refit_sizes) ||
-        !CU_add_test(s, "registry", test_registry)) {
-        CU_cleanup_registry();
-        return CU_get_error();
-    }
-    CU_basic_set_mode(CU_BRM_VERBOSE);
-    CU_basic_run_tests();
-    failures = CU_get_number_of_failures();
-    CU_cleanup_registry();
-    return failures == 0 ? 0 : 1;
+    return cunit_run_suite("gp", tests, CUNIT_COUNT(tests));
 }
