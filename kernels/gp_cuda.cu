@@ -143,39 +143,26 @@ const char *solver_status_name(cusolverStatus_t s)
 }
 
 /* Each check turns a failed call into PROTEIN_EBACKEND with a message naming
- * the call and the library's reason, then jumps to the function's fail. */
+ * the call and the library's reason (reason(status)), then jumps to the
+ * function's fail. */
+#define STATUS_CHECK(type, ok, reason, call, what)                            \
+    do {                                                                      \
+        type e_ = (call);                                                     \
+        if (e_ != (ok)) {                                                     \
+            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
+                                 "GP (cuda): %s failed: %s", (what),          \
+                                 reason(e_));                                 \
+            goto fail;                                                        \
+        }                                                                     \
+    } while (0)
 #define CU_CHECK(call, what)                                                  \
-    do {                                                                      \
-        cudaError_t e_ = (call);                                              \
-        if (e_ != cudaSuccess) {                                              \
-            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
-                                 "GP (cuda): %s failed: %s", (what),          \
-                                 cudaGetErrorString(e_));                     \
-            goto fail;                                                        \
-        }                                                                     \
-    } while (0)
-
+    STATUS_CHECK(cudaError_t, cudaSuccess, cudaGetErrorString, call, what)
 #define BLAS_CHECK(call, what)                                                \
-    do {                                                                      \
-        cublasStatus_t e_ = (call);                                           \
-        if (e_ != CUBLAS_STATUS_SUCCESS) {                                    \
-            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
-                                 "GP (cuda): %s failed: %s", (what),          \
-                                 cublasGetStatusString(e_));                  \
-            goto fail;                                                        \
-        }                                                                     \
-    } while (0)
-
+    STATUS_CHECK(cublasStatus_t, CUBLAS_STATUS_SUCCESS,                       \
+                 cublasGetStatusString, call, what)
 #define SOLVER_CHECK(call, what)                                              \
-    do {                                                                      \
-        cusolverStatus_t e_ = (call);                                         \
-        if (e_ != CUSOLVER_STATUS_SUCCESS) {                                  \
-            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
-                                 "GP (cuda): %s failed: %s", (what),          \
-                                 solver_status_name(e_));                     \
-            goto fail;                                                        \
-        }                                                                     \
-    } while (0)
+    STATUS_CHECK(cusolverStatus_t, CUSOLVER_STATUS_SUCCESS,                   \
+                 solver_status_name, call, what)
 
 /* A kernel launch: the launch error now, execution errors at the next sync. */
 #define LAUNCH_CHECK(what) CU_CHECK(cudaGetLastError(), (what))
