@@ -13,11 +13,19 @@
  * raw_sn2] (PROTEIN_GP_NTHETA(d) values) and mapped by softplus(raw) + 1e-4.
  * Initial values: l = 1, sf = 1, b = 1, sn2 = 0.01 (protein_gp_theta_init).
  *
- * Loss minimized by fit: -MLL/n - log p(sn2), with
+ * Loss minimized by fit: -(MLL + sum_k log p(l_k))/n - log p(sn2), with
  *   MLL = -1/2 y'a - sum log L_ii - n/2 log 2pi,  a = K^-1 y,
- * and a LogNormal(mu = ln 0.01, sigma = 0.5) prior on sn2 (softplus Jacobian
- * included). Every backend computes exactly this loss and its analytic
- * gradient; the CPU backend is the oracle that others are tested against.
+ * a LogNormal(mu = ln 0.01, sigma = 0.5) prior on sn2 (Protein's) and a
+ * LogNormal(0, 1) prior on each lengthscale (ours), softplus Jacobians
+ * included. Protein moves theta only by 50 Adam steps of 1e-3 from l = 1,
+ * so its lengthscales stay near 1; a fit run to convergence without a
+ * lengthscale prior let the lengthscales of the parameters that matter
+ * collapse to ~1e-4 on 10-15 points (each point its own spike, the linear
+ * part extrapolating to the box edges) and suggestions piled up on bad
+ * edges. With the prior: hartmann6 sequential -3.189 -> -3.273, 16 pending
+ * -2.586 -> -3.014 (tests/bench/bench_quality, 200 trials, 10 seeds).
+ * Every backend computes exactly this loss and its analytic gradient; the
+ * CPU backend is the oracle that others are tested against.
  *
  * On a failed Cholesky a backend retries with a jitter ladder added to the
  * diagonal (1e-8, 1e-6, 1e-4) before returning PROTEIN_ENUMERIC.
@@ -32,6 +40,8 @@ extern "C" {
 #endif
 
 #define PROTEIN_GP_NTHETA(d) ((d) + 3)
+#define PROTEIN_GP_LENGTHSCALE_PRIOR_MU 0.0
+#define PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA 1.0
 
 /* Curvature pairs the L-BFGS fit keeps (added by gp). */
 #define PROTEIN_GP_LBFGS_MEMORY 10
@@ -178,6 +188,13 @@ double protein_gp_softplus_inverse(double value);
  * Jacobian included, as a function of raw_sn2; its derivative with
  * respect to raw_sn2 goes to *grad when grad != NULL. */
 double protein_gp_noise_prior(double raw_sn2, double *grad);
+
+/* Sum over the d lengthscales of -log p(l_k) under the lengthscale prior,
+ * softplus Jacobian included, divided by n (the loss is per observation);
+ * when grad != NULL, adds the derivative with respect to raw l_k to
+ * grad[k] for k < d. */
+double protein_gp_lengthscale_prior(const double *theta, size_t d, size_t n,
+                                    double *grad);
 
 /* One Adam-amsgrad update (beta 0.9/0.999, eps 1e-8) of params->theta from
  * grad; shared by all backends that run the loop on the host. */

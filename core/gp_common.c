@@ -78,21 +78,45 @@ void protein_gp_theta_init(double *theta, size_t d)
     theta[d + 2] = protein_gp_softplus_inverse(0.01); /* sn2 */
 }
 
-double protein_gp_noise_prior(double raw_sn2, double *grad)
+/* -log of a LogNormal(mu, sigma) density at softplus(raw), softplus
+ * Jacobian included, as a function of raw; the derivative with respect to
+ * raw goes to *grad when grad != NULL. */
+static double lognormal_prior(double raw, double mu, double sigma,
+                              double *grad)
 {
-    double sn2 = protein_gp_softplus(raw_sn2);
-    double sig = protein_gp_softplus_grad(raw_sn2);
-    double z = (log(sn2) - NOISE_PRIOR_MU) / NOISE_PRIOR_SIGMA;
-    /* log p(raw) = log LogNormal(sn2) + log softplus'(raw). */
-    double logp = -log(sn2) - log(NOISE_PRIOR_SIGMA) - 0.5 * log(2 * M_PI) -
+    double value = protein_gp_softplus(raw);
+    double sig = protein_gp_softplus_grad(raw);
+    double z = (log(value) - mu) / sigma;
+    double logp = -log(value) - log(sigma) - 0.5 * log(2 * M_PI) -
                   0.5 * z * z + log(sig);
 
     if (grad != NULL) {
         /* d/draw: d log sigmoid(raw) / draw = 1 - sigmoid(raw). */
-        double dlogp_dsn2 = -1.0 / sn2 - z / (NOISE_PRIOR_SIGMA * sn2);
-        *grad = -(dlogp_dsn2 * sig + (1.0 - sig));
+        double dlogp_dvalue = -1.0 / value - z / (sigma * value);
+        *grad = -(dlogp_dvalue * sig + (1.0 - sig));
     }
     return -logp;
+}
+
+double protein_gp_noise_prior(double raw_sn2, double *grad)
+{
+    return lognormal_prior(raw_sn2, NOISE_PRIOR_MU, NOISE_PRIOR_SIGMA, grad);
+}
+
+double protein_gp_lengthscale_prior(const double *theta, size_t d, size_t n,
+                                    double *grad)
+{
+    double total = 0;
+
+    for (size_t k = 0; k < d; k++) {
+        double g = 0;
+        total += lognormal_prior(theta[k], PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
+                                 PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA,
+                                 grad != NULL ? &g : NULL);
+        if (grad != NULL)
+            grad[k] += g / (double)n;
+    }
+    return total / (double)n;
 }
 
 int protein_gp_params_init(protein_gp_params *p, size_t d)

@@ -432,7 +432,8 @@ static int cpu_loss(void *ctx, const double *theta, double *loss,
         fit += st->y[i] * st->alpha[i];
         logdet += log(st->K[i * st->n + i]);
     }
-    prior = protein_gp_noise_prior(theta[st->d + 2], NULL);
+    prior = protein_gp_noise_prior(theta[st->d + 2], NULL) +
+            protein_gp_lengthscale_prior(theta, st->d, st->n, NULL);
     *loss = (0.5 * fit + logdet + 0.5 * (double)st->n * LOG_2PI) /
                 (double)st->n + prior;
     *jitter_used = st->jitter;
@@ -500,6 +501,7 @@ static int cpu_gradient(void *ctx, double *grad, char *errbuf, size_t errlen)
     grad[d + 1] = -g_b / dn * protein_gp_softplus_grad(st->theta[d + 1]);
     grad[d + 2] = -g_sn2 / dn * protein_gp_softplus_grad(st->theta[d + 2]) +
                   prior_grad;
+    protein_gp_lengthscale_prior(st->theta, d, n, grad);
     return PROTEIN_OK;
 }
 

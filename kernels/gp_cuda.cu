@@ -16,7 +16,7 @@
  *
  * Loss: hyper kernel (softplus, X / l) -> build_k (lower tiles) -> Xpotrf
  * (jitter ladder) -> Xpotrs (a = K^-1 y) -> loss kernel (log det, y'a,
- * prior). Gradient: K^-1 = L^-T L^-1 in place (recursive trtri and blocked
+ * priors). Gradient: K^-1 = L^-T L^-1 in place (recursive trtri and blocked
  * lauum, both gemm-bound; cuSOLVER's potri and Xtrtri ran at 5-8 TFLOP/s
  * on an H200, see docs/gpu-results) -> one fused pass over the lower
  * triangle of W = a a' - K^-1 for all d + 3 hyperparameters with per-block
@@ -259,8 +259,21 @@ __global__ void build_k_kernel(const double *X, const double *Xs, size_t n,
     }
 }
 
-/* The loss -MLL/n - log p(sn2) from L, y and a = K^-1 y (one block):
- * sum log L_ii and y'a by a block reduction, then the prior on thread 0. */
+/* -log of a LogNormal(mu, sigma) density at a mapped hyperparameter
+ * value, softplus Jacobian (slope) included, as core's priors in
+ * gp_common.c; its derivative with respect to the raw value goes to
+ * *grad_raw. */
+__device__ double lognormal_prior(double value, double slope, double mu,
+                                  double sigma, double *grad_raw)
+{
+    double z = (log(value) - mu) / sigma;
+    *grad_raw = -((-1.0 / value - z / (sigma * value)) * slope + (1.0 - slope));
+    return log(value) + log(sigma) + 0.5 * LOG_2PI + 0.5 * z * z - log(slope);
+}
+
+/* The loss -MLL/n - log p(sn2) - sum_k log p(l_k) / n from L, y and
+ * a = K^-1 y (one block): sum log L_ii and y'a by a block reduction, then
+ * the priors on thread 0. */
 __global__ void loss_kernel(const double *L, const double *y, const double *a,
                             size_t n, size_t d, const double *hp, double *scal)
 {
@@ -282,13 +295,17 @@ __global__ void loss_kernel(const double *L, const double *y, const double *a,
         __syncthreads();
     }
     if (threadIdx.x == 0) {
-        double sn2 = hp[ix.sn2()], slope = hp[d + 3 + ix.sn2()];
-        double z = (log(sn2) - PRIOR_MU) / PRIOR_SIGMA;
-        double log_prior = -log(sn2) - log(PRIOR_SIGMA) - 0.5 * LOG_2PI -
-                           0.5 * z * z + log(slope);
-        scal[SC_LOSS] = (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI) /
-                            (double)n -
-                        log_prior;
+        const double *slope = hp + d + 3;
+        double unused, priors = 0.0;
+        for (size_t j = 0; j < d; j++)
+            priors += lognormal_prior(hp[ix.l(j)], slope[ix.l(j)],
+                                      PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
+                                      PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA,
+                                      &unused);
+        scal[SC_LOSS] = (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI +
+                         priors) / (double)n +
+                        lognormal_prior(hp[ix.sn2()], slope[ix.sn2()],
+                                        PRIOR_MU, PRIOR_SIGMA, &unused);
     }
 }
 
@@ -411,15 +428,21 @@ __global__ void grad_finish_kernel(size_t n, size_t d, const double *hp,
                 scal[SC_GRAD + ix.b()] =
                     scale * hp[ix.sf()] * sum * slope[ix.b()];
             } else if (slot == SLOT_SN2) {
-                double sn2 = hp[ix.sn2()], sg = slope[ix.sn2()];
-                double z = (log(sn2) - PRIOR_MU) / PRIOR_SIGMA;
-                double dlogp = -1.0 / sn2 - z / (PRIOR_SIGMA * sn2);
+                double g_prior;
+                lognormal_prior(hp[ix.sn2()], slope[ix.sn2()], PRIOR_MU,
+                                PRIOR_SIGMA, &g_prior);
                 scal[SC_GRAD + ix.sn2()] =
-                    scale * sum * sg - (dlogp * sg + (1.0 - sg));
+                    scale * sum * slope[ix.sn2()] + g_prior;
             } else {
                 size_t j = slot - SLOT_L;
-                scal[SC_GRAD + ix.l(j)] = scale * 3.0 * hp[ix.sf()] /
-                                          hp[ix.l(j)] * sum * slope[ix.l(j)];
+                double g_prior;
+                lognormal_prior(hp[ix.l(j)], slope[ix.l(j)],
+                                PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
+                                PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA, &g_prior);
+                scal[SC_GRAD + ix.l(j)] =
+                    scale * 3.0 * hp[ix.sf()] / hp[ix.l(j)] * sum *
+                        slope[ix.l(j)] +
+                    g_prior / (double)n;
             }
         }
         __syncthreads();

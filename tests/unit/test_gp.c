@@ -2,11 +2,11 @@
 
 /*
  * test_gp.c - CUnit suite for the exact GP (core/gp.h): the shared host
- * pieces (softplus, noise prior, params, Adam, the fit loop), the CPU
- * backend (loss against a direct computation, analytic gradient against
- * finite differences, prediction, the jitter ladder, both fit methods,
- * argument errors) and the backend registry. Every problem is generated
- * from a fixed seed.
+ * pieces (softplus, noise and lengthscale priors, params, Adam, the fit
+ * loop), the CPU backend (loss against a direct computation, analytic
+ * gradient against finite differences, prediction, the jitter ladder,
+ * both fit methods, argument errors) and the backend registry. Every
+ * problem is generated from a fixed seed.
  */
 #include <math.h>
 #include <stdint.h>
@@ -97,6 +97,40 @@ static void test_noise_prior(void)
         CU_ASSERT_DOUBLE_EQUAL(v, -logp, 1e-12);
         CU_ASSERT_DOUBLE_EQUAL(g, fd, 1e-6 * fmax(1.0, fabs(fd)));
     }
+}
+
+/* -log of the direct LogNormal(0, 1) density at softplus(raw) + 1e-4,
+ * minus log sigmoid(raw): one lengthscale's prior term. */
+static double lengthscale_neglogp(double raw)
+{
+    double x = log1p(exp(raw)) + 1e-4;
+    double z = log(x);
+
+    return log(x * sqrt(2 * M_PI)) + 0.5 * z * z +
+           log1p(exp(-raw));
+}
+
+static void test_lengthscale_prior(void)
+{
+    const double theta[4] = {-5.0, -0.5, 0.54, 3.0};
+    const size_t d = 4, n = 7;
+    double grad[4] = {0.25, 0.25, 0.25, 0.25}, want = 0, h = 1e-6;
+
+    CU_ASSERT(PROTEIN_GP_LENGTHSCALE_PRIOR_MU == 0.0);
+    CU_ASSERT(PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA == 1.0);
+    for (size_t k = 0; k < d; k++)
+        want += lengthscale_neglogp(theta[k]);
+    CU_ASSERT_DOUBLE_EQUAL(protein_gp_lengthscale_prior(theta, d, n, grad),
+                           want / (double)n, 1e-12);
+    /* The gradient is added to what grad held, each term divided by n. */
+    for (size_t k = 0; k < d; k++) {
+        double fd = (lengthscale_neglogp(theta[k] + h) -
+                     lengthscale_neglogp(theta[k] - h)) / (2 * h);
+        CU_ASSERT_DOUBLE_EQUAL(grad[k] - 0.25, fd / (double)n,
+                               1e-6 * fmax(1.0, fabs(fd)));
+    }
+    /* A collapsing lengthscale costs more than one near 1. */
+    CU_ASSERT(lengthscale_neglogp(-9.0) > lengthscale_neglogp(0.54) + 5.0);
 }
 
 static void test_params(void)
@@ -323,7 +357,9 @@ static void test_loss_direct(void)
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 3; j++)
             quad += y[i] * C[i][j] / det * y[j];
-    want = (0.5 * quad + 0.5 * log(det) + 1.5 * log(2 * M_PI)) / 3.0 +
+    want = (0.5 * quad + 0.5 * log(det) + 1.5 * log(2 * M_PI) +
+            lengthscale_neglogp(theta[0]) + lengthscale_neglogp(theta[1])) /
+               3.0 +
            protein_gp_noise_prior(theta[4], NULL);
     CU_ASSERT_EQUAL_FATAL(loss_grad(2, X, y, 3, theta, &loss, NULL),
                           PROTEIN_OK);
@@ -853,6 +889,7 @@ static void test_registry(void)
 static const cunit_test tests[] = {
     {"softplus", test_softplus},
     {"noise prior", test_noise_prior},
+    {"lengthscale prior", test_lengthscale_prior},
     {"params and Adam", test_params},
     {"fit loop", test_minimize},
     {"loss vs direct 3x3", test_loss_direct},
