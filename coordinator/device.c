@@ -6,9 +6,15 @@
  * backend named "cuda"; each state holds a CUDA state and, after the first
  * failure, a CPU state. Predictions go to whichever backend served the last
  * successful fit, so a fallback refit is used consistently.
+ *
+ * Test builds (PROTEIN_FAULT_INJECTION, tests/coordinator.am only) can make
+ * the next CUDA fits fail as a device error would, after the real backend
+ * has run, the way SQLite injects faults: there is no other way to make a
+ * healthy GPU fail on demand, and the fallback must be tested, not assumed.
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +32,37 @@ typedef struct fallback_state {
     void *cpu;   /* created on the first fallback */
     int use_cpu; /* the last successful fit ran on the CPU */
 } fallback_state;
+
+#ifdef PROTEIN_FAULT_INJECTION
+static int injected_fit_failures;
+
+/* Contract in proteind.h. */
+void proteind_inject_cuda_fit_failures(int count)
+{
+    injected_fit_failures = count;
+}
+#endif
+
+/* The real CUDA fit; in test builds, turned into a device error (the
+ * parameters left half-updated, as a failing device may leave them) while
+ * injected failures remain. */
+static int cuda_fit(fallback_state *st, const double *X, const double *y,
+                    size_t n, protein_gp_params *params,
+                    const protein_gp_fit_options *opts,
+                    protein_gp_fit_report *report, char *errbuf, size_t errlen)
+{
+    int rc = cuda_backend->fit(st->cuda, X, y, n, params, opts, report,
+                               errbuf, errlen);
+#ifdef PROTEIN_FAULT_INJECTION
+    if (rc == PROTEIN_OK && injected_fit_failures > 0) {
+        injected_fit_failures--;
+        params->theta[0] = NAN;
+        snprintf(errbuf, errlen, "injected fault: cudaErrorLaunchFailure");
+        rc = PROTEIN_EBACKEND;
+    }
+#endif
+    return rc;
+}
 
 static int ensure_cpu(fallback_state *st, char *errbuf, size_t errlen)
 {
@@ -106,8 +143,7 @@ static int fb_fit(void *state, const double *X, const double *y, size_t n,
         if (rc != PROTEIN_OK)
             return rc;
         params_copy(&saved, params);
-        rc = cuda_backend->fit(st->cuda, X, y, n, params, opts, report, msg,
-                               sizeof msg);
+        rc = cuda_fit(st, X, y, n, params, opts, report, msg, sizeof msg);
         if (rc == PROTEIN_OK) {
             st->use_cpu = 0;
             last_fit_backend = "cuda";

@@ -57,6 +57,12 @@ const protein_gp_backend *proteind_backend_select(const char *device,
  * "cpu (cuda fallback)"); `chosen`'s name before any fit. */
 const char *proteind_backend_last_used(const protein_gp_backend *chosen);
 
+#ifdef PROTEIN_FAULT_INJECTION
+/* Test builds only: the next `count` CUDA fits through the wrapper fail
+ * with PROTEIN_EBACKEND ("injected fault: ...") after the device has run. */
+void proteind_inject_cuda_fit_failures(int count);
+#endif
+
 /* ------------------------------------------------------------ leader.c */
 
 /* The leader lease of one sweep, held or wanted. */

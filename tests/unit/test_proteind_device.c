@@ -1,11 +1,18 @@
 /*
  * test_proteind_device.c - proteind's --device choice and its CUDA-to-CPU
- * fallback (coordinator/device.c), against a fake CUDA backend.
+ * fallback (coordinator/device.c) against the real backends: the core's
+ * registry, the CPU backend and, when this build has CUDA and the machine a
+ * device, the CUDA backend.
  *
- * The test defines protein_gp_backend_by_name (so the core's registry is
- * not linked) and proteind_log (to see the log lines). The fake "cuda"
- * backend runs the CPU code and fails on demand: no device at all, a failing
- * create, or a failing fit.
+ * Without a device, the tests check the real refusals (--device cuda: no
+ * CUDA built, or no usable device) and that auto picks the CPU; the
+ * fallback test then says why it cannot run. With a device, --device cuda
+ * and auto give the wrapper, and a CUDA fit made to fail by fault
+ * injection (device.c, built here with PROTEIN_FAULT_INJECTION) is redone
+ * on the CPU from the parameters before the failed try.
+ *
+ * The test defines proteind_log (proteind.c, not linked here) to see the
+ * log lines.
  */
 #include "config.h"
 
@@ -18,12 +25,11 @@
 #include "proteind.h"
 #include "cunit_run.h"
 
-static int fake_unavailable; /* by_name("cuda") finds nothing */
-static int fake_create_fails;
-static int fake_fit_fails;
+/* Why this machine cannot run CUDA ("" when it can). */
+static char no_device[256];
 static char last_log[1024];
 
-/* Captures proteind's log lines (the real one is in proteind.c). */
+/* Captures proteind's log lines (the real sink is in proteind.c). */
 void proteind_log(const char *fmt, ...)
 {
     va_list ap;
@@ -33,113 +39,63 @@ void proteind_log(const char *fmt, ...)
     va_end(ap);
 }
 
-static int fake_create(void **state, size_t d, char *errbuf, size_t errlen)
+/* Fills no_device with the reason CUDA cannot be used, if any. */
+static void probe_device(void)
 {
-    if (fake_create_fails) {
-        snprintf(errbuf, errlen, "no CUDA-capable device is detected");
-        return PROTEIN_EBACKEND;
+    const protein_gp_backend *cuda = protein_gp_backend_cuda();
+    void *st = NULL;
+
+    if (cuda == NULL) {
+        snprintf(no_device, sizeof no_device, "built without CUDA");
+    } else if (cuda->create(&st, 1, no_device, sizeof no_device) !=
+               PROTEIN_OK) {
+        if (no_device[0] == '\0')
+            snprintf(no_device, sizeof no_device, "no usable CUDA device");
+    } else {
+        cuda->destroy(st);
+        no_device[0] = '\0';
     }
-    return protein_gp_backend_cpu.create(state, d, errbuf, errlen);
-}
-
-static int fake_loss_grad(void *state, const double *X, const double *y,
-                          size_t n, const double *theta, double *loss,
-                          double *grad, char *errbuf, size_t errlen)
-{
-    return protein_gp_backend_cpu.loss_grad(state, X, y, n, theta, loss, grad,
-                                            errbuf, errlen);
-}
-
-static int fake_fit(void *state, const double *X, const double *y, size_t n,
-                    protein_gp_params *params,
-                    const protein_gp_fit_options *opts,
-                    protein_gp_fit_report *report, char *errbuf,
-                    size_t errlen)
-{
-    if (fake_fit_fails) {
-        /* A failing device may leave the parameters half-updated. */
-        params->theta[0] = NAN;
-        snprintf(errbuf, errlen, "cudaErrorMemoryAllocation");
-        return PROTEIN_EBACKEND;
-    }
-    return protein_gp_backend_cpu.fit(state, X, y, n, params, opts, report,
-                                      errbuf, errlen);
-}
-
-static int fake_predict(void *state, const double *Xs, size_t m, double *mean,
-                        double *var, char *errbuf, size_t errlen)
-{
-    return protein_gp_backend_cpu.predict(state, Xs, m, mean, var, errbuf,
-                                          errlen);
-}
-
-static void fake_destroy(void *state)
-{
-    protein_gp_backend_cpu.destroy(state);
-}
-
-static const protein_gp_backend fake_cuda = {
-    .name = "cuda",
-    .create = fake_create,
-    .loss_grad = fake_loss_grad,
-    .fit = fake_fit,
-    .predict = fake_predict,
-    .destroy = fake_destroy,
-};
-
-/* Stands in for the core's registry. */
-const protein_gp_backend *protein_gp_backend_by_name(const char *name,
-                                                     char *errbuf,
-                                                     size_t errlen)
-{
-    if (strcmp(name, "cpu") == 0)
-        return &protein_gp_backend_cpu;
-    if (fake_unavailable) {
-        if (strcmp(name, "auto") == 0)
-            return &protein_gp_backend_cpu;
-        snprintf(errbuf, errlen, "protein was built without CUDA");
-        return NULL;
-    }
-    return &fake_cuda;
-}
-
-static void reset(void)
-{
-    fake_unavailable = fake_create_fails = fake_fit_fails = 0;
-    last_log[0] = '\0';
 }
 
 static void test_cpu_and_unknown(void)
 {
     char err[256] = "";
 
-    reset();
     CU_ASSERT_PTR_EQUAL(proteind_backend_select("cpu", err, sizeof err),
                         &protein_gp_backend_cpu);
+    CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(&protein_gp_backend_cpu),
+                           "cpu");
     CU_ASSERT_PTR_NULL(proteind_backend_select("tpu", err, sizeof err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown --device 'tpu'"));
+    CU_ASSERT_PTR_NULL(proteind_backend_select("", err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "use auto, cpu or cuda"));
 }
 
-static void test_no_cuda(void)
+static void test_cuda_and_auto(void)
 {
+    const protein_gp_backend *cuda, *autob;
     char err[256] = "";
 
-    reset();
-    fake_unavailable = 1;
-    CU_ASSERT_PTR_NULL(proteind_backend_select("cuda", err, sizeof err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--device cuda: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "built without CUDA"));
-    CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
-                        &protein_gp_backend_cpu);
-
-    reset();
-    fake_create_fails = 1; /* built with CUDA, but no device */
-    err[0] = '\0';
-    CU_ASSERT_PTR_NULL(proteind_backend_select("cuda", err, sizeof err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no usable CUDA device"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "no CUDA-capable device"));
-    CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
-                        &protein_gp_backend_cpu);
+    cuda = proteind_backend_select("cuda", err, sizeof err);
+    autob = proteind_backend_select("auto", err, sizeof err);
+    if (no_device[0] != '\0') {
+        /* The real refusal, naming the cause and the way out. */
+        CU_ASSERT_PTR_NULL(cuda);
+        CU_ASSERT_PTR_EQUAL(autob, &protein_gp_backend_cpu);
+        err[0] = '\0';
+        CU_ASSERT_PTR_NULL(proteind_backend_select("cuda", err, sizeof err));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "--device cuda: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "use --device auto or cpu"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, protein_gp_backend_cuda() == NULL
+                                               ? "built without CUDA"
+                                               : "no usable CUDA device"));
+    } else {
+        /* Both give the wrapper, which is not the bare CUDA backend. */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cuda);
+        CU_ASSERT_PTR_EQUAL(autob, cuda);
+        CU_ASSERT_STRING_EQUAL(cuda->name, "cuda");
+        CU_ASSERT_PTR_NOT_EQUAL(cuda, protein_gp_backend_cuda());
+    }
 }
 
 /* Five points on a line in 2-d, targets from a smooth function. */
@@ -162,22 +118,22 @@ static void test_fit_falls_back_to_cpu(void)
     void *st = NULL, *cpu = NULL;
     char err[256] = "";
 
-    reset();
+    if (no_device[0] != '\0') {
+        printf("\n    not run: needs a CUDA device (%s) ", no_device);
+        return;
+    }
     data(X, y);
     b = proteind_backend_select("cuda", err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-    CU_ASSERT_STRING_EQUAL(b->name, "cuda");
-    CU_ASSERT_PTR_NOT_EQUAL(b, &fake_cuda); /* the wrapper */
-    CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(b), "cuda");
     CU_ASSERT_EQUAL_FATAL(b->create(&st, 2, err, sizeof err), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, 2), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&ref, 2), PROTEIN_OK);
 
-    fake_fit_fails = 1;
+    proteind_inject_cuda_fit_failures(1);
     CU_ASSERT_EQUAL(b->fit(st, X, y, 5, &p, &fo, &rep, err, sizeof err),
                     PROTEIN_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(last_log, "CUDA fit of 5 observations "
-                                  "failed (cudaErrorMemoryAllocation)"));
+                                  "failed (injected fault: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(last_log, "refitting on the CPU backend"));
     CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(b),
                            "cpu (cuda fallback)");
@@ -194,7 +150,7 @@ static void test_fit_falls_back_to_cpu(void)
                     PROTEIN_OK);
     CU_ASSERT(isfinite(mean) && isfinite(var) && var >= 0);
 
-    fake_fit_fails = 0;
+    /* The next fit runs on the device again. */
     CU_ASSERT_EQUAL(b->fit(st, X, y, 5, &p, &fo, &rep, err, sizeof err),
                     PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(b), "cuda");
@@ -207,11 +163,14 @@ static void test_fit_falls_back_to_cpu(void)
 
 static const cunit_test tests[] = {
     {"cpu and unknown devices", test_cpu_and_unknown},
-    {"--device cuda without CUDA", test_no_cuda},
+    {"--device cuda and auto on this machine", test_cuda_and_auto},
     {"a failing CUDA fit is redone on the CPU", test_fit_falls_back_to_cpu},
 };
 
 int main(void)
 {
+    probe_device();
+    printf("CUDA on this machine: %s\n",
+           no_device[0] ? no_device : "a usable device");
     return cunit_run_suite("proteind device", tests, CUNIT_COUNT(tests));
 }
