@@ -6,14 +6,15 @@
 # themselves (and say so) when those are not built.
 #
 # Cases: --sweep in sbatch --help; malformed, unknown, stopped and foreign
-# --sweep refused (command line, #SBATCH line, srun); a job without --sweep untouched (no
-# PROTEIN_* variable, no Redis connection); bad plugstack keys refused;
-# Redis down (submit warns; the task fails fast with a message, the node
-# stays up, a later job runs); exit 3 -> failed 3; no score -> failed "no
-# result"; scancel -> interrupted; requeue -> same trial; srun inside the
-# task -> same trial; a 32-task array (%8) -> 32 distinct completed trials,
-# the best beating the Sobol warm-up; proteind down -> fallback points,
-# back -> model points again.
+# --sweep refused (command line, #SBATCH line, srun); a job without --sweep
+# untouched (no PROTEIN_* variable, no Redis connection); bad plugstack keys
+# refused; Redis down (submit warns; the task fails fast with a message, the
+# node stays up, a later job runs); exit 3 -> failed 3; no score -> failed
+# "no result"; scancel -> interrupted; protein cancel -> the sweep's jobs
+# scancelled; requeue -> same trial; srun inside the task -> same trial; a
+# 32-task array (%8) -> 32 distinct completed trials, the best beating the
+# Sobol warm-up's best; proteind down -> fallback points, back -> model
+# points again.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -252,6 +253,24 @@ case_scancel() {
     [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = interrupted ]
 }
 check "scancel: trial interrupted" case_scancel
+
+case_cancel() {
+    local j n=100
+    make_sweep e2e-cancel 4 || return 1
+    j=$(sbatch --parsable --array=0-1 --sweep=e2e-cancel -o /dev/null --wrap "sleep 60") || return 1
+    while [ $n -gt 0 ] && [ "$($RCLI HGET 'protein:{e2e-cancel}:trial:2' status)" != running ]; do
+        sleep 0.1; n=$((n - 1))
+    done
+    "$PROTEIN" cancel e2e-cancel --redis "$PROTEIN_REDIS" > "$OUT/cancel-sweep.out" 2>&1 || return 1
+    wait_done "$j" || return 1
+    echo "cancel: $(cat "$OUT/cancel-sweep.out" | tr '\n' ' ')"
+    grep -q '^scancel sent for 2 of 2 running trials' "$OUT/cancel-sweep.out" &&
+        [ "$(job_state "${j}_0")" = CANCELLED ] && [ "$(job_state "${j}_1")" = CANCELLED ] &&
+        [ "$(trial_field e2e-cancel 1 status)" = interrupted ] &&
+        [ "$(trial_field e2e-cancel 2 status)" = interrupted ] &&
+        "$PROTEIN" status e2e-cancel --redis "$PROTEIN_REDIS" | head -n 1 | grep -q 'stopped'
+}
+check "protein cancel: the sweep stops, its running array tasks are scancelled, trials interrupted" case_cancel
 
 case_requeue() {
     local j t1 t2 n=100
