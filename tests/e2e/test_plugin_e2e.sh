@@ -5,16 +5,16 @@
 # redis-server; the cases that need the protein CLI or proteind skip
 # themselves (and say so) when those are not built.
 #
-# Cases: --sweep in sbatch --help; malformed, unknown, stopped and foreign
-# --sweep refused (command line, #SBATCH line, srun); a job without --sweep
-# untouched (no PROTEIN_* variable, no Redis connection); bad plugstack keys
-# refused; Redis down (submit warns; the task fails fast with a message, the
-# node stays up, a later job runs); exit 3 -> failed 3; no score -> failed
-# "no result"; scancel -> interrupted; protein cancel -> the sweep's jobs
-# scancelled; requeue -> same trial; srun inside the task -> same trial; a
-# 32-task array (%8) -> 32 distinct completed trials, the best beating the
-# Sobol warm-up's best; proteind down -> fallback points, back -> model
-# points again.
+# Cases: --sweep in sbatch, srun and salloc --help; malformed, unknown,
+# stopped and foreign --sweep refused (command line, #SBATCH line, srun,
+# salloc); a job without --sweep untouched (no PROTEIN_* variable, no Redis
+# connection); bad plugstack keys refused; Redis down (submit warns; the task
+# fails fast with a message, the node stays up, a later job runs); exit 3 ->
+# failed 3; no score -> failed "no result"; scancel -> interrupted; protein
+# cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
+# the task -> same trial; a 32-task array (%8) -> 32 distinct completed
+# trials, the best beating the Sobol warm-up's best; proteind down -> fallback
+# points, back -> model points again.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -93,9 +93,12 @@ make_sweep() {
 # ------------------------------------------------------------ no sweep needed
 
 case_help() {
-    sbatch --help 2>&1 | grep -q -- '--sweep=NAME.*\[protein\]'
+    local cmd
+    for cmd in sbatch srun salloc; do
+        $cmd --help 2>&1 | grep -q -- '--sweep=NAME.*\[protein\]' || { echo "not in $cmd --help"; return 1; }
+    done
 }
-check "--sweep shown in sbatch --help, tagged [protein]" case_help
+check "--sweep shown in sbatch, srun and salloc --help, tagged [protein]" case_help
 
 case_bad_names() {
     local after ok=0 msg
@@ -106,7 +109,11 @@ case_bad_names() {
     echo "$msg" | grep -q "protein: --sweep='-x'" || ok=1
     msg=$(timeout 10 srun --sweep='a;b' true 2>&1) && ok=1
     echo "$msg" | grep -q "protein: --sweep='a;b'" || ok=1
+    msg=$(timeout 10 salloc --sweep='bad name!' true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep='bad name!'" || ok=1
     msg=$(sbatch --sweep=no-such-sweep --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep=no-such-sweep: no such sweep" || ok=1
+    msg=$(timeout 10 salloc --sweep=no-such-sweep true 2>&1) && ok=1
     echo "$msg" | grep -q "protein: --sweep=no-such-sweep: no such sweep" || ok=1
     after=$(squeue -h | wc -l)
     [ "$after" -eq 0 ] && [ $ok -eq 0 ]
