@@ -366,8 +366,15 @@ static void test_errors(void)
     problem_free(&p);
 }
 
-/* A seeded sweep through the optimizer picks the same points with either
- * backend. */
+/* A seeded sweep of 100 suggestions through the optimizer on either
+ * backend: the same points for at least the first 30 (measured on an H200:
+ * identical through 30), and after any divergence, which FP64 rounding in
+ * a different order may eventually cause, equivalent results: both sweeps
+ * end with best scores within 0.02 of each other (the objective spans
+ * about 5). */
+#define SWEEP_SUGGESTIONS 100
+#define SWEEP_IDENTICAL 30
+
 static double objective(const double *v)
 {
     return -(v[0] - 0.3) * (v[0] - 0.3) - 0.5 * (log10(v[1]) + 2) *
@@ -380,8 +387,8 @@ static void test_seeded_sweep(void)
     protein_optimizer *oc = NULL, *og = NULL;
     protein_optimizer_options occ = {0}, ogg = {0};
     protein_error perr;
-    double vc[3], vg[3];
-    int same = 1;
+    double vc[3], vg[3], best_c = -INFINITY, best_g = -INFINITY;
+    int diverged_at = -1;
 
     fx_init(&s, 1234);
     fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, -1, 1);
@@ -393,22 +400,26 @@ static void test_seeded_sweep(void)
                           PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_optimizer_create(&s.cfg, &ogg, &og, &perr),
                           PROTEIN_OK);
-    for (int t = 0; t < 30 && same; t++) {
+    for (int t = 0; t < SWEEP_SUGGESTIONS; t++) {
         protein_suggestion_info ic, ig;
         CU_ASSERT_EQUAL(protein_suggest(oc, vc, &ic), PROTEIN_OK);
         CU_ASSERT_EQUAL(protein_suggest(og, vg, &ig), PROTEIN_OK);
-        CU_ASSERT_EQUAL(ic.source, ig.source);
-        for (int k = 0; k < 3; k++)
-            if (fabs(vc[k] - vg[k]) > 1e-9 * fmax(1.0, fabs(vc[k])))
-                same = 0;
-        CU_ASSERT(same);
-        if (!same)
-            fprintf(stderr, "\n  sweep diverged at suggestion %d\n", t);
+        for (int k = 0; k < 3 && diverged_at < 0; k++)
+            if (fabs(vc[k] - vg[k]) > 1e-9 * fmax(1.0, fabs(vc[k])) ||
+                ic.source != ig.source)
+                diverged_at = t;
+        best_c = fmax(best_c, objective(vc));
+        best_g = fmax(best_g, objective(vg));
         CU_ASSERT_EQUAL(protein_observe(oc, vc, objective(vc), 10 + vc[2],
                                         PROTEIN_OUTCOME_SUCCESS), PROTEIN_OK);
         CU_ASSERT_EQUAL(protein_observe(og, vg, objective(vg), 10 + vg[2],
                                         PROTEIN_OUTCOME_SUCCESS), PROTEIN_OK);
     }
+    printf("\n    identical through suggestion %d of %d; best cpu %.6f, "
+           "cuda %.6f ", diverged_at < 0 ? SWEEP_SUGGESTIONS : diverged_at,
+           SWEEP_SUGGESTIONS, best_c, best_g);
+    CU_ASSERT(diverged_at < 0 || diverged_at >= SWEEP_IDENTICAL);
+    CU_ASSERT_DOUBLE_EQUAL(best_c, best_g, 0.02);
     protein_optimizer_free(oc);
     protein_optimizer_free(og);
 }
