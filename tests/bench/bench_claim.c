@@ -1,10 +1,15 @@
 /*
- * bench_claim.c - claim+complete latency (p50, p99) and throughput with 1,
- * 16, 64 and 256 concurrent client processes on a private redis-server,
- * next to `redis-benchmark -t ping` on the same server.
+ * bench_claim.c - claim latency (p50, p99) and throughput with 1, 16, 64
+ * and 256 concurrent client processes on a private redis-server, next to
+ * `redis-benchmark -t ping` on the same server.
  *
  * usage: bench_claim [seconds per level (default 2)] [levels, e.g. 1,16,64]
- * Prints one line per level and the PING rate with the ratio.
+ *                    [pair|claim]
+ * pair (the default): each operation is a claim and the completion of the
+ * claimed trial, the whole life of a trial in the queue. claim: claims
+ * only, as when an array's tasks start together (the trials stay running).
+ * Prints one line per level (operations per second; latency of the claims
+ * and of whole operations) and the PING rate with the ratio.
  */
 #include "config.h"
 
@@ -22,6 +27,9 @@
 /* Latency samples kept over all clients of one level. */
 #define SAMPLES_TOTAL (4u << 20)
 #define MAX_CLIENTS 1024
+
+/* Claims only, no completions (the "claim" mode). */
+static int claim_only;
 
 static double now_s(void)
 {
@@ -53,10 +61,12 @@ static int create_sweep(pq_context *ctx, const char *name)
     return pq_sweep_create(ctx, &spec);
 }
 
-/* One client: claims and completes until `until`, storing each pair's
- * latency (seconds) in lat[0..cap); returns the count via *count. */
+/* One client: claims (and completes, unless claim_only) for `seconds`,
+ * storing each operation's latency (seconds) in lat[0..cap) and each
+ * claim's in claim_lat[0..cap); returns the count via *count. */
 static int client(const char *url, const char *sweep, int index, int start_fd,
-                  double seconds, double *lat, size_t cap, size_t *count)
+                  double seconds, double *lat, double *claim_lat, size_t cap,
+                  size_t *count)
 {
     pq_connect_options o = {.url = url};
     pq_context *ctx = pq_connect(&o);
@@ -74,16 +84,23 @@ static int client(const char *url, const char *sweep, int index, int start_fd,
         snprintf(key, sizeof key, "bench-%d-%ld", index, i);
         pq_claim_request req = {.claim_key = key, .uid = 1, .array_index = -1};
         pq_trial *t = NULL;
-        double t0 = now_s();
-        if (pq_claim(ctx, sweep, &req, &t) != PQ_OK ||
-            pq_complete(ctx, sweep, t->id, t->token, 0.5, 1.0) != PQ_OK) {
-            fprintf(stderr, "client %d: %s\n", index, ctx->errstr);
+        double t0 = now_s(), t1 = t0;
+        if (pq_claim(ctx, sweep, &req, &t) != PQ_OK) {
             rc = 1;
+        } else {
+            t1 = now_s();
+            if (!claim_only &&
+                pq_complete(ctx, sweep, t->id, t->token, 0.5, 1.0) != PQ_OK)
+                rc = 1;
         }
+        if (rc != 0)
+            fprintf(stderr, "client %d: %s\n", index, ctx->errstr);
         double dt = now_s() - t0;
         pq_trial_free(t);
-        if (rc == 0 && *count < cap)
+        if (rc == 0 && *count < cap) {
+            claim_lat[*count] = t1 - t0;
             lat[(*count)++] = dt;
+        }
     }
     pq_free(ctx);
     return rc;
@@ -91,7 +108,8 @@ static int client(const char *url, const char *sweep, int index, int start_fd,
 
 /* Runs one level with n clients; prints its line. Returns ops/s or -1. */
 static double run_level(const redis_harness *h, int n, double seconds,
-                        double *samples, size_t *counts)
+                        double *samples, double *claim_samples,
+                        size_t *counts)
 {
     char sweep[32];
     pq_connect_options o = {.url = h->url};
@@ -113,7 +131,7 @@ static double run_level(const redis_harness *h, int n, double seconds,
         if (pids[i] == 0) {
             close(start[1]);
             _exit(client(h->url, sweep, i, start[0], seconds, samples + (size_t)i * cap,
-                         cap, &counts[i]));
+                         claim_samples + (size_t)i * cap, cap, &counts[i]));
         }
     }
     close(start[0]);
@@ -130,6 +148,8 @@ static double run_level(const redis_harness *h, int n, double seconds,
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         memmove(samples + total, samples + (size_t)i * cap, counts[i] * sizeof *samples);
+        memmove(claim_samples + total, claim_samples + (size_t)i * cap,
+                counts[i] * sizeof *claim_samples);
         total += counts[i];
     }
     if (failed || total == 0) {
@@ -137,9 +157,12 @@ static double run_level(const redis_harness *h, int n, double seconds,
         return -1;
     }
     qsort(samples, total, sizeof *samples, cmp_double);
+    qsort(claim_samples, total, sizeof *claim_samples, cmp_double);
     double rate = (double)total / wall;
-    printf("%7d %9zu %8.2f %10.0f %8.3f %8.3f\n", n, total, wall, rate,
-           samples[total / 2] * 1e3, samples[(size_t)((double)total * 0.99)] * 1e3);
+    size_t p50 = total / 2, p99 = (size_t)((double)total * 0.99);
+    printf("%7d %9zu %8.2f %10.0f %8.3f %8.3f %8.3f %8.3f\n", n, total, wall,
+           rate, claim_samples[p50] * 1e3, claim_samples[p99] * 1e3,
+           samples[p50] * 1e3, samples[p99] * 1e3);
     fflush(stdout);
     return rate;
 }
@@ -201,24 +224,32 @@ int main(int argc, char **argv)
 {
     double seconds = argc > 1 ? atof(argv[1]) : 2.0;
     const char *levels = argc > 2 ? argv[2] : "1,16,64,256";
+    const char *mode = argc > 3 ? argv[3] : "pair";
     redis_harness h;
-    if (seconds <= 0) {
-        fprintf(stderr, "usage: bench_claim [seconds per level] [levels, e.g. 1,16,64,256]\n");
+    claim_only = strcmp(mode, "claim") == 0;
+    if (seconds <= 0 || (!claim_only && strcmp(mode, "pair") != 0)) {
+        fprintf(stderr, "usage: bench_claim [seconds per level] "
+                        "[levels, e.g. 1,16,64,256] [pair|claim]\n");
         return 2;
     }
     if (redis_harness_start(&h, NULL) != 0)
         return 77;
     double *samples = mmap(NULL, SAMPLES_TOTAL * sizeof(double), PROT_READ | PROT_WRITE,
                            MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    double *claim_samples = mmap(NULL, SAMPLES_TOTAL * sizeof(double),
+                                 PROT_READ | PROT_WRITE,
+                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     size_t *counts = mmap(NULL, MAX_CLIENTS * sizeof(size_t), PROT_READ | PROT_WRITE,
                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (samples == MAP_FAILED || counts == MAP_FAILED) {
+    if (samples == MAP_FAILED || claim_samples == MAP_FAILED ||
+        counts == MAP_FAILED) {
         perror("bench: mmap");
         redis_harness_stop(&h);
         return 1;
     }
-    printf("claim+complete on %s, %.1f s per level\n", h.url, seconds);
-    printf("clients       ops  seconds      ops/s   p50_ms   p99_ms\n");
+    printf("%s on %s, %.1f s per level\n",
+           claim_only ? "claim" : "claim+complete", h.url, seconds);
+    printf("clients       ops  seconds      ops/s claim_p50 claim_p99  op_p50   op_p99 (ms)\n");
     double best = 0;
     int rc = 0;
     char *copy = strdup(levels);
@@ -229,7 +260,8 @@ int main(int argc, char **argv)
             rc = 2;
             break;
         }
-        double rate = run_level(&h, n, seconds, samples, counts);
+        double rate = run_level(&h, n, seconds, samples, claim_samples,
+                                counts);
         if (rate < 0) {
             rc = 1;
             break;
@@ -241,8 +273,8 @@ int main(int argc, char **argv)
     server_time(&h);
     double ping = ping_rate(&h);
     if (ping > 0)
-        printf("redis-benchmark PING: %.0f req/s; best claim+complete rate / PING = %.3f\n",
-               ping, best / ping);
+        printf("redis-benchmark PING: %.0f req/s; best %s rate / PING = %.3f\n",
+               ping, claim_only ? "claim" : "claim+complete", best / ping);
     else
         printf("redis-benchmark not available\n");
     redis_harness_stop(&h);
