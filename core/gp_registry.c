@@ -43,8 +43,9 @@ const protein_gp_backend *protein_gp_backend_by_name(const char *name,
                         "(use cpu, cuda or auto)", name);
         return NULL;
     }
+    /* Either says why CUDA cannot serve: not built in, or no device. */
     cuda = protein_gp_backend_cuda();
-    if (cuda != NULL && protein_gp_cuda_available(why, sizeof(why)))
+    if (protein_gp_cuda_available(why, sizeof(why)) && cuda != NULL)
         return cuda;
     if (strcmp(name, "auto") == 0)
         return &protein_gp_backend_cpu;

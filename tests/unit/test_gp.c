@@ -10,6 +10,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -878,11 +879,16 @@ static void test_registry(void)
                                                        sizeof(err)),
                             protein_gp_backend_cuda());
     } else {
+        char why[256];
+
         CU_ASSERT(err[0] != '\0');
+        snprintf(why, sizeof(why), "%s", err);
         CU_ASSERT_PTR_EQUAL(b, &protein_gp_backend_cpu);
         CU_ASSERT_PTR_NULL(protein_gp_backend_by_name("cuda", err,
                                                       sizeof(err)));
         CU_ASSERT(strstr(err, "'cuda' is unavailable") != NULL);
+        /* The reason (not built in, or no device) reaches the message. */
+        CU_ASSERT(strstr(err, why) != NULL);
     }
 }
 
