@@ -80,8 +80,9 @@ static double wall_seconds(void)
  * the point are skipped: interrupted (the trial resumes) and lost (a dead
  * node or an expired lease, and the point may be retried). A completed or
  * pruned trial with a score is a success (pruned at its shorter cost); a
- * failed one, or one without a score, a failure. Entries whose parameters
- * no longer fit the config are logged and skipped. */
+ * failed one, or one without a score, a failure. Entries that are not
+ * protein's, and those whose parameters no longer fit the config, are
+ * logged and skipped. */
 static void ingest(proteind_sweep *s, const pq_observation *o)
 {
     protein_error err = {0};
@@ -89,6 +90,11 @@ static void ingest(proteind_sweep *s, const pq_observation *o)
     double cost;
     int rc;
 
+    if (o->undecodable) {
+        proteind_log("sweep %s: stream entry %s skipped: not an observation "
+                     "written by protein", s->name, o->entry_id);
+        return;
+    }
     if (o->outcome == PQ_TRIAL_INTERRUPTED || o->outcome == PQ_TRIAL_LOST)
         return;
     rc = pq_model_params_to_values(s->cfg, &o->params, s->values, &err);

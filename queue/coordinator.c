@@ -261,9 +261,11 @@ static int append_entries(pq_context *ctx, const char *sweep, const redisReply *
         if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
             body->element[1]->type != REDIS_REPLY_STRING ||
             decode_observation(body->element[1]->str, body->element[1]->len, o) != PQ_OK) {
+            /* One stray entry must not stop every later read. */
             pq_params_free(&o->params);
-            return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': undecodable observation %s",
-                                sweep, id);
+            memset(o, 0, sizeof *o);
+            snprintf(o->entry_id, sizeof o->entry_id, "%s", id);
+            o->undecodable = 1;
         }
         (*n)++;
     }

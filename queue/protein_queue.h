@@ -450,6 +450,10 @@ typedef struct pq_observation {
     int has_cost;
     double cost;
     int fallback;
+    /* 1 when the entry's body is not an observation protein's functions
+     * wrote (a stray XADD, a newer format): only entry_id is set. Readers
+     * skip it; the stream position still moves past it. */
+    int undecodable;
 } pq_observation;
 
 /* Frees n observations and the array (NULL: no-op). */

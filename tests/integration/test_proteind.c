@@ -395,6 +395,43 @@ static void test_refit_replaces(void)
     kill9(pid);
 }
 
+/* A stray entry in the observation stream (not protein's) is skipped
+ * with a log line naming it; refits go on, and a restart that rereads the
+ * whole stream skips it again. */
+static void test_stray_observation(void)
+{
+    const char *extra[] = { "--id", "stray", "--sweep", "stray", NULL };
+    const char *restart[] = { "--id", "stray2", "--sweep", "stray", NULL };
+    const char *xadd[] = { "XADD", "protein:{stray}:observations", "*", "m",
+                           "\x01 not msgpack", NULL };
+    char *log, *out;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("stray", 0), PQ_OK);
+    pid = start_proteind("stray", extra);
+    CU_ASSERT_FATAL(wait_queue("stray", DEPTH, "stray", 10000));
+    out = redis_harness_cli(&harness, xadd);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    free(out);
+    CU_ASSERT_EQUAL(run_trial("stray", "stray-1", NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(run_trial("stray", "stray-2", NULL, NULL), PQ_OK);
+    CU_ASSERT(wait_refit_n("stray", 2, 10000));
+    kill9(pid);
+    log = read_log("stray");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep stray: stream entry "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, " skipped: not an observation "
+                                       "written by protein"));
+    free(log);
+
+    pid = start_proteind("stray-restart", restart);
+    CU_ASSERT(wait_queue("stray", DEPTH, "stray2", 10000));
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+    log = read_log("stray-restart");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "skipped: not an observation"));
+    free(log);
+}
+
 /* kill -9 mid-sweep, restart: every observation is still counted, the
  * queue is refilled, and no trial (nor point) is handed out twice. */
 static void test_kill9_restart(void)
@@ -665,6 +702,7 @@ static const cunit_test tests[] = {
     {"usage and exit codes", test_usage},
     {"fills a new sweep's queue", test_fills_new_sweep},
     {"refits and replaces the queue", test_refit_replaces},
+    {"a stray stream entry is skipped", test_stray_observation},
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
     {"lease expiry: lost and retried", test_lease_expiry},

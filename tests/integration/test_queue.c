@@ -311,6 +311,27 @@ static void test_claim_complete(void)
     CU_ASSERT_STRING_EQUAL(next, obs[1].entry_id);
     pq_observations_free(obs, n);
 
+    /* A stray entry (not written by protein's functions) is returned
+     * marked undecodable, and the entries around it still decode. */
+    const char *stray[] = {"XADD", "protein:{basic}:observations", "*", "m",
+                           "not msgpack", NULL};
+    free(redis_harness_cli(&server, stray));
+    pq_trial *t3 = claim_ok("basic", "job-3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t3);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t3->id, t3->token, 0.5, 1.0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_observations_read(ctx, "basic", next, 0, 10, &obs, &n, next),
+                          PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_TRUE(obs[0].undecodable);
+    CU_ASSERT(obs[0].entry_id[0] != '\0');
+    CU_ASSERT_EQUAL(obs[0].params.n, 0);
+    CU_ASSERT_FALSE(obs[1].undecodable);
+    CU_ASSERT_EQUAL(obs[1].trial_id, t3->id);
+    CU_ASSERT_EQUAL(obs[1].score, 0.5);
+    CU_ASSERT_STRING_EQUAL(next, obs[1].entry_id);
+    pq_observations_free(obs, n);
+    pq_trial_free(t3);
+
     /* Nothing new after next: an empty read, and a blocking one waits. */
     double t0 = now_s();
     CU_ASSERT_EQUAL(pq_observations_read(ctx, "basic", next, 100, 10, &obs, &n, next), PQ_OK);
@@ -319,8 +340,8 @@ static void test_claim_complete(void)
 
     pq_sweep_info *info = NULL;
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "basic", &info), PQ_OK);
-    CU_ASSERT_EQUAL(info->n_trials, 2);
-    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 1);
+    CU_ASSERT_EQUAL(info->n_trials, 3);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 2);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_FAILED], 1);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
     pq_sweep_info_free(info);
