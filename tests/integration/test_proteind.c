@@ -432,6 +432,44 @@ static void test_stray_observation(void)
     free(log);
 }
 
+/* A sweep whose stored config no longer parses is given up with a log
+ * line naming the file's problem; the same proteind serves its other
+ * sweep, and the broken sweep's tasks still get fallback points at once. */
+static void test_broken_config(void)
+{
+    const char *extra[] = { "--id", "cfg", "--sweep", "cfgbad", "--sweep",
+                            "cfggood", NULL };
+    const char *set[] = { "SET", "protein:{cfgbad}:config",
+                          "name: cfgbad\nparameters: [", NULL };
+    pq_claim_request req = { .claim_key = "cfgbad-1", .uid = (long)getuid(),
+                             .array_index = -1, .wait_ms = 5000 };
+    pq_trial *t = NULL;
+    int64_t t0;
+    char *log;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("cfgbad", 0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("cfggood", 0), PQ_OK);
+    free(redis_harness_cli(&harness, set));
+    pid = start_proteind("cfg", extra);
+    CU_ASSERT(wait_queue("cfggood", DEPTH, "cfg", 10000));
+    sleep_ms(300);
+    CU_ASSERT(alive(pid));
+    log = read_log("cfg");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep cfgbad: stored config "
+                                       "rejected: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep cfgbad: giving up on this "
+                                       "sweep"));
+    free(log);
+    t0 = now_ms();
+    CU_ASSERT_EQUAL(pq_claim(ctx, "cfgbad", &req, &t), PQ_OK);
+    CU_ASSERT(now_ms() - t0 < 2000);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_TRUE(t->fallback);
+    pq_trial_free(t);
+    kill9(pid);
+}
+
 /* kill -9 mid-sweep, restart: every observation is still counted, the
  * queue is refilled, and no trial (nor point) is handed out twice. */
 static void test_kill9_restart(void)
@@ -703,6 +741,7 @@ static const cunit_test tests[] = {
     {"fills a new sweep's queue", test_fills_new_sweep},
     {"refits and replaces the queue", test_refit_replaces},
     {"a stray stream entry is skipped", test_stray_observation},
+    {"a broken stored config is given up", test_broken_config},
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
     {"lease expiry: lost and retried", test_lease_expiry},
