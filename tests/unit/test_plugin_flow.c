@@ -4,8 +4,9 @@
  * task_exit, exit), with the spank_* functions stubbed
  * (test_plugin_stub.c) and a real private redis-server
  * (tests/common/redis_harness.h): claim, export, outcome, requeue, srun
- * steps inside a job, Redis down, jobs without --sweep. Skips (77) when
- * redis-server is missing.
+ * steps inside a job, Redis down, jobs without --sweep, claims refused
+ * (deleted, stopped, paused, spent sweeps) and a result file that cannot
+ * be created. Skips (77) when redis-server is missing.
  */
 #include "config.h"
 
@@ -27,8 +28,9 @@ static redis_harness harness;
 static char tmpdir[256];
 static char arg_redis[128], arg_result_dir[300];
 
-/* Creates sweep `name` with two fallback points ({"lr": 0.1}, {"lr": 0.2}). */
-static int create_sweep(const char *name)
+/* Creates sweep `name` with two fallback points ({"lr": 0.1}, {"lr": 0.2})
+ * and a budget of max_trials (<= 0: none). */
+static int create_sweep_budget(const char *name, long max_trials)
 {
     pq_connect_options o;
     pq_context *ctx;
@@ -55,9 +57,15 @@ static int create_sweep(const char *name)
     spec.owner_uid = (long)getuid();
     spec.fallback = points;
     spec.n_fallback = 2;
+    spec.max_trials = max_trials;
     rc = pq_sweep_create(ctx, &spec);
     pq_free(ctx);
     return rc;
+}
+
+static int create_sweep(const char *name)
+{
+    return create_sweep_budget(name, 0);
 }
 
 /* 1 when the plugin exported name=value. */
@@ -84,15 +92,16 @@ static pq_trial_record *trial(const char *sweep, long id)
     return r;
 }
 
-/* A batch step of array task ARRAY_TASK of job 500 in slurmstepd, with
- * --sweep=sweep (NULL: none) and the given redis argument. */
-static void start_step(const char *sweep, const char *redis_arg,
-                       uint32_t job_id, uint32_t step_id)
+/* A step (step_id) of array task 3 of job 500 in slurmstepd, with
+ * --sweep=sweep (NULL: none), the given redis and result_dir arguments. */
+static void start_step_in(const char *sweep, const char *redis_arg,
+                          const char *result_dir_arg, uint32_t job_id,
+                          uint32_t step_id)
 {
     char *av[4];
 
     av[0] = (char *)redis_arg;
-    av[1] = arg_result_dir;
+    av[1] = (char *)result_dir_arg;
     av[2] = "claim_timeout=0";
     av[3] = "connect_timeout=300";
     plugin_stub_reset();
@@ -108,6 +117,13 @@ static void start_step(const char *sweep, const char *redis_arg,
     CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
     if (sweep != NULL)
         CU_ASSERT_EQUAL(plugin_stub.option->cb(0, sweep, 1), 0);
+}
+
+/* start_step_in with the test's result directory. */
+static void start_step(const char *sweep, const char *redis_arg,
+                       uint32_t job_id, uint32_t step_id)
+{
+    start_step_in(sweep, redis_arg, arg_result_dir, job_id, step_id);
 }
 
 static void test_claim_complete(void)
@@ -239,12 +255,141 @@ static void test_redis_down(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+/* Runs task_init in a child, as slurmstepd would before exec. Returns its
+ * exit status (-1 when it did not exit) with what it passed to
+ * slurm_error in msg. */
+static int task_init_status(char *msg, size_t len)
+{
+    int fds[2], status = 0;
+    ssize_t got, total = 0;
+    pid_t pid;
+
+    msg[0] = '\0';
+    if (pipe(fds) != 0)
+        return -1;
+    pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        plugin_stub.error_fd = fds[1];
+        slurm_spank_task_init(NULL, 0, NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    while (pid > 0 && (size_t)total + 1 < len &&
+           (got = read(fds[0], msg + total, len - 1 - (size_t)total)) > 0)
+        total += got;
+    msg[total] = '\0';
+    close(fds[0]);
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+/* Opens a connection to the test server (the test fails without one). */
+static pq_context *connect_queue(void)
+{
+    pq_connect_options o;
+    pq_context *ctx;
+
+    memset(&o, 0, sizeof(o));
+    o.url = harness.url;
+    ctx = pq_connect(&o);
+    CU_ASSERT_FATAL(ctx != NULL && ctx->err == PQ_OK);
+    return ctx;
+}
+
+/* A claim that cannot be served: init_post_opt and user_init still
+ * succeed (never drain the node), the task fails in task_init with status
+ * 1 and a message naming the sweep and the cause; nothing is exported. */
+static void expect_task_fails(const char *sweep, uint32_t job_id,
+                              const char *want)
+{
+    char msg[PLUGIN_STUB_MSG + 2];
+
+    start_step(sweep, arg_redis, job_id, SLURM_BATCH_SCRIPT);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
+    CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, want));
+    if (strstr(msg, want) == NULL)
+        fprintf(stderr, "\n    got: %s", msg);
+    plugin_stub.exit_status = 1 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+}
+
+/* Deleted, stopped, paused and spent sweeps at claim time. */
+static void test_claim_refused(void)
+{
+    pq_context *ctx = connect_queue();
+    pq_claim_request req;
+    pq_trial *t = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("gone"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "gone", (long)getuid()), PQ_OK);
+    expect_task_fails("gone", 901, "protein: sweep 'gone' does not exist");
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("halted"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "halted", "stop", (long)getuid()),
+                    PQ_OK);
+    expect_task_fails("halted", 902, "protein: sweep 'halted' is paused or "
+                                     "stopped");
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("resting"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "resting", "pause",
+                                       (long)getuid()), PQ_OK);
+    expect_task_fails("resting", 903, "protein: sweep 'resting' is paused "
+                                      "or stopped");
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep_budget("spent", 1), PQ_OK);
+    memset(&req, 0, sizeof(req));
+    req.claim_key = "someone-else";
+    req.uid = (long)getuid();
+    req.array_index = -1;
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "spent", &req, &t), PQ_OK);
+    pq_trial_free(t);
+    expect_task_fails("spent", 904, "protein: sweep 'spent' has handed out "
+                                    "all of its max_trials trials");
+    pq_free(ctx);
+}
+
+/* The result file cannot be created (result_dir missing): the claimed
+ * trial is failed with the reason, not left running, and the task fails
+ * with that reason. */
+static void test_result_dir_missing(void)
+{
+    char msg[PLUGIN_STUB_MSG + 2];
+    pq_trial_record *r;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("nodir"), PQ_OK);
+    start_step_in("nodir", arg_redis,
+                  "result_dir=/nonexistent-protein-result-dir", 905,
+                  SLURM_BATCH_SCRIPT);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "/nonexistent-protein-result-dir"));
+    plugin_stub.exit_status = 1 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    r = trial("nodir", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->error);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->error,
+                                  "/nonexistent-protein-result-dir"));
+    pq_trial_record_free(r);
+}
+
 static const cunit_test tests[] = {
     {"claim, export, complete", test_claim_complete},
     {"interrupt, requeue, fail", test_interrupt_and_requeue},
     {"srun step inside the job", test_srun_step_inside_job},
     {"no --sweep", test_no_sweep},
     {"Redis down", test_redis_down},
+    {"deleted, stopped, paused, spent sweeps", test_claim_refused},
+    {"result_dir missing: trial failed", test_result_dir_missing},
 };
 
 int main(void)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test_plugin_stub.h"
 
@@ -146,6 +147,11 @@ void slurm_error(const char *fmt, ...)
     va_start(ap, fmt);
     record(plugin_stub.last_error, fmt, ap);
     va_end(ap);
+    if (plugin_stub.error_fd > 0 &&
+        (write(plugin_stub.error_fd, plugin_stub.last_error,
+               strlen(plugin_stub.last_error)) < 0 ||
+         write(plugin_stub.error_fd, "\n", 1) < 0))
+        plugin_stub.error_fd = 0;
 }
 
 void slurm_info(const char *fmt, ...)
