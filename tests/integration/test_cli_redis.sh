@@ -1,8 +1,9 @@
 #!/bin/sh
 # test_cli_redis.sh - the sweep verbs of `protein` against a private
 # redis-server: create, list, status, trials, show, best, export, plot,
-# pause/resume/stop/cancel, delete, report with progress, and three agents
-# sharing one budget. Skips (77) without redis-server.
+# pause/resume/stop/cancel, delete, report with progress, three agents
+# sharing one budget, and an agent's failed and interrupted trials. Skips
+# (77) without redis-server.
 set -eu
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
@@ -86,6 +87,38 @@ ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\): score .*/\1/p' | sort
 [ "$ids" -eq 12 ] || fail "agents ran $ids distinct trials, expected 12"
 grep -q 'budget used' "$tmp/agent1.out" || fail "agent does not say the budget is used"
 [ "$(rcli hget 'protein:{clitest}:meta' n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
+
+# agent outcomes: exit 3 -> failed with status 3; no score -> failed "no
+# result"; killed by a signal -> interrupted; the agent goes on after each
+sweep_yaml outcomes 3
+"$PROTEIN" create --shared --lease 90 --max-retries 2 "$tmp/outcomes.yaml" >/dev/null ||
+    fail "create outcomes"
+[ "$(rcli hget 'protein:{outcomes}:meta' shared)" = 1 ] || fail "create --shared not stored"
+[ "$(rcli hget 'protein:{outcomes}:meta' lease_seconds)" = 90 ] || fail "create --lease not stored"
+[ "$(rcli hget 'protein:{outcomes}:meta' max_retries)" = 2 ] || fail "create --max-retries not stored"
+rc=0
+"$PROTEIN" create --lease 0 "$tmp/outcomes.yaml" >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "create --lease 0"
+printf '%s\n' '#!/bin/sh' 'case $PROTEIN_TRIAL in' '1) exit 3 ;;' \
+    '2) echo "loss=1" >>"$PROTEIN_RESULT" ;;' '*) kill -KILL $$ ;;' 'esac' \
+    >"$tmp/mixed.sh"
+chmod +x "$tmp/mixed.sh"
+rc=0
+"$PROTEIN" agent outcomes -- "$tmp/mixed.sh" >"$tmp/mixed.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "agent with failing trials"
+grep -q '^trial 1: exit status 3$' "$tmp/mixed.out" ||
+    fail "agent output for exit 3: $(cat "$tmp/mixed.out")"
+grep -q "^trial 2: no result: no 'score=' line" "$tmp/mixed.out" ||
+    fail "agent output for no score"
+grep -q '^trial 3: killed by signal' "$tmp/mixed.out" ||
+    fail "agent output for a killed trial"
+[ "$(rcli hget 'protein:{outcomes}:trial:1' status)" = failed ] || fail "exit 3 not failed"
+[ "$(rcli hget 'protein:{outcomes}:trial:1' exit_status)" = 3 ] || fail "exit status 3 not stored"
+[ "$(rcli hget 'protein:{outcomes}:trial:2' status)" = failed ] || fail "no score not failed"
+rcli hget 'protein:{outcomes}:trial:2' error | grep -q 'no result' ||
+    fail "no-result error not stored"
+[ "$(rcli hget 'protein:{outcomes}:trial:3' status)" = interrupted ] ||
+    fail "killed trial not interrupted"
 
 # ------------------------------------------------------------ reading trials
 "$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"
