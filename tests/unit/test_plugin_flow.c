@@ -301,12 +301,13 @@ static pq_context *connect_queue(void)
 /* A claim that cannot be served: init_post_opt and user_init still
  * succeed (never drain the node), the task fails in task_init with status
  * 1 and a message naming the sweep and the cause; nothing is exported. */
-static void expect_task_fails(const char *sweep, uint32_t job_id,
-                              const char *want)
+static void expect_task_fails_in(const char *sweep, const char *result_dir_arg,
+                                 uint32_t job_id, const char *want)
 {
     char msg[PLUGIN_STUB_MSG + 2];
 
-    start_step(sweep, arg_redis, job_id, SLURM_BATCH_SCRIPT);
+    start_step_in(sweep, arg_redis, result_dir_arg, job_id,
+                  SLURM_BATCH_SCRIPT);
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
@@ -317,6 +318,12 @@ static void expect_task_fails(const char *sweep, uint32_t job_id,
     plugin_stub.exit_status = 1 << 8;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
     slurm_spank_exit(NULL, 0, NULL);
+}
+
+static void expect_task_fails(const char *sweep, uint32_t job_id,
+                              const char *want)
+{
+    expect_task_fails_in(sweep, arg_result_dir, job_id, want);
 }
 
 /* Deleted, stopped, paused and spent sweeps at claim time. */
@@ -359,20 +366,11 @@ static void test_claim_refused(void)
  * with that reason. */
 static void test_result_dir_missing(void)
 {
-    char msg[PLUGIN_STUB_MSG + 2];
     pq_trial_record *r;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("nodir"), PQ_OK);
-    start_step_in("nodir", arg_redis,
-                  "result_dir=/nonexistent-protein-result-dir", 905,
-                  SLURM_BATCH_SCRIPT);
-    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "/nonexistent-protein-result-dir"));
-    plugin_stub.exit_status = 1 << 8;
-    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
-    slurm_spank_exit(NULL, 0, NULL);
+    expect_task_fails_in("nodir", "result_dir=/nonexistent-protein-result-dir",
+                         905, "/nonexistent-protein-result-dir");
     r = trial("nodir", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
