@@ -288,7 +288,8 @@ case_requeue() {
     # Slurm holds a requeued job back for two minutes (EligibleTime): release it.
     while [ $n -gt 0 ] && [ "$(job_state "$j")" != PENDING ]; do sleep 0.1; n=$((n - 1)); done
     scontrol update jobid="$j" starttime=now
-    n=100
+    # Up to a minute: on a loaded machine the scheduler may take a while.
+    n=300
     while [ $n -gt 0 ] && [ "$(wc -l < "$OUT/requeue.trials")" -lt 2 ]; do sleep 0.2; n=$((n - 1)); done
     t1=$(sed -n '1s/^trial=//p' "$OUT/requeue.trials")
     t2=$(sed -n '2s/^trial=//p' "$OUT/requeue.trials")
