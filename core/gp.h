@@ -40,6 +40,15 @@ extern "C" {
 #endif
 
 #define PROTEIN_GP_NTHETA(d) ((d) + 3)
+/* softplus(raw) + PROTEIN_GP_SOFTPLUS_FLOOR maps raw hyperparameters. */
+#define PROTEIN_GP_SOFTPLUS_FLOOR 1e-4
+/* Adam-amsgrad, as Protein runs it. */
+#define PROTEIN_GP_ADAM_BETA1 0.9
+#define PROTEIN_GP_ADAM_BETA2 0.999
+#define PROTEIN_GP_ADAM_EPS 1e-8
+/* The priors of the loss below, shared by every backend. */
+#define PROTEIN_GP_NOISE_PRIOR_MU (-4.605170185988091) /* ln 0.01 */
+#define PROTEIN_GP_NOISE_PRIOR_SIGMA 0.5
 #define PROTEIN_GP_LENGTHSCALE_PRIOR_MU 0.0
 #define PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA 1.0
 
@@ -215,6 +224,14 @@ typedef struct protein_gp_objective {
                 char *errbuf, size_t errlen);
     int (*gradient)(void *ctx, double *grad, char *errbuf, size_t errlen);
 } protein_gp_objective;
+
+/* Copies opts (NULL = all defaults) to out with every zero field set to
+ * its default (iterations 50, learning rate 1e-3, method L-BFGS, at most
+ * 12 loss evaluations). PROTEIN_EINVAL with a message for options no fit
+ * can use; PROTEIN_OK otherwise. Every backend resolves options here. */
+int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
+                                   protein_gp_fit_options *out, char *errbuf,
+                                   size_t errlen);
 
 /* Minimizes obj from params->theta with the method of opts (NULL = all
  * defaults) and writes the result back to params (theta, and the Adam

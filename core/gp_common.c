@@ -14,12 +14,10 @@
 #include "gp.h"
 #include "protein.h"
 
-#define SOFTPLUS_FLOOR 1e-4
-#define NOISE_PRIOR_MU (-4.605170185988091) /* ln 0.01 */
-#define NOISE_PRIOR_SIGMA 0.5
-#define ADAM_BETA1 0.9
-#define ADAM_BETA2 0.999
-#define ADAM_EPS 1e-8
+#define SOFTPLUS_FLOOR PROTEIN_GP_SOFTPLUS_FLOOR
+#define ADAM_BETA1 PROTEIN_GP_ADAM_BETA1
+#define ADAM_BETA2 PROTEIN_GP_ADAM_BETA2
+#define ADAM_EPS PROTEIN_GP_ADAM_EPS
 
 #define DEFAULT_ITERATIONS 50
 #define DEFAULT_LEARNING_RATE 1e-3
@@ -100,7 +98,8 @@ static double lognormal_prior(double raw, double mu, double sigma,
 
 double protein_gp_noise_prior(double raw_sn2, double *grad)
 {
-    return lognormal_prior(raw_sn2, NOISE_PRIOR_MU, NOISE_PRIOR_SIGMA, grad);
+    return lognormal_prior(raw_sn2, PROTEIN_GP_NOISE_PRIOR_MU,
+                           PROTEIN_GP_NOISE_PRIOR_SIGMA, grad);
 }
 
 double protein_gp_lengthscale_prior(const double *theta, size_t d, size_t n,
@@ -477,21 +476,13 @@ static int minimize_lbfgs(const protein_gp_objective *obj,
     return PROTEIN_OK;
 }
 
-int protein_gp_minimize(const protein_gp_objective *obj,
-                        protein_gp_params *params,
-                        const protein_gp_fit_options *opts,
-                        protein_gp_fit_report *report, char *errbuf,
-                        size_t errlen)
+/* Contract in gp.h. */
+int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
+                                   protein_gp_fit_options *out, char *errbuf,
+                                   size_t errlen)
 {
     protein_gp_fit_options o = {0};
-    protein_gp_fit_report rep = {0};
-    fit_work w;
-    int rc;
 
-    if (obj == NULL || obj->loss == NULL || obj->gradient == NULL ||
-        params == NULL || params->theta == NULL || params->d == 0)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP fit: no objective or no parameters");
     if (opts != NULL)
         o = *opts;
     if (o.iterations == 0)
@@ -510,6 +501,28 @@ int protein_gp_minimize(const protein_gp_objective *obj,
                                "rate %g, method %d, max evaluations %d)",
                                o.iterations, o.learning_rate, o.method,
                                o.max_evaluations);
+    *out = o;
+    return PROTEIN_OK;
+}
+
+int protein_gp_minimize(const protein_gp_objective *obj,
+                        protein_gp_params *params,
+                        const protein_gp_fit_options *opts,
+                        protein_gp_fit_report *report, char *errbuf,
+                        size_t errlen)
+{
+    protein_gp_fit_options o = {0};
+    protein_gp_fit_report rep = {0};
+    fit_work w;
+    int rc;
+
+    if (obj == NULL || obj->loss == NULL || obj->gradient == NULL ||
+        params == NULL || params->theta == NULL || params->d == 0)
+        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
+                               "GP fit: no objective or no parameters");
+    rc = protein_gp_fit_options_resolve(opts, &o, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
     rc = fit_work_init(&w, params);
     if (rc != PROTEIN_OK)
         return protein_gp_fail(rc, errbuf, errlen, "GP fit: out of memory");

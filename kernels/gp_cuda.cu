@@ -43,14 +43,10 @@ namespace {
 
 const double SQRT3 = 1.7320508075688772;
 const double LOG_2PI = 1.8378770664093453;
-const double SOFTPLUS_FLOOR = 1e-4;
-const double PRIOR_MU = -4.605170185988091; /* ln 0.01 */
-const double PRIOR_SIGMA = 0.5;
-const double ADAM_BETA1 = 0.9;
-const double ADAM_BETA2 = 0.999;
-const double ADAM_EPS = 1e-8;
-const int DEFAULT_ITERATIONS = 50;
-const double DEFAULT_LEARNING_RATE = 1e-3;
+const double SOFTPLUS_FLOOR = PROTEIN_GP_SOFTPLUS_FLOOR;
+const double ADAM_BETA1 = PROTEIN_GP_ADAM_BETA1;
+const double ADAM_BETA2 = PROTEIN_GP_ADAM_BETA2;
+const double ADAM_EPS = PROTEIN_GP_ADAM_EPS;
 const double JITTER_LADDER[] = {0.0, 1e-8, 1e-6, 1e-4};
 const int JITTER_RUNGS = 4;
 
@@ -305,7 +301,8 @@ __global__ void loss_kernel(const double *L, const double *y, const double *a,
         scal[SC_LOSS] = (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI +
                          priors) / (double)n +
                         lognormal_prior(hp[ix.sn2()], slope[ix.sn2()],
-                                        PRIOR_MU, PRIOR_SIGMA, &unused);
+                                        PROTEIN_GP_NOISE_PRIOR_MU,
+                                        PROTEIN_GP_NOISE_PRIOR_SIGMA, &unused);
     }
 }
 
@@ -429,8 +426,9 @@ __global__ void grad_finish_kernel(size_t n, size_t d, const double *hp,
                     scale * hp[ix.sf()] * sum * slope[ix.b()];
             } else if (slot == SLOT_SN2) {
                 double g_prior;
-                lognormal_prior(hp[ix.sn2()], slope[ix.sn2()], PRIOR_MU,
-                                PRIOR_SIGMA, &g_prior);
+                lognormal_prior(hp[ix.sn2()], slope[ix.sn2()],
+                                PROTEIN_GP_NOISE_PRIOR_MU,
+                                PROTEIN_GP_NOISE_PRIOR_SIGMA, &g_prior);
                 scal[SC_GRAD + ix.sn2()] =
                     scale * sum * slope[ix.sn2()] + g_prior;
             } else {
@@ -1261,22 +1259,21 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cuda): theta holds NaN or Inf");
     if (opts && opts->method == PROTEIN_GP_FIT_ADAM) {
-        /* Adam runs here, on the device; everything else (options checked
-         * there) goes through protein_gp_minimize. */
-        int iterations = opts->iterations ? opts->iterations
-                                          : DEFAULT_ITERATIONS;
-        double lr = opts->learning_rate != 0 ? opts->learning_rate
-                                             : DEFAULT_LEARNING_RATE;
-        if (iterations < 0 || !(lr > 0) || opts->max_evaluations < 0 ||
-            !params->m || !params->v || !params->vmax)
+        /* Adam runs here, on the device; everything else goes through
+         * protein_gp_minimize. Both resolve options the same way. */
+        protein_gp_fit_options o;
+
+        rc = protein_gp_fit_options_resolve(opts, &o, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
+        if (!params->m || !params->v || !params->vmax)
             return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                                   "GP (cuda): bad fit options (iterations "
-                                   "%d, learning rate %g, method %d, max "
-                                   "evaluations %d)", iterations, lr,
-                                   opts->method, opts->max_evaluations);
+                                   "GP (cuda): Adam needs the parameters' "
+                                   "moments");
         rc = set_data(s, X, y, n, errbuf, errlen);
         if (rc == PROTEIN_OK)
-            rc = fit_adam(s, params, iterations, lr, &rep, errbuf, errlen);
+            rc = fit_adam(s, params, o.iterations, o.learning_rate, &rep,
+                          errbuf, errlen);
         if (rc == PROTEIN_OK && report)
             *report = rep;
     } else {

@@ -134,6 +134,32 @@ static void test_lengthscale_prior(void)
     CU_ASSERT(lengthscale_neglogp(-9.0) > lengthscale_neglogp(0.54) + 5.0);
 }
 
+static void test_fit_options_resolve(void)
+{
+    protein_gp_fit_options in = {0}, out;
+    char err[256] = "";
+
+    CU_ASSERT_EQUAL_FATAL(protein_gp_fit_options_resolve(NULL, &out, err,
+                                                         sizeof(err)),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL(out.iterations, 50);
+    CU_ASSERT_DOUBLE_EQUAL(out.learning_rate, 1e-3, 0);
+    CU_ASSERT_EQUAL(out.method, PROTEIN_GP_FIT_LBFGS);
+    CU_ASSERT_EQUAL(out.max_evaluations, 12);
+    in.method = PROTEIN_GP_FIT_ADAM;
+    in.iterations = 7;
+    CU_ASSERT_EQUAL_FATAL(protein_gp_fit_options_resolve(&in, &out, err,
+                                                         sizeof(err)),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL(out.method, PROTEIN_GP_FIT_ADAM);
+    CU_ASSERT_EQUAL(out.iterations, 7);
+    in.learning_rate = -1;
+    CU_ASSERT_EQUAL(protein_gp_fit_options_resolve(&in, &out, err,
+                                                   sizeof(err)),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad options"));
+}
+
 static void test_params(void)
 {
     protein_gp_params p;
@@ -896,6 +922,7 @@ static const cunit_test tests[] = {
     {"softplus", test_softplus},
     {"noise prior", test_noise_prior},
     {"lengthscale prior", test_lengthscale_prior},
+    {"fit options resolved", test_fit_options_resolve},
     {"params and Adam", test_params},
     {"fit loop", test_minimize},
     {"loss vs direct 3x3", test_loss_direct},
