@@ -256,17 +256,16 @@ static int append_entries(pq_context *ctx, const char *sweep, const redisReply *
         const redisReply *body = e->element[1];
         pq_observation *o = &grown[*n];
         memset(o, 0, sizeof *o);
-        snprintf(o->entry_id, sizeof o->entry_id, "%s", id);
-        snprintf(next_id, PQ_STREAM_ID_MAX, "%s", id);
         if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
             body->element[1]->type != REDIS_REPLY_STRING ||
             decode_observation(body->element[1]->str, body->element[1]->len, o) != PQ_OK) {
             /* One stray entry must not stop every later read. */
             pq_params_free(&o->params);
             memset(o, 0, sizeof *o);
-            snprintf(o->entry_id, sizeof o->entry_id, "%s", id);
             o->undecodable = 1;
         }
+        snprintf(o->entry_id, sizeof o->entry_id, "%s", id);
+        snprintf(next_id, PQ_STREAM_ID_MAX, "%s", id);
         (*n)++;
     }
     return PQ_OK;
