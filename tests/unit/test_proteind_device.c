@@ -39,24 +39,6 @@ void proteind_log(const char *fmt, ...)
     va_end(ap);
 }
 
-/* Fills no_device with the reason CUDA cannot be used, if any. */
-static void probe_device(void)
-{
-    const protein_gp_backend *cuda = protein_gp_backend_cuda();
-    void *st = NULL;
-
-    if (cuda == NULL) {
-        snprintf(no_device, sizeof no_device, "built without CUDA");
-    } else if (cuda->create(&st, 1, no_device, sizeof no_device) !=
-               PROTEIN_OK) {
-        if (no_device[0] == '\0')
-            snprintf(no_device, sizeof no_device, "no usable CUDA device");
-    } else {
-        cuda->destroy(st);
-        no_device[0] = '\0';
-    }
-}
-
 static void test_cpu_and_unknown(void)
 {
     char err[256] = "";
@@ -169,7 +151,8 @@ static const cunit_test tests[] = {
 
 int main(void)
 {
-    probe_device();
+    if (protein_gp_cuda_available(no_device, sizeof no_device))
+        no_device[0] = '\0';
     printf("CUDA on this machine: %s\n",
            no_device[0] ? no_device : "a usable device");
     return cunit_run_suite("proteind device", tests, CUNIT_COUNT(tests));
