@@ -285,9 +285,12 @@ case_requeue() {
     j=$(sbatch --parsable --requeue --sweep=e2e-outcomes -o /dev/null "$OUT/requeue.sh") || return 1
     wait_line "$OUT/requeue.trials" '^trial=' || return 1
     scontrol requeue "$j"
-    # Slurm holds a requeued job back for two minutes (EligibleTime): release it.
+    # Slurm holds a requeued job back for two minutes (EligibleTime): release
+    # it, but not within the second its first run's credential was revoked:
+    # slurmd refuses a credential from that second ("Job credential
+    # revoked") and the job fails instead of starting.
     while [ $n -gt 0 ] && [ "$(job_state "$j")" != PENDING ]; do sleep 0.1; n=$((n - 1)); done
-    scontrol update jobid="$j" starttime=now
+    scontrol update jobid="$j" starttime=now+2
     # Up to a minute: on a loaded machine the scheduler may take a while.
     n=300
     while [ $n -gt 0 ] && [ "$(wc -l < "$OUT/requeue.trials")" -lt 2 ]; do sleep 0.2; n=$((n - 1)); done
