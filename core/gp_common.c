@@ -25,7 +25,6 @@
 #define LBFGS_MEMORY PROTEIN_GP_LBFGS_MEMORY
 #define LBFGS_ARMIJO PROTEIN_GP_LBFGS_ARMIJO
 #define LBFGS_GRAD_TOL PROTEIN_GP_LBFGS_GTOL
-#define LBFGS_FTOL PROTEIN_GP_LBFGS_FTOL
 
 int protein_gp_fail(int status, char *errbuf, size_t errlen, const char *fmt,
                     ...)
@@ -414,8 +413,9 @@ static int line_search(const protein_gp_objective *obj, fit_work *w, double f,
  * after the budget is spent. Ends with loss() at the returned theta. */
 static int minimize_lbfgs(const protein_gp_objective *obj,
                           protein_gp_params *params, int max_eval,
-                          fit_work *w, protein_gp_fit_report *rep,
-                          char *errbuf, size_t errlen)
+                          double ftol_nats, fit_work *w,
+                          protein_gp_fit_report *rep, char *errbuf,
+                          size_t errlen)
 {
     size_t nt = w->nt;
     double f, fn = 0;
@@ -449,7 +449,7 @@ static int minimize_lbfgs(const protein_gp_objective *obj,
         }
         rep->iterations_done++;
         if (rep->evaluations >= max_eval ||
-            f - fn <= LBFGS_FTOL * fmax(1.0, fabs(fn))) {
+            (f - fn) * (double)obj->n < ftol_nats) {
             f = fn;
             swap_ptr(&w->x, &w->xn);
             last_at_x = 1;
@@ -493,14 +493,17 @@ int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
         o.method = PROTEIN_GP_FIT_LBFGS;
     if (o.max_evaluations == 0)
         o.max_evaluations = DEFAULT_MAX_EVALUATIONS;
+    if (o.ftol_nats == 0)
+        o.ftol_nats = PROTEIN_GP_LBFGS_FTOL_NATS;
     if (o.iterations < 0 || !(o.learning_rate > 0) ||
-        o.max_evaluations < 1 ||
+        o.max_evaluations < 1 || !(o.ftol_nats > 0) ||
         (o.method != PROTEIN_GP_FIT_ADAM && o.method != PROTEIN_GP_FIT_LBFGS))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP fit: bad options (iterations %d, learning "
-                               "rate %g, method %d, max evaluations %d)",
+                               "rate %g, method %d, max evaluations %d, "
+                               "ftol %g nats)",
                                o.iterations, o.learning_rate, o.method,
-                               o.max_evaluations);
+                               o.max_evaluations, o.ftol_nats);
     *out = o;
     return PROTEIN_OK;
 }
@@ -517,7 +520,7 @@ int protein_gp_minimize(const protein_gp_objective *obj,
     int rc;
 
     if (obj == NULL || obj->loss == NULL || obj->gradient == NULL ||
-        params == NULL || params->theta == NULL || params->d == 0)
+        obj->n == 0 || params == NULL || params->theta == NULL || params->d == 0)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP fit: no objective or no parameters");
     rc = protein_gp_fit_options_resolve(opts, &o, errbuf, errlen);
@@ -530,8 +533,8 @@ int protein_gp_minimize(const protein_gp_objective *obj,
         rc = minimize_adam(obj, params, o.iterations, o.learning_rate, &w,
                            &rep, errbuf, errlen);
     else
-        rc = minimize_lbfgs(obj, params, o.max_evaluations, &w, &rep, errbuf,
-                            errlen);
+        rc = minimize_lbfgs(obj, params, o.max_evaluations, o.ftol_nats, &w,
+                            &rep, errbuf, errlen);
     free(w.buf);
     if (rc == PROTEIN_OK && report != NULL)
         *report = rep;

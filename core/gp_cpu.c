@@ -535,7 +535,7 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
                    protein_gp_fit_report *report, char *errbuf, size_t errlen)
 {
     cpu_gp *st = state;
-    protein_gp_objective obj = {st, cpu_loss, cpu_gradient};
+    protein_gp_objective obj = {st, cpu_loss, cpu_gradient, n};
     int rc;
 
     if (st == NULL || params == NULL || params->theta == NULL)

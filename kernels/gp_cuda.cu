@@ -1243,7 +1243,7 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
              protein_gp_fit_report *report, char *errbuf, size_t errlen)
 {
     cuda_state *s = (cuda_state *)state;
-    protein_gp_objective obj = {s, objective_loss, objective_gradient};
+    protein_gp_objective obj = {s, objective_loss, objective_gradient, n};
     protein_gp_fit_report rep;
     int rc;
 

@@ -11,9 +11,11 @@
  *                                   n = 750: two warm refits (score and
  *                                   cost GPs) and two predictions of 5120
  *                                   candidates, per method
- *   bench_gp --sweep                Adam vs L-BFGS (4 to 12 evaluations)
- *                                   on simulated sweeps: warm-started
- *                                   refits that each add a few points, from
+ *   bench_gp --sweep                Adam vs L-BFGS (the default; at most
+ *                                   6 evaluations; stopping at 1e-4 and
+ *                                   1e-2 nats) on simulated sweeps:
+ *                                   warm-started refits that each add a
+ *                                   few points, from
  *                                   n = 20 cold, and from n = 100 and 740
  *                                   already fitted; loss above a reference
  *                                   and time per refit
@@ -237,23 +239,23 @@ static int bench_sizes(int large, int runs_override)
  * warm-starts from its own previous params. Cold: all start at the
  * initial theta. Warm: all start at the optimum for the first n0 points
  * (as deep into a sweep, after many refits). Prints each method's loss
- * above a reference (a 200-evaluation L-BFGS from the best of them) and
- * its seconds per refit. */
+ * above a reference (a 200-evaluation L-BFGS to 1e-9 nats from the best of
+ * them) and its seconds per refit. */
 #define SWEEP_METHODS 5
 static int bench_sweep(size_t n0, size_t add, int refits, int warm)
 {
     static const protein_gp_fit_options methods[SWEEP_METHODS] = {
         {.method = PROTEIN_GP_FIT_ADAM},
-        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 4},
         {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 6},
-        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 8},
-        {.method = PROTEIN_GP_FIT_LBFGS, .max_evaluations = 12},
+        {.method = PROTEIN_GP_FIT_LBFGS, .ftol_nats = 1e-4},
+        {.method = PROTEIN_GP_FIT_LBFGS}, /* the default: 12, 1e-3 nats */
+        {.method = PROTEIN_GP_FIT_LBFGS, .ftol_nats = 1e-2},
     };
-    static const char *names[SWEEP_METHODS] = {"adam(50)", "lbfgs(4)",
-                                               "lbfgs(6)", "lbfgs(8)",
-                                               "lbfgs(12)"};
+    static const char *names[SWEEP_METHODS] = {"adam(50)", "lbfgs(6)",
+                                               "lbfgs:1e-4", "lbfgs",
+                                               "lbfgs:1e-2"};
     protein_gp_fit_options ref = {.method = PROTEIN_GP_FIT_LBFGS,
-                                  .max_evaluations = 200};
+                                  .max_evaluations = 200, .ftol_nats = 1e-9};
     size_t nmax = n0 + add * (size_t)refits, nt = PROTEIN_GP_NTHETA(D);
     double *X = malloc(nmax * D * sizeof(double)), *y = malloc(nmax * sizeof(double));
     double *yn = malloc(nmax * sizeof(double));

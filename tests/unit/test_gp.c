@@ -146,6 +146,7 @@ static void test_fit_options_resolve(void)
     CU_ASSERT_DOUBLE_EQUAL(out.learning_rate, 1e-3, 0);
     CU_ASSERT_EQUAL(out.method, PROTEIN_GP_FIT_LBFGS);
     CU_ASSERT_EQUAL(out.max_evaluations, 12);
+    CU_ASSERT_DOUBLE_EQUAL(out.ftol_nats, PROTEIN_GP_LBFGS_FTOL_NATS, 0);
     in.method = PROTEIN_GP_FIT_ADAM;
     in.iterations = 7;
     CU_ASSERT_EQUAL_FATAL(protein_gp_fit_options_resolve(&in, &out, err,
@@ -238,7 +239,7 @@ static int quad_grad(void *ctx, double *grad, char *errbuf, size_t errlen)
 static void test_minimize(void)
 {
     quad_ctx q = {0};
-    protein_gp_objective obj = {&q, quad_loss, quad_grad};
+    protein_gp_objective obj = {&q, quad_loss, quad_grad, 1};
     protein_gp_params p;
     protein_gp_fit_options o = {0};
     protein_gp_fit_report rep;
@@ -250,6 +251,7 @@ static void test_minimize(void)
 
     o.method = PROTEIN_GP_FIT_LBFGS;
     o.max_evaluations = 30;
+    o.ftol_nats = 1e-12; /* run to the minimum */
     CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &rep, err, sizeof(err)),
                     PROTEIN_OK);
     CU_ASSERT(rep.final_loss < 1e-8);
@@ -278,6 +280,40 @@ static void test_minimize(void)
                                             sizeof(err)), PROTEIN_OK);
         CU_ASSERT(with.final_loss < 1e-8 && without.final_loss < 1e-8);
         CU_ASSERT(with.evaluations < without.evaluations);
+    }
+    {
+        /* The default rule stops once a step gains less than 0.001 nats of
+         * n * loss: sooner than the tight one, and near the minimum. With
+         * 100 observations the same step sizes are worth 100 times more
+         * nats, so it runs longer. */
+        protein_gp_fit_options dflt = {.max_evaluations = 30};
+        protein_gp_fit_report loose, hundred;
+        protein_gp_objective many = obj;
+
+        for (int k = 0; k < 5; k++)
+            p.theta[k] = 0;
+        protein_gp_params_reset_moments(&p);
+        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &dflt, &loose, err,
+                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT(loose.evaluations < rep.evaluations);
+        CU_ASSERT(loose.final_loss < 0.005);
+        CU_ASSERT(loose.final_loss > rep.final_loss);
+        for (int k = 0; k < 5; k++)
+            p.theta[k] = 0;
+        protein_gp_params_reset_moments(&p);
+        many.n = 100;
+        CU_ASSERT_EQUAL(protein_gp_minimize(&many, &p, &dflt, &hundred, err,
+                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT(hundred.evaluations > loose.evaluations);
+        CU_ASSERT(hundred.final_loss < loose.final_loss);
+        /* No observations, or a tolerance that is no tolerance: refused. */
+        many.n = 0;
+        CU_ASSERT_EQUAL(protein_gp_minimize(&many, &p, &dflt, &loose, err,
+                                            sizeof(err)), PROTEIN_EINVAL);
+        dflt.ftol_nats = -1;
+        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &dflt, &loose, err,
+                                            sizeof(err)), PROTEIN_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "ftol -1 nats"));
     }
 
     /* Adam: iterations steps of size ~lr from 0 towards 1. */
@@ -318,6 +354,7 @@ static void test_minimize(void)
     q.fail_above = 1;
     o.method = PROTEIN_GP_FIT_LBFGS;
     o.max_evaluations = 40;
+    o.ftol_nats = 1e-12;
     CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &rep, err, sizeof(err)),
                     PROTEIN_OK);
     CU_ASSERT(p.theta[0] <= 1);
