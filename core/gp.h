@@ -240,8 +240,9 @@ typedef struct protein_gp_objective {
 
 /* Copies opts (NULL = all defaults) to out with every zero field set to
  * its default (iterations 50, learning rate 1e-3, method L-BFGS, at most
- * 12 loss evaluations, ftol_nats 0.001). PROTEIN_EINVAL with a message for options no fit
- * can use; PROTEIN_OK otherwise. Every backend resolves options here. */
+ * 12 loss evaluations, ftol_nats 0.001). PROTEIN_EINVAL with a message for
+ * options no fit can use; PROTEIN_OK otherwise. Every backend resolves
+ * options here. */
 int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
                                    protein_gp_fit_options *out, char *errbuf,
                                    size_t errlen);
@@ -250,9 +251,10 @@ int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
  * defaults) and writes the result back to params (theta, and the Adam
  * moments for PROTEIN_GP_FIT_ADAM). On success the last call made to
  * obj was loss() at the returned theta, so the backend's factorization
- * matches it. Fails with PROTEIN_EINVAL for bad options, PROTEIN_ENUMERIC
- * when K cannot be factorized even at the starting theta, or whatever
- * obj returned otherwise; report (may be NULL) is filled on success. */
+ * matches it. Fails with PROTEIN_EINVAL for bad options or obj->n == 0,
+ * PROTEIN_ENUMERIC when K cannot be factorized even at the starting theta,
+ * or whatever obj returned otherwise; report (may be NULL) is filled on
+ * success. */
 int protein_gp_minimize(const protein_gp_objective *obj,
                         protein_gp_params *params,
                         const protein_gp_fit_options *opts,

@@ -520,9 +520,11 @@ int protein_gp_minimize(const protein_gp_objective *obj,
     int rc;
 
     if (obj == NULL || obj->loss == NULL || obj->gradient == NULL ||
-        obj->n == 0 || params == NULL || params->theta == NULL || params->d == 0)
+        obj->n == 0 || params == NULL || params->theta == NULL ||
+        params->d == 0)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP fit: no objective or no parameters");
+                               "GP fit: no objective, observations or "
+                               "parameters");
     rc = protein_gp_fit_options_resolve(opts, &o, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
