@@ -18,7 +18,10 @@
 #include "cli.h"
 #include "queue_model.h"
 
-#define MAX_FALLBACK 256
+/* The fallback pool holds max_trials points when the sweep has a budget up
+ * to this size (so fallback points never repeat); other sweeps start with
+ * this many and proteind tops the pool up. */
+#define MAX_FALLBACK 4096
 
 /* The sweep name of a config: --name, the config's name, else the file
  * name without directory and extension. Malloc'ed. */
@@ -36,57 +39,6 @@ static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
     base = base ? base + 1 : path;
     len = strcspn(base, ".");
     return strndup(base, len);
-}
-
-/* The fallback pool: n scrambled Sobol points of the space, rendered as
- * trial parameters. *out is malloc'ed (pq_params_array_free). */
-static int fallback_points(const protein_sweep_config *cfg, size_t n,
-                           pq_params **out)
-{
-    size_t dim = protein_space_dim(cfg), i, d;
-    double *point = calloc(dim + 1, sizeof(double));
-    double *u = calloc(dim + 1, sizeof(double));
-    double *values = calloc(cfg->n_params + 1, sizeof(double));
-    pq_params *pts = calloc(n, sizeof(*pts));
-    protein_sobol *sobol = NULL;
-    protein_rng rng;
-    uint64_t seed = cfg->has_seed ? cfg->seed : (uint64_t)time(NULL);
-    int rc = PROTEIN_ENOMEM;
-
-    if (!point || !u || !values || !pts)
-        goto fail;
-    protein_rng_seed(&rng, seed);
-    if (dim > 0 && dim <= PROTEIN_SOBOL_MAX_DIM) {
-        rc = protein_sobol_create(dim, seed, &sobol);
-        if (rc != PROTEIN_OK)
-            goto fail;
-    }
-    for (i = 0; i < n; i++) {
-        if (sobol)
-            protein_sobol_next(sobol, point);
-        else
-            for (d = 0; d < dim; d++)
-                point[d] = protein_rng_uniform(&rng);
-        for (d = 0; d < dim; d++)
-            u[d] = 2.0 * point[d] - 1.0;
-        protein_space_denormalize(cfg, u, values);
-        rc = pq_model_values_to_params(cfg, values, &pts[i]);
-        if (rc != PROTEIN_OK) {
-            pq_params_array_free(pts, i);
-            pts = NULL;
-            goto fail;
-        }
-    }
-    *out = pts;
-    pts = NULL;
-    rc = PROTEIN_OK;
-fail:
-    protein_sobol_free(sobol);
-    free(pts);
-    free(point);
-    free(u);
-    free(values);
-    return rc;
 }
 
 int cmd_create(int argc, char **argv)
@@ -158,7 +110,9 @@ int cmd_create(int argc, char **argv)
     n_fallback = cfg->max_trials > 0 && cfg->max_trials < MAX_FALLBACK
                      ? (size_t)cfg->max_trials
                      : MAX_FALLBACK;
-    rc = fallback_points(cfg, n_fallback, &fallback);
+    rc = pq_model_fallback_points(cfg, cfg->has_seed ? cfg->seed
+                                                     : (uint64_t)time(NULL),
+                                  n_fallback, &fallback);
     if (rc != PROTEIN_OK) {
         cli_fail(verb, "cannot draw fallback points: %s", protein_strerror(rc));
         n_fallback = 0;

@@ -25,6 +25,10 @@
 /* Reconnection backoff after Redis fails: doubles up to the maximum. */
 #define BACKOFF_MIN_MS 250
 #define BACKOFF_MAX_MS 8000
+/* Backoff of one sweep whose keys or data fail: doubles up to the maximum
+ * while the other sweeps go on being served. */
+#define SWEEP_BACKOFF_MIN_MS 500
+#define SWEEP_BACKOFF_MAX_MS 30000
 
 static volatile sig_atomic_t stop_signal;
 
@@ -34,6 +38,8 @@ typedef struct served {
     proteind_sweep *state; /* non-NULL while the lease is held */
     int dropped;           /* stopped or unusable: skipped from now on */
     int missing;           /* no such sweep (yet): skipped until it exists */
+    int64_t retry_at;      /* after an error: not served before this */
+    int64_t backoff_ms;    /* the next error's pause; 0 after a good turn */
 } served;
 
 typedef struct daemon_state {
@@ -111,7 +117,8 @@ static void usage(FILE *fp)
 "                       cuda (fails when no CUDA device is usable); default auto\n"
 "  --sweep NAME         serve only this sweep (repeatable); default: every\n"
 "                       sweep that is not stopped, discovered as they appear\n"
-"  --queue-depth N      suggestions kept ready per sweep (default 4)\n"
+"  --queue-depth N      smallest ready queue per sweep (default 16); it grows\n"
+"                       to the sweep's running trials plus waiting claims\n"
 "  --lease-ttl MS       leader lease TTL, renewed every MS/3 (default 5000)\n"
 "  --debounce MS        quiet time that ends a burst of observations before\n"
 "                       one refit (default 200)\n"
@@ -170,10 +177,11 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
 
     memset(opts, 0, sizeof *opts);
     opts->device = "auto";
-    opts->queue_depth = 4;
+    opts->queue_depth = 16;
     opts->lease_ttl_ms = 5000;
     opts->debounce_ms = 200;
-    opts->poll_ms = 500;
+    /* Claims that find the queue empty are seen within one poll. */
+    opts->poll_ms = 100;
     opts->discover_ms = 2000;
     gethostname(host, sizeof host - 1);
     snprintf(opts->id, sizeof opts->id, "%s:%ld", host, (long)getpid());
@@ -272,7 +280,8 @@ static int discover(daemon_state *d)
     int rc = PQ_OK;
 
     if (d->opts.n_sweeps > 0) {
-        for (size_t i = 0; i < d->opts.n_sweeps && rc == PQ_OK; i++) {
+        for (size_t i = 0; i < d->opts.n_sweeps && rc != PQ_EIO &&
+                           rc != PQ_ENOMEM; i++) {
             rc = pq_sweep_exists(d->ctx, d->opts.sweeps[i]);
             if (rc == PQ_ENOSWEEP) {
                 rc = PQ_OK;
@@ -280,6 +289,9 @@ static int discover(daemon_state *d)
             }
             if (rc == PQ_OK)
                 rc = serve(d, d->opts.sweeps[i]);
+            else if (rc != PQ_EIO)
+                proteind_log("sweep %s: cannot look it up: %s",
+                             d->opts.sweeps[i], d->ctx->errstr);
         }
         return rc;
     }
@@ -360,8 +372,29 @@ static int connect_redis(daemon_state *d)
     return -1;
 }
 
-/* One turn of one sweep: lease, then (when held) its refit loop. Returns a
- * pq_error; PQ_EIO means the connection is gone. */
+/* Sets sweep sv aside after an error in its keys or data (not a lost
+ * connection): logs it with the sweep's name, forgets its local state and
+ * gives its lease up, so that claims stop waiting for it and a standby may
+ * try, and serves it again after a backoff that doubles with each error in
+ * a row. */
+static void sweep_failed(daemon_state *d, served *sv, const char *what)
+{
+    if (sv->backoff_ms < SWEEP_BACKOFF_MIN_MS)
+        sv->backoff_ms = SWEEP_BACKOFF_MIN_MS;
+    proteind_log("sweep %s: %s: %s; retrying in %lld ms", sv->lease.sweep,
+                 what, d->ctx->errstr[0] ? d->ctx->errstr : "failed",
+                 (long long)sv->backoff_ms);
+    drop_state(sv);
+    proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+    sv->retry_at = proteind_now_ms() + sv->backoff_ms;
+    sv->backoff_ms = sv->backoff_ms * 2 > SWEEP_BACKOFF_MAX_MS
+                         ? SWEEP_BACKOFF_MAX_MS : sv->backoff_ms * 2;
+}
+
+/* One turn of one sweep: lease, then (when held) its refit loop. Returns
+ * PQ_EIO when the connection is gone (every sweep is then dropped) and
+ * PQ_OK otherwise: an error of this sweep alone sets it aside for a while
+ * (sweep_failed) and the other sweeps go on. */
 static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
 {
     int rc, held;
@@ -376,8 +409,12 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
         drop_state(sv);
         return PQ_OK;
     }
-    if (held < 0)
+    if (held == PQ_EIO)
         return held;
+    if (held < 0) {
+        sweep_failed(d, sv, "cannot take or renew its lease");
+        return PQ_OK;
+    }
     if (!held) {
         drop_state(sv);
         return PQ_OK;
@@ -394,11 +431,15 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
             sv->dropped = 1;
             return PQ_OK;
         }
-        if (rc != PQ_OK) {
-            /* Unusable config or data: leave the sweep to someone who can. */
+        if (rc == PQ_EINVAL) {
+            /* Unusable config: leave the sweep to someone who can. */
             proteind_log("sweep %s: giving up on this sweep", sv->lease.sweep);
             proteind_lease_release(d->ctx, &sv->lease, &d->opts);
             sv->dropped = 1;
+            return PQ_OK;
+        }
+        if (rc != PQ_OK) {
+            sweep_failed(d, sv, "cannot rebuild it from Redis");
             return PQ_OK;
         }
     }
@@ -409,14 +450,19 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
         drop_state(sv);
         return PQ_OK;
     }
-    if (rc != PQ_OK && rc != PQ_EIO)
-        proteind_log("sweep %s: %s", sv->lease.sweep, d->ctx->errstr);
-    if (rc == PQ_OK && proteind_sweep_done(sv->state)) {
+    if (rc == PQ_EIO)
+        return rc;
+    if (rc != PQ_OK) {
+        sweep_failed(d, sv, "serving it failed");
+        return PQ_OK;
+    }
+    sv->backoff_ms = 0;
+    if (proteind_sweep_done(sv->state)) {
         proteind_lease_release(d->ctx, &sv->lease, &d->opts);
         drop_state(sv);
         sv->dropped = 1;
     }
-    return rc == PQ_EIO ? rc : PQ_OK;
+    return PQ_OK;
 }
 
 /* Number of sweeps this process coordinates now. */
@@ -448,6 +494,10 @@ static int run(daemon_state *d)
                 disconnect(d);
                 continue;
             }
+            if (rc != PQ_OK)
+                proteind_log("sweep discovery failed: %s; trying again in "
+                             "%d ms", d->ctx->errstr[0] ? d->ctx->errstr
+                             : pq_strerror(rc), d->opts.discover_ms);
             d->next_discovery = now + d->opts.discover_ms;
         }
         n_held = count_held(d);
@@ -456,7 +506,8 @@ static int run(daemon_state *d)
                   : d->opts.poll_ms / (int)(n_held ? n_held : 1);
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
-            if (d->sweeps[i].dropped || d->sweeps[i].missing)
+            if (d->sweeps[i].dropped || d->sweeps[i].missing ||
+                now < d->sweeps[i].retry_at)
                 continue;
             rc = tick_sweep(d, &d->sweeps[i], wait_ms);
             if (proteind_stopping())

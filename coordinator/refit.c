@@ -9,15 +9,20 @@
  *      optimizer; a burst of them only marks the model stale;
  *   2. expire running trials whose lease ran out (pq_expire_leases applies
  *      the retry policy; the lost outcomes arrive through the stream);
- *   3. once the burst has been quiet for the debounce time (or has lasted
+ *   3. read the sweep's demand (queue_target): the ready queue is kept as
+ *      deep as the running trials plus the claims waiting for a point, so
+ *      a burst of claims as wide as the array's throttle is served from
+ *      the queue; the fallback pool is kept ahead of its use;
+ *   4. once the burst has been quiet for the debounce time (or has lasted
  *      MAX_BURST_DEBOUNCES debounces), refit: replace the queued model
- *      suggestions, now stale, with fresh ones; warm-up (Sobol, default)
- *      points stay. When claims drain the queue, top it up. Suggestions
+ *      suggestions at the queue's head, now stale, with fresh ones;
+ *      warm-up (Sobol, default) points stay. When claims drain the queue,
+ *      top it up. Suggestions
  *      are made with running trials, the points kept in the queue and each
  *      earlier suggestion of the batch pending; the queue is written with
  *      pq_queue_replace, which checks our lease on the server. The lease
  *      is renewed between suggestions of a long batch;
- *   4. now and then, ask running trials that fall below the early-stop
+ *   5. now and then, ask running trials that fall below the early-stop
  *      threshold to stop (pq_trial_request_stop; pq_progress answers it).
  */
 #include "config.h"
@@ -35,10 +40,12 @@
 /* How often running trials are checked against the early-stop threshold
  * (pq_trial_list reads every trial of the sweep). */
 #define EARLY_STOP_PERIOD_MS 5000
-/* How often the sweep's state (paused, stopped) is read when idle. */
-#define STATE_PERIOD_MS 2000
 /* Pause after a batch that could not be suggested. */
 #define RETRY_MS 5000
+/* The fallback pool is topped up when fewer than this many of its points
+ * are left unused, by this many points (a budget caps both). */
+#define FALLBACK_LOW 512
+#define FALLBACK_CHUNK 1024
 
 /* A point this process put in the ready queue. */
 typedef struct queued_point {
@@ -62,8 +69,8 @@ struct proteind_sweep {
     int64_t burst_start;      /* first observation of the current burst */
     int64_t last_obs;         /* latest observation of the current burst */
     int64_t next_early_stop;
-    int64_t next_state_check;
     int64_t retry_at;         /* a failed batch is not retried before this */
+    long target;              /* the ready queue's size by the last demand */
     int active;               /* the sweep accepts claims (not paused) */
     int done;                 /* stopped: nothing left to coordinate */
 };
@@ -236,12 +243,18 @@ static void queued_free(queued_point *q, size_t n)
     free(q);
 }
 
-/* Whether queued point i stays in the queue: warm-up points never go
- * stale; model points do when observations arrived since they were made,
- * but are only replaced when the burst is over (replace_stale). */
-static int keepable(const proteind_sweep *s, size_t i, int replace_stale)
+/* Whether queued point i, at place `rank` from the queue's head, stays in
+ * the queue: warm-up points never go stale; model points do when
+ * observations arrived since they were made, but are only replaced when
+ * the burst is over (replace_stale), and only among the first
+ * --queue-depth points, the next ones claimed: a refit then costs a
+ * bounded number of suggestions however deep demand made the queue, and
+ * the deeper points come up for replacement at later refits. */
+static int keepable(const proteind_sweep *s, size_t i, size_t rank,
+                    int replace_stale)
 {
-    return s->queued[i].warmup || !s->stale || !replace_stale;
+    return s->queued[i].warmup || !s->stale || !replace_stale ||
+           rank >= (size_t)s->opts->queue_depth;
 }
 
 /* Suggests up to n fresh points into fresh[] (values and params set),
@@ -297,7 +310,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
 {
     pq_params *running = NULL, *points = NULL;
     queued_point *fresh = NULL, *next = NULL;
-    size_t n_running = 0, n_fresh = 0, n_next = 0, n_keep = 0, first;
+    size_t n_running = 0, n_fresh = 0, n_next = 0, n_keep = 0, first, head;
     protein_error err = {0};
     int64_t t0 = proteind_now_ms();
     double ms;
@@ -325,7 +338,8 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     first = (size_t)depth <= s->n_queued ? s->n_queued - (size_t)depth
                                           : s->n_queued;
     for (size_t i = first; i < s->n_queued; i++) {
-        if (!keepable(s, i, replace_stale) || n_keep == (size_t)target)
+        if (!keepable(s, i, i - first, replace_stale) ||
+            n_keep == (size_t)target)
             continue;
         protein_add_pending(s->opt, s->queued[i].values);
         n_keep++;
@@ -339,10 +353,11 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     rc = pq_queue_depth(ctx, s->name, &depth_now);
     if (rc != PQ_OK)
         goto fail;
+    head = first;
     if (depth_now < depth)
         first += (size_t)(depth - depth_now);
     for (size_t i = first; i < s->n_queued && n_next < n_keep; i++) {
-        if (!keepable(s, i, replace_stale))
+        if (!keepable(s, i, i - head, replace_stale))
             continue;
         next[n_next++] = s->queued[i];
         memset(&s->queued[i], 0, sizeof s->queued[i]);
@@ -444,29 +459,85 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
     return rc;
 }
 
-/* Reads the sweep's state; returns how many points the ready queue should
- * hold now (0 when paused or out of budget), and the current depth. */
-static int queue_target(pq_context *ctx, proteind_sweep *s, long *target,
-                        long *depth)
+/* A seed for the fallback points added to a pool of `size` points: each
+ * top-up draws a differently scrambled Sobol sequence, so its points are
+ * fresh ones, not the pool's first points again. */
+static uint64_t fallback_seed(const char *name, long size)
 {
-    pq_sweep_info *info = NULL;
-    long want = s->opts->queue_depth;
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    return h ^ ((uint64_t)size * 0x9E3779B97F4A7C15ULL);
+}
+
+/* Keeps the fallback pool ahead of its use, so that fallback points do not
+ * repeat: when fewer than FALLBACK_LOW are left unused, appends
+ * FALLBACK_CHUNK (never more than the budget needs). A failure is logged
+ * and left for the next turn, unless the connection is gone. */
+static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
+                           const pq_demand_info *d)
+{
+    pq_params *points = NULL;
+    long n = FALLBACK_CHUNK, size = 0;
     int rc;
 
-    rc = pq_sweep_get(ctx, s->name, &info);
+    if (d->n_fallback - d->fallback_next >= FALLBACK_LOW)
+        return PQ_OK;
+    if (d->max_trials > 0 && d->max_trials - d->n_fallback < n)
+        n = d->max_trials - d->n_fallback;
+    if (n <= 0)
+        return PQ_OK;
+    if (pq_model_fallback_points(s->cfg, fallback_seed(s->name,
+                                                       d->n_fallback),
+                                 (size_t)n, &points) != PROTEIN_OK) {
+        proteind_log("sweep %s: cannot draw fallback points", s->name);
+        return PQ_OK;
+    }
+    rc = pq_fallback_add(ctx, s->name, s->opts->id, points, (size_t)n, &size);
+    pq_params_array_free(points, (size_t)n);
+    if (rc == PQ_OK)
+        proteind_log("sweep %s: fallback pool topped up to %ld points (%ld "
+                     "used)", s->name, size, d->fallback_next);
+    else if (rc != PQ_EIO)
+        proteind_log("sweep %s: cannot top up the fallback pool: %s",
+                     s->name, ctx->errstr);
+    return rc == PQ_EIO || rc == PQ_ESTATE ? rc : PQ_OK;
+}
+
+/* Reads the sweep's demand; sets s->target to how many points the ready
+ * queue should hold now: as many as the sweep's real concurrency (running
+ * trials plus claims waiting for a point), at least --queue-depth, never
+ * more than the budget has left, 0 when paused. *depth receives the
+ * queue's length. Tops the fallback pool up on the way. */
+static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
+{
+    pq_demand_info d;
+    long want, left;
+    int rc;
+
+    rc = pq_demand(ctx, s->name, &d);
     if (rc != PQ_OK)
         return rc;
-    s->active = info->state == PQ_SWEEP_ACTIVE;
-    if (info->state == PQ_SWEEP_STOPPED && !s->done) {
+    s->active = d.state == PQ_SWEEP_ACTIVE;
+    if (d.state == PQ_SWEEP_STOPPED && !s->done) {
         proteind_log("sweep %s: stopped; no longer coordinating it",
                      s->name);
         s->done = 1;
     }
-    if (info->max_trials > 0 && info->max_trials - info->n_trials < want)
-        want = info->max_trials - info->n_trials;
-    *target = s->active && want > 0 ? want : 0;
-    *depth = info->queue_depth;
-    pq_sweep_info_free(info);
+    want = d.n_running + d.n_waiting;
+    if (want < s->opts->queue_depth)
+        want = s->opts->queue_depth;
+    if (d.max_trials > 0) {
+        /* Trials queued for a retry are claimed before the queue. */
+        left = d.max_trials - (d.n_trials - d.n_lost) - d.retry_depth;
+        if (left < want)
+            want = left;
+    }
+    s->target = s->active && want > 0 ? want : 0;
+    *depth = d.queue_depth;
+    if (s->active && !s->done)
+        return top_up_fallback(ctx, s, &d);
     return PQ_OK;
 }
 
@@ -475,9 +546,9 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 {
     pq_observation *obs = NULL;
     size_t n = 0;
-    long expired = 0, depth = 0, target = 0;
+    long expired = 0, depth = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
-    int rc, burst_over, check;
+    int rc, burst_over;
 
     if (s->stale && s->active) {
         /* Wake up when the burst is due, not later. */
@@ -512,26 +583,19 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     quiet_at = s->last_obs + s->opts->debounce_ms;
     cut_at = s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
     burst_over = s->stale && (now >= quiet_at || now >= cut_at);
-    check = burst_over || now >= s->next_state_check;
-    if (!check) {
-        rc = pq_queue_depth(ctx, s->name, &depth);
-        if (rc != PQ_OK)
+    /* Demand is read every turn (one read-only call): a burst of claims is
+     * answered within one poll. */
+    rc = queue_target(ctx, s, &depth);
+    if (rc != PQ_OK)
+        return rc;
+    if (s->done)
+        return PQ_OK;
+    /* After a burst: one refit. Claims during a burst: top-ups only. */
+    if (now >= s->retry_at && s->active &&
+        (burst_over || depth < s->target)) {
+        rc = refill(ctx, s, s->target, depth, burst_over);
+        if (rc != PQ_OK && rc != PQ_EINVAL)
             return rc;
-        check = depth < s->opts->queue_depth;
-    }
-    if (check) {
-        s->next_state_check = now + STATE_PERIOD_MS;
-        rc = queue_target(ctx, s, &target, &depth);
-        if (rc != PQ_OK)
-            return rc;
-        if (s->done)
-            return PQ_OK;
-        /* After a burst: one refit. Claims during a burst: top-ups only. */
-        if (now >= s->retry_at && s->active && (burst_over || depth < target)) {
-            rc = refill(ctx, s, target, depth, burst_over);
-            if (rc != PQ_OK && rc != PQ_EINVAL)
-                return rc;
-        }
     }
 
     if (now >= s->next_early_stop && protein_num_observations(s->opt) > 0) {

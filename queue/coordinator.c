@@ -125,6 +125,82 @@ fail:
     return rc;
 }
 
+int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
+{
+    pq_reply *r = NULL;
+    long *fields[] = {&out->queue_depth, &out->n_running, &out->n_waiting,
+                      &out->max_trials, &out->n_trials, &out->n_lost,
+                      &out->retry_depth, &out->n_fallback, &out->fallback_next};
+    const size_t n_fields = sizeof fields / sizeof fields[0];
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 0, NULL, NULL, &r);
+    if (rc != PQ_OK)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n_fields + 1 ||
+        r->element[0]->type != REDIS_REPLY_STRING) {
+        pq_reply_free(r);
+        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed demand reply", sweep);
+    }
+    out->state = strcmp(r->element[0]->str, "active") == 0   ? PQ_SWEEP_ACTIVE
+                 : strcmp(r->element[0]->str, "paused") == 0 ? PQ_SWEEP_PAUSED
+                                                             : PQ_SWEEP_STOPPED;
+    for (size_t i = 0; i < n_fields; i++)
+        *fields[i] = r->element[i + 1]->type == REDIS_REPLY_INTEGER
+                         ? (long)r->element[i + 1]->integer : 0;
+    pq_reply_free(r);
+    return PQ_OK;
+}
+
+int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
+                    const pq_params *points, size_t n, long *size)
+{
+    pq_point_args args;
+    pq_reply *r = NULL;
+    int rc;
+
+    if (size)
+        *size = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!holder_id || !*holder_id)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
+    if ((rc = pq_point_args_build(ctx, sweep, "fallback", 1, points, n, &args)) != PQ_OK)
+        return rc;
+    args.argv[0] = holder_id;
+    args.argvlen[0] = strlen(holder_id);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_fallback_add", 0, NULL, (int)(n + 1),
+                        args.argv, args.argvlen, &r);
+    pq_point_args_free(&args);
+    if (rc == PQ_OK && size && r->type == REDIS_REPLY_INTEGER)
+        *size = (long)r->integer;
+    pq_reply_free(r);
+    return rc;
+}
+
+int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
+               const char *reason, long *trial_id)
+{
+    pq_reply *r = NULL;
+    int rc;
+
+    if (trial_id)
+        *trial_id = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!claim_key || !*claim_key)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': a release needs a claim key", sweep);
+    const char *argv[2] = {claim_key, reason ? reason : ""};
+    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 2, argv, NULL, &r);
+    if (rc == PQ_OK && trial_id && r->type == REDIS_REPLY_INTEGER)
+        *trial_id = (long)r->integer;
+    pq_reply_free(r);
+    return rc;
+}
+
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
                       double ms, const char *backend)
 {

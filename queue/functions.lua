@@ -10,7 +10,7 @@
 -- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
 
 -- Bump VERSION with every change: clients replace an older library.
-local VERSION = 4
+local VERSION = 5
 local STREAM_MAXLEN = '1000000'
 local CHUNK = 1000
 
@@ -22,7 +22,11 @@ local COUNTED = {completed = true, failed = true, interrupted = true,
 -- Meta fields the functions read (one HMGET).
 local META_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'max_trials', 'n_trials', 'max_retries', 'metric',
-                     'cost_metric'}
+                     'cost_metric', 'n_lost'}
+
+-- A claim that found the ready queue empty stays counted as waiting (the
+-- coordinator's demand) for this many seconds unless it claims sooner.
+local WAITING_SECONDS = 10
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
@@ -208,7 +212,7 @@ local function sweep_delete(keys, a, m)
   end
   redis.call('DEL', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
              P .. 'claims', P .. 'private', P .. 'leases', P .. 'observations',
-             P .. 'coordinator', P .. 'handed')
+             P .. 'coordinator', P .. 'handed', P .. 'waiting')
   redis.call('SREM', keys[2], m.name)
   return 1
 end
@@ -271,23 +275,35 @@ local function claim(keys, a, m)
     return claim_reply(m, id, a[8], 0, attempts, t[1], t[2])
   end
 
+  -- Lost trials (their lease ran out, no retry left) give their slot back.
   local max = tonumber(m.max_trials)
-  if max > 0 and tonumber(m.n_trials) >= max then
+  if max > 0 and tonumber(m.n_trials) - (tonumber(m.n_lost) or 0) >= max then
     return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " ..
                 m.max_trials .. ' trials')
   end
   local entry = redis.call('LPOP', P .. 'queue')
   local fallback = 0
   if not entry then
+    -- Waiting helps only while a coordinator holds the sweep's lease: it
+    -- renews it while its loop serves the sweep and drops it on an error.
     if a[7] ~= '1' and redis.call('EXISTS', P .. 'coordinator') == 1 then
+      redis.call('ZREMRANGEBYSCORE', P .. 'waiting', '-inf', '(' .. (t_now - WAITING_SECONDS))
+      redis.call('ZADD', P .. 'waiting', t_now, key)
       return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
     end
-    entry = redis.call('LMOVE', P .. 'fallback', P .. 'fallback', 'LEFT', 'RIGHT')
+    -- The next point of the pool, never one handed out before while the
+    -- pool lasts (it holds max_trials points; proteind tops up others).
+    local size = redis.call('LLEN', P .. 'fallback')
+    if size > 0 then
+      local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
+      entry = redis.call('LINDEX', P .. 'fallback', at % size)
+    end
     if not entry then
       return fail('EEMPTY', "sweep '" .. m.name .. "' has no fallback points")
     end
     fallback = 1
   end
+  redis.call('ZREM', P .. 'waiting', key)
   local e = cmsgpack.unpack(entry)
   if fallback == 0 then
     redis.call('SADD', P .. 'handed', e[1])
@@ -501,6 +517,60 @@ local function set_refit(keys, a)
   return 1
 end
 
+-- ARGV: claim_key, reason. Gives back the trial claimed under claim_key
+-- whose claimant is gone without having started it (a claim the client
+-- gave up on while the server still served it): a running trial goes back
+-- to the retry list, not counted as a retry, and the key is forgotten.
+-- Returns the trial id, or 0 when the key holds no running trial.
+local function release(keys, a)
+  local meta = keys[1]
+  local P = prefix_of(meta)
+  redis.call('ZREM', P .. 'waiting', a[1])
+  local id = redis.call('HGET', P .. 'claims', a[1])
+  if not id then
+    return 0
+  end
+  local tk = P .. 'trial:' .. id
+  if redis.call('HGET', tk, 'status') ~= 'running' then
+    return 0
+  end
+  redis.call('ZREM', P .. 'leases', id)
+  redis.call('HDEL', P .. 'claims', a[1])
+  redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. a[2])
+  redis.call('HDEL', P .. 'private', 'token:' .. id)
+  redis.call('RPUSH', P .. 'retry', id)
+  return tonumber(id)
+end
+
+-- ARGV: holder, fallback entries... Appends to the fallback pool while
+-- holder holds the coordinator lease. Returns the pool's size.
+local function fallback_add(keys, a)
+  local P = prefix_of(keys[1])
+  local cur = redis.call('GET', P .. 'coordinator')
+  if cur ~= a[1] then
+    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(keys[1]) ..
+                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. a[1])
+  end
+  push_all(P .. 'fallback', a, 2)
+  return redis.call('LLEN', P .. 'fallback')
+end
+
+-- Read-only: what the coordinator sizes the ready queue by, {state,
+-- queue depth, running, waiting claims, max_trials, n_trials, n_lost,
+-- retry depth, fallback pool size, fallback points handed out}.
+local function demand(keys)
+  local meta = keys[1]
+  local P = prefix_of(meta)
+  local m = redis.call('HMGET', meta, 'state', 'max_trials', 'n_trials', 'n_lost',
+                       'fallback_next')
+  return {m[1] or '', redis.call('LLEN', P .. 'queue'),
+          redis.call('ZCARD', P .. 'leases'),
+          redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
+          tonumber(m[2]) or 0, tonumber(m[3]) or 0, tonumber(m[4]) or 0,
+          redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
+          tonumber(m[5]) or 0}
+end
+
 -- Read-only: the meta hash plus derived fields and the config text, as a
 -- flat array.
 local function info(keys)
@@ -515,6 +585,8 @@ local function info(keys)
                  'retry_depth', retry, 'n_queued', retry,
                  'n_running', redis.call('ZCARD', P .. 'leases'),
                  'n_fallback', redis.call('LLEN', P .. 'fallback'),
+                 'n_waiting', redis.call('ZCOUNT', P .. 'waiting',
+                                         now() - WAITING_SECONDS, '+inf'),
                  'coordinator', redis.call('GET', P .. 'coordinator') or '',
                  'config', redis.call('GET', P .. 'config') or ''}
   for _, v in ipairs(extra) do
@@ -600,3 +672,6 @@ register('protein_trials', with_sweep(trials), true)
 register('protein_pending', with_sweep(pending), true)
 register('protein_depth', with_sweep(depth), true)
 register('protein_list', list, true)
+register('protein_release', with_sweep(release))
+register('protein_fallback_add', with_sweep(fallback_add))
+register('protein_demand', with_sweep(demand), true)

@@ -314,6 +314,8 @@ typedef struct pq_sweep_info {
     long queue_depth;         /* coordinator points waiting in the ready queue */
     long retry_depth;         /* lost trials waiting to be claimed again */
     size_t n_fallback;        /* size of the fallback pool */
+    long fallback_next;       /* fallback points handed out so far */
+    long n_waiting;           /* claims waiting for a coordinator point */
     int coordinator_alive;    /* a coordinator holds the sweep's lease */
     char *coordinator;        /* its holder id, NULL when none */
     double last_refit_at;     /* unix seconds; 0 when never */
@@ -421,6 +423,40 @@ int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth);
  * malloc'ed; free with pq_params_array_free(*pts, *n). */
 int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
                       size_t *n);
+
+/* What the coordinator sizes a sweep's ready queue by (pq_demand). */
+typedef struct pq_demand_info {
+    pq_sweep_state state;
+    long queue_depth;     /* points in the ready queue */
+    long n_running;       /* trials holding a lease */
+    long n_waiting;       /* claims that found the queue empty in the last
+                             10 s and have not claimed since */
+    long max_trials;      /* <= 0: no budget */
+    long n_trials;        /* trial ids handed out */
+    long n_lost;          /* of those, lost for good (back in the budget) */
+    long retry_depth;     /* trials queued for a retry */
+    long n_fallback;      /* fallback pool size */
+    long fallback_next;   /* fallback points handed out so far */
+} pq_demand_info;
+
+/* Reads the demand figures of a sweep in one read-only call. PQ_ENOSWEEP. */
+int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out);
+
+/* Appends n fallback points to the sweep's pool while holder_id holds the
+ * coordinator lease (PQ_ESTATE otherwise, nothing added). *size (may be
+ * NULL) receives the pool's new size. */
+int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
+                    const pq_params *points, size_t n, long *size);
+
+/* Gives back the trial claimed under claim_key when it is still running:
+ * for a claim its client gave up on (a timeout while the server served
+ * it), so that no trial stays running without a task. The trial goes
+ * back to the retry list (not counted as a retry; the next claim takes
+ * it, so it costs no budget) with error "released: REASON", its token is
+ * revoked and the key forgotten. *trial_id (may be NULL) receives its id,
+ * 0 when the key held no running trial. */
+int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
+               const char *reason, long *trial_id);
 
 /* Records the coordinator's last refit (shown by pq_sweep_get). */
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,

@@ -209,3 +209,53 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
     *out = cfg;
     return PROTEIN_OK;
 }
+
+/* Contract in queue_model.h. */
+int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
+                             size_t n, pq_params **out)
+{
+    size_t dim = protein_space_dim(cfg), i, d;
+    double *point = calloc(dim + 1, sizeof(double));
+    double *u = calloc(dim + 1, sizeof(double));
+    double *values = calloc(cfg->n_params + 1, sizeof(double));
+    pq_params *pts = calloc(n + 1, sizeof(*pts));
+    protein_sobol *sobol = NULL;
+    protein_rng rng;
+    int rc = PROTEIN_ENOMEM;
+
+    *out = NULL;
+    if (!point || !u || !values || !pts)
+        goto fail;
+    protein_rng_seed(&rng, seed);
+    if (dim > 0 && dim <= PROTEIN_SOBOL_MAX_DIM) {
+        rc = protein_sobol_create(dim, seed, &sobol);
+        if (rc != PROTEIN_OK)
+            goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        if (sobol)
+            protein_sobol_next(sobol, point);
+        else
+            for (d = 0; d < dim; d++)
+                point[d] = protein_rng_uniform(&rng);
+        for (d = 0; d < dim; d++)
+            u[d] = 2.0 * point[d] - 1.0;
+        protein_space_denormalize(cfg, u, values);
+        rc = pq_model_values_to_params(cfg, values, &pts[i]);
+        if (rc != PROTEIN_OK) {
+            pq_params_array_free(pts, i);
+            pts = NULL;
+            goto fail;
+        }
+    }
+    *out = pts;
+    pts = NULL;
+    rc = PROTEIN_OK;
+fail:
+    protein_sobol_free(sobol);
+    free(pts);
+    free(point);
+    free(u);
+    free(values);
+    return rc;
+}

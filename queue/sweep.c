@@ -99,6 +99,8 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     info->queue_depth = pq_flat_long(r, "queue_depth", 0);
     info->retry_depth = pq_flat_long(r, "retry_depth", 0);
     info->n_fallback = (size_t)pq_flat_long(r, "n_fallback", 0);
+    info->fallback_next = pq_flat_long(r, "fallback_next", 0);
+    info->n_waiting = pq_flat_long(r, "n_waiting", 0);
     info->coordinator_alive = info->coordinator != NULL;
     info->last_refit_at = pq_flat_double(r, "refit_at", 0);
     info->last_refit_n = pq_flat_long(r, "refit_n", 0);

@@ -487,6 +487,87 @@ static void test_broken_config(void)
     kill9(pid);
 }
 
+/* Counts the lines of a log that contain needle. */
+static int count_lines(const char *log, const char *needle)
+{
+    char *text = read_log(log), *line, *save = NULL;
+    int n = 0;
+
+    for (line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save))
+        n += strstr(line, needle) != NULL;
+    free(text);
+    return n;
+}
+
+/* A sweep whose keys are broken (a wrong type where a sorted set belongs)
+ * is logged with its name and retried with a backoff, not in a hot loop;
+ * the sweep named after it is served all along, and the broken one is
+ * served again once its keys are repaired. */
+static void test_broken_keys(void)
+{
+    const char *extra[] = { "--id", "keys", "--sweep", "keysbad", "--sweep",
+                            "keysgood", NULL };
+    const char *breaks[] = { "SET", "protein:{keysbad}:leases", "x", NULL };
+    const char *repair[] = { "DEL", "protein:{keysbad}:leases", NULL };
+    long id;
+    int errors;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("keysbad", 0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("keysgood", 0), PQ_OK);
+    free(redis_harness_cli(&harness, breaks));
+    pid = start_proteind("keys", extra);
+    CU_ASSERT(wait_queue("keysgood", DEPTH, "keys", 10000));
+    CU_ASSERT(wait_log("keys", "sweep keysbad: cannot rebuild it from "
+                       "Redis: ", 10000));
+    CU_ASSERT(wait_log("keys", "WRONGTYPE", 100));
+    CU_ASSERT_EQUAL(run_trial("keysgood", "keysgood-1", &id, NULL), PQ_OK);
+    sleep_ms(3000);
+    /* 500 ms doubling: about 3 attempts in 3 s, not thousands. */
+    errors = count_lines("keys", "sweep keysbad: cannot rebuild");
+    CU_ASSERT(errors >= 2 && errors <= 5);
+    CU_ASSERT(wait_queue("keysgood", DEPTH, "keys", 5000));
+    free(redis_harness_cli(&harness, repair));
+    CU_ASSERT(wait_queue("keysbad", DEPTH, "keys", 20000));
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
+/* The ready queue follows demand: with 10 trials running it holds 10
+ * points, not --queue-depth's 4; the fallback pool is topped up ahead of
+ * its use. */
+static void test_queue_follows_demand(void)
+{
+    const char *extra[] = { "--id", "dm", "--sweep", "demand", NULL };
+    pq_trial *running[10];
+    pq_sweep_info *info;
+    char key[32];
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("demand", 0), PQ_OK);
+    pid = start_proteind("demand", extra);
+    CU_ASSERT_FATAL(wait_queue("demand", DEPTH, "dm", 10000));
+    for (int i = 0; i < 10; i++) {
+        snprintf(key, sizeof key, "demand-%d", i);
+        running[i] = claim("demand", key, 60);
+        CU_ASSERT_PTR_NOT_NULL(running[i]);
+    }
+    CU_ASSERT(wait_queue("demand", 10, "dm", 10000));
+    info = info_of("demand");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT(info->n_fallback > 512);
+    pq_sweep_info_free(info);
+    for (int i = 0; i < 10; i++) {
+        if (running[i])
+            CU_ASSERT_EQUAL(pq_complete(ctx, "demand", running[i]->id,
+                                        running[i]->token, 0.5, 1), PQ_OK);
+        pq_trial_free(running[i]);
+    }
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* kill -9 mid-sweep, restart: every observation is still counted, the
  * queue is refilled, and no trial (nor point) is handed out twice. */
 static void test_kill9_restart(void)
@@ -759,6 +840,8 @@ static const cunit_test tests[] = {
     {"refits and replaces the queue", test_refit_replaces},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
+    {"broken keys: logged, backed off, others served", test_broken_keys},
+    {"the ready queue follows demand", test_queue_follows_demand},
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
     {"lease expiry: lost and retried", test_lease_expiry},

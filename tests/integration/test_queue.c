@@ -869,8 +869,9 @@ static void test_restart_aof(void)
     "user protein-worker on >wpw resetkeys ~protein:* resetchannels -@all "     \
     "+fcall +fcall_ro +ping +time +exists +get +set +pexpire "                  \
     "+hget +hset +hmget +hgetall +hincrby +hdel +lpop +rpush +llen +lmove "     \
-    "+lrange +lrem +zadd +zrem +zrange +zrangebyscore +zscore +zcard +sadd "    \
-    "+srem +smembers +smismember +xadd +xread"
+    "+lrange +lrem +lindex +zadd +zrem +zrange +zrangebyscore "                 \
+    "+zremrangebyscore +zcount +zscore +zcard +sadd +srem +smembers "           \
+    "+smismember +xadd +xread"
 /* The admin ACL of docs/redis-schema.md. */
 #define ADMIN_ACL                                                               \
     "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "      \
