@@ -90,6 +90,10 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
                               const char *text, const char *file, int line,
                               const char *key, protein_error *err);
 
+/* Frees what p owns (name, choices, numeric values); the struct itself
+ * is the caller's. */
+void protein_param_clear(protein_param *p);
+
 /* Validates spec and appends it to cfg->params. file is for errors. On
  * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key
  * of the offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "protein.h"
+#include "internal.h"
 
 /* A static English description of a protein_status; unknown codes get a
  * generic text. Never NULL, never to be freed. */
@@ -56,4 +56,18 @@ void protein_error_format(const protein_error *err, char *buf, size_t len)
     }
     if (err->message[0] && used < len)
         snprintf(buf + used, len - used, "%s%s", used ? ": " : "", err->message);
+}
+
+/* Fills err (may be NULL); see internal.h. */
+void protein_error_set(protein_error *err, const protein_sweep_config *cfg,
+                       const char *key, const char *msg)
+{
+    if (err == NULL)
+        return;
+    memset(err, 0, sizeof(*err));
+    if (cfg != NULL && cfg->source != NULL)
+        snprintf(err->file, sizeof(err->file), "%s", cfg->source);
+    if (key != NULL)
+        snprintf(err->key, sizeof(err->key), "%s", key);
+    snprintf(err->message, sizeof(err->message), "%s", msg);
 }

@@ -17,13 +17,12 @@
  *   MLL = -1/2 y'a - sum log L_ii - n/2 log 2pi,  a = K^-1 y,
  * a LogNormal(mu = ln 0.01, sigma = 0.5) prior on sn2 (Protein's) and a
  * LogNormal(0, 1) prior on each lengthscale (ours), softplus Jacobians
- * included. Protein moves theta only by 50 Adam steps of 1e-3 from l = 1,
- * so its lengthscales stay near 1; a fit run to convergence without a
- * lengthscale prior let the lengthscales of the parameters that matter
- * collapse to ~1e-4 on 10-15 points (each point its own spike, the linear
- * part extrapolating to the box edges) and suggestions piled up on bad
- * edges. With the prior: hartmann6 sequential -3.189 -> -3.273, 16 pending
- * -2.586 -> -3.014 (tests/bench/bench_quality, 200 trials, 10 seeds).
+ * included. Protein moves theta only by 50 small Adam steps from l = 1, so
+ * its lengthscales stay near 1; a fit run to convergence needs the
+ * lengthscale prior, or the lengthscales of the parameters that matter
+ * collapse on a few points (each point its own spike, the linear part
+ * extrapolating to the box edges). docs/algorithm.md and
+ * docs/benchmarks.md have the measurements.
  * Every backend computes exactly this loss and its analytic gradient; the
  * CPU backend is the oracle that others are tested against.
  *
@@ -99,12 +98,9 @@ typedef struct protein_gp_params {
 #define PROTEIN_GP_LBFGS_ARMIJO 1e-4
 #define PROTEIN_GP_LBFGS_GTOL 1e-6
 /* The default ftol_nats: a step worth less than a likelihood ratio of
- * 1.001 ends the fit. A tolerance on the per-point loss instead (1e-7)
- * kept warm refits spending their whole budget on steps worth far less:
- * at n = 750 the score GP's refits took 12 evaluations each for the loss
- * trajectory this rule follows in 2-3 (bench_suggest). 0.01 nats is as
- * fast at n = 750 but left warm refits at n = 100 0.005 per point above
- * the optimum, against 0.0001 with 0.001 (bench_gp --sweep). */
+ * 1.001 ends the fit. The rule is in nats of the whole posterior, not per
+ * point, so that large warm refits stop once their steps stop mattering;
+ * docs/benchmarks.md ("Choices behind the optimizer") has the figures. */
 #define PROTEIN_GP_LBFGS_FTOL_NATS 0.001
 enum {
     PROTEIN_GP_FIT_DEFAULT = 0,

@@ -4,6 +4,13 @@
 
 #include "protein.h"
 
+/* ---------------------------------------------------------------- error */
+
+/* Clears err (NULL is a no-op) and fills it with cfg's source file (when
+ * cfg and its source are not NULL), key (NULL = none) and msg. */
+void protein_error_set(protein_error *err, const protein_sweep_config *cfg,
+                       const char *key, const char *msg);
+
 /* ------------------------------------------------------------------ rng */
 
 /* A uniform index in [0, n) without modulo bias; n must be > 0. */
@@ -48,7 +55,7 @@ void protein_space_snap(const protein_sweep_config *cfg, double *u,
 size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
                           unsigned char *keep);
 
-/* ------------------------------------------------------------- optimizer */
+/* ------------------------------------------------------- score transform */
 
 /* The score GP's output transform: out[i] = Phi^-1((r_i - 1/2) / n), r_i
  * the 1-based rank of y[i] among the n values (ties share their mid-rank),
@@ -62,6 +69,31 @@ int protein_rank_normal(const double *y, size_t n, double *out);
  * or largest y. NaN when n is 0. */
 double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
                                    double v);
+
+/* ------------------------------------------------------------------- grid */
+
+/* The points of method: grid, enumerated with the last parameter varying
+ * fastest. */
+typedef struct protein_grid {
+    size_t n_params;
+    size_t *len;   /* points per parameter */
+    double **axis; /* the values per parameter */
+    size_t total, next;
+} protein_grid;
+
+/* Builds the axes of cfg's grid into grid (zeroed by the caller; cfg must
+ * outlive it). Fails with PROTEIN_ENOMEM, or PROTEIN_ECONFIG (err names
+ * the parameter) when the number of points overflows a size_t; free grid
+ * with protein_grid_free in every case. */
+int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
+                      protein_error *err);
+
+/* Writes the next grid point (cfg->n_params values) to values, or returns
+ * PROTEIN_EXHAUSTED after the last. */
+int protein_grid_next(protein_grid *grid, double *values);
+
+/* Frees what protein_grid_init allocated (a zeroed grid is fine). */
+void protein_grid_free(protein_grid *grid);
 
 /* ------------------------------------------------------------------ pareto */
 

@@ -1,44 +1,30 @@
 #include "config.h"
 
 /*
- * optimizer.c - Protein v4 (research note sections 2-4) with this
- * project's fixes: scores are negated for goal: minimize so that everything
- * inside maximizes; failures never enter the cost GP; categorical
- * parameters are one-hot; all randomness comes from one seeded generator;
- * pending trials repel suggestions. The changes below were each measured
- * with tests/bench/bench_quality (200 trials, 10 seeds unless said; the
- * numbers are medians of the best score; docs/bench-results/quality.txt
- * has the final run).
+ * optimizer.c - the suggestion path of Protein (research note sections
+ * 2-4): warm-up, the score and cost GPs, Pareto centers, perturbed
+ * candidates and the cost-aware acquisition. docs/algorithm.md says what
+ * each step does and where it departs from PufferLib; the measurements
+ * behind each choice are in docs/benchmarks.md ("Choices behind the
+ * optimizer").
  *
- * Score targets: rank to normal (as CARBS does). Protein min-max scales
- * the scores to [0, 1]; a metric with a long tail (Branin spans 0.4..300)
- * then squeezes every near-optimal score into the last percent of the
- * range, the posterior mean is flat where it matters and the cost triangle
- * alone picks the suggestion. The score GP is trained instead on
- * Phi^-1((rank - 1/2) / n), min-max scaled to [0, 1] so that the
- * acquisition (mean times a weight) keeps Protein's form
- * (protein_rank_normal); predicted scores are mapped back by interpolation.
- * Branin sequential: 1.25 -> 0.398 (the optimum; random 0.504).
+ * Everything inside maximizes: scores are negated for goal: minimize when
+ * observed and negated back when shown. Failures never enter the cost GP.
+ * Categorical parameters are one-hot. All randomness comes from one seeded
+ * generator, so that a seed and a set of observations give one suggestion.
  *
- * Cost target. t = (1 + expansion_rate) r asks, for t > 1, for runs beyond
- * the longest seen. Only a cost parameter can make runs longer, so without
- * one t stays in [0, 1] (hartmann6, 16 pending, 20 seeds: -1.74 with
- * expansion_rate 1.0, -2.79 with 0.1). With one, the default expansion_rate is
- * 1.0 (config_common.c), as in PufferLib's own synthetic sweep tests,
- * instead of the 0.1 of its production default: the warm-up pins the cost
- * parameter near its cheap end and with 0.1 the target grows by a tenth of
- * the observed log-cost range at a time, too slowly for a 200-trial sweep
- * to reach the long runs the score needs (puffer: 0.62-0.68 with 0.1, 1.00
- * with 1.0). The triangle 1 - |t - c| / max(1, max_k |t - c_k|) is
- * Protein's 1 - |t - c| whenever every candidate lies within 1 of the
- * target; otherwise it is rescaled so that it never turns negative (a
- * negative weight would reward a low predicted score).
+ * Cost target. t = (1 + expansion_rate) r, r in [0, 1], asks for t > 1 for
+ * runs beyond the longest seen. Only a cost parameter can make runs
+ * longer, so without one t stays in [0, 1]. The triangle
+ * 1 - |t - c| / max(1, max_k |t - c_k|) is Protein's 1 - |t - c| whenever
+ * every candidate lies within 1 of the target; otherwise it is rescaled so
+ * that it never turns negative (a negative weight would reward a low
+ * predicted score).
  *
  * Candidates. A perturbation that leaves the box is reflected back at the
  * bound it crossed rather than clipped: clipping puts a finite share of the
  * candidates exactly on the bound, where the GP's linear kernel tends to
- * extrapolate highest, and suggestions piled up there (hartmann6
- * sequential: -2.85 clipped, -3.19 reflected).
+ * extrapolate highest.
  *
  * Pending trials. Protein's acquisition uses the posterior mean only, and a
  * kriging believer (appending pending points at their predicted mean)
@@ -51,38 +37,18 @@
  * candidates: a candidate on top of a pending point ranks below every
  * unpenalized one. The radius is rho = P^(-1/d) / 4 for P pending points
  * in d model dimensions, so that P balls of radius rho fill about as much
- * of the space as one of a quarter of the perturbation box. A fixed radius
- * was either too small to spread a batch in 6 dimensions (rho = 0.1:
- * hartmann6, 16 pending, -1.79; P^(-1/d): -2.59) or so wide in 2 that
- * every candidate was penalized alike and the batch collapsed again
- * (rho = 0.6: branin, 16 pending, 7 of 10 wins; P^(-1/d): 8 of 10). Once
- * the lengthscale prior (gp.h) kept the GP from collapsing, smaller
- * factors measured better (16 pending; puffer, branin, hartmann6):
- *   P^(-1/d)       0.99796  0.45689  -3.01367
- *   P^(-1/d) / 2   0.99918  0.41328  -3.01207
- *   P^(-1/d) / 4   0.99960  0.40571  -3.14388
- *   P^(-1/d) / 8   0.99952  0.39986  -3.17471
- *   P^(-1/d) / 16  0.99955  0.39906  -3.18530
- * and the demo's 8-wide sweep (examples/sweeps/quadratic.yaml, 32 trials)
- * beat its warm-up's best in 10 of 10 seeds with / 4 against 6 of 8 with
- * / 1. A quarter keeps most of that gain while 16 parallel suggestions in
- * 2 dimensions stay 0.09 apart (0.03 with / 16): these benchmarks are
- * noiseless, and on a noisy metric points that close are repeats.
+ * of the space as one of a quarter of the perturbation box; a larger
+ * radius pushes batches into regions known to be bad, a smaller one puts
+ * parallel points so close that on a noisy metric they are repeats.
  * The pending points are also search centers: a batch would otherwise lag
  * the in-flight frontier by its whole width, and along a cost parameter
- * whose perturbation is small (the "time" scale, +-1/2 octave) the sweep
- * could extend the cost only once per batch (puffer, 16 pending: 0.755 ->
- * 0.999).
+ * whose perturbation is small the sweep could extend the cost only once
+ * per batch.
  *
  * Warm-up. Scrambled Sobol (protein_sobol) over the non-constant
  * parameters. GSL's Sobol tables stop at 40 dimensions; beyond that the
  * warm-up uses seeded uniform random points, which lose only the
  * low-discrepancy property.
- *
- * Grid. Categorical parameters contribute all their choices, constants
- * their value, numeric parameters GRID_POINTS points evenly spaced in model
- * space (u = -1, -0.5, 0, 0.5, 1; repeats after integer rounding removed).
- * Points are enumerated with the last parameter varying fastest.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -92,7 +58,6 @@
 #include "gp.h"
 #include "internal.h"
 
-#define GRID_POINTS 5
 #define TOP_K 5
 #define MAX_CANDIDATES 65536
 #define PREDICT_BATCH 2048
@@ -131,10 +96,7 @@ struct protein_optimizer {
     double pool[POOL_SIZE];
     size_t pool_left;
 
-    /* grid */
-    size_t *grid_len;   /* points per parameter */
-    double **grid_axis; /* the values per parameter */
-    size_t grid_total, grid_next;
+    protein_grid grid; /* method grid only */
 };
 
 /* Everything one model suggestion allocates, freed together. */
@@ -220,75 +182,6 @@ static int reserve_obs(protein_optimizer *opt, size_t need)
     return PROTEIN_OK;
 }
 
-static void set_error(protein_error *err, const protein_sweep_config *cfg,
-                      const char *key, const char *msg)
-{
-    if (err == NULL)
-        return;
-    memset(err, 0, sizeof(*err));
-    if (cfg != NULL && cfg->source != NULL)
-        snprintf(err->file, sizeof(err->file), "%s", cfg->source);
-    if (key != NULL)
-        snprintf(err->key, sizeof(err->key), "%s", key);
-    snprintf(err->message, sizeof(err->message), "%s", msg);
-}
-
-static int build_grid(protein_optimizer *opt, protein_error *err)
-{
-    const protein_sweep_config *cfg = opt->cfg;
-    double *u = NULL, *vals = NULL;
-    int rc = PROTEIN_ENOMEM;
-
-    opt->grid_len = calloc(cfg->n_params ? cfg->n_params : 1,
-                           sizeof(*opt->grid_len));
-    opt->grid_axis = calloc(cfg->n_params ? cfg->n_params : 1,
-                            sizeof(*opt->grid_axis));
-    u = calloc(opt->dim ? opt->dim : 1, sizeof(*u));
-    vals = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*vals));
-    if (opt->grid_len == NULL || opt->grid_axis == NULL || u == NULL ||
-        vals == NULL)
-        goto fail;
-    opt->grid_total = 1;
-    for (size_t i = 0; i < cfg->n_params; i++) {
-        const protein_param *p = &cfg->params[i];
-        size_t n = p->kind == PROTEIN_PARAM_CATEGORICAL ? p->n_values
-                   : p->kind == PROTEIN_PARAM_CONSTANT  ? 1
-                                                        : GRID_POINTS;
-        size_t off = protein_space_offset(cfg, i);
-        opt->grid_axis[i] = malloc(n * sizeof(double));
-        if (opt->grid_axis[i] == NULL)
-            goto fail;
-        for (size_t k = 0; k < n; k++) {
-            double v;
-            if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
-                v = (double)k;
-            } else if (p->kind == PROTEIN_PARAM_CONSTANT) {
-                protein_space_denormalize(cfg, u, vals);
-                v = vals[i];
-            } else {
-                u[off] = -1.0 + 2.0 * (double)k / (GRID_POINTS - 1);
-                protein_space_denormalize(cfg, u, vals);
-                v = vals[i];
-            }
-            if (opt->grid_len[i] == 0 ||
-                opt->grid_axis[i][opt->grid_len[i] - 1] != v)
-                opt->grid_axis[i][opt->grid_len[i]++] = v;
-        }
-        if (opt->grid_total > SIZE_MAX / opt->grid_len[i]) {
-            set_error(err, cfg, p->name,
-                      "grid: the number of grid points overflows; use "
-                      "method: protein or random for a space this large");
-            rc = PROTEIN_ECONFIG;
-            goto fail;
-        }
-        opt->grid_total *= opt->grid_len[i];
-    }
-    rc = PROTEIN_OK;
-fail:
-    free(u);
-    free(vals);
-    return rc;
-}
 
 /* Creates an optimizer; see protein.h. A cost_param that names no numeric
  * parameter is ignored (the config parser rejects it). Fails with
@@ -307,14 +200,16 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
 
     if (cfg == NULL || out == NULL ||
         (cfg->n_params > 0 && cfg->params == NULL)) {
-        set_error(err, cfg, NULL, "protein_optimizer_create: NULL argument");
+        protein_error_set(err, cfg, NULL,
+                          "protein_optimizer_create: NULL argument");
         return PROTEIN_EINVAL;
     }
     for (size_t i = 0; i < cfg->n_params; i++) {
         if (cfg->params[i].kind == PROTEIN_PARAM_CATEGORICAL &&
             cfg->params[i].n_values == 0) {
-            set_error(err, cfg, cfg->params[i].name,
-                      "categorical parameter has no values; give at least one");
+            protein_error_set(err, cfg, cfg->params[i].name,
+                              "categorical parameter has no values; give at "
+                              "least one");
             return PROTEIN_ECONFIG;
         }
     }
@@ -347,7 +242,7 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     if (opt->scratch_u == NULL)
         goto fail;
     if (cfg->method == PROTEIN_METHOD_GRID) {
-        rc = build_grid(opt, err);
+        rc = protein_grid_init(&opt->grid, cfg, err);
         if (rc != PROTEIN_OK)
             goto fail;
     }
@@ -373,7 +268,7 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
             char msg[512];
             snprintf(msg, sizeof(msg), "GP backend \"%s\" failed to start: %s",
                      opt->backend->name, errbuf);
-            set_error(err, cfg, NULL, msg);
+            protein_error_set(err, cfg, NULL, msg);
             goto fail;
         }
     }
@@ -396,11 +291,7 @@ void protein_optimizer_free(protein_optimizer *opt)
     protein_gp_params_free(&opt->score_params);
     protein_gp_params_free(&opt->cost_params);
     protein_sobol_free(opt->sobol);
-    if (opt->grid_axis != NULL)
-        for (size_t i = 0; i < opt->cfg->n_params; i++)
-            free(opt->grid_axis[i]);
-    free(opt->grid_axis);
-    free(opt->grid_len);
+    protein_grid_free(&opt->grid);
     free(opt->obs_values);
     free(opt->obs_u);
     free(opt->obs_score);
@@ -469,103 +360,6 @@ static int defaults_point(const protein_optimizer *opt, double *values)
     return 1;
 }
 
-/* The next grid point (mixed radix, last parameter fastest), or
- * PROTEIN_EXHAUSTED after the last. */
-static int grid_point(protein_optimizer *opt, double *values)
-{
-    size_t idx;
-    if (opt->grid_next >= opt->grid_total)
-        return PROTEIN_EXHAUSTED;
-    idx = opt->grid_next++;
-    for (size_t i = opt->cfg->n_params; i-- > 0;) {
-        values[i] = opt->grid_axis[i][idx % opt->grid_len[i]];
-        idx /= opt->grid_len[i];
-    }
-    return PROTEIN_OK;
-}
-
-/* Standard normal quantile, by bisection on the CDF 0.5 erfc(-x / sqrt 2)
- * (monotone and exact to the last bits that matter here); p in (0, 1). */
-static double probit(double p)
-{
-    double lo = -40, hi = 40;
-    for (int k = 0; k < 100 && hi - lo > 1e-12; k++) {
-        double mid = 0.5 * (lo + hi);
-        if (0.5 * erfc(-mid / M_SQRT2) < p)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return 0.5 * (lo + hi);
-}
-
-typedef struct ranked {
-    double y;
-    size_t index;
-} ranked;
-
-static int cmp_ranked(const void *a, const void *b)
-{
-    const ranked *x = a, *y = b;
-    if (x->y != y->y)
-        return x->y < y->y ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Rank-to-normal transform; see internal.h. */
-int protein_rank_normal(const double *y, size_t n, double *out)
-{
-    ranked *r;
-    double lo, hi;
-
-    if (n == 0)
-        return PROTEIN_OK;
-    r = malloc(n * sizeof(*r));
-    if (r == NULL)
-        return PROTEIN_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        r[i].y = y[i];
-        r[i].index = i;
-    }
-    qsort(r, n, sizeof(*r), cmp_ranked);
-    for (size_t a = 0, b; a < n; a = b) {
-        double rank; /* 1-based mid-rank of the tie group [a, b) */
-        for (b = a + 1; b < n && r[b].y == r[a].y; b++)
-            ;
-        rank = 0.5 * (double)(a + 1 + b);
-        for (size_t k = a; k < b; k++)
-            out[r[k].index] = probit((rank - 0.5) / (double)n);
-    }
-    lo = out[r[0].index];
-    hi = out[r[n - 1].index];
-    for (size_t i = 0; i < n; i++)
-        out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 1.0;
-    free(r);
-    return PROTEIN_OK;
-}
-
-/* Inverse of protein_rank_normal; see internal.h. */
-double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
-                                   double v)
-{
-    size_t below = SIZE_MAX, above = SIZE_MAX;
-    for (size_t i = 0; i < n; i++) {
-        if (t[i] <= v && (below == SIZE_MAX || t[i] > t[below] ||
-                          (t[i] == t[below] && y[i] > y[below])))
-            below = i;
-        if (t[i] >= v && (above == SIZE_MAX || t[i] < t[above] ||
-                          (t[i] == t[above] && y[i] < y[above])))
-            above = i;
-    }
-    if (below == SIZE_MAX && above == SIZE_MAX)
-        return NAN;
-    if (below == SIZE_MAX)
-        return y[above];
-    if (above == SIZE_MAX || t[above] == t[below])
-        return y[below];
-    return y[below] +
-           (y[above] - y[below]) * (v - t[below]) / (t[above] - t[below]);
-}
 
 /* Target cost t (research note section 3.1): one element of the shuffled
  * pool per call, jittered by 0.1 N(0,1), clipped to [0,1], times
@@ -1047,7 +841,7 @@ int protein_suggest(protein_optimizer *opt, double *values,
         return PROTEIN_OK;
     case PROTEIN_METHOD_GRID:
         info_reset(info, PROTEIN_SOURCE_GRID);
-        return grid_point(opt, values);
+        return protein_grid_next(&opt->grid, values);
     default:
         break;
     }

@@ -16,17 +16,12 @@
  *
  * Loss: hyper kernel (softplus, X / l) -> build_k (lower tiles) -> Xpotrf
  * (jitter ladder) -> Xpotrs (a = K^-1 y) -> loss kernel (log det, y'a,
- * priors). Gradient: K^-1 = L^-T L^-1 in place (recursive trtri and blocked
- * lauum, both gemm-bound; cuSOLVER's potri and Xtrtri ran at 5-8 TFLOP/s
- * on an H200, see docs/gpu-results) -> one fused pass over the lower
+ * priors). Gradient: K^-1 = L^-T L^-1 in place (gp_cuda_tri.cu: recursive
+ * trtri and blocked lauum, both gemm-bound) -> one fused pass over the lower
  * triangle of W = a a' - K^-1 for all d + 3 hyperparameters with per-block
  * partial sums -> a one-block reduction in a fixed order (deterministic).
  */
 #include "config.h"
-
-#include <cuda_runtime.h>
-#include <cublas_v2.h>
-#include <cusolverDn.h>
 
 #include <math.h>
 #include <stdint.h>
@@ -36,8 +31,9 @@
 #include "gp.h"
 #include "protein.h"
 #include "gp_cuda.h"
+#include "gp_cuda_internal.h"
 
-namespace {
+namespace protein_cuda {
 
 /* ------------------------------------------------------------ constants */
 
@@ -58,8 +54,6 @@ const int FINISH_THREADS = 256;
 const int PRED_BYTES = 1 << 30; /* device memory for one predict batch */
 const size_t PRED_MAX_BATCH = 65536; /* candidates per predict batch */
 const int CROSS_CANDS = 8;  /* candidates per thread of cross_kernel */
-const int INV_BLOCK = 1024; /* block of trtri_lower and lauum_lower (512
-                              * and 256 measured slower on an H200) */
 
 /* Slots of the per-block partial sums of the grad kernel. */
 enum { SLOT_SF = 0, SLOT_B = 1, SLOT_SN2 = 2, SLOT_L = 3 };
@@ -76,53 +70,9 @@ struct hp_index {
 /* Scalars the device reports back (scal). */
 enum { SC_LOSS = 0, SC_GRAD = 1 };
 
-/* ------------------------------------------------------------ state */
-
-struct cuda_state {
-    size_t d;
-    int device;
-    cudaStream_t stream;
-    cublasHandle_t blas;
-    cusolverDnHandle_t solver;
-    cusolverDnParams_t params;
-
-    size_t cap_n;        /* training capacity (points) */
-    double *K;           /* cap_n^2: K, then L, then K^-1 */
-    double *X;           /* d x cap_n, transposed */
-    double *Xs;          /* d x cap_n, X / l */
-    double *y, *a;       /* cap_n */
-    void *dwork;         /* cuSOLVER device workspace */
-    size_t dwork_bytes;
-    void *hwork;         /* cuSOLVER host workspace */
-    size_t hwork_bytes;
-    double *part;        /* (d + 3) x grad_blocks partial sums */
-    int grad_blocks;
-
-    double *theta, *m, *v, *vmax, *prev; /* d + 3 each, one allocation;
-                                          * prev: theta before the last
-                                          * Adam step */
-    double *hp;          /* d + 3 mapped values, then d + 3 softplus slopes */
-    double *scal;        /* SC_GRAD + d + 3 reported scalars */
-    int *info;           /* potrf, potrs status */
-    double *tri;         /* INV_BLOCK^2: a diagonal block of lauum */
-
-    double *host_in;     /* pinned staging for uploads */
-    size_t host_in_cap;  /* doubles */
-    double *host_out;    /* pinned: scal copy */
-    int *host_info;      /* pinned: info copy */
-
-    size_t cap_m;        /* predict batch capacity */
-    double *Ks;          /* cap_n x cap_m */
-    double *Xc;          /* d x cap_m candidates */
-    double *pmean, *pvar;
-
-    size_t n;            /* training points uploaded */
-    int factored;        /* K holds L (and a) for the device theta */
-    int fitted;          /* the last fit succeeded: predict may run */
-};
-
 /* ------------------------------------------------------------ errors */
 
+/* See gp_cuda_internal.h. */
 const char *solver_status_name(cusolverStatus_t s)
 {
     switch (s) {
@@ -137,31 +87,6 @@ const char *solver_status_name(cusolverStatus_t s)
     default: return "cuSOLVER error";
     }
 }
-
-/* Each check turns a failed call into PROTEIN_EBACKEND with a message naming
- * the call and the library's reason (reason(status)), then jumps to the
- * function's fail. */
-#define STATUS_CHECK(type, ok, reason, call, what)                            \
-    do {                                                                      \
-        type e_ = (call);                                                     \
-        if (e_ != (ok)) {                                                     \
-            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
-                                 "GP (cuda): %s failed: %s", (what),          \
-                                 reason(e_));                                 \
-            goto fail;                                                        \
-        }                                                                     \
-    } while (0)
-#define CU_CHECK(call, what)                                                  \
-    STATUS_CHECK(cudaError_t, cudaSuccess, cudaGetErrorString, call, what)
-#define BLAS_CHECK(call, what)                                                \
-    STATUS_CHECK(cublasStatus_t, CUBLAS_STATUS_SUCCESS,                       \
-                 cublasGetStatusString, call, what)
-#define SOLVER_CHECK(call, what)                                              \
-    STATUS_CHECK(cusolverStatus_t, CUSOLVER_STATUS_SUCCESS,                   \
-                 solver_status_name, call, what)
-
-/* A kernel launch: the launch error now, execution errors at the next sync. */
-#define LAUNCH_CHECK(what) CU_CHECK(cudaGetLastError(), (what))
 
 /* ------------------------------------------------------------ device math */
 
@@ -467,26 +392,6 @@ __global__ void adam_kernel(double *theta, double *m, double *v, double *vmax,
     }
 }
 
-/* dst (b x b, leading dimension ldd) = the lower triangle of src (b x b,
- * leading dimension lda), zeros above. */
-__global__ void copy_lower_kernel(size_t b, const double *src, size_t lda,
-                                  double *dst, size_t ldd)
-{
-    size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (e >= b * b)
-        return;
-    size_t r = e % b, c = e / b;
-    dst[c * ldd + r] = r >= c ? src[c * lda + r] : 0.0;
-}
-
-/* dst (b x b, leading dimension b) = I. */
-__global__ void identity_kernel(size_t b, double *dst)
-{
-    size_t e = blockIdx.x * (size_t)blockDim.x + threadIdx.x;
-    if (e < b * b)
-        dst[e] = e % b == e / b ? 1.0 : 0.0;
-}
-
 /* Ks[c * n + i] = k(x_i, xc_c) (full, with sf) and kss[c] = k(xc_c, xc_c)
  * for the CROSS_CANDS candidates c of block row blockIdx.y: each thread
  * reads its training point once per CROSS_CANDS candidates. */
@@ -722,6 +627,30 @@ fail:
     return rc;
 }
 
+/* See gp_cuda_internal.h. */
+int launch_hyper(cuda_state *s, size_t n, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    size_t d = s->d, nt = d + 3;
+    hyper_kernel<<<grid_for(n * d > nt ? n * d : nt, 256), 256, 0,
+                   s->stream>>>(s->theta, d, s->X, s->Xs, n, s->hp);
+    LAUNCH_CHECK("hyper kernel launch");
+fail:
+    return rc;
+}
+
+/* See gp_cuda_internal.h. */
+int launch_build_k(cuda_state *s, size_t n, double jitter, char *errbuf,
+                   size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    build_k_kernel<<<(unsigned)lower_tiles(n), dim3(TILE, TILE_ROWS), 0,
+                     s->stream>>>(s->X, s->Xs, n, s->d, s->hp, jitter, s->K);
+    LAUNCH_CHECK("kernel-matrix launch");
+fail:
+    return rc;
+}
+
 /* The objective's loss at theta (host values, or the device theta when
  * theta is NULL) for the uploaded data: builds K, factorizes it with the
  * jitter ladder, solves for a and computes the loss on the device. Leaves L
@@ -732,21 +661,19 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
 {
     int rc = PROTEIN_OK;
     size_t n = s->n, d = s->d, nt = d + 3;
-    long long ntiles = lower_tiles(n);
-    dim3 tile_threads(TILE, TILE_ROWS);
 
     s->factored = 0;
     if (theta)
         CU_CHECK(cudaMemcpyAsync(s->theta, theta, nt * sizeof(double),
                                  cudaMemcpyHostToDevice, s->stream),
                  "cudaMemcpyAsync (theta)");
-    hyper_kernel<<<grid_for(n * d > nt ? n * d : nt, 256), 256, 0,
-                   s->stream>>>(s->theta, d, s->X, s->Xs, n, s->hp);
-    LAUNCH_CHECK("hyper kernel launch");
+    rc = launch_hyper(s, n, errbuf, errlen);
+    if (rc != PROTEIN_OK)
+        return rc;
     for (int rung = 0; rung < JITTER_RUNGS; rung++) {
-        build_k_kernel<<<(unsigned)ntiles, tile_threads, 0, s->stream>>>(
-            s->X, s->Xs, n, d, s->hp, JITTER_LADDER[rung], s->K);
-        LAUNCH_CHECK("kernel-matrix launch");
+        rc = launch_build_k(s, n, JITTER_LADDER[rung], errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
         SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
                                       CUBLAS_FILL_MODE_LOWER, (int64_t)n,
                                       CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
@@ -792,167 +719,6 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
                            "GP (cuda): K (n = %zu) is not positive definite "
                            "even with jitter %g", n,
                            JITTER_LADDER[JITTER_RUNGS - 1]);
-fail:
-    return rc;
-}
-
-/* Splits m > INV_BLOCK rows into a first part of a multiple of 64 near
- * m / 2 and the rest. */
-size_t split_rows(size_t m)
-{
-    size_t m1 = (m / 2 + 63) / 64 * 64;
-    return m1 < m ? m1 : m / 2;
-}
-
-/* In place, B (m x k, leading dimension n) := alpha T B with T lower
- * triangular m x m (leading dimension n); recursive so that most of the
- * work is gemm (cuBLAS trmm alone runs far below the gemm rate). */
-int trmm_left(cuda_state *s, size_t n, const double *T, size_t m, double *B,
-              size_t k, double alpha, char *errbuf, size_t errlen)
-{
-    int rc = PROTEIN_OK;
-    const double one = 1.0;
-    if (m <= (size_t)INV_BLOCK) {
-        BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_LEFT,
-                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
-                                  CUBLAS_DIAG_NON_UNIT, (int64_t)m, (int64_t)k,
-                                  &alpha, T, (int64_t)n, B, (int64_t)n, B,
-                                  (int64_t)n),
-                   "cublasDtrmm (left)");
-        return PROTEIN_OK;
-    }
-    {
-        size_t m1 = split_rows(m), m2 = m - m1;
-        /* [B1; B2] := [T11 B1; T21 B1 + T22 B2], B2 first. */
-        rc = trmm_left(s, n, T + m1 * n + m1, m2, B + m1, k, alpha, errbuf,
-                       errlen);
-        if (rc != PROTEIN_OK)
-            return rc;
-        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N,
-                                  (int64_t)m2, (int64_t)k, (int64_t)m1, &alpha,
-                                  T + m1, (int64_t)n, B, (int64_t)n, &one,
-                                  B + m1, (int64_t)n),
-                   "cublasDgemm (trmm left)");
-        return trmm_left(s, n, T, m1, B, k, alpha, errbuf, errlen);
-    }
-fail:
-    return rc;
-}
-
-/* In place, B (k x m, leading dimension n) := B T with T lower triangular
- * m x m; recursive like trmm_left. */
-int trmm_right(cuda_state *s, size_t n, double *B, size_t k, const double *T,
-               size_t m, char *errbuf, size_t errlen)
-{
-    int rc = PROTEIN_OK;
-    const double one = 1.0;
-    if (m <= (size_t)INV_BLOCK) {
-        BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_RIGHT,
-                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
-                                  CUBLAS_DIAG_NON_UNIT, (int64_t)k, (int64_t)m,
-                                  &one, T, (int64_t)n, B, (int64_t)n, B,
-                                  (int64_t)n),
-                   "cublasDtrmm (right)");
-        return PROTEIN_OK;
-    }
-    {
-        size_t m1 = split_rows(m), m2 = m - m1;
-        /* [B1 B2] := [B1 T11 + B2 T21, B2 T22], B1 first. */
-        rc = trmm_right(s, n, B, k, T, m1, errbuf, errlen);
-        if (rc != PROTEIN_OK)
-            return rc;
-        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N,
-                                  (int64_t)k, (int64_t)m1, (int64_t)m2, &one,
-                                  B + m1 * n, (int64_t)n, T + m1, (int64_t)n,
-                                  &one, B, (int64_t)n),
-                   "cublasDgemm (trmm right)");
-        return trmm_right(s, n, B + m1 * n, k, T + m1 * n + m1, m2, errbuf,
-                          errlen);
-    }
-fail:
-    return rc;
-}
-
-/* In place, L (lower, m x m, leading dimension n) -> L^-1, recursively:
- * inv [A 0; B C] = [A^-1 0; -C^-1 B A^-1, C^-1]. Blocks of at most
- * INV_BLOCK rows are inverted by trsm against the identity in s->tri. */
-int trtri_lower(cuda_state *s, size_t n, double *A, size_t m, char *errbuf,
-                size_t errlen)
-{
-    int rc = PROTEIN_OK;
-    const double one = 1.0;
-    if (m <= (size_t)INV_BLOCK) {
-        identity_kernel<<<grid_for(m * m, 256), 256, 0, s->stream>>>(m, s->tri);
-        LAUNCH_CHECK("identity kernel launch");
-        BLAS_CHECK(cublasDtrsm_64(s->blas, CUBLAS_SIDE_LEFT,
-                                  CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N,
-                                  CUBLAS_DIAG_NON_UNIT, (int64_t)m, (int64_t)m,
-                                  &one, A, (int64_t)n, s->tri, (int64_t)m),
-                   "cublasDtrsm (block inverse)");
-        copy_lower_kernel<<<grid_for(m * m, 256), 256, 0, s->stream>>>(
-            m, s->tri, m, A, n);
-        LAUNCH_CHECK("block copy launch");
-        return PROTEIN_OK;
-    }
-    {
-        size_t m1 = split_rows(m), m2 = m - m1;
-        double *C = A + m1 * n + m1, *B = A + m1;
-        rc = trtri_lower(s, n, A, m1, errbuf, errlen);
-        if (rc == PROTEIN_OK)
-            rc = trtri_lower(s, n, C, m2, errbuf, errlen);
-        if (rc == PROTEIN_OK)
-            rc = trmm_left(s, n, C, m2, B, m1, -1.0, errbuf, errlen);
-        if (rc == PROTEIN_OK)
-            rc = trmm_right(s, n, B, m2, A, m1, errbuf, errlen);
-        return rc;
-    }
-fail:
-    return rc;
-}
-
-/* In place, M = L^-1 (lower) -> the lower triangle of M' M = K^-1, blocked
- * (LAPACK dlauum, lower) with cuBLAS: per block row, trmm by the diagonal
- * block, the diagonal block's own product by syrk from a copy, then gemm
- * and syrk with the rows below. */
-int lauum_lower(cuda_state *s, size_t n, double *A, char *errbuf,
-                size_t errlen)
-{
-    int rc = PROTEIN_OK;
-    const double one = 1.0, zero = 0.0;
-    size_t nb = INV_BLOCK;
-    for (size_t i = 0; i < n; i += nb) {
-        size_t ib = n - i < nb ? n - i : nb, rest = n - i - ib;
-        double *Aii = A + i * n + i, *Ai0 = A + i;
-        if (i > 0)
-            BLAS_CHECK(cublasDtrmm_64(s->blas, CUBLAS_SIDE_LEFT,
-                                      CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
-                                      CUBLAS_DIAG_NON_UNIT, (int64_t)ib,
-                                      (int64_t)i, &one, Aii, (int64_t)n, Ai0,
-                                      (int64_t)n, Ai0, (int64_t)n),
-                       "cublasDtrmm (lauum)");
-        copy_lower_kernel<<<grid_for(ib * ib, 256), 256, 0, s->stream>>>(
-            ib, Aii, n, s->tri, ib);
-        LAUNCH_CHECK("block copy launch");
-        BLAS_CHECK(cublasDsyrk_64(s->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T,
-                                  (int64_t)ib, (int64_t)ib, &one, s->tri,
-                                  (int64_t)ib, &zero, Aii, (int64_t)n),
-                   "cublasDsyrk (lauum diagonal)");
-        if (rest > 0) {
-            const double *Bi = A + i * n + i + ib, *B0 = A + i + ib;
-            if (i > 0)
-                BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_T, CUBLAS_OP_N,
-                                          (int64_t)ib, (int64_t)i,
-                                          (int64_t)rest, &one, Bi, (int64_t)n,
-                                          B0, (int64_t)n, &one, Ai0,
-                                          (int64_t)n),
-                           "cublasDgemm (lauum)");
-            BLAS_CHECK(cublasDsyrk_64(s->blas, CUBLAS_FILL_MODE_LOWER,
-                                      CUBLAS_OP_T, (int64_t)ib, (int64_t)rest,
-                                      &one, Bi, (int64_t)n, &one, Aii,
-                                      (int64_t)n),
-                       "cublasDsyrk (lauum)");
-        }
-    }
 fail:
     return rc;
 }
@@ -1384,14 +1150,14 @@ const protein_gp_backend cuda_backend = {
     "cuda", cuda_create, cuda_loss_grad, cuda_fit, cuda_predict, cuda_destroy,
 };
 
-} /* namespace */
+} /* namespace protein_cuda */
 
 /* ------------------------------------------------------------ public */
 
 /* Returns the CUDA backend table (static, never freed). */
 extern "C" const protein_gp_backend *protein_gp_backend_cuda(void)
 {
-    return &cuda_backend;
+    return &protein_cuda::cuda_backend;
 }
 
 /* 1 when cudaGetDeviceCount finds a device, else 0 with the runtime's reason
@@ -1406,110 +1172,4 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
     if (count == 0)
         return protein_gp_fail(0, errbuf, errlen, "no CUDA device present");
     return 1;
-}
-
-/* See gp_cuda.h. */
-extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
-                                             double times_out[3],
-                                             char *errbuf, size_t errlen)
-{
-    const size_t d = 8;
-    int rc = PROTEIN_OK;
-    void *st = NULL;
-    cuda_state *s;
-    double *X = NULL, *times = NULL;
-    cudaEvent_t ev[4] = {NULL, NULL, NULL, NULL};
-    uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    if (n == 0 || reps <= 0 || !times_out)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): time_cholesky needs n > 0, reps "
-                               "> 0 and outputs");
-    rc = cuda_create(&st, d, errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        return rc;
-    s = (cuda_state *)st;
-    X = (double *)malloc(n * d * sizeof(double));
-    times = (double *)malloc(3 * (size_t)reps * sizeof(double));
-    if (!X || !times) {
-        rc = protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
-                             "GP (cuda): out of host memory");
-        goto fail;
-    }
-    for (size_t e = 0; e < n * d; e++) {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        X[e] = (double)(seed >> 11) / 9007199254740992.0;
-    }
-    rc = ensure_train(s, n, errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        goto fail;
-    s->n = n;
-    rc = upload_transposed(s, X, n, s->X, errbuf, errlen);
-    if (rc != PROTEIN_OK)
-        goto fail;
-    CU_CHECK(cudaMemsetAsync(s->theta, 0, (d + 3) * sizeof(double), s->stream),
-             "cudaMemsetAsync (theta)");
-    for (int q = 0; q < 4; q++)
-        CU_CHECK(cudaEventCreate(&ev[q]), "cudaEventCreate");
-    for (int r = -1; r < reps; r++) {
-        float ms[3];
-        hyper_kernel<<<grid_for(n * d, 256), 256, 0, s->stream>>>(
-            s->theta, d, s->X, s->Xs, n, s->hp);
-        LAUNCH_CHECK("hyper kernel launch");
-        build_k_kernel<<<(unsigned)lower_tiles(n), dim3(TILE, TILE_ROWS), 0,
-                         s->stream>>>(s->X, s->Xs, n, d, s->hp, 0.0, s->K);
-        LAUNCH_CHECK("kernel-matrix launch");
-        CU_CHECK(cudaEventRecord(ev[0], s->stream), "cudaEventRecord");
-        SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
-                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n,
-                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
-                                      s->dwork, s->dwork_bytes, s->hwork,
-                                      s->hwork_bytes, s->info),
-                     "cusolverDnXpotrf");
-        CU_CHECK(cudaEventRecord(ev[1], s->stream), "cudaEventRecord");
-        rc = trtri_lower(s, n, s->K, n, errbuf, errlen);
-        if (rc != PROTEIN_OK)
-            goto fail;
-        CU_CHECK(cudaEventRecord(ev[2], s->stream), "cudaEventRecord");
-        rc = lauum_lower(s, n, s->K, errbuf, errlen);
-        if (rc != PROTEIN_OK)
-            goto fail;
-        CU_CHECK(cudaEventRecord(ev[3], s->stream), "cudaEventRecord");
-        CU_CHECK(cudaMemcpyAsync(s->host_info, s->info, sizeof(int),
-                                 cudaMemcpyDeviceToHost, s->stream),
-                 "cudaMemcpyAsync (status)");
-        CU_CHECK(cudaStreamSynchronize(s->stream), "Cholesky timing run");
-        if (s->host_info[0] != 0) {
-            rc = protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
-                                 "GP (cuda): timing matrix not positive "
-                                 "definite (n = %zu, minor %d)", n,
-                                 s->host_info[0]);
-            goto fail;
-        }
-        for (int q = 0; q < 3; q++)
-            CU_CHECK(cudaEventElapsedTime(&ms[q], ev[q], ev[q + 1]),
-                     "cudaEventElapsedTime");
-        if (r >= 0)
-            for (int q = 0; q < 3; q++)
-                times[q * reps + r] = ms[q] * 1e-3;
-    }
-    for (int q = 0; q < 3; q++) {
-        double *t = times + q * reps;
-        for (int i = 1; i < reps; i++)
-            for (int j = i; j > 0 && t[j] < t[j - 1]; j--) {
-                double tmp = t[j];
-                t[j] = t[j - 1];
-                t[j - 1] = tmp;
-            }
-        times_out[q] = t[reps / 2];
-    }
-fail:
-    for (int q = 0; q < 4; q++)
-        if (ev[q])
-            cudaEventDestroy(ev[q]);
-    free(X);
-    free(times);
-    cuda_destroy(st);
-    return rc;
 }

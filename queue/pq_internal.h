@@ -29,6 +29,32 @@ char *pq_strdup(const char *s);
 /* Formats a double with the shortest %.*g text that reads back exactly. */
 void pq_format_double(double v, char buf[32]);
 
+/* A growing malloc'ed string; start from {0}. After an allocation failure
+ * (oom set) further appends do nothing. */
+typedef struct pq_strbuf {
+    char *s;
+    size_t len, cap;
+    int oom;
+} pq_strbuf;
+
+/* Appends n bytes of s / the string s, keeping b->s NUL-terminated. */
+void pq_sb_add(pq_strbuf *b, const char *s, size_t n);
+void pq_sb_puts(pq_strbuf *b, const char *s);
+
+/* Hands the buffer to *out (the caller frees it; "" when nothing was
+ * appended), or frees it, sets *out = NULL and returns PQ_ENOMEM. */
+int pq_sb_finish(pq_strbuf *b, char **out);
+
+/* 1 when p's number can be written: finite, and when flagged as an
+ * integer, whole and within int64. */
+int pq_param_number_ok(const pq_param *p);
+
+/* Text of a number parameter as JSON, arguments and the environment show
+ * it: integers without a fraction, other numbers with '.' or an exponent
+ * so that they read back as non-integers. PQ_EINVAL when not
+ * pq_param_number_ok. */
+int pq_param_number_text(const pq_param *p, char buf[40]);
+
 /* Fills out[33] with 32 random hex digits (128 bits from getrandom).
  * Returns PQ_OK or PQ_EIO. */
 int pq_random_token(char out[33]);

@@ -1,6 +1,7 @@
 /*
- * test_params.c - unit tests of queue/params.c: JSON rendering and parsing,
- * arguments, environment names, msgpack round trip, result files.
+ * test_params.c - unit tests of queue/params.c, json.c, env.c and result.c:
+ * JSON rendering and parsing, arguments, environment names, msgpack round
+ * trip, result files.
  */
 #include "config.h"
 

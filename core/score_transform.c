@@ -1,0 +1,100 @@
+#include "config.h"
+
+/*
+ * score_transform.c - the score GP's target: rank to normal, as CARBS
+ * does. Protein min-max scales the scores to [0, 1]; a metric with a long
+ * tail then squeezes every near-optimal score into the last percent of the
+ * range, the posterior mean is flat where it matters and the cost triangle
+ * alone picks the suggestion. The score GP is trained instead on
+ * Phi^-1((rank - 1/2) / n), min-max scaled to [0, 1] so that the
+ * acquisition (mean times a weight) keeps Protein's form; predicted scores
+ * are mapped back by interpolation.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* Standard normal quantile, by bisection on the CDF 0.5 erfc(-x / sqrt 2)
+ * (monotone and exact to the last bits that matter here); p in (0, 1). */
+static double probit(double p)
+{
+    double lo = -40, hi = 40;
+    for (int k = 0; k < 100 && hi - lo > 1e-12; k++) {
+        double mid = 0.5 * (lo + hi);
+        if (0.5 * erfc(-mid / M_SQRT2) < p)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+typedef struct ranked {
+    double y;
+    size_t index;
+} ranked;
+
+static int cmp_ranked(const void *a, const void *b)
+{
+    const ranked *x = a, *y = b;
+    if (x->y != y->y)
+        return x->y < y->y ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Rank-to-normal transform; see internal.h. */
+int protein_rank_normal(const double *y, size_t n, double *out)
+{
+    ranked *r;
+    double lo, hi;
+
+    if (n == 0)
+        return PROTEIN_OK;
+    r = malloc(n * sizeof(*r));
+    if (r == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r[i].y = y[i];
+        r[i].index = i;
+    }
+    qsort(r, n, sizeof(*r), cmp_ranked);
+    for (size_t a = 0, b; a < n; a = b) {
+        double rank; /* 1-based mid-rank of the tie group [a, b) */
+        for (b = a + 1; b < n && r[b].y == r[a].y; b++)
+            ;
+        rank = 0.5 * (double)(a + 1 + b);
+        for (size_t k = a; k < b; k++)
+            out[r[k].index] = probit((rank - 0.5) / (double)n);
+    }
+    lo = out[r[0].index];
+    hi = out[r[n - 1].index];
+    for (size_t i = 0; i < n; i++)
+        out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 1.0;
+    free(r);
+    return PROTEIN_OK;
+}
+
+/* Inverse of protein_rank_normal; see internal.h. */
+double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
+                                   double v)
+{
+    size_t below = SIZE_MAX, above = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] <= v && (below == SIZE_MAX || t[i] > t[below] ||
+                          (t[i] == t[below] && y[i] > y[below])))
+            below = i;
+        if (t[i] >= v && (above == SIZE_MAX || t[i] < t[above] ||
+                          (t[i] == t[above] && y[i] < y[above])))
+            above = i;
+    }
+    if (below == SIZE_MAX && above == SIZE_MAX)
+        return NAN;
+    if (below == SIZE_MAX)
+        return y[above];
+    if (above == SIZE_MAX || t[above] == t[below])
+        return y[below];
+    return y[below] +
+           (y[above] - y[below]) * (v - t[below]) / (t[above] - t[below]);
+}

@@ -1,0 +1,118 @@
+/*
+ * env.c - the environment contract of a trial (PROTEIN_SWEEP,
+ * PROTEIN_TRIAL, PROTEIN_PARAMS, PROTEIN_ARGS, PROTEIN_PARAM_<NAME>,
+ * PROTEIN_RESULT, PROTEIN_TOKEN) and the --name=value argument string.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pq_internal.h"
+
+int pq_params_to_args(const pq_params *p, char **out)
+{
+    pq_strbuf b = {0};
+    char num[40];
+    *out = NULL;
+    for (size_t i = 0; i < p->n; i++) {
+        const pq_param *it = &p->items[i];
+        if (i)
+            pq_sb_add(&b, " ", 1);
+        pq_sb_add(&b, "--", 2);
+        pq_sb_puts(&b, it->name ? it->name : "");
+        pq_sb_add(&b, "=", 1);
+        if (it->is_string) {
+            pq_sb_puts(&b, it->text ? it->text : "");
+        } else if (pq_param_number_text(it, num) == PQ_OK) {
+            pq_sb_puts(&b, num);
+        } else {
+            free(b.s);
+            return PQ_EINVAL;
+        }
+    }
+    return pq_sb_finish(&b, out);
+}
+
+int pq_param_env_name(const char *name, char *buf, size_t len)
+{
+    static const char prefix[] = "PROTEIN_PARAM_";
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || sizeof prefix + n > len)
+        return PQ_EINVAL;
+    memcpy(buf, prefix, sizeof prefix - 1);
+    char *o = buf + sizeof prefix - 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)toupper((unsigned char)name[i]);
+        o[i] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? (char)c : '_';
+    }
+    o[n] = '\0';
+    return PQ_OK;
+}
+
+/* Appends one name/value pair (both copied). */
+static int env_add(pq_env *env, const char *name, const char *value)
+{
+    char **names = realloc(env->names, (env->n + 1) * sizeof *names);
+    if (!names)
+        return PQ_ENOMEM;
+    env->names = names;
+    char **values = realloc(env->values, (env->n + 1) * sizeof *values);
+    if (!values)
+        return PQ_ENOMEM;
+    env->values = values;
+    names[env->n] = pq_strdup(name);
+    values[env->n] = pq_strdup(value);
+    env->n++;
+    return (names[env->n - 1] && values[env->n - 1]) ? PQ_OK : PQ_ENOMEM;
+}
+
+int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
+                 const char *result_path, const char *token, pq_env *out)
+{
+    char *json = NULL, *args = NULL;
+    char num[40], name[256];
+    int rc;
+    memset(out, 0, sizeof *out);
+    if ((rc = pq_params_to_json(params, &json)) != PQ_OK ||
+        (rc = pq_params_to_args(params, &args)) != PQ_OK)
+        goto fail;
+    snprintf(num, sizeof num, "%ld", trial_id);
+    if ((rc = env_add(out, "PROTEIN_SWEEP", sweep)) != PQ_OK ||
+        (rc = env_add(out, "PROTEIN_TRIAL", num)) != PQ_OK ||
+        (rc = env_add(out, "PROTEIN_PARAMS", json)) != PQ_OK ||
+        (rc = env_add(out, "PROTEIN_ARGS", args)) != PQ_OK)
+        goto fail;
+    for (size_t i = 0; i < params->n; i++) {
+        const pq_param *p = &params->items[i];
+        if ((rc = pq_param_env_name(p->name, name, sizeof name)) != PQ_OK)
+            goto fail;
+        if (!p->is_string)
+            pq_param_number_text(p, num);
+        if ((rc = env_add(out, name, p->is_string ? p->text : num)) != PQ_OK)
+            goto fail;
+    }
+    if (result_path && (rc = env_add(out, "PROTEIN_RESULT", result_path)) != PQ_OK)
+        goto fail;
+    if (token && (rc = env_add(out, "PROTEIN_TOKEN", token)) != PQ_OK)
+        goto fail;
+    free(json);
+    free(args);
+    return PQ_OK;
+fail:
+    free(json);
+    free(args);
+    pq_env_free(out);
+    return rc;
+}
+
+void pq_env_free(pq_env *env)
+{
+    if (!env)
+        return;
+    pq_strings_free(env->names, env->n);
+    pq_strings_free(env->values, env->n);
+    memset(env, 0, sizeof *env);
+}

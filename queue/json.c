@@ -1,0 +1,283 @@
+/*
+ * json.c - the JSON codec of trial parameters: a flat object of names to
+ * strings and numbers, written for PROTEIN_PARAMS and Redis and read back
+ * with the strict JSON grammar.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pq_internal.h"
+
+/* ------------------------------------------------------------ writing */
+
+static void json_string(pq_strbuf *b, const char *s)
+{
+    pq_sb_add(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        char esc[8];
+        switch (*c) {
+        case '"': pq_sb_add(b, "\\\"", 2); break;
+        case '\\': pq_sb_add(b, "\\\\", 2); break;
+        case '\n': pq_sb_add(b, "\\n", 2); break;
+        case '\r': pq_sb_add(b, "\\r", 2); break;
+        case '\t': pq_sb_add(b, "\\t", 2); break;
+        case '\b': pq_sb_add(b, "\\b", 2); break;
+        case '\f': pq_sb_add(b, "\\f", 2); break;
+        default:
+            if (*c < 0x20) {
+                snprintf(esc, sizeof esc, "\\u%04x", *c);
+                pq_sb_puts(b, esc);
+            } else {
+                pq_sb_add(b, (const char *)c, 1);
+            }
+        }
+    }
+    pq_sb_add(b, "\"", 1);
+}
+
+int pq_params_to_json(const pq_params *p, char **out)
+{
+    pq_strbuf b = {0};
+    char num[40];
+    *out = NULL;
+    pq_sb_add(&b, "{", 1);
+    for (size_t i = 0; i < p->n; i++) {
+        const pq_param *it = &p->items[i];
+        if (i)
+            pq_sb_add(&b, ", ", 2);
+        json_string(&b, it->name ? it->name : "");
+        pq_sb_add(&b, ": ", 2);
+        if (it->is_string) {
+            json_string(&b, it->text ? it->text : "");
+        } else if (pq_param_number_text(it, num) == PQ_OK) {
+            pq_sb_puts(&b, num);
+        } else {
+            free(b.s);
+            return PQ_EINVAL;
+        }
+    }
+    pq_sb_add(&b, "}", 1);
+    return pq_sb_finish(&b, out);
+}
+
+/* ------------------------------------------------------------ parsing */
+
+typedef struct jparser {
+    const char *s;
+} jparser;
+
+static void j_ws(jparser *j)
+{
+    while (*j->s == ' ' || *j->s == '\t' || *j->s == '\n' || *j->s == '\r')
+        j->s++;
+}
+
+static int hex4(const char *s, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = s[i], d;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
+        else
+            return -1;
+        v = v * 16 + (unsigned)d;
+    }
+    *out = v;
+    return 0;
+}
+
+static void utf8_put(pq_strbuf *b, unsigned cp)
+{
+    char u[4];
+    size_t n;
+    if (cp < 0x80) {
+        u[0] = (char)cp;
+        n = 1;
+    } else if (cp < 0x800) {
+        u[0] = (char)(0xC0 | (cp >> 6));
+        u[1] = (char)(0x80 | (cp & 0x3F));
+        n = 2;
+    } else if (cp < 0x10000) {
+        u[0] = (char)(0xE0 | (cp >> 12));
+        u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[2] = (char)(0x80 | (cp & 0x3F));
+        n = 3;
+    } else {
+        u[0] = (char)(0xF0 | (cp >> 18));
+        u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+        u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        u[3] = (char)(0x80 | (cp & 0x3F));
+        n = 4;
+    }
+    pq_sb_add(b, u, n);
+}
+
+/* Parses a JSON string at j->s into a malloc'ed *out. */
+static int j_string(jparser *j, char **out)
+{
+    pq_strbuf b = {0};
+    if (*j->s != '"')
+        return PQ_EINVAL;
+    j->s++;
+    while (*j->s != '"') {
+        unsigned char c = (unsigned char)*j->s;
+        if (c == '\0' || c < 0x20)
+            goto bad;
+        if (c != '\\') {
+            pq_sb_add(&b, j->s++, 1);
+            continue;
+        }
+        j->s++;
+        switch (*j->s) {
+        case '"': pq_sb_add(&b, "\"", 1); break;
+        case '\\': pq_sb_add(&b, "\\", 1); break;
+        case '/': pq_sb_add(&b, "/", 1); break;
+        case 'n': pq_sb_add(&b, "\n", 1); break;
+        case 'r': pq_sb_add(&b, "\r", 1); break;
+        case 't': pq_sb_add(&b, "\t", 1); break;
+        case 'b': pq_sb_add(&b, "\b", 1); break;
+        case 'f': pq_sb_add(&b, "\f", 1); break;
+        case 'u': {
+            unsigned cp, lo;
+            if (hex4(j->s + 1, &cp))
+                goto bad;
+            j->s += 4;
+            if (cp >= 0xD800 && cp < 0xDC00) {
+                if (j->s[1] != '\\' || j->s[2] != 'u' || hex4(j->s + 3, &lo) ||
+                    lo < 0xDC00 || lo > 0xDFFF)
+                    goto bad;
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                j->s += 6;
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                goto bad;
+            }
+            utf8_put(&b, cp);
+            break;
+        }
+        default:
+            goto bad;
+        }
+        j->s++;
+    }
+    j->s++;
+    return pq_sb_finish(&b, out);
+bad:
+    free(b.s);
+    return PQ_EINVAL;
+}
+
+/* Parses a JSON number at j->s (strict grammar). */
+static int j_number(jparser *j, pq_param *p)
+{
+    const char *s = j->s;
+    if (*s == '-')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return PQ_EINVAL;
+    if (*s == '0' && isdigit((unsigned char)s[1]))
+        return PQ_EINVAL;
+    while (isdigit((unsigned char)*s))
+        s++;
+    int integer = 1;
+    if (*s == '.') {
+        integer = 0;
+        s++;
+        if (!isdigit((unsigned char)*s))
+            return PQ_EINVAL;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    if (*s == 'e' || *s == 'E') {
+        integer = 0;
+        s++;
+        if (*s == '+' || *s == '-')
+            s++;
+        if (!isdigit((unsigned char)*s))
+            return PQ_EINVAL;
+        while (isdigit((unsigned char)*s))
+            s++;
+    }
+    p->number = strtod(j->s, NULL);
+    if (!isfinite(p->number))
+        return PQ_EINVAL;
+    p->is_integer = integer;
+    p->is_string = 0;
+    j->s = s;
+    return PQ_OK;
+}
+
+int pq_params_from_json(const char *json, pq_params *out)
+{
+    jparser j = {json};
+    size_t cap = 0;
+    int rc = PQ_EINVAL;
+    out->n = 0;
+    out->items = NULL;
+    if (!json)
+        return PQ_EINVAL;
+    j_ws(&j);
+    if (*j.s++ != '{')
+        goto fail;
+    j_ws(&j);
+    if (*j.s == '}') {
+        j.s++;
+        goto end;
+    }
+    for (;;) {
+        if (out->n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            pq_param *items = realloc(out->items, ncap * sizeof *items);
+            if (!items) {
+                rc = PQ_ENOMEM;
+                goto fail;
+            }
+            out->items = items;
+            cap = ncap;
+        }
+        pq_param *p = &out->items[out->n];
+        memset(p, 0, sizeof *p);
+        j_ws(&j);
+        if ((rc = j_string(&j, &p->name)) != PQ_OK)
+            goto fail;
+        out->n++;
+        rc = PQ_EINVAL;
+        j_ws(&j);
+        if (*j.s++ != ':')
+            goto fail;
+        j_ws(&j);
+        if (*j.s == '"') {
+            if ((rc = j_string(&j, &p->text)) != PQ_OK)
+                goto fail;
+            p->is_string = 1;
+        } else if ((rc = j_number(&j, p)) != PQ_OK) {
+            goto fail;
+        }
+        rc = PQ_EINVAL;
+        j_ws(&j);
+        if (*j.s == ',') {
+            j.s++;
+            continue;
+        }
+        if (*j.s++ != '}')
+            goto fail;
+        break;
+    }
+end:
+    j_ws(&j);
+    if (*j.s != '\0')
+        goto fail;
+    return PQ_OK;
+fail:
+    pq_params_free(out);
+    return rc;
+}
