@@ -98,12 +98,20 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
                      char **pos, int *ret);
 
 /* Connects to Redis with bounded timeouts (connect 2 s, commands 5 s).
- * Returns the context, or NULL after printing "protein VERB: cannot reach
- * Redis at URL: REASON". The caller frees it with pq_free. */
+ * Returns the context, or NULL after printing "protein VERB: REASON" (the
+ * library's reason, naming the redacted URL). The caller frees it with
+ * pq_free. */
 pq_context *cli_connect(const char *verb, const cli_redis_opts *r);
+
+/* Warns on stderr, when skipped > 0, that pq_trial_list left out that
+ * many trials of sweep whose stored records are malformed, with ctx's
+ * reason for the last one. */
+void cli_warn_skipped(const char *verb, const pq_context *ctx, const char *sweep,
+                      size_t skipped);
 
 /* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
  * and returns CLI_EFAIL. */
+
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc);
 

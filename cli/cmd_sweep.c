@@ -323,7 +323,7 @@ int cmd_control(int argc, char **argv)
     cli_redis_opts r = {0};
     pq_context *ctx;
     pq_trial_record *running = NULL;
-    size_t n_running = 0;
+    size_t n_running = 0, skipped = 0;
     char *pos[1];
     int ret = CLI_OK, rc, sent;
 
@@ -352,11 +352,13 @@ int cmd_control(int argc, char **argv)
                                          : "stopped");
     if (!cancel)
         goto done;
-    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &running, &n_running);
+    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &running, &n_running,
+                       &skipped);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, pos[0], rc);
         goto done;
     }
+    cli_warn_skipped(verb, ctx, pos[0], skipped);
     if (n_running == 0) {
         printf("no running trials\n");
     } else if (!on_path("scancel")) {

@@ -35,6 +35,7 @@ static void sweep_data_free(sweep_data *d)
 static int sweep_data_load(const char *verb, const cli_redis_opts *r,
                            const char *sweep, int state, sweep_data *d)
 {
+    size_t skipped = 0;
     int rc;
 
     memset(d, 0, sizeof(*d));
@@ -43,12 +44,13 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
         return CLI_EFAIL;
     rc = pq_sweep_get(d->ctx, sweep, &d->info);
     if (rc == PQ_OK)
-        rc = pq_trial_list(d->ctx, sweep, state, &d->trials, &d->n);
+        rc = pq_trial_list(d->ctx, sweep, state, &d->trials, &d->n, &skipped);
     if (rc != PQ_OK) {
         cli_queue_fail(verb, d->ctx, sweep, rc);
         sweep_data_free(d);
         return CLI_EFAIL;
     }
+    cli_warn_skipped(verb, d->ctx, sweep, skipped);
     return CLI_OK;
 }
 

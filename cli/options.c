@@ -110,7 +110,6 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
 {
     pq_connect_options opts;
     pq_context *ctx;
-    const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
 
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
@@ -123,15 +122,23 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
         return NULL;
     }
     if (ctx->err != PQ_OK) {
-        cli_fail(verb, "cannot reach Redis at %s: %s (set --redis URL or "
-                       "$PROTEIN_REDIS)",
-                 ctx->url ? ctx->url
-                          : url ? url : "redis://127.0.0.1:6379",
+        /* The library's message names the (redacted) URL itself. */
+        cli_fail(verb, "%s (set --redis URL or $PROTEIN_REDIS)",
                  ctx->errstr[0] ? ctx->errstr : pq_strerror(ctx->err));
         pq_free(ctx);
         return NULL;
     }
     return ctx;
+}
+
+void cli_warn_skipped(const char *verb, const pq_context *ctx, const char *sweep,
+                      size_t skipped)
+{
+    if (skipped == 0)
+        return;
+    fprintf(stderr, "protein %s: warning: sweep %s: %zu trial%s left out: the "
+            "stored record%s malformed (%s)\n", verb, sweep, skipped,
+            skipped == 1 ? "" : "s", skipped == 1 ? " is" : "s are", ctx->errstr);
 }
 
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,

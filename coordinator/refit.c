@@ -426,13 +426,16 @@ fail:
 static int early_stop(pq_context *ctx, proteind_sweep *s)
 {
     pq_trial_record *trials = NULL;
-    size_t n = 0;
+    size_t n = 0, skipped = 0;
     double now = wall_seconds(), thr, cost;
     int rc, worse;
 
-    rc = pq_trial_list(ctx, s->name, PQ_TRIAL_RUNNING, &trials, &n);
+    rc = pq_trial_list(ctx, s->name, PQ_TRIAL_RUNNING, &trials, &n, &skipped);
     if (rc != PQ_OK)
         return rc;
+    if (skipped)
+        proteind_log("sweep %s: %zu running trials not considered for early "
+                     "stopping: %s", s->name, skipped, ctx->errstr);
     for (size_t i = 0; i < n; i++) {
         const pq_trial_record *t = &trials[i];
 

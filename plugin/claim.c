@@ -34,11 +34,11 @@ void spank_protein_claim_error(const pq_context *ctx, int rc,
     switch (rc) {
     case PQ_EIO:
     case PQ_EAUTH:
+        /* ctx->errstr names the (redacted) Redis URL itself. */
         snprintf(err, errlen,
-                 "protein: cannot claim a trial of sweep '%s': Redis at %s: "
-                 "%s (ask the admin to check Redis and the plugstack "
-                 "redis=/password_file= arguments)",
-                 sweep, ctx->url ? ctx->url : "(default)", ctx->errstr);
+                 "protein: cannot claim a trial of sweep '%s': %s (ask the "
+                 "admin to check Redis and the plugstack redis=/password_file= "
+                 "arguments)", sweep, ctx->errstr);
         break;
     case PQ_ENOSWEEP:
         snprintf(err, errlen, "protein: sweep '%s' does not exist (it may "
@@ -98,22 +98,17 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     req.node = job->node;
     req.lease_seconds = cfg->lease_s;
     req.wait_ms = cfg->claim_timeout_s * 1000;
+    /* The result file first: when it cannot be made, no trial is spent. */
+    if (spank_protein_result_create(cfg->result_dir, job->tmpdir, key,
+                                    job->uid, job->gid, &out->result, err,
+                                    errlen) != 0)
+        goto fail;
     rc = pq_claim(ctx, sweep, &req, &t);
     if (rc != PQ_OK) {
         spank_protein_claim_error(ctx, rc, sweep, err, errlen);
         goto fail;
     }
-    if (spank_protein_result_path(cfg->result_dir, job->tmpdir, key,
-                                  out->result_path,
-                                  sizeof(out->result_path)) != 0) {
-        snprintf(err, errlen, "protein: sweep '%s' trial %ld: result path "
-                 "too long", sweep, t->id);
-        goto fail;
-    }
-    if (spank_protein_result_create(out->result_path, job->uid, job->gid,
-                                    err, errlen) != 0)
-        goto fail;
-    rc = pq_env_build(sweep, t->id, &t->params, out->result_path, t->token,
+    rc = pq_env_build(sweep, t->id, &t->params, out->result.path, t->token,
                       &env);
     if (rc != PQ_OK) {
         snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot build "
@@ -149,6 +144,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
 fail:
     if (t != NULL)
         pq_fail(ctx, sweep, t->id, t->token, 0, err);
+    spank_protein_result_discard(&out->result);
     free(json);
     pq_env_free(&env);
     if (t != NULL)

@@ -6,8 +6,8 @@
  *                       option callback checks the sweep (options.c).
  *   slurmstepd          init_post_opt (root): connect to Redis;
  *                       user_init (stepd, euid = job user, before the
- *                       tasks fork): claim the trial, create the result
- *                       file, export the environment (claim.c);
+ *                       tasks fork): create the result file, claim the
+ *                       trial, export the environment (claim.c);
  *                       task_init (the task, before exec): print the
  *                       trial, or fail the task with the claim's error;
  *                       task_exit (root, stepd): record the outcome once
@@ -141,8 +141,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     return 0;
 }
 
-/* slurmstepd, euid = the job's user, before the tasks fork: claims the
- * trial, creates the result file as the user and exports the variables
+/* slurmstepd, euid = the job's user, before the tasks fork: creates the
+ * result file as the user, claims the trial and exports the variables
  * (which every task of the step inherits). Never fails: a problem is kept
  * for task_init. */
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
@@ -235,7 +235,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     if (++state.exited < state.tasks)
         return 0;
     problem[0] = '\0';
-    if (spank_protein_result_read(state.trial.result_path, state.uid,
+    if (spank_protein_result_read(state.trial.result.path, state.uid,
                                   SPANK_PROTEIN_RESULT_CAP, 1, &text, &len,
                                   problem, sizeof(problem)) == 0 &&
         pq_result_parse(text, len, state.trial.trial->metric,
@@ -246,6 +246,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
                                  spank_protein_now() - state.trial.started,
                                  &outcome);
     spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
+    spank_protein_result_discard(&state.trial.result);
     free(text);
     spank_protein_trial_clear(&state.trial);
     return 0;

@@ -112,10 +112,16 @@ int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
                             uint32_t array_job_id, uint32_t array_task_id,
                             char *buf, size_t len);
 
+/* A result file made by spank_protein_result_create. */
+typedef struct spank_protein_result_file {
+    char path[SPANK_PROTEIN_PATH_MAX + 128];
+    int own_dir;   /* its directory was made for this step alone */
+} spank_protein_result_file;
+
 /* What a step claimed, kept in slurmstepd from user_init to task_exit. */
 typedef struct spank_protein_trial {
     pq_trial *trial;          /* NULL when nothing was claimed */
-    char result_path[SPANK_PROTEIN_PATH_MAX + 64];
+    spank_protein_result_file result;
     char *banner;             /* the line printed into the job's output */
     double started;           /* CLOCK_MONOTONIC seconds at the claim */
 } spank_protein_trial;
@@ -132,13 +138,15 @@ typedef struct spank_protein_job {
     const char *tmpdir;       /* the job's $TMPDIR, may be NULL */
 } spank_protein_job;
 
-/* Claims a trial of `sweep` for job through ctx (connected by the caller
- * with the claim wait added to its command timeout), creates its result
- * file and exports the environment contract with spank_setenv. On success
- * fills *out (free with spank_protein_trial_clear) and returns 0. On
- * failure returns -1 with a message for the job's output in err, having
- * released what it took; a trial claimed before a later step failed is
- * recorded as failed. */
+/* Creates the result file (spank_protein_result_create), then claims a
+ * trial of `sweep` for job through ctx (connected by the caller with the
+ * claim wait added to its command timeout) and exports the environment
+ * contract with spank_setenv. On success fills *out (free with
+ * spank_protein_trial_clear) and returns 0. On failure returns -1 with a
+ * message for the job's output in err, having released what it took and
+ * removed the result file: a result file that cannot be made spends no
+ * trial; a trial claimed before a later step failed is recorded as
+ * failed. */
 int spank_protein_claim(spank_t sp, pq_context *ctx,
                         const spank_protein_config *cfg, const char *sweep,
                         const spank_protein_job *job,
@@ -196,17 +204,25 @@ int spank_protein_outcome_report(const spank_protein_config *cfg,
 
 /* ------------------------------------------------------------ result_file.c */
 
-/* Writes the result file path for a claim into buf: DIR/protein.KEY.result
- * where DIR is result_dir, else tmpdir, else /tmp. Returns 0 or -1 when it
- * does not fit. */
-int spank_protein_result_path(const char *result_dir, const char *tmpdir,
-                              const char *claim_key, char *buf, size_t len);
+/* Creates the result file of a claim, before the claim, as the job's
+ * user (user_init) or as root giving it to uid:gid: an empty file, mode
+ * 0600, named DIR/protein-UID/protein.KEY.RANDOM.result (16 random hex
+ * digits, created with O_EXCL and O_NOFOLLOW), DIR being result_dir, else
+ * an absolute tmpdir, else /tmp. DIR/protein-UID is made mode 0700 on
+ * first use; an existing one must be a directory (not a symlink) owned by
+ * uid, and loses any group or other permission. When it is not (another
+ * user made it, or a symlink), the step makes DIR/protein-UID.XXXXXX
+ * (own_dir = 1), so that no other user can make the job fail. Fills *out
+ * and returns 0, or returns -1 with the reason in err and nothing left
+ * behind. */
+int spank_protein_result_create(const char *result_dir, const char *tmpdir,
+                                const char *claim_key, uid_t uid, gid_t gid,
+                                spank_protein_result_file *out, char *err,
+                                size_t errlen);
 
-/* Creates (or empties) the result file at path with mode 0600, refusing a
- * symlink (O_NOFOLLOW), and, when running as root, gives it to uid:gid.
- * Returns 0, or -1 with the reason in err. */
-int spank_protein_result_create(const char *path, uid_t uid, gid_t gid,
-                                char *err, size_t errlen);
+/* Removes the result file at f->path if it is still there, and its
+ * directory when f->own_dir (if empty). Does nothing for an empty path. */
+void spank_protein_result_discard(const spank_protein_result_file *f);
 
 /* Reads the result file at path safely (as root in slurmstepd): refuses a
  * symlink, anything but a regular file, and a file not owned by uid; reads

@@ -110,8 +110,30 @@ static struct timeval ms_tv(int ms)
     return tv;
 }
 
-/* Parses redis://[user[:ignored]@]host[:port][/db] or unix:///path into
- * conn. Returns PQ_OK or PQ_EINVAL with a message. */
+int pq_url_redact(const char *url, char *buf, size_t len)
+{
+    const char *s, *end, *at, *colon;
+    int n;
+
+    if (!url)
+        url = "";
+    s = strstr(url, "://");
+    s = s ? s + 3 : url;
+    end = s + strcspn(s, "/");
+    at = memchr(s, '@', (size_t)(end - s));
+    colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
+    if (!colon) {
+        n = snprintf(buf, len, "%s", url);
+        return n >= 0 && (size_t)n < len ? 0 : -1;
+    }
+    n = snprintf(buf, len, "%.*s***%s", (int)(colon + 1 - url), url, at);
+    return n >= 0 && (size_t)n < len ? 1 : -1;
+}
+
+/* Parses redis://[user@]host[:port][/db] or unix:///path into conn. A
+ * password in the URL (user:password@, :password@) is refused: URLs end
+ * up in job environments, process lists and logs. Messages show ctx->url,
+ * the redacted URL. Returns PQ_OK or PQ_EINVAL with a message. */
 static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
 {
     conn->port = 6379;
@@ -119,20 +141,29 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
         const char *path = url + 7;
         if (path[0] != '/' || strlen(path) >= sizeof conn->host)
             return pq_set_error(ctx, PQ_EINVAL,
-                                "bad Redis URL '%s': expected unix:///absolute/path", url);
+                                "bad Redis URL '%s': expected unix:///absolute/path",
+                                ctx->url);
         conn->is_unix = 1;
         strcpy(conn->host, path);
         return PQ_OK;
     }
     if (strncmp(url, "redis://", 8) != 0)
-        return pq_set_error(ctx, PQ_EINVAL,
-                            "bad Redis URL '%s': expected redis://host:port[/db] or unix:///path", url);
+        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': expected "
+                            "redis://[user@]host[:port][/db] or unix:///path", ctx->url);
     const char *s = url + 8, *end = s + strcspn(s, "/");
     const char *at = memchr(s, '@', (size_t)(end - s));
     if (at) {
-        size_t ulen = strcspn(s, ":@");
-        if (ulen >= sizeof conn->user)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': user name too long", url);
+        size_t ulen = (size_t)(at - s);
+        if (memchr(s, ':', ulen))
+            return pq_set_error(ctx, PQ_EINVAL, "Redis URL '%s' carries a password: "
+                                "protein never takes one from a URL (it would show "
+                                "in job environments and logs); put it in a file only "
+                                "you can read and pass that file (--password-file, "
+                                "password_file=) or set PROTEIN_REDIS_PASSWORD",
+                                ctx->url);
+        if (ulen == 0 || ulen >= sizeof conn->user)
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': empty or overlong "
+                                "user name before '@'", ctx->url);
         memcpy(conn->user, s, ulen);
         conn->user[ulen] = '\0';
         s = at + 1;
@@ -140,21 +171,23 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
     const char *colon = memchr(s, ':', (size_t)(end - s));
     const char *hend = colon ? colon : end;
     if (hend == s || (size_t)(hend - s) >= sizeof conn->host)
-        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': missing or overlong host", url);
+        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': missing or overlong host",
+                            ctx->url);
     memcpy(conn->host, s, (size_t)(hend - s));
     conn->host[hend - s] = '\0';
     if (colon) {
         char *pe;
         long port = strtol(colon + 1, &pe, 10);
         if (pe != end || port < 1 || port > 65535)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad port", url);
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad port", ctx->url);
         conn->port = (int)port;
     }
     if (*end == '/' && end[1]) {
         char *pe;
         long db = strtol(end + 1, &pe, 10);
         if (*pe || db < 0 || db > 1000000)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad database number", url);
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad database number",
+                                ctx->url);
         conn->db = (int)db;
     }
     return PQ_OK;
@@ -179,6 +212,26 @@ static int read_password_file(pq_context *ctx, const char *path, char **out)
     return PQ_OK;
 }
 
+static long tv_ms(struct timeval tv)
+{
+    return (long)tv.tv_sec * 1000 + (long)tv.tv_usec / 1000;
+}
+
+/* Sets PQ_EIO for a command that got no reply on conn, which waited at
+ * most `waited` for it: a timeout says so and for how long (hiredis only
+ * says "Resource temporarily unavailable"), anything else gives hiredis'
+ * reason. `during` names the command. Returns PQ_EIO. */
+static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
+                    const char *during)
+{
+    const char *why = conn->rc && conn->rc->errstr[0] ? conn->rc->errstr : "no reply";
+    if (strcmp(why, strerror(EAGAIN)) == 0 || strcmp(why, strerror(ETIMEDOUT)) == 0)
+        return pq_set_error(ctx, PQ_EIO, "Redis at %s did not answer %s within %ld ms "
+                            "(server overloaded, busy in a long script, or network "
+                            "trouble)", ctx->url, during, tv_ms(waited));
+    return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (during %s)", ctx->url, why, during);
+}
+
 /* Runs one command on a fresh connection (no reconnect) and checks that it
  * did not fail. */
 static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
@@ -186,8 +239,7 @@ static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
 {
     redisReply *r = redisCommandArgv(conn->rc, argc, argv, NULL);
     if (!r)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s during %s", ctx->url,
-                            conn->rc->errstr, what);
+        return no_reply(ctx, conn, conn->command_tv, what);
     int rc = PQ_OK;
     if (r->type == REDIS_REPLY_ERROR)
         rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s", ctx->url,
@@ -206,10 +258,16 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
         conn->rc = redisConnectWithTimeout(conn->host, conn->port, conn->connect_tv);
     if (!conn->rc)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory connecting to %s", ctx->url);
-    if (conn->rc->err)
+    if (conn->rc->err) {
+        const char *why = conn->rc->errstr;
+        if (strcmp(why, strerror(ETIMEDOUT)) == 0 || strcmp(why, strerror(EAGAIN)) == 0)
+            return pq_set_error(ctx, PQ_EIO, "cannot connect to Redis at %s: no answer "
+                                "within %ld ms (is the host up and the port open?)",
+                                ctx->url, tv_ms(conn->connect_tv));
         return pq_set_error(ctx, PQ_EIO, "cannot connect to Redis at %s: %s "
-                            "(is redis-server running? check PROTEIN_REDIS)",
-                            ctx->url, conn->rc->errstr);
+                            "(is redis-server running? check the Redis URL)",
+                            ctx->url, why);
+    }
     if (redisSetTimeout(conn->rc, conn->command_tv) != REDIS_OK)
         return pq_set_error(ctx, PQ_EIO, "Redis at %s: cannot set the command timeout", ctx->url);
     int rc;
@@ -239,7 +297,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
 {
     redisReply *r = redisCommand(conn->rc, "FCALL_RO protein_version 0");
     if (!r)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url, conn->rc->errstr);
+        return no_reply(ctx, conn, conn->command_tv, "protein_version");
     int have = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
     freeReplyObject(r);
     if (have >= pq_functions_version)
@@ -247,7 +305,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", pq_functions_lua};
     r = redisCommandArgv(conn->rc, 4, argv, NULL);
     if (!r)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url, conn->rc->errstr);
+        return no_reply(ctx, conn, conn->command_tv, "FUNCTION LOAD");
     int rc = PQ_OK;
     if (r->type == REDIS_REPLY_ERROR)
         rc = pq_set_error(ctx, PQ_EPROTO,
@@ -276,10 +334,12 @@ pq_context *pq_connect(const pq_connect_options *opts)
         url = getenv("PROTEIN_REDIS");
     if (!url || !*url)
         url = DEFAULT_URL;
-    if (!(ctx->url = pq_strdup(url))) {
+    size_t shown = strlen(url) + 4;
+    if (!(ctx->url = malloc(shown))) {
         pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         return ctx;
     }
+    pq_url_redact(url, ctx->url, shown);
     conn->connect_tv = ms_tv(o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000);
     conn->command_tv = ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
     if (parse_url(ctx, url, conn) != PQ_OK)
@@ -392,8 +452,8 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     ctx->errstr[0] = '\0';
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         return rc;
+    struct timeval tv = conn->command_tv;
     if (extra_ms > 0) {
-        struct timeval tv = conn->command_tv;
         tv.tv_sec += extra_ms / 1000;
         tv.tv_usec += (extra_ms % 1000) * 1000;
         if (tv.tv_usec >= 1000000) {
@@ -406,8 +466,7 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     if (extra_ms > 0 && !conn->rc->err)
         redisSetTimeout(conn->rc, conn->command_tv);
     if (!r)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s", ctx->url,
-                            conn->rc->errstr[0] ? conn->rc->errstr : "no reply");
+        return no_reply(ctx, conn, tv, argv[0]);
     if (r->type == REDIS_REPLY_ERROR) {
         rc = pq_set_error(ctx, strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM : PQ_EPROTO,
                           "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
@@ -461,8 +520,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         goto fail;
     redisReply *r = redisCommandArgv(conn->rc, argc + head, av, al);
     if (!r) {
-        rc = pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (calling %s)", ctx->url,
-                          conn->rc->errstr[0] ? conn->rc->errstr : "no reply", fn);
+        rc = no_reply(ctx, conn, conn->command_tv, fn);
         goto fail;
     }
     if (r->type == REDIS_REPLY_ERROR) {

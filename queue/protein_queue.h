@@ -133,7 +133,8 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
 
 typedef struct pq_connect_options {
     const char *url;            /* redis://[user@]host:port[/db] or unix:///path;
-                                   NULL = $PROTEIN_REDIS or redis://127.0.0.1:6379 */
+                                   NULL = $PROTEIN_REDIS or redis://127.0.0.1:6379;
+                                   a password in it is refused (PQ_EINVAL) */
     const char *password;       /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
     const char *password_file;  /* read when no password is given */
     int connect_timeout_ms;     /* <= 0: 2000 */
@@ -144,8 +145,15 @@ typedef struct pq_context {
     int err;            /* PQ_OK or the last failure's code */
     char errstr[256];   /* the last failure, for people */
     void *redis;        /* private: the connection and how to redo it */
-    char *url;
+    char *url;          /* the URL connected to, redacted (pq_url_redact) */
 } pq_context;
+
+/* Writes url into buf (len bytes) with any password of its user part
+ * replaced by "***" (redis://user:secret@host -> redis://user:***@host),
+ * so that it may be printed. Returns 1 when something was hidden, 0 when
+ * not, -1 when it did not fit (buf then holds a cut, still redacted,
+ * prefix). NULL url is "". */
+int pq_url_redact(const char *url, char *buf, size_t len);
 
 /* Connects, authenticates and makes sure protein's server functions are
  * loaded (FUNCTION LOAD when missing or older). Never returns NULL except
@@ -385,12 +393,17 @@ void pq_trial_record_free(pq_trial_record *r);
 void pq_trial_records_free(pq_trial_record *arr, size_t n);
 
 /* Lists the sweep's trials in id order, all of them (state_filter < 0) or
- * those in one pq_trial_state. *arr is malloc'ed (NULL when *n is 0). */
+ * those in one pq_trial_state. *arr is malloc'ed (NULL when *n is 0). A
+ * malformed trial hash (no id or status, params that are not a flat JSON
+ * object, a score, cost or progress that is not a finite number) is left
+ * out and counted in *skipped (may be NULL); when *skipped > 0,
+ * ctx->errstr says what was wrong with the last one left out. */
 int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
-                  pq_trial_record **arr, size_t *n);
+                  pq_trial_record **arr, size_t *n, size_t *skipped);
 
 /* Reads one trial into a malloc'ed record (free with
- * pq_trial_record_free). PQ_ENOTRIAL, PQ_ENOSWEEP. */
+ * pq_trial_record_free). PQ_ENOTRIAL, PQ_ENOSWEEP; PQ_EPROTO naming the
+ * field for a malformed trial hash (as pq_trial_list skips). */
 int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
                  pq_trial_record **out);
 

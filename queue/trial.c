@@ -56,20 +56,28 @@ static long long elem_int(const redisReply *r, size_t i)
 }
 
 /* Builds a pq_trial from protein_claim's reply {id, token, status,
- * fallback, resumed, attempts, params JSON, metric, cost_metric}. */
+ * fallback, resumed, attempts, params JSON, metric, cost_metric}. A reply
+ * that names a trial (id and token) but whose other fields cannot be
+ * decoded is PQ_EPROTO with *claimed_id set, so that the caller can fail
+ * that trial instead of leaving it running; *claimed_id is 0 otherwise. */
 static int trial_from_reply(pq_context *ctx, const char *sweep, const redisReply *r,
-                            pq_trial **out)
+                            pq_trial **out, long *claimed_id)
 {
+    const long id = (long)elem_int(r, 0);
     const char *token = elem_str(r, 1), *status = elem_str(r, 2);
     const char *json = elem_str(r, 6);
-    if (!token || !status || !json || elem_int(r, 0) < 1)
+    *claimed_id = id >= 1 && token ? id : 0;
+    if (id < 1 || !token)
         return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed claim reply from %s",
                             sweep, ctx->url);
+    if (!status || pq_trial_state_parse(status) != PQ_TRIAL_RUNNING || !json)
+        return pq_set_error(ctx, PQ_EPROTO, "trial %ld of sweep '%s': malformed claim "
+                            "reply from %s", id, sweep, ctx->url);
     pq_trial *t = calloc(1, sizeof *t);
     if (!t)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-    t->id = (long)elem_int(r, 0);
-    t->state = (pq_trial_state)pq_trial_state_parse(status);
+    t->id = id;
+    t->state = PQ_TRIAL_RUNNING;
     t->fallback = elem_int(r, 3) == 1;
     t->resumed = elem_int(r, 4) == 1;
     t->attempts = (int)elem_int(r, 5);
@@ -78,17 +86,36 @@ static int trial_from_reply(pq_context *ctx, const char *sweep, const redisReply
     t->metric = pq_strdup(elem_str(r, 7) ? elem_str(r, 7) : "score");
     t->cost_metric = pq_strdup(elem_str(r, 8) ? elem_str(r, 8) : "cost");
     int rc = pq_params_from_json(json, &t->params);
-    if (rc != PQ_OK) {
+    if (rc == PQ_OK && (!t->sweep || !t->token || !t->metric || !t->cost_metric))
+        rc = PQ_ENOMEM;
+    if (rc != PQ_OK)
         pq_trial_free(t);
-        return pq_set_error(ctx, rc == PQ_ENOMEM ? PQ_ENOMEM : PQ_EPROTO,
-                            "trial %ld of sweep '%s': unreadable params", t->id, sweep);
-    }
-    if (!t->sweep || !t->token || !t->metric || !t->cost_metric) {
-        pq_trial_free(t);
+    if (rc == PQ_ENOMEM)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-    }
+    if (rc != PQ_OK)
+        return pq_set_error(ctx, PQ_EPROTO, "trial %ld of sweep '%s': its parameters "
+                            "stored in Redis are not a flat JSON object of numbers "
+                            "and strings", id, sweep);
     *out = t;
     return PQ_OK;
+}
+
+/* A trial was claimed but its reply cannot be used: records it as failed
+ * with the reason already in ctx->errstr (which is kept, with what became
+ * of the trial appended), so that it neither stays running nor blocks its
+ * claim key. */
+static void fail_undecodable(pq_context *ctx, const char *sweep, long id,
+                             const char *token)
+{
+    char reason[sizeof ctx->errstr];
+    int err = ctx->err;
+    snprintf(reason, sizeof reason, "%s", ctx->errstr);
+    int rc = pq_fail(ctx, sweep, id, token, 0, reason);
+    if (rc == PQ_OK)
+        pq_set_error(ctx, err, "%s (recorded the trial as failed)", reason);
+    else
+        pq_set_error(ctx, err, "%s (the trial stays running until its lease expires: %s)",
+                     reason, ctx->errstr);
 }
 
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
@@ -126,8 +153,12 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
         sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
         poll_ms = poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
     }
-    if (rc == PQ_OK)
-        rc = trial_from_reply(ctx, sweep, r, out);
+    if (rc == PQ_OK) {
+        long claimed = 0;
+        rc = trial_from_reply(ctx, sweep, r, out, &claimed);
+        if (rc != PQ_OK && claimed > 0)
+            fail_undecodable(ctx, sweep, claimed, elem_str(r, 1));
+    }
     pq_reply_free(r);
     return rc;
 }
@@ -270,28 +301,43 @@ void pq_trial_records_free(pq_trial_record *arr, size_t n)
     free(arr);
 }
 
-/* Fills rec from a trial hash (flat HGETALL reply). */
+/* A numeric field of a trial hash: absent or empty leaves *has at 0;
+ * otherwise *has = 1 and *val its value. Returns 0, or -1 when the text
+ * is not a finite number. */
+static int finite_field(const pq_reply *h, const char *field, int *has, double *val)
+{
+    const char *v = pq_flat_get(h, field);
+    *has = 0;
+    if (!v || !*v)
+        return 0;
+    *val = pq_parse_double(v, NAN);
+    if (!isfinite(*val))
+        return -1;
+    *has = 1;
+    return 0;
+}
+
+/* Fills rec from a trial hash (flat HGETALL reply). A hash that lacks a
+ * positive id or a known status, whose params are not a flat JSON object
+ * or whose score, cost or progress is not a finite number is PQ_EPROTO,
+ * naming the trial and the field; rec is empty then. */
 static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply *h,
                             pq_trial_record *rec)
 {
-    int oom = 0;
-    const char *v;
+    int oom = 0, has_progress_score = 0;
+    const char *bad = NULL;
     memset(rec, 0, sizeof *rec);
     rec->id = pq_flat_long(h, "id", 0);
     rec->state = (pq_trial_state)pq_trial_state_parse(pq_flat_get(h, "status"));
-    if ((v = pq_flat_get(h, "score")) && *v) {
-        rec->has_score = 1;
-        rec->score = pq_parse_double(v, NAN);
-    }
-    if ((v = pq_flat_get(h, "cost")) && *v) {
-        rec->has_cost = 1;
-        rec->cost = pq_parse_double(v, NAN);
-    }
-    if ((v = pq_flat_get(h, "progress_step")) && *v) {
-        rec->has_progress = 1;
-        rec->progress_step = pq_parse_double(v, NAN);
-        rec->progress_score = pq_flat_double(h, "progress_score", NAN);
-    }
+    if (finite_field(h, "score", &rec->has_score, &rec->score) != 0)
+        bad = "score";
+    if (finite_field(h, "cost", &rec->has_cost, &rec->cost) != 0)
+        bad = "cost";
+    if (finite_field(h, "progress_step", &rec->has_progress, &rec->progress_step) != 0 ||
+        finite_field(h, "progress_score", &has_progress_score, &rec->progress_score) != 0)
+        bad = "progress";
+    if (rec->has_progress && !has_progress_score)
+        rec->progress_score = NAN;
     rec->job_id = pq_flat_strdup(h, "job_id", &oom);
     rec->node = pq_flat_strdup(h, "node", &oom);
     rec->claim_key = pq_flat_strdup(h, "claim_key", &oom);
@@ -311,18 +357,29 @@ static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply
         record_clear(rec);
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     }
-    if (rc != PQ_OK || rec->id < 1 || (int)rec->state < 0) {
+    if (rec->id < 1)
+        bad = "id";
+    else if ((int)rec->state < 0)
+        bad = "status";
+    else if (rc != PQ_OK)
+        bad = "params";
+    if (bad) {
+        long id = rec->id;
         record_clear(rec);
-        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': trial hash %ld is malformed",
-                            sweep, rec->id);
+        memset(rec, 0, sizeof *rec);
+        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': trial %ld: the stored %s "
+                            "field is malformed", sweep, id, bad);
     }
     return PQ_OK;
 }
 
 /* Reads trials first..last (inclusive) and appends those matching the
- * filter to *arr (capacity *cap, count *n). */
+ * filter to *arr (capacity *cap, count *n). A malformed trial hash is
+ * counted in *skipped and left out; with skipped NULL it fails the read
+ * (PQ_EPROTO naming it). */
 static int read_trials(pq_context *ctx, const char *sweep, long first, long last,
-                       int state_filter, pq_trial_record **arr, size_t *n, size_t *cap)
+                       int state_filter, pq_trial_record **arr, size_t *n, size_t *cap,
+                       size_t *skipped)
 {
     char a[32], b[32];
     pq_reply *r = NULL;
@@ -347,7 +404,13 @@ static int read_trials(pq_context *ctx, const char *sweep, long first, long last
             *arr = grown;
             *cap = ncap;
         }
-        if ((rc = record_from_hash(ctx, sweep, h, &(*arr)[*n])) != PQ_OK)
+        rc = record_from_hash(ctx, sweep, h, &(*arr)[*n]);
+        if (rc == PQ_EPROTO && skipped) {
+            (*skipped)++;
+            rc = PQ_OK;
+            continue;
+        }
+        if (rc != PQ_OK)
             break;
         if (state_filter >= 0 && (int)(*arr)[*n].state != state_filter)
             record_clear(&(*arr)[*n]);
@@ -359,20 +422,26 @@ static int read_trials(pq_context *ctx, const char *sweep, long first, long last
 }
 
 int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
-                  pq_trial_record **arr, size_t *n)
+                  pq_trial_record **arr, size_t *n, size_t *skipped)
 {
     pq_sweep_info *info = NULL;
-    size_t cap = 0;
+    size_t cap = 0, bad = 0;
+    char why[sizeof ctx->errstr] = "";
     int rc;
     *arr = NULL;
     *n = 0;
+    if (skipped)
+        *skipped = 0;
     if ((rc = pq_sweep_get(ctx, sweep, &info)) != PQ_OK)
         return rc;
     long total = info->n_trials;
     pq_sweep_info_free(info);
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
         long last = first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
-        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap);
+        size_t bad_before = bad;
+        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap, &bad);
+        if (bad > bad_before)
+            snprintf(why, sizeof why, "%s", ctx->errstr);
         if (rc != PQ_OK) {
             pq_trial_records_free(*arr, *n);
             *arr = NULL;
@@ -380,6 +449,9 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
             return rc;
         }
     }
+    if (skipped)
+        *skipped = bad;
+    snprintf(ctx->errstr, sizeof ctx->errstr, "%s", why);
     return PQ_OK;
 }
 
@@ -394,7 +466,8 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     if (trial_id < 1)
         return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
-    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap)) != PQ_OK) {
+    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap, NULL)) !=
+        PQ_OK) {
         pq_trial_records_free(arr, n);
         return rc;
     }

@@ -10,7 +10,8 @@
 # salloc); a job without --sweep untouched (no PROTEIN_* variable, no Redis
 # connection); bad plugstack keys refused; Redis down (submit warns; the task
 # fails fast with a message, the node stays up, a later job runs); exit 3 ->
-# failed 3; no score -> failed "no result"; scancel -> interrupted; protein
+# failed 3; no score -> failed "no result"; the result file private under a
+# fresh name (planted files and symlinks harmless); scancel -> interrupted; protein
 # cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
 # the task -> same trial; a 32-task array (%8) -> 32 distinct completed
 # trials, the best beating the Sobol warm-up's best; proteind down -> fallback
@@ -189,7 +190,7 @@ case_redis_down() {
     j=$(echo "$msg" | tail -1)
     wait_done "$j" 15 || ok=1
     [ "$(job_state "$j")" = FAILED ] || ok=1
-    grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': Redis at" "$OUT/down.out" || ok=1
+    grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': cannot connect to Redis at redis://" "$OUT/down.out" || ok=1
     grep -q '^ran' "$OUT/down.out" && ok=1
     [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
     later=$(sbatch --parsable -o /dev/null --wrap true)
@@ -248,6 +249,32 @@ EOF
         [ "$(trial_field e2e-outcomes "$t" attempts)" = 1 ]
 }
 check "completed with score and cost; an srun step inside sees the same trial" case_completed_and_srun
+
+# The result file sits in a per-user directory (mode 0700) under a fresh
+# name; another user's files at the old predictable name and a symlink at
+# the per-user directory change nothing: the job completes with its score.
+case_result_private() {
+    local j t uid dir mode decoy=$D/results/decoy
+    uid=$(id -u)
+    dir=$D/results/protein-$uid
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\necho result=$PROTEIN_RESULT\necho score=0.5 >> "$PROTEIN_RESULT"\n' > "$OUT/private.sh"
+    read -r j t < <(run_outcome private)
+    mode=$(stat -c %a "$dir")
+    grep -q "^result=$dir/protein\.$j\.[0-9a-f]\{16\}\.result\$" "$OUT/private.out" &&
+        [ "$mode" = 700 ] && [ "$(trial_field e2e-outcomes "$t" score)" = 0.5 ] || return 1
+    # Planted: the old names of the next jobs, and the directory as a symlink.
+    mkdir -p "$decoy" && chmod 777 "$decoy" || return 1
+    mv "$dir" "$dir.moved" && ln -s "$decoy" "$dir" || return 1
+    for n in 1 2 3 4 5; do echo score=666 > "$D/results/protein.$((j + n)).result"; done
+    read -r j t < <(run_outcome private)
+    rm -f "$dir" && mv "$dir.moved" "$dir"
+    [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
+        [ "$(trial_field e2e-outcomes "$t" score)" = 0.5 ] &&
+        [ -z "$(ls -A "$decoy")" ] &&
+        grep -q "^result=$dir\.[A-Za-z0-9]\{6\}/protein\.$j\." "$OUT/private.out" &&
+        ! ls -d "$dir".?????? 2>/dev/null | grep -q .
+}
+check "result file private, fresh name; planted files and symlinks change nothing" case_result_private
 
 case_scancel() {
     local j t

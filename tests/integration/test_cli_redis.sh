@@ -55,8 +55,10 @@ expect_rc 2 "$rc" "create with a bad name"
 rc=0
 "$PROTEIN" status clitest --redis redis://127.0.0.1:1 >"$tmp/down.out" 2>&1 || rc=$?
 expect_rc 1 "$rc" "Redis down"
-grep -q 'cannot reach Redis at redis://127.0.0.1:1' "$tmp/down.out" ||
+grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$tmp/down.out" ||
     fail "Redis-down message does not name the URL"
+[ "$(grep -o 'Redis at' "$tmp/down.out" | wc -l)" = 1 ] ||
+    fail "Redis-down message names the URL more than once"
 
 # ------------------------------------------------------------ list, status
 "$PROTEIN" list >"$tmp/list.out" || fail "list"

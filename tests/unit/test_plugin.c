@@ -301,13 +301,16 @@ static void test_claim_errors(void)
     char err[1024];
 
     memset(&ctx, 0, sizeof(ctx));
-    snprintf(ctx.errstr, sizeof(ctx.errstr), "Connection refused");
+    snprintf(ctx.errstr, sizeof(ctx.errstr), "cannot connect to Redis at "
+             "redis://10.1.2.3:6379: Connection refused");
     ctx.url = "redis://10.1.2.3:6379";
     spank_protein_claim_error(&ctx, PQ_EIO, "ppo", err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: cannot claim a trial of "
-                                       "sweep 'ppo': Redis at "
-                                       "redis://10.1.2.3:6379: Connection "
+                                       "sweep 'ppo': cannot connect to Redis "
+                                       "at redis://10.1.2.3:6379: Connection "
                                        "refused"));
+    /* The library's message already names the URL: said once. */
+    CU_ASSERT_PTR_NULL(strstr(strstr(err, "Redis at") + 1, "Redis at"));
     spank_protein_claim_error(&ctx, PQ_EBUDGET, "ppo", err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "max_trials"));
     spank_protein_claim_error(&ctx, PQ_ESTOPPED, "ppo", err, sizeof(err));
@@ -401,22 +404,113 @@ static void test_status_merge(void)
 
 /* ------------------------------------------------------------ result file */
 
-static void test_result_path(void)
+/* Creates a result file under base for key, asserting success. */
+static void create_ok(const char *base, const char *key,
+                      spank_protein_result_file *f)
 {
-    char buf[128];
+    char err[512];
 
-    CU_ASSERT_EQUAL(spank_protein_result_path("/var/r", "/tmp/job", "5_1",
-                                              buf, sizeof(buf)), 0);
-    CU_ASSERT_STRING_EQUAL(buf, "/var/r/protein.5_1.result");
-    CU_ASSERT_EQUAL(spank_protein_result_path("", "/scratch/job/", "5", buf,
-                                              sizeof(buf)), 0);
-    CU_ASSERT_STRING_EQUAL(buf, "/scratch/job/protein.5.result");
-    /* A relative $TMPDIR is not trusted. */
-    CU_ASSERT_EQUAL(spank_protein_result_path(NULL, "rel", "5", buf,
-                                              sizeof(buf)), 0);
-    CU_ASSERT_STRING_EQUAL(buf, "/tmp/protein.5.result");
-    CU_ASSERT_EQUAL(spank_protein_result_path("/var/r", NULL, "5", buf, 10),
-                    -1);
+    err[0] = '\0';
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_create(base, NULL, key,
+                                                      getuid(), getgid(), f,
+                                                      err, sizeof(err)), 0);
+    if (err[0])
+        fprintf(stderr, "\n    %s", err);
+}
+
+/* Files go into a private per-user directory under unpredictable names:
+ * nobody else can pre-create, read or replace them. */
+static void test_result_create_private(void)
+{
+    spank_protein_result_file a, b;
+    char dir[600], want[700];
+    struct stat st;
+
+    snprintf(dir, sizeof(dir), "%s/protein-%ld", tmpdir, (long)getuid());
+    create_ok(tmpdir, "5_1", &a);
+    create_ok(tmpdir, "5_1", &b);
+    snprintf(want, sizeof(want), "%s/protein.5_1.", dir);
+    CU_ASSERT_EQUAL(strncmp(a.path, want, strlen(want)), 0);
+    CU_ASSERT_EQUAL(strlen(a.path), strlen(want) + 16 + strlen(".result"));
+    CU_ASSERT_STRING_NOT_EQUAL(a.path, b.path);     /* unpredictable */
+    CU_ASSERT_EQUAL(a.own_dir, 0);
+    CU_ASSERT_EQUAL_FATAL(lstat(dir, &st), 0);
+    CU_ASSERT(S_ISDIR(st.st_mode));
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+    CU_ASSERT_EQUAL(st.st_uid, getuid());
+    CU_ASSERT_EQUAL_FATAL(lstat(a.path, &st), 0);
+    CU_ASSERT(S_ISREG(st.st_mode));
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+    CU_ASSERT_EQUAL(st.st_size, 0);
+    spank_protein_result_discard(&a);
+    spank_protein_result_discard(&b);
+    CU_ASSERT_EQUAL(access(a.path, F_OK), -1);
+    CU_ASSERT_EQUAL(access(dir, F_OK), 0);          /* shared by steps */
+
+    /* The user's own directory, too open: made private again. */
+    CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
+    create_ok(tmpdir, "5_2", &a);
+    CU_ASSERT_EQUAL_FATAL(stat(dir, &st), 0);
+    CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+    spank_protein_result_discard(&a);
+}
+
+/* DIR/protein-UID taken by something that is not the user's directory (a
+ * symlink planted by another user, a file, and as root another user's
+ * directory): the step makes a private directory of its own instead of
+ * failing or writing through it, and removes it afterwards. */
+static void test_result_create_taken(void)
+{
+    spank_protein_result_file f;
+    char base[400], dir[600], target[600], want[700];
+    struct stat st;
+    int round;
+
+    for (round = 0; round < 3; round++) {
+        snprintf(base, sizeof(base), "%s/taken%d", tmpdir, round);
+        CU_ASSERT_EQUAL_FATAL(mkdir(base, 0777), 0);
+        snprintf(dir, sizeof(dir), "%s/protein-%ld", base, (long)getuid());
+        snprintf(target, sizeof(target), "%s/elsewhere", base);
+        CU_ASSERT_EQUAL_FATAL(mkdir(target, 0700), 0);
+        if (round == 0) {
+            CU_ASSERT_EQUAL_FATAL(symlink(target, dir), 0);
+        } else if (round == 1) {
+            CU_ASSERT_EQUAL_FATAL(close(open(dir, O_CREAT | O_WRONLY, 0600)),
+                                  0);
+        } else {
+            if (geteuid() != 0)
+                continue;                           /* needs a 2nd uid */
+            CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+            CU_ASSERT_EQUAL_FATAL(chown(dir, getuid() + 4242, 0), 0);
+        }
+        create_ok(base, "7", &f);
+        CU_ASSERT_EQUAL(f.own_dir, 1);
+        snprintf(want, sizeof(want), "%s.", dir);
+        CU_ASSERT_EQUAL(strncmp(f.path, want, strlen(want)), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info, dir));
+        *strrchr(f.path, '/') = '\0';
+        CU_ASSERT_EQUAL_FATAL(stat(f.path, &st), 0);
+        CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+        CU_ASSERT_EQUAL(st.st_uid, getuid());
+        f.path[strlen(f.path)] = '/';
+        spank_protein_result_discard(&f);
+        *strrchr(f.path, '/') = '\0';
+        CU_ASSERT_EQUAL(access(f.path, F_OK), -1);  /* own dir removed */
+        CU_ASSERT_EQUAL(rmdir(target), 0);          /* nothing went there */
+    }
+}
+
+/* A base directory that does not exist: a clear error, nothing made. */
+static void test_result_create_no_base(void)
+{
+    spank_protein_result_file f;
+    char err[512];
+
+    CU_ASSERT_EQUAL(spank_protein_result_create("/nonexistent-protein-dir",
+                                                NULL, "9", getuid(), getgid(),
+                                                &f, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-protein-dir/protein-"));
+    CU_ASSERT_STRING_EQUAL(f.path, "");
 }
 
 static void write_file(const char *path, const char *text)
@@ -444,22 +538,15 @@ static void expect_read_refused(const char *path, uid_t uid, const char *why)
 
 static void test_result_roundtrip(void)
 {
-    char path[512], err[512];
+    spank_protein_result_file f;
+    char err[512];
     char *text = NULL;
     size_t len = 0;
-    struct stat st;
     pq_result r;
 
-    snprintf(path, sizeof(path), "%s/protein.1.result", tmpdir);
-    write_file(path, "stale=1\n");
-    CU_ASSERT_EQUAL_FATAL(spank_protein_result_create(path, getuid(),
-                                                      getgid(), err,
-                                                      sizeof(err)), 0);
-    CU_ASSERT_EQUAL(stat(path, &st), 0);
-    CU_ASSERT_EQUAL(st.st_size, 0);                 /* emptied */
-    CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
-    write_file(path, "score=0.5\ncost=7\nscore=0.75\n");
-    CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(path, getuid(), 1 << 20,
+    create_ok(tmpdir, "1", &f);
+    write_file(f.path, "score=0.5\ncost=7\nscore=0.75\n");
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(f.path, getuid(), 1 << 20,
                                                     1, &text, &len, err,
                                                     sizeof(err)), 0);
     CU_ASSERT_EQUAL(len, strlen("score=0.5\ncost=7\nscore=0.75\n"));
@@ -467,24 +554,30 @@ static void test_result_roundtrip(void)
     CU_ASSERT(r.has_metric && r.metric == 0.75);
     CU_ASSERT(r.has_cost && r.cost == 7);
     free(text);
-    CU_ASSERT_EQUAL(access(path, F_OK), -1);        /* removed after reading */
-    expect_read_refused(path, getuid(), "No such file");
+    CU_ASSERT_EQUAL(access(f.path, F_OK), -1);      /* removed after reading */
+    expect_read_refused(f.path, getuid(), "No such file");
 }
 
 static void test_result_symlink_refused(void)
 {
-    char path[512], target[512], err[512];
+    char path[700], target[512], dir[400], link_dir[400];
 
     snprintf(target, sizeof(target), "%s/secret", tmpdir);
     snprintf(path, sizeof(path), "%s/protein.2.result", tmpdir);
     write_file(target, "score=1\n");
     CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
     expect_read_refused(path, getuid(), "symlink: refused");
-    /* Creating through a planted symlink is refused too. */
-    CU_ASSERT_EQUAL(spank_protein_result_create(path, getuid(), getgid(), err,
-                                                sizeof(err)), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "symlink"));
     unlink(path);
+    /* A directory swapped for a symlink is not followed either. */
+    snprintf(dir, sizeof(dir), "%s/real", tmpdir);
+    snprintf(link_dir, sizeof(link_dir), "%s/swapped", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(symlink(dir, link_dir), 0);
+    snprintf(path, sizeof(path), "%s/protein.2.result", dir);
+    write_file(path, "score=1\n");
+    snprintf(path, sizeof(path), "%s/protein.2.result", link_dir);
+    expect_read_refused(path, getuid(), "result directory");
+    unlink(link_dir);
     unlink(target);
 }
 
@@ -555,7 +648,9 @@ static const cunit_test tests[] = {
     {"outcome: failed", test_outcome_failed},
     {"outcome: interrupted", test_outcome_interrupted},
     {"outcome: merge", test_status_merge},
-    {"result: path", test_result_path},
+    {"result: private directory, fresh names", test_result_create_private},
+    {"result: directory taken by another", test_result_create_taken},
+    {"result: base directory missing", test_result_create_no_base},
     {"result: round trip", test_result_roundtrip},
     {"result: symlink refused", test_result_symlink_refused},
     {"result: wrong owner refused", test_result_wrong_owner_refused},

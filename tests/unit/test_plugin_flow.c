@@ -5,8 +5,8 @@
  * (test_plugin_stub.c) and a real private redis-server
  * (tests/common/redis_harness.h): claim, export, outcome, requeue, srun
  * steps inside a job, Redis down, jobs without --sweep, claims refused
- * (deleted, stopped, paused, spent sweeps) and a result file that cannot
- * be created. Skips (77) when redis-server is missing.
+ * (deleted, stopped, paused, spent sweeps), a result file that cannot
+ * be created and result files planted by another user. Skips (77) when redis-server is missing.
  */
 #include "config.h"
 
@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -129,6 +130,7 @@ static void start_step(const char *sweep, const char *redis_arg,
 static void test_claim_complete(void)
 {
     const char *result;
+    char want[400];
     pq_trial_record *r;
     FILE *f;
 
@@ -143,7 +145,9 @@ static void test_claim_complete(void)
     CU_ASSERT_PTR_NOT_NULL(plugin_stub_env("PROTEIN_TOKEN"));
     result = plugin_stub_env("PROTEIN_RESULT");
     CU_ASSERT_PTR_NOT_NULL_FATAL(result);
-    CU_ASSERT_PTR_NOT_NULL(strstr(result, "/protein.500_3.result"));
+    snprintf(want, sizeof(want), "%s/protein-%ld/protein.500_3.", tmpdir,
+             (long)getuid());
+    CU_ASSERT_EQUAL(strncmp(result, want, strlen(want)), 0);
     CU_ASSERT_EQUAL(access(result, W_OK), 0);
 
     CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
@@ -361,23 +365,74 @@ static void test_claim_refused(void)
     pq_free(ctx);
 }
 
-/* The result file cannot be created (result_dir missing): the claimed
- * trial is failed with the reason, not left running, and the task fails
- * with that reason. */
+/* The number of trials sweep has handed out (-1 when unreadable). */
+static long trials_handed_out(const char *sweep)
+{
+    pq_context *ctx = connect_queue();
+    pq_sweep_info *info = NULL;
+    long n = -1;
+
+    if (pq_sweep_get(ctx, sweep, &info) == PQ_OK)
+        n = info->n_trials;
+    pq_sweep_info_free(info);
+    pq_free(ctx);
+    return n;
+}
+
+/* The result file cannot be created (result_dir missing): it is made
+ * before the claim, so no trial is spent, and the task fails with the
+ * reason. */
 static void test_result_dir_missing(void)
 {
-    pq_trial_record *r;
-
     CU_ASSERT_EQUAL_FATAL(create_sweep("nodir"), PQ_OK);
     expect_task_fails_in("nodir", "result_dir=/nonexistent-protein-result-dir",
                          905, "/nonexistent-protein-result-dir");
-    r = trial("nodir", 1);
+    CU_ASSERT_EQUAL(trials_handed_out("nodir"), 0);
+}
+
+/* Another user planted files at the old predictable name and a symlink
+ * at the per-user directory: the job still runs and records its score,
+ * and nothing is written through the symlink. */
+static void test_result_planted(void)
+{
+    char base[300], path[400], target[400];
+    const char *result;
+    pq_trial_record *r;
+    FILE *f;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("planted"), PQ_OK);
+    snprintf(base, sizeof(base), "result_dir=%s/planted", tmpdir);
+    snprintf(target, sizeof(target), "%s/planted/decoy", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(base + strlen("result_dir="), 0777), 0);
+    CU_ASSERT_EQUAL_FATAL(mkdir(target, 0777), 0);
+    snprintf(path, sizeof(path), "%s/planted/protein-%ld", tmpdir,
+             (long)getuid());
+    CU_ASSERT_EQUAL_FATAL(symlink(target, path), 0);
+    snprintf(path, sizeof(path), "%s/planted/protein.500_3.result", tmpdir);
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=666\n", f);
+    fclose(f);
+
+    start_step_in("planted", arg_redis, base, 910, SLURM_BATCH_SCRIPT);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    result = plugin_stub_env("PROTEIN_RESULT");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(result);
+    CU_ASSERT_PTR_NULL(strstr(result, "decoy"));
+    f = fopen(result, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=0.25\n", f);
+    fclose(f);
+    plugin_stub.exit_status = 0;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    r = trial("planted", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(r->error);
-    CU_ASSERT_PTR_NOT_NULL(strstr(r->error,
-                                  "/nonexistent-protein-result-dir"));
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT(r->has_score && r->score == 0.25);
     pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(rmdir(target), 0);              /* still empty */
 }
 
 static const cunit_test tests[] = {
@@ -387,7 +442,8 @@ static const cunit_test tests[] = {
     {"no --sweep", test_no_sweep},
     {"Redis down", test_redis_down},
     {"deleted, stopped, paused, spent sweeps", test_claim_refused},
-    {"result_dir missing: trial failed", test_result_dir_missing},
+    {"result_dir missing: no trial spent", test_result_dir_missing},
+    {"result files planted by another user", test_result_planted},
 };
 
 int main(void)

@@ -1,0 +1,234 @@
+/*
+ * test_hostile.c - a corrupted store and hostile input harm nothing:
+ * against a private redis-server (tests/common/redis_harness.h), values
+ * planted behind the library's back are rejected with a message, no trial
+ * is left running because of them, and Redis URLs never show a password.
+ */
+#include "config.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "cunit_run.h"
+#include "protein_queue.h"
+#include "redis_harness.h"
+
+#define OWNER 1000
+
+static redis_harness server;
+static pq_context *ctx;
+static redisContext *raw; /* plants what the library would never write */
+
+/* {"lr": 0.5, "layers": 2} */
+static pq_params point(void)
+{
+    pq_params p = {2, calloc(2, sizeof(pq_param))};
+    p.items[0] = (pq_param){.name = strdup("lr"), .number = 0.5};
+    p.items[1] = (pq_param){.name = strdup("layers"), .is_integer = 1, .number = 2};
+    return p;
+}
+
+static void make_sweep(const char *name)
+{
+    pq_params fb = point();
+    pq_sweep_spec spec = {.name = name, .config_yaml = "metric: score\n",
+                          .owner_uid = OWNER, .fallback = &fb, .n_fallback = 1};
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_create(ctx, &spec), PQ_OK);
+    pq_params_free(&fb);
+}
+
+static pq_trial *claim(const char *sweep, const char *key, int *rc)
+{
+    pq_claim_request r = {.claim_key = key, .uid = OWNER, .array_index = -1};
+    pq_trial *t = NULL;
+    *rc = pq_claim(ctx, sweep, &r, &t);
+    return t;
+}
+
+/* Runs a command given as a format on the raw connection; 0 unless it
+ * failed or the server answered an error. */
+static int plant(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(raw, fmt, ap);
+    va_end(ap);
+    int ok = r && r->type != REDIS_REPLY_ERROR;
+    if (r)
+        freeReplyObject(r);
+    return ok ? 0 : -1;
+}
+
+/* The status field of a trial hash, read raw ("" when absent). */
+static void raw_status(const char *sweep, long id, char *buf, size_t len)
+{
+    redisReply *r = redisCommand(raw, "HGET protein:{%s}:trial:%ld status", sweep, id);
+    snprintf(buf, len, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    if (r)
+        freeReplyObject(r);
+}
+
+/* ------------------------------------------------------------ tests */
+
+/* A queue entry whose params JSON cannot be decoded: the claim fails with
+ * a message, the trial it took is recorded as failed (not left running),
+ * and the next claim gets a good point. This path once read the freed
+ * trial (use-after-free). */
+static void test_undecodable_claim(void)
+{
+    /* msgpack ["{bad", "\x80"]: a valid entry around an invalid JSON. */
+    static const char entry[] = "\x92\xa4{bad\xa1\x80";
+    char status[32];
+    int rc;
+    make_sweep("badq");
+    CU_ASSERT_EQUAL_FATAL(plant("RPUSH protein:{badq}:queue %b", entry, sizeof entry - 1), 0);
+    pq_trial *t = claim("badq", "job1", &rc);
+    CU_ASSERT_EQUAL(rc, PQ_EPROTO);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "trial 1 of sweep 'badq'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "parameters"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "recorded the trial as failed"));
+    raw_status("badq", 1, status, sizeof status);
+    CU_ASSERT_STRING_EQUAL(status, "failed");
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "badq", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_FAILED], 1);
+    pq_sweep_info_free(info);
+
+    t = claim("badq", "job2", &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+    CU_ASSERT_EQUAL(t->id, 2);
+    CU_ASSERT_EQUAL(t->params.n, 2);
+    pq_trial_free(t);
+}
+
+/* One malformed trial hash is left out of a listing and counted, with the
+ * field named; reading it alone says what is wrong with it. */
+static void test_malformed_hash_skipped(void)
+{
+    pq_trial_record *arr = NULL, *one = NULL;
+    size_t n = 0, skipped = 0;
+    int rc;
+    make_sweep("badh");
+    for (int i = 0; i < 4; i++) {
+        char key[8];
+        snprintf(key, sizeof key, "k%d", i);
+        pq_trial *t = claim("badh", key, &rc);
+        CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:2 params {\"lr\":"), 0);
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:3 score nan"), 0);
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:4 status bogus"), 0);
+
+    CU_ASSERT_EQUAL_FATAL(pq_trial_list(ctx, "badh", -1, &arr, &n, &skipped), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(skipped, 3);
+    CU_ASSERT_EQUAL(arr[0].id, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "trial 4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "status"));
+    pq_trial_records_free(arr, n);
+
+    CU_ASSERT_EQUAL(pq_trial_get(ctx, "badh", 2, &one), PQ_EPROTO);
+    CU_ASSERT_PTR_NULL(one);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "params"));
+    CU_ASSERT_EQUAL(pq_trial_get(ctx, "badh", 3, &one), PQ_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "score"));
+    CU_ASSERT_EQUAL_FATAL(pq_trial_get(ctx, "badh", 1, &one), PQ_OK);
+    CU_ASSERT_EQUAL(one->id, 1);
+    pq_trial_record_free(one);
+}
+
+/* A password in the URL is refused, and no message shows it. */
+static void test_url_password(void)
+{
+    char url[128], shown[128];
+    snprintf(url, sizeof url, "redis://alice:s3cret@127.0.0.1:%d", server.port);
+    pq_connect_options o = {.url = url, .connect_timeout_ms = 500, .command_timeout_ms = 500};
+    pq_context *c = pq_connect(&o);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->err, PQ_EINVAL);
+    CU_ASSERT_PTR_NULL(strstr(c->errstr, "s3cret"));
+    CU_ASSERT_PTR_NULL(strstr(c->url, "s3cret"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "redis://alice:***@127.0.0.1"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "password"));
+    pq_free(c);
+
+    CU_ASSERT_EQUAL(pq_url_redact("redis://:pw@h:1/2", shown, sizeof shown), 1);
+    CU_ASSERT_STRING_EQUAL(shown, "redis://:***@h:1/2");
+    CU_ASSERT_EQUAL(pq_url_redact("redis://u@h:1", shown, sizeof shown), 0);
+    CU_ASSERT_STRING_EQUAL(shown, "redis://u@h:1");
+    CU_ASSERT_EQUAL(pq_url_redact("unix:///run/redis.sock", shown, sizeof shown), 0);
+    CU_ASSERT_STRING_EQUAL(shown, "unix:///run/redis.sock");
+    /* Cut short, the password still never shows. */
+    CU_ASSERT_EQUAL(pq_url_redact("redis://user:longsecret@h", shown, 16), -1);
+    CU_ASSERT_PTR_NULL(strstr(shown, "long"));
+}
+
+/* A server that stops answering: the message says it timed out and after
+ * how long, not "Resource temporarily unavailable". */
+static void test_timeout_message(void)
+{
+    pq_connect_options o = {.url = server.url, .connect_timeout_ms = 300,
+                            .command_timeout_ms = 300};
+    pq_context *c = pq_connect(&o);
+    CU_ASSERT_EQUAL_FATAL(c->err, PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(kill(server.pid, SIGSTOP), 0);
+    int rc = pq_sweep_exists(c, "badq");
+    kill(server.pid, SIGCONT);
+    CU_ASSERT_EQUAL(rc, PQ_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "did not answer"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "within 300 ms"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, server.url));
+    CU_ASSERT_PTR_NULL(strstr(c->errstr, "temporarily"));
+    /* Said once: the URL is not repeated. */
+    CU_ASSERT_PTR_NULL(strstr(strstr(c->errstr, "Redis at") + 1, "Redis at"));
+    pq_free(c);
+}
+
+static int suite_init(void)
+{
+    if (redis_harness_start(&server, NULL) != 0)
+        return -1;
+    pq_connect_options o = {.url = server.url, .connect_timeout_ms = 1000,
+                            .command_timeout_ms = 5000};
+    ctx = pq_connect(&o);
+    if (ctx->err != PQ_OK) {
+        fprintf(stderr, "connect: %s\n", ctx->errstr);
+        return -1;
+    }
+    raw = redisConnect("127.0.0.1", server.port);
+    return raw && !raw->err ? 0 : -1;
+}
+
+static int suite_clean(void)
+{
+    if (raw)
+        redisFree(raw);
+    pq_free(ctx);
+    redis_harness_stop(&server);
+    return 0;
+}
+
+static const cunit_test tests[] = {
+    {"undecodable claim fails its trial", test_undecodable_claim},
+    {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
+    {"URL password refused and redacted", test_url_password},
+    {"timeout message", test_timeout_message},
+};
+
+int main(void)
+{
+    if (system("redis-server --version >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "SKIP: redis-server not found\n");
+        return 77;
+    }
+    return cunit_run_suite_fixture("hostile", suite_init, suite_clean, tests,
+                                   CUNIT_COUNT(tests));
+}
