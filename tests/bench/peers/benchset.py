@@ -1,0 +1,42 @@
+"""The fixed benchmark set: problems, trial budgets, seeds. Written before
+anyone tuned protein against it; do not change it to suit an optimizer.
+
+Half of the seeds (HELDOUT_SEEDS) and one problem family (HELDOUT_FAMILY)
+are held back: run.py runs them only with --final, and reports them apart.
+"""
+import problems as P
+
+TUNING_SEEDS = list(range(0, 10))
+HELDOUT_SEEDS = list(range(100, 110))
+
+# name -> (factory, trials, sleep_per_cost): sleep_per_cost makes protein's
+# parallel trials finish in cost order (see optimizers.run_protein).
+PROBLEMS = {
+    "rl": (P.RLShaped, 60, 0.003),
+    "mixed": (P.Mixed, 80, 0.05),
+    "bbob-f21-d2": (lambda: P.BBOB(21, 2), 40, 0.05),
+    "bbob-f8-d5": (lambda: P.BBOB(8, 5), 60, 0.05),
+    "bbob-f10-d10": (lambda: P.BBOB(10, 10), 80, 0.05),
+    # held-out family: bayesmark-style model tuning, real training time as cost
+    "sk-svm-breast_cancer": (lambda: P.SklearnTune("svm", "breast_cancer"), 40, 1.0),
+    "sk-rf-wine": (lambda: P.SklearnTune("rf", "wine"), 40, 1.0),
+    "sk-mlp-digits": (lambda: P.SklearnTune("mlp", "digits"), 40, 1.0),
+    "sk-gb-iris": (lambda: P.SklearnTune("gb", "iris"), 40, 1.0),
+    "sk-lasso-diabetes": (lambda: P.SklearnTune("lasso", "diabetes"), 40, 1.0),
+}
+
+FAMILIES = {
+    "rl": ["rl"],
+    "mixed": ["mixed"],
+    "bbob": ["bbob-f21-d2", "bbob-f8-d5", "bbob-f10-d10"],
+    "sklearn": ["sk-svm-breast_cancer", "sk-rf-wine", "sk-mlp-digits",
+                "sk-gb-iris", "sk-lasso-diabetes"],
+}
+HELDOUT_FAMILY = "sklearn"
+
+OPTIMIZERS = ["protein", "optuna-gp", "optuna-tpe", "pufferlib", "random"]
+MODES = {"seq": 1, "par16": 16}
+
+
+def family_of(problem):
+    return next(f for f, names in FAMILIES.items() if problem in names)

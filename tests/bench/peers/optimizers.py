@@ -1,0 +1,268 @@
+"""The optimizers compared, each driven the way its users drive it.
+
+Every runner takes (problem, trials, parallel, seed) and returns the list of
+finished trials in the order the optimizer was told about them (completion
+order), each {"params", "score", "cost", "finish"}: `finish` is the trial's
+completion time on the run's clock (simulated for the Python peers: a trial
+asked at t finishes at t + cost; protein's trials sleep in proportion to
+their cost, so its real completion order follows the same rule).
+
+Parallel mode for the Python peers is ask-ahead: `parallel` trials are
+asked and not yet told; the one that finishes first (smallest simulated
+finish time, ties in ask order) is told, and a new one is asked.
+"""
+import contextlib
+import heapq
+import io
+import json
+import math
+import os
+import random
+import socket
+import socketserver
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _ask_ahead(problem, trials, parallel, seed, ask, tell):
+    """Runs `trials` trials with at most `parallel` asked-but-not-told.
+    ask() -> (handle, params); tell(handle, params, score, cost, curve)."""
+    pending, done, clock, asked = [], [], 0.0, 0
+    while len(done) < trials:
+        while asked < trials and len(pending) < parallel:
+            handle, params = ask()
+            score, cost, curve = problem.evaluate(params, seed)
+            heapq.heappush(pending, (clock + cost, asked, handle, params, score, cost, curve))
+            asked += 1
+        finish, _, handle, params, score, cost, curve = heapq.heappop(pending)
+        clock = finish
+        tell(handle, params, score, cost, curve)
+        done.append({"params": params, "score": score, "cost": cost, "finish": finish})
+    return done
+
+
+# ---------------------------------------------------------------- random
+
+def run_random(problem, trials, parallel, seed):
+    rng = random.Random(seed)
+
+    def sample(p):
+        if p.kind == "float":
+            return rng.uniform(p.low, p.high)
+        if p.kind == "log":
+            return math.exp(rng.uniform(math.log(p.low), math.log(p.high)))
+        if p.kind == "int":
+            return rng.randint(p.low, p.high)
+        if p.kind == "pow2":
+            return 2 ** rng.randint(int(math.log2(p.low)), int(math.log2(p.high)))
+        return rng.choice(p.choices)
+
+    space = problem.space()
+    return _ask_ahead(problem, trials, parallel, seed,
+                      lambda: (None, {p.name: sample(p) for p in space}),
+                      lambda *a: None)
+
+
+# ---------------------------------------------------------------- optuna
+
+def _optuna_runner(make_sampler):
+    def run(problem, trials, parallel, seed):
+        import optuna
+        from optuna.distributions import (CategoricalDistribution,
+                                          FloatDistribution, IntDistribution)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        dists = {}
+        for p in problem.space():
+            if p.kind in ("float", "log"):
+                dists[p.name] = FloatDistribution(p.low, p.high, log=p.kind == "log")
+            elif p.kind == "int":
+                dists[p.name] = IntDistribution(p.low, p.high)
+            elif p.kind == "pow2":
+                # the exponent: Optuna has no power-of-two distribution
+                dists[p.name] = IntDistribution(int(math.log2(p.low)), int(math.log2(p.high)))
+            else:
+                dists[p.name] = CategoricalDistribution(p.choices)
+        pow2 = {p.name for p in problem.space() if p.kind == "pow2"}
+        study = optuna.create_study(direction=problem.goal,
+                                    sampler=make_sampler(optuna, seed, parallel))
+
+        def ask():
+            t = study.ask(dists)
+            params = {k: (2 ** v if k in pow2 else v) for k, v in t.params.items()}
+            return t, params
+
+        def tell(t, params, score, cost, curve):
+            study.tell(t, score)
+
+        return _ask_ahead(problem, trials, parallel, seed, ask, tell)
+    return run
+
+
+run_optuna_gp = _optuna_runner(lambda optuna, seed, par: optuna.samplers.GPSampler(seed=seed))
+run_optuna_tpe = _optuna_runner(lambda optuna, seed, par: optuna.samplers.TPESampler(
+    seed=seed, multivariate=True, constant_liar=True))
+
+
+# ---------------------------------------------------------------- pufferlib
+
+def run_pufferlib(problem, trials, parallel, seed):
+    """PufferLib 3.0.0's Protein, driven as pufferlib/pufferl.py's sweep()
+    drives it: reseed random/numpy/torch before each suggest, suggest(args)
+    fills the nested config in place, then observe(args, score, cost) once
+    per point of the run's downsampled training curve with
+    train/total_timesteps set to that point's timesteps. Categoricals are
+    int_uniform indices (3.0.0 has no categorical distribution); a minimize
+    goal is given as maximize of -score, since its Pareto front takes higher
+    as better. Search centres (mean) are the midpoints of the (log) ranges,
+    scale 'auto' except the timesteps axis, 'time' as in PufferLib's
+    configs."""
+    import numpy as np
+    import torch
+    with contextlib.redirect_stdout(io.StringIO()):
+        import pufferlib.sweep as psweep
+    torch.set_num_threads(1)
+    space = problem.space()
+    sign = 1.0 if problem.goal == "maximize" else -1.0
+    cfg = {"method": "Protein", "metric": "score", "goal": "maximize", "downsample": 5}
+    params_cfg = {}
+    for p in space:
+        if p.kind == "float":
+            d = dict(distribution="uniform", min=p.low, max=p.high, mean=(p.low + p.high) / 2)
+        elif p.kind == "log":
+            d = dict(distribution="log_normal", min=p.low, max=p.high,
+                     mean=math.sqrt(p.low * p.high))
+        elif p.kind == "int":
+            d = dict(distribution="int_uniform", min=p.low, max=p.high,
+                     mean=(p.low + p.high) // 2)
+        elif p.kind == "pow2":
+            d = dict(distribution="uniform_pow2", min=p.low, max=p.high,
+                     mean=2 ** round((math.log2(p.low) + math.log2(p.high)) / 2))
+        else:
+            d = dict(distribution="int_uniform", min=0, max=len(p.choices) - 1,
+                     mean=(len(p.choices) - 1) // 2)
+        d["scale"] = "time" if p.name == "total_timesteps" else "auto"
+        params_cfg[p.name] = d
+    cfg["train"] = params_cfg
+    with contextlib.redirect_stdout(io.StringIO()):
+        sweep = psweep.Protein(cfg)
+    args = {"train": {p.name: None for p in space}}
+    counter = [0]
+
+    def decode(train):
+        out = {}
+        for p in space:
+            v = train[p.name]
+            if p.kind == "cat":
+                v = p.choices[int(round(v))]
+            elif p.kind in ("int", "pow2"):
+                v = int(v)
+            else:
+                v = float(v)
+            out[p.name] = v
+        return out
+
+    def ask():
+        s = (seed * 1000003 + counter[0]) & 0xFFFFFFFF
+        counter[0] += 1
+        random.seed(s)
+        np.random.seed(s)
+        torch.manual_seed(s)
+        with contextlib.redirect_stdout(io.StringIO()):
+            sweep.suggest(args)
+        train = dict(args["train"])
+        return train, decode(train)
+
+    def tell(train, params, score, cost, curve):
+        points = curve if curve else [(1.0, score, cost)]
+        for frac, s, c in points:
+            obs = {"train": dict(train)}
+            if "total_timesteps" in train and curve:
+                obs["train"]["total_timesteps"] = frac * train["total_timesteps"]
+            sweep.observe(obs, sign * s, c)
+
+    return _ask_ahead(problem, trials, parallel, seed, ask, tell)
+
+
+# ---------------------------------------------------------------- protein
+
+def _protein_yaml(problem, seed):
+    lines = ["name: bench-%s" % problem.name, "method: protein",
+             "metric:", "  name: score", "  goal: %s" % problem.goal,
+             "seed: %d" % seed, "parameters:"]
+    for p in problem.space():
+        lines.append("  %s:" % p.name)
+        if p.kind == "cat":
+            lines.append("    values: [%s]" % ", ".join(p.choices))
+            continue
+        dist = {"float": "uniform", "log": "log_uniform_values", "int": "int_uniform",
+                "pow2": "uniform_pow2"}[p.kind]
+        lines += ["    distribution: %s" % dist, "    min: %r" % p.low, "    max: %r" % p.high]
+    return "\n".join(lines) + "\n"
+
+
+class _EvalServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.0):
+    """`protein run` of a generated sweep YAML with --parallel; each trial is
+    trial_client.py, which asks this process (over a Unix socket) to evaluate
+    its PROTEIN_PARAMS, sleeps `sleep_per_cost * cost` seconds (so that with
+    parallel trials the completion order follows cost, as the Python peers'
+    simulated clock does), and writes score= and cost= to PROTEIN_RESULT."""
+    protein = protein or os.environ.get("PROTEIN") or os.path.join(
+        HERE, "..", "..", "..", "build", "cli", "protein")
+    done, lock = [], threading.Lock()
+    t0 = time.monotonic()
+    types = {p.name: p for p in problem.space()}
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self):
+            params = json.loads(self.rfile.readline())
+            for k, p in types.items():
+                if p.kind in ("int", "pow2"):
+                    params[k] = int(params[k])
+                elif p.kind in ("float", "log"):
+                    params[k] = float(params[k])
+            with lock:
+                score, cost, _ = problem.evaluate(params, seed)
+                sleep = sleep_per_cost * cost if parallel > 1 else 0.0
+                done.append({"params": params, "score": score, "cost": cost,
+                             "finish": time.monotonic() - t0 + sleep})
+            self.wfile.write((json.dumps({"score": score, "cost": cost, "sleep": sleep})
+                              + "\n").encode())
+
+    with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
+        sock = os.path.join(tmp, "eval.sock")
+        cfg = os.path.join(tmp, "sweep.yaml")
+        with open(cfg, "w") as f:
+            f.write(_protein_yaml(problem, seed))
+        server = _EvalServer(sock, Handler)
+        th = threading.Thread(target=server.serve_forever, daemon=True)
+        th.start()
+        try:
+            cmd = [protein, "run", cfg, "--trials", str(trials), "--parallel", str(parallel),
+                   "--seed", str(seed), "--", sys.executable, "-S",
+                   os.path.join(HERE, "trial_client.py"), sock]
+            r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                raise RuntimeError("protein run failed (%d): %s" % (r.returncode, r.stderr[-2000:]))
+        finally:
+            server.shutdown()
+            server.server_close()
+    done.sort(key=lambda t: t["finish"])
+    return done
+
+
+RUNNERS = {
+    "protein": run_protein,
+    "optuna-gp": run_optuna_gp,
+    "optuna-tpe": run_optuna_tpe,
+    "pufferlib": run_pufferlib,
+    "random": run_random,
+}

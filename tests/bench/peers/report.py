@@ -1,0 +1,182 @@
+"""Summarizes raw run results into report.md.
+
+Definitions (per problem, mode and seed):
+- equal trials: the best score among all of a run's trials.
+- equal cost: B = half the total cost (sum of all trial costs) that random
+  search spent on the same problem, mode and seed (random search's total is
+  the trial budget times a typical configuration's cost, whatever the other
+  optimizers do, so B does not depend on which optimizers are compared).
+  Each optimizer's score is the best among its trials, in completion order,
+  whose cumulative cost is <= B ("none" when its first trial alone costs
+  more than B). Reported for cost-aware problems only (the others have a
+  constant cost, where it equals "equal trials"); needs random search's runs.
+- wins vs protein: for each peer, W/T/L counts seeds where protein's score
+  is better / equal (within 1e-9 relative) / worse than the peer's.
+- cells: median [first quartile, third quartile] over seeds (linear
+  interpolation), in the problem's own units; minimize problems report
+  regret f - f_opt (lower is better), maximize ones the score.
+"""
+import glob
+import json
+import math
+import os
+
+import benchset
+
+COST_FRACTION = 0.5
+
+
+def _better(goal, a, b):
+    return a > b if goal == "maximize" else a < b
+
+
+def best_at(res, n):
+    vals = [r[0] for r in res["results"][:n]]
+    if not vals:
+        return math.nan
+    return max(vals) if res["goal"] == "maximize" else min(vals)
+
+
+def best_within_cost(res, budget):
+    worst = -math.inf if res["goal"] == "maximize" else math.inf
+    best, spent = worst, 0.0
+    for r in res["results"]:
+        spent += r[1]
+        if spent > budget * (1 + 1e-9):
+            break
+        if _better(res["goal"], r[0], best):
+            best = r[0]
+    return best
+
+
+def quantiles(xs):
+    xs = sorted(xs)
+
+    def q(p):
+        if not xs:
+            return math.nan
+        k = (len(xs) - 1) * p
+        lo, hi = math.floor(k), math.ceil(k)
+        return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+    return q(0.25), q(0.5), q(0.75)
+
+
+def fmt(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if math.isinf(v):
+        return "none"
+    a = abs(v)
+    if a != 0 and (a >= 1e5 or a < 1e-3):
+        return "%.2e" % v
+    return "%.4g" % v
+
+
+def load(out):
+    runs = []
+    for path in glob.glob(os.path.join(out, "raw", "*", "*", "*.json")):
+        with open(path) as f:
+            runs.append(json.load(f))
+    return runs
+
+
+def section_of(run):
+    if benchset.family_of(run["problem"]) == benchset.HELDOUT_FAMILY:
+        return "held-out family (%s), held-out seeds" % benchset.HELDOUT_FAMILY
+    if run["seed"] in benchset.HELDOUT_SEEDS:
+        return "tuning problems, held-out seeds"
+    return "tuning problems, tuning seeds"
+
+
+def _wins(goal, mine, theirs):
+    w = t = l = 0
+    for s in mine:
+        if s not in theirs:
+            continue
+        a, b = mine[s], theirs[s]
+        if abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b)) or (math.isinf(a) and a == b):
+            t += 1
+        elif _better(goal, a, b):
+            w += 1
+        else:
+            l += 1
+    return "%d/%d/%d" % (w, t, l)
+
+
+def table(runs, metric):
+    """One markdown table: rows (problem, mode), columns optimizers."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    groups = {}
+    for r in runs:
+        groups.setdefault((r["problem"], r["mode"]), []).append(r)
+    if metric == "cost":
+        groups = {k: v for k, v in groups.items() if v[0]["cost_aware"]}
+    if not groups:
+        return ""
+    peers = [o for o in opts if o != "protein"]
+    head = ["problem", "mode", "seeds"] + opts
+    if "protein" in opts:
+        head += ["protein W/T/L vs " + o for o in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    order = list(benchset.PROBLEMS)
+    for (prob, mode) in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != "seq")):
+        rs = groups[(prob, mode)]
+        goal = rs[0]["goal"]
+        by = {}
+        for r in rs:
+            by.setdefault(r["optimizer"], {})[r["seed"]] = r
+        if metric == "cost":
+            if "random" not in by:
+                continue
+            seeds = set.intersection(*[set(v) for v in by.values()])
+            budget = {s: COST_FRACTION * sum(x[1] for x in by["random"][s]["results"])
+                      for s in seeds}
+            score = {o: {s: best_within_cost(by[o][s], budget[s]) for s in seeds} for o in by}
+        else:
+            score = {o: {s: best_at(r, len(r["results"])) for s, r in by[o].items()} for o in by}
+        nseeds = max(len(v) for v in score.values())
+        row = [prob + (" (min)" if goal == "minimize" else " (max)"), mode, str(nseeds)]
+        for o in opts:
+            if o not in score:
+                row.append("-")
+                continue
+            q1, med, q3 = quantiles(list(score[o].values()))
+            row.append("%s [%s, %s]" % (fmt(med), fmt(q1), fmt(q3)))
+        if "protein" in opts:
+            for o in peers:
+                row.append(_wins(goal, score["protein"], score[o])
+                           if o in score and "protein" in score else "-")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write(out):
+    runs = load(out)
+    meta = {}
+    mp = os.path.join(out, "meta.json")
+    if os.path.exists(mp):
+        with open(mp) as f:
+            meta = json.load(f)
+    parts = ["# Peer benchmark report\n",
+             "Command: `%s`  \nprotein: %s (%s)  \nversions: %s  \nstarted: %s\n" % (
+                 meta.get("command", "?"), meta.get("protein"), meta.get("protein_revision"),
+                 ", ".join("%s %s" % kv for kv in meta.get("versions", {}).items()),
+                 meta.get("started", "?")),
+             "Cells: median [IQR] over seeds of the best score found; (min) rows are regret "
+             "f - f_opt or a loss, lower is better; (max) rows higher is better. "
+             "W/T/L: seeds where protein is better/tied/worse than that peer. Equal cost: "
+             "best among the trials (in completion order) whose cumulative cost fits in half "
+             "of what random search spent on that seed (none: not even the first trial fits).\n"]
+    sections = {}
+    for r in runs:
+        sections.setdefault(section_of(r), []).append(r)
+    for name in sorted(sections, key=lambda s: ("held-out" in s, s)):
+        rs = sections[name]
+        parts.append("\n## %s\n\n### equal trials\n\n%s" % (name, table(rs, "trials")))
+        t = table(rs, "cost")
+        if t:
+            parts.append("\n### equal cost (cost-aware problems)\n\n" + t)
+    path = os.path.join(out, "report.md")
+    with open(path, "w") as f:
+        f.write("".join(parts))
+    return path

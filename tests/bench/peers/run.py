@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""Peer benchmark: protein against Optuna (GP, TPE), PufferLib's Protein and
+random search on a fixed set of objectives. See README.md for usage."""
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_PY = os.path.join(HERE, ".venv", "bin", "python")
+if os.path.exists(VENV_PY) and os.path.realpath(sys.prefix) != os.path.realpath(
+        os.path.join(HERE, ".venv")) and not os.environ.get("PEERS_NO_REEXEC"):
+    os.environ["PEERS_NO_REEXEC"] = "1"
+    os.execv(VENV_PY, [VENV_PY] + sys.argv)
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "1")
+sys.path.insert(0, HERE)
+
+import benchset  # noqa: E402
+import report  # noqa: E402
+from optimizers import RUNNERS  # noqa: E402
+
+HARNESS_VERSION = 1
+
+
+def parse_seeds(text):
+    out = []
+    for part in text.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            out += list(range(int(a), int(b) + 1))
+        elif part:
+            out.append(int(part))
+    return out
+
+
+def expand_problems(text):
+    out = []
+    for name in text.split(","):
+        if name in benchset.FAMILIES:
+            out += benchset.FAMILIES[name]
+        elif name in benchset.PROBLEMS:
+            out.append(name)
+        else:
+            sys.exit("run.py: unknown problem or family %r (known: %s)" % (
+                name, ", ".join(list(benchset.FAMILIES) + list(benchset.PROBLEMS))))
+    return list(dict.fromkeys(out))
+
+
+def protein_binary(path):
+    path = path or os.environ.get("PROTEIN") or os.path.join(
+        HERE, "..", "..", "..", "build", "cli", "protein")
+    path = os.path.abspath(path)
+    if not os.access(path, os.X_OK):
+        sys.exit("run.py: no protein binary at %s (build the tree, or set PROTEIN= "
+                 "or --protein)" % path)
+    return path
+
+
+def protein_revision(binary):
+    try:
+        top = subprocess.check_output(["git", "-C", os.path.dirname(binary), "rev-parse",
+                                       "--show-toplevel"], text=True,
+                                      stderr=subprocess.DEVNULL).strip()
+        rev = subprocess.check_output(["git", "-C", top, "describe", "--always", "--dirty"],
+                                      text=True).strip()
+        return rev
+    except (subprocess.CalledProcessError, OSError):
+        return "unknown"
+
+
+def versions():
+    out = {"python": platform.python_version()}
+    for mod in ("optuna", "torch", "scipy", "sklearn", "numpy", "cocoex", "pufferlib"):
+        try:
+            m = __import__(mod)
+            out[mod] = getattr(m, "__version__", "?")
+        except ImportError:
+            out[mod] = None
+    return out
+
+
+def compact(trials, space_names):
+    def r(v):
+        return float("%.6g" % v) if isinstance(v, float) else v
+    return [[r(t["score"]), r(t["cost"]), r(t["finish"])] + [r(t["params"][k]) for k in space_names]
+            for t in trials]
+
+
+def one_run(problem_name, opt, mode, seed, args, protein_bin):
+    factory, trials, sleep_per_cost = benchset.PROBLEMS[problem_name]
+    problem = factory()
+    parallel = benchset.MODES[mode]
+    if args.trials:
+        trials = args.trials
+    t0 = time.monotonic()
+    if opt == "protein":
+        done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
+                            sleep_per_cost=sleep_per_cost)
+    else:
+        done = RUNNERS[opt](problem, trials, parallel, seed)
+    names = [p.name for p in problem.space()]
+    return {"harness": HARNESS_VERSION, "problem": problem_name, "optimizer": opt,
+            "mode": mode, "parallel": parallel, "seed": seed, "trials": trials,
+            "goal": problem.goal, "cost_aware": problem.cost_aware,
+            "wall_s": round(time.monotonic() - t0, 3),
+            "columns": ["score", "cost", "finish"] + names,
+            "results": compact(done, names)}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--problems", default=None,
+                    help="comma list of problems or families (rl, mixed, bbob; sklearn is "
+                    "the held-out family); default: all (with --final, sklearn too)")
+    ap.add_argument("--optimizers", default="protein,optuna-gp,optuna-tpe,random",
+                    help="comma list of " + ",".join(benchset.OPTIMIZERS))
+    ap.add_argument("--seeds", default=None, help="e.g. 0-4 or 0,3,7 (default: tuning seeds)")
+    ap.add_argument("--mode", default="seq,par16", help="seq, par16 or both")
+    ap.add_argument("--trials", type=int, default=0, help="override the trial budget")
+    ap.add_argument("--final", action="store_true",
+                    help="also run the held-out seeds and the held-out family, reported apart")
+    ap.add_argument("--protein", default=None, help="protein binary (default $PROTEIN, "
+                    "else build/cli/protein of this tree)")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "local"),
+                    help="results folder (raw/ and report.md); results/local is git-ignored")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="rerun the peers too (their runs are cached under results/cache "
+                    "by problem, mode, seed and budget; protein always reruns)")
+    ap.add_argument("--append", action="store_true",
+                    help="keep the raw results already in --out (default: start afresh)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rebuild report.md from the raw results in --out")
+    args = ap.parse_args()
+
+    if args.report_only:
+        report.write(args.out)
+        return
+    problems = expand_problems(args.problems or (
+        "rl,mixed,bbob,sklearn" if args.final else "rl,mixed,bbob"))
+    opts = args.optimizers.split(",")
+    for o in opts:
+        if o not in RUNNERS:
+            sys.exit("run.py: unknown optimizer %r (known: %s)" % (o, ", ".join(RUNNERS)))
+    if "random" not in opts and any(benchset.PROBLEMS[p][0]().cost_aware for p in problems):
+        opts.append("random")  # its total cost sets the equal-cost budget (cached, cheap)
+    modes = ["seq", "par16"] if args.mode in ("both", "seq,par16", "par16,seq") else args.mode.split(",")
+    for m in modes:
+        if m not in benchset.MODES:
+            sys.exit("run.py: unknown mode %r (seq, par16)" % m)
+    seeds = parse_seeds(args.seeds) if args.seeds else list(benchset.TUNING_SEEDS)
+    held_seeds = [s for s in seeds if s in benchset.HELDOUT_SEEDS]
+    held_probs = [p for p in problems if benchset.family_of(p) == benchset.HELDOUT_FAMILY]
+    if not args.final and (held_seeds or held_probs):
+        sys.exit("run.py: %s held out: run them only with --final" % (
+            "seeds %s are" % held_seeds if held_seeds else "family %s is" % benchset.HELDOUT_FAMILY))
+    plan = [(p, s) for p in problems if p not in held_probs for s in seeds]
+    if args.final:
+        plan += [(p, s) for p in problems if p not in held_probs
+                 for s in benchset.HELDOUT_SEEDS if s not in seeds]
+        plan += [(p, s) for p in held_probs for s in benchset.HELDOUT_SEEDS]
+    protein_bin = protein_binary(args.protein) if "protein" in opts else None
+    raw = os.path.join(args.out, "raw")
+    cache = os.path.join(HERE, "results", "cache")
+    meta = {"protein": protein_bin, "protein_revision": protein_revision(protein_bin)
+            if protein_bin else None, "versions": versions(),
+            "command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                                                     time.gmtime())}
+    if not args.append and os.path.isdir(raw):
+        shutil.rmtree(raw)
+    os.makedirs(raw, exist_ok=True)
+    with open(os.path.join(args.out, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    try:
+        import torch
+        torch.set_num_threads(1)
+    except ImportError:
+        pass
+    total = len(plan) * len(opts) * len(modes)
+    k = 0
+    for problem_name, seed in plan:
+        for mode in modes:
+            for opt in opts:
+                k += 1
+                trials = args.trials or benchset.PROBLEMS[problem_name][1]
+                fname = "%s-s%d.json" % (opt, seed)
+                dest = os.path.join(raw, problem_name, mode, fname)
+                cfile = os.path.join(cache, problem_name, mode, "%s-s%d-n%d-h%d.json" % (
+                    opt, seed, trials, HARNESS_VERSION))
+                if opt != "protein" and not args.no_cache and os.path.exists(cfile):
+                    with open(cfile) as f:
+                        res = json.load(f)
+                    how = "cached"
+                else:
+                    res = one_run(problem_name, opt, mode, seed, args, protein_bin)
+                    how = "%.1f s" % res["wall_s"]
+                    if opt != "protein":
+                        os.makedirs(os.path.dirname(cfile), exist_ok=True)
+                        with open(cfile, "w") as f:
+                            json.dump(res, f, separators=(",", ":"))
+                os.makedirs(os.path.dirname(dest), exist_ok=True)
+                with open(dest, "w") as f:
+                    json.dump(res, f, separators=(",", ":"))
+                best = report.best_at(res, len(res["results"]))
+                print("[%d/%d] %s %s %s seed %d: best %.6g (%s)" % (
+                    k, total, problem_name, mode, opt, seed, best, how), flush=True)
+    path = report.write(args.out)
+    print("report: %s" % path)
+
+
+if __name__ == "__main__":
+    main()
