@@ -347,5 +347,7 @@ int cmd_report(int argc, char **argv);
 /* Claims and runs trials until the budget is used or the sweep stops;
  * CLI_EINTR after SIGINT/SIGTERM. */
 int cmd_agent(int argc, char **argv);
+/* Applies the outcomes the plugin spooled on this node (as root). */
+int cmd_replay(int argc, char **argv);
 
 #endif /* PROTEIN_CLI_H */

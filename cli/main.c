@@ -86,6 +86,11 @@ static const struct verb verbs[] = {
      "                   used or the sweep is stopped)\n"
      "  --claim-key KEY  idempotency key of the claims (default HOST:PID)\n"
      REDIS_OPTS},
+    {"replay", cmd_replay,
+     "record the outcomes spooled on this node while Redis was down",
+     "protein replay [--spool DIR]\n"
+     "  --spool DIR   the plugin's spool_dir (default /var/spool/protein);\n"
+     "                run as root, on the node that spooled\n" REDIS_OPTS},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

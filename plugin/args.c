@@ -7,7 +7,11 @@
  *   claim_timeout=SECONDS   wait for a coordinator point before a fallback
  *   connect_timeout=MS      bound on connecting to Redis
  *   command_timeout=MS      bound on each Redis command
- *   lease=SECONDS           lease of a running trial (0: the sweep's)
+ *   lease=SECONDS           lease of a running trial (0: the job's time
+ *                           limit plus lease_margin, else the sweep's)
+ *   lease_margin=SECONDS    added to the time limit for the lease
+ *   outcome_retry=SECONDS   how long task exit retries recording an outcome
+ *   spool_dir=DIR           where outcomes that could not be recorded wait
  *   submit_check=yes|no     ask Redis about --sweep at submit time
  */
 #include "config.h"
@@ -28,6 +32,10 @@ void spank_protein_config_defaults(spank_protein_config *cfg)
     cfg->connect_timeout_ms = 1000;
     cfg->command_timeout_ms = 5000;
     cfg->lease_s = 0;
+    cfg->lease_margin_s = 600;
+    cfg->outcome_retry_s = 30;
+    snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s",
+             SPANK_PROTEIN_SPOOL_DIR);
     cfg->submit_check = 1;
 }
 
@@ -129,6 +137,16 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
         } else if (KEY_IS("lease")) {
             bad = parse_int(v, 0, INT_MAX, &cfg->lease_s);
             what = "seconds (0: the sweep's lease)";
+        } else if (KEY_IS("lease_margin")) {
+            bad = parse_int(v, 0, 86400, &cfg->lease_margin_s);
+            what = "seconds from 0 to 86400";
+        } else if (KEY_IS("outcome_retry")) {
+            bad = parse_int(v, 0, 3600, &cfg->outcome_retry_s);
+            what = "seconds from 0 to 3600";
+        } else if (KEY_IS("spool_dir")) {
+            bad = *v != '/' ||
+                  copy_value(cfg->spool_dir, sizeof(cfg->spool_dir), v);
+            what = "an absolute path of at most 1023 characters";
         } else if (KEY_IS("submit_check")) {
             bad = parse_bool(v, &cfg->submit_check);
             what = "yes or no";
@@ -137,7 +155,8 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                 snprintf(err, errlen, "protein: unknown plugstack argument "
                          "'%.*s' (known: redis, password_file, result_dir, "
                          "claim_timeout, connect_timeout, command_timeout, "
-                         "lease, submit_check)", (int)klen, arg);
+                         "lease, lease_margin, outcome_retry, spool_dir, "
+                         "submit_check)", (int)klen, arg);
             rv = -1;
             continue;
         }

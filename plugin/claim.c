@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,26 @@ void spank_protein_claim_error(const pq_context *ctx, int rc,
     }
 }
 
+/* A time limit longer than this is taken as none (Slurm's INFINITE). */
+#define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
+
+int spank_protein_lease_seconds(const spank_protein_config *cfg,
+                                uint32_t job_id)
+{
+    int (*get_end_time)(uint32_t, time_t *);
+    time_t end = 0, now = time(NULL);
+
+    if (cfg->lease_s > 0)
+        return cfg->lease_s;
+    /* slurmstepd carries libslurm's API (it is linked with it); the plugin
+     * links no Slurm library, so it looks the call up where it runs. */
+    *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
+    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 ||
+        end <= now || end - now > LEASE_LIMIT_MAX_S)
+        return 0;
+    return (int)(end - now) + cfg->lease_margin_s;
+}
+
 double spank_protein_now(void)
 {
     struct timespec ts;
@@ -96,7 +117,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     req.job_id = key;
     req.array_index = job->array_task_id == NO_VAL ? -1 : (long)job->array_task_id;
     req.node = job->node;
-    req.lease_seconds = cfg->lease_s;
+    req.lease_seconds = job->lease_s > 0 ? job->lease_s : cfg->lease_s;
     req.wait_ms = cfg->claim_timeout_s * 1000;
     /* The result file first: when it cannot be made, no trial is spent. */
     if (spank_protein_result_create(cfg->result_dir, job->tmpdir, key,

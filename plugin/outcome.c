@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "spank_protein.h"
 
@@ -67,53 +68,121 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
                     : runtime_s;
 }
 
+/* Sleeps ms milliseconds. */
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    nanosleep(&ts, NULL);
+}
+
+/* pq_spool_replay's log lines go to the slurmd log. */
+static void log_replay(void *arg, const char *line)
+{
+    (void)arg;
+    slurm_info("protein: %s", line);
+}
+
+/* What a record is, for messages: "sweep S trial N" or "sweep S claim K". */
+static void describe(const pq_spool_record *rec, char *buf, size_t len)
+{
+    if (rec->kind == PQ_SPOOL_RELEASE)
+        snprintf(buf, len, "sweep %s claim %s", rec->sweep, rec->claim_key);
+    else
+        snprintf(buf, len, "sweep %s trial %ld", rec->sweep, rec->trial_id);
+}
+
+int spank_protein_record(const spank_protein_config *cfg,
+                         const pq_spool_record *rec)
+{
+    pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
+    double deadline = spank_protein_now() + cfg->outcome_retry_s;
+    char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
+    char why[512] = "";
+    pq_spool_stats stats;
+    pq_context *ctx = NULL;
+    int rc, tries = 0, pause = 250;
+
+    describe(rec, what, sizeof(what));
+    for (;;) {
+        ctx = pq_connect(&opts);
+        if (ctx == NULL) {
+            slurm_error("protein: %s: out of memory recording the outcome",
+                        what);
+            return -1;
+        }
+        rc = ctx->err != PQ_OK ? ctx->err : pq_spool_apply(ctx, rec);
+        /* An earlier try that timed out may have been applied after all
+         * (a frozen Redis runs it once it resumes): same token, so the
+         * trial's "already ended" is this outcome. */
+        if (rc == PQ_ESTATE && tries > 0 && rec->kind != PQ_SPOOL_RELEASE)
+            rc = PQ_OK;
+        if (rc != PQ_EIO)
+            break;
+        snprintf(why, sizeof(why), "%s", ctx->errstr);
+        pq_free(ctx);
+        ctx = NULL;
+        if (spank_protein_now() + pause / 1000.0 > deadline)
+            break;
+        if (tries++ == 0)
+            slurm_info("protein: %s: Redis unreachable (%s); retrying for up "
+                       "to %d s", what, why, cfg->outcome_retry_s);
+        pause_ms(pause);
+        pause = pause * 2 > 4000 ? 4000 : pause * 2;
+    }
+    if (rc == PQ_OK) {
+        /* Redis answers: apply what earlier tasks on this node spooled. */
+        if (pq_spool_replay(ctx, cfg->spool_dir, 64, &stats, log_replay,
+                            NULL) != PQ_OK && stats.kept > 0)
+            slurm_info("protein: spool %s: replay stopped: %s",
+                       cfg->spool_dir, ctx->errstr);
+        pq_free(ctx);
+        return 0;
+    }
+    if (rc != PQ_EIO) {
+        slurm_error("protein: %s: cannot record it: %s", what, ctx->errstr);
+        pq_free(ctx);
+        return -1;
+    }
+    if (pq_spool_write(cfg->spool_dir, rec, path, sizeof(path), err,
+                       sizeof(err)) != 0) {
+        slurm_error("protein: %s: Redis unreachable for %d s (%s) and the "
+                    "spool failed: %s; the outcome is lost (the trial's "
+                    "lease will expire)", what, cfg->outcome_retry_s, why,
+                    err);
+        return -1;
+    }
+    slurm_error("protein: %s: Redis unreachable for %d s (%s); spooled to %s "
+                "(replayed by the next task that ends on this node, or by "
+                "`protein replay`)", what, cfg->outcome_retry_s, why, path);
+    return 0;
+}
+
 int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const pq_trial *t,
                                  const spank_protein_outcome *o)
 {
-    pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
-    pq_context *ctx = pq_connect(&opts);
-    const char *what = "completed";
-    int rc, rv = -1;
+    pq_spool_record rec;
 
-    if (ctx == NULL) {
-        slurm_error("protein: sweep %s trial %ld: out of memory recording "
-                    "the outcome", t->sweep, t->id);
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.sweep, sizeof(rec.sweep), "%s", t->sweep);
+    snprintf(rec.token, sizeof(rec.token), "%s", t->token);
+    rec.trial_id = t->id;
+    rec.exit_status = o->exit_status;
+    rec.score = o->score;
+    rec.cost = o->cost;
+    snprintf(rec.text, sizeof(rec.text), "%s", o->reason);
+    rec.kind = o->kind == SPANK_PROTEIN_COMPLETED ? PQ_SPOOL_COMPLETED
+               : o->kind == SPANK_PROTEIN_FAILED  ? PQ_SPOOL_FAILED
+                                                  : PQ_SPOOL_INTERRUPTED;
+    if (spank_protein_record(cfg, &rec) != 0)
         return -1;
-    }
-    if (ctx->err != PQ_OK) {
-        slurm_error("protein: sweep %s trial %ld: cannot record the outcome: "
-                    "%s (the trial stays running until its lease expires)",
-                    t->sweep, t->id, ctx->errstr);
-        goto fail;
-    }
-    switch (o->kind) {
-    case SPANK_PROTEIN_COMPLETED:
-        rc = pq_complete(ctx, t->sweep, t->id, t->token, o->score, o->cost);
-        break;
-    case SPANK_PROTEIN_FAILED:
-        what = "failed";
-        rc = pq_fail(ctx, t->sweep, t->id, t->token, o->exit_status,
-                     o->reason);
-        break;
-    default:
-        what = "interrupted";
-        rc = pq_interrupt(ctx, t->sweep, t->id, t->token, o->reason);
-        break;
-    }
-    if (rc != PQ_OK) {
-        slurm_error("protein: sweep %s trial %ld: cannot record it as %s: %s",
-                    t->sweep, t->id, what, ctx->errstr);
-        goto fail;
-    }
     if (o->kind == SPANK_PROTEIN_COMPLETED)
         slurm_info("protein: sweep %s trial %ld completed: score %g cost %g",
                    t->sweep, t->id, o->score, o->cost);
     else
         slurm_info("protein: sweep %s trial %ld %s: %s", t->sweep, t->id,
-                   what, o->reason);
-    rv = 0;
-fail:
-    pq_free(ctx);
-    return rv;
+                   o->kind == SPANK_PROTEIN_FAILED ? "failed" : "interrupted",
+                   o->reason);
+    return 0;
 }

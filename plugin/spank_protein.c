@@ -47,6 +47,10 @@ static struct {
     int status;              /* merged wait status of those tasks */
     uid_t uid;
     double connect_ms;       /* time spent connecting in init_post_opt */
+    int lease_s;             /* from the job's time limit; 0: none known */
+    /* A claim sent whose answer never came: the server may still have
+     * served it, so task_exit releases whatever the key holds. */
+    char release_key[SPANK_PROTEIN_CLAIM_KEY_MAX];
 } state;
 
 static void state_reset(void)
@@ -104,7 +108,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
     const char *sweep = spank_protein_sweep();
     pq_connect_options opts;
-    uint32_t step;
+    uint32_t step, job_id;
     char probe[16], msg[SPANK_PROTEIN_PATH_MAX + 160];
     double t0;
 
@@ -127,6 +131,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     if (spank_protein_password_file_check(state.cfg.password_file, msg,
                                           sizeof(msg)) != 0)
         slurm_info("%s", msg);
+    if (spank_get_item(sp, S_JOB_ID, &job_id) == ESPANK_SUCCESS)
+        state.lease_s = spank_protein_lease_seconds(&state.cfg, job_id);
     opts = spank_protein_connect_options(&state.cfg, 1,
                                          state.cfg.claim_timeout_s * 1000);
     t0 = spank_protein_now();
@@ -176,15 +182,21 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     }
     if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
         job.tmpdir = tmpdir;
+    job.lease_s = state.lease_s;
     t0 = spank_protein_now();
     if (spank_protein_claim(sp, state.ctx, &state.cfg, spank_protein_sweep(),
                             &job, &state.trial, state.error,
                             sizeof(state.error)) == 0)
         slurm_info("protein: sweep %s trial %ld claimed and exported in "
-                   "%.2f ms (connect %.2f ms)", spank_protein_sweep(),
+                   "%.2f ms (connect %.2f ms)%s", spank_protein_sweep(),
                    state.trial.trial->id,
                    state.connect_ms + (spank_protein_now() - t0) * 1e3,
-                   state.connect_ms);
+                   state.connect_ms,
+                   state.trial.trial->fallback ? " (fallback point)" : "");
+    else if (state.ctx->err == PQ_EIO)
+        spank_protein_claim_key(job.job_id, job.step_id, job.array_job_id,
+                                job.array_task_id, state.release_key,
+                                sizeof(state.release_key));
 done:
     if (state.ctx != NULL)
         pq_free(state.ctx);
@@ -212,6 +224,26 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
     return 0;
 }
 
+/* The claim of this step timed out on our side, but Redis may have served
+ * it (a frozen or overloaded server runs it once it resumes): gives back
+ * whatever the claim key holds, so that no trial stays running without a
+ * task, with the outcome's retry and spool. Once per step. */
+static void release_abandoned_claim(void)
+{
+    pq_spool_record rec;
+
+    memset(&rec, 0, sizeof(rec));
+    rec.kind = PQ_SPOOL_RELEASE;
+    snprintf(rec.sweep, sizeof(rec.sweep), "%s", spank_protein_sweep());
+    snprintf(rec.claim_key, sizeof(rec.claim_key), "%s", state.release_key);
+    snprintf(rec.text, sizeof(rec.text), "the claim timed out on the node; "
+             "the task did not run the trial");
+    state.release_key[0] = '\0';
+    if (spank_protein_record(&state.cfg, &rec) == 0)
+        slurm_info("protein: sweep %s: claim %s released (it timed out on "
+                   "the node)", rec.sweep, rec.claim_key);
+}
+
 /* slurmstepd, as root, once per task: when the step's last task ended,
  * reads the result file and records the trial's outcome. Never fails. */
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
@@ -223,6 +255,11 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     char problem[512];
     int status = 0, have_result = 0;
 
+    if (state.active && state.trial.trial == NULL &&
+        state.release_key[0] != '\0') {
+        release_abandoned_claim();
+        return 0;
+    }
     if (!state.active || state.trial.trial == NULL)
         return 0;
     if (spank_get_item(sp, S_TASK_EXIT_STATUS, &status) != ESPANK_SUCCESS) {

@@ -28,6 +28,8 @@
 #define SPANK_PROTEIN_PATH_MAX 1024
 /* Result files larger than this are read from their last MiB only. */
 #define SPANK_PROTEIN_RESULT_CAP (1024 * 1024)
+/* Where outcomes that could not reach Redis wait (plugstack spool_dir). */
+#define SPANK_PROTEIN_SPOOL_DIR "/var/spool/protein"
 /* Fits "ARRAYJOBID_TASKID" and "JOBID.STEPID" with the NUL. */
 #define SPANK_PROTEIN_CLAIM_KEY_MAX 32
 
@@ -42,7 +44,10 @@ typedef struct spank_protein_config {
     int claim_timeout_s;     /* wait for a coordinator point; default 5 */
     int connect_timeout_ms;  /* default 1000 */
     int command_timeout_ms;  /* default 5000 */
-    int lease_s;             /* 0 = the sweep's default lease */
+    int lease_s;             /* 0 = time limit + margin, else the sweep's */
+    int lease_margin_s;      /* added to the time limit; default 600 */
+    int outcome_retry_s;     /* task exit retries this long; default 30 */
+    char spool_dir[SPANK_PROTEIN_PATH_MAX];      /* default /var/spool/protein */
     int submit_check;        /* 1: ask Redis about the sweep at submit */
 } spank_protein_config;
 
@@ -136,7 +141,16 @@ typedef struct spank_protein_job {
     gid_t gid;
     const char *node;         /* may be NULL */
     const char *tmpdir;       /* the job's $TMPDIR, may be NULL */
+    int lease_s;              /* the trial's lease; 0: cfg's, else the sweep's */
 } spank_protein_job;
+
+/* The lease for a trial of job job_id: cfg->lease_s when set; else the
+ * time the job has left by its time limit plus cfg->lease_margin_s (asked
+ * of slurmctld through slurm_get_end_time, found in the slurmstepd that
+ * loaded the plugin); 0 (the sweep's lease) when the job has no time
+ * limit or it cannot be learnt. */
+int spank_protein_lease_seconds(const spank_protein_config *cfg,
+                                uint32_t job_id);
 
 /* Creates the result file (spank_protein_result_create), then claims a
  * trial of `sweep` for job through ctx (connected by the caller with the
@@ -195,9 +209,19 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
                                   double runtime_s,
                                   spank_protein_outcome *out);
 
-/* Records o for trial t through a fresh connection (made as root in
- * slurmstepd, so password_file is readable). Returns 0, or -1 after
- * logging (slurm_error) a message naming the sweep and trial. */
+/* Applies rec (an outcome, or the release of an abandoned claim) through a
+ * fresh connection made as root in slurmstepd (password_file readable).
+ * A connection failure is retried with a doubling pause for
+ * cfg->outcome_retry_s seconds; past that the record is written to
+ * cfg->spool_dir for a later replay. Once Redis answered, up to 64 records
+ * spooled earlier on this node are replayed on the same connection.
+ * Returns 0 when recorded or spooled, -1 after logging (slurm_error) a
+ * message naming the sweep and trial. */
+int spank_protein_record(const spank_protein_config *cfg,
+                         const pq_spool_record *rec);
+
+/* Records o for trial t with spank_protein_record (retry, then spool).
+ * Returns 0, or -1 after logging a message naming the sweep and trial. */
 int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const pq_trial *t,
                                  const spank_protein_outcome *o);

@@ -471,6 +471,66 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *reason, long *trial_id);
 
+/* ------------------------------------------------------------ spool */
+
+/* Longest spool file path accepted, with the NUL. */
+#define PQ_SPOOL_PATH_MAX 1400
+
+/* What a spool record asks for: an outcome, or the release of a claim
+ * whose client gave up (pq_release). */
+typedef enum pq_spool_kind {
+    PQ_SPOOL_COMPLETED,
+    PQ_SPOOL_FAILED,
+    PQ_SPOOL_INTERRUPTED,
+    PQ_SPOOL_RELEASE
+} pq_spool_kind;
+
+/* An outcome that could not reach Redis, kept on the node. */
+typedef struct pq_spool_record {
+    pq_spool_kind kind;
+    char sweep[72];
+    long trial_id;          /* outcomes; 0 for a release */
+    char token[132];        /* outcomes: the claim's token */
+    char claim_key[260];    /* the claim key (a release needs it) */
+    double score, cost;     /* completed; cost < 0: not reported */
+    int exit_status;        /* failed */
+    char text[1025];        /* failed: error; interrupted, release: reason */
+    double written_at;      /* unix seconds (set by pq_spool_write) */
+} pq_spool_record;
+
+/* Creates dir (mode 0700) when missing and checks that it is a directory
+ * owned by the caller's euid and writable by it alone. Returns 0, or -1
+ * with the reason in err. */
+int pq_spool_dir_prepare(const char *dir, char *err, size_t errlen);
+
+/* Writes rec into dir (prepared as above) as one file, atomically (a
+ * temporary file renamed), mode 0600; its path goes to path (pathlen
+ * bytes). Returns 0, or -1 with the reason in err. */
+int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
+                   size_t pathlen, char *err, size_t errlen);
+
+/* Applies one record through ctx: pq_complete, pq_fail, pq_interrupt or
+ * pq_release. Returns their pq_error: PQ_ESTATE or PQ_ETOKEN mean that the
+ * outcome already arrived or the trial was claimed again. */
+int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
+
+typedef struct pq_spool_stats {
+    size_t applied;   /* recorded now, file removed */
+    size_t dropped;   /* already recorded or superseded, file removed */
+    size_t kept;      /* Redis failed: left for the next replay */
+    size_t bad;       /* unreadable files, left in place */
+} pq_spool_stats;
+
+/* Applies the records of dir (a missing dir has none), at most max (0:
+ * all), each exactly once: a file is removed once its record was applied
+ * or refused for good (PQ_ESTATE, PQ_ETOKEN, PQ_ENOTRIAL, PQ_ENOSWEEP,
+ * PQ_EINVAL); a connection or permission failure stops the replay and
+ * returns its code, the rest left for later. Only regular files owned by
+ * the caller's euid are read. log (may be NULL) gets one line per record. */
+int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
+                    pq_spool_stats *stats,
+                    void (*log)(void *arg, const char *line), void *arg);
+
 /* Records the coordinator's last refit (shown by pq_sweep_get). */
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
                       double ms, const char *backend);

@@ -6,6 +6,7 @@
 #   cluster.sh up                  start what is not running yet; print env.sh
 #   cluster.sh down                cancel jobs, stop what `up` started
 #   cluster.sh redis-stop|redis-start   stop / restart the private Redis
+#   cluster.sh redis-freeze|redis-thaw  SIGSTOP / SIGCONT it
 #   cluster.sh proteind-start SWEEP     run proteind for SWEEP (needs the build)
 #   cluster.sh proteind-stop SWEEP
 #   cluster.sh plugstack [ARGS...] rewrite the plugin's plugstack line with
@@ -13,7 +14,8 @@
 #
 # Everything lives in $PROTEIN_E2E_DIR (default ${TMPDIR:-/tmp}/protein-e2e):
 # slurm.conf, munge key and socket, state, spool, logs, redis data, job
-# output. Clients source $PROTEIN_E2E_DIR/env.sh (SLURM_CONF, PROTEIN_REDIS,
+# output. PROTEIN_E2E_CPUS sets the CPUs the node announces (default 16).
+# Clients source $PROTEIN_E2E_DIR/env.sh (SLURM_CONF, PROTEIN_REDIS,
 # E2E_NODE, PATH with the built protein and proteind). Only processes
 # recorded in $PROTEIN_E2E_DIR/started are ever stopped, after checking
 # /proc/PID/comm, so a reused pid is never killed.
@@ -30,6 +32,9 @@ PLUGIN=${PROTEIN_PLUGIN:-$B/plugin/.libs/spank_protein.so}
 REDIS_PORT=${PROTEIN_E2E_REDIS_PORT:-6390}
 CTLD_PORT=${PROTEIN_E2E_SLURMCTLD_PORT:-6817}
 SLURMD_PORT=${PROTEIN_E2E_SLURMD_PORT:-6818}
+# CPUs the node announces (config_overrides: more than the machine has is
+# fine for short tasks); a %64 array needs 64.
+CPUS=${PROTEIN_E2E_CPUS:-16}
 NODE=$(hostname -s)
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
@@ -65,7 +70,7 @@ stop_pid() {
 plugstack_line() {
     echo "optional $PLUGIN redis=redis://127.0.0.1:$REDIS_PORT" \
          "result_dir=$D/results claim_timeout=2 connect_timeout=500" \
-         "command_timeout=2000 $*"
+         "command_timeout=2000 spool_dir=$D/protein-spool $*"
 }
 
 write_config() {
@@ -107,7 +112,7 @@ MinJobAge=600
 MailProg=/bin/true
 KillWait=2
 PlugStackConfig=$D/plugstack.conf
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=16 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     echo "include $D/plugstack.conf.d/*.conf" > "$D/plugstack.conf"
@@ -205,8 +210,10 @@ up) up ;;
 down) down ;;
 redis-stop) [ -f "$D/redis/redis.pid" ] && stop_pid redis-server "$(cat "$D/redis/redis.pid")" ;;
 redis-start) start_redis ;;
+redis-freeze) kill -STOP "$(cat "$D/redis/redis.pid")" ;;
+redis-thaw) kill -CONT "$(cat "$D/redis/redis.pid")" ;;
 proteind-start) proteind_start "${2:?sweep name}" ;;
 proteind-stop) proteind_stop "${2:?sweep name}" ;;
 plugstack) shift; plugstack_line "$@" > "$D/plugstack.conf.d/protein.conf" ;;
-*) echo "usage: cluster.sh up|down|redis-stop|redis-start|proteind-start SWEEP|proteind-stop SWEEP|plugstack [ARGS]" >&2; exit 2 ;;
+*) echo "usage: cluster.sh up|down|redis-stop|redis-start|redis-freeze|redis-thaw|proteind-start SWEEP|proteind-stop SWEEP|plugstack [ARGS]" >&2; exit 2 ;;
 esac

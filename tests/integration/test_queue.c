@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <unistd.h>
 
 #include "cunit_run.h"
 #include "protein_queue.h"
@@ -1012,6 +1013,118 @@ static void test_concurrent_clients(void)
     pq_sweep_info_free(info);
 }
 
+/* Fallback points come from the pool in order, each once: a pool sized to
+ * the budget never repeats a point. */
+static void test_fallback_distinct(void)
+{
+    pq_trial *t[5];
+    CU_ASSERT_EQUAL_FATAL(make_sweep("fbd", (sweep_opts){.max_trials = 5,
+                                                         .n_fallback = 5}), PQ_OK);
+    claim_n("fbd", "f", t, 5);
+    for (int i = 0; i < 5; i++) {
+        CU_ASSERT_TRUE(t[i]->fallback);
+        for (int j = 0; j < i; j++)
+            CU_ASSERT_NOT_EQUAL(t[i]->params.items[1].number,
+                                t[j]->params.items[1].number);
+    }
+    for (int i = 0; i < 5; i++)
+        pq_trial_free(t[i]);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "fbd", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->fallback_next, 5);
+    pq_sweep_info_free(info);
+}
+
+/* A claim given up by its client is released: the trial goes back to the
+ * retry list (no budget used again), its token is revoked, the key is
+ * forgotten; a key holding nothing releases nothing. */
+static void test_release(void)
+{
+    long id = -1;
+    CU_ASSERT_EQUAL_FATAL(make_sweep("rel", (sweep_opts){.max_trials = 2}), PQ_OK);
+    pq_trial *a = claim_ok("rel", "k1");
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", "test", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, a->id);
+    pq_trial_record *r = record("rel", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    CU_ASSERT_EQUAL(r->retries, 0);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", "again", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 0);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "rel", a->id, a->token, 1, 1), PQ_ETOKEN);
+    pq_trial *b = claim_ok("rel", "k2");
+    CU_ASSERT_EQUAL(b->id, a->id);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "rel", b->id, b->token, 1, 1), PQ_OK);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "rel", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    pq_sweep_info_free(info);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
+/* Spooled records are applied once: a second replay of the same outcome
+ * is dropped, the stream holds one observation; a release record frees
+ * a claim; a stray file is left alone. */
+static void test_spool_replay(void)
+{
+    char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
+    char err[512], stray[PQ_SPOOL_PATH_MAX + 16];
+    pq_spool_record rec = {0};
+    pq_spool_stats st;
+    FILE *fp;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT_EQUAL_FATAL(make_sweep("spool", (sweep_opts){0}), PQ_OK);
+    pq_trial *t = claim_ok("spool", "s1");
+    pq_trial *u = claim_ok("spool", "s2");
+    rec.kind = PQ_SPOOL_COMPLETED;
+    snprintf(rec.sweep, sizeof rec.sweep, "spool");
+    snprintf(rec.token, sizeof rec.token, "%s", t->token);
+    rec.trial_id = t->id;
+    rec.score = 0.25;
+    rec.cost = 3;
+    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
+                                         sizeof err), 0);
+    snprintf(stray, sizeof stray, "%s/junk.rec", dir);
+    fp = fopen(stray, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("kind=completed\nnot a record\n", fp);
+    fclose(fp);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    CU_ASSERT_EQUAL(st.bad, 1);
+    CU_ASSERT_EQUAL(access(path, F_OK), -1);
+    pq_trial_record *r = record("spool", t->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_DOUBLE_EQUAL(r->score, 0.25, 1e-12);
+    pq_trial_record_free(r);
+    /* The same outcome again (a node that spooled it twice): dropped. */
+    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
+                                         sizeof err), 0);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 0);
+    CU_ASSERT_EQUAL(st.dropped, 1);
+    expect_observations("spool", 1);
+    /* A release record. */
+    memset(&rec, 0, sizeof rec);
+    rec.kind = PQ_SPOOL_RELEASE;
+    snprintf(rec.sweep, sizeof rec.sweep, "spool");
+    snprintf(rec.claim_key, sizeof rec.claim_key, "s2");
+    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
+                                         sizeof err), 0);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    r = record("spool", u->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    unlink(stray);
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    pq_trial_free(t);
+    pq_trial_free(u);
+}
+
 static int suite_init(void)
 {
     if (redis_harness_start(&server, NULL) != 0)
@@ -1044,6 +1157,9 @@ static const cunit_test tests[] = {
     {"URL forms", test_url_forms},
     {"password", test_password},
     {"restart with appendonly", test_restart_aof},
+    {"fallback points in order, each once", test_fallback_distinct},
+    {"release of an abandoned claim", test_release},
+    {"spooled outcomes replayed exactly once", test_spool_replay},
     {"ACL for workers", test_acl},
     {"64 concurrent clients", test_concurrent_clients},
 };

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,6 +436,130 @@ static void test_result_planted(void)
     CU_ASSERT_EQUAL(rmdir(target), 0);              /* still empty */
 }
 
+/* A step of job job_id (array task 3 of job 500) with short timeouts and
+ * the test's spool; outcome_retry seconds of retry at task exit. */
+static void start_step_spooled(const char *sweep, uint32_t job_id,
+                               const char *outcome_retry)
+{
+    static char arg_spool[300];
+    char *av[7];
+
+    snprintf(arg_spool, sizeof(arg_spool), "spool_dir=%s/spool", tmpdir);
+    av[0] = arg_redis;
+    av[1] = arg_result_dir;
+    av[2] = "claim_timeout=0";
+    av[3] = "command_timeout=300";
+    av[4] = arg_spool;
+    av[5] = (char *)outcome_retry;
+    av[6] = "connect_timeout=300";
+    plugin_stub_reset();
+    plugin_stub.context = S_CTX_REMOTE;
+    plugin_stub.job_id = job_id;
+    plugin_stub.step_id = SLURM_BATCH_SCRIPT;
+    plugin_stub.array_job_id = 500;
+    plugin_stub.array_task_id = 3;
+    plugin_stub.tasks = 1;
+    plugin_stub.uid = getuid();
+    plugin_stub.gid = getgid();
+    CU_ASSERT_EQUAL(slurm_spank_init(NULL, 7, av), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
+    CU_ASSERT_EQUAL(plugin_stub.option->cb(0, sweep, 1), 0);
+}
+
+/* Redis frozen while the claim is on the wire: the claim times out on the
+ * node (the task fails), Redis serves it once it resumes, and task exit
+ * gives the trial back: nothing stays running without a task. */
+static void test_abandoned_claim_released(void)
+{
+    char msg[PLUGIN_STUB_MSG + 2];
+    pq_trial_record *r;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("frozen"), PQ_OK);
+    start_step_spooled("frozen", 950, "outcome_retry=5");
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(kill(harness.pid, SIGSTOP), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(kill(harness.pid, SIGCONT), 0);
+    CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
+    CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+    plugin_stub.exit_status = 1 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    r = trial("frozen", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: "));
+    pq_trial_record_free(r);
+}
+
+/* Number of spool records (*.rec) in dir. */
+static int count_records(const char *dir)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    int n = 0;
+
+    while (d != NULL && (de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+
+        n += len > 4 && strcmp(de->d_name + len - 4, ".rec") == 0;
+    }
+    if (d != NULL)
+        closedir(d);
+    return n;
+}
+
+/* Redis unreachable past outcome_retry at task exit: the outcome goes to
+ * the spool; the next step that records an outcome on this node replays
+ * it, once. */
+static void test_outcome_spooled_and_replayed(void)
+{
+    char path[600];
+    const char *result;
+    pq_trial_record *r;
+    FILE *f;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("spooled"), PQ_OK);
+    start_step_spooled("spooled", 960, "outcome_retry=1");
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    result = plugin_stub_env("PROTEIN_RESULT");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(result);
+    f = fopen(result, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=0.75\n", f);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(kill(harness.pid, SIGSTOP), 0);
+    plugin_stub.exit_status = 0;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(kill(harness.pid, SIGCONT), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    snprintf(path, sizeof(path), "%s/spool", tmpdir);
+    CU_ASSERT_EQUAL(count_records(path), 1);
+    r = trial("spooled", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+
+    start_step_spooled("spooled", 961, "outcome_retry=1");
+    plugin_stub.array_task_id = 4;
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    plugin_stub.exit_status = 2 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    r = trial("spooled", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT(r->has_score && r->score == 0.75);
+    pq_trial_record_free(r);
+    r = trial("spooled", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(count_records(path), 0);
+}
+
 static const cunit_test tests[] = {
     {"claim, export, complete", test_claim_complete},
     {"interrupt, requeue, fail", test_interrupt_and_requeue},
@@ -444,6 +569,8 @@ static const cunit_test tests[] = {
     {"deleted, stopped, paused, spent sweeps", test_claim_refused},
     {"result_dir missing: no trial spent", test_result_dir_missing},
     {"result files planted by another user", test_result_planted},
+    {"a claim timed out on the node is released", test_abandoned_claim_released},
+    {"an outcome spooled, then replayed once", test_outcome_spooled_and_replayed},
 };
 
 int main(void)

@@ -1,0 +1,59 @@
+/*
+ * cmd_replay.c - `protein replay`: applies the outcomes that the SPANK
+ * plugin spooled on this node while Redis was unreachable (and the
+ * releases of claims that timed out), each exactly once.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+
+#define VERB "replay"
+/* The plugin's default spool_dir (plugin/spank_protein.h). */
+#define DEFAULT_SPOOL "/var/spool/protein"
+
+static void print_line(void *arg, const char *line)
+{
+    (void)arg;
+    printf("%s\n", line);
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"spool", required_argument, NULL, 's'},
+        CLI_REDIS_LONGOPTS,
+        {NULL, 0, NULL, 0}};
+    const char *spool = DEFAULT_SPOOL;
+    cli_redis_opts r = {0};
+    pq_spool_stats stats;
+    pq_context *ctx;
+    int c, rc;
+
+    optind = 1;
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
+        if (c == 's')
+            spool = optarg;
+        else
+            return cli_option_other(VERB, c, argv);
+    }
+    if (optind != argc)
+        return cli_usage_error(VERB, "unexpected argument '%s'", argv[optind]);
+    if (spool[0] != '/')
+        return cli_usage_error(VERB, "--spool: '%s' is not an absolute path",
+                               spool);
+    ctx = cli_connect(VERB, &r);
+    if (!ctx)
+        return CLI_EFAIL;
+    rc = pq_spool_replay(ctx, spool, 0, &stats, print_line, NULL);
+    printf("%zu applied, %zu dropped (already recorded or superseded), %zu "
+           "left for later, %zu unreadable\n", stats.applied, stats.dropped,
+           stats.kept, stats.bad);
+    if (rc != PQ_OK)
+        cli_fail(VERB, "replay stopped: %s", ctx->errstr);
+    pq_free(ctx);
+    return rc == PQ_OK && stats.bad == 0 ? CLI_OK : CLI_EFAIL;
+}
