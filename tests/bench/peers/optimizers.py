@@ -18,7 +18,6 @@ import json
 import math
 import os
 import random
-import socket
 import socketserver
 import subprocess
 import sys
@@ -205,13 +204,13 @@ def _protein_yaml(problem, seed):
     return "\n".join(lines) + "\n"
 
 
-class _EvalServer(socketserver.ThreadingUnixStreamServer):
+class _EvalServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
 def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.0):
     """`protein run` of a generated sweep YAML with --parallel; each trial is
-    trial_client.py, which asks this process (over a Unix socket) to evaluate
+    trial_client.sh, which asks this process (over loopback TCP) to evaluate
     its PROTEIN_PARAMS, sleeps `sleep_per_cost * cost` seconds (so that with
     parallel trials the completion order follows cost, as the Python peers'
     simulated clock does), and writes score= and cost= to PROTEIN_RESULT."""
@@ -234,21 +233,19 @@ def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.
                 sleep = sleep_per_cost * cost if parallel > 1 else 0.0
                 done.append({"params": params, "score": score, "cost": cost,
                              "finish": time.monotonic() - t0 + sleep})
-            self.wfile.write((json.dumps({"score": score, "cost": cost, "sleep": sleep})
-                              + "\n").encode())
+            self.wfile.write(("%r %r %r\n" % (float(score), float(cost), sleep)).encode())
 
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
-        sock = os.path.join(tmp, "eval.sock")
         cfg = os.path.join(tmp, "sweep.yaml")
         with open(cfg, "w") as f:
             f.write(_protein_yaml(problem, seed))
-        server = _EvalServer(sock, Handler)
+        server = _EvalServer(("127.0.0.1", 0), Handler)
         th = threading.Thread(target=server.serve_forever, daemon=True)
         th.start()
         try:
             cmd = [protein, "run", cfg, "--trials", str(trials), "--parallel", str(parallel),
-                   "--seed", str(seed), "--", sys.executable, "-S",
-                   os.path.join(HERE, "trial_client.py"), sock]
+                   "--seed", str(seed), "--", os.path.join(HERE, "trial_client.sh"),
+                   str(server.server_address[1])]
             r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if r.returncode != 0:
                 raise RuntimeError("protein run failed (%d): %s" % (r.returncode, r.stderr[-2000:]))

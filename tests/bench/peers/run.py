@@ -2,6 +2,7 @@
 """Peer benchmark: protein against Optuna (GP, TPE), PufferLib's Protein and
 random search on a fixed set of objectives. See README.md for usage."""
 import argparse
+import concurrent.futures
 import json
 import math
 import os
@@ -132,6 +133,8 @@ def main():
     ap.add_argument("--no-cache", action="store_true",
                     help="rerun the peers too (their runs are cached under results/cache "
                     "by problem, mode, seed and budget; protein always reruns)")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="runs at once (processes; default 1: the machine is shared)")
     ap.add_argument("--append", action="store_true",
                     help="keep the raw results already in --out (default: start afresh)")
     ap.add_argument("--report-only", action="store_true",
@@ -181,34 +184,51 @@ def main():
         torch.set_num_threads(1)
     except ImportError:
         pass
-    total = len(plan) * len(opts) * len(modes)
+    tasks = [(p, seed, mode, opt) for p, seed in plan for mode in modes for opt in opts]
+
+    def cache_file(p, seed, mode, opt):
+        trials = args.trials or benchset.PROBLEMS[p][1]
+        return os.path.join(cache, p, mode, "%s-s%d-n%d-h%d.json" % (
+            opt, seed, trials, HARNESS_VERSION))
+
+    def finished(k, task, res, how):
+        p, seed, mode, opt = task
+        if how != "cached" and opt != "protein":
+            cfile = cache_file(*task)
+            os.makedirs(os.path.dirname(cfile), exist_ok=True)
+            with open(cfile, "w") as f:
+                json.dump(res, f, separators=(",", ":"))
+        dest = os.path.join(raw, p, mode, "%s-s%d.json" % (opt, seed))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "w") as f:
+            json.dump(res, f, separators=(",", ":"))
+        print("[%d/%d] %s %s %s seed %d: best %.6g (%s)" % (
+            k, len(tasks), p, mode, opt, seed, report.best_at(res, len(res["results"])), how),
+            flush=True)
+
+    todo = []
     k = 0
-    for problem_name, seed in plan:
-        for mode in modes:
-            for opt in opts:
+    for task in tasks:
+        cfile = cache_file(*task)
+        if task[3] != "protein" and not args.no_cache and os.path.exists(cfile):
+            with open(cfile) as f:
                 k += 1
-                trials = args.trials or benchset.PROBLEMS[problem_name][1]
-                fname = "%s-s%d.json" % (opt, seed)
-                dest = os.path.join(raw, problem_name, mode, fname)
-                cfile = os.path.join(cache, problem_name, mode, "%s-s%d-n%d-h%d.json" % (
-                    opt, seed, trials, HARNESS_VERSION))
-                if opt != "protein" and not args.no_cache and os.path.exists(cfile):
-                    with open(cfile) as f:
-                        res = json.load(f)
-                    how = "cached"
-                else:
-                    res = one_run(problem_name, opt, mode, seed, args, protein_bin)
-                    how = "%.1f s" % res["wall_s"]
-                    if opt != "protein":
-                        os.makedirs(os.path.dirname(cfile), exist_ok=True)
-                        with open(cfile, "w") as f:
-                            json.dump(res, f, separators=(",", ":"))
-                os.makedirs(os.path.dirname(dest), exist_ok=True)
-                with open(dest, "w") as f:
-                    json.dump(res, f, separators=(",", ":"))
-                best = report.best_at(res, len(res["results"]))
-                print("[%d/%d] %s %s %s seed %d: best %.6g (%s)" % (
-                    k, total, problem_name, mode, opt, seed, best, how), flush=True)
+                finished(k, task, json.load(f), "cached")
+        else:
+            todo.append(task)
+    if args.jobs > 1:
+        with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+            futs = {pool.submit(one_run, p, o, m, s, args, protein_bin): (p, s, m, o)
+                    for p, s, m, o in todo}
+            for fut in concurrent.futures.as_completed(futs):
+                res = fut.result()
+                k += 1
+                finished(k, futs[fut], res, "%.1f s" % res["wall_s"])
+    else:
+        for p, s, m, o in todo:
+            res = one_run(p, o, m, s, args, protein_bin)
+            k += 1
+            finished(k, (p, s, m, o), res, "%.1f s" % res["wall_s"])
     path = report.write(args.out)
     print("report: %s" % path)
 
