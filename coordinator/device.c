@@ -1,6 +1,8 @@
 /*
- * device.c - which GP backend proteind fits on (--device), and the CUDA
- * backend wrapped so that a failing CUDA fit is redone on the CPU.
+ * device.c - which GP backend proteind fits on (--device): the one place
+ * that knows the backends (the CPU one of core/, the CUDA one of kernels/
+ * when built), and the CUDA backend wrapped so that a failing CUDA fit is
+ * redone on the CPU.
  *
  * The wrapper is a protein_gp_backend of its own: the optimizer sees one
  * backend named "cuda"; each state holds a CUDA state and, after the first
@@ -20,6 +22,9 @@
 #include <string.h>
 
 #include "proteind.h"
+#ifdef HAVE_CUDA
+#include "gp_cuda.h"
+#endif
 
 /* The real CUDA backend behind the wrapper (set by proteind_backend_select). */
 static const protein_gp_backend *cuda_backend;
@@ -200,42 +205,56 @@ static const protein_gp_backend fallback_backend = {
     .destroy = fb_destroy,
 };
 
+/* The CUDA backend when this build has one and it can run here (a device
+ * present, the kernels loading on it, a state created), else NULL with the
+ * reason in why. */
+static const protein_gp_backend *cuda_usable(char *why, size_t len)
+{
+#ifdef HAVE_CUDA
+    const protein_gp_backend *b = protein_gp_backend_cuda();
+    void *probe = NULL;
+    char msg[256] = "";
+
+    if (!protein_gp_cuda_available(msg, sizeof msg) ||
+        b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
+        snprintf(why, len, "no usable CUDA device (%s)", msg);
+        return NULL;
+    }
+    b->destroy(probe);
+    return b;
+#else
+    snprintf(why, len, "protein was built without CUDA (configure "
+             "--with-cuda)");
+    return NULL;
+#endif
+}
+
 /* Contract in proteind.h. */
 const protein_gp_backend *proteind_backend_select(const char *device,
                                                   char *errbuf, size_t errlen)
 {
     const protein_gp_backend *b;
-    void *probe = NULL;
-    char msg[256] = "";
-    int want_cuda;
+    char why[512] = "";
 
+    if (errlen > 0)
+        errbuf[0] = '\0';
     if (strcmp(device, "cpu") == 0)
         return &protein_gp_backend_cpu;
-    want_cuda = strcmp(device, "cuda") == 0;
-    if (!want_cuda && strcmp(device, "auto") != 0) {
+    if (strcmp(device, "cuda") != 0 && strcmp(device, "auto") != 0) {
         snprintf(errbuf, errlen,
                  "unknown --device '%s' (use auto, cpu or cuda)", device);
         return NULL;
     }
-    b = protein_gp_backend_by_name(device, msg, sizeof msg);
-    if (!b || strcmp(b->name, "cuda") != 0) {
-        if (want_cuda) {
-            snprintf(errbuf, errlen, "--device cuda: %s; use --device auto "
-                     "or cpu", msg[0] ? msg : "no usable CUDA device");
-            return NULL;
+    b = cuda_usable(why, sizeof why);
+    if (b == NULL) {
+        if (strcmp(device, "auto") == 0) {
+            snprintf(errbuf, errlen, "%s", why);
+            return &protein_gp_backend_cpu;
         }
-        return b ? b : &protein_gp_backend_cpu;
+        snprintf(errbuf, errlen, "--device cuda: %s; use --device auto or cpu",
+                 why);
+        return NULL;
     }
-    /* Make sure a device is really there before promising CUDA. */
-    if (b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
-        if (want_cuda) {
-            snprintf(errbuf, errlen, "--device cuda: no usable CUDA device "
-                     "(%s); use --device auto or cpu", msg);
-            return NULL;
-        }
-        return &protein_gp_backend_cpu;
-    }
-    b->destroy(probe);
     cuda_backend = b;
     return &fallback_backend;
 }

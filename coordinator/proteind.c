@@ -546,6 +546,8 @@ int main(int argc, char **argv)
         free(d.opts.sweeps);
         return 1;
     }
+    if (err[0] != '\0')
+        proteind_log("device %s: fitting on the CPU: %s", d.opts.device, err);
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);

@@ -46,10 +46,12 @@ int proteind_stopping(void);
 /* ------------------------------------------------------------ device.c */
 
 /* Resolves --device: "cpu", "cuda" (fails when no CUDA device can be
- * used) or "auto" (CUDA when usable, else CPU). A CUDA choice is wrapped so
- * that a failing CUDA fit is redone on the CPU backend with a log line.
- * Returns the backend (static storage, never freed) or NULL with a message
- * in errbuf. */
+ * used) or "auto" (CUDA when usable, else CPU). CUDA is usable when this
+ * build has it, a device is present and the kernels load on it. A CUDA
+ * choice is wrapped so that a failing CUDA fit is redone on the CPU backend
+ * with a log line. Returns the backend (static storage, never freed) or
+ * NULL with a message in errbuf; when "auto" falls back to the CPU, errbuf
+ * says why (else it is left empty). */
 const protein_gp_backend *proteind_backend_select(const char *device,
                                                   char *errbuf, size_t errlen);
 

@@ -1,7 +1,8 @@
 /*
  * gp.h - the exact Gaussian process behind Protein, and the backend table
- * through which the optimizer reaches it (CPU/LAPACK here in core/, CUDA in
- * kernels/).
+ * through which the optimizer reaches it. The CPU/LAPACK backend is here in
+ * core/; other backends live outside core/, implement the same table with
+ * the shared pieces below, and are chosen by the program that links them.
  *
  * Model. Inputs X are n points in model space (row-major, n x d); targets y
  * are already normalized by the caller. With r^2 = sum_j ((x_j - x'_j)/l_j)^2:
@@ -132,7 +133,7 @@ typedef struct protein_gp_fit_report {
  * NULL) receives a message on failure. A backend state holds the training
  * data and factorization of the last successful fit, for predict. */
 typedef struct protein_gp_backend {
-    const char *name; /* "cpu", "cuda" */
+    const char *name; /* "cpu", ... */
 
     /* Allocates a backend state for d input dimensions. */
     int (*create)(void **state, size_t d, char *errbuf, size_t errlen);
@@ -164,20 +165,6 @@ typedef struct protein_gp_backend {
 
 /* The LAPACK/BLAS reference backend. */
 extern const protein_gp_backend protein_gp_backend_cpu;
-
-/* The CUDA backend, or NULL when built without CUDA. Its create() fails
- * with PROTEIN_EBACKEND and a clear message when no device is present. */
-const protein_gp_backend *protein_gp_backend_cuda(void);
-
-/* Finds a backend by name: "cpu", "cuda", or "auto" (CUDA when a device is
- * usable, else CPU). Returns NULL and fills errbuf when unavailable. */
-const protein_gp_backend *protein_gp_backend_by_name(const char *name,
-                                                     char *errbuf,
-                                                     size_t errlen);
-
-/* 1 when a CUDA device is usable, else 0 with the reason in errbuf. Defined
- * by kernels/ when built with CUDA, and by core (always 0) without. */
-int protein_gp_cuda_available(char *errbuf, size_t errlen);
 
 /* Allocates params for d dims with the initial theta and zero moments.
  * Returns PROTEIN_EINVAL for d == 0 or a NULL p, PROTEIN_ENOMEM when out of

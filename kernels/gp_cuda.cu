@@ -25,6 +25,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1160,16 +1161,35 @@ extern "C" const protein_gp_backend *protein_gp_backend_cuda(void)
     return &protein_cuda::cuda_backend;
 }
 
-/* 1 when cudaGetDeviceCount finds a device, else 0 with the runtime's reason
- * (no driver, no device) in errbuf. */
+/* See gp_cuda.h. A kernel loads when the build holds machine code for the
+ * device's architecture or PTX the driver can compile for it;
+ * cudaFuncGetAttributes on one kernel tells without running anything, so
+ * that a device the build cannot serve is refused here rather than by
+ * every fit. */
 extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
 {
-    int count = 0;
+    int count = 0, device = 0;
+    cudaFuncAttributes attr;
+    cudaDeviceProp prop;
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess)
         return protein_gp_fail(0, errbuf, errlen, "no usable CUDA device: %s",
                                cudaGetErrorString(e));
     if (count == 0)
         return protein_gp_fail(0, errbuf, errlen, "no CUDA device present");
-    return 1;
+    e = cudaFuncGetAttributes(&attr, protein_cuda::hyper_kernel);
+    if (e == cudaSuccess)
+        return 1;
+    cudaGetLastError(); /* clear the error so that later calls start clean */
+    memset(&prop, 0, sizeof prop);
+    if (cudaGetDevice(&device) != cudaSuccess ||
+        cudaGetDeviceProperties(&prop, device) != cudaSuccess)
+        snprintf(prop.name, sizeof prop.name, "unknown");
+    return protein_gp_fail(0, errbuf, errlen,
+                           "the CUDA kernels do not load on device %d (%s, "
+                           "compute capability %d.%d): %s; this build has "
+                           "%s (configure --with-cuda-arch=%d%d adds it)",
+                           device, prop.name, prop.major, prop.minor,
+                           cudaGetErrorString(e), PROTEIN_CUDA_ARCHS,
+                           prop.major, prop.minor);
 }

@@ -1,17 +1,30 @@
 /*
- * gp_cuda.h - extras of the CUDA GP backend beyond the backend table of
- * core/gp.h: a timing hook for benchmarks. The backend itself is reached
- * through protein_gp_backend_cuda() and protein_gp_cuda_available(),
- * declared in core/gp.h.
+ * gp_cuda.h - the CUDA GP backend: an implementation of the backend table
+ * of core/gp.h (the only part of core it uses), a device check, and a
+ * timing hook for benchmarks. Only programs that choose a backend link it
+ * (proteind and the GPU tests), with the CUDA libraries.
  */
 #ifndef PROTEIN_GP_CUDA_H
 #define PROTEIN_GP_CUDA_H
 
 #include <stddef.h>
 
+#include "gp.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The CUDA backend table (static storage, never freed). Its create()
+ * fails with PROTEIN_EBACKEND and a clear message when no usable device
+ * is present. */
+const protein_gp_backend *protein_gp_backend_cuda(void);
+
+/* 1 when the backend can run here: a CUDA device is present and this
+ * build's kernels load on it; else 0 with the reason (no driver, no
+ * device, or a device architecture the build has no code for) in errbuf
+ * (may be NULL). */
+int protein_gp_cuda_available(char *errbuf, size_t errlen);
 
 /* Times the dense linear algebra of one loss-and-gradient evaluation on
  * an n x n GP kernel matrix (reproducible pseudo-random inputs in d = 8

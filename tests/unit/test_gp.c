@@ -5,8 +5,8 @@
  * pieces (softplus, noise and lengthscale priors, params, Adam, the fit
  * loop), the CPU backend (loss against a direct computation, analytic
  * gradient against finite differences, prediction, the jitter ladder,
- * both fit methods, argument errors) and the backend registry. Every
- * problem is generated from a fixed seed.
+ * both fit methods, argument errors). Every problem is generated from a
+ * fixed seed.
  */
 #include <math.h>
 #include <stdint.h>
@@ -918,43 +918,6 @@ static void test_refit_sizes(void)
     cpu->destroy(st);
 }
 
-/* ------------------------------------------------------------ registry */
-
-static void test_registry(void)
-{
-    char err[256] = "";
-    const protein_gp_backend *b;
-
-    CU_ASSERT_PTR_EQUAL(protein_gp_backend_by_name("cpu", err, sizeof(err)),
-                        &protein_gp_backend_cpu);
-    CU_ASSERT_STRING_EQUAL(protein_gp_backend_cpu.name, "cpu");
-    CU_ASSERT_PTR_NULL(protein_gp_backend_by_name("tpu", err, sizeof(err)));
-    CU_ASSERT(strstr(err, "'tpu' is unknown") != NULL);
-    CU_ASSERT_PTR_NULL(protein_gp_backend_by_name(NULL, err, sizeof(err)));
-    CU_ASSERT_PTR_NULL(protein_gp_backend_by_name("CPU", NULL, 0));
-
-    b = protein_gp_backend_by_name("auto", err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL(b);
-    err[0] = '\0';
-    if (protein_gp_cuda_available(err, sizeof(err))) {
-        CU_ASSERT_PTR_EQUAL(b, protein_gp_backend_cuda());
-        CU_ASSERT_PTR_EQUAL(protein_gp_backend_by_name("cuda", err,
-                                                       sizeof(err)),
-                            protein_gp_backend_cuda());
-    } else {
-        char why[256];
-
-        CU_ASSERT(err[0] != '\0');
-        snprintf(why, sizeof(why), "%s", err);
-        CU_ASSERT_PTR_EQUAL(b, &protein_gp_backend_cpu);
-        CU_ASSERT_PTR_NULL(protein_gp_backend_by_name("cuda", err,
-                                                      sizeof(err)));
-        CU_ASSERT(strstr(err, "'cuda' is unavailable") != NULL);
-        /* The reason (not built in, or no device) reaches the message. */
-        CU_ASSERT(strstr(err, why) != NULL);
-    }
-}
-
 static const cunit_test tests[] = {
     {"softplus", test_softplus},
     {"noise prior", test_noise_prior},
@@ -974,7 +937,6 @@ static const cunit_test tests[] = {
     {"warm refit", test_warm_refit},
     {"bad arguments", test_bad_arguments},
     {"refit other sizes", test_refit_sizes},
-    {"registry", test_registry},
 };
 
 int main(void)

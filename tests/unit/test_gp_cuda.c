@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "gp.h"
+#include "gp_cuda.h"
 #include "optimizer_fixture.h"
 #include "protein.h"
 #include "cunit_run.h"

@@ -1,8 +1,8 @@
 /*
  * test_proteind_device.c - proteind's --device choice and its CUDA-to-CPU
- * fallback (coordinator/device.c) against the real backends: the core's
- * registry, the CPU backend and, when this build has CUDA and the machine a
- * device, the CUDA backend.
+ * fallback (coordinator/device.c, where the backends are chosen) against
+ * the real backends: the CPU backend and, when this build has CUDA and the
+ * machine a device, the CUDA backend.
  *
  * Without a device, the tests check the real refusals (--device cuda: no
  * CUDA built, or no usable device) and that auto picks the CPU; the
@@ -24,6 +24,9 @@
 
 #include "proteind.h"
 #include "cunit_run.h"
+#ifdef HAVE_CUDA
+#include "gp_cuda.h"
+#endif
 
 /* Why this machine cannot run CUDA ("" when it can). */
 static char no_device[256];
@@ -51,6 +54,8 @@ static void test_cpu_and_unknown(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown --device 'tpu'"));
     CU_ASSERT_PTR_NULL(proteind_backend_select("", err, sizeof err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "use auto, cpu or cuda"));
+    CU_ASSERT_PTR_NULL(proteind_backend_select("CPU", err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown --device 'CPU'"));
 }
 
 static void test_cuda_and_auto(void)
@@ -68,15 +73,28 @@ static void test_cuda_and_auto(void)
         CU_ASSERT_PTR_NULL(proteind_backend_select("cuda", err, sizeof err));
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "--device cuda: "));
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "use --device auto or cpu"));
-        CU_ASSERT_PTR_NOT_NULL(strstr(err, protein_gp_backend_cuda() == NULL
-                                               ? "built without CUDA"
-                                               : "no usable CUDA device"));
+#ifdef HAVE_CUDA
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "no usable CUDA device"));
+#else
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "built without CUDA"));
+#endif
+        /* auto says why it fits on the CPU (proteind logs it). */
+        err[0] = '\0';
+        CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
+                            &protein_gp_backend_cpu);
+        CU_ASSERT_STRING_EQUAL(err, no_device);
     } else {
         /* Both give the wrapper, which is not the bare CUDA backend. */
         CU_ASSERT_PTR_NOT_NULL_FATAL(cuda);
         CU_ASSERT_PTR_EQUAL(autob, cuda);
         CU_ASSERT_STRING_EQUAL(cuda->name, "cuda");
+#ifdef HAVE_CUDA
         CU_ASSERT_PTR_NOT_EQUAL(cuda, protein_gp_backend_cuda());
+#endif
+        err[0] = 'x';
+        CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
+                            cuda);
+        CU_ASSERT_STRING_EQUAL(err, "");
     }
 }
 
@@ -151,8 +169,8 @@ static const cunit_test tests[] = {
 
 int main(void)
 {
-    if (protein_gp_cuda_available(no_device, sizeof no_device))
-        no_device[0] = '\0';
+    /* auto leaves the reason when it cannot use CUDA, "" otherwise. */
+    proteind_backend_select("auto", no_device, sizeof no_device);
     printf("CUDA on this machine: %s\n",
            no_device[0] ? no_device : "a usable device");
     return cunit_run_suite("proteind device", tests, CUNIT_COUNT(tests));
