@@ -86,9 +86,16 @@ int cli_command_dash(int argc, char **argv);
 /* After getopt_long stopped (optind) before `dash`: checks that exactly one
  * operand (`what`, as named in messages, e.g. "CONFIG") stands before "--"
  * and a command after it. Returns 0 (the operand is argv[optind], the
- * command argv + dash + 1), or -1 after printing a usage error. */
+ * command argv + dash + 1), 1 when there is no "--" at all (one operand,
+ * no command: the verb runs the config's W&B program), or -1 after
+ * printing a usage error. */
 int cli_command_check(const char *verb, const char *what, int argc,
                       char **argv, int dash);
+
+/* The command `protein exec CONFIG_PATH` with this program's own path, as
+ * a NULL-terminated vector (*out, free with cli_strv_free). Returns 0, or
+ * -1 (out of memory, /proc/self/exe unreadable). */
+int cli_exec_command(const char *config_path, char ***out);
 
 /* Parses the options of a verb that takes only the Redis options and
  * exactly `want` positional arguments (stored in pos[], which has room for
@@ -236,6 +243,66 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
                                 const char *metric, const char *cost_metric,
                                 pq_result *res, char *why, size_t len);
 
+/* ------------------------------------------------------------ wandb.c */
+
+#define CLI_WANDB_MAX_HISTORY 1000000
+
+/* The sweep metric of one W&B run, as its .wandb log holds it. */
+typedef struct cli_wandb_metric {
+    size_t n_history;   /* values logged with wandb.log, in order */
+    double *history;
+    int has_summary;    /* the run summary's value (W&B's score) */
+    double summary;
+} cli_wandb_metric;
+
+/* What a W&B training script is started with for one trial. */
+typedef struct cli_wandb_job {
+    const protein_sweep_config *cfg; /* program, command, project, entity */
+    const pq_params *params;         /* the trial's parameters */
+    const char *param_path;          /* where WANDB_SWEEP_PARAM_PATH goes */
+    const char *json_path;           /* the ${args_json_file} */
+} cli_wandb_job;
+
+/* Frees the history of m and zeroes it. */
+void cli_wandb_metric_free(cli_wandb_metric *m);
+
+/* Reads the metric's history and summary from the .wandb log at path
+ * into *out (which must be zeroed or hold an earlier result; freed and
+ * refilled; release it with cli_wandb_metric_free). A record torn off at
+ * the end (a run still writing) ends the read quietly. Returns 0, or -1
+ * when the file cannot be read or is not a .wandb log. */
+int cli_wandb_read_log(const char *path, const char *metric,
+                       cli_wandb_metric *out);
+
+/* Finds the log of run `run_id` under wandb_dir (the run directory
+ * offline-run-*-RUN_ID, newest name last). Returns 0 with *path
+ * (malloc'ed), or -1 when there is none. */
+int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path);
+
+/* The argument vector of the trial: the config's command (W&B's default
+ * ${env} ${interpreter} ${program} ${args} when it has none) with W&B's
+ * macros replaced as `wandb agent` does: values in Python's str() form
+ * (True, [32, 32], 1e-05), nested parameters as dicts, ${envvar:NAME},
+ * unknown macros dropped. Returns 0 with *out (NULL-terminated, free with
+ * cli_strv_free), or -1 with why filled. */
+int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
+                      size_t len);
+
+/* Writes job->param_path (the YAML of {name: {value: v}} that wandb.init()
+ * reads through WANDB_SWEEP_PARAM_PATH) and job->json_path (the params as
+ * json.dumps writes them). Returns 0, or -1 with why filled. */
+int cli_wandb_write_params(const cli_wandb_job *job, char *why, size_t len);
+
+/* Appends to the result file the history values after the first
+ * *reported ones as "step=N" and "METRIC=V" lines, and with `final` the
+ * score line (the summary value, else the last history value). Updates
+ * *reported. Returns 0, or -1 when the file cannot be written. */
+int cli_wandb_result(const cli_wandb_metric *m, const char *metric,
+                     const char *result_path, size_t *reported, int final);
+
+/* Frees a NULL-terminated vector of strings and the strings. */
+void cli_strv_free(char **v);
+
 /* ------------------------------------------------------------ progress.c */
 
 /* Progress display of a running sweep: on a terminal one line rewritten in
@@ -349,5 +416,8 @@ int cmd_report(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 /* Applies the outcomes the plugin spooled on this node (as root). */
 int cmd_replay(int argc, char **argv);
+
+/* Runs the config's W&B program inside a trial (cmd_exec.c). */
+int cmd_exec(int argc, char **argv);
 
 #endif /* PROTEIN_CLI_H */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "queue_model.h"
 
 #define VERB "agent"
 #define CLAIM_WAIT_MS 5000
@@ -89,6 +91,55 @@ done:
     return ret;
 }
 
+/* With no COMMAND: writes the sweep's stored config into the runner's
+ * private directory and sets *cmd to `protein exec` of it, which runs the
+ * config's W&B program for each trial. Returns 0, or -1 after printing why
+ * (no such sweep, no program in its config). */
+static int stored_program(agent *a, char **path, char ***cmd)
+{
+    pq_sweep_info *info = NULL;
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    char msg[1024];
+    FILE *fp;
+    int rc;
+
+    rc = pq_sweep_get(a->ctx, a->run.sweep, &info);
+    if (rc != PQ_OK)
+        return cli_queue_fail(VERB, a->ctx, a->run.sweep, rc), -1;
+    memset(&err, 0, sizeof(err));
+    rc = -1;
+    if (!info->config_yaml ||
+        pq_model_load_config(info->name, info->config_yaml,
+                             strlen(info->config_yaml), &cfg, &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof(msg));
+        cli_fail(VERB, "sweep %s: cannot read its stored config: %s",
+                 a->run.sweep, msg);
+        goto done;
+    }
+    if (!cfg->program && !cfg->command) {
+        cli_usage_error(VERB, "sweep %s has no program: or command: to run; "
+                        "give one after '--'", a->run.sweep);
+        goto done;
+    }
+    if (asprintf(path, "%s/config.yaml", a->run.dir) < 0) {
+        *path = NULL;
+        cli_fail(VERB, "out of memory");
+        goto done;
+    }
+    fp = fopen(*path, "w");
+    if (!fp || fputs(info->config_yaml, fp) < 0 || fclose(fp) != 0 ||
+        cli_exec_command(*path, cmd) < 0) {
+        cli_fail(VERB, "cannot write %s: %s", *path, strerror(errno));
+        goto done;
+    }
+    rc = 0;
+done:
+    protein_config_free(cfg);
+    pq_sweep_info_free(info);
+    return rc;
+}
+
 /* Claims and runs trials until the budget is used, the sweep is stopped,
  * `count` trials ran (count < 0: no limit) or a signal arrives. Returns
  * the exit status. */
@@ -159,7 +210,8 @@ int cmd_agent(int argc, char **argv)
     const char *claim_key = NULL;
     agent a;
     long count = -1;
-    int c, dash, ret;
+    char *config_path = NULL, **exec_cmd = NULL;
+    int c, dash, has_command, ret;
 
     memset(&a, 0, sizeof(a));
     dash = cli_command_dash(argc, argv);
@@ -177,7 +229,8 @@ int cmd_agent(int argc, char **argv)
             return cli_option_other(VERB, c, argv);
         }
     }
-    if (cli_command_check(VERB, "sweep NAME", argc, argv, dash) < 0)
+    has_command = cli_command_check(VERB, "sweep NAME", argc, argv, dash);
+    if (has_command < 0)
         return CLI_EUSAGE;
     a.run.sweep = argv[optind];
     a.run.command = argv + dash + 1;
@@ -196,9 +249,18 @@ int cmd_agent(int argc, char **argv)
         return CLI_EFAIL;
     ret = CLI_EFAIL;
     if (cli_runner_open(VERB, &a.run) == 0) {
-        ret = agent_loop(&a, count);
+        if (has_command == 0 ||
+            stored_program(&a, &config_path, &exec_cmd) == 0) {
+            if (exec_cmd)
+                a.run.command = exec_cmd;
+            ret = agent_loop(&a, count);
+        }
+        if (config_path)
+            unlink(config_path);
         cli_runner_close(&a.run);
     }
+    free(config_path);
+    cli_strv_free(exec_cmd);
     pq_free(a.ctx);
     return ret;
 }

@@ -293,7 +293,8 @@ int cmd_run(int argc, char **argv)
     const char *out = NULL;
     long trials = -1, parallel = 1, seed = -1;
     const run_trial *best;
-    int c, dash, sig, ret = CLI_EFAIL;
+    char **exec_cmd = NULL;
+    int c, dash, sig, has_command, ret = CLI_EFAIL;
     long i;
 
     memset(&st, 0, sizeof(st));
@@ -320,13 +321,24 @@ int cmd_run(int argc, char **argv)
             return cli_option_other(VERB, c, argv);
         }
     }
-    if (cli_command_check(VERB, "CONFIG", argc, argv, dash) < 0)
+    has_command = cli_command_check(VERB, "CONFIG", argc, argv, dash);
+    if (has_command < 0)
         return CLI_EUSAGE;
     st.run.command = argv + dash + 1;
     cfg = cli_load_config(VERB, argv[optind]);
-    if (!cfg) {
-        cli_usage(stderr, VERB);
+    if (!cfg)
         return CLI_EUSAGE;
+    if (has_command == 1) {
+        if (!cfg->program && !cfg->command) {
+            protein_config_free(cfg);
+            return cli_usage_error(VERB, "%s has no program: or command: to "
+                                   "run; give one after '--'", argv[optind]);
+        }
+        if (cli_exec_command(argv[optind], &exec_cmd) < 0) {
+            protein_config_free(cfg);
+            return cli_fail(VERB, "cannot find this program's own path");
+        }
+        st.run.command = exec_cmd;
     }
     if (seed >= 0) {
         cfg->has_seed = 1;
@@ -388,6 +400,7 @@ done:
         free(st.trials[i].result_path);
     }
     cli_runner_close(&st.run);
+    cli_strv_free(exec_cmd);
     free(st.trials);
     protein_optimizer_free(st.opt);
     protein_config_free(cfg);

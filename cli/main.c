@@ -26,7 +26,9 @@ struct verb {
 static const struct verb verbs[] = {
     {"run", cmd_run, "run a whole sweep on this machine (no Redis, no Slurm)",
      "protein run CONFIG [--trials N] [--parallel K] [--seed S] [--out FILE.csv]"
-     " -- COMMAND [ARGS...]\n"
+     " [-- COMMAND [ARGS...]]\n"
+     "  without COMMAND each trial runs the config's W&B program/command\n"
+     "  (protein exec CONFIG)\n"
      "  --trials N    trials to run (default: max_trials of the config, else 20)\n"
      "  --parallel K  trials running at once (default 1)\n"
      "  --seed S      seed of the optimizer (default: the config's seed)\n"
@@ -81,7 +83,9 @@ static const struct verb verbs[] = {
      "  --yes   do not ask for confirmation (required when stdin is not a\n"
      "          terminal)\n" REDIS_OPTS},
     {"agent", cmd_agent, "run a sweep's trials on this machine, from Redis",
-     "protein agent NAME [--count N] [--claim-key KEY] -- COMMAND [ARGS...]\n"
+     "protein agent NAME [--count N] [--claim-key KEY] [-- COMMAND [ARGS...]]\n"
+     "  without COMMAND each trial runs the stored config's W&B\n"
+     "  program/command (protein exec)\n"
      "  --count N        run at most N trials (default: until the budget is\n"
      "                   used or the sweep is stopped)\n"
      "  --claim-key KEY  idempotency key of the claims (default HOST:PID)\n"
@@ -91,6 +95,12 @@ static const struct verb verbs[] = {
      "protein replay [--spool DIR]\n"
      "  --spool DIR   the plugin's spool_dir (default /var/spool/protein);\n"
      "                run as root, on the node that spooled\n" REDIS_OPTS},
+    {"exec", cmd_exec, "inside a trial: run the config's W&B program offline",
+     "protein exec CONFIG\n"
+     "  runs the program/command of CONFIG (a W&B sweep file) with this\n"
+     "  trial's parameters ($PROTEIN_PARAMS) as `wandb agent` would, with\n"
+     "  WANDB_MODE=offline; the sweep metric the program logs with\n"
+     "  wandb.log becomes the trial's score ($PROTEIN_RESULT)\n"},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "cli.h"
 
 int cli_parse_long(const char *verb, const char *option, const char *text,
@@ -82,11 +84,35 @@ int cli_command_check(const char *verb, const char *what, int argc,
     else if (optind + 1 < dash)
         cli_usage_error(verb, "unexpected argument '%s' (the command goes "
                               "after '--')", argv[optind + 1]);
+    else if (dash == argc)
+        return 1;
     else if (dash + 1 >= argc)
-        cli_usage_error(verb, "missing '-- COMMAND [ARGS...]'");
+        cli_usage_error(verb, "missing COMMAND after '--'");
     else
         return 0;
     return -1;
+}
+
+int cli_exec_command(const char *config_path, char ***out)
+{
+    char self[4096], **v = calloc(4, sizeof(*v));
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+    *out = NULL;
+    if (!v || n <= 0) {
+        free(v);
+        return -1;
+    }
+    self[n] = '\0';
+    v[0] = strdup(self);
+    v[1] = strdup("exec");
+    v[2] = strdup(config_path);
+    if (!v[0] || !v[1] || !v[2]) {
+        cli_strv_free(v);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 int cli_getopt(int argc, char **argv, const char *optstring,

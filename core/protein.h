@@ -54,13 +54,46 @@ void protein_error_format(const protein_error *err, char *buf, size_t len);
 /* ------------------------------------------------------------------ config */
 
 typedef enum protein_param_kind {
-    PROTEIN_PARAM_LINEAR,      /* uniform / int_uniform */
-    PROTEIN_PARAM_LOG,         /* log_uniform_values / log_normal (base 10) */
+    PROTEIN_PARAM_LINEAR,      /* uniform / int_uniform / q_uniform */
+    PROTEIN_PARAM_LOG,         /* log_uniform_values / log_normal with min and
+                                * max / W&B's log_uniform, inv_log_uniform */
     PROTEIN_PARAM_POW2,        /* uniform_pow2: always an integer power of 2 */
     PROTEIN_PARAM_LOGIT,       /* logit_normal: log10 of (1 - v) */
     PROTEIN_PARAM_CATEGORICAL, /* values: [...] */
-    PROTEIN_PARAM_CONSTANT     /* value: x */
+    PROTEIN_PARAM_CONSTANT,    /* value: x */
+    PROTEIN_PARAM_NORMAL,      /* W&B normal / q_normal: mu, sigma */
+    PROTEIN_PARAM_LOGNORMAL,   /* W&B log_normal / q_log_normal: ln v is
+                                * normal with mu, sigma */
+    PROTEIN_PARAM_BETA         /* W&B beta / q_beta: a (mu), b (sigma) */
 } protein_param_kind;
+
+/* The unbounded W&B distributions (normal, log-normal, beta's tails) are
+ * searched between these quantiles: the model coordinate maps linearly to
+ * the cumulative probability in [LO, HI] and through the inverse CDF to
+ * the value, so a uniform coordinate draws from the distribution itself
+ * (less the outer 0.1 % on each side). */
+#define PROTEIN_QUANTILE_LO 0.001
+#define PROTEIN_QUANTILE_HI 0.999
+
+/* What a categorical choice or a constant is in the trial's JSON
+ * (PROTEIN_PARAMS) and in W&B's command arguments. */
+typedef enum protein_value_type {
+    PROTEIN_VALUE_STRING,
+    PROTEIN_VALUE_NUMBER,
+    PROTEIN_VALUE_BOOL,   /* text "true" or "false" */
+    PROTEIN_VALUE_NULL,   /* text "null" */
+    PROTEIN_VALUE_JSON    /* a list or mapping; the text is its JSON */
+} protein_value_type;
+
+/* W&B's early_terminate: {type: hyperband, ...}. */
+typedef struct protein_hyperband {
+    int enabled;
+    long min_iter;   /* first band (0 when max_iter and s are given) */
+    long max_iter;   /* with s: bands max_iter / eta^k, k = 1..s */
+    int s;
+    double eta;      /* default 3 */
+    int strict;      /* default true: judge the value at the band itself */
+} protein_hyperband;
 
 typedef enum protein_method {
     PROTEIN_METHOD_PROTEIN,
@@ -79,6 +112,13 @@ typedef struct protein_param {
     size_t n_values;         /* categorical choices / 1 for a constant */
     char **values;           /* choices (and the constant) as text */
     double *numeric_values;  /* same, parsed; NaN where not a number */
+    unsigned char *value_types; /* n_values protein_value_type, or NULL:
+                                 * numbers where numeric_values is a
+                                 * number, strings elsewhere */
+    double *probabilities;   /* categorical: W&B probabilities, or NULL */
+    double q;                /* quantum: values are rounded to multiples of
+                              * q (q_* distributions); 0 = none */
+    double mu, sigma;        /* NORMAL, LOGNORMAL: mu and sigma; BETA: a, b */
     int line;                /* config line where the parameter starts */
 } protein_param;
 
@@ -104,6 +144,22 @@ typedef struct protein_sweep_config {
     int prune_pareto;            /* 1 */
     size_t n_params;
     protein_param *params;
+    /* W&B settings: what `protein run`/`agent`/`exec` start when no
+     * COMMAND is given (the W&B agent's program and command template). */
+    char *program;               /* NULL = none */
+    char **command;              /* n_command items; NULL = W&B's default
+                                  * ${env} ${interpreter} ${program} ${args} */
+    size_t n_command;
+    char *description, *project, *entity; /* NULL = none */
+    int has_target;              /* metric.target: no new trials once a */
+    double target;               /* trial's score reaches it */
+    protein_hyperband hyperband; /* early_terminate */
+    /* PufferLib settings */
+    int percentile_metric;       /* metric_distribution = percentile */
+    int downsample;              /* progress points per run observed (0 =
+                                  * the final result only) */
+    char *warnings;              /* keys read but not acted on, one line
+                                  * each, for the user; NULL = none */
 } protein_sweep_config;
 
 /* Parses a W&B-style YAML sweep file (or a PufferLib INI file when the name
@@ -154,6 +210,11 @@ void protein_space_denormalize(const protein_sweep_config *cfg,
  * floats with %.17g (shortest round-trip), categorical as its choice. */
 void protein_format_value(const protein_param *p, double value, char *buf,
                           size_t len);
+
+/* The value of W&B distribution parameter p (NORMAL, LOGNORMAL, BETA) at
+ * cumulative probability c in (0, 1): its inverse CDF, before any
+ * quantization. Other kinds: min + c * (max - min). */
+double protein_distribution_quantile(const protein_param *p, double c);
 
 /* ------------------------------------------------------------------ rng */
 

@@ -6,6 +6,7 @@
  * (research note section 1), a categorical one to a one-hot block of +1/-1,
  * constants to nothing. Also the geometry helpers shared by the optimizer.
  */
+#include <gsl/gsl_cdf.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,42 @@ void protein_space_scales(const protein_sweep_config *cfg, double *s)
     }
 }
 
+/* Cumulative probability of v under a W&B distribution parameter,
+ * clamped to the searched quantiles. */
+static double distribution_cdf(const protein_param *p, double v)
+{
+    double c;
+
+    switch (p->kind) {
+    case PROTEIN_PARAM_NORMAL:
+        c = gsl_cdf_gaussian_P(v - p->mu, p->sigma);
+        break;
+    case PROTEIN_PARAM_LOGNORMAL:
+        c = v > 0 ? gsl_cdf_lognormal_P(v, p->mu, p->sigma) : 0.0;
+        break;
+    default:
+        c = v <= 0 ? 0.0 : v >= 1 ? 1.0 : gsl_cdf_beta_P(v, p->mu, p->sigma);
+        break;
+    }
+    return c < PROTEIN_QUANTILE_LO ? PROTEIN_QUANTILE_LO
+           : c > PROTEIN_QUANTILE_HI ? PROTEIN_QUANTILE_HI : c;
+}
+
+/* See protein.h: the inverse CDF of a W&B distribution parameter. */
+double protein_distribution_quantile(const protein_param *p, double c)
+{
+    switch (p->kind) {
+    case PROTEIN_PARAM_NORMAL:
+        return p->mu + gsl_cdf_gaussian_Pinv(c, p->sigma);
+    case PROTEIN_PARAM_LOGNORMAL:
+        return gsl_cdf_lognormal_Pinv(c, p->mu, p->sigma);
+    case PROTEIN_PARAM_BETA:
+        return gsl_cdf_beta_Pinv(c, p->mu, p->sigma);
+    default:
+        return p->min + c * (p->max - p->min);
+    }
+}
+
 /* The transformed bounds of a numeric parameter: value v maps linearly
  * from [lo, hi] of t(v) to [-1, 1]. */
 static double transform(const protein_param *p, double v)
@@ -84,9 +121,22 @@ static double transform(const protein_param *p, double v)
     case PROTEIN_PARAM_LOGIT:
         v = v < p->min ? p->min : v > p->max ? p->max : v;
         return log10(1.0 - v);
+    case PROTEIN_PARAM_NORMAL:
+    case PROTEIN_PARAM_LOGNORMAL:
+    case PROTEIN_PARAM_BETA:
+        return distribution_cdf(p, v);
     default:
         return v;
     }
+}
+
+/* Rounds v to a multiple of the parameter's quantum (W&B's q_*), then to
+ * an integer when the parameter is one. */
+static double quantize(const protein_param *p, double v)
+{
+    if (p->q > 0)
+        v = nearbyint(v / p->q) * p->q;
+    return p->is_integer ? nearbyint(v) : v;
 }
 
 static double untransform(const protein_param *p, double t)
@@ -100,11 +150,16 @@ static double untransform(const protein_param *p, double t)
         return ldexp(1.0, (int)lround(t));
     case PROTEIN_PARAM_LOGIT:
         return 1.0 - pow(10.0, t);
+    case PROTEIN_PARAM_NORMAL:
+    case PROTEIN_PARAM_LOGNORMAL:
+    case PROTEIN_PARAM_BETA:
+        v = protein_distribution_quantile(p, t);
+        break;
     default:
         v = t;
         break;
     }
-    return p->is_integer ? nearbyint(v) : v;
+    return quantize(p, v);
 }
 
 static double numeric_to_u(const protein_param *p, double v)
@@ -201,6 +256,25 @@ void protein_format_value(const protein_param *p, double value, char *buf,
     }
 }
 
+/* The choice a unit coordinate z in [0, 1) selects: equal shares, or
+ * shares in proportion to the W&B probabilities when given. */
+static size_t choice_at(const protein_param *p, double z)
+{
+    size_t c;
+    double sum = 0;
+
+    if (!p->probabilities) {
+        c = (size_t)(z * (double)p->n_values);
+        return c < p->n_values ? c : p->n_values - 1;
+    }
+    for (c = 0; c + 1 < p->n_values; c++) {
+        sum += p->probabilities[c];
+        if (z < sum)
+            return c;
+    }
+    return p->n_values - 1;
+}
+
 /* Unit cube -> value space; see internal.h. */
 void protein_space_from_unit(const protein_sweep_config *cfg, const double *z,
                              double *values)
@@ -213,8 +287,7 @@ void protein_space_from_unit(const protein_sweep_config *cfg, const double *z,
             continue;
         }
         if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
-            size_t c = (size_t)(z[j] * (double)p->n_values);
-            values[i] = (double)(c < p->n_values ? c : p->n_values - 1);
+            values[i] = (double)choice_at(p, z[j]);
         } else {
             values[i] = u_to_numeric(p, 2.0 * z[j] - 1.0);
         }

@@ -58,6 +58,9 @@ typedef struct pq_param {
     char *name;       /* as in the sweep config, e.g. "train/learning_rate" */
     int is_string;    /* categorical or constant given as text */
     int is_integer;   /* number printed without a fraction */
+    int is_json;      /* with is_string: text is a JSON literal (true,
+                       * false, null, a list or an object), written into
+                       * PROTEIN_PARAMS as is */
     double number;    /* valid when !is_string */
     char *text;       /* valid when is_string */
 } pq_param;

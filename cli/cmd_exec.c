@@ -1,0 +1,199 @@
+/*
+ * cmd_exec.c - `protein exec CONFIG`: inside a trial (a --sweep Slurm
+ * job, or a trial of `protein run` / `protein agent` with no COMMAND),
+ * starts the config's W&B program the way `wandb agent` would, offline,
+ * and turns the sweep metric the script logged into the trial's result.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+#define VERB "exec"
+#define POLL_MS 2000
+
+/* A W&B run id unique to this trial: letters, digits, '-' and '_' only. */
+static void make_run_id(char *buf, size_t len, const char *sweep,
+                        const char *trial)
+{
+    struct timespec ts;
+    unsigned long r;
+    size_t i;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+        (unsigned long)ts.tv_sec;
+    snprintf(buf, len, "%.32s-t%.12s-%06lx", sweep, trial, r & 0xffffff);
+    for (i = 0; buf[i]; i++)
+        if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z') ||
+              (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '_'))
+            buf[i] = '-';
+}
+
+/* The directory wandb writes its runs into: $WANDB_DIR/wandb, else
+ * ./wandb. */
+static void wandb_dir(char *buf, size_t len)
+{
+    const char *d = getenv("WANDB_DIR");
+
+    snprintf(buf, len, "%s%swandb", d && *d ? d : "", d && *d ? "/" : "");
+}
+
+/* Sets the W&B environment of the script: offline, the trial's params,
+ * its run id, the sweep as the run group, the config's project/entity
+ * unless the user chose others. */
+static void set_wandb_env(const protein_sweep_config *cfg, const char *sweep,
+                          const char *run_id, const char *param_path)
+{
+    setenv("WANDB_MODE", "offline", 1);
+    setenv("WANDB_SWEEP_PARAM_PATH", param_path, 1);
+    setenv("WANDB_RUN_ID", run_id, 1);
+    setenv("WANDB_RUN_GROUP", sweep, 0);
+    if (cfg->project)
+        setenv("WANDB_PROJECT", cfg->project, 0);
+    if (cfg->entity)
+        setenv("WANDB_ENTITY", cfg->entity, 0);
+}
+
+/* Starts argv as a child in its own process group. */
+static pid_t start(char **argv, const sigset_t *mask)
+{
+    pid_t p;
+
+    fflush(NULL);
+    p = fork();
+    if (p == 0) {
+        setpgid(0, 0);
+        sigprocmask(SIG_SETMASK, mask, NULL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "protein exec: cannot run %s: %s\n", argv[0],
+                strerror(errno));
+        _exit(127);
+    }
+    if (p > 0)
+        setpgid(p, p);
+    return p;
+}
+
+/* Copies the new history of the run's log into the result file. */
+static void report(const char *dir, const char *run_id, const char *metric,
+                   const char *result, size_t *reported, int final,
+                   cli_wandb_metric *m)
+{
+    char *log = NULL;
+
+    if (cli_wandb_find_log(dir, run_id, &log) < 0)
+        return;
+    if (cli_wandb_read_log(log, metric, m) == 0 &&
+        cli_wandb_result(m, metric, result, reported, final) < 0)
+        fprintf(stderr, "protein exec: cannot append to %s: %s\n", result,
+                strerror(errno));
+    free(log);
+}
+
+int cmd_exec(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, CLI_OPT_HELP},
+        {NULL, 0, NULL, 0}};
+    const char *json = getenv("PROTEIN_PARAMS");
+    const char *result = getenv("PROTEIN_RESULT");
+    const char *sweep = getenv("PROTEIN_SWEEP");
+    const char *trial = getenv("PROTEIN_TRIAL");
+    protein_sweep_config *cfg = NULL;
+    pq_params params = {0};
+    char *dir = NULL, *param_path = NULL, *json_path = NULL, **cmd = NULL;
+    char run_id[96], why[300] = "", wdir[4096];
+    cli_wandb_job job;
+    cli_wandb_metric m = {0};
+    sigset_t old;
+    size_t reported = 0;
+    pid_t pid;
+    int c, status = 0, sig, ret = CLI_EFAIL;
+
+    optind = 1;
+    while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1)
+        return cli_option_other(VERB, c, argv);
+    if (argc - optind != 1)
+        return cli_usage_error(VERB, "give the sweep config: protein exec "
+                                     "CONFIG");
+    if (!json || !result)
+        return cli_usage_error(VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT "
+                                     "are not set; run this inside a trial "
+                                     "(a --sweep job, or protein run/agent)");
+    cfg = cli_load_config(VERB, argv[optind]);
+    if (!cfg)
+        return CLI_EUSAGE;
+    if (pq_params_from_json(json, &params) != PQ_OK) {
+        cli_fail(VERB, "$PROTEIN_PARAMS is not a JSON object of parameters");
+        goto done;
+    }
+    job.cfg = cfg;
+    job.params = &params;
+    dir = cli_private_dir();
+    if (!dir || asprintf(&param_path, "%s/config.yaml", dir) < 0 ||
+        asprintf(&json_path, "%s/config.json", dir) < 0) {
+        cli_fail(VERB, "cannot create a private temporary directory: %s",
+                 strerror(errno));
+        goto done;
+    }
+    job.param_path = param_path;
+    job.json_path = json_path;
+    if (cli_wandb_write_params(&job, why, sizeof(why)) < 0 ||
+        cli_wandb_command(&job, &cmd, why, sizeof(why)) < 0) {
+        cli_fail(VERB, "%s", why);
+        goto done;
+    }
+    make_run_id(run_id, sizeof(run_id), sweep ? sweep : cfg->name,
+                trial ? trial : "0");
+    set_wandb_env(cfg, sweep ? sweep : cfg->name, run_id, param_path);
+    wandb_dir(wdir, sizeof(wdir));
+    cli_signals_block(&old);
+    pid = start(cmd, &old);
+    if (pid < 0) {
+        cli_fail(VERB, "fork failed: %s", strerror(errno));
+        goto done;
+    }
+    while (waitpid(pid, &status, WNOHANG) != pid) {
+        sig = cli_child_wait(POLL_MS);
+        if (sig == SIGINT || sig == SIGTERM)
+            kill(-pid, sig);
+        else if (sig == 0)
+            report(wdir, run_id, cfg->metric, result, &reported, 0, &m);
+    }
+    report(wdir, run_id, cfg->metric, result, &reported, 1, &m);
+    if (WIFSIGNALED(status)) {
+        sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        kill(getpid(), sig);
+    }
+    ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
+    if (ret == 0 && reported == 0 && !m.has_summary)
+        fprintf(stderr, "protein exec: the program logged no '%s' to W&B "
+                        "(run %s in %s)\n", cfg->metric, run_id, wdir);
+done:
+    cli_wandb_metric_free(&m);
+    cli_strv_free(cmd);
+    if (param_path)
+        unlink(param_path);
+    if (json_path)
+        unlink(json_path);
+    if (dir)
+        rmdir(dir);
+    free(param_path);
+    free(json_path);
+    free(dir);
+    pq_params_free(&params);
+    protein_config_free(cfg);
+    return ret;
+}
