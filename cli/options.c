@@ -233,5 +233,7 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path)
         cli_fail(verb, "%s", msg);
         return NULL;
     }
+    if (cfg->warnings)
+        fprintf(stderr, "%s", cfg->warnings);
     return cfg;
 }

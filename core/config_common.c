@@ -66,6 +66,8 @@ void protein_param_clear(protein_param *p)
         free(p->values[i]);
     free(p->values);
     free(p->numeric_values);
+    free(p->value_types);
+    free(p->probabilities);
 }
 
 /* Frees cfg and everything it owns (names, parameters, choices). NULL is
@@ -84,7 +86,87 @@ void protein_config_free(protein_sweep_config *cfg)
     free(cfg->metric);
     free(cfg->cost_metric);
     free(cfg->cost_param);
+    for (i = 0; i < cfg->n_command; i++)
+        free(cfg->command[i]);
+    free(cfg->command);
+    free(cfg->program);
+    free(cfg->description);
+    free(cfg->project);
+    free(cfg->entity);
+    free(cfg->warnings);
     free(cfg);
+}
+
+/* Appends a warning line; see config_common.h. */
+int protein_config_warn(protein_sweep_config *cfg, const char *fmt, ...)
+{
+    char line[512], *grown;
+    size_t have = cfg->warnings ? strlen(cfg->warnings) : 0, n;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    n = strlen(line);
+    grown = realloc(cfg->warnings, have + n + 2);
+    if (!grown)
+        return PROTEIN_ENOMEM;
+    memcpy(grown + have, line, n);
+    grown[have + n] = '\n';
+    grown[have + n + 1] = '\0';
+    cfg->warnings = grown;
+    return PROTEIN_OK;
+}
+
+/* Slug of a sweep name; see config_common.h. */
+int protein_slug_name(const char *text, char *buf, size_t len)
+{
+    size_t i, n = strlen(text);
+    int changed = 0;
+
+    if (n > PROTEIN_NAME_MAX) {
+        n = PROTEIN_NAME_MAX;
+        changed = 1;
+    }
+    if (n >= len)
+        n = len - 1;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)text[i];
+        buf[i] = isalnum(c) || c == '.' || c == '_' || c == '-' ? (char)c : '-';
+        changed |= buf[i] != (char)c;
+    }
+    buf[n] = '\0';
+    return changed;
+}
+
+/* Name from the file name; see config_common.h. */
+int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
+                                  int line, const char *key,
+                                  protein_error *err)
+{
+    const char *base, *dot;
+    char stem[PROTEIN_NAME_MAX * 4], name[PROTEIN_NAME_MAX + 1];
+    size_t n;
+
+    if (cfg->name)
+        return 0;
+    if (!file)
+        return protein_config_error(err, file, line, key, "the sweep has no "
+                                    "name; add name: my-sweep");
+    base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    dot = strrchr(base, '.');
+    n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (n >= sizeof stem)
+        n = sizeof stem - 1;
+    memcpy(stem, base, n);
+    stem[n] = '\0';
+    protein_slug_name(stem, name, sizeof name);
+    if (!protein_valid_name(name, PROTEIN_NAME_MAX, 0))
+        return protein_config_error(err, file, line, key, "the config has no "
+                                    "name and the file name gives none; add "
+                                    "name: my-sweep");
+    return protein_config_set_string(&cfg->name, name);
 }
 
 /* Index of the parameter called name (exact match), or -1 when there is
@@ -257,10 +339,11 @@ int protein_valid_metric(const char *s)
         return 0;
     for (; s[n]; n++) {
         unsigned char c = (unsigned char)s[n];
-        if (c <= ' ' || c >= 0x7f || c == '=' || c == '#')
+        if (c < ' ' || c >= 0x7f || c == '=' || c == '#')
             return 0;
     }
-    return n >= 1 && n <= PROTEIN_METRIC_NAME_MAX;
+    return n >= 1 && n <= PROTEIN_METRIC_NAME_MAX && s[0] != ' ' &&
+           s[n - 1] != ' ';
 }
 
 /* Joins prefix and name with a dot into buf (truncating); returns buf. */
@@ -328,6 +411,7 @@ static const int_knob int_knobs[] = {
     { "suggestions_per_pareto", offsetof(protein_sweep_config, suggestions_per_pareto), 1, 65536 },
     { "gp_max_obs", offsetof(protein_sweep_config, gp_max_obs), 0, 10000000 },
     { "gp_training_iter", offsetof(protein_sweep_config, gp_training_iter), 0, 100000 },
+    { "downsample", offsetof(protein_sweep_config, downsample), 0, 1000 },
 };
 
 /* Sets a scalar sweep option or Protein knob from text after validating
@@ -366,8 +450,8 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
             cfg->method = PROTEIN_METHOD_GRID;
         else
             return protein_config_error(err, file, line, key, "unknown method "
-                                        "'%s'; write protein, random or grid",
-                                        text);
+                                        "'%s'; write protein (or W&B's bayes), "
+                                        "random or grid", text);
         return 0;
     }
     if (strcmp(opt, "metric") == 0 || strcmp(opt, "cost") == 0) {
@@ -393,6 +477,23 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
     }
     if (strcmp(opt, "cost_param") == 0)
         return protein_config_set_string(&cfg->cost_param, text);
+    if (strcmp(opt, "target") == 0) {
+        rc = option_double(text, -1e300, 0, 1e300, &cfg->target, file, line,
+                           key, err);
+        cfg->has_target = rc == 0;
+        return rc;
+    }
+    if (strcmp(opt, "metric_distribution") == 0) {
+        if (strcasecmp(text, "linear") == 0)
+            cfg->percentile_metric = 0;
+        else if (strcasecmp(text, "percentile") == 0)
+            cfg->percentile_metric = 1;
+        else
+            return protein_config_error(err, file, line, key, "unknown metric "
+                                        "distribution '%s'; write linear or "
+                                        "percentile", text);
+        return 0;
+    }
     if (strcmp(opt, "max_trials") == 0) {
         rc = option_int(text, 1, 1000000000, &v, file, line, key, err);
         if (rc == 0)

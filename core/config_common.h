@@ -26,12 +26,20 @@ typedef struct protein_param_spec {
     const char *key;         /* key path for errors, e.g. "parameters.lr" */
     int line;                /* line of the parameter's name */
     protein_spec_field distribution, min, max, scale, integer, value, def;
+    protein_spec_field mu, sigma, a, b, q; /* W&B distribution fields */
     const char *def_key;     /* what the default is called: "default", "mean" */
     int has_values;          /* a values list was given (maybe empty) */
     int values_line;
     size_t n_values;
     const char *const *values;
     const int *value_lines;
+    const unsigned char *value_types; /* n_values protein_value_type, or
+                                       * NULL: numbers and strings by text */
+    unsigned char value_type; /* of value (a constant); with value_types */
+    int has_probabilities;   /* W&B probabilities: [...] of the values */
+    int probabilities_line;
+    size_t n_probabilities;
+    const char *const *probabilities;
 } protein_param_spec;
 
 /* Fills err (when not NULL) with file (NULL = ""), line, key (NULL = "")
@@ -67,7 +75,8 @@ int protein_in_list(const char *word, const char *const *list);
 int protein_valid_name(const char *s, size_t max, int allow_slash);
 
 /* 1 when s can be a result key: 1..64 printable ASCII characters other than
- * space, '=' and '#'; 0 otherwise. */
+ * '=' and '#', with no space at either end (W&B metrics such as "val mAP"
+ * keep their inner spaces); 0 otherwise. */
 int protein_valid_metric(const char *s);
 
 /* Writes the dotted key "PREFIX.NAME" (just NAME when prefix is empty) into
@@ -93,6 +102,25 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
 /* Frees what p owns (name, choices, numeric values); the struct itself
  * is the caller's. */
 void protein_param_clear(protein_param *p);
+
+/* Appends one line (printf-formatted) to cfg->warnings: a key that was
+ * read but has no effect here, for the reader to show the user. Returns
+ * 0 or PROTEIN_ENOMEM. */
+int protein_config_warn(protein_sweep_config *cfg, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Sets cfg->name from the base name of file (less its extension) when the
+ * config names none, making it a valid sweep name (other characters
+ * become '-', cut to PROTEIN_NAME_MAX). line and key locate the error when
+ * there is no file name. Returns 0, PROTEIN_ECONFIG or PROTEIN_ENOMEM. */
+int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
+                                  int line, const char *key,
+                                  protein_error *err);
+
+/* A valid sweep name made of text: characters outside [A-Za-z0-9._-]
+ * become '-', cut to PROTEIN_NAME_MAX, into buf (len > PROTEIN_NAME_MAX).
+ * Returns 1 when that changed text, 0 when text was valid as it is. */
+int protein_slug_name(const char *text, char *buf, size_t len);
 
 /* Validates spec and appends it to cfg->params. file is for errors. On
  * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key

@@ -14,37 +14,73 @@
 
 #include "config_common.h"
 
-static const char *const distributions[] = {
-    "uniform", "int_uniform", "log_uniform_values", "log_normal",
-    "logit_normal", "uniform_pow2", "categorical", "constant", NULL
+/* How a distribution is read: the kind it selects and its fields. */
+typedef enum bounds_form {
+    NO_BOUNDS,    /* mu/sigma or a/b instead of min/max */
+    VALUE_BOUNDS, /* min and max are values */
+    LN_BOUNDS,    /* W&B log_uniform: min and max are natural logs */
+    INV_LN_BOUNDS /* W&B inv_log_uniform: v = exp(-x), x in [min, max] */
+} bounds_form;
+
+typedef struct dist_info {
+    const char *name;
+    int kind;          /* protein_param_kind */
+    int integer;       /* always an integer */
+    int quantized;     /* takes q (default 1) */
+    bounds_form bounds;
+} dist_info;
+
+static const dist_info dists[] = {
+    {"uniform", PROTEIN_PARAM_LINEAR, 0, 0, VALUE_BOUNDS},
+    {"int_uniform", PROTEIN_PARAM_LINEAR, 1, 0, VALUE_BOUNDS},
+    {"q_uniform", PROTEIN_PARAM_LINEAR, 0, 1, VALUE_BOUNDS},
+    {"log_uniform_values", PROTEIN_PARAM_LOG, 0, 0, VALUE_BOUNDS},
+    {"log_uniform", PROTEIN_PARAM_LOG, 0, 0, LN_BOUNDS},
+    {"q_log_uniform", PROTEIN_PARAM_LOG, 0, 1, LN_BOUNDS},
+    {"q_log_uniform_values", PROTEIN_PARAM_LOG, 0, 1, VALUE_BOUNDS},
+    {"inv_log_uniform", PROTEIN_PARAM_LOG, 0, 0, INV_LN_BOUNDS},
+    {"inv_log_uniform_values", PROTEIN_PARAM_LOG, 0, 0, VALUE_BOUNDS},
+    {"normal", PROTEIN_PARAM_NORMAL, 0, 0, NO_BOUNDS},
+    {"q_normal", PROTEIN_PARAM_NORMAL, 0, 1, NO_BOUNDS},
+    {"log_normal", PROTEIN_PARAM_LOGNORMAL, 0, 0, NO_BOUNDS},
+    {"q_log_normal", PROTEIN_PARAM_LOGNORMAL, 0, 1, NO_BOUNDS},
+    {"beta", PROTEIN_PARAM_BETA, 0, 0, NO_BOUNDS},
+    {"q_beta", PROTEIN_PARAM_BETA, 0, 1, NO_BOUNDS},
+    {"logit_normal", PROTEIN_PARAM_LOGIT, 0, 0, VALUE_BOUNDS},
+    {"uniform_pow2", PROTEIN_PARAM_POW2, 1, 0, VALUE_BOUNDS},
+    {"categorical", PROTEIN_PARAM_CATEGORICAL, 0, 0, NO_BOUNDS},
+    {"categorical_w_probabilities", PROTEIN_PARAM_CATEGORICAL, 0, 0, NO_BOUNDS},
+    {"constant", PROTEIN_PARAM_CONSTANT, 0, 0, NO_BOUNDS},
 };
 
-/* The kind a distribution name selects; -1 for categorical/constant words
- * that need values/value, -2 for an unknown name. */
-static int distribution_kind(const char *d, int *is_integer)
+/* Protein's log_normal (PufferLib's: min and max, searched in log10) is
+ * W&B's log_normal when the spec gives mu or sigma, or no bounds at all. */
+static const dist_info protein_log_normal = {
+    "log_normal", PROTEIN_PARAM_LOG, 0, 0, VALUE_BOUNDS
+};
+
+/* The distribution called d for spec s, or NULL. */
+static const dist_info *find_distribution(const char *d,
+                                          const protein_param_spec *s)
 {
-    *is_integer = 0;
-    if (strcmp(d, "uniform") == 0)
-        return PROTEIN_PARAM_LINEAR;
-    if (strcmp(d, "int_uniform") == 0) {
-        *is_integer = 1;
-        return PROTEIN_PARAM_LINEAR;
-    }
-    if (strcmp(d, "log_uniform_values") == 0 || strcmp(d, "log_normal") == 0)
-        return PROTEIN_PARAM_LOG;
-    if (strcmp(d, "logit_normal") == 0)
-        return PROTEIN_PARAM_LOGIT;
-    if (strcmp(d, "uniform_pow2") == 0) {
-        *is_integer = 1;
-        return PROTEIN_PARAM_POW2;
-    }
-    if (strcmp(d, "categorical") == 0)
-        return PROTEIN_PARAM_CATEGORICAL;
-    if (strcmp(d, "constant") == 0)
-        return PROTEIN_PARAM_CONSTANT;
-    return -2;
+    size_t i;
+
+    if (strcmp(d, "log_normal") == 0 && !s->mu.text && !s->sigma.text &&
+        (s->min.text || s->max.text))
+        return &protein_log_normal;
+    for (i = 0; i < sizeof dists / sizeof dists[0]; i++)
+        if (strcmp(d, dists[i].name) == 0)
+            return &dists[i];
+    return NULL;
 }
 
+static const char *const distribution_names[] = {
+    "uniform", "int_uniform", "q_uniform", "log_uniform_values",
+    "log_uniform", "q_log_uniform", "q_log_uniform_values", "inv_log_uniform",
+    "inv_log_uniform_values", "normal", "q_normal", "log_normal",
+    "q_log_normal", "beta", "q_beta", "logit_normal", "uniform_pow2",
+    "categorical", "constant", NULL
+};
 
 static int is_integral(double v)
 {
@@ -120,46 +156,139 @@ static const char *kind_word(protein_param_kind kind)
     case PROTEIN_PARAM_POW2: return "uniform_pow2";
     case PROTEIN_PARAM_LOGIT: return "logit_normal";
     case PROTEIN_PARAM_CATEGORICAL: return "categorical";
+    case PROTEIN_PARAM_NORMAL: return "normal";
+    case PROTEIN_PARAM_LOGNORMAL: return "log_normal";
+    case PROTEIN_PARAM_BETA: return "beta";
     default: return "constant";
     }
 }
 
-/* Kind, integer flag, bounds, scale and default of a numeric parameter. */
-static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
+/* mu/sigma (normal, log-normal) or a/b (beta) of a W&B distribution
+ * without bounds; its searched range is the quantiles LO..HI. */
+static int build_shape(spec_ctx *c, protein_param *p, const char *dist)
 {
     const protein_param_spec *s = c->s;
-    int integer;
+    int beta = p->kind == PROTEIN_PARAM_BETA;
+    const protein_spec_field *f1 = beta ? &s->a : &s->mu;
+    const protein_spec_field *f2 = beta ? &s->b : &s->sigma;
+    const char *n1 = beta ? "a" : "mu", *n2 = beta ? "b" : "sigma";
+    char what[64];
+
+    snprintf(what, sizeof what, "%s (it takes %s and %s)", dist, n1, n2);
+    if (spec_unused(c, &s->min, "min", what) ||
+        spec_unused(c, &s->max, "max", what) ||
+        spec_unused(c, beta ? &s->mu : &s->a, beta ? "mu" : "a", what) ||
+        spec_unused(c, beta ? &s->sigma : &s->b, beta ? "sigma" : "b", what))
+        return PROTEIN_ECONFIG;
+    p->mu = beta ? 1.0 : 0.0;
+    p->sigma = 1.0;
+    if ((f1->text && spec_number(c, f1, n1, &p->mu)) ||
+        (f2->text && spec_number(c, f2, n2, &p->sigma)))
+        return PROTEIN_ECONFIG;
+    if (beta && p->mu <= 0)
+        return spec_fail(c, f1, n1, "a must be > 0; got %s", f1->text);
+    if (p->sigma <= 0)
+        return spec_fail(c, f2, n2, "%s must be > 0; got %s", n2, f2->text);
+    p->min = protein_distribution_quantile(p, PROTEIN_QUANTILE_LO);
+    p->max = protein_distribution_quantile(p, PROTEIN_QUANTILE_HI);
+    if (!isfinite(p->min) || !isfinite(p->max) || p->min >= p->max)
+        return spec_fail(c, f2, n2, "%s %s and %s %s give no range to search",
+                         n1, f1->text ? f1->text : "(default)", n2,
+                         f2->text ? f2->text : "(default)");
+    return 0;
+}
+
+/* min and max of a bounded distribution, after W&B's natural-log forms. */
+static int build_bounds(spec_ctx *c, protein_param *p, const dist_info *di)
+{
+    const protein_param_spec *s = c->s;
+    double lo, hi;
+
+    if (spec_unused(c, &s->mu, "mu", di->name) ||
+        spec_unused(c, &s->sigma, "sigma", di->name) ||
+        spec_unused(c, &s->a, "a", di->name) ||
+        spec_unused(c, &s->b, "b", di->name))
+        return PROTEIN_ECONFIG;
+    if (!s->min.text || !s->max.text)
+        return spec_fail(c, NULL, s->min.text ? "max" : "min", "%s is missing; "
+                         "a %s parameter needs min and max", s->min.text ? "max"
+                         : "min", di->name);
+    if (spec_number(c, &s->min, "min", &lo) ||
+        spec_number(c, &s->max, "max", &hi))
+        return PROTEIN_ECONFIG;
+    if (lo >= hi)
+        return spec_fail(c, &s->max, "max", "max (%s) must be greater than min "
+                         "(%s)", s->max.text, s->min.text);
+    if (di->bounds == LN_BOUNDS) {
+        lo = exp(lo);
+        hi = exp(hi);
+    } else if (di->bounds == INV_LN_BOUNDS) {
+        double t = exp(-hi);
+        hi = exp(-lo);
+        lo = t;
+    }
+    if (!(lo < hi) || !isfinite(lo) || !isfinite(hi) ||
+        (di->bounds != VALUE_BOUNDS && lo <= 0))
+        return spec_fail(c, &s->max, "max", "%s takes natural-log bounds (W&B):"
+                         " exp(%s) to exp(%s) is no range of positive numbers; "
+                         "for the values themselves write %s_values",
+                         di->name, s->min.text, s->max.text, di->name);
+    p->min = lo;
+    p->max = hi;
+    return 0;
+}
+
+/* Kind, integer flag, bounds, quantum, scale and default of a numeric
+ * parameter. */
+static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
+{
+    const protein_param_spec *s = c->s;
+    const char *dist = di->name;
+    long long qi;
+    int integer, rc;
 
     if (s->has_values) {
         protein_spec_field values = { "values", s->values_line };
         return spec_fail(c, &values, "values", "values makes a categorical but "
                          "distribution is %s; remove one of them", dist);
     }
+    if (s->has_probabilities) {
+        protein_spec_field f = { "probabilities", s->probabilities_line };
+        return spec_fail(c, &f, "probabilities", "probabilities apply to "
+                         "values (a categorical) only; remove them");
+    }
+    if (s->q.text) {
+        if (!di->quantized)
+            return spec_fail(c, &s->q, "q", "q applies to the q_* "
+                             "distributions; write q_%s or remove q", dist);
+        if (spec_number(c, &s->q, "q", &p->q))
+            return PROTEIN_ECONFIG;
+        if (!(p->q > 0))
+            return spec_fail(c, &s->q, "q", "q must be > 0; got %s", s->q.text);
+        /* W&B returns integers when q is written as one */
+        p->is_integer = protein_parse_integer(s->q.text, &qi) == 0;
+    } else if (di->quantized) {
+        p->q = 1.0;
+    }
     if (s->integer.text) {
-        if (p->kind != PROTEIN_PARAM_LINEAR && p->kind != PROTEIN_PARAM_LOG)
-            return spec_fail(c, &s->integer, "integer", "integer applies to "
-                             "uniform, log_uniform_values and log_normal only; "
-                             "remove it (%s is %s)", dist,
+        if (p->kind == PROTEIN_PARAM_POW2 || p->kind == PROTEIN_PARAM_LOGIT)
+            return spec_fail(c, &s->integer, "integer", "integer does not "
+                             "apply to %s; remove it (%s is %s)", dist, dist,
                              p->kind == PROTEIN_PARAM_POW2 ? "always an integer"
                                                             : "never an integer");
         if (protein_parse_bool(s->integer.text, &integer) != 0)
             return spec_fail(c, &s->integer, "integer", "'%s' is not a boolean; "
                              "write true or false", s->integer.text);
-        if (p->is_integer && !integer)
+        if (di->integer && !integer)
             return spec_fail(c, &s->integer, "integer", "int_uniform is always "
                              "an integer; use distribution: uniform for floats");
-        p->is_integer = p->is_integer || integer;
+        p->is_integer = integer;
     }
-    if (!s->min.text || !s->max.text)
-        return spec_fail(c, NULL, s->min.text ? "max" : "min", "%s is missing; "
-                         "a %s parameter needs min and max", s->min.text ? "max"
-                         : "min", dist);
-    if (spec_number(c, &s->min, "min", &p->min) ||
-        spec_number(c, &s->max, "max", &p->max))
-        return PROTEIN_ECONFIG;
-    if (p->min >= p->max)
-        return spec_fail(c, &s->max, "max", "max (%s) must be greater than min "
-                         "(%s)", s->max.text, s->min.text);
+    p->is_integer = p->is_integer || di->integer;
+    rc = di->bounds == NO_BOUNDS ? build_shape(c, p, dist)
+                                 : build_bounds(c, p, di);
+    if (rc)
+        return rc;
     if (p->kind == PROTEIN_PARAM_POW2) {
         const protein_spec_field *f = is_pow2(p->min) ? &s->max : &s->min;
         double v = is_pow2(p->min) ? p->max : p->min;
@@ -171,7 +300,8 @@ static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
                              v >= 1 ? 2 * lo : 2.0);
         }
     }
-    if (p->is_integer && (!is_integral(p->min) || !is_integral(p->max)))
+    if (p->is_integer && !p->q && di->bounds == VALUE_BOUNDS &&
+        (!is_integral(p->min) || !is_integral(p->max)))
         return spec_fail(c, is_integral(p->min) ? &s->max : &s->min,
                          is_integral(p->min) ? "max" : "min", "bounds of an "
                          "integer parameter must be whole numbers; got %s",
@@ -203,9 +333,9 @@ static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
         if (spec_number(c, &s->def, s->def_key, &p->default_value))
             return PROTEIN_ECONFIG;
         if (p->default_value < p->min || p->default_value > p->max)
-            return spec_fail(c, &s->def, s->def_key, "%s %s is outside [%s, %s];"
-                             " move it inside the bounds or remove it",
-                             s->def_key, s->def.text, s->min.text, s->max.text);
+            return spec_fail(c, &s->def, s->def_key, "%s %s is outside [%.17g, "
+                             "%.17g]; move it inside the bounds or remove it",
+                             s->def_key, s->def.text, p->min, p->max);
         if (p->is_integer && !is_integral(p->default_value))
             return spec_fail(c, &s->def, s->def_key, "%s %s must be a whole "
                              "number (the parameter is an integer)", s->def_key,
@@ -215,6 +345,49 @@ static int build_numeric(spec_ctx *c, protein_param *p, const char *dist)
                              "two", s->def_key, s->def.text);
         p->has_default = 1;
     }
+    return 0;
+}
+
+/* Rejects the W&B distribution fields on a categorical or constant. */
+static int shape_unused(spec_ctx *c, const char *what)
+{
+    const protein_param_spec *s = c->s;
+
+    return spec_unused(c, &s->mu, "mu", what) ||
+           spec_unused(c, &s->sigma, "sigma", what) ||
+           spec_unused(c, &s->a, "a", what) ||
+           spec_unused(c, &s->b, "b", what) ||
+           spec_unused(c, &s->q, "q", what);
+}
+
+/* Copies the W&B probabilities of the choices, normalized to sum 1. */
+static int build_probabilities(spec_ctx *c, protein_param *p)
+{
+    const protein_param_spec *s = c->s;
+    protein_spec_field f = { "probabilities", s->probabilities_line };
+    double sum = 0;
+    size_t i;
+
+    if (s->n_probabilities != s->n_values)
+        return spec_fail(c, &f, "probabilities", "%zu probabilities for %zu "
+                         "values; give one per value", s->n_probabilities,
+                         s->n_values);
+    p->probabilities = calloc(s->n_values, sizeof *p->probabilities);
+    if (!p->probabilities)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < s->n_values; i++) {
+        if (protein_parse_number(s->probabilities[i], &p->probabilities[i]) ||
+            p->probabilities[i] < 0)
+            return spec_fail(c, &f, "probabilities", "'%s' is not a "
+                             "probability; write numbers >= 0",
+                             s->probabilities[i]);
+        sum += p->probabilities[i];
+    }
+    if (!(sum > 0))
+        return spec_fail(c, &f, "probabilities", "the probabilities sum to 0; "
+                         "give at least one > 0");
+    for (i = 0; i < s->n_values; i++)
+        p->probabilities[i] /= sum;
     return 0;
 }
 
@@ -229,7 +402,8 @@ static int build_categorical(spec_ctx *c, protein_param *p)
         spec_unused(c, &s->scale, "scale", "a categorical (values)") ||
         spec_unused(c, &s->integer, "integer", "a categorical (values)") ||
         spec_unused(c, &s->value, "value", "a categorical (values); use one "
-                    "of them"))
+                    "of them") ||
+        shape_unused(c, "a categorical (values)"))
         return PROTEIN_ECONFIG;
     if (s->n_values == 0)
         return spec_fail(c, &values, "values", "values is empty; list at least "
@@ -239,7 +413,8 @@ static int build_categorical(spec_ctx *c, protein_param *p)
                          " %d)", s->n_values, PROTEIN_MAX_VALUES);
     for (i = 0; i < s->n_values; i++) {
         for (j = 0; j < i; j++) {
-            if (strcmp(s->values[i], s->values[j]) == 0) {
+            if (strcmp(s->values[i], s->values[j]) == 0 &&
+                (!s->value_types || s->value_types[i] == s->value_types[j])) {
                 protein_spec_field f = { s->values[i], s->value_lines[i] };
                 return spec_fail(c, &f, "values", "choice '%s' is listed twice;"
                                  " remove the duplicate", s->values[i]);
@@ -254,9 +429,18 @@ static int build_categorical(spec_ctx *c, protein_param *p)
     for (i = 0; i < s->n_values; i++) {
         if (!(p->values[i] = strdup(s->values[i])))
             return PROTEIN_ENOMEM;
-        if (protein_parse_number(s->values[i], &p->numeric_values[i]) != 0)
+        if ((s->value_types && s->value_types[i] != PROTEIN_VALUE_NUMBER) ||
+            protein_parse_number(s->values[i], &p->numeric_values[i]) != 0)
             p->numeric_values[i] = NAN;
     }
+    if (s->value_types) {
+        p->value_types = malloc(s->n_values);
+        if (!p->value_types)
+            return PROTEIN_ENOMEM;
+        memcpy(p->value_types, s->value_types, s->n_values);
+    }
+    if (s->has_probabilities && build_probabilities(c, p))
+        return PROTEIN_ECONFIG;
     p->min = 0;
     p->max = (double)(s->n_values - 1);
     p->scale = 0.5;
@@ -288,15 +472,27 @@ static int build_constant(spec_ctx *c, protein_param *p)
         spec_unused(c, &s->max, "max", what) ||
         spec_unused(c, &s->scale, "scale", what) ||
         spec_unused(c, &s->integer, "integer", what) ||
-        spec_unused(c, &s->def, s->def_key, what))
+        spec_unused(c, &s->def, s->def_key, what) || shape_unused(c, what))
         return PROTEIN_ECONFIG;
+    if (s->has_probabilities) {
+        protein_spec_field f = { "probabilities", s->probabilities_line };
+        return spec_fail(c, &f, "probabilities", "probabilities apply to "
+                         "values (a categorical) only; remove them");
+    }
     p->values = calloc(1, sizeof *p->values);
     p->numeric_values = calloc(1, sizeof *p->numeric_values);
     if (!p->values || !p->numeric_values || !(p->values[0] = strdup(s->value.text)))
         return PROTEIN_ENOMEM;
     p->n_values = 1;
-    if (protein_parse_number(s->value.text, &p->numeric_values[0]) != 0)
+    if ((s->value_types && s->value_type != PROTEIN_VALUE_NUMBER) ||
+        protein_parse_number(s->value.text, &p->numeric_values[0]) != 0)
         p->numeric_values[0] = NAN;
+    if (s->value_types) {
+        p->value_types = malloc(1);
+        if (!p->value_types)
+            return PROTEIN_ENOMEM;
+        p->value_types[0] = s->value_type;
+    }
     p->has_default = 1;
     p->default_value = isnan(p->numeric_values[0]) ? 0.0 : p->numeric_values[0];
     p->min = p->max = p->default_value;
@@ -304,49 +500,70 @@ static int build_constant(spec_ctx *c, protein_param *p)
     return 0;
 }
 
-/* Decides the kind from distribution / values / value. */
-static int spec_kind(spec_ctx *c, protein_param *p)
+/* W&B's rule for a parameter without a distribution: min and max both
+ * written as integers make int_uniform, other bounds uniform. */
+static const dist_info *inferred_distribution(const protein_param_spec *s)
+{
+    long long v;
+
+    if (protein_parse_integer(s->min.text, &v) == 0 &&
+        protein_parse_integer(s->max.text, &v) == 0)
+        return find_distribution("int_uniform", s);
+    return find_distribution("uniform", s);
+}
+
+/* Decides the distribution from distribution / values / value / min and
+ * max; NULL after an error. */
+static const dist_info *spec_distribution(spec_ctx *c)
 {
     const protein_param_spec *s = c->s;
     const char *d = s->distribution.text;
-    int kind;
+    const dist_info *di;
 
     if (!d) {
-        if (s->value.text && s->has_values)
-            return spec_fail(c, &s->value, "value", "give either value (a "
-                             "constant) or values (choices), not both");
+        if (s->value.text && s->has_values) {
+            spec_fail(c, &s->value, "value", "give either value (a constant) "
+                      "or values (choices), not both");
+            return NULL;
+        }
         if (s->value.text)
-            return PROTEIN_PARAM_CONSTANT;
+            return find_distribution("constant", s);
         if (s->has_values)
-            return PROTEIN_PARAM_CATEGORICAL;
-        return spec_fail(c, NULL, NULL, "parameter '%s' needs a distribution "
-                         "with min and max, a values list or a value", s->name);
+            return find_distribution("categorical", s);
+        if (s->min.text && s->max.text)
+            return inferred_distribution(s);
+        spec_fail(c, NULL, NULL, "parameter '%s' needs a distribution with min "
+                  "and max, a values list or a value", s->name);
+        return NULL;
     }
-    kind = distribution_kind(d, &p->is_integer);
-    if (kind == -2) {
-        const char *near = strcmp(d, "log_uniform") == 0 ? NULL
-                           : protein_closest_word(d, distributions);
-        if (strcmp(d, "log_uniform") == 0)
-            return spec_fail(c, &s->distribution, "distribution", "log_uniform "
-                             "takes natural-log bounds in W&B; write "
-                             "log_uniform_values with the real bounds");
-        return spec_fail(c, &s->distribution, "distribution", "unknown "
-                         "distribution '%s'%s%s%s; use uniform, int_uniform, "
-                         "log_uniform_values, log_normal, logit_normal, "
-                         "uniform_pow2, categorical or constant", d,
-                         near ? " (did you mean '" : "", near ? near : "",
-                         near ? "'?)" : "");
+    di = find_distribution(d, s);
+    if (!di) {
+        const char *near = protein_closest_word(d, distribution_names);
+        spec_fail(c, &s->distribution, "distribution", "unknown distribution "
+                  "'%s'%s%s%s; use one of uniform, int_uniform, q_uniform, "
+                  "log_uniform_values, log_uniform, q_log_uniform(_values), "
+                  "inv_log_uniform(_values), normal, q_normal, log_normal, "
+                  "q_log_normal, beta, q_beta, logit_normal, uniform_pow2, "
+                  "categorical, constant", d, near ? " (did you mean '" : "",
+                  near ? near : "", near ? "'?)" : "");
+        return NULL;
     }
-    if (s->value.text && kind != PROTEIN_PARAM_CONSTANT)
-        return spec_fail(c, &s->value, "value", "value makes a constant but "
-                         "distribution is %s; remove one of them", d);
-    if (kind == PROTEIN_PARAM_CONSTANT && !s->value.text)
-        return spec_fail(c, &s->distribution, "distribution", "distribution: "
-                         "constant needs value: x");
-    if (kind == PROTEIN_PARAM_CATEGORICAL && !s->has_values)
-        return spec_fail(c, &s->distribution, "distribution", "distribution: "
-                         "categorical needs values: [...]");
-    return kind;
+    if (s->value.text && di->kind != PROTEIN_PARAM_CONSTANT) {
+        spec_fail(c, &s->value, "value", "value makes a constant but "
+                  "distribution is %s; remove one of them", d);
+        return NULL;
+    }
+    if (di->kind == PROTEIN_PARAM_CONSTANT && !s->value.text) {
+        spec_fail(c, &s->distribution, "distribution", "distribution: "
+                  "constant needs value: x");
+        return NULL;
+    }
+    if (di->kind == PROTEIN_PARAM_CATEGORICAL && !s->has_values) {
+        spec_fail(c, &s->distribution, "distribution", "distribution: "
+                  "categorical needs values: [...]");
+        return NULL;
+    }
+    return di;
 }
 
 /* Validates one parameter spec and appends it to cfg (which owns the copy).
@@ -359,7 +576,8 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
     spec_ctx c = { file, spec, err, "" };
     protein_param p;
     protein_param *grown;
-    int kind, rc, other;
+    const dist_info *di;
+    int rc, other;
 
     memset(&p, 0, sizeof p);
     if (!protein_valid_name(spec->name, PROTEIN_PARAM_NAME_MAX, 1))
@@ -374,17 +592,17 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
     if (cfg->n_params >= PROTEIN_MAX_PARAMS)
         return spec_fail(&c, NULL, NULL, "too many parameters (at most %d)",
                          PROTEIN_MAX_PARAMS);
-    kind = spec_kind(&c, &p);
-    if (kind < 0)
-        return kind;
-    p.kind = (protein_param_kind)kind;
+    di = spec_distribution(&c);
+    if (!di)
+        return PROTEIN_ECONFIG;
+    p.kind = (protein_param_kind)di->kind;
     p.line = spec->line;
     if (p.kind == PROTEIN_PARAM_CATEGORICAL)
         rc = build_categorical(&c, &p);
     else if (p.kind == PROTEIN_PARAM_CONSTANT)
         rc = build_constant(&c, &p);
     else
-        rc = build_numeric(&c, &p, spec->distribution.text);
+        rc = build_numeric(&c, &p, di);
     if (rc != 0)
         goto fail;
     rc = PROTEIN_ENOMEM;

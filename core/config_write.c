@@ -107,12 +107,32 @@ static void put_value(FILE *fp, const char *text)
         put_string(fp, text);
 }
 
+/* Choice or constant i of p, keeping its type: strings always quoted,
+ * booleans, null and JSON lists or mappings plain (JSON is YAML). */
+static void put_typed(FILE *fp, const protein_param *p, size_t i)
+{
+    const char *text = p->values && i < p->n_values ? p->values[i] : "";
+
+    if (!p->value_types)
+        put_value(fp, text);
+    else if (p->value_types[i] == PROTEIN_VALUE_STRING)
+        put_string(fp, text);
+    else
+        fputs(text, fp);
+}
+
 static const char *distribution_name(const protein_param *p)
 {
     switch (p->kind) {
-    case PROTEIN_PARAM_LINEAR: return p->is_integer ? "int_uniform" : "uniform";
-    case PROTEIN_PARAM_LOG: return "log_uniform_values";
+    case PROTEIN_PARAM_LINEAR:
+        return p->q > 0 ? "q_uniform" : p->is_integer ? "int_uniform"
+                                                      : "uniform";
+    case PROTEIN_PARAM_LOG:
+        return p->q > 0 ? "q_log_uniform_values" : "log_uniform_values";
     case PROTEIN_PARAM_POW2: return "uniform_pow2";
+    case PROTEIN_PARAM_NORMAL: return p->q > 0 ? "q_normal" : "normal";
+    case PROTEIN_PARAM_LOGNORMAL: return p->q > 0 ? "q_log_normal" : "log_normal";
+    case PROTEIN_PARAM_BETA: return p->q > 0 ? "q_beta" : "beta";
     default: return "logit_normal";
     }
 }
@@ -126,7 +146,7 @@ static void put_param(FILE *fp, const protein_param *p)
     fputs(":\n", fp);
     if (p->kind == PROTEIN_PARAM_CONSTANT) {
         fputs("    value: ", fp);
-        put_value(fp, p->n_values && p->values ? p->values[0] : "");
+        put_typed(fp, p, 0);
         fputc('\n', fp);
         return;
     }
@@ -135,30 +155,91 @@ static void put_param(FILE *fp, const protein_param *p)
         for (i = 0; i < p->n_values; i++) {
             if (i)
                 fputs(", ", fp);
-            put_value(fp, p->values[i]);
+            put_typed(fp, p, i);
         }
         fputs("]\n", fp);
+        if (p->probabilities) {
+            fputs("    probabilities: [", fp);
+            for (i = 0; i < p->n_values; i++) {
+                if (i)
+                    fputs(", ", fp);
+                put_number(fp, p->probabilities[i]);
+            }
+            fputs("]\n", fp);
+        }
         if (p->has_default && p->default_value >= 0 &&
             p->default_value < (double)p->n_values) {
             fputs("    default: ", fp);
-            put_value(fp, p->values[(size_t)p->default_value]);
+            put_typed(fp, p, (size_t)p->default_value);
             fputc('\n', fp);
         }
         return;
     }
-    fprintf(fp, "    distribution: %s\n    min: ", distribution_name(p));
-    put_number(fp, p->min);
-    fputs("\n    max: ", fp);
-    put_number(fp, p->max);
+    fprintf(fp, "    distribution: %s\n", distribution_name(p));
+    if (p->kind == PROTEIN_PARAM_NORMAL || p->kind == PROTEIN_PARAM_LOGNORMAL ||
+        p->kind == PROTEIN_PARAM_BETA) {
+        fputs(p->kind == PROTEIN_PARAM_BETA ? "    a: " : "    mu: ", fp);
+        put_number(fp, p->mu);
+        fputs(p->kind == PROTEIN_PARAM_BETA ? "\n    b: " : "\n    sigma: ", fp);
+        put_number(fp, p->sigma);
+    } else {
+        fputs("    min: ", fp);
+        put_number(fp, p->min);
+        fputs("\n    max: ", fp);
+        put_number(fp, p->max);
+    }
     fputs("\n    scale: ", fp);
     put_number(fp, p->scale);
     fputc('\n', fp);
-    if (p->kind == PROTEIN_PARAM_LOG)
+    if (p->q > 0) {
+        fputs("    q: ", fp);
+        put_number(fp, p->q);
+        fputc('\n', fp);
+    }
+    if (p->kind != PROTEIN_PARAM_POW2 && p->kind != PROTEIN_PARAM_LOGIT &&
+        (p->kind != PROTEIN_PARAM_LINEAR || p->q > 0))
         fprintf(fp, "    integer: %s\n", p->is_integer ? "true" : "false");
     if (p->has_default) {
         fputs("    default: ", fp);
         put_number(fp, p->default_value);
         fputc('\n', fp);
+    }
+}
+
+/* The W&B settings: program, command, description, project, entity,
+ * early_terminate. */
+static void put_wandb(FILE *fp, const protein_sweep_config *cfg)
+{
+    const char *const keys[] = {"program", "description", "project", "entity"};
+    const char *const vals[] = {cfg->program, cfg->description, cfg->project,
+                                cfg->entity};
+    const protein_hyperband *h = &cfg->hyperband;
+    size_t i;
+
+    for (i = 0; i < 4; i++) {
+        if (!vals[i])
+            continue;
+        fprintf(fp, "%s: ", keys[i]);
+        put_string(fp, vals[i]);
+        fputc('\n', fp);
+    }
+    if (cfg->command) {
+        fputs("command:\n", fp);
+        for (i = 0; i < cfg->n_command; i++) {
+            fputs("  - ", fp);
+            put_string(fp, cfg->command[i]);
+            fputc('\n', fp);
+        }
+    }
+    if (h->enabled) {
+        fputs("early_terminate:\n  type: hyperband\n", fp);
+        if (h->min_iter)
+            fprintf(fp, "  min_iter: %ld\n", h->min_iter);
+        else
+            fprintf(fp, "  max_iter: %ld\n  s: %d\n", h->max_iter, h->s);
+        fputs("  eta: ", fp);
+        put_number(fp, h->eta);
+        fprintf(fp, "\n  strict: %s\n", h->strict ? "true" : "false");
     }
 }
 
@@ -171,13 +252,23 @@ int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
 
     if (!cfg || !fp)
         return PROTEIN_EINVAL;
-    fputs("name: ", fp);
-    put_string(fp, cfg->name);
-    fprintf(fp, "\nmethod: %s\nmetric:\n  name: ",
+    if (cfg->name) {
+        fputs("name: ", fp);
+        put_string(fp, cfg->name);
+        fputc('\n', fp);
+    }
+    fprintf(fp, "method: %s\nmetric:\n  name: ",
             methods[cfg->method <= PROTEIN_METHOD_GRID ? cfg->method : 0]);
     put_string(fp, cfg->metric);
-    fprintf(fp, "\n  goal: %s\ncost:\n  name: ",
-            cfg->minimize ? "minimize" : "maximize");
+    fprintf(fp, "\n  goal: %s\n", cfg->minimize ? "minimize" : "maximize");
+    if (cfg->has_target) {
+        fputs("  target: ", fp);
+        put_number(fp, cfg->target);
+        fputc('\n', fp);
+    }
+    if (cfg->percentile_metric)
+        fputs("  distribution: percentile\n", fp);
+    fputs("cost:\n  name: ", fp);
     put_string(fp, cfg->cost_metric);
     fputc('\n', fp);
     if (cfg->cost_param) {
@@ -199,8 +290,11 @@ int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
     fputs("\n  early_stop_quantile: ", fp);
     put_number(fp, cfg->early_stop_quantile);
     fprintf(fp, "\n  gp_max_obs: %d\n  gp_training_iter: %d\n"
-            "  prune_pareto: %s\nparameters:\n", cfg->gp_max_obs,
-            cfg->gp_training_iter, cfg->prune_pareto ? "true" : "false");
+            "  prune_pareto: %s\n  downsample: %d\n", cfg->gp_max_obs,
+            cfg->gp_training_iter, cfg->prune_pareto ? "true" : "false",
+            cfg->downsample);
+    put_wandb(fp, cfg);
+    fputs("parameters:\n", fp);
     for (i = 0; i < cfg->n_params; i++)
         put_param(fp, &cfg->params[i]);
     if (fflush(fp) != 0 || ferror(fp))

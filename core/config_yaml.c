@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,21 +165,294 @@ static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
     return 0;
 }
 
+/* The YAML 1.1 type of a scalar, as PyYAML (and so W&B) reads it, and
+ * its canonical text into buf: booleans "true"/"false", null "null",
+ * numbers without YAML's '_' separators, strings as written. */
+static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
+                                      size_t len)
+{
+    static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true",
+                                      "True", "TRUE", "on", "On", "ON", NULL};
+    static const char *const no[] = {"n", "N", "no", "No", "NO", "false",
+                                     "False", "FALSE", "off", "Off", "OFF",
+                                     NULL};
+    static const char *const null[] = {"~", "null", "Null", "NULL", "", NULL};
+    const char *t = (const char *)n->data.scalar.value;
+    const char *tag = (const char *)n->tag;
+    int plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    double v;
+    size_t i, o = 0;
+
+    snprintf(buf, len, "%s", t);
+    if (!plain && !(tag && (strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+                            strcmp(tag, YAML_INT_TAG) == 0)))
+        return PROTEIN_VALUE_STRING;
+    if (plain && (protein_in_list(t, yes) || protein_in_list(t, no)) &&
+        strlen(t) > 1) {
+        snprintf(buf, len, "%s", protein_in_list(t, yes) ? "true" : "false");
+        return PROTEIN_VALUE_BOOL;
+    }
+    if (plain && protein_in_list(t, null)) {
+        snprintf(buf, len, "null");
+        return PROTEIN_VALUE_NULL;
+    }
+    for (i = 0; t[i] && o + 1 < len; i++)
+        if (!(t[i] == '_' && i > 0 && isdigit((unsigned char)t[i - 1]) &&
+              isdigit((unsigned char)t[i + 1])))
+            buf[o++] = t[i];
+    buf[o] = '\0';
+    if (protein_parse_number(buf, &v) == 0 && strspn(buf, "0123456789.eE+-") ==
+        strlen(buf))
+        return PROTEIN_VALUE_NUMBER;
+    snprintf(buf, len, "%s", t);
+    return PROTEIN_VALUE_STRING;
+}
+
+/* A number as JSON writes it: the text when it already is JSON, else its
+ * shortest round-trip form. */
+static void json_number(const char *text, char *buf, size_t len)
+{
+    const char *p = text + (*text == '-');
+    double v;
+    int prec;
+
+    if (isdigit((unsigned char)*p) && !(p[0] == '0' && isdigit((unsigned char)p[1]))) {
+        while (isdigit((unsigned char)*p))
+            p++;
+        if (*p == '.' && isdigit((unsigned char)p[1]))
+            for (p++; isdigit((unsigned char)*p); p++)
+                continue;
+        if (*p == 'e' || *p == 'E') {
+            p++;
+            p += *p == '+' || *p == '-';
+            if (isdigit((unsigned char)*p))
+                while (isdigit((unsigned char)*p))
+                    p++;
+            else
+                p = text;
+        }
+        if (*p == '\0') {
+            snprintf(buf, len, "%s", text);
+            return;
+        }
+    }
+    v = strtod(text, NULL);
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+    snprintf(buf, len, "%.17g", v);
+}
+
+/* Appends s to the growing string *out (length *n); -1 when out of
+ * memory or past the limit. */
+static int json_put(char **out, size_t *n, const char *s, size_t len)
+{
+    char *g;
+
+    if (*n + len > (1u << 20))
+        return -1;
+    g = realloc(*out, *n + len + 1);
+    if (!g)
+        return -1;
+    memcpy(g + *n, s, len);
+    *n += len;
+    g[*n] = '\0';
+    *out = g;
+    return 0;
+}
+
+static int json_put_string(char **out, size_t *n, const char *s)
+{
+    char esc[8];
+    int rc = json_put(out, n, "\"", 1);
+
+    for (; *s && rc == 0; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            rc = json_put(out, n, esc, 2);
+        } else if (ch < 0x20) {
+            snprintf(esc, sizeof esc, "\\u%04x", ch);
+            rc = json_put(out, n, esc, 6);
+        } else {
+            rc = json_put(out, n, s, 1);
+        }
+    }
+    return rc ? rc : json_put(out, n, "\"", 1);
+}
+
+/* Writes node n (any YAML value) as compact JSON into *out. */
+static int node_json(yaml_ctx *c, yaml_node_t *n, char **out, size_t *len,
+                     int depth)
+{
+    char text[512], num[512];
+    int rc = 0;
+
+    if (depth > 32)
+        return -1;
+    if (n->type == YAML_SCALAR_NODE) {
+        switch (scalar_type(n, text, sizeof text)) {
+        case PROTEIN_VALUE_STRING:
+            return json_put_string(out, len, (const char *)n->data.scalar.value);
+        case PROTEIN_VALUE_NUMBER:
+            json_number(text, num, sizeof num);
+            return json_put(out, len, num, strlen(num));
+        default:
+            return json_put(out, len, text, strlen(text));
+        }
+    }
+    if (n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it;
+        rc = json_put(out, len, "[", 1);
+        for (it = n->data.sequence.items.start;
+             rc == 0 && it < n->data.sequence.items.top; it++) {
+            if (it != n->data.sequence.items.start)
+                rc = json_put(out, len, ", ", 2);
+            if (rc == 0)
+                rc = node_json(c, node_at(c, *it), out, len, depth + 1);
+        }
+        return rc ? rc : json_put(out, len, "]", 1);
+    }
+    {
+        yaml_node_pair_t *pr;
+        rc = json_put(out, len, "{", 1);
+        for (pr = n->data.mapping.pairs.start;
+             rc == 0 && pr < n->data.mapping.pairs.top; pr++) {
+            yaml_node_t *k = node_at(c, pr->key);
+            if (pr != n->data.mapping.pairs.start)
+                rc = json_put(out, len, ", ", 2);
+            if (rc == 0 && k->type != YAML_SCALAR_NODE)
+                rc = -1;
+            if (rc == 0)
+                rc = json_put_string(out, len, (const char *)k->data.scalar.value);
+            if (rc == 0)
+                rc = json_put(out, len, ": ", 2);
+            if (rc == 0)
+                rc = node_json(c, node_at(c, pr->value), out, len, depth + 1);
+        }
+        return rc ? rc : json_put(out, len, "}", 1);
+    }
+}
+
+/* Strings owned while one parameter spec is read. */
+typedef struct spec_strings {
+    char **s;
+    size_t n;
+} spec_strings;
+
+static const char *keep(spec_strings *k, char *s)
+{
+    char **g;
+
+    if (!s)
+        return NULL;
+    g = realloc(k->s, (k->n + 1) * sizeof *g);
+    if (!g) {
+        free(s);
+        return NULL;
+    }
+    k->s = g;
+    k->s[k->n++] = s;
+    return s;
+}
+
+static void keep_free(spec_strings *k)
+{
+    size_t i;
+
+    for (i = 0; i < k->n; i++)
+        free(k->s[i]);
+    free(k->s);
+}
+
+/* The text and type of one value (a choice or a constant): a scalar by
+ * YAML's rules, a list or mapping as JSON. NULL when out of memory. */
+static const char *typed_value(yaml_ctx *c, yaml_node_t *n, const char *path,
+                               spec_strings *k, unsigned char *type, int *bad)
+{
+    char text[512], *json = NULL;
+    const char *raw;
+    size_t len = 0;
+
+    *bad = 0;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (scalar(c, n, path, "a value", &raw)) {
+            *bad = 1;
+            return NULL;
+        }
+        *type = (unsigned char)scalar_type(n, text, sizeof text);
+        if (*type == PROTEIN_VALUE_STRING)
+            return (const char *)n->data.scalar.value;
+        return keep(k, strdup(text));
+    }
+    *type = PROTEIN_VALUE_JSON;
+    if (node_json(c, n, &json, &len, 0) < 0) {
+        free(json);
+        return NULL;
+    }
+    return keep(k, json);
+}
+
+/* Reads a list of scalars (probabilities) into a NULL-terminated array. */
+static int scalar_list(yaml_ctx *c, yaml_node_t *v, const char *path,
+                       const char ***out, size_t *n)
+{
+    size_t i, cnt;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return protein_config_error(c->err, c->file, line_of(v), path,
+                                    "expected a list [a, b, ...], found %s",
+                                    kind_name(v));
+    cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    *out = calloc(cnt + 1, sizeof **out);
+    if (!*out)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < cnt; i++)
+        if (scalar(c, node_at(c, v->data.sequence.items.start[i]), path,
+                   "a number", &(*out)[i]))
+            return PROTEIN_ECONFIG;
+    *n = cnt;
+    return 0;
+}
+
 /* Reads one parameter spec mapping (not a group) and adds it. */
 static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                       const char *key, int line)
 {
     static const char *const known[] = {
         "distribution", "min", "max", "scale", "integer", "default", "value",
-        "values", "parameters", NULL
+        "values", "probabilities", "mu", "sigma", "a", "b", "q", "parameters",
+        NULL
+    };
+    static const char *const field_names[] = {
+        "distribution", "min", "max", "scale", "integer", "default", "mu",
+        "sigma", "a", "b", "q", NULL
     };
     protein_param_spec s;
+    protein_spec_field *fields[11];
     yaml_node_pair_t *p;
-    const char **values = NULL;
+    const char **values = NULL, **probs = NULL;
+    unsigned char *types = NULL;
     int *lines = NULL, rc;
+    spec_strings owned = {0};
     char path[192];
+    size_t f;
 
     memset(&s, 0, sizeof s);
+    fields[0] = &s.distribution;
+    fields[1] = &s.min;
+    fields[2] = &s.max;
+    fields[3] = &s.scale;
+    fields[4] = &s.integer;
+    fields[5] = &s.def;
+    fields[6] = &s.mu;
+    fields[7] = &s.sigma;
+    fields[8] = &s.a;
+    fields[9] = &s.b;
+    fields[10] = &s.q;
     s.name = name;
     s.key = key;
     s.line = line;
@@ -186,25 +460,23 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
     for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *v = node_at(c, p->value);
         const char *k = pair_key(c, p);
-        protein_spec_field *f = NULL;
         protein_config_key(path, sizeof path, key, k);
-        if (strcmp(k, "distribution") == 0)
-            f = &s.distribution;
-        else if (strcmp(k, "min") == 0)
-            f = &s.min;
-        else if (strcmp(k, "max") == 0)
-            f = &s.max;
-        else if (strcmp(k, "scale") == 0)
-            f = &s.scale;
-        else if (strcmp(k, "integer") == 0)
-            f = &s.integer;
-        else if (strcmp(k, "default") == 0)
-            f = &s.def;
-        else if (strcmp(k, "value") == 0)
-            f = &s.value;
-        if (f) {
-            if (spec_field(c, v, path, f)) {
+        for (f = 0; field_names[f] && strcmp(field_names[f], k) != 0; f++)
+            continue;
+        if (field_names[f]) {
+            if (spec_field(c, v, path, fields[f])) {
                 rc = PROTEIN_ECONFIG;
+                goto fail;
+            }
+        } else if (strcmp(k, "value") == 0) {
+            int bad;
+            rc = PROTEIN_ENOMEM;
+            if (!types && !(types = calloc(1, 1)))
+                goto fail;
+            s.value.text = typed_value(c, v, path, &owned, &s.value_type, &bad);
+            s.value.line = line_of(v);
+            if (!s.value.text) {
+                rc = bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
                 goto fail;
             }
         } else if (strcmp(k, "values") == 0) {
@@ -218,16 +490,19 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
             free(values);
             free(lines);
+            free(types);
             values = calloc(cnt + 1, sizeof *values);
             lines = calloc(cnt + 1, sizeof *lines);
-            if (!values || !lines) {
-                rc = PROTEIN_ENOMEM;
+            types = calloc(cnt + 1, 1);
+            rc = PROTEIN_ENOMEM;
+            if (!values || !lines || !types)
                 goto fail;
-            }
             for (i = 0; i < cnt; i++) {
                 yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
-                if (scalar(c, item, path, "a number or a string", &values[i])) {
-                    rc = PROTEIN_ECONFIG;
+                int bad;
+                if (!(values[i] = typed_value(c, item, path, &owned, &types[i],
+                                              &bad))) {
+                    rc = bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
                     goto fail;
                 }
                 lines[i] = line_of(item);
@@ -237,6 +512,15 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             s.n_values = cnt;
             s.values = values;
             s.value_lines = lines;
+        } else if (strcmp(k, "probabilities") == 0) {
+            free(probs);
+            probs = NULL;
+            rc = scalar_list(c, v, path, &probs, &s.n_probabilities);
+            if (rc)
+                goto fail;
+            s.has_probabilities = 1;
+            s.probabilities_line = line_of(v);
+            s.probabilities = probs;
         } else if (strcmp(k, "parameters") == 0) {
             rc = protein_config_error(c->err, c->file, line_of(node_at(c, p->key)),
                                       path, "a group (parameters:) cannot have "
@@ -247,10 +531,14 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             goto fail;
         }
     }
+    s.value_types = types;
     rc = protein_config_add_param(c->cfg, c->file, &s, c->err);
 fail:
     free(values);
     free(lines);
+    free(types);
+    free(probs);
+    keep_free(&owned);
     return rc;
 }
 
@@ -316,41 +604,226 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
 
 /* ------------------------------------------------------------ top level */
 
-/* An unknown top-level key, with advice for the W&B keys people bring. */
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* An unknown top-level key, with advice for the W&B keys protein does
+ * not take. */
 static int top_unknown_key(yaml_ctx *c, yaml_node_t *kn,
                            const char *const *known)
 {
-    static const char *const wandb[] = {
-        "program", "command", "project", "entity", "description",
-        "early_terminate", NULL
+    static const char *const launch[] = {
+        "job", "scheduler", "image_uri", "apiVersion", "kind", NULL
     };
     const char *k = (const char *)kn->data.scalar.value;
 
-    if (strcmp(k, "run_cap") == 0)
+    if (protein_in_list(k, launch))
+        return protein_config_error(c->err, c->file, line_of(kn), k, "%s "
+                                    "belongs to W&B Launch sweeps, which need "
+                                    "W&B's servers; give program: (and "
+                                    "command:) instead", k);
+    if (strcmp(k, "metrics") == 0)
         return protein_config_error(c->err, c->file, line_of(kn), k, "W&B's "
-                                    "run_cap is max_trials here; rename it");
-    if (protein_in_list(k, wandb))
-        return protein_config_error(c->err, c->file, line_of(kn), k, "W&B's "
-                                    "%s has no meaning here (the sbatch script "
-                                    "runs the program); remove it", k);
+                                    "multi-objective metrics (method: custom) "
+                                    "is not supported; give one metric: and "
+                                    "its cost as cost:");
     return unknown_key(c, kn, "", known);
+}
+
+/* A top-level string setting (program, description, project, entity)
+ * into *dst. */
+static int string_setting(yaml_ctx *c, yaml_node_t *n, const char *key,
+                          char **dst)
+{
+    const char *s;
+
+    if (scalar(c, n, key, "a single value", &s))
+        return PROTEIN_ECONFIG;
+    return protein_config_set_string(dst, s);
+}
+
+/* W&B's command: a list of arguments and macros. */
+static int parse_command(yaml_ctx *c, yaml_node_t *n)
+{
+    protein_sweep_config *cfg = c->cfg;
+    size_t i, cnt;
+
+    if (n->type != YAML_SEQUENCE_NODE)
+        return protein_config_error(c->err, c->file, line_of(n), "command",
+                                    "expected a list of arguments such as "
+                                    "[${env}, ${interpreter}, ${program}, "
+                                    "${args}], found %s", kind_name(n));
+    cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+    if (cnt == 0)
+        return protein_config_error(c->err, c->file, line_of(n), "command",
+                                    "the command is empty; remove command: to "
+                                    "run W&B's default, or list arguments");
+    cfg->command = calloc(cnt + 1, sizeof *cfg->command);
+    if (!cfg->command)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < cnt; i++) {
+        const char *arg;
+        if (scalar(c, node_at(c, n->data.sequence.items.start[i]), "command",
+                   "an argument", &arg))
+            return PROTEIN_ECONFIG;
+        if (!(cfg->command[i] = strdup(arg)))
+            return PROTEIN_ENOMEM;
+        cfg->n_command = i + 1;
+    }
+    return 0;
+}
+
+/* W&B's early_terminate: {type: hyperband, min_iter | max_iter and s,
+ * eta, strict}. */
+static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = {
+        "type", "min_iter", "max_iter", "s", "eta", "strict", NULL
+    };
+    protein_hyperband *h = &c->cfg->hyperband;
+    yaml_node_pair_t *p;
+    char key[64];
+    const char *v;
+    long long iv;
+    double dv;
+    int type = 0, has_s = 0;
+
+    if (mapping(c, n, "early_terminate", "a mapping {type: hyperband, ...}"))
+        return PROTEIN_ECONFIG;
+    memset(h, 0, sizeof *h);
+    h->eta = 3;
+    h->strict = 1;
+    for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = pair_key(c, p);
+        yaml_node_t *vn = node_at(c, p->value);
+        protein_config_key(key, sizeof key, "early_terminate", k);
+        if (!protein_in_list(k, keys))
+            return unknown_key(c, node_at(c, p->key), "early_terminate", keys);
+        if (scalar(c, vn, key, "a single value", &v))
+            return PROTEIN_ECONFIG;
+        if (strcmp(k, "type") == 0) {
+            if (strcmp(v, "hyperband") != 0)
+                return protein_config_error(c->err, c->file, line_of(vn), key,
+                                            "unknown type '%s'; W&B's only "
+                                            "early_terminate type is "
+                                            "hyperband", v);
+            type = 1;
+        } else if (strcmp(k, "strict") == 0) {
+            if (protein_parse_bool(v, &h->strict) != 0)
+                return protein_config_error(c->err, c->file, line_of(vn), key,
+                                            "'%s' is not a boolean; write true "
+                                            "or false", v);
+        } else if (strcmp(k, "eta") == 0) {
+            if (protein_parse_number(v, &dv) != 0 || !(dv > 1))
+                return protein_config_error(c->err, c->file, line_of(vn), key,
+                                            "'%s' is not valid; eta is a number "
+                                            "> 1", v);
+            h->eta = dv;
+        } else {
+            if (protein_parse_integer(v, &iv) != 0 || iv < 1 || iv > 1000000000)
+                return protein_config_error(c->err, c->file, line_of(vn), key,
+                                            "'%s' is not valid; write a whole "
+                                            "number >= 1", v);
+            if (strcmp(k, "min_iter") == 0)
+                h->min_iter = (long)iv;
+            else if (strcmp(k, "max_iter") == 0)
+                h->max_iter = (long)iv;
+            else {
+                h->s = (int)iv;
+                has_s = 1;
+            }
+        }
+    }
+    if (!type)
+        return protein_config_error(c->err, c->file, line_of(n), "early_terminate",
+                                    "type is missing; write type: hyperband");
+    if (!h->min_iter && !(h->max_iter && has_s))
+        return protein_config_error(c->err, c->file, line_of(n), "early_terminate",
+                                    "hyperband needs min_iter, or max_iter and "
+                                    "s (W&B's rule)");
+    if (h->min_iter)
+        h->max_iter = h->s = 0; /* W&B uses min_iter only when both are given */
+    h->enabled = 1;
+    return 0;
+}
+
+/* metric: {name, goal, target, impute, impute_while_running,
+ * distribution}. */
+static int parse_metric(yaml_ctx *c, yaml_node_t *n)
+{
+    static const char *const keys[] = {
+        "name", "goal", "target", "impute", "impute_while_running",
+        "distribution", NULL
+    };
+    yaml_node_pair_t *p;
+    char key[64];
+    int rc;
+
+    if (mapping(c, n, "metric", "a mapping {name: ..., goal: ...}"))
+        return PROTEIN_ECONFIG;
+    for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+        const char *k = pair_key(c, p);
+        yaml_node_t *vn = node_at(c, p->value);
+        protein_config_key(key, sizeof key, "metric", k);
+        if (!protein_in_list(k, keys))
+            return unknown_key(c, node_at(c, p->key), "metric", keys);
+        if (strncmp(k, "impute", 6) == 0) {
+            rc = protein_config_warn(c->cfg, "%s:%d: %s: ignored: a failed "
+                                     "trial is kept out of the score model "
+                                     "(it is not given an imputed score)",
+                                     c->file ? c->file : "", line_of(vn), key);
+        } else {
+            rc = option(c, vn, strcmp(k, "name") == 0 ? "metric"
+                               : strcmp(k, "distribution") == 0
+                                   ? "metric_distribution" : k, key);
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The sweep name: a W&B display name that is no valid sweep name ("First
+ * Sweep") becomes one, with a note. */
+static int parse_name(yaml_ctx *c, yaml_node_t *n)
+{
+    char slug[PROTEIN_NAME_MAX + 1];
+    const char *s;
+
+    if (scalar(c, n, "name", "a single value", &s))
+        return PROTEIN_ECONFIG;
+    if (!protein_valid_name(s, PROTEIN_NAME_MAX, 0) && *s &&
+        protein_slug_name(s, slug, sizeof slug)) {
+        if (protein_config_warn(c->cfg, "%s:%d: name: '%s' is used as '%s' "
+                                "(a sweep name is A-Z a-z 0-9 . _ -)",
+                                c->file ? c->file : "", line_of(n), s, slug))
+            return PROTEIN_ENOMEM;
+        s = slug;
+    }
+    return protein_config_set_option(c->cfg, "name", s, c->file, line_of(n),
+                                     "name", c->err);
 }
 
 static int parse_top(yaml_ctx *c, yaml_node_t *root)
 {
     static const char *const known[] = {
         "name", "method", "metric", "cost", "cost_param", "max_trials",
-        "max_suggestion_cost", "seed", "protein", "parameters", NULL
+        "max_suggestion_cost", "seed", "protein", "parameters", "program",
+        "command", "description", "project", "entity", "run_cap",
+        "early_terminate", "controller", NULL
     };
-    static const char *const metric_keys[] = { "name", "goal", NULL };
-    static const char *const metric_opts[] = { "metric", "goal", NULL };
     static const char *const cost_keys[] = { "name", NULL };
     static const char *const cost_opts[] = { "cost", NULL };
     static const char *const knobs[] = {
         "num_random_samples", "suggestions_per_pareto", "expansion_rate",
         "early_stop_quantile", "gp_max_obs", "gp_training_iter",
-        "prune_pareto", NULL
+        "prune_pareto", "downsample", NULL
     };
+    protein_sweep_config *cfg = c->cfg;
     yaml_node_pair_t *p;
     yaml_node_t *params = NULL;
     int cost_line = 0, rc;
@@ -358,13 +831,13 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
     if (mapping(c, root, "", "a mapping of sweep settings (name:, "
                 "parameters:, ...)"))
         return PROTEIN_ECONFIG;
+    cfg->minimize = 1; /* W&B: a metric without a goal is minimized */
     for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
          p++) {
         yaml_node_t *vn = node_at(c, p->value);
         const char *k = pair_key(c, p);
         if (strcmp(k, "metric") == 0) {
-            rc = option_block(c, vn, "metric", "a mapping {name: ..., goal: "
-                              "...}", metric_keys, metric_opts);
+            rc = parse_metric(c, vn);
         } else if (strcmp(k, "cost") == 0) {
             rc = option_block(c, vn, "cost", "a mapping {name: ...}",
                               cost_keys, cost_opts);
@@ -374,6 +847,27 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         } else if (strcmp(k, "parameters") == 0) {
             params = vn;
             rc = parse_params(c, vn, "", "parameters", 0);
+        } else if (strcmp(k, "name") == 0) {
+            rc = parse_name(c, vn);
+        } else if (strcmp(k, "program") == 0) {
+            rc = string_setting(c, vn, k, &cfg->program);
+        } else if (strcmp(k, "description") == 0) {
+            rc = string_setting(c, vn, k, &cfg->description);
+        } else if (strcmp(k, "project") == 0) {
+            rc = string_setting(c, vn, k, &cfg->project);
+        } else if (strcmp(k, "entity") == 0) {
+            rc = string_setting(c, vn, k, &cfg->entity);
+        } else if (strcmp(k, "command") == 0) {
+            rc = parse_command(c, vn);
+        } else if (strcmp(k, "early_terminate") == 0) {
+            rc = parse_early_terminate(c, vn);
+        } else if (strcmp(k, "controller") == 0) {
+            rc = protein_config_warn(cfg, "%s:%d: controller: ignored: protein "
+                                     "is the controller (proteind, or protein "
+                                     "run)", c->file ? c->file : "",
+                                     line_of(vn));
+        } else if (strcmp(k, "run_cap") == 0) {
+            rc = option(c, vn, "max_trials", k);
         } else if (protein_in_list(k, known)) {
             rc = option(c, vn, k, k);
             cost_line = strcmp(k, "cost_param") == 0 ? line_of(vn) : cost_line;
@@ -383,14 +877,19 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         if (rc)
             return rc;
     }
-    if (!c->cfg->name)
-        return protein_config_error(c->err, c->file, line_of(root), "name",
-                                    "the sweep has no name; add name: my-sweep");
+    /* W&B files often have no name: the file gives one. Text that comes
+     * from no file (a stored config) keeps none; its reader names it. */
+    if (c->file && (has_suffix(c->file, ".yaml") || has_suffix(c->file, ".yml"))) {
+        rc = protein_config_name_from_file(cfg, c->file, line_of(root), "name",
+                                           c->err);
+        if (rc)
+            return rc;
+    }
     if (!params)
         return protein_config_error(c->err, c->file, line_of(root), "parameters",
                                     "no parameters to sweep; add a parameters: "
                                     "mapping");
-    return protein_config_check(c->cfg, c->file, line_of(params), "cost_param",
+    return protein_config_check(cfg, c->file, line_of(params), "cost_param",
                                 cost_line, c->err);
 }
 
@@ -501,12 +1000,6 @@ fail:
     return rc;
 }
 
-static int has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-
-    return n >= m && strcasecmp(s + n - m, suffix) == 0;
-}
 
 /* Reads path whole (up to 16 MiB) and parses it as INI when the name ends
  * in .ini (any case), else as YAML; see protein.h. A file that cannot be

@@ -162,13 +162,18 @@ typedef struct protein_sweep_config {
                                   * each, for the user; NULL = none */
 } protein_sweep_config;
 
-/* Parses a W&B-style YAML sweep file (or a PufferLib INI file when the name
- * ends in .ini). On failure returns PROTEIN_ECONFIG or PROTEIN_EIO and fills
- * err with file, line and key. *out is set only on success. */
+/* Parses a W&B sweep file as it is (or a PufferLib INI file when the name
+ * ends in .ini, merged over the default.ini PufferLib would merge it
+ * with). On failure returns PROTEIN_ECONFIG or PROTEIN_EIO and fills err
+ * with file, line and key. *out is set only on success; keys read but
+ * without effect are listed in (*out)->warnings. */
 int protein_config_load_file(const char *path, protein_sweep_config **out,
                              protein_error *err);
 
-/* Parses YAML text; `filename` is used in error messages only. */
+/* Parses YAML text (a W&B sweep file, or protein's own keys); `filename`
+ * names the file in errors, and when it ends in .yaml or .yml gives the
+ * sweep its name if the text has none. Without either, cfg->name is NULL
+ * (a stored config: the caller knows the sweep's name). */
 int protein_config_parse_yaml(const char *text, size_t len,
                               const char *filename,
                               protein_sweep_config **out, protein_error *err);

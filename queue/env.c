@@ -12,6 +12,21 @@
 
 #include "pq_internal.h"
 
+/* The option name of a parameter: as it is, or for a sectioned name
+ * ("train/learning_rate", a PufferLib INI sweep) the form PufferLib's CLI
+ * parses, "train.learning-rate". */
+static void arg_name(pq_strbuf *b, const char *name)
+{
+    if (!strchr(name, '/')) {
+        pq_sb_puts(b, name);
+        return;
+    }
+    for (; *name; name++) {
+        char c = *name == '/' ? '.' : *name == '_' ? '-' : *name;
+        pq_sb_add(b, &c, 1);
+    }
+}
+
 int pq_params_to_args(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
@@ -22,7 +37,7 @@ int pq_params_to_args(const pq_params *p, char **out)
         if (i)
             pq_sb_add(&b, " ", 1);
         pq_sb_add(&b, "--", 2);
-        pq_sb_puts(&b, it->name ? it->name : "");
+        arg_name(&b, it->name ? it->name : "");
         pq_sb_add(&b, "=", 1);
         if (it->is_string) {
             pq_sb_puts(&b, it->text ? it->text : "");

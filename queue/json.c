@@ -52,7 +52,9 @@ int pq_params_to_json(const pq_params *p, char **out)
             pq_sb_add(&b, ", ", 2);
         json_string(&b, it->name ? it->name : "");
         pq_sb_add(&b, ": ", 2);
-        if (it->is_string) {
+        if (it->is_string && it->is_json) {
+            pq_sb_puts(&b, it->text ? it->text : "null");
+        } else if (it->is_string) {
             json_string(&b, it->text ? it->text : "");
         } else if (pq_param_number_text(it, num) == PQ_OK) {
             pq_sb_puts(&b, num);
@@ -216,6 +218,84 @@ static int j_number(jparser *j, pq_param *p)
     return PQ_OK;
 }
 
+#define JSON_MAX_DEPTH 32
+
+/* Steps over one JSON value of any kind at j->s (strict grammar, at most
+ * JSON_MAX_DEPTH levels of nesting). */
+static int j_skip(jparser *j, int depth)
+{
+    static const char *const words[] = {"true", "false", "null"};
+    pq_param num;
+    char *str;
+
+    if (depth > JSON_MAX_DEPTH)
+        return PQ_EINVAL;
+    j_ws(j);
+    if (*j->s == '"') {
+        if (j_string(j, &str) != PQ_OK)
+            return PQ_EINVAL;
+        free(str);
+        return PQ_OK;
+    }
+    if (*j->s == '[' || *j->s == '{') {
+        char close = *j->s == '[' ? ']' : '}';
+        j->s++;
+        j_ws(j);
+        if (*j->s == close) {
+            j->s++;
+            return PQ_OK;
+        }
+        for (;;) {
+            if (close == '}') {
+                j_ws(j);
+                if (*j->s != '"' || j_string(j, &str) != PQ_OK)
+                    return PQ_EINVAL;
+                free(str);
+                j_ws(j);
+                if (*j->s++ != ':')
+                    return PQ_EINVAL;
+            }
+            if (j_skip(j, depth + 1) != PQ_OK)
+                return PQ_EINVAL;
+            j_ws(j);
+            if (*j->s == ',') {
+                j->s++;
+                continue;
+            }
+            if (*j->s++ != close)
+                return PQ_EINVAL;
+            return PQ_OK;
+        }
+    }
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if (strncmp(j->s, words[i], n) == 0) {
+            j->s += n;
+            return PQ_OK;
+        }
+    }
+    return j_number(j, &num);
+}
+
+/* A true, false, null, list or object value at j->s: its text, kept as
+ * it is (is_json). */
+static int j_literal(jparser *j, pq_param *p)
+{
+    const char *start = j->s;
+    int rc = j_skip(j, 0);
+
+    if (rc != PQ_OK)
+        return rc;
+    p->text = malloc((size_t)(j->s - start) + 1);
+    if (!p->text)
+        return PQ_ENOMEM;
+    memcpy(p->text, start, (size_t)(j->s - start));
+    p->text[j->s - start] = '\0';
+    p->is_string = 1;
+    p->is_json = 1;
+    return PQ_OK;
+}
+
 int pq_params_from_json(const char *json, pq_params *out)
 {
     jparser j = {json};
@@ -259,7 +339,10 @@ int pq_params_from_json(const char *json, pq_params *out)
             if ((rc = j_string(&j, &p->text)) != PQ_OK)
                 goto fail;
             p->is_string = 1;
-        } else if ((rc = j_number(&j, p)) != PQ_OK) {
+        } else if (*j.s == '-' || isdigit((unsigned char)*j.s)) {
+            if ((rc = j_number(&j, p)) != PQ_OK)
+                goto fail;
+        } else if ((rc = j_literal(&j, p)) != PQ_OK) {
             goto fail;
         }
         rc = PQ_EINVAL;

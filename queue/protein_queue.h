@@ -82,7 +82,10 @@ void pq_params_free(pq_params *p);
 int pq_params_to_json(const pq_params *p, char **out);
 
 /* Renders params as "--name=value --name2=value2" (malloc'ed, caller
- * frees; "" for no params). Values are not quoted. Failures as above. */
+ * frees; "" for no params). A sectioned name ("train/learning_rate", from
+ * a PufferLib INI) is written the way PufferLib's CLI takes it:
+ * "--train.learning-rate=0.001". Values are not quoted; booleans, null
+ * and lists as their JSON text. Failures as above. */
 int pq_params_to_args(const pq_params *p, char **out);
 
 /* Writes PROTEIN_PARAM_<NAME> for a parameter name: upper-cased, every
@@ -259,10 +262,11 @@ int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id);
 /* Parses a trial state name ("running", ...). Returns the state or -1. */
 int pq_trial_state_parse(const char *name);
 
-/* Parses a flat JSON object of numbers and strings (as written by
- * pq_params_to_json) into *out (caller frees with pq_params_free). Numbers
- * without '.', 'e' or 'E' become integers. PQ_EINVAL on anything else
- * (nested values, booleans, bad syntax), with *out left empty. */
+/* Parses a JSON object of parameters (as written by pq_params_to_json)
+ * into *out (caller frees with pq_params_free). Numbers without '.', 'e'
+ * or 'E' become integers; true, false, null, lists and objects (nested at
+ * most 32 deep) are kept as their JSON text with is_json set. PQ_EINVAL on
+ * bad syntax, with *out left empty. */
 int pq_params_from_json(const char *json, pq_params *out);
 
 /* Deep copy of params into *out (caller frees with pq_params_free). */

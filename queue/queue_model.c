@@ -57,6 +57,30 @@ static int looks_integral(const char *text)
     return strpbrk(text, ".eEnN") == NULL;
 }
 
+/* A categorical choice or constant whose config gave it a type: strings
+ * stay strings (even "123"), booleans, null and lists become JSON
+ * values. Returns 1 when q was set from text (q->text NULL: out of
+ * memory), 0 for numbers and untyped values. */
+static int typed_choice(const protein_param *p, double value, pq_param *q,
+                        const char *text)
+{
+    size_t k;
+
+    if (!p->value_types || (p->kind != PROTEIN_PARAM_CATEGORICAL &&
+                            p->kind != PROTEIN_PARAM_CONSTANT))
+        return 0;
+    k = p->kind == PROTEIN_PARAM_CONSTANT ? 0
+        : value <= 0 ? 0
+        : value >= (double)(p->n_values - 1) ? p->n_values - 1
+        : (size_t)lround(value);
+    if (p->value_types[k] == PROTEIN_VALUE_NUMBER)
+        return 0;
+    q->is_string = 1;
+    q->is_json = p->value_types[k] != PROTEIN_VALUE_STRING;
+    q->text = strdup(text);
+    return 1;
+}
+
 int pq_model_values_to_params(const protein_sweep_config *cfg,
                               const double *values, pq_params *out)
 {
@@ -82,7 +106,10 @@ int pq_model_values_to_params(const protein_sweep_config *cfg,
         if (!q->name)
             goto fail;
         protein_format_value(p, values[i], text, sizeof(text));
-        if (parse_number(text, &number)) {
+        if (typed_choice(p, values[i], q, text)) {
+            if (!q->text)
+                goto fail;
+        } else if (parse_number(text, &number)) {
             q->number = number;
             if (p->kind == PROTEIN_PARAM_CATEGORICAL ||
                 p->kind == PROTEIN_PARAM_CONSTANT)

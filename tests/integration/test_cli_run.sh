@@ -207,7 +207,9 @@ rc=0
 "$PROTEIN" run "$tmp/bad.yaml" -- "$OBJECTIVE" >"$tmp/bad.out" 2>&1 || rc=$?
 expect_rc 2 "$rc" "bad config"
 grep -q 'bad.yaml:6: .*lr.*max' "$tmp/bad.out" || fail "config error does not name file:line: key"
-grep -q '^usage: protein run' "$tmp/bad.out" || fail "no usage after a config error"
+! grep -q '^usage: protein run' "$tmp/bad.out" ||
+    fail "the usage text follows a config error (one line is enough)"
+[ "$(wc -l <"$tmp/bad.out")" -eq 1 ] || fail "more than one line for a config error"
 
 rc=0; "$PROTEIN" run "$SWEEP" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "missing command"

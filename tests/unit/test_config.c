@@ -89,7 +89,7 @@ static void test_defaults(void)
     CU_ASSERT_STRING_EQUAL(cfg->source, "t.yaml");
     CU_ASSERT_EQUAL(cfg->method, PROTEIN_METHOD_PROTEIN);
     CU_ASSERT_STRING_EQUAL(cfg->metric, "score");
-    CU_ASSERT_EQUAL(cfg->minimize, 0);
+    CU_ASSERT_EQUAL(cfg->minimize, 1); /* W&B: no goal is minimize */
     CU_ASSERT_STRING_EQUAL(cfg->cost_metric, "cost");
     CU_ASSERT_PTR_NULL(cfg->cost_param);
     CU_ASSERT_EQUAL(cfg->max_trials, 0);
@@ -270,8 +270,15 @@ typedef struct yaml_case {
 
 static const yaml_case yaml_errors[] = {
     { "name: t\nparamters:\n  x: {value: 1}\n", 2, "paramters", "did you mean 'parameters'" },
-    { "name: t\nrun_cap: 5\n", 2, "run_cap", "max_trials" },
-    { "name: t\nprogram: train.py\n", 2, "program", "remove it" },
+    { "name: t\njob: wandb/x:latest\n", 2, "job", "W&B Launch" },
+    { "name: t\nmetrics: []\n", 2, "metrics", "multi-objective" },
+    { "name: t\nrun_cap: 0\n", 2, "run_cap", "from 1 to" },
+    { "name: t\ncommand: []\n", 2, "command", "empty" },
+    { "name: t\ncommand: python\n", 2, "command", "list of arguments" },
+    { "name: t\nearly_terminate: {type: median}\n", 2, "early_terminate.type", "hyperband" },
+    { "name: t\nearly_terminate: {type: hyperband, eta: 3}\n", 2, "early_terminate", "min_iter" },
+    { "name: t\nearly_terminate: {type: hyperband, min_iter: 3, eta: 1}\n", 2, "early_terminate.eta", "> 1" },
+    { "name: t\nmetric: {name: s, distribution: log}\n", 2, "metric.distribution", "linear or percentile" },
     { "name: t\nfoo: 1\n", 2, "foo", "check the spelling" },
     { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x.mn", "did you mean 'min'" },
     { HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5, "parameters.x.min", "'abc' is not a number" },
@@ -300,28 +307,31 @@ static const yaml_case yaml_errors[] = {
     { HEAD "  x: {value: 1, values: [1]}\n", 3, "parameters.x.value", "not both" },
     { HEAD "  x: {values: [1, 2], min: 0}\n", 3, "parameters.x.min", "does not apply" },
     { HEAD "  x: {value: 1, default: 1}\n", 3, "parameters.x.default", "does not apply" },
-    { HEAD "  x: {min: 0, max: 1}\n", 3, "parameters.x", "needs a distribution" },
+    { HEAD "  x: {min: 0}\n", 3, "parameters.x", "needs a distribution" },
+    { HEAD "  x: {distribution: normal, min: 0, max: 1}\n", 3, "parameters.x.min", "takes mu and sigma" },
+    { HEAD "  x: {distribution: normal, sigma: 0}\n", 3, "parameters.x.sigma", "> 0" },
+    { HEAD "  x: {distribution: beta, a: -1}\n", 3, "parameters.x.a", "> 0" },
+    { HEAD "  x: {distribution: uniform, min: 0, max: 1, q: 2}\n", 3, "parameters.x.q", "q_* distributions" },
+    { HEAD "  x: {distribution: q_uniform, min: 0, max: 1, q: 0}\n", 3, "parameters.x.q", "> 0" },
+    { HEAD "  x: {distribution: log_uniform, min: 0, max: 1000}\n", 3, "parameters.x.max", "natural-log bounds" },
+    { HEAD "  x: {values: [a, b], probabilities: [1]}\n", 3, "parameters.x.probabilities", "one per value" },
+    { HEAD "  x: {values: [a, b], probabilities: [1, -1]}\n", 3, "parameters.x.probabilities", ">= 0" },
+    { HEAD "  x: {distribution: uniform, min: 0, max: 1, probabilities: [1]}\n", 3, "parameters.x.probabilities", "categorical" },
     { HEAD "  x: {distribution: unifrom, min: 0, max: 1}\n", 3, "parameters.x.distribution", "did you mean 'uniform'" },
-    { HEAD "  x: {distribution: log_uniform, min: 0, max: 1}\n", 3, "parameters.x.distribution", "log_uniform_values" },
     { HEAD "  x: {distribution: uniform, max: 1}\n", 3, "parameters.x.min", "min is missing" },
     { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: time}\n", 3, "parameters.x.scale", "scale: time needs" },
     { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: -1}\n", 3, "parameters.x.scale", "auto, time or a number > 0" },
-    { HEAD "  x: {distribution: logit_normal, min: 0.1, max: 0.9, integer: true}\n", 3, "parameters.x.integer", "integer applies to" },
+    { HEAD "  x: {distribution: logit_normal, min: 0.1, max: 0.9, integer: true}\n", 3, "parameters.x.integer", "does not apply" },
     { HEAD "  x: {distribution: log_normal, min: 1, max: 9, integer: maybe}\n", 3, "parameters.x.integer", "not a boolean" },
     { HEAD "  x: {distribution: int_uniform, min: 1, max: 9, integer: false}\n", 3, "parameters.x.integer", "always an integer" },
-    { HEAD "  x: {value: [1, 2]}\n", 3, "parameters.x.value", "expected a single value" },
     { HEAD "  x: 5\n", 3, "parameters.x", "expected a parameter spec" },
     { HEAD "  x: {values: 5}\n", 3, "parameters.x.values", "expected a list" },
-    { HEAD "  x: {values: [[1]]}\n", 3, "parameters.x.values", "expected a number or a string" },
     { HEAD "  g:\n    parameters:\n      a: {value: 1}\n    min: 0\n", 4, "parameters.g.parameters", "cannot have other keys" },
     { HEAD "  x: {value: \"a\\0b\"}\n", 3, "parameters.x.value", "NUL" },
     { HEAD "  \"a b\": {value: 1}\n", 3, "parameters.a b", "parameter name 'a b' is invalid" },
     { "name: t\ncost_param: y\n" "parameters:\n  x: {value: 1}\n", 2, "cost_param", "not a parameter" },
     { "name: t\ncost_param: x\n" "parameters:\n  x: {values: [1, 2]}\n", 2, "cost_param", "must be numeric" },
-    { "parameters:\n  x: {value: 1}\n", 1, "name", "no name" },
-    { "name: a b\nparameters:\n  x: {value: 1}\n", 1, "name", "is invalid" },
-    { "name: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n", 1, "name", "1 to 64 characters" },
-    { "name: t\nmethod: hyperband\n", 2, "method", "protein, random or grid" },
+    { "name: t\nmethod: hyperband\n", 2, "method", "random or grid" },
     { "name: t\nmetric: score\n", 2, "metric", "expected a mapping" },
     { "name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal", "maximize or minimize" },
     { "name: t\nmetric: {name: a=b}\n", 2, "metric.name", "cannot be a result key" },
@@ -564,19 +574,37 @@ static int config_equal(const protein_sweep_config *a,
         a->early_stop_quantile != b->early_stop_quantile ||
         a->gp_max_obs != b->gp_max_obs ||
         a->gp_training_iter != b->gp_training_iter ||
-        a->prune_pareto != b->prune_pareto || a->n_params != b->n_params)
+        a->prune_pareto != b->prune_pareto || a->n_params != b->n_params ||
+        !same_string(a->program, b->program) ||
+        !same_string(a->project, b->project) ||
+        !same_string(a->entity, b->entity) ||
+        !same_string(a->description, b->description) ||
+        a->n_command != b->n_command || a->has_target != b->has_target ||
+        (a->has_target && a->target != b->target) ||
+        a->percentile_metric != b->percentile_metric ||
+        a->downsample != b->downsample ||
+        memcmp(&a->hyperband, &b->hyperband, sizeof a->hyperband) != 0)
         return 0;
+    for (i = 0; i < a->n_command; i++)
+        if (strcmp(a->command[i], b->command[i]) != 0)
+            return 0;
     for (i = 0; i < a->n_params; i++) {
         const protein_param *p = &a->params[i], *q = &b->params[i];
         if (strcmp(p->name, q->name) != 0 || p->kind != q->kind ||
             p->is_integer != q->is_integer || p->min != q->min ||
-            p->max != q->max || p->scale != q->scale ||
+            p->max != q->max || p->scale != q->scale || p->q != q->q ||
+            p->mu != q->mu || p->sigma != q->sigma ||
             p->has_default != q->has_default ||
-            p->default_value != q->default_value || p->n_values != q->n_values)
+            p->default_value != q->default_value || p->n_values != q->n_values ||
+            !p->value_types != !q->value_types ||
+            !p->probabilities != !q->probabilities)
             return 0;
         for (j = 0; j < p->n_values; j++)
             if (strcmp(p->values[j], q->values[j]) != 0 ||
-                !same_double(p->numeric_values[j], q->numeric_values[j]))
+                !same_double(p->numeric_values[j], q->numeric_values[j]) ||
+                (p->value_types && p->value_types[j] != q->value_types[j]) ||
+                (p->probabilities &&
+                 fabs(p->probabilities[j] - q->probabilities[j]) > 1e-15))
                 return 0;
     }
     return 1;
@@ -766,7 +794,140 @@ static void test_error_format(void)
     CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
 }
 
+/* ------------------------------------------------------------ W&B */
+
+/* A W&B sweep file as people write it: every top-level key, macros, a
+ * name from the file, inferred distributions, typed values. */
+static void test_wandb_file(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    const protein_param *p;
+    static const char text[] =
+        "program: train.py\n"
+        "description: a test\nproject: proj\nentity: me\nrun_cap: 7\n"
+        "controller: {type: local}\n"
+        "command:\n  - ${env}\n  - ${interpreter}\n  - ${program}\n  - --x\n"
+        "  - ${args_no_hyphens}\n"
+        "metric: {name: val mAP, target: 0.9}\n"
+        "early_terminate: {type: hyperband, max_iter: 27, s: 2, eta: 3}\n"
+        "parameters:\n"
+        "  i: {min: 1, max: 8}\n"
+        "  f: {min: 1, max: 8.0}\n"
+        "  flag: {values: [true, false]}\n"
+        "  sflag: {values: [\"true\", \"false\"]}\n"
+        "  arch: {values: [[32, 32], [64, 1e-5]]}\n"
+        "  opt: {values: [adam, sgd], probabilities: [3, 1]}\n"
+        "  c: {value: null}\n"
+        "  big: {value: 1_000}\n";
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(text, strlen(text),
+                          "dir/my sweep.yaml", &cfg, &err), PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "my-sweep");
+    CU_ASSERT_STRING_EQUAL(cfg->program, "train.py");
+    CU_ASSERT_STRING_EQUAL(cfg->project, "proj");
+    CU_ASSERT_STRING_EQUAL(cfg->entity, "me");
+    CU_ASSERT_EQUAL(cfg->max_trials, 7);
+    CU_ASSERT_EQUAL_FATAL(cfg->n_command, 5);
+    CU_ASSERT_STRING_EQUAL(cfg->command[4], "${args_no_hyphens}");
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "val mAP");
+    CU_ASSERT_EQUAL(cfg->minimize, 1);
+    CU_ASSERT(cfg->has_target && cfg->target == 0.9);
+    CU_ASSERT(cfg->hyperband.enabled && cfg->hyperband.max_iter == 27 &&
+              cfg->hyperband.s == 2 && cfg->hyperband.eta == 3 &&
+              cfg->hyperband.strict);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "controller"));
+    p = param(cfg, "i");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer);
+    p = param(cfg, "f");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && !p->is_integer);
+    p = param(cfg, "flag");
+    CU_ASSERT(p->value_types[0] == PROTEIN_VALUE_BOOL &&
+              strcmp(p->values[0], "true") == 0);
+    p = param(cfg, "sflag");
+    CU_ASSERT(p->value_types[0] == PROTEIN_VALUE_STRING);
+    p = param(cfg, "arch");
+    CU_ASSERT(p->value_types[1] == PROTEIN_VALUE_JSON &&
+              strcmp(p->values[1], "[64, 1e-5]") == 0);
+    p = param(cfg, "opt");
+    CU_ASSERT(p->probabilities && p->probabilities[0] == 0.75);
+    p = param(cfg, "c");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_CONSTANT &&
+              p->value_types[0] == PROTEIN_VALUE_NULL);
+    p = param(cfg, "big");
+    CU_ASSERT(p->numeric_values[0] == 1000);
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
+/* Every W&B distribution, with W&B's bounds and the quantile map of the
+ * unbounded ones. */
+static void test_wandb_distributions(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        "name: t\nparameters:\n"
+        "  qu: {distribution: q_uniform, min: 0, max: 256, q: 8}\n"
+        "  qf: {distribution: q_uniform, min: 0, max: 1, q: 0.25}\n"
+        "  lu: {distribution: log_uniform, min: -11, max: -2}\n"
+        "  qlu: {distribution: q_log_uniform, min: 0, max: 5}\n"
+        "  qluv: {distribution: q_log_uniform_values, min: 1, max: 256, q: 1}\n"
+        "  ilu: {distribution: inv_log_uniform, min: 1, max: 3}\n"
+        "  iluv: {distribution: inv_log_uniform_values, min: 0.01, max: 0.1}\n"
+        "  n: {distribution: normal, mu: 5, sigma: 2}\n"
+        "  qn: {distribution: q_normal, q: 2}\n"
+        "  ln: {distribution: log_normal, mu: 0, sigma: 1}\n"
+        "  pln: {distribution: log_normal, min: 1e-5, max: 1e-1}\n"
+        "  qln: {distribution: q_log_normal, mu: 1, sigma: 0.5, q: 1}\n"
+        "  b: {distribution: beta, a: 2, b: 5}\n"
+        "  qb: {distribution: q_beta, q: 0.1}\n"
+        "  k: {distribution: constant, value: x}\n"
+        "  cat: {distribution: categorical, values: [1, 2]}\n");
+    const protein_param *p;
+
+    if (!cfg)
+        return;
+    p = param(cfg, "qu");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->q == 8 && p->is_integer);
+    p = param(cfg, "qf");
+    CU_ASSERT(p->q == 0.25 && !p->is_integer);
+    p = param(cfg, "lu");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && fabs(p->min - exp(-11)) < 1e-18 &&
+              fabs(p->max - exp(-2)) < 1e-15);
+    p = param(cfg, "qlu");
+    CU_ASSERT(p->q == 1 && !p->is_integer && fabs(p->max - exp(5)) < 1e-9);
+    p = param(cfg, "qluv");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->is_integer && p->max == 256);
+    p = param(cfg, "ilu");
+    CU_ASSERT(fabs(p->min - exp(-3)) < 1e-15 && fabs(p->max - exp(-1)) < 1e-15);
+    p = param(cfg, "iluv");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 0.01 && p->max == 0.1);
+    p = param(cfg, "n");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_NORMAL && p->mu == 5 && p->sigma == 2);
+    /* the searched range is the 0.1 % .. 99.9 % quantiles */
+    CU_ASSERT(fabs(p->min - (5 - 2 * 3.090232306167814)) < 1e-9);
+    CU_ASSERT(fabs(p->max - (5 + 2 * 3.090232306167814)) < 1e-9);
+    p = param(cfg, "qn");
+    CU_ASSERT(p->mu == 0 && p->sigma == 1 && p->q == 2 && p->is_integer);
+    p = param(cfg, "ln");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOGNORMAL &&
+              fabs(p->max - exp(3.090232306167814)) < 1e-9);
+    p = param(cfg, "pln");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 1e-5);
+    p = param(cfg, "b");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_BETA && p->mu == 2 && p->sigma == 5 &&
+              p->min > 0 && p->max < 1);
+    p = param(cfg, "qb");
+    CU_ASSERT(p->mu == 1 && p->sigma == 1 && fabs(p->min - 0.001) < 1e-12);
+    CU_ASSERT(param(cfg, "k")->kind == PROTEIN_PARAM_CONSTANT);
+    CU_ASSERT(param(cfg, "cat")->kind == PROTEIN_PARAM_CATEGORICAL);
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
 static const cunit_test tests[] = {
+    {"wandb file", test_wandb_file},
+    {"wandb distributions", test_wandb_distributions},
     {"defaults", test_defaults},
     {"options", test_options},
     {"distributions", test_distributions},

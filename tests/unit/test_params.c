@@ -72,7 +72,8 @@ static void test_json_round_trip(void)
 static void test_json_parse_errors(void)
 {
     static const char *const bad[] = {
-        "", "[]", "{", "{\"a\": }", "{\"a\": true}", "{\"a\": {\"b\": 1}}",
+        "", "[]", "{", "{\"a\": }", "{\"a\": tru}", "{\"a\": {\"b\" 1}}",
+        "{\"a\": [1,]}", "{\"a\": [1 2]}", "{\"a\": nul}", "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
         "{\"a\": 01}", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\": 1} x", "{\"a\": \"\\q\"}",
         "{\"a\": 1e999}", "{\"a\": \"\\ud800\"}",
     };
@@ -93,13 +94,39 @@ static void test_json_parse_errors(void)
     CU_ASSERT_EQUAL(p.n, 0);
 }
 
+/* Booleans, null, lists and objects (W&B values) are kept as their JSON
+ * text and written back as they came. */
+static void test_json_values(void)
+{
+    static const char json[] = "{\"f\": true, \"g\": false, \"n\": null, "
+                               "\"l\": [32, [1.5, \"x\"], {\"k\": null}], "
+                               "\"o\": {\"a\": [true]}}";
+    pq_params p = {0};
+    char *back = NULL, *args = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(pq_params_from_json(json, &p), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(p.n, 5);
+    CU_ASSERT(p.items[0].is_string && p.items[0].is_json);
+    CU_ASSERT_STRING_EQUAL(p.items[0].text, "true");
+    CU_ASSERT_STRING_EQUAL(p.items[2].text, "null");
+    CU_ASSERT_STRING_EQUAL(p.items[3].text, "[32, [1.5, \"x\"], {\"k\": null}]");
+    CU_ASSERT_EQUAL(pq_params_to_json(&p, &back), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(back, json);
+    CU_ASSERT_EQUAL(pq_params_to_args(&p, &args), PQ_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(args, "--f=true --g=false --n=null --l=[32, "));
+    free(back);
+    free(args);
+    pq_params_free(&p);
+}
+
 static void test_args(void)
 {
     pq_params p = sample();
     p.items[2].text = "relu";
     char *args = NULL;
     CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&p, &args), PQ_OK);
-    CU_ASSERT_STRING_EQUAL(args, "--train/learning_rate=0.001 --batch=256 --act=relu");
+    /* a sectioned name (PufferLib INI) takes the form PufferLib's CLI parses */
+    CU_ASSERT_STRING_EQUAL(args, "--train.learning-rate=0.001 --batch=256 --act=relu");
     free(args);
     pq_params none = {0};
     CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&none, &args), PQ_OK);
@@ -249,6 +276,7 @@ static const cunit_test tests[] = {
     {"JSON rendering", test_json_render},
     {"JSON round trip", test_json_round_trip},
     {"JSON parse errors", test_json_parse_errors},
+    {"JSON values", test_json_values},
     {"arguments", test_args},
     {"environment names", test_env_names},
     {"environment contract", test_env_build},
