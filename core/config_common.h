@@ -122,6 +122,17 @@ int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
  * Returns 1 when that changed text, 0 when text was valid as it is. */
 int protein_slug_name(const char *text, char *buf, size_t len);
 
+/* Parses PufferLib INI text read over base (default.ini, may be NULL) the
+ * way configparser's read([base, file]) merges them: a key of text
+ * replaces the same key of base, sections and keys of base stay. Errors
+ * name the file the offending line is in. As protein_config_parse_ini
+ * otherwise. */
+int protein_config_parse_ini_over(const char *base, size_t base_len,
+                                  const char *base_file, const char *text,
+                                  size_t len, const char *filename,
+                                  protein_sweep_config **out,
+                                  protein_error *err);
+
 /* Validates spec and appends it to cfg->params. file is for errors. On
  * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key
  * of the offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */

@@ -7,13 +7,24 @@
 
 #include "config_common.h"
 
-/* PufferLib INI sweeps: a [sweep] section with the sweep settings and one
- * [sweep.SECTION.PARAM] section per parameter, named "SECTION/PARAM".
- * Other sections (the training config itself) are skipped. */
+/* PufferLib INI sweeps, read the way PufferLib reads them: an
+ * environment's file merged over default.ini key by key (configparser's
+ * read([default, env])), values as Python literals (30_000_000), a [sweep]
+ * section with the sweep settings and one [sweep.SECTION.PARAM] section
+ * per parameter, named "SECTION/PARAM"; sweep_only keeps the parameters
+ * whose last name part contains one of its comma-separated words. Other
+ * sections (the training config itself) are skipped. */
 
-/* [sweep] keys that PufferLib uses and Protein has no use for. */
-static const char *const skipped_keys[] = {
-    "metric_distribution", "downsample", "use_gpu", "gpus", NULL
+/* [sweep] keys of PufferLib's trainer that protein reads and does not act
+ * on, each with the reason the user sees. */
+static const struct ignored_key {
+    const char *key;
+    const char *why;
+} ignored_keys[] = {
+    {"use_gpu", "proteind fits on the GPU when it has one (see proteind --device)"},
+    {"gpus", "Slurm decides how many trials run at once (sbatch --array=...%N)"},
+    {"match_", "PufferLib's match scoring runs inside the trainer; protein "
+               "takes the score the trial reports"},
 };
 
 static const char *const sweep_keys[] = {
@@ -24,29 +35,41 @@ static const char *const sweep_keys[] = {
     "metric_distribution", "downsample", "use_gpu", "gpus", NULL
 };
 
+#define MAX_NUMBER_TEXT 64
+
 static const char *const param_keys[] = {
     "distribution", "min", "max", "scale", "mean", "default", "integer", NULL
 };
 
 typedef struct ini_param {
     protein_param_spec spec;
-    char *name; /* "train/learning_rate" */
-    char *key;  /* "sweep.train.learning_rate" */
+    char *name;       /* "train/learning_rate" */
+    char *key;        /* "sweep.train.learning_rate" */
+    const char *file; /* the file of its last section, for errors */
+    int pass;         /* which file opened it: 0 default.ini, 1 the file */
+    unsigned set;     /* fields set in the current file (bit per field) */
 } ini_param;
 
 typedef struct ini_ctx {
-    const char *file;
+    const char *file;           /* the file being read */
+    int pass;                   /* 0: default.ini, 1: the file itself */
     protein_error *err;
     protein_sweep_config *cfg;
     ini_param *params;
     size_t n_params;
     int sweep_line;             /* 0 until [sweep] is seen */
+    const char *sweep_file;
     const char *sweep_only;
     int sweep_only_line;
+    const char *sweep_only_file;
     int cost_param_line;
-    const char *seen[32];       /* keys already set in [sweep] */
-    int seen_line[32];
+    const char *seen[64];       /* keys already set in [sweep] */
+    int seen_line[64];
+    int seen_pass[64];
     size_t n_seen;
+    char **numbers;             /* Python number literals rewritten */
+    size_t n_numbers;
+    size_t cur;                 /* the parameter of the current section */
 } ini_ctx;
 
 static char *trim(char *s)
@@ -75,18 +98,39 @@ static int unknown_key(ini_ctx *c, int line, const char *section,
                                 " remove it or check the spelling", k);
 }
 
-/* Starts a [sweep.A.B] section. */
+/* Starts a [sweep.A.B] section: a new parameter, or one of default.ini
+ * that this file overrides key by key. */
 static int begin_param(ini_ctx *c, const char *rest, int line)
 {
     ini_param *grown, *p;
     size_t i, n = strlen(rest);
 
-    for (i = 0; i < c->n_params; i++)
-        if (strcmp(c->params[i].key + 6, rest) == 0)
+    if (strcmp(rest, "metric") == 0 || strcmp(rest, "parameters") == 0 ||
+        strncmp(rest, "parameters.", 11) == 0)
+        return protein_config_error(c->err, c->file, line, "", "section "
+                                    "[sweep.%s] belongs to PufferLib's older "
+                                    "W&B-style INI layout ([sweep.metric], "
+                                    "[sweep.parameters.SECTION.parameters."
+                                    "PARAM]) that PufferLib 1.x and 2.0 handed "
+                                    "to W&B; PufferLib 3 and protein read "
+                                    "metric and goal in [sweep] and one "
+                                    "[sweep.SECTION.PARAM] per parameter: "
+                                    "rewrite it that way", rest);
+    for (i = 0; i < c->n_params; i++) {
+        if (strcmp(c->params[i].key + 6, rest) != 0)
+            continue;
+        if (c->params[i].pass == c->pass)
             return protein_config_error(c->err, c->file, line, c->params[i].key,
                                         "section [%s] appears twice (first on "
                                         "line %d); merge them",
                                         c->params[i].key, c->params[i].spec.line);
+        c->params[i].pass = c->pass;
+        c->params[i].file = c->file;
+        c->params[i].set = 0;
+        c->params[i].spec.line = line;
+        c->cur = i;
+        return 0;
+    }
     if (n == 0 || n > PROTEIN_PARAM_NAME_MAX || rest[0] == '.' ||
         rest[n - 1] == '.' || strstr(rest, ".."))
         return protein_config_error(c->err, c->file, line, "", "section "
@@ -118,7 +162,9 @@ static int begin_param(ini_ctx *c, const char *rest, int line)
     p->spec.key = p->key;
     p->spec.line = line;
     p->spec.def_key = "mean";
-    c->n_params++;
+    p->file = c->file;
+    p->pass = c->pass;
+    c->cur = c->n_params++;
     return 0;
 }
 
@@ -127,7 +173,12 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
 {
     protein_param_spec *s = &p->spec;
     protein_spec_field *f;
+    protein_spec_field *const fields[] = {
+        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def
+    };
+    unsigned bit = 0;
     char key[192];
+    size_t i;
 
     if (strcmp(k, "distribution") == 0)
         f = &s->distribution;
@@ -143,11 +194,15 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
         f = &s->def;
     else
         return unknown_key(c, line, p->key, k, param_keys);
-    if (f->text)
+    for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (fields[i] == f)
+            bit = 1u << i;
+    if (p->set & bit)
         return protein_config_error(c->err, c->file, line,
                                     protein_config_key(key, sizeof key, p->key, k),
                                     "set twice in this section (first on line "
                                     "%d); keep one", f->line);
+    p->set |= bit;
     if (f == &s->def)
         s->def_key = strcmp(k, "mean") == 0 ? "mean" : "default";
     f->text = v;
@@ -163,19 +218,28 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
 
     protein_config_key(key, sizeof key, "sweep", k);
     for (i = 0; i < c->n_seen; i++)
-        if (strcmp(c->seen[i], k) == 0)
+        if (c->seen_pass[i] == c->pass && strcmp(c->seen[i], k) == 0)
             return protein_config_error(c->err, c->file, line, key, "set twice "
                                         "in [sweep] (first on line %d); keep "
                                         "one", c->seen_line[i]);
     if (c->n_seen < sizeof c->seen / sizeof c->seen[0]) {
         c->seen[c->n_seen] = k;
+        c->seen_pass[c->n_seen] = c->pass;
         c->seen_line[c->n_seen++] = line;
     }
-    if (protein_in_list(k, skipped_keys) || strncmp(k, "match_", 6) == 0)
-        return 0;
+    for (i = 0; i < sizeof ignored_keys / sizeof ignored_keys[0]; i++) {
+        size_t n = strlen(ignored_keys[i].key);
+        if (ignored_keys[i].key[n - 1] == '_' ? strncmp(k, ignored_keys[i].key, n)
+                                              : strcmp(k, ignored_keys[i].key))
+            continue;
+        return protein_config_warn(c->cfg, "%s:%d: %s: ignored: %s",
+                                   c->file ? c->file : "", line, key,
+                                   ignored_keys[i].why);
+    }
     if (strcmp(k, "sweep_only") == 0) {
         c->sweep_only = v;
         c->sweep_only_line = line;
+        c->sweep_only_file = c->file;
         return 0;
     }
     if (strcmp(k, "cost_param") == 0)
@@ -186,6 +250,40 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
     if (rc == PROTEIN_ENOTFOUND || (rc == 0 && !protein_in_list(k, sweep_keys)))
         return unknown_key(c, line, "sweep", k, sweep_keys);
     return rc;
+}
+
+/* A Python number literal with '_' separators (30_000_000, 1_0.5e1_0)
+ * without them, as ast.literal_eval reads it; v itself otherwise. NULL
+ * when out of memory. */
+static const char *py_number(ini_ctx *c, const char *v)
+{
+    char buf[MAX_NUMBER_TEXT], *copy, **grown;
+    double d;
+    size_t i, o = 0;
+
+    if (!strchr(v, '_') || strlen(v) >= sizeof buf)
+        return v;
+    for (i = 0; v[i]; i++) {
+        if (v[i] == '_') {
+            if (i == 0 || !isdigit((unsigned char)v[i - 1]) ||
+                !isdigit((unsigned char)v[i + 1]))
+                return v;
+            continue;
+        }
+        buf[o++] = v[i];
+    }
+    buf[o] = '\0';
+    if (protein_parse_number(buf, &d) != 0)
+        return v;
+    grown = realloc(c->numbers, (c->n_numbers + 1) * sizeof *grown);
+    if (!grown || !(copy = strdup(buf))) {
+        if (grown)
+            c->numbers = grown;
+        return NULL;
+    }
+    c->numbers = grown;
+    c->numbers[c->n_numbers++] = copy;
+    return copy;
 }
 
 /* Strips one pair of matching quotes ('x' or "x"). */
@@ -209,6 +307,7 @@ static int read_lines(ini_ctx *c, char *buf)
 
     for (; line; line = next) {
         char *s, *sep, *k, *v;
+        const char *value;
         lineno++;
         next = strchr(line, '\n');
         if (next)
@@ -224,12 +323,13 @@ static int read_lines(ini_ctx *c, char *buf)
             s[n - 1] = '\0';
             s = trim(s + 1);
             if (strcmp(s, "sweep") == 0) {
-                if (c->sweep_line)
+                if (c->sweep_line && c->sweep_file == c->file)
                     return protein_config_error(c->err, c->file, lineno, "sweep",
                                                 "section [sweep] appears twice "
                                                 "(first on line %d); merge them",
                                                 c->sweep_line);
                 c->sweep_line = lineno;
+                c->sweep_file = c->file;
                 section = SWEEP;
             } else if (strncmp(s, "sweep.", 6) == 0) {
                 if ((rc = begin_param(c, s + 6, lineno)))
@@ -256,10 +356,13 @@ static int read_lines(ini_ctx *c, char *buf)
             return protein_config_error(c->err, c->file, lineno, k, "key "
                                         "outside any section; put it under "
                                         "[sweep] or [sweep.SECTION.PARAM]");
+        value = section == OTHER ? v : py_number(c, v);
+        if (!value)
+            return PROTEIN_ENOMEM;
         if (section == SWEEP)
-            rc = sweep_key(c, k, v, lineno);
+            rc = sweep_key(c, k, value, lineno);
         else if (section == PARAM)
-            rc = param_key(c, &c->params[c->n_params - 1], k, v, lineno);
+            rc = param_key(c, &c->params[c->cur], k, value, lineno);
         else
             rc = 0;
         if (rc)
@@ -268,12 +371,15 @@ static int read_lines(ini_ctx *c, char *buf)
     return 0;
 }
 
-/* 1 when name contains one of the comma-separated substrings of list. */
+/* 1 when the last part of name (after its last '/') contains one of the
+ * comma-separated words of list, PufferLib's sweep_only rule (an empty
+ * word matches every name, as Python's '' in name does). */
 static int sweep_only_match(const char *list, const char *name)
 {
-    const char *p = list;
+    const char *leaf = strrchr(name, '/'), *p = list;
 
-    while (*p) {
+    leaf = leaf ? leaf + 1 : name;
+    for (;;) {
         const char *end = strchr(p, ',');
         size_t n = end ? (size_t)(end - p) : strlen(p);
         while (n > 0 && isspace((unsigned char)*p)) {
@@ -282,43 +388,12 @@ static int sweep_only_match(const char *list, const char *name)
         }
         while (n > 0 && isspace((unsigned char)p[n - 1]))
             n--;
-        if (n > 0 && memmem(name, strlen(name), p, n))
+        if (n == 0 || memmem(leaf, strlen(leaf), p, n))
             return 1;
         if (!end)
-            break;
+            return 0;
         p = end + 1;
     }
-    return 0;
-}
-
-/* Sets the name from the file's base name when [sweep] has none. */
-static int name_from_file(ini_ctx *c)
-{
-    const char *base, *dot;
-    char name[PROTEIN_NAME_MAX + 2];
-    size_t n;
-
-    if (c->cfg->name)
-        return 0;
-    if (!c->file)
-        return protein_config_error(c->err, c->file, c->sweep_line, "sweep.name",
-                                    "the sweep has no name; add name = my-sweep"
-                                    " to [sweep]");
-    base = strrchr(c->file, '/');
-    base = base ? base + 1 : c->file;
-    dot = strrchr(base, '.');
-    n = dot && dot != base ? (size_t)(dot - base) : strlen(base);
-    if (n > PROTEIN_NAME_MAX)
-        n = PROTEIN_NAME_MAX + 1;
-    memcpy(name, base, n);
-    name[n] = '\0';
-    if (!protein_valid_name(name, PROTEIN_NAME_MAX, 0))
-        return protein_config_error(c->err, c->file, c->sweep_line, "sweep.name",
-                                    "the sweep name taken from the file name "
-                                    "('%s') is invalid; add name = my-sweep to "
-                                    "[sweep] (1 to %d characters of A-Z a-z 0-9"
-                                    " . _ -)", name, PROTEIN_NAME_MAX);
-    return protein_config_set_string(&c->cfg->name, name);
 }
 
 static int build(ini_ctx *c)
@@ -330,18 +405,19 @@ static int build(ini_ctx *c)
         return protein_config_error(c->err, c->file, 1, "sweep", "no [sweep] "
                                     "section; this is not a PufferLib sweep "
                                     "config");
-    if ((rc = name_from_file(c)))
+    if ((rc = protein_config_name_from_file(c->cfg, c->file, c->sweep_line,
+                                            "sweep.name", c->err)))
         return rc;
     for (i = 0; i < c->n_params; i++) {
         if (c->sweep_only && !sweep_only_match(c->sweep_only, c->params[i].name))
             continue;
-        rc = protein_config_add_param(c->cfg, c->file, &c->params[i].spec,
-                                      c->err);
+        rc = protein_config_add_param(c->cfg, c->params[i].file,
+                                      &c->params[i].spec, c->err);
         if (rc)
             return rc;
     }
     if (c->cfg->n_params == 0 && c->sweep_only)
-        return protein_config_error(c->err, c->file, c->sweep_only_line,
+        return protein_config_error(c->err, c->sweep_only_file, c->sweep_only_line,
                                     "sweep.sweep_only", "'%s' matches no "
                                     "parameter; fix it or remove it",
                                     c->sweep_only);
@@ -359,44 +435,73 @@ static int build(ini_ctx *c)
                                 "sweep.cost_param", c->cost_param_line, c->err);
 }
 
-/* Parses PufferLib INI text (see protein.h). The text may hold anything but
- * NUL bytes; filename (may be NULL) names the file in errors and gives the
- * sweep its name when [sweep] has no name key. */
-int protein_config_parse_ini(const char *text, size_t len,
-                             const char *filename,
-                             protein_sweep_config **out, protein_error *err)
+/* A copy of text to parse in place, less a UTF-8 byte order mark; NULL
+ * with err filled when the text holds a NUL byte, or out of memory (*rc
+ * tells which). */
+static char *ini_text(const char *text, size_t len, const char *file,
+                      protein_error *err, int *rc)
+{
+    const char *nul = memchr(text, '\0', len);
+    char *buf;
+    size_t i;
+
+    if (nul) {
+        int line = 1;
+        for (i = 0; text + i < nul; i++)
+            line += text[i] == '\n';
+        *rc = protein_config_error(err, file, line, "", "the file contains a "
+                                   "NUL byte; it is not a text file");
+        return NULL;
+    }
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        text += 3;
+        len -= 3;
+    }
+    *rc = PROTEIN_ENOMEM;
+    if (!(buf = malloc(len + 1)))
+        return NULL;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return buf;
+}
+
+/* See config_common.h. */
+int protein_config_parse_ini_over(const char *base, size_t base_len,
+                                  const char *base_file, const char *text,
+                                  size_t len, const char *filename,
+                                  protein_sweep_config **out,
+                                  protein_error *err)
 {
     ini_ctx c;
-    char *buf = NULL;
-    const char *nul;
+    char *buf = NULL, *base_buf = NULL;
     size_t i;
     int rc = PROTEIN_ENOMEM;
 
     if (!text || !out)
         return PROTEIN_EINVAL;
     memset(&c, 0, sizeof c);
-    c.file = filename;
     c.err = err;
-    nul = memchr(text, '\0', len);
-    if (nul) {
-        int line = 1;
-        for (i = 0; text + i < nul; i++)
-            line += text[i] == '\n';
-        return protein_config_error(err, filename, line, "", "the file contains"
-                                    " a NUL byte; it is not a text file");
-    }
-    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
-        text += 3; /* a UTF-8 byte order mark */
-        len -= 3;
-    }
-    if (!(buf = malloc(len + 1)))
+    if (base && !(base_buf = ini_text(base, base_len, base_file, err, &rc)))
+        return rc;
+    if (!(buf = ini_text(text, len, filename, err, &rc)))
         goto fail;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
+    rc = PROTEIN_ENOMEM;
     if (!(c.cfg = protein_config_new()))
         goto fail;
     if (filename && protein_config_set_string(&c.cfg->source, filename))
         goto fail;
+    if (base_buf) {
+        c.file = base_file;
+        if ((rc = read_lines(&c, base_buf)))
+            goto fail;
+        rc = protein_config_warn(c.cfg, "%s: read over %s, as PufferLib "
+                                 "merges an environment's file with it",
+                                 filename ? filename : "", base_file);
+        if (rc)
+            goto fail;
+    }
+    c.file = filename;
+    c.pass = 1;
     if ((rc = read_lines(&c, buf)) || (rc = build(&c)))
         goto fail;
     *out = c.cfg;
@@ -406,8 +511,23 @@ fail:
         free(c.params[i].name);
         free(c.params[i].key);
     }
+    for (i = 0; i < c.n_numbers; i++)
+        free(c.numbers[i]);
+    free(c.numbers);
     free(c.params);
     protein_config_free(c.cfg);
     free(buf);
+    free(base_buf);
     return rc;
+}
+
+/* Parses PufferLib INI text (see protein.h). The text may hold anything but
+ * NUL bytes; filename (may be NULL) names the file in errors and gives the
+ * sweep its name when [sweep] has no name key. */
+int protein_config_parse_ini(const char *text, size_t len,
+                             const char *filename,
+                             protein_sweep_config **out, protein_error *err)
+{
+    return protein_config_parse_ini_over(NULL, 0, NULL, text, len, filename,
+                                         out, err);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "config_common.h"
@@ -1001,20 +1002,16 @@ fail:
 }
 
 
-/* Reads path whole (up to 16 MiB) and parses it as INI when the name ends
- * in .ini (any case), else as YAML; see protein.h. A file that cannot be
- * opened or read is PROTEIN_EIO with err naming it and the system's
- * reason. */
-int protein_config_load_file(const char *path, protein_sweep_config **out,
-                             protein_error *err)
+/* Reads path whole (up to 16 MiB) into *buf (NUL-terminated) and *len.
+ * PROTEIN_EIO / PROTEIN_ECONFIG with err naming the file. */
+static int read_whole(const char *path, char **out, size_t *out_len,
+                      protein_error *err)
 {
     FILE *fp = NULL;
     char *buf = NULL, *grown;
     size_t len = 0, cap = 0, n;
     int rc = PROTEIN_EIO;
 
-    if (!path || !out)
-        return PROTEIN_EINVAL;
     if (!(fp = fopen(path, "rb")))
         goto io_fail;
     do {
@@ -1039,11 +1036,10 @@ int protein_config_load_file(const char *path, protein_sweep_config **out,
     if (ferror(fp))
         goto io_fail;
     buf[len] = '\0';
-    if (has_suffix(path, ".ini"))
-        rc = protein_config_parse_ini(buf, len, path, out, err);
-    else
-        rc = protein_config_parse_yaml(buf, len, path, out, err);
-    goto fail;
+    fclose(fp);
+    *out = buf;
+    *out_len = len;
+    return PROTEIN_OK;
 io_fail:
     if (err) {
         int e = errno;
@@ -1054,6 +1050,72 @@ io_fail:
 fail:
     if (fp)
         fclose(fp);
+    free(buf);
+    return rc;
+}
+
+/* The default.ini PufferLib merges an environment's INI over: the first
+ * one in the file's directory or the two above it (PufferLib keeps
+ * config/default.ini above config/ocean/). NULL when there is none
+ * or path is default.ini itself; malloc'ed. */
+static char *default_ini(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir, *candidate = NULL;
+    int up;
+
+    if (strcmp(slash ? slash + 1 : path, "default.ini") == 0)
+        return NULL;
+    dir = slash ? strndup(path, (size_t)(slash - path)) : strdup(".");
+    for (up = 0; dir && up < 3; up++) {
+        if (asprintf(&candidate, "%s/default.ini", dir) < 0) {
+            candidate = NULL;
+            break;
+        }
+        if (access(candidate, R_OK) == 0)
+            break;
+        free(candidate);
+        candidate = NULL;
+        if (asprintf(&candidate, "%s/..", dir) < 0) {
+            candidate = NULL;
+            break;
+        }
+        free(dir);
+        dir = candidate;
+        candidate = NULL;
+    }
+    free(dir);
+    return candidate;
+}
+
+/* Reads path and parses it as INI when the name ends in .ini (any case),
+ * merged over the default.ini PufferLib would merge it with, else as
+ * YAML; see protein.h. */
+int protein_config_load_file(const char *path, protein_sweep_config **out,
+                             protein_error *err)
+{
+    char *buf = NULL, *base = NULL, *base_path = NULL;
+    size_t len = 0, base_len = 0;
+    int rc;
+
+    if (!path || !out)
+        return PROTEIN_EINVAL;
+    rc = read_whole(path, &buf, &len, err);
+    if (rc)
+        return rc;
+    if (!has_suffix(path, ".ini")) {
+        rc = protein_config_parse_yaml(buf, len, path, out, err);
+        free(buf);
+        return rc;
+    }
+    base_path = default_ini(path);
+    if (base_path)
+        rc = read_whole(base_path, &base, &base_len, err);
+    if (rc == PROTEIN_OK)
+        rc = protein_config_parse_ini_over(base, base_len, base_path, buf, len,
+                                           path, out, err);
+    free(base);
+    free(base_path);
     free(buf);
     return rc;
 }

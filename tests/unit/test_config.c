@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cunit_run.h"
 #include "protein.h"
@@ -480,7 +482,7 @@ static void test_ini(void)
 static void test_ini_options(void)
 {
     protein_sweep_config *cfg = parse_ini(
-        "\xef\xbb\xbf[sweep]\nname = named\nsweep_only = train, vec\nseed = 5\n"
+        "\xef\xbb\xbf[sweep]\nname = named\nsweep_only = policy, lr,n\nseed = 5\n"
         "cost_param = vec/n\n"
         "[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\n"
         "[sweep.policy.width]\ndistribution = uniform\nmin = 0\nmax = 1\n"
@@ -490,6 +492,8 @@ static void test_ini_options(void)
     CU_ASSERT_STRING_EQUAL(cfg->name, "named");
     CU_ASSERT_PTR_NULL(cfg->source);
     CU_ASSERT(cfg->has_seed && cfg->seed == 5);
+    /* PufferLib matches sweep_only on the last name part: "policy" keeps
+     * nothing, "lr" keeps train/lr, "n" keeps vec/n */
     CU_ASSERT_EQUAL(cfg->n_params, 2);
     CU_ASSERT_EQUAL(protein_config_find_param(cfg, "policy/width"), -1);
     CU_ASSERT_STRING_EQUAL(cfg->cost_param, "vec/n");
@@ -518,6 +522,10 @@ static void test_ini_errors(void)
         { "[sweep]\nsweep_only = zzz\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.sweep_only", "matches no parameter" },
         { "[sweep]\ncost_param = a/c\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.cost_param", "not a parameter" },
         { "[sweep]\n = 1\n", 2, "", "key is missing" },
+        { "[sweep]\nmethod = bayes\n[sweep.metric]\ngoal = maximize\n", 3, "", "older W&B-style INI layout" },
+        { "[sweep]\n[sweep.parameters.train.parameters.lr]\ndistribution = uniform\n", 2, "", "older W&B-style INI layout" },
+        { "[sweep]\nmetric_distribution = logit\n", 2, "sweep.metric_distribution", "linear or percentile" },
+        { "[sweep]\ndownsample = -1\n", 2, "sweep.downsample", "whole number" },
     };
     static const char one[] =
         "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n";
@@ -527,12 +535,13 @@ static void test_ini_errors(void)
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_error(1, cases[i].text, cases[i].line, cases[i].key, cases[i].words);
-    /* the name comes from the file name, which must make a valid name */
+    /* the name comes from the file name, made a valid one */
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL(protein_config_parse_ini(one, strlen(one),
-        "dir/my sweep.ini", &cfg, &err), PROTEIN_ECONFIG);
-    CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "'my sweep'"));
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_ini(one, strlen(one),
+        "dir/my sweep.ini", &cfg, &err), PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "my-sweep");
+    protein_config_free(cfg);
+    cfg = NULL;
     CU_ASSERT_EQUAL(protein_config_parse_ini(one, strlen(one), NULL, &cfg,
                                              &err), PROTEIN_ECONFIG);
     CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
@@ -541,6 +550,76 @@ static void test_ini_errors(void)
     CU_ASSERT_EQUAL(err.line, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "NUL"));
     CU_ASSERT_PTR_NULL(cfg);
+}
+
+static void check_round_trip(const protein_sweep_config *cfg);
+
+/* PufferLib's reading: Python number literals, percentile, downsample,
+ * keys it has and protein does not act on named in warnings. */
+static void test_ini_pufferlib(void)
+{
+    protein_sweep_config *cfg = parse_ini(
+        "[sweep]\nmethod = Protein\nmetric = score\ngoal = maximize\n"
+        "metric_distribution = percentile\ndownsample = 5\nuse_gpu = True\n"
+        "match_num_games = 1024\n"
+        "[sweep.train.total_timesteps]\ndistribution = log_normal\n"
+        "min = 30_000_000\nmax = 1_000_000_000\nmean = 100_000_000\n"
+        "scale = time\n", "p.ini");
+
+    if (!cfg)
+        return;
+    CU_ASSERT_EQUAL(cfg->params[0].min, 3e7);
+    CU_ASSERT_EQUAL(cfg->params[0].max, 1e9);
+    CU_ASSERT_EQUAL(cfg->params[0].default_value, 1e8);
+    CU_ASSERT_EQUAL(cfg->percentile_metric, 1);
+    CU_ASSERT_EQUAL(cfg->downsample, 5);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "sweep.use_gpu: ignored"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "sweep.match_num_games: ignored"));
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
+/* An environment's INI is read over the default.ini above it, key by key,
+ * as PufferLib's configparser.read([default, env]) merges them. */
+static void test_ini_merge(void)
+{
+    char dir[] = "/tmp/test_config.XXXXXX", path[128], def[128];
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    FILE *fp;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(def, sizeof def, "%s/default.ini", dir);
+    fp = fopen(def, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("[sweep]\nmetric = score\ngoal = maximize\nsweep_only = lr, n\n"
+          "[sweep.train.lr]\ndistribution = log_normal\nmin = 1e-5\nmax = 1e-1\n"
+          "scale = auto\n[sweep.train.gamma]\ndistribution = logit_normal\n"
+          "min = 0.8\nmax = 0.999\nscale = auto\n", fp);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/ocean", dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/ocean/env.ini", dir);
+    fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("[base]\nenv_name = env\n[sweep]\nmetric = perf\nsweep_only = lr, gamma\n"
+          "[sweep.train.lr]\nmax = 0.5\n", fp);
+    fclose(fp);
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(protein_config_load_file(path, &cfg, &err), PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "env");
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "perf");
+    CU_ASSERT_EQUAL(cfg->minimize, 0);
+    CU_ASSERT_EQUAL_FATAL(cfg->n_params, 2);
+    CU_ASSERT_EQUAL(cfg->params[0].min, 1e-5); /* from default.ini */
+    CU_ASSERT_EQUAL(cfg->params[0].max, 0.5);  /* from env.ini */
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "default.ini"));
+    protein_config_free(cfg);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/ocean", dir);
+    rmdir(path);
+    unlink(def);
+    rmdir(dir);
 }
 
 /* ------------------------------------------------------------ round trip */
@@ -938,6 +1017,8 @@ static const cunit_test tests[] = {
     {"ini", test_ini},
     {"ini options", test_ini_options},
     {"ini errors", test_ini_errors},
+    {"ini pufferlib", test_ini_pufferlib},
+    {"ini merge", test_ini_merge},
     {"round trip", test_round_trip},
     {"write file", test_write_file},
     {"examples", test_examples},
