@@ -47,6 +47,9 @@ typedef struct run_state {
     long completed, failed;
     int exhausted;   /* the optimizer has no more suggestions (grid) */
     cli_progress progress;
+    FILE *csv;           /* --out, a row written as each trial finishes */
+    const char *csv_path;
+    int csv_errno;       /* the first write error, reported at the end */
 } run_state;
 
 /* The sweep name the trials see: the config's name when valid, else "local". */
@@ -110,6 +113,83 @@ fail:
     return -1;
 }
 
+/* Creates the --out CSV and writes its header: trial,status,score,cost, one
+ * column per parameter, then error. Called before the first trial so that a
+ * path that cannot be written stops the sweep before it starts. Returns 0,
+ * or -1 with errno set (nothing is left open). */
+static int csv_open(run_state *st, const char *path)
+{
+    size_t j;
+
+    st->csv = fopen(path, "w");
+    if (!st->csv)
+        return -1;
+    st->csv_path = path;
+    fputs("trial,status,score,cost", st->csv);
+    for (j = 0; j < st->cfg->n_params; j++) {
+        fputc(',', st->csv);
+        cli_csv_field(st->csv, st->cfg->params[j].name);
+    }
+    fputs(",error\n", st->csv);
+    if (fflush(st->csv) != 0) {
+        int e = errno;
+
+        fclose(st->csv);
+        st->csv = NULL;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends the row of finished trial t to the CSV and flushes it, so that the
+ * rows of finished trials survive whatever happens to the sweep later. A
+ * write error is kept (the first one) for csv_close to report. */
+static void csv_row(run_state *st, const run_trial *t)
+{
+    char text[256];
+    FILE *fp = st->csv;
+    size_t j;
+
+    if (!fp || st->csv_errno)
+        return;
+    fprintf(fp, "%ld,%s,", t->id,
+            t->status == RUN_COMPLETED ? "completed" : "failed");
+    cli_number_text(t->score, text, sizeof(text));
+    fprintf(fp, "%s,", text);
+    cli_number_text(t->cost, text, sizeof(text));
+    fputs(text, fp);
+    for (j = 0; j < t->params.n; j++) {
+        fputc(',', fp);
+        cli_param_text(&t->params.items[j], text, sizeof(text));
+        cli_csv_field(fp, text);
+    }
+    fputc(',', fp);
+    cli_csv_field(fp, t->reason);
+    fputc('\n', fp);
+    if (fflush(fp) != 0 || ferror(fp))
+        st->csv_errno = errno ? errno : EIO;
+}
+
+/* Closes the CSV; returns 0, or -1 after printing which write failed. */
+static int csv_close(run_state *st)
+{
+    int failed;
+
+    if (!st->csv)
+        return 0;
+    failed = fclose(st->csv) != 0;
+    if (failed && !st->csv_errno)
+        st->csv_errno = errno ? errno : EIO;
+    st->csv = NULL;
+    if (!st->csv_errno)
+        return 0;
+    cli_fail(VERB, "cannot write %s: %s; the rows of the trials that "
+                   "finished before the error are in it",
+             st->csv_path, strerror(st->csv_errno));
+    return -1;
+}
+
 /* Records the outcome of a trial whose child exited with `status`. */
 static void finish(run_state *st, run_trial *t, int status)
 {
@@ -138,6 +218,7 @@ static void finish(run_state *st, run_trial *t, int status)
     protein_observe(st->opt, t->values, ok ? t->score : 0.0, t->cost,
                     ok ? PROTEIN_OUTCOME_SUCCESS : PROTEIN_OUTCOME_FAILURE);
     cli_progress_trial(&st->progress, t->id, ok, t->score, t->cost, t->reason);
+    csv_row(st, t);
 }
 
 /* Reaps every exited child; returns how many were reaped. */
@@ -208,48 +289,6 @@ static const run_trial *best_trial(const run_state *st)
             best = t;
     }
     return best;
-}
-
-/* Writes the CSV of finished trials: trial,status,score,cost, one column
- * per parameter, then error. */
-static int write_csv(const run_state *st, const char *path)
-{
-    char text[256];
-    FILE *fp = fopen(path, "w");
-    size_t j;
-    long i;
-
-    if (!fp)
-        return -1;
-    fputs("trial,status,score,cost", fp);
-    for (j = 0; j < st->cfg->n_params; j++) {
-        fputc(',', fp);
-        cli_csv_field(fp, st->cfg->params[j].name);
-    }
-    fputs(",error\n", fp);
-    for (i = 0; i < st->launched; i++) {
-        const run_trial *t = &st->trials[i];
-
-        if (t->status == RUN_RUNNING)
-            continue;
-        fprintf(fp, "%ld,%s,", t->id,
-                t->status == RUN_COMPLETED ? "completed" : "failed");
-        cli_number_text(t->score, text, sizeof(text));
-        fprintf(fp, "%s,", text);
-        cli_number_text(t->cost, text, sizeof(text));
-        fputs(text, fp);
-        for (j = 0; j < t->params.n; j++) {
-            fputc(',', fp);
-            cli_param_text(&t->params.items[j], text, sizeof(text));
-            cli_csv_field(fp, text);
-        }
-        fputc(',', fp);
-        cli_csv_field(fp, t->reason);
-        fputc('\n', fp);
-    }
-    if (fclose(fp) != 0)
-        return -1;
-    return 0;
 }
 
 /* The main loop: keeps `parallel` trials running until n_trials are done
@@ -362,6 +401,12 @@ int cmd_run(int argc, char **argv)
         cli_fail(VERB, "out of memory for %ld trials", trials);
         goto done;
     }
+    if (out && csv_open(&st, out) < 0) {
+        cli_fail(VERB, "cannot write %s (--out): %s; no trial was run", out,
+                 strerror(errno));
+        ret = CLI_EUSAGE;
+        goto done;
+    }
     if (cli_runner_open(VERB, &st.run) < 0)
         goto done;
     cli_progress_init(&st.progress, stdout, trials, cfg->minimize);
@@ -388,11 +433,11 @@ int cmd_run(int argc, char **argv)
     if (!best && sig == 0)
         fprintf(stderr, "protein run: no trial completed; see the "
                         "failures above\n");
-    if (out && write_csv(&st, out) < 0) {
-        cli_fail(VERB, "cannot write %s: %s", out, strerror(errno));
+    if (csv_close(&st) < 0)
         ret = CLI_EFAIL;
-    }
 done:
+    if (st.csv)
+        fclose(st.csv);
     for (i = 0; i < st.launched; i++) {
         free(st.trials[i].values);
         pq_params_free(&st.trials[i].params);

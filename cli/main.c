@@ -32,7 +32,8 @@ static const struct verb verbs[] = {
      "  --trials N    trials to run (default: max_trials of the config, else 20)\n"
      "  --parallel K  trials running at once (default 1)\n"
      "  --seed S      seed of the optimizer (default: the config's seed)\n"
-     "  --out FILE    write one CSV row per finished trial to FILE\n"},
+     "  --out FILE    write one CSV row per trial to FILE as it finishes (checked\n"
+     "                before the first trial)\n"},
     {"create", cmd_create, "validate a sweep config and store it in Redis",
      "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS]"
      " [--max-retries N]\n"
@@ -171,6 +172,7 @@ int cli_fail(const char *verb, const char *fmt, ...)
 int main(int argc, char **argv)
 {
     const struct verb *v;
+    char blas[160];
 
     if (argc < 2) {
         cli_usage(stderr, NULL);
@@ -188,5 +190,7 @@ int main(int argc, char **argv)
     v = find_verb(argv[1]);
     if (!v)
         return cli_usage_error(NULL, "unknown verb '%s'", argv[1]);
+    if (protein_blas_threads_choose(0, blas, sizeof blas) < 0)
+        return cli_usage_error(NULL, "%s", blas);
     return v->handler(argc - 1, argv + 1);
 }

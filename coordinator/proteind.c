@@ -125,6 +125,9 @@ static void usage(FILE *fp)
 "  --id ID              this coordinator's name in the lease (default\n"
 "                       HOST:PID)\n"
 "  --once               fill each sweep's queue once, then exit\n"
+"  --blas-threads N     BLAS threads for CPU fits (default $PROTEIN_BLAS_THREADS,\n"
+"                       else OpenBLAS's own choice when OPENBLAS_NUM_THREADS or\n"
+"                       OMP_NUM_THREADS is set, else 1)\n"
 "  -h, --help           show this help and exit\n"
 "  -V, --version        show the version and exit\n"
 "\n"
@@ -157,7 +160,8 @@ static int parse_positive(const char *opt, const char *text, int *out)
 static int parse_options(int argc, char **argv, proteind_options *opts)
 {
     enum { OPT_REDIS = 256, OPT_PASSWORD_FILE, OPT_DEVICE, OPT_SWEEP,
-           OPT_DEPTH, OPT_TTL, OPT_DEBOUNCE, OPT_ID, OPT_ONCE };
+           OPT_DEPTH, OPT_TTL, OPT_DEBOUNCE, OPT_ID, OPT_ONCE,
+           OPT_BLAS_THREADS };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
         {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
@@ -168,6 +172,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         {"debounce", required_argument, NULL, OPT_DEBOUNCE},
         {"id", required_argument, NULL, OPT_ID},
         {"once", no_argument, NULL, OPT_ONCE},
+        {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -229,6 +234,10 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
             snprintf(opts->id, sizeof opts->id, "%s", optarg);
             break;
         case OPT_ONCE: opts->once = 1; break;
+        case OPT_BLAS_THREADS:
+            if (parse_positive("--blas-threads", optarg, &opts->blas_threads))
+                return 2;
+            break;
         case 'h': usage(stdout); return 1;
         case 'V': printf("proteind (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
                   return 1;
@@ -532,6 +541,7 @@ int main(int argc, char **argv)
     daemon_state d;
     struct sigaction sa;
     char err[512] = "";
+    char blas[160];
     int rc;
 
     memset(&d, 0, sizeof d);
@@ -539,6 +549,11 @@ int main(int argc, char **argv)
     if (rc != 0) {
         free(d.opts.sweeps);
         return rc == 1 ? 0 : 2;
+    }
+    if (protein_blas_threads_choose(d.opts.blas_threads, blas, sizeof blas) < 0) {
+        fprintf(stderr, "proteind: %s\n", blas);
+        free(d.opts.sweeps);
+        return 2;
     }
     d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
     if (!d.backend) {
@@ -555,9 +570,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
-                 "lease %d ms, debounce %d ms", d.opts.id, d.opts.device,
-                 d.backend->name, d.opts.queue_depth, d.opts.lease_ttl_ms,
-                 d.opts.debounce_ms);
+                 "lease %d ms, debounce %d ms, BLAS threads %s", d.opts.id,
+                 d.opts.device, d.backend->name, d.opts.queue_depth,
+                 d.opts.lease_ttl_ms, d.opts.debounce_ms, blas);
 
     rc = run(&d);
 

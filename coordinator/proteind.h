@@ -30,6 +30,7 @@ typedef struct proteind_options {
     int discover_ms;           /* how often to look for new sweeps */
     char id[128];              /* this coordinator's identity */
     int once;                  /* one pass over the sweeps, then exit */
+    int blas_threads;          /* 0: $PROTEIN_BLAS_THREADS, else 1 */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */

@@ -319,6 +319,15 @@ double protein_early_stop_threshold(const protein_optimizer *opt, double cost);
 size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
                             size_t max);
 
+/* Sets the BLAS thread count of this process, once at start-up before any
+ * fit: `requested` when > 0 (a command-line option), else
+ * $PROTEIN_BLAS_THREADS, else leaves it to OpenBLAS when OPENBLAS_NUM_THREADS
+ * or OMP_NUM_THREADS is set, else 1. Writes a line saying what was chosen
+ * and why into why. Returns the count set, 0 when it was left to the BLAS
+ * (environment, or a BLAS other than OpenBLAS), -1 when
+ * PROTEIN_BLAS_THREADS is not a count 1-4096 (why says so). */
+int protein_blas_threads_choose(int requested, char *why, size_t why_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -183,6 +183,8 @@ four_started() {
     [ "$(cat "$tmp/slow.pids" 2>/dev/null | wc -l)" -ge 4 ]
 }
 wait_for four_started
+# rows are written as trials finish: trials 1 and 2 are in the CSV already
+[ "$(wc -l <"$tmp/int.csv")" -eq 3 ] || fail "CSV rows not written as trials finish"
 kill -INT $pid
 rc=0
 wait $pid || rc=$?
@@ -195,6 +197,33 @@ done
 grep -q 'stopped' "$tmp/int.out" || fail "no message after SIGINT"
 
 # ------------------------------------------------------------ bad input
+# an --out that cannot be written stops the sweep before its first trial
+cat >"$tmp/mark.sh" <<EOF
+#!/bin/sh
+touch "$tmp/ran"
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/mark.sh"
+for out in "$tmp/nodir/x.csv" /dev/full; do
+    rc=0
+    "$PROTEIN" run "$SWEEP" --trials 2 --out "$out" -- "$tmp/mark.sh" \
+        >"$tmp/badout.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "--out $out"
+    grep -q "cannot write $out (--out): .*no trial was run" "$tmp/badout.out" ||
+        fail "--out $out: the error does not name the path: $(cat "$tmp/badout.out")"
+    [ ! -e "$tmp/ran" ] || fail "--out $out: a trial ran before the path was checked"
+done
+
+# the BLAS thread count: a bad PROTEIN_BLAS_THREADS is refused, a good one runs
+rc=0
+PROTEIN_BLAS_THREADS=many "$PROTEIN" run "$SWEEP" --trials 1 -- "$OBJECTIVE" \
+    >"$tmp/blas.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "PROTEIN_BLAS_THREADS=many"
+grep -q "PROTEIN_BLAS_THREADS='many' is not a thread count" "$tmp/blas.out" ||
+    fail "bad PROTEIN_BLAS_THREADS not explained"
+PROTEIN_BLAS_THREADS=2 "$PROTEIN" run "$SWEEP" --trials 2 -- "$OBJECTIVE" \
+    >/dev/null 2>&1 || fail "PROTEIN_BLAS_THREADS=2"
+
 cat >"$tmp/bad.yaml" <<'EOF'
 name: bad
 parameters:
