@@ -16,6 +16,7 @@ Definitions (per problem, mode and seed):
   interpolation), in the problem's own units; minimize problems report
   regret f - f_opt (lower is better), maximize ones the score.
 """
+import functools
 import glob
 import json
 import math
@@ -150,6 +151,40 @@ def table(runs, metric):
     return "\n".join(lines) + "\n"
 
 
+def parallel_ratio(runs):
+    """Median regret with 16 pending over median regret sequential, per
+    problem with a known optimum and optimizer (the goal: <= 1.25)."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    med = {}
+    for r in runs:
+        opt_val = _optimum(r["problem"])
+        if opt_val is None:
+            continue
+        regret = abs(best_at(r, len(r["results"])) - opt_val)
+        med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(regret)
+    rows = []
+    for prob in benchset.PROBLEMS:
+        cells = []
+        for o in opts:
+            seq, par = med.get((prob, o, "seq")), med.get((prob, o, "par16"))
+            if not seq or not par:
+                cells.append("-")
+                continue
+            s, p = quantiles(seq)[1], quantiles(par)[1]
+            cells.append("%.2f" % (p / s) if s > 0 else ("1.00" if p == 0 else "inf"))
+        if any(c != "-" for c in cells):
+            rows.append("| %s | %s |" % (prob, " | ".join(cells)))
+    if not rows:
+        return ""
+    return ("| problem | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 1) + "\n"
+            + "\n".join(rows) + "\n")
+
+
+@functools.lru_cache(maxsize=None)
+def _optimum(problem):
+    return benchset.PROBLEMS[problem][0]().optimum
+
+
 def write(out):
     runs = load(out)
     meta = {}
@@ -176,6 +211,10 @@ def write(out):
         t = table(rs, "cost")
         if t:
             parts.append("\n### equal cost (cost-aware problems)\n\n" + t)
+        t = parallel_ratio(rs)
+        if t:
+            parts.append("\n### 16 pending vs sequential: median regret ratio (goal <= 1.25)\n\n"
+                         + t)
     path = os.path.join(out, "report.md")
     with open(path, "w") as f:
         f.write("".join(parts))
