@@ -99,12 +99,24 @@ int cli_exec_command(const char *config_path, char ***out);
 
 /* Parses the options of a verb that takes only the Redis options and
  * exactly `want` positional arguments (stored in pos[], which has room for
- * them). Returns 0, or -1 when the verb should return *ret at once (after
+ * them; the first one is a sweep, qualified by cli_sweep_name). Returns 0, or -1 when the verb should return *ret at once (after
  * --help, or a usage error that was printed). */
 int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
                      char **pos, int *ret);
 
+/* The caller's login name when protein accepts it as a sweep owner
+ * (pq_acl_user_name_valid), else NULL. Static storage. */
+const char *cli_user_name(void);
+
+/* The full name ("OWNER/NAME") of the sweep a user names: a bare NAME is
+ * the caller's own. Static storage, overwritten by the next call; NULL
+ * after printing a usage error for a bad name. */
+const char *cli_sweep_name(const char *verb, const char *given);
+
 /* Connects to Redis with bounded timeouts (connect 2 s, commands 5 s).
+ * Without --password-file or $PROTEIN_REDIS_PASSWORD, a password file
+ * that `protein admin add-user` left in the caller's home directory is
+ * used, as the Redis user of the caller's login name.
  * Returns the context, or NULL after printing "protein VERB: REASON" (the
  * library's reason, naming the redacted URL). The caller frees it with
  * pq_free. */
@@ -392,6 +404,8 @@ int cmd_run(int argc, char **argv);
 int cmd_create(int argc, char **argv);
 /* One line per sweep in Redis. */
 int cmd_list(int argc, char **argv);
+/* `protein admin`: Redis identities for users and services (cmd_admin.c). */
+int cmd_admin(int argc, char **argv);
 /* State, counts, queue and coordinator of one sweep. */
 int cmd_status(int argc, char **argv);
 /* pause, resume, stop, and cancel (stop + scancel), by argv[0]. */

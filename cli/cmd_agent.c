@@ -152,6 +152,7 @@ static int agent_loop(agent *a, long count)
 
     memset(&req, 0, sizeof(req));
     req.uid = (long)getuid();
+    req.user = cli_user_name();
     req.array_index = -1;
     req.node = a->host;
     req.wait_ms = CLAIM_WAIT_MS;
@@ -232,11 +233,10 @@ int cmd_agent(int argc, char **argv)
     has_command = cli_command_check(VERB, "sweep NAME", argc, argv, dash);
     if (has_command < 0)
         return CLI_EUSAGE;
-    a.run.sweep = argv[optind];
+    a.run.sweep = cli_sweep_name(VERB, argv[optind]);
     a.run.command = argv + dash + 1;
-    if (!pq_sweep_name_valid(a.run.sweep))
-        return cli_usage_error(VERB, "'%s' is not a valid sweep name",
-                               a.run.sweep);
+    if (!a.run.sweep)
+        return CLI_EUSAGE;
     if (gethostname(a.host, sizeof(a.host)) != 0)
         snprintf(a.host, sizeof(a.host), "localhost");
     if (claim_key)

@@ -50,7 +50,7 @@ int cmd_create(int argc, char **argv)
         {"max-retries", required_argument, NULL, 'r'},
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
-    const char *verb = argv[0], *given = NULL, *path;
+    const char *verb = argv[0], *given = NULL, *path, *full;
     cli_redis_opts r = {0};
     protein_sweep_config *cfg = NULL;
     pq_context *ctx = NULL;
@@ -90,11 +90,15 @@ int cmd_create(int argc, char **argv)
     if (!cfg)
         return CLI_EUSAGE;
     name = sweep_name_for(given, cfg, path);
-    if (!name || !pq_sweep_name_valid(name)) {
-        ret = cli_usage_error(verb, "'%s' is not a valid sweep name: 1-64 of "
-                                    "[A-Za-z0-9._-], not starting with . or - "
-                                    "(set name: in %s or use --name)",
-                              name ? name : "", path);
+    full = name ? cli_sweep_name(verb, name) : NULL;
+    if (!full) {
+        fprintf(stderr, "protein %s: set name: in %s or use --name\n", verb, path);
+        ret = CLI_EUSAGE;
+        goto done;
+    }
+    free(name);
+    if (!(name = strdup(full))) {
+        ret = cli_fail(verb, "out of memory");
         goto done;
     }
     /* The stored text must be YAML: an INI file is stored in canonical form. */
@@ -167,18 +171,31 @@ done:
 
 int cmd_list(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"all", no_argument, NULL, 'a'}, CLI_REDIS_LONGOPTS, {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     pq_context *ctx;
     char **names = NULL;
+    const char *user = cli_user_name();
     size_t n = 0, i;
-    int ret = CLI_OK, rc;
+    int ret = CLI_OK, rc, c, all = 0;
 
-    if (cli_parse_simple(argc, argv, &r, 0, NULL, &ret) < 0)
-        return ret;
+    optind = 1;
+    while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
+        if (c != 'a')
+            return cli_option_other(argv[0], c, argv);
+        all = 1;
+    }
+    if (optind < argc)
+        return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+    if (!all && !user)
+        return cli_usage_error(argv[0], "your login name is not one protein "
+                                        "accepts as an owner: use --all");
     ctx = cli_connect(argv[0], &r);
     if (!ctx)
         return CLI_EFAIL;
-    rc = pq_sweep_list(ctx, &names, &n);
+    rc = all ? pq_sweep_list(ctx, &names, &n)
+             : pq_sweep_list_owned(ctx, user, &names, &n);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(argv[0], ctx, NULL, rc);
         goto done;
@@ -384,6 +401,7 @@ int cmd_delete(int argc, char **argv)
         {"yes", no_argument, NULL, 'y'}, CLI_REDIS_LONGOPTS, {NULL, 0, NULL, 0}};
     const char *verb = argv[0];
     cli_redis_opts r = {0};
+    const char *sweep;
     pq_context *ctx = NULL;
     pq_sweep_info *info = NULL;
     char answer[16];
@@ -397,16 +415,18 @@ int cmd_delete(int argc, char **argv)
     }
     if (argc - optind != 1)
         return cli_usage_error(verb, "expected one sweep NAME");
+    if (!(sweep = cli_sweep_name(verb, argv[optind])))
+        return CLI_EUSAGE;
     if (!yes && !isatty(STDIN_FILENO))
         return cli_usage_error(verb, "refusing to delete sweep %s without "
                                      "--yes (stdin is not a terminal)",
-                               argv[optind]);
+                               sweep);
     ctx = cli_connect(verb, &r);
     if (!ctx)
         return CLI_EFAIL;
-    rc = pq_sweep_get(ctx, argv[optind], &info);
+    rc = pq_sweep_get(ctx, sweep, &info);
     if (rc != PQ_OK) {
-        ret = cli_queue_fail(verb, ctx, argv[optind], rc);
+        ret = cli_queue_fail(verb, ctx, sweep, rc);
         goto done;
     }
     if (!yes) {
@@ -420,16 +440,16 @@ int cmd_delete(int argc, char **argv)
             goto done;
         }
     }
-    rc = pq_sweep_delete(ctx, argv[optind], (long)getuid());
+    rc = pq_sweep_delete(ctx, sweep, (long)getuid());
     if (rc == PQ_EPERM) {
-        ret = cli_fail(verb, "sweep %s belongs to another user", argv[optind]);
+        ret = cli_fail(verb, "sweep %s belongs to another user", sweep);
         goto done;
     }
     if (rc != PQ_OK) {
-        ret = cli_queue_fail(verb, ctx, argv[optind], rc);
+        ret = cli_queue_fail(verb, ctx, sweep, rc);
         goto done;
     }
-    printf("deleted sweep %s\n", argv[optind]);
+    printf("deleted sweep %s\n", sweep);
     ret = CLI_OK;
 done:
     pq_sweep_info_free(info);

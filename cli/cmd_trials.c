@@ -39,6 +39,8 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
     int rc;
 
     memset(d, 0, sizeof(*d));
+    if (!(sweep = cli_sweep_name(verb, sweep)))
+        return CLI_EUSAGE;
     d->ctx = cli_connect(verb, r);
     if (!d->ctx)
         return CLI_EFAIL;
@@ -518,7 +520,9 @@ int cmd_plot(int argc, char **argv)
         return cli_usage_error(verb, "expected one sweep NAME");
     if (out_arg)
         out = strdup(out_arg);
-    else if (asprintf(&out, "%s.svg", argv[optind]) < 0)
+    else if (asprintf(&out, "%s.svg", strrchr(argv[optind], '/')
+                                          ? strrchr(argv[optind], '/') + 1
+                                          : argv[optind]) < 0)
         out = NULL;
     if (!out)
         return cli_fail(verb, "out of memory");

@@ -43,7 +43,20 @@ static const struct verb verbs[] = {
      "  --lease SECONDS    lease of a running trial (default 86400)\n"
      "  --max-retries N    requeues of a lost trial's point (default 0)\n"
      REDIS_OPTS},
-    {"list", cmd_list, "list the sweeps in Redis", "protein list\n" REDIS_OPTS},
+    {"admin", cmd_admin, "give users and services their Redis identities",
+     "protein admin add-user NAME\n"
+     "protein admin add-service NAME --secret-file FILE\n"
+     "protein admin rules user NAME | rules service\n"
+     "  add-user NAME       Redis ACL user NAME, reaching NAME's sweeps only;\n"
+     "                      password in ~NAME/.config/protein/redis-password\n"
+     "  add-service NAME    a privileged service (plugin, proteind): every\n"
+     "                      sweep; password in FILE (mode 0600)\n"
+     "  rules               print a role's ACL rules (for users.acl)\n"
+     "  Connect as the Redis admin (--redis, --password-file).\n" REDIS_OPTS},
+    {"list", cmd_list, "list your sweeps in Redis",
+     "protein list [--all]\n"
+     "  --all                 every user's sweeps (a privileged service's or\n"
+     "                        the admin's Redis user)\n" REDIS_OPTS},
     {"status", cmd_status,
      "trial counts, queue depth and coordinator of a sweep",
      "protein status NAME\n" REDIS_OPTS},

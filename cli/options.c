@@ -6,13 +6,52 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <unistd.h>
 
 #include "cli.h"
+
+const char *cli_user_name(void)
+{
+    static char name[PQ_OWNER_MAX + 1];
+    struct passwd *pw;
+
+    if (name[0])
+        return name;
+    pw = getpwuid(getuid());
+    if (!pw || !pq_acl_user_name_valid(pw->pw_name))
+        return NULL;
+    snprintf(name, sizeof(name), "%s", pw->pw_name);
+    return name;
+}
+
+const char *cli_sweep_name(const char *verb, const char *given)
+{
+    static char full[PQ_SWEEP_NAME_MAX + 1];
+    const char *user = cli_user_name();
+
+    if (given == full)
+        return full;
+    if (pq_sweep_qualify(given, user, full, sizeof(full)) == PQ_OK)
+        return full;
+    if (given && !strchr(given, '/') && !user)
+        cli_usage_error(verb, "sweep '%s': your user name is not one protein "
+                              "accepts as an owner ([a-z_][a-z0-9_.-]*, at "
+                              "most %d): name the sweep as OWNER/NAME",
+                        given, PQ_OWNER_MAX);
+    else
+        cli_usage_error(verb, "'%s' is not a valid sweep name: 1-64 of "
+                              "[A-Za-z0-9._-], not starting with . or -, "
+                              "optionally after OWNER/",
+                        given ? given : "");
+    return NULL;
+}
 
 int cli_parse_long(const char *verb, const char *option, const char *text,
                    long min, long max, long *out)
@@ -52,6 +91,10 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
     }
     for (i = 0; i < want; i++)
         pos[i] = argv[optind + i];
+    if (want > 0 && !(pos[0] = (char *)cli_sweep_name(argv[0], pos[0]))) {
+        *ret = CLI_EUSAGE;
+        return -1;
+    }
     return 0;
 }
 
@@ -132,6 +175,28 @@ int cli_getopt(int argc, char **argv, const char *optstring,
     return c;
 }
 
+/* Where `protein admin add-user` puts a user's Redis password, below
+ * their home directory. */
+#define USER_PASSWORD_FILE ".config/protein/redis-password"
+
+/* When the caller has a password file from `protein admin add-user`, uses
+ * it, as the Redis user of their own name (unless the URL names one). */
+static void user_credentials(pq_connect_options *opts)
+{
+    static char path[4096];
+    struct passwd *pw = getpwuid(getuid());
+    const char *user = cli_user_name();
+    struct stat st;
+
+    if (!pw || !user || !pw->pw_dir)
+        return;
+    snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, USER_PASSWORD_FILE);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    opts->password_file = path;
+    opts->user = user;
+}
+
 pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
 {
     pq_connect_options opts;
@@ -140,6 +205,8 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
     opts.password_file = r->password_file;
+    if (!opts.password_file && !getenv("PROTEIN_REDIS_PASSWORD"))
+        user_credentials(&opts);
     opts.connect_timeout_ms = 2000;
     opts.command_timeout_ms = 5000;
     ctx = pq_connect(&opts);

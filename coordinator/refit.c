@@ -575,7 +575,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     }
     pq_observations_free(obs, n);
 
-    rc = pq_expire_leases(ctx, s->name, 0, &expired);
+    rc = pq_expire_leases(ctx, s->name, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)

@@ -97,7 +97,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
                         const spank_protein_job *job,
                         spank_protein_trial *out, char *err, size_t errlen)
 {
-    char key[SPANK_PROTEIN_CLAIM_KEY_MAX];
+    char key[SPANK_PROTEIN_CLAIM_KEY_MAX], full[PQ_SWEEP_NAME_MAX + 1];
     pq_claim_request req;
     pq_trial *t = NULL;
     pq_env env = {0, NULL, NULL};
@@ -106,6 +106,13 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (pq_sweep_qualify(sweep, job->user, full, sizeof(full)) != PQ_OK) {
+        snprintf(err, errlen, "protein: --sweep=%s: the job's user (uid %ld) "
+                 "has no login name protein accepts as a sweep owner; name "
+                 "the sweep OWNER/NAME", sweep, (long)job->uid);
+        goto fail;
+    }
+    sweep = full;
     if (spank_protein_claim_key(job->job_id, job->step_id, job->array_job_id,
                                 job->array_task_id, key, sizeof(key)) != 0) {
         snprintf(err, errlen, "protein: job id too long for a claim key");
@@ -114,6 +121,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     memset(&req, 0, sizeof(req));
     req.claim_key = key;
     req.uid = (long)job->uid;
+    req.user = job->user;
     req.job_id = key;
     req.array_index = job->array_task_id == NO_VAL ? -1 : (long)job->array_task_id;
     req.node = job->node;

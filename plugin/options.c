@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,26 @@ void spank_protein_options_clear(void)
     sweep_problem[0] = '\0';
 }
 
+int spank_protein_user_name(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *found = NULL;
+    char scratch[4096];
+
+    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
+        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
+        strlen(pw.pw_name) >= len)
+        return -1;
+    snprintf(buf, len, "%s", pw.pw_name);
+    return 0;
+}
+
 /* Why a sweep name is malformed, for people. */
 static void describe_bad_name(const char *name, char *buf, size_t len)
 {
     snprintf(buf, len,
              "protein: --sweep='%.64s%s': a sweep name is 1 to 64 characters "
-             "of A-Z a-z 0-9 . _ - and does not start with '.' or '-'",
+             "of A-Z a-z 0-9 . _ - and does not start with '.' or '-', "
+             "optionally after OWNER/ (another user's sweep)",
              name, strlen(name) > 64 ? "..." : "");
 }
 
@@ -82,15 +97,24 @@ static void warn_unchecked(const char *sweep, const char *why)
 int spank_protein_sweep_check(const spank_protein_config *cfg,
                               const char *sweep, long uid)
 {
-    char msg[256];
+    char msg[256], user[PQ_OWNER_MAX + 1], full[PQ_SWEEP_NAME_MAX + 1];
+    const char *owner;
     pq_connect_options o;
     pq_context *ctx = NULL;
     pq_sweep_info *info = NULL;
-    int rc, rv = -1;
+    int rc, rv = -1, have_user;
 
+    have_user = spank_protein_user_name((uid_t)uid, user, sizeof(user)) == 0;
     if (!pq_sweep_name_valid(sweep)) {
         describe_bad_name(sweep, msg, sizeof(msg));
         slurm_error("%s", msg);
+        return -1;
+    }
+    if (pq_sweep_qualify(sweep, have_user ? user : NULL, full,
+                         sizeof(full)) != PQ_OK) {
+        slurm_error("protein: --sweep=%s: your login name is not one protein "
+                    "accepts as a sweep owner; name the sweep OWNER/NAME",
+                    sweep);
         return -1;
     }
     /* Inside a job (an srun step of a batch task) the trial is already
@@ -106,12 +130,17 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         rv = 0;
         goto fail;
     }
-    rc = pq_sweep_get(ctx, sweep, &info);
+    rc = pq_sweep_get(ctx, full, &info);
     if (rc == PQ_ENOSWEEP) {
-        slurm_error("protein: --sweep=%s: no such sweep (create it with "
-                    "`protein create FILE`; `protein list` shows the "
-                    "existing ones)",
-                    sweep);
+        slurm_error("protein: --sweep=%s: no such sweep %s (create it with "
+                    "`protein create FILE`; `protein list` shows yours)",
+                    sweep, full);
+        goto fail;
+    }
+    if (rc == PQ_EPERM) {
+        /* Another user's sweep, which the submitter's Redis user may not
+         * read: the claim decides (shared or not). */
+        rv = 0;
         goto fail;
     }
     if (rc != PQ_OK) {
@@ -125,10 +154,13 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
                     sweep, pq_sweep_state_name(info->state), sweep);
         goto fail;
     }
-    if (!info->shared && info->owner_uid != uid) {
-        slurm_error("protein: --sweep=%s: the sweep belongs to uid %ld and "
-                    "is not shared",
-                    sweep, info->owner_uid);
+    owner = strchr(full, '/') ? full : NULL;
+    if (!info->shared &&
+        (owner ? !have_user || strncmp(full, user, strlen(user)) != 0 ||
+                     full[strlen(user)] != '/'
+               : info->owner_uid != uid)) {
+        slurm_error("protein: --sweep=%s: the sweep belongs to %s and is not "
+                    "shared", full, owner ? "another user" : "another uid");
         goto fail;
     }
     rv = 0;

@@ -51,6 +51,7 @@ static struct {
     /* A claim sent whose answer never came: the server may still have
      * served it, so task_exit releases whatever the key holds. */
     char release_key[SPANK_PROTEIN_CLAIM_KEY_MAX];
+    char sweep[PQ_SWEEP_NAME_MAX + 1]; /* the full name: USER/NAME */
 } state;
 
 static void state_reset(void)
@@ -154,7 +155,7 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 int slurm_spank_user_init(spank_t sp, int ac, char **av)
 {
     spank_protein_job job;
-    char node[256], tmpdir[SPANK_PROTEIN_PATH_MAX];
+    char node[256], tmpdir[SPANK_PROTEIN_PATH_MAX], user[PQ_OWNER_MAX + 1];
     double t0;
 
     if (!state.active || state.error[0] != '\0')
@@ -174,6 +175,11 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         goto done;
     }
     state.uid = job.uid;
+    if (spank_protein_user_name(job.uid, user, sizeof(user)) == 0)
+        job.user = user;
+    if (pq_sweep_qualify(spank_protein_sweep(), job.user, state.sweep,
+                         sizeof(state.sweep)) != PQ_OK)
+        snprintf(state.sweep, sizeof(state.sweep), "%s", spank_protein_sweep());
     if (spank_getenv(sp, "SLURMD_NODENAME", node, sizeof(node)) ==
             ESPANK_SUCCESS ||
         gethostname(node, sizeof(node)) == 0) {
@@ -184,11 +190,11 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         job.tmpdir = tmpdir;
     job.lease_s = state.lease_s;
     t0 = spank_protein_now();
-    if (spank_protein_claim(sp, state.ctx, &state.cfg, spank_protein_sweep(),
+    if (spank_protein_claim(sp, state.ctx, &state.cfg, state.sweep,
                             &job, &state.trial, state.error,
                             sizeof(state.error)) == 0)
         slurm_info("protein: sweep %s trial %ld claimed and exported in "
-                   "%.2f ms (connect %.2f ms)%s", spank_protein_sweep(),
+                   "%.2f ms (connect %.2f ms)%s", state.trial.trial->sweep,
                    state.trial.trial->id,
                    state.connect_ms + (spank_protein_now() - t0) * 1e3,
                    state.connect_ms,
@@ -234,7 +240,7 @@ static void release_abandoned_claim(void)
 
     memset(&rec, 0, sizeof(rec));
     rec.kind = PQ_SPOOL_RELEASE;
-    snprintf(rec.sweep, sizeof(rec.sweep), "%s", spank_protein_sweep());
+    snprintf(rec.sweep, sizeof(rec.sweep), "%s", state.sweep);
     snprintf(rec.claim_key, sizeof(rec.claim_key), "%s", state.release_key);
     snprintf(rec.text, sizeof(rec.text), "the claim timed out on the node; "
              "the task did not run the trial");

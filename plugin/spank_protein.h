@@ -139,6 +139,9 @@ typedef struct spank_protein_job {
     uint32_t array_task_id;   /* NO_VAL when not an array task */
     uid_t uid;
     gid_t gid;
+    const char *user;         /* the uid's login name when it is a valid
+                                 sweep owner (spank_protein_user_name),
+                                 else NULL */
     const char *node;         /* may be NULL */
     const char *tmpdir;       /* the job's $TMPDIR, may be NULL */
     int lease_s;              /* the trial's lease; 0: cfg's, else the sweep's */
@@ -152,10 +155,16 @@ typedef struct spank_protein_job {
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id);
 
+/* Writes the login name of uid into buf (len bytes) and returns 0 when
+ * protein accepts it as a sweep owner (pq_acl_user_name_valid); -1
+ * otherwise (no such user, or a name it cannot own sweeps under). */
+int spank_protein_user_name(uid_t uid, char *buf, size_t len);
+
 /* Creates the result file (spank_protein_result_create), then claims a
- * trial of `sweep` for job through ctx (connected by the caller with the
- * claim wait added to its command timeout) and exports the environment
- * contract with spank_setenv. On success fills *out (free with
+ * trial of `sweep` (a bare NAME is job->user's own: USER/NAME) for job
+ * through ctx (connected by the caller with the claim wait added to its
+ * command timeout) and exports the environment contract with
+ * spank_setenv. On success fills *out (free with
  * spank_protein_trial_clear) and returns 0. On failure returns -1 with a
  * message for the job's output in err, having released what it took and
  * removed the result file: a result file that cannot be made spends no

@@ -100,7 +100,8 @@ int pq_check_sweep(pq_context *ctx, const char *sweep)
         return PQ_OK;
     return pq_set_error(ctx, PQ_EINVAL,
                         "invalid sweep name '%s': use 1-64 characters of "
-                        "[A-Za-z0-9._-], not starting with '.' or '-'",
+                        "[A-Za-z0-9._-], not starting with '.' or '-', after "
+                        "an optional OWNER/ (a user name)",
                         sweep ? sweep : "(null)");
 }
 
@@ -344,6 +345,13 @@ pq_context *pq_connect(const pq_connect_options *opts)
     conn->command_tv = ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
     if (parse_url(ctx, url, conn) != PQ_OK)
         return ctx;
+    if (!conn->user[0] && o.user && *o.user) {
+        if (strlen(o.user) >= sizeof conn->user) {
+            pq_set_error(ctx, PQ_EINVAL, "Redis user name '%s' is too long", o.user);
+            return ctx;
+        }
+        strcpy(conn->user, o.user);
+    }
     const char *pw = o.password;
     if (!pw || !*pw)
         pw = getenv("PROTEIN_REDIS_PASSWORD");
@@ -485,7 +493,7 @@ static const struct {
     {"EINVAL", PQ_EINVAL},     {"ENOSWEEP", PQ_ENOSWEEP}, {"EEXISTS", PQ_EEXISTS},
     {"ENOTRIAL", PQ_ENOTRIAL}, {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
     {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},       {"ESTOPPED", PQ_ESTOPPED},
-    {"EEMPTY", PQ_EEMPTY},
+    {"EEMPTY", PQ_EEMPTY},     {"ECORRUPT", PQ_EPROTO},
 };
 
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,

@@ -214,23 +214,32 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
     return pq_sweep_fcall(ctx, sweep, "protein_set_refit", 0, NULL, 3, argv, NULL, NULL);
 }
 
-int pq_expire_leases(pq_context *ctx, const char *sweep, double now,
-                     long *expired)
+/* Expired leases protein_expire handles per call (its EXPIRE_CHUNK). */
+#define EXPIRE_CHUNK 1000
+/* Calls per pq_expire_leases, at most: a backlog beyond this many chunks
+ * waits for the coordinator's next round. */
+#define EXPIRE_CALLS_MAX 100
+
+int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
-    char nowb[40];
-    pq_reply *r = NULL;
     int rc;
     if (expired)
         *expired = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    snprintf(nowb, sizeof nowb, "%.6f", now > 0 ? now : 0.0);
-    const char *argv[1] = {nowb};
-    rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 1, argv, NULL, &r);
-    if (rc == PQ_OK && expired && r->type == REDIS_REPLY_INTEGER)
-        *expired = (long)r->integer;
-    pq_reply_free(r);
-    return rc;
+    for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
+        pq_reply *r = NULL;
+        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 0, NULL, NULL, &r);
+        if (rc != PQ_OK)
+            return rc;
+        long got = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+        pq_reply_free(r);
+        if (expired)
+            *expired += got;
+        if (got < EXPIRE_CHUNK)
+            break;
+    }
+    return PQ_OK;
 }
 
 /* ------------------------------------------------------------ observations */

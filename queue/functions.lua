@@ -5,28 +5,80 @@
 -- docs/redis-schema.md describes the keys; the C client (queue/*.c)
 -- embeds this file and loads it when the server's copy is missing or older.
 --
--- KEYS[1] is always the sweep's meta key "protein:{NAME}:meta" (or the
--- global set protein:sweeps); every other key of the sweep shares its
--- prefix and hash tag. Errors are "ECODE message", ECODE naming a pq_error.
+-- KEYS[1] is always the sweep's meta key "protein:{NAME}:meta" (or a
+-- sweep index); every other key of the sweep shares its prefix and hash
+-- tag. Errors are "ECODE message", ECODE naming a pq_error.
+--
+-- Trust (docs/admin.md, "Security"): Redis runs a function with the
+-- caller's ACL, for the keys it declares and for every command it runs.
+-- A user's ACL covers only the keys of the sweeps named "USER/...", so the
+-- ACL, not an argument, says whose sweep a call may touch. Only the
+-- privileged services (the plugin, proteind, the admin) may act for
+-- another user: they alone pass an identity that a function believes.
+--
+-- Every function validates what it reads and is passed before its first
+-- write (a Lua error after a write would leave that write behind), and
+-- does a bounded amount of work per call, whatever is stored.
 
 -- Bump VERSION with every change: clients replace an older library.
-local VERSION = 5
+local VERSION = 6
 local STREAM_MAXLEN = '1000000'
 local CHUNK = 1000
+-- Names or trials returned by one listing call, at most.
+local PAGE_MAX = 1000
+-- Trial hashes one protein_delete call removes, and expired leases one
+-- protein_expire call handles, at most.
+local DELETE_CHUNK = 1000
+local EXPIRE_CHUNK = 1000
+-- Pending points one protein_pending call returns, at most.
+local PENDING_MAX = 10000
+-- Queue or fallback entries one call may pass.
+local POINTS_MAX = 100000
+-- Malformed entries one claim drops from the head of a list, at most.
+local DROP_MAX = 16
+-- Token digests kept per trial (one per claim of the same claim key).
+local TOKENS_KEPT = 8
+-- Longest claim key, job id or node; longest config text.
+local FIELD_MAX = 256
+local CONFIG_MAX = 4 * 1024 * 1024
+-- A key that only the privileged services' ACL covers (never written).
+local PRIVILEGED_KEY = 'protein:privileged'
+-- Index of the sweeps without an owner ("NAME"); a user's sweeps
+-- ("USER/NAME") are in protein:{USER/}:sweeps, the users in protein:users.
+local SWEEPS_KEY = 'protein:sweeps'
+local USERS_KEY = 'protein:users'
 
 -- Outcome states counted in the meta hash (n_STATE). The number of running
 -- trials is ZCARD leases and of queued ones LLEN retry.
 local COUNTED = {completed = true, failed = true, interrupted = true,
                  lost = true, pruned = true}
 
--- Meta fields the functions read (one HMGET).
+-- Meta fields the functions read (one HMGET), and which of them must be
+-- whole numbers.
 local META_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'max_trials', 'n_trials', 'max_retries', 'metric',
                      'cost_metric', 'n_lost'}
+local META_WHOLE = {'owner_uid', 'lease_seconds', 'max_trials', 'n_trials',
+                    'max_retries'}
 
 -- A claim that found the ready queue empty stays counted as waiting (the
 -- coordinator's demand) for this many seconds unless it claims sooner.
 local WAITING_SECONDS = 10
+local SWEEP_STATES = {active = true, paused = true, stopped = true, deleting = true}
+
+-- Trial hash fields that protein_trials returns (never HGETALL: a hash is
+-- only as small as whoever wrote it made it).
+local TRIAL_FIELDS = {'id', 'status', 'params', 'fallback', 'claim_key', 'job_id',
+                      'array_index', 'node', 'started_at', 'claimed_at', 'ended_at',
+                      'lease_seconds', 'attempts', 'retries', 'score', 'cost',
+                      'exit_status', 'error', 'progress_step', 'progress_score',
+                      'progress_cost', 'progress_at', 'stop_requested'}
+-- Meta fields protein_info returns.
+local INFO_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
+                     'max_trials', 'n_trials', 'max_retries', 'metric', 'cost_metric',
+                     'goal_minimize', 'created_at', 'n_completed', 'n_failed',
+                     'n_interrupted', 'n_lost', 'n_pruned', 'refit_at', 'refit_n',
+                     'refit_ms', 'refit_backend', 'fallback_next'}
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
@@ -40,6 +92,26 @@ local function name_of(meta)
   return string.match(meta, '^protein:{(.*)}:meta$') or meta
 end
 
+-- The owner of sweep "USER/NAME", nil for a sweep without one.
+local function owner_of(meta)
+  return string.match(meta, '^protein:{([^/{}]+)/[^/{}]+}:meta$')
+end
+
+-- The index key a sweep's name is listed in.
+local function index_of(meta)
+  local owner = owner_of(meta)
+  if owner then
+    return 'protein:{' .. owner .. '/}:sweeps'
+  end
+  return SWEEPS_KEY
+end
+
+-- true when the calling Redis user is a privileged service (its ACL
+-- covers PRIVILEGED_KEY); a user's ACL covers only its own sweeps.
+local function privileged()
+  return redis.acl_check_cmd('HSET', PRIVILEGED_KEY, 'f', 'v')
+end
+
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -47,6 +119,34 @@ end
 
 local function stamp(t)
   return string.format('%.6f', t)
+end
+
+-- v as a whole number when it is the decimal text of one that HINCRBY
+-- accepts and a Lua number holds exactly (nil counts as 0 when nil_ok);
+-- nil otherwise.
+local function whole(v, nil_ok)
+  if (v == nil or v == false) and nil_ok then
+    return 0
+  end
+  if type(v) ~= 'string' or #v > 15 or not string.match(v, '^%-?%d+$') then
+    return nil
+  end
+  return tonumber(v)
+end
+
+-- v as a finite number, or nil.
+local function finite(v)
+  local x = tonumber(v)
+  if not x or x ~= x or x == math.huge or x == -math.huge then
+    return nil
+  end
+  return x
+end
+
+local function corrupt(meta, what, v)
+  return fail('ECORRUPT', "sweep '" .. name_of(meta) .. "': " .. what .. ' is ' ..
+              (v and ("'" .. string.sub(tostring(v), 1, 40) .. "'") or 'missing') ..
+              ' (a damaged or hand-edited store; `protein delete` still removes the sweep)')
 end
 
 local function no_sweep(meta)
@@ -57,7 +157,7 @@ local function no_trial(meta, id)
   if redis.call('EXISTS', meta) == 0 then
     return no_sweep(meta)
   end
-  return fail('ENOTRIAL', 'no trial ' .. id .. " in sweep '" .. name_of(meta) .. "'")
+  return fail('ENOTRIAL', 'no trial ' .. tostring(id) .. " in sweep '" .. name_of(meta) .. "'")
 end
 
 local function not_running(meta, id, st)
@@ -65,20 +165,58 @@ local function not_running(meta, id, st)
               "' is " .. st .. ', not running')
 end
 
--- The META_FIELDS of a sweep as a table; nil when the sweep is absent.
+local function bad_key(k)
+  return fail('EINVAL', 'KEYS[1] must be a sweep key protein:{NAME}:meta, not ' ..
+              string.sub(tostring(k), 1, 80))
+end
+
+local function is_meta_key(k)
+  return type(k) == 'string' and #k <= 200 and
+         string.match(k, '^protein:{[^{}]+}:meta$') ~= nil
+end
+
+-- The META_FIELDS of a sweep as a table (whole-number fields converted);
+-- nil and an error reply when the sweep is absent or its meta malformed.
 local function load_meta(meta)
   local v = redis.call('HMGET', meta, unpack(META_FIELDS))
   if not v[1] then
-    return nil
+    if redis.call('EXISTS', meta) == 0 then
+      return nil, no_sweep(meta)
+    end
+    return nil, corrupt(meta, 'meta field name', nil)
   end
   local m = {}
   for i, f in ipairs(META_FIELDS) do
     m[f] = v[i]
   end
+  if not SWEEP_STATES[m.state] then
+    return nil, corrupt(meta, 'meta field state', m.state)
+  end
+  for _, f in ipairs(META_WHOLE) do
+    local n = whole(m[f])
+    if not n or n < 0 then
+      return nil, corrupt(meta, 'meta field ' .. f, m[f])
+    end
+    m[f] = n
+  end
   return m
 end
 
--- Moves one trial between the per-state counters.
+-- Whether the per-state counters that count(meta, from, to) moves hold
+-- whole numbers (HINCRBY would fail on them after earlier writes).
+local function counters_ok(meta, from, to)
+  for _, st in ipairs({from, to}) do
+    if st and COUNTED[st] then
+      local v = redis.call('HGET', meta, 'n_' .. st)
+      if not whole(v, true) then
+        return corrupt(meta, 'meta field n_' .. st, v)
+      end
+    end
+  end
+  return nil
+end
+
+-- Moves one trial between the per-state counters (counters_ok first).
 local function count(meta, from, to)
   if from and COUNTED[from] then
     redis.call('HINCRBY', meta, 'n_' .. from, -1)
@@ -106,22 +244,61 @@ local function push_all(key, items, first)
   end)
 end
 
--- Runs fn(keys, a, m) when the sweep of KEYS[1] exists, m being its
--- META_FIELDS (load_meta); the ENOSWEEP reply otherwise.
+-- A queue or fallback entry decoded: {params JSON, packed params}, or nil
+-- when it is not one (a stray or damaged value).
+local function decode_entry(entry)
+  if type(entry) ~= 'string' then
+    return nil
+  end
+  local ok, e = pcall(cmsgpack.unpack, entry)
+  if not ok or type(e) ~= 'table' or type(e[1]) ~= 'string' or type(e[2]) ~= 'string' or
+     #e[1] < 2 or string.sub(e[1], 1, 1) ~= '{' then
+    return nil
+  end
+  return e
+end
+
+-- EINVAL unless a[first..] are between 1 and POINTS_MAX decodable entries
+-- (or none at all when may_be_empty).
+local function check_entries(a, first, what, may_be_empty)
+  local n = #a - first + 1
+  if n > POINTS_MAX then
+    return fail('EINVAL', 'at most ' .. POINTS_MAX .. ' ' .. what .. ' entries per call, not ' .. n)
+  end
+  if n < 1 and not may_be_empty then
+    return fail('EINVAL', 'no ' .. what .. ' entries')
+  end
+  for i = first, #a do
+    if not decode_entry(a[i]) then
+      return fail('EINVAL', what .. ' entry ' .. (i - first + 1) ..
+                  ' is not a msgpack [params JSON, packed params] pair')
+    end
+  end
+  return nil
+end
+
+-- Runs fn(keys, a, m) when KEYS[1] is a sweep's meta key and the sweep
+-- exists with well-formed meta, m being its META_FIELDS (load_meta).
 local function with_meta(fn)
   return function(keys, a)
-    local m = load_meta(keys[1])
+    if not is_meta_key(keys[1]) then
+      return bad_key(keys[1])
+    end
+    local m, err = load_meta(keys[1])
     if not m then
-      return no_sweep(keys[1])
+      return err
     end
     return fn(keys, a, m)
   end
 end
 
--- Runs fn(keys, a) when the sweep of KEYS[1] exists; the ENOSWEEP reply
--- otherwise.
+-- Runs fn(keys, a) when KEYS[1] is a sweep's meta key and the sweep
+-- exists; the ENOSWEEP reply otherwise.
 local function with_sweep(fn)
   return function(keys, a)
+    if not is_meta_key(keys[1]) then
+      return bad_key(keys[1])
+    end
     if redis.call('EXISTS', keys[1]) == 0 then
       return no_sweep(keys[1])
     end
@@ -129,13 +306,27 @@ local function with_sweep(fn)
   end
 end
 
--- with_meta for what only the sweep's owner (or root, uid 0) may do:
--- ARGV[uid_at] is the caller's uid; the EPERM reply for anyone else.
+-- Whether the caller may control the sweep (pause, stop, delete): a user
+-- reached its keys, which the ACL allows to the owner alone; a privileged
+-- service acts for uid ARGV[uid_at], the owner or root (0).
+local function may_control(a, uid_at, owner_uid)
+  if not privileged() then
+    return true
+  end
+  local uid = whole(a[uid_at])
+  return uid == 0 or (uid ~= nil and uid == owner_uid)
+end
+
+local function not_owner(meta, owner_uid)
+  return fail('EPERM', "sweep '" .. name_of(meta) .. "' belongs to uid " ..
+              tostring(owner_uid))
+end
+
+-- with_meta for what only the sweep's owner (or root) may do.
 local function for_owner(fn, uid_at)
   return with_meta(function(keys, a, m)
-    local uid = tonumber(a[uid_at])
-    if uid ~= 0 and uid ~= tonumber(m.owner_uid) then
-      return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid)
+    if not may_control(a, uid_at, m.owner_uid) then
+      return not_owner(keys[1], m.owner_uid)
     end
     return fn(keys, a, m)
   end)
@@ -150,13 +341,16 @@ local function observe(P, id, outcome, packed, fallback, score, cost)
   end
   kv('trial', cmsgpack.pack(tonumber(id)))
   kv('outcome', cmsgpack.pack(outcome))
-  kv('params', packed or string.char(0x80))
-  kv('fallback', cmsgpack.pack(tonumber(fallback) or 0))
-  if score and score ~= '' then
-    kv('score', cmsgpack.pack(tonumber(score)))
+  if type(packed) ~= 'string' or packed == '' then
+    packed = string.char(0x80)
   end
-  if cost and cost ~= '' then
-    kv('cost', cmsgpack.pack(tonumber(cost)))
+  kv('params', packed)
+  kv('fallback', cmsgpack.pack(fallback == '1' and 1 or 0))
+  if finite(score) then
+    kv('score', cmsgpack.pack(finite(score)))
+  end
+  if finite(cost) then
+    kv('cost', cmsgpack.pack(finite(cost)))
   end
   local body = string.char(0x80 + #parts) .. table.concat(parts)
   redis.call('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
@@ -165,15 +359,57 @@ end
 -- The claim reply: {id, token, status, fallback, resumed, attempts,
 -- params JSON, metric, cost_metric}.
 local function claim_reply(m, id, token, resumed, attempts, params, fallback)
-  return {tonumber(id), token, 'running', tonumber(fallback), resumed, attempts,
+  return {tonumber(id), token, 'running', tonumber(fallback) or 0, resumed, attempts,
           params, m.metric, m.cost_metric}
+end
+
+-- An error reply unless KEYS are a sweep's meta key and its index.
+local function check_index_keys(keys)
+  if not is_meta_key(keys[1]) then
+    return bad_key(keys[1])
+  end
+  if keys[2] ~= index_of(keys[1]) then
+    return fail('EINVAL', "KEYS[2] of sweep '" .. name_of(keys[1]) .. "' must be " ..
+                index_of(keys[1]))
+  end
+  return nil
 end
 
 -- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
 -- owner_uid, shared, lease_seconds, max_retries, fallback entries...
--- KEYS: meta, protein:sweeps.
+-- KEYS: meta, the sweep's index (protein:{USER/}:sweeps, or
+-- protein:sweeps for a sweep without an owner).
 local function sweep_create(keys, a)
   local meta = keys[1]
+  local err = check_index_keys(keys)
+  if err then
+    return err
+  end
+  if a[1] ~= name_of(meta) then
+    return fail('EINVAL', "ARGV[1] must be the sweep's name " .. name_of(meta))
+  end
+  if type(a[2]) ~= 'string' or #a[2] > CONFIG_MAX then
+    return fail('EINVAL', "sweep '" .. a[1] .. "': config over " .. CONFIG_MAX .. ' bytes')
+  end
+  for _, i in ipairs({3, 4}) do
+    if type(a[i]) ~= 'string' or #a[i] < 1 or #a[i] > 64 then
+      return fail('EINVAL', "sweep '" .. a[1] .. "': metric names are 1 to 64 bytes")
+    end
+  end
+  for _, i in ipairs({6, 7, 9, 10}) do
+    local n = whole(a[i])
+    if not n or n < 0 then
+      return fail('EINVAL', "sweep '" .. a[1] .. "': ARGV[" .. i ..
+                  '] must be a whole number >= 0, not ' .. tostring(a[i]))
+    end
+  end
+  if (a[5] ~= '0' and a[5] ~= '1') or (a[8] ~= '0' and a[8] ~= '1') then
+    return fail('EINVAL', "sweep '" .. a[1] .. "': goal_minimize and shared are 0 or 1")
+  end
+  err = check_entries(a, 11, 'fallback')
+  if err then
+    return err
+  end
   if redis.call('EXISTS', meta) == 1 then
     return fail('EEXISTS', "sweep '" .. a[1] .. "' already exists")
   end
@@ -186,7 +422,11 @@ local function sweep_create(keys, a)
              'created_at', stamp(now()), 'n_trials', 0, 'n_completed', 0,
              'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
   push_all(P .. 'fallback', a, 11)
-  redis.call('SADD', keys[2], a[1])
+  redis.call('ZADD', keys[2], 0, a[1])
+  local owner = owner_of(meta)
+  if owner and privileged() then
+    redis.call('ZADD', USERS_KEY, 0, owner)
+  end
   return 1
 end
 
@@ -194,7 +434,10 @@ end
 local function sweep_set_state(keys, a, m)
   local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
   if not to then
-    return fail('EINVAL', "unknown action '" .. a[1] .. "' (pause, resume or stop)")
+    return fail('EINVAL', "unknown action '" .. tostring(a[1]) .. "' (pause, resume or stop)")
+  end
+  if m.state == 'deleting' then
+    return no_sweep(keys[1])
   end
   if m.state == 'stopped' and to ~= 'stopped' then
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
@@ -203,36 +446,126 @@ local function sweep_set_state(keys, a, m)
   return to
 end
 
--- ARGV: uid. KEYS: meta, protein:sweeps.
-local function sweep_delete(keys, a, m)
+-- ARGV: uid. KEYS: meta, the sweep's index. Deletes the sweep in chunks:
+-- the first call marks it deleting (no claims, gone from its index), each
+-- call removes up to DELETE_CHUNK trial hashes, the last one the rest.
+-- Returns 0 when the sweep is gone, 1 when the caller must call again.
+-- Reads the meta leniently, so that a damaged sweep can still go.
+local function sweep_delete(keys, a)
   local meta = keys[1]
-  local P = prefix_of(meta)
-  for id = 1, tonumber(m.n_trials) do
-    redis.call('DEL', P .. 'trial:' .. id)
+  local err = check_index_keys(keys)
+  if err then
+    return err
   end
-  redis.call('DEL', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
+  local v = redis.call('HMGET', meta, 'owner_uid', 'n_trials', 'delete_next')
+  if redis.call('EXISTS', meta) == 0 then
+    return no_sweep(meta)
+  end
+  local owner_uid = whole(v[1])
+  if not may_control(a, 1, owner_uid) then
+    return not_owner(meta, v[1])
+  end
+  local P = prefix_of(meta)
+  local n_trials = whole(v[2])
+  local first = whole(v[3]) or 1
+  if first < 1 then
+    first = 1
+  end
+  local last = first + DELETE_CHUNK - 1
+  if n_trials and n_trials >= 0 and n_trials < last then
+    last = n_trials
+  end
+  local found = 0
+  for id = first, last do
+    found = found + redis.call('UNLINK', P .. 'trial:' .. id)
+  end
+  -- Trial ids are dense (1..n_trials): a chunk without one ends them,
+  -- whatever a damaged n_trials says.
+  if last >= first and found > 0 and (not n_trials or last < n_trials) then
+    redis.call('HSET', meta, 'state', 'deleting', 'delete_next', last + 1)
+    redis.call('ZREM', keys[2], name_of(meta))
+    return 1
+  end
+  redis.call('UNLINK', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
              P .. 'claims', P .. 'private', P .. 'leases', P .. 'observations',
              P .. 'coordinator', P .. 'handed', P .. 'waiting')
-  redis.call('SREM', keys[2], m.name)
-  return 1
+  redis.call('ZREM', keys[2], name_of(meta))
+  return 0
+end
+
+-- Whether token matches one of the digests (space separated) kept for a
+-- trial. Redis keeps only SHA-1 digests of tokens: reading them tells
+-- nobody a token.
+local function token_ok(digests, token)
+  if type(digests) ~= 'string' or type(token) ~= 'string' or token == '' then
+    return false
+  end
+  local d = redis.sha1hex(token)
+  for x in string.gmatch(digests, '%x+') do
+    if x == d then
+      return true
+    end
+  end
+  return false
+end
+
+-- digests with the digest of token added, the oldest dropped beyond
+-- TOKENS_KEPT.
+local function add_digest(digests, token)
+  local list = {}
+  if type(digests) == 'string' then
+    for x in string.gmatch(digests, '%x+') do
+      list[#list + 1] = x
+    end
+  end
+  list[#list + 1] = redis.sha1hex(token)
+  local from = math.max(1, #list - TOKENS_KEPT + 1)
+  return table.concat(list, ' ', from, #list)
 end
 
 -- ARGV: claim_key, uid, job_id, array_index, node, lease_seconds,
--- allow_fallback (0|1), token for a new trial.
+-- allow_fallback (0|1), token for this claim, user name. A privileged
+-- caller claims for uid / user (the sweep's owner, or anyone when it is
+-- shared); anyone else claims for themself, in a sweep their ACL reaches.
 local function claim(keys, a, m)
   local meta = keys[1]
   local P = prefix_of(meta)
-  local key, uid = a[1], tonumber(a[2])
-  if m.state == 'stopped' then
-    return fail('ESTOPPED', "sweep '" .. m.name .. "' is stopped")
+  local key, token = a[1], a[8]
+  if m.state == 'stopped' or m.state == 'deleting' then
+    return fail('ESTOPPED', "sweep '" .. m.name .. "' is " .. m.state)
   end
-  if uid ~= tonumber(m.owner_uid) and m.shared ~= '1' then
-    return fail('EPERM', "sweep '" .. m.name .. "' belongs to uid " .. m.owner_uid ..
-                " and is not shared")
+  if privileged() and m.shared ~= '1' then
+    local owner = owner_of(meta)
+    local mine
+    if owner then
+      mine = a[9] == owner
+    else
+      mine = whole(a[2]) == m.owner_uid
+    end
+    if not mine then
+      return fail('EPERM', "sweep '" .. m.name .. "' belongs to " ..
+                  (owner or ('uid ' .. m.owner_uid)) .. ' and is not shared')
+    end
   end
-  local lease = tonumber(a[6])
-  if not lease or lease <= 0 then
-    lease = tonumber(m.lease_seconds)
+  if type(key) ~= 'string' or key == '' or #key > FIELD_MAX or
+     type(a[3]) ~= 'string' or #a[3] > FIELD_MAX or
+     type(a[5]) ~= 'string' or #a[5] > FIELD_MAX or not whole(a[4]) then
+    return fail('EINVAL', "sweep '" .. m.name .. "': claim key, job id and node are " ..
+                'at most ' .. FIELD_MAX .. ' bytes, the array index a whole number')
+  end
+  if type(token) ~= 'string' or not string.match(token, '^%x+$') or #token < 32 or
+     #token > 64 then
+    return fail('EINVAL', "sweep '" .. m.name .. "': a claim token is 32 to 64 hex digits")
+  end
+  local lease = whole(a[6])
+  if not lease or lease < 0 then
+    return fail('EINVAL', "sweep '" .. m.name .. "': lease_seconds must be a whole number")
+  end
+  if lease == 0 then
+    lease = m.lease_seconds
+  end
+  if lease <= 0 then
+    lease = 86400
   end
   local t_now = now()
   local deadline = t_now + lease
@@ -240,50 +573,86 @@ local function claim(keys, a, m)
                    'array_index', a[4], 'node', a[5], 'claimed_at', stamp(t_now),
                    'lease_seconds', tostring(lease)}
 
-  -- Runs trial id (key tk) again, resumed or retried: marks it running
-  -- under this claim and returns its attempt count, this one included.
-  local function rerun(tk, id)
-    redis.call('HSET', tk, unpack(running))
+  -- Runs trial id (key tk, attempts so far n) again, resumed or retried:
+  -- marks it running under this claim. Returns the attempt count, this
+  -- one included.
+  local function rerun(tk, id, n)
+    redis.call('HSET', tk, 'attempts', n + 1, unpack(running))
     redis.call('ZADD', P .. 'leases', deadline, id)
-    return redis.call('HINCRBY', tk, 'attempts', 1)
+    return n + 1
   end
 
   local id = redis.call('HGET', P .. 'claims', key)
   if id then
     local tk = P .. 'trial:' .. id
-    local t = redis.call('HMGET', tk, 'status', 'params', 'fallback')
+    local t = redis.call('HMGET', tk, 'status', 'params', 'fallback', 'attempts')
     if t[1] ~= 'running' and t[1] ~= 'interrupted' then
       return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. m.name ..
                   "' claimed by " .. key .. ' is already ' .. tostring(t[1]))
     end
+    local n = whole(t[4], true)
+    if not whole(id) or not n or type(t[2]) ~= 'string' then
+      return corrupt(meta, 'trial ' .. id, t[4])
+    end
+    local err = counters_ok(meta, t[1], nil)
+    if err then
+      return err
+    end
+    local digests = redis.call('HGET', P .. 'private', 'token:' .. id)
     count(meta, t[1], nil)
-    local attempts = rerun(tk, id)
-    local token = redis.call('HGET', P .. 'private', 'token:' .. id)
+    local attempts = rerun(tk, id, n)
+    redis.call('HSET', P .. 'private', 'token:' .. id, add_digest(digests, token))
     return claim_reply(m, id, token, 1, attempts, t[2], t[3])
   end
   if m.state == 'paused' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
   end
 
-  id = redis.call('LPOP', P .. 'retry')
-  if id then
+  -- A trial queued for a retry; malformed ids at the head are dropped.
+  for _ = 1, DROP_MAX do
+    id = redis.call('LINDEX', P .. 'retry', 0)
+    if not id then
+      break
+    end
     local tk = P .. 'trial:' .. id
-    local t = redis.call('HMGET', tk, 'params', 'fallback')
-    local attempts = rerun(tk, id)
-    redis.call('HSET', P .. 'claims', key, id)
-    redis.call('HSET', P .. 'private', 'token:' .. id, a[8])
-    return claim_reply(m, id, a[8], 0, attempts, t[1], t[2])
+    local t = redis.call('HMGET', tk, 'status', 'params', 'fallback', 'attempts')
+    redis.call('LPOP', P .. 'retry')
+    local n = whole(t[4], true)
+    if whole(id) and t[1] == 'queued' and type(t[2]) == 'string' and n then
+      local attempts = rerun(tk, id, n)
+      redis.call('HSET', P .. 'claims', key, id)
+      redis.call('HSET', P .. 'private', 'token:' .. id, add_digest(nil, token))
+      return claim_reply(m, id, token, 0, attempts, t[2], t[3])
+    end
   end
 
   -- Lost trials (their lease ran out, no retry left) give their slot back.
-  local max = tonumber(m.max_trials)
-  if max > 0 and tonumber(m.n_trials) - (tonumber(m.n_lost) or 0) >= max then
+  local n_lost = whole(m.n_lost, true)
+  if not n_lost then
+    return corrupt(meta, 'meta field n_lost', m.n_lost)
+  end
+  local fallback_next = redis.call('HGET', meta, 'fallback_next')
+  if not whole(fallback_next, true) then
+    return corrupt(meta, 'meta field fallback_next', fallback_next)
+  end
+  if m.max_trials > 0 and m.n_trials - n_lost >= m.max_trials then
     return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " ..
                 m.max_trials .. ' trials')
   end
-  local entry = redis.call('LPOP', P .. 'queue')
+  -- The head of the ready queue; malformed entries are dropped.
+  local e
+  for _ = 1, DROP_MAX do
+    local entry = redis.call('LPOP', P .. 'queue')
+    if not entry then
+      break
+    end
+    e = decode_entry(entry)
+    if e then
+      break
+    end
+  end
   local fallback = 0
-  if not entry then
+  if not e then
     -- Waiting helps only while a coordinator holds the sweep's lease: it
     -- renews it while its loop serves the sweep and drops it on an error.
     if a[7] ~= '1' and redis.call('EXISTS', P .. 'coordinator') == 1 then
@@ -296,15 +665,14 @@ local function claim(keys, a, m)
     local size = redis.call('LLEN', P .. 'fallback')
     if size > 0 then
       local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
-      entry = redis.call('LINDEX', P .. 'fallback', at % size)
+      e = decode_entry(redis.call('LINDEX', P .. 'fallback', at % size))
     end
-    if not entry then
-      return fail('EEMPTY', "sweep '" .. m.name .. "' has no fallback points")
+    if not e then
+      return fail('EEMPTY', "sweep '" .. m.name .. "' has no usable fallback point")
     end
     fallback = 1
   end
   redis.call('ZREM', P .. 'waiting', key)
-  local e = cmsgpack.unpack(entry)
   if fallback == 0 then
     redis.call('SADD', P .. 'handed', e[1])
   end
@@ -316,15 +684,23 @@ local function claim(keys, a, m)
     fields[#fields + 1] = v
   end
   redis.call('HSET', P .. 'trial:' .. id, unpack(fields))
-  redis.call('HSET', P .. 'private', 'token:' .. id, a[8], 'packed:' .. id, e[2])
+  redis.call('HSET', P .. 'private', 'token:' .. id, add_digest(nil, token),
+             'packed:' .. id, e[2])
   redis.call('HSET', P .. 'claims', key, id)
   redis.call('ZADD', P .. 'leases', deadline, id)
-  return claim_reply(m, id, a[8], 0, 1, e[1], fallback)
+  return claim_reply(m, id, token, 0, 1, e[1], fallback)
 end
 
 -- Checks trial and token. Returns the trial key and a table {status, stop,
--- fallback, lease, packed}, or nil and an error reply.
+-- fallback, lease, retries, packed}, or nil and an error reply.
 local function owned_trial(meta, id, token)
+  if not is_meta_key(meta) then
+    return nil, bad_key(meta)
+  end
+  local n = whole(id)
+  if not n or n < 1 then
+    return nil, no_trial(meta, id)
+  end
   local P = prefix_of(meta)
   local tk = P .. 'trial:' .. id
   local t = redis.call('HMGET', tk, 'status', 'stop_requested', 'fallback', 'lease_seconds')
@@ -332,7 +708,7 @@ local function owned_trial(meta, id, token)
     return nil, no_trial(meta, id)
   end
   local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'packed:' .. id)
-  if secret[1] ~= token then
+  if not token_ok(secret[1], token) then
     return nil, fail('ETOKEN', 'wrong token for trial ' .. id .. " of sweep '" ..
                      name_of(meta) .. "' (it was claimed again, or the token is stale)")
   end
@@ -360,10 +736,14 @@ local function finish(meta, id, token, to, fields, score, cost)
   elseif t.stop == '1' then
     to = 'pruned'
   end
+  local err = counters_ok(meta, st, to)
+  if err then
+    return err
+  end
   if st == 'running' then
     redis.call('ZREM', P .. 'leases', id)
   elseif st == 'queued' then
-    redis.call('LREM', P .. 'retry', 0, id)
+    redis.call('LREM', P .. 'retry', 1, id)
   end
   count(meta, st, to)
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
@@ -371,8 +751,16 @@ local function finish(meta, id, token, to, fields, score, cost)
   return to
 end
 
+-- Error text as stored: a string of at most 1 KiB.
+local function short(v)
+  return string.sub(type(v) == 'string' and v or '', 1, 1024)
+end
+
 -- ARGV: id, token, score, cost ('' when not reported).
 local function complete(keys, a)
+  if not finite(a[3]) or (a[4] ~= '' and not finite(a[4])) then
+    return fail('EINVAL', 'trial ' .. tostring(a[1]) .. ': score and cost must be finite numbers')
+  end
   local fields = {'score', a[3]}
   if a[4] ~= '' then
     fields[3], fields[4] = 'cost', a[4]
@@ -382,17 +770,24 @@ end
 
 -- ARGV: id, token, exit_status, error text.
 local function fail_trial(keys, a)
-  return finish(keys[1], a[1], a[2], 'failed', {'exit_status', a[3], 'error', a[4]})
+  if not whole(a[3]) then
+    return fail('EINVAL', 'trial ' .. tostring(a[1]) .. ': exit status must be a whole number')
+  end
+  return finish(keys[1], a[1], a[2], 'failed', {'exit_status', a[3], 'error', short(a[4])})
 end
 
 -- ARGV: id, token, reason.
 local function interrupt(keys, a)
-  return finish(keys[1], a[1], a[2], 'interrupted', {'error', a[3]})
+  return finish(keys[1], a[1], a[2], 'interrupted', {'error', short(a[3])})
 end
 
 -- ARGV: id, token, step, score, cost. Renews the lease; returns the
 -- stop flag (0|1).
 local function progress(keys, a)
+  if not finite(a[3]) or not finite(a[4]) or (a[5] ~= '' and not finite(a[5])) then
+    return fail('EINVAL', 'trial ' .. tostring(a[1]) ..
+                ': progress step, score and cost must be finite numbers')
+  end
   local tk, t = owned_trial(keys[1], a[1], a[2])
   if not tk then
     return t
@@ -400,15 +795,23 @@ local function progress(keys, a)
   if t.status ~= 'running' then
     return not_running(keys[1], a[1], t.status)
   end
+  local lease = whole(t.lease)
+  if not lease or lease < 1 then
+    return corrupt(keys[1], 'lease_seconds of trial ' .. a[1], t.lease)
+  end
   local t_now = now()
   redis.call('HSET', tk, 'progress_step', a[3], 'progress_score', a[4],
              'progress_cost', a[5], 'progress_at', stamp(t_now))
-  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', t_now + tonumber(t.lease), a[1])
-  return tonumber(t.stop)
+  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', t_now + lease, a[1])
+  return t.stop == '1' and 1 or 0
 end
 
 -- ARGV: id.
 local function request_stop(keys, a)
+  local n = whole(a[1])
+  if not n or n < 1 then
+    return no_trial(keys[1], a[1])
+  end
   local tk = prefix_of(keys[1]) .. 'trial:' .. a[1]
   local st = redis.call('HGET', tk, 'status')
   if not st then
@@ -421,33 +824,40 @@ local function request_stop(keys, a)
   return 1
 end
 
--- ARGV: now (unix seconds; <= 0: the server's clock). Returns how many
--- running trials became lost.
+-- No ARGV: the time is the server's. Marks up to EXPIRE_CHUNK running
+-- trials whose lease deadline has passed lost (or queued for a retry);
+-- returns how many (EXPIRE_CHUNK: call again, more may be due).
 local function expire(keys, a, m)
   local meta = keys[1]
   local P = prefix_of(meta)
-  local t_now = tonumber(a[1])
-  if not t_now or t_now <= 0 then
-    t_now = now()
-  end
+  local t_now = now()
   local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
-                             'WITHSCORES')
-  local max_retries = tonumber(m.max_retries)
+                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
+  local err = counters_ok(meta, nil, 'lost')
+  if err then
+    return err
+  end
   for i = 1, #expired, 2 do
     local id, deadline = expired[i], tonumber(expired[i + 1])
     local tk = P .. 'trial:' .. id
-    local t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback')
+    local t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
     redis.call('ZREM', P .. 'leases', id)
-    redis.call('HDEL', P .. 'claims', t[1])
-    observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
-    local err = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' .. t[1] .. ')'
-    if tonumber(t[2]) < max_retries then
-      redis.call('HSET', tk, 'status', 'queued', 'error', err)
-      redis.call('HINCRBY', tk, 'retries', 1)
-      redis.call('RPUSH', P .. 'retry', id)
-    else
-      count(meta, nil, 'lost')
-      redis.call('HSET', tk, 'status', 'lost', 'error', err, 'ended_at', stamp(t_now))
+    if t[4] == 'running' then
+      local holder = type(t[1]) == 'string' and t[1] or '?'
+      if t[1] then
+        redis.call('HDEL', P .. 'claims', t[1])
+      end
+      observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
+      local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
+                       string.sub(holder, 1, FIELD_MAX) .. ')'
+      local retries = whole(t[2], true) or m.max_retries
+      if retries < m.max_retries then
+        redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
+        redis.call('RPUSH', P .. 'retry', id)
+      else
+        count(meta, nil, 'lost')
+        redis.call('HSET', tk, 'status', 'lost', 'error', err_text, 'ended_at', stamp(t_now))
+      end
     end
   end
   return #expired / 2
@@ -455,21 +865,28 @@ end
 
 -- ARGV: holder, ttl_ms. Returns {1|0, current holder}.
 local function coord_acquire(keys, a)
+  local ttl = whole(a[2])
+  if type(a[1]) ~= 'string' or a[1] == '' or #a[1] > FIELD_MAX or not ttl or ttl < 1 then
+    return fail('EINVAL', 'a coordinator lease needs a holder id and a positive TTL')
+  end
   local ck = prefix_of(keys[1]) .. 'coordinator'
   local cur = redis.call('GET', ck)
   if cur == a[1] then
-    redis.call('PEXPIRE', ck, a[2])
+    redis.call('PEXPIRE', ck, ttl)
     return {1, cur}
   end
   if cur then
     return {0, cur}
   end
-  redis.call('SET', ck, a[1], 'PX', a[2])
+  redis.call('SET', ck, a[1], 'PX', ttl)
   return {1, a[1]}
 end
 
 -- ARGV: holder. Returns 1 when it held the lease.
 local function coord_release(keys, a)
+  if not is_meta_key(keys[1]) then
+    return bad_key(keys[1])
+  end
   local ck = prefix_of(keys[1]) .. 'coordinator'
   if redis.call('GET', ck) == a[1] then
     redis.call('DEL', ck)
@@ -487,16 +904,17 @@ local function queue_replace(keys, a)
   local cur = redis.call('GET', P .. 'coordinator')
   if cur ~= a[1] then
     return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. a[1])
+                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
   end
-  redis.call('DEL', P .. 'queue')
-  if #a < 2 then
-    return 0
+  local err = check_entries(a, 2, 'queue', true)
+  if err then
+    return err
   end
   local json = {}
   for i = 2, #a do
-    json[#json + 1] = cmsgpack.unpack(a[i])[1]
+    json[#json + 1] = decode_entry(a[i])[1]
   end
+  redis.call('DEL', P .. 'queue')
   local fresh = {}
   each_chunk(1, #json, function(i, j)
     local used = redis.call('SMISMEMBER', P .. 'handed', unpack(json, i, j))
@@ -512,6 +930,9 @@ end
 
 -- ARGV: n_obs, ms, backend.
 local function set_refit(keys, a)
+  if not whole(a[1]) or not finite(a[2]) or type(a[3]) ~= 'string' or #a[3] > 64 then
+    return fail('EINVAL', 'refit info is a count, a duration in ms and a backend name')
+  end
   redis.call('HSET', keys[1], 'refit_at', stamp(now()), 'refit_n', a[1],
              'refit_ms', a[2], 'refit_backend', a[3])
   return 1
@@ -525,18 +946,21 @@ end
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
+  if type(a[1]) ~= 'string' or type(a[2]) ~= 'string' then
+    return fail('EINVAL', 'a release needs a claim key and a reason')
+  end
   redis.call('ZREM', P .. 'waiting', a[1])
   local id = redis.call('HGET', P .. 'claims', a[1])
   if not id then
     return 0
   end
   local tk = P .. 'trial:' .. id
-  if redis.call('HGET', tk, 'status') ~= 'running' then
+  if not whole(id) or redis.call('HGET', tk, 'status') ~= 'running' then
     return 0
   end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('HDEL', P .. 'claims', a[1])
-  redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. a[2])
+  redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. short(a[2]))
   redis.call('HDEL', P .. 'private', 'token:' .. id)
   redis.call('RPUSH', P .. 'retry', id)
   return tonumber(id)
@@ -549,7 +973,11 @@ local function fallback_add(keys, a)
   local cur = redis.call('GET', P .. 'coordinator')
   if cur ~= a[1] then
     return fail('ESTATE', "coordinator lease of sweep '" .. name_of(keys[1]) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. a[1])
+                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
+  end
+  local err = check_entries(a, 2, 'fallback')
+  if err then
+    return err
   end
   push_all(P .. 'fallback', a, 2)
   return redis.call('LLEN', P .. 'fallback')
@@ -566,16 +994,32 @@ local function demand(keys)
   return {m[1] or '', redis.call('LLEN', P .. 'queue'),
           redis.call('ZCARD', P .. 'leases'),
           redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
-          tonumber(m[2]) or 0, tonumber(m[3]) or 0, tonumber(m[4]) or 0,
+          whole(m[2]) or 0, whole(m[3]) or 0, whole(m[4]) or 0,
           redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
-          tonumber(m[5]) or 0}
+          whole(m[5]) or 0}
 end
 
--- Read-only: the meta hash plus derived fields and the config text, as a
+-- {field, value, ...} of the given fields of hash key that are present.
+local function flat_fields(key, fields)
+  local v = redis.call('HMGET', key, unpack(fields))
+  local flat = {}
+  for i, f in ipairs(fields) do
+    if v[i] then
+      flat[#flat + 1] = f
+      flat[#flat + 1] = v[i]
+    end
+  end
+  return flat
+end
+
+-- Read-only: the meta fields plus derived ones and the config text, as a
 -- flat array.
 local function info(keys)
   local meta = keys[1]
-  local flat = redis.call('HGETALL', meta)
+  if not is_meta_key(meta) then
+    return bad_key(meta)
+  end
+  local flat = flat_fields(meta, INFO_FIELDS)
   if #flat == 0 then
     return no_sweep(meta)
   end
@@ -595,15 +1039,21 @@ local function info(keys)
   return flat
 end
 
--- Read-only. ARGV: first id, last id. Returns one flat hash per trial,
--- with the lease deadline of running trials added.
+-- Read-only. ARGV: first id, last id (at most PAGE_MAX ids from first on
+-- are read). Returns one flat hash per trial, with the lease deadline of
+-- running trials added.
 local function trials(keys, a)
+  local first, last = whole(a[1]), whole(a[2])
+  if not first or not last or first < 1 then
+    return fail('EINVAL', 'trial ids are whole numbers from 1')
+  end
+  last = math.min(last, first + PAGE_MAX - 1)
   local P = prefix_of(keys[1])
   local out = {}
-  for id = tonumber(a[1]), tonumber(a[2]) do
-    local h = redis.call('HGETALL', P .. 'trial:' .. id)
+  for id = first, last do
+    local h = flat_fields(P .. 'trial:' .. id, TRIAL_FIELDS)
     local deadline = redis.call('ZSCORE', P .. 'leases', id)
-    if deadline then
+    if deadline and #h > 0 then
       h[#h + 1] = 'deadline'
       h[#h + 1] = stamp(tonumber(deadline))
     end
@@ -617,25 +1067,44 @@ local function depth(keys)
   return redis.call('LLEN', prefix_of(keys[1]) .. 'queue')
 end
 
--- Read-only: params JSON of running trials and of those queued for a retry.
+-- Read-only: params JSON of running trials and of those queued for a
+-- retry, PENDING_MAX at most (the earliest deadlines first).
 local function pending(keys)
   local P = prefix_of(keys[1])
   local out = {}
-  local ids = redis.call('ZRANGE', P .. 'leases', 0, -1)
-  for _, id in ipairs(redis.call('LRANGE', P .. 'retry', 0, -1)) do
-    ids[#ids + 1] = id
+  local ids = redis.call('ZRANGE', P .. 'leases', 0, PENDING_MAX - 1)
+  if #ids < PENDING_MAX then
+    for _, id in ipairs(redis.call('LRANGE', P .. 'retry', 0, PENDING_MAX - #ids - 1)) do
+      ids[#ids + 1] = id
+    end
   end
   for _, id in ipairs(ids) do
-    out[#out + 1] = redis.call('HGET', P .. 'trial:' .. id, 'params')
+    local p = redis.call('HGET', P .. 'trial:' .. id, 'params')
+    if p then
+      out[#out + 1] = p
+    end
   end
   return out
 end
 
--- Read-only. KEYS: protein:sweeps.
-local function list(keys)
-  local names = redis.call('SMEMBERS', keys[1])
-  table.sort(names)
-  return names
+-- Read-only. KEYS: an index (protein:sweeps, protein:{USER/}:sweeps or
+-- protein:users). ARGV: the last name of the previous page ('' for the
+-- first), page size (at most PAGE_MAX). Returns the next names in order.
+local function list(keys, a)
+  local k = keys[1]
+  if k ~= SWEEPS_KEY and k ~= USERS_KEY and
+     not (type(k) == 'string' and string.match(k, '^protein:{[^/{}]+/}:sweeps$')) then
+    return fail('EINVAL', 'KEYS[1] must be protein:sweeps, protein:users or protein:{USER/}:sweeps')
+  end
+  local n = whole(a[2]) or PAGE_MAX
+  if n < 1 or n > PAGE_MAX then
+    n = PAGE_MAX
+  end
+  local from = '-'
+  if type(a[1]) == 'string' and a[1] ~= '' then
+    from = '(' .. a[1]
+  end
+  return redis.call('ZRANGEBYLEX', k, from, '+', 'LIMIT', 0, n)
 end
 
 local function version()
@@ -655,13 +1124,13 @@ end
 register('protein_version', version, true)
 register('protein_create', sweep_create)
 register('protein_set_state', for_owner(sweep_set_state, 2))
-register('protein_delete', for_owner(sweep_delete, 1))
+register('protein_delete', sweep_delete)
 register('protein_claim', with_meta(claim))
 register('protein_complete', complete)
 register('protein_fail', fail_trial)
 register('protein_interrupt', interrupt)
 register('protein_progress', progress)
-register('protein_request_stop', request_stop)
+register('protein_request_stop', with_sweep(request_stop))
 register('protein_expire', with_meta(expire))
 register('protein_coord_acquire', with_sweep(coord_acquire))
 register('protein_coord_release', coord_release)

@@ -143,6 +143,8 @@ typedef struct pq_connect_options {
                                    a password in it is refused (PQ_EINVAL) */
     const char *password;       /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
     const char *password_file;  /* read when no password is given */
+    const char *user;           /* ACL user when the URL names none (NULL:
+                                   AUTH with the password alone) */
     int connect_timeout_ms;     /* <= 0: 2000 */
     int command_timeout_ms;     /* <= 0: 5000 */
 } pq_connect_options;
@@ -169,8 +171,47 @@ pq_context *pq_connect(const pq_connect_options *opts);
 void pq_free(pq_context *ctx);
 
 /* Sweep names: 1..64 characters of [A-Za-z0-9._-], not starting with '.'
- * or '-'. Returns 1 when valid. */
+ * or '-', optionally after "OWNER/" (a user's sweep; OWNER as
+ * pq_acl_user_name_valid). Returns 1 when valid. */
 int pq_sweep_name_valid(const char *name);
+
+/* Longest owner (user) name, and longest full sweep name "OWNER/NAME". */
+#define PQ_OWNER_MAX 32
+#define PQ_SWEEP_NAME_MAX (PQ_OWNER_MAX + 1 + 64)
+
+/* The full name of sweep `name` as `user` means it: "USER/NAME" for a
+ * bare NAME (your own sweep), name itself when it names an owner. Writes
+ * it into out (len bytes, PQ_SWEEP_NAME_MAX + 1 suffice). PQ_EINVAL when
+ * the result is not a valid sweep name or user is NULL for a bare name. */
+int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len);
+
+/* ------------------------------------------------------------ identities */
+
+/* Who a Redis ACL user is to protein (docs/admin.md, "Security"). */
+typedef enum pq_acl_role {
+    PQ_ACL_USER,    /* a cluster user: the keys of their own sweeps only */
+    PQ_ACL_SERVICE  /* the plugin or proteind: every protein key; acts for
+                       the users whose jobs it serves */
+} pq_acl_role;
+
+/* A user name protein accepts as a sweep owner and ACL user: 1 to
+ * PQ_OWNER_MAX characters of [a-z0-9_.-], starting with [a-z_]. */
+int pq_acl_user_name_valid(const char *name);
+
+/* Writes the ACL SETUSER rules (everything after "ACL SETUSER NAME on
+ * >PASSWORD") of role for user `name` into buf. PQ_EINVAL for an invalid
+ * name (PQ_ACL_USER) or a buf too small (1024 bytes are enough). */
+int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len);
+
+/* Creates (or resets) the Redis ACL user `name` with role's rules and a
+ * fresh random password (written to password: 32 hex digits and NUL), and
+ * lists a PQ_ACL_USER in protein:users (so that pq_sweep_list finds their
+ * sweeps). Needs an admin connection (ACL SETUSER). *saved = 1 when the
+ * server has an ACL file and ACL SAVE wrote it, 0 when the user lasts
+ * only until Redis restarts. PQ_EINVAL for a bad name, PQ_EPERM when the
+ * connection may not change ACLs. */
+int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
+                     char password[33], int *saved);
 
 /* ------------------------------------------------------------ trials */
 
@@ -205,7 +246,10 @@ void pq_trial_free(pq_trial *t);
 
 typedef struct pq_claim_request {
     const char *claim_key;  /* idempotency key: Slurm job id, or host:pid */
-    long uid;               /* claiming user; checked against the owner */
+    long uid;               /* claiming user's uid and name: believed only */
+    const char *user;       /* from a privileged service (the plugin), and
+                               checked against the sweep's owner; a user's
+                               own ACL decides for everyone else */
     const char *job_id;     /* recorded on the trial; may be NULL */
     long array_index;       /* -1 when not an array task */
     const char *node;       /* may be NULL */
@@ -305,7 +349,8 @@ typedef struct pq_sweep_spec {
     size_t n_fallback;         /* must be >= 1 */
 } pq_sweep_spec;
 
-/* Creates the sweep atomically (and adds it to protein:sweeps). PQ_EEXISTS
+/* Creates the sweep atomically and lists it in its index
+ * (protein:{OWNER/}:sweeps for "OWNER/NAME", protein:sweeps otherwise). PQ_EEXISTS
  * if it already exists, PQ_EINVAL for a bad name, an empty fallback pool or
  * oversized values (each fallback point's JSON must fit in 64 KiB). */
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec);
@@ -347,9 +392,17 @@ void pq_sweep_info_free(pq_sweep_info *info);
 /* Returns PQ_OK when the sweep exists, PQ_ENOSWEEP when not (or an error). */
 int pq_sweep_exists(pq_context *ctx, const char *name);
 
-/* Lists sweep names (sorted) into a malloc'ed array of malloc'ed strings;
- * free with pq_strings_free(*names, *n). */
+/* Lists every sweep name (sorted): those without an owner and those of
+ * each user in protein:users, a page of names per call to the server.
+ * Needs a privileged service's ACL (PQ_EPERM for a user's). *names is a
+ * malloc'ed array of malloc'ed strings; free with
+ * pq_strings_free(*names, *n). */
 int pq_sweep_list(pq_context *ctx, char ***names, size_t *n);
+
+/* Lists the sweeps of one owner ("OWNER/NAME", sorted), as pq_sweep_list.
+ * A user's ACL allows their own list. */
+int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
+                        size_t *n);
 
 /* action "pause" | "resume" | "stop" by uid (the owner or 0). Paused sweeps
  * resume; stopped is final (resume is PQ_ESTATE). Claims on a paused or
@@ -358,7 +411,10 @@ int pq_sweep_list(pq_context *ctx, char ***names, size_t *n);
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                        long uid);
 
-/* Deletes every key of the sweep atomically (owner or uid 0). */
+/* Deletes every key of the sweep (owner or uid 0), a bounded chunk per
+ * call to the server: after the first the sweep is "deleting" (no claims,
+ * gone from its index) until the last. Works on a sweep whose meta is
+ * damaged too. */
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid);
 
 /* ------------------------------------------------------------ trial records */
@@ -495,7 +551,7 @@ typedef enum pq_spool_kind {
 /* An outcome that could not reach Redis, kept on the node. */
 typedef struct pq_spool_record {
     pq_spool_kind kind;
-    char sweep[72];
+    char sweep[PQ_SWEEP_NAME_MAX + 1];
     long trial_id;          /* outcomes; 0 for a release */
     char token[132];        /* outcomes: the claim's token */
     char claim_key[260];    /* the claim key (a release needs it) */
@@ -542,12 +598,12 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
                       double ms, const char *backend);
 
-/* Marks running trials whose lease deadline is before now (unix seconds;
- * <= 0: the server's clock) lost, appending a "lost" observation each, and
- * queues each one again for a retry while its retries < max_retries.
- * *expired (may be NULL) receives how many became lost. */
-int pq_expire_leases(pq_context *ctx, const char *sweep, double now,
-                     long *expired);
+/* Marks running trials whose lease deadline has passed by the server's
+ * clock lost, appending a "lost" observation each, and queues each one
+ * again for a retry while its retries < max_retries (a bounded chunk per
+ * call to the server, as many calls as it takes). *expired (may be NULL)
+ * receives how many became lost. */
+int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired);
 
 /* ------------------------------------------------------------ observations */
 

@@ -91,7 +91,7 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
                    size_t pathlen, char *err, size_t errlen)
 {
     char tmp[PQ_SPOOL_PATH_MAX], text[PQ_ERROR_MAX + 1], body[RECORD_MAX];
-    char token_head[9];
+    char token_head[9], file_sweep[PQ_SWEEP_NAME_MAX + 1];
     int fd = -1, n;
     ssize_t w;
 
@@ -120,11 +120,15 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
     }
     memcpy(token_head, rec->token, sizeof token_head - 1);
     token_head[sizeof token_head - 1] = '\0';
+    /* "USER/NAME" names a file as "USER+NAME" ('+' is in no sweep name). */
+    snprintf(file_sweep, sizeof file_sweep, "%s", rec->sweep);
+    for (char *c = strchr(file_sweep, '/'); c; c = strchr(c, '/'))
+        *c = '+';
     if (rec->kind == PQ_SPOOL_RELEASE)
-        n = snprintf(path, pathlen, "%s/%s.release.%s%s", dir, rec->sweep,
+        n = snprintf(path, pathlen, "%s/%s.release.%s%s", dir, file_sweep,
                      rec->claim_key, RECORD_SUFFIX);
     else
-        n = snprintf(path, pathlen, "%s/%s.%ld.%s%s", dir, rec->sweep,
+        n = snprintf(path, pathlen, "%s/%s.%ld.%s%s", dir, file_sweep,
                      rec->trial_id, token_head, RECORD_SUFFIX);
     if (n < 0 || (size_t)n >= pathlen ||
         snprintf(tmp, sizeof tmp, "%s/.tmp.%ld.%ld", dir, (long)getpid(),

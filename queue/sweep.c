@@ -13,13 +13,44 @@
 #include "pq_internal.h"
 
 #define SWEEPS_KEY "protein:sweeps"
+#define USERS_KEY "protein:users"
+/* Names per protein_list call (the function's own cap). */
+#define LIST_PAGE 1000
+
+/* The index a sweep is listed in: protein:{OWNER/}:sweeps for
+ * "OWNER/NAME", protein:sweeps for a sweep without an owner. */
+static void index_key(char *buf, size_t len, const char *sweep)
+{
+    const char *slash = strchr(sweep, '/');
+    if (slash)
+        snprintf(buf, len, "protein:{%.*s/}:sweeps", (int)(slash - sweep), sweep);
+    else
+        snprintf(buf, len, "%s", SWEEPS_KEY);
+}
 
 /* Number of fixed arguments of protein_create before the fallback points. */
 #define CREATE_ARGS 10
 
+int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len)
+{
+    int n;
+    if (!name)
+        return PQ_EINVAL;
+    if (strchr(name, '/'))
+        n = snprintf(out, len, "%s", name);
+    else if (user)
+        n = snprintf(out, len, "%s/%s", user, name);
+    else
+        return PQ_EINVAL;
+    if (n < 0 || (size_t)n >= len || !pq_sweep_name_valid(out))
+        return PQ_EINVAL;
+    return PQ_OK;
+}
+
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 {
     char num[4][32];
+    char index[128];
     pq_point_args args;
     size_t n = spec ? spec->n_fallback : 0;
     int rc;
@@ -51,7 +82,8 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     args.argv[9] = num[3];
     for (int i = 0; i < CREATE_ARGS; i++)
         args.argvlen[i] = strlen(args.argv[i]);
-    rc = pq_sweep_fcall(ctx, spec->name, "protein_create", 0, SWEEPS_KEY,
+    index_key(index, sizeof index, spec->name);
+    rc = pq_sweep_fcall(ctx, spec->name, "protein_create", 0, index,
                         (int)(CREATE_ARGS + n), args.argv, args.argvlen, NULL);
     pq_point_args_free(&args);
     return rc;
@@ -135,37 +167,119 @@ int pq_sweep_exists(pq_context *ctx, const char *name)
     return pq_sweep_fcall(ctx, name, "protein_depth", 1, NULL, 0, NULL, NULL, NULL);
 }
 
-int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
+/* A growing array of malloc'ed names. */
+typedef struct name_list {
+    char **names;
+    size_t n, cap;
+} name_list;
+
+/* Appends a copy of prefix + name to list. PQ_OK or PQ_ENOMEM. */
+static int name_add(name_list *list, const char *prefix, const char *name)
 {
-    pq_reply *r = NULL;
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        char **grown = realloc(list->names, cap * sizeof *grown);
+        if (!grown)
+            return PQ_ENOMEM;
+        list->names = grown;
+        list->cap = cap;
+    }
+    size_t len = strlen(prefix) + strlen(name) + 1;
+    char *copy = malloc(len);
+    if (!copy)
+        return PQ_ENOMEM;
+    snprintf(copy, len, "%s%s", prefix, name);
+    list->names[list->n++] = copy;
+    return PQ_OK;
+}
+
+/* Appends every name of index key (page by page, in order) to list,
+ * each prefixed with prefix. */
+static int read_index(pq_context *ctx, const char *key, const char *prefix,
+                      name_list *list)
+{
+    char after[256] = "", count[16];
+    snprintf(count, sizeof count, "%d", LIST_PAGE);
+    for (;;) {
+        pq_reply *r = NULL;
+        const char *argv[2] = {after, count};
+        int rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL, &r);
+        if (rc != PQ_OK)
+            return rc;
+        if (r->type != REDIS_REPLY_ARRAY) {
+            pq_reply_free(r);
+            return pq_set_error(ctx, PQ_EPROTO, "protein_list %s: unexpected reply", key);
+        }
+        size_t got = r->elements;
+        for (size_t i = 0; i < got; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_STRING || e->len >= sizeof after)
+                continue;
+            if (name_add(list, prefix, e->str) != PQ_OK) {
+                pq_reply_free(r);
+                return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+            }
+            memcpy(after, e->str, e->len + 1);
+        }
+        pq_reply_free(r);
+        if (got < LIST_PAGE)
+            return PQ_OK;
+    }
+}
+
+static int names_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Lists into *names: the owner's index when owner is given, else
+ * protein:sweeps and the index of every user in protein:users. */
+static int list_sweeps(pq_context *ctx, const char *owner, char ***names, size_t *n)
+{
+    name_list list = {0}, users = {0};
+    char key[128];
     int rc;
     *names = NULL;
     *n = 0;
-    if ((rc = pq_fcall(ctx, "protein_list", 1, SWEEPS_KEY, NULL, 0, NULL, NULL, &r)) != PQ_OK)
+    if (owner) {
+        if (!*owner || strlen(owner) > 32 || strpbrk(owner, "/{}*?[]\\"))
+            return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'", owner);
+        snprintf(key, sizeof key, "protein:{%s/}:sweeps", owner);
+        rc = read_index(ctx, key, "", &list);
+    } else {
+        rc = read_index(ctx, SWEEPS_KEY, "", &list);
+        if (rc == PQ_OK)
+            rc = read_index(ctx, USERS_KEY, "", &users);
+        for (size_t i = 0; rc == PQ_OK && i < users.n; i++) {
+            snprintf(key, sizeof key, "protein:{%s/}:sweeps", users.names[i]);
+            rc = read_index(ctx, key, "", &list);
+        }
+        pq_strings_free(users.names, users.n);
+    }
+    if (rc != PQ_OK) {
+        pq_strings_free(list.names, list.n);
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        pq_reply_free(r);
-        return pq_set_error(ctx, PQ_EPROTO, "Redis at %s: protein_list: unexpected reply",
-                            ctx->url);
     }
-    if (r->elements) {
-        *names = calloc(r->elements, sizeof **names);
-        if (!*names) {
-            pq_reply_free(r);
-            return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-        }
-    }
-    for (size_t i = 0; i < r->elements; i++) {
-        if (!((*names)[i] = pq_strdup(r->element[i]->str ? r->element[i]->str : ""))) {
-            pq_strings_free(*names, i);
-            *names = NULL;
-            pq_reply_free(r);
-            return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-        }
-    }
-    *n = r->elements;
-    pq_reply_free(r);
+    if (list.n)
+        qsort(list.names, list.n, sizeof *list.names, names_cmp);
+    *names = list.names;
+    *n = list.n;
     return PQ_OK;
+}
+
+int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
+{
+    return list_sweeps(ctx, NULL, names, n);
+}
+
+int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names, size_t *n)
+{
+    if (!owner) {
+        *names = NULL;
+        *n = 0;
+        return pq_set_error(ctx, PQ_EINVAL, "no owner given");
+    }
+    return list_sweeps(ctx, owner, names, n);
 }
 
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
@@ -186,11 +300,23 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
 
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
 {
-    char uidbuf[32];
+    char uidbuf[32], index[128];
+    pq_reply *r = NULL;
     int rc;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
+    index_key(index, sizeof index, name);
     const char *argv[1] = {uidbuf};
-    return pq_sweep_fcall(ctx, name, "protein_delete", 0, SWEEPS_KEY, 1, argv, NULL, NULL);
+    /* Each call removes a bounded chunk; 1 means "call again". Every call
+     * but the last removes at least one trial hash, so this ends. */
+    for (;;) {
+        rc = pq_sweep_fcall(ctx, name, "protein_delete", 0, index, 1, argv, NULL, &r);
+        if (rc != PQ_OK)
+            return rc;
+        int again = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        pq_reply_free(r);
+        if (!again)
+            return PQ_OK;
+    }
 }

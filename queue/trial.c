@@ -140,13 +140,14 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     snprintf(uid, sizeof uid, "%ld", req->uid);
     snprintf(aidx, sizeof aidx, "%ld", req->array_index);
     snprintf(lease, sizeof lease, "%d", req->lease_seconds > 0 ? req->lease_seconds : 0);
-    const char *argv[8] = {req->claim_key, uid, req->job_id ? req->job_id : "", aidx,
-                           req->node ? req->node : "", lease, "0", token};
+    const char *argv[9] = {req->claim_key, uid, req->job_id ? req->job_id : "", aidx,
+                           req->node ? req->node : "", lease, "0", token,
+                           req->user ? req->user : ""};
     double deadline = pq_now() + (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
     for (;;) {
         int late = pq_now() >= deadline;
         argv[6] = late ? "1" : "0";
-        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 8, argv, NULL, &r);
+        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL, &r);
         if (rc != PQ_EEMPTY || late)
             break;
         double left_ms = (deadline - pq_now()) * 1000.0;

@@ -78,7 +78,9 @@ wait_line() {
 
 node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
 
-trial_field() { $RCLI HGET "protein:{$1}:trial:$2" "$3"; }
+# Jobs run as the caller (root): a bare sweep name means $U/NAME.
+U=$(id -un)
+trial_field() { $RCLI HGET "protein:{$U/$1}:trial:$2" "$3"; }
 
 # make_sweep NAME MAX_TRIALS: a sweep of examples/sweeps/quadratic.yaml
 # renamed; returns 1 when the CLI is missing, 2 when `protein create` fails.
@@ -176,8 +178,8 @@ case_refused_sweeps() {
     echo "$msg" | grep -q "protein: --sweep=e2e-stopped: the sweep is stopped" || ok=1
     # e2e-outcomes belongs to root and is not shared.
     msg=$(su nobody -s /bin/sh -c "SLURM_CONF=$SLURM_CONF PROTEIN_REDIS=$PROTEIN_REDIS \
-        sbatch --sweep=e2e-outcomes -o /dev/null --wrap true" 2>&1) && ok=1
-    echo "$msg" | grep -q "protein: --sweep=e2e-outcomes: the sweep belongs to uid 0 and is not shared" || ok=1
+        sbatch --sweep=$U/e2e-outcomes -o /dev/null --wrap true" 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: --sweep=$U/e2e-outcomes: the sweep belongs to another user and is not shared" || ok=1
     [ $ok -eq 0 ] && [ "$(squeue -h | wc -l)" -eq 0 ]
 }
 check "stopped and foreign sweeps refused at submission" case_refused_sweeps
@@ -242,7 +244,7 @@ EOF
     read -r j t < <(run_outcome ok)
     inner=$(sed -n 's/^inner=//p' "$OUT/ok.out")
     [ -n "$t" ] && [ "$inner" = "$t" ] &&
-        grep -q "^protein: sweep e2e-outcomes trial $t" "$OUT/ok.out" &&
+        grep -q "^protein: sweep $U/e2e-outcomes trial $t" "$OUT/ok.out" &&
         [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
         [ "$(trial_field e2e-outcomes "$t" score)" = 0.25 ] &&
         [ "$(trial_field e2e-outcomes "$t" cost)" = 42 ] &&
@@ -292,7 +294,7 @@ case_cancel() {
     local j n=100
     make_sweep e2e-cancel 4 || return 1
     j=$(sbatch --parsable --array=0-1 --sweep=e2e-cancel -o /dev/null --wrap "sleep 60") || return 1
-    while [ $n -gt 0 ] && [ "$($RCLI HGET 'protein:{e2e-cancel}:trial:2' status)" != running ]; do
+    while [ $n -gt 0 ] && [ "$($RCLI HGET "protein:{$U/e2e-cancel}:trial:2" status)" != running ]; do
         sleep 0.1; n=$((n - 1))
     done
     "$PROTEIN" cancel e2e-cancel --redis "$PROTEIN_REDIS" > "$OUT/cancel-sweep.out" 2>&1 || return 1
@@ -341,9 +343,9 @@ case_array() {
     j=$(sbatch --parsable --array=0-31%8 --sweep=e2e-array -o "$OUT/array_%a.out" \
         --wrap "$B/examples/objective") || return 1
     wait_done "$j" 120 || return 1
-    ids=$(cat "$OUT"/array_*.out | sed -n 's/^protein: sweep e2e-array trial \([0-9]*\).*/\1/p')
+    ids=$(cat "$OUT"/array_*.out | sed -n "s|^protein: sweep $U/e2e-array trial \\([0-9]*\\).*|\\1|p")
     distinct=$(echo "$ids" | sort -u | wc -l)
-    completed=$($RCLI --scan --pattern 'protein:{e2e-array}:trial:*' |
+    completed=$($RCLI --scan --pattern "protein:{$U/e2e-array}:trial:*" |
         while read -r k; do $RCLI HGET "$k" status; done | grep -c '^completed$')
     # The optimizer must learn: the best model suggestion (trials after the
     # 10 Sobol warm-up points) beats the best warm-up point. Measured on
@@ -360,7 +362,7 @@ check "32-task array (%8): distinct trials, all completed, the best beats the So
 wait_queue() {
     local n=200
     while [ $n -gt 0 ]; do
-        [ "$($RCLI LLEN "protein:{$1}:queue")" -gt 0 ] && return 0
+        [ "$($RCLI LLEN "protein:{$U/$1}:queue")" -gt 0 ] && return 0
         sleep 0.1; n=$((n - 1))
     done
     echo "proteind did not fill the queue of $1 (see $D/log/proteind.$1.log)"; return 1
@@ -375,7 +377,7 @@ run_fallback_wave() {
     wait_done "$j" 30 || return 1
     done=$(for i in $(seq 0 $(($2 - 1))); do job_state "${j}_$i"; done | grep -c '^COMPLETED$')
     [ "$done" -eq "$2" ] || { echo "$1: $done of $2 tasks completed"; return 1; }
-    cat "$OUT/$1"_*.out | grep -c '^protein: sweep e2e-fallback trial .*(fallback point)' || true
+    cat "$OUT/$1"_*.out | grep -c "^protein: sweep $U/e2e-fallback trial .*(fallback point)" || true
 }
 
 case_proteind_down() {
@@ -387,7 +389,7 @@ case_proteind_down() {
     # Without proteind the points it queued are still handed out first;
     # the 4 tasks after them get fallback points without waiting.
     "$CLUSTER" proteind-stop e2e-fallback
-    left=$($RCLI LLEN "protein:{e2e-fallback}:queue")
+    left=$($RCLI LLEN "protein:{$U/e2e-fallback}:queue")
     fb=$(run_fallback_wave fb2 $((left + 4))) && [ "$fb" -eq 4 ] ||
         { echo "without proteind: $fb fallback after $left queued points"; ok=1; }
     "$CLUSTER" proteind-start e2e-fallback

@@ -71,13 +71,16 @@ wait_done() {
 # states JOBID N: the states of array tasks 0..N-1, one per line.
 states() { local i; for i in $(seq 0 $(($2 - 1))); do job_state "${1}_$i"; done; }
 
+# Jobs and the CLI run as root: a bare sweep name means $U/NAME.
+U=$(id -un)
+
 # field SWEEP NAME: a field of the sweep's meta hash (0 when absent).
-field() { local v; v=$($RCLI HGET "protein:{$1}:meta" "$2"); echo "${v:-0}"; }
+field() { local v; v=$($RCLI HGET "protein:{$U/$1}:meta" "$2"); echo "${v:-0}"; }
 
 # trials SWEEP FIELD: FIELD of every trial of the sweep, one per line.
 trials() {
     local i n; n=$(field "$1" n_trials)
-    for i in $(seq 1 "$n"); do $RCLI HGET "protein:{$1}:trial:$i" "$2"; done
+    for i in $(seq 1 "$n"); do $RCLI HGET "protein:{$U/$1}:trial:$i" "$2"; done
 }
 
 # A sweep of `dims` uniform parameters x0.. in [0, 1]; the objective is a
@@ -106,7 +109,7 @@ chmod 755 "$OUT/objective.sh"
 
 # claim_ms SWEEP: the claim time of each task of SWEEP (slurmd log), in ms.
 claim_ms() {
-    sed -n "s/.*protein: sweep $1 trial [0-9]* claimed and exported in \([0-9.]*\) ms.*/\1/p" \
+    sed -n "s|.*protein: sweep $U/$1 trial [0-9]* claimed and exported in \([0-9.]*\) ms.*|\1|p" \
         "$D/log/slurmd.log"
 }
 
@@ -115,7 +118,7 @@ claim_ms() {
 # A sweep sorted first whose keys are broken: proteind must log it and go
 # on serving every other sweep.
 make_sweep aaa-broken 10 2 || exit 1
-$RCLI SET "protein:{aaa-broken}:leases" broken > /dev/null
+$RCLI SET "protein:{$U/aaa-broken}:leases" broken > /dev/null
 "$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu > "$D/log/proteind.log" 2>&1 &
 PROTEIND_PID=$!
 
@@ -123,7 +126,7 @@ PROTEIND_PID=$!
 wait_queue() {
     local n=200
     while [ $n -gt 0 ]; do
-        [ "$($RCLI LLEN "protein:{$1}:queue")" -ge "$2" ] && return 0
+        [ "$($RCLI LLEN "protein:{$U/$1}:queue")" -ge "$2" ] && return 0
         sleep 0.1; n=$((n - 1))
     done
     echo "proteind did not fill the queue of $1 (see $D/log/proteind.log)"; return 1
@@ -146,13 +149,13 @@ case_frozen_redis() {
     wait_done "$j" 120 || return 1
     # Outcomes and releases retried through the freeze land within a few s.
     n=0
-    while [ "$($RCLI ZCARD 'protein:{frozen}:leases')" -gt 0 ] && [ $n -lt 150 ]; do
+    while [ "$($RCLI ZCARD "protein:{$U/frozen}:leases")" -gt 0 ] && [ $n -lt 150 ]; do
         sleep 0.2; n=$((n + 1))
     done
     ran=$(states "$j" 24 | grep -c '^COMPLETED$')
-    running=$($RCLI ZCARD 'protein:{frozen}:leases')
+    running=$($RCLI ZCARD "protein:{$U/frozen}:leases")
     handed=$(field frozen n_trials)
-    given_back=$($RCLI LLEN 'protein:{frozen}:retry')
+    given_back=$($RCLI LLEN "protein:{$U/frozen}:retry")
     echo "frozen: $ran of 24 tasks COMPLETED, $handed trials handed out," \
          "$given_back given back, $running still running," \
          "$(trials frozen status | grep -c '^completed$') completed," \
@@ -177,7 +180,7 @@ case_redis_down() {
     while [ "$(field down n_trials)" -lt 8 ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
     [ "$(field down n_trials)" -eq 8 ] || { echo "down: not all 8 claimed"; return 1; }
     # The lease follows the time limit (2 min) plus lease_margin (600 s).
-    lease=$($RCLI HGET 'protein:{down}:trial:1' lease_seconds)
+    lease=$($RCLI HGET "protein:{$U/down}:trial:1" lease_seconds)
     echo "down: lease ${lease:-?} s for a 2-minute job"
     [ "${lease:-0}" -ge 690 ] && [ "${lease:-0}" -le 720 ] || ok=1
     $RCLI SAVE > /dev/null
@@ -191,7 +194,7 @@ case_redis_down() {
     k=$(sbatch --parsable --sweep=down -o /dev/null --wrap "$OUT/objective.sh") || return 1
     wait_done "$k" 30 || ok=1
     recorded=$(trials down status | grep -c '^completed$')
-    once=$($RCLI XLEN 'protein:{down}:observations')
+    once=$($RCLI XLEN "protein:{$U/down}:observations")
     echo "down: $(states "$j" 8 | grep -c '^COMPLETED$') of 8 tasks COMPLETED," \
          "$recorded trials completed, $once observations," \
          "$(ls "$SPOOL" | grep -c '\.rec$') records left"
@@ -200,7 +203,7 @@ case_redis_down() {
     [ "$(ls "$SPOOL" | grep -c '\.rec$')" -eq 0 ] || ok=1
     # Replaying again changes nothing.
     "$PROTEIN" replay --spool "$SPOOL" > /dev/null || ok=1
-    [ "$($RCLI XLEN 'protein:{down}:observations')" -eq 9 ] || ok=1
+    [ "$($RCLI XLEN "protein:{$U/down}:observations")" -eq 9 ] || ok=1
     "$CLUSTER" plugstack
     [ $ok -eq 0 ]
 }
@@ -208,10 +211,10 @@ check "Redis stopped 10 s while tasks end: every outcome recorded, exactly once"
 
 case_broken_sweep() {
     local errors
-    errors=$(grep -c 'sweep aaa-broken: .*WRONGTYPE.*retrying in' "$D/log/proteind.log")
+    errors=$(grep -c "sweep $U/aaa-broken: .*WRONGTYPE.*retrying in" "$D/log/proteind.log")
     echo "broken: $errors backed-off errors logged for aaa-broken"
     kill -0 "$PROTEIND_PID" && [ "$errors" -ge 1 ] && [ "$errors" -le 40 ] &&
-        grep -q 'sweep frozen: now the coordinator' "$D/log/proteind.log"
+        grep -q "sweep $U/frozen: now the coordinator" "$D/log/proteind.log"
 }
 check "a sweep with broken keys: proteind logs it, backs off, serves the others" case_broken_sweep
 

@@ -10,6 +10,8 @@ set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 cli_test_init test_cli_redis
 cli_test_redis
+# A bare sweep name is the caller's own: USER/NAME.
+U=$(id -un)
 
 # sweep_yaml NAME BUDGET: a small sweep file like examples/sweeps/quadratic.yaml
 sweep_yaml() {
@@ -31,9 +33,9 @@ sweep_yaml clitest 12
 rc=0
 "$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/create.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "create"
-grep -q 'sbatch --array=0-11%16 --sweep=clitest ' "$tmp/create.out" ||
+grep -q "sbatch --array=0-11%16 --sweep=$U/clitest " "$tmp/create.out" ||
     fail "create does not print the sbatch line"
-[ "$(rcli llen 'protein:{clitest}:fallback')" -eq 12 ] ||
+[ "$(rcli llen "protein:{$U/clitest}:fallback")" -eq 12 ] ||
     fail "fallback pool is not min(max_trials, 256) = 12 points"
 rc=0
 "$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/again.out" 2>&1 || rc=$?
@@ -46,7 +48,7 @@ rc=0
 "$PROTEIN" create "$tmp/broken.yaml" >"$tmp/broken.out" 2>&1 || rc=$?
 expect_rc 2 "$rc" "create with a bad config"
 grep -q 'broken.yaml:3' "$tmp/broken.out" || fail "config error does not name file:line"
-[ "$(rcli exists 'protein:{broken}:meta')" -eq 0 ] || fail "a bad config was stored"
+[ "$(rcli exists "protein:{$U/broken}:meta")" -eq 0 ] || fail "a bad config was stored"
 rc=0
 "$PROTEIN" create --name 'bad name!' "$tmp/clitest.yaml" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "create with a bad name"
@@ -62,7 +64,7 @@ grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$t
 
 # ------------------------------------------------------------ list, status
 "$PROTEIN" list >"$tmp/list.out" || fail "list"
-grep -q '^clitest  *active  *0/12 ' "$tmp/list.out" || fail "list does not show clitest"
+grep -q "^$U/clitest  *active  *0/12 " "$tmp/list.out" || fail "list does not show clitest"
 "$PROTEIN" status clitest >"$tmp/status.out" || fail "status"
 grep -q '^budget: 0 of 12 trials' "$tmp/status.out" || fail "status budget"
 grep -q '12 fallback points' "$tmp/status.out" || fail "status fallback pool"
@@ -70,7 +72,7 @@ grep -q '^coordinator: none' "$tmp/status.out" || fail "status coordinator"
 rc=0
 "$PROTEIN" status nosuch >"$tmp/nosuch.out" 2>&1 || rc=$?
 expect_rc 1 "$rc" "status of an unknown sweep"
-grep -q "no sweep named 'nosuch'" "$tmp/nosuch.out" || fail "unknown sweep message"
+grep -q "no sweep named '$U/nosuch'" "$tmp/nosuch.out" || fail "unknown sweep message"
 
 # ------------------------------------------------------------ agents share the budget
 pids=
@@ -88,16 +90,16 @@ done_total=$(cat "$tmp"/agent?.out | grep -c '^trial [0-9]*: score ' || true)
 ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\): score .*/\1/p' | sort -n | uniq | wc -l)
 [ "$ids" -eq 12 ] || fail "agents ran $ids distinct trials, expected 12"
 grep -q 'budget used' "$tmp/agent1.out" || fail "agent does not say the budget is used"
-[ "$(rcli hget 'protein:{clitest}:meta' n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
+[ "$(rcli hget "protein:{$U/clitest}:meta" n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
 
 # agent outcomes: exit 3 -> failed with status 3; no score -> failed "no
 # result"; killed by a signal -> interrupted; the agent goes on after each
 sweep_yaml outcomes 3
 "$PROTEIN" create --shared --lease 90 --max-retries 2 "$tmp/outcomes.yaml" >/dev/null ||
     fail "create outcomes"
-[ "$(rcli hget 'protein:{outcomes}:meta' shared)" = 1 ] || fail "create --shared not stored"
-[ "$(rcli hget 'protein:{outcomes}:meta' lease_seconds)" = 90 ] || fail "create --lease not stored"
-[ "$(rcli hget 'protein:{outcomes}:meta' max_retries)" = 2 ] || fail "create --max-retries not stored"
+[ "$(rcli hget "protein:{$U/outcomes}:meta" shared)" = 1 ] || fail "create --shared not stored"
+[ "$(rcli hget "protein:{$U/outcomes}:meta" lease_seconds)" = 90 ] || fail "create --lease not stored"
+[ "$(rcli hget "protein:{$U/outcomes}:meta" max_retries)" = 2 ] || fail "create --max-retries not stored"
 rc=0
 "$PROTEIN" create --lease 0 "$tmp/outcomes.yaml" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "create --lease 0"
@@ -114,12 +116,12 @@ grep -q "^trial 2: no result: no 'score=' line" "$tmp/mixed.out" ||
     fail "agent output for no score"
 grep -q '^trial 3: killed by signal' "$tmp/mixed.out" ||
     fail "agent output for a killed trial"
-[ "$(rcli hget 'protein:{outcomes}:trial:1' status)" = failed ] || fail "exit 3 not failed"
-[ "$(rcli hget 'protein:{outcomes}:trial:1' exit_status)" = 3 ] || fail "exit status 3 not stored"
-[ "$(rcli hget 'protein:{outcomes}:trial:2' status)" = failed ] || fail "no score not failed"
-rcli hget 'protein:{outcomes}:trial:2' error | grep -q 'no result' ||
+[ "$(rcli hget "protein:{$U/outcomes}:trial:1" status)" = failed ] || fail "exit 3 not failed"
+[ "$(rcli hget "protein:{$U/outcomes}:trial:1" exit_status)" = 3 ] || fail "exit status 3 not stored"
+[ "$(rcli hget "protein:{$U/outcomes}:trial:2" status)" = failed ] || fail "no score not failed"
+rcli hget "protein:{$U/outcomes}:trial:2" error | grep -q 'no result' ||
     fail "no-result error not stored"
-[ "$(rcli hget 'protein:{outcomes}:trial:3' status)" = interrupted ] ||
+[ "$(rcli hget "protein:{$U/outcomes}:trial:3" status)" = interrupted ] ||
     fail "killed trial not interrupted"
 
 # ------------------------------------------------------------ reading trials
@@ -192,7 +194,7 @@ cat >"$tmp/reporter.sh" <<EOF
 #!/bin/sh
 "$PROTEIN" report step=1 score=0.25
 echo "first \$?" >>"$tmp/report.rc"
-redis-cli -p $REDIS_PORT hset "protein:{rep}:trial:\$PROTEIN_TRIAL" stop_requested 1 >/dev/null
+redis-cli -p $REDIS_PORT hset "protein:{$U/rep}:trial:\$PROTEIN_TRIAL" stop_requested 1 >/dev/null
 "$PROTEIN" report step=2 score=0.5
 echo "second \$?" >>"$tmp/report.rc"
 EOF
@@ -236,20 +238,20 @@ start_sleeper cx
 PATH=/nonexistent "$PROTEIN" cancel cx >"$tmp/cancel-cx.out" 2>&1 || fail "cancel cx"
 grep -q '^1 trials still running; scancel is not on PATH' "$tmp/cancel-cx.out" ||
     fail "cancel output: $(cat "$tmp/cancel-cx.out")"
-[ "$("$PROTEIN" status cx | head -n 1)" = "sweep cx: stopped" ] || fail "cancel did not stop"
+[ "$("$PROTEIN" status cx | head -n 1)" = "sweep $U/cx: stopped" ] || fail "cancel did not stop"
 kill -TERM $agent_pid
 wait $agent_pid || true
 
 # ------------------------------------------------------------ control
 "$PROTEIN" pause rep >/dev/null || fail "pause"
-[ "$("$PROTEIN" status rep | head -n 1)" = "sweep rep: paused" ] || fail "status after pause"
+[ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: paused" ] || fail "status after pause"
 "$PROTEIN" agent rep -- "$OBJECTIVE" >"$tmp/paused.out" 2>&1 || fail "agent on a paused sweep"
 grep -q 'paused or stopped' "$tmp/paused.out" || fail "agent ran on a paused sweep"
-[ "$(rcli hget 'protein:{rep}:meta' n_trials)" = 1 ] || fail "a paused sweep handed out a trial"
+[ "$(rcli hget "protein:{$U/rep}:meta" n_trials)" = 1 ] || fail "a paused sweep handed out a trial"
 "$PROTEIN" resume rep >/dev/null || fail "resume"
 "$PROTEIN" cancel rep >"$tmp/cancel.out" || fail "cancel"
 grep -q 'stopped' "$tmp/cancel.out" || fail "cancel output"
-[ "$("$PROTEIN" status rep | head -n 1)" = "sweep rep: stopped" ] || fail "status after cancel"
+[ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: stopped" ] || fail "status after cancel"
 rc=0
 "$PROTEIN" resume rep >/dev/null 2>&1 || rc=$?
 expect_rc 1 "$rc" "resume after stop"
@@ -261,9 +263,9 @@ expect_rc 1 "$rc" "pause of an unknown sweep"
 rc=0
 "$PROTEIN" delete clitest </dev/null >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "delete without --yes"
-[ "$(rcli exists 'protein:{clitest}:meta')" -eq 1 ] || fail "delete without --yes deleted"
+[ "$(rcli exists "protein:{$U/clitest}:meta")" -eq 1 ] || fail "delete without --yes deleted"
 "$PROTEIN" delete clitest --yes >/dev/null || fail "delete --yes"
-[ -z "$(rcli --scan --pattern 'protein:{clitest}*')" ] || fail "keys left after delete"
+[ -z "$(rcli --scan --pattern "protein:{$U/clitest}*")" ] || fail "keys left after delete"
 "$PROTEIN" list | grep -q '^clitest ' && fail "deleted sweep still listed"
 
 cli_test_finish

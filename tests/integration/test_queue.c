@@ -40,6 +40,12 @@ static double unix_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
 static pq_context *connect_to(const char *url)
 {
     pq_connect_options o = {.url = url, .connect_timeout_ms = 1000,
@@ -360,7 +366,9 @@ static void test_idempotent_claim(void)
     CU_ASSERT_EQUAL(a->id, b->id);
     CU_ASSERT_TRUE(b->resumed);
     CU_ASSERT_EQUAL(b->attempts, 2);
-    CU_ASSERT_STRING_EQUAL(a->token, b->token);
+    /* Each claim gets its own token; the first stays valid while the same
+     * claim key holds the trial (the nodes of one step each claim it). */
+    CU_ASSERT_STRING_NOT_EQUAL(a->token, b->token);
 
     /* Interrupted (preempted), then the requeued task resumes it. */
     CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "SIGTERM"), PQ_OK);
@@ -455,27 +463,30 @@ static void test_budget_owner_state(void)
 
 static void test_lease_expiry(void)
 {
-    CU_ASSERT_EQUAL_FATAL(make_sweep("lease", (sweep_opts){.lease_seconds = 60,
+    /* Leases of 3 s by the server's clock: protein_expire takes no time
+     * from its caller, so the test waits for deadlines to pass. */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("lease", (sweep_opts){.lease_seconds = 3,
                                                            .max_retries = 1}), PQ_OK);
+    double t0 = unix_now();
     pq_trial *a = claim_ok("lease", "dead-job");
     pq_trial *b = claim_ok("lease", "live-job");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     long n = -1;
-    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", 0, &n), PQ_OK);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 0);
 
     /* Progress renews b's lease. */
-    double t_now = unix_now(), later = t_now + 30;
     pq_trial_record *r = record("lease", b->id);
     double old_deadline = r->deadline;
     pq_trial_record_free(r);
-    CU_ASSERT(old_deadline > t_now + 50);
+    CU_ASSERT(old_deadline > t0 + 2);
+    sleep_s(1.5);
     int stop = -1;
     CU_ASSERT_EQUAL(pq_progress(ctx, "lease", b->id, b->token, 10, 0.5, 3, &stop), PQ_OK);
     CU_ASSERT_EQUAL(stop, 0);
     r = record("lease", b->id);
-    CU_ASSERT(r->deadline > old_deadline);
+    CU_ASSERT(r->deadline > old_deadline + 1);
     CU_ASSERT_EQUAL(r->progress_score, 0.5);
     pq_trial_record_free(r);
     pq_params *pts = NULL;
@@ -484,21 +495,28 @@ static void test_lease_expiry(void)
     CU_ASSERT_EQUAL(np, 2);
     pq_params_array_free(pts, np);
 
-    /* Both leases (60 s) are over 91 s from now; both get a retry. */
-    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", later + 61, &n), PQ_OK);
-    CU_ASSERT_EQUAL(n, 2);
+    /* a's lease is over, b's renewed one is not: a gets a retry. */
+    sleep_s(2.0);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
     r = record("lease", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
     CU_ASSERT_EQUAL(r->retries, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "lease expired"));
+    pq_trial_record_free(r);
+    r = record("lease", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
     pq_trial_record_free(r);
     /* The retry queue still counts as pending. */
     CU_ASSERT_EQUAL(pq_running_points(ctx, "lease", &pts, &np), PQ_OK);
     CU_ASSERT_EQUAL(np, 2);
     pq_params_array_free(pts, np);
 
-    /* b's late outcome is still taken (its token is unchanged), which
-     * takes it off the retry queue. */
+    /* Then b's lease is over too; its late outcome is still taken (its
+     * token is unchanged), which takes it off the retry queue. */
+    sleep_s(1.5);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT_EQUAL(pq_complete(ctx, "lease", b->id, b->token, 2, 1), PQ_OK);
 
     /* Another task gets a's point back: same trial, new token. */
@@ -511,7 +529,8 @@ static void test_lease_expiry(void)
     CU_ASSERT_EQUAL(pq_complete(ctx, "lease", a->id, a->token, 1, 1), PQ_ETOKEN);
 
     /* No retries left: lost for good. */
-    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", later + 200, &n), PQ_OK);
+    sleep_s(3.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     r = record("lease", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
@@ -543,12 +562,12 @@ static void test_late_outcomes(void)
 {
     /* Budget 1, one retry: the retry reuses the trial and costs no budget. */
     CU_ASSERT_EQUAL_FATAL(make_sweep("late", (sweep_opts){.max_trials = 1,
-                                                          .lease_seconds = 10,
+                                                          .lease_seconds = 1,
                                                           .max_retries = 1}), PQ_OK);
     pq_trial *a = claim_ok("late", "first");
-    double far = unix_now() + 1000;
     long n = 0;
-    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "late", far, &n), PQ_OK);
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "late", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT_EQUAL(pq_progress(ctx, "late", a->id, a->token, 1, 1, -1, NULL), PQ_ESTATE);
     CU_ASSERT_EQUAL(pq_interrupt(ctx, "late", a->id, a->token, "x"), PQ_ESTATE);
@@ -560,7 +579,8 @@ static void test_late_outcomes(void)
     CU_ASSERT_EQUAL(pq_claim(ctx, "late", &q, &c), PQ_EBUDGET);
 
     /* Out of retries: lost; the holder's late result is still recorded. */
-    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "late", far + 1000, &n), PQ_OK);
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "late", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     pq_sweep_info *info = NULL;
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "late", &info), PQ_OK);
@@ -865,25 +885,21 @@ static void test_restart_aof(void)
     redis_harness_stop(&aof);
 }
 
-/* The worker ACL of docs/redis-schema.md: functions and the data commands
- * they run, on protein:* keys only. */
-#define WORKER_ACL                                                              \
-    "user protein-worker on >wpw resetkeys ~protein:* resetchannels -@all "     \
-    "+fcall +fcall_ro +ping +time +exists +get +set +pexpire "                  \
-    "+hget +hset +hmget +hgetall +hincrby +hdel +lpop +rpush +llen +lmove "     \
-    "+lrange +lrem +lindex +zadd +zrem +zrange +zrangebyscore "                 \
-    "+zremrangebyscore +zcount +zscore +zcard +sadd +srem +smembers "           \
-    "+smismember +xadd +xread"
-/* The admin ACL of docs/redis-schema.md. */
+/* An admin that may load the functions (and is no service). */
 #define ADMIN_ACL                                                               \
     "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "      \
     "+@read +@write +@keyspace +@scripting -@dangerous +function|load "         \
     "+function|list +ping +time"
 
+/* The service identity of `protein admin add-service` (pq_acl_rules):
+ * protein's functions and the commands they run, on protein:* keys only. */
 static void test_acl(void)
 {
     redis_harness acl;
-    redis_harness_options o = {.extra_conf = WORKER_ACL "\n" ADMIN_ACL};
+    char rules[1024], conf[1400];
+    CU_ASSERT_EQUAL_FATAL(pq_acl_rules(PQ_ACL_SERVICE, NULL, rules, sizeof rules), PQ_OK);
+    snprintf(conf, sizeof conf, "user protein-worker on >wpw %s\n%s", rules, ADMIN_ACL);
+    redis_harness_options o = {.extra_conf = conf};
     CU_ASSERT_EQUAL_FATAL(redis_harness_start(&acl, &o), 0);
     char worker_url[96];
     snprintf(worker_url, sizeof worker_url, "redis://protein-worker@127.0.0.1:%d", acl.port);
@@ -911,8 +927,9 @@ static void test_acl(void)
     CU_ASSERT_EQUAL(pq_complete(ctx, "acl", t->id, t->token, 1, 2), PQ_OK);
     expect_observations("acl", 1);
     pq_trial_free(t);
-    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER), PQ_EPERM);
-    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "script"));
+    /* A service acts for the uid it names: not the owner, refused. */
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER + 1), PQ_EPERM);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "belongs to uid"));
     pq_free(ctx);
     ctx = pq_connect(&ao);
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "acl2", OWNER), PQ_OK);
@@ -1144,6 +1161,118 @@ static int suite_clean(void)
     return 0;
 }
 
+/* The output of redis-cli ARGS... against the suite's server, without
+ * the trailing newline (malloc'ed; "" when redis-cli failed). */
+static char *cli(const char *a0, const char *a1, const char *a2, const char *a3)
+{
+    const char *args[] = {a0, a1, a2, a3, NULL};
+    char *out = redis_harness_cli(&server, args);
+    if (!out)
+        return strdup("");
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+/* 1 when redis-cli ARGS... prints exactly want. */
+static int cli_is(const char *want, const char *a0, const char *a1, const char *a2,
+                  const char *a3)
+{
+    char *out = cli(a0, a1, a2, a3);
+    int same = strcmp(out, want) == 0;
+    if (!same)
+        fprintf(stderr, "\n    %s %s %s: '%s', expected '%s'", a0, a1, a2 ? a2 : "", out,
+                want);
+    free(out);
+    return same;
+}
+
+/* Values stored malformed on purpose: every function refuses (ECORRUPT,
+ * PQ_EPROTO) before its first write, so nothing is half done; malformed
+ * queue entries are dropped and the claim goes on. */
+static void test_damaged_store(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("dmg", (sweep_opts){.n_fallback = 4}), PQ_OK);
+    pq_trial *a = claim_ok("dmg", "k1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    char *digests = cli("HGET", "protein:{dmg}:private", "token:1", NULL);
+
+    /* A resume of a trial whose attempts field is not a number. */
+    cli_is("0", "HSET", "protein:{dmg}:trial:1", "attempts", "x");
+    pq_claim_request q = req_for("k1");
+    pq_trial *t = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "dmg", &q, &t), PQ_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "ECORRUPT"));
+    CU_ASSERT(cli_is("x", "HGET", "protein:{dmg}:trial:1", "attempts", NULL));
+    CU_ASSERT(cli_is(digests, "HGET", "protein:{dmg}:private", "token:1", NULL));
+    cli_is("0", "HSET", "protein:{dmg}:trial:1", "attempts", "1");
+
+    /* A new claim when n_trials is not a number: no trial, no point used. */
+    cli_is("0", "HSET", "protein:{dmg}:meta", "n_trials", "1e11");
+    q = req_for("k2");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "dmg", &q, &t), PQ_EPROTO);
+    CU_ASSERT(cli_is("1", "HGET", "protein:{dmg}:meta", "fallback_next", NULL));
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg}:trial:2", NULL, NULL));
+    CU_ASSERT(cli_is("0", "HEXISTS", "protein:{dmg}:claims", "k2", NULL));
+    CU_ASSERT(cli_is("1", "ZCARD", "protein:{dmg}:leases", NULL, NULL));
+    cli_is("0", "HSET", "protein:{dmg}:meta", "n_trials", "1");
+
+    /* A stray value at the head of the ready queue is dropped; the claim
+     * takes the next point (here a fallback point): one trial, whole. */
+    cli_is("1", "LPUSH", "protein:{dmg}:queue", "not msgpack", NULL);
+    pq_trial *b = claim_ok("dmg", "k3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_EQUAL(b->id, 2);
+    CU_ASSERT_TRUE(b->fallback);
+    CU_ASSERT(cli_is("0", "LLEN", "protein:{dmg}:queue", NULL, NULL));
+    CU_ASSERT(cli_is("2", "HGET", "protein:{dmg}:meta", "n_trials", NULL));
+
+    /* An outcome whose counter is damaged: the trial stays running, no
+     * observation is written. */
+    char *xlen = cli("XLEN", "protein:{dmg}:observations", NULL, NULL);
+    cli_is("0", "HSET", "protein:{dmg}:meta", "n_completed", "many");
+    CU_ASSERT_EQUAL(pq_complete(ctx, "dmg", b->id, b->token, 1, 1), PQ_EPROTO);
+    CU_ASSERT(cli_is("running", "HGET", "protein:{dmg}:trial:2", "status", NULL));
+    CU_ASSERT(cli_is("2", "ZCARD", "protein:{dmg}:leases", NULL, NULL));
+    CU_ASSERT(cli_is(xlen, "XLEN", "protein:{dmg}:observations", NULL, NULL));
+    cli_is("0", "HSET", "protein:{dmg}:meta", "n_completed", "0");
+    CU_ASSERT_EQUAL(pq_complete(ctx, "dmg", b->id, b->token, 1, 1), PQ_OK);
+
+    /* A damaged sweep can still be deleted. */
+    cli_is("0", "HSET", "protein:{dmg}:meta", "state", "???");
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "dmg", 0), PQ_OK);
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg}:meta", NULL, NULL));
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg}:trial:1", NULL, NULL));
+    free(digests);
+    free(xlen);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
+/* Expiry goes in chunks of 1000 leases per call: 1100 expired leases take
+ * two calls of protein_expire, which pq_expire_leases makes. */
+static void test_expire_chunks(void)
+{
+    enum { N = 1100 };
+    CU_ASSERT_EQUAL_FATAL(make_sweep("many", (sweep_opts){.lease_seconds = 1}), PQ_OK);
+    char key[32];
+    for (int i = 0; i < N; i++) {
+        pq_claim_request q;
+        pq_trial *t = NULL;
+        snprintf(key, sizeof key, "m%d", i);
+        q = req_for(key);
+        CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "many", &q, &t), PQ_OK);
+        pq_trial_free(t);
+    }
+    sleep_s(1.2);
+    CU_ASSERT(cli_is("1000", "FCALL", "protein_expire", "1", "protein:{many}:meta"));
+    long n = 0;
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "many", &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, N - 1000);
+    CU_ASSERT(cli_is("0", "ZCARD", "protein:{many}:leases", NULL, NULL));
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "many", 0), PQ_OK);
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
+}
+
 static const cunit_test tests[] = {
     {"connect and load functions", test_connect},
     {"sweep lifecycle", test_sweep_lifecycle},
@@ -1160,6 +1289,8 @@ static const cunit_test tests[] = {
     {"fallback points in order, each once", test_fallback_distinct},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
+    {"damaged store: nothing half-written", test_damaged_store},
+    {"expiry in chunks", test_expire_chunks},
     {"ACL for workers", test_acl},
     {"64 concurrent clients", test_concurrent_clients},
 };

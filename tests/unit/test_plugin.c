@@ -201,7 +201,7 @@ static void test_option_register(void)
 static void test_sweep_check_names(void)
 {
     static const char *const bad[] = {"", "-x", ".hidden", "has space",
-                                      "semi;colon", "slash/name",
+                                      "semi;colon", "a/b/c", "Upper/x", "/x", "x/",
                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
                                       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     spank_protein_config cfg;

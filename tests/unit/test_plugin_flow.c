@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,29 @@
 static redis_harness harness;
 static char tmpdir[256];
 static char arg_redis[128], arg_result_dir[300];
+
+/* "USER/name", USER the test's login name: what the plugin makes of a
+ * bare --sweep=name for a job of this user (rotating static buffers). */
+static const char *q(const char *name)
+{
+    static char buf[4][160];
+    static int next;
+    struct passwd *pw = getpwuid(getuid());
+    char *b = buf[next++ % 4];
+
+    snprintf(b, sizeof(buf[0]), "%s/%s", pw ? pw->pw_name : "?", name);
+    return b;
+}
+
+/* before, q(name) and after, joined in a static buffer. */
+static const char *want_q(const char *before, const char *name,
+                          const char *after)
+{
+    static char buf[256];
+
+    snprintf(buf, sizeof(buf), "%s%s%s", before, q(name), after);
+    return buf;
+}
 
 /* Creates sweep `name` with two fallback points ({"lr": 0.1}, {"lr": 0.2})
  * and a budget of max_trials (<= 0: none). */
@@ -54,7 +78,7 @@ static int create_sweep_budget(const char *name, long max_trials)
         points[i].items = &p[i];
     }
     memset(&spec, 0, sizeof(spec));
-    spec.name = name;
+    spec.name = q(name);
     spec.config_yaml = "name: test\n";
     spec.owner_uid = (long)getuid();
     spec.fallback = points;
@@ -89,7 +113,7 @@ static pq_trial_record *trial(const char *sweep, long id)
     o.url = harness.url;
     ctx = pq_connect(&o);
     if (ctx != NULL && ctx->err == PQ_OK)
-        pq_trial_get(ctx, sweep, id, &r);
+        pq_trial_get(ctx, q(sweep), id, &r);
     pq_free(ctx);
     return r;
 }
@@ -139,7 +163,7 @@ static void test_claim_complete(void)
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub_env("PROTEIN_TRIAL"));
-    CU_ASSERT(env_is("PROTEIN_SWEEP", "flow"));
+    CU_ASSERT(env_is("PROTEIN_SWEEP", q("flow")));
     CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
     CU_ASSERT(env_is("PROTEIN_PARAMS", "{\"lr\": 0.1}"));
     CU_ASSERT_PTR_NOT_NULL(plugin_stub_env("PROTEIN_PARAM_LR"));
@@ -153,8 +177,9 @@ static void test_claim_complete(void)
 
     CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_log,
-                                  "protein: sweep flow trial 1 (fallback "
-                                  "point): {\"lr\": 0.1}"));
+                                  want_q("protein: sweep ", "flow",
+                                         " trial 1 (fallback point): "
+                                         "{\"lr\": 0.1}")));
     f = fopen(result, "a");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("score=0.5\ncost=12\n", f);
@@ -339,30 +364,33 @@ static void test_claim_refused(void)
     pq_trial *t = NULL;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("gone"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "gone", (long)getuid()), PQ_OK);
-    expect_task_fails("gone", 901, "protein: sweep 'gone' does not exist");
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, q("gone"), (long)getuid()), PQ_OK);
+    expect_task_fails("gone", 901,
+                      want_q("protein: sweep '", "gone", "' does not exist"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("halted"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "halted", "stop", (long)getuid()),
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, q("halted"), "stop", (long)getuid()),
                     PQ_OK);
-    expect_task_fails("halted", 902, "protein: sweep 'halted' is paused or "
-                                     "stopped");
+    expect_task_fails("halted", 902,
+                      want_q("protein: sweep '", "halted", "' is paused or stopped"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("resting"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "resting", "pause",
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, q("resting"), "pause",
                                        (long)getuid()), PQ_OK);
-    expect_task_fails("resting", 903, "protein: sweep 'resting' is paused "
-                                      "or stopped");
+    expect_task_fails("resting", 903,
+                      want_q("protein: sweep '", "resting", "' is paused or stopped"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep_budget("spent", 1), PQ_OK);
     memset(&req, 0, sizeof(req));
     req.claim_key = "someone-else";
     req.uid = (long)getuid();
+    req.user = getpwuid(getuid())->pw_name;
     req.array_index = -1;
-    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "spent", &req, &t), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, q("spent"), &req, &t), PQ_OK);
     pq_trial_free(t);
-    expect_task_fails("spent", 904, "protein: sweep 'spent' has handed out "
-                                    "all of its max_trials trials");
+    expect_task_fails("spent", 904,
+                      want_q("protein: sweep '", "spent", "' has handed out all "
+                             "of its max_trials trials"));
     pq_free(ctx);
 }
 
@@ -373,7 +401,7 @@ static long trials_handed_out(const char *sweep)
     pq_sweep_info *info = NULL;
     long n = -1;
 
-    if (pq_sweep_get(ctx, sweep, &info) == PQ_OK)
+    if (pq_sweep_get(ctx, q(sweep), &info) == PQ_OK)
         n = info->n_trials;
     pq_sweep_info_free(info);
     pq_free(ctx);

@@ -1,0 +1,113 @@
+/*
+ * acl.c - the Redis ACL rules of protein's identities (docs/admin.md,
+ * "Security"): a user reaches the keys of their own sweeps only; the
+ * privileged services (the plugin, proteind) reach every protein key.
+ * Both may run exactly the commands protein's functions run, so that the
+ * ACL, checked by Redis for each of them, is what confines a caller.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "pq_internal.h"
+
+/* Most words in a role's rules. */
+#define RULE_WORDS_MAX 64
+
+/* Every command functions.lua runs (tests/integration/test_identity.sh
+ * checks the list against the file), plus FCALL, FCALL_RO and what a
+ * client needs around them. */
+static const char ACL_COMMANDS[] =
+    "-@all +fcall +fcall_ro +ping +hello +auth +select +time "
+    "+exists +get +set +pexpire +del +unlink "
+    "+hget +hset +hmget +hincrby +hdel "
+    "+lpop +rpush +llen +lindex +lmove +lrange +lrem "
+    "+zadd +zrem +zrange +zrangebyscore +zrangebylex +zremrangebyscore "
+    "+zscore +zcard +zcount +sadd +smismember +xadd";
+
+int pq_acl_user_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > PQ_OWNER_MAX)
+        return 0;
+    if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
+{
+    int n;
+    switch (role) {
+    case PQ_ACL_USER:
+        if (!pq_acl_user_name_valid(name))
+            return PQ_EINVAL;
+        n = snprintf(buf, len, "resetkeys ~protein:{%s/* resetchannels %s", name,
+                     ACL_COMMANDS);
+        break;
+    case PQ_ACL_SERVICE:
+        n = snprintf(buf, len, "resetkeys ~protein:* resetchannels %s +xread +xrange",
+                     ACL_COMMANDS);
+        break;
+    default:
+        return PQ_EINVAL;
+    }
+    return n < 0 || (size_t)n >= len ? PQ_EINVAL : PQ_OK;
+}
+
+int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
+                     char password[33], int *saved)
+{
+    char rules[1024], pass_rule[40];
+    const char *argv[RULE_WORDS_MAX + 6];
+    pq_reply *r = NULL;
+    int argc = 0, rc;
+
+    *saved = 0;
+    if (!pq_acl_user_name_valid(name))
+        return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s': 1 to %d characters "
+                            "of [a-z0-9_.-], starting with a letter or '_'",
+                            name ? name : "(null)", PQ_OWNER_MAX);
+    if (pq_acl_rules(role, name, rules, sizeof rules) != PQ_OK)
+        return pq_set_error(ctx, PQ_EINVAL, "no ACL rules for that role");
+    if (pq_random_token(password) != PQ_OK)
+        return pq_set_error(ctx, PQ_EIO, "getrandom failed for a password");
+    snprintf(pass_rule, sizeof pass_rule, ">%s", password);
+    argv[argc++] = "ACL";
+    argv[argc++] = "SETUSER";
+    argv[argc++] = name;
+    argv[argc++] = "reset";
+    argv[argc++] = "on";
+    argv[argc++] = pass_rule;
+    for (char *w = strtok(rules, " "); w && argc < RULE_WORDS_MAX + 6; w = strtok(NULL, " "))
+        argv[argc++] = w;
+    if ((rc = pq_command(ctx, argc, argv, NULL, 0, &r)) != PQ_OK)
+        return rc;
+    pq_reply_free(r);
+    if (role == PQ_ACL_USER) {
+        const char *add[4] = {"ZADD", "protein:users", "0", name};
+        if ((rc = pq_command(ctx, 4, add, NULL, 0, &r)) != PQ_OK)
+            return rc;
+        pq_reply_free(r);
+    }
+    /* Persist when the server has an ACL file; without one the user lives
+     * until Redis restarts (the caller says so). */
+    const char *save[2] = {"ACL", "SAVE"};
+    if (pq_command(ctx, 2, save, NULL, 0, &r) == PQ_OK) {
+        *saved = 1;
+        pq_reply_free(r);
+    }
+    ctx->err = PQ_OK;
+    ctx->errstr[0] = '\0';
+    return PQ_OK;
+}

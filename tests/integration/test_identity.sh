@@ -1,0 +1,241 @@
+#!/bin/sh
+# test_identity.sh - identities enforced by Redis, not by clients: two Unix
+# users (created here, removed at exit) get their Redis identities from
+# `protein admin add-user`, the plugin its from `protein admin add-service`
+# (the setup of docs/admin.md, "Security"), and every attack of issue 11 is
+# replayed and must be refused, while the legitimate paths work: user A's
+# own sweep through `protein agent` and `protein report`, A's jobs and B's
+# jobs on A's shared sweep through the plugin (integration/plugin_step).
+# Each check's message quotes the sentence of docs/admin.md it backs.
+# Needs root (useradd); skips (77) otherwise.
+set -eu
+
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+if [ "$(id -u)" -ne 0 ]; then
+    echo "test_identity: SKIP: needs root to create two Unix users"
+    exit 77
+fi
+for tool in useradd userdel runuser sha1sum; do
+    command -v $tool >/dev/null 2>&1 || { echo "test_identity: SKIP: no $tool"; exit 77; }
+done
+STEP=$top_builddir/tests/integration/plugin_step
+[ -x "$STEP" ] || { echo "test_identity: SKIP: plugin_step not built (no Slurm headers)"; exit 77; }
+. "$top_srcdir/tests/common/cli_test.sh"
+cli_test_init test_identity
+cli_test_redis
+
+A=pqa$$
+B=pqb$$
+drop_users() {
+    userdel -r "$A" >/dev/null 2>&1 || true
+    userdel -r "$B" >/dev/null 2>&1 || true
+}
+trap 'drop_users; cli_test_cleanup' EXIT
+useradd -m -s /bin/sh "$A"
+useradd -m -s /bin/sh "$B"
+UA=$(id -u "$A")
+UB=$(id -u "$B")
+
+# check WHAT COMMAND...: COMMAND must succeed.
+check() { what=$1; shift; "$@" >"$tmp/check.out" 2>&1 || fail "$what: $(head -c 300 "$tmp/check.out")"; }
+# refused WHAT COMMAND...: COMMAND must fail, or print an error (redis-cli
+# exits 0 after an error reply).
+refused() {
+    what=$1; shift
+    out=$("$@" 2>&1) && ! printf '%s' "$out" | grep -q 'NOPERM\|ERR\|error\|NOAUTH\|WRONGPASS' &&
+        fail "not refused: $what (got: $(printf '%s' "$out" | head -c 200))"
+    return 0
+}
+
+# ------------------------------------------------------------ the admin's setup
+# docs/admin.md: the admin's own Redis user is `default` with a password.
+ADMIN_PW=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+rcli CONFIG SET requirepass "$ADMIN_PW" >/dev/null
+umask 077
+printf '%s\n' "$ADMIN_PW" >"$tmp/admin.pass"
+umask 022
+radmin() { redis-cli -p "$REDIS_PORT" --no-auth-warning -a "$ADMIN_PW" "$@"; }
+ADMIN="--redis $REDIS_URL --password-file $tmp/admin.pass"
+# world-readable copies of what the users run, and a root-only secret dir
+pub=$tmp/pub
+mkdir -p "$pub/etc" "$pub/results"
+chmod 755 "$tmp" "$pub" "$pub/etc"
+chmod 1777 "$pub/results"
+"$PROTEIN" admin add-service protein-plugin --secret-file "$pub/etc/plugin.pass" $ADMIN \
+    >"$tmp/admin.out" || fail "admin add-service protein-plugin"
+"$PROTEIN" admin add-service protein-proteind --secret-file "$pub/etc/proteind.pass" $ADMIN \
+    >>"$tmp/admin.out" || fail "admin add-service protein-proteind"
+"$PROTEIN" admin add-user "$A" $ADMIN >>"$tmp/admin.out" || fail "admin add-user A"
+"$PROTEIN" admin add-user "$B" $ADMIN >>"$tmp/admin.out" || fail "admin add-user B"
+APW=$(eval echo "~$A")/.config/protein/redis-password
+BPW=$(eval echo "~$B")/.config/protein/redis-password
+[ "$(stat -c '%U %a' "$APW")" = "$A 600" ] || fail "A's password file is not A's, mode 600"
+[ "$(stat -c '%U %a' "$pub/etc/plugin.pass")" = "root 600" ] ||
+    fail "the plugin's password file is not root's, mode 600"
+
+ra() { redis-cli -p "$REDIS_PORT" --no-auth-warning --user "$A" -a "$(cat "$APW")" "$@"; }
+rb() { redis-cli -p "$REDIS_PORT" --no-auth-warning --user "$B" -a "$(cat "$BPW")" "$@"; }
+asA() { runuser -u "$A" -- env PROTEIN_REDIS="$REDIS_URL" "$@"; }
+asB() { runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$@"; }
+PLUGIN_URL=redis://protein-plugin@127.0.0.1:$REDIS_PORT
+step() { # step SWEEP UID JOBID SCORE: one batch step through the plugin
+    "$STEP" "$1" "$2" "$3" "$4" "redis=$PLUGIN_URL" "password_file=$pub/etc/plugin.pass" \
+        "result_dir=$pub/results" "claim_timeout=0"
+}
+
+# Every command protein's functions run is in both roles' ACL rules.
+for cmd in $(grep -o "redis\.call('[A-Z]*'" "$top_srcdir/queue/functions.lua" | cut -d"'" -f2 | sort -u); do
+    lc=$(echo "$cmd" | tr 'A-Z' 'a-z')
+    "$PROTEIN" admin rules user "$A" | grep -q -- "+$lc\( \|\$\)" ||
+        fail "the user rules lack +$lc, which functions.lua runs"
+    "$PROTEIN" admin rules service | grep -q -- "+$lc\( \|\$\)" ||
+        fail "the service rules lack +$lc, which functions.lua runs"
+done
+
+# ------------------------------------------------------------ sweeps of A
+cat >"$pub/quad.yaml" <<EOF
+name: quad
+metric: {name: score, goal: maximize}
+max_trials: 6
+parameters:
+  x: {distribution: uniform, min: -2, max: 2}
+EOF
+chmod 644 "$pub/quad.yaml"
+check "a user creates a sweep with their own credentials (protein create)" \
+    asA "$PROTEIN" create --name ppo "$pub/quad.yaml"
+check "a user creates a shared sweep" asA "$PROTEIN" create --name open --shared "$pub/quad.yaml"
+[ "$(radmin exists "protein:{$A/ppo}:meta")" = 1 ] || fail "a bare name means USER/NAME"
+asA "$PROTEIN" list >"$tmp/list.out" 2>&1 || fail "a user lists their sweeps"
+grep -q "^$A/ppo " "$tmp/list.out" || fail "list shows $A/ppo: $(cat "$tmp/list.out")"
+
+# A's own trials through the agent; the trial reports progress with A's
+# credentials (protein report) and its score through the result file.
+cat >"$pub/trial.sh" <<EOF
+#!/bin/sh
+$PROTEIN report step=1 score=\$PROTEIN_PARAM_X || exit 1
+echo "score=\$PROTEIN_PARAM_X" >>"\$PROTEIN_RESULT"
+EOF
+chmod 755 "$pub/trial.sh"
+asA "$PROTEIN" agent ppo --count 2 -- "$pub/trial.sh" >"$tmp/agent.out" 2>&1 ||
+    fail "A's agent on A's sweep: $(cat "$tmp/agent.out")"
+grep -q 'progress not sent' "$tmp/agent.out" && fail "A's progress was refused: $(cat "$tmp/agent.out")"
+[ "$(radmin hget "protein:{$A/ppo}:trial:1" status)" = completed ] || fail "A's trial 1 not completed"
+[ -n "$(radmin hget "protein:{$A/ppo}:trial:1" progress_step)" ] || fail "A's progress not stored"
+check "A sees A's best trials" asA "$PROTEIN" best ppo
+check "A sees A's sweep status" asA "$PROTEIN" status ppo
+
+# A's job through the plugin: --sweep=ppo means A's own.
+step ppo "$UA" 101 0.25 >"$tmp/stepA.out" 2>"$tmp/stepA.err" ||
+    fail "A's job on A's sweep: $(cat "$tmp/stepA.err")"
+id=$(sed -n 's/^trial \([0-9]*\) .*/\1/p' "$tmp/stepA.out")
+[ "$(radmin hget "protein:{$A/ppo}:trial:$id" status)" = completed ] ||
+    fail "A's job's trial not completed"
+
+# B's job on A's shared sweep works; on A's other sweep it is refused.
+step "$A/open" "$UB" 201 0.5 >"$tmp/stepB.out" 2>"$tmp/stepB.err" ||
+    fail "B's job on A's shared sweep: $(cat "$tmp/stepB.err")"
+id=$(sed -n 's/^trial \([0-9]*\) .*/\1/p' "$tmp/stepB.out")
+[ "$(radmin hget "protein:{$A/open}:trial:$id" score)" = 0.5 ] ||
+    fail "B's job's result not recorded in A's shared sweep"
+rc=0
+step "$A/ppo" "$UB" 202 0.5 >/dev/null 2>"$tmp/stepB2.err" || rc=$?
+[ $rc -eq 1 ] && grep -q "belongs to another user and is not shared" "$tmp/stepB2.err" ||
+    fail "B's job was not refused A's unshared sweep (rc $rc): $(cat "$tmp/stepB2.err")"
+
+# A running trial of A's (a job of A that holds it), for the attacks below.
+step ppo "$UA" 102 - >"$tmp/run.out" 2>"$tmp/run.err" || fail "A's running job: $(cat "$tmp/run.err")"
+RID=$(sed -n 's/^trial \([0-9]*\) .*/\1/p' "$tmp/run.out")
+RTOKEN=$(sed -n 's/^trial [0-9]* token \([0-9a-f]*\)$/\1/p' "$tmp/run.out")
+[ -n "$RID" ] && [ -n "$RTOKEN" ] || fail "no running trial"
+META="protein:{$A/ppo}:meta"
+
+# ------------------------------------------------------------ attacks by B
+# "No user can read a token": Redis keeps SHA-1 digests only, and B
+# cannot read A's keys at all.
+refused "B reads A's tokens" rb HGETALL "protein:{$A/ppo}:private"
+stored=$(radmin hget "protein:{$A/ppo}:private" "token:$RID")
+[ "$stored" = "$(printf '%s' "$RTOKEN" | sha1sum | cut -d' ' -f1)" ] ||
+    fail "the stored token is not the digest of the job's token"
+ra hgetall "protein:{$A/ppo}:private" | grep -q "$RTOKEN" &&
+    fail "a token is readable in Redis, even by the sweep's owner"
+refused "B reads A's trial hashes" rb HGETALL "protein:{$A/ppo}:trial:$RID"
+refused "B reads A's sweep through a function" rb FCALL_RO protein_info 1 "$META"
+# "Control verbs and result recording cannot be forged."
+refused "B completes A's trial with a forged score" \
+    rb FCALL protein_complete 1 "$META" "$RID" "$RTOKEN" 1e300 ''
+refused "B fails A's trial" rb FCALL protein_fail 1 "$META" "$RID" "$RTOKEN" 1 x
+refused "B sends progress for A's trial" rb FCALL protein_progress 1 "$META" "$RID" "$RTOKEN" 1 1e300 ''
+refused "B claims A's running trial with A's uid and claim key" \
+    rb FCALL protein_claim 1 "$META" 102_0 "$UA" 102 0 node 0 1 \
+    00000000000000000000000000000000 "$A"
+refused "B expires A's leases" rb FCALL protein_expire 1 "$META" 99999999999
+refused "B pauses A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" pause 0
+refused "B stops A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" stop 0
+refused "B stops A's sweep with the CLI" asB "$PROTEIN" stop "$A/ppo"
+refused "B makes himself the owner" rb HSET "$META" owner_uid "$UB"
+refused "B deletes A's sweep" asB "$PROTEIN" delete --yes "$A/ppo"
+refused "B deletes A's sweep through the function" \
+    rb FCALL protein_delete 2 "$META" "protein:{$A/}:sweeps" 0
+refused "B removes A's sweep from A's index" rb ZREM "protein:{$A/}:sweeps" "$A/ppo"
+refused "B removes A from the user list" rb ZREM protein:users "$A"
+refused "B replaces A's ready queue" rb FCALL protein_queue_replace 1 "$META" x
+refused "B takes A's coordinator lease" rb FCALL protein_coord_acquire 1 "$META" me 100000
+refused "B requests a stop of A's trial" rb FCALL protein_request_stop 1 "$META" "$RID"
+refused "B creates a sweep in A's namespace" asB "$PROTEIN" create --name "$A/evil" "$pub/quad.yaml"
+refused "B claims in A's shared sweep with his own credentials" \
+    rb FCALL protein_claim 1 "protein:{$A/open}:meta" k "$UB" 1 0 n 0 1 \
+    00000000000000000000000000000000 "$B"
+refused "B reads A's password file" runuser -u "$B" -- cat "$APW"
+refused "B reads the plugin's password file" runuser -u "$B" -- cat "$pub/etc/plugin.pass"
+refused "anyone without a password" redis-cli -p "$REDIS_PORT" GET x
+refused "B reads A's shared sweep (shared lets jobs claim, nothing more)" \
+    rb HGETALL "protein:{$A/open}:meta"
+refused "B changes A's shared sweep" rb FCALL protein_set_state 1 "protein:{$A/open}:meta" stop 0
+refused "B runs FUNCTION" rb FUNCTION DELETE protein
+refused "B runs CONFIG" rb CONFIG GET dir
+refused "B runs EVAL" rb EVAL "return 1" 0
+refused "B publishes" rb PUBLISH chan x
+refused "B runs KEYS" rb KEYS '*'
+refused "B flushes" rb FLUSHALL
+[ "$(radmin hget "protein:{$A/ppo}:trial:$RID" status)" = running ] ||
+    fail "A's running trial changed under B's attacks"
+[ "$(radmin hget "$META" state)" = active ] || fail "A's sweep state changed"
+[ "$(radmin zscore "protein:{$A/}:sweeps" "$A/ppo")" = 0 ] || fail "A's sweep left its index"
+# The owner's expiry takes the server's clock, not a time from the client.
+[ "$(ra FCALL protein_expire 1 "$META" 99999999999)" = 0 ] ||
+    fail "protein_expire believed a client's time"
+[ "$(radmin hget "protein:{$A/ppo}:trial:$RID" status)" = running ] ||
+    fail "A's own expire call with a future time expired a lease"
+
+# A controls A's own sweeps.
+check "A pauses A's sweep" asA "$PROTEIN" pause open
+check "A resumes A's sweep" asA "$PROTEIN" resume open
+check "A stops A's sweep" asA "$PROTEIN" stop open
+check "A deletes A's sweep" asA "$PROTEIN" delete --yes open
+[ "$(radmin exists "protein:{$A/open}:meta")" = 0 ] || fail "A's delete left the sweep"
+
+# ------------------------------------------------------------ bounded work
+# "No call makes Redis busy": B's own sweep, with huge counts passed and stored.
+check "B creates his own sweep" asB "$PROTEIN" create --name own "$pub/quad.yaml"
+BMETA="protein:{$B/own}:meta"
+RB="redis-cli -p $REDIS_PORT --no-auth-warning --user $B -a $(cat "$BPW")"
+n=$(timeout 10 $RB FCALL_RO protein_trials 1 "$BMETA" 1 200000000 | wc -l) ||
+    fail "protein_trials with a huge range did not answer in 10 s"
+[ "$n" -le 1000 ] || fail "protein_trials returned $n lines for a huge range"
+timeout 10 $RB FCALL_RO protein_list 1 "protein:{$B/}:sweeps" '' 200000000 >/dev/null ||
+    fail "protein_list with a huge count did not answer"
+rb HSET "$BMETA" n_trials 100000000000 >/dev/null
+timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete --yes own \
+    >/dev/null 2>&1 || fail "deleting a sweep whose meta says n_trials 1e11"
+[ "$(radmin exists "$BMETA")" = 0 ] || fail "the sweep with n_trials 1e11 is not gone"
+[ "$(radmin ping)" = PONG ] || fail "Redis does not answer after the huge calls"
+
+# proteind's identity serves A's sweep (its ACL has what proteind runs).
+if [ -x "$top_builddir/coordinator/proteind" ]; then
+    timeout 60 "$top_builddir/coordinator/proteind" --once --sweep "$A/ppo" \
+        --redis "redis://protein-proteind@127.0.0.1:$REDIS_PORT" \
+        --password-file "$pub/etc/proteind.pass" >"$tmp/proteind.out" 2>&1 ||
+        fail "proteind with its service identity: $(tail -5 "$tmp/proteind.out")"
+fi
+
+cli_test_finish
