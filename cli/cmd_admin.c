@@ -170,7 +170,7 @@ int cmd_admin(int argc, char **argv)
         if (!pw)
             return cli_fail(VERB, "no Unix user '%s' on this host (its password "
                                   "file goes into its home directory)", name);
-        snprintf(path, sizeof(path), "%s/.config/protein/redis-password", pw->pw_dir);
+        snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, PQ_USER_PASSWORD_FILE);
         secret_file = path;
     } else if (!secret_file || secret_file[0] != '/') {
         return cli_usage_error(VERB, "add-service needs --secret-file "

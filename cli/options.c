@@ -175,10 +175,6 @@ int cli_getopt(int argc, char **argv, const char *optstring,
     return c;
 }
 
-/* Where `protein admin add-user` puts a user's Redis password, below
- * their home directory. */
-#define USER_PASSWORD_FILE ".config/protein/redis-password"
-
 /* When the caller has a password file from `protein admin add-user`, uses
  * it, as the Redis user of their own name (unless the URL names one). */
 static void user_credentials(pq_connect_options *opts)
@@ -190,7 +186,7 @@ static void user_credentials(pq_connect_options *opts)
 
     if (!pw || !user || !pw->pw_dir)
         return;
-    snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, USER_PASSWORD_FILE);
+    snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, PQ_USER_PASSWORD_FILE);
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
         return;
     opts->password_file = path;
@@ -201,11 +197,13 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
 {
     pq_connect_options opts;
     pq_context *ctx;
+    const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
 
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
     opts.password_file = r->password_file;
-    if (!opts.password_file && !getenv("PROTEIN_REDIS_PASSWORD"))
+    if (!opts.password_file && !getenv("PROTEIN_REDIS_PASSWORD") &&
+        !(url && strchr(url, '@')))
         user_credentials(&opts);
     opts.connect_timeout_ms = 2000;
     opts.command_timeout_ms = 5000;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spank_protein.h"
@@ -76,6 +77,31 @@ int spank_protein_user_name(uid_t uid, char *buf, size_t len)
     return 0;
 }
 
+/* In sbatch, salloc and srun (running as the submitter, uid): when the
+ * plugstack gives no password, the submitter's own Redis identity from
+ * `protein admin add-user`, if they have one: o's user and password_file
+ * point into user and path. */
+static void submitter_credentials(uid_t uid, pq_connect_options *o,
+                                  char *user, size_t ulen, char *path,
+                                  size_t plen)
+{
+    struct passwd pw, *found = NULL;
+    char scratch[4096];
+    struct stat st;
+
+    if (o->password_file != NULL || getenv("PROTEIN_REDIS_PASSWORD") != NULL ||
+        getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
+        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
+        strlen(pw.pw_name) >= ulen)
+        return;
+    snprintf(path, plen, "%s/%s", pw.pw_dir, PQ_USER_PASSWORD_FILE);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return;
+    snprintf(user, ulen, "%s", pw.pw_name);
+    o->user = user;
+    o->password_file = path;
+}
+
 /* Why a sweep name is malformed, for people. */
 static void describe_bad_name(const char *name, char *buf, size_t len)
 {
@@ -98,6 +124,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
                               const char *sweep, long uid)
 {
     char msg[256], user[PQ_OWNER_MAX + 1], full[PQ_SWEEP_NAME_MAX + 1];
+    char own_user[PQ_OWNER_MAX + 1], own_path[4096];
     const char *owner;
     pq_connect_options o;
     pq_context *ctx = NULL;
@@ -124,6 +151,8 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         return 0;
 
     o = spank_protein_connect_options(cfg, 0, 0);
+    submitter_credentials((uid_t)uid, &o, own_user, sizeof(own_user), own_path,
+                          sizeof(own_path));
     ctx = pq_connect(&o);
     if (ctx == NULL || ctx->err != PQ_OK) {
         warn_unchecked(sweep, ctx ? ctx->errstr : pq_strerror(PQ_ENOMEM));

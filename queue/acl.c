@@ -22,7 +22,7 @@
  * checks the list against the file), plus FCALL, FCALL_RO and what a
  * client needs around them. */
 static const char ACL_COMMANDS[] =
-    "-@all +fcall +fcall_ro +ping +hello +auth +select +time "
+    "-@all +fcall +fcall_ro +ping +hello +auth +select +time +type "
     "+exists +get +set +pexpire +del +unlink "
     "+hget +hset +hmget +hincrby +hdel "
     "+lpop +rpush +llen +lindex +lmove +lrange +lrem "

@@ -345,7 +345,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
     conn->command_tv = ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
     if (parse_url(ctx, url, conn) != PQ_OK)
         return ctx;
-    if (!conn->user[0] && o.user && *o.user) {
+    if (o.user && *o.user) {
         if (strlen(o.user) >= sizeof conn->user) {
             pq_set_error(ctx, PQ_EINVAL, "Redis user name '%s' is too long", o.user);
             return ctx;

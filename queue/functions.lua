@@ -202,6 +202,30 @@ local function load_meta(meta)
   return m
 end
 
+-- The type each key of a sweep holds (TYPE's answer), by suffix.
+local KEY_TYPES = {meta = 'hash', config = 'string', queue = 'list', retry = 'list',
+                   fallback = 'list', claims = 'hash', private = 'hash', leases = 'zset',
+                   observations = 'stream', coordinator = 'string', handed = 'set',
+                   waiting = 'zset'}
+
+local function type_of(key)
+  return redis.call('TYPE', key)['ok']
+end
+
+-- An ECORRUPT reply when one of the sweep's keys named by suffixes holds a
+-- type other than protein writes there (a command on it would fail after
+-- earlier writes); nil when each is absent or right.
+local function types_ok(meta, suffixes)
+  local P = prefix_of(meta)
+  for _, sfx in ipairs(suffixes) do
+    local t = type_of(P .. sfx)
+    if t ~= 'none' and t ~= KEY_TYPES[sfx] then
+      return corrupt(meta, 'the type of key ' .. P .. sfx, t)
+    end
+  end
+  return nil
+end
+
 -- Whether the per-state counters that count(meta, from, to) moves hold
 -- whole numbers (HINCRBY would fail on them after earlier writes).
 local function counters_ok(meta, from, to)
@@ -406,9 +430,19 @@ local function sweep_create(keys, a)
   if (a[5] ~= '0' and a[5] ~= '1') or (a[8] ~= '0' and a[8] ~= '1') then
     return fail('EINVAL', "sweep '" .. a[1] .. "': goal_minimize and shared are 0 or 1")
   end
-  err = check_entries(a, 11, 'fallback')
+  err = check_entries(a, 11, 'fallback') or types_ok(meta, {'fallback'})
   if err then
     return err
+  end
+  local owner = owner_of(meta)
+  local indexes = {keys[2]}
+  if owner and privileged() then
+    indexes[2] = USERS_KEY
+  end
+  for _, k in ipairs(indexes) do
+    if type_of(k) ~= 'none' and type_of(k) ~= 'zset' then
+      return corrupt(meta, 'the type of key ' .. k, type_of(k))
+    end
   end
   if redis.call('EXISTS', meta) == 1 then
     return fail('EEXISTS', "sweep '" .. a[1] .. "' already exists")
@@ -423,8 +457,7 @@ local function sweep_create(keys, a)
              'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
   push_all(P .. 'fallback', a, 11)
   redis.call('ZADD', keys[2], 0, a[1])
-  local owner = owner_of(meta)
-  if owner and privileged() then
+  if indexes[2] then
     redis.call('ZADD', USERS_KEY, 0, owner)
   end
   return 1
@@ -457,15 +490,26 @@ local function sweep_delete(keys, a)
   if err then
     return err
   end
-  local v = redis.call('HMGET', meta, 'owner_uid', 'n_trials', 'delete_next')
-  if redis.call('EXISTS', meta) == 0 then
+  local meta_type = type_of(meta)
+  if meta_type == 'none' then
     return no_sweep(meta)
+  end
+  if type_of(keys[2]) ~= 'none' and type_of(keys[2]) ~= 'zset' then
+    return corrupt(meta, 'the type of key ' .. keys[2], type_of(keys[2]))
+  end
+  local v = {}
+  if meta_type == 'hash' then
+    v = redis.call('HMGET', meta, 'owner_uid', 'n_trials', 'delete_next')
   end
   local owner_uid = whole(v[1])
   if not may_control(a, 1, owner_uid) then
     return not_owner(meta, v[1])
   end
   local P = prefix_of(meta)
+  if meta_type ~= 'hash' then
+    redis.call('UNLINK', meta)
+    redis.call('HSET', meta, 'name', name_of(meta), 'state', 'deleting')
+  end
   local n_trials = whole(v[2])
   local first = whole(v[3]) or 1
   if first < 1 then
@@ -561,6 +605,11 @@ local function claim(keys, a, m)
   if not lease or lease < 0 then
     return fail('EINVAL', "sweep '" .. m.name .. "': lease_seconds must be a whole number")
   end
+  local err = types_ok(meta, {'claims', 'private', 'leases', 'retry', 'queue', 'fallback',
+                              'handed', 'waiting'})
+  if err then
+    return err
+  end
   if lease == 0 then
     lease = m.lease_seconds
   end
@@ -615,7 +664,10 @@ local function claim(keys, a, m)
       break
     end
     local tk = P .. 'trial:' .. id
-    local t = redis.call('HMGET', tk, 'status', 'params', 'fallback', 'attempts')
+    local t = {}
+    if type_of(tk) == 'hash' then
+      t = redis.call('HMGET', tk, 'status', 'params', 'fallback', 'attempts')
+    end
     redis.call('LPOP', P .. 'retry')
     local n = whole(t[4], true)
     if whole(id) and t[1] == 'queued' and type(t[2]) == 'string' and n then
@@ -638,6 +690,10 @@ local function claim(keys, a, m)
   if m.max_trials > 0 and m.n_trials - n_lost >= m.max_trials then
     return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " ..
                 m.max_trials .. ' trials')
+  end
+  local next_key = P .. 'trial:' .. (m.n_trials + 1)
+  if type_of(next_key) ~= 'none' and type_of(next_key) ~= 'hash' then
+    return corrupt(meta, 'the type of key ' .. next_key, type_of(next_key))
   end
   -- The head of the ready queue; malformed entries are dropped.
   local e
@@ -736,7 +792,7 @@ local function finish(meta, id, token, to, fields, score, cost)
   elseif t.stop == '1' then
     to = 'pruned'
   end
-  local err = counters_ok(meta, st, to)
+  local err = counters_ok(meta, st, to) or types_ok(meta, {'leases', 'retry', 'observations'})
   if err then
     return err
   end
@@ -799,6 +855,10 @@ local function progress(keys, a)
   if not lease or lease < 1 then
     return corrupt(keys[1], 'lease_seconds of trial ' .. a[1], t.lease)
   end
+  local err = types_ok(keys[1], {'leases'})
+  if err then
+    return err
+  end
   local t_now = now()
   redis.call('HSET', tk, 'progress_step', a[3], 'progress_score', a[4],
              'progress_cost', a[5], 'progress_at', stamp(t_now))
@@ -831,16 +891,20 @@ local function expire(keys, a, m)
   local meta = keys[1]
   local P = prefix_of(meta)
   local t_now = now()
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
-                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
-  local err = counters_ok(meta, nil, 'lost')
+  local err = counters_ok(meta, nil, 'lost') or
+              types_ok(meta, {'leases', 'claims', 'private', 'retry', 'observations'})
   if err then
     return err
   end
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
+                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
   for i = 1, #expired, 2 do
     local id, deadline = expired[i], tonumber(expired[i + 1])
     local tk = P .. 'trial:' .. id
-    local t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
+    local t = {}
+    if type_of(tk) == 'hash' then
+      t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
+    end
     redis.call('ZREM', P .. 'leases', id)
     if t[4] == 'running' then
       local holder = type(t[1]) == 'string' and t[1] or '?'
@@ -906,7 +970,7 @@ local function queue_replace(keys, a)
     return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
                 "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
   end
-  local err = check_entries(a, 2, 'queue', true)
+  local err = check_entries(a, 2, 'queue', true) or types_ok(meta, {'queue', 'handed'})
   if err then
     return err
   end
@@ -949,6 +1013,10 @@ local function release(keys, a)
   if type(a[1]) ~= 'string' or type(a[2]) ~= 'string' then
     return fail('EINVAL', 'a release needs a claim key and a reason')
   end
+  local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry'})
+  if err then
+    return err
+  end
   redis.call('ZREM', P .. 'waiting', a[1])
   local id = redis.call('HGET', P .. 'claims', a[1])
   if not id then
@@ -975,7 +1043,7 @@ local function fallback_add(keys, a)
     return fail('ESTATE', "coordinator lease of sweep '" .. name_of(keys[1]) ..
                 "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
   end
-  local err = check_entries(a, 2, 'fallback')
+  local err = check_entries(a, 2, 'fallback') or types_ok(keys[1], {'fallback'})
   if err then
     return err
   end

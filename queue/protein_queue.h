@@ -143,8 +143,8 @@ typedef struct pq_connect_options {
                                    a password in it is refused (PQ_EINVAL) */
     const char *password;       /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
     const char *password_file;  /* read when no password is given */
-    const char *user;           /* ACL user when the URL names none (NULL:
-                                   AUTH with the password alone) */
+    const char *user;           /* ACL user, instead of the URL's (NULL: the
+                                   URL's, else AUTH with the password alone) */
     int connect_timeout_ms;     /* <= 0: 2000 */
     int command_timeout_ms;     /* <= 0: 5000 */
 } pq_connect_options;
@@ -193,6 +193,10 @@ typedef enum pq_acl_role {
     PQ_ACL_SERVICE  /* the plugin or proteind: every protein key; acts for
                        the users whose jobs it serves */
 } pq_acl_role;
+
+/* Where `protein admin add-user` puts a user's Redis password, below their
+ * home directory; the CLI and the plugin's submit check read it there. */
+#define PQ_USER_PASSWORD_FILE ".config/protein/redis-password"
 
 /* A user name protein accepts as a sweep owner and ACL user: 1 to
  * PQ_OWNER_MAX characters of [a-z0-9_.-], starting with [a-z_]. */

@@ -12,6 +12,9 @@
  * file and ends the step with status 0, so that the plugin records the
  * outcome. SCORE "-" leaves the trial running (the step never ends).
  * Exits 1 with the plugin's message on stderr when the claim is refused.
+ * SCORE "submit" instead checks --sweep=SWEEP as sbatch does, as the
+ * calling user (run it as them): exits 0 when the submission would go
+ * ahead, 1 when refused; the plugin's messages go to stderr.
  */
 #include "config.h"
 
@@ -40,6 +43,16 @@ int main(int argc, char **argv)
         return 2;
     }
     plugin_stub_reset();
+    if (strcmp(argv[4], "submit") == 0) {
+        plugin_stub.context = S_CTX_LOCAL;
+        plugin_stub.error_fd = 2;
+        if (slurm_spank_init(NULL, argc - 5, argv + 5) != 0 || !plugin_stub.option)
+            return 2;
+        int rc = plugin_stub.option->cb(0, argv[1], 0);
+        if (plugin_stub.last_info[0])
+            fprintf(stderr, "%s\n", plugin_stub.last_info);
+        return rc == 0 ? 0 : 1;
+    }
     plugin_stub.context = S_CTX_REMOTE;
     plugin_stub.error_fd = 2;
     plugin_stub.job_id = (uint32_t)strtoul(argv[3], NULL, 10);

@@ -83,6 +83,9 @@ step() { # step SWEEP UID JOBID SCORE: one batch step through the plugin
         "result_dir=$pub/results" "claim_timeout=0"
 }
 
+# docs/admin.md shows the rules add-user sets, as they are.
+grep -qxF "$("$PROTEIN" admin rules user alice)" "$top_srcdir/docs/admin.md" ||
+    fail "docs/admin.md does not show the rules of 'protein admin rules user alice'"
 # Every command protein's functions run is in both roles' ACL rules.
 for cmd in $(grep -o "redis\.call('[A-Z]*'" "$top_srcdir/queue/functions.lua" | cut -d"'" -f2 | sort -u); do
     lc=$(echo "$cmd" | tr 'A-Z' 'a-z')
@@ -141,6 +144,16 @@ rc=0
 step "$A/ppo" "$UB" 202 0.5 >/dev/null 2>"$tmp/stepB2.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "belongs to another user and is not shared" "$tmp/stepB2.err" ||
     fail "B's job was not refused A's unshared sweep (rc $rc): $(cat "$tmp/stepB2.err")"
+
+# sbatch's check of --sweep, as the submitter with their own identity.
+submit() { # submit USER SWEEP: the plugin's submit-time check, as USER
+    runuser -u "$1" -- "$STEP" "$2" "$(id -u "$1")" 0 submit "redis=$PLUGIN_URL"
+}
+submit "$A" ppo >/dev/null 2>"$tmp/submit.err" || fail "A's submission refused: $(cat "$tmp/submit.err")"
+grep -q 'could not check' "$tmp/submit.err" && fail "A's submission unchecked: $(cat "$tmp/submit.err")"
+submit "$A" nosuch >/dev/null 2>"$tmp/submit.err" && fail "A's submission to no sweep accepted"
+grep -q "no such sweep $A/nosuch" "$tmp/submit.err" || fail "no 'no such sweep': $(cat "$tmp/submit.err")"
+check "B submits to A's shared sweep" submit "$B" "$A/open"
 
 # A running trial of A's (a job of A that holds it), for the attacks below.
 step ppo "$UA" 102 - >"$tmp/run.out" 2>"$tmp/run.err" || fail "A's running job: $(cat "$tmp/run.err")"

@@ -1237,11 +1237,34 @@ static void test_damaged_store(void)
     cli_is("0", "HSET", "protein:{dmg}:meta", "n_completed", "0");
     CU_ASSERT_EQUAL(pq_complete(ctx, "dmg", b->id, b->token, 1, 1), PQ_OK);
 
-    /* A damaged sweep can still be deleted. */
+    /* A key of the wrong type: refused before anything is written. */
+    cli_is("OK", "SET", "protein:{dmg}:waiting", "not a zset", NULL);
+    q = req_for("k4");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "dmg", &q, &t), PQ_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "waiting"));
+    CU_ASSERT(cli_is("2", "HGET", "protein:{dmg}:meta", "n_trials", NULL));
+    CU_ASSERT(cli_is("0", "HEXISTS", "protein:{dmg}:claims", "k4", NULL));
+    cli_is("1", "DEL", "protein:{dmg}:waiting", NULL, NULL);
+    /* A retry id whose trial is not a hash is dropped. */
+    cli_is("OK", "SET", "protein:{dmg}:trial:99", "x", NULL);
+    cli_is("1", "RPUSH", "protein:{dmg}:retry", "99", NULL);
+    pq_trial *c = claim_ok("dmg", "k5");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL(c->id, 3);
+    CU_ASSERT(cli_is("0", "LLEN", "protein:{dmg}:retry", NULL, NULL));
+    pq_trial_free(c);
+
+    /* A damaged sweep can still be deleted, even with meta not a hash. */
     cli_is("0", "HSET", "protein:{dmg}:meta", "state", "???");
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "dmg", 0), PQ_OK);
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg}:meta", NULL, NULL));
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg}:trial:1", NULL, NULL));
+    CU_ASSERT_EQUAL_FATAL(make_sweep("dmg2", (sweep_opts){0}), PQ_OK);
+    cli_is("1", "DEL", "protein:{dmg2}:meta", NULL, NULL);
+    cli_is("OK", "SET", "protein:{dmg2}:meta", "garbage", NULL);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "dmg2", 0), PQ_OK);
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg2}:meta", NULL, NULL));
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{dmg2}:fallback", NULL, NULL));
     free(digests);
     free(xlen);
     pq_trial_free(a);
