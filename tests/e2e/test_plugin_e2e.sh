@@ -82,6 +82,18 @@ node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
 U=$(id -un)
 trial_field() { $RCLI HGET "protein:{$U/$1}:trial:$2" "$3"; }
 
+# wait_field SWEEP TRIAL FIELD VALUE [SECONDS]: until the trial's field has
+# that value. An outcome is recorded by slurmstepd as the task ends, which
+# may be after squeue stops listing the job.
+wait_field() {
+    local n=$(( ${5:-15} * 10 ))
+    while [ $n -gt 0 ]; do
+        [ "$(trial_field "$1" "$2" "$3")" = "$4" ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "trial $2 of $1: $3 is '$(trial_field "$1" "$2" "$3")', not '$4'"; return 1
+}
+
 # make_sweep NAME MAX_TRIALS: a sweep of examples/sweeps/quadratic.yaml
 # renamed; returns 1 when the CLI is missing, 2 when `protein create` fails.
 make_sweep() {
@@ -286,7 +298,7 @@ case_scancel() {
     t=$(sed -n 's/^trial=//p' "$OUT/cancel.out")
     scancel "$j"
     wait_done "$j" || return 1
-    [ -n "$t" ] && [ "$(trial_field e2e-outcomes "$t" status)" = interrupted ]
+    [ -n "$t" ] && wait_field e2e-outcomes "$t" status interrupted
 }
 check "scancel: trial interrupted" case_scancel
 
@@ -299,11 +311,12 @@ case_cancel() {
     done
     "$PROTEIN" cancel e2e-cancel --redis "$PROTEIN_REDIS" > "$OUT/cancel-sweep.out" 2>&1 || return 1
     wait_done "$j" || return 1
-    echo "cancel: $(cat "$OUT/cancel-sweep.out" | tr '\n' ' ')"
+    echo "cancel: $(cat "$OUT/cancel-sweep.out" | tr '\n' ' ')" \
+        "jobs $(job_state "${j}_0") $(job_state "${j}_1")"
     grep -q '^scancel sent for 2 of 2 running trials' "$OUT/cancel-sweep.out" &&
         [ "$(job_state "${j}_0")" = CANCELLED ] && [ "$(job_state "${j}_1")" = CANCELLED ] &&
-        [ "$(trial_field e2e-cancel 1 status)" = interrupted ] &&
-        [ "$(trial_field e2e-cancel 2 status)" = interrupted ] &&
+        wait_field e2e-cancel 1 status interrupted &&
+        wait_field e2e-cancel 2 status interrupted &&
         "$PROTEIN" status e2e-cancel --redis "$PROTEIN_REDIS" | head -n 1 | grep -q 'stopped'
 }
 check "protein cancel: the sweep stops, its running array tasks are scancelled, trials interrupted" case_cancel
