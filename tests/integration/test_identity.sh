@@ -200,6 +200,7 @@ refused "B claims in A's shared sweep with his own credentials" \
     00000000000000000000000000000000 "$B"
 refused "B reads A's password file" runuser -u "$B" -- cat "$APW"
 refused "B reads the plugin's password file" runuser -u "$B" -- cat "$pub/etc/plugin.pass"
+refused "B reads proteind's password file" runuser -u "$B" -- cat "$pub/etc/proteind.pass"
 refused "anyone without a password" redis-cli -p "$REDIS_PORT" GET x
 refused "B reads A's shared sweep (shared lets jobs claim, nothing more)" \
     rb HGETALL "protein:{$A/open}:meta"
@@ -243,12 +244,15 @@ timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete -
 [ "$(radmin exists "$BMETA")" = 0 ] || fail "the sweep with n_trials 1e11 is not gone"
 [ "$(radmin ping)" = PONG ] || fail "Redis does not answer after the huge calls"
 
-# proteind's identity serves A's sweep (its ACL has what proteind runs).
+# proteind's identity finds every user's sweeps and serves them (its ACL
+# has what proteind runs).
 if [ -x "$top_builddir/coordinator/proteind" ]; then
-    timeout 60 "$top_builddir/coordinator/proteind" --once --sweep "$A/ppo" \
+    timeout 60 "$top_builddir/coordinator/proteind" --once \
         --redis "redis://protein-proteind@127.0.0.1:$REDIS_PORT" \
         --password-file "$pub/etc/proteind.pass" >"$tmp/proteind.out" 2>&1 ||
         fail "proteind with its service identity: $(tail -5 "$tmp/proteind.out")"
+    [ "$(radmin llen "protein:{$A/ppo}:queue")" -gt 0 ] ||
+        fail "proteind did not fill A's queue: $(tail -5 "$tmp/proteind.out")"
 fi
 
 cli_test_finish

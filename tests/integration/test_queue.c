@@ -1272,7 +1272,8 @@ static void test_damaged_store(void)
 }
 
 /* Expiry goes in chunks of 1000 leases per call: 1100 expired leases take
- * two calls of protein_expire, which pq_expire_leases makes. */
+ * two calls of protein_expire, which pq_expire_leases makes; deleting the
+ * 1100 trials takes two calls of protein_delete too. */
 static void test_expire_chunks(void)
 {
     enum { N = 1100 };
@@ -1292,6 +1293,21 @@ static void test_expire_chunks(void)
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "many", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, N - 1000);
     CU_ASSERT(cli_is("0", "ZCARD", "protein:{many}:leases", NULL, NULL));
+    /* Delete goes in chunks too: the first call removes 1000 trials, marks
+     * the sweep deleting and asks for another call (1). */
+    const char *del[] = {"FCALL", "protein_delete", "2", "protein:{many}:meta",
+                         "protein:sweeps", "0", NULL};
+    char *out = redis_harness_cli(&server, del);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    if (out)
+        CU_ASSERT_EQUAL(atoi(out), 1);
+    free(out);
+    CU_ASSERT(cli_is("deleting", "HGET", "protein:{many}:meta", "state", NULL));
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1000", NULL, NULL));
+    CU_ASSERT(cli_is("1", "EXISTS", "protein:{many}:trial:1001", NULL, NULL));
+    pq_claim_request q = req_for("late");
+    pq_trial *t = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "many", &q, &t), PQ_ESTOPPED);
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "many", 0), PQ_OK);
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
 }
