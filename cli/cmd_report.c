@@ -125,7 +125,12 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
         rc = pq_progress(ctx, sweep, id, token, isnan(step) ? 0 : step, score,
                          isnan(cost) ? -1 : cost, &stop);
     }
-    if (rc != PQ_OK)
+    if (rc == PQ_EPERM)
+        fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
+                        "sent: the sweep is another user's, which your Redis "
+                        "user may not change (the outcome still comes from "
+                        "$PROTEIN_RESULT at the end)\n", sweep, id);
+    else if (rc != PQ_OK)
         fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
                         "sent: %s\n", sweep, id,
                 ctx->errstr[0] ? ctx->errstr : pq_strerror(rc));

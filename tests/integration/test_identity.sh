@@ -140,6 +140,15 @@ step "$A/open" "$UB" 201 0.5 >"$tmp/stepB.out" 2>"$tmp/stepB.err" ||
 id=$(sed -n 's/^trial \([0-9]*\) .*/\1/p' "$tmp/stepB.out")
 [ "$(radmin hget "protein:{$A/open}:trial:$id" score)" = 0.5 ] ||
     fail "B's job's result not recorded in A's shared sweep"
+# B's trial program cannot report progress into A's sweep (B's Redis user
+# may not change it): a warning, exit status 0.
+tokB=$(sed -n 's/^trial [0-9]* token \([0-9a-f]*\)$/\1/p' "$tmp/stepB.out")
+runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" PROTEIN_SWEEP="$A/open" \
+    PROTEIN_TRIAL="$id" PROTEIN_TOKEN="$tokB" PROTEIN_RESULT="$pub/results/b.txt" \
+    "$PROTEIN" report score=1 >/dev/null 2>"$tmp/reportB.err" ||
+    fail "B's report in A's shared sweep did not exit 0"
+grep -q "another user's" "$tmp/reportB.err" ||
+    fail "B's report did not say why progress was not sent: $(cat "$tmp/reportB.err")"
 rc=0
 step "$A/ppo" "$UB" 202 0.5 >/dev/null 2>"$tmp/stepB2.err" || rc=$?
 [ $rc -eq 1 ] && grep -q "belongs to another user and is not shared" "$tmp/stepB2.err" ||
