@@ -17,11 +17,10 @@
  *      MAX_BURST_DEBOUNCES debounces), refit: replace the queued model
  *      suggestions at the queue's head, now stale, with fresh ones;
  *      warm-up (Sobol, default) points stay. When claims drain the queue,
- *      top it up. Suggestions
- *      are made with running trials, the points kept in the queue and each
- *      earlier suggestion of the batch pending; the queue is written with
- *      pq_queue_replace, which checks our lease on the server. The lease
- *      is renewed between suggestions of a long batch;
+ *      top it up. Suggestions are made in one batch (one GP fit) with
+ *      running trials, the points kept in the queue and each earlier
+ *      suggestion of the batch pending; the queue is written with
+ *      pq_queue_replace, which checks our lease on the server;
  *   5. now and then, ask running trials that fall below the early-stop
  *      threshold to stop (pq_trial_request_stop; pq_progress answers it).
  */
@@ -257,43 +256,55 @@ static int keepable(const proteind_sweep *s, size_t i, size_t rank,
            rank >= (size_t)s->opts->queue_depth;
 }
 
-/* Suggests up to n fresh points into fresh[] (values and params set),
- * each one pending for the next; stops early when the method is exhausted.
- * A batch can take seconds at large n, so the leader lease is renewed
- * between suggestions. *made receives how many were made, also on failure
- * (the slots are freed by the caller either way). Returns PQ_OK, PQ_ESTATE
- * when the lease was lost, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM
- * when the optimizer failed (logged). */
+/* Suggests up to n fresh points into fresh[] (values and params set) in
+ * one batch (protein_suggest_batch: one GP fit for all the model points,
+ * each pending for the next); stops early when the method is exhausted.
+ * *made receives how many were made, also on failure (the slots are freed
+ * by the caller either way). Returns PQ_OK, PQ_ESTATE when the lease was
+ * lost, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM when the optimizer
+ * failed (logged). */
 static int suggest_batch(pq_context *ctx, proteind_sweep *s,
                          queued_point *fresh, size_t n, size_t *made)
 {
-    protein_suggestion_info info;
+    const size_t np = s->cfg->n_params ? s->cfg->n_params : 1;
+    protein_suggestion_info *infos = NULL;
+    double *values = NULL;
+    size_t got = 0;
     int rc;
 
-    for (*made = 0; *made < n; (*made)++) {
-        queued_point *q = &fresh[*made];
+    *made = 0;
+    if (n == 0)
+        return PQ_OK;
+    rc = proteind_lease_tick(ctx, s->lease, s->opts, proteind_now_ms());
+    if (rc <= 0)
+        return rc == 0 ? PQ_ESTATE : rc;
+    values = calloc(n * np, sizeof *values);
+    infos = calloc(n, sizeof *infos);
+    rc = values && infos ? protein_suggest_batch(s->opt, n, values, infos,
+                                                 &got)
+                         : PROTEIN_ENOMEM;
+    if (rc == PROTEIN_EXHAUSTED)
+        rc = PROTEIN_OK;
+    for (size_t i = 0; i < got && rc == PROTEIN_OK; i++) {
+        queued_point *q = &fresh[i];
 
-        rc = proteind_lease_tick(ctx, s->lease, s->opts, proteind_now_ms());
-        if (rc <= 0)
-            return rc == 0 ? PQ_ESTATE : rc;
-        q->values = calloc(s->cfg->n_params ? s->cfg->n_params : 1,
-                           sizeof *q->values);
-        if (!q->values)
-            return PQ_ENOMEM;
-        rc = protein_suggest(s->opt, q->values, &info);
-        if (rc == PROTEIN_EXHAUSTED)
-            return PQ_OK;
-        if (rc == PROTEIN_OK)
-            rc = protein_add_pending(s->opt, q->values);
-        if (rc == PROTEIN_OK)
-            rc = pq_model_values_to_params(s->cfg, q->values, &q->params);
-        if (rc != PROTEIN_OK) {
-            proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
-                         s->name, protein_strerror(rc), RETRY_MS);
-            s->retry_at = proteind_now_ms() + RETRY_MS;
-            return rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
+        q->values = malloc(np * sizeof *q->values);
+        if (!q->values) {
+            rc = PROTEIN_ENOMEM;
+            break;
         }
-        q->warmup = info.source != PROTEIN_SOURCE_MODEL;
+        memcpy(q->values, values + i * np, np * sizeof *q->values);
+        rc = pq_model_values_to_params(s->cfg, q->values, &q->params);
+        q->warmup = infos[i].source != PROTEIN_SOURCE_MODEL;
+        *made = i + 1;
+    }
+    free(values);
+    free(infos);
+    if (rc != PROTEIN_OK) {
+        proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
+                     s->name, protein_strerror(rc), RETRY_MS);
+        s->retry_at = proteind_now_ms() + RETRY_MS;
+        return rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
     }
     return PQ_OK;
 }

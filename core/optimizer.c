@@ -502,6 +502,25 @@ static int fit_gp(protein_optimizer *opt, void *state,
     return rc;
 }
 
+/* The scaled squared distance r^2 between candidate x and pending point
+ * p used by the pending penalty (see the top of this file). */
+static double pending_r2(const double *x, const double *p, const double *sc,
+                         size_t d)
+{
+    double r2 = 0;
+    for (size_t j = 0; j < d; j++) {
+        double z = (x[j] - p[j]) / sc[j];
+        r2 += z * z;
+    }
+    return r2 / (double)d;
+}
+
+/* The radius rho of the pending penalty for P pending points. */
+static double pending_rho(const protein_optimizer *opt, size_t n_pending)
+{
+    return 0.25 * pow((double)n_pending, -1.0 / (double)opt->dim);
+}
+
 /* Lowers the acquisition acq of the m candidates near pending points by
  * up to `spread` (see the comment at the top of this file). */
 static void penalize_pending(const protein_optimizer *opt, const double *cand,
@@ -509,20 +528,13 @@ static void penalize_pending(const protein_optimizer *opt, const double *cand,
                              double *acq)
 {
     const size_t d = opt->dim;
-    const double rho = 0.25 * pow((double)opt->n_pending, -1.0 / (double)d);
+    const double rho = pending_rho(opt, opt->n_pending);
     for (size_t k = 0; k < m; k++) {
-        double pen = 0;
-        for (size_t p = 0; p < opt->n_pending; p++) {
-            const double *x = cand + k * d, *pu = opt->pending_u + p * d;
-            double r2 = 0;
-            for (size_t j = 0; j < d; j++) {
-                double z = (x[j] - pu[j]) / sc[j];
-                r2 += z * z;
-            }
-            r2 /= (double)d;
-            pen = fmax(pen, exp(-r2 / (2 * rho * rho)));
-        }
-        acq[k] -= spread * pen;
+        double r2 = INFINITY;
+        for (size_t p = 0; p < opt->n_pending; p++)
+            r2 = fmin(r2, pending_r2(cand + k * d, opt->pending_u + p * d,
+                                     sc, d));
+        acq[k] -= spread * exp(-r2 / (2 * rho * rho));
     }
 }
 
@@ -696,20 +708,19 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
     return PROTEIN_OK;
 }
 
-/* Acquisition (research note section 3): predicted score times the budget
- * mask times the cost triangle 1 - |t - c| (rescaled when some candidate
- * lies further than 1 from t), lowered near pending points.
- * Returns the best candidate's index in *best, or PROTEIN_ENUMERIC when no
- * candidate has a finite acquisition. */
-static int choose(protein_optimizer *opt, work *w, const double *sc,
-                  double t, size_t *best)
+/* Acquisition before the pending penalty (research note section 3): the
+ * predicted score times the budget mask times the cost triangle
+ * 1 - |t - c| (rescaled when some candidate lies further than 1 from t),
+ * into acq[0..m); its finite range goes to *amin, *amax. */
+static void base_acquisition(const protein_optimizer *opt, const work *w,
+                             double t, double *acq, double *amin,
+                             double *amax)
 {
     const double max_cost = opt->cfg->max_suggestion_cost;
-    double amin = INFINITY, amax = -INFINITY, top = -INFINITY, reach = 1.0;
+    double reach = 1.0;
 
-    w->acq = malloc(w->m * sizeof(double));
-    if (w->acq == NULL)
-        return PROTEIN_ENOMEM;
+    *amin = INFINITY;
+    *amax = -INFINITY;
     for (size_t k = 0; k < w->m; k++)
         if (isfinite(w->pred_c[k]))
             reach = fmax(reach, fabs(t - w->pred_c[k]));
@@ -719,21 +730,114 @@ static int choose(protein_optimizer *opt, work *w, const double *sc,
             a = 0.0;
         else
             a *= 1.0 - fabs(t - c) / reach;
-        w->acq[k] = a;
+        acq[k] = a;
         if (isfinite(a)) {
-            amin = fmin(amin, a);
-            amax = fmax(amax, a);
+            *amin = fmin(*amin, a);
+            *amax = fmax(*amax, a);
         }
     }
-    if (opt->n_pending > 0 && amax >= amin)
-        penalize_pending(opt, w->cand, w->m, sc, amax - amin + 1e-12, w->acq);
-    for (size_t k = 0; k < w->m; k++) {
-        if (isfinite(w->acq[k]) && w->acq[k] > top) {
-            top = w->acq[k];
+}
+
+/* The index of the largest finite acq[k] in *best, skipping candidates
+ * with taken[k] set (taken may be NULL); PROTEIN_ENUMERIC when none. */
+static int argmax_acquisition(const double *acq, size_t m,
+                              const unsigned char *taken, size_t *best)
+{
+    double top = -INFINITY;
+
+    for (size_t k = 0; k < m; k++) {
+        if ((taken == NULL || !taken[k]) && isfinite(acq[k]) &&
+            acq[k] > top) {
+            top = acq[k];
             *best = k;
         }
     }
     return isfinite(top) ? PROTEIN_OK : PROTEIN_ENUMERIC;
+}
+
+/* Acquisition (base_acquisition) lowered near pending points. Returns the
+ * best candidate's index in *best, or PROTEIN_ENUMERIC when no candidate
+ * has a finite acquisition. */
+static int choose(protein_optimizer *opt, work *w, const double *sc,
+                  double t, size_t *best)
+{
+    double amin, amax;
+
+    w->acq = malloc(w->m * sizeof(double));
+    if (w->acq == NULL)
+        return PROTEIN_ENOMEM;
+    base_acquisition(opt, w, t, w->acq, &amin, &amax);
+    if (opt->n_pending > 0 && amax >= amin)
+        penalize_pending(opt, w->cand, w->m, sc, amax - amin + 1e-12, w->acq);
+    return argmax_acquisition(w->acq, w->m, NULL, best);
+}
+
+/* Everything a model suggestion needs before the acquisition: both GPs
+ * fitted (warm-started; Adam moments reset every 50 suggestions), the
+ * search centers, the candidates and both GPs' predictions at them, in
+ * *w (the caller frees it with work_free). sc receives the perturbation
+ * scales. */
+static int model_prepare(protein_optimizer *opt, work *w, double *sc,
+                         protein_suggestion_info *info)
+{
+    size_t nrows, nf, ncenters;
+    double t0;
+    int rc;
+
+    protein_space_scales(opt->cfg, sc);
+    rc = compute_targets(opt, w);
+    if (rc == PROTEIN_OK)
+        rc = select_rows(opt, w, &nrows);
+    if (rc == PROTEIN_OK)
+        rc = build_training(opt, w, nrows);
+    if (rc != PROTEIN_OK)
+        return rc;
+
+    if (opt->n_suggested % RESET_FREQUENCY == 0) {
+        protein_gp_params_reset_moments(&opt->score_params);
+        protein_gp_params_reset_moments(&opt->cost_params);
+    }
+    t0 = now_seconds();
+    rc = fit_gp(opt, opt->score_state, &opt->score_params, w->Xs, w->ys, w->ns);
+    if (rc == PROTEIN_OK)
+        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc, w->nc);
+    info->fit_seconds = now_seconds() - t0;
+    if (rc != PROTEIN_OK)
+        return rc;
+
+    rc = update_front(opt, w, &nf);
+    if (rc == PROTEIN_OK)
+        rc = build_centers(opt, w, nf, &ncenters);
+    if (rc == PROTEIN_OK)
+        rc = make_candidates(opt, w, ncenters, sc);
+    if (rc != PROTEIN_OK)
+        return rc;
+    w->pred_s = malloc(w->m * sizeof(double));
+    w->pred_c = malloc(w->m * sizeof(double));
+    if (w->pred_s == NULL || w->pred_c == NULL)
+        return PROTEIN_ENOMEM;
+    t0 = now_seconds();
+    rc = predict_all(opt, opt->score_state, w->cand, w->m, w->pred_s);
+    if (rc == PROTEIN_OK)
+        rc = predict_all(opt, opt->cost_state, w->cand, w->m, w->pred_c);
+    info->predict_seconds = now_seconds() - t0;
+    return rc;
+}
+
+/* Writes candidate `best` of *w to values and describes it in info. */
+static void model_pick(const protein_optimizer *opt, const work *w,
+                       size_t best, double t, double *values,
+                       protein_suggestion_info *info)
+{
+    protein_space_denormalize(opt->cfg, w->cand + best * opt->dim, values);
+    info->source = PROTEIN_SOURCE_MODEL;
+    info->predicted_score = protein_rank_normal_inverse(
+        opt->obs_score, w->ts, opt->n_obs, w->pred_s[best]);
+    if (opt->cfg->minimize)
+        info->predicted_score = -info->predicted_score;
+    info->predicted_cost = exp(w->pred_c[best] * w->lrange + w->lmin);
+    info->target_cost = t;
+    info->n_candidates = w->m;
 }
 
 /* The GP-guided suggestion (research note section 3). Returns PROTEIN_OK,
@@ -742,10 +846,9 @@ static int choose(protein_optimizer *opt, work *w, const double *sc,
 static int model_suggest(protein_optimizer *opt, double *values,
                          protein_suggestion_info *info)
 {
-    const protein_sweep_config *cfg = opt->cfg;
     work w;
-    size_t nrows, nf, ncenters, best = 0;
-    double scales[512], *sc = scales, t, t0;
+    size_t best = 0;
+    double scales[512], *sc = scales, t;
     int rc;
 
     memset(&w, 0, sizeof(w));
@@ -754,66 +857,112 @@ static int model_suggest(protein_optimizer *opt, double *values,
         if (sc == NULL)
             return PROTEIN_ENOMEM;
     }
-    protein_space_scales(cfg, sc);
-    rc = compute_targets(opt, &w);
-    if (rc == PROTEIN_OK)
-        rc = select_rows(opt, &w, &nrows);
-    if (rc == PROTEIN_OK)
-        rc = build_training(opt, &w, nrows);
-    if (rc != PROTEIN_OK)
-        goto fail;
-
-    /* both GPs, warm-started; Adam moments reset every 50 suggestions */
-    if (opt->n_suggested % RESET_FREQUENCY == 0) {
-        protein_gp_params_reset_moments(&opt->score_params);
-        protein_gp_params_reset_moments(&opt->cost_params);
-    }
-    t0 = now_seconds();
-    rc = fit_gp(opt, opt->score_state, &opt->score_params, w.Xs, w.ys, w.ns);
-    if (rc == PROTEIN_OK)
-        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w.Xc, w.yc, w.nc);
-    info->fit_seconds = now_seconds() - t0;
-    if (rc != PROTEIN_OK)
-        goto fail;
-
-    rc = update_front(opt, &w, &nf);
-    if (rc == PROTEIN_OK)
-        rc = build_centers(opt, &w, nf, &ncenters);
-    if (rc == PROTEIN_OK)
-        rc = make_candidates(opt, &w, ncenters, sc);
-    if (rc != PROTEIN_OK)
-        goto fail;
-    rc = PROTEIN_ENOMEM;
-    w.pred_s = malloc(w.m * sizeof(double));
-    w.pred_c = malloc(w.m * sizeof(double));
-    if (w.pred_s == NULL || w.pred_c == NULL)
-        goto fail;
-    t0 = now_seconds();
-    rc = predict_all(opt, opt->score_state, w.cand, w.m, w.pred_s);
-    if (rc == PROTEIN_OK)
-        rc = predict_all(opt, opt->cost_state, w.cand, w.m, w.pred_c);
-    info->predict_seconds = now_seconds() - t0;
+    rc = model_prepare(opt, &w, sc, info);
     if (rc != PROTEIN_OK)
         goto fail;
     t = sample_target(opt);
     rc = choose(opt, &w, sc, t, &best);
-    if (rc != PROTEIN_OK)
-        goto fail;
-
-    protein_space_denormalize(cfg, w.cand + best * opt->dim, values);
-    info->source = PROTEIN_SOURCE_MODEL;
-    info->predicted_score = protein_rank_normal_inverse(
-        opt->obs_score, w.ts, opt->n_obs, w.pred_s[best]);
-    if (cfg->minimize)
-        info->predicted_score = -info->predicted_score;
-    info->predicted_cost = exp(w.pred_c[best] * w.lrange + w.lmin);
-    info->target_cost = t;
-    info->n_candidates = w.m;
+    if (rc == PROTEIN_OK)
+        model_pick(opt, &w, best, t, values, info);
 fail:
     if (sc != scales)
         free(sc);
     work_free(&w);
     return rc;
+}
+
+/* Up to n model suggestions from one fit, one candidate set and one
+ * prediction pass: each is the best candidate by the acquisition at its
+ * own target cost, lowered near the pending points and near the
+ * suggestions made before it in the batch, which become pending points.
+ * The nearest pending distance of every candidate is kept and updated
+ * with each pick, so a pick costs O(m d) rather than O(m P d). values
+ * holds n rows of cfg->n_params; infos (may be NULL) n entries. *made
+ * receives how many were made (all of them unless the candidates run
+ * out). Returns PROTEIN_OK when at least one was made, PROTEIN_ENOMEM, or
+ * another status when the models fail. */
+static int model_batch(protein_optimizer *opt, size_t n, double *values,
+                       protein_suggestion_info *infos, size_t *made)
+{
+    const size_t d = opt->dim, np = opt->cfg->n_params;
+    protein_suggestion_info first;
+    unsigned char *taken = NULL;
+    double *near = NULL, *sc = NULL, amin, amax, t, rho;
+    work w;
+    size_t best = 0;
+    int rc;
+
+    *made = 0;
+    memset(&w, 0, sizeof(w));
+    info_reset(&first, PROTEIN_SOURCE_MODEL);
+    sc = malloc(d * sizeof(*sc));
+    if (sc == NULL)
+        return PROTEIN_ENOMEM;
+    opt->n_suggested++;
+    rc = model_prepare(opt, &w, sc, &first);
+    if (rc != PROTEIN_OK)
+        goto fail;
+    rc = PROTEIN_ENOMEM;
+    w.acq = malloc(w.m * sizeof(double));
+    near = malloc(w.m * sizeof(double));
+    taken = calloc(w.m ? w.m : 1, 1);
+    if (w.acq == NULL || near == NULL || taken == NULL)
+        goto fail;
+    for (size_t k = 0; k < w.m; k++) {
+        near[k] = INFINITY;
+        for (size_t p = 0; p < opt->n_pending; p++)
+            near[k] = fmin(near[k], pending_r2(w.cand + k * d,
+                                               opt->pending_u + p * d, sc, d));
+    }
+    for (; *made < n; (*made)++) {
+        protein_suggestion_info *info = infos ? &infos[*made] : &first;
+        double *v = values + *made * np;
+
+        if (*made > 0)
+            opt->n_suggested++;
+        if (infos)
+            info_reset(info, PROTEIN_SOURCE_MODEL);
+        t = sample_target(opt);
+        base_acquisition(opt, &w, t, w.acq, &amin, &amax);
+        rho = pending_rho(opt, opt->n_pending);
+        if (opt->n_pending > 0 && amax >= amin)
+            for (size_t k = 0; k < w.m; k++)
+                w.acq[k] -= (amax - amin + 1e-12) *
+                            exp(-near[k] / (2 * rho * rho));
+        rc = argmax_acquisition(w.acq, w.m, taken, &best);
+        if (rc != PROTEIN_OK)
+            break;
+        if (infos && *made == 0) {
+            info->fit_seconds = first.fit_seconds;
+            info->predict_seconds = first.predict_seconds;
+        }
+        model_pick(opt, &w, best, t, v, info);
+        taken[best] = 1;
+        rc = protein_add_pending(opt, v);
+        if (rc != PROTEIN_OK)
+            break;
+        for (size_t k = 0; k < w.m; k++)
+            near[k] = fmin(near[k], pending_r2(w.cand + k * d,
+                                               w.cand + best * d, sc, d));
+    }
+    if (*made > 0 && rc == PROTEIN_ENUMERIC)
+        rc = PROTEIN_OK;
+fail:
+    free(sc);
+    free(near);
+    free(taken);
+    work_free(&w);
+    return rc;
+}
+
+/* Whether suggestion number k (1-based) of method protein is a warm-up
+ * point: the first num_random_samples, and any while there is no success
+ * or nothing to model. */
+static int in_warmup(const protein_optimizer *opt, long k)
+{
+    long warmup = opt->cfg->num_random_samples > 0
+                      ? opt->cfg->num_random_samples : 0;
+    return k <= warmup || opt->n_obs == 0 || opt->dim == 0;
 }
 
 /* Next suggestion; see protein.h. Method protein: the config defaults
@@ -827,7 +976,6 @@ int protein_suggest(protein_optimizer *opt, double *values,
                     protein_suggestion_info *info)
 {
     protein_suggestion_info dummy;
-    long warmup;
     int rc;
 
     if (opt == NULL || values == NULL)
@@ -846,15 +994,13 @@ int protein_suggest(protein_optimizer *opt, double *values,
         break;
     }
     opt->n_suggested++;
-    warmup = opt->cfg->num_random_samples > 0 ? opt->cfg->num_random_samples
-                                               : 0;
     if (opt->use_default_first && opt->n_suggested == 1 &&
         defaults_point(opt, values)) {
         info_reset(info, PROTEIN_SOURCE_DEFAULT);
         return PROTEIN_OK;
     }
     info_reset(info, PROTEIN_SOURCE_SOBOL);
-    if (opt->n_suggested <= warmup || opt->n_obs == 0 || opt->dim == 0) {
+    if (in_warmup(opt, opt->n_suggested)) {
         warmup_point(opt, values);
         return PROTEIN_OK;
     }
@@ -867,6 +1013,53 @@ int protein_suggest(protein_optimizer *opt, double *values,
         info->fit_seconds = fit;
         info->predict_seconds = pred;
         warmup_point(opt, values);
+    }
+    return PROTEIN_OK;
+}
+
+/* Suggestions in a batch; see protein.h. Warm-up, default and non-model
+ * methods go one at a time through protein_suggest; model suggestions
+ * come from model_batch, one fit for the rest of the batch. A failing
+ * model gives a warm-up point, as in protein_suggest. */
+int protein_suggest_batch(protein_optimizer *opt, size_t n, double *values,
+                          protein_suggestion_info *infos, size_t *made)
+{
+    protein_suggestion_info dummy;
+    size_t k;
+    int rc;
+
+    if (made != NULL)
+        *made = 0;
+    if (opt == NULL || values == NULL || made == NULL)
+        return PROTEIN_EINVAL;
+    while (*made < n) {
+        double *v = values + *made * opt->cfg->n_params;
+        protein_suggestion_info *info = infos ? &infos[*made] : &dummy;
+        int model = opt->cfg->method == PROTEIN_METHOD_PROTEIN &&
+                    !(opt->use_default_first && opt->n_suggested == 0) &&
+                    !in_warmup(opt, opt->n_suggested + 1);
+
+        if (model) {
+            rc = model_batch(opt, n - *made, v, infos ? info : NULL, &k);
+            *made += k;
+            if (rc == PROTEIN_ENOMEM || k > 0) {
+                if (rc != PROTEIN_OK)
+                    return rc;
+                continue;
+            }
+            info_reset(info, PROTEIN_SOURCE_SOBOL);
+            warmup_point(opt, v);
+        } else {
+            rc = protein_suggest(opt, v, info);
+            if (rc == PROTEIN_EXHAUSTED)
+                return *made > 0 ? PROTEIN_OK : rc;
+            if (rc != PROTEIN_OK)
+                return rc;
+        }
+        rc = protein_add_pending(opt, v);
+        if (rc != PROTEIN_OK)
+            return rc;
+        (*made)++;
     }
     return PROTEIN_OK;
 }

@@ -288,6 +288,18 @@ void protein_optimizer_free(protein_optimizer *opt);
 int protein_suggest(protein_optimizer *opt, double *values,
                     protein_suggestion_info *info);
 
+/* Writes up to n suggestions to values (n rows of cfg->n_params), each
+ * marked pending (protein_add_pending) before the next is made, so none
+ * lands near another or near the points already pending. Model
+ * suggestions share one GP fit, one candidate set and one prediction
+ * pass: a batch of n costs about one protein_suggest plus O(n m d) for m
+ * candidates. infos (may be NULL) receives n entries. *made: how many
+ * were written, fewer than n only after a grid's last point (PROTEIN_OK
+ * then, PROTEIN_EXHAUSTED when none) or a failure (PROTEIN_ENOMEM,
+ * PROTEIN_EINVAL for NULL arguments). */
+int protein_suggest_batch(protein_optimizer *opt, size_t n, double *values,
+                          protein_suggestion_info *infos, size_t *made);
+
 /* Records a finished trial. score is the metric as reported (the optimizer
  * negates it itself for goal: minimize); cost is in seconds (> 0). A
  * failure's score and cost are ignored by the models. */

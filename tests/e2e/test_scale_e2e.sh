@@ -6,6 +6,8 @@
 #
 #   - a sweep with broken keys is logged by proteind, which goes on serving
 #     the others (every case below runs next to it);
+#   - a 256-task array at %64: 256 distinct points, all completed, at most
+#     5% fallback points, no claim waits the claim timeout;
 #   - Redis frozen (SIGSTOP) longer than the claim timeout during an array:
 #     afterwards no trial is running without a task, and the trials handed
 #     out (less those given back) are the tasks that ran;
@@ -134,6 +136,30 @@ wait_queue() {
 
 # ------------------------------------------------------------ cases
 
+case_big_array() {
+    local j n distinct completed fallback worst ok=0
+    make_sweep big 256 6 || return 1
+    wait_queue big 16 || return 1
+    j=$(sbatch --parsable --array=0-255%64 --sweep=big -o /dev/null \
+        --wrap "SLEEP=1 $OUT/objective.sh") || return 1
+    wait_done "$j" 300 || return 1
+    n=$(states "$j" 256 | grep -c '^COMPLETED$')
+    distinct=$(trials big params | sort -u | wc -l)
+    completed=$(trials big status | grep -c '^completed$')
+    fallback=$(trials big fallback | grep -c '^1$')
+    worst=$(claim_ms big | sort -g | tail -1)
+    echo "big: $n tasks COMPLETED, $distinct distinct points, $completed trials" \
+         "completed, $fallback fallback, slowest claim ${worst:-?} ms" \
+         "(median $(claim_ms big | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') ms)"
+    [ "$n" -eq 256 ] && [ "$distinct" -eq 256 ] && [ "$completed" -eq 256 ] || ok=1
+    [ "$(field big n_trials)" -eq 256 ] || ok=1
+    [ "$fallback" -le 12 ] || ok=1
+    # claim_timeout=2 (cluster.sh): no claim waited it out.
+    [ -n "$worst" ] && awk -v w="$worst" 'BEGIN { exit !(w < 2000) }' || ok=1
+    [ $ok -eq 0 ]
+}
+check "256-task array (%64): distinct points, all completed, <= 5% fallback, no claim waits the timeout" case_big_array
+
 case_frozen_redis() {
     local j ran handed given_back running n=0 ok=0
     make_sweep frozen 100 3 || return 1
@@ -214,7 +240,7 @@ case_broken_sweep() {
     errors=$(grep -c "sweep $U/aaa-broken: .*\(WRONGTYPE\|ECORRUPT\).*retrying in" "$D/log/proteind.log")
     echo "broken: $errors backed-off errors logged for aaa-broken"
     kill -0 "$PROTEIND_PID" && [ "$errors" -ge 1 ] && [ "$errors" -le 40 ] &&
-        grep -q "sweep $U/frozen: now the coordinator" "$D/log/proteind.log"
+        grep -q "sweep $U/big: now the coordinator" "$D/log/proteind.log"
 }
 check "a sweep with broken keys: proteind logs it, backs off, serves the others" case_broken_sweep
 

@@ -275,6 +275,55 @@ static void test_pending_distinct(void)
     CU_ASSERT(without < 0.02);   /* unmarked, the model repeats itself */
 }
 
+/* A batch from one fit: as many points as asked, all model points, each
+ * pending and apart from the others; a batch before any result is the
+ * warm-up's Sobol points, all distinct. */
+static void test_batch(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info[16];
+    double v[16][2], u[16][2], dmin = INFINITY;
+    size_t made = 0;
+
+    quad_space(&s, 5, 0);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_suggest_batch(opt, 8, &v[0][0], info, &made),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(made, 8);
+    CU_ASSERT_EQUAL(protein_num_pending(opt), 8);
+    for (int a = 0; a < 8; a++) {
+        CU_ASSERT(info[a].source != PROTEIN_SOURCE_MODEL);
+        for (int b = a + 1; b < 8; b++)
+            CU_ASSERT(v[a][0] != v[b][0] || v[a][1] != v[b][1]);
+    }
+    for (int i = 0; i < 8; i++)
+        protein_observe(opt, v[i], quad(v[i]), 100.0, PROTEIN_OUTCOME_SUCCESS);
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT(protein_suggest(opt, v[0], NULL) == PROTEIN_OK);
+        protein_observe(opt, v[0], quad(v[0]), 100.0, PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT_EQUAL(protein_num_pending(opt), 0);
+    CU_ASSERT_EQUAL(protein_suggest_batch(opt, 16, &v[0][0], info, &made),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(made, 16);
+    CU_ASSERT_EQUAL(protein_num_pending(opt), 16);
+    for (int i = 0; i < 16; i++) {
+        CU_ASSERT(info[i].source == PROTEIN_SOURCE_MODEL);
+        CU_ASSERT(isfinite(info[i].predicted_score));
+        check_bounds(&s, v[i]);
+        protein_space_normalize(&s.cfg, v[i], u[i]);
+    }
+    for (int a = 0; a < 16; a++)
+        for (int b = a + 1; b < 16; b++)
+            dmin = fmin(dmin, sqrt(dist2_2(u[a], u[b])));
+    CU_ASSERT(dmin > 0.05);
+    CU_ASSERT_EQUAL(protein_suggest_batch(NULL, 1, &v[0][0], NULL, &made),
+                    PROTEIN_EINVAL);
+    protein_optimizer_free(opt);
+}
+
 static void test_rank_normal(void)
 {
     const double y[7] = {3.0, -1.0, 250.0, 3.0, 0.5, 1e-3, 7.0};
@@ -633,6 +682,7 @@ static const cunit_test tests[] = {
     {"observe rules", test_observe_rules},
     {"beats random on a quadratic", test_beats_random},
     {"pending distinct", test_pending_distinct},
+    {"batch of suggestions from one fit", test_batch},
     {"rank-normal transform", test_rank_normal},
     {"beats random on Branin", test_beats_random_branin},
     {"reflection at the bounds", test_reflect_at_bounds},

@@ -1,0 +1,132 @@
+#!/bin/bash
+# bench_array.sh - a big Slurm array with --sweep against the same array
+# without it, in the same run, on the private one-node cluster of
+# tests/e2e/cluster.sh announcing --cpus CPUs, with one proteind serving.
+#
+#   bench_array.sh [--tasks 1000] [--throttle 64] [--cpus 64] [--dims 21]
+#                  [--runs 3] [--sleep 0]
+#
+# Each run submits `sbatch --array=0-(T-1)%P` of a task that sleeps
+# --sleep seconds and writes a score (a quadratic bowl), first without
+# --sweep (the baseline), then with --sweep on a fresh sweep of --dims
+# uniform parameters and max_trials T. Per run it prints the wall times
+# (submission to the last task's end, polled every 0.1 s) and their ratio,
+# the share of fallback points, the distinct points, the claim wait p50
+# and p99 (the plugin's "claimed and exported in" lines), proteind's refits
+# and suggestions per second of the sweep array, and CPU seconds per claim
+# of Redis and of proteind. The last lines are the medians over the runs.
+# Needs root, Slurm's daemons and redis-server (exit 77 otherwise) and the
+# build (top_builddir or PROTEIN_BUILDDIR, default the current directory).
+set -u
+
+TASKS=1000 THROTTLE=64 CPUS=64 DIMS=21 RUNS=3 SLEEP=0
+while [ $# -gt 0 ]; do
+    case $1 in
+    --tasks) TASKS=$2; shift 2 ;;
+    --throttle) THROTTLE=$2; shift 2 ;;
+    --cpus) CPUS=$2; shift 2 ;;
+    --dims) DIMS=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --sleep) SLEEP=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "bench_array.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=${top_builddir:-${PROTEIN_BUILDDIR:-$(pwd)}}
+export top_builddir=$B
+export PROTEIN_E2E_DIR=${PROTEIN_BENCH_DIR:-${TMPDIR:-/tmp}/protein-bench-array.$$}
+export PROTEIN_E2E_CPUS=$CPUS
+CLUSTER=$HERE/../e2e/cluster.sh
+PROTEIN=$B/cli/protein
+PROTEIND=$B/coordinator/proteind
+[ -x "$PROTEIN" ] && [ -x "$PROTEIND" ] || { echo "bench_array.sh: build first ($B)" >&2; exit 77; }
+
+"$CLUSTER" up > /dev/null || exit $?
+PROTEIND_PID=
+cleanup() {
+    [ -n "$PROTEIND_PID" ] && kill "$PROTEIND_PID" 2>/dev/null && wait "$PROTEIND_PID" 2>/dev/null
+    "$CLUSTER" down
+    rm -rf "$PROTEIN_E2E_DIR"
+}
+trap cleanup EXIT
+. "$PROTEIN_E2E_DIR/env.sh"
+D=$PROTEIN_E2E_DIR
+RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
+cat > "$D/out/objective.sh" <<'EOF'
+#!/bin/sh
+sleep "${SLEEP:-0}"
+env | awk -F= '/^PROTEIN_PARAM_X/ { s -= ($2 - 0.3) ^ 2 }
+               END { printf "score=%.6f\n", s }' >> "${PROTEIN_RESULT:-/dev/null}"
+EOF
+chmod 755 "$D/out/objective.sh"
+
+"$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu > "$D/log/proteind.log" 2>&1 &
+PROTEIND_PID=$!
+
+now() { date +%s.%N; }
+# cpu_of PID: user + system CPU seconds of a process.
+cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
+redis_cpu() { $RCLI INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s }'; }
+# run_array SWEEP-OPTION: submits the array, waits for its end; prints
+# the wall seconds.
+run_array() {
+    local t0 j
+    t0=$(now)
+    j=$(sbatch --parsable --array=0-$((TASKS - 1))%$THROTTLE "$@" -o /dev/null \
+        --wrap "SLEEP=$SLEEP $D/out/objective.sh") || return 1
+    while [ -n "$(squeue -h -j "$j" 2>/dev/null | head -1)" ]; do sleep 0.1; done
+    awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'
+}
+# percentile P: the P-th percentile of the numbers on stdin.
+percentile() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { i = int(p / 100 * NR + 0.999); if (i < 1) i = 1; print a[i] }'; }
+
+printf '%-4s %8s %8s %6s %9s %9s %9s %9s %7s %9s %10s %11s\n' run base_s sweep_s ratio fallback distinct wait_p50 wait_p99 refits sugg_per_s redis_cpu_ms proteind_cpu_ms
+for r in $(seq 1 "$RUNS"); do
+    s=bench-$r
+    {
+        echo "name: $s"; echo "method: protein"
+        echo "metric: {name: score, goal: maximize}"
+        echo "max_trials: $TASKS"
+        echo "parameters:"
+        for i in $(seq 0 $((DIMS - 1))); do echo "  x$i: {distribution: uniform, min: 0, max: 1}"; done
+    } > "$D/$s.yaml"
+    "$PROTEIN" create "$D/$s.yaml" > /dev/null || exit 1
+    n=0
+    while [ "$($RCLI LLEN "protein:{$s}:queue")" -lt 16 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    base=$(run_array) || exit 1
+    log_from=$(wc -l < "$D/log/slurmd.log")
+    plog_from=$(wc -l < "$D/log/proteind.log")
+    rc0=$(redis_cpu); pc0=$(cpu_of "$PROTEIND_PID")
+    swept=$(run_array --sweep="$s") || exit 1
+    rc1=$(redis_cpu); pc1=$(cpu_of "$PROTEIND_PID")
+    waits=$(tail -n +"$((log_from + 1))" "$D/log/slurmd.log" |
+        sed -n "s/.*protein: sweep $s trial [0-9]* claimed and exported in \([0-9.]*\) ms.*/\1/p")
+    plines=$(tail -n +"$((plog_from + 1))" "$D/log/proteind.log" | grep " sweep=$s ")
+    refits=$(echo "$plines" | grep -c '^[^ ]* proteind: refit ')
+    fresh=$(echo "$plines" | sed -n 's/.* fresh=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+    fallback=0 params=$D/$s.params
+    : > "$params"
+    for i in $(seq 1 "$($RCLI HGET "protein:{$s}:meta" n_trials)"); do
+        $RCLI HMGET "protein:{$s}:trial:$i" fallback params | paste -sd' ' >> "$params"
+    done
+    fallback=$(awk '$1 == 1' "$params" | wc -l)
+    distinct=$(cut -d' ' -f2- "$params" | sort -u | wc -l)
+    printf '%-4s %8s %8s %6s %8s%% %9s %9s %9s %7s %9s %10s %11s\n' "$r" "$base" "$swept" \
+        "$(awk -v a="$swept" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
+        "$(awk -v f="$fallback" -v n="$TASKS" 'BEGIN { printf "%.1f", 100 * f / n }')" \
+        "$distinct" "$(echo "$waits" | percentile 50)" "$(echo "$waits" | percentile 99)" \
+        "$refits" "$(awk -v f="$fresh" -v t="$swept" 'BEGIN { printf "%.1f", f / t }')" \
+        "$(awk -v a="$rc0" -v b="$rc1" -v n="$TASKS" 'BEGIN { printf "%.3f", 1000 * (b - a) / n }')" \
+        "$(awk -v a="$pc0" -v b="$pc1" -v n="$TASKS" 'BEGIN { printf "%.2f", 1000 * (b - a) / n }')"
+done | tee "$D/rows"
+# Medians over the runs, column by column.
+awk '{ for (i = 2; i <= NF; i++) { v = $i; sub("%", "", v); c[i, NR] = v } n = NR; k = NF }
+     END { printf "%-4s", "med";
+           for (i = 2; i <= k; i++) {
+               m = 0; for (r = 1; r <= n; r++) a[r] = c[i, r];
+               for (x = 1; x <= n; x++) for (y = x + 1; y <= n; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
+               printf " %9s", a[int((n + 1) / 2)] }
+           printf "\n" }' "$D/rows"
+echo "tasks $TASKS, %$THROTTLE on $CPUS CPUs announced, $DIMS parameters, sleep $SLEEP s; $(nproc) cores"
