@@ -54,13 +54,8 @@ trap cleanup EXIT
 . "$PROTEIN_E2E_DIR/env.sh"
 D=$PROTEIN_E2E_DIR
 RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
-cat > "$D/out/objective.sh" <<'EOF'
-#!/bin/sh
-sleep "${SLEEP:-0}"
-env | awk -F= '/^PROTEIN_PARAM_X/ { s -= ($2 - 0.3) ^ 2 }
-               END { printf "score=%.6f\n", s }' >> "${PROTEIN_RESULT:-/dev/null}"
-EOF
-chmod 755 "$D/out/objective.sh"
+# wait_done
+. "$HERE/../e2e/lib.sh"
 
 "$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu > "$D/log/proteind.log" 2>&1 &
 PROTEIND_PID=$!
@@ -75,8 +70,8 @@ run_array() {
     local t0 j
     t0=$(now)
     j=$(sbatch --parsable --array=0-$((TASKS - 1))%$THROTTLE "$@" -o /dev/null \
-        --wrap "SLEEP=$SLEEP $D/out/objective.sh") || return 1
-    while [ -n "$(squeue -h -j "$j" 2>/dev/null | head -1)" ]; do sleep 0.1; done
+        --wrap "SLEEP=$SLEEP $HERE/../e2e/quadratic_task.sh") || return 1
+    wait_done "$j" 3600 > /dev/null || return 1
     awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'
 }
 # percentile P: the P-th percentile of the numbers on stdin.

@@ -45,19 +45,8 @@ RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
 
 # ------------------------------------------------------------ helpers
 
-# job_state JOBID: the state of a job (array task ids as 12_3 work too).
-job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
-job_exit() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p' | head -1; }
-
-# wait_done JOBID [SECONDS]: until no task of the job is pending or running.
-wait_done() {
-    local n=$(( ${2:-30} * 10 ))
-    while [ $n -gt 0 ]; do
-        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    echo "job $1 still running: $(squeue -h -j "$1")"; return 1
-}
+# job_state, job_exit, wait_done
+. "$HERE/lib.sh"
 
 # wait_running JOBID: until the job runs.
 wait_running() {

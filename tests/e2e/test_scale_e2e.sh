@@ -58,17 +58,8 @@ SPOOL=$D/protein-spool
 
 # ------------------------------------------------------------ helpers
 
-job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
-
-# wait_done JOBID [SECONDS]: until no task of the job is pending or running.
-wait_done() {
-    local n=$(( ${2:-60} * 10 ))
-    while [ $n -gt 0 ]; do
-        [ -z "$(squeue -h -j "$1" 2>/dev/null)" ] && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    echo "job $1 still running: $(squeue -h -j "$1" | wc -l) tasks"; return 1
-}
+# job_state, wait_done
+. "$HERE/lib.sh"
 
 # states JOBID N: the states of array tasks 0..N-1, one per line.
 states() { local i; for i in $(seq 0 $(($2 - 1))); do job_state "${1}_$i"; done; }
@@ -101,13 +92,7 @@ make_sweep() { # NAME MAX_TRIALS DIMS
     "$PROTEIN" create "$D/$1.yaml" > "$D/$1.create.log" 2>&1 ||
         { cat "$D/$1.create.log"; return 1; }
 }
-cat > "$OUT/objective.sh" <<'EOF'
-#!/bin/sh
-sleep "${SLEEP:-0}"
-env | awk -F= '/^PROTEIN_PARAM_X/ { s -= ($2 - 0.3) ^ 2 }
-               END { printf "score=%.6f\n", s }' >> "$PROTEIN_RESULT"
-EOF
-chmod 755 "$OUT/objective.sh"
+TASK=$HERE/quadratic_task.sh
 
 # claim_ms SWEEP: the claim time of each task of SWEEP (slurmd log), in ms.
 claim_ms() {
@@ -141,7 +126,7 @@ case_big_array() {
     make_sweep big 256 6 || return 1
     wait_queue big 16 || return 1
     j=$(sbatch --parsable --array=0-255%64 --sweep=big -o /dev/null \
-        --wrap "SLEEP=1 $OUT/objective.sh") || return 1
+        --wrap "SLEEP=1 $TASK") || return 1
     wait_done "$j" 300 || return 1
     n=$(states "$j" 256 | grep -c '^COMPLETED$')
     distinct=$(trials big params | sort -u | wc -l)
@@ -166,7 +151,7 @@ case_frozen_redis() {
     wait_queue frozen 16 || return 1
     "$CLUSTER" plugstack outcome_retry=30
     j=$(sbatch --parsable --array=0-23%8 --sweep=frozen -o /dev/null \
-        --wrap "SLEEP=1 $OUT/objective.sh") || return 1
+        --wrap "SLEEP=1 $TASK") || return 1
     while [ "$(squeue -h -j "$j" -t R | wc -l)" -lt 4 ] && [ $n -lt 100 ]; do
         sleep 0.1; n=$((n + 1))
     done
@@ -202,7 +187,7 @@ case_redis_down() {
     # A short retry bound, so the outcomes go through the spool.
     "$CLUSTER" plugstack outcome_retry=2
     j=$(sbatch --parsable --array=0-7 --sweep=down -o /dev/null --time=2 \
-        --wrap "SLEEP=3 $OUT/objective.sh") || return 1
+        --wrap "SLEEP=3 $TASK") || return 1
     while [ "$(field down n_trials)" -lt 8 ] && [ $n -lt 150 ]; do sleep 0.1; n=$((n + 1)); done
     [ "$(field down n_trials)" -eq 8 ] || { echo "down: not all 8 claimed"; return 1; }
     # The lease follows the time limit (2 min) plus lease_margin (600 s).
@@ -217,7 +202,7 @@ case_redis_down() {
     echo "down: $(ls "$SPOOL" | grep -c '\.rec$') outcomes spooled while Redis was down"
     [ "$(ls "$SPOOL" | grep -c '\.rec$')" -eq 8 ] || ok=1
     # The next task that ends on the node replays the spool.
-    k=$(sbatch --parsable --sweep=down -o /dev/null --wrap "$OUT/objective.sh") || return 1
+    k=$(sbatch --parsable --sweep=down -o /dev/null --wrap "$TASK") || return 1
     wait_done "$k" 30 || ok=1
     recorded=$(trials down status | grep -c '^completed$')
     once=$($RCLI XLEN "protein:{$U/down}:observations")

@@ -119,7 +119,26 @@ static pq_trial_record *trial(const char *sweep, long id)
 }
 
 /* A step (step_id) of array task 3 of job 500 in slurmstepd, with
- * --sweep=sweep (NULL: none), the given redis and result_dir arguments. */
+ * --sweep=sweep (NULL: none) and the plugstack arguments av[0..ac). */
+static void start_step_av(const char *sweep, uint32_t job_id,
+                          uint32_t step_id, int ac, char **av)
+{
+    plugin_stub_reset();
+    plugin_stub.context = S_CTX_REMOTE;
+    plugin_stub.job_id = job_id;
+    plugin_stub.step_id = step_id;
+    plugin_stub.array_job_id = 500;
+    plugin_stub.array_task_id = 3;
+    plugin_stub.tasks = 1;
+    plugin_stub.uid = getuid();
+    plugin_stub.gid = getgid();
+    CU_ASSERT_EQUAL(slurm_spank_init(NULL, ac, av), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
+    if (sweep != NULL)
+        CU_ASSERT_EQUAL(plugin_stub.option->cb(0, sweep, 1), 0);
+}
+
+/* start_step_av with the given redis and result_dir arguments. */
 static void start_step_in(const char *sweep, const char *redis_arg,
                           const char *result_dir_arg, uint32_t job_id,
                           uint32_t step_id)
@@ -130,19 +149,7 @@ static void start_step_in(const char *sweep, const char *redis_arg,
     av[1] = (char *)result_dir_arg;
     av[2] = "claim_timeout=0";
     av[3] = "connect_timeout=300";
-    plugin_stub_reset();
-    plugin_stub.context = S_CTX_REMOTE;
-    plugin_stub.job_id = job_id;
-    plugin_stub.step_id = step_id;
-    plugin_stub.array_job_id = 500;
-    plugin_stub.array_task_id = 3;
-    plugin_stub.tasks = 1;
-    plugin_stub.uid = getuid();
-    plugin_stub.gid = getgid();
-    CU_ASSERT_EQUAL(slurm_spank_init(NULL, 4, av), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
-    if (sweep != NULL)
-        CU_ASSERT_EQUAL(plugin_stub.option->cb(0, sweep, 1), 0);
+    start_step_av(sweep, job_id, step_id, 4, av);
 }
 
 /* start_step_in with the test's result directory. */
@@ -464,8 +471,8 @@ static void test_result_planted(void)
     CU_ASSERT_EQUAL(rmdir(target), 0);              /* still empty */
 }
 
-/* A step of job job_id (array task 3 of job 500) with short timeouts and
- * the test's spool; outcome_retry seconds of retry at task exit. */
+/* A batch step of job job_id (array task 3 of job 500) with short
+ * timeouts and the test's spool; outcome_retry is its plugstack argument. */
 static void start_step_spooled(const char *sweep, uint32_t job_id,
                                const char *outcome_retry)
 {
@@ -480,18 +487,7 @@ static void start_step_spooled(const char *sweep, uint32_t job_id,
     av[4] = arg_spool;
     av[5] = (char *)outcome_retry;
     av[6] = "connect_timeout=300";
-    plugin_stub_reset();
-    plugin_stub.context = S_CTX_REMOTE;
-    plugin_stub.job_id = job_id;
-    plugin_stub.step_id = SLURM_BATCH_SCRIPT;
-    plugin_stub.array_job_id = 500;
-    plugin_stub.array_task_id = 3;
-    plugin_stub.tasks = 1;
-    plugin_stub.uid = getuid();
-    plugin_stub.gid = getgid();
-    CU_ASSERT_EQUAL(slurm_spank_init(NULL, 7, av), 0);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
-    CU_ASSERT_EQUAL(plugin_stub.option->cb(0, sweep, 1), 0);
+    start_step_av(sweep, job_id, SLURM_BATCH_SCRIPT, 7, av);
 }
 
 /* Redis frozen while the claim is on the wire: the claim times out on the
