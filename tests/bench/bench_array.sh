@@ -60,6 +60,8 @@ RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
 "$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu > "$D/log/proteind.log" 2>&1 &
 PROTEIND_PID=$!
 
+# The CLI and the jobs run as this user: a bare sweep name means $U/NAME.
+U=$(id -un)
 now() { date +%s.%N; }
 # cpu_of PID: user + system CPU seconds of a process.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
@@ -89,7 +91,7 @@ for r in $(seq 1 "$RUNS"); do
     } > "$D/$s.yaml"
     "$PROTEIN" create "$D/$s.yaml" > /dev/null || exit 1
     n=0
-    while [ "$($RCLI LLEN "protein:{$s}:queue")" -lt 16 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    while [ "$($RCLI LLEN "protein:{$U/$s}:queue")" -lt 16 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
     base=$(run_array) || exit 1
     log_from=$(wc -l < "$D/log/slurmd.log")
     plog_from=$(wc -l < "$D/log/proteind.log")
@@ -97,14 +99,14 @@ for r in $(seq 1 "$RUNS"); do
     swept=$(run_array --sweep="$s") || exit 1
     rc1=$(redis_cpu); pc1=$(cpu_of "$PROTEIND_PID")
     waits=$(tail -n +"$((log_from + 1))" "$D/log/slurmd.log" |
-        sed -n "s/.*protein: sweep $s trial [0-9]* claimed and exported in \([0-9.]*\) ms.*/\1/p")
-    plines=$(tail -n +"$((plog_from + 1))" "$D/log/proteind.log" | grep " sweep=$s ")
+        sed -n "s|.*protein: sweep $U/$s trial [0-9]* claimed and exported in \([0-9.]*\) ms.*|\1|p")
+    plines=$(tail -n +"$((plog_from + 1))" "$D/log/proteind.log" | grep " sweep=$U/$s ")
     refits=$(echo "$plines" | grep -c '^[^ ]* proteind: refit ')
     fresh=$(echo "$plines" | sed -n 's/.* fresh=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
     fallback=0 params=$D/$s.params
     : > "$params"
-    for i in $(seq 1 "$($RCLI HGET "protein:{$s}:meta" n_trials)"); do
-        $RCLI HMGET "protein:{$s}:trial:$i" fallback params | paste -sd' ' >> "$params"
+    for i in $(seq 1 "$($RCLI HGET "protein:{$U/$s}:meta" n_trials)"); do
+        $RCLI HMGET "protein:{$U/$s}:trial:$i" fallback params | paste -sd' ' >> "$params"
     done
     fallback=$(awk '$1 == 1' "$params" | wc -l)
     distinct=$(cut -d' ' -f2- "$params" | sort -u | wc -l)
