@@ -398,7 +398,9 @@ int pq_sweep_exists(pq_context *ctx, const char *name);
 
 /* Lists every sweep name (sorted): those without an owner and those of
  * each user in protein:users, a page of names per call to the server.
- * Needs a privileged service's ACL (PQ_EPERM for a user's). *names is a
+ * Names an index should not hold (a user may write their own index: another
+ * owner's name, a malformed one) are left out. Needs a privileged
+ * service's ACL (PQ_EPERM for a user's). *names is a
  * malloc'ed array of malloc'ed strings; free with
  * pq_strings_free(*names, *n). */
 int pq_sweep_list(pq_context *ctx, char ***names, size_t *n);

@@ -173,8 +173,8 @@ typedef struct name_list {
     size_t n, cap;
 } name_list;
 
-/* Appends a copy of prefix + name to list. PQ_OK or PQ_ENOMEM. */
-static int name_add(name_list *list, const char *prefix, const char *name)
+/* Appends a copy of name to list. PQ_OK or PQ_ENOMEM. */
+static int name_add(name_list *list, const char *name)
 {
     if (list->n == list->cap) {
         size_t cap = list->cap ? list->cap * 2 : 16;
@@ -184,47 +184,70 @@ static int name_add(name_list *list, const char *prefix, const char *name)
         list->names = grown;
         list->cap = cap;
     }
-    size_t len = strlen(prefix) + strlen(name) + 1;
-    char *copy = malloc(len);
-    if (!copy)
+    if (!(list->names[list->n] = pq_strdup(name)))
         return PQ_ENOMEM;
-    snprintf(copy, len, "%s%s", prefix, name);
-    list->names[list->n++] = copy;
+    list->n++;
     return PQ_OK;
 }
 
-/* Appends every name of index key (page by page, in order) to list,
- * each prefixed with prefix. */
-static int read_index(pq_context *ctx, const char *key, const char *prefix,
-                      name_list *list)
+/* What an index holds: names of sweeps without an owner (protein:sweeps),
+ * user names (protein:users), or OWNER's sweeps (protein:{OWNER/}:sweeps). */
+typedef enum index_kind { INDEX_BARE, INDEX_USERS, INDEX_OWNER } index_kind;
+
+/* Whether name belongs in an index of that kind: anything else was
+ * written there by hand (a user may write their own index) and is left out. */
+static int name_fits(index_kind kind, const char *owner, const char *name)
 {
-    char after[256] = "", count[16];
+    size_t olen;
+    switch (kind) {
+    case INDEX_BARE:
+        return !strchr(name, '/') && pq_sweep_name_valid(name);
+    case INDEX_USERS:
+        return pq_acl_user_name_valid(name);
+    case INDEX_OWNER:
+        olen = strlen(owner);
+        return strncmp(name, owner, olen) == 0 && name[olen] == '/' &&
+               pq_sweep_name_valid(name);
+    }
+    return 0;
+}
+
+/* Appends the names of index key that fit its kind (name_fits) to list,
+ * page by page, in order. */
+static int read_index(pq_context *ctx, const char *key, index_kind kind,
+                      const char *owner, name_list *list)
+{
+    char *after = NULL, count[16];
+    int rc = PQ_OK;
     snprintf(count, sizeof count, "%d", LIST_PAGE);
     for (;;) {
         pq_reply *r = NULL;
-        const char *argv[2] = {after, count};
-        int rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL, &r);
-        if (rc != PQ_OK)
-            return rc;
+        const char *argv[2] = {after ? after : "", count};
+        if ((rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL, &r)) != PQ_OK)
+            break;
         if (r->type != REDIS_REPLY_ARRAY) {
             pq_reply_free(r);
-            return pq_set_error(ctx, PQ_EPROTO, "protein_list %s: unexpected reply", key);
+            rc = pq_set_error(ctx, PQ_EPROTO, "protein_list %s: unexpected reply", key);
+            break;
         }
         size_t got = r->elements;
-        for (size_t i = 0; i < got; i++) {
+        for (size_t i = 0; i < got && rc == PQ_OK; i++) {
             const redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_STRING || e->len >= sizeof after)
+            if (e->type != REDIS_REPLY_STRING)
                 continue;
-            if (name_add(list, prefix, e->str) != PQ_OK) {
-                pq_reply_free(r);
-                return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-            }
-            memcpy(after, e->str, e->len + 1);
+            if (name_fits(kind, owner, e->str) && name_add(list, e->str) != PQ_OK)
+                rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+            /* The next page starts after the last name, fitting or not. */
+            free(after);
+            if (!(after = pq_strdup(e->str)))
+                rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         }
         pq_reply_free(r);
-        if (got < LIST_PAGE)
-            return PQ_OK;
+        if (rc != PQ_OK || got < LIST_PAGE)
+            break;
     }
+    free(after);
+    return rc;
 }
 
 static int names_cmp(const void *a, const void *b)
@@ -242,17 +265,17 @@ static int list_sweeps(pq_context *ctx, const char *owner, char ***names, size_t
     *names = NULL;
     *n = 0;
     if (owner) {
-        if (!*owner || strlen(owner) > 32 || strpbrk(owner, "/{}*?[]\\"))
+        if (!pq_acl_user_name_valid(owner))
             return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'", owner);
         snprintf(key, sizeof key, "protein:{%s/}:sweeps", owner);
-        rc = read_index(ctx, key, "", &list);
+        rc = read_index(ctx, key, INDEX_OWNER, owner, &list);
     } else {
-        rc = read_index(ctx, SWEEPS_KEY, "", &list);
+        rc = read_index(ctx, SWEEPS_KEY, INDEX_BARE, NULL, &list);
         if (rc == PQ_OK)
-            rc = read_index(ctx, USERS_KEY, "", &users);
+            rc = read_index(ctx, USERS_KEY, INDEX_USERS, NULL, &users);
         for (size_t i = 0; rc == PQ_OK && i < users.n; i++) {
             snprintf(key, sizeof key, "protein:{%s/}:sweeps", users.names[i]);
-            rc = read_index(ctx, key, "", &list);
+            rc = read_index(ctx, key, INDEX_OWNER, users.names[i], &list);
         }
         pq_strings_free(users.names, users.n);
     }

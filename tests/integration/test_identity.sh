@@ -230,6 +230,13 @@ refused "B flushes" rb FLUSHALL
 [ "$(radmin hget "protein:{$A/ppo}:trial:$RID" status)" = running ] ||
     fail "A's own expire call with a future time expired a lease"
 
+# What A writes into A's own index by hand (another owner's name, a name
+# too long to be one) is not listed, and listing still ends.
+ra ZADD "protein:{$A/}:sweeps" 0 "$B/own" 0 "$A/$(printf 'x%.0s' $(seq 1 300))" >/dev/null
+asA "$PROTEIN" list >"$tmp/list2.out" 2>&1 || fail "A's list after A's index was stuffed"
+grep -q "$B/own\|xxxxxxxx" "$tmp/list2.out" && fail "list shows names stuffed into A's index"
+grep -q "^$A/ppo " "$tmp/list2.out" || fail "A's list lost A's sweep: $(cat "$tmp/list2.out")"
+
 # A controls A's own sweeps.
 check "A pauses A's sweep" asA "$PROTEIN" pause open
 check "A resumes A's sweep" asA "$PROTEIN" resume open
