@@ -74,11 +74,13 @@ def fmt(v):
 
 
 def load(out):
-    runs = []
+    """The runs under out/raw, and the failed ones apart."""
+    runs, failed = [], []
     for path in glob.glob(os.path.join(out, "raw", "*", "*", "*.json")):
         with open(path) as f:
-            runs.append(json.load(f))
-    return runs
+            r = json.load(f)
+        (failed if r.get("error") else runs).append(r)
+    return runs, failed
 
 
 def section_of(run):
@@ -186,7 +188,7 @@ def _optimum(problem):
 
 
 def write(out):
-    runs = load(out)
+    runs, failed = load(out)
     meta = {}
     mp = os.path.join(out, "meta.json")
     if os.path.exists(mp):
@@ -215,6 +217,10 @@ def write(out):
         if t:
             parts.append("\n### 16 pending vs sequential: median regret ratio (goal <= 1.25)\n\n"
                          + t)
+    if failed:
+        parts.append("\n## Failed runs (left out of the tables)\n\n" + "".join(
+            "- %s %s %s seed %d: %s\n" % (r["problem"], r["mode"], r["optimizer"], r["seed"],
+                                          r["error"]) for r in failed))
     path = os.path.join(out, "report.md")
     with open(path, "w") as f:
         f.write("".join(parts))

@@ -64,6 +64,8 @@ def protein_binary(path):
 
 
 def protein_revision(binary):
+    if os.environ.get("PROTEIN_REVISION"):
+        return os.environ["PROTEIN_REVISION"]
     try:
         top = subprocess.check_output(["git", "-C", os.path.dirname(binary), "rev-parse",
                                        "--show-toplevel"], text=True,
@@ -100,13 +102,21 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
     if args.trials:
         trials = args.trials
     t0 = time.monotonic()
-    if opt == "protein":
-        done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
-                            sleep_per_cost=sleep_per_cost)
-    else:
-        done = RUNNERS[opt](problem, trials, parallel, seed)
+    error = None
+    try:
+        if opt == "protein":
+            done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
+                                sleep_per_cost=sleep_per_cost)
+        else:
+            done = RUNNERS[opt](problem, trials, parallel, seed)
+    except Exception as e:  # a peer that crashes is recorded, the benchmark goes on
+        import traceback
+        error = "%s: %s" % (type(e).__name__, str(e).strip().splitlines()[0] if str(e).strip()
+                            else "")
+        traceback.print_exc()
+        done = []
     names = [p.name for p in problem.space()]
-    return {"harness": HARNESS_VERSION, "problem": problem_name, "optimizer": opt,
+    return {"error": error,"harness": HARNESS_VERSION, "problem": problem_name, "optimizer": opt,
             "mode": mode, "parallel": parallel, "seed": seed, "trials": trials,
             "goal": problem.goal, "cost_aware": problem.cost_aware,
             "wall_s": round(time.monotonic() - t0, 3),
@@ -135,6 +145,9 @@ def main():
                     "by problem, mode, seed and budget; protein always reruns)")
     ap.add_argument("--jobs", type=int, default=1,
                     help="runs at once (processes; default 1: the machine is shared)")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="take the peers from the cache only, skipping the runs not in it "
+                    "(protein still runs)")
     ap.add_argument("--append", action="store_true",
                     help="keep the raw results already in --out (default: start afresh)")
     ap.add_argument("--report-only", action="store_true",
@@ -193,7 +206,7 @@ def main():
 
     def finished(k, task, res, how):
         p, seed, mode, opt = task
-        if how != "cached" and opt != "protein":
+        if how != "cached" and opt != "protein" and not res.get("error"):
             cfile = cache_file(*task)
             os.makedirs(os.path.dirname(cfile), exist_ok=True)
             with open(cfile, "w") as f:
@@ -202,9 +215,10 @@ def main():
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         with open(dest, "w") as f:
             json.dump(res, f, separators=(",", ":"))
-        print("[%d/%d] %s %s %s seed %d: best %.6g (%s)" % (
-            k, len(tasks), p, mode, opt, seed, report.best_at(res, len(res["results"])), how),
-            flush=True)
+        print("[%d/%d] %s %s %s seed %d: %s (%s)" % (
+            k, len(tasks), p, mode, opt, seed,
+            "FAILED: " + res["error"] if res.get("error")
+            else "best %.6g" % report.best_at(res, len(res["results"])), how), flush=True)
 
     todo = []
     k = 0
@@ -214,7 +228,7 @@ def main():
             with open(cfile) as f:
                 k += 1
                 finished(k, task, json.load(f), "cached")
-        else:
+        elif task[3] == "protein" or not args.cached_only:
             todo.append(task)
     if args.jobs > 1:
         with concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
