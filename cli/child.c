@@ -263,8 +263,12 @@ int cli_trial_start(const char *verb, const cli_runner *rn, long id,
         return -1;
     }
     if (pq_env_build(rn->sweep, id, params, path, token, &env) != PQ_OK) {
-        cli_fail(verb, "sweep %s trial %ld: cannot build its environment",
-                 rn->sweep, id);
+        char why[600];
+
+        if (pq_params_env_check(params, why, sizeof(why)) == PQ_OK)
+            snprintf(why, sizeof(why), "a parameter cannot be written");
+        cli_fail(verb, "sweep %s trial %ld: cannot build its environment: %s",
+                 rn->sweep, id, why);
         goto fail;
     }
     if (cli_child_start(rn->command, &env, &rn->child_mask, pid) < 0) {
@@ -302,7 +306,10 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
         return CLI_TRIAL_FAILED;
     }
     if (!res->has_metric) {
-        snprintf(why, len, "no result: no '%s=' line in $PROTEIN_RESULT",
+        snprintf(why, len, res->metric_rejected
+                 ? "no result: the last '%s=' line in $PROTEIN_RESULT is not a "
+                   "finite number"
+                 : "no result: no '%s=' line in $PROTEIN_RESULT",
                  metric ? metric : "score");
         return CLI_TRIAL_FAILED;
     }

@@ -14,6 +14,13 @@
 
 #include "config_common.h"
 
+/* Largest bound magnitude of a numeric parameter: far enough below
+ * DBL_MAX that the range's width and points in it stay finite. */
+#define BOUND_MAX 1e300
+/* Largest bound magnitude of an integer parameter: 2^53, below which
+ * every whole number is exact as a double. */
+#define INTEGER_BOUND_MAX 9007199254740992.0
+
 /* How a distribution is read: the kind it selects and its fields. */
 typedef enum bounds_form {
     NO_BOUNDS,    /* mu/sigma or a/b instead of min/max */
@@ -238,6 +245,33 @@ static int build_bounds(spec_ctx *c, protein_param *p, const dist_info *di)
     return 0;
 }
 
+/* Refuses a range that arithmetic on would overflow (bounds beyond
+ * +-BOUND_MAX) or, for an integer, that a double cannot hold exactly
+ * (beyond +-2^53), naming the field that gave it. */
+static int check_range(spec_ctx *c, const protein_param *p, const dist_info *di)
+{
+    const protein_param_spec *s = c->s;
+    double limit = p->is_integer ? INTEGER_BOUND_MAX : BOUND_MAX;
+    const char *within = p->is_integer
+        ? "-2^53 and 2^53 (9007199254740992) for an integer parameter, where "
+          "every whole number is exact"
+        : "-1e300 and 1e300 (a wider range would overflow to inf)";
+    const protein_spec_field *f;
+
+    if (fabs(p->min) <= limit && fabs(p->max) <= limit)
+        return 0;
+    if (di->bounds == NO_BOUNDS) {
+        f = p->kind == PROTEIN_PARAM_BETA ? &s->a : &s->mu;
+        return spec_fail(c, f->text ? f : NULL, p->kind == PROTEIN_PARAM_BETA
+                         ? "a" : "mu", "the range %g to %g that %s gives is too "
+                         "large: it must lie within %s", p->min, p->max,
+                         di->name, within);
+    }
+    f = fabs(p->min) > limit ? &s->min : &s->max;
+    return spec_fail(c, f, f == &s->min ? "min" : "max", "%s is too large: "
+                     "bounds must lie within %s", f->text, within);
+}
+
 /* Kind, integer flag, bounds, quantum, scale and default of a numeric
  * parameter. */
 static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
@@ -287,7 +321,7 @@ static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
     p->is_integer = p->is_integer || di->integer;
     rc = di->bounds == NO_BOUNDS ? build_shape(c, p, dist)
                                  : build_bounds(c, p, di);
-    if (rc)
+    if (rc || (rc = check_range(c, p, di)))
         return rc;
     if (p->kind == PROTEIN_PARAM_POW2) {
         const protein_spec_field *f = is_pow2(p->min) ? &s->max : &s->min;

@@ -140,8 +140,12 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     rc = pq_env_build(sweep, t->id, &t->params, out->result.path, t->token,
                       &env);
     if (rc != PQ_OK) {
+        char why[600];
+
+        if (pq_params_env_check(&t->params, why, sizeof(why)) == PQ_OK)
+            snprintf(why, sizeof(why), "%s", pq_strerror(rc));
         snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot build "
-                 "the environment: %s", sweep, t->id, pq_strerror(rc));
+                 "the environment: %s", sweep, t->id, why);
         goto fail;
     }
     for (i = 0; i < env.n; i++) {

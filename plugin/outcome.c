@@ -56,6 +56,10 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
         if (result_problem != NULL)
             snprintf(out->reason, sizeof(out->reason), "no result: %s",
                      result_problem);
+        else if (result != NULL && result->metric_rejected)
+            snprintf(out->reason, sizeof(out->reason),
+                     "no result: the metric's last line in the result file "
+                     "is not a finite number");
         else
             snprintf(out->reason, sizeof(out->reason),
                      "no result: exit 0 without a metric in the result file");

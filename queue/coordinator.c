@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,13 +107,17 @@ int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
         }
         for (size_t i = 0; i < r->elements; i++) {
             const redisReply *e = r->element[i];
-            if (e->type != REDIS_REPLY_STRING ||
-                pq_params_from_json(e->str, &(*pts)[*n]) != PQ_OK) {
-                rc = pq_set_error(ctx, PQ_EPROTO, "sweep '%s': unreadable pending point",
-                                  sweep);
+            if (e->type != REDIS_REPLY_STRING)
+                continue;
+            rc = pq_params_from_json(e->str, &(*pts)[*n]);
+            if (rc == PQ_ENOMEM) {
+                pq_set_error(ctx, rc, "out of memory");
                 goto fail;
             }
-            (*n)++;
+            /* A damaged trial's point only steers the model away from
+             * itself: skipped, it must not stop every refill. */
+            if (rc == PQ_OK)
+                (*n)++;
         }
     }
     pq_reply_free(r);
@@ -260,46 +265,69 @@ static int key_is(const msgpack_object *k, const char *name)
            memcmp(k->via.str.ptr, name, n) == 0;
 }
 
-/* A msgpack number as a double; 0 with *ok = 0 when not a number. */
+/* A msgpack number as a double; 0 with *ok = 0 when not a finite number. */
 static double obj_number(const msgpack_object *v, int *ok)
 {
+    double d;
     *ok = 1;
     switch (v->type) {
     case MSGPACK_OBJECT_POSITIVE_INTEGER: return (double)v->via.u64;
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: return (double)v->via.i64;
     case MSGPACK_OBJECT_FLOAT32:
-    case MSGPACK_OBJECT_FLOAT64: return v->via.f64;
-    default: *ok = 0; return 0;
+    case MSGPACK_OBJECT_FLOAT64:
+        d = v->via.f64;
+        if (isfinite(d))
+            return d;
+        break;
+    default:
+        break;
     }
+    *ok = 0;
+    return 0;
 }
 
-/* Decodes one stream entry body (msgpack map written by functions.lua). */
-static int decode_observation(const char *buf, size_t len, pq_observation *o)
+/* A msgpack str object as a trial state, or -1 (not a str, not a state
+ * name, or a name with a NUL in it). */
+static int obj_state(const msgpack_object *v)
+{
+    char name[16];
+    if (v->type != MSGPACK_OBJECT_STR || v->via.str.size >= sizeof name)
+        return -1;
+    memcpy(name, v->via.str.ptr, v->via.str.size);
+    name[v->via.str.size] = '\0';
+    if (strlen(name) != v->via.str.size)
+        return -1;
+    return pq_trial_state_parse(name);
+}
+
+int pq_observation_decode(const char *buf, size_t len, pq_observation *o)
 {
     msgpack_unpacked u;
     size_t off = 0;
-    int rc = PQ_EINVAL, have_trial = 0, have_outcome = 0, ok;
+    int rc = PQ_EINVAL, have_trial = 0, have_outcome = 0, ok = 1, fine = 1;
+    double id = 0;
+    memset(o, 0, sizeof *o);
+    if (!pq_msgpack_bounded(buf, len))
+        return PQ_EINVAL;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
         u.data.type != MSGPACK_OBJECT_MAP)
         goto fail;
-    for (uint32_t i = 0; i < u.data.via.map.size; i++) {
+    for (uint32_t i = 0; i < u.data.via.map.size && fine; i++) {
         const msgpack_object *k = &u.data.via.map.ptr[i].key;
         const msgpack_object *v = &u.data.via.map.ptr[i].val;
         if (key_is(k, "trial")) {
-            o->trial_id = (long)obj_number(v, &have_trial);
-        } else if (key_is(k, "outcome") && v->type == MSGPACK_OBJECT_STR) {
-            char name[16];
-            size_t n = v->via.str.size < sizeof name - 1 ? v->via.str.size : sizeof name - 1;
-            memcpy(name, v->via.str.ptr, n);
-            name[n] = '\0';
-            int s = pq_trial_state_parse(name);
+            id = obj_number(v, &have_trial);
+        } else if (key_is(k, "outcome")) {
+            int s = obj_state(v);
             have_outcome = s >= 0;
             o->outcome = (pq_trial_state)s;
         } else if (key_is(k, "score")) {
             o->score = obj_number(v, &o->has_score);
+            fine = o->has_score;
         } else if (key_is(k, "cost")) {
             o->cost = obj_number(v, &o->has_cost);
+            fine = o->has_cost;
         } else if (key_is(k, "fallback")) {
             o->fallback = obj_number(v, &ok) == 1;
         } else if (key_is(k, "params")) {
@@ -309,10 +337,18 @@ static int decode_observation(const char *buf, size_t len, pq_observation *o)
             rc = PQ_EINVAL;
         }
     }
-    if (have_trial && have_outcome)
+    /* Trial ids are whole numbers from 1 up; anything else (and a score or
+     * cost that is not a finite number) is not an entry protein wrote. */
+    if (fine && have_trial && have_outcome && id >= 1 && id <= 9e15 && id == floor(id)) {
+        o->trial_id = (long)id;
         rc = PQ_OK;
+    }
 fail:
     msgpack_unpacked_destroy(&u);
+    if (rc != PQ_OK) {
+        pq_params_free(&o->params);
+        memset(o, 0, sizeof *o);
+    }
     return rc;
 }
 
@@ -343,10 +379,9 @@ static int append_entries(pq_context *ctx, const char *sweep, const redisReply *
         memset(o, 0, sizeof *o);
         if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
             body->element[1]->type != REDIS_REPLY_STRING ||
-            decode_observation(body->element[1]->str, body->element[1]->len, o) != PQ_OK) {
+            pq_observation_decode(body->element[1]->str, body->element[1]->len, o) !=
+                PQ_OK) {
             /* One stray entry must not stop every later read. */
-            pq_params_free(&o->params);
-            memset(o, 0, sizeof *o);
             o->undecodable = 1;
         }
         snprintf(o->entry_id, sizeof o->entry_id, "%s", id);

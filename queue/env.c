@@ -67,6 +67,58 @@ int pq_param_env_name(const char *name, char *buf, size_t len)
     return PQ_OK;
 }
 
+/* One parameter's variable name and its index, for sorting. */
+typedef struct env_slot {
+    char name[256];
+    size_t index;
+} env_slot;
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const env_slot *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len)
+{
+    env_slot *slots;
+    int rc = PQ_OK;
+    if (why && len)
+        why[0] = '\0';
+    if (n == 0)
+        return PQ_OK;
+    if (!(slots = malloc(n * sizeof *slots))) {
+        if (why && len)
+            snprintf(why, len, "out of memory");
+        return PQ_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        slots[i].index = i;
+        if (pq_param_env_name(names[i], slots[i].name, sizeof slots[i].name) != PQ_OK) {
+            if (why && len)
+                snprintf(why, len, "parameter '%.200s' gives no environment variable "
+                         "name (empty or over 240 bytes)", names[i] ? names[i] : "");
+            rc = PQ_EINVAL;
+            goto done;
+        }
+    }
+    qsort(slots, n, sizeof *slots, slot_cmp);
+    for (size_t i = 1; i < n; i++) {
+        if (strcmp(slots[i - 1].name, slots[i].name) == 0) {
+            if (why && len)
+                snprintf(why, len, "parameters '%.200s' and '%.200s' both become %s in "
+                         "the environment: rename one", names[slots[i - 1].index],
+                         names[slots[i].index], slots[i].name);
+            rc = PQ_EINVAL;
+            goto done;
+        }
+    }
+done:
+    free(slots);
+    return rc;
+}
+
 /* Appends one name/value pair (both copied). */
 static int env_add(pq_env *env, const char *name, const char *value)
 {
@@ -84,6 +136,21 @@ static int env_add(pq_env *env, const char *name, const char *value)
     return (names[env->n - 1] && values[env->n - 1]) ? PQ_OK : PQ_ENOMEM;
 }
 
+int pq_params_env_check(const pq_params *params, char *why, size_t len)
+{
+    const char **names;
+    int rc;
+    if (params->n == 0)
+        return PQ_OK;
+    if (!(names = malloc(params->n * sizeof *names)))
+        return PQ_ENOMEM;
+    for (size_t i = 0; i < params->n; i++)
+        names[i] = params->items[i].name;
+    rc = pq_env_names_check(names, params->n, why, len);
+    free(names);
+    return rc;
+}
+
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
                  const char *result_path, const char *token, pq_env *out)
 {
@@ -91,6 +158,8 @@ int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
     char num[40], name[256];
     int rc;
     memset(out, 0, sizeof *out);
+    if ((rc = pq_params_env_check(params, NULL, 0)) != PQ_OK)
+        return rc;
     if ((rc = pq_params_to_json(params, &json)) != PQ_OK ||
         (rc = pq_params_to_args(params, &args)) != PQ_OK)
         goto fail;

@@ -160,8 +160,8 @@ static int j_string(jparser *j, char **out)
                     goto bad;
                 cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 j->s += 6;
-            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                goto bad;
+            } else if ((cp >= 0xDC00 && cp <= 0xDFFF) || cp == 0) {
+                goto bad; /* a lone low surrogate; NUL ends a C string */
             }
             utf8_put(&b, cp);
             break;
@@ -212,8 +212,12 @@ static int j_number(jparser *j, pq_param *p)
     p->number = strtod(j->s, NULL);
     if (!isfinite(p->number))
         return PQ_EINVAL;
-    p->is_integer = integer;
     p->is_string = 0;
+    p->is_integer = integer;
+    /* A whole number beyond int64 is kept as a plain number, so that it
+     * writes back ("1e+23") and reads back the same. */
+    if (!pq_param_number_ok(p))
+        p->is_integer = 0;
     j->s = s;
     return PQ_OK;
 }
@@ -331,6 +335,8 @@ int pq_params_from_json(const char *json, pq_params *out)
             goto fail;
         out->n++;
         rc = PQ_EINVAL;
+        if (!p->name[0])
+            goto fail;
         j_ws(&j);
         if (*j.s++ != ':')
             goto fail;

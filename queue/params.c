@@ -332,7 +332,11 @@ int pq_params_from_object(const void *object, pq_params *out)
         const msgpack_object *k = &o->via.map.ptr[i].key;
         const msgpack_object *v = &o->via.map.ptr[i].val;
         pq_param *p = &out->items[i];
-        if (k->type != MSGPACK_OBJECT_STR)
+        /* Names and texts are C strings: no NUL inside, no empty name. */
+        if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
+            memchr(k->via.str.ptr, '\0', k->via.str.size) ||
+            (v->type == MSGPACK_OBJECT_STR &&
+             memchr(v->via.str.ptr, '\0', v->via.str.size)))
             goto bad;
         out->n = i + 1;
         if (!(p->name = obj_strdup(k)))
@@ -360,6 +364,9 @@ int pq_params_from_object(const void *object, pq_params *out)
         default:
             goto bad;
         }
+        /* Integers beyond what pq_params_pack writes are not ours. */
+        if (!p->is_string && !pq_param_number_ok(p))
+            goto bad;
     }
     return PQ_OK;
 bad:
@@ -370,6 +377,77 @@ oom:
     return PQ_ENOMEM;
 }
 
+/* Big-endian unsigned integer of n bytes at p. */
+static uint64_t be_uint(const unsigned char *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int pq_msgpack_bounded(const char *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+    uint64_t need = 1; /* objects still to read, each at least one byte */
+    while (need > 0) {
+        if (p >= end || need > (uint64_t)(end - p))
+            return 0;
+        need--;
+        unsigned b = *p;
+        /* head: bytes of the header after b; size: its length field's
+         * width; body: payload bytes that follow; items: objects inside. */
+        size_t head = 0, size = 0;
+        uint64_t body = 0, items = 0;
+        if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+        } else if (b <= 0x8f) {
+            items = 2 * (uint64_t)(b & 0x0f);
+        } else if (b <= 0x9f) {
+            items = b & 0x0f;
+        } else if (b <= 0xbf) {
+            body = b & 0x1f;
+        } else if (b >= 0xc4 && b <= 0xc6) {
+            size = (size_t)1 << (b - 0xc4);           /* bin 8/16/32 */
+        } else if (b >= 0xc7 && b <= 0xc9) {
+            size = (size_t)1 << (b - 0xc7);           /* ext 8/16/32 */
+            body = 1;
+        } else if (b == 0xca || b == 0xcb) {
+            head = b == 0xca ? 4 : 8;
+        } else if (b >= 0xcc && b <= 0xd3) {
+            head = (size_t)1 << ((b - 0xcc) & 3);
+        } else if (b >= 0xd4 && b <= 0xd8) {
+            head = 1 + ((size_t)1 << (b - 0xd4));     /* fixext */
+        } else if (b >= 0xd9 && b <= 0xdb) {
+            size = (size_t)1 << (b - 0xd9);           /* str 8/16/32 */
+        } else if (b == 0xdc || b == 0xdd) {
+            size = b == 0xdc ? 2 : 4;
+            items = 1;                                 /* times the count */
+        } else if (b == 0xde || b == 0xdf) {
+            size = b == 0xde ? 2 : 4;
+            items = 2;
+        } else {
+            return 0; /* 0xc1: never used */
+        }
+        p++;
+        if ((size_t)(end - p) < head + size)
+            return 0;
+        p += head;
+        if (size) {
+            uint64_t n = be_uint(p, size);
+            p += size;
+            if (items)
+                items *= n;
+            else
+                body += n;
+        }
+        if (body > (uint64_t)(end - p))
+            return 0;
+        p += body;
+        need += items;
+    }
+    return 1;
+}
+
 int pq_params_unpack(const char *buf, size_t len, pq_params *out)
 {
     msgpack_unpacked u;
@@ -377,6 +455,8 @@ int pq_params_unpack(const char *buf, size_t len, pq_params *out)
     int rc;
     out->n = 0;
     out->items = NULL;
+    if (!pq_msgpack_bounded(buf, len))
+        return PQ_EINVAL;
     msgpack_unpacked_init(&u);
     if (msgpack_unpack_next(&u, buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
         off != len)

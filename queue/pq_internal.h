@@ -134,10 +134,44 @@ int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
                         pq_point_args *args);
 void pq_point_args_free(pq_point_args *args);
 
+/* 1 when buf begins with one whole msgpack object whose every declared
+ * string, binary and container size fits in the len bytes (each element
+ * at least one byte), 0 otherwise. msgpack-c allocates a container's
+ * elements before reading them, so 12 bytes declaring a map of 2^32
+ * entries would ask for 64 GiB: every decoder checks this first. */
+int pq_msgpack_bounded(const char *buf, size_t len);
+
 /* Reads a msgpack map name -> value (as pq_params_pack writes) from a
  * msgpack_object (passed as const void * so that this header needs no
  * msgpack.h). *out is left empty on failure: PQ_EINVAL, PQ_ENOMEM. */
 int pq_params_from_object(const void *object, pq_params *out);
+
+/* Decodes one observation stream entry body (the msgpack map
+ * {trial, outcome, params, fallback, score?, cost?} that functions.lua
+ * writes) into *o (zeroed first; free o->params with pq_params_free).
+ * PQ_EINVAL, with *o left empty, for anything else: not such a map, a
+ * trial id that is not a whole number >= 1, an unknown outcome, a score
+ * or cost that is not a finite number, params that are not a flat map.
+ * PQ_ENOMEM. */
+int pq_observation_decode(const char *buf, size_t len, pq_observation *o);
+
+/* Fills rec from a trial hash (a flat [field, value, ...] reply of
+ * HGETALL). PQ_EPROTO naming the field, with rec left empty, for a hash
+ * without a positive id or a known status, with params that are not a
+ * flat JSON object, or with a score, cost or progress that is not a
+ * finite number; PQ_ENOMEM. The caller frees what rec holds (as
+ * pq_trial_records_free does for each element). */
+int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
+                              const pq_reply *h, pq_trial_record *rec);
+
+/* Builds *out (free with pq_trial_free) from protein_claim's reply {id,
+ * token, status, fallback, resumed, attempts, params JSON, metric,
+ * cost_metric}. A reply that names a trial (id and token) but whose other
+ * fields cannot be decoded is PQ_EPROTO with *claimed_id set, so that the
+ * caller can fail that trial instead of leaving it running; *claimed_id
+ * is 0 otherwise. PQ_ENOMEM. ctx's url appears in messages. */
+int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep, const pq_reply *r,
+                              pq_trial **out, long *claimed_id);
 
 /* Parses a decimal long / double field value (NULL or bad: fallback). */
 long pq_parse_long(const char *s, long fallback);

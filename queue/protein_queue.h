@@ -110,28 +110,43 @@ typedef struct pq_env {
 } pq_env;
 
 /* Fills *out (free with pq_env_free) with malloc'ed copies. PQ_EINVAL
- * when a parameter cannot be rendered or its name gives no variable name,
- * PQ_ENOMEM; *out is empty then. */
+ * when a parameter cannot be rendered, its name gives no variable name or
+ * two names give the same one (pq_env_names_check says which), PQ_ENOMEM;
+ * *out is empty then. */
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
                  const char *result_path, const char *token, pq_env *out);
 /* Frees the names and values and empties env (NULL: no-op). */
 void pq_env_free(pq_env *env);
 
-/* A parsed result file: key=value lines (spaces around key and value
- * ignored), the last value of each key wins. Lines that are blank,
- * comments (#) or without '=' are skipped. A last value that is not a
- * finite number leaves its has_* at 0 (a diverged run reports no score). */
+/* Checks that the n parameter names each give a PROTEIN_PARAM_<NAME>
+ * variable and no two give the same one ("a.b", "a_b" and "A/B" all give
+ * PROTEIN_PARAM_A_B). Returns PQ_OK, or PQ_EINVAL with why (len bytes;
+ * may be NULL) naming the parameters and the variable, or PQ_ENOMEM. */
+int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len);
+/* pq_env_names_check on the names of params. */
+int pq_params_env_check(const pq_params *params, char *why, size_t len);
+
+/* A parsed result file: KEY=VALUE lines, spaces and tabs around key and
+ * value ignored (and a \r before the newline). Blank lines, comments (#)
+ * and lines without '=' are skipped. The last line of each key wins, even
+ * when its value is not a finite decimal number ([+-]digits[.digits]
+ * [e[+-]digits], at most 63 characters: not nan, inf, hex, or text, or a
+ * value with a NUL byte in it): the key then counts as absent (a run whose
+ * last score is nan diverged and reports no score, whatever it said
+ * before), and metric_rejected says so for the metric. */
 typedef struct pq_result {
     int has_metric;
-    double metric;   /* non-finite values are rejected: has_metric stays 0 */
+    double metric;
+    int metric_rejected; /* the last metric line held no finite number */
     int has_cost;
     double cost;
     int has_step;
     double step;
 } pq_result;
 
-/* Parses len bytes of text (no NUL needed). metric_key NULL: "score";
- * cost_key NULL: "cost"; the progress key is "step". Always PQ_OK. */
+/* Parses len bytes of text (no NUL needed; NUL bytes are data). metric_key
+ * NULL: "score"; cost_key NULL: "cost"; the progress key is "step".
+ * Always PQ_OK. */
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out);
 
@@ -312,9 +327,10 @@ int pq_trial_state_parse(const char *name);
 
 /* Parses a JSON object of parameters (as written by pq_params_to_json)
  * into *out (caller frees with pq_params_free). Numbers without '.', 'e'
- * or 'E' become integers; true, false, null, lists and objects (nested at
- * most 32 deep) are kept as their JSON text with is_json set. PQ_EINVAL on
- * bad syntax, with *out left empty. */
+ * or 'E' become integers (beyond int64: plain numbers); true, false, null,
+ * lists and objects (nested at most 32 deep) are kept as their JSON text
+ * with is_json set. PQ_EINVAL on bad syntax, an empty name or a \u0000
+ * escape, with *out left empty. */
 int pq_params_from_json(const char *json, pq_params *out);
 
 /* Deep copy of params into *out (caller frees with pq_params_free). */
@@ -501,8 +517,9 @@ int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
 int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth);
 
 /* Parameters of trials handed out but not finished (running, or queued for
- * a retry): the pending points the model must account for. *pts is
- * malloc'ed; free with pq_params_array_free(*pts, *n). */
+ * a retry): the pending points the model must account for. Points whose
+ * stored params cannot be decoded are left out. *pts is malloc'ed; free
+ * with pq_params_array_free(*pts, *n). */
 int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
                       size_t *n);
 

@@ -19,26 +19,55 @@ static void trim(const char **b, const char **e)
         (*e)--;
 }
 
-/* Sets *has and *val from the value text: last value wins, and a value that
- * is not a finite number clears an earlier one. */
-static void take_value(const char *b, const char *e, int *has, double *val)
+/* 1 when [b, e) is a decimal number: [+-]digits[.digits][(e|E)[+-]digits]
+ * with digits on at least one side of the point. */
+static int decimal(const char *b, const char *e)
+{
+    const char *s = b;
+    size_t whole = 0, frac = 0;
+    if (s < e && (*s == '+' || *s == '-'))
+        s++;
+    for (; s < e && *s >= '0' && *s <= '9'; s++)
+        whole++;
+    if (s < e && *s == '.')
+        for (s++; s < e && *s >= '0' && *s <= '9'; s++)
+            frac++;
+    if (whole + frac == 0)
+        return 0;
+    if (s < e && (*s == 'e' || *s == 'E')) {
+        size_t exp = 0;
+        s++;
+        if (s < e && (*s == '+' || *s == '-'))
+            s++;
+        for (; s < e && *s >= '0' && *s <= '9'; s++)
+            exp++;
+        if (exp == 0)
+            return 0;
+    }
+    return s == e;
+}
+
+/* Sets *has and *val from the value text [b, e): the last value wins, and
+ * one that is not a finite decimal number clears an earlier one (and sets
+ * *rejected when rejected is not NULL). */
+static void take_value(const char *b, const char *e, int *has, double *val,
+                       int *rejected)
 {
     char tmp[64];
     size_t n = (size_t)(e - b);
-    if (n == 0 || n >= sizeof tmp) {
-        *has = 0;
-        return;
+    double v = 0;
+    int ok = n > 0 && n < sizeof tmp && decimal(b, e);
+    if (ok) {
+        memcpy(tmp, b, n);
+        tmp[n] = '\0';
+        v = strtod(tmp, NULL);
+        ok = isfinite(v);
     }
-    memcpy(tmp, b, n);
-    tmp[n] = '\0';
-    char *end;
-    double v = strtod(tmp, &end);
-    if (*end != '\0' || !isfinite(v)) {
-        *has = 0;
-        return;
-    }
-    *has = 1;
-    *val = v;
+    *has = ok;
+    if (ok)
+        *val = v;
+    if (rejected)
+        *rejected = !ok;
 }
 
 static int key_is(const char *b, const char *e, const char *key)
@@ -69,11 +98,11 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
             continue;
         trim(&vb, &ve);
         if (key_is(kb, ke, metric_key))
-            take_value(vb, ve, &out->has_metric, &out->metric);
+            take_value(vb, ve, &out->has_metric, &out->metric, &out->metric_rejected);
         else if (key_is(kb, ke, cost_key))
-            take_value(vb, ve, &out->has_cost, &out->cost);
+            take_value(vb, ve, &out->has_cost, &out->cost, NULL);
         else if (key_is(kb, ke, "step"))
-            take_value(vb, ve, &out->has_step, &out->step);
+            take_value(vb, ve, &out->has_step, &out->step, NULL);
     }
     return PQ_OK;
 }

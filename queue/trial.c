@@ -55,13 +55,8 @@ static long long elem_int(const redisReply *r, size_t i)
     return r->element[i]->integer;
 }
 
-/* Builds a pq_trial from protein_claim's reply {id, token, status,
- * fallback, resumed, attempts, params JSON, metric, cost_metric}. A reply
- * that names a trial (id and token) but whose other fields cannot be
- * decoded is PQ_EPROTO with *claimed_id set, so that the caller can fail
- * that trial instead of leaving it running; *claimed_id is 0 otherwise. */
-static int trial_from_reply(pq_context *ctx, const char *sweep, const redisReply *r,
-                            pq_trial **out, long *claimed_id)
+int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep, const pq_reply *r,
+                              pq_trial **out, long *claimed_id)
 {
     const long id = (long)elem_int(r, 0);
     const char *token = elem_str(r, 1), *status = elem_str(r, 2);
@@ -156,7 +151,7 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     }
     if (rc == PQ_OK) {
         long claimed = 0;
-        rc = trial_from_reply(ctx, sweep, r, out, &claimed);
+        rc = pq_trial_from_claim_reply(ctx, sweep, r, out, &claimed);
         if (rc != PQ_OK && claimed > 0)
             fail_undecodable(ctx, sweep, claimed, elem_str(r, 1));
     }
@@ -318,12 +313,8 @@ static int finite_field(const pq_reply *h, const char *field, int *has, double *
     return 0;
 }
 
-/* Fills rec from a trial hash (flat HGETALL reply). A hash that lacks a
- * positive id or a known status, whose params are not a flat JSON object
- * or whose score, cost or progress is not a finite number is PQ_EPROTO,
- * naming the trial and the field; rec is empty then. */
-static int record_from_hash(pq_context *ctx, const char *sweep, const redisReply *h,
-                            pq_trial_record *rec)
+int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply *h,
+                              pq_trial_record *rec)
 {
     int oom = 0, has_progress_score = 0;
     const char *bad = NULL;
@@ -405,7 +396,7 @@ static int read_trials(pq_context *ctx, const char *sweep, long first, long last
             *arr = grown;
             *cap = ncap;
         }
-        rc = record_from_hash(ctx, sweep, h, &(*arr)[*n]);
+        rc = pq_trial_record_from_flat(ctx, sweep, h, &(*arr)[*n]);
         if (rc == PQ_EPROTO && skipped) {
             (*skipped)++;
             rc = PQ_OK;

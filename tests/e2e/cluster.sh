@@ -144,6 +144,11 @@ up() {
         command -v "$b" >/dev/null || skip "$b not installed (apt-get install slurmctld slurmd slurm-client munge redis-server)"
     done
     [ -f "$PLUGIN" ] || skip "plugin $PLUGIN not built"
+    # slurmstepd (not built with ASan) cannot load an ASan-built plugin: the
+    # ASan runtime must come first in the process. The plain build runs
+    # this suite; the sanitizer build runs everything else.
+    ! ldd "$PLUGIN" 2>/dev/null | grep -q 'libasan' ||
+        skip "plugin built with AddressSanitizer: slurmstepd cannot load it (the e2e suite runs in the plain build)"
     if ! is_running slurmctld "$D/slurmctld.pid" &&
         (exec 3<>"/dev/tcp/127.0.0.1/$CTLD_PORT") 2>/dev/null; then
         skip "port $CTLD_PORT is taken (another Slurm or e2e run); set PROTEIN_E2E_SLURMCTLD_PORT"

@@ -1,8 +1,9 @@
 /* replay.c - runs a libFuzzer target's LLVMFuzzerTestOneInput over files, as
  * a plain program for make check: with arguments, over each file or
- * directory named; without, over $top_srcdir/tests/fuzz/corpus. Exits 1
- * when a file or directory cannot be read (a crash ends the run by
- * itself), 0 otherwise. */
+ * directory named; without, over $top_srcdir/tests/fuzz/corpus/TARGET,
+ * TARGET being the FUZZ_TARGET this copy was compiled with. Exits 1 when
+ * a file or directory cannot be read or the corpus is empty (a crash ends
+ * the run by itself), 0 otherwise. */
 #include "config.h"
 
 #include <dirent.h>
@@ -84,7 +85,8 @@ int main(int argc, char **argv)
         for (i = 1; i < argc; i++)
             rc |= replay_path(argv[i], &count);
     } else {
-        snprintf(corpus, sizeof corpus, "%s/tests/fuzz/corpus", top ? top : ".");
+        snprintf(corpus, sizeof corpus, "%s/tests/fuzz/corpus/%s", top ? top : ".",
+                 FUZZ_TARGET);
         rc = replay_path(corpus, &count);
     }
     printf("replayed %zu inputs\n", count);

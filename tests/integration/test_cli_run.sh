@@ -240,6 +240,32 @@ grep -q 'bad.yaml:6: .*lr.*max' "$tmp/bad.out" || fail "config error does not na
     fail "the usage text follows a config error (one line is enough)"
 [ "$(wc -l <"$tmp/bad.out")" -eq 1 ] || fail "more than one line for a config error"
 
+# names that give the same PROTEIN_PARAM_ variable are refused, naming both
+cat >"$tmp/clash.yaml" <<'EOF'
+name: clash
+parameters:
+  a.b: {distribution: uniform, min: 0, max: 1}
+  a_b: {distribution: uniform, min: 0, max: 1}
+EOF
+rc=0
+"$PROTEIN" run "$tmp/clash.yaml" -- "$OBJECTIVE" >"$tmp/clash.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || fail "colliding parameter names accepted"
+grep -q "clash.yaml: parameters 'a.b' and 'a_b' both become PROTEIN_PARAM_A_B" "$tmp/clash.out" ||
+    fail "collision message does not name both parameters: $(cat "$tmp/clash.out")"
+
+# a trailing nan is the last value: no result, said so
+cat >"$tmp/nan.sh" <<'EOF'
+#!/bin/sh
+printf 'score=1\nscore=nan\n' >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/nan.sh"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 1 --out "$tmp/nan.csv" -- "$tmp/nan.sh" \
+    >"$tmp/nan.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "trailing nan"
+grep -q "^1,failed,,.*the last 'score=' line in \$PROTEIN_RESULT is not a finite number" \
+    "$tmp/nan.csv" || fail "a trailing nan is not reported as such: $(cat "$tmp/nan.csv")"
+
 rc=0; "$PROTEIN" run "$SWEEP" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "missing command"
 rc=0; "$PROTEIN" run "$SWEEP" --bogus -- true >/dev/null 2>&1 || rc=$?

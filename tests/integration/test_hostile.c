@@ -117,7 +117,7 @@ static void test_malformed_hash_skipped(void)
     int rc;
     make_sweep("badh");
     for (int i = 0; i < 4; i++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof key, "k%d", i);
         pq_trial *t = claim("badh", key, &rc);
         CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
@@ -143,6 +143,25 @@ static void test_malformed_hash_skipped(void)
     CU_ASSERT_EQUAL_FATAL(pq_trial_get(ctx, "badh", 1, &one), PQ_OK);
     CU_ASSERT_EQUAL(one->id, 1);
     pq_trial_record_free(one);
+}
+
+/* A running trial whose stored params are damaged is left out of the
+ * pending points instead of stopping every refill of the sweep. */
+static void test_pending_point_skipped(void)
+{
+    pq_params *pts = NULL;
+    size_t n = 0;
+    int rc;
+    make_sweep("badp");
+    for (int i = 0; i < 2; i++) {
+        pq_trial *t = claim("badp", i ? "p1" : "p0", &rc);
+        CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badp}:trial:1 params [1,2]"), 0);
+    CU_ASSERT_EQUAL(pq_running_points(ctx, "badp", &pts, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    pq_params_array_free(pts, n);
 }
 
 /* A password in the URL is refused, and no message shows it. */
@@ -219,6 +238,7 @@ static int suite_clean(void)
 static const cunit_test tests[] = {
     {"undecodable claim fails its trial", test_undecodable_claim},
     {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
+    {"damaged pending point skipped", test_pending_point_skipped},
     {"URL password refused and redacted", test_url_password},
     {"timeout message", test_timeout_message},
 };

@@ -6,11 +6,12 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cunit_run.h"
-#include "protein_queue.h"
+#include "pq_internal.h"
 
 /* Three parameters: a float, an integer and a string needing escapes. */
 static pq_params sample(void)
@@ -249,6 +250,113 @@ static void test_result_parse(void)
     CU_ASSERT_FALSE(r.has_metric || r.has_cost || r.has_step);
 }
 
+/* Values are read exactly as docs/user-guide.md says: a whole decimal
+ * number or nothing; the last line of a key wins even when it is not a
+ * number (a trailing nan means the run diverged: no score). */
+static void test_result_exact(void)
+{
+    static const char nul[] = "score=15\0junk\n";
+    pq_result r;
+    CU_ASSERT_EQUAL(pq_result_parse(nul, sizeof nul - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    CU_ASSERT_TRUE(r.metric_rejected);
+
+    static const char nan_after[] = "score=1\nscore=nan\n";
+    CU_ASSERT_EQUAL(pq_result_parse(nan_after, sizeof nan_after - 1, NULL, NULL, &r),
+                    PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    CU_ASSERT_TRUE(r.metric_rejected);
+    static const char nan_before[] = "score=nan\nscore=1\n";
+    CU_ASSERT_EQUAL(pq_result_parse(nan_before, sizeof nan_before - 1, NULL, NULL, &r),
+                    PQ_OK);
+    CU_ASSERT_TRUE(r.has_metric && r.metric == 1);
+    CU_ASSERT_FALSE(r.metric_rejected);
+
+    static const struct {
+        const char *value;
+        int ok;
+        double want;
+    } cases[] = {
+        {"1e5", 1, 1e5},    {".5", 1, 0.5},    {"5.", 1, 5},     {"+2", 1, 2},
+        {" -2.5e-3 ", 1, -2.5e-3}, {"0x10", 0, 0}, {"1e", 0, 0}, {"--1", 0, 0},
+        {"1e999", 0, 0},   {"inf", 0, 0},     {"1,5", 0, 0},    {"", 0, 0},
+        {".", 0, 0},       {"1 2", 0, 0},     {"e5", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "score=%s", cases[i].value);
+        CU_ASSERT_EQUAL(pq_result_parse(line, (size_t)n, NULL, NULL, &r), PQ_OK);
+        CU_ASSERT_EQUAL(r.has_metric, cases[i].ok);
+        if (r.has_metric != cases[i].ok)
+            fprintf(stderr, "\n    score=%s: has_metric %d", cases[i].value, r.has_metric);
+        if (cases[i].ok)
+            CU_ASSERT_EQUAL(r.metric, cases[i].want);
+    }
+}
+
+/* Names that give the same variable are refused, naming both. */
+static void test_env_collisions(void)
+{
+    static const char *const clash[] = {"a.b", "lr", "A/B"};
+    static const char *const fine[] = {"a.b", "lr", "ab"};
+    static const char *const empty[] = {"lr", ""};
+    char why[600];
+    CU_ASSERT_EQUAL(pq_env_names_check(clash, 3, why, sizeof why), PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "'a.b'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "'A/B'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "PROTEIN_PARAM_A_B"));
+    CU_ASSERT_EQUAL(pq_env_names_check(fine, 3, why, sizeof why), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(why, "");
+    CU_ASSERT_EQUAL(pq_env_names_check(empty, 2, why, sizeof why), PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "no environment variable name"));
+
+    pq_param items[2] = {{.name = "a_b", .number = 1}, {.name = "a.b", .number = 2}};
+    pq_params p = {2, items};
+    pq_env env;
+    CU_ASSERT_EQUAL(pq_env_build("s", 1, &p, NULL, NULL, &env), PQ_EINVAL);
+    CU_ASSERT_EQUAL(env.n, 0);
+    CU_ASSERT_EQUAL(pq_params_env_check(&p, why, sizeof why), PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "'a_b' and 'a.b'"));
+}
+
+/* JSON and msgpack decoders refuse what cannot round-trip: empty names,
+ * NUL characters, integers beyond int64 (JSON keeps them as numbers). */
+static void test_decoders_strict(void)
+{
+    pq_params p;
+    CU_ASSERT_EQUAL(pq_params_from_json("{\"\": 1}", &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_from_json("{\"a\\u0000b\": 1}", &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_from_json("{\"a\": \"x\\u0000\"}", &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(pq_params_from_json("{\"big\": 100000000000000000000000}", &p),
+                          PQ_OK);
+    CU_ASSERT_FALSE(p.items[0].is_integer);
+    char *json = NULL;
+    CU_ASSERT_EQUAL(pq_params_to_json(&p, &json), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(json, "{\"big\": 1e+23}");
+    free(json);
+    pq_params_free(&p);
+
+    /* msgpack {"a": 2^64 - 1}, {"": 1}, {"a\0b": 1}, {"a": "x\0"} */
+    static const char huge[] = "\x81\xa1\x61\xcf\xff\xff\xff\xff\xff\xff\xff\xff";
+    static const char empty[] = "\x81\xa0\x01";
+    static const char nul_key[] = "\x81\xa3\x61\x00\x62\x01";
+    static const char nul_val[] = "\x81\xa1\x61\xa2\x78\x00";
+    CU_ASSERT_EQUAL(pq_params_unpack(huge, sizeof huge - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(empty, sizeof empty - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(nul_key, sizeof nul_key - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(nul_val, sizeof nul_val - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(p.n, 0);
+
+    /* 12 bytes declaring a map of 2^32 - 2^28 entries (found by
+     * fuzz_msgpack: msgpack-c asked for 64 GiB before reading them). */
+    static const char huge_map[] = "\x81\xa1\x61\xdf\xef\xff\xff\xff\xff\xff\xff\xff";
+    CU_ASSERT_EQUAL(pq_params_unpack(huge_map, sizeof huge_map - 1, &p), PQ_EINVAL);
+    pq_observation o;
+    CU_ASSERT_EQUAL(pq_observation_decode(huge_map, sizeof huge_map - 1, &o), PQ_EINVAL);
+    static const char long_str[] = "\x81\xa1\x61\xdb\xff\xff\xff\xff";
+    CU_ASSERT_EQUAL(pq_params_unpack(long_str, sizeof long_str - 1, &p), PQ_EINVAL);
+}
+
 static void test_names(void)
 {
     CU_ASSERT_TRUE(pq_sweep_name_valid("ppo-lr_2.v1"));
@@ -283,6 +391,9 @@ static const cunit_test tests[] = {
     {"msgpack round trip", test_msgpack_round_trip},
     {"params copy", test_params_copy},
     {"result files", test_result_parse},
+    {"result values read exactly", test_result_exact},
+    {"environment name collisions", test_env_collisions},
+    {"decoders refuse what cannot round-trip", test_decoders_strict},
     {"names and messages", test_names},
 };
 
