@@ -183,6 +183,49 @@ def parallel_ratio(runs):
 
 
 @functools.lru_cache(maxsize=None)
+def _space(problem):
+    return benchset.PROBLEMS[problem][0]().space()
+
+
+def edge_share(runs):
+    """Share of the second half of each run's trials that sit on a bound of
+    some numeric parameter (within 0.5% of its range, in its own scale), mean
+    over seeds: an optimizer that piles trials on the edges shows here."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    acc = {}
+    for r in runs:
+        space = _space(r["problem"])
+        cols = r["columns"]
+        rows = r["results"][len(r["results"]) // 2:]
+        if not rows:
+            continue
+        hits = 0
+        for row in rows:
+            for p in space:
+                if p.kind == "cat":
+                    continue
+                v = row[cols.index(p.name)]
+                f = math.log if p.kind in ("log", "pow2") else float
+                lo, hi = f(p.low), f(p.high)
+                x = f(v) if v > 0 or f is float else lo
+                if min(abs(x - lo), abs(hi - x)) <= 0.005 * (hi - lo):
+                    hits += 1
+                    break
+        acc.setdefault((r["problem"], r["mode"], r["optimizer"]), []).append(hits / len(rows))
+    lines = []
+    for prob in benchset.PROBLEMS:
+        for mode in benchset.MODES:
+            cells = ["%.0f%%" % (100 * sum(v) / len(v)) if v else "-"
+                     for v in (acc.get((prob, mode, o)) for o in opts)]
+            if any(c != "-" for c in cells):
+                lines.append("| %s | %s | %s |" % (prob, mode, " | ".join(cells)))
+    if not lines:
+        return ""
+    return ("| problem | mode | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 2)
+            + "\n" + "\n".join(lines) + "\n")
+
+
+@functools.lru_cache(maxsize=None)
 def _optimum(problem):
     return benchset.PROBLEMS[problem][0]().optimum
 
@@ -217,6 +260,9 @@ def write(out):
         if t:
             parts.append("\n### 16 pending vs sequential: median regret ratio (goal <= 1.25)\n\n"
                          + t)
+        t = edge_share(rs)
+        if t:
+            parts.append("\n### second-half trials on a bound of a numeric parameter\n\n" + t)
     if failed:
         parts.append("\n## Failed runs (left out of the tables)\n\n" + "".join(
             "- %s %s %s seed %d: %s\n" % (r["problem"], r["mode"], r["optimizer"], r["seed"],
