@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "protein_clock.h"
 
 static void stop_set(sigset_t *set)
 {
@@ -144,14 +145,14 @@ static size_t reap_some(pid_t *pids, size_t n)
 
 void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
 {
-    double deadline = cli_now() + grace_ms / 1000.0;
+    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + grace_ms / 1000.0;
     size_t i;
     int status;
 
     for (i = 0; i < n; i++)
         if (pids[i] > 0)
             kill(-pids[i], SIGTERM);
-    while (reap_some(pids, n) > 0 && cli_now() < deadline)
+    while (reap_some(pids, n) > 0 && protein_clock_seconds(CLOCK_MONOTONIC) < deadline)
         cli_child_wait(50);
     for (i = 0; i < n; i++) {
         if (pids[i] <= 0)
@@ -217,14 +218,6 @@ int cli_result_read(const char *path, const char *metric_key,
         return -1;
     }
     return 0;
-}
-
-double cli_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int cli_runner_open(const char *verb, cli_runner *rn)

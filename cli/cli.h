@@ -207,9 +207,6 @@ char *cli_result_file(const char *dir, long id);
 int cli_result_read(const char *path, const char *metric_key,
                     const char *cost_key, pq_result *out);
 
-/* Seconds on the monotonic clock. */
-double cli_now(void);
-
 /* What `protein run` and `protein agent` share to run trial programs. */
 typedef struct cli_runner {
     const char *sweep;   /* the name trials see as $PROTEIN_SWEEP */
@@ -325,13 +322,18 @@ typedef struct cli_progress {
     int tty;
     int drawn; /* a status line is on screen and needs clearing */
     int minimize;
+    const char *metric; /* the metric's name, as the lines show it */
     long total, finished, running, failed;
     int has_best;
     double best;
     long best_id;
 } cli_progress;
 
-void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize);
+/* Starts the display for `total` trials of a metric named `metric` (NULL:
+ * "score"; not copied, it must outlive p), better when lower if
+ * minimize. */
+void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
+                       const char *metric);
 
 /* Records a finished trial (ok = completed with score) and shows it: a
  * plain line elsewhere, the status line on a terminal (failures also get a

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "queue_model.h"
+#include "protein_clock.h"
 
 #define VERB "agent"
 #define CLAIM_WAIT_MS 5000
@@ -39,7 +40,7 @@ static int run_trial(agent *a, pq_trial *t)
     char *result = NULL, why[400];
     pq_result res;
     cli_trial_end end;
-    double started = cli_now(), wall;
+    double started = protein_clock_seconds(CLOCK_MONOTONIC), wall;
     pid_t pid;
     int status = 0, sig, rc, ret = -1;
 
@@ -70,8 +71,9 @@ static int run_trial(agent *a, pq_trial *t)
         rc = pq_fail(a->ctx, sweep, t->id, t->token,
                      WIFEXITED(status) ? WEXITSTATUS(status) : 0, why);
     } else {
-        wall = cli_now() - started;
-        snprintf(why, sizeof(why), "score %.6g", res.metric);
+        wall = protein_clock_seconds(CLOCK_MONOTONIC) - started;
+        snprintf(why, sizeof(why), "%s %.6g",
+                 t->metric != NULL ? t->metric : "score", res.metric);
         rc = pq_complete(a->ctx, sweep, t->id, t->token, res.metric,
                          res.has_cost && res.cost >= 0 ? res.cost
                                                        : (wall > 0 ? wall : 0));
@@ -81,7 +83,7 @@ static int run_trial(agent *a, pq_trial *t)
     if (rc != PQ_OK) {
         cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s",
                  sweep, t->id,
-                 a->ctx->errstr[0] ? a->ctx->errstr : pq_strerror(rc));
+                 a->ctx->errstr[0] ? a->ctx->errstr : protein_strerror(rc));
         goto done;
     }
     ret = 0;

@@ -133,7 +133,7 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
     else if (rc != PQ_OK)
         fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
                         "sent: %s\n", sweep, id,
-                ctx->errstr[0] ? ctx->errstr : pq_strerror(rc));
+                ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
 done:
     pq_sweep_info_free(info);
     pq_free(ctx);

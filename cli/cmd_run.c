@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "protein_clock.h"
 #include "queue_model.h"
 
 #define VERB "run"
@@ -97,7 +98,7 @@ static int launch(run_state *st)
         cli_fail(VERB, "out of memory");
         goto fail;
     }
-    t->started = cli_now();
+    t->started = protein_clock_seconds(CLOCK_MONOTONIC);
     if (cli_trial_start(VERB, &st->run, t->id, &t->params, NULL,
                         &t->result_path, &t->pid) < 0)
         goto fail;
@@ -193,7 +194,7 @@ static int csv_close(run_state *st)
 /* Records the outcome of a trial whose child exited with `status`. */
 static void finish(run_state *st, run_trial *t, int status)
 {
-    double wall = cli_now() - t->started;
+    double wall = protein_clock_seconds(CLOCK_MONOTONIC) - t->started;
     pq_result res;
     int ok;
 
@@ -409,7 +410,8 @@ int cmd_run(int argc, char **argv)
     }
     if (cli_runner_open(VERB, &st.run) < 0)
         goto done;
-    cli_progress_init(&st.progress, stdout, trials, cfg->minimize);
+    cli_progress_init(&st.progress, stdout, trials, cfg->minimize,
+                      cfg->metric);
     sig = loop(&st, parallel);
     if (sig != 0)
         stop_all(&st);

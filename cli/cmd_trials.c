@@ -73,7 +73,7 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
     char *params = NULL;
     char num[64];
 
-    fprintf(fp, "{\"trial\": %ld, \"state\": ", t->id);
+    fprintf(fp, "{\"trial\": %ld, \"status\": ", t->id);
     cli_json_string(fp, pq_trial_state_name(t->state));
     cli_number_text(t->has_score ? t->score : NAN, num, sizeof(num));
     fprintf(fp, ", \"score\": %s", t->has_score ? num : "null");
@@ -143,7 +143,7 @@ static void print_csv(const sweep_data *d)
     size_t n_cols = param_columns(d->trials, d->n, &cols), i, j;
     char text[256];
 
-    fputs("trial,state,score,cost", stdout);
+    fputs("trial,status,score,cost", stdout);
     for (j = 0; j < n_cols; j++) {
         putchar(',');
         cli_csv_field(stdout, cols[j]);
@@ -177,7 +177,7 @@ static void print_csv(const sweep_data *d)
     free(cols);
 }
 
-/* One table row: id, state, score, cost, then name=value pairs. */
+/* One table row: id, status, score, cost, then name=value pairs. */
 static void print_row(const pq_trial_record *t)
 {
     char text[256];
@@ -201,14 +201,15 @@ static void print_row(const pq_trial_record *t)
 
 static void print_header(const pq_sweep_info *info)
 {
-    printf("%6s  %-11s %12s %10s  %s\n", "TRIAL", "STATE", metric_of(info),
+    printf("%6s  %-11s %12s %10s  %s\n", "TRIAL", "STATUS", metric_of(info),
            "COST", "PARAMETERS");
 }
 
 int cmd_trials(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"state", required_argument, NULL, 's'},
+        {"status", required_argument, NULL, 's'},
+        {"state", required_argument, NULL, 's'}, /* the old name */
         {"format", required_argument, NULL, 'f'},
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
@@ -224,7 +225,7 @@ int cmd_trials(int argc, char **argv)
         case 's':
             state = pq_trial_state_parse(optarg);
             if (state < 0)
-                return cli_usage_error(verb, "--state: unknown state '%s'",
+                return cli_usage_error(verb, "--status: unknown status '%s'",
                                        optarg);
             break;
         case 'f':
@@ -319,7 +320,7 @@ int cmd_show(int argc, char **argv)
         goto done;
     }
     printf("%-12s %s\n%-12s %ld\n%-12s %s%s\n", "sweep", pos[0], "trial", t->id,
-           "state", pq_trial_state_name(t->state),
+           "status", pq_trial_state_name(t->state),
            t->fallback ? " (fallback point)" : "");
     if (t->has_score)
         printf("%-12s %.17g\n", "score", t->score);

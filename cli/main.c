@@ -61,9 +61,9 @@ static const struct verb verbs[] = {
      "trial counts, queue depth and coordinator of a sweep",
      "protein status NAME\n" REDIS_OPTS},
     {"trials", cmd_trials, "list a sweep's trials",
-     "protein trials NAME [--state STATE] [--format table|csv|json]\n"
-     "  --state STATE   only trials in STATE (queued, running, completed,\n"
-     "                  failed, interrupted, lost, pruned)\n"
+     "protein trials NAME [--status STATUS] [--format table|csv|json]\n"
+     "  --status STATUS only trials with STATUS (queued, running, completed,\n"
+     "                  failed, interrupted, lost, pruned; --state also works)\n"
      "  --format F      table (default), csv or json\n" REDIS_OPTS},
     {"show", cmd_show, "everything stored about one trial",
      "protein show NAME TRIAL\n" REDIS_OPTS},

@@ -215,7 +215,7 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
     if (ctx->err != PQ_OK) {
         /* The library's message names the (redacted) URL itself. */
         cli_fail(verb, "%s (set --redis URL or $PROTEIN_REDIS)",
-                 ctx->errstr[0] ? ctx->errstr : pq_strerror(ctx->err));
+                 ctx->errstr[0] ? ctx->errstr : protein_strerror(ctx->err));
         pq_free(ctx);
         return NULL;
     }
@@ -235,7 +235,7 @@ void cli_warn_skipped(const char *verb, const pq_context *ctx, const char *sweep
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc)
 {
-    const char *why = ctx && ctx->errstr[0] ? ctx->errstr : pq_strerror(rc);
+    const char *why = ctx && ctx->errstr[0] ? ctx->errstr : protein_strerror(rc);
 
     if (rc == PQ_ENOSWEEP)
         return cli_fail(verb, "no sweep named '%s' (see protein list)", sweep);

@@ -9,13 +9,15 @@
 
 #include "cli.h"
 
-void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize)
+void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
+                       const char *metric)
 {
     memset(p, 0, sizeof(*p));
     p->fp = fp;
     p->tty = isatty(fileno(fp));
     p->total = total;
     p->minimize = minimize;
+    p->metric = metric != NULL ? metric : "score";
     p->best_id = -1;
 }
 
@@ -60,8 +62,8 @@ void cli_progress_trial(cli_progress *p, long id, int ok, double score,
         return;
     }
     if (ok)
-        fprintf(p->fp, "[%ld/%ld] trial %ld completed: score %.6g, cost %.6g",
-                p->finished, p->total, id, score, cost);
+        fprintf(p->fp, "[%ld/%ld] trial %ld completed: %s %.6g, cost %.6g",
+                p->finished, p->total, id, p->metric, score, cost);
     else
         fprintf(p->fp, "[%ld/%ld] trial %ld failed: %s", p->finished, p->total,
                 id, detail);

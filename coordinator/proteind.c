@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "proteind.h"
+#include "protein_clock.h"
 
 /* Reconnection backoff after Redis fails: doubles up to the maximum. */
 #define BACKOFF_MIN_MS 250
@@ -54,10 +55,7 @@ typedef struct daemon_state {
 /* Contract in proteind.h. */
 int64_t proteind_now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)(protein_clock_seconds(CLOCK_MONOTONIC) * 1000.0);
 }
 
 /* Contract in proteind.h. */
@@ -506,7 +504,7 @@ static int run(daemon_state *d)
             if (rc != PQ_OK)
                 proteind_log("sweep discovery failed: %s; trying again in "
                              "%d ms", d->ctx->errstr[0] ? d->ctx->errstr
-                             : pq_strerror(rc), d->opts.discover_ms);
+                             : protein_strerror(rc), d->opts.discover_ms);
             d->next_discovery = now + d->opts.discover_ms;
         }
         n_held = count_held(d);

@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "proteind.h"
+#include "protein_clock.h"
 #include "queue_model.h"
 
 /* A burst that keeps going is cut after this many debounce periods. */
@@ -73,14 +74,6 @@ struct proteind_sweep {
     int active;               /* the sweep accepts claims (not paused) */
     int done;                 /* stopped: nothing left to coordinate */
 };
-
-static double wall_seconds(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Feeds one stream entry to the optimizer. Outcomes that say nothing about
  * the point are skipped: interrupted (the trial resumes) and lost (a dead
@@ -421,7 +414,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     return PQ_OK;
 
 fail:
-    if (rc != PQ_EINVAL && rc != PQ_ENOMEM && rc != PQ_ESTATE)
+    if (protein_status_is_queue(rc) && rc != PQ_ESTATE)
         proteind_log("sweep %s: refill failed: %s", s->name, ctx->errstr);
     pq_params_array_free(running, n_running);
     queued_free(fresh, fresh ? (size_t)target + 1 : 0);
@@ -438,7 +431,7 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
 {
     pq_trial_record *trials = NULL;
     size_t n = 0, skipped = 0;
-    double now = wall_seconds(), thr, cost;
+    double now = protein_clock_seconds(CLOCK_REALTIME), thr, cost;
     int rc, worse;
 
     rc = pq_trial_list(ctx, s->name, PQ_TRIAL_RUNNING, &trials, &n, &skipped);
@@ -608,7 +601,9 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     if (now >= s->retry_at && s->active &&
         (burst_over || depth < s->target)) {
         rc = refill(ctx, s, s->target, depth, burst_over);
-        if (rc != PQ_OK && rc != PQ_EINVAL)
+        /* An optimizer failure was logged and retries later; Redis
+         * failures and lack of memory end the round. */
+        if (rc != PQ_OK && (protein_status_is_queue(rc) || rc == PQ_ENOMEM))
             return rc;
     }
 

@@ -48,7 +48,7 @@ protein_sweep_config *protein_config_new(void)
     cfg->max_suggestion_cost = 3600.0;
     cfg->num_random_samples = 10;
     cfg->suggestions_per_pareto = 256;
-    cfg->expansion_rate = 1.0;
+    cfg->expansion_rate = PROTEIN_DEFAULT_EXPANSION_RATE;
     cfg->early_stop_quantile = 0.3;
     cfg->gp_max_obs = 0;
     cfg->gp_training_iter = 50;
@@ -124,8 +124,8 @@ int protein_slug_name(const char *text, char *buf, size_t len)
     size_t i, n = strlen(text);
     int changed = 0;
 
-    if (n > PROTEIN_NAME_MAX) {
-        n = PROTEIN_NAME_MAX;
+    if (n > PROTEIN_SWEEP_NAME_MAX) {
+        n = PROTEIN_SWEEP_NAME_MAX;
         changed = 1;
     }
     if (n >= len)
@@ -145,7 +145,7 @@ int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
                                   protein_error *err)
 {
     const char *base, *dot;
-    char stem[PROTEIN_NAME_MAX * 4], name[PROTEIN_NAME_MAX + 1];
+    char stem[PROTEIN_SWEEP_NAME_MAX * 4], name[PROTEIN_SWEEP_NAME_MAX + 1];
     size_t n;
 
     if (cfg->name)
@@ -162,7 +162,7 @@ int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
     memcpy(stem, base, n);
     stem[n] = '\0';
     protein_slug_name(stem, name, sizeof name);
-    if (!protein_valid_name(name, PROTEIN_NAME_MAX, 0))
+    if (!protein_sweep_name_valid(name))
         return protein_config_error(err, file, line, key, "the config has no "
                                     "name and the file name gives none; add "
                                     "name: my-sweep");
@@ -434,11 +434,11 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
         }
     }
     if (strcmp(opt, "name") == 0) {
-        if (!protein_valid_name(text, PROTEIN_NAME_MAX, 0))
+        if (!protein_sweep_name_valid(text))
             return protein_config_error(err, file, line, key, "sweep name '%s' "
                                         "is invalid; use 1 to %d characters of "
-                                        "A-Z a-z 0-9 . _ -", text,
-                                        PROTEIN_NAME_MAX);
+                                        "A-Z a-z 0-9 . _ -, not starting with "
+                                        ". or -", text, PROTEIN_SWEEP_NAME_MAX);
         return protein_config_set_string(&cfg->name, text);
     }
     if (strcmp(opt, "method") == 0) {

@@ -4,8 +4,8 @@
 #define PROTEIN_CONFIG_COMMON_H
 
 #include "protein.h"
+#include "protein_names.h"
 
-#define PROTEIN_NAME_MAX 64         /* sweep name length */
 #define PROTEIN_PARAM_NAME_MAX 100  /* flattened parameter name length */
 #define PROTEIN_METRIC_NAME_MAX 64  /* metric / cost result-key length */
 #define PROTEIN_MAX_PARAMS 256      /* parameters in one sweep */
@@ -111,14 +111,14 @@ int protein_config_warn(protein_sweep_config *cfg, const char *fmt, ...)
 
 /* Sets cfg->name from the base name of file (less its extension) when the
  * config names none, making it a valid sweep name (other characters
- * become '-', cut to PROTEIN_NAME_MAX). line and key locate the error when
+ * become '-', cut to PROTEIN_SWEEP_NAME_MAX). line and key locate the error when
  * there is no file name. Returns 0, PROTEIN_ECONFIG or PROTEIN_ENOMEM. */
 int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
                                   int line, const char *key,
                                   protein_error *err);
 
 /* A valid sweep name made of text: characters outside [A-Za-z0-9._-]
- * become '-', cut to PROTEIN_NAME_MAX, into buf (len > PROTEIN_NAME_MAX).
+ * become '-', cut to PROTEIN_SWEEP_NAME_MAX, into buf (len > PROTEIN_SWEEP_NAME_MAX).
  * Returns 1 when that changed text, 0 when text was valid as it is. */
 int protein_slug_name(const char *text, char *buf, size_t len);
 

@@ -792,12 +792,12 @@ static int parse_metric(yaml_ctx *c, yaml_node_t *n)
  * Sweep") becomes one, with a note. */
 static int parse_name(yaml_ctx *c, yaml_node_t *n)
 {
-    char slug[PROTEIN_NAME_MAX + 1];
+    char slug[PROTEIN_SWEEP_NAME_MAX + 1];
     const char *s;
 
     if (scalar(c, n, "name", "a single value", &s))
         return PROTEIN_ECONFIG;
-    if (!protein_valid_name(s, PROTEIN_NAME_MAX, 0) && *s &&
+    if (!protein_sweep_name_valid(s) && *s &&
         protein_slug_name(s, slug, sizeof slug)) {
         if (protein_config_warn(c->cfg, "%s:%d: name: '%s' is used as '%s' "
                                 "(a sweep name is A-Z a-z 0-9 . _ -)",

@@ -5,24 +5,6 @@
 
 #include "internal.h"
 
-/* A static English description of a protein_status; unknown codes get a
- * generic text. Never NULL, never to be freed. */
-const char *protein_strerror(int status)
-{
-    switch (status) {
-    case PROTEIN_OK: return "success";
-    case PROTEIN_ENOMEM: return "out of memory";
-    case PROTEIN_EINVAL: return "invalid argument";
-    case PROTEIN_ECONFIG: return "invalid sweep config";
-    case PROTEIN_EIO: return "input/output error";
-    case PROTEIN_ENUMERIC: return "numerical failure (matrix not positive definite)";
-    case PROTEIN_EBACKEND: return "GP backend failure";
-    case PROTEIN_EXHAUSTED: return "no more suggestions";
-    case PROTEIN_ENOTFOUND: return "not found";
-    default: return "unknown error";
-    }
-}
-
 /* Formats err as "FILE:LINE: KEY: MESSAGE" into buf (always NUL-terminated
  * when len > 0, truncated to fit). Empty parts are left out together with
  * their separator; a line without a file reads "line N". A NULL err gives

@@ -166,6 +166,14 @@ typedef struct protein_gp_backend {
 /* The LAPACK/BLAS reference backend. */
 extern const protein_gp_backend protein_gp_backend_cpu;
 
+#ifdef PROTEIN_FAULT_INJECTION
+/* Test builds only (gp_cpu.c compiled into a test with
+ * -DPROTEIN_FAULT_INJECTION): the next `count` CPU fits run, then fail with
+ * PROTEIN_ENUMERIC ("injected fault: ...") and leave no fit to predict
+ * from, as a fit whose kernel matrix cannot be factorized does. */
+void protein_gp_cpu_inject_fit_failures(int count);
+#endif
+
 /* Allocates params for d dims with the initial theta and zero moments.
  * Returns PROTEIN_EINVAL for d == 0 or a NULL p, PROTEIN_ENOMEM when out of
  * memory (p is then left empty). Free with protein_gp_params_free. */

@@ -529,6 +529,16 @@ static int cpu_loss_grad(void *state, const double *X, const double *y,
     return cpu_gradient(st, grad, errbuf, errlen);
 }
 
+#ifdef PROTEIN_FAULT_INJECTION
+static int injected_fit_failures;
+
+/* Contract in gp.h. */
+void protein_gp_cpu_inject_fit_failures(int count)
+{
+    injected_fit_failures = count;
+}
+#endif
+
 static int cpu_fit(void *state, const double *X, const double *y, size_t n,
                    protein_gp_params *params,
                    const protein_gp_fit_options *opts,
@@ -563,6 +573,15 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
     st->alpha_sum = 0;
     for (size_t i = 0; i < n; i++)
         st->alpha_sum += st->alpha[i];
+#ifdef PROTEIN_FAULT_INJECTION
+    if (injected_fit_failures > 0) {
+        injected_fit_failures--;
+        st->fitted = 0;
+        return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
+                               "GP (cpu): injected fault: K is not positive "
+                               "definite");
+    }
+#endif
     return PROTEIN_OK;
 }
 

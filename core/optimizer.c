@@ -57,6 +57,7 @@
 
 #include "gp.h"
 #include "internal.h"
+#include "protein_clock.h"
 
 #define TOP_K 5
 #define MAX_CANDIDATES 65536
@@ -64,7 +65,6 @@
 #define RESET_FREQUENCY 50
 #define FAILURE_IMPUTE_LIMIT 100
 #define COST_QUANTILE 0.97
-#define DEFAULT_EXPANSION 1.0 /* as config_common.c */
 
 static const double target_pool[] = {0.16, 0.32, 0.48, 0.64, 0.80, 1.00};
 #define POOL_SIZE (sizeof(target_pool) / sizeof(target_pool[0]))
@@ -112,13 +112,6 @@ typedef struct work {
     size_t m;
     double *pred_s, *pred_c, *acq, *values;
 } work;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double clip1(double x)
 {
@@ -382,7 +375,9 @@ static double sample_target(protein_optimizer *opt)
     r = r < 0 ? 0 : r > 1 ? 1 : r;
     if (opt->cost_dim < 0)
         return r;
-    return (1.0 + (expansion >= 0 ? expansion : DEFAULT_EXPANSION)) * r;
+    if (expansion < 0)
+        expansion = PROTEIN_DEFAULT_EXPANSION_RATE;
+    return (1.0 + expansion) * r;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -797,11 +792,11 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
         protein_gp_params_reset_moments(&opt->score_params);
         protein_gp_params_reset_moments(&opt->cost_params);
     }
-    t0 = now_seconds();
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     rc = fit_gp(opt, opt->score_state, &opt->score_params, w->Xs, w->ys, w->ns);
     if (rc == PROTEIN_OK)
         rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc, w->nc);
-    info->fit_seconds = now_seconds() - t0;
+    info->fit_seconds = protein_clock_seconds(CLOCK_MONOTONIC) - t0;
     if (rc != PROTEIN_OK)
         return rc;
 
@@ -816,11 +811,11 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     w->pred_c = malloc(w->m * sizeof(double));
     if (w->pred_s == NULL || w->pred_c == NULL)
         return PROTEIN_ENOMEM;
-    t0 = now_seconds();
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     rc = predict_all(opt, opt->score_state, w->cand, w->m, w->pred_s);
     if (rc == PROTEIN_OK)
         rc = predict_all(opt, opt->cost_state, w->cand, w->m, w->pred_c);
-    info->predict_seconds = now_seconds() - t0;
+    info->predict_seconds = protein_clock_seconds(CLOCK_MONOTONIC) - t0;
     return rc;
 }
 

@@ -20,25 +20,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "protein_status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Error codes. Every failing call returns one of these (never errno). */
-typedef enum protein_status {
-    PROTEIN_OK = 0,
-    PROTEIN_ENOMEM = -1,    /* an allocation failed */
-    PROTEIN_EINVAL = -2,    /* a caller passed an invalid argument */
-    PROTEIN_ECONFIG = -3,   /* a sweep config is malformed; see protein_error */
-    PROTEIN_EIO = -4,       /* a file could not be read or written */
-    PROTEIN_ENUMERIC = -5,  /* a factorization failed even after jitter */
-    PROTEIN_EBACKEND = -6,  /* a GP backend failed (device error, ...) */
-    PROTEIN_EXHAUSTED = -7, /* no more suggestions (grid done, budget used) */
-    PROTEIN_ENOTFOUND = -8  /* a named parameter or key does not exist */
-} protein_status;
-
-/* A static English description of a protein_status. Never NULL. */
-const char *protein_strerror(int status);
+/* Status codes (protein_status, PROTEIN_*) and protein_strerror are in
+ * common/protein_status.h, shared with the queue. */
 
 /* Where and why something failed. file/key may be empty; line 0 = unknown. */
 typedef struct protein_error {
@@ -134,7 +123,8 @@ typedef struct protein_sweep_config {
     double max_suggestion_cost; /* seconds; default 3600 */
     int has_seed;
     uint64_t seed;
-    /* Protein knobs, with the research note's defaults */
+    /* Protein knobs, with the research note's defaults (expansion_rate:
+     * PROTEIN_DEFAULT_EXPANSION_RATE) */
     int num_random_samples;      /* 10 */
     int suggestions_per_pareto;  /* 256 */
     double expansion_rate;       /* 1.0 (Protein: 0.1) */
@@ -161,6 +151,10 @@ typedef struct protein_sweep_config {
     char *warnings;              /* keys read but not acted on, one line
                                   * each, for the user; NULL = none */
 } protein_sweep_config;
+
+/* expansion_rate of a config that sets none, and of one set below 0
+ * (Protein's own default is 0.1; docs/algorithm.md says why 1.0). */
+#define PROTEIN_DEFAULT_EXPANSION_RATE 1.0
 
 /* Parses a W&B sweep file as it is (or a PufferLib INI file when the name
  * ends in .ini, merged over the default.ini PufferLib would merge it

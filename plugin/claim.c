@@ -13,6 +13,7 @@
 #include <slurm/slurm.h>
 
 #include "spank_protein.h"
+#include "protein_clock.h"
 
 int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
                             uint32_t array_job_id, uint32_t array_task_id,
@@ -59,7 +60,7 @@ void spank_protein_claim_error(const pq_context *ctx, int rc,
         break;
     default:
         snprintf(err, errlen, "protein: cannot claim a trial of sweep '%s': "
-                 "%s", sweep, ctx->errstr[0] ? ctx->errstr : pq_strerror(rc));
+                 "%s", sweep, ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
         break;
     }
 }
@@ -82,14 +83,6 @@ int spank_protein_lease_seconds(const spank_protein_config *cfg,
         end <= now || end - now > LEASE_LIMIT_MAX_S)
         return 0;
     return (int)(end - now) + cfg->lease_margin_s;
-}
-
-double spank_protein_now(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,
@@ -143,7 +136,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
         char why[600];
 
         if (pq_params_env_check(&t->params, why, sizeof(why)) == PQ_OK)
-            snprintf(why, sizeof(why), "%s", pq_strerror(rc));
+            snprintf(why, sizeof(why), "%s", protein_strerror(rc));
         snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot build "
                  "the environment: %s", sweep, t->id, why);
         goto fail;
@@ -172,7 +165,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     free(json);
     pq_env_free(&env);
     out->trial = t;
-    out->started = spank_protein_now();
+    out->started = protein_clock_seconds(CLOCK_MONOTONIC);
     return 0;
 fail:
     if (t != NULL)

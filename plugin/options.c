@@ -155,7 +155,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
                           sizeof(own_path));
     ctx = pq_connect(&o);
     if (ctx == NULL || ctx->err != PQ_OK) {
-        warn_unchecked(sweep, ctx ? ctx->errstr : pq_strerror(PQ_ENOMEM));
+        warn_unchecked(sweep, ctx ? ctx->errstr : protein_strerror(PQ_ENOMEM));
         rv = 0;
         goto fail;
     }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "spank_protein.h"
+#include "protein_clock.h"
 
 /* 2: killed by a signal, 1: non-zero exit, 0: exit 0. */
 static int status_rank(int status)
@@ -100,7 +101,7 @@ int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
-    double deadline = spank_protein_now() + cfg->outcome_retry_s;
+    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
     char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
     char why[512] = "";
     pq_spool_stats stats;
@@ -126,7 +127,7 @@ int spank_protein_record(const spank_protein_config *cfg,
         snprintf(why, sizeof(why), "%s", ctx->errstr);
         pq_free(ctx);
         ctx = NULL;
-        if (spank_protein_now() + pause / 1000.0 > deadline)
+        if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             break;
         if (tries++ == 0)
             slurm_info("protein: %s: Redis unreachable (%s); retrying for up "

@@ -32,6 +32,7 @@
 #include <slurm/slurm.h>
 
 #include "spank_protein.h"
+#include "protein_clock.h"
 
 SPANK_PLUGIN(protein, 1);
 
@@ -136,9 +137,9 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
         state.lease_s = spank_protein_lease_seconds(&state.cfg, job_id);
     opts = spank_protein_connect_options(&state.cfg, 1,
                                          state.cfg.claim_timeout_s * 1000);
-    t0 = spank_protein_now();
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     state.ctx = pq_connect(&opts);
-    state.connect_ms = (spank_protein_now() - t0) * 1e3;
+    state.connect_ms = (protein_clock_seconds(CLOCK_MONOTONIC) - t0) * 1e3;
     if (state.ctx == NULL)
         snprintf(state.error, sizeof(state.error),
                  "protein: out of memory connecting to Redis");
@@ -189,14 +190,15 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
         job.tmpdir = tmpdir;
     job.lease_s = state.lease_s;
-    t0 = spank_protein_now();
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     if (spank_protein_claim(sp, state.ctx, &state.cfg, state.sweep,
                             &job, &state.trial, state.error,
                             sizeof(state.error)) == 0)
         slurm_info("protein: sweep %s trial %ld claimed and exported in "
                    "%.2f ms (connect %.2f ms)%s", state.trial.trial->sweep,
                    state.trial.trial->id,
-                   state.connect_ms + (spank_protein_now() - t0) * 1e3,
+                   state.connect_ms +
+                       (protein_clock_seconds(CLOCK_MONOTONIC) - t0) * 1e3,
                    state.connect_ms,
                    state.trial.trial->fallback ? " (fallback point)" : "");
     else if (state.ctx->err == PQ_EIO)
@@ -260,6 +262,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     size_t len = 0;
     char problem[512];
     int status = 0, have_result = 0;
+    double runtime;
 
     if (state.active && state.trial.trial == NULL &&
         state.release_key[0] != '\0') {
@@ -284,9 +287,9 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         pq_result_parse(text, len, state.trial.trial->metric,
                         state.trial.trial->cost_metric, &result) == PQ_OK)
         have_result = 1;
+    runtime = protein_clock_seconds(CLOCK_MONOTONIC) - state.trial.started;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
-                                 problem[0] ? problem : NULL,
-                                 spank_protein_now() - state.trial.started,
+                                 problem[0] ? problem : NULL, runtime,
                                  &outcome);
     spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
     spank_protein_result_discard(&state.trial.result);

@@ -181,9 +181,6 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
 void spank_protein_claim_error(const pq_context *ctx, int rc,
                                const char *sweep, char *err, size_t errlen);
 
-/* CLOCK_MONOTONIC in seconds (runtimes and latencies). */
-double spank_protein_now(void);
-
 /* Frees what spank_protein_claim stored and zeroes *t. */
 void spank_protein_trial_clear(spank_protein_trial *t);
 

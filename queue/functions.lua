@@ -3,7 +3,7 @@
 -- protein's Redis Functions library: every state change of a sweep and its
 -- trials runs here, atomically on the server. Clients only FCALL.
 -- docs/redis-schema.md describes the keys; the C client (queue/*.c)
--- embeds this file and loads it when the server's copy is missing or older.
+-- embeds this file and loads it when the server's copy is missing or differs.
 --
 -- KEYS[1] is always the sweep's meta key "protein:{NAME}:meta" (or a
 -- sweep index); every other key of the sweep shares its prefix and hash
@@ -20,8 +20,10 @@
 -- write (a Lua error after a write would leave that write behind), and
 -- does a bounded amount of work per call, whatever is stored.
 
--- Bump VERSION with every change: clients replace an older library.
-local VERSION = 6
+-- VERSION is the start of the SHA-256 of this file, written in place of
+-- the placeholder below when queue/Makefile.am embeds the file: a client
+-- replaces a server library that differs from its own in any byte.
+local VERSION = '@CONTENT_SHA256@'
 local STREAM_MAXLEN = '1000000'
 local CHUNK = 1000
 -- Names or trials returned by one listing call, at most.
@@ -403,7 +405,7 @@ end
 -- owner_uid, shared, lease_seconds, max_retries, fallback entries...
 -- KEYS: meta, the sweep's index (protein:{USER/}:sweeps, or
 -- protein:sweeps for a sweep without an owner).
-local function sweep_create(keys, a)
+local function create(keys, a)
   local meta = keys[1]
   local err = check_index_keys(keys)
   if err then
@@ -464,7 +466,7 @@ local function sweep_create(keys, a)
 end
 
 -- ARGV: action (pause|resume|stop), uid.
-local function sweep_set_state(keys, a, m)
+local function set_state(keys, a, m)
   local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
   if not to then
     return fail('EINVAL', "unknown action '" .. tostring(a[1]) .. "' (pause, resume or stop)")
@@ -484,7 +486,7 @@ end
 -- call removes up to DELETE_CHUNK trial hashes, the last one the rest.
 -- Returns 0 when the sweep is gone, 1 when the caller must call again.
 -- Reads the meta leniently, so that a damaged sweep can still go.
-local function sweep_delete(keys, a)
+local function delete(keys, a)
   local meta = keys[1]
   local err = check_index_keys(keys)
   if err then
@@ -1190,12 +1192,12 @@ local function register(name, fn, read_only)
 end
 
 register('protein_version', version, true)
-register('protein_create', sweep_create)
-register('protein_set_state', for_owner(sweep_set_state, 2))
-register('protein_delete', sweep_delete)
+register('protein_create', create)
+register('protein_set_state', for_owner(set_state, 2))
+register('protein_delete', delete)
 register('protein_claim', with_meta(claim))
 register('protein_complete', complete)
-register('protein_fail', fail_trial)
+register('protein_fail_trial', fail_trial)
 register('protein_interrupt', interrupt)
 register('protein_progress', progress)
 register('protein_request_stop', with_sweep(request_stop))

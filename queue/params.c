@@ -497,32 +497,19 @@ const char *pq_sweep_state_name(pq_sweep_state s)
     return "unknown";
 }
 
-/* 1 when name[0..n) is a bare sweep name: 1..64 characters of
- * [A-Za-z0-9._-], not starting with '.' or '-'. */
-static int bare_name_valid(const char *name, size_t n)
-{
-    if (n < 1 || n > 64 || name[0] == '.' || name[0] == '-')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)name[i];
-        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9');
-        if (!alnum && c != '.' && c != '_' && c != '-')
-            return 0;
-    }
-    return 1;
-}
-
+/* The owner's part as pq_acl_user_name_valid, the name's as
+ * protein_sweep_name_valid (common/protein_names.h). */
 int pq_sweep_name_valid(const char *name)
 {
     char owner[PQ_OWNER_MAX + 1];
     const char *slash = name ? strchr(name, '/') : NULL;
     if (!slash)
-        return name && bare_name_valid(name, strlen(name));
+        return protein_sweep_name_valid(name);
     size_t olen = (size_t)(slash - name);
     if (olen > PQ_OWNER_MAX)
         return 0;
     memcpy(owner, name, olen);
     owner[olen] = '\0';
-    return pq_acl_user_name_valid(owner) && bare_name_valid(slash + 1, strlen(slash + 1));
+    return pq_acl_user_name_valid(owner) &&
+           protein_sweep_name_valid(slash + 1);
 }

@@ -12,12 +12,10 @@
 #define PQ_PARAMS_MAX (64 * 1024)
 /* Error and reason texts are truncated to this many bytes. */
 #define PQ_ERROR_MAX 1024
-/* Observation stream length kept (XADD MAXLEN ~). */
-#define PQ_STREAM_MAXLEN 1000000
 
 /* The Redis Functions library (generated from functions.lua). */
 extern const char pq_functions_lua[];
-extern const int pq_functions_version;
+extern const char pq_functions_version[]; /* hash of its text */
 
 /* Sets ctx->err = err and ctx->errstr from the format; returns err. */
 int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
@@ -58,9 +56,6 @@ int pq_param_number_text(const pq_param *p, char buf[40]);
 /* Fills out[33] with 32 random hex digits (128 bits from getrandom).
  * Returns PQ_OK or PQ_EIO. */
 int pq_random_token(char out[33]);
-
-/* Unix time in seconds from the local clock. */
-double pq_now(void);
 
 /* A reply as returned by pq_fcall: an opaque redisReply. */
 typedef struct redisReply pq_reply;

@@ -25,32 +25,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protein_names.h"
+#include "protein_status.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* Error codes (ctx->err and return values). */
-enum pq_error {
-    PQ_OK = 0,
-    PQ_EIO = -1,        /* connection failed, timed out or was lost */
-    PQ_EPROTO = -2,     /* the server answered something unexpected */
-    PQ_ENOMEM = -3,
-    PQ_EINVAL = -4,     /* a bad argument: malformed name, NaN metric, ... */
-    PQ_ENOSWEEP = -5,   /* no such sweep */
-    PQ_EEXISTS = -6,    /* the sweep already exists */
-    PQ_ENOTRIAL = -7,   /* no such trial */
-    PQ_ETOKEN = -8,     /* the trial token does not match */
-    PQ_ESTATE = -9,     /* the trial or sweep is not in a state allowing it */
-    PQ_EBUDGET = -10,   /* max_trials reached: no trial handed out */
-    PQ_EPERM = -11,     /* the sweep belongs to another user and is not shared,
-                           or Redis' ACL refused a command */
-    PQ_ESTOPPED = -12,  /* the sweep is paused or stopped */
-    PQ_EEMPTY = -13,    /* ready queue empty and a coordinator is alive */
-    PQ_EAUTH = -14      /* authentication failed or password unreadable */
-};
-
-/* A static English description of a pq_error. Never NULL. */
-const char *pq_strerror(int err);
+/* Error codes (ctx->err and return values): enum pq_error (PQ_*) in
+ * common/protein_status.h, one set with the optimizer's, described by
+ * protein_strerror. */
 
 /* ------------------------------------------------------------ parameters */
 
@@ -185,9 +169,10 @@ pq_context *pq_connect(const pq_connect_options *opts);
 /* Closes the connection and frees ctx (NULL: no-op). */
 void pq_free(pq_context *ctx);
 
-/* Sweep names: 1..64 characters of [A-Za-z0-9._-], not starting with '.'
- * or '-', optionally after "OWNER/" (a user's sweep; OWNER as
- * pq_acl_user_name_valid). Returns 1 when valid. */
+/* Sweep names: a name as protein_sweep_name_valid (1..64 characters of
+ * [A-Za-z0-9._-], not starting with '.' or '-'), optionally after "OWNER/"
+ * (a user's sweep; OWNER as pq_acl_user_name_valid). Returns 1 when
+ * valid. */
 int pq_sweep_name_valid(const char *name);
 
 /* Longest owner (user) name, and longest full sweep name "OWNER/NAME". */

@@ -241,34 +241,29 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t n, pq_params **out)
 {
-    size_t dim = protein_space_dim(cfg), i, d;
-    double *point = calloc(dim + 1, sizeof(double));
-    double *u = calloc(dim + 1, sizeof(double));
+    /* The optimizer's own warm-up, reseeded: a sweep method protein with no
+     * observations suggests nothing else. The seed is scrambled so that
+     * the pool does not repeat the warm-up of a sweep seeded with `seed`. */
+    protein_sweep_config warm = *cfg;
+    protein_optimizer *opt = NULL;
     double *values = calloc(cfg->n_params + 1, sizeof(double));
     pq_params *pts = calloc(n + 1, sizeof(*pts));
-    protein_sobol *sobol = NULL;
-    protein_rng rng;
+    size_t i;
     int rc = PROTEIN_ENOMEM;
 
     *out = NULL;
-    if (!point || !u || !values || !pts)
+    if (!values || !pts)
         goto fail;
-    protein_rng_seed(&rng, seed);
-    if (dim > 0 && dim <= PROTEIN_SOBOL_MAX_DIM) {
-        rc = protein_sobol_create(dim, seed, &sobol);
-        if (rc != PROTEIN_OK)
-            goto fail;
-    }
+    warm.method = PROTEIN_METHOD_PROTEIN;
+    warm.has_seed = 1;
+    warm.seed = seed ^ 0x5bd1e9955bd1e995ULL;
+    rc = protein_optimizer_create(&warm, NULL, &opt, NULL);
+    if (rc != PROTEIN_OK)
+        goto fail;
     for (i = 0; i < n; i++) {
-        if (sobol)
-            protein_sobol_next(sobol, point);
-        else
-            for (d = 0; d < dim; d++)
-                point[d] = protein_rng_uniform(&rng);
-        for (d = 0; d < dim; d++)
-            u[d] = 2.0 * point[d] - 1.0;
-        protein_space_denormalize(cfg, u, values);
-        rc = pq_model_values_to_params(cfg, values, &pts[i]);
+        rc = protein_suggest(opt, values, NULL);
+        if (rc == PROTEIN_OK)
+            rc = pq_model_values_to_params(cfg, values, &pts[i]);
         if (rc != PROTEIN_OK) {
             pq_params_array_free(pts, i);
             pts = NULL;
@@ -279,10 +274,8 @@ int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
     pts = NULL;
     rc = PROTEIN_OK;
 fail:
-    protein_sobol_free(sobol);
+    protein_optimizer_free(opt);
     free(pts);
-    free(point);
-    free(u);
     free(values);
     return rc;
 }

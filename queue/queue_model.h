@@ -55,12 +55,14 @@ const pq_param *pq_model_find_param(const pq_params *params, const char *name);
 int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
                          protein_sweep_config **out, protein_error *err);
 
-/* Draws n points of the scrambled Sobol sequence `seed` (uniform random
- * points beyond PROTEIN_SOBOL_MAX_DIM dimensions) over cfg's space,
- * rendered as trial parameters: the fallback pool's points. Its scramble
- * differs from the optimizer's warm-up of the same seed. On success *out
- * is malloc'ed (pq_params_array_free(*out, n)); PROTEIN_ENOMEM or
- * PROTEIN_EINVAL otherwise, nothing to free. */
+/* Draws n points of the optimizer's warm-up (scrambled Sobol over the
+ * non-constant parameters, the cost parameter near its cheap end; uniform
+ * random beyond PROTEIN_SOBOL_MAX_DIM) for seed `seed`, whatever cfg's
+ * method, rendered as trial parameters: the fallback pool's points. The
+ * same seed gives the same points, in the same order, and not those of the
+ * warm-up of a sweep seeded with `seed`. On success *out is malloc'ed
+ * (pq_params_array_free(*out, n)); PROTEIN_ENOMEM, PROTEIN_EINVAL or
+ * PROTEIN_ECONFIG otherwise, nothing to free. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t n, pq_params **out);
 

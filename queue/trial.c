@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pq_internal.h"
+#include "protein_clock.h"
 
 /* Trials read per protein_trials call. */
 #define TRIALS_CHUNK 1000
@@ -138,14 +139,14 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     const char *argv[9] = {req->claim_key, uid, req->job_id ? req->job_id : "", aidx,
                            req->node ? req->node : "", lease, "0", token,
                            req->user ? req->user : ""};
-    double deadline = pq_now() + (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
+    double deadline = protein_clock_seconds(CLOCK_REALTIME) + (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
     for (;;) {
-        int late = pq_now() >= deadline;
+        int late = protein_clock_seconds(CLOCK_REALTIME) >= deadline;
         argv[6] = late ? "1" : "0";
         rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL, &r);
         if (rc != PQ_EEMPTY || late)
             break;
-        double left_ms = (deadline - pq_now()) * 1000.0;
+        double left_ms = (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
         sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
         poll_ms = poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
     }
@@ -217,7 +218,7 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     snprintf(st, sizeof st, "%d", exit_status);
     const char *argv[4] = {id, token, st, truncate_text(error, buf)};
-    return pq_sweep_fcall(ctx, sweep, "protein_fail", 0, NULL, 4, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_fail_trial", 0, NULL, 4, argv, NULL, NULL);
 }
 
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,

@@ -127,12 +127,12 @@ rcli hget "protein:{$U/outcomes}:trial:2" error | grep -q 'no result' ||
 # ------------------------------------------------------------ reading trials
 "$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"
 [ "$(grep -c ' completed ' "$tmp/trials.out")" -eq 12 ] || fail "trials table"
-"$PROTEIN" trials clitest --state completed --format csv >"$tmp/trials.csv" || fail "trials csv"
-head -n 1 "$tmp/trials.csv" | grep -q '^trial,state,score,cost,lr,x,layers,optimizer,job_id,node,error$' ||
+"$PROTEIN" trials clitest --status completed --format csv >"$tmp/trials.csv" || fail "trials csv"
+head -n 1 "$tmp/trials.csv" | grep -q '^trial,status,score,cost,lr,x,layers,optimizer,job_id,node,error$' ||
     fail "trials CSV header"
 [ "$(wc -l <"$tmp/trials.csv")" -eq 13 ] || fail "trials CSV rows"
 "$PROTEIN" trials clitest --state failed --format csv | wc -l | grep -q '^1$' ||
-    fail "--state failed should list nothing"
+    fail "--state (the old name of --status) failed should list nothing"
 "$PROTEIN" trials clitest --format json >"$tmp/trials.json" || fail "trials json"
 head -c 1 "$tmp/trials.json" | grep -q '\[' || fail "trials JSON is not an array"
 [ "$(grep -o '"trial": [0-9]*' "$tmp/trials.json" | wc -l)" -eq 12 ] || fail "trials JSON entries"
@@ -140,11 +140,11 @@ rc=0
 "$PROTEIN" trials clitest --format xml >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "trials --format xml"
 rc=0
-"$PROTEIN" trials clitest --state sleeping >/dev/null 2>&1 || rc=$?
-expect_rc 2 "$rc" "trials --state sleeping"
+"$PROTEIN" trials clitest --status sleeping >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "trials --status sleeping"
 
 "$PROTEIN" show clitest 1 >"$tmp/show.out" || fail "show"
-grep -q '^state  *completed' "$tmp/show.out" || fail "show state"
+grep -q '^status  *completed' "$tmp/show.out" || fail "show status"
 grep -q '^param  *layers = [1-8]$' "$tmp/show.out" || fail "show params"
 grep -q '^claim key ' "$tmp/show.out" || fail "show claim key"
 rc=0
@@ -165,7 +165,7 @@ sed -n '/^best/,/^$/p' "$tmp/best.out" | sed -n 3p | grep -q "^ *$top " ||
 
 "$PROTEIN" export clitest >"$tmp/export.jsonl" || fail "export"
 [ "$(wc -l <"$tmp/export.jsonl")" -eq 12 ] || fail "export lines"
-[ "$(grep -c '^{"trial": [0-9]*, "state": "completed", "score": ' "$tmp/export.jsonl")" -eq 12 ] ||
+[ "$(grep -c '^{"trial": [0-9]*, "status": "completed", "score": ' "$tmp/export.jsonl")" -eq 12 ] ||
     fail "export lines are not trial objects"
 
 "$PROTEIN" plot clitest --out "$tmp/plot.svg" >/dev/null || fail "plot"
@@ -228,7 +228,7 @@ rc=0
 wait $agent_pid || rc=$?
 expect_rc 130 "$rc" "agent after SIGTERM"
 ! kill -0 "$(cat "$tmp/sleeper.pid")" 2>/dev/null || fail "the trial survived the agent"
-"$PROTEIN" show sig 1 | grep -q '^state  *interrupted' || fail "trial not interrupted"
+"$PROTEIN" show sig 1 | grep -q '^status  *interrupted' || fail "trial not interrupted"
 
 # cancel outside Slurm (no scancel on PATH): the sweep stops and the
 # running trial is reported as left alone (tests/e2e cancels real jobs)

@@ -95,6 +95,28 @@ EOF
 grep -q '^1,completed,[^,]*,[^,]*,"a,b",$' "$tmp/quote.csv" || fail "comma not quoted"
 grep -q '^2,completed,[^,]*,[^,]*,"say ""hi""",$' "$tmp/quote.csv" || fail "quote not doubled"
 
+# ------------------------------------------------------------ the metric's name
+# The progress lines call the value what the config calls the metric.
+cat >"$tmp/loss.yaml" <<'EOF'
+name: loss-names
+method: random
+metric:
+  name: loss
+  goal: minimize
+parameters:
+  x:
+    distribution: uniform
+    min: 0.0
+    max: 1.0
+EOF
+printf '#!/bin/sh\necho "loss=$PROTEIN_PARAM_X" >>"$PROTEIN_RESULT"\n' >"$tmp/loss.sh"
+chmod +x "$tmp/loss.sh"
+rc=0
+"$PROTEIN" run "$tmp/loss.yaml" --trials 2 -- "$tmp/loss.sh" >"$tmp/loss.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "sweep of a metric named loss"
+[ "$(grep -c 'completed: loss [0-9.e-]*, cost ' "$tmp/loss.out")" -eq 2 ] ||
+    fail "progress lines do not name the metric loss: $(cat "$tmp/loss.out")"
+
 # ------------------------------------------------------------ the environment contract
 cat >"$tmp/env.sh" <<'EOF'
 #!/bin/sh

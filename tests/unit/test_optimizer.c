@@ -547,37 +547,30 @@ static void test_grid_method(void)
     protein_optimizer_free(opt);
 }
 
-/* A backend whose fit always fails, wrapping the CPU one. */
-static int failing_fit(void *state, const double *X, const double *y, size_t n,
-                       protein_gp_params *params,
-                       const protein_gp_fit_options *opts,
-                       protein_gp_fit_report *report, char *errbuf,
-                       size_t errlen)
-{
-    if (errbuf != NULL && errlen > 0)
-        snprintf(errbuf, errlen, "injected failure");
-    return PROTEIN_ENUMERIC;
-}
-
+/* A failing GP fit (injected into the real CPU backend: this test builds
+ * core/gp_cpu.c with PROTEIN_FAULT_INJECTION, tests/optimizer.am) gives a
+ * warm-up point, and the model serves again once fits succeed. */
 static void test_gp_failure_fallback(void)
 {
     fx_sweep s;
-    protein_gp_backend broken = protein_gp_backend_cpu;
-    protein_optimizer_options o = {&broken, 0};
     protein_optimizer *opt = NULL;
     protein_suggestion_info info;
     double v[2];
-    broken.fit = failing_fit;
     quad_space(&s, 12, 0);
     s.cfg.num_random_samples = 2;
-    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, &o, &opt, NULL) ==
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
                     PROTEIN_OK);
+    protein_gp_cpu_inject_fit_failures(1000);
     for (int i = 0; i < 5; i++) {
         CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
         CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
         check_bounds(&s, v);
         protein_observe(opt, v, quad(v), 1, PROTEIN_OUTCOME_SUCCESS);
     }
+    protein_gp_cpu_inject_fit_failures(0);
+    CU_ASSERT_EQUAL(protein_suggest(opt, v, &info), PROTEIN_OK);
+    CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+    check_bounds(&s, v);
     protein_optimizer_free(opt);
 }
 

@@ -376,8 +376,8 @@ static void test_names(void)
         CU_ASSERT_EQUAL(pq_trial_state_parse(pq_trial_state_name((pq_trial_state)s)), s);
     CU_ASSERT_EQUAL(pq_trial_state_parse("bogus"), -1);
     CU_ASSERT_STRING_EQUAL(pq_sweep_state_name(PQ_SWEEP_PAUSED), "paused");
-    CU_ASSERT_STRING_EQUAL(pq_strerror(PQ_EBUDGET), "the sweep's trial budget is used up");
-    CU_ASSERT_STRING_EQUAL(pq_strerror(12345), "unknown error");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(PQ_EBUDGET), "the sweep's trial budget is used up");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
 }
 
 static const cunit_test tests[] = {

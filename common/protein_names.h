@@ -1,0 +1,41 @@
+/*
+ * protein_names.h - the rule for sweep names, one for every component: the
+ * config readers (core/), the queue's keys (queue/), the plugin's
+ * --sweep, proteind's --sweep and the protein command. Header-only, like
+ * everything in common/.
+ */
+#ifndef PROTEIN_NAMES_H
+#define PROTEIN_NAMES_H
+
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Longest sweep name. */
+#define PROTEIN_SWEEP_NAME_MAX 64
+
+/* 1 when name is 1..PROTEIN_SWEEP_NAME_MAX characters of [A-Za-z0-9._-]
+ * not starting with '.' or '-' (it would read as a hidden file or an
+ * option), else 0 (NULL included). */
+static inline int protein_sweep_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > PROTEIN_SWEEP_NAME_MAX || name[0] == '.' ||
+        name[0] == '-')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)name[i];
+        int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9');
+        if (!alnum && c != '.' && c != '_' && c != '-')
+            return 0;
+    }
+    return 1;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PROTEIN_NAMES_H */
