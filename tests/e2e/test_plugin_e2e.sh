@@ -281,7 +281,9 @@ check "result file private, fresh name; planted files and symlinks change nothin
 
 case_scancel() {
     local j t
-    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep 60\n' > "$OUT/cancel.sh"
+    # exec: the task is the process scancel kills (a shell waiting for its
+    # child may instead see the child die and exit 143 itself: "failed").
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nexec sleep 60\n' > "$OUT/cancel.sh"
     j=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/cancel.out" "$OUT/cancel.sh") || return 1
     wait_line "$OUT/cancel.out" '^trial=' || return 1
     t=$(sed -n 's/^trial=//p' "$OUT/cancel.out")
@@ -294,7 +296,7 @@ check "scancel: trial interrupted" case_scancel
 case_cancel() {
     local j n=100
     make_sweep e2e-cancel 4 || return 1
-    j=$(sbatch --parsable --array=0-1 --sweep=e2e-cancel -o /dev/null --wrap "sleep 60") || return 1
+    j=$(sbatch --parsable --array=0-1 --sweep=e2e-cancel -o /dev/null --wrap "exec sleep 60") || return 1
     while [ $n -gt 0 ] && [ "$($RCLI HGET "protein:{$U/e2e-cancel}:trial:2" status)" != running ]; do
         sleep 0.1; n=$((n - 1))
     done
