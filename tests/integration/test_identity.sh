@@ -24,6 +24,11 @@ STEP=$top_builddir/tests/integration/plugin_step
 cli_test_init test_identity
 cli_test_redis
 
+# The users are named after this shell's pid; those of a run that was
+# killed before its cleanup (its pid gone) are removed first.
+for u in $(getent passwd | sed -n 's/^\(pq[ab][0-9][0-9]*\):.*/\1/p'); do
+    kill -0 "${u#pq?}" 2>/dev/null || userdel -r "$u" >/dev/null 2>&1 || true
+done
 A=pqa$$
 B=pqb$$
 drop_users() {
@@ -31,6 +36,7 @@ drop_users() {
     userdel -r "$B" >/dev/null 2>&1 || true
 }
 trap 'drop_users; cli_test_cleanup' EXIT
+trap 'exit 1' INT TERM HUP
 useradd -m -s /bin/sh "$A"
 useradd -m -s /bin/sh "$B"
 UA=$(id -u "$A")
