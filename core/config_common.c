@@ -46,13 +46,14 @@ protein_sweep_config *protein_config_new(void)
         return NULL;
     }
     cfg->max_suggestion_cost = 3600.0;
-    cfg->num_random_samples = 10;
-    cfg->suggestions_per_pareto = 256;
-    cfg->expansion_rate = PROTEIN_DEFAULT_EXPANSION_RATE;
-    cfg->early_stop_quantile = 0.3;
-    cfg->gp_max_obs = 0;
-    cfg->gp_training_iter = 50;
-    cfg->prune_pareto = 1;
+    for (size_t i = 0; i < protein_n_knobs; i++) {
+        const protein_knob *k = &protein_knobs[i];
+        char *field = (char *)cfg + k->offset;
+        if (k->type == PROTEIN_KNOB_DOUBLE)
+            *(double *)field = k->def;
+        else
+            *(int *)field = (int)k->def;
+    }
     return cfg;
 }
 
@@ -399,20 +400,44 @@ static int option_double(const char *text, double lo, int lo_open, double hi,
     return 0;
 }
 
-/* The integer knobs: name, field offset, range. */
-typedef struct int_knob {
-    const char *name;
-    size_t offset;
-    long long lo, hi;
-} int_knob;
+#define KNOB_ROW(name, type, lo, hi, def)                                \
+    { #name, KNOB_TYPE_##type, offsetof(protein_sweep_config, name), lo, hi,  \
+      def },
+#define KNOB_TYPE_int PROTEIN_KNOB_INT
+#define KNOB_TYPE_double PROTEIN_KNOB_DOUBLE
+#define KNOB_TYPE_bool PROTEIN_KNOB_BOOL
 
-static const int_knob int_knobs[] = {
-    { "num_random_samples", offsetof(protein_sweep_config, num_random_samples), 0, 1000000 },
-    { "suggestions_per_pareto", offsetof(protein_sweep_config, suggestions_per_pareto), 1, 65536 },
-    { "gp_max_obs", offsetof(protein_sweep_config, gp_max_obs), 0, 10000000 },
-    { "gp_training_iter", offsetof(protein_sweep_config, gp_training_iter), 0, 100000 },
-    { "downsample", offsetof(protein_sweep_config, downsample), 0, 1000 },
-};
+/* See config_common.h. */
+const protein_knob protein_knobs[] = { PROTEIN_KNOBS(KNOB_ROW) };
+const size_t protein_n_knobs = sizeof protein_knobs / sizeof protein_knobs[0];
+
+/* Sets knob k of cfg from text; 0 or PROTEIN_ECONFIG. */
+static int set_knob(protein_sweep_config *cfg, const protein_knob *k,
+                    const char *text, const char *file, int line,
+                    const char *key, protein_error *err)
+{
+    char *field = (char *)cfg + k->offset;
+    long long v;
+    int rc;
+
+    switch (k->type) {
+    case PROTEIN_KNOB_BOOL:
+        if (protein_parse_bool(text, (int *)field) != 0)
+            return protein_config_error(err, file, line, key, "'%s' is not a "
+                                        "boolean; write true or false", text);
+        return 0;
+    case PROTEIN_KNOB_DOUBLE:
+        return option_double(text, k->lo, 0, k->hi, (double *)field, file,
+                             line, key, err);
+    case PROTEIN_KNOB_INT:
+        break;
+    }
+    rc = option_int(text, (long long)k->lo, (long long)k->hi, &v, file, line,
+                    key, err);
+    if (rc == 0)
+        *(int *)field = (int)v;
+    return rc;
+}
 
 /* Sets a scalar sweep option or Protein knob from text after validating
  * it; PROTEIN_ENOTFOUND (err untouched) when opt is not an option. */
@@ -424,15 +449,10 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
     size_t i;
     int rc;
 
-    for (i = 0; i < sizeof int_knobs / sizeof int_knobs[0]; i++) {
-        if (strcmp(opt, int_knobs[i].name) == 0) {
-            rc = option_int(text, int_knobs[i].lo, int_knobs[i].hi, &v, file,
-                            line, key, err);
-            if (rc == 0)
-                *(int *)((char *)cfg + int_knobs[i].offset) = (int)v;
-            return rc;
-        }
-    }
+    for (i = 0; i < protein_n_knobs; i++)
+        if (strcmp(opt, protein_knobs[i].name) == 0)
+            return set_knob(cfg, &protein_knobs[i], text, file, line, key,
+                            err);
     if (strcmp(opt, "name") == 0) {
         if (!protein_sweep_name_valid(text))
             return protein_config_error(err, file, line, key, "sweep name '%s' "
@@ -503,18 +523,6 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
     if (strcmp(opt, "max_suggestion_cost") == 0)
         return option_double(text, 0, 1, 1e300, &cfg->max_suggestion_cost, file,
                              line, key, err);
-    if (strcmp(opt, "expansion_rate") == 0)
-        return option_double(text, 0, 0, 10, &cfg->expansion_rate, file, line,
-                             key, err);
-    if (strcmp(opt, "early_stop_quantile") == 0)
-        return option_double(text, 0, 0, 1, &cfg->early_stop_quantile, file,
-                             line, key, err);
-    if (strcmp(opt, "prune_pareto") == 0) {
-        if (protein_parse_bool(text, &cfg->prune_pareto) != 0)
-            return protein_config_error(err, file, line, key, "'%s' is not a "
-                                        "boolean; write true or false", text);
-        return 0;
-    }
     if (strcmp(opt, "seed") == 0) {
         if (protein_parse_u64(text, &cfg->seed) != 0)
             return protein_config_error(err, file, line, key, "'%s' is not "

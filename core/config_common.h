@@ -88,6 +88,44 @@ const char *protein_config_key(char *buf, size_t len, const char *prefix,
  * *dst is left unchanged. */
 int protein_config_set_string(char **dst, const char *src);
 
+/* The optimizer's knobs, in one table: the readers' key lists (the
+ * protein: mapping of a YAML config, [sweep] of a PufferLib INI),
+ * protein_config_set_option's checks, protein_config_new's defaults and
+ * the writer all come from it. X(name, type, lo, hi, default): name is the
+ * key and the protein_sweep_config field, type int, double or bool (an int
+ * field), and a value outside [lo, hi] is refused. */
+#define PROTEIN_KNOBS(X)                                                  \
+    X(num_random_samples, int, 0, 1000000, 10)                            \
+    X(suggestions_per_pareto, int, 1, 65536, 256)                         \
+    X(expansion_rate, double, 0, 10, PROTEIN_DEFAULT_EXPANSION_RATE)      \
+    X(early_stop_quantile, double, 0, 1, 0.3)                             \
+    X(gp_max_obs, int, 0, 10000000, 0)                                    \
+    X(gp_training_iter, int, 0, 100000, 50)                               \
+    X(prune_pareto, bool, 0, 1, 1)                                        \
+    X(downsample, int, 0, 1000, 0)
+
+/* Expands to a knob's name and a comma, for key lists:
+ * { PROTEIN_KNOBS(PROTEIN_KNOB_NAME) NULL }. */
+#define PROTEIN_KNOB_NAME(name, type, lo, hi, def) #name,
+
+typedef enum protein_knob_type {
+    PROTEIN_KNOB_INT,
+    PROTEIN_KNOB_DOUBLE,
+    PROTEIN_KNOB_BOOL
+} protein_knob_type;
+
+/* One row of PROTEIN_KNOBS. */
+typedef struct protein_knob {
+    const char *name;
+    protein_knob_type type;
+    size_t offset; /* of the int or double field in protein_sweep_config */
+    double lo, hi, def;
+} protein_knob;
+
+/* The rows of PROTEIN_KNOBS, in its order; protein_n_knobs of them. */
+extern const protein_knob protein_knobs[];
+extern const size_t protein_n_knobs;
+
 /* Sets one scalar sweep option from its text: name, method, metric (the
  * metric's name), goal, cost (the cost result key), cost_param, max_trials,
  * max_suggestion_cost, seed, or a Protein knob (num_random_samples,

@@ -30,9 +30,8 @@ static const struct ignored_key {
 static const char *const sweep_keys[] = {
     "name", "method", "metric", "goal", "cost", "cost_param", "max_runs",
     "max_trials", "max_suggestion_cost", "seed", "sweep_only",
-    "num_random_samples", "suggestions_per_pareto", "expansion_rate",
-    "early_stop_quantile", "gp_max_obs", "gp_training_iter", "prune_pareto",
-    "metric_distribution", "downsample", "use_gpu", "gpus", NULL
+    PROTEIN_KNOBS(PROTEIN_KNOB_NAME)
+    "metric_distribution", "use_gpu", "gpus", NULL
 };
 
 #define MAX_NUMBER_TEXT 64

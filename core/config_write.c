@@ -243,6 +243,22 @@ static void put_wandb(FILE *fp, const protein_sweep_config *cfg)
     }
 }
 
+/* Writes one knob as "  NAME: VALUE" of the protein: mapping. */
+static void put_knob(FILE *fp, const protein_sweep_config *cfg,
+                     const protein_knob *k)
+{
+    const char *field = (const char *)cfg + k->offset;
+
+    fprintf(fp, "  %s: ", k->name);
+    if (k->type == PROTEIN_KNOB_DOUBLE)
+        put_number(fp, *(const double *)field);
+    else if (k->type == PROTEIN_KNOB_BOOL)
+        fputs(*(const int *)field ? "true" : "false", fp);
+    else
+        fprintf(fp, "%d", *(const int *)field);
+    fputc('\n', fp);
+}
+
 /* Writes cfg as canonical YAML (see protein.h). Returns PROTEIN_EINVAL for
  * a NULL argument, PROTEIN_EIO when fp reports a write error. */
 int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
@@ -283,16 +299,9 @@ int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
     fputc('\n', fp);
     if (cfg->has_seed)
         fprintf(fp, "seed: %llu\n", (unsigned long long)cfg->seed);
-    fprintf(fp, "protein:\n  num_random_samples: %d\n"
-            "  suggestions_per_pareto: %d\n  expansion_rate: ",
-            cfg->num_random_samples, cfg->suggestions_per_pareto);
-    put_number(fp, cfg->expansion_rate);
-    fputs("\n  early_stop_quantile: ", fp);
-    put_number(fp, cfg->early_stop_quantile);
-    fprintf(fp, "\n  gp_max_obs: %d\n  gp_training_iter: %d\n"
-            "  prune_pareto: %s\n  downsample: %d\n", cfg->gp_max_obs,
-            cfg->gp_training_iter, cfg->prune_pareto ? "true" : "false",
-            cfg->downsample);
+    fputs("protein:\n", fp);
+    for (i = 0; i < protein_n_knobs; i++)
+        put_knob(fp, cfg, &protein_knobs[i]);
     put_wandb(fp, cfg);
     fputs("parameters:\n", fp);
     for (i = 0; i < cfg->n_params; i++)

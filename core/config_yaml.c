@@ -819,11 +819,8 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
     };
     static const char *const cost_keys[] = { "name", NULL };
     static const char *const cost_opts[] = { "cost", NULL };
-    static const char *const knobs[] = {
-        "num_random_samples", "suggestions_per_pareto", "expansion_rate",
-        "early_stop_quantile", "gp_max_obs", "gp_training_iter",
-        "prune_pareto", "downsample", NULL
-    };
+    static const char *const knobs[] = {PROTEIN_KNOBS(PROTEIN_KNOB_NAME)
+                                        NULL};
     protein_sweep_config *cfg = c->cfg;
     yaml_node_pair_t *p;
     yaml_node_t *params = NULL;

@@ -652,6 +652,19 @@ fail:
     return rc;
 }
 
+/* See gp_cuda_internal.h. */
+int launch_potrf(cuda_state *s, size_t n, char *errbuf, size_t errlen)
+{
+    int rc = PROTEIN_OK;
+    SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params, CUBLAS_FILL_MODE_LOWER,
+                                  (int64_t)n, CUDA_R_64F, s->K, (int64_t)n,
+                                  CUDA_R_64F, s->dwork, s->dwork_bytes,
+                                  s->hwork, s->hwork_bytes, s->info),
+                 "cusolverDnXpotrf");
+fail:
+    return rc;
+}
+
 /* The objective's loss at theta (host values, or the device theta when
  * theta is NULL) for the uploaded data: builds K, factorizes it with the
  * jitter ladder, solves for a and computes the loss on the device. Leaves L
@@ -675,12 +688,9 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
         rc = launch_build_k(s, n, JITTER_LADDER[rung], errbuf, errlen);
         if (rc != PROTEIN_OK)
             return rc;
-        SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
-                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n,
-                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
-                                      s->dwork, s->dwork_bytes, s->hwork,
-                                      s->hwork_bytes, s->info),
-                     "cusolverDnXpotrf");
+        rc = launch_potrf(s, n, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            return rc;
         /* Solve and score optimistically; discarded if potrf failed. */
         CU_CHECK(cudaMemcpyAsync(s->a, s->y, n * sizeof(double),
                                  cudaMemcpyDeviceToDevice, s->stream),

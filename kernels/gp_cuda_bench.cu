@@ -64,12 +64,9 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
         if (rc != PROTEIN_OK)
             goto fail;
         CU_CHECK(cudaEventRecord(ev[0], s->stream), "cudaEventRecord");
-        SOLVER_CHECK(cusolverDnXpotrf(s->solver, s->params,
-                                      CUBLAS_FILL_MODE_LOWER, (int64_t)n,
-                                      CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
-                                      s->dwork, s->dwork_bytes, s->hwork,
-                                      s->hwork_bytes, s->info),
-                     "cusolverDnXpotrf");
+        rc = launch_potrf(s, n, errbuf, errlen);
+        if (rc != PROTEIN_OK)
+            goto fail;
         CU_CHECK(cudaEventRecord(ev[1], s->stream), "cudaEventRecord");
         rc = trtri_lower(s, n, s->K, n, errbuf, errlen);
         if (rc != PROTEIN_OK)

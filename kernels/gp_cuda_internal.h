@@ -119,6 +119,11 @@ int launch_hyper(cuda_state *s, size_t n, char *errbuf, size_t errlen);
 int launch_build_k(cuda_state *s, size_t n, double jitter, char *errbuf,
                    size_t errlen);
 
+/* Queues the Cholesky factorization of the first n x n of K in place
+ * (cusolverDnXpotrf, lower); its status lands in s->info[0] at the next
+ * synchronization. Errors of the call itself only. */
+int launch_potrf(cuda_state *s, size_t n, char *errbuf, size_t errlen);
+
 /* In place, L (lower, m x m, leading dimension n) -> L^-1 (gp_cuda_tri.cu). */
 int trtri_lower(cuda_state *s, size_t n, double *A, size_t m, char *errbuf,
                 size_t errlen);

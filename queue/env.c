@@ -30,7 +30,6 @@ static void arg_name(pq_strbuf *b, const char *name)
 int pq_params_to_args(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
-    char num[40];
     *out = NULL;
     for (size_t i = 0; i < p->n; i++) {
         const pq_param *it = &p->items[i];
@@ -39,11 +38,7 @@ int pq_params_to_args(const pq_params *p, char **out)
         pq_sb_add(&b, "--", 2);
         arg_name(&b, it->name ? it->name : "");
         pq_sb_add(&b, "=", 1);
-        if (it->is_string) {
-            pq_sb_puts(&b, it->text ? it->text : "");
-        } else if (pq_param_number_text(it, num) == PQ_OK) {
-            pq_sb_puts(&b, num);
-        } else {
+        if (pq_sb_param_value(&b, it, 0) != PQ_OK) {
             free(b.s);
             return PQ_EINVAL;
         }

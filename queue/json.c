@@ -40,10 +40,25 @@ static void json_string(pq_strbuf *b, const char *s)
     pq_sb_add(b, "\"", 1);
 }
 
+/* See pq_internal.h. */
+int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json)
+{
+    char num[40];
+    if (!p->is_string) {
+        if (pq_param_number_text(p, num) != PQ_OK)
+            return PQ_EINVAL;
+        pq_sb_puts(b, num);
+    } else if (json) {
+        json_string(b, p->text ? p->text : "");
+    } else {
+        pq_sb_puts(b, p->text ? p->text : "");
+    }
+    return PQ_OK;
+}
+
 int pq_params_to_json(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
-    char num[40];
     *out = NULL;
     pq_sb_add(&b, "{", 1);
     for (size_t i = 0; i < p->n; i++) {
@@ -54,11 +69,7 @@ int pq_params_to_json(const pq_params *p, char **out)
         pq_sb_add(&b, ": ", 2);
         if (it->is_string && it->is_json) {
             pq_sb_puts(&b, it->text ? it->text : "null");
-        } else if (it->is_string) {
-            json_string(&b, it->text ? it->text : "");
-        } else if (pq_param_number_text(it, num) == PQ_OK) {
-            pq_sb_puts(&b, num);
-        } else {
+        } else if (pq_sb_param_value(&b, it, 1) != PQ_OK) {
             free(b.s);
             return PQ_EINVAL;
         }

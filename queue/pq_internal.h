@@ -53,6 +53,11 @@ int pq_param_number_ok(const pq_param *p);
  * pq_param_number_ok. */
 int pq_param_number_text(const pq_param *p, char buf[40]);
 
+/* Appends p's value to b: a number as pq_param_number_text writes it, a
+ * string as it is or, when json is set, as a JSON string literal (json.c).
+ * PQ_EINVAL for a number that is not pq_param_number_ok. */
+int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json);
+
 /* Fills out[33] with 32 random hex digits (128 bits from getrandom).
  * Returns PQ_OK or PQ_EIO. */
 int pq_random_token(char out[33]);
