@@ -71,6 +71,9 @@ struct proteind_sweep {
     int64_t next_early_stop;
     int64_t retry_at;         /* a failed batch is not retried before this */
     long target;              /* the ready queue's size by the last demand */
+    long seen_trials;         /* n_trials at the last demand read */
+    int64_t seen_at;          /* when it was read (ms); 0: never */
+    double claim_rate;        /* claims per second, smoothed */
     int active;               /* the sweep accepts claims (not paused) */
     int done;                 /* stopped: nothing left to coordinate */
 };
@@ -512,11 +515,39 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
     return rc == PQ_EIO || rc == PQ_ESTATE ? rc : PQ_OK;
 }
 
+/* Seconds of claims at the current rate that the ready queue holds, so
+ * that short tasks arriving faster than one batch takes are served from
+ * the queue while the next batch is made. */
+#define CLAIM_HORIZON_S 2.0
+/* Weight of the newest rate sample in the smoothed claim rate. */
+#define RATE_WEIGHT 0.3
+
+/* Updates s->claim_rate from the trial ids handed out since the last
+ * demand read. */
+static void track_claim_rate(proteind_sweep *s, long n_trials)
+{
+    int64_t now = proteind_now_ms();
+    double dt = (double)(now - s->seen_at) / 1000.0;
+
+    if (s->seen_at > 0 && dt > 0.05 && n_trials >= s->seen_trials) {
+        double rate = (double)(n_trials - s->seen_trials) / dt;
+
+        s->claim_rate = RATE_WEIGHT * rate +
+                        (1 - RATE_WEIGHT) * s->claim_rate;
+    }
+    if (s->seen_at == 0 || dt > 0.05) {
+        s->seen_trials = n_trials;
+        s->seen_at = now;
+    }
+}
+
 /* Reads the sweep's demand; sets s->target to how many points the ready
  * queue should hold now: as many as the sweep's real concurrency (running
- * trials plus claims waiting for a point), at least --queue-depth, never
- * more than the budget has left, 0 when paused. *depth receives the
- * queue's length. Tops the fallback pool up on the way. */
+ * trials plus claims waiting for a point), or CLAIM_HORIZON_S seconds of
+ * claims at the current rate when more (short tasks), at least
+ * --queue-depth, never more than the budget has left, 0 when paused.
+ * *depth receives the queue's length. Tops the fallback pool up on the
+ * way. */
 static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
 {
     pq_demand_info d;
@@ -532,7 +563,10 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
                      s->name);
         s->done = 1;
     }
+    track_claim_rate(s, d.n_trials);
     want = d.n_running + d.n_waiting;
+    if (want < (long)ceil(s->claim_rate * CLAIM_HORIZON_S))
+        want = (long)ceil(s->claim_rate * CLAIM_HORIZON_S);
     if (want < s->opts->queue_depth)
         want = s->opts->queue_depth;
     if (d.max_trials > 0) {
