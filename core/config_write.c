@@ -107,8 +107,31 @@ static void put_value(FILE *fp, const char *text)
         put_string(fp, text);
 }
 
+/* JSON text as YAML: JSON is YAML, except that YAML folds or refuses
+ * some characters JSON strings may hold raw (U+2028, U+2029, U+0085, C1
+ * controls); those are written as backslash-u escapes, which both read
+ * alike. */
+static void put_json(FILE *fp, const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+
+    while (*s) {
+        unsigned long cp;
+        size_t n = utf8_next(s, &cp);
+        if (n == 1 && *s < 0x80)
+            fputc(*s, fp);
+        else if (n == 1)
+            fprintf(fp, "\\u%04x", *s);
+        else if (yaml_printable(cp) || cp > 0xffff)
+            fwrite(s, 1, n, fp);
+        else
+            fprintf(fp, "\\u%04lx", cp);
+        s += n;
+    }
+}
+
 /* Choice or constant i of p, keeping its type: strings always quoted,
- * booleans, null and JSON lists or mappings plain (JSON is YAML). */
+ * booleans, null and JSON lists or mappings plain (put_json). */
 static void put_typed(FILE *fp, const protein_param *p, size_t i)
 {
     const char *text = p->values && i < p->n_values ? p->values[i] : "";
@@ -118,7 +141,7 @@ static void put_typed(FILE *fp, const protein_param *p, size_t i)
     else if (p->value_types[i] == PROTEIN_VALUE_STRING)
         put_string(fp, text);
     else
-        fputs(text, fp);
+        put_json(fp, text);
 }
 
 static const char *distribution_name(const protein_param *p)

@@ -512,22 +512,29 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     if (r->type == REDIS_REPLY_ERROR) {
         size_t wl = strcspn(r->str, " ");
         const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
+        int known = 0;
         rc = PQ_EPROTO;
         for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++) {
             if (strlen(server_codes[i].name) == wl &&
                 strncmp(r->str, server_codes[i].name, wl) == 0) {
                 rc = server_codes[i].code;
+                known = 1;
                 break;
             }
         }
         if (strncmp(r->str, "NOPERM", 6) == 0 ||
             strstr(r->str, "user executing the script can't run")) {
             rc = PQ_EPERM; /* Redis' ACL denied the call or a command in it */
-            msg = r->str;
-        } else if (rc == PQ_EPROTO) {
-            msg = r->str;
+            pq_set_error(ctx, rc, "%s", r->str);
+        } else if (!known) {
+            /* Not one of the functions' own errors: a Lua runtime error or
+             * a server refusal, shown as such rather than raw. */
+            pq_set_error(ctx, rc, "Redis at %s: protein's function %s failed (a "
+                         "damaged store, or a server older than the library?): %s",
+                         ctx->url, fn, r->str);
+        } else {
+            pq_set_error(ctx, rc, "%s", msg);
         }
-        pq_set_error(ctx, rc, "%s", msg);
         freeReplyObject(r);
         goto fail;
     }

@@ -164,6 +164,22 @@ static void test_pending_point_skipped(void)
     pq_params_array_free(pts, n);
 }
 
+/* A key of the wrong type under the sweep: whatever the function makes
+ * of it, the message names the function or the damage, never a raw
+ * server or Lua error. */
+static void test_no_raw_server_error(void)
+{
+    long depth = 0;
+    make_sweep("wrongtype");
+    CU_ASSERT_EQUAL_FATAL(plant("SET protein:{wrongtype}:queue x"), 0);
+    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "wrongtype", &depth), PQ_EPROTO);
+    CU_ASSERT(strncmp(ctx->errstr, "WRONGTYPE", 9) != 0 &&
+              strncmp(ctx->errstr, "ERR", 3) != 0);
+    CU_ASSERT(strstr(ctx->errstr, "protein_depth") != NULL ||
+              strstr(ctx->errstr, "damaged") != NULL);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "wrongtype", 0), PQ_OK);
+}
+
 /* A password in the URL is refused, and no message shows it. */
 static void test_url_password(void)
 {
@@ -239,6 +255,7 @@ static const cunit_test tests[] = {
     {"undecodable claim fails its trial", test_undecodable_claim},
     {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
     {"damaged pending point skipped", test_pending_point_skipped},
+    {"no raw server error", test_no_raw_server_error},
     {"URL password refused and redacted", test_url_password},
     {"timeout message", test_timeout_message},
 };
