@@ -285,15 +285,23 @@ static int json_put_string(char **out, size_t *n, const char *s)
     return rc ? rc : json_put(out, n, "\"", 1);
 }
 
-/* Writes node n (any YAML value) as compact JSON into *out. */
-static int node_json(yaml_ctx *c, yaml_node_t *n, char **out, size_t *len,
-                     int depth)
+/* Longest key of a mapping inside a value: YAML reads a plain (implicit)
+ * key of at most 1024 characters, and the written config must read back. */
+#define JSON_KEY_MAX 1000
+
+/* Writes node n (any YAML value, at `path` for messages) as compact JSON
+ * into *out. Returns 0; -1 when out of memory; PROTEIN_ECONFIG with the
+ * error set for what a config cannot hold (nested deeper than 32, a key
+ * that is not a plain scalar or is over JSON_KEY_MAX bytes). */
+static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
+                     size_t *len, int depth)
 {
     char text[512], num[512];
     int rc = 0;
 
     if (depth > 32)
-        return -1;
+        return protein_config_error(c->err, c->file, line_of(n), path, "the "
+                                    "value is nested deeper than 32 levels");
     if (n->type == YAML_SCALAR_NODE) {
         switch (scalar_type(n, text, sizeof text)) {
         case PROTEIN_VALUE_STRING:
@@ -313,7 +321,7 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, char **out, size_t *len,
             if (it != n->data.sequence.items.start)
                 rc = json_put(out, len, ", ", 2);
             if (rc == 0)
-                rc = node_json(c, node_at(c, *it), out, len, depth + 1);
+                rc = node_json(c, node_at(c, *it), path, out, len, depth + 1);
         }
         return rc ? rc : json_put(out, len, "]", 1);
     }
@@ -325,14 +333,18 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, char **out, size_t *len,
             yaml_node_t *k = node_at(c, pr->key);
             if (pr != n->data.mapping.pairs.start)
                 rc = json_put(out, len, ", ", 2);
-            if (rc == 0 && k->type != YAML_SCALAR_NODE)
-                rc = -1;
+            if (rc == 0 && (k->type != YAML_SCALAR_NODE ||
+                            k->data.scalar.length > JSON_KEY_MAX))
+                return protein_config_error(c->err, c->file, line_of(k), path,
+                                            "a mapping inside a value needs plain "
+                                            "keys of at most %d bytes",
+                                            JSON_KEY_MAX);
             if (rc == 0)
                 rc = json_put_string(out, len, (const char *)k->data.scalar.value);
             if (rc == 0)
                 rc = json_put(out, len, ": ", 2);
             if (rc == 0)
-                rc = node_json(c, node_at(c, pr->value), out, len, depth + 1);
+                rc = node_json(c, node_at(c, pr->value), path, out, len, depth + 1);
         }
         return rc ? rc : json_put(out, len, "}", 1);
     }
@@ -377,6 +389,7 @@ static const char *typed_value(yaml_ctx *c, yaml_node_t *n, const char *path,
     char text[512], *json = NULL;
     const char *raw;
     size_t len = 0;
+    int rc;
 
     *bad = 0;
     if (n->type == YAML_SCALAR_NODE) {
@@ -390,7 +403,9 @@ static const char *typed_value(yaml_ctx *c, yaml_node_t *n, const char *path,
         return keep(k, strdup(text));
     }
     *type = PROTEIN_VALUE_JSON;
-    if (node_json(c, n, &json, &len, 0) < 0) {
+    rc = node_json(c, n, path, &json, &len, 0);
+    if (rc != 0) {
+        *bad = rc != -1;
         free(json);
         return NULL;
     }

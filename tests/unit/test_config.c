@@ -370,6 +370,35 @@ static void test_yaml_errors(void)
                      yaml_errors[i].key, yaml_errors[i].words);
 }
 
+/* JSON values that a written config could not hold are refused when read
+ * (fuzz_config found a long key that YAML cannot write back as a plain
+ * key); a raw line separator inside one is written escaped. */
+static void test_json_value_limits(void)
+{
+    char text[1400], key[1002];
+    protein_sweep_config *cfg = NULL, *back = NULL;
+    protein_error err;
+    char *yaml = NULL;
+
+    memset(key, 'k', 1001);
+    key[1001] = '\0';
+    snprintf(text, sizeof text, HEAD "  x: {values: [{\"%s\": 1}, 2]}\n", key);
+    expect_error(0, text, 3, "parameters.x.values", "plain keys of at most 1000");
+    expect_error(0, HEAD "  x: {values: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
+                 3, "parameters.x.values", "deeper than 32");
+
+    static const char sep[] = HEAD "  x: {values: [{\"a\\u2028b\": 1}, 2]}\n";
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(sep, strlen(sep), "t.yaml", &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "a\\u2028b"));
+    CU_ASSERT_EQUAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+                    PROTEIN_OK);
+    free(yaml);
+    protein_config_free(cfg);
+    protein_config_free(back);
+}
+
 /* Deep flow nesting is refused up front (libyaml is quadratic in it). */
 static void test_deep_nesting(void)
 {
@@ -1016,6 +1045,7 @@ static const cunit_test tests[] = {
     {"distributions", test_distributions},
     {"groups", test_groups},
     {"yaml errors", test_yaml_errors},
+    {"JSON values a written config cannot hold", test_json_value_limits},
     {"deep nesting", test_deep_nesting},
     {"bad arguments", test_bad_arguments},
     {"ini", test_ini},
