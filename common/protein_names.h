@@ -22,8 +22,7 @@ extern "C" {
 static inline int protein_sweep_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
-    if (n < 1 || n > PROTEIN_SWEEP_NAME_MAX || name[0] == '.' ||
-        name[0] == '-')
+    if (n < 1 || n > PROTEIN_SWEEP_NAME_MAX || name[0] == '.' || name[0] == '-')
         return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)name[i];

@@ -37,12 +37,12 @@ enum pq_error {
     PQ_ENOMEM = PROTEIN_ENOMEM,
     PQ_EINVAL = PROTEIN_EINVAL, /* a bad argument: malformed name, NaN
                                    metric, ... */
-    PQ_EIO = -101,      /* connection failed, timed out or was lost */
-    PQ_EPROTO = -102,   /* the server answered something unexpected */
-    PQ_ENOSWEEP = -105, /* no such sweep */
-    PQ_EEXISTS = -106,  /* the sweep already exists */
-    PQ_ENOTRIAL = -107, /* no such trial */
-    PQ_ETOKEN = -108,   /* the trial token does not match */
+    PQ_EIO = -101,              /* connection failed, timed out or was lost */
+    PQ_EPROTO = -102,           /* the server answered something unexpected */
+    PQ_ENOSWEEP = -105,         /* no such sweep */
+    PQ_EEXISTS = -106,          /* the sweep already exists */
+    PQ_ENOTRIAL = -107,         /* no such trial */
+    PQ_ETOKEN = -108,           /* the trial token does not match */
     PQ_ESTATE = -109,   /* the trial or sweep is not in a state allowing it */
     PQ_EBUDGET = -110,  /* max_trials reached: no trial handed out */
     PQ_EPERM = -111,    /* the sweep belongs to another user and is not

@@ -24,8 +24,7 @@ int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
 
     grid->n_params = cfg->n_params;
     grid->len = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*grid->len));
-    grid->axis = calloc(cfg->n_params ? cfg->n_params : 1,
-                        sizeof(*grid->axis));
+    grid->axis = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*grid->axis));
     u = calloc(dim ? dim : 1, sizeof(*u));
     vals = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*vals));
     if (grid->len == NULL || grid->axis == NULL || u == NULL || vals == NULL)
