@@ -2,13 +2,15 @@
  * outcome.c - what a finished task means for its trial, and recording it.
  *
  *   killed by a signal (scancel, time limit, preemption)  -> interrupted
- *   non-zero exit status                                  -> failed (status)
+ *   exit 128+N for a signal N that Slurm uses to end jobs  -> interrupted
+ *   other non-zero exit status                            -> failed (status)
  *   exit 0 with the metric in the result file             -> completed
  *   exit 0 without it                                     -> failed "no result"
  */
 #include "config.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -17,10 +19,33 @@
 #include "spank_protein.h"
 #include "protein_clock.h"
 
+/*
+ * The signal that a shell reports as exit status 128+N when its child was
+ * killed by signal N, or 0. Only the signals with which Slurm ends a job
+ * (scancel, time limit, preemption, --signal) count: when scancel's SIGTERM
+ * reaches `python train.py` before the batch shell, the shell exits 143
+ * instead of dying by the signal itself, and the trial was interrupted all
+ * the same.
+ */
+static int shell_reported_signal(int status)
+{
+    static const int job_end_signals[] = {SIGHUP,  SIGINT,  SIGKILL, SIGUSR1,
+                                          SIGUSR2, SIGTERM, SIGXCPU};
+    int code;
+
+    if (!WIFEXITED(status) || WEXITSTATUS(status) <= 128)
+        return 0;
+    code = WEXITSTATUS(status) - 128;
+    for (size_t i = 0; i < sizeof(job_end_signals) / sizeof(*job_end_signals); i++)
+        if (job_end_signals[i] == code)
+            return code;
+    return 0;
+}
+
 /* 2: killed by a signal, 1: non-zero exit, 0: exit 0. */
 static int status_rank(int status)
 {
-    if (WIFSIGNALED(status))
+    if (WIFSIGNALED(status) || shell_reported_signal(status) != 0)
         return 2;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
 }
@@ -41,6 +66,15 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
         out->signal = WTERMSIG(wait_status);
         snprintf(out->reason, sizeof(out->reason), "killed by signal %d (%s)",
                  out->signal, strsignal(out->signal));
+        return;
+    }
+    if (shell_reported_signal(wait_status) != 0) {
+        out->kind = SPANK_PROTEIN_INTERRUPTED;
+        out->signal = shell_reported_signal(wait_status);
+        out->exit_status = WEXITSTATUS(wait_status);
+        snprintf(out->reason, sizeof(out->reason),
+                 "exit status %d: its child killed by signal %d (%s)",
+                 out->exit_status, out->signal, strsignal(out->signal));
         return;
     }
     if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {

@@ -384,6 +384,18 @@ static void test_outcome_interrupted(void)
     spank_protein_outcome_decide(SIGKILL, NULL, NULL, 1, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGKILL);
+    /* A batch shell whose child scancel killed first exits 128 + 15. */
+    spank_protein_outcome_decide((128 + SIGTERM) << 8, &r, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    CU_ASSERT_EQUAL(o.signal, SIGTERM);
+    CU_ASSERT_EQUAL(o.exit_status, 143);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "exit status 143"));
+    /* 128 + a signal Slurm does not end jobs with is an ordinary failure. */
+    spank_protein_outcome_decide((128 + SIGSEGV) << 8, &r, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_EQUAL(o.exit_status, 128 + SIGSEGV);
+    spank_protein_outcome_decide(200 << 8, &r, NULL, 1, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
 }
 
 static void test_status_merge(void)
@@ -396,6 +408,7 @@ static void test_status_merge(void)
     CU_ASSERT_EQUAL(s, 2 << 8);
     s = spank_protein_status_merge(s, 5 << 8);     /* first failure kept */
     CU_ASSERT_EQUAL(s, 2 << 8);
+    CU_ASSERT_EQUAL(spank_protein_status_merge(s, 143 << 8), 143 << 8);
     s = spank_protein_status_merge(s, SIGTERM);
     CU_ASSERT_EQUAL(s, SIGTERM);
     s = spank_protein_status_merge(s, 0);
