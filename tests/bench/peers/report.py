@@ -238,8 +238,9 @@ def write(out):
         with open(mp) as f:
             meta = json.load(f)
     parts = ["# Peer benchmark report\n",
-             "Command: `%s`  \nprotein: %s (%s)  \nversions: %s  \nstarted: %s\n" % (
-                 meta.get("command", "?"), meta.get("protein"), meta.get("protein_revision"),
+             "Commands: %s  \nprotein: %s (%s)  \nversions: %s  \nstarted: %s\n" % (
+                 "; ".join("`%s`" % c for c in meta.get("commands", [meta.get("command", "?")])),
+                 meta.get("protein"), meta.get("protein_revision"),
                  ", ".join("%s %s" % kv for kv in meta.get("versions", {}).items()),
                  meta.get("started", "?")),
              "Cells: median [IQR] over seeds of the best score found; (min) rows are regret "

@@ -209,7 +209,19 @@ def main():
     if not args.append and os.path.isdir(raw):
         shutil.rmtree(raw)
     os.makedirs(raw, exist_ok=True)
-    with open(os.path.join(args.out, "meta.json"), "w") as f:
+    mpath = os.path.join(args.out, "meta.json")
+    if args.append and os.path.exists(mpath):
+        # keep the protein that earlier invocations ran; list every command
+        with open(mpath) as f:
+            old = json.load(f)
+        meta["commands"] = old.get("commands", [old.get("command")]) + [meta["command"]]
+        if not protein_bin:
+            meta["protein"], meta["protein_revision"] = old.get("protein"), old.get(
+                "protein_revision")
+        meta["started"] = old.get("started", meta["started"])
+    else:
+        meta["commands"] = [meta["command"]]
+    with open(mpath, "w") as f:
         json.dump(meta, f, indent=1)
     try:
         import torch
