@@ -17,7 +17,6 @@
 
 #include "cli.h"
 #include "queue_model.h"
-#include "protein_clock.h"
 
 #define VERB "agent"
 #define CLAIM_WAIT_MS 5000
@@ -40,7 +39,6 @@ static int run_trial(agent *a, pq_trial *t)
     char *result = NULL, why[400];
     pq_result res;
     cli_trial_end end;
-    double started = protein_clock_seconds(CLOCK_MONOTONIC), wall;
     pid_t pid;
     int status = 0, sig, rc, ret = -1;
 
@@ -71,12 +69,12 @@ static int run_trial(agent *a, pq_trial *t)
         rc = pq_fail(a->ctx, sweep, t->id, t->token,
                      WIFEXITED(status) ? WEXITSTATUS(status) : 0, why);
     } else {
-        wall = protein_clock_seconds(CLOCK_MONOTONIC) - started;
+        /* no reported cost stays unreported (cost < 0): proteind counts
+         * it as 1, as under Slurm, rather than this machine's wall time */
         snprintf(why, sizeof(why), "%s %.6g",
                  t->metric != NULL ? t->metric : "score", res.metric);
         rc = pq_complete(a->ctx, sweep, t->id, t->token, res.metric,
-                         res.has_cost && res.cost >= 0 ? res.cost
-                                                       : (wall > 0 ? wall : 0));
+                         res.has_cost && res.cost >= 0 ? res.cost : -1.0);
     }
     printf("trial %ld: %s\n", t->id, why);
     fflush(stdout);

@@ -57,6 +57,11 @@ size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
 
 /* ------------------------------------------------------- score transform */
 
+/* log E[max(f - best, 0)] for f ~ N(mean, sd^2): finite for every finite
+ * input (an sd below 1e-12 counts as 1e-12), accurate in the far tail
+ * where the expected improvement itself underflows. */
+double protein_log_ei(double mean, double sd, double best);
+
 /* The score GP's output transform: out[i] = Phi^-1((r_i - 1/2) / n), r_i
  * the 1-based rank of y[i] among the n values (ties share their mid-rank),
  * then min-max scaled to [0, 1] (all 1 when every value is equal). It is

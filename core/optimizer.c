@@ -26,30 +26,29 @@
  * candidates exactly on the bound, where the GP's linear kernel tends to
  * extrapolate highest.
  *
- * Pending trials. Protein's acquisition uses the posterior mean only, and a
- * kriging believer (appending pending points at their predicted mean)
- * leaves that mean unchanged, so it cannot keep parallel suggestions apart.
- * Instead the acquisition of a candidate is lowered by
- *   spread * max_k exp(-r_k^2 / (2 rho^2)),
- *   r_k^2 = mean_j ((x_j - p_kj) / s_j)^2,
- * where p_k are the pending points, s_j the perturbation half-width of
- * dimension j and spread the range of the acquisition over the
- * candidates: a candidate on top of a pending point ranks below every
- * unpenalized one. The radius is rho = P^(-1/d) / 4 for P pending points
- * in d model dimensions, so that P balls of radius rho fill about as much
- * of the space as one of a quarter of the perturbation box; a larger
- * radius pushes batches into regions known to be bad, a smaller one puts
- * parallel points so close that on a noisy metric they are repeats.
- * The pending points are also search centers: a batch would otherwise lag
- * the in-flight frontier by its whole width, and along a cost parameter
- * whose perturbation is small the sweep could extend the cost only once
- * per batch.
+ * Acquisition. log EI of the score GP (its variance rescaled to the prior
+ * variance of the box centre) plus the log of Protein's cost triangle;
+ * candidates from the Pareto centers, from the whole space and from a
+ * local refinement of the best ones (docs/algorithm.md).
+ *
+ * Pending trials. A kriging believer: the score GP is refactorized with
+ * each pending point added at its predicted score, which lowers the
+ * variance and so the expected improvement around it; a local penalty
+ * log(1 - exp(-r^2 / (2 rho^2))), r^2 = mean_j ((x_j - p_j) / s_j)^2 to
+ * the nearest pending point p (s_j the perturbation half-width of
+ * dimension j, rho = P^(-1/d) / 4 for P pending points in d model
+ * dimensions) keeps a suggestion from landing on one. The pending points
+ * are also search centers: a batch would otherwise lag the in-flight
+ * frontier by its whole width, and along a cost parameter whose
+ * perturbation is small the sweep could extend the cost only once per
+ * batch.
  *
  * Warm-up. Scrambled Sobol (protein_sobol) over the non-constant
  * parameters. GSL's Sobol tables stop at 40 dimensions; beyond that the
  * warm-up uses seeded uniform random points, which lose only the
  * low-discrepancy property.
  */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +64,31 @@
 #define RESET_FREQUENCY 50
 #define FAILURE_IMPUTE_LIMIT 100
 #define COST_QUANTILE 0.97
+/* The score GP's targets span [0, SCORE_TARGET_SPAN] and its inputs are
+ * model-space points times SCORE_INPUT_SCALE (docs/algorithm.md). */
+#define SCORE_TARGET_SPAN 3.0
+#define SCORE_INPUT_SCALE 0.25
+#define GLOBAL_CANDIDATES 1024
+/* Loss evaluations per refit (each a Cholesky of n rows): gp.h's default
+ * up to FIT_FULL_BUDGET_ROWS rows, then fewer in proportion to 1/n^3, at
+ * least FIT_MIN_BUDGET; warm starts carry the fit on across refits. */
+#define FIT_FULL_BUDGET 12
+#define FIT_FULL_BUDGET_ROWS 256
+#define FIT_MIN_BUDGET 3
+#define CATEGORY_JUMP 0.25
+#define REFINE_STARTS 4
+#define REFINE_ROUNDS 3
+#define REFINE_POINTS 64 /* per start and round, at most */
+/* Flops (n^2 per point for n training rows) spent on predictive variances
+ * beyond the posterior means: the candidates' and the refinement's. Above
+ * the first budget only the best candidates by a proxy get a variance. */
+#define VARIANCE_FLOPS 1.5e8
+#define REFINE_FLOPS 1e8
+#define REFINE_MIN_POINTS 4
+#define PROXY_SAMPLE 64
+/* Subtracted from the log acquisition of a candidate predicted to cost
+ * more than max_suggestion_cost: it ranks below every affordable one. */
+#define OVER_BUDGET_PENALTY 1e6
 
 static const double target_pool[] = {0.16, 0.32, 0.48, 0.64, 0.80, 1.00};
 #define POOL_SIZE (sizeof(target_pool) / sizeof(target_pool[0]))
@@ -110,7 +134,19 @@ typedef struct work {
     size_t *front;
     double *centers, *cand; /* candidates: m x dim */
     size_t m;
-    double *pred_s, *pred_c, *acq, *values;
+    size_t m_all, cap_cand; /* candidates scored, refinements included */
+    double *pred_s, *var_s, *pred_c, *acq, *values;
+    double *near;     /* squared distance r^2 to the nearest pending point */
+    unsigned char *taken; /* picked earlier in a batch */
+    const double *sc; /* perturbation half-widths (dim) */
+    double t, reach;  /* cost target and the cost triangle's width */
+    double best;      /* EI threshold, in score-target units */
+    double offset;    /* the score GP's constant-kernel variance b */
+    double proxy_var; /* when >= 0: the variance assumed for every point */
+    double rho;       /* the pending penalty's radius */
+    size_t n_train;   /* rows the score GP is factorized on */
+    size_t picks;     /* suggestions made from this work (a batch's n) */
+    int cost_flat;    /* every success cost the same: no cost model */
 } work;
 
 static double clip1(double x)
@@ -175,6 +211,19 @@ static int reserve_obs(protein_optimizer *opt, size_t need)
     return PROTEIN_OK;
 }
 
+
+/* The GPs' initial hyperparameters (gp.h), except that the score GP's
+ * signal variance starts at the square of its targets' span: a fit from
+ * 1 spent its whole evaluation budget for many refits climbing there. */
+static int init_params(const protein_optimizer *opt, protein_gp_params *p,
+                       int score)
+{
+    int rc = protein_gp_params_init(p, opt->dim);
+    if (rc == PROTEIN_OK && score)
+        p->theta[opt->dim] = protein_gp_softplus_inverse(
+            SCORE_TARGET_SPAN * SCORE_TARGET_SPAN);
+    return rc;
+}
 
 /* Creates an optimizer; see protein.h. A cost_param that names no numeric
  * parameter is ignored (the config parser rejects it). Fails with
@@ -247,9 +296,9 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
             goto fail;
     }
     if (cfg->method == PROTEIN_METHOD_PROTEIN && opt->dim > 0) {
-        rc = protein_gp_params_init(&opt->score_params, opt->dim);
+        rc = init_params(opt, &opt->score_params, 1);
         if (rc == PROTEIN_OK)
-            rc = protein_gp_params_init(&opt->cost_params, opt->dim);
+            rc = init_params(opt, &opt->cost_params, 0);
         if (rc != PROTEIN_OK)
             goto fail;
         rc = opt->backend->create(&opt->score_state, opt->dim, errbuf,
@@ -400,6 +449,9 @@ static void work_free(work *w)
     free(w->cand);
     free(w->pred_s);
     free(w->pred_c);
+    free(w->var_s);
+    free(w->near);
+    free(w->taken);
     free(w->acq);
     free(w->values);
 }
@@ -486,12 +538,19 @@ static int fit_gp(protein_optimizer *opt, void *state,
     memset(&fo, 0, sizeof(fo)); /* the backend's defaults (gp.h) */
     fo.iterations = opt->cfg->gp_training_iter > 0 ? opt->cfg->gp_training_iter
                                                    : 0;
+    if (n > FIT_FULL_BUDGET_ROWS) {
+        double r = (double)FIT_FULL_BUDGET_ROWS / (double)n;
+        fo.max_evaluations = (int)(FIT_FULL_BUDGET * r * r * r);
+        if (fo.max_evaluations < FIT_MIN_BUDGET)
+            fo.max_evaluations = FIT_MIN_BUDGET;
+    }
     rc = opt->backend->fit(state, X, y, n, params, &fo, &rep, errbuf,
                            sizeof(errbuf));
     if (rc != PROTEIN_OK) {
         /* start the next fit from scratch rather than from a bad theta */
         protein_gp_params_free(params);
-        if (protein_gp_params_init(params, opt->dim) != PROTEIN_OK)
+        if (init_params(opt, params, params == &opt->score_params) !=
+            PROTEIN_OK)
             return PROTEIN_ENOMEM;
     }
     return rc;
@@ -516,21 +575,11 @@ static double pending_rho(const protein_optimizer *opt, size_t n_pending)
     return 0.25 * pow((double)n_pending, -1.0 / (double)opt->dim);
 }
 
-/* Lowers the acquisition acq of the m candidates near pending points by
- * up to `spread` (see the comment at the top of this file). */
-static void penalize_pending(const protein_optimizer *opt, const double *cand,
-                             size_t m, const double *sc, double spread,
-                             double *acq)
+/* log of the local penalty at squared pending distance r2 (see the top of
+ * this file): 0 far from every pending point, very negative on one. */
+static double pending_penalty(double r2, double rho)
 {
-    const size_t d = opt->dim;
-    const double rho = pending_rho(opt, opt->n_pending);
-    for (size_t k = 0; k < m; k++) {
-        double r2 = INFINITY;
-        for (size_t p = 0; p < opt->n_pending; p++)
-            r2 = fmin(r2, pending_r2(cand + k * d, opt->pending_u + p * d,
-                                     sc, d));
-        acq[k] -= spread * exp(-r2 / (2 * rho * rho));
-    }
+    return log(fmax(1.0 - exp(-r2 / (2 * rho * rho)), DBL_MIN));
 }
 
 /* Training targets: scores through protein_rank_normal; log-costs from
@@ -552,6 +601,8 @@ static int compute_targets(const protein_optimizer *opt, work *w)
         return PROTEIN_ENOMEM;
     }
     for (size_t i = 0; i < n; i++)
+        w->ts[i] *= SCORE_TARGET_SPAN;
+    for (size_t i = 0; i < n; i++)
         lc[i] = log(opt->obs_cost[i]);
     qsort(lc, n, sizeof(double), cmp_double);
     w->lmin = lc[0];
@@ -561,8 +612,8 @@ static int compute_targets(const protein_optimizer *opt, work *w)
 }
 
 /* Builds both training sets from the selected rows: the score GP gets the
- * failures (imputed at the minimum score) and successes, the cost GP the
- * successes only. */
+ * failures (imputed at the minimum score) and successes, its inputs scaled
+ * by SCORE_INPUT_SCALE; the cost GP gets the successes only. */
 static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
 {
     const size_t d = opt->dim;
@@ -576,11 +627,13 @@ static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
     for (size_t k = 0; k < nrows; k++) {
         size_t r = w->rows[k];
         if (r < opt->n_fail) {
-            memcpy(w->Xs + w->ns * d, opt->fail_u + r * d, d * sizeof(double));
+            for (size_t j = 0; j < d; j++)
+                w->Xs[w->ns * d + j] = SCORE_INPUT_SCALE * opt->fail_u[r * d + j];
             w->ys[w->ns++] = 0.0;
         } else {
             size_t i = r - opt->n_fail;
-            memcpy(w->Xs + w->ns * d, opt->obs_u + i * d, d * sizeof(double));
+            for (size_t j = 0; j < d; j++)
+                w->Xs[w->ns * d + j] = SCORE_INPUT_SCALE * opt->obs_u[i * d + j];
             w->ys[w->ns++] = w->ts[i];
             memcpy(w->Xc + w->nc * d, opt->obs_u + i * d, d * sizeof(double));
             w->yc[w->nc++] = (log(opt->obs_cost[i]) - w->lmin) / w->lrange;
@@ -663,10 +716,42 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
     return PROTEIN_OK;
 }
 
+/* Sets the one-hot block of every categorical parameter of u to a choice
+ * drawn uniformly, each with probability CATEGORY_JUMP. */
+static void jump_categories(protein_optimizer *opt, double *u)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const protein_param *q = &cfg->params[i];
+        size_t off, c;
+        if (q->kind != PROTEIN_PARAM_CATEGORICAL || q->n_values < 2 ||
+            !(protein_rng_uniform(&opt->rng) < CATEGORY_JUMP))
+            continue;
+        off = protein_space_offset(cfg, i);
+        c = protein_rng_index(&opt->rng, q->n_values);
+        for (size_t k = 0; k < q->n_values; k++)
+            u[off + k] = k == c ? 1.0 : -1.0;
+    }
+}
+
+/* A point drawn uniformly from the whole space, written to u (model
+ * space); values is scratch of cfg->n_params doubles. */
+static void global_point(protein_optimizer *opt, double *u, double *values)
+{
+    double *z = opt->scratch_u; /* dim >= nfree */
+    for (size_t j = 0; j < opt->nfree; j++)
+        z[j] = protein_rng_uniform(&opt->rng);
+    protein_space_from_unit(opt->cfg, z, values);
+    protein_space_normalize(opt->cfg, values, u);
+}
+
 /* Candidates: suggestions_per_pareto per center (at most MAX_CANDIDATES),
  * each a uniform perturbation of +-scale per dimension around a random
- * center, reflected into [-1, 1], snapped to a runnable point and
- * deduplicated. Sets w->m. */
+ * center, reflected into [-1, 1], each categorical parameter redrawn with
+ * probability CATEGORY_JUMP; then GLOBAL_CANDIDATES points drawn
+ * uniformly from the whole space; all snapped to a runnable point and
+ * deduplicated. Sets w->m; w->cand has room for one refinement's points
+ * after them (w->cap_cand rows in all). */
 static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
                            const double *sc)
 {
@@ -674,25 +759,29 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
     const size_t d = opt->dim;
     size_t spp = cfg->suggestions_per_pareto > 0
                      ? (size_t)cfg->suggestions_per_pareto : 256;
-    size_t m = ncenters * spp < MAX_CANDIDATES ? ncenters * spp
-                                               : MAX_CANDIDATES;
-    size_t kept;
+    size_t local = ncenters * spp < MAX_CANDIDATES ? ncenters * spp
+                                                   : MAX_CANDIDATES;
+    size_t m = local + GLOBAL_CANDIDATES, kept;
 
-    w->cand = malloc(m * d * sizeof(double));
+    w->cap_cand = m + REFINE_STARTS * REFINE_ROUNDS * REFINE_POINTS;
+    w->cand = malloc(w->cap_cand * d * sizeof(double));
     w->values = malloc((cfg->n_params ? cfg->n_params : 1) * sizeof(double));
     free(w->keep); /* the training rows' flags are no longer needed */
     w->keep = malloc(m);
     if (w->cand == NULL || w->values == NULL || w->keep == NULL)
         return PROTEIN_ENOMEM;
-    for (size_t k = 0; k < m; k++) {
+    for (size_t k = 0; k < local; k++) {
         const double *c =
             w->centers + protein_rng_index(&opt->rng, ncenters) * d;
         double *x = w->cand + k * d;
         for (size_t j = 0; j < d; j++)
             x[j] = reflect1(c[j] + sc[j] * (2.0 * protein_rng_uniform(
                                                    &opt->rng) - 1.0));
+        jump_categories(opt, x);
         protein_space_snap(cfg, x, w->values);
     }
+    for (size_t k = local; k < m; k++)
+        global_point(opt, w->cand + k * d, w->values);
     kept = protein_dedup_rows(w->cand, m, d, PROTEIN_DEDUP_RADIUS, w->keep);
     if (kept == (size_t)-1)
         return PROTEIN_ENOMEM;
@@ -703,83 +792,300 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
     return PROTEIN_OK;
 }
 
-/* Acquisition before the pending penalty (research note section 3): the
- * predicted score times the budget mask times the cost triangle
- * 1 - |t - c| (rescaled when some candidate lies further than 1 from t),
- * into acq[0..m); its finite range goes to *amin, *amax. */
-static void base_acquisition(const protein_optimizer *opt, const work *w,
-                             double t, double *acq, double *amin,
-                             double *amax)
+/* Score-GP predictions (mean, and variance when var != NULL) at m
+ * model-space points, scaled into the GP's inputs by SCORE_INPUT_SCALE, in
+ * batches of PREDICT_BATCH. */
+static int score_predict(protein_optimizer *opt, const double *X, size_t m,
+                         double *mean, double *var)
+{
+    const size_t d = opt->dim;
+    double *Y = malloc(((m < PREDICT_BATCH ? m : PREDICT_BATCH) * d + 1) *
+                       sizeof(double));
+    char errbuf[256];
+    int rc = PROTEIN_OK;
+
+    if (Y == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t at = 0; rc == PROTEIN_OK && at < m; at += PREDICT_BATCH) {
+        size_t b = m - at < PREDICT_BATCH ? m - at : PREDICT_BATCH;
+        for (size_t k = 0; k < b * d; k++)
+            Y[k] = SCORE_INPUT_SCALE * X[at * d + k];
+        rc = opt->backend->predict(opt->score_state, Y, b, mean + at,
+                                   var != NULL ? var + at : NULL, errbuf,
+                                   sizeof(errbuf));
+    }
+    free(Y);
+    return rc;
+}
+
+/* Predictions at the candidates w->cand[from..to): score-GP mean and
+ * variance (w->proxy_var instead when that is >= 0), the variance
+ * rescaled to the prior variance of the box centre (the linear kernel's
+ * prior variance grows toward the corners, which is not uncertainty about
+ * the score), the cost-GP mean (0 when the cost is flat), and each one's
+ * squared distance to the nearest pending point. */
+static int predict_range(protein_optimizer *opt, work *w, size_t from,
+                         size_t to)
+{
+    const size_t d = opt->dim;
+    const double a2 = SCORE_INPUT_SCALE * SCORE_INPUT_SCALE;
+    int rc;
+
+    rc = score_predict(opt, w->cand + from * d, to - from, w->pred_s + from,
+                       w->proxy_var >= 0 ? NULL : w->var_s + from);
+    if (rc == PROTEIN_OK && !w->cost_flat)
+        rc = predict_all(opt, opt->cost_state, w->cand + from * d, to - from,
+                         w->pred_c + from);
+    if (rc != PROTEIN_OK)
+        return rc;
+    for (size_t k = from; k < to; k++) {
+        const double *x = w->cand + k * d;
+        double xx = 0;
+        for (size_t j = 0; j < d; j++)
+            xx += x[j] * x[j];
+        if (w->proxy_var >= 0)
+            w->var_s[k] = w->proxy_var;
+        else
+            w->var_s[k] *= (1.0 + w->offset) / (a2 * xx + w->offset + 1.0);
+        if (w->cost_flat)
+            w->pred_c[k] = 0.0;
+        w->near[k] = INFINITY;
+        for (size_t p = 0; p < opt->n_pending; p++)
+            w->near[k] = fmin(w->near[k], pending_r2(x, opt->pending_u + p * d,
+                                                     w->sc, d));
+    }
+    return PROTEIN_OK;
+}
+
+/* The acquisition of candidates [from, to) from their predictions:
+ *   log EI(mean, sd; w->best) + log(1 - |t - c| / reach)
+ *     + the local penalty of the nearest pending point,
+ * less OVER_BUDGET_PENALTY where the predicted cost exceeds
+ * max_suggestion_cost; -inf for a candidate taken earlier in a batch. */
+static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
+                          size_t to)
 {
     const double max_cost = opt->cfg->max_suggestion_cost;
-    double reach = 1.0;
+    for (size_t k = from; k < to; k++) {
+        double c = w->pred_c[k], a;
+        a = protein_log_ei(w->pred_s[k], sqrt(w->var_s[k]), w->best);
+        if (!w->cost_flat)
+            a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN));
+        if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
+            a -= OVER_BUDGET_PENALTY;
+        if (opt->n_pending > 0)
+            a += pending_penalty(w->near[k], w->rho);
+        w->acq[k] = isfinite(a) && !(k < w->m && w->taken[k]) ? a : -INFINITY;
+    }
+}
 
-    *amin = INFINITY;
-    *amax = -INFINITY;
+/* Index of the largest finite w->acq[from..to), or SIZE_MAX. */
+static size_t argmax_acq(const work *w, size_t from, size_t to)
+{
+    size_t best = SIZE_MAX;
+    for (size_t k = from; k < to; k++)
+        if (isfinite(w->acq[k]) &&
+            (best == SIZE_MAX || w->acq[k] > w->acq[best]))
+            best = k;
+    return best;
+}
+
+/* Local refinement of the acquisition: the REFINE_STARTS best candidates
+ * each spawn perturbations at 1/4 of the search box, then 1/16, then
+ * 1/64; a start moves to its best child whenever that scores higher. The
+ * children are appended to w->cand (w->m_all grows); their number per
+ * start and round follows REFINE_FLOPS, shared by the w->picks picks of a
+ * batch; below REFINE_MIN_POINTS there is no refinement. */
+static int refine(protein_optimizer *opt, work *w)
+{
+    const size_t d = opt->dim;
+    const double n2 = (double)w->n_train * (double)w->n_train;
+    size_t starts[REFINE_STARTS], ns = 0, per;
+    int rc;
+
+    per = (size_t)(REFINE_FLOPS / (n2 * REFINE_STARTS * REFINE_ROUNDS *
+                                   (double)w->picks));
+    if (per < REFINE_MIN_POINTS)
+        return PROTEIN_OK;
+    per = per > REFINE_POINTS ? REFINE_POINTS : per;
+    for (; ns < REFINE_STARTS; ns++) {
+        size_t bi = SIZE_MAX;
+        for (size_t k = 0; k < w->m; k++) {
+            int used = 0;
+            for (size_t q = 0; q < ns; q++)
+                used |= starts[q] == k;
+            if (!used && isfinite(w->acq[k]) &&
+                (bi == SIZE_MAX || w->acq[k] > w->acq[bi]))
+                bi = k;
+        }
+        if (bi == SIZE_MAX)
+            break;
+        starts[ns] = bi;
+    }
+    for (int r = 1; r <= REFINE_ROUNDS; r++) {
+        const double f = pow(0.25, (double)r);
+        for (size_t q = 0; q < ns; q++) {
+            size_t from = w->m_all, to = from + per, b;
+            const double *c = w->cand + starts[q] * d;
+            for (size_t k = from; k < to; k++) {
+                double *x = w->cand + k * d;
+                for (size_t j = 0; j < d; j++)
+                    x[j] = reflect1(c[j] + f * w->sc[j] *
+                                               (2.0 * protein_rng_uniform(
+                                                          &opt->rng) - 1.0));
+                protein_space_snap(opt->cfg, x, w->values);
+            }
+            w->m_all = to;
+            rc = predict_range(opt, w, from, to);
+            if (rc != PROTEIN_OK)
+                return rc;
+            acquire_range(opt, w, from, to);
+            b = argmax_acq(w, from, to);
+            if (b != SIZE_MAX && w->acq[b] > w->acq[starts[q]])
+                starts[q] = b;
+        }
+    }
+    return PROTEIN_OK;
+}
+
+/* One pick at cost target t: the acquisition of the candidates, a local
+ * refinement of the best, and the winner's index in *best (it may be a
+ * refinement point, past w->m); PROTEIN_ENUMERIC when no candidate has a
+ * finite acquisition. Refinement points of an earlier pick are dropped. */
+static int pick(protein_optimizer *opt, work *w, double t, size_t *best)
+{
+    int rc;
+
+    w->t = t;
+    w->m_all = w->m;
+    w->rho = pending_rho(opt, opt->n_pending);
+    w->reach = 1.0;
     for (size_t k = 0; k < w->m; k++)
         if (isfinite(w->pred_c[k]))
-            reach = fmax(reach, fabs(t - w->pred_c[k]));
-    for (size_t k = 0; k < w->m; k++) {
-        double a = w->pred_s[k], c = w->pred_c[k];
-        if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
-            a = 0.0;
-        else
-            a *= 1.0 - fabs(t - c) / reach;
-        acq[k] = a;
-        if (isfinite(a)) {
-            *amin = fmin(*amin, a);
-            *amax = fmax(*amax, a);
-        }
-    }
+            w->reach = fmax(w->reach, fabs(t - w->pred_c[k]));
+    acquire_range(opt, w, 0, w->m);
+    rc = refine(opt, w);
+    if (rc != PROTEIN_OK)
+        return rc;
+    *best = argmax_acq(w, 0, w->m_all);
+    return *best != SIZE_MAX ? PROTEIN_OK : PROTEIN_ENUMERIC;
 }
 
-/* The index of the largest finite acq[k] in *best, skipping candidates
- * with taken[k] set (taken may be NULL); PROTEIN_ENUMERIC when none. */
-static int argmax_acquisition(const double *acq, size_t m,
-                              const unsigned char *taken, size_t *best)
+static int cmp_double_desc(const void *a, const void *b)
 {
-    double top = -INFINITY;
-
-    for (size_t k = 0; k < m; k++) {
-        if ((taken == NULL || !taken[k]) && isfinite(acq[k]) &&
-            acq[k] > top) {
-            top = acq[k];
-            *best = k;
-        }
-    }
-    return isfinite(top) ? PROTEIN_OK : PROTEIN_ENUMERIC;
+    double x = *(const double *)a, y = *(const double *)b;
+    return x > y ? -1 : x < y;
 }
 
-/* Acquisition (base_acquisition) lowered near pending points. Returns the
- * best candidate's index in *best, or PROTEIN_ENUMERIC when no candidate
- * has a finite acquisition. */
-static int choose(protein_optimizer *opt, work *w, const double *sc,
-                  double t, size_t *best)
+/* Keeps only the `keep` candidates of highest log EI under a proxy
+ * variance (the median variance of the first PROXY_SAMPLE candidates), in
+ * their order: at large n a variance for every candidate costs more than
+ * the rest of the suggestion. */
+static int shortlist(protein_optimizer *opt, work *w, size_t keep)
 {
-    double amin, amax;
+    const size_t d = opt->dim;
+    size_t sample = w->m < PROXY_SAMPLE ? w->m : PROXY_SAMPLE, o = 0;
+    double *sorted, bar;
+    int rc;
 
-    w->acq = malloc(w->m * sizeof(double));
-    if (w->acq == NULL)
+    w->proxy_var = -1;
+    rc = predict_range(opt, w, 0, sample);
+    if (rc != PROTEIN_OK)
+        return rc;
+    sorted = malloc(w->m * sizeof(double));
+    if (sorted == NULL)
         return PROTEIN_ENOMEM;
-    base_acquisition(opt, w, t, w->acq, &amin, &amax);
-    if (opt->n_pending > 0 && amax >= amin)
-        penalize_pending(opt, w->cand, w->m, sc, amax - amin + 1e-12, w->acq);
-    return argmax_acquisition(w->acq, w->m, NULL, best);
+    memcpy(sorted, w->var_s, sample * sizeof(double));
+    qsort(sorted, sample, sizeof(double), cmp_double);
+    w->proxy_var = sorted[sample / 2];
+    rc = score_predict(opt, w->cand, w->m, w->pred_s, NULL);
+    w->proxy_var = -1;
+    if (rc != PROTEIN_OK) {
+        free(sorted);
+        return rc;
+    }
+    for (size_t k = 0; k < w->m; k++)
+        w->acq[k] = protein_log_ei(w->pred_s[k], sqrt(sorted[sample / 2]),
+                                   w->best);
+    memcpy(sorted, w->acq, w->m * sizeof(double));
+    qsort(sorted, w->m, sizeof(double), cmp_double_desc);
+    bar = sorted[keep - 1];
+    free(sorted);
+    for (size_t k = 0; k < w->m && o < keep; k++)
+        if (w->acq[k] >= bar)
+            memmove(w->cand + o++ * d, w->cand + k * d, d * sizeof(double));
+    w->m = o;
+    return PROTEIN_OK;
+}
+
+/* The EI threshold: the largest posterior mean of the score GP at the
+ * successes (the incumbent as the model sees it; a noisy best score would
+ * otherwise set a bar no prediction reaches). */
+static int incumbent(protein_optimizer *opt, work *w)
+{
+    double *mu = malloc((opt->n_obs ? opt->n_obs : 1) * sizeof(double));
+    int rc;
+    if (mu == NULL)
+        return PROTEIN_ENOMEM;
+    rc = score_predict(opt, opt->obs_u, opt->n_obs, mu, NULL);
+    w->best = -INFINITY;
+    for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++)
+        w->best = fmax(w->best, mu[i]);
+    free(mu);
+    return rc;
+}
+
+/* Kriging believer: the score GP is refactorized with the same
+ * hyperparameters and every pending point added at its predicted score, so
+ * that its variance, and with it the expected improvement, falls around
+ * the trials still running; the EI threshold rises to the best believed
+ * score. */
+static int believe_pending(protein_optimizer *opt, work *w)
+{
+    const size_t d = opt->dim, P = opt->n_pending, n = w->ns;
+    double *X, *y;
+    protein_gp_fit_options fo;
+    char errbuf[256];
+    int rc = PROTEIN_ENOMEM;
+
+    X = malloc((n + P) * d * sizeof(double));
+    y = malloc((n + P) * sizeof(double));
+    if (X == NULL || y == NULL)
+        goto done;
+    memcpy(X, w->Xs, n * d * sizeof(double));
+    memcpy(y, w->ys, n * sizeof(double));
+    for (size_t k = 0; k < P * d; k++)
+        X[n * d + k] = SCORE_INPUT_SCALE * opt->pending_u[k];
+    rc = score_predict(opt, opt->pending_u, P, y + n, NULL);
+    if (rc != PROTEIN_OK)
+        goto done;
+    for (size_t p = 0; p < P; p++)
+        w->best = fmax(w->best, y[n + p]);
+    memset(&fo, 0, sizeof(fo));
+    fo.max_evaluations = 1; /* factorize at the fitted theta, no step */
+    rc = opt->backend->fit(opt->score_state, X, y, n + P, &opt->score_params,
+                           &fo, NULL, errbuf, sizeof(errbuf));
+done:
+    free(X);
+    free(y);
+    return rc;
 }
 
 /* Everything a model suggestion needs before the acquisition: both GPs
- * fitted (warm-started; Adam moments reset every 50 suggestions), the
- * search centers, the candidates and both GPs' predictions at them, in
- * *w (the caller frees it with work_free). sc receives the perturbation
- * scales. */
+ * fitted (warm-started; Adam moments reset every 50 suggestions; the cost
+ * GP skipped when every success cost the same), the incumbent, the
+ * pending points believed, the search centers, the candidates (a
+ * shortlist of them at large n) and the predictions at them, in *w (the
+ * caller frees it with work_free). sc receives the perturbation scales. */
 static int model_prepare(protein_optimizer *opt, work *w, double *sc,
                          protein_suggestion_info *info)
 {
-    size_t nrows, nf, ncenters;
-    double t0;
+    size_t nrows, nf, ncenters, keep;
+    double t0, n2;
     int rc;
 
     protein_space_scales(opt->cfg, sc);
+    w->sc = sc;
     rc = compute_targets(opt, w);
     if (rc == PROTEIN_OK)
         rc = select_rows(opt, w, &nrows);
@@ -787,18 +1093,27 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
         rc = build_training(opt, w, nrows);
     if (rc != PROTEIN_OK)
         return rc;
-
+    /* every success cost the same (no cost reported): nothing to model */
+    w->cost_flat = w->lrange <= 2e-6;
     if (opt->n_suggested % RESET_FREQUENCY == 0) {
         protein_gp_params_reset_moments(&opt->score_params);
         protein_gp_params_reset_moments(&opt->cost_params);
     }
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     rc = fit_gp(opt, opt->score_state, &opt->score_params, w->Xs, w->ys, w->ns);
-    if (rc == PROTEIN_OK)
+    if (rc == PROTEIN_OK && !w->cost_flat)
         rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc, w->nc);
+    if (rc == PROTEIN_OK)
+        rc = incumbent(opt, w);
+    w->n_train = w->ns;
+    if (rc == PROTEIN_OK && opt->n_pending > 0) {
+        rc = believe_pending(opt, w);
+        w->n_train += opt->n_pending;
+    }
     info->fit_seconds = protein_clock_seconds(CLOCK_MONOTONIC) - t0;
     if (rc != PROTEIN_OK)
         return rc;
+    w->offset = protein_gp_softplus(opt->score_params.theta[opt->dim + 1]);
 
     rc = update_front(opt, w, &nf);
     if (rc == PROTEIN_OK)
@@ -807,14 +1122,24 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
         rc = make_candidates(opt, w, ncenters, sc);
     if (rc != PROTEIN_OK)
         return rc;
-    w->pred_s = malloc(w->m * sizeof(double));
-    w->pred_c = malloc(w->m * sizeof(double));
-    if (w->pred_s == NULL || w->pred_c == NULL)
+    w->acq = malloc(w->cap_cand * sizeof(double));
+    w->pred_s = malloc(w->cap_cand * sizeof(double));
+    w->var_s = malloc(w->cap_cand * sizeof(double));
+    w->pred_c = malloc(w->cap_cand * sizeof(double));
+    w->near = malloc(w->cap_cand * sizeof(double));
+    w->taken = calloc(w->cap_cand, 1);
+    if (w->acq == NULL || w->pred_s == NULL || w->var_s == NULL ||
+        w->pred_c == NULL || w->near == NULL || w->taken == NULL)
         return PROTEIN_ENOMEM;
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
-    rc = predict_all(opt, opt->score_state, w->cand, w->m, w->pred_s);
+    n2 = (double)w->n_train * (double)w->n_train;
+    keep = (size_t)(VARIANCE_FLOPS / n2);
+    if (keep < PROXY_SAMPLE)
+        keep = PROXY_SAMPLE;
+    rc = keep < w->m ? shortlist(opt, w, keep) : PROTEIN_OK;
+    w->proxy_var = -1;
     if (rc == PROTEIN_OK)
-        rc = predict_all(opt, opt->cost_state, w->cand, w->m, w->pred_c);
+        rc = predict_range(opt, w, 0, w->m);
     info->predict_seconds = protein_clock_seconds(CLOCK_MONOTONIC) - t0;
     return rc;
 }
@@ -831,11 +1156,11 @@ static void model_pick(const protein_optimizer *opt, const work *w,
     if (opt->cfg->minimize)
         info->predicted_score = -info->predicted_score;
     info->predicted_cost = exp(w->pred_c[best] * w->lrange + w->lmin);
-    info->target_cost = t;
-    info->n_candidates = w->m;
+    info->target_cost = w->cost_flat ? NAN : t;
+    info->n_candidates = w->m_all;
 }
 
-/* The GP-guided suggestion (research note section 3). Returns PROTEIN_OK,
+/* The GP-guided suggestion (docs/algorithm.md). Returns PROTEIN_OK,
  * PROTEIN_ENOMEM, or another status when the models fail (the caller then
  * falls back to a warm-up point). */
 static int model_suggest(protein_optimizer *opt, double *values,
@@ -843,7 +1168,7 @@ static int model_suggest(protein_optimizer *opt, double *values,
 {
     work w;
     size_t best = 0;
-    double scales[512], *sc = scales, t;
+    double scales[512], *sc = scales, t, t0;
     int rc;
 
     memset(&w, 0, sizeof(w));
@@ -852,11 +1177,14 @@ static int model_suggest(protein_optimizer *opt, double *values,
         if (sc == NULL)
             return PROTEIN_ENOMEM;
     }
+    w.picks = 1;
     rc = model_prepare(opt, &w, sc, info);
     if (rc != PROTEIN_OK)
         goto fail;
     t = sample_target(opt);
-    rc = choose(opt, &w, sc, t, &best);
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
+    rc = pick(opt, &w, t, &best);
+    info->predict_seconds += protein_clock_seconds(CLOCK_MONOTONIC) - t0;
     if (rc == PROTEIN_OK)
         model_pick(opt, &w, best, t, values, info);
 fail:
@@ -866,23 +1194,21 @@ fail:
     return rc;
 }
 
-/* Up to n model suggestions from one fit, one candidate set and one
- * prediction pass: each is the best candidate by the acquisition at its
- * own target cost, lowered near the pending points and near the
+/* Up to n model suggestions from one fit and one candidate set: each is
+ * the best candidate by the acquisition at its own target cost, after a
+ * local refinement, lowered near the pending points and near the
  * suggestions made before it in the batch, which become pending points.
  * The nearest pending distance of every candidate is kept and updated
- * with each pick, so a pick costs O(m d) rather than O(m P d). values
- * holds n rows of cfg->n_params; infos (may be NULL) n entries. *made
- * receives how many were made (all of them unless the candidates run
- * out). Returns PROTEIN_OK when at least one was made, PROTEIN_ENOMEM, or
- * another status when the models fail. */
+ * with each pick. values holds n rows of cfg->n_params; infos (may be
+ * NULL) n entries. *made receives how many were made (all of them unless
+ * the candidates run out). Returns PROTEIN_OK when at least one was made,
+ * PROTEIN_ENOMEM, or another status when the models fail. */
 static int model_batch(protein_optimizer *opt, size_t n, double *values,
                        protein_suggestion_info *infos, size_t *made)
 {
     const size_t d = opt->dim, np = opt->cfg->n_params;
     protein_suggestion_info first;
-    unsigned char *taken = NULL;
-    double *near = NULL, *sc = NULL, amin, amax, t, rho;
+    double *sc = NULL, *picked = NULL, t;
     work w;
     size_t best = 0;
     int rc;
@@ -891,24 +1217,16 @@ static int model_batch(protein_optimizer *opt, size_t n, double *values,
     memset(&w, 0, sizeof(w));
     info_reset(&first, PROTEIN_SOURCE_MODEL);
     sc = malloc(d * sizeof(*sc));
-    if (sc == NULL)
-        return PROTEIN_ENOMEM;
+    picked = malloc(d * sizeof(*picked));
+    if (sc == NULL || picked == NULL) {
+        rc = PROTEIN_ENOMEM;
+        goto fail;
+    }
     opt->n_suggested++;
+    w.picks = n;
     rc = model_prepare(opt, &w, sc, &first);
     if (rc != PROTEIN_OK)
         goto fail;
-    rc = PROTEIN_ENOMEM;
-    w.acq = malloc(w.m * sizeof(double));
-    near = malloc(w.m * sizeof(double));
-    taken = calloc(w.m ? w.m : 1, 1);
-    if (w.acq == NULL || near == NULL || taken == NULL)
-        goto fail;
-    for (size_t k = 0; k < w.m; k++) {
-        near[k] = INFINITY;
-        for (size_t p = 0; p < opt->n_pending; p++)
-            near[k] = fmin(near[k], pending_r2(w.cand + k * d,
-                                               opt->pending_u + p * d, sc, d));
-    }
     for (; *made < n; (*made)++) {
         protein_suggestion_info *info = infos ? &infos[*made] : &first;
         double *v = values + *made * np;
@@ -918,13 +1236,7 @@ static int model_batch(protein_optimizer *opt, size_t n, double *values,
         if (infos)
             info_reset(info, PROTEIN_SOURCE_MODEL);
         t = sample_target(opt);
-        base_acquisition(opt, &w, t, w.acq, &amin, &amax);
-        rho = pending_rho(opt, opt->n_pending);
-        if (opt->n_pending > 0 && amax >= amin)
-            for (size_t k = 0; k < w.m; k++)
-                w.acq[k] -= (amax - amin + 1e-12) *
-                            exp(-near[k] / (2 * rho * rho));
-        rc = argmax_acquisition(w.acq, w.m, taken, &best);
+        rc = pick(opt, &w, t, &best);
         if (rc != PROTEIN_OK)
             break;
         if (infos && *made == 0) {
@@ -932,20 +1244,20 @@ static int model_batch(protein_optimizer *opt, size_t n, double *values,
             info->predict_seconds = first.predict_seconds;
         }
         model_pick(opt, &w, best, t, v, info);
-        taken[best] = 1;
+        if (best < w.m)
+            w.taken[best] = 1;
+        memcpy(picked, w.cand + best * d, d * sizeof(double));
         rc = protein_add_pending(opt, v);
         if (rc != PROTEIN_OK)
             break;
         for (size_t k = 0; k < w.m; k++)
-            near[k] = fmin(near[k], pending_r2(w.cand + k * d,
-                                               w.cand + best * d, sc, d));
+            w.near[k] = fmin(w.near[k], pending_r2(w.cand + k * d, picked, sc, d));
     }
     if (*made > 0 && rc == PROTEIN_ENUMERIC)
         rc = PROTEIN_OK;
 fail:
     free(sc);
-    free(near);
-    free(taken);
+    free(picked);
     work_free(&w);
     return rc;
 }

@@ -11,15 +11,19 @@
 #include "internal.h"
 
 typedef struct cost_key {
-    double cost;
+    double cost, score;
     size_t index;
 } cost_key;
 
+/* Cheapest first; at equal cost the best score first, so that only it can
+ * enter the front (a later, worse one at the same cost is dominated). */
 static int cmp_cost(const void *a, const void *b)
 {
     const cost_key *x = a, *y = b;
     if (x->cost != y->cost)
         return x->cost < y->cost ? -1 : 1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
@@ -39,6 +43,7 @@ int protein_pareto_compute(const double *score, const double *cost, size_t n,
         return PROTEIN_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         keys[i].cost = cost[i];
+        keys[i].score = score[i];
         keys[i].index = i;
     }
     qsort(keys, n, sizeof(*keys), cmp_cost);

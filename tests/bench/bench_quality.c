@@ -2,8 +2,15 @@
 
 /*
  * bench_quality.c - search quality of method protein against method
- * random on three synthetic cost-aware objectives:
+ * random on five synthetic objectives:
  *
+ *   rl        RL-shaped (maximize): an optimizer choice (3 categories), a
+ *             log learning rate whose best value depends on it, a discount
+ *             (logit), a batch size (pow2) and timesteps (the cost
+ *             parameter, cost = steps / 1e5 s) that buy score with
+ *             diminishing returns; optimum 100.
+ *   valley    Rosenbrock in 6-D on [-2, 2]^5 x an integer axis 0..20
+ *             (minimize; optimum 0 at k = 15); no cost (every trial 1).
  *   puffer    PufferLib's synthetic sweep test: score = exp(-(log10 lr + 3)^2)
  *             * log10(steps / 1e6) / 3 (maximize; optimum 1 at lr = 1e-3,
  *             steps = 1e9), cost = steps / 1e6 seconds (the cost
@@ -28,6 +35,7 @@
  *                 [--expansion 1.0]   (Protein's expansion_rate; the default)
  *                 [--arm sequential|pending|unmarked]   (one arm only)
  *                 [--verbose]   (also each seed's best and best at cost)
+ *                 [--trace]     (also every trial: score, cost, values)
  */
 #include <math.h>
 #include <stdio.h>
@@ -111,7 +119,59 @@ static double hartmann_eval(const double *v, double *cost)
     return f;
 }
 
+/* RL-shaped: an optimizer choice, a learning rate whose best value
+ * depends on it, a discount, a batch size and a number of timesteps that
+ * buys score with diminishing returns and costs time. */
+static void rl_space(fx_sweep *s)
+{
+    s->cfg.cost_param = (char *)"steps";
+    fx_categorical(s, "optimizer", 3);
+    fx_numeric(s, "lr", PROTEIN_PARAM_LOG, 1e-5, 1.0);
+    fx_numeric(s, "gamma", PROTEIN_PARAM_LOGIT, 0.8, 0.9999);
+    fx_numeric(s, "batch", PROTEIN_PARAM_POW2, 16, 4096);
+    fx_numeric(s, "steps", PROTEIN_PARAM_LOG, 1e5, 1e8)->scale =
+        1.0 / (log2(1e8) - log2(1e5));
+}
+
+static double rl_eval(const double *v, double *cost)
+{
+    static const double centre[3] = {-3.3, -1.2, -2.7}, peak[3] = {1.0, 0.85,
+                                                                 0.93};
+    int o = (int)v[0];
+    double a = (log10(v[1]) - centre[o]) / 0.8;
+    double g = (log10(1.0 - v[2]) + 2.2) / 0.9;
+    double b = (log2(v[3]) - 8.0) / 3.0;
+    *cost = v[4] / 1e5;
+    return 100.0 * peak[o] * exp(-a * a) * exp(-g * g) * exp(-b * b) *
+           (1.0 - exp(-v[4] / 3e6));
+}
+
+/* A curved 6-D valley (Rosenbrock) whose last axis is an integer; no cost
+ * is reported, so every trial costs 1. */
+static void valley_space(fx_sweep *s)
+{
+    static const char *names[5] = {"x1", "x2", "x3", "x4", "x5"};
+    for (int i = 0; i < 5; i++)
+        fx_numeric(s, names[i], PROTEIN_PARAM_LINEAR, -2, 2);
+    fx_numeric(s, "k", PROTEIN_PARAM_LINEAR, 0, 20)->is_integer = 1;
+}
+
+static double valley_eval(const double *v, double *cost)
+{
+    double x[6], f = 0;
+    for (int i = 0; i < 5; i++)
+        x[i] = v[i];
+    x[5] = (v[5] - 10.0) / 5.0;
+    for (int i = 0; i < 5; i++)
+        f += 100 * (x[i + 1] - x[i] * x[i]) * (x[i + 1] - x[i] * x[i]) +
+             (1 - x[i]) * (1 - x[i]);
+    *cost = 1.0;
+    return f;
+}
+
 static const objective objectives[] = {
+    {"rl", 0, rl_space, rl_eval, 100.0},
+    {"valley", 1, valley_space, valley_eval, 0.0},
     {"puffer", 0, puffer_space, puffer_eval, 1.0},
     {"branin", 1, branin_space, branin_eval, 0.397887},
     {"hartmann6", 1, hartmann_space, hartmann_eval, -3.32237},
@@ -139,10 +199,20 @@ static int better(const objective *o, double a, double b)
     return o->minimize ? a < b : a > b;
 }
 
+/* Print every trial in completion order (--trace). */
+static int trace;
+static const protein_sweep_config *trace_cfg;
+
 static void record(run *r, const objective *o, protein_optimizer *opt,
                    const double *v)
 {
     double cost, score = o->eval(v, &cost);
+    if (trace) {
+        printf("    trial %3d score %10.4f cost %10.3f |", r->n, score, cost);
+        for (size_t i = 0; i < trace_cfg->n_params; i++)
+            printf(" %.4g", v[i]);
+        printf("\n");
+    }
     r->score[r->n] = score;
     r->cost[r->n] = cost;
     r->n++;
@@ -189,6 +259,7 @@ static int do_run(const objective *o, protein_method method, arm_mode mode,
     s.cfg.minimize = o->minimize;
     s.cfg.expansion_rate = expansion_rate;
     o->space(&s);
+    trace_cfg = &s.cfg;
     rc = protein_optimizer_create(&s.cfg, NULL, &opt, &err);
     if (rc != PROTEIN_OK) {
         fprintf(stderr, "bench_quality: %s: %s\n", o->name, err.message);
@@ -337,13 +408,15 @@ int main(int argc, char **argv)
             expansion_rate = atof(argv[++a]);
         } else if (strcmp(argv[a], "--verbose") == 0) {
             verbose = 1;
+        } else if (strcmp(argv[a], "--trace") == 0) {
+            trace = 1;
         } else if (strcmp(argv[a], "--arm") == 0 && a + 1 < argc) {
             arm = argv[++a];
         } else {
             fprintf(stderr, "usage: %s [--trials N] [--seeds N] [--objective "
-                            "puffer|branin|hartmann6] [--expansion R] "
+                            "rl|valley|puffer|branin|hartmann6] [--expansion R] "
                             "[--arm sequential|pending|unmarked] "
-                            "[--verbose]\n",
+                            "[--verbose] [--trace]\n",
                     argv[0]);
             return 2;
         }

@@ -50,6 +50,26 @@ fi
     -- "$OBJECTIVE" >/dev/null 2>&1 || fail "seeded run 2"
 cmp -s "$tmp/s1.csv" "$tmp/s2.csv" || fail "seeded runs differ"
 
+# a deterministic objective that reports no cost, with wall times that
+# differ from run to run: each trial costs 1, so the same seed gives the
+# same sweep, model suggestions (after the 10 warm-up trials) included
+cat >"$tmp/nocost.sh" <<'EOF'
+#!/bin/sh
+sleep "0.0$(( $$ % 7 ))"
+awk -v lr="$PROTEIN_PARAM_LR" -v x="$PROTEIN_PARAM_X" 'BEGIN {
+    l = log(lr) / log(10) + 3; printf "score=%.12g\n", -(l * l) - (x - 0.5) ^ 2 }' \
+    >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/nocost.sh"
+for k in 1 2; do
+    "$PROTEIN" run "$SWEEP" --trials 14 --parallel 1 --seed 5 \
+        --out "$tmp/n$k.csv" -- "$tmp/nocost.sh" >/dev/null 2>&1 ||
+        fail "cost-less seeded run $k"
+done
+[ "$(tail -n +2 "$tmp/n1.csv" | cut -d, -f4 | sort -u)" = 1 ] ||
+    fail "a trial without a reported cost does not cost 1"
+cmp -s "$tmp/n1.csv" "$tmp/n2.csv" || fail "cost-less seeded runs differ"
+
 # --trials defaults to max_trials of the config (32)
 "$PROTEIN" run "$SWEEP" --parallel 4 --out "$tmp/all.csv" -- "$OBJECTIVE" \
     >/dev/null 2>&1 || fail "default trial count run"
