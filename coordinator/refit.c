@@ -71,6 +71,7 @@ struct proteind_sweep {
     int64_t next_early_stop;
     int64_t retry_at;         /* a failed batch is not retried before this */
     long target;              /* the ready queue's size by the last demand */
+    long waiting;             /* claims waiting by the last demand */
     long seen_trials;         /* n_trials at the last demand read */
     int64_t seen_at;          /* when it was read (ms); 0: never */
     double claim_rate;        /* claims per second, smoothed */
@@ -576,10 +577,23 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
             want = left;
     }
     s->target = s->active && want > 0 ? want : 0;
+    s->waiting = d.n_waiting;
     *depth = d.queue_depth;
     if (s->active && !s->done)
         return top_up_fallback(ctx, s, &d);
     return PQ_OK;
+}
+
+/* Whether the ready queue, `depth` points deep, needs a top-up now: when
+ * a claim waits, when it is below --queue-depth, or when it lost a quarter
+ * of its target. Every batch costs a GP fit and a prediction pass, so a
+ * deep queue is not topped up point by point. */
+static int short_of(const proteind_sweep *s, long depth)
+{
+    if (depth >= s->target)
+        return 0;
+    return s->waiting > 0 || depth < s->opts->queue_depth ||
+           depth <= s->target - s->target / 4;
 }
 
 /* Contract in proteind.h. */
@@ -632,8 +646,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     if (s->done)
         return PQ_OK;
     /* After a burst: one refit. Claims during a burst: top-ups only. */
-    if (now >= s->retry_at && s->active &&
-        (burst_over || depth < s->target)) {
+    if (now >= s->retry_at && s->active && (burst_over || short_of(s, depth))) {
         rc = refill(ctx, s, s->target, depth, burst_over);
         /* An optimizer failure was logged and retries later; Redis
          * failures and lack of memory end the round. */
