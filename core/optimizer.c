@@ -763,7 +763,7 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
                                                    : MAX_CANDIDATES;
     size_t m = local + GLOBAL_CANDIDATES, kept;
 
-    w->cap_cand = m + REFINE_STARTS * REFINE_ROUNDS * REFINE_POINTS;
+    w->cap_cand = m + REFINE_STARTS * (REFINE_ROUNDS * REFINE_POINTS + d);
     w->cand = malloc(w->cap_cand * d * sizeof(double));
     w->values = malloc((cfg->n_params ? cfg->n_params : 1) * sizeof(double));
     free(w->keep); /* the training rows' flags are no longer needed */
@@ -890,6 +890,48 @@ static size_t argmax_acq(const work *w, size_t from, size_t to)
     return best;
 }
 
+/* The discrete step of the refinement: each start with each other choice
+ * of each categorical parameter (the perturbations rarely change a
+ * choice); a start moves to the best of them when that scores higher. */
+static int refine_categories(protein_optimizer *opt, work *w, size_t *starts,
+                             size_t ns)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    const size_t d = opt->dim;
+    int rc;
+
+    for (size_t q = 0; q < ns; q++) {
+        size_t from = w->m_all, to = from, b;
+        for (size_t i = 0; i < cfg->n_params; i++) {
+            const protein_param *p = &cfg->params[i];
+            size_t off;
+            if (p->kind != PROTEIN_PARAM_CATEGORICAL)
+                continue;
+            off = protein_space_offset(cfg, i);
+            for (size_t c = 0; c < p->n_values; c++) {
+                double *x = w->cand + to * d;
+                if (w->cand[starts[q] * d + off + c] > 0)
+                    continue; /* its current choice */
+                memcpy(x, w->cand + starts[q] * d, d * sizeof(double));
+                for (size_t k = 0; k < p->n_values; k++)
+                    x[off + k] = k == c ? 1.0 : -1.0;
+                to++;
+            }
+        }
+        if (to == from)
+            return PROTEIN_OK;
+        w->m_all = to;
+        rc = predict_range(opt, w, from, to);
+        if (rc != PROTEIN_OK)
+            return rc;
+        acquire_range(opt, w, from, to);
+        b = argmax_acq(w, from, to);
+        if (b != SIZE_MAX && w->acq[b] > w->acq[starts[q]])
+            starts[q] = b;
+    }
+    return PROTEIN_OK;
+}
+
 /* Local refinement of the acquisition: the REFINE_STARTS best candidates
  * each spawn perturbations at 1/4 of the search box, then 1/16, then
  * 1/64; a start moves to its best child whenever that scores higher. The
@@ -922,6 +964,9 @@ static int refine(protein_optimizer *opt, work *w)
             break;
         starts[ns] = bi;
     }
+    rc = refine_categories(opt, w, starts, ns);
+    if (rc != PROTEIN_OK)
+        return rc;
     for (int r = 1; r <= REFINE_ROUNDS; r++) {
         const double f = pow(0.25, (double)r);
         for (size_t q = 0; q < ns; q++) {
