@@ -195,8 +195,9 @@ def main():
             "seeds %s are" % held_seeds if held_seeds else "family %s is" % benchset.HELDOUT_FAMILY))
     plan = [(p, s) for p in problems if p not in held_probs for s in seeds]
     if args.final:
+        # the held-out seeds given, else all of them
         plan += [(p, s) for p in problems if p not in held_probs
-                 for s in benchset.HELDOUT_SEEDS if s not in seeds]
+                 for s in benchset.HELDOUT_SEEDS if s not in seeds and not held_seeds]
         # the held-out family runs on the held-out seeds given, else all of them
         plan += [(p, s) for p in held_probs for s in (held_seeds or benchset.HELDOUT_SEEDS)]
     protein_bin = protein_binary(args.protein) if "protein" in opts else None
