@@ -369,14 +369,17 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply
 /* Reads trials first..last (inclusive) and appends those matching the
  * filter to *arr (capacity *cap, count *n). A malformed trial hash is
  * counted in *skipped and left out; with skipped NULL it fails the read
- * (PQ_EPROTO naming it). */
+ * (PQ_EPROTO naming it). *found (may be NULL) counts the trials that
+ * exist in the range. */
 static int read_trials(pq_context *ctx, const char *sweep, long first, long last,
                        int state_filter, pq_trial_record **arr, size_t *n, size_t *cap,
-                       size_t *skipped)
+                       size_t *skipped, size_t *found)
 {
     char a[32], b[32];
     pq_reply *r = NULL;
     int rc;
+    if (found)
+        *found = 0;
     snprintf(a, sizeof a, "%ld", first);
     snprintf(b, sizeof b, "%ld", last);
     const char *argv[2] = {a, b};
@@ -387,6 +390,8 @@ static int read_trials(pq_context *ctx, const char *sweep, long first, long last
         const redisReply *h = r->element[i];
         if (h->type != REDIS_REPLY_ARRAY || h->elements == 0)
             continue;
+        if (found)
+            (*found)++;
         if (*n == *cap) {
             size_t ncap = *cap ? *cap * 2 : 16;
             pq_trial_record *grown = realloc(*arr, ncap * sizeof *grown);
@@ -431,8 +436,9 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
     pq_sweep_info_free(info);
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
         long last = first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
-        size_t bad_before = bad;
-        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap, &bad);
+        size_t bad_before = bad, found = 0;
+        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap, &bad,
+                         &found);
         if (bad > bad_before)
             snprintf(why, sizeof why, "%s", ctx->errstr);
         if (rc != PQ_OK) {
@@ -441,6 +447,10 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
             *n = 0;
             return rc;
         }
+        /* Trial ids are dense from 1: a chunk without any ends them, even
+         * when a damaged n_trials claims billions more. */
+        if (found == 0)
+            break;
     }
     if (skipped)
         *skipped = bad;
@@ -459,8 +469,8 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     if (trial_id < 1)
         return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
-    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap, NULL)) !=
-        PQ_OK) {
+    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap, NULL,
+                          NULL)) != PQ_OK) {
         pq_trial_records_free(arr, n);
         return rc;
     }

@@ -145,6 +145,25 @@ static void test_malformed_hash_skipped(void)
     pq_trial_record_free(one);
 }
 
+/* A meta whose n_trials claims far more trials than exist: the listing
+ * ends at the first chunk without any instead of paging for hours. */
+static void test_listing_ends_at_last_trial(void)
+{
+    pq_trial_record *arr = NULL;
+    size_t n = 0, skipped = 0;
+    int rc;
+    make_sweep("many");
+    for (int i = 0; i < 2; i++) {
+        pq_trial *t = claim("many", i ? "m1" : "m0", &rc);
+        CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{many}:meta n_trials 900000000000"), 0);
+    CU_ASSERT_EQUAL(pq_trial_list(ctx, "many", -1, &arr, &n, &skipped), PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    pq_trial_records_free(arr, n);
+}
+
 /* A running trial whose stored params are damaged is left out of the
  * pending points instead of stopping every refill of the sweep. */
 static void test_pending_point_skipped(void)
@@ -254,6 +273,7 @@ static int suite_clean(void)
 static const cunit_test tests[] = {
     {"undecodable claim fails its trial", test_undecodable_claim},
     {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
+    {"listing ends at the last trial", test_listing_ends_at_last_trial},
     {"damaged pending point skipped", test_pending_point_skipped},
     {"no raw server error", test_no_raw_server_error},
     {"URL password refused and redacted", test_url_password},
