@@ -268,4 +268,15 @@ expect_rc 2 "$rc" "delete without --yes"
 [ -z "$(rcli --scan --pattern "protein:{$U/clitest}*")" ] || fail "keys left after delete"
 "$PROTEIN" list | grep -q '^clitest ' && fail "deleted sweep still listed"
 
+# a sweep whose meta is damaged: trials still lists what it can, delete
+# works, and no message is a raw server or Lua error
+rcli hset "protein:{$U/rep}:meta" n_trials 1e11 state '???' owner_uid x >/dev/null
+rcli hset "protein:{$U/rep}:trial:1" params '{"lr":' >/dev/null
+"$PROTEIN" trials rep >"$tmp/dmg.out" 2>&1
+! grep -q 'user_function\|^ERR\|WRONGTYPE\|@user_script' "$tmp/dmg.out" ||
+    fail "raw server error shown for a damaged sweep: $(cat "$tmp/dmg.out")"
+"$PROTEIN" delete rep --yes >"$tmp/dmg-delete.out" 2>&1 ||
+    fail "delete of a damaged sweep: $(cat "$tmp/dmg-delete.out")"
+[ -z "$(rcli --scan --pattern "protein:{$U/rep}*")" ] || fail "keys left after deleting a damaged sweep"
+
 cli_test_finish
