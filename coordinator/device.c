@@ -215,9 +215,10 @@ static const protein_gp_backend *cuda_usable(char *why, size_t len)
     void *probe = NULL;
     char msg[256] = "";
 
-    if (!protein_gp_cuda_available(msg, sizeof msg) ||
-        b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
-        snprintf(why, len, "no usable CUDA device (%s)", msg);
+    if (!protein_gp_cuda_available(why, len))
+        return NULL;
+    if (b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
+        snprintf(why, len, "no usable CUDA device: %s", msg);
         return NULL;
     }
     b->destroy(probe);

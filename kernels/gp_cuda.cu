@@ -1186,7 +1186,8 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
         return protein_gp_fail(0, errbuf, errlen, "no usable CUDA device: %s",
                                cudaGetErrorString(e));
     if (count == 0)
-        return protein_gp_fail(0, errbuf, errlen, "no CUDA device present");
+        return protein_gp_fail(0, errbuf, errlen,
+                               "no usable CUDA device: none present");
     e = cudaFuncGetAttributes(&attr, protein_cuda::hyper_kernel);
     if (e == cudaSuccess)
         return 1;
@@ -1196,7 +1197,8 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
         cudaGetDeviceProperties(&prop, device) != cudaSuccess)
         snprintf(prop.name, sizeof prop.name, "unknown");
     return protein_gp_fail(0, errbuf, errlen,
-                           "the CUDA kernels do not load on device %d (%s, "
+                           "no usable CUDA device: the CUDA kernels do "
+                           "not load on device %d (%s, "
                            "compute capability %d.%d): %s; this build has "
                            "%s (configure --with-cuda-arch=%d%d adds it)",
                            device, prop.name, prop.major, prop.minor,

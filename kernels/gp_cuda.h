@@ -21,9 +21,9 @@ extern "C" {
 const protein_gp_backend *protein_gp_backend_cuda(void);
 
 /* 1 when the backend can run here: a CUDA device is present and this
- * build's kernels load on it; else 0 with the reason (no driver, no
- * device, or a device architecture the build has no code for) in errbuf
- * (may be NULL). */
+ * build's kernels load on it; else 0 with the reason in errbuf (may be
+ * NULL): "no usable CUDA device: " and why (no driver, none present, or a
+ * device architecture the build has no code for). */
 int protein_gp_cuda_available(char *errbuf, size_t errlen);
 
 /* Times the dense linear algebra of one loss-and-gradient evaluation on
