@@ -434,6 +434,9 @@ int cmd_agent(int argc, char **argv);
 /* Applies the outcomes the plugin spooled on this node (as root). */
 int cmd_replay(int argc, char **argv);
 
+/* Prints the canonical YAML of a config file (cmd_config.c). */
+int cmd_config(int argc, char **argv);
+
 /* Runs the config's W&B program inside a trial (cmd_exec.c). */
 int cmd_exec(int argc, char **argv);
 

@@ -109,6 +109,11 @@ static const struct verb verbs[] = {
      "protein replay [--spool DIR]\n"
      "  --spool DIR   the plugin's spool_dir (default /var/spool/protein);\n"
      "                run as root, on the node that spooled\n" REDIS_OPTS},
+    {"config", cmd_config, "print the sweep a config file gives, as protein reads it",
+     "protein config CONFIG\n"
+     "  the canonical YAML of CONFIG (a W&B sweep file, protein YAML, or a\n"
+     "  PufferLib INI read over its default.ini): every parameter with its\n"
+     "  distribution, bounds, scale and choices, every setting filled in\n"},
     {"exec", cmd_exec, "inside a trial: run the config's W&B program offline",
      "protein exec CONFIG\n"
      "  runs the program/command of CONFIG (a W&B sweep file) with this\n"

@@ -395,9 +395,38 @@ static int sweep_only_match(const char *list, const char *name)
     }
 }
 
+/* Appends to order[*n] the parameters under prefix (of length plen) in
+ * the order of PufferLib's nested dict args['sweep']: a section joins the
+ * others of its group, groups in the order they first appeared. */
+static void nested_order(const ini_ctx *c, const char *prefix, size_t plen,
+                         size_t *order, size_t *n, unsigned char *done)
+{
+    size_t i, j;
+
+    for (i = 0; i < c->n_params; i++) {
+        const char *name = c->params[i].name, *rest, *slash;
+        if (done[i] || strncmp(name, prefix, plen) != 0)
+            continue;
+        rest = name + plen;
+        slash = strchr(rest, '/');
+        if (!slash) {
+            done[i] = 1;
+            order[(*n)++] = i;
+            continue;
+        }
+        for (j = 0; j < i; j++)
+            if (!done[j] && strncmp(c->params[j].name, name,
+                                    (size_t)(slash - name) + 1) == 0)
+                break;
+        if (j == i)
+            nested_order(c, name, (size_t)(slash - name) + 1, order, n, done);
+    }
+}
+
 static int build(ini_ctx *c)
 {
-    size_t i;
+    size_t i, n = 0, *order;
+    unsigned char *done;
     int rc, cost;
 
     if (!c->sweep_line)
@@ -407,14 +436,33 @@ static int build(ini_ctx *c)
     if ((rc = protein_config_name_from_file(c->cfg, c->file, c->sweep_line,
                                             "sweep.name", c->err)))
         return rc;
-    for (i = 0; i < c->n_params; i++) {
-        if (c->sweep_only && !sweep_only_match(c->sweep_only, c->params[i].name))
-            continue;
-        rc = protein_config_add_param(c->cfg, c->params[i].file,
-                                      &c->params[i].spec, c->err);
-        if (rc)
-            return rc;
+    order = calloc(c->n_params + 1, sizeof *order);
+    done = calloc(c->n_params + 1, 1);
+    if (!order || !done) {
+        free(order);
+        free(done);
+        return PROTEIN_ENOMEM;
     }
+    nested_order(c, "", 0, order, &n, done);
+    free(done);
+    for (rc = 0, i = 0; i < n && rc == 0; i++) {
+        const ini_param *p = &c->params[order[i]];
+        if (c->sweep_only && !sweep_only_match(c->sweep_only, p->name))
+            continue;
+        if (!p->spec.distribution.text)
+            rc = protein_config_error(c->err, p->file, p->spec.line, p->key,
+                                      "no distribution; PufferLib needs one "
+                                      "in every [sweep.SECTION.PARAM] (it "
+                                      "stops on an assert without): add "
+                                      "distribution = uniform, int_uniform, "
+                                      "uniform_pow2, log_normal or "
+                                      "logit_normal");
+        else
+            rc = protein_config_add_param(c->cfg, p->file, &p->spec, c->err);
+    }
+    free(order);
+    if (rc)
+        return rc;
     if (c->cfg->n_params == 0 && c->sweep_only)
         return protein_config_error(c->err, c->sweep_only_file, c->sweep_only_line,
                                     "sweep.sweep_only", "'%s' matches no "

@@ -166,17 +166,46 @@ static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
     return 0;
 }
 
+/* 1 when t is an int or float by YAML 1.1's rules, which PyYAML (and so
+ * W&B) follows: a float needs a '.', its exponent a sign ("1.0e-5"), so
+ * "1e-5" is a string there. */
+static int yaml11_number(const char *t)
+{
+    const char *p = t + (*t == '-' || *t == '+');
+    int digits = 0, dot = 0;
+
+    if (*p == '0' && p[1] == '\0')
+        return 1;
+    for (; isdigit((unsigned char)*p) || *p == '_'; p++)
+        digits += isdigit((unsigned char)*p);
+    if (*p == '.') {
+        dot = 1;
+        for (p++; isdigit((unsigned char)*p) || *p == '_'; p++)
+            digits += isdigit((unsigned char)*p);
+        if (*p == 'e' || *p == 'E') {
+            if (p[1] != '-' && p[1] != '+')
+                return 0;
+            for (p += 2; isdigit((unsigned char)*p); p++)
+                continue;
+            if (!isdigit((unsigned char)p[-1]))
+                return 0;
+        }
+    }
+    if (!dot && (t[t[0] == '-' || t[0] == '+'] == '0'))
+        return 0; /* 0x.., 0o.., leading zeros: not a decimal int */
+    return *p == '\0' && digits > 0;
+}
+
 /* The YAML 1.1 type of a scalar, as PyYAML (and so W&B) reads it, and
  * its canonical text into buf: booleans "true"/"false", null "null",
  * numbers without YAML's '_' separators, strings as written. */
 static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
                                       size_t len)
 {
-    static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true",
-                                      "True", "TRUE", "on", "On", "ON", NULL};
-    static const char *const no[] = {"n", "N", "no", "No", "NO", "false",
-                                     "False", "FALSE", "off", "Off", "OFF",
-                                     NULL};
+    static const char *const yes[] = {"yes", "Yes", "YES", "true", "True",
+                                      "TRUE", "on", "On", "ON", NULL};
+    static const char *const no[] = {"no", "No", "NO", "false", "False",
+                                     "FALSE", "off", "Off", "OFF", NULL};
     static const char *const null[] = {"~", "null", "Null", "NULL", "", NULL};
     const char *t = (const char *)n->data.scalar.value;
     const char *tag = (const char *)n->tag;
@@ -188,8 +217,7 @@ static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
     if (!plain && !(tag && (strcmp(tag, YAML_FLOAT_TAG) == 0 ||
                             strcmp(tag, YAML_INT_TAG) == 0)))
         return PROTEIN_VALUE_STRING;
-    if (plain && (protein_in_list(t, yes) || protein_in_list(t, no)) &&
-        strlen(t) > 1) {
+    if (plain && (protein_in_list(t, yes) || protein_in_list(t, no))) {
         snprintf(buf, len, "%s", protein_in_list(t, yes) ? "true" : "false");
         return PROTEIN_VALUE_BOOL;
     }
@@ -197,14 +225,14 @@ static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
         snprintf(buf, len, "null");
         return PROTEIN_VALUE_NULL;
     }
-    for (i = 0; t[i] && o + 1 < len; i++)
-        if (!(t[i] == '_' && i > 0 && isdigit((unsigned char)t[i - 1]) &&
-              isdigit((unsigned char)t[i + 1])))
-            buf[o++] = t[i];
-    buf[o] = '\0';
-    if (protein_parse_number(buf, &v) == 0 && strspn(buf, "0123456789.eE+-") ==
-        strlen(buf))
-        return PROTEIN_VALUE_NUMBER;
+    if (!plain || yaml11_number(t)) {
+        for (i = 0; t[i] && o + 1 < len; i++)
+            if (t[i] != '_')
+                buf[o++] = t[i];
+        buf[o] = '\0';
+        if (protein_parse_number(buf, &v) == 0)
+            return PROTEIN_VALUE_NUMBER;
+    }
     snprintf(buf, len, "%s", t);
     return PROTEIN_VALUE_STRING;
 }

@@ -57,6 +57,22 @@ static int looks_integral(const char *text)
     return strpbrk(text, ".eEnN") == NULL;
 }
 
+/* The text of the choice (or constant) value selects, whole however long;
+ * NULL for numeric parameters. */
+static const char *choice_text(const protein_param *p, double value)
+{
+    size_t k;
+
+    if ((p->kind != PROTEIN_PARAM_CATEGORICAL &&
+         p->kind != PROTEIN_PARAM_CONSTANT) || !p->values || p->n_values == 0)
+        return NULL;
+    k = p->kind == PROTEIN_PARAM_CONSTANT ? 0
+        : !(value > 0) ? 0
+        : value >= (double)(p->n_values - 1) ? p->n_values - 1
+        : (size_t)lround(value);
+    return p->values[k];
+}
+
 /* A categorical choice or constant whose config gave it a type: strings
  * stay strings (even "123"), booleans, null and lists become JSON
  * values. Returns 1 when q was set from text (q->text NULL: out of
@@ -85,6 +101,7 @@ int pq_model_values_to_params(const protein_sweep_config *cfg,
                               const double *values, pq_params *out)
 {
     char text[128];
+    const char *shown;
     size_t i;
 
     if (!cfg || !values || !out)
@@ -106,19 +123,22 @@ int pq_model_values_to_params(const protein_sweep_config *cfg,
         if (!q->name)
             goto fail;
         protein_format_value(p, values[i], text, sizeof(text));
-        if (typed_choice(p, values[i], q, text)) {
+        shown = choice_text(p, values[i]);
+        if (!shown)
+            shown = text;
+        if (typed_choice(p, values[i], q, shown)) {
             if (!q->text)
                 goto fail;
-        } else if (parse_number(text, &number)) {
+        } else if (parse_number(shown, &number)) {
             q->number = number;
             if (p->kind == PROTEIN_PARAM_CATEGORICAL ||
                 p->kind == PROTEIN_PARAM_CONSTANT)
-                q->is_integer = looks_integral(text);
+                q->is_integer = looks_integral(shown);
             else
                 q->is_integer = p->is_integer || p->kind == PROTEIN_PARAM_POW2;
         } else {
             q->is_string = 1;
-            q->text = strdup(text);
+            q->text = strdup(shown);
             if (!q->text)
                 goto fail;
         }

@@ -928,7 +928,8 @@ static void test_wandb_file(void)
         "  f: {min: 1, max: 8.0}\n"
         "  flag: {values: [true, false]}\n"
         "  sflag: {values: [\"true\", \"false\"]}\n"
-        "  arch: {values: [[32, 32], [64, 1e-5]]}\n"
+        "  arch: {values: [[32, 32], [64, 1.0e-5]]}\n"
+        "  lr: {values: [1.0e-3, 1e-3]}\n"
         "  opt: {values: [adam, sgd], probabilities: [3, 1]}\n"
         "  c: {value: null}\n"
         "  big: {value: 1_000}\n";
@@ -961,7 +962,11 @@ static void test_wandb_file(void)
     CU_ASSERT(p->value_types[0] == PROTEIN_VALUE_STRING);
     p = param(cfg, "arch");
     CU_ASSERT(p->value_types[1] == PROTEIN_VALUE_JSON &&
-              strcmp(p->values[1], "[64, 1e-5]") == 0);
+              strcmp(p->values[1], "[64, 1.0e-5]") == 0);
+    /* YAML 1.1 (PyYAML, so W&B): a float needs a dot, 1e-3 is a string */
+    p = param(cfg, "lr");
+    CU_ASSERT(p->value_types[0] == PROTEIN_VALUE_NUMBER &&
+              p->value_types[1] == PROTEIN_VALUE_STRING);
     p = param(cfg, "opt");
     CU_ASSERT(p->probabilities && p->probabilities[0] == 0.75);
     p = param(cfg, "c");

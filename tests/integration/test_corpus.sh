@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# test_corpus.sh - the sweep files of tests/configs (written by others;
+# sources in tests/configs/README.md) as they are:
+#  - every W&B file runs through `protein run` (a few trials, a trivial
+#    objective); wandb_space.py checks that each trial got exactly the
+#    file's parameters, of W&B's types and in W&B's ranges;
+#  - every PufferLib INI gives, in `protein config`, the space PufferLib
+#    builds from it (pufferlib_space.py re-implements PufferLib's loader),
+#    and runs through `protein run` with its values inside that space;
+#  - sweep_only over PufferLib's default.ini keeps what PufferLib keeps.
+# Needs a Python with PyYAML (the venv .ci/install-deps makes); skips (77)
+# without one.
+set -eu
+. "$top_srcdir/tests/common/cli_test.sh"
+
+python=
+for p in "${PROTEIN_WANDB_PYTHON:-}" /opt/protein-venv/bin/python python3; do
+    if [ -n "$p" ] && "$p" -c 'import yaml' >/dev/null 2>&1; then
+        python=$p
+        break
+    fi
+done
+if [ -z "$python" ]; then
+    echo "SKIP: no Python with PyYAML (.ci/install-deps makes /opt/protein-venv)"
+    exit 77
+fi
+
+cli_test_init test_corpus
+corpus=$top_srcdir/tests/configs
+here=$top_srcdir/tests/integration
+
+# metric FILE: the name of the score of FILE's sweep
+metric() {
+    "$PROTEIN" config "$1" 2>/dev/null |
+        "$python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["metric"]["name"])'
+}
+
+# The trial: records its parameters, reports a score ($METRIC).
+cat >"$tmp/dump.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$PROTEIN_PARAMS" >>"$tmp/params.jsonl"
+echo "\$METRIC=1" >>"\$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/dump.sh"
+
+n=0
+for f in "$corpus"/wandb/*.yaml "$corpus"/wandb/*.yml; do
+    rm -f "$tmp/params.jsonl"
+    METRIC=$(metric "$f")
+    export METRIC
+    "$PROTEIN" run "$f" --trials 4 --parallel 2 --seed 3 -- "$tmp/dump.sh" \
+        >"$tmp/run.out" 2>&1 || { fail "$f: $(tail -n 3 "$tmp/run.out")"; continue; }
+    "$python" "$here/wandb_space.py" "$f" "$tmp/params.jsonl" >"$tmp/check.out" ||
+        fail "$(cat "$tmp/check.out")"
+    n=$((n + 1))
+done
+[ "$n" -ge 20 ] || fail "only $n W&B files in the corpus"
+
+n=0
+for f in $(find "$corpus/pufferlib" -name '*.ini' | sort); do
+    "$python" "$here/pufferlib_space.py" "$PROTEIN" "$f" >"$tmp/check.out" ||
+        fail "$(cat "$tmp/check.out")"
+    n=$((n + 1))
+    grep -q 'as PufferLib reads them' "$tmp/check.out" || continue
+    rm -f "$tmp/params.jsonl"
+    METRIC=$(metric "$f")
+    export METRIC
+    "$PROTEIN" run "$f" --trials 3 --seed 3 -- "$tmp/dump.sh" >"$tmp/run.out" 2>&1 ||
+        fail "$f: $(tail -n 3 "$tmp/run.out")"
+    "$PROTEIN" config "$f" 2>/dev/null >"$tmp/space.yaml"
+    "$python" - "$tmp/space.yaml" "$tmp/params.jsonl" <<'EOF' || fail "$f: values outside the space"
+import json, sys, yaml
+space = yaml.safe_load(open(sys.argv[1]))["parameters"]
+for line in open(sys.argv[2]):
+    params = json.loads(line)
+    # PufferLib's CLI names: PROTEIN_PARAMS keeps protein's names
+    assert set(params) == set(space), (sorted(params), sorted(space))
+    for name, spec in space.items():
+        v = params[name]
+        assert float(spec["min"]) * (1 - 1e-12) <= v <= float(spec["max"]) * (1 + 1e-12), (name, v)
+        if spec["distribution"] in ("int_uniform", "uniform_pow2"):
+            assert isinstance(v, int), (name, v)
+EOF
+done
+[ "$n" -ge 10 ] || fail "only $n PufferLib INIs in the corpus"
+
+# sweep_only on PufferLib's own default.ini: "policy, learning_rate" keeps
+# train/learning_rate only (PufferLib matches the last name part)
+cp "$corpus/pufferlib/pufferlib-4-github/default.ini" "$tmp/default.ini"
+printf '[base]\nenv_name = only\n[sweep]\nsweep_only = policy, learning_rate\n' \
+    >"$tmp/only.ini"
+"$python" "$here/pufferlib_space.py" "$PROTEIN" "$tmp/only.ini" >"$tmp/check.out" ||
+    fail "$(cat "$tmp/check.out")"
+grep -q ': 1 parameters as PufferLib reads them' "$tmp/check.out" ||
+    fail "sweep_only: $(cat "$tmp/check.out")"
+
+# PROTEIN_ARGS takes the form PufferLib's CLI parses
+cat >"$tmp/args.sh" <<EOF
+#!/bin/sh
+printf '%s\n' "\$PROTEIN_ARGS" >"$tmp/args.txt"
+echo "score=1" >>"\$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/args.sh"
+"$PROTEIN" run "$tmp/only.ini" --trials 1 -- "$tmp/args.sh" >/dev/null 2>&1 ||
+    fail "run only.ini"
+grep -q '^--train.learning-rate=[0-9.e-]*$' "$tmp/args.txt" ||
+    fail "PROTEIN_ARGS: $(cat "$tmp/args.txt")"
+
+cli_test_finish

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_wandb.sh - W&B's own example training script (wandb/sweeps
+# examples/train.py, kept unchanged in tests/configs/wandb/ws-train.py) and
+# W&B's own sweep file (ws-bayes.yaml) run offline through `protein run`
+# and `protein agent` with no COMMAND, with the real wandb package: every
+# trial's score must be the loss_metric the script logged, as wandb's own
+# console capture (files/output.log of the run) shows it.
+#
+# Needs a Python with wandb: $PROTEIN_WANDB_PYTHON, else the venv that
+# .ci/install-deps makes (/opt/protein-venv), else python3; skips (77)
+# without one.
+set -eu
+. "$top_srcdir/tests/common/cli_test.sh"
+
+python=
+for p in "${PROTEIN_WANDB_PYTHON:-}" /opt/protein-venv/bin/python python3; do
+    if [ -n "$p" ] && "$p" -c 'import wandb' >/dev/null 2>&1; then
+        python=$p
+        break
+    fi
+done
+if [ -z "$python" ]; then
+    echo "SKIP: no Python with the wandb package (.ci/install-deps installs it" \
+         "into /opt/protein-venv)"
+    exit 77
+fi
+
+cli_test_init test_wandb
+corpus=$top_srcdir/tests/configs/wandb
+export PATH="$(dirname "$python"):$PATH" WANDB_SILENT=true
+unset WANDB_DIR WANDB_MODE WANDB_PROJECT WANDB_ENTITY WANDB_RUN_GROUP
+mkdir "$tmp/run" "$tmp/agent"
+cp "$corpus/ws-train.py" "$tmp/run/train.py"
+cp "$corpus/ws-train.py" "$tmp/agent/train.py"
+
+# check_scores DIR SWEEP FILE: FILE holds "TRIAL SCORE" lines; each score
+# must be the last loss the run of that trial printed (output.log is
+# wandb's own capture of the script's stdout).
+check_scores() {
+    n=0
+    while read -r trial score; do
+        log=$(ls "$1"/wandb/offline-run-*-"$2"-t"$trial"-*/files/output.log 2>/dev/null |
+              head -n 1)
+        [ -n "$log" ] || { fail "$2 trial $trial: no offline W&B run"; continue; }
+        logged=$(sed -n 's/^INFO: epoch *[0-9]* = loss //p' "$log" | tail -n 1)
+        awk -v a="$score" -v b="$logged" 'BEGIN { d = a - b; if (d < 0) d = -d;
+            exit !(b != "" && d < 1e-5) }' ||
+            fail "$2 trial $trial: score $score, the script logged '$logged'"
+        n=$((n + 1))
+    done <"$3"
+    [ "$n" -ge 2 ] || fail "$2: only $n trials checked"
+}
+
+# ------------------------------------------------------------ protein run
+(cd "$tmp/run" &&
+ "$PROTEIN" run "$corpus/ws-bayes.yaml" --trials 3 --parallel 3 \
+     --out "$tmp/run.csv" >"$tmp/run.out" 2>&1) || fail "protein run: $(cat "$tmp/run.out")"
+grep -q '3 trials: 3 completed, 0 failed' "$tmp/run.out" ||
+    fail "protein run: $(cat "$tmp/run.out")"
+tail -n +2 "$tmp/run.csv" | cut -d, -f1,3 | tr , ' ' >"$tmp/run.scores"
+check_scores "$tmp/run" ws-bayes "$tmp/run.scores"
+# the runs are offline runs of the sweep's project, grouped by the sweep,
+# ready for `wandb sync`
+ls -d "$tmp"/run/wandb/offline-run-*-ws-bayes-t1-* >/dev/null 2>&1 ||
+    fail "no offline run directory for wandb sync"
+grep -q 'wandb.config:.*base' "$tmp"/run/wandb/offline-run-*-t1-*/files/output.log ||
+    fail "wandb.config did not hold the trial's parameters"
+
+# ------------------------------------------------------------ protein agent
+cli_test_redis
+"$PROTEIN" create "$corpus/ws-bayes.yaml" >"$tmp/create.out" 2>&1 ||
+    fail "create: $(cat "$tmp/create.out")"
+(cd "$tmp/agent" &&
+ "$PROTEIN" agent ws-bayes --count 2 >"$tmp/agent.out" 2>&1) ||
+    fail "protein agent: $(cat "$tmp/agent.out")"
+sed -n 's/^trial \([0-9]*\): score \(.*\)$/\1 \2/p' "$tmp/agent.out" >"$tmp/agent.lines"
+[ "$(wc -l <"$tmp/agent.lines")" -eq 2 ] || fail "agent: $(cat "$tmp/agent.out")"
+: >"$tmp/agent.scores"
+while read -r trial _; do
+    score=$("$PROTEIN" show ws-bayes "$trial" | sed -n 's/^score  *//p')
+    echo "$trial $score" >>"$tmp/agent.scores"
+done <"$tmp/agent.lines"
+check_scores "$tmp/agent" ws-bayes "$tmp/agent.scores"
+
+# no program: and no COMMAND: a one-line refusal
+printf 'parameters:\n  x: {min: 0, max: 1}\n' >"$tmp/noprog.yaml"
+rc=0
+"$PROTEIN" run "$tmp/noprog.yaml" >"$tmp/noprog.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "run without program or COMMAND"
+grep -q 'no program: or command:' "$tmp/noprog.out" || fail "noprog: $(cat "$tmp/noprog.out")"
+
+cli_test_finish
