@@ -313,6 +313,50 @@ int cli_wandb_result(const cli_wandb_metric *m, const char *metric,
 /* Frees a NULL-terminated vector of strings and the strings. */
 void cli_strv_free(char **v);
 
+/* ------------------------------------------------------------ curve.c */
+
+/* One progress report of a trial: the metric value that followed a
+ * step= line, with the cost= reported since that step (else the `elapsed`
+ * given when protein read it, NaN for unknown). */
+typedef struct cli_point {
+    double step, score, cost;
+} cli_point;
+
+/* A trial's learning curve, read from its result file as it grows. */
+typedef struct cli_curve {
+    size_t n;
+    cli_point *points;
+    size_t offset;        /* bytes of the file read so far */
+    int has_step, has_cost;
+    double step, cost;    /* the last step= and cost= not yet used */
+} cli_curve;
+
+/* Reads the complete lines added to the result file at path since the
+ * last call and appends their reports to c (metric and cost_key name the
+ * keys; elapsed is the trial's run time, the cost of a report without
+ * one). A missing file adds nothing. Returns 0, or -1 (errno) when the
+ * file cannot be read or memory runs out. */
+int cli_curve_update(cli_curve *c, const char *path, const char *metric,
+                     const char *cost_key, double elapsed);
+
+/* Frees c's points and zeroes it. */
+void cli_curve_free(cli_curve *c);
+
+/* W&B's hyperband rule (wandb/sweeps hyperband_stopping.py): whether the
+ * trial of curves[which] should stop now. An iteration is one report;
+ * the bands come from h; at the last band the trial has reached, the
+ * threshold is the value ranked int(n / eta) (0-based, best first) among
+ * the n curves (NULL entries skipped) that reached it, and the trial
+ * stops when its value at the band (strict) or its best so far is worse. */
+int cli_hyperband_stop(const protein_hyperband *h, int minimize,
+                       const cli_curve *const *curves, size_t n, size_t which);
+
+/* PufferLib's downsample of a curve into out (room for m + 1 points):
+ * fewer than m reports are kept as they are; else the last report as it
+ * is after m bin means of the reports before it (their most recent
+ * multiple of m). m <= 0: the last report only. Returns the count. */
+size_t cli_downsample(const cli_curve *c, int m, cli_point *out);
+
 /* ------------------------------------------------------------ progress.c */
 
 /* Progress display of a running sweep: on a terminal one line rewritten in

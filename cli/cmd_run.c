@@ -33,6 +33,8 @@ typedef struct run_trial {
     char *result_path;
     double score, cost;
     char reason[160];
+    cli_curve curve;  /* the reports read so far */
+    int pruned;       /* stopped by early_terminate */
 } run_trial;
 
 typedef struct run_state {
@@ -45,6 +47,7 @@ typedef struct run_state {
     long running;
     long completed, failed;
     int exhausted;   /* the optimizer has no more suggestions (grid) */
+    int target_reached; /* a trial reached metric.target: no new trials */
     cli_progress progress;
     FILE *csv;           /* --out, a row written as each trial finishes */
     const char *csv_path;
@@ -152,7 +155,8 @@ static void csv_row(run_state *st, const run_trial *t)
     if (!fp || st->csv_errno)
         return;
     fprintf(fp, "%ld,%s,", t->id,
-            t->status == RUN_COMPLETED ? "completed" : "failed");
+            t->status != RUN_COMPLETED ? "failed"
+            : t->pruned ? "pruned" : "completed");
     cli_number_text(t->score, text, sizeof(text));
     fprintf(fp, "%s,", text);
     cli_number_text(t->cost, text, sizeof(text));
@@ -188,7 +192,53 @@ static int csv_close(run_state *st)
     return -1;
 }
 
-/* Records the outcome of a trial whose child exited with `status`. */
+/* Observes a completed trial: its final score, and with downsample the
+ * reports along its curve as PufferLib observes them (each at its own
+ * cost, the cost parameter replaced by the step reached). */
+static void observe_success(run_state *st, const run_trial *t)
+{
+    const protein_sweep_config *cfg = st->cfg;
+    int cost_i = cfg->cost_param ? protein_config_find_param(cfg, cfg->cost_param)
+                                 : -1;
+    cli_point *pts = NULL;
+    double *values = NULL;
+    size_t n = 0, i;
+
+    if (cfg->downsample > 0 && t->curve.n > 1) {
+        cli_curve costed = t->curve;
+        pts = calloc((size_t)cfg->downsample + 1, sizeof(*pts));
+        values = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*values));
+        costed.points = calloc(t->curve.n, sizeof(*costed.points));
+        if (pts && values && costed.points) {
+            /* a report without a cost: its share of the trial's cost, by
+             * its place in the curve (no wall time: see finish) */
+            for (i = 0; i < t->curve.n; i++) {
+                costed.points[i] = t->curve.points[i];
+                if (isnan(costed.points[i].cost))
+                    costed.points[i].cost =
+                        t->cost * (double)(i + 1) / (double)t->curve.n;
+            }
+            n = cli_downsample(&costed, cfg->downsample, pts);
+        }
+        free(costed.points);
+    }
+    for (i = 0; i + 1 < n; i++) {
+        memcpy(values, t->values, cfg->n_params * sizeof(*values));
+        if (cost_i >= 0)
+            values[cost_i] = pts[i].step;
+        protein_observe(st->opt, values,
+                        protein_observed_score(cfg, pts[i].score),
+                        pts[i].cost > 1e-6 ? pts[i].cost : 1e-6,
+                        PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_observe(st->opt, t->values, protein_observed_score(cfg, t->score),
+                    t->cost, PROTEIN_OUTCOME_SUCCESS);
+    free(pts);
+    free(values);
+}
+
+/* Records the outcome of a trial whose child exited with `status`. A
+ * trial stopped by early_terminate is completed at its last report. */
 static void finish(run_state *st, run_trial *t, int status)
 {
     pq_result res;
@@ -202,6 +252,8 @@ static void finish(run_state *st, run_trial *t, int status)
      * load, and a cost that is only noise moved the optimizer's cost model
      * and front, so the same seed gave a different sweep. */
     t->cost = 1.0;
+    cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
+                     st->cfg->cost_metric, NAN);
     ok = cli_trial_outcome(status, t->result_path, st->cfg->metric,
                            st->cfg->cost_metric, &res, t->reason,
                            sizeof(t->reason)) == CLI_TRIAL_OK;
@@ -209,6 +261,12 @@ static void finish(run_state *st, run_trial *t, int status)
         t->score = res.metric;
         if (res.has_cost && res.cost > 0)
             t->cost = res.cost;
+    } else if (t->pruned && t->curve.n > 0) {
+        const cli_point *last = &t->curve.points[t->curve.n - 1];
+        ok = 1;
+        t->score = last->score;
+        snprintf(t->reason, sizeof(t->reason), "stopped by hyperband after %zu "
+                 "reports", t->curve.n);
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (ok)
@@ -216,10 +274,53 @@ static void finish(run_state *st, run_trial *t, int status)
     else
         st->failed++;
     refresh_pending(st);
-    protein_observe(st->opt, t->values, ok ? t->score : 0.0, t->cost,
-                    ok ? PROTEIN_OUTCOME_SUCCESS : PROTEIN_OUTCOME_FAILURE);
-    cli_progress_trial(&st->progress, t->id, ok, t->score, t->cost, t->reason);
+    if (ok)
+        observe_success(st, t);
+    else
+        protein_observe(st->opt, t->values, 0.0, t->cost,
+                        PROTEIN_OUTCOME_FAILURE);
+    cli_progress_trial(&st->progress, t->id, ok, t->score, t->cost,
+                       ok && !t->pruned ? "" : t->reason);
     csv_row(st, t);
+    if (ok && st->cfg->has_target && !st->target_reached &&
+        (st->cfg->minimize ? t->score <= st->cfg->target
+                           : t->score >= st->cfg->target)) {
+        st->target_reached = 1;
+        printf("trial %ld reached the target %s %.17g: no new trials\n",
+               t->id, st->cfg->metric, st->cfg->target);
+    }
+}
+
+/* Reads the running trials' new reports and stops those W&B's hyperband
+ * rule (early_terminate) says to stop. */
+static void check_progress(run_state *st)
+{
+    const cli_curve **curves;
+    long i;
+
+    for (i = 0; i < st->launched; i++) {
+        run_trial *t = &st->trials[i];
+        if (t->status == RUN_RUNNING)
+            cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
+                             st->cfg->cost_metric, NAN);
+    }
+    if (!st->cfg->hyperband.enabled)
+        return;
+    curves = calloc((size_t)st->launched + 1, sizeof(*curves));
+    if (!curves)
+        return;
+    for (i = 0; i < st->launched; i++)
+        curves[i] = &st->trials[i].curve;
+    for (i = 0; i < st->launched; i++) {
+        run_trial *t = &st->trials[i];
+        if (t->status != RUN_RUNNING || t->pruned || t->pid <= 0 ||
+            !cli_hyperband_stop(&st->cfg->hyperband, st->cfg->minimize,
+                                curves, (size_t)st->launched, (size_t)i))
+            continue;
+        t->pruned = 1;
+        kill(-t->pid, SIGTERM);
+    }
+    free(curves);
 }
 
 /* Reaps every exited child; returns how many were reaped. */
@@ -299,7 +400,8 @@ static int loop(run_state *st, long parallel)
     int sig;
 
     for (;;) {
-        while (!st->exhausted && st->running < parallel &&
+        while (!st->exhausted && !st->target_reached &&
+               st->running < parallel &&
                st->launched < st->n_trials) {
             int rc = launch(st);
 
@@ -314,6 +416,7 @@ static int loop(run_state *st, long parallel)
         sig = cli_child_wait(1000);
         if (sig == SIGINT || sig == SIGTERM)
             return sig;
+        check_progress(st);
         reap(st);
     }
 }
@@ -426,6 +529,11 @@ int cmd_run(int argc, char **argv)
     best = best_trial(&st);
     printf("%ld trials: %ld completed, %ld failed\n", st.completed + st.failed,
            st.completed, st.failed);
+    for (i = 0, c = 0; i < st.launched; i++)
+        c += st.trials[i].pruned && st.trials[i].status == RUN_COMPLETED;
+    if (c > 0)
+        printf("%d stopped early by hyperband (early_terminate), recorded at "
+               "their last report\n", c);
     if (best) {
         printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
                cfg->metric ? cfg->metric : "score", best->score, best->cost);
@@ -441,6 +549,7 @@ done:
     if (st.csv)
         fclose(st.csv);
     for (i = 0; i < st.launched; i++) {
+        cli_curve_free(&st.trials[i].curve);
         free(st.trials[i].values);
         pq_params_free(&st.trials[i].params);
         unlink(st.trials[i].result_path);

@@ -111,7 +111,8 @@ static void ingest(proteind_sweep *s, const pq_observation *o)
         o->has_score && isfinite(o->score)) {
         /* The optimizer needs a positive cost; unreported means 1 s. */
         cost = o->has_cost && o->cost > 0 ? o->cost : 1.0;
-        rc = protein_observe(s->opt, s->values, o->score, cost,
+        rc = protein_observe(s->opt, s->values,
+                             protein_observed_score(s->cfg, o->score), cost,
                              PROTEIN_OUTCOME_SUCCESS);
     } else {
         rc = protein_observe(s->opt, s->values, 0.0, 1.0,

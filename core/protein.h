@@ -300,6 +300,12 @@ int protein_suggest_batch(protein_optimizer *opt, size_t n, double *values,
 int protein_observe(protein_optimizer *opt, const double *values, double score,
                     double cost, protein_outcome outcome);
 
+/* The score to pass to protein_observe for a reported score: the score
+ * itself, or with the config's percentile metric (PufferLib's
+ * metric_distribution = percentile, a rate in (0, 1)) its logit, clipped
+ * as PufferLib clips it. */
+double protein_observed_score(const protein_sweep_config *cfg, double score);
+
 /* Marks a point as handed out but unfinished; suggestions avoid it. */
 int protein_add_pending(protein_optimizer *opt, const double *values);
 void protein_clear_pending(protein_optimizer *opt);

@@ -98,3 +98,17 @@ double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
     return y[below] +
            (y[above] - y[below]) * (v - t[below]) / (t[above] - t[below]);
 }
+
+/* The score the optimizer observes for a reported one; see protein.h.
+ * PufferLib's percentile metric: logit of the score clipped to
+ * [1e-9, 1 - 1e-9], then to [-5, 100]. */
+double protein_observed_score(const protein_sweep_config *cfg, double score)
+{
+    double p, l;
+
+    if (!cfg->percentile_metric || !isfinite(score))
+        return score;
+    p = score < 1e-9 ? 1e-9 : score > 1 - 1e-9 ? 1 - 1e-9 : score;
+    l = log(p / (1 - p));
+    return l < -5 ? -5 : l > 100 ? 100 : l;
+}

@@ -137,6 +137,41 @@ expect_rc 0 "$rc" "sweep of a metric named loss"
 [ "$(grep -c 'completed: loss [0-9.e-]*, cost ' "$tmp/loss.out")" -eq 2 ] ||
     fail "progress lines do not name the metric loss: $(cat "$tmp/loss.out")"
 
+# early_terminate: W&B's hyperband stops trials worse than the top 1/eta
+# at each band, on the values they report as they run
+cat >"$tmp/hb.yaml" <<'EOF'
+name: hb
+method: random
+metric: {name: loss}
+early_terminate: {type: hyperband, min_iter: 2, eta: 2}
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOF
+cat >"$tmp/curve.sh" <<'EOF'
+#!/bin/sh
+x=$(printf '%s' "$PROTEIN_PARAMS" | sed 's/.*"x": \([0-9.e-]*\).*/\1/')
+for i in 1 2 3 4 5 6; do
+    printf 'step=%s\nloss=%s\n' "$i" "$x" >>"$PROTEIN_RESULT"
+    sleep 0.4
+done
+echo "loss=$x" >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/curve.sh"
+"$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 --out "$tmp/hb.csv" \
+    -- "$tmp/curve.sh" >"$tmp/hb.out" 2>&1 || fail "hyperband sweep: $(cat "$tmp/hb.out")"
+grep -q 'stopped early by hyperband' "$tmp/hb.out" || fail "hyperband stopped nothing"
+best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -n 1)
+awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
+    "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"
+
+# metric.target: no new trials once one reaches it (loss 0.99 or less)
+sed -e 's/metric: {name: loss}/metric: {name: loss, target: 0.99}/' \
+    -e '/early_terminate/d' "$tmp/hb.yaml" >"$tmp/target.yaml"
+"$PROTEIN" run "$tmp/target.yaml" --trials 20 --out "$tmp/target.csv" \
+    -- "$tmp/curve.sh" >"$tmp/target.out" 2>&1 || fail "target sweep"
+grep -q 'reached the target' "$tmp/target.out" || fail "target not reached"
+[ "$(tail -n +2 "$tmp/target.csv" | wc -l)" -lt 20 ] || fail "target: all 20 trials ran"
+
 # ------------------------------------------------------------ the environment contract
 cat >"$tmp/env.sh" <<'EOF'
 #!/bin/sh

@@ -1,0 +1,187 @@
+/*
+ * curve.c - a trial's learning curve from its result file (each metric
+ * value that follows a step= line is one progress report), W&B's
+ * hyperband stopping rule over the curves of a sweep, and PufferLib's
+ * downsampling of a curve into observations.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void cli_curve_free(cli_curve *c)
+{
+    free(c->points);
+    memset(c, 0, sizeof(*c));
+}
+
+/* The number after "KEY=" when line (without its newline) is that key's
+ * line, trimmed; 0 and *v, or -1. */
+static int line_value(const char *line, size_t len, const char *key, double *v)
+{
+    size_t kl = strlen(key);
+    char buf[64], *end;
+
+    while (len > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        len--;
+    }
+    if (len <= kl || strncmp(line, key, kl) != 0)
+        return -1;
+    line += kl;
+    len -= kl;
+    while (len > 0 && (*line == ' ' || *line == '\t')) {
+        line++;
+        len--;
+    }
+    if (len == 0 || *line != '=' || len - 1 >= sizeof(buf))
+        return -1;
+    memcpy(buf, line + 1, len - 1);
+    buf[len - 1] = '\0';
+    *v = strtod(buf, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\r')
+        end++;
+    return end != buf && *end == '\0' && isfinite(*v) ? 0 : -1;
+}
+
+int cli_curve_update(cli_curve *c, const char *path, const char *metric,
+                     const char *cost_key, double elapsed)
+{
+    char *text = NULL;
+    size_t len = 0, at;
+    double v;
+
+    if (cli_read_file(path, &text, &len) < 0)
+        return errno == ENOENT ? 0 : -1;
+    for (at = c->offset; at < len;) {
+        char *nl = memchr(text + at, '\n', len - at);
+        size_t n;
+        if (!nl)
+            break; /* a line still being written */
+        n = (size_t)(nl - (text + at));
+        if (line_value(text + at, n, "step", &v) == 0) {
+            c->has_step = 1;
+            c->step = v;
+            c->has_cost = 0;
+        } else if (line_value(text + at, n, cost_key, &v) == 0) {
+            c->has_cost = 1;
+            c->cost = v;
+        } else if (c->has_step && line_value(text + at, n, metric, &v) == 0) {
+            cli_point *g = realloc(c->points, (c->n + 1) * sizeof(*g));
+            if (!g) {
+                free(text);
+                return -1;
+            }
+            c->points = g;
+            g[c->n].step = c->step;
+            g[c->n].score = v;
+            g[c->n].cost = c->has_cost && c->cost > 0 ? c->cost : elapsed;
+            c->n++;
+            c->has_step = 0;
+        }
+        at += n + 1;
+    }
+    c->offset = at;
+    free(text);
+    return 0;
+}
+
+int cli_hyperband_stop(const protein_hyperband *h, int minimize,
+                       const cli_curve *const *curves, size_t n, size_t which)
+{
+    long bands[100];
+    size_t nb = 0, i, k, cnt;
+    double *vals, band_thr = INFINITY, cond, sign = minimize ? 1.0 : -1.0;
+    const cli_curve *me = curves[which];
+    long closest = -1;
+
+    if (!h->enabled || !me || me->n == 0)
+        return 0;
+    if (h->min_iter > 0) {
+        double band = (double)h->min_iter;
+        for (i = 0; i < 100 && band < 1e15; i++, band *= h->eta)
+            bands[nb++] = (long)band;
+    } else {
+        double band = (double)h->max_iter;
+        for (i = 0; i < (size_t)h->s; i++) {
+            band /= h->eta;
+            if (band < 1)
+                break;
+            bands[nb++] = (long)band;
+        }
+        for (i = 0; i + 1 < nb; i++) /* ascending */
+            for (k = i + 1; k < nb; k++)
+                if (bands[k] < bands[i]) {
+                    long t = bands[i];
+                    bands[i] = bands[k];
+                    bands[k] = t;
+                }
+    }
+    for (i = 0; i < nb && bands[i] <= (long)me->n; i++)
+        closest = bands[i];
+    if (closest < 1)
+        return 0;
+    vals = malloc((n + 1) * sizeof(*vals));
+    if (!vals)
+        return 0;
+    for (cnt = 0, i = 0; i < n; i++)
+        if (curves[i] && curves[i]->n >= (size_t)closest)
+            vals[cnt++] = sign * curves[i]->points[closest - 1].score;
+    for (i = 1; i < cnt; i++) /* insertion sort: few trials */
+        for (k = i; k > 0 && vals[k - 1] > vals[k]; k--) {
+            double t = vals[k];
+            vals[k] = vals[k - 1];
+            vals[k - 1] = t;
+        }
+    if (cnt > 0)
+        band_thr = vals[(size_t)((1.0 / h->eta) * (double)cnt)];
+    free(vals);
+    if (h->strict) {
+        cond = sign * me->points[closest - 1].score;
+    } else {
+        cond = INFINITY;
+        for (i = 0; i < me->n; i++)
+            if (sign * me->points[i].score < cond)
+                cond = sign * me->points[i].score;
+    }
+    return cond > band_thr;
+}
+
+size_t cli_downsample(const cli_curve *c, int m, cli_point *out)
+{
+    size_t n, start, per, b, i;
+
+    if (c->n == 0)
+        return 0;
+    if ((size_t)m > c->n || m <= 0) {
+        if (m <= 0) {
+            out[0] = c->points[c->n - 1];
+            return 1;
+        }
+        memcpy(out, c->points, c->n * sizeof(*out));
+        return c->n;
+    }
+    /* PufferLib: the last point as it is, and the points before it (the
+     * most recent multiple of m of them) averaged in m bins */
+    n = (c->n - 1) / (size_t)m * (size_t)m;
+    start = c->n - 1 - n;
+    per = n / (size_t)m;
+    for (b = 0; b < (size_t)m && per > 0; b++) {
+        cli_point mean = {0, 0, 0};
+        for (i = 0; i < per; i++) {
+            const cli_point *p = &c->points[start + b * per + i];
+            mean.step += p->step;
+            mean.score += p->score;
+            mean.cost += p->cost;
+        }
+        out[b].step = mean.step / (double)per;
+        out[b].score = mean.score / (double)per;
+        out[b].cost = mean.cost / (double)per;
+    }
+    out[per > 0 ? m : 0] = c->points[c->n - 1];
+    return per > 0 ? (size_t)m + 1 : 1;
+}
