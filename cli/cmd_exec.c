@@ -84,20 +84,54 @@ static pid_t start(char **argv, const sigset_t *mask)
     return p;
 }
 
-/* Copies the new history of the run's log into the result file. */
-static void report(const char *dir, const char *run_id, const char *metric,
-                   const char *result, size_t *reported, int final,
-                   cli_wandb_metric *m)
+/* Sends the latest report of a trial claimed from Redis (a --sweep job
+ * or protein agent: $PROTEIN_TOKEN is set) as its progress, so that
+ * proteind's early-stop model sees W&B scripts too. Returns 1 when the
+ * trial was asked to stop. Redis out of reach only skips the report. */
+static int send_progress(const cli_wandb_metric *m)
+{
+    const char *sweep = getenv("PROTEIN_SWEEP"), *trial = getenv("PROTEIN_TRIAL");
+    const char *token = getenv("PROTEIN_TOKEN");
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    int stop = 0;
+    char *end;
+    long id;
+
+    if (!sweep || !trial || !token || m->n_history == 0)
+        return 0;
+    id = strtol(trial, &end, 10);
+    if (end == trial || *end != '\0' || !(ctx = cli_connect(VERB, &r)))
+        return 0;
+    if (pq_progress(ctx, sweep, id, token, (double)m->n_history,
+                    m->history[m->n_history - 1], -1, &stop) != PQ_OK)
+        stop = 0;
+    pq_free(ctx);
+    return stop;
+}
+
+/* Copies the new history of the run's log into the result file (and, in a
+ * claimed trial, to Redis as progress). Returns 1 when the trial was asked
+ * to stop early. */
+static int report(const char *dir, const char *run_id, const char *metric,
+                  const char *result, size_t *reported, int final,
+                  cli_wandb_metric *m)
 {
     char *log = NULL;
+    size_t before = *reported;
+    int stop = 0;
 
     if (cli_wandb_find_log(dir, run_id, &log) < 0)
-        return;
-    if (cli_wandb_read_log(log, metric, m) == 0 &&
-        cli_wandb_result(m, metric, result, reported, final) < 0)
-        fprintf(stderr, "protein exec: cannot append to %s: %s\n", result,
-                strerror(errno));
+        return 0;
+    if (cli_wandb_read_log(log, metric, m) == 0) {
+        if (cli_wandb_result(m, metric, result, reported, final) < 0)
+            fprintf(stderr, "protein exec: cannot append to %s: %s\n", result,
+                    strerror(errno));
+        else if (!final && *reported > before)
+            stop = send_progress(m);
+    }
     free(log);
+    return stop;
 }
 
 int cmd_exec(int argc, char **argv)
@@ -118,7 +152,7 @@ int cmd_exec(int argc, char **argv)
     sigset_t old;
     size_t reported = 0;
     pid_t pid;
-    int c, status = 0, sig, ret = CLI_EFAIL;
+    int c, status = 0, sig, stopping = 0, ret = CLI_EFAIL;
 
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1)
@@ -167,17 +201,27 @@ int cmd_exec(int argc, char **argv)
         sig = cli_child_wait(POLL_MS);
         if (sig == SIGINT || sig == SIGTERM)
             kill(-pid, sig);
-        else if (sig == 0)
-            report(wdir, run_id, cfg->metric, result, &reported, 0, &m);
+        else if (sig == 0 && !stopping &&
+                 report(wdir, run_id, cfg->metric, result, &reported, 0, &m)) {
+            fprintf(stderr, "protein exec: trial asked to stop early; "
+                            "stopping the program\n");
+            stopping = 1;
+            kill(-pid, SIGTERM);
+        }
     }
     report(wdir, run_id, cfg->metric, result, &reported, 1, &m);
-    if (WIFSIGNALED(status)) {
+    if (stopping && (m.n_history > 0 || m.has_summary)) {
+        /* stopped at the sweep's request: its last report is the score */
+        ret = 0;
+    } else if (WIFSIGNALED(status)) {
         sig = WTERMSIG(status);
         signal(sig, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
         kill(getpid(), sig);
+        ret = CLI_EFAIL;
+    } else {
+        ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
     }
-    ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
     if (ret == 0 && reported == 0 && !m.has_summary)
         fprintf(stderr, "protein exec: the program logged no '%s' to W&B "
                         "(run %s in %s)\n", cfg->metric, run_id, wdir);

@@ -82,6 +82,23 @@ while read -r trial _; do
 done <"$tmp/agent.lines"
 check_scores "$tmp/agent" ws-bayes "$tmp/agent.scores"
 
+# under protein agent the logged values reach Redis as progress: a stop
+# request (proteind's early stop) ends the script early, recorded as pruned
+sed -e '/epochs:/,/value/ s/value: 5$/value: 40/' "$corpus/ws-bayes.yaml" >"$tmp/agent/long.yaml"
+grep -q 'value: 40' "$tmp/agent/long.yaml" || fail "long.yaml: epochs not raised"
+"$PROTEIN" create "$tmp/agent/long.yaml" >/dev/null 2>&1 || fail "create long"
+(cd "$tmp/agent" && "$PROTEIN" agent long --count 1 >"$tmp/long.out" 2>&1) &
+agent_pid=$!
+progressed() { "$PROTEIN" show long 1 2>/dev/null | grep -q '^progress'; }
+i=0
+until progressed || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+progressed || fail "no progress from the W&B script reached Redis"
+redis-cli -p "$REDIS_PORT" hset "protein:{$(id -un)/long}:trial:1" stop_requested 1 >/dev/null
+wait $agent_pid || fail "agent long: $(cat "$tmp/long.out")"
+"$PROTEIN" show long 1 >"$tmp/long-show.out"
+grep -q '^state  *pruned' "$tmp/long-show.out" ||
+    fail "stopped trial not pruned: $(cat "$tmp/long-show.out")"
+
 # no program: and no COMMAND: a one-line refusal
 printf 'parameters:\n  x: {min: 0, max: 1}\n' >"$tmp/noprog.yaml"
 rc=0
