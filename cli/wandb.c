@@ -361,62 +361,77 @@ static void put_float(buf *b, double v, int yaml11)
     put(b, out, (size_t)len);
 }
 
-/* Python's repr of a str: single quotes unless the text holds one and no
- * double quote, backslash escapes. */
-static void put_pystr(buf *b, const char *s, size_t n)
+/* The code point of the UTF-8 sequence at s (n bytes left) and its
+ * length; an invalid byte stands for itself. */
+static size_t utf8_decode(const unsigned char *s, size_t n, unsigned long *cp)
 {
-    char q = memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
-    size_t i;
+    size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc0 ? 2 : 1, i;
+
+    *cp = len == 1 ? s[0] : s[0] & (0x3f >> (len - 1));
+    if (len > n)
+        len = 1;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) {
+            *cp = s[0];
+            return 1;
+        }
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    return len;
+}
+
+/* A str as Python's repr writes it (json: as json.dumps writes it, ASCII
+ * only, other code points as \uXXXX and surrogate pairs). repr uses single
+ * quotes unless the text holds one and no double quote. */
+static void put_quoted(buf *b, const char *str, size_t n, int json)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    char q = json ? '"' : memchr(s, '\'', n) && !memchr(s, '"', n) ? '"' : '\'';
+    char esc[32];
+    size_t i = 0, len;
+    unsigned long cp;
 
     put(b, &q, 1);
-    for (i = 0; i < n; i++) {
-        char esc[8];
-        unsigned char c = (unsigned char)s[i];
+    while (i < n) {
+        unsigned char c = s[i];
+        len = 1;
         if (c == '\\' || c == (unsigned char)q) {
             esc[0] = '\\';
             esc[1] = (char)c;
             put(b, esc, 2);
-        } else if (c == '\n') {
-            puts_(b, "\\n");
-        } else if (c == '\t') {
-            puts_(b, "\\t");
+        } else if (c == '\n' || c == '\t' || c == '\r') {
+            puts_(b, c == '\n' ? "\\n" : c == '\t' ? "\\t" : "\\r");
         } else if (c < 0x20 || c == 0x7f) {
-            snprintf(esc, sizeof(esc), "\\x%02x", c);
+            if (json)
+                snprintf(esc, sizeof(esc), "\\u%04x", c);
+            else
+                snprintf(esc, sizeof(esc), "\\x%02x", c);
+            puts_(b, esc);
+        } else if (c >= 0x80 && json) {
+            len = utf8_decode(s + i, n - i, &cp);
+            if (cp > 0xffff)
+                snprintf(esc, sizeof(esc), "\\u%04lx\\u%04lx",
+                         0xd800 + ((cp - 0x10000) >> 10),
+                         0xdc00 + ((cp - 0x10000) & 0x3ff));
+            else
+                snprintf(esc, sizeof(esc), "\\u%04lx", cp);
             puts_(b, esc);
         } else {
-            put(b, s + i, 1);
+            put(b, (const char *)s + i, 1);
         }
+        i += len;
     }
     put(b, &q, 1);
 }
 
-/* A JSON string literal as json.dumps writes it (ASCII only). */
+static void put_pystr(buf *b, const char *s, size_t n)
+{
+    put_quoted(b, s, n, 0);
+}
+
 static void put_jsonstr(buf *b, const char *s, size_t n)
 {
-    size_t i;
-
-    put(b, "\"", 1);
-    for (i = 0; i < n; i++) {
-        char esc[8];
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(b, esc, 2);
-        } else if (c == '\n') {
-            puts_(b, "\\n");
-        } else if (c == '\t') {
-            puts_(b, "\\t");
-        } else if (c == '\r') {
-            puts_(b, "\\r");
-        } else if (c < 0x20 || c >= 0x7f) {
-            snprintf(esc, sizeof(esc), "\\u%04x", c);
-            puts_(b, esc);
-        } else {
-            put(b, s + i, 1);
-        }
-    }
-    put(b, "\"", 1);
+    put_quoted(b, s, n, 1);
 }
 
 typedef enum style { PYREPR, JSONDUMPS, YAML11 } style;

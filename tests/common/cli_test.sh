@@ -15,6 +15,10 @@
 #   expect_rc WANT GOT WHAT   fails "WHAT: exit status GOT, expected WANT".
 #   wait_for COMMAND... runs COMMAND every 0.1 s until it succeeds, for 10 s
 #                       at most (the caller checks what it waited for).
+#   cli_test_python MODULE...  sets python to a Python that imports the
+#                       modules: $PROTEIN_WANDB_PYTHON, the venv of
+#                       .ci/install-deps (/opt/protein-venv), or python3;
+#                       exits 77 (skip) saying why when none does.
 #   cli_test_finish     exits 1 after any failure, else prints
 #                       "NAME: all passed".
 
@@ -61,6 +65,19 @@ wait_for() {
         sleep 0.1
         i=$((i + 1))
     done
+}
+
+cli_test_python() {
+    imports=$(printf '%s, ' "$@")
+    for p in "${PROTEIN_WANDB_PYTHON:-}" /opt/protein-venv/bin/python python3; do
+        if [ -n "$p" ] && "$p" -c "import ${imports%, }" >/dev/null 2>&1; then
+            python=$p
+            return 0
+        fi
+    done
+    echo "SKIP: no Python with $* (.ci/install-deps installs them into" \
+         "/opt/protein-venv)"
+    exit 77
 }
 
 cli_test_finish() {

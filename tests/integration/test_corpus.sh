@@ -13,18 +13,7 @@
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
-python=
-for p in "${PROTEIN_WANDB_PYTHON:-}" /opt/protein-venv/bin/python python3; do
-    if [ -n "$p" ] && "$p" -c 'import yaml' >/dev/null 2>&1; then
-        python=$p
-        break
-    fi
-done
-if [ -z "$python" ]; then
-    echo "SKIP: no Python with PyYAML (.ci/install-deps makes /opt/protein-venv)"
-    exit 77
-fi
-
+cli_test_python yaml
 cli_test_init test_corpus
 corpus=$top_srcdir/tests/configs
 here=$top_srcdir/tests/integration

@@ -12,19 +12,7 @@
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
-python=
-for p in "${PROTEIN_WANDB_PYTHON:-}" /opt/protein-venv/bin/python python3; do
-    if [ -n "$p" ] && "$p" -c 'import wandb' >/dev/null 2>&1; then
-        python=$p
-        break
-    fi
-done
-if [ -z "$python" ]; then
-    echo "SKIP: no Python with the wandb package (.ci/install-deps installs it" \
-         "into /opt/protein-venv)"
-    exit 77
-fi
-
+cli_test_python wandb
 cli_test_init test_wandb
 corpus=$top_srcdir/tests/configs/wandb
 export PATH="$(dirname "$python"):$PATH" WANDB_SILENT=true

@@ -284,6 +284,30 @@ static void test_param_files(void)
     free_job(&f);
 }
 
+/* Non-ASCII text: as is in ${args} (Python's str), as \\u escapes (with
+ * surrogate pairs) in the JSON, as json.dumps' default ensure_ascii. */
+static void test_unicode(void)
+{
+    job_fixture f;
+    char **argv = NULL, why[200] = "", *text;
+    size_t len;
+
+    if (make_job(&f, "program: t.py\nparameters:\n  u: {value: x}\n",
+                 "{\"u\": \"\\u00e9\\ud83d\\ude00\"}") != 0) {
+        CU_FAIL("fixture");
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(cli_wandb_command(&f.job, &argv, why, sizeof why), 0);
+    CU_ASSERT_STRING_EQUAL(argv[3], "--u=\xc3\xa9\xf0\x9f\x98\x80");
+    cli_strv_free(argv);
+    CU_ASSERT_EQUAL_FATAL(cli_wandb_write_params(&f.job, why, sizeof why), 0);
+    text = slurp(f.json_path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_STRING_EQUAL(text, "{\"u\": \"\\u00e9\\ud83d\\ude00\"}");
+    free(text);
+    free_job(&f);
+}
+
 /* History lines, then the summary as the score (the last value wins). */
 static void test_result_lines(void)
 {
@@ -318,6 +342,7 @@ static const cunit_test tests[] = {
     {"command", test_command},
     {"default command", test_default_command},
     {"param files", test_param_files},
+    {"unicode", test_unicode},
     {"result lines", test_result_lines},
 };
 
