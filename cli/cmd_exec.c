@@ -8,15 +8,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "protein_clock.h"
 
 #define VERB "exec"
 #define POLL_MS 2000
@@ -25,13 +26,12 @@
 static void make_run_id(char *buf, size_t len, const char *sweep,
                         const char *trial)
 {
-    struct timespec ts;
+    double now = protein_clock_seconds(CLOCK_REALTIME);
     unsigned long r;
     size_t i;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    r = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
-        (unsigned long)ts.tv_sec;
+    r = (unsigned long)(fmod(now, 1.0) * 1e9) ^ ((unsigned long)getpid() << 16) ^
+        (unsigned long)now;
     snprintf(buf, len, "%.32s-t%.12s-%06lx", sweep, trial, r & 0xffffff);
     for (i = 0; buf[i]; i++)
         if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z') ||
