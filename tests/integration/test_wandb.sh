@@ -61,7 +61,7 @@ cli_test_redis
 (cd "$tmp/agent" &&
  "$PROTEIN" agent ws-bayes --count 2 >"$tmp/agent.out" 2>&1) ||
     fail "protein agent: $(cat "$tmp/agent.out")"
-sed -n 's/^trial \([0-9]*\): score \(.*\)$/\1 \2/p' "$tmp/agent.out" >"$tmp/agent.lines"
+sed -n 's/^trial \([0-9]*\): loss_metric \(.*\)$/\1 \2/p' "$tmp/agent.out" >"$tmp/agent.lines"
 [ "$(wc -l <"$tmp/agent.lines")" -eq 2 ] || fail "agent: $(cat "$tmp/agent.out")"
 : >"$tmp/agent.scores"
 while read -r trial _; do
@@ -84,7 +84,7 @@ progressed || fail "no progress from the W&B script reached Redis"
 redis-cli -p "$REDIS_PORT" hset "protein:{$(id -un)/long}:trial:1" stop_requested 1 >/dev/null
 wait $agent_pid || fail "agent long: $(cat "$tmp/long.out")"
 "$PROTEIN" show long 1 >"$tmp/long-show.out"
-grep -q '^state  *pruned' "$tmp/long-show.out" ||
+grep -q '^status  *pruned' "$tmp/long-show.out" ||
     fail "stopped trial not pruned: $(cat "$tmp/long-show.out")"
 
 # no program: and no COMMAND: a one-line refusal
