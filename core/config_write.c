@@ -108,8 +108,8 @@ static void put_value(FILE *fp, const char *text)
 }
 
 /* JSON text as YAML: JSON is YAML, except that YAML folds or refuses
- * some characters JSON strings may hold raw (U+2028, U+2029, U+0085, C1
- * controls); those are written as backslash-u escapes, which both read
+ * some characters JSON strings may hold raw (DEL, U+2028, U+2029, U+0085,
+ * C1 controls); those are written as backslash-u escapes, which both read
  * alike. */
 static void put_json(FILE *fp, const char *text)
 {
@@ -118,7 +118,7 @@ static void put_json(FILE *fp, const char *text)
     while (*s) {
         unsigned long cp;
         size_t n = utf8_next(s, &cp);
-        if (n == 1 && *s < 0x80)
+        if (n == 1 && *s < 0x7f)
             fputc(*s, fp);
         else if (n == 1)
             fprintf(fp, "\\u%04x", *s);

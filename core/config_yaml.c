@@ -313,9 +313,29 @@ static int json_put_string(char **out, size_t *n, const char *s)
     return rc ? rc : json_put(out, n, "\"", 1);
 }
 
-/* Longest key of a mapping inside a value: YAML reads a plain (implicit)
- * key of at most 1024 characters, and the written config must read back. */
+/* Longest key of a mapping inside a value, as written: YAML reads a
+ * plain (implicit) key of at most 1024 characters, and the written config
+ * must read back. */
 #define JSON_KEY_MAX 1000
+
+/* Characters key s may take once written as a quoted YAML key, counted
+ * high: an escaped character (a control, DEL, any non-ASCII code point
+ * the writer may escape) as 6, a quote or backslash as 2. */
+static size_t written_key_width(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t w = 2;
+
+    for (; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f || *p >= 0xc0)
+            w += 6;
+        else if (*p == '"' || *p == '\\')
+            w += 2;
+        else if (*p < 0x80)
+            w += 1;
+    }
+    return w;
+}
 
 /* Writes node n (any YAML value, at `path` for messages) as compact JSON
  * into *out. Returns 0; -1 when out of memory; PROTEIN_ECONFIG with the
@@ -362,11 +382,12 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
             if (pr != n->data.mapping.pairs.start)
                 rc = json_put(out, len, ", ", 2);
             if (rc == 0 && (k->type != YAML_SCALAR_NODE ||
-                            k->data.scalar.length > JSON_KEY_MAX))
+                            written_key_width((const char *)k->data.scalar.value) >
+                                JSON_KEY_MAX))
                 return protein_config_error(c->err, c->file, line_of(k), path,
                                             "a mapping inside a value needs plain "
-                                            "keys of at most %d bytes",
-                                            JSON_KEY_MAX);
+                                            "keys of at most %d characters as "
+                                            "written", JSON_KEY_MAX);
             if (rc == 0)
                 rc = json_put_string(out, len, (const char *)k->data.scalar.value);
             if (rc == 0)

@@ -383,7 +383,7 @@ static void test_json_value_limits(void)
     memset(key, 'k', 1001);
     key[1001] = '\0';
     snprintf(text, sizeof text, HEAD "  x: {values: [{\"%s\": 1}, 2]}\n", key);
-    expect_error(0, text, 3, "parameters.x.values", "plain keys of at most 1000");
+    expect_error(0, text, 3, "parameters.x.values", "plain keys of at most 1000 characters");
     expect_error(0, HEAD "  x: {values: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
                  3, "parameters.x.values", "deeper than 32");
 
@@ -392,6 +392,19 @@ static void test_json_value_limits(void)
                           PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "a\\u2028b"));
+    CU_ASSERT_EQUAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+                    PROTEIN_OK);
+    free(yaml);
+    protein_config_free(cfg);
+    protein_config_free(back);
+
+    /* DEL is written escaped too (YAML refuses it raw). */
+    static const char del[] = HEAD "  x: {values: [{\"a\\x7fb\": 1}, 2]}\n";
+    cfg = back = NULL;
+    yaml = NULL;
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(del, strlen(del), "t.yaml", &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
     CU_ASSERT_EQUAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
                     PROTEIN_OK);
     free(yaml);
