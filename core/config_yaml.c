@@ -176,6 +176,8 @@ static int yaml11_number(const char *t)
 
     if (*p == '0' && p[1] == '\0')
         return 1;
+    if (*p == '_')
+        return 0; /* "_1", "__061": strings there (a number starts with a digit) */
     for (; isdigit((unsigned char)*p) || *p == '_'; p++)
         digits += isdigit((unsigned char)*p);
     if (*p == '.') {

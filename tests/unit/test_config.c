@@ -398,6 +398,15 @@ static void test_json_value_limits(void)
     protein_config_free(cfg);
     protein_config_free(back);
 
+    /* "__061" is a string (YAML 1.1 numbers start with a digit), so it
+     * stays one when written and read back (fuzz_config). */
+    static const char under[] = HEAD "  x: {values: [__061, 2]}\n";
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(under, strlen(under), "t.yaml", &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL(cfg->params[0].value_types[0], PROTEIN_VALUE_STRING);
+    CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "__061");
+    protein_config_free(cfg);
+
     /* DEL is written escaped too (YAML refuses it raw). */
     static const char del[] = HEAD "  x: {values: [{\"a\\x7fb\": 1}, 2]}\n";
     cfg = back = NULL;
