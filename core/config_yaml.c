@@ -239,8 +239,23 @@ static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
     return PROTEIN_VALUE_STRING;
 }
 
+/* Gives an exponent form without a '.' one ("8e+01" -> "8.0e+01"): YAML
+ * 1.1 reads a float only with a '.', so a written config would read the
+ * number back as a string (fuzz_config). */
+static void yaml11_float_text(char *buf, size_t len)
+{
+    char *e = strpbrk(buf, "eE");
+    size_t n = strlen(buf);
+
+    if (!e || strchr(buf, '.') || n + 3 > len)
+        return;
+    memmove(e + 2, e, strlen(e) + 1);
+    e[0] = '.';
+    e[1] = '0';
+}
+
 /* A number as JSON writes it: the text when it already is JSON, else its
- * shortest round-trip form. */
+ * shortest round-trip form, with a '.' before any exponent. */
 static void json_number(const char *text, char *buf, size_t len)
 {
     const char *p = text + (*text == '-');
@@ -271,9 +286,11 @@ static void json_number(const char *text, char *buf, size_t len)
     for (prec = 1; prec < 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
-            return;
+            break;
     }
-    snprintf(buf, len, "%.17g", v);
+    if (prec == 17)
+        snprintf(buf, len, "%.17g", v);
+    yaml11_float_text(buf, len);
 }
 
 /* Appends s to the growing string *out (length *n); -1 when out of

@@ -407,6 +407,20 @@ static void test_json_value_limits(void)
     CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "__061");
     protein_config_free(cfg);
 
+    /* "+80" inside a list value: its JSON text "8e+01" would read back
+     * as a YAML 1.1 string; written "8.0e+01", it stays a number. */
+    static const char plus[] = HEAD "  x: {values: [[+80], 2]}\n";
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(plus, strlen(plus), "t.yaml", &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "[8.0e+01]");
+    CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(back->params[0].values[0], "[8.0e+01]");
+    free(yaml);
+    protein_config_free(cfg);
+    protein_config_free(back);
+
     /* DEL is written escaped too (YAML refuses it raw). */
     static const char del[] = HEAD "  x: {values: [{\"a\\x7fb\": 1}, 2]}\n";
     cfg = back = NULL;
