@@ -52,15 +52,15 @@ int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
     case PQ_ACL_USER:
         if (!pq_acl_user_name_valid(name))
             return PQ_EINVAL;
-        n = snprintf(buf, len, "resetkeys ~protein:{%s/* resetchannels %s", name,
-                     ACL_COMMANDS);
+        n = snprintf(buf, len, "resetkeys ~protein:{%s/* resetchannels %s",
+                     name, ACL_COMMANDS);
         break;
     case PQ_ACL_SERVICE:
-        n = snprintf(buf, len, "resetkeys ~protein:* resetchannels %s +xread +xrange",
+        n = snprintf(buf, len,
+                     "resetkeys ~protein:* resetchannels %s +xread +xrange",
                      ACL_COMMANDS);
         break;
-    default:
-        return PQ_EINVAL;
+    default: return PQ_EINVAL;
     }
     return n < 0 || (size_t)n >= len ? PQ_EINVAL : PQ_OK;
 }
@@ -75,7 +75,8 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
 
     *saved = 0;
     if (!pq_acl_user_name_valid(name))
-        return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s': 1 to %d characters "
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "invalid user name '%s': 1 to %d characters "
                             "of [a-z0-9_.-], starting with a letter or '_'",
                             name ? name : "(null)", PQ_OWNER_MAX);
     if (pq_acl_rules(role, name, rules, sizeof rules) != PQ_OK)
@@ -89,7 +90,8 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
     argv[argc++] = "reset";
     argv[argc++] = "on";
     argv[argc++] = pass_rule;
-    for (char *w = strtok(rules, " "); w && argc < RULE_WORDS_MAX + 6; w = strtok(NULL, " "))
+    for (char *w = strtok(rules, " "); w && argc < RULE_WORDS_MAX + 6;
+         w = strtok(NULL, " "))
         argv[argc++] = w;
     if ((rc = pq_command(ctx, argc, argv, NULL, 0, &r)) != PQ_OK)
         return rc;

@@ -24,11 +24,11 @@
 typedef struct pq_conn {
     redisContext *rc;
     int is_unix;
-    char host[256];       /* or the socket path */
+    char host[256]; /* or the socket path */
     int port;
-    char user[128];       /* empty: AUTH with the password alone */
+    char user[128]; /* empty: AUTH with the password alone */
     int db;
-    char *password;       /* NULL: no AUTH */
+    char *password; /* NULL: no AUTH */
     struct timeval connect_tv, command_tv;
 } pq_conn;
 
@@ -112,30 +112,36 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
     if (strncmp(url, "unix://", 7) == 0) {
         const char *path = url + 7;
         if (path[0] != '/' || strlen(path) >= sizeof conn->host)
-            return pq_set_error(ctx, PQ_EINVAL,
-                                "bad Redis URL '%s': expected unix:///absolute/path",
-                                ctx->url);
+            return pq_set_error(
+                ctx, PQ_EINVAL,
+                "bad Redis URL '%s': expected unix:///absolute/path", ctx->url);
         conn->is_unix = 1;
         strcpy(conn->host, path);
         return PQ_OK;
     }
     if (strncmp(url, "redis://", 8) != 0)
-        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': expected "
-                            "redis://[user@]host[:port][/db] or unix:///path", ctx->url);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "bad Redis URL '%s': expected "
+                            "redis://[user@]host[:port][/db] or unix:///path",
+                            ctx->url);
     const char *s = url + 8, *end = s + strcspn(s, "/");
     const char *at = memchr(s, '@', (size_t)(end - s));
     if (at) {
         size_t ulen = (size_t)(at - s);
         if (memchr(s, ':', ulen))
-            return pq_set_error(ctx, PQ_EINVAL, "Redis URL '%s' carries a password: "
-                                "protein never takes one from a URL (it would show "
-                                "in job environments and logs); put it in a file only "
-                                "you can read and pass that file (--password-file, "
-                                "password_file=) or set PROTEIN_REDIS_PASSWORD",
-                                ctx->url);
+            return pq_set_error(
+                ctx, PQ_EINVAL,
+                "Redis URL '%s' carries a password: "
+                "protein never takes one from a URL (it would show "
+                "in job environments and logs); put it in a file only "
+                "you can read and pass that file (--password-file, "
+                "password_file=) or set PROTEIN_REDIS_PASSWORD",
+                ctx->url);
         if (ulen == 0 || ulen >= sizeof conn->user)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': empty or overlong "
-                                "user name before '@'", ctx->url);
+            return pq_set_error(ctx, PQ_EINVAL,
+                                "bad Redis URL '%s': empty or overlong "
+                                "user name before '@'",
+                                ctx->url);
         memcpy(conn->user, s, ulen);
         conn->user[ulen] = '\0';
         s = at + 1;
@@ -143,7 +149,8 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
     const char *colon = memchr(s, ':', (size_t)(end - s));
     const char *hend = colon ? colon : end;
     if (hend == s || (size_t)(hend - s) >= sizeof conn->host)
-        return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': missing or overlong host",
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "bad Redis URL '%s': missing or overlong host",
                             ctx->url);
     memcpy(conn->host, s, (size_t)(hend - s));
     conn->host[hend - s] = '\0';
@@ -151,14 +158,16 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
         char *pe;
         long port = strtol(colon + 1, &pe, 10);
         if (pe != end || port < 1 || port > 65535)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad port", ctx->url);
+            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad port",
+                                ctx->url);
         conn->port = (int)port;
     }
     if (*end == '/' && end[1]) {
         char *pe;
         long db = strtol(end + 1, &pe, 10);
         if (*pe || db < 0 || db > 1000000)
-            return pq_set_error(ctx, PQ_EINVAL, "bad Redis URL '%s': bad database number",
+            return pq_set_error(ctx, PQ_EINVAL,
+                                "bad Redis URL '%s': bad database number",
                                 ctx->url);
         conn->db = (int)db;
     }
@@ -171,14 +180,16 @@ static int read_password_file(pq_context *ctx, const char *path, char **out)
     char line[1024];
     FILE *f = fopen(path, "r");
     if (!f)
-        return pq_set_error(ctx, PQ_EAUTH, "cannot read Redis password file %s: %s",
-                            path, strerror(errno));
+        return pq_set_error(ctx, PQ_EAUTH,
+                            "cannot read Redis password file %s: %s", path,
+                            strerror(errno));
     if (!fgets(line, sizeof line, f))
         line[0] = '\0';
     fclose(f);
     line[strcspn(line, "\r\n")] = '\0';
     if (!line[0])
-        return pq_set_error(ctx, PQ_EAUTH, "Redis password file %s is empty", path);
+        return pq_set_error(ctx, PQ_EAUTH, "Redis password file %s is empty",
+                            path);
     if (!(*out = pq_strdup(line)))
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     return PQ_OK;
@@ -196,12 +207,18 @@ static long tv_ms(struct timeval tv)
 static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
                     const char *during)
 {
-    const char *why = conn->rc && conn->rc->errstr[0] ? conn->rc->errstr : "no reply";
-    if (strcmp(why, strerror(EAGAIN)) == 0 || strcmp(why, strerror(ETIMEDOUT)) == 0)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s did not answer %s within %ld ms "
-                            "(server overloaded, busy in a long script, or network "
-                            "trouble)", ctx->url, during, tv_ms(waited));
-    return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (during %s)", ctx->url, why, during);
+    const char *why =
+        conn->rc && conn->rc->errstr[0] ? conn->rc->errstr : "no reply";
+    if (strcmp(why, strerror(EAGAIN)) == 0 ||
+        strcmp(why, strerror(ETIMEDOUT)) == 0)
+        return pq_set_error(
+            ctx, PQ_EIO,
+            "Redis at %s did not answer %s within %ld ms "
+            "(server overloaded, busy in a long script, or network "
+            "trouble)",
+            ctx->url, during, tv_ms(waited));
+    return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (during %s)", ctx->url,
+                        why, during);
 }
 
 /* Runs one command on a fresh connection (no reconnect) and checks that it
@@ -214,8 +231,8 @@ static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
         return no_reply(ctx, conn, conn->command_tv, what);
     int rc = PQ_OK;
     if (r->type == REDIS_REPLY_ERROR)
-        rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s", ctx->url,
-                          what, r->str);
+        rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s",
+                          ctx->url, what, r->str);
     freeReplyObject(r);
     return rc;
 }
@@ -227,21 +244,29 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
     if (conn->is_unix)
         conn->rc = redisConnectUnixWithTimeout(conn->host, conn->connect_tv);
     else
-        conn->rc = redisConnectWithTimeout(conn->host, conn->port, conn->connect_tv);
+        conn->rc =
+            redisConnectWithTimeout(conn->host, conn->port, conn->connect_tv);
     if (!conn->rc)
-        return pq_set_error(ctx, PQ_ENOMEM, "out of memory connecting to %s", ctx->url);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory connecting to %s",
+                            ctx->url);
     if (conn->rc->err) {
         const char *why = conn->rc->errstr;
-        if (strcmp(why, strerror(ETIMEDOUT)) == 0 || strcmp(why, strerror(EAGAIN)) == 0)
-            return pq_set_error(ctx, PQ_EIO, "cannot connect to Redis at %s: no answer "
-                                "within %ld ms (is the host up and the port open?)",
-                                ctx->url, tv_ms(conn->connect_tv));
-        return pq_set_error(ctx, PQ_EIO, "cannot connect to Redis at %s: %s "
+        if (strcmp(why, strerror(ETIMEDOUT)) == 0 ||
+            strcmp(why, strerror(EAGAIN)) == 0)
+            return pq_set_error(
+                ctx, PQ_EIO,
+                "cannot connect to Redis at %s: no answer "
+                "within %ld ms (is the host up and the port open?)",
+                ctx->url, tv_ms(conn->connect_tv));
+        return pq_set_error(ctx, PQ_EIO,
+                            "cannot connect to Redis at %s: %s "
                             "(is redis-server running? check the Redis URL)",
                             ctx->url, why);
     }
     if (redisSetTimeout(conn->rc, conn->command_tv) != REDIS_OK)
-        return pq_set_error(ctx, PQ_EIO, "Redis at %s: cannot set the command timeout", ctx->url);
+        return pq_set_error(ctx, PQ_EIO,
+                            "Redis at %s: cannot set the command timeout",
+                            ctx->url);
     int rc;
     if (conn->password) {
         const char *user_argv[3] = {"AUTH", conn->user, conn->password};
@@ -257,7 +282,8 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
         char db[16];
         snprintf(db, sizeof db, "%d", conn->db);
         const char *argv[2] = {"SELECT", db};
-        if ((rc = setup_command(ctx, conn, 2, argv, PQ_EPROTO, "SELECT")) != PQ_OK)
+        if ((rc = setup_command(ctx, conn, 2, argv, PQ_EPROTO, "SELECT")) !=
+            PQ_OK)
             return rc;
     }
     return PQ_OK;
@@ -284,13 +310,14 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, "FUNCTION LOAD");
     int rc = PQ_OK;
-    int denied = r->type == REDIS_REPLY_ERROR &&
-                 strncmp(r->str, "NOPERM", 6) == 0;
+    int denied =
+        r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0;
     if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
-        rc = pq_set_error(ctx, PQ_EPROTO,
-                          "Redis at %s cannot load protein's functions (Redis 7 "
-                          "needed; with ACLs an admin connects once to load them): %s",
-                          ctx->url, r->str);
+        rc = pq_set_error(
+            ctx, PQ_EPROTO,
+            "Redis at %s cannot load protein's functions (Redis 7 "
+            "needed; with ACLs an admin connects once to load them): %s",
+            ctx->url, r->str);
     freeReplyObject(r);
     return rc;
 }
@@ -319,13 +346,16 @@ pq_context *pq_connect(const pq_connect_options *opts)
         return ctx;
     }
     pq_url_redact(url, ctx->url, shown);
-    conn->connect_tv = ms_tv(o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000);
-    conn->command_tv = ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
+    conn->connect_tv =
+        ms_tv(o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000);
+    conn->command_tv =
+        ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
     if (parse_url(ctx, url, conn) != PQ_OK)
         return ctx;
     if (o.user && *o.user) {
         if (strlen(o.user) >= sizeof conn->user) {
-            pq_set_error(ctx, PQ_EINVAL, "Redis user name '%s' is too long", o.user);
+            pq_set_error(ctx, PQ_EINVAL, "Redis user name '%s' is too long",
+                         o.user);
             return ctx;
         }
         strcpy(conn->user, o.user);
@@ -339,7 +369,8 @@ pq_context *pq_connect(const pq_connect_options *opts)
             return ctx;
         }
     } else if (o.password_file &&
-               read_password_file(ctx, o.password_file, &conn->password) != PQ_OK) {
+               read_password_file(ctx, o.password_file, &conn->password) !=
+                   PQ_OK) {
         return ctx;
     }
     if (open_conn(ctx, conn) != PQ_OK)
@@ -454,8 +485,9 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     if (!r)
         return no_reply(ctx, conn, tv, argv[0]);
     if (r->type == REDIS_REPLY_ERROR) {
-        rc = pq_set_error(ctx, strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM : PQ_EPROTO,
-                          "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
+        rc = pq_set_error(
+            ctx, strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM : PQ_EPROTO,
+            "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
         freeReplyObject(r);
         return rc;
     }
@@ -468,10 +500,12 @@ static const struct {
     const char *name;
     int code;
 } server_codes[] = {
-    {"EINVAL", PQ_EINVAL},     {"ENOSWEEP", PQ_ENOSWEEP}, {"EEXISTS", PQ_EEXISTS},
-    {"ENOTRIAL", PQ_ENOTRIAL}, {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
-    {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},       {"ESTOPPED", PQ_ESTOPPED},
-    {"EEMPTY", PQ_EEMPTY},     {"ECORRUPT", PQ_EPROTO},
+    {"EINVAL", PQ_EINVAL},     {"ENOSWEEP", PQ_ENOSWEEP},
+    {"EEXISTS", PQ_EEXISTS},   {"ENOTRIAL", PQ_ENOTRIAL},
+    {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
+    {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},
+    {"ESTOPPED", PQ_ESTOPPED}, {"EEMPTY", PQ_EEMPTY},
+    {"ECORRUPT", PQ_EPROTO},
 };
 
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
@@ -514,7 +548,8 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
         int known = 0;
         rc = PQ_EPROTO;
-        for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++) {
+        for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0];
+             i++) {
             if (strlen(server_codes[i].name) == wl &&
                 strncmp(r->str, server_codes[i].name, wl) == 0) {
                 rc = server_codes[i].code;
@@ -529,9 +564,11 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         } else if (!known) {
             /* Not one of the functions' own errors: a Lua runtime error or
              * a server refusal, shown as such rather than raw. */
-            pq_set_error(ctx, rc, "Redis at %s: protein's function %s failed (a "
-                         "damaged store, or a server older than the library?): %s",
-                         ctx->url, fn, r->str);
+            pq_set_error(
+                ctx, rc,
+                "Redis at %s: protein's function %s failed (a "
+                "damaged store, or a server older than the library?): %s",
+                ctx->url, fn, r->str);
         } else {
             pq_set_error(ctx, rc, "%s", msg);
         }
@@ -547,8 +584,8 @@ fail:
 }
 
 int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
-                   int read_only, const char *key2, int argc,
-                   const char **argv, const size_t *argvlen, pq_reply **reply)
+                   int read_only, const char *key2, int argc, const char **argv,
+                   const size_t *argvlen, pq_reply **reply)
 {
     char meta[128];
     pq_reply *r = NULL;

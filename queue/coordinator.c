@@ -28,11 +28,14 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!holder_id || !*holder_id || ttl_ms <= 0)
-        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': the coordinator lease needs a "
-                            "holder id and a positive TTL", sweep);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': the coordinator lease needs a "
+                            "holder id and a positive TTL",
+                            sweep);
     snprintf(ttl, sizeof ttl, "%d", ttl_ms);
     const char *argv[2] = {holder_id, ttl};
-    rc = pq_sweep_fcall(ctx, sweep, "protein_coord_acquire", 0, NULL, 2, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_coord_acquire", 0, NULL, 2, argv,
+                        NULL, &r);
     if (rc == PQ_OK)
         *is_leader = r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
                      r->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -50,8 +53,8 @@ int pq_coordinator_release(pq_context *ctx, const char *sweep,
     if (!holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
     const char *argv[1] = {holder_id};
-    return pq_sweep_fcall(ctx, sweep, "protein_coord_release", 0, NULL, 1, argv, NULL,
-                          NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_coord_release", 0, NULL, 1, argv,
+                          NULL, NULL);
 }
 
 int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
@@ -63,12 +66,13 @@ int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
         return rc;
     if (!holder_id || !*holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
-    if ((rc = pq_point_args_build(ctx, sweep, "queue", 1, points, n, &args)) != PQ_OK)
+    if ((rc = pq_point_args_build(ctx, sweep, "queue", 1, points, n, &args)) !=
+        PQ_OK)
         return rc;
     args.argv[0] = holder_id;
     args.argvlen[0] = strlen(holder_id);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_queue_replace", 0, NULL, (int)(n + 1),
-                        args.argv, args.argvlen, NULL);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_queue_replace", 0, NULL,
+                        (int)(n + 1), args.argv, args.argvlen, NULL);
     pq_point_args_free(&args);
     return rc;
 }
@@ -80,7 +84,8 @@ int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
     *depth = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    rc = pq_sweep_fcall(ctx, sweep, "protein_depth", 1, NULL, 0, NULL, NULL, &r);
+    rc =
+        pq_sweep_fcall(ctx, sweep, "protein_depth", 1, NULL, 0, NULL, NULL, &r);
     if (rc == PQ_OK && r->type == REDIS_REPLY_INTEGER)
         *depth = (long)r->integer;
     pq_reply_free(r);
@@ -96,7 +101,8 @@ int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
     *n = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    rc = pq_sweep_fcall(ctx, sweep, "protein_pending", 1, NULL, 0, NULL, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_pending", 1, NULL, 0, NULL, NULL,
+                        &r);
     if (rc != PQ_OK)
         return rc;
     if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
@@ -133,8 +139,8 @@ fail:
 int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
 {
     pq_reply *r = NULL;
-    long *fields[] = {&out->queue_depth, &out->n_running, &out->n_waiting,
-                      &out->max_trials, &out->n_trials, &out->n_lost,
+    long *fields[] = {&out->queue_depth, &out->n_running,  &out->n_waiting,
+                      &out->max_trials,  &out->n_trials,   &out->n_lost,
                       &out->retry_depth, &out->n_fallback, &out->fallback_next};
     const size_t n_fields = sizeof fields / sizeof fields[0];
     int rc;
@@ -142,20 +148,23 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     memset(out, 0, sizeof *out);
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
-    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 0, NULL, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 0, NULL, NULL,
+                        &r);
     if (rc != PQ_OK)
         return rc;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != n_fields + 1 ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         pq_reply_free(r);
-        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed demand reply", sweep);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s': malformed demand reply", sweep);
     }
     out->state = strcmp(r->element[0]->str, "active") == 0   ? PQ_SWEEP_ACTIVE
                  : strcmp(r->element[0]->str, "paused") == 0 ? PQ_SWEEP_PAUSED
                                                              : PQ_SWEEP_STOPPED;
     for (size_t i = 0; i < n_fields; i++)
         *fields[i] = r->element[i + 1]->type == REDIS_REPLY_INTEGER
-                         ? (long)r->element[i + 1]->integer : 0;
+                         ? (long)r->element[i + 1]->integer
+                         : 0;
     pq_reply_free(r);
     return PQ_OK;
 }
@@ -173,12 +182,13 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
         return rc;
     if (!holder_id || !*holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
-    if ((rc = pq_point_args_build(ctx, sweep, "fallback", 1, points, n, &args)) != PQ_OK)
+    if ((rc = pq_point_args_build(ctx, sweep, "fallback", 1, points, n,
+                                  &args)) != PQ_OK)
         return rc;
     args.argv[0] = holder_id;
     args.argvlen[0] = strlen(holder_id);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_fallback_add", 0, NULL, (int)(n + 1),
-                        args.argv, args.argvlen, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_fallback_add", 0, NULL,
+                        (int)(n + 1), args.argv, args.argvlen, &r);
     pq_point_args_free(&args);
     if (rc == PQ_OK && size && r->type == REDIS_REPLY_INTEGER)
         *size = (long)r->integer;
@@ -197,17 +207,19 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!claim_key || !*claim_key)
-        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': a release needs a claim key", sweep);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a release needs a claim key", sweep);
     const char *argv[2] = {claim_key, reason ? reason : ""};
-    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 2, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 2, argv, NULL,
+                        &r);
     if (rc == PQ_OK && trial_id && r->type == REDIS_REPLY_INTEGER)
         *trial_id = (long)r->integer;
     pq_reply_free(r);
     return rc;
 }
 
-int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
-                      double ms, const char *backend)
+int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
+                      const char *backend)
 {
     char nb[32], msb[32];
     int rc;
@@ -216,7 +228,8 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
     snprintf(nb, sizeof nb, "%ld", n_obs);
     snprintf(msb, sizeof msb, "%.3f", ms);
     const char *argv[3] = {nb, msb, backend ? backend : ""};
-    return pq_sweep_fcall(ctx, sweep, "protein_set_refit", 0, NULL, 3, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_set_refit", 0, NULL, 3, argv,
+                          NULL, NULL);
 }
 
 /* Expired leases protein_expire handles per call (its EXPIRE_CHUNK). */
@@ -234,7 +247,8 @@ int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
         return rc;
     for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
         pq_reply *r = NULL;
-        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 0, NULL, NULL, &r);
+        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 0, NULL,
+                            NULL, &r);
         if (rc != PQ_OK)
             return rc;
         long got = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
@@ -279,8 +293,7 @@ static double obj_number(const msgpack_object *v, int *ok)
         if (isfinite(d))
             return d;
         break;
-    default:
-        break;
+    default: break;
     }
     *ok = 0;
     return 0;
@@ -339,7 +352,8 @@ int pq_observation_decode(const char *buf, size_t len, pq_observation *o)
     }
     /* Trial ids are whole numbers from 1 up; anything else (and a score or
      * cost that is not a finite number) is not an entry protein wrote. */
-    if (fine && have_trial && have_outcome && id >= 1 && id <= 9e15 && id == floor(id)) {
+    if (fine && have_trial && have_outcome && id >= 1 && id <= 9e15 &&
+        id == floor(id)) {
         o->trial_id = (long)id;
         rc = PQ_OK;
     }
@@ -354,16 +368,19 @@ fail:
 
 /* Appends the entries of an XREAD reply [[key, [[id, [f, v, ...]], ...]]]
  * to *obs and sets next_id to the last id. */
-static int append_entries(pq_context *ctx, const char *sweep, const redisReply *r,
-                          pq_observation **obs, size_t *n, char *next_id)
+static int append_entries(pq_context *ctx, const char *sweep,
+                          const redisReply *r, pq_observation **obs, size_t *n,
+                          char *next_id)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
-        r->element[0]->type != REDIS_REPLY_ARRAY || r->element[0]->elements != 2)
+        r->element[0]->type != REDIS_REPLY_ARRAY ||
+        r->element[0]->elements != 2)
         return PQ_OK;
     const redisReply *entries = r->element[0]->element[1];
     if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
         return PQ_OK;
-    pq_observation *grown = realloc(*obs, (*n + entries->elements) * sizeof *grown);
+    pq_observation *grown =
+        realloc(*obs, (*n + entries->elements) * sizeof *grown);
     if (!grown)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     *obs = grown;
@@ -371,7 +388,8 @@ static int append_entries(pq_context *ctx, const char *sweep, const redisReply *
         const redisReply *e = entries->element[i];
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING)
-            return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed observation entry",
+            return pq_set_error(ctx, PQ_EPROTO,
+                                "sweep '%s': malformed observation entry",
                                 sweep);
         const char *id = e->element[0]->str;
         const redisReply *body = e->element[1];
@@ -379,8 +397,8 @@ static int append_entries(pq_context *ctx, const char *sweep, const redisReply *
         memset(o, 0, sizeof *o);
         if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
             body->element[1]->type != REDIS_REPLY_STRING ||
-            pq_observation_decode(body->element[1]->str, body->element[1]->len, o) !=
-                PQ_OK) {
+            pq_observation_decode(body->element[1]->str, body->element[1]->len,
+                                  o) != PQ_OK) {
             /* One stray entry must not stop every later read. */
             o->undecodable = 1;
         }
@@ -407,7 +425,8 @@ int pq_observations_read(pq_context *ctx, const char *sweep,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     pq_key(key, sizeof key, sweep, "observations");
-    snprintf(count, sizeof count, "%zu", max_count > 0 ? max_count : OBS_DEFAULT_COUNT);
+    snprintf(count, sizeof count, "%zu",
+             max_count > 0 ? max_count : OBS_DEFAULT_COUNT);
     snprintf(block, sizeof block, "%d", block_ms);
     argv[argc++] = "XREAD";
     argv[argc++] = "COUNT";
@@ -419,7 +438,8 @@ int pq_observations_read(pq_context *ctx, const char *sweep,
     argv[argc++] = "STREAMS";
     argv[argc++] = key;
     argv[argc++] = start;
-    if ((rc = pq_command(ctx, argc, argv, NULL, block_ms > 0 ? block_ms : 0, &r)) != PQ_OK)
+    if ((rc = pq_command(ctx, argc, argv, NULL, block_ms > 0 ? block_ms : 0,
+                         &r)) != PQ_OK)
         return rc;
     rc = append_entries(ctx, sweep, r, obs, n, next_id);
     pq_reply_free(r);
@@ -444,7 +464,8 @@ int pq_observations_all(pq_context *ctx, const char *sweep,
     for (;;) {
         pq_observation *part = NULL;
         size_t got = 0;
-        rc = pq_observations_read(ctx, sweep, from, 0, OBS_DEFAULT_COUNT, &part, &got, from);
+        rc = pq_observations_read(ctx, sweep, from, 0, OBS_DEFAULT_COUNT, &part,
+                                  &got, from);
         if (rc != PQ_OK)
             goto fail;
         if (got == 0)

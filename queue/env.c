@@ -56,7 +56,8 @@ int pq_param_env_name(const char *name, char *buf, size_t len)
     char *o = buf + sizeof prefix - 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)toupper((unsigned char)name[i]);
-        o[i] = ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? (char)c : '_';
+        o[i] =
+            ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? (char)c : '_';
     }
     o[n] = '\0';
     return PQ_OK;
@@ -75,7 +76,8 @@ static int slot_cmp(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
-int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len)
+int pq_env_names_check(const char *const *names, size_t n, char *why,
+                       size_t len)
 {
     env_slot *slots;
     int rc = PQ_OK;
@@ -90,10 +92,13 @@ int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len
     }
     for (size_t i = 0; i < n; i++) {
         slots[i].index = i;
-        if (pq_param_env_name(names[i], slots[i].name, sizeof slots[i].name) != PQ_OK) {
+        if (pq_param_env_name(names[i], slots[i].name, sizeof slots[i].name) !=
+            PQ_OK) {
             if (why && len)
-                snprintf(why, len, "parameter '%.200s' gives no environment variable "
-                         "name (empty or over 240 bytes)", names[i] ? names[i] : "");
+                snprintf(why, len,
+                         "parameter '%.200s' gives no environment variable "
+                         "name (empty or over 240 bytes)",
+                         names[i] ? names[i] : "");
             rc = PQ_EINVAL;
             goto done;
         }
@@ -102,9 +107,11 @@ int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len
     for (size_t i = 1; i < n; i++) {
         if (strcmp(slots[i - 1].name, slots[i].name) == 0) {
             if (why && len)
-                snprintf(why, len, "parameters '%.200s' and '%.200s' both become %s in "
-                         "the environment: rename one", names[slots[i - 1].index],
-                         names[slots[i].index], slots[i].name);
+                snprintf(why, len,
+                         "parameters '%.200s' and '%.200s' both become %s in "
+                         "the environment: rename one",
+                         names[slots[i - 1].index], names[slots[i].index],
+                         slots[i].name);
             rc = PQ_EINVAL;
             goto done;
         }
@@ -173,7 +180,8 @@ int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
         if ((rc = env_add(out, name, p->is_string ? p->text : num)) != PQ_OK)
             goto fail;
     }
-    if (result_path && (rc = env_add(out, "PROTEIN_RESULT", result_path)) != PQ_OK)
+    if (result_path &&
+        (rc = env_add(out, "PROTEIN_RESULT", result_path)) != PQ_OK)
         goto fail;
     if (token && (rc = env_add(out, "PROTEIN_TOKEN", token)) != PQ_OK)
         goto fail;

@@ -177,8 +177,7 @@ static int j_string(jparser *j, char **out)
             utf8_put(&b, cp);
             break;
         }
-        default:
-            goto bad;
+        default: goto bad;
         }
         j->s++;
     }

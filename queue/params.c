@@ -285,10 +285,12 @@ int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        rc = pq_entry_pack(&points[i], &args->entries[i], &args->argvlen[fixed + i]);
+        rc = pq_entry_pack(&points[i], &args->entries[i],
+                           &args->argvlen[fixed + i]);
         if (rc != PQ_OK) {
             pq_point_args_free(args);
-            return pq_set_error(ctx, rc, "sweep '%s': %s point %zu has a non-finite "
+            return pq_set_error(ctx, rc,
+                                "sweep '%s': %s point %zu has a non-finite "
                                 "number or is over %d bytes as JSON",
                                 sweep, what, i + 1, PQ_PARAMS_MAX);
         }
@@ -361,8 +363,7 @@ int pq_params_from_object(const void *object, pq_params *out)
             if (!(p->text = obj_strdup(v)))
                 goto oom;
             break;
-        default:
-            goto bad;
+        default: goto bad;
         }
         /* Integers beyond what pq_params_pack writes are not ours. */
         if (!p->is_string && !pq_param_number_ok(p))
@@ -407,21 +408,21 @@ int pq_msgpack_bounded(const char *buf, size_t len)
         } else if (b <= 0xbf) {
             body = b & 0x1f;
         } else if (b >= 0xc4 && b <= 0xc6) {
-            size = (size_t)1 << (b - 0xc4);           /* bin 8/16/32 */
+            size = (size_t)1 << (b - 0xc4); /* bin 8/16/32 */
         } else if (b >= 0xc7 && b <= 0xc9) {
-            size = (size_t)1 << (b - 0xc7);           /* ext 8/16/32 */
+            size = (size_t)1 << (b - 0xc7); /* ext 8/16/32 */
             body = 1;
         } else if (b == 0xca || b == 0xcb) {
             head = b == 0xca ? 4 : 8;
         } else if (b >= 0xcc && b <= 0xd3) {
             head = (size_t)1 << ((b - 0xcc) & 3);
         } else if (b >= 0xd4 && b <= 0xd8) {
-            head = 1 + ((size_t)1 << (b - 0xd4));     /* fixext */
+            head = 1 + ((size_t)1 << (b - 0xd4)); /* fixext */
         } else if (b >= 0xd9 && b <= 0xdb) {
-            size = (size_t)1 << (b - 0xd9);           /* str 8/16/32 */
+            size = (size_t)1 << (b - 0xd9); /* str 8/16/32 */
         } else if (b == 0xdc || b == 0xdd) {
             size = b == 0xdc ? 2 : 4;
-            items = 1;                                 /* times the count */
+            items = 1; /* times the count */
         } else if (b == 0xde || b == 0xdf) {
             size = b == 0xde ? 2 : 4;
             items = 2;
@@ -470,8 +471,8 @@ int pq_params_unpack(const char *buf, size_t len, pq_params *out)
 /* ------------------------------------------------------------ names */
 
 static const char *const trial_states[PQ_TRIAL_NSTATES] = {
-    "queued", "running", "completed", "failed", "interrupted", "lost", "pruned"
-};
+    "queued",      "running", "completed", "failed",
+    "interrupted", "lost",    "pruned"};
 
 const char *pq_trial_state_name(pq_trial_state s)
 {
@@ -510,6 +511,5 @@ int pq_sweep_name_valid(const char *name)
         return 0;
     memcpy(owner, name, olen);
     owner[olen] = '\0';
-    return pq_acl_user_name_valid(owner) &&
-           protein_sweep_name_valid(slash + 1);
+    return pq_acl_user_name_valid(owner) && protein_sweep_name_valid(slash + 1);
 }

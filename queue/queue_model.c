@@ -64,12 +64,13 @@ static const char *choice_text(const protein_param *p, double value)
     size_t k;
 
     if ((p->kind != PROTEIN_PARAM_CATEGORICAL &&
-         p->kind != PROTEIN_PARAM_CONSTANT) || !p->values || p->n_values == 0)
+         p->kind != PROTEIN_PARAM_CONSTANT) ||
+        !p->values || p->n_values == 0)
         return NULL;
-    k = p->kind == PROTEIN_PARAM_CONSTANT ? 0
-        : !(value > 0) ? 0
+    k = p->kind == PROTEIN_PARAM_CONSTANT    ? 0
+        : !(value > 0)                       ? 0
         : value >= (double)(p->n_values - 1) ? p->n_values - 1
-        : (size_t)lround(value);
+                                             : (size_t)lround(value);
     return p->values[k];
 }
 
@@ -85,10 +86,10 @@ static int typed_choice(const protein_param *p, double value, pq_param *q,
     if (!p->value_types || (p->kind != PROTEIN_PARAM_CATEGORICAL &&
                             p->kind != PROTEIN_PARAM_CONSTANT))
         return 0;
-    k = p->kind == PROTEIN_PARAM_CONSTANT ? 0
-        : value <= 0 ? 0
+    k = p->kind == PROTEIN_PARAM_CONSTANT    ? 0
+        : value <= 0                         ? 0
         : value >= (double)(p->n_values - 1) ? p->n_values - 1
-        : (size_t)lround(value);
+                                             : (size_t)lround(value);
     if (p->value_types[k] == PROTEIN_VALUE_NUMBER)
         return 0;
     q->is_string = 1;

@@ -98,7 +98,8 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
             continue;
         trim(&vb, &ve);
         if (key_is(kb, ke, metric_key))
-            take_value(vb, ve, &out->has_metric, &out->metric, &out->metric_rejected);
+            take_value(vb, ve, &out->has_metric, &out->metric,
+                       &out->metric_rejected);
         else if (key_is(kb, ke, cost_key))
             take_value(vb, ve, &out->has_cost, &out->cost, NULL);
         else if (key_is(kb, ke, "step"))

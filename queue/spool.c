@@ -79,9 +79,10 @@ int pq_spool_dir_prepare(const char *dir, char *err, size_t errlen)
     }
     if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
         (st.st_mode & 022) != 0) {
-        snprintf(err, errlen, "spool directory %s is not a directory owned by "
-                 "uid %ld and writable by it alone: refused", dir,
-                 (long)geteuid());
+        snprintf(err, errlen,
+                 "spool directory %s is not a directory owned by "
+                 "uid %ld and writable by it alone: refused",
+                 dir, (long)geteuid());
         return -1;
     }
     return 0;
@@ -258,8 +259,8 @@ static int read_record(int dfd, const char *name, pq_spool_record *rec)
     fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-        st.st_uid == geteuid() && st.st_size <= RECORD_MAX) {
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        st.st_size <= RECORD_MAX) {
         n = read(fd, text, RECORD_MAX);
         if (n >= 0) {
             text[n] = '\0';
@@ -286,8 +287,8 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
         return errno == ENOENT ? PQ_OK
                                : pq_set_error(ctx, PQ_EINVAL, "spool %s: %s",
                                               dir, strerror(errno));
-    while ((de = readdir(d)) != NULL && (max == 0 || stats->applied +
-                                         stats->dropped < max)) {
+    while ((de = readdir(d)) != NULL &&
+           (max == 0 || stats->applied + stats->dropped < max)) {
         size_t len = strlen(de->d_name);
         int arc;
 
@@ -297,8 +298,10 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
         if (read_record(dirfd(d), de->d_name, &rec) != 0) {
             stats->bad++;
             if (log) {
-                snprintf(line, sizeof line, "spool %s/%s: not a readable "
-                         "record; left in place", dir, de->d_name);
+                snprintf(line, sizeof line,
+                         "spool %s/%s: not a readable "
+                         "record; left in place",
+                         dir, de->d_name);
                 log(arg, line);
             }
             continue;
@@ -317,13 +320,17 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
             stats->dropped++;
         if (log) {
             if (rec.kind == PQ_SPOOL_RELEASE)
-                snprintf(line, sizeof line, "spool %s/%s: release of claim "
-                         "%s in sweep %s %s%s", dir, de->d_name, rec.claim_key,
-                         rec.sweep, arc == PQ_OK ? "applied" : "dropped: ",
+                snprintf(line, sizeof line,
+                         "spool %s/%s: release of claim "
+                         "%s in sweep %s %s%s",
+                         dir, de->d_name, rec.claim_key, rec.sweep,
+                         arc == PQ_OK ? "applied" : "dropped: ",
                          arc == PQ_OK ? "" : ctx->errstr);
             else
-                snprintf(line, sizeof line, "spool %s/%s: sweep %s trial %ld "
-                         "%s %s%s", dir, de->d_name, rec.sweep, rec.trial_id,
+                snprintf(line, sizeof line,
+                         "spool %s/%s: sweep %s trial %ld "
+                         "%s %s%s",
+                         dir, de->d_name, rec.sweep, rec.trial_id,
                          kind_names[rec.kind],
                          arc == PQ_OK ? "recorded" : "dropped: ",
                          arc == PQ_OK ? "" : ctx->errstr);

@@ -23,7 +23,8 @@ static void index_key(char *buf, size_t len, const char *sweep)
 {
     const char *slash = strchr(sweep, '/');
     if (slash)
-        snprintf(buf, len, "protein:{%.*s/}:sweeps", (int)(slash - sweep), sweep);
+        snprintf(buf, len, "protein:{%.*s/}:sweeps", (int)(slash - sweep),
+                 sweep);
     else
         snprintf(buf, len, "%s", SWEEPS_KEY);
 }
@@ -61,15 +62,19 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
         return rc;
     if (n == 0 || !spec->fallback)
         return pq_set_error(ctx, PQ_EINVAL,
-                            "sweep '%s' needs at least one fallback point", spec->name);
-    rc = pq_point_args_build(ctx, spec->name, "fallback", CREATE_ARGS, spec->fallback, n,
-                             &args);
+                            "sweep '%s' needs at least one fallback point",
+                            spec->name);
+    rc = pq_point_args_build(ctx, spec->name, "fallback", CREATE_ARGS,
+                             spec->fallback, n, &args);
     if (rc != PQ_OK)
         return rc;
-    snprintf(num[0], sizeof num[0], "%ld", spec->max_trials > 0 ? spec->max_trials : 0);
+    snprintf(num[0], sizeof num[0], "%ld",
+             spec->max_trials > 0 ? spec->max_trials : 0);
     snprintf(num[1], sizeof num[1], "%ld", spec->owner_uid);
-    snprintf(num[2], sizeof num[2], "%d", spec->lease_seconds > 0 ? spec->lease_seconds : 86400);
-    snprintf(num[3], sizeof num[3], "%d", spec->max_retries > 0 ? spec->max_retries : 0);
+    snprintf(num[2], sizeof num[2], "%d",
+             spec->lease_seconds > 0 ? spec->lease_seconds : 86400);
+    snprintf(num[3], sizeof num[3], "%d",
+             spec->max_retries > 0 ? spec->max_retries : 0);
     args.argv[0] = spec->name;
     args.argv[1] = spec->config_yaml ? spec->config_yaml : "";
     args.argv[2] = spec->metric ? spec->metric : "score";
@@ -96,7 +101,8 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     *out = NULL;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
-    if ((rc = pq_sweep_fcall(ctx, name, "protein_info", 1, NULL, 0, NULL, NULL, &r)) != PQ_OK)
+    if ((rc = pq_sweep_fcall(ctx, name, "protein_info", 1, NULL, 0, NULL, NULL,
+                             &r)) != PQ_OK)
         return rc;
     pq_sweep_info *info = calloc(1, sizeof *info);
     if (!info) {
@@ -105,10 +111,11 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     }
     const char *state = pq_flat_get(r, "state");
     info->state = !state || strcmp(state, "active") == 0 ? PQ_SWEEP_ACTIVE
-                  : strcmp(state, "paused") == 0     ? PQ_SWEEP_PAUSED
-                                                     : PQ_SWEEP_STOPPED;
+                  : strcmp(state, "paused") == 0         ? PQ_SWEEP_PAUSED
+                                                         : PQ_SWEEP_STOPPED;
     info->name = pq_strdup(name);
-    info->config_yaml = pq_strdup(pq_flat_get(r, "config") ? pq_flat_get(r, "config") : "");
+    info->config_yaml =
+        pq_strdup(pq_flat_get(r, "config") ? pq_flat_get(r, "config") : "");
     info->metric = pq_flat_strdup(r, "metric", &oom);
     info->cost_metric = pq_flat_strdup(r, "cost_metric", &oom);
     info->coordinator = pq_flat_strdup(r, "coordinator", &oom);
@@ -125,7 +132,8 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     info->n_trials = pq_flat_long(r, "n_trials", 0);
     for (int s = 0; s < PQ_TRIAL_NSTATES; s++) {
         char field[32];
-        snprintf(field, sizeof field, "n_%s", pq_trial_state_name((pq_trial_state)s));
+        snprintf(field, sizeof field, "n_%s",
+                 pq_trial_state_name((pq_trial_state)s));
         info->counts[s] = pq_flat_long(r, field, 0);
     }
     info->queue_depth = pq_flat_long(r, "queue_depth", 0);
@@ -164,7 +172,8 @@ int pq_sweep_exists(pq_context *ctx, const char *name)
     int rc;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
-    return pq_sweep_fcall(ctx, name, "protein_depth", 1, NULL, 0, NULL, NULL, NULL);
+    return pq_sweep_fcall(ctx, name, "protein_depth", 1, NULL, 0, NULL, NULL,
+                          NULL);
 }
 
 /* A growing array of malloc'ed names. */
@@ -200,10 +209,8 @@ static int name_fits(index_kind kind, const char *owner, const char *name)
 {
     size_t olen;
     switch (kind) {
-    case INDEX_BARE:
-        return !strchr(name, '/') && pq_sweep_name_valid(name);
-    case INDEX_USERS:
-        return pq_acl_user_name_valid(name);
+    case INDEX_BARE: return !strchr(name, '/') && pq_sweep_name_valid(name);
+    case INDEX_USERS: return pq_acl_user_name_valid(name);
     case INDEX_OWNER:
         olen = strlen(owner);
         return strncmp(name, owner, olen) == 0 && name[olen] == '/' &&
@@ -223,11 +230,13 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
     for (;;) {
         pq_reply *r = NULL;
         const char *argv[2] = {after ? after : "", count};
-        if ((rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL, &r)) != PQ_OK)
+        if ((rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL,
+                           &r)) != PQ_OK)
             break;
         if (r->type != REDIS_REPLY_ARRAY) {
             pq_reply_free(r);
-            rc = pq_set_error(ctx, PQ_EPROTO, "protein_list %s: unexpected reply", key);
+            rc = pq_set_error(ctx, PQ_EPROTO,
+                              "protein_list %s: unexpected reply", key);
             break;
         }
         size_t got = r->elements;
@@ -235,7 +244,8 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
             const redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_STRING)
                 continue;
-            if (name_fits(kind, owner, e->str) && name_add(list, e->str) != PQ_OK)
+            if (name_fits(kind, owner, e->str) &&
+                name_add(list, e->str) != PQ_OK)
                 rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
             /* The next page starts after the last name, fitting or not. */
             free(after);
@@ -257,7 +267,8 @@ static int names_cmp(const void *a, const void *b)
 
 /* Lists into *names: the owner's index when owner is given, else
  * protein:sweeps and the index of every user in protein:users. */
-static int list_sweeps(pq_context *ctx, const char *owner, char ***names, size_t *n)
+static int list_sweeps(pq_context *ctx, const char *owner, char ***names,
+                       size_t *n)
 {
     name_list list = {0}, users = {0};
     char key[128];
@@ -266,7 +277,8 @@ static int list_sweeps(pq_context *ctx, const char *owner, char ***names, size_t
     *n = 0;
     if (owner) {
         if (!pq_acl_user_name_valid(owner))
-            return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'", owner);
+            return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'",
+                                owner);
         snprintf(key, sizeof key, "protein:{%s/}:sweeps", owner);
         rc = read_index(ctx, key, INDEX_OWNER, owner, &list);
     } else {
@@ -295,7 +307,8 @@ int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
     return list_sweeps(ctx, NULL, names, n);
 }
 
-int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names, size_t *n)
+int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
+                        size_t *n)
 {
     if (!owner) {
         *names = NULL;
@@ -314,11 +327,14 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
         return rc;
     if (!action || (strcmp(action, "pause") && strcmp(action, "resume") &&
                     strcmp(action, "stop")))
-        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': unknown action '%s' "
-                            "(pause, resume or stop)", name, action ? action : "(null)");
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': unknown action '%s' "
+                            "(pause, resume or stop)",
+                            name, action ? action : "(null)");
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
     const char *argv[2] = {action, uidbuf};
-    return pq_sweep_fcall(ctx, name, "protein_set_state", 0, NULL, 2, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, name, "protein_set_state", 0, NULL, 2, argv,
+                          NULL, NULL);
 }
 
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
@@ -334,7 +350,8 @@ int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
     /* Each call removes a bounded chunk; 1 means "call again". Every call
      * but the last removes at least one trial hash, so this ends. */
     for (;;) {
-        rc = pq_sweep_fcall(ctx, name, "protein_delete", 0, index, 1, argv, NULL, &r);
+        rc = pq_sweep_fcall(ctx, name, "protein_delete", 0, index, 1, argv,
+                            NULL, &r);
         if (rc != PQ_OK)
             return rc;
         int again = r->type == REDIS_REPLY_INTEGER && r->integer == 1;

@@ -56,19 +56,23 @@ static long long elem_int(const redisReply *r, size_t i)
     return r->element[i]->integer;
 }
 
-int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep, const pq_reply *r,
-                              pq_trial **out, long *claimed_id)
+int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
+                              const pq_reply *r, pq_trial **out,
+                              long *claimed_id)
 {
     const long id = (long)elem_int(r, 0);
     const char *token = elem_str(r, 1), *status = elem_str(r, 2);
     const char *json = elem_str(r, 6);
     *claimed_id = id >= 1 && token ? id : 0;
     if (id < 1 || !token)
-        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed claim reply from %s",
-                            sweep, ctx->url);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s': malformed claim reply from %s", sweep,
+                            ctx->url);
     if (!status || pq_trial_state_parse(status) != PQ_TRIAL_RUNNING || !json)
-        return pq_set_error(ctx, PQ_EPROTO, "trial %ld of sweep '%s': malformed claim "
-                            "reply from %s", id, sweep, ctx->url);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "trial %ld of sweep '%s': malformed claim "
+                            "reply from %s",
+                            id, sweep, ctx->url);
     pq_trial *t = calloc(1, sizeof *t);
     if (!t)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
@@ -82,16 +86,20 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep, const pq_reply
     t->metric = pq_strdup(elem_str(r, 7) ? elem_str(r, 7) : "score");
     t->cost_metric = pq_strdup(elem_str(r, 8) ? elem_str(r, 8) : "cost");
     int rc = pq_params_from_json(json, &t->params);
-    if (rc == PQ_OK && (!t->sweep || !t->token || !t->metric || !t->cost_metric))
+    if (rc == PQ_OK &&
+        (!t->sweep || !t->token || !t->metric || !t->cost_metric))
         rc = PQ_ENOMEM;
     if (rc != PQ_OK)
         pq_trial_free(t);
     if (rc == PQ_ENOMEM)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     if (rc != PQ_OK)
-        return pq_set_error(ctx, PQ_EPROTO, "trial %ld of sweep '%s': its parameters "
-                            "stored in Redis are not a flat JSON object of numbers "
-                            "and strings", id, sweep);
+        return pq_set_error(
+            ctx, PQ_EPROTO,
+            "trial %ld of sweep '%s': its parameters "
+            "stored in Redis are not a flat JSON object of numbers "
+            "and strings",
+            id, sweep);
     *out = t;
     return PQ_OK;
 }
@@ -110,7 +118,8 @@ static void fail_undecodable(pq_context *ctx, const char *sweep, long id,
     if (rc == PQ_OK)
         pq_set_error(ctx, err, "%s (recorded the trial as failed)", reason);
     else
-        pq_set_error(ctx, err, "%s (the trial stays running until its lease expires: %s)",
+        pq_set_error(ctx, err,
+                     "%s (the trial stays running until its lease expires: %s)",
                      reason, ctx->errstr);
 }
 
@@ -124,31 +133,46 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!req || !req->claim_key || !*req->claim_key)
-        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': a claim needs a claim key", sweep);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a claim needs a claim key", sweep);
     if (strlen(req->claim_key) > CLAIM_FIELD_MAX ||
         (req->job_id && strlen(req->job_id) > CLAIM_FIELD_MAX) ||
         (req->node && strlen(req->node) > CLAIM_FIELD_MAX))
-        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': claim key, job id and node must "
-                            "be at most %d bytes", sweep, CLAIM_FIELD_MAX);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': claim key, job id and node must "
+                            "be at most %d bytes",
+                            sweep, CLAIM_FIELD_MAX);
     if (pq_random_token(token) != PQ_OK)
-        return pq_set_error(ctx, PQ_EIO, "sweep '%s': getrandom failed for a trial token",
+        return pq_set_error(ctx, PQ_EIO,
+                            "sweep '%s': getrandom failed for a trial token",
                             sweep);
     snprintf(uid, sizeof uid, "%ld", req->uid);
     snprintf(aidx, sizeof aidx, "%ld", req->array_index);
-    snprintf(lease, sizeof lease, "%d", req->lease_seconds > 0 ? req->lease_seconds : 0);
-    const char *argv[9] = {req->claim_key, uid, req->job_id ? req->job_id : "", aidx,
-                           req->node ? req->node : "", lease, "0", token,
+    snprintf(lease, sizeof lease, "%d",
+             req->lease_seconds > 0 ? req->lease_seconds : 0);
+    const char *argv[9] = {req->claim_key,
+                           uid,
+                           req->job_id ? req->job_id : "",
+                           aidx,
+                           req->node ? req->node : "",
+                           lease,
+                           "0",
+                           token,
                            req->user ? req->user : ""};
-    double deadline = protein_clock_seconds(CLOCK_REALTIME) + (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
+    double deadline = protein_clock_seconds(CLOCK_REALTIME) +
+                      (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
     for (;;) {
         int late = protein_clock_seconds(CLOCK_REALTIME) >= deadline;
         argv[6] = late ? "1" : "0";
-        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL, &r);
+        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL,
+                            &r);
         if (rc != PQ_EEMPTY || late)
             break;
-        double left_ms = (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
+        double left_ms =
+            (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
         sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
-        poll_ms = poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
+        poll_ms =
+            poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
     }
     if (rc == PQ_OK) {
         long claimed = 0;
@@ -169,10 +193,12 @@ static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (trial_id < 1)
-        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep,
+                            trial_id);
     if (!token)
-        return pq_set_error(ctx, PQ_ETOKEN, "trial %ld of sweep '%s': no token given",
-                            trial_id, sweep);
+        return pq_set_error(ctx, PQ_ETOKEN,
+                            "trial %ld of sweep '%s': no token given", trial_id,
+                            sweep);
     snprintf(id, 32, "%ld", trial_id);
     return PQ_OK;
 }
@@ -200,13 +226,16 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(score) || !isfinite(cost))
-        return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': score and cost "
-                            "must be finite numbers", trial_id, sweep);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "trial %ld of sweep '%s': score and cost "
+                            "must be finite numbers",
+                            trial_id, sweep);
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
     const char *argv[4] = {id, token, s, c};
-    return pq_sweep_fcall(ctx, sweep, "protein_complete", 0, NULL, 4, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_complete", 0, NULL, 4, argv,
+                          NULL, NULL);
 }
 
 int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
@@ -218,7 +247,8 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     snprintf(st, sizeof st, "%d", exit_status);
     const char *argv[4] = {id, token, st, truncate_text(error, buf)};
-    return pq_sweep_fcall(ctx, sweep, "protein_fail_trial", 0, NULL, 4, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_fail_trial", 0, NULL, 4, argv,
+                          NULL, NULL);
 }
 
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
@@ -229,7 +259,8 @@ int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     const char *argv[3] = {id, token, truncate_text(reason, buf)};
-    return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 3, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 3, argv,
+                          NULL, NULL);
 }
 
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
@@ -244,14 +275,17 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(step) || !isfinite(score) || !isfinite(cost))
-        return pq_set_error(ctx, PQ_EINVAL, "trial %ld of sweep '%s': progress step, "
-                            "score and cost must be finite numbers", trial_id, sweep);
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "trial %ld of sweep '%s': progress step, "
+                            "score and cost must be finite numbers",
+                            trial_id, sweep);
     pq_format_double(step, st);
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
     const char *argv[5] = {id, token, st, s, c};
-    rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 5, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 5, argv, NULL,
+                        &r);
     if (rc == PQ_OK && should_stop)
         *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     pq_reply_free(r);
@@ -266,7 +300,8 @@ int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
         return rc;
     snprintf(id, sizeof id, "%ld", trial_id);
     const char *argv[1] = {id};
-    return pq_sweep_fcall(ctx, sweep, "protein_request_stop", 0, NULL, 1, argv, NULL, NULL);
+    return pq_sweep_fcall(ctx, sweep, "protein_request_stop", 0, NULL, 1, argv,
+                          NULL, NULL);
 }
 
 /* ------------------------------------------------------------ records */
@@ -301,7 +336,8 @@ void pq_trial_records_free(pq_trial_record *arr, size_t n)
 /* A numeric field of a trial hash: absent or empty leaves *has at 0;
  * otherwise *has = 1 and *val its value. Returns 0, or -1 when the text
  * is not a finite number. */
-static int finite_field(const pq_reply *h, const char *field, int *has, double *val)
+static int finite_field(const pq_reply *h, const char *field, int *has,
+                        double *val)
 {
     const char *v = pq_flat_get(h, field);
     *has = 0;
@@ -314,8 +350,8 @@ static int finite_field(const pq_reply *h, const char *field, int *has, double *
     return 0;
 }
 
-int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply *h,
-                              pq_trial_record *rec)
+int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
+                              const pq_reply *h, pq_trial_record *rec)
 {
     int oom = 0, has_progress_score = 0;
     const char *bad = NULL;
@@ -326,8 +362,10 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply
         bad = "score";
     if (finite_field(h, "cost", &rec->has_cost, &rec->cost) != 0)
         bad = "cost";
-    if (finite_field(h, "progress_step", &rec->has_progress, &rec->progress_step) != 0 ||
-        finite_field(h, "progress_score", &has_progress_score, &rec->progress_score) != 0)
+    if (finite_field(h, "progress_step", &rec->has_progress,
+                     &rec->progress_step) != 0 ||
+        finite_field(h, "progress_score", &has_progress_score,
+                     &rec->progress_score) != 0)
         bad = "progress";
     if (rec->has_progress && !has_progress_score)
         rec->progress_score = NAN;
@@ -360,8 +398,10 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply
         long id = rec->id;
         record_clear(rec);
         memset(rec, 0, sizeof *rec);
-        return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': trial %ld: the stored %s "
-                            "field is malformed", sweep, id, bad);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s': trial %ld: the stored %s "
+                            "field is malformed",
+                            sweep, id, bad);
     }
     return PQ_OK;
 }
@@ -371,9 +411,9 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep, const pq_reply
  * counted in *skipped and left out; with skipped NULL it fails the read
  * (PQ_EPROTO naming it). *found (may be NULL) counts the trials that
  * exist in the range. */
-static int read_trials(pq_context *ctx, const char *sweep, long first, long last,
-                       int state_filter, pq_trial_record **arr, size_t *n, size_t *cap,
-                       size_t *skipped, size_t *found)
+static int read_trials(pq_context *ctx, const char *sweep, long first,
+                       long last, int state_filter, pq_trial_record **arr,
+                       size_t *n, size_t *cap, size_t *skipped, size_t *found)
 {
     char a[32], b[32];
     pq_reply *r = NULL;
@@ -383,7 +423,8 @@ static int read_trials(pq_context *ctx, const char *sweep, long first, long last
     snprintf(a, sizeof a, "%ld", first);
     snprintf(b, sizeof b, "%ld", last);
     const char *argv[2] = {a, b};
-    rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, 2, argv, NULL, &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, 2, argv, NULL,
+                        &r);
     if (rc != PQ_OK)
         return rc;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
@@ -435,10 +476,11 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
     long total = info->n_trials;
     pq_sweep_info_free(info);
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
-        long last = first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
+        long last =
+            first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
         size_t bad_before = bad, found = 0;
-        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap, &bad,
-                         &found);
+        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap,
+                         &bad, &found);
         if (bad > bad_before)
             snprintf(why, sizeof why, "%s", ctx->errstr);
         if (rc != PQ_OK) {
@@ -468,15 +510,17 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (trial_id < 1)
-        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep, trial_id);
-    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap, NULL,
-                          NULL)) != PQ_OK) {
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep,
+                            trial_id);
+    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap,
+                          NULL, NULL)) != PQ_OK) {
         pq_trial_records_free(arr, n);
         return rc;
     }
     if (n == 0) {
         free(arr);
-        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s' has no trial %ld", sweep, trial_id);
+        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s' has no trial %ld",
+                            sweep, trial_id);
     }
     *out = arr;
     return PQ_OK;
