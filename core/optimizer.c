@@ -890,6 +890,25 @@ static size_t argmax_acq(const work *w, size_t from, size_t to)
     return best;
 }
 
+/* Scores the candidates [from, to) appended to w->cand (w->m_all becomes
+ * to) and moves *start to the best of them when that scores higher. */
+static int refine_step(protein_optimizer *opt, work *w, size_t from,
+                       size_t to, size_t *start)
+{
+    size_t b;
+    int rc;
+
+    w->m_all = to;
+    rc = predict_range(opt, w, from, to);
+    if (rc != PROTEIN_OK)
+        return rc;
+    acquire_range(opt, w, from, to);
+    b = argmax_acq(w, from, to);
+    if (b != SIZE_MAX && w->acq[b] > w->acq[*start])
+        *start = b;
+    return PROTEIN_OK;
+}
+
 /* The discrete step of the refinement: each start with each other choice
  * of each categorical parameter (the perturbations rarely change a
  * choice); a start moves to the best of them when that scores higher. */
@@ -901,7 +920,7 @@ static int refine_categories(protein_optimizer *opt, work *w, size_t *starts,
     int rc;
 
     for (size_t q = 0; q < ns; q++) {
-        size_t from = w->m_all, to = from, b;
+        size_t from = w->m_all, to = from;
         for (size_t i = 0; i < cfg->n_params; i++) {
             const protein_param *p = &cfg->params[i];
             size_t off;
@@ -920,14 +939,9 @@ static int refine_categories(protein_optimizer *opt, work *w, size_t *starts,
         }
         if (to == from)
             return PROTEIN_OK;
-        w->m_all = to;
-        rc = predict_range(opt, w, from, to);
+        rc = refine_step(opt, w, from, to, &starts[q]);
         if (rc != PROTEIN_OK)
             return rc;
-        acquire_range(opt, w, from, to);
-        b = argmax_acq(w, from, to);
-        if (b != SIZE_MAX && w->acq[b] > w->acq[starts[q]])
-            starts[q] = b;
     }
     return PROTEIN_OK;
 }
@@ -970,7 +984,7 @@ static int refine(protein_optimizer *opt, work *w)
     for (int r = 1; r <= REFINE_ROUNDS; r++) {
         const double f = pow(0.25, (double)r);
         for (size_t q = 0; q < ns; q++) {
-            size_t from = w->m_all, to = from + per, b;
+            size_t from = w->m_all, to = from + per;
             const double *c = w->cand + starts[q] * d;
             for (size_t k = from; k < to; k++) {
                 double *x = w->cand + k * d;
@@ -980,14 +994,9 @@ static int refine(protein_optimizer *opt, work *w)
                                                           &opt->rng) - 1.0));
                 protein_space_snap(opt->cfg, x, w->values);
             }
-            w->m_all = to;
-            rc = predict_range(opt, w, from, to);
+            rc = refine_step(opt, w, from, to, &starts[q]);
             if (rc != PROTEIN_OK)
                 return rc;
-            acquire_range(opt, w, from, to);
-            b = argmax_acq(w, from, to);
-            if (b != SIZE_MAX && w->acq[b] > w->acq[starts[q]])
-                starts[q] = b;
         }
     }
     return PROTEIN_OK;

@@ -1,6 +1,15 @@
 # lib.sh - shell helpers of the end-to-end tests and the array benchmark,
 # sourced after cluster.sh's env.sh (SLURM_CONF set).
 
+# check DESCRIPTION CMD...: runs one case, prints "ok: ..." or "FAIL: ..."
+# and counts failures in $failures (set by the sourcing script).
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+check() {
+    local what=$1; shift
+    if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
 # job_state JOBID: the state of a job (array task ids as 12_3 work too).
 job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
 job_exit() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p' | head -1; }

@@ -27,12 +27,6 @@ CLUSTER=$HERE/cluster.sh
 PROTEIN=$B/cli/protein
 
 failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-check() { # check DESCRIPTION CMD...
-    local what=$1; shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
 
 "$CLUSTER" up > /dev/null
 rc=$?

@@ -29,12 +29,6 @@ PROTEIN=$B/cli/protein
 PROTEIND=$B/coordinator/proteind
 
 failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-check() { # check DESCRIPTION CMD...
-    local what=$1; shift
-    if "$@"; then pass "$what"; else fail "$what"; fi
-}
 
 [ -x "$PROTEIN" ] && [ -x "$PROTEIND" ] ||
     { echo "SKIP: needs the protein CLI and proteind ($PROTEIN, $PROTEIND)"; exit 77; }
