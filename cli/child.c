@@ -38,10 +38,9 @@ void cli_signals_block(sigset_t *old)
  * (which a trial must only see from its own launcher). */
 static int contract_variable(const char *entry)
 {
-    static const char *const names[] = {"PROTEIN_SWEEP=", "PROTEIN_TRIAL=",
-                                        "PROTEIN_PARAMS=", "PROTEIN_ARGS=",
-                                        "PROTEIN_RESULT=", "PROTEIN_TOKEN=",
-                                        "PROTEIN_PARAM_"};
+    static const char *const names[] = {
+        "PROTEIN_SWEEP=",  "PROTEIN_TRIAL=", "PROTEIN_PARAMS=", "PROTEIN_ARGS=",
+        "PROTEIN_RESULT=", "PROTEIN_TOKEN=", "PROTEIN_PARAM_"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -145,14 +144,16 @@ static size_t reap_some(pid_t *pids, size_t n)
 
 void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
 {
-    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + grace_ms / 1000.0;
+    double deadline =
+        protein_clock_seconds(CLOCK_MONOTONIC) + grace_ms / 1000.0;
     size_t i;
     int status;
 
     for (i = 0; i < n; i++)
         if (pids[i] > 0)
             kill(-pids[i], SIGTERM);
-    while (reap_some(pids, n) > 0 && protein_clock_seconds(CLOCK_MONOTONIC) < deadline)
+    while (reap_some(pids, n) > 0 &&
+           protein_clock_seconds(CLOCK_MONOTONIC) < deadline)
         cli_child_wait(50);
     for (i = 0; i < n; i++) {
         if (pids[i] <= 0)
@@ -251,8 +252,9 @@ int cli_trial_start(const char *verb, const cli_runner *rn, long id,
 
     path = cli_result_file(rn->dir, id);
     if (!path) {
-        cli_fail(verb, "sweep %s trial %ld: cannot create a result file in "
-                       "%s: %s", rn->sweep, id, rn->dir, strerror(errno));
+        cli_fail(verb,
+                 "sweep %s trial %ld: cannot create a result file in %s: %s",
+                 rn->sweep, id, rn->dir, strerror(errno));
         return -1;
     }
     if (pq_env_build(rn->sweep, id, params, path, token, &env) != PQ_OK) {
@@ -299,10 +301,11 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
         return CLI_TRIAL_FAILED;
     }
     if (!res->has_metric) {
-        snprintf(why, len, res->metric_rejected
-                 ? "no result: the last '%s=' line in $PROTEIN_RESULT is not a "
-                   "finite number"
-                 : "no result: no '%s=' line in $PROTEIN_RESULT",
+        snprintf(why, len,
+                 res->metric_rejected
+                     ? "no result: the last '%s=' line in $PROTEIN_RESULT is "
+                       "not a finite number"
+                     : "no result: no '%s=' line in $PROTEIN_RESULT",
                  metric ? metric : "score");
         return CLI_TRIAL_FAILED;
     }

@@ -18,11 +18,11 @@
 
 /* Exit statuses of the protein command (documented in docs/user-guide.md). */
 enum {
-    CLI_OK = 0,        /* success */
-    CLI_EFAIL = 1,     /* runtime failure: Redis down, unknown sweep, ... */
-    CLI_EUSAGE = 2,    /* bad command line or config; nothing was changed */
-    CLI_ESTOP = 3,     /* protein report: the trial should stop early */
-    CLI_EINTR = 130    /* interrupted by SIGINT/SIGTERM */
+    CLI_OK = 0,     /* success */
+    CLI_EFAIL = 1,  /* runtime failure: Redis down, unknown sweep, ... */
+    CLI_EUSAGE = 2, /* bad command line or config; nothing was changed */
+    CLI_ESTOP = 3,  /* protein report: the trial should stop early */
+    CLI_EINTR = 130 /* interrupted by SIGINT/SIGTERM */
 };
 
 /* ------------------------------------------------------------ main.c */
@@ -58,10 +58,14 @@ typedef struct cli_redis_opts {
 /* Option codes of the Redis options, for getopt_long tables; CLI_REDIS_LONGOPTS
  * expands to their struct option entries. */
 enum { CLI_OPT_REDIS = 1000, CLI_OPT_PASSWORD_FILE, CLI_OPT_HELP };
+/* clang-format 14 takes a macro of braced initialisers for a block and
+ * scatters it over lines. */
+/* clang-format off */
 #define CLI_REDIS_LONGOPTS                                                   \
     {"redis", required_argument, NULL, CLI_OPT_REDIS},                       \
     {"password-file", required_argument, NULL, CLI_OPT_PASSWORD_FILE},       \
     {"help", no_argument, NULL, CLI_OPT_HELP}
+/* clang-format on */
 
 /* getopt_long over argv[0..argc) with opterr off, for a verb whose
  * optstring starts with ':' (a missing value comes back as ':'). Stores the
@@ -89,8 +93,8 @@ int cli_command_dash(int argc, char **argv);
  * command argv + dash + 1), 1 when there is no "--" at all (one operand,
  * no command: the verb runs the config's W&B program), or -1 after
  * printing a usage error. */
-int cli_command_check(const char *verb, const char *what, int argc,
-                      char **argv, int dash);
+int cli_command_check(const char *verb, const char *what, int argc, char **argv,
+                      int dash);
 
 /* The command `protein exec CONFIG_PATH` with this program's own path, as
  * a NULL-terminated vector (*out, free with cli_strv_free). Returns 0, or
@@ -99,7 +103,8 @@ int cli_exec_command(const char *config_path, char ***out);
 
 /* Parses the options of a verb that takes only the Redis options and
  * exactly `want` positional arguments (stored in pos[], which has room for
- * them; the first one is a sweep, qualified by cli_sweep_name). Returns 0, or -1 when the verb should return *ret at once (after
+ * them; the first one is a sweep, qualified by cli_sweep_name). Returns 0, or
+ * -1 when the verb should return *ret at once (after
  * --help, or a usage error that was printed). */
 int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
                      char **pos, int *ret);
@@ -126,8 +131,8 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r);
 /* Warns on stderr, when skipped > 0, that pq_trial_list left out that
  * many trials of sweep whose stored records are malformed, with ctx's
  * reason for the last one. */
-void cli_warn_skipped(const char *verb, const pq_context *ctx, const char *sweep,
-                      size_t skipped);
+void cli_warn_skipped(const char *verb, const pq_context *ctx,
+                      const char *sweep, size_t skipped);
 
 /* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
  * and returns CLI_EFAIL. */
@@ -176,8 +181,9 @@ void cli_signals_block(sigset_t *old);
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
  * with this process's environment less any inherited contract variables
  * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus
- * env's variables, and the signal mask `child_mask` restored. Returns 0 and *pid, or -1 with errno (fork
- * failed). When exec fails, the child prints why and exits with 127. */
+ * env's variables, and the signal mask `child_mask` restored. Returns 0 and
+ * *pid, or -1 with errno (fork failed). When exec fails, the child prints why
+ * and exits with 127. */
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);
 
@@ -259,9 +265,9 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
 
 /* The sweep metric of one W&B run, as its .wandb log holds it. */
 typedef struct cli_wandb_metric {
-    size_t n_history;   /* values logged with wandb.log, in order */
+    size_t n_history; /* values logged with wandb.log, in order */
     double *history;
-    int has_summary;    /* the run summary's value (W&B's score) */
+    int has_summary; /* the run summary's value (W&B's score) */
     double summary;
 } cli_wandb_metric;
 
@@ -326,9 +332,9 @@ typedef struct cli_point {
 typedef struct cli_curve {
     size_t n;
     cli_point *points;
-    size_t offset;        /* bytes of the file read so far */
+    size_t offset; /* bytes of the file read so far */
     int has_step, has_cost;
-    double step, cost;    /* the last step= and cost= not yet used */
+    double step, cost; /* the last step= and cost= not yet used */
 } cli_curve;
 
 /* Reads the complete lines added to the result file at path since the
@@ -401,8 +407,8 @@ typedef struct cli_plot_point {
 } cli_plot_point;
 
 /* Writes an SVG document with two panels: score against cost (log axis)
- * with the Pareto front drawn as a line through its points, and best score so far
- * against trial id. points are in trial-id order. Returns 0, or -1 when
+ * with the Pareto front drawn as a line through its points, and best score so
+ * far against trial id. points are in trial-id order. Returns 0, or -1 when
  * writing fails. */
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
                  size_t n, int minimize, const char *metric);
@@ -421,10 +427,10 @@ typedef enum cli_axis_scale {
  * hi, at) are the values themselves, or their log10 on a CLI_AXIS_LOG
  * axis. */
 typedef struct cli_axis {
-    double lo, hi;                       /* the drawn range, lo < hi */
-    size_t n;                            /* ticks, in increasing order */
-    double at[CLI_AXIS_MAX_TICKS];       /* tick positions within [lo, hi] */
-    char label[CLI_AXIS_MAX_TICKS][16];  /* their text: "0.25", "-10", "1k" */
+    double lo, hi;                      /* the drawn range, lo < hi */
+    size_t n;                           /* ticks, in increasing order */
+    double at[CLI_AXIS_MAX_TICKS];      /* tick positions within [lo, hi] */
+    char label[CLI_AXIS_MAX_TICKS][16]; /* their text: "0.25", "-10", "1k" */
 } cli_axis;
 
 /* Fills ax with an axis for data in [lo, hi] (either order), the way a
@@ -432,9 +438,9 @@ typedef struct cli_axis {
  * widened to a visible range), ticks at 1, 2, 2.5 or 5 times a power of
  * ten (whole numbers on an integer axis), and on a log axis at powers of
  * ten, with 2x and 5x added below three decades and nice linear values
- * when those give fewer than three ticks. Labels are exact decimals, with k, M, G or T for large
- * steps. Non-finite bounds, or non-positive ones on a log axis, give a
- * default range. Never fails. */
+ * when those give fewer than three ticks. Labels are exact decimals, with k, M,
+ * G or T for large steps. Non-finite bounds, or non-positive ones on a log
+ * axis, give a default range. Never fails. */
 void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi);
 
 /* ------------------------------------------------------------ verbs

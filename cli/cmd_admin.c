@@ -49,14 +49,16 @@ static int write_secret(const char *path, const char *password, int mkdirs)
 
     if (mkdirs) {
         snprintf(dir, sizeof(dir), "%s", path);
-        for (slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        for (slash = strchr(dir + 1, '/'); slash;
+             slash = strchr(slash + 1, '/')) {
             *slash = '\0';
             if (mkdir(dir, 0700) != 0 && errno != EEXIST)
                 return -1;
             *slash = '/';
         }
     }
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    fd =
+        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
     if (fchmod(fd, 0600) != 0) {
@@ -100,8 +102,9 @@ static int write_secret_as(const struct passwd *pw, const char *path,
         return -1;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
-    errno = WIFEXITED(status) && WEXITSTATUS(status) != 126 ? WEXITSTATUS(status)
-                                                            : EPERM;
+    errno = WIFEXITED(status) && WEXITSTATUS(status) != 126
+                ? WEXITSTATUS(status)
+                : EPERM;
     return -1;
 }
 
@@ -115,11 +118,13 @@ static int admin_rules(int argc, char **argv)
     else if (argc == 3 && strcmp(argv[1], "user") == 0)
         role = PQ_ACL_USER;
     else
-        return cli_usage_error(VERB, "expected 'rules user NAME' or 'rules service'");
+        return cli_usage_error(VERB,
+                               "expected 'rules user NAME' or 'rules service'");
     if (pq_acl_rules(role, role == PQ_ACL_USER ? argv[2] : NULL, rules,
                      sizeof(rules)) != PQ_OK)
-        return cli_usage_error(VERB, "'%s' is not a user name protein accepts "
-                                     "([a-z_][a-z0-9_.-]*, at most %d)",
+        return cli_usage_error(VERB,
+                               "'%s' is not a user name protein accepts "
+                               "([a-z_][a-z0-9_.-]*, at most %d)",
                                argv[2], PQ_OWNER_MAX);
     printf("%s\n", rules);
     return CLI_OK;
@@ -128,7 +133,8 @@ static int admin_rules(int argc, char **argv)
 int cmd_admin(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"secret-file", required_argument, NULL, 's'}, CLI_REDIS_LONGOPTS,
+        {"secret-file", required_argument, NULL, 's'},
+        CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     char password[33], path[4096];
@@ -147,7 +153,8 @@ int cmd_admin(int argc, char **argv)
         secret_file = optarg;
     }
     if (argc - optind != 2)
-        return cli_usage_error(VERB, "expected add-user NAME, add-service NAME or rules");
+        return cli_usage_error(
+            VERB, "expected add-user NAME, add-service NAME or rules");
     what = argv[optind];
     name = argv[optind + 1];
     if (strcmp(what, "add-user") == 0)
@@ -155,40 +162,47 @@ int cmd_admin(int argc, char **argv)
     else if (strcmp(what, "add-service") == 0)
         role = PQ_ACL_SERVICE;
     else
-        return cli_usage_error(VERB, "unknown action '%s' (add-user, add-service, rules)",
-                               what);
+        return cli_usage_error(
+            VERB, "unknown action '%s' (add-user, add-service, rules)", what);
     if (!pq_acl_user_name_valid(name))
-        return cli_usage_error(VERB, "'%s' is not a user name protein accepts "
-                                     "([a-z_][a-z0-9_.-]*, at most %d)",
+        return cli_usage_error(VERB,
+                               "'%s' is not a user name protein accepts "
+                               "([a-z_][a-z0-9_.-]*, at most %d)",
                                name, PQ_OWNER_MAX);
     if (role == PQ_ACL_USER) {
         if (secret_file)
-            return cli_usage_error(VERB, "add-user writes the password into the "
-                                         "user's home; --secret-file is for "
-                                         "add-service");
+            return cli_usage_error(
+                VERB, "add-user writes the password into the user's home; "
+                      "--secret-file is for add-service");
         pw = getpwnam(name);
         if (!pw)
-            return cli_fail(VERB, "no Unix user '%s' on this host (its password "
-                                  "file goes into its home directory)", name);
-        snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, PQ_USER_PASSWORD_FILE);
+            return cli_fail(VERB,
+                            "no Unix user '%s' on this host (its password file "
+                            "goes into its home directory)",
+                            name);
+        snprintf(path, sizeof(path), "%s/%s", pw->pw_dir,
+                 PQ_USER_PASSWORD_FILE);
         secret_file = path;
     } else if (!secret_file || secret_file[0] != '/') {
-        return cli_usage_error(VERB, "add-service needs --secret-file "
-                                     "/ABSOLUTE/PATH for the service's password");
+        return cli_usage_error(VERB,
+                               "add-service needs --secret-file /ABSOLUTE/PATH "
+                               "for the service's password");
     }
     ctx = cli_connect(VERB, &r);
     if (!ctx)
         return CLI_EFAIL;
     if (pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK) {
-        c = cli_fail(VERB, "cannot create Redis user %s: %s", name, ctx->errstr);
+        c = cli_fail(VERB, "cannot create Redis user %s: %s", name,
+                     ctx->errstr);
         pq_free(ctx);
         return c;
     }
     pq_free(ctx);
     if ((pw ? write_secret_as(pw, secret_file, password)
             : write_secret(secret_file, password, 0)) != 0)
-        return cli_fail(VERB, "Redis user %s exists, but its password could not be "
-                              "written to %s: %s (run this again)",
+        return cli_fail(VERB,
+                        "Redis user %s exists, but its password could not be "
+                        "written to %s: %s (run this again)",
                         name, secret_file, strerror(errno));
     printf("Redis user %s (%s): password in %s (mode 0600, %s's)\n", name,
            role == PQ_ACL_USER ? "their own sweeps" : "privileged service",

@@ -111,15 +111,18 @@ static int stored_program(agent *a, char **path, char ***cmd)
     rc = -1;
     if (!info->config_yaml ||
         pq_model_load_config(info->name, info->config_yaml,
-                             strlen(info->config_yaml), &cfg, &err) != PROTEIN_OK) {
+                             strlen(info->config_yaml), &cfg,
+                             &err) != PROTEIN_OK) {
         protein_error_format(&err, msg, sizeof(msg));
         cli_fail(VERB, "sweep %s: cannot read its stored config: %s",
                  a->run.sweep, msg);
         goto done;
     }
     if (!cfg->program && !cfg->command) {
-        cli_usage_error(VERB, "sweep %s has no program: or command: to run; "
-                        "give one after '--'", a->run.sweep);
+        cli_usage_error(
+            VERB,
+            "sweep %s has no program: or command: to run; give one after '--'",
+            a->run.sweep);
         goto done;
     }
     if (asprintf(path, "%s/config.yaml", a->run.dir) < 0) {
@@ -223,11 +226,8 @@ int cmd_agent(int argc, char **argv)
             if (cli_parse_long(VERB, "--count", optarg, 1, LONG_MAX, &count))
                 return CLI_EUSAGE;
             break;
-        case 'k':
-            claim_key = optarg;
-            break;
-        default:
-            return cli_option_other(VERB, c, argv);
+        case 'k': claim_key = optarg; break;
+        default: return cli_option_other(VERB, c, argv);
         }
     }
     has_command = cli_command_check(VERB, "sweep NAME", argc, argv, dash);

@@ -15,8 +15,7 @@
 int cmd_config(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, NULL, CLI_OPT_HELP},
-        {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, CLI_OPT_HELP}, {NULL, 0, NULL, 0}};
     protein_sweep_config *cfg;
     int c, rc;
 

@@ -30,11 +30,12 @@ static void make_run_id(char *buf, size_t len, const char *sweep,
     unsigned long r;
     size_t i;
 
-    r = (unsigned long)(fmod(now, 1.0) * 1e9) ^ ((unsigned long)getpid() << 16) ^
-        (unsigned long)now;
+    r = (unsigned long)(fmod(now, 1.0) * 1e9) ^
+        ((unsigned long)getpid() << 16) ^ (unsigned long)now;
     snprintf(buf, len, "%.32s-t%.12s-%06lx", sweep, trial, r & 0xffffff);
     for (i = 0; buf[i]; i++)
-        if (!((buf[i] >= 'a' && buf[i] <= 'z') || (buf[i] >= 'A' && buf[i] <= 'Z') ||
+        if (!((buf[i] >= 'a' && buf[i] <= 'z') ||
+              (buf[i] >= 'A' && buf[i] <= 'Z') ||
               (buf[i] >= '0' && buf[i] <= '9') || buf[i] == '_'))
             buf[i] = '-';
 }
@@ -90,7 +91,8 @@ static pid_t start(char **argv, const sigset_t *mask)
  * trial was asked to stop. Redis out of reach only skips the report. */
 static int send_progress(const cli_wandb_metric *m)
 {
-    const char *sweep = getenv("PROTEIN_SWEEP"), *trial = getenv("PROTEIN_TRIAL");
+    const char *sweep = getenv("PROTEIN_SWEEP"),
+               *trial = getenv("PROTEIN_TRIAL");
     const char *token = getenv("PROTEIN_TOKEN");
     cli_redis_opts r = {0};
     pq_context *ctx;
@@ -137,8 +139,7 @@ static int report(const char *dir, const char *run_id, const char *metric,
 int cmd_exec(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, NULL, CLI_OPT_HELP},
-        {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, CLI_OPT_HELP}, {NULL, 0, NULL, 0}};
     const char *json = getenv("PROTEIN_PARAMS");
     const char *result = getenv("PROTEIN_RESULT");
     const char *sweep = getenv("PROTEIN_SWEEP");
@@ -158,12 +159,12 @@ int cmd_exec(int argc, char **argv)
     while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1)
         return cli_option_other(VERB, c, argv);
     if (argc - optind != 1)
-        return cli_usage_error(VERB, "give the sweep config: protein exec "
-                                     "CONFIG");
+        return cli_usage_error(VERB,
+                               "give the sweep config: protein exec CONFIG");
     if (!json || !result)
-        return cli_usage_error(VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT "
-                                     "are not set; run this inside a trial "
-                                     "(a --sweep job, or protein run/agent)");
+        return cli_usage_error(
+            VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT are not set; run this "
+                  "inside a trial (a --sweep job, or protein run/agent)");
     cfg = cli_load_config(VERB, argv[optind]);
     if (!cfg)
         return CLI_EUSAGE;
@@ -203,8 +204,8 @@ int cmd_exec(int argc, char **argv)
             kill(-pid, sig);
         else if (sig == 0 && !stopping &&
                  report(wdir, run_id, cfg->metric, result, &reported, 0, &m)) {
-            fprintf(stderr, "protein exec: trial asked to stop early; "
-                            "stopping the program\n");
+            fprintf(stderr, "protein exec: trial asked to stop early; stopping "
+                            "the program\n");
             stopping = 1;
             kill(-pid, SIGTERM);
         }
@@ -223,8 +224,10 @@ int cmd_exec(int argc, char **argv)
         ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
     }
     if (ret == 0 && reported == 0 && !m.has_summary)
-        fprintf(stderr, "protein exec: the program logged no '%s' to W&B "
-                        "(run %s in %s)\n", cfg->metric, run_id, wdir);
+        fprintf(
+            stderr,
+            "protein exec: the program logged no '%s' to W&B (run %s in %s)\n",
+            cfg->metric, run_id, wdir);
 done:
     cli_wandb_metric_free(&m);
     cli_strv_free(cmd);

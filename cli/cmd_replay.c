@@ -50,8 +50,8 @@ int cmd_replay(int argc, char **argv)
         return CLI_EFAIL;
     rc = pq_spool_replay(ctx, spool, 0, &stats, print_line, NULL);
     printf("%zu applied, %zu dropped (already recorded or superseded), %zu "
-           "left for later, %zu unreadable\n", stats.applied, stats.dropped,
-           stats.kept, stats.bad);
+           "left for later, %zu unreadable\n",
+           stats.applied, stats.dropped, stats.kept, stats.bad);
     if (rc != PQ_OK)
         cli_fail(VERB, "replay stopped: %s", ctx->errstr);
     pq_free(ctx);

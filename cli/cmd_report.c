@@ -104,36 +104,39 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
         return 0;
     id = strtol(trial, &end, 10);
     if (end == trial || *end != '\0') {
-        fprintf(stderr, "protein report: PROTEIN_TRIAL='%s' is not a trial "
-                        "id; progress not sent\n", trial);
+        fprintf(stderr,
+                "protein report: PROTEIN_TRIAL='%s' is not a trial id; "
+                "progress not sent\n",
+                trial);
         return 0;
     }
     ctx = cli_connect(VERB, r);
     if (!ctx) {
-        fprintf(stderr, "protein report: progress not sent (the values are "
-                        "in $PROTEIN_RESULT)\n");
+        fprintf(stderr, "protein report: progress not sent (the values are in "
+                        "$PROTEIN_RESULT)\n");
         return 0;
     }
     rc = pq_sweep_get(ctx, sweep, &info);
     if (rc == PQ_OK) {
         score = arg_number(args, n, info->metric ? info->metric : "score");
         step = arg_number(args, n, "step");
-        cost = arg_number(args, n, info->cost_metric ? info->cost_metric
-                                                     : "cost");
+        cost =
+            arg_number(args, n, info->cost_metric ? info->cost_metric : "cost");
         if (isnan(score))
             goto done; /* progress needs the metric */
         rc = pq_progress(ctx, sweep, id, token, isnan(step) ? 0 : step, score,
                          isnan(cost) ? -1 : cost, &stop);
     }
     if (rc == PQ_EPERM)
-        fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
-                        "sent: the sweep is another user's, which your Redis "
-                        "user may not change (the outcome still comes from "
-                        "$PROTEIN_RESULT at the end)\n", sweep, id);
+        fprintf(stderr,
+                "protein report: sweep %s trial %ld: progress not sent: the "
+                "sweep is another user's, which your Redis user may not change "
+                "(the outcome still comes from $PROTEIN_RESULT at the end)\n",
+                sweep, id);
     else if (rc != PQ_OK)
-        fprintf(stderr, "protein report: sweep %s trial %ld: progress not "
-                        "sent: %s\n", sweep, id,
-                ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
+        fprintf(stderr,
+                "protein report: sweep %s trial %ld: progress not sent: %s\n",
+                sweep, id, ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
 done:
     pq_sweep_info_free(info);
     pq_free(ctx);
@@ -161,19 +164,22 @@ int cmd_report(int argc, char **argv)
 
         if (!eq || !key_valid(args[i], (size_t)(eq - args[i])) ||
             eq[1] == '\0' || strpbrk(eq + 1, "\r\n"))
-            return cli_usage_error(VERB, "'%s' is not KEY=VALUE (a key of "
-                                         "[A-Za-z0-9_./-], a one-line value)",
+            return cli_usage_error(VERB,
+                                   "'%s' is not KEY=VALUE (a key of "
+                                   "[A-Za-z0-9_./-], a one-line value)",
                                    args[i]);
     }
     if (!path || !*path)
-        return cli_fail(VERB, "PROTEIN_RESULT is not set: run this inside a "
-                              "trial (protein run, protein agent or an sbatch "
-                              "job with --sweep)");
+        return cli_fail(
+            VERB, "PROTEIN_RESULT is not set: run this inside a trial (protein "
+                  "run, protein agent or an sbatch job with --sweep)");
     if (append_lines(path, args, n) < 0)
         return cli_fail(VERB, "cannot append to %s: %s", path, strerror(errno));
     if (send_progress(&r, args, n)) {
-        fprintf(stderr, "protein report: the sweep asks trial %s to stop "
-                        "early (exit status 3)\n", getenv("PROTEIN_TRIAL"));
+        fprintf(stderr,
+                "protein report: the sweep asks trial %s to stop early "
+                "(exit status 3)\n",
+                getenv("PROTEIN_TRIAL"));
         return CLI_ESTOP;
     }
     return CLI_OK;

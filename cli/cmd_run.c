@@ -33,8 +33,8 @@ typedef struct run_trial {
     char *result_path;
     double score, cost;
     char reason[160];
-    cli_curve curve;  /* the reports read so far */
-    int pruned;       /* stopped by early_terminate */
+    cli_curve curve; /* the reports read so far */
+    int pruned;      /* stopped by early_terminate */
 } run_trial;
 
 typedef struct run_state {
@@ -42,16 +42,16 @@ typedef struct run_state {
     protein_optimizer *opt;
     cli_runner run;
     run_trial *trials;
-    long n_trials;   /* trials asked for */
-    long launched;   /* trials[0..launched) exist */
+    long n_trials; /* trials asked for */
+    long launched; /* trials[0..launched) exist */
     long running;
     long completed, failed;
-    int exhausted;   /* the optimizer has no more suggestions (grid) */
+    int exhausted;      /* the optimizer has no more suggestions (grid) */
     int target_reached; /* a trial reached metric.target: no new trials */
     cli_progress progress;
-    FILE *csv;           /* --out, a row written as each trial finishes */
+    FILE *csv; /* --out, a row written as each trial finishes */
     const char *csv_path;
-    int csv_errno;       /* the first write error, reported at the end */
+    int csv_errno; /* the first write error, reported at the end */
 } run_state;
 
 /* The sweep name the trials see: the config's name when valid, else "local". */
@@ -80,8 +80,8 @@ static int launch(run_state *st)
 
     memset(t, 0, sizeof(*t));
     t->id = st->launched + 1;
-    t->values = calloc(st->cfg->n_params ? st->cfg->n_params : 1,
-                       sizeof(double));
+    t->values =
+        calloc(st->cfg->n_params ? st->cfg->n_params : 1, sizeof(double));
     if (!t->values)
         return cli_fail(VERB, "out of memory"), -1;
     rc = protein_suggest(st->opt, t->values, NULL);
@@ -95,7 +95,8 @@ static int launch(run_state *st)
                  protein_strerror(rc));
         goto fail;
     }
-    if (pq_model_values_to_params(st->cfg, t->values, &t->params) != PROTEIN_OK) {
+    if (pq_model_values_to_params(st->cfg, t->values, &t->params) !=
+        PROTEIN_OK) {
         cli_fail(VERB, "out of memory");
         goto fail;
     }
@@ -156,7 +157,8 @@ static void csv_row(run_state *st, const run_trial *t)
         return;
     fprintf(fp, "%ld,%s,", t->id,
             t->status != RUN_COMPLETED ? "failed"
-            : t->pruned ? "pruned" : "completed");
+            : t->pruned                ? "pruned"
+                                       : "completed");
     cli_number_text(t->score, text, sizeof(text));
     fprintf(fp, "%s,", text);
     cli_number_text(t->cost, text, sizeof(text));
@@ -186,8 +188,9 @@ static int csv_close(run_state *st)
     st->csv = NULL;
     if (!st->csv_errno)
         return 0;
-    cli_fail(VERB, "cannot write %s: %s; the rows of the trials that "
-                   "finished before the error are in it",
+    cli_fail(VERB,
+             "cannot write %s: %s; the rows of the trials that finished before "
+             "the error are in it",
              st->csv_path, strerror(st->csv_errno));
     return -1;
 }
@@ -198,8 +201,8 @@ static int csv_close(run_state *st)
 static void observe_success(run_state *st, const run_trial *t)
 {
     const protein_sweep_config *cfg = st->cfg;
-    int cost_i = cfg->cost_param ? protein_config_find_param(cfg, cfg->cost_param)
-                                 : -1;
+    int cost_i =
+        cfg->cost_param ? protein_config_find_param(cfg, cfg->cost_param) : -1;
     cli_point *pts = NULL;
     double *values = NULL;
     size_t n = 0, i;
@@ -226,10 +229,9 @@ static void observe_success(run_state *st, const run_trial *t)
         memcpy(values, t->values, cfg->n_params * sizeof(*values));
         if (cost_i >= 0)
             values[cost_i] = pts[i].step;
-        protein_observe(st->opt, values,
-                        protein_observed_score(cfg, pts[i].score),
-                        pts[i].cost > 1e-6 ? pts[i].cost : 1e-6,
-                        PROTEIN_OUTCOME_SUCCESS);
+        protein_observe(
+            st->opt, values, protein_observed_score(cfg, pts[i].score),
+            pts[i].cost > 1e-6 ? pts[i].cost : 1e-6, PROTEIN_OUTCOME_SUCCESS);
     }
     protein_observe(st->opt, t->values, protein_observed_score(cfg, t->score),
                     t->cost, PROTEIN_OUTCOME_SUCCESS);
@@ -265,8 +267,8 @@ static void finish(run_state *st, run_trial *t, int status)
         const cli_point *last = &t->curve.points[t->curve.n - 1];
         ok = 1;
         t->score = last->score;
-        snprintf(t->reason, sizeof(t->reason), "stopped by hyperband after %zu "
-                 "reports", t->curve.n);
+        snprintf(t->reason, sizeof(t->reason),
+                 "stopped by hyperband after %zu reports", t->curve.n);
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (ok)
@@ -286,8 +288,8 @@ static void finish(run_state *st, run_trial *t, int status)
         (st->cfg->minimize ? t->score <= st->cfg->target
                            : t->score >= st->cfg->target)) {
         st->target_reached = 1;
-        printf("trial %ld reached the target %s %.17g: no new trials\n",
-               t->id, st->cfg->metric, st->cfg->target);
+        printf("trial %ld reached the target %s %.17g: no new trials\n", t->id,
+               st->cfg->metric, st->cfg->target);
     }
 }
 
@@ -314,8 +316,8 @@ static void check_progress(run_state *st)
     for (i = 0; i < st->launched; i++) {
         run_trial *t = &st->trials[i];
         if (t->status != RUN_RUNNING || t->pruned || t->pid <= 0 ||
-            !cli_hyperband_stop(&st->cfg->hyperband, st->cfg->minimize,
-                                curves, (size_t)st->launched, (size_t)i))
+            !cli_hyperband_stop(&st->cfg->hyperband, st->cfg->minimize, curves,
+                                (size_t)st->launched, (size_t)i))
             continue;
         t->pruned = 1;
         kill(-t->pid, SIGTERM);
@@ -401,8 +403,7 @@ static int loop(run_state *st, long parallel)
 
     for (;;) {
         while (!st->exhausted && !st->target_reached &&
-               st->running < parallel &&
-               st->launched < st->n_trials) {
+               st->running < parallel && st->launched < st->n_trials) {
             int rc = launch(st);
 
             if (rc < 0)
@@ -457,11 +458,8 @@ int cmd_run(int argc, char **argv)
             if (cli_parse_long(VERB, "--seed", optarg, 0, LONG_MAX, &seed))
                 return CLI_EUSAGE;
             break;
-        case 'o':
-            out = optarg;
-            break;
-        default:
-            return cli_option_other(VERB, c, argv);
+        case 'o': out = optarg; break;
+        default: return cli_option_other(VERB, c, argv);
         }
     }
     has_command = cli_command_check(VERB, "CONFIG", argc, argv, dash);
@@ -474,8 +472,10 @@ int cmd_run(int argc, char **argv)
     if (has_command == 1) {
         if (!cfg->program && !cfg->command) {
             protein_config_free(cfg);
-            return cli_usage_error(VERB, "%s has no program: or command: to "
-                                   "run; give one after '--'", argv[optind]);
+            return cli_usage_error(
+                VERB,
+                "%s has no program: or command: to run; give one after '--'",
+                argv[optind]);
         }
         if (cli_exec_command(argv[optind], &exec_cmd) < 0) {
             protein_config_free(cfg);
@@ -513,19 +513,20 @@ int cmd_run(int argc, char **argv)
     }
     if (cli_runner_open(VERB, &st.run) < 0)
         goto done;
-    cli_progress_init(&st.progress, stdout, trials, cfg->minimize,
-                      cfg->metric);
+    cli_progress_init(&st.progress, stdout, trials, cfg->minimize, cfg->metric);
     sig = loop(&st, parallel);
     if (sig != 0)
         stop_all(&st);
     cli_progress_end(&st.progress);
     if (sig > 0)
-        fprintf(stderr, "protein run: %s: stopped; %ld trials finished, "
-                        "running ones were killed\n",
+        fprintf(stderr,
+                "protein run: %s: stopped; %ld trials finished, "
+                "running ones were killed\n",
                 strsignal(sig), st.completed + st.failed);
     if (st.exhausted && st.launched < trials)
-        printf("the optimizer has no more points (grid done) after %ld "
-               "trials\n", st.launched);
+        printf(
+            "the optimizer has no more points (grid done) after %ld trials\n",
+            st.launched);
     best = best_trial(&st);
     printf("%ld trials: %ld completed, %ld failed\n", st.completed + st.failed,
            st.completed, st.failed);
@@ -533,7 +534,8 @@ int cmd_run(int argc, char **argv)
         c += st.trials[i].pruned && st.trials[i].status == RUN_COMPLETED;
     if (c > 0)
         printf("%d stopped early by hyperband (early_terminate), recorded at "
-               "their last report\n", c);
+               "their last report\n",
+               c);
     if (best) {
         printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
                cfg->metric ? cfg->metric : "score", best->score, best->cost);
@@ -541,8 +543,8 @@ int cmd_run(int argc, char **argv)
     }
     ret = sig > 0 ? CLI_EINTR : sig < 0 || !best ? CLI_EFAIL : CLI_OK;
     if (!best && sig == 0)
-        fprintf(stderr, "protein run: no trial completed; see the "
-                        "failures above\n");
+        fprintf(stderr,
+                "protein run: no trial completed; see the failures above\n");
     if (csv_close(&st) < 0)
         ret = CLI_EFAIL;
 done:

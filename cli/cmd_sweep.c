@@ -64,22 +64,18 @@ int cmd_create(int argc, char **argv)
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
         switch (c) {
-        case 'n':
-            given = optarg;
-            break;
-        case 's':
-            shared = 1;
-            break;
+        case 'n': given = optarg; break;
+        case 's': shared = 1; break;
         case 'l':
             if (cli_parse_long(verb, "--lease", optarg, 1, INT_MAX, &lease))
                 return CLI_EUSAGE;
             break;
         case 'r':
-            if (cli_parse_long(verb, "--max-retries", optarg, 0, 1000, &retries))
+            if (cli_parse_long(verb, "--max-retries", optarg, 0, 1000,
+                               &retries))
                 return CLI_EUSAGE;
             break;
-        default:
-            return cli_option_other(verb, c, argv);
+        default: return cli_option_other(verb, c, argv);
         }
     }
     if (argc - optind != 1)
@@ -92,7 +88,8 @@ int cmd_create(int argc, char **argv)
     name = sweep_name_for(given, cfg, path);
     full = name ? cli_sweep_name(verb, name) : NULL;
     if (!full) {
-        fprintf(stderr, "protein %s: set name: in %s or use --name\n", verb, path);
+        fprintf(stderr, "protein %s: set name: in %s or use --name\n", verb,
+                path);
         ret = CLI_EUSAGE;
         goto done;
     }
@@ -114,9 +111,9 @@ int cmd_create(int argc, char **argv)
     n_fallback = cfg->max_trials > 0 && cfg->max_trials < MAX_FALLBACK
                      ? (size_t)cfg->max_trials
                      : MAX_FALLBACK;
-    rc = pq_model_fallback_points(cfg, cfg->has_seed ? cfg->seed
-                                                     : (uint64_t)time(NULL),
-                                  n_fallback, &fallback);
+    rc = pq_model_fallback_points(
+        cfg, cfg->has_seed ? cfg->seed : (uint64_t)time(NULL), n_fallback,
+        &fallback);
     if (rc != PROTEIN_OK) {
         cli_fail(verb, "cannot draw fallback points: %s", protein_strerror(rc));
         n_fallback = 0;
@@ -140,8 +137,10 @@ int cmd_create(int argc, char **argv)
     spec.n_fallback = n_fallback;
     rc = pq_sweep_create(ctx, &spec);
     if (rc == PQ_EEXISTS) {
-        cli_fail(verb, "sweep '%s' already exists (protein delete %s, or "
-                       "--name another)", name, name);
+        cli_fail(
+            verb,
+            "sweep '%s' already exists (protein delete %s, or --name another)",
+            name, name);
         goto done;
     }
     if (rc != PQ_OK) {
@@ -155,9 +154,10 @@ int cmd_create(int argc, char **argv)
         printf("budget %ld trials\n", cfg->max_trials);
     else
         printf("no trial budget\n");
-    printf("run trials with:\n  sbatch --array=0-%ld%%16 --sweep=%s your.sbatch\n"
-           "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
-           (cfg->max_trials > 0 ? cfg->max_trials : 100) - 1, name, name);
+    printf(
+        "run trials with:\n  sbatch --array=0-%ld%%16 --sweep=%s your.sbatch\n"
+        "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
+        (cfg->max_trials > 0 ? cfg->max_trials : 100) - 1, name, name);
     ret = CLI_OK;
 done:
     if (fallback)
@@ -171,8 +171,9 @@ done:
 
 int cmd_list(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"all", no_argument, NULL, 'a'}, CLI_REDIS_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
+                                             CLI_REDIS_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     pq_context *ctx;
     char **names = NULL;
@@ -187,7 +188,8 @@ int cmd_list(int argc, char **argv)
         all = 1;
     }
     if (optind < argc)
-        return cli_usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+        return cli_usage_error(argv[0], "unexpected argument '%s'",
+                               argv[optind]);
     if (!all && !user)
         return cli_usage_error(argv[0], "your login name is not one protein "
                                         "accepts as an owner: use --all");
@@ -349,7 +351,8 @@ int cmd_control(int argc, char **argv)
     ctx = cli_connect(verb, &r);
     if (!ctx)
         return CLI_EFAIL;
-    rc = pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
+    rc =
+        pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
     if (rc == PQ_ESTATE) {
         ret = cli_fail(verb, "sweep %s: cannot %s: %s", pos[0], verb,
                        ctx->errstr[0] ? ctx->errstr : "the sweep is stopped");
@@ -380,7 +383,8 @@ int cmd_control(int argc, char **argv)
         printf("no running trials\n");
     } else if (!on_path("scancel")) {
         printf("%zu trials still running; scancel is not on PATH, so their "
-               "jobs were not cancelled\n", n_running);
+               "jobs were not cancelled\n",
+               n_running);
     } else {
         sent = scancel_running(verb, running, n_running);
         if (sent < 0)
@@ -397,8 +401,9 @@ done:
 
 int cmd_delete(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"yes", no_argument, NULL, 'y'}, CLI_REDIS_LONGOPTS, {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'},
+                                             CLI_REDIS_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
     const char *verb = argv[0];
     cli_redis_opts r = {0};
     const char *sweep;
@@ -418,8 +423,9 @@ int cmd_delete(int argc, char **argv)
     if (!(sweep = cli_sweep_name(verb, argv[optind])))
         return CLI_EUSAGE;
     if (!yes && !isatty(STDIN_FILENO))
-        return cli_usage_error(verb, "refusing to delete sweep %s without "
-                                     "--yes (stdin is not a terminal)",
+        return cli_usage_error(verb,
+                               "refusing to delete sweep %s without --yes "
+                               "(stdin is not a terminal)",
                                sweep);
     ctx = cli_connect(verb, &r);
     if (!ctx)

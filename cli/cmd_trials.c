@@ -92,8 +92,9 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
         cli_json_string(fp, t->node);
     else
         fputs("null", fp);
-    fprintf(fp, ", \"array_index\": %ld, \"attempts\": %d, \"retries\": %d"
-                ", \"fallback\": %s, \"exit_status\": %d",
+    fprintf(fp,
+            ", \"array_index\": %ld, \"attempts\": %d, \"retries\": %d, "
+            "\"fallback\": %s, \"exit_status\": %d",
             t->array_index, t->attempts, t->retries,
             t->fallback ? "true" : "false", t->exit_status);
     fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
@@ -232,11 +233,10 @@ int cmd_trials(int argc, char **argv)
             format = optarg;
             if (strcmp(format, "table") != 0 && strcmp(format, "csv") != 0 &&
                 strcmp(format, "json") != 0)
-                return cli_usage_error(verb, "--format: '%s' is not table, "
-                                             "csv or json", format);
+                return cli_usage_error(
+                    verb, "--format: '%s' is not table, csv or json", format);
             break;
-        default:
-            return cli_option_other(verb, c, argv);
+        default: return cli_option_other(verb, c, argv);
         }
     }
     if (argc - optind != 1)
@@ -432,7 +432,8 @@ static int by_score(const void *a, const void *b)
 int cmd_best(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"top", required_argument, NULL, 'k'}, CLI_REDIS_LONGOPTS,
+        {"top", required_argument, NULL, 'k'},
+        CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *verb = argv[0];
     cli_redis_opts r = {0};
@@ -463,8 +464,8 @@ int cmd_best(int argc, char **argv)
         if (d.trials[i].has_score)
             order[n_done++] = i;
     if (n_done == 0) {
-        ret = cli_fail(verb, "sweep %s has no completed trial yet",
-                       argv[optind]);
+        ret =
+            cli_fail(verb, "sweep %s has no completed trial yet", argv[optind]);
         goto done;
     }
     sort_data = &d;
@@ -498,7 +499,8 @@ done:
 int cmd_plot(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'}, CLI_REDIS_LONGOPTS,
+        {"out", required_argument, NULL, 'o'},
+        CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     const char *verb = argv[0];
     cli_redis_opts r = {0};
@@ -521,9 +523,10 @@ int cmd_plot(int argc, char **argv)
         return cli_usage_error(verb, "expected one sweep NAME");
     if (out_arg)
         out = strdup(out_arg);
-    else if (asprintf(&out, "%s.svg", strrchr(argv[optind], '/')
-                                          ? strrchr(argv[optind], '/') + 1
-                                          : argv[optind]) < 0)
+    else if (asprintf(&out, "%s.svg",
+                      strrchr(argv[optind], '/')
+                          ? strrchr(argv[optind], '/') + 1
+                          : argv[optind]) < 0)
         out = NULL;
     if (!out)
         return cli_fail(verb, "out of memory");

@@ -10,10 +10,10 @@
 
 #include "cli.h"
 
-#define REDIS_OPTS                                                           \
-    "  --redis URL           Redis to use (default $PROTEIN_REDIS, else\n"   \
-    "                        redis://127.0.0.1:6379)\n"                      \
-    "  --password-file FILE  read the Redis password from FILE (default\n"   \
+#define REDIS_OPTS                                                             \
+    "  --redis URL           Redis to use (default $PROTEIN_REDIS, else\n"     \
+    "                        redis://127.0.0.1:6379)\n"                        \
+    "  --password-file FILE  read the Redis password from FILE (default\n"     \
     "                        $PROTEIN_REDIS_PASSWORD)\n"
 
 struct verb {
@@ -25,24 +25,26 @@ struct verb {
 
 static const struct verb verbs[] = {
     {"run", cmd_run, "run a whole sweep on this machine (no Redis, no Slurm)",
-     "protein run CONFIG [--trials N] [--parallel K] [--seed S] [--out FILE.csv]"
-     " [-- COMMAND [ARGS...]]\n"
+     "protein run CONFIG [--trials N] [--parallel K] [--seed S] "
+     "[--out FILE.csv] [-- COMMAND [ARGS...]]\n"
      "  without COMMAND each trial runs the config's W&B program/command\n"
      "  (protein exec CONFIG)\n"
-     "  --trials N    trials to run (default: max_trials of the config, else 20)\n"
+     "  --trials N    trials to run (default: max_trials of the config, "
+     "else 20)\n"
      "  --parallel K  trials running at once (default 1)\n"
      "  --seed S      seed of the optimizer (default: the config's seed)\n"
-     "  --out FILE    write one CSV row per trial to FILE as it finishes (checked\n"
+     "  --out FILE    write one CSV row per trial to FILE as it finishes "
+     "(checked\n"
      "                before the first trial)\n"},
     {"create", cmd_create, "validate a sweep config and store it in Redis",
-     "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS]"
-     " [--max-retries N]\n"
+     "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS] "
+     "[--max-retries N]\n"
      "  --name NAME        sweep name (default: the config's name, else the\n"
      "                     file name without its extension)\n"
      "  --shared           let any user claim trials (control stays yours)\n"
      "  --lease SECONDS    lease of a running trial (default 86400)\n"
-     "  --max-retries N    requeues of a lost trial's point (default 0)\n"
-     REDIS_OPTS},
+     "  --max-retries N    requeues of a lost trial's point "
+     "(default 0)\n" REDIS_OPTS},
     {"admin", cmd_admin, "give users and services their Redis identities",
      "protein admin add-user NAME\n"
      "protein admin add-service NAME --secret-file FILE\n"
@@ -63,13 +65,15 @@ static const struct verb verbs[] = {
     {"trials", cmd_trials, "list a sweep's trials",
      "protein trials NAME [--status STATUS] [--format table|csv|json]\n"
      "  --status STATUS only trials with STATUS (queued, running, completed,\n"
-     "                  failed, interrupted, lost, pruned; --state also works)\n"
+     "                  failed, interrupted, lost, pruned; "
+     "--state also works)\n"
      "  --format F      table (default), csv or json\n" REDIS_OPTS},
     {"show", cmd_show, "everything stored about one trial",
      "protein show NAME TRIAL\n" REDIS_OPTS},
     {"best", cmd_best, "the best trials and the score/cost Pareto front",
      "protein best NAME [--top K]\n"
-     "  --top K   how many of the best trials to show (default 5)\n" REDIS_OPTS},
+     "  --top K   how many of the best trials to show "
+     "(default 5)\n" REDIS_OPTS},
     {"report", cmd_report,
      "report values from a trial program (exit 3: stop early)",
      "protein report KEY=VALUE...\n"
@@ -90,8 +94,8 @@ static const struct verb verbs[] = {
      "protein export NAME\n" REDIS_OPTS},
     {"plot", cmd_plot, "an SVG plot: score vs cost, best so far",
      "protein plot NAME [--out FILE.svg]\n"
-     "  --out FILE   where to write the SVG (default NAME.svg; - for stdout)\n"
-     REDIS_OPTS},
+     "  --out FILE   where to write the SVG (default NAME.svg; "
+     "- for stdout)\n" REDIS_OPTS},
     {"delete", cmd_delete, "delete a sweep and all its trials",
      "protein delete NAME [--yes]\n"
      "  --yes   do not ask for confirmation (required when stdin is not a\n"
@@ -102,14 +106,15 @@ static const struct verb verbs[] = {
      "  program/command (protein exec)\n"
      "  --count N        run at most N trials (default: until the budget is\n"
      "                   used or the sweep is stopped)\n"
-     "  --claim-key KEY  idempotency key of the claims (default HOST:PID)\n"
-     REDIS_OPTS},
+     "  --claim-key KEY  idempotency key of the claims "
+     "(default HOST:PID)\n" REDIS_OPTS},
     {"replay", cmd_replay,
      "record the outcomes spooled on this node while Redis was down",
      "protein replay [--spool DIR]\n"
      "  --spool DIR   the plugin's spool_dir (default /var/spool/protein);\n"
      "                run as root, on the node that spooled\n" REDIS_OPTS},
-    {"config", cmd_config, "print the sweep a config file gives, as protein reads it",
+    {"config", cmd_config,
+     "print the sweep a config file gives, as protein reads it",
      "protein config CONFIG\n"
      "  the canonical YAML of CONFIG (a W&B sweep file, protein YAML, or a\n"
      "  PufferLib INI read over its default.ini): every parameter with its\n"
@@ -143,16 +148,17 @@ void cli_usage(FILE *fp, const char *verb)
         fprintf(fp, "usage: %s", v->usage);
         return;
     }
-    fprintf(fp,
-            "usage: protein VERB [OPTIONS] [ARGS]\n"
-            "       protein --help | --version | VERB --help\n\n"
-            "Cost-aware Bayesian hyperparameter sweeps (Protein) for Slurm "
-            "clusters.\n\nverbs:\n");
+    fprintf(fp, "usage: protein VERB [OPTIONS] [ARGS]\n"
+                "       protein --help | --version | VERB --help\n\n"
+                "Cost-aware Bayesian hyperparameter sweeps (Protein) for Slurm "
+                "clusters.\n"
+                "\n"
+                "verbs:\n");
     for (i = 0; i < N_VERBS; i++)
         fprintf(fp, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
-    fprintf(fp, "\nexit status: 0 ok, 1 failure, 2 usage or config error, 3 "
-                "stop early (report),\n130 interrupted. See "
-                "docs/user-guide.md.\n");
+    fprintf(fp, "\nexit status: 0 ok, 1 failure, 2 usage or config error, "
+                "3 stop early (report),\n"
+                "130 interrupted. See docs/user-guide.md.\n");
 }
 
 static void vmessage(const char *verb, const char *fmt, va_list ap)

@@ -41,15 +41,17 @@ const char *cli_sweep_name(const char *verb, const char *given)
     if (pq_sweep_qualify(given, user, full, sizeof(full)) == PQ_OK)
         return full;
     if (given && !strchr(given, '/') && !user)
-        cli_usage_error(verb, "sweep '%s': your user name is not one protein "
-                              "accepts as an owner ([a-z_][a-z0-9_.-]*, at "
-                              "most %d): name the sweep as OWNER/NAME",
-                        given, PQ_OWNER_MAX);
+        cli_usage_error(
+            verb,
+            "sweep '%s': your user name is not one protein accepts as an owner "
+            "([a-z_][a-z0-9_.-]*, at most %d): name the sweep as OWNER/NAME",
+            given, PQ_OWNER_MAX);
     else
-        cli_usage_error(verb, "'%s' is not a valid sweep name: 1-64 of "
-                              "[A-Za-z0-9._-], not starting with . or -, "
-                              "optionally after OWNER/",
-                        given ? given : "");
+        cli_usage_error(
+            verb,
+            "'%s' is not a valid sweep name: 1-64 of [A-Za-z0-9._-], not "
+            "starting with . or -, optionally after OWNER/",
+            given ? given : "");
     return NULL;
 }
 
@@ -71,10 +73,10 @@ int cli_parse_long(const char *verb, const char *option, const char *text,
 }
 
 int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
-                        char **pos, int *ret)
+                     char **pos, int *ret)
 {
     static const struct option longopts[] = {CLI_REDIS_LONGOPTS,
-                                              {NULL, 0, NULL, 0}};
+                                             {NULL, 0, NULL, 0}};
     int c, i;
 
     optind = 1;
@@ -119,14 +121,15 @@ int cli_command_dash(int argc, char **argv)
     return dash;
 }
 
-int cli_command_check(const char *verb, const char *what, int argc,
-                      char **argv, int dash)
+int cli_command_check(const char *verb, const char *what, int argc, char **argv,
+                      int dash)
 {
     if (optind >= dash)
         cli_usage_error(verb, "missing %s", what);
     else if (optind + 1 < dash)
-        cli_usage_error(verb, "unexpected argument '%s' (the command goes "
-                              "after '--')", argv[optind + 1]);
+        cli_usage_error(
+            verb, "unexpected argument '%s' (the command goes after '--')",
+            argv[optind + 1]);
     else if (dash == argc)
         return 1;
     else if (dash + 1 >= argc)
@@ -222,20 +225,23 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
     return ctx;
 }
 
-void cli_warn_skipped(const char *verb, const pq_context *ctx, const char *sweep,
-                      size_t skipped)
+void cli_warn_skipped(const char *verb, const pq_context *ctx,
+                      const char *sweep, size_t skipped)
 {
     if (skipped == 0)
         return;
-    fprintf(stderr, "protein %s: warning: sweep %s: %zu trial%s left out: the "
-            "stored record%s malformed (%s)\n", verb, sweep, skipped,
-            skipped == 1 ? "" : "s", skipped == 1 ? " is" : "s are", ctx->errstr);
+    fprintf(stderr,
+            "protein %s: warning: sweep %s: %zu trial%s left out: the stored "
+            "record%s malformed (%s)\n",
+            verb, sweep, skipped, skipped == 1 ? "" : "s",
+            skipped == 1 ? " is" : "s are", ctx->errstr);
 }
 
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc)
 {
-    const char *why = ctx && ctx->errstr[0] ? ctx->errstr : protein_strerror(rc);
+    const char *why =
+        ctx && ctx->errstr[0] ? ctx->errstr : protein_strerror(rc);
 
     if (rc == PQ_ENOSWEEP)
         return cli_fail(verb, "no sweep named '%s' (see protein list)", sweep);
@@ -285,7 +291,8 @@ fail:
 }
 
 /* pq_env_names_check on the parameter names of cfg. */
-static int env_names_check(const protein_sweep_config *cfg, char *why, size_t len)
+static int env_names_check(const protein_sweep_config *cfg, char *why,
+                           size_t len)
 {
     const char **names;
     size_t i;

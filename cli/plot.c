@@ -45,13 +45,15 @@ static void xml_text(FILE *fp, const char *s)
 static double px(const panel *p, double x)
 {
     return p->x0 + MARGIN_L +
-           (x - p->x.lo) / (p->x.hi - p->x.lo) * (PANEL_W - MARGIN_L - MARGIN_R);
+           (x - p->x.lo) / (p->x.hi - p->x.lo) *
+               (PANEL_W - MARGIN_L - MARGIN_R);
 }
 
 static double py(const panel *p, double y)
 {
     return p->y0 + PANEL_H - MARGIN_B -
-           (y - p->y.lo) / (p->y.hi - p->y.lo) * (PANEL_H - MARGIN_T - MARGIN_B);
+           (y - p->y.lo) / (p->y.hi - p->y.lo) *
+               (PANEL_H - MARGIN_T - MARGIN_B);
 }
 
 /* Labels v, a multiple of step, with the decimals step needs (so no float
@@ -162,7 +164,7 @@ void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi)
         hi = log10(hi);
     }
     if (hi - lo <= 1e-9 * fmax(fabs(lo), fabs(hi))) {
-        pad = scale == CLI_AXIS_LOG ? 0.5
+        pad = scale == CLI_AXIS_LOG                  ? 0.5
               : scale == CLI_AXIS_INTEGER || lo == 0 ? 1
                                                      : 0.1 * fabs(lo);
         lo -= pad;
@@ -189,37 +191,43 @@ static void axes(FILE *fp, const panel *p, const char *title,
     for (i = 0; i < p->x.n; i++) {
         double x = px(p, p->x.at[i]);
 
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "stroke=\"#e8e8e8\"/>\n"
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "stroke=\"#444\"/>\n"
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                    "font-size=\"11\">%s</text>\n",
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#e8e8e8\"/>\n"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#444\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                "font-size=\"11\">%s</text>\n",
                 x, top, x, bottom, x, bottom, x, bottom + 5, x, bottom + 18,
                 p->x.label[i]);
     }
     for (i = 0; i < p->y.n; i++) {
         double y = py(p, p->y.at[i]);
 
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "stroke=\"#e8e8e8\"/>\n"
-                    "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-                    "stroke=\"#444\"/>\n"
-                    "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
-                    "font-size=\"11\">%s</text>\n",
+        fprintf(fp,
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#e8e8e8\"/>\n"
+                "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+                "stroke=\"#444\"/>\n"
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+                "font-size=\"11\">%s</text>\n",
                 left, y, right, y, left - 5, y, left, y, left - 8, y + 4,
                 p->y.label[i]);
     }
-    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                "fill=\"none\" stroke=\"#444\"/>\n",
+    fprintf(fp,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+            "fill=\"none\" stroke=\"#444\"/>\n",
             left, top, right - left, bottom - top);
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                "font-weight=\"bold\">%s</text>\n",
+    fprintf(fp,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+            "font-weight=\"bold\">%s</text>\n",
             (left + right) / 2, p->y0 + 24, title);
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
+    fprintf(fp,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n",
             (left + right) / 2, bottom + 40, xlabel);
-    fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                "transform=\"rotate(-90 %.1f %.1f)\">",
+    fprintf(fp,
+            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+            "transform=\"rotate(-90 %.1f %.1f)\">",
             p->x0 + 16, (top + bottom) / 2, p->x0 + 16, (top + bottom) / 2);
     xml_text(fp, ylabel);
     fputs("</text>\n", fp);
@@ -256,11 +264,13 @@ static void cost_panel(FILE *fp, const cli_plot_point *pts, size_t n,
     for (i = 0; i < n; i++) {
         if (!(pts[i].cost > 0))
             continue;
-        fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\">"
-                    "<title>trial %ld: %.6g at %.4g s</title></circle>\n",
-                px(&p, log10(pts[i].cost)), py(&p, pts[i].score),
-                pts[i].on_front ? "#d62728" : "#9aa7b8", pts[i].id,
-                pts[i].score, pts[i].cost);
+        fprintf(
+            fp,
+            "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" "
+            "fill=\"%s\"><title>trial %ld: %.6g at %.4g s</title></circle>\n",
+            px(&p, log10(pts[i].cost)), py(&p, pts[i].score),
+            pts[i].on_front ? "#d62728" : "#9aa7b8", pts[i].id, pts[i].score,
+            pts[i].cost);
         if (pts[i].on_front && front)
             front[n_front++] = &pts[i];
     }
@@ -296,8 +306,9 @@ static void progress_panel(FILE *fp, const cli_plot_point *pts, size_t n,
     cli_axis_ticks(&p.y, CLI_AXIS_LINEAR, ymin, ymax);
     axes(fp, &p, "best so far", "trial", metric);
     for (i = 0; i < n; i++)
-        fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#9aa7b8\">"
-                    "<title>trial %ld: %.6g</title></circle>\n",
+        fprintf(fp,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                "fill=\"#9aa7b8\"><title>trial %ld: %.6g</title></circle>\n",
                 px(&p, (double)pts[i].id), py(&p, pts[i].score), pts[i].id,
                 pts[i].score);
     if (n == 0)
@@ -324,19 +335,22 @@ int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
 {
     int i;
 
-    fprintf(fp, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
-                "height=\"%d\" font-family=\"sans-serif\" font-size=\"13\">\n"
-                "<title>protein sweep ",
+    fprintf(fp,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+            "height=\"%d\" font-family=\"sans-serif\" font-size=\"13\">\n"
+            "<title>protein sweep ",
             2 * PANEL_W, PANEL_H + 20);
     xml_text(fp, title);
-    fprintf(fp, "</title>\n<rect width=\"100%%\" height=\"100%%\" "
-                "fill=\"white\"/>\n");
+    fprintf(
+        fp,
+        "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
     cost_panel(fp, points, n, metric);
     progress_panel(fp, points, n, minimize, metric);
     for (i = 0; n == 0 && i < 2; i++) /* in the middle of each frame */
-        fprintf(fp, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
-                    "fill=\"#888\">no completed trials yet</text>\n",
+        fprintf(fp,
+                "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" "
+                "fill=\"#888\">no completed trials yet</text>\n",
                 i * PANEL_W + (PANEL_W + MARGIN_L - MARGIN_R) / 2,
                 (PANEL_H + MARGIN_T - MARGIN_B) / 2);
     fputs("</svg>\n", fp);

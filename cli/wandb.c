@@ -113,8 +113,7 @@ static int pb_next(pb *b, unsigned *field, pb *bytes)
             bytes->end = b->p + len;
             b->p += len;
             return 0;
-        default:
-            return -1;
+        default: return -1;
         }
     }
 }
@@ -145,8 +144,8 @@ static int item_value(pb item, const char *metric, double *value)
             json[n] = '\0';
             errno = 0;
             *value = strtod(json, &end);
-            has_value = end != json && *end == '\0' && errno == 0 &&
-                        isfinite(*value);
+            has_value =
+                end != json && *end == '\0' && errno == 0 && isfinite(*value);
         }
     }
     return has_value && klen == mlen && memcmp(key, metric, mlen) == 0;
@@ -170,8 +169,8 @@ static void take_record(const unsigned char *data, size_t len,
                 out->has_summary = 1;
                 out->summary = v;
             } else if (out->n_history < CLI_WANDB_MAX_HISTORY) {
-                double *g = realloc(out->history,
-                                    (out->n_history + 1) * sizeof(*g));
+                double *g =
+                    realloc(out->history, (out->n_history + 1) * sizeof(*g));
                 if (!g)
                     continue;
                 out->history = g;
@@ -208,8 +207,8 @@ static int scan_log(const unsigned char *buf, size_t len, const char *metric,
         type = buf[off + 6];
         if (off + LOG_HEADER + n > len || n > left - LOG_HEADER)
             break;
-        if (crc32_update(crc32_update(0, &type, 1), buf + off + LOG_HEADER, n)
-            != crc)
+        if (crc32_update(crc32_update(0, &type, 1), buf + off + LOG_HEADER,
+                         n) != crc)
             break;
         if (type == 1 || type == 2)
             rec_len = 0;
@@ -242,7 +241,8 @@ int cli_wandb_read_log(const char *path, const char *metric,
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > MAX_LOG_BYTES)
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+        st.st_size > MAX_LOG_BYTES)
         goto done;
     buf = malloc((size_t)st.st_size + 1);
     if (!buf)
@@ -338,7 +338,8 @@ static void put_float(buf *b, double v, int yaml11)
         return;
     }
     if (isinf(v)) {
-        puts_(b, v > 0 ? (yaml11 ? ".inf" : "inf") : (yaml11 ? "-.inf" : "-inf"));
+        puts_(b,
+              v > 0 ? (yaml11 ? ".inf" : "inf") : (yaml11 ? "-.inf" : "-inf"));
         return;
     }
     for (prec = 1; prec <= 17; prec++) {
@@ -355,8 +356,8 @@ static void put_float(buf *b, double v, int yaml11)
                        exp10 < 0 ? '-' : '+', abs(exp10));
     } else {
         int decimals = prec - 1 - exp10;
-        len = snprintf(out, sizeof(out), "%.*f", decimals > 0 ? decimals : 1,
-                       v);
+        len =
+            snprintf(out, sizeof(out), "%.*f", decimals > 0 ? decimals : 1, v);
     }
     put(b, out, (size_t)len);
 }
@@ -555,7 +556,9 @@ static int convert(const char **p, style st, buf *b, int depth)
         const char *word = **p == 't' ? "true" : **p == 'f' ? "false" : "null";
         *p += strlen(word);
         if (st == PYREPR)
-            puts_(b, word[0] == 't' ? "True" : word[0] == 'f' ? "False" : "None");
+            puts_(b, word[0] == 't'   ? "True"
+                     : word[0] == 'f' ? "False"
+                                      : "None");
         else
             puts_(b, word);
         return 0;
@@ -567,8 +570,7 @@ static int convert(const char **p, style st, buf *b, int depth)
         if (end == start)
             return -1;
         *p = end;
-        if (strcspn(start, ".eE") >= (size_t)(end - start) &&
-            fabs(v) < 9.2e18)
+        if (strcspn(start, ".eE") >= (size_t)(end - start) && fabs(v) < 9.2e18)
             put(b, start, (size_t)(end - start));
         else
             put_float(b, v, st == YAML11);
@@ -736,8 +738,7 @@ static int expand(const char *name, const cli_wandb_job *job, const node *tree,
         return rc;
     }
     if (strcmp(name, "args") && strcmp(name, "args_no_hyphens") &&
-        strcmp(name, "args_no_boolean_flags") &&
-        strcmp(name, "args_no_equals"))
+        strcmp(name, "args_no_boolean_flags") && strcmp(name, "args_no_equals"))
         return 1;
     for (i = 0; i < tree->n_kids && rc == 0; i++) {
         const node *k = &tree->kids[i];
@@ -809,16 +810,15 @@ static char *envvars(const char *item)
     return b.s ? b.s : strdup("");
 }
 
-static const char *const default_command[] = {
-    "${env}", "${interpreter}", "${program}", "${args}"
-};
+static const char *const default_command[] = {"${env}", "${interpreter}",
+                                              "${program}", "${args}"};
 
 int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
                       size_t len)
 {
     const protein_sweep_config *cfg = job->cfg;
-    const char *const *items = cfg->command ? (const char *const *)cfg->command
-                                            : default_command;
+    const char *const *items =
+        cfg->command ? (const char *const *)cfg->command : default_command;
     size_t n_items = cfg->command ? cfg->n_command : 4, i, n = 0;
     char **argv = NULL;
     node tree;
@@ -826,8 +826,9 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
 
     *out = NULL;
     if (!cfg->program && !cfg->command) {
-        snprintf(why, len, "the config has no program: or command: to run; "
-                           "give a COMMAND after --");
+        snprintf(why, len,
+                 "the config has no program: or command: to run; give a "
+                 "COMMAND after --");
         return -1;
     }
     if (build_tree(job->params, &tree) < 0) {
@@ -855,8 +856,9 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
     node_free(&tree);
     if (rc < 0 || n == 0) {
         cli_strv_free(argv);
-        snprintf(why, len, rc < 0 ? "out of memory"
-                                  : "the command: of the config is empty");
+        snprintf(why, len,
+                 rc < 0 ? "out of memory"
+                        : "the command: of the config is empty");
         return -1;
     }
     *out = argv;
@@ -941,8 +943,8 @@ int cli_wandb_result(const cli_wandb_metric *m, const char *metric,
     if (final && (m->has_summary || m->n_history > 0)) {
         puts_(&b, metric);
         puts_(&b, "=");
-        put_float(&b, m->has_summary ? m->summary
-                                     : m->history[m->n_history - 1], 0);
+        put_float(
+            &b, m->has_summary ? m->summary : m->history[m->n_history - 1], 0);
         puts_(&b, "\n");
     }
     if (b.failed)

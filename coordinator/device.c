@@ -56,8 +56,8 @@ static int cuda_fit(fallback_state *st, const double *X, const double *y,
                     const protein_gp_fit_options *opts,
                     protein_gp_fit_report *report, char *errbuf, size_t errlen)
 {
-    int rc = cuda_backend->fit(st->cuda, X, y, n, params, opts, report,
-                               errbuf, errlen);
+    int rc = cuda_backend->fit(st->cuda, X, y, n, params, opts, report, errbuf,
+                               errlen);
 #ifdef PROTEIN_FAULT_INJECTION
     if (rc == PROTEIN_OK && injected_fit_failures > 0) {
         injected_fit_failures--;
@@ -88,8 +88,9 @@ static int fb_create(void **state, size_t d, char *errbuf, size_t errlen)
     rc = cuda_backend->create(&st->cuda, d, msg, sizeof msg);
     if (rc != PROTEIN_OK) {
         st->cuda = NULL;
-        proteind_log("CUDA backend failed to start (%s); fitting on the CPU "
-                     "backend", msg);
+        proteind_log(
+            "CUDA backend failed to start (%s); fitting on the CPU backend",
+            msg);
         rc = ensure_cpu(st, errbuf, errlen);
         if (rc != PROTEIN_OK) {
             free(st);
@@ -101,9 +102,9 @@ static int fb_create(void **state, size_t d, char *errbuf, size_t errlen)
     return PROTEIN_OK;
 }
 
-static int fb_loss_grad(void *state, const double *X, const double *y,
-                        size_t n, const double *theta, double *loss,
-                        double *grad, char *errbuf, size_t errlen)
+static int fb_loss_grad(void *state, const double *X, const double *y, size_t n,
+                        const double *theta, double *loss, double *grad,
+                        char *errbuf, size_t errlen)
 {
     fallback_state *st = state;
     int rc;
@@ -117,8 +118,8 @@ static int fb_loss_grad(void *state, const double *X, const double *y,
     rc = ensure_cpu(st, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
-    return protein_gp_backend_cpu.loss_grad(st->cpu, X, y, n, theta, loss,
-                                            grad, errbuf, errlen);
+    return protein_gp_backend_cpu.loss_grad(st->cpu, X, y, n, theta, loss, grad,
+                                            errbuf, errlen);
 }
 
 /* Copies the optimizer state of src into dst (same d, both allocated). */
@@ -134,8 +135,7 @@ static void params_copy(protein_gp_params *dst, const protein_gp_params *src)
 }
 
 static int fb_fit(void *state, const double *X, const double *y, size_t n,
-                  protein_gp_params *params,
-                  const protein_gp_fit_options *opts,
+                  protein_gp_params *params, const protein_gp_fit_options *opts,
                   protein_gp_fit_report *report, char *errbuf, size_t errlen)
 {
     fallback_state *st = state;
@@ -156,7 +156,8 @@ static int fb_fit(void *state, const double *X, const double *y, size_t n,
             return rc;
         }
         proteind_log("CUDA fit of %zu observations failed (%s); refitting on "
-                     "the CPU backend", n, msg);
+                     "the CPU backend",
+                     n, msg);
         params_copy(params, &saved);
         protein_gp_params_free(&saved);
     }
@@ -178,8 +179,8 @@ static int fb_predict(void *state, const double *Xs, size_t m, double *mean,
     fallback_state *st = state;
 
     if (st->use_cpu)
-        return protein_gp_backend_cpu.predict(st->cpu, Xs, m, mean, var,
-                                              errbuf, errlen);
+        return protein_gp_backend_cpu.predict(st->cpu, Xs, m, mean, var, errbuf,
+                                              errlen);
     return cuda_backend->predict(st->cuda, Xs, m, mean, var, errbuf, errlen);
 }
 
@@ -224,8 +225,8 @@ static const protein_gp_backend *cuda_usable(char *why, size_t len)
     b->destroy(probe);
     return b;
 #else
-    snprintf(why, len, "protein was built without CUDA (configure "
-             "--with-cuda)");
+    snprintf(why, len,
+             "protein was built without CUDA (configure --with-cuda)");
     return NULL;
 #endif
 }

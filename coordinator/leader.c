@@ -28,8 +28,8 @@ int proteind_lease_tick(pq_context *ctx, proteind_lease *lease,
     }
     if (now < lease->renew_at)
         return lease->held;
-    rc = pq_coordinator_acquire(ctx, lease->sweep, opts->id,
-                                opts->lease_ttl_ms, &is_leader);
+    rc = pq_coordinator_acquire(ctx, lease->sweep, opts->id, opts->lease_ttl_ms,
+                                &is_leader);
     if (rc != PQ_OK) {
         /* Try again on the next turn; the lease holds until it expires. */
         lease->renew_at = now + period;
@@ -43,8 +43,9 @@ int proteind_lease_tick(pq_context *ctx, proteind_lease *lease,
         lease->held = 1;
         lease->expires = now + opts->lease_ttl_ms;
     } else if (lease->held) {
-        proteind_log("sweep %s: another coordinator took the lease; standing "
-                     "by", lease->sweep);
+        proteind_log(
+            "sweep %s: another coordinator took the lease; standing by",
+            lease->sweep);
         lease->held = 0;
     }
     return lease->held;
@@ -59,7 +60,7 @@ void proteind_lease_release(pq_context *ctx, proteind_lease *lease,
     lease->held = 0;
     lease->renew_at = 0;
     if (ctx && pq_coordinator_release(ctx, lease->sweep, opts->id) != PQ_OK)
-        proteind_log("sweep %s: could not release the lease (%s); it "
-                     "expires in %d ms", lease->sweep, ctx->errstr,
-                     opts->lease_ttl_ms);
+        proteind_log(
+            "sweep %s: could not release the lease (%s); it expires in %d ms",
+            lease->sweep, ctx->errstr, opts->lease_ttl_ms);
 }

@@ -99,41 +99,51 @@ static void nap(int64_t ms)
     nanosleep(&ts, NULL); /* EINTR on a signal: the caller checks */
 }
 
+/* Output lines stay within 72 columns so that each is one source line. */
+static const char usage_text[] =
+    "Usage: proteind [OPTION]...\n"
+    "The protein coordinator: refits each sweep's optimizer as observations\n"
+    "arrive and keeps the sweep's ready queue filled. One proteind is\n"
+    "active per sweep (a leader lease in Redis); others wait as standbys\n"
+    "and take over.\n"
+    "\n"
+    "  --redis URL         Redis to use (default $PROTEIN_REDIS, else\n"
+    "                      redis://127.0.0.1:6379)\n"
+    "  --password-file F   read the Redis password from F (default\n"
+    "                      $PROTEIN_REDIS_PASSWORD, else none)\n"
+    "  --device D          GP backend: auto (CUDA when usable, else CPU),\n"
+    "                      cpu or cuda (fails when no CUDA device is\n"
+    "                      usable); default auto\n"
+    "  --sweep NAME        serve only this sweep (repeatable); default:\n"
+    "                      every sweep that is not stopped, discovered as\n"
+    "                      they appear\n"
+    "  --queue-depth N     smallest ready queue per sweep (default 16); it\n"
+    "                      grows to the sweep's running trials plus\n"
+    "                      waiting claims\n"
+    "  --lease-ttl MS      leader lease TTL, renewed every MS/3\n"
+    "                      (default 5000)\n"
+    "  --debounce MS       quiet time that ends a burst of observations\n"
+    "                      before one refit (default 200)\n"
+    "  --id ID             this coordinator's name in the lease (default\n"
+    "                      HOST:PID)\n"
+    "  --once              fill each sweep's queue once, then exit\n"
+    "  --blas-threads N    BLAS threads for CPU fits (default\n"
+    "                      $PROTEIN_BLAS_THREADS, else OpenBLAS's own\n"
+    "                      choice when OPENBLAS_NUM_THREADS or\n"
+    "                      OMP_NUM_THREADS is set, else 1)\n"
+    "  -h, --help          show this help and exit\n"
+    "  -V, --version       show the version and exit\n"
+    "\n"
+    "Logs go to stderr, one line per refit (and per queue top-up): time,\n"
+    "sweep, observations, ms, backend. SIGTERM or SIGINT release the\n"
+    "leases and exit 0.\n"
+    "Exit status: 0 on a clean stop; 1 when it cannot run (no usable CUDA\n"
+    "device for --device cuda, Redis refused the password, --once without\n"
+    "Redis); 2 on a bad option.\n";
+
 static void usage(FILE *fp)
 {
-    fprintf(fp,
-"Usage: proteind [OPTION]...\n"
-"The protein coordinator: refits each sweep's optimizer as observations\n"
-"arrive and keeps the sweep's ready queue filled. One proteind is active per\n"
-"sweep (a leader lease in Redis); others wait as standbys and take over.\n"
-"\n"
-"  --redis URL          Redis to use (default $PROTEIN_REDIS, else\n"
-"                       redis://127.0.0.1:6379)\n"
-"  --password-file F    read the Redis password from F (default\n"
-"                       $PROTEIN_REDIS_PASSWORD, else none)\n"
-"  --device D           GP backend: auto (CUDA when usable, else CPU), cpu or\n"
-"                       cuda (fails when no CUDA device is usable); default auto\n"
-"  --sweep NAME         serve only this sweep (repeatable); default: every\n"
-"                       sweep that is not stopped, discovered as they appear\n"
-"  --queue-depth N      smallest ready queue per sweep (default 16); it grows\n"
-"                       to the sweep's running trials plus waiting claims\n"
-"  --lease-ttl MS       leader lease TTL, renewed every MS/3 (default 5000)\n"
-"  --debounce MS        quiet time that ends a burst of observations before\n"
-"                       one refit (default 200)\n"
-"  --id ID              this coordinator's name in the lease (default\n"
-"                       HOST:PID)\n"
-"  --once               fill each sweep's queue once, then exit\n"
-"  --blas-threads N     BLAS threads for CPU fits (default $PROTEIN_BLAS_THREADS,\n"
-"                       else OpenBLAS's own choice when OPENBLAS_NUM_THREADS or\n"
-"                       OMP_NUM_THREADS is set, else 1)\n"
-"  -h, --help           show this help and exit\n"
-"  -V, --version        show the version and exit\n"
-"\n"
-"Logs go to stderr, one line per refit (and per queue top-up): time, sweep,\n"
-"observations, ms, backend. SIGTERM or SIGINT release the leases and exit 0.\n"
-"Exit status: 0 on a clean stop; 1 when it cannot run (no usable CUDA device\n"
-"for --device cuda, Redis refused the password, --once without Redis); 2 on\n"
-"a bad option.\n");
+    fputs(usage_text, fp);
 }
 
 /* Parses a positive integer option; prints why and returns -1 when bad. */
@@ -157,9 +167,18 @@ static int parse_positive(const char *opt, const char *text, int *out)
  * handled, 2 on a usage error (message printed). */
 static int parse_options(int argc, char **argv, proteind_options *opts)
 {
-    enum { OPT_REDIS = 256, OPT_PASSWORD_FILE, OPT_DEVICE, OPT_SWEEP,
-           OPT_DEPTH, OPT_TTL, OPT_DEBOUNCE, OPT_ID, OPT_ONCE,
-           OPT_BLAS_THREADS };
+    enum {
+        OPT_REDIS = 256,
+        OPT_PASSWORD_FILE,
+        OPT_DEVICE,
+        OPT_SWEEP,
+        OPT_DEPTH,
+        OPT_TTL,
+        OPT_DEBOUNCE,
+        OPT_ID,
+        OPT_ONCE,
+        OPT_BLAS_THREADS
+    };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
         {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
@@ -200,8 +219,10 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         case OPT_DEVICE: opts->device = optarg; break;
         case OPT_SWEEP:
             if (!pq_sweep_name_valid(optarg)) {
-                fprintf(stderr, "proteind: --sweep: '%s' is not a valid sweep "
-                        "name (1-64 of A-Z a-z 0-9 . _ -)\n", optarg);
+                fprintf(stderr,
+                        "proteind: --sweep: '%s' is not a valid sweep name "
+                        "(1-64 of A-Z a-z 0-9 . _ -)\n",
+                        optarg);
                 return 2;
             }
             opts->sweeps[opts->n_sweeps++] = optarg;
@@ -214,8 +235,10 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
             if (parse_positive("--lease-ttl", optarg, &opts->lease_ttl_ms))
                 return 2;
             if (opts->lease_ttl_ms < 300) {
-                fprintf(stderr, "proteind: --lease-ttl: %d ms is too short "
-                        "(at least 300)\n", opts->lease_ttl_ms);
+                fprintf(stderr,
+                        "proteind: --lease-ttl: %d ms is too short "
+                        "(at least 300)\n",
+                        opts->lease_ttl_ms);
                 return 2;
             }
             break;
@@ -237,16 +260,16 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 return 2;
             break;
         case 'h': usage(stdout); return 1;
-        case 'V': printf("proteind (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-                  return 1;
-        default:
-            fprintf(stderr, "Try 'proteind --help'.\n");
-            return 2;
+        case 'V':
+            printf("proteind (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+            return 1;
+        default: fprintf(stderr, "Try 'proteind --help'.\n"); return 2;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "proteind: unexpected argument '%s'\nTry 'proteind "
-                "--help'.\n", argv[optind]);
+        fprintf(stderr,
+                "proteind: unexpected argument '%s'\nTry 'proteind --help'.\n",
+                argv[optind]);
         return 2;
     }
     /* Renewals must fit several loop turns into one TTL. */
@@ -287,8 +310,8 @@ static int discover(daemon_state *d)
     int rc = PQ_OK;
 
     if (d->opts.n_sweeps > 0) {
-        for (size_t i = 0; i < d->opts.n_sweeps && rc != PQ_EIO &&
-                           rc != PQ_ENOMEM; i++) {
+        for (size_t i = 0;
+             i < d->opts.n_sweeps && rc != PQ_EIO && rc != PQ_ENOMEM; i++) {
             rc = pq_sweep_exists(d->ctx, d->opts.sweeps[i]);
             if (rc == PQ_ENOSWEEP) {
                 rc = PQ_OK;
@@ -352,8 +375,8 @@ static int connect_redis(daemon_state *d)
         }
         if (d->ctx->err == PQ_OK) {
             if (logged)
-                proteind_log("Redis is back (%s)", d->ctx->url ? d->ctx->url
-                             : "default URL");
+                proteind_log("Redis is back (%s)",
+                             d->ctx->url ? d->ctx->url : "default URL");
             return 0;
         }
         if (d->ctx->err == PQ_EAUTH) {
@@ -388,14 +411,15 @@ static void sweep_failed(daemon_state *d, served *sv, const char *what)
 {
     if (sv->backoff_ms < SWEEP_BACKOFF_MIN_MS)
         sv->backoff_ms = SWEEP_BACKOFF_MIN_MS;
-    proteind_log("sweep %s: %s: %s; retrying in %lld ms", sv->lease.sweep,
-                 what, d->ctx->errstr[0] ? d->ctx->errstr : "failed",
+    proteind_log("sweep %s: %s: %s; retrying in %lld ms", sv->lease.sweep, what,
+                 d->ctx->errstr[0] ? d->ctx->errstr : "failed",
                  (long long)sv->backoff_ms);
     drop_state(sv);
     proteind_lease_release(d->ctx, &sv->lease, &d->opts);
     sv->retry_at = proteind_now_ms() + sv->backoff_ms;
     sv->backoff_ms = sv->backoff_ms * 2 > SWEEP_BACKOFF_MAX_MS
-                         ? SWEEP_BACKOFF_MAX_MS : sv->backoff_ms * 2;
+                         ? SWEEP_BACKOFF_MAX_MS
+                         : sv->backoff_ms * 2;
 }
 
 /* One turn of one sweep: lease, then (when held) its refit loop. Returns
@@ -406,8 +430,7 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
 {
     int rc, held;
 
-    held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts,
-                               proteind_now_ms());
+    held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts, proteind_now_ms());
     if (held == PQ_ENOSWEEP) {
         proteind_log("sweep %s: no such sweep (deleted?); waiting for it",
                      sv->lease.sweep);
@@ -502,15 +525,16 @@ static int run(daemon_state *d)
                 continue;
             }
             if (rc != PQ_OK)
-                proteind_log("sweep discovery failed: %s; trying again in "
-                             "%d ms", d->ctx->errstr[0] ? d->ctx->errstr
-                             : protein_strerror(rc), d->opts.discover_ms);
+                proteind_log(
+                    "sweep discovery failed: %s; trying again in %d ms",
+                    d->ctx->errstr[0] ? d->ctx->errstr : protein_strerror(rc),
+                    d->opts.discover_ms);
             d->next_discovery = now + d->opts.discover_ms;
         }
         n_held = count_held(d);
         /* The turn's wait for observations is shared by the held sweeps. */
-        wait_ms = d->opts.once ? 0
-                  : d->opts.poll_ms / (int)(n_held ? n_held : 1);
+        wait_ms =
+            d->opts.once ? 0 : d->opts.poll_ms / (int)(n_held ? n_held : 1);
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
             if (d->sweeps[i].dropped || d->sweeps[i].missing ||
@@ -548,7 +572,8 @@ int main(int argc, char **argv)
         free(d.opts.sweeps);
         return rc == 1 ? 0 : 2;
     }
-    if (protein_blas_threads_choose(d.opts.blas_threads, blas, sizeof blas) < 0) {
+    if (protein_blas_threads_choose(d.opts.blas_threads, blas, sizeof blas) <
+        0) {
         fprintf(stderr, "proteind: %s\n", blas);
         free(d.opts.sweeps);
         return 2;
@@ -568,8 +593,8 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
-                 "lease %d ms, debounce %d ms, BLAS threads %s", d.opts.id,
-                 d.opts.device, d.backend->name, d.opts.queue_depth,
+                 "lease %d ms, debounce %d ms, BLAS threads %s",
+                 d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
                  d.opts.lease_ttl_ms, d.opts.debounce_ms, blas);
 
     rc = run(&d);

@@ -38,8 +38,7 @@ int64_t proteind_now_ms(void);
 
 /* Writes one line to stderr: an ISO-8601 UTC time, "proteind:", then the
  * printf-formatted message. */
-void proteind_log(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
+void proteind_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Set by SIGTERM/SIGINT; the loops check it and wind down. */
 int proteind_stopping(void);
@@ -71,9 +70,9 @@ void proteind_inject_cuda_fit_failures(int count);
 /* The leader lease of one sweep, held or wanted. */
 typedef struct proteind_lease {
     char *sweep;
-    int held;          /* 1 while this process is the sweep's coordinator */
-    int64_t renew_at;  /* monotonic ms of the next renewal */
-    int64_t expires;   /* monotonic ms when the lease lapses unless renewed */
+    int held;         /* 1 while this process is the sweep's coordinator */
+    int64_t renew_at; /* monotonic ms of the next renewal */
+    int64_t expires;  /* monotonic ms when the lease lapses unless renewed */
 } proteind_lease;
 
 /* Tries to take or renew the lease when it is due. Returns 1 when this

@@ -56,27 +56,27 @@ typedef struct queued_point {
 
 struct proteind_sweep {
     char *name;
-    proteind_lease *lease;    /* renewed during long refits */
+    proteind_lease *lease; /* renewed during long refits */
     const proteind_options *opts;
     const protein_gp_backend *backend;
     protein_sweep_config *cfg;
     protein_optimizer *opt;
-    double *values;           /* scratch: one value vector */
+    double *values; /* scratch: one value vector */
     char last_id[PQ_STREAM_ID_MAX];
-    queued_point *queued;     /* the last batch, head first */
+    queued_point *queued; /* the last batch, head first */
     size_t n_queued;
-    int stale;                /* observations arrived since the last batch */
-    int64_t burst_start;      /* first observation of the current burst */
-    int64_t last_obs;         /* latest observation of the current burst */
+    int stale;           /* observations arrived since the last batch */
+    int64_t burst_start; /* first observation of the current burst */
+    int64_t last_obs;    /* latest observation of the current burst */
     int64_t next_early_stop;
-    int64_t retry_at;         /* a failed batch is not retried before this */
-    long target;              /* the ready queue's size by the last demand */
-    long waiting;             /* claims waiting by the last demand */
-    long seen_trials;         /* n_trials at the last demand read */
-    int64_t seen_at;          /* when it was read (ms); 0: never */
-    double claim_rate;        /* claims per second, smoothed */
-    int active;               /* the sweep accepts claims (not paused) */
-    int done;                 /* stopped: nothing left to coordinate */
+    int64_t retry_at;  /* a failed batch is not retried before this */
+    long target;       /* the ready queue's size by the last demand */
+    long waiting;      /* claims waiting by the last demand */
+    long seen_trials;  /* n_trials at the last demand read */
+    int64_t seen_at;   /* when it was read (ms); 0: never */
+    double claim_rate; /* claims per second, smoothed */
+    int active;        /* the sweep accepts claims (not paused) */
+    int done;          /* stopped: nothing left to coordinate */
 };
 
 /* Feeds one stream entry to the optimizer. Outcomes that say nothing about
@@ -95,7 +95,8 @@ static void ingest(proteind_sweep *s, const pq_observation *o)
 
     if (o->undecodable) {
         proteind_log("sweep %s: stream entry %s skipped: not an observation "
-                     "written by protein", s->name, o->entry_id);
+                     "written by protein",
+                     s->name, o->entry_id);
         return;
     }
     if (o->outcome == PQ_TRIAL_INTERRUPTED || o->outcome == PQ_TRIAL_LOST)
@@ -162,8 +163,7 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     *out = NULL;
     rc = pq_sweep_get(ctx, name, &info);
     if (rc != PQ_OK) {
-        proteind_log("sweep %s: cannot read the sweep: %s", name,
-                     ctx->errstr);
+        proteind_log("sweep %s: cannot read the sweep: %s", name, ctx->errstr);
         goto fail;
     }
     if (info->state == PQ_SWEEP_STOPPED) {
@@ -178,16 +178,15 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     s->lease = lease;
     s->opts = opts;
     s->backend = backend;
-    if (pq_model_load_config(name, info->config_yaml,
-                             strlen(info->config_yaml), &s->cfg,
-                             &err) != PROTEIN_OK) {
+    if (pq_model_load_config(name, info->config_yaml, strlen(info->config_yaml),
+                             &s->cfg, &err) != PROTEIN_OK) {
         protein_error_format(&err, msg, sizeof msg);
         proteind_log("sweep %s: stored config rejected: %s", name, msg);
         rc = PQ_EINVAL;
         goto fail;
     }
-    s->values = calloc(s->cfg->n_params ? s->cfg->n_params : 1,
-                       sizeof *s->values);
+    s->values =
+        calloc(s->cfg->n_params ? s->cfg->n_params : 1, sizeof *s->values);
     if (!s->values) {
         rc = PQ_ENOMEM;
         goto fail;
@@ -204,15 +203,15 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     }
     rc = pq_observations_all(ctx, name, &obs, &n_obs, s->last_id);
     if (rc != PQ_OK) {
-        proteind_log("sweep %s: cannot read the observation stream: %s",
-                     name, ctx->errstr);
+        proteind_log("sweep %s: cannot read the observation stream: %s", name,
+                     ctx->errstr);
         goto fail;
     }
     ingest_all(s, obs, n_obs);
     skip_handed_out(s, info->n_trials + info->queue_depth);
     proteind_log("sweep %s: rebuilt from Redis: %zu stream entries, %zu "
-                 "successes, %zu failures", name, n_obs,
-                 protein_num_observations(s->opt),
+                 "successes, %zu failures",
+                 name, n_obs, protein_num_observations(s->opt),
                  protein_num_failures(s->opt));
     pq_observations_free(obs, n_obs);
     s->active = info->state == PQ_SWEEP_ACTIVE;
@@ -278,8 +277,7 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
         return rc == 0 ? PQ_ESTATE : rc;
     values = calloc(n * np, sizeof *values);
     infos = calloc(n, sizeof *infos);
-    rc = values && infos ? protein_suggest_batch(s->opt, n, values, infos,
-                                                 &got)
+    rc = values && infos ? protein_suggest_batch(s->opt, n, values, infos, &got)
                          : PROTEIN_ENOMEM;
     if (rc == PROTEIN_EXHAUSTED)
         rc = PROTEIN_OK;
@@ -337,15 +335,15 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         goto fail;
     protein_clear_pending(s->opt);
     for (size_t i = 0; i < n_running; i++) {
-        if (pq_model_params_to_values(s->cfg, &running[i], s->values,
-                                      &err) != PROTEIN_OK)
+        if (pq_model_params_to_values(s->cfg, &running[i], s->values, &err) !=
+            PROTEIN_OK)
             continue; /* a point from an older config: nothing to avoid */
         protein_add_pending(s->opt, s->values);
     }
     /* Claims take points from the head: the last `depth` ones remain. When
      * the queue holds more than we know of, replace it all. */
     first = (size_t)depth <= s->n_queued ? s->n_queued - (size_t)depth
-                                          : s->n_queued;
+                                         : s->n_queued;
     for (size_t i = first; i < s->n_queued; i++) {
         if (!keepable(s, i, i - first, replace_stale) ||
             n_keep == (size_t)target)
@@ -401,18 +399,19 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         s->n_queued = 0;
     }
     ms = (double)(proteind_now_ms() - t0);
-    proteind_log("%s sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu "
-                 "queued=%zu running=%zu", replace_stale ? "refit" : "topup",
-                 s->name, protein_num_observations(s->opt), ms,
-                 proteind_backend_last_used(s->backend), n_fresh,
-                 (size_t)depth_now, n_running);
+    proteind_log(
+        "%s sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu queued=%zu running=%zu",
+        replace_stale ? "refit" : "topup", s->name,
+        protein_num_observations(s->opt), ms,
+        proteind_backend_last_used(s->backend), n_fresh, (size_t)depth_now,
+        n_running);
     if (replace_stale) {
         s->stale = 0;
         if (pq_set_refit_info(ctx, s->name,
                               (long)protein_num_observations(s->opt), ms,
                               proteind_backend_last_used(s->backend)) != PQ_OK)
-            proteind_log("sweep %s: could not record the refit: %s",
-                         s->name, ctx->errstr);
+            proteind_log("sweep %s: could not record the refit: %s", s->name,
+                         ctx->errstr);
     }
     pq_params_array_free(running, n_running);
     queued_free(fresh, (size_t)target + 1);
@@ -444,7 +443,8 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
         return rc;
     if (skipped)
         proteind_log("sweep %s: %zu running trials not considered for early "
-                     "stopping: %s", s->name, skipped, ctx->errstr);
+                     "stopping: %s",
+                     s->name, skipped, ctx->errstr);
     for (size_t i = 0; i < n; i++) {
         const pq_trial_record *t = &trials[i];
 
@@ -460,9 +460,9 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
             continue;
         rc = pq_trial_request_stop(ctx, s->name, t->id);
         if (rc == PQ_OK)
-            proteind_log("sweep %s: trial %ld: early stop (score %g worse "
-                         "than %g at %.0f s)", s->name, t->id,
-                         t->progress_score, thr, cost);
+            proteind_log("sweep %s: trial %ld: early stop (score %g worse than "
+                         "%g at %.0f s)",
+                         s->name, t->id, t->progress_score, thr, cost);
         else if (rc != PQ_ESTATE && rc != PQ_ENOTRIAL)
             break;
         rc = PQ_OK;
@@ -500,8 +500,7 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
         n = d->max_trials - d->n_fallback;
     if (n <= 0)
         return PQ_OK;
-    if (pq_model_fallback_points(s->cfg, fallback_seed(s->name,
-                                                       d->n_fallback),
+    if (pq_model_fallback_points(s->cfg, fallback_seed(s->name, d->n_fallback),
                                  (size_t)n, &points) != PROTEIN_OK) {
         proteind_log("sweep %s: cannot draw fallback points", s->name);
         return PQ_OK;
@@ -509,11 +508,12 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
     rc = pq_fallback_add(ctx, s->name, s->opts->id, points, (size_t)n, &size);
     pq_params_array_free(points, (size_t)n);
     if (rc == PQ_OK)
-        proteind_log("sweep %s: fallback pool topped up to %ld points (%ld "
-                     "used)", s->name, size, d->fallback_next);
+        proteind_log(
+            "sweep %s: fallback pool topped up to %ld points (%ld used)",
+            s->name, size, d->fallback_next);
     else if (rc != PQ_EIO)
-        proteind_log("sweep %s: cannot top up the fallback pool: %s",
-                     s->name, ctx->errstr);
+        proteind_log("sweep %s: cannot top up the fallback pool: %s", s->name,
+                     ctx->errstr);
     return rc == PQ_EIO || rc == PQ_ESTATE ? rc : PQ_OK;
 }
 
@@ -534,8 +534,7 @@ static void track_claim_rate(proteind_sweep *s, long n_trials)
     if (s->seen_at > 0 && dt > 0.05 && n_trials >= s->seen_trials) {
         double rate = (double)(n_trials - s->seen_trials) / dt;
 
-        s->claim_rate = RATE_WEIGHT * rate +
-                        (1 - RATE_WEIGHT) * s->claim_rate;
+        s->claim_rate = RATE_WEIGHT * rate + (1 - RATE_WEIGHT) * s->claim_rate;
     }
     if (s->seen_at == 0 || dt > 0.05) {
         s->seen_trials = n_trials;
@@ -561,8 +560,7 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
         return rc;
     s->active = d.state == PQ_SWEEP_ACTIVE;
     if (d.state == PQ_SWEEP_STOPPED && !s->done) {
-        proteind_log("sweep %s: stopped; no longer coordinating it",
-                     s->name);
+        proteind_log("sweep %s: stopped; no longer coordinating it", s->name);
         s->done = 1;
     }
     track_claim_rate(s, d.n_trials);
@@ -633,11 +631,12 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
         return rc;
     if (expired > 0)
         proteind_log("sweep %s: %ld trial lease%s expired (lost; requeued "
-                     "within the retry policy)", s->name, expired,
-                     expired == 1 ? "" : "s");
+                     "within the retry policy)",
+                     s->name, expired, expired == 1 ? "" : "s");
 
     quiet_at = s->last_obs + s->opts->debounce_ms;
-    cut_at = s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
+    cut_at =
+        s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
     burst_over = s->stale && (now >= quiet_at || now >= cut_at);
     /* Demand is read every turn (one read-only call): a burst of claims is
      * answered within one poll. */

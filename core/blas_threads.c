@@ -44,8 +44,9 @@ int protein_blas_threads_choose(int requested, char *why, size_t why_len)
     } else if (env && *env) {
         n = parse_threads(env);
         if (!n) {
-            snprintf(why, why_len, "PROTEIN_BLAS_THREADS='%s' is not a "
-                     "thread count (1-4096)", env);
+            snprintf(why, why_len,
+                     "PROTEIN_BLAS_THREADS='%s' is not a thread count (1-4096)",
+                     env);
             return -1;
         }
         snprintf(why, why_len, "%d (PROTEIN_BLAS_THREADS)", n);

@@ -142,8 +142,7 @@ int protein_slug_name(const char *text, char *buf, size_t len)
 
 /* Name from the file name; see config_common.h. */
 int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
-                                  int line, const char *key,
-                                  protein_error *err)
+                                  int line, const char *key, protein_error *err)
 {
     const char *base, *dot;
     char stem[PROTEIN_SWEEP_NAME_MAX * 4], name[PROTEIN_SWEEP_NAME_MAX + 1];
@@ -152,8 +151,8 @@ int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
     if (cfg->name)
         return 0;
     if (!file)
-        return protein_config_error(err, file, line, key, "the sweep has no "
-                                    "name; add name: my-sweep");
+        return protein_config_error(
+            err, file, line, key, "the sweep has no name; add name: my-sweep");
     base = strrchr(file, '/');
     base = base ? base + 1 : file;
     dot = strrchr(base, '.');
@@ -164,16 +163,15 @@ int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
     stem[n] = '\0';
     protein_slug_name(stem, name, sizeof name);
     if (!protein_sweep_name_valid(name))
-        return protein_config_error(err, file, line, key, "the config has no "
-                                    "name and the file name gives none; add "
-                                    "name: my-sweep");
+        return protein_config_error(err, file, line, key,
+                                    "the config has no name and the file name "
+                                    "gives none; add name: my-sweep");
     return protein_config_set_string(&cfg->name, name);
 }
 
 /* Index of the parameter called name (exact match), or -1 when there is
  * none or cfg/name is NULL. */
-int protein_config_find_param(const protein_sweep_config *cfg,
-                              const char *name)
+int protein_config_find_param(const protein_sweep_config *cfg, const char *name)
 {
     size_t i;
 
@@ -238,8 +236,8 @@ int protein_parse_u64(const char *s, uint64_t *out)
 /* true/yes/on -> 1, false/no/off -> 0 (any case): 0, or -1 otherwise. */
 int protein_parse_bool(const char *s, int *out)
 {
-    static const char *const yes[] = { "true", "yes", "on" };
-    static const char *const no[] = { "false", "no", "off" };
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
     size_t i;
 
     if (!s)
@@ -377,9 +375,10 @@ static int option_int(const char *text, long long lo, long long hi,
                       const char *key, protein_error *err)
 {
     if (protein_parse_integer(text, out) != 0 || *out < lo || *out > hi)
-        return protein_config_error(err, file, line, key, "'%s' is not valid; "
-                                    "write a whole number from %lld to %lld",
-                                    text, lo, hi);
+        return protein_config_error(
+            err, file, line, key,
+            "'%s' is not valid; write a whole number from %lld to %lld", text,
+            lo, hi);
     return 0;
 }
 
@@ -391,24 +390,24 @@ static int option_double(const char *text, double lo, int lo_open, double hi,
 
     if (protein_parse_number(text, &v) != 0 || v < lo || (lo_open && v == lo) ||
         v > hi)
-        return protein_config_error(err, file, line, key, "'%s' is not valid; "
-                                    "write a number %s %g%s%.17g", text,
-                                    lo_open ? ">" : ">=", lo,
-                                    hi < 1e300 ? " and <= " : "",
-                                    hi < 1e300 ? hi : 0.0);
+        return protein_config_error(
+            err, file, line, key,
+            "'%s' is not valid; write a number %s %g%s%.17g", text,
+            lo_open ? ">" : ">=", lo, hi < 1e300 ? " and <= " : "",
+            hi < 1e300 ? hi : 0.0);
     *out = v;
     return 0;
 }
 
-#define KNOB_ROW(name, type, lo, hi, def)                                \
-    { #name, KNOB_TYPE_##type, offsetof(protein_sweep_config, name), lo, hi,  \
-      def },
+#define KNOB_ROW(name, type, lo, hi, def)                                      \
+    {#name, KNOB_TYPE_##type, offsetof(protein_sweep_config, name), lo, hi,    \
+     def},
 #define KNOB_TYPE_int PROTEIN_KNOB_INT
 #define KNOB_TYPE_double PROTEIN_KNOB_DOUBLE
 #define KNOB_TYPE_bool PROTEIN_KNOB_BOOL
 
 /* See config_common.h. */
-const protein_knob protein_knobs[] = { PROTEIN_KNOBS(KNOB_ROW) };
+const protein_knob protein_knobs[] = {PROTEIN_KNOBS(KNOB_ROW)};
 const size_t protein_n_knobs = sizeof protein_knobs / sizeof protein_knobs[0];
 
 /* Sets knob k of cfg from text; 0 or PROTEIN_ECONFIG. */
@@ -423,14 +422,14 @@ static int set_knob(protein_sweep_config *cfg, const protein_knob *k,
     switch (k->type) {
     case PROTEIN_KNOB_BOOL:
         if (protein_parse_bool(text, (int *)field) != 0)
-            return protein_config_error(err, file, line, key, "'%s' is not a "
-                                        "boolean; write true or false", text);
+            return protein_config_error(
+                err, file, line, key,
+                "'%s' is not a boolean; write true or false", text);
         return 0;
     case PROTEIN_KNOB_DOUBLE:
-        return option_double(text, k->lo, 0, k->hi, (double *)field, file,
-                             line, key, err);
-    case PROTEIN_KNOB_INT:
-        break;
+        return option_double(text, k->lo, 0, k->hi, (double *)field, file, line,
+                             key, err);
+    case PROTEIN_KNOB_INT: break;
     }
     rc = option_int(text, (long long)k->lo, (long long)k->hi, &v, file, line,
                     key, err);
@@ -451,14 +450,14 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
 
     for (i = 0; i < protein_n_knobs; i++)
         if (strcmp(opt, protein_knobs[i].name) == 0)
-            return set_knob(cfg, &protein_knobs[i], text, file, line, key,
-                            err);
+            return set_knob(cfg, &protein_knobs[i], text, file, line, key, err);
     if (strcmp(opt, "name") == 0) {
         if (!protein_sweep_name_valid(text))
-            return protein_config_error(err, file, line, key, "sweep name '%s' "
-                                        "is invalid; use 1 to %d characters of "
-                                        "A-Z a-z 0-9 . _ -, not starting with "
-                                        ". or -", text, PROTEIN_SWEEP_NAME_MAX);
+            return protein_config_error(
+                err, file, line, key,
+                "sweep name '%s' is invalid; use 1 to %d characters of A-Z a-z "
+                "0-9 . _ -, not starting with . or -",
+                text, PROTEIN_SWEEP_NAME_MAX);
         return protein_config_set_string(&cfg->name, text);
     }
     if (strcmp(opt, "method") == 0) {
@@ -469,20 +468,21 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
         else if (strcasecmp(text, "grid") == 0)
             cfg->method = PROTEIN_METHOD_GRID;
         else
-            return protein_config_error(err, file, line, key, "unknown method "
-                                        "'%s'; write protein (or W&B's bayes), "
-                                        "random or grid", text);
+            return protein_config_error(err, file, line, key,
+                                        "unknown method '%s'; write protein "
+                                        "(or W&B's bayes), random or grid",
+                                        text);
         return 0;
     }
     if (strcmp(opt, "metric") == 0 || strcmp(opt, "cost") == 0) {
         if (!protein_valid_metric(text))
-            return protein_config_error(err, file, line, key, "'%s' cannot be a"
-                                        " result key; use 1 to %d characters "
-                                        "without spaces, '=' or '#'", text,
-                                        PROTEIN_METRIC_NAME_MAX);
-        return protein_config_set_string(opt[0] == 'm' ? &cfg->metric
-                                                       : &cfg->cost_metric,
-                                         text);
+            return protein_config_error(
+                err, file, line, key,
+                "'%s' cannot be a result key; use 1 to %d characters without "
+                "spaces, '=' or '#'",
+                text, PROTEIN_METRIC_NAME_MAX);
+        return protein_config_set_string(
+            opt[0] == 'm' ? &cfg->metric : &cfg->cost_metric, text);
     }
     if (strcmp(opt, "goal") == 0) {
         if (strcasecmp(text, "maximize") == 0)
@@ -490,9 +490,9 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
         else if (strcasecmp(text, "minimize") == 0)
             cfg->minimize = 1;
         else
-            return protein_config_error(err, file, line, key, "unknown goal "
-                                        "'%s'; write maximize or minimize",
-                                        text);
+            return protein_config_error(
+                err, file, line, key,
+                "unknown goal '%s'; write maximize or minimize", text);
         return 0;
     }
     if (strcmp(opt, "cost_param") == 0)
@@ -509,9 +509,10 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
         else if (strcasecmp(text, "percentile") == 0)
             cfg->percentile_metric = 1;
         else
-            return protein_config_error(err, file, line, key, "unknown metric "
-                                        "distribution '%s'; write linear or "
-                                        "percentile", text);
+            return protein_config_error(
+                err, file, line, key,
+                "unknown metric distribution '%s'; write linear or percentile",
+                text);
         return 0;
     }
     if (strcmp(opt, "max_trials") == 0) {
@@ -525,9 +526,10 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
                              line, key, err);
     if (strcmp(opt, "seed") == 0) {
         if (protein_parse_u64(text, &cfg->seed) != 0)
-            return protein_config_error(err, file, line, key, "'%s' is not "
-                                        "valid; write a whole number from 0 to "
-                                        "18446744073709551615", text);
+            return protein_config_error(err, file, line, key,
+                                        "'%s' is not valid; write a whole "
+                                        "number from 0 to 18446744073709551615",
+                                        text);
         cfg->has_seed = 1;
         return 0;
     }

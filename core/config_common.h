@@ -6,10 +6,10 @@
 #include "protein.h"
 #include "protein_names.h"
 
-#define PROTEIN_PARAM_NAME_MAX 100  /* flattened parameter name length */
-#define PROTEIN_METRIC_NAME_MAX 64  /* metric / cost result-key length */
-#define PROTEIN_MAX_PARAMS 256      /* parameters in one sweep */
-#define PROTEIN_MAX_VALUES 1024     /* choices of one categorical */
+#define PROTEIN_PARAM_NAME_MAX 100 /* flattened parameter name length */
+#define PROTEIN_METRIC_NAME_MAX 64 /* metric / cost result-key length */
+#define PROTEIN_MAX_PARAMS 256     /* parameters in one sweep */
+#define PROTEIN_MAX_VALUES 1024    /* choices of one categorical */
 
 /* One optional field of a parameter spec: its text as written and the
  * config line it is on. text == NULL means absent. */
@@ -22,13 +22,13 @@ typedef struct protein_spec_field {
  * with borrowed strings; protein_config_add_param() checks it and copies
  * what it keeps. */
 typedef struct protein_param_spec {
-    const char *name;        /* flattened name, e.g. "train/lr" */
-    const char *key;         /* key path for errors, e.g. "parameters.lr" */
-    int line;                /* line of the parameter's name */
+    const char *name; /* flattened name, e.g. "train/lr" */
+    const char *key;  /* key path for errors, e.g. "parameters.lr" */
+    int line;         /* line of the parameter's name */
     protein_spec_field distribution, min, max, scale, integer, value, def;
     protein_spec_field mu, sigma, a, b, q; /* W&B distribution fields */
-    const char *def_key;     /* what the default is called: "default", "mean" */
-    int has_values;          /* a values list was given (maybe empty) */
+    const char *def_key; /* what the default is called: "default", "mean" */
+    int has_values;      /* a values list was given (maybe empty) */
     int values_line;
     size_t n_values;
     const char *const *values;
@@ -36,7 +36,7 @@ typedef struct protein_param_spec {
     const unsigned char *value_types; /* n_values protein_value_type, or
                                        * NULL: numbers and strings by text */
     unsigned char value_type; /* of value (a constant); with value_types */
-    int has_probabilities;   /* W&B probabilities: [...] of the values */
+    int has_probabilities;    /* W&B probabilities: [...] of the values */
     int probabilities_line;
     size_t n_probabilities;
     const char *const *probabilities;
@@ -94,14 +94,14 @@ int protein_config_set_string(char **dst, const char *src);
  * the writer all come from it. X(name, type, lo, hi, default): name is the
  * key and the protein_sweep_config field, type int, double or bool (an int
  * field), and a value outside [lo, hi] is refused. */
-#define PROTEIN_KNOBS(X)                                                  \
-    X(num_random_samples, int, 0, 1000000, 10)                            \
-    X(suggestions_per_pareto, int, 1, 65536, 256)                         \
-    X(expansion_rate, double, 0, 10, PROTEIN_DEFAULT_EXPANSION_RATE)      \
-    X(early_stop_quantile, double, 0, 1, 0.3)                             \
-    X(gp_max_obs, int, 0, 10000000, 0)                                    \
-    X(gp_training_iter, int, 0, 100000, 50)                               \
-    X(prune_pareto, bool, 0, 1, 1)                                        \
+#define PROTEIN_KNOBS(X)                                                       \
+    X(num_random_samples, int, 0, 1000000, 10)                                 \
+    X(suggestions_per_pareto, int, 1, 65536, 256)                              \
+    X(expansion_rate, double, 0, 10, PROTEIN_DEFAULT_EXPANSION_RATE)           \
+    X(early_stop_quantile, double, 0, 1, 0.3)                                  \
+    X(gp_max_obs, int, 0, 10000000, 0)                                         \
+    X(gp_training_iter, int, 0, 100000, 50)                                    \
+    X(prune_pareto, bool, 0, 1, 1)                                             \
     X(downsample, int, 0, 1000, 0)
 
 /* Expands to a knob's name and a comma, for key lists:
@@ -132,7 +132,8 @@ extern const size_t protein_n_knobs;
  * suggestions_per_pareto, expansion_rate, early_stop_quantile, gp_max_obs,
  * gp_training_iter, prune_pareto). Errors name file, line and key (the
  * option as the file spells it). Returns PROTEIN_ENOTFOUND (err untouched)
- * when opt is none of these, PROTEIN_ECONFIG for a bad value, PROTEIN_ENOMEM. */
+ * when opt is none of these, PROTEIN_ECONFIG for a bad value, or
+ * PROTEIN_ENOMEM. */
 int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
                               const char *text, const char *file, int line,
                               const char *key, protein_error *err);
@@ -149,15 +150,16 @@ int protein_config_warn(protein_sweep_config *cfg, const char *fmt, ...)
 
 /* Sets cfg->name from the base name of file (less its extension) when the
  * config names none, making it a valid sweep name (other characters
- * become '-', cut to PROTEIN_SWEEP_NAME_MAX). line and key locate the error when
- * there is no file name. Returns 0, PROTEIN_ECONFIG or PROTEIN_ENOMEM. */
+ * become '-', cut to PROTEIN_SWEEP_NAME_MAX). line and key locate the error
+ * when there is no file name. Returns 0, PROTEIN_ECONFIG or PROTEIN_ENOMEM. */
 int protein_config_name_from_file(protein_sweep_config *cfg, const char *file,
                                   int line, const char *key,
                                   protein_error *err);
 
 /* A valid sweep name made of text: characters outside [A-Za-z0-9._-]
- * become '-', cut to PROTEIN_SWEEP_NAME_MAX, into buf (len > PROTEIN_SWEEP_NAME_MAX).
- * Returns 1 when that changed text, 0 when text was valid as it is. */
+ * become '-', cut to PROTEIN_SWEEP_NAME_MAX, into buf (len >
+ * PROTEIN_SWEEP_NAME_MAX). Returns 1 when that changed text, 0 when text was
+ * valid as it is. */
 int protein_slug_name(const char *text, char *buf, size_t len);
 
 /* Parses PufferLib INI text read over base (default.ini, may be NULL) the

@@ -21,24 +21,35 @@ static const struct ignored_key {
     const char *key;
     const char *why;
 } ignored_keys[] = {
-    {"use_gpu", "proteind fits on the GPU when it has one (see proteind --device)"},
-    {"gpus", "Slurm decides how many trials run at once (sbatch --array=...%N)"},
+    {"use_gpu",
+     "proteind fits on the GPU when it has one (see proteind --device)"},
+    {"gpus",
+     "Slurm decides how many trials run at once (sbatch --array=...%N)"},
     {"match_", "PufferLib's match scoring runs inside the trainer; protein "
                "takes the score the trial reports"},
 };
 
 static const char *const sweep_keys[] = {
-    "name", "method", "metric", "goal", "cost", "cost_param", "max_runs",
-    "max_trials", "max_suggestion_cost", "seed", "sweep_only",
-    PROTEIN_KNOBS(PROTEIN_KNOB_NAME)
-    "metric_distribution", "use_gpu", "gpus", NULL
-};
+    "name",
+    "method",
+    "metric",
+    "goal",
+    "cost",
+    "cost_param",
+    "max_runs",
+    "max_trials",
+    "max_suggestion_cost",
+    "seed",
+    "sweep_only",
+    PROTEIN_KNOBS(PROTEIN_KNOB_NAME) "metric_distribution",
+    "use_gpu",
+    "gpus",
+    NULL};
 
 #define MAX_NUMBER_TEXT 64
 
 static const char *const param_keys[] = {
-    "distribution", "min", "max", "scale", "mean", "default", "integer", NULL
-};
+    "distribution", "min", "max", "scale", "mean", "default", "integer", NULL};
 
 typedef struct ini_param {
     protein_param_spec spec;
@@ -50,25 +61,25 @@ typedef struct ini_param {
 } ini_param;
 
 typedef struct ini_ctx {
-    const char *file;           /* the file being read */
-    int pass;                   /* 0: default.ini, 1: the file itself */
+    const char *file; /* the file being read */
+    int pass;         /* 0: default.ini, 1: the file itself */
     protein_error *err;
     protein_sweep_config *cfg;
     ini_param *params;
     size_t n_params;
-    int sweep_line;             /* 0 until [sweep] is seen */
+    int sweep_line; /* 0 until [sweep] is seen */
     const char *sweep_file;
     const char *sweep_only;
     int sweep_only_line;
     const char *sweep_only_file;
     int cost_param_line;
-    const char *seen[64];       /* keys already set in [sweep] */
+    const char *seen[64]; /* keys already set in [sweep] */
     int seen_line[64];
     int seen_pass[64];
     size_t n_seen;
-    char **numbers;             /* Python number literals rewritten */
+    char **numbers; /* Python number literals rewritten */
     size_t n_numbers;
-    size_t cur;                 /* the parameter of the current section */
+    size_t cur; /* the parameter of the current section */
 } ini_ctx;
 
 static char *trim(char *s)
@@ -83,18 +94,20 @@ static char *trim(char *s)
     return s;
 }
 
-static int unknown_key(ini_ctx *c, int line, const char *section,
-                       const char *k, const char *const *known)
+static int unknown_key(ini_ctx *c, int line, const char *section, const char *k,
+                       const char *const *known)
 {
     const char *near = protein_closest_word(k, known);
     char key[192];
 
     protein_config_key(key, sizeof key, section, k);
     if (near)
-        return protein_config_error(c->err, c->file, line, key, "unknown key "
-                                    "'%s'; did you mean '%s'?", k, near);
-    return protein_config_error(c->err, c->file, line, key, "unknown key '%s';"
-                                " remove it or check the spelling", k);
+        return protein_config_error(c->err, c->file, line, key,
+                                    "unknown key '%s'; did you mean '%s'?", k,
+                                    near);
+    return protein_config_error(
+        c->err, c->file, line, key,
+        "unknown key '%s'; remove it or check the spelling", k);
 }
 
 /* Starts a [sweep.A.B] section: a new parameter, or one of default.ini
@@ -106,23 +119,23 @@ static int begin_param(ini_ctx *c, const char *rest, int line)
 
     if (strcmp(rest, "metric") == 0 || strcmp(rest, "parameters") == 0 ||
         strncmp(rest, "parameters.", 11) == 0)
-        return protein_config_error(c->err, c->file, line, "", "section "
-                                    "[sweep.%s] belongs to PufferLib's older "
-                                    "W&B-style INI layout ([sweep.metric], "
-                                    "[sweep.parameters.SECTION.parameters."
-                                    "PARAM]) that PufferLib 1.x and 2.0 handed "
-                                    "to W&B; PufferLib 3 and protein read "
-                                    "metric and goal in [sweep] and one "
-                                    "[sweep.SECTION.PARAM] per parameter: "
-                                    "rewrite it that way", rest);
+        return protein_config_error(
+            c->err, c->file, line, "",
+            "section [sweep.%s] belongs to PufferLib's older W&B-style INI "
+            "layout ([sweep.metric], "
+            "[sweep.parameters.SECTION.parameters.PARAM]) that PufferLib 1.x "
+            "and 2.0 handed to W&B; PufferLib 3 and protein read metric and "
+            "goal in [sweep] and one [sweep.SECTION.PARAM] per parameter: "
+            "rewrite it that way",
+            rest);
     for (i = 0; i < c->n_params; i++) {
         if (strcmp(c->params[i].key + 6, rest) != 0)
             continue;
         if (c->params[i].pass == c->pass)
-            return protein_config_error(c->err, c->file, line, c->params[i].key,
-                                        "section [%s] appears twice (first on "
-                                        "line %d); merge them",
-                                        c->params[i].key, c->params[i].spec.line);
+            return protein_config_error(
+                c->err, c->file, line, c->params[i].key,
+                "section [%s] appears twice (first on line %d); merge them",
+                c->params[i].key, c->params[i].spec.line);
         c->params[i].pass = c->pass;
         c->params[i].file = c->file;
         c->params[i].set = 0;
@@ -132,12 +145,13 @@ static int begin_param(ini_ctx *c, const char *rest, int line)
     }
     if (n == 0 || n > PROTEIN_PARAM_NAME_MAX || rest[0] == '.' ||
         rest[n - 1] == '.' || strstr(rest, ".."))
-        return protein_config_error(c->err, c->file, line, "", "section "
-                                    "[sweep.%s] does not name a parameter; "
-                                    "write [sweep.SECTION.PARAM]", rest);
+        return protein_config_error(c->err, c->file, line, "",
+                                    "section [sweep.%s] does not name a "
+                                    "parameter; write [sweep.SECTION.PARAM]",
+                                    rest);
     if (c->n_params >= PROTEIN_MAX_PARAMS)
-        return protein_config_error(c->err, c->file, line, "", "too many "
-                                    "parameters (at most %d)",
+        return protein_config_error(c->err, c->file, line, "",
+                                    "too many parameters (at most %d)",
                                     PROTEIN_MAX_PARAMS);
     grown = realloc(c->params, (c->n_params + 1) * sizeof *grown);
     if (!grown)
@@ -173,8 +187,7 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
     protein_param_spec *s = &p->spec;
     protein_spec_field *f;
     protein_spec_field *const fields[] = {
-        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def
-    };
+        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
     unsigned bit = 0;
     char key[192];
     size_t i;
@@ -197,10 +210,10 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
         if (fields[i] == f)
             bit = 1u << i;
     if (p->set & bit)
-        return protein_config_error(c->err, c->file, line,
-                                    protein_config_key(key, sizeof key, p->key, k),
-                                    "set twice in this section (first on line "
-                                    "%d); keep one", f->line);
+        return protein_config_error(
+            c->err, c->file, line,
+            protein_config_key(key, sizeof key, p->key, k),
+            "set twice in this section (first on line %d); keep one", f->line);
     p->set |= bit;
     if (f == &s->def)
         s->def_key = strcmp(k, "mean") == 0 ? "mean" : "default";
@@ -218,9 +231,10 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
     protein_config_key(key, sizeof key, "sweep", k);
     for (i = 0; i < c->n_seen; i++)
         if (c->seen_pass[i] == c->pass && strcmp(c->seen[i], k) == 0)
-            return protein_config_error(c->err, c->file, line, key, "set twice "
-                                        "in [sweep] (first on line %d); keep "
-                                        "one", c->seen_line[i]);
+            return protein_config_error(
+                c->err, c->file, line, key,
+                "set twice in [sweep] (first on line %d); keep one",
+                c->seen_line[i]);
     if (c->n_seen < sizeof c->seen / sizeof c->seen[0]) {
         c->seen[c->n_seen] = k;
         c->seen_pass[c->n_seen] = c->pass;
@@ -228,8 +242,9 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
     }
     for (i = 0; i < sizeof ignored_keys / sizeof ignored_keys[0]; i++) {
         size_t n = strlen(ignored_keys[i].key);
-        if (ignored_keys[i].key[n - 1] == '_' ? strncmp(k, ignored_keys[i].key, n)
-                                              : strcmp(k, ignored_keys[i].key))
+        if (ignored_keys[i].key[n - 1] == '_'
+                ? strncmp(k, ignored_keys[i].key, n)
+                : strcmp(k, ignored_keys[i].key))
             continue;
         return protein_config_warn(c->cfg, "%s:%d: %s: ignored: %s",
                                    c->file ? c->file : "", line, key,
@@ -243,9 +258,9 @@ static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
     }
     if (strcmp(k, "cost_param") == 0)
         c->cost_param_line = line;
-    rc = protein_config_set_option(c->cfg, strcmp(k, "max_runs") == 0
-                                   ? "max_trials" : k, v, c->file, line, key,
-                                   c->err);
+    rc = protein_config_set_option(
+        c->cfg, strcmp(k, "max_runs") == 0 ? "max_trials" : k, v, c->file, line,
+        key, c->err);
     if (rc == PROTEIN_ENOTFOUND || (rc == 0 && !protein_in_list(k, sweep_keys)))
         return unknown_key(c, line, "sweep", k, sweep_keys);
     return rc;
@@ -317,16 +332,18 @@ static int read_lines(ini_ctx *c, char *buf)
         if (*s == '[') {
             size_t n = strlen(s);
             if (s[n - 1] != ']')
-                return protein_config_error(c->err, c->file, lineno, "", "a "
-                                            "section header must end with ']'");
+                return protein_config_error(
+                    c->err, c->file, lineno, "",
+                    "a section header must end with ']'");
             s[n - 1] = '\0';
             s = trim(s + 1);
             if (strcmp(s, "sweep") == 0) {
                 if (c->sweep_line && c->sweep_file == c->file)
-                    return protein_config_error(c->err, c->file, lineno, "sweep",
-                                                "section [sweep] appears twice "
-                                                "(first on line %d); merge them",
-                                                c->sweep_line);
+                    return protein_config_error(
+                        c->err, c->file, lineno, "sweep",
+                        "section [sweep] appears twice (first on line %d); "
+                        "merge them",
+                        c->sweep_line);
                 c->sweep_line = lineno;
                 c->sweep_file = c->file;
                 section = SWEEP;
@@ -341,19 +358,20 @@ static int read_lines(ini_ctx *c, char *buf)
         }
         sep = strpbrk(s, "=:");
         if (!sep)
-            return protein_config_error(c->err, c->file, lineno, "", "expected "
-                                        "'key = value' or a [section] header");
+            return protein_config_error(
+                c->err, c->file, lineno, "",
+                "expected 'key = value' or a [section] header");
         *sep = '\0';
         k = trim(s);
         v = unquote(trim(sep + 1));
         for (s = k; *s; s++)
             *s = (char)tolower((unsigned char)*s);
         if (*k == '\0')
-            return protein_config_error(c->err, c->file, lineno, "", "a key is "
-                                        "missing before '='");
+            return protein_config_error(c->err, c->file, lineno, "",
+                                        "a key is missing before '='");
         if (section == NONE)
-            return protein_config_error(c->err, c->file, lineno, k, "key "
-                                        "outside any section; put it under "
+            return protein_config_error(c->err, c->file, lineno, k,
+                                        "key outside any section; put it under "
                                         "[sweep] or [sweep.SECTION.PARAM]");
         value = section == OTHER ? v : py_number(c, v);
         if (!value)
@@ -430,9 +448,9 @@ static int build(ini_ctx *c)
     int rc, cost;
 
     if (!c->sweep_line)
-        return protein_config_error(c->err, c->file, 1, "sweep", "no [sweep] "
-                                    "section; this is not a PufferLib sweep "
-                                    "config");
+        return protein_config_error(
+            c->err, c->file, 1, "sweep",
+            "no [sweep] section; this is not a PufferLib sweep config");
     if ((rc = protein_config_name_from_file(c->cfg, c->file, c->sweep_line,
                                             "sweep.name", c->err)))
         return rc;
@@ -450,13 +468,12 @@ static int build(ini_ctx *c)
         if (c->sweep_only && !sweep_only_match(c->sweep_only, p->name))
             continue;
         if (!p->spec.distribution.text)
-            rc = protein_config_error(c->err, p->file, p->spec.line, p->key,
-                                      "no distribution; PufferLib needs one "
-                                      "in every [sweep.SECTION.PARAM] (it "
-                                      "stops on an assert without): add "
-                                      "distribution = uniform, int_uniform, "
-                                      "uniform_pow2, log_normal or "
-                                      "logit_normal");
+            rc = protein_config_error(
+                c->err, p->file, p->spec.line, p->key,
+                "no distribution; PufferLib needs one in every "
+                "[sweep.SECTION.PARAM] (it stops on an assert without): add "
+                "distribution = uniform, int_uniform, uniform_pow2, log_normal "
+                "or logit_normal");
         else
             rc = protein_config_add_param(c->cfg, p->file, &p->spec, c->err);
     }
@@ -464,14 +481,13 @@ static int build(ini_ctx *c)
     if (rc)
         return rc;
     if (c->cfg->n_params == 0 && c->sweep_only)
-        return protein_config_error(c->err, c->sweep_only_file, c->sweep_only_line,
-                                    "sweep.sweep_only", "'%s' matches no "
-                                    "parameter; fix it or remove it",
-                                    c->sweep_only);
+        return protein_config_error(
+            c->err, c->sweep_only_file, c->sweep_only_line, "sweep.sweep_only",
+            "'%s' matches no parameter; fix it or remove it", c->sweep_only);
     if (c->cfg->n_params == 0)
-        return protein_config_error(c->err, c->file, c->sweep_line, "sweep",
-                                    "no parameters to sweep; add a "
-                                    "[sweep.SECTION.PARAM] section");
+        return protein_config_error(
+            c->err, c->file, c->sweep_line, "sweep",
+            "no parameters to sweep; add a [sweep.SECTION.PARAM] section");
     cost = protein_config_find_param(c->cfg, "train/total_timesteps");
     if (!c->cfg->cost_param && cost >= 0 &&
         c->cfg->params[cost].kind != PROTEIN_PARAM_CATEGORICAL &&
@@ -496,8 +512,9 @@ static char *ini_text(const char *text, size_t len, const char *file,
         int line = 1;
         for (i = 0; text + i < nul; i++)
             line += text[i] == '\n';
-        *rc = protein_config_error(err, file, line, "", "the file contains a "
-                                   "NUL byte; it is not a text file");
+        *rc = protein_config_error(
+            err, file, line, "",
+            "the file contains a NUL byte; it is not a text file");
         return NULL;
     }
     if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
@@ -541,8 +558,9 @@ int protein_config_parse_ini_over(const char *base, size_t base_len,
         c.file = base_file;
         if ((rc = read_lines(&c, base_buf)))
             goto fail;
-        rc = protein_config_warn(c.cfg, "%s: read over %s, as PufferLib "
-                                 "merges an environment's file with it",
+        rc = protein_config_warn(c.cfg,
+                                 "%s: read over %s, as PufferLib merges an "
+                                 "environment's file with it",
                                  filename ? filename : "", base_file);
         if (rc)
             goto fail;
@@ -571,8 +589,7 @@ fail:
 /* Parses PufferLib INI text (see protein.h). The text may hold anything but
  * NUL bytes; filename (may be NULL) names the file in errors and gives the
  * sweep its name when [sweep] has no name key. */
-int protein_config_parse_ini(const char *text, size_t len,
-                             const char *filename,
+int protein_config_parse_ini(const char *text, size_t len, const char *filename,
                              protein_sweep_config **out, protein_error *err)
 {
     return protein_config_parse_ini_over(NULL, 0, NULL, text, len, filename,

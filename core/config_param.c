@@ -31,9 +31,9 @@ typedef enum bounds_form {
 
 typedef struct dist_info {
     const char *name;
-    int kind;          /* protein_param_kind */
-    int integer;       /* always an integer */
-    int quantized;     /* takes q (default 1) */
+    int kind;      /* protein_param_kind */
+    int integer;   /* always an integer */
+    int quantized; /* takes q (default 1) */
     bounds_form bounds;
 } dist_info;
 
@@ -62,9 +62,8 @@ static const dist_info dists[] = {
 
 /* Protein's log_normal (PufferLib's: min and max, searched in log10) is
  * W&B's log_normal when the spec gives mu or sigma, or no bounds at all. */
-static const dist_info protein_log_normal = {
-    "log_normal", PROTEIN_PARAM_LOG, 0, 0, VALUE_BOUNDS
-};
+static const dist_info protein_log_normal = {"log_normal", PROTEIN_PARAM_LOG, 0,
+                                             0, VALUE_BOUNDS};
 
 /* The distribution called d for spec s, or NULL. */
 static const dist_info *find_distribution(const char *d,
@@ -81,13 +80,26 @@ static const dist_info *find_distribution(const char *d,
     return NULL;
 }
 
-static const char *const distribution_names[] = {
-    "uniform", "int_uniform", "q_uniform", "log_uniform_values",
-    "log_uniform", "q_log_uniform", "q_log_uniform_values", "inv_log_uniform",
-    "inv_log_uniform_values", "normal", "q_normal", "log_normal",
-    "q_log_normal", "beta", "q_beta", "logit_normal", "uniform_pow2",
-    "categorical", "constant", NULL
-};
+static const char *const distribution_names[] = {"uniform",
+                                                 "int_uniform",
+                                                 "q_uniform",
+                                                 "log_uniform_values",
+                                                 "log_uniform",
+                                                 "q_log_uniform",
+                                                 "q_log_uniform_values",
+                                                 "inv_log_uniform",
+                                                 "inv_log_uniform_values",
+                                                 "normal",
+                                                 "q_normal",
+                                                 "log_normal",
+                                                 "q_log_normal",
+                                                 "beta",
+                                                 "q_beta",
+                                                 "logit_normal",
+                                                 "uniform_pow2",
+                                                 "categorical",
+                                                 "constant",
+                                                 NULL};
 
 static int is_integral(double v)
 {
@@ -132,7 +144,8 @@ static int spec_fail(spec_ctx *c, const protein_spec_field *f,
     va_end(ap);
     return protein_config_error(
         c->err, c->file, f && f->text ? f->line : c->s->line,
-        field ? protein_config_key(c->key, sizeof c->key, c->s->key, field) : c->s->key,
+        field ? protein_config_key(c->key, sizeof c->key, c->s->key, field)
+              : c->s->key,
         "%s", msg);
 }
 
@@ -140,8 +153,10 @@ static int spec_number(spec_ctx *c, const protein_spec_field *f,
                        const char *field, double *out)
 {
     if (protein_parse_number(f->text, out) != 0)
-        return spec_fail(c, f, field, "'%s' is not a number; write a value "
-                         "such as 0.5, 10 or 1e-4", f->text);
+        return spec_fail(
+            c, f, field,
+            "'%s' is not a number; write a value such as 0.5, 10 or 1e-4",
+            f->text);
     return 0;
 }
 
@@ -217,15 +232,16 @@ static int build_bounds(spec_ctx *c, protein_param *p, const dist_info *di)
         spec_unused(c, &s->b, "b", di->name))
         return PROTEIN_ECONFIG;
     if (!s->min.text || !s->max.text)
-        return spec_fail(c, NULL, s->min.text ? "max" : "min", "%s is missing; "
-                         "a %s parameter needs min and max", s->min.text ? "max"
-                         : "min", di->name);
+        return spec_fail(c, NULL, s->min.text ? "max" : "min",
+                         "%s is missing; a %s parameter needs min and max",
+                         s->min.text ? "max" : "min", di->name);
     if (spec_number(c, &s->min, "min", &lo) ||
         spec_number(c, &s->max, "max", &hi))
         return PROTEIN_ECONFIG;
     if (lo >= hi)
-        return spec_fail(c, &s->max, "max", "max (%s) must be greater than min "
-                         "(%s)", s->max.text, s->min.text);
+        return spec_fail(c, &s->max, "max",
+                         "max (%s) must be greater than min (%s)", s->max.text,
+                         s->min.text);
     if (di->bounds == LN_BOUNDS) {
         lo = exp(lo);
         hi = exp(hi);
@@ -236,10 +252,11 @@ static int build_bounds(spec_ctx *c, protein_param *p, const dist_info *di)
     }
     if (!(lo < hi) || !isfinite(lo) || !isfinite(hi) ||
         (di->bounds != VALUE_BOUNDS && lo <= 0))
-        return spec_fail(c, &s->max, "max", "%s takes natural-log bounds (W&B):"
-                         " exp(%s) to exp(%s) is no range of positive numbers; "
-                         "for the values themselves write %s_values",
-                         di->name, s->min.text, s->max.text, di->name);
+        return spec_fail(
+            c, &s->max, "max",
+            "%s takes natural-log bounds (W&B): exp(%s) to exp(%s) is no range "
+            "of positive numbers; for the values themselves write %s_values",
+            di->name, s->min.text, s->max.text, di->name);
     p->min = lo;
     p->max = hi;
     return 0;
@@ -252,24 +269,27 @@ static int check_range(spec_ctx *c, const protein_param *p, const dist_info *di)
 {
     const protein_param_spec *s = c->s;
     double limit = p->is_integer ? INTEGER_BOUND_MAX : BOUND_MAX;
-    const char *within = p->is_integer
-        ? "-2^53 and 2^53 (9007199254740992) for an integer parameter, where "
-          "every whole number is exact"
-        : "-1e300 and 1e300 (a wider range would overflow to inf)";
+    const char *within =
+        p->is_integer
+            ? "-2^53 and 2^53 (9007199254740992) for an integer parameter, "
+              "where every whole number is exact"
+            : "-1e300 and 1e300 (a wider range would overflow to inf)";
     const protein_spec_field *f;
 
     if (fabs(p->min) <= limit && fabs(p->max) <= limit)
         return 0;
     if (di->bounds == NO_BOUNDS) {
         f = p->kind == PROTEIN_PARAM_BETA ? &s->a : &s->mu;
-        return spec_fail(c, f->text ? f : NULL, p->kind == PROTEIN_PARAM_BETA
-                         ? "a" : "mu", "the range %g to %g that %s gives is too "
-                         "large: it must lie within %s", p->min, p->max,
-                         di->name, within);
+        return spec_fail(c, f->text ? f : NULL,
+                         p->kind == PROTEIN_PARAM_BETA ? "a" : "mu",
+                         "the range %g to %g that %s gives is too large: it "
+                         "must lie within %s",
+                         p->min, p->max, di->name, within);
     }
     f = fabs(p->min) > limit ? &s->min : &s->max;
-    return spec_fail(c, f, f == &s->min ? "min" : "max", "%s is too large: "
-                     "bounds must lie within %s", f->text, within);
+    return spec_fail(c, f, f == &s->min ? "min" : "max",
+                     "%s is too large: bounds must lie within %s", f->text,
+                     within);
 }
 
 /* Kind, integer flag, bounds, quantum, scale and default of a numeric
@@ -282,19 +302,24 @@ static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
     int integer, rc;
 
     if (s->has_values) {
-        protein_spec_field values = { "values", s->values_line };
-        return spec_fail(c, &values, "values", "values makes a categorical but "
-                         "distribution is %s; remove one of them", dist);
+        protein_spec_field values = {"values", s->values_line};
+        return spec_fail(c, &values, "values",
+                         "values makes a categorical but distribution is %s; "
+                         "remove one of them",
+                         dist);
     }
     if (s->has_probabilities) {
-        protein_spec_field f = { "probabilities", s->probabilities_line };
-        return spec_fail(c, &f, "probabilities", "probabilities apply to "
-                         "values (a categorical) only; remove them");
+        protein_spec_field f = {"probabilities", s->probabilities_line};
+        return spec_fail(
+            c, &f, "probabilities",
+            "probabilities apply to values (a categorical) only; remove them");
     }
     if (s->q.text) {
         if (!di->quantized)
-            return spec_fail(c, &s->q, "q", "q applies to the q_* "
-                             "distributions; write q_%s or remove q", dist);
+            return spec_fail(
+                c, &s->q, "q",
+                "q applies to the q_* distributions; write q_%s or remove q",
+                dist);
         if (spec_number(c, &s->q, "q", &p->q))
             return PROTEIN_ECONFIG;
         if (!(p->q > 0))
@@ -306,16 +331,20 @@ static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
     }
     if (s->integer.text) {
         if (p->kind == PROTEIN_PARAM_POW2 || p->kind == PROTEIN_PARAM_LOGIT)
-            return spec_fail(c, &s->integer, "integer", "integer does not "
-                             "apply to %s; remove it (%s is %s)", dist, dist,
-                             p->kind == PROTEIN_PARAM_POW2 ? "always an integer"
-                                                            : "never an integer");
+            return spec_fail(
+                c, &s->integer, "integer",
+                "integer does not apply to %s; remove it (%s is %s)", dist,
+                dist,
+                p->kind == PROTEIN_PARAM_POW2 ? "always an integer"
+                                              : "never an integer");
         if (protein_parse_bool(s->integer.text, &integer) != 0)
-            return spec_fail(c, &s->integer, "integer", "'%s' is not a boolean; "
-                             "write true or false", s->integer.text);
+            return spec_fail(c, &s->integer, "integer",
+                             "'%s' is not a boolean; write true or false",
+                             s->integer.text);
         if (di->integer && !integer)
-            return spec_fail(c, &s->integer, "integer", "int_uniform is always "
-                             "an integer; use distribution: uniform for floats");
+            return spec_fail(c, &s->integer, "integer",
+                             "int_uniform is always an integer; use "
+                             "distribution: uniform for floats");
         p->is_integer = integer;
     }
     p->is_integer = p->is_integer || di->integer;
@@ -328,55 +357,64 @@ static int build_numeric(spec_ctx *c, protein_param *p, const dist_info *di)
         double v = is_pow2(p->min) ? p->max : p->min;
         if (!is_pow2(v)) {
             double lo = v >= 1 ? pow2_below(v) : 1.0;
-            return spec_fail(c, f, f == &s->min ? "min" : "max", "uniform_pow2 "
-                             "bounds must be powers of two (1, 2, 4, ...); got "
-                             "%s, use %.17g or %.17g", f->text, lo,
-                             v >= 1 ? 2 * lo : 2.0);
+            return spec_fail(c, f, f == &s->min ? "min" : "max",
+                             "uniform_pow2 bounds must be powers of two (1, 2, "
+                             "4, ...); got %s, use %.17g or %.17g",
+                             f->text, lo, v >= 1 ? 2 * lo : 2.0);
         }
     }
     if (p->is_integer && !p->q && di->bounds == VALUE_BOUNDS &&
         (!is_integral(p->min) || !is_integral(p->max)))
-        return spec_fail(c, is_integral(p->min) ? &s->max : &s->min,
-                         is_integral(p->min) ? "max" : "min", "bounds of an "
-                         "integer parameter must be whole numbers; got %s",
-                         is_integral(p->min) ? s->max.text : s->min.text);
+        return spec_fail(
+            c, is_integral(p->min) ? &s->max : &s->min,
+            is_integral(p->min) ? "max" : "min",
+            "bounds of an integer parameter must be whole numbers; got %s",
+            is_integral(p->min) ? s->max.text : s->min.text);
     if ((p->kind == PROTEIN_PARAM_LOG || p->kind == PROTEIN_PARAM_POW2) &&
         p->min <= 0)
-        return spec_fail(c, &s->min, "min", "%s needs min > 0 (it works on a "
-                         "log scale); got %s", dist, s->min.text);
+        return spec_fail(c, &s->min, "min",
+                         "%s needs min > 0 (it works on a log scale); got %s",
+                         dist, s->min.text);
     if (p->kind == PROTEIN_PARAM_LOGIT && (p->min <= 0 || p->max >= 1))
         return spec_fail(c, p->min <= 0 ? &s->min : &s->max,
-                         p->min <= 0 ? "min" : "max", "logit_normal bounds must "
-                         "lie strictly between 0 and 1 (it works on log10(1 - "
-                         "v)); got %s", p->min <= 0 ? s->min.text : s->max.text);
+                         p->min <= 0 ? "min" : "max",
+                         "logit_normal bounds must lie strictly between 0 and "
+                         "1 (it works on log10(1 - v)); got %s",
+                         p->min <= 0 ? s->min.text : s->max.text);
     p->scale = 0.5;
     if (s->scale.text && strcmp(s->scale.text, "auto") != 0) {
         if (strcmp(s->scale.text, "time") == 0) {
             if (p->kind != PROTEIN_PARAM_LOG)
-                return spec_fail(c, &s->scale, "scale", "scale: time needs "
-                                 "log_uniform_values or log_normal; use auto or "
-                                 "a number for %s", dist);
+                return spec_fail(c, &s->scale, "scale",
+                                 "scale: time needs log_uniform_values or "
+                                 "log_normal; use auto or a number for %s",
+                                 dist);
             p->scale = 1.0 / (log2(p->max) - log2(p->min));
         } else if (protein_parse_number(s->scale.text, &p->scale) != 0 ||
                    p->scale <= 0) {
-            return spec_fail(c, &s->scale, "scale", "'%s' is not a valid scale; "
-                             "write auto, time or a number > 0", s->scale.text);
+            return spec_fail(
+                c, &s->scale, "scale",
+                "'%s' is not a valid scale; write auto, time or a number > 0",
+                s->scale.text);
         }
     }
     if (s->def.text) {
         if (spec_number(c, &s->def, s->def_key, &p->default_value))
             return PROTEIN_ECONFIG;
         if (p->default_value < p->min || p->default_value > p->max)
-            return spec_fail(c, &s->def, s->def_key, "%s %s is outside [%.17g, "
-                             "%.17g]; move it inside the bounds or remove it",
+            return spec_fail(c, &s->def, s->def_key,
+                             "%s %s is outside [%.17g, %.17g]; move it inside "
+                             "the bounds or remove it",
                              s->def_key, s->def.text, p->min, p->max);
         if (p->is_integer && !is_integral(p->default_value))
-            return spec_fail(c, &s->def, s->def_key, "%s %s must be a whole "
-                             "number (the parameter is an integer)", s->def_key,
-                             s->def.text);
+            return spec_fail(
+                c, &s->def, s->def_key,
+                "%s %s must be a whole number (the parameter is an integer)",
+                s->def_key, s->def.text);
         if (p->kind == PROTEIN_PARAM_POW2 && !is_pow2(p->default_value))
-            return spec_fail(c, &s->def, s->def_key, "%s %s must be a power of "
-                             "two", s->def_key, s->def.text);
+            return spec_fail(c, &s->def, s->def_key,
+                             "%s %s must be a power of two", s->def_key,
+                             s->def.text);
         p->has_default = 1;
     }
     return 0;
@@ -390,36 +428,35 @@ static int shape_unused(spec_ctx *c, const char *what)
     return spec_unused(c, &s->mu, "mu", what) ||
            spec_unused(c, &s->sigma, "sigma", what) ||
            spec_unused(c, &s->a, "a", what) ||
-           spec_unused(c, &s->b, "b", what) ||
-           spec_unused(c, &s->q, "q", what);
+           spec_unused(c, &s->b, "b", what) || spec_unused(c, &s->q, "q", what);
 }
 
 /* Copies the W&B probabilities of the choices, normalized to sum 1. */
 static int build_probabilities(spec_ctx *c, protein_param *p)
 {
     const protein_param_spec *s = c->s;
-    protein_spec_field f = { "probabilities", s->probabilities_line };
+    protein_spec_field f = {"probabilities", s->probabilities_line};
     double sum = 0;
     size_t i;
 
     if (s->n_probabilities != s->n_values)
-        return spec_fail(c, &f, "probabilities", "%zu probabilities for %zu "
-                         "values; give one per value", s->n_probabilities,
-                         s->n_values);
+        return spec_fail(c, &f, "probabilities",
+                         "%zu probabilities for %zu values; give one per value",
+                         s->n_probabilities, s->n_values);
     p->probabilities = calloc(s->n_values, sizeof *p->probabilities);
     if (!p->probabilities)
         return PROTEIN_ENOMEM;
     for (i = 0; i < s->n_values; i++) {
         if (protein_parse_number(s->probabilities[i], &p->probabilities[i]) ||
             p->probabilities[i] < 0)
-            return spec_fail(c, &f, "probabilities", "'%s' is not a "
-                             "probability; write numbers >= 0",
+            return spec_fail(c, &f, "probabilities",
+                             "'%s' is not a probability; write numbers >= 0",
                              s->probabilities[i]);
         sum += p->probabilities[i];
     }
     if (!(sum > 0))
-        return spec_fail(c, &f, "probabilities", "the probabilities sum to 0; "
-                         "give at least one > 0");
+        return spec_fail(c, &f, "probabilities",
+                         "the probabilities sum to 0; give at least one > 0");
     for (i = 0; i < s->n_values; i++)
         p->probabilities[i] /= sum;
     return 0;
@@ -428,30 +465,33 @@ static int build_probabilities(spec_ctx *c, protein_param *p)
 static int build_categorical(spec_ctx *c, protein_param *p)
 {
     const protein_param_spec *s = c->s;
-    protein_spec_field values = { "values", s->values_line };
+    protein_spec_field values = {"values", s->values_line};
     size_t i, j;
 
     if (spec_unused(c, &s->min, "min", "a categorical (values)") ||
         spec_unused(c, &s->max, "max", "a categorical (values)") ||
         spec_unused(c, &s->scale, "scale", "a categorical (values)") ||
         spec_unused(c, &s->integer, "integer", "a categorical (values)") ||
-        spec_unused(c, &s->value, "value", "a categorical (values); use one "
-                    "of them") ||
+        spec_unused(c, &s->value, "value",
+                    "a categorical (values); use one of them") ||
         shape_unused(c, "a categorical (values)"))
         return PROTEIN_ECONFIG;
     if (s->n_values == 0)
-        return spec_fail(c, &values, "values", "values is empty; list at least "
-                         "one choice");
+        return spec_fail(c, &values, "values",
+                         "values is empty; list at least one choice");
     if (s->n_values > PROTEIN_MAX_VALUES)
-        return spec_fail(c, &values, "values", "%zu choices is too many (at most"
-                         " %d)", s->n_values, PROTEIN_MAX_VALUES);
+        return spec_fail(c, &values, "values",
+                         "%zu choices is too many (at most %d)", s->n_values,
+                         PROTEIN_MAX_VALUES);
     for (i = 0; i < s->n_values; i++) {
         for (j = 0; j < i; j++) {
             if (strcmp(s->values[i], s->values[j]) == 0 &&
                 (!s->value_types || s->value_types[i] == s->value_types[j])) {
-                protein_spec_field f = { s->values[i], s->value_lines[i] };
-                return spec_fail(c, &f, "values", "choice '%s' is listed twice;"
-                                 " remove the duplicate", s->values[i]);
+                protein_spec_field f = {s->values[i], s->value_lines[i]};
+                return spec_fail(
+                    c, &f, "values",
+                    "choice '%s' is listed twice; remove the duplicate",
+                    s->values[i]);
             }
         }
     }
@@ -488,8 +528,9 @@ static int build_categorical(spec_ctx *c, protein_param *p)
             if (p->numeric_values[j] == dv)
                 i = j;
         if (i == p->n_values)
-            return spec_fail(c, &s->def, s->def_key, "%s '%s' is not one of the "
-                             "values; pick one of them or remove it",
+            return spec_fail(c, &s->def, s->def_key,
+                             "%s '%s' is not one of the values; pick one of "
+                             "them or remove it",
                              s->def_key, s->def.text);
         p->has_default = 1;
         p->default_value = (double)i;
@@ -509,13 +550,15 @@ static int build_constant(spec_ctx *c, protein_param *p)
         spec_unused(c, &s->def, s->def_key, what) || shape_unused(c, what))
         return PROTEIN_ECONFIG;
     if (s->has_probabilities) {
-        protein_spec_field f = { "probabilities", s->probabilities_line };
-        return spec_fail(c, &f, "probabilities", "probabilities apply to "
-                         "values (a categorical) only; remove them");
+        protein_spec_field f = {"probabilities", s->probabilities_line};
+        return spec_fail(
+            c, &f, "probabilities",
+            "probabilities apply to values (a categorical) only; remove them");
     }
     p->values = calloc(1, sizeof *p->values);
     p->numeric_values = calloc(1, sizeof *p->numeric_values);
-    if (!p->values || !p->numeric_values || !(p->values[0] = strdup(s->value.text)))
+    if (!p->values || !p->numeric_values ||
+        !(p->values[0] = strdup(s->value.text)))
         return PROTEIN_ENOMEM;
     p->n_values = 1;
     if ((s->value_types && s->value_type != PROTEIN_VALUE_NUMBER) ||
@@ -556,8 +599,9 @@ static const dist_info *spec_distribution(spec_ctx *c)
 
     if (!d) {
         if (s->value.text && s->has_values) {
-            spec_fail(c, &s->value, "value", "give either value (a constant) "
-                      "or values (choices), not both");
+            spec_fail(
+                c, &s->value, "value",
+                "give either value (a constant) or values (choices), not both");
             return NULL;
         }
         if (s->value.text)
@@ -566,35 +610,40 @@ static const dist_info *spec_distribution(spec_ctx *c)
             return find_distribution("categorical", s);
         if (s->min.text && s->max.text)
             return inferred_distribution(s);
-        spec_fail(c, NULL, NULL, "parameter '%s' needs a distribution with min "
-                  "and max, a values list or a value", s->name);
+        spec_fail(c, NULL, NULL,
+                  "parameter '%s' needs a distribution with min and max, a "
+                  "values list or a value",
+                  s->name);
         return NULL;
     }
     di = find_distribution(d, s);
     if (!di) {
         const char *near = protein_closest_word(d, distribution_names);
-        spec_fail(c, &s->distribution, "distribution", "unknown distribution "
-                  "'%s'%s%s%s; use one of uniform, int_uniform, q_uniform, "
-                  "log_uniform_values, log_uniform, q_log_uniform(_values), "
-                  "inv_log_uniform(_values), normal, q_normal, log_normal, "
-                  "q_log_normal, beta, q_beta, logit_normal, uniform_pow2, "
-                  "categorical, constant", d, near ? " (did you mean '" : "",
-                  near ? near : "", near ? "'?)" : "");
+        spec_fail(c, &s->distribution, "distribution",
+                  "unknown distribution '%s'%s%s%s; use one of uniform, "
+                  "int_uniform, q_uniform, log_uniform_values, log_uniform, "
+                  "q_log_uniform(_values), inv_log_uniform(_values), normal, "
+                  "q_normal, log_normal, q_log_normal, beta, q_beta, "
+                  "logit_normal, uniform_pow2, categorical, constant",
+                  d, near ? " (did you mean '" : "", near ? near : "",
+                  near ? "'?)" : "");
         return NULL;
     }
     if (s->value.text && di->kind != PROTEIN_PARAM_CONSTANT) {
-        spec_fail(c, &s->value, "value", "value makes a constant but "
-                  "distribution is %s; remove one of them", d);
+        spec_fail(
+            c, &s->value, "value",
+            "value makes a constant but distribution is %s; remove one of them",
+            d);
         return NULL;
     }
     if (di->kind == PROTEIN_PARAM_CONSTANT && !s->value.text) {
-        spec_fail(c, &s->distribution, "distribution", "distribution: "
-                  "constant needs value: x");
+        spec_fail(c, &s->distribution, "distribution",
+                  "distribution: constant needs value: x");
         return NULL;
     }
     if (di->kind == PROTEIN_PARAM_CATEGORICAL && !s->has_values) {
-        spec_fail(c, &s->distribution, "distribution", "distribution: "
-                  "categorical needs values: [...]");
+        spec_fail(c, &s->distribution, "distribution",
+                  "distribution: categorical needs values: [...]");
         return NULL;
     }
     return di;
@@ -604,10 +653,9 @@ static const dist_info *spec_distribution(spec_ctx *c)
  * PROTEIN_ECONFIG names the file, line and dotted key of the bad field;
  * cfg is unchanged on any failure. */
 int protein_config_add_param(protein_sweep_config *cfg, const char *file,
-                             const protein_param_spec *spec,
-                             protein_error *err)
+                             const protein_param_spec *spec, protein_error *err)
 {
-    spec_ctx c = { file, spec, err, "" };
+    spec_ctx c = {file, spec, err, ""};
     protein_param p;
     protein_param *grown;
     const dist_info *di;
@@ -615,14 +663,16 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
 
     memset(&p, 0, sizeof p);
     if (!protein_valid_name(spec->name, PROTEIN_PARAM_NAME_MAX, 1))
-        return spec_fail(&c, NULL, NULL, "parameter name '%s' is invalid; use "
-                         "1 to %d characters of A-Z a-z 0-9 . _ - /",
+        return spec_fail(&c, NULL, NULL,
+                         "parameter name '%s' is invalid; use 1 to %d "
+                         "characters of A-Z a-z 0-9 . _ - /",
                          spec->name, PROTEIN_PARAM_NAME_MAX);
     other = protein_config_find_param(cfg, spec->name);
     if (other >= 0)
-        return spec_fail(&c, NULL, NULL, "parameter '%s' is defined twice (also"
-                         " on line %d); rename or remove one", spec->name,
-                         cfg->params[other].line);
+        return spec_fail(&c, NULL, NULL,
+                         "parameter '%s' is defined twice (also on line %d); "
+                         "rename or remove one",
+                         spec->name, cfg->params[other].line);
     if (cfg->n_params >= PROTEIN_MAX_PARAMS)
         return spec_fail(&c, NULL, NULL, "too many parameters (at most %d)",
                          PROTEIN_MAX_PARAMS);
@@ -668,14 +718,14 @@ int protein_config_check(const protein_sweep_config *cfg, const char *file,
         return PROTEIN_OK;
     i = protein_config_find_param(cfg, cfg->cost_param);
     if (i < 0)
-        return protein_config_error(err, file, cost_line, cost_key, "cost "
-                                    "parameter '%s' is not a parameter of this "
-                                    "sweep; name one of them or remove it",
+        return protein_config_error(err, file, cost_line, cost_key,
+                                    "cost parameter '%s' is not a parameter of "
+                                    "this sweep; name one of them or remove it",
                                     cfg->cost_param);
     if (cfg->params[i].kind == PROTEIN_PARAM_CATEGORICAL ||
         cfg->params[i].kind == PROTEIN_PARAM_CONSTANT)
-        return protein_config_error(err, file, cost_line, cost_key, "cost "
-                                    "parameter '%s' must be numeric (a "
+        return protein_config_error(err, file, cost_line, cost_key,
+                                    "cost parameter '%s' must be numeric (a "
                                     "distribution with min and max), not %s",
                                     cfg->cost_param,
                                     kind_word(cfg->params[i].kind));

@@ -148,13 +148,15 @@ static const char *distribution_name(const protein_param *p)
 {
     switch (p->kind) {
     case PROTEIN_PARAM_LINEAR:
-        return p->q > 0 ? "q_uniform" : p->is_integer ? "int_uniform"
-                                                      : "uniform";
+        return p->q > 0        ? "q_uniform"
+               : p->is_integer ? "int_uniform"
+                               : "uniform";
     case PROTEIN_PARAM_LOG:
         return p->q > 0 ? "q_log_uniform_values" : "log_uniform_values";
     case PROTEIN_PARAM_POW2: return "uniform_pow2";
     case PROTEIN_PARAM_NORMAL: return p->q > 0 ? "q_normal" : "normal";
-    case PROTEIN_PARAM_LOGNORMAL: return p->q > 0 ? "q_log_normal" : "log_normal";
+    case PROTEIN_PARAM_LOGNORMAL:
+        return p->q > 0 ? "q_log_normal" : "log_normal";
     case PROTEIN_PARAM_BETA: return p->q > 0 ? "q_beta" : "beta";
     default: return "logit_normal";
     }
@@ -203,7 +205,8 @@ static void put_param(FILE *fp, const protein_param *p)
         p->kind == PROTEIN_PARAM_BETA) {
         fputs(p->kind == PROTEIN_PARAM_BETA ? "    a: " : "    mu: ", fp);
         put_number(fp, p->mu);
-        fputs(p->kind == PROTEIN_PARAM_BETA ? "\n    b: " : "\n    sigma: ", fp);
+        fputs(p->kind == PROTEIN_PARAM_BETA ? "\n    b: " : "\n    sigma: ",
+              fp);
         put_number(fp, p->sigma);
     } else {
         fputs("    min: ", fp);
@@ -286,7 +289,7 @@ static void put_knob(FILE *fp, const protein_sweep_config *cfg,
  * a NULL argument, PROTEIN_EIO when fp reports a write error. */
 int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp)
 {
-    static const char *const methods[] = { "protein", "random", "grid" };
+    static const char *const methods[] = {"protein", "random", "grid"};
     size_t i;
 
     if (!cfg || !fp)

@@ -14,8 +14,9 @@
 #define MAX_GROUP_DEPTH 8     /* nested parameters: blocks */
 #define MAX_MAPPING_KEYS 4096 /* keys in one mapping */
 #define MAX_FILE_BYTES (16 << 20)
-#define MAX_FLOW_DEPTH 256    /* open [ and { at once; libyaml slows down
-                               * quadratically with deeper nesting */
+/* open [ and { at once; libyaml slows down quadratically with deeper
+ * nesting */
+#define MAX_FLOW_DEPTH 256
 
 /* State of one YAML parse: the loaded document and where errors go. */
 typedef struct yaml_ctx {
@@ -50,11 +51,13 @@ static int scalar(yaml_ctx *c, yaml_node_t *n, const char *key,
                   const char *what, const char **out)
 {
     if (n->type != YAML_SCALAR_NODE)
-        return protein_config_error(c->err, c->file, line_of(n), key, "expected"
-                                    " %s here, found %s", what, kind_name(n));
+        return protein_config_error(c->err, c->file, line_of(n), key,
+                                    "expected %s here, found %s", what,
+                                    kind_name(n));
     if (strlen((const char *)n->data.scalar.value) != n->data.scalar.length)
-        return protein_config_error(c->err, c->file, line_of(n), key, "the "
-                                    "value contains a NUL character; remove it");
+        return protein_config_error(
+            c->err, c->file, line_of(n), key,
+            "the value contains a NUL character; remove it");
     *out = (const char *)n->data.scalar.value;
     return 0;
 }
@@ -68,12 +71,13 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
     char path[192];
 
     if (n->type != YAML_MAPPING_NODE)
-        return protein_config_error(c->err, c->file, line_of(n), key, "expected"
-                                    " %s, found %s", what, kind_name(n));
+        return protein_config_error(c->err, c->file, line_of(n), key,
+                                    "expected %s, found %s", what,
+                                    kind_name(n));
     if (n->data.mapping.pairs.top - n->data.mapping.pairs.start >
         MAX_MAPPING_KEYS)
-        return protein_config_error(c->err, c->file, line_of(n), key, "more "
-                                    "than %d keys in one mapping",
+        return protein_config_error(c->err, c->file, line_of(n), key,
+                                    "more than %d keys in one mapping",
                                     MAX_MAPPING_KEYS);
     for (a = n->data.mapping.pairs.start; a < n->data.mapping.pairs.top; a++) {
         yaml_node_t *kn = node_at(c, a->key);
@@ -82,12 +86,11 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
         for (b = n->data.mapping.pairs.start; b < a; b++) {
             kb = (const char *)node_at(c, b->key)->data.scalar.value;
             if (strcmp(ka, kb) == 0)
-                return protein_config_error(c->err, c->file, line_of(kn),
-                                            protein_config_key(path, sizeof path,
-                                                               key, ka),
-                                            "key '%s' appears twice (first on "
-                                            "line %d); keep one", ka,
-                                            line_of(node_at(c, b->key)));
+                return protein_config_error(
+                    c->err, c->file, line_of(kn),
+                    protein_config_key(path, sizeof path, key, ka),
+                    "key '%s' appears twice (first on line %d); keep one", ka,
+                    line_of(node_at(c, b->key)));
         }
     }
     return 0;
@@ -112,13 +115,13 @@ static int unknown_key(yaml_ctx *c, yaml_node_t *kn, const char *path,
         return protein_config_error(c->err, c->file, line_of(kn), key,
                                     "unknown key '%s'; did you mean '%s'?", k,
                                     near);
-    return protein_config_error(c->err, c->file, line_of(kn), key, "unknown "
-                                "key '%s'; remove it or check the spelling", k);
+    return protein_config_error(
+        c->err, c->file, line_of(kn), key,
+        "unknown key '%s'; remove it or check the spelling", k);
 }
 
 /* Sets option opt from the scalar n; key names it in errors. */
-static int option(yaml_ctx *c, yaml_node_t *n, const char *opt,
-                  const char *key)
+static int option(yaml_ctx *c, yaml_node_t *n, const char *opt, const char *key)
 {
     const char *s;
 
@@ -177,7 +180,7 @@ static int yaml11_number(const char *t)
     if (*p == '0' && p[1] == '\0')
         return 1;
     if (*p == '_')
-        return 0; /* "_1", "__061": strings there (a number starts with a digit) */
+        return 0; /* "_1", "__061": strings (a number starts with a digit) */
     for (; isdigit((unsigned char)*p) || *p == '_'; p++)
         digits += isdigit((unsigned char)*p);
     if (*p == '.') {
@@ -204,10 +207,10 @@ static int yaml11_number(const char *t)
 static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
                                       size_t len)
 {
-    static const char *const yes[] = {"yes", "Yes", "YES", "true", "True",
-                                      "TRUE", "on", "On", "ON", NULL};
-    static const char *const no[] = {"no", "No", "NO", "false", "False",
-                                     "FALSE", "off", "Off", "OFF", NULL};
+    static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+                                      "TRUE", "on",  "On",  "ON",   NULL};
+    static const char *const no[] = {"no",    "No",  "NO",  "false", "False",
+                                     "FALSE", "off", "Off", "OFF",   NULL};
     static const char *const null[] = {"~", "null", "Null", "NULL", "", NULL};
     const char *t = (const char *)n->data.scalar.value;
     const char *tag = (const char *)n->tag;
@@ -262,7 +265,8 @@ static void json_number(const char *text, char *buf, size_t len)
     double v;
     int prec;
 
-    if (isdigit((unsigned char)*p) && !(p[0] == '0' && isdigit((unsigned char)p[1]))) {
+    if (isdigit((unsigned char)*p) &&
+        !(p[0] == '0' && isdigit((unsigned char)p[1]))) {
         while (isdigit((unsigned char)*p))
             p++;
         if (*p == '.' && isdigit((unsigned char)p[1]))
@@ -367,17 +371,18 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
     int rc = 0;
 
     if (depth > 32)
-        return protein_config_error(c->err, c->file, line_of(n), path, "the "
-                                    "value is nested deeper than 32 levels");
+        return protein_config_error(
+            c->err, c->file, line_of(n), path,
+            "the value is nested deeper than 32 levels");
     if (n->type == YAML_SCALAR_NODE) {
         switch (scalar_type(n, text, sizeof text)) {
         case PROTEIN_VALUE_STRING:
-            return json_put_string(out, len, (const char *)n->data.scalar.value);
+            return json_put_string(out, len,
+                                   (const char *)n->data.scalar.value);
         case PROTEIN_VALUE_NUMBER:
             json_number(text, num, sizeof num);
             return json_put(out, len, num, strlen(num));
-        default:
-            return json_put(out, len, text, strlen(text));
+        default: return json_put(out, len, text, strlen(text));
         }
     }
     if (n->type == YAML_SEQUENCE_NODE) {
@@ -400,19 +405,23 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
             yaml_node_t *k = node_at(c, pr->key);
             if (pr != n->data.mapping.pairs.start)
                 rc = json_put(out, len, ", ", 2);
-            if (rc == 0 && (k->type != YAML_SCALAR_NODE ||
-                            written_key_width((const char *)k->data.scalar.value) >
-                                JSON_KEY_MAX))
-                return protein_config_error(c->err, c->file, line_of(k), path,
-                                            "a mapping inside a value needs plain "
-                                            "keys of at most %d characters as "
-                                            "written", JSON_KEY_MAX);
+            if (rc == 0 &&
+                (k->type != YAML_SCALAR_NODE ||
+                 written_key_width((const char *)k->data.scalar.value) >
+                     JSON_KEY_MAX))
+                return protein_config_error(
+                    c->err, c->file, line_of(k), path,
+                    "a mapping inside a value needs plain keys of at most %d "
+                    "characters as written",
+                    JSON_KEY_MAX);
             if (rc == 0)
-                rc = json_put_string(out, len, (const char *)k->data.scalar.value);
+                rc = json_put_string(out, len,
+                                     (const char *)k->data.scalar.value);
             if (rc == 0)
                 rc = json_put(out, len, ": ", 2);
             if (rc == 0)
-                rc = node_json(c, node_at(c, pr->value), path, out, len, depth + 1);
+                rc = node_json(c, node_at(c, pr->value), path, out, len,
+                               depth + 1);
         }
         return rc ? rc : json_put(out, len, "}", 1);
     }
@@ -506,15 +515,25 @@ static int scalar_list(yaml_ctx *c, yaml_node_t *v, const char *path,
 static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                       const char *key, int line)
 {
-    static const char *const known[] = {
-        "distribution", "min", "max", "scale", "integer", "default", "value",
-        "values", "probabilities", "mu", "sigma", "a", "b", "q", "parameters",
-        NULL
-    };
+    static const char *const known[] = {"distribution",
+                                        "min",
+                                        "max",
+                                        "scale",
+                                        "integer",
+                                        "default",
+                                        "value",
+                                        "values",
+                                        "probabilities",
+                                        "mu",
+                                        "sigma",
+                                        "a",
+                                        "b",
+                                        "q",
+                                        "parameters",
+                                        NULL};
     static const char *const field_names[] = {
-        "distribution", "min", "max", "scale", "integer", "default", "mu",
-        "sigma", "a", "b", "q", NULL
-    };
+        "distribution", "min",   "max", "scale", "integer", "default",
+        "mu",           "sigma", "a",   "b",     "q",       NULL};
     protein_param_spec s;
     protein_spec_field *fields[11];
     yaml_node_pair_t *p;
@@ -566,12 +585,14 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
         } else if (strcmp(k, "values") == 0) {
             size_t i, cnt;
             if (v->type != YAML_SEQUENCE_NODE) {
-                rc = protein_config_error(c->err, c->file, line_of(v), path,
-                                          "expected a list of choices [a, b, "
-                                          "...], found %s", kind_name(v));
+                rc = protein_config_error(
+                    c->err, c->file, line_of(v), path,
+                    "expected a list of choices [a, b, ...], found %s",
+                    kind_name(v));
                 goto fail;
             }
-            cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+            cnt = (size_t)(v->data.sequence.items.top -
+                           v->data.sequence.items.start);
             free(values);
             free(lines);
             free(types);
@@ -606,9 +627,10 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             s.probabilities_line = line_of(v);
             s.probabilities = probs;
         } else if (strcmp(k, "parameters") == 0) {
-            rc = protein_config_error(c->err, c->file, line_of(node_at(c, p->key)),
-                                      path, "a group (parameters:) cannot have "
-                                      "other keys; move them into a parameter");
+            rc = protein_config_error(c->err, c->file,
+                                      line_of(node_at(c, p->key)), path,
+                                      "a group (parameters:) cannot have other "
+                                      "keys; move them into a parameter");
             goto fail;
         } else {
             rc = unknown_key(c, node_at(c, p->key), key, known);
@@ -630,7 +652,8 @@ static yaml_node_t *find_key(yaml_ctx *c, yaml_node_t *map, const char *key)
 {
     yaml_node_pair_t *p;
 
-    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++)
+    for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++)
         if (strcmp(pair_key(c, p), key) == 0)
             return node_at(c, p->value);
     return NULL;
@@ -645,13 +668,13 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
     int rc;
 
     if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0)
-        return protein_config_error(c->err, c->file, line_of(n), key, "no "
-                                    "parameters to sweep; add at least one");
+        return protein_config_error(c->err, c->file, line_of(n), key,
+                                    "no parameters to sweep; add at least one");
     if (mapping(c, n, key, "a mapping from parameter names to specs"))
         return PROTEIN_ECONFIG;
     if (n->data.mapping.pairs.top == n->data.mapping.pairs.start)
-        return protein_config_error(c->err, c->file, line_of(n), key, "no "
-                                    "parameters to sweep; add at least one");
+        return protein_config_error(c->err, c->file, line_of(n), key,
+                                    "no parameters to sweep; add at least one");
     for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = node_at(c, p->key), *v = node_at(c, p->value);
         const char *k = pair_key(c, p);
@@ -660,21 +683,21 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
                            *prefix ? "/" : "", k);
         protein_config_key(path, sizeof path, key, k);
         if (len < 0 || (size_t)len >= sizeof name || !*k)
-            return protein_config_error(c->err, c->file, line_of(kn), path,
-                                        "parameter name '%s%s%s' is invalid; "
-                                        "use 1 to %d characters", prefix,
-                                        *prefix ? "/" : "", k,
-                                        PROTEIN_PARAM_NAME_MAX);
-        if (mapping(c, v, path, "a parameter spec (distribution/min/max, "
-                    "values or value)"))
+            return protein_config_error(
+                c->err, c->file, line_of(kn), path,
+                "parameter name '%s%s%s' is invalid; use 1 to %d characters",
+                prefix, *prefix ? "/" : "", k, PROTEIN_PARAM_NAME_MAX);
+        if (mapping(c, v, path,
+                    "a parameter spec (distribution/min/max, values or value)"))
             return PROTEIN_ECONFIG;
         group = find_key(c, v, "parameters");
-        if (group && v->data.mapping.pairs.top - v->data.mapping.pairs.start == 1) {
+        if (group &&
+            v->data.mapping.pairs.top - v->data.mapping.pairs.start == 1) {
             if (depth >= MAX_GROUP_DEPTH)
-                return protein_config_error(c->err, c->file, line_of(kn), path,
-                                            "parameter groups nest deeper than "
-                                            "%d levels; flatten them",
-                                            MAX_GROUP_DEPTH);
+                return protein_config_error(
+                    c->err, c->file, line_of(kn), path,
+                    "parameter groups nest deeper than %d levels; flatten them",
+                    MAX_GROUP_DEPTH);
             protein_config_key(gpath, sizeof gpath, path, "parameters");
             rc = parse_params(c, group, name, gpath, depth + 1);
         } else {
@@ -700,21 +723,21 @@ static int has_suffix(const char *s, const char *suffix)
 static int top_unknown_key(yaml_ctx *c, yaml_node_t *kn,
                            const char *const *known)
 {
-    static const char *const launch[] = {
-        "job", "scheduler", "image_uri", "apiVersion", "kind", NULL
-    };
+    static const char *const launch[] = {"job",        "scheduler", "image_uri",
+                                         "apiVersion", "kind",      NULL};
     const char *k = (const char *)kn->data.scalar.value;
 
     if (protein_in_list(k, launch))
-        return protein_config_error(c->err, c->file, line_of(kn), k, "%s "
-                                    "belongs to W&B Launch sweeps, which need "
-                                    "W&B's servers; give program: (and "
-                                    "command:) instead", k);
+        return protein_config_error(
+            c->err, c->file, line_of(kn), k,
+            "%s belongs to W&B Launch sweeps, which need W&B's servers; give "
+            "program: (and command:) instead",
+            k);
     if (strcmp(k, "metrics") == 0)
-        return protein_config_error(c->err, c->file, line_of(kn), k, "W&B's "
-                                    "multi-objective metrics (method: custom) "
-                                    "is not supported; give one metric: and "
-                                    "its cost as cost:");
+        return protein_config_error(
+            c->err, c->file, line_of(kn), k,
+            "W&B's multi-objective metrics (method: custom) is not supported; "
+            "give one metric: and its cost as cost:");
     return unknown_key(c, kn, "", known);
 }
 
@@ -737,10 +760,11 @@ static int parse_command(yaml_ctx *c, yaml_node_t *n)
     size_t i, cnt;
 
     if (n->type != YAML_SEQUENCE_NODE)
-        return protein_config_error(c->err, c->file, line_of(n), "command",
-                                    "expected a list of arguments such as "
-                                    "[${env}, ${interpreter}, ${program}, "
-                                    "${args}], found %s", kind_name(n));
+        return protein_config_error(
+            c->err, c->file, line_of(n), "command",
+            "expected a list of arguments such as [${env}, ${interpreter}, "
+            "${program}, ${args}], found %s",
+            kind_name(n));
     cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     if (cnt == 0)
         return protein_config_error(c->err, c->file, line_of(n), "command",
@@ -765,9 +789,8 @@ static int parse_command(yaml_ctx *c, yaml_node_t *n)
  * eta, strict}. */
 static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
 {
-    static const char *const keys[] = {
-        "type", "min_iter", "max_iter", "s", "eta", "strict", NULL
-    };
+    static const char *const keys[] = {"type", "min_iter", "max_iter", "s",
+                                       "eta",  "strict",   NULL};
     protein_hyperband *h = &c->cfg->hyperband;
     yaml_node_pair_t *p;
     char key[64];
@@ -793,25 +816,25 @@ static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
             if (strcmp(v, "hyperband") != 0)
                 return protein_config_error(c->err, c->file, line_of(vn), key,
                                             "unknown type '%s'; W&B's only "
-                                            "early_terminate type is "
-                                            "hyperband", v);
+                                            "early_terminate type is hyperband",
+                                            v);
             type = 1;
         } else if (strcmp(k, "strict") == 0) {
             if (protein_parse_bool(v, &h->strict) != 0)
-                return protein_config_error(c->err, c->file, line_of(vn), key,
-                                            "'%s' is not a boolean; write true "
-                                            "or false", v);
+                return protein_config_error(
+                    c->err, c->file, line_of(vn), key,
+                    "'%s' is not a boolean; write true or false", v);
         } else if (strcmp(k, "eta") == 0) {
             if (protein_parse_number(v, &dv) != 0 || !(dv > 1))
-                return protein_config_error(c->err, c->file, line_of(vn), key,
-                                            "'%s' is not valid; eta is a number "
-                                            "> 1", v);
+                return protein_config_error(
+                    c->err, c->file, line_of(vn), key,
+                    "'%s' is not valid; eta is a number > 1", v);
             h->eta = dv;
         } else {
             if (protein_parse_integer(v, &iv) != 0 || iv < 1 || iv > 1000000000)
-                return protein_config_error(c->err, c->file, line_of(vn), key,
-                                            "'%s' is not valid; write a whole "
-                                            "number >= 1", v);
+                return protein_config_error(
+                    c->err, c->file, line_of(vn), key,
+                    "'%s' is not valid; write a whole number >= 1", v);
             if (strcmp(k, "min_iter") == 0)
                 h->min_iter = (long)iv;
             else if (strcmp(k, "max_iter") == 0)
@@ -823,12 +846,13 @@ static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
         }
     }
     if (!type)
-        return protein_config_error(c->err, c->file, line_of(n), "early_terminate",
+        return protein_config_error(c->err, c->file, line_of(n),
+                                    "early_terminate",
                                     "type is missing; write type: hyperband");
     if (!h->min_iter && !(h->max_iter && has_s))
-        return protein_config_error(c->err, c->file, line_of(n), "early_terminate",
-                                    "hyperband needs min_iter, or max_iter and "
-                                    "s (W&B's rule)");
+        return protein_config_error(
+            c->err, c->file, line_of(n), "early_terminate",
+            "hyperband needs min_iter, or max_iter and s (W&B's rule)");
     if (h->min_iter)
         h->max_iter = h->s = 0; /* W&B uses min_iter only when both are given */
     h->enabled = 1;
@@ -840,9 +864,8 @@ static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
 static int parse_metric(yaml_ctx *c, yaml_node_t *n)
 {
     static const char *const keys[] = {
-        "name", "goal", "target", "impute", "impute_while_running",
-        "distribution", NULL
-    };
+        "name",         "goal", "target", "impute", "impute_while_running",
+        "distribution", NULL};
     yaml_node_pair_t *p;
     char key[64];
     int rc;
@@ -856,14 +879,17 @@ static int parse_metric(yaml_ctx *c, yaml_node_t *n)
         if (!protein_in_list(k, keys))
             return unknown_key(c, node_at(c, p->key), "metric", keys);
         if (strncmp(k, "impute", 6) == 0) {
-            rc = protein_config_warn(c->cfg, "%s:%d: %s: ignored: a failed "
-                                     "trial is kept out of the score model "
-                                     "(it is not given an imputed score)",
-                                     c->file ? c->file : "", line_of(vn), key);
+            rc = protein_config_warn(
+                c->cfg,
+                "%s:%d: %s: ignored: a failed trial is kept out of the score "
+                "model (it is not given an imputed score)",
+                c->file ? c->file : "", line_of(vn), key);
         } else {
-            rc = option(c, vn, strcmp(k, "name") == 0 ? "metric"
-                               : strcmp(k, "distribution") == 0
-                                   ? "metric_distribution" : k, key);
+            rc = option(c, vn,
+                        strcmp(k, "name") == 0           ? "metric"
+                        : strcmp(k, "distribution") == 0 ? "metric_distribution"
+                                                         : k,
+                        key);
         }
         if (rc)
             return rc;
@@ -882,8 +908,9 @@ static int parse_name(yaml_ctx *c, yaml_node_t *n)
         return PROTEIN_ECONFIG;
     if (!protein_sweep_name_valid(s) && *s &&
         protein_slug_name(s, slug, sizeof slug)) {
-        if (protein_config_warn(c->cfg, "%s:%d: name: '%s' is used as '%s' "
-                                "(a sweep name is A-Z a-z 0-9 . _ -)",
+        if (protein_config_warn(c->cfg,
+                                "%s:%d: name: '%s' is used as '%s' (a sweep "
+                                "name is A-Z a-z 0-9 . _ -)",
                                 c->file ? c->file : "", line_of(n), s, slug))
             return PROTEIN_ENOMEM;
         s = slug;
@@ -894,23 +921,35 @@ static int parse_name(yaml_ctx *c, yaml_node_t *n)
 
 static int parse_top(yaml_ctx *c, yaml_node_t *root)
 {
-    static const char *const known[] = {
-        "name", "method", "metric", "cost", "cost_param", "max_trials",
-        "max_suggestion_cost", "seed", "protein", "parameters", "program",
-        "command", "description", "project", "entity", "run_cap",
-        "early_terminate", "controller", NULL
-    };
-    static const char *const cost_keys[] = { "name", NULL };
-    static const char *const cost_opts[] = { "cost", NULL };
-    static const char *const knobs[] = {PROTEIN_KNOBS(PROTEIN_KNOB_NAME)
+    static const char *const known[] = {"name",
+                                        "method",
+                                        "metric",
+                                        "cost",
+                                        "cost_param",
+                                        "max_trials",
+                                        "max_suggestion_cost",
+                                        "seed",
+                                        "protein",
+                                        "parameters",
+                                        "program",
+                                        "command",
+                                        "description",
+                                        "project",
+                                        "entity",
+                                        "run_cap",
+                                        "early_terminate",
+                                        "controller",
                                         NULL};
+    static const char *const cost_keys[] = {"name", NULL};
+    static const char *const cost_opts[] = {"cost", NULL};
+    static const char *const knobs[] = {PROTEIN_KNOBS(PROTEIN_KNOB_NAME) NULL};
     protein_sweep_config *cfg = c->cfg;
     yaml_node_pair_t *p;
     yaml_node_t *params = NULL;
     int cost_line = 0, rc;
 
-    if (mapping(c, root, "", "a mapping of sweep settings (name:, "
-                "parameters:, ...)"))
+    if (mapping(c, root, "",
+                "a mapping of sweep settings (name:, parameters:, ...)"))
         return PROTEIN_ECONFIG;
     cfg->minimize = 1; /* W&B: a metric without a goal is minimized */
     for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
@@ -920,11 +959,11 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         if (strcmp(k, "metric") == 0) {
             rc = parse_metric(c, vn);
         } else if (strcmp(k, "cost") == 0) {
-            rc = option_block(c, vn, "cost", "a mapping {name: ...}",
-                              cost_keys, cost_opts);
+            rc = option_block(c, vn, "cost", "a mapping {name: ...}", cost_keys,
+                              cost_opts);
         } else if (strcmp(k, "protein") == 0) {
-            rc = option_block(c, vn, "protein", "a mapping of Protein "
-                              "settings", knobs, knobs);
+            rc = option_block(c, vn, "protein", "a mapping of Protein settings",
+                              knobs, knobs);
         } else if (strcmp(k, "parameters") == 0) {
             params = vn;
             rc = parse_params(c, vn, "", "parameters", 0);
@@ -943,10 +982,11 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         } else if (strcmp(k, "early_terminate") == 0) {
             rc = parse_early_terminate(c, vn);
         } else if (strcmp(k, "controller") == 0) {
-            rc = protein_config_warn(cfg, "%s:%d: controller: ignored: protein "
-                                     "is the controller (proteind, or protein "
-                                     "run)", c->file ? c->file : "",
-                                     line_of(vn));
+            rc =
+                protein_config_warn(cfg,
+                                    "%s:%d: controller: ignored: protein is "
+                                    "the controller (proteind, or protein run)",
+                                    c->file ? c->file : "", line_of(vn));
         } else if (strcmp(k, "run_cap") == 0) {
             rc = option(c, vn, "max_trials", k);
         } else if (protein_in_list(k, known)) {
@@ -960,16 +1000,17 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
     }
     /* W&B files often have no name: the file gives one. Text that comes
      * from no file (a stored config) keeps none; its reader names it. */
-    if (c->file && (has_suffix(c->file, ".yaml") || has_suffix(c->file, ".yml"))) {
+    if (c->file &&
+        (has_suffix(c->file, ".yaml") || has_suffix(c->file, ".yml"))) {
         rc = protein_config_name_from_file(cfg, c->file, line_of(root), "name",
                                            c->err);
         if (rc)
             return rc;
     }
     if (!params)
-        return protein_config_error(c->err, c->file, line_of(root), "parameters",
-                                    "no parameters to sweep; add a parameters: "
-                                    "mapping");
+        return protein_config_error(
+            c->err, c->file, line_of(root), "parameters",
+            "no parameters to sweep; add a parameters: mapping");
     return protein_config_check(cfg, c->file, line_of(params), "cost_param",
                                 cost_line, c->err);
 }
@@ -1003,17 +1044,18 @@ static int second_document(yaml_ctx *c, yaml_parser_t *parser)
     int rc = 0;
 
     if (!yaml_parser_load(parser, &next))
-        return parser->error == YAML_MEMORY_ERROR ? PROTEIN_ENOMEM
-               : protein_config_error(c->err, c->file,
-                                      (int)parser->problem_mark.line + 1, "",
-                                      "invalid YAML: %s; fix the syntax",
-                                      parser->problem ? parser->problem
-                                                      : "error");
+        return parser->error == YAML_MEMORY_ERROR
+                   ? PROTEIN_ENOMEM
+                   : protein_config_error(
+                         c->err, c->file, (int)parser->problem_mark.line + 1,
+                         "", "invalid YAML: %s; fix the syntax",
+                         parser->problem ? parser->problem : "error");
     root = yaml_document_get_root_node(&next);
     if (root)
-        rc = protein_config_error(c->err, c->file, (int)next.start_mark.line + 1,
-                                  "", "a second YAML document starts here; a "
-                                  "sweep config holds one document");
+        rc = protein_config_error(c->err, c->file,
+                                  (int)next.start_mark.line + 1, "",
+                                  "a second YAML document starts here; a sweep "
+                                  "config holds one document");
     yaml_document_delete(&next);
     return rc;
 }
@@ -1022,8 +1064,8 @@ static int second_document(yaml_ctx *c, yaml_parser_t *parser)
  * needed); filename (may be NULL) names the file in errors and becomes
  * cfg->source. */
 int protein_config_parse_yaml(const char *text, size_t len,
-                              const char *filename,
-                              protein_sweep_config **out, protein_error *err)
+                              const char *filename, protein_sweep_config **out,
+                              protein_error *err)
 {
     yaml_parser_t parser;
     yaml_ctx c;
@@ -1037,27 +1079,30 @@ int protein_config_parse_yaml(const char *text, size_t len,
     c.err = err;
     deep = too_deep(text, len);
     if (deep)
-        return protein_config_error(err, filename, deep, "", "brackets nest "
-                                    "deeper than %d levels; flatten the "
-                                    "config", MAX_FLOW_DEPTH);
+        return protein_config_error(
+            err, filename, deep, "",
+            "brackets nest deeper than %d levels; flatten the config",
+            MAX_FLOW_DEPTH);
     if (!yaml_parser_initialize(&parser))
         return PROTEIN_ENOMEM;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &c.doc)) {
-        rc = parser.error == YAML_MEMORY_ERROR ? PROTEIN_ENOMEM
-             : protein_config_error(err, filename,
-                                    (int)parser.problem_mark.line + 1, "",
-                                    "invalid YAML: %s%s%s; fix the syntax",
-                                    parser.problem ? parser.problem : "error",
-                                    parser.context ? " " : "",
-                                    parser.context ? parser.context : "");
+        rc = parser.error == YAML_MEMORY_ERROR
+                 ? PROTEIN_ENOMEM
+                 : protein_config_error(
+                       err, filename, (int)parser.problem_mark.line + 1, "",
+                       "invalid YAML: %s%s%s; fix the syntax",
+                       parser.problem ? parser.problem : "error",
+                       parser.context ? " " : "",
+                       parser.context ? parser.context : "");
         goto fail;
     }
     loaded = 1;
     root = yaml_document_get_root_node(&c.doc);
     if (!root) {
-        rc = protein_config_error(err, filename, 1, "", "the config is empty; "
-                                  "it needs name: and parameters:");
+        rc = protein_config_error(
+            err, filename, 1, "",
+            "the config is empty; it needs name: and parameters:");
         goto fail;
     }
     rc = second_document(&c, &parser);
@@ -1081,7 +1126,6 @@ fail:
     return rc;
 }
 
-
 /* Reads path whole (up to 16 MiB) into *buf (NUL-terminated) and *len.
  * PROTEIN_EIO / PROTEIN_ECONFIG with err naming the file. */
 static int read_whole(const char *path, char **out, size_t *out_len,
@@ -1097,8 +1141,9 @@ static int read_whole(const char *path, char **out, size_t *out_len,
     do {
         if (cap - len < 65536) {
             if (cap >= MAX_FILE_BYTES) {
-                protein_config_error(err, path, 0, "", "the file is larger "
-                                     "than %d MiB; is it really a sweep config?",
+                protein_config_error(err, path, 0, "",
+                                     "the file is larger than %d MiB; is it "
+                                     "really a sweep config?",
                                      MAX_FILE_BYTES >> 20);
                 rc = PROTEIN_ECONFIG;
                 goto fail;

@@ -31,13 +31,15 @@ void protein_error_format(const protein_error *err, char *buf, size_t len)
         return;
     used = (size_t)n < len ? (size_t)n : len - 1;
     if (err->key[0] && used < len) {
-        n = snprintf(buf + used, len - used, "%s%s", used ? ": " : "", err->key);
+        n = snprintf(buf + used, len - used, "%s%s", used ? ": " : "",
+                     err->key);
         if (n < 0)
             return;
         used += (size_t)n < len - used ? (size_t)n : len - used - 1;
     }
     if (err->message[0] && used < len)
-        snprintf(buf + used, len - used, "%s%s", used ? ": " : "", err->message);
+        snprintf(buf + used, len - used, "%s%s", used ? ": " : "",
+                 err->message);
 }
 
 /* Fills err (may be NULL); see internal.h. */

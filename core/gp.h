@@ -58,9 +58,9 @@ extern "C" {
 /* Optimizer state carried across refits (warm start). */
 typedef struct protein_gp_params {
     size_t d;
-    double *theta;  /* raw hyperparameters, PROTEIN_GP_NTHETA(d) */
+    double *theta;        /* raw hyperparameters, PROTEIN_GP_NTHETA(d) */
     double *m, *v, *vmax; /* Adam-amsgrad moments, same length */
-    long step;      /* Adam step count since the last reset */
+    long step;            /* Adam step count since the last reset */
     /* Added by gp: the L-BFGS history carried across refits, so that a
      * warm-started fit takes quasi-Newton steps from its first one:
      * PROTEIN_GP_LBFGS_MEMORY steps s, then as many gradient changes y,
@@ -122,11 +122,11 @@ typedef struct protein_gp_fit_options {
 } protein_gp_fit_options;
 
 typedef struct protein_gp_fit_report {
-    int iterations_done;   /* Adam steps / accepted L-BFGS steps */
-    double final_loss;     /* -MLL/n - log prior at the returned theta */
-    double jitter_used;    /* largest jitter any factorization of the fit
-                            * needed; 0 when none was needed */
-    int evaluations;       /* loss evaluations (Cholesky factorizations) */
+    int iterations_done; /* Adam steps / accepted L-BFGS steps */
+    double final_loss;   /* -MLL/n - log prior at the returned theta */
+    double jitter_used;  /* largest jitter any factorization of the fit
+                          * needed; 0 when none was needed */
+    int evaluations;     /* loss evaluations (Cholesky factorizations) */
 } protein_gp_fit_report;
 
 /* A GP backend. Each function returns a protein_status; errbuf (may be

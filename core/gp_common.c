@@ -69,23 +69,22 @@ void protein_gp_theta_init(double *theta, size_t d)
     double one = protein_gp_softplus_inverse(1.0);
 
     for (size_t k = 0; k < d; k++)
-        theta[k] = one;          /* lengthscales */
-    theta[d] = one;              /* sf */
-    theta[d + 1] = one;          /* b */
+        theta[k] = one;                               /* lengthscales */
+    theta[d] = one;                                   /* sf */
+    theta[d + 1] = one;                               /* b */
     theta[d + 2] = protein_gp_softplus_inverse(0.01); /* sn2 */
 }
 
 /* -log of a LogNormal(mu, sigma) density at softplus(raw), softplus
  * Jacobian included, as a function of raw; the derivative with respect to
  * raw goes to *grad when grad != NULL. */
-static double lognormal_prior(double raw, double mu, double sigma,
-                              double *grad)
+static double lognormal_prior(double raw, double mu, double sigma, double *grad)
 {
     double value = protein_gp_softplus(raw);
     double sig = protein_gp_softplus_grad(raw);
     double z = (log(value) - mu) / sigma;
-    double logp = -log(value) - log(sigma) - 0.5 * log(2 * M_PI) -
-                  0.5 * z * z + log(sig);
+    double logp =
+        -log(value) - log(sigma) - 0.5 * log(2 * M_PI) - 0.5 * z * z + log(sig);
 
     if (grad != NULL) {
         /* d/draw: d log sigmoid(raw) / draw = 1 - sigmoid(raw). */
@@ -185,7 +184,7 @@ void protein_gp_adam_step(protein_gp_params *params, const double *grad,
     }
 }
 
-/* ------------------------------------------------------------------ fit loop */
+/* -------------------------------------------------------------- fit loop */
 
 static double dot(const double *a, const double *b, size_t n)
 {
@@ -210,12 +209,12 @@ static double norm_inf(const double *a, size_t n)
  * history kept in the params. */
 typedef struct fit_work {
     size_t nt;
-    double *buf;            /* one allocation for x, g, xn, gn, dir */
+    double *buf; /* one allocation for x, g, xn, gn, dir */
     double *x, *g, *xn, *gn, *dir;
-    double *s, *yv;         /* LBFGS_MEMORY x nt ring buffers (params) */
+    double *s, *yv; /* LBFGS_MEMORY x nt ring buffers (params) */
     double rho[LBFGS_MEMORY];
     double alpha[LBFGS_MEMORY];
-    int count, head;        /* pairs stored; index of the next slot */
+    int count, head; /* pairs stored; index of the next slot */
 } fit_work;
 
 static int fit_work_init(fit_work *w, protein_gp_params *params)
@@ -271,8 +270,8 @@ static int eval_loss(const protein_gp_objective *obj, const double *theta,
  * ends the loop. Ends with loss() at the returned theta. */
 static int minimize_adam(const protein_gp_objective *obj,
                          protein_gp_params *params, int iterations, double lr,
-                         fit_work *w, protein_gp_fit_report *rep,
-                         char *errbuf, size_t errlen)
+                         fit_work *w, protein_gp_fit_report *rep, char *errbuf,
+                         size_t errlen)
 {
     size_t nt = w->nt;
     double loss = 0;
@@ -432,7 +431,8 @@ static int minimize_lbfgs(const protein_gp_objective *obj,
             return rc;
         last_at_x = 0;
     }
-    while (rep->evaluations < max_eval && norm_inf(w->g, nt) >= LBFGS_GRAD_TOL) {
+    while (rep->evaluations < max_eval &&
+           norm_inf(w->g, nt) >= LBFGS_GRAD_TOL) {
         lbfgs_direction(w);
         if (!(dot(w->g, w->dir, nt) < 0)) {
             /* Not a descent direction: forget the history. */
@@ -495,15 +495,15 @@ int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
         o.max_evaluations = DEFAULT_MAX_EVALUATIONS;
     if (o.ftol_nats == 0)
         o.ftol_nats = PROTEIN_GP_LBFGS_FTOL_NATS;
-    if (o.iterations < 0 || !(o.learning_rate > 0) ||
-        o.max_evaluations < 1 || !(o.ftol_nats > 0) ||
+    if (o.iterations < 0 || !(o.learning_rate > 0) || o.max_evaluations < 1 ||
+        !(o.ftol_nats > 0) ||
         (o.method != PROTEIN_GP_FIT_ADAM && o.method != PROTEIN_GP_FIT_LBFGS))
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP fit: bad options (iterations %d, learning "
-                               "rate %g, method %d, max evaluations %d, "
-                               "ftol %g nats)",
-                               o.iterations, o.learning_rate, o.method,
-                               o.max_evaluations, o.ftol_nats);
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP fit: bad options (iterations %d, learning rate %g, method %d, "
+            "max evaluations %d, ftol %g nats)",
+            o.iterations, o.learning_rate, o.method, o.max_evaluations,
+            o.ftol_nats);
     *out = o;
     return PROTEIN_OK;
 }
@@ -522,9 +522,9 @@ int protein_gp_minimize(const protein_gp_objective *obj,
     if (obj == NULL || obj->loss == NULL || obj->gradient == NULL ||
         obj->n == 0 || params == NULL || params->theta == NULL ||
         params->d == 0)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP fit: no objective, observations or "
-                               "parameters");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP fit: no objective, observations or parameters");
     rc = protein_gp_fit_options_resolve(opts, &o, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
@@ -532,8 +532,8 @@ int protein_gp_minimize(const protein_gp_objective *obj,
     if (rc != PROTEIN_OK)
         return protein_gp_fail(rc, errbuf, errlen, "GP fit: out of memory");
     if (o.method == PROTEIN_GP_FIT_ADAM)
-        rc = minimize_adam(obj, params, o.iterations, o.learning_rate, &w,
-                           &rep, errbuf, errlen);
+        rc = minimize_adam(obj, params, o.iterations, o.learning_rate, &w, &rep,
+                           errbuf, errlen);
     else
         rc = minimize_lbfgs(obj, params, o.max_evaluations, o.ftol_nats, &w,
                             &rep, errbuf, errlen);

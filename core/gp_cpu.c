@@ -89,8 +89,7 @@ typedef long long v4i __attribute__((vector_size(32)));
  * (truncation < 1e-17) in Estrin's scheme (short dependency chains), 2^k
  * from the exponent bits. Agrees with libm to 4.3e-16 relative (2 ulp);
  * x < -708 gives 0 (libm: below 3e-308). */
-__attribute__((target("avx2,fma")))
-static inline v4d exp_neg_sqrt3_v4(v4d r)
+__attribute__((target("avx2,fma"))) static inline v4d exp_neg_sqrt3_v4(v4d r)
 {
     const v4d shift = {0x1.8p52, 0x1.8p52, 0x1.8p52, 0x1.8p52};
     const v4d lowest = {-708.0, -708.0, -708.0, -708.0};
@@ -119,9 +118,8 @@ static inline v4d exp_neg_sqrt3_v4(v4d r)
 }
 
 /* matern_exp_libm, four at a time (chosen at run time). */
-__attribute__((target("avx2,fma")))
-static void matern_exp_avx2(const double *restrict r, double *restrict e,
-                            size_t count)
+__attribute__((target("avx2,fma"))) static void
+matern_exp_avx2(const double *restrict r, double *restrict e, size_t count)
 {
     size_t i = 0;
 
@@ -136,10 +134,9 @@ static void matern_exp_avx2(const double *restrict r, double *restrict e,
 }
 
 /* matern_sum_libm, four at a time in one fused pass (no stores). */
-__attribute__((target("avx2,fma")))
-static double matern_sum_avx2(const double *restrict g,
-                              const double *restrict q, double cq,
-                              const double *restrict alpha, size_t count)
+__attribute__((target("avx2,fma"))) static double
+matern_sum_avx2(const double *restrict g, const double *restrict q, double cq,
+                const double *restrict alpha, size_t count)
 {
     const v4d zero = {0, 0, 0, 0};
     v4d acc = zero;
@@ -161,11 +158,9 @@ static double matern_sum_avx2(const double *restrict g,
 }
 #endif
 
-typedef void (*matern_exp_fn)(const double *restrict, double *restrict,
-                              size_t);
-typedef double (*matern_sum_fn)(const double *restrict,
-                                const double *restrict, double,
-                                const double *restrict, size_t);
+typedef void (*matern_exp_fn)(const double *restrict, double *restrict, size_t);
+typedef double (*matern_sum_fn)(const double *restrict, const double *restrict,
+                                double, const double *restrict, size_t);
 
 /* The fastest matern_exp and matern_sum this CPU runs. */
 static void pick_matern(matern_exp_fn *exp_fn, matern_sum_fn *sum_fn)
@@ -182,31 +177,31 @@ static void pick_matern(matern_exp_fn *exp_fn, matern_sum_fn *sum_fn)
 
 typedef struct cpu_gp {
     size_t d, nt;
-    size_t n, cap;   /* training points; capacity of the n-sized buffers */
-    double *X;       /* n x d: the training inputs */
-    double *Xc;      /* n x (d+1): X centered, then a column of ones */
-    double *Z;       /* n x d: X centered, column k divided by l_k */
-    double *q;       /* n: squared norms of the rows of Z */
-    double *r;       /* n: scratch, the distances of one row */
-    double *Q;       /* n x (d+1): P Xc */
+    size_t n, cap; /* training points; capacity of the n-sized buffers */
+    double *X;     /* n x d: the training inputs */
+    double *Xc;    /* n x (d+1): X centered, then a column of ones */
+    double *Z;     /* n x d: X centered, column k divided by l_k */
+    double *q;     /* n: squared norms of the rows of Z */
+    double *r;     /* n: scratch, the distances of one row */
+    double *Q;     /* n x (d+1): P Xc */
     double *y, *alpha;
-    double *K;       /* n x n: K, then U, then K^-1 and P (upper) */
-    double *E;       /* n x n: exp(-sqrt3 r_ij) (strict upper) */
-    double *theta;   /* nt: raw theta of the factorization in K */
-    double *mu;      /* d: column means of X */
-    double *linv;    /* d: 1 / l_k at theta */
-    double *xa;      /* d: X' alpha, the linear part of the mean */
+    double *K;        /* n x n: K, then U, then K^-1 and P (upper) */
+    double *E;        /* n x n: exp(-sqrt3 r_ij) (strict upper) */
+    double *theta;    /* nt: raw theta of the factorization in K */
+    double *mu;       /* d: column means of X */
+    double *linv;     /* d: 1 / l_k at theta */
+    double *xa;       /* d: X' alpha, the linear part of the mean */
     double alpha_sum; /* sum of alpha */
     /* predict scratch for a chunk of c candidates: */
-    double *cK, *cG; /* n x c: cross-kernel; dot products */
-    double *cX, *cZ; /* c x d: the candidates; centered and scaled */
-    double *cq;      /* c: squared norms of the rows of cZ */
+    double *cK, *cG;          /* n x c: cross-kernel; dot products */
+    double *cX, *cZ;          /* c x d: the candidates; centered and scaled */
+    double *cq;               /* c: squared norms of the rows of cZ */
     size_t cap_ck, cap_chunk; /* doubles in cK and cG; candidates */
     double sf, b, sn2, jitter;
     matern_exp_fn matern_exp;
     matern_sum_fn matern_sum;
-    int factored;    /* K holds U at theta for the current data */
-    int fitted;      /* the last fit succeeded: predict may run */
+    int factored; /* K holds U at theta for the current data */
+    int fitted;   /* the last fit succeeded: predict may run */
 } cpu_gp;
 
 static void cpu_destroy(void *state)
@@ -242,9 +237,10 @@ static int cpu_create(void **state, size_t d, char *errbuf, size_t errlen)
     cpu_gp *st;
 
     if (state == NULL || d == 0)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cpu): create needs a state pointer and "
-                               "d >= 1 (got d = %zu)", d);
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cpu): create needs a state pointer and d >= 1 (got d = %zu)",
+            d);
     *state = NULL;
     st = calloc(1, sizeof(*st));
     if (st == NULL)
@@ -287,14 +283,13 @@ static int ensure_capacity(cpu_gp *st, size_t n, char *errbuf, size_t errlen)
         return PROTEIN_OK;
     if (n > MAX_POINTS)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cpu): %zu points is more than an exact "
-                               "GP can hold (at most %zu)", n,
-                               (size_t)MAX_POINTS);
+                               "GP (cpu): %zu points is more than an exact GP "
+                               "can hold (at most %zu)",
+                               n, (size_t)MAX_POINTS);
     cap = n + n / 4 + 16;
     st->cap = 0;
     if (regrow(&st->X, cap * d) || regrow(&st->Xc, cap * (d + 1)) ||
-        regrow(&st->Z, cap * d) || regrow(&st->q, cap) ||
-        regrow(&st->r, cap) ||
+        regrow(&st->Z, cap * d) || regrow(&st->q, cap) || regrow(&st->r, cap) ||
         regrow(&st->Q, cap * (d + 1)) || regrow(&st->y, cap) ||
         regrow(&st->alpha, cap) || regrow(&st->K, cap * cap) ||
         regrow(&st->E, cap * cap))
@@ -378,10 +373,10 @@ static void build_kernel(cpu_gp *st, double jitter)
     size_t n = st->n;
     int ni = (int)n, di = (int)st->d;
 
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->X,
-                ni, 0.0, st->K, ni);
-    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->Z,
-                ni, 0.0, st->E, ni);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->X, ni,
+                0.0, st->K, ni);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, ni, di, 1.0, st->Z, ni,
+                0.0, st->E, ni);
     for (size_t j = 0; j < n; j++) {
         double *restrict Kj = st->K + j * n, *restrict Ej = st->E + j * n;
         const double *restrict q = st->q;
@@ -422,8 +417,8 @@ static int cpu_loss(void *ctx, const double *theta, double *loss,
     }
     if (level == JITTER_LEVELS)
         return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
-                               "GP (cpu): K (n = %zu) is not positive "
-                               "definite even with jitter %g",
+                               "GP (cpu): K (n = %zu) is not positive definite "
+                               "even with jitter %g",
                                st->n, jitter_ladder[JITTER_LEVELS - 1]);
     st->jitter = jitter_ladder[level];
     memcpy(st->alpha, st->y, st->n * sizeof(double));
@@ -434,8 +429,9 @@ static int cpu_loss(void *ctx, const double *theta, double *loss,
     }
     prior = protein_gp_noise_prior(theta[st->d + 2], NULL) +
             protein_gp_lengthscale_prior(theta, st->d, st->n, NULL);
-    *loss = (0.5 * fit + logdet + 0.5 * (double)st->n * LOG_2PI) /
-                (double)st->n + prior;
+    *loss =
+        (0.5 * fit + logdet + 0.5 * (double)st->n * LOG_2PI) / (double)st->n +
+        prior;
     *jitter_used = st->jitter;
     st->factored = 1;
     return PROTEIN_OK;
@@ -478,8 +474,8 @@ static int cpu_gradient(void *ctx, double *grad, char *errbuf, size_t errlen)
         }
         ya += st->y[j] * aj;
     }
-    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, (int)n, (int)(d + 1),
-                1.0, st->K, (int)n, st->Xc, (int)n, 0.0, st->Q, (int)n);
+    cblas_dsymm(CblasColMajor, CblasLeft, CblasUpper, (int)n, (int)(d + 1), 1.0,
+                st->K, (int)n, st->Xc, (int)n, 0.0, st->Q, (int)n);
     for (size_t k = 0; k < d; k++) {
         const double *xk = st->Xc + k * n, *qk = st->Q + k * n,
                      *p1 = st->Q + d * n;
@@ -499,8 +495,8 @@ static int cpu_gradient(void *ctx, double *grad, char *errbuf, size_t errlen)
     protein_gp_noise_prior(st->theta[d + 2], &prior_grad);
     grad[d] = -g_sf / dn * protein_gp_softplus_grad(st->theta[d]);
     grad[d + 1] = -g_b / dn * protein_gp_softplus_grad(st->theta[d + 1]);
-    grad[d + 2] = -g_sn2 / dn * protein_gp_softplus_grad(st->theta[d + 2]) +
-                  prior_grad;
+    grad[d + 2] =
+        -g_sn2 / dn * protein_gp_softplus_grad(st->theta[d + 2]) + prior_grad;
     protein_gp_lengthscale_prior(st->theta, d, n, grad);
     return PROTEIN_OK;
 }
@@ -514,9 +510,9 @@ static int cpu_loss_grad(void *state, const double *X, const double *y,
     int rc;
 
     if (st == NULL || theta == NULL || loss == NULL)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cpu): loss_grad needs a state, theta and "
-                               "a loss pointer");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cpu): loss_grad needs a state, theta and a loss pointer");
     if (!all_finite(theta, st->nt))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cpu): theta holds NaN or Inf");
@@ -552,9 +548,10 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cpu): fit needs a state and parameters");
     if (params->d != st->d)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cpu): parameters are for d = %zu, the "
-                               "state for d = %zu", params->d, st->d);
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cpu): parameters are for d = %zu, the state for d = %zu",
+            params->d, st->d);
     if (!all_finite(params->theta, st->nt))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cpu): theta holds NaN or Inf");
@@ -577,9 +574,9 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
     if (injected_fit_failures > 0) {
         injected_fit_failures--;
         st->fitted = 0;
-        return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
-                               "GP (cpu): injected fault: K is not positive "
-                               "definite");
+        return protein_gp_fail(
+            PROTEIN_ENUMERIC, errbuf, errlen,
+            "GP (cpu): injected fault: K is not positive definite");
     }
 #endif
     return PROTEIN_OK;
@@ -588,8 +585,7 @@ static int cpu_fit(void *state, const double *X, const double *y, size_t n,
 /* Scales a chunk of mc candidates (row-major) like Z into cZ (column-major,
  * with squared row norms in cq), and copies them column-major into cX when
  * raw is set; then cK = Z cZ', the dot products that give the distances. */
-static void candidate_products(cpu_gp *st, const double *xs, size_t mc,
-                               int raw)
+static void candidate_products(cpu_gp *st, const double *xs, size_t mc, int raw)
 {
     size_t d = st->d;
 
@@ -659,9 +655,9 @@ static int cpu_predict(void *state, const double *Xs, size_t m, double *mean,
     size_t n, d, chunk;
 
     if (st == NULL || (m > 0 && (Xs == NULL || mean == NULL)))
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cpu): predict needs a state, points and "
-                               "a mean array");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cpu): predict needs a state, points and a mean array");
     if (!st->fitted)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cpu): predict before a successful fit");

@@ -55,10 +55,10 @@ int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
                 grid->axis[i][grid->len[i]++] = v;
         }
         if (grid->total > SIZE_MAX / grid->len[i]) {
-            protein_error_set(err, cfg, p->name,
-                              "grid: the number of grid points overflows; use "
-                              "method: protein or random for a space "
-                              "this large");
+            protein_error_set(
+                err, cfg, p->name,
+                "grid: the number of grid points overflows; use method: "
+                "protein or random for a space this large");
             rc = PROTEIN_ECONFIG;
             goto fail;
         }

@@ -126,8 +126,8 @@ struct protein_optimizer {
 /* Everything one model suggestion allocates, freed together. */
 typedef struct work {
     double lmin, lrange; /* log-cost target scaling */
-    double *ts; /* the score GP's target for each success (n_obs) */
-    size_t *rows; /* training rows: < n_fail failures, else successes */
+    double *ts;          /* the score GP's target for each success (n_obs) */
+    size_t *rows;        /* training rows: < n_fail failures, else successes */
     unsigned char *keep;
     double *Xs, *ys, *Xc, *yc; /* score and cost training sets */
     size_t ns, nc;
@@ -136,17 +136,17 @@ typedef struct work {
     size_t m;
     size_t m_all, cap_cand; /* candidates scored, refinements included */
     double *pred_s, *var_s, *pred_c, *acq, *values;
-    double *near;     /* squared distance r^2 to the nearest pending point */
+    double *near; /* squared distance r^2 to the nearest pending point */
     unsigned char *taken; /* picked earlier in a batch */
-    const double *sc; /* perturbation half-widths (dim) */
-    double t, reach;  /* cost target and the cost triangle's width */
-    double best;      /* EI threshold, in score-target units */
-    double offset;    /* the score GP's constant-kernel variance b */
-    double proxy_var; /* when >= 0: the variance assumed for every point */
-    double rho;       /* the pending penalty's radius */
-    size_t n_train;   /* rows the score GP is factorized on */
-    size_t picks;     /* suggestions made from this work (a batch's n) */
-    int cost_flat;    /* every success cost the same: no cost model */
+    const double *sc;     /* perturbation half-widths (dim) */
+    double t, reach;      /* cost target and the cost triangle's width */
+    double best;          /* EI threshold, in score-target units */
+    double offset;        /* the score GP's constant-kernel variance b */
+    double proxy_var;     /* when >= 0: the variance assumed for every point */
+    double rho;           /* the pending penalty's radius */
+    size_t n_train;       /* rows the score GP is factorized on */
+    size_t picks;         /* suggestions made from this work (a batch's n) */
+    int cost_flat;        /* every success cost the same: no cost model */
 } work;
 
 static double clip1(double x)
@@ -211,7 +211,6 @@ static int reserve_obs(protein_optimizer *opt, size_t need)
     return PROTEIN_OK;
 }
 
-
 /* The GPs' initial hyperparameters (gp.h), except that the score GP's
  * signal variance starts at the square of its targets' span: a fit from
  * 1 spent its whole evaluation budget for many refits climbing there. */
@@ -220,8 +219,8 @@ static int init_params(const protein_optimizer *opt, protein_gp_params *p,
 {
     int rc = protein_gp_params_init(p, opt->dim);
     if (rc == PROTEIN_OK && score)
-        p->theta[opt->dim] = protein_gp_softplus_inverse(
-            SCORE_TARGET_SPAN * SCORE_TARGET_SPAN);
+        p->theta[opt->dim] =
+            protein_gp_softplus_inverse(SCORE_TARGET_SPAN * SCORE_TARGET_SPAN);
     return rc;
 }
 
@@ -249,9 +248,9 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     for (size_t i = 0; i < cfg->n_params; i++) {
         if (cfg->params[i].kind == PROTEIN_PARAM_CATEGORICAL &&
             cfg->params[i].n_values == 0) {
-            protein_error_set(err, cfg, cfg->params[i].name,
-                              "categorical parameter has no values; give at "
-                              "least one");
+            protein_error_set(
+                err, cfg, cfg->params[i].name,
+                "categorical parameter has no values; give at least one");
             return PROTEIN_ECONFIG;
         }
     }
@@ -260,7 +259,8 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
         return PROTEIN_ENOMEM;
     opt->cfg = cfg;
     opt->backend = opts != NULL && opts->backend != NULL
-                       ? opts->backend : &protein_gp_backend_cpu;
+                       ? opts->backend
+                       : &protein_gp_backend_cpu;
     opt->use_default_first = opts != NULL && opts->use_default_first;
     opt->dim = protein_space_dim(cfg);
     opt->nfree = protein_space_free_params(cfg);
@@ -380,8 +380,7 @@ static void warmup_point(protein_optimizer *opt, double *values)
     if (opt->cost_dim >= 0) {
         double *u = opt->scratch_u;
         protein_space_normalize(opt->cfg, values, u);
-        u[opt->cost_dim] =
-            clip1(-0.8 + 0.1 * protein_rng_normal(&opt->rng));
+        u[opt->cost_dim] = clip1(-0.8 + 0.1 * protein_rng_normal(&opt->rng));
         protein_space_denormalize(opt->cfg, u, values);
     }
 }
@@ -401,7 +400,6 @@ static int defaults_point(const protein_optimizer *opt, double *values)
     }
     return 1;
 }
-
 
 /* Target cost t (research note section 3.1): one element of the shuffled
  * pool per call, jittered by 0.1 N(0,1), clipped to [0,1], times
@@ -536,8 +534,8 @@ static int fit_gp(protein_optimizer *opt, void *state,
     int rc;
 
     memset(&fo, 0, sizeof(fo)); /* the backend's defaults (gp.h) */
-    fo.iterations = opt->cfg->gp_training_iter > 0 ? opt->cfg->gp_training_iter
-                                                   : 0;
+    fo.iterations =
+        opt->cfg->gp_training_iter > 0 ? opt->cfg->gp_training_iter : 0;
     if (n > FIT_FULL_BUDGET_ROWS) {
         double r = (double)FIT_FULL_BUDGET_ROWS / (double)n;
         fo.max_evaluations = (int)(FIT_FULL_BUDGET * r * r * r);
@@ -628,12 +626,14 @@ static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
         size_t r = w->rows[k];
         if (r < opt->n_fail) {
             for (size_t j = 0; j < d; j++)
-                w->Xs[w->ns * d + j] = SCORE_INPUT_SCALE * opt->fail_u[r * d + j];
+                w->Xs[w->ns * d + j] =
+                    SCORE_INPUT_SCALE * opt->fail_u[r * d + j];
             w->ys[w->ns++] = 0.0;
         } else {
             size_t i = r - opt->n_fail;
             for (size_t j = 0; j < d; j++)
-                w->Xs[w->ns * d + j] = SCORE_INPUT_SCALE * opt->obs_u[i * d + j];
+                w->Xs[w->ns * d + j] =
+                    SCORE_INPUT_SCALE * opt->obs_u[i * d + j];
             w->ys[w->ns++] = w->ts[i];
             memcpy(w->Xc + w->nc * d, opt->obs_u + i * d, d * sizeof(double));
             w->yc[w->nc++] = (log(opt->obs_cost[i]) - w->lmin) / w->lrange;
@@ -648,7 +648,8 @@ static int update_front(protein_optimizer *opt, work *w, size_t *nf)
 {
     const protein_sweep_config *cfg = opt->cfg;
     double q = cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
-                   ? cfg->early_stop_quantile : 0.3;
+                   ? cfg->early_stop_quantile
+                   : 0.3;
     size_t nfront, npruned;
     int rc;
 
@@ -659,8 +660,8 @@ static int update_front(protein_optimizer *opt, work *w, size_t *nf)
                                 w->front, &nfront);
     if (rc != PROTEIN_OK)
         return rc;
-    npruned = protein_pareto_prune(opt->obs_score, opt->obs_cost, w->front,
-                                   nfront);
+    npruned =
+        protein_pareto_prune(opt->obs_score, opt->obs_cost, w->front, nfront);
     protein_cost_model_update_upper(&opt->stop,
                                     opt->obs_cost[w->front[npruned - 1]]);
     rc = protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
@@ -684,8 +685,8 @@ static int build_centers(const protein_optimizer *opt, work *w, size_t nf,
             int taken = 0;
             for (size_t k = 0; k < ntop; k++)
                 taken |= top[k] == i;
-            if (!taken && (bi == SIZE_MAX ||
-                           opt->obs_score[i] > opt->obs_score[bi]))
+            if (!taken &&
+                (bi == SIZE_MAX || opt->obs_score[i] > opt->obs_score[bi]))
                 bi = i;
         }
         top[ntop] = bi;
@@ -758,9 +759,10 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
     const protein_sweep_config *cfg = opt->cfg;
     const size_t d = opt->dim;
     size_t spp = cfg->suggestions_per_pareto > 0
-                     ? (size_t)cfg->suggestions_per_pareto : 256;
-    size_t local = ncenters * spp < MAX_CANDIDATES ? ncenters * spp
-                                                   : MAX_CANDIDATES;
+                     ? (size_t)cfg->suggestions_per_pareto
+                     : 256;
+    size_t local =
+        ncenters * spp < MAX_CANDIDATES ? ncenters * spp : MAX_CANDIDATES;
     size_t m = local + GLOBAL_CANDIDATES, kept;
 
     w->cap_cand = m + REFINE_STARTS * (REFINE_ROUNDS * REFINE_POINTS + d);
@@ -775,8 +777,8 @@ static int make_candidates(protein_optimizer *opt, work *w, size_t ncenters,
             w->centers + protein_rng_index(&opt->rng, ncenters) * d;
         double *x = w->cand + k * d;
         for (size_t j = 0; j < d; j++)
-            x[j] = reflect1(c[j] + sc[j] * (2.0 * protein_rng_uniform(
-                                                   &opt->rng) - 1.0));
+            x[j] = reflect1(
+                c[j] + sc[j] * (2.0 * protein_rng_uniform(&opt->rng) - 1.0));
         jump_categories(opt, x);
         protein_space_snap(cfg, x, w->values);
     }
@@ -851,8 +853,8 @@ static int predict_range(protein_optimizer *opt, work *w, size_t from,
             w->pred_c[k] = 0.0;
         w->near[k] = INFINITY;
         for (size_t p = 0; p < opt->n_pending; p++)
-            w->near[k] = fmin(w->near[k], pending_r2(x, opt->pending_u + p * d,
-                                                     w->sc, d));
+            w->near[k] = fmin(w->near[k],
+                              pending_r2(x, opt->pending_u + p * d, w->sc, d));
     }
     return PROTEIN_OK;
 }
@@ -892,8 +894,8 @@ static size_t argmax_acq(const work *w, size_t from, size_t to)
 
 /* Scores the candidates [from, to) appended to w->cand (w->m_all becomes
  * to) and moves *start to the best of them when that scores higher. */
-static int refine_step(protein_optimizer *opt, work *w, size_t from,
-                       size_t to, size_t *start)
+static int refine_step(protein_optimizer *opt, work *w, size_t from, size_t to,
+                       size_t *start)
 {
     size_t b;
     int rc;
@@ -959,8 +961,8 @@ static int refine(protein_optimizer *opt, work *w)
     size_t starts[REFINE_STARTS], ns = 0, per;
     int rc;
 
-    per = (size_t)(REFINE_FLOPS / (n2 * REFINE_STARTS * REFINE_ROUNDS *
-                                   (double)w->picks));
+    per = (size_t)(REFINE_FLOPS /
+                   (n2 * REFINE_STARTS * REFINE_ROUNDS * (double)w->picks));
     if (per < REFINE_MIN_POINTS)
         return PROTEIN_OK;
     per = per > REFINE_POINTS ? REFINE_POINTS : per;
@@ -989,9 +991,10 @@ static int refine(protein_optimizer *opt, work *w)
             for (size_t k = from; k < to; k++) {
                 double *x = w->cand + k * d;
                 for (size_t j = 0; j < d; j++)
-                    x[j] = reflect1(c[j] + f * w->sc[j] *
-                                               (2.0 * protein_rng_uniform(
-                                                          &opt->rng) - 1.0));
+                    x[j] = reflect1(
+                        c[j] +
+                        f * w->sc[j] *
+                            (2.0 * protein_rng_uniform(&opt->rng) - 1.0));
                 protein_space_snap(opt->cfg, x, w->values);
             }
             rc = refine_step(opt, w, from, to, &starts[q]);
@@ -1059,8 +1062,8 @@ static int shortlist(protein_optimizer *opt, work *w, size_t keep)
         return rc;
     }
     for (size_t k = 0; k < w->m; k++)
-        w->acq[k] = protein_log_ei(w->pred_s[k], sqrt(sorted[sample / 2]),
-                                   w->best);
+        w->acq[k] =
+            protein_log_ei(w->pred_s[k], sqrt(sorted[sample / 2]), w->best);
     memcpy(sorted, w->acq, w->m * sizeof(double));
     qsort(sorted, w->m, sizeof(double), cmp_double_desc);
     bar = sorted[keep - 1];
@@ -1156,7 +1159,8 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     rc = fit_gp(opt, opt->score_state, &opt->score_params, w->Xs, w->ys, w->ns);
     if (rc == PROTEIN_OK && !w->cost_flat)
-        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc, w->nc);
+        rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc,
+                    w->nc);
     if (rc == PROTEIN_OK)
         rc = incumbent(opt, w);
     w->n_train = w->ns;
@@ -1199,9 +1203,8 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
 }
 
 /* Writes candidate `best` of *w to values and describes it in info. */
-static void model_pick(const protein_optimizer *opt, const work *w,
-                       size_t best, double t, double *values,
-                       protein_suggestion_info *info)
+static void model_pick(const protein_optimizer *opt, const work *w, size_t best,
+                       double t, double *values, protein_suggestion_info *info)
 {
     protein_space_denormalize(opt->cfg, w->cand + best * opt->dim, values);
     info->source = PROTEIN_SOURCE_MODEL;
@@ -1305,7 +1308,8 @@ static int model_batch(protein_optimizer *opt, size_t n, double *values,
         if (rc != PROTEIN_OK)
             break;
         for (size_t k = 0; k < w.m; k++)
-            w.near[k] = fmin(w.near[k], pending_r2(w.cand + k * d, picked, sc, d));
+            w.near[k] =
+                fmin(w.near[k], pending_r2(w.cand + k * d, picked, sc, d));
     }
     if (*made > 0 && rc == PROTEIN_ENUMERIC)
         rc = PROTEIN_OK;
@@ -1321,8 +1325,8 @@ fail:
  * or nothing to model. */
 static int in_warmup(const protein_optimizer *opt, long k)
 {
-    long warmup = opt->cfg->num_random_samples > 0
-                      ? opt->cfg->num_random_samples : 0;
+    long warmup =
+        opt->cfg->num_random_samples > 0 ? opt->cfg->num_random_samples : 0;
     return k <= warmup || opt->n_obs == 0 || opt->dim == 0;
 }
 
@@ -1351,8 +1355,7 @@ int protein_suggest(protein_optimizer *opt, double *values,
     case PROTEIN_METHOD_GRID:
         info_reset(info, PROTEIN_SOURCE_GRID);
         return protein_grid_next(&opt->grid, values);
-    default:
-        break;
+    default: break;
     }
     opt->n_suggested++;
     if (opt->use_default_first && opt->n_suggested == 1 &&

@@ -69,19 +69,19 @@ typedef enum protein_param_kind {
 typedef enum protein_value_type {
     PROTEIN_VALUE_STRING,
     PROTEIN_VALUE_NUMBER,
-    PROTEIN_VALUE_BOOL,   /* text "true" or "false" */
-    PROTEIN_VALUE_NULL,   /* text "null" */
-    PROTEIN_VALUE_JSON    /* a list or mapping; the text is its JSON */
+    PROTEIN_VALUE_BOOL, /* text "true" or "false" */
+    PROTEIN_VALUE_NULL, /* text "null" */
+    PROTEIN_VALUE_JSON  /* a list or mapping; the text is its JSON */
 } protein_value_type;
 
 /* W&B's early_terminate: {type: hyperband, ...}. */
 typedef struct protein_hyperband {
     int enabled;
-    long min_iter;   /* first band (0 when max_iter and s are given) */
-    long max_iter;   /* with s: bands max_iter / eta^k, k = 1..s */
+    long min_iter; /* first band (0 when max_iter and s are given) */
+    long max_iter; /* with s: bands max_iter / eta^k, k = 1..s */
     int s;
-    double eta;      /* default 3 */
-    int strict;      /* default true: judge the value at the band itself */
+    double eta; /* default 3 */
+    int strict; /* default true: judge the value at the band itself */
 } protein_hyperband;
 
 typedef enum protein_method {
@@ -91,65 +91,65 @@ typedef enum protein_method {
 } protein_method;
 
 typedef struct protein_param {
-    char *name;              /* as written in the config, e.g. "train/lr" */
+    char *name; /* as written in the config, e.g. "train/lr" */
     protein_param_kind kind;
-    int is_integer;          /* rounded to the nearest integer on output */
-    double min, max;         /* numeric kinds */
-    double scale;            /* perturbation half-width in model units */
+    int is_integer;  /* rounded to the nearest integer on output */
+    double min, max; /* numeric kinds */
+    double scale;    /* perturbation half-width in model units */
     int has_default;
-    double default_value;    /* value space (categorical: index) */
-    size_t n_values;         /* categorical choices / 1 for a constant */
-    char **values;           /* choices (and the constant) as text */
-    double *numeric_values;  /* same, parsed; NaN where not a number */
+    double default_value;       /* value space (categorical: index) */
+    size_t n_values;            /* categorical choices / 1 for a constant */
+    char **values;              /* choices (and the constant) as text */
+    double *numeric_values;     /* same, parsed; NaN where not a number */
     unsigned char *value_types; /* n_values protein_value_type, or NULL:
                                  * numbers where numeric_values is a
                                  * number, strings elsewhere */
-    double *probabilities;   /* categorical: W&B probabilities, or NULL */
-    double q;                /* quantum: values are rounded to multiples of
-                              * q (q_* distributions); 0 = none */
-    double mu, sigma;        /* NORMAL, LOGNORMAL: mu and sigma; BETA: a, b */
-    int line;                /* config line where the parameter starts */
+    double *probabilities;      /* categorical: W&B probabilities, or NULL */
+    double q;                   /* quantum: values are rounded to multiples of
+                                 * q (q_* distributions); 0 = none */
+    double mu, sigma; /* NORMAL, LOGNORMAL: mu and sigma; BETA: a, b */
+    int line;         /* config line where the parameter starts */
 } protein_param;
 
 typedef struct protein_sweep_config {
     char *name;
-    char *source;               /* file name the config came from */
+    char *source; /* file name the config came from */
     protein_method method;
-    char *metric;               /* default "score" */
-    int minimize;               /* goal: minimize */
-    char *cost_metric;          /* result key for cost; default "cost" */
-    char *cost_param;           /* optional parameter whose value is the cost axis */
-    long max_trials;            /* 0 = unlimited */
+    char *metric;      /* default "score" */
+    int minimize;      /* goal: minimize */
+    char *cost_metric; /* result key for cost; default "cost" */
+    char *cost_param;  /* optional parameter whose value is the cost axis */
+    long max_trials;   /* 0 = unlimited */
     double max_suggestion_cost; /* seconds; default 3600 */
     int has_seed;
     uint64_t seed;
     /* Protein knobs, with the research note's defaults (expansion_rate:
      * PROTEIN_DEFAULT_EXPANSION_RATE) */
-    int num_random_samples;      /* 10 */
-    int suggestions_per_pareto;  /* 256 */
-    double expansion_rate;       /* 1.0 (Protein: 0.1) */
-    double early_stop_quantile;  /* 0.3 */
-    int gp_max_obs;              /* 0 = no cap */
-    int gp_training_iter;        /* 50 */
-    int prune_pareto;            /* 1 */
+    int num_random_samples;     /* 10 */
+    int suggestions_per_pareto; /* 256 */
+    double expansion_rate;      /* 1.0 (Protein: 0.1) */
+    double early_stop_quantile; /* 0.3 */
+    int gp_max_obs;             /* 0 = no cap */
+    int gp_training_iter;       /* 50 */
+    int prune_pareto;           /* 1 */
     size_t n_params;
     protein_param *params;
     /* W&B settings: what `protein run`/`agent`/`exec` start when no
      * COMMAND is given (the W&B agent's program and command template). */
-    char *program;               /* NULL = none */
-    char **command;              /* n_command items; NULL = W&B's default
-                                  * ${env} ${interpreter} ${program} ${args} */
+    char *program;  /* NULL = none */
+    char **command; /* n_command items; NULL = W&B's default
+                     * ${env} ${interpreter} ${program} ${args} */
     size_t n_command;
     char *description, *project, *entity; /* NULL = none */
     int has_target;              /* metric.target: no new trials once a */
     double target;               /* trial's score reaches it */
     protein_hyperband hyperband; /* early_terminate */
     /* PufferLib settings */
-    int percentile_metric;       /* metric_distribution = percentile */
-    int downsample;              /* progress points per run observed (0 =
-                                  * the final result only) */
-    char *warnings;              /* keys read but not acted on, one line
-                                  * each, for the user; NULL = none */
+    int percentile_metric; /* metric_distribution = percentile */
+    int downsample;        /* progress points per run observed (0 =
+                            * the final result only) */
+    char *warnings;        /* keys read but not acted on, one line
+                            * each, for the user; NULL = none */
 } protein_sweep_config;
 
 /* expansion_rate of a config that sets none, and of one set below 0
@@ -169,12 +169,11 @@ int protein_config_load_file(const char *path, protein_sweep_config **out,
  * sweep its name if the text has none. Without either, cfg->name is NULL
  * (a stored config: the caller knows the sweep's name). */
 int protein_config_parse_yaml(const char *text, size_t len,
-                              const char *filename,
-                              protein_sweep_config **out, protein_error *err);
+                              const char *filename, protein_sweep_config **out,
+                              protein_error *err);
 
 /* Parses PufferLib INI text ([sweep] plus [sweep.section.param] sections). */
-int protein_config_parse_ini(const char *text, size_t len,
-                             const char *filename,
+int protein_config_parse_ini(const char *text, size_t len, const char *filename,
                              protein_sweep_config **out, protein_error *err);
 
 /* Writes cfg as canonical YAML that protein_config_parse_yaml reads back to
@@ -202,8 +201,8 @@ void protein_space_normalize(const protein_sweep_config *cfg,
 
 /* Maps model space back to values (rounding integers, pow2, argmax of a
  * one-hot block). normalize(denormalize(u)) is a fixed point. */
-void protein_space_denormalize(const protein_sweep_config *cfg,
-                               const double *u, double *values);
+void protein_space_denormalize(const protein_sweep_config *cfg, const double *u,
+                               double *values);
 
 /* Formats parameter i's value as text: integers without a decimal point,
  * floats with %.17g (shortest round-trip), categorical as its choice. */
@@ -235,13 +234,14 @@ int protein_sobol_create(size_t dim, uint64_t seed, protein_sobol **out);
 void protein_sobol_next(protein_sobol *s, double *point);
 void protein_sobol_free(protein_sobol *s);
 
-/* ------------------------------------------------------------------ optimizer */
+/* ------------------------------------------------------------- optimizer */
 
 struct protein_gp_backend; /* see gp.h */
 
 typedef struct protein_optimizer_options {
     const struct protein_gp_backend *backend; /* NULL = CPU (LAPACK) */
-    int use_default_first; /* first suggestion = config defaults (when all given) */
+    int use_default_first; /* first suggestion = config defaults (when all
+                              given) */
 } protein_optimizer_options;
 
 typedef enum protein_suggestion_source {

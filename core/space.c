@@ -90,8 +90,9 @@ static double distribution_cdf(const protein_param *p, double v)
         c = v <= 0 ? 0.0 : v >= 1 ? 1.0 : gsl_cdf_beta_P(v, p->mu, p->sigma);
         break;
     }
-    return c < PROTEIN_QUANTILE_LO ? PROTEIN_QUANTILE_LO
-           : c > PROTEIN_QUANTILE_HI ? PROTEIN_QUANTILE_HI : c;
+    return c < PROTEIN_QUANTILE_LO   ? PROTEIN_QUANTILE_LO
+           : c > PROTEIN_QUANTILE_HI ? PROTEIN_QUANTILE_HI
+                                     : c;
 }
 
 /* See protein.h: the inverse CDF of a W&B distribution parameter. */
@@ -102,10 +103,8 @@ double protein_distribution_quantile(const protein_param *p, double c)
         return p->mu + gsl_cdf_gaussian_Pinv(c, p->sigma);
     case PROTEIN_PARAM_LOGNORMAL:
         return gsl_cdf_lognormal_Pinv(c, p->mu, p->sigma);
-    case PROTEIN_PARAM_BETA:
-        return gsl_cdf_beta_Pinv(c, p->mu, p->sigma);
-    default:
-        return p->min + c * (p->max - p->min);
+    case PROTEIN_PARAM_BETA: return gsl_cdf_beta_Pinv(c, p->mu, p->sigma);
+    default: return p->min + c * (p->max - p->min);
     }
 }
 
@@ -114,19 +113,15 @@ double protein_distribution_quantile(const protein_param *p, double c)
 static double transform(const protein_param *p, double v)
 {
     switch (p->kind) {
-    case PROTEIN_PARAM_LOG:
-        return log10(v > 0 ? v : p->min);
-    case PROTEIN_PARAM_POW2:
-        return log2(v > 0 ? v : p->min);
+    case PROTEIN_PARAM_LOG: return log10(v > 0 ? v : p->min);
+    case PROTEIN_PARAM_POW2: return log2(v > 0 ? v : p->min);
     case PROTEIN_PARAM_LOGIT:
         v = v < p->min ? p->min : v > p->max ? p->max : v;
         return log10(1.0 - v);
     case PROTEIN_PARAM_NORMAL:
     case PROTEIN_PARAM_LOGNORMAL:
-    case PROTEIN_PARAM_BETA:
-        return distribution_cdf(p, v);
-    default:
-        return v;
+    case PROTEIN_PARAM_BETA: return distribution_cdf(p, v);
+    default: return v;
     }
 }
 
@@ -143,21 +138,13 @@ static double untransform(const protein_param *p, double t)
 {
     double v;
     switch (p->kind) {
-    case PROTEIN_PARAM_LOG:
-        v = pow(10.0, t);
-        break;
-    case PROTEIN_PARAM_POW2:
-        return ldexp(1.0, (int)lround(t));
-    case PROTEIN_PARAM_LOGIT:
-        return 1.0 - pow(10.0, t);
+    case PROTEIN_PARAM_LOG: v = pow(10.0, t); break;
+    case PROTEIN_PARAM_POW2: return ldexp(1.0, (int)lround(t));
+    case PROTEIN_PARAM_LOGIT: return 1.0 - pow(10.0, t);
     case PROTEIN_PARAM_NORMAL:
     case PROTEIN_PARAM_LOGNORMAL:
-    case PROTEIN_PARAM_BETA:
-        v = protein_distribution_quantile(p, t);
-        break;
-    default:
-        v = t;
-        break;
+    case PROTEIN_PARAM_BETA: v = protein_distribution_quantile(p, t); break;
+    default: v = t; break;
     }
     return quantize(p, v);
 }
@@ -215,8 +202,8 @@ void protein_space_normalize(const protein_sweep_config *cfg,
 
 /* Model space -> value space; see protein.h. A constant gets its numeric
  * value, or 0 when it is not a number. */
-void protein_space_denormalize(const protein_sweep_config *cfg,
-                               const double *u, double *values)
+void protein_space_denormalize(const protein_sweep_config *cfg, const double *u,
+                               double *values)
 {
     size_t off = 0;
     for (size_t i = 0; i < cfg->n_params; i++) {
@@ -360,8 +347,8 @@ size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
             for (size_t j = 0; j < d && dist2 <= r2; j++)
                 dist2 += (x[j] - y[j]) * (x[j] - y[j]);
             if (dist2 <= r2) {
-                size_t older = rows[a].row < rows[b].row ? rows[a].row
-                                                         : rows[b].row;
+                size_t older =
+                    rows[a].row < rows[b].row ? rows[a].row : rows[b].row;
                 keep[older] = 0;
             }
         }

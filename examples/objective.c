@@ -79,8 +79,8 @@ static double param_number(const char *name, double fallback)
     errno = 0;
     v = strtod(text, &end);
     if (end == text || *end != '\0' || errno == ERANGE) {
-        fprintf(stderr, "objective: parameter %s: '%s' is not a number\n",
-                name, text);
+        fprintf(stderr, "objective: parameter %s: '%s' is not a number\n", name,
+                text);
         return fallback;
     }
     return v;
@@ -117,13 +117,13 @@ int main(void)
     FILE *fp;
 
     penalty = !opt_text || strcmp(opt_text, "adam") == 0 ? 0.0
-              : strcmp(opt_text, "sgd") == 0              ? 0.15
-                                                          : 0.05;
+              : strcmp(opt_text, "sgd") == 0             ? 0.15
+                                                         : 0.05;
     if (lr <= 0)
         lr = 1e-2;
-    score = 1.0 - pow((log10(lr) + 3.0) / 2.0, 2) -
-            pow((x - 0.5) / 2.0, 2) - pow((layers - 4.0) / 4.0, 2) -
-            penalty + 0.01 * noise(trial ? strtoull(trial, NULL, 10) : 0);
+    score = 1.0 - pow((log10(lr) + 3.0) / 2.0, 2) - pow((x - 0.5) / 2.0, 2) -
+            pow((layers - 4.0) / 4.0, 2) - penalty +
+            0.01 * noise(trial ? strtoull(trial, NULL, 10) : 0);
     cost = 0.002 + 0.004 * fabs(layers);
     nap.tv_sec = (time_t)cost;
     nap.tv_nsec = (long)((cost - (double)nap.tv_sec) * 1e9);

@@ -34,7 +34,8 @@
 #include "gp_cuda.h"
 #include "gp_cuda_internal.h"
 
-namespace protein_cuda {
+namespace protein_cuda
+{
 
 /* ------------------------------------------------------------ constants */
 
@@ -47,14 +48,14 @@ const double ADAM_EPS = PROTEIN_GP_ADAM_EPS;
 const double JITTER_LADDER[] = {0.0, 1e-8, 1e-6, 1e-4};
 const int JITTER_RUNGS = 4;
 
-const int TILE = 32;       /* tile edge of build_k and grad */
-const int TILE_ROWS = 8;   /* threads per tile column: 32 x 8 threads */
+const int TILE = 32;     /* tile edge of build_k and grad */
+const int TILE_ROWS = 8; /* threads per tile column: 32 x 8 threads */
 const int GRAD_THREADS = TILE * TILE_ROWS;
-const int MAX_CHUNK = 32;  /* lengthscales per grad launch */
+const int MAX_CHUNK = 32; /* lengthscales per grad launch */
 const int FINISH_THREADS = 256;
-const int PRED_BYTES = 1 << 30; /* device memory for one predict batch */
+const int PRED_BYTES = 1 << 30;      /* device memory for one predict batch */
 const size_t PRED_MAX_BATCH = 65536; /* candidates per predict batch */
-const int CROSS_CANDS = 8;  /* candidates per thread of cross_kernel */
+const int CROSS_CANDS = 8;           /* candidates per thread of cross_kernel */
 
 /* Slots of the per-block partial sums of the grad kernel. */
 enum { SLOT_SF = 0, SLOT_B = 1, SLOT_SN2 = 2, SLOT_L = 3 };
@@ -62,10 +63,22 @@ enum { SLOT_SF = 0, SLOT_B = 1, SLOT_SN2 = 2, SLOT_L = 3 };
 /* Layout of the mapped hyperparameters (device array hp). */
 struct hp_index {
     size_t d;
-    __host__ __device__ size_t l(size_t j) const { return j; }
-    __host__ __device__ size_t sf() const { return d; }
-    __host__ __device__ size_t b() const { return d + 1; }
-    __host__ __device__ size_t sn2() const { return d + 2; }
+    __host__ __device__ size_t l(size_t j) const
+    {
+        return j;
+    }
+    __host__ __device__ size_t sf() const
+    {
+        return d;
+    }
+    __host__ __device__ size_t b() const
+    {
+        return d + 1;
+    }
+    __host__ __device__ size_t sn2() const
+    {
+        return d + 2;
+    }
 };
 
 /* Scalars the device reports back (scal). */
@@ -78,12 +91,15 @@ const char *solver_status_name(cusolverStatus_t s)
 {
     switch (s) {
     case CUSOLVER_STATUS_SUCCESS: return "CUSOLVER_STATUS_SUCCESS";
-    case CUSOLVER_STATUS_NOT_INITIALIZED: return "CUSOLVER_STATUS_NOT_INITIALIZED";
+    case CUSOLVER_STATUS_NOT_INITIALIZED:
+        return "CUSOLVER_STATUS_NOT_INITIALIZED";
     case CUSOLVER_STATUS_ALLOC_FAILED: return "CUSOLVER_STATUS_ALLOC_FAILED";
     case CUSOLVER_STATUS_INVALID_VALUE: return "CUSOLVER_STATUS_INVALID_VALUE";
     case CUSOLVER_STATUS_ARCH_MISMATCH: return "CUSOLVER_STATUS_ARCH_MISMATCH";
-    case CUSOLVER_STATUS_EXECUTION_FAILED: return "CUSOLVER_STATUS_EXECUTION_FAILED";
-    case CUSOLVER_STATUS_INTERNAL_ERROR: return "CUSOLVER_STATUS_INTERNAL_ERROR";
+    case CUSOLVER_STATUS_EXECUTION_FAILED:
+        return "CUSOLVER_STATUS_EXECUTION_FAILED";
+    case CUSOLVER_STATUS_INTERNAL_ERROR:
+        return "CUSOLVER_STATUS_INTERNAL_ERROR";
     case CUSOLVER_STATUS_NOT_SUPPORTED: return "CUSOLVER_STATUS_NOT_SUPPORTED";
     default: return "cuSOLVER error";
     }
@@ -220,15 +236,15 @@ __global__ void loss_kernel(const double *L, const double *y, const double *a,
         const double *slope = hp + d + 3;
         double unused, priors = 0.0;
         for (size_t j = 0; j < d; j++)
-            priors += lognormal_prior(hp[ix.l(j)], slope[ix.l(j)],
-                                      PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
-                                      PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA,
-                                      &unused);
-        scal[SC_LOSS] = (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI +
-                         priors) / (double)n +
-                        lognormal_prior(hp[ix.sn2()], slope[ix.sn2()],
-                                        PROTEIN_GP_NOISE_PRIOR_MU,
-                                        PROTEIN_GP_NOISE_PRIOR_SIGMA, &unused);
+            priors += lognormal_prior(
+                hp[ix.l(j)], slope[ix.l(j)], PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
+                PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA, &unused);
+        scal[SC_LOSS] =
+            (0.5 * s_ya[0] + s_ld[0] + 0.5 * (double)n * LOG_2PI + priors) /
+                (double)n +
+            lognormal_prior(hp[ix.sn2()], slope[ix.sn2()],
+                            PROTEIN_GP_NOISE_PRIOR_MU,
+                            PROTEIN_GP_NOISE_PRIOR_SIGMA, &unused);
     }
 }
 
@@ -249,9 +265,9 @@ __device__ double warp_sum(double v)
  * starting at j0; the first three slots are written by the j0 = 0 launch. */
 template <int CHUNK>
 __global__ void __launch_bounds__(GRAD_THREADS)
-grad_kernel(const double *X, const double *Xs, size_t n, size_t d,
-            const double *hp, const double *Kinv, const double *a,
-            size_t j0, long long ntiles, double *part)
+    grad_kernel(const double *X, const double *Xs, size_t n, size_t d,
+                const double *hp, const double *Kinv, const double *a,
+                size_t j0, long long ntiles, double *part)
 {
     hp_index ix = {d};
     double acc[3 + CHUNK];
@@ -363,10 +379,10 @@ __global__ void grad_finish_kernel(size_t n, size_t d, const double *hp,
                 lognormal_prior(hp[ix.l(j)], slope[ix.l(j)],
                                 PROTEIN_GP_LENGTHSCALE_PRIOR_MU,
                                 PROTEIN_GP_LENGTHSCALE_PRIOR_SIGMA, &g_prior);
-                scal[SC_GRAD + ix.l(j)] =
-                    scale * 3.0 * hp[ix.sf()] / hp[ix.l(j)] * sum *
-                        slope[ix.l(j)] +
-                    g_prior / (double)n;
+                scal[SC_GRAD + ix.l(j)] = scale * 3.0 * hp[ix.sf()] /
+                                              hp[ix.l(j)] * sum *
+                                              slope[ix.l(j)] +
+                                          g_prior / (double)n;
             }
         }
         __syncthreads();
@@ -560,7 +576,8 @@ int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
             cudaFree(s->dwork);
             s->dwork = NULL;
             s->dwork_bytes = 0;
-            CU_CHECK(cudaMalloc(&s->dwork, dev), "cudaMalloc (cuSOLVER workspace)");
+            CU_CHECK(cudaMalloc(&s->dwork, dev),
+                     "cudaMalloc (cuSOLVER workspace)");
             s->dwork_bytes = dev;
         }
         if (host > s->hwork_bytes) {
@@ -568,9 +585,9 @@ int ensure_train(cuda_state *s, size_t n, char *errbuf, size_t errlen)
             s->hwork = malloc(host);
             s->hwork_bytes = s->hwork ? host : 0;
             if (!s->hwork)
-                return protein_gp_fail(PROTEIN_ENOMEM, errbuf, errlen,
-                                       "GP (cuda): out of host memory (%zu "
-                                       "bytes)", host);
+                return protein_gp_fail(
+                    PROTEIN_ENOMEM, errbuf, errlen,
+                    "GP (cuda): out of host memory (%zu bytes)", host);
         }
     }
 fail:
@@ -591,7 +608,8 @@ int upload_transposed(cuda_state *s, const double *src, size_t rows,
                              cudaMemcpyHostToDevice, s->stream),
              "cudaMemcpyAsync (inputs)");
     /* the staging area is reused by the next upload: wait for this one */
-    CU_CHECK(cudaStreamSynchronize(s->stream), "cudaStreamSynchronize (upload)");
+    CU_CHECK(cudaStreamSynchronize(s->stream),
+             "cudaStreamSynchronize (upload)");
 fail:
     return rc;
 }
@@ -633,8 +651,8 @@ int launch_hyper(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
     size_t d = s->d, nt = d + 3;
-    hyper_kernel<<<grid_for(n * d > nt ? n * d : nt, 256), 256, 0,
-                   s->stream>>>(s->theta, d, s->X, s->Xs, n, s->hp);
+    hyper_kernel<<<grid_for(n * d > nt ? n * d : nt, 256), 256, 0, s->stream>>>(
+        s->theta, d, s->X, s->Xs, n, s->hp);
     LAUNCH_CHECK("hyper kernel launch");
 fail:
     return rc;
@@ -700,8 +718,8 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
                                       CUDA_R_64F, s->K, (int64_t)n, CUDA_R_64F,
                                       s->a, (int64_t)n, s->info + 1),
                      "cusolverDnXpotrs");
-        loss_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(s->K, s->y, s->a, n,
-                                                         d, s->hp, s->scal);
+        loss_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(s->K, s->y, s->a, n, d,
+                                                         s->hp, s->scal);
         LAUNCH_CHECK("loss kernel launch");
         CU_CHECK(cudaMemcpyAsync(s->host_info, s->info, 2 * sizeof(int),
                                  cudaMemcpyDeviceToHost, s->stream),
@@ -713,12 +731,10 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
         if (rc != PROTEIN_OK)
             return rc;
         if (s->host_info[0] < 0 || s->host_info[1] < 0)
-            return protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,
-                                   "GP (cuda): cuSOLVER rejected argument "
-                                   "%d (n = %zu)",
-                                   s->host_info[0] < 0 ? -s->host_info[0]
-                                                       : -s->host_info[1],
-                                   n);
+            return protein_gp_fail(
+                PROTEIN_EBACKEND, errbuf, errlen,
+                "GP (cuda): cuSOLVER rejected argument %d (n = %zu)",
+                s->host_info[0] < 0 ? -s->host_info[0] : -s->host_info[1], n);
         if (s->host_info[0] == 0) {
             s->factored = 1;
             *jitter = JITTER_LADDER[rung];
@@ -726,10 +742,10 @@ int dev_loss(cuda_state *s, const double *theta, double *loss, double *jitter,
             return PROTEIN_OK;
         }
     }
-    return protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
-                           "GP (cuda): K (n = %zu) is not positive definite "
-                           "even with jitter %g", n,
-                           JITTER_LADDER[JITTER_RUNGS - 1]);
+    return protein_gp_fail(
+        PROTEIN_ENUMERIC, errbuf, errlen,
+        "GP (cuda): K (n = %zu) is not positive definite even with jitter %g",
+        n, JITTER_LADDER[JITTER_RUNGS - 1]);
 fail:
     return rc;
 }
@@ -760,8 +776,8 @@ int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
         return rc;
     for (size_t j0 = 0; j0 == 0 || j0 < d; j0 += MAX_CHUNK) {
         size_t left = d - j0;
-#define GRAD_LAUNCH(C)                                                        \
-    grad_kernel<C><<<nb, tile_threads, 0, s->stream>>>(                       \
+#define GRAD_LAUNCH(C)                                                         \
+    grad_kernel<C><<<nb, tile_threads, 0, s->stream>>>(                        \
         s->X, s->Xs, n, d, s->hp, s->K, s->a, j0, ntiles, s->part)
         if (left <= 4)
             GRAD_LAUNCH(4);
@@ -774,8 +790,8 @@ int dev_gradient(cuda_state *s, double *grad, char *errbuf, size_t errlen)
 #undef GRAD_LAUNCH
         LAUNCH_CHECK("gradient kernel launch");
     }
-    grad_finish_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(n, d, s->hp,
-                                                            s->part, nb, s->scal);
+    grad_finish_kernel<<<1, FINISH_THREADS, 0, s->stream>>>(
+        n, d, s->hp, s->part, nb, s->scal);
     LAUNCH_CHECK("gradient reduction launch");
     if (!grad)
         return PROTEIN_OK; /* stays on the device (Adam); errors surface at
@@ -821,8 +837,8 @@ int set_data(cuda_state *s, const double *X, const double *y, size_t n,
  * there) with the same step as protein_gp_adam_step. */
 
 /* protein_gp_objective.loss: dev_loss at the host theta. */
-int objective_loss(void *ctx, const double *theta, double *loss,
-                   double *jitter, char *errbuf, size_t errlen)
+int objective_loss(void *ctx, const double *theta, double *loss, double *jitter,
+                   char *errbuf, size_t errlen)
 {
     return dev_loss((cuda_state *)ctx, theta, loss, jitter, errbuf, errlen);
 }
@@ -855,8 +871,7 @@ int adam_loss(cuda_state *s, double *loss, protein_gp_fit_report *rep,
  * where K cannot be factorized is undone and ends the loop. Ends with the
  * factorization at the returned theta. */
 int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
-             double lr, protein_gp_fit_report *rep, char *errbuf,
-             size_t errlen)
+             double lr, protein_gp_fit_report *rep, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
     size_t nt = s->d + 3;
@@ -884,8 +899,8 @@ int fit_adam(cuda_state *s, protein_gp_params *params, int iterations,
             return rc;
         params->step++;
         adam_kernel<<<1, 64, 0, s->stream>>>(s->theta, s->m, s->v, s->vmax,
-                                             s->prev, s->scal, nt,
-                                             params->step, lr);
+                                             s->prev, s->scal, nt, params->step,
+                                             lr);
         LAUNCH_CHECK("Adam kernel launch");
         rep->iterations_done++;
     }
@@ -957,14 +972,16 @@ int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
                                "GP (cuda): out of host memory");
     s->d = d;
     CU_CHECK(cudaGetDevice(&s->device), "cudaGetDevice");
-    CU_CHECK(cudaGetDeviceProperties(&prop, s->device), "cudaGetDeviceProperties");
+    CU_CHECK(cudaGetDeviceProperties(&prop, s->device),
+             "cudaGetDeviceProperties");
     s->grad_blocks = prop.multiProcessorCount * 4;
     CU_CHECK(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking),
              "cudaStreamCreate");
     BLAS_CHECK(cublasCreate(&s->blas), "cublasCreate");
     BLAS_CHECK(cublasSetStream(s->blas, s->stream), "cublasSetStream");
     SOLVER_CHECK(cusolverDnCreate(&s->solver), "cusolverDnCreate");
-    SOLVER_CHECK(cusolverDnSetStream(s->solver, s->stream), "cusolverDnSetStream");
+    SOLVER_CHECK(cusolverDnSetStream(s->solver, s->stream),
+                 "cusolverDnSetStream");
     SOLVER_CHECK(cusolverDnCreateParams(&s->params), "cusolverDnCreateParams");
     CU_CHECK(cudaMalloc((void **)&s->theta, 5 * nt * sizeof(double)),
              "cudaMalloc (hyperparameters)");
@@ -976,13 +993,15 @@ int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
              "cudaMalloc (mapped hyperparameters)");
     CU_CHECK(cudaMalloc((void **)&s->scal, (SC_GRAD + nt) * sizeof(double)),
              "cudaMalloc (scalars)");
-    CU_CHECK(cudaMalloc((void **)&s->info, 2 * sizeof(int)), "cudaMalloc (status)");
+    CU_CHECK(cudaMalloc((void **)&s->info, 2 * sizeof(int)),
+             "cudaMalloc (status)");
     CU_CHECK(cudaMalloc((void **)&s->tri,
                         (size_t)INV_BLOCK * INV_BLOCK * sizeof(double)),
              "cudaMalloc (block workspace)");
     CU_CHECK(cudaMemset(s->info, 0, 2 * sizeof(int)), "cudaMemset (status)");
-    CU_CHECK(cudaMallocHost((void **)&s->host_out, (SC_GRAD + nt) * sizeof(double)),
-             "cudaMallocHost (scalars)");
+    CU_CHECK(
+        cudaMallocHost((void **)&s->host_out, (SC_GRAD + nt) * sizeof(double)),
+        "cudaMallocHost (scalars)");
     CU_CHECK(cudaMallocHost((void **)&s->host_info, 2 * sizeof(int)),
              "cudaMallocHost (status)");
     *state = s;
@@ -1000,9 +1019,9 @@ int cuda_loss_grad(void *state, const double *X, const double *y, size_t n,
     double jitter;
     int rc;
     if (!s || !theta || !loss)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): loss_grad needs a state, theta "
-                               "and a loss pointer");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cuda): loss_grad needs a state, theta and a loss pointer");
     if (!all_finite(theta, s->d + 3))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cuda): theta holds NaN or Inf");
@@ -1029,9 +1048,10 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cuda): fit needs a state and parameters");
     if (params->d != s->d)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): parameters are for d = %zu, the "
-                               "state for d = %zu", params->d, s->d);
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cuda): parameters are for d = %zu, the state for d = %zu",
+            params->d, s->d);
     if (!all_finite(params->theta, s->d + 3))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cuda): theta holds NaN or Inf");
@@ -1044,9 +1064,9 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
         if (rc != PROTEIN_OK)
             return rc;
         if (!params->m || !params->v || !params->vmax)
-            return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                                   "GP (cuda): Adam needs the parameters' "
-                                   "moments");
+            return protein_gp_fail(
+                PROTEIN_EINVAL, errbuf, errlen,
+                "GP (cuda): Adam needs the parameters' moments");
         rc = set_data(s, X, y, n, errbuf, errlen);
         if (rc == PROTEIN_OK)
             rc = fit_adam(s, params, o.iterations, o.learning_rate, &rep,
@@ -1056,16 +1076,15 @@ int cuda_fit(void *state, const double *X, const double *y, size_t n,
     } else {
         rc = set_data(s, X, y, n, errbuf, errlen);
         if (rc == PROTEIN_OK)
-            rc = protein_gp_minimize(&obj, params, opts, report, errbuf,
-                                     errlen);
+            rc =
+                protein_gp_minimize(&obj, params, opts, report, errbuf, errlen);
     }
     if (rc != PROTEIN_OK)
         return rc;
     s->fitted = s->factored;
     if (!s->fitted)
         return protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,
-                               "GP (cuda): fit ended without a "
-                               "factorization");
+                               "GP (cuda): fit ended without a factorization");
     return PROTEIN_OK;
 }
 
@@ -1097,16 +1116,15 @@ int cuda_predict(void *state, const double *Xs, size_t m, double *mean,
     size_t n, mb;
     const double one = 1.0, zero = 0.0;
     if (!s || (m > 0 && (!Xs || !mean)))
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): predict needs points and a mean "
-                               "array");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cuda): predict needs points and a mean array");
     if (!s->fitted)
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
                                "GP (cuda): predict before a successful fit");
     if (!all_finite(Xs, m * s->d))
         return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): prediction points hold NaN or "
-                               "Inf");
+                               "GP (cuda): prediction points hold NaN or Inf");
     if (m == 0)
         return PROTEIN_OK;
     n = s->n;
@@ -1151,7 +1169,8 @@ int cuda_predict(void *state, const double *Xs, size_t m, double *mean,
                                      cudaMemcpyDeviceToHost, s->stream),
                      "cudaMemcpyAsync (variance)");
         }
-        CU_CHECK(cudaStreamSynchronize(s->stream), "GP prediction on the device");
+        CU_CHECK(cudaStreamSynchronize(s->stream),
+                 "GP prediction on the device");
     }
 fail:
     return rc;
@@ -1196,12 +1215,11 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
     if (cudaGetDevice(&device) != cudaSuccess ||
         cudaGetDeviceProperties(&prop, device) != cudaSuccess)
         snprintf(prop.name, sizeof prop.name, "unknown");
-    return protein_gp_fail(0, errbuf, errlen,
-                           "no usable CUDA device: the CUDA kernels do "
-                           "not load on device %d (%s, "
-                           "compute capability %d.%d): %s; this build has "
-                           "%s (configure --with-cuda-arch=%d%d adds it)",
-                           device, prop.name, prop.major, prop.minor,
-                           cudaGetErrorString(e), PROTEIN_CUDA_ARCHS,
-                           prop.major, prop.minor);
+    return protein_gp_fail(
+        0, errbuf, errlen,
+        "no usable CUDA device: the CUDA kernels do not load on device %d (%s, "
+        "compute capability %d.%d): %s; this build has %s (configure "
+        "--with-cuda-arch=%d%d adds it)",
+        device, prop.name, prop.major, prop.minor, cudaGetErrorString(e),
+        PROTEIN_CUDA_ARCHS, prop.major, prop.minor);
 }

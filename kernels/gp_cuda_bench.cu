@@ -14,8 +14,8 @@ using namespace protein_cuda;
 
 /* See gp_cuda.h. */
 extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
-                                             double times_out[3],
-                                             char *errbuf, size_t errlen)
+                                             double times_out[3], char *errbuf,
+                                             size_t errlen)
 {
     const size_t d = 8;
     int rc = PROTEIN_OK;
@@ -25,9 +25,9 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
     cudaEvent_t ev[4] = {NULL, NULL, NULL, NULL};
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
     if (n == 0 || reps <= 0 || !times_out)
-        return protein_gp_fail(PROTEIN_EINVAL, errbuf, errlen,
-                               "GP (cuda): time_cholesky needs n > 0, reps "
-                               "> 0 and outputs");
+        return protein_gp_fail(
+            PROTEIN_EINVAL, errbuf, errlen,
+            "GP (cuda): time_cholesky needs n > 0, reps > 0 and outputs");
     rc = cuda_create(&st, d, errbuf, errlen);
     if (rc != PROTEIN_OK)
         return rc;
@@ -83,8 +83,8 @@ extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
         if (s->host_info[0] != 0) {
             rc = protein_gp_fail(PROTEIN_ENUMERIC, errbuf, errlen,
                                  "GP (cuda): timing matrix not positive "
-                                 "definite (n = %zu, minor %d)", n,
-                                 s->host_info[0]);
+                                 "definite (n = %zu, minor %d)",
+                                 n, s->host_info[0]);
             goto fail;
         }
         for (int q = 0; q < 3; q++)

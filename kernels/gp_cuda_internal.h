@@ -17,10 +17,11 @@
 #include "gp.h"
 #include "protein.h"
 
-namespace protein_cuda {
+namespace protein_cuda
+{
 
 const int INV_BLOCK = 1024; /* block of trtri_lower and lauum_lower (512
-                              * and 256 measured slower on an H200) */
+                             * and 256 measured slower on an H200) */
 
 struct cuda_state {
     size_t d;
@@ -30,39 +31,39 @@ struct cuda_state {
     cusolverDnHandle_t solver;
     cusolverDnParams_t params;
 
-    size_t cap_n;        /* training capacity (points) */
-    double *K;           /* cap_n^2: K, then L, then K^-1 */
-    double *X;           /* d x cap_n, transposed */
-    double *Xs;          /* d x cap_n, X / l */
-    double *y, *a;       /* cap_n */
-    void *dwork;         /* cuSOLVER device workspace */
+    size_t cap_n;  /* training capacity (points) */
+    double *K;     /* cap_n^2: K, then L, then K^-1 */
+    double *X;     /* d x cap_n, transposed */
+    double *Xs;    /* d x cap_n, X / l */
+    double *y, *a; /* cap_n */
+    void *dwork;   /* cuSOLVER device workspace */
     size_t dwork_bytes;
-    void *hwork;         /* cuSOLVER host workspace */
+    void *hwork; /* cuSOLVER host workspace */
     size_t hwork_bytes;
-    double *part;        /* (d + 3) x grad_blocks partial sums */
+    double *part; /* (d + 3) x grad_blocks partial sums */
     int grad_blocks;
 
     double *theta, *m, *v, *vmax, *prev; /* d + 3 each, one allocation;
                                           * prev: theta before the last
                                           * Adam step */
-    double *hp;          /* d + 3 mapped values, then d + 3 softplus slopes */
-    double *scal;        /* SC_GRAD + d + 3 reported scalars */
-    int *info;           /* potrf, potrs status */
-    double *tri;         /* INV_BLOCK^2: a diagonal block of lauum */
+    double *hp;   /* d + 3 mapped values, then d + 3 softplus slopes */
+    double *scal; /* SC_GRAD + d + 3 reported scalars */
+    int *info;    /* potrf, potrs status */
+    double *tri;  /* INV_BLOCK^2: a diagonal block of lauum */
 
-    double *host_in;     /* pinned staging for uploads */
-    size_t host_in_cap;  /* doubles */
-    double *host_out;    /* pinned: scal copy */
-    int *host_info;      /* pinned: info copy */
+    double *host_in;    /* pinned staging for uploads */
+    size_t host_in_cap; /* doubles */
+    double *host_out;   /* pinned: scal copy */
+    int *host_info;     /* pinned: info copy */
 
-    size_t cap_m;        /* predict batch capacity */
-    double *Ks;          /* cap_n x cap_m */
-    double *Xc;          /* d x cap_m candidates */
+    size_t cap_m; /* predict batch capacity */
+    double *Ks;   /* cap_n x cap_m */
+    double *Xc;   /* d x cap_m candidates */
     double *pmean, *pvar;
 
-    size_t n;            /* training points uploaded */
-    int factored;        /* K holds L (and a) for the device theta */
-    int fitted;          /* the last fit succeeded: predict may run */
+    size_t n;     /* training points uploaded */
+    int factored; /* K holds L (and a) for the device theta */
+    int fitted;   /* the last fit succeeded: predict may run */
 };
 
 /* The name of a cuSOLVER status, for messages. */
@@ -71,23 +72,23 @@ const char *solver_status_name(cusolverStatus_t s);
 /* Each check turns a failed call into PROTEIN_EBACKEND with a message naming
  * the call and the library's reason (reason(status)), then jumps to the
  * function's fail. */
-#define STATUS_CHECK(type, ok, reason, call, what)                            \
-    do {                                                                      \
-        type e_ = (call);                                                     \
-        if (e_ != (ok)) {                                                     \
-            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,            \
-                                 "GP (cuda): %s failed: %s", (what),          \
-                                 reason(e_));                                 \
-            goto fail;                                                        \
-        }                                                                     \
+#define STATUS_CHECK(type, ok, reason, call, what)                             \
+    do {                                                                       \
+        type e_ = (call);                                                      \
+        if (e_ != (ok)) {                                                      \
+            rc = protein_gp_fail(PROTEIN_EBACKEND, errbuf, errlen,             \
+                                 "GP (cuda): %s failed: %s", (what),           \
+                                 reason(e_));                                  \
+            goto fail;                                                         \
+        }                                                                      \
     } while (0)
-#define CU_CHECK(call, what)                                                  \
+#define CU_CHECK(call, what)                                                   \
     STATUS_CHECK(cudaError_t, cudaSuccess, cudaGetErrorString, call, what)
-#define BLAS_CHECK(call, what)                                                \
-    STATUS_CHECK(cublasStatus_t, CUBLAS_STATUS_SUCCESS,                       \
-                 cublasGetStatusString, call, what)
-#define SOLVER_CHECK(call, what)                                              \
-    STATUS_CHECK(cusolverStatus_t, CUSOLVER_STATUS_SUCCESS,                   \
+#define BLAS_CHECK(call, what)                                                 \
+    STATUS_CHECK(cublasStatus_t, CUBLAS_STATUS_SUCCESS, cublasGetStatusString, \
+                 call, what)
+#define SOLVER_CHECK(call, what)                                               \
+    STATUS_CHECK(cusolverStatus_t, CUSOLVER_STATUS_SUCCESS,                    \
                  solver_status_name, call, what)
 
 /* A kernel launch: the launch error now, execution errors at the next sync. */

@@ -11,9 +11,11 @@
 
 #include "gp_cuda_internal.h"
 
-namespace protein_cuda {
+namespace protein_cuda
+{
 
-namespace {
+namespace
+{
 
 /* dst (b x b, leading dimension ldd) = the lower triangle of src (b x b,
  * leading dimension lda), zeros above. */
@@ -100,10 +102,10 @@ int trmm_right(cuda_state *s, size_t n, double *B, size_t k, const double *T,
         rc = trmm_right(s, n, B, k, T, m1, errbuf, errlen);
         if (rc != PROTEIN_OK)
             return rc;
-        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N,
-                                  (int64_t)k, (int64_t)m1, (int64_t)m2, &one,
-                                  B + m1 * n, (int64_t)n, T + m1, (int64_t)n,
-                                  &one, B, (int64_t)n),
+        BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int64_t)k,
+                                  (int64_t)m1, (int64_t)m2, &one, B + m1 * n,
+                                  (int64_t)n, T + m1, (int64_t)n, &one, B,
+                                  (int64_t)n),
                    "cublasDgemm (trmm right)");
         return trmm_right(s, n, B + m1 * n, k, T + m1 * n + m1, m2, errbuf,
                           errlen);
@@ -155,8 +157,7 @@ fail:
  * (LAPACK dlauum, lower) with cuBLAS: per block row, trmm by the diagonal
  * block, the diagonal block's own product by syrk from a copy, then gemm
  * and syrk with the rows below. */
-int lauum_lower(cuda_state *s, size_t n, double *A, char *errbuf,
-                size_t errlen)
+int lauum_lower(cuda_state *s, size_t n, double *A, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
     const double one = 1.0, zero = 0.0;
@@ -181,11 +182,10 @@ int lauum_lower(cuda_state *s, size_t n, double *A, char *errbuf,
         if (rest > 0) {
             const double *Bi = A + i * n + i + ib, *B0 = A + i + ib;
             if (i > 0)
-                BLAS_CHECK(cublasDgemm_64(s->blas, CUBLAS_OP_T, CUBLAS_OP_N,
-                                          (int64_t)ib, (int64_t)i,
-                                          (int64_t)rest, &one, Bi, (int64_t)n,
-                                          B0, (int64_t)n, &one, Ai0,
-                                          (int64_t)n),
+                BLAS_CHECK(cublasDgemm_64(
+                               s->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int64_t)ib,
+                               (int64_t)i, (int64_t)rest, &one, Bi, (int64_t)n,
+                               B0, (int64_t)n, &one, Ai0, (int64_t)n),
                            "cublasDgemm (lauum)");
             BLAS_CHECK(cublasDsyrk_64(s->blas, CUBLAS_FILL_MODE_LOWER,
                                       CUBLAS_OP_T, (int64_t)ib, (int64_t)rest,

@@ -105,8 +105,9 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
 
         if (eq == NULL || eq == arg) {
             if (rv == 0)
-                snprintf(err, errlen, "protein: plugstack argument '%s': "
-                         "expected key=value", arg);
+                snprintf(err, errlen,
+                         "protein: plugstack argument '%s': expected key=value",
+                         arg);
             rv = -1;
             continue;
         }
@@ -118,8 +119,8 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                   copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
             what = "a Redis URL of at most 1023 characters";
         } else if (KEY_IS("password_file")) {
-            bad = *v != '/' || copy_value(cfg->password_file,
-                                          sizeof(cfg->password_file), v);
+            bad = *v != '/' ||
+                  copy_value(cfg->password_file, sizeof(cfg->password_file), v);
             what = "an absolute path of at most 1023 characters";
         } else if (KEY_IS("result_dir")) {
             bad = *v != '/' ||
@@ -152,41 +153,44 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
             what = "yes or no";
         } else {
             if (rv == 0)
-                snprintf(err, errlen, "protein: unknown plugstack argument "
-                         "'%.*s' (known: redis, password_file, result_dir, "
-                         "claim_timeout, connect_timeout, command_timeout, "
-                         "lease, lease_margin, outcome_retry, spool_dir, "
-                         "submit_check)", (int)klen, arg);
+                snprintf(
+                    err, errlen,
+                    "protein: unknown plugstack argument '%.*s' (known: redis, "
+                    "password_file, result_dir, claim_timeout, "
+                    "connect_timeout, command_timeout, lease, lease_margin, "
+                    "outcome_retry, spool_dir, submit_check)",
+                    (int)klen, arg);
             rv = -1;
             continue;
         }
 #undef KEY_IS
         if (bad && rv == 0)
-            snprintf(err, errlen, "protein: plugstack argument '%.*s': bad "
-                     "value '%s' (expected %s)", (int)klen, arg, v, what);
+            snprintf(err, errlen,
+                     "protein: plugstack argument '%.*s': bad value '%s' "
+                     "(expected %s)",
+                     (int)klen, arg, v, what);
         if (bad)
             rv = -1;
     }
     return rv;
 }
 
-pq_connect_options spank_protein_connect_options(
-    const spank_protein_config *cfg, int with_password_file, int extra_ms)
+pq_connect_options
+spank_protein_connect_options(const spank_protein_config *cfg,
+                              int with_password_file, int extra_ms)
 {
     pq_connect_options o;
 
     memset(&o, 0, sizeof(o));
     o.url = cfg->redis_url[0] ? cfg->redis_url : NULL;
-    o.password_file = with_password_file && cfg->password_file[0]
-                          ? cfg->password_file
-                          : NULL;
+    o.password_file =
+        with_password_file && cfg->password_file[0] ? cfg->password_file : NULL;
     o.connect_timeout_ms = cfg->connect_timeout_ms;
     o.command_timeout_ms = cfg->command_timeout_ms + extra_ms;
     return o;
 }
 
-int spank_protein_password_file_check(const char *path, char *msg,
-                                      size_t len)
+int spank_protein_password_file_check(const char *path, char *msg, size_t len)
 {
     struct stat st;
 
@@ -194,8 +198,9 @@ int spank_protein_password_file_check(const char *path, char *msg,
         return 0;
     if (st.st_uid == 0 && (st.st_mode & 077) == 0)
         return 0;
-    snprintf(msg, len, "protein: warning: password_file %s is not private "
-             "to root (owner uid %ld, mode %03o): chown root and chmod 600 it",
+    snprintf(msg, len,
+             "protein: warning: password_file %s is not private to root (owner "
+             "uid %ld, mode %03o): chown root and chmod 600 it",
              path, (long)st.st_uid, (unsigned)(st.st_mode & 0777));
     return -1;
 }

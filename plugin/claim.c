@@ -30,37 +30,46 @@ int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
     return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
-void spank_protein_claim_error(const pq_context *ctx, int rc,
-                               const char *sweep, char *err, size_t errlen)
+void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
+                               char *err, size_t errlen)
 {
     switch (rc) {
     case PQ_EIO:
     case PQ_EAUTH:
         /* ctx->errstr names the (redacted) Redis URL itself. */
-        snprintf(err, errlen,
-                 "protein: cannot claim a trial of sweep '%s': %s (ask the "
-                 "admin to check Redis and the plugstack redis=/password_file= "
-                 "arguments)", sweep, ctx->errstr);
+        snprintf(
+            err, errlen,
+            "protein: cannot claim a trial of sweep '%s': %s (ask the admin to "
+            "check Redis and the plugstack redis=/password_file= arguments)",
+            sweep, ctx->errstr);
         break;
     case PQ_ENOSWEEP:
-        snprintf(err, errlen, "protein: sweep '%s' does not exist (it may "
-                 "have been deleted since submission)", sweep);
+        snprintf(err, errlen,
+                 "protein: sweep '%s' does not exist (it may have been deleted "
+                 "since submission)",
+                 sweep);
         break;
     case PQ_ESTOPPED:
-        snprintf(err, errlen, "protein: sweep '%s' is paused or stopped: no "
-                 "trial handed out", sweep);
+        snprintf(
+            err, errlen,
+            "protein: sweep '%s' is paused or stopped: no trial handed out",
+            sweep);
         break;
     case PQ_EBUDGET:
-        snprintf(err, errlen, "protein: sweep '%s' has handed out all of its "
-                 "max_trials trials: nothing left to run", sweep);
+        snprintf(err, errlen,
+                 "protein: sweep '%s' has handed out all of its max_trials "
+                 "trials: nothing left to run",
+                 sweep);
         break;
     case PQ_EPERM:
-        snprintf(err, errlen, "protein: sweep '%s' belongs to another user "
-                 "and is not shared", sweep);
+        snprintf(
+            err, errlen,
+            "protein: sweep '%s' belongs to another user and is not shared",
+            sweep);
         break;
     default:
-        snprintf(err, errlen, "protein: cannot claim a trial of sweep '%s': "
-                 "%s", sweep, ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
+        snprintf(err, errlen, "protein: cannot claim a trial of sweep '%s': %s",
+                 sweep, ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
         break;
     }
 }
@@ -79,16 +88,16 @@ int spank_protein_lease_seconds(const spank_protein_config *cfg,
     /* slurmstepd carries libslurm's API (it is linked with it); the plugin
      * links no Slurm library, so it looks the call up where it runs. */
     *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
-    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 ||
-        end <= now || end - now > LEASE_LIMIT_MAX_S)
+    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 || end <= now ||
+        end - now > LEASE_LIMIT_MAX_S)
         return 0;
     return (int)(end - now) + cfg->lease_margin_s;
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,
                         const spank_protein_config *cfg, const char *sweep,
-                        const spank_protein_job *job,
-                        spank_protein_trial *out, char *err, size_t errlen)
+                        const spank_protein_job *job, spank_protein_trial *out,
+                        char *err, size_t errlen)
 {
     char key[SPANK_PROTEIN_CLAIM_KEY_MAX], full[PQ_SWEEP_NAME_MAX + 1];
     pq_claim_request req;
@@ -100,9 +109,11 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
 
     memset(out, 0, sizeof(*out));
     if (pq_sweep_qualify(sweep, job->user, full, sizeof(full)) != PQ_OK) {
-        snprintf(err, errlen, "protein: --sweep=%s: the job's user (uid %ld) "
-                 "has no login name protein accepts as a sweep owner; name "
-                 "the sweep OWNER/NAME", sweep, (long)job->uid);
+        snprintf(
+            err, errlen,
+            "protein: --sweep=%s: the job's user (uid %ld) has no login name "
+            "protein accepts as a sweep owner; name the sweep OWNER/NAME",
+            sweep, (long)job->uid);
         goto fail;
     }
     sweep = full;
@@ -116,14 +127,14 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     req.uid = (long)job->uid;
     req.user = job->user;
     req.job_id = key;
-    req.array_index = job->array_task_id == NO_VAL ? -1 : (long)job->array_task_id;
+    req.array_index =
+        job->array_task_id == NO_VAL ? -1 : (long)job->array_task_id;
     req.node = job->node;
     req.lease_seconds = job->lease_s > 0 ? job->lease_s : cfg->lease_s;
     req.wait_ms = cfg->claim_timeout_s * 1000;
     /* The result file first: when it cannot be made, no trial is spent. */
-    if (spank_protein_result_create(cfg->result_dir, job->tmpdir, key,
-                                    job->uid, job->gid, &out->result, err,
-                                    errlen) != 0)
+    if (spank_protein_result_create(cfg->result_dir, job->tmpdir, key, job->uid,
+                                    job->gid, &out->result, err, errlen) != 0)
         goto fail;
     rc = pq_claim(ctx, sweep, &req, &t);
     if (rc != PQ_OK) {
@@ -137,17 +148,19 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
 
         if (pq_params_env_check(&t->params, why, sizeof(why)) == PQ_OK)
             snprintf(why, sizeof(why), "%s", protein_strerror(rc));
-        snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot build "
-                 "the environment: %s", sweep, t->id, why);
+        snprintf(
+            err, errlen,
+            "protein: sweep '%s' trial %ld: cannot build the environment: %s",
+            sweep, t->id, why);
         goto fail;
     }
     for (i = 0; i < env.n; i++) {
         spank_err_t src = spank_setenv(sp, env.names[i], env.values[i], 1);
 
         if (src != ESPANK_SUCCESS) {
-            snprintf(err, errlen, "protein: sweep '%s' trial %ld: cannot set "
-                     "%s: %s", sweep, t->id, env.names[i],
-                     spank_strerror(src));
+            snprintf(err, errlen,
+                     "protein: sweep '%s' trial %ld: cannot set %s: %s", sweep,
+                     t->id, env.names[i], spank_strerror(src));
             goto fail;
         }
     }

@@ -25,10 +25,13 @@ static const spank_protein_config *option_config;
 static int sweep_cb(int val, const char *optarg, int remote);
 
 static struct spank_option sweep_option = {
-    "sweep", "NAME",
+    "sweep",
+    "NAME",
     "[protein] draw this job's hyperparameters from the protein sweep NAME "
     "(one trial per array task)",
-    1, 0, sweep_cb};
+    1,
+    0,
+    sweep_cb};
 
 void spank_protein_options_use_config(const spank_protein_config *cfg)
 {
@@ -81,9 +84,8 @@ int spank_protein_user_name(uid_t uid, char *buf, size_t len)
  * plugstack gives no password, the submitter's own Redis identity from
  * `protein admin add-user`, if they have one: o's user and password_file
  * point into user and path. */
-static void submitter_credentials(uid_t uid, pq_connect_options *o,
-                                  char *user, size_t ulen, char *path,
-                                  size_t plen)
+static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
+                                  size_t ulen, char *path, size_t plen)
 {
     struct passwd pw, *found = NULL;
     char scratch[4096];
@@ -116,8 +118,9 @@ static void describe_bad_name(const char *name, char *buf, size_t len)
  * nodes may still reach Redis), with a warning. */
 static void warn_unchecked(const char *sweep, const char *why)
 {
-    slurm_info("protein: warning: could not check sweep '%s' (%s); "
-               "submitting anyway", sweep, why);
+    slurm_info(
+        "protein: warning: could not check sweep '%s' (%s); submitting anyway",
+        sweep, why);
 }
 
 int spank_protein_sweep_check(const spank_protein_config *cfg,
@@ -137,8 +140,8 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         slurm_error("%s", msg);
         return -1;
     }
-    if (pq_sweep_qualify(sweep, have_user ? user : NULL, full,
-                         sizeof(full)) != PQ_OK) {
+    if (pq_sweep_qualify(sweep, have_user ? user : NULL, full, sizeof(full)) !=
+        PQ_OK) {
         slurm_error("protein: --sweep=%s: your login name is not one protein "
                     "accepts as a sweep owner; name the sweep OWNER/NAME",
                     sweep);
@@ -188,8 +191,9 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         (owner ? !have_user || strncmp(full, user, strlen(user)) != 0 ||
                      full[strlen(user)] != '/'
                : info->owner_uid != uid)) {
-        slurm_error("protein: --sweep=%s: the sweep belongs to %s and is not "
-                    "shared", full, owner ? "another user" : "another uid");
+        slurm_error(
+            "protein: --sweep=%s: the sweep belongs to %s and is not shared",
+            full, owner ? "another user" : "another uid");
         goto fail;
     }
     rv = 0;
@@ -212,8 +216,8 @@ static int sweep_cb(int val, const char *optarg, int remote)
     if (remote) {
         if (!pq_sweep_name_valid(name))
             describe_bad_name(name, sweep_problem, sizeof(sweep_problem));
-    } else if (spank_protein_sweep_check(option_config, name,
-                                         (long)getuid()) != 0) {
+    } else if (spank_protein_sweep_check(option_config, name, (long)getuid()) !=
+               0) {
         return -1;
     }
     free(sweep_value);

@@ -36,7 +36,8 @@ static int shell_reported_signal(int status)
     if (!WIFEXITED(status) || WEXITSTATUS(status) <= 128)
         return 0;
     code = WEXITSTATUS(status) - 128;
-    for (size_t i = 0; i < sizeof(job_end_signals) / sizeof(*job_end_signals); i++)
+    for (size_t i = 0; i < sizeof(job_end_signals) / sizeof(*job_end_signals);
+         i++)
         if (job_end_signals[i] == code)
             return code;
     return 0;
@@ -56,8 +57,7 @@ int spank_protein_status_merge(int merged, int status)
 }
 
 void spank_protein_outcome_decide(int wait_status, const pq_result *result,
-                                  const char *result_problem,
-                                  double runtime_s,
+                                  const char *result_problem, double runtime_s,
                                   spank_protein_outcome *out)
 {
     memset(out, 0, sizeof(*out));
@@ -79,8 +79,8 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
     }
     if (!WIFEXITED(wait_status) || WEXITSTATUS(wait_status) != 0) {
         out->kind = SPANK_PROTEIN_FAILED;
-        out->exit_status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status)
-                                                  : wait_status;
+        out->exit_status =
+            WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : wait_status;
         snprintf(out->reason, sizeof(out->reason), "exit status %d",
                  out->exit_status);
         return;
@@ -93,8 +93,8 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
                      result_problem);
         else if (result != NULL && result->metric_rejected)
             snprintf(out->reason, sizeof(out->reason),
-                     "no result: the metric's last line in the result file "
-                     "is not a finite number");
+                     "no result: the metric's last line in the result file is "
+                     "not a finite number");
         else
             snprintf(out->reason, sizeof(out->reason),
                      "no result: exit 0 without a metric in the result file");
@@ -135,7 +135,8 @@ int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
-    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
+    double deadline =
+        protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
     char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
     char why[512] = "";
     pq_spool_stats stats;
@@ -164,17 +165,19 @@ int spank_protein_record(const spank_protein_config *cfg,
         if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             break;
         if (tries++ == 0)
-            slurm_info("protein: %s: Redis unreachable (%s); retrying for up "
-                       "to %d s", what, why, cfg->outcome_retry_s);
+            slurm_info(
+                "protein: %s: Redis unreachable (%s); retrying for up to %d s",
+                what, why, cfg->outcome_retry_s);
         pause_ms(pause);
         pause = pause * 2 > 4000 ? 4000 : pause * 2;
     }
     if (rc == PQ_OK) {
         /* Redis answers: apply what earlier tasks on this node spooled. */
         if (pq_spool_replay(ctx, cfg->spool_dir, 64, &stats, log_replay,
-                            NULL) != PQ_OK && stats.kept > 0)
-            slurm_info("protein: spool %s: replay stopped: %s",
-                       cfg->spool_dir, ctx->errstr);
+                            NULL) != PQ_OK &&
+            stats.kept > 0)
+            slurm_info("protein: spool %s: replay stopped: %s", cfg->spool_dir,
+                       ctx->errstr);
         pq_free(ctx);
         return 0;
     }
@@ -185,15 +188,16 @@ int spank_protein_record(const spank_protein_config *cfg,
     }
     if (pq_spool_write(cfg->spool_dir, rec, path, sizeof(path), err,
                        sizeof(err)) != 0) {
-        slurm_error("protein: %s: Redis unreachable for %d s (%s) and the "
-                    "spool failed: %s; the outcome is lost (the trial's "
-                    "lease will expire)", what, cfg->outcome_retry_s, why,
-                    err);
+        slurm_error(
+            "protein: %s: Redis unreachable for %d s (%s) and the spool "
+            "failed: %s; the outcome is lost (the trial's lease will expire)",
+            what, cfg->outcome_retry_s, why, err);
         return -1;
     }
-    slurm_error("protein: %s: Redis unreachable for %d s (%s); spooled to %s "
-                "(replayed by the next task that ends on this node, or by "
-                "`protein replay`)", what, cfg->outcome_retry_s, why, path);
+    slurm_error(
+        "protein: %s: Redis unreachable for %d s (%s); spooled to %s (replayed "
+        "by the next task that ends on this node, or by `protein replay`)",
+        what, cfg->outcome_retry_s, why, path);
     return 0;
 }
 

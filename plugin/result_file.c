@@ -74,8 +74,9 @@ static int open_private_dir(const char *dir, int made, uid_t uid, gid_t gid,
 
     if (dfd < 0) {
         snprintf(err, errlen, "%s: %s", dir,
-                 errno == ELOOP || errno == ENOTDIR ? "not a directory (a "
-                 "symlink or a file)" : strerror(errno));
+                 errno == ELOOP || errno == ENOTDIR
+                     ? "not a directory (a symlink or a file)"
+                     : strerror(errno));
         return -1;
     }
     if (fstat(dfd, &st) != 0) {
@@ -124,12 +125,11 @@ int spank_protein_result_create(const char *result_dir, const char *tmpdir,
         snprintf(why, sizeof(why), "cannot make the directory %s: %s", dir,
                  strerror(errno));
         dfd = -1;
-    } else if ((dfd = open_private_dir(dir, made, uid, gid, why,
-                                       sizeof(why))) < 0) {
+    } else if ((dfd = open_private_dir(dir, made, uid, gid, why, sizeof(why))) <
+               0) {
         /* Taken by someone else (or not a directory): a private directory
          * of this step's own, so that nobody can make the job fail. */
-        slurm_info("protein: %s; this step uses a directory of its own",
-                   why);
+        slurm_info("protein: %s; this step uses a directory of its own", why);
         snprintf(dir + n, sizeof(dir) - (size_t)n, ".XXXXXX");
         if (mkdtemp(dir) != NULL) {
             out->own_dir = 1;
@@ -146,8 +146,9 @@ int spank_protein_result_create(const char *result_dir, const char *tmpdir,
     }
     for (tries = 0; fd < 0 && tries < 4; tries++) {
         if (random_hex(hex, 8) != 0) {
-            snprintf(err, errlen, "protein: cannot create the result file: "
-                     "getrandom: %s", strerror(errno));
+            snprintf(err, errlen,
+                     "protein: cannot create the result file: getrandom: %s",
+                     strerror(errno));
             goto fail;
         }
         n = snprintf(out->path, sizeof(out->path), "%s/protein.%s.%s.result",
@@ -160,19 +161,22 @@ int spank_protein_result_create(const char *result_dir, const char *tmpdir,
         fd = openat(dfd, strrchr(out->path, '/') + 1,
                     O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0 && errno != EEXIST) {
-            snprintf(err, errlen, "protein: cannot create the result file "
-                     "%s: %s", out->path, strerror(errno));
+            snprintf(err, errlen,
+                     "protein: cannot create the result file %s: %s", out->path,
+                     strerror(errno));
             goto fail;
         }
     }
     if (fd < 0) {
-        snprintf(err, errlen, "protein: cannot create a result file with a "
-                 "fresh name in %s", dir);
+        snprintf(err, errlen,
+                 "protein: cannot create a result file with a fresh name in %s",
+                 dir);
         goto fail;
     }
     if (geteuid() == 0 && uid != 0 && fchown(fd, uid, gid) != 0) {
-        snprintf(err, errlen, "protein: cannot give the result file %s to "
-                 "uid %ld: %s", out->path, (long)uid, strerror(errno));
+        snprintf(err, errlen,
+                 "protein: cannot give the result file %s to uid %ld: %s",
+                 out->path, (long)uid, strerror(errno));
         close(fd);
         unlinkat(dfd, strrchr(out->path, '/') + 1, 0);
         goto fail;
@@ -265,8 +269,8 @@ int spank_protein_result_read(const char *path, uid_t uid, size_t cap,
     memcpy(dir, path, (size_t)(slash - path));
     dir[slash - path] = '\0';
     base = slash + 1;
-    dfd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-               O_CLOEXEC);
+    dfd = open(dir[0] ? dir : "/",
+               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
         snprintf(err, errlen, "result directory %s: %s", dir, strerror(errno));
         goto fail;
@@ -285,8 +289,10 @@ int spank_protein_result_read(const char *path, uid_t uid, size_t cap,
         goto fail;
     }
     if (st.st_uid != uid) {
-        snprintf(err, errlen, "result file %s belongs to uid %ld, not to the "
-                 "job's uid %ld: refused", path, (long)st.st_uid, (long)uid);
+        snprintf(err, errlen,
+                 "result file %s belongs to uid %ld, not to the job's uid %ld: "
+                 "refused",
+                 path, (long)st.st_uid, (long)uid);
         goto fail;
     }
     if (read_tail(fd, st.st_size, cap, text, len) != 0) {

@@ -39,16 +39,16 @@ SPANK_PLUGIN(protein, 1);
 /* The per-step state of slurmstepd (and the config of every context). */
 static struct {
     spank_protein_config cfg;
-    int active;              /* this step claims a trial */
-    pq_context *ctx;         /* from init_post_opt to user_init */
-    char error[2048];        /* reported from task_init when set */
+    int active;       /* this step claims a trial */
+    pq_context *ctx;  /* from init_post_opt to user_init */
+    char error[2048]; /* reported from task_init when set */
     spank_protein_trial trial;
-    uint32_t tasks;          /* local tasks of the step */
-    uint32_t exited;         /* tasks seen by task_exit so far */
-    int status;              /* merged wait status of those tasks */
+    uint32_t tasks;  /* local tasks of the step */
+    uint32_t exited; /* tasks seen by task_exit so far */
+    int status;      /* merged wait status of those tasks */
     uid_t uid;
-    double connect_ms;       /* time spent connecting in init_post_opt */
-    int lease_s;             /* from the job's time limit; 0: none known */
+    double connect_ms; /* time spent connecting in init_post_opt */
+    int lease_s;       /* from the job's time limit; 0: none known */
     /* A claim sent whose answer never came: the server may still have
      * served it, so task_exit releases whatever the key holds. */
     char release_key[SPANK_PROTEIN_CLAIM_KEY_MAX];
@@ -144,8 +144,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
         snprintf(state.error, sizeof(state.error),
                  "protein: out of memory connecting to Redis");
     else if (state.ctx->err != PQ_OK)
-        spank_protein_claim_error(state.ctx, state.ctx->err, sweep,
-                                  state.error, sizeof(state.error));
+        spank_protein_claim_error(state.ctx, state.ctx->err, sweep, state.error,
+                                  sizeof(state.error));
     return 0;
 }
 
@@ -165,8 +165,8 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     if (get_u32(sp, S_JOB_ID, "job id", &job.job_id) != 0 ||
         get_u32(sp, S_JOB_STEPID, "step id", &job.step_id) != 0 ||
         get_u32(sp, S_JOB_ARRAY_ID, "array job id", &job.array_job_id) != 0 ||
-        get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id",
-                &job.array_task_id) != 0 ||
+        get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &job.array_task_id) !=
+            0 ||
         get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "task count", &state.tasks) != 0 ||
         spank_get_item(sp, S_JOB_UID, &job.uid) != ESPANK_SUCCESS ||
         spank_get_item(sp, S_JOB_GID, &job.gid) != ESPANK_SUCCESS) {
@@ -191,12 +191,12 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         job.tmpdir = tmpdir;
     job.lease_s = state.lease_s;
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
-    if (spank_protein_claim(sp, state.ctx, &state.cfg, state.sweep,
-                            &job, &state.trial, state.error,
+    if (spank_protein_claim(sp, state.ctx, &state.cfg, state.sweep, &job,
+                            &state.trial, state.error,
                             sizeof(state.error)) == 0)
-        slurm_info("protein: sweep %s trial %ld claimed and exported in "
-                   "%.2f ms (connect %.2f ms)%s", state.trial.trial->sweep,
-                   state.trial.trial->id,
+        slurm_info("protein: sweep %s trial %ld claimed and exported in %.2f "
+                   "ms (connect %.2f ms)%s",
+                   state.trial.trial->sweep, state.trial.trial->id,
                    state.connect_ms +
                        (protein_clock_seconds(CLOCK_MONOTONIC) - t0) * 1e3,
                    state.connect_ms,
@@ -244,12 +244,13 @@ static void release_abandoned_claim(void)
     rec.kind = PQ_SPOOL_RELEASE;
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", state.sweep);
     snprintf(rec.claim_key, sizeof(rec.claim_key), "%s", state.release_key);
-    snprintf(rec.text, sizeof(rec.text), "the claim timed out on the node; "
-             "the task did not run the trial");
+    snprintf(rec.text, sizeof(rec.text),
+             "the claim timed out on the node; the task did not run the trial");
     state.release_key[0] = '\0';
     if (spank_protein_record(&state.cfg, &rec) == 0)
-        slurm_info("protein: sweep %s: claim %s released (it timed out on "
-                   "the node)", rec.sweep, rec.claim_key);
+        slurm_info(
+            "protein: sweep %s: claim %s released (it timed out on the node)",
+            rec.sweep, rec.claim_key);
 }
 
 /* slurmstepd, as root, once per task: when the step's last task ended,
@@ -272,9 +273,9 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     if (!state.active || state.trial.trial == NULL)
         return 0;
     if (spank_get_item(sp, S_TASK_EXIT_STATUS, &status) != ESPANK_SUCCESS) {
-        slurm_error("protein: sweep %s trial %ld: couldn't get the task's "
-                    "exit status", state.trial.trial->sweep,
-                    state.trial.trial->id);
+        slurm_error(
+            "protein: sweep %s trial %ld: couldn't get the task's exit status",
+            state.trial.trial->sweep, state.trial.trial->id);
         status = 1 << 8;
     }
     state.status = spank_protein_status_merge(state.status, status);

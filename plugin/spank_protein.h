@@ -38,17 +38,17 @@
 /* plugstack.conf arguments, e.g.
  *   optional spank_protein.so redis=redis://10.0.0.5:6379 claim_timeout=10 */
 typedef struct spank_protein_config {
-    char redis_url[SPANK_PROTEIN_PATH_MAX];      /* "" = queue default */
-    char password_file[SPANK_PROTEIN_PATH_MAX];  /* "" = none */
-    char result_dir[SPANK_PROTEIN_PATH_MAX];     /* "" = job's $TMPDIR, /tmp */
-    int claim_timeout_s;     /* wait for a coordinator point; default 5 */
-    int connect_timeout_ms;  /* default 1000 */
-    int command_timeout_ms;  /* default 5000 */
-    int lease_s;             /* 0 = time limit + margin, else the sweep's */
-    int lease_margin_s;      /* added to the time limit; default 600 */
-    int outcome_retry_s;     /* task exit retries this long; default 30 */
-    char spool_dir[SPANK_PROTEIN_PATH_MAX];      /* default /var/spool/protein */
-    int submit_check;        /* 1: ask Redis about the sweep at submit */
+    char redis_url[SPANK_PROTEIN_PATH_MAX];     /* "" = queue default */
+    char password_file[SPANK_PROTEIN_PATH_MAX]; /* "" = none */
+    char result_dir[SPANK_PROTEIN_PATH_MAX];    /* "" = job's $TMPDIR, /tmp */
+    int claim_timeout_s;    /* wait for a coordinator point; default 5 */
+    int connect_timeout_ms; /* default 1000 */
+    int command_timeout_ms; /* default 5000 */
+    int lease_s;            /* 0 = time limit + margin, else the sweep's */
+    int lease_margin_s;     /* added to the time limit; default 600 */
+    int outcome_retry_s;    /* task exit retries this long; default 30 */
+    char spool_dir[SPANK_PROTEIN_PATH_MAX]; /* default /var/spool/protein */
+    int submit_check; /* 1: ask Redis about the sweep at submit */
 } spank_protein_config;
 
 /* Fills cfg with the defaults documented above. */
@@ -67,15 +67,15 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
  * with_password_file: 0 leaves password_file out (submit hosts, where the
  * file is root's). extra_ms is added to the command timeout (a claim that
  * may wait on the server for a coordinator point). */
-pq_connect_options spank_protein_connect_options(
-    const spank_protein_config *cfg, int with_password_file, int extra_ms);
+pq_connect_options
+spank_protein_connect_options(const spank_protein_config *cfg,
+                              int with_password_file, int extra_ms);
 
 /* Checks that the password file at path (may be "": nothing to check) is
  * owned by root and not accessible to others. Returns 0 when it is (or
  * when it cannot be stat'ed: connecting reports that), -1 with a warning
  * for the slurmd log in msg otherwise. */
-int spank_protein_password_file_check(const char *path, char *msg,
-                                      size_t len);
+int spank_protein_password_file_check(const char *path, char *msg, size_t len);
 
 /* ------------------------------------------------------------ options.c */
 
@@ -120,15 +120,15 @@ int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
 /* A result file made by spank_protein_result_create. */
 typedef struct spank_protein_result_file {
     char path[SPANK_PROTEIN_PATH_MAX + 128];
-    int own_dir;   /* its directory was made for this step alone */
+    int own_dir; /* its directory was made for this step alone */
 } spank_protein_result_file;
 
 /* What a step claimed, kept in slurmstepd from user_init to task_exit. */
 typedef struct spank_protein_trial {
-    pq_trial *trial;          /* NULL when nothing was claimed */
+    pq_trial *trial; /* NULL when nothing was claimed */
     spank_protein_result_file result;
-    char *banner;             /* the line printed into the job's output */
-    double started;           /* CLOCK_MONOTONIC seconds at the claim */
+    char *banner;   /* the line printed into the job's output */
+    double started; /* CLOCK_MONOTONIC seconds at the claim */
 } spank_protein_trial;
 
 /* Who claims: the items of the step, read by the caller. */
@@ -136,15 +136,15 @@ typedef struct spank_protein_job {
     uint32_t job_id;
     uint32_t step_id;
     uint32_t array_job_id;
-    uint32_t array_task_id;   /* NO_VAL when not an array task */
+    uint32_t array_task_id; /* NO_VAL when not an array task */
     uid_t uid;
     gid_t gid;
-    const char *user;         /* the uid's login name when it is a valid
-                                 sweep owner (spank_protein_user_name),
-                                 else NULL */
-    const char *node;         /* may be NULL */
-    const char *tmpdir;       /* the job's $TMPDIR, may be NULL */
-    int lease_s;              /* the trial's lease; 0: cfg's, else the sweep's */
+    const char *user;   /* the uid's login name when it is a valid
+                           sweep owner (spank_protein_user_name),
+                           else NULL */
+    const char *node;   /* may be NULL */
+    const char *tmpdir; /* the job's $TMPDIR, may be NULL */
+    int lease_s;        /* the trial's lease; 0: cfg's, else the sweep's */
 } spank_protein_job;
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
@@ -172,14 +172,14 @@ int spank_protein_user_name(uid_t uid, char *buf, size_t len);
  * failed. */
 int spank_protein_claim(spank_t sp, pq_context *ctx,
                         const spank_protein_config *cfg, const char *sweep,
-                        const spank_protein_job *job,
-                        spank_protein_trial *out, char *err, size_t errlen);
+                        const spank_protein_job *job, spank_protein_trial *out,
+                        char *err, size_t errlen);
 
 /* Writes the job-output message for a claim (or the connection before
  * it) that failed with rc on ctx: what went wrong with which sweep, and
  * what to do. */
-void spank_protein_claim_error(const pq_context *ctx, int rc,
-                               const char *sweep, char *err, size_t errlen);
+void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
+                               char *err, size_t errlen);
 
 /* Frees what spank_protein_claim stored and zeroes *t. */
 void spank_protein_trial_clear(spank_protein_trial *t);
@@ -194,11 +194,11 @@ typedef enum spank_protein_outcome_kind {
 
 typedef struct spank_protein_outcome {
     spank_protein_outcome_kind kind;
-    int exit_status;   /* FAILED: the exit status (0 for "no result") */
-    int signal;        /* INTERRUPTED: the signal number */
-    double score;      /* COMPLETED */
-    double cost;       /* COMPLETED: reported cost, else runtime seconds */
-    char reason[160];  /* FAILED/INTERRUPTED: for the trial's error field */
+    int exit_status;  /* FAILED: the exit status (0 for "no result") */
+    int signal;       /* INTERRUPTED: the signal number */
+    double score;     /* COMPLETED */
+    double cost;      /* COMPLETED: reported cost, else runtime seconds */
+    char reason[160]; /* FAILED/INTERRUPTED: for the trial's error field */
 } spank_protein_outcome;
 
 /* Merges the wait statuses of the tasks of one step into the status that
@@ -211,8 +211,7 @@ int spank_protein_status_merge(int merged, int status);
  * not NULL, says why no result could be read; it is added to the "no
  * result" reason. Never fails. */
 void spank_protein_outcome_decide(int wait_status, const pq_result *result,
-                                  const char *result_problem,
-                                  double runtime_s,
+                                  const char *result_problem, double runtime_s,
                                   spank_protein_outcome *out);
 
 /* Applies rec (an outcome, or the release of an abandoned claim) through a

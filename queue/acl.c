@@ -22,12 +22,11 @@
  * checks the list against the file), plus FCALL, FCALL_RO and what a
  * client needs around them. */
 static const char ACL_COMMANDS[] =
-    "-@all +fcall +fcall_ro +ping +hello +auth +select +time +type "
-    "+exists +get +set +pexpire +del +unlink "
-    "+hget +hset +hmget +hincrby +hdel "
-    "+lpop +rpush +llen +lindex +lmove +lrange +lrem "
-    "+zadd +zrem +zrange +zrangebyscore +zrangebylex +zremrangebyscore "
-    "+zscore +zcard +zcount +sadd +smismember +xadd";
+    "-@all +fcall +fcall_ro +ping +hello +auth +select +time +type +exists "
+    "+get +set +pexpire +del +unlink +hget +hset +hmget +hincrby +hdel +lpop "
+    "+rpush +llen +lindex +lmove +lrange +lrem +zadd +zrem +zrange "
+    "+zrangebyscore +zrangebylex +zremrangebyscore +zscore +zcard +zcount "
+    "+sadd +smismember +xadd";
 
 int pq_acl_user_name_valid(const char *name)
 {
@@ -76,8 +75,8 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
     *saved = 0;
     if (!pq_acl_user_name_valid(name))
         return pq_set_error(ctx, PQ_EINVAL,
-                            "invalid user name '%s': 1 to %d characters "
-                            "of [a-z0-9_.-], starting with a letter or '_'",
+                            "invalid user name '%s': 1 to %d characters of "
+                            "[a-z0-9_.-], starting with a letter or '_'",
                             name ? name : "(null)", PQ_OWNER_MAX);
     if (pq_acl_rules(role, name, rules, sizeof rules) != PQ_OK)
         return pq_set_error(ctx, PQ_EINVAL, "no ACL rules for that role");

@@ -69,11 +69,11 @@ int pq_check_sweep(pq_context *ctx, const char *sweep)
 {
     if (pq_sweep_name_valid(sweep))
         return PQ_OK;
-    return pq_set_error(ctx, PQ_EINVAL,
-                        "invalid sweep name '%s': use 1-64 characters of "
-                        "[A-Za-z0-9._-], not starting with '.' or '-', after "
-                        "an optional OWNER/ (a user name)",
-                        sweep ? sweep : "(null)");
+    return pq_set_error(
+        ctx, PQ_EINVAL,
+        "invalid sweep name '%s': use 1-64 characters of [A-Za-z0-9._-], not "
+        "starting with '.' or '-', after an optional OWNER/ (a user name)",
+        sweep ? sweep : "(null)");
 }
 
 static struct timeval ms_tv(int ms)
@@ -131,17 +131,17 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
         if (memchr(s, ':', ulen))
             return pq_set_error(
                 ctx, PQ_EINVAL,
-                "Redis URL '%s' carries a password: "
-                "protein never takes one from a URL (it would show "
-                "in job environments and logs); put it in a file only "
-                "you can read and pass that file (--password-file, "
-                "password_file=) or set PROTEIN_REDIS_PASSWORD",
+                "Redis URL '%s' carries a password: protein never takes one "
+                "from a URL (it would show in job environments and logs); put "
+                "it in a file only you can read and pass that file "
+                "(--password-file, password_file=) or set "
+                "PROTEIN_REDIS_PASSWORD",
                 ctx->url);
         if (ulen == 0 || ulen >= sizeof conn->user)
-            return pq_set_error(ctx, PQ_EINVAL,
-                                "bad Redis URL '%s': empty or overlong "
-                                "user name before '@'",
-                                ctx->url);
+            return pq_set_error(
+                ctx, PQ_EINVAL,
+                "bad Redis URL '%s': empty or overlong user name before '@'",
+                ctx->url);
         memcpy(conn->user, s, ulen);
         conn->user[ulen] = '\0';
         s = at + 1;
@@ -213,9 +213,8 @@ static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
         strcmp(why, strerror(ETIMEDOUT)) == 0)
         return pq_set_error(
             ctx, PQ_EIO,
-            "Redis at %s did not answer %s within %ld ms "
-            "(server overloaded, busy in a long script, or network "
-            "trouble)",
+            "Redis at %s did not answer %s within %ld ms (server overloaded, "
+            "busy in a long script, or network trouble)",
             ctx->url, during, tv_ms(waited));
     return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (during %s)", ctx->url,
                         why, during);
@@ -255,12 +254,12 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
             strcmp(why, strerror(EAGAIN)) == 0)
             return pq_set_error(
                 ctx, PQ_EIO,
-                "cannot connect to Redis at %s: no answer "
-                "within %ld ms (is the host up and the port open?)",
+                "cannot connect to Redis at %s: no answer within %ld ms (is "
+                "the host up and the port open?)",
                 ctx->url, tv_ms(conn->connect_tv));
         return pq_set_error(ctx, PQ_EIO,
-                            "cannot connect to Redis at %s: %s "
-                            "(is redis-server running? check the Redis URL)",
+                            "cannot connect to Redis at %s: %s (is "
+                            "redis-server running? check the Redis URL)",
                             ctx->url, why);
     }
     if (redisSetTimeout(conn->rc, conn->command_tv) != REDIS_OK)
@@ -315,8 +314,8 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
         rc = pq_set_error(
             ctx, PQ_EPROTO,
-            "Redis at %s cannot load protein's functions (Redis 7 "
-            "needed; with ACLs an admin connects once to load them): %s",
+            "Redis at %s cannot load protein's functions (Redis 7 needed; with "
+            "ACLs an admin connects once to load them): %s",
             ctx->url, r->str);
     freeReplyObject(r);
     return rc;
@@ -564,11 +563,10 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         } else if (!known) {
             /* Not one of the functions' own errors: a Lua runtime error or
              * a server refusal, shown as such rather than raw. */
-            pq_set_error(
-                ctx, rc,
-                "Redis at %s: protein's function %s failed (a "
-                "damaged store, or a server older than the library?): %s",
-                ctx->url, fn, r->str);
+            pq_set_error(ctx, rc,
+                         "Redis at %s: protein's function %s failed (a damaged "
+                         "store, or a server older than the library?): %s",
+                         ctx->url, fn, r->str);
         } else {
             pq_set_error(ctx, rc, "%s", msg);
         }

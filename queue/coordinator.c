@@ -29,8 +29,8 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
         return rc;
     if (!holder_id || !*holder_id || ttl_ms <= 0)
         return pq_set_error(ctx, PQ_EINVAL,
-                            "sweep '%s': the coordinator lease needs a "
-                            "holder id and a positive TTL",
+                            "sweep '%s': the coordinator lease needs a holder "
+                            "id and a positive TTL",
                             sweep);
     snprintf(ttl, sizeof ttl, "%d", ttl_ms);
     const char *argv[2] = {holder_id, ttl};

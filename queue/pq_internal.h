@@ -79,8 +79,8 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
  * already checked with pq_check_sweep) as the first key. When reply is
  * NULL the reply is freed here; the result code is all the caller gets. */
 int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
-                   int read_only, const char *key2, int argc,
-                   const char **argv, const size_t *argvlen, pq_reply **reply);
+                   int read_only, const char *key2, int argc, const char **argv,
+                   const size_t *argvlen, pq_reply **reply);
 
 /* Runs any command (argv form) and returns its reply; error replies are
  * PQ_EPROTO (PQ_EPERM for ACL denials). extra_ms lengthens the command
@@ -170,8 +170,9 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
  * fields cannot be decoded is PQ_EPROTO with *claimed_id set, so that the
  * caller can fail that trial instead of leaving it running; *claimed_id
  * is 0 otherwise. PQ_ENOMEM. ctx's url appears in messages. */
-int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep, const pq_reply *r,
-                              pq_trial **out, long *claimed_id);
+int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
+                              const pq_reply *r, pq_trial **out,
+                              long *claimed_id);
 
 /* Parses a decimal long / double field value (NULL or bad: fallback). */
 long pq_parse_long(const char *s, long fallback);

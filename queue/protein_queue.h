@@ -39,14 +39,14 @@ extern "C" {
 /* ------------------------------------------------------------ parameters */
 
 typedef struct pq_param {
-    char *name;       /* as in the sweep config, e.g. "train/learning_rate" */
-    int is_string;    /* categorical or constant given as text */
-    int is_integer;   /* number printed without a fraction */
-    int is_json;      /* with is_string: text is a JSON literal (true,
-                       * false, null, a list or an object), written into
-                       * PROTEIN_PARAMS as is */
-    double number;    /* valid when !is_string */
-    char *text;       /* valid when is_string */
+    char *name;     /* as in the sweep config, e.g. "train/learning_rate" */
+    int is_string;  /* categorical or constant given as text */
+    int is_integer; /* number printed without a fraction */
+    int is_json;    /* with is_string: text is a JSON literal (true,
+                     * false, null, a list or an object), written into
+                     * PROTEIN_PARAMS as is */
+    double number;  /* valid when !is_string */
+    char *text;     /* valid when is_string */
 } pq_param;
 
 typedef struct pq_params {
@@ -106,7 +106,8 @@ void pq_env_free(pq_env *env);
  * variable and no two give the same one ("a.b", "a_b" and "A/B" all give
  * PROTEIN_PARAM_A_B). Returns PQ_OK, or PQ_EINVAL with why (len bytes;
  * may be NULL) naming the parameters and the variable, or PQ_ENOMEM. */
-int pq_env_names_check(const char *const *names, size_t n, char *why, size_t len);
+int pq_env_names_check(const char *const *names, size_t n, char *why,
+                       size_t len);
 /* pq_env_names_check on the names of params. */
 int pq_params_env_check(const pq_params *params, char *why, size_t len);
 
@@ -137,22 +138,24 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
 /* ------------------------------------------------------------ client */
 
 typedef struct pq_connect_options {
-    const char *url;            /* redis://[user@]host:port[/db] or unix:///path;
-                                   NULL = $PROTEIN_REDIS or redis://127.0.0.1:6379;
-                                   a password in it is refused (PQ_EINVAL) */
-    const char *password;       /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
-    const char *password_file;  /* read when no password is given */
-    const char *user;           /* ACL user, instead of the URL's (NULL: the
-                                   URL's, else AUTH with the password alone) */
-    int connect_timeout_ms;     /* <= 0: 2000 */
-    int command_timeout_ms;     /* <= 0: 5000 */
+    /* redis://[user@]host:port[/db] or unix:///path; NULL =
+     * $PROTEIN_REDIS or redis://127.0.0.1:6379; a password in it is
+     * refused (PQ_EINVAL) */
+    const char *url;
+    /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
+    const char *password;
+    const char *password_file; /* read when no password is given */
+    const char *user;          /* ACL user, instead of the URL's (NULL: the
+                                  URL's, else AUTH with the password alone) */
+    int connect_timeout_ms;    /* <= 0: 2000 */
+    int command_timeout_ms;    /* <= 0: 5000 */
 } pq_connect_options;
 
 typedef struct pq_context {
-    int err;            /* PQ_OK or the last failure's code */
-    char errstr[256];   /* the last failure, for people */
-    void *redis;        /* private: the connection and how to redo it */
-    char *url;          /* the URL connected to, redacted (pq_url_redact) */
+    int err;          /* PQ_OK or the last failure's code */
+    char errstr[256]; /* the last failure, for people */
+    void *redis;      /* private: the connection and how to redo it */
+    char *url;        /* the URL connected to, redacted (pq_url_redact) */
 } pq_context;
 
 /* Writes url into buf (len bytes) with any password of its user part
@@ -189,9 +192,9 @@ int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len);
 
 /* Who a Redis ACL user is to protein (docs/admin.md, "Security"). */
 typedef enum pq_acl_role {
-    PQ_ACL_USER,    /* a cluster user: the keys of their own sweeps only */
-    PQ_ACL_SERVICE  /* the plugin or proteind: every protein key; acts for
-                       the users whose jobs it serves */
+    PQ_ACL_USER,   /* a cluster user: the keys of their own sweeps only */
+    PQ_ACL_SERVICE /* the plugin or proteind: every protein key; acts for
+                      the users whose jobs it serves */
 } pq_acl_role;
 
 /* Where `protein admin add-user` puts a user's Redis password, below their
@@ -235,31 +238,31 @@ const char *pq_trial_state_name(pq_trial_state s);
 typedef struct pq_trial {
     char *sweep;
     long id;
-    char *token;        /* proof of ownership for complete/fail/progress */
+    char *token; /* proof of ownership for complete/fail/progress */
     pq_trial_state state;
-    int fallback;       /* drawn from the fallback pool, not the coordinator */
-    int resumed;        /* the claim key already held this trial */
+    int fallback; /* drawn from the fallback pool, not the coordinator */
+    int resumed;  /* the claim key already held this trial */
     int attempts;
     pq_params params;
-    char *metric;       /* the sweep's metric key (result file) */
-    char *cost_metric;  /* the sweep's cost key */
+    char *metric;      /* the sweep's metric key (result file) */
+    char *cost_metric; /* the sweep's cost key */
 } pq_trial;
 
 /* Frees a claimed trial and everything it holds (NULL: no-op). */
 void pq_trial_free(pq_trial *t);
 
 typedef struct pq_claim_request {
-    const char *claim_key;  /* idempotency key: Slurm job id, or host:pid */
-    long uid;               /* claiming user's uid and name: believed only */
-    const char *user;       /* from a privileged service (the plugin), and
-                               checked against the sweep's owner; a user's
-                               own ACL decides for everyone else */
-    const char *job_id;     /* recorded on the trial; may be NULL */
-    long array_index;       /* -1 when not an array task */
-    const char *node;       /* may be NULL */
-    int lease_seconds;      /* <= 0: the sweep's default lease */
-    int wait_ms;            /* how long to wait for a coordinator point
-                               before taking a fallback point */
+    const char *claim_key; /* idempotency key: Slurm job id, or host:pid */
+    long uid;              /* claiming user's uid and name: believed only */
+    const char *user;      /* from a privileged service (the plugin), and
+                              checked against the sweep's owner; a user's
+                              own ACL decides for everyone else */
+    const char *job_id;    /* recorded on the trial; may be NULL */
+    long array_index;      /* -1 when not an array task */
+    const char *node;      /* may be NULL */
+    int lease_seconds;     /* <= 0: the sweep's default lease */
+    int wait_ms;           /* how long to wait for a coordinator point
+                              before taking a fallback point */
 } pq_claim_request;
 
 /* Claims a trial for req->claim_key: the same trial again if the key
@@ -340,24 +343,24 @@ const char *pq_sweep_state_name(pq_sweep_state s);
 
 /* What pq_sweep_create stores. Strings are copied; nothing is kept. */
 typedef struct pq_sweep_spec {
-    const char *name;          /* pq_sweep_name_valid() */
-    const char *config_yaml;   /* the sweep file's text, stored verbatim */
-    const char *metric;        /* result key of the score; NULL: "score" */
-    const char *cost_metric;   /* result key of the cost; NULL: "cost" */
-    int goal_minimize;         /* 1: lower scores are better */
-    long max_trials;           /* budget: trials ever handed out; <= 0: none */
-    long owner_uid;            /* who may claim and control the sweep */
-    int shared;                /* 1: any uid may claim (control stays owner's) */
-    int lease_seconds;         /* default lease of a running trial; <= 0: 86400 */
-    int max_retries;           /* requeues of a lost trial's point; < 0: 0 */
+    const char *name;        /* pq_sweep_name_valid() */
+    const char *config_yaml; /* the sweep file's text, stored verbatim */
+    const char *metric;      /* result key of the score; NULL: "score" */
+    const char *cost_metric; /* result key of the cost; NULL: "cost" */
+    int goal_minimize;       /* 1: lower scores are better */
+    long max_trials;         /* budget: trials ever handed out; <= 0: none */
+    long owner_uid;          /* who may claim and control the sweep */
+    int shared;              /* 1: any uid may claim (control stays owner's) */
+    int lease_seconds;       /* default lease of a running trial; <= 0: 86400 */
+    int max_retries;         /* requeues of a lost trial's point; < 0: 0 */
     const pq_params *fallback; /* points claimed when no coordinator serves */
     size_t n_fallback;         /* must be >= 1 */
 } pq_sweep_spec;
 
 /* Creates the sweep atomically and lists it in its index
- * (protein:{OWNER/}:sweeps for "OWNER/NAME", protein:sweeps otherwise). PQ_EEXISTS
- * if it already exists, PQ_EINVAL for a bad name, an empty fallback pool or
- * oversized values (each fallback point's JSON must fit in 64 KiB). */
+ * (protein:{OWNER/}:sweeps for "OWNER/NAME", protein:sweeps otherwise).
+ * PQ_EEXISTS if it already exists, PQ_EINVAL for a bad name, an empty fallback
+ * pool or oversized values (each fallback point's JSON must fit in 64 KiB). */
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec);
 
 /* A snapshot of one sweep, from pq_sweep_get (free with pq_sweep_info_free). */
@@ -368,24 +371,24 @@ typedef struct pq_sweep_info {
     char *metric;
     char *cost_metric;
     int goal_minimize;
-    long max_trials;          /* <= 0: unlimited */
+    long max_trials; /* <= 0: unlimited */
     long owner_uid;
     int shared;
     int lease_seconds;
     int max_retries;
-    double created_at;        /* unix seconds */
-    long n_trials;            /* trials handed out so far (the budget used) */
+    double created_at; /* unix seconds */
+    long n_trials;     /* trials handed out so far (the budget used) */
     long counts[PQ_TRIAL_NSTATES]; /* trials per pq_trial_state */
-    long queue_depth;         /* coordinator points waiting in the ready queue */
-    long retry_depth;         /* lost trials waiting to be claimed again */
-    size_t n_fallback;        /* size of the fallback pool */
-    long fallback_next;       /* fallback points handed out so far */
-    long n_waiting;           /* claims waiting for a coordinator point */
-    int coordinator_alive;    /* a coordinator holds the sweep's lease */
-    char *coordinator;        /* its holder id, NULL when none */
-    double last_refit_at;     /* unix seconds; 0 when never */
-    long last_refit_n;        /* observations in the last refit */
-    double last_refit_ms;     /* its duration */
+    long queue_depth;      /* coordinator points waiting in the ready queue */
+    long retry_depth;      /* lost trials waiting to be claimed again */
+    size_t n_fallback;     /* size of the fallback pool */
+    long fallback_next;    /* fallback points handed out so far */
+    long n_waiting;        /* claims waiting for a coordinator point */
+    int coordinator_alive; /* a coordinator holds the sweep's lease */
+    char *coordinator;     /* its holder id, NULL when none */
+    double last_refit_at;  /* unix seconds; 0 when never */
+    long last_refit_n;     /* observations in the last refit */
+    double last_refit_ms;  /* its duration */
     char *last_refit_backend; /* "cpu", "cuda", ...; NULL when never */
 } pq_sweep_info;
 
@@ -436,22 +439,22 @@ typedef struct pq_trial_record {
     double score;
     int has_cost;
     double cost;
-    char *job_id;          /* NULL when not recorded */
-    long array_index;      /* -1 when not an array task */
-    char *node;            /* NULL when not recorded */
+    char *job_id;     /* NULL when not recorded */
+    long array_index; /* -1 when not an array task */
+    char *node;       /* NULL when not recorded */
     char *claim_key;
-    double claimed_at;     /* unix seconds of the latest claim; 0: never */
-    double started_at;     /* first claim */
-    double ended_at;       /* 0 while not finished */
-    double deadline;       /* lease deadline while running; 0 otherwise */
-    int attempts;          /* claims including resumes */
-    int retries;           /* requeues after a lost lease */
-    int exit_status;       /* of a failed trial; 0 otherwise */
-    char *error;           /* failure or interrupt reason; NULL when none */
+    double claimed_at; /* unix seconds of the latest claim; 0: never */
+    double started_at; /* first claim */
+    double ended_at;   /* 0 while not finished */
+    double deadline;   /* lease deadline while running; 0 otherwise */
+    int attempts;      /* claims including resumes */
+    int retries;       /* requeues after a lost lease */
+    int exit_status;   /* of a failed trial; 0 otherwise */
+    char *error;       /* failure or interrupt reason; NULL when none */
     int fallback;
     int stop_requested;
     int has_progress;
-    double progress_step;  /* last pq_progress() values */
+    double progress_step; /* last pq_progress() values */
     double progress_score;
 } pq_trial_record;
 
@@ -511,16 +514,16 @@ int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
 /* What the coordinator sizes a sweep's ready queue by (pq_demand). */
 typedef struct pq_demand_info {
     pq_sweep_state state;
-    long queue_depth;     /* points in the ready queue */
-    long n_running;       /* trials holding a lease */
-    long n_waiting;       /* claims that found the queue empty in the last
-                             10 s and have not claimed since */
-    long max_trials;      /* <= 0: no budget */
-    long n_trials;        /* trial ids handed out */
-    long n_lost;          /* of those, lost for good (back in the budget) */
-    long retry_depth;     /* trials queued for a retry */
-    long n_fallback;      /* fallback pool size */
-    long fallback_next;   /* fallback points handed out so far */
+    long queue_depth;   /* points in the ready queue */
+    long n_running;     /* trials holding a lease */
+    long n_waiting;     /* claims that found the queue empty in the last
+                           10 s and have not claimed since */
+    long max_trials;    /* <= 0: no budget */
+    long n_trials;      /* trial ids handed out */
+    long n_lost;        /* of those, lost for good (back in the budget) */
+    long retry_depth;   /* trials queued for a retry */
+    long n_fallback;    /* fallback pool size */
+    long fallback_next; /* fallback points handed out so far */
 } pq_demand_info;
 
 /* Reads the demand figures of a sweep in one read-only call. PQ_ENOSWEEP. */
@@ -560,13 +563,13 @@ typedef enum pq_spool_kind {
 typedef struct pq_spool_record {
     pq_spool_kind kind;
     char sweep[PQ_SWEEP_NAME_MAX + 1];
-    long trial_id;          /* outcomes; 0 for a release */
-    char token[132];        /* outcomes: the claim's token */
-    char claim_key[260];    /* the claim key (a release needs it) */
-    double score, cost;     /* completed; cost < 0: not reported */
-    int exit_status;        /* failed */
-    char text[1025];        /* failed: error; interrupted, release: reason */
-    double written_at;      /* unix seconds (set by pq_spool_write) */
+    long trial_id;       /* outcomes; 0 for a release */
+    char token[132];     /* outcomes: the claim's token */
+    char claim_key[260]; /* the claim key (a release needs it) */
+    double score, cost;  /* completed; cost < 0: not reported */
+    int exit_status;     /* failed */
+    char text[1025];     /* failed: error; interrupted, release: reason */
+    double written_at;   /* unix seconds (set by pq_spool_write) */
 } pq_spool_record;
 
 /* Creates dir (mode 0700) when missing and checks that it is a directory
@@ -586,10 +589,10 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
 
 typedef struct pq_spool_stats {
-    size_t applied;   /* recorded now, file removed */
-    size_t dropped;   /* already recorded or superseded, file removed */
-    size_t kept;      /* Redis failed: left for the next replay */
-    size_t bad;       /* unreadable files, left in place */
+    size_t applied; /* recorded now, file removed */
+    size_t dropped; /* already recorded or superseded, file removed */
+    size_t kept;    /* Redis failed: left for the next replay */
+    size_t bad;     /* unreadable files, left in place */
 } pq_spool_stats;
 
 /* Applies the records of dir (a missing dir has none), at most max (0:
@@ -603,8 +606,8 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
                     void (*log)(void *arg, const char *line), void *arg);
 
 /* Records the coordinator's last refit (shown by pq_sweep_get). */
-int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs,
-                      double ms, const char *backend);
+int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
+                      const char *backend);
 
 /* Marks running trials whose lease deadline has passed by the server's
  * clock lost, appending a "lost" observation each, and queues each one

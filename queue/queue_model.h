@@ -27,9 +27,9 @@ extern "C" {
  * formatted with protein_format_value; the result is a number when that
  * text is numeric and a string otherwise (text choices and constants).
  * is_integer is set for integer and pow2 parameters, and for numeric
- * choices and constants written without a fraction or exponent. On success *out owns the items and
- * the caller releases them with pq_params_free(out). Fails with
- * PROTEIN_ENOMEM (out is then left empty) or PROTEIN_EINVAL. */
+ * choices and constants written without a fraction or exponent. On success *out
+ * owns the items and the caller releases them with pq_params_free(out). Fails
+ * with PROTEIN_ENOMEM (out is then left empty) or PROTEIN_EINVAL. */
 int pq_model_values_to_params(const protein_sweep_config *cfg,
                               const double *values, pq_params *out);
 

@@ -80,8 +80,8 @@ int pq_spool_dir_prepare(const char *dir, char *err, size_t errlen)
     if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
         (st.st_mode & 022) != 0) {
         snprintf(err, errlen,
-                 "spool directory %s is not a directory owned by "
-                 "uid %ld and writable by it alone: refused",
+                 "spool directory %s is not a directory owned by uid %ld and "
+                 "writable by it alone: refused",
                  dir, (long)geteuid());
         return -1;
     }
@@ -299,8 +299,7 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
             stats->bad++;
             if (log) {
                 snprintf(line, sizeof line,
-                         "spool %s/%s: not a readable "
-                         "record; left in place",
+                         "spool %s/%s: not a readable record; left in place",
                          dir, de->d_name);
                 log(arg, line);
             }
@@ -321,16 +320,14 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
         if (log) {
             if (rec.kind == PQ_SPOOL_RELEASE)
                 snprintf(line, sizeof line,
-                         "spool %s/%s: release of claim "
-                         "%s in sweep %s %s%s",
+                         "spool %s/%s: release of claim %s in sweep %s %s%s",
                          dir, de->d_name, rec.claim_key, rec.sweep,
                          arc == PQ_OK ? "applied" : "dropped: ",
                          arc == PQ_OK ? "" : ctx->errstr);
             else
                 snprintf(line, sizeof line,
-                         "spool %s/%s: sweep %s trial %ld "
-                         "%s %s%s",
-                         dir, de->d_name, rec.sweep, rec.trial_id,
+                         "spool %s/%s: sweep %s trial %ld %s %s%s", dir,
+                         de->d_name, rec.sweep, rec.trial_id,
                          kind_names[rec.kind],
                          arc == PQ_OK ? "recorded" : "dropped: ",
                          arc == PQ_OK ? "" : ctx->errstr);

@@ -327,10 +327,10 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
         return rc;
     if (!action || (strcmp(action, "pause") && strcmp(action, "resume") &&
                     strcmp(action, "stop")))
-        return pq_set_error(ctx, PQ_EINVAL,
-                            "sweep '%s': unknown action '%s' "
-                            "(pause, resume or stop)",
-                            name, action ? action : "(null)");
+        return pq_set_error(
+            ctx, PQ_EINVAL,
+            "sweep '%s': unknown action '%s' (pause, resume or stop)", name,
+            action ? action : "(null)");
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
     const char *argv[2] = {action, uidbuf};
     return pq_sweep_fcall(ctx, name, "protein_set_state", 0, NULL, 2, argv,

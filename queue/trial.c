@@ -69,10 +69,10 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
                             "sweep '%s': malformed claim reply from %s", sweep,
                             ctx->url);
     if (!status || pq_trial_state_parse(status) != PQ_TRIAL_RUNNING || !json)
-        return pq_set_error(ctx, PQ_EPROTO,
-                            "trial %ld of sweep '%s': malformed claim "
-                            "reply from %s",
-                            id, sweep, ctx->url);
+        return pq_set_error(
+            ctx, PQ_EPROTO,
+            "trial %ld of sweep '%s': malformed claim reply from %s", id, sweep,
+            ctx->url);
     pq_trial *t = calloc(1, sizeof *t);
     if (!t)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
@@ -96,9 +96,8 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
     if (rc != PQ_OK)
         return pq_set_error(
             ctx, PQ_EPROTO,
-            "trial %ld of sweep '%s': its parameters "
-            "stored in Redis are not a flat JSON object of numbers "
-            "and strings",
+            "trial %ld of sweep '%s': its parameters stored in Redis are not a "
+            "flat JSON object of numbers and strings",
             id, sweep);
     *out = t;
     return PQ_OK;
@@ -138,10 +137,10 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     if (strlen(req->claim_key) > CLAIM_FIELD_MAX ||
         (req->job_id && strlen(req->job_id) > CLAIM_FIELD_MAX) ||
         (req->node && strlen(req->node) > CLAIM_FIELD_MAX))
-        return pq_set_error(ctx, PQ_EINVAL,
-                            "sweep '%s': claim key, job id and node must "
-                            "be at most %d bytes",
-                            sweep, CLAIM_FIELD_MAX);
+        return pq_set_error(
+            ctx, PQ_EINVAL,
+            "sweep '%s': claim key, job id and node must be at most %d bytes",
+            sweep, CLAIM_FIELD_MAX);
     if (pq_random_token(token) != PQ_OK)
         return pq_set_error(ctx, PQ_EIO,
                             "sweep '%s': getrandom failed for a trial token",
@@ -226,10 +225,10 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(score) || !isfinite(cost))
-        return pq_set_error(ctx, PQ_EINVAL,
-                            "trial %ld of sweep '%s': score and cost "
-                            "must be finite numbers",
-                            trial_id, sweep);
+        return pq_set_error(
+            ctx, PQ_EINVAL,
+            "trial %ld of sweep '%s': score and cost must be finite numbers",
+            trial_id, sweep);
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
@@ -276,8 +275,8 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
         return rc;
     if (!isfinite(step) || !isfinite(score) || !isfinite(cost))
         return pq_set_error(ctx, PQ_EINVAL,
-                            "trial %ld of sweep '%s': progress step, "
-                            "score and cost must be finite numbers",
+                            "trial %ld of sweep '%s': progress step, score and "
+                            "cost must be finite numbers",
                             trial_id, sweep);
     pq_format_double(step, st);
     pq_format_double(score, s);
@@ -398,10 +397,10 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
         long id = rec->id;
         record_clear(rec);
         memset(rec, 0, sizeof *rec);
-        return pq_set_error(ctx, PQ_EPROTO,
-                            "sweep '%s': trial %ld: the stored %s "
-                            "field is malformed",
-                            sweep, id, bad);
+        return pq_set_error(
+            ctx, PQ_EPROTO,
+            "sweep '%s': trial %ld: the stored %s field is malformed", sweep,
+            id, bad);
     }
     return PQ_OK;
 }

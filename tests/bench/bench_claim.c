@@ -52,12 +52,16 @@ static int create_sweep(pq_context *ctx, const char *name)
     for (int i = 0; i < POINTS; i++) {
         items[i][0] = (pq_param){.name = "lr", .number = 1e-4 * (i + 1)};
         items[i][1] = (pq_param){.name = "gamma", .number = 0.9 + i * 1e-3};
-        items[i][2] = (pq_param){.name = "layers", .is_integer = 1, .number = i % 8};
+        items[i][2] =
+            (pq_param){.name = "layers", .is_integer = 1, .number = i % 8};
         items[i][3] = (pq_param){.name = "act", .is_string = 1, .text = "relu"};
         pts[i] = (pq_params){4, items[i]};
     }
-    pq_sweep_spec spec = {.name = name, .config_yaml = "bench\n", .owner_uid = 1,
-                          .fallback = pts, .n_fallback = POINTS};
+    pq_sweep_spec spec = {.name = name,
+                          .config_yaml = "bench\n",
+                          .owner_uid = 1,
+                          .fallback = pts,
+                          .n_fallback = POINTS};
     return pq_sweep_create(ctx, &spec);
 }
 
@@ -108,8 +112,7 @@ static int client(const char *url, const char *sweep, int index, int start_fd,
 
 /* Runs one level with n clients; prints its line. Returns ops/s or -1. */
 static double run_level(const redis_harness *h, int n, double seconds,
-                        double *samples, double *claim_samples,
-                        size_t *counts)
+                        double *samples, double *claim_samples, size_t *counts)
 {
     char sweep[32];
     pq_connect_options o = {.url = h->url};
@@ -130,7 +133,8 @@ static double run_level(const redis_harness *h, int n, double seconds,
         pids[i] = fork();
         if (pids[i] == 0) {
             close(start[1]);
-            _exit(client(h->url, sweep, i, start[0], seconds, samples + (size_t)i * cap,
+            _exit(client(h->url, sweep, i, start[0], seconds,
+                         samples + (size_t)i * cap,
                          claim_samples + (size_t)i * cap, cap, &counts[i]));
         }
     }
@@ -147,7 +151,8 @@ static double run_level(const redis_harness *h, int n, double seconds,
     double wall = now_s() - t0;
     size_t total = 0;
     for (int i = 0; i < n; i++) {
-        memmove(samples + total, samples + (size_t)i * cap, counts[i] * sizeof *samples);
+        memmove(samples + total, samples + (size_t)i * cap,
+                counts[i] * sizeof *samples);
         memmove(claim_samples + total, claim_samples + (size_t)i * cap,
                 counts[i] * sizeof *claim_samples);
         total += counts[i];
@@ -172,8 +177,8 @@ static void take_rate(const char *line, double *best)
 {
     const char *colon = strchr(line, ':');
     double r;
-    if (colon && strstr(line, "requests per second") && sscanf(colon + 1, "%lf", &r) == 1 &&
-        r > *best)
+    if (colon && strstr(line, "requests per second") &&
+        sscanf(colon + 1, "%lf", &r) == 1 && r > *best)
         *best = r;
 }
 
@@ -185,7 +190,8 @@ static double ping_rate(const redis_harness *h)
     size_t len = 0;
     double best = -1;
     int c;
-    snprintf(cmd, sizeof cmd, "redis-benchmark -p %d -t ping -n 200000 -c 50 -q 2>/dev/null",
+    snprintf(cmd, sizeof cmd,
+             "redis-benchmark -p %d -t ping -n 200000 -c 50 -q 2>/dev/null",
              h->port);
     FILE *p = popen(cmd, "r");
     if (!p)
@@ -214,9 +220,11 @@ static void server_time(const redis_harness *h)
     const char *line = out ? strstr(out, "cmdstat_fcall:") : NULL;
     double per_call;
     long calls;
-    if (line && sscanf(line, "cmdstat_fcall:calls=%ld,usec=%*d,usec_per_call=%lf",
-                       &calls, &per_call) == 2)
-        printf("server time per FCALL: %.1f us over %ld calls\n", per_call, calls);
+    if (line &&
+        sscanf(line, "cmdstat_fcall:calls=%ld,usec=%*d,usec_per_call=%lf",
+               &calls, &per_call) == 2)
+        printf("server time per FCALL: %.1f us over %ld calls\n", per_call,
+               calls);
     free(out);
 }
 
@@ -228,19 +236,21 @@ int main(int argc, char **argv)
     redis_harness h;
     claim_only = strcmp(mode, "claim") == 0;
     if (seconds <= 0 || (!claim_only && strcmp(mode, "pair") != 0)) {
-        fprintf(stderr, "usage: bench_claim [seconds per level] "
-                        "[levels, e.g. 1,16,64,256] [pair|claim]\n");
+        fprintf(stderr, "usage: bench_claim [seconds per level] [levels, e.g. "
+                        "1,16,64,256] [pair|claim]\n");
         return 2;
     }
     if (redis_harness_start(&h, NULL) != 0)
         return 77;
-    double *samples = mmap(NULL, SAMPLES_TOTAL * sizeof(double), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    double *claim_samples = mmap(NULL, SAMPLES_TOTAL * sizeof(double),
-                                 PROT_READ | PROT_WRITE,
-                                 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    size_t *counts = mmap(NULL, MAX_CLIENTS * sizeof(size_t), PROT_READ | PROT_WRITE,
-                          MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    double *samples =
+        mmap(NULL, SAMPLES_TOTAL * sizeof(double), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    double *claim_samples =
+        mmap(NULL, SAMPLES_TOTAL * sizeof(double), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    size_t *counts =
+        mmap(NULL, MAX_CLIENTS * sizeof(size_t), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (samples == MAP_FAILED || claim_samples == MAP_FAILED ||
         counts == MAP_FAILED) {
         perror("bench: mmap");
@@ -249,7 +259,8 @@ int main(int argc, char **argv)
     }
     printf("%s on %s, %.1f s per level\n",
            claim_only ? "claim" : "claim+complete", h.url, seconds);
-    printf("clients       ops  seconds      ops/s claim_p50 claim_p99  op_p50   op_p99 (ms)\n");
+    printf("clients       ops  seconds      ops/s claim_p50 claim_p99  op_p50  "
+           " op_p99 (ms)\n");
     double best = 0;
     int rc = 0;
     char *copy = strdup(levels);
@@ -260,8 +271,7 @@ int main(int argc, char **argv)
             rc = 2;
             break;
         }
-        double rate = run_level(&h, n, seconds, samples, claim_samples,
-                                counts);
+        double rate = run_level(&h, n, seconds, samples, claim_samples, counts);
         if (rate < 0) {
             rc = 1;
             break;

@@ -149,8 +149,8 @@ static int run_size(size_t n, int runs, timing *med)
         if ((rc = protein_gp_params_init(&p, D)) != PROTEIN_OK)
             goto fail;
         t = now();
-        rc = cpu->loss_grad(st, X, y, n, p.theta, &loss, grad, err,
-                            sizeof(err));
+        rc =
+            cpu->loss_grad(st, X, y, n, p.theta, &loss, grad, err, sizeof(err));
         samples[1 * runs + r] = now() - t;
         if (rc != PROTEIN_OK)
             goto fail;
@@ -217,15 +217,15 @@ static int bench_sizes(int large, int runs_override)
     for (size_t s = 0; s < count; s++) {
         size_t n = sizes[s];
         int runs = runs_override > 0 ? runs_override
-                   : n <= 750       ? 5
-                   : n <= 2000      ? 3
-                                    : 1;
+                   : n <= 750        ? 5
+                   : n <= 2000       ? 3
+                                     : 1;
         timing t = {0};
 
         if (run_size(n, runs, &t) != PROTEIN_OK)
             return 1;
-        printf("%6zu %10.5f %9.5f (%5.1fx) %9.4f (%5.0fx) %9.4f (%5.0fx) "
-               "%9.4f (%5.1fx) %9.4f (%5.1fx)  %.4f / %.4f\n",
+        printf("%6zu %10.5f %9.5f (%5.1fx) %9.4f (%5.0fx) %9.4f (%5.0fx) %9.4f "
+               "(%5.1fx) %9.4f (%5.1fx)  %.4f / %.4f\n",
                n, t.potrf, t.eval, t.eval / t.potrf, t.fit_adam,
                t.fit_adam / t.potrf, t.fit_lbfgs, t.fit_lbfgs / t.potrf,
                t.predict_mean, t.predict_mean / t.potrf, t.predict_var,
@@ -251,13 +251,14 @@ static int bench_sweep(size_t n0, size_t add, int refits, int warm)
         {.method = PROTEIN_GP_FIT_LBFGS}, /* the default: 12, 1e-3 nats */
         {.method = PROTEIN_GP_FIT_LBFGS, .ftol_nats = 1e-2},
     };
-    static const char *names[SWEEP_METHODS] = {"adam(50)", "lbfgs(6)",
-                                               "lbfgs:1e-4", "lbfgs",
-                                               "lbfgs:1e-2"};
+    static const char *names[SWEEP_METHODS] = {
+        "adam(50)", "lbfgs(6)", "lbfgs:1e-4", "lbfgs", "lbfgs:1e-2"};
     protein_gp_fit_options ref = {.method = PROTEIN_GP_FIT_LBFGS,
-                                  .max_evaluations = 200, .ftol_nats = 1e-9};
+                                  .max_evaluations = 200,
+                                  .ftol_nats = 1e-9};
     size_t nmax = n0 + add * (size_t)refits, nt = PROTEIN_GP_NTHETA(D);
-    double *X = malloc(nmax * D * sizeof(double)), *y = malloc(nmax * sizeof(double));
+    double *X = malloc(nmax * D * sizeof(double)),
+           *y = malloc(nmax * sizeof(double));
     double *yn = malloc(nmax * sizeof(double));
     double gap_sum[SWEEP_METHODS] = {0}, time_sum[SWEEP_METHODS] = {0};
     protein_gp_params p[SWEEP_METHODS + 1] = {{0}};
@@ -278,8 +279,8 @@ static int bench_sweep(size_t n0, size_t add, int refits, int warm)
         if ((rc = protein_gp_params_init(&p[m], D)) != PROTEIN_OK)
             goto fail;
     printf("%s sweep at d = %d: n from %zu, +%zu per refit; loss above the "
-           "reference, seconds per refit\n%6s %9s", warm ? "warm" : "cold", D,
-           n0, add, "n", "reference");
+           "reference, seconds per refit\n%6s %9s",
+           warm ? "warm" : "cold", D, n0, add, "n", "reference");
     for (int m = 0; m < SWEEP_METHODS; m++)
         printf(" %10s %7s", names[m], "s");
     printf("\n");
@@ -301,8 +302,7 @@ static int bench_sweep(size_t n0, size_t add, int refits, int warm)
             if (rc != PROTEIN_OK)
                 goto fail;
             for (int m = 0; m < SWEEP_METHODS; m++)
-                memcpy(p[m].theta, p[SWEEP_METHODS].theta,
-                       nt * sizeof(double));
+                memcpy(p[m].theta, p[SWEEP_METHODS].theta, nt * sizeof(double));
         }
         for (int m = 0; m < SWEEP_METHODS; m++) {
             t = now();
@@ -314,8 +314,7 @@ static int bench_sweep(size_t n0, size_t add, int refits, int warm)
             loss[m] = rep.final_loss;
             if (loss[m] < best) {
                 best = loss[m];
-                memcpy(p[SWEEP_METHODS].theta, p[m].theta,
-                       nt * sizeof(double));
+                memcpy(p[SWEEP_METHODS].theta, p[m].theta, nt * sizeof(double));
             }
         }
         rc = cpu->fit(st, X, yn, n, &p[SWEEP_METHODS], &ref, &rep, err,
@@ -360,7 +359,8 @@ static int bench_suggestion(size_t n, const protein_gp_fit_options *opts,
     enum { M = 5120 };
     size_t nmax = n + 4 * SUGGESTIONS;
     double *X = malloc(nmax * D * sizeof(double));
-    double *ys = malloc(nmax * sizeof(double)), *yc = malloc(nmax * sizeof(double));
+    double *ys = malloc(nmax * sizeof(double)),
+           *yc = malloc(nmax * sizeof(double));
     double *Xs = malloc((size_t)M * D * sizeof(double));
     double *ms = malloc(M * sizeof(double)), *mc = malloc(M * sizeof(double));
     double secs[SUGGESTIONS], fit_secs[SUGGESTIONS];
@@ -383,30 +383,31 @@ static int bench_suggestion(size_t n, const protein_gp_fit_options *opts,
         (rc = cpu->create(&sc, D, err, sizeof(err))) != PROTEIN_OK ||
         (rc = protein_gp_params_init(&ps, D)) != PROTEIN_OK ||
         (rc = protein_gp_params_init(&pc, D)) != PROTEIN_OK ||
-        (rc = cpu->fit(ss, X, ys, n, &ps, &first, NULL, err,
-                       sizeof(err))) != PROTEIN_OK ||
-        (rc = cpu->fit(sc, X, yc, n, &pc, &first, NULL, err,
-                       sizeof(err))) != PROTEIN_OK)
+        (rc = cpu->fit(ss, X, ys, n, &ps, &first, NULL, err, sizeof(err))) !=
+            PROTEIN_OK ||
+        (rc = cpu->fit(sc, X, yc, n, &pc, &first, NULL, err, sizeof(err))) !=
+            PROTEIN_OK)
         goto fail;
     for (int r = 0; r < SUGGESTIONS; r++) {
         size_t nr = n + 4 * (size_t)(r + 1);
         double t = now();
 
-        if ((rc = cpu->fit(ss, X, ys, nr, &ps, opts, NULL, err,
-                           sizeof(err))) != PROTEIN_OK ||
-            (rc = cpu->fit(sc, X, yc, nr, &pc, opts, NULL, err,
-                           sizeof(err))) != PROTEIN_OK)
+        if ((rc = cpu->fit(ss, X, ys, nr, &ps, opts, NULL, err, sizeof(err))) !=
+                PROTEIN_OK ||
+            (rc = cpu->fit(sc, X, yc, nr, &pc, opts, NULL, err, sizeof(err))) !=
+                PROTEIN_OK)
             goto fail;
         fit_secs[r] = now() - t;
-        if ((rc = cpu->predict(ss, Xs, M, ms, NULL, err,
-                               sizeof(err))) != PROTEIN_OK ||
-            (rc = cpu->predict(sc, Xs, M, mc, NULL, err,
-                               sizeof(err))) != PROTEIN_OK)
+        if ((rc = cpu->predict(ss, Xs, M, ms, NULL, err, sizeof(err))) !=
+                PROTEIN_OK ||
+            (rc = cpu->predict(sc, Xs, M, mc, NULL, err, sizeof(err))) !=
+                PROTEIN_OK)
             goto fail;
         secs[r] = now() - t;
     }
     printf("suggestion at n = %zu, d = %d, %d candidates, %s: median %.4f s "
-           "(fits %.4f s)\n", n, D, M, label, median(secs, SUGGESTIONS),
+           "(fits %.4f s)\n",
+           n, D, M, label, median(secs, SUGGESTIONS),
            median(fit_secs, SUGGESTIONS));
 fail:
     if (rc != PROTEIN_OK)
@@ -441,8 +442,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
             runs = atoi(argv[++i]);
         } else {
-            fprintf(stderr, "usage: %s [--large] [--runs R] | --sweep | "
-                    "--suggestion\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--large] [--runs R] | --sweep | --suggestion\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -98,17 +98,17 @@ static void data_free(data *b)
 }
 
 typedef struct result {
-    double refit, score;  /* seconds: two fits; two predicts */
-    double score_mean;    /* seconds: two predicts, mean only */
-    int evaluations;      /* loss evaluations of the two fits */
+    double refit, score; /* seconds: two fits; two predicts */
+    double score_mean;   /* seconds: two predicts, mean only */
+    int evaluations;     /* loss evaluations of the two fits */
     int ok;
 } result;
 
 /* One refit (both GPs from the initial theta, opts) and one scoring pass on
  * states that were already used once (a warm process, as in proteind). */
-static int run_backend(const protein_gp_backend *be, void *st[2],
-                       const data *b, const protein_gp_fit_options *opts,
-                       result *r, char *err, size_t errlen)
+static int run_backend(const protein_gp_backend *be, void *st[2], const data *b,
+                       const protein_gp_fit_options *opts, result *r, char *err,
+                       size_t errlen)
 {
     const double *targets[2] = {b->score, b->cost};
     double *mean = malloc(b->m * sizeof(double));
@@ -128,7 +128,8 @@ static int run_backend(const protein_gp_backend *be, void *st[2],
         rc = protein_gp_params_init(&p, b->d);
         if (rc != PROTEIN_OK)
             goto done;
-        rc = be->fit(st[q], b->X, targets[q], b->n, &p, opts, &rep, err, errlen);
+        rc =
+            be->fit(st[q], b->X, targets[q], b->n, &p, opts, &rep, err, errlen);
         protein_gp_params_free(&p);
         if (rc != PROTEIN_OK)
             goto done;
@@ -184,8 +185,8 @@ static int warm_up(const protein_gp_backend *be, void *st, char *err,
 static void print_cell(const result *r)
 {
     if (r->ok)
-        printf(" %8.4f %8.4f %8.4f %4d |", r->refit, r->score,
-               r->score_mean, r->evaluations);
+        printf(" %8.4f %8.4f %8.4f %4d |", r->refit, r->score, r->score_mean,
+               r->evaluations);
     else
         printf(" %8s %8s %8s %4s |", "-", "-", "-", "-");
 }
@@ -193,13 +194,14 @@ static void print_cell(const result *r)
 int main(int argc, char **argv)
 {
     size_t sizes[32], nsizes = 0, cpu_max = 5000, adam_max = 20000,
-           cpu_adam_max = 1000;
+                      cpu_adam_max = 1000;
     int reps = 5;
     const protein_gp_backend *backends[2];
     const char *names[2] = {"cuda", "cpu"};
     void *st[2][2] = {{NULL, NULL}, {NULL, NULL}};
     protein_gp_fit_options lbfgs = {0};
-    protein_gp_fit_options adam = {.method = PROTEIN_GP_FIT_ADAM, .iterations = 50};
+    protein_gp_fit_options adam = {.method = PROTEIN_GP_FIT_ADAM,
+                                   .iterations = 50};
     char err[512] = "";
     int status = 0;
 
@@ -215,8 +217,10 @@ int main(int argc, char **argv)
         else if (nsizes < 32 && strtoul(argv[i], NULL, 10) > 0)
             sizes[nsizes++] = strtoul(argv[i], NULL, 10);
         else {
-            fprintf(stderr, "usage: %s [--cpu-max N] [--adam-max N] "
-                    "[--cpu-adam-max N] [--potrf-reps R] [N...]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--cpu-max N] [--adam-max N] [--cpu-adam-max N] "
+                    "[--potrf-reps R] [N...]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -235,14 +239,15 @@ int main(int argc, char **argv)
         for (int q = 0; q < 2; q++) {
             if (backends[be]->create(&st[be][q], BENCH_D, err, sizeof err) !=
                     PROTEIN_OK ||
-                warm_up(backends[be], st[be][q], err, sizeof err) != PROTEIN_OK) {
+                warm_up(backends[be], st[be][q], err, sizeof err) !=
+                    PROTEIN_OK) {
                 fprintf(stderr, "%s: %s\n", names[be], err);
                 return 1;
             }
         }
 
-    printf("GP refit = 2 fits (score, log-cost) from the initial theta; "
-           "score = mean+variance of both GPs at %d candidates; d = %d.\n"
+    printf("GP refit = 2 fits (score, log-cost) from the initial theta; score "
+           "= mean+variance of both GPs at %d candidates; d = %d.\n"
            "L-BFGS: the default fit (<= 12 loss evaluations); Adam: 50 steps. "
            "CPU only up to n = %zu (Adam: %zu), CUDA Adam up to n = %zu.\n"
            "columns per cell: refit s, score s (mean+variance), score s "
@@ -266,9 +271,8 @@ int main(int argc, char **argv)
             for (int meth = 0; meth < 2; meth++) {
                 if (meth == 1 && n > (be == 0 ? adam_max : cpu_adam_max))
                     continue;
-                if (run_backend(backends[be], st[be], &b,
-                                meth ? &adam : &lbfgs, &r[be][meth], err,
-                                sizeof err) != PROTEIN_OK) {
+                if (run_backend(backends[be], st[be], &b, meth ? &adam : &lbfgs,
+                                &r[be][meth], err, sizeof err) != PROTEIN_OK) {
                     fprintf(stderr, "%s n=%zu: %s\n", names[be], n, err);
                     status = 1;
                 }
@@ -284,8 +288,9 @@ int main(int argc, char **argv)
         data_free(&b);
     }
 
-    printf("\nDense FP64 steps of one loss+gradient evaluation, median of %d;"
-           " FP64 tensor peak %.1f TFLOP/s\n", reps, FP64_PEAK_TFLOPS);
+    printf("\nDense FP64 steps of one loss+gradient evaluation, median of %d; "
+           "FP64 tensor peak %.1f TFLOP/s\n",
+           reps, FP64_PEAK_TFLOPS);
     printf("%6s %10s %8s %7s %10s %10s %10s\n", "n", "potrf s", "TFLOP/s",
            "of peak", "trtri s", "lauum s", "inv TF/s");
     for (size_t si = 0; si < nsizes; si++) {

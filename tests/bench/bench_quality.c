@@ -61,8 +61,8 @@ static void puffer_space(fx_sweep *s)
 {
     s->cfg.cost_param = (char *)"train/total_timesteps";
     fx_numeric(s, "train/learning_rate", PROTEIN_PARAM_LOG, 1e-5, 1e-1);
-    fx_numeric(s, "train/total_timesteps", PROTEIN_PARAM_LOG, 1e7, 1e9)
-        ->scale = 1.0 / (log2(1e9) - log2(1e7));
+    fx_numeric(s, "train/total_timesteps", PROTEIN_PARAM_LOG, 1e7, 1e9)->scale =
+        1.0 / (log2(1e9) - log2(1e7));
     fx_numeric(s, "train/ent_coef", PROTEIN_PARAM_LOG, 1e-4, 1e-1);
     fx_numeric(s, "train/gamma", PROTEIN_PARAM_LOGIT, 0.9, 0.999);
     fx_numeric(s, "train/minibatch_size", PROTEIN_PARAM_POW2, 16, 1024);
@@ -135,8 +135,8 @@ static void rl_space(fx_sweep *s)
 
 static double rl_eval(const double *v, double *cost)
 {
-    static const double centre[3] = {-3.3, -1.2, -2.7}, peak[3] = {1.0, 0.85,
-                                                                 0.93};
+    static const double centre[3] = {-3.3, -1.2, -2.7},
+                        peak[3] = {1.0, 0.85, 0.93};
     int o = (int)v[0];
     double a = (log10(v[1]) - centre[o]) / 0.8;
     double g = (log10(1.0 - v[2]) + 2.2) / 0.9;
@@ -370,8 +370,9 @@ static int compare(const objective *o, arm_mode mode, const char *label,
         wins += better(o, eq_p[k], eq_r[k]);
         if (verbose)
             printf("  seed %-5llu best %12.5f random %12.5f   at cost %12.5f "
-                   "random %12.5f\n", (unsigned long long)seed, best_p[k],
-                   best_r[k], eq_p[k], eq_r[k]);
+                   "random %12.5f\n",
+                   (unsigned long long)seed, best_p[k], best_r[k], eq_p[k],
+                   eq_r[k]);
     }
     printf("%-10s %-22s %12.5f %12.5f %12.5f %12.5f %5d/%-3d %6.0f %8.1f\n",
            o->name, label, median(best_p, seeds), median(best_r, seeds),
@@ -413,25 +414,26 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[a], "--arm") == 0 && a + 1 < argc) {
             arm = argv[++a];
         } else {
-            fprintf(stderr, "usage: %s [--trials N] [--seeds N] [--objective "
-                            "rl|valley|puffer|branin|hartmann6] [--expansion R] "
-                            "[--arm sequential|pending|unmarked] "
-                            "[--verbose] [--trace]\n",
+            fprintf(stderr,
+                    "usage: %s [--trials N] [--seeds N] [--objective "
+                    "rl|valley|puffer|branin|hartmann6] [--expansion R] [--arm "
+                    "sequential|pending|unmarked] [--verbose] [--trace]\n",
                     argv[0]);
             return 2;
         }
     }
     if (trials < WINDOW || seeds < 1 || seeds > MAX_SEEDS) {
-        fprintf(stderr, "bench_quality: need --trials >= %d and --seeds in "
-                        "1..%d\n", WINDOW, MAX_SEEDS);
+        fprintf(stderr,
+                "bench_quality: need --trials >= %d and --seeds in 1..%d\n",
+                WINDOW, MAX_SEEDS);
         return 2;
     }
-    printf("%d trials, %d seeds, expansion_rate %g; medians over seeds; "
-           "'equal cost' = best within the smaller total cost of the two "
-           "runs\n", trials, seeds, expansion_rate);
-    printf("%-10s %-22s %12s %12s %12s %12s %9s %6s %8s\n", "objective",
-           "arm", "best", "random_best", "best@cost", "random@cost", "wins",
-           "dups", "ms/trial");
+    printf("%d trials, %d seeds, expansion_rate %g; medians over seeds; 'equal "
+           "cost' = best within the smaller total cost of the two runs\n",
+           trials, seeds, expansion_rate);
+    printf("%-10s %-22s %12s %12s %12s %12s %9s %6s %8s\n", "objective", "arm",
+           "best", "random_best", "best@cost", "random@cost", "wins", "dups",
+           "ms/trial");
     for (size_t i = 0; i < sizeof(objectives) / sizeof(objectives[0]); i++) {
         const objective *o = &objectives[i];
         if (only != NULL && strcmp(only, o->name) != 0)
@@ -441,8 +443,8 @@ int main(int argc, char **argv)
             (want(arm, "pending") &&
              compare(o, PARALLEL, "16 pending", trials, seeds)) ||
             (want(arm, "unmarked") &&
-             compare(o, PARALLEL_NO_PENDING, "16 in flight, unmarked",
-                     trials, seeds)))
+             compare(o, PARALLEL_NO_PENDING, "16 in flight, unmarked", trials,
+                     seeds)))
             return 1;
         printf("%-10s %-22s optimum %.6g\n", o->name, "", o->optimum);
     }

@@ -75,9 +75,9 @@ static void objective(const pq_params *p, double *score, double *cost)
         else
             ent = q->number;
     }
-    *score = -(log10(lr) + 3.0) * (log10(lr) + 3.0) - 10 * (gamma - 0.97) *
-             (gamma - 0.97) - 20 * (ent - 0.02) * (ent - 0.02) +
-             0.1 * log2(width);
+    *score = -(log10(lr) + 3.0) * (log10(lr) + 3.0) -
+             10 * (gamma - 0.97) * (gamma - 0.97) -
+             20 * (ent - 0.02) * (ent - 0.02) + 0.1 * log2(width);
     *cost = 30.0 + width / 4.0;
 }
 
@@ -92,7 +92,7 @@ static int wait_depth(pq_context *ctx, const char *sweep, long depth,
     while (now_s() < end) {
         if (pq_queue_depth(ctx, sweep, &d) == PQ_OK && d >= depth)
             return 0;
-        nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+        nanosleep(&(struct timespec){0, 200000}, NULL);
     }
     return -1;
 }
@@ -103,8 +103,10 @@ static int wait_depth(pq_context *ctx, const char *sweep, long depth,
 static int one_trial(pq_context *ctx, const char *sweep, long k, int wait_ms)
 {
     char key[64];
-    pq_claim_request req = { .claim_key = key, .uid = (long)getuid(),
-                             .array_index = -1, .wait_ms = wait_ms };
+    pq_claim_request req = {.claim_key = key,
+                            .uid = (long)getuid(),
+                            .array_index = -1,
+                            .wait_ms = wait_ms};
     pq_trial *t = NULL;
     double score, cost;
     int rc;
@@ -138,7 +140,7 @@ static int wait_refit(pq_context *ctx, const char *sweep, long n,
         pq_sweep_info_free(info);
         info = NULL;
         if (!ok)
-            nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+            nanosleep(&(struct timespec){0, 200000}, NULL);
     }
     return ok ? 0 : -1;
 }
@@ -148,9 +150,10 @@ static int create(pq_context *ctx, const char *name, long n)
 {
     pq_params *pool = calloc((size_t)n, sizeof *pool);
     char yaml[1024];
-    pq_sweep_spec spec = { .name = name, .config_yaml = yaml,
-                           .owner_uid = (long)getuid(),
-                           .n_fallback = (size_t)n };
+    pq_sweep_spec spec = {.name = name,
+                          .config_yaml = yaml,
+                          .owner_uid = (long)getuid(),
+                          .n_fallback = (size_t)n};
     unsigned seed = 12345;
     int rc;
 
@@ -188,8 +191,8 @@ static pid_t start_proteind(const char *path, const char *url,
     pid_t pid = fork();
 
     if (pid == 0) {
-        execl(path, path, "--redis", url, "--device", device, "--sweep",
-              sweep, "--debounce", "1", "--id", "bench", (char *)NULL);
+        execl(path, path, "--redis", url, "--device", device, "--sweep", sweep,
+              "--debounce", "1", "--id", "bench", (char *)NULL);
         _exit(127);
     }
     return pid;
@@ -237,8 +240,8 @@ static int bench_n(pq_context *ctx, const char *url, const char *proteind,
     }
     qsort(t, (size_t)runs, sizeof t[0], cmp_double);
     printf("bench_refit device=%s n=%ld runs=%d median_ms=%.1f min_ms=%.1f "
-           "max_ms=%.1f\n", device, n, runs, 1e3 * t[runs / 2], 1e3 * t[0],
-           1e3 * t[runs - 1]);
+           "max_ms=%.1f\n",
+           device, n, runs, 1e3 * t[runs / 2], 1e3 * t[0], 1e3 * t[runs - 1]);
     fflush(stdout);
     rc = 0;
 done:
@@ -250,7 +253,7 @@ done:
 int main(int argc, char **argv)
 {
     const char *device = "cpu", *builddir = getenv("top_builddir");
-    long ns[16] = { 100, 750 };
+    long ns[16] = {100, 750};
     size_t n_ns = 0;
     int runs = 5, rc = 0;
     char proteind[1024];
@@ -266,8 +269,8 @@ int main(int argc, char **argv)
         else if (n_ns < 16 && atol(argv[i]) > 0)
             ns[n_ns++] = atol(argv[i]);
         else {
-            fprintf(stderr, "usage: bench_refit [--device D] [--runs R] "
-                    "[N ...]\n");
+            fprintf(stderr,
+                    "usage: bench_refit [--device D] [--runs R] [N ...]\n");
             return 2;
         }
     }
@@ -278,8 +281,10 @@ int main(int argc, char **argv)
     snprintf(proteind, sizeof proteind, "%s/coordinator/proteind",
              builddir ? builddir : "..");
     if (access(proteind, X_OK) != 0) {
-        fprintf(stderr, "bench_refit: %s not found (run from the build "
-                "tree's tests/ or set top_builddir)\n", proteind);
+        fprintf(stderr,
+                "bench_refit: %s not found "
+                "(run from the build tree's tests/ or set top_builddir)\n",
+                proteind);
         return 1;
     }
     if (redis_harness_start(&h, NULL) != 0)

@@ -148,9 +148,9 @@ static int suggest_model(protein_optimizer *opt, int n, double *v,
     int rc = protein_suggest(opt, v, info);
 
     if (rc != PROTEIN_OK || info->source != PROTEIN_SOURCE_MODEL) {
-        fprintf(stderr, "bench_suggest: n = %d: suggestion failed (%s, "
-                        "source %d)\n", n, protein_strerror(rc),
-                (int)info->source);
+        fprintf(stderr,
+                "bench_suggest: n = %d: suggestion failed (%s, source %d)\n", n,
+                protein_strerror(rc), (int)info->source);
         return -1;
     }
     return 0;
@@ -214,8 +214,8 @@ static int bench_size(int n, int repeats, int warmup, uint64_t seed)
         pred[r] = info.predict_seconds;
     }
     potrf = time_potrf(n, repeats, &rng);
-    printf("%6d %9.4f %8.4f %9.4f %8.4f %10.4f %10.5f %7.1f %7zu\n", n,
-           cold, cold_fit, median(tot, repeats), median(fit, repeats),
+    printf("%6d %9.4f %8.4f %9.4f %8.4f %10.4f %10.5f %7.1f %7zu\n", n, cold,
+           cold_fit, median(tot, repeats), median(fit, repeats),
            median(pred, repeats), potrf, median(tot, repeats) / potrf,
            info.n_candidates);
     fflush(stdout);
@@ -248,22 +248,24 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[a], "--seed") == 0 && a + 1 < argc) {
             seed = strtoull(argv[++a], NULL, 10);
         } else {
-            fprintf(stderr, "usage: %s [--sizes N,N,...] [--repeats R] "
-                            "[--warmup W] [--seed S]\n", argv[0]);
+            fprintf(stderr,
+                    "usage: %s [--sizes N,N,...] [--repeats R] [--warmup W] "
+                    "[--seed S]\n",
+                    argv[0]);
             return 2;
         }
     }
     if (repeats < 1 || repeats > 32 || warmup < 0) {
-        fprintf(stderr, "bench_suggest: --repeats must be 1..32 and "
-                        "--warmup >= 0\n");
+        fprintf(stderr,
+                "bench_suggest: --repeats must be 1..32 and --warmup >= 0\n");
         return 2;
     }
     printf("d = 21 (cost parameter train/total_timesteps); cold = first "
            "suggestion (one sample);\nsteady = median of %d observe+suggest "
-           "cycles after %d untimed ones; seconds\n", repeats, warmup);
-    printf("%6s %9s %8s %9s %8s %10s %10s %7s %7s\n", "n", "cold_s",
-           "cold_fit", "steady_s", "fit_s", "predict_s", "dpotrf_s",
-           "ratio", "cands");
+           "cycles after %d untimed ones; seconds\n",
+           repeats, warmup);
+    printf("%6s %9s %8s %9s %8s %10s %10s %7s %7s\n", "n", "cold_s", "cold_fit",
+           "steady_s", "fit_s", "predict_s", "dpotrf_s", "ratio", "cands");
     for (int k = 0; k < nsizes; k++)
         if (bench_size(sizes[k], repeats, warmup, seed))
             return 1;

@@ -56,8 +56,9 @@ static int write_conf(const redis_harness *h)
     FILE *f = fopen(path, "w");
     if (!f)
         return -1;
-    fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/redis.log\n"
-               "daemonize no\nsave \"\"\nmaxclients 2000\n",
+    fprintf(f,
+            "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/redis.log\n"
+            "daemonize no\nsave \"\"\nmaxclients 2000\n",
             h->port, h->dir, h->dir);
     if (h->opts.appendonly)
         fprintf(f, "appendonly yes\nappendfsync always\n");
@@ -82,7 +83,8 @@ static int answers(const redis_harness *h)
     int ok = 0;
     if (c && !c->err) {
         redisSetTimeout(c, tv);
-        redisReply *r = h->password[0] ? redisCommand(c, "AUTH %s", h->password) : NULL;
+        redisReply *r =
+            h->password[0] ? redisCommand(c, "AUTH %s", h->password) : NULL;
         if (r)
             freeReplyObject(r);
         r = redisCommand(c, "PING");
@@ -127,21 +129,25 @@ static int spawn(redis_harness *h)
         int status;
         if (waitpid(pid, &status, WNOHANG) == pid) {
             h->pid = 0;
-            fprintf(stderr, "redis_harness: redis-server exited at start (status %d; "
-                    "see %s/redis.log)\n", status, h->dir);
+            fprintf(stderr,
+                    "redis_harness: redis-server exited at start (status %d; "
+                    "see %s/redis.log)\n",
+                    status, h->dir);
             return -1;
         }
         if (answers(h))
             return 0;
         sleep_ms(10);
     }
-    fprintf(stderr, "redis_harness: redis-server on port %d did not answer in %d ms\n",
+    fprintf(stderr,
+            "redis_harness: redis-server on port %d did not answer in %d ms\n",
             h->port, START_TIMEOUT_MS);
     redis_harness_kill(h);
     return -1;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw)
 {
     (void)st;
     (void)flag;
@@ -158,7 +164,8 @@ int redis_harness_start(redis_harness *h, const redis_harness_options *opts)
     if (h->opts.password)
         snprintf(h->password, sizeof h->password, "%s", h->opts.password);
     h->opts.password = NULL;
-    snprintf(h->dir, sizeof h->dir, "%s/protein-redis-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(h->dir, sizeof h->dir, "%s/protein-redis-XXXXXX",
+             tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(h->dir)) {
         perror("redis_harness: mkdtemp");
         h->dir[0] = '\0';

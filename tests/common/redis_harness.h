@@ -23,16 +23,17 @@
 #include <sys/types.h>
 
 typedef struct redis_harness_options {
-    int appendonly;         /* 1: appendonly yes, appendfsync always */
-    const char *password;   /* non-NULL: requirepass (and h->password) */
-    const char *extra_conf; /* extra redis.conf lines (e.g. ACL users); may be NULL */
+    int appendonly;       /* 1: appendonly yes, appendfsync always */
+    const char *password; /* non-NULL: requirepass (and h->password) */
+    /* extra redis.conf lines (e.g. ACL users); may be NULL */
+    const char *extra_conf;
 } redis_harness_options;
 
 typedef struct redis_harness {
-    pid_t pid;              /* redis-server's pid; 0 when stopped */
+    pid_t pid; /* redis-server's pid; 0 when stopped */
     int port;
-    char dir[256];          /* private directory: redis.conf, log, AOF */
-    char url[64];           /* redis://127.0.0.1:PORT */
+    char dir[256]; /* private directory: redis.conf, log, AOF */
+    char url[64];  /* redis://127.0.0.1:PORT */
     redis_harness_options opts;
     char password[128];
 } redis_harness;

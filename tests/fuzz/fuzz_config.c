@@ -24,7 +24,8 @@ static void round_trip(const protein_sweep_config *cfg)
     if (protein_config_to_yaml(cfg, &text) != PROTEIN_OK)
         abort();
     if (protein_config_parse_yaml(text, strlen(text), "rt.yaml", &back, &err) !=
-        PROTEIN_OK || back->n_params != cfg->n_params)
+            PROTEIN_OK ||
+        back->n_params != cfg->n_params)
         abort();
     if (protein_config_to_yaml(back, &again) != PROTEIN_OK ||
         strcmp(text, again) != 0)

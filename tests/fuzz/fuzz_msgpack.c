@@ -24,8 +24,9 @@ static int same_params(const pq_params *a, const pq_params *b)
         const pq_param *x = &a->items[i], *y = &b->items[i];
         if (strcmp(x->name, y->name) != 0 || x->is_string != y->is_string)
             return 0;
-        if (x->is_string ? strcmp(x->text, y->text) != 0
-                         : x->number != y->number || x->is_integer != y->is_integer)
+        if (x->is_string
+                ? strcmp(x->text, y->text) != 0
+                : x->number != y->number || x->is_integer != y->is_integer)
             return 0;
     }
     return 1;
@@ -57,8 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (pq_observation_decode((const char *)data, size, &o) == PQ_OK) {
         if (o.trial_id < 1 || (o.has_score && !isfinite(o.score)) ||
-            (o.has_cost && !isfinite(o.cost)) ||
-            (int)o.outcome < 0 || (int)o.outcome >= PQ_TRIAL_NSTATES)
+            (o.has_cost && !isfinite(o.cost)) || (int)o.outcome < 0 ||
+            (int)o.outcome >= PQ_TRIAL_NSTATES)
             abort();
         params_round_trip(&o.params);
         pq_params_free(&o.params);

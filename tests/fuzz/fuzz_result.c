@@ -15,8 +15,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Aborts unless every value r reports is a finite number. */
 static void check(const pq_result *r)
 {
-    if ((r->has_metric && !isfinite(r->metric)) || (r->has_cost && !isfinite(r->cost)) ||
-        (r->has_step && !isfinite(r->step)) || (r->has_metric && r->metric_rejected))
+    if ((r->has_metric && !isfinite(r->metric)) ||
+        (r->has_cost && !isfinite(r->cost)) ||
+        (r->has_step && !isfinite(r->step)) ||
+        (r->has_metric && r->metric_rejected))
         abort();
 }
 
@@ -28,7 +30,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pq_result_parse((const char *)data, size, NULL, NULL, &r) != PQ_OK)
         abort();
     check(&r);
-    if (pq_result_parse((const char *)data, size, "val/loss", "gpu_hours", &r) != PQ_OK)
+    if (pq_result_parse((const char *)data, size, "val/loss", "gpu_hours",
+                        &r) != PQ_OK)
         abort();
     check(&r);
     return 0;

@@ -77,7 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ctx.url = "redis://fuzz";
     build(data, size, text, &r, elems, ptrs);
     if (pq_trial_record_from_flat(&ctx, "fuzz", &r, rec) == PQ_OK &&
-        (rec->id < 1 || (int)rec->state < 0 || (int)rec->state >= PQ_TRIAL_NSTATES ||
+        (rec->id < 1 || (int)rec->state < 0 ||
+         (int)rec->state >= PQ_TRIAL_NSTATES ||
          (rec->has_score && !isfinite(rec->score)) ||
          (rec->has_cost && !isfinite(rec->cost))))
         abort();

@@ -85,8 +85,8 @@ int main(int argc, char **argv)
         for (i = 1; i < argc; i++)
             rc |= replay_path(argv[i], &count);
     } else {
-        snprintf(corpus, sizeof corpus, "%s/tests/fuzz/corpus/%s", top ? top : ".",
-                 FUZZ_TARGET);
+        snprintf(corpus, sizeof corpus, "%s/tests/fuzz/corpus/%s",
+                 top ? top : ".", FUZZ_TARGET);
         rc = replay_path(corpus, &count);
     }
     printf("replayed %zu inputs\n", count);

@@ -34,7 +34,8 @@ int main(int argc, char **argv)
     FILE *f;
 
     if (argc < 5) {
-        fprintf(stderr, "usage: plugin_step SWEEP UID JOBID SCORE PLUGSTACK_ARGS...\n");
+        fprintf(stderr,
+                "usage: plugin_step SWEEP UID JOBID SCORE PLUGSTACK_ARGS...\n");
         return 2;
     }
     pw = getpwuid((uid_t)strtoul(argv[2], NULL, 10));
@@ -46,7 +47,8 @@ int main(int argc, char **argv)
     if (strcmp(argv[4], "submit") == 0) {
         plugin_stub.context = S_CTX_LOCAL;
         plugin_stub.error_fd = 2;
-        if (slurm_spank_init(NULL, argc - 5, argv + 5) != 0 || !plugin_stub.option)
+        if (slurm_spank_init(NULL, argc - 5, argv + 5) != 0 ||
+            !plugin_stub.option)
             return 2;
         int rc = plugin_stub.option->cb(0, argv[1], 0);
         if (plugin_stub.last_info[0])
@@ -62,8 +64,8 @@ int main(int argc, char **argv)
     plugin_stub.tasks = 1;
     plugin_stub.uid = pw->pw_uid;
     plugin_stub.gid = pw->pw_gid;
-    if (slurm_spank_init(NULL, argc - 5, argv + 5) != 0 || !plugin_stub.option ||
-        plugin_stub.option->cb(0, argv[1], 1) != 0 ||
+    if (slurm_spank_init(NULL, argc - 5, argv + 5) != 0 ||
+        !plugin_stub.option || plugin_stub.option->cb(0, argv[1], 1) != 0 ||
         slurm_spank_init_post_opt(NULL, 0, NULL) != 0 ||
         slurm_spank_user_init(NULL, 0, NULL) != 0) {
         fprintf(stderr, "plugin_step: the plugin failed to start the step\n");

@@ -29,15 +29,19 @@ static pq_params point(void)
 {
     pq_params p = {2, calloc(2, sizeof(pq_param))};
     p.items[0] = (pq_param){.name = strdup("lr"), .number = 0.5};
-    p.items[1] = (pq_param){.name = strdup("layers"), .is_integer = 1, .number = 2};
+    p.items[1] =
+        (pq_param){.name = strdup("layers"), .is_integer = 1, .number = 2};
     return p;
 }
 
 static void make_sweep(const char *name)
 {
     pq_params fb = point();
-    pq_sweep_spec spec = {.name = name, .config_yaml = "metric: score\n",
-                          .owner_uid = OWNER, .fallback = &fb, .n_fallback = 1};
+    pq_sweep_spec spec = {.name = name,
+                          .config_yaml = "metric: score\n",
+                          .owner_uid = OWNER,
+                          .fallback = &fb,
+                          .n_fallback = 1};
     CU_ASSERT_EQUAL_FATAL(pq_sweep_create(ctx, &spec), PQ_OK);
     pq_params_free(&fb);
 }
@@ -67,7 +71,8 @@ static int plant(const char *fmt, ...)
 /* The status field of a trial hash, read raw ("" when absent). */
 static void raw_status(const char *sweep, long id, char *buf, size_t len)
 {
-    redisReply *r = redisCommand(raw, "HGET protein:{%s}:trial:%ld status", sweep, id);
+    redisReply *r =
+        redisCommand(raw, "HGET protein:{%s}:trial:%ld status", sweep, id);
     snprintf(buf, len, "%s", r && r->type == REDIS_REPLY_STRING ? r->str : "");
     if (r)
         freeReplyObject(r);
@@ -86,7 +91,8 @@ static void test_undecodable_claim(void)
     char status[32];
     int rc;
     make_sweep("badq");
-    CU_ASSERT_EQUAL_FATAL(plant("RPUSH protein:{badq}:queue %b", entry, sizeof entry - 1), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        plant("RPUSH protein:{badq}:queue %b", entry, sizeof entry - 1), 0);
     pq_trial *t = claim("badq", "job1", &rc);
     CU_ASSERT_EQUAL(rc, PQ_EPROTO);
     CU_ASSERT_PTR_NULL(t);
@@ -123,11 +129,13 @@ static void test_malformed_hash_skipped(void)
         CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
         pq_trial_free(t);
     }
-    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:2 params {\"lr\":"), 0);
+    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:2 params {\"lr\":"),
+                          0);
     CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:3 score nan"), 0);
     CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{badh}:trial:4 status bogus"), 0);
 
-    CU_ASSERT_EQUAL_FATAL(pq_trial_list(ctx, "badh", -1, &arr, &n, &skipped), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_trial_list(ctx, "badh", -1, &arr, &n, &skipped),
+                          PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT_EQUAL(skipped, 3);
     CU_ASSERT_EQUAL(arr[0].id, 1);
@@ -158,7 +166,8 @@ static void test_listing_ends_at_last_trial(void)
         CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
         pq_trial_free(t);
     }
-    CU_ASSERT_EQUAL_FATAL(plant("HSET protein:{many}:meta n_trials 900000000000"), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        plant("HSET protein:{many}:meta n_trials 900000000000"), 0);
     CU_ASSERT_EQUAL(pq_trial_list(ctx, "many", -1, &arr, &n, &skipped), PQ_OK);
     CU_ASSERT_EQUAL(n, 2);
     pq_trial_records_free(arr, n);
@@ -204,7 +213,8 @@ static void test_url_password(void)
 {
     char url[128], shown[128];
     snprintf(url, sizeof url, "redis://alice:s3cret@127.0.0.1:%d", server.port);
-    pq_connect_options o = {.url = url, .connect_timeout_ms = 500, .command_timeout_ms = 500};
+    pq_connect_options o = {
+        .url = url, .connect_timeout_ms = 500, .command_timeout_ms = 500};
     pq_context *c = pq_connect(&o);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     CU_ASSERT_EQUAL(c->err, PQ_EINVAL);
@@ -218,7 +228,8 @@ static void test_url_password(void)
     CU_ASSERT_STRING_EQUAL(shown, "redis://:***@h:1/2");
     CU_ASSERT_EQUAL(pq_url_redact("redis://u@h:1", shown, sizeof shown), 0);
     CU_ASSERT_STRING_EQUAL(shown, "redis://u@h:1");
-    CU_ASSERT_EQUAL(pq_url_redact("unix:///run/redis.sock", shown, sizeof shown), 0);
+    CU_ASSERT_EQUAL(
+        pq_url_redact("unix:///run/redis.sock", shown, sizeof shown), 0);
     CU_ASSERT_STRING_EQUAL(shown, "unix:///run/redis.sock");
     /* Cut short, the password still never shows. */
     CU_ASSERT_EQUAL(pq_url_redact("redis://user:longsecret@h", shown, 16), -1);
@@ -229,7 +240,8 @@ static void test_url_password(void)
  * how long, not "Resource temporarily unavailable". */
 static void test_timeout_message(void)
 {
-    pq_connect_options o = {.url = server.url, .connect_timeout_ms = 300,
+    pq_connect_options o = {.url = server.url,
+                            .connect_timeout_ms = 300,
                             .command_timeout_ms = 300};
     pq_context *c = pq_connect(&o);
     CU_ASSERT_EQUAL_FATAL(c->err, PQ_OK);
@@ -250,7 +262,8 @@ static int suite_init(void)
 {
     if (redis_harness_start(&server, NULL) != 0)
         return -1;
-    pq_connect_options o = {.url = server.url, .connect_timeout_ms = 1000,
+    pq_connect_options o = {.url = server.url,
+                            .connect_timeout_ms = 1000,
                             .command_timeout_ms = 5000};
     ctx = pq_connect(&o);
     if (ctx->err != PQ_OK) {

@@ -6,7 +6,8 @@
  * (tests/common/redis_harness.h): claim, export, outcome, requeue, srun
  * steps inside a job, Redis down, jobs without --sweep, claims refused
  * (deleted, stopped, paused, spent sweeps), a result file that cannot
- * be created and result files planted by another user. Skips (77) when redis-server is missing.
+ * be created and result files planted by another user. Skips (77) when
+ * redis-server is missing.
  */
 #include "config.h"
 
@@ -120,8 +121,8 @@ static pq_trial_record *trial(const char *sweep, long id)
 
 /* A step (step_id) of array task 3 of job 500 in slurmstepd, with
  * --sweep=sweep (NULL: none) and the plugstack arguments av[0..ac). */
-static void start_step_av(const char *sweep, uint32_t job_id,
-                          uint32_t step_id, int ac, char **av)
+static void start_step_av(const char *sweep, uint32_t job_id, uint32_t step_id,
+                          int ac, char **av)
 {
     plugin_stub_reset();
     plugin_stub.context = S_CTX_REMOTE;
@@ -183,17 +184,17 @@ static void test_claim_complete(void)
     CU_ASSERT_EQUAL(access(result, W_OK), 0);
 
     CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_log,
-                                  want_q("protein: sweep ", "flow",
-                                         " trial 1 (fallback point): "
-                                         "{\"lr\": 0.1}")));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_log,
+               want_q("protein: sweep ", "flow",
+                      " trial 1 (fallback point): {\"lr\": 0.1}")));
     f = fopen(result, "a");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("score=0.5\ncost=12\n", f);
     fclose(f);
     plugin_stub.exit_status = 0;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(access(result, F_OK), -1);      /* read and removed */
+    CU_ASSERT_EQUAL(access(result, F_OK), -1); /* read and removed */
     CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
 
     r = trial("flow", 1);
@@ -216,7 +217,7 @@ static void test_interrupt_and_requeue(void)
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
-    plugin_stub.exit_status = SIGTERM;              /* scancel, requeue */
+    plugin_stub.exit_status = SIGTERM; /* scancel, requeue */
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
     slurm_spank_exit(NULL, 0, NULL);
     r = trial("flow2", 1);
@@ -249,7 +250,7 @@ static void test_srun_step_inside_job(void)
     spank_setenv(NULL, "PROTEIN_TRIAL", "1", 1);
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(plugin_stub.n_env, 1);          /* nothing exported */
+    CU_ASSERT_EQUAL(plugin_stub.n_env, 1); /* nothing exported */
     CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
     plugin_stub.exit_status = 1 << 8;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
@@ -343,8 +344,7 @@ static void expect_task_fails_in(const char *sweep, const char *result_dir_arg,
 {
     char msg[PLUGIN_STUB_MSG + 2];
 
-    start_step_in(sweep, arg_redis, result_dir_arg, job_id,
-                  SLURM_BATCH_SCRIPT);
+    start_step_in(sweep, arg_redis, result_dir_arg, job_id, SLURM_BATCH_SCRIPT);
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
@@ -376,16 +376,18 @@ static void test_claim_refused(void)
                       want_q("protein: sweep '", "gone", "' does not exist"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("halted"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, q("halted"), "stop", (long)getuid()),
-                    PQ_OK);
-    expect_task_fails("halted", 902,
-                      want_q("protein: sweep '", "halted", "' is paused or stopped"));
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_state(ctx, q("halted"), "stop", (long)getuid()), PQ_OK);
+    expect_task_fails(
+        "halted", 902,
+        want_q("protein: sweep '", "halted", "' is paused or stopped"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("resting"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, q("resting"), "pause",
-                                       (long)getuid()), PQ_OK);
-    expect_task_fails("resting", 903,
-                      want_q("protein: sweep '", "resting", "' is paused or stopped"));
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_state(ctx, q("resting"), "pause", (long)getuid()), PQ_OK);
+    expect_task_fails(
+        "resting", 903,
+        want_q("protein: sweep '", "resting", "' is paused or stopped"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep_budget("spent", 1), PQ_OK);
     memset(&req, 0, sizeof(req));
@@ -396,8 +398,8 @@ static void test_claim_refused(void)
     CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, q("spent"), &req, &t), PQ_OK);
     pq_trial_free(t);
     expect_task_fails("spent", 904,
-                      want_q("protein: sweep '", "spent", "' has handed out all "
-                             "of its max_trials trials"));
+                      want_q("protein: sweep '", "spent",
+                             "' has handed out all of its max_trials trials"));
     pq_free(ctx);
 }
 
@@ -468,7 +470,7 @@ static void test_result_planted(void)
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
     CU_ASSERT(r->has_score && r->score == 0.25);
     pq_trial_record_free(r);
-    CU_ASSERT_EQUAL(rmdir(target), 0);              /* still empty */
+    CU_ASSERT_EQUAL(rmdir(target), 0); /* still empty */
 }
 
 /* A batch step of job job_id (array task 3 of job 500) with short
@@ -593,8 +595,10 @@ static const cunit_test tests[] = {
     {"deleted, stopped, paused, spent sweeps", test_claim_refused},
     {"result_dir missing: no trial spent", test_result_dir_missing},
     {"result files planted by another user", test_result_planted},
-    {"a claim timed out on the node is released", test_abandoned_claim_released},
-    {"an outcome spooled, then replayed once", test_outcome_spooled_and_replayed},
+    {"a claim timed out on the node is released",
+     test_abandoned_claim_released},
+    {"an outcome spooled, then replayed once",
+     test_outcome_spooled_and_replayed},
 };
 
 int main(void)

@@ -54,7 +54,7 @@ static int64_t now_ms(void)
 
 static void sleep_ms(int ms)
 {
-    struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
     nanosleep(&ts, NULL);
 }
@@ -200,8 +200,7 @@ static pq_sweep_info *info_of(const char *sweep)
 /* Polls until the sweep's ready queue holds at least `depth` points (it
  * grows past --queue-depth with the claim rate) and, when holder is
  * non-NULL, that coordinator holds the lease. */
-static int wait_queue(const char *sweep, long depth, const char *holder,
-                      int ms)
+static int wait_queue(const char *sweep, long depth, const char *holder, int ms)
 {
     int64_t end = now_ms() + ms;
     pq_sweep_info *info;
@@ -210,8 +209,8 @@ static int wait_queue(const char *sweep, long depth, const char *holder,
     while (!ok && now_ms() < end) {
         info = info_of(sweep);
         ok = info && info->queue_depth >= depth &&
-             (!holder || (info->coordinator &&
-                          strcmp(info->coordinator, holder) == 0));
+             (!holder ||
+              (info->coordinator && strcmp(info->coordinator, holder) == 0));
         pq_sweep_info_free(info);
         if (!ok)
             sleep_ms(20);
@@ -238,9 +237,8 @@ static int wait_refit_n(const char *sweep, long n, int ms)
 
 static int create_sweep(const char *name, int max_retries)
 {
-    pq_param p[2] = { { .name = "x", .number = 0 },
-                      { .name = "y", .number = 0 } };
-    pq_params fallback = { 2, p };
+    pq_param p[2] = {{.name = "x", .number = 0}, {.name = "y", .number = 0}};
+    pq_params fallback = {2, p};
     char yaml[1024];
     pq_sweep_spec spec = {
         .name = name,
@@ -272,8 +270,7 @@ static pq_trial *claim(const char *sweep, const char *key, int lease_s)
 }
 
 /* Claims a trial and completes it with a score peaked at (0.3, -0.2). */
-static int run_trial(const char *sweep, const char *key, long *id,
-                     char **json)
+static int run_trial(const char *sweep, const char *key, long *id, char **json)
 {
     pq_trial *t = claim(sweep, key, 60);
     double x = 0, y = 0, score;
@@ -355,15 +352,16 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --queue-depth 0 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
-    snprintf(cmd, sizeof cmd, "'%s' --device tpu 2>&1 | grep -q 'unknown "
-             "--device'", proteind_path);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --device tpu 2>&1 | grep -q 'unknown --device'",
+             proteind_path);
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 /* A new sweep, discovered while proteind runs, gets a full queue. */
 static void test_fills_new_sweep(void)
 {
-    const char *extra[] = { "--id", "fill", NULL };
+    const char *extra[] = {"--id", "fill", NULL};
     pid_t pid = start_proteind("fill", extra);
 
     sleep_ms(200);
@@ -376,7 +374,7 @@ static void test_fills_new_sweep(void)
  * replace the queue: the points handed out after a refit are new. */
 static void test_refit_replaces(void)
 {
-    const char *extra[] = { "--id", "refit", "--sweep", "refit", NULL };
+    const char *extra[] = {"--id", "refit", "--sweep", "refit", NULL};
     char *seen[12] = {0};
     char key[32];
     pq_sweep_info *info;
@@ -418,10 +416,11 @@ static void test_refit_replaces(void)
  * whole stream skips it again. */
 static void test_stray_observation(void)
 {
-    const char *extra[] = { "--id", "stray", "--sweep", "stray", NULL };
-    const char *restart[] = { "--id", "stray2", "--sweep", "stray", NULL };
-    const char *xadd[] = { "XADD", "protein:{stray}:observations", "*", "m",
-                           "\x01 not msgpack", NULL };
+    const char *extra[] = {"--id", "stray", "--sweep", "stray", NULL};
+    const char *restart[] = {"--id", "stray2", "--sweep", "stray", NULL};
+    const char *xadd[] = {
+        "XADD", "protein:{stray}:observations", "*", "m", "\x01 not msgpack",
+        NULL};
     char *log, *out;
     pid_t pid;
 
@@ -437,15 +436,16 @@ static void test_stray_observation(void)
     kill9(pid);
     log = read_log("stray");
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep stray: stream entry "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, " skipped: not an observation "
-                                       "written by protein"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(log, " skipped: not an observation written by protein"));
     free(log);
 
     pid = start_proteind("stray-restart", restart);
-    CU_ASSERT(wait_log("stray-restart", "skipped: not an observation",
-                       10000));
-    CU_ASSERT(wait_log("stray-restart", "sweep stray: rebuilt from Redis: "
-                       "3 stream entries, 2 successes", 10000));
+    CU_ASSERT(wait_log("stray-restart", "skipped: not an observation", 10000));
+    CU_ASSERT(wait_log(
+        "stray-restart",
+        "sweep stray: rebuilt from Redis: 3 stream entries, 2 successes",
+        10000));
     CU_ASSERT(alive(pid));
     kill9(pid);
 }
@@ -455,12 +455,14 @@ static void test_stray_observation(void)
  * sweep, and the broken sweep's tasks still get fallback points at once. */
 static void test_broken_config(void)
 {
-    const char *extra[] = { "--id", "cfg", "--sweep", "cfgbad", "--sweep",
-                            "cfggood", NULL };
-    const char *set[] = { "SET", "protein:{cfgbad}:config",
-                          "name: cfgbad\nparameters: [", NULL };
-    pq_claim_request req = { .claim_key = "cfgbad-1", .uid = (long)getuid(),
-                             .array_index = -1, .wait_ms = 5000 };
+    const char *extra[] = {"--id",    "cfg",     "--sweep", "cfgbad",
+                           "--sweep", "cfggood", NULL};
+    const char *set[] = {"SET", "protein:{cfgbad}:config",
+                         "name: cfgbad\nparameters: [", NULL};
+    pq_claim_request req = {.claim_key = "cfgbad-1",
+                            .uid = (long)getuid(),
+                            .array_index = -1,
+                            .wait_ms = 5000};
     pq_trial *t = NULL;
     int64_t t0;
     char *log;
@@ -474,10 +476,10 @@ static void test_broken_config(void)
     sleep_ms(300);
     CU_ASSERT(alive(pid));
     log = read_log("cfg");
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep cfgbad: stored config "
-                                       "rejected: "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(log, "sweep cfgbad: giving up on this "
-                                       "sweep"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(log, "sweep cfgbad: stored config rejected: "));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(log, "sweep cfgbad: giving up on this sweep"));
     free(log);
     t0 = now_ms();
     CU_ASSERT_EQUAL(pq_claim(ctx, "cfgbad", &req, &t), PQ_OK);
@@ -507,10 +509,10 @@ static int count_lines(const char *log, const char *needle)
  * served again once its keys are repaired. */
 static void test_broken_keys(void)
 {
-    const char *extra[] = { "--id", "keys", "--sweep", "keysbad", "--sweep",
-                            "keysgood", NULL };
-    const char *breaks[] = { "SET", "protein:{keysbad}:leases", "x", NULL };
-    const char *repair[] = { "DEL", "protein:{keysbad}:leases", NULL };
+    const char *extra[] = {"--id",    "keys",     "--sweep", "keysbad",
+                           "--sweep", "keysgood", NULL};
+    const char *breaks[] = {"SET", "protein:{keysbad}:leases", "x", NULL};
+    const char *repair[] = {"DEL", "protein:{keysbad}:leases", NULL};
     long id;
     int errors;
     pid_t pid;
@@ -520,8 +522,8 @@ static void test_broken_keys(void)
     free(redis_harness_cli(&harness, breaks));
     pid = start_proteind("keys", extra);
     CU_ASSERT(wait_queue("keysgood", DEPTH, "keys", 10000));
-    CU_ASSERT(wait_log("keys", "sweep keysbad: cannot rebuild it from "
-                       "Redis: ", 10000));
+    CU_ASSERT(wait_log("keys",
+                       "sweep keysbad: cannot rebuild it from Redis: ", 10000));
     CU_ASSERT(wait_log("keys", "WRONGTYPE", 100));
     CU_ASSERT_EQUAL(run_trial("keysgood", "keysgood-1", &id, NULL), PQ_OK);
     sleep_ms(3000);
@@ -540,7 +542,7 @@ static void test_broken_keys(void)
  * its use. */
 static void test_queue_follows_demand(void)
 {
-    const char *extra[] = { "--id", "dm", "--sweep", "demand", NULL };
+    const char *extra[] = {"--id", "dm", "--sweep", "demand", NULL};
     pq_trial *running[10];
     pq_sweep_info *info;
     char key[32];
@@ -562,7 +564,8 @@ static void test_queue_follows_demand(void)
     for (int i = 0; i < 10; i++) {
         if (running[i])
             CU_ASSERT_EQUAL(pq_complete(ctx, "demand", running[i]->id,
-                                        running[i]->token, 0.5, 1), PQ_OK);
+                                        running[i]->token, 0.5, 1),
+                            PQ_OK);
         pq_trial_free(running[i]);
     }
     CU_ASSERT(alive(pid));
@@ -573,8 +576,8 @@ static void test_queue_follows_demand(void)
  * queue is refilled, and no trial (nor point) is handed out twice. */
 static void test_kill9_restart(void)
 {
-    const char *extra1[] = { "--id", "k1", "--sweep", "restart", NULL };
-    const char *extra2[] = { "--id", "k2", "--sweep", "restart", NULL };
+    const char *extra1[] = {"--id", "k1", "--sweep", "restart", NULL};
+    const char *extra2[] = {"--id", "k2", "--sweep", "restart", NULL};
     char *seen[10] = {0};
     long ids[10];
     char key[32];
@@ -617,8 +620,8 @@ static void test_kill9_restart(void)
  * other takes over within a few seconds. */
 static void test_failover(void)
 {
-    const char *ea[] = { "--id", "fa", "--sweep", "failover", NULL };
-    const char *eb[] = { "--id", "fb", "--sweep", "failover", NULL };
+    const char *ea[] = {"--id", "fa", "--sweep", "failover", NULL};
+    const char *eb[] = {"--id", "fb", "--sweep", "failover", NULL};
     pq_sweep_info *info;
     pid_t a, b, leader;
     const char *other;
@@ -641,8 +644,7 @@ static void test_failover(void)
     t0 = now_ms();
     while (now_ms() - t0 < 5000) {
         info = info_of("failover");
-        if (info && info->coordinator &&
-            strcmp(info->coordinator, other) == 0)
+        if (info && info->coordinator && strcmp(info->coordinator, other) == 0)
             took = now_ms() - t0;
         pq_sweep_info_free(info);
         if (took >= 0)
@@ -680,7 +682,7 @@ static int wait_trial_state(const char *sweep, long id, pq_trial_state state,
  * the same trial), and lost for good when its second lease runs out. */
 static void test_lease_expiry(void)
 {
-    const char *extra[] = { "--id", "exp", "--sweep", "expiry", NULL };
+    const char *extra[] = {"--id", "exp", "--sweep", "expiry", NULL};
     pq_sweep_info *info;
     pq_trial *t;
     long id;
@@ -716,8 +718,8 @@ static void test_lease_expiry(void)
  * where one is, the daemon starts on the cuda backend. */
 static void test_device_cuda(void)
 {
-    const char *extra[] = { "--device", "cuda", "--once", "--sweep", "none",
-                            NULL };
+    const char *extra[] = {"--device", "cuda", "--once",
+                           "--sweep",  "none", NULL};
     pid_t pid = start_proteind("cuda", extra);
     int status = wait_exit(pid, 20000);
     char *log = read_log("cuda");
@@ -737,7 +739,7 @@ static void test_device_cuda(void)
 /* SIGTERM: exit 0 and the lease is released at once. */
 static void test_sigterm(void)
 {
-    const char *extra[] = { "--id", "term", "--sweep", "term", NULL };
+    const char *extra[] = {"--id", "term", "--sweep", "term", NULL};
     pq_sweep_info *info;
     pid_t pid;
     int status;
@@ -771,8 +773,9 @@ static double cpu_seconds(pid_t pid)
     fclose(fp);
     buf[n] = '\0';
     p = strrchr(buf, ')'); /* fields 14 and 15 follow the command name */
-    if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu "
-                     "%lu", &utime, &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -783,7 +786,7 @@ static double cpu_seconds(pid_t pid)
  * sweep survives the restart). */
 static void test_redis_down(void)
 {
-    redis_harness_options ho = { .appendonly = 1 };
+    redis_harness_options ho = {.appendonly = 1};
     redis_harness h2;
     pq_connect_options co = {0};
     pq_context *main_ctx = ctx;
@@ -803,8 +806,8 @@ static void test_redis_down(void)
     }
     {
         /* The later --redis wins over start_proteind's. */
-        const char *extra[] = { "--redis", h2.url, "--id", "down", "--sweep",
-                                "down", NULL };
+        const char *extra[] = {"--redis", h2.url, "--id", "down",
+                               "--sweep", "down", NULL};
         pid = start_proteind("down", extra);
     }
     CU_ASSERT(wait_queue("down", DEPTH, "down", 10000));

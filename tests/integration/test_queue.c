@@ -49,8 +49,8 @@ static void sleep_s(double s)
 
 static pq_context *connect_to(const char *url)
 {
-    pq_connect_options o = {.url = url, .connect_timeout_ms = 1000,
-                            .command_timeout_ms = 5000};
+    pq_connect_options o = {
+        .url = url, .connect_timeout_ms = 1000, .command_timeout_ms = 5000};
     return pq_connect(&o);
 }
 
@@ -59,8 +59,10 @@ static pq_params point(int i)
 {
     pq_params p = {3, calloc(3, sizeof(pq_param))};
     p.items[0] = (pq_param){.name = strdup("lr"), .number = i / 10.0};
-    p.items[1] = (pq_param){.name = strdup("layers"), .is_integer = 1, .number = i};
-    p.items[2] = (pq_param){.name = strdup("act"), .is_string = 1, .text = strdup("relu")};
+    p.items[1] =
+        (pq_param){.name = strdup("layers"), .is_integer = 1, .number = i};
+    p.items[2] = (pq_param){
+        .name = strdup("act"), .is_string = 1, .text = strdup("relu")};
     return p;
 }
 
@@ -79,10 +81,17 @@ static int make_sweep(const char *name, sweep_opts o)
     for (int i = 0; i < n; i++)
         fb[i] = point(i + 1);
     pq_sweep_spec spec = {
-        .name = name, .config_yaml = "metric: score\n", .metric = "score",
-        .cost_metric = "cost", .max_trials = o.max_trials, .owner_uid = OWNER,
-        .shared = o.shared, .lease_seconds = o.lease_seconds,
-        .max_retries = o.max_retries, .fallback = fb, .n_fallback = (size_t)n,
+        .name = name,
+        .config_yaml = "metric: score\n",
+        .metric = "score",
+        .cost_metric = "cost",
+        .max_trials = o.max_trials,
+        .owner_uid = OWNER,
+        .shared = o.shared,
+        .lease_seconds = o.lease_seconds,
+        .max_retries = o.max_retries,
+        .fallback = fb,
+        .n_fallback = (size_t)n,
     };
     int rc = pq_sweep_create(ctx, &spec);
     pq_params_array_free(fb, (size_t)n);
@@ -91,8 +100,12 @@ static int make_sweep(const char *name, sweep_opts o)
 
 static pq_claim_request req_for(const char *key)
 {
-    pq_claim_request r = {.claim_key = key, .uid = OWNER, .job_id = "77",
-                          .array_index = 3, .node = "node1", .wait_ms = 0};
+    pq_claim_request r = {.claim_key = key,
+                          .uid = OWNER,
+                          .job_id = "77",
+                          .array_index = 3,
+                          .node = "node1",
+                          .wait_ms = 0};
     return r;
 }
 
@@ -151,11 +164,12 @@ static void test_connect(void)
 
     /* A library that differs from the client's (here an older one) is
      * replaced on connect; the version is the hash of the client's. */
-    const char *old_lib[] = {"FUNCTION", "LOAD", "REPLACE",
-                             "#!lua name=protein\nredis.register_function{function_name="
-                             "'protein_version', callback=function() return 1 end, "
-                             "flags={'no-writes'}}",
-                             NULL};
+    const char *old_lib[] = {
+        "FUNCTION", "LOAD", "REPLACE",
+        "#!lua "
+        "name=protein\nredis.register_function{function_name='protein_version',"
+        " callback=function() return 1 end, flags={'no-writes'}}",
+        NULL};
     out = redis_harness_cli(&server, old_lib);
     CU_ASSERT_PTR_NOT_NULL(out);
     free(out);
@@ -184,7 +198,8 @@ static void test_connect(void)
 
 static void test_sweep_lifecycle(void)
 {
-    CU_ASSERT_EQUAL_FATAL(make_sweep("life", (sweep_opts){.max_trials = 5}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("life", (sweep_opts){.max_trials = 5}),
+                          PQ_OK);
     CU_ASSERT_EQUAL(make_sweep("life", (sweep_opts){0}), PQ_EEXISTS);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "life"));
     CU_ASSERT_EQUAL(make_sweep("bad name", (sweep_opts){0}), PQ_EINVAL);
@@ -198,8 +213,8 @@ static void test_sweep_lifecycle(void)
     big[69999] = '\0';
     pq_param bp = {.name = "blob", .is_string = 1, .text = big};
     pq_params bps = {1, &bp};
-    pq_sweep_spec huge = {.name = "huge", .owner_uid = OWNER, .fallback = &bps,
-                          .n_fallback = 1};
+    pq_sweep_spec huge = {
+        .name = "huge", .owner_uid = OWNER, .fallback = &bps, .n_fallback = 1};
     CU_ASSERT_EQUAL(pq_sweep_create(ctx, &huge), PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_sweep_exists(ctx, "huge"), PQ_ENOSWEEP);
     free(big);
@@ -233,7 +248,8 @@ static void test_sweep_lifecycle(void)
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "life", OWNER), PQ_OK);
     CU_ASSERT_EQUAL(pq_sweep_exists(ctx, "life"), PQ_ENOSWEEP);
     if (t)
-        CU_ASSERT_EQUAL(pq_complete(ctx, "life", t->id, t->token, 1, 1), PQ_ENOSWEEP);
+        CU_ASSERT_EQUAL(pq_complete(ctx, "life", t->id, t->token, 1, 1),
+                        PQ_ENOSWEEP);
     pq_trial_free(t);
     const char *args[] = {"--scan", "--pattern", "protein:{life}:*", NULL};
     char *out = redis_harness_cli(&server, args);
@@ -244,7 +260,8 @@ static void test_sweep_lifecycle(void)
 
 static void test_claim_complete(void)
 {
-    CU_ASSERT_EQUAL_FATAL(make_sweep("basic", (sweep_opts){.n_fallback = 3}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("basic", (sweep_opts){.n_fallback = 3}),
+                          PQ_OK);
     pq_trial *t = claim_ok("basic", "job-1");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_EQUAL(t->id, 1);
@@ -258,8 +275,10 @@ static void test_claim_complete(void)
     CU_ASSERT_EQUAL(t->params.items[0].number, 0.1);
     CU_ASSERT_TRUE(t->params.items[1].is_integer);
 
-    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, NAN, 1), PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 1, INFINITY), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, NAN, 1),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 1, INFINITY),
+                    PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, "0123", 1, 1), PQ_ETOKEN);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "basic"));
     CU_ASSERT_EQUAL(pq_complete(ctx, "basic", 99, t->token, 1, 1), PQ_ENOTRIAL);
@@ -267,8 +286,10 @@ static void test_claim_complete(void)
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
     pq_trial_record_free(r);
 
-    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.75, 12.5), PQ_OK);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.5, 1), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.75, 12.5),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.5, 1),
+                    PQ_ESTATE);
     CU_ASSERT_EQUAL(pq_fail(ctx, "basic", t->id, t->token, 1, "x"), PQ_ESTATE);
 
     r = record("basic", t->id);
@@ -287,7 +308,8 @@ static void test_claim_complete(void)
     char *out = redis_harness_cli(&server, args);
     CU_ASSERT_PTR_NOT_NULL_FATAL(out);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "completed"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"lr\": 0.1, \"layers\": 1, \"act\": \"relu\"}"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(out, "{\"lr\": 0.1, \"layers\": 1, \"act\": \"relu\"}"));
     CU_ASSERT_PTR_NULL(strstr(out, t->token));
     free(out);
 
@@ -306,7 +328,8 @@ static void test_claim_complete(void)
     pq_observation *obs = NULL;
     size_t n = 0;
     char next[PQ_STREAM_ID_MAX];
-    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "basic", &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "basic", &obs, &n, next),
+                          PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n, 2);
     CU_ASSERT_EQUAL(obs[0].trial_id, 1);
     CU_ASSERT_EQUAL(obs[0].outcome, PQ_TRIAL_COMPLETED);
@@ -325,14 +348,15 @@ static void test_claim_complete(void)
 
     /* A stray entry (not written by protein's functions) is returned
      * marked undecodable, and the entries around it still decode. */
-    const char *stray[] = {"XADD", "protein:{basic}:observations", "*", "m",
-                           "not msgpack", NULL};
+    const char *stray[] = {
+        "XADD", "protein:{basic}:observations", "*", "m", "not msgpack", NULL};
     free(redis_harness_cli(&server, stray));
     pq_trial *t3 = claim_ok("basic", "job-3");
     CU_ASSERT_PTR_NOT_NULL_FATAL(t3);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t3->id, t3->token, 0.5, 1.0), PQ_OK);
-    CU_ASSERT_EQUAL_FATAL(pq_observations_read(ctx, "basic", next, 0, 10, &obs, &n, next),
-                          PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t3->id, t3->token, 0.5, 1.0),
+                    PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_observations_read(ctx, "basic", next, 0, 10, &obs, &n, next), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n, 2);
     CU_ASSERT_TRUE(obs[0].undecodable);
     CU_ASSERT(obs[0].entry_id[0] != '\0');
@@ -346,7 +370,9 @@ static void test_claim_complete(void)
 
     /* Nothing new after next: an empty read, and a blocking one waits. */
     double t0 = now_s();
-    CU_ASSERT_EQUAL(pq_observations_read(ctx, "basic", next, 100, 10, &obs, &n, next), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_observations_read(ctx, "basic", next, 100, 10, &obs, &n, next),
+        PQ_OK);
     CU_ASSERT_EQUAL(n, 0);
     CU_ASSERT(now_s() - t0 >= 0.09);
 
@@ -376,8 +402,10 @@ static void test_idempotent_claim(void)
     CU_ASSERT_STRING_NOT_EQUAL(a->token, b->token);
 
     /* Interrupted (preempted), then the requeued task resumes it. */
-    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "SIGTERM"), PQ_OK);
-    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "again"), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "SIGTERM"),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "again"),
+                    PQ_ESTATE);
     pq_trial_record *r = record("idem", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
     CU_ASSERT_STRING_EQUAL(r->error, "SIGTERM");
@@ -426,7 +454,8 @@ static void test_idempotent_claim(void)
 
 static void test_budget_owner_state(void)
 {
-    CU_ASSERT_EQUAL_FATAL(make_sweep("budget", (sweep_opts){.max_trials = 3}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("budget", (sweep_opts){.max_trials = 3}),
+                          PQ_OK);
     pq_trial *t[3];
     claim_n("budget", "k", t, 3);
     pq_claim_request q = req_for("k3");
@@ -440,13 +469,16 @@ static void test_budget_owner_state(void)
     q = req_for("other");
     q.uid = OWNER + 1;
     CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_EPERM);
-    CU_ASSERT_EQUAL_FATAL(make_sweep("shared", (sweep_opts){.shared = 1}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("shared", (sweep_opts){.shared = 1}),
+                          PQ_OK);
     CU_ASSERT_EQUAL(pq_claim(ctx, "shared", &q, &x), PQ_OK);
     pq_trial_free(x);
     x = NULL;
 
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "pause", OWNER + 1), PQ_EPERM);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "explode", OWNER), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "pause", OWNER + 1),
+                    PQ_EPERM);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "explode", OWNER),
+                    PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "pause", OWNER), PQ_OK);
     q = req_for("p1");
     CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &x), PQ_ESTOPPED);
@@ -460,7 +492,8 @@ static void test_budget_owner_state(void)
     pq_trial *y = NULL;
     q.claim_key = "p2";
     CU_ASSERT_EQUAL(pq_claim(ctx, "owned", &q, &y), PQ_ESTOPPED);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "resume", OWNER), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "owned", "resume", OWNER),
+                    PQ_ESTATE);
     /* A running trial may still finish after the stop. */
     CU_ASSERT_EQUAL(pq_complete(ctx, "owned", x->id, x->token, 1, -1), PQ_OK);
     pq_trial_free(x);
@@ -470,8 +503,9 @@ static void test_lease_expiry(void)
 {
     /* Leases of 3 s by the server's clock: protein_expire takes no time
      * from its caller, so the test waits for deadlines to pass. */
-    CU_ASSERT_EQUAL_FATAL(make_sweep("lease", (sweep_opts){.lease_seconds = 3,
-                                                           .max_retries = 1}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("lease", (sweep_opts){.lease_seconds = 3, .max_retries = 1}),
+        PQ_OK);
     double t0 = unix_now();
     pq_trial *a = claim_ok("lease", "dead-job");
     pq_trial *b = claim_ok("lease", "live-job");
@@ -488,7 +522,8 @@ static void test_lease_expiry(void)
     CU_ASSERT(old_deadline > t0 + 2);
     sleep_s(1.5);
     int stop = -1;
-    CU_ASSERT_EQUAL(pq_progress(ctx, "lease", b->id, b->token, 10, 0.5, 3, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "lease", b->id, b->token, 10, 0.5, 3, &stop), PQ_OK);
     CU_ASSERT_EQUAL(stop, 0);
     r = record("lease", b->id);
     CU_ASSERT(r->deadline > old_deadline + 1);
@@ -531,7 +566,8 @@ static void test_lease_expiry(void)
     CU_ASSERT_FALSE(c->resumed);
     CU_ASSERT_EQUAL(c->attempts, 2);
     CU_ASSERT_STRING_NOT_EQUAL(c->token, a->token);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "lease", a->id, a->token, 1, 1), PQ_ETOKEN);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "lease", a->id, a->token, 1, 1),
+                    PQ_ETOKEN);
 
     /* No retries left: lost for good. */
     sleep_s(3.2);
@@ -552,7 +588,8 @@ static void test_lease_expiry(void)
     pq_observation *obs = NULL;
     size_t n_obs = 0;
     char next[PQ_STREAM_ID_MAX];
-    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "lease", &obs, &n_obs, next), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, "lease", &obs, &n_obs, next),
+                          PQ_OK);
     int lost = 0;
     for (size_t i = 0; i < n_obs; i++)
         lost += obs[i].outcome == PQ_TRIAL_LOST;
@@ -568,13 +605,15 @@ static void test_late_outcomes(void)
     /* Budget 1, one retry: the retry reuses the trial and costs no budget. */
     CU_ASSERT_EQUAL_FATAL(make_sweep("late", (sweep_opts){.max_trials = 1,
                                                           .lease_seconds = 1,
-                                                          .max_retries = 1}), PQ_OK);
+                                                          .max_retries = 1}),
+                          PQ_OK);
     pq_trial *a = claim_ok("late", "first");
     long n = 0;
     sleep_s(1.2);
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "late", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
-    CU_ASSERT_EQUAL(pq_progress(ctx, "late", a->id, a->token, 1, 1, -1, NULL), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_progress(ctx, "late", a->id, a->token, 1, 1, -1, NULL),
+                    PQ_ESTATE);
     CU_ASSERT_EQUAL(pq_interrupt(ctx, "late", a->id, a->token, "x"), PQ_ESTATE);
     pq_trial *b = claim_ok("late", "second");
     CU_ASSERT_EQUAL(b->id, a->id);
@@ -591,7 +630,8 @@ static void test_late_outcomes(void)
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "late", &info), PQ_OK);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
     pq_sweep_info_free(info);
-    CU_ASSERT_EQUAL(pq_fail(ctx, "late", b->id, b->token, 137, "killed"), PQ_OK);
+    CU_ASSERT_EQUAL(pq_fail(ctx, "late", b->id, b->token, 137, "killed"),
+                    PQ_OK);
     pq_trial_record *r = record("late", b->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
     CU_ASSERT_EQUAL(r->exit_status, 137);
@@ -610,13 +650,17 @@ static void test_coordinator_queue(void)
 {
     CU_ASSERT_EQUAL_FATAL(make_sweep("coord", (sweep_opts){0}), PQ_OK);
     int leader = -1;
-    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader),
+                    PQ_OK);
     CU_ASSERT_EQUAL(leader, 1);
-    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "B", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "B", 5000, &leader),
+                    PQ_OK);
     CU_ASSERT_EQUAL(leader, 0);
-    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader), PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "coord", "A", 5000, &leader),
+                    PQ_OK);
     CU_ASSERT_EQUAL(leader, 1);
-    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "nosuch", "A", 5000, &leader), PQ_ENOSWEEP);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "nosuch", "A", 5000, &leader),
+                    PQ_ENOSWEEP);
 
     pq_params pts[2] = {point(7), point(8)};
     CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "B", pts, 2), PQ_ESTATE);
@@ -687,26 +731,31 @@ static void test_coordinator_queue(void)
     /* Early stop: the flag reaches progress, the outcome is pruned. */
     CU_ASSERT_EQUAL(pq_trial_request_stop(ctx, "coord", t1->id), PQ_OK);
     int stop = 0;
-    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, 5, 0.1, -1, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "coord", t1->id, t1->token, 5, 0.1, -1, &stop), PQ_OK);
     CU_ASSERT_EQUAL(stop, 1);
-    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, NAN, 0.1, -1, &stop),
-                    PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "coord", t1->id, t1->token, 0.1, 5), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "coord", t1->id, t1->token, NAN, 0.1, -1, &stop),
+        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "coord", t1->id, t1->token, 0.1, 5),
+                    PQ_OK);
     pq_trial_record *r = record("coord", t1->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_PRUNED);
     CU_ASSERT_TRUE(r->has_progress);
     CU_ASSERT_EQUAL(r->progress_step, 5);
     pq_trial_record_free(r);
     CU_ASSERT_EQUAL(pq_trial_request_stop(ctx, "coord", t1->id), PQ_ESTATE);
-    CU_ASSERT_EQUAL(pq_progress(ctx, "coord", t1->id, t1->token, 6, 0.1, -1, &stop),
-                    PQ_ESTATE);
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "coord", t1->id, t1->token, 6, 0.1, -1, &stop),
+        PQ_ESTATE);
 
     pq_trial_record *all = NULL;
     size_t n = 0;
     CU_ASSERT_EQUAL(pq_trial_list(ctx, "coord", -1, &all, &n, NULL), PQ_OK);
     CU_ASSERT_EQUAL(n, 5);
     pq_trial_records_free(all, n);
-    CU_ASSERT_EQUAL(pq_trial_list(ctx, "coord", PQ_TRIAL_RUNNING, &all, &n, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_trial_list(ctx, "coord", PQ_TRIAL_RUNNING, &all, &n, NULL), PQ_OK);
     CU_ASSERT_EQUAL(n, 4);
     for (size_t i = 0; i < n; i++)
         CU_ASSERT_EQUAL(all[i].state, PQ_TRIAL_RUNNING);
@@ -739,13 +788,15 @@ static void test_redis_down(void)
     /* A server that accepts but never answers: the command timeout ends
      * the wait. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
     CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
     CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &len), 0);
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
-    pq_connect_options o = {.url = url, .connect_timeout_ms = 300, .command_timeout_ms = 300};
+    pq_connect_options o = {
+        .url = url, .connect_timeout_ms = 300, .command_timeout_ms = 300};
     t0 = now_s();
     c = pq_connect(&o);
     double took = now_s() - t0;
@@ -793,7 +844,7 @@ static void test_url_forms(void)
 
     static const char *const bad[] = {
         "redis://127.0.0.1:99999", "unix://relative/path", "redis://:6379",
-        "redis://host/x", "tcp://host:1",
+        "redis://host/x",          "tcp://host:1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pq_context *c = connect_to(bad[i]);
@@ -852,10 +903,12 @@ static void test_restart_aof(void)
     pq_context *saved = ctx;
     ctx = connect_to(aof.url);
     CU_ASSERT_EQUAL_FATAL(ctx->err, PQ_OK);
-    CU_ASSERT_EQUAL(make_sweep("durable", (sweep_opts){.max_trials = 10}), PQ_OK);
+    CU_ASSERT_EQUAL(make_sweep("durable", (sweep_opts){.max_trials = 10}),
+                    PQ_OK);
     pq_trial *t[3];
     claim_n("durable", "d", t, 3);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[0]->id, t[0]->token, 1.5, 2), PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[0]->id, t[0]->token, 1.5, 2),
+                    PQ_OK);
 
     /* Hard kill: appendfsync always keeps every acknowledged write. */
     kill(aof.pid, SIGKILL);
@@ -872,7 +925,8 @@ static void test_restart_aof(void)
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
     CU_ASSERT_EQUAL(r->score, 1.5);
     pq_trial_record_free(r);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[1]->id, t[1]->token, 2.5, 2), PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "durable", t[1]->id, t[1]->token, 2.5, 2),
+                    PQ_OK);
     pq_trial *again = claim_ok("durable", "d2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(again);
     CU_ASSERT_EQUAL(again->id, t[2]->id);
@@ -891,9 +945,9 @@ static void test_restart_aof(void)
 }
 
 /* An admin that may load the functions (and is no service). */
-#define ADMIN_ACL                                                               \
-    "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "      \
-    "+@read +@write +@keyspace +@scripting -@dangerous +function|load "         \
+#define ADMIN_ACL                                                              \
+    "user protein-admin on >apw resetkeys ~protein:* resetchannels -@all "     \
+    "+@read +@write +@keyspace +@scripting -@dangerous +function|load "        \
     "+function|list +ping +time"
 
 /* The service identity of `protein admin add-service` (pq_acl_rules):
@@ -902,12 +956,15 @@ static void test_acl(void)
 {
     redis_harness acl;
     char rules[1024], conf[1400];
-    CU_ASSERT_EQUAL_FATAL(pq_acl_rules(PQ_ACL_SERVICE, NULL, rules, sizeof rules), PQ_OK);
-    snprintf(conf, sizeof conf, "user protein-worker on >wpw %s\n%s", rules, ADMIN_ACL);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_acl_rules(PQ_ACL_SERVICE, NULL, rules, sizeof rules), PQ_OK);
+    snprintf(conf, sizeof conf, "user protein-worker on >wpw %s\n%s", rules,
+             ADMIN_ACL);
     redis_harness_options o = {.extra_conf = conf};
     CU_ASSERT_EQUAL_FATAL(redis_harness_start(&acl, &o), 0);
     char worker_url[96];
-    snprintf(worker_url, sizeof worker_url, "redis://protein-worker@127.0.0.1:%d", acl.port);
+    snprintf(worker_url, sizeof worker_url,
+             "redis://protein-worker@127.0.0.1:%d", acl.port);
     pq_connect_options wo = {.url = worker_url, .password = "wpw"};
 
     /* Workers cannot load the functions: an admin must connect first. */
@@ -917,7 +974,8 @@ static void test_acl(void)
     pq_free(w);
 
     char admin_url[96];
-    snprintf(admin_url, sizeof admin_url, "redis://protein-admin@127.0.0.1:%d", acl.port);
+    snprintf(admin_url, sizeof admin_url, "redis://protein-admin@127.0.0.1:%d",
+             acl.port);
     pq_connect_options ao = {.url = admin_url, .password = "apw"};
     pq_context *saved = ctx;
     ctx = pq_connect(&ao);
@@ -943,14 +1001,18 @@ static void test_acl(void)
 
     /* Anything else is refused. */
     static const char *const denied[][8] = {
-        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "FLUSHALL", NULL},
-        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "GET", "other", NULL},
-        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "FUNCTION",
-         "DELETE", "protein"},
-        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning", "CONFIG", "GET",
-         "dir"},
-        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning", "FLUSHALL", NULL},
-        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning", "GET", "other", NULL},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning",
+         "FLUSHALL", NULL},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning",
+         "GET", "other", NULL},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning",
+         "FUNCTION", "DELETE", "protein"},
+        {"--user", "protein-worker", "--pass", "wpw", "--no-auth-warning",
+         "CONFIG", "GET", "dir"},
+        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning",
+         "FLUSHALL", NULL},
+        {"--user", "protein-admin", "--pass", "apw", "--no-auth-warning", "GET",
+         "other", NULL},
     };
     for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
         const char *args[9] = {0};
@@ -978,7 +1040,8 @@ static int worker(const char *url, int index, int fd)
         int cr = pq_claim(c, "crowd", &q, &t);
         if (cr == PQ_EBUDGET)
             break;
-        if (cr != PQ_OK || pq_complete(c, "crowd", t->id, t->token, t->id, 1) != PQ_OK) {
+        if (cr != PQ_OK ||
+            pq_complete(c, "crowd", t->id, t->token, t->id, 1) != PQ_OK) {
             fprintf(stderr, "worker %d: %s\n", index, c->errstr);
             rc = 3;
         } else if (write(fd, &t->id, sizeof t->id) != sizeof t->id) {
@@ -994,7 +1057,8 @@ static void test_concurrent_clients(void)
 {
     enum { WORKERS = 64, BUDGET = 300 };
     CU_ASSERT_EQUAL_FATAL(make_sweep("crowd", (sweep_opts){.max_trials = BUDGET,
-                                                           .n_fallback = 5}), PQ_OK);
+                                                           .n_fallback = 5}),
+                          PQ_OK);
     int fds[2];
     CU_ASSERT_EQUAL_FATAL(pipe(fds), 0);
     pid_t pids[WORKERS];
@@ -1040,8 +1104,9 @@ static void test_concurrent_clients(void)
 static void test_fallback_distinct(void)
 {
     pq_trial *t[5];
-    CU_ASSERT_EQUAL_FATAL(make_sweep("fbd", (sweep_opts){.max_trials = 5,
-                                                         .n_fallback = 5}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("fbd", (sweep_opts){.max_trials = 5, .n_fallback = 5}),
+        PQ_OK);
     claim_n("fbd", "f", t, 5);
     for (int i = 0; i < 5; i++) {
         CU_ASSERT_TRUE(t[i]->fallback);
@@ -1063,7 +1128,8 @@ static void test_fallback_distinct(void)
 static void test_release(void)
 {
     long id = -1;
-    CU_ASSERT_EQUAL_FATAL(make_sweep("rel", (sweep_opts){.max_trials = 2}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("rel", (sweep_opts){.max_trials = 2}),
+                          PQ_OK);
     pq_trial *a = claim_ok("rel", "k1");
     CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", "test", &id), PQ_OK);
     CU_ASSERT_EQUAL(id, a->id);
@@ -1107,8 +1173,8 @@ static void test_spool_replay(void)
     rec.trial_id = t->id;
     rec.score = 0.25;
     rec.cost = 3;
-    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
-                                         sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
     snprintf(stray, sizeof stray, "%s/junk.rec", dir);
     fp = fopen(stray, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
@@ -1123,8 +1189,8 @@ static void test_spool_replay(void)
     CU_ASSERT_DOUBLE_EQUAL(r->score, 0.25, 1e-12);
     pq_trial_record_free(r);
     /* The same outcome again (a node that spooled it twice): dropped. */
-    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
-                                         sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
     CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
     CU_ASSERT_EQUAL(st.applied, 0);
     CU_ASSERT_EQUAL(st.dropped, 1);
@@ -1134,8 +1200,8 @@ static void test_spool_replay(void)
     rec.kind = PQ_SPOOL_RELEASE;
     snprintf(rec.sweep, sizeof rec.sweep, "spool");
     snprintf(rec.claim_key, sizeof rec.claim_key, "s2");
-    CU_ASSERT_EQUAL_FATAL(pq_spool_write(dir, &rec, path, sizeof path, err,
-                                         sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
     CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
     CU_ASSERT_EQUAL(st.applied, 1);
     r = record("spool", u->id);
@@ -1179,14 +1245,14 @@ static char *cli(const char *a0, const char *a1, const char *a2, const char *a3)
 }
 
 /* 1 when redis-cli ARGS... prints exactly want. */
-static int cli_is(const char *want, const char *a0, const char *a1, const char *a2,
-                  const char *a3)
+static int cli_is(const char *want, const char *a0, const char *a1,
+                  const char *a2, const char *a3)
 {
     char *out = cli(a0, a1, a2, a3);
     int same = strcmp(out, want) == 0;
     if (!same)
-        fprintf(stderr, "\n    %s %s %s: '%s', expected '%s'", a0, a1, a2 ? a2 : "", out,
-                want);
+        fprintf(stderr, "\n    %s %s %s: '%s', expected '%s'", a0, a1,
+                a2 ? a2 : "", out, want);
     free(out);
     return same;
 }
@@ -1196,7 +1262,8 @@ static int cli_is(const char *want, const char *a0, const char *a1, const char *
  * queue entries are dropped and the claim goes on. */
 static void test_damaged_store(void)
 {
-    CU_ASSERT_EQUAL_FATAL(make_sweep("dmg", (sweep_opts){.n_fallback = 4}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("dmg", (sweep_opts){.n_fallback = 4}),
+                          PQ_OK);
     pq_trial *a = claim_ok("dmg", "k1");
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
     char *digests = cli("HGET", "protein:{dmg}:private", "token:1", NULL);
@@ -1208,7 +1275,8 @@ static void test_damaged_store(void)
     CU_ASSERT_EQUAL(pq_claim(ctx, "dmg", &q, &t), PQ_EPROTO);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "damaged or hand-edited store"));
     CU_ASSERT(cli_is("x", "HGET", "protein:{dmg}:trial:1", "attempts", NULL));
-    CU_ASSERT(cli_is(digests, "HGET", "protein:{dmg}:private", "token:1", NULL));
+    CU_ASSERT(
+        cli_is(digests, "HGET", "protein:{dmg}:private", "token:1", NULL));
     cli_is("0", "HSET", "protein:{dmg}:trial:1", "attempts", "1");
 
     /* A new claim when n_trials is not a number: no trial, no point used. */
@@ -1236,7 +1304,8 @@ static void test_damaged_store(void)
     char *xlen = cli("XLEN", "protein:{dmg}:observations", NULL, NULL);
     cli_is("0", "HSET", "protein:{dmg}:meta", "n_completed", "many");
     CU_ASSERT_EQUAL(pq_complete(ctx, "dmg", b->id, b->token, 1, 1), PQ_EPROTO);
-    CU_ASSERT(cli_is("running", "HGET", "protein:{dmg}:trial:2", "status", NULL));
+    CU_ASSERT(
+        cli_is("running", "HGET", "protein:{dmg}:trial:2", "status", NULL));
     CU_ASSERT(cli_is("2", "ZCARD", "protein:{dmg}:leases", NULL, NULL));
     CU_ASSERT(cli_is(xlen, "XLEN", "protein:{dmg}:observations", NULL, NULL));
     cli_is("0", "HSET", "protein:{dmg}:meta", "n_completed", "0");
@@ -1282,7 +1351,8 @@ static void test_damaged_store(void)
 static void test_expire_chunks(void)
 {
     enum { N = 1100 };
-    CU_ASSERT_EQUAL_FATAL(make_sweep("many", (sweep_opts){.lease_seconds = 1}), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("many", (sweep_opts){.lease_seconds = 1}),
+                          PQ_OK);
     char key[32];
     for (int i = 0; i < N; i++) {
         pq_claim_request q;
@@ -1293,15 +1363,21 @@ static void test_expire_chunks(void)
         pq_trial_free(t);
     }
     sleep_s(1.2);
-    CU_ASSERT(cli_is("1000", "FCALL", "protein_expire", "1", "protein:{many}:meta"));
+    CU_ASSERT(
+        cli_is("1000", "FCALL", "protein_expire", "1", "protein:{many}:meta"));
     long n = 0;
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "many", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, N - 1000);
     CU_ASSERT(cli_is("0", "ZCARD", "protein:{many}:leases", NULL, NULL));
     /* Delete goes in chunks too: the first call removes 1000 trials, marks
      * the sweep deleting and asks for another call (1). */
-    const char *del[] = {"FCALL", "protein_delete", "2", "protein:{many}:meta",
-                         "protein:sweeps", "0", NULL};
+    const char *del[] = {"FCALL",
+                         "protein_delete",
+                         "2",
+                         "protein:{many}:meta",
+                         "protein:sweeps",
+                         "0",
+                         NULL};
     char *out = redis_harness_cli(&server, del);
     CU_ASSERT_PTR_NOT_NULL(out);
     if (out)

@@ -70,8 +70,8 @@ static void expect_error(int ini, const char *text, int line, const char *key,
     CU_ASSERT_EQUAL(err.line, line);
     CU_ASSERT_STRING_EQUAL(err.key, key);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, words));
-    if (rc != PROTEIN_ECONFIG || err.line != line || strcmp(err.key, key) != 0 ||
-        !strstr(err.message, words))
+    if (rc != PROTEIN_ECONFIG || err.line != line ||
+        strcmp(err.key, key) != 0 || !strstr(err.message, words))
         fprintf(stderr, "\nfor:\n%s\ngot rc %d line %d key '%s' message '%s'\n",
                 text, rc, err.line, err.key, err.message);
     protein_config_free(cfg);
@@ -83,7 +83,8 @@ static void expect_error(int ini, const char *text, int line, const char *key,
 
 static void test_defaults(void)
 {
-    protein_sweep_config *cfg = parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
+    protein_sweep_config *cfg =
+        parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
 
     if (!cfg)
         return;
@@ -118,25 +119,26 @@ static void test_defaults(void)
 
 static void test_options(void)
 {
-    protein_sweep_config *cfg = parse_yaml(
-        "name: My.sweep-2_b\n"
-        "method: random\n"
-        "metric: {name: val/loss, goal: minimize}\n"
-        "cost: {name: seconds}\n"
-        "cost_param: steps\n"
-        "max_trials: 500\n"
-        "max_suggestion_cost: 120.5\n"
-        "seed: 18446744073709551615\n"
-        "protein:\n"
-        "  num_random_samples: 3\n"
-        "  suggestions_per_pareto: 64\n"
-        "  expansion_rate: 0.25\n"
-        "  early_stop_quantile: 0\n"
-        "  gp_max_obs: 750\n"
-        "  gp_training_iter: 7\n"
-        "  prune_pareto: false\n"
-        "parameters:\n"
-        "  steps: {distribution: log_normal, min: 1e3, max: 1e6, integer: true}\n");
+    protein_sweep_config *cfg =
+        parse_yaml("name: My.sweep-2_b\n"
+                   "method: random\n"
+                   "metric: {name: val/loss, goal: minimize}\n"
+                   "cost: {name: seconds}\n"
+                   "cost_param: steps\n"
+                   "max_trials: 500\n"
+                   "max_suggestion_cost: 120.5\n"
+                   "seed: 18446744073709551615\n"
+                   "protein:\n"
+                   "  num_random_samples: 3\n"
+                   "  suggestions_per_pareto: 64\n"
+                   "  expansion_rate: 0.25\n"
+                   "  early_stop_quantile: 0\n"
+                   "  gp_max_obs: 750\n"
+                   "  gp_training_iter: 7\n"
+                   "  prune_pareto: false\n"
+                   "parameters:\n"
+                   "  steps: {distribution: log_normal, min: 1e3, max: 1e6, "
+                   "integer: true}\n");
 
     if (!cfg)
         return;
@@ -181,18 +183,23 @@ static const protein_param *param(const protein_sweep_config *cfg,
 static void test_distributions(void)
 {
     protein_sweep_config *cfg = parse_yaml(
-        HEAD
-        "  u: {distribution: uniform, min: -1.5, max: 2.5, default: 0, scale: 0.25}\n"
-        "  i: {distribution: int_uniform, min: 1, max: 8, default: 3}\n"
-        "  lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-1, scale: auto}\n"
-        "  steps: {distribution: log_normal, min: 1024, max: 1048576, scale: time, integer: true}\n"
-        "  gamma: {distribution: logit_normal, min: 0.8, max: 0.999, default: 0.99}\n"
-        "  batch: {distribution: uniform_pow2, min: 16, max: 1024, default: 64}\n"
-        "  opt: {values: [adam, sgd, 3.5], default: sgd}\n"
-        "  width: {distribution: categorical, values: [64, 128], default: 128.0}\n"
-        "  env: {value: breakout}\n"
-        "  k: {distribution: constant, value: 4}\n"
-        "  ui: {distribution: uniform, min: 0, max: 10, integer: yes}\n");
+        HEAD "  u: {distribution: uniform, min: -1.5, max: 2.5, default: 0, "
+             "scale: 0.25}\n"
+             "  i: {distribution: int_uniform, min: 1, max: 8, default: 3}\n"
+             "  lr: {distribution: log_uniform_values, min: 1e-5, max: 1e-1, "
+             "scale: auto}\n"
+             "  steps: {distribution: log_normal, min: 1024, max: 1048576, "
+             "scale: time, integer: true}\n"
+             "  gamma: {distribution: logit_normal, min: 0.8, max: 0.999, "
+             "default: 0.99}\n"
+             "  batch: {distribution: uniform_pow2, min: 16, max: 1024, "
+             "default: 64}\n"
+             "  opt: {values: [adam, sgd, 3.5], default: sgd}\n"
+             "  width: {distribution: categorical, values: [64, 128], "
+             "default: 128.0}\n"
+             "  env: {value: breakout}\n"
+             "  k: {distribution: constant, value: 4}\n"
+             "  ui: {distribution: uniform, min: 0, max: 10, integer: yes}\n");
     const protein_param *p;
 
     if (!cfg)
@@ -206,7 +213,8 @@ static void test_distributions(void)
     CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer);
     CU_ASSERT(p->default_value == 3.0 && p->line == 4);
     p = param(cfg, "lr");
-    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && !p->is_integer && p->scale == 0.5);
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && !p->is_integer &&
+              p->scale == 0.5);
     CU_ASSERT(p->min == 1e-5 && p->max == 1e-1 && !p->has_default);
     p = param(cfg, "steps");
     CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->is_integer);
@@ -271,94 +279,161 @@ typedef struct yaml_case {
 } yaml_case;
 
 static const yaml_case yaml_errors[] = {
-    { "name: t\nparamters:\n  x: {value: 1}\n", 2, "paramters", "did you mean 'parameters'" },
-    { "name: t\njob: wandb/x:latest\n", 2, "job", "W&B Launch" },
-    { "name: t\nmetrics: []\n", 2, "metrics", "multi-objective" },
-    { "name: t\nrun_cap: 0\n", 2, "run_cap", "from 1 to" },
-    { "name: t\ncommand: []\n", 2, "command", "empty" },
-    { "name: t\ncommand: python\n", 2, "command", "list of arguments" },
-    { "name: t\nearly_terminate: {type: median}\n", 2, "early_terminate.type", "hyperband" },
-    { "name: t\nearly_terminate: {type: hyperband, eta: 3}\n", 2, "early_terminate", "min_iter" },
-    { "name: t\nearly_terminate: {type: hyperband, min_iter: 3, eta: 1}\n", 2, "early_terminate.eta", "> 1" },
-    { "name: t\nmetric: {name: s, distribution: log}\n", 2, "metric.distribution", "linear or percentile" },
-    { "name: t\nfoo: 1\n", 2, "foo", "check the spelling" },
-    { HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x.mn", "did you mean 'min'" },
-    { HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5, "parameters.x.min", "'abc' is not a number" },
-    { HEAD "  x: {distribution: uniform, min: 2, max: 2}\n", 3, "parameters.x.max", "must be greater than min" },
-    { HEAD "  x: {distribution: log_uniform_values, min: 0, max: 1}\n", 3, "parameters.x.min", "min > 0" },
-    { HEAD "  x: {distribution: log_normal, min: -1, max: 1}\n", 3, "parameters.x.min", "min > 0" },
-    { HEAD "  x: {distribution: logit_normal, min: 0.5, max: 1}\n", 3, "parameters.x.max", "strictly between 0 and 1" },
-    { HEAD "  x: {distribution: logit_normal, min: 0, max: 0.5}\n", 3, "parameters.x.min", "strictly between 0 and 1" },
-    { HEAD "  x: {distribution: uniform_pow2, min: 3, max: 64}\n", 3, "parameters.x.min", "use 2 or 4" },
-    { HEAD "  x: {distribution: uniform_pow2, min: 2, max: 100}\n", 3, "parameters.x.max", "use 64 or 128" },
-    { HEAD "  x: {distribution: uniform_pow2, min: 0.5, max: 4}\n", 3, "parameters.x.min", "powers of two" },
-    { HEAD "  x: {distribution: int_uniform, min: 0.5, max: 4}\n", 3, "parameters.x.min", "whole numbers" },
-    { "name: t\nparameters: {}\n", 2, "parameters", "no parameters" },
-    { "name: t\nparameters:\n", 2, "parameters", "no parameters" },
-    { "name: t\n", 1, "parameters", "no parameters" },
-    { HEAD "  train/lr: {value: 1}\n  train:\n    parameters:\n      lr: {value: 2}\n", 6, "parameters.train.parameters.lr", "defined twice (also on line 3)" },
-    { HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters.x", "appears twice (first on line 3)" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1, default: 2}\n", 3, "parameters.x.default", "outside [0, 1]" },
-    { HEAD "  x: {distribution: int_uniform, min: 0, max: 9, default: 2.5}\n", 3, "parameters.x.default", "whole number" },
-    { HEAD "  x: {distribution: uniform_pow2, min: 1, max: 64, default: 5}\n", 3, "parameters.x.default", "power of two" },
-    { HEAD "  x:\n    values: [a, b]\n    default: c\n", 5, "parameters.x.default", "not one of the values" },
-    { HEAD "  x: {values: []}\n", 3, "parameters.x.values", "values is empty" },
-    { HEAD "  x:\n    values:\n      - a\n      - a\n", 6, "parameters.x.values", "listed twice" },
-    { HEAD "  x: {value: 1, distribution: uniform, min: 0, max: 1}\n", 3, "parameters.x.value", "remove one of them" },
-    { HEAD "  x: {values: [1, 2], distribution: uniform, min: 0, max: 1}\n", 3, "parameters.x.values", "remove one of them" },
-    { HEAD "  x: {value: 1, values: [1]}\n", 3, "parameters.x.value", "not both" },
-    { HEAD "  x: {values: [1, 2], min: 0}\n", 3, "parameters.x.min", "does not apply" },
-    { HEAD "  x: {value: 1, default: 1}\n", 3, "parameters.x.default", "does not apply" },
-    { HEAD "  x: {min: 0}\n", 3, "parameters.x", "needs a distribution" },
-    { HEAD "  x: {distribution: normal, min: 0, max: 1}\n", 3, "parameters.x.min", "takes mu and sigma" },
-    { HEAD "  x: {distribution: normal, sigma: 0}\n", 3, "parameters.x.sigma", "> 0" },
-    { HEAD "  x: {distribution: beta, a: -1}\n", 3, "parameters.x.a", "> 0" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1, q: 2}\n", 3, "parameters.x.q", "q_* distributions" },
-    { HEAD "  x: {distribution: q_uniform, min: 0, max: 1, q: 0}\n", 3, "parameters.x.q", "> 0" },
-    { HEAD "  x: {distribution: log_uniform, min: 0, max: 1000}\n", 3, "parameters.x.max", "natural-log bounds" },
-    { HEAD "  x: {values: [a, b], probabilities: [1]}\n", 3, "parameters.x.probabilities", "one per value" },
-    { HEAD "  x: {values: [a, b], probabilities: [1, -1]}\n", 3, "parameters.x.probabilities", ">= 0" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1, probabilities: [1]}\n", 3, "parameters.x.probabilities", "categorical" },
-    { HEAD "  x: {distribution: unifrom, min: 0, max: 1}\n", 3, "parameters.x.distribution", "did you mean 'uniform'" },
-    { HEAD "  x: {distribution: uniform, max: 1}\n", 3, "parameters.x.min", "min is missing" },
-    { HEAD "  x: {distribution: uniform, min: -1e308, max: 1e308}\n", 3, "parameters.x.min", "within -1e300 and 1e300" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1.7e308}\n", 3, "parameters.x.max", "would overflow" },
-    { HEAD "  x: {distribution: log_uniform_values, min: 1, max: 1e301}\n", 3, "parameters.x.max", "within -1e300" },
-    { HEAD "  x: {distribution: int_uniform, min: 0, max: 1e17}\n", 3, "parameters.x.max", "2^53" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: time}\n", 3, "parameters.x.scale", "scale: time needs" },
-    { HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: -1}\n", 3, "parameters.x.scale", "auto, time or a number > 0" },
-    { HEAD "  x: {distribution: logit_normal, min: 0.1, max: 0.9, integer: true}\n", 3, "parameters.x.integer", "does not apply" },
-    { HEAD "  x: {distribution: log_normal, min: 1, max: 9, integer: maybe}\n", 3, "parameters.x.integer", "not a boolean" },
-    { HEAD "  x: {distribution: int_uniform, min: 1, max: 9, integer: false}\n", 3, "parameters.x.integer", "always an integer" },
-    { HEAD "  x: 5\n", 3, "parameters.x", "expected a parameter spec" },
-    { HEAD "  x: {values: 5}\n", 3, "parameters.x.values", "expected a list" },
-    { HEAD "  g:\n    parameters:\n      a: {value: 1}\n    min: 0\n", 4, "parameters.g.parameters", "cannot have other keys" },
-    { HEAD "  x: {value: \"a\\0b\"}\n", 3, "parameters.x.value", "NUL" },
-    { HEAD "  \"a b\": {value: 1}\n", 3, "parameters.a b", "parameter name 'a b' is invalid" },
-    { "name: t\ncost_param: y\n" "parameters:\n  x: {value: 1}\n", 2, "cost_param", "not a parameter" },
-    { "name: t\ncost_param: x\n" "parameters:\n  x: {values: [1, 2]}\n", 2, "cost_param", "must be numeric" },
-    { "name: t\nmethod: hyperband\n", 2, "method", "random or grid" },
-    { "name: t\nmetric: score\n", 2, "metric", "expected a mapping" },
-    { "name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal", "maximize or minimize" },
-    { "name: t\nmetric: {name: a=b}\n", 2, "metric.name", "cannot be a result key" },
-    { "name: t\nmetric: {nme: a}\n", 2, "metric.nme", "did you mean 'name'" },
-    { "name: t\ncost: {name: \"\"}\n", 2, "cost.name", "cannot be a result key" },
-    { "name: t\nmax_trials: 0\n", 2, "max_trials", "from 1 to" },
-    { "name: t\nmax_trials: 1.5\n", 2, "max_trials", "whole number" },
-    { "name: t\nmax_suggestion_cost: 0\n", 2, "max_suggestion_cost", "number > 0" },
-    { "name: t\nseed: -1\n", 2, "seed", "whole number from 0" },
-    { "name: t\nseed: 18446744073709551616\n", 2, "seed", "whole number from 0" },
-    { "name: t\nprotein:\n  early_stop_quantile: 2\n", 3, "protein.early_stop_quantile", "<= 1" },
-    { "name: t\nprotein:\n  num_random: 2\n", 3, "protein.num_random", "did you mean 'num_random_samples'" },
-    { "name: t\nprotein:\n  prune_pareto: 2\n", 3, "protein.prune_pareto", "not a boolean" },
-    { "name: t\nname: u\n", 2, "name", "appears twice" },
-    { "name: t\nparameters:\n  x: {value: 1\n", 4, "", "invalid YAML" },
-    { "name: t\n  bad: indent\n", 2, "", "invalid YAML" },
-    { "name: t\n---\nname: u\n", 2, "", "second YAML document" },
-    { "- a\n- b\n", 1, "", "expected a mapping of sweep settings" },
-    { "", 1, "", "empty" },
-    { "? [a]\n: 1\n", 1, "", "expected a plain key" },
-    { HEAD "  a: &g {parameters: {b: {parameters: {c: {parameters: {d: {parameters: {e: {parameters: {f: {parameters: {g: {parameters: {h: {parameters: {i: {parameters: {j: {value: 1}}}}}}}}}}}}}}}}}}}\n", 3, "parameters.a.parameters.b.parameters.c.parameters.d.parameters.e.parameters.f.parameters.g.parameters.h.parameters.i", "deeper than 8" },
+    {"name: t\nparamters:\n  x: {value: 1}\n", 2, "paramters",
+     "did you mean 'parameters'"},
+    {"name: t\njob: wandb/x:latest\n", 2, "job", "W&B Launch"},
+    {"name: t\nmetrics: []\n", 2, "metrics", "multi-objective"},
+    {"name: t\nrun_cap: 0\n", 2, "run_cap", "from 1 to"},
+    {"name: t\ncommand: []\n", 2, "command", "empty"},
+    {"name: t\ncommand: python\n", 2, "command", "list of arguments"},
+    {"name: t\nearly_terminate: {type: median}\n", 2, "early_terminate.type",
+     "hyperband"},
+    {"name: t\nearly_terminate: {type: hyperband, eta: 3}\n", 2,
+     "early_terminate", "min_iter"},
+    {"name: t\nearly_terminate: {type: hyperband, min_iter: 3, eta: 1}\n", 2,
+     "early_terminate.eta", "> 1"},
+    {"name: t\nmetric: {name: s, distribution: log}\n", 2,
+     "metric.distribution", "linear or percentile"},
+    {"name: t\nfoo: 1\n", 2, "foo", "check the spelling"},
+    {HEAD "  x: {distribution: uniform, mn: 0, max: 1}\n", 3, "parameters.x.mn",
+     "did you mean 'min'"},
+    {HEAD "  x:\n    distribution: uniform\n    min: abc\n    max: 1\n", 5,
+     "parameters.x.min", "'abc' is not a number"},
+    {HEAD "  x: {distribution: uniform, min: 2, max: 2}\n", 3,
+     "parameters.x.max", "must be greater than min"},
+    {HEAD "  x: {distribution: log_uniform_values, min: 0, max: 1}\n", 3,
+     "parameters.x.min", "min > 0"},
+    {HEAD "  x: {distribution: log_normal, min: -1, max: 1}\n", 3,
+     "parameters.x.min", "min > 0"},
+    {HEAD "  x: {distribution: logit_normal, min: 0.5, max: 1}\n", 3,
+     "parameters.x.max", "strictly between 0 and 1"},
+    {HEAD "  x: {distribution: logit_normal, min: 0, max: 0.5}\n", 3,
+     "parameters.x.min", "strictly between 0 and 1"},
+    {HEAD "  x: {distribution: uniform_pow2, min: 3, max: 64}\n", 3,
+     "parameters.x.min", "use 2 or 4"},
+    {HEAD "  x: {distribution: uniform_pow2, min: 2, max: 100}\n", 3,
+     "parameters.x.max", "use 64 or 128"},
+    {HEAD "  x: {distribution: uniform_pow2, min: 0.5, max: 4}\n", 3,
+     "parameters.x.min", "powers of two"},
+    {HEAD "  x: {distribution: int_uniform, min: 0.5, max: 4}\n", 3,
+     "parameters.x.min", "whole numbers"},
+    {"name: t\nparameters: {}\n", 2, "parameters", "no parameters"},
+    {"name: t\nparameters:\n", 2, "parameters", "no parameters"},
+    {"name: t\n", 1, "parameters", "no parameters"},
+    {HEAD "  train/lr: {value: 1}\n  train:\n    parameters:\n      lr: "
+          "{value: 2}\n",
+     6, "parameters.train.parameters.lr", "defined twice (also on line 3)"},
+    {HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters.x",
+     "appears twice (first on line 3)"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1, default: 2}\n", 3,
+     "parameters.x.default", "outside [0, 1]"},
+    {HEAD "  x: {distribution: int_uniform, min: 0, max: 9, default: 2.5}\n", 3,
+     "parameters.x.default", "whole number"},
+    {HEAD "  x: {distribution: uniform_pow2, min: 1, max: 64, default: 5}\n", 3,
+     "parameters.x.default", "power of two"},
+    {HEAD "  x:\n    values: [a, b]\n    default: c\n", 5,
+     "parameters.x.default", "not one of the values"},
+    {HEAD "  x: {values: []}\n", 3, "parameters.x.values", "values is empty"},
+    {HEAD "  x:\n    values:\n      - a\n      - a\n", 6, "parameters.x.values",
+     "listed twice"},
+    {HEAD "  x: {value: 1, distribution: uniform, min: 0, max: 1}\n", 3,
+     "parameters.x.value", "remove one of them"},
+    {HEAD "  x: {values: [1, 2], distribution: uniform, min: 0, max: 1}\n", 3,
+     "parameters.x.values", "remove one of them"},
+    {HEAD "  x: {value: 1, values: [1]}\n", 3, "parameters.x.value",
+     "not both"},
+    {HEAD "  x: {values: [1, 2], min: 0}\n", 3, "parameters.x.min",
+     "does not apply"},
+    {HEAD "  x: {value: 1, default: 1}\n", 3, "parameters.x.default",
+     "does not apply"},
+    {HEAD "  x: {min: 0}\n", 3, "parameters.x", "needs a distribution"},
+    {HEAD "  x: {distribution: normal, min: 0, max: 1}\n", 3,
+     "parameters.x.min", "takes mu and sigma"},
+    {HEAD "  x: {distribution: normal, sigma: 0}\n", 3, "parameters.x.sigma",
+     "> 0"},
+    {HEAD "  x: {distribution: beta, a: -1}\n", 3, "parameters.x.a", "> 0"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1, q: 2}\n", 3,
+     "parameters.x.q", "q_* distributions"},
+    {HEAD "  x: {distribution: q_uniform, min: 0, max: 1, q: 0}\n", 3,
+     "parameters.x.q", "> 0"},
+    {HEAD "  x: {distribution: log_uniform, min: 0, max: 1000}\n", 3,
+     "parameters.x.max", "natural-log bounds"},
+    {HEAD "  x: {values: [a, b], probabilities: [1]}\n", 3,
+     "parameters.x.probabilities", "one per value"},
+    {HEAD "  x: {values: [a, b], probabilities: [1, -1]}\n", 3,
+     "parameters.x.probabilities", ">= 0"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1, probabilities: [1]}\n",
+     3, "parameters.x.probabilities", "categorical"},
+    {HEAD "  x: {distribution: unifrom, min: 0, max: 1}\n", 3,
+     "parameters.x.distribution", "did you mean 'uniform'"},
+    {HEAD "  x: {distribution: uniform, max: 1}\n", 3, "parameters.x.min",
+     "min is missing"},
+    {HEAD "  x: {distribution: uniform, min: -1e308, max: 1e308}\n", 3,
+     "parameters.x.min", "within -1e300 and 1e300"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1.7e308}\n", 3,
+     "parameters.x.max", "would overflow"},
+    {HEAD "  x: {distribution: log_uniform_values, min: 1, max: 1e301}\n", 3,
+     "parameters.x.max", "within -1e300"},
+    {HEAD "  x: {distribution: int_uniform, min: 0, max: 1e17}\n", 3,
+     "parameters.x.max", "2^53"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: time}\n", 3,
+     "parameters.x.scale", "scale: time needs"},
+    {HEAD "  x: {distribution: uniform, min: 0, max: 1, scale: -1}\n", 3,
+     "parameters.x.scale", "auto, time or a number > 0"},
+    {HEAD
+     "  x: {distribution: logit_normal, min: 0.1, max: 0.9, integer: true}\n",
+     3, "parameters.x.integer", "does not apply"},
+    {HEAD "  x: {distribution: log_normal, min: 1, max: 9, integer: maybe}\n",
+     3, "parameters.x.integer", "not a boolean"},
+    {HEAD "  x: {distribution: int_uniform, min: 1, max: 9, integer: false}\n",
+     3, "parameters.x.integer", "always an integer"},
+    {HEAD "  x: 5\n", 3, "parameters.x", "expected a parameter spec"},
+    {HEAD "  x: {values: 5}\n", 3, "parameters.x.values", "expected a list"},
+    {HEAD "  g:\n    parameters:\n      a: {value: 1}\n    min: 0\n", 4,
+     "parameters.g.parameters", "cannot have other keys"},
+    {HEAD "  x: {value: \"a\\0b\"}\n", 3, "parameters.x.value", "NUL"},
+    {HEAD "  \"a b\": {value: 1}\n", 3, "parameters.a b",
+     "parameter name 'a b' is invalid"},
+    {"name: t\ncost_param: y\n"
+     "parameters:\n  x: {value: 1}\n",
+     2, "cost_param", "not a parameter"},
+    {"name: t\ncost_param: x\n"
+     "parameters:\n  x: {values: [1, 2]}\n",
+     2, "cost_param", "must be numeric"},
+    {"name: t\nmethod: hyperband\n", 2, "method", "random or grid"},
+    {"name: t\nmetric: score\n", 2, "metric", "expected a mapping"},
+    {"name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal",
+     "maximize or minimize"},
+    {"name: t\nmetric: {name: a=b}\n", 2, "metric.name",
+     "cannot be a result key"},
+    {"name: t\nmetric: {nme: a}\n", 2, "metric.nme", "did you mean 'name'"},
+    {"name: t\ncost: {name: \"\"}\n", 2, "cost.name", "cannot be a result key"},
+    {"name: t\nmax_trials: 0\n", 2, "max_trials", "from 1 to"},
+    {"name: t\nmax_trials: 1.5\n", 2, "max_trials", "whole number"},
+    {"name: t\nmax_suggestion_cost: 0\n", 2, "max_suggestion_cost",
+     "number > 0"},
+    {"name: t\nseed: -1\n", 2, "seed", "whole number from 0"},
+    {"name: t\nseed: 18446744073709551616\n", 2, "seed", "whole number from 0"},
+    {"name: t\nprotein:\n  early_stop_quantile: 2\n", 3,
+     "protein.early_stop_quantile", "<= 1"},
+    {"name: t\nprotein:\n  num_random: 2\n", 3, "protein.num_random",
+     "did you mean 'num_random_samples'"},
+    {"name: t\nprotein:\n  prune_pareto: 2\n", 3, "protein.prune_pareto",
+     "not a boolean"},
+    {"name: t\nname: u\n", 2, "name", "appears twice"},
+    {"name: t\nparameters:\n  x: {value: 1\n", 4, "", "invalid YAML"},
+    {"name: t\n  bad: indent\n", 2, "", "invalid YAML"},
+    {"name: t\n---\nname: u\n", 2, "", "second YAML document"},
+    {"- a\n- b\n", 1, "", "expected a mapping of sweep settings"},
+    {"", 1, "", "empty"},
+    {"? [a]\n: 1\n", 1, "", "expected a plain key"},
+    {HEAD "  a: &g {parameters: {b: {parameters: {c: {parameters: {d: "
+          "{parameters: {e: {parameters: {f: {parameters: {g: {parameters: {h: "
+          "{parameters: {i: {parameters: {j: {value: 1}}}}}}}}}}}}}}}}}}}\n",
+     3,
+     "parameters.a.parameters.b.parameters.c.parameters.d.parameters.e."
+     "parameters.f.parameters.g.parameters.h.parameters.i",
+     "deeper than 8"},
 };
 
 static void test_yaml_errors(void)
@@ -383,17 +458,23 @@ static void test_json_value_limits(void)
     memset(key, 'k', 1001);
     key[1001] = '\0';
     snprintf(text, sizeof text, HEAD "  x: {values: [{\"%s\": 1}, 2]}\n", key);
-    expect_error(0, text, 3, "parameters.x.values", "plain keys of at most 1000 characters");
-    expect_error(0, HEAD "  x: {values: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
+    expect_error(0, text, 3, "parameters.x.values",
+                 "plain keys of at most 1000 characters");
+    expect_error(0,
+                 HEAD "  x: {values: "
+                      "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]"
+                      "]]]]]]]]]]]]]}\n",
                  3, "parameters.x.values", "deeper than 32");
 
     static const char sep[] = HEAD "  x: {values: [{\"a\\u2028b\": 1}, 2]}\n";
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(sep, strlen(sep), "t.yaml", &cfg, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(sep, strlen(sep), "t.yaml", &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
     CU_ASSERT_PTR_NOT_NULL(strstr(yaml, "a\\u2028b"));
-    CU_ASSERT_EQUAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
-                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+        PROTEIN_OK);
     free(yaml);
     protein_config_free(cfg);
     protein_config_free(back);
@@ -401,8 +482,9 @@ static void test_json_value_limits(void)
     /* "__061" is a string (YAML 1.1 numbers start with a digit), so it
      * stays one when written and read back (fuzz_config). */
     static const char under[] = HEAD "  x: {values: [__061, 2]}\n";
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(under, strlen(under), "t.yaml", &cfg, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(under, strlen(under), "t.yaml", &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL(cfg->params[0].value_types[0], PROTEIN_VALUE_STRING);
     CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "__061");
     protein_config_free(cfg);
@@ -410,12 +492,14 @@ static void test_json_value_limits(void)
     /* "+80" inside a list value: its JSON text "8e+01" would read back
      * as a YAML 1.1 string; written "8.0e+01", it stays a number. */
     static const char plus[] = HEAD "  x: {values: [[+80], 2]}\n";
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(plus, strlen(plus), "t.yaml", &cfg, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(plus, strlen(plus), "t.yaml", &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "[8.0e+01]");
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+        PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(back->params[0].values[0], "[8.0e+01]");
     free(yaml);
     protein_config_free(cfg);
@@ -425,11 +509,13 @@ static void test_json_value_limits(void)
     static const char del[] = HEAD "  x: {values: [{\"a\\x7fb\": 1}, 2]}\n";
     cfg = back = NULL;
     yaml = NULL;
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(del, strlen(del), "t.yaml", &cfg, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(del, strlen(del), "t.yaml", &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
-    CU_ASSERT_EQUAL(protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
-                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
+        PROTEIN_OK);
     free(yaml);
     protein_config_free(cfg);
     protein_config_free(back);
@@ -455,64 +541,67 @@ static void test_bad_arguments(void)
     protein_error err;
     char *text = NULL;
 
-    CU_ASSERT_EQUAL(protein_config_parse_yaml(NULL, 0, NULL, &cfg, &err), PROTEIN_EINVAL);
-    CU_ASSERT_EQUAL(protein_config_parse_yaml("a: 1", 4, NULL, NULL, &err), PROTEIN_EINVAL);
-    CU_ASSERT_EQUAL(protein_config_parse_ini(NULL, 0, NULL, &cfg, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_parse_yaml(NULL, 0, NULL, &cfg, &err),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_parse_yaml("a: 1", 4, NULL, NULL, &err),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_config_parse_ini(NULL, 0, NULL, &cfg, &err),
+                    PROTEIN_EINVAL);
     CU_ASSERT_EQUAL(protein_config_load_file(NULL, &cfg, &err), PROTEIN_EINVAL);
     CU_ASSERT_EQUAL(protein_config_to_yaml(NULL, &text), PROTEIN_EINVAL);
     CU_ASSERT_EQUAL(protein_config_write_yaml(NULL, stdout), PROTEIN_EINVAL);
     CU_ASSERT_PTR_NULL(cfg);
     /* a NULL err is allowed: only the status comes back */
-    CU_ASSERT_EQUAL(protein_config_parse_yaml("name: t\n", 8, NULL, &cfg, NULL), PROTEIN_ECONFIG);
+    CU_ASSERT_EQUAL(protein_config_parse_yaml("name: t\n", 8, NULL, &cfg, NULL),
+                    PROTEIN_ECONFIG);
     protein_config_free(NULL);
 }
 
 /* ------------------------------------------------------------ INI */
 
-static const char puffer_ini[] =
-    "; PufferLib-like config\n"
-    "[base]\n"
-    "env_name = breakout\n"
-    "[train]\n"
-    "learning_rate = 0.0003\n"
-    "[sweep]\n"
-    "method = Protein\n"
-    "metric = environment/score\n"
-    "goal = minimize\n"
-    "downsample = 5\n"
-    "max_runs = 100\n"
-    "max_suggestion_cost = 600\n"
-    "early_stop_quantile = 0.2\n"
-    "prune_pareto = False\n"
-    "use_gpu = True\n"
-    "metric_distribution = linear\n"
-    "match_env = 1\n"
-    "\n"
-    "[sweep.train.total_timesteps]\n"
-    "distribution = log_normal\n"
-    "min = 3e7\n"
-    "max = 1e10\n"
-    "mean = 5e7\n"
-    "scale = time\n"
-    "[sweep.train.learning_rate]\n"
-    "distribution = log_normal\n"
-    "min: 1e-5\n"
-    "max = 1e-1\n"
-    "scale = auto\n"
-    "[sweep.train.gamma]\n"
-    "distribution = \"logit_normal\"\n"
-    "min = 0.8\n"
-    "max = 0.9999\n"
-    "[sweep.policy.hidden_size]\n"
-    "distribution = uniform_pow2\n"
-    "min = 16\n"
-    "max = 1024\n"
-    "[sweep.vec.num_envs]\n"
-    "Distribution = int_uniform\n"
-    "min = 1\n"
-    "max = 8\n"
-    "mean = 4\n"
-    "scale = 1.5\n";
+static const char puffer_ini[] = "; PufferLib-like config\n"
+                                 "[base]\n"
+                                 "env_name = breakout\n"
+                                 "[train]\n"
+                                 "learning_rate = 0.0003\n"
+                                 "[sweep]\n"
+                                 "method = Protein\n"
+                                 "metric = environment/score\n"
+                                 "goal = minimize\n"
+                                 "downsample = 5\n"
+                                 "max_runs = 100\n"
+                                 "max_suggestion_cost = 600\n"
+                                 "early_stop_quantile = 0.2\n"
+                                 "prune_pareto = False\n"
+                                 "use_gpu = True\n"
+                                 "metric_distribution = linear\n"
+                                 "match_env = 1\n"
+                                 "\n"
+                                 "[sweep.train.total_timesteps]\n"
+                                 "distribution = log_normal\n"
+                                 "min = 3e7\n"
+                                 "max = 1e10\n"
+                                 "mean = 5e7\n"
+                                 "scale = time\n"
+                                 "[sweep.train.learning_rate]\n"
+                                 "distribution = log_normal\n"
+                                 "min: 1e-5\n"
+                                 "max = 1e-1\n"
+                                 "scale = auto\n"
+                                 "[sweep.train.gamma]\n"
+                                 "distribution = \"logit_normal\"\n"
+                                 "min = 0.8\n"
+                                 "max = 0.9999\n"
+                                 "[sweep.policy.hidden_size]\n"
+                                 "distribution = uniform_pow2\n"
+                                 "min = 16\n"
+                                 "max = 1024\n"
+                                 "[sweep.vec.num_envs]\n"
+                                 "Distribution = int_uniform\n"
+                                 "min = 1\n"
+                                 "max = 8\n"
+                                 "mean = 4\n"
+                                 "scale = 1.5\n";
 
 static void test_ini(void)
 {
@@ -533,17 +622,20 @@ static void test_ini(void)
     CU_ASSERT_STRING_EQUAL(cfg->cost_param, "train/total_timesteps");
     CU_ASSERT_EQUAL_FATAL(cfg->n_params, 5);
     p = param(cfg, "train/total_timesteps");
-    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->has_default && p->default_value == 5e7);
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->has_default &&
+              p->default_value == 5e7);
     CU_ASSERT_DOUBLE_EQUAL(p->scale, 1.0 / (log2(1e10) - log2(3e7)), 1e-15);
     CU_ASSERT_EQUAL(p->line, 19);
     p = param(cfg, "train/learning_rate");
-    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 1e-5 && p->scale == 0.5);
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 1e-5 &&
+              p->scale == 0.5);
     p = param(cfg, "train/gamma");
     CU_ASSERT(p->kind == PROTEIN_PARAM_LOGIT && p->max == 0.9999);
     p = param(cfg, "policy/hidden_size");
     CU_ASSERT(p->kind == PROTEIN_PARAM_POW2);
     p = param(cfg, "vec/num_envs");
-    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer && p->scale == 1.5);
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer &&
+              p->scale == 1.5);
     CU_ASSERT(p->default_value == 4.0);
     protein_config_free(cfg);
 }
@@ -551,11 +643,13 @@ static void test_ini(void)
 static void test_ini_options(void)
 {
     protein_sweep_config *cfg = parse_ini(
-        "\xef\xbb\xbf[sweep]\nname = named\nsweep_only = policy, lr,n\nseed = 5\n"
+        "\xef\xbb\xbf[sweep]\nname = named\nsweep_only = policy, lr,n\n"
+        "seed = 5\n"
         "cost_param = vec/n\n"
         "[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\n"
         "[sweep.policy.width]\ndistribution = uniform\nmin = 0\nmax = 1\n"
-        "[sweep.vec.n]\ndistribution = int_uniform\nmin = 0\nmax = 1\n", NULL);
+        "[sweep.vec.n]\ndistribution = int_uniform\nmin = 0\nmax = 1\n",
+        NULL);
     if (!cfg)
         return;
     CU_ASSERT_STRING_EQUAL(cfg->name, "named");
@@ -572,29 +666,49 @@ static void test_ini_options(void)
 static void test_ini_errors(void)
 {
     static const yaml_case cases[] = {
-        { "[sweep]\nmetrc = score\n", 2, "sweep.metrc", "did you mean 'metric'" },
-        { "[sweep]\ngoal = up\n", 2, "sweep.goal", "maximize or minimize" },
-        { "[sweep]\nmax_runs = 0\n", 2, "sweep.max_runs", "from 1 to" },
-        { "[sweep]\ngoal = maximize\ngoal = minimize\n", 3, "sweep.goal", "set twice" },
-        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = abc\nmax = 1\n", 4, "sweep.train.lr.min", "not a number" },
-        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmeam = 0.5\n", 6, "sweep.train.lr.meam", "did you mean 'mean'" },
-        { "[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 1\nmean = 5\n", 6, "sweep.train.lr.mean", "outside [0, 1]" },
-        { "[sweep]\n[sweep.train.lr]\nmin = 0\nmin = 1\n", 4, "sweep.train.lr.min", "set twice" },
-        { "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n[sweep.a.b]\n", 6, "sweep.a.b", "appears twice" },
-        { "[sweep]\n[sweep..b]\n", 2, "", "does not name a parameter" },
-        { "[sweep]\n[sweep.a]\ndistribution = uniform\nmin = 0\nmax = 1\n[sweep]\n", 6, "sweep", "appears twice" },
-        { "[sweep]\njust words\n", 2, "", "key = value" },
-        { "[sweep\n", 1, "", "must end with ']'" },
-        { "x = 1\n[sweep]\n", 1, "x", "outside any section" },
-        { "[train]\nlr = 1\n", 1, "sweep", "no [sweep] section" },
-        { "[sweep]\nmethod = protein\n", 1, "sweep", "no parameters" },
-        { "[sweep]\nsweep_only = zzz\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.sweep_only", "matches no parameter" },
-        { "[sweep]\ncost_param = a/c\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n", 2, "sweep.cost_param", "not a parameter" },
-        { "[sweep]\n = 1\n", 2, "", "key is missing" },
-        { "[sweep]\nmethod = bayes\n[sweep.metric]\ngoal = maximize\n", 3, "", "older W&B-style INI layout" },
-        { "[sweep]\n[sweep.parameters.train.parameters.lr]\ndistribution = uniform\n", 2, "", "older W&B-style INI layout" },
-        { "[sweep]\nmetric_distribution = logit\n", 2, "sweep.metric_distribution", "linear or percentile" },
-        { "[sweep]\ndownsample = -1\n", 2, "sweep.downsample", "whole number" },
+        {"[sweep]\nmetrc = score\n", 2, "sweep.metrc", "did you mean 'metric'"},
+        {"[sweep]\ngoal = up\n", 2, "sweep.goal", "maximize or minimize"},
+        {"[sweep]\nmax_runs = 0\n", 2, "sweep.max_runs", "from 1 to"},
+        {"[sweep]\ngoal = maximize\ngoal = minimize\n", 3, "sweep.goal",
+         "set twice"},
+        {"[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = abc\nmax = "
+         "1\n",
+         4, "sweep.train.lr.min", "not a number"},
+        {"[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = "
+         "1\nmeam = 0.5\n",
+         6, "sweep.train.lr.meam", "did you mean 'mean'"},
+        {"[sweep]\n[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = "
+         "1\nmean = 5\n",
+         6, "sweep.train.lr.mean", "outside [0, 1]"},
+        {"[sweep]\n[sweep.train.lr]\nmin = 0\nmin = 1\n", 4,
+         "sweep.train.lr.min", "set twice"},
+        {"[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = "
+         "1\n[sweep.a.b]\n",
+         6, "sweep.a.b", "appears twice"},
+        {"[sweep]\n[sweep..b]\n", 2, "", "does not name a parameter"},
+        {"[sweep]\n[sweep.a]\ndistribution = uniform\nmin = 0\nmax = "
+         "1\n[sweep]\n",
+         6, "sweep", "appears twice"},
+        {"[sweep]\njust words\n", 2, "", "key = value"},
+        {"[sweep\n", 1, "", "must end with ']'"},
+        {"x = 1\n[sweep]\n", 1, "x", "outside any section"},
+        {"[train]\nlr = 1\n", 1, "sweep", "no [sweep] section"},
+        {"[sweep]\nmethod = protein\n", 1, "sweep", "no parameters"},
+        {"[sweep]\nsweep_only = zzz\n[sweep.a.b]\ndistribution = uniform\nmin "
+         "= 0\nmax = 1\n",
+         2, "sweep.sweep_only", "matches no parameter"},
+        {"[sweep]\ncost_param = a/c\n[sweep.a.b]\ndistribution = uniform\nmin "
+         "= 0\nmax = 1\n",
+         2, "sweep.cost_param", "not a parameter"},
+        {"[sweep]\n = 1\n", 2, "", "key is missing"},
+        {"[sweep]\nmethod = bayes\n[sweep.metric]\ngoal = maximize\n", 3, "",
+         "older W&B-style INI layout"},
+        {"[sweep]\n[sweep.parameters.train.parameters.lr]\ndistribution = "
+         "uniform\n",
+         2, "", "older W&B-style INI layout"},
+        {"[sweep]\nmetric_distribution = logit\n", 2,
+         "sweep.metric_distribution", "linear or percentile"},
+        {"[sweep]\ndownsample = -1\n", 2, "sweep.downsample", "whole number"},
     };
     static const char one[] =
         "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n";
@@ -603,19 +717,23 @@ static void test_ini_errors(void)
     size_t i;
 
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        expect_error(1, cases[i].text, cases[i].line, cases[i].key, cases[i].words);
+        expect_error(1, cases[i].text, cases[i].line, cases[i].key,
+                     cases[i].words);
     /* the name comes from the file name, made a valid one */
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL_FATAL(protein_config_parse_ini(one, strlen(one),
-        "dir/my sweep.ini", &cfg, &err), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_ini(
+                              one, strlen(one), "dir/my sweep.ini", &cfg, &err),
+                          PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(cfg->name, "my-sweep");
     protein_config_free(cfg);
     cfg = NULL;
-    CU_ASSERT_EQUAL(protein_config_parse_ini(one, strlen(one), NULL, &cfg,
-                                             &err), PROTEIN_ECONFIG);
+    CU_ASSERT_EQUAL(
+        protein_config_parse_ini(one, strlen(one), NULL, &cfg, &err),
+        PROTEIN_ECONFIG);
     CU_ASSERT_STRING_EQUAL(err.key, "sweep.name");
-    CU_ASSERT_EQUAL(protein_config_parse_ini("[sweep]\n\0x = 1\n", 15, "n.ini",
-                                             &cfg, &err), PROTEIN_ECONFIG);
+    CU_ASSERT_EQUAL(
+        protein_config_parse_ini("[sweep]\n\0x = 1\n", 15, "n.ini", &cfg, &err),
+        PROTEIN_ECONFIG);
     CU_ASSERT_EQUAL(err.line, 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "NUL"));
     CU_ASSERT_PTR_NULL(cfg);
@@ -633,7 +751,8 @@ static void test_ini_pufferlib(void)
         "match_num_games = 1024\n"
         "[sweep.train.total_timesteps]\ndistribution = log_normal\n"
         "min = 30_000_000\nmax = 1_000_000_000\nmean = 100_000_000\n"
-        "scale = time\n", "p.ini");
+        "scale = time\n",
+        "p.ini");
 
     if (!cfg)
         return;
@@ -642,8 +761,11 @@ static void test_ini_pufferlib(void)
     CU_ASSERT_EQUAL(cfg->params[0].default_value, 1e8);
     CU_ASSERT_EQUAL(cfg->percentile_metric, 1);
     CU_ASSERT_EQUAL(cfg->downsample, 5);
-    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "sweep.use_gpu: ignored"));
-    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "sweep.match_num_games: ignored"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "sweep.use_gpu: ignored"));
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings, "sweep.match_num_games: ignored"));
     check_round_trip(cfg);
     protein_config_free(cfg);
 }
@@ -661,28 +783,34 @@ static void test_ini_merge(void)
     snprintf(def, sizeof def, "%s/default.ini", dir);
     fp = fopen(def, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs("[sweep]\nmetric = score\ngoal = maximize\nsweep_only = lr, n\n"
-          "[sweep.train.lr]\ndistribution = log_normal\nmin = 1e-5\nmax = 1e-1\n"
-          "scale = auto\n[sweep.train.gamma]\ndistribution = logit_normal\n"
-          "min = 0.8\nmax = 0.999\nscale = auto\n", fp);
+    fputs(
+        "[sweep]\nmetric = score\ngoal = maximize\nsweep_only = lr, n\n"
+        "[sweep.train.lr]\ndistribution = log_normal\nmin = 1e-5\nmax = 1e-1\n"
+        "scale = auto\n[sweep.train.gamma]\ndistribution = logit_normal\n"
+        "min = 0.8\nmax = 0.999\nscale = auto\n",
+        fp);
     fclose(fp);
     snprintf(path, sizeof path, "%s/ocean", dir);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/ocean/env.ini", dir);
     fp = fopen(path, "w");
     CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs("[base]\nenv_name = env\n[sweep]\nmetric = perf\nsweep_only = lr, gamma\n"
-          "[sweep.train.lr]\nmax = 0.5\n", fp);
+    fputs("[base]\nenv_name = env\n[sweep]\nmetric = perf\nsweep_only = lr, "
+          "gamma\n"
+          "[sweep.train.lr]\nmax = 0.5\n",
+          fp);
     fclose(fp);
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL_FATAL(protein_config_load_file(path, &cfg, &err), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(protein_config_load_file(path, &cfg, &err),
+                          PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(cfg->name, "env");
     CU_ASSERT_STRING_EQUAL(cfg->metric, "perf");
     CU_ASSERT_EQUAL(cfg->minimize, 0);
     CU_ASSERT_EQUAL_FATAL(cfg->n_params, 2);
     CU_ASSERT_EQUAL(cfg->params[0].min, 1e-5); /* from default.ini */
     CU_ASSERT_EQUAL(cfg->params[0].max, 0.5);  /* from env.ini */
-    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "default.ini"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "default.ini"));
     protein_config_free(cfg);
     unlink(path);
     snprintf(path, sizeof path, "%s/ocean", dir);
@@ -743,8 +871,8 @@ static int config_equal(const protein_sweep_config *a,
             p->max != q->max || p->scale != q->scale || p->q != q->q ||
             p->mu != q->mu || p->sigma != q->sigma ||
             p->has_default != q->has_default ||
-            p->default_value != q->default_value || p->n_values != q->n_values ||
-            !p->value_types != !q->value_types ||
+            p->default_value != q->default_value ||
+            p->n_values != q->n_values || !p->value_types != !q->value_types ||
             !p->probabilities != !q->probabilities)
             return 0;
         for (j = 0; j < p->n_values; j++)
@@ -768,8 +896,9 @@ static void check_round_trip(const protein_sweep_config *cfg)
 
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &text), PROTEIN_OK);
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL(protein_config_parse_yaml(text, strlen(text), "rt.yaml",
-                                              &back, &err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        protein_config_parse_yaml(text, strlen(text), "rt.yaml", &back, &err),
+        PROTEIN_OK);
     if (!back) {
         fprintf(stderr, "\nround trip failed: line %d %s: %s\n%s\n", err.line,
                 err.key, err.message, text);
@@ -789,17 +918,25 @@ static void test_round_trip(void)
     protein_sweep_config *cfg = parse_yaml(
         "name: rt\nmethod: grid\n"
         "metric: {name: \"val/acc@1\", goal: minimize}\ncost: {name: gpu_s}\n"
-        "cost_param: g/steps\nmax_trials: 9\nmax_suggestion_cost: 0.1\nseed: 0\n"
-        "protein: {expansion_rate: 0.3, early_stop_quantile: 0.7, gp_max_obs: 3}\n"
+        "cost_param: g/steps\nmax_trials: 9\nmax_suggestion_cost: 0.1\n"
+        "seed: 0\n"
+        "protein: {expansion_rate: 0.3, early_stop_quantile: 0.7, "
+        "gp_max_obs: 3}\n"
         "parameters:\n"
-        "  u: {distribution: uniform, min: -0.1, max: 0.7, default: 0.3, scale: 0.123456789012345678}\n"
+        "  u: {distribution: uniform, min: -0.1, max: 0.7, default: 0.3, "
+        "scale: 0.123456789012345678}\n"
         "  i: {distribution: int_uniform, min: -5, max: 5}\n"
-        "  lr: {distribution: log_uniform_values, min: 1.5e-7, max: 3e-1, default: 1e-3}\n"
+        "  lr: {distribution: log_uniform_values, min: 1.5e-7, max: 3e-1, "
+        "default: 1e-3}\n"
         "  g:\n    parameters:\n"
-        "      steps: {distribution: log_normal, min: 3e7, max: 1e11, scale: time, integer: true, default: 1e8}\n"
+        "      steps: {distribution: log_normal, min: 3e7, max: 1e11, "
+        "scale: time, integer: true, default: 1e8}\n"
         "  gamma: {distribution: logit_normal, min: 0.8, max: 0.9999}\n"
         "  b: {distribution: uniform_pow2, min: 1, max: 4096, default: 256}\n"
-        "  c: {values: [\"a \\\"q\\\" \\\\ b\", \"tab\\there\", \"caf\\u00e9\", \"line\\u2028sep\", \"ls\\u2029 \\u0085 x\", \"\\x01\", 7, 1e-3, \"08\", \"true\", \"\"], default: \"tab\\there\"}\n"
+        "  c: {values: [\"a \\\"q\\\" \\\\ b\", \"tab\\there\", "
+        "\"caf\\u00e9\", \"line\\u2028sep\", \"ls\\u2029 \\u0085 x\", "
+        "\"\\x01\", 7, 1e-3, \"08\", \"true\", \"\"], "
+        "default: \"tab\\there\"}\n"
         "  k1: {value: \"x: y, [z]\"}\n"
         "  k2: {value: -2.5e-3}\n");
     protein_sweep_config *ini;
@@ -816,7 +953,8 @@ static void test_round_trip(void)
 
 static void test_write_file(void)
 {
-    protein_sweep_config *cfg = parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
+    protein_sweep_config *cfg =
+        parse_yaml(HEAD "  x: {distribution: uniform, min: 0, max: 1}\n");
     char *text = NULL, buf[4096];
     FILE *fp = tmpfile();
     size_t n;
@@ -866,7 +1004,8 @@ static void test_examples(void)
         CU_ASSERT_EQUAL(cfg->max_trials, 32);
         CU_ASSERT_EQUAL(cfg->n_params, 4);
         CU_ASSERT_EQUAL(param(cfg, "lr")->kind, PROTEIN_PARAM_LOG);
-        CU_ASSERT_EQUAL(param(cfg, "optimizer")->kind, PROTEIN_PARAM_CATEGORICAL);
+        CU_ASSERT_EQUAL(param(cfg, "optimizer")->kind,
+                        PROTEIN_PARAM_CATEGORICAL);
         check_round_trip(cfg);
     }
     protein_config_free(cfg);
@@ -874,7 +1013,8 @@ static void test_examples(void)
     if (cfg) {
         CU_ASSERT_STRING_EQUAL(cfg->cost_param, "train/total_timesteps");
         CU_ASSERT_EQUAL(param(cfg, "train/gamma")->kind, PROTEIN_PARAM_LOGIT);
-        CU_ASSERT_EQUAL(param(cfg, "env/frameskip")->kind, PROTEIN_PARAM_CONSTANT);
+        CU_ASSERT_EQUAL(param(cfg, "env/frameskip")->kind,
+                        PROTEIN_PARAM_CONSTANT);
         check_round_trip(cfg);
     }
     protein_config_free(cfg);
@@ -895,8 +1035,9 @@ static void test_load_file_errors(void)
     char path[1024];
 
     memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL(protein_config_load_file("/nonexistent/sweep.yaml", &cfg,
-                                             &err), PROTEIN_EIO);
+    CU_ASSERT_EQUAL(
+        protein_config_load_file("/nonexistent/sweep.yaml", &cfg, &err),
+        PROTEIN_EIO);
     CU_ASSERT_PTR_NULL(cfg);
     CU_ASSERT_STRING_EQUAL(err.file, "/nonexistent/sweep.yaml");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "No such file"));
@@ -937,7 +1078,8 @@ static void test_error_format(void)
     CU_ASSERT_STRING_EQUAL(buf, "s.ya");
     protein_error_format(NULL, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "");
-    CU_ASSERT_STRING_EQUAL(protein_strerror(PROTEIN_ECONFIG), "invalid sweep config");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(PROTEIN_ECONFIG),
+                           "invalid sweep config");
     CU_ASSERT_STRING_EQUAL(protein_strerror(PROTEIN_OK), "success");
     CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
 }
@@ -972,7 +1114,9 @@ static void test_wandb_file(void)
 
     memset(&err, 0, sizeof err);
     CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(text, strlen(text),
-                          "dir/my sweep.yaml", &cfg, &err), PROTEIN_OK);
+                                                    "dir/my sweep.yaml", &cfg,
+                                                    &err),
+                          PROTEIN_OK);
     CU_ASSERT_STRING_EQUAL(cfg->name, "my-sweep");
     CU_ASSERT_STRING_EQUAL(cfg->program, "train.py");
     CU_ASSERT_STRING_EQUAL(cfg->project, "proj");
@@ -986,7 +1130,8 @@ static void test_wandb_file(void)
     CU_ASSERT(cfg->hyperband.enabled && cfg->hyperband.max_iter == 27 &&
               cfg->hyperband.s == 2 && cfg->hyperband.eta == 3 &&
               cfg->hyperband.strict);
-    CU_ASSERT_PTR_NOT_NULL(cfg->warnings && strstr(cfg->warnings, "controller"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "controller"));
     p = param(cfg, "i");
     CU_ASSERT(p->kind == PROTEIN_PARAM_LINEAR && p->is_integer);
     p = param(cfg, "f");

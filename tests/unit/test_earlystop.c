@@ -16,8 +16,8 @@ static void test_pinball(void)
     /* residuals +1 and -1 at a=2, b=0: (0.3 * 1 + 0.7 * 1) / 2 */
     CU_ASSERT_DOUBLE_EQUAL(protein_pinball_loss(y, x, 2, 0.3, 2, 0), 0.5,
                            1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(protein_pinball_loss(y, x, 2, 0.3, 0, 0),
-                           0.3 * 2, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(protein_pinball_loss(y, x, 2, 0.3, 0, 0), 0.3 * 2,
+                           1e-12);
     CU_ASSERT_DOUBLE_EQUAL(protein_pinball_loss(y, x, 0, 0.3, 0, 0), 0, 0);
 }
 
@@ -99,11 +99,9 @@ static void test_thresholds(void)
     CU_ASSERT(protein_cost_model_threshold(&m, 300) == -INFINITY);
     CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 500),
                            0.5 + 0.3 * log(500), 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 1300), 3.6,
-                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 1300), 3.6, 1e-12);
     m.max_score = -4; /* sign-safe: below the best, not above it */
-    CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 1300), -4.4,
-                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 1300), -4.4, 1e-12);
 }
 
 /* Through the optimizer: 40 seeded successes on score = 0.5 + 0.3 ln c,

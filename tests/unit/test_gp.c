@@ -64,16 +64,16 @@ static void test_softplus(void)
 
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
         CU_ASSERT_DOUBLE_EQUAL(
-            protein_gp_softplus(protein_gp_softplus_inverse(vals[i])),
-            vals[i], 1e-12 * vals[i]);
+            protein_gp_softplus(protein_gp_softplus_inverse(vals[i])), vals[i],
+            1e-12 * vals[i]);
     CU_ASSERT_DOUBLE_EQUAL(protein_gp_softplus(0.0), log(2.0) + 1e-4, 1e-15);
     CU_ASSERT_DOUBLE_EQUAL(protein_gp_softplus(-800.0), 1e-4, 1e-20);
     CU_ASSERT(isfinite(protein_gp_softplus(800.0)));
     CU_ASSERT_DOUBLE_EQUAL(protein_gp_softplus(800.0), 800.0001, 1e-9);
     for (size_t i = 0; i < sizeof(raws) / sizeof(raws[0]); i++) {
         double h = 1e-6, r = raws[i];
-        double fd = (protein_gp_softplus(r + h) - protein_gp_softplus(r - h)) /
-                    (2 * h);
+        double fd =
+            (protein_gp_softplus(r + h) - protein_gp_softplus(r - h)) / (2 * h);
         CU_ASSERT_DOUBLE_EQUAL(protein_gp_softplus_grad(r), fd, 1e-8);
     }
     CU_ASSERT(protein_gp_softplus_grad(-800.0) >= 0);
@@ -93,7 +93,8 @@ static void test_noise_prior(void)
                       log(1.0 / (1.0 + exp(-r)));
         double v = protein_gp_noise_prior(r, &g);
         double fd = (protein_gp_noise_prior(r + h, NULL) -
-                     protein_gp_noise_prior(r - h, NULL)) / (2 * h);
+                     protein_gp_noise_prior(r - h, NULL)) /
+                    (2 * h);
 
         CU_ASSERT_DOUBLE_EQUAL(v, -logp, 1e-12);
         CU_ASSERT_DOUBLE_EQUAL(g, fd, 1e-6 * fmax(1.0, fabs(fd)));
@@ -107,8 +108,7 @@ static double lengthscale_neglogp(double raw)
     double x = log1p(exp(raw)) + 1e-4;
     double z = log(x);
 
-    return log(x * sqrt(2 * M_PI)) + 0.5 * z * z +
-           log1p(exp(-raw));
+    return log(x * sqrt(2 * M_PI)) + 0.5 * z * z + log1p(exp(-raw));
 }
 
 static void test_lengthscale_prior(void)
@@ -126,7 +126,8 @@ static void test_lengthscale_prior(void)
     /* The gradient is added to what grad held, each term divided by n. */
     for (size_t k = 0; k < d; k++) {
         double fd = (lengthscale_neglogp(theta[k] + h) -
-                     lengthscale_neglogp(theta[k] - h)) / (2 * h);
+                     lengthscale_neglogp(theta[k] - h)) /
+                    (2 * h);
         CU_ASSERT_DOUBLE_EQUAL(grad[k] - 0.25, fd / (double)n,
                                1e-6 * fmax(1.0, fabs(fd)));
     }
@@ -139,9 +140,9 @@ static void test_fit_options_resolve(void)
     protein_gp_fit_options in = {0}, out;
     char err[256] = "";
 
-    CU_ASSERT_EQUAL_FATAL(protein_gp_fit_options_resolve(NULL, &out, err,
-                                                         sizeof(err)),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_gp_fit_options_resolve(NULL, &out, err, sizeof(err)),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL(out.iterations, 50);
     CU_ASSERT_DOUBLE_EQUAL(out.learning_rate, 1e-3, 0);
     CU_ASSERT_EQUAL(out.method, PROTEIN_GP_FIT_LBFGS);
@@ -149,14 +150,13 @@ static void test_fit_options_resolve(void)
     CU_ASSERT_DOUBLE_EQUAL(out.ftol_nats, PROTEIN_GP_LBFGS_FTOL_NATS, 0);
     in.method = PROTEIN_GP_FIT_ADAM;
     in.iterations = 7;
-    CU_ASSERT_EQUAL_FATAL(protein_gp_fit_options_resolve(&in, &out, err,
-                                                         sizeof(err)),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_gp_fit_options_resolve(&in, &out, err, sizeof(err)),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL(out.method, PROTEIN_GP_FIT_ADAM);
     CU_ASSERT_EQUAL(out.iterations, 7);
     in.learning_rate = -1;
-    CU_ASSERT_EQUAL(protein_gp_fit_options_resolve(&in, &out, err,
-                                                   sizeof(err)),
+    CU_ASSERT_EQUAL(protein_gp_fit_options_resolve(&in, &out, err, sizeof(err)),
                     PROTEIN_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "bad options"));
 }
@@ -180,8 +180,8 @@ static void test_params(void)
     {
         /* The first Adam step moves every coordinate by lr against the sign
          * of its gradient (bias-corrected m / sqrt(v) = sign(g)). */
-        double g[PROTEIN_GP_NTHETA(4)] = {1.0, -2.0, 0.5, 3.0, -1.0, 1e-3,
-                                          -7.0};
+        double g[PROTEIN_GP_NTHETA(4)] = {1.0,  -2.0, 0.5, 3.0,
+                                          -1.0, 1e-3, -7.0};
         double before[PROTEIN_GP_NTHETA(4)];
 
         memcpy(before, p.theta, sizeof(before));
@@ -270,14 +270,16 @@ static void test_minimize(void)
 
         for (int k = 0; k < 5; k++)
             p.theta[k] = -1.0 + 0.3 * k;
-        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &with, err,
-                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&obj, &p, &o, &with, err, sizeof(err)),
+            PROTEIN_OK);
         for (int k = 0; k < 5; k++)
             p.theta[k] = -1.0 + 0.3 * k;
         protein_gp_params_reset_moments(&p);
         CU_ASSERT_EQUAL(p.lbfgs_count, 0);
-        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &o, &without, err,
-                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&obj, &p, &o, &without, err, sizeof(err)),
+            PROTEIN_OK);
         CU_ASSERT(with.final_loss < 1e-8 && without.final_loss < 1e-8);
         CU_ASSERT(with.evaluations < without.evaluations);
     }
@@ -293,8 +295,9 @@ static void test_minimize(void)
         for (int k = 0; k < 5; k++)
             p.theta[k] = 0;
         protein_gp_params_reset_moments(&p);
-        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &dflt, &loose, err,
-                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&obj, &p, &dflt, &loose, err, sizeof(err)),
+            PROTEIN_OK);
         CU_ASSERT(loose.evaluations < rep.evaluations);
         CU_ASSERT(loose.final_loss < 0.005);
         CU_ASSERT(loose.final_loss > rep.final_loss);
@@ -302,17 +305,20 @@ static void test_minimize(void)
             p.theta[k] = 0;
         protein_gp_params_reset_moments(&p);
         many.n = 100;
-        CU_ASSERT_EQUAL(protein_gp_minimize(&many, &p, &dflt, &hundred, err,
-                                            sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&many, &p, &dflt, &hundred, err, sizeof(err)),
+            PROTEIN_OK);
         CU_ASSERT(hundred.evaluations > loose.evaluations);
         CU_ASSERT(hundred.final_loss < loose.final_loss);
         /* No observations, or a tolerance that is no tolerance: refused. */
         many.n = 0;
-        CU_ASSERT_EQUAL(protein_gp_minimize(&many, &p, &dflt, &loose, err,
-                                            sizeof(err)), PROTEIN_EINVAL);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&many, &p, &dflt, &loose, err, sizeof(err)),
+            PROTEIN_EINVAL);
         dflt.ftol_nats = -1;
-        CU_ASSERT_EQUAL(protein_gp_minimize(&obj, &p, &dflt, &loose, err,
-                                            sizeof(err)), PROTEIN_EINVAL);
+        CU_ASSERT_EQUAL(
+            protein_gp_minimize(&obj, &p, &dflt, &loose, err, sizeof(err)),
+            PROTEIN_EINVAL);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "ftol -1 nats"));
     }
 
@@ -406,8 +412,8 @@ static void test_loss_direct(void)
             double b = (X[2 * i + 1] - X[2 * j + 1]) / h[1];
             double r = sqrt(a * a + b * b);
             double lin = X[2 * i] * X[2 * j] + X[2 * i + 1] * X[2 * j + 1];
-            K[i][j] = h[2] * (lin + h[3] + (1 + sqrt(3.0) * r) *
-                                               exp(-sqrt(3.0) * r));
+            K[i][j] =
+                h[2] * (lin + h[3] + (1 + sqrt(3.0) * r) * exp(-sqrt(3.0) * r));
             if (i == j)
                 K[i][j] += h[4];
         }
@@ -457,19 +463,26 @@ static void check_gradient(size_t d, size_t n, uint64_t seed)
         memcpy(tm, theta, nt * sizeof(double));
         tp[k] += h;
         tm[k] -= h;
-        CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, tp, &fp, NULL),
-                              PROTEIN_OK);
-        CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, tm, &fm, NULL),
-                              PROTEIN_OK);
+        CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, tp, &fp, NULL), PROTEIN_OK);
+        CU_ASSERT_EQUAL_FATAL(loss_grad(d, X, y, n, tm, &fm, NULL), PROTEIN_OK);
         CU_ASSERT_DOUBLE_EQUAL(g[k], (fp - fm) / (2 * h), 1e-8 * scale);
     }
     free(X);
     free(y);
 }
 
-static void test_gradient_d1(void) { check_gradient(1, 25, 11); }
-static void test_gradient_d3(void) { check_gradient(3, 40, 12); }
-static void test_gradient_d8(void) { check_gradient(8, 60, 13); }
+static void test_gradient_d1(void)
+{
+    check_gradient(1, 25, 11);
+}
+static void test_gradient_d3(void)
+{
+    check_gradient(3, 40, 12);
+}
+static void test_gradient_d8(void)
+{
+    check_gradient(8, 60, 13);
+}
 
 static void test_predict(void)
 {
@@ -494,8 +507,8 @@ static void test_predict(void)
         p.theta[k] = protein_gp_softplus_inverse(0.3);
     o.method = PROTEIN_GP_FIT_LBFGS;
     o.max_evaluations = 1;
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &rep, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &rep, err, sizeof(err)),
+                          PROTEIN_OK);
     CU_ASSERT_EQUAL(rep.evaluations, 1);
     CU_ASSERT_EQUAL(rep.jitter_used, 0);
     for (int k = 0; k < D; k++) {
@@ -505,8 +518,9 @@ static void test_predict(void)
     /* Training points, then two points far from the data. */
     CU_ASSERT_EQUAL_FATAL(cpu->predict(st, X, N, mean, var, err, sizeof(err)),
                           PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, far, 2, mean + N, var + N, err,
-                                       sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->predict(st, far, 2, mean + N, var + N, err, sizeof(err)),
+        PROTEIN_OK);
     for (int i = 0; i < N; i++) {
         CU_ASSERT_DOUBLE_EQUAL(mean[i], y[i], 1e-2);
         CU_ASSERT(var[i] >= 0);
@@ -618,13 +632,13 @@ static void test_predict_direct(void)
     CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
     memcpy(p.theta, theta, sizeof(theta));
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &rep, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &rep, err, sizeof(err)),
+                          PROTEIN_OK);
     CU_ASSERT_EQUAL(rep.jitter_used, 0);
-    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean, var, err,
-                                       sizeof(err)), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean_only, NULL, err,
-                                       sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean, var, err, sizeof(err)),
+                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->predict(st, Xs, M, mean_only, NULL, err, sizeof(err)), PROTEIN_OK);
     for (size_t i = 0; i < N; i++) {
         for (size_t j = 0; j < N; j++)
             K[i * N + j] = direct_kernel(X + i * D, X + j * D, D, theta);
@@ -669,7 +683,8 @@ static void test_predict_chunks(void)
     enum { N = 300, D = 2, M = 4200 };
     double *X = malloc(N * D * sizeof(double)), *y = malloc(N * sizeof(double));
     double *Xs = malloc(M * D * sizeof(double));
-    double *mean = malloc(M * sizeof(double)), *var = malloc(M * sizeof(double));
+    double *mean = malloc(M * sizeof(double)),
+           *var = malloc(M * sizeof(double));
     void *st = NULL;
     protein_gp_params p;
     protein_gp_fit_options o = {.method = PROTEIN_GP_FIT_LBFGS,
@@ -682,14 +697,15 @@ static void test_predict_chunks(void)
         Xs[i] = protein_rng_uniform(&rng);
     CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, NULL, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, NULL, err, sizeof(err)),
+                          PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(cpu->predict(st, Xs, M, mean, var, err, sizeof(err)),
                           PROTEIN_OK);
     for (size_t i = 0; i < M; i += 487) {
         double m1, v1;
-        CU_ASSERT_EQUAL(cpu->predict(st, Xs + i * D, 1, &m1, &v1, err,
-                                     sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            cpu->predict(st, Xs + i * D, 1, &m1, &v1, err, sizeof(err)),
+            PROTEIN_OK);
         CU_ASSERT_DOUBLE_EQUAL(m1, mean[i], 1e-9);
         CU_ASSERT_DOUBLE_EQUAL(v1, var[i], 1e-9);
     }
@@ -734,8 +750,9 @@ static void test_jitter_ladder(void)
 
     theta[1] = raw_exact(4.0);
     CU_ASSERT_FATAL(!isnan(theta[1]));
-    CU_ASSERT_EQUAL(cpu->loss_grad(st, X, y, 3, theta, &loss, NULL, err,
-                                   sizeof(err)), PROTEIN_ENUMERIC);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(st, X, y, 3, theta, &loss, NULL, err, sizeof(err)),
+        PROTEIN_ENUMERIC);
     CU_ASSERT(strstr(err, "not positive definite") != NULL);
     /* loss_grad replaced the fitted data: predict needs a new fit. */
     CU_ASSERT_EQUAL(cpu->predict(st, X, 1, &loss, NULL, err, sizeof(err)),
@@ -765,8 +782,8 @@ static void test_fit_methods(void)
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
 
     o.method = PROTEIN_GP_FIT_ADAM;
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &adam, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N, &p, &o, &adam, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL(adam.iterations_done, 50);
     CU_ASSERT_EQUAL(adam.evaluations, 51);
     CU_ASSERT_EQUAL(p.step, 50);
@@ -775,8 +792,8 @@ static void test_fit_methods(void)
     protein_gp_params_free(&p);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
     o.method = PROTEIN_GP_FIT_LBFGS;
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, &o, &lbfgs, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N, &p, &o, &lbfgs, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT(lbfgs.evaluations <= 13);
     CU_ASSERT(lbfgs.final_loss < adam.final_loss);
     {
@@ -790,8 +807,8 @@ static void test_fit_methods(void)
     /* Default options (NULL) are L-BFGS with 12 evaluations. */
     protein_gp_params_free(&p);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, NULL, &dflt, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N, &p, NULL, &dflt, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL(dflt.final_loss, lbfgs.final_loss);
     CU_ASSERT_EQUAL(p.step, 0);
     protein_gp_params_free(&p);
@@ -816,19 +833,22 @@ static void test_warm_refit(void)
     CU_ASSERT_EQUAL_FATAL(cpu->create(&st, D, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&q, D), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N - 3, &p, NULL, &cold, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N - 3, &p, NULL, &cold, err, sizeof(err)),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL(cold.evaluations, 12);
     CU_ASSERT(p.lbfgs_count > 0);
     /* Bring it to the optimum, then refit with three more points. */
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N - 3, &p, &longer, NULL, err,
-                                   sizeof(err)), PROTEIN_OK);
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &p, NULL, &warm, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N - 3, &p, &longer, NULL, err, sizeof(err)),
+        PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N, &p, NULL, &warm, err, sizeof(err)), PROTEIN_OK);
     CU_ASSERT(warm.evaluations <= 12);
     memcpy(q.theta, p.theta, PROTEIN_GP_NTHETA(D) * sizeof(double));
-    CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, N, &q, &longer, &best, err,
-                                   sizeof(err)), PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        cpu->fit(st, X, y, N, &q, &longer, &best, err, sizeof(err)),
+        PROTEIN_OK);
     CU_ASSERT(best.final_loss <= warm.final_loss);
     CU_ASSERT(warm.final_loss - best.final_loss < 1e-4);
     protein_gp_params_reset_moments(&p);
@@ -866,18 +886,22 @@ static void test_bad_arguments(void)
     CU_ASSERT_EQUAL(cpu->fit(st, X, y, 2, &p3, NULL, NULL, err, sizeof(err)),
                     PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "d = 3") != NULL);
-    CU_ASSERT_EQUAL(cpu->loss_grad(st, X, y, 0, theta, &loss, NULL, err,
-                                   sizeof(err)), PROTEIN_EINVAL);
-    CU_ASSERT_EQUAL(cpu->loss_grad(st, X, y, 2, NULL, &loss, NULL, err,
-                                   sizeof(err)), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(st, X, y, 0, theta, &loss, NULL, err, sizeof(err)),
+        PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(st, X, y, 2, NULL, &loss, NULL, err, sizeof(err)),
+        PROTEIN_EINVAL);
     y[1] = INFINITY;
-    CU_ASSERT_EQUAL(cpu->loss_grad(st, X, y, 2, theta, &loss, NULL, err,
-                                   sizeof(err)), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(st, X, y, 2, theta, &loss, NULL, err, sizeof(err)),
+        PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "NaN or Inf") != NULL);
     y[1] = 1;
     theta[0] = NAN;
-    CU_ASSERT_EQUAL(cpu->loss_grad(st, X, y, 2, theta, &loss, NULL, err,
-                                   sizeof(err)), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(st, X, y, 2, theta, &loss, NULL, err, sizeof(err)),
+        PROTEIN_EINVAL);
     {
         protein_gp_fit_options o = {.iterations = -1};
         CU_ASSERT_EQUAL(cpu->fit(st, X, y, 2, &p, &o, NULL, err, sizeof(err)),
@@ -905,8 +929,9 @@ static void test_refit_sizes(void)
     CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&p, D), PROTEIN_OK);
     for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
         make_problem(51 + s, sizes[s], D, X, y);
-        CU_ASSERT_EQUAL_FATAL(cpu->fit(st, X, y, sizes[s], &p, NULL, &rep,
-                                       err, sizeof(err)), PROTEIN_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            cpu->fit(st, X, y, sizes[s], &p, NULL, &rep, err, sizeof(err)),
+            PROTEIN_OK);
         CU_ASSERT_EQUAL(cpu->predict(st, X, 1, &a, NULL, err, sizeof(err)),
                         PROTEIN_OK);
         CU_ASSERT_DOUBLE_EQUAL(a, y[0], 0.2);

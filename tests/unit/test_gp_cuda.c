@@ -103,10 +103,12 @@ static void check_loss_grad(size_t n, size_t d, uint64_t seed)
     CU_ASSERT_FATAL(gc != NULL && gg != NULL);
     CU_ASSERT_EQUAL_FATAL(cpu->create(&sc, d, err, sizeof err), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(cuda->create(&sg, d, err, sizeof err), PROTEIN_OK);
-    CU_ASSERT_EQUAL(cpu->loss_grad(sc, p.X, p.y, n, p.theta, &lc, gc, err,
-                                   sizeof err), PROTEIN_OK);
-    CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lg, gg, err,
-                                    sizeof err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        cpu->loss_grad(sc, p.X, p.y, n, p.theta, &lc, gc, err, sizeof err),
+        PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lg, gg, err, sizeof err),
+        PROTEIN_OK);
     for (size_t k = 0; k < nt; k++)
         gmax = fmax(gmax, fabs(gc[k]));
     for (size_t k = 0; k < nt; k++)
@@ -114,13 +116,15 @@ static void check_loss_grad(size_t n, size_t d, uint64_t seed)
     CU_ASSERT(rel_diff(lg, lc) <= TOL_LOSS);
     CU_ASSERT(gdiff <= TOL_GRAD);
     if (rel_diff(lg, lc) > TOL_LOSS || gdiff > TOL_GRAD)
-        fprintf(stderr, "\n  n=%zu d=%zu: loss %.17g vs %.17g, grad diff %.3g\n",
-                n, d, lg, lc, gdiff);
+        fprintf(stderr,
+                "\n  n=%zu d=%zu: loss %.17g vs %.17g, grad diff %.3g\n", n, d,
+                lg, lc, gdiff);
     worst_loss = fmax(worst_loss, rel_diff(lg, lc));
     worst_grad = fmax(worst_grad, gdiff);
     /* loss only (grad NULL) gives the same loss */
-    CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lg, NULL, err,
-                                    sizeof err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lg, NULL, err, sizeof err),
+        PROTEIN_OK);
     CU_ASSERT(rel_diff(lg, lc) <= TOL_LOSS);
     cpu->destroy(sc);
     cuda->destroy(sg);
@@ -161,16 +165,19 @@ static void test_gradient_finite_difference(void)
 
     problem_make(&p, n, d, 11);
     CU_ASSERT_EQUAL_FATAL(cuda->create(&sg, d, err, sizeof err), PROTEIN_OK);
-    CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &l0, g, err,
-                                    sizeof err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        cuda->loss_grad(sg, p.X, p.y, n, p.theta, &l0, g, err, sizeof err),
+        PROTEIN_OK);
     for (size_t k = 0; k < nt; k++) {
         double t = p.theta[k], fd;
         p.theta[k] = t + h;
         CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lp, NULL,
-                                        err, sizeof err), PROTEIN_OK);
+                                        err, sizeof err),
+                        PROTEIN_OK);
         p.theta[k] = t - h;
         CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &lm, NULL,
-                                        err, sizeof err), PROTEIN_OK);
+                                        err, sizeof err),
+                        PROTEIN_OK);
         p.theta[k] = t;
         fd = (lp - lm) / (2 * h);
         CU_ASSERT(fabs(fd - g[k]) <= 1e-6 * fmax(1.0, fabs(g[k])));
@@ -219,8 +226,10 @@ static void check_fit(size_t n, size_t d, const protein_gp_fit_options *opts,
     CU_ASSERT_EQUAL(rg.jitter_used, rc_.jitter_used);
     CU_ASSERT(rel_diff(rg.final_loss, rc_.final_loss) <= 1e-8);
 
-    CU_ASSERT_EQUAL(cpu->predict(sc, q.X, m, mc, vc, err, sizeof err), PROTEIN_OK);
-    CU_ASSERT_EQUAL(cuda->predict(sg, q.X, m, mg, vg, err, sizeof err), PROTEIN_OK);
+    CU_ASSERT_EQUAL(cpu->predict(sc, q.X, m, mc, vc, err, sizeof err),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(cuda->predict(sg, q.X, m, mg, vg, err, sizeof err),
+                    PROTEIN_OK);
     CU_ASSERT_EQUAL(cuda->predict(sg, q.X, m, m2, NULL, err, sizeof err),
                     PROTEIN_OK);
     for (size_t i = 0; i < m; i++) {
@@ -228,8 +237,8 @@ static void check_fit(size_t n, size_t d, const protein_gp_fit_options *opts,
         CU_ASSERT(rel_diff(vg[i], vc[i]) <= TOL_PRED);
         CU_ASSERT(vg[i] >= 0);
         CU_ASSERT_EQUAL(m2[i], mg[i]);
-        worst_pred = fmax(worst_pred, fmax(rel_diff(mg[i], mc[i]),
-                                           rel_diff(vg[i], vc[i])));
+        worst_pred = fmax(worst_pred,
+                          fmax(rel_diff(mg[i], mc[i]), rel_diff(vg[i], vc[i])));
     }
     cpu->destroy(sc);
     cuda->destroy(sg);
@@ -246,7 +255,8 @@ static void check_fit(size_t n, size_t d, const protein_gp_fit_options *opts,
 
 static void test_fit_adam(void)
 {
-    protein_gp_fit_options o = {.method = PROTEIN_GP_FIT_ADAM, .iterations = 50};
+    protein_gp_fit_options o = {.method = PROTEIN_GP_FIT_ADAM,
+                                .iterations = 50};
     check_fit(300, 5, &o, 21, 500);
     check_fit(1500, 21, &o, 22, 3000);
 }
@@ -280,10 +290,12 @@ static void test_refit_sizes(void)
         problem_make(&p, sizes[r], d, 40 + r);
         CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&pc, d), PROTEIN_OK);
         CU_ASSERT_EQUAL_FATAL(protein_gp_params_init(&pg, d), PROTEIN_OK);
-        CU_ASSERT_EQUAL(cpu->fit(sc, p.X, p.y, p.n, &pc, &o, NULL, err,
-                                 sizeof err), PROTEIN_OK);
-        CU_ASSERT_EQUAL(cuda->fit(sg, p.X, p.y, p.n, &pg, &o, NULL, err,
-                                  sizeof err), PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            cpu->fit(sc, p.X, p.y, p.n, &pc, &o, NULL, err, sizeof err),
+            PROTEIN_OK);
+        CU_ASSERT_EQUAL(
+            cuda->fit(sg, p.X, p.y, p.n, &pg, &o, NULL, err, sizeof err),
+            PROTEIN_OK);
         CU_ASSERT_EQUAL(cpu->predict(sc, q.X, m, mc, vc, err, sizeof err),
                         PROTEIN_OK);
         CU_ASSERT_EQUAL(cuda->predict(sg, q.X, m, mg, vg, err, sizeof err),
@@ -329,17 +341,21 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(cuda->predict(sg, p.X, 4, mean, NULL, err, sizeof err),
                     PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "before a successful fit") != NULL);
-    CU_ASSERT_EQUAL(cuda->fit(sg, p.X, p.y, n, &wrong, NULL, NULL, err,
-                              sizeof err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cuda->fit(sg, p.X, p.y, n, &wrong, NULL, NULL, err, sizeof err),
+        PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "d = 3") != NULL);
-    CU_ASSERT_EQUAL(cuda->fit(sg, p.X, p.y, n, &pg, &bad, NULL, err, sizeof err),
-                    PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cuda->fit(sg, p.X, p.y, n, &pg, &bad, NULL, err, sizeof err),
+        PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "method 7") != NULL);
-    CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, 0, p.theta, &loss, NULL, err,
-                                    sizeof err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cuda->loss_grad(sg, p.X, p.y, 0, p.theta, &loss, NULL, err, sizeof err),
+        PROTEIN_EINVAL);
     p.X[3] = NAN;
-    CU_ASSERT_EQUAL(cuda->loss_grad(sg, p.X, p.y, n, p.theta, &loss, NULL, err,
-                                    sizeof err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(
+        cuda->loss_grad(sg, p.X, p.y, n, p.theta, &loss, NULL, err, sizeof err),
+        PROTEIN_EINVAL);
     CU_ASSERT(strstr(err, "NaN") != NULL);
 
     /* All points equal and huge: K is rank one to working precision, so
@@ -348,16 +364,18 @@ static void test_errors(void)
     CU_ASSERT_FATAL(Xsing != NULL);
     for (size_t i = 0; i < n * d; i++)
         Xsing[i] = 1e6;
-    p.theta[d] = 20;       /* sf ~ 20 */
-    p.theta[d + 2] = -50;  /* sn2 at its 1e-4 floor */
+    p.theta[d] = 20;      /* sf ~ 20 */
+    p.theta[d + 2] = -50; /* sn2 at its 1e-4 floor */
     err[0] = '\0';
     CU_ASSERT_EQUAL(cuda->loss_grad(sg, Xsing, p.y, n, p.theta, &loss, NULL,
-                                    err, sizeof err), PROTEIN_ENUMERIC);
+                                    err, sizeof err),
+                    PROTEIN_ENUMERIC);
     CU_ASSERT(strstr(err, "positive definite") != NULL);
     /* the state stays usable after the failure */
     p.X[3] = 0.5;
-    CU_ASSERT_EQUAL(cuda->fit(sg, p.X, p.y, n, &pg, NULL, NULL, err, sizeof err),
-                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(
+        cuda->fit(sg, p.X, p.y, n, &pg, NULL, NULL, err, sizeof err),
+        PROTEIN_OK);
     CU_ASSERT_EQUAL(cuda->predict(sg, p.X, 4, mean, NULL, err, sizeof err),
                     PROTEIN_OK);
     free(Xsing);
@@ -378,8 +396,8 @@ static void test_errors(void)
 
 static double objective(const double *v)
 {
-    return -(v[0] - 0.3) * (v[0] - 0.3) - 0.5 * (log10(v[1]) + 2) *
-           (log10(v[1]) + 2) + 0.1 * v[2];
+    return -(v[0] - 0.3) * (v[0] - 0.3) -
+           0.5 * (log10(v[1]) + 2) * (log10(v[1]) + 2) + 0.1 * v[2];
 }
 
 static void test_seeded_sweep(void)
@@ -412,13 +430,16 @@ static void test_seeded_sweep(void)
         best_c = fmax(best_c, objective(vc));
         best_g = fmax(best_g, objective(vg));
         CU_ASSERT_EQUAL(protein_observe(oc, vc, objective(vc), 10 + vc[2],
-                                        PROTEIN_OUTCOME_SUCCESS), PROTEIN_OK);
+                                        PROTEIN_OUTCOME_SUCCESS),
+                        PROTEIN_OK);
         CU_ASSERT_EQUAL(protein_observe(og, vg, objective(vg), 10 + vg[2],
-                                        PROTEIN_OUTCOME_SUCCESS), PROTEIN_OK);
+                                        PROTEIN_OUTCOME_SUCCESS),
+                        PROTEIN_OK);
     }
-    printf("\n    identical through suggestion %d of %d; best cpu %.6f, "
-           "cuda %.6f ", diverged_at < 0 ? SWEEP_SUGGESTIONS : diverged_at,
-           SWEEP_SUGGESTIONS, best_c, best_g);
+    printf("\n    identical through suggestion %d of %d; best cpu %.6f, cuda "
+           "%.6f ",
+           diverged_at < 0 ? SWEEP_SUGGESTIONS : diverged_at, SWEEP_SUGGESTIONS,
+           best_c, best_g);
     CU_ASSERT(diverged_at < 0 || diverged_at >= SWEEP_IDENTICAL);
     CU_ASSERT_DOUBLE_EQUAL(best_c, best_g, 0.02);
     protein_optimizer_free(oc);
@@ -450,8 +471,8 @@ int main(void)
         return 77;
     }
     status = cunit_run_suite("gp_cuda", tests, CUNIT_COUNT(tests));
-    printf("worst |cuda - cpu|: loss %.2e (rel), grad %.2e (rel to max), "
-           "theta %.2e, predict %.2e (rel)\n",
+    printf("worst |cuda - cpu|: loss %.2e (rel), grad %.2e (rel to max), theta "
+           "%.2e, predict %.2e (rel)\n",
            worst_loss, worst_grad, worst_theta, worst_pred);
     return status;
 }

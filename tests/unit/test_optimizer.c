@@ -154,7 +154,12 @@ static void test_observe_rules(void)
     mixed_space(&s, 4);
     CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
                     PROTEIN_OK);
-    v[0] = 1e-3; v[1] = 1e7; v[2] = 64; v[3] = 0.99; v[4] = 3; v[5] = 1;
+    v[0] = 1e-3;
+    v[1] = 1e7;
+    v[2] = 64;
+    v[3] = 0.99;
+    v[4] = 3;
+    v[5] = 1;
     v[6] = 7;
     CU_ASSERT_EQUAL(protein_observe(opt, v, 1.0, 10, PROTEIN_OUTCOME_SUCCESS),
                     PROTEIN_OK);
@@ -207,8 +212,8 @@ static double run_quadratic(uint64_t seed, protein_method method, int n)
         CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
         loss = -quad(v);
         best = fmax(best, -loss);
-        CU_ASSERT(protein_observe(opt, v, loss, 1.0,
-                                  PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
+        CU_ASSERT(protein_observe(opt, v, loss, 1.0, PROTEIN_OUTCOME_SUCCESS) ==
+                  PROTEIN_OK);
     }
     protein_optimizer_free(opt);
     return best;
@@ -271,8 +276,8 @@ static double pending_min_distance(int mark_pending)
 static void test_pending_distinct(void)
 {
     double with = pending_min_distance(1), without = pending_min_distance(0);
-    CU_ASSERT(with > 0.05);      /* far above the 1e-6 dedup radius */
-    CU_ASSERT(without < 0.02);   /* unmarked, the model repeats itself */
+    CU_ASSERT(with > 0.05);    /* far above the 1e-6 dedup radius */
+    CU_ASSERT(without < 0.02); /* unmarked, the model repeats itself */
 }
 
 /* A batch from one fit: as many points as asked, all model points, each
@@ -338,8 +343,8 @@ static void test_rank_normal(void)
                 CU_ASSERT_EQUAL(t[i], t[j]); /* ties share a value */
         }
         /* the inverse is exact at the data */
-        CU_ASSERT_DOUBLE_EQUAL(protein_rank_normal_inverse(y, t, 7, t[i]),
-                               y[i], 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(protein_rank_normal_inverse(y, t, 7, t[i]), y[i],
+                               1e-12);
     }
     CU_ASSERT_EQUAL(t[1], 0.0); /* the smallest */
     CU_ASSERT_EQUAL(t[2], 1.0); /* the largest, however far out */

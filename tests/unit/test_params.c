@@ -19,7 +19,8 @@ static pq_params sample(void)
     static pq_param items[3];
     items[0] = (pq_param){.name = "train/learning_rate", .number = 0.001};
     items[1] = (pq_param){.name = "batch", .is_integer = 1, .number = 256};
-    items[2] = (pq_param){.name = "act", .is_string = 1, .text = "re\"lu\\\n\x01"};
+    items[2] =
+        (pq_param){.name = "act", .is_string = 1, .text = "re\"lu\\\n\x01"};
     return (pq_params){3, items};
 }
 
@@ -28,8 +29,8 @@ static void test_json_render(void)
     pq_params p = sample();
     char *json = NULL;
     CU_ASSERT_EQUAL_FATAL(pq_params_to_json(&p, &json), PQ_OK);
-    CU_ASSERT_STRING_EQUAL(json, "{\"train/learning_rate\": 0.001, \"batch\": 256, "
-                                 "\"act\": \"re\\\"lu\\\\\\n\\u0001\"}");
+    CU_ASSERT_STRING_EQUAL(json, "{\"train/learning_rate\": 0.001, \"batch\": "
+                                 "256, \"act\": \"re\\\"lu\\\\\\n\\u0001\"}");
     free(json);
 
     pq_param whole = {.name = "x", .number = 3.0};
@@ -73,10 +74,25 @@ static void test_json_round_trip(void)
 static void test_json_parse_errors(void)
 {
     static const char *const bad[] = {
-        "", "[]", "{", "{\"a\": }", "{\"a\": tru}", "{\"a\": {\"b\" 1}}",
-        "{\"a\": [1,]}", "{\"a\": [1 2]}", "{\"a\": nul}", "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}",
-        "{\"a\": 01}", "{\"a\": 1,}", "{\"a\" 1}", "{\"a\": 1} x", "{\"a\": \"\\q\"}",
-        "{\"a\": 1e999}", "{\"a\": \"\\ud800\"}",
+        "",
+        "[]",
+        "{",
+        "{\"a\": }",
+        "{\"a\": tru}",
+        "{\"a\": {\"b\" 1}}",
+        "{\"a\": [1,]}",
+        "{\"a\": [1 2]}",
+        "{\"a\": nul}",
+        "{\"a\": "
+        "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+        "}",
+        "{\"a\": 01}",
+        "{\"a\": 1,}",
+        "{\"a\" 1}",
+        "{\"a\": 1} x",
+        "{\"a\": \"\\q\"}",
+        "{\"a\": 1e999}",
+        "{\"a\": \"\\ud800\"}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pq_params p = {0};
@@ -85,8 +101,10 @@ static void test_json_parse_errors(void)
         CU_ASSERT_PTR_NULL(p.items);
     }
     pq_params p = {0};
-    CU_ASSERT_EQUAL_FATAL(pq_params_from_json(" { \"u\" : \"\\u00e9\\ud83d\\ude00\" ,"
-                                              "\"n\":-2.5E+1} ", &p), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_params_from_json(
+            " { \"u\" : \"\\u00e9\\ud83d\\ude00\" ,\"n\":-2.5E+1} ", &p),
+        PQ_OK);
     CU_ASSERT_STRING_EQUAL(p.items[0].text, "\xc3\xa9\xf0\x9f\x98\x80");
     CU_ASSERT_EQUAL(p.items[1].number, -25.0);
     CU_ASSERT_FALSE(p.items[1].is_integer);
@@ -99,9 +117,9 @@ static void test_json_parse_errors(void)
  * text and written back as they came. */
 static void test_json_values(void)
 {
-    static const char json[] = "{\"f\": true, \"g\": false, \"n\": null, "
-                               "\"l\": [32, [1.5, \"x\"], {\"k\": null}], "
-                               "\"o\": {\"a\": [true]}}";
+    static const char json[] =
+        "{\"f\": true, \"g\": false, \"n\": null, \"l\": [32, [1.5, \"x\"], "
+        "{\"k\": null}], \"o\": {\"a\": [true]}}";
     pq_params p = {0};
     char *back = NULL, *args = NULL;
 
@@ -110,11 +128,13 @@ static void test_json_values(void)
     CU_ASSERT(p.items[0].is_string && p.items[0].is_json);
     CU_ASSERT_STRING_EQUAL(p.items[0].text, "true");
     CU_ASSERT_STRING_EQUAL(p.items[2].text, "null");
-    CU_ASSERT_STRING_EQUAL(p.items[3].text, "[32, [1.5, \"x\"], {\"k\": null}]");
+    CU_ASSERT_STRING_EQUAL(p.items[3].text,
+                           "[32, [1.5, \"x\"], {\"k\": null}]");
     CU_ASSERT_EQUAL(pq_params_to_json(&p, &back), PQ_OK);
     CU_ASSERT_STRING_EQUAL(back, json);
     CU_ASSERT_EQUAL(pq_params_to_args(&p, &args), PQ_OK);
-    CU_ASSERT_PTR_NOT_NULL(strstr(args, "--f=true --g=false --n=null --l=[32, "));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(args, "--f=true --g=false --n=null --l=[32, "));
     free(back);
     free(args);
     pq_params_free(&p);
@@ -127,7 +147,8 @@ static void test_args(void)
     char *args = NULL;
     CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&p, &args), PQ_OK);
     /* a sectioned name (PufferLib INI) takes the form PufferLib's CLI parses */
-    CU_ASSERT_STRING_EQUAL(args, "--train.learning-rate=0.001 --batch=256 --act=relu");
+    CU_ASSERT_STRING_EQUAL(
+        args, "--train.learning-rate=0.001 --batch=256 --act=relu");
     free(args);
     pq_params none = {0};
     CU_ASSERT_EQUAL_FATAL(pq_params_to_args(&none, &args), PQ_OK);
@@ -138,7 +159,8 @@ static void test_args(void)
 static void test_env_names(void)
 {
     char buf[64];
-    CU_ASSERT_EQUAL(pq_param_env_name("train/learning-rate.x", buf, sizeof buf), PQ_OK);
+    CU_ASSERT_EQUAL(pq_param_env_name("train/learning-rate.x", buf, sizeof buf),
+                    PQ_OK);
     CU_ASSERT_STRING_EQUAL(buf, "PROTEIN_PARAM_TRAIN_LEARNING_RATE_X");
     CU_ASSERT_EQUAL(pq_param_env_name("ab", buf, 17), PQ_OK);
     CU_ASSERT_STRING_EQUAL(buf, "PROTEIN_PARAM_AB");
@@ -159,12 +181,14 @@ static void test_env_build(void)
     pq_params p = sample();
     pq_env env;
     p.items[2].text = "relu";
-    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 42, &p, "/tmp/r", "abc", &env), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 42, &p, "/tmp/r", "abc", &env),
+                          PQ_OK);
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_SWEEP"), "ppo");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TRIAL"), "42");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_BATCH"), "256");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_ACT"), "relu");
-    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_TRAIN_LEARNING_RATE"), "0.001");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_TRAIN_LEARNING_RATE"),
+                           "0.001");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_RESULT"), "/tmp/r");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TOKEN"), "abc");
     CU_ASSERT_PTR_NOT_NULL(env_get(&env, "PROTEIN_PARAMS"));
@@ -199,7 +223,8 @@ static void test_msgpack_round_trip(void)
     CU_ASSERT_EQUAL(back.n, 0);
     free(buf);
     static const char not_a_map[] = {(char)0x93, 1, 2, 3};
-    CU_ASSERT_EQUAL(pq_params_unpack(not_a_map, sizeof not_a_map, &back), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(not_a_map, sizeof not_a_map, &back),
+                    PQ_EINVAL);
 }
 
 static void test_params_copy(void)
@@ -215,19 +240,19 @@ static void test_params_copy(void)
 
 static void test_result_parse(void)
 {
-    static const char text[] =
-        "# comment\n"
-        "score=1.5\n"
-        "  score = 2.5  \n"
-        "garbage line\n"
-        "cost=10\n"
-        "loss=3\n"
-        "step=100\r\n"
-        "=7\n"
-        "cost=nan\n"
-        "cost=12";
+    static const char text[] = "# comment\n"
+                               "score=1.5\n"
+                               "  score = 2.5  \n"
+                               "garbage line\n"
+                               "cost=10\n"
+                               "loss=3\n"
+                               "step=100\r\n"
+                               "=7\n"
+                               "cost=nan\n"
+                               "cost=12";
     pq_result r;
-    CU_ASSERT_EQUAL_FATAL(pq_result_parse(text, sizeof text - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_result_parse(text, sizeof text - 1, NULL, NULL, &r), PQ_OK);
     CU_ASSERT_TRUE(r.has_metric);
     CU_ASSERT_EQUAL(r.metric, 2.5);
     CU_ASSERT_TRUE(r.has_cost);
@@ -235,16 +260,19 @@ static void test_result_parse(void)
     CU_ASSERT_TRUE(r.has_step);
     CU_ASSERT_EQUAL(r.step, 100);
 
-    CU_ASSERT_EQUAL(pq_result_parse(text, sizeof text - 1, "loss", "none", &r), PQ_OK);
+    CU_ASSERT_EQUAL(pq_result_parse(text, sizeof text - 1, "loss", "none", &r),
+                    PQ_OK);
     CU_ASSERT_TRUE(r.has_metric);
     CU_ASSERT_EQUAL(r.metric, 3);
     CU_ASSERT_FALSE(r.has_cost);
 
     static const char nan_last[] = "score=1\nscore=inf\n";
-    CU_ASSERT_EQUAL(pq_result_parse(nan_last, sizeof nan_last - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_result_parse(nan_last, sizeof nan_last - 1, NULL, NULL, &r), PQ_OK);
     CU_ASSERT_FALSE(r.has_metric);
     static const char nan_only[] = "score=NaN";
-    CU_ASSERT_EQUAL(pq_result_parse(nan_only, sizeof nan_only - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_result_parse(nan_only, sizeof nan_only - 1, NULL, NULL, &r), PQ_OK);
     CU_ASSERT_FALSE(r.has_metric);
     CU_ASSERT_EQUAL(pq_result_parse("", 0, NULL, NULL, &r), PQ_OK);
     CU_ASSERT_FALSE(r.has_metric || r.has_cost || r.has_step);
@@ -257,18 +285,21 @@ static void test_result_exact(void)
 {
     static const char nul[] = "score=15\0junk\n";
     pq_result r;
-    CU_ASSERT_EQUAL(pq_result_parse(nul, sizeof nul - 1, NULL, NULL, &r), PQ_OK);
+    CU_ASSERT_EQUAL(pq_result_parse(nul, sizeof nul - 1, NULL, NULL, &r),
+                    PQ_OK);
     CU_ASSERT_FALSE(r.has_metric);
     CU_ASSERT_TRUE(r.metric_rejected);
 
     static const char nan_after[] = "score=1\nscore=nan\n";
-    CU_ASSERT_EQUAL(pq_result_parse(nan_after, sizeof nan_after - 1, NULL, NULL, &r),
-                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_result_parse(nan_after, sizeof nan_after - 1, NULL, NULL, &r),
+        PQ_OK);
     CU_ASSERT_FALSE(r.has_metric);
     CU_ASSERT_TRUE(r.metric_rejected);
     static const char nan_before[] = "score=nan\nscore=1\n";
-    CU_ASSERT_EQUAL(pq_result_parse(nan_before, sizeof nan_before - 1, NULL, NULL, &r),
-                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_result_parse(nan_before, sizeof nan_before - 1, NULL, NULL, &r),
+        PQ_OK);
     CU_ASSERT_TRUE(r.has_metric && r.metric == 1);
     CU_ASSERT_FALSE(r.metric_rejected);
 
@@ -277,18 +308,31 @@ static void test_result_exact(void)
         int ok;
         double want;
     } cases[] = {
-        {"1e5", 1, 1e5},    {".5", 1, 0.5},    {"5.", 1, 5},     {"+2", 1, 2},
-        {" -2.5e-3 ", 1, -2.5e-3}, {"0x10", 0, 0}, {"1e", 0, 0}, {"--1", 0, 0},
-        {"1e999", 0, 0},   {"inf", 0, 0},     {"1,5", 0, 0},    {"", 0, 0},
-        {".", 0, 0},       {"1 2", 0, 0},     {"e5", 0, 0},
+        {"1e5", 1, 1e5},
+        {".5", 1, 0.5},
+        {"5.", 1, 5},
+        {"+2", 1, 2},
+        {" -2.5e-3 ", 1, -2.5e-3},
+        {"0x10", 0, 0},
+        {"1e", 0, 0},
+        {"--1", 0, 0},
+        {"1e999", 0, 0},
+        {"inf", 0, 0},
+        {"1,5", 0, 0},
+        {"", 0, 0},
+        {".", 0, 0},
+        {"1 2", 0, 0},
+        {"e5", 0, 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char line[64];
         int n = snprintf(line, sizeof line, "score=%s", cases[i].value);
-        CU_ASSERT_EQUAL(pq_result_parse(line, (size_t)n, NULL, NULL, &r), PQ_OK);
+        CU_ASSERT_EQUAL(pq_result_parse(line, (size_t)n, NULL, NULL, &r),
+                        PQ_OK);
         CU_ASSERT_EQUAL(r.has_metric, cases[i].ok);
         if (r.has_metric != cases[i].ok)
-            fprintf(stderr, "\n    score=%s: has_metric %d", cases[i].value, r.has_metric);
+            fprintf(stderr, "\n    score=%s: has_metric %d", cases[i].value,
+                    r.has_metric);
         if (cases[i].ok)
             CU_ASSERT_EQUAL(r.metric, cases[i].want);
     }
@@ -310,7 +354,8 @@ static void test_env_collisions(void)
     CU_ASSERT_EQUAL(pq_env_names_check(empty, 2, why, sizeof why), PQ_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "no environment variable name"));
 
-    pq_param items[2] = {{.name = "a_b", .number = 1}, {.name = "a.b", .number = 2}};
+    pq_param items[2] = {{.name = "a_b", .number = 1},
+                         {.name = "a.b", .number = 2}};
     pq_params p = {2, items};
     pq_env env;
     CU_ASSERT_EQUAL(pq_env_build("s", 1, &p, NULL, NULL, &env), PQ_EINVAL);
@@ -326,9 +371,10 @@ static void test_decoders_strict(void)
     pq_params p;
     CU_ASSERT_EQUAL(pq_params_from_json("{\"\": 1}", &p), PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_params_from_json("{\"a\\u0000b\": 1}", &p), PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_params_from_json("{\"a\": \"x\\u0000\"}", &p), PQ_EINVAL);
-    CU_ASSERT_EQUAL_FATAL(pq_params_from_json("{\"big\": 100000000000000000000000}", &p),
-                          PQ_OK);
+    CU_ASSERT_EQUAL(pq_params_from_json("{\"a\": \"x\\u0000\"}", &p),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_params_from_json("{\"big\": 100000000000000000000000}", &p), PQ_OK);
     CU_ASSERT_FALSE(p.items[0].is_integer);
     char *json = NULL;
     CU_ASSERT_EQUAL(pq_params_to_json(&p, &json), PQ_OK);
@@ -337,24 +383,31 @@ static void test_decoders_strict(void)
     pq_params_free(&p);
 
     /* msgpack {"a": 2^64 - 1}, {"": 1}, {"a\0b": 1}, {"a": "x\0"} */
-    static const char huge[] = "\x81\xa1\x61\xcf\xff\xff\xff\xff\xff\xff\xff\xff";
+    static const char huge[] =
+        "\x81\xa1\x61\xcf\xff\xff\xff\xff\xff\xff\xff\xff";
     static const char empty[] = "\x81\xa0\x01";
     static const char nul_key[] = "\x81\xa3\x61\x00\x62\x01";
     static const char nul_val[] = "\x81\xa1\x61\xa2\x78\x00";
     CU_ASSERT_EQUAL(pq_params_unpack(huge, sizeof huge - 1, &p), PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_params_unpack(empty, sizeof empty - 1, &p), PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_params_unpack(nul_key, sizeof nul_key - 1, &p), PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_params_unpack(nul_val, sizeof nul_val - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(nul_key, sizeof nul_key - 1, &p),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(nul_val, sizeof nul_val - 1, &p),
+                    PQ_EINVAL);
     CU_ASSERT_EQUAL(p.n, 0);
 
     /* 12 bytes declaring a map of 2^32 - 2^28 entries (found by
      * fuzz_msgpack: msgpack-c asked for 64 GiB before reading them). */
-    static const char huge_map[] = "\x81\xa1\x61\xdf\xef\xff\xff\xff\xff\xff\xff\xff";
-    CU_ASSERT_EQUAL(pq_params_unpack(huge_map, sizeof huge_map - 1, &p), PQ_EINVAL);
+    static const char huge_map[] =
+        "\x81\xa1\x61\xdf\xef\xff\xff\xff\xff\xff\xff\xff";
+    CU_ASSERT_EQUAL(pq_params_unpack(huge_map, sizeof huge_map - 1, &p),
+                    PQ_EINVAL);
     pq_observation o;
-    CU_ASSERT_EQUAL(pq_observation_decode(huge_map, sizeof huge_map - 1, &o), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_observation_decode(huge_map, sizeof huge_map - 1, &o),
+                    PQ_EINVAL);
     static const char long_str[] = "\x81\xa1\x61\xdb\xff\xff\xff\xff";
-    CU_ASSERT_EQUAL(pq_params_unpack(long_str, sizeof long_str - 1, &p), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_params_unpack(long_str, sizeof long_str - 1, &p),
+                    PQ_EINVAL);
 }
 
 static void test_names(void)
@@ -373,10 +426,12 @@ static void test_names(void)
     long_name[64] = '\0';
     CU_ASSERT_TRUE(pq_sweep_name_valid(long_name));
     for (int s = 0; s < PQ_TRIAL_NSTATES; s++)
-        CU_ASSERT_EQUAL(pq_trial_state_parse(pq_trial_state_name((pq_trial_state)s)), s);
+        CU_ASSERT_EQUAL(
+            pq_trial_state_parse(pq_trial_state_name((pq_trial_state)s)), s);
     CU_ASSERT_EQUAL(pq_trial_state_parse("bogus"), -1);
     CU_ASSERT_STRING_EQUAL(pq_sweep_state_name(PQ_SWEEP_PAUSED), "paused");
-    CU_ASSERT_STRING_EQUAL(protein_strerror(PQ_EBUDGET), "the sweep's trial budget is used up");
+    CU_ASSERT_STRING_EQUAL(protein_strerror(PQ_EBUDGET),
+                           "the sweep's trial budget is used up");
     CU_ASSERT_STRING_EQUAL(protein_strerror(12345), "unknown error");
 }
 

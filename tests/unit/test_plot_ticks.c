@@ -139,7 +139,9 @@ static char *plot_text(const cli_plot_point *points, size_t n)
 static void test_svg(void)
 {
     static const cli_plot_point points[] = {
-        {1, -0.5, 0.01, 0}, {2, 0.25, 0.1, 1}, {3, 0.75, 1000, 1},
+        {1, -0.5, 0.01, 0},
+        {2, 0.25, 0.1, 1},
+        {3, 0.75, 1000, 1},
     };
     char *svg = plot_text(points, 3);
 
@@ -160,9 +162,12 @@ static void test_svg(void)
 }
 
 static const cunit_test tests[] = {
-    {"linear", test_linear},       {"negative", test_negative},
-    {"degenerate", test_degenerate}, {"integer", test_integer},
-    {"log", test_log},             {"svg", test_svg},
+    {"linear", test_linear},
+    {"negative", test_negative},
+    {"degenerate", test_degenerate},
+    {"integer", test_integer},
+    {"log", test_log},
+    {"svg", test_svg},
 };
 
 int main(void)

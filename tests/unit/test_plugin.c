@@ -47,8 +47,7 @@ static int suite_clean(void)
 
 /* ------------------------------------------------------------ args */
 
-static int parse(spank_protein_config *cfg, char *err, size_t len, int ac,
-                 ...)
+static int parse(spank_protein_config *cfg, char *err, size_t len, int ac, ...)
 {
     char *av[16];
     va_list ap;
@@ -117,8 +116,8 @@ static void test_args_unknown_key(void)
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 3, "claim_timeout=3",
                           "redis_url=redis://x", "lease=60"),
                     -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown plugstack argument "
-                                       "'redis_url'"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "unknown plugstack argument 'redis_url'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: "));
     /* The good arguments still apply (slurmstepd ignores the bad one). */
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 3);
@@ -127,12 +126,20 @@ static void test_args_unknown_key(void)
 
 static void test_args_bad_values(void)
 {
-    static const char *const bad[] = {
-        "claim_timeout=abc", "claim_timeout=-1", "claim_timeout=3601",
-        "claim_timeout=", "connect_timeout=0", "connect_timeout=5x",
-        "command_timeout=600001", "lease=-5", "submit_check=maybe",
-        "result_dir=relative/dir", "password_file=pass.txt", "redis=",
-        "noequals", "=value"};
+    static const char *const bad[] = {"claim_timeout=abc",
+                                      "claim_timeout=-1",
+                                      "claim_timeout=3601",
+                                      "claim_timeout=",
+                                      "connect_timeout=0",
+                                      "connect_timeout=5x",
+                                      "command_timeout=600001",
+                                      "lease=-5",
+                                      "submit_check=maybe",
+                                      "result_dir=relative/dir",
+                                      "password_file=pass.txt",
+                                      "redis=",
+                                      "noequals",
+                                      "=value"};
     spank_protein_config cfg;
     char err[512];
     size_t i;
@@ -166,10 +173,9 @@ static void test_password_file_check(void)
     char path[512], msg[2048];
 
     snprintf(path, sizeof(path), "%s/pass", tmpdir);
-    CU_ASSERT_EQUAL(spank_protein_password_file_check("", msg, sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(spank_protein_password_file_check("", msg, sizeof(msg)), 0);
     CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
-                    0);                             /* missing: pq_connect says */
+                    0); /* missing: pq_connect says */
     close(open(path, O_WRONLY | O_CREAT, 0644));
     CU_ASSERT_EQUAL(chmod(path, 0644), 0);
     CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
@@ -177,7 +183,7 @@ static void test_password_file_check(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "mode 644"));
     CU_ASSERT_EQUAL(chmod(path, 0600), 0);
     CU_ASSERT_EQUAL(spank_protein_password_file_check(path, msg, sizeof(msg)),
-                    getuid() == 0 ? 0 : -1);        /* must be root's */
+                    getuid() == 0 ? 0 : -1); /* must be root's */
     unlink(path);
 }
 
@@ -200,10 +206,17 @@ static void test_option_register(void)
 
 static void test_sweep_check_names(void)
 {
-    static const char *const bad[] = {"", "-x", ".hidden", "has space",
-                                      "semi;colon", "a/b/c", "Upper/x", "/x", "x/",
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const bad[] = {
+        "",
+        "-x",
+        ".hidden",
+        "has space",
+        "semi;colon",
+        "a/b/c",
+        "Upper/x",
+        "/x",
+        "x/",
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     spank_protein_config cfg;
     size_t i;
 
@@ -212,8 +225,8 @@ static void test_sweep_check_names(void)
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         plugin_stub_reset();
         CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, bad[i], 1000), -1);
-        CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error,
-                                      "protein: --sweep="));
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(plugin_stub.last_error, "protein: --sweep="));
     }
     plugin_stub_reset();
     CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, "ppo-lr_2.v1", 1000), 0);
@@ -231,9 +244,9 @@ static void test_sweep_check_redis_down(void)
     unsetenv("PROTEIN_TRIAL");
     plugin_stub_reset();
     CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, "demo", 1000), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info,
-                                  "protein: warning: could not check sweep "
-                                  "'demo'"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_info,
+               "protein: warning: could not check sweep 'demo'"));
     CU_ASSERT_STRING_EQUAL(plugin_stub.last_error, "");
 }
 
@@ -275,20 +288,23 @@ static void test_claim_key(void)
 {
     char key[SPANK_PROTEIN_CLAIM_KEY_MAX];
 
-    CU_ASSERT_EQUAL(spank_protein_claim_key(1041, SLURM_BATCH_SCRIPT, 1000,
-                                            41, key, sizeof(key)), 0);
+    CU_ASSERT_EQUAL(spank_protein_claim_key(1041, SLURM_BATCH_SCRIPT, 1000, 41,
+                                            key, sizeof(key)),
+                    0);
     CU_ASSERT_STRING_EQUAL(key, "1000_41");
     /* A requeued task has a new job id but the same key. */
-    CU_ASSERT_EQUAL(spank_protein_claim_key(2000, SLURM_BATCH_SCRIPT, 1000,
-                                            41, key, sizeof(key)), 0);
+    CU_ASSERT_EQUAL(spank_protein_claim_key(2000, SLURM_BATCH_SCRIPT, 1000, 41,
+                                            key, sizeof(key)),
+                    0);
     CU_ASSERT_STRING_EQUAL(key, "1000_41");
     /* Plain batch job: array id 0 and task NO_VAL. */
     CU_ASSERT_EQUAL(spank_protein_claim_key(77, SLURM_BATCH_SCRIPT, 0, NO_VAL,
-                                            key, sizeof(key)), 0);
+                                            key, sizeof(key)),
+                    0);
     CU_ASSERT_STRING_EQUAL(key, "77");
     /* srun step of its own (array id equals the job id there). */
-    CU_ASSERT_EQUAL(spank_protein_claim_key(78, 0, 78, NO_VAL, key,
-                                            sizeof(key)), 0);
+    CU_ASSERT_EQUAL(
+        spank_protein_claim_key(78, 0, 78, NO_VAL, key, sizeof(key)), 0);
     CU_ASSERT_STRING_EQUAL(key, "78.0");
     CU_ASSERT_EQUAL(spank_protein_claim_key(4294967000u, SLURM_BATCH_SCRIPT,
                                             4294967000u, 4000000000u, key, 8),
@@ -301,14 +317,14 @@ static void test_claim_errors(void)
     char err[1024];
 
     memset(&ctx, 0, sizeof(ctx));
-    snprintf(ctx.errstr, sizeof(ctx.errstr), "cannot connect to Redis at "
-             "redis://10.1.2.3:6379: Connection refused");
+    snprintf(
+        ctx.errstr, sizeof(ctx.errstr),
+        "cannot connect to Redis at redis://10.1.2.3:6379: Connection refused");
     ctx.url = "redis://10.1.2.3:6379";
     spank_protein_claim_error(&ctx, PQ_EIO, "ppo", err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein: cannot claim a trial of "
-                                       "sweep 'ppo': cannot connect to Redis "
-                                       "at redis://10.1.2.3:6379: Connection "
-                                       "refused"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        err, "protein: cannot claim a trial of sweep 'ppo': cannot connect to "
+             "Redis at redis://10.1.2.3:6379: Connection refused"));
     /* The library's message already names the URL: said once. */
     CU_ASSERT_PTR_NULL(strstr(strstr(err, "Redis at") + 1, "Redis at"));
     spank_protein_claim_error(&ctx, PQ_EBUDGET, "ppo", err, sizeof(err));
@@ -342,11 +358,11 @@ static void test_outcome_completed(void)
     spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_COMPLETED);
     CU_ASSERT_DOUBLE_EQUAL(o.score, 0.93, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(o.cost, 12.5, 1e-12);   /* measured seconds */
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 12.5, 1e-12); /* measured seconds */
     r.has_cost = 1;
     r.cost = 300;
     spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
-    CU_ASSERT_DOUBLE_EQUAL(o.cost, 300, 1e-12);    /* reported cost wins */
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 300, 1e-12); /* reported cost wins */
 }
 
 static void test_outcome_failed(void)
@@ -377,7 +393,7 @@ static void test_outcome_interrupted(void)
     spank_protein_outcome o;
     pq_result r = metric_result(0);
 
-    spank_protein_outcome_decide(SIGTERM, &r, NULL, 1, &o);   /* scancel */
+    spank_protein_outcome_decide(SIGTERM, &r, NULL, 1, &o); /* scancel */
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGTERM);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "signal 15"));
@@ -406,7 +422,7 @@ static void test_status_merge(void)
     CU_ASSERT_EQUAL(s, 0);
     s = spank_protein_status_merge(s, 2 << 8);
     CU_ASSERT_EQUAL(s, 2 << 8);
-    s = spank_protein_status_merge(s, 5 << 8);     /* first failure kept */
+    s = spank_protein_status_merge(s, 5 << 8); /* first failure kept */
     CU_ASSERT_EQUAL(s, 2 << 8);
     CU_ASSERT_EQUAL(spank_protein_status_merge(s, 143 << 8), 143 << 8);
     s = spank_protein_status_merge(s, SIGTERM);
@@ -424,9 +440,10 @@ static void create_ok(const char *base, const char *key,
     char err[512];
 
     err[0] = '\0';
-    CU_ASSERT_EQUAL_FATAL(spank_protein_result_create(base, NULL, key,
-                                                      getuid(), getgid(), f,
-                                                      err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_create(base, NULL, key, getuid(),
+                                                      getgid(), f, err,
+                                                      sizeof(err)),
+                          0);
     if (err[0])
         fprintf(stderr, "\n    %s", err);
 }
@@ -445,7 +462,7 @@ static void test_result_create_private(void)
     snprintf(want, sizeof(want), "%s/protein.5_1.", dir);
     CU_ASSERT_EQUAL(strncmp(a.path, want, strlen(want)), 0);
     CU_ASSERT_EQUAL(strlen(a.path), strlen(want) + 16 + strlen(".result"));
-    CU_ASSERT_STRING_NOT_EQUAL(a.path, b.path);     /* unpredictable */
+    CU_ASSERT_STRING_NOT_EQUAL(a.path, b.path); /* unpredictable */
     CU_ASSERT_EQUAL(a.own_dir, 0);
     CU_ASSERT_EQUAL_FATAL(lstat(dir, &st), 0);
     CU_ASSERT(S_ISDIR(st.st_mode));
@@ -458,7 +475,7 @@ static void test_result_create_private(void)
     spank_protein_result_discard(&a);
     spank_protein_result_discard(&b);
     CU_ASSERT_EQUAL(access(a.path, F_OK), -1);
-    CU_ASSERT_EQUAL(access(dir, F_OK), 0);          /* shared by steps */
+    CU_ASSERT_EQUAL(access(dir, F_OK), 0); /* shared by steps */
 
     /* The user's own directory, too open: made private again. */
     CU_ASSERT_EQUAL(chmod(dir, 0755), 0);
@@ -492,7 +509,7 @@ static void test_result_create_taken(void)
                                   0);
         } else {
             if (geteuid() != 0)
-                continue;                           /* needs a 2nd uid */
+                continue; /* needs a 2nd uid */
             CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
             CU_ASSERT_EQUAL_FATAL(chown(dir, getuid() + 4242, 0), 0);
         }
@@ -508,8 +525,8 @@ static void test_result_create_taken(void)
         f.path[strlen(f.path)] = '/';
         spank_protein_result_discard(&f);
         *strrchr(f.path, '/') = '\0';
-        CU_ASSERT_EQUAL(access(f.path, F_OK), -1);  /* own dir removed */
-        CU_ASSERT_EQUAL(rmdir(target), 0);          /* nothing went there */
+        CU_ASSERT_EQUAL(access(f.path, F_OK), -1); /* own dir removed */
+        CU_ASSERT_EQUAL(rmdir(target), 0);         /* nothing went there */
     }
 }
 
@@ -521,7 +538,8 @@ static void test_result_create_no_base(void)
 
     CU_ASSERT_EQUAL(spank_protein_result_create("/nonexistent-protein-dir",
                                                 NULL, "9", getuid(), getgid(),
-                                                &f, err, sizeof(err)), -1);
+                                                &f, err, sizeof(err)),
+                    -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent-protein-dir/protein-"));
     CU_ASSERT_STRING_EQUAL(f.path, "");
 }
@@ -544,7 +562,8 @@ static void expect_read_refused(const char *path, uid_t uid, const char *why)
     size_t len;
 
     CU_ASSERT_EQUAL(spank_protein_result_read(path, uid, 1 << 20, 1, &text,
-                                              &len, err, sizeof(err)), -1);
+                                              &len, err, sizeof(err)),
+                    -1);
     CU_ASSERT_PTR_NULL(text);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, why));
 }
@@ -561,13 +580,14 @@ static void test_result_roundtrip(void)
     write_file(f.path, "score=0.5\ncost=7\nscore=0.75\n");
     CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(f.path, getuid(), 1 << 20,
                                                     1, &text, &len, err,
-                                                    sizeof(err)), 0);
+                                                    sizeof(err)),
+                          0);
     CU_ASSERT_EQUAL(len, strlen("score=0.5\ncost=7\nscore=0.75\n"));
     CU_ASSERT_EQUAL(pq_result_parse(text, len, "score", "cost", &r), PQ_OK);
     CU_ASSERT(r.has_metric && r.metric == 0.75);
     CU_ASSERT(r.has_cost && r.cost == 7);
     free(text);
-    CU_ASSERT_EQUAL(access(f.path, F_OK), -1);      /* removed after reading */
+    CU_ASSERT_EQUAL(access(f.path, F_OK), -1); /* removed after reading */
     expect_read_refused(f.path, getuid(), "No such file");
 }
 
@@ -601,7 +621,7 @@ static void test_result_wrong_owner_refused(void)
     snprintf(path, sizeof(path), "%s/protein.3.result", tmpdir);
     write_file(path, "score=1\n");
     expect_read_refused(path, getuid() + 1, "not to the job's uid");
-    CU_ASSERT_EQUAL(access(path, F_OK), 0);         /* left in place */
+    CU_ASSERT_EQUAL(access(path, F_OK), 0); /* left in place */
     unlink(path);
 }
 
@@ -633,14 +653,15 @@ static void test_result_oversize_capped(void)
     fclose(f);
     CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(path, getuid(), 4096, 0,
                                                     &text, &len, err,
-                                                    sizeof(err)), 0);
+                                                    sizeof(err)),
+                          0);
     CU_ASSERT(len <= 4096);
     CU_ASSERT(len > 4000);
-    CU_ASSERT_EQUAL(strncmp(text, "step=", 5), 0);  /* starts at a line */
+    CU_ASSERT_EQUAL(strncmp(text, "step=", 5), 0); /* starts at a line */
     CU_ASSERT_EQUAL(pq_result_parse(text, len, "score", "cost", &r), PQ_OK);
     CU_ASSERT(r.has_metric && r.metric == 0.125);
     free(text);
-    CU_ASSERT_EQUAL(access(path, F_OK), 0);         /* unlink_after = 0 */
+    CU_ASSERT_EQUAL(access(path, F_OK), 0); /* unlink_after = 0 */
     unlink(path);
 }
 

@@ -58,12 +58,8 @@ spank_err_t spank_get_item(spank_t sp, spank_item_t item, ...)
     (void)sp;
     va_start(ap, item);
     switch (item) {
-    case S_JOB_ID:
-        *va_arg(ap, uint32_t *) = plugin_stub.job_id;
-        break;
-    case S_JOB_STEPID:
-        *va_arg(ap, uint32_t *) = plugin_stub.step_id;
-        break;
+    case S_JOB_ID: *va_arg(ap, uint32_t *) = plugin_stub.job_id; break;
+    case S_JOB_STEPID: *va_arg(ap, uint32_t *) = plugin_stub.step_id; break;
     case S_JOB_ARRAY_ID:
         *va_arg(ap, uint32_t *) = plugin_stub.array_job_id;
         break;
@@ -73,21 +69,13 @@ spank_err_t spank_get_item(spank_t sp, spank_item_t item, ...)
     case S_JOB_LOCAL_TASK_COUNT:
         *va_arg(ap, uint32_t *) = plugin_stub.tasks;
         break;
-    case S_JOB_UID:
-        *va_arg(ap, uid_t *) = plugin_stub.uid;
-        break;
-    case S_JOB_GID:
-        *va_arg(ap, gid_t *) = plugin_stub.gid;
-        break;
-    case S_TASK_ID:
-        *va_arg(ap, int *) = 0;
-        break;
+    case S_JOB_UID: *va_arg(ap, uid_t *) = plugin_stub.uid; break;
+    case S_JOB_GID: *va_arg(ap, gid_t *) = plugin_stub.gid; break;
+    case S_TASK_ID: *va_arg(ap, int *) = 0; break;
     case S_TASK_EXIT_STATUS:
         *va_arg(ap, int *) = plugin_stub.exit_status;
         break;
-    default:
-        rc = ESPANK_NOT_AVAIL;
-        break;
+    default: rc = ESPANK_NOT_AVAIL; break;
     }
     va_end(ap);
     return rc;

@@ -112,9 +112,9 @@ static void test_fit_falls_back_to_cpu(void)
 {
     const protein_gp_backend *b;
     protein_gp_params p = {0}, ref = {0};
-    protein_gp_fit_options fo = { .iterations = 20, .learning_rate = 1e-2 };
+    protein_gp_fit_options fo = {.iterations = 20, .learning_rate = 1e-2};
     protein_gp_fit_report rep;
-    double X[10], y[5], xs[2] = { 0.1, 0.1 }, mean = NAN, var = NAN;
+    double X[10], y[5], xs[2] = {0.1, 0.1}, mean = NAN, var = NAN;
     void *st = NULL, *cpu = NULL;
     char err[256] = "";
 
@@ -132,15 +132,14 @@ static void test_fit_falls_back_to_cpu(void)
     proteind_inject_cuda_fit_failures(1);
     CU_ASSERT_EQUAL(b->fit(st, X, y, 5, &p, &fo, &rep, err, sizeof err),
                     PROTEIN_OK);
-    CU_ASSERT_PTR_NOT_NULL(strstr(last_log, "CUDA fit of 5 observations "
-                                  "failed (injected fault: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        last_log, "CUDA fit of 5 observations failed (injected fault: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(last_log, "refitting on the CPU backend"));
     CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(b),
                            "cpu (cuda fallback)");
     /* The CPU refit started from the parameters before the failed try. */
-    CU_ASSERT_EQUAL_FATAL(protein_gp_backend_cpu.create(&cpu, 2, err,
-                                                        sizeof err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_gp_backend_cpu.create(&cpu, 2, err, sizeof err), PROTEIN_OK);
     CU_ASSERT_EQUAL(protein_gp_backend_cpu.fit(cpu, X, y, 5, &ref, &fo, &rep,
                                                err, sizeof err),
                     PROTEIN_OK);

@@ -29,9 +29,9 @@ static protein_sweep_config *load(void)
     protein_error err;
 
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_EQUAL_FATAL(pq_model_load_config("qm", yaml_text,
-                                               strlen(yaml_text), &cfg, &err),
-                          PROTEIN_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_model_load_config("qm", yaml_text, strlen(yaml_text), &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
     return cfg;
 }
@@ -59,14 +59,15 @@ static void test_load_config(void)
 
 static void test_load_config_error_names_sweep(void)
 {
-    const char *bad = "parameters:\n  lr: {distribution: nope, min: 1, max: 2}\n";
+    const char *bad =
+        "parameters:\n  lr: {distribution: nope, min: 1, max: 2}\n";
     protein_sweep_config *cfg = NULL;
     protein_error err;
 
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_NOT_EQUAL(pq_model_load_config("broken", bad, strlen(bad), &cfg,
-                                             &err),
-                        PROTEIN_OK);
+    CU_ASSERT_NOT_EQUAL(
+        pq_model_load_config("broken", bad, strlen(bad), &cfg, &err),
+        PROTEIN_OK);
     CU_ASSERT_PTR_NULL(cfg);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.file, "sweep broken"));
     CU_ASSERT_EQUAL(pq_model_load_config("x", NULL, 0, &cfg, &err),
@@ -163,13 +164,14 @@ static void test_params_from_json(void)
 
     /* what a trial hash holds; the choice "128" comes back as text */
     CU_ASSERT_EQUAL_FATAL(
-        pq_params_from_json("{\"lr\": 0.01, \"width\": 64, \"optimizer\": "
-                            "\"rmsprop\", \"batch\": 128, \"dropout\": 0.5, "
-                            "\"extra\": 1}",
-                            &p),
+        pq_params_from_json(
+            "{\"lr\": 0.01, \"width\": 64, \"optimizer\": \"rmsprop\", "
+            "\"batch\": 128, \"dropout\": 0.5, \"extra\": 1}",
+            &p),
         PQ_OK);
     CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_OK);
-    CU_ASSERT_DOUBLE_EQUAL(v[protein_config_find_param(cfg, "lr")], 0.01, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(v[protein_config_find_param(cfg, "lr")], 0.01,
+                           1e-15);
     CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "width")], 64);
     CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "optimizer")], 2);
     CU_ASSERT_EQUAL(v[protein_config_find_param(cfg, "batch")], 1);
@@ -200,12 +202,14 @@ static void test_params_to_values_errors(void)
     CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
     set_text(&p, "optimizer", "adamw");
     memset(&err, 0, sizeof(err));
-    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err),
+                    PROTEIN_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.key, "optimizer");
     CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "adamw"));
     set_text(&p, "optimizer", "adam");
     set_text(&p, "width", "wide");
-    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err),
+                    PROTEIN_EINVAL);
     CU_ASSERT_STRING_EQUAL(err.key, "width");
     set_text(&p, "width", "32");
     CU_ASSERT_EQUAL(pq_model_params_to_values(cfg, &p, v, &err), PROTEIN_OK);

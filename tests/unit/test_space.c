@@ -14,8 +14,7 @@
  * 1 and that vals[0..n) round-trip through the unit cube, and leaves s for
  * the caller's own checks. */
 static void numeric_space(fx_sweep *s, protein_param_kind kind, double min,
-                          double max, int integer, const double *vals,
-                          size_t n)
+                          double max, int integer, const double *vals, size_t n)
 {
     double u, back;
     fx_init(s, 1);

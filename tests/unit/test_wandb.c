@@ -123,7 +123,8 @@ static void test_find_log(void)
     snprintf(run, sizeof run, "%s/offline-run-20260101_000000-xabc", dir);
     mkdir(run, 0700);
     CU_ASSERT_EQUAL_FATAL(cli_wandb_find_log(dir, "abc", &path), 0);
-    CU_ASSERT_PTR_NOT_NULL(strstr(path, "offline-run-20260101_000000-abc/run-abc.wandb"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(path, "offline-run-20260101_000000-abc/run-abc.wandb"));
     CU_ASSERT_PTR_NULL(strstr(path, "xabc"));
     free(path);
     rmdir(run);
@@ -172,8 +173,8 @@ static void free_job(job_fixture *f)
 
 static const char params_json[] =
     "{\"lr\": 1e-05, \"flag\": true, \"off\": false, \"arch\": [32, 1.5e-07], "
-    "\"opt\": \"adam\", \"n\": 3, \"x\": 2.0, \"big\": 1e+16, "
-    "\"nest/a\": 1, \"nest/b\": \"it's\"}";
+    "\"opt\": \"adam\", \"n\": 3, \"x\": 2.0, \"big\": 1e+16, \"nest/a\": 1, "
+    "\"nest/b\": \"it's\"}";
 
 /* Every macro as the W&B agent renders it (wandb 0.31.0,
  * wandb_agent.py and sdk/launch/sweeps/utils.py): Python's str() of each
@@ -188,11 +189,15 @@ static void test_command(void)
         "  - ${args_json}\n  - ${args_json_file}\n  - ${project}\n"
         "  - ${unknown}\n"
         "parameters:\n  lr: {min: 0.1, max: 1.0}\n";
-    static const char *const args[] = {
-        "--lr=1e-05", "--flag=True", "--off=False", "--arch=[32, 1.5e-07]",
-        "--opt=adam", "--n=3", "--x=2.0", "--big=1e+16",
-        "--nest={'a': 1, 'b': \"it's\"}"
-    };
+    static const char *const args[] = {"--lr=1e-05",
+                                       "--flag=True",
+                                       "--off=False",
+                                       "--arch=[32, 1.5e-07]",
+                                       "--opt=adam",
+                                       "--n=3",
+                                       "--x=2.0",
+                                       "--big=1e+16",
+                                       "--nest={'a': 1, 'b': \"it's\"}"};
     job_fixture f;
     char **argv = NULL, why[200] = "";
     size_t i, k = 0;
@@ -215,10 +220,10 @@ static void test_command(void)
     CU_ASSERT_STRING_EQUAL(argv[k++], "--flag"); /* true: a bare flag */
     CU_ASSERT_STRING_EQUAL(argv[k++], "--arch=[32, 1.5e-07]"); /* false: gone */
     k += 5;
-    CU_ASSERT_STRING_EQUAL(argv[k++],
-        "{\"lr\": 1e-05, \"flag\": true, \"off\": false, \"arch\": [32, "
-        "1.5e-07], \"opt\": \"adam\", \"n\": 3, \"x\": 2.0, \"big\": 1e+16, "
-        "\"nest\": {\"a\": 1, \"b\": \"it's\"}}");
+    CU_ASSERT_STRING_EQUAL(
+        argv[k++], "{\"lr\": 1e-05, \"flag\": true, \"off\": false, \"arch\": "
+                   "[32, 1.5e-07], \"opt\": \"adam\", \"n\": 3, \"x\": 2.0, "
+                   "\"big\": 1e+16, \"nest\": {\"a\": 1, \"b\": \"it's\"}}");
     CU_ASSERT_STRING_EQUAL(argv[k++], f.json_path);
     CU_ASSERT_STRING_EQUAL(argv[k++], "proj");
     CU_ASSERT_PTR_NULL(argv[k]); /* ${unknown} dropped, as W&B does */
@@ -274,8 +279,8 @@ static void test_param_files(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"flag\":\n  value: true\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"arch\":\n  value: [32, 1.5e-07]\n"));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"big\":\n  value: 1.0e+16\n"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "\"nest\":\n  value: {\"a\": 1, "
-                                        "\"b\": \"it's\"}\n"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(text, "\"nest\":\n  value: {\"a\": 1, \"b\": \"it's\"}\n"));
     free(text);
     text = slurp(f.json_path, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
