@@ -321,18 +321,13 @@ void cli_strv_free(char **v);
 
 /* ------------------------------------------------------------ curve.c */
 
-/* One progress report of a trial: the metric value that followed a
- * step= line, with the cost= reported since that step (else the `elapsed`
- * given when protein read it, NaN for unknown). */
-typedef struct cli_point {
-    double step, score, cost;
-} cli_point;
-
 /* A trial's learning curve, read from its result file as it grows. */
 typedef struct cli_curve {
     size_t n;
-    cli_point *points;
-    size_t offset; /* bytes of the file read so far */
+    protein_curve_point *points; /* the metric value after each step= line,
+                                  * with the cost= since that step (else
+                                  * the elapsed time given when read) */
+    size_t offset;               /* bytes of the file read so far */
     int has_step, has_cost;
     double step, cost; /* the last step= and cost= not yet used */
 } cli_curve;
@@ -356,12 +351,6 @@ void cli_curve_free(cli_curve *c);
  * stops when its value at the band (strict) or its best so far is worse. */
 int cli_hyperband_stop(const protein_hyperband *h, int minimize,
                        const cli_curve *const *curves, size_t n, size_t which);
-
-/* PufferLib's downsample of a curve into out (room for m + 1 points):
- * fewer than m reports are kept as they are; else the last report as it
- * is after m bin means of the reports before it (their most recent
- * multiple of m). m <= 0: the last report only. Returns the count. */
-size_t cli_downsample(const cli_curve *c, int m, cli_point *out);
 
 /* ------------------------------------------------------------ progress.c */
 

@@ -16,12 +16,16 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "protein_clock.h"
 #include "queue_model.h"
 
 #define VERB "agent"
 #define CLAIM_WAIT_MS 5000
 #define EMPTY_RETRY_MS 1000
 #define STOP_GRACE_MS 5000
+/* How often a running trial's stop flag (hyperband, proteind's early
+ * stop, a user's request) is read. */
+#define STOP_POLL_MS 2000
 
 typedef struct agent {
     pq_context *ctx;
@@ -31,8 +35,25 @@ typedef struct agent {
     long done;
 } agent;
 
-/* Runs one claimed trial to its end and records the outcome. Returns 0, a
- * signal number when the agent was told to stop, or -1 on a fatal error. */
+/* Whether the sweep asked trial t to stop early (its stop flag); a read
+ * that fails says no, and the next poll asks again. */
+static int stop_requested(agent *a, const pq_trial *t)
+{
+    pq_trial_record *rec = NULL;
+    int stop;
+
+    if (pq_trial_get(a->ctx, a->run.sweep, t->id, &rec) != PQ_OK)
+        return 0;
+    stop = rec->stop_requested;
+    pq_trial_record_free(rec);
+    return stop;
+}
+
+/* Runs one claimed trial to its end and records the outcome. A trial the
+ * sweep asks to stop (its flag, polled every STOP_POLL_MS) has COMMAND
+ * stopped, as `wandb agent` stops a run, and is recorded from what it
+ * reported so far: Redis records it as pruned. Returns 0, a signal number
+ * when the agent was told to stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
     const char *sweep = a->run.sweep;
@@ -40,7 +61,9 @@ static int run_trial(agent *a, pq_trial *t)
     pq_result res;
     cli_trial_end end;
     pid_t pid;
-    int status = 0, sig, rc, ret = -1;
+    int status = 0, sig, rc, ret = -1, stopped = 0;
+    double next_poll =
+        protein_clock_seconds(CLOCK_MONOTONIC) + STOP_POLL_MS / 1000.0;
 
     if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->token, &result,
                         &pid) < 0)
@@ -60,9 +83,23 @@ static int run_trial(agent *a, pq_trial *t)
             ret = sig;
             goto done;
         }
+        if (protein_clock_seconds(CLOCK_MONOTONIC) >= next_poll) {
+            next_poll =
+                protein_clock_seconds(CLOCK_MONOTONIC) + STOP_POLL_MS / 1000.0;
+            if (stop_requested(a, t)) {
+                printf("trial %ld: the sweep asks it to stop early; "
+                       "stopping the command\n",
+                       t->id);
+                fflush(stdout);
+                cli_children_stop(&pid, 1, STOP_GRACE_MS);
+                stopped = 1;
+                break;
+            }
+        }
     }
-    end = cli_trial_outcome(status, result, t->metric, t->cost_metric, &res,
-                            why, sizeof(why));
+    /* stopped: judged by the reports it made, as if it had ended */
+    end = cli_trial_outcome(stopped ? 0 : status, result, t->metric,
+                            t->cost_metric, &res, why, sizeof(why));
     if (end == CLI_TRIAL_KILLED) {
         rc = pq_interrupt(a->ctx, sweep, t->id, t->token, why);
     } else if (end == CLI_TRIAL_FAILED) {

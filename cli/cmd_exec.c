@@ -85,11 +85,13 @@ static pid_t start(char **argv, const sigset_t *mask)
     return p;
 }
 
-/* Sends the latest report of a trial claimed from Redis (a --sweep job
- * or protein agent: $PROTEIN_TOKEN is set) as its progress, so that
- * proteind's early-stop model sees W&B scripts too. Returns 1 when the
- * trial was asked to stop. Redis out of reach only skips the report. */
-static int send_progress(const cli_wandb_metric *m)
+/* Sends the values the script logged since report `from` (0-based) of a
+ * trial claimed from Redis (a --sweep job or protein agent:
+ * $PROTEIN_TOKEN is set) as its progress, one report each (W&B's
+ * hyperband counts every logged value), so that the sweep's early
+ * stopping sees W&B scripts too. Returns 1 when the trial was asked to
+ * stop. Redis out of reach only skips the reports. */
+static int send_progress(const cli_wandb_metric *m, size_t from)
 {
     const char *sweep = getenv("PROTEIN_SWEEP"),
                *trial = getenv("PROTEIN_TRIAL");
@@ -105,9 +107,12 @@ static int send_progress(const cli_wandb_metric *m)
     id = strtol(trial, &end, 10);
     if (end == trial || *end != '\0' || !(ctx = cli_connect(VERB, &r)))
         return 0;
-    if (pq_progress(ctx, sweep, id, token, (double)m->n_history,
-                    m->history[m->n_history - 1], -1, &stop) != PQ_OK)
-        stop = 0;
+    for (size_t i = from; i < m->n_history && !stop; i++)
+        if (pq_progress(ctx, sweep, id, token, (double)(i + 1), m->history[i],
+                        -1, &stop) != PQ_OK) {
+            stop = 0;
+            break;
+        }
     pq_free(ctx);
     return stop;
 }
@@ -129,8 +134,8 @@ static int report(const char *dir, const char *run_id, const char *metric,
         if (cli_wandb_result(m, metric, result, reported, final) < 0)
             fprintf(stderr, "protein exec: cannot append to %s: %s\n", result,
                     strerror(errno));
-        else if (!final && *reported > before)
-            stop = send_progress(m);
+        else if (*reported > before) /* at the end too: the whole curve */
+            stop = send_progress(m, before);
     }
     free(log);
     return stop;

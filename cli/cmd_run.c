@@ -195,50 +195,6 @@ static int csv_close(run_state *st)
     return -1;
 }
 
-/* Observes a completed trial: its final score, and with downsample the
- * reports along its curve as PufferLib observes them (each at its own
- * cost, the cost parameter replaced by the step reached). */
-static void observe_success(run_state *st, const run_trial *t)
-{
-    const protein_sweep_config *cfg = st->cfg;
-    int cost_i =
-        cfg->cost_param ? protein_config_find_param(cfg, cfg->cost_param) : -1;
-    cli_point *pts = NULL;
-    double *values = NULL;
-    size_t n = 0, i;
-
-    if (cfg->downsample > 0 && t->curve.n > 1) {
-        cli_curve costed = t->curve;
-        pts = calloc((size_t)cfg->downsample + 1, sizeof(*pts));
-        values = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*values));
-        costed.points = calloc(t->curve.n, sizeof(*costed.points));
-        if (pts && values && costed.points) {
-            /* a report without a cost: its share of the trial's cost, by
-             * its place in the curve (no wall time: see finish) */
-            for (i = 0; i < t->curve.n; i++) {
-                costed.points[i] = t->curve.points[i];
-                if (isnan(costed.points[i].cost))
-                    costed.points[i].cost =
-                        t->cost * (double)(i + 1) / (double)t->curve.n;
-            }
-            n = cli_downsample(&costed, cfg->downsample, pts);
-        }
-        free(costed.points);
-    }
-    for (i = 0; i + 1 < n; i++) {
-        memcpy(values, t->values, cfg->n_params * sizeof(*values));
-        if (cost_i >= 0)
-            values[cost_i] = pts[i].step;
-        protein_observe(
-            st->opt, values, protein_observed_score(cfg, pts[i].score),
-            pts[i].cost > 1e-6 ? pts[i].cost : 1e-6, PROTEIN_OUTCOME_SUCCESS);
-    }
-    protein_observe(st->opt, t->values, protein_observed_score(cfg, t->score),
-                    t->cost, PROTEIN_OUTCOME_SUCCESS);
-    free(pts);
-    free(values);
-}
-
 /* Records the outcome of a trial whose child exited with `status`. A
  * trial stopped by early_terminate is completed at its last report. */
 static void finish(run_state *st, run_trial *t, int status)
@@ -264,7 +220,7 @@ static void finish(run_state *st, run_trial *t, int status)
         if (res.has_cost && res.cost > 0)
             t->cost = res.cost;
     } else if (t->pruned && t->curve.n > 0) {
-        const cli_point *last = &t->curve.points[t->curve.n - 1];
+        const protein_curve_point *last = &t->curve.points[t->curve.n - 1];
         ok = 1;
         t->score = last->score;
         snprintf(t->reason, sizeof(t->reason),
@@ -277,7 +233,8 @@ static void finish(run_state *st, run_trial *t, int status)
         st->failed++;
     refresh_pending(st);
     if (ok)
-        observe_success(st, t);
+        protein_observe_run(st->opt, st->cfg, t->values, t->score, t->cost,
+                            t->curve.points, t->curve.n);
     else
         protein_observe(st->opt, t->values, 0.0, t->cost,
                         PROTEIN_OUTCOME_FAILURE);

@@ -56,6 +56,7 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX];
     char *name = NULL, *yaml = NULL;
     size_t yaml_len, n_fallback = 0;
     long lease = 0, retries = 0;
@@ -135,6 +136,7 @@ int cmd_create(int argc, char **argv)
     spec.max_retries = (int)retries;
     spec.fallback = fallback;
     spec.n_fallback = n_fallback;
+    pq_model_stopping(cfg, &spec, bands);
     rc = pq_sweep_create(ctx, &spec);
     if (rc == PQ_EEXISTS) {
         cli_fail(

@@ -1,8 +1,8 @@
 /*
  * curve.c - a trial's learning curve from its result file (each metric
- * value that follows a step= line is one progress report), W&B's
- * hyperband stopping rule over the curves of a sweep, and PufferLib's
- * downsampling of a curve into observations.
+ * value that follows a step= line is one progress report), and W&B's
+ * hyperband stopping rule over the curves of a sweep run by `protein run`
+ * (under Redis, protein_progress in queue/functions.lua applies it).
  */
 #include "config.h"
 
@@ -71,7 +71,8 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
             c->has_cost = 1;
             c->cost = v;
         } else if (c->has_step && line_value(text + at, n, metric, &v) == 0) {
-            cli_point *g = realloc(c->points, (c->n + 1) * sizeof(*g));
+            protein_curve_point *g =
+                realloc(c->points, (c->n + 1) * sizeof(*g));
             if (!g) {
                 free(text);
                 return -1;
@@ -93,7 +94,7 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
 int cli_hyperband_stop(const protein_hyperband *h, int minimize,
                        const cli_curve *const *curves, size_t n, size_t which)
 {
-    long bands[100];
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX];
     size_t nb = 0, i, k, cnt;
     double *vals, band_thr = INFINITY, cond, sign = minimize ? 1.0 : -1.0;
     const cli_curve *me = curves[which];
@@ -101,26 +102,7 @@ int cli_hyperband_stop(const protein_hyperband *h, int minimize,
 
     if (!h->enabled || !me || me->n == 0)
         return 0;
-    if (h->min_iter > 0) {
-        double band = (double)h->min_iter;
-        for (i = 0; i < 100 && band < 1e15; i++, band *= h->eta)
-            bands[nb++] = (long)band;
-    } else {
-        double band = (double)h->max_iter;
-        for (i = 0; i < (size_t)h->s; i++) {
-            band /= h->eta;
-            if (band < 1)
-                break;
-            bands[nb++] = (long)band;
-        }
-        for (i = 0; i + 1 < nb; i++) /* ascending */
-            for (k = i + 1; k < nb; k++)
-                if (bands[k] < bands[i]) {
-                    long t = bands[i];
-                    bands[i] = bands[k];
-                    bands[k] = t;
-                }
-    }
+    nb = protein_hyperband_bands(h, bands, PROTEIN_HYPERBAND_BANDS_MAX);
     for (i = 0; i < nb && bands[i] <= (long)me->n; i++)
         closest = bands[i];
     if (closest < 1)
@@ -149,39 +131,4 @@ int cli_hyperband_stop(const protein_hyperband *h, int minimize,
                 cond = sign * me->points[i].score;
     }
     return cond > band_thr;
-}
-
-size_t cli_downsample(const cli_curve *c, int m, cli_point *out)
-{
-    size_t n, start, per, b, i;
-
-    if (c->n == 0)
-        return 0;
-    if ((size_t)m > c->n || m <= 0) {
-        if (m <= 0) {
-            out[0] = c->points[c->n - 1];
-            return 1;
-        }
-        memcpy(out, c->points, c->n * sizeof(*out));
-        return c->n;
-    }
-    /* PufferLib: the last point as it is, and the points before it (the
-     * most recent multiple of m of them) averaged in m bins */
-    n = (c->n - 1) / (size_t)m * (size_t)m;
-    start = c->n - 1 - n;
-    per = n / (size_t)m;
-    for (b = 0; b < (size_t)m && per > 0; b++) {
-        cli_point mean = {0, 0, 0};
-        for (i = 0; i < per; i++) {
-            const cli_point *p = &c->points[start + b * per + i];
-            mean.step += p->step;
-            mean.score += p->score;
-            mean.cost += p->cost;
-        }
-        out[b].step = mean.step / (double)per;
-        out[b].score = mean.score / (double)per;
-        out[b].cost = mean.cost / (double)per;
-    }
-    out[per > 0 ? m : 0] = c->points[c->n - 1];
-    return per > 0 ? (size_t)m + 1 : 1;
 }

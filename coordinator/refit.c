@@ -22,7 +22,12 @@
  *      suggestion of the batch pending; the queue is written with
  *      pq_queue_replace, which checks our lease on the server;
  *   5. now and then, ask running trials that fall below the early-stop
- *      threshold to stop (pq_trial_request_stop; pq_progress answers it).
+ *      threshold to stop (pq_trial_request_stop; pq_progress answers it),
+ *      unless the config has W&B's hyperband (early_terminate), which
+ *      protein_progress applies to each report itself.
+ *
+ * With PufferLib's downsample, a completed trial's curve (the reports
+ * protein_progress kept) is observed along with its result.
  */
 #include "config.h"
 
@@ -79,6 +84,33 @@ struct proteind_sweep {
     int done;          /* stopped: nothing left to coordinate */
 };
 
+/* The curve trial `id` reported (pq_trial_curve), parsed into *pts (NULL
+ * and 0 when unreadable: the trial is then observed at its end only, and
+ * why is logged). */
+static void read_curve(pq_context *ctx, proteind_sweep *s, long id,
+                       protein_curve_point **pts, size_t *n)
+{
+    char *text = NULL;
+    long reports = 0;
+    int rc;
+
+    *pts = NULL;
+    *n = 0;
+    rc = pq_trial_curve(ctx, s->name, id, &text, &reports);
+    if (rc != PQ_OK) {
+        if (rc != PQ_ENOTRIAL)
+            proteind_log("sweep %s: trial %ld: curve not read, observed at "
+                         "its end only: %s",
+                         s->name, id, ctx->errstr);
+        return;
+    }
+    if (protein_curve_parse(text, strlen(text), pts, n) != PROTEIN_OK)
+        proteind_log("sweep %s: trial %ld: its stored curve is malformed; "
+                     "observed at its end only",
+                     s->name, id);
+    free(text);
+}
+
 /* Feeds one stream entry to the optimizer. Outcomes that say nothing about
  * the point are skipped: interrupted (the trial resumes) and lost (a dead
  * node or an expired lease, and the point may be retried). A completed or
@@ -86,8 +118,10 @@ struct proteind_sweep {
  * failed one, or one without a score, a failure. Entries that are not
  * protein's, and those whose parameters no longer fit the config, are
  * logged and skipped. */
-static void ingest(proteind_sweep *s, const pq_observation *o)
+static void ingest(pq_context *ctx, proteind_sweep *s, const pq_observation *o)
 {
+    protein_curve_point *curve = NULL;
+    size_t n_curve = 0;
     protein_error err = {0};
     char msg[768];
     double cost;
@@ -112,9 +146,12 @@ static void ingest(proteind_sweep *s, const pq_observation *o)
         o->has_score && isfinite(o->score)) {
         /* The optimizer needs a positive cost; unreported means 1 s. */
         cost = o->has_cost && o->cost > 0 ? o->cost : 1.0;
-        rc = protein_observe(s->opt, s->values,
-                             protein_observed_score(s->cfg, o->score), cost,
-                             PROTEIN_OUTCOME_SUCCESS);
+        /* PufferLib's downsample: points along the trial's curve too */
+        if (s->cfg->downsample > 0)
+            read_curve(ctx, s, o->trial_id, &curve, &n_curve);
+        rc = protein_observe_run(s->opt, s->cfg, s->values, o->score, cost,
+                                 curve, n_curve);
+        free(curve);
     } else {
         rc = protein_observe(s->opt, s->values, 0.0, 1.0,
                              PROTEIN_OUTCOME_FAILURE);
@@ -124,10 +161,11 @@ static void ingest(proteind_sweep *s, const pq_observation *o)
                      o->trial_id, protein_strerror(rc));
 }
 
-static void ingest_all(proteind_sweep *s, const pq_observation *obs, size_t n)
+static void ingest_all(pq_context *ctx, proteind_sweep *s,
+                       const pq_observation *obs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        ingest(s, &obs[i]);
+        ingest(ctx, s, &obs[i]);
 }
 
 /* A restarted coordinator continues the seeded warm-up (Sobol, grid)
@@ -207,7 +245,7 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
                      ctx->errstr);
         goto fail;
     }
-    ingest_all(s, obs, n_obs);
+    ingest_all(ctx, s, obs, n_obs);
     skip_handed_out(s, info->n_trials + info->queue_depth);
     proteind_log("sweep %s: rebuilt from Redis: %zu stream entries, %zu "
                  "successes, %zu failures",
@@ -618,7 +656,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
         return rc;
     now = proteind_now_ms();
     if (n > 0) {
-        ingest_all(s, obs, n);
+        ingest_all(ctx, s, obs, n);
         if (!s->stale)
             s->burst_start = now;
         s->stale = 1;
@@ -654,7 +692,10 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
             return rc;
     }
 
-    if (now >= s->next_early_stop && protein_num_observations(s->opt) > 0) {
+    /* W&B's hyperband, when the config has it, replaces Protein's
+     * early-stop model: protein_progress applies it to each report. */
+    if (!s->cfg->hyperband.enabled && now >= s->next_early_stop &&
+        protein_num_observations(s->opt) > 0) {
         s->next_early_stop = now + EARLY_STOP_PERIOD_MS;
         rc = early_stop(ctx, s);
         if (rc != PQ_OK)

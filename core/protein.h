@@ -306,6 +306,54 @@ int protein_observe(protein_optimizer *opt, const double *values, double score,
  * as PufferLib clips it. */
 double protein_observed_score(const protein_sweep_config *cfg, double score);
 
+/* One report along a trial's learning curve: the step it reached (the
+ * report's number, or what the program called its step, e.g. timesteps),
+ * the metric, and the cost so far (NaN: not reported). */
+typedef struct protein_curve_point {
+    double step, score, cost;
+} protein_curve_point;
+
+/* Most points a curve in Redis holds (queue/functions.lua keeps 1024). */
+#define PROTEIN_CURVE_MAX 4096
+
+/* Parses a curve as protein_progress keeps it (queue/functions.lua): one
+ * "STEP SCORE COST\n" line per report, finite numbers, COST "-" when not
+ * reported, at most PROTEIN_CURVE_MAX lines. On success *out (malloc'ed,
+ * NULL when *n is 0) is the caller's. PROTEIN_EINVAL for any malformed
+ * line (nothing returned), PROTEIN_ENOMEM. */
+int protein_curve_parse(const char *text, size_t len, protein_curve_point **out,
+                        size_t *n);
+
+/* Most bands protein_hyperband_bands gives. */
+#define PROTEIN_HYPERBAND_BANDS_MAX 100
+
+/* W&B's hyperband bands (wandb/sweeps hyperband_stopping.py): the report
+ * counts at which the running trials are compared, from min_iter (times
+ * eta^i, up to 100 of them) or max_iter and s (max_iter / eta^i, i = 1..s,
+ * while >= 1); ascending, a repeated band once. Writes at most max into
+ * bands; returns the count, 0 when h is NULL or disabled. */
+size_t protein_hyperband_bands(const protein_hyperband *h, long *bands,
+                               size_t max);
+
+/* PufferLib's downsample of a curve of n points into out (room for m + 1
+ * points): with fewer than m points, the points as they are; else m bin
+ * means of the points before the last one (their most recent multiple of
+ * m) and the last one as it is. m <= 0: the last point only. Returns the
+ * count written. */
+size_t protein_downsample(const protein_curve_point *pts, size_t n, int m,
+                          protein_curve_point *out);
+
+/* Observes a trial that succeeded with score and cost (> 0) at values;
+ * with the config's downsample and a curve of n > 1 reports (may be
+ * NULL), first the downsampled points before the last as PufferLib does:
+ * each with the cost parameter (if any) replaced by the point's step and
+ * at the point's cost (a report without one gets its share of cost by its
+ * place in the curve). Returns PROTEIN_OK, PROTEIN_ENOMEM, or what
+ * protein_observe returns. */
+int protein_observe_run(protein_optimizer *opt, const protein_sweep_config *cfg,
+                        const double *values, double score, double cost,
+                        const protein_curve_point *curve, size_t n);
+
 /* Marks a point as handed out but unfinished; suggestions avoid it. */
 int protein_add_pending(protein_optimizer *opt, const double *values);
 void protein_clear_pending(protein_optimizer *opt);

@@ -43,6 +43,12 @@ local TOKENS_KEPT = 8
 -- Longest claim key, job id or node; longest config text.
 local FIELD_MAX = 256
 local CONFIG_MAX = 4 * 1024 * 1024
+-- Reports kept in a trial's curve, at most: past it every other kept one
+-- is dropped and only every second report from then on kept, so that the
+-- curve still spans the whole run (PufferLib's downsample bins it).
+local CURVE_MAX = 1024
+-- Hyperband bands of a sweep, at most (W&B makes up to 100).
+local BANDS_MAX = 100
 -- A key that only the privileged services' ACL covers (never written).
 local PRIVILEGED_KEY = 'protein:privileged'
 -- Index of the sweeps without an owner ("NAME"); a user's sweeps
@@ -74,7 +80,8 @@ local TRIAL_FIELDS = {'id', 'status', 'params', 'fallback', 'claim_key', 'job_id
                       'array_index', 'node', 'started_at', 'claimed_at', 'ended_at',
                       'lease_seconds', 'attempts', 'retries', 'score', 'cost',
                       'exit_status', 'error', 'progress_step', 'progress_score',
-                      'progress_cost', 'progress_at', 'stop_requested'}
+                      'progress_cost', 'progress_at', 'progress_n', 'stop_requested',
+                      'stopped_by'}
 -- Meta fields protein_info returns.
 local INFO_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'max_trials', 'n_trials', 'max_retries', 'metric', 'cost_metric',
@@ -389,6 +396,32 @@ local function claim_reply(m, id, token, resumed, attempts, params, fallback)
           params, m.metric, m.cost_metric}
 end
 
+-- W&B's hyperband rule as a sweep stores it, "ETA STRICT BAND...": a
+-- table {eta, strict, bands (ascending)}, or nil when text is malformed.
+local function hyperband_of(text)
+  if type(text) ~= 'string' or #text > 32 * (BANDS_MAX + 2) then
+    return nil
+  end
+  local w = {}
+  for x in string.gmatch(text, '%S+') do
+    w[#w + 1] = x
+  end
+  local eta = finite(w[1])
+  if not eta or eta <= 1 or (w[2] ~= '0' and w[2] ~= '1') or #w < 3 or
+     #w > BANDS_MAX + 2 then
+    return nil
+  end
+  local h = {eta = eta, strict = w[2] == '1', bands = {}}
+  for i = 3, #w do
+    local b = whole(w[i])
+    if not b or b < 1 or (i > 3 and b <= h.bands[#h.bands]) then
+      return nil
+    end
+    h.bands[#h.bands + 1] = b
+  end
+  return h
+end
+
 -- An error reply unless KEYS are a sweep's meta key and its index.
 local function check_index_keys(keys)
   if not is_meta_key(keys[1]) then
@@ -402,7 +435,8 @@ local function check_index_keys(keys)
 end
 
 -- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
--- owner_uid, shared, lease_seconds, max_retries, fallback entries...
+-- owner_uid, shared, lease_seconds, max_retries, target ('' for none),
+-- hyperband ('' for none, else "ETA STRICT BAND..."), fallback entries...
 -- KEYS: meta, the sweep's index (protein:{USER/}:sweeps, or
 -- protein:sweeps for a sweep without an owner).
 local function create(keys, a)
@@ -432,7 +466,14 @@ local function create(keys, a)
   if (a[5] ~= '0' and a[5] ~= '1') or (a[8] ~= '0' and a[8] ~= '1') then
     return fail('EINVAL', "sweep '" .. a[1] .. "': goal_minimize and shared are 0 or 1")
   end
-  err = check_entries(a, 11, 'fallback') or types_ok(meta, {'fallback'})
+  if a[11] ~= '' and not finite(a[11]) then
+    return fail('EINVAL', "sweep '" .. a[1] .. "': the target must be a finite number or ''")
+  end
+  if a[12] ~= '' and not hyperband_of(a[12]) then
+    return fail('EINVAL', "sweep '" .. a[1] .. "': hyperband must be 'ETA STRICT BAND...' " ..
+                '(eta > 1, strict 0 or 1, 1 to ' .. BANDS_MAX .. ' ascending whole bands)')
+  end
+  err = check_entries(a, 13, 'fallback') or types_ok(meta, {'fallback'})
   if err then
     return err
   end
@@ -457,7 +498,13 @@ local function create(keys, a)
              'lease_seconds', a[9], 'max_retries', a[10],
              'created_at', stamp(now()), 'n_trials', 0, 'n_completed', 0,
              'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
-  push_all(P .. 'fallback', a, 11)
+  if a[11] ~= '' then
+    redis.call('HSET', meta, 'target', string.format('%.17g', finite(a[11])))
+  end
+  if a[12] ~= '' then
+    redis.call('HSET', meta, 'hyperband', a[12])
+  end
+  push_all(P .. 'fallback', a, 13)
   redis.call('ZADD', keys[2], 0, a[1])
   if indexes[2] then
     redis.call('ZADD', USERS_KEY, 0, owner)
@@ -531,6 +578,9 @@ local function delete(keys, a)
     redis.call('HSET', meta, 'state', 'deleting', 'delete_next', last + 1)
     redis.call('ZREM', keys[2], name_of(meta))
     return 1
+  end
+  for i = 1, BANDS_MAX do
+    redis.call('UNLINK', P .. 'milestone:' .. i)
   end
   redis.call('UNLINK', meta, P .. 'config', P .. 'queue', P .. 'retry', P .. 'fallback',
              P .. 'claims', P .. 'private', P .. 'leases', P .. 'observations',
@@ -773,6 +823,35 @@ local function owned_trial(meta, id, token)
   return tk, {status = t[1], stop = t[2], fallback = t[3], lease = t[4], packed = secret[2]}
 end
 
+-- Whether a trial ending as `to` with score reaches the sweep's
+-- metric.target (W&B: the sweep then ends; trials running finish) while
+-- the sweep still hands trials out: the target's text, or nil; nil and an
+-- error reply when the stored target or goal is malformed.
+local function target_reached(meta, to, score)
+  local x = finite(score)
+  if (to ~= 'completed' and to ~= 'pruned') or not x then
+    return nil
+  end
+  local g = redis.call('HMGET', meta, 'target', 'goal_minimize', 'state')
+  if not g[1] then
+    return nil
+  end
+  local target = finite(g[1])
+  if not target then
+    return nil, corrupt(meta, 'meta field target', g[1])
+  end
+  if g[2] ~= '0' and g[2] ~= '1' then
+    return nil, corrupt(meta, 'meta field goal_minimize', g[2])
+  end
+  if g[3] ~= 'active' and g[3] ~= 'paused' then
+    return nil
+  end
+  if (g[2] == '1' and x <= target) or (g[2] == '0' and x >= target) then
+    return g[1]
+  end
+  return nil
+end
+
 -- Ends a trial that is running, lost, or queued for a retry, with outcome
 -- `to` (pruned instead when a stop was requested), the hash fields and the
 -- observation's score and cost.
@@ -798,6 +877,11 @@ local function finish(meta, id, token, to, fields, score, cost)
   if err then
     return err
   end
+  local reached
+  reached, err = target_reached(meta, to, score)
+  if err then
+    return err
+  end
   if st == 'running' then
     redis.call('ZREM', P .. 'leases', id)
   elseif st == 'queued' then
@@ -806,6 +890,10 @@ local function finish(meta, id, token, to, fields, score, cost)
   count(meta, st, to)
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
   observe(P, id, to, t.packed, t.fallback, score, cost)
+  if reached then
+    redis.call('HSET', meta, 'state', 'stopped', 'stopped_by', 'trial ' .. id ..
+               ' reached the target ' .. reached)
+  end
   return to
 end
 
@@ -839,46 +927,172 @@ local function interrupt(keys, a)
   return finish(keys[1], a[1], a[2], 'interrupted', {'error', short(a[3])})
 end
 
--- ARGV: id, token, step, score, cost. Renews the lease; returns the
--- stop flag (0|1).
+-- A trial's curve with one more report `line`: its reports 1, 1 +
+-- stride, 1 + 2 stride, ... kept (n of them). Returns the new curve text,
+-- its count and stride. When CURVE_MAX are kept, every other one goes and
+-- the stride doubles: the curve keeps spanning the whole run.
+local function curve_add(curve, n, stride, reports, line)
+  if (reports - 1) % stride ~= 0 then
+    return curve, n, stride
+  end
+  if n >= CURVE_MAX then
+    local kept, i = {}, 0
+    for l in string.gmatch(curve, '[^\n]*\n') do
+      if i % 2 == 0 then
+        kept[#kept + 1] = l
+      end
+      i = i + 1
+    end
+    curve, n, stride = table.concat(kept), #kept, stride * 2
+    if (reports - 1) % stride ~= 0 then
+      return curve, n, stride
+    end
+  end
+  return curve .. line, n + 1, stride
+end
+
+-- W&B's hyperband rule for a trial at its report number `reports`, its
+-- signed value `v` (lower is better) and its best so far `best`: records
+-- v at a band it reaches (milestone:BAND_INDEX, a zset of trial -> value
+-- shared by the sweep), and at the last band reached compares the trial
+-- (v there when strict, else its best) with the value ranked
+-- int(count / eta) there. Returns true when the trial should stop.
+local function hyperband_says_stop(P, h, id, reports, v, best)
+  local closest
+  for i, b in ipairs(h.bands) do
+    if b == reports then
+      redis.call('ZADD', P .. 'milestone:' .. i, v, id)
+    end
+    if b <= reports then
+      closest = i
+    end
+  end
+  if not closest then
+    return false
+  end
+  local key = P .. 'milestone:' .. closest
+  local cond = best
+  if h.strict then
+    cond = tonumber(redis.call('ZSCORE', key, id))
+  end
+  local count = redis.call('ZCARD', key)
+  local rank = math.floor((1 / h.eta) * count)
+  local thr = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
+  return cond ~= nil and thr[2] ~= nil and cond > tonumber(thr[2])
+end
+
+-- ARGV: id, token, step, score, cost. Records the report in the trial's
+-- curve (progress_n reports so far; the curve field, one "STEP SCORE
+-- COST" line per kept report, cost '-' when not reported), renews the
+-- lease, and applies the sweep's hyperband rule. Returns the stop flag
+-- (0|1): 1 when a stop was requested or hyperband says so.
 local function progress(keys, a)
-  if not finite(a[3]) or not finite(a[4]) or (a[5] ~= '' and not finite(a[5])) then
+  local step, score, cost = finite(a[3]), finite(a[4]), finite(a[5])
+  if not step or not score or (a[5] ~= '' and not cost) then
     return fail('EINVAL', 'trial ' .. tostring(a[1]) ..
                 ': progress step, score and cost must be finite numbers')
   end
-  local tk, t = owned_trial(keys[1], a[1], a[2])
+  local meta = keys[1]
+  local tk, t = owned_trial(meta, a[1], a[2])
   if not tk then
     return t
   end
   if t.status ~= 'running' then
-    return not_running(keys[1], a[1], t.status)
+    return not_running(meta, a[1], t.status)
   end
   local lease = whole(t.lease)
   if not lease or lease < 1 then
-    return corrupt(keys[1], 'lease_seconds of trial ' .. a[1], t.lease)
+    return corrupt(meta, 'lease_seconds of trial ' .. a[1], t.lease)
   end
-  local err = types_ok(keys[1], {'leases'})
+  local P = prefix_of(meta)
+  local err = types_ok(meta, {'leases'})
   if err then
     return err
   end
+  local g = redis.call('HMGET', meta, 'hyperband', 'goal_minimize')
+  local h = g[1] and hyperband_of(g[1])
+  if g[1] and not h then
+    return corrupt(meta, 'meta field hyperband', g[1])
+  end
+  if g[2] ~= '0' and g[2] ~= '1' then
+    return corrupt(meta, 'meta field goal_minimize', g[2])
+  end
+  local c = redis.call('HMGET', tk, 'progress_n', 'progress_best', 'curve', 'curve_n',
+                       'curve_stride')
+  local reports, kept, stride = whole(c[1], true), whole(c[4], true), whole(c[5], true)
+  local best = c[2] and finite(c[2])
+  if not reports or reports < 0 or not kept or kept < 0 or kept > CURVE_MAX or
+     not stride or stride < 0 or (c[2] and not best) or
+     (c[3] and (type(c[3]) ~= 'string' or #c[3] > CURVE_MAX * 80)) then
+    return corrupt(meta, 'the curve of trial ' .. a[1], c[1])
+  end
+  if h then
+    for i = 1, #h.bands do
+      local ty = type_of(P .. 'milestone:' .. i)
+      if ty ~= 'none' and ty ~= 'zset' then
+        return corrupt(meta, 'the type of key ' .. P .. 'milestone:' .. i, ty)
+      end
+    end
+  end
+  reports = reports + 1
+  local v = g[2] == '1' and score or -score
+  if not best or v < best then
+    best = v
+  end
+  local curve
+  curve, kept, stride = curve_add(c[3] or '', kept, math.max(stride, 1), reports,
+                                  string.format('%.17g %.17g %s\n', step, score,
+                                                cost and string.format('%.17g', cost) or '-'))
   local t_now = now()
-  redis.call('HSET', tk, 'progress_step', a[3], 'progress_score', a[4],
-             'progress_cost', a[5], 'progress_at', stamp(t_now))
-  redis.call('ZADD', prefix_of(keys[1]) .. 'leases', t_now + lease, a[1])
-  return t.stop == '1' and 1 or 0
+  redis.call('HSET', tk, 'progress_step', string.format('%.17g', step),
+             'progress_score', string.format('%.17g', score),
+             'progress_cost', cost and string.format('%.17g', cost) or '',
+             'progress_at', stamp(t_now), 'progress_n', reports,
+             'progress_best', string.format('%.17g', best), 'curve', curve,
+             'curve_n', kept, 'curve_stride', stride)
+  redis.call('ZADD', P .. 'leases', t_now + lease, a[1])
+  if t.stop == '1' then
+    return 1
+  end
+  if h and hyperband_says_stop(P, h, a[1], reports, v, best) then
+    redis.call('HSET', tk, 'stop_requested', 1, 'stopped_by', 'hyperband at report ' .. reports)
+    return 1
+  end
+  return 0
+end
+
+-- The key of trial `id` of the sweep and its status followed by the
+-- fields asked for (HMGET); nil and an ENOTRIAL reply when there is none.
+local function trial_fields(meta, id, ...)
+  local n = whole(id)
+  if not n or n < 1 then
+    return nil, no_trial(meta, id)
+  end
+  local tk = prefix_of(meta) .. 'trial:' .. id
+  local v = redis.call('HMGET', tk, 'status', ...)
+  if not v[1] then
+    return nil, no_trial(meta, id)
+  end
+  return tk, v
+end
+
+-- Read-only. ARGV: id. The trial's curve: {reports, stride, curve text}
+-- ('' and 0 when it reported nothing).
+local function curve(keys, a)
+  local tk, c = trial_fields(keys[1], a[1], 'progress_n', 'curve_stride', 'curve')
+  if not tk then
+    return c
+  end
+  return {c[2] or '0', c[3] or '1', c[4] or ''}
 end
 
 -- ARGV: id.
 local function request_stop(keys, a)
-  local n = whole(a[1])
-  if not n or n < 1 then
-    return no_trial(keys[1], a[1])
+  local tk, v = trial_fields(keys[1], a[1])
+  if not tk then
+    return v
   end
-  local tk = prefix_of(keys[1]) .. 'trial:' .. a[1]
-  local st = redis.call('HGET', tk, 'status')
-  if not st then
-    return no_trial(keys[1], a[1])
-  end
+  local st = v[1]
   if st ~= 'running' then
     return not_running(keys[1], a[1], st)
   end
@@ -1201,6 +1415,7 @@ register('protein_fail_trial', fail_trial)
 register('protein_interrupt', interrupt)
 register('protein_progress', progress)
 register('protein_request_stop', with_sweep(request_stop))
+register('protein_curve', with_sweep(curve), true)
 register('protein_expire', with_meta(expire))
 register('protein_coord_acquire', with_sweep(coord_acquire))
 register('protein_coord_release', coord_release)

@@ -301,6 +301,14 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop);
 
+/* The curve protein_progress keeps for a trial: *text (malloc'ed, "" when
+ * it reported nothing) holds one "STEP SCORE COST" line per kept report
+ * (COST "-" when not reported; protein_curve_parse reads it), *reports
+ * the reports sent. PQ_ENOTRIAL, PQ_ENOSWEEP, PQ_EPROTO for a reply of
+ * the wrong shape. */
+int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
+                   char **text, long *reports);
+
 /* Marks a running trial "should stop" (the coordinator's early-stop
  * decision); the trial's next pq_progress() returns *should_stop = 1 and its
  * completion or failure records it as pruned. PQ_ENOTRIAL, PQ_ESTATE when
@@ -355,6 +363,14 @@ typedef struct pq_sweep_spec {
     int max_retries;         /* requeues of a lost trial's point; < 0: 0 */
     const pq_params *fallback; /* points claimed when no coordinator serves */
     size_t n_fallback;         /* must be >= 1 */
+    int has_target;            /* metric.target: a trial that completes at */
+    double target;             /* or beyond it stops the sweep */
+    /* W&B hyperband (early_terminate): protein_progress stops a trial at
+     * these report counts (ascending, at most 100; n_bands 0: none) */
+    const long *hyperband_bands;
+    size_t n_hyperband_bands;
+    double hyperband_eta; /* > 1 */
+    int hyperband_strict;
 } pq_sweep_spec;
 
 /* Creates the sweep atomically and lists it in its index

@@ -300,3 +300,16 @@ fail:
     free(values);
     return rc;
 }
+
+/* Contract in queue_model.h. */
+void pq_model_stopping(const protein_sweep_config *cfg, pq_sweep_spec *spec,
+                       long *bands)
+{
+    spec->has_target = cfg->has_target;
+    spec->target = cfg->target;
+    spec->n_hyperband_bands = protein_hyperband_bands(
+        &cfg->hyperband, bands, PROTEIN_HYPERBAND_BANDS_MAX);
+    spec->hyperband_bands = spec->n_hyperband_bands ? bands : NULL;
+    spec->hyperband_eta = cfg->hyperband.eta;
+    spec->hyperband_strict = cfg->hyperband.strict;
+}

@@ -66,6 +66,12 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t n, pq_params **out);
 
+/* Sets spec's target and hyperband fields from cfg's metric.target and
+ * early_terminate, the bands written into bands (room for
+ * PROTEIN_HYPERBAND_BANDS_MAX), which spec then points to. */
+void pq_model_stopping(const protein_sweep_config *cfg, pq_sweep_spec *spec,
+                       long *bands);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static void index_key(char *buf, size_t len, const char *sweep)
 }
 
 /* Number of fixed arguments of protein_create before the fallback points. */
-#define CREATE_ARGS 10
+#define CREATE_ARGS 12
 
 int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len)
 {
@@ -48,9 +49,42 @@ int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len)
     return PQ_OK;
 }
 
+/* The hyperband rule as protein_create takes it, "ETA STRICT BAND...",
+ * into buf; PQ_EINVAL when it does not fit or is not a rule. */
+static int hyperband_text(pq_context *ctx, const pq_sweep_spec *spec, char *buf,
+                          size_t len)
+{
+    size_t at;
+    int n;
+
+    buf[0] = '\0';
+    if (spec->n_hyperband_bands == 0)
+        return PQ_OK;
+    if (!spec->hyperband_bands || spec->n_hyperband_bands > 100 ||
+        !(spec->hyperband_eta > 1) || !isfinite(spec->hyperband_eta))
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': hyperband needs "
+                            "eta > 1 and 1 to 100 bands",
+                            spec->name);
+    pq_format_double(spec->hyperband_eta, buf);
+    at = strlen(buf);
+    n = snprintf(buf + at, len - at, " %d", spec->hyperband_strict ? 1 : 0);
+    for (size_t i = 0;
+         n >= 0 && (size_t)n < len - at && i < spec->n_hyperband_bands; i++) {
+        at += (size_t)n;
+        n = snprintf(buf + at, len - at, " %ld", spec->hyperband_bands[i]);
+    }
+    if (n < 0 || (size_t)n >= len - at)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': hyperband bands "
+                            "too long",
+                            spec->name);
+    return PQ_OK;
+}
+
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 {
-    char num[4][32];
+    char num[4][32], target[32] = "", hyperband[32 * 102];
     char index[128];
     pq_point_args args;
     size_t n = spec ? spec->n_fallback : 0;
@@ -64,6 +98,15 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s' needs at least one fallback point",
                             spec->name);
+    if (spec->has_target && !isfinite(spec->target))
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': the target must be "
+                            "a finite number",
+                            spec->name);
+    if ((rc = hyperband_text(ctx, spec, hyperband, sizeof hyperband)) != PQ_OK)
+        return rc;
+    if (spec->has_target)
+        pq_format_double(spec->target, target);
     rc = pq_point_args_build(ctx, spec->name, "fallback", CREATE_ARGS,
                              spec->fallback, n, &args);
     if (rc != PQ_OK)
@@ -85,6 +128,8 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     args.argv[7] = spec->shared ? "1" : "0";
     args.argv[8] = num[2];
     args.argv[9] = num[3];
+    args.argv[10] = target;
+    args.argv[11] = hyperband;
     for (int i = 0; i < CREATE_ARGS; i++)
         args.argvlen[i] = strlen(args.argv[i]);
     index_key(index, sizeof index, spec->name);

@@ -291,6 +291,44 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
     return rc;
 }
 
+int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
+                   char **text, long *reports)
+{
+    char id[32], *end;
+    pq_reply *r = NULL;
+    int rc;
+
+    *text = NULL;
+    *reports = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    snprintf(id, sizeof id, "%ld", trial_id);
+    const char *argv[1] = {id};
+    rc =
+        pq_sweep_fcall(ctx, sweep, "protein_curve", 1, NULL, 1, argv, NULL, &r);
+    if (rc != PQ_OK)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+        r->element[0]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_STRING) {
+        pq_reply_free(r);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s' trial %ld: the "
+                            "curve reply has the wrong shape",
+                            sweep, trial_id);
+    }
+    *reports = strtol(r->element[0]->str, &end, 10);
+    if (end == r->element[0]->str || *end != '\0' || *reports < 0)
+        *reports = 0;
+    *text = malloc(r->element[2]->len + 1);
+    if (*text) {
+        memcpy(*text, r->element[2]->str, r->element[2]->len);
+        (*text)[r->element[2]->len] = '\0';
+    }
+    pq_reply_free(r);
+    return *text ? PQ_OK : pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+}
+
 int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
 {
     char id[32];

@@ -275,3 +275,29 @@ char *redis_harness_cli(const redis_harness *h, const char *const *args)
     }
     return out;
 }
+
+char *redis_harness_cli_line(const redis_harness *h, const char *const *args)
+{
+    char *out = redis_harness_cli(h, args);
+
+    if (!out)
+        return strdup("");
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+int redis_harness_cli_is(const redis_harness *h, const char *want,
+                         const char *const *args)
+{
+    char *out = redis_harness_cli_line(h, args);
+    int same = out && strcmp(out, want) == 0;
+
+    if (!same) {
+        fprintf(stderr, "\n    redis-cli");
+        for (int i = 0; args[i]; i++)
+            fprintf(stderr, " %s", args[i]);
+        fprintf(stderr, ": '%s', expected '%s'", out ? out : "", want);
+    }
+    free(out);
+    return same;
+}

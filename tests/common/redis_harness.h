@@ -61,4 +61,13 @@ void redis_harness_stop(redis_harness *h);
  * frees it), or NULL when redis-cli could not run or exited non-zero. */
 char *redis_harness_cli(const redis_harness *h, const char *const *args);
 
+/* redis_harness_cli's output up to its first newline (malloc'ed; "" when
+ * redis-cli failed; NULL only when memory ran out). */
+char *redis_harness_cli_line(const redis_harness *h, const char *const *args);
+
+/* 1 when redis_harness_cli_line prints exactly want; else 0, with what it
+ * printed on stderr. */
+int redis_harness_cli_is(const redis_harness *h, const char *want,
+                         const char *const *args);
+
 #endif /* PROTEIN_REDIS_HARNESS_H */

@@ -1237,24 +1237,15 @@ static int suite_clean(void)
 static char *cli(const char *a0, const char *a1, const char *a2, const char *a3)
 {
     const char *args[] = {a0, a1, a2, a3, NULL};
-    char *out = redis_harness_cli(&server, args);
-    if (!out)
-        return strdup("");
-    out[strcspn(out, "\n")] = '\0';
-    return out;
+    return redis_harness_cli_line(&server, args);
 }
 
 /* 1 when redis-cli ARGS... prints exactly want. */
 static int cli_is(const char *want, const char *a0, const char *a1,
                   const char *a2, const char *a3)
 {
-    char *out = cli(a0, a1, a2, a3);
-    int same = strcmp(out, want) == 0;
-    if (!same)
-        fprintf(stderr, "\n    %s %s %s: '%s', expected '%s'", a0, a1,
-                a2 ? a2 : "", out, want);
-    free(out);
-    return same;
+    const char *args[] = {a0, a1, a2, a3, NULL};
+    return redis_harness_cli_is(&server, want, args);
 }
 
 /* Values stored malformed on purpose: every function refuses (ECORRUPT,

@@ -69,6 +69,15 @@ while read -r trial _; do
     echo "$trial $score" >>"$tmp/agent.scores"
 done <"$tmp/agent.lines"
 check_scores "$tmp/agent" ws-bayes "$tmp/agent.scores"
+# every value the script logged reached Redis as one report of the trial's
+# curve (W&B's hyperband counts each logged value)
+while read -r trial _; do
+    log=$(ls "$tmp"/agent/wandb/offline-run-*-ws-bayes-t"$trial"-*/files/output.log | head -n 1)
+    logged=$(grep -c '^INFO: epoch' "$log" || true)
+    sent=$(redis-cli -p "$REDIS_PORT" hget "protein:{$(id -un)/ws-bayes}:trial:$trial" progress_n)
+    [ "$logged" -ge 1 ] && [ "$sent" = "$logged" ] ||
+        fail "trial $trial: $logged values logged, $sent reports in Redis"
+done <"$tmp/agent.lines"
 
 # under protein agent the logged values reach Redis as progress: a stop
 # request (proteind's early stop) ends the script early, recorded as pruned

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# test_agent_stopping.sh - W&B's early_terminate (hyperband), metric.target
+# and PufferLib's downsample on sweeps in Redis, run by `protein agent`
+# (the claim path of the SPANK plugin) against a private redis-server:
+#   - hyperband: the trials' reports (protein report) go to Redis; a trial
+#     worse than the band's threshold is asked to stop, the agent stops its
+#     command (which ignores `protein report`'s exit status 3) and the
+#     trial is recorded as pruned, at the band, not failed;
+#   - metric.target: the trial that reaches it ends the sweep, the agent
+#     gets no more trials;
+#   - downsample: proteind observes each completed trial's curve as
+#     PufferLib does (downsample + 1 points a trial, not 1).
+set -eu
+. "$top_srcdir/tests/common/cli_test.sh"
+
+cli_test_init test_agent_stopping
+cli_test_redis
+PROTEIND=$top_builddir/coordinator/proteind
+user=$(id -un)
+
+# train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
+# trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); the
+# step reported is 10 times the report's number.
+cat >"$tmp/train.sh" <<EOS
+#!/bin/sh
+base=10
+[ "\$PROTEIN_TRIAL" = 1 ] && base=1
+[ "\$PROTEIN_TRIAL" = "\${GOOD_TRIAL:-0}" ] && base=0
+i=1
+while [ \$i -le \${STEPS:-6} ]; do
+    s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
+    "$PROTEIN" report step=\$((i * 10)) loss=\$s || echo "report \$i: exit \$?"
+    [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
+    i=\$((i + 1))
+done
+echo done >"$tmp/finished.\$PROTEIN_TRIAL"
+EOS
+chmod +x "$tmp/train.sh"
+field() { redis-cli -p "$REDIS_PORT" hget "protein:{$user/$1}:trial:$2" "$3"; }
+
+# ------------------------------------------------------------ hyperband
+cat >"$tmp/hb.yaml" <<'EOS'
+name: hb
+method: random
+metric: {name: loss, goal: minimize}
+early_terminate: {type: hyperband, min_iter: 2, eta: 3}
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS
+"$PROTEIN" create "$tmp/hb.yaml" >"$tmp/create.out" 2>&1 ||
+    fail "create hb: $(cat "$tmp/create.out")"
+STEPS=12 SLEEP=0.3 "$PROTEIN" agent hb --count 3 -- "$tmp/train.sh" \
+    >"$tmp/hb.out" 2>&1 || fail "agent hb: $(cat "$tmp/hb.out")"
+"$PROTEIN" show hb 1 | grep -q '^status  *completed' ||
+    fail "hb trial 1 (the best) not completed: $(cat "$tmp/hb.out")"
+[ "$(field hb 1 progress_n)" = 12 ] || fail "hb trial 1: $(field hb 1 progress_n) reports, not 12"
+[ -e "$tmp/finished.1" ] || fail "hb trial 1 did not run to its end"
+for t in 2 3; do
+    "$PROTEIN" show hb $t >"$tmp/show.out"
+    grep -q '^status  *pruned' "$tmp/show.out" ||
+        fail "hb trial $t not pruned: $(cat "$tmp/show.out") $(cat "$tmp/hb.out")"
+    # trial 2 at band 2 (10.5 against 1.5, the value ranked int(2/3) = 0);
+    # trial 3 is not worse than the one ranked int(3/3) = 1 there (10.5),
+    # but is at band 6 against trial 1
+    [ "$(field hb $t stopped_by)" = "hyperband at report $((t * 4 - 6))" ] ||
+        fail "hb trial $t stopped by '$(field hb $t stopped_by)'"
+    # the agent stopped the command, which went on reporting
+    [ ! -e "$tmp/finished.$t" ] || fail "hb trial $t: its command was not stopped"
+    n=$(field hb $t progress_n)
+    [ "$n" -ge 2 ] && [ "$n" -lt 12 ] || fail "hb trial $t: $n reports"
+done
+grep -q 'trial 2: the sweep asks it to stop early' "$tmp/hb.out" ||
+    fail "agent did not say why it stopped trial 2: $(cat "$tmp/hb.out")"
+grep -q "report 2: exit 3" "$tmp/hb.out" ||
+    fail "protein report did not tell the stopped trial (exit 3)"
+# pruned at its last report, as a success of the band: the score is kept
+"$PROTEIN" show hb 2 | grep -q '^score  *10\.' ||
+    fail "hb trial 2: no score from its reports: $("$PROTEIN" show hb 2)"
+
+# ------------------------------------------------------------ metric.target
+cat >"$tmp/tgt.yaml" <<'EOS'
+name: tgt
+method: random
+metric: {name: loss, goal: minimize, target: 0.5}
+run_cap: 10
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS
+"$PROTEIN" create "$tmp/tgt.yaml" >/dev/null 2>&1 || fail "create tgt"
+GOOD_TRIAL=3 STEPS=2 "$PROTEIN" agent tgt -- "$tmp/train.sh" >"$tmp/tgt.out" 2>&1 ||
+    fail "agent tgt: $(cat "$tmp/tgt.out")"
+grep -q 'sweep .*tgt is paused or stopped; 3 trials ran here' "$tmp/tgt.out" ||
+    fail "agent went on after the target: $(cat "$tmp/tgt.out")"
+"$PROTEIN" status tgt >"$tmp/tgt-status.out" 2>&1
+grep -q 'stopped' "$tmp/tgt-status.out" || fail "tgt not stopped: $(cat "$tmp/tgt-status.out")"
+[ "$(redis-cli -p "$REDIS_PORT" hget "protein:{$user/tgt}:meta" stopped_by)" = \
+  "trial 3 reached the target 0.5" ] || fail "tgt: stopped_by not the target"
+
+# ------------------------------------------------------------ downsample
+# 7 reports a trial, downsample 2: 2 bin means (steps 20 and 50 in place
+# of the cost parameter) + the final result = 3 observations a trial
+cat >"$tmp/ds.yaml" <<'EOS'
+name: ds
+method: random
+metric: {name: loss, goal: minimize}
+cost_param: steps
+parameters:
+  x: {min: 0.0, max: 1.0}
+  steps: {min: 5, max: 100}
+protein: {downsample: 2}
+EOS
+sed -e 's/^name: ds/name: plain/' -e '/downsample/d' "$tmp/ds.yaml" >"$tmp/plain.yaml"
+for s in ds plain; do
+    "$PROTEIN" create "$tmp/$s.yaml" >/dev/null 2>&1 || fail "create $s"
+    STEPS=7 "$PROTEIN" agent $s --count 2 -- "$tmp/train.sh" >"$tmp/$s.out" 2>&1 ||
+        fail "agent $s: $(cat "$tmp/$s.out")"
+    [ "$(field $s 2 progress_n)" = 7 ] || fail "$s: trial 2 sent $(field $s 2 progress_n) reports"
+    timeout 60 "$PROTEIND" --once --sweep "$user/$s" >"$tmp/proteind-$s.out" 2>&1 ||
+        fail "proteind $s: $(cat "$tmp/proteind-$s.out")"
+done
+grep -q 'rebuilt from Redis: 2 stream entries, 6 successes' "$tmp/proteind-ds.out" ||
+    fail "downsample: $(grep rebuilt "$tmp/proteind-ds.out")"
+grep -q 'rebuilt from Redis: 2 stream entries, 2 successes' "$tmp/proteind-plain.out" ||
+    fail "no downsample: $(grep rebuilt "$tmp/proteind-plain.out")"
+
+cli_test_finish
