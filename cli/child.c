@@ -130,10 +130,11 @@ static size_t reap_some(pid_t *pids, size_t n)
     int status;
 
     for (i = 0; i < n; i++) {
+        pid_t r;
+
         if (pids[i] <= 0)
             continue;
-        pid_t r = waitpid(pids[i], &status, WNOHANG);
-
+        r = waitpid(pids[i], &status, WNOHANG);
         if (r == pids[i] || (r < 0 && errno == ECHILD))
             pids[i] = 0;
         else

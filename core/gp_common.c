@@ -324,15 +324,19 @@ static void lbfgs_direction(fit_work *w)
             q[k] -= w->alpha[idx] * w->yv[idx * nt + k];
     }
     if (w->count > 0) {
+        const double *yl;
+
         idx = (w->head - 1 + LBFGS_MEMORY) % LBFGS_MEMORY;
-        const double *yl = w->yv + idx * nt;
+        yl = w->yv + idx * nt;
         gamma = dot(w->s + idx * nt, yl, nt) / dot(yl, yl, nt);
     }
     for (size_t k = 0; k < nt; k++)
         q[k] *= gamma;
     for (int c = w->count - 1; c >= 0; c--) {
+        double beta;
+
         idx = (w->head - 1 - c + LBFGS_MEMORY) % LBFGS_MEMORY;
-        double beta = w->rho[idx] * dot(w->yv + idx * nt, q, nt);
+        beta = w->rho[idx] * dot(w->yv + idx * nt, q, nt);
         for (size_t k = 0; k < nt; k++)
             q[k] += (w->alpha[idx] - beta) * w->s[idx * nt + k];
     }

@@ -69,6 +69,7 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
 {
     char rules[1024], pass_rule[40];
     const char *argv[RULE_WORDS_MAX + 6];
+    const char *save[2] = {"ACL", "SAVE"};
     pq_reply *r = NULL;
     int argc = 0, rc;
 
@@ -103,7 +104,6 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
     }
     /* Persist when the server has an ACL file; without one the user lives
      * until Redis restarts (the caller says so). */
-    const char *save[2] = {"ACL", "SAVE"};
     if (pq_command(ctx, 2, save, NULL, 0, &r) == PQ_OK) {
         *saved = 1;
         pq_reply_free(r);

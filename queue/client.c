@@ -108,6 +108,8 @@ int pq_url_redact(const char *url, char *buf, size_t len)
  * the redacted URL. Returns PQ_OK or PQ_EINVAL with a message. */
 static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
 {
+    const char *s, *end, *at, *colon, *hend;
+
     conn->port = 6379;
     if (strncmp(url, "unix://", 7) == 0) {
         const char *path = url + 7;
@@ -124,8 +126,9 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
                             "bad Redis URL '%s': expected "
                             "redis://[user@]host[:port][/db] or unix:///path",
                             ctx->url);
-    const char *s = url + 8, *end = s + strcspn(s, "/");
-    const char *at = memchr(s, '@', (size_t)(end - s));
+    s = url + 8;
+    end = s + strcspn(s, "/");
+    at = memchr(s, '@', (size_t)(end - s));
     if (at) {
         size_t ulen = (size_t)(at - s);
         if (memchr(s, ':', ulen))
@@ -146,8 +149,8 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
         conn->user[ulen] = '\0';
         s = at + 1;
     }
-    const char *colon = memchr(s, ':', (size_t)(end - s));
-    const char *hend = colon ? colon : end;
+    colon = memchr(s, ':', (size_t)(end - s));
+    hend = colon ? colon : end;
     if (hend == s || (size_t)(hend - s) >= sizeof conn->host)
         return pq_set_error(ctx, PQ_EINVAL,
                             "bad Redis URL '%s': missing or overlong host",
@@ -226,9 +229,10 @@ static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
                          const char **argv, int fail_code, const char *what)
 {
     redisReply *r = redisCommandArgv(conn->rc, argc, argv, NULL);
+    int rc = PQ_OK;
+
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, what);
-    int rc = PQ_OK;
     if (r->type == REDIS_REPLY_ERROR)
         rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s",
                           ctx->url, what, r->str);
@@ -240,6 +244,8 @@ static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
  * timeout, AUTH and SELECT. */
 static int open_conn(pq_context *ctx, pq_conn *conn)
 {
+    int rc;
+
     if (conn->is_unix)
         conn->rc = redisConnectUnixWithTimeout(conn->host, conn->connect_tv);
     else
@@ -266,7 +272,6 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
         return pq_set_error(ctx, PQ_EIO,
                             "Redis at %s: cannot set the command timeout",
                             ctx->url);
-    int rc;
     if (conn->password) {
         const char *user_argv[3] = {"AUTH", conn->user, conn->password};
         const char *plain_argv[2] = {"AUTH", conn->password};
@@ -279,8 +284,9 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
     }
     if (conn->db) {
         char db[16];
-        snprintf(db, sizeof db, "%d", conn->db);
         const char *argv[2] = {"SELECT", db};
+
+        snprintf(db, sizeof db, "%d", conn->db);
         if ((rc = setup_command(ctx, conn, 2, argv, PQ_EPROTO, "SELECT")) !=
             PQ_OK)
             return rc;
@@ -295,22 +301,22 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
  * server has (an admin's client loads it). */
 static int ensure_functions(pq_context *ctx, pq_conn *conn)
 {
+    const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", pq_functions_lua};
     redisReply *r = redisCommand(conn->rc, "FCALL_RO protein_version 0");
+    int loaded, same, denied, rc = PQ_OK;
+
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, "protein_version");
-    int loaded = r->type != REDIS_REPLY_ERROR;
-    int same = r->type == REDIS_REPLY_STRING &&
-               strcmp(r->str, pq_functions_version) == 0;
+    loaded = r->type != REDIS_REPLY_ERROR;
+    same = r->type == REDIS_REPLY_STRING &&
+           strcmp(r->str, pq_functions_version) == 0;
     freeReplyObject(r);
     if (same)
         return PQ_OK;
-    const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", pq_functions_lua};
     r = redisCommandArgv(conn->rc, 4, argv, NULL);
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, "FUNCTION LOAD");
-    int rc = PQ_OK;
-    int denied =
-        r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0;
+    denied = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0;
     if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
         rc = pq_set_error(
             ctx, PQ_EPROTO,
@@ -326,6 +332,9 @@ pq_context *pq_connect(const pq_connect_options *opts)
     pq_connect_options o = {0};
     pq_context *ctx = calloc(1, sizeof *ctx);
     pq_conn *conn = calloc(1, sizeof *conn);
+    const char *url, *pw;
+    size_t shown;
+
     if (!ctx || !conn) {
         free(ctx);
         free(conn);
@@ -334,12 +343,12 @@ pq_context *pq_connect(const pq_connect_options *opts)
     ctx->redis = conn;
     if (opts)
         o = *opts;
-    const char *url = o.url;
+    url = o.url;
     if (!url || !*url)
         url = getenv("PROTEIN_REDIS");
     if (!url || !*url)
         url = DEFAULT_URL;
-    size_t shown = strlen(url) + 4;
+    shown = strlen(url) + 4;
     if (!(ctx->url = malloc(shown))) {
         pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         return ctx;
@@ -359,7 +368,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
         }
         strcpy(conn->user, o.user);
     }
-    const char *pw = o.password;
+    pw = o.password;
     if (!pw || !*pw)
         pw = getenv("PROTEIN_REDIS_PASSWORD");
     if (pw && *pw) {
@@ -380,9 +389,11 @@ pq_context *pq_connect(const pq_connect_options *opts)
 
 void pq_free(pq_context *ctx)
 {
+    pq_conn *conn;
+
     if (!ctx)
         return;
-    pq_conn *conn = ctx->redis;
+    conn = ctx->redis;
     if (conn) {
         if (conn->rc)
             redisFree(conn->rc);
@@ -398,6 +409,8 @@ void pq_free(pq_context *ctx)
 static int live_conn(pq_context *ctx, pq_conn **out)
 {
     pq_conn *conn = ctx->redis;
+    int rc;
+
     if (!conn || !ctx->url)
         return pq_set_error(ctx, PQ_EIO, "not connected to Redis");
     if (conn->rc && !conn->rc->err) {
@@ -408,7 +421,7 @@ static int live_conn(pq_context *ctx, pq_conn **out)
         redisFree(conn->rc);
         conn->rc = NULL;
     }
-    int rc = open_conn(ctx, conn);
+    rc = open_conn(ctx, conn);
     if (rc == PQ_OK)
         rc = ensure_functions(ctx, conn);
     if (rc != PQ_OK && conn->rc && !conn->rc->err) {
@@ -444,9 +457,11 @@ double pq_flat_double(const pq_reply *flat, const char *field, double fallback)
 char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
 {
     const char *v = pq_flat_get(flat, field);
+    char *d;
+
     if (!v || !*v)
         return NULL;
-    char *d = pq_strdup(v);
+    d = pq_strdup(v);
     if (!d)
         *oom = 1;
     return d;
@@ -462,13 +477,16 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
                const size_t *argvlen, int extra_ms, pq_reply **reply)
 {
     pq_conn *conn;
+    struct timeval tv;
+    redisReply *r;
     int rc;
+
     *reply = NULL;
     ctx->err = PQ_OK;
     ctx->errstr[0] = '\0';
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         return rc;
-    struct timeval tv = conn->command_tv;
+    tv = conn->command_tv;
     if (extra_ms > 0) {
         tv.tv_sec += extra_ms / 1000;
         tv.tv_usec += (extra_ms % 1000) * 1000;
@@ -478,7 +496,7 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
         }
         redisSetTimeout(conn->rc, tv);
     }
-    redisReply *r = redisCommandArgv(conn->rc, argc, argv, argvlen);
+    r = redisCommandArgv(conn->rc, argc, argv, argvlen);
     if (extra_ms > 0 && !conn->rc->err)
         redisSetTimeout(conn->rc, conn->command_tv);
     if (!r)
@@ -515,7 +533,9 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     const char **av = malloc((size_t)(argc + head) * sizeof *av);
     size_t *al = malloc((size_t)(argc + head) * sizeof *al);
     pq_conn *conn;
+    redisReply *r;
     int rc;
+
     *reply = NULL;
     ctx->err = PQ_OK;
     ctx->errstr[0] = '\0';
@@ -537,7 +557,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     }
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         goto fail;
-    redisReply *r = redisCommandArgv(conn->rc, argc + head, av, al);
+    r = redisCommandArgv(conn->rc, argc + head, av, al);
     if (!r) {
         rc = no_reply(ctx, conn, conn->command_tv, fn);
         goto fail;
@@ -546,6 +566,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         size_t wl = strcspn(r->str, " ");
         const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
         int known = 0;
+
         rc = PQ_EPROTO;
         for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0];
              i++) {
@@ -587,8 +608,10 @@ int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
 {
     char meta[128];
     pq_reply *r = NULL;
+    int rc;
+
     pq_key(meta, sizeof meta, sweep, "meta");
-    int rc = pq_fcall(ctx, fn, read_only, meta, key2, argc, argv, argvlen, &r);
+    rc = pq_fcall(ctx, fn, read_only, meta, key2, argc, argv, argvlen, &r);
     if (reply)
         *reply = r;
     else

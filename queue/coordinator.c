@@ -22,8 +22,10 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
                            const char *holder_id, int ttl_ms, int *is_leader)
 {
     char ttl[32];
+    const char *argv[2] = {holder_id, ttl};
     pq_reply *r = NULL;
     int rc;
+
     *is_leader = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
@@ -33,7 +35,6 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
                             "id and a positive TTL",
                             sweep);
     snprintf(ttl, sizeof ttl, "%d", ttl_ms);
-    const char *argv[2] = {holder_id, ttl};
     rc = pq_sweep_fcall(ctx, sweep, "protein_coord_acquire", 0, NULL, 2, argv,
                         NULL, &r);
     if (rc == PQ_OK)
@@ -47,12 +48,13 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
 int pq_coordinator_release(pq_context *ctx, const char *sweep,
                            const char *holder_id)
 {
+    const char *argv[1] = {holder_id};
     int rc;
+
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!holder_id)
         return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no holder id", sweep);
-    const char *argv[1] = {holder_id};
     return pq_sweep_fcall(ctx, sweep, "protein_coord_release", 0, NULL, 1, argv,
                           NULL, NULL);
 }
@@ -199,6 +201,7 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *reason, long *trial_id)
 {
+    const char *argv[2] = {claim_key, reason ? reason : ""};
     pq_reply *r = NULL;
     int rc;
 
@@ -209,7 +212,6 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
     if (!claim_key || !*claim_key)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s': a release needs a claim key", sweep);
-    const char *argv[2] = {claim_key, reason ? reason : ""};
     rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 2, argv, NULL,
                         &r);
     if (rc == PQ_OK && trial_id && r->type == REDIS_REPLY_INTEGER)
@@ -222,12 +224,13 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
                       const char *backend)
 {
     char nb[32], msb[32];
+    const char *argv[3] = {nb, msb, backend ? backend : ""};
     int rc;
+
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     snprintf(nb, sizeof nb, "%ld", n_obs);
     snprintf(msb, sizeof msb, "%.3f", ms);
-    const char *argv[3] = {nb, msb, backend ? backend : ""};
     return pq_sweep_fcall(ctx, sweep, "protein_set_refit", 0, NULL, 3, argv,
                           NULL, NULL);
 }
@@ -241,17 +244,20 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
     int rc;
+
     if (expired)
         *expired = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
         pq_reply *r = NULL;
+        long got;
+
         rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 0, NULL,
                             NULL, &r);
         if (rc != PQ_OK)
             return rc;
-        long got = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
+        got = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;
         pq_reply_free(r);
         if (expired)
             *expired += got;
@@ -372,28 +378,32 @@ static int append_entries(pq_context *ctx, const char *sweep,
                           const redisReply *r, pq_observation **obs, size_t *n,
                           char *next_id)
 {
+    const redisReply *entries;
+    pq_observation *grown;
+
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 1 ||
         r->element[0]->type != REDIS_REPLY_ARRAY ||
         r->element[0]->elements != 2)
         return PQ_OK;
-    const redisReply *entries = r->element[0]->element[1];
+    entries = r->element[0]->element[1];
     if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0)
         return PQ_OK;
-    pq_observation *grown =
-        realloc(*obs, (*n + entries->elements) * sizeof *grown);
+    grown = realloc(*obs, (*n + entries->elements) * sizeof *grown);
     if (!grown)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     *obs = grown;
     for (size_t i = 0; i < entries->elements; i++) {
-        const redisReply *e = entries->element[i];
+        const redisReply *e = entries->element[i], *body;
+        pq_observation *o = &grown[*n];
+        const char *id;
+
         if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
             e->element[0]->type != REDIS_REPLY_STRING)
             return pq_set_error(ctx, PQ_EPROTO,
                                 "sweep '%s': malformed observation entry",
                                 sweep);
-        const char *id = e->element[0]->str;
-        const redisReply *body = e->element[1];
-        pq_observation *o = &grown[*n];
+        id = e->element[0]->str;
+        body = e->element[1];
         memset(o, 0, sizeof *o);
         if (body->type != REDIS_REPLY_ARRAY || body->elements != 2 ||
             body->element[1]->type != REDIS_REPLY_STRING ||
@@ -418,6 +428,7 @@ int pq_observations_read(pq_context *ctx, const char *sweep,
     pq_reply *r = NULL;
     int rc, argc = 0;
     const char *argv[8];
+
     *obs = NULL;
     *n = 0;
     snprintf(start, sizeof start, "%s", last_id && *last_id ? last_id : "0-0");
@@ -459,18 +470,20 @@ int pq_observations_all(pq_context *ctx, const char *sweep,
     size_t total = 0;
     char from[PQ_STREAM_ID_MAX] = "0-0";
     int rc;
+
     *obs = NULL;
     *n = 0;
     for (;;) {
-        pq_observation *part = NULL;
+        pq_observation *part = NULL, *grown;
         size_t got = 0;
+
         rc = pq_observations_read(ctx, sweep, from, 0, OBS_DEFAULT_COUNT, &part,
                                   &got, from);
         if (rc != PQ_OK)
             goto fail;
         if (got == 0)
             break;
-        pq_observation *grown = realloc(all, (total + got) * sizeof *grown);
+        grown = realloc(all, (total + got) * sizeof *grown);
         if (!grown) {
             pq_observations_free(part, got);
             rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");

@@ -50,10 +50,12 @@ int pq_param_env_name(const char *name, char *buf, size_t len)
 {
     static const char prefix[] = "PROTEIN_PARAM_";
     size_t n = name ? strlen(name) : 0;
+    char *o;
+
     if (n == 0 || sizeof prefix + n > len)
         return PQ_EINVAL;
     memcpy(buf, prefix, sizeof prefix - 1);
-    char *o = buf + sizeof prefix - 1;
+    o = buf + sizeof prefix - 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)toupper((unsigned char)name[i]);
         o[i] =
@@ -125,10 +127,12 @@ done:
 static int env_add(pq_env *env, const char *name, const char *value)
 {
     char **names = realloc(env->names, (env->n + 1) * sizeof *names);
+    char **values;
+
     if (!names)
         return PQ_ENOMEM;
     env->names = names;
-    char **values = realloc(env->values, (env->n + 1) * sizeof *values);
+    values = realloc(env->values, (env->n + 1) * sizeof *values);
     if (!values)
         return PQ_ENOMEM;
     env->values = values;

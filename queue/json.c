@@ -192,6 +192,8 @@ bad:
 static int j_number(jparser *j, pq_param *p)
 {
     const char *s = j->s;
+    int integer = 1;
+
     if (*s == '-')
         s++;
     if (!isdigit((unsigned char)*s))
@@ -200,7 +202,6 @@ static int j_number(jparser *j, pq_param *p)
         return PQ_EINVAL;
     while (isdigit((unsigned char)*s))
         s++;
-    int integer = 1;
     if (*s == '.') {
         integer = 0;
         s++;
@@ -315,6 +316,7 @@ int pq_params_from_json(const char *json, pq_params *out)
     jparser j = {json};
     size_t cap = 0;
     int rc = PQ_EINVAL;
+
     out->n = 0;
     out->items = NULL;
     if (!json)
@@ -328,9 +330,12 @@ int pq_params_from_json(const char *json, pq_params *out)
         goto end;
     }
     for (;;) {
+        pq_param *p;
+
         if (out->n == cap) {
             size_t ncap = cap ? cap * 2 : 8;
             pq_param *items = realloc(out->items, ncap * sizeof *items);
+
             if (!items) {
                 rc = PQ_ENOMEM;
                 goto fail;
@@ -338,7 +343,7 @@ int pq_params_from_json(const char *json, pq_params *out)
             out->items = items;
             cap = ncap;
         }
-        pq_param *p = &out->items[out->n];
+        p = &out->items[out->n];
         memset(p, 0, sizeof *p);
         j_ws(&j);
         if ((rc = j_string(&j, &p->name)) != PQ_OK)

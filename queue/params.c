@@ -23,9 +23,11 @@ void pq_sb_add(pq_strbuf *b, const char *s, size_t n)
         return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
+        char *p;
+
         while (b->len + n + 1 > cap)
             cap *= 2;
-        char *p = realloc(b->s, cap);
+        p = realloc(b->s, cap);
         if (!p) {
             b->oom = 1;
             return;
@@ -64,10 +66,13 @@ int pq_sb_finish(pq_strbuf *b, char **out)
 
 char *pq_strdup(const char *s)
 {
+    size_t n;
+    char *d;
+
     if (!s)
         return NULL;
-    size_t n = strlen(s) + 1;
-    char *d = malloc(n);
+    n = strlen(s) + 1;
+    d = malloc(n);
     if (d)
         memcpy(d, s, n);
     return d;
@@ -84,20 +89,24 @@ void pq_format_double(double v, char buf[32])
 
 long pq_parse_long(const char *s, long fallback)
 {
+    char *end;
+    long v;
+
     if (!s || !*s)
         return fallback;
-    char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
+    v = strtol(s, &end, 10);
     return (*end || errno) ? fallback : v;
 }
 
 double pq_parse_double(const char *s, double fallback)
 {
+    char *end;
+    double v;
+
     if (!s || !*s)
         return fallback;
-    char *end;
-    double v = strtod(s, &end);
+    v = strtod(s, &end);
     return *end ? fallback : v;
 }
 
@@ -229,11 +238,13 @@ int pq_params_pack(const pq_params *p, char **buf, size_t *len)
 {
     msgpack_sbuffer sb;
     msgpack_packer pk;
+    int rc;
+
     *buf = NULL;
     *len = 0;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int rc = pack_params_into(&pk, p);
+    rc = pack_params_into(&pk, p);
     if (rc == PQ_OK)
         rc = sbuffer_release(&sb, buf, len);
     msgpack_sbuffer_destroy(&sb);
@@ -391,15 +402,18 @@ int pq_msgpack_bounded(const char *buf, size_t len)
 {
     const unsigned char *p = (const unsigned char *)buf, *end = p + len;
     uint64_t need = 1; /* objects still to read, each at least one byte */
+
     while (need > 0) {
-        if (p >= end || need > (uint64_t)(end - p))
-            return 0;
-        need--;
-        unsigned b = *p;
+        unsigned b;
         /* head: bytes of the header after b; size: its length field's
          * width; body: payload bytes that follow; items: objects inside. */
         size_t head = 0, size = 0;
         uint64_t body = 0, items = 0;
+
+        if (p >= end || need > (uint64_t)(end - p))
+            return 0;
+        need--;
+        b = *p;
         if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
         } else if (b <= 0x8f) {
             items = 2 * (uint64_t)(b & 0x0f);
@@ -504,9 +518,11 @@ int pq_sweep_name_valid(const char *name)
 {
     char owner[PQ_OWNER_MAX + 1];
     const char *slash = name ? strchr(name, '/') : NULL;
+    size_t olen;
+
     if (!slash)
         return protein_sweep_name_valid(name);
-    size_t olen = (size_t)(slash - name);
+    olen = (size_t)(slash - name);
     if (olen > PQ_OWNER_MAX)
         return 0;
     memcpy(owner, name, olen);

@@ -142,19 +142,22 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
 {
     pq_reply *r = NULL;
+    pq_sweep_info *info;
+    const char *state;
     int rc, oom = 0;
+
     *out = NULL;
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
     if ((rc = pq_sweep_fcall(ctx, name, "protein_info", 1, NULL, 0, NULL, NULL,
                              &r)) != PQ_OK)
         return rc;
-    pq_sweep_info *info = calloc(1, sizeof *info);
+    info = calloc(1, sizeof *info);
     if (!info) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     }
-    const char *state = pq_flat_get(r, "state");
+    state = pq_flat_get(r, "state");
     info->state = !state || strcmp(state, "active") == 0 ? PQ_SWEEP_ACTIVE
                   : strcmp(state, "paused") == 0         ? PQ_SWEEP_PAUSED
                                                          : PQ_SWEEP_STOPPED;
@@ -271,10 +274,13 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
 {
     char *after = NULL, count[16];
     int rc = PQ_OK;
+
     snprintf(count, sizeof count, "%d", LIST_PAGE);
     for (;;) {
         pq_reply *r = NULL;
         const char *argv[2] = {after ? after : "", count};
+        size_t got;
+
         if ((rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL,
                            &r)) != PQ_OK)
             break;
@@ -284,7 +290,7 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
                               "protein_list %s: unexpected reply", key);
             break;
         }
-        size_t got = r->elements;
+        got = r->elements;
         for (size_t i = 0; i < got && rc == PQ_OK; i++) {
             const redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_STRING)
@@ -367,7 +373,9 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                        long uid)
 {
     char uidbuf[32];
+    const char *argv[2] = {action, uidbuf};
     int rc;
+
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
     if (!action || (strcmp(action, "pause") && strcmp(action, "resume") &&
@@ -377,7 +385,6 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
             "sweep '%s': unknown action '%s' (pause, resume or stop)", name,
             action ? action : "(null)");
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
-    const char *argv[2] = {action, uidbuf};
     return pq_sweep_fcall(ctx, name, "protein_set_state", 0, NULL, 2, argv,
                           NULL, NULL);
 }
@@ -385,21 +392,24 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
 {
     char uidbuf[32], index[128];
+    const char *argv[1] = {uidbuf};
     pq_reply *r = NULL;
     int rc;
+
     if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
         return rc;
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
     index_key(index, sizeof index, name);
-    const char *argv[1] = {uidbuf};
     /* Each call removes a bounded chunk; 1 means "call again". Every call
      * but the last removes at least one trial hash, so this ends. */
     for (;;) {
+        int again;
+
         rc = pq_sweep_fcall(ctx, name, "protein_delete", 0, index, 1, argv,
                             NULL, &r);
         if (rc != PQ_OK)
             return rc;
-        int again = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        again = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
         pq_reply_free(r);
         if (!again)
             return PQ_OK;

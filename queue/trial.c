@@ -63,6 +63,9 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
     const long id = (long)elem_int(r, 0);
     const char *token = elem_str(r, 1), *status = elem_str(r, 2);
     const char *json = elem_str(r, 6);
+    pq_trial *t;
+    int rc;
+
     *claimed_id = id >= 1 && token ? id : 0;
     if (id < 1 || !token)
         return pq_set_error(ctx, PQ_EPROTO,
@@ -73,7 +76,7 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
             ctx, PQ_EPROTO,
             "trial %ld of sweep '%s': malformed claim reply from %s", id, sweep,
             ctx->url);
-    pq_trial *t = calloc(1, sizeof *t);
+    t = calloc(1, sizeof *t);
     if (!t)
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     t->id = id;
@@ -85,7 +88,7 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
     t->token = pq_strdup(token);
     t->metric = pq_strdup(elem_str(r, 7) ? elem_str(r, 7) : "score");
     t->cost_metric = pq_strdup(elem_str(r, 8) ? elem_str(r, 8) : "cost");
-    int rc = pq_params_from_json(json, &t->params);
+    rc = pq_params_from_json(json, &t->params);
     if (rc == PQ_OK &&
         (!t->sweep || !t->token || !t->metric || !t->cost_metric))
         rc = PQ_ENOMEM;
@@ -111,9 +114,10 @@ static void fail_undecodable(pq_context *ctx, const char *sweep, long id,
                              const char *token)
 {
     char reason[sizeof ctx->errstr];
-    int err = ctx->err;
+    int err = ctx->err, rc;
+
     snprintf(reason, sizeof reason, "%s", ctx->errstr);
-    int rc = pq_fail(ctx, sweep, id, token, 0, reason);
+    rc = pq_fail(ctx, sweep, id, token, 0, reason);
     if (rc == PQ_OK)
         pq_set_error(ctx, err, "%s (recorded the trial as failed)", reason);
     else
@@ -122,12 +126,55 @@ static void fail_undecodable(pq_context *ctx, const char *sweep, long id,
                      reason, ctx->errstr);
 }
 
+/* Calls protein_claim for req (checked by pq_claim) with token, again
+ * while the queue is empty and req->wait_ms has not passed; the last call
+ * says that it is the last, so that the server may then hand out a
+ * fallback point. Returns the last call's code, and its reply in *r. */
+static int claim_call(pq_context *ctx, const char *sweep,
+                      const pq_claim_request *req, const char *token,
+                      pq_reply **r)
+{
+    char uid[32], aidx[32], lease[32];
+    const char *argv[9] = {req->claim_key,
+                           uid,
+                           req->job_id ? req->job_id : "",
+                           aidx,
+                           req->node ? req->node : "",
+                           lease,
+                           "0",
+                           token,
+                           req->user ? req->user : ""};
+    double deadline = protein_clock_seconds(CLOCK_REALTIME) +
+                      (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
+    int rc, poll_ms = 5;
+
+    snprintf(uid, sizeof uid, "%ld", req->uid);
+    snprintf(aidx, sizeof aidx, "%ld", req->array_index);
+    snprintf(lease, sizeof lease, "%d",
+             req->lease_seconds > 0 ? req->lease_seconds : 0);
+    for (;;) {
+        int late = protein_clock_seconds(CLOCK_REALTIME) >= deadline;
+        double left_ms;
+
+        argv[6] = late ? "1" : "0";
+        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL,
+                            r);
+        if (rc != PQ_EEMPTY || late)
+            return rc;
+        left_ms = (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
+        sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
+        poll_ms =
+            poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
+    }
+}
+
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out)
 {
-    char uid[32], aidx[32], lease[32], token[33];
+    char token[33];
     pq_reply *r = NULL;
-    int rc, poll_ms = 5;
+    int rc;
+
     *out = NULL;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
@@ -145,36 +192,10 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
         return pq_set_error(ctx, PQ_EIO,
                             "sweep '%s': getrandom failed for a trial token",
                             sweep);
-    snprintf(uid, sizeof uid, "%ld", req->uid);
-    snprintf(aidx, sizeof aidx, "%ld", req->array_index);
-    snprintf(lease, sizeof lease, "%d",
-             req->lease_seconds > 0 ? req->lease_seconds : 0);
-    const char *argv[9] = {req->claim_key,
-                           uid,
-                           req->job_id ? req->job_id : "",
-                           aidx,
-                           req->node ? req->node : "",
-                           lease,
-                           "0",
-                           token,
-                           req->user ? req->user : ""};
-    double deadline = protein_clock_seconds(CLOCK_REALTIME) +
-                      (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
-    for (;;) {
-        int late = protein_clock_seconds(CLOCK_REALTIME) >= deadline;
-        argv[6] = late ? "1" : "0";
-        rc = pq_sweep_fcall(ctx, sweep, "protein_claim", 0, NULL, 9, argv, NULL,
-                            &r);
-        if (rc != PQ_EEMPTY || late)
-            break;
-        double left_ms =
-            (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
-        sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
-        poll_ms =
-            poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
-    }
+    rc = claim_call(ctx, sweep, req, token, &r);
     if (rc == PQ_OK) {
         long claimed = 0;
+
         rc = pq_trial_from_claim_reply(ctx, sweep, r, out, &claimed);
         if (rc != PQ_OK && claimed > 0)
             fail_undecodable(ctx, sweep, claimed, elem_str(r, 1));
@@ -189,6 +210,7 @@ static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
                         const char *token, char id[32])
 {
     int rc;
+
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (trial_id < 1)
@@ -207,6 +229,7 @@ static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
 static const char *truncate_text(const char *text, char *buf)
 {
     size_t n = text ? strlen(text) : 0;
+
     if (n <= PQ_ERROR_MAX)
         return text ? text : "";
     n = PQ_ERROR_MAX;
@@ -221,7 +244,9 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double score, double cost)
 {
     char id[32], s[32], c[32] = "";
+    const char *argv[4] = {id, token, s, c};
     int rc;
+
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     if (!isfinite(score) || !isfinite(cost))
@@ -232,7 +257,6 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
-    const char *argv[4] = {id, token, s, c};
     return pq_sweep_fcall(ctx, sweep, "protein_complete", 0, NULL, 4, argv,
                           NULL, NULL);
 }
@@ -241,11 +265,13 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
             const char *token, int exit_status, const char *error)
 {
     char id[32], st[16], buf[PQ_ERROR_MAX + 1];
+    const char *argv[4] = {id, token, st, NULL};
     int rc;
+
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     snprintf(st, sizeof st, "%d", exit_status);
-    const char *argv[4] = {id, token, st, truncate_text(error, buf)};
+    argv[3] = truncate_text(error, buf);
     return pq_sweep_fcall(ctx, sweep, "protein_fail_trial", 0, NULL, 4, argv,
                           NULL, NULL);
 }
@@ -254,10 +280,12 @@ int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                  const char *token, const char *reason)
 {
     char id[32], buf[PQ_ERROR_MAX + 1];
+    const char *argv[3] = {id, token, NULL};
     int rc;
+
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
-    const char *argv[3] = {id, token, truncate_text(reason, buf)};
+    argv[2] = truncate_text(reason, buf);
     return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 3, argv,
                           NULL, NULL);
 }
@@ -267,8 +295,10 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 int *should_stop)
 {
     char id[32], st[32], s[32], c[32] = "";
+    const char *argv[5] = {id, token, st, s, c};
     pq_reply *r = NULL;
     int rc;
+
     if (should_stop)
         *should_stop = 0;
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
@@ -282,7 +312,6 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
-    const char *argv[5] = {id, token, st, s, c};
     rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 5, argv, NULL,
                         &r);
     if (rc == PQ_OK && should_stop)
@@ -295,6 +324,7 @@ int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
                    char **text, long *reports)
 {
     char id[32], *end;
+    const char *argv[1] = {id};
     pq_reply *r = NULL;
     int rc;
 
@@ -303,7 +333,6 @@ int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     snprintf(id, sizeof id, "%ld", trial_id);
-    const char *argv[1] = {id};
     rc =
         pq_sweep_fcall(ctx, sweep, "protein_curve", 1, NULL, 1, argv, NULL, &r);
     if (rc != PQ_OK)
@@ -332,11 +361,12 @@ int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
 int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
 {
     char id[32];
+    const char *argv[1] = {id};
     int rc;
+
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     snprintf(id, sizeof id, "%ld", trial_id);
-    const char *argv[1] = {id};
     return pq_sweep_fcall(ctx, sweep, "protein_request_stop", 0, NULL, 1, argv,
                           NULL, NULL);
 }
@@ -390,8 +420,9 @@ static int finite_field(const pq_reply *h, const char *field, int *has,
 int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
                               const pq_reply *h, pq_trial_record *rec)
 {
-    int oom = 0, has_progress_score = 0;
+    int oom = 0, has_progress_score = 0, rc;
     const char *bad = NULL;
+
     memset(rec, 0, sizeof *rec);
     rec->id = pq_flat_long(h, "id", 0);
     rec->state = (pq_trial_state)pq_trial_state_parse(pq_flat_get(h, "status"));
@@ -420,7 +451,7 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     rec->exit_status = (int)pq_flat_long(h, "exit_status", 0);
     rec->fallback = pq_flat_long(h, "fallback", 0) == 1;
     rec->stop_requested = pq_flat_long(h, "stop_requested", 0) == 1;
-    int rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
+    rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
     if (oom || rc == PQ_ENOMEM) {
         record_clear(rec);
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
@@ -453,19 +484,21 @@ static int read_trials(pq_context *ctx, const char *sweep, long first,
                        size_t *n, size_t *cap, size_t *skipped, size_t *found)
 {
     char a[32], b[32];
+    const char *argv[2] = {a, b};
     pq_reply *r = NULL;
     int rc;
+
     if (found)
         *found = 0;
     snprintf(a, sizeof a, "%ld", first);
     snprintf(b, sizeof b, "%ld", last);
-    const char *argv[2] = {a, b};
     rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, 2, argv, NULL,
                         &r);
     if (rc != PQ_OK)
         return rc;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         const redisReply *h = r->element[i];
+
         if (h->type != REDIS_REPLY_ARRAY || h->elements == 0)
             continue;
         if (found)
@@ -473,6 +506,7 @@ static int read_trials(pq_context *ctx, const char *sweep, long first,
         if (*n == *cap) {
             size_t ncap = *cap ? *cap * 2 : 16;
             pq_trial_record *grown = realloc(*arr, ncap * sizeof *grown);
+
             if (!grown) {
                 rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
                 break;
@@ -503,14 +537,16 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
     pq_sweep_info *info = NULL;
     size_t cap = 0, bad = 0;
     char why[sizeof ctx->errstr] = "";
+    long total;
     int rc;
+
     *arr = NULL;
     *n = 0;
     if (skipped)
         *skipped = 0;
     if ((rc = pq_sweep_get(ctx, sweep, &info)) != PQ_OK)
         return rc;
-    long total = info->n_trials;
+    total = info->n_trials;
     pq_sweep_info_free(info);
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
         long last =
