@@ -446,6 +446,7 @@ int cmd_run(int argc, char **argv)
     }
     if (trials < 0)
         trials = cfg->max_trials > 0 ? cfg->max_trials : DEFAULT_TRIALS;
+    cfg->max_trials = trials; /* the optimizer paces its cost by it */
     st.cfg = cfg;
     st.run.sweep = sweep_name(cfg);
     st.n_trials = trials;

@@ -27,7 +27,9 @@
  * extrapolate highest.
  *
  * Acquisition. log EI of the score GP (its variance rescaled to the prior
- * variance of the box centre) plus the log of Protein's cost triangle;
+ * variance of the box centre) plus the log of Protein's cost triangle,
+ * less a cooling exponent times the log of the predicted cost (EI per
+ * unit cost early in a sweep with a trial budget, plain EI later);
  * candidates from the Pareto centers, from the whole space and from a
  * local refinement of the best ones (docs/algorithm.md).
  *
@@ -89,6 +91,12 @@
 /* Subtracted from the log acquisition of a candidate predicted to cost
  * more than max_suggestion_cost: it ranks below every affordable one. */
 #define OVER_BUDGET_PENALTY 1e6
+/* Cost cooling: with a trial budget, the acquisition divides EI by the
+ * predicted cost to the power COOL_EXPONENT right after the warm-up,
+ * falling linearly to 0 once COOL_UNTIL of the budget's model trials are
+ * spent (docs/algorithm.md). */
+#define COOL_EXPONENT 4.0
+#define COOL_UNTIL 0.7
 
 static const double target_pool[] = {0.16, 0.32, 0.48, 0.64, 0.80, 1.00};
 #define POOL_SIZE (sizeof(target_pool) / sizeof(target_pool[0]))
@@ -144,6 +152,7 @@ typedef struct work {
     double offset;        /* the score GP's constant-kernel variance b */
     double proxy_var;     /* when >= 0: the variance assumed for every point */
     double rho;           /* the pending penalty's radius */
+    double cool;          /* cost cooling exponent (0: none) */
     size_t n_train;       /* rows the score GP is factorized on */
     size_t picks;         /* suggestions made from this work (a batch's n) */
     int cost_flat;        /* every success cost the same: no cost model */
@@ -861,6 +870,7 @@ static int predict_range(protein_optimizer *opt, work *w, size_t from,
 
 /* The acquisition of candidates [from, to) from their predictions:
  *   log EI(mean, sd; w->best) + log(1 - |t - c| / reach)
+ *     - w->cool log(predicted cost)
  *     + the local penalty of the nearest pending point,
  * less OVER_BUDGET_PENALTY where the predicted cost exceeds
  * max_suggestion_cost; -inf for a candidate taken earlier in a batch. */
@@ -872,7 +882,8 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
         double c = w->pred_c[k], a;
         a = protein_log_ei(w->pred_s[k], sqrt(w->var_s[k]), w->best);
         if (!w->cost_flat)
-            a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN));
+            a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN)) -
+                 w->cool * (c * w->lrange + w->lmin);
         if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
             a -= OVER_BUDGET_PENALTY;
         if (opt->n_pending > 0)
@@ -1128,6 +1139,23 @@ done:
     return rc;
 }
 
+/* The cost cooling exponent (see COOL_EXPONENT): 0 without a trial budget
+ * (max_trials) or a cost model; trials count from the first after the
+ * warm-up, running and failed ones included. */
+static double cool_exponent(const protein_optimizer *opt, const work *w)
+{
+    double warmup = opt->cfg->num_random_samples > 0
+                        ? (double)opt->cfg->num_random_samples
+                        : 0;
+    double budget = (double)opt->cfg->max_trials - warmup, done, f;
+
+    if (w->cost_flat || opt->cfg->max_trials <= 0 || budget < 1)
+        return 0;
+    done = (double)(opt->n_obs + opt->n_fail + opt->n_pending) - warmup;
+    f = fmax(done, 0) / budget / COOL_UNTIL;
+    return COOL_EXPONENT * fmax(1.0 - f, 0);
+}
+
 /* Everything a model suggestion needs before the acquisition: both GPs
  * fitted (warm-started; Adam moments reset every 50 suggestions; the cost
  * GP skipped when every success cost the same), the incumbent, the
@@ -1172,6 +1200,7 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     if (rc != PROTEIN_OK)
         return rc;
     w->offset = protein_gp_softplus(opt->score_params.theta[opt->dim + 1]);
+    w->cool = cool_exponent(opt, w);
 
     rc = update_front(opt, w, &nf);
     if (rc == PROTEIN_OK)
