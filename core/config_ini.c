@@ -1,6 +1,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -79,7 +81,12 @@ typedef struct ini_ctx {
     size_t n_seen;
     char **numbers; /* Python number literals rewritten */
     size_t n_numbers;
-    size_t cur; /* the parameter of the current section */
+    size_t cur;      /* the parameter of the current section */
+    char other[128]; /* the current section when it is not a sweep one */
+    /* "SECTION/KEY" of the values outside the sweep that are Python int
+     * literals: PufferLib's CLI parses --SECTION.KEY with type int */
+    char **int_keys;
+    size_t n_int_keys;
 } ini_ctx;
 
 static char *trim(char *s)
@@ -312,6 +319,37 @@ static char *unquote(char *v)
     return v;
 }
 
+/* Notes whether the value v of key k in the current non-sweep section is
+ * a Python int literal (the last assignment wins, as in configparser).
+ * Returns 0 or PROTEIN_ENOMEM. */
+static int note_type(ini_ctx *c, const char *k, const char *v)
+{
+    char name[256], **grown;
+    long long integer;
+    size_t i;
+    int is_int = protein_parse_integer(v, &integer) == 0;
+
+    if ((size_t)snprintf(name, sizeof name, "%s/%s", c->other, k) >=
+        sizeof name)
+        return 0;
+    for (i = 0; i < c->n_int_keys; i++)
+        if (strcmp(c->int_keys[i], name) == 0)
+            break;
+    if (i < c->n_int_keys && !is_int) {
+        free(c->int_keys[i]);
+        c->int_keys[i] = c->int_keys[--c->n_int_keys];
+    } else if (i == c->n_int_keys && is_int) {
+        grown = realloc(c->int_keys, (c->n_int_keys + 1) * sizeof *grown);
+        if (!grown)
+            return PROTEIN_ENOMEM;
+        c->int_keys = grown;
+        if (!(c->int_keys[c->n_int_keys] = strdup(name)))
+            return PROTEIN_ENOMEM;
+        c->n_int_keys++;
+    }
+    return 0;
+}
+
 /* Reads every line of buf (modified in place). */
 static int read_lines(ini_ctx *c, char *buf)
 {
@@ -353,6 +391,7 @@ static int read_lines(ini_ctx *c, char *buf)
                 section = PARAM;
             } else {
                 section = OTHER;
+                snprintf(c->other, sizeof c->other, "%s", s);
             }
             continue;
         }
@@ -373,7 +412,7 @@ static int read_lines(ini_ctx *c, char *buf)
             return protein_config_error(c->err, c->file, lineno, k,
                                         "key outside any section; put it under "
                                         "[sweep] or [sweep.SECTION.PARAM]");
-        value = section == OTHER ? v : py_number(c, v);
+        value = py_number(c, v);
         if (!value)
             return PROTEIN_ENOMEM;
         if (section == SWEEP)
@@ -381,7 +420,7 @@ static int read_lines(ini_ctx *c, char *buf)
         else if (section == PARAM)
             rc = param_key(c, &c->params[c->cur], k, value, lineno);
         else
-            rc = 0;
+            rc = note_type(c, k, value);
         if (rc)
             return rc;
     }
@@ -441,6 +480,64 @@ static void nested_order(const ini_ctx *c, const char *prefix, size_t plen,
     }
 }
 
+/* Whether text is absent or a whole number. */
+static int whole_or_absent(const char *text)
+{
+    double d;
+
+    return !text || (protein_parse_number(text, &d) == 0 && d == floor(d));
+}
+
+/* Adds parameter p to the config. PufferLib's CLI parses --SECTION.KEY
+ * with the type of the value in [SECTION] (argparse type=int for
+ * total_timesteps = 10_000_000, which refuses 34612775.4; PufferLib's own
+ * sweep fills its dict and never meets this). So a uniform or log_normal
+ * parameter whose own value is an int literal is handed out as an
+ * integer when its bounds and mean are whole numbers; any other parameter
+ * of a kind that is not always an integer is warned about by name (its
+ * PROTEIN_ARGS would not parse there). */
+static int add_param(ini_ctx *c, const ini_param *p)
+{
+    protein_param_spec spec = p->spec;
+    const char *d = spec.distribution.text;
+    int section = (int)strcspn(p->name, "/"), rc = 0;
+    char flag[256];
+    size_t i;
+
+    for (i = 0; i < c->n_int_keys; i++)
+        if (strcmp(c->int_keys[i], p->name) == 0)
+            break;
+    if (i < c->n_int_keys && !spec.integer.text &&
+        strcmp(d, "int_uniform") != 0 && strcmp(d, "uniform_pow2") != 0) {
+        snprintf(flag, sizeof flag, "%s", p->name);
+        for (i = 0; flag[i]; i++)
+            flag[i] = flag[i] == '/' ? '.' : flag[i] == '_' ? '-' : flag[i];
+        if ((strcmp(d, "uniform") == 0 || strcmp(d, "log_normal") == 0) &&
+            whole_or_absent(spec.min.text) && whole_or_absent(spec.max.text) &&
+            whole_or_absent(spec.def.text)) {
+            spec.integer.text = "true";
+            spec.integer.line = spec.line;
+            rc = protein_config_warn(
+                c->cfg,
+                "%s: handed out as an integer: PufferLib's CLI parses --%s as "
+                "an int (its value in [%.*s] is one); write that value with a "
+                "decimal point for a float",
+                p->name, flag, section, p->name);
+        } else {
+            rc = protein_config_warn(
+                c->cfg,
+                "%s: PufferLib's CLI parses --%s as an int (its value in "
+                "[%.*s] is one) and refuses the fractional values this "
+                "sweep draws; write that value with a decimal point, or read "
+                "the trial's parameters from PROTEIN_PARAMS",
+                p->name, flag, section, p->name);
+        }
+        if (rc)
+            return PROTEIN_ENOMEM;
+    }
+    return protein_config_add_param(c->cfg, p->file, &spec, c->err);
+}
+
 static int build(ini_ctx *c)
 {
     size_t i, n = 0, *order;
@@ -475,7 +572,7 @@ static int build(ini_ctx *c)
                 "distribution = uniform, int_uniform, uniform_pow2, log_normal "
                 "or logit_normal");
         else
-            rc = protein_config_add_param(c->cfg, p->file, &p->spec, c->err);
+            rc = add_param(c, p);
     }
     free(order);
     if (rc)
@@ -579,6 +676,9 @@ fail:
     for (i = 0; i < c.n_numbers; i++)
         free(c.numbers[i]);
     free(c.numbers);
+    for (i = 0; i < c.n_int_keys; i++)
+        free(c.int_keys[i]);
+    free(c.int_keys);
     free(c.params);
     protein_config_free(c.cfg);
     free(buf);

@@ -5,16 +5,23 @@
 #    objective); wandb_space.py checks that each trial got exactly the
 #    file's parameters, of W&B's types and in W&B's ranges;
 #  - every PufferLib INI gives, in `protein config`, the space PufferLib
-#    builds from it (pufferlib_space.py re-implements PufferLib's loader),
-#    and runs through `protein run` with its values inside that space;
+#    builds from it (pufferlib_space.py: PufferLib 3.0.0's own loader for
+#    its layout, a re-implementation of the newer rules otherwise), and
+#    runs through `protein run` with its values inside that space and its
+#    PROTEIN_ARGS parsed by PufferLib's own CLI (load_config);
+#  - so does every INI of PufferLib 3.0.0's own config directory;
 #  - sweep_only over PufferLib's default.ini keeps what PufferLib keeps.
-# Needs a Python with PyYAML (the venv .ci/install-deps makes); skips (77)
-# without one.
+# Needs a Python with PyYAML and numpy, and PufferLib's sources (the venv
+# and $venv/share/pufferlib-3.0.0 that .ci/install-deps makes); skips (77)
+# without the Python, fails without the sources.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
-cli_test_python yaml
+cli_test_python yaml numpy
 cli_test_init test_corpus
+puffer_src=${PROTEIN_PUFFERLIB_SRC:-/opt/protein-venv/share/pufferlib-3.0.0}
+[ -f "$puffer_src/pufferlib/pufferl.py" ] ||
+    fail "no PufferLib sources in $puffer_src (.ci/install-deps fetches them)"
 corpus=$top_srcdir/tests/configs
 here=$top_srcdir/tests/integration
 
@@ -24,10 +31,12 @@ metric() {
         "$python" -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["metric"]["name"])'
 }
 
-# The trial: records its parameters, reports a score ($METRIC).
+# The trial: records its parameters and arguments, reports a score
+# ($METRIC).
 cat >"$tmp/dump.sh" <<EOF
 #!/bin/sh
 printf '%s\n' "\$PROTEIN_PARAMS" >>"$tmp/params.jsonl"
+printf '%s\n' "\$PROTEIN_ARGS" >>"$tmp/args.lines"
 echo "\$METRIC=1" >>"\$PROTEIN_RESULT"
 EOF
 chmod +x "$tmp/dump.sh"
@@ -51,7 +60,7 @@ for f in $(find "$corpus/pufferlib" -name '*.ini' | sort); do
         fail "$(cat "$tmp/check.out")"
     n=$((n + 1))
     grep -q 'as PufferLib reads them' "$tmp/check.out" || continue
-    rm -f "$tmp/params.jsonl"
+    rm -f "$tmp/params.jsonl" "$tmp/args.lines"
     METRIC=$(metric "$f")
     export METRIC
     "$PROTEIN" run "$f" --trials 3 --seed 3 -- "$tmp/dump.sh" >"$tmp/run.out" 2>&1 ||
@@ -70,8 +79,25 @@ for line in open(sys.argv[2]):
         if spec["distribution"] in ("int_uniform", "uniform_pow2"):
             assert isinstance(v, int), (name, v)
 EOF
+    # PufferLib's own CLI takes each trial's PROTEIN_ARGS
+    while read -r args; do
+        # shellcheck disable=SC2086
+        "$python" "$here/pufferlib_space.py" "$PROTEIN" --args "$f" $args \
+            >"$tmp/check.out" || fail "$(cat "$tmp/check.out")"
+    done <"$tmp/args.lines"
 done
 [ "$n" -ge 10 ] || fail "only $n PufferLib INIs in the corpus"
+
+# every INI of PufferLib 3.0.0's own config directory, read by its loader
+n=0
+for f in $(find "$puffer_src/pufferlib/config" -name '*.ini' | sort); do
+    "$python" "$here/pufferlib_space.py" "$PROTEIN" "$f" >"$tmp/check.out" ||
+        fail "$(cat "$tmp/check.out")"
+    grep -q "checked by PufferLib 3.0.0's own loader" "$tmp/check.out" ||
+        fail "$f: not checked by PufferLib's own code: $(cat "$tmp/check.out")"
+    n=$((n + 1))
+done
+[ "$n" -ge 60 ] || fail "only $n INIs in PufferLib 3.0.0's config directory"
 
 # sweep_only on PufferLib's own default.ini: "policy, learning_rate" keeps
 # train/learning_rate only (PufferLib matches the last name part)

@@ -770,6 +770,49 @@ static void test_ini_pufferlib(void)
     protein_config_free(cfg);
 }
 
+/* A parameter whose value in its own section is an int is parsed by
+ * PufferLib's CLI as an int: handed out as an integer when its bounds
+ * allow, warned about by name when they do not; a float value, or a later
+ * float assignment of the key, leaves it a float. */
+static void test_ini_cli_types(void)
+{
+    protein_sweep_config *cfg = parse_ini(
+        "[train]\ntotal_timesteps = 10_000_000\ngamma = 1\nlr = 1\n"
+        "lr = 0.5\n[env]\nring = 1\n"
+        "[sweep]\nmethod = Protein\nmetric = score\n"
+        "[sweep.train.total_timesteps]\ndistribution = log_normal\n"
+        "min = 1e6\nmax = 1e8\nmean = 2_000_000\nscale = auto\n"
+        "[sweep.train.gamma]\ndistribution = logit_normal\nmin = 0.8\n"
+        "max = 0.99\nmean = 0.9\nscale = auto\n"
+        "[sweep.train.lr]\ndistribution = uniform\nmin = 0\nmax = 4\n"
+        "mean = 1\nscale = auto\n"
+        "[sweep.env.ring]\ndistribution = uniform\nmin = 0.5\nmax = 4\n"
+        "mean = 1\nscale = auto\n",
+        "t.ini");
+
+    if (!cfg)
+        return;
+    CU_ASSERT_EQUAL(cfg->params[0].is_integer, 1);
+    CU_ASSERT_EQUAL(cfg->params[1].is_integer, 0); /* logit: never */
+    CU_ASSERT_EQUAL(cfg->params[2].is_integer, 0); /* lr = 0.5 came last */
+    CU_ASSERT_EQUAL(cfg->params[3].is_integer, 0); /* min 0.5 */
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "train/total_timesteps: "
+                                                 "handed out as an integer: "
+                                                 "PufferLib's CLI parses "
+                                                 "--train.total-timesteps"));
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings && strstr(cfg->warnings, "env/ring: PufferLib's CLI "
+                                               "parses --env.ring as an int"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "train/gamma: PufferLib's "
+                                                 "CLI parses --train.gamma as "
+                                                 "an int"));
+    CU_ASSERT_PTR_NULL(cfg->warnings && strstr(cfg->warnings, "train/lr"));
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
 /* An environment's INI is read over the default.ini above it, key by key,
  * as PufferLib's configparser.read([default, env]) merges them. */
 static void test_ini_merge(void)
@@ -1238,6 +1281,7 @@ static const cunit_test tests[] = {
     {"ini options", test_ini_options},
     {"ini errors", test_ini_errors},
     {"ini pufferlib", test_ini_pufferlib},
+    {"ini values typed as PufferLib's CLI parses them", test_ini_cli_types},
     {"ini merge", test_ini_merge},
     {"round trip", test_round_trip},
     {"write file", test_write_file},
