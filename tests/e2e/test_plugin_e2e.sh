@@ -15,7 +15,8 @@
 # cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
 # the task -> same trial; a 32-task array (%8) -> 32 distinct completed
 # trials, the best beating the Sobol warm-up's best; proteind down -> fallback
-# points, back -> model points again.
+# points, back -> model points again; early_terminate (hyperband) and
+# metric.target in an sbatch array.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -328,6 +329,49 @@ case_requeue() {
     [ -n "$t1" ] && [ "$t1" = "$t2" ] && [ "$(trial_field e2e-outcomes "$t1" attempts)" = 2 ]
 }
 check "scontrol requeue: the same trial back" case_requeue
+
+# W&B's early_terminate and metric.target in a sweep run by an sbatch
+# array: the trials report with `protein report`; trial 2, worse than
+# trial 1 at hyperband's band 2, is told to stop (exit 3) and recorded as
+# pruned; trial 3 reaches the target, which stops the sweep: the tasks
+# after it get no trial.
+case_stopping() {
+    local j ok=0
+    cat > "$D/e2e-stop.yaml" <<'EOS'
+name: e2e-stop
+method: random
+metric: {name: loss, goal: minimize, target: 0.5}
+early_terminate: {type: hyperband, min_iter: 2, eta: 3}
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS
+    "$PROTEIN" create "$D/e2e-stop.yaml" --redis "$PROTEIN_REDIS" > /dev/null || return 1
+    # loss at report i: 1 + 1/i (trial 1), 10 + 1/i (trial 2), 1/i - 0.6
+    cat > "$OUT/stop.sh" <<EOS
+#!/bin/sh
+case \$PROTEIN_TRIAL in 1) b=1 ;; 2) b=10 ;; *) b=-0.6 ;; esac
+i=1
+while [ \$i -le 4 ]; do
+    $PROTEIN report step=\$i loss=\$(awk -v b=\$b -v i=\$i 'BEGIN { print b + 1 / i }') || exit 0
+    i=\$((i + 1))
+done
+EOS
+    chmod +x "$OUT/stop.sh"
+    j=$(sbatch --parsable --array=0-4%1 --sweep=e2e-stop -o "$OUT/stop-%a.out" "$OUT/stop.sh") ||
+        return 1
+    wait_done "$j" 90 || return 1
+    wait_field e2e-stop 1 status completed || ok=1
+    wait_field e2e-stop 2 status pruned || ok=1
+    [ "$(trial_field e2e-stop 2 stopped_by)" = "hyperband at report 2" ] || ok=1
+    [ "$(trial_field e2e-stop 2 progress_n)" = 2 ] || ok=1
+    wait_field e2e-stop 3 status completed || ok=1
+    [ "$($RCLI HGET "protein:{$U/e2e-stop}:meta" state)" = stopped ] || ok=1
+    [ "$($RCLI HGET "protein:{$U/e2e-stop}:meta" n_trials)" = 3 ] || ok=1
+    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    [ $ok -eq 0 ] || tail -n 3 "$OUT"/stop-*.out
+    [ $ok -eq 0 ]
+}
+check "hyperband and metric.target in an sbatch array: trial pruned at its band, the target stops the sweep" case_stopping
 
 # ------------------------------------------------------------ arrays + proteind
 
