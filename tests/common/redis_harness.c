@@ -199,6 +199,24 @@ int redis_harness_kill(redis_harness *h)
     return rc;
 }
 
+int redis_harness_freeze(redis_harness *h)
+{
+    int status;
+
+    if (h->pid <= 0 || kill(h->pid, SIGSTOP) != 0)
+        return -1;
+    /* kill() only queues the signal; the server is our child, so waitpid
+     * with WUNTRACED reports the moment it has really stopped. */
+    if (waitpid(h->pid, &status, WUNTRACED) != h->pid || !WIFSTOPPED(status))
+        return -1;
+    return 0;
+}
+
+int redis_harness_thaw(redis_harness *h)
+{
+    return h->pid > 0 ? kill(h->pid, SIGCONT) : -1;
+}
+
 int redis_harness_restart(redis_harness *h)
 {
     if (h->pid > 0 || !h->dir[0])

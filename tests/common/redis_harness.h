@@ -52,6 +52,15 @@ int redis_harness_kill(redis_harness *h);
  * redis_harness_kill() (AOF data is reloaded). Returns 0 when it answers. */
 int redis_harness_restart(redis_harness *h);
 
+/* Freezes the server with SIGSTOP and returns once it has stopped (0), so
+ * that a request sent next cannot be answered before the freeze; -1 when
+ * it is not running or did not stop. redis_harness_thaw() resumes it. */
+int redis_harness_freeze(redis_harness *h);
+
+/* Resumes a server frozen by redis_harness_freeze(). Returns kill()'s
+ * result. */
+int redis_harness_thaw(redis_harness *h);
+
 /* Kills the server (if running) and removes its directory. Safe to call
  * twice. */
 void redis_harness_stop(redis_harness *h);

@@ -503,9 +503,9 @@ static void test_abandoned_claim_released(void)
     CU_ASSERT_EQUAL_FATAL(create_sweep("frozen"), PQ_OK);
     start_step_spooled("frozen", 950, "outcome_retry=5");
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL_FATAL(kill(harness.pid, SIGSTOP), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&harness), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(kill(harness.pid, SIGCONT), 0);
+    CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
     CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
     CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
     plugin_stub.exit_status = 1 << 8;
@@ -555,10 +555,10 @@ static void test_outcome_spooled_and_replayed(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);
     fputs("score=0.75\n", f);
     fclose(f);
-    CU_ASSERT_EQUAL_FATAL(kill(harness.pid, SIGSTOP), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&harness), 0);
     plugin_stub.exit_status = 0;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(kill(harness.pid, SIGCONT), 0);
+    CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
     slurm_spank_exit(NULL, 0, NULL);
     snprintf(path, sizeof(path), "%s/spool", tmpdir);
     CU_ASSERT_EQUAL(count_records(path), 1);
