@@ -38,7 +38,7 @@
  * variance and so the expected improvement around it; a local penalty
  * log(1 - exp(-r^2 / (2 rho^2))), r^2 = mean_j ((x_j - p_j) / s_j)^2 to
  * the nearest pending point p (s_j the perturbation half-width of
- * dimension j, rho = P^(-1/d) / 4 for P pending points in d model
+ * dimension j, rho = P^(-1/d) / 2 for P pending points in d model
  * dimensions) keeps a suggestion from landing on one. The pending points
  * are also search centers: a batch would otherwise lag the in-flight
  * frontier by its whole width, and along a cost parameter whose
@@ -579,7 +579,7 @@ static double pending_r2(const double *x, const double *p, const double *sc,
 /* The radius rho of the pending penalty for P pending points. */
 static double pending_rho(const protein_optimizer *opt, size_t n_pending)
 {
-    return 0.25 * pow((double)n_pending, -1.0 / (double)opt->dim);
+    return 0.5 * pow((double)n_pending, -1.0 / (double)opt->dim);
 }
 
 /* log of the local penalty at squared pending distance r2 (see the top of
@@ -1106,8 +1106,9 @@ static int incumbent(protein_optimizer *opt, work *w)
 /* Kriging believer: the score GP is refactorized with the same
  * hyperparameters and every pending point added at its predicted score, so
  * that its variance, and with it the expected improvement, falls around
- * the trials still running; the EI threshold rises to the best believed
- * score. */
+ * the trials still running. The EI threshold stays the observed
+ * incumbent: raised to the best believed score, it left EI only to the
+ * points of highest variance, the box's corners. */
 static int believe_pending(protein_optimizer *opt, work *w)
 {
     const size_t d = opt->dim, P = opt->n_pending, n = w->ns;
@@ -1127,8 +1128,6 @@ static int believe_pending(protein_optimizer *opt, work *w)
     rc = score_predict(opt, opt->pending_u, P, y + n, NULL);
     if (rc != PROTEIN_OK)
         goto done;
-    for (size_t p = 0; p < P; p++)
-        w->best = fmax(w->best, y[n + p]);
     memset(&fo, 0, sizeof(fo));
     fo.max_evaluations = 1; /* factorize at the fitted theta, no step */
     rc = opt->backend->fit(opt->score_state, X, y, n + P, &opt->score_params,

@@ -258,6 +258,7 @@ static int do_run(const objective *o, protein_method method, arm_mode mode,
     s.cfg.method = method;
     s.cfg.minimize = o->minimize;
     s.cfg.expansion_rate = expansion_rate;
+    s.cfg.max_trials = trials; /* the budget, as `protein run` gives it */
     o->space(&s);
     trace_cfg = &s.cfg;
     rc = protein_optimizer_create(&s.cfg, NULL, &opt, &err);
