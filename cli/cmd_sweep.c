@@ -249,7 +249,10 @@ int cmd_status(int argc, char **argv)
         ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
         goto done;
     }
-    printf("sweep %s: %s\n", info->name, pq_sweep_state_name(info->state));
+    printf("sweep %s: %s%s%s%s\n", info->name, pq_sweep_state_name(info->state),
+           info->stopped_by ? " (" : "",
+           info->stopped_by ? info->stopped_by : "",
+           info->stopped_by ? ")" : "");
     printf("metric: %s (%s), cost: %s\n", info->metric ? info->metric : "score",
            info->goal_minimize ? "minimize" : "maximize",
            info->cost_metric ? info->cost_metric : "cost");

@@ -87,7 +87,8 @@ local INFO_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'max_trials', 'n_trials', 'max_retries', 'metric', 'cost_metric',
                      'goal_minimize', 'created_at', 'n_completed', 'n_failed',
                      'n_interrupted', 'n_lost', 'n_pruned', 'refit_at', 'refit_n',
-                     'refit_ms', 'refit_backend', 'fallback_next'}
+                     'refit_ms', 'refit_backend', 'fallback_next', 'target',
+                     'stopped_by'}
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)

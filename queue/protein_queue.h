@@ -406,6 +406,8 @@ typedef struct pq_sweep_info {
     long last_refit_n;     /* observations in the last refit */
     double last_refit_ms;  /* its duration */
     char *last_refit_backend; /* "cpu", "cuda", ...; NULL when never */
+    char *stopped_by;         /* why the sweep stopped by itself ("trial 3
+                               * reached the target 0.5"); NULL: it did not */
 } pq_sweep_info;
 
 /* Reads a snapshot of the sweep into *out. PQ_ENOSWEEP when absent. */

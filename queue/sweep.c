@@ -168,6 +168,7 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     info->cost_metric = pq_flat_strdup(r, "cost_metric", &oom);
     info->coordinator = pq_flat_strdup(r, "coordinator", &oom);
     info->last_refit_backend = pq_flat_strdup(r, "refit_backend", &oom);
+    info->stopped_by = pq_flat_strdup(r, "stopped_by", &oom);
     if (!info->name || !info->config_yaml)
         oom = 1;
     info->goal_minimize = (int)pq_flat_long(r, "goal_minimize", 0);
@@ -212,6 +213,7 @@ void pq_sweep_info_free(pq_sweep_info *info)
     free(info->cost_metric);
     free(info->coordinator);
     free(info->last_refit_backend);
+    free(info->stopped_by);
     free(info);
 }
 

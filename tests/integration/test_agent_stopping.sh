@@ -92,7 +92,8 @@ GOOD_TRIAL=3 STEPS=2 "$PROTEIN" agent tgt -- "$tmp/train.sh" >"$tmp/tgt.out" 2>&
 grep -q 'sweep .*tgt is paused or stopped; 3 trials ran here' "$tmp/tgt.out" ||
     fail "agent went on after the target: $(cat "$tmp/tgt.out")"
 "$PROTEIN" status tgt >"$tmp/tgt-status.out" 2>&1
-grep -q 'stopped' "$tmp/tgt-status.out" || fail "tgt not stopped: $(cat "$tmp/tgt-status.out")"
+grep -q '^sweep .*tgt: stopped (trial 3 reached the target 0.5)$' "$tmp/tgt-status.out" ||
+    fail "tgt not stopped, or status does not say why: $(cat "$tmp/tgt-status.out")"
 [ "$(redis-cli -p "$REDIS_PORT" hget "protein:{$user/tgt}:meta" stopped_by)" = \
   "trial 3 reached the target 0.5" ] || fail "tgt: stopped_by not the target"
 
