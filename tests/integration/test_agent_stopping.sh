@@ -20,7 +20,8 @@ user=$(id -un)
 
 # train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
 # trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); the
-# step reported is 10 times the report's number.
+# step reported is 10 times the report's number plus 0.5 (never a value of
+# the integer parameter steps below, which the optimizer would merge).
 cat >"$tmp/train.sh" <<EOS
 #!/bin/sh
 base=10
@@ -29,7 +30,7 @@ base=10
 i=1
 while [ \$i -le \${STEPS:-6} ]; do
     s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
-    "$PROTEIN" report step=\$((i * 10)) loss=\$s || echo "report \$i: exit \$?"
+    "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || echo "report \$i: exit \$?"
     [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
     i=\$((i + 1))
 done
@@ -98,8 +99,8 @@ grep -q '^sweep .*tgt: stopped (trial 3 reached the target 0.5)$' "$tmp/tgt-stat
   "trial 3 reached the target 0.5" ] || fail "tgt: stopped_by not the target"
 
 # ------------------------------------------------------------ downsample
-# 7 reports a trial, downsample 2: 2 bin means (steps 20 and 50 in place
-# of the cost parameter) + the final result = 3 observations a trial
+# 7 reports a trial, downsample 2: 2 bin means (steps 20.5 and 50.5 in
+# place of the cost parameter) + the final result = 3 observations a trial
 cat >"$tmp/ds.yaml" <<'EOS'
 name: ds
 method: random
