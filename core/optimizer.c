@@ -70,6 +70,11 @@
  * model-space points times SCORE_INPUT_SCALE (docs/algorithm.md). */
 #define SCORE_TARGET_SPAN 3.0
 #define SCORE_INPUT_SCALE 0.25
+/* Added to the incumbent to make the EI threshold, in score-target units
+ * (docs/algorithm.md): without it the EI of re-sampling the incumbent
+ * stayed ahead, and sequential sweeps spent their last third on one
+ * peak. */
+#define EI_MARGIN 0.05
 #define GLOBAL_CANDIDATES 1024
 /* Loss evaluations per refit (each a Cholesky of n rows): gp.h's default
  * up to FIT_FULL_BUDGET_ROWS rows, then fewer in proportion to 1/n^3, at
@@ -1088,7 +1093,7 @@ static int shortlist(protein_optimizer *opt, work *w, size_t keep)
 
 /* The EI threshold: the largest posterior mean of the score GP at the
  * successes (the incumbent as the model sees it; a noisy best score would
- * otherwise set a bar no prediction reaches). */
+ * otherwise set a bar no prediction reaches) plus EI_MARGIN. */
 static int incumbent(protein_optimizer *opt, work *w)
 {
     double *mu = malloc((opt->n_obs ? opt->n_obs : 1) * sizeof(double));
@@ -1099,6 +1104,7 @@ static int incumbent(protein_optimizer *opt, work *w)
     w->best = -INFINITY;
     for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++)
         w->best = fmax(w->best, mu[i]);
+    w->best += EI_MARGIN;
     free(mu);
     return rc;
 }
