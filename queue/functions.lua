@@ -928,14 +928,12 @@ local function interrupt(keys, a)
   return finish(keys[1], a[1], a[2], 'interrupted', {'error', short(a[3])})
 end
 
--- A trial's curve with one more report `line`: its reports 1, 1 +
--- stride, 1 + 2 stride, ... kept (n of them). Returns the new curve text,
--- its count and stride. When CURVE_MAX are kept, every other one goes and
--- the stride doubles: the curve keeps spanning the whole run.
+-- A trial's curve (its reports 1, 1 + stride, 1 + 2 stride, ... kept, n
+-- of them) with report number `reports`, one the stride keeps, added as
+-- `line`. Returns the new curve text, its count and stride. When CURVE_MAX
+-- are kept, every other one goes and the stride doubles: the curve keeps
+-- spanning the whole run.
 local function curve_add(curve, n, stride, reports, line)
-  if (reports - 1) % stride ~= 0 then
-    return curve, n, stride
-  end
   if n >= CURVE_MAX then
     local kept, i = {}, 0
     for l in string.gmatch(curve, '[^\n]*\n') do
@@ -1018,14 +1016,19 @@ local function progress(keys, a)
   if g[2] ~= '0' and g[2] ~= '1' then
     return corrupt(meta, 'meta field goal_minimize', g[2])
   end
-  local c = redis.call('HMGET', tk, 'progress_n', 'progress_best', 'curve', 'curve_n',
-                       'curve_stride')
-  local reports, kept, stride = whole(c[1], true), whole(c[4], true), whole(c[5], true)
+  local c = redis.call('HMGET', tk, 'progress_n', 'progress_best', 'curve_n', 'curve_stride')
+  local reports, kept, stride = whole(c[1], true), whole(c[3], true), whole(c[4], true)
   local best = c[2] and finite(c[2])
   if not reports or reports < 0 or not kept or kept < 0 or kept > CURVE_MAX or
-     not stride or stride < 0 or (c[2] and not best) or
-     (c[3] and (type(c[3]) ~= 'string' or #c[3] > CURVE_MAX * 80)) then
+     not stride or stride < 0 or (c[2] and not best) then
     return corrupt(meta, 'the curve of trial ' .. a[1], c[1])
+  end
+  reports, stride = reports + 1, math.max(stride, 1)
+  -- the curve (up to ~80 KiB) is read and rewritten only for a report the
+  -- stride keeps
+  local curve = (reports - 1) % stride == 0 and (redis.call('HGET', tk, 'curve') or '')
+  if curve and #curve > CURVE_MAX * 80 then
+    return corrupt(meta, 'the curve of trial ' .. a[1], string.sub(curve, 1, 40))
   end
   if h then
     for i = 1, #h.bands do
@@ -1035,22 +1038,25 @@ local function progress(keys, a)
       end
     end
   end
-  reports = reports + 1
   local v = g[2] == '1' and score or -score
   if not best or v < best then
     best = v
   end
-  local curve
-  curve, kept, stride = curve_add(c[3] or '', kept, math.max(stride, 1), reports,
-                                  string.format('%.17g %.17g %s\n', step, score,
-                                                cost and string.format('%.17g', cost) or '-'))
   local t_now = now()
-  redis.call('HSET', tk, 'progress_step', string.format('%.17g', step),
-             'progress_score', string.format('%.17g', score),
-             'progress_cost', cost and string.format('%.17g', cost) or '',
-             'progress_at', stamp(t_now), 'progress_n', reports,
-             'progress_best', string.format('%.17g', best), 'curve', curve,
-             'curve_n', kept, 'curve_stride', stride)
+  local fields = {'progress_step', string.format('%.17g', step),
+                  'progress_score', string.format('%.17g', score),
+                  'progress_cost', cost and string.format('%.17g', cost) or '',
+                  'progress_at', stamp(t_now), 'progress_n', reports,
+                  'progress_best', string.format('%.17g', best)}
+  if curve then
+    curve, kept, stride = curve_add(curve, kept, stride, reports,
+                                    string.format('%.17g %.17g %s\n', step, score,
+                                                  cost and string.format('%.17g', cost) or '-'))
+    for _, f in ipairs({'curve', curve, 'curve_n', kept, 'curve_stride', stride}) do
+      fields[#fields + 1] = f
+    end
+  end
+  redis.call('HSET', tk, unpack(fields))
   redis.call('ZADD', P .. 'leases', t_now + lease, a[1])
   if t.stop == '1' then
     return 1
