@@ -100,7 +100,8 @@ grep -q '^sweep .*tgt: stopped (trial 3 reached the target 0.5)$' "$tmp/tgt-stat
 
 # ------------------------------------------------------------ downsample
 # 7 reports a trial, downsample 2: 2 bin means (steps 20.5 and 50.5 in
-# place of the cost parameter) + the final result = 3 observations a trial
+# place of the cost parameter) + the final result = 3 observations a
+# trial, 1 without downsample
 cat >"$tmp/ds.yaml" <<'EOS'
 name: ds
 method: random
@@ -120,9 +121,23 @@ for s in ds plain; do
     timeout 60 "$PROTEIND" --once --sweep "$user/$s" >"$tmp/proteind-$s.out" 2>&1 ||
         fail "proteind $s: $(cat "$tmp/proteind-$s.out")"
 done
-grep -q 'rebuilt from Redis: 2 stream entries, 6 successes' "$tmp/proteind-ds.out" ||
-    fail "downsample: $(grep rebuilt "$tmp/proteind-ds.out")"
-grep -q 'rebuilt from Redis: 2 stream entries, 2 successes' "$tmp/proteind-plain.out" ||
-    fail "no downsample: $(grep rebuilt "$tmp/proteind-plain.out")"
+# A trial whose steps is at its minimum is not kept by the optimizer (it
+# says nothing about the cost axis, Protein's rule); the warm-up draws
+# steps there now and then, so count the finals that are kept.
+kept() {
+    k=0
+    for t in 1 2; do
+        steps=$(field "$1" $t params | sed -n 's/.*"steps": *\([0-9]*\).*/\1/p')
+        [ -n "$steps" ] || fail "$1 trial $t: no steps in $(field "$1" $t params)"
+        [ "${steps:-5}" -gt 5 ] && k=$((k + 1))
+    done
+    echo $k
+}
+want=$(( $(kept ds) + 4 ))
+grep -q "rebuilt from Redis: 2 stream entries, $want successes" "$tmp/proteind-ds.out" ||
+    fail "downsample: $(grep rebuilt "$tmp/proteind-ds.out"), expected $want successes"
+want=$(kept plain)
+grep -q "rebuilt from Redis: 2 stream entries, $want successes" "$tmp/proteind-plain.out" ||
+    fail "no downsample: $(grep rebuilt "$tmp/proteind-plain.out"), expected $want successes"
 
 cli_test_finish
