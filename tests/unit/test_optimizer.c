@@ -605,6 +605,46 @@ static void test_budget_mask(void)
     protein_optimizer_free(opt);
 }
 
+/* Total cost of the first 10 model suggestions on the quadratic with cost
+ * 1 + 10 x (the optimum, x = 7, costs 71), over a budget of max_trials
+ * (0: none); *top receives the best score of all 40 trials. */
+static double early_model_cost(long max_trials, double *top)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2], spent = 0;
+    int model = 0;
+    quad_space(&s, 5, 0);
+    s.cfg.max_trials = max_trials;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    *top = -INFINITY;
+    for (int i = 0; i < 40; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        if (info.source == PROTEIN_SOURCE_MODEL && model++ < 10)
+            spent += 1 + 10 * v[0];
+        *top = fmax(*top, quad(v));
+        protein_observe(opt, v, quad(v), 1 + 10 * v[0],
+                        PROTEIN_OUTCOME_SUCCESS);
+    }
+    protein_optimizer_free(opt);
+    return spent;
+}
+
+/* Cost cooling: with a trial budget the first model suggestions favour
+ * cheap points (EI per cost^a), and the sweep still ends near the
+ * optimum; without a budget there is no cooling. */
+static void test_cost_cooling(void)
+{
+    double top_cooled, top_plain;
+    double cooled = early_model_cost(40, &top_cooled);
+    double plain = early_model_cost(0, &top_plain);
+    CU_ASSERT(cooled < 0.8 * plain);
+    CU_ASSERT(top_cooled > -0.01);
+    CU_ASSERT(top_plain > -0.01);
+}
+
 /* The gp_max_obs cap (newest half plus a sample of the rest) and a space
  * too wide for GSL's Sobol tables (uniform warm-up instead). */
 static void test_cap_and_wide_space(void)
@@ -690,6 +730,7 @@ static const cunit_test tests[] = {
     {"method grid", test_grid_method},
     {"GP failure falls back", test_gp_failure_fallback},
     {"budget mask", test_budget_mask},
+    {"cost cooling", test_cost_cooling},
     {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
     {"failures and constants", test_failures_and_constants_only},
 };
