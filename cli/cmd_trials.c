@@ -348,10 +348,12 @@ int cmd_show(int argc, char **argv)
     if (t->error)
         printf("%-12s %s\n", "error", t->error);
     if (t->has_progress)
-        printf("%-12s step %.17g, score %.17g\n", "progress", t->progress_step,
-               t->progress_score);
+        printf("%-12s step %.17g, score %.17g (%ld report%s)\n", "progress",
+               t->progress_step, t->progress_score, t->progress_n,
+               t->progress_n == 1 ? "" : "s");
     if (t->stop_requested)
-        printf("%-12s yes\n", "stop asked");
+        printf("%-12s yes%s%s%s\n", "stop asked", t->stopped_by ? " (" : "",
+               t->stopped_by ? t->stopped_by : "", t->stopped_by ? ")" : "");
 done:
     pq_trial_records_free(t, t ? 1 : 0);
     pq_free(ctx);

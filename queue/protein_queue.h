@@ -471,6 +471,8 @@ typedef struct pq_trial_record {
     char *error;       /* failure or interrupt reason; NULL when none */
     int fallback;
     int stop_requested;
+    char *stopped_by; /* who asked ("hyperband at report 2"); NULL */
+    long progress_n;  /* progress reports sent (0: none) */
     int has_progress;
     double progress_step; /* last pq_progress() values */
     double progress_score;

@@ -381,6 +381,7 @@ static void record_clear(pq_trial_record *r)
     free(r->node);
     free(r->claim_key);
     free(r->error);
+    free(r->stopped_by);
 }
 
 void pq_trial_record_free(pq_trial_record *r)
@@ -441,6 +442,7 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     rec->node = pq_flat_strdup(h, "node", &oom);
     rec->claim_key = pq_flat_strdup(h, "claim_key", &oom);
     rec->error = pq_flat_strdup(h, "error", &oom);
+    rec->stopped_by = pq_flat_strdup(h, "stopped_by", &oom);
     rec->array_index = pq_flat_long(h, "array_index", -1);
     rec->claimed_at = pq_flat_double(h, "claimed_at", 0);
     rec->started_at = pq_flat_double(h, "started_at", 0);
@@ -451,6 +453,9 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     rec->exit_status = (int)pq_flat_long(h, "exit_status", 0);
     rec->fallback = pq_flat_long(h, "fallback", 0) == 1;
     rec->stop_requested = pq_flat_long(h, "stop_requested", 0) == 1;
+    rec->progress_n = pq_flat_long(h, "progress_n", 0);
+    if (rec->progress_n < 0)
+        rec->progress_n = 0;
     rc = pq_params_from_json(pq_flat_get(h, "params"), &rec->params);
     if (oom || rc == PQ_ENOMEM) {
         record_clear(rec);

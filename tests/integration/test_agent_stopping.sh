@@ -60,6 +60,8 @@ for t in 2 3; do
     "$PROTEIN" show hb $t >"$tmp/show.out"
     grep -q '^status  *pruned' "$tmp/show.out" ||
         fail "hb trial $t not pruned: $(cat "$tmp/show.out") $(cat "$tmp/hb.out")"
+    grep -q "^stop asked  *yes (hyperband at report $((t * 4 - 6)))\$" "$tmp/show.out" ||
+        fail "hb trial $t: protein show does not say who stopped it: $(cat "$tmp/show.out")"
     # trial 2 at band 2 (10.5 against 1.5, the value ranked int(2/3) = 0);
     # trial 3 is not worse than the one ranked int(3/3) = 1 there (10.5),
     # but is at band 6 against trial 1

@@ -203,7 +203,7 @@ chmod +x "$tmp/reporter.sh"
 grep -q '^first 0$' "$tmp/report.rc" || fail "report in a trial did not exit 0"
 grep -q '^second 3$' "$tmp/report.rc" || fail "report did not exit 3 after a stop request"
 "$PROTEIN" show rep 1 >"$tmp/rep-show.out" || fail "show rep"
-grep -q '^progress  *step 2, score 0.5$' "$tmp/rep-show.out" || fail "progress not stored"
+grep -q '^progress  *step 2, score 0.5 (2 reports)$' "$tmp/rep-show.out" || fail "progress not stored"
 
 # an agent stopped by SIGTERM: the child is killed, the trial interrupted
 sweep_yaml sig 3
