@@ -16,7 +16,8 @@
 # the task -> same trial; a 32-task array (%8) -> 32 distinct completed
 # trials, the best beating the Sobol warm-up's best; proteind down -> fallback
 # points, back -> model points again; early_terminate (hyperband) and
-# metric.target in an sbatch array.
+# metric.target in an sbatch array, with protein report and with a W&B
+# script under protein exec.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -372,6 +373,68 @@ EOS
     [ $ok -eq 0 ]
 }
 check "hyperband and metric.target in an sbatch array: trial pruned at its band, the target stops the sweep" case_stopping
+
+# A W&B script, run by `protein exec` in an sbatch --sweep array, under
+# hyperband: every value it logs is a report; trial 2, worse at band 2, is
+# recorded as pruned by hyperband at its second report. wandb writes its
+# offline log about every 15 s, so a run this short sends its reports at
+# its end (test_wandb.sh checks that protein exec stops a longer script
+# asked to stop). Needs the wandb venv of .ci/install-deps (skipped
+# without).
+case_wandb_hyperband() {
+    local j ok=0 py=${PROTEIN_WANDB_PYTHON:-/opt/protein-venv/bin/python}
+    if ! "$py" -c 'import wandb' 2>/dev/null; then
+        echo "SKIP (this case): no Python with wandb ($py)"
+        return 0
+    fi
+    mkdir -p "$OUT/wb"
+    cat > "$OUT/wb/train.py" <<'EOS'
+import os
+import time
+
+import wandb
+
+wandb.init()
+base = {"1": 1.0, "2": 10.0}.get(os.environ["PROTEIN_TRIAL"], 5.0)
+for i in range(1, 9):
+    wandb.log({"loss": base + 1.0 / i})
+    time.sleep(0.5)
+EOS
+    cat > "$OUT/wb/sweep.yaml" <<'EOS'
+name: e2e-wandb
+program: train.py
+method: random
+metric: {name: loss, goal: minimize}
+early_terminate: {type: hyperband, min_iter: 2, eta: 3}
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS
+    "$PROTEIN" create "$OUT/wb/sweep.yaml" --redis "$PROTEIN_REDIS" > /dev/null || return 1
+    printf '#!/bin/sh
+cd %s/wb && PATH=%s:$PATH WANDB_SILENT=true exec %s exec sweep.yaml
+' \
+        "$OUT" "$(dirname "$py")" "$PROTEIN" > "$OUT/wb/job.sh"
+    j=$(sbatch --parsable --array=0-1%1 --sweep=e2e-wandb -o "$OUT/wb/%a.out" "$OUT/wb/job.sh") ||
+        return 1
+    wait_done "$j" 120 || return 1
+    wait_field e2e-wandb 1 status completed || ok=1
+    [ "$(trial_field e2e-wandb 1 progress_n)" = 8 ] || ok=1
+    wait_field e2e-wandb 2 status pruned || ok=1
+    [ "$(trial_field e2e-wandb 2 stopped_by)" = "hyperband at report 2" ] || ok=1
+    # protein exec sends no report after the answer "stop"
+    [ "$(trial_field e2e-wandb 2 progress_n)" = 2 ] || ok=1
+    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    [ $ok -eq 0 ] || {
+        tail -n 5 "$OUT"/wb/*.out
+        for t in 1 2; do
+            echo "trial $t: $(trial_field e2e-wandb $t status)," \
+                "$(trial_field e2e-wandb $t progress_n) reports," \
+                "stopped by '$(trial_field e2e-wandb $t stopped_by)'"
+        done
+    }
+    [ $ok -eq 0 ]
+}
+check "a W&B script under protein exec in an sbatch array: each logged value a report, trial 2 pruned by hyperband" case_wandb_hyperband
 
 # ------------------------------------------------------------ arrays + proteind
 
