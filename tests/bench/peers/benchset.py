@@ -9,22 +9,21 @@ import problems as P
 TUNING_SEEDS = list(range(0, 10))
 HELDOUT_SEEDS = list(range(100, 110))
 
-# name -> (factory, trials, sleep_per_cost): sleep_per_cost makes protein's
-# parallel trials finish in cost order (see optimizers.run_protein).
+# name -> (factory, trials)
 PROBLEMS = {
-    "rl": (P.RLShaped, 60, 0.003),
-    "mixed": (P.Mixed, 80, 0.05),
-    "bbob-f21-d2": (lambda: P.BBOB(21, 2), 40, 0.05),
-    "bbob-f8-d5": (lambda: P.BBOB(8, 5), 60, 0.05),
-    "bbob-f10-d10": (lambda: P.BBOB(10, 10), 80, 0.05),
+    "rl": (P.RLShaped, 60),
+    "mixed": (P.Mixed, 80),
+    "bbob-f21-d2": (lambda: P.BBOB(21, 2), 40),
+    "bbob-f8-d5": (lambda: P.BBOB(8, 5), 60),
+    "bbob-f10-d10": (lambda: P.BBOB(10, 10), 80),
     # held-out family: bayesmark-style model tuning, real training time as
     # cost; sized (30 trials, small models) so that every optimizer's runs
     # fit the shared 2-core machine
-    "sk-svm-breast_cancer": (lambda: P.SklearnTune("svm", "breast_cancer"), 30, 1.0),
-    "sk-rf-wine": (lambda: P.SklearnTune("rf", "wine"), 30, 1.0),
-    "sk-mlp-wine": (lambda: P.SklearnTune("mlp", "wine"), 30, 1.0),
-    "sk-gb-iris": (lambda: P.SklearnTune("gb", "iris"), 30, 1.0),
-    "sk-lasso-diabetes": (lambda: P.SklearnTune("lasso", "diabetes"), 30, 1.0),
+    "sk-svm-breast_cancer": (lambda: P.SklearnTune("svm", "breast_cancer"), 30),
+    "sk-rf-wine": (lambda: P.SklearnTune("rf", "wine"), 30),
+    "sk-mlp-wine": (lambda: P.SklearnTune("mlp", "wine"), 30),
+    "sk-gb-iris": (lambda: P.SklearnTune("gb", "iris"), 30),
+    "sk-lasso-diabetes": (lambda: P.SklearnTune("lasso", "diabetes"), 30),
 }
 
 FAMILIES = {

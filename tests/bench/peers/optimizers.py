@@ -3,9 +3,8 @@
 Every runner takes (problem, trials, parallel, seed) and returns the list of
 finished trials in the order the optimizer was told about them (completion
 order), each {"params", "score", "cost", "finish"}: `finish` is the trial's
-completion time on the run's clock (simulated for the Python peers: a trial
-asked at t finishes at t + cost; protein's trials sleep in proportion to
-their cost, so its real completion order follows the same rule).
+completion time on the run's simulated clock: a trial asked at t finishes
+at t + cost (protein's trials are held until then; see run_protein).
 
 Parallel mode for the Python peers is ask-ahead: `parallel` trials are
 asked and not yet told; the one that finishes first (smallest simulated
@@ -23,7 +22,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -208,17 +206,34 @@ class _EvalServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.0):
+def run_protein(problem, trials, parallel, seed, protein=None):
     """`protein run` of a generated sweep YAML with --parallel; each trial is
     trial_client.sh, which asks this process (over loopback TCP) to evaluate
-    its PROTEIN_PARAMS, sleeps `sleep_per_cost * cost` seconds (so that with
-    parallel trials the completion order follows cost, as the Python peers'
-    simulated clock does), and writes score= and cost= to PROTEIN_RESULT."""
+    its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT.
+
+    The trials run on the same simulated clock as the Python peers'
+    ask-ahead: a trial asked at t finishes at t + cost. The reply to a
+    trial is held back until every slot is busy (`parallel` trials asked
+    and not released, or every trial asked); then the one with the
+    smallest simulated finish time (ties in ask order) is released, the
+    clock moves to its finish, and protein observes it and starts the
+    next. So protein sees results in the peers' completion order whatever
+    its start-up and suggestion times are."""
     protein = protein or os.environ.get("PROTEIN") or os.path.join(
         HERE, "..", "..", "..", "build", "cli", "protein")
-    done, lock = [], threading.Lock()
-    t0 = time.monotonic()
+    done, cond = [], threading.Condition()
+    state = {"clock": 0.0, "asked": 0, "pending": [], "released": set()}
     types = {p.name: p for p in problem.space()}
+
+    def release_ready():
+        # called with cond held: releases trials while every slot is busy
+        pending = state["pending"]
+        while pending and (len(pending) >= parallel or state["asked"] >= trials):
+            finish, order, params, score, cost = heapq.heappop(pending)
+            state["clock"] = finish
+            state["released"].add(order)
+            done.append({"params": params, "score": score, "cost": cost, "finish": finish})
+        cond.notify_all()
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
@@ -228,12 +243,16 @@ def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.
                     params[k] = int(params[k])
                 elif p.kind in ("float", "log"):
                     params[k] = float(params[k])
-            with lock:
+            with cond:
                 score, cost, _ = problem.evaluate(params, seed)
-                sleep = sleep_per_cost * cost if parallel > 1 else 0.0
-                done.append({"params": params, "score": score, "cost": cost,
-                             "finish": time.monotonic() - t0 + sleep})
-            self.wfile.write(("%r %r %r\n" % (float(score), float(cost), sleep)).encode())
+                order = state["asked"]
+                state["asked"] += 1
+                heapq.heappush(state["pending"],
+                               (state["clock"] + cost, order, params, score, cost))
+                release_ready()
+                while order not in state["released"]:
+                    cond.wait()
+            self.wfile.write(("%r %r\n" % (float(score), float(cost))).encode())
 
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
         cfg = os.path.join(tmp, "sweep.yaml")
@@ -252,7 +271,6 @@ def run_protein(problem, trials, parallel, seed, protein=None, sleep_per_cost=0.
         finally:
             server.shutdown()
             server.server_close()
-    done.sort(key=lambda t: t["finish"])
     return done
 
 

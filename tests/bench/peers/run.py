@@ -114,7 +114,7 @@ def compact(trials, space_names):
 
 
 def one_run(problem_name, opt, mode, seed, args, protein_bin):
-    factory, trials, sleep_per_cost = benchset.PROBLEMS[problem_name]
+    factory, trials = benchset.PROBLEMS[problem_name]
     problem = factory()
     parallel = benchset.MODES[mode]
     if args.trials:
@@ -123,8 +123,7 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
     error = None
     try:
         if opt == "protein":
-            done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
-                                sleep_per_cost=sleep_per_cost)
+            done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin)
         else:
             done = RUNNERS[opt](problem, trials, parallel, seed)
     except Exception as e:  # a peer that crashes is recorded, the benchmark goes on
