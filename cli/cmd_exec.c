@@ -89,8 +89,9 @@ static pid_t start(char **argv, const sigset_t *mask)
  * trial claimed from Redis (a --sweep job or protein agent:
  * $PROTEIN_TOKEN is set) as its progress, one report each (W&B's
  * hyperband counts every logged value), so that the sweep's early
- * stopping sees W&B scripts too. Returns 1 when the trial was asked to
- * stop. Redis out of reach only skips the reports. */
+ * stopping sees W&B scripts too; no report after the answer "stop".
+ * Returns 1 when the trial was asked to stop. Redis out of reach only
+ * skips the reports. */
 static int send_progress(const cli_wandb_metric *m, size_t from)
 {
     const char *sweep = getenv("PROTEIN_SWEEP"),
@@ -107,12 +108,19 @@ static int send_progress(const cli_wandb_metric *m, size_t from)
     id = strtol(trial, &end, 10);
     if (end == trial || *end != '\0' || !(ctx = cli_connect(VERB, &r)))
         return 0;
-    for (size_t i = from; i < m->n_history && !stop; i++)
-        if (pq_progress(ctx, sweep, id, token, (double)(i + 1), m->history[i],
-                        -1, &stop) != PQ_OK) {
+    /* the run's first value starts the trial's record over: a trial run
+     * again (requeued, preempted) is a new W&B run, its history from 1 */
+    for (size_t i = from; i < m->n_history && !stop; i++) {
+        double step = (double)(i + 1);
+        int rc = i == 0 ? pq_progress_restart(ctx, sweep, id, token, step,
+                                              m->history[i], -1, &stop)
+                        : pq_progress(ctx, sweep, id, token, step,
+                                      m->history[i], -1, &stop);
+        if (rc != PQ_OK) {
             stop = 0;
             break;
         }
+    }
     pq_free(ctx);
     return stop;
 }

@@ -980,11 +980,13 @@ local function hyperband_says_stop(P, h, id, reports, v, best)
   return cond ~= nil and thr[2] ~= nil and cond > tonumber(thr[2])
 end
 
--- ARGV: id, token, step, score, cost. Records the report in the trial's
--- curve (progress_n reports so far; the curve field, one "STEP SCORE
--- COST" line per kept report, cost '-' when not reported), renews the
--- lease, and applies the sweep's hyperband rule. Returns the stop flag
--- (0|1): 1 when a stop was requested or hyperband says so.
+-- ARGV: id, token, step, score, cost, restart ('1': the first report of
+-- a new run of the trial, which starts its record over; '0' or absent).
+-- Records the report in the trial's curve (progress_n reports so far;
+-- the curve field, one "STEP SCORE COST" line per kept report, cost '-'
+-- when not reported), renews the lease, and applies the sweep's hyperband
+-- rule. Returns the stop flag (0|1): 1 when a stop was requested or
+-- hyperband says so.
 local function progress(keys, a)
   local step, score, cost = finite(a[3]), finite(a[4]), finite(a[5])
   if not step or not score or (a[5] ~= '' and not cost) then
@@ -1016,7 +1018,14 @@ local function progress(keys, a)
   if g[2] ~= '0' and g[2] ~= '1' then
     return corrupt(meta, 'meta field goal_minimize', g[2])
   end
-  local c = redis.call('HMGET', tk, 'progress_n', 'progress_best', 'curve_n', 'curve_stride')
+  if a[6] ~= nil and a[6] ~= '0' and a[6] ~= '1' then
+    return fail('EINVAL', 'trial ' .. tostring(a[1]) .. ': restart must be 0 or 1')
+  end
+  local restart = a[6] == '1'
+  local c = {}
+  if not restart then
+    c = redis.call('HMGET', tk, 'progress_n', 'progress_best', 'curve_n', 'curve_stride')
+  end
   local reports, kept, stride = whole(c[1], true), whole(c[3], true), whole(c[4], true)
   local best = c[2] and finite(c[2])
   if not reports or reports < 0 or not kept or kept < 0 or kept > CURVE_MAX or
@@ -1026,7 +1035,8 @@ local function progress(keys, a)
   reports, stride = reports + 1, math.max(stride, 1)
   -- the curve (up to ~80 KiB) is read and rewritten only for a report the
   -- stride keeps
-  local curve = (reports - 1) % stride == 0 and (redis.call('HGET', tk, 'curve') or '')
+  local curve = (reports - 1) % stride == 0 and
+                (restart and '' or redis.call('HGET', tk, 'curve') or '')
   if curve and #curve > CURVE_MAX * 80 then
     return corrupt(meta, 'the curve of trial ' .. a[1], string.sub(curve, 1, 40))
   end
@@ -1057,6 +1067,11 @@ local function progress(keys, a)
     end
   end
   redis.call('HSET', tk, unpack(fields))
+  if restart and h then
+    for i = 1, #h.bands do
+      redis.call('ZREM', P .. 'milestone:' .. i, a[1])
+    end
+  end
   redis.call('ZADD', P .. 'leases', t_now + lease, a[1])
   if t.stop == '1' then
     return 1

@@ -301,6 +301,14 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop);
 
+/* pq_progress for the first report of a new run of the trial (a W&B run
+ * that protein exec started afresh after a requeue): the trial's report
+ * count, best value, curve and hyperband band records start over with
+ * this report, so that hyperband counts the new run's reports. */
+int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
+                        const char *token, double step, double score,
+                        double cost, int *should_stop);
+
 /* The curve protein_progress keeps for a trial: *text (malloc'ed, "" when
  * it reported nothing) holds one "STEP SCORE COST" line per kept report
  * (COST "-" when not reported; protein_curve_parse reads it), *reports

@@ -290,12 +290,14 @@ int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                           NULL, NULL);
 }
 
-int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
-                const char *token, double step, double score, double cost,
-                int *should_stop)
+/* protein_progress with ARGV restart "1" or "0": see pq_progress and
+ * pq_progress_restart. */
+static int progress_call(pq_context *ctx, const char *sweep, long trial_id,
+                         const char *token, double step, double score,
+                         double cost, int restart, int *should_stop)
 {
     char id[32], st[32], s[32], c[32] = "";
-    const char *argv[5] = {id, token, st, s, c};
+    const char *argv[6] = {id, token, st, s, c, restart ? "1" : "0"};
     pq_reply *r = NULL;
     int rc;
 
@@ -312,12 +314,28 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
     pq_format_double(score, s);
     if (cost >= 0)
         pq_format_double(cost, c);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 5, argv, NULL,
+    rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 6, argv, NULL,
                         &r);
     if (rc == PQ_OK && should_stop)
         *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
     pq_reply_free(r);
     return rc;
+}
+
+int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
+                const char *token, double step, double score, double cost,
+                int *should_stop)
+{
+    return progress_call(ctx, sweep, trial_id, token, step, score, cost, 0,
+                         should_stop);
+}
+
+int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
+                        const char *token, double step, double score,
+                        double cost, int *should_stop)
+{
+    return progress_call(ctx, sweep, trial_id, token, step, score, cost, 1,
+                         should_stop);
 }
 
 int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,

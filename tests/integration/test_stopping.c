@@ -288,6 +288,61 @@ static void test_hyperband_best(void)
     pq_trial_free(tc);
 }
 
+/* A new run of a trial (pq_progress_restart) starts its record over: its
+ * report count, best, curve and band records; a report without the
+ * restart flag goes on counting. */
+static void test_restart(void)
+{
+    const double a[] = {1.0, 0.5}, b[] = {0.1, 0.2, 0.3};
+    /* FCALL protein_progress with trial 2's token (set below), step 3,
+     * score 1, no cost and restart "2" */
+    const char *bad[] = {"FCALL", "protein_progress",
+                         "1",     "protein:{rs}:meta",
+                         "2",     NULL,
+                         "3",     "1",
+                         "",      "2",
+                         NULL};
+    pq_trial *ta, *tb;
+    char *text = NULL, *out;
+    long n = 0;
+    int stop = 0;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("rs", (rule){.minimize = 1,
+                                                  .bands = {2},
+                                                  .n_bands = 1,
+                                                  .eta = 3,
+                                                  .strict = 1}),
+                          PQ_OK);
+    ta = claim("rs", "a");
+    tb = claim("rs", "b");
+    CU_ASSERT_EQUAL(reports("rs", ta, a, 2), 0);
+    CU_ASSERT_EQUAL(reports("rs", tb, b, 3), 0);
+    CU_ASSERT(CLI_IS("0.20000000000000001", "ZSCORE",
+                     "protein:{rs}:milestone:1", "2"));
+    CU_ASSERT_EQUAL(
+        pq_progress_restart(ctx, "rs", tb->id, tb->token, 1, 9.0, -1, &stop),
+        PQ_OK);
+    CU_ASSERT_EQUAL(stop, 0); /* report 1 of the new run: before any band */
+    CU_ASSERT(CLI_IS("", "ZSCORE", "protein:{rs}:milestone:1", "2"));
+    CU_ASSERT(CLI_IS("9", "HGET", "protein:{rs}:trial:2", "progress_best"));
+    CU_ASSERT_EQUAL(pq_trial_curve(ctx, "rs", tb->id, &text, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(text ? text : "", "1 9 -\n");
+    free(text);
+    /* its second report is judged at band 2 again: 9.5 against 0.5 */
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "rs", tb->id, tb->token, 2, 9.5, -1, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(stop, 1);
+    /* a restart flag that is neither 0 nor 1 is refused, nothing written */
+    bad[5] = tb->token;
+    out = redis_harness_cli(&server, bad);
+    CU_ASSERT(out == NULL || strstr(out, "restart must be 0 or 1"));
+    free(out);
+    CU_ASSERT(CLI_IS("2", "HGET", "protein:{rs}:trial:2", "progress_n"));
+    pq_trial_free(ta);
+    pq_trial_free(tb);
+}
+
 /* metric.target: the trial that reaches it stops the sweep; no claims
  * after it, running trials still finish. */
 static void test_target(void)
@@ -429,6 +484,7 @@ static const cunit_test tests[] = {
     {"curve kept per trial, bounded", test_curve_kept},
     {"hyperband strict, minimize", test_hyperband_strict},
     {"hyperband on the best so far, maximize", test_hyperband_best},
+    {"a new run of a trial starts its record over", test_restart},
     {"metric.target stops the sweep", test_target},
     {"damaged store: nothing half-written", test_damaged},
 };
