@@ -53,6 +53,12 @@ ls -d "$tmp"/run/wandb/offline-run-*-ws-bayes-t1-* >/dev/null 2>&1 ||
     fail "no offline run directory for wandb sync"
 grep -q 'wandb.config:.*base' "$tmp"/run/wandb/offline-run-*-t1-*/files/output.log ||
     fail "wandb.config did not hold the trial's parameters"
+# wandb's own sync, offline (--dry-run: no server here), sees the three runs
+# as runs to upload
+(cd "$tmp/run" && env -u WANDB_SILENT wandb sync --dry-run >"$tmp/sync.out" 2>&1) ||
+    fail "wandb sync --dry-run: $(cat "$tmp/sync.out")"
+grep -q 'Would sync 3 run(s)' "$tmp/sync.out" ||
+    fail "wandb sync --dry-run: $(cat "$tmp/sync.out")"
 
 # ------------------------------------------------------------ protein agent
 cli_test_redis
