@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -204,6 +205,13 @@ def _protein_yaml(problem, seed):
 
 class _EvalServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
+    request_queue_size = 64  # the 16 first trials connect at once
+
+
+# A parallel protein run whose next trial has not arrived this long after
+# the last release is missing one (a trial that failed to start): the
+# harness then releases the earliest pending trial anyway.
+STALL_SECONDS = 20.0
 
 
 def run_protein(problem, trials, parallel, seed, protein=None):
@@ -215,29 +223,35 @@ def run_protein(problem, trials, parallel, seed, protein=None):
     ask-ahead: a trial asked at t finishes at t + cost. The reply to a
     trial is held back until every slot is busy (`parallel` trials asked
     and not released, or every trial asked); then the one with the
-    smallest simulated finish time (ties in ask order) is released, the
-    clock moves to its finish, and protein observes it and starts the
-    next. So protein sees results in the peers' completion order whatever
-    its start-up and suggestion times are."""
+    smallest simulated finish time (ties in launch order, $PROTEIN_TRIAL)
+    is released, the clock moves to its finish, and protein observes it
+    and starts the next. So protein sees results in the peers' completion
+    order whatever its start-up and suggestion times are."""
     protein = protein or os.environ.get("PROTEIN") or os.path.join(
         HERE, "..", "..", "..", "build", "cli", "protein")
     done, cond = [], threading.Condition()
-    state = {"clock": 0.0, "asked": 0, "pending": [], "released": set()}
+    state = {"clock": 0.0, "asked": 0, "pending": [], "released": set(),
+             "changed": time.monotonic()}
     types = {p.name: p for p in problem.space()}
 
-    def release_ready():
-        # called with cond held: releases trials while every slot is busy
+    def release(force=False):
+        # called with cond held: releases trials while every slot is busy;
+        # force releases one anyway (a trial that never reached us, e.g. one
+        # that failed to start, would otherwise leave its slot idle forever)
         pending = state["pending"]
-        while pending and (len(pending) >= parallel or state["asked"] >= trials):
-            finish, order, params, score, cost = heapq.heappop(pending)
+        while pending and (force or len(pending) >= parallel or state["asked"] >= trials):
+            finish, launch, params, score, cost = heapq.heappop(pending)
             state["clock"] = finish
-            state["released"].add(order)
+            state["released"].add(launch)
             done.append({"params": params, "score": score, "cost": cost, "finish": finish})
+            force = False
+        state["changed"] = time.monotonic()
         cond.notify_all()
 
     class Handler(socketserver.StreamRequestHandler):
         def handle(self):
             params = json.loads(self.rfile.readline())
+            launch = int(self.rfile.readline())  # protein's launch order
             for k, p in types.items():
                 if p.kind in ("int", "pow2"):
                     params[k] = int(params[k])
@@ -245,13 +259,17 @@ def run_protein(problem, trials, parallel, seed, protein=None):
                     params[k] = float(params[k])
             with cond:
                 score, cost, _ = problem.evaluate(params, seed)
-                order = state["asked"]
                 state["asked"] += 1
                 heapq.heappush(state["pending"],
-                               (state["clock"] + cost, order, params, score, cost))
-                release_ready()
-                while order not in state["released"]:
-                    cond.wait()
+                               (state["clock"] + cost, launch, params, score, cost))
+                release()
+                while launch not in state["released"]:
+                    cond.wait(1.0)
+                    if time.monotonic() - state["changed"] > STALL_SECONDS:
+                        sys.stderr.write("protein %s seed %d: no trial for %g s, one "
+                                         "released early (a trial failed?)\n"
+                                         % (problem.name, seed, STALL_SECONDS))
+                        release(force=True)
             self.wfile.write(("%r %r\n" % (float(score), float(cost))).encode())
 
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
