@@ -188,7 +188,12 @@ def run_pufferlib(problem, trials, parallel, seed):
 
 # ---------------------------------------------------------------- protein
 
-def _protein_yaml(problem, seed):
+# Points of a curve problem's training curve (problems.py): protein's
+# downsample is one more, so that it keeps them all, as PufferLib is given.
+CURVE_POINTS = 5
+
+
+def _protein_yaml(problem, seed, curve):
     lines = ["name: bench-%s" % problem.name, "method: protein",
              "metric:", "  name: score", "  goal: %s" % problem.goal,
              "seed: %d" % seed, "parameters:"]
@@ -200,6 +205,10 @@ def _protein_yaml(problem, seed):
         dist = {"float": "uniform", "log": "log_uniform_values", "int": "int_uniform",
                 "pow2": "uniform_pow2"}[p.kind]
         lines += ["    distribution: %s" % dist, "    min: %r" % p.low, "    max: %r" % p.high]
+    if curve and problem.has_curve:
+        # as PufferLib is given them: the run's curve points, each observed
+        # with the timesteps axis (the cost parameter) at that point
+        lines += ["cost_param: total_timesteps", "protein:", "  downsample: %d" % (CURVE_POINTS + 1)]
     return "\n".join(lines) + "\n"
 
 
@@ -214,10 +223,13 @@ class _EvalServer(socketserver.ThreadingTCPServer):
 STALL_SECONDS = 20.0
 
 
-def run_protein(problem, trials, parallel, seed, protein=None):
+def run_protein(problem, trials, parallel, seed, protein=None, curve=False):
     """`protein run` of a generated sweep YAML with --parallel; each trial is
     trial_client.sh, which asks this process (over loopback TCP) to evaluate
-    its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT.
+    its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT (with
+    curve=True, a curve problem's points first, as step=/cost=/score=
+    progress lines, and the sweep observes them: `downsample`, with
+    total_timesteps as its cost parameter).
 
     The trials run on the same simulated clock as the Python peers'
     ask-ahead: a trial asked at t finishes at t + cost. The reply to a
@@ -258,7 +270,7 @@ def run_protein(problem, trials, parallel, seed, protein=None):
                 elif p.kind in ("float", "log"):
                     params[k] = float(params[k])
             with cond:
-                score, cost, _ = problem.evaluate(params, seed)
+                score, cost, points = problem.evaluate(params, seed)
                 state["asked"] += 1
                 heapq.heappush(state["pending"],
                                (state["clock"] + cost, launch, params, score, cost))
@@ -270,12 +282,15 @@ def run_protein(problem, trials, parallel, seed, protein=None):
                                          "released early (a trial failed?)\n"
                                          % (problem.name, seed, STALL_SECONDS))
                         release(force=True)
-            self.wfile.write(("%r %r\n" % (float(score), float(cost))).encode())
+            reply = "%r %r" % (float(score), float(cost))
+            for frac, s, c in (points or []) if curve else []:
+                reply += " %r %r %r" % (frac * params["total_timesteps"], float(s), float(c))
+            self.wfile.write((reply + "\n").encode())
 
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
         cfg = os.path.join(tmp, "sweep.yaml")
         with open(cfg, "w") as f:
-            f.write(_protein_yaml(problem, seed))
+            f.write(_protein_yaml(problem, seed, curve))
         server = _EvalServer(("127.0.0.1", 0), Handler)
         th = threading.Thread(target=server.serve_forever, daemon=True)
         th.start()

@@ -123,7 +123,8 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
     error = None
     try:
         if opt == "protein":
-            done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin)
+            done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
+                                curve=args.protein_curve)
         else:
             done = RUNNERS[opt](problem, trials, parallel, seed)
     except Exception as e:  # a peer that crashes is recorded, the benchmark goes on
@@ -155,6 +156,10 @@ def main():
                     help="also run the held-out seeds and the held-out family, reported apart")
     ap.add_argument("--protein", default=None, help="protein binary (default $PROTEIN, "
                     "else build/cli/protein of this tree)")
+    ap.add_argument("--protein-curve", action="store_true",
+                    help="give protein the training curve of curve problems (rl), as "
+                    "PufferLib's Protein gets it: progress reports, downsample, "
+                    "cost_param total_timesteps")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "local"),
                     help="results folder (raw/ and report.md); results/local is git-ignored")
     ap.add_argument("--no-cache", action="store_true",

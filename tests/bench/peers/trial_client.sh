@@ -8,5 +8,12 @@
 set -eu
 exec 3<>"/dev/tcp/127.0.0.1/$1"
 printf '%s\n%s\n' "$PROTEIN_PARAMS" "$PROTEIN_TRIAL" >&3
-read -r score cost <&3
+read -r score cost curve <&3
+# a curve problem's reply goes on with STEP SCORE COST per point: progress
+# reports, as a training script writes them
+set -- ${curve:-}
+while [ $# -ge 3 ]; do
+    printf 'step=%s\ncost=%s\nscore=%s\n' "$1" "$3" "$2" >>"$PROTEIN_RESULT"
+    shift 3
+done
 printf 'score=%s\ncost=%s\n' "$score" "$cost" >>"$PROTEIN_RESULT"
