@@ -398,21 +398,37 @@ static double run_branin(uint64_t seed, protein_method method, int trials)
     return best;
 }
 
+/* The median of four values (the mean of the middle two). */
+static double median4(double *v)
+{
+    for (int i = 1; i < 4; i++)
+        for (int k = i; k > 0 && v[k] < v[k - 1]; k--) {
+            double t = v[k];
+            v[k] = v[k - 1];
+            v[k - 1] = t;
+        }
+    return (v[1] + v[2]) / 2;
+}
+
 /* A heavy-tailed 2-D metric (Branin spans 0.4..300): with min-max targets
- * the near-optimal scores were flattened and Protein lost to random. */
+ * the near-optimal scores were flattened and Protein lost to random. 80
+ * trials, regrets compared by their medians: at 50 trials a seed could
+ * still be between basins, and which one the BLAS thread count's rounding
+ * decided (the test failed with two OpenBLAS threads and passed with one). */
 static void test_beats_random_branin(void)
 {
     int wins = 0;
-    double gp = 0, rnd = 0;
+    double gp[4], rnd[4];
     for (uint64_t seed = 1; seed <= 4; seed++) {
-        double a = run_branin(seed, PROTEIN_METHOD_PROTEIN, 50),
-               b = run_branin(seed, PROTEIN_METHOD_RANDOM, 50);
+        double a = run_branin(seed, PROTEIN_METHOD_PROTEIN, 80),
+               b = run_branin(seed, PROTEIN_METHOD_RANDOM, 80);
         wins += a < b;
-        gp += a - 0.397887;
-        rnd += b - 0.397887;
+        gp[seed - 1] = a - 0.397887;
+        rnd[seed - 1] = b - 0.397887;
     }
     CU_ASSERT(wins >= 3);
-    CU_ASSERT(gp < 0.5 * rnd); /* less than half random's regret */
+    /* less than a tenth of random's median regret */
+    CU_ASSERT(median4(gp) < 0.1 * median4(rnd));
 }
 
 /* Maximizing x on [0, 10]: the suggestions approach the upper bound but,
