@@ -116,7 +116,11 @@ NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
     echo "include $D/plugstack.conf.d/*.conf" > "$D/plugstack.conf"
-    [ -f "$D/plugstack.conf.d/protein.conf" ] ||
+    # kept across `up` (a test may have added options with `plugstack`),
+    # unless it names another build's plugin or another Redis: a cluster
+    # directory left by an earlier checkout must not load a stale path
+    grep -qF "optional $PLUGIN redis=redis://127.0.0.1:$REDIS_PORT " \
+        "$D/plugstack.conf.d/protein.conf" 2>/dev/null ||
         plugstack_line > "$D/plugstack.conf.d/protein.conf"
     cat > "$D/env.sh" <<EOF
 export SLURM_CONF=$D/slurm.conf
