@@ -19,35 +19,6 @@ void cli_curve_free(cli_curve *c)
     memset(c, 0, sizeof(*c));
 }
 
-/* The number after "KEY=" when line (without its newline) is that key's
- * line, trimmed; 0 and *v, or -1. */
-static int line_value(const char *line, size_t len, const char *key, double *v)
-{
-    size_t kl = strlen(key);
-    char buf[64], *end;
-
-    while (len > 0 && (*line == ' ' || *line == '\t')) {
-        line++;
-        len--;
-    }
-    if (len <= kl || strncmp(line, key, kl) != 0)
-        return -1;
-    line += kl;
-    len -= kl;
-    while (len > 0 && (*line == ' ' || *line == '\t')) {
-        line++;
-        len--;
-    }
-    if (len == 0 || *line != '=' || len - 1 >= sizeof(buf))
-        return -1;
-    memcpy(buf, line + 1, len - 1);
-    buf[len - 1] = '\0';
-    *v = strtod(buf, &end);
-    while (*end == ' ' || *end == '\t' || *end == '\r')
-        end++;
-    return end != buf && *end == '\0' && isfinite(*v) ? 0 : -1;
-}
-
 int cli_curve_update(cli_curve *c, const char *path, const char *metric,
                      const char *cost_key, double elapsed)
 {
@@ -63,14 +34,15 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
         if (!nl)
             break; /* a line still being written */
         n = (size_t)(nl - (text + at));
-        if (line_value(text + at, n, "step", &v) == 0) {
+        if (pq_result_line_value(text + at, n, "step", &v) == 0) {
             c->has_step = 1;
             c->step = v;
             c->has_cost = 0;
-        } else if (line_value(text + at, n, cost_key, &v) == 0) {
+        } else if (pq_result_line_value(text + at, n, cost_key, &v) == 0) {
             c->has_cost = 1;
             c->cost = v;
-        } else if (c->has_step && line_value(text + at, n, metric, &v) == 0) {
+        } else if (c->has_step &&
+                   pq_result_line_value(text + at, n, metric, &v) == 0) {
             protein_curve_point *g =
                 realloc(c->points, (c->n + 1) * sizeof(*g));
             if (!g) {

@@ -135,6 +135,12 @@ typedef struct pq_result {
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out);
 
+/* One line of a result file (len bytes, without its newline): 0 and *v
+ * when its key, trimmed, is key and its value a finite decimal number (the
+ * rule of pq_result_parse); -1 otherwise, *v unchanged. */
+int pq_result_line_value(const char *line, size_t len, const char *key,
+                         double *v);
+
 /* ------------------------------------------------------------ client */
 
 typedef struct pq_connect_options {

@@ -76,6 +76,24 @@ static int key_is(const char *b, const char *e, const char *key)
     return (size_t)(e - b) == n && memcmp(b, key, n) == 0;
 }
 
+int pq_result_line_value(const char *line, size_t len, const char *key,
+                         double *v)
+{
+    const char *end = line + len, *eq = memchr(line, '=', len);
+    const char *kb = line, *ke = eq, *vb, *ve = end;
+    int has = 0;
+
+    if (!eq)
+        return -1;
+    trim(&kb, &ke);
+    if (!key_is(kb, ke, key))
+        return -1;
+    vb = eq + 1;
+    trim(&vb, &ve);
+    take_value(vb, ve, &has, v, NULL);
+    return has ? 0 : -1;
+}
+
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out)
 {

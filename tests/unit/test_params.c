@@ -278,6 +278,24 @@ static void test_result_parse(void)
     CU_ASSERT_FALSE(r.has_metric || r.has_cost || r.has_step);
 }
 
+/* One line by the same rule: the key trimmed and matched whole, a finite
+ * decimal value; anything else leaves *v as it was. */
+static void test_result_line(void)
+{
+    static const char good[] = "  loss = 2.5e-1\r", other[] = "losses=1",
+                      hex[] = "loss=0x10", none[] = "loss 1";
+    double v = 7;
+    CU_ASSERT_EQUAL(pq_result_line_value(good, sizeof good - 1, "loss", &v), 0);
+    CU_ASSERT_DOUBLE_EQUAL(v, 0.25, 0);
+    v = 7;
+    CU_ASSERT_EQUAL(pq_result_line_value(other, sizeof other - 1, "loss", &v),
+                    -1);
+    CU_ASSERT_EQUAL(pq_result_line_value(hex, sizeof hex - 1, "loss", &v), -1);
+    CU_ASSERT_EQUAL(pq_result_line_value(none, sizeof none - 1, "loss", &v),
+                    -1);
+    CU_ASSERT_DOUBLE_EQUAL(v, 7, 0);
+}
+
 /* Values are read exactly as docs/user-guide.md says: a whole decimal
  * number or nothing; the last line of a key wins even when it is not a
  * number (a trailing nan means the run diverged: no score). */
@@ -447,6 +465,7 @@ static const cunit_test tests[] = {
     {"params copy", test_params_copy},
     {"result files", test_result_parse},
     {"result values read exactly", test_result_exact},
+    {"one result line", test_result_line},
     {"environment name collisions", test_env_collisions},
     {"decoders refuse what cannot round-trip", test_decoders_strict},
     {"names and messages", test_names},
