@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protein.h"
+#include "internal.h"
 
 /* Bands past this report count are never reached. */
 #define BAND_LIMIT 1e15
@@ -127,7 +127,7 @@ int protein_observe_run(protein_optimizer *opt, const protein_sweep_config *cfg,
         memcpy(moved, values, cfg->n_params * sizeof(*moved));
         if (cost_i >= 0)
             moved[cost_i] = pts[i].step;
-        rc = protein_observe(
+        rc = protein_observe_point(
             opt, moved, protein_observed_score(cfg, pts[i].score),
             pts[i].cost > 1e-6 ? pts[i].cost : 1e-6, PROTEIN_OUTCOME_SUCCESS);
         if (rc != PROTEIN_OK)

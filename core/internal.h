@@ -55,6 +55,14 @@ void protein_space_snap(const protein_sweep_config *cfg, double *u,
 size_t protein_dedup_rows(const double *X, size_t n, size_t d, double radius,
                           unsigned char *keep);
 
+/* -------------------------------------------------------------- optimizer */
+
+/* protein_observe without counting a finished trial: for the points of a
+ * trial's curve before its end (protein_observe_run), which must not
+ * advance the cost cooling's trial count. Same arguments and returns. */
+int protein_observe_point(protein_optimizer *opt, const double *values,
+                          double score, double cost, protein_outcome outcome);
+
 /* ------------------------------------------------------- score transform */
 
 /* log E[max(f - best, 0)] for f ~ N(mean, sd^2): finite for every finite

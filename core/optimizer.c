@@ -121,6 +121,9 @@ struct protein_optimizer {
     double *obs_values, *obs_u, *obs_score, *obs_cost;
     /* failures (model space only) */
     size_t n_fail, cap_fail;
+    /* finished trials, successes and failures, each counted once however
+     * many points of its curve were observed */
+    size_t n_finished;
     double *fail_u;
     /* pending points (model space) */
     size_t n_pending, cap_pending;
@@ -1146,7 +1149,9 @@ done:
 
 /* The cost cooling exponent (see COOL_EXPONENT): 0 without a trial budget
  * (max_trials) or a cost model; trials count from the first after the
- * warm-up, running and failed ones included. */
+ * warm-up, running and failed ones included, and a trial observed with
+ * the points of its curve counts once: counted by observations, a
+ * downsample of 6 spent the cooling in a seventh of its budget. */
 static double cool_exponent(const protein_optimizer *opt, const work *w)
 {
     double warmup = opt->cfg->num_random_samples > 0
@@ -1156,7 +1161,7 @@ static double cool_exponent(const protein_optimizer *opt, const work *w)
 
     if (w->cost_flat || opt->cfg->max_trials <= 0 || budget < 1)
         return 0;
-    done = (double)(opt->n_obs + opt->n_fail + opt->n_pending) - warmup;
+    done = (double)(opt->n_finished + opt->n_pending) - warmup;
     f = fmax(done, 0) / budget / COOL_UNTIL;
     return COOL_EXPONENT * fmax(1.0 - f, 0);
 }
@@ -1484,15 +1489,16 @@ static void drop_pending_at(protein_optimizer *opt, const double *u)
     }
 }
 
-/* Records a finished trial; see protein.h. Follows Protein: a success
+/* Records one observed point; see protein_observe in protein.h, which
+ * also counts it as a finished trial. Follows Protein: a success
  * within 1e-6 (model space) of an earlier one replaces it; a success whose
  * cost parameter sits at or below its minimum (u <= -1) is not kept (it
  * says nothing about the cost axis); a non-finite score counts as a
  * failure. A pending point at the same place is removed. Returns
  * PROTEIN_EINVAL for NULL or non-finite values or, on success, a negative
  * or non-finite cost; PROTEIN_ENOMEM. */
-int protein_observe(protein_optimizer *opt, const double *values, double score,
-                    double cost, protein_outcome outcome)
+int protein_observe_point(protein_optimizer *opt, const double *values,
+                          double score, double cost, protein_outcome outcome)
 {
     const size_t d = opt != NULL ? opt->dim : 0;
     const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;
@@ -1529,6 +1535,17 @@ int protein_observe(protein_optimizer *opt, const double *values, double score,
     opt->obs_score[i] = opt->cfg->minimize ? -score : score;
     opt->obs_cost[i] = fmax(cost, 1e-6);
     return PROTEIN_OK;
+}
+
+/* Records a finished trial; see protein.h. */
+int protein_observe(protein_optimizer *opt, const double *values, double score,
+                    double cost, protein_outcome outcome)
+{
+    int rc = protein_observe_point(opt, values, score, cost, outcome);
+
+    if (rc == PROTEIN_OK)
+        opt->n_finished++;
+    return rc;
 }
 
 /* Marks a pending point; see protein.h. PROTEIN_EINVAL for NULL or
@@ -1568,6 +1585,11 @@ size_t protein_num_failures(const protein_optimizer *opt)
 size_t protein_num_pending(const protein_optimizer *opt)
 {
     return opt != NULL ? opt->n_pending : 0;
+}
+
+size_t protein_num_finished(const protein_optimizer *opt)
+{
+    return opt != NULL ? opt->n_finished : 0;
 }
 
 /* Copies success i (observation order); see protein.h. */

@@ -361,6 +361,11 @@ void protein_clear_pending(protein_optimizer *opt);
 size_t protein_num_observations(const protein_optimizer *opt); /* successes */
 size_t protein_num_failures(const protein_optimizer *opt);
 size_t protein_num_pending(const protein_optimizer *opt);
+/* Finished trials: every protein_observe call that returned PROTEIN_OK,
+ * successes and failures alike, a protein_observe_run counting once
+ * however many points of its curve it observed. The cost cooling counts
+ * trials by it. */
+size_t protein_num_finished(const protein_optimizer *opt);
 
 /* Copies success i (observation order, as protein_pareto_front indexes it):
  * values (cfg->n_params, may be NULL), score in the user's direction and

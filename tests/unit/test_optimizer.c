@@ -661,6 +661,41 @@ static void test_cost_cooling(void)
     CU_ASSERT(top_plain > -0.01);
 }
 
+/* A trial observed with its curve is one finished trial, however many
+ * points it adds: the cost cooling counts trials, and counted by
+ * observations a downsample of 6 ended the cooling six times too early. */
+static void test_curve_counts_one_trial(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_curve_point curve[8];
+    double v[7] = {1e-3, 1e9, 64, 0.99, 4, 1, 7};
+    mixed_space(&s, 21);
+    s.cfg.downsample = 4;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 8; i++) {
+        curve[i].step = 1.25e8 * (i + 1);
+        curve[i].score = 0.1 * i;
+        curve[i].cost = 10.0 * (i + 1);
+    }
+    CU_ASSERT_EQUAL(protein_observe_run(opt, &s.cfg, v, 0.8, 80, curve, 8),
+                    PROTEIN_OK);
+    /* four bins of the curve before its end, then the final result */
+    CU_ASSERT_EQUAL(protein_num_observations(opt), 5);
+    CU_ASSERT_EQUAL(protein_num_finished(opt), 1);
+    v[0] = 1e-2;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 0, 0, PROTEIN_OUTCOME_FAILURE),
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_num_finished(opt), 2);
+    v[0] = NAN;
+    CU_ASSERT_EQUAL(protein_observe(opt, v, 1, 1, PROTEIN_OUTCOME_SUCCESS),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_EQUAL(protein_num_finished(opt), 2);
+    CU_ASSERT_EQUAL(protein_num_finished(NULL), 0);
+    protein_optimizer_free(opt);
+}
+
 /* The gp_max_obs cap (newest half plus a sample of the rest) and a space
  * too wide for GSL's Sobol tables (uniform warm-up instead). */
 static void test_cap_and_wide_space(void)
@@ -747,6 +782,7 @@ static const cunit_test tests[] = {
     {"GP failure falls back", test_gp_failure_fallback},
     {"budget mask", test_budget_mask},
     {"cost cooling", test_cost_cooling},
+    {"a curve counts one trial", test_curve_counts_one_trial},
     {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
     {"failures and constants", test_failures_and_constants_only},
 };
