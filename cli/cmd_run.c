@@ -388,6 +388,7 @@ int cmd_run(int argc, char **argv)
         {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
+    const protein_optimizer_options first_defaults = {NULL, 1};
     protein_sweep_config *cfg = NULL;
     protein_error err;
     run_state st;
@@ -451,7 +452,9 @@ int cmd_run(int argc, char **argv)
     st.run.sweep = sweep_name(cfg);
     st.n_trials = trials;
     memset(&err, 0, sizeof(err));
-    if (protein_optimizer_create(cfg, NULL, &st.opt, &err) != PROTEIN_OK) {
+    /* a new sweep, as proteind starts one: the config's defaults first */
+    if (protein_optimizer_create(cfg, &first_defaults, &st.opt, &err) !=
+        PROTEIN_OK) {
         char msg[1024];
 
         protein_error_format(&err, msg, sizeof(msg));

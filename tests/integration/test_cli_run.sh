@@ -103,6 +103,24 @@ lowest=$(tail -n +2 "$tmp/min.csv" | sort -t, -k3 -g | head -n 1 | cut -d, -f1)
 grep -q "^best: trial $lowest, loss " "$tmp/min.out" ||
     fail "minimize: best is not the lowest loss (trial $lowest)"
 
+# a new sweep starts from the config's defaults when every parameter has
+# one (as proteind starts one), then its warm-up
+cat >"$tmp/defaults.yaml" <<'EOF'
+name: defaults
+method: protein
+metric: {name: score, goal: maximize}
+parameters:
+  lr: {distribution: log_uniform_values, min: 1.0e-5, max: 1.0e-1, default: 3.0e-4}
+  x: {distribution: uniform, min: -3, max: 3, default: 1.25}
+  optimizer: {values: [adam, sgd, rmsprop], default: sgd}
+EOF
+"$PROTEIN" run "$tmp/defaults.yaml" --trials 3 --seed 5 --out "$tmp/defaults.csv" \
+    -- "$OBJECTIVE" >/dev/null 2>&1 || fail "defaults sweep"
+[ "$(sed -n 2p "$tmp/defaults.csv" | cut -d, -f5-7)" = "0.0003,1.25,sgd" ] ||
+    fail "first trial is not the defaults: $(sed -n 2p "$tmp/defaults.csv")"
+[ "$(sed -n 3p "$tmp/defaults.csv" | cut -d, -f5-7)" != "0.0003,1.25,sgd" ] ||
+    fail "second trial repeats the defaults"
+
 # CSV quoting of values with commas and quotes
 cat >"$tmp/quote.yaml" <<'EOF'
 name: quote

@@ -129,20 +129,18 @@ def run_pufferlib(problem, trials, parallel, seed):
     cfg = {"method": "Protein", "metric": "score", "goal": "maximize", "downsample": 5}
     params_cfg = {}
     for p in space:
+        centre = search_centre(p)
         if p.kind == "float":
-            d = dict(distribution="uniform", min=p.low, max=p.high, mean=(p.low + p.high) / 2)
+            d = dict(distribution="uniform", min=p.low, max=p.high, mean=centre)
         elif p.kind == "log":
-            d = dict(distribution="log_normal", min=p.low, max=p.high,
-                     mean=math.sqrt(p.low * p.high))
+            d = dict(distribution="log_normal", min=p.low, max=p.high, mean=centre)
         elif p.kind == "int":
-            d = dict(distribution="int_uniform", min=p.low, max=p.high,
-                     mean=(p.low + p.high) // 2)
+            d = dict(distribution="int_uniform", min=p.low, max=p.high, mean=centre)
         elif p.kind == "pow2":
-            d = dict(distribution="uniform_pow2", min=p.low, max=p.high,
-                     mean=2 ** round((math.log2(p.low) + math.log2(p.high)) / 2))
+            d = dict(distribution="uniform_pow2", min=p.low, max=p.high, mean=centre)
         else:
             d = dict(distribution="int_uniform", min=0, max=len(p.choices) - 1,
-                     mean=(len(p.choices) - 1) // 2)
+                     mean=p.choices.index(centre))
         d["scale"] = "time" if p.name == "total_timesteps" else "auto"
         params_cfg[p.name] = d
     cfg["train"] = params_cfg
@@ -193,12 +191,31 @@ def run_pufferlib(problem, trials, parallel, seed):
 CURVE_POINTS = 5
 
 
-def _protein_yaml(problem, seed, curve):
+def search_centre(p):
+    """PufferLib's search centre of parameter p as the harness gives it to
+    PufferLib's Protein (its `mean`): the midpoint of the range (of the
+    log range for log and power-of-two axes), the middle choice of a
+    categorical (by name)."""
+    if p.kind == "float":
+        return (p.low + p.high) / 2
+    if p.kind == "log":
+        return math.sqrt(p.low * p.high)
+    if p.kind == "int":
+        return (p.low + p.high) // 2
+    if p.kind == "pow2":
+        return 2 ** round((math.log2(p.low) + math.log2(p.high)) / 2)
+    return p.choices[(len(p.choices) - 1) // 2]
+
+
+def _protein_yaml(problem, seed, curve, centre=False):
     lines = ["name: bench-%s" % problem.name, "method: protein",
              "metric:", "  name: score", "  goal: %s" % problem.goal,
              "seed: %d" % seed, "parameters:"]
     for p in problem.space():
         lines.append("  %s:" % p.name)
+        if centre:
+            # the same first point PufferLib's Protein starts from
+            lines.append("    default: %s" % search_centre(p))
         if p.kind == "cat":
             lines.append("    values: [%s]" % ", ".join(p.choices))
             continue
@@ -223,7 +240,8 @@ class _EvalServer(socketserver.ThreadingTCPServer):
 STALL_SECONDS = 20.0
 
 
-def run_protein(problem, trials, parallel, seed, protein=None, curve=False):
+def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
+                centre=False):
     """`protein run` of a generated sweep YAML with --parallel; each trial is
     trial_client.sh, which asks this process (over loopback TCP) to evaluate
     its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT (with
@@ -290,7 +308,7 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False):
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
         cfg = os.path.join(tmp, "sweep.yaml")
         with open(cfg, "w") as f:
-            f.write(_protein_yaml(problem, seed, curve))
+            f.write(_protein_yaml(problem, seed, curve, centre))
         server = _EvalServer(("127.0.0.1", 0), Handler)
         th = threading.Thread(target=server.serve_forever, daemon=True)
         th.start()

@@ -124,7 +124,7 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
     try:
         if opt == "protein":
             done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
-                                curve=args.protein_curve)
+                                curve=args.protein_curve, centre=args.protein_centre)
         else:
             done = RUNNERS[opt](problem, trials, parallel, seed)
     except Exception as e:  # a peer that crashes is recorded, the benchmark goes on
@@ -160,6 +160,9 @@ def main():
                     help="give protein the training curve of curve problems (rl), as "
                     "PufferLib's Protein gets it: progress reports, downsample, "
                     "cost_param total_timesteps")
+    ap.add_argument("--protein-centre", action="store_true",
+                    help="give protein PufferLib's search centre (the midpoints PufferLib's "
+                    "Protein starts from) as every parameter's default: its first trial")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "local"),
                     help="results folder (raw/ and report.md); results/local is git-ignored")
     ap.add_argument("--no-cache", action="store_true",
