@@ -11,7 +11,10 @@ Definitions (per problem, mode and seed):
   more than B). Reported for cost-aware problems only (the others have a
   constant cost, where it equals "equal trials"); needs random search's runs.
 - wins vs protein: for each peer, W/T/L counts seeds where protein's score
-  is better / equal (within 1e-9 relative) / worse than the peer's.
+  is better / equal (within 1e-9 relative) / worse than the peer's, and p
+  is the two-sided p-value of the Wilcoxon signed-rank test on the paired
+  per-seed scores (exact; tied seeds dropped, tied differences given their
+  mean rank): p >= 0.05 is what these tables call tied within seed noise.
 - cells: median [first quartile, third quartile] over seeds (linear
   interpolation), in the problem's own units; minimize problems report
   regret f - f_opt (lower is better), maximize ones the score.
@@ -106,6 +109,43 @@ def _wins(goal, mine, theirs):
     return "%d/%d/%d" % (w, t, l)
 
 
+def wilcoxon_p(mine, theirs):
+    """Two-sided exact p-value of the Wilcoxon signed-rank test of the
+    paired differences mine[s] - theirs[s] (seeds in both, nonzero
+    differences only); 1.0 when none differ. Exact by enumerating every
+    sign pattern (at most 2^20 of them; the normal approximation beyond)."""
+    d = [mine[s] - theirs[s] for s in mine if s in theirs]
+    d = [x for x in d if not (abs(x) <= 1e-9 * max(1.0, abs(x))) and math.isfinite(x)]
+    n = len(d)
+    if n == 0:
+        return 1.0
+    order = sorted(range(n), key=lambda i: abs(d[i]))
+    ranks = [0.0] * n
+    i = 0
+    while i < n:
+        j = i
+        while j + 1 < n and abs(d[order[j + 1]]) == abs(d[order[i]]):
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    w_plus = sum(r for r, x in zip(ranks, d) if x > 0)
+    total = sum(ranks)
+    dev = abs(w_plus - total / 2.0)
+    if n > 20:
+        sd = math.sqrt(sum(r * r for r in ranks) / 4.0)
+        return math.erfc(dev / sd / math.sqrt(2.0))
+    # the distribution of W+ under the null: every sign pattern equally likely
+    counts = {0.0: 1}
+    for r in ranks:
+        nxt = dict(counts)
+        for w, c in counts.items():
+            nxt[w + r] = nxt.get(w + r, 0) + c
+        counts = nxt
+    extreme = sum(c for w, c in counts.items() if abs(w - total / 2.0) >= dev - 1e-9)
+    return min(1.0, extreme / float(2 ** n))
+
+
 def table(runs, metric):
     """One markdown table: rows (problem, mode), columns optimizers."""
     opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
@@ -147,7 +187,8 @@ def table(runs, metric):
             row.append("%s [%s, %s]" % (fmt(med), fmt(q1), fmt(q3)))
         if "protein" in opts:
             for o in peers:
-                row.append(_wins(goal, score["protein"], score[o])
+                row.append("%s (p %.2g)" % (_wins(goal, score["protein"], score[o]),
+                                            wilcoxon_p(score["protein"], score[o]))
                            if o in score and "protein" in score else "-")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
@@ -245,7 +286,9 @@ def write(out):
                  meta.get("started", "?")),
              "Cells: median [IQR] over seeds of the best score found; (min) rows are regret "
              "f - f_opt or a loss, lower is better; (max) rows higher is better. "
-             "W/T/L: seeds where protein is better/tied/worse than that peer. Equal cost: "
+             "W/T/L: seeds where protein is better/tied/worse than that peer; p: two-sided "
+             "Wilcoxon signed-rank test over the paired seeds (p >= 0.05: tied within seed "
+             "noise). Equal cost: "
              "best among the trials (in completion order) whose cumulative cost fits in half "
              "of what random search spent on that seed (none: not even the first trial fits).\n"]
     sections = {}
