@@ -75,7 +75,8 @@ for line in open(sys.argv[2]):
     assert set(params) == set(space), (sorted(params), sorted(space))
     for name, spec in space.items():
         v = params[name]
-        assert float(spec["min"]) * (1 - 1e-12) <= v <= float(spec["max"]) * (1 + 1e-12), (name, v)
+        lo, hi = float(spec["min"]), float(spec["max"])
+        assert lo - 1e-12 * abs(lo) <= v <= hi + 1e-12 * abs(hi), (name, v)
         if spec["distribution"] in ("int_uniform", "uniform_pow2"):
             assert isinstance(v, int), (name, v)
 EOF
