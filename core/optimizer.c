@@ -910,6 +910,12 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
     const double max_cost = opt->cfg->max_suggestion_cost;
     for (size_t k = from; k < to; k++) {
         double c = w->pred_c[k], a;
+        if (w->local != NULL &&
+            scaled_r2(w->cand + k * opt->dim, w->local, w->sc, opt->dim,
+                      opt->cost_dim) > LOCAL_RADIUS * LOCAL_RADIUS) {
+            w->acq[k] = -INFINITY; /* outside a local pick's region */
+            continue;
+        }
         a = protein_log_ei(w->pred_s[k], sqrt(w->var_s[k]), w->best);
         if (!w->cost_flat)
             a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN)) -
@@ -918,10 +924,6 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
             a -= OVER_BUDGET_PENALTY;
         if (opt->n_pending > 0)
             a += pending_penalty(w->near[k], w->rho);
-        if (w->local != NULL &&
-            scaled_r2(w->cand + k * opt->dim, w->local, w->sc, opt->dim,
-                      opt->cost_dim) > LOCAL_RADIUS * LOCAL_RADIUS)
-            a = -INFINITY;
         w->acq[k] = isfinite(a) && !(k < w->m && w->taken[k]) ? a : -INFINITY;
     }
 }

@@ -76,20 +76,33 @@ static int key_is(const char *b, const char *e, const char *key)
     return (size_t)(e - b) == n && memcmp(b, key, n) == 0;
 }
 
-int pq_result_line_value(const char *line, size_t len, const char *key,
-                         double *v)
+/* Splits the line [b, e) at its first '=' into the trimmed key [*kb, *ke)
+ * and value [*vb, *ve); -1 when it has no '='. */
+static int split_line(const char *b, const char *e, const char **kb,
+                      const char **ke, const char **vb, const char **ve)
 {
-    const char *end = line + len, *eq = memchr(line, '=', len);
-    const char *kb = line, *ke = eq, *vb, *ve = end;
-    int has = 0;
+    const char *eq = memchr(b, '=', (size_t)(e - b));
 
     if (!eq)
         return -1;
-    trim(&kb, &ke);
-    if (!key_is(kb, ke, key))
+    *kb = b;
+    *ke = eq;
+    *vb = eq + 1;
+    *ve = e;
+    trim(kb, ke);
+    trim(vb, ve);
+    return 0;
+}
+
+int pq_result_line_value(const char *line, size_t len, const char *key,
+                         double *v)
+{
+    const char *kb, *ke, *vb, *ve;
+    int has = 0;
+
+    if (split_line(line, line + len, &kb, &ke, &vb, &ve) != 0 ||
+        !key_is(kb, ke, key))
         return -1;
-    vb = eq + 1;
-    trim(&vb, &ve);
     take_value(vb, ve, &has, v, NULL);
     return has ? 0 : -1;
 }
@@ -105,16 +118,11 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
         cost_key = "cost";
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
-        const char *eq = memchr(p, '=', (size_t)(le - p));
-        const char *kb = p, *ke = eq, *vb = eq ? eq + 1 : NULL, *ve = le;
+        const char *le = nl ? nl : end, *kb, *ke, *vb, *ve;
+        int split = split_line(p, le, &kb, &ke, &vb, &ve);
         p = nl ? nl + 1 : end;
-        if (!eq)
+        if (split != 0 || kb == ke || *kb == '#')
             continue;
-        trim(&kb, &ke);
-        if (kb == ke || *kb == '#')
-            continue;
-        trim(&vb, &ve);
         if (key_is(kb, ke, metric_key))
             take_value(vb, ve, &out->has_metric, &out->metric,
                        &out->metric_rejected);

@@ -108,6 +108,11 @@ run_optuna_tpe = _optuna_runner(lambda optuna, seed, par: optuna.samplers.TPESam
 
 # ---------------------------------------------------------------- pufferlib
 
+# PufferLib 3.0.0's distribution for each numeric kind of problems.py
+PUFFER_DISTRIBUTIONS = {"float": "uniform", "log": "log_normal", "int": "int_uniform",
+                        "pow2": "uniform_pow2"}
+
+
 def run_pufferlib(problem, trials, parallel, seed):
     """PufferLib 3.0.0's Protein, driven as pufferlib/pufferl.py's sweep()
     drives it: reseed random/numpy/torch before each suggest, suggest(args)
@@ -130,17 +135,12 @@ def run_pufferlib(problem, trials, parallel, seed):
     params_cfg = {}
     for p in space:
         centre = search_centre(p)
-        if p.kind == "float":
-            d = dict(distribution="uniform", min=p.low, max=p.high, mean=centre)
-        elif p.kind == "log":
-            d = dict(distribution="log_normal", min=p.low, max=p.high, mean=centre)
-        elif p.kind == "int":
-            d = dict(distribution="int_uniform", min=p.low, max=p.high, mean=centre)
-        elif p.kind == "pow2":
-            d = dict(distribution="uniform_pow2", min=p.low, max=p.high, mean=centre)
-        else:
+        if p.kind == "cat":
             d = dict(distribution="int_uniform", min=0, max=len(p.choices) - 1,
                      mean=p.choices.index(centre))
+        else:
+            d = dict(distribution=PUFFER_DISTRIBUTIONS[p.kind], min=p.low, max=p.high,
+                     mean=centre)
         d["scale"] = "time" if p.name == "total_timesteps" else "auto"
         params_cfg[p.name] = d
     cfg["train"] = params_cfg
