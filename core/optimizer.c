@@ -43,13 +43,16 @@
  * are also search centers: a batch would otherwise lag the in-flight
  * frontier by its whole width, and along a cost parameter whose
  * perturbation is small the sweep could extend the cost only once per
- * batch. Every other pick while trials run is local: only candidates near
- * the best success compete. Fifteen picks made from the same few
+ * batch. Every other pick while trials run is local, and so is the
+ * first pick after a new best success: only candidates near the best
+ * success compete. Fifteen picks made from the same few
  * observations all followed the score GP's extrapolation (its linear
  * kernel's trend) away from the data, and with no result back in
  * between, a 16-wide sweep spent its second and third batches no better
  * than random (BBOB ellipsoid d10, Rosenbrock d5); the local picks
- * improve on the incumbent while the others explore. The cost parameter
+ * improve on the incumbent while the others explore. A sequential sweep
+ * steps from a new best at once; a wide one, with its alternation, left
+ * half of its new bests to an exploring pick first. The cost parameter
  * is left out of the distance, so a local pick can still extend the cost
  * of the best trial.
  *
@@ -110,10 +113,10 @@
  * spent (docs/algorithm.md). */
 #define COOL_EXPONENT 4.0
 #define COOL_UNTIL 0.7
-/* While trials run, every LOCAL_EVERY-th pick is local: only candidates
- * within LOCAL_RADIUS (scaled_r2, the cost parameter left out) of the
- * best success compete (see the top of
- * this file). */
+/* While trials run, every LOCAL_EVERY-th pick is local, and so is the
+ * first pick after a new best success: only candidates within
+ * LOCAL_RADIUS (scaled_r2, the cost parameter left out) of the best
+ * success compete (see the top of this file). */
 #define LOCAL_EVERY 2
 #define LOCAL_RADIUS 0.5
 
@@ -129,6 +132,9 @@ struct protein_optimizer {
     protein_rng rng;
     protein_sobol *sobol; /* NULL when nfree is 0 or above 40 */
     long n_suggested;
+    /* the best success (index into obs_*) when the last pick was made
+     * while trials ran; SIZE_MAX before the first */
+    size_t best_at_last_pick;
 
     /* successes, in observation order; scores in the internal direction */
     size_t n_obs, cap_obs;
@@ -312,6 +318,7 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
         seed = (uint64_t)ts.tv_sec * 1000000007ULL ^ (uint64_t)ts.tv_nsec;
     }
     protein_rng_seed(&opt->rng, seed);
+    opt->best_at_last_pick = SIZE_MAX;
     opt->scratch_u = calloc(opt->dim ? opt->dim : 1, sizeof(double));
     if (opt->scratch_u == NULL)
         goto fail;
@@ -384,6 +391,7 @@ static void info_reset(protein_suggestion_info *info,
     info->predicted_cost = NAN;
     info->target_cost = NAN;
     info->n_candidates = 0;
+    info->local = 0;
     info->fit_seconds = 0;
     info->predict_seconds = 0;
 }
@@ -1052,23 +1060,23 @@ static int refine(protein_optimizer *opt, work *w)
     return PROTEIN_OK;
 }
 
-/* The best success (model space), the centre of a local pick. */
-static const double *best_success(const protein_optimizer *opt)
+/* Index of the best success (n_obs > 0), the centre of a local pick. */
+static size_t best_success(const protein_optimizer *opt)
 {
     size_t bi = 0;
     for (size_t i = 1; i < opt->n_obs; i++)
         if (opt->obs_score[i] > opt->obs_score[bi])
             bi = i;
-    return opt->obs_u + bi * opt->dim;
+    return bi;
 }
 
 /* One pick at cost target t: the acquisition of the candidates, a local
  * refinement of the best, and the winner's index in *best (it may be a
  * refinement point, past w->m); PROTEIN_ENUMERIC when no candidate has a
  * finite acquisition. Refinement points of an earlier pick are dropped.
- * While trials run, every LOCAL_EVERY-th suggestion is a local pick
- * (see the top of this file); one with no candidate in its region is an
- * ordinary pick. */
+ * While trials run, every LOCAL_EVERY-th suggestion and the first after
+ * a new best success are local picks (see the top of this file); one
+ * with no candidate in its region is an ordinary pick. */
 static int pick(protein_optimizer *opt, work *w, double t, size_t *best)
 {
     int rc;
@@ -1079,10 +1087,13 @@ static int pick(protein_optimizer *opt, work *w, double t, size_t *best)
     for (size_t k = 0; k < w->m; k++)
         if (isfinite(w->pred_c[k]))
             w->reach = fmax(w->reach, fabs(t - w->pred_c[k]));
-    w->local = opt->n_pending > 0 && opt->n_obs > 0 &&
-                       opt->n_suggested % LOCAL_EVERY == 0
-                   ? best_success(opt)
-                   : NULL;
+    w->local = NULL;
+    if (opt->n_pending > 0 && opt->n_obs > 0) {
+        size_t b = best_success(opt);
+        if (opt->n_suggested % LOCAL_EVERY == 0 || b != opt->best_at_last_pick)
+            w->local = opt->obs_u + b * opt->dim;
+        opt->best_at_last_pick = b;
+    }
     for (;;) {
         w->m_all = w->m;
         acquire_range(opt, w, 0, w->m);
@@ -1304,6 +1315,7 @@ static void model_pick(const protein_optimizer *opt, const work *w, size_t best,
     info->predicted_cost = exp(w->pred_c[best] * w->lrange + w->lmin);
     info->target_cost = w->cost_flat ? NAN : t;
     info->n_candidates = w->m_all;
+    info->local = w->local != NULL;
 }
 
 /* The GP-guided suggestion (docs/algorithm.md). Returns PROTEIN_OK,

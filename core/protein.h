@@ -258,6 +258,9 @@ typedef struct protein_suggestion_info {
     double predicted_cost;  /* seconds; NaN when not predicted */
     double target_cost;     /* normalized log-cost target; NaN if none */
     size_t n_candidates;
+    /* model suggestions: 1 when only candidates near the best success
+     * competed (a local pick while trials run), else 0 */
+    int local;
     double fit_seconds, predict_seconds;
 } protein_suggestion_info;
 

@@ -330,6 +330,49 @@ static void test_local_picks(void)
     protein_optimizer_free(opt);
 }
 
+/* While a trial runs, the first pick after a new best success is local
+ * whatever the alternation: six picks each made right after a new best
+ * are all local; six made after results that are not new bests
+ * alternate, three local (info.local tells). */
+static void test_local_after_new_best(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[4], far[4] = {0.95, 0.05, 0.95, 0.05}, best = -INFINITY;
+    int local_after_best = 0, local_otherwise = 0;
+
+    fx_init(&s, 5);
+    for (int j = 0; j < 4; j++)
+        fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        protein_observe(opt, v, bowl4(v), 1.0, PROTEIN_OUTCOME_SUCCESS);
+        best = fmax(best, bowl4(v));
+    }
+    CU_ASSERT_FATAL(protein_add_pending(opt, far) == PROTEIN_OK);
+    for (int i = 0; i < 7; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+        if (i > 0) /* the first pick while a trial runs sees a new best */
+            local_otherwise += info.local;
+        protein_observe(opt, v, best - 1.0 - i, 1.0, PROTEIN_OUTCOME_SUCCESS);
+    }
+    for (int i = 0; i < 6; i++) {
+        best += 1.0;
+        protein_observe(opt, v, best, 1.0, PROTEIN_OUTCOME_SUCCESS);
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+        local_after_best += info.local;
+    }
+    CU_ASSERT_EQUAL(protein_num_pending(opt), 1);
+    CU_ASSERT_EQUAL(local_otherwise, 3);
+    CU_ASSERT_EQUAL(local_after_best, 6);
+    protein_optimizer_free(opt);
+}
+
 /* A batch from one fit: as many points as asked, all model points, each
  * pending and apart from the others; a batch before any result is the
  * warm-up's Sobol points, all distinct. */
@@ -823,6 +866,7 @@ static const cunit_test tests[] = {
     {"pending distinct", test_pending_distinct},
     {"batch of suggestions from one fit", test_batch},
     {"local picks while trials run", test_local_picks},
+    {"a local pick after a new best", test_local_after_new_best},
     {"rank-normal transform", test_rank_normal},
     {"beats random on Branin", test_beats_random_branin},
     {"reflection at the bounds", test_reflect_at_bounds},
