@@ -223,6 +223,41 @@ def parallel_ratio(runs):
             + "\n".join(rows) + "\n")
 
 
+def fewer_trials_ratio(runs, lag=16):
+    """Per problem with a known optimum and optimizer: the sequential runs'
+    median regret after all but their last `lag` trials over their median
+    regret after all N. A sweep with `lag` trials in flight makes its last
+    picks with at most N - lag results known; were each of its picks as
+    good as a sequential pick made with the same results known, its
+    parallel_ratio would lie between 1 and this number."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    med = {}
+    for r in runs:
+        opt_val = _optimum(r["problem"])
+        n = len(r["results"])
+        if opt_val is None or r["mode"] != "seq" or n <= lag:
+            continue
+        pair = (abs(best_at(r, n - lag) - opt_val), abs(best_at(r, n) - opt_val))
+        med.setdefault((r["problem"], r["optimizer"]), []).append(pair)
+    rows = []
+    for prob in benchset.PROBLEMS:
+        cells = []
+        for o in opts:
+            pairs = med.get((prob, o))
+            if not pairs:
+                cells.append("-")
+                continue
+            early = quantiles([a for a, _ in pairs])[1]
+            full = quantiles([b for _, b in pairs])[1]
+            cells.append("%.2f" % (early / full) if full > 0 else ("1.00" if early == 0 else "inf"))
+        if any(c != "-" for c in cells):
+            rows.append("| %s | %s |" % (prob, " | ".join(cells)))
+    if not rows:
+        return ""
+    return ("| problem | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 1) + "\n"
+            + "\n".join(rows) + "\n")
+
+
 @functools.lru_cache(maxsize=None)
 def _space(problem):
     return benchset.PROBLEMS[problem][0]().space()
@@ -304,6 +339,10 @@ def write(out):
         if t:
             parts.append("\n### 16 pending vs sequential: median regret ratio (goal <= 1.25)\n\n"
                          + t)
+        t = fewer_trials_ratio(rs)
+        if t:
+            parts.append("\n### 16 trials fewer, sequential: median regret after N - 16 "
+                         "trials over after N\n\n" + t)
         t = edge_share(rs)
         if t:
             parts.append("\n### second-half trials on a bound of a numeric parameter\n\n" + t)
