@@ -194,10 +194,32 @@ def table(runs, metric):
     return "\n".join(lines) + "\n"
 
 
+def _median_ratio_table(runs, regrets):
+    """A problem x optimizer table of median(a) / median(b), where
+    regrets(problem, optimizer) gives the two lists of regrets (a, b), or
+    None where that cell has no runs; "" when no cell has any."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    rows = []
+    for prob in benchset.PROBLEMS:
+        cells = []
+        for o in opts:
+            pair = regrets(prob, o)
+            if pair is None:
+                cells.append("-")
+                continue
+            a, b = quantiles(pair[0])[1], quantiles(pair[1])[1]
+            cells.append("%.2f" % (a / b) if b > 0 else ("1.00" if a == 0 else "inf"))
+        if any(c != "-" for c in cells):
+            rows.append("| %s | %s |" % (prob, " | ".join(cells)))
+    if not rows:
+        return ""
+    return ("| problem | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 1) + "\n"
+            + "\n".join(rows) + "\n")
+
+
 def parallel_ratio(runs):
     """Median regret with 16 pending over median regret sequential, per
     problem with a known optimum and optimizer (the goal: <= 1.25)."""
-    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
     med = {}
     for r in runs:
         opt_val = _optimum(r["problem"])
@@ -205,22 +227,11 @@ def parallel_ratio(runs):
             continue
         regret = abs(best_at(r, len(r["results"])) - opt_val)
         med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(regret)
-    rows = []
-    for prob in benchset.PROBLEMS:
-        cells = []
-        for o in opts:
-            seq, par = med.get((prob, o, "seq")), med.get((prob, o, "par16"))
-            if not seq or not par:
-                cells.append("-")
-                continue
-            s, p = quantiles(seq)[1], quantiles(par)[1]
-            cells.append("%.2f" % (p / s) if s > 0 else ("1.00" if p == 0 else "inf"))
-        if any(c != "-" for c in cells):
-            rows.append("| %s | %s |" % (prob, " | ".join(cells)))
-    if not rows:
-        return ""
-    return ("| problem | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 1) + "\n"
-            + "\n".join(rows) + "\n")
+
+    def regrets(prob, o):
+        seq, par = med.get((prob, o, "seq")), med.get((prob, o, "par16"))
+        return (par, seq) if seq and par else None
+    return _median_ratio_table(runs, regrets)
 
 
 def fewer_trials_ratio(runs, lag=16):
@@ -230,32 +241,19 @@ def fewer_trials_ratio(runs, lag=16):
     picks with at most N - lag results known; were each of its picks as
     good as a sequential pick made with the same results known, its
     parallel_ratio would lie between 1 and this number."""
-    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
-    med = {}
+    early, full = {}, {}
     for r in runs:
         opt_val = _optimum(r["problem"])
         n = len(r["results"])
         if opt_val is None or r["mode"] != "seq" or n <= lag:
             continue
-        pair = (abs(best_at(r, n - lag) - opt_val), abs(best_at(r, n) - opt_val))
-        med.setdefault((r["problem"], r["optimizer"]), []).append(pair)
-    rows = []
-    for prob in benchset.PROBLEMS:
-        cells = []
-        for o in opts:
-            pairs = med.get((prob, o))
-            if not pairs:
-                cells.append("-")
-                continue
-            early = quantiles([a for a, _ in pairs])[1]
-            full = quantiles([b for _, b in pairs])[1]
-            cells.append("%.2f" % (early / full) if full > 0 else ("1.00" if early == 0 else "inf"))
-        if any(c != "-" for c in cells):
-            rows.append("| %s | %s |" % (prob, " | ".join(cells)))
-    if not rows:
-        return ""
-    return ("| problem | " + " | ".join(opts) + " |\n|" + " --- |" * (len(opts) + 1) + "\n"
-            + "\n".join(rows) + "\n")
+        key = (r["problem"], r["optimizer"])
+        early.setdefault(key, []).append(abs(best_at(r, n - lag) - opt_val))
+        full.setdefault(key, []).append(abs(best_at(r, n) - opt_val))
+
+    def regrets(prob, o):
+        return (early[(prob, o)], full[(prob, o)]) if (prob, o) in early else None
+    return _median_ratio_table(runs, regrets)
 
 
 @functools.lru_cache(maxsize=None)
