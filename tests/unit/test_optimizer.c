@@ -289,6 +289,33 @@ static double bowl4(const double *v)
     return f;
 }
 
+/* An optimizer on a 4-D bowl (seed `seed`) that has observed its first 12
+ * suggestions one at a time; *best gets the best score and best_u (may
+ * be NULL) its point in model space. The caller frees the optimizer. */
+static protein_optimizer *bowl4_after_12(fx_sweep *s, uint64_t seed,
+                                         double *best, double *best_u)
+{
+    protein_optimizer *opt = NULL;
+    double v[4];
+
+    fx_init(s, seed);
+    for (int j = 0; j < 4; j++)
+        fx_numeric(s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s->cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    *best = -INFINITY;
+    for (int i = 0; i < 12; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+        protein_observe(opt, v, bowl4(v), 1.0, PROTEIN_OUTCOME_SUCCESS);
+        if (bowl4(v) > *best) {
+            *best = bowl4(v);
+            if (best_u != NULL)
+                protein_space_normalize(&s->cfg, v, best_u);
+        }
+    }
+    return opt;
+}
+
 /* While trials run, every other pick is local: within the scaled distance
  * 0.5 of the best success (docs/algorithm.md). In a batch of 16 made
  * after 12 results, the 8 picks made with an even count lie there; the
@@ -297,24 +324,12 @@ static double bowl4(const double *v)
 static void test_local_picks(void)
 {
     fx_sweep s;
-    protein_optimizer *opt = NULL;
-    double v[16][4], u[4], best_u[4], sc[4], best = -INFINITY;
+    protein_optimizer *opt;
+    double v[16][4], u[4], best_u[4], sc[4], best;
     size_t made = 0;
     int near = 0;
 
-    fx_init(&s, 3);
-    for (int j = 0; j < 4; j++)
-        fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
-    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
-                    PROTEIN_OK);
-    for (int i = 0; i < 12; i++) {
-        CU_ASSERT_FATAL(protein_suggest(opt, v[0], NULL) == PROTEIN_OK);
-        protein_observe(opt, v[0], bowl4(v[0]), 1.0, PROTEIN_OUTCOME_SUCCESS);
-        if (bowl4(v[0]) > best) {
-            best = bowl4(v[0]);
-            protein_space_normalize(&s.cfg, v[0], best_u);
-        }
-    }
+    opt = bowl4_after_12(&s, 3, &best, best_u);
     protein_space_scales(&s.cfg, sc);
     CU_ASSERT_EQUAL(protein_suggest_batch(opt, 16, &v[0][0], NULL, &made),
                     PROTEIN_OK);
@@ -337,21 +352,12 @@ static void test_local_picks(void)
 static void test_local_after_new_best(void)
 {
     fx_sweep s;
-    protein_optimizer *opt = NULL;
+    protein_optimizer *opt;
     protein_suggestion_info info;
-    double v[4], far[4] = {0.95, 0.05, 0.95, 0.05}, best = -INFINITY;
+    double v[4], far[4] = {0.95, 0.05, 0.95, 0.05}, best;
     int local_after_best = 0, local_otherwise = 0;
 
-    fx_init(&s, 5);
-    for (int j = 0; j < 4; j++)
-        fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 1);
-    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
-                    PROTEIN_OK);
-    for (int i = 0; i < 12; i++) {
-        CU_ASSERT_FATAL(protein_suggest(opt, v, NULL) == PROTEIN_OK);
-        protein_observe(opt, v, bowl4(v), 1.0, PROTEIN_OUTCOME_SUCCESS);
-        best = fmax(best, bowl4(v));
-    }
+    opt = bowl4_after_12(&s, 5, &best, NULL);
     CU_ASSERT_FATAL(protein_add_pending(opt, far) == PROTEIN_OK);
     for (int i = 0; i < 7; i++) {
         CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
