@@ -604,9 +604,10 @@ static double scaled_r2(const double *x, const double *p, const double *sc,
     double r2 = 0;
     size_t n = 0;
     for (size_t j = 0; j < d; j++) {
-        double z = (x[j] - p[j]) / sc[j];
+        double z;
         if ((long)j == skip)
             continue;
+        z = (x[j] - p[j]) / sc[j];
         r2 += z * z;
         n++;
     }
