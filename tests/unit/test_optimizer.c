@@ -96,7 +96,7 @@ static void test_warmup_and_bounds(void)
     protein_optimizer *opt = NULL;
     protein_suggestion_info info;
     double v[7], u[12];
-    int low_cost = 0;
+    int low_cost = 0, high_cost = 0;
     mixed_space(&s, 2);
     CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
                     PROTEIN_OK);
@@ -108,7 +108,8 @@ static void test_warmup_and_bounds(void)
         if (i < 10) {
             CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
             protein_space_normalize(&s.cfg, v, u);
-            low_cost += u[1] < -0.5;
+            low_cost += u[1] < 0;
+            high_cost += u[1] > 0;
         } else {
             CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
             CU_ASSERT(isfinite(info.predicted_score));
@@ -119,7 +120,8 @@ static void test_warmup_and_bounds(void)
         CU_ASSERT(protein_observe(opt, v, score, cost,
                                   PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
     }
-    CU_ASSERT(low_cost >= 9); /* the cost dim sits near u = -0.8 */
+    /* the warm-up spreads the cost dim over its range like the others */
+    CU_ASSERT(low_cost >= 3 && high_cost >= 3);
     protein_optimizer_free(opt);
 }
 

@@ -207,7 +207,7 @@ def search_centre(p):
     return p.choices[(len(p.choices) - 1) // 2]
 
 
-def _protein_yaml(problem, seed, curve, centre=False):
+def _protein_yaml(problem, seed, curve, centre=False, cost_param=False):
     lines = ["name: bench-%s" % problem.name, "method: protein",
              "metric:", "  name: score", "  goal: %s" % problem.goal,
              "seed: %d" % seed, "parameters:"]
@@ -222,6 +222,9 @@ def _protein_yaml(problem, seed, curve, centre=False):
         dist = {"float": "uniform", "log": "log_uniform_values", "int": "int_uniform",
                 "pow2": "uniform_pow2"}[p.kind]
         lines += ["    distribution: %s" % dist, "    min: %r" % p.low, "    max: %r" % p.high]
+    if cost_param and problem.has_curve and not curve:
+        # as a PufferLib config names it by default (train/total_timesteps)
+        lines.append("cost_param: total_timesteps")
     if curve and problem.has_curve:
         # as PufferLib is given them: the run's curve points, each observed
         # with the timesteps axis (the cost parameter) at that point
@@ -241,13 +244,14 @@ STALL_SECONDS = 20.0
 
 
 def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
-                centre=False):
+                centre=False, cost_param=False):
     """`protein run` of a generated sweep YAML with --parallel; each trial is
     trial_client.sh, which asks this process (over loopback TCP) to evaluate
     its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT (with
     curve=True, a curve problem's points first, as step=/cost=/score=
     progress lines, and the sweep observes them: `downsample`, with
-    total_timesteps as its cost parameter).
+    total_timesteps as its cost parameter; with cost_param=True, that cost
+    parameter without the curve).
 
     The trials run on the same simulated clock as the Python peers'
     ask-ahead: a trial asked at t finishes at t + cost. The reply to a
@@ -308,7 +312,7 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
     with tempfile.TemporaryDirectory(prefix="peers-protein-") as tmp:
         cfg = os.path.join(tmp, "sweep.yaml")
         with open(cfg, "w") as f:
-            f.write(_protein_yaml(problem, seed, curve, centre))
+            f.write(_protein_yaml(problem, seed, curve, centre, cost_param))
         server = _EvalServer(("127.0.0.1", 0), Handler)
         th = threading.Thread(target=server.serve_forever, daemon=True)
         th.start()

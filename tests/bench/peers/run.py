@@ -124,7 +124,8 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
     try:
         if opt == "protein":
             done = RUNNERS[opt](problem, trials, parallel, seed, protein=protein_bin,
-                                curve=args.protein_curve, centre=args.protein_centre)
+                                curve=args.protein_curve, centre=args.protein_centre,
+                                cost_param=args.protein_cost_param)
         else:
             done = RUNNERS[opt](problem, trials, parallel, seed)
     except Exception as e:  # a peer that crashes is recorded, the benchmark goes on
@@ -160,6 +161,9 @@ def main():
                     help="give protein the training curve of curve problems (rl), as "
                     "PufferLib's Protein gets it: progress reports, downsample, "
                     "cost_param total_timesteps")
+    ap.add_argument("--protein-cost-param", action="store_true",
+                    help="name the timesteps axis of curve problems (rl) as protein's "
+                    "cost_param, as a PufferLib config gets it by default")
     ap.add_argument("--protein-centre", action="store_true",
                     help="give protein PufferLib's search centre (the midpoints PufferLib's "
                     "Protein starts from) as every parameter's default: its first trial")
