@@ -222,9 +222,9 @@ def _protein_yaml(problem, seed, curve, centre=False, cost_param=False):
         dist = {"float": "uniform", "log": "log_uniform_values", "int": "int_uniform",
                 "pow2": "uniform_pow2"}[p.kind]
         lines += ["    distribution: %s" % dist, "    min: %r" % p.low, "    max: %r" % p.high]
-    if cost_param and problem.has_curve and not curve:
-        # as a PufferLib config names it by default (train/total_timesteps)
-        lines.append("cost_param: total_timesteps")
+    if cost_param and problem.cost_axis and not (curve and problem.has_curve):
+        # as a PufferLib config names train/total_timesteps by default
+        lines.append("cost_param: %s" % problem.cost_axis)
     if curve and problem.has_curve:
         # as PufferLib is given them: the run's curve points, each observed
         # with the timesteps axis (the cost parameter) at that point

@@ -28,6 +28,7 @@ class Problem:
     goal = "maximize"
     cost_aware = False      # reports a cost that varies with the params
     has_curve = False
+    cost_axis = None        # the parameter that buys score with cost, if any
     optimum = None          # best possible score when known (for regret)
 
     def space(self):
@@ -47,7 +48,7 @@ class RLShaped(Problem):
     minutes, proportional to timesteps and cheaper per step at large batch."""
 
     name, family, goal = "rl", "rl", "maximize"
-    cost_aware, has_curve = True, True
+    cost_aware, has_curve, cost_axis = True, True, "total_timesteps"
     optimum = 100.0  # the supremum: adam at its best settings, 1e8 steps gives 99.99997
     LR_BEST = {"adam": 3e-4, "rmsprop": 1.5e-3, "sgd": 4e-2}
     CAP = {"adam": 1.0, "rmsprop": 0.93, "sgd": 0.84}
@@ -189,6 +190,8 @@ class SklearnTune(Problem):
     def __init__(self, model, dataset):
         self.model, self.dataset = model, dataset
         self.name = "sk-%s-%s" % (model, dataset)
+        # more trees: a better fit, at a cost roughly in proportion
+        self.cost_axis = "n_estimators" if model in ("rf", "gb") else None
         self._data = None
 
     def space(self):

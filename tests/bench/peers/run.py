@@ -162,8 +162,10 @@ def main():
                     "PufferLib's Protein gets it: progress reports, downsample, "
                     "cost_param total_timesteps")
     ap.add_argument("--protein-cost-param", action="store_true",
-                    help="name the timesteps axis of curve problems (rl) as protein's "
-                    "cost_param, as a PufferLib config gets it by default")
+                    help="name the cost axis of the problems that have one (rl: "
+                    "total_timesteps; the random forest and gradient boosting: "
+                    "n_estimators) as protein's cost_param, as a PufferLib config "
+                    "gets train/total_timesteps by default")
     ap.add_argument("--protein-centre", action="store_true",
                     help="give protein PufferLib's search centre (the midpoints PufferLib's "
                     "Protein starts from) as every parameter's default: its first trial")
