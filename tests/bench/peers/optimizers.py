@@ -250,8 +250,8 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
     its PROTEIN_PARAMS and writes score= and cost= to PROTEIN_RESULT (with
     curve=True, a curve problem's points first, as step=/cost=/score=
     progress lines, and the sweep observes them: `downsample`, with
-    total_timesteps as its cost parameter; with cost_param=True, that cost
-    parameter without the curve).
+    total_timesteps as its cost parameter; with cost_param=True, the
+    problem's cost axis as cost_param, without the curve).
 
     The trials run on the same simulated clock as the Python peers'
     ask-ahead: a trial asked at t finishes at t + cost. The reply to a
