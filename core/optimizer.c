@@ -128,7 +128,8 @@ struct protein_optimizer {
     const protein_gp_backend *backend;
     int use_default_first;
     size_t dim, nfree;
-    long cost_dim; /* model-space index of cfg->cost_param, -1 if none */
+    long cost_dim;  /* model-space index of cfg->cost_param, -1 if none */
+    int cost_index; /* its index in cfg->params, -1 if none */
     protein_rng rng;
     protein_sobol *sobol; /* NULL when nfree is 0 or above 40 */
     long n_suggested;
@@ -303,11 +304,13 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     opt->dim = protein_space_dim(cfg);
     opt->nfree = protein_space_free_params(cfg);
     opt->cost_dim = -1;
+    opt->cost_index = -1;
     if (cfg->cost_param != NULL) {
         int i = protein_config_find_param(cfg, cfg->cost_param);
         if (i >= 0 && cfg->params[i].kind != PROTEIN_PARAM_CATEGORICAL &&
             cfg->params[i].kind != PROTEIN_PARAM_CONSTANT) {
             opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
+            opt->cost_index = i;
         }
     }
     if (cfg->has_seed) {
@@ -407,19 +410,35 @@ static void random_point(protein_optimizer *opt, double *values)
 }
 
 /* A warm-up point: scrambled Sobol in parameter space, the cost parameter
- * included. PufferLib forces the cost parameter near its cheap end
- * (u = -0.8); on the peer bench's RL objective such runs scored near 0
- * whatever the other parameters, and a 16-wide sweep then kept to cheap
- * runs and did worse than random search (docs/algorithm.md). */
+ * included; when the cost parameter has a default (PufferLib's `mean`),
+ * the warm-up keeps it between its minimum and that default, so that no
+ * warm-up run is longer than the run the user would make. PufferLib
+ * forces it near its cheap end (u = -0.8); on the peer bench's RL
+ * objective such runs scored near 0 whatever the other parameters, and a
+ * 16-wide sweep then kept to cheap runs and did worse than random search
+ * (docs/algorithm.md). */
 static void warmup_point(protein_optimizer *opt, double *values)
 {
+    const protein_param *cost;
+    double *u = opt->scratch_u, top, z;
+
     if (opt->sobol != NULL) {
-        double z[PROTEIN_SOBOL_MAX_DIM];
-        protein_sobol_next(opt->sobol, z);
-        protein_space_from_unit(opt->cfg, z, values);
+        double unit[PROTEIN_SOBOL_MAX_DIM];
+        protein_sobol_next(opt->sobol, unit);
+        protein_space_from_unit(opt->cfg, unit, values);
     } else {
         random_point(opt, values);
     }
+    if (opt->cost_index < 0 || !opt->cfg->params[opt->cost_index].has_default)
+        return;
+    cost = &opt->cfg->params[opt->cost_index];
+    protein_space_normalize(opt->cfg, values, u);
+    z = (u[opt->cost_dim] + 1) / 2; /* its Sobol coordinate, in [0, 1] */
+    values[opt->cost_index] = cost->default_value;
+    protein_space_normalize(opt->cfg, values, u);
+    top = u[opt->cost_dim];
+    u[opt->cost_dim] = -1 + z * (top + 1);
+    protein_space_denormalize(opt->cfg, u, values);
 }
 
 /* Writes the config's defaults (constants as themselves); returns 0, with

@@ -125,6 +125,30 @@ static void test_warmup_and_bounds(void)
     protein_optimizer_free(opt);
 }
 
+/* A cost parameter with a default (PufferLib's mean): the warm-up spreads
+ * it between its minimum and the default, never above. */
+static void test_warmup_cost_under_default(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[7];
+    int upper_half = 0;
+    mixed_space(&s, 5);
+    s.params[1].has_default = 1;
+    s.params[1].default_value = 1e7;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    for (int i = 0; i < 10; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+        CU_ASSERT(v[1] >= 1e6 * (1 - 1e-9) && v[1] <= 1e7 * (1 + 1e-9));
+        upper_half += v[1] > sqrt(1e6 * 1e7);
+    }
+    CU_ASSERT(upper_half >= 3 && upper_half <= 7);
+    protein_optimizer_free(opt);
+}
+
 static void test_default_first(void)
 {
     fx_sweep s;
@@ -868,6 +892,7 @@ static void test_failures_and_constants_only(void)
 static const cunit_test tests[] = {
     {"create errors", test_create_errors},
     {"warm-up and bounds", test_warmup_and_bounds},
+    {"warm-up cost under its default", test_warmup_cost_under_default},
     {"defaults first", test_default_first},
     {"observe rules", test_observe_rules},
     {"beats random on a quadratic", test_beats_random},
