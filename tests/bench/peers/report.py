@@ -237,10 +237,10 @@ def parallel_ratio(runs):
 def fewer_trials_ratio(runs, lag=16):
     """Per problem with a known optimum and optimizer: the sequential runs'
     median regret after all but their last `lag` trials over their median
-    regret after all N. A sweep with `lag` trials in flight makes its last
-    picks with at most N - lag results known; were each of its picks as
-    good as a sequential pick made with the same results known, its
-    parallel_ratio would lie between 1 and this number."""
+    regret after all N: a reference for parallel_ratio, not a bound (see
+    README.md). A sweep with `lag` trials in flight makes its last picks
+    with at most N - lag results known; its earlier picks lacked results
+    too, and where each step builds on the last that lag compounds."""
     early, full = {}, {}
     for r in runs:
         opt_val = _optimum(r["problem"])
