@@ -32,6 +32,10 @@ size_t protein_space_offset(const protein_sweep_config *cfg, size_t i);
  * else 0.5 (the "auto" scale). */
 double protein_param_scale(const protein_param *p);
 
+/* The model coordinate (protein_space_normalize) of value v of the
+ * numeric parameter p. */
+double protein_param_normalize(const protein_param *p, double v);
+
 /* Writes the perturbation half-width of every model dimension (a
  * categorical's scale repeated over its one-hot block) to s (dim values). */
 void protein_space_scales(const protein_sweep_config *cfg, double *s);

@@ -128,8 +128,12 @@ struct protein_optimizer {
     const protein_gp_backend *backend;
     int use_default_first;
     size_t dim, nfree;
-    long cost_dim;  /* model-space index of cfg->cost_param, -1 if none */
-    int cost_index; /* its index in cfg->params, -1 if none */
+    long cost_dim; /* model-space index of cfg->cost_param, -1 if none */
+    /* the cost parameter's warm-up coordinate (its index among the free
+     * parameters), -1 if none, and the share of its unit range the
+     * warm-up spans: 1, or up to its default (see warmup_point) */
+    long cost_unit;
+    double cost_warm_share;
     protein_rng rng;
     protein_sobol *sobol; /* NULL when nfree is 0 or above 40 */
     long n_suggested;
@@ -304,13 +308,21 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     opt->dim = protein_space_dim(cfg);
     opt->nfree = protein_space_free_params(cfg);
     opt->cost_dim = -1;
-    opt->cost_index = -1;
+    opt->cost_unit = -1;
+    opt->cost_warm_share = 1.0;
     if (cfg->cost_param != NULL) {
         int i = protein_config_find_param(cfg, cfg->cost_param);
         if (i >= 0 && cfg->params[i].kind != PROTEIN_PARAM_CATEGORICAL &&
             cfg->params[i].kind != PROTEIN_PARAM_CONSTANT) {
+            const protein_param *cost = &cfg->params[i];
             opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
-            opt->cost_index = i;
+            opt->cost_unit = 0;
+            for (int k = 0; k < i; k++)
+                opt->cost_unit += cfg->params[k].kind != PROTEIN_PARAM_CONSTANT;
+            if (cost->has_default) {
+                double top = protein_param_normalize(cost, cost->default_value);
+                opt->cost_warm_share = fmin(fmax((top + 1) / 2, 0), 1);
+            }
         }
     }
     if (cfg->has_seed) {
@@ -399,46 +411,40 @@ static void info_reset(protein_suggestion_info *info,
     info->predict_seconds = 0;
 }
 
-/* A uniform point in parameter space (method random, and the warm-up
- * beyond 40 parameters). */
-static void random_point(protein_optimizer *opt, double *values)
+/* A uniform point of the unit cube of the free parameters, in
+ * opt->scratch_u (dim >= nfree), which it returns. */
+static double *uniform_unit(protein_optimizer *opt)
 {
-    double *z = opt->scratch_u; /* dim >= nfree */
     for (size_t j = 0; j < opt->nfree; j++)
-        z[j] = protein_rng_uniform(&opt->rng);
-    protein_space_from_unit(opt->cfg, z, values);
+        opt->scratch_u[j] = protein_rng_uniform(&opt->rng);
+    return opt->scratch_u;
 }
 
-/* A warm-up point: scrambled Sobol in parameter space, the cost parameter
- * included; when the cost parameter has a default (PufferLib's `mean`),
- * the warm-up keeps it between its minimum and that default, so that no
- * warm-up run is longer than the run the user would make. PufferLib
- * forces it near its cheap end (u = -0.8); on the peer bench's RL
- * objective such runs scored near 0 whatever the other parameters, and a
- * 16-wide sweep then kept to cheap runs and did worse than random search
- * (docs/algorithm.md). */
+/* A uniform point in parameter space (method random). */
+static void random_point(protein_optimizer *opt, double *values)
+{
+    protein_space_from_unit(opt->cfg, uniform_unit(opt), values);
+}
+
+/* A warm-up point: scrambled Sobol in parameter space (uniform beyond 40
+ * parameters), the cost parameter included; when it has a default
+ * (PufferLib's `mean`), the warm-up keeps it between its minimum and that
+ * default, so that no warm-up run is longer than the run the user would
+ * make. PufferLib forces it near its cheap end (u = -0.8); on the peer
+ * bench's RL objective such runs scored near 0 whatever the other
+ * parameters, and a 16-wide sweep then kept to cheap runs and did worse
+ * than random search (docs/algorithm.md). */
 static void warmup_point(protein_optimizer *opt, double *values)
 {
-    const protein_param *cost;
-    double *u = opt->scratch_u, top, z;
+    double z[PROTEIN_SOBOL_MAX_DIM], *unit = z;
 
-    if (opt->sobol != NULL) {
-        double unit[PROTEIN_SOBOL_MAX_DIM];
-        protein_sobol_next(opt->sobol, unit);
-        protein_space_from_unit(opt->cfg, unit, values);
-    } else {
-        random_point(opt, values);
-    }
-    if (opt->cost_index < 0 || !opt->cfg->params[opt->cost_index].has_default)
-        return;
-    cost = &opt->cfg->params[opt->cost_index];
-    protein_space_normalize(opt->cfg, values, u);
-    z = (u[opt->cost_dim] + 1) / 2; /* its Sobol coordinate, in [0, 1] */
-    values[opt->cost_index] = cost->default_value;
-    protein_space_normalize(opt->cfg, values, u);
-    top = u[opt->cost_dim];
-    u[opt->cost_dim] = -1 + z * (top + 1);
-    protein_space_denormalize(opt->cfg, u, values);
+    if (opt->sobol != NULL)
+        protein_sobol_next(opt->sobol, z);
+    else
+        unit = uniform_unit(opt);
+    if (opt->cost_unit >= 0)
+        unit[opt->cost_unit] *= opt->cost_warm_share;
+    protein_space_from_unit(opt->cfg, unit, values);
 }
 
 /* Writes the config's defaults (constants as themselves); returns 0, with

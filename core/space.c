@@ -149,7 +149,8 @@ static double untransform(const protein_param *p, double t)
     return quantize(p, v);
 }
 
-static double numeric_to_u(const protein_param *p, double v)
+/* Model coordinate of a numeric value; see internal.h. */
+double protein_param_normalize(const protein_param *p, double v)
 {
     double lo = transform(p, p->min), hi = transform(p, p->max);
     if (hi == lo)
@@ -194,7 +195,7 @@ void protein_space_normalize(const protein_sweep_config *cfg,
             for (size_t k = 0; k < p->n_values; k++)
                 u[off + k] = k == c ? 1.0 : -1.0;
         } else if (is_numeric(p)) {
-            u[off] = numeric_to_u(p, values[i]);
+            u[off] = protein_param_normalize(p, values[i]);
         }
         off += param_dim(p);
     }
