@@ -20,14 +20,13 @@
 const char *cli_user_name(void)
 {
     static char name[PQ_OWNER_MAX + 1];
-    struct passwd *pw;
 
     if (name[0])
         return name;
-    pw = getpwuid(getuid());
-    if (!pw || !pq_acl_user_name_valid(pw->pw_name))
+    if (pq_user_name(getuid(), name, sizeof(name)) != PQ_OK) {
+        name[0] = '\0';
         return NULL;
-    snprintf(name, sizeof(name), "%s", pw->pw_name);
+    }
     return name;
 }
 

@@ -114,9 +114,9 @@ static const char usage_text[] =
     "  --device D          GP backend: auto (CUDA when usable, else CPU),\n"
     "                      cpu or cuda (fails when no CUDA device is\n"
     "                      usable); default auto\n"
-    "  --sweep NAME        serve only this sweep (repeatable); default:\n"
-    "                      every sweep that is not stopped, discovered as\n"
-    "                      they appear\n"
+    "  --sweep NAME        serve only this sweep (repeatable; a bare NAME\n"
+    "                      is your own, USER/NAME); default: every sweep\n"
+    "                      that is not stopped, discovered as they appear\n"
     "  --queue-depth N     smallest ready queue per sweep (default 16); it\n"
     "                      grows to the sweep's running trials plus\n"
     "                      waiting claims\n"
@@ -144,6 +144,31 @@ static const char usage_text[] =
 static void usage(FILE *fp)
 {
     fputs(usage_text, fp);
+}
+
+/* Fills *out from --sweep `given` (see proteind_named_sweep). Returns 0,
+ * or 2 after a message on stderr when given is not a sweep name. */
+static int name_sweep(const char *given, proteind_named_sweep *out)
+{
+    char user[PQ_OWNER_MAX + 1];
+    int have_user = pq_user_name(getuid(), user, sizeof user) == PQ_OK;
+
+    if (!pq_sweep_name_valid(given)) {
+        fprintf(stderr,
+                "proteind: --sweep: '%s' is not a valid sweep name (1-64 "
+                "of A-Z a-z 0-9 . _ -, not starting with . or -, "
+                "optionally after OWNER/)\n",
+                given);
+        return 2;
+    }
+    snprintf(out->name, sizeof out->name, "%s", given);
+    out->bare[0] = '\0';
+    if (!strchr(given, '/')) {
+        snprintf(out->bare, sizeof out->bare, "%s", given);
+        if (have_user)
+            pq_sweep_qualify(given, user, out->name, sizeof out->name);
+    }
+    return 0;
 }
 
 /* Parses a positive integer option; prints why and returns -1 when bad. */
@@ -218,14 +243,9 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         case OPT_PASSWORD_FILE: opts->password_file = optarg; break;
         case OPT_DEVICE: opts->device = optarg; break;
         case OPT_SWEEP:
-            if (!pq_sweep_name_valid(optarg)) {
-                fprintf(stderr,
-                        "proteind: --sweep: '%s' is not a valid sweep name "
-                        "(1-64 of A-Z a-z 0-9 . _ -)\n",
-                        optarg);
+            if (name_sweep(optarg, &opts->sweeps[opts->n_sweeps]) != 0)
                 return 2;
-            }
-            opts->sweeps[opts->n_sweeps++] = optarg;
+            opts->n_sweeps++;
             break;
         case OPT_DEPTH:
             if (parse_positive("--queue-depth", optarg, &opts->queue_depth))
@@ -312,16 +332,30 @@ static int discover(daemon_state *d)
     if (d->opts.n_sweeps > 0) {
         for (size_t i = 0;
              i < d->opts.n_sweeps && rc != PQ_EIO && rc != PQ_ENOMEM; i++) {
-            rc = pq_sweep_exists(d->ctx, d->opts.sweeps[i]);
+            proteind_named_sweep *named = &d->opts.sweeps[i];
+
+            const char *found = named->name;
+
+            rc = pq_sweep_exists(d->ctx, named->name);
+            if (rc == PQ_ENOSWEEP && named->bare[0] != '\0' &&
+                strcmp(named->bare, named->name) != 0) {
+                found = named->bare;
+                rc = pq_sweep_exists(d->ctx, found);
+            }
             if (rc == PQ_ENOSWEEP) {
+                if (!named->said_missing)
+                    proteind_log("sweep %s does not exist yet; serving it "
+                                 "once it is created",
+                                 named->name);
+                named->said_missing = 1;
                 rc = PQ_OK;
                 continue;
             }
             if (rc == PQ_OK)
-                rc = serve(d, d->opts.sweeps[i]);
+                rc = serve(d, found);
             else if (rc != PQ_EIO)
-                proteind_log("sweep %s: cannot look it up: %s",
-                             d->opts.sweeps[i], d->ctx->errstr);
+                proteind_log("sweep %s: cannot look it up: %s", found,
+                             d->ctx->errstr);
         }
         return rc;
     }

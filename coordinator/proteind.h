@@ -16,21 +16,30 @@
 #include "protein.h"
 #include "protein_queue.h"
 
+/* A sweep named with --sweep: a bare NAME is the running user's own
+ * (USER/NAME), as for the CLI and the plugin; failing that, the ownerless
+ * sweep NAME, which the library lets a program create. */
+typedef struct proteind_named_sweep {
+    char name[PQ_SWEEP_NAME_MAX + 1]; /* USER/NAME, or OWNER/NAME as given */
+    char bare[PQ_SWEEP_NAME_MAX + 1]; /* NAME when given bare, else "" */
+    int said_missing;                 /* "does not exist yet" logged once */
+} proteind_named_sweep;
+
 /* Command-line settings, with the defaults of proteind_options_init. */
 typedef struct proteind_options {
     const char *redis_url;     /* NULL: $PROTEIN_REDIS or the local default */
     const char *password_file; /* NULL: $PROTEIN_REDIS_PASSWORD or none */
     const char *device;        /* "auto", "cpu" or "cuda" */
-    char **sweeps;             /* names given with --sweep (argv storage) */
-    size_t n_sweeps;           /* 0: serve every active sweep */
-    int queue_depth;           /* ready suggestions kept per sweep */
-    int lease_ttl_ms;          /* coordinator lease TTL */
-    int debounce_ms;           /* quiet time that ends a burst */
-    int poll_ms;               /* bounded wait for new observations */
-    int discover_ms;           /* how often to look for new sweeps */
-    char id[128];              /* this coordinator's identity */
-    int once;                  /* one pass over the sweeps, then exit */
-    int blas_threads;          /* 0: $PROTEIN_BLAS_THREADS, else 1 */
+    proteind_named_sweep *sweeps; /* the sweeps given with --sweep */
+    size_t n_sweeps;              /* 0: serve every active sweep */
+    int queue_depth;              /* ready suggestions kept per sweep */
+    int lease_ttl_ms;             /* coordinator lease TTL */
+    int debounce_ms;              /* quiet time that ends a burst */
+    int poll_ms;                  /* bounded wait for new observations */
+    int discover_ms;              /* how often to look for new sweeps */
+    char id[128];                 /* this coordinator's identity */
+    int once;                     /* one pass over the sweeps, then exit */
+    int blas_threads;             /* 0: $PROTEIN_BLAS_THREADS, else 1 */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */

@@ -67,19 +67,6 @@ void spank_protein_options_clear(void)
     sweep_problem[0] = '\0';
 }
 
-int spank_protein_user_name(uid_t uid, char *buf, size_t len)
-{
-    struct passwd pw, *found = NULL;
-    char scratch[4096];
-
-    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
-        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
-        strlen(pw.pw_name) >= len)
-        return -1;
-    snprintf(buf, len, "%s", pw.pw_name);
-    return 0;
-}
-
 /* In sbatch, salloc and srun (running as the submitter, uid): when the
  * plugstack gives no password, the submitter's own Redis identity from
  * `protein admin add-user`, if they have one: o's user and password_file
@@ -134,7 +121,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
     pq_sweep_info *info = NULL;
     int rc, rv = -1, have_user;
 
-    have_user = spank_protein_user_name((uid_t)uid, user, sizeof(user)) == 0;
+    have_user = pq_user_name((uid_t)uid, user, sizeof(user)) == PQ_OK;
     if (!pq_sweep_name_valid(sweep)) {
         describe_bad_name(sweep, msg, sizeof(msg));
         slurm_error("%s", msg);

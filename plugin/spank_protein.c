@@ -176,7 +176,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         goto done;
     }
     state.uid = job.uid;
-    if (spank_protein_user_name(job.uid, user, sizeof(user)) == 0)
+    if (pq_user_name(job.uid, user, sizeof(user)) == PQ_OK)
         job.user = user;
     if (pq_sweep_qualify(spank_protein_sweep(), job.user, state.sweep,
                          sizeof(state.sweep)) != PQ_OK)

@@ -140,7 +140,7 @@ typedef struct spank_protein_job {
     uid_t uid;
     gid_t gid;
     const char *user;   /* the uid's login name when it is a valid
-                           sweep owner (spank_protein_user_name),
+                           sweep owner (pq_user_name),
                            else NULL */
     const char *node;   /* may be NULL */
     const char *tmpdir; /* the job's $TMPDIR, may be NULL */
@@ -154,11 +154,6 @@ typedef struct spank_protein_job {
  * limit or it cannot be learnt. */
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id);
-
-/* Writes the login name of uid into buf (len bytes) and returns 0 when
- * protein accepts it as a sweep owner (pq_acl_user_name_valid); -1
- * otherwise (no such user, or a name it cannot own sweeps under). */
-int spank_protein_user_name(uid_t uid, char *buf, size_t len);
 
 /* Creates the result file (spank_protein_result_create), then claims a
  * trial of `sweep` (a bare NAME is job->user's own: USER/NAME) for job

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,19 @@ int pq_acl_user_name_valid(const char *name)
             return 0;
     }
     return 1;
+}
+
+int pq_user_name(uid_t uid, char *buf, size_t len)
+{
+    struct passwd pw, *found = NULL;
+    char scratch[4096];
+
+    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
+        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
+        strlen(pw.pw_name) >= len)
+        return PQ_EINVAL;
+    snprintf(buf, len, "%s", pw.pw_name);
+    return PQ_OK;
 }
 
 int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)

@@ -24,6 +24,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "protein_names.h"
 #include "protein_status.h"
@@ -210,6 +211,13 @@ typedef enum pq_acl_role {
 /* A user name protein accepts as a sweep owner and ACL user: 1 to
  * PQ_OWNER_MAX characters of [a-z0-9_.-], starting with [a-z_]. */
 int pq_acl_user_name_valid(const char *name);
+
+/* Writes the login name of uid into buf (len bytes) and returns PQ_OK when
+ * protein accepts it as a sweep owner (pq_acl_user_name_valid); PQ_EINVAL
+ * otherwise (no such user, a name it cannot own sweeps under, or len too
+ * small). The owner a bare sweep NAME means to the plugin, the CLI and
+ * proteind. */
+int pq_user_name(uid_t uid, char *buf, size_t len);
 
 /* Writes the ACL SETUSER rules (everything after "ACL SETUSER NAME on
  * >PASSWORD") of role for user `name` into buf. PQ_EINVAL for an invalid

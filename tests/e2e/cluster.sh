@@ -201,8 +201,8 @@ proteind_start() {
     local sweep=$1 bin=$B/coordinator/proteind
     [ -x "$bin" ] || skip "proteind not built ($bin)"
     is_running proteind "$D/proteind.$sweep.pid" && return 0
-    # SWEEP is the caller's own (a bare name means USER/NAME).
-    "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$(id -un)/$sweep" \
+    # SWEEP is the caller's own: proteind reads a bare NAME as USER/NAME.
+    "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" \
         > "$D/log/proteind.$sweep.log" 2>&1 &
     echo $! > "$D/proteind.$sweep.pid"
     record proteind $!

@@ -13,8 +13,9 @@
 # failed 3; no score -> failed "no result"; the result file private under a
 # fresh name (planted files and symlinks harmless); scancel -> interrupted; protein
 # cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
-# the task -> same trial; a 32-task array (%8) -> 32 distinct completed
-# trials, the best beating the Sobol warm-up's best; proteind down -> fallback
+# the task -> same trial; a 32-task array (%8), proteind given the bare
+# sweep name -> 32 distinct completed trials, none a fallback point, the
+# best beating the Sobol warm-up's best; proteind down -> fallback
 # points, back -> model points again; early_terminate (hyperband) and
 # metric.target in an sbatch array, with protein report and with a W&B
 # script under protein exec.
@@ -442,7 +443,7 @@ check "a W&B script under protein exec in an sbatch array: each logged value a r
     finish "the array cases need coordinator/proteind and examples/objective"
 
 case_array() {
-    local j ids distinct completed warm best
+    local j ids distinct completed fallback warm best
     make_sweep e2e-array 32 || return 1
     "$CLUSTER" proteind-start e2e-array
     # Each task takes 0.3 s, as real ones take minutes, so that proteind
@@ -453,6 +454,8 @@ case_array() {
         --wrap "sleep 0.3; $B/examples/objective") || return 1
     wait_done "$j" 120 || return 1
     ids=$(cat "$OUT"/array_*.out | sed -n "s|^protein: sweep $U/e2e-array trial \\([0-9]*\\).*|\\1|p")
+    # proteind was started with the bare name: every point is its own.
+    fallback=$(cat "$OUT"/array_*.out | grep -c "^protein: sweep $U/e2e-array trial .*(fallback point)")
     distinct=$(echo "$ids" | sort -u | wc -l)
     completed=$($RCLI --scan --pattern "protein:{$U/e2e-array}:trial:*" |
         while read -r k; do $RCLI HGET "$k" status; done | grep -c '^completed$')
@@ -463,11 +466,11 @@ case_array() {
     # against 0.76): the array ended 1.5 s after it started.
     warm=$(for i in $(seq 1 10); do trial_field e2e-array "$i" score; done | sort -g | tail -1)
     best=$(for i in $(seq 11 32); do trial_field e2e-array "$i" score; done | sort -g | tail -1)
-    echo "array: $distinct distinct trials, $completed completed, warm-up best $warm, best model trial $best"
-    [ "$distinct" -eq 32 ] && [ "$completed" -eq 32 ] &&
+    echo "array: $distinct distinct trials, $completed completed, $fallback fallback points, warm-up best $warm, best model trial $best"
+    [ "$distinct" -eq 32 ] && [ "$completed" -eq 32 ] && [ "$fallback" -eq 0 ] &&
         awk -v b="$best" -v w="$warm" 'BEGIN { exit !(b > w) }'
 }
-check "32-task array (%8): distinct trials, all completed, the best beats the Sobol warm-up's best" case_array
+check "32-task array (%8), proteind given the bare sweep name: distinct trials, all completed, none a fallback point, the best beats the Sobol warm-up's best" case_array
 
 # wait_queue SWEEP: until proteind has filled the sweep's ready queue (20 s).
 wait_queue() {

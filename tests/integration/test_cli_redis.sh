@@ -279,4 +279,25 @@ rcli hset "protein:{$U/rep}:trial:1" params '{"lr":' >/dev/null
     fail "delete of a damaged sweep: $(cat "$tmp/dmg-delete.out")"
 [ -z "$(rcli --scan --pattern "protein:{$U/rep}*")" ] || fail "keys left after deleting a damaged sweep"
 
+# ------------------------------------------------------------ proteind --sweep
+# proteind reads a bare --sweep NAME as the running user's own sweep, as the
+# CLI does, and says once that a named sweep does not exist yet.
+if [ -x "$top_builddir/coordinator/proteind" ]; then
+    sweep_yaml pdq 8
+    "$PROTEIN" create "$tmp/pdq.yaml" >"$tmp/pdq-create.out" 2>&1 ||
+        fail "create pdq: $(cat "$tmp/pdq-create.out")"
+    timeout 30 "$top_builddir/coordinator/proteind" --once --sweep pdq \
+        --sweep not-yet >"$tmp/proteind.out" 2>&1 ||
+        fail "proteind --once: $(tail -3 "$tmp/proteind.out")"
+    [ "$(rcli llen "protein:{$U/pdq}:queue")" -gt 0 ] ||
+        fail "proteind --sweep pdq did not fill $U/pdq's queue: $(tail -3 "$tmp/proteind.out")"
+    [ "$(grep -c "sweep $U/not-yet does not exist yet" "$tmp/proteind.out")" -eq 1 ] ||
+        fail "proteind does not say once that $U/not-yet does not exist: $(cat "$tmp/proteind.out")"
+    rc=0
+    "$top_builddir/coordinator/proteind" --sweep 'a b' >"$tmp/pbad.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "proteind --sweep 'a b'"
+    grep -q "^proteind: --sweep: 'a b' is not a valid sweep name" "$tmp/pbad.out" ||
+        fail "proteind --sweep 'a b': $(cat "$tmp/pbad.out")"
+fi
+
 cli_test_finish
