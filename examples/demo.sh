@@ -14,7 +14,9 @@
 #    demo-quadratic-PID), starts proteind for it;
 # 4. submits examples/train.sbatch as a 32-task array, 8 at a time, and
 #    shows progress until every task is done;
-# 5. prints `protein best` and writes the plot to demo-quadratic.svg;
+# 5. prints `protein status` (proteind's last refit), how many trials
+#    took fallback points instead of the model's, `protein best`, and
+#    writes the plot to demo-quadratic.svg;
 # 6. stops what it started.
 set -eu
 
@@ -82,6 +84,13 @@ while [ -n "$(squeue -h -j "$job" 2>/dev/null)" ]; do
         sed -n 's/^trials: /  /p'
     sleep 2
 done
+
+say "sweep status"
+"$PROTEIN" status "$SWEEP" --redis "$PROTEIN_REDIS"
+# Each task's first line names its trial, marked when proteind had no
+# point ready and the claim took one of the pre-drawn fallback points.
+echo "trials on fallback points (not the model's): $(cat "$out"/train_"$job"_*.out |
+    grep -c '^protein: sweep .*(fallback point)')"
 
 say "best trials"
 "$PROTEIN" best "$SWEEP" --redis "$PROTEIN_REDIS"
