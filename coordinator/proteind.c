@@ -151,7 +151,6 @@ static void usage(FILE *fp)
 static int name_sweep(const char *given, proteind_named_sweep *out)
 {
     char user[PQ_OWNER_MAX + 1];
-    int have_user = pq_user_name(getuid(), user, sizeof user) == PQ_OK;
 
     if (!pq_sweep_name_valid(given)) {
         fprintf(stderr,
@@ -161,13 +160,13 @@ static int name_sweep(const char *given, proteind_named_sweep *out)
                 given);
         return 2;
     }
-    snprintf(out->name, sizeof out->name, "%s", given);
     out->bare[0] = '\0';
-    if (!strchr(given, '/')) {
+    if (!strchr(given, '/') &&
+        pq_user_name(getuid(), user, sizeof user) == PQ_OK &&
+        pq_sweep_qualify(given, user, out->name, sizeof out->name) == PQ_OK)
         snprintf(out->bare, sizeof out->bare, "%s", given);
-        if (have_user)
-            pq_sweep_qualify(given, user, out->name, sizeof out->name);
-    }
+    else
+        snprintf(out->name, sizeof out->name, "%s", given);
     return 0;
 }
 
@@ -333,12 +332,10 @@ static int discover(daemon_state *d)
         for (size_t i = 0;
              i < d->opts.n_sweeps && rc != PQ_EIO && rc != PQ_ENOMEM; i++) {
             proteind_named_sweep *named = &d->opts.sweeps[i];
-
             const char *found = named->name;
 
-            rc = pq_sweep_exists(d->ctx, named->name);
-            if (rc == PQ_ENOSWEEP && named->bare[0] != '\0' &&
-                strcmp(named->bare, named->name) != 0) {
+            rc = pq_sweep_exists(d->ctx, found);
+            if (rc == PQ_ENOSWEEP && named->bare[0] != '\0') {
                 found = named->bare;
                 rc = pq_sweep_exists(d->ctx, found);
             }

@@ -20,8 +20,11 @@
  * (USER/NAME), as for the CLI and the plugin; failing that, the ownerless
  * sweep NAME, which the library lets a program create. */
 typedef struct proteind_named_sweep {
-    char name[PQ_SWEEP_NAME_MAX + 1]; /* USER/NAME, or OWNER/NAME as given */
-    char bare[PQ_SWEEP_NAME_MAX + 1]; /* NAME when given bare, else "" */
+    char name[PQ_SWEEP_NAME_MAX + 1]; /* USER/NAME for a bare NAME (NAME
+                                         when the user's name is not an
+                                         owner's), else as given */
+    char bare[PQ_SWEEP_NAME_MAX + 1]; /* NAME when name is its USER/NAME,
+                                         else "" */
     int said_missing;                 /* "does not exist yet" logged once */
 } proteind_named_sweep;
 
