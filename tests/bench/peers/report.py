@@ -298,6 +298,44 @@ def fewer_trials_ratio(runs, lag=16):
     return _median_ratio_table(runs, regrets)
 
 
+def spending(runs, steps=6):
+    """Per cost-aware problem, mode and optimizer: after each sixth of the
+    trial budget (in completion order), the median over seeds of the best
+    score so far and of the cost spent so far. It shows how the equal-cost
+    column comes about: when each optimizer finds what, and at what cost."""
+    acc = {}
+    for r in runs:
+        if not benchset.PROBLEMS[r["problem"]][0]().cost_aware:
+            continue
+        n = len(r["results"])
+        marks = [round(n * (k + 1) / steps) for k in range(steps)]
+        spent, cells = 0.0, []
+        for i, row in enumerate(r["results"]):
+            spent += row[1]
+            if i + 1 in marks:
+                cells.append((best_at(r, i + 1), spent))
+        acc.setdefault((r["problem"], r["mode"], r["optimizer"], tuple(marks)), []).append(cells)
+    lines, head = [], None
+    for prob in benchset.PROBLEMS:
+        for mode in benchset.MODES:
+            for o in benchset.OPTIMIZERS:
+                for (p, m, opt, marks), per_seed in sorted(acc.items()):
+                    if (p, m, opt) != (prob, mode, o):
+                        continue
+                    head = head or marks
+                    cols = zip(*per_seed)
+                    lines.append("| %s | %s | %s (%d) | %s |" % (
+                        prob, mode, o, len(per_seed), " | ".join(
+                            "%s / %s" % (fmt(quantiles([c[0] for c in col])[1]),
+                                         fmt(quantiles([c[1] for c in col])[1]))
+                            for col in cols)))
+    if not lines:
+        return ""
+    return ("| problem | mode | optimizer (seeds) | "
+            + " | ".join("after %d" % t for t in head) + " |\n|"
+            + " --- |" * (len(head) + 3) + "\n" + "\n".join(lines) + "\n")
+
+
 @functools.lru_cache(maxsize=None)
 def _space(problem):
     return benchset.PROBLEMS[problem][0]().space()
@@ -387,6 +425,10 @@ def write(out):
         if t:
             parts.append("\n### 16 trials fewer, sequential: median regret after N - 16 "
                          "trials over after N\n\n" + t)
+        t = spending(rs)
+        if t:
+            parts.append("\n### where the cost goes (cost-aware problems): median best so far / "
+                         "median cost spent, in completion order\n\n" + t)
         t = edge_share(rs)
         if t:
             parts.append("\n### second-half trials on a bound of a numeric parameter\n\n" + t)
