@@ -16,7 +16,7 @@
 
 #include "cunit_run.h"
 #include "protein_queue.h"
-#include "redis_harness.h"
+#include "queue_suite.h"
 
 #define OWNER 1000
 
@@ -262,16 +262,8 @@ static void test_timeout_message(void)
 
 static int suite_init(void)
 {
-    if (redis_harness_start(&server, NULL) != 0)
+    if (queue_suite_open(&server, &ctx) != 0)
         return -1;
-    pq_connect_options o = {.url = server.url,
-                            .connect_timeout_ms = 1000,
-                            .command_timeout_ms = 5000};
-    ctx = pq_connect(&o);
-    if (ctx->err != PQ_OK) {
-        fprintf(stderr, "connect: %s\n", ctx->errstr);
-        return -1;
-    }
     raw = redisConnect("127.0.0.1", server.port);
     return raw && !raw->err ? 0 : -1;
 }
@@ -280,8 +272,7 @@ static int suite_clean(void)
 {
     if (raw)
         redisFree(raw);
-    pq_free(ctx);
-    redis_harness_stop(&server);
+    queue_suite_close(&server, ctx);
     return 0;
 }
 

@@ -14,12 +14,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <unistd.h>
 
 #include "cunit_run.h"
 #include "pq_internal.h"
 #include "protein_queue.h"
-#include "redis_harness.h"
+#include "queue_suite.h"
 
 #define OWNER 1000
 
@@ -1215,20 +1214,12 @@ static void test_spool_replay(void)
 
 static int suite_init(void)
 {
-    if (redis_harness_start(&server, NULL) != 0)
-        return -1;
-    ctx = connect_to(server.url);
-    if (ctx->err != PQ_OK) {
-        fprintf(stderr, "connect: %s\n", ctx->errstr);
-        return -1;
-    }
-    return 0;
+    return queue_suite_open(&server, &ctx);
 }
 
 static int suite_clean(void)
 {
-    pq_free(ctx);
-    redis_harness_stop(&server);
+    queue_suite_close(&server, ctx);
     return 0;
 }
 

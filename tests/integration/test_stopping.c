@@ -16,7 +16,7 @@
 #include "cunit_run.h"
 #include "protein.h"
 #include "protein_queue.h"
-#include "redis_harness.h"
+#include "queue_suite.h"
 
 #define OWNER 1000
 
@@ -25,24 +25,12 @@ static pq_context *ctx;
 
 static int suite_init(void)
 {
-    pq_connect_options o = {.connect_timeout_ms = 1000,
-                            .command_timeout_ms = 5000};
-
-    if (redis_harness_start(&server, NULL) != 0)
-        return -1;
-    o.url = server.url;
-    ctx = pq_connect(&o);
-    if (ctx->err != PQ_OK) {
-        fprintf(stderr, "connect: %s\n", ctx->errstr);
-        return -1;
-    }
-    return 0;
+    return queue_suite_open(&server, &ctx);
 }
 
 static int suite_clean(void)
 {
-    pq_free(ctx);
-    redis_harness_stop(&server);
+    queue_suite_close(&server, ctx);
     return 0;
 }
 
