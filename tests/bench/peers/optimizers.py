@@ -123,12 +123,20 @@ def run_pufferlib(problem, trials, parallel, seed):
     goal is given as maximize of -score, since its Pareto front takes higher
     as better. Search centres (mean) are the midpoints of the (log) ranges,
     scale 'auto' except the timesteps axis, 'time' as in PufferLib's
-    configs."""
+    configs.
+
+    Pyro keeps GP hyperparameters in one global store, by name, so a second
+    run in the same process would start from the first run's fitted
+    hyperparameters (or fail when the two spaces differ in size); PufferLib
+    runs one sweep per process, so each run here starts with an empty
+    store."""
     import numpy as np
+    import pyro
     import torch
     with contextlib.redirect_stdout(io.StringIO()):
         import pufferlib.sweep as psweep
     torch.set_num_threads(1)
+    pyro.clear_param_store()
     space = problem.space()
     sign = 1.0 if problem.goal == "maximize" else -1.0
     cfg = {"method": "Protein", "metric": "score", "goal": "maximize", "downsample": 5}
@@ -328,6 +336,11 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
             server.server_close()
     return done
 
+
+# A runner's revision: a cached run made by an older revision is not reused.
+# pufferlib 2: each run starts with an empty Pyro parameter store (runs made
+# before shared it with the runs before them in the same worker process).
+RUNNER_REVISION = {"pufferlib": 2}
 
 RUNNERS = {
     "protein": run_protein,

@@ -25,7 +25,7 @@ sys.path.insert(0, HERE)
 
 import benchset  # noqa: E402
 import report  # noqa: E402
-from optimizers import RUNNERS  # noqa: E402
+from optimizers import RUNNER_REVISION, RUNNERS  # noqa: E402
 
 HARNESS_VERSION = 1
 
@@ -101,6 +101,7 @@ def cached_run(cfile, task, trials):
         with open(path) as f:
             res = json.load(f)
         if (res.get("trials") == trials and res.get("harness") == HARNESS_VERSION
+                and res.get("runner_revision", 1) == RUNNER_REVISION.get(opt, 1)
                 and not res.get("error")):
             return res
     return None
@@ -135,7 +136,8 @@ def one_run(problem_name, opt, mode, seed, args, protein_bin):
         traceback.print_exc()
         done = []
     names = [p.name for p in problem.space()]
-    return {"error": error,"harness": HARNESS_VERSION, "problem": problem_name, "optimizer": opt,
+    return {"error": error, "harness": HARNESS_VERSION,
+            "runner_revision": RUNNER_REVISION.get(opt, 1), "problem": problem_name, "optimizer": opt,
             "mode": mode, "parallel": parallel, "seed": seed, "trials": trials,
             "goal": problem.goal, "cost_aware": problem.cost_aware,
             "wall_s": round(time.monotonic() - t0, 3),
@@ -246,8 +248,9 @@ def main():
 
     def cache_file(p, seed, mode, opt):
         trials = args.trials or benchset.PROBLEMS[p][1]
-        return os.path.join(cache, p, mode, "%s-s%d-n%d-h%d.json" % (
-            opt, seed, trials, HARNESS_VERSION))
+        revision = RUNNER_REVISION.get(opt, 1)
+        return os.path.join(cache, p, mode, "%s-s%d-n%d-h%d%s.json" % (
+            opt, seed, trials, HARNESS_VERSION, "-r%d" % revision if revision > 1 else ""))
 
     def finished(k, task, res, how):
         p, seed, mode, opt = task
