@@ -35,7 +35,7 @@ FAMILIES = {
 }
 HELDOUT_FAMILY = "sklearn"
 
-OPTIMIZERS = ["protein", "optuna-gp", "optuna-tpe", "pufferlib", "random"]
+OPTIMIZERS = ["protein", "optuna-gp", "optuna-tpe", "pufferlib", "pufferlib-shifted", "random"]
 MODES = {"seq": 1, "par16": 16}
 
 

@@ -11,6 +11,7 @@ asked and not yet told; the one that finishes first (smallest simulated
 finish time, ties in ask order) is told, and a new one is asked.
 """
 import contextlib
+import functools
 import heapq
 import io
 import json
@@ -113,7 +114,7 @@ PUFFER_DISTRIBUTIONS = {"float": "uniform", "log": "log_normal", "int": "int_uni
                         "pow2": "uniform_pow2"}
 
 
-def run_pufferlib(problem, trials, parallel, seed):
+def run_pufferlib(problem, trials, parallel, seed, choice_shift=0):
     """PufferLib 3.0.0's Protein, driven as pufferlib/pufferl.py's sweep()
     drives it: reseed random/numpy/torch before each suggest, suggest(args)
     fills the nested config in place, then observe(args, score, cost) once
@@ -123,7 +124,8 @@ def run_pufferlib(problem, trials, parallel, seed):
     goal is given as maximize of -score, since its Pareto front takes higher
     as better. Search centres (mean) are the midpoints of the (log) ranges,
     scale 'auto' except the timesteps axis, 'time' as in PufferLib's
-    configs.
+    configs. choice_shift moves each categorical's centre that many choices
+    on (search_centre).
 
     Pyro keeps GP hyperparameters in one global store, by name, so a second
     run in the same process would start from the first run's fitted
@@ -142,7 +144,7 @@ def run_pufferlib(problem, trials, parallel, seed):
     cfg = {"method": "Protein", "metric": "score", "goal": "maximize", "downsample": 5}
     params_cfg = {}
     for p in space:
-        centre = search_centre(p)
+        centre = search_centre(p, choice_shift)
         if p.kind == "cat":
             d = dict(distribution="int_uniform", min=0, max=len(p.choices) - 1,
                      mean=p.choices.index(centre))
@@ -199,11 +201,12 @@ def run_pufferlib(problem, trials, parallel, seed):
 CURVE_POINTS = 5
 
 
-def search_centre(p):
+def search_centre(p, choice_shift=0):
     """PufferLib's search centre of parameter p as the harness gives it to
     PufferLib's Protein (its `mean`): the midpoint of the range (of the
     log range for log and power-of-two axes), the middle choice of a
-    categorical (by name)."""
+    categorical (by name), or the choice choice_shift places after it
+    (cyclically)."""
     if p.kind == "float":
         return (p.low + p.high) / 2
     if p.kind == "log":
@@ -212,7 +215,7 @@ def search_centre(p):
         return (p.low + p.high) // 2
     if p.kind == "pow2":
         return 2 ** round((math.log2(p.low) + math.log2(p.high)) / 2)
-    return p.choices[(len(p.choices) - 1) // 2]
+    return p.choices[((len(p.choices) - 1) // 2 + choice_shift) % len(p.choices)]
 
 
 def _protein_yaml(problem, seed, curve, centre=False, cost_param=False):
@@ -340,12 +343,15 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
 # A runner's revision: a cached run made by an older revision is not reused.
 # pufferlib 2: each run starts with an empty Pyro parameter store (runs made
 # before shared it with the runs before them in the same worker process).
-RUNNER_REVISION = {"pufferlib": 2}
+RUNNER_REVISION = {"pufferlib": 2, "pufferlib-shifted": 2}
 
 RUNNERS = {
     "protein": run_protein,
     "optuna-gp": run_optuna_gp,
     "optuna-tpe": run_optuna_tpe,
     "pufferlib": run_pufferlib,
+    # A diagnostic: the centre's categorical choices moved one on (rl's
+    # middle optimizer, adam, the best one, becomes rmsprop).
+    "pufferlib-shifted": functools.partial(run_pufferlib, choice_shift=1),
     "random": run_random,
 }
