@@ -23,10 +23,8 @@ const char *cli_user_name(void)
 
     if (name[0])
         return name;
-    if (pq_user_name(getuid(), name, sizeof(name)) != PQ_OK) {
-        name[0] = '\0';
+    if (pq_user_name(getuid(), name, sizeof(name)) != PQ_OK)
         return NULL;
-    }
     return name;
 }
 

@@ -305,35 +305,29 @@ def spending(runs, steps=6):
     column comes about: when each optimizer finds what, and at what cost."""
     acc = {}
     for r in runs:
-        if not benchset.PROBLEMS[r["problem"]][0]().cost_aware:
+        if not r["cost_aware"]:
             continue
         n = len(r["results"])
-        marks = [round(n * (k + 1) / steps) for k in range(steps)]
+        marks = {round(n * (k + 1) / steps) for k in range(steps)}
         spent, cells = 0.0, []
         for i, row in enumerate(r["results"]):
             spent += row[1]
             if i + 1 in marks:
                 cells.append((best_at(r, i + 1), spent))
-        acc.setdefault((r["problem"], r["mode"], r["optimizer"], tuple(marks)), []).append(cells)
-    lines, head = [], None
-    for prob in benchset.PROBLEMS:
-        for mode in benchset.MODES:
-            for o in benchset.OPTIMIZERS:
-                for (p, m, opt, marks), per_seed in sorted(acc.items()):
-                    if (p, m, opt) != (prob, mode, o):
-                        continue
-                    head = head or marks
-                    cols = zip(*per_seed)
-                    lines.append("| %s | %s | %s (%d) | %s |" % (
-                        prob, mode, o, len(per_seed), " | ".join(
-                            "%s / %s" % (fmt(quantiles([c[0] for c in col])[1]),
-                                         fmt(quantiles([c[1] for c in col])[1]))
-                            for col in cols)))
+        acc.setdefault((r["problem"], r["mode"], r["optimizer"]), []).append(cells)
+    lines = []
+    for key in ((p, m, o) for p in benchset.PROBLEMS for m in benchset.MODES
+                for o in benchset.OPTIMIZERS if (p, m, o) in acc):
+        per_seed = acc[key]
+        lines.append("| %s | %s | %s (%d) | %s |" % (key + (len(per_seed), " | ".join(
+            "%s / %s" % (fmt(quantiles([c[0] for c in col])[1]),
+                         fmt(quantiles([c[1] for c in col])[1]))
+            for col in zip(*per_seed)))))
     if not lines:
         return ""
     return ("| problem | mode | optimizer (seeds) | "
-            + " | ".join("after %d" % t for t in head) + " |\n|"
-            + " --- |" * (len(head) + 3) + "\n" + "\n".join(lines) + "\n")
+            + " | ".join("after %d/%d of the trials" % (k + 1, steps) for k in range(steps))
+            + " |\n|" + " --- |" * (steps + 3) + "\n" + "\n".join(lines) + "\n")
 
 
 @functools.lru_cache(maxsize=None)
