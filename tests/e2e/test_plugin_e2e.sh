@@ -442,10 +442,24 @@ check "a W&B script under protein exec in an sbatch array: each logged value a r
 [ -x "$B/coordinator/proteind" ] && [ -x "$B/examples/objective" ] ||
     finish "the array cases need coordinator/proteind and examples/objective"
 
+# wait_queue SWEEP: until proteind has filled the sweep's ready queue (20 s).
+wait_queue() {
+    local n=200
+    while [ $n -gt 0 ]; do
+        [ "$($RCLI LLEN "protein:{$U/$1}:queue")" -gt 0 ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "proteind did not fill the queue of $1 (see $D/log/proteind.$1.log)"; return 1
+}
+
 case_array() {
     local j ids distinct completed fallback warm best
     make_sweep e2e-array 32 || return 1
     "$CLUSTER" proteind-start e2e-array
+    # The first wave claims as soon as it starts: submitted before proteind
+    # has filled the queue (a slow start on a loaded machine), it would take
+    # fallback points.
+    wait_queue e2e-array || return 1
     # Each task takes 0.3 s, as real ones take minutes, so that proteind
     # refits between waves: with tasks of a few milliseconds the array can
     # end 1.5 s after it starts, its model points from two batches made
@@ -471,16 +485,6 @@ case_array() {
         awk -v b="$best" -v w="$warm" 'BEGIN { exit !(b > w) }'
 }
 check "32-task array (%8), proteind given the bare sweep name: distinct trials, all completed, none a fallback point, the best beats the Sobol warm-up's best" case_array
-
-# wait_queue SWEEP: until proteind has filled the sweep's ready queue (20 s).
-wait_queue() {
-    local n=200
-    while [ $n -gt 0 ]; do
-        [ "$($RCLI LLEN "protein:{$U/$1}:queue")" -gt 0 ] && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    echo "proteind did not fill the queue of $1 (see $D/log/proteind.$1.log)"; return 1
-}
 
 # run_fallback_wave NAME N: N tasks on e2e-fallback; prints how many of them
 # got a fallback point, after checking that all N completed.
