@@ -29,7 +29,8 @@
  * Acquisition. log EI of the score GP (its variance rescaled to the prior
  * variance of the box centre) plus the log of Protein's cost triangle,
  * less a cooling exponent times the log of the predicted cost (EI per
- * unit cost early in a sweep with a trial budget, plain EI later);
+ * unit cost early in a sweep with a trial budget, plain EI later; with no
+ * trial in flight, the cost over a rising ceiling instead);
  * candidates from the Pareto centers, from the whole space and from a
  * local refinement of the best ones (docs/algorithm.md).
  *
@@ -110,9 +111,20 @@
 /* Cost cooling: with a trial budget, the acquisition divides EI by the
  * predicted cost to the power COOL_EXPONENT right after the warm-up,
  * falling linearly to 0 once COOL_UNTIL of the budget's model trials are
- * spent (docs/algorithm.md). */
+ * spent (docs/algorithm.md). A suggestion made with no trial in flight
+ * divides EI by the predicted cost over a ceiling instead, COOL_EXPONENT
+ * throughout: no reward for a run cheaper than the ceiling, which rises
+ * from CEILING_START to CEILING_END of the log-cost range (cheapest
+ * success to the 0.97 quantile) and lifts at COOL_UNTIL. Its EI threshold
+ * is the incumbent among the successes that cost at most the ceiling
+ * plus CEILING_SLACK of the range: against the best long run, every run
+ * under the ceiling had the EI of its variance alone, and sequential
+ * sweeps spent their cooled trials on the corners of the space. */
 #define COOL_EXPONENT 4.0
 #define COOL_UNTIL 0.7
+#define CEILING_START 0.4
+#define CEILING_END 0.8
+#define CEILING_SLACK 0.1
 /* While trials run, every LOCAL_EVERY-th pick is local, and so is the
  * first pick after a new best success: only candidates within
  * LOCAL_RADIUS (scaled_r2, the cost parameter left out) of the best
@@ -187,6 +199,7 @@ typedef struct work {
     double rho;           /* the pending penalty's radius */
     const double *local;  /* local pick: the best success (model space) */
     double cool;          /* cost cooling exponent (0: none) */
+    double ceiling;       /* log-cost the cooling never rewards going below */
     size_t n_train;       /* rows the score GP is factorized on */
     size_t picks;         /* suggestions made from this work (a batch's n) */
     int cost_flat;        /* every success cost the same: no cost model */
@@ -930,7 +943,7 @@ static int predict_range(protein_optimizer *opt, work *w, size_t from,
 
 /* The acquisition of candidates [from, to) from their predictions:
  *   log EI(mean, sd; w->best) + log(1 - |t - c| / reach)
- *     - w->cool log(predicted cost)
+ *     - w->cool max(log(predicted cost), w->ceiling)
  *     + the local penalty of the nearest pending point,
  * less OVER_BUDGET_PENALTY where the predicted cost exceeds
  * max_suggestion_cost; -inf for a candidate taken earlier in a batch and,
@@ -950,7 +963,7 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
         a = protein_log_ei(w->pred_s[k], sqrt(w->var_s[k]), w->best);
         if (!w->cost_flat)
             a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN)) -
-                 w->cool * (c * w->lrange + w->lmin);
+                 w->cool * fmax(c * w->lrange + w->lmin, w->ceiling);
         if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
             a -= OVER_BUDGET_PENALTY;
         if (opt->n_pending > 0)
@@ -1180,17 +1193,27 @@ static int shortlist(protein_optimizer *opt, work *w, size_t keep)
 
 /* The EI threshold: the largest posterior mean of the score GP at the
  * successes (the incumbent as the model sees it; a noisy best score would
- * otherwise set a bar no prediction reaches) plus EI_MARGIN. */
+ * otherwise set a bar no prediction reaches) plus EI_MARGIN; under a cost
+ * ceiling, at the successes that cost at most the ceiling plus
+ * CEILING_SLACK of the log-cost range when there are any. */
 static int incumbent(protein_optimizer *opt, work *w)
 {
+    const double cap = w->ceiling + CEILING_SLACK * w->lrange;
     double *mu = malloc((opt->n_obs ? opt->n_obs : 1) * sizeof(double));
+    double capped = -INFINITY;
     int rc;
     if (mu == NULL)
         return PROTEIN_ENOMEM;
     rc = score_predict(opt, opt->obs_u, opt->n_obs, mu, NULL);
     w->best = -INFINITY;
-    for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++)
+    for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++) {
         w->best = fmax(w->best, mu[i]);
+        if (isfinite(opt->obs_score[i]) && opt->obs_cost[i] > 0 &&
+            log(opt->obs_cost[i]) <= cap)
+            capped = fmax(capped, mu[i]);
+    }
+    if (isfinite(capped))
+        w->best = capped;
     w->best += EI_MARGIN;
     free(mu);
     return rc;
@@ -1231,23 +1254,35 @@ done:
     return rc;
 }
 
-/* The cost cooling exponent (see COOL_EXPONENT): 0 without a trial budget
- * (max_trials) or a cost model; trials count from the first after the
- * warm-up, running and failed ones included, and a trial observed with
- * the points of its curve counts once: counted by observations, a
- * downsample of 6 spent the cooling in a seventh of its budget. */
-static double cool_exponent(const protein_optimizer *opt, const work *w)
+/* The cost cooling (see COOL_EXPONENT) in w->cool and w->ceiling: none
+ * (0 and -inf) without a trial budget (max_trials) or a cost model, or
+ * once COOL_UNTIL of the budget's model trials are spent; trials count
+ * from the first after the warm-up, running and failed ones included, and
+ * a trial observed with the points of its curve counts once: counted by
+ * observations, a downsample of 6 spent the cooling in a seventh of its
+ * budget. The ceiling only applies with no trial in flight. */
+static void cooling(const protein_optimizer *opt, work *w)
 {
     double warmup = opt->cfg->num_random_samples > 0
                         ? (double)opt->cfg->num_random_samples
                         : 0;
     double budget = (double)opt->cfg->max_trials - warmup, done, f;
 
+    w->cool = 0;
+    w->ceiling = -INFINITY;
     if (w->cost_flat || opt->cfg->max_trials <= 0 || budget < 1)
-        return 0;
+        return;
     done = (double)(opt->n_finished + opt->n_pending) - warmup;
     f = fmax(done, 0) / budget / COOL_UNTIL;
-    return COOL_EXPONENT * fmax(1.0 - f, 0);
+    if (f >= 1)
+        return;
+    if (opt->n_pending > 0) {
+        w->cool = COOL_EXPONENT * (1.0 - f);
+        return;
+    }
+    w->cool = COOL_EXPONENT;
+    w->ceiling = w->lmin + w->lrange * (CEILING_START +
+                                        (CEILING_END - CEILING_START) * f);
 }
 
 /* Everything a model suggestion needs before the acquisition: both GPs
@@ -1283,6 +1318,7 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     if (rc == PROTEIN_OK && !w->cost_flat)
         rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc,
                     w->nc);
+    cooling(opt, w);
     if (rc == PROTEIN_OK)
         rc = incumbent(opt, w);
     w->n_train = w->ns;
@@ -1294,7 +1330,6 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     if (rc != PROTEIN_OK)
         return rc;
     w->offset = protein_gp_softplus(opt->score_params.theta[opt->dim + 1]);
-    w->cool = cool_exponent(opt, w);
 
     rc = update_front(opt, w, &nf);
     if (rc == PROTEIN_OK)

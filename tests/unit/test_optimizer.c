@@ -786,6 +786,38 @@ static void test_cost_cooling(void)
     CU_ASSERT(top_plain > -0.01);
 }
 
+/* A sequential sweep on the quadratic whose score also rises with x, the
+ * cost axis (cost e^(x/2), 1 to 148): the first ten model suggestions
+ * spend neither the cheapest runs nor the dearest. Under the cost
+ * ceiling a run cheaper than it earns nothing (EI per cost^4 went to the
+ * cheapest end, x < 1), and until COOL_UNTIL no run is rewarded above it
+ * (plain EI went to x = 10). */
+static void test_cost_ceiling(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[2];
+    int model = 0, cheapest = 0, dearest = 0;
+    quad_space(&s, 9, 0);
+    s.cfg.max_trials = 60;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    while (model < 10) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        if (info.source == PROTEIN_SOURCE_MODEL) {
+            model++;
+            cheapest += v[0] < 1.5;
+            dearest += v[0] > 9.5;
+        }
+        protein_observe(opt, v, quad(v) + 0.05 * v[0], exp(v[0] / 2),
+                        PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT(cheapest <= 2);
+    CU_ASSERT(dearest <= 1);
+    protein_optimizer_free(opt);
+}
+
 /* A trial observed with its curve is one finished trial, however many
  * points it adds: the cost cooling counts trials, and counted by
  * observations a downsample of 6 ended the cooling six times too early. */
@@ -910,6 +942,7 @@ static const cunit_test tests[] = {
     {"GP failure falls back", test_gp_failure_fallback},
     {"budget mask", test_budget_mask},
     {"cost cooling", test_cost_cooling},
+    {"cost ceiling", test_cost_ceiling},
     {"a curve counts one trial", test_curve_counts_one_trial},
     {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
     {"failures and constants", test_failures_and_constants_only},
