@@ -112,6 +112,7 @@
  * predicted cost to the power COOL_EXPONENT right after the warm-up,
  * falling linearly to 0 once COOL_UNTIL of the budget's model trials are
  * spent (docs/algorithm.md). A suggestion made with no trial in flight
+ * (and a warm-up that spanned the cost range; see cooling())
  * divides EI by the predicted cost over a ceiling instead, COOL_EXPONENT
  * throughout: no reward for a run cheaper than the ceiling, which rises
  * from CEILING_START to CEILING_END of the log-cost range (cheapest
@@ -1260,7 +1261,11 @@ done:
  * from the first after the warm-up, running and failed ones included, and
  * a trial observed with the points of its curve counts once: counted by
  * observations, a downsample of 6 spent the cooling in a seventh of its
- * budget. The ceiling only applies with no trial in flight. */
+ * budget. The ceiling only applies with no trial in flight and when the
+ * warm-up spanned the cost parameter's whole range (one with a default
+ * keeps the warm-up under it: the log-cost range the ceiling is measured
+ * on is then that of short runs, and a ceiling inside it starved the
+ * sweep of the long runs it needs). */
 static void cooling(const protein_optimizer *opt, work *w)
 {
     double warmup = opt->cfg->num_random_samples > 0
@@ -1276,7 +1281,7 @@ static void cooling(const protein_optimizer *opt, work *w)
     f = fmax(done, 0) / budget / COOL_UNTIL;
     if (f >= 1)
         return;
-    if (opt->n_pending > 0) {
+    if (opt->n_pending > 0 || opt->cost_warm_share < 1) {
         w->cool = COOL_EXPONENT * (1.0 - f);
         return;
     }
