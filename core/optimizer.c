@@ -112,20 +112,17 @@
  * predicted cost to the power COOL_EXPONENT right after the warm-up,
  * falling linearly to 0 once COOL_UNTIL of the budget's model trials are
  * spent (docs/algorithm.md). A suggestion made with no trial in flight
- * (and a warm-up that spanned the cost range; see cooling())
- * divides EI by the predicted cost over a ceiling instead, COOL_EXPONENT
- * throughout: no reward for a run cheaper than the ceiling, which rises
- * from CEILING_START to CEILING_END of the log-cost range (cheapest
- * success to the 0.97 quantile) and lifts at COOL_UNTIL. Its EI threshold
- * is the incumbent among the successes that cost at most the ceiling
- * plus CEILING_SLACK of the range: against the best long run, every run
- * under the ceiling had the EI of its variance alone, and sequential
- * sweeps spent their cooled trials on the corners of the space. */
+ * (and a warm-up that spanned the cost range; see cooling()) divides EI
+ * by the predicted cost over a ceiling instead, COOL_EXPONENT throughout:
+ * no reward for a run cheaper than the ceiling, which rises from
+ * CEILING_START to CEILING_END of the log-cost range (cheapest success to
+ * the 0.97 quantile) and lifts at COOL_UNTIL. EI per cost^4 sent the
+ * first model trials of sequential sweeps to the cheapest runs, which on
+ * a cost axis like timesteps score near 0 whatever the other parameters. */
 #define COOL_EXPONENT 4.0
 #define COOL_UNTIL 0.7
 #define CEILING_START 0.4
 #define CEILING_END 0.8
-#define CEILING_SLACK 0.1
 /* While trials run, every LOCAL_EVERY-th pick is local, and so is the
  * first pick after a new best success: only candidates within
  * LOCAL_RADIUS (scaled_r2, the cost parameter left out) of the best
@@ -1194,27 +1191,17 @@ static int shortlist(protein_optimizer *opt, work *w, size_t keep)
 
 /* The EI threshold: the largest posterior mean of the score GP at the
  * successes (the incumbent as the model sees it; a noisy best score would
- * otherwise set a bar no prediction reaches) plus EI_MARGIN; under a cost
- * ceiling, at the successes that cost at most the ceiling plus
- * CEILING_SLACK of the log-cost range when there are any. */
+ * otherwise set a bar no prediction reaches) plus EI_MARGIN. */
 static int incumbent(protein_optimizer *opt, work *w)
 {
-    const double cap = w->ceiling + CEILING_SLACK * w->lrange;
     double *mu = malloc((opt->n_obs ? opt->n_obs : 1) * sizeof(double));
-    double capped = -INFINITY;
     int rc;
     if (mu == NULL)
         return PROTEIN_ENOMEM;
     rc = score_predict(opt, opt->obs_u, opt->n_obs, mu, NULL);
     w->best = -INFINITY;
-    for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++) {
+    for (size_t i = 0; rc == PROTEIN_OK && i < opt->n_obs; i++)
         w->best = fmax(w->best, mu[i]);
-        if (isfinite(opt->obs_score[i]) && opt->obs_cost[i] > 0 &&
-            log(opt->obs_cost[i]) <= cap)
-            capped = fmax(capped, mu[i]);
-    }
-    if (isfinite(capped))
-        w->best = capped;
     w->best += EI_MARGIN;
     free(mu);
     return rc;
@@ -1323,7 +1310,6 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     if (rc == PROTEIN_OK && !w->cost_flat)
         rc = fit_gp(opt, opt->cost_state, &opt->cost_params, w->Xc, w->yc,
                     w->nc);
-    cooling(opt, w);
     if (rc == PROTEIN_OK)
         rc = incumbent(opt, w);
     w->n_train = w->ns;
@@ -1335,6 +1321,7 @@ static int model_prepare(protein_optimizer *opt, work *w, double *sc,
     if (rc != PROTEIN_OK)
         return rc;
     w->offset = protein_gp_softplus(opt->score_params.theta[opt->dim + 1]);
+    cooling(opt, w);
 
     rc = update_front(opt, w, &nf);
     if (rc == PROTEIN_OK)
