@@ -1439,8 +1439,10 @@ static int model_batch(protein_optimizer *opt, size_t n, double *values,
         protein_suggestion_info *info = infos ? &infos[*made] : &first;
         double *v = values + *made * np;
 
-        if (*made > 0)
+        if (*made > 0) {
             opt->n_suggested++;
+            cooling(opt, &w); /* the picks before this one are in flight */
+        }
         if (infos)
             info_reset(info, PROTEIN_SOURCE_MODEL);
         t = sample_target(opt);
