@@ -746,51 +746,13 @@ static void test_budget_mask(void)
     protein_optimizer_free(opt);
 }
 
-/* Total cost of the first 10 model suggestions on the quadratic with cost
- * 1 + 10 x (the optimum, x = 7, costs 71), over a budget of max_trials
- * (0: none); *top receives the best score of all 40 trials. */
-static double early_model_cost(long max_trials, double *top)
-{
-    fx_sweep s;
-    protein_optimizer *opt = NULL;
-    protein_suggestion_info info;
-    double v[2], spent = 0;
-    int model = 0;
-    quad_space(&s, 5, 0);
-    s.cfg.max_trials = max_trials;
-    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
-                    PROTEIN_OK);
-    *top = -INFINITY;
-    for (int i = 0; i < 40; i++) {
-        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
-        if (info.source == PROTEIN_SOURCE_MODEL && model++ < 10)
-            spent += 1 + 10 * v[0];
-        *top = fmax(*top, quad(v));
-        protein_observe(opt, v, quad(v), 1 + 10 * v[0],
-                        PROTEIN_OUTCOME_SUCCESS);
-    }
-    protein_optimizer_free(opt);
-    return spent;
-}
-
-/* Cost cooling: with a trial budget the first model suggestions favour
- * cheap points (EI per cost^a), and the sweep still ends near the
- * optimum; without a budget there is no cooling. */
-static void test_cost_cooling(void)
-{
-    double top_cooled, top_plain;
-    double cooled = early_model_cost(40, &top_cooled);
-    double plain = early_model_cost(0, &top_plain);
-    CU_ASSERT(cooled < 0.8 * plain);
-    CU_ASSERT(top_cooled > -0.01);
-    CU_ASSERT(top_plain > -0.01);
-}
-
-/* The first ten model suggestions of a sequential sweep (seed 'seed')
- * whose cost axis x (cost e^(x/2), 1 to 148) does not change the score
- * (the quadratic in lr alone): how many are on the cheapest runs (x <
- * 0.5), and how many on the dearest (x > 9.5). */
-static void early_model_costs(uint64_t seed, int *cheapest, int *dearest)
+/* A 40-trial sequential sweep on quad_space (seed 'seed') with a trial
+ * budget of max_trials (0: none), scored by score() at cost cost(): the x
+ * of its first 10 model suggestions in xs, and its best score in *top. */
+static void first_model_xs(uint64_t seed, long max_trials,
+                           double (*score)(const double *),
+                           double (*cost)(const double *), double xs[10],
+                           double *top)
 {
     fx_sweep s;
     protein_optimizer *opt = NULL;
@@ -798,33 +760,74 @@ static void early_model_costs(uint64_t seed, int *cheapest, int *dearest)
     double v[2];
     int model = 0;
     quad_space(&s, seed, 0);
-    s.cfg.max_trials = 60;
+    s.cfg.max_trials = max_trials;
     CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
                     PROTEIN_OK);
-    while (model < 10) {
-        double b;
+    *top = -INFINITY;
+    for (int i = 0; i < 40; i++) {
         CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
-        if (info.source == PROTEIN_SOURCE_MODEL) {
-            model++;
-            *cheapest += v[0] < 0.5;
-            *dearest += v[0] > 9.5;
-        }
-        b = (log10(v[1]) + 3.0) / 4.0;
-        protein_observe(opt, v, -b * b, exp(v[0] / 2), PROTEIN_OUTCOME_SUCCESS);
+        if (info.source == PROTEIN_SOURCE_MODEL && model < 10)
+            xs[model++] = v[0];
+        *top = fmax(*top, score(v));
+        protein_observe(opt, v, score(v), cost(v), PROTEIN_OUTCOME_SUCCESS);
     }
+    CU_ASSERT_FATAL(model == 10);
     protein_optimizer_free(opt);
 }
 
+static double linear_cost(const double *v)
+{
+    return 1 + 10 * v[0];
+}
+
+/* Cost cooling: with a trial budget the first model suggestions favour
+ * cheap points (EI per cost^a; quad's optimum, x = 7, costs 71), and the
+ * sweep still ends near the optimum; without a budget there is no
+ * cooling. */
+static void test_cost_cooling(void)
+{
+    double xs[10], top_cooled, top_plain, cooled = 0, plain = 0;
+    first_model_xs(5, 40, quad, linear_cost, xs, &top_cooled);
+    for (int k = 0; k < 10; k++)
+        cooled += linear_cost(xs + k);
+    first_model_xs(5, 0, quad, linear_cost, xs, &top_plain);
+    for (int k = 0; k < 10; k++)
+        plain += linear_cost(xs + k);
+    CU_ASSERT(cooled < 0.8 * plain);
+    CU_ASSERT(top_cooled > -0.01);
+    CU_ASSERT(top_plain > -0.01);
+}
+
+/* quad without its x term: the cost axis x does not change the score. */
+static double lr_only(const double *v)
+{
+    double b = (log10(v[1]) + 3.0) / 4.0;
+    return -b * b;
+}
+
+static double exp_cost(const double *v)
+{
+    return exp(v[0] / 2);
+}
+
 /* Under the cost ceiling of a sequential sweep a run cheaper than the
- * ceiling earns nothing for it, so the first model suggestions are not
- * pinned to the cheapest runs, and none goes to the dearest (EI per
- * cost^a, the cooling with trials in flight, put 22 of 30 on the
- * cheapest and 2 on the dearest; plain EI 8 and 4). */
+ * ceiling earns nothing for it: with a cost axis x (cost e^(x/2), 1 to
+ * 148) that does not change the score, the first model suggestions of
+ * three sweeps are not pinned to the cheapest runs (x < 0.5), and none
+ * goes to the dearest (x > 9.5) (EI per cost^a, the cooling with trials
+ * in flight, put 22 of 30 on the cheapest and 2 on the dearest; plain
+ * EI 8 and 4). */
 static void test_cost_ceiling(void)
 {
     int cheapest = 0, dearest = 0;
-    for (uint64_t seed = 9; seed < 12; seed++)
-        early_model_costs(seed, &cheapest, &dearest);
+    for (uint64_t seed = 9; seed < 12; seed++) {
+        double xs[10], top;
+        first_model_xs(seed, 60, lr_only, exp_cost, xs, &top);
+        for (int k = 0; k < 10; k++) {
+            cheapest += xs[k] < 0.5;
+            dearest += xs[k] > 9.5;
+        }
+    }
     CU_ASSERT(cheapest <= 16);
     CU_ASSERT(dearest == 0);
 }
