@@ -30,9 +30,8 @@ int protein_config_error(protein_error *err, const char *file, int line,
     return PROTEIN_ECONFIG;
 }
 
-/* A config holding every default and nothing else; NULL when out of
- * memory. The caller frees it with protein_config_free(). */
-protein_sweep_config *protein_config_new(void)
+/* A new config with every default; see config_common.h. */
+protein_sweep_config *protein_config_new(const char *source)
 {
     protein_sweep_config *cfg = calloc(1, sizeof *cfg);
 
@@ -41,7 +40,8 @@ protein_sweep_config *protein_config_new(void)
     cfg->method = PROTEIN_METHOD_PROTEIN;
     cfg->metric = strdup("score");
     cfg->cost_metric = strdup("cost");
-    if (!cfg->metric || !cfg->cost_metric) {
+    cfg->source = source ? strdup(source) : NULL;
+    if (!cfg->metric || !cfg->cost_metric || (source && !cfg->source)) {
         protein_config_free(cfg);
         return NULL;
     }

@@ -49,9 +49,10 @@ int protein_config_error(protein_error *err, const char *file, int line,
     __attribute__((format(printf, 5, 6)));
 
 /* A new config with every default set (metric "score", maximize, cost
- * "cost", max_suggestion_cost 3600, the Protein knobs) and no name or
- * parameters; NULL when out of memory. Free with protein_config_free(). */
-protein_sweep_config *protein_config_new(void);
+ * "cost", max_suggestion_cost 3600, the Protein knobs), its source file
+ * name when source is not NULL, and no name or parameters; NULL when out
+ * of memory. Free with protein_config_free(). */
+protein_sweep_config *protein_config_new(const char *source);
 
 /* Strict number parsing of a whole string: a finite double / an integer
  * that fits a long long / an unsigned 64-bit integer without a sign.

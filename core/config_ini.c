@@ -647,9 +647,7 @@ int protein_config_parse_ini_over(const char *base, size_t base_len,
     if (!(buf = ini_text(text, len, filename, err, &rc)))
         goto fail;
     rc = PROTEIN_ENOMEM;
-    if (!(c.cfg = protein_config_new()))
-        goto fail;
-    if (filename && protein_config_set_string(&c.cfg->source, filename))
+    if (!(c.cfg = protein_config_new(filename)))
         goto fail;
     if (base_buf) {
         c.file = base_file;

@@ -1109,9 +1109,7 @@ int protein_config_parse_yaml(const char *text, size_t len,
     if (rc)
         goto fail;
     rc = PROTEIN_ENOMEM;
-    if (!(c.cfg = protein_config_new()))
-        goto fail;
-    if (filename && protein_config_set_string(&c.cfg->source, filename))
+    if (!(c.cfg = protein_config_new(filename)))
         goto fail;
     rc = parse_top(&c, root);
     if (rc)

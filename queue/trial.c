@@ -204,10 +204,10 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
     return rc;
 }
 
-/* Shared front of the outcome calls: checks sweep, trial id and token and
- * writes the id text. */
-static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
-                        const char *token, char id[32])
+/* PQ_OK when sweep is a valid sweep name and trial_id a possible trial
+ * number; else the error (PQ_EINVAL or PQ_ENOTRIAL), set in ctx. Reads
+ * nothing from Redis. */
+static int check_trial_ref(pq_context *ctx, const char *sweep, long trial_id)
 {
     int rc;
 
@@ -216,6 +216,18 @@ static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
     if (trial_id < 1)
         return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep,
                             trial_id);
+    return PQ_OK;
+}
+
+/* Shared front of the outcome calls: checks sweep, trial id and token and
+ * writes the id text. */
+static int outcome_prep(pq_context *ctx, const char *sweep, long trial_id,
+                        const char *token, char id[32])
+{
+    int rc;
+
+    if ((rc = check_trial_ref(ctx, sweep, trial_id)) != PQ_OK)
+        return rc;
     if (!token)
         return pq_set_error(ctx, PQ_ETOKEN,
                             "trial %ld of sweep '%s': no token given", trial_id,
@@ -603,11 +615,8 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
     size_t n = 0, cap = 0;
     int rc;
     *out = NULL;
-    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+    if ((rc = check_trial_ref(ctx, sweep, trial_id)) != PQ_OK)
         return rc;
-    if (trial_id < 1)
-        return pq_set_error(ctx, PQ_ENOTRIAL, "sweep '%s': no trial %ld", sweep,
-                            trial_id);
     if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap,
                           NULL, NULL)) != PQ_OK) {
         pq_trial_records_free(arr, n);
