@@ -146,25 +146,20 @@ def wilcoxon_p(mine, theirs):
     return min(1.0, extreme / float(2 ** n))
 
 
-def table(runs, metric):
-    """One markdown table: rows (problem, mode), columns optimizers."""
-    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+def scores(runs, metric):
+    """The cells of one table: [(problem, mode, goal, {optimizer: {seed:
+    best}})] in the report's row order; metric "trials" (best after every
+    trial) or "cost" (best within the equal-cost budget, cost-aware
+    problems with random search's runs only)."""
     groups = {}
     for r in runs:
         groups.setdefault((r["problem"], r["mode"]), []).append(r)
     if metric == "cost":
         groups = {k: v for k, v in groups.items() if v[0]["cost_aware"]}
-    if not groups:
-        return ""
-    peers = [o for o in opts if o != "protein"]
-    head = ["problem", "mode", "seeds"] + opts
-    if "protein" in opts:
-        head += ["protein W/T/L vs " + o for o in peers]
-    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     order = list(benchset.PROBLEMS)
+    cells = []
     for (prob, mode) in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != "seq")):
         rs = groups[(prob, mode)]
-        goal = rs[0]["goal"]
         by = {}
         for r in rs:
             by.setdefault(r["optimizer"], {})[r["seed"]] = r
@@ -177,6 +172,22 @@ def table(runs, metric):
             score = {o: {s: best_within_cost(by[o][s], budget[s]) for s in seeds} for o in by}
         else:
             score = {o: {s: best_at(r, len(r["results"])) for s, r in by[o].items()} for o in by}
+        cells.append((prob, mode, rs[0]["goal"], score))
+    return cells
+
+
+def table(runs, metric):
+    """One markdown table: rows (problem, mode), columns optimizers."""
+    opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
+    cells = scores(runs, metric)
+    if not cells:
+        return ""
+    peers = [o for o in opts if o != "protein"]
+    head = ["problem", "mode", "seeds"] + opts
+    if "protein" in opts:
+        head += ["protein W/T/L vs " + o for o in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for prob, mode, goal, score in cells:
         nseeds = max(len(v) for v in score.values())
         row = [prob + (" (min)" if goal == "minimize" else " (max)"), mode, str(nseeds)]
         for o in opts:
@@ -192,6 +203,43 @@ def table(runs, metric):
                            if o in score and "protein" in score else "-")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"
+
+
+def verdict(sections):
+    """The done criterion of issue 13 in one table: per section and
+    metric, how many (problem, mode, peer) cells have protein's median
+    ahead of the peer's, behind it within seed noise (Wilcoxon p >= 0.05)
+    and behind it beyond (p < 0.05); then each cell where protein's median
+    is behind. "" without protein runs."""
+    rows, behind = [], []
+    for name in sorted(sections, key=lambda s: ("held-out" in s, s)):
+        for metric, label in (("trials", "equal trials"), ("cost", "equal cost")):
+            n = {"ahead": 0, "noise": 0, "beyond": 0}
+            for prob, mode, goal, score in scores(sections[name], metric):
+                if "protein" not in score:
+                    continue
+                mine = quantiles(list(score["protein"].values()))[1]
+                for o in score:
+                    if o == "protein" or o == "pufferlib-shifted":
+                        continue
+                    theirs = quantiles(list(score[o].values()))[1]
+                    if not _better(goal, theirs, mine):
+                        n["ahead"] += 1
+                        continue
+                    p = wilcoxon_p(score["protein"], score[o])
+                    n["noise" if p >= 0.05 else "beyond"] += 1
+                    behind.append("- %s, %s, %s %s: protein %s, %s %s (%s, p %.2g)\n" % (
+                        name, label, prob, mode, fmt(mine), o, fmt(theirs),
+                        _wins(goal, score["protein"], score[o]), p))
+            if sum(n.values()):
+                rows.append("| %s | %s | %d | %d | %d |" % (name, label, n["ahead"], n["noise"],
+                                                           n["beyond"]))
+    if not rows:
+        return ""
+    return ("| section | metric | protein's median ahead or equal | behind, tied within "
+            "seed noise (p >= 0.05) | behind (p < 0.05) |\n| --- | --- | --- | --- | --- |\n"
+            + "\n".join(rows) + "\n\nCells where protein's median is behind a peer's "
+            "(W/T/L and p: protein against that peer):\n\n" + ("".join(behind) or "none\n"))
 
 
 def _median_ratio_table(runs, regrets):
@@ -401,6 +449,10 @@ def write(out):
     sections = {}
     for r in runs:
         sections.setdefault(section_of(r), []).append(r)
+    t = verdict(sections)
+    if t:
+        parts.append("\n## Verdict: protein against each peer (not counting the diagnostic "
+                     "pufferlib-shifted)\n\n" + t)
     for name in sorted(sections, key=lambda s: ("held-out" in s, s)):
         rs = sections[name]
         parts.append("\n## %s\n\n### equal trials\n\n%s" % (name, table(rs, "trials")))
