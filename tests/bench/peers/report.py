@@ -176,10 +176,10 @@ def scores(runs, metric):
     return cells
 
 
-def table(runs, metric):
-    """One markdown table: rows (problem, mode), columns optimizers."""
+def table(runs, cells):
+    """One markdown table of cells (from scores(runs, metric)): rows
+    (problem, mode), columns optimizers."""
     opts = [o for o in benchset.OPTIMIZERS if any(r["optimizer"] == o for r in runs)]
-    cells = scores(runs, metric)
     if not cells:
         return ""
     peers = [o for o in opts if o != "protein"]
@@ -205,22 +205,26 @@ def table(runs, metric):
     return "\n".join(lines) + "\n"
 
 
-def verdict(sections):
-    """The done criterion of issue 13 in one table: per section and
-    metric, how many (problem, mode, peer) cells have protein's median
-    ahead of the peer's, behind it within seed noise (Wilcoxon p >= 0.05)
-    and behind it beyond (p < 0.05); then each cell where protein's median
-    is behind. "" without protein runs."""
+METRICS = (("trials", "equal trials"), ("cost", "equal cost"))
+
+
+def verdict(names, cells):
+    """The done criterion of issue 13 in one table: per section (names,
+    in order) and metric, how many (problem, mode, peer) cells of
+    cells[(section, metric)] have protein's median ahead of the peer's,
+    behind it within seed noise (Wilcoxon p >= 0.05) and behind it beyond
+    (p < 0.05); then each cell where protein's median is behind. The
+    diagnostic optimizers are left out. "" without protein runs."""
     rows, behind = [], []
-    for name in sorted(sections, key=lambda s: ("held-out" in s, s)):
-        for metric, label in (("trials", "equal trials"), ("cost", "equal cost")):
+    for name in names:
+        for metric, label in METRICS:
             n = {"ahead": 0, "noise": 0, "beyond": 0}
-            for prob, mode, goal, score in scores(sections[name], metric):
+            for prob, mode, goal, score in cells[(name, metric)]:
                 if "protein" not in score:
                     continue
                 mine = quantiles(list(score["protein"].values()))[1]
                 for o in score:
-                    if o == "protein" or o == "pufferlib-shifted":
+                    if o == "protein" or o in benchset.DIAGNOSTIC_OPTIMIZERS:
                         continue
                     theirs = quantiles(list(score[o].values()))[1]
                     if not _better(goal, theirs, mine):
@@ -449,14 +453,18 @@ def write(out):
     sections = {}
     for r in runs:
         sections.setdefault(section_of(r), []).append(r)
-    t = verdict(sections)
+    names = sorted(sections, key=lambda s: ("held-out" in s, s))
+    cells = {(name, metric): scores(sections[name], metric)
+             for name in names for metric, _ in METRICS}
+    t = verdict(names, cells)
     if t:
         parts.append("\n## Verdict: protein against each peer (not counting the diagnostic "
-                     "pufferlib-shifted)\n\n" + t)
-    for name in sorted(sections, key=lambda s: ("held-out" in s, s)):
+                     "%s)\n\n%s" % (", ".join(sorted(benchset.DIAGNOSTIC_OPTIMIZERS)), t))
+    for name in names:
         rs = sections[name]
-        parts.append("\n## %s\n\n### equal trials\n\n%s" % (name, table(rs, "trials")))
-        t = table(rs, "cost")
+        parts.append("\n## %s\n\n### equal trials\n\n%s" % (
+            name, table(rs, cells[(name, "trials")])))
+        t = table(rs, cells[(name, "cost")])
         if t:
             parts.append("\n### equal cost (cost-aware problems)\n\n" + t)
         t = parallel_ratio(rs)
