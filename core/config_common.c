@@ -40,8 +40,8 @@ protein_sweep_config *protein_config_new(const char *source)
     cfg->method = PROTEIN_METHOD_PROTEIN;
     cfg->metric = strdup("score");
     cfg->cost_metric = strdup("cost");
-    cfg->source = source ? strdup(source) : NULL;
-    if (!cfg->metric || !cfg->cost_metric || (source && !cfg->source)) {
+    if (!cfg->metric || !cfg->cost_metric ||
+        (source && protein_config_set_string(&cfg->source, source))) {
         protein_config_free(cfg);
         return NULL;
     }
