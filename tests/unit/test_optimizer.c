@@ -149,6 +149,50 @@ static void test_warmup_cost_under_default(void)
     protein_optimizer_free(opt);
 }
 
+/* Every parameter with a default (a PufferLib config's means): the
+ * warm-up stays within half the box around the defaults and keeps the
+ * default choice more often than not; with one default missing it spans
+ * the box. */
+static int warmup_near_defaults(int all_defaults, int *default_choice)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_suggestion_info info;
+    double v[3], u[5];
+    int inside = 1;
+    fx_init(&s, 11);
+    fx_numeric(&s, "x", PROTEIN_PARAM_LINEAR, 0, 10)->default_value = 5;
+    fx_numeric(&s, "lr", PROTEIN_PARAM_LOG, 1e-5, 1e-1)->default_value = 1e-3;
+    fx_categorical(&s, "act", 3)->default_value = 1;
+    for (size_t i = 0; i < 3; i++)
+        s.params[i].has_default = 1;
+    s.params[0].has_default = all_defaults;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    *default_choice = 0;
+    for (int i = 0; i < 10; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_SOBOL);
+        check_bounds(&s, v);
+        protein_space_normalize(&s.cfg, v, u);
+        inside &= fabs(u[0]) <= 0.5 + 1e-9 && fabs(u[1]) <= 0.5 + 1e-9;
+        *default_choice += v[2] == 1;
+        CU_ASSERT(protein_observe(opt, v, quad(v), 1.0,
+                                  PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
+    }
+    protein_optimizer_free(opt);
+    return inside;
+}
+
+static void test_warmup_around_defaults(void)
+{
+    int centred, spread;
+    CU_ASSERT_TRUE(warmup_near_defaults(1, &centred));
+    CU_ASSERT(centred >= 5);
+    CU_ASSERT_FALSE(warmup_near_defaults(0, &spread));
+    CU_ASSERT(spread < centred);
+}
+
 static void test_default_first(void)
 {
     fx_sweep s;
@@ -940,6 +984,7 @@ static const cunit_test tests[] = {
     {"warm-up and bounds", test_warmup_and_bounds},
     {"warm-up cost under its default", test_warmup_cost_under_default},
     {"defaults first", test_default_first},
+    {"warm-up around the defaults", test_warmup_around_defaults},
     {"observe rules", test_observe_rules},
     {"beats random on a quadratic", test_beats_random},
     {"pending distinct", test_pending_distinct},
