@@ -523,7 +523,8 @@ static void pull_to_defaults(protein_optimizer *opt, double *values)
  * make. PufferLib forces it near its cheap end (u = -0.8); on the peer
  * bench's RL objective such runs scored near 0 whatever the other
  * parameters, and a 16-wide sweep then kept to cheap runs and did worse
- * than random search (docs/algorithm.md). */
+ * than random search (docs/algorithm.md). When every parameter has a
+ * default, the point is then pulled toward them (pull_to_defaults). */
 static void warmup_point(protein_optimizer *opt, double *values)
 {
     double z[PROTEIN_SOBOL_MAX_DIM], *unit = z;
