@@ -80,12 +80,22 @@ double protein_log_ei(double mean, double sd, double best);
  * strictly increasing in y. Returns PROTEIN_ENOMEM on allocation failure. */
 int protein_rank_normal(const double *y, size_t n, double *out);
 
+/* The score GP's output transform where magnitudes matter (a sequential
+ * sweep with a cost parameter; score_transform.c says why): out[i] = the
+ * mean of protein_rank_normal(y)[i] and (y[i] - min) / (max - min); or
+ * protein_rank_normal(y) alone when the largest value lies less than a
+ * tenth of the range above the median (a few very low values stretch the
+ * range). In [0, 1], strictly increasing in y, all 1 when every value is
+ * equal. Returns PROTEIN_ENOMEM on allocation failure. */
+int protein_rank_magnitude_targets(const double *y, size_t n, double *out);
+
 /* Maps v in transformed units back to y units by linear interpolation
- * between the nearest (t[i], y[i]) pairs below and above v (t =
- * protein_rank_normal(y)); outside [min t, max t] it returns the smallest
- * or largest y. NaN when n is 0. */
-double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
-                                   double v);
+ * between the nearest (t[i], y[i]) pairs below and above v (t[i] the
+ * transform of y[i]: protein_rank_normal or protein_rank_magnitude_targets);
+ * outside [min t, max t] it returns the smallest or largest y. NaN when n
+ * is 0. */
+double protein_score_target_inverse(const double *y, const double *t, size_t n,
+                                    double v);
 
 /* ------------------------------------------------------------------- grid */
 

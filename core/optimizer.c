@@ -726,7 +726,10 @@ static double pending_penalty(double r2, double rho)
     return log(fmax(1.0 - exp(-r2 / (2 * rho * rho)), DBL_MIN));
 }
 
-/* Training targets: scores through protein_rank_normal; log-costs from
+/* Training targets: scores through protein_rank_normal, or, for a
+ * suggestion made with no trial in flight in a sweep with a cost
+ * parameter, through protein_rank_magnitude_targets (score_transform.c
+ * says why; with trials in flight the ranks measured better); log-costs from
  * their minimum to their 0.97 quantile (research note section 4). */
 static int compute_targets(const protein_optimizer *opt, work *w)
 {
@@ -734,13 +737,18 @@ static int compute_targets(const protein_optimizer *opt, work *w)
     double pos = COST_QUANTILE * (double)(n - 1);
     size_t lo = (size_t)pos, hi = lo + 1 < n ? lo + 1 : lo;
     double *lc = malloc(n * sizeof(double));
+    int rc;
 
     w->ts = malloc(n * sizeof(double));
     if (lc == NULL || w->ts == NULL) {
         free(lc);
         return PROTEIN_ENOMEM;
     }
-    if (protein_rank_normal(opt->obs_score, n, w->ts) != PROTEIN_OK) {
+    if (opt->cost_dim >= 0 && opt->n_pending == 0)
+        rc = protein_rank_magnitude_targets(opt->obs_score, n, w->ts);
+    else
+        rc = protein_rank_normal(opt->obs_score, n, w->ts);
+    if (rc != PROTEIN_OK) {
         free(lc);
         return PROTEIN_ENOMEM;
     }
@@ -1424,7 +1432,7 @@ static void model_pick(const protein_optimizer *opt, const work *w, size_t best,
 {
     protein_space_denormalize(opt->cfg, w->cand + best * opt->dim, values);
     info->source = PROTEIN_SOURCE_MODEL;
-    info->predicted_score = protein_rank_normal_inverse(
+    info->predicted_score = protein_score_target_inverse(
         opt->obs_score, w->ts, opt->n_obs, w->pred_s[best]);
     if (opt->cfg->minimize)
         info->predicted_score = -info->predicted_score;

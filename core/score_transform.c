@@ -1,14 +1,25 @@
 #include "config.h"
 
 /*
- * score_transform.c - the score GP's target: rank to normal, as CARBS
- * does. Protein min-max scales the scores to [0, 1]; a metric with a long
- * tail then squeezes every near-optimal score into the last percent of the
- * range, the posterior mean is flat where it matters and the cost triangle
- * alone picks the suggestion. The score GP is trained instead on
+ * score_transform.c - the score GP's target. Mostly rank to normal, as
+ * CARBS does. Protein min-max scales the scores to [0, 1]; a metric with a
+ * long tail then squeezes every near-optimal score into the last percent
+ * of the range, the posterior mean is flat where it matters and the cost
+ * triangle alone picks the suggestion. The score GP is trained instead on
  * Phi^-1((rank - 1/2) / n), min-max scaled to [0, 1] so that the
  * acquisition (mean times a weight) keeps Protein's form; predicted scores
  * are mapped back by interpolation.
+ *
+ * Ranks drop the magnitudes, and a sequential sweep with a cost parameter
+ * needs them: a run a little longer than the best one, and a little
+ * better, takes the next rank up whatever it gained, so the model never
+ * sees the score level off along the cost axis and the sweep buys runs far
+ * past the point where longer stops paying. Such a sweep is trained on
+ * the mean of the rank targets and the min-max-scaled scores
+ * (protein_rank_magnitude_targets); the scores alone made sweeps commit to
+ * the first good choice of a categorical where most of the space scores
+ * near zero. A few very low scores that stretch the range leave it on the
+ * ranks alone.
  */
 #include <math.h>
 #include <stdint.h>
@@ -76,9 +87,44 @@ int protein_rank_normal(const double *y, size_t n, double *out)
     return PROTEIN_OK;
 }
 
-/* Inverse of protein_rank_normal; see internal.h. */
-double protein_rank_normal_inverse(const double *y, const double *t, size_t n,
-                                   double v)
+/* A share of the range of the scores: when the best score lies less than
+ * this above their median, the range is mostly the low tail's (a few
+ * diverged runs) and protein_rank_magnitude_targets keeps to the ranks. */
+#define MAGNITUDE_TAIL_SHARE 0.1
+
+/* Ranks and magnitudes, half each; see internal.h. */
+int protein_rank_magnitude_targets(const double *y, size_t n, double *out)
+{
+    ranked *r;
+    double lo, hi, median;
+    int rc;
+
+    if (n == 0)
+        return PROTEIN_OK;
+    r = malloc(n * sizeof(*r));
+    if (r == NULL)
+        return PROTEIN_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        r[i].y = y[i];
+        r[i].index = i;
+    }
+    qsort(r, n, sizeof(*r), cmp_ranked);
+    lo = r[0].y;
+    hi = r[n - 1].y;
+    median = n % 2 ? r[n / 2].y : 0.5 * (r[n / 2 - 1].y + r[n / 2].y);
+    free(r);
+    rc = protein_rank_normal(y, n, out);
+    if (rc != PROTEIN_OK || !(hi > lo) ||
+        hi - median < MAGNITUDE_TAIL_SHARE * (hi - lo))
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        out[i] = 0.5 * (out[i] + (y[i] - lo) / (hi - lo));
+    return PROTEIN_OK;
+}
+
+/* Inverse of the score GP's targets; see internal.h. */
+double protein_score_target_inverse(const double *y, const double *t, size_t n,
+                                    double v)
 {
     size_t below = SIZE_MAX, above = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {

@@ -512,8 +512,8 @@ static void test_rank_normal(void)
                 CU_ASSERT_EQUAL(t[i], t[j]); /* ties share a value */
         }
         /* the inverse is exact at the data */
-        CU_ASSERT_DOUBLE_EQUAL(protein_rank_normal_inverse(y, t, 7, t[i]), y[i],
-                               1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(protein_score_target_inverse(y, t, 7, t[i]),
+                               y[i], 1e-12);
     }
     CU_ASSERT_EQUAL(t[1], 0.0); /* the smallest */
     CU_ASSERT_EQUAL(t[2], 1.0); /* the largest, however far out */
@@ -525,14 +525,52 @@ static void test_rank_normal(void)
     CU_ASSERT(t[0] > 0.5 && t[0] < t[6]);
     /* between the data the inverse interpolates, outside it clamps */
     CU_ASSERT_DOUBLE_EQUAL(
-        protein_rank_normal_inverse(y, t, 7, 0.5 * (t[0] + t[6])), 5.0, 1e-12);
-    CU_ASSERT_EQUAL(protein_rank_normal_inverse(y, t, 7, 1.5), 250.0);
-    CU_ASSERT_EQUAL(protein_rank_normal_inverse(y, t, 7, -0.5), -1.0);
-    CU_ASSERT(isnan(protein_rank_normal_inverse(y, t, 0, 0.5)));
+        protein_score_target_inverse(y, t, 7, 0.5 * (t[0] + t[6])), 5.0, 1e-12);
+    CU_ASSERT_EQUAL(protein_score_target_inverse(y, t, 7, 1.5), 250.0);
+    CU_ASSERT_EQUAL(protein_score_target_inverse(y, t, 7, -0.5), -1.0);
+    CU_ASSERT(isnan(protein_score_target_inverse(y, t, 0, 0.5)));
     /* one value, or all equal: every target is 1 */
     CU_ASSERT_EQUAL(protein_rank_normal(&one, 1, &t1), PROTEIN_OK);
     CU_ASSERT_EQUAL(t1, 1.0);
     CU_ASSERT_EQUAL(protein_rank_normal(y, 0, t), PROTEIN_OK);
+}
+
+/* Rank-magnitude targets (a sequential sweep with a cost parameter): half
+ * ranks, half min-max-scaled scores, so that a small gain looks smaller
+ * than with ranks alone; ranks alone when a few very low scores stretch
+ * the range. */
+static void test_rank_magnitude_targets(void)
+{
+    const double y[6] = {40.0, 0.0, 99.0, 99.5, 100.0, 60.0};
+    const double tail[5] = {-1e6, 1.0, 2.0, 3.0, 4.0};
+    const double same[3] = {7.0, 7.0, 7.0};
+    double t[6], ranks[6], one = 42, t1;
+    CU_ASSERT_EQUAL(protein_rank_magnitude_targets(y, 6, t), PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_rank_normal(y, 6, ranks), PROTEIN_OK);
+    for (int i = 0; i < 6; i++) {
+        CU_ASSERT_DOUBLE_EQUAL(t[i], 0.5 * (ranks[i] + y[i] / 100.0), 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(protein_score_target_inverse(y, t, 6, t[i]),
+                               y[i], 1e-12);
+    }
+    CU_ASSERT_EQUAL(t[1], 0.0);
+    CU_ASSERT_EQUAL(t[4], 1.0);
+    /* 99 to 100 is a whole two ranks, and 0 to 40 one: the magnitudes
+     * shrink the first step against the second */
+    CU_ASSERT((t[4] - t[2]) / (t[0] - t[1]) <
+              0.5 * (ranks[4] - ranks[2]) / (ranks[0] - ranks[1]));
+    /* a diverged run 1e6 below the rest would squeeze the others into the
+     * top millionth of the min-max half: the ranks alone are used */
+    CU_ASSERT_EQUAL(protein_rank_magnitude_targets(tail, 5, t), PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_rank_normal(tail, 5, ranks), PROTEIN_OK);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(t[i], ranks[i]);
+    /* one value, or all equal: every target is 1; none: nothing written */
+    CU_ASSERT_EQUAL(protein_rank_magnitude_targets(same, 3, t), PROTEIN_OK);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(t[i], 1.0);
+    CU_ASSERT_EQUAL(protein_rank_magnitude_targets(&one, 1, &t1), PROTEIN_OK);
+    CU_ASSERT_EQUAL(t1, 1.0);
+    CU_ASSERT_EQUAL(protein_rank_magnitude_targets(y, 0, t), PROTEIN_OK);
 }
 
 /* Branin (minimize; optimum 0.397887), cost 5 exp(2 (x1 + 5) / 15). */
@@ -992,6 +1030,7 @@ static const cunit_test tests[] = {
     {"local picks while trials run", test_local_picks},
     {"a local pick after a new best", test_local_after_new_best},
     {"rank-normal transform", test_rank_normal},
+    {"rank-magnitude targets", test_rank_magnitude_targets},
     {"beats random on Branin", test_beats_random_branin},
     {"reflection at the bounds", test_reflect_at_bounds},
     {"cost target expansion", test_target_expansion},
