@@ -55,6 +55,21 @@ static int cmp_ranked(const void *a, const void *b)
     return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* y[0..n) with their indices, sorted by value (ties by index); NULL when
+ * out of memory. The caller frees it. */
+static ranked *sort_ranked(const double *y, size_t n)
+{
+    ranked *r = malloc(n * sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        r[i].y = y[i];
+        r[i].index = i;
+    }
+    qsort(r, n, sizeof(*r), cmp_ranked);
+    return r;
+}
+
 /* Rank-to-normal transform; see internal.h. */
 int protein_rank_normal(const double *y, size_t n, double *out)
 {
@@ -63,14 +78,9 @@ int protein_rank_normal(const double *y, size_t n, double *out)
 
     if (n == 0)
         return PROTEIN_OK;
-    r = malloc(n * sizeof(*r));
+    r = sort_ranked(y, n);
     if (r == NULL)
         return PROTEIN_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        r[i].y = y[i];
-        r[i].index = i;
-    }
-    qsort(r, n, sizeof(*r), cmp_ranked);
     for (size_t a = 0, b; a < n; a = b) {
         double rank; /* 1-based mid-rank of the tie group [a, b) */
         for (b = a + 1; b < n && r[b].y == r[a].y; b++)
@@ -101,14 +111,9 @@ int protein_rank_magnitude_targets(const double *y, size_t n, double *out)
 
     if (n == 0)
         return PROTEIN_OK;
-    r = malloc(n * sizeof(*r));
+    r = sort_ranked(y, n);
     if (r == NULL)
         return PROTEIN_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        r[i].y = y[i];
-        r[i].index = i;
-    }
-    qsort(r, n, sizeof(*r), cmp_ranked);
     lo = r[0].y;
     hi = r[n - 1].y;
     median = n % 2 ? r[n / 2].y : 0.5 * (r[n / 2 - 1].y + r[n / 2].y);
