@@ -70,17 +70,12 @@ static ranked *sort_ranked(const double *y, size_t n)
     return r;
 }
 
-/* Rank-to-normal transform; see internal.h. */
-int protein_rank_normal(const double *y, size_t n, double *out)
+/* protein_rank_normal's targets from r, the n > 0 values already sorted
+ * by sort_ranked. */
+static void rank_normal_sorted(const ranked *r, size_t n, double *out)
 {
-    ranked *r;
     double lo, hi;
 
-    if (n == 0)
-        return PROTEIN_OK;
-    r = sort_ranked(y, n);
-    if (r == NULL)
-        return PROTEIN_ENOMEM;
     for (size_t a = 0, b; a < n; a = b) {
         double rank; /* 1-based mid-rank of the tie group [a, b) */
         for (b = a + 1; b < n && r[b].y == r[a].y; b++)
@@ -93,6 +88,19 @@ int protein_rank_normal(const double *y, size_t n, double *out)
     hi = out[r[n - 1].index];
     for (size_t i = 0; i < n; i++)
         out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 1.0;
+}
+
+/* Rank-to-normal transform; see internal.h. */
+int protein_rank_normal(const double *y, size_t n, double *out)
+{
+    ranked *r;
+
+    if (n == 0)
+        return PROTEIN_OK;
+    r = sort_ranked(y, n);
+    if (r == NULL)
+        return PROTEIN_ENOMEM;
+    rank_normal_sorted(r, n, out);
     free(r);
     return PROTEIN_OK;
 }
@@ -107,21 +115,19 @@ int protein_rank_magnitude_targets(const double *y, size_t n, double *out)
 {
     ranked *r;
     double lo, hi, median;
-    int rc;
 
     if (n == 0)
         return PROTEIN_OK;
     r = sort_ranked(y, n);
     if (r == NULL)
         return PROTEIN_ENOMEM;
+    rank_normal_sorted(r, n, out);
     lo = r[0].y;
     hi = r[n - 1].y;
     median = n % 2 ? r[n / 2].y : 0.5 * (r[n / 2 - 1].y + r[n / 2].y);
     free(r);
-    rc = protein_rank_normal(y, n, out);
-    if (rc != PROTEIN_OK || !(hi > lo) ||
-        hi - median < MAGNITUDE_TAIL_SHARE * (hi - lo))
-        return rc;
+    if (!(hi > lo) || hi - median < MAGNITUDE_TAIL_SHARE * (hi - lo))
+        return PROTEIN_OK;
     for (size_t i = 0; i < n; i++)
         out[i] = 0.5 * (out[i] + (y[i] - lo) / (hi - lo));
     return PROTEIN_OK;
