@@ -70,12 +70,15 @@ static ranked *sort_ranked(const double *y, size_t n)
     return r;
 }
 
-/* protein_rank_normal's targets from r, the n > 0 values already sorted
- * by sort_ranked. */
-static void rank_normal_sorted(const ranked *r, size_t n, double *out)
+/* Writes protein_rank_normal(y) to out (n > 0) and returns y sorted by
+ * sort_ranked, which the caller frees; NULL when out of memory. */
+static ranked *rank_normal_sorted(const double *y, size_t n, double *out)
 {
+    ranked *r = sort_ranked(y, n);
     double lo, hi;
 
+    if (r == NULL)
+        return NULL;
     for (size_t a = 0, b; a < n; a = b) {
         double rank; /* 1-based mid-rank of the tie group [a, b) */
         for (b = a + 1; b < n && r[b].y == r[a].y; b++)
@@ -88,6 +91,7 @@ static void rank_normal_sorted(const ranked *r, size_t n, double *out)
     hi = out[r[n - 1].index];
     for (size_t i = 0; i < n; i++)
         out[i] = hi > lo ? (out[i] - lo) / (hi - lo) : 1.0;
+    return r;
 }
 
 /* Rank-to-normal transform; see internal.h. */
@@ -97,10 +101,9 @@ int protein_rank_normal(const double *y, size_t n, double *out)
 
     if (n == 0)
         return PROTEIN_OK;
-    r = sort_ranked(y, n);
+    r = rank_normal_sorted(y, n, out);
     if (r == NULL)
         return PROTEIN_ENOMEM;
-    rank_normal_sorted(r, n, out);
     free(r);
     return PROTEIN_OK;
 }
@@ -118,10 +121,9 @@ int protein_rank_magnitude_targets(const double *y, size_t n, double *out)
 
     if (n == 0)
         return PROTEIN_OK;
-    r = sort_ranked(y, n);
+    r = rank_normal_sorted(y, n, out);
     if (r == NULL)
         return PROTEIN_ENOMEM;
-    rank_normal_sorted(r, n, out);
     lo = r[0].y;
     hi = r[n - 1].y;
     median = n % 2 ? r[n / 2].y : 0.5 * (r[n / 2 - 1].y + r[n / 2].y);
