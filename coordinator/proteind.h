@@ -117,8 +117,9 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
 /* One turn of the refit loop for a held sweep: reads new observations
  * (waiting at most wait_ms for them), refits once a burst has been quiet
  * for the debounce time, replaces stale queued suggestions and tops the
- * ready queue up to the depth, expires trial leases and publishes the
- * early-stop threshold. Returns 0, PQ_ESTATE when the lease was lost to
+ * ready queue up to the depth, expires trial leases and asks running
+ * trials whose progress is worse than the early-stop threshold at the
+ * cost they reported to stop. Returns 0, PQ_ESTATE when the lease was lost to
  * another coordinator, or a negative pq_error when Redis failed (the state
  * stays usable; call again later). */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);

@@ -149,7 +149,11 @@ int protein_cost_model_fit(protein_cost_model *m, const double *score,
         sxx += (x[i] - mx) * (x[i] - mx);
         sxy += (x[i] - mx) * (y[i] - my);
     }
-    p[1] = sxx > 0 ? fmax(sxy / sxx, 0.0) : 0.0;
+    /* Every run cost the same (no cost reported: unit cost): a line
+     * through one cost says nothing about a run at another. */
+    if (!(sxx > 0))
+        goto done;
+    p[1] = fmax(sxy / sxx, 0.0);
     p[0] = my - p[1] * mx;
     step[0] = fmax(0.05, 0.1 * fabs(p[0]));
     step[1] = fmax(0.05, 0.1 * fabs(p[1]));

@@ -159,8 +159,9 @@ double protein_pinball_loss(const double *y, const double *x, size_t n,
 
 /* Fits a, b (b >= 0) minimizing the pinball loss at quantile q, from an
  * OLS start with Nelder-Mead, over the points with cost > 1e-6 and a finite
- * score. With fewer than PROTEIN_EARLYSTOP_MIN_OBS such points the model is
- * left unfitted and PROTEIN_OK returned. PROTEIN_ENOMEM on allocation
+ * score. With fewer than PROTEIN_EARLYSTOP_MIN_OBS such points, or when
+ * they all cost the same, the model is left unfitted and PROTEIN_OK
+ * returned. PROTEIN_ENOMEM on allocation
  * failure, PROTEIN_EINVAL for q outside (0, 1). */
 int protein_cost_model_fit(protein_cost_model *m, const double *score,
                            const double *cost, size_t n, double q);

@@ -796,14 +796,20 @@ static int build_training(const protein_optimizer *opt, work *w, size_t nrows)
     return PROTEIN_OK;
 }
 
+/* The early-stop model's quantile: the config's, 0.3 when unset. */
+static double stop_quantile(const protein_sweep_config *cfg)
+{
+    return cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
+               ? cfg->early_stop_quantile
+               : 0.3;
+}
+
 /* Pareto front, pruning and the early-stop model; w->front[0..*nf) are
  * the search centers from the front (pruned when prune_pareto). */
 static int update_front(protein_optimizer *opt, work *w, size_t *nf)
 {
     const protein_sweep_config *cfg = opt->cfg;
-    double q = cfg->early_stop_quantile > 0 && cfg->early_stop_quantile < 1
-                   ? cfg->early_stop_quantile
-                   : 0.3;
+    double q = stop_quantile(cfg);
     size_t nfront, npruned;
     int rc;
 
@@ -1794,6 +1800,34 @@ int protein_get_observation(const protein_optimizer *opt, size_t i,
     if (cost != NULL)
         *cost = opt->obs_cost[i];
     return PROTEIN_OK;
+}
+
+/* Early-stop model refit; see protein.h. */
+int protein_early_stop_refit(protein_optimizer *opt)
+{
+    size_t *front, nfront, npruned;
+    int rc;
+
+    if (opt == NULL)
+        return PROTEIN_EINVAL;
+    if (opt->n_obs == 0)
+        return PROTEIN_OK;
+    front = malloc(opt->n_obs * sizeof(*front));
+    if (front == NULL)
+        return PROTEIN_ENOMEM;
+    rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
+                                front, &nfront);
+    if (rc == PROTEIN_OK) {
+        npruned =
+            protein_pareto_prune(opt->obs_score, opt->obs_cost, front, nfront);
+        if (opt->stop.upper_cost <= 0)
+            protein_cost_model_update_upper(&opt->stop,
+                                            opt->obs_cost[front[npruned - 1]]);
+        rc = protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
+                                    opt->n_obs, stop_quantile(opt->cfg));
+    }
+    free(front);
+    return rc;
 }
 
 /* Early-stop threshold in the user's direction; see protein.h. */

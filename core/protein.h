@@ -377,10 +377,20 @@ size_t protein_num_finished(const protein_optimizer *opt);
 int protein_get_observation(const protein_optimizer *opt, size_t i,
                             double *values, double *score, double *cost);
 
-/* Early-stop threshold for a run at `cost` seconds, in the metric's own
- * units and direction: a run whose score is worse than this should stop.
- * Returns -INFINITY (maximize) / +INFINITY (minimize) when not fitted. */
+/* Early-stop threshold for a run that has spent `cost` so far, in the
+ * units of the costs observed, in the metric's own units and direction: a
+ * run whose score is worse than this should stop. Returns -INFINITY
+ * (maximize) / +INFINITY (minimize) when not fitted: fewer than 30
+ * successes, or every success cost the same. */
 double protein_early_stop_threshold(const protein_optimizer *opt, double cost);
+
+/* Refits the early-stop model on the observations so far (a model
+ * suggestion also does): the quantile line, and the upper cost threshold
+ * when no suggestion has set it yet (the pruned front's highest cost).
+ * For a coordinator that judges running trials between suggestions: with
+ * a deep queue, the last suggestion may predate most observations.
+ * PROTEIN_EINVAL for NULL opt, PROTEIN_ENOMEM. */
+int protein_early_stop_refit(protein_optimizer *opt);
 
 /* Pareto front of the successes (score vs cost), best-first by cost.
  * Writes up to max indices into observation order; returns the count. */

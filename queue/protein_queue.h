@@ -498,6 +498,8 @@ typedef struct pq_trial_record {
     int has_progress;
     double progress_step; /* last pq_progress() values */
     double progress_score;
+    int has_progress_cost; /* the last report carried a cost */
+    double progress_cost;
 } pq_trial_record;
 
 /* Frees one malloc'ed record and what it holds: pq_trial_get's *out

@@ -464,7 +464,9 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     if (finite_field(h, "progress_step", &rec->has_progress,
                      &rec->progress_step) != 0 ||
         finite_field(h, "progress_score", &has_progress_score,
-                     &rec->progress_score) != 0)
+                     &rec->progress_score) != 0 ||
+        finite_field(h, "progress_cost", &rec->has_progress_cost,
+                     &rec->progress_cost) != 0)
         bad = "progress";
     if (rec->has_progress && !has_progress_score)
         rec->progress_score = NAN;

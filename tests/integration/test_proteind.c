@@ -714,6 +714,69 @@ static void test_lease_expiry(void)
     kill9(pid);
 }
 
+/* Protein's early stop judges a running trial at the cost its progress
+ * report gives, in the units the trials report: far below what runs of
+ * that cost scored, it is asked to stop; above them, it is not; a report
+ * without a cost is never judged. Wall-clock time is not the sweep's
+ * cost: measured by it, a report with no cost was judged at its elapsed
+ * seconds, and past 0.3 x the front's highest cost + 10 it had to reach
+ * 0.9 x the best score (a sweep whose runs report no cost, all costing 1,
+ * stopped every run ten seconds in). So the cost-less trial is watched
+ * here for longer than that. */
+static void test_early_stop_cost_units(void)
+{
+    const char *extra[] = {"--id", "es", "--sweep", "es", NULL};
+    const double report_score[3] = {-100, 100, -100};
+    const double report_cost[3] = {18, 18, -1}; /* -1: none */
+    int stopped[3] = {0, 0, 0};
+    pq_trial *running[3] = {NULL, NULL, NULL};
+    int64_t end;
+    char key[32];
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("es", 0), PQ_OK);
+    pid = start_proteind("es", extra);
+    CU_ASSERT_FATAL(wait_queue("es", DEPTH, "es", 10000));
+    /* 32 runs whose score is their cost, from 1 to 20 */
+    for (int i = 0; i < 32; i++) {
+        double cost = 1.0 + 19.0 * i / 31.0;
+        pq_trial *t;
+
+        snprintf(key, sizeof key, "es-%d", i);
+        t = claim("es", key, 60);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_EQUAL(pq_complete(ctx, "es", t->id, t->token, cost, cost),
+                        PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_FATAL(wait_refit_n("es", 32, 30000));
+    for (int k = 0; k < 3; k++) {
+        snprintf(key, sizeof key, "es-run-%d", k);
+        running[k] = claim("es", key, 60);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(running[k]);
+    }
+    end = now_ms() + 22000; /* > 0.3 x 20 + 10 s, plus a 5 s round */
+    while (now_ms() < end) {
+        for (int k = 0; k < 3; k++) {
+            int stop = 0;
+
+            CU_ASSERT_EQUAL(pq_progress(ctx, "es", running[k]->id,
+                                        running[k]->token, 1, report_score[k],
+                                        report_cost[k], &stop),
+                            PQ_OK);
+            stopped[k] |= stop;
+        }
+        sleep_ms(250);
+    }
+    CU_ASSERT(stopped[0]);
+    CU_ASSERT_FALSE(stopped[1]);
+    CU_ASSERT_FALSE(stopped[2]);
+    CU_ASSERT(wait_log("es", "early stop (score -100 worse than", 1000));
+    for (int k = 0; k < 3; k++)
+        pq_trial_free(running[k]);
+    kill9(pid);
+}
+
 /* --device cuda: fails with a clear message when no CUDA device is usable;
  * where one is, the daemon starts on the cuda backend. */
 static void test_device_cuda(void)
@@ -849,6 +912,7 @@ static const cunit_test tests[] = {
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
     {"lease expiry: lost and retried", test_lease_expiry},
+    {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},
     {"SIGTERM releases the lease", test_sigterm},
     {"Redis down and back", test_redis_down},

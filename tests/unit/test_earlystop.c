@@ -83,6 +83,28 @@ static void test_unfitted_and_errors(void)
                     PROTEIN_EINVAL);
 }
 
+/* Runs that report no cost all count as costing 1: a quantile line over
+ * one cost cannot judge a run at any other, so there is no threshold
+ * (before, every run past 1.2 x that cost had to reach 0.9 x the best). */
+static void test_unfitted_equal_costs(void)
+{
+    double score[40], cost[40];
+    protein_cost_model m = {0};
+    make_data(score, cost, 40, 0, 2);
+    for (int i = 0; i < 40; i++)
+        cost[i] = 1.0;
+    protein_cost_model_update_upper(&m, 1.0);
+    CU_ASSERT_EQUAL(protein_cost_model_fit(&m, score, cost, 40, 0.3),
+                    PROTEIN_OK);
+    CU_ASSERT_FALSE(m.fitted);
+    CU_ASSERT(protein_cost_model_threshold(&m, 1.0) == -INFINITY);
+    CU_ASSERT(protein_cost_model_threshold(&m, 1e4) == -INFINITY);
+    cost[7] = 2.0; /* a second cost is enough */
+    CU_ASSERT_EQUAL(protein_cost_model_fit(&m, score, cost, 40, 0.3),
+                    PROTEIN_OK);
+    CU_ASSERT(m.fitted);
+}
+
 static void test_thresholds(void)
 {
     protein_cost_model m = {0};
@@ -104,9 +126,10 @@ static void test_thresholds(void)
     CU_ASSERT_DOUBLE_EQUAL(protein_cost_model_threshold(&m, 1300), -4.4, 1e-12);
 }
 
-/* Through the optimizer: 40 seeded successes on score = 0.5 + 0.3 ln c,
- * one model suggestion fits the model; minimize mirrors the threshold. */
-static double threshold_via_optimizer(int minimize)
+/* Through the optimizer: 40 seeded successes on score = 0.5 + 0.3 ln c;
+ * one model suggestion, or protein_early_stop_refit without one, fits
+ * the model; minimize mirrors the threshold. */
+static double threshold_via_optimizer(int minimize, int refit)
 {
     fx_sweep s;
     protein_optimizer *opt = NULL;
@@ -130,7 +153,13 @@ static double threshold_via_optimizer(int minimize)
         protein_observe(opt, v, minimize ? -sc : sc, c,
                         PROTEIN_OUTCOME_SUCCESS);
     }
-    CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+    CU_ASSERT(protein_early_stop_threshold(opt, 300) ==
+              (minimize ? INFINITY : -INFINITY));
+    if (refit) {
+        CU_ASSERT(protein_early_stop_refit(opt) == PROTEIN_OK);
+    } else {
+        CU_ASSERT(protein_suggest(opt, v, NULL) == PROTEIN_OK);
+    }
     t = protein_early_stop_threshold(opt, 300);
     protein_optimizer_free(opt);
     return t;
@@ -138,9 +167,13 @@ static double threshold_via_optimizer(int minimize)
 
 static void test_optimizer_threshold(void)
 {
-    double up = threshold_via_optimizer(0), down = threshold_via_optimizer(1);
+    double up = threshold_via_optimizer(0, 0);
+    double down = threshold_via_optimizer(1, 0);
     CU_ASSERT_DOUBLE_EQUAL(up, 0.5 + 0.3 * log(300), 1e-3);
     CU_ASSERT_DOUBLE_EQUAL(down, -up, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(threshold_via_optimizer(0, 1), up, 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(threshold_via_optimizer(1, 1), down, 1e-9);
+    CU_ASSERT(protein_early_stop_refit(NULL) == PROTEIN_EINVAL);
 }
 
 static const cunit_test tests[] = {
@@ -148,6 +181,7 @@ static const cunit_test tests[] = {
     {"recovers 0.5 + 0.3 ln c", test_recovers_line},
     {"slope non-negative", test_slope_nonnegative},
     {"unfitted and errors", test_unfitted_and_errors},
+    {"unfitted when every run cost the same", test_unfitted_equal_costs},
     {"thresholds", test_thresholds},
     {"through the optimizer", test_optimizer_threshold},
 };
