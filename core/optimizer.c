@@ -123,6 +123,17 @@
 #define COOL_UNTIL 0.7
 #define CEILING_START 0.4
 #define CEILING_END 0.8
+/* Spend cap: a suggestion made with no trial in flight, in a sweep with a
+ * cost parameter, ranks a candidate predicted to cost more than
+ * SPEND_SHARE of what the finished trials cost in all below every other,
+ * until the cooling ends (never without a trial budget). The sweep's
+ * spend grows by at most that share per trial, so whatever budget it is
+ * stopped at, it has found what cheap runs can find before it pays for
+ * long ones; without the cap each new best run was followed by one a
+ * little longer and a little better, the budget went on a chain of ever
+ * longer runs of one configuration, and the other parameters were not
+ * explored (docs/benchmarks.md, fourteenth round). */
+#define SPEND_SHARE 0.1
 /* While trials run, every LOCAL_EVERY-th pick is local, and so is the
  * first pick after a new best success: only candidates within
  * LOCAL_RADIUS (scaled_r2, the cost parameter left out) of the best
@@ -171,6 +182,7 @@ struct protein_optimizer {
     /* finished trials, successes and failures, each counted once however
      * many points of its curve were observed */
     size_t n_finished;
+    double spent; /* the finished trials' costs, summed */
     double *fail_u;
     /* pending points (model space) */
     size_t n_pending, cap_pending;
@@ -210,6 +222,7 @@ typedef struct work {
     const double *local;  /* local pick: the best success (model space) */
     double cool;          /* cost cooling exponent (0: none) */
     double ceiling;       /* log-cost the cooling never rewards going below */
+    double spend_cap;     /* log-cost above which a candidate ranks last */
     size_t n_train;       /* rows the score GP is factorized on */
     size_t picks;         /* suggestions made from this work (a batch's n) */
     int cost_flat;        /* every success cost the same: no cost model */
@@ -1024,8 +1037,9 @@ static int predict_range(protein_optimizer *opt, work *w, size_t from,
  *     - w->cool max(log(predicted cost), w->ceiling)
  *     + the local penalty of the nearest pending point,
  * less OVER_BUDGET_PENALTY where the predicted cost exceeds
- * max_suggestion_cost; -inf for a candidate taken earlier in a batch and,
- * in a local pick, for one outside its region. */
+ * max_suggestion_cost or the spend cap (log-cost w->spend_cap); -inf for a
+ * candidate taken earlier in a batch and, in a local pick, for one outside its
+ * region. */
 static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
                           size_t to)
 {
@@ -1042,7 +1056,8 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
         if (!w->cost_flat)
             a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN)) -
                  w->cool * fmax(c * w->lrange + w->lmin, w->ceiling);
-        if (max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost))
+        if ((max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost)) ||
+            c * w->lrange + w->lmin > w->spend_cap)
             a -= OVER_BUDGET_PENALTY;
         if (opt->n_pending > 0)
             a += pending_penalty(w->near[k], w->rho);
@@ -1332,7 +1347,9 @@ done:
  * warm-up spanned the cost parameter's whole range (one with a default
  * keeps the warm-up under it: the log-cost range the ceiling is measured
  * on is then that of short runs, and a ceiling inside it starved the
- * sweep of the long runs it needs). */
+ * sweep of the long runs it needs). The spend cap (SPEND_SHARE) in
+ * w->spend_cap: with no trial in flight and a cost parameter, until the
+ * cooling ends; +inf otherwise. */
 static void cooling(const protein_optimizer *opt, work *w)
 {
     double warmup = opt->cfg->num_random_samples > 0
@@ -1342,12 +1359,19 @@ static void cooling(const protein_optimizer *opt, work *w)
 
     w->cool = 0;
     w->ceiling = -INFINITY;
-    if (w->cost_flat || opt->cfg->max_trials <= 0 || budget < 1)
+    w->spend_cap = INFINITY;
+    if (w->cost_flat)
+        return;
+    if (opt->cost_dim >= 0 && opt->n_pending == 0 && opt->spent > 0)
+        w->spend_cap = log(SPEND_SHARE * opt->spent);
+    if (opt->cfg->max_trials <= 0 || budget < 1)
         return;
     done = (double)(opt->n_finished + opt->n_pending) - warmup;
     f = fmax(done, 0) / budget / COOL_UNTIL;
-    if (f >= 1)
+    if (f >= 1) {
+        w->spend_cap = INFINITY;
         return;
+    }
     if (opt->n_pending > 0 || opt->cost_warm_share < 1) {
         w->cool = COOL_EXPONENT * (1.0 - f);
         return;
@@ -1737,8 +1761,10 @@ int protein_observe(protein_optimizer *opt, const double *values, double score,
 {
     int rc = protein_observe_point(opt, values, score, cost, outcome);
 
-    if (rc == PROTEIN_OK)
+    if (rc == PROTEIN_OK) {
         opt->n_finished++;
+        opt->spent += cost > 0 ? cost : 0;
+    }
     return rc;
 }
 

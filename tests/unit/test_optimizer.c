@@ -914,6 +914,73 @@ static void test_cost_ceiling(void)
     CU_ASSERT(dearest == 0);
 }
 
+/* quad_space with x as the cost parameter (cost e^(x/2): 1 to 148, the
+ * optimum x = 7 at 33), no warm-up, a trial budget of max_trials (0:
+ * none), and ten cheap runs observed (x from 0 to 4.5, 39 in all). */
+static protein_optimizer *cheap_start(long max_trials, double *spent)
+{
+    static fx_sweep s;
+    protein_optimizer *opt = NULL;
+    double v[2];
+    quad_space(&s, 23, 0);
+    s.cfg.cost_param = (char *)"x";
+    s.cfg.max_trials = max_trials;
+    s.cfg.num_random_samples = 0;
+    if (protein_optimizer_create(&s.cfg, NULL, &opt, NULL) != PROTEIN_OK)
+        return NULL;
+    *spent = 0;
+    for (int i = 0; i < 10; i++) {
+        v[0] = 0.5 * i;
+        v[1] = 1e-5 * pow(1e4, (i + 0.5) / 10);
+        *spent += exp_cost(v);
+        protein_observe(opt, v, quad(v), exp_cost(v), PROTEIN_OUTCOME_SUCCESS);
+    }
+    return opt;
+}
+
+/* The spend cap of a sequential sweep with a cost parameter: while the
+ * cooling lasts (with a 60-trial budget and no warm-up, the first 42
+ * trials; the whole sweep without a budget) no model suggestion is
+ * predicted to cost more than a tenth of what the finished trials cost
+ * in all, though the optimum costs more than that at first. With a trial
+ * in flight there is no cap: the pick goes for the optimum. */
+static void test_spend_cap(void)
+{
+    protein_suggestion_info info;
+    protein_optimizer *opt;
+    double v[2], spent;
+
+    for (long budget = 0; budget <= 60; budget += 60) {
+        int capped = 0;
+        opt = cheap_start(budget, &spent);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(opt);
+        for (int i = 0; i < 30; i++) {
+            CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+            CU_ASSERT_EQUAL(info.source, PROTEIN_SOURCE_MODEL);
+            capped += info.predicted_cost <= 0.1 * spent * (1 + 1e-9);
+            spent += exp_cost(v);
+            protein_observe(opt, v, quad(v), exp_cost(v),
+                            PROTEIN_OUTCOME_SUCCESS);
+        }
+        CU_ASSERT_EQUAL(capped, 30);
+        protein_optimizer_free(opt);
+    }
+    /* two capped picks teach the cost model the cost axis (the first,
+     * far from the cheap runs, is predicted at their cost); then a
+     * trial in flight: uncapped, the next pick costs more than the cap */
+    opt = cheap_start(0, &spent);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(opt);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+        spent += exp_cost(v);
+        protein_observe(opt, v, quad(v), exp_cost(v), PROTEIN_OUTCOME_SUCCESS);
+    }
+    CU_ASSERT_FATAL(protein_add_pending(opt, v) == PROTEIN_OK);
+    CU_ASSERT_FATAL(protein_suggest(opt, v, &info) == PROTEIN_OK);
+    CU_ASSERT(exp_cost(v) > 0.1 * spent);
+    protein_optimizer_free(opt);
+}
+
 /* A trial observed with its curve is one finished trial, however many
  * points it adds: the cost cooling counts trials, and counted by
  * observations a downsample of 6 ended the cooling six times too early. */
@@ -1041,6 +1108,7 @@ static const cunit_test tests[] = {
     {"budget mask", test_budget_mask},
     {"cost cooling", test_cost_cooling},
     {"cost ceiling", test_cost_ceiling},
+    {"spend cap", test_spend_cap},
     {"a curve counts one trial", test_curve_counts_one_trial},
     {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
     {"failures and constants", test_failures_and_constants_only},
