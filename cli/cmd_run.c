@@ -34,7 +34,7 @@ typedef struct run_trial {
     double score, cost;
     char reason[160];
     cli_curve curve; /* the reports read so far */
-    int pruned;      /* stopped by early_terminate */
+    int pruned;      /* stopped early, by the sweep's stopping rule */
 } run_trial;
 
 typedef struct run_state {
@@ -51,8 +51,17 @@ typedef struct run_state {
     cli_progress progress;
     FILE *csv; /* --out, a row written as each trial finishes */
     const char *csv_path;
-    int csv_errno; /* the first write error, reported at the end */
+    int csv_errno;      /* the first write error, reported at the end */
+    long stop_model_at; /* trials finished when the early-stop model was
+                           last refitted (-1: never) */
 } run_state;
+
+/* The rule that stops trials early: W&B's hyperband when the config has
+ * early_terminate, else Protein's early-stop model. */
+static const char *stop_rule(const protein_sweep_config *cfg)
+{
+    return cfg->hyperband.enabled ? "hyperband" : "the early-stop model";
+}
 
 /* The sweep name the trials see: the config's name when valid, else "local". */
 static const char *sweep_name(const protein_sweep_config *cfg)
@@ -223,8 +232,11 @@ static void finish(run_state *st, run_trial *t, int status)
         const protein_curve_point *last = &t->curve.points[t->curve.n - 1];
         ok = 1;
         t->score = last->score;
+        if (last->cost > 0)
+            t->cost = last->cost; /* the cost so far, when reported */
         snprintf(t->reason, sizeof(t->reason),
-                 "stopped by hyperband after %zu reports", t->curve.n);
+                 "stopped by %s after %zu reports", stop_rule(st->cfg),
+                 t->curve.n);
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (ok)
@@ -250,8 +262,43 @@ static void finish(run_state *st, run_trial *t, int status)
     }
 }
 
-/* Reads the running trials' new reports and stops those W&B's hyperband
- * rule (early_terminate) says to stop. */
+/* Stops the running trials whose latest report is worse than Protein's
+ * early-stop threshold at the cost that report gave, as proteind does
+ * under Slurm: a report without cost= is not judged (the model's costs
+ * are the ones trials report). The model is refitted once a trial has
+ * finished since the last refit. */
+static void check_early_stop(run_state *st)
+{
+    long finished = st->completed + st->failed, i;
+
+    if (finished != st->stop_model_at) {
+        if (protein_early_stop_refit(st->opt) != PROTEIN_OK)
+            return;
+        st->stop_model_at = finished;
+    }
+    for (i = 0; i < st->launched; i++) {
+        run_trial *t = &st->trials[i];
+        const protein_curve_point *last;
+        double threshold;
+
+        if (t->status != RUN_RUNNING || t->pruned || t->pid <= 0 ||
+            t->curve.n == 0)
+            continue;
+        last = &t->curve.points[t->curve.n - 1];
+        if (!(last->cost > 0))
+            continue;
+        threshold = protein_early_stop_threshold(st->opt, last->cost);
+        if (!(st->cfg->minimize ? last->score > threshold
+                                : last->score < threshold))
+            continue;
+        t->pruned = 1;
+        kill(-t->pid, SIGTERM);
+    }
+}
+
+/* Reads the running trials' new reports and stops those the sweep's
+ * stopping rule says to stop: W&B's hyperband (early_terminate), else
+ * Protein's early-stop model. */
 static void check_progress(run_state *st)
 {
     const cli_curve **curves;
@@ -263,8 +310,10 @@ static void check_progress(run_state *st)
             cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
                              st->cfg->cost_metric, NAN);
     }
-    if (!st->cfg->hyperband.enabled)
+    if (!st->cfg->hyperband.enabled) {
+        check_early_stop(st);
         return;
+    }
     curves = calloc((size_t)st->launched + 1, sizeof(*curves));
     if (!curves)
         return;
@@ -400,6 +449,7 @@ int cmd_run(int argc, char **argv)
     long i;
 
     memset(&st, 0, sizeof(st));
+    st.stop_model_at = -1;
     dash = cli_command_dash(argc, argv);
     optind = 1;
     while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
@@ -494,9 +544,9 @@ int cmd_run(int argc, char **argv)
     for (i = 0, c = 0; i < st.launched; i++)
         c += st.trials[i].pruned && st.trials[i].status == RUN_COMPLETED;
     if (c > 0)
-        printf("%d stopped early by hyperband (early_terminate), recorded at "
-               "their last report\n",
-               c);
+        printf("%d stopped early by %s, recorded at their last report\n", c,
+               cfg->hyperband.enabled ? "hyperband (early_terminate)"
+                                      : "the early-stop model");
     if (best) {
         printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
                cfg->metric ? cfg->metric : "score", best->score, best->cost);

@@ -182,6 +182,50 @@ best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -
 awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
     "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"
 
+# without early_terminate, Protein's early-stop model (as proteind runs it
+# under Slurm): once 30 trials have finished, a trial whose report is far
+# below what runs of that cost scored is stopped; a report without cost=
+# is not judged
+cat >"$tmp/es.yaml" <<'EOF'
+name: es
+method: protein
+metric: {name: score, goal: maximize}
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOF
+cat >"$tmp/es.sh" <<'EOF'
+#!/bin/sh
+x=$(printf '%s' "$PROTEIN_PARAMS" | sed 's/.*"x": \([0-9.e-]*\).*/\1/')
+low=$(awk -v x="$x" 'BEGIN { print x / 10 }')
+if [ -n "${ES_COST:-}" ]; then
+    printf 'step=1\ncost=30\nscore=%s\n' "$low" >>"$PROTEIN_RESULT"
+else
+    printf 'step=1\nscore=%s\n' "$low" >>"$PROTEIN_RESULT"
+fi
+sleep 0.5
+awk -v x="$x" 'BEGIN { printf "score=%s\ncost=%s\n", x, 20 + 20 * x }' >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/es.sh"
+ES_COST=1 "$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
+    --out "$tmp/es.csv" -- "$tmp/es.sh" >"$tmp/es.out" 2>&1 ||
+    fail "early-stop sweep: $(cat "$tmp/es.out")"
+grep -q 'stopped early by the early-stop model' "$tmp/es.out" ||
+    fail "the early-stop model stopped nothing: $(cat "$tmp/es.out")"
+# a stopped trial is recorded at its report: score x/10, cost 30 (one
+# stopped as it wrote its final result keeps that result)
+awk -F, '$6 ~ /^stopped by the early-stop model/ { n++ } END { exit !(n >= 5) }' \
+    "$tmp/es.csv" || fail "fewer than 5 of the last 10 trials stopped: $(cat "$tmp/es.csv")"
+awk -F, 'NR > 1 && $2 == "completed" { done++ }
+    $2 == "pruned" && done < 30 { bad = 1 }
+    $6 ~ /^stopped/ && ($3 > 0.1 || $4 != 30) { bad = 1 }
+    END { exit bad }' "$tmp/es.csv" ||
+    fail "a trial stopped before 30 finished, or not at its report: $(cat "$tmp/es.csv")"
+"$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
+    --out "$tmp/es-nocost.csv" -- "$tmp/es.sh" >"$tmp/es-nocost.out" 2>&1 ||
+    fail "early-stop sweep without costs in the reports"
+! grep -q 'stopped early' "$tmp/es-nocost.out" ||
+    fail "a report without cost= was judged: $(cat "$tmp/es-nocost.csv")"
+
 # metric.target: no new trials once one reaches it (loss 0.99 or less)
 sed -e 's/metric: {name: loss}/metric: {name: loss, target: 0.99}/' \
     -e '/early_terminate/d' "$tmp/hb.yaml" >"$tmp/target.yaml"
