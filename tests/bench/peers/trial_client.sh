@@ -10,10 +10,16 @@ exec 3<>"/dev/tcp/127.0.0.1/$1"
 printf '%s\n%s\n' "$PROTEIN_PARAMS" "$PROTEIN_TRIAL" >&3
 read -r score cost curve <&3
 # a curve problem's reply goes on with STEP SCORE COST per point: progress
-# reports, as a training script writes them
+# reports, as a training script writes them. All in one write: the run
+# is over on the simulated clock, and protein run, which reads reports
+# as they come (early stop), must not judge it half written.
+out=
 set -- ${curve:-}
 while [ $# -ge 3 ]; do
-    printf 'step=%s\ncost=%s\nscore=%s\n' "$1" "$3" "$2" >>"$PROTEIN_RESULT"
+    out="${out}step=$1
+cost=$3
+score=$2
+"
     shift 3
 done
-printf 'score=%s\ncost=%s\n' "$score" "$cost" >>"$PROTEIN_RESULT"
+printf '%sscore=%s\ncost=%s\n' "$out" "$score" "$cost" >>"$PROTEIN_RESULT"
