@@ -265,17 +265,12 @@ static void finish(run_state *st, run_trial *t, int status)
 /* Stops the running trials whose latest report is worse than Protein's
  * early-stop threshold at the cost that report gave, as proteind does
  * under Slurm: a report without cost= is not judged (the model's costs
- * are the ones trials report). The model is refitted once a trial has
- * finished since the last refit. */
+ * are the ones trials report). The model is refitted before the first
+ * report it judges after a trial has finished. */
 static void check_early_stop(run_state *st)
 {
     long finished = st->completed + st->failed, i;
 
-    if (finished != st->stop_model_at) {
-        if (protein_early_stop_refit(st->opt) != PROTEIN_OK)
-            return;
-        st->stop_model_at = finished;
-    }
     for (i = 0; i < st->launched; i++) {
         run_trial *t = &st->trials[i];
         const protein_curve_point *last;
@@ -287,6 +282,11 @@ static void check_early_stop(run_state *st)
         last = &t->curve.points[t->curve.n - 1];
         if (!(last->cost > 0))
             continue;
+        if (finished != st->stop_model_at) {
+            if (protein_early_stop_refit(st->opt) != PROTEIN_OK)
+                return;
+            st->stop_model_at = finished;
+        }
         threshold = protein_early_stop_threshold(st->opt, last->cost);
         if (!(st->cfg->minimize ? last->score > threshold
                                 : last->score < threshold))
@@ -544,9 +544,9 @@ int cmd_run(int argc, char **argv)
     for (i = 0, c = 0; i < st.launched; i++)
         c += st.trials[i].pruned && st.trials[i].status == RUN_COMPLETED;
     if (c > 0)
-        printf("%d stopped early by %s, recorded at their last report\n", c,
-               cfg->hyperband.enabled ? "hyperband (early_terminate)"
-                                      : "the early-stop model");
+        printf("%d stopped early by %s%s, recorded at their last report\n", c,
+               stop_rule(cfg),
+               cfg->hyperband.enabled ? " (early_terminate)" : "");
     if (best) {
         printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
                cfg->metric ? cfg->metric : "score", best->score, best->cost);

@@ -473,21 +473,19 @@ fail:
  * reports none counts as costing 1), so a report without a cost cannot be
  * placed on it and is left alone: measured by wall-clock seconds instead,
  * a sweep with no costs (all 1) asked every run still short of 0.9 x the
- * best score to stop ten seconds in. */
+ * best score to stop ten seconds in. The model is refitted before the
+ * first report it judges: with a deep queue no model suggestion, which
+ * refits it too, may follow the latest observations. */
 static int early_stop(pq_context *ctx, proteind_sweep *s)
 {
     pq_trial_record *trials = NULL;
     size_t n = 0, skipped = 0;
     double thr;
-    int rc, worse;
+    int rc, worse, refitted = 0;
 
     rc = pq_trial_list(ctx, s->name, PQ_TRIAL_RUNNING, &trials, &n, &skipped);
     if (rc != PQ_OK)
         return rc;
-    if (n > 0 && protein_early_stop_refit(s->opt) == PROTEIN_ENOMEM) {
-        pq_trial_records_free(trials, n);
-        return PQ_ENOMEM;
-    }
     if (skipped)
         proteind_log("sweep %s: %zu running trials not considered for early "
                      "stopping: %s",
@@ -498,6 +496,13 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
         if (!t->has_progress || !t->has_progress_cost || t->stop_requested ||
             !(t->progress_cost > 0))
             continue;
+        if (!refitted) {
+            if (protein_early_stop_refit(s->opt) == PROTEIN_ENOMEM) {
+                rc = PQ_ENOMEM;
+                break;
+            }
+            refitted = 1;
+        }
         thr = protein_early_stop_threshold(s->opt, t->progress_cost);
         worse = s->cfg->minimize ? t->progress_score > thr
                                  : t->progress_score < thr;

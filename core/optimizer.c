@@ -1045,7 +1045,7 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
 {
     const double max_cost = opt->cfg->max_suggestion_cost;
     for (size_t k = from; k < to; k++) {
-        double c = w->pred_c[k], a;
+        double c = w->pred_c[k], lc = c * w->lrange + w->lmin, a;
         if (w->local != NULL &&
             scaled_r2(w->cand + k * opt->dim, w->local, w->sc, opt->dim,
                       opt->cost_dim) > LOCAL_RADIUS * LOCAL_RADIUS) {
@@ -1055,9 +1055,8 @@ static void acquire_range(const protein_optimizer *opt, work *w, size_t from,
         a = protein_log_ei(w->pred_s[k], sqrt(w->var_s[k]), w->best);
         if (!w->cost_flat)
             a += log(fmax(1.0 - fabs(w->t - c) / w->reach, DBL_MIN)) -
-                 w->cool * fmax(c * w->lrange + w->lmin, w->ceiling);
-        if ((max_cost > 0 && !(exp(c * w->lrange + w->lmin) < max_cost)) ||
-            c * w->lrange + w->lmin > w->spend_cap)
+                 w->cool * fmax(lc, w->ceiling);
+        if ((max_cost > 0 && !(exp(lc) < max_cost)) || lc > w->spend_cap)
             a -= OVER_BUDGET_PENALTY;
         if (opt->n_pending > 0)
             a += pending_penalty(w->near[k], w->rho);
