@@ -24,6 +24,7 @@ for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 sys.path.insert(0, HERE)
 
 import benchset  # noqa: E402
+import recost  # noqa: E402
 import report  # noqa: E402
 from optimizers import RUNNER_REVISION, RUNNERS  # noqa: E402
 
@@ -185,10 +186,18 @@ def main():
                     help="keep the raw results already in --out (default: start afresh)")
     ap.add_argument("--report-only", action="store_true",
                     help="rebuild report.md from the raw results in --out")
+    ap.add_argument("--recost", metavar="SRC", default=None,
+                    help="copy the results folder SRC to --out (a new folder) with every "
+                    "scikit-learn trial's cost re-measured in this process, the runs "
+                    "interleaved, then report: costs measured in other sessions "
+                    "compared fairly (recost.py)")
     args = ap.parse_args()
 
     if args.report_only:
         report.write(args.out)
+        return
+    if args.recost:
+        recost.recost(args.recost, args.out, args.jobs, " ".join(sys.argv))
         return
     problems = expand_problems(args.problems or (
         "rl,mixed,bbob,sklearn" if args.final else "rl,mixed,bbob"))
