@@ -92,7 +92,8 @@ def versions():
 
 def cached_run(cfile, task, trials):
     """A peer's earlier run of task: the local cache, else a committed result
-    (results/*/raw) with the same budget and harness version; None if none."""
+    (results/*/raw) with the same budget and harness version, as it was run
+    (not a --recost copy, whose costs were measured again); None if none."""
     p, seed, mode, opt = task
     paths = [cfile] + sorted(glob.glob(os.path.join(
         HERE, "results", "*", "raw", p, mode, "%s-s%d.json" % (opt, seed))))
@@ -103,7 +104,7 @@ def cached_run(cfile, task, trials):
             res = json.load(f)
         if (res.get("trials") == trials and res.get("harness") == HARNESS_VERSION
                 and res.get("runner_revision", 1) == RUNNER_REVISION.get(opt, 1)
-                and not res.get("error")):
+                and not res.get("error") and not res.get("recosted")):
             return res
     return None
 
