@@ -49,7 +49,7 @@ def recost_problem(raw, problem):
     tasks = _runs_by_task(raw, problem)
     t0, n = time.monotonic(), 0
     warm = False
-    for key in sorted(tasks):
+    for done, key in enumerate(sorted(tasks), 1):
         runs = tasks[key]
         longest = max(len(run["results"]) for _, run in runs.values())
         for i in range(longest):
@@ -71,6 +71,9 @@ def recost_problem(raw, problem):
             run["recosted"] = True
             with open(path, "w") as f:
                 json.dump(run, f)
+        # a problem takes minutes: say how far it is
+        print("[%s %d/%d] %s seed %d: %d runs re-costed" % (
+            problem, done, len(tasks), key[0], key[1], len(runs)), flush=True)
     return n, time.monotonic() - t0
 
 
