@@ -817,29 +817,42 @@ static double stop_quantile(const protein_sweep_config *cfg)
                : 0.3;
 }
 
+/* The Pareto front of the successes in front[0..*nfront) (front has room
+ * for n_obs indices), pruned to its first *npruned, and the early-stop
+ * model fitted on all observations. Its upper cost threshold follows the
+ * pruned front's highest cost as Protein moves it, once per suggestion
+ * (per_suggestion), or is only set when nothing has set it yet (a refit
+ * between suggestions, which may come every few seconds). */
+static int fit_stop_model(protein_optimizer *opt, size_t *front, size_t *nfront,
+                          size_t *npruned, int per_suggestion)
+{
+    int rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
+                                    front, nfront);
+
+    if (rc != PROTEIN_OK)
+        return rc;
+    *npruned =
+        protein_pareto_prune(opt->obs_score, opt->obs_cost, front, *nfront);
+    if (per_suggestion || opt->stop.upper_cost <= 0)
+        protein_cost_model_update_upper(&opt->stop,
+                                        opt->obs_cost[front[*npruned - 1]]);
+    return protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
+                                  opt->n_obs, stop_quantile(opt->cfg));
+}
+
 /* Pareto front, pruning and the early-stop model; w->front[0..*nf) are
  * the search centers from the front (pruned when prune_pareto). */
 static int update_front(protein_optimizer *opt, work *w, size_t *nf)
 {
-    const protein_sweep_config *cfg = opt->cfg;
-    double q = stop_quantile(cfg);
     size_t nfront, npruned;
     int rc;
 
     w->front = malloc(opt->n_obs * sizeof(size_t));
     if (w->front == NULL)
         return PROTEIN_ENOMEM;
-    rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
-                                w->front, &nfront);
-    if (rc != PROTEIN_OK)
-        return rc;
-    npruned =
-        protein_pareto_prune(opt->obs_score, opt->obs_cost, w->front, nfront);
-    protein_cost_model_update_upper(&opt->stop,
-                                    opt->obs_cost[w->front[npruned - 1]]);
-    rc = protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
-                                opt->n_obs, q);
-    *nf = cfg->prune_pareto ? npruned : nfront;
+    rc = fit_stop_model(opt, w->front, &nfront, &npruned, 1);
+    if (rc == PROTEIN_OK)
+        *nf = opt->cfg->prune_pareto ? npruned : nfront;
     return rc;
 }
 
@@ -1840,17 +1853,7 @@ int protein_early_stop_refit(protein_optimizer *opt)
     front = malloc(opt->n_obs * sizeof(*front));
     if (front == NULL)
         return PROTEIN_ENOMEM;
-    rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
-                                front, &nfront);
-    if (rc == PROTEIN_OK) {
-        npruned =
-            protein_pareto_prune(opt->obs_score, opt->obs_cost, front, nfront);
-        if (opt->stop.upper_cost <= 0)
-            protein_cost_model_update_upper(&opt->stop,
-                                            opt->obs_cost[front[npruned - 1]]);
-        rc = protein_cost_model_fit(&opt->stop, opt->obs_score, opt->obs_cost,
-                                    opt->n_obs, stop_quantile(opt->cfg));
-    }
+    rc = fit_stop_model(opt, front, &nfront, &npruned, 0);
     free(front);
     return rc;
 }

@@ -164,13 +164,7 @@ def run_pufferlib(problem, trials, parallel, seed, choice_shift=0):
         out = {}
         for p in space:
             v = train[p.name]
-            if p.kind == "cat":
-                v = p.choices[int(round(v))]
-            elif p.kind in ("int", "pow2"):
-                v = int(v)
-            else:
-                v = float(v)
-            out[p.name] = v
+            out[p.name] = p.choices[int(round(v))] if p.kind == "cat" else p.typed(v)
         return out
 
     def ask():
@@ -305,10 +299,7 @@ def run_protein(problem, trials, parallel, seed, protein=None, curve=False,
             params = json.loads(self.rfile.readline())
             launch = int(self.rfile.readline())  # protein's launch order
             for k, p in types.items():
-                if p.kind in ("int", "pow2"):
-                    params[k] = int(params[k])
-                elif p.kind in ("float", "log"):
-                    params[k] = float(params[k])
+                params[k] = p.typed(params[k])
             with cond:
                 score, cost, points = evaluator.submit(problem.evaluate, params, seed).result()
                 state["asked"] += 1

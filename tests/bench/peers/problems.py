@@ -21,6 +21,16 @@ class Param:
         self.name, self.kind = name, kind
         self.low, self.high, self.choices = low, high, choices
 
+    def typed(self, v):
+        """v as this parameter's evaluate() takes it (an int for int and
+        pow2, a float for float and log, a categorical's choice as it is),
+        from what JSON or an optimizer hands over."""
+        if self.kind in ("int", "pow2"):
+            return int(v)
+        if self.kind in ("float", "log"):
+            return float(v)
+        return v
+
 
 class Problem:
     name = ""

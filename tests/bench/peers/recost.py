@@ -58,10 +58,7 @@ def recost_problem(raw, problem):
                 if i >= len(run["results"]):
                     continue
                 row = run["results"][i]
-                params = dict(zip(run["columns"][3:], row[3:]))
-                for k, p in space.items():
-                    if p.kind in ("int", "pow2"):
-                        params[k] = int(params[k])
+                params = {k: space[k].typed(v) for k, v in zip(run["columns"][3:], row[3:])}
                 if not warm:
                     prob.evaluate(params, run["seed"])  # imports and first-fit set-up
                     warm = True
