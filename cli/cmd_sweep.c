@@ -23,6 +23,28 @@
  * this many and proteind tops the pool up. */
 #define MAX_FALLBACK 4096
 
+/* The array throttle `protein create` suggests: one task at a time per
+ * TRIALS_PER_RUNNING trials of the budget, from MIN_RUNNING to
+ * MAX_RUNNING. A trial is chosen without the results of the trials
+ * still running, and on the peer bench sweeps of 60-80 trials found
+ * about what sequential ones find with 2 or 4 running, and clearly less
+ * with 8 or 16 (docs/benchmarks.md, sixteenth round). */
+#define TRIALS_PER_RUNNING 15
+#define MIN_RUNNING 2
+#define MAX_RUNNING 16
+/* The array `protein create` suggests for a sweep without a budget. */
+#define UNBUDGETED_ARRAY 100
+
+/* How many of a sweep's array tasks to run at once (see
+ * TRIALS_PER_RUNNING) for a budget of max_trials (<= 0: none). */
+static long suggested_running(long max_trials)
+{
+    long n =
+        (max_trials > 0 ? max_trials : UNBUDGETED_ARRAY) / TRIALS_PER_RUNNING;
+
+    return n < MIN_RUNNING ? MIN_RUNNING : n > MAX_RUNNING ? MAX_RUNNING : n;
+}
+
 /* The sweep name of a config: --name, the config's name, else the file
  * name without directory and extension. Malloc'ed. */
 static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
@@ -56,7 +78,7 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
-    long bands[PROTEIN_HYPERBAND_BANDS_MAX];
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX], running;
     char *name = NULL, *yaml = NULL;
     size_t yaml_len, n_fallback = 0;
     long lease = 0, retries = 0;
@@ -156,10 +178,15 @@ int cmd_create(int argc, char **argv)
         printf("budget %ld trials\n", cfg->max_trials);
     else
         printf("no trial budget\n");
+    running = suggested_running(cfg->max_trials);
     printf(
-        "run trials with:\n  sbatch --array=0-%ld%%16 --sweep=%s your.sbatch\n"
+        "run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s your.sbatch\n"
+        "  (%ld at a time: each trial is chosen without the results of "
+        "those still running,\n  so more at once finish sooner but "
+        "find less; see the user guide)\n"
         "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
-        (cfg->max_trials > 0 ? cfg->max_trials : 100) - 1, name, name);
+        (cfg->max_trials > 0 ? cfg->max_trials : UNBUDGETED_ARRAY) - 1, running,
+        name, running, name);
     ret = CLI_OK;
 done:
     if (fallback)

@@ -33,8 +33,21 @@ sweep_yaml clitest 12
 rc=0
 "$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/create.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "create"
-grep -q "sbatch --array=0-11%16 --sweep=$U/clitest " "$tmp/create.out" ||
-    fail "create does not print the sbatch line"
+grep -q "sbatch --array=0-11%2 --sweep=$U/clitest " "$tmp/create.out" ||
+    fail "create does not print the sbatch line (2 at a time for 12 trials)"
+grep -q "(2 at a time: each trial is chosen without the results" "$tmp/create.out" ||
+    fail "create does not say why 2 at a time"
+# the throttle grows with the budget (one per 15 trials), up to 16
+sweep_yaml wide 90
+"$PROTEIN" create "$tmp/wide.yaml" >"$tmp/wide.out" 2>&1 || fail "create wide"
+grep -q "sbatch --array=0-89%6 --sweep=$U/wide " "$tmp/wide.out" ||
+    fail "create does not suggest 6 at a time for 90 trials"
+sweep_yaml huge 1000
+"$PROTEIN" create "$tmp/huge.yaml" >"$tmp/huge.out" 2>&1 || fail "create huge"
+grep -q "sbatch --array=0-999%16 --sweep=$U/huge " "$tmp/huge.out" ||
+    fail "create does not cap the throttle at 16"
+"$PROTEIN" delete --yes "$U/wide" >/dev/null 2>&1 || fail "delete wide"
+"$PROTEIN" delete --yes "$U/huge" >/dev/null 2>&1 || fail "delete huge"
 [ "$(rcli llen "protein:{$U/clitest}:fallback")" -eq 12 ] ||
     fail "fallback pool is not min(max_trials, 256) = 12 points"
 rc=0

@@ -38,7 +38,19 @@ HELDOUT_FAMILY = "sklearn"
 OPTIMIZERS = ["protein", "optuna-gp", "optuna-tpe", "pufferlib", "pufferlib-shifted", "random"]
 # diagnostics, not peers: reported in the tables, left out of the verdict
 DIAGNOSTIC_OPTIMIZERS = {"pufferlib-shifted"}
+# the modes of the peer table; run.py takes any width (width_of)
 MODES = {"seq": 1, "par16": 16}
+
+
+def width_of(mode):
+    """Trials in flight in a mode: 1 for "seq", N for "parN" (N >= 2);
+    None for anything else. Widths other than the table's measure how a
+    sweep's result changes with the number of trials it runs at once."""
+    if mode == "seq":
+        return 1
+    if mode.startswith("par") and mode[3:].isdigit() and int(mode[3:]) >= 2:
+        return int(mode[3:])
+    return None
 
 
 def family_of(problem):

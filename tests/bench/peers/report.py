@@ -158,7 +158,8 @@ def scores(runs, metric):
         groups = {k: v for k, v in groups.items() if v[0]["cost_aware"]}
     order = list(benchset.PROBLEMS)
     cells = []
-    for (prob, mode) in sorted(groups, key=lambda k: (order.index(k[0]), k[1] != "seq")):
+    for (prob, mode) in sorted(groups, key=lambda k: (order.index(k[0]),
+                                                      benchset.width_of(k[1]))):
         rs = groups[(prob, mode)]
         by = {}
         for r in rs:
@@ -286,6 +287,47 @@ def parallel_ratio(runs):
     return _median_ratio_table(runs, regrets)
 
 
+def modes_of(runs):
+    """The modes of runs, narrowest first."""
+    return sorted({r["mode"] for r in runs}, key=benchset.width_of)
+
+
+def width_table(runs):
+    """Per problem with a known optimum and optimizer, the median regret
+    in each mode, narrowest first, with its ratio to the sequential
+    median: how a sweep's result changes as more of its trials run at
+    once. "" unless the runs have a mode besides the table's seq and
+    par16."""
+    modes = modes_of(runs)
+    if set(modes) <= set(benchset.MODES):
+        return ""
+    med = {}
+    for r in runs:
+        opt_val = _optimum(r["problem"])
+        if opt_val is not None:
+            med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(
+                abs(best_at(r, len(r["results"])) - opt_val))
+    rows = []
+    for prob in benchset.PROBLEMS:
+        for o in benchset.OPTIMIZERS:
+            if not any(k[:2] == (prob, o) for k in med):
+                continue
+            seq = quantiles(med[(prob, o, "seq")])[1] if (prob, o, "seq") in med else None
+            cells = []
+            for m in modes:
+                if (prob, o, m) not in med:
+                    cells.append("-")
+                    continue
+                v = quantiles(med[(prob, o, m)])[1]
+                ratio = " (%.2f)" % (v / seq) if seq and m != "seq" else ""
+                cells.append("%s%s" % (fmt(v), ratio))
+            rows.append("| %s | %s | %s |" % (prob, o, " | ".join(cells)))
+    if not rows:
+        return ""
+    return ("| problem | optimizer | " + " | ".join(modes) + " |\n|" + " --- |" * (len(modes) + 2)
+            + "\n" + "\n".join(rows) + "\n")
+
+
 def parallel_against_sequential(runs):
     """Protein with 16 pending against each peer run sequentially, at
     equal trials: per problem, protein's par16 median, each peer's seq
@@ -368,7 +410,7 @@ def spending(runs, steps=6):
                 cells.append((best_at(r, i + 1), spent))
         acc.setdefault((r["problem"], r["mode"], r["optimizer"]), []).append(cells)
     lines = []
-    for key in ((p, m, o) for p in benchset.PROBLEMS for m in benchset.MODES
+    for key in ((p, m, o) for p in benchset.PROBLEMS for m in modes_of(runs)
                 for o in benchset.OPTIMIZERS if (p, m, o) in acc):
         per_seed = acc[key]
         lines.append("| %s | %s | %s (%d) | %s |" % (key + (len(per_seed), " | ".join(
@@ -414,7 +456,7 @@ def edge_share(runs):
         acc.setdefault((r["problem"], r["mode"], r["optimizer"]), []).append(hits / len(rows))
     lines = []
     for prob in benchset.PROBLEMS:
-        for mode in benchset.MODES:
+        for mode in modes_of(runs):
             cells = ["%.0f%%" % (100 * sum(v) / len(v)) if v else "-"
                      for v in (acc.get((prob, mode, o)) for o in opts)]
             if any(c != "-" for c in cells):
@@ -475,6 +517,10 @@ def write(out):
         if t:
             parts.append("\n### protein with 16 pending against the peers sequential, equal "
                          "trials (W/T/L and p: protein par16 against that peer seq)\n\n" + t)
+        t = width_table(rs)
+        if t:
+            parts.append("\n### median regret by the number of trials in flight (in brackets: "
+                         "over sequential)\n\n" + t)
         t = fewer_trials_ratio(rs)
         if t:
             parts.append("\n### 16 trials fewer, sequential: median regret after N - 16 "

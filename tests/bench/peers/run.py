@@ -119,7 +119,7 @@ def compact(trials, space_names):
 def one_run(problem_name, opt, mode, seed, args, protein_bin):
     factory, trials = benchset.PROBLEMS[problem_name]
     problem = factory()
-    parallel = benchset.MODES[mode]
+    parallel = benchset.width_of(mode)
     if args.trials:
         trials = args.trials
     t0 = time.monotonic()
@@ -155,7 +155,9 @@ def main():
     ap.add_argument("--optimizers", default="protein,optuna-gp,optuna-tpe,random",
                     help="comma list of " + ",".join(benchset.OPTIMIZERS))
     ap.add_argument("--seeds", default=None, help="e.g. 0-4 or 0,3,7 (default: tuning seeds)")
-    ap.add_argument("--mode", default="seq,par16", help="seq, par16 or both")
+    ap.add_argument("--mode", default="seq,par16",
+                    help="comma list of seq and parN, N trials in flight (the table's: "
+                    "seq,par16; others, e.g. par4, measure how results change with width)")
     ap.add_argument("--trials", type=int, default=0, help="override the trial budget")
     ap.add_argument("--final", action="store_true",
                     help="also run the held-out seeds and the held-out family, reported apart")
@@ -210,8 +212,8 @@ def main():
         opts.append("random")  # its total cost sets the equal-cost budget (cached, cheap)
     modes = ["seq", "par16"] if args.mode in ("both", "seq,par16", "par16,seq") else args.mode.split(",")
     for m in modes:
-        if m not in benchset.MODES:
-            sys.exit("run.py: unknown mode %r (seq, par16)" % m)
+        if benchset.width_of(m) is None:
+            sys.exit("run.py: unknown mode %r (seq, or parN with N >= 2: par16)" % m)
     seeds = parse_seeds(args.seeds) if args.seeds else list(benchset.TUNING_SEEDS)
     held_seeds = [s for s in seeds if s in benchset.HELDOUT_SEEDS]
     held_probs = [p for p in problems if benchset.family_of(p) == benchset.HELDOUT_FAMILY]
