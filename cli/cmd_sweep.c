@@ -26,7 +26,7 @@
 /* The array throttle `protein create` suggests: one task at a time per
  * TRIALS_PER_RUNNING trials of the budget, from MIN_RUNNING to
  * MAX_RUNNING. A trial is chosen without the results of the trials
- * still running, and on the peer bench sweeps of 60-80 trials found
+ * still running, and on the peer bench sweeps of 40-80 trials found
  * about what sequential ones find with 2 or 4 running, and clearly less
  * with 8 or 16 (docs/benchmarks.md, sixteenth round). */
 #define TRIALS_PER_RUNNING 15
