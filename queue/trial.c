@@ -129,7 +129,9 @@ static void fail_undecodable(pq_context *ctx, const char *sweep, long id,
 /* Calls protein_claim for req (checked by pq_claim) with token, again
  * while the queue is empty and req->wait_ms has not passed; the last call
  * says that it is the last, so that the server may then hand out a
- * fallback point. Returns the last call's code, and its reply in *r. */
+ * fallback point. Returns the last call's code, and its reply in *r.
+ * The wait is measured on the monotonic clock: a step of the wall clock
+ * (NTP, a VM resumed) would otherwise cut it short or stretch it. */
 static int claim_call(pq_context *ctx, const char *sweep,
                       const pq_claim_request *req, const char *token,
                       pq_reply **r)
@@ -144,7 +146,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
                            "0",
                            token,
                            req->user ? req->user : ""};
-    double deadline = protein_clock_seconds(CLOCK_REALTIME) +
+    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) +
                       (req->wait_ms > 0 ? req->wait_ms : 0) / 1000.0;
     int rc, poll_ms = 5;
 
@@ -153,7 +155,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
     snprintf(lease, sizeof lease, "%d",
              req->lease_seconds > 0 ? req->lease_seconds : 0);
     for (;;) {
-        int late = protein_clock_seconds(CLOCK_REALTIME) >= deadline;
+        int late = protein_clock_seconds(CLOCK_MONOTONIC) >= deadline;
         double left_ms;
 
         argv[6] = late ? "1" : "0";
@@ -161,7 +163,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
                             r);
         if (rc != PQ_EEMPTY || late)
             return rc;
-        left_ms = (deadline - protein_clock_seconds(CLOCK_REALTIME)) * 1000.0;
+        left_ms = (deadline - protein_clock_seconds(CLOCK_MONOTONIC)) * 1000.0;
         sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
         poll_ms =
             poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
