@@ -28,7 +28,10 @@
  * MAX_RUNNING. A trial is chosen without the results of the trials
  * still running, and on the peer bench sweeps of 40-80 trials found
  * about what sequential ones find with 2 or 4 running, and clearly less
- * with 8 or 16 (docs/benchmarks.md, sixteenth round). */
+ * with 8 or 16; at 240 trials 16 running still lost on three problems
+ * of five (docs/benchmarks.md, sixteenth round). More at once finishes
+ * sooner, so the suggestion grows with the budget, up to the widest
+ * measured. */
 #define TRIALS_PER_RUNNING 15
 #define MIN_RUNNING 2
 #define MAX_RUNNING 16
