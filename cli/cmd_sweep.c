@@ -38,12 +38,11 @@
 /* The array `protein create` suggests for a sweep without a budget. */
 #define UNBUDGETED_ARRAY 100
 
-/* How many of a sweep's array tasks to run at once (see
- * TRIALS_PER_RUNNING) for a budget of max_trials (<= 0: none). */
-static long suggested_running(long max_trials)
+/* How many of an array of `tasks` sweep tasks to run at once (see
+ * TRIALS_PER_RUNNING). */
+static long suggested_running(long tasks)
 {
-    long n =
-        (max_trials > 0 ? max_trials : UNBUDGETED_ARRAY) / TRIALS_PER_RUNNING;
+    long n = tasks / TRIALS_PER_RUNNING;
 
     return n < MIN_RUNNING ? MIN_RUNNING : n > MAX_RUNNING ? MAX_RUNNING : n;
 }
@@ -81,7 +80,7 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
-    long bands[PROTEIN_HYPERBAND_BANDS_MAX], running;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running;
     char *name = NULL, *yaml = NULL;
     size_t yaml_len, n_fallback = 0;
     long lease = 0, retries = 0;
@@ -181,15 +180,15 @@ int cmd_create(int argc, char **argv)
         printf("budget %ld trials\n", cfg->max_trials);
     else
         printf("no trial budget\n");
-    running = suggested_running(cfg->max_trials);
+    tasks = cfg->max_trials > 0 ? cfg->max_trials : UNBUDGETED_ARRAY;
+    running = suggested_running(tasks);
     printf(
         "run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s your.sbatch\n"
         "  (%ld at a time: each trial is chosen without the results of "
         "those still running,\n  so more at once finish sooner but "
         "find less; see the user guide)\n"
         "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
-        (cfg->max_trials > 0 ? cfg->max_trials : UNBUDGETED_ARRAY) - 1, running,
-        name, running, name);
+        tasks - 1, running, name, running, name);
     ret = CLI_OK;
 done:
     if (fallback)

@@ -270,16 +270,22 @@ def _median_ratio_table(runs, regrets):
             + "\n".join(rows) + "\n")
 
 
-def parallel_ratio(runs):
-    """Median regret with 16 pending over median regret sequential, per
-    problem with a known optimum and optimizer (the goal: <= 1.25)."""
+def final_regrets(runs):
+    """{(problem, optimizer, mode): [regret of each run's best]} over the
+    runs of problems with a known optimum."""
     med = {}
     for r in runs:
         opt_val = _optimum(r["problem"])
-        if opt_val is None:
-            continue
-        regret = abs(best_at(r, len(r["results"])) - opt_val)
-        med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(regret)
+        if opt_val is not None:
+            med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(
+                abs(best_at(r, len(r["results"])) - opt_val))
+    return med
+
+
+def parallel_ratio(runs):
+    """Median regret with 16 pending over median regret sequential, per
+    problem with a known optimum and optimizer (the goal: <= 1.25)."""
+    med = final_regrets(runs)
 
     def regrets(prob, o):
         seq, par = med.get((prob, o, "seq")), med.get((prob, o, "par16"))
@@ -301,16 +307,12 @@ def width_table(runs):
     modes = modes_of(runs)
     if set(modes) <= set(benchset.MODES):
         return ""
-    med = {}
-    for r in runs:
-        opt_val = _optimum(r["problem"])
-        if opt_val is not None:
-            med.setdefault((r["problem"], r["optimizer"], r["mode"]), []).append(
-                abs(best_at(r, len(r["results"])) - opt_val))
+    med = final_regrets(runs)
+    present = {k[:2] for k in med}
     rows = []
     for prob in benchset.PROBLEMS:
         for o in benchset.OPTIMIZERS:
-            if not any(k[:2] == (prob, o) for k in med):
+            if (prob, o) not in present:
                 continue
             seq = quantiles(med[(prob, o, "seq")])[1] if (prob, o, "seq") in med else None
             cells = []

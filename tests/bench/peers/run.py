@@ -210,7 +210,7 @@ def main():
             sys.exit("run.py: unknown optimizer %r (known: %s)" % (o, ", ".join(RUNNERS)))
     if "random" not in opts and any(benchset.PROBLEMS[p][0]().cost_aware for p in problems):
         opts.append("random")  # its total cost sets the equal-cost budget (cached, cheap)
-    modes = ["seq", "par16"] if args.mode in ("both", "seq,par16", "par16,seq") else args.mode.split(",")
+    modes = ["seq", "par16"] if args.mode == "both" else args.mode.split(",")
     for m in modes:
         if benchset.width_of(m) is None:
             sys.exit("run.py: unknown mode %r (seq, or parN with N >= 2: par16)" % m)
