@@ -13,7 +13,6 @@
 #include <slurm/slurm.h>
 
 #include "spank_protein.h"
-#include "protein_clock.h"
 
 int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
                             uint32_t array_job_id, uint32_t array_task_id,
@@ -178,7 +177,6 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     free(json);
     pq_env_free(&env);
     out->trial = t;
-    out->started = protein_clock_seconds(CLOCK_MONOTONIC);
     return 0;
 fail:
     if (t != NULL)

@@ -57,7 +57,7 @@ int spank_protein_status_merge(int merged, int status)
 }
 
 void spank_protein_outcome_decide(int wait_status, const pq_result *result,
-                                  const char *result_problem, double runtime_s,
+                                  const char *result_problem,
                                   spank_protein_outcome *out)
 {
     memset(out, 0, sizeof(*out));
@@ -102,9 +102,12 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
     }
     out->kind = SPANK_PROTEIN_COMPLETED;
     out->score = result->metric;
+    /* No usable cost counts as 1, as under protein run: the wall time of a
+     * quick program is start-up and machine load, a noise that moved the
+     * optimizer's cost model and front. */
     out->cost = result->has_cost && isfinite(result->cost) && result->cost >= 0
                     ? result->cost
-                    : runtime_s;
+                    : 1.0;
 }
 
 /* Sleeps ms milliseconds. */

@@ -263,7 +263,6 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     size_t len = 0;
     char problem[512];
     int status = 0, have_result = 0;
-    double runtime;
 
     if (state.active && state.trial.trial == NULL &&
         state.release_key[0] != '\0') {
@@ -288,10 +287,8 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         pq_result_parse(text, len, state.trial.trial->metric,
                         state.trial.trial->cost_metric, &result) == PQ_OK)
         have_result = 1;
-    runtime = protein_clock_seconds(CLOCK_MONOTONIC) - state.trial.started;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
-                                 problem[0] ? problem : NULL, runtime,
-                                 &outcome);
+                                 problem[0] ? problem : NULL, &outcome);
     spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
     spank_protein_result_discard(&state.trial.result);
     free(text);

@@ -127,8 +127,7 @@ typedef struct spank_protein_result_file {
 typedef struct spank_protein_trial {
     pq_trial *trial; /* NULL when nothing was claimed */
     spank_protein_result_file result;
-    char *banner;   /* the line printed into the job's output */
-    double started; /* CLOCK_MONOTONIC seconds at the claim */
+    char *banner; /* the line printed into the job's output */
 } spank_protein_trial;
 
 /* Who claims: the items of the step, read by the caller. */
@@ -192,7 +191,7 @@ typedef struct spank_protein_outcome {
     int exit_status;  /* FAILED: the exit status (0 for "no result") */
     int signal;       /* INTERRUPTED: the signal number */
     double score;     /* COMPLETED */
-    double cost;      /* COMPLETED: reported cost, else runtime seconds */
+    double cost;      /* COMPLETED: reported cost, else 1 */
     char reason[160]; /* FAILED/INTERRUPTED: for the trial's error field */
 } spank_protein_outcome;
 
@@ -201,12 +200,13 @@ typedef struct spank_protein_outcome {
  * the first one wins among equals. Start with `merged` = 0. */
 int spank_protein_status_merge(int merged, int status);
 
-/* Decides a trial's outcome from a raw wait status, the parsed result
- * (NULL when there was none) and the measured runtime. result_problem, if
+/* Decides a trial's outcome from a raw wait status and the parsed result
+ * (NULL when there was none). A completed trial without a finite,
+ * non-negative cost costs 1, as under `protein run`. result_problem, if
  * not NULL, says why no result could be read; it is added to the "no
  * result" reason. Never fails. */
 void spank_protein_outcome_decide(int wait_status, const pq_result *result,
-                                  const char *result_problem, double runtime_s,
+                                  const char *result_problem,
                                   spank_protein_outcome *out);
 
 /* Applies rec (an outcome, or the release of an abandoned claim) through a

@@ -252,7 +252,8 @@ check "completed with score and cost; an srun step inside sees the same trial" c
 
 # The result file sits in a per-user directory (mode 0700) under a fresh
 # name; another user's files at the old predictable name and a symlink at
-# the per-user directory change nothing: the job completes with its score.
+# the per-user directory change nothing: the job completes with its score
+# (and cost 1, since it reports none).
 case_result_private() {
     local j t uid dir mode decoy=$D/results/decoy
     uid=$(id -u)
@@ -261,7 +262,8 @@ case_result_private() {
     read -r j t < <(run_outcome private)
     mode=$(stat -c %a "$dir")
     grep -q "^result=$dir/protein\.$j\.[0-9a-f]\{16\}\.result\$" "$OUT/private.out" &&
-        [ "$mode" = 700 ] && [ "$(trial_field e2e-outcomes "$t" score)" = 0.5 ] || return 1
+        [ "$mode" = 700 ] && [ "$(trial_field e2e-outcomes "$t" score)" = 0.5 ] &&
+        [ "$(trial_field e2e-outcomes "$t" cost)" = 1 ] || return 1
     # Planted: the old names of the next jobs, and the directory as a symlink.
     mkdir -p "$decoy" && chmod 777 "$decoy" || return 1
     mv "$dir" "$dir.moved" && ln -s "$decoy" "$dir" || return 1

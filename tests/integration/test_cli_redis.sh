@@ -2,8 +2,8 @@
 # test_cli_redis.sh - the sweep verbs of `protein` against a private
 # redis-server: create, list, status, trials, show, best, export, plot,
 # pause/resume/stop/cancel, delete, report with progress, three agents
-# sharing one budget, and an agent's failed and interrupted trials. Skips
-# (77) without redis-server.
+# sharing one budget, an agent's failed and interrupted trials, and its
+# trials without a cost. Skips (77) without redis-server.
 set -eu
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
@@ -136,6 +136,31 @@ rcli hget "protein:{$U/outcomes}:trial:2" error | grep -q 'no result' ||
     fail "no-result error not stored"
 [ "$(rcli hget "protein:{$U/outcomes}:trial:3" status)" = interrupted ] ||
     fail "killed trial not interrupted"
+
+# an agent's trial without a usable cost (none, negative, nan) costs 1, as
+# under protein run and Slurm: stored, listed, exported and on the front
+sweep_yaml nocost 3
+"$PROTEIN" create "$tmp/nocost.yaml" >/dev/null || fail "create nocost"
+printf '%s\n' '#!/bin/sh' 'case $PROTEIN_TRIAL in' \
+    '1) echo "score=0.75" >>"$PROTEIN_RESULT" ;;' \
+    '2) printf "score=0.5\ncost=-2\n" >>"$PROTEIN_RESULT" ;;' \
+    '*) printf "score=0.25\ncost=nan\n" >>"$PROTEIN_RESULT" ;;' 'esac' \
+    >"$tmp/nocost.sh"
+chmod +x "$tmp/nocost.sh"
+"$PROTEIN" agent nocost -- "$tmp/nocost.sh" >"$tmp/nocost.out" 2>&1 ||
+    fail "agent nocost: $(cat "$tmp/nocost.out")"
+for i in 1 2 3; do
+    [ "$(rcli hget "protein:{$U/nocost}:trial:$i" cost)" = 1 ] ||
+        fail "trial $i without a usable cost: cost '$(rcli hget "protein:{$U/nocost}:trial:$i" cost)', not 1"
+done
+"$PROTEIN" trials nocost --format csv >"$tmp/nocost.csv" || fail "trials nocost"
+[ "$(tail -n +2 "$tmp/nocost.csv" | cut -d, -f4 | sort -u)" = 1 ] ||
+    fail "trials CSV costs: $(cat "$tmp/nocost.csv")"
+[ "$("$PROTEIN" export nocost | grep -c '"cost": 1,')" -eq 3 ] ||
+    fail "export costs: $("$PROTEIN" export nocost)"
+"$PROTEIN" best nocost >"$tmp/nocost-best.out" || fail "best nocost"
+sed -n '/^Pareto/,$p' "$tmp/nocost-best.out" | grep -q '^ *1  completed ' ||
+    fail "trial 1 is not on the Pareto front: $(cat "$tmp/nocost-best.out")"
 
 # ------------------------------------------------------------ reading trials
 "$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -350,19 +351,30 @@ static pq_result metric_result(double metric)
     return r;
 }
 
+/* No usable cost counts as 1, as under protein run; a reported one wins. */
 static void test_outcome_completed(void)
 {
+    static const double unusable[] = {-2.5, -1, NAN, INFINITY, -INFINITY};
     spank_protein_outcome o;
     pq_result r = metric_result(0.93);
 
-    spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
+    spank_protein_outcome_decide(0, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_COMPLETED);
     CU_ASSERT_DOUBLE_EQUAL(o.score, 0.93, 1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(o.cost, 12.5, 1e-12); /* measured seconds */
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 1, 1e-12); /* not reported */
     r.has_cost = 1;
+    for (size_t i = 0; i < sizeof(unusable) / sizeof(*unusable); i++) {
+        r.cost = unusable[i];
+        spank_protein_outcome_decide(0, &r, NULL, &o);
+        CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_COMPLETED);
+        CU_ASSERT_DOUBLE_EQUAL(o.cost, 1, 1e-12);
+    }
     r.cost = 300;
-    spank_protein_outcome_decide(0, &r, NULL, 12.5, &o);
+    spank_protein_outcome_decide(0, &r, NULL, &o);
     CU_ASSERT_DOUBLE_EQUAL(o.cost, 300, 1e-12); /* reported cost wins */
+    r.cost = 0;
+    spank_protein_outcome_decide(0, &r, NULL, &o);
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 0, 1e-12);
 }
 
 static void test_outcome_failed(void)
@@ -370,19 +382,19 @@ static void test_outcome_failed(void)
     spank_protein_outcome o;
     pq_result r = metric_result(1);
 
-    spank_protein_outcome_decide(3 << 8, &r, NULL, 1, &o);
+    spank_protein_outcome_decide(3 << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_EQUAL(o.exit_status, 3);
     CU_ASSERT_STRING_EQUAL(o.reason, "exit status 3");
 
-    spank_protein_outcome_decide(0, NULL, NULL, 1, &o);
+    spank_protein_outcome_decide(0, NULL, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_EQUAL(o.exit_status, 0);
     CU_ASSERT_EQUAL(strncmp(o.reason, "no result", 9), 0);
 
     r.has_metric = 0;
     spank_protein_outcome_decide(0, &r, "result file x is a symlink: refused",
-                                 1, &o);
+                                 &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_STRING_EQUAL(o.reason,
                            "no result: result file x is a symlink: refused");
@@ -393,24 +405,24 @@ static void test_outcome_interrupted(void)
     spank_protein_outcome o;
     pq_result r = metric_result(0);
 
-    spank_protein_outcome_decide(SIGTERM, &r, NULL, 1, &o); /* scancel */
+    spank_protein_outcome_decide(SIGTERM, &r, NULL, &o); /* scancel */
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGTERM);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "signal 15"));
-    spank_protein_outcome_decide(SIGKILL, NULL, NULL, 1, &o);
+    spank_protein_outcome_decide(SIGKILL, NULL, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGKILL);
     /* A batch shell whose child scancel killed first exits 128 + 15. */
-    spank_protein_outcome_decide((128 + SIGTERM) << 8, &r, NULL, 1, &o);
+    spank_protein_outcome_decide((128 + SIGTERM) << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
     CU_ASSERT_EQUAL(o.signal, SIGTERM);
     CU_ASSERT_EQUAL(o.exit_status, 143);
     CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "exit status 143"));
     /* 128 + a signal Slurm does not end jobs with is an ordinary failure. */
-    spank_protein_outcome_decide((128 + SIGSEGV) << 8, &r, NULL, 1, &o);
+    spank_protein_outcome_decide((128 + SIGSEGV) << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_EQUAL(o.exit_status, 128 + SIGSEGV);
-    spank_protein_outcome_decide(200 << 8, &r, NULL, 1, &o);
+    spank_protein_outcome_decide(200 << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
 }
 
