@@ -106,14 +106,10 @@ static int run_trial(agent *a, pq_trial *t)
         rc = pq_fail(a->ctx, sweep, t->id, t->token,
                      WIFEXITED(status) ? WEXITSTATUS(status) : 0, why);
     } else {
-        /* no usable cost costs 1, as under protein run and Slurm: stored
-         * as none, the trial had no cost in trials and export and fell
-         * off best's Pareto front; this machine's wall time would be
-         * start-up and load, not the run's cost */
         snprintf(why, sizeof(why), "%s %.6g",
                  t->metric != NULL ? t->metric : "score", res.metric);
         rc = pq_complete(a->ctx, sweep, t->id, t->token, res.metric,
-                         res.has_cost && res.cost >= 0 ? res.cost : 1.0);
+                         pq_result_cost(&res));
     }
     printf("trial %ld: %s\n", t->id, why);
     fflush(stdout);

@@ -102,12 +102,7 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
     }
     out->kind = SPANK_PROTEIN_COMPLETED;
     out->score = result->metric;
-    /* No usable cost counts as 1, as under protein run: the wall time of a
-     * quick program is start-up and machine load, a noise that moved the
-     * optimizer's cost model and front. */
-    out->cost = result->has_cost && isfinite(result->cost) && result->cost >= 0
-                    ? result->cost
-                    : 1.0;
+    out->cost = pq_result_cost(result);
 }
 
 /* Sleeps ms milliseconds. */

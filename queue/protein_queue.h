@@ -136,6 +136,13 @@ typedef struct pq_result {
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out);
 
+/* The cost a completed trial is recorded at: the reported cost when it is
+ * a positive finite number, else 1, under every runner. A wall-time cost
+ * of a quick program is start-up and machine load, a noise that moved the
+ * optimizer's cost model and front, so a seeded sweep did not reproduce;
+ * and the log-cost model needs a positive cost. */
+double pq_result_cost(const pq_result *r);
+
 /* One line of a result file (len bytes, without its newline): 0 and *v
  * when its key, trimmed, is key and its value a finite decimal number (the
  * rule of pq_result_parse); -1 otherwise, *v unchanged. */

@@ -94,6 +94,11 @@ static int split_line(const char *b, const char *e, const char **kb,
     return 0;
 }
 
+double pq_result_cost(const pq_result *r)
+{
+    return r->has_cost && isfinite(r->cost) && r->cost > 0 ? r->cost : 1.0;
+}
+
 int pq_result_line_value(const char *line, size_t len, const char *key,
                          double *v)
 {

@@ -137,13 +137,13 @@ rcli hget "protein:{$U/outcomes}:trial:2" error | grep -q 'no result' ||
 [ "$(rcli hget "protein:{$U/outcomes}:trial:3" status)" = interrupted ] ||
     fail "killed trial not interrupted"
 
-# an agent's trial without a usable cost (none, negative, nan) costs 1, as
+# an agent's trial without a usable cost (none, zero, nan) costs 1, as
 # under protein run and Slurm: stored, listed, exported and on the front
 sweep_yaml nocost 3
 "$PROTEIN" create "$tmp/nocost.yaml" >/dev/null || fail "create nocost"
 printf '%s\n' '#!/bin/sh' 'case $PROTEIN_TRIAL in' \
     '1) echo "score=0.75" >>"$PROTEIN_RESULT" ;;' \
-    '2) printf "score=0.5\ncost=-2\n" >>"$PROTEIN_RESULT" ;;' \
+    '2) printf "score=0.5\ncost=0\n" >>"$PROTEIN_RESULT" ;;' \
     '*) printf "score=0.25\ncost=nan\n" >>"$PROTEIN_RESULT" ;;' 'esac' \
     >"$tmp/nocost.sh"
 chmod +x "$tmp/nocost.sh"

@@ -354,7 +354,7 @@ static pq_result metric_result(double metric)
 /* No usable cost counts as 1, as under protein run; a reported one wins. */
 static void test_outcome_completed(void)
 {
-    static const double unusable[] = {-2.5, -1, NAN, INFINITY, -INFINITY};
+    static const double unusable[] = {-2.5, -1, 0, NAN, INFINITY, -INFINITY};
     spank_protein_outcome o;
     pq_result r = metric_result(0.93);
 
@@ -372,9 +372,9 @@ static void test_outcome_completed(void)
     r.cost = 300;
     spank_protein_outcome_decide(0, &r, NULL, &o);
     CU_ASSERT_DOUBLE_EQUAL(o.cost, 300, 1e-12); /* reported cost wins */
-    r.cost = 0;
+    r.cost = 0.25;
     spank_protein_outcome_decide(0, &r, NULL, &o);
-    CU_ASSERT_DOUBLE_EQUAL(o.cost, 0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(o.cost, 0.25, 1e-12);
 }
 
 static void test_outcome_failed(void)
