@@ -326,7 +326,7 @@ typedef struct cli_curve {
     size_t n;
     protein_curve_point *points; /* the metric value after each step= line,
                                   * with the cost= since that step (else
-                                  * the elapsed time given when read) */
+                                  * NAN) */
     size_t offset;               /* bytes of the file read so far */
     int has_step, has_cost;
     double step, cost; /* the last step= and cost= not yet used */
@@ -334,11 +334,12 @@ typedef struct cli_curve {
 
 /* Reads the complete lines added to the result file at path since the
  * last call and appends their reports to c (metric and cost_key name the
- * keys; elapsed is the trial's run time, the cost of a report without
- * one). A missing file adds nothing. Returns 0, or -1 (errno) when the
- * file cannot be read or memory runs out. */
+ * keys): a report is a metric line after a step= line, and its cost the
+ * positive cost_key line between the two (NAN when there is none). A
+ * missing file adds nothing. Returns 0, or -1 (errno) when the file
+ * cannot be read or memory runs out. */
 int cli_curve_update(cli_curve *c, const char *path, const char *metric,
-                     const char *cost_key, double elapsed);
+                     const char *cost_key);
 
 /* Frees c's points and zeroes it. */
 void cli_curve_free(cli_curve *c);

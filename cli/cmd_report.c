@@ -53,12 +53,28 @@ static double arg_number(char **args, int n, const char *key)
     return v;
 }
 
-/* Appends the KEY=VALUE lines to path in one write. */
+/* Where the KEY=VALUE argument goes in the result file: 0 for step, 1 for
+ * cost, 2 for any other key. protein run reads a report's cost only
+ * between its step= line and its metric line (cli_curve_update), and
+ * under protein run nothing tells this program the sweep's metric or a
+ * cost key of another name: only the default cost key can be moved. */
+static int line_rank(const char *arg)
+{
+    size_t klen = strcspn(arg, "=");
+
+    if (klen == 4 && strncmp(arg, "step", 4) == 0)
+        return 0;
+    return klen == 4 && strncmp(arg, "cost", 4) == 0 ? 1 : 2;
+}
+
+/* Appends the KEY=VALUE lines to path in one write: the step= lines first,
+ * then the cost= lines, then the others, each group in the order given
+ * (so the last line of a key is still the one given last). */
 static int append_lines(const char *path, char **args, int n)
 {
     size_t len = 0, off = 0;
     char *buf;
-    int fd, i, saved;
+    int fd, i, rank, saved;
     ssize_t w;
 
     for (i = 0; i < n; i++)
@@ -66,8 +82,10 @@ static int append_lines(const char *path, char **args, int n)
     buf = malloc(len + 1);
     if (!buf)
         return -1;
-    for (i = 0; i < n; i++)
-        off += (size_t)sprintf(buf + off, "%s\n", args[i]);
+    for (rank = 0; rank <= 2; rank++)
+        for (i = 0; i < n; i++)
+            if (line_rank(args[i]) == rank)
+                off += (size_t)sprintf(buf + off, "%s\n", args[i]);
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
         saved = errno;

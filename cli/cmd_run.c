@@ -220,7 +220,7 @@ static void finish(run_state *st, run_trial *t, int status)
      * and front, so the same seed gave a different sweep. */
     t->cost = 1.0;
     cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
-                     st->cfg->cost_metric, NAN);
+                     st->cfg->cost_metric);
     ok = cli_trial_outcome(status, t->result_path, st->cfg->metric,
                            st->cfg->cost_metric, &res, t->reason,
                            sizeof(t->reason)) == CLI_TRIAL_OK;
@@ -308,7 +308,7 @@ static void check_progress(run_state *st)
         run_trial *t = &st->trials[i];
         if (t->status == RUN_RUNNING)
             cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
-                             st->cfg->cost_metric, NAN);
+                             st->cfg->cost_metric);
     }
     if (!st->cfg->hyperband.enabled) {
         check_early_stop(st);

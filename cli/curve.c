@@ -20,7 +20,7 @@ void cli_curve_free(cli_curve *c)
 }
 
 int cli_curve_update(cli_curve *c, const char *path, const char *metric,
-                     const char *cost_key, double elapsed)
+                     const char *cost_key)
 {
     char *text = NULL;
     size_t len = 0, at;
@@ -52,7 +52,7 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
             c->points = g;
             g[c->n].step = c->step;
             g[c->n].score = v;
-            g[c->n].cost = c->has_cost && c->cost > 0 ? c->cost : elapsed;
+            g[c->n].cost = c->has_cost && c->cost > 0 ? c->cost : NAN;
             c->n++;
             c->has_step = 0;
         }

@@ -77,7 +77,8 @@ static const struct verb verbs[] = {
     {"report", cmd_report,
      "report values from a trial program (exit 3: stop early)",
      "protein report KEY=VALUE...\n"
-     "  Appends the lines to $PROTEIN_RESULT. Inside a sweep trial\n"
+     "  Appends the lines to $PROTEIN_RESULT: step= first, then cost=, then\n"
+     "  the others in the order given. Inside a sweep trial\n"
      "  ($PROTEIN_SWEEP, $PROTEIN_TRIAL and $PROTEIN_TOKEN set) also sends\n"
      "  step/score/cost progress to Redis, and exits with status 3 when the\n"
      "  sweep asks the trial to stop early.\n" REDIS_OPTS},

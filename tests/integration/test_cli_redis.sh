@@ -221,8 +221,12 @@ PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report novalue >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "report with a bad argument"
 [ ! -e "$tmp/r.txt" ] || fail "a bad report wrote the result file"
 PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 || fail "report"
-PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report score=0.75 cost=2 || fail "report 2"
-[ "$(cat "$tmp/r.txt" | tr '\n' ' ')" = "step=1 score=0.5 score=0.75 cost=2 " ] ||
+# step= first, then cost=, then the rest as given: protein run reads a
+# report's cost only between its step= and metric lines
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report x=1 score=0.75 cost=2 step=2 x=3 ||
+    fail "report 2"
+[ "$(cat "$tmp/r.txt" | tr '\n' ' ')" = \
+  "step=1 score=0.5 step=2 cost=2 x=1 score=0.75 x=3 " ] ||
     fail "report lines: $(cat "$tmp/r.txt")"
 
 # progress from inside a trial, and the stop-early answer (exit status 3)

@@ -182,6 +182,26 @@ best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -
 awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
     "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"
 
+# a stopped trial is recorded at its last report's cost, also when
+# `protein report` is given the cost after the metric (report i costs i)
+cat >"$tmp/report.sh" <<EOF
+#!/bin/sh
+x=\$(printf '%s' "\$PROTEIN_PARAMS" | sed 's/.*"x": \\([0-9.e-]*\\).*/\\1/')
+for i in 1 2 3 4 5 6; do
+    "$PROTEIN" report step=\$i loss=\$x cost=\$i
+    sleep 0.4
+done
+"$PROTEIN" report loss=\$x cost=6
+EOF
+chmod +x "$tmp/report.sh"
+"$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 \
+    --out "$tmp/hb-report.csv" -- "$tmp/report.sh" >"$tmp/hb-report.out" 2>&1 ||
+    fail "hyperband sweep with protein report: $(cat "$tmp/hb-report.out")"
+awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
+        n++; split($6, w, " "); if ($4 != w[5]) bad = 1 }
+    END { exit bad || !n }' "$tmp/hb-report.csv" ||
+    fail "a stopped trial is not recorded at its last report's cost: $(cat "$tmp/hb-report.csv")"
+
 # without early_terminate, Protein's early-stop model (as proteind runs it
 # under Slurm): once 30 trials have finished, a trial whose report is far
 # below what runs of that cost scored is stopped; a report without cost=
