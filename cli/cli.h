@@ -375,11 +375,13 @@ typedef struct cli_progress {
 void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
                        const char *metric);
 
-/* Records a finished trial (ok = completed with score) and shows it: a
- * plain line elsewhere, the status line on a terminal (failures also get a
- * line of their own there). `detail` is the reason of a failure. */
-void cli_progress_trial(cli_progress *p, long id, int ok, double score,
-                        double cost, const char *detail);
+/* Records a finished trial (ok = it has a score, completed or, when
+ * pruned, stopped early at its last report) and shows it: a plain line
+ * elsewhere, the status line on a terminal (failures also get a line of
+ * their own there). `detail` is the reason of a failure or of the stop
+ * ("" when there is none to show). */
+void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
+                        double score, double cost, const char *detail);
 
 /* Updates the running count and redraws the status line (terminal only). */
 void cli_progress_running(cli_progress *p, long running);

@@ -45,7 +45,7 @@ typedef struct run_state {
     long n_trials; /* trials asked for */
     long launched; /* trials[0..launched) exist */
     long running;
-    long completed, failed;
+    long completed, pruned, failed; /* finished trials, by CSV status */
     int exhausted;      /* the optimizer has no more suggestions (grid) */
     int target_reached; /* a trial reached metric.target: no new trials */
     cli_progress progress;
@@ -205,7 +205,8 @@ static int csv_close(run_state *st)
 }
 
 /* Records the outcome of a trial whose child exited with `status`. A
- * trial stopped by early_terminate is completed at its last report. */
+ * trial the sweep's stopping rule stopped is pruned: recorded at its last
+ * report. */
 static void finish(run_state *st, run_trial *t, int status)
 {
     pq_result res;
@@ -239,10 +240,12 @@ static void finish(run_state *st, run_trial *t, int status)
                  t->curve.n);
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
-    if (ok)
-        st->completed++;
-    else
+    if (!ok)
         st->failed++;
+    else if (t->pruned)
+        st->pruned++;
+    else
+        st->completed++;
     refresh_pending(st);
     if (ok)
         protein_observe_run(st->opt, st->cfg, t->values, t->score, t->cost,
@@ -250,8 +253,8 @@ static void finish(run_state *st, run_trial *t, int status)
     else
         protein_observe(st->opt, t->values, 0.0, t->cost,
                         PROTEIN_OUTCOME_FAILURE);
-    cli_progress_trial(&st->progress, t->id, ok, t->score, t->cost,
-                       ok && !t->pruned ? "" : t->reason);
+    cli_progress_trial(&st->progress, t->id, ok, t->pruned, t->score, t->cost,
+                       t->reason);
     csv_row(st, t);
     if (ok && st->cfg->has_target && !st->target_reached &&
         (st->cfg->minimize ? t->score <= st->cfg->target
@@ -269,7 +272,7 @@ static void finish(run_state *st, run_trial *t, int status)
  * report it judges after a trial has finished. */
 static void check_early_stop(run_state *st)
 {
-    long finished = st->completed + st->failed, i;
+    long finished = st->completed + st->pruned + st->failed, i;
 
     for (i = 0; i < st->launched; i++) {
         run_trial *t = &st->trials[i];
@@ -533,19 +536,19 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr,
                 "protein run: %s: stopped; %ld trials finished, "
                 "running ones were killed\n",
-                strsignal(sig), st.completed + st.failed);
+                strsignal(sig), st.completed + st.pruned + st.failed);
     if (st.exhausted && st.launched < trials)
         printf(
             "the optimizer has no more points (grid done) after %ld trials\n",
             st.launched);
     best = best_trial(&st);
-    printf("%ld trials: %ld completed, %ld failed\n", st.completed + st.failed,
-           st.completed, st.failed);
-    for (i = 0, c = 0; i < st.launched; i++)
-        c += st.trials[i].pruned && st.trials[i].status == RUN_COMPLETED;
-    if (c > 0)
-        printf("%d stopped early by %s%s, recorded at their last report\n", c,
-               stop_rule(cfg),
+    printf("%ld trials: %ld completed, %ld pruned, %ld failed\n",
+           st.completed + st.pruned + st.failed, st.completed, st.pruned,
+           st.failed);
+    if (st.pruned > 0)
+        printf("%ld pruned: stopped early by %s%s, recorded at their last "
+               "report\n",
+               st.pruned, stop_rule(cfg),
                cfg->hyperband.enabled ? " (early_terminate)" : "");
     if (best) {
         printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,

@@ -42,8 +42,8 @@ static void draw(cli_progress *p)
     p->drawn = 1;
 }
 
-void cli_progress_trial(cli_progress *p, long id, int ok, double score,
-                        double cost, const char *detail)
+void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
+                        double score, double cost, const char *detail)
 {
     p->finished++;
     if (!ok)
@@ -61,12 +61,16 @@ void cli_progress_trial(cli_progress *p, long id, int ok, double score,
         draw(p);
         return;
     }
-    if (ok)
-        fprintf(p->fp, "[%ld/%ld] trial %ld completed: %s %.6g, cost %.6g",
-                p->finished, p->total, id, p->metric, score, cost);
-    else
+    if (!ok) {
         fprintf(p->fp, "[%ld/%ld] trial %ld failed: %s", p->finished, p->total,
                 id, detail);
+    } else {
+        fprintf(p->fp, "[%ld/%ld] trial %ld %s: %s %.6g, cost %.6g",
+                p->finished, p->total, id, pruned ? "pruned" : "completed",
+                p->metric, score, cost);
+        if (pruned && detail[0])
+            fprintf(p->fp, " (%s)", detail);
+    }
     if (p->has_best)
         fprintf(p->fp, " (best %.6g, trial %ld)", p->best, p->best_id);
     fputc('\n', p->fp);

@@ -29,7 +29,7 @@ awk -F, 'NR > 1 && ($7 < 1 || $7 > 8 || $7 != int($7)) { bad = 1 }
     fail "parallel trials got the same point (pending points ignored)"
 grep -q '^best: trial [0-9]*, score ' "$tmp/ok.out" || fail "no best trial line"
 grep -q '^  optimizer = ' "$tmp/ok.out" || fail "best trial params not printed"
-grep -q '8 trials: 8 completed, 0 failed' "$tmp/ok.out" || fail "no summary"
+grep -q '8 trials: 8 completed, 0 pruned, 0 failed' "$tmp/ok.out" || fail "no summary"
 [ "$(grep -c 'completed: score' "$tmp/ok.out")" -eq 8 ] ||
     fail "expected one plain progress line per trial (stdout is not a tty)"
 
@@ -178,6 +178,14 @@ chmod +x "$tmp/curve.sh"
 "$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 --out "$tmp/hb.csv" \
     -- "$tmp/curve.sh" >"$tmp/hb.out" 2>&1 || fail "hyperband sweep: $(cat "$tmp/hb.out")"
 grep -q 'stopped early by hyperband' "$tmp/hb.out" || fail "hyperband stopped nothing"
+# the progress lines and the summary call a stopped trial pruned, as the CSV
+n=$(grep -c '^[0-9]*,pruned,' "$tmp/hb.csv") || :
+[ "$(grep -c '^\[[0-9]*/8\] trial [0-9]* pruned: loss ' "$tmp/hb.out")" -eq "$n" ] &&
+    grep -q '\] trial [0-9]* pruned: loss [0-9.e-]*, cost [0-9.e-]* (stopped by hyperband after [0-9]* reports)' \
+        "$tmp/hb.out" ||
+    fail "the progress lines do not say pruned: $(cat "$tmp/hb.out")"
+grep -q "^8 trials: $((8 - n)) completed, $n pruned, 0 failed$" "$tmp/hb.out" ||
+    fail "the summary does not count the pruned trials: $(cat "$tmp/hb.out")"
 best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -n 1)
 awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
     "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"

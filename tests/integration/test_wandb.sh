@@ -43,7 +43,7 @@ check_scores() {
 (cd "$tmp/run" &&
  "$PROTEIN" run "$corpus/ws-bayes.yaml" --trials 3 --parallel 3 \
      --out "$tmp/run.csv" >"$tmp/run.out" 2>&1) || fail "protein run: $(cat "$tmp/run.out")"
-grep -q '3 trials: 3 completed, 0 failed' "$tmp/run.out" ||
+grep -q '3 trials: 3 completed, 0 pruned, 0 failed' "$tmp/run.out" ||
     fail "protein run: $(cat "$tmp/run.out")"
 tail -n +2 "$tmp/run.csv" | cut -d, -f1,3 | tr , ' ' >"$tmp/run.scores"
 check_scores "$tmp/run" ws-bayes "$tmp/run.scores"
