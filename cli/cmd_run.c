@@ -215,10 +215,8 @@ static void finish(run_state *st, run_trial *t, int status)
     t->pid = 0;
     st->running--;
     t->score = NAN;
-    /* A trial that reports no cost counts as costing 1, as under proteind:
-     * the wall time of a quick objective is process start-up and machine
-     * load, and a cost that is only noise moved the optimizer's cost model
-     * and front, so the same seed gave a different sweep. */
+    /* a failed trial, or a pruned one whose reports gave no cost, costs 1
+     * (pq_result_cost says why) */
     t->cost = 1.0;
     cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
                      st->cfg->cost_metric);
@@ -227,8 +225,7 @@ static void finish(run_state *st, run_trial *t, int status)
                            sizeof(t->reason)) == CLI_TRIAL_OK;
     if (ok) {
         t->score = res.metric;
-        if (res.has_cost && res.cost > 0)
-            t->cost = res.cost;
+        t->cost = pq_result_cost(&res);
     } else if (t->pruned && t->curve.n > 0) {
         const protein_curve_point *last = &t->curve.points[t->curve.n - 1];
         ok = 1;
