@@ -136,8 +136,10 @@ int cmd_create(int argc, char **argv)
     n_fallback = cfg->max_trials > 0 && cfg->max_trials < MAX_FALLBACK
                      ? (size_t)cfg->max_trials
                      : MAX_FALLBACK;
+    /* The defaults first: they are the first trial's values, also when no
+     * coordinator runs and the first claim takes the pool's first point. */
     rc = pq_model_fallback_points(
-        cfg, cfg->has_seed ? cfg->seed : (uint64_t)time(NULL), n_fallback,
+        cfg, cfg->has_seed ? cfg->seed : (uint64_t)time(NULL), n_fallback, 1,
         &fallback);
     if (rc != PROTEIN_OK) {
         cli_fail(verb, "cannot draw fallback points: %s", protein_strerror(rc));

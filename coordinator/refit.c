@@ -551,8 +551,9 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
         n = d->max_trials - d->n_fallback;
     if (n <= 0)
         return PQ_OK;
+    /* no defaults: the pool's first point, or the queue's, gave them */
     if (pq_model_fallback_points(s->cfg, fallback_seed(s->name, d->n_fallback),
-                                 (size_t)n, &points) != PROTEIN_OK) {
+                                 (size_t)n, 0, &points) != PROTEIN_OK) {
         proteind_log("sweep %s: cannot draw fallback points", s->name);
         return PQ_OK;
     }

@@ -771,10 +771,19 @@ local function claim(keys, a, m)
     end
     -- The next point of the pool, never one handed out before while the
     -- pool lasts (it holds max_trials points; proteind tops up others).
+    -- The pool starts with the config's defaults, as does a new sweep's
+    -- coordinator: a point the queue handed out already is passed over,
+    -- once, so that the defaults do not run twice.
     local size = redis.call('LLEN', P .. 'fallback')
     if size > 0 then
-      local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
-      e = decode_entry(redis.call('LINDEX', P .. 'fallback', at % size))
+      for _ = 1, 2 do
+        local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
+        e = decode_entry(redis.call('LINDEX', P .. 'fallback', at % size))
+        -- SMISMEMBER: the worker ACL (queue/acl.c) has no SISMEMBER
+        if not e or redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
+          break
+        end
+      end
     end
     if not e then
       return fail('EEMPTY', "sweep '" .. m.name .. "' has no usable fallback point")
@@ -782,9 +791,9 @@ local function claim(keys, a, m)
     fallback = 1
   end
   redis.call('ZREM', P .. 'waiting', key)
-  if fallback == 0 then
-    redis.call('SADD', P .. 'handed', e[1])
-  end
+  -- A fallback point too: a coordinator's copy of it (the defaults) is
+  -- then left out of the queue.
+  redis.call('SADD', P .. 'handed', e[1])
   id = tostring(redis.call('HINCRBY', meta, 'n_trials', 1))
   local fields = {'id', id, 'params', e[1], 'fallback', fallback,
                   'started_at', stamp(t_now), 'attempts', 1, 'retries', 0,
@@ -1291,7 +1300,7 @@ end
 
 -- Read-only: what the coordinator sizes the ready queue by, {state,
 -- queue depth, running, waiting claims, max_trials, n_trials, n_lost,
--- retry depth, fallback pool size, fallback points handed out}.
+-- retry depth, fallback pool size, the next fallback point's index}.
 local function demand(keys)
   local meta = keys[1]
   local P = prefix_of(meta)

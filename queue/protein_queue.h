@@ -427,7 +427,7 @@ typedef struct pq_sweep_info {
     long queue_depth;      /* coordinator points waiting in the ready queue */
     long retry_depth;      /* lost trials waiting to be claimed again */
     size_t n_fallback;     /* size of the fallback pool */
-    long fallback_next;    /* fallback points handed out so far */
+    long fallback_next;    /* the next fallback point's index */
     long n_waiting;        /* claims waiting for a coordinator point */
     int coordinator_alive; /* a coordinator holds the sweep's lease */
     char *coordinator;     /* its holder id, NULL when none */
@@ -574,7 +574,7 @@ typedef struct pq_demand_info {
     long n_lost;        /* of those, lost for good (back in the budget) */
     long retry_depth;   /* trials queued for a retry */
     long n_fallback;    /* fallback pool size */
-    long fallback_next; /* fallback points handed out so far */
+    long fallback_next; /* the next fallback point's index */
 } pq_demand_info;
 
 /* Reads the demand figures of a sweep in one read-only call. PQ_ENOSWEEP. */

@@ -260,12 +260,17 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 
 /* Contract in queue_model.h. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
-                             size_t n, pq_params **out)
+                             size_t n, int defaults_first, pq_params **out)
 {
     /* The optimizer's own warm-up, reseeded: a sweep method protein with no
      * observations suggests nothing else. The seed is scrambled so that
      * the pool does not repeat the warm-up of a sweep seeded with `seed`. */
     protein_sweep_config warm = *cfg;
+    /* The defaults only where the coordinator suggests them: method
+     * protein's first point. */
+    protein_optimizer_options oo = {.use_default_first =
+                                        defaults_first &&
+                                        cfg->method == PROTEIN_METHOD_PROTEIN};
     protein_optimizer *opt = NULL;
     double *values = calloc(cfg->n_params + 1, sizeof(double));
     pq_params *pts = calloc(n + 1, sizeof(*pts));
@@ -278,7 +283,7 @@ int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
     warm.method = PROTEIN_METHOD_PROTEIN;
     warm.has_seed = 1;
     warm.seed = seed ^ 0x5bd1e9955bd1e995ULL;
-    rc = protein_optimizer_create(&warm, NULL, &opt, NULL);
+    rc = protein_optimizer_create(&warm, &oo, &opt, NULL);
     if (rc != PROTEIN_OK)
         goto fail;
     for (i = 0; i < n; i++) {

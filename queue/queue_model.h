@@ -58,13 +58,16 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 /* Draws n points of the optimizer's warm-up (scrambled Sobol over the
  * non-constant parameters, the cost parameter near its cheap end; uniform
  * random beyond PROTEIN_SOBOL_MAX_DIM) for seed `seed`, whatever cfg's
- * method, rendered as trial parameters: the fallback pool's points. The
- * same seed gives the same points, in the same order, and not those of the
- * warm-up of a sweep seeded with `seed`. On success *out is malloc'ed
- * (pq_params_array_free(*out, n)); PROTEIN_ENOMEM, PROTEIN_EINVAL or
- * PROTEIN_ECONFIG otherwise, nothing to free. */
+ * method, rendered as trial parameters: the fallback pool's points. With
+ * defaults_first, the first point is the config's defaults when method
+ * protein would suggest them first (every parameter has a default), as a
+ * new sweep's coordinator does. The same seed gives the same points, in
+ * the same order, and not those of the warm-up of a sweep seeded with
+ * `seed`. On success *out is malloc'ed (pq_params_array_free(*out, n));
+ * PROTEIN_ENOMEM, PROTEIN_EINVAL or PROTEIN_ECONFIG otherwise, nothing to
+ * free. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
-                             size_t n, pq_params **out);
+                             size_t n, int defaults_first, pq_params **out);
 
 /* Sets spec's target and hyperband fields from cfg's metric.target and
  * early_terminate, the bands written into bands (room for

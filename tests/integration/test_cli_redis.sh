@@ -321,6 +321,32 @@ rcli hset "protein:{$U/rep}:trial:1" params '{"lr":' >/dev/null
     fail "delete of a damaged sweep: $(cat "$tmp/dmg-delete.out")"
 [ -z "$(rcli --scan --pattern "protein:{$U/rep}*")" ] || fail "keys left after deleting a damaged sweep"
 
+# ------------------------------------------------------------ defaults first
+# When every parameter has a default, the first trial runs the defaults,
+# also with no coordinator (the fallback pool starts with them), and once.
+def_yaml() {
+    cat >"$tmp/$1.yaml" <<EOF
+name: $1
+metric: {name: score, goal: maximize}
+max_trials: 4
+parameters:
+  x: {distribution: uniform, min: 0, max: 1, default: 0.3}
+  o: {values: [a, b, c], default: b}
+EOF
+}
+# trial_params SWEEP ID: the trial's params JSON as stored
+trial_params() {
+    rcli hget "protein:{$U/$1}:trial:$2" params
+}
+def_yaml def
+"$PROTEIN" create "$tmp/def.yaml" >/dev/null || fail "create def"
+"$PROTEIN" agent def --count 2 -- "$OBJECTIVE" >"$tmp/def-agent.out" 2>&1 ||
+    fail "agent def: $(cat "$tmp/def-agent.out")"
+defaults=$(trial_params def 1)
+[ "$defaults" = '{"x": 0.3, "o": "b"}' ] ||
+    fail "the first trial without a coordinator is not the defaults: $defaults"
+[ "$(trial_params def 2)" != "$defaults" ] || fail "the defaults ran twice"
+
 # ------------------------------------------------------------ proteind --sweep
 # proteind reads a bare --sweep NAME as the running user's own sweep, as the
 # CLI does, and says once that a named sweep does not exist yet.
@@ -340,6 +366,24 @@ if [ -x "$top_builddir/coordinator/proteind" ]; then
     expect_rc 2 "$rc" "proteind --sweep 'a b'"
     grep -q "^proteind: --sweep: 'a b' is not a valid sweep name" "$tmp/pbad.out" ||
         fail "proteind --sweep 'a b': $(cat "$tmp/pbad.out")"
+    # proteind's first point of a new sweep is the defaults too: a fallback
+    # claim after it passes them over
+    def_yaml defq
+    "$PROTEIN" create "$tmp/defq.yaml" >/dev/null || fail "create defq"
+    timeout 30 "$top_builddir/coordinator/proteind" --once --sweep defq \
+        >"$tmp/defq-proteind.out" 2>&1 ||
+        fail "proteind --once --sweep defq: $(tail -3 "$tmp/defq-proteind.out")"
+    "$PROTEIN" agent defq --count 1 -- "$OBJECTIVE" >/dev/null 2>&1 || fail "agent defq"
+    [ "$(trial_params defq 1)" = "$defaults" ] ||
+        fail "proteind's first point is not the defaults: $(trial_params defq 1)"
+    [ "$(rcli hget "protein:{$U/defq}:trial:1" fallback)" = 0 ] ||
+        fail "defq's first trial is not proteind's"
+    rcli del "protein:{$U/defq}:queue" >/dev/null
+    "$PROTEIN" agent defq --count 1 -- "$OBJECTIVE" >/dev/null 2>&1 || fail "agent defq 2"
+    [ "$(rcli hget "protein:{$U/defq}:trial:2" fallback)" = 1 ] ||
+        fail "defq's second trial is not a fallback point"
+    [ "$(trial_params defq 2)" != "$defaults" ] ||
+        fail "a fallback claim after proteind ran the defaults again"
 fi
 
 cli_test_finish

@@ -1121,6 +1121,44 @@ static void test_fallback_distinct(void)
     pq_sweep_info_free(info);
 }
 
+/* The pool's first point may be the coordinator's first too (the config's
+ * defaults): whichever hands it out first, it runs once. A fallback claim
+ * passes over a point the queue handed out, and a point a fallback claim
+ * took is left out of the coordinator's next queue. */
+static void test_fallback_handed_once(void)
+{
+    int leader = -1;
+    long depth = -1;
+    CU_ASSERT_EQUAL_FATAL(make_sweep("fbh", (sweep_opts){.n_fallback = 3}),
+                          PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "fbh", "A", 5000, &leader),
+                    PQ_OK);
+    pq_params first[1] = {point(1)};
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "fbh", "A", first, 1), PQ_OK);
+    pq_params_free(&first[0]);
+    pq_trial *a = claim_ok("fbh", "h1");
+    CU_ASSERT_FALSE(a->fallback);
+    CU_ASSERT_EQUAL(a->params.items[1].number, 1);
+
+    /* Point 1 again, from the pool: passed over. */
+    CU_ASSERT_EQUAL(pq_coordinator_release(ctx, "fbh", "A"), PQ_OK);
+    pq_trial *b = claim_ok("fbh", "h2");
+    CU_ASSERT_TRUE(b->fallback);
+    CU_ASSERT_EQUAL(b->params.items[1].number, 2);
+
+    /* Point 2 came from the pool: the coordinator's copy is left out. */
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "fbh", "A", 5000, &leader),
+                    PQ_OK);
+    pq_params next[2] = {point(2), point(3)};
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "fbh", "A", next, 2), PQ_OK);
+    pq_params_free(&next[0]);
+    pq_params_free(&next[1]);
+    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "fbh", &depth), PQ_OK);
+    CU_ASSERT_EQUAL(depth, 1);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 /* A claim given up by its client is released: the trial goes back to the
  * retry list (no budget used again), its token is revoked, the key is
  * forgotten; a key holding nothing releases nothing. */
@@ -1389,6 +1427,8 @@ static const cunit_test tests[] = {
     {"password", test_password},
     {"restart with appendonly", test_restart_aof},
     {"fallback points in order, each once", test_fallback_distinct},
+    {"a point handed out from the queue or the pool runs once",
+     test_fallback_handed_once},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"damaged store: nothing half-written", test_damaged_store},

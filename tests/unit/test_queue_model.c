@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,59 @@ static void test_params_to_values_errors(void)
     protein_config_free(cfg);
 }
 
+/* x's value and o's choice in point p. */
+static void point_xo(const pq_params *p, double *x, const char **o)
+{
+    const pq_param *px = pq_model_find_param(p, "x");
+    const pq_param *po = pq_model_find_param(p, "o");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(px);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(po);
+    *x = px->number;
+    *o = po->is_string ? po->text : "";
+}
+
+/* Asked for, the fallback pool starts with the defaults of a method
+ * protein config that gives every parameter one (the coordinator's first
+ * suggestion of a new sweep); a top-up (not asked) and a random sweep do
+ * not, and the defaults come once. */
+static void test_fallback_defaults_first(void)
+{
+    static const char *const methods[] = {"protein", "random"};
+    char text[512];
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    pq_params *pts = NULL;
+    const char *o;
+    double x;
+
+    for (size_t m = 0; m < 2; m++) {
+        snprintf(text, sizeof text,
+                 "method: %s\n"
+                 "metric: {name: score, goal: maximize}\n"
+                 "parameters:\n"
+                 "  x: {distribution: uniform, min: 0, max: 1, default: 0.3}\n"
+                 "  o: {values: [a, b, c], default: b}\n",
+                 methods[m]);
+        memset(&err, 0, sizeof(err));
+        CU_ASSERT_EQUAL_FATAL(
+            pq_model_load_config("def", text, strlen(text), &cfg, &err),
+            PROTEIN_OK);
+        for (int first = 0; first <= 1; first++) {
+            CU_ASSERT_EQUAL_FATAL(
+                pq_model_fallback_points(cfg, 11, 8, first, &pts), PROTEIN_OK);
+            point_xo(&pts[0], &x, &o);
+            CU_ASSERT_EQUAL(x == 0.3 && strcmp(o, "b") == 0, first && m == 0);
+            for (size_t i = 1; i < 8; i++) {
+                point_xo(&pts[i], &x, &o);
+                CU_ASSERT_NOT_EQUAL(x, 0.3);
+            }
+            pq_params_array_free(pts, 8);
+        }
+        protein_config_free(cfg);
+    }
+}
+
 static const cunit_test tests[] = {
     {"load config", test_load_config},
     {"config errors name the sweep", test_load_config_error_names_sweep},
@@ -234,6 +288,7 @@ static const cunit_test tests[] = {
     {"round trip", test_round_trip},
     {"params from JSON", test_params_from_json},
     {"params to values errors", test_params_to_values_errors},
+    {"fallback pool starts with the defaults", test_fallback_defaults_first},
 };
 
 int main(void)
