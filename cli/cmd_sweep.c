@@ -111,10 +111,14 @@ int cmd_create(int argc, char **argv)
     if (!cfg)
         return CLI_EUSAGE;
     name = sweep_name_for(given, cfg, path);
-    full = name ? cli_sweep_name(verb, name) : NULL;
+    if (!name) {
+        ret = cli_fail(verb, "out of memory");
+        goto done;
+    }
+    /* cli_sweep_name says what is wrong; a name not given by --name is
+     * one the config loader already checked, so only the owner can fail. */
+    full = cli_sweep_name(verb, name);
     if (!full) {
-        fprintf(stderr, "protein %s: set name: in %s or use --name\n", verb,
-                path);
         ret = CLI_EUSAGE;
         goto done;
     }

@@ -65,6 +65,16 @@ grep -q 'broken.yaml:3' "$tmp/broken.out" || fail "config error does not name fi
 rc=0
 "$PROTEIN" create --name 'bad name!' "$tmp/clitest.yaml" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "create with a bad name"
+# a bad --name is the one error, with no hint to set name: in the config
+rc=0
+"$PROTEIN" create --name .bad "$tmp/clitest.yaml" >/dev/null 2>"$tmp/badname.err" || rc=$?
+expect_rc 2 "$rc" "create --name .bad"
+cat >"$tmp/badname.want" <<'EOF'
+protein create: '.bad' is not a valid sweep name: 1-64 of [A-Za-z0-9._-], not starting with . or -, optionally after OWNER/
+Try 'protein create --help' for more information.
+EOF
+cmp -s "$tmp/badname.want" "$tmp/badname.err" ||
+    fail "create --name .bad: stderr is not the one error: $(cat "$tmp/badname.err")"
 
 # Redis down: a bounded wait and a message naming the URL
 rc=0
