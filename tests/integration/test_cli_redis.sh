@@ -49,7 +49,7 @@ grep -q "sbatch --array=0-999%16 --sweep=$U/huge " "$tmp/huge.out" ||
 "$PROTEIN" delete --yes "$U/wide" >/dev/null 2>&1 || fail "delete wide"
 "$PROTEIN" delete --yes "$U/huge" >/dev/null 2>&1 || fail "delete huge"
 [ "$(rcli llen "protein:{$U/clitest}:fallback")" -eq 12 ] ||
-    fail "fallback pool is not min(max_trials, 256) = 12 points"
+    fail "fallback pool is not min(max_trials, 4096) = 12 points"
 rc=0
 "$PROTEIN" create "$tmp/clitest.yaml" >"$tmp/again.out" 2>&1 || rc=$?
 expect_rc 1 "$rc" "create twice"
