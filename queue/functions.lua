@@ -677,8 +677,11 @@ local function claim(keys, a, m)
 
   -- Runs trial id (key tk, attempts so far n) again, resumed or retried:
   -- marks it running under this claim. Returns the attempt count, this
-  -- one included.
+  -- one included. The last attempt's error and end go: a running trial
+  -- has neither, and attempts and retries keep the count of what came
+  -- before.
   local function rerun(tk, id, n)
+    redis.call('HDEL', tk, 'error', 'ended_at')
     redis.call('HSET', tk, 'attempts', n + 1, unpack(running))
     redis.call('ZADD', P .. 'leases', deadline, id)
     return n + 1
@@ -864,7 +867,9 @@ end
 
 -- Ends a trial that is running, lost, or queued for a retry, with outcome
 -- `to` (pruned instead when a stop was requested), the hash fields and the
--- observation's score and cost.
+-- observation's score and cost. An error an earlier attempt left goes (a
+-- late result of a lost or requeued trial still has one): the trial keeps
+-- only the error its outcome comes with, if any.
 local function finish(meta, id, token, to, fields, score, cost)
   local tk, t = owned_trial(meta, id, token)
   if not tk then
@@ -898,6 +903,7 @@ local function finish(meta, id, token, to, fields, score, cost)
     redis.call('LREM', P .. 'retry', 1, id)
   end
   count(meta, st, to)
+  redis.call('HDEL', tk, 'error')
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
   observe(P, id, to, t.packed, t.fallback, score, cost)
   if reached then

@@ -451,6 +451,36 @@ static void test_idempotent_claim(void)
     pq_trial_free(e);
 }
 
+/* A trial that runs again or ends shows no error an earlier attempt left
+ * (protein show and export printed a completed trial's old interrupt);
+ * its attempt count keeps that history. */
+static void test_rerun_clears_error(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("again", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("again", "myk");
+    CU_ASSERT_EQUAL(
+        pq_interrupt(ctx, "again", a->id, a->token, "stopped by Interrupt"),
+        PQ_OK);
+    pq_trial *b = claim_ok("again", "myk");
+    CU_ASSERT_EQUAL(b->id, a->id);
+    CU_ASSERT_TRUE(b->resumed);
+    pq_trial_record *r = record("again", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    CU_ASSERT_PTR_NULL(r->error);
+    CU_ASSERT_EQUAL(r->ended_at, 0);
+    CU_ASSERT_EQUAL(r->attempts, 2);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "again", b->id, b->token, 0.5, -1), PQ_OK);
+    r = record("again", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_PTR_NULL(r->error);
+    CU_ASSERT(r->ended_at > 0);
+    CU_ASSERT_EQUAL(r->attempts, 2);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 static void test_budget_owner_state(void)
 {
     CU_ASSERT_EQUAL_FATAL(make_sweep("budget", (sweep_opts){.max_trials = 3}),
@@ -557,6 +587,10 @@ static void test_lease_expiry(void)
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "lease", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     CU_ASSERT_EQUAL(pq_complete(ctx, "lease", b->id, b->token, 2, 1), PQ_OK);
+    r = record("lease", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_PTR_NULL(r->error);
+    pq_trial_record_free(r);
 
     /* Another task gets a's point back: same trial, new token. */
     pq_trial *c = claim_ok("lease", "new-job");
@@ -1418,6 +1452,7 @@ static const cunit_test tests[] = {
     {"sweep lifecycle", test_sweep_lifecycle},
     {"claim, complete, fail, tokens", test_claim_complete},
     {"idempotent claim and resume", test_idempotent_claim},
+    {"a trial run again keeps no old error", test_rerun_clears_error},
     {"budget, owner, pause and stop", test_budget_owner_state},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
