@@ -135,10 +135,10 @@ int spank_protein_record(const spank_protein_config *cfg,
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
     double deadline =
         protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
-    char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
-    char why[512] = "";
-    pq_spool_stats stats;
     pq_context *ctx = NULL;
+    char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
+    char why[sizeof ctx->errstr] = "";
+    pq_spool_stats stats;
     int rc, tries = 0, pause = 250;
 
     describe(rec, what, sizeof(what));

@@ -19,6 +19,19 @@
 
 #define DEFAULT_URL "redis://127.0.0.1:6379"
 
+/* The refusal of a URL that carries a password, around the redacted URL
+ * cut to URL_QUOTED_MAX bytes: the advice at its end must reach the user
+ * whole, however long the URL. */
+#define URL_QUOTED_MAX 512
+#define URL_PASSWORD_FMT                                                       \
+    "Redis URL '%.*s' carries a password: protein never takes one from a "     \
+    "URL (it would show in job environments and logs); put it in a file "      \
+    "only you can read and pass that file (--password-file, "                  \
+    "password_file=) or set PROTEIN_REDIS_PASSWORD"
+_Static_assert(sizeof URL_PASSWORD_FMT + URL_QUOTED_MAX <=
+                   sizeof((pq_context *)0)->errstr,
+               "the refusal of a URL with a password fits ctx->errstr");
+
 /* What ctx->redis points to: the live connection and what it takes to
  * open it again after the server went away. */
 typedef struct pq_conn {
@@ -132,14 +145,8 @@ static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
     if (at) {
         size_t ulen = (size_t)(at - s);
         if (memchr(s, ':', ulen))
-            return pq_set_error(
-                ctx, PQ_EINVAL,
-                "Redis URL '%s' carries a password: protein never takes one "
-                "from a URL (it would show in job environments and logs); put "
-                "it in a file only you can read and pass that file "
-                "(--password-file, password_file=) or set "
-                "PROTEIN_REDIS_PASSWORD",
-                ctx->url);
+            return pq_set_error(ctx, PQ_EINVAL, URL_PASSWORD_FMT,
+                                URL_QUOTED_MAX, ctx->url);
         if (ulen == 0 || ulen >= sizeof conn->user)
             return pq_set_error(
                 ctx, PQ_EINVAL,

@@ -166,10 +166,10 @@ typedef struct pq_connect_options {
 } pq_connect_options;
 
 typedef struct pq_context {
-    int err;          /* PQ_OK or the last failure's code */
-    char errstr[256]; /* the last failure, for people */
-    void *redis;      /* private: the connection and how to redo it */
-    char *url;        /* the URL connected to, redacted (pq_url_redact) */
+    int err;           /* PQ_OK or the last failure's code */
+    char errstr[1024]; /* the last failure, for people */
+    void *redis;       /* private: the connection and how to redo it */
+    char *url;         /* the URL connected to, redacted (pq_url_redact) */
 } pq_context;
 
 /* Writes url into buf (len bytes) with any password of its user part

@@ -85,6 +85,14 @@ grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$t
 [ "$(grep -o 'Redis at' "$tmp/down.out" | wc -l)" = 1 ] ||
     fail "Redis-down message names the URL more than once"
 
+# a password in the URL: refused with the whole advice, the password hidden
+rc=0
+"$PROTEIN" status clitest --redis "redis://user:secret@127.0.0.1:$REDIS_PORT" \
+    >"$tmp/urlpw.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "a password in the URL"
+grep -qFx "protein status: Redis URL 'redis://user:***@127.0.0.1:$REDIS_PORT' carries a password: protein never takes one from a URL (it would show in job environments and logs); put it in a file only you can read and pass that file (--password-file, password_file=) or set PROTEIN_REDIS_PASSWORD (set --redis URL or \$PROTEIN_REDIS)" \
+    "$tmp/urlpw.out" || fail "the refusal of a URL password is not whole: $(cat "$tmp/urlpw.out")"
+
 # ------------------------------------------------------------ list, status
 "$PROTEIN" list >"$tmp/list.out" || fail "list"
 grep -q "^$U/clitest  *active  *0/12 " "$tmp/list.out" || fail "list does not show clitest"
