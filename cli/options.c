@@ -287,28 +287,6 @@ fail:
     return -1;
 }
 
-/* pq_env_names_check on the parameter names of cfg. */
-static int env_names_check(const protein_sweep_config *cfg, char *why,
-                           size_t len)
-{
-    const char **names;
-    size_t i;
-    int rc;
-
-    if (cfg->n_params == 0)
-        return PQ_OK;
-    names = malloc(cfg->n_params * sizeof(*names));
-    if (!names) {
-        snprintf(why, len, "out of memory");
-        return PQ_ENOMEM;
-    }
-    for (i = 0; i < cfg->n_params; i++)
-        names[i] = cfg->params[i].name;
-    rc = pq_env_names_check(names, cfg->n_params, why, len);
-    free(names);
-    return rc;
-}
-
 protein_sweep_config *cli_load_config(const char *verb, const char *path)
 {
     protein_sweep_config *cfg = NULL;
@@ -325,10 +303,5 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path)
     }
     if (cfg->warnings)
         fprintf(stderr, "%s", cfg->warnings);
-    if (env_names_check(cfg, msg, sizeof(msg)) != PQ_OK) {
-        cli_fail(verb, "%s: %s", path, msg);
-        protein_config_free(cfg);
-        return NULL;
-    }
     return cfg;
 }

@@ -1,8 +1,10 @@
 /*
  * protein_names.h - the rule for sweep names, one for every component: the
  * config readers (core/), the queue's keys (queue/), the plugin's
- * --sweep, proteind's --sweep and the protein command. Header-only, like
- * everything in common/.
+ * --sweep, proteind's --sweep and the protein command; and the rule that
+ * turns a parameter name into its environment variable, which the config
+ * readers check and the queue applies. Header-only, like everything in
+ * common/.
  */
 #ifndef PROTEIN_NAMES_H
 #define PROTEIN_NAMES_H
@@ -32,6 +34,18 @@ static inline int protein_sweep_name_valid(const char *name)
             return 0;
     }
     return 1;
+}
+
+/* The character that character c of a parameter name becomes in the
+ * name's PROTEIN_PARAM_<NAME> variable: upper-cased, '_' for anything but
+ * [A-Z0-9], so "a.b", "a_b" and "A/B" all become PROTEIN_PARAM_A_B. ASCII
+ * only, whatever the locale: every component must agree. */
+static inline char protein_param_env_char(char c)
+{
+    unsigned char u = (unsigned char)c;
+    if (u >= 'a' && u <= 'z')
+        return (char)(u - 'a' + 'A');
+    return (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ? c : '_';
 }
 
 #ifdef __cplusplus

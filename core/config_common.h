@@ -174,9 +174,11 @@ int protein_config_parse_ini_over(const char *base, size_t base_len,
                                   protein_sweep_config **out,
                                   protein_error *err);
 
-/* Validates spec and appends it to cfg->params. file is for errors. On
- * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key
- * of the offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */
+/* Validates spec and appends it to cfg->params; a name that another
+ * parameter has, or whose PROTEIN_PARAM_ variable another one has, is
+ * refused on spec's line. file is for errors. On failure returns
+ * PROTEIN_ECONFIG (err names file, line and the dotted key of the
+ * offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */
 int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                              const protein_param_spec *spec,
                              protein_error *err);

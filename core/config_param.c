@@ -649,6 +649,27 @@ static const dist_info *spec_distribution(spec_ctx *c)
     return di;
 }
 
+/* The index of a parameter of cfg whose PROTEIN_PARAM_ variable is the one
+ * that name becomes (protein_param_env_char), or -1. A trial gets each
+ * parameter in its own variable, so such a pair cannot be swept. */
+static int env_twin(const protein_sweep_config *cfg, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const char *o = cfg->params[i].name;
+        size_t j = 0;
+        if (strlen(o) != n)
+            continue;
+        while (j < n &&
+               protein_param_env_char(o[j]) == protein_param_env_char(name[j]))
+            j++;
+        if (j == n)
+            return (int)i;
+    }
+    return -1;
+}
+
 /* Validates one parameter spec and appends it to cfg (which owns the copy).
  * PROTEIN_ECONFIG names the file, line and dotted key of the bad field;
  * cfg is unchanged on any failure. */
@@ -673,6 +694,19 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                          "parameter '%s' is defined twice (also on line %d); "
                          "rename or remove one",
                          spec->name, cfg->params[other].line);
+    other = env_twin(cfg, spec->name);
+    if (other >= 0) {
+        char env[PROTEIN_PARAM_NAME_MAX + 1];
+        size_t i;
+        for (i = 0; spec->name[i]; i++)
+            env[i] = protein_param_env_char(spec->name[i]);
+        env[i] = '\0';
+        return spec_fail(
+            &c, NULL, NULL,
+            "parameters '%s' and '%s' both become PROTEIN_PARAM_%s "
+            "in the environment: rename one",
+            cfg->params[other].name, spec->name, env);
+    }
     if (cfg->n_params >= PROTEIN_MAX_PARAMS)
         return spec_fail(&c, NULL, NULL, "too many parameters (at most %d)",
                          PROTEIN_MAX_PARAMS);

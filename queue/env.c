@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,11 +55,8 @@ int pq_param_env_name(const char *name, char *buf, size_t len)
         return PQ_EINVAL;
     memcpy(buf, prefix, sizeof prefix - 1);
     o = buf + sizeof prefix - 1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)toupper((unsigned char)name[i]);
-        o[i] =
-            ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? (char)c : '_';
-    }
+    for (size_t i = 0; i < n; i++)
+        o[i] = protein_param_env_char(name[i]);
     o[n] = '\0';
     return PQ_OK;
 }

@@ -408,6 +408,7 @@ grep -q 'bad.yaml:6: .*lr.*max' "$tmp/bad.out" || fail "config error does not na
 [ "$(wc -l <"$tmp/bad.out")" -eq 1 ] || fail "more than one line for a config error"
 
 # names that give the same PROTEIN_PARAM_ variable are refused, naming both
+# and the line of the second
 cat >"$tmp/clash.yaml" <<'EOF'
 name: clash
 parameters:
@@ -417,8 +418,8 @@ EOF
 rc=0
 "$PROTEIN" run "$tmp/clash.yaml" -- "$OBJECTIVE" >"$tmp/clash.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "colliding parameter names accepted"
-grep -q "clash.yaml: parameters 'a.b' and 'a_b' both become PROTEIN_PARAM_A_B" "$tmp/clash.out" ||
-    fail "collision message does not name both parameters: $(cat "$tmp/clash.out")"
+grep -qx "protein run: .*clash.yaml:4: parameters.a_b: parameters 'a.b' and 'a_b' both become PROTEIN_PARAM_A_B in the environment: rename one" "$tmp/clash.out" ||
+    fail "collision message does not name the line and both parameters: $(cat "$tmp/clash.out")"
 
 # a trailing nan is the last value: no result, said so
 cat >"$tmp/nan.sh" <<'EOF'

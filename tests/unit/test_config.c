@@ -325,6 +325,15 @@ static const yaml_case yaml_errors[] = {
      6, "parameters.train.parameters.lr", "defined twice (also on line 3)"},
     {HEAD "  x: {value: 1}\n  x: {value: 2}\n", 4, "parameters.x",
      "appears twice (first on line 3)"},
+    {HEAD "  a.b: {value: 1}\n  a_b: {value: 2}\n", 4, "parameters.a_b",
+     "parameters 'a.b' and 'a_b' both become PROTEIN_PARAM_A_B in the "
+     "environment: rename one"},
+    {HEAD "  lr: {value: 1}\n  x: {value: 2}\n  LR: {value: 3}\n", 5,
+     "parameters.LR", "'lr' and 'LR' both become PROTEIN_PARAM_LR"},
+    {HEAD "  train_lr: {value: 1}\n  train:\n    parameters:\n      lr: "
+          "{value: 2}\n",
+     6, "parameters.train.parameters.lr",
+     "'train_lr' and 'train/lr' both become PROTEIN_PARAM_TRAIN_LR"},
     {HEAD "  x: {distribution: uniform, min: 0, max: 1, default: 2}\n", 3,
      "parameters.x.default", "outside [0, 1]"},
     {HEAD "  x: {distribution: int_uniform, min: 0, max: 9, default: 2.5}\n", 3,
@@ -685,6 +694,11 @@ static void test_ini_errors(void)
         {"[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = "
          "1\n[sweep.a.b]\n",
          6, "sweep.a.b", "appears twice"},
+        {"[sweep]\n[sweep.a.b-c]\ndistribution = uniform\nmin = 0\nmax = "
+         "1\n[sweep.a.b_c]\ndistribution = uniform\nmin = 0\nmax = 1\n",
+         6, "sweep.a.b_c",
+         "parameters 'a/b-c' and 'a/b_c' both become PROTEIN_PARAM_A_B_C in "
+         "the environment: rename one"},
         {"[sweep]\n[sweep..b]\n", 2, "", "does not name a parameter"},
         {"[sweep]\n[sweep.a]\ndistribution = uniform\nmin = 0\nmax = "
          "1\n[sweep]\n",
