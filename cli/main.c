@@ -32,7 +32,9 @@ static const struct verb verbs[] = {
      "  --trials N    trials to run (default: max_trials of the config, "
      "else 20)\n"
      "  --parallel K  trials running at once (default 1)\n"
-     "  --seed S      seed of the optimizer (default: the config's seed)\n"
+     "  --seed S      seed of the optimizer (default: the config's seed, "
+     "else the\n"
+     "                clock)\n"
      "  --out FILE    write one CSV row per trial to FILE as it finishes "
      "(checked\n"
      "                before the first trial)\n"},

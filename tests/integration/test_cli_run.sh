@@ -447,5 +447,15 @@ expect_rc 2 "$rc" "unknown verb"
 "$PROTEIN" --version | grep -q '^protein [0-9]' || fail "--version"
 "$PROTEIN" run --help | grep -q -- '--parallel K' || fail "run --help"
 "$PROTEIN" --help | grep -q '^  agent ' || fail "--help lists the verbs"
+# the user guide says what the help says: every verb in its table, the
+# usage of run (COMMAND optional), and --seed's default
+guide=$top_srcdir/docs/user-guide.md
+for v in $("$PROTEIN" --help | sed -n '/^verbs:/,/^$/s/^  \([a-z]*\) .*/\1/p'); do
+    grep -q "^| \[[^]]*\`$v\`" "$guide" || fail "verb $v is not in the user guide's table"
+done
+usage=$("$PROTEIN" run --help | sed -n 's/^usage: //p')
+grep -qxF "$usage" "$guide" || fail "the user guide's usage of run is not '$usage'"
+"$PROTEIN" run --help | tr -s '\n ' '  ' | grep -q "the config's seed, else the clock" ||
+    fail "run --help does not say --seed defaults to the clock without the config's"
 
 cli_test_finish
