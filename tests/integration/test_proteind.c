@@ -218,7 +218,9 @@ static int wait_queue(const char *sweep, long depth, const char *holder, int ms)
     return ok;
 }
 
-/* Polls until the last refit counted at least n successes. */
+/* Polls until a refit is recorded that counted at least n successes, with
+ * the queue full. proteind records a refit after it has replaced the
+ * queue, so a full queue alone does not mean the record is there. */
 static int wait_refit_n(const char *sweep, long n, int ms)
 {
     int64_t end = now_ms() + ms;
@@ -227,7 +229,8 @@ static int wait_refit_n(const char *sweep, long n, int ms)
 
     while (!ok && now_ms() < end) {
         info = info_of(sweep);
-        ok = info && info->last_refit_n >= n && info->queue_depth >= DEPTH;
+        ok = info && info->last_refit_at > 0 && info->last_refit_n >= n &&
+             info->queue_depth >= DEPTH;
         pq_sweep_info_free(info);
         if (!ok)
             sleep_ms(20);
@@ -385,10 +388,12 @@ static void test_refit_replaces(void)
     CU_ASSERT_EQUAL_FATAL(create_sweep("refit", 0), PQ_OK);
     pid = start_proteind("refit", extra);
     CU_ASSERT_FATAL(wait_queue("refit", DEPTH, "refit", 10000));
+    CU_ASSERT_FATAL(wait_refit_n("refit", 0, 10000));
     info = info_of("refit");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     first_refit = info->last_refit_at;
     CU_ASSERT(first_refit > 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info->last_refit_backend);
     CU_ASSERT_STRING_EQUAL(info->last_refit_backend, "cpu");
     pq_sweep_info_free(info);
     for (int round = 1; round <= 3; round++) {
