@@ -29,6 +29,11 @@ static const char ACL_COMMANDS[] =
     "+zrangebyscore +zrangebylex +zremrangebyscore +zscore +zcard +zcount "
     "+sadd +smismember +xadd";
 
+/* Reads beyond the functions' commands, on the role's own keys: a person
+ * reads a trial hash whole and the observation stream (trials are plain
+ * text in Redis so that people can read them; docs/redis-schema.md). */
+#define ACL_READS "+hgetall +xrange"
+
 int pq_acl_user_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -65,12 +70,14 @@ int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
     case PQ_ACL_USER:
         if (!pq_acl_user_name_valid(name))
             return PQ_EINVAL;
-        n = snprintf(buf, len, "resetkeys ~protein:{%s/* resetchannels %s",
+        n = snprintf(buf, len,
+                     "resetkeys ~protein:{%s/* resetchannels %s " ACL_READS,
                      name, ACL_COMMANDS);
         break;
     case PQ_ACL_SERVICE:
         n = snprintf(buf, len,
-                     "resetkeys ~protein:* resetchannels %s +xread +xrange",
+                     "resetkeys ~protein:* resetchannels %s " ACL_READS
+                     " +xread",
                      ACL_COMMANDS);
         break;
     default: return PQ_EINVAL;

@@ -184,9 +184,17 @@ refused "B reads A's tokens" rb HGETALL "protein:{$A/ppo}:private"
 stored=$(radmin hget "protein:{$A/ppo}:private" "token:$RID")
 [ "$stored" = "$(printf '%s' "$RTOKEN" | sha1sum | cut -d' ' -f1)" ] ||
     fail "the stored token is not the digest of the job's token"
+ra hgetall "protein:{$A/ppo}:private" | grep -qx "$stored" ||
+    fail "the sweep's owner cannot read its token digests (HGETALL)"
 ra hgetall "protein:{$A/ppo}:private" | grep -q "$RTOKEN" &&
     fail "a token is readable in Redis, even by the sweep's owner"
 refused "B reads A's trial hashes" rb HGETALL "protein:{$A/ppo}:trial:$RID"
+refused "B reads A's observations" rb XRANGE "protein:{$A/ppo}:observations" - +
+# "People read their own trials straight from Redis."
+ra hgetall "protein:{$A/ppo}:trial:$RID" | grep -qx status ||
+    fail "A cannot read her own trial hash whole (HGETALL)"
+ra xrange "protein:{$A/ppo}:observations" - + | grep -q NOPERM &&
+    fail "A cannot read her own sweep's observations (XRANGE)"
 refused "B reads A's sweep through a function" rb FCALL_RO protein_info 1 "$META"
 # "Control verbs and result recording cannot be forged."
 refused "B completes A's trial with a forged score" \
