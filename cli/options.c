@@ -213,9 +213,13 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
         return NULL;
     }
     if (ctx->err != PQ_OK) {
-        /* The library's message names the (redacted) URL itself. */
-        cli_fail(verb, "%s (set --redis URL or $PROTEIN_REDIS)",
-                 ctx->errstr[0] ? ctx->errstr : protein_strerror(ctx->err));
+        /* The library's message names the (redacted) URL itself; a
+         * password problem is not cured by another URL, and its message
+         * says what is. */
+        cli_fail(verb, "%s%s",
+                 ctx->errstr[0] ? ctx->errstr : protein_strerror(ctx->err),
+                 ctx->err == PQ_EAUTH ? ""
+                                      : " (set --redis URL or $PROTEIN_REDIS)");
         pq_free(ctx);
         return NULL;
     }

@@ -49,7 +49,8 @@ enum pq_error {
                            shared, or Redis' ACL refused a command */
     PQ_ESTOPPED = -112, /* the sweep is paused or stopped */
     PQ_EEMPTY = -113,   /* ready queue empty and a coordinator is alive */
-    PQ_EAUTH = -114     /* authentication failed or password unreadable */
+    PQ_EAUTH = -114     /* authentication failed, or a password is
+                           unreadable or wanted and not given */
 };
 
 /* 1 when status is one of the queue's own codes (PQ_EIO and below), whose

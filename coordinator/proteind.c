@@ -138,8 +138,10 @@ static const char usage_text[] =
     "sweep, observations, ms, backend. SIGTERM or SIGINT release the\n"
     "leases and exit 0.\n"
     "Exit status: 0 on a clean stop; 1 when it cannot run (no usable CUDA\n"
-    "device for --device cuda, Redis refused the password, --once without\n"
-    "Redis); 2 on a bad option.\n";
+    "device for --device cuda; a bad Redis URL or database; Redis refused\n"
+    "the password, or wants one and none was given; --once without Redis);\n"
+    "2 on a bad option. Other Redis failures (refused connections,\n"
+    "timeouts, a server loading or gone) are retried with backoff.\n";
 
 static void usage(FILE *fp)
 {
@@ -387,9 +389,11 @@ static void disconnect(daemon_state *d)
 }
 
 /* Connects, retrying with backoff until it works or a stop signal comes
- * (with --once: a single attempt). Returns 0 when connected, -1 when
- * stopped or out of memory, -2 when authentication failed or --once could
- * not connect. */
+ * (with --once: a single attempt). Settings no retry can fix (pq_connect's
+ * PQ_EINVAL and PQ_EAUTH: a bad URL or database, a password refused,
+ * unreadable or missing) end the attempts with one line. Returns 0 when
+ * connected, -1 when stopped or out of memory, -2 on such settings or when
+ * --once could not connect. */
 static int connect_redis(daemon_state *d)
 {
     pq_connect_options co = {0};
@@ -410,8 +414,8 @@ static int connect_redis(daemon_state *d)
                              d->ctx->url ? d->ctx->url : "default URL");
             return 0;
         }
-        if (d->ctx->err == PQ_EAUTH) {
-            proteind_log("cannot authenticate to Redis: %s", d->ctx->errstr);
+        if (d->ctx->err == PQ_EINVAL || d->ctx->err == PQ_EAUTH) {
+            proteind_log("cannot use Redis: %s", d->ctx->errstr);
             pq_free(d->ctx);
             d->ctx = NULL;
             return -2;
@@ -537,7 +541,8 @@ static size_t count_held(const daemon_state *d)
 }
 
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
- * the exit status: 0, or 1 when Redis refused us for good. */
+ * the exit status: 0, or 1 when the Redis settings cannot work
+ * (connect_redis). */
 static int run(daemon_state *d)
 {
     int64_t now;

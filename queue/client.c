@@ -32,6 +32,18 @@ _Static_assert(sizeof URL_PASSWORD_FMT + URL_QUOTED_MAX <=
                    sizeof((pq_context *)0)->errstr,
                "the refusal of a URL with a password fits ctx->errstr");
 
+/* The answer to a server that wants a password when none was given,
+ * around the redacted URL cut as above: it names every way there is to
+ * give one. */
+#define NO_PASSWORD_FMT                                                        \
+    "Redis at %.*s wants a password and none was given: pass a file holding "  \
+    "it (--password-file, password_file=) or set PROTEIN_REDIS_PASSWORD; "     \
+    "the protein command also reads ~/" PQ_USER_PASSWORD_FILE                  \
+    ", which 'protein admin add-user NAME' writes"
+_Static_assert(sizeof NO_PASSWORD_FMT + URL_QUOTED_MAX <=
+                   sizeof((pq_context *)0)->errstr,
+               "the advice on a missing password fits ctx->errstr");
+
 /* What ctx->redis points to: the live connection and what it takes to
  * open it again after the server went away. */
 typedef struct pq_conn {
@@ -230,8 +242,34 @@ static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
                         why, during);
 }
 
-/* Runs one command on a fresh connection (no reconnect) and checks that it
- * did not fail. */
+/* 1 when error reply str says that the server cannot serve anyone just
+ * now (busy in a script, loading its data, a failover, out of client
+ * slots): a set-up command refused that way says nothing of the settings,
+ * and trying again later may work. */
+static int refused_for_now(const char *str)
+{
+    static const char *const prefixes[] = {"BUSY", "LOADING", "MASTERDOWN",
+                                           "TRYAGAIN",
+                                           "ERR max number of clients"};
+
+    for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(str, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when error reply str is the server's refusal of an unauthenticated
+ * client: it wants a password (requirepass, or a disabled default user). */
+static int wants_password(const char *str)
+{
+    return strncmp(str, "NOAUTH", 6) == 0;
+}
+
+/* Runs one command on a fresh connection (no reconnect). Returns PQ_OK, or
+ * on an error reply: PQ_EAUTH saying how to give a password when the
+ * server wants one, PQ_EIO when it cannot serve just now
+ * (refused_for_now), else fail_code: the settings are wrong and no retry
+ * can help. */
 static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
                          const char **argv, int fail_code, const char *what)
 {
@@ -240,15 +278,20 @@ static int setup_command(pq_context *ctx, pq_conn *conn, int argc,
 
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, what);
-    if (r->type == REDIS_REPLY_ERROR)
-        rc = pq_set_error(ctx, fail_code, "Redis at %s: %s failed: %s",
-                          ctx->url, what, r->str);
+    if (r->type == REDIS_REPLY_ERROR && wants_password(r->str))
+        rc = pq_set_error(ctx, PQ_EAUTH, NO_PASSWORD_FMT, URL_QUOTED_MAX,
+                          ctx->url);
+    else if (r->type == REDIS_REPLY_ERROR)
+        rc = pq_set_error(ctx, refused_for_now(r->str) ? PQ_EIO : fail_code,
+                          "Redis at %s: %s failed: %s", ctx->url, what, r->str);
     freeReplyObject(r);
     return rc;
 }
 
 /* Opens conn->rc: connect with the connect timeout, set the command
- * timeout, AUTH and SELECT. */
+ * timeout, AUTH and SELECT. Returns PQ_OK; PQ_EIO when the server cannot
+ * be reached or cannot serve just now; PQ_EAUTH when it refuses the
+ * password or wants one; PQ_EINVAL when it refuses the database. */
 static int open_conn(pq_context *ctx, pq_conn *conn)
 {
     int rc;
@@ -294,7 +337,7 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
         const char *argv[2] = {"SELECT", db};
 
         snprintf(db, sizeof db, "%d", conn->db);
-        if ((rc = setup_command(ctx, conn, 2, argv, PQ_EPROTO, "SELECT")) !=
+        if ((rc = setup_command(ctx, conn, 2, argv, PQ_EINVAL, "SELECT")) !=
             PQ_OK)
             return rc;
     }
@@ -305,7 +348,9 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
  * version is a hash of the library's text (queue/Makefile.am), so a server
  * library that differs in any byte, older or newer, is replaced. A client
  * that Redis' ACL does not let load functions works with the library the
- * server has (an admin's client loads it). */
+ * server has (an admin's client loads it). Returns PQ_OK; PQ_EAUTH when
+ * the server wants a password and none was given; PQ_EIO or PQ_EPROTO
+ * otherwise. */
 static int ensure_functions(pq_context *ctx, pq_conn *conn)
 {
     const char *argv[4] = {"FUNCTION", "LOAD", "REPLACE", pq_functions_lua};
@@ -314,6 +359,14 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
 
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, "protein_version");
+    /* Heard here, before FUNCTION LOAD: Redis refuses the library's large
+     * argument to an unauthenticated client with a protocol error that
+     * says nothing of a password. */
+    if (r->type == REDIS_REPLY_ERROR && wants_password(r->str)) {
+        freeReplyObject(r);
+        return pq_set_error(ctx, PQ_EAUTH, NO_PASSWORD_FMT, URL_QUOTED_MAX,
+                            ctx->url);
+    }
     loaded = r->type != REDIS_REPLY_ERROR;
     same = r->type == REDIS_REPLY_STRING &&
            strcmp(r->str, pq_functions_version) == 0;

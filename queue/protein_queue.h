@@ -181,7 +181,10 @@ int pq_url_redact(const char *url, char *buf, size_t len);
 
 /* Connects, authenticates and makes sure protein's server functions are
  * loaded (FUNCTION LOAD when missing or older). Never returns NULL except
- * on out-of-memory: check ctx->err, then pq_free(ctx). */
+ * on out-of-memory: check ctx->err, then pq_free(ctx). PQ_EINVAL (a bad
+ * URL, a database the server refuses) and PQ_EAUTH (a password refused,
+ * unreadable, or wanted and not given) are settings no retry can fix;
+ * PQ_EIO (unreachable, timed out, busy, loading) may pass. */
 pq_context *pq_connect(const pq_connect_options *opts);
 /* Closes the connection and frees ctx (NULL: no-op). */
 void pq_free(pq_context *ctx);

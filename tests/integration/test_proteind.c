@@ -906,6 +906,99 @@ out:
     redis_harness_stop(&h2);
 }
 
+/* Starts proteind on url (with extra options, NULL-terminated, after it)
+ * and checks that it gives up at once, as for settings no retry can fix:
+ * exit 1 within a few seconds, the reason (needle) on one line, and no
+ * retry. */
+static void expect_gives_up(const char *log, const char *url,
+                            const char *const *extra, const char *needle)
+{
+    const char *argv[8] = {"--redis", url, "--id", log};
+    size_t n = 4;
+    int64_t t0 = now_ms();
+    int status;
+    char *text;
+
+    for (size_t i = 0; extra && extra[i] && n < 7; i++)
+        argv[n++] = extra[i];
+    argv[n] = NULL;
+    status = wait_exit(start_proteind(log, argv), 10000);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    CU_ASSERT(now_ms() - t0 < 5000);
+    text = read_log(log);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "proteind: cannot use Redis: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, needle));
+    CU_ASSERT_PTR_NULL(strstr(text, "retrying"));
+    if (!strstr(text, needle))
+        fprintf(stderr, "%s: %s\n", log, text);
+    free(text);
+}
+
+/* Settings no retry can fix end proteind with exit 1 and one clear line: a
+ * password in the URL, a bad URL, a database the server refuses. */
+static void test_bad_settings(void)
+{
+    char url[128];
+    int port = 0;
+
+    sscanf(harness.url, "redis://127.0.0.1:%d", &port);
+    CU_ASSERT_FATAL(port > 0);
+    snprintf(url, sizeof url, "redis://u:secret@127.0.0.1:%d", port);
+    expect_gives_up("urlpw", url, NULL, "carries a password");
+    snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+    expect_gives_up("badurl", url, NULL, "bad Redis URL");
+    snprintf(url, sizeof url, "%s/99", harness.url);
+    expect_gives_up("db99", url, NULL, "SELECT failed: ERR DB index");
+}
+
+/* A Redis that wants a password: none given, or a wrong one, ends proteind
+ * with exit 1, saying plainly how to give one; a refused connection at
+ * start-up, which may pass, is retried. */
+static void test_password_wanted(void)
+{
+    redis_harness_options ho = {.password = "s3cret"};
+    const char *wrong[] = {"--password-file", NULL, NULL};
+    redis_harness h2;
+    char url[128], pwfile[300];
+    FILE *fp;
+    pid_t pid;
+    char *log;
+
+    unsetenv("PROTEIN_REDIS_PASSWORD");
+    if (redis_harness_start(&h2, &ho) != 0) {
+        CU_FAIL("redis-server with requirepass did not start");
+        return;
+    }
+    snprintf(url, sizeof url, "redis://protein-proteind@127.0.0.1:%d", h2.port);
+    expect_gives_up("nopw", url, NULL,
+                    "wants a password and none was given: pass a file "
+                    "holding it (--password-file, password_file=) or set "
+                    "PROTEIN_REDIS_PASSWORD");
+    expect_gives_up("nopw2", h2.url, NULL, "wants a password");
+    snprintf(pwfile, sizeof pwfile, "%s/wrong.pass", log_dir);
+    fp = fopen(pwfile, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("not-it\n", fp);
+    fclose(fp);
+    wrong[1] = pwfile;
+    expect_gives_up("wrongpw", h2.url, wrong, "AUTH failed: WRONGPASS");
+
+    CU_ASSERT_EQUAL(redis_harness_kill(&h2), 0);
+    {
+        const char *extra[] = {"--redis", h2.url, "--id", "refused", NULL};
+        pid = start_proteind("refused", extra);
+    }
+    CU_ASSERT(wait_log("refused", "retrying in", 5000));
+    sleep_ms(600);
+    CU_ASSERT(alive(pid));
+    log = read_log("refused");
+    CU_ASSERT(log && strstr(log, "Redis unreachable: cannot connect"));
+    free(log);
+    kill_children();
+    redis_harness_stop(&h2);
+}
+
 static const cunit_test tests[] = {
     {"usage and exit codes", test_usage},
     {"fills a new sweep's queue", test_fills_new_sweep},
@@ -921,6 +1014,8 @@ static const cunit_test tests[] = {
     {"--device cuda", test_device_cuda},
     {"SIGTERM releases the lease", test_sigterm},
     {"Redis down and back", test_redis_down},
+    {"settings no retry can fix: exit 1", test_bad_settings},
+    {"a password wanted: exit 1, said plainly", test_password_wanted},
 };
 
 int main(void)

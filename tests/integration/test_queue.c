@@ -925,6 +925,20 @@ static void test_password(void)
     CU_ASSERT_EQUAL(c->err, PQ_OK);
     pq_free(c);
     unsetenv("PROTEIN_REDIS_PASSWORD");
+
+    /* No password at all: said plainly, whichever command comes first
+     * (SELECT with a database, else the function library's check). */
+    char db_url[128];
+    snprintf(db_url, sizeof db_url, "%s/1", pw.url);
+    const char *urls[] = {pw.url, db_url};
+    for (size_t i = 0; i < 2; i++) {
+        pq_connect_options none = {.url = urls[i]};
+        c = pq_connect(&none);
+        CU_ASSERT_EQUAL(c->err, PQ_EAUTH);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(c->errstr, "wants a password and none was given"));
+        pq_free(c);
+    }
     redis_harness_stop(&pw);
 }
 
