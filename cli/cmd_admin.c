@@ -10,12 +10,14 @@
  *   add-service NAME --secret-file FILE
  *                      a privileged service (the plugin, proteind); the
  *                      password goes to FILE (mode 0600, the caller's:
- *                      root's).
+ *                      root's), in a directory that must exist.
  *   rules user NAME | rules service
  *                      prints the ACL rules of a role (for users.acl).
  *
  * The connection must be the admin's (ACL SETUSER): --redis and
- * --password-file as for every verb.
+ * --password-file as for every verb. A new password is written beside its
+ * file before Redis learns it and renamed into place after, so a failure
+ * leaves the old password working.
  */
 #include "config.h"
 
@@ -35,20 +37,40 @@
 
 #define VERB "admin"
 
-/* Writes password and a newline to path (mode 0600, never through a
- * symlink), creating missing directories (mode 0700) when mkdirs. Returns
- * 0, or -1 with errno. */
-static int write_secret(const char *path, const char *password, int mkdirs)
+/* The steps of replacing a secret file, in this order around the change
+ * in Redis, so that no failure leaves Redis with a password that no file
+ * holds (a running service would be locked out). */
+typedef enum secret_op {
+    SECRET_STAGE,  /* create tmp holding the password */
+    SECRET_COMMIT, /* rename tmp to path */
+    SECRET_DISCARD /* remove tmp */
+} secret_op;
+
+/* Does op as the calling user. SECRET_STAGE creates tmp, a new file (mode
+ * 0600, never through a symlink, never over an existing file) holding
+ * password and a newline, with the owner and group of the regular file at
+ * path if there is one, after creating tmp's missing directories (mode
+ * 0700) when mkdirs; it leaves no tmp behind when it fails. SECRET_COMMIT
+ * renames tmp to path, replacing whatever path is (a symlink too) rather
+ * than writing through it. SECRET_DISCARD removes tmp. Returns 0, or -1
+ * with errno. */
+static int secret_do(secret_op op, const char *tmp, const char *path,
+                     const char *password, int mkdirs)
 {
     char dir[4096];
     char line[64];
     char *slash;
+    struct stat st;
     int fd, saved;
     ssize_t w;
     size_t len;
 
+    if (op == SECRET_COMMIT)
+        return rename(tmp, path);
+    if (op == SECRET_DISCARD)
+        return unlink(tmp);
     if (mkdirs) {
-        snprintf(dir, sizeof(dir), "%s", path);
+        snprintf(dir, sizeof(dir), "%s", tmp);
         for (slash = strchr(dir + 1, '/'); slash;
              slash = strchr(slash + 1, '/')) {
             *slash = '\0';
@@ -57,38 +79,49 @@ static int write_secret(const char *path, const char *password, int mkdirs)
             *slash = '/';
         }
     }
-    fd =
-        open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0)
         return -1;
-    if (fchmod(fd, 0600) != 0) {
+    /* The umask may have taken bits off; the mode is part of the promise.
+     * An admin who gave a service's file to the service's user keeps it
+     * readable by them when the password changes. */
+    if (fchmod(fd, 0600) != 0 ||
+        (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+         (st.st_uid != geteuid() || st.st_gid != getegid()) &&
+         fchown(fd, st.st_uid, st.st_gid) != 0)) {
         saved = errno;
         close(fd);
+        unlink(tmp);
         errno = saved;
         return -1;
     }
     len = (size_t)snprintf(line, sizeof(line), "%s\n", password);
     w = write(fd, line, len);
-    saved = errno;
-    if (close(fd) != 0)
-        return -1;
+    saved = w < 0 ? errno : EIO;
+    if (close(fd) != 0 && w == (ssize_t)len) {
+        saved = errno;
+        w = -1;
+    }
     if (w != (ssize_t)len) {
-        errno = w < 0 ? saved : EIO;
+        unlink(tmp);
+        errno = saved;
         return -1;
     }
     return 0;
 }
 
-/* write_secret as user pw (a child process drops to pw's uid and gids
- * first), so that nothing in pw's home is written with root's rights. */
-static int write_secret_as(const struct passwd *pw, const char *path,
-                           const char *password)
+/* secret_do(op, ...) as user pw when pw is given and not the caller (a
+ * child process drops to pw's uid and gids first), so that nothing in
+ * pw's home is written with root's rights; pw's missing directories are
+ * created, a service's must exist. Returns 0, or -1 with errno. */
+static int secret_step(const struct passwd *pw, secret_op op, const char *tmp,
+                       const char *path, const char *password)
 {
     pid_t pid;
     int status;
 
-    if (getuid() == pw->pw_uid)
-        return write_secret(path, password, 1);
+    if (!pw || getuid() == pw->pw_uid)
+        return secret_do(op, tmp, path, password, pw != NULL);
     pid = fork();
     if (pid < 0)
         return -1;
@@ -96,7 +129,9 @@ static int write_secret_as(const struct passwd *pw, const char *path,
         if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
             setuid(pw->pw_uid) != 0)
             _exit(126);
-        _exit(write_secret(path, password, 1) == 0 ? 0 : errno ? errno : 1);
+        if (secret_do(op, tmp, path, password, 1) != 0)
+            _exit(errno ? errno : 1);
+        _exit(0);
     }
     if (waitpid(pid, &status, 0) < 0)
         return -1;
@@ -137,9 +172,11 @@ int cmd_admin(int argc, char **argv)
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
-    char password[33], path[4096];
-    const char *what, *name, *secret_file = NULL;
-    struct passwd *pw = NULL;
+    char password[33], path[4096], tmp[4096 + 32];
+    const char *what, *name, *secret_file = NULL, *who = "root";
+    struct passwd user, *pw = NULL, *owner;
+    char scratch[4096];
+    struct stat st;
     pq_acl_role role;
     pq_context *ctx;
     int c, saved = 0;
@@ -174,8 +211,9 @@ int cmd_admin(int argc, char **argv)
             return cli_usage_error(
                 VERB, "add-user writes the password into the user's home; "
                       "--secret-file is for add-service");
-        pw = getpwnam(name);
-        if (!pw)
+        /* Not getpwnam: cli_connect's getpwuid would overwrite its
+         * static result, and pw decides whose rights write the file. */
+        if (getpwnam_r(name, &user, scratch, sizeof(scratch), &pw) != 0 || !pw)
             return cli_fail(VERB,
                             "no Unix user '%s' on this host (its password file "
                             "goes into its home directory)",
@@ -183,30 +221,59 @@ int cmd_admin(int argc, char **argv)
         snprintf(path, sizeof(path), "%s/%s", pw->pw_dir,
                  PQ_USER_PASSWORD_FILE);
         secret_file = path;
+        who = name;
     } else if (!secret_file || secret_file[0] != '/') {
         return cli_usage_error(VERB,
                                "add-service needs --secret-file /ABSOLUTE/PATH "
                                "for the service's password");
     }
+    if (pq_acl_password(password) != PQ_OK)
+        return cli_fail(VERB, "cannot make a password: %s", strerror(errno));
+    if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", secret_file, (long)getpid()) >=
+        (int)sizeof(tmp))
+        return cli_usage_error(VERB, "the path %s is too long", secret_file);
+    /* First the file, then Redis: a password that cannot be stored must
+     * never replace the one in use. */
+    if (secret_step(pw, SECRET_STAGE, tmp, secret_file, password) != 0) {
+        const char *slash = strrchr(secret_file, '/');
+        if (errno == ENOENT && !pw)
+            return cli_fail(VERB,
+                            "cannot write the password of Redis user %s: "
+                            "directory %.*s does not exist (create it, e.g. "
+                            "install -d -m 0700 %.*s, and run this again); "
+                            "nothing was changed",
+                            name, (int)(slash - secret_file), secret_file,
+                            (int)(slash - secret_file), secret_file);
+        return cli_fail(VERB,
+                        "cannot write the new password of Redis user %s to "
+                        "%s: %s; nothing was changed",
+                        name, tmp, strerror(errno));
+    }
     ctx = cli_connect(VERB, &r);
     if (!ctx)
-        return CLI_EFAIL;
-    if (pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK) {
+        c = CLI_EFAIL;
+    else if (pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK)
         c = cli_fail(VERB, "cannot create Redis user %s: %s", name,
                      ctx->errstr);
-        pq_free(ctx);
+    else
+        c = CLI_OK;
+    pq_free(ctx);
+    if (c != CLI_OK) {
+        if (secret_step(pw, SECRET_DISCARD, tmp, secret_file, password) != 0)
+            fprintf(stderr, "protein %s: warning: cannot remove %s: %s\n", VERB,
+                    tmp, strerror(errno));
         return c;
     }
-    pq_free(ctx);
-    if ((pw ? write_secret_as(pw, secret_file, password)
-            : write_secret(secret_file, password, 0)) != 0)
+    if (secret_step(pw, SECRET_COMMIT, tmp, secret_file, password) != 0)
         return cli_fail(VERB,
-                        "Redis user %s exists, but its password could not be "
-                        "written to %s: %s (run this again)",
-                        name, secret_file, strerror(errno));
+                        "Redis user %s has a new password, but it could not "
+                        "be moved from %s to %s: %s (move it there by hand)",
+                        name, tmp, secret_file, strerror(errno));
+    if (!pw && stat(secret_file, &st) == 0 && (owner = getpwuid(st.st_uid)))
+        who = owner->pw_name;
     printf("Redis user %s (%s): password in %s (mode 0600, %s's)\n", name,
            role == PQ_ACL_USER ? "their own sweeps" : "privileged service",
-           secret_file, pw ? name : "root");
+           secret_file, who);
     if (!saved)
         printf("note: Redis has no aclfile, so this user lasts until Redis "
                "restarts: set `aclfile` in redis.conf and run this again\n");

@@ -85,8 +85,13 @@ int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? PQ_EINVAL : PQ_OK;
 }
 
+int pq_acl_password(char password[33])
+{
+    return pq_random_token(password);
+}
+
 int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
-                     char password[33], int *saved)
+                     const char *password, int *saved)
 {
     char rules[1024], pass_rule[40];
     const char *argv[RULE_WORDS_MAX + 6];
@@ -102,9 +107,14 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
                             name ? name : "(null)", PQ_OWNER_MAX);
     if (pq_acl_rules(role, name, rules, sizeof rules) != PQ_OK)
         return pq_set_error(ctx, PQ_EINVAL, "no ACL rules for that role");
-    if (pq_random_token(password) != PQ_OK)
-        return pq_set_error(ctx, PQ_EIO, "getrandom failed for a password");
-    snprintf(pass_rule, sizeof pass_rule, ">%s", password);
+    /* The rule must carry the whole password: a cut one would set a
+     * password nobody has. */
+    if (!password || !*password ||
+        (size_t)snprintf(pass_rule, sizeof pass_rule, ">%s", password) >=
+            sizeof pass_rule)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "a password of 1 to %zu characters is needed",
+                            sizeof pass_rule - 2);
     argv[argc++] = "ACL";
     argv[argc++] = "SETUSER";
     argv[argc++] = name;
@@ -114,15 +124,18 @@ int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
     for (char *w = strtok(rules, " "); w && argc < RULE_WORDS_MAX + 6;
          w = strtok(NULL, " "))
         argv[argc++] = w;
-    if ((rc = pq_command(ctx, argc, argv, NULL, 0, &r)) != PQ_OK)
-        return rc;
-    pq_reply_free(r);
+    /* Listed before the password changes: a failure after ACL SETUSER
+     * would report a password as not set that is, and the caller would
+     * throw away the only copy of it. */
     if (role == PQ_ACL_USER) {
         const char *add[4] = {"ZADD", "protein:users", "0", name};
         if ((rc = pq_command(ctx, 4, add, NULL, 0, &r)) != PQ_OK)
             return rc;
         pq_reply_free(r);
     }
+    if ((rc = pq_command(ctx, argc, argv, NULL, 0, &r)) != PQ_OK)
+        return rc;
+    pq_reply_free(r);
     /* Persist when the server has an ACL file; without one the user lives
      * until Redis restarts (the caller says so). */
     if (pq_command(ctx, 2, save, NULL, 0, &r) == PQ_OK) {

@@ -234,15 +234,22 @@ int pq_user_name(uid_t uid, char *buf, size_t len);
  * name (PQ_ACL_USER) or a buf too small (1024 bytes are enough). */
 int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len);
 
-/* Creates (or resets) the Redis ACL user `name` with role's rules and a
- * fresh random password (written to password: 32 hex digits and NUL), and
- * lists a PQ_ACL_USER in protein:users (so that pq_sweep_list finds their
- * sweeps). Needs an admin connection (ACL SETUSER). *saved = 1 when the
- * server has an ACL file and ACL SAVE wrote it, 0 when the user lasts
- * only until Redis restarts. PQ_EINVAL for a bad name, PQ_EPERM when the
- * connection may not change ACLs. */
+/* Writes a fresh random password for pq_acl_provision into password (32
+ * hex digits and NUL). Returns PQ_OK, or PQ_EIO when the system has no
+ * randomness to give. */
+int pq_acl_password(char password[33]);
+
+/* Creates (or resets) the Redis ACL user `name` with role's rules and the
+ * given password (from pq_acl_password), and lists a PQ_ACL_USER in
+ * protein:users (so that pq_sweep_list finds their sweeps). The caller
+ * makes the password from pq_acl_password and stores it before calling,
+ * so that a password it could not store never replaces the working one.
+ * Needs an admin connection (ACL SETUSER). *saved = 1 when the server has
+ * an ACL file and ACL SAVE wrote it, 0 when the user lasts only until
+ * Redis restarts. PQ_EINVAL for a bad name or an empty password, PQ_EPERM
+ * when the connection may not change ACLs. */
 int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
-                     char password[33], int *saved);
+                     const char *password, int *saved);
 
 /* ------------------------------------------------------------ trials */
 

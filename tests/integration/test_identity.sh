@@ -285,4 +285,61 @@ if [ -x "$top_builddir/coordinator/proteind" ]; then
         fail "proteind did not fill A's queue: $(tail -5 "$tmp/proteind.out")"
 fi
 
+# ------------------------------------------------------------ new passwords
+# docs/admin.md: "a failure on the way (a missing directory, Redis
+# unreachable) changes nothing and the old password keeps working".
+svc() { redis-cli -p "$REDIS_PORT" --no-auth-warning --user protein-proteind -a "$1" ping 2>&1; }
+no_tmp() { ! ls -a "$1" | grep -q '\.tmp$' || fail "$2 left a temporary file in $1: $(ls -a "$1")"; }
+OLDPW=$(cat "$pub/etc/proteind.pass")
+rc=0
+"$PROTEIN" admin add-service protein-proteind --secret-file "$pub/nosuch/proteind.pass" $ADMIN \
+    >"$tmp/nodir.out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "add-service into a missing directory: rc $rc, not 1"
+grep -qF "directory $pub/nosuch does not exist" "$tmp/nodir.out" ||
+    fail "add-service did not name the missing directory: $(cat "$tmp/nodir.out")"
+[ ! -e "$pub/nosuch" ] || fail "add-service made the directory it was told does not exist"
+[ "$(svc "$OLDPW")" = PONG ] ||
+    fail "add-service into a missing directory changed the service's password"
+printf 'wrong\n' >"$tmp/wrong.pass"
+rc=0
+"$PROTEIN" admin add-service protein-proteind --secret-file "$pub/etc/proteind.pass" \
+    --redis "$REDIS_URL" --password-file "$tmp/wrong.pass" >"$tmp/noauth.out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "add-service without the admin's password: rc $rc, not 1"
+[ "$(cat "$pub/etc/proteind.pass")" = "$OLDPW" ] ||
+    fail "add-service that Redis refused replaced the service's password file"
+no_tmp "$pub/etc" "add-service that Redis refused"
+[ "$(svc "$OLDPW")" = PONG ] || fail "add-service that Redis refused changed the password"
+# A new password works, the old one no longer; a file given to the
+# service's user (here A) stays theirs.
+chown "$A:$A" "$pub/etc/proteind.pass"
+"$PROTEIN" admin add-service protein-proteind --secret-file "$pub/etc/proteind.pass" $ADMIN \
+    >"$tmp/again.out" 2>&1 || fail "add-service again: $(cat "$tmp/again.out")"
+NEWPW=$(cat "$pub/etc/proteind.pass")
+[ "$NEWPW" != "$OLDPW" ] || fail "add-service again kept the old password"
+[ "$(svc "$NEWPW")" = PONG ] || fail "the new service password does not work"
+svc "$OLDPW" | grep -q WRONGPASS || fail "the old service password still works"
+[ "$(stat -c '%U %G %a' "$pub/etc/proteind.pass")" = "$A $A 600" ] ||
+    fail "the new service password file lost its owner or mode: $(stat -c '%U %G %a' "$pub/etc/proteind.pass")"
+grep -qF "password in $pub/etc/proteind.pass (mode 0600, $A's)" "$tmp/again.out" ||
+    fail "add-service did not name the file's owner: $(cat "$tmp/again.out")"
+no_tmp "$pub/etc" "add-service"
+# add-user: a password A cannot store (A's directory made read-only)
+# leaves A's old one working; then a new one replaces it.
+AOLD=$(cat "$APW")
+chmod 500 "$(dirname "$APW")"
+rc=0
+"$PROTEIN" admin add-user "$A" $ADMIN >"$tmp/adduser.out" 2>&1 || rc=$?
+chmod 700 "$(dirname "$APW")"
+[ $rc -eq 1 ] || fail "add-user into a directory A cannot write: rc $rc, not 1"
+grep -q "nothing was changed" "$tmp/adduser.out" ||
+    fail "add-user did not say that nothing changed: $(cat "$tmp/adduser.out")"
+[ "$(cat "$APW")" = "$AOLD" ] || fail "a failed add-user replaced A's password file"
+check "A's old password works after a failed add-user" asA "$PROTEIN" list
+"$PROTEIN" admin add-user "$A" $ADMIN >"$tmp/adduser.out" 2>&1 ||
+    fail "add-user again: $(cat "$tmp/adduser.out")"
+[ "$(cat "$APW")" != "$AOLD" ] || fail "add-user again kept A's old password"
+[ "$(stat -c '%U %a' "$APW")" = "$A 600" ] || fail "A's new password file is not A's, mode 600"
+no_tmp "$(dirname "$APW")" "add-user"
+check "A's new password works" asA "$PROTEIN" list
+
 cli_test_finish
