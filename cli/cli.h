@@ -119,10 +119,10 @@ const char *cli_user_name(void);
 const char *cli_sweep_name(const char *verb, const char *given);
 
 /* Connects to Redis with bounded timeouts (connect 2 s, commands 5 s).
- * Without --password-file or $PROTEIN_REDIS_PASSWORD, a password file
- * that `protein admin add-user` left in the caller's home directory is
- * used, as the Redis user of the caller's login name (unless the URL
- * names a user).
+ * The password comes from --password-file, else $PROTEIN_REDIS_PASSWORD,
+ * else the password file that `protein admin add-user` left in the
+ * caller's home directory, used as the Redis user of the caller's login
+ * name (unless the URL names a user).
  * Returns the context, or NULL after printing "protein VERB: REASON" (the
  * library's reason, naming the redacted URL). The caller frees it with
  * pq_free. */

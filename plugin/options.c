@@ -68,7 +68,8 @@ void spank_protein_options_clear(void)
 }
 
 /* In sbatch, salloc and srun (running as the submitter, uid): when the
- * plugstack gives no password, the submitter's own Redis identity from
+ * plugstack gives no password file and $PROTEIN_REDIS_PASSWORD is unset
+ * or empty, the submitter's own Redis identity from
  * `protein admin add-user`, if they have one: o's user and password_file
  * point into user and path. */
 static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
@@ -76,9 +77,12 @@ static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
 {
     struct passwd pw, *found = NULL;
     char scratch[4096];
+    const char *env_pw = getenv("PROTEIN_REDIS_PASSWORD");
     struct stat st;
 
-    if (o->password_file != NULL || getenv("PROTEIN_REDIS_PASSWORD") != NULL ||
+    /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
+     * library reads only when no file is given. */
+    if (o->password_file != NULL || (env_pw && *env_pw) ||
         getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
         found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
         strlen(pw.pw_name) >= ulen)

@@ -428,8 +428,11 @@ pq_context *pq_connect(const pq_connect_options *opts)
         }
         strcpy(conn->user, o.user);
     }
+    /* What the caller names beats the environment: a --password-file
+     * given on the command line or in plugstack.conf is meant for this
+     * connection, an inherited $PROTEIN_REDIS_PASSWORD may not be. */
     pw = o.password;
-    if (!pw || !*pw)
+    if ((!pw || !*pw) && !o.password_file)
         pw = getenv("PROTEIN_REDIS_PASSWORD");
     if (pw && *pw) {
         if (!(conn->password = pq_strdup(pw))) {

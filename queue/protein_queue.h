@@ -156,13 +156,16 @@ typedef struct pq_connect_options {
      * $PROTEIN_REDIS or redis://127.0.0.1:6379; a password in it is
      * refused (PQ_EINVAL) */
     const char *url;
-    /* NULL: $PROTEIN_REDIS_PASSWORD, then password_file */
+    /* The password: this, else the first line of password_file, else
+     * $PROTEIN_REDIS_PASSWORD (empty counts as unset), else none. A
+     * default file (the user's PQ_USER_PASSWORD_FILE) must lose to the
+     * variable, so a caller passes it only when the variable is unset. */
     const char *password;
-    const char *password_file; /* read when no password is given */
-    const char *user;          /* ACL user, instead of the URL's (NULL: the
-                                  URL's, else AUTH with the password alone) */
-    int connect_timeout_ms;    /* <= 0: 2000 */
-    int command_timeout_ms;    /* <= 0: 5000 */
+    const char *password_file;
+    const char *user;       /* ACL user, instead of the URL's (NULL: the
+                               URL's, else AUTH with the password alone) */
+    int connect_timeout_ms; /* <= 0: 2000 */
+    int command_timeout_ms; /* <= 0: 5000 */
 } pq_connect_options;
 
 typedef struct pq_context {

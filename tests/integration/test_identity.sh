@@ -275,15 +275,28 @@ timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete -
 [ "$(radmin ping)" = PONG ] || fail "Redis does not answer after the huge calls"
 
 # proteind's identity finds every user's sweeps and serves them (its ACL
-# has what proteind runs).
+# has what proteind runs); its --password-file beats a stray
+# $PROTEIN_REDIS_PASSWORD.
 if [ -x "$top_builddir/coordinator/proteind" ]; then
-    timeout 60 "$top_builddir/coordinator/proteind" --once \
+    PROTEIN_REDIS_PASSWORD=wrong timeout 60 "$top_builddir/coordinator/proteind" --once \
         --redis "redis://protein-proteind@127.0.0.1:$REDIS_PORT" \
         --password-file "$pub/etc/proteind.pass" >"$tmp/proteind.out" 2>&1 ||
         fail "proteind with its service identity: $(tail -5 "$tmp/proteind.out")"
     [ "$(radmin llen "protein:{$A/ppo}:queue")" -gt 0 ] ||
         fail "proteind did not fill A's queue: $(tail -5 "$tmp/proteind.out")"
 fi
+
+# ------------------------------------------------------------ which password
+# docs/redis-schema.md: --password-file, else $PROTEIN_REDIS_PASSWORD,
+# else the user's own ~/.config/protein/redis-password.
+check "--password-file beats \$PROTEIN_REDIS_PASSWORD" \
+    env PROTEIN_REDIS_PASSWORD=wrong "$PROTEIN" list --all $ADMIN
+rc=0
+asA env PROTEIN_REDIS_PASSWORD=wrong "$PROTEIN" list >"$tmp/envpw.out" 2>&1 || rc=$?
+[ $rc -ne 0 ] && grep -q WRONGPASS "$tmp/envpw.out" ||
+    fail "\$PROTEIN_REDIS_PASSWORD did not beat A's own password file (rc $rc): $(cat "$tmp/envpw.out")"
+check "an empty \$PROTEIN_REDIS_PASSWORD leaves A's own password file" \
+    asA env PROTEIN_REDIS_PASSWORD= "$PROTEIN" list
 
 # ------------------------------------------------------------ new passwords
 # docs/admin.md: "a failure on the way (a missing directory, Redis

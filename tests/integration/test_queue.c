@@ -924,6 +924,17 @@ static void test_password(void)
     c = pq_connect(&co);
     CU_ASSERT_EQUAL(c->err, PQ_OK);
     pq_free(c);
+
+    /* A file the caller names beats the variable, both ways round. */
+    co.password_file = "/nonexistent/pw";
+    c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_EAUTH);
+    pq_free(c);
+    setenv("PROTEIN_REDIS_PASSWORD", "wrong", 1);
+    co.password_file = path;
+    c = pq_connect(&co);
+    CU_ASSERT_EQUAL(c->err, PQ_OK);
+    pq_free(c);
     unsetenv("PROTEIN_REDIS_PASSWORD");
 
     /* No password at all: said plainly, whichever command comes first
