@@ -226,6 +226,8 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
         pq_free(ctx);
         return NULL;
     }
+    if (ctx->functions_stale)
+        fprintf(stderr, "protein %s: warning: %s\n", verb, PQ_STALE_FUNCTIONS);
     return ctx;
 }
 

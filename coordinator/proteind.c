@@ -412,6 +412,8 @@ static int connect_redis(daemon_state *d)
             if (logged)
                 proteind_log("Redis is back (%s)",
                              d->ctx->url ? d->ctx->url : "default URL");
+            if (d->ctx->functions_stale)
+                proteind_log("warning: %s", PQ_STALE_FUNCTIONS);
             return 0;
         }
         if (d->ctx->err == PQ_EINVAL || d->ctx->err == PQ_EAUTH) {

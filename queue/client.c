@@ -377,6 +377,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     if (!r)
         return no_reply(ctx, conn, conn->command_tv, "FUNCTION LOAD");
     denied = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0;
+    ctx->functions_stale = denied && loaded;
     if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
         rc = pq_set_error(
             ctx, PQ_EPROTO,

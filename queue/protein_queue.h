@@ -173,7 +173,18 @@ typedef struct pq_context {
     char errstr[1024]; /* the last failure, for people */
     void *redis;       /* private: the connection and how to redo it */
     char *url;         /* the URL connected to, redacted (pq_url_redact) */
+    /* set by pq_connect: the server keeps another build's function
+     * library, which this client's Redis user may not replace, so the two
+     * may disagree until an admin's client connects (PQ_STALE_FUNCTIONS
+     * says so for people) */
+    int functions_stale;
 } pq_context;
+
+/* What a client whose ctx->functions_stale is set tells people. */
+#define PQ_STALE_FUNCTIONS                                                     \
+    "Redis keeps another build's protein functions and this Redis user may "   \
+    "not replace them: one protein command run as the Redis admin does "       \
+    "(docs/redis-schema.md)"
 
 /* Writes url into buf (len bytes) with any password of its user part
  * replaced by "***" (redis://user:secret@host -> redis://user:***@host),

@@ -355,4 +355,28 @@ check "A's old password works after a failed add-user" asA "$PROTEIN" list
 no_tmp "$(dirname "$APW")" "add-user"
 check "A's new password works" asA "$PROTEIN" list
 
+# ------------------------------------------------------------ another build's functions
+# A Redis user that may not load functions works with the server's library
+# and is told so (docs/redis-schema.md); the admin's next command replaces it.
+sed "s/@CONTENT_SHA256@/stale00000000000/" "$top_srcdir/queue/functions.lua" >"$tmp/stale.lua"
+radmin -x FUNCTION LOAD REPLACE <"$tmp/stale.lua" | grep -qx protein ||
+    fail "the admin could not load another build's functions"
+asA "$PROTEIN" list >"$tmp/stale.out" 2>&1 || fail "A's list with another build's functions: $(cat "$tmp/stale.out")"
+grep -q "^protein list: warning: Redis keeps another build's protein functions" "$tmp/stale.out" ||
+    fail "A was not told that Redis keeps another build's functions: $(cat "$tmp/stale.out")"
+if [ -x "$top_builddir/coordinator/proteind" ]; then
+    timeout 60 "$top_builddir/coordinator/proteind" --once \
+        --redis "redis://protein-proteind@127.0.0.1:$REDIS_PORT" \
+        --password-file "$pub/etc/proteind.pass" >"$tmp/proteind-stale.out" 2>&1 ||
+        fail "proteind with another build's functions: $(tail -5 "$tmp/proteind-stale.out")"
+    grep -q "warning: Redis keeps another build's protein functions" "$tmp/proteind-stale.out" ||
+        fail "proteind did not log that Redis keeps another build's functions: $(tail -5 "$tmp/proteind-stale.out")"
+fi
+"$PROTEIN" list --all $ADMIN >"$tmp/admin-list.out" 2>&1 || fail "the admin's list: $(cat "$tmp/admin-list.out")"
+grep -q "another build" "$tmp/admin-list.out" && fail "the admin, who may replace the functions, was warned"
+[ "$(radmin fcall_ro protein_version 0)" != stale00000000000 ] ||
+    fail "the admin's command did not replace another build's functions"
+asA "$PROTEIN" list >"$tmp/stale.out" 2>&1 || fail "A's list after the admin's: $(cat "$tmp/stale.out")"
+grep -q "another build" "$tmp/stale.out" && fail "A was still warned after the admin's command replaced the functions"
+
 cli_test_finish
