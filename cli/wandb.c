@@ -738,7 +738,9 @@ static int expand(const char *name, const cli_wandb_job *job, const node *tree,
         return rc;
     }
     if (strcmp(name, "args") && strcmp(name, "args_no_hyphens") &&
-        strcmp(name, "args_no_boolean_flags") && strcmp(name, "args_no_equals"))
+        strcmp(name, "args_no_boolean_flags") &&
+        strcmp(name, "args_no_equals") && strcmp(name, "args_append_hydra") &&
+        strcmp(name, "args_override_hydra"))
         return 1;
     for (i = 0; i < tree->n_kids && rc == 0; i++) {
         const node *k = &tree->kids[i];
@@ -761,7 +763,12 @@ static int expand(const char *name, const cli_wandb_job *job, const node *tree,
                 put_node(&b, k, PYREPR, 1);
             }
         } else {
-            if (strcmp(name, "args_no_hyphens") != 0)
+            /* Hydra: +name=value appends a key, ++name=value sets it */
+            if (strcmp(name, "args_append_hydra") == 0)
+                puts_(&b, "+");
+            else if (strcmp(name, "args_override_hydra") == 0)
+                puts_(&b, "++");
+            else if (strcmp(name, "args_no_hyphens") != 0)
                 puts_(&b, "--");
             puts_(&b, k->name);
             puts_(&b, "=");

@@ -187,6 +187,7 @@ static void test_command(void)
         "  - --home=${envvar:PROTEIN_TEST_HOME}\n  - ${args}\n"
         "  - ${args_no_hyphens}\n  - ${args_no_boolean_flags}\n"
         "  - ${args_json}\n  - ${args_json_file}\n  - ${project}\n"
+        "  - ${args_append_hydra}\n  - ${args_override_hydra}\n"
         "  - ${unknown}\n"
         "parameters:\n  lr: {min: 0.1, max: 1.0}\n";
     static const char *const args[] = {"--lr=1e-05",
@@ -226,6 +227,16 @@ static void test_command(void)
                    "\"big\": 1e+16, \"nest\": {\"a\": 1, \"b\": \"it's\"}}");
     CU_ASSERT_STRING_EQUAL(argv[k++], f.json_path);
     CU_ASSERT_STRING_EQUAL(argv[k++], "proj");
+    for (i = 0; i < 9; i++) { /* Hydra's append, then override */
+        CU_ASSERT_PTR_NOT_NULL_FATAL(argv[k]);
+        CU_ASSERT_EQUAL(argv[k][0], '+');
+        CU_ASSERT_STRING_EQUAL(argv[k++] + 1, args[i] + 2);
+    }
+    for (i = 0; i < 9; i++) {
+        CU_ASSERT_PTR_NOT_NULL_FATAL(argv[k]);
+        CU_ASSERT_EQUAL(strncmp(argv[k], "++", 2), 0);
+        CU_ASSERT_STRING_EQUAL(argv[k++] + 2, args[i] + 2);
+    }
     CU_ASSERT_PTR_NULL(argv[k]); /* ${unknown} dropped, as W&B does */
     cli_strv_free(argv);
     free_job(&f);
