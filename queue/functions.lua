@@ -763,7 +763,7 @@ local function claim(keys, a, m)
       break
     end
   end
-  local fallback = 0
+  local fallback, pool_first = 0, false
   if not e then
     -- Waiting helps only while a coordinator holds the sweep's lease: it
     -- renews it while its loop serves the sweep and drops it on an error.
@@ -775,15 +775,20 @@ local function claim(keys, a, m)
     -- The next point of the pool, never one handed out before while the
     -- pool lasts (it holds max_trials points; proteind tops up others).
     -- The pool starts with the config's defaults, as does a new sweep's
-    -- coordinator: a point the queue handed out already is passed over,
-    -- once, so that the defaults do not run twice.
+    -- coordinator, and only that first point can be one the queue handed
+    -- out (the others are Sobol points, never a model's): there, a point
+    -- in handed is passed over so that the defaults do not run twice, and
+    -- the point claimed goes into handed so that proteind's copy of it is
+    -- left out of the queue. The other points cost no set lookup.
     local size = redis.call('LLEN', P .. 'fallback')
     if size > 0 then
       for _ = 1, 2 do
         local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
         e = decode_entry(redis.call('LINDEX', P .. 'fallback', at % size))
+        pool_first = at % size == 0
         -- SMISMEMBER: the worker ACL (queue/acl.c) has no SISMEMBER
-        if not e or redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
+        if not e or not pool_first or
+            redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
           break
         end
       end
@@ -794,9 +799,9 @@ local function claim(keys, a, m)
     fallback = 1
   end
   redis.call('ZREM', P .. 'waiting', key)
-  -- A fallback point too: a coordinator's copy of it (the defaults) is
-  -- then left out of the queue.
-  redis.call('SADD', P .. 'handed', e[1])
+  if fallback == 0 or pool_first then
+    redis.call('SADD', P .. 'handed', e[1])
+  end
   id = tostring(redis.call('HINCRBY', meta, 'n_trials', 1))
   local fields = {'id', id, 'params', e[1], 'fallback', fallback,
                   'started_at', stamp(t_now), 'attempts', 1, 'retries', 0,

@@ -1182,8 +1182,9 @@ static void test_fallback_distinct(void)
 
 /* The pool's first point may be the coordinator's first too (the config's
  * defaults): whichever hands it out first, it runs once. A fallback claim
- * passes over a point the queue handed out, and a point a fallback claim
- * took is left out of the coordinator's next queue. */
+ * passes over the pool's first point when the queue handed it out, and
+ * when a fallback claim took it, it is left out of the coordinator's next
+ * queue. */
 static void test_fallback_handed_once(void)
 {
     int leader = -1;
@@ -1205,15 +1206,27 @@ static void test_fallback_handed_once(void)
     CU_ASSERT_TRUE(b->fallback);
     CU_ASSERT_EQUAL(b->params.items[1].number, 2);
 
-    /* Point 2 came from the pool: the coordinator's copy is left out. */
-    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "fbh", "A", 5000, &leader),
+    pq_trial_free(a);
+    pq_trial_free(b);
+
+    /* The other way round: the pool's first point, point 1, claimed from
+     * the pool; the coordinator's copy of it is left out. */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("fbh2", (sweep_opts){.n_fallback = 3}),
+                          PQ_OK);
+    a = claim_ok("fbh2", "h3");
+    CU_ASSERT_TRUE(a->fallback);
+    CU_ASSERT_EQUAL(a->params.items[1].number, 1);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "fbh2", "A", 5000, &leader),
                     PQ_OK);
-    pq_params next[2] = {point(2), point(3)};
-    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "fbh", "A", next, 2), PQ_OK);
+    pq_params next[2] = {point(1), point(3)};
+    CU_ASSERT_EQUAL(pq_queue_replace(ctx, "fbh2", "A", next, 2), PQ_OK);
     pq_params_free(&next[0]);
     pq_params_free(&next[1]);
-    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "fbh", &depth), PQ_OK);
+    CU_ASSERT_EQUAL(pq_queue_depth(ctx, "fbh2", &depth), PQ_OK);
     CU_ASSERT_EQUAL(depth, 1);
+    b = claim_ok("fbh2", "h4");
+    CU_ASSERT_FALSE(b->fallback);
+    CU_ASSERT_EQUAL(b->params.items[1].number, 3);
     pq_trial_free(a);
     pq_trial_free(b);
 }
