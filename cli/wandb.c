@@ -324,22 +324,25 @@ static void puts_(buf *b, const char *s)
     put(b, s, strlen(s));
 }
 
+/* How a value is written: Python's repr (str() for ${args}), json.dumps,
+ * or YAML 1.1 as PyYAML reads it. */
+typedef enum style { PYREPR, JSONDUMPS, YAML11 } style;
+
 /* Python's repr of a float: the shortest digits that read back, in
  * exponent form below 1e-4 or from 1e16 on ("1e-05", "1.5e+16"), else
- * fixed with at least one decimal ("3.0"). yaml11: a mantissa always with
- * '.', as PyYAML needs to read it as a float ("1.0e-05"). */
-static void put_float(buf *b, double v, int yaml11)
+ * fixed with at least one decimal ("3.0"). YAML11: a mantissa always with
+ * '.', as PyYAML needs to read it as a float ("1.0e-05"), and .inf, .nan;
+ * JSONDUMPS: Infinity and NaN, as json.dumps writes them. */
+static void put_float(buf *b, double v, style st)
 {
+    static const char *const words[][3] = {{"nan", "NaN", ".nan"},
+                                           {"inf", "Infinity", ".inf"},
+                                           {"-inf", "-Infinity", "-.inf"}};
     char digits[40], out[64], *e;
-    int prec, exp10, len;
+    int prec, exp10, len, yaml11 = st == YAML11;
 
-    if (isnan(v)) {
-        puts_(b, yaml11 ? ".nan" : "nan");
-        return;
-    }
-    if (isinf(v)) {
-        puts_(b,
-              v > 0 ? (yaml11 ? ".inf" : "inf") : (yaml11 ? "-.inf" : "-inf"));
+    if (isnan(v) || isinf(v)) {
+        puts_(b, words[isnan(v) ? 0 : v > 0 ? 1 : 2][st]);
         return;
     }
     for (prec = 1; prec <= 17; prec++) {
@@ -434,8 +437,6 @@ static void put_jsonstr(buf *b, const char *s, size_t n)
 {
     put_quoted(b, s, n, 1);
 }
-
-typedef enum style { PYREPR, JSONDUMPS, YAML11 } style;
 
 /* Decodes a JSON string literal at *p (our own JSON: escapes \" \\ \/ \b
  * \f \n \r \t and \u00XX) into out; advances *p. */
@@ -573,7 +574,7 @@ static int convert(const char **p, style st, buf *b, int depth)
         if (strcspn(start, ".eE") >= (size_t)(end - start) && fabs(v) < 9.2e18)
             put(b, start, (size_t)(end - start));
         else
-            put_float(b, v, st == YAML11);
+            put_float(b, v, st);
         return 0;
     }
 }
@@ -603,7 +604,7 @@ static int put_param(buf *b, const pq_param *q, style st, int top)
         puts_(b, num);
         return 0;
     }
-    put_float(b, q->number, st == YAML11);
+    put_float(b, q->number, st);
     return 0;
 }
 

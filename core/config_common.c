@@ -200,6 +200,17 @@ int protein_parse_number(const char *s, double *out)
     return 0;
 }
 
+/* See protein.h. */
+const char *protein_value_nonfinite_json(const char *text)
+{
+    if (!text)
+        return NULL;
+    return strcmp(text, ".inf") == 0    ? "Infinity"
+           : strcmp(text, "-.inf") == 0 ? "-Infinity"
+           : strcmp(text, ".nan") == 0  ? "NaN"
+                                        : NULL;
+}
+
 /* A whole string as a base-10 long long: 0, or -1 with *out untouched. */
 int protein_parse_integer(const char *s, long long *out)
 {

@@ -110,14 +110,34 @@ static void put_value(FILE *fp, const char *text)
 /* JSON text as YAML: JSON is YAML, except that YAML folds or refuses
  * some characters JSON strings may hold raw (DEL, U+2028, U+2029, U+0085,
  * C1 controls); those are written as backslash-u escapes, which both read
- * alike. */
+ * alike. Python json's Infinity, -Infinity and NaN (a config's .inf and
+ * .nan in a list) go back to YAML's spelling, as YAML reads them as
+ * strings. */
 static void put_json(FILE *fp, const char *text)
 {
+    static const char *const words[][2] = {
+        {"Infinity", ".inf"}, {"-Infinity", "-.inf"}, {"NaN", ".nan"}};
     const unsigned char *s = (const unsigned char *)text;
+    int in_string = 0, escaped = 0;
+    size_t w;
 
     while (*s) {
         unsigned long cp;
         size_t n = utf8_next(s, &cp);
+        for (w = 0; !in_string && w < 3; w++)
+            if (strncmp((const char *)s, words[w][0], strlen(words[w][0])) == 0)
+                break;
+        if (!in_string && w < 3) {
+            fputs(words[w][1], fp);
+            s += strlen(words[w][0]);
+            continue;
+        }
+        if (escaped)
+            escaped = 0;
+        else if (in_string && *s == '\\')
+            escaped = 1;
+        else if (*s == '"')
+            in_string = !in_string;
         if (n == 1 && *s < 0x7f)
             fputc(*s, fp);
         else if (n == 1)

@@ -2,6 +2,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,79 +171,6 @@ static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
     return 0;
 }
 
-/* 1 when t is an int or float by YAML 1.1's rules, which PyYAML (and so
- * W&B) follows: a float needs a '.', its exponent a sign ("1.0e-5"), so
- * "1e-5" is a string there. */
-static int yaml11_number(const char *t)
-{
-    const char *p = t + (*t == '-' || *t == '+');
-    int digits = 0, dot = 0;
-
-    if (*p == '0' && p[1] == '\0')
-        return 1;
-    if (*p == '_')
-        return 0; /* "_1", "__061": strings (a number starts with a digit) */
-    for (; isdigit((unsigned char)*p) || *p == '_'; p++)
-        digits += isdigit((unsigned char)*p);
-    if (*p == '.') {
-        dot = 1;
-        for (p++; isdigit((unsigned char)*p) || *p == '_'; p++)
-            digits += isdigit((unsigned char)*p);
-        if (*p == 'e' || *p == 'E') {
-            if (p[1] != '-' && p[1] != '+')
-                return 0;
-            for (p += 2; isdigit((unsigned char)*p); p++)
-                continue;
-            if (!isdigit((unsigned char)p[-1]))
-                return 0;
-        }
-    }
-    if (!dot && (t[t[0] == '-' || t[0] == '+'] == '0'))
-        return 0; /* 0x.., 0o.., leading zeros: not a decimal int */
-    return *p == '\0' && digits > 0;
-}
-
-/* The YAML 1.1 type of a scalar, as PyYAML (and so W&B) reads it, and
- * its canonical text into buf: booleans "true"/"false", null "null",
- * numbers without YAML's '_' separators, strings as written. */
-static protein_value_type scalar_type(const yaml_node_t *n, char *buf,
-                                      size_t len)
-{
-    static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
-                                      "TRUE", "on",  "On",  "ON",   NULL};
-    static const char *const no[] = {"no",    "No",  "NO",  "false", "False",
-                                     "FALSE", "off", "Off", "OFF",   NULL};
-    static const char *const null[] = {"~", "null", "Null", "NULL", "", NULL};
-    const char *t = (const char *)n->data.scalar.value;
-    const char *tag = (const char *)n->tag;
-    int plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-    double v;
-    size_t i, o = 0;
-
-    snprintf(buf, len, "%s", t);
-    if (!plain && !(tag && (strcmp(tag, YAML_FLOAT_TAG) == 0 ||
-                            strcmp(tag, YAML_INT_TAG) == 0)))
-        return PROTEIN_VALUE_STRING;
-    if (plain && (protein_in_list(t, yes) || protein_in_list(t, no))) {
-        snprintf(buf, len, "%s", protein_in_list(t, yes) ? "true" : "false");
-        return PROTEIN_VALUE_BOOL;
-    }
-    if (plain && protein_in_list(t, null)) {
-        snprintf(buf, len, "null");
-        return PROTEIN_VALUE_NULL;
-    }
-    if (!plain || yaml11_number(t)) {
-        for (i = 0; t[i] && o + 1 < len; i++)
-            if (t[i] != '_')
-                buf[o++] = t[i];
-        buf[o] = '\0';
-        if (protein_parse_number(buf, &v) == 0)
-            return PROTEIN_VALUE_NUMBER;
-    }
-    snprintf(buf, len, "%s", t);
-    return PROTEIN_VALUE_STRING;
-}
-
 /* Gives an exponent form without a '.' one ("8e+01" -> "8.0e+01"): YAML
  * 1.1 reads a float only with a '.', so a written config would read the
  * number back as a string (fuzz_config). */
@@ -257,14 +186,257 @@ static void yaml11_float_text(char *buf, size_t len)
     e[1] = '0';
 }
 
-/* A number as JSON writes it: the text when it already is JSON, else its
- * shortest round-trip form, with a '.' before any exponent. */
+/* What a plain scalar is by YAML 1.1's resolver. */
+typedef enum yaml11_kind { Y_STRING, Y_INT, Y_FLOAT, Y_BIG } yaml11_kind;
+
+/* Past p's characters from set, counting those other than '_' in *n. */
+static const char *span(const char *p, const char *set, int *n)
+{
+    for (; *p && strchr(set, *p); p++)
+        *n += *p != '_';
+    return p;
+}
+
+/* Past one base-60 part after a ':' ("[0-5]?[0-9]"); NULL when there is
+ * none (PyYAML then resolves a string). */
+static const char *sexagesimal_part(const char *p)
+{
+    if (isdigit((unsigned char)p[0]) && isdigit((unsigned char)p[1]))
+        return p[0] <= '5' ? p + 2 : NULL;
+    return isdigit((unsigned char)*p) ? p + 1 : NULL;
+}
+
+/* The integer of digits [from, to) in base (':' starting a base-60 part,
+ * '_' skipped) as decimal text in buf: Y_INT, or Y_BIG from 9.2e18 on,
+ * where the queue (pq_param_number_ok) no longer carries a whole number. */
+static yaml11_kind int_text(const char *from, const char *to, int base, int neg,
+                            char *buf, size_t len)
+{
+    unsigned long long u = 0, part = 0, d;
+
+    for (; from < to; from++) {
+        if (*from == '_')
+            continue;
+        if (*from == ':') {
+            if (u > (ULLONG_MAX - part) / 60)
+                return Y_BIG;
+            u = u * 60 + part;
+            part = 0;
+            continue;
+        }
+        d = isdigit((unsigned char)*from)
+                ? (unsigned long long)(*from - '0')
+                : (unsigned long long)(tolower((unsigned char)*from) - 'a' +
+                                       10);
+        if (part > (ULLONG_MAX - d) / (unsigned long long)base)
+            return Y_BIG;
+        part = part * (unsigned long long)base + d;
+    }
+    if (u > (ULLONG_MAX - part) / 60)
+        return Y_BIG;
+    u = u * 60 + part;
+    if (!(u * 1.0 < 9.2e18))
+        return Y_BIG;
+    snprintf(buf, len, "%s%llu", neg && u ? "-" : "", u);
+    return Y_INT;
+}
+
+/* The shortest %g text of v that reads back as v. */
+static void shortest_g(double v, char *buf, size_t len)
+{
+    int prec;
+
+    for (prec = 1; prec < 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+    snprintf(buf, len, "%.17g", v);
+}
+
+/* Text of float v that YAML 1.1 reads back as the same float: ".inf",
+ * "-.inf", ".nan", else with a '.' (a float needs one there). */
+static void float_text(double v, char *buf, size_t len)
+{
+    if (isnan(v) || isinf(v)) {
+        snprintf(buf, len, "%s", isnan(v) ? ".nan" : v > 0 ? ".inf" : "-.inf");
+        return;
+    }
+    shortest_g(v, buf, len);
+    if (!strpbrk(buf, ".e") && strlen(buf) + 3 <= len)
+        strcat(buf, ".0");
+    yaml11_float_text(buf, len);
+}
+
+/* The float of [s, end) (sign already stepped over), as PyYAML's
+ * constructor makes it: '_' dropped, base-60 parts summed from the last
+ * one up as it sums them (so the rounding is the same). Its text in buf:
+ * the digits as written when they fit and are finite ("1." as "1.0", so
+ * that JSON keeps it a float), else float_text. Y_STRING when out of
+ * memory. */
+static yaml11_kind float_value(const char *s, int neg, char *buf, size_t len)
+{
+    size_t i, o = 0, n = strlen(s);
+    char *d = malloc(n + 2), *colon;
+    double v = 0, base = 1;
+
+    if (!d)
+        return Y_STRING;
+    for (i = 0; i < n; i++) {
+        if (s[i] != '_')
+            d[o++] = s[i];
+        if (s[i] == '.' &&
+            !isdigit((unsigned char)s[i + 1 + strspn(s + i + 1, "_")]))
+            d[o++] = '0';
+    }
+    d[o] = '\0';
+    while ((colon = strrchr(d, ':'))) {
+        v += strtod(colon + 1, NULL) * base;
+        base *= 60;
+        *colon = '\0';
+    }
+    v += strtod(d, NULL) * base;
+    v = neg ? -v : v;
+    if (isfinite(v) && !strchr(s, ':') && o + 1 + (size_t)neg < len)
+        snprintf(buf, len, "%s%s", neg ? "-" : "", d);
+    else
+        float_text(v, buf, len);
+    free(d);
+    return Y_FLOAT;
+}
+
+/* Reads t as PyYAML's YAML 1.1 resolver and constructor do: ints binary
+ * (0b), octal (a leading 0), hex (0x), decimal and base 60 ("3:25:45");
+ * floats only with a '.' and an exponent with a sign ("1.0e-5": "1e-5"
+ * is a string), base 60 ("1:30.5"), .inf and .nan; '_' ignored after the
+ * first digit. The value's text goes into buf: an int in decimal, a float
+ * as float_value gives it. Y_BIG for an int a trial cannot be given;
+ * Y_STRING, buf untouched, for anything else. */
+static yaml11_kind yaml11_number(const char *t, char *buf, size_t len)
+{
+    static const char *const inf[] = {".inf", ".Inf", ".INF", NULL};
+    static const char *const nan[] = {".nan", ".NaN", ".NAN", NULL};
+    int neg = *t == '-', n = 0, f = 0;
+    const char *s = t + (*t == '-' || *t == '+'), *p;
+
+    if (protein_in_list(s, inf) || (s == t && protein_in_list(s, nan))) {
+        float_text(s[1] == 'n' || s[1] == 'N' ? NAN
+                   : neg                      ? -INFINITY
+                                              : INFINITY,
+                   buf, len);
+        return Y_FLOAT;
+    }
+    if (s == t && s[0] == '.' && isdigit((unsigned char)s[1])) {
+        p = span(s + 1, "0123456789_", &n);
+        goto exponent;
+    }
+    if (s[0] == '0' && (s[1] == 'b' || s[1] == 'x')) {
+        p = span(s + 2, s[1] == 'b' ? "01_" : "0123456789abcdefABCDEF_", &n);
+        return *p || !n
+                   ? Y_STRING
+                   : int_text(s + 2, p, s[1] == 'b' ? 2 : 16, neg, buf, len);
+    }
+    if (!isdigit((unsigned char)s[0]))
+        return Y_STRING;
+    p = span(s, "0123456789_", &n);
+    if (*p == '\0') {
+        if (s[0] != '0' || p == s + 1)
+            return int_text(s, p, 10, neg, buf, len);
+        return strspn(s, "01234567_") == (size_t)(p - s)
+                   ? int_text(s, p, 8, neg, buf, len)
+                   : Y_STRING; /* "08", "0_9": neither octal nor decimal */
+    }
+    while (*p == ':' && (p = sexagesimal_part(p + 1)))
+        f = 1;
+    if (!p)
+        return Y_STRING;
+    if (f && *p == '\0')
+        return s[0] == '0' ? Y_STRING : int_text(s, p, 10, neg, buf, len);
+    if (*p != '.')
+        return Y_STRING;
+    p = span(p + 1, "0123456789_", &n);
+    if (f)
+        return *p ? Y_STRING : float_value(s, neg, buf, len);
+exponent:
+    if ((*p == 'e' || *p == 'E') && (p[1] == '-' || p[1] == '+') &&
+        isdigit((unsigned char)p[2]))
+        p = span(p + 2, "0123456789", &n);
+    return *p ? Y_STRING : float_value(s, neg, buf, len);
+}
+
+/* The YAML 1.1 type of scalar n (at `path`), as PyYAML (and so W&B)
+ * reads it, into *type and its canonical text into buf: booleans
+ * "true"/"false", null "null", numbers as yaml11_number writes them,
+ * strings as written. PROTEIN_ECONFIG with the error set for an integer
+ * no trial can be given (rather than a trial that fails to start). */
+static int scalar_type(yaml_ctx *c, const yaml_node_t *n, const char *path,
+                       char *buf, size_t len, protein_value_type *type)
+{
+    static const char *const yes[] = {"yes",  "Yes", "YES", "true", "True",
+                                      "TRUE", "on",  "On",  "ON",   NULL};
+    static const char *const no[] = {"no",    "No",  "NO",  "false", "False",
+                                     "FALSE", "off", "Off", "OFF",   NULL};
+    static const char *const null[] = {"~", "null", "Null", "NULL", "", NULL};
+    const char *t = (const char *)n->data.scalar.value;
+    const char *tag = (const char *)n->tag;
+    int plain = n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    yaml11_kind k;
+    double v;
+    size_t i, o = 0;
+
+    *type = PROTEIN_VALUE_STRING;
+    snprintf(buf, len, "%s", t);
+    if (!plain && !(tag && (strcmp(tag, YAML_FLOAT_TAG) == 0 ||
+                            strcmp(tag, YAML_INT_TAG) == 0)))
+        return 0;
+    if (plain && (protein_in_list(t, yes) || protein_in_list(t, no))) {
+        snprintf(buf, len, "%s", protein_in_list(t, yes) ? "true" : "false");
+        *type = PROTEIN_VALUE_BOOL;
+        return 0;
+    }
+    if (plain && protein_in_list(t, null)) {
+        snprintf(buf, len, "null");
+        *type = PROTEIN_VALUE_NULL;
+        return 0;
+    }
+    k = yaml11_number(t, buf, len);
+    if (k == Y_BIG)
+        return protein_config_error(
+            c->err, c->file, line_of(n), path,
+            "the integer %.40s%s is too large for a trial (its magnitude "
+            "must be below 9.2e18, about a 64-bit integer's range); quote "
+            "it to pass it as a string",
+            t, strlen(t) > 40 ? "..." : "");
+    if (k != Y_STRING) {
+        *type = PROTEIN_VALUE_NUMBER;
+        return 0;
+    }
+    if (!plain) { /* !!int or !!float quoted: what strtod reads */
+        for (i = 0; t[i] && o + 1 < len; i++)
+            if (t[i] != '_')
+                buf[o++] = t[i];
+        buf[o] = '\0';
+        if (protein_parse_number(buf, &v) == 0) {
+            *type = PROTEIN_VALUE_NUMBER;
+            return 0;
+        }
+    }
+    snprintf(buf, len, "%s", t);
+    return 0;
+}
+
+/* A number as JSON writes it: the text when it already is JSON, .inf and
+ * .nan as Python's json does, else its shortest round-trip form, with a
+ * '.' before any exponent. */
 static void json_number(const char *text, char *buf, size_t len)
 {
     const char *p = text + (*text == '-');
-    double v;
-    int prec;
+    const char *word = protein_value_nonfinite_json(text);
 
+    if (word) {
+        snprintf(buf, len, "%s", word);
+        return;
+    }
     if (isdigit((unsigned char)*p) &&
         !(p[0] == '0' && isdigit((unsigned char)p[1]))) {
         while (isdigit((unsigned char)*p))
@@ -286,14 +458,7 @@ static void json_number(const char *text, char *buf, size_t len)
             return;
         }
     }
-    v = strtod(text, NULL);
-    for (prec = 1; prec < 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    if (prec == 17)
-        snprintf(buf, len, "%.17g", v);
+    shortest_g(strtod(text, NULL), buf, len);
     yaml11_float_text(buf, len);
 }
 
@@ -368,6 +533,7 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
                      size_t *len, int depth)
 {
     char text[512], num[512];
+    protein_value_type type;
     int rc = 0;
 
     if (depth > 32)
@@ -375,7 +541,9 @@ static int node_json(yaml_ctx *c, yaml_node_t *n, const char *path, char **out,
             c->err, c->file, line_of(n), path,
             "the value is nested deeper than 32 levels");
     if (n->type == YAML_SCALAR_NODE) {
-        switch (scalar_type(n, text, sizeof text)) {
+        if (scalar_type(c, n, path, text, sizeof text, &type))
+            return PROTEIN_ECONFIG;
+        switch (type) {
         case PROTEIN_VALUE_STRING:
             return json_put_string(out, len,
                                    (const char *)n->data.scalar.value);
@@ -459,22 +627,25 @@ static void keep_free(spec_strings *k)
 }
 
 /* The text and type of one value (a choice or a constant): a scalar by
- * YAML's rules, a list or mapping as JSON. NULL when out of memory. */
+ * YAML's rules, a list or mapping as JSON. NULL when out of memory, or
+ * with *bad set for what a config cannot hold (the error set). */
 static const char *typed_value(yaml_ctx *c, yaml_node_t *n, const char *path,
                                spec_strings *k, unsigned char *type, int *bad)
 {
     char text[512], *json = NULL;
     const char *raw;
+    protein_value_type t;
     size_t len = 0;
     int rc;
 
     *bad = 0;
     if (n->type == YAML_SCALAR_NODE) {
-        if (scalar(c, n, path, "a value", &raw)) {
+        if (scalar(c, n, path, "a value", &raw) ||
+            scalar_type(c, n, path, text, sizeof text, &t)) {
             *bad = 1;
             return NULL;
         }
-        *type = (unsigned char)scalar_type(n, text, sizeof text);
+        *type = (unsigned char)t;
         if (*type == PROTEIN_VALUE_STRING)
             return (const char *)n->data.scalar.value;
         return keep(k, strdup(text));

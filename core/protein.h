@@ -74,6 +74,12 @@ typedef enum protein_value_type {
     PROTEIN_VALUE_JSON  /* a list or mapping; the text is its JSON */
 } protein_value_type;
 
+/* A PROTEIN_VALUE_NUMBER's text ".inf", "-.inf" or ".nan" (YAML's float
+ * infinity and NaN) as a trial's JSON gives it: "Infinity", "-Infinity",
+ * "NaN", which Python's json writes and reads (JSON has no such number).
+ * NULL for any other text. */
+const char *protein_value_nonfinite_json(const char *text);
+
 /* W&B's early_terminate: {type: hyperband, ...}. */
 typedef struct protein_hyperband {
     int enabled;

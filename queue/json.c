@@ -236,10 +236,12 @@ static int j_number(jparser *j, pq_param *p)
 #define JSON_MAX_DEPTH 32
 
 /* Steps over one JSON value of any kind at j->s (strict grammar, at most
- * JSON_MAX_DEPTH levels of nesting). */
+ * JSON_MAX_DEPTH levels of nesting), and over Python json's Infinity,
+ * -Infinity and NaN, the form a config's .inf and .nan reach a trial in. */
 static int j_skip(jparser *j, int depth)
 {
-    static const char *const words[] = {"true", "false", "null"};
+    static const char *const words[] = {"true",     "false",     "null",
+                                        "Infinity", "-Infinity", "NaN"};
     pq_param num;
     char *str;
 
@@ -282,7 +284,7 @@ static int j_skip(jparser *j, int depth)
             return PQ_OK;
         }
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
         size_t n = strlen(words[i]);
         if (strncmp(j->s, words[i], n) == 0) {
             j->s += n;
@@ -360,7 +362,8 @@ int pq_params_from_json(const char *json, pq_params *out)
             if ((rc = j_string(&j, &p->text)) != PQ_OK)
                 goto fail;
             p->is_string = 1;
-        } else if (*j.s == '-' || isdigit((unsigned char)*j.s)) {
+        } else if ((*j.s == '-' && j.s[1] != 'I') ||
+                   isdigit((unsigned char)*j.s)) {
             if ((rc = j_number(&j, p)) != PQ_OK)
                 goto fail;
         } else if ((rc = j_literal(&j, p)) != PQ_OK) {

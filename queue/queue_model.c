@@ -75,12 +75,14 @@ static const char *choice_text(const protein_param *p, double value)
 }
 
 /* A categorical choice or constant whose config gave it a type: strings
- * stay strings (even "123"), booleans, null and lists become JSON
- * values. Returns 1 when q was set from text (q->text NULL: out of
- * memory), 0 for numbers and untyped values. */
+ * stay strings (even "123"), booleans, null, lists and the numbers a
+ * queue number cannot hold (.inf, .nan) become JSON values. Returns 1
+ * when q was set from text (q->text NULL: out of memory), 0 for other
+ * numbers and untyped values. */
 static int typed_choice(const protein_param *p, double value, pq_param *q,
                         const char *text)
 {
+    const char *nonfinite;
     size_t k;
 
     if (!p->value_types || (p->kind != PROTEIN_PARAM_CATEGORICAL &&
@@ -90,11 +92,12 @@ static int typed_choice(const protein_param *p, double value, pq_param *q,
         : value <= 0                         ? 0
         : value >= (double)(p->n_values - 1) ? p->n_values - 1
                                              : (size_t)lround(value);
-    if (p->value_types[k] == PROTEIN_VALUE_NUMBER)
+    nonfinite = protein_value_nonfinite_json(text);
+    if (p->value_types[k] == PROTEIN_VALUE_NUMBER && !nonfinite)
         return 0;
     q->is_string = 1;
     q->is_json = p->value_types[k] != PROTEIN_VALUE_STRING;
-    q->text = strdup(text);
+    q->text = strdup(nonfinite ? nonfinite : text);
     return 1;
 }
 

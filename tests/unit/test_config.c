@@ -498,18 +498,18 @@ static void test_json_value_limits(void)
     CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "__061");
     protein_config_free(cfg);
 
-    /* "+80" inside a list value: its JSON text "8e+01" would read back
-     * as a YAML 1.1 string; written "8.0e+01", it stays a number. */
+    /* "+80" inside a list value: an int, as PyYAML reads it, so written
+     * "80" (not "8e+01", a YAML 1.1 string). */
     static const char plus[] = HEAD "  x: {values: [[+80], 2]}\n";
     CU_ASSERT_EQUAL_FATAL(
         protein_config_parse_yaml(plus, strlen(plus), "t.yaml", &cfg, &err),
         PROTEIN_OK);
-    CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "[8.0e+01]");
+    CU_ASSERT_STRING_EQUAL(cfg->params[0].values[0], "[80]");
     CU_ASSERT_EQUAL_FATAL(protein_config_to_yaml(cfg, &yaml), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(
         protein_config_parse_yaml(yaml, strlen(yaml), "w.yaml", &back, &err),
         PROTEIN_OK);
-    CU_ASSERT_STRING_EQUAL(back->params[0].values[0], "[8.0e+01]");
+    CU_ASSERT_STRING_EQUAL(back->params[0].values[0], "[80]");
     free(yaml);
     protein_config_free(cfg);
     protein_config_free(back);
@@ -1280,9 +1280,95 @@ static void test_wandb_distributions(void)
     protein_config_free(cfg);
 }
 
+/* Choice i of p is a number with canonical text want (PyYAML's value). */
+static void expect_number(const protein_param *p, size_t i, const char *want)
+{
+    CU_ASSERT_FATAL(p != NULL && i < p->n_values && p->value_types);
+    CU_ASSERT_EQUAL(p->value_types[i], PROTEIN_VALUE_NUMBER);
+    if (strcmp(p->values[i], want) != 0)
+        fprintf(stderr, "\n%s[%zu]: '%s', not '%s'\n", p->name, i, p->values[i],
+                want);
+    CU_ASSERT_STRING_EQUAL(p->values[i], want);
+}
+
+/* YAML 1.1's other number forms, with the values PyYAML gives them (so
+ * W&B's wandb.config): octal, hex, binary, base 60, .inf and .nan, '_'
+ * ignored; forms PyYAML leaves strings stay strings. */
+static void test_yaml11_numbers(void)
+{
+    static const char *const ints[] = {"10",    "16", "5",   "-16",
+                                       "63",    "0",  "-10", "12345",
+                                       "43384", "-3", "1000"};
+    static const char *const floats[] = {"90.5",   "685230.15", "30.5",  "1.0",
+                                         "1.0e+5", "1.5",       "-10.01"};
+    static const char *const infs[] = {".inf", "-.inf", ".nan"};
+    static const char *const spellings[][2] = {
+        {".Inf", ".inf"},   {".INF", ".inf"},   {"+.inf", ".inf"},
+        {"-.Inf", "-.inf"}, {"-.INF", "-.inf"}, {".NaN", ".nan"},
+        {".NAN", ".nan"}};
+    protein_sweep_config *cfg = parse_yaml(
+        "name: t\nparameters:\n"
+        "  i: {values: [012, 0x10, 0b101, -0x1_0, 07_7, 00, -012, 3:25:45,\n"
+        "               1_2:3:4, -0b11, 1_000]}\n"
+        "  f: {values: [1:30.5, 190:20:30.15, 0:30.5, 1., 1.e+5, 1._5,\n"
+        "               -1_0.0_1]}\n"
+        "  inf: {values: [.inf, -.inf, .nan]}\n"
+        "  s: {values: [08, 0:30, 1:60, 0o17, 1e-5, -.5, 1.5e5, \"012\"]}\n"
+        "  c: {value: .inf}\n"
+        "  l: {value: [.inf, 0x10]}\n");
+    const protein_param *p;
+    size_t i;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    for (i = 0; i < sizeof ints / sizeof *ints; i++)
+        expect_number(param(cfg, "i"), i, ints[i]);
+    for (i = 0; i < sizeof floats / sizeof *floats; i++)
+        expect_number(param(cfg, "f"), i, floats[i]);
+    for (i = 0; i < sizeof infs / sizeof *infs; i++)
+        expect_number(param(cfg, "inf"), i, infs[i]);
+    p = param(cfg, "s");
+    for (i = 0; i < p->n_values; i++)
+        CU_ASSERT_EQUAL(p->value_types[i], PROTEIN_VALUE_STRING);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "08");
+    expect_number(param(cfg, "c"), 0, ".inf");
+    /* inside a list as Python's json writes (and reads) it */
+    CU_ASSERT_STRING_EQUAL(param(cfg, "l")->values[0], "[Infinity, 16]");
+    CU_ASSERT_STRING_EQUAL(protein_value_nonfinite_json(".nan"), "NaN");
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+    for (i = 0; i < sizeof spellings / sizeof *spellings; i++) {
+        char text[80];
+        snprintf(text, sizeof text, "name: t\nparameters:\n  c: {value: %s}\n",
+                 spellings[i][0]);
+        cfg = parse_yaml(text);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+        expect_number(param(cfg, "c"), 0, spellings[i][1]);
+        protein_config_free(cfg);
+    }
+}
+
+/* An integer no trial can be given is refused where it is written,
+ * rather than failing every trial without saying which value. */
+static void test_yaml_huge_integer(void)
+{
+    expect_error(0,
+                 "name: t\nparameters:\n"
+                 "  p: {value: 123456789012345678901234567890}\n",
+                 3, "parameters.p.value", "too large");
+    expect_error(
+        0,
+        "name: t\nparameters:\n  p: {values: [1, 0x1_0000_0000_0000_0000]}\n",
+        3, "parameters.p.values", "too large");
+    expect_error(
+        0, "name: t\nparameters:\n  p: {value: [1, 9:0:0:0:0:0:0:0:0:0:0:0]}\n",
+        3, "parameters.p.value", "too large");
+}
+
 static const cunit_test tests[] = {
     {"wandb file", test_wandb_file},
     {"wandb distributions", test_wandb_distributions},
+    {"yaml 1.1 numbers", test_yaml11_numbers},
+    {"yaml huge integer", test_yaml_huge_integer},
     {"defaults", test_defaults},
     {"options", test_options},
     {"distributions", test_distributions},
