@@ -31,8 +31,9 @@ static const char ACL_COMMANDS[] =
 
 /* Reads beyond the functions' commands, on the role's own keys: a person
  * reads a trial hash whole and the observation stream (trials are plain
- * text in Redis so that people can read them; docs/redis-schema.md). */
-#define ACL_READS "+hgetall +xrange"
+ * text in Redis so that people can read them; docs/redis-schema.md), and
+ * proteind, a person's own included, follows the stream with XREAD. */
+#define ACL_READS "+hgetall +xrange +xread"
 
 int pq_acl_user_name_valid(const char *name)
 {
@@ -76,8 +77,7 @@ int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
         break;
     case PQ_ACL_SERVICE:
         n = snprintf(buf, len,
-                     "resetkeys ~protein:* resetchannels %s " ACL_READS
-                     " +xread",
+                     "resetkeys ~protein:* resetchannels %s " ACL_READS,
                      ACL_COMMANDS);
         break;
     default: return PQ_EINVAL;

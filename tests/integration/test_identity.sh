@@ -190,6 +190,7 @@ ra hgetall "protein:{$A/ppo}:private" | grep -q "$RTOKEN" &&
     fail "a token is readable in Redis, even by the sweep's owner"
 refused "B reads A's trial hashes" rb HGETALL "protein:{$A/ppo}:trial:$RID"
 refused "B reads A's observations" rb XRANGE "protein:{$A/ppo}:observations" - +
+refused "B follows A's observations" rb XREAD STREAMS "protein:{$A/ppo}:observations" 0
 # "People read their own trials straight from Redis."
 ra hgetall "protein:{$A/ppo}:trial:$RID" | grep -qx status ||
     fail "A cannot read her own trial hash whole (HGETALL)"
@@ -284,6 +285,15 @@ if [ -x "$top_builddir/coordinator/proteind" ]; then
         fail "proteind with its service identity: $(tail -5 "$tmp/proteind.out")"
     [ "$(radmin llen "protein:{$A/ppo}:queue")" -gt 0 ] ||
         fail "proteind did not fill A's queue: $(tail -5 "$tmp/proteind.out")"
+    # A person's own proteind serves that person's sweeps with their own
+    # Redis user (examples/proteind.sbatch --sweep NAME).
+    check "A creates a sweep for her own proteind" asA "$PROTEIN" create --name mine "$pub/quad.yaml"
+    asA timeout 60 "$top_builddir/coordinator/proteind" --once --sweep mine \
+        --redis "redis://$A@127.0.0.1:$REDIS_PORT" --password-file "$APW" \
+        >"$tmp/proteind-A.out" 2>&1 ||
+        fail "A's own proteind: $(tail -5 "$tmp/proteind-A.out")"
+    [ "$(radmin llen "protein:{$A/mine}:queue")" -gt 0 ] ||
+        fail "A's own proteind did not fill her sweep's queue: $(cat "$tmp/proteind-A.out")"
 fi
 
 # ------------------------------------------------------------ which password
