@@ -198,15 +198,13 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
     pq_connect_options opts;
     pq_context *ctx;
     const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
-    const char *env_pw = getenv("PROTEIN_REDIS_PASSWORD");
 
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
     opts.password_file = r->password_file;
     /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
      * library reads only when no file is given. */
-    if (!opts.password_file && !(env_pw && *env_pw) &&
-        !(url && strchr(url, '@')))
+    if (!opts.password_file && !pq_env_password() && !(url && strchr(url, '@')))
         user_credentials(&opts);
     opts.connect_timeout_ms = 2000;
     opts.command_timeout_ms = 5000;

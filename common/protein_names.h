@@ -48,6 +48,16 @@ static inline char protein_param_env_char(char c)
     return (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ? c : '_';
 }
 
+/* Writes what name becomes after PROTEIN_PARAM_ into out, which holds
+ * strlen(name) + 1 bytes: each character by protein_param_env_char. */
+static inline void protein_param_env_suffix(const char *name, char *out)
+{
+    size_t i;
+    for (i = 0; name[i]; i++)
+        out[i] = protein_param_env_char(name[i]);
+    out[i] = '\0';
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -697,10 +697,7 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
     other = env_twin(cfg, spec->name);
     if (other >= 0) {
         char env[PROTEIN_PARAM_NAME_MAX + 1];
-        size_t i;
-        for (i = 0; spec->name[i]; i++)
-            env[i] = protein_param_env_char(spec->name[i]);
-        env[i] = '\0';
+        protein_param_env_suffix(spec->name, env);
         return spec_fail(
             &c, NULL, NULL,
             "parameters '%s' and '%s' both become PROTEIN_PARAM_%s "

@@ -77,12 +77,11 @@ static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
 {
     struct passwd pw, *found = NULL;
     char scratch[4096];
-    const char *env_pw = getenv("PROTEIN_REDIS_PASSWORD");
     struct stat st;
 
     /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
      * library reads only when no file is given. */
-    if (o->password_file != NULL || (env_pw && *env_pw) ||
+    if (o->password_file != NULL || pq_env_password() ||
         getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
         found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
         strlen(pw.pw_name) >= ulen)

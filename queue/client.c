@@ -371,6 +371,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     same = r->type == REDIS_REPLY_STRING &&
            strcmp(r->str, pq_functions_version) == 0;
     freeReplyObject(r);
+    ctx->functions_stale = 0;
     if (same)
         return PQ_OK;
     r = redisCommandArgv(conn->rc, 4, argv, NULL);
@@ -386,6 +387,12 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
             ctx->url, r->str);
     freeReplyObject(r);
     return rc;
+}
+
+const char *pq_env_password(void)
+{
+    const char *pw = getenv("PROTEIN_REDIS_PASSWORD");
+    return pw && *pw ? pw : NULL;
 }
 
 pq_context *pq_connect(const pq_connect_options *opts)
@@ -434,7 +441,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
      * connection, an inherited $PROTEIN_REDIS_PASSWORD may not be. */
     pw = o.password;
     if ((!pw || !*pw) && !o.password_file)
-        pw = getenv("PROTEIN_REDIS_PASSWORD");
+        pw = pq_env_password();
     if (pw && *pw) {
         if (!(conn->password = pq_strdup(pw))) {
             pq_set_error(ctx, PQ_ENOMEM, "out of memory");

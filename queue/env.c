@@ -49,15 +49,11 @@ int pq_param_env_name(const char *name, char *buf, size_t len)
 {
     static const char prefix[] = "PROTEIN_PARAM_";
     size_t n = name ? strlen(name) : 0;
-    char *o;
 
     if (n == 0 || sizeof prefix + n > len)
         return PQ_EINVAL;
     memcpy(buf, prefix, sizeof prefix - 1);
-    o = buf + sizeof prefix - 1;
-    for (size_t i = 0; i < n; i++)
-        o[i] = protein_param_env_char(name[i]);
-    o[n] = '\0';
+    protein_param_env_suffix(name, buf + sizeof prefix - 1);
     return PQ_OK;
 }
 

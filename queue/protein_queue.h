@@ -168,6 +168,11 @@ typedef struct pq_connect_options {
     int command_timeout_ms; /* <= 0: 5000 */
 } pq_connect_options;
 
+/* $PROTEIN_REDIS_PASSWORD when it is set and not empty, else NULL: the
+ * one reading of the variable, so that pq_connect and the callers that
+ * choose a default password file agree on when it counts. */
+const char *pq_env_password(void);
+
 typedef struct pq_context {
     int err;           /* PQ_OK or the last failure's code */
     char errstr[1024]; /* the last failure, for people */
