@@ -2,6 +2,8 @@
 #ifndef PROTEIN_INTERNAL_H
 #define PROTEIN_INTERNAL_H
 
+#include <stdint.h>
+
 #include "protein.h"
 
 /* ---------------------------------------------------------------- error */
@@ -51,6 +53,31 @@ void protein_space_from_unit(const protein_sweep_config *cfg, const double *z,
  * values is scratch of cfg->n_params doubles. */
 void protein_space_snap(const protein_sweep_config *cfg, double *u,
                         double *values);
+
+/* Rows of a growing row-major table (d columns) indexed by grid cell:
+ * cells of side `cell`, centred on its multiples (cell_index.c). Rows are
+ * added in table order and never removed; a row may be overwritten by a
+ * point in the same cell. */
+typedef struct protein_cell_index {
+    size_t *slot; /* row + 1, or 0 for a free slot */
+    size_t n_slots, n_rows;
+    double cell;
+    uint64_t seed;
+} protein_cell_index;
+
+void protein_cell_index_init(protein_cell_index *ix, double cell);
+void protein_cell_index_free(protein_cell_index *ix);
+
+/* The row of rows (the table the index was built on) in u's cell, or
+ * SIZE_MAX when none is. */
+size_t protein_cell_index_find(const protein_cell_index *ix, const double *rows,
+                               size_t d, const double *u);
+
+/* Indexes the table's next row, rows[n_rows] (already written there);
+ * PROTEIN_ENOMEM leaves the index as it was. The caller has checked with
+ * protein_cell_index_find that no earlier row shares its cell. */
+int protein_cell_index_add(protein_cell_index *ix, const double *rows,
+                           size_t d);
 
 /* Marks near-duplicate rows of X (n x d, row-major): keep[i] = 0 when a
  * later row lies within `radius` (L2) of row i, else 1, so one row (the

@@ -62,6 +62,7 @@
  * warm-up uses seeded uniform random points, which lose only the
  * low-discrepancy property.
  */
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -177,6 +178,9 @@ struct protein_optimizer {
     /* successes, in observation order; scores in the internal direction */
     size_t n_obs, cap_obs;
     double *obs_values, *obs_u, *obs_score, *obs_cost;
+    /* obs_u's rows by their PROTEIN_DEDUP_RADIUS cell: the success a new
+     * one replaces */
+    protein_cell_index obs_cells;
     /* failures (model space only) */
     size_t n_fail, cap_fail;
     /* finished trials, successes and failures, each counted once however
@@ -407,6 +411,7 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     }
     protein_rng_seed(&opt->rng, seed);
     opt->best_at_last_pick = SIZE_MAX;
+    protein_cell_index_init(&opt->obs_cells, PROTEIN_DEDUP_RADIUS);
     opt->scratch_u = calloc(opt->dim ? opt->dim : 1, sizeof(double));
     if (opt->scratch_u == NULL)
         goto fail;
@@ -470,6 +475,7 @@ void protein_optimizer_free(protein_optimizer *opt)
     free(opt->obs_u);
     free(opt->obs_score);
     free(opt->obs_cost);
+    protein_cell_index_free(&opt->obs_cells);
     free(opt->fail_u);
     free(opt->pending_u);
     free(opt->scratch_u);
@@ -1720,8 +1726,11 @@ static void drop_pending_at(protein_optimizer *opt, const double *u)
 }
 
 /* Records one observed point; see protein_observe in protein.h, which
- * also counts it as a finished trial. Follows Protein: a success
- * within 1e-6 (model space) of an earlier one replaces it; a success whose
+ * also counts it as a finished trial. As Protein, a success at the place
+ * of an earlier one replaces it: Protein's test is a distance under 1e-6
+ * in model space, ours the same cell of side 1e-6 (obs_cells), found in
+ * constant time where the distance needed a scan of every success; a
+ * success whose
  * cost parameter sits at or below its minimum (u <= -1) is not kept (it
  * says nothing about the cost axis); a non-finite score counts as a
  * failure. A pending point at the same place is removed. Returns
@@ -1731,7 +1740,6 @@ int protein_observe_point(protein_optimizer *opt, const double *values,
                           double score, double cost, protein_outcome outcome)
 {
     const size_t d = opt != NULL ? opt->dim : 0;
-    const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;
     double *u;
     size_t i;
 
@@ -1749,13 +1757,17 @@ int protein_observe_point(protein_optimizer *opt, const double *values,
         memcpy(opt->fail_u + opt->n_fail++ * d, u, d * sizeof(double));
         return PROTEIN_OK;
     }
-    for (i = 0; i < opt->n_obs; i++)
-        if (dist2(opt->obs_u + i * d, u, d) <= r2)
-            break;
-    if (i == opt->n_obs) {
+    assert(opt->obs_cells.n_rows == opt->n_obs);
+    i = protein_cell_index_find(&opt->obs_cells, opt->obs_u, d, u);
+    if (i == SIZE_MAX) {
         if (opt->cost_dim >= 0 && u[opt->cost_dim] <= -1.0)
             return PROTEIN_OK;
         if (reserve_obs(opt, opt->n_obs + 1) != PROTEIN_OK)
+            return PROTEIN_ENOMEM;
+        i = opt->n_obs;
+        memcpy(opt->obs_u + i * d, u, d * sizeof(double));
+        if (protein_cell_index_add(&opt->obs_cells, opt->obs_u, d) !=
+            PROTEIN_OK)
             return PROTEIN_ENOMEM;
         opt->n_obs++;
     }

@@ -189,6 +189,55 @@ static void test_dedup(void)
     CU_ASSERT_EQUAL(protein_dedup_rows(X, 0, 2, 1e-6, keep), 0);
 }
 
+/* Adds row r of rows to ix when no earlier row shares its cell; returns
+ * the row it shares a cell with, else r. */
+static size_t cell_add_or_find(protein_cell_index *ix, const double *rows,
+                               size_t d, size_t r)
+{
+    size_t found = protein_cell_index_find(ix, rows, d, rows + r * d);
+    if (found != SIZE_MAX)
+        return found;
+    CU_ASSERT_EQUAL(ix->n_rows, r);
+    CU_ASSERT_EQUAL(protein_cell_index_add(ix, rows, d), PROTEIN_OK);
+    return r;
+}
+
+static void test_cell_index(void)
+{
+    enum { N = 5000, D = 3 };
+    double *rows = malloc(N * D * sizeof(double));
+    const double apart[D] = {0.25, 0.25 + 1.2e-6, 0.25}; /* next cell */
+    const double near[D] = {0.25, 0.25 + 4e-7, 0.25};    /* same cell */
+    protein_cell_index ix;
+
+    CU_ASSERT_FATAL(rows != NULL);
+    protein_cell_index_init(&ix, PROTEIN_DEDUP_RADIUS);
+    CU_ASSERT_EQUAL(protein_cell_index_find(&ix, rows, D, apart), SIZE_MAX);
+    /* rows on a 1e-4 grid: every one its own cell, found again after the
+     * table has grown many times */
+    for (size_t r = 0; r < N; r++) {
+        rows[r * D + 0] = -0.5 + 1e-4 * (double)(r % 17);
+        rows[r * D + 1] = 0.1 + 1e-4 * (double)(r / 17);
+        rows[r * D + 2] = r % 2 ? 1.0 : 0.0;
+        CU_ASSERT_EQUAL(cell_add_or_find(&ix, rows, D, r), r);
+    }
+    CU_ASSERT_EQUAL(ix.n_rows, N);
+    CU_ASSERT(ix.n_slots >= 2 * N);
+    for (size_t r = 0; r < N; r += 97)
+        CU_ASSERT_EQUAL(protein_cell_index_find(&ix, rows, D, rows + r * D), r);
+    protein_cell_index_free(&ix);
+
+    /* a point 4e-7 away shares the cell, one 1.2e-6 away does not */
+    protein_cell_index_init(&ix, PROTEIN_DEDUP_RADIUS);
+    rows[0] = rows[1] = rows[2] = 0.25;
+    CU_ASSERT_EQUAL(cell_add_or_find(&ix, rows, D, 0), 0);
+    CU_ASSERT_EQUAL(protein_cell_index_find(&ix, rows, D, near), 0);
+    CU_ASSERT_EQUAL(protein_cell_index_find(&ix, rows, D, apart), SIZE_MAX);
+    protein_cell_index_free(&ix);
+    CU_ASSERT_EQUAL(ix.n_rows, 0);
+    free(rows);
+}
+
 static const cunit_test tests[] = {
     {"linear", test_linear},
     {"integer", test_integer},
@@ -200,6 +249,7 @@ static const cunit_test tests[] = {
     {"snap and unit cube", test_snap_and_from_unit},
     {"format", test_format},
     {"dedup", test_dedup},
+    {"cell index", test_cell_index},
 };
 
 int main(void)
