@@ -213,9 +213,9 @@ int cmd_list(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     pq_context *ctx;
-    char **names = NULL;
+    char **names = NULL, **cut = NULL;
     const char *user = cli_user_name();
-    size_t n = 0, i;
+    size_t n = 0, n_cut = 0, i;
     int ret = CLI_OK, rc, c, all = 0;
 
     optind = 1;
@@ -233,12 +233,19 @@ int cmd_list(int argc, char **argv)
     ctx = cli_connect(argv[0], &r);
     if (!ctx)
         return CLI_EFAIL;
-    rc = all ? pq_sweep_list(ctx, &names, &n)
+    rc = all ? pq_sweep_list(ctx, &names, &n, &cut, &n_cut)
              : pq_sweep_list_owned(ctx, user, &names, &n);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(argv[0], ctx, NULL, rc);
         goto done;
     }
+    for (i = 0; i < n_cut; i++)
+        fprintf(stderr,
+                "protein %s: warning: user %s's index holds over %d entries: "
+                "only sweeps among its first %d are listed (protein list as "
+                "%s lists them all)\n",
+                argv[0], cut[i], PQ_OWNER_INDEX_MAX, PQ_OWNER_INDEX_MAX,
+                cut[i]);
     if (n > 0)
         printf("%-24s %-8s %9s %9s %7s %6s  %s\n", "NAME", "STATE", "TRIALS",
                "COMPLETED", "RUNNING", "FAILED", "COORDINATOR");
@@ -262,6 +269,7 @@ int cmd_list(int argc, char **argv)
     }
 done:
     pq_strings_free(names, n);
+    pq_strings_free(cut, n_cut);
     pq_free(ctx);
     return ret;
 }

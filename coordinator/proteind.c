@@ -48,7 +48,8 @@ typedef struct daemon_state {
     const protein_gp_backend *backend;
     pq_context *ctx;
     served *sweeps;
-    size_t n_sweeps;
+    size_t n_sweeps; /* sorted by name */
+    size_t n_cut;    /* users whose index was read in part (logged) */
     int64_t next_discovery;
 } daemon_state;
 
@@ -299,26 +300,50 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     return 0;
 }
 
-/* Adds a sweep name that exists in Redis to the served set unless present
- * (then it is no longer missing). */
-static int serve(daemon_state *d, const char *name)
+static int names_cmp(const void *a, const void *b)
 {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Adds the sweeps of names (n malloc'ed names, sorted, no repeats) to the
+ * served set, which is kept sorted by name, and marks those present as no
+ * longer missing. One pass over both, as a user's index may hold
+ * thousands of names; the strings of the names added are taken over
+ * (NULL in names). Returns 0 or PQ_ENOMEM (nothing added). */
+static int serve_all(daemon_state *d, char **names, size_t n)
+{
+    size_t fresh = 0, i, j, k;
     served *grown;
 
-    for (size_t i = 0; i < d->n_sweeps; i++)
-        if (strcmp(d->sweeps[i].lease.sweep, name) == 0) {
-            d->sweeps[i].missing = 0;
-            return 0;
-        }
-    grown = realloc(d->sweeps, (d->n_sweeps + 1) * sizeof *grown);
+    for (i = 0, j = 0; i < n; i++) {
+        while (j < d->n_sweeps &&
+               strcmp(d->sweeps[j].lease.sweep, names[i]) < 0)
+            j++;
+        if (j < d->n_sweeps && strcmp(d->sweeps[j].lease.sweep, names[i]) == 0)
+            d->sweeps[j].missing = 0;
+        else
+            fresh++;
+    }
+    if (fresh == 0)
+        return 0;
+    grown = realloc(d->sweeps, (d->n_sweeps + fresh) * sizeof *grown);
     if (!grown)
         return PQ_ENOMEM;
     d->sweeps = grown;
-    memset(&grown[d->n_sweeps], 0, sizeof *grown);
-    grown[d->n_sweeps].lease.sweep = strdup(name);
-    if (!grown[d->n_sweeps].lease.sweep)
-        return PQ_ENOMEM;
-    d->n_sweeps++;
+    /* Merged from the back, so that nothing is overwritten before moved. */
+    for (i = n, j = d->n_sweeps, k = d->n_sweeps + fresh; i > 0;) {
+        int c = j > 0 ? strcmp(grown[j - 1].lease.sweep, names[i - 1]) : -1;
+
+        if (c >= 0) {
+            grown[--k] = grown[--j];
+            i -= c == 0;
+        } else {
+            memset(&grown[--k], 0, sizeof *grown);
+            grown[k].lease.sweep = names[--i];
+            names[i] = NULL;
+        }
+    }
+    d->n_sweeps += fresh;
     return 0;
 }
 
@@ -326,11 +351,14 @@ static int serve(daemon_state *d, const char *name)
  * Redis. Stopped ones are dropped when their turn comes. */
 static int discover(daemon_state *d)
 {
-    char **names = NULL;
-    size_t n = 0;
+    char **names = NULL, **cut = NULL;
+    size_t n = 0, n_cut = 0, kept = 0;
     int rc = PQ_OK;
 
     if (d->opts.n_sweeps > 0) {
+        names = calloc(d->opts.n_sweeps, sizeof *names);
+        if (!names)
+            return PQ_ENOMEM;
         for (size_t i = 0;
              i < d->opts.n_sweeps && rc != PQ_EIO && rc != PQ_ENOMEM; i++) {
             proteind_named_sweep *named = &d->opts.sweeps[i];
@@ -350,20 +378,40 @@ static int discover(daemon_state *d)
                 rc = PQ_OK;
                 continue;
             }
-            if (rc == PQ_OK)
-                rc = serve(d, found);
-            else if (rc != PQ_EIO)
+            if (rc == PQ_OK) {
+                if ((names[n] = strdup(found)) != NULL)
+                    n++;
+                else
+                    rc = PQ_ENOMEM;
+            } else if (rc != PQ_EIO)
                 proteind_log("sweep %s: cannot look it up: %s", found,
                              d->ctx->errstr);
         }
-        return rc;
+        /* The same sweep may be named twice (NAME and USER/NAME). */
+        qsort(names, n, sizeof *names, names_cmp);
+        for (size_t i = 1; i < n; i++)
+            if (strcmp(names[i - 1], names[i]) == 0) {
+                free(names[i - 1]);
+                names[i - 1] = NULL;
+            }
+    } else {
+        rc = pq_sweep_list(d->ctx, &names, &n, &cut, &n_cut);
+        if (rc != PQ_OK)
+            return rc;
+        if (n_cut != d->n_cut)
+            for (size_t i = 0; i < n_cut; i++)
+                proteind_log("user %s's sweep index holds over %d entries: "
+                             "only sweeps among its first %d are served",
+                             cut[i], PQ_OWNER_INDEX_MAX, PQ_OWNER_INDEX_MAX);
+        d->n_cut = n_cut;
+        pq_strings_free(cut, n_cut);
     }
-    rc = pq_sweep_list(d->ctx, &names, &n);
-    if (rc != PQ_OK)
-        return rc;
-    for (size_t i = 0; i < n && rc == PQ_OK; i++)
-        rc = serve(d, names[i]);
-    pq_strings_free(names, n);
+    for (size_t i = 0; i < n; i++)
+        if (names[i])
+            names[kept++] = names[i];
+    if (serve_all(d, names, kept) != 0)
+        rc = PQ_ENOMEM;
+    pq_strings_free(names, kept);
     return rc;
 }
 
@@ -439,6 +487,18 @@ static int connect_redis(daemon_state *d)
     return -1;
 }
 
+/* Sets sv's next turn at least its backoff from now, and doubles the
+ * backoff for the next error in a row. */
+static void back_off(served *sv)
+{
+    if (sv->backoff_ms < SWEEP_BACKOFF_MIN_MS)
+        sv->backoff_ms = SWEEP_BACKOFF_MIN_MS;
+    sv->retry_at = proteind_now_ms() + sv->backoff_ms;
+    sv->backoff_ms = sv->backoff_ms * 2 > SWEEP_BACKOFF_MAX_MS
+                         ? SWEEP_BACKOFF_MAX_MS
+                         : sv->backoff_ms * 2;
+}
+
 /* Sets sweep sv aside after an error in its keys or data (not a lost
  * connection): logs it with the sweep's name, forgets its local state and
  * gives its lease up, so that claims stop waiting for it and a standby may
@@ -453,10 +513,7 @@ static void sweep_failed(daemon_state *d, served *sv, const char *what)
                  (long long)sv->backoff_ms);
     drop_state(sv);
     proteind_lease_release(d->ctx, &sv->lease, &d->opts);
-    sv->retry_at = proteind_now_ms() + sv->backoff_ms;
-    sv->backoff_ms = sv->backoff_ms * 2 > SWEEP_BACKOFF_MAX_MS
-                         ? SWEEP_BACKOFF_MAX_MS
-                         : sv->backoff_ms * 2;
+    back_off(sv);
 }
 
 /* One turn of one sweep: lease, then (when held) its refit loop. Returns
@@ -469,8 +526,13 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
 
     held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts, proteind_now_ms());
     if (held == PQ_ENOSWEEP) {
-        proteind_log("sweep %s: no such sweep (deleted?); waiting for it",
-                     sv->lease.sweep);
+        /* Said once, and looked up again after a backoff even when it is
+         * listed: a name a person wrote into their own index by hand costs
+         * a call now and then, not one per discovery. */
+        if (sv->backoff_ms == 0)
+            proteind_log("sweep %s: no such sweep (deleted?); waiting for it",
+                         sv->lease.sweep);
+        back_off(sv);
         sv->missing = 1;
         sv->lease.held = 0;
         drop_state(sv);

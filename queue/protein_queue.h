@@ -476,17 +476,27 @@ void pq_sweep_info_free(pq_sweep_info *info);
 /* Returns PQ_OK when the sweep exists, PQ_ENOSWEEP when not (or an error). */
 int pq_sweep_exists(pq_context *ctx, const char *name);
 
+/* Entries of one user's index that pq_sweep_list reads, at most: a user
+ * may write their own index, and a shared proteind must not page through
+ * millions of names that a person stuffed into it. */
+#define PQ_OWNER_INDEX_MAX 10000
+
 /* Lists every sweep name (sorted): those without an owner and those of
  * each user in protein:users, a page of names per call to the server.
  * Names an index should not hold (a user may write their own index: another
- * owner's name, a malformed one) are left out. Needs a privileged
- * service's ACL (PQ_EPERM for a user's). *names is a
- * malloc'ed array of malloc'ed strings; free with
- * pq_strings_free(*names, *n). */
-int pq_sweep_list(pq_context *ctx, char ***names, size_t *n);
+ * owner's name, a malformed one) are left out. Of each user's index only
+ * the first PQ_OWNER_INDEX_MAX entries (in name order) are read: the users
+ * whose index holds more are listed in *cut (sorted), so that the caller
+ * can say that their later sweeps are left out. Needs a privileged
+ * service's ACL (PQ_EPERM for a user's). *names and *cut are malloc'ed
+ * arrays of malloc'ed strings (NULL and 0 on an error); free with
+ * pq_strings_free(*names, *n) and pq_strings_free(*cut, *n_cut). */
+int pq_sweep_list(pq_context *ctx, char ***names, size_t *n, char ***cut,
+                  size_t *n_cut);
 
-/* Lists the sweeps of one owner ("OWNER/NAME", sorted), as pq_sweep_list.
- * A user's ACL allows their own list. */
+/* Lists the sweeps of one owner ("OWNER/NAME", sorted), as pq_sweep_list
+ * but from the whole of the owner's index. A user's ACL allows their own
+ * list. */
 int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
                         size_t *n);
 

@@ -270,17 +270,21 @@ static int name_fits(index_kind kind, const char *owner, const char *name)
 }
 
 /* Appends the names of index key that fit its kind (name_fits) to list,
- * page by page, in order. */
+ * page by page, in order; with max > 0 (a multiple of LIST_PAGE), from its
+ * first max entries only (fitting or not), setting *cut when the index
+ * holds more. */
 static int read_index(pq_context *ctx, const char *key, index_kind kind,
-                      const char *owner, name_list *list)
+                      const char *owner, size_t max, name_list *list, int *cut)
 {
     char *after = NULL, count[16];
+    size_t read = 0;
     int rc = PQ_OK;
 
     snprintf(count, sizeof count, "%d", LIST_PAGE);
     for (;;) {
         pq_reply *r = NULL;
-        const char *argv[2] = {after ? after : "", count};
+        int peek = max > 0 && read >= max; /* is there more than max? */
+        const char *argv[2] = {after ? after : "", peek ? "1" : count};
         size_t got;
 
         if ((rc = pq_fcall(ctx, "protein_list", 1, key, NULL, 2, argv, NULL,
@@ -293,6 +297,11 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
             break;
         }
         got = r->elements;
+        if (peek) {
+            *cut = got > 0;
+            pq_reply_free(r);
+            break;
+        }
         for (size_t i = 0; i < got && rc == PQ_OK; i++) {
             const redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_STRING)
@@ -306,6 +315,7 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
                 rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         }
         pq_reply_free(r);
+        read += got;
         if (rc != PQ_OK || got < LIST_PAGE)
             break;
     }
@@ -319,13 +329,15 @@ static int names_cmp(const void *a, const void *b)
 }
 
 /* Lists into *names: the owner's index when owner is given, else
- * protein:sweeps and the index of every user in protein:users. */
+ * protein:sweeps and the first PQ_OWNER_INDEX_MAX entries of the index of
+ * every user in protein:users, the users whose index holds more going
+ * into *cut (when cut is not NULL). */
 static int list_sweeps(pq_context *ctx, const char *owner, char ***names,
-                       size_t *n)
+                       size_t *n, name_list *cut)
 {
     name_list list = {0}, users = {0};
     char key[128];
-    int rc;
+    int rc, was_cut = 0;
     *names = NULL;
     *n = 0;
     if (owner) {
@@ -333,14 +345,20 @@ static int list_sweeps(pq_context *ctx, const char *owner, char ***names,
             return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'",
                                 owner);
         snprintf(key, sizeof key, "protein:{%s/}:sweeps", owner);
-        rc = read_index(ctx, key, INDEX_OWNER, owner, &list);
+        rc = read_index(ctx, key, INDEX_OWNER, owner, 0, &list, &was_cut);
     } else {
-        rc = read_index(ctx, SWEEPS_KEY, INDEX_BARE, NULL, &list);
+        rc = read_index(ctx, SWEEPS_KEY, INDEX_BARE, NULL, 0, &list, &was_cut);
         if (rc == PQ_OK)
-            rc = read_index(ctx, USERS_KEY, INDEX_USERS, NULL, &users);
+            rc = read_index(ctx, USERS_KEY, INDEX_USERS, NULL, 0, &users,
+                            &was_cut);
         for (size_t i = 0; rc == PQ_OK && i < users.n; i++) {
+            was_cut = 0;
             snprintf(key, sizeof key, "protein:{%s/}:sweeps", users.names[i]);
-            rc = read_index(ctx, key, INDEX_OWNER, users.names[i], &list);
+            rc = read_index(ctx, key, INDEX_OWNER, users.names[i],
+                            PQ_OWNER_INDEX_MAX, &list, &was_cut);
+            if (rc == PQ_OK && was_cut && cut &&
+                name_add(cut, users.names[i]) != PQ_OK)
+                rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         }
         pq_strings_free(users.names, users.n);
     }
@@ -355,9 +373,20 @@ static int list_sweeps(pq_context *ctx, const char *owner, char ***names,
     return PQ_OK;
 }
 
-int pq_sweep_list(pq_context *ctx, char ***names, size_t *n)
+int pq_sweep_list(pq_context *ctx, char ***names, size_t *n, char ***cut,
+                  size_t *n_cut)
 {
-    return list_sweeps(ctx, NULL, names, n);
+    name_list users = {0};
+    int rc = list_sweeps(ctx, NULL, names, n, &users);
+
+    if (rc != PQ_OK) {
+        pq_strings_free(users.names, users.n);
+        users.names = NULL;
+        users.n = 0;
+    }
+    *cut = users.names;
+    *n_cut = users.n;
+    return rc;
 }
 
 int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
@@ -368,7 +397,7 @@ int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
         *n = 0;
         return pq_set_error(ctx, PQ_EINVAL, "no owner given");
     }
-    return list_sweeps(ctx, owner, names, n);
+    return list_sweeps(ctx, owner, names, n, NULL);
 }
 
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,

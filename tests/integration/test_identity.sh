@@ -279,12 +279,21 @@ timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete -
 # has what proteind runs); its --password-file beats a stray
 # $PROTEIN_REDIS_PASSWORD.
 if [ -x "$top_builddir/coordinator/proteind" ]; then
+    # "make a proteind that serves every user busy by stuffing their own
+    # sweep index": B writes 10,001 names into his.
+    seq -f "0 $B/j%06g" 1 10001 | tr '\n' ' ' | sed "s|^|ZADD protein:{$B/}:sweeps |" |
+        rb >/dev/null
+    [ "$(radmin zcard "protein:{$B/}:sweeps")" = 10001 ] || fail "B could not stuff his own index"
     PROTEIN_REDIS_PASSWORD=wrong timeout 60 "$top_builddir/coordinator/proteind" --once \
         --redis "redis://protein-proteind@127.0.0.1:$REDIS_PORT" \
         --password-file "$pub/etc/proteind.pass" >"$tmp/proteind.out" 2>&1 ||
         fail "proteind with its service identity: $(tail -5 "$tmp/proteind.out")"
     [ "$(radmin llen "protein:{$A/ppo}:queue")" -gt 0 ] ||
         fail "proteind did not fill A's queue: $(tail -5 "$tmp/proteind.out")"
+    grep -q "user $B's sweep index holds over 10000 entries" "$tmp/proteind.out" ||
+        fail "proteind did not say that it reads part of B's stuffed index"
+    grep -q "$B/j010001" "$tmp/proteind.out" && fail "proteind read past 10000 entries of B's index"
+    radmin del "protein:{$B/}:sweeps" >/dev/null
     # A person's own proteind serves that person's sweeps with their own
     # Redis user (examples/proteind.sbatch --sweep NAME).
     check "A creates a sweep for her own proteind" asA "$PROTEIN" create --name mine "$pub/quad.yaml"

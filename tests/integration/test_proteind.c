@@ -170,6 +170,22 @@ static char *read_log(const char *log)
     return buf;
 }
 
+/* Lines of log that contain needle (however long the log). */
+static long count_log(const char *log, const char *needle)
+{
+    char path[512], line[1024];
+    long n = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "%s/%s.log", log_dir, log);
+    if (!(fp = fopen(path, "r")))
+        return 0;
+    while (fgets(line, sizeof line, fp))
+        n += strstr(line, needle) != NULL;
+    fclose(fp);
+    return n;
+}
+
 /* Polls until the log contains needle (1) or ms pass (0). */
 static int wait_log(const char *log, const char *needle, int ms)
 {
@@ -371,6 +387,45 @@ static void test_fills_new_sweep(void)
     CU_ASSERT_EQUAL_FATAL(create_sweep("fill", 0), PQ_OK);
     CU_ASSERT(wait_queue("fill", DEPTH, "fill", 10000));
     kill9(pid);
+}
+
+/* A person stuffs their own sweep index (their ACL lets them) with names
+ * of sweeps that do not exist: a proteind serving every sweep reads only
+ * the first PQ_OWNER_INDEX_MAX of them, says so, looks each up once and
+ * then after a backoff (not once per discovery, every 2 s), and still
+ * serves everyone else's sweeps. */
+static void test_stuffed_index(void)
+{
+    const char *extra[] = {"--id", "stuff", NULL};
+    const char *fill[] = {
+        "EVAL",
+        "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 0, "
+        "string.format('stuffer/j%06d', i)) end return 1",
+        "1",
+        "protein:{stuffer/}:sweeps",
+        "12000",
+        NULL};
+    const char *user[] = {"ZADD", "protein:users", "0", "stuffer", NULL};
+    const char *drop[] = {"DEL", "protein:{stuffer/}:sweeps", NULL};
+    const char *unuser[] = {"ZREM", "protein:users", "stuffer", NULL};
+    pid_t pid;
+
+    free(redis_harness_cli(&harness, fill));
+    free(redis_harness_cli(&harness, user));
+    CU_ASSERT_EQUAL_FATAL(create_sweep("stuffok", 0), PQ_OK);
+    pid = start_proteind("stuff", extra);
+    CU_ASSERT(wait_queue("stuffok", DEPTH, "stuff", 20000));
+    CU_ASSERT(wait_log(
+        "stuff", "user stuffer's sweep index holds over 10000 entries", 10000));
+    /* Two more discoveries (every 2 s) pass. */
+    sleep_ms(4500);
+    CU_ASSERT(alive(pid));
+    CU_ASSERT_EQUAL(count_log("stuff", "stuffer/j000001: no such sweep"), 1);
+    CU_ASSERT_EQUAL(count_log("stuff", "stuffer/j010001"), 0);
+    CU_ASSERT_EQUAL(count_log("stuff", "index holds over"), 1);
+    kill9(pid);
+    free(redis_harness_cli(&harness, drop));
+    free(redis_harness_cli(&harness, unuser));
 }
 
 /* Observations make proteind refit (the refit info counts them) and
@@ -1002,6 +1057,7 @@ static void test_password_wanted(void)
 static const cunit_test tests[] = {
     {"usage and exit codes", test_usage},
     {"fills a new sweep's queue", test_fills_new_sweep},
+    {"a stuffed user index: read in part, looked up once", test_stuffed_index},
     {"refits and replaces the queue", test_refit_replaces},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},

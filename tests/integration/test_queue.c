@@ -233,9 +233,11 @@ static void test_sweep_lifecycle(void)
     CU_ASSERT_EQUAL(pq_sweep_get(ctx, "absent", &info), PQ_ENOSWEEP);
     CU_ASSERT_PTR_NULL(info);
 
-    char **names = NULL;
-    size_t n = 0;
-    CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n), PQ_OK);
+    char **names = NULL, **cut = NULL;
+    size_t n = 0, n_cut = 0;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n, &cut, &n_cut), PQ_OK);
+    CU_ASSERT_EQUAL(n_cut, 0);
+    pq_strings_free(cut, n_cut);
     int found = 0;
     for (size_t i = 0; i < n; i++)
         found += strcmp(names[i], "life") == 0;
@@ -1485,9 +1487,60 @@ static void test_expire_chunks(void)
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
 }
 
+/* A user may write their own index: pq_sweep_list reads the first
+ * PQ_OWNER_INDEX_MAX entries of it and names the user whose index holds
+ * more, so that a shared proteind does not page through millions of names
+ * stuffed into it. Exactly PQ_OWNER_INDEX_MAX entries are read whole. */
+static void test_stuffed_index(void)
+{
+    const char *fill[] = {
+        "EVAL",
+        "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 0, "
+        "string.format('stuffer/j%06d', i)) end return 1",
+        "1",
+        "protein:{stuffer/}:sweeps",
+        "10000",
+        NULL};
+    const char *user[] = {"ZADD", "protein:users", "0", "stuffer", NULL};
+    const char *more[] = {"ZADD", "protein:{stuffer/}:sweeps", "0", "stuffer/k",
+                          NULL};
+    const char *drop[] = {"DEL", "protein:{stuffer/}:sweeps", NULL};
+    const char *unuser[] = {"ZREM", "protein:users", "stuffer", NULL};
+    char **names = NULL, **cut = NULL;
+    size_t n = 0, n_cut = 0, stuffed = 0;
+
+    free(redis_harness_cli(&server, fill));
+    free(redis_harness_cli(&server, user));
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n, &cut, &n_cut), PQ_OK);
+    for (size_t i = 0; i < n; i++)
+        stuffed += strncmp(names[i], "stuffer/", 8) == 0;
+    CU_ASSERT_EQUAL(stuffed, PQ_OWNER_INDEX_MAX);
+    CU_ASSERT_EQUAL(n_cut, 0);
+    pq_strings_free(names, n);
+    pq_strings_free(cut, n_cut);
+
+    free(redis_harness_cli(&server, more));
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n, &cut, &n_cut), PQ_OK);
+    stuffed = 0;
+    for (size_t i = 0; i < n; i++)
+        stuffed += strncmp(names[i], "stuffer/", 8) == 0;
+    CU_ASSERT_EQUAL(stuffed, PQ_OWNER_INDEX_MAX);
+    CU_ASSERT_EQUAL_FATAL(n_cut, 1);
+    CU_ASSERT_STRING_EQUAL(cut[0], "stuffer");
+    pq_strings_free(names, n);
+    pq_strings_free(cut, n_cut);
+    /* The owner's own list reads the whole of it. */
+    CU_ASSERT_EQUAL(pq_sweep_list_owned(ctx, "stuffer", &names, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, PQ_OWNER_INDEX_MAX + 1);
+    pq_strings_free(names, n);
+    free(redis_harness_cli(&server, drop));
+    free(redis_harness_cli(&server, unuser));
+}
+
 static const cunit_test tests[] = {
     {"connect and load functions", test_connect},
     {"sweep lifecycle", test_sweep_lifecycle},
+    {"a stuffed user index is read in part", test_stuffed_index},
     {"claim, complete, fail, tokens", test_claim_complete},
     {"idempotent claim and resume", test_idempotent_claim},
     {"a trial run again keeps no old error", test_rerun_clears_error},
