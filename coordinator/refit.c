@@ -295,9 +295,10 @@ static int keepable(const proteind_sweep *s, size_t i, size_t rank,
  * one batch (protein_suggest_batch: one GP fit for all the model points,
  * each pending for the next); stops early when the method is exhausted.
  * *made receives how many were made, also on failure (the slots are freed
- * by the caller either way). Returns PQ_OK, PQ_ESTATE when the lease was
- * lost, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM when the optimizer
- * failed (logged). */
+ * by the caller either way). Returns PQ_OK (the lease held, or taken again
+ * after a fit that outlasted it), PQ_ESTATE when the lease was lost to
+ * another coordinator, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM when
+ * the optimizer failed (logged). */
 static int suggest_batch(pq_context *ctx, proteind_sweep *s,
                          queued_point *fresh, size_t n, size_t *made)
 {
@@ -340,6 +341,13 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
         s->retry_at = proteind_now_ms() + RETRY_MS;
         return rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
     }
+    /* A fit may outlast the lease (thousands of observations on the CPU):
+     * the lease is taken again unless another coordinator took it
+     * meanwhile, so that the batch is written, not thrown away and fitted
+     * again for ever. */
+    rc = proteind_lease_tick(ctx, s->lease, s->opts, proteind_now_ms());
+    if (rc <= 0)
+        return rc == 0 ? PQ_ESTATE : rc;
     return PQ_OK;
 }
 

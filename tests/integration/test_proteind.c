@@ -428,6 +428,34 @@ static void test_stuffed_index(void)
     free(redis_harness_cli(&harness, unuser));
 }
 
+/* A fit that outlasts the lease (3000 observations on the CPU take
+ * seconds, the lease 1 s; a person can write that many into their own
+ * sweep's stream) still lands: proteind takes the lapsed lease again and
+ * writes the batch, instead of throwing it away, rebuilding the sweep and
+ * fitting again for ever. */
+static void test_long_fit(void)
+{
+    const char *extra[] = {"--id", "long", "--sweep", "longfit", NULL};
+    const char *fill[] = {
+        "EVAL",
+        "for i = 1, tonumber(ARGV[1]) do local x = math.random() * 2 - 1; "
+        "local y = math.random() * 2 - 1; redis.call('XADD', KEYS[1], '*', "
+        "'m', cmsgpack.pack({trial = i, outcome = 'completed', params = {x = "
+        "x, y = y}, fallback = 0, score = -(x * x + y * y), cost = 1})) end "
+        "return 1",
+        "1",
+        "protein:{longfit}:observations",
+        "3000",
+        NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("longfit", 0), PQ_OK);
+    free(redis_harness_cli(&harness, fill));
+    pid = start_proteind("long", extra);
+    CU_ASSERT(wait_refit_n("longfit", 3000, 90000));
+    kill9(pid);
+}
+
 /* Observations make proteind refit (the refit info counts them) and
  * replace the queue: the points handed out after a refit are new. */
 static void test_refit_replaces(void)
@@ -1059,6 +1087,7 @@ static const cunit_test tests[] = {
     {"fills a new sweep's queue", test_fills_new_sweep},
     {"a stuffed user index: read in part, looked up once", test_stuffed_index},
     {"refits and replaces the queue", test_refit_replaces},
+    {"a fit that outlasts the lease lands", test_long_fit},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
     {"broken keys: logged, backed off, others served", test_broken_keys},
