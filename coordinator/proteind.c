@@ -127,6 +127,10 @@ static const char usage_text[] =
     "                      before one refit (default 200)\n"
     "  --id ID             this coordinator's name in the lease (default\n"
     "                      HOST:PID)\n"
+    "  --max-fit-obs N     fit each sweep's GPs on at most N observations\n"
+    "                      (its config's gp_max_obs when that is lower;\n"
+    "                      default: the config's, 0 = all), so that no\n"
+    "                      sweep's refit holds up the others for long\n"
     "  --once              fill each sweep's queue once, then exit\n"
     "  --blas-threads N    BLAS threads for CPU fits (default\n"
     "                      $PROTEIN_BLAS_THREADS, else OpenBLAS's own\n"
@@ -204,7 +208,8 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         OPT_DEBOUNCE,
         OPT_ID,
         OPT_ONCE,
-        OPT_BLAS_THREADS
+        OPT_BLAS_THREADS,
+        OPT_MAX_FIT_OBS
     };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
@@ -217,6 +222,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         {"id", required_argument, NULL, OPT_ID},
         {"once", no_argument, NULL, OPT_ONCE},
         {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
+        {"max-fit-obs", required_argument, NULL, OPT_MAX_FIT_OBS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -279,6 +285,10 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         case OPT_ONCE: opts->once = 1; break;
         case OPT_BLAS_THREADS:
             if (parse_positive("--blas-threads", optarg, &opts->blas_threads))
+                return 2;
+            break;
+        case OPT_MAX_FIT_OBS:
+            if (parse_positive("--max-fit-obs", optarg, &opts->max_fit_obs))
                 return 2;
             break;
         case 'h': usage(stdout); return 1;

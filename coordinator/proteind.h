@@ -43,6 +43,8 @@ typedef struct proteind_options {
     char id[128];                 /* this coordinator's identity */
     int once;                     /* one pass over the sweeps, then exit */
     int blas_threads;             /* 0: $PROTEIN_BLAS_THREADS, else 1 */
+    int max_fit_obs;              /* 0: each config's gp_max_obs, else
+                                     the most observations a fit uses */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */
@@ -104,7 +106,9 @@ void proteind_lease_release(pq_context *ctx, proteind_lease *lease,
 typedef struct proteind_sweep proteind_sweep;
 
 /* Builds the coordinator state of the sweep lease->sweep from Redis alone:
- * loads the stored config, creates an optimizer on `backend` and feeds it
+ * loads the stored config (its gp_max_obs lowered to opts->max_fit_obs
+ * when that is set and the config's is 0 or larger: logged), creates an
+ * optimizer on `backend` and feeds it
  * every observation of the sweep's stream from its start. The state keeps
  * `lease` (which must outlive it) to renew it during long refits. Returns
  * PQ_ESTOPPED for a stopped sweep (nothing to coordinate); on another

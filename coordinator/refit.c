@@ -223,6 +223,13 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
         rc = PQ_EINVAL;
         goto fail;
     }
+    if (opts->max_fit_obs > 0 &&
+        (s->cfg->gp_max_obs == 0 || s->cfg->gp_max_obs > opts->max_fit_obs)) {
+        proteind_log("sweep %s: fitting at most %d observations "
+                     "(--max-fit-obs; its config says %d, 0 = no cap)",
+                     name, opts->max_fit_obs, s->cfg->gp_max_obs);
+        s->cfg->gp_max_obs = opts->max_fit_obs;
+    }
     s->values =
         calloc(s->cfg->n_params ? s->cfg->n_params : 1, sizeof *s->values);
     if (!s->values) {

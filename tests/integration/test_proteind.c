@@ -371,6 +371,9 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --queue-depth 0 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd, "'%s' --max-fit-obs 0 2>/dev/null",
+             proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof cmd,
              "'%s' --device tpu 2>&1 | grep -q 'unknown --device'",
              proteind_path);
@@ -453,6 +456,38 @@ static void test_long_fit(void)
     free(redis_harness_cli(&harness, fill));
     pid = start_proteind("long", extra);
     CU_ASSERT(wait_refit_n("longfit", 3000, 90000));
+    kill9(pid);
+}
+
+/* --max-fit-obs bounds what one sweep's refit costs a proteind that
+ * serves many: 3000 observations written into a sweep's stream are fitted
+ * on 200 of them, said in the log, and the lease never lapses. */
+static void test_max_fit_obs(void)
+{
+    const char *extra[] = {"--id",          "cap", "--sweep", "capfit",
+                           "--max-fit-obs", "200", NULL};
+    const char *fill[] = {
+        "EVAL",
+        "for i = 1, tonumber(ARGV[1]) do local x = math.random() * 2 - 1; "
+        "local y = math.random() * 2 - 1; redis.call('XADD', KEYS[1], '*', "
+        "'m', cmsgpack.pack({trial = i, outcome = 'completed', params = {x = "
+        "x, y = y}, fallback = 0, score = -(x * x + y * y), cost = 1})) end "
+        "return 1",
+        "1",
+        "protein:{capfit}:observations",
+        "3000",
+        NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("capfit", 0), PQ_OK);
+    free(redis_harness_cli(&harness, fill));
+    pid = start_proteind("cap", extra);
+    CU_ASSERT(wait_refit_n("capfit", 3000, 30000));
+    CU_ASSERT(wait_log("cap",
+                       "sweep capfit: fitting at most 200 observations "
+                       "(--max-fit-obs; its config says 0, 0 = no cap)",
+                       1000));
+    CU_ASSERT_EQUAL(count_log("cap", "lease lapsed"), 0);
     kill9(pid);
 }
 
@@ -1088,6 +1123,7 @@ static const cunit_test tests[] = {
     {"a stuffed user index: read in part, looked up once", test_stuffed_index},
     {"refits and replaces the queue", test_refit_replaces},
     {"a fit that outlasts the lease lands", test_long_fit},
+    {"--max-fit-obs bounds a refit", test_max_fit_obs},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
     {"broken keys: logged, backed off, others served", test_broken_keys},
