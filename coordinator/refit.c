@@ -51,6 +51,10 @@
  * are left unused, by this many points (a budget caps both). */
 #define FALLBACK_LOW 512
 #define FALLBACK_CHUNK 1024
+/* A restart skips at most this many warm-up points (one suggestion each,
+ * about a second in all): no sweep hands out more trials, and a damaged
+ * n_trials must not hold the coordinator in the skip for years. */
+#define SKIP_MAX 1000000L
 
 /* A point this process put in the ready queue. */
 typedef struct queued_point {
@@ -171,13 +175,21 @@ static void ingest_all(pq_context *ctx, proteind_sweep *s,
 /* A restarted coordinator continues the seeded warm-up (Sobol, grid)
  * sequence past the points handed out or queued before, instead of
  * suggesting them again. Only warm-up suggestions are skipped: they are
- * cheap, and model suggestions repeat nothing anyway. */
+ * cheap, and model suggestions repeat nothing anyway. At most SKIP_MAX
+ * are skipped (logged when n is beyond it). */
 static void skip_handed_out(proteind_sweep *s, long n)
 {
     long cap = n;
 
     if (s->cfg->method == PROTEIN_METHOD_PROTEIN)
         cap = s->cfg->num_random_samples;
+    if (cap > SKIP_MAX && n > SKIP_MAX) {
+        proteind_log("sweep %s: %ld trials handed out is more than any sweep "
+                     "hands out (a damaged n_trials?); the warm-up sequence "
+                     "goes on after point %ld",
+                     s->name, n, SKIP_MAX);
+        cap = SKIP_MAX;
+    }
     for (long i = 0; i < n && i < cap; i++)
         if (protein_suggest(s->opt, s->values, NULL) != PROTEIN_OK)
             break;

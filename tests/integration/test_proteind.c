@@ -660,6 +660,35 @@ static void test_broken_keys(void)
     kill9(pid);
 }
 
+/* A damaged n_trials (fifteen digits) in a random sweep: the restart's
+ * skip over the points handed out stops at a bound, says so, and the
+ * queue is filled, where it used to skip for years and ignore SIGTERM. */
+static void test_damaged_n_trials(void)
+{
+    const char *extra[] = {"--id", "ntr", "--sweep", "ntrbad", NULL};
+    const char *set_config[] = {
+        "SET", "protein:{ntrbad}:config",
+        "name: ntrbad\nmethod: random\nseed: 7\nparameters:\n"
+        "  x: {distribution: uniform, min: -1, max: 1}\n"
+        "  y: {distribution: uniform, min: -1, max: 1}\n",
+        NULL};
+    const char *set_n[] = {"HSET", "protein:{ntrbad}:meta", "n_trials",
+                           "999999999999999", NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("ntrbad", 0), PQ_OK);
+    free(redis_harness_cli(&harness, set_config));
+    free(redis_harness_cli(&harness, set_n));
+    pid = start_proteind("ntr", extra);
+    CU_ASSERT(wait_queue("ntrbad", DEPTH, "ntr", 30000));
+    CU_ASSERT(wait_log("ntr",
+                       "sweep ntrbad: 999999999999999 trials handed out is "
+                       "more than any sweep hands out",
+                       100));
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* The ready queue follows demand: with 10 trials running it holds 10
  * points, not --queue-depth's 4; the fallback pool is topped up ahead of
  * its use. */
@@ -1127,6 +1156,7 @@ static const cunit_test tests[] = {
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
     {"broken keys: logged, backed off, others served", test_broken_keys},
+    {"a damaged n_trials: the restart skip is bounded", test_damaged_n_trials},
     {"the ready queue follows demand", test_queue_follows_demand},
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
