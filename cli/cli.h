@@ -169,7 +169,8 @@ void cli_number_text(double v, char *buf, size_t len);
  * is better, else higher). */
 int cli_better(int minimize, double a, double b);
 
-/* Formats unix seconds as local "YYYY-MM-DD HH:MM:SS". */
+/* Formats unix seconds as local "YYYY-MM-DD HH:MM:SS"; a value that is no
+ * date (a damaged store: NaN, inf, 1e300) as "%g (not a date)". */
 void cli_time_text(double t, char *buf, size_t len);
 
 /* ------------------------------------------------------------ child.c */

@@ -87,9 +87,17 @@ int cli_better(int minimize, double a, double b)
 
 void cli_time_text(double t, char *buf, size_t len)
 {
-    time_t secs = (time_t)t;
+    time_t secs;
     struct tm tm;
 
-    localtime_r(&secs, &tm);
-    strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+    /* Some 30 million years either way: a time_t holds it, and a
+     * struct tm's year too. */
+    if (!(fabs(t) < 1e15)) {
+        snprintf(buf, len, "%g (not a date)", t);
+        return;
+    }
+    secs = (time_t)t;
+    if (!localtime_r(&secs, &tm) ||
+        strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+        snprintf(buf, len, "%g (not a date)", t);
 }

@@ -155,6 +155,21 @@ rcli hget "protein:{$U/outcomes}:trial:2" error | grep -q 'no result' ||
 [ "$(rcli hget "protein:{$U/outcomes}:trial:3" status)" = interrupted ] ||
     fail "killed trial not interrupted"
 
+# times that are no dates (a damaged store) are shown as such: no crash,
+# no garbage date
+rcli hset "protein:{$U/outcomes}:trial:1" started_at 1e300 ended_at inf >/dev/null
+rcli hset "protein:{$U/outcomes}:meta" refit_at 1e300 >/dev/null
+"$PROTEIN" show outcomes 1 >"$tmp/nodate.out" 2>&1 ||
+    fail "show with damaged times: $(cat "$tmp/nodate.out")"
+grep -q '^started      1e+300 (not a date)$' "$tmp/nodate.out" ||
+    fail "show of started_at 1e300: $(cat "$tmp/nodate.out")"
+grep -q '^ended        inf (not a date)$' "$tmp/nodate.out" ||
+    fail "show of ended_at inf: $(cat "$tmp/nodate.out")"
+"$PROTEIN" status outcomes >"$tmp/nodate-status.out" 2>&1 ||
+    fail "status with a damaged refit time: $(cat "$tmp/nodate-status.out")"
+grep -q '^last refit: 1e+300 (not a date), ' "$tmp/nodate-status.out" ||
+    fail "status of refit_at 1e300: $(cat "$tmp/nodate-status.out")"
+
 # an agent's trial without a usable cost (none, zero, nan) costs 1, as
 # under protein run and Slurm: stored, listed, exported and on the front
 sweep_yaml nocost 3
