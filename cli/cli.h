@@ -433,7 +433,8 @@ typedef struct cli_axis {
  * ten, with 2x and 5x added below three decades and nice linear values
  * when those give fewer than three ticks. Labels are exact decimals, with k, M,
  * G or T for large steps. Non-finite bounds, or non-positive ones on a log
- * axis, give a default range. Never fails. */
+ * axis, give a default range; bounds beyond +-1e300 are cut there. Never
+ * fails. */
 void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi);
 
 /* ------------------------------------------------------------ verbs

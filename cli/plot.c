@@ -16,6 +16,8 @@
 #define MARGIN_R 20
 #define MARGIN_T 40
 #define MARGIN_B 50
+/* The largest magnitude an axis spans. */
+#define AXIS_LIMIT 1e300
 
 /* A panel: its origin in the document and its two axes. */
 typedef struct panel {
@@ -159,6 +161,11 @@ void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi)
         lo = scale == CLI_AXIS_LOG ? 1 : 0;
         hi = scale == CLI_AXIS_LOG ? 10 : 1;
     }
+    /* Values near DBL_MAX (a damaged store) would overflow the padded
+     * range and stall the tick search: the axis stops at 1e300, and what
+     * lies beyond is drawn outside the panel. */
+    lo = fmin(fmax(lo, -AXIS_LIMIT), AXIS_LIMIT);
+    hi = fmin(fmax(hi, -AXIS_LIMIT), AXIS_LIMIT);
     if (scale == CLI_AXIS_LOG) {
         lo = log10(lo);
         hi = log10(hi);

@@ -8,7 +8,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <float.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cunit_run.h"
@@ -92,6 +94,39 @@ static void test_degenerate(void)
     expect_axis(&ax, CLI_AXIS_LOG, 0, 5, "1 2 5 10");
 }
 
+/* Scores near DBL_MAX (a damaged store) give an axis cut at 1e300, with
+ * its 3 to 7 ticks, not an endless search for a step (the alarm turns a
+ * hang into a failure). */
+static void expect_cut(cli_axis_scale scale, double lo, double hi,
+                       const char *labels)
+{
+    char joined[CLI_AXIS_MAX_TICKS * 17] = "";
+    cli_axis ax;
+
+    alarm(10);
+    cli_axis_ticks(&ax, scale, lo, hi);
+    alarm(0);
+    CU_ASSERT(isfinite(ax.lo) && isfinite(ax.hi) && ax.lo < ax.hi);
+    CU_ASSERT(ax.n >= 3 && ax.n <= 7);
+    for (size_t i = 0; i < ax.n; i++) {
+        strcat(joined, i ? " " : "");
+        strcat(joined, ax.label[i]);
+    }
+    CU_ASSERT_STRING_EQUAL(joined, labels);
+}
+
+static void test_huge(void)
+{
+    expect_cut(CLI_AXIS_LINEAR, -1e308, 1e308,
+               "-1e+300 -5e+299 0 5e+299 1e+300");
+    expect_cut(CLI_AXIS_LINEAR, 5e-324, DBL_MAX,
+               "0 2e+299 4e+299 6e+299 8e+299 1e+300");
+    expect_cut(CLI_AXIS_LINEAR, 1e305, 1e308,
+               "9e+299 9.5e+299 1e+300 1.05e+300 1.1e+300");
+    expect_cut(CLI_AXIS_LOG, 1e-300, DBL_MAX,
+               "1e-249 1e-166 1e-83 1 1e+83 1e+166 1e+249");
+}
+
 /* Trial numbers get whole-number ticks, however few trials there are. */
 static void test_integer(void)
 {
@@ -167,6 +202,7 @@ static const cunit_test tests[] = {
     {"degenerate", test_degenerate},
     {"integer", test_integer},
     {"log", test_log},
+    {"values near DBL_MAX", test_huge},
     {"svg", test_svg},
 };
 
