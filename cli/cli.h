@@ -291,6 +291,14 @@ void cli_wandb_metric_free(cli_wandb_metric *m);
 int cli_wandb_read_log(const char *path, const char *metric,
                        cli_wandb_metric *out);
 
+/* Adds the metric's values in one protobuf wandb Record (data, len: a
+ * record's bytes, as the log's blocks hold them) to *out: history items
+ * appended (CLI_WANDB_MAX_HISTORY at most), a summary item replacing the
+ * summary. Only finite numbers are taken; malformed bytes end the walk
+ * quietly. */
+void cli_wandb_take_record(const unsigned char *data, size_t len,
+                           const char *metric, cli_wandb_metric *out);
+
 /* Finds the log of run `run_id` under wandb_dir (the run directory
  * offline-run-*-RUN_ID, newest name last). Returns 0 with *path
  * (malloc'ed), or -1 when there is none. */

@@ -151,9 +151,9 @@ static int item_value(pb item, const char *metric, double *value)
     return has_value && klen == mlen && memcmp(key, metric, mlen) == 0;
 }
 
-/* Takes the metric from one Record. */
-static void take_record(const unsigned char *data, size_t len,
-                        const char *metric, cli_wandb_metric *out)
+/* Contract in cli.h. */
+void cli_wandb_take_record(const unsigned char *data, size_t len,
+                           const char *metric, cli_wandb_metric *out)
 {
     pb rec = {data, data + len}, sub, item;
     unsigned field, ifield;
@@ -221,7 +221,7 @@ static int scan_log(const unsigned char *buf, size_t len, const char *metric,
         memcpy(rec + rec_len, buf + off + LOG_HEADER, n);
         rec_len += n;
         if (type == 1 || type == 4)
-            take_record(rec, rec_len, metric, out);
+            cli_wandb_take_record(rec, rec_len, metric, out);
         off += LOG_HEADER + n;
     }
     free(rec);

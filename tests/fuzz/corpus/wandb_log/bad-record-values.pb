@@ -1,0 +1,7 @@
+/
+
+loss‚NaN
+
+loss‚1e999
+
+loss‚"text"
