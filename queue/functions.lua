@@ -1367,17 +1367,26 @@ end
 
 -- Read-only. ARGV: first id, last id (at most PAGE_MAX ids from first on
 -- are read). Returns one flat hash per trial, with the lease deadline of
--- running trials added.
+-- running trials added; a trial key that holds no hash gives {'id', ID,
+-- 'key_type', its TYPE}, for the reader to skip or report.
 local function trials(keys, a)
   local first, last = whole(a[1]), whole(a[2])
   if not first or not last or first < 1 then
     return fail('EINVAL', 'trial ids are whole numbers from 1')
   end
   last = math.min(last, first + PAGE_MAX - 1)
+  local err = types_ok(keys[1], {'leases'})
+  if err then
+    return err
+  end
   local P = prefix_of(keys[1])
   local out = {}
   for id = first, last do
-    local h = flat_fields(P .. 'trial:' .. id, TRIAL_FIELDS)
+    local t = type_of(P .. 'trial:' .. id)
+    local h = {'id', tostring(id), 'key_type', t}
+    if t == 'hash' or t == 'none' then
+      h = flat_fields(P .. 'trial:' .. id, TRIAL_FIELDS)
+    end
     local deadline = redis.call('ZSCORE', P .. 'leases', id)
     if deadline and #h > 0 then
       h[#h + 1] = 'deadline'
@@ -1394,7 +1403,8 @@ local function depth(keys)
 end
 
 -- Read-only: params JSON of running trials and of those queued for a
--- retry, PENDING_MAX at most (the earliest deadlines first).
+-- retry, PENDING_MAX at most (the earliest deadlines first); a trial key
+-- that holds no hash is left out.
 local function pending(keys)
   local P = prefix_of(keys[1])
   local out = {}
@@ -1405,7 +1415,10 @@ local function pending(keys)
     end
   end
   for _, id in ipairs(ids) do
-    local p = redis.call('HGET', P .. 'trial:' .. id, 'params')
+    local p = nil
+    if type_of(P .. 'trial:' .. id) == 'hash' then
+      p = redis.call('HGET', P .. 'trial:' .. id, 'params')
+    end
     if p then
       out[#out + 1] = p
     end

@@ -159,7 +159,9 @@ int pq_observation_decode(const char *buf, size_t len, pq_observation *o);
  * HGETALL). PQ_EPROTO naming the field, with rec left empty, for a hash
  * without a positive id or a known status, with params that are not a
  * flat JSON object, or with a score, cost or progress that is not a
- * finite number; PQ_ENOMEM. The caller frees what rec holds (as
+ * finite number; PQ_EPROTO naming the key for protein_trials' mark of a
+ * trial key that holds no hash ({id, ID, key_type, TYPE}); PQ_ENOMEM.
+ * The caller frees what rec holds (as
  * pq_trial_records_free does for each element). */
 int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
                               const pq_reply *h, pq_trial_record *rec);

@@ -454,9 +454,19 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
                               const pq_reply *h, pq_trial_record *rec)
 {
     int oom = 0, has_progress_score = 0, rc;
-    const char *bad = NULL;
+    const char *bad = NULL, *key_type = pq_flat_get(h, "key_type");
+    char key[PQ_SWEEP_NAME_MAX + 64], suffix[40];
 
     memset(rec, 0, sizeof *rec);
+    if (key_type) {
+        long id = pq_flat_long(h, "id", 0);
+        snprintf(suffix, sizeof suffix, "trial:%ld", id);
+        pq_key(key, sizeof key, sweep, suffix);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s': trial %ld: key %s holds a %.16s, not "
+                            "a hash (a damaged or hand-edited store)",
+                            sweep, id, key, key_type);
+    }
     rec->id = pq_flat_long(h, "id", 0);
     rec->state = (pq_trial_state)pq_trial_state_parse(pq_flat_get(h, "status"));
     if (finite_field(h, "score", &rec->has_score, &rec->score) != 0)

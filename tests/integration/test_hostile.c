@@ -153,6 +153,42 @@ static void test_malformed_hash_skipped(void)
     pq_trial_record_free(one);
 }
 
+/* A trial key that holds a string, not a hash: listings leave it out and
+ * count it, reading it alone names the key, and the pending points of a
+ * refill skip it, where each of these used to fail whole on WRONGTYPE. */
+static void test_wrong_type_trial_skipped(void)
+{
+    pq_trial_record *arr = NULL, *one = NULL;
+    pq_params *pts = NULL;
+    size_t n = 0, skipped = 0;
+    int rc;
+    make_sweep("badt");
+    for (int i = 0; i < 3; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "t%d", i);
+        pq_trial *t = claim("badt", key, &rc);
+        CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_EQUAL_FATAL(plant("DEL protein:{badt}:trial:2"), 0);
+    CU_ASSERT_EQUAL_FATAL(plant("SET protein:{badt}:trial:2 x"), 0);
+
+    CU_ASSERT_EQUAL_FATAL(pq_trial_list(ctx, "badt", -1, &arr, &n, &skipped),
+                          PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(skipped, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr,
+                                  "trial 2: key protein:{badt}:trial:2 holds a "
+                                  "string, not a hash"));
+    pq_trial_records_free(arr, n);
+    CU_ASSERT_EQUAL(pq_trial_get(ctx, "badt", 2, &one), PQ_EPROTO);
+    CU_ASSERT_PTR_NULL(one);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "protein:{badt}:trial:2"));
+    CU_ASSERT_EQUAL(pq_running_points(ctx, "badt", &pts, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    pq_params_array_free(pts, n);
+}
+
 /* A meta whose n_trials claims far more trials than exist: the listing
  * ends at the first chunk without any instead of paging for hours. */
 static void test_listing_ends_at_last_trial(void)
@@ -303,6 +339,7 @@ static int suite_clean(void)
 static const cunit_test tests[] = {
     {"undecodable claim fails its trial", test_undecodable_claim},
     {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
+    {"wrong-typed trial key skipped", test_wrong_type_trial_skipped},
     {"listing ends at the last trial", test_listing_ends_at_last_trial},
     {"damaged pending point skipped", test_pending_point_skipped},
     {"no raw server error", test_no_raw_server_error},
