@@ -1339,11 +1339,21 @@ local function flat_fields(key, fields)
 end
 
 -- Read-only: the meta fields plus derived ones and the config text, as a
--- flat array.
+-- flat array; ECORRUPT naming the key when one of those it reads holds
+-- the wrong type.
 local function info(keys)
   local meta = keys[1]
   if not is_meta_key(meta) then
     return bad_key(meta)
+  end
+  local t = type_of(meta)
+  if t ~= 'hash' and t ~= 'none' then
+    return corrupt(meta, 'the type of key ' .. meta, t)
+  end
+  local err = types_ok(meta, {'retry', 'queue', 'leases', 'fallback', 'waiting',
+                              'coordinator', 'config'})
+  if err then
+    return err
   end
   local flat = flat_fields(meta, INFO_FIELDS)
   if #flat == 0 then

@@ -216,7 +216,7 @@ check "Redis stopped 10 s while tasks end: every outcome recorded, exactly once"
 
 case_broken_sweep() {
     local errors
-    errors=$(grep -c "sweep $U/aaa-broken: .*\(WRONGTYPE\|ECORRUPT\).*retrying in" "$D/log/proteind.log")
+    errors=$(grep -c "sweep $U/aaa-broken: .*\(WRONGTYPE\|ECORRUPT\|the type of key\).*retrying in" "$D/log/proteind.log")
     echo "broken: $errors backed-off errors logged for aaa-broken"
     kill -0 "$PROTEIND_PID" && [ "$errors" -ge 1 ] && [ "$errors" -le 40 ] &&
         grep -q "sweep $U/big: now the coordinator" "$D/log/proteind.log"

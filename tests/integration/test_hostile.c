@@ -244,6 +244,28 @@ static void test_no_raw_server_error(void)
     CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "wrongtype", 0), PQ_OK);
 }
 
+/* A sweep key of the wrong type that the sweep's snapshot reads (what
+ * status, trials, best and proteind read first): the error names the key,
+ * not only the function that met it. */
+static void test_info_names_wrong_key(void)
+{
+    static const char *const sfx[] = {"retry", "config", "meta"};
+    pq_sweep_info *info = NULL;
+    char name[16], key[64];
+    for (size_t i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        snprintf(name, sizeof name, "wrongkey%zu", i);
+        make_sweep(name);
+        snprintf(key, sizeof key, "protein:{%s}:%s", name, sfx[i]);
+        CU_ASSERT_EQUAL_FATAL(plant("DEL %s", key), 0);
+        CU_ASSERT_EQUAL_FATAL(plant("SADD %s x", key), 0);
+        CU_ASSERT_EQUAL(pq_sweep_get(ctx, name, &info), PQ_EPROTO);
+        CU_ASSERT_PTR_NULL(info);
+        CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, key));
+        CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "'set'"));
+        CU_ASSERT_PTR_NULL(strstr(ctx->errstr, "WRONGTYPE"));
+    }
+}
+
 /* A password in the URL is refused, and no message shows it. */
 static void test_url_password(void)
 {
@@ -343,6 +365,7 @@ static const cunit_test tests[] = {
     {"listing ends at the last trial", test_listing_ends_at_last_trial},
     {"damaged pending point skipped", test_pending_point_skipped},
     {"no raw server error", test_no_raw_server_error},
+    {"a wrong-typed key is named", test_info_names_wrong_key},
     {"URL password refused and redacted", test_url_password},
     {"timeout message", test_timeout_message},
 };
