@@ -780,15 +780,22 @@ local function claim(keys, a, m)
     -- in handed is passed over so that the defaults do not run twice, and
     -- the point claimed goes into handed so that proteind's copy of it is
     -- left out of the queue. The other points cost no set lookup.
+    -- A damaged entry fails this claim, naming it; the pool's cursor has
+    -- moved past it, so that the next claim takes the next point.
     local size = redis.call('LLEN', P .. 'fallback')
     if size > 0 then
       for _ = 1, 2 do
         local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
         e = decode_entry(redis.call('LINDEX', P .. 'fallback', at % size))
+        if not e then
+          return fail('ECORRUPT', "sweep '" .. m.name .. "': entry " .. (at % size) ..
+                      ' of key ' .. P .. 'fallback is not a msgpack [params JSON, ' ..
+                      'packed params] pair (a damaged or hand-edited store; the ' ..
+                      'next claim takes the next point)')
+        end
         pool_first = at % size == 0
         -- SMISMEMBER: the worker ACL (queue/acl.c) has no SISMEMBER
-        if not e or not pool_first or
-            redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
+        if not pool_first or redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
           break
         end
       end

@@ -189,6 +189,39 @@ static void test_wrong_type_trial_skipped(void)
     pq_params_array_free(pts, n);
 }
 
+/* A damaged fallback entry and no coordinator: the claim fails naming the
+ * entry and its key, where it used to answer "empty" and leave `protein
+ * agent` waiting for ever; no trial is spent, and the pool's cursor moves
+ * on, so that the next claim takes the next point. */
+static void test_damaged_fallback_named(void)
+{
+    redisReply *good;
+    char n_trials[32];
+    int rc;
+    make_sweep("badfb");
+    good = redisCommand(raw, "LINDEX protein:{badfb}:fallback 0");
+    CU_ASSERT_FATAL(good && good->type == REDIS_REPLY_STRING);
+    CU_ASSERT_EQUAL_FATAL(
+        plant("RPUSH protein:{badfb}:fallback %b", good->str, good->len), 0);
+    CU_ASSERT_EQUAL_FATAL(plant("LSET protein:{badfb}:fallback 0 x"), 0);
+    pq_trial *t = claim("badfb", "f1", &rc);
+    CU_ASSERT_EQUAL(rc, PQ_EPROTO);
+    CU_ASSERT_PTR_NULL(t);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(ctx->errstr, "entry 0 of key protein:{badfb}:fallback"));
+    redisReply *r = redisCommand(raw, "HGET protein:{badfb}:meta n_trials");
+    snprintf(n_trials, sizeof n_trials, "%s",
+             r && r->type == REDIS_REPLY_STRING ? r->str : "");
+    freeReplyObject(r);
+    CU_ASSERT_STRING_EQUAL(n_trials, "0");
+    t = claim("badfb", "f2", &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+    CU_ASSERT_EQUAL(t->id, 1);
+    CU_ASSERT_TRUE(t->fallback);
+    pq_trial_free(t);
+    freeReplyObject(good);
+}
+
 /* A meta whose n_trials claims far more trials than exist: the listing
  * ends at the first chunk without any instead of paging for hours. */
 static void test_listing_ends_at_last_trial(void)
@@ -362,6 +395,7 @@ static const cunit_test tests[] = {
     {"undecodable claim fails its trial", test_undecodable_claim},
     {"malformed trial hash skipped and counted", test_malformed_hash_skipped},
     {"wrong-typed trial key skipped", test_wrong_type_trial_skipped},
+    {"a damaged fallback entry is named", test_damaged_fallback_named},
     {"listing ends at the last trial", test_listing_ends_at_last_trial},
     {"damaged pending point skipped", test_pending_point_skipped},
     {"no raw server error", test_no_raw_server_error},
