@@ -186,7 +186,7 @@ static int agent_loop(agent *a, long count)
     pq_claim_request req;
     char key[256];
     pq_trial *t = NULL;
-    int rc, sig;
+    int rc, sig, said_empty = 0;
 
     memset(&req, 0, sizeof(req));
     req.uid = (long)getuid();
@@ -211,6 +211,14 @@ static int agent_loop(agent *a, long count)
             return CLI_OK;
         }
         if (rc == PQ_EEMPTY) {
+            /* Said once: nothing else tells the user why nothing runs. */
+            if (!said_empty)
+                fprintf(stderr,
+                        "protein agent: sweep %s: no trial to run yet (%s); "
+                        "waiting for one (a running proteind fills the "
+                        "queue)\n",
+                        a->run.sweep, a->ctx->errstr);
+            said_empty = 1;
             sig = cli_child_wait(EMPTY_RETRY_MS);
             if (sig == SIGINT || sig == SIGTERM)
                 return CLI_EINTR;

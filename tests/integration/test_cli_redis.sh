@@ -170,6 +170,18 @@ grep -q '^ended        inf (not a date)$' "$tmp/nodate.out" ||
 grep -q '^last refit: 1e+300 (not a date), ' "$tmp/nodate-status.out" ||
     fail "status of refit_at 1e300: $(cat "$tmp/nodate-status.out")"
 
+# with no point to hand out (no coordinator, the fallback pool gone) the
+# agent says why it waits, once, instead of waiting without a word
+sweep_yaml nopoint 3
+"$PROTEIN" create "$tmp/nopoint.yaml" >/dev/null || fail "create nopoint"
+rcli del "protein:{$U/nopoint}:fallback" >/dev/null
+rc=0
+timeout 3 "$PROTEIN" agent nopoint -- "$OBJECTIVE" >"$tmp/nopoint.out" 2>"$tmp/nopoint.err" || rc=$?
+expect_rc 124 "$rc" "agent with no point to run"
+[ "$(grep -c "^protein agent: sweep $U/nopoint: no trial to run yet (.*no usable fallback point); waiting" "$tmp/nopoint.err")" -eq 1 ] ||
+    fail "agent does not say once why it waits: $(cat "$tmp/nopoint.err")"
+"$PROTEIN" delete --yes nopoint >/dev/null || fail "delete nopoint"
+
 # an agent's trial without a usable cost (none, zero, nan) costs 1, as
 # under protein run and Slurm: stored, listed, exported and on the front
 sweep_yaml nocost 3
