@@ -2,17 +2,39 @@
 
 /*
  * grid.c - method: grid. Categorical parameters contribute all their
- * choices, constants their value, numeric parameters PROTEIN_GRID_POINTS
- * points evenly spaced in model space (u = -1, -0.5, 0, 0.5, 1; repeats
- * after integer rounding removed). Points are enumerated with the last
- * parameter varying fastest.
+ * choices, constants their value; int_uniform and q_uniform parameters
+ * every value W&B's grid gives them (wandb/sweeps grid_search.py: every
+ * integer of [min, max]; numpy's arange(min, max, q), max excluded),
+ * other numeric parameters (which W&B's grid refuses)
+ * PROTEIN_GRID_POINTS points evenly spaced in model space (u = -1, -0.5,
+ * 0, 0.5, 1; repeats after integer rounding removed). Points are
+ * enumerated with the last parameter varying fastest.
  */
+#include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
 
 #define PROTEIN_GRID_POINTS 5
+/* The most values one parameter may give the grid */
+#define PROTEIN_GRID_AXIS_MAX 1000000
+
+/* The number of values W&B's grid gives p (int_uniform: max - min + 1;
+ * q_uniform: ceil((max - min) / q), as numpy's arange counts), 0 when it
+ * is not one of those two, or more than PROTEIN_GRID_AXIS_MAX + 1 when
+ * there are too many. */
+static double wandb_axis_len(const protein_param *p)
+{
+    if (p->kind != PROTEIN_PARAM_LINEAR)
+        return 0;
+    if (p->q > 0)
+        return fmax(ceil((p->max - p->min) / p->q), 0.0);
+    if (p->is_integer)
+        return floor(p->max) - ceil(p->min) + 1;
+    return 0;
+}
 
 /* Builds the axes of cfg's grid; see internal.h. */
 int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
@@ -32,10 +54,24 @@ int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
     grid->total = 1;
     for (size_t i = 0; i < cfg->n_params; i++) {
         const protein_param *p = &cfg->params[i];
+        const double wandb_len = wandb_axis_len(p);
         size_t n = p->kind == PROTEIN_PARAM_CATEGORICAL ? p->n_values
                    : p->kind == PROTEIN_PARAM_CONSTANT  ? 1
-                                                        : PROTEIN_GRID_POINTS;
+                   : wandb_len > 0 ? (size_t)fmin(wandb_len, SIZE_MAX / 2)
+                                   : PROTEIN_GRID_POINTS;
         size_t off = protein_space_offset(cfg, i);
+        if (wandb_len > PROTEIN_GRID_AXIS_MAX) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "grid: %.0f values, more than a grid enumerates (%d); "
+                     "narrow min and max, raise q, or use method: random",
+                     wandb_len, PROTEIN_GRID_AXIS_MAX);
+            protein_error_set(err, cfg, p->name, msg);
+            if (err != NULL)
+                err->line = p->line;
+            rc = PROTEIN_ECONFIG;
+            goto fail;
+        }
         grid->axis[i] = malloc(n * sizeof(double));
         if (grid->axis[i] == NULL)
             goto fail;
@@ -46,6 +82,9 @@ int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
             } else if (p->kind == PROTEIN_PARAM_CONSTANT) {
                 protein_space_denormalize(cfg, u, vals);
                 v = vals[i];
+            } else if (wandb_len > 0) {
+                v = p->q > 0 ? p->min + (double)k * p->q
+                             : ceil(p->min) + (double)k;
             } else {
                 u[off] = -1.0 + 2.0 * (double)k / (PROTEIN_GRID_POINTS - 1);
                 protein_space_denormalize(cfg, u, vals);

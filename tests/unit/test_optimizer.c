@@ -775,6 +775,42 @@ static void test_grid_method(void)
     protein_optimizer_free(opt);
 }
 
+/* int_uniform and q_uniform give the grid every value W&B's grid gives
+ * them (wandb/sweeps grid_search.py): every integer of [min, max], and
+ * numpy's arange(min, max, q), max excluded; too many values are refused
+ * with the parameter named. */
+static void test_grid_wandb_axes(void)
+{
+    fx_sweep s;
+    protein_optimizer *opt = NULL;
+    protein_error err;
+    double v[2], last[2] = {0, 0};
+    int n = 0, ints_ok = 1;
+    fx_init(&s, 12);
+    s.cfg.method = PROTEIN_METHOD_GRID;
+    fx_numeric(&s, "a", PROTEIN_PARAM_LINEAR, 1, 8)->is_integer = 1;
+    fx_numeric(&s, "b", PROTEIN_PARAM_LINEAR, 0, 1)->q = 0.1;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
+                    PROTEIN_OK);
+    while (n < 1000 && protein_suggest(opt, v, NULL) == PROTEIN_OK) {
+        ints_ok &= v[0] == nearbyint(v[0]) && v[0] >= 1 && v[0] <= 8;
+        memcpy(last, v, sizeof(v));
+        n++;
+    }
+    CU_ASSERT_EQUAL(n, 8 * 10); /* W&B: 8 integers, 10 multiples of 0.1 */
+    CU_ASSERT(ints_ok);
+    CU_ASSERT_EQUAL(last[0], 8.0);
+    CU_ASSERT_EQUAL(last[1], 9 * 0.1); /* arange's last: 0 + 9 q, not 1 */
+    protein_optimizer_free(opt);
+    opt = NULL;
+
+    s.cfg.params[0].max = 5e6; /* five million integers */
+    CU_ASSERT_EQUAL(protein_optimizer_create(&s.cfg, NULL, &opt, &err),
+                    PROTEIN_ECONFIG);
+    CU_ASSERT_STRING_EQUAL(err.key, "a");
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "method: random"));
+}
+
 /* A failing GP fit (injected into the real CPU backend: this test builds
  * core/gp_cpu.c with PROTEIN_FAULT_INJECTION, tests/optimizer.am) gives a
  * warm-up point, and the model serves again once fits succeed. */
@@ -1104,6 +1140,7 @@ static const cunit_test tests[] = {
     {"reproducible", test_reproducible},
     {"method random", test_random_method},
     {"method grid", test_grid_method},
+    {"grid: W&B's int_uniform and q_uniform axes", test_grid_wandb_axes},
     {"GP failure falls back", test_gp_failure_fallback},
     {"budget mask", test_budget_mask},
     {"cost cooling", test_cost_cooling},
