@@ -1024,8 +1024,16 @@ static int parse_early_terminate(yaml_ctx *c, yaml_node_t *n)
         return protein_config_error(
             c->err, c->file, line_of(n), "early_terminate",
             "hyperband needs min_iter, or max_iter and s (W&B's rule)");
-    if (h->min_iter)
-        h->max_iter = h->s = 0; /* W&B uses min_iter only when both are given */
+    /* wandb/sweeps' hyperband_stopping.py reads max_iter first: with it,
+     * min_iter is unused, and a missing s fails W&B's controller */
+    if (h->max_iter && !has_s)
+        return protein_config_error(
+            c->err, c->file, line_of(n), "early_terminate",
+            "max_iter without s: W&B's hyperband reads max_iter and s "
+            "before min_iter and fails without s; give s, or remove "
+            "max_iter to use min_iter");
+    if (h->max_iter)
+        h->min_iter = 0;
     h->enabled = 1;
     return 0;
 }

@@ -292,6 +292,8 @@ static const yaml_case yaml_errors[] = {
      "early_terminate", "min_iter"},
     {"name: t\nearly_terminate: {type: hyperband, min_iter: 3, eta: 1}\n", 2,
      "early_terminate.eta", "> 1"},
+    {"name: t\nearly_terminate: {type: hyperband, min_iter: 3, max_iter: 27}\n",
+     2, "early_terminate", "give s, or remove max_iter"},
     {"name: t\nmetric: {name: s, distribution: log}\n", 2,
      "metric.distribution", "linear or percentile"},
     {"name: t\nfoo: 1\n", 2, "foo", "check the spelling"},
@@ -1218,6 +1220,34 @@ static void test_wandb_file(void)
 
 /* Every W&B distribution, with W&B's bounds and the quantile map of the
  * unbounded ones. */
+/* With both min_iter and max_iter (and s), W&B's hyperband
+ * (wandb/sweeps hyperband_stopping.py) reads max_iter first: its bands
+ * are max_iter/eta^k, and min_iter is unused. */
+static void test_hyperband_max_iter_first(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX];
+    static const char text[] =
+        "metric: {name: loss}\n"
+        "early_terminate: {type: hyperband, min_iter: 2, max_iter: 27, s: 2}\n"
+        "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(text, strlen(text), "both.yaml", &cfg, &err),
+        PROTEIN_OK);
+    CU_ASSERT_EQUAL(cfg->hyperband.max_iter, 27);
+    CU_ASSERT_EQUAL(cfg->hyperband.s, 2);
+    CU_ASSERT_EQUAL(cfg->hyperband.min_iter, 0);
+    CU_ASSERT_EQUAL_FATAL(protein_hyperband_bands(&cfg->hyperband, bands,
+                                                  PROTEIN_HYPERBAND_BANDS_MAX),
+                          2);
+    CU_ASSERT_EQUAL(bands[0], 3); /* 27/3^2, 27/3: not 2, 6, 18, ... */
+    CU_ASSERT_EQUAL(bands[1], 9);
+    protein_config_free(cfg);
+}
+
 static void test_wandb_distributions(void)
 {
     protein_sweep_config *cfg = parse_yaml(
@@ -1366,6 +1396,7 @@ static void test_yaml_huge_integer(void)
 
 static const cunit_test tests[] = {
     {"wandb file", test_wandb_file},
+    {"hyperband: max_iter before min_iter", test_hyperband_max_iter_first},
     {"wandb distributions", test_wandb_distributions},
     {"yaml 1.1 numbers", test_yaml11_numbers},
     {"yaml huge integer", test_yaml_huge_integer},
