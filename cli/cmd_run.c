@@ -20,6 +20,8 @@
 
 #define VERB "run"
 #define DEFAULT_TRIALS 20
+/* The most trials --trials takes, and so a grid's default */
+#define MAX_TRIALS 1000000
 #define STOP_GRACE_MS 5000
 
 typedef enum run_status { RUN_RUNNING, RUN_COMPLETED, RUN_FAILED } run_status;
@@ -455,7 +457,8 @@ int cmd_run(int argc, char **argv)
     while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
         switch (c) {
         case 't':
-            if (cli_parse_long(VERB, "--trials", optarg, 1, 1000000, &trials))
+            if (cli_parse_long(VERB, "--trials", optarg, 1, MAX_TRIALS,
+                               &trials))
                 return CLI_EUSAGE;
             break;
         case 'p':
@@ -495,12 +498,13 @@ int cmd_run(int argc, char **argv)
         cfg->has_seed = 1;
         cfg->seed = (uint64_t)seed;
     }
-    if (trials < 0)
-        trials = cfg->max_trials > 0 ? cfg->max_trials : DEFAULT_TRIALS;
-    cfg->max_trials = trials; /* the optimizer paces its cost by it */
+    if (trials < 0 && cfg->max_trials > 0)
+        trials = cfg->max_trials;
+    /* the optimizer paces its cost by it (a grid, which runs to its end
+     * when no budget is given, paces nothing) */
+    cfg->max_trials = trials > 0 ? trials : DEFAULT_TRIALS;
     st.cfg = cfg;
     st.run.sweep = sweep_name(cfg);
-    st.n_trials = trials;
     memset(&err, 0, sizeof(err));
     /* a new sweep, as proteind starts one: the config's defaults first */
     if (protein_optimizer_create(cfg, &first_defaults, &st.opt, &err) !=
@@ -511,6 +515,13 @@ int cmd_run(int argc, char **argv)
         cli_fail(VERB, "cannot create the optimizer: %s", msg);
         goto done;
     }
+    if (trials < 0) { /* a grid runs to its end, as under wandb agent */
+        size_t grid = protein_optimizer_grid_size(st.opt);
+        trials = grid == 0           ? DEFAULT_TRIALS
+                 : grid > MAX_TRIALS ? MAX_TRIALS
+                                     : (long)grid;
+    }
+    st.n_trials = trials;
     st.trials = calloc((size_t)trials, sizeof(*st.trials));
     if (!st.trials) {
         cli_fail(VERB, "out of memory for %ld trials", trials);

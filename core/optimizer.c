@@ -483,6 +483,12 @@ void protein_optimizer_free(protein_optimizer *opt)
     free(opt);
 }
 
+/* The size of opt's grid; see protein.h. */
+size_t protein_optimizer_grid_size(const protein_optimizer *opt)
+{
+    return opt->cfg->method == PROTEIN_METHOD_GRID ? opt->grid.total : 0;
+}
+
 static void info_reset(protein_suggestion_info *info,
                        protein_suggestion_source source)
 {

@@ -284,6 +284,10 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
                              protein_optimizer **out, protein_error *err);
 void protein_optimizer_free(protein_optimizer *opt);
 
+/* The number of points of opt's grid (method: grid), however many were
+ * suggested; 0 for the other methods. */
+size_t protein_optimizer_grid_size(const protein_optimizer *opt);
+
 /* Writes the next suggestion (value space, cfg->n_params) to values.
  * Accounts for pending points. info may be NULL. Returns PROTEIN_EXHAUSTED
  * when a grid is done. A failing GP fit falls back to a Sobol point and

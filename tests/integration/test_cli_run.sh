@@ -89,6 +89,22 @@ EOF
   "adam,2 adam,4 sgd,2 sgd,4 " ] || fail "grid points: $(cat "$tmp/grid.csv")"
 grep -q 'grid done' "$tmp/grid.out" || fail "no 'grid done' message"
 
+# without --trials or run_cap a grid runs to its end, as wandb agent runs
+# it: 6 x 4 = 24 points, more than the default 20 trials
+cat >"$tmp/grid24.yaml" <<'EOF'
+name: grid24
+method: grid
+parameters:
+  seed: {distribution: int_uniform, min: 1, max: 6}
+  layers: {values: [1, 2, 3, 4]}
+EOF
+"$PROTEIN" run "$tmp/grid24.yaml" --parallel 2 --out "$tmp/grid24.csv" \
+    -- "$OBJECTIVE" >"$tmp/grid24.out" 2>&1 || fail "grid24 sweep"
+[ "$(tail -n +2 "$tmp/grid24.csv" | cut -d, -f5,6 | sort -u | wc -l)" -eq 24 ] ||
+    fail "grid without --trials: $(tail -n 3 "$tmp/grid24.out")"
+grep -q '^24 trials: 24 completed' "$tmp/grid24.out" ||
+    fail "grid24: $(tail -n 3 "$tmp/grid24.out")"
+
 # goal: minimize picks the lowest score, and the metric key comes from the config
 sed -e 's/goal: maximize/goal: minimize/' -e 's/name: score/name: loss/' \
     "$SWEEP" >"$tmp/min.yaml"

@@ -792,6 +792,7 @@ static void test_grid_wandb_axes(void)
     fx_numeric(&s, "b", PROTEIN_PARAM_LINEAR, 0, 1)->q = 0.1;
     CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &opt, NULL) ==
                     PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_optimizer_grid_size(opt), 8 * 10);
     while (n < 1000 && protein_suggest(opt, v, NULL) == PROTEIN_OK) {
         ints_ok &= v[0] == nearbyint(v[0]) && v[0] >= 1 && v[0] <= 8;
         memcpy(last, v, sizeof(v));
