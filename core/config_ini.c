@@ -65,6 +65,7 @@ typedef struct ini_param {
 typedef struct ini_ctx {
     const char *file; /* the file being read */
     int pass;         /* 0: default.ini, 1: the file itself */
+    int merged;       /* read over a default.ini */
     protein_error *err;
     protein_sweep_config *cfg;
     ini_param *params;
@@ -581,10 +582,18 @@ static int build(ini_ctx *c)
         return protein_config_error(
             c->err, c->sweep_only_file, c->sweep_only_line, "sweep.sweep_only",
             "'%s' matches no parameter; fix it or remove it", c->sweep_only);
-    if (c->cfg->n_params == 0)
+    if (c->cfg->n_params == 0 && c->merged)
         return protein_config_error(
             c->err, c->file, c->sweep_line, "sweep",
             "no parameters to sweep; add a [sweep.SECTION.PARAM] section");
+    if (c->cfg->n_params == 0)
+        return protein_config_error(
+            c->err, c->file, c->sweep_line, "sweep",
+            "no parameters to sweep, and no default.ini next to this file "
+            "or in the two directories above to read it over (PufferLib "
+            "reads an environment's file over its config/default.ini, "
+            "which holds the [sweep.SECTION.PARAM] sections); put that "
+            "default.ini there, or add [sweep.SECTION.PARAM] sections");
     cost = protein_config_find_param(c->cfg, "train/total_timesteps");
     if (!c->cfg->cost_param && cost >= 0 &&
         c->cfg->params[cost].kind != PROTEIN_PARAM_CATEGORICAL &&
@@ -651,6 +660,7 @@ int protein_config_parse_ini_over(const char *base, size_t base_len,
         goto fail;
     if (base_buf) {
         c.file = base_file;
+        c.merged = 1;
         if ((rc = read_lines(&c, base_buf)))
             goto fail;
         rc = protein_config_warn(c.cfg,

@@ -710,6 +710,10 @@ static void test_ini_errors(void)
         {"x = 1\n[sweep]\n", 1, "x", "outside any section"},
         {"[train]\nlr = 1\n", 1, "sweep", "no [sweep] section"},
         {"[sweep]\nmethod = protein\n", 1, "sweep", "no parameters"},
+        /* read over no default.ini: the message says where PufferLib's
+         * [sweep.*] sections would come from */
+        {"[sweep]\nmethod = protein\n", 1, "sweep",
+         "no default.ini next to this file"},
         {"[sweep]\nsweep_only = zzz\n[sweep.a.b]\ndistribution = uniform\nmin "
          "= 0\nmax = 1\n",
          2, "sweep.sweep_only", "matches no parameter"},
@@ -874,6 +878,37 @@ static void test_ini_merge(void)
     unlink(path);
     snprintf(path, sizeof path, "%s/ocean", dir);
     rmdir(path);
+    unlink(def);
+    rmdir(dir);
+}
+
+/* An environment's file read over a default.ini that sweeps nothing:
+ * the message does not send the reader looking for a default.ini. */
+static void test_ini_over_no_params(void)
+{
+    char dir[] = "/tmp/test_config.XXXXXX", path[128], def[128];
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    FILE *fp;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(def, sizeof def, "%s/default.ini", dir);
+    fp = fopen(def, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("[sweep]\nmetric = score\n", fp);
+    fclose(fp);
+    snprintf(path, sizeof path, "%s/env.ini", dir);
+    fp = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("[base]\nenv_name = env\n[sweep]\ngoal = maximize\n", fp);
+    fclose(fp);
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL(protein_config_load_file(path, &cfg, &err),
+                    PROTEIN_ECONFIG);
+    CU_ASSERT_PTR_NULL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "no parameters to sweep"));
+    CU_ASSERT_PTR_NULL(strstr(err.message, "no default.ini"));
+    unlink(path);
     unlink(def);
     rmdir(dir);
 }
@@ -1443,6 +1478,7 @@ static const cunit_test tests[] = {
     {"ini", test_ini},
     {"ini options", test_ini_options},
     {"ini errors", test_ini_errors},
+    {"ini over a default.ini without parameters", test_ini_over_no_params},
     {"ini pufferlib", test_ini_pufferlib},
     {"ini values typed as PufferLib's CLI parses them", test_ini_cli_types},
     {"ini merge", test_ini_merge},
