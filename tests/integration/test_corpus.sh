@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # test_corpus.sh - the sweep files of tests/configs (written by others;
 # sources in tests/configs/README.md) as they are:
-#  - every W&B file runs through `protein run` (a few trials, a trivial
-#    objective); wandb_space.py checks that each trial got exactly the
-#    file's parameters, of W&B's types and in W&B's ranges;
+#  - every W&B file (YAML or JSON) runs through `protein run` (a few
+#    trials, a trivial objective); wandb_space.py checks that each trial
+#    got exactly the file's parameters, of W&B's types and in W&B's
+#    ranges; a grid file without --trials runs W&B's whole grid;
 #  - every PufferLib INI gives, in `protein config`, the space PufferLib
 #    builds from it (pufferlib_space.py: PufferLib 3.0.0's own loader for
 #    its layout, a re-implementation of the newer rules otherwise), and
@@ -42,7 +43,7 @@ EOF
 chmod +x "$tmp/dump.sh"
 
 n=0
-for f in "$corpus"/wandb/*.yaml "$corpus"/wandb/*.yml; do
+for f in "$corpus"/wandb/*.yaml "$corpus"/wandb/*.yml "$corpus"/wandb/*.json; do
     rm -f "$tmp/params.jsonl"
     METRIC=$(metric "$f")
     export METRIC
@@ -52,7 +53,30 @@ for f in "$corpus"/wandb/*.yaml "$corpus"/wandb/*.yml; do
         fail "$(cat "$tmp/check.out")"
     n=$((n + 1))
 done
-[ "$n" -ge 20 ] || fail "only $n W&B files in the corpus"
+[ "$n" -ge 34 ] || fail "only $n W&B files in the corpus"
+
+# a grid file without --trials runs W&B's whole grid, each point once:
+# every value of a categorical, every integer of an int_uniform,
+# arange(min, max, q) of a q_uniform (wandb/sweeps grid_search.py)
+f=$corpus/wandb/tp-gdcbf-grid.yaml
+rm -f "$tmp/params.jsonl"
+METRIC=cost "$PROTEIN" run "$f" --parallel 4 -- "$tmp/dump.sh" >"$tmp/run.out" 2>&1 ||
+    fail "$f: $(tail -n 3 "$tmp/run.out")"
+"$python" - "$f" "$tmp/params.jsonl" <<'EOF' || fail "$f: not W&B's grid"
+import json, math, sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))["parameters"]
+size = 1
+for p in spec.values():
+    d = p.get("distribution")
+    if "values" in p:
+        size *= len(p["values"])
+    elif d == "int_uniform":
+        size *= p["max"] - p["min"] + 1
+    elif d == "q_uniform":
+        size *= math.ceil((p["max"] - p["min"]) / p.get("q", 1.0))
+points = [json.dumps(json.loads(l), sort_keys=True) for l in open(sys.argv[2])]
+assert len(points) == len(set(points)) == size, (len(points), len(set(points)), size)
+EOF
 
 n=0
 for f in $(find "$corpus/pufferlib" -name '*.ini' | sort); do
@@ -87,7 +111,7 @@ EOF
             >"$tmp/check.out" || fail "$(cat "$tmp/check.out")"
     done <"$tmp/args.lines"
 done
-[ "$n" -ge 10 ] || fail "only $n PufferLib INIs in the corpus"
+[ "$n" -ge 19 ] || fail "only $n PufferLib INIs in the corpus"
 
 # every INI of PufferLib 3.0.0's own config directory, read by its loader
 n=0

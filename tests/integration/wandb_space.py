@@ -11,7 +11,9 @@ with only parameters: is a group whose leaves protein names
 "group/leaf"; q_* values are multiples of q (ints when q is an int);
 log_uniform and q_log_uniform take natural-log bounds, inv_log_uniform
 gives exp(-x); normal, log_normal and beta are unbounded, and protein
-searches their 0.1 %..99.9 % quantiles (docs/config-reference.md).
+searches their 0.1 %..99.9 % quantiles (docs/config-reference.md). A
+bound PyYAML reads as a string (min: 5e-4), which W&B refuses, is taken
+as protein takes it, as its number.
 
 usage: wandb_space.py SWEEP.yaml PARAMS.jsonl
   PARAMS.jsonl: one $PROTEIN_PARAMS per line. Exit 0 when every trial has
@@ -25,6 +27,7 @@ import sys
 import yaml
 
 LO, HI = 0.001, 0.999
+NUMERIC = {"min", "max", "mu", "sigma", "a", "b", "q"}
 
 
 def leaves(params, prefix=""):
@@ -63,6 +66,10 @@ def number(v):
 
 
 def check(name, spec, v):
+    # a bound PyYAML reads as a string (min: 5e-4), which W&B refuses:
+    # protein reads its number (docs/config-reference.md)
+    spec = {k: float(x) if k in NUMERIC and isinstance(x, str) else x
+            for k, x in spec.items()}
     d = distribution(spec)
     if d == "constant":
         return same(v, spec["value"]) or f"{name}: {v!r} != constant {spec['value']!r}"
