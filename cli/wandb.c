@@ -652,15 +652,26 @@ static node *node_child(node *n, const char *name, size_t len)
     return g;
 }
 
-static int build_tree(const pq_params *params, node *root)
+/* The trial's parameters as W&B nests them: the leaves of a parameters:
+ * group under the group's name; a '/' in a parameter's own name (past its
+ * group prefix, cfg's group_len) stays in the name, as W&B keeps it. A
+ * name cfg does not know nests at every '/'. */
+static int build_tree(const protein_sweep_config *cfg, const pq_params *params,
+                      node *root)
 {
     size_t i;
 
     memset(root, 0, sizeof(*root));
     for (i = 0; i < params->n; i++) {
-        const char *name = params->items[i].name, *slash;
+        const char *name = params->items[i].name, *slash, *leaf = name;
+        int k = protein_config_find_param(cfg, name);
         node *at = root;
-        while ((slash = strchr(name, '/')) != NULL) {
+
+        if (k >= 0)
+            leaf = name + cfg->params[k].group_len;
+        else if ((slash = strrchr(name, '/')) != NULL)
+            leaf = slash + 1;
+        while ((slash = strchr(name, '/')) != NULL && slash < leaf) {
             if (!(at = node_child(at, name, (size_t)(slash - name))))
                 return -1;
             name = slash + 1;
@@ -839,7 +850,7 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
                  "COMMAND after --");
         return -1;
     }
-    if (build_tree(job->params, &tree) < 0) {
+    if (build_tree(job->cfg, job->params, &tree) < 0) {
         node_free(&tree);
         snprintf(why, len, "out of memory");
         return -1;
@@ -892,7 +903,7 @@ int cli_wandb_write_params(const cli_wandb_job *job, char *why, size_t len)
     FILE *fp;
     int rc = -1;
 
-    if (build_tree(job->params, &tree) < 0)
+    if (build_tree(job->cfg, job->params, &tree) < 0)
         goto done;
     puts_(&yaml, "wandb_version: 1\n\n");
     for (i = 0; i < tree.n_kids; i++) {

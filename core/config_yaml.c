@@ -894,7 +894,11 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
             protein_config_key(gpath, sizeof gpath, path, "parameters");
             rc = parse_params(c, group, name, gpath, depth + 1);
         } else {
+            size_t before = c->cfg->n_params;
             rc = parse_spec(c, v, name, path, line_of(kn));
+            if (!rc && c->cfg->n_params == before + 1)
+                c->cfg->params[before].group_len =
+                    *prefix ? strlen(prefix) + 1 : 0;
         }
         if (rc)
             return rc;

@@ -115,6 +115,10 @@ typedef struct protein_param {
                                  * q (q_* distributions); 0 = none */
     double mu, sigma; /* NORMAL, LOGNORMAL: mu and sigma; BETA: a, b */
     int line;         /* config line where the parameter starts */
+    size_t group_len; /* W&B parameters: groups: the length of the name's
+                       * group prefix ("opt/" of "opt/lr"), 0 for a
+                       * top-level parameter; a '/' past it belongs to the
+                       * parameter's own name, as W&B passes it flat */
 } protein_param;
 
 typedef struct protein_sweep_config {

@@ -242,6 +242,36 @@ static void test_command(void)
     free_job(&f);
 }
 
+/* A '/' in a parameter's own name stays in it, as W&B passes such a
+ * parameter flat (its nesting delimiter is no '/'); only the leaves of a
+ * parameters: group nest, under the group's name. */
+static void test_slash_names(void)
+{
+    static const char yaml[] =
+        "program: train.py\ncommand:\n  - ${args}\n  - ${args_json}\n"
+        "parameters:\n"
+        "  opt/init_args/lr: {min: 0.1, max: 1.0}\n"
+        "  grp:\n    parameters:\n      x: {value: 1}\n"
+        "      a/b: {value: 2}\n";
+    static const char json[] =
+        "{\"opt/init_args/lr\": 0.5, \"grp/x\": 1, \"grp/a/b\": 2}";
+    job_fixture f;
+    char **argv = NULL, why[200] = "";
+
+    if (make_job(&f, yaml, json) != 0) {
+        CU_FAIL("fixture");
+        return;
+    }
+    CU_ASSERT_EQUAL_FATAL(cli_wandb_command(&f.job, &argv, why, sizeof why), 0);
+    CU_ASSERT_STRING_EQUAL(argv[0], "--opt/init_args/lr=0.5");
+    CU_ASSERT_STRING_EQUAL(argv[1], "--grp={'x': 1, 'a/b': 2}");
+    CU_ASSERT_STRING_EQUAL(argv[2], "{\"opt/init_args/lr\": 0.5, \"grp\": "
+                                    "{\"x\": 1, \"a/b\": 2}}");
+    CU_ASSERT_PTR_NULL(argv[3]);
+    cli_strv_free(argv);
+    free_job(&f);
+}
+
 /* No command: W&B's default; no program either: a clear refusal. */
 static void test_default_command(void)
 {
@@ -356,6 +386,7 @@ static const cunit_test tests[] = {
     {"torn log", test_torn_log},
     {"find log", test_find_log},
     {"command", test_command},
+    {"a '/' in a parameter's own name stays", test_slash_names},
     {"default command", test_default_command},
     {"param files", test_param_files},
     {"unicode", test_unicode},
