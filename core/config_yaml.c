@@ -1203,10 +1203,12 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         if (rc)
             return rc;
     }
-    /* W&B files often have no name: the file gives one. Text that comes
-     * from no file (a stored config) keeps none; its reader names it. */
+    /* W&B files often have no name: the file gives one (a JSON sweep file
+     * too, which PyYAML and so `wandb sweep` read). Text that comes from no
+     * file (a stored config) keeps none; its reader names it. */
     if (c->file &&
-        (has_suffix(c->file, ".yaml") || has_suffix(c->file, ".yml"))) {
+        (has_suffix(c->file, ".yaml") || has_suffix(c->file, ".yml") ||
+         has_suffix(c->file, ".json"))) {
         rc = protein_config_name_from_file(cfg, c->file, line_of(root), "name",
                                            c->err);
         if (rc)

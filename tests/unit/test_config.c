@@ -1286,6 +1286,26 @@ static void test_string_bounds_warn(void)
     protein_config_free(cfg);
 }
 
+/* A JSON sweep file (as `wandb sweep FILE` reads it, with PyYAML) is
+ * named from its file name, as a YAML one is. */
+static void test_json_file_name(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    static const char text[] =
+        "{\"method\": \"random\", \"metric\": {\"name\": \"acc\"},\n"
+        " \"parameters\": {\"lr\": {\"values\": [0.01, 0.001]}}}\n";
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(protein_config_parse_yaml(text, strlen(text),
+                                                    "dir/sweep config.json",
+                                                    &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->name);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "sweep-config");
+    protein_config_free(cfg);
+}
+
 /* With both min_iter and max_iter (and s), W&B's hyperband
  * (wandb/sweeps hyperband_stopping.py) reads max_iter first: its bands
  * are max_iter/eta^k, and min_iter is unused. */
@@ -1463,6 +1483,7 @@ static void test_yaml_huge_integer(void)
 static const cunit_test tests[] = {
     {"wandb file", test_wandb_file},
     {"hyperband: max_iter before min_iter", test_hyperband_max_iter_first},
+    {"a JSON file is named from its file name", test_json_file_name},
     {"bounds PyYAML reads as strings warn", test_string_bounds_warn},
     {"wandb distributions", test_wandb_distributions},
     {"yaml 1.1 numbers", test_yaml11_numbers},
