@@ -1150,8 +1150,8 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
     static const char *const knobs[] = {PROTEIN_KNOBS(PROTEIN_KNOB_NAME) NULL};
     protein_sweep_config *cfg = c->cfg;
     yaml_node_pair_t *p;
-    yaml_node_t *params = NULL;
-    int cost_line = 0, rc;
+    yaml_node_t *params = NULL, *metric = NULL;
+    int cost_line = 0, has_cost = 0, rc;
 
     if (mapping(c, root, "",
                 "a mapping of sweep settings (name:, parameters:, ...)"))
@@ -1162,8 +1162,10 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         yaml_node_t *vn = node_at(c, p->value);
         const char *k = pair_key(c, p);
         if (strcmp(k, "metric") == 0) {
+            metric = vn;
             rc = parse_metric(c, vn);
         } else if (strcmp(k, "cost") == 0) {
+            has_cost = 1;
             rc = option_block(c, vn, "cost", "a mapping {name: ...}", cost_keys,
                               cost_opts);
         } else if (strcmp(k, "protein") == 0) {
@@ -1218,6 +1220,17 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         return protein_config_error(
             c->err, c->file, line_of(root), "parameters",
             "no parameters to sweep; add a parameters: mapping");
+    /* a W&B metric named like protein's default cost key: its value
+     * would be each trial's cost too */
+    if (metric && !has_cost && strcmp(cfg->metric, cfg->cost_metric) == 0 &&
+        (rc = protein_config_warn(
+             cfg,
+             "%s:%d: metric.name: '%s' is also the key protein reads each "
+             "trial's cost from, so the score would be the cost too; add "
+             "cost: {name: KEY} with another key (a trial that reports none "
+             "costs 1)",
+             c->file ? c->file : "", line_of(metric), cfg->metric)))
+        return rc;
     return protein_config_check(cfg, c->file, line_of(params), "cost_param",
                                 cost_line, c->err);
 }

@@ -1306,6 +1306,35 @@ static void test_json_file_name(void)
     protein_config_free(cfg);
 }
 
+/* A W&B metric named "cost", protein's default cost key, is warned
+ * about (its value would be each trial's cost too), unless cost: names
+ * the cost key. */
+static void test_metric_named_cost(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    static const char text[] = "metric: {name: cost, goal: minimize}\n"
+                               "parameters:\n  x: {values: [1, 2]}\n";
+    static const char named[] = "metric: {name: cost}\ncost: {name: t}\n"
+                                "parameters:\n  x: {values: [1, 2]}\n";
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(text, strlen(text), "c.yaml", &cfg, &err),
+        PROTEIN_OK);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "c.yaml:1: metric.name: "
+                                                 "'cost' is also the key"));
+    protein_config_free(cfg);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(named, strlen(named), "c.yaml", &cfg, &err),
+        PROTEIN_OK);
+    CU_ASSERT_STRING_EQUAL(cfg->cost_metric, "t");
+    CU_ASSERT_PTR_NULL(cfg->warnings &&
+                       strstr(cfg->warnings, "is also the key"));
+    protein_config_free(cfg);
+}
+
 /* With both min_iter and max_iter (and s), W&B's hyperband
  * (wandb/sweeps hyperband_stopping.py) reads max_iter first: its bands
  * are max_iter/eta^k, and min_iter is unused. */
@@ -1484,6 +1513,7 @@ static const cunit_test tests[] = {
     {"wandb file", test_wandb_file},
     {"hyperband: max_iter before min_iter", test_hyperband_max_iter_first},
     {"a JSON file is named from its file name", test_json_file_name},
+    {"a metric named cost warns", test_metric_named_cost},
     {"bounds PyYAML reads as strings warn", test_string_bounds_warn},
     {"wandb distributions", test_wandb_distributions},
     {"yaml 1.1 numbers", test_yaml11_numbers},
