@@ -162,6 +162,15 @@ static int option_block(yaml_ctx *c, yaml_node_t *n, const char *block,
 
 /* ------------------------------------------------------------ parameters */
 
+static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
+                      protein_spec_field *f)
+{
+    if (scalar(c, n, path, "a single value", &f->text))
+        return PROTEIN_ECONFIG;
+    f->line = line_of(n);
+    return 0;
+}
+
 /* Gives an exponent form without a '.' one ("8e+01" -> "8.0e+01"): YAML
  * 1.1 reads a float only with a '.', so a written config would read the
  * number back as a string (fuzz_config). */
@@ -673,35 +682,6 @@ static int scalar_list(yaml_ctx *c, yaml_node_t *v, const char *path,
     return 0;
 }
 
-/* Reads one field of a parameter (min, max, ...) as its text. A number
- * field (numeric: min, max, mu, sigma, a, b, q) that PyYAML reads as a
- * string but that is a number (`5e-4`, YAML 1.1 needing a '.' and a
- * signed exponent, or a quoted "0.5") is read as that number, with a
- * warning: W&B gets the string from PyYAML and refuses the parameter. */
-static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
-                      int numeric, protein_spec_field *f)
-{
-    char buf[64], fixed[64];
-    double v;
-
-    if (scalar(c, n, path, "a single value", &f->text))
-        return PROTEIN_ECONFIG;
-    f->line = line_of(n);
-    if (numeric && n->tag && strcmp((const char *)n->tag, YAML_STR_TAG) == 0 &&
-        (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-         yaml11_number(f->text, buf, sizeof buf) == Y_STRING) &&
-        protein_parse_number(f->text, &v) == 0) {
-        float_text(v, fixed, sizeof fixed);
-        return protein_config_warn(
-            c->cfg,
-            "%s:%d: %s: '%s' is a string to PyYAML (quoted, or a float "
-            "without a '.' and a signed exponent: YAML 1.1), which W&B "
-            "refuses; read here as the number; write %s for both",
-            c->file ? c->file : "", f->line, path, f->text, fixed);
-    }
-    return 0;
-}
-
 /* Reads one parameter spec mapping (not a group) and adds it. */
 static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                       const char *key, int line)
@@ -758,9 +738,7 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
         for (f = 0; field_names[f] && strcmp(field_names[f], k) != 0; f++)
             continue;
         if (field_names[f]) {
-            /* min, max, mu, sigma, a, b, q */
-            int numeric = f == 1 || f == 2 || (f >= 6 && f <= 10);
-            if (spec_field(c, v, path, numeric, fields[f])) {
+            if (spec_field(c, v, path, fields[f])) {
                 rc = PROTEIN_ECONFIG;
                 goto fail;
             }

@@ -1255,37 +1255,6 @@ static void test_wandb_file(void)
 
 /* Every W&B distribution, with W&B's bounds and the quantile map of the
  * unbounded ones. */
-/* A bound PyYAML reads as a string (5e-4: YAML 1.1 needs a '.' and a
- * signed exponent; a quoted "0.1"), which W&B refuses, is read as its
- * number with a warning naming the line and key; !!float and 1.0e-5 are
- * numbers to both, without a warning. */
-static void test_string_bounds_warn(void)
-{
-    protein_sweep_config *cfg = NULL;
-    protein_error err;
-    static const char text[] =
-        "metric: {name: loss}\n"
-        "parameters:\n"
-        "  lr: {distribution: log_uniform_values, min: 5e-4, max: \"0.1\"}\n"
-        "  wd: {distribution: log_uniform_values, min: !!float 1e-5,\n"
-        "       max: 1.0e-3}\n";
-
-    memset(&err, 0, sizeof err);
-    CU_ASSERT_EQUAL_FATAL(
-        protein_config_parse_yaml(text, strlen(text), "s.yaml", &cfg, &err),
-        PROTEIN_OK);
-    CU_ASSERT_DOUBLE_EQUAL(param(cfg, "lr")->min, 5e-4, 1e-18);
-    CU_ASSERT_DOUBLE_EQUAL(param(cfg, "lr")->max, 0.1, 1e-15);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->warnings);
-    CU_ASSERT_PTR_NOT_NULL(strstr(cfg->warnings,
-                                  "s.yaml:3: parameters.lr.min: '5e-4' is a "
-                                  "string to PyYAML"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cfg->warnings, "write 0.0005 for both"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(cfg->warnings, "parameters.lr.max: '0.1'"));
-    CU_ASSERT_PTR_NULL(strstr(cfg->warnings, "wd"));
-    protein_config_free(cfg);
-}
-
 /* A JSON sweep file (as `wandb sweep FILE` reads it, with PyYAML) is
  * named from its file name, as a YAML one is. */
 static void test_json_file_name(void)
@@ -1514,7 +1483,6 @@ static const cunit_test tests[] = {
     {"hyperband: max_iter before min_iter", test_hyperband_max_iter_first},
     {"a JSON file is named from its file name", test_json_file_name},
     {"a metric named cost warns", test_metric_named_cost},
-    {"bounds PyYAML reads as strings warn", test_string_bounds_warn},
     {"wandb distributions", test_wandb_distributions},
     {"yaml 1.1 numbers", test_yaml11_numbers},
     {"yaml huge integer", test_yaml_huge_integer},
