@@ -184,8 +184,9 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                              protein_error *err);
 
 /* Checks what needs the whole config: at least one parameter (else an error
- * on params_line), cost_param naming a numeric parameter (cost_key and
- * cost_line locate it). Returns 0 or PROTEIN_ECONFIG. */
+ * on params_line), a grid (method: grid) of no axis too long to enumerate
+ * (the parameter's line), cost_param naming a numeric parameter (cost_key
+ * and cost_line locate it). Returns 0 or PROTEIN_ECONFIG. */
 int protein_config_check(const protein_sweep_config *cfg, const char *file,
                          int params_line, const char *cost_key, int cost_line,
                          protein_error *err);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config_common.h"
+#include "internal.h"
 
 /* Largest bound magnitude of a numeric parameter: far enough below
  * DBL_MAX that the range's width and points in it stay finite. */
@@ -734,8 +735,9 @@ fail:
     return rc;
 }
 
-/* Whole-config checks after all parameters are in: at least one, and a
- * cost_param that names a numeric one. 0 or PROTEIN_ECONFIG. */
+/* Whole-config checks after all parameters are in: at least one, a grid
+ * it can enumerate, and a cost_param that names a numeric one. 0 or
+ * PROTEIN_ECONFIG. */
 int protein_config_check(const protein_sweep_config *cfg, const char *file,
                          int params_line, const char *cost_key, int cost_line,
                          protein_error *err)
@@ -745,6 +747,8 @@ int protein_config_check(const protein_sweep_config *cfg, const char *file,
     if (cfg->n_params == 0)
         return protein_config_error(err, file, params_line, "parameters",
                                     "no parameters to sweep; add at least one");
+    if (cfg->method == PROTEIN_METHOD_GRID && protein_grid_check(cfg, err))
+        return PROTEIN_ECONFIG;
     if (!cfg->cost_param)
         return PROTEIN_OK;
     i = protein_config_find_param(cfg, cfg->cost_param);

@@ -36,13 +36,40 @@ static double wandb_axis_len(const protein_param *p)
     return 0;
 }
 
+/* Refuses a parameter with more grid values than a grid enumerates; see
+ * internal.h. */
+int protein_grid_check(const protein_sweep_config *cfg, protein_error *err)
+{
+    for (size_t i = 0; i < cfg->n_params; i++) {
+        const protein_param *p = &cfg->params[i];
+        const double len = wandb_axis_len(p);
+        char msg[160];
+
+        if (len <= PROTEIN_GRID_AXIS_MAX)
+            continue;
+        snprintf(msg, sizeof msg,
+                 "grid: %.0f values, more than a grid enumerates (%d); "
+                 "narrow min and max, raise q, or use method: random",
+                 len, PROTEIN_GRID_AXIS_MAX);
+        protein_error_set(err, cfg, p->name, msg);
+        if (err != NULL)
+            err->line = p->line;
+        return PROTEIN_ECONFIG;
+    }
+    return PROTEIN_OK;
+}
+
 /* Builds the axes of cfg's grid; see internal.h. */
 int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
                       protein_error *err)
 {
     const size_t dim = protein_space_dim(cfg);
     double *u = NULL, *vals = NULL;
-    int rc = PROTEIN_ENOMEM;
+    int rc = protein_grid_check(cfg, err);
+
+    if (rc != PROTEIN_OK)
+        return rc;
+    rc = PROTEIN_ENOMEM;
 
     grid->n_params = cfg->n_params;
     grid->len = calloc(cfg->n_params ? cfg->n_params : 1, sizeof(*grid->len));
@@ -60,18 +87,6 @@ int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
                    : wandb_len > 0 ? (size_t)fmin(wandb_len, SIZE_MAX / 2)
                                    : PROTEIN_GRID_POINTS;
         size_t off = protein_space_offset(cfg, i);
-        if (wandb_len > PROTEIN_GRID_AXIS_MAX) {
-            char msg[160];
-            snprintf(msg, sizeof msg,
-                     "grid: %.0f values, more than a grid enumerates (%d); "
-                     "narrow min and max, raise q, or use method: random",
-                     wandb_len, PROTEIN_GRID_AXIS_MAX);
-            protein_error_set(err, cfg, p->name, msg);
-            if (err != NULL)
-                err->line = p->line;
-            rc = PROTEIN_ECONFIG;
-            goto fail;
-        }
         grid->axis[i] = malloc(n * sizeof(double));
         if (grid->axis[i] == NULL)
             goto fail;

@@ -135,10 +135,15 @@ typedef struct protein_grid {
     size_t total, next;
 } protein_grid;
 
+/* PROTEIN_ECONFIG (err names the parameter and its line) when a
+ * parameter gives the grid more values than it enumerates (an int_uniform
+ * or q_uniform of more than a million), else PROTEIN_OK. */
+int protein_grid_check(const protein_sweep_config *cfg, protein_error *err);
+
 /* Builds the axes of cfg's grid into grid (zeroed by the caller; cfg must
  * outlive it). Fails with PROTEIN_ENOMEM, or PROTEIN_ECONFIG (err names
- * the parameter) when the number of points overflows a size_t; free grid
- * with protein_grid_free in every case. */
+ * the parameter) as protein_grid_check does or when the number of points
+ * overflows a size_t; free grid with protein_grid_free in every case. */
 int protein_grid_init(protein_grid *grid, const protein_sweep_config *cfg,
                       protein_error *err);
 

@@ -294,6 +294,10 @@ static const yaml_case yaml_errors[] = {
      "early_terminate.eta", "> 1"},
     {"name: t\nearly_terminate: {type: hyperband, min_iter: 3, max_iter: 27}\n",
      2, "early_terminate", "give s, or remove max_iter"},
+    /* W&B's grid would list five million integers */
+    {"name: t\nmethod: grid\nparameters:\n  s: {distribution: int_uniform, "
+     "min: 0, max: 5000000}\n",
+     4, "s", "or use method: random"},
     {"name: t\nmetric: {name: s, distribution: log}\n", 2,
      "metric.distribution", "linear or percentile"},
     {"name: t\nfoo: 1\n", 2, "foo", "check the spelling"},
