@@ -26,6 +26,9 @@
 /* How often a running trial's stop flag (hyperband, proteind's early
  * stop, a user's request) is read. */
 #define STOP_POLL_MS 2000
+/* How long a claim or an outcome that gets no answer from Redis (a
+ * restart, a frozen server) is retried, as the plugin's outcome_retry. */
+#define REDIS_RETRY_S 30
 
 typedef struct agent {
     pq_context *ctx;
@@ -49,6 +52,71 @@ static int stop_requested(agent *a, const pq_trial *t)
     return stop;
 }
 
+/* What call_redis does: claim a trial, or record an outcome. */
+typedef struct agent_call {
+    const pq_claim_request *req; /* a claim into *trial, or */
+    pq_trial **trial;
+    const pq_spool_record *outcome; /* an outcome (req NULL) */
+} agent_call;
+
+/* Makes call c, and makes it again while Redis does not answer (PQ_EIO),
+ * pausing 0.25 s doubling to 4 s, for up to REDIS_RETRY_S seconds, so that
+ * a Redis restart or a frozen Redis neither loses a trial's outcome nor
+ * ends the agent. what names the call for the one line that says so. A
+ * claim retried keeps its claim key (a try Redis ran late is resumed); an
+ * outcome that an earlier, timed-out try recorded after all is PQ_ESTATE,
+ * taken as recorded. SIGINT or SIGTERM ends the retries (*sig, else 0).
+ * Returns the last call's code (its message in a->ctx->errstr). */
+static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
+{
+    double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + REDIS_RETRY_S;
+    int rc, tries = 0, pause = 250;
+
+    *sig = 0;
+    for (;;) {
+        rc = c->req ? pq_claim(a->ctx, a->run.sweep, c->req, c->trial)
+                    : pq_spool_apply(a->ctx, c->outcome);
+        if (rc == PQ_ESTATE && tries > 0 && !c->req)
+            rc = PQ_OK;
+        if (rc != PQ_EIO ||
+            protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
+            return rc;
+        if (tries++ == 0)
+            fprintf(
+                stderr,
+                "protein agent: sweep %s: %s: %s; retrying for up to %d s\n",
+                a->run.sweep, what, a->ctx->errstr, REDIS_RETRY_S);
+        *sig = cli_child_wait(pause);
+        if (*sig == SIGINT || *sig == SIGTERM)
+            return rc;
+        *sig = 0;
+        pause = pause * 2 > 4000 ? 4000 : pause * 2;
+    }
+}
+
+/* Records the outcome rec of trial t through call_redis. Returns 0, or -1
+ * after printing why it could not (the outcome is then lost: the trial
+ * runs again for the same --claim-key, or is lost when its lease ends). */
+static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
+{
+    agent_call c = {NULL, NULL, rec};
+    char what[64];
+    int rc, sig;
+
+    snprintf(what, sizeof(what), "trial %ld: recording its outcome", t->id);
+    rc = call_redis(a, &c, what, &sig);
+    if (rc == PQ_OK)
+        return 0;
+    cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s%s",
+             a->run.sweep, t->id,
+             a->ctx->errstr[0] ? a->ctx->errstr : protein_strerror(rc),
+             rc == PQ_EIO ? "; the outcome is lost: an agent restarted with "
+                            "the same --claim-key runs the trial again, else "
+                            "it is lost when its lease ends"
+                          : "");
+    return -1;
+}
+
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every STOP_POLL_MS) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
@@ -56,15 +124,19 @@ static int stop_requested(agent *a, const pq_trial *t)
  * when the agent was told to stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
-    const char *sweep = a->run.sweep;
-    char *result = NULL, why[400];
+    char *result = NULL;
+    pq_spool_record rec;
     pq_result res;
     cli_trial_end end;
     pid_t pid;
-    int status = 0, sig, rc, ret = -1, stopped = 0;
+    int status = 0, sig, ret = -1, stopped = 0;
     double next_poll =
         protein_clock_seconds(CLOCK_MONOTONIC) + STOP_POLL_MS / 1000.0;
 
+    memset(&rec, 0, sizeof(rec));
+    snprintf(rec.sweep, sizeof(rec.sweep), "%s", a->run.sweep);
+    snprintf(rec.token, sizeof(rec.token), "%s", t->token);
+    rec.trial_id = t->id;
     if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->token, &result,
                         &pid) < 0)
         return -1;
@@ -74,12 +146,12 @@ static int run_trial(agent *a, pq_trial *t)
         sig = cli_child_wait(1000);
         if (sig == SIGINT || sig == SIGTERM) {
             cli_children_stop(&pid, 1, STOP_GRACE_MS);
-            snprintf(why, sizeof(why), "agent %s stopped by %s", a->claim_base,
-                     strsignal(sig));
-            rc = pq_interrupt(a->ctx, sweep, t->id, t->token, why);
+            rec.kind = PQ_SPOOL_INTERRUPTED;
+            snprintf(rec.text, sizeof(rec.text), "agent %s stopped by %s",
+                     a->claim_base, strsignal(sig));
             printf("trial %ld: interrupted\n", t->id);
-            if (rc != PQ_OK)
-                cli_queue_fail(VERB, a->ctx, sweep, rc);
+            fflush(stdout);
+            record(a, t, &rec);
             ret = sig;
             goto done;
         }
@@ -99,26 +171,23 @@ static int run_trial(agent *a, pq_trial *t)
     }
     /* stopped: judged by the reports it made, as if it had ended */
     end = cli_trial_outcome(stopped ? 0 : status, result, t->metric,
-                            t->cost_metric, &res, why, sizeof(why));
+                            t->cost_metric, &res, rec.text, sizeof(rec.text));
     if (end == CLI_TRIAL_KILLED) {
-        rc = pq_interrupt(a->ctx, sweep, t->id, t->token, why);
+        rec.kind = PQ_SPOOL_INTERRUPTED;
     } else if (end == CLI_TRIAL_FAILED) {
-        rc = pq_fail(a->ctx, sweep, t->id, t->token,
-                     WIFEXITED(status) ? WEXITSTATUS(status) : 0, why);
+        rec.kind = PQ_SPOOL_FAILED;
+        rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     } else {
-        snprintf(why, sizeof(why), "%s %.6g",
+        rec.kind = PQ_SPOOL_COMPLETED;
+        rec.score = res.metric;
+        rec.cost = pq_result_cost(&res);
+        snprintf(rec.text, sizeof(rec.text), "%s %.6g",
                  t->metric != NULL ? t->metric : "score", res.metric);
-        rc = pq_complete(a->ctx, sweep, t->id, t->token, res.metric,
-                         pq_result_cost(&res));
     }
-    printf("trial %ld: %s\n", t->id, why);
+    printf("trial %ld: %s\n", t->id, rec.text);
     fflush(stdout);
-    if (rc != PQ_OK) {
-        cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s",
-                 sweep, t->id,
-                 a->ctx->errstr[0] ? a->ctx->errstr : protein_strerror(rc));
+    if (record(a, t, &rec) < 0)
         goto done;
-    }
     ret = 0;
 done:
     unlink(result);
@@ -186,6 +255,7 @@ static int agent_loop(agent *a, long count)
     pq_claim_request req;
     char key[256];
     pq_trial *t = NULL;
+    agent_call claim = {&req, &t, NULL};
     int rc, sig, said_empty = 0;
 
     memset(&req, 0, sizeof(req));
@@ -199,7 +269,9 @@ static int agent_loop(agent *a, long count)
          * gets its unfinished trial back, a finished one is not re-run */
         snprintf(key, sizeof(key), "%s:%ld", a->claim_base, a->done + 1);
         req.claim_key = key;
-        rc = pq_claim(a->ctx, a->run.sweep, &req, &t);
+        rc = call_redis(a, &claim, "claiming a trial", &sig);
+        if (sig == SIGINT || sig == SIGTERM)
+            return CLI_EINTR;
         if (rc == PQ_EBUDGET) {
             printf("sweep %s: budget used; %ld trials ran here\n", a->run.sweep,
                    a->done);

@@ -6,6 +6,11 @@
 #                       is missing, 1 when it does not answer within 5 s.
 #   redis_stop          stops it by pid (SIGTERM, SIGKILL after 5 s) and
 #                       removes its directory. Safe to call twice.
+#   redis_down          stops it with SHUTDOWN SAVE (its data kept in
+#                       REDIS_DIR) and waits until it is gone.
+#   redis_up            starts it again on the same port and directory
+#                       (a Redis restart); returns 1 when it does not
+#                       answer within 5 s.
 #   rcli ARGS...        redis-cli against it (raw output).
 #
 # The server is found on PATH or as $REDIS_SERVER.
@@ -13,6 +18,26 @@
 redis_free_port() {
     # a random high port; redis_start retries when it is taken
     echo $((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
+}
+
+# starts the server on REDIS_PORT in REDIS_DIR, in the background
+redis_launch() {
+    "$server" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
+        --save '' --appendonly no --daemonize no \
+        --logfile "$REDIS_DIR/redis.log" &
+    REDIS_PID=$!
+}
+
+# waits up to 5 s for the server to answer; 1 when it does not (or died)
+redis_wait() {
+    i=0
+    while [ $i -lt 50 ]; do
+        redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && return 0
+        kill -0 "$REDIS_PID" 2>/dev/null || return 1
+        sleep 0.1
+        i=$((i + 1))
+    done
+    return 1
 }
 
 redis_start() {
@@ -25,21 +50,12 @@ redis_start() {
     tries=0
     while :; do
         REDIS_PORT=$(redis_free_port)
-        "$server" --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$REDIS_DIR" \
-            --save '' --appendonly no --daemonize no \
-            --logfile "$REDIS_DIR/redis.log" &
-        REDIS_PID=$!
-        i=0
-        while [ $i -lt 50 ]; do
-            if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then
-                REDIS_URL=redis://127.0.0.1:$REDIS_PORT
-                export REDIS_PORT REDIS_URL REDIS_DIR REDIS_PID
-                return 0
-            fi
-            kill -0 "$REDIS_PID" 2>/dev/null || break
-            sleep 0.1
-            i=$((i + 1))
-        done
+        redis_launch
+        if redis_wait; then
+            REDIS_URL=redis://127.0.0.1:$REDIS_PORT
+            export REDIS_PORT REDIS_URL REDIS_DIR REDIS_PID
+            return 0
+        fi
         kill "$REDIS_PID" 2>/dev/null || true
         wait "$REDIS_PID" 2>/dev/null || true
         tries=$((tries + 1))
@@ -50,6 +66,17 @@ redis_start() {
             return 1
         fi
     done
+}
+
+redis_down() {
+    redis-cli -p "$REDIS_PORT" shutdown save >/dev/null 2>&1 || true
+    wait "$REDIS_PID" 2>/dev/null || true
+}
+
+redis_up() {
+    server=${REDIS_SERVER:-$(command -v redis-server)}
+    redis_launch
+    redis_wait
 }
 
 redis_stop() {

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# test_agent_redis.sh - `protein agent` through Redis failures, against a
+# private redis-server:
+#   - Redis down when a trial ends (restarted 3 s later): the agent retries
+#     recording the outcome and the trial is completed, not left running;
+#   - Redis restarted while the agent waits for its next claim: the claim
+#     is retried with its claim key once Redis answers again.
+set -eu
+. "$top_srcdir/tests/common/cli_test.sh"
+
+cli_test_init test_agent_redis
+cli_test_redis
+
+cat >"$tmp/sweep.yaml" <<'EOS2'
+name: restart
+method: random
+max_trials: 10
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS2
+"$PROTEIN" create "$tmp/sweep.yaml" >"$tmp/create.out" 2>&1 ||
+    fail "create: $(cat "$tmp/create.out")"
+
+# ------------------------------------------------ Redis down at trial end
+cat >"$tmp/trial.sh" <<EOS2
+#!/bin/sh
+sleep 1
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/trial.sh"
+"$PROTEIN" agent restart --count 1 -- "$tmp/trial.sh" >"$tmp/down.out" 2>&1 &
+agent=$!
+sleep 0.5
+redis_down
+sleep 3
+redis_up || fail "redis-server did not restart"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent across a Redis restart ($(cat "$tmp/down.out"))"
+grep -q 'trial 1: recording its outcome: .*retrying for up to 30 s' \
+    "$tmp/down.out" || fail "agent did not say it retries: $(cat "$tmp/down.out")"
+"$PROTEIN" show restart 1 | grep -q '^status  *completed' ||
+    fail "trial 1 not completed: $("$PROTEIN" show restart 1)"
+
+# ------------------------------------------------ Redis restarted at claim
+# trial 2 makes the sweep look served by a coordinator, so that the next
+# claim polls for a point (5 s); Redis restarts during that poll
+user=$(id -un)
+cat >"$tmp/poll.sh" <<EOS2
+#!/bin/sh
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+redis-cli -p $REDIS_PORT set "protein:{$user/restart}:coordinator" test px 60000 >/dev/null
+touch "$tmp/ended.\$PROTEIN_TRIAL"
+EOS2
+chmod +x "$tmp/poll.sh"
+"$PROTEIN" agent restart --count 2 -- "$tmp/poll.sh" >"$tmp/poll.out" 2>&1 &
+agent=$!
+wait_for test -e "$tmp/ended.2"
+sleep 0.5
+redis_down
+sleep 1
+redis_up || fail "redis-server did not restart"
+rcli del "protein:{$user/restart}:coordinator" >/dev/null
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent across a Redis restart during a claim ($(cat "$tmp/poll.out"))"
+grep -q 'claiming a trial: .*retrying for up to 30 s' "$tmp/poll.out" ||
+    fail "agent did not say it retries the claim: $(cat "$tmp/poll.out")"
+"$PROTEIN" show restart 3 | grep -q '^status  *completed' ||
+    fail "trial 3 not completed: $("$PROTEIN" show restart 3)"
+[ "$("$PROTEIN" trials restart --status running --format csv | wc -l)" = 1 ] ||
+    fail "trials left running: $("$PROTEIN" trials restart)"
+
+cli_test_finish
