@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -75,7 +76,7 @@ static void clear_contract(void)
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
-    pid_t p;
+    pid_t p, parent = getpid();
     size_t i;
 
     fflush(NULL);
@@ -84,6 +85,11 @@ int cli_child_start(char *const argv[], const pq_env *env,
         return -1;
     if (p == 0) {
         setpgid(0, 0);
+        /* A runner killed outright (kill -9) leaves no trial running on
+         * unseen: the trial gets SIGTERM, as from a runner that stops it
+         * (it may save its work); a runner gone already ends it here. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+            _exit(127);
         clear_contract();
         for (i = 0; env && i < env->n; i++)
             setenv(env->names[i], env->values[i], 1);

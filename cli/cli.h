@@ -182,9 +182,11 @@ void cli_signals_block(sigset_t *old);
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
  * with this process's environment less any inherited contract variables
  * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus
- * env's variables, and the signal mask `child_mask` restored. Returns 0 and
- * *pid, or -1 with errno (fork failed). When exec fails, the child prints why
- * and exits with 127. */
+ * env's variables, and the signal mask `child_mask` restored. The child
+ * gets SIGTERM when this process dies (PR_SET_PDEATHSIG), so a runner
+ * killed outright leaves no trial behind. Returns 0 and *pid, or -1 with
+ * errno (fork failed). When exec fails, the child prints why and exits
+ * with 127. */
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);
 

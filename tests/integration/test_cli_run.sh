@@ -379,6 +379,36 @@ for p in $(cat "$tmp/slow.pids"); do
 done
 grep -q 'stopped' "$tmp/int.out" || fail "no message after SIGINT"
 
+# ------------------------------------------------------------ kill -9
+# protein run killed outright: its running trials do not run on unseen
+cat >"$tmp/orphan.sh" <<EOF
+#!/bin/sh
+echo \$\$ >>"$tmp/orphan.pids"
+exec sleep 30
+EOF
+chmod +x "$tmp/orphan.sh"
+"$PROTEIN" run "$SWEEP" --trials 4 --parallel 2 -- "$tmp/orphan.sh" \
+    >"$tmp/orphan.out" 2>&1 &
+pid=$!
+two_started() {
+    [ "$(cat "$tmp/orphan.pids" 2>/dev/null | wc -l)" -ge 2 ]
+}
+wait_for two_started
+kill -9 $pid
+wait $pid || true
+orphans_gone() {
+    for p in $(cat "$tmp/orphan.pids"); do
+        ! kill -0 "$p" 2>/dev/null || return 1
+    done
+}
+wait_for orphans_gone
+for p in $(cat "$tmp/orphan.pids"); do
+    if kill -0 "$p" 2>/dev/null; then
+        fail "trial process $p survived kill -9 of protein run"
+        kill "$p"
+    fi
+done
+
 # ------------------------------------------------------------ bad input
 # an --out that cannot be written stops the sweep before its first trial
 cat >"$tmp/mark.sh" <<EOF
