@@ -620,6 +620,49 @@ local function add_digest(digests, token)
   return table.concat(list, ' ', from, #list)
 end
 
+-- No ARGV: the time is the server's. Marks up to EXPIRE_CHUNK running
+-- trials whose lease deadline has passed lost (or queued for a retry);
+-- returns how many (EXPIRE_CHUNK: call again, more may be due).
+local function expire(keys, a, m)
+  local meta = keys[1]
+  local P = prefix_of(meta)
+  local t_now = now()
+  local err = counters_ok(meta, nil, 'lost') or
+              types_ok(meta, {'leases', 'claims', 'private', 'retry', 'observations'})
+  if err then
+    return err
+  end
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
+                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
+  for i = 1, #expired, 2 do
+    local id, deadline = expired[i], tonumber(expired[i + 1])
+    local tk = P .. 'trial:' .. id
+    local t = {}
+    if type_of(tk) == 'hash' then
+      t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
+    end
+    redis.call('ZREM', P .. 'leases', id)
+    if t[4] == 'running' then
+      local holder = type(t[1]) == 'string' and t[1] or '?'
+      if t[1] then
+        redis.call('HDEL', P .. 'claims', t[1])
+      end
+      observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
+      local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
+                       string.sub(holder, 1, FIELD_MAX) .. ')'
+      local retries = whole(t[2], true) or m.max_retries
+      if retries < m.max_retries then
+        redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
+        redis.call('RPUSH', P .. 'retry', id)
+      else
+        count(meta, nil, 'lost')
+        redis.call('HSET', tk, 'status', 'lost', 'error', err_text, 'ended_at', stamp(t_now))
+      end
+    end
+  end
+  return #expired / 2
+end
+
 -- ARGV: claim_key, uid, job_id, array_index, node, lease_seconds,
 -- allow_fallback (0|1), token for this claim, user name. A privileged
 -- caller claims for uid / user (the sweep's owner, or anyone when it is
@@ -711,6 +754,17 @@ local function claim(keys, a, m)
   end
   if m.state == 'paused' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
+  end
+
+  -- With no coordinator alive nothing else ends the leases of trials whose
+  -- holder vanished: the claim does, so that their points are retried
+  -- (below) or their budget slots given back, never left running.
+  if redis.call('EXISTS', P .. 'coordinator') == 0 then
+    local expired = expire(keys, a, m)
+    if type(expired) == 'table' then
+      return expired
+    end
+    m.n_lost = redis.call('HGET', meta, 'n_lost')
   end
 
   -- A trial queued for a retry; malformed ids at the head are dropped.
@@ -1147,49 +1201,6 @@ local function request_stop(keys, a)
   end
   redis.call('HSET', tk, 'stop_requested', 1)
   return 1
-end
-
--- No ARGV: the time is the server's. Marks up to EXPIRE_CHUNK running
--- trials whose lease deadline has passed lost (or queued for a retry);
--- returns how many (EXPIRE_CHUNK: call again, more may be due).
-local function expire(keys, a, m)
-  local meta = keys[1]
-  local P = prefix_of(meta)
-  local t_now = now()
-  local err = counters_ok(meta, nil, 'lost') or
-              types_ok(meta, {'leases', 'claims', 'private', 'retry', 'observations'})
-  if err then
-    return err
-  end
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
-                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
-  for i = 1, #expired, 2 do
-    local id, deadline = expired[i], tonumber(expired[i + 1])
-    local tk = P .. 'trial:' .. id
-    local t = {}
-    if type_of(tk) == 'hash' then
-      t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
-    end
-    redis.call('ZREM', P .. 'leases', id)
-    if t[4] == 'running' then
-      local holder = type(t[1]) == 'string' and t[1] or '?'
-      if t[1] then
-        redis.call('HDEL', P .. 'claims', t[1])
-      end
-      observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
-      local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
-                       string.sub(holder, 1, FIELD_MAX) .. ')'
-      local retries = whole(t[2], true) or m.max_retries
-      if retries < m.max_retries then
-        redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
-        redis.call('RPUSH', P .. 'retry', id)
-      else
-        count(meta, nil, 'lost')
-        redis.call('HSET', tk, 'status', 'lost', 'error', err_text, 'ended_at', stamp(t_now))
-      end
-    end
-  end
-  return #expired / 2
 end
 
 -- ARGV: holder, ttl_ms. Returns {1|0, current holder}.

@@ -681,6 +681,48 @@ static void test_late_outcomes(void)
     pq_trial_free(b);
 }
 
+/* With no coordinator alive, a claim ends the leases that ran out (a
+ * worker killed mid-trial): the point is retried, or the slot of a trial
+ * lost for good given back, instead of the trial staying running and the
+ * budget used up for ever. While a coordinator holds the sweep, expiry
+ * stays its job. */
+static void test_claim_expires(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("orphan", (sweep_opts){.max_trials = 1,
+                                                            .lease_seconds = 1,
+                                                            .max_retries = 1}),
+                          PQ_OK);
+    pq_trial *a = claim_ok("orphan", "killed");
+    int leader = -1;
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "orphan", "C", 5000, &leader),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(leader, 1);
+    sleep_s(1.2);
+    pq_claim_request q = req_for("while-served");
+    pq_trial *x = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "orphan", &q, &x), PQ_EBUDGET);
+    pq_trial_record *r = record("orphan", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+
+    /* no coordinator: the next claim retries the lost trial's point */
+    CU_ASSERT_EQUAL(pq_coordinator_release(ctx, "orphan", "C"), PQ_OK);
+    pq_trial *b = claim_ok("orphan", "next");
+    CU_ASSERT_EQUAL(b->id, a->id);
+    CU_ASSERT_EQUAL(b->attempts, 2);
+    /* out of retries: lost for good, its slot given back to the budget */
+    sleep_s(1.2);
+    pq_trial *c = claim_ok("orphan", "last");
+    CU_ASSERT_NOT_EQUAL(c->id, a->id);
+    r = record("orphan", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "no outcome from next"));
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(b);
+    pq_trial_free(c);
+}
+
 static void test_coordinator_queue(void)
 {
     CU_ASSERT_EQUAL_FATAL(make_sweep("coord", (sweep_opts){0}), PQ_OK);
@@ -1547,6 +1589,7 @@ static const cunit_test tests[] = {
     {"budget, owner, pause and stop", test_budget_owner_state},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
+    {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
