@@ -94,9 +94,10 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
     }
 }
 
-/* Records the outcome rec of trial t through call_redis. Returns 0, or -1
+/* Records the outcome rec of trial t through call_redis. Returns 0, or
  * after printing why it could not (the outcome is then lost: the trial
- * runs again for the same --claim-key, or is lost when its lease ends). */
+ * runs again for the same --claim-key, or is lost when its lease ends)
+ * the signal that ended the retries, else -1. */
 static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 {
     agent_call c = {NULL, NULL, rec};
@@ -114,7 +115,7 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
                             "the same --claim-key runs the trial again, else "
                             "it is lost when its lease ends"
                           : "");
-    return -1;
+    return sig ? sig : -1;
 }
 
 /* Runs one claimed trial to its end and records the outcome. A trial the
@@ -186,9 +187,7 @@ static int run_trial(agent *a, pq_trial *t)
     }
     printf("trial %ld: %s\n", t->id, rec.text);
     fflush(stdout);
-    if (record(a, t, &rec) < 0)
-        goto done;
-    ret = 0;
+    ret = record(a, t, &rec);
 done:
     unlink(result);
     free(result);
