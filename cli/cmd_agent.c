@@ -170,6 +170,10 @@ static int run_trial(agent *a, pq_trial *t)
             }
         }
     }
+    /* what the program left running in its group ends with it (as in
+     * protein run); a stopped one's group is gone already (pid 0) */
+    if (pid > 0)
+        kill(-pid, SIGTERM);
     /* stopped: judged by the reports it made, as if it had ended */
     end = cli_trial_outcome(stopped ? 0 : status, result, t->metric,
                             t->cost_metric, &res, rec.text, sizeof(rec.text));

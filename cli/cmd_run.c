@@ -214,6 +214,11 @@ static void finish(run_state *st, run_trial *t, int status)
     pq_result res;
     int ok;
 
+    /* what the program left running in its group ends with it, as at
+     * the end of a Slurm job (the group outlives its reaped leader only
+     * while such processes remain, so the id is not another's) */
+    if (t->pid > 0)
+        kill(-t->pid, SIGTERM);
     t->pid = 0;
     st->running--;
     t->score = NAN;

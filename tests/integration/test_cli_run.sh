@@ -409,6 +409,32 @@ for p in $(cat "$tmp/orphan.pids"); do
     fi
 done
 
+# ------------------------------------------------------------ leftovers
+# what a trial left running in its process group ends with it
+cat >"$tmp/leftover.sh" <<EOF
+#!/bin/sh
+sleep 30 &
+echo \$! >>"$tmp/leftover.pids"
+echo "score=1" >>"\$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/leftover.sh"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 2 -- "$tmp/leftover.sh" >"$tmp/leftover.out" 2>&1 ||
+    rc=$?
+expect_rc 0 "$rc" "trials leaving a process behind ($(cat "$tmp/leftover.out"))"
+leftovers_gone() {
+    for p in $(cat "$tmp/leftover.pids"); do
+        ! kill -0 "$p" 2>/dev/null || return 1
+    done
+}
+wait_for leftovers_gone
+for p in $(cat "$tmp/leftover.pids"); do
+    if kill -0 "$p" 2>/dev/null; then
+        fail "process $p of a finished trial still runs"
+        kill "$p"
+    fi
+done
+
 # ------------------------------------------------------------ bad input
 # an --out that cannot be written stops the sweep before its first trial
 cat >"$tmp/mark.sh" <<EOF
