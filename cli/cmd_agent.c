@@ -94,10 +94,12 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
     }
 }
 
-/* Records the outcome rec of trial t through call_redis. Returns 0, or
- * after printing why it could not (the outcome is then lost: the trial
- * runs again for the same --claim-key, or is lost when its lease ends)
- * the signal that ended the retries, else -1. */
+/* Records the outcome rec of trial t through call_redis. Returns 0, also
+ * when the sweep refuses it for good because the trial's lease ended and
+ * another claim holds it now (said so: the agent goes on), or after
+ * printing why it could not (the outcome is then lost: the trial runs
+ * again for the same --claim-key, or is lost when its lease ends) the
+ * signal that ended the retries, else -1. */
 static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 {
     agent_call c = {NULL, NULL, rec};
@@ -108,6 +110,14 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
     rc = call_redis(a, &c, what, &sig);
     if (rc == PQ_OK)
         return 0;
+    if (rc == PQ_ETOKEN) {
+        fprintf(stderr,
+                "protein agent: sweep %s trial %ld: outcome not recorded: its "
+                "lease ended and another claim runs the trial now (%s); "
+                "going on\n",
+                a->run.sweep, t->id, a->ctx->errstr);
+        return 0;
+    }
     cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s%s",
              a->run.sweep, t->id,
              a->ctx->errstr[0] ? a->ctx->errstr : protein_strerror(rc),

@@ -4,7 +4,9 @@
 #   - Redis down when a trial ends (restarted 3 s later): the agent retries
 #     recording the outcome and the trial is completed, not left running;
 #   - Redis restarted while the agent waits for its next claim: the claim
-#     is retried with its claim key once Redis answers again.
+#     is retried with its claim key once Redis answers again;
+#   - a trial that outlived its lease and was claimed again elsewhere: the
+#     agent's late outcome is refused and it goes on with the next trial.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -70,5 +72,39 @@ grep -q 'claiming a trial: .*retrying for up to 30 s' "$tmp/poll.out" ||
     fail "trial 3 not completed: $("$PROTEIN" show restart 3)"
 [ "$("$PROTEIN" trials restart --status running --format csv | wc -l)" = 1 ] ||
     fail "trials left running: $("$PROTEIN" trials restart)"
+
+# ------------------------------------------------ lease ended, claimed again
+# a trial that outlives its 1 s lease is claimed again by another agent
+# (no coordinator: the claim ends the lease); the first agent's late
+# outcome is refused for good, and it goes on instead of failing
+cat >"$tmp/short.yaml" <<'EOS2'
+name: short
+method: random
+max_trials: 4
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS2
+"$PROTEIN" create "$tmp/short.yaml" --lease 1 --max-retries 1 \
+    >"$tmp/create.out" 2>&1 || fail "create short: $(cat "$tmp/create.out")"
+cat >"$tmp/long.sh" <<EOS2
+#!/bin/sh
+[ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/long.once" ] && touch "$tmp/long.once" && sleep 3
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/long.sh"
+"$PROTEIN" agent short --count 2 -- "$tmp/long.sh" >"$tmp/slow.out" 2>&1 &
+agent=$!
+sleep 1.5
+"$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/other.out" 2>&1 ||
+    fail "second agent: $(cat "$tmp/other.out")"
+grep -q '^trial 1: started' "$tmp/other.out" ||
+    fail "the expired trial 1 was not claimed again: $(cat "$tmp/other.out")"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent whose trial was claimed again ($(cat "$tmp/slow.out"))"
+grep -q 'trial 1: outcome not recorded: its lease ended and another claim runs the trial now' \
+    "$tmp/slow.out" || fail "agent did not say why: $(cat "$tmp/slow.out")"
+grep -q '^trial 2: started' "$tmp/slow.out" ||
+    fail "agent did not go on with the next trial: $(cat "$tmp/slow.out")"
 
 cli_test_finish
