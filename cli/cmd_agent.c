@@ -38,17 +38,16 @@ typedef struct agent {
     long done;
 } agent;
 
-/* Whether the sweep asked trial t to stop early (its stop flag); a read
- * that fails says no, and the next poll asks again. */
+/* Renews trial t's lease (the agent is alive and runs it, so the trial
+ * is lost only when the agent is gone for a lease) and says whether the
+ * sweep asked it to stop early (its stop flag); a call that fails says
+ * no, and the next poll asks again. */
 static int stop_requested(agent *a, const pq_trial *t)
 {
-    pq_trial_record *rec = NULL;
-    int stop;
+    int stop = 0;
 
-    if (pq_trial_get(a->ctx, a->run.sweep, t->id, &rec) != PQ_OK)
+    if (pq_renew(a->ctx, a->run.sweep, t->id, t->token, &stop) != PQ_OK)
         return 0;
-    stop = rec->stop_requested;
-    pq_trial_record_free(rec);
     return stop;
 }
 

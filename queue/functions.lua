@@ -1061,6 +1061,30 @@ local function hyperband_says_stop(P, h, id, reports, v, best)
   return cond ~= nil and thr[2] ~= nil and cond > tonumber(thr[2])
 end
 
+-- ARGV: id, token. Renews a running trial's lease from now by its
+-- lease_seconds, for a worker that is alive and still runs it (protein
+-- agent); returns the trial's stop flag (0|1).
+local function renew(keys, a)
+  local meta = keys[1]
+  local tk, t = owned_trial(meta, a[1], a[2])
+  if not tk then
+    return t
+  end
+  if t.status ~= 'running' then
+    return not_running(meta, a[1], t.status)
+  end
+  local lease = whole(t.lease)
+  if not lease or lease < 1 then
+    return corrupt(meta, 'lease_seconds of trial ' .. a[1], t.lease)
+  end
+  local err = types_ok(meta, {'leases'})
+  if err then
+    return err
+  end
+  redis.call('ZADD', prefix_of(meta) .. 'leases', now() + lease, a[1])
+  return t.stop == '1' and 1 or 0
+end
+
 -- ARGV: id, token, step, score, cost, restart ('1': the first report of
 -- a new run of the trial, which starts its record over; '0' or absent).
 -- Records the report in the trial's curve (progress_n reports so far;
@@ -1497,6 +1521,7 @@ register('protein_complete', complete)
 register('protein_fail_trial', fail_trial)
 register('protein_interrupt', interrupt)
 register('protein_progress', progress)
+register('protein_renew', renew)
 register('protein_request_stop', with_sweep(request_stop))
 register('protein_curve', with_sweep(curve), true)
 register('protein_expire', with_meta(expire))

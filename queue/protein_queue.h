@@ -359,6 +359,13 @@ int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
                         const char *token, double step, double score,
                         double cost, int *should_stop);
 
+/* Renews the lease of running trial trial_id (token checked: PQ_ETOKEN)
+ * from now by its lease length, as a report does, for a worker that is
+ * alive and still runs it; *should_stop receives its stop flag. A trial
+ * no longer running is PQ_ESTATE. */
+int pq_renew(pq_context *ctx, const char *sweep, long trial_id,
+             const char *token, int *should_stop);
+
 /* The curve protein_progress keeps for a trial: *text (malloc'ed, "" when
  * it reported nothing) holds one "STEP SCORE COST" line per kept report
  * (COST "-" when not reported; protein_curve_parse reads it), *reports

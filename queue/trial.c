@@ -352,6 +352,25 @@ int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
                          should_stop);
 }
 
+int pq_renew(pq_context *ctx, const char *sweep, long trial_id,
+             const char *token, int *should_stop)
+{
+    char id[32];
+    const char *argv[2] = {id, token};
+    pq_reply *r = NULL;
+    int rc;
+
+    *should_stop = 0;
+    if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
+        return rc;
+    rc =
+        pq_sweep_fcall(ctx, sweep, "protein_renew", 0, NULL, 2, argv, NULL, &r);
+    if (rc == PQ_OK)
+        *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+    pq_reply_free(r);
+    return rc;
+}
+
 int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
                    char **text, long *reports)
 {

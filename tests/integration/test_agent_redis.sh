@@ -5,8 +5,9 @@
 #     recording the outcome and the trial is completed, not left running;
 #   - Redis restarted while the agent waits for its next claim: the claim
 #     is retried with its claim key once Redis answers again;
-#   - a trial that outlived its lease and was claimed again elsewhere: the
-#     agent's late outcome is refused and it goes on with the next trial.
+#   - a live agent renews its trial's lease; a frozen agent's trial is
+#     claimed again once its lease ended, and the agent's late outcome is
+#     refused while it goes on with the next trial.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -73,10 +74,11 @@ grep -q 'claiming a trial: .*retrying for up to 30 s' "$tmp/poll.out" ||
 [ "$("$PROTEIN" trials restart --status running --format csv | wc -l)" = 1 ] ||
     fail "trials left running: $("$PROTEIN" trials restart)"
 
-# ------------------------------------------------ lease ended, claimed again
-# a trial that outlives its 1 s lease is claimed again by another agent
-# (no coordinator: the claim ends the lease); the first agent's late
-# outcome is refused for good, and it goes on instead of failing
+# ------------------------------------------------ leases of agent trials
+# a live agent renews its trial's lease: a trial longer than the 3 s lease
+# is not claimed again; a frozen agent's trial is, once its lease ended
+# (no coordinator: the claim ends it), and its late outcome is refused
+# while the agent goes on
 cat >"$tmp/short.yaml" <<'EOS2'
 name: short
 method: random
@@ -84,27 +86,44 @@ max_trials: 4
 parameters:
   x: {min: 0.0, max: 1.0}
 EOS2
-"$PROTEIN" create "$tmp/short.yaml" --lease 1 --max-retries 1 \
+"$PROTEIN" create "$tmp/short.yaml" --lease 3 --max-retries 1 \
     >"$tmp/create.out" 2>&1 || fail "create short: $(cat "$tmp/create.out")"
 cat >"$tmp/long.sh" <<EOS2
 #!/bin/sh
-[ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/long.once" ] && touch "$tmp/long.once" && sleep 3
+[ "\$PROTEIN_TRIAL" = 1 ] && sleep 5
+[ "\$PROTEIN_TRIAL" = 3 ] && [ ! -e "$tmp/long.once" ] && touch "$tmp/long.once" && sleep 1
 echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
 EOS2
 chmod +x "$tmp/long.sh"
-"$PROTEIN" agent short --count 2 -- "$tmp/long.sh" >"$tmp/slow.out" 2>&1 &
+"$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/live.out" 2>&1 &
 agent=$!
-sleep 1.5
+sleep 3.6
 "$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/other.out" 2>&1 ||
     fail "second agent: $(cat "$tmp/other.out")"
-grep -q '^trial 1: started' "$tmp/other.out" ||
-    fail "the expired trial 1 was not claimed again: $(cat "$tmp/other.out")"
+grep -q '^trial 2: started' "$tmp/other.out" ||
+    fail "a live agent's trial was claimed again: $(cat "$tmp/other.out")"
 rc=0
 wait $agent || rc=$?
-expect_rc 0 $rc "agent whose trial was claimed again ($(cat "$tmp/slow.out"))"
-grep -q 'trial 1: outcome not recorded: its lease ended and another claim runs the trial now' \
-    "$tmp/slow.out" || fail "agent did not say why: $(cat "$tmp/slow.out")"
-grep -q '^trial 2: started' "$tmp/slow.out" ||
-    fail "agent did not go on with the next trial: $(cat "$tmp/slow.out")"
+expect_rc 0 $rc "agent past its trial's first lease ($(cat "$tmp/live.out"))"
+"$PROTEIN" show short 1 | grep -q '^status  *completed' ||
+    fail "trial 1 not completed: $("$PROTEIN" show short 1)"
+
+"$PROTEIN" agent short --count 2 -- "$tmp/long.sh" >"$tmp/frozen.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 3: started' "$tmp/frozen.out"
+kill -STOP $agent
+sleep 3.5
+"$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/thaw.out" 2>&1 ||
+    fail "agent after the frozen one: $(cat "$tmp/thaw.out")"
+kill -CONT $agent
+grep -q '^trial 3: started' "$tmp/thaw.out" ||
+    fail "the frozen agent's trial 3 was not claimed again: $(cat "$tmp/thaw.out")"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent whose trial was claimed again ($(cat "$tmp/frozen.out"))"
+grep -q 'trial 3: outcome not recorded: its lease ended and another claim runs the trial now' \
+    "$tmp/frozen.out" || fail "agent did not say why: $(cat "$tmp/frozen.out")"
+grep -q '^trial 4: started' "$tmp/frozen.out" ||
+    fail "agent did not go on with the next trial: $(cat "$tmp/frozen.out")"
 
 cli_test_finish
