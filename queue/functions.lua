@@ -758,8 +758,12 @@ local function claim(keys, a, m)
 
   -- With no coordinator alive nothing else ends the leases of trials whose
   -- holder vanished: the claim does, so that their points are retried
-  -- (below) or their budget slots given back, never left running.
-  if redis.call('EXISTS', P .. 'coordinator') == 0 then
+  -- (below) or their budget slots given back, never left running. The
+  -- first lease due is looked up alone (leases' type is checked above):
+  -- expire's own checks cost a fallback claim an eighth more server time.
+  local coordinated = redis.call('EXISTS', P .. 'coordinator') == 1
+  if not coordinated and
+     #redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now, 'LIMIT', 0, 1) > 0 then
     local expired = expire(keys, a, m)
     if type(expired) == 'table' then
       return expired
@@ -821,7 +825,7 @@ local function claim(keys, a, m)
   if not e then
     -- Waiting helps only while a coordinator holds the sweep's lease: it
     -- renews it while its loop serves the sweep and drops it on an error.
-    if a[7] ~= '1' and redis.call('EXISTS', P .. 'coordinator') == 1 then
+    if a[7] ~= '1' and coordinated then
       redis.call('ZREMRANGEBYSCORE', P .. 'waiting', '-inf', '(' .. (t_now - WAITING_SECONDS))
       redis.call('ZADD', P .. 'waiting', t_now, key)
       return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
