@@ -1065,25 +1065,36 @@ local function hyperband_says_stop(P, h, id, reports, v, best)
   return cond ~= nil and thr[2] ~= nil and cond > tonumber(thr[2])
 end
 
+-- The running trial id that token holds, for a call that renews its
+-- lease: tk, t (owned_trial's) and its lease_seconds; or nil and the
+-- error reply (not held, not running, a damaged lease or leases key).
+local function leased_trial(meta, id, token)
+  local tk, t = owned_trial(meta, id, token)
+  if not tk then
+    return nil, t
+  end
+  if t.status ~= 'running' then
+    return nil, not_running(meta, id, t.status)
+  end
+  local lease = whole(t.lease)
+  if not lease or lease < 1 then
+    return nil, corrupt(meta, 'lease_seconds of trial ' .. id, t.lease)
+  end
+  local err = types_ok(meta, {'leases'})
+  if err then
+    return nil, err
+  end
+  return tk, t, lease
+end
+
 -- ARGV: id, token. Renews a running trial's lease from now by its
 -- lease_seconds, for a worker that is alive and still runs it (protein
 -- agent); returns the trial's stop flag (0|1).
 local function renew(keys, a)
   local meta = keys[1]
-  local tk, t = owned_trial(meta, a[1], a[2])
+  local tk, t, lease = leased_trial(meta, a[1], a[2])
   if not tk then
     return t
-  end
-  if t.status ~= 'running' then
-    return not_running(meta, a[1], t.status)
-  end
-  local lease = whole(t.lease)
-  if not lease or lease < 1 then
-    return corrupt(meta, 'lease_seconds of trial ' .. a[1], t.lease)
-  end
-  local err = types_ok(meta, {'leases'})
-  if err then
-    return err
   end
   redis.call('ZADD', prefix_of(meta) .. 'leases', now() + lease, a[1])
   return t.stop == '1' and 1 or 0
@@ -1103,22 +1114,11 @@ local function progress(keys, a)
                 ': progress step, score and cost must be finite numbers')
   end
   local meta = keys[1]
-  local tk, t = owned_trial(meta, a[1], a[2])
+  local tk, t, lease = leased_trial(meta, a[1], a[2])
   if not tk then
     return t
   end
-  if t.status ~= 'running' then
-    return not_running(meta, a[1], t.status)
-  end
-  local lease = whole(t.lease)
-  if not lease or lease < 1 then
-    return corrupt(meta, 'lease_seconds of trial ' .. a[1], t.lease)
-  end
   local P = prefix_of(meta)
-  local err = types_ok(meta, {'leases'})
-  if err then
-    return err
-  end
   local g = redis.call('HMGET', meta, 'hyperband', 'goal_minimize')
   local h = g[1] and hyperband_of(g[1])
   if g[1] and not h then
