@@ -431,14 +431,11 @@ static void test_stuffed_index(void)
     free(redis_harness_cli(&harness, unuser));
 }
 
-/* A fit that outlasts the lease (3000 observations on the CPU take
- * seconds, the lease 1 s; a person can write that many into their own
- * sweep's stream) still lands: proteind takes the lapsed lease again and
- * writes the batch, instead of throwing it away, rebuilding the sweep and
- * fitting again for ever. */
-static void test_long_fit(void)
+/* Writes n completed observations at random points of the (x, y) space
+ * straight into sweep's stream, as a person may into their own sweep. */
+static void fill_observations(const char *sweep, int n)
 {
-    const char *extra[] = {"--id", "long", "--sweep", "longfit", NULL};
+    char key[128], count[32];
     const char *fill[] = {
         "EVAL",
         "for i = 1, tonumber(ARGV[1]) do local x = math.random() * 2 - 1; "
@@ -447,13 +444,27 @@ static void test_long_fit(void)
         "x, y = y}, fallback = 0, score = -(x * x + y * y), cost = 1})) end "
         "return 1",
         "1",
-        "protein:{longfit}:observations",
-        "3000",
+        key,
+        count,
         NULL};
+
+    snprintf(key, sizeof(key), "protein:{%s}:observations", sweep);
+    snprintf(count, sizeof(count), "%d", n);
+    free(redis_harness_cli(&harness, fill));
+}
+
+/* A fit that outlasts the lease (3000 observations on the CPU take
+ * seconds, the lease 1 s; a person can write that many into their own
+ * sweep's stream) still lands: proteind takes the lapsed lease again and
+ * writes the batch, instead of throwing it away, rebuilding the sweep and
+ * fitting again for ever. */
+static void test_long_fit(void)
+{
+    const char *extra[] = {"--id", "long", "--sweep", "longfit", NULL};
     pid_t pid;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("longfit", 0), PQ_OK);
-    free(redis_harness_cli(&harness, fill));
+    fill_observations("longfit", 3000);
     pid = start_proteind("long", extra);
     CU_ASSERT(wait_refit_n("longfit", 3000, 90000));
     kill9(pid);
@@ -466,21 +477,10 @@ static void test_max_fit_obs(void)
 {
     const char *extra[] = {"--id",          "cap", "--sweep", "capfit",
                            "--max-fit-obs", "200", NULL};
-    const char *fill[] = {
-        "EVAL",
-        "for i = 1, tonumber(ARGV[1]) do local x = math.random() * 2 - 1; "
-        "local y = math.random() * 2 - 1; redis.call('XADD', KEYS[1], '*', "
-        "'m', cmsgpack.pack({trial = i, outcome = 'completed', params = {x = "
-        "x, y = y}, fallback = 0, score = -(x * x + y * y), cost = 1})) end "
-        "return 1",
-        "1",
-        "protein:{capfit}:observations",
-        "3000",
-        NULL};
     pid_t pid;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("capfit", 0), PQ_OK);
-    free(redis_harness_cli(&harness, fill));
+    fill_observations("capfit", 3000);
     pid = start_proteind("cap", extra);
     CU_ASSERT(wait_refit_n("capfit", 3000, 30000));
     CU_ASSERT(wait_log("cap",
