@@ -29,6 +29,12 @@
 /* How long a claim or an outcome that gets no answer from Redis (a
  * restart, a frozen server) is retried, as the plugin's outcome_retry. */
 #define REDIS_RETRY_S 30
+/* The lease of an agent's trial unless --lease or the sweep's own is
+ * shorter: the agent renews it every STOP_POLL_MS, so it only says how
+ * long the trial of an agent that vanished (killed, its machine down)
+ * stays running before it is retried or lost; the sweep's default, a day,
+ * suits a Slurm job, which nothing renews. */
+#define AGENT_LEASE_S 120
 
 typedef struct agent {
     pq_context *ctx;
@@ -36,6 +42,7 @@ typedef struct agent {
     char claim_base[200];
     char host[128];
     long done;
+    long lease_s; /* the lease its claims ask for */
 } agent;
 
 /* Renews trial t's lease (the agent is alive and runs it, so the trial
@@ -276,6 +283,7 @@ static int agent_loop(agent *a, long count)
     req.array_index = -1;
     req.node = a->host;
     req.wait_ms = CLAIM_WAIT_MS;
+    req.lease_seconds = (int)a->lease_s;
     while (count < 0 || a->done < count) {
         /* one key per trial: a restarted agent with the same --claim-key
          * gets its unfinished trial back, a finished one is not re-run */
@@ -330,17 +338,33 @@ static int agent_loop(agent *a, long count)
     return CLI_OK;
 }
 
+/* The lease the agent's claims ask for: `wanted`, or the sweep's own
+ * lease when that is shorter. A sweep that cannot be read here is left
+ * to the first claim to report. */
+static long sweep_lease(agent *a, long wanted)
+{
+    pq_sweep_info *info = NULL;
+    long lease = wanted;
+
+    if (pq_sweep_get(a->ctx, a->run.sweep, &info) == PQ_OK &&
+        info->lease_seconds > 0 && info->lease_seconds < lease)
+        lease = info->lease_seconds;
+    pq_sweep_info_free(info);
+    return lease;
+}
+
 int cmd_agent(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"count", required_argument, NULL, 'c'},
         {"claim-key", required_argument, NULL, 'k'},
+        {"lease", required_argument, NULL, 'l'},
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     const char *claim_key = NULL;
     agent a;
-    long count = -1;
+    long count = -1, lease = AGENT_LEASE_S;
     char *config_path = NULL, **exec_cmd = NULL;
     int c, dash, has_command, ret;
 
@@ -354,6 +378,10 @@ int cmd_agent(int argc, char **argv)
                 return CLI_EUSAGE;
             break;
         case 'k': claim_key = optarg; break;
+        case 'l':
+            if (cli_parse_long(VERB, "--lease", optarg, 1, 86400, &lease))
+                return CLI_EUSAGE;
+            break;
         default: return cli_option_other(VERB, c, argv);
         }
     }
@@ -374,6 +402,7 @@ int cmd_agent(int argc, char **argv)
     a.ctx = cli_connect(VERB, &r);
     if (!a.ctx)
         return CLI_EFAIL;
+    a.lease_s = sweep_lease(&a, lease);
     ret = CLI_EFAIL;
     if (cli_runner_open(VERB, &a.run) == 0) {
         if (has_command == 0 ||

@@ -105,13 +105,18 @@ static const struct verb verbs[] = {
      "  --yes   do not ask for confirmation (required when stdin is not a\n"
      "          terminal)\n" REDIS_OPTS},
     {"agent", cmd_agent, "run a sweep's trials on this machine, from Redis",
-     "protein agent NAME [--count N] [--claim-key KEY] [-- COMMAND [ARGS...]]\n"
+     "protein agent NAME [--count N] [--claim-key KEY] [--lease SECONDS]\n"
+     "              [-- COMMAND [ARGS...]]\n"
      "  without COMMAND each trial runs the stored config's W&B\n"
      "  program/command (protein exec)\n"
      "  --count N        run at most N trials (default: until the budget is\n"
      "                   used or the sweep is stopped)\n"
      "  --claim-key KEY  idempotency key of the claims "
-     "(default HOST:PID)\n" REDIS_OPTS},
+     "(default HOST:PID)\n"
+     "  --lease SECONDS  how long the trial of an agent that vanished stays\n"
+     "                   running before it is retried or lost (default 120,\n"
+     "                   or the sweep's lease when shorter; the agent renews\n"
+     "                   it every 2 s while it runs the trial)\n" REDIS_OPTS},
     {"replay", cmd_replay,
      "record the outcomes spooled on this node while Redis was down",
      "protein replay [--spool DIR]\n"

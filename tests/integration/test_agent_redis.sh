@@ -7,7 +7,9 @@
 #     is retried with its claim key once Redis answers again;
 #   - a live agent renews its trial's lease; a frozen agent's trial is
 #     claimed again once its lease ended, and the agent's late outcome is
-#     refused while it goes on with the next trial.
+#     refused while it goes on with the next trial;
+#   - the trial of an agent killed outright is retried after the agent's
+#     own short lease (--lease), not the sweep's day.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -125,5 +127,43 @@ grep -q 'trial 3: outcome not recorded: its lease ended and another claim runs t
     "$tmp/frozen.out" || fail "agent did not say why: $(cat "$tmp/frozen.out")"
 grep -q '^trial 4: started' "$tmp/frozen.out" ||
     fail "agent did not go on with the next trial: $(cat "$tmp/frozen.out")"
+
+# ------------------------------------------------ a vanished agent's trial
+# the agent's claims ask for a short lease (--lease, default 120 s, which
+# it renews): the trial of an agent killed outright is retried after that
+# lease, not after the sweep's (a day here)
+cat >"$tmp/gone.yaml" <<'EOS2'
+name: gone
+method: random
+max_trials: 3
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS2
+"$PROTEIN" create "$tmp/gone.yaml" --max-retries 1 >"$tmp/create.out" 2>&1 ||
+    fail "create gone: $(cat "$tmp/create.out")"
+cat >"$tmp/slow.sh" <<EOS2
+#!/bin/sh
+[ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/slow.once" ] && touch "$tmp/slow.once" && sleep 60
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/slow.sh"
+"$PROTEIN" agent gone --lease 2 --count 1 -- "$tmp/slow.sh" >"$tmp/gone.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/gone.out"
+[ "$(rcli hget "protein:{$user/gone}:trial:1" lease_seconds)" = 2 ] ||
+    fail "the agent's claim did not ask for its lease: $("$PROTEIN" show gone 1)"
+kill -9 $agent
+wait $agent 2>/dev/null || true
+sleep 2.5
+"$PROTEIN" agent gone --count 1 -- "$tmp/slow.sh" >"$tmp/after.out" 2>&1 ||
+    fail "agent after the killed one: $(cat "$tmp/after.out")"
+grep -q '^trial 1: started' "$tmp/after.out" ||
+    fail "the killed agent's trial 1 was not retried: $(cat "$tmp/after.out")"
+"$PROTEIN" show gone 1 | grep -q '^status  *completed' ||
+    fail "trial 1 not completed on its retry: $("$PROTEIN" show gone 1)"
+"$PROTEIN" agent gone --lease 0 -- true >"$tmp/lease0.out" 2>&1 &&
+    fail "--lease 0 accepted: $(cat "$tmp/lease0.out")"
+grep -q -- '--lease' "$tmp/lease0.out" ||
+    fail "--lease 0 not named: $(cat "$tmp/lease0.out")"
 
 cli_test_finish
