@@ -319,7 +319,8 @@ static int names_cmp(const void *a, const void *b)
  * served set, which is kept sorted by name, and marks those present as no
  * longer missing. One pass over both, as a user's index may hold
  * thousands of names; the strings of the names added are taken over
- * (NULL in names). Returns 0 or PQ_ENOMEM (nothing added). */
+ * (NULL in names), and the held sweeps moved are told where their
+ * leases are now. Returns 0 or PQ_ENOMEM (nothing added). */
 static int serve_all(daemon_state *d, char **names, size_t n)
 {
     size_t fresh = 0, i, j, k;
@@ -354,6 +355,10 @@ static int serve_all(daemon_state *d, char **names, size_t n)
         }
     }
     d->n_sweeps += fresh;
+    /* The held sweeps' states renew their leases where these are now. */
+    for (i = 0; i < d->n_sweeps; i++)
+        if (d->sweeps[i].state)
+            proteind_sweep_move_lease(d->sweeps[i].state, &d->sweeps[i].lease);
     return 0;
 }
 

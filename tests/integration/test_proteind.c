@@ -431,6 +431,45 @@ static void test_stuffed_index(void)
     free(redis_harness_cli(&harness, unuser));
 }
 
+/* A sweep that appears while another is held is served in name order,
+ * before it: the held sweep's state, moved in the served set, renews its
+ * own lease during its refits, not the lease of the sweep now in its old
+ * place (here a stopped one, which proteind takes once, to find it
+ * stopped) nor freed memory. The stopped sweep appears at once (its meta
+ * key renamed back), so that proteind meets it stopped. */
+static void test_sweep_inserted_before(void)
+{
+    const char *extra[] = {"--id",    "mover", "--sweep", "movez",
+                           "--sweep", "movea", NULL};
+    const char *hide[] = {"RENAME", "protein:{movea}:meta",
+                          "protein:{movea}:hidden", NULL};
+    const char *show[] = {"RENAME", "protein:{movea}:hidden",
+                          "protein:{movea}:meta", NULL};
+    char key[32];
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("movez", 0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("movea", 0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_sweep_set_state(ctx, "movea", "stop", (long)getuid()), PQ_OK);
+    free(redis_harness_cli(&harness, hide));
+    pid = start_proteind("mover", extra);
+    CU_ASSERT(wait_queue("movez", DEPTH, "mover", 20000));
+    free(redis_harness_cli(&harness, show));
+    CU_ASSERT(wait_log("mover", "sweep movea: stopped; nothing to coordinate",
+                       20000));
+    for (long i = 1; i <= 3; i++) {
+        snprintf(key, sizeof key, "mv-%ld", i);
+        CU_ASSERT_EQUAL(run_trial("movez", key, NULL, NULL), PQ_OK);
+        CU_ASSERT(wait_refit_n("movez", i, 20000));
+    }
+    CU_ASSERT(alive(pid));
+    CU_ASSERT_EQUAL(count_log("mover", "sweep movea: now the coordinator"), 1);
+    CU_ASSERT_EQUAL(count_log("mover", "sweep movez: now the coordinator"), 1);
+    CU_ASSERT_EQUAL(count_log("mover", "sweep movez: serving it failed"), 0);
+    kill9(pid);
+}
+
 /* Writes n completed observations at random points of the (x, y) space
  * straight into sweep's stream, as a person may into their own sweep. */
 static void fill_observations(const char *sweep, int n)
@@ -1153,6 +1192,7 @@ static const cunit_test tests[] = {
     {"a stuffed user index: read in part, looked up once", test_stuffed_index},
     {"refits and replaces the queue", test_refit_replaces},
     {"a fit that outlasts the lease lands", test_long_fit},
+    {"a sweep served before a held one", test_sweep_inserted_before},
     {"--max-fit-obs bounds a refit", test_max_fit_obs},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
