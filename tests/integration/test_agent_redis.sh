@@ -27,17 +27,20 @@ EOS2
     fail "create: $(cat "$tmp/create.out")"
 
 # ------------------------------------------------ Redis down at trial end
+# the trial ends once Redis is down (the file go), 10 s at most
 cat >"$tmp/trial.sh" <<EOS2
 #!/bin/sh
-sleep 1
+i=0
+while [ ! -e "$tmp/go" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
 echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
 EOS2
 chmod +x "$tmp/trial.sh"
 "$PROTEIN" agent restart --count 1 -- "$tmp/trial.sh" >"$tmp/down.out" 2>&1 &
 agent=$!
-sleep 0.5
+wait_for grep -q '^trial 1: started' "$tmp/down.out"
 redis_down
-sleep 3
+touch "$tmp/go"
+wait_for grep -q 'retrying for up to 30 s' "$tmp/down.out"
 redis_up || fail "redis-server did not restart"
 rc=0
 wait $agent || rc=$?
@@ -61,9 +64,12 @@ chmod +x "$tmp/poll.sh"
 "$PROTEIN" agent restart --count 2 -- "$tmp/poll.sh" >"$tmp/poll.out" 2>&1 &
 agent=$!
 wait_for test -e "$tmp/ended.2"
-sleep 0.5
+trial2_recorded() {
+    "$PROTEIN" show restart 2 | grep -q '^status  *completed'
+}
+wait_for trial2_recorded
 redis_down
-sleep 1
+wait_for grep -q 'claiming a trial: .*retrying' "$tmp/poll.out"
 redis_up || fail "redis-server did not restart"
 rcli del "protein:{$user/restart}:coordinator" >/dev/null
 rc=0
@@ -75,6 +81,21 @@ grep -q 'claiming a trial: .*retrying for up to 30 s' "$tmp/poll.out" ||
     fail "trial 3 not completed: $("$PROTEIN" show restart 3)"
 [ "$("$PROTEIN" trials restart --status running --format csv | wc -l)" = 1 ] ||
     fail "trials left running: $("$PROTEIN" trials restart)"
+
+# past T: Redis's clock is past unix time T
+past() {
+    [ "$(rcli eval "return tonumber(redis.call('TIME')[1]) > tonumber(ARGV[1]) and 1 or 0" \
+        0 "$1")" = 1 ]
+}
+# deadline SWEEP ID: the trial's lease deadline (none: 0)
+deadline() {
+    d=$(rcli zscore "protein:{$user/$1}:leases" "$2")
+    echo "${d:-0}"
+}
+# lease_due SWEEP ID: the trial's lease deadline has passed
+lease_due() {
+    past "$(deadline "$1" "$2")"
+}
 
 # ------------------------------------------------ leases of agent trials
 # a live agent renews its trial's lease: a trial longer than the 3 s lease
@@ -99,7 +120,9 @@ EOS2
 chmod +x "$tmp/long.sh"
 "$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/live.out" 2>&1 &
 agent=$!
-sleep 3.6
+wait_for grep -q '^trial 1: started' "$tmp/live.out"
+first=$(deadline short 1)
+wait_for past "$first"
 "$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/other.out" 2>&1 ||
     fail "second agent: $(cat "$tmp/other.out")"
 grep -q '^trial 2: started' "$tmp/other.out" ||
@@ -114,7 +137,7 @@ expect_rc 0 $rc "agent past its trial's first lease ($(cat "$tmp/live.out"))"
 agent=$!
 wait_for grep -q '^trial 3: started' "$tmp/frozen.out"
 kill -STOP $agent
-sleep 3.5
+wait_for lease_due short 3
 "$PROTEIN" agent short --count 1 -- "$tmp/long.sh" >"$tmp/thaw.out" 2>&1 ||
     fail "agent after the frozen one: $(cat "$tmp/thaw.out")"
 kill -CONT $agent
@@ -154,7 +177,7 @@ wait_for grep -q '^trial 1: started' "$tmp/gone.out"
     fail "the agent's claim did not ask for its lease: $("$PROTEIN" show gone 1)"
 kill -9 $agent
 wait $agent 2>/dev/null || true
-sleep 2.5
+wait_for lease_due gone 1
 "$PROTEIN" agent gone --count 1 -- "$tmp/slow.sh" >"$tmp/after.out" 2>&1 ||
     fail "agent after the killed one: $(cat "$tmp/after.out")"
 grep -q '^trial 1: started' "$tmp/after.out" ||
