@@ -24,13 +24,14 @@
 #define EMPTY_RETRY_MS 1000
 #define STOP_GRACE_MS 5000
 /* How often a running trial's stop flag (hyperband, proteind's early
- * stop, a user's request) is read. */
+ * stop, a user's request) is read and its lease renewed; a third of the
+ * lease when that is shorter, so that a live agent's lease never ends. */
 #define STOP_POLL_MS 2000
 /* How long a claim or an outcome that gets no answer from Redis (a
  * restart, a frozen server) is retried, as the plugin's outcome_retry. */
 #define REDIS_RETRY_S 30
 /* The lease of an agent's trial unless --lease or the sweep's own is
- * shorter: the agent renews it every STOP_POLL_MS, so it only says how
+ * shorter: the agent renews it (poll_ms), so it only says how
  * long the trial of an agent that vanished (killed, its machine down)
  * stays running before it is retried or lost; the sweep's default, a day,
  * suits a Slurm job, which nothing renews. */
@@ -43,6 +44,7 @@ typedef struct agent {
     char host[128];
     long done;
     long lease_s; /* the lease its claims ask for */
+    int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
 } agent;
 
 /* Renews trial t's lease (the agent is alive and runs it, so the trial
@@ -135,7 +137,7 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 }
 
 /* Runs one claimed trial to its end and records the outcome. A trial the
- * sweep asks to stop (its flag, polled every STOP_POLL_MS) has COMMAND
+ * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
  * reported so far: Redis records it as pruned. Returns 0, a signal number
  * when the agent was told to stop, or -1 on a fatal error. */
@@ -148,7 +150,7 @@ static int run_trial(agent *a, pq_trial *t)
     pid_t pid;
     int status = 0, sig, ret = -1, stopped = 0;
     double next_poll =
-        protein_clock_seconds(CLOCK_MONOTONIC) + STOP_POLL_MS / 1000.0;
+        protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
 
     memset(&rec, 0, sizeof(rec));
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", a->run.sweep);
@@ -160,7 +162,7 @@ static int run_trial(agent *a, pq_trial *t)
     printf("trial %ld%s: started\n", t->id, t->resumed ? " (resumed)" : "");
     fflush(stdout);
     while (waitpid(pid, &status, WNOHANG) != pid) {
-        sig = cli_child_wait(1000);
+        sig = cli_child_wait(a->poll_ms < 1000 ? a->poll_ms : 1000);
         if (sig == SIGINT || sig == SIGTERM) {
             cli_children_stop(&pid, 1, STOP_GRACE_MS);
             rec.kind = PQ_SPOOL_INTERRUPTED;
@@ -174,7 +176,7 @@ static int run_trial(agent *a, pq_trial *t)
         }
         if (protein_clock_seconds(CLOCK_MONOTONIC) >= next_poll) {
             next_poll =
-                protein_clock_seconds(CLOCK_MONOTONIC) + STOP_POLL_MS / 1000.0;
+                protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
             if (stop_requested(a, t)) {
                 printf("trial %ld: the sweep asks it to stop early; "
                        "stopping the command\n",
@@ -403,6 +405,9 @@ int cmd_agent(int argc, char **argv)
     if (!a.ctx)
         return CLI_EFAIL;
     a.lease_s = sweep_lease(&a, lease);
+    a.poll_ms = a.lease_s * 1000 / 3 < STOP_POLL_MS
+                    ? (int)(a.lease_s * 1000 / 3)
+                    : STOP_POLL_MS;
     ret = CLI_EFAIL;
     if (cli_runner_open(VERB, &a.run) == 0) {
         if (has_command == 0 ||

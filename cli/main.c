@@ -116,7 +116,9 @@ static const struct verb verbs[] = {
      "  --lease SECONDS  how long the trial of an agent that vanished stays\n"
      "                   running before it is retried or lost (default 120,\n"
      "                   or the sweep's lease when shorter; the agent renews\n"
-     "                   it every 2 s while it runs the trial)\n" REDIS_OPTS},
+     "                   it every 2 s, or a third of it when shorter, while "
+     "it\n"
+     "                   runs the trial)\n" REDIS_OPTS},
     {"replay", cmd_replay,
      "record the outcomes spooled on this node while Redis was down",
      "protein replay [--spool DIR]\n"

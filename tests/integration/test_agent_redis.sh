@@ -184,6 +184,41 @@ grep -q '^trial 1: started' "$tmp/after.out" ||
     fail "the killed agent's trial 1 was not retried: $(cat "$tmp/after.out")"
 "$PROTEIN" show gone 1 | grep -q '^status  *completed' ||
     fail "trial 1 not completed on its retry: $("$PROTEIN" show gone 1)"
+# a lease shorter than the stop-flag poll (2 s) is renewed at a third of
+# its length: a live agent's trial is not claimed again after its first
+# 1 s lease
+cat >"$tmp/brief.yaml" <<'EOS2'
+name: brief
+method: random
+max_trials: 3
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOS2
+"$PROTEIN" create "$tmp/brief.yaml" --max-retries 1 >"$tmp/create.out" 2>&1 ||
+    fail "create brief: $(cat "$tmp/create.out")"
+cat >"$tmp/held.sh" <<EOS2
+#!/bin/sh
+i=0
+while [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/held.go" ] && [ \$i -lt 100 ]; do
+    sleep 0.1; i=\$((i + 1))
+done
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/held.sh"
+"$PROTEIN" agent brief --lease 1 --count 1 -- "$tmp/held.sh" >"$tmp/held.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/held.out"
+first=$(deadline brief 1)
+wait_for past "$first"
+"$PROTEIN" agent brief --count 1 -- "$tmp/held.sh" >"$tmp/beside.out" 2>&1 ||
+    fail "agent beside the live one: $(cat "$tmp/beside.out")"
+touch "$tmp/held.go"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent with a 1 s lease ($(cat "$tmp/held.out"))"
+grep -q '^trial 2: started' "$tmp/beside.out" ||
+    fail "a live agent's trial with a 1 s lease was claimed again: $(cat "$tmp/beside.out")"
+
 "$PROTEIN" agent gone --lease 0 -- true >"$tmp/lease0.out" 2>&1 &&
     fail "--lease 0 accepted: $(cat "$tmp/lease0.out")"
 grep -q -- '--lease' "$tmp/lease0.out" ||
