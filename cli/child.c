@@ -73,6 +73,15 @@ static void clear_contract(void)
     }
 }
 
+void cli_child_tie(pid_t parent)
+{
+    /* A runner killed outright (kill -9) leaves no trial running on
+     * unseen: the trial gets SIGTERM, as from a runner that stops it (it
+     * may save its work); a runner gone already ends it here. */
+    if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+        _exit(127);
+}
+
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
@@ -85,11 +94,7 @@ int cli_child_start(char *const argv[], const pq_env *env,
         return -1;
     if (p == 0) {
         setpgid(0, 0);
-        /* A runner killed outright (kill -9) leaves no trial running on
-         * unseen: the trial gets SIGTERM, as from a runner that stops it
-         * (it may save its work); a runner gone already ends it here. */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-            _exit(127);
+        cli_child_tie(parent);
         clear_contract();
         for (i = 0; env && i < env->n; i++)
             setenv(env->names[i], env->values[i], 1);

@@ -179,6 +179,11 @@ void cli_time_text(double t, char *buf, size_t len);
  * synchronously; *old receives the previous mask. */
 void cli_signals_block(sigset_t *old);
 
+/* In a child just forked from parent (the pid before the fork): asks for
+ * SIGTERM when parent dies (PR_SET_PDEATHSIG; the parent is single
+ * threaded), and exits with 127 at once when parent is gone already. */
+void cli_child_tie(pid_t parent);
+
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
  * with this process's environment less any inherited contract variables
  * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus

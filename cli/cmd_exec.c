@@ -65,15 +65,17 @@ static void set_wandb_env(const protein_sweep_config *cfg, const char *sweep,
         setenv("WANDB_ENTITY", cfg->entity, 0);
 }
 
-/* Starts argv as a child in its own process group. */
+/* Starts argv as a child in its own process group; it gets SIGTERM when
+ * protein exec dies (killed outright by a runner that gave up waiting). */
 static pid_t start(char **argv, const sigset_t *mask)
 {
-    pid_t p;
+    pid_t p, parent = getpid();
 
     fflush(NULL);
     p = fork();
     if (p == 0) {
         setpgid(0, 0);
+        cli_child_tie(parent);
         sigprocmask(SIG_SETMASK, mask, NULL);
         execvp(argv[0], argv);
         fprintf(stderr, "protein exec: cannot run %s: %s\n", argv[0],

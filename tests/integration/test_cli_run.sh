@@ -409,6 +409,37 @@ for p in $(cat "$tmp/orphan.pids"); do
     fi
 done
 
+# ------------------------------------------------------------ kill -9 exec
+# protein exec (a trial without COMMAND) killed outright: the W&B program
+# it runs does not run on unseen
+cat >"$tmp/wprog.sh" <<EOF
+#!/bin/sh
+echo \$PPID >"$tmp/wexec.pid"
+echo \$\$ >"$tmp/wprog.pid"
+exec sleep 30
+EOF
+chmod +x "$tmp/wprog.sh"
+cat >"$tmp/wexec.yaml" <<EOF
+name: wexec
+method: random
+command: ["$tmp/wprog.sh"]
+parameters:
+  x: {min: 0.0, max: 1.0}
+EOF
+"$PROTEIN" run "$tmp/wexec.yaml" --trials 1 >"$tmp/wexec.out" 2>&1 &
+pid=$!
+wait_for test -s "$tmp/wprog.pid"
+kill -9 "$(cat "$tmp/wexec.pid")"
+wait $pid || true
+wprog_gone() {
+    ! kill -0 "$(cat "$tmp/wprog.pid")" 2>/dev/null
+}
+wait_for wprog_gone
+if ! wprog_gone; then
+    fail "the program of a protein exec killed outright still runs"
+    kill "$(cat "$tmp/wprog.pid")"
+fi
+
 # ------------------------------------------------------------ leftovers
 # what a trial left running in its process group ends with it
 cat >"$tmp/leftover.sh" <<EOF
