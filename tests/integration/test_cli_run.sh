@@ -380,6 +380,24 @@ done
 grep -q 'stopped' "$tmp/int.out" || fail "no message after SIGINT"
 
 # ------------------------------------------------------------ kill -9
+# all_gone FILE: no process of the pids in FILE runs
+all_gone() {
+    for p in $(cat "$1"); do
+        ! kill -0 "$p" 2>/dev/null || return 1
+    done
+}
+# expect_gone FILE WHAT: waits for the processes of FILE to end; fails
+# saying WHAT (with the pid) for each that still runs, and ends it
+expect_gone() {
+    wait_for all_gone "$1"
+    for p in $(cat "$1"); do
+        if kill -0 "$p" 2>/dev/null; then
+            fail "$2 (pid $p)"
+            kill "$p"
+        fi
+    done
+}
+
 # protein run killed outright: its running trials do not run on unseen
 cat >"$tmp/orphan.sh" <<EOF
 #!/bin/sh
@@ -396,18 +414,7 @@ two_started() {
 wait_for two_started
 kill -9 $pid
 wait $pid || true
-orphans_gone() {
-    for p in $(cat "$tmp/orphan.pids"); do
-        ! kill -0 "$p" 2>/dev/null || return 1
-    done
-}
-wait_for orphans_gone
-for p in $(cat "$tmp/orphan.pids"); do
-    if kill -0 "$p" 2>/dev/null; then
-        fail "trial process $p survived kill -9 of protein run"
-        kill "$p"
-    fi
-done
+expect_gone "$tmp/orphan.pids" "a trial process survived kill -9 of protein run"
 
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
@@ -431,14 +438,7 @@ pid=$!
 wait_for test -s "$tmp/wprog.pid"
 kill -9 "$(cat "$tmp/wexec.pid")"
 wait $pid || true
-wprog_gone() {
-    ! kill -0 "$(cat "$tmp/wprog.pid")" 2>/dev/null
-}
-wait_for wprog_gone
-if ! wprog_gone; then
-    fail "the program of a protein exec killed outright still runs"
-    kill "$(cat "$tmp/wprog.pid")"
-fi
+expect_gone "$tmp/wprog.pid" "the program of a protein exec killed outright still runs"
 
 # ------------------------------------------------------------ leftovers
 # what a trial left running in its process group ends with it
@@ -453,18 +453,7 @@ rc=0
 "$PROTEIN" run "$SWEEP" --trials 2 -- "$tmp/leftover.sh" >"$tmp/leftover.out" 2>&1 ||
     rc=$?
 expect_rc 0 "$rc" "trials leaving a process behind ($(cat "$tmp/leftover.out"))"
-leftovers_gone() {
-    for p in $(cat "$tmp/leftover.pids"); do
-        ! kill -0 "$p" 2>/dev/null || return 1
-    done
-}
-wait_for leftovers_gone
-for p in $(cat "$tmp/leftover.pids"); do
-    if kill -0 "$p" 2>/dev/null; then
-        fail "process $p of a finished trial still runs"
-        kill "$p"
-    fi
-done
+expect_gone "$tmp/leftover.pids" "a process of a finished trial still runs"
 
 # ------------------------------------------------------------ bad input
 # an --out that cannot be written stops the sweep before its first trial
