@@ -16,15 +16,17 @@ set -eu
 cli_test_init test_agent_redis
 cli_test_redis
 
-cat >"$tmp/sweep.yaml" <<'EOS2'
-name: restart
-method: random
-max_trials: 10
-parameters:
-  x: {min: 0.0, max: 1.0}
-EOS2
-"$PROTEIN" create "$tmp/sweep.yaml" >"$tmp/create.out" 2>&1 ||
-    fail "create: $(cat "$tmp/create.out")"
+# create_sweep NAME MAX_TRIALS [CREATE OPTIONS...]: a random sweep of x
+create_sweep() {
+    name=$1 max=$2
+    shift 2
+    printf 'name: %s\nmethod: random\nmax_trials: %s\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+        "$name" "$max" >"$tmp/$name.yaml"
+    "$PROTEIN" create "$tmp/$name.yaml" "$@" >"$tmp/create.out" 2>&1 ||
+        fail "create $name: $(cat "$tmp/create.out")"
+}
+
+create_sweep restart 10
 
 # ------------------------------------------------ Redis down at trial end
 # the trial ends once Redis is down (the file go), 10 s at most
@@ -102,15 +104,7 @@ lease_due() {
 # is not claimed again; a frozen agent's trial is, once its lease ended
 # (no coordinator: the claim ends it), and its late outcome is refused
 # while the agent goes on
-cat >"$tmp/short.yaml" <<'EOS2'
-name: short
-method: random
-max_trials: 4
-parameters:
-  x: {min: 0.0, max: 1.0}
-EOS2
-"$PROTEIN" create "$tmp/short.yaml" --lease 3 --max-retries 1 \
-    >"$tmp/create.out" 2>&1 || fail "create short: $(cat "$tmp/create.out")"
+create_sweep short 4 --lease 3 --max-retries 1
 cat >"$tmp/long.sh" <<EOS2
 #!/bin/sh
 [ "\$PROTEIN_TRIAL" = 1 ] && sleep 5
@@ -155,15 +149,7 @@ grep -q '^trial 4: started' "$tmp/frozen.out" ||
 # the agent's claims ask for a short lease (--lease, default 120 s, which
 # it renews): the trial of an agent killed outright is retried after that
 # lease, not after the sweep's (a day here)
-cat >"$tmp/gone.yaml" <<'EOS2'
-name: gone
-method: random
-max_trials: 3
-parameters:
-  x: {min: 0.0, max: 1.0}
-EOS2
-"$PROTEIN" create "$tmp/gone.yaml" --max-retries 1 >"$tmp/create.out" 2>&1 ||
-    fail "create gone: $(cat "$tmp/create.out")"
+create_sweep gone 3 --max-retries 1
 cat >"$tmp/slow.sh" <<EOS2
 #!/bin/sh
 [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/slow.once" ] && touch "$tmp/slow.once" && sleep 60
@@ -187,15 +173,7 @@ grep -q '^trial 1: started' "$tmp/after.out" ||
 # a lease shorter than the stop-flag poll (2 s) is renewed at a third of
 # its length: a live agent's trial is not claimed again after its first
 # 1 s lease
-cat >"$tmp/brief.yaml" <<'EOS2'
-name: brief
-method: random
-max_trials: 3
-parameters:
-  x: {min: 0.0, max: 1.0}
-EOS2
-"$PROTEIN" create "$tmp/brief.yaml" --max-retries 1 >"$tmp/create.out" 2>&1 ||
-    fail "create brief: $(cat "$tmp/create.out")"
+create_sweep brief 3 --max-retries 1
 cat >"$tmp/held.sh" <<EOS2
 #!/bin/sh
 i=0
