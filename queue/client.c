@@ -44,19 +44,6 @@ _Static_assert(sizeof NO_PASSWORD_FMT + URL_QUOTED_MAX <=
                    sizeof((pq_context *)0)->errstr,
                "the advice on a missing password fits ctx->errstr");
 
-/* What ctx->redis points to: the live connection and what it takes to
- * open it again after the server went away. */
-typedef struct pq_conn {
-    redisContext *rc;
-    int is_unix;
-    char host[256]; /* or the socket path */
-    int port;
-    char user[128]; /* empty: AUTH with the password alone */
-    int db;
-    char *password; /* NULL: no AUTH */
-    struct timeval connect_tv, command_tv;
-} pq_conn;
-
 int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -127,11 +114,7 @@ int pq_url_redact(const char *url, char *buf, size_t len)
     return n >= 0 && (size_t)n < len ? 1 : -1;
 }
 
-/* Parses redis://[user@]host[:port][/db] or unix:///path into conn. A
- * password in the URL (user:password@, :password@) is refused: URLs end
- * up in job environments, process lists and logs. Messages show ctx->url,
- * the redacted URL. Returns PQ_OK or PQ_EINVAL with a message. */
-static int parse_url(pq_context *ctx, const char *url, pq_conn *conn)
+int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn)
 {
     const char *s, *end, *at, *colon, *hend;
 
@@ -426,7 +409,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
         ms_tv(o.connect_timeout_ms > 0 ? o.connect_timeout_ms : 2000);
     conn->command_tv =
         ms_tv(o.command_timeout_ms > 0 ? o.command_timeout_ms : 5000);
-    if (parse_url(ctx, url, conn) != PQ_OK)
+    if (pq_url_parse(ctx, url, conn) != PQ_OK)
         return ctx;
     if (o.user && *o.user) {
         if (strlen(o.user) >= sizeof conn->user) {

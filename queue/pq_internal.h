@@ -5,6 +5,7 @@
 #define PQ_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/time.h>
 
 #include "protein_queue.h"
 
@@ -16,6 +17,28 @@
 /* The Redis Functions library (generated from functions.lua). */
 extern const char pq_functions_lua[];
 extern const char pq_functions_version[]; /* hash of its text */
+
+/* What ctx->redis points to: the live connection and what it takes to
+ * open it again after the server went away. */
+typedef struct pq_conn {
+    struct redisContext *rc;
+    int is_unix;
+    char host[256]; /* or the socket path */
+    int port;
+    char user[128]; /* empty: AUTH with the password alone */
+    int db;
+    char *password; /* NULL: no AUTH */
+    struct timeval connect_tv, command_tv;
+} pq_conn;
+
+/* Parses redis://[user@]host[:port][/db] or unix:///path into conn's
+ * is_unix, host, port (6379 unless given), user and db, which the caller
+ * zeroed (the rest is left alone). A password in the URL (user:password@,
+ * :password@) is refused: URLs end up in job environments, process lists
+ * and logs. Messages show ctx->url, the redacted URL (pq_url_redact),
+ * which the caller set. Returns PQ_OK or PQ_EINVAL with a message
+ * (client.c; the fuzz target tests/fuzz/fuzz_redis_url.c calls it too). */
+int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn);
 
 /* Sets ctx->err = err and ctx->errstr from the format; returns err. */
 int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
@@ -175,6 +198,12 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
 int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
                               const pq_reply *r, pq_trial **out,
                               long *claimed_id);
+
+/* Parses one spool record's text (NUL-terminated; cut into lines in
+ * place) into rec, as pq_spool_replay reads the files pq_spool_write
+ * writes. Returns 0, or -1 when a field is missing or malformed (spool.c;
+ * the fuzz target tests/fuzz/fuzz_spool.c calls it too). */
+int pq_spool_parse_record(char *text, pq_spool_record *rec);
 
 /* Parses a decimal long / double field value (NULL or bad: fallback). */
 long pq_parse_long(const char *s, long fallback);

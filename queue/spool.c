@@ -162,9 +162,7 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
     return 0;
 }
 
-/* Parses one record's text into rec. Returns 0, or -1 when a field is
- * missing or malformed. */
-static int parse_record(char *text, pq_spool_record *rec)
+int pq_spool_parse_record(char *text, pq_spool_record *rec)
 {
     char *line, *save = NULL, *end;
     int seen = 0;
@@ -264,7 +262,7 @@ static int read_record(int dfd, const char *name, pq_spool_record *rec)
         n = read(fd, text, RECORD_MAX);
         if (n >= 0) {
             text[n] = '\0';
-            rc = parse_record(text, rec);
+            rc = pq_spool_parse_record(text, rec);
         }
     }
     close(fd);
