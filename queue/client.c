@@ -94,19 +94,28 @@ static struct timeval ms_tv(int ms)
     return tv;
 }
 
+/* Finds the password url may carry: from the first ':' after the scheme
+ * to the last '@' of the whole URL, so that a password holding '@', '/'
+ * or '?' is found whole (a host, port or database has no '@'). Returns 1
+ * with *colon and *at set around it, 0 when url has none. */
+static int find_password(const char *url, const char **colon, const char **at)
+{
+    const char *s = strstr(url, "://");
+
+    s = s ? s + 3 : url;
+    *at = strrchr(s, '@');
+    *colon = *at ? memchr(s, ':', (size_t)(*at - s)) : NULL;
+    return *colon != NULL;
+}
+
 int pq_url_redact(const char *url, char *buf, size_t len)
 {
-    const char *s, *end, *at, *colon;
+    const char *at, *colon;
     int n;
 
     if (!url)
         url = "";
-    s = strstr(url, "://");
-    s = s ? s + 3 : url;
-    end = s + strcspn(s, "/");
-    at = memchr(s, '@', (size_t)(end - s));
-    colon = at ? memchr(s, ':', (size_t)(at - s)) : NULL;
-    if (!colon) {
+    if (!find_password(url, &colon, &at)) {
         n = snprintf(buf, len, "%s", url);
         return n >= 0 && (size_t)n < len ? 0 : -1;
     }
@@ -134,14 +143,14 @@ int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn)
                             "bad Redis URL '%s': expected "
                             "redis://[user@]host[:port][/db] or unix:///path",
                             ctx->url);
+    if (find_password(url, &colon, &at))
+        return pq_set_error(ctx, PQ_EINVAL, URL_PASSWORD_FMT, URL_QUOTED_MAX,
+                            ctx->url);
     s = url + 8;
     end = s + strcspn(s, "/");
     at = memchr(s, '@', (size_t)(end - s));
     if (at) {
         size_t ulen = (size_t)(at - s);
-        if (memchr(s, ':', ulen))
-            return pq_set_error(ctx, PQ_EINVAL, URL_PASSWORD_FMT,
-                                URL_QUOTED_MAX, ctx->url);
         if (ulen == 0 || ulen >= sizeof conn->user)
             return pq_set_error(
                 ctx, PQ_EINVAL,

@@ -193,7 +193,9 @@ typedef struct pq_context {
 
 /* Writes url into buf (len bytes) with any password of its user part
  * replaced by "***" (redis://user:secret@host -> redis://user:***@host),
- * so that it may be printed. Returns 1 when something was hidden, 0 when
+ * so that it may be printed. The password is taken to run from the first
+ * ':' after the scheme to the URL's last '@', so that one holding '@' or
+ * '/' is hidden whole. Returns 1 when something was hidden, 0 when
  * not, -1 when it did not fit (buf then holds a cut, still redacted,
  * prefix). NULL url is "". */
 int pq_url_redact(const char *url, char *buf, size_t len);

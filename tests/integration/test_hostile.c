@@ -339,6 +339,25 @@ static void test_url_password(void)
               strcmp(c->errstr + len - strlen(tail), tail) == 0);
     pq_free(c);
 
+    /* A password holding '/' or '@' is refused and hidden whole (it was
+     * read as the port, and the message showed it). */
+    const char *odd[] = {"zq/x9", "zq@x9", "zq/x@9?y#"};
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        snprintf(url, sizeof url, "redis://alice:%s@127.0.0.1:%d/1", odd[i],
+                 server.port);
+        o.url = url;
+        c = pq_connect(&o);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(c->err, PQ_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "carries a password"));
+        CU_ASSERT_PTR_NULL(strstr(c->errstr, "x9"));
+        CU_ASSERT_PTR_NULL(strstr(c->errstr, "zq"));
+        CU_ASSERT_PTR_NOT_NULL(strstr(c->url, "redis://alice:***@127.0.0.1:"));
+        pq_free(c);
+    }
+    CU_ASSERT_EQUAL(pq_url_redact("redis://u:p@ss@h:1", shown, sizeof shown),
+                    1);
+    CU_ASSERT_STRING_EQUAL(shown, "redis://u:***@h:1");
     CU_ASSERT_EQUAL(pq_url_redact("redis://:pw@h:1/2", shown, sizeof shown), 1);
     CU_ASSERT_STRING_EQUAL(shown, "redis://:***@h:1/2");
     CU_ASSERT_EQUAL(pq_url_redact("redis://u@h:1", shown, sizeof shown), 0);
