@@ -201,7 +201,8 @@ int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
 
 /* Parses one spool record's text (NUL-terminated; cut into lines in
  * place) into rec, as pq_spool_replay reads the files pq_spool_write
- * writes. Returns 0, or -1 when a field is missing or malformed (spool.c;
+ * writes. Returns 0, or -1 when a field is missing, malformed or too long
+ * for rec (a sweep name, token or claim key is never cut short; spool.c;
  * the fuzz target tests/fuzz/fuzz_spool.c calls it too). */
 int pq_spool_parse_record(char *text, pq_spool_record *rec);
 

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,6 +163,16 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
     return 0;
 }
 
+/* Copies field value v into dst (size bytes); -1 when it does not fit: a
+ * sweep name, token or claim key cut short would name another. */
+static int copy_field(char *dst, size_t size, const char *v)
+{
+    if (strlen(v) >= size)
+        return -1;
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
 int pq_spool_parse_record(char *text, pq_spool_record *rec)
 {
     char *line, *save = NULL, *end;
@@ -185,16 +196,19 @@ int pq_spool_parse_record(char *text, pq_spool_record *rec)
                     rec->kind = (pq_spool_kind)k;
             seen |= 1;
         } else if (strcmp(line, "sweep") == 0) {
-            snprintf(rec->sweep, sizeof rec->sweep, "%s", v);
+            if (copy_field(rec->sweep, sizeof rec->sweep, v))
+                return -1;
             seen |= 2;
         } else if (strcmp(line, "trial") == 0) {
             rec->trial_id = strtol(v, &end, 10);
             if (errno || *end)
                 return -1;
         } else if (strcmp(line, "token") == 0) {
-            snprintf(rec->token, sizeof rec->token, "%s", v);
+            if (copy_field(rec->token, sizeof rec->token, v))
+                return -1;
         } else if (strcmp(line, "claim_key") == 0) {
-            snprintf(rec->claim_key, sizeof rec->claim_key, "%s", v);
+            if (copy_field(rec->claim_key, sizeof rec->claim_key, v))
+                return -1;
         } else if (strcmp(line, "score") == 0) {
             rec->score = strtod(v, &end);
             if (*end)
@@ -204,9 +218,10 @@ int pq_spool_parse_record(char *text, pq_spool_record *rec)
             if (*end)
                 return -1;
         } else if (strcmp(line, "exit_status") == 0) {
-            rec->exit_status = (int)strtol(v, &end, 10);
-            if (errno || *end)
+            long status = strtol(v, &end, 10);
+            if (errno || *end || status < INT_MIN || status > INT_MAX)
                 return -1;
+            rec->exit_status = (int)status;
         } else if (strcmp(line, "written_at") == 0) {
             rec->written_at = strtod(v, &end);
         } else if (strcmp(line, "text") == 0) {

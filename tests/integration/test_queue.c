@@ -1366,6 +1366,36 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* A spool record whose sweep name, token or claim key does not fit its
+ * field, or whose exit status is not an int, is refused, not cut short
+ * (a cut name could name another sweep). */
+static void test_spool_parse_limits(void)
+{
+    char text[2048], name[PQ_SWEEP_NAME_MAX + 2];
+    pq_spool_record rec;
+
+    snprintf(text, sizeof text,
+             "kind=failed\nsweep=spool\ntrial=3\ntoken=ab\n"
+             "exit_status=2\ntext=x\n");
+    CU_ASSERT_EQUAL(pq_spool_parse_record(text, &rec), 0);
+    CU_ASSERT_EQUAL(rec.exit_status, 2);
+    memset(name, 'a', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(text, sizeof text, "kind=failed\nsweep=%s\ntrial=3\ntoken=ab\n",
+             name);
+    CU_ASSERT_EQUAL(pq_spool_parse_record(text, &rec), -1);
+    snprintf(text, sizeof text,
+             "kind=failed\nsweep=spool\ntrial=3\ntoken=%0200d\n", 0);
+    CU_ASSERT_EQUAL(pq_spool_parse_record(text, &rec), -1);
+    snprintf(text, sizeof text, "kind=release\nsweep=spool\nclaim_key=%0300d\n",
+             0);
+    CU_ASSERT_EQUAL(pq_spool_parse_record(text, &rec), -1);
+    snprintf(text, sizeof text,
+             "kind=failed\nsweep=spool\ntrial=3\ntoken=ab\n"
+             "exit_status=4294967298\n");
+    CU_ASSERT_EQUAL(pq_spool_parse_record(text, &rec), -1);
+}
+
 static int suite_init(void)
 {
     return queue_suite_open(&server, &ctx);
@@ -1600,6 +1630,7 @@ static const cunit_test tests[] = {
      test_fallback_handed_once},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
+    {"spool records too long for a field refused", test_spool_parse_limits},
     {"damaged store: nothing half-written", test_damaged_store},
     {"expiry in chunks", test_expire_chunks},
     {"ACL for workers", test_acl},
