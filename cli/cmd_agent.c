@@ -47,17 +47,24 @@ typedef struct agent {
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
 } agent;
 
-/* Renews trial t's lease (the agent is alive and runs it, so the trial
- * is lost only when the agent is gone for a lease) and says whether the
- * sweep asked it to stop early (its stop flag); a call that fails says
- * no, and the next poll asks again. */
-static int stop_requested(agent *a, const pq_trial *t)
-{
-    int stop = 0;
+/* What a renewal of a running trial's lease says. */
+typedef enum renewal {
+    RENEWED,       /* run on */
+    STOP_ASKED,    /* the sweep asks the trial to stop early (stop flag) */
+    NO_LONGER_HELD /* its lease ended and it was claimed again or lost */
+} renewal;
 
-    if (pq_renew(a->ctx, a->run.sweep, t->id, t->token, &stop) != PQ_OK)
-        return 0;
-    return stop;
+/* Renews trial t's lease (the agent is alive and runs it, so the trial
+ * is lost only when the agent is gone for a lease) and reads its stop
+ * flag. A call that fails otherwise (Redis down) says RENEWED, and the
+ * next poll asks again. */
+static renewal renew_lease(agent *a, const pq_trial *t)
+{
+    int stop = 0, rc = pq_renew(a->ctx, a->run.sweep, t->id, t->token, &stop);
+
+    if (rc == PQ_ETOKEN || rc == PQ_ESTATE)
+        return NO_LONGER_HELD;
+    return rc == PQ_OK && stop ? STOP_ASKED : RENEWED;
 }
 
 /* What call_redis does: claim a trial, or record an outcome. */
@@ -139,7 +146,9 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
- * reported so far: Redis records it as pruned. Returns 0, a signal number
+ * reported so far: Redis records it as pruned. A trial no longer this
+ * agent's (its lease ended while the agent was frozen, and another claim
+ * took it) has COMMAND stopped and nothing recorded. Returns 0, a signal number
  * when the agent was told to stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
@@ -175,9 +184,22 @@ static int run_trial(agent *a, pq_trial *t)
             goto done;
         }
         if (protein_clock_seconds(CLOCK_MONOTONIC) >= next_poll) {
+            renewal r = renew_lease(a, t);
+
             next_poll =
                 protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
-            if (stop_requested(a, t)) {
+            if (r == NO_LONGER_HELD) {
+                /* another worker runs it now, or it is lost: this run's
+                 * outcome would be refused */
+                printf("trial %ld: its lease ended and the trial is no "
+                       "longer this agent's (%s); stopping the command\n",
+                       t->id, a->ctx->errstr);
+                fflush(stdout);
+                cli_children_stop(&pid, 1, STOP_GRACE_MS);
+                ret = 0;
+                goto done;
+            }
+            if (r == STOP_ASKED) {
                 printf("trial %ld: the sweep asks it to stop early; "
                        "stopping the command\n",
                        t->id);

@@ -9,7 +9,8 @@
 #     claimed again once its lease ended, and the agent's late outcome is
 #     refused while it goes on with the next trial;
 #   - the trial of an agent killed outright is retried after the agent's
-#     own short lease (--lease), not the sweep's day.
+#     own short lease (--lease), not the sweep's day; a thawed agent whose
+#     trial another claim took stops it at its next renewal.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -140,7 +141,9 @@ grep -q '^trial 3: started' "$tmp/thaw.out" ||
 rc=0
 wait $agent || rc=$?
 expect_rc 0 $rc "agent whose trial was claimed again ($(cat "$tmp/frozen.out"))"
-grep -q 'trial 3: outcome not recorded: its lease ended and another claim runs the trial now' \
+# (at its thaw the agent renews first, or records the finished trial
+# first and is refused: either way it says so and records nothing)
+grep -E -q 'trial 3: (outcome not recorded: its lease ended and another claim runs the trial now|its lease ended and the trial is no longer this agent)' \
     "$tmp/frozen.out" || fail "agent did not say why: $(cat "$tmp/frozen.out")"
 grep -q '^trial 4: started' "$tmp/frozen.out" ||
     fail "agent did not go on with the next trial: $(cat "$tmp/frozen.out")"
@@ -196,6 +199,40 @@ wait $agent || rc=$?
 expect_rc 0 $rc "agent with a 1 s lease ($(cat "$tmp/held.out"))"
 grep -q '^trial 2: started' "$tmp/beside.out" ||
     fail "a live agent's trial with a 1 s lease was claimed again: $(cat "$tmp/beside.out")"
+
+# a thawed agent whose trial another claim took stops its command at its
+# next renewal instead of running it to the end for an outcome that would
+# be refused
+create_sweep taken 3 --lease 3 --max-retries 1
+cat >"$tmp/taken.sh" <<EOS2
+#!/bin/sh
+if [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/taken.once" ]; then
+    touch "$tmp/taken.once"
+    i=0
+    while [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+fi
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/taken.sh"
+"$PROTEIN" agent taken --count 1 -- "$tmp/taken.sh" >"$tmp/taken.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/taken.out"
+kill -STOP $agent
+wait_for lease_due taken 1
+"$PROTEIN" agent taken --count 1 -- "$tmp/taken.sh" >"$tmp/taker.out" 2>&1 ||
+    fail "agent taking the frozen one's trial: $(cat "$tmp/taker.out")"
+grep -q '^trial 1: started' "$tmp/taker.out" ||
+    fail "the frozen agent's trial 1 was not claimed again: $(cat "$tmp/taker.out")"
+kill -CONT $agent
+wait_for grep -q 'trial 1: its lease ended and the trial is no longer this agent' \
+    "$tmp/taken.out"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent whose running trial was taken ($(cat "$tmp/taken.out"))"
+grep -q 'outcome not recorded' "$tmp/taken.out" &&
+    fail "the agent recorded a trial no longer its own: $(cat "$tmp/taken.out")"
+"$PROTEIN" show taken 1 | grep -q '^status  *completed' ||
+    fail "trial 1 not completed by its new claim: $("$PROTEIN" show taken 1)"
 
 "$PROTEIN" agent gone --lease 0 -- true >"$tmp/lease0.out" 2>&1 &&
     fail "--lease 0 accepted: $(cat "$tmp/lease0.out")"
