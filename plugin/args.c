@@ -137,7 +137,8 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
             what = "milliseconds from 1 to 600000";
         } else if (KEY_IS("lease")) {
             bad = parse_int(v, 0, INT_MAX, &cfg->lease_s);
-            what = "seconds (0: the sweep's lease)";
+            what = "seconds (0: the job's time limit plus lease_margin, "
+                   "else the sweep's lease)";
         } else if (KEY_IS("lease_margin")) {
             bad = parse_int(v, 0, 86400, &cfg->lease_margin_s);
             what = "seconds from 0 to 86400";

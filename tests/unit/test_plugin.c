@@ -154,6 +154,12 @@ static void test_args_bad_values(void)
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "claim_timeout=x"), -1);
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
+    /* lease=0 is not the sweep's lease outright: the job's time limit
+     * comes first (admin.md, the lease row). */
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "lease=-1"), -1);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "0: the job's time limit plus lease_margin, else the "
+                    "sweep's lease"));
 }
 
 static void test_args_too_long(void)
