@@ -42,7 +42,8 @@ typedef struct agent {
     cli_runner run;
     char claim_base[200];
     char host[128];
-    long done;
+    long done;    /* trials run here */
+    long seq;     /* the sequence number of the next claim key */
     long lease_s; /* the lease its claims ask for */
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
 } agent;
@@ -311,7 +312,7 @@ static int agent_loop(agent *a, long count)
     while (count < 0 || a->done < count) {
         /* one key per trial: a restarted agent with the same --claim-key
          * gets its unfinished trial back, a finished one is not re-run */
-        snprintf(key, sizeof(key), "%s:%ld", a->claim_base, a->done + 1);
+        snprintf(key, sizeof(key), "%s:%ld", a->claim_base, a->seq + 1);
         req.claim_key = key;
         rc = call_redis(a, &claim, "claiming a trial", &sig);
         if (sig == SIGINT || sig == SIGTERM)
@@ -340,15 +341,15 @@ static int agent_loop(agent *a, long count)
                 return CLI_EINTR;
             continue;
         }
-        if (rc != PQ_OK)
-            return cli_queue_fail(VERB, a->ctx, a->run.sweep, rc);
-        if (t->state != PQ_TRIAL_RUNNING) {
-            /* a resumed key whose trial already finished: take the next */
-            a->done++;
-            pq_trial_free(t);
-            t = NULL;
+        if (rc == PQ_ESTATE) {
+            /* the key's trial finished before this agent (re)started with
+             * the same --claim-key: take the next key */
+            a->seq++;
             continue;
         }
+        if (rc != PQ_OK)
+            return cli_queue_fail(VERB, a->ctx, a->run.sweep, rc);
+        a->seq++;
         rc = run_trial(a, t);
         pq_trial_free(t);
         t = NULL;

@@ -10,7 +10,9 @@
 #     refused while it goes on with the next trial;
 #   - the trial of an agent killed outright is retried after the agent's
 #     own short lease (--lease), not the sweep's day; a thawed agent whose
-#     trial another claim took stops it at its next renewal.
+#     trial another claim took stops it at its next renewal;
+#   - an agent restarted with the same --claim-key resumes its trial and
+#     skips the keys whose trials finished.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -233,6 +235,34 @@ grep -q 'outcome not recorded' "$tmp/taken.out" &&
     fail "the agent recorded a trial no longer its own: $(cat "$tmp/taken.out")"
 "$PROTEIN" show taken 1 | grep -q '^status  *completed' ||
     fail "trial 1 not completed by its new claim: $("$PROTEIN" show taken 1)"
+
+# an agent restarted with the same --claim-key gets its unfinished trial
+# back (resumed) and skips the keys whose trials finished before
+create_sweep keyed 4
+cat >"$tmp/keyed.sh" <<EOS2
+#!/bin/sh
+if [ "\$PROTEIN_TRIAL" = 2 ] && [ ! -e "$tmp/keyed.once" ]; then
+    touch "$tmp/keyed.once"
+    i=0
+    while [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+fi
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/keyed.sh"
+"$PROTEIN" agent keyed --claim-key kk --count 2 -- "$tmp/keyed.sh" \
+    >"$tmp/keyed1.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 2: started' "$tmp/keyed1.out"
+kill -9 $agent
+wait $agent 2>/dev/null || true
+"$PROTEIN" agent keyed --claim-key kk --count 2 -- "$tmp/keyed.sh" \
+    >"$tmp/keyed2.out" 2>&1 || fail "restarted agent: $(cat "$tmp/keyed2.out")"
+grep -q '^trial 2 (resumed): started' "$tmp/keyed2.out" ||
+    fail "the restarted agent did not get trial 2 back: $(cat "$tmp/keyed2.out")"
+grep -q '^trial 3: started' "$tmp/keyed2.out" ||
+    fail "the restarted agent did not go on: $(cat "$tmp/keyed2.out")"
+grep -q '^trial 1' "$tmp/keyed2.out" &&
+    fail "the restarted agent ran a finished trial again: $(cat "$tmp/keyed2.out")"
 
 "$PROTEIN" agent gone --lease 0 -- true >"$tmp/lease0.out" 2>&1 &&
     fail "--lease 0 accepted: $(cat "$tmp/lease0.out")"
