@@ -202,20 +202,27 @@ expect_rc 0 $rc "agent with a 1 s lease ($(cat "$tmp/held.out"))"
 grep -q '^trial 2: started' "$tmp/beside.out" ||
     fail "a live agent's trial with a 1 s lease was claimed again: $(cat "$tmp/beside.out")"
 
-# a thawed agent whose trial another claim took stops its command at its
-# next renewal instead of running it to the end for an outcome that would
-# be refused
-create_sweep taken 3 --lease 3 --max-retries 1
-cat >"$tmp/taken.sh" <<EOS2
+# hold_first_run NAME TRIAL: writes $tmp/NAME.sh, a trial program whose
+# first run of trial TRIAL lasts 30 s (a trial still running when the test
+# acts on its agent); every other run ends at once
+hold_first_run() {
+    cat >"$tmp/$1.sh" <<EOS2
 #!/bin/sh
-if [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/taken.once" ]; then
-    touch "$tmp/taken.once"
+if [ "\$PROTEIN_TRIAL" = $2 ] && [ ! -e "$tmp/$1.once" ]; then
+    touch "$tmp/$1.once"
     i=0
     while [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
 fi
 echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
 EOS2
-chmod +x "$tmp/taken.sh"
+    chmod +x "$tmp/$1.sh"
+}
+
+# a thawed agent whose trial another claim took stops its command at its
+# next renewal instead of running it to the end for an outcome that would
+# be refused
+create_sweep taken 3 --lease 3 --max-retries 1
+hold_first_run taken 1
 "$PROTEIN" agent taken --count 1 -- "$tmp/taken.sh" >"$tmp/taken.out" 2>&1 &
 agent=$!
 wait_for grep -q '^trial 1: started' "$tmp/taken.out"
@@ -239,16 +246,7 @@ grep -q 'outcome not recorded' "$tmp/taken.out" &&
 # an agent restarted with the same --claim-key gets its unfinished trial
 # back (resumed) and skips the keys whose trials finished before
 create_sweep keyed 4
-cat >"$tmp/keyed.sh" <<EOS2
-#!/bin/sh
-if [ "\$PROTEIN_TRIAL" = 2 ] && [ ! -e "$tmp/keyed.once" ]; then
-    touch "$tmp/keyed.once"
-    i=0
-    while [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
-fi
-echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
-EOS2
-chmod +x "$tmp/keyed.sh"
+hold_first_run keyed 2
 "$PROTEIN" agent keyed --claim-key kk --count 2 -- "$tmp/keyed.sh" \
     >"$tmp/keyed1.out" 2>&1 &
 agent=$!
