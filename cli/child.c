@@ -19,12 +19,25 @@
 #include "cli.h"
 #include "protein_clock.h"
 
+/* The signals cli_child_wait takes: the stop signals and SIGCHLD. SIGHUP
+ * (the terminal closed) stops like SIGTERM unless this process was started
+ * with it ignored (nohup): a blocked signal is kept pending even when
+ * ignored, and taking it would stop a nohup'ed runner. */
 static void stop_set(sigset_t *set)
 {
+    struct sigaction hup;
+
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGCHLD);
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaddset(set, SIGHUP);
+}
+
+int cli_stop_signal(int sig)
+{
+    return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
 }
 
 void cli_signals_block(sigset_t *old)

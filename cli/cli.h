@@ -22,7 +22,7 @@ enum {
     CLI_EFAIL = 1,  /* runtime failure: Redis down, unknown sweep, ... */
     CLI_EUSAGE = 2, /* bad command line or config; nothing was changed */
     CLI_ESTOP = 3,  /* protein report: the trial should stop early */
-    CLI_EINTR = 130 /* interrupted by SIGINT/SIGTERM */
+    CLI_EINTR = 130 /* interrupted by SIGINT, SIGTERM or SIGHUP */
 };
 
 /* ------------------------------------------------------------ main.c */
@@ -175,9 +175,14 @@ void cli_time_text(double t, char *buf, size_t len);
 
 /* ------------------------------------------------------------ child.c */
 
-/* Blocks SIGINT, SIGTERM and SIGCHLD so that cli_child_wait can take them
- * synchronously; *old receives the previous mask. */
+/* Blocks SIGINT, SIGTERM, SIGHUP (unless ignored, as under nohup) and
+ * SIGCHLD so that cli_child_wait can take them synchronously; *old
+ * receives the previous mask. */
 void cli_signals_block(sigset_t *old);
+
+/* 1 when sig (from cli_child_wait) tells the runner to stop: SIGINT,
+ * SIGTERM or SIGHUP; else 0. */
+int cli_stop_signal(int sig);
 
 /* In a child just forked from parent (the pid before the fork): asks for
  * SIGTERM when parent dies (PR_SET_PDEATHSIG; the parent is single
@@ -195,7 +200,7 @@ void cli_child_tie(pid_t parent);
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);
 
-/* Waits up to timeout_ms for SIGCHLD, SIGINT or SIGTERM (blocked with
+/* Waits up to timeout_ms for SIGCHLD or a stop signal (blocked with
  * cli_signals_block). Returns the signal number, or 0 on timeout. */
 int cli_child_wait(int timeout_ms);
 

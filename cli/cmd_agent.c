@@ -81,8 +81,8 @@ typedef struct agent_call {
  * ends the agent. what names the call for the one line that says so. A
  * claim retried keeps its claim key (a try Redis ran late is resumed); an
  * outcome that an earlier, timed-out try recorded after all is PQ_ESTATE,
- * taken as recorded. SIGINT or SIGTERM ends the retries (*sig, else 0).
- * Returns the last call's code (its message in a->ctx->errstr). */
+ * taken as recorded. A stop signal (cli_stop_signal) ends the retries (*sig,
+ * else 0). Returns the last call's code (its message in a->ctx->errstr). */
 static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
 {
     double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + REDIS_RETRY_S;
@@ -103,7 +103,7 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
                 "protein agent: sweep %s: %s: %s; retrying for up to %d s\n",
                 a->run.sweep, what, a->ctx->errstr, REDIS_RETRY_S);
         *sig = cli_child_wait(pause);
-        if (*sig == SIGINT || *sig == SIGTERM)
+        if (cli_stop_signal(*sig))
             return rc;
         *sig = 0;
         pause = pause * 2 > 4000 ? 4000 : pause * 2;
@@ -173,7 +173,7 @@ static int run_trial(agent *a, pq_trial *t)
     fflush(stdout);
     while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(a->poll_ms < 1000 ? a->poll_ms : 1000);
-        if (sig == SIGINT || sig == SIGTERM) {
+        if (cli_stop_signal(sig)) {
             cli_children_stop(&pid, 1, STOP_GRACE_MS);
             rec.kind = PQ_SPOOL_INTERRUPTED;
             snprintf(rec.text, sizeof(rec.text), "agent %s stopped by %s",
@@ -315,7 +315,7 @@ static int agent_loop(agent *a, long count)
         snprintf(key, sizeof(key), "%s:%ld", a->claim_base, a->seq + 1);
         req.claim_key = key;
         rc = call_redis(a, &claim, "claiming a trial", &sig);
-        if (sig == SIGINT || sig == SIGTERM)
+        if (cli_stop_signal(sig))
             return CLI_EINTR;
         if (rc == PQ_EBUDGET) {
             printf("sweep %s: budget used; %ld trials ran here\n", a->run.sweep,
@@ -337,7 +337,7 @@ static int agent_loop(agent *a, long count)
                         a->run.sweep, a->ctx->errstr);
             said_empty = 1;
             sig = cli_child_wait(EMPTY_RETRY_MS);
-            if (sig == SIGINT || sig == SIGTERM)
+            if (cli_stop_signal(sig))
                 return CLI_EINTR;
             continue;
         }

@@ -215,7 +215,7 @@ int cmd_exec(int argc, char **argv)
     }
     while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(POLL_MS);
-        if (sig == SIGINT || sig == SIGTERM)
+        if (cli_stop_signal(sig))
             kill(-pid, sig);
         else if (sig == 0 && !stopping &&
                  report(wdir, run_id, cfg->metric, result, &reported, 0, &m)) {

@@ -358,7 +358,7 @@ static int reap(run_state *st)
     return n;
 }
 
-/* Signals and reaps the running trials after SIGINT/SIGTERM; they are
+/* Signals and reaps the running trials after a stop signal; they are
  * dropped (not recorded). */
 static void stop_all(run_state *st)
 {
@@ -428,7 +428,7 @@ static int loop(run_state *st, long parallel)
         if (st->running == 0)
             return 0;
         sig = cli_child_wait(1000);
-        if (sig == SIGINT || sig == SIGTERM)
+        if (cli_stop_signal(sig))
             return sig;
         check_progress(st);
         reap(st);

@@ -12,7 +12,8 @@
 #     own short lease (--lease), not the sweep's day; a thawed agent whose
 #     trial another claim took stops it at its next renewal;
 #   - an agent restarted with the same --claim-key resumes its trial and
-#     skips the keys whose trials finished.
+#     skips the keys whose trials finished;
+#   - SIGHUP stops an agent as SIGTERM does, unless started under nohup.
 set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 
@@ -261,6 +262,40 @@ grep -q '^trial 3: started' "$tmp/keyed2.out" ||
     fail "the restarted agent did not go on: $(cat "$tmp/keyed2.out")"
 grep -q '^trial 1' "$tmp/keyed2.out" &&
     fail "the restarted agent ran a finished trial again: $(cat "$tmp/keyed2.out")"
+
+# the terminal closing (SIGHUP) stops the agent as SIGTERM does (its trial
+# recorded as interrupted, exit 130), unless it was started with SIGHUP
+# ignored (nohup), which it then keeps ignoring
+create_sweep hup 3
+hold_first_run hup 1
+"$PROTEIN" agent hup --count 1 -- "$tmp/hup.sh" >"$tmp/hup.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/hup.out"
+kill -HUP $agent
+rc=0
+wait $agent || rc=$?
+expect_rc 130 $rc "agent after SIGHUP ($(cat "$tmp/hup.out"))"
+"$PROTEIN" show hup 1 | grep -q '^status  *interrupted' ||
+    fail "trial 1 not interrupted by SIGHUP: $("$PROTEIN" show hup 1)"
+cat >"$tmp/nohup.sh" <<EOS2
+#!/bin/sh
+i=0
+while [ ! -e "$tmp/nohup.go" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+chmod +x "$tmp/nohup.sh"
+(trap '' HUP && exec "$PROTEIN" agent hup --count 1 -- "$tmp/nohup.sh") \
+    >"$tmp/nohup.out" 2>&1 &
+agent=$!
+wait_for grep -q 'started' "$tmp/nohup.out"
+kill -HUP $agent
+sleep 0.5
+kill -0 $agent 2>/dev/null ||
+    fail "a nohup'ed agent stopped at SIGHUP: $(cat "$tmp/nohup.out")"
+touch "$tmp/nohup.go"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "nohup'ed agent after SIGHUP ($(cat "$tmp/nohup.out"))"
 
 "$PROTEIN" agent gone --lease 0 -- true >"$tmp/lease0.out" 2>&1 &&
     fail "--lease 0 accepted: $(cat "$tmp/lease0.out")"
