@@ -30,22 +30,32 @@ create_sweep() {
         fail "create $name: $(cat "$tmp/create.out")"
 }
 
+# hold_until_go NAME TRIAL TENTHS: writes $tmp/NAME.sh, a trial program
+# that, for trial TRIAL (any trial when TRIAL is any), waits until the file
+# $tmp/NAME.go exists, TENTHS tenths of a second at most
+hold_until_go() {
+    cat >"$tmp/$1.sh" <<EOS2
+#!/bin/sh
+i=0
+while { [ "$2" = any ] || [ "\$PROTEIN_TRIAL" = "$2" ]; } &&
+    [ ! -e "$tmp/$1.go" ] && [ \$i -lt $3 ]; do
+    sleep 0.1; i=\$((i + 1))
+done
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS2
+    chmod +x "$tmp/$1.sh"
+}
+
 create_sweep restart 10
 
 # ------------------------------------------------ Redis down at trial end
-# the trial ends once Redis is down (the file go), 10 s at most
-cat >"$tmp/trial.sh" <<EOS2
-#!/bin/sh
-i=0
-while [ ! -e "$tmp/go" ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
-echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
-EOS2
-chmod +x "$tmp/trial.sh"
+# the trial ends once Redis is down (the file trial.go), 10 s at most
+hold_until_go trial any 100
 "$PROTEIN" agent restart --count 1 -- "$tmp/trial.sh" >"$tmp/down.out" 2>&1 &
 agent=$!
 wait_for grep -q '^trial 1: started' "$tmp/down.out"
 redis_down
-touch "$tmp/go"
+touch "$tmp/trial.go"
 wait_for grep -q 'retrying for up to 30 s' "$tmp/down.out"
 redis_up || fail "redis-server did not restart"
 rc=0
@@ -180,15 +190,7 @@ grep -q '^trial 1: started' "$tmp/after.out" ||
 # its length: a live agent's trial is not claimed again after its first
 # 1 s lease
 create_sweep brief 3 --max-retries 1
-cat >"$tmp/held.sh" <<EOS2
-#!/bin/sh
-i=0
-while [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/held.go" ] && [ \$i -lt 100 ]; do
-    sleep 0.1; i=\$((i + 1))
-done
-echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
-EOS2
-chmod +x "$tmp/held.sh"
+hold_until_go held 1 100
 "$PROTEIN" agent brief --lease 1 --count 1 -- "$tmp/held.sh" >"$tmp/held.out" 2>&1 &
 agent=$!
 wait_for grep -q '^trial 1: started' "$tmp/held.out"
@@ -277,13 +279,7 @@ wait $agent || rc=$?
 expect_rc 130 $rc "agent after SIGHUP ($(cat "$tmp/hup.out"))"
 "$PROTEIN" show hup 1 | grep -q '^status  *interrupted' ||
     fail "trial 1 not interrupted by SIGHUP: $("$PROTEIN" show hup 1)"
-cat >"$tmp/nohup.sh" <<EOS2
-#!/bin/sh
-i=0
-while [ ! -e "$tmp/nohup.go" ] && [ \$i -lt 300 ]; do sleep 0.1; i=\$((i + 1)); done
-echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
-EOS2
-chmod +x "$tmp/nohup.sh"
+hold_until_go nohup any 300
 (trap '' HUP && exec "$PROTEIN" agent hup --count 1 -- "$tmp/nohup.sh") \
     >"$tmp/nohup.out" 2>&1 &
 agent=$!
