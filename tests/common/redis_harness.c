@@ -319,3 +319,31 @@ int redis_harness_cli_is(const redis_harness *h, const char *want,
     free(out);
     return same;
 }
+
+/* Contract in redis_harness.h. */
+void redis_harness_stuff_index(const redis_harness *h, const char *user, long n)
+{
+    char key[256], count[32];
+    const char *fill[] = {
+        "EVAL",
+        "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 0, "
+        "string.format('%s/j%06d', ARGV[2], i)) end return 1",
+        "1",
+        key,
+        count,
+        user,
+        NULL};
+    const char *add[] = {"ZADD", "protein:users", "0", user, NULL};
+    const char *drop[] = {"DEL", key, NULL};
+    const char *forget[] = {"ZREM", "protein:users", user, NULL};
+
+    snprintf(key, sizeof key, "protein:{%s/}:sweeps", user);
+    snprintf(count, sizeof count, "%ld", n);
+    if (n > 0) {
+        free(redis_harness_cli(h, fill));
+        free(redis_harness_cli(h, add));
+    } else {
+        free(redis_harness_cli(h, drop));
+        free(redis_harness_cli(h, forget));
+    }
+}

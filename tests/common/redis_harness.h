@@ -79,4 +79,11 @@ char *redis_harness_cli_line(const redis_harness *h, const char *const *args);
 int redis_harness_cli_is(const redis_harness *h, const char *want,
                          const char *const *args);
 
+/* Makes `user` a known user (protein:users) whose own sweep index holds n
+ * names user/j000001 ... of sweeps that do not exist: a person stuffing
+ * the index their ACL lets them write. n = 0 takes the index and the
+ * user away again. */
+void redis_harness_stuff_index(const redis_harness *h, const char *user,
+                               long n);
+
 #endif /* PROTEIN_REDIS_HARNESS_H */

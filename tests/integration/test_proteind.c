@@ -400,21 +400,9 @@ static void test_fills_new_sweep(void)
 static void test_stuffed_index(void)
 {
     const char *extra[] = {"--id", "stuff", NULL};
-    const char *fill[] = {
-        "EVAL",
-        "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 0, "
-        "string.format('stuffer/j%06d', i)) end return 1",
-        "1",
-        "protein:{stuffer/}:sweeps",
-        "12000",
-        NULL};
-    const char *user[] = {"ZADD", "protein:users", "0", "stuffer", NULL};
-    const char *drop[] = {"DEL", "protein:{stuffer/}:sweeps", NULL};
-    const char *unuser[] = {"ZREM", "protein:users", "stuffer", NULL};
     pid_t pid;
 
-    free(redis_harness_cli(&harness, fill));
-    free(redis_harness_cli(&harness, user));
+    redis_harness_stuff_index(&harness, "stuffer", 12000);
     CU_ASSERT_EQUAL_FATAL(create_sweep("stuffok", 0), PQ_OK);
     pid = start_proteind("stuff", extra);
     CU_ASSERT(wait_queue("stuffok", DEPTH, "stuff", 20000));
@@ -427,8 +415,7 @@ static void test_stuffed_index(void)
     CU_ASSERT_EQUAL(count_log("stuff", "stuffer/j010001"), 0);
     CU_ASSERT_EQUAL(count_log("stuff", "index holds over"), 1);
     kill9(pid);
-    free(redis_harness_cli(&harness, drop));
-    free(redis_harness_cli(&harness, unuser));
+    redis_harness_stuff_index(&harness, "stuffer", 0);
 }
 
 /* A sweep that appears while another is held is served in name order,

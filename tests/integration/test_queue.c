@@ -1565,24 +1565,12 @@ static void test_expire_chunks(void)
  * stuffed into it. Exactly PQ_OWNER_INDEX_MAX entries are read whole. */
 static void test_stuffed_index(void)
 {
-    const char *fill[] = {
-        "EVAL",
-        "for i = 1, tonumber(ARGV[1]) do redis.call('ZADD', KEYS[1], 0, "
-        "string.format('stuffer/j%06d', i)) end return 1",
-        "1",
-        "protein:{stuffer/}:sweeps",
-        "10000",
-        NULL};
-    const char *user[] = {"ZADD", "protein:users", "0", "stuffer", NULL};
     const char *more[] = {"ZADD", "protein:{stuffer/}:sweeps", "0", "stuffer/k",
                           NULL};
-    const char *drop[] = {"DEL", "protein:{stuffer/}:sweeps", NULL};
-    const char *unuser[] = {"ZREM", "protein:users", "stuffer", NULL};
     char **names = NULL, **cut = NULL;
     size_t n = 0, n_cut = 0, stuffed = 0;
 
-    free(redis_harness_cli(&server, fill));
-    free(redis_harness_cli(&server, user));
+    redis_harness_stuff_index(&server, "stuffer", PQ_OWNER_INDEX_MAX);
     CU_ASSERT_EQUAL_FATAL(pq_sweep_list(ctx, &names, &n, &cut, &n_cut), PQ_OK);
     for (size_t i = 0; i < n; i++)
         stuffed += strncmp(names[i], "stuffer/", 8) == 0;
@@ -1605,8 +1593,7 @@ static void test_stuffed_index(void)
     CU_ASSERT_EQUAL(pq_sweep_list_owned(ctx, "stuffer", &names, &n), PQ_OK);
     CU_ASSERT_EQUAL(n, PQ_OWNER_INDEX_MAX + 1);
     pq_strings_free(names, n);
-    free(redis_harness_cli(&server, drop));
-    free(redis_harness_cli(&server, unuser));
+    redis_harness_stuff_index(&server, "stuffer", 0);
 }
 
 static const cunit_test tests[] = {
