@@ -47,7 +47,9 @@ typedef struct daemon_state {
     proteind_options opts;
     const protein_gp_backend *backend;
     pq_context *ctx;
-    served *sweeps;
+    /* each allocated alone: a sweep's state keeps a pointer to its lease
+     * while the array grows and its entries move */
+    served **sweeps;
     size_t n_sweeps; /* sorted by name */
     size_t n_cut;    /* users whose index was read in part (logged) */
     int64_t next_discovery;
@@ -320,46 +322,52 @@ static int names_cmp(const void *a, const void *b)
  * served set, which is kept sorted by name, and marks those present as no
  * longer missing. One pass over both, as a user's index may hold
  * thousands of names; the strings of the names added are taken over
- * (NULL in names), and the held sweeps moved are told where their
- * leases are now. Returns 0 or PQ_ENOMEM (nothing added). */
+ * (NULL in names). Returns 0 or PQ_ENOMEM (nothing added). */
 static int serve_all(daemon_state *d, char **names, size_t n)
 {
-    size_t fresh = 0, i, j, k;
-    served *grown;
+    size_t fresh = 0, i, j, k, a;
+    served **grown, **added;
 
     for (i = 0, j = 0; i < n; i++) {
         while (j < d->n_sweeps &&
-               strcmp(d->sweeps[j].lease.sweep, names[i]) < 0)
+               strcmp(d->sweeps[j]->lease.sweep, names[i]) < 0)
             j++;
-        if (j < d->n_sweeps && strcmp(d->sweeps[j].lease.sweep, names[i]) == 0)
-            d->sweeps[j].missing = 0;
+        if (j < d->n_sweeps && strcmp(d->sweeps[j]->lease.sweep, names[i]) == 0)
+            d->sweeps[j]->missing = 0;
         else
             fresh++;
     }
     if (fresh == 0)
         return 0;
-    grown = realloc(d->sweeps, (d->n_sweeps + fresh) * sizeof *grown);
-    if (!grown)
+    added = calloc(fresh, sizeof *added);
+    for (a = 0; added && a < fresh; a++)
+        if (!(added[a] = calloc(1, sizeof **added)))
+            break;
+    grown = added && a == fresh
+                ? realloc(d->sweeps, (d->n_sweeps + fresh) * sizeof *grown)
+                : NULL;
+    if (!grown) {
+        for (k = 0; added && k < a; k++)
+            free(added[k]);
+        free(added);
         return PQ_ENOMEM;
+    }
     d->sweeps = grown;
     /* Merged from the back, so that nothing is overwritten before moved. */
     for (i = n, j = d->n_sweeps, k = d->n_sweeps + fresh; i > 0;) {
-        int c = j > 0 ? strcmp(grown[j - 1].lease.sweep, names[i - 1]) : -1;
+        int c = j > 0 ? strcmp(grown[j - 1]->lease.sweep, names[i - 1]) : -1;
 
         if (c >= 0) {
             grown[--k] = grown[--j];
             i -= c == 0;
         } else {
-            memset(&grown[--k], 0, sizeof *grown);
-            grown[k].lease.sweep = names[--i];
+            grown[--k] = added[--a];
+            grown[k]->lease.sweep = names[--i];
             names[i] = NULL;
         }
     }
+    free(added);
     d->n_sweeps += fresh;
-    /* The held sweeps' states renew their leases where these are now. */
-    for (i = 0; i < d->n_sweeps; i++)
-        if (d->sweeps[i].state)
-            proteind_sweep_move_lease(d->sweeps[i].state, &d->sweeps[i].lease);
     return 0;
 }
 
@@ -444,9 +452,9 @@ static void drop_state(served *sv)
 static void disconnect(daemon_state *d)
 {
     for (size_t i = 0; i < d->n_sweeps; i++) {
-        drop_state(&d->sweeps[i]);
-        d->sweeps[i].lease.held = 0;
-        d->sweeps[i].lease.renew_at = 0;
+        drop_state(d->sweeps[i]);
+        d->sweeps[i]->lease.held = 0;
+        d->sweeps[i]->lease.renew_at = 0;
     }
     pq_free(d->ctx);
     d->ctx = NULL;
@@ -616,7 +624,7 @@ static size_t count_held(const daemon_state *d)
     size_t n = 0;
 
     for (size_t i = 0; i < d->n_sweeps; i++)
-        n += d->sweeps[i].state != NULL;
+        n += d->sweeps[i]->state != NULL;
     return n;
 }
 
@@ -653,10 +661,10 @@ static int run(daemon_state *d)
             d->opts.once ? 0 : d->opts.poll_ms / (int)(n_held ? n_held : 1);
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
-            if (d->sweeps[i].dropped || d->sweeps[i].missing ||
-                now < d->sweeps[i].retry_at)
+            if (d->sweeps[i]->dropped || d->sweeps[i]->missing ||
+                now < d->sweeps[i]->retry_at)
                 continue;
-            rc = tick_sweep(d, &d->sweeps[i], wait_ms);
+            rc = tick_sweep(d, d->sweeps[i], wait_ms);
             if (proteind_stopping())
                 break;
         }
@@ -716,9 +724,10 @@ int main(int argc, char **argv)
     rc = run(&d);
 
     for (size_t i = 0; i < d.n_sweeps; i++) {
-        proteind_lease_release(d.ctx, &d.sweeps[i].lease, &d.opts);
-        drop_state(&d.sweeps[i]);
-        free(d.sweeps[i].lease.sweep);
+        proteind_lease_release(d.ctx, &d.sweeps[i]->lease, &d.opts);
+        drop_state(d.sweeps[i]);
+        free(d.sweeps[i]->lease.sweep);
+        free(d.sweeps[i]);
     }
     free(d.sweeps);
     pq_free(d.ctx);

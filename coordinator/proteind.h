@@ -110,8 +110,8 @@ typedef struct proteind_sweep proteind_sweep;
  * when that is set and the config's is 0 or larger: logged), creates an
  * optimizer on `backend` and feeds it
  * every observation of the sweep's stream from its start. The state keeps
- * `lease` (which must outlive it, or proteind_sweep_move_lease names its
- * new place) to renew it during long refits. Returns
+ * `lease` (which must outlive it and stay where it is) to renew it
+ * during long refits. Returns
  * PQ_ESTOPPED for a stopped sweep (nothing to coordinate); on another
  * failure a negative code, with the reason logged. *out is NULL then.
  * Free the result with proteind_sweep_free. */
@@ -128,12 +128,6 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
  * another coordinator, or a negative pq_error when Redis failed (the state
  * stays usable; call again later). */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);
-
-/* Points s at lease, the one it was opened with after its owner moved it
- * (the served set is an array kept in name order: a sweep that appears
- * may move the others), so that long refits renew the sweep's own lease.
- * Never fails. */
-void proteind_sweep_move_lease(proteind_sweep *s, proteind_lease *lease);
 
 /* 1 when the sweep is finished (stopped, or its budget is spent) and the
  * coordinator can drop it. */

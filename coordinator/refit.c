@@ -746,12 +746,6 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 }
 
 /* Contract in proteind.h. */
-void proteind_sweep_move_lease(proteind_sweep *s, proteind_lease *lease)
-{
-    s->lease = lease;
-}
-
-/* Contract in proteind.h. */
 int proteind_sweep_done(const proteind_sweep *s)
 {
     return s->done;
