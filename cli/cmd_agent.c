@@ -239,22 +239,22 @@ done:
     return ret;
 }
 
-/* With no COMMAND: writes the sweep's stored config into the runner's
- * private directory and sets *cmd to `protein exec` of it, which runs the
- * config's W&B program for each trial. Returns 0, or -1 after printing why
- * (no such sweep, no program in its config). */
-static int stored_program(agent *a, char **path, char ***cmd)
+/* With no COMMAND: writes the sweep's stored config (info, as
+ * pq_sweep_get gave it with get_rc; NULL when that failed) into the
+ * runner's private directory and sets *cmd to `protein exec` of it, which
+ * runs the config's W&B program for each trial. Returns 0, or -1 after
+ * printing why (no such sweep, no program in its config). */
+static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
+                          char **path, char ***cmd)
 {
-    pq_sweep_info *info = NULL;
     protein_sweep_config *cfg = NULL;
     protein_error err;
     char msg[1024];
     FILE *fp;
     int rc;
 
-    rc = pq_sweep_get(a->ctx, a->run.sweep, &info);
-    if (rc != PQ_OK)
-        return cli_queue_fail(VERB, a->ctx, a->run.sweep, rc), -1;
+    if (get_rc != PQ_OK)
+        return cli_queue_fail(VERB, a->ctx, a->run.sweep, get_rc), -1;
     memset(&err, 0, sizeof(err));
     rc = -1;
     if (!info->config_yaml ||
@@ -287,7 +287,6 @@ static int stored_program(agent *a, char **path, char ***cmd)
     rc = 0;
 done:
     protein_config_free(cfg);
-    pq_sweep_info_free(info);
     return rc;
 }
 
@@ -364,18 +363,13 @@ static int agent_loop(agent *a, long count)
 }
 
 /* The lease the agent's claims ask for: `wanted`, or the sweep's own
- * lease when that is shorter. A sweep that cannot be read here is left
- * to the first claim to report. */
-static long sweep_lease(agent *a, long wanted)
+ * lease (info; NULL when the sweep could not be read, which the first
+ * claim then reports) when that is shorter. */
+static long sweep_lease(const pq_sweep_info *info, long wanted)
 {
-    pq_sweep_info *info = NULL;
-    long lease = wanted;
-
-    if (pq_sweep_get(a->ctx, a->run.sweep, &info) == PQ_OK &&
-        info->lease_seconds > 0 && info->lease_seconds < lease)
-        lease = info->lease_seconds;
-    pq_sweep_info_free(info);
-    return lease;
+    if (info != NULL && info->lease_seconds > 0 && info->lease_seconds < wanted)
+        return info->lease_seconds;
+    return wanted;
 }
 
 int cmd_agent(int argc, char **argv)
@@ -391,7 +385,8 @@ int cmd_agent(int argc, char **argv)
     agent a;
     long count = -1, lease = AGENT_LEASE_S;
     char *config_path = NULL, **exec_cmd = NULL;
-    int c, dash, has_command, ret;
+    pq_sweep_info *info = NULL;
+    int c, dash, has_command, ret, get_rc;
 
     memset(&a, 0, sizeof(a));
     dash = cli_command_dash(argc, argv);
@@ -427,14 +422,15 @@ int cmd_agent(int argc, char **argv)
     a.ctx = cli_connect(VERB, &r);
     if (!a.ctx)
         return CLI_EFAIL;
-    a.lease_s = sweep_lease(&a, lease);
+    get_rc = pq_sweep_get(a.ctx, a.run.sweep, &info);
+    a.lease_s = sweep_lease(get_rc == PQ_OK ? info : NULL, lease);
     a.poll_ms = a.lease_s * 1000 / 3 < STOP_POLL_MS
                     ? (int)(a.lease_s * 1000 / 3)
                     : STOP_POLL_MS;
     ret = CLI_EFAIL;
     if (cli_runner_open(VERB, &a.run) == 0) {
         if (has_command == 0 ||
-            stored_program(&a, &config_path, &exec_cmd) == 0) {
+            stored_program(&a, info, get_rc, &config_path, &exec_cmd) == 0) {
             if (exec_cmd)
                 a.run.command = exec_cmd;
             ret = agent_loop(&a, count);
@@ -445,6 +441,7 @@ int cmd_agent(int argc, char **argv)
     }
     free(config_path);
     cli_strv_free(exec_cmd);
+    pq_sweep_info_free(info);
     pq_free(a.ctx);
     return ret;
 }
