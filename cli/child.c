@@ -53,8 +53,9 @@ void cli_signals_block(sigset_t *old)
 static int contract_variable(const char *entry)
 {
     static const char *const names[] = {
-        "PROTEIN_SWEEP=",  "PROTEIN_TRIAL=", "PROTEIN_PARAMS=", "PROTEIN_ARGS=",
-        "PROTEIN_RESULT=", "PROTEIN_TOKEN=", "PROTEIN_PARAM_"};
+        "PROTEIN_SWEEP=",      "PROTEIN_TRIAL=",    "PROTEIN_PARAMS=",
+        "PROTEIN_ARGS=",       "PROTEIN_RESULT=",   "PROTEIN_TOKEN=",
+        "PROTEIN_METRIC_KEY=", "PROTEIN_COST_KEY=", "PROTEIN_PARAM_"};
     size_t i;
 
     for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -269,8 +270,9 @@ void cli_runner_close(cli_runner *rn)
 }
 
 int cli_trial_start(const char *verb, const cli_runner *rn, long id,
-                    const pq_params *params, const char *token,
-                    char **result_path, pid_t *pid)
+                    const pq_params *params, const char *metric,
+                    const char *cost_key, const char *token, char **result_path,
+                    pid_t *pid)
 {
     char *path;
     pq_env env = {0};
@@ -282,7 +284,8 @@ int cli_trial_start(const char *verb, const cli_runner *rn, long id,
                  rn->sweep, id, rn->dir, strerror(errno));
         return -1;
     }
-    if (pq_env_build(rn->sweep, id, params, path, token, &env) != PQ_OK) {
+    if (pq_env_build(rn->sweep, id, params, metric, cost_key, path, token,
+                     &env) != PQ_OK) {
         char why[600];
 
         if (pq_params_env_check(params, why, sizeof(why)) == PQ_OK)

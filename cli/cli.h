@@ -113,6 +113,10 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
  * (pq_acl_user_name_valid), else NULL. Static storage. */
 const char *cli_user_name(void);
 
+/* The value of environment variable name; NULL when it is unset or empty
+ * (an empty one counts as unset). */
+const char *cli_env(const char *name);
+
 /* The full name ("OWNER/NAME") of the sweep a user names: a bare NAME is
  * the caller's own. Static storage, overwritten by the next call; NULL
  * after printing a usage error for a bad name. */
@@ -245,13 +249,15 @@ int cli_runner_open(const char *verb, cli_runner *rn);
 void cli_runner_close(cli_runner *rn);
 
 /* Starts trial `id` of rn->sweep: creates its result file in rn->dir and
- * runs rn->command with the environment contract of params (token: the
- * claim token, NULL outside the queue). Returns 0 with *result_path
+ * runs rn->command with the environment contract of params (metric and
+ * cost_key: the sweep's result keys, NULL for "score" and "cost"; token:
+ * the claim token, NULL outside the queue). Returns 0 with *result_path
  * (malloc'ed; the caller unlinks and frees it) and *pid, or -1 after
  * printing "protein VERB: sweep S trial N: REASON" (nothing to free). */
 int cli_trial_start(const char *verb, const cli_runner *rn, long id,
-                    const pq_params *params, const char *token,
-                    char **result_path, pid_t *pid);
+                    const pq_params *params, const char *metric,
+                    const char *cost_key, const char *token, char **result_path,
+                    pid_t *pid);
 
 /* How a trial's child ended. */
 typedef enum cli_trial_end {

@@ -166,8 +166,8 @@ static int run_trial(agent *a, pq_trial *t)
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", a->run.sweep);
     snprintf(rec.token, sizeof(rec.token), "%s", t->token);
     rec.trial_id = t->id;
-    if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->token, &result,
-                        &pid) < 0)
+    if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->metric,
+                        t->cost_metric, t->token, &result, &pid) < 0)
         return -1;
     printf("trial %ld%s: started\n", t->id, t->resumed ? " (resumed)" : "");
     fflush(stdout);

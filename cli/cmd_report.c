@@ -54,23 +54,23 @@ static double arg_number(char **args, int n, const char *key)
 }
 
 /* Where the KEY=VALUE argument goes in the result file: 0 for step, 1 for
- * cost, 2 for any other key. protein run reads a report's cost only
- * between its step= line and its metric line (cli_curve_update), and
- * under protein run nothing tells this program the sweep's metric or a
- * cost key of another name: only the default cost key can be moved. */
-static int line_rank(const char *arg)
+ * the sweep's cost key (cost), 2 for any other key. protein run reads a
+ * report's cost only between its step= line and its metric line
+ * (cli_curve_update). */
+static int line_rank(const char *arg, const char *cost)
 {
     size_t klen = strcspn(arg, "=");
 
     if (klen == 4 && strncmp(arg, "step", 4) == 0)
         return 0;
-    return klen == 4 && strncmp(arg, "cost", 4) == 0 ? 1 : 2;
+    return klen == strlen(cost) && strncmp(arg, cost, klen) == 0 ? 1 : 2;
 }
 
 /* Appends the KEY=VALUE lines to path in one write: the step= lines first,
- * then the cost= lines, then the others, each group in the order given
- * (so the last line of a key is still the one given last). */
-static int append_lines(const char *path, char **args, int n)
+ * then the lines of cost (the sweep's cost key), then the others, each
+ * group in the order given (so the last line of a key is still the one
+ * given last). */
+static int append_lines(const char *path, char **args, int n, const char *cost)
 {
     size_t len = 0, off = 0;
     char *buf;
@@ -84,7 +84,7 @@ static int append_lines(const char *path, char **args, int n)
         return -1;
     for (rank = 0; rank <= 2; rank++)
         for (i = 0; i < n; i++)
-            if (line_rank(args[i]) == rank)
+            if (line_rank(args[i], cost) == rank)
                 off += (size_t)sprintf(buf + off, "%s\n", args[i]);
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -103,14 +103,18 @@ static int append_lines(const char *path, char **args, int n)
     return 0;
 }
 
-/* Sends progress for the trial in the environment. Returns 1 when the
- * trial should stop, 0 otherwise (including when Redis cannot be reached:
- * the values are in the result file, so this only warns). */
+/* Sends progress for the trial in the environment: the values of its
+ * metric and cost keys ($PROTEIN_METRIC_KEY, $PROTEIN_COST_KEY; the sweep's
+ * stored config when a launcher older than them left them unset). Returns
+ * 1 when the trial should stop, 0 otherwise (including when Redis cannot
+ * be reached: the values are in the result file, so this only warns). */
 static int send_progress(const cli_redis_opts *r, char **args, int n)
 {
     const char *sweep = getenv("PROTEIN_SWEEP");
     const char *trial = getenv("PROTEIN_TRIAL");
     const char *token = getenv("PROTEIN_TOKEN");
+    const char *metric = cli_env("PROTEIN_METRIC_KEY");
+    const char *cost_key = cli_env("PROTEIN_COST_KEY");
     pq_sweep_info *info = NULL;
     pq_context *ctx;
     double score, step, cost;
@@ -134,12 +138,16 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
                         "$PROTEIN_RESULT)\n");
         return 0;
     }
-    rc = pq_sweep_get(ctx, sweep, &info);
+    rc = PQ_OK;
+    if ((!metric || !cost_key) &&
+        (rc = pq_sweep_get(ctx, sweep, &info)) == PQ_OK) {
+        metric = info->metric ? info->metric : "score";
+        cost_key = info->cost_metric ? info->cost_metric : "cost";
+    }
     if (rc == PQ_OK) {
-        score = arg_number(args, n, info->metric ? info->metric : "score");
+        score = arg_number(args, n, metric);
         step = arg_number(args, n, "step");
-        cost =
-            arg_number(args, n, info->cost_metric ? info->cost_metric : "cost");
+        cost = arg_number(args, n, cost_key);
         if (isnan(score))
             goto done; /* progress needs the metric */
         rc = pq_progress(ctx, sweep, id, token, isnan(step) ? 0 : step, score,
@@ -167,6 +175,7 @@ int cmd_report(int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     const char *path = getenv("PROTEIN_RESULT");
+    const char *cost = cli_env("PROTEIN_COST_KEY");
     char **args;
     int c, i, n;
 
@@ -191,7 +200,7 @@ int cmd_report(int argc, char **argv)
         return cli_fail(
             VERB, "PROTEIN_RESULT is not set: run this inside a trial (protein "
                   "run, protein agent or an sbatch job with --sweep)");
-    if (append_lines(path, args, n) < 0)
+    if (append_lines(path, args, n, cost ? cost : "cost") < 0)
         return cli_fail(VERB, "cannot append to %s: %s", path, strerror(errno));
     if (send_progress(&r, args, n)) {
         fprintf(stderr,

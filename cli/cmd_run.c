@@ -111,8 +111,9 @@ static int launch(run_state *st)
         cli_fail(VERB, "out of memory");
         goto fail;
     }
-    if (cli_trial_start(VERB, &st->run, t->id, &t->params, NULL,
-                        &t->result_path, &t->pid) < 0)
+    if (cli_trial_start(VERB, &st->run, t->id, &t->params, st->cfg->metric,
+                        st->cfg->cost_metric, NULL, &t->result_path,
+                        &t->pid) < 0)
         goto fail;
     t->status = RUN_RUNNING;
     protein_add_pending(st->opt, t->values);

@@ -80,11 +80,12 @@ static const struct verb verbs[] = {
     {"report", cmd_report,
      "report values from a trial program (exit 3: stop early)",
      "protein report KEY=VALUE...\n"
-     "  Appends the lines to $PROTEIN_RESULT: step= first, then cost=, then\n"
-     "  the others in the order given. Inside a sweep trial\n"
-     "  ($PROTEIN_SWEEP, $PROTEIN_TRIAL and $PROTEIN_TOKEN set) also sends\n"
-     "  step/score/cost progress to Redis, and exits with status 3 when the\n"
-     "  sweep asks the trial to stop early.\n" REDIS_OPTS},
+     "  Appends the lines to $PROTEIN_RESULT: step= first, then the cost\n"
+     "  ($PROTEIN_COST_KEY=, default cost=), then the others in the order\n"
+     "  given. Inside a sweep trial ($PROTEIN_SWEEP, $PROTEIN_TRIAL and\n"
+     "  $PROTEIN_TOKEN set) also sends step, metric ($PROTEIN_METRIC_KEY)\n"
+     "  and cost progress to Redis, and exits with status 3 when the sweep\n"
+     "  asks the trial to stop early.\n" REDIS_OPTS},
     {"pause", cmd_control, "stop handing out trials until resume",
      "protein pause NAME\n" REDIS_OPTS},
     {"resume", cmd_control, "hand out trials again after pause",

@@ -28,6 +28,13 @@ const char *cli_user_name(void)
     return name;
 }
 
+const char *cli_env(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v && *v ? v : NULL;
+}
+
 const char *cli_sweep_name(const char *verb, const char *given)
 {
     static char full[PQ_SWEEP_NAME_MAX + 1];

@@ -140,8 +140,8 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
         spank_protein_claim_error(ctx, rc, sweep, err, errlen);
         goto fail;
     }
-    rc = pq_env_build(sweep, t->id, &t->params, out->result.path, t->token,
-                      &env);
+    rc = pq_env_build(sweep, t->id, &t->params, t->metric, t->cost_metric,
+                      out->result.path, t->token, &env);
     if (rc != PQ_OK) {
         char why[600];
 

@@ -1,7 +1,8 @@
 /*
  * env.c - the environment contract of a trial (PROTEIN_SWEEP,
  * PROTEIN_TRIAL, PROTEIN_PARAMS, PROTEIN_ARGS, PROTEIN_PARAM_<NAME>,
- * PROTEIN_RESULT, PROTEIN_TOKEN) and the --name=value argument string.
+ * PROTEIN_METRIC_KEY, PROTEIN_COST_KEY, PROTEIN_RESULT, PROTEIN_TOKEN) and
+ * the --name=value argument string.
  */
 #include "config.h"
 
@@ -150,6 +151,7 @@ int pq_params_env_check(const pq_params *params, char *why, size_t len)
 }
 
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
+                 const char *metric_key, const char *cost_key,
                  const char *result_path, const char *token, pq_env *out)
 {
     char *json = NULL, *args = NULL;
@@ -176,6 +178,11 @@ int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
         if ((rc = env_add(out, name, p->is_string ? p->text : num)) != PQ_OK)
             goto fail;
     }
+    if ((rc = env_add(out, "PROTEIN_METRIC_KEY",
+                      metric_key ? metric_key : "score")) != PQ_OK ||
+        (rc = env_add(out, "PROTEIN_COST_KEY", cost_key ? cost_key : "cost")) !=
+            PQ_OK)
+        goto fail;
     if (result_path &&
         (rc = env_add(out, "PROTEIN_RESULT", result_path)) != PQ_OK)
         goto fail;

@@ -86,19 +86,23 @@ int pq_params_unpack(const char *buf, size_t len, pq_params *out);
 
 /* The environment contract of DESIGN.md as name/value pairs:
  * PROTEIN_SWEEP, PROTEIN_TRIAL, PROTEIN_PARAMS, PROTEIN_ARGS,
- * PROTEIN_PARAM_<NAME>..., PROTEIN_RESULT (omitted when result_path is
- * NULL), plus PROTEIN_TOKEN when token is non-NULL. */
+ * PROTEIN_PARAM_<NAME>..., PROTEIN_METRIC_KEY and PROTEIN_COST_KEY (the
+ * result keys of the sweep's metric and cost, so that `protein report`
+ * knows them without asking Redis), PROTEIN_RESULT (omitted when
+ * result_path is NULL), plus PROTEIN_TOKEN when token is non-NULL. */
 typedef struct pq_env {
     size_t n;
     char **names;
     char **values;
 } pq_env;
 
-/* Fills *out (free with pq_env_free) with malloc'ed copies. PQ_EINVAL
+/* Fills *out (free with pq_env_free) with malloc'ed copies; metric_key
+ * and cost_key NULL give the defaults "score" and "cost". PQ_EINVAL
  * when a parameter cannot be rendered, its name gives no variable name or
  * two names give the same one (pq_env_names_check says which), PQ_ENOMEM;
  * *out is empty then. */
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
+                 const char *metric_key, const char *cost_key,
                  const char *result_path, const char *token, pq_env *out);
 /* Frees the names and values and empties env (NULL: no-op). */
 void pq_env_free(pq_env *env);

@@ -47,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json[size] = '\0';
     if (pq_params_from_json(json, &p) == PQ_OK) {
         round_trip(&p);
-        if (pq_env_build("fuzz", 1, &p, "/tmp/r", "t", &env) == PQ_OK)
+        if (pq_env_build("fuzz", 1, &p, NULL, NULL, "/tmp/r", "t", &env) ==
+            PQ_OK)
             pq_env_free(&env);
         pq_params_free(&p);
     }

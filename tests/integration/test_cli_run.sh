@@ -226,6 +226,39 @@ awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
     END { exit bad || !n }' "$tmp/hb-report.csv" ||
     fail "a stopped trial is not recorded at its last report's cost: $(cat "$tmp/hb-report.csv")"
 
+# a cost key of another name (cost: {name: mycost}) is the trial's
+# $PROTEIN_COST_KEY, as the metric's is its $PROTEIN_METRIC_KEY, and
+# `protein report` writes it between step= and the metric, as cost=:
+# `protein report step=1 loss=0.3 mycost=5` is a report at cost 5
+sed 's/^metric: {name: loss}$/&\ncost: {name: mycost}/' "$tmp/hb.yaml" >"$tmp/hb-cost.yaml"
+cat >"$tmp/cost-key.sh" <<EOF
+#!/bin/sh
+echo "\$PROTEIN_METRIC_KEY \$PROTEIN_COST_KEY" >"$tmp/cost-key.names"
+"$PROTEIN" report step=1 loss=0.3 mycost=5
+cp "\$PROTEIN_RESULT" "$tmp/cost-key.result"
+"$PROTEIN" report loss=0.3 mycost=7
+EOF
+chmod +x "$tmp/cost-key.sh"
+"$PROTEIN" run "$tmp/hb-cost.yaml" --trials 1 --out "$tmp/cost-key.csv" \
+    -- "$tmp/cost-key.sh" >"$tmp/cost-key.out" 2>&1 ||
+    fail "sweep with a cost key of another name: $(cat "$tmp/cost-key.out")"
+[ "$(cat "$tmp/cost-key.names")" = "loss mycost" ] ||
+    fail "the trial's PROTEIN_METRIC_KEY and PROTEIN_COST_KEY are '$(cat "$tmp/cost-key.names")', not 'loss mycost'"
+[ "$(cat "$tmp/cost-key.result")" = "$(printf 'step=1\nmycost=5\nloss=0.3')" ] ||
+    fail "protein report did not write the cost key mycost= between step= and the metric: $(cat "$tmp/cost-key.result")"
+awk -F, 'NR == 2 && $2 == "completed" && $4 == 7 { ok = 1 } END { exit !ok }' \
+    "$tmp/cost-key.csv" || fail "the trial's cost is not its mycost=7: $(cat "$tmp/cost-key.csv")"
+# and a trial stopped there is recorded at that report's mycost
+sed 's/ cost=/ mycost=/' "$tmp/report.sh" >"$tmp/report-cost.sh"
+chmod +x "$tmp/report-cost.sh"
+"$PROTEIN" run "$tmp/hb-cost.yaml" --trials 8 --parallel 4 --seed 1 \
+    --out "$tmp/hb-cost.csv" -- "$tmp/report-cost.sh" >"$tmp/hb-cost.out" 2>&1 ||
+    fail "hyperband sweep with protein report of mycost: $(cat "$tmp/hb-cost.out")"
+awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
+        n++; split($6, w, " "); if ($4 != w[5]) bad = 1 }
+    END { exit bad || !n }' "$tmp/hb-cost.csv" ||
+    fail "a stopped trial is not recorded at its last report's mycost: $(cat "$tmp/hb-cost.csv")"
+
 # without early_terminate, Protein's early-stop model (as proteind runs it
 # under Slurm): once 30 trials have finished, a trial whose report is far
 # below what runs of that cost scored is stopped; a report without cost=

@@ -175,6 +175,8 @@ static void test_claim_complete(void)
     CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
     CU_ASSERT(env_is("PROTEIN_PARAMS", "{\"lr\": 0.1}"));
     CU_ASSERT_PTR_NOT_NULL(plugin_stub_env("PROTEIN_PARAM_LR"));
+    CU_ASSERT(env_is("PROTEIN_METRIC_KEY", "score"));
+    CU_ASSERT(env_is("PROTEIN_COST_KEY", "cost"));
     CU_ASSERT_PTR_NOT_NULL(plugin_stub_env("PROTEIN_TOKEN"));
     result = plugin_stub_env("PROTEIN_RESULT");
     CU_ASSERT_PTR_NOT_NULL_FATAL(result);

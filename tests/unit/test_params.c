@@ -181,23 +181,29 @@ static void test_env_build(void)
     pq_params p = sample();
     pq_env env;
     p.items[2].text = "relu";
-    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 42, &p, "/tmp/r", "abc", &env),
-                          PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_env_build("ppo", 42, &p, "loss", "gpu_hours", "/tmp/r", "abc", &env),
+        PQ_OK);
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_SWEEP"), "ppo");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TRIAL"), "42");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_BATCH"), "256");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_ACT"), "relu");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_PARAM_TRAIN_LEARNING_RATE"),
                            "0.001");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_METRIC_KEY"), "loss");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_COST_KEY"), "gpu_hours");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_RESULT"), "/tmp/r");
     CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_TOKEN"), "abc");
     CU_ASSERT_PTR_NOT_NULL(env_get(&env, "PROTEIN_PARAMS"));
     CU_ASSERT_PTR_NOT_NULL(env_get(&env, "PROTEIN_ARGS"));
     pq_env_free(&env);
-    CU_ASSERT_EQUAL_FATAL(pq_env_build("ppo", 1, &p, NULL, NULL, &env), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_env_build("ppo", 1, &p, NULL, NULL, NULL, NULL, &env), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_METRIC_KEY"), "score");
+    CU_ASSERT_STRING_EQUAL(env_get(&env, "PROTEIN_COST_KEY"), "cost");
     CU_ASSERT_PTR_NULL(env_get(&env, "PROTEIN_RESULT"));
     CU_ASSERT_PTR_NULL(env_get(&env, "PROTEIN_TOKEN"));
-    CU_ASSERT_EQUAL(env.n, 7);
+    CU_ASSERT_EQUAL(env.n, 9);
     pq_env_free(&env);
 }
 
@@ -376,7 +382,8 @@ static void test_env_collisions(void)
                          {.name = "a.b", .number = 2}};
     pq_params p = {2, items};
     pq_env env;
-    CU_ASSERT_EQUAL(pq_env_build("s", 1, &p, NULL, NULL, &env), PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_env_build("s", 1, &p, NULL, NULL, NULL, NULL, &env),
+                    PQ_EINVAL);
     CU_ASSERT_EQUAL(env.n, 0);
     CU_ASSERT_EQUAL(pq_params_env_check(&p, why, sizeof why), PQ_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(why, "'a_b' and 'a.b'"));
