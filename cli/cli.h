@@ -123,8 +123,10 @@ const char *cli_env(const char *name);
 const char *cli_sweep_name(const char *verb, const char *given);
 
 /* Connects to Redis with bounded timeouts (connect 2 s, commands 5 s).
- * The password comes from --password-file, else $PROTEIN_REDIS_PASSWORD,
- * else the password file that `protein admin add-user` left in the
+ * The password comes from --password-file, else the file
+ * $PROTEIN_REDIS_PASSWORD_FILE names (protein agent hands its trials its
+ * own --password-file so), else $PROTEIN_REDIS_PASSWORD, else the
+ * password file that `protein admin add-user` left in the
  * caller's home directory, used as the Redis user of the caller's login
  * name (unless the URL names a user).
  * Returns the context, or NULL after printing "protein VERB: REASON" (the

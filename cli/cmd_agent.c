@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -362,6 +363,50 @@ static int agent_loop(agent *a, long count)
     return CLI_OK;
 }
 
+/* Hands the agent's own Redis settings r to the trials it starts, so that a
+ * `protein report` or `protein exec` in COMMAND reaches the same Redis as
+ * the same Redis user: --redis as $PROTEIN_REDIS, --password-file as
+ * $PROTEIN_REDIS_PASSWORD_FILE, its absolute path; never the password,
+ * which other users may read in a process's environment or arguments.
+ * The file is handed only when it is the caller's own and private to them
+ * (no group or other bits, as `protein admin add-user` writes it);
+ * otherwise a warning says why COMMAND does not get it. Returns 0, or -1
+ * after printing why the environment could not be set. */
+static int hand_redis_settings(const cli_redis_opts *r)
+{
+    char *path;
+    struct stat st;
+    int rc = 0;
+
+    if (r->url && setenv("PROTEIN_REDIS", r->url, 1) != 0) {
+        cli_fail(VERB, "cannot set PROTEIN_REDIS: %s", strerror(errno));
+        return -1;
+    }
+    if (!r->password_file)
+        return 0;
+    path = realpath(r->password_file, NULL);
+    if (!path || stat(path, &st) != 0)
+        fprintf(stderr,
+                "protein agent: warning: password file %s: %s; COMMAND is not "
+                "handed it (a protein report in it looks for its password as "
+                "any protein command does)\n",
+                r->password_file, strerror(errno));
+    else if (st.st_uid != getuid() || (st.st_mode & 077) != 0)
+        fprintf(stderr,
+                "protein agent: warning: password file %s is not private to "
+                "you (owner uid %ld, mode %04o); COMMAND is not handed it (a "
+                "protein report in it looks for its password as any protein "
+                "command does): chmod 600 %s\n",
+                path, (long)st.st_uid, (unsigned)(st.st_mode & 07777), path);
+    else if (setenv("PROTEIN_REDIS_PASSWORD_FILE", path, 1) != 0) {
+        cli_fail(VERB, "cannot set PROTEIN_REDIS_PASSWORD_FILE: %s",
+                 strerror(errno));
+        rc = -1;
+    }
+    free(path);
+    return rc;
+}
+
 /* The lease the agent's claims ask for: `wanted`, or the sweep's own
  * lease (info; NULL when the sweep could not be read, which the first
  * claim then reports) when that is shorter. */
@@ -422,6 +467,10 @@ int cmd_agent(int argc, char **argv)
     a.ctx = cli_connect(VERB, &r);
     if (!a.ctx)
         return CLI_EFAIL;
+    if (hand_redis_settings(&r) < 0) {
+        pq_free(a.ctx);
+        return CLI_EFAIL;
+    }
     get_rc = pq_sweep_get(a.ctx, a.run.sweep, &info);
     a.lease_s = sweep_lease(get_rc == PQ_OK ? info : NULL, lease);
     a.poll_ms = a.lease_s * 1000 / 3 < STOP_POLL_MS

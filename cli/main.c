@@ -14,6 +14,7 @@
     "  --redis URL           Redis to use (default $PROTEIN_REDIS, else\n"     \
     "                        redis://127.0.0.1:6379)\n"                        \
     "  --password-file FILE  read the Redis password from FILE (default\n"     \
+    "                        $PROTEIN_REDIS_PASSWORD_FILE, else\n"             \
     "                        $PROTEIN_REDIS_PASSWORD)\n"
 
 struct verb {
@@ -119,7 +120,10 @@ static const struct verb verbs[] = {
      "                   or the sweep's lease when shorter; the agent renews\n"
      "                   it every 2 s, or a third of it when shorter, while "
      "it\n"
-     "                   runs the trial)\n" REDIS_OPTS},
+     "                   runs the trial)\n"
+     "  COMMAND gets --redis as $PROTEIN_REDIS and --password-file (the\n"
+     "  path of a file private to you, never the password) as\n"
+     "  $PROTEIN_REDIS_PASSWORD_FILE, for its protein report\n" REDIS_OPTS},
     {"replay", cmd_replay,
      "record the outcomes spooled on this node while Redis was down",
      "protein replay [--spool DIR]\n"

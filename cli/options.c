@@ -208,7 +208,9 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
 
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
-    opts.password_file = r->password_file;
+    opts.password_file = r->password_file
+                             ? r->password_file
+                             : cli_env("PROTEIN_REDIS_PASSWORD_FILE");
     /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
      * library reads only when no file is given. */
     if (!opts.password_file && !pq_env_password() && !(url && strchr(url, '@')))
