@@ -174,25 +174,16 @@ static void ingest_all(pq_context *ctx, proteind_sweep *s,
 
 /* A restarted coordinator continues the seeded warm-up (Sobol, grid)
  * sequence past the points handed out or queued before, instead of
- * suggesting them again. Only warm-up suggestions are skipped: they are
- * cheap, and model suggestions repeat nothing anyway. At most SKIP_MAX
- * are skipped (logged when n is beyond it). */
+ * suggesting them again (protein_skip_handed_out). At most SKIP_MAX are
+ * skipped (logged when n is beyond it). */
 static void skip_handed_out(proteind_sweep *s, long n)
 {
-    long cap = n;
-
-    if (s->cfg->method == PROTEIN_METHOD_PROTEIN)
-        cap = s->cfg->num_random_samples;
-    if (cap > SKIP_MAX && n > SKIP_MAX) {
+    if (protein_skip_handed_out(s->opt, n, SKIP_MAX) == SKIP_MAX &&
+        n > SKIP_MAX)
         proteind_log("sweep %s: %ld trials handed out is more than any sweep "
                      "hands out (a damaged n_trials?); the warm-up sequence "
                      "goes on after point %ld",
                      s->name, n, SKIP_MAX);
-        cap = SKIP_MAX;
-    }
-    for (long i = 0; i < n && i < cap; i++)
-        if (protein_suggest(s->opt, s->values, NULL) != PROTEIN_OK)
-            break;
 }
 
 /* Contract in proteind.h. */

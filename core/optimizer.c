@@ -1662,6 +1662,30 @@ int protein_suggest(protein_optimizer *opt, double *values,
     return PROTEIN_OK;
 }
 
+/* Drops the warm-up points handed out before a restart; see protein.h. */
+long protein_skip_handed_out(protein_optimizer *opt, long n, long max)
+{
+    double *values;
+    long cap = n, i;
+
+    if (opt == NULL || n <= 0)
+        return 0;
+    if (opt->cfg->method == PROTEIN_METHOD_PROTEIN &&
+        cap > opt->cfg->num_random_samples)
+        cap = opt->cfg->num_random_samples;
+    if (cap > max)
+        cap = max;
+    values =
+        calloc(opt->cfg->n_params ? opt->cfg->n_params : 1, sizeof(*values));
+    if (values == NULL)
+        return 0;
+    for (i = 0; i < cap; i++)
+        if (protein_suggest(opt, values, NULL) != PROTEIN_OK)
+            break;
+    free(values);
+    return i;
+}
+
 /* Suggestions in a batch; see protein.h. Warm-up, default and non-model
  * methods go one at a time through protein_suggest; model suggestions
  * come from model_batch, one fit for the rest of the batch. A failing

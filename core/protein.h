@@ -299,6 +299,15 @@ size_t protein_optimizer_grid_size(const protein_optimizer *opt);
 int protein_suggest(protein_optimizer *opt, double *values,
                     protein_suggestion_info *info);
 
+/* For a restarted sweep: continues opt's seeded warm-up sequence (Sobol,
+ * random points, grid) past the n points handed out before, by suggesting
+ * and dropping them, so that they are not suggested again. Method protein
+ * drops at most its num_random_samples warm-up points (model suggestions
+ * repeat nothing anyway); every method at most max. Call it after the
+ * earlier trials were observed. Returns how many were dropped: fewer than
+ * asked after a grid's last point, at a cap or on a failure. */
+long protein_skip_handed_out(protein_optimizer *opt, long n, long max);
+
 /* Writes up to n suggestions to values (n rows of cfg->n_params), each
  * marked pending (protein_add_pending) before the next is made, so none
  * lands near another or near the points already pending. Model

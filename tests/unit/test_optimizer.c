@@ -1121,6 +1121,54 @@ static void test_failures_and_constants_only(void)
     protein_optimizer_free(opt);
 }
 
+/* A restarted sweep's warm-up goes on after the points handed out: the
+ * same seed suggests the later points, not the first ones again; method
+ * protein skips its warm-up points only, a grid stops at its end. */
+static void test_skip_handed_out(void)
+{
+    fx_sweep s;
+    protein_optimizer *a = NULL, *b = NULL;
+    double va[2], vb[2];
+    int i;
+
+    quad_space(&s, 21, 0);
+    s.cfg.num_random_samples = 4;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &a, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &b, NULL) ==
+                    PROTEIN_OK);
+    for (i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(protein_suggest(a, va, NULL), PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 2, 100), 2);
+    CU_ASSERT_EQUAL(protein_suggest(b, vb, NULL), PROTEIN_OK);
+    CU_ASSERT_EQUAL(memcmp(va, vb, sizeof(va)), 0);
+    protein_optimizer_free(b);
+    b = NULL;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &b, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 50, 100), 4);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 0, 100), 0);
+    protein_optimizer_free(b);
+    b = NULL;
+    s.cfg.method = PROTEIN_METHOD_RANDOM;
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &b, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 50, 7), 7);
+    protein_optimizer_free(b);
+    b = NULL;
+    protein_optimizer_free(a);
+    fx_init(&s, 3);
+    s.cfg.method = PROTEIN_METHOD_GRID;
+    fx_categorical(&s, "act", 3);
+    CU_ASSERT_FATAL(protein_optimizer_create(&s.cfg, NULL, &b, NULL) ==
+                    PROTEIN_OK);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 2, 100), 2);
+    CU_ASSERT_EQUAL(protein_suggest(b, vb, NULL), PROTEIN_OK);
+    CU_ASSERT_EQUAL(vb[0], 2.0);
+    CU_ASSERT_EQUAL(protein_skip_handed_out(b, 5, 100), 0);
+    protein_optimizer_free(b);
+}
+
 static const cunit_test tests[] = {
     {"create errors", test_create_errors},
     {"warm-up and bounds", test_warmup_and_bounds},
@@ -1150,6 +1198,7 @@ static const cunit_test tests[] = {
     {"a curve counts one trial", test_curve_counts_one_trial},
     {"gp_max_obs cap and 45 parameters", test_cap_and_wide_space},
     {"failures and constants", test_failures_and_constants_only},
+    {"skip the points handed out before a restart", test_skip_handed_out},
 };
 
 int main(void)
