@@ -179,6 +179,57 @@ int cli_better(int minimize, double a, double b);
  * date (a damaged store: NaN, inf, 1e300) as "%g (not a date)". */
 void cli_time_text(double t, char *buf, size_t len);
 
+/* ------------------------------------------------------------ csv.c */
+
+/* How a row of `protein run --out` says a trial ended. */
+typedef enum cli_row_status {
+    CLI_ROW_COMPLETED,
+    CLI_ROW_PRUNED, /* stopped early, recorded at its last report */
+    CLI_ROW_FAILED
+} cli_row_status;
+
+/* One trial's row read back from `protein run --out`. */
+typedef struct cli_run_row {
+    long id;   /* 1 to 1000000000 */
+    long line; /* where the row starts in the file */
+    cli_row_status status;
+    double score;     /* finite; NaN for a failed trial */
+    double cost;      /* > 0 */
+    double *values;   /* cfg->n_params, value space (categoricals: index) */
+    pq_params params; /* the parameters as the row writes them, as strings */
+    char *error;      /* the error column */
+} cli_run_row;
+
+/* The rows of a `protein run --out` file. */
+typedef struct cli_run_csv {
+    size_t n;
+    cli_run_row *rows; /* in file order */
+    long max_id;       /* the highest trial number (0: no row) */
+    size_t keep;       /* bytes up to the end of the last complete row (the
+                        * header's when there is none; 0 without a whole
+                        * header) */
+    long cut_line;     /* the line of a last row that the text ends inside
+                        * (no newline: cut short by a crash), dropped; 0 when
+                        * none */
+} cli_run_csv;
+
+/* Reads the CSV text (len bytes) that `protein run --out` wrote for cfg:
+ * the header must be trial,status,score,cost, cfg's parameter names in
+ * order, error; each row a trial number (unique), a status, a finite
+ * score (empty for a failed trial), a cost > 0, values that fit cfg's
+ * parameters (in range, whole for integers, one of a categorical's
+ * values), and an error text. Quoted fields are read as RFC 4180 has them.
+ * A last row without its newline is dropped (out->cut_line). Returns 0
+ * with *out (free with cli_run_csv_free), or -1 with why ("PATH:LINE:
+ * column C (NAME): what", len bytes) and *out empty; path only names the
+ * file in messages. */
+int cli_run_csv_parse(const char *path, const char *text, size_t len,
+                      const protein_sweep_config *cfg, cli_run_csv *out,
+                      char *why, size_t why_len);
+
+/* Frees what cli_run_csv_parse returned and empties c. */
+void cli_run_csv_free(cli_run_csv *c);
+
 /* ------------------------------------------------------------ child.c */
 
 /* Blocks SIGINT, SIGTERM, SIGHUP (unless ignored, as under nohup) and

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ typedef struct run_trial {
     char reason[160];
     cli_curve curve; /* the reports read so far */
     int pruned;      /* stopped early, by the sweep's stopping rule */
+    int grid_done;   /* resumed: a grid suggestion matched its point */
 } run_trial;
 
 typedef struct run_state {
@@ -44,8 +46,11 @@ typedef struct run_state {
     protein_optimizer *opt;
     cli_runner run;
     run_trial *trials;
-    long n_trials; /* trials asked for */
-    long launched; /* trials[0..launched) exist */
+    long n_trials;  /* trials asked for, the resumed ones included */
+    long launched;  /* trials[0..launched) exist */
+    long resumed;   /* trials[0..resumed) were read back from --out */
+    long grid_left; /* resumed trials whose grid point is not matched yet */
+    long next_id;   /* the number of the next trial launched */
     long running;
     long completed, pruned, failed; /* finished trials, by CSV status */
     int exhausted;      /* the optimizer has no more suggestions (grid) */
@@ -82,35 +87,67 @@ static void refresh_pending(run_state *st)
             protein_add_pending(st->opt, st->trials[i].values);
 }
 
-/* Suggests, renders and starts trial number st->launched. Returns 0, 1 when
- * the optimizer is exhausted, -1 on a fatal error (printed). */
+/* Whether params (a grid point) are those of a resumed trial whose point
+ * no suggestion matched yet: the grid ran it before; that trial is then
+ * matched. */
+static int grid_point_done(run_state *st, const pq_params *params)
+{
+    char text[256];
+    long i;
+    size_t j;
+
+    for (i = 0; st->grid_left > 0 && i < st->resumed; i++) {
+        run_trial *t = &st->trials[i];
+
+        if (t->grid_done || t->params.n != params->n)
+            continue;
+        for (j = 0; j < params->n; j++) {
+            cli_param_text(&params->items[j], text, sizeof(text));
+            if (strcmp(text, t->params.items[j].text) != 0)
+                break;
+        }
+        if (j == params->n) {
+            t->grid_done = 1;
+            st->grid_left--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Suggests, renders and starts trial number st->next_id (a grid skips the
+ * points of resumed trials). Returns 0, 1 when the optimizer is exhausted,
+ * -1 on a fatal error (printed). */
 static int launch(run_state *st)
 {
     run_trial *t = &st->trials[st->launched];
     int rc;
 
     memset(t, 0, sizeof(*t));
-    t->id = st->launched + 1;
+    t->id = st->next_id;
     t->values =
         calloc(st->cfg->n_params ? st->cfg->n_params : 1, sizeof(double));
     if (!t->values)
         return cli_fail(VERB, "out of memory"), -1;
-    rc = protein_suggest(st->opt, t->values, NULL);
-    if (rc == PROTEIN_EXHAUSTED) {
-        free(t->values);
-        t->values = NULL;
-        return 1;
-    }
-    if (rc != PROTEIN_OK) {
-        cli_fail(VERB, "trial %ld: the optimizer failed: %s", t->id,
-                 protein_strerror(rc));
-        goto fail;
-    }
-    if (pq_model_values_to_params(st->cfg, t->values, &t->params) !=
-        PROTEIN_OK) {
-        cli_fail(VERB, "out of memory");
-        goto fail;
-    }
+    do {
+        pq_params_free(&t->params);
+        rc = protein_suggest(st->opt, t->values, NULL);
+        if (rc == PROTEIN_EXHAUSTED) {
+            free(t->values);
+            t->values = NULL;
+            return 1;
+        }
+        if (rc != PROTEIN_OK) {
+            cli_fail(VERB, "trial %ld: the optimizer failed: %s", t->id,
+                     protein_strerror(rc));
+            goto fail;
+        }
+        if (pq_model_values_to_params(st->cfg, t->values, &t->params) !=
+            PROTEIN_OK) {
+            cli_fail(VERB, "out of memory");
+            goto fail;
+        }
+    } while (grid_point_done(st, &t->params));
     if (cli_trial_start(VERB, &st->run, t->id, &t->params, st->cfg->metric,
                         st->cfg->cost_metric, NULL, &t->result_path,
                         &t->pid) < 0)
@@ -118,6 +155,7 @@ static int launch(run_state *st)
     t->status = RUN_RUNNING;
     protein_add_pending(st->opt, t->values);
     st->launched++;
+    st->next_id++;
     st->running++;
     return 0;
 fail:
@@ -187,6 +225,25 @@ static void csv_row(run_state *st, const run_trial *t)
         st->csv_errno = errno ? errno : EIO;
 }
 
+/* Opens the --out CSV of a resumed sweep for appending after its first
+ * keep bytes (its header and complete rows): a row cut short beyond them
+ * is cut off first. Returns 0, or -1 with errno set (nothing is left
+ * open). */
+static int csv_reopen(run_state *st, const char *path, size_t keep)
+{
+    struct stat sb;
+
+    if (stat(path, &sb) < 0)
+        return -1;
+    if ((size_t)sb.st_size > keep && truncate(path, (off_t)keep) < 0)
+        return -1;
+    st->csv = fopen(path, "a");
+    if (!st->csv)
+        return -1;
+    st->csv_path = path;
+    return 0;
+}
+
 /* Closes the CSV; returns 0, or -1 after printing which write failed. */
 static int csv_close(run_state *st)
 {
@@ -205,6 +262,20 @@ static int csv_close(run_state *st)
              "the error are in it",
              st->csv_path, strerror(st->csv_errno));
     return -1;
+}
+
+/* Stops new trials when finished trial t reached the config's
+ * metric.target (the first one to reach it says so). */
+static void check_target(run_state *st, const run_trial *t)
+{
+    if (t->status == RUN_COMPLETED && st->cfg->has_target &&
+        !st->target_reached &&
+        (st->cfg->minimize ? t->score <= st->cfg->target
+                           : t->score >= st->cfg->target)) {
+        st->target_reached = 1;
+        printf("trial %ld reached the target %s %.17g: no new trials\n", t->id,
+               st->cfg->metric, st->cfg->target);
+    }
 }
 
 /* Records the outcome of a trial whose child exited with `status`. A
@@ -261,13 +332,7 @@ static void finish(run_state *st, run_trial *t, int status)
     cli_progress_trial(&st->progress, t->id, ok, t->pruned, t->score, t->cost,
                        t->reason);
     csv_row(st, t);
-    if (ok && st->cfg->has_target && !st->target_reached &&
-        (st->cfg->minimize ? t->score <= st->cfg->target
-                           : t->score >= st->cfg->target)) {
-        st->target_reached = 1;
-        printf("trial %ld reached the target %s %.17g: no new trials\n", t->id,
-               st->cfg->metric, st->cfg->target);
-    }
+    check_target(st, t);
 }
 
 /* Stops the running trials whose latest report is worse than Protein's
@@ -382,6 +447,105 @@ static void stop_all(run_state *st)
     free(pids);
 }
 
+/* Reads the rows of --out back for --resume into *prior. Returns 1 when
+ * the file exists (*prior holds its rows; a last row cut short is
+ * dropped with a warning), 0 when it does not (said on stderr: the sweep
+ * starts anew), -1 after printing why it cannot be resumed. */
+static int resume_read(const char *out, const protein_sweep_config *cfg,
+                       cli_run_csv *prior)
+{
+    char *text = NULL, why[1536];
+    size_t len;
+    int rc;
+
+    if (cli_read_file(out, &text, &len) < 0) {
+        if (errno != ENOENT) {
+            cli_fail(VERB,
+                     "cannot read %s (--out, to --resume): %s; no trial "
+                     "was run",
+                     out, strerror(errno));
+            return -1;
+        }
+        fprintf(stderr,
+                "protein run: --resume: %s does not exist; starting "
+                "a new sweep\n",
+                out);
+        return 0;
+    }
+    rc = cli_run_csv_parse(out, text, len, cfg, prior, why, sizeof(why));
+    free(text);
+    if (rc < 0) {
+        cli_fail(VERB,
+                 "cannot resume: %s; no trial was run and %s is left "
+                 "as it was",
+                 why, out);
+        return -1;
+    }
+    if (prior->cut_line > 0)
+        fprintf(stderr,
+                "protein run: %s:%ld: the last row is cut short (no newline: "
+                "the runner stopped while writing it); it is dropped\n",
+                out, prior->cut_line);
+    return 1;
+}
+
+/* Makes the rows read back for --resume trials[0..n) of st, counted and
+ * observed as finish() counts and observes finished trials (completed and
+ * pruned ones at their score and cost, without their learning curves,
+ * which the CSV does not keep; failed ones as failures), taking over their
+ * values and parameters. New trials are numbered after the highest
+ * number; the optimizer's seeded warm-up sequence goes on after the
+ * points handed out before, and a grid skips the points of the resumed
+ * trials. Returns 0, or -1 after printing why. */
+static int resume_take(run_state *st, cli_run_csv *prior)
+{
+    size_t i;
+    int rc;
+
+    for (i = 0; i < prior->n; i++) {
+        cli_run_row *row = &prior->rows[i];
+        run_trial *t = &st->trials[i];
+
+        memset(t, 0, sizeof(*t));
+        t->id = row->id;
+        t->values = row->values;
+        row->values = NULL;
+        t->params = row->params;
+        memset(&row->params, 0, sizeof(row->params));
+        t->score = row->score;
+        t->cost = row->cost;
+        snprintf(t->reason, sizeof(t->reason), "%s", row->error);
+        t->pruned = row->status == CLI_ROW_PRUNED;
+        t->status = row->status == CLI_ROW_FAILED ? RUN_FAILED : RUN_COMPLETED;
+        st->launched = st->resumed = (long)i + 1;
+        if (t->status == RUN_FAILED) {
+            st->failed++;
+            rc = protein_observe(st->opt, t->values, 0.0, t->cost,
+                                 PROTEIN_OUTCOME_FAILURE);
+        } else {
+            if (t->pruned)
+                st->pruned++;
+            else
+                st->completed++;
+            rc = protein_observe_run(st->opt, st->cfg, t->values, t->score,
+                                     t->cost, NULL, 0);
+        }
+        if (rc != PROTEIN_OK)
+            return cli_fail(VERB,
+                            "%s:%ld: trial %ld: the optimizer refused "
+                            "it: %s",
+                            st->csv_path, row->line, t->id,
+                            protein_strerror(rc)),
+                   -1;
+    }
+    st->next_id = prior->max_id + 1;
+    if (st->cfg->method == PROTEIN_METHOD_GRID)
+        st->grid_left = st->resumed;
+    else
+        protein_skip_handed_out(st->opt, prior->max_id, MAX_TRIALS);
+    return 0;
+}
+
 static void print_params(FILE *fp, const pq_params *params)
 {
     char text[256];
@@ -443,21 +607,25 @@ int cmd_run(int argc, char **argv)
         {"parallel", required_argument, NULL, 'p'},
         {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
+        {"resume", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
-    const protein_optimizer_options first_defaults = {NULL, 1};
+    protein_optimizer_options first_defaults = {NULL, 1};
     protein_sweep_config *cfg = NULL;
     protein_error err;
     run_state st;
+    cli_run_csv prior;
     const char *out = NULL;
     long trials = -1, parallel = 1, seed = -1;
     const run_trial *best;
     char **exec_cmd = NULL;
-    int c, dash, sig, has_command, ret = CLI_EFAIL;
+    int c, dash, sig, has_command, resume = 0, ret = CLI_EFAIL;
     long i;
 
     memset(&st, 0, sizeof(st));
+    memset(&prior, 0, sizeof(prior));
     st.stop_model_at = -1;
+    st.next_id = 1;
     dash = cli_command_dash(argc, argv);
     optind = 1;
     while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
@@ -476,9 +644,13 @@ int cmd_run(int argc, char **argv)
                 return CLI_EUSAGE;
             break;
         case 'o': out = optarg; break;
+        case 'r': resume = 1; break;
         default: return cli_option_other(VERB, c, argv);
         }
     }
+    if (resume && !out)
+        return cli_usage_error(VERB, "--resume needs --out FILE, the CSV of "
+                                     "the sweep to resume");
     has_command = cli_command_check(VERB, "CONFIG", argc, argv, dash);
     if (has_command < 0)
         return CLI_EUSAGE;
@@ -511,6 +683,15 @@ int cmd_run(int argc, char **argv)
     cfg->max_trials = trials > 0 ? trials : DEFAULT_TRIALS;
     st.cfg = cfg;
     st.run.sweep = sweep_name(cfg);
+    if (resume) {
+        resume = resume_read(out, cfg, &prior);
+        if (resume < 0) {
+            ret = CLI_EUSAGE;
+            goto done;
+        }
+        /* the defaults were trial 1 of the sweep resumed */
+        first_defaults.use_default_first = prior.max_id == 0;
+    }
     memset(&err, 0, sizeof(err));
     /* a new sweep, as proteind starts one: the config's defaults first */
     if (protein_optimizer_create(cfg, &first_defaults, &st.opt, &err) !=
@@ -528,12 +709,35 @@ int cmd_run(int argc, char **argv)
                                      : (long)grid;
     }
     st.n_trials = trials;
+    if ((long)prior.n >= trials) {
+        printf("%s holds %zu trials, the budget is %ld (--trials, else the "
+               "config's max_trials): nothing to run\n",
+               out, prior.n, trials);
+        ret = CLI_OK;
+        goto done;
+    }
     st.trials = calloc((size_t)trials, sizeof(*st.trials));
     if (!st.trials) {
         cli_fail(VERB, "out of memory for %ld trials", trials);
         goto done;
     }
-    if (out && csv_open(&st, out) < 0) {
+    st.csv_path = out;
+    if (resume > 0) {
+        if (resume_take(&st, &prior) < 0)
+            goto done;
+        best = best_trial(&st);
+        printf("resuming: %ld trials from %s (", st.resumed, out);
+        if (best)
+            printf("best so far: trial %ld, %s %.17g)\n", best->id,
+                   cfg->metric ? cfg->metric : "score", best->score);
+        else
+            printf("no trial completed so far)\n");
+        for (i = 0; i < st.resumed; i++)
+            check_target(&st, &st.trials[i]);
+        fflush(stdout);
+    }
+    if (out && (resume > 0 && prior.keep > 0 ? csv_reopen(&st, out, prior.keep)
+                                             : csv_open(&st, out)) < 0) {
         cli_fail(VERB, "cannot write %s (--out): %s; no trial was run", out,
                  strerror(errno));
         ret = CLI_EUSAGE;
@@ -542,6 +746,15 @@ int cmd_run(int argc, char **argv)
     if (cli_runner_open(VERB, &st.run) < 0)
         goto done;
     cli_progress_init(&st.progress, stdout, trials, cfg->minimize, cfg->metric);
+    /* the resumed trials, as the display would have counted them */
+    st.progress.finished = st.resumed;
+    st.progress.failed = st.failed;
+    best = best_trial(&st);
+    if (best) {
+        st.progress.has_best = 1;
+        st.progress.best = best->score;
+        st.progress.best_id = best->id;
+    }
     sig = loop(&st, parallel);
     if (sig != 0)
         stop_all(&st);
@@ -582,9 +795,11 @@ done:
         cli_curve_free(&st.trials[i].curve);
         free(st.trials[i].values);
         pq_params_free(&st.trials[i].params);
-        unlink(st.trials[i].result_path);
+        if (st.trials[i].result_path)
+            unlink(st.trials[i].result_path);
         free(st.trials[i].result_path);
     }
+    cli_run_csv_free(&prior);
     cli_runner_close(&st.run);
     cli_strv_free(exec_cmd);
     free(st.trials);

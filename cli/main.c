@@ -27,7 +27,7 @@ struct verb {
 static const struct verb verbs[] = {
     {"run", cmd_run, "run a whole sweep on this machine (no Redis, no Slurm)",
      "protein run CONFIG [--trials N] [--parallel K] [--seed S] "
-     "[--out FILE.csv] [-- COMMAND [ARGS...]]\n"
+     "[--out FILE.csv [--resume]] [-- COMMAND [ARGS...]]\n"
      "  without COMMAND each trial runs the config's W&B program/command\n"
      "  (protein exec CONFIG)\n"
      "  --trials N    trials to run (default: max_trials of the config, "
@@ -39,7 +39,12 @@ static const struct verb verbs[] = {
      "                clock)\n"
      "  --out FILE    write one CSV row per trial to FILE as it finishes "
      "(checked\n"
-     "                before the first trial)\n"},
+     "                before the first trial)\n"
+     "  --resume      go on with the sweep whose rows FILE (--out) holds: "
+     "its trials\n"
+     "                are observed and count toward --trials N, new rows "
+     "are\n"
+     "                appended; a missing FILE starts a new sweep\n"},
     {"create", cmd_create, "validate a sweep config and store it in Redis",
      "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS] "
      "[--max-retries N]\n"

@@ -1,0 +1,209 @@
+#!/bin/sh
+# test_cli_run_resume.sh - `protein run --resume`: a sweep killed outright
+# goes on from its --out CSV (old rows kept byte for byte, new trials
+# numbered after them, the budget counting them), a spent budget, a grid,
+# and the files it refuses (another config's header, malformed rows) or
+# mends (a last row cut short). Needs no services.
+set -eu
+
+: "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
+. "$top_srcdir/tests/common/cli_test.sh"
+cli_test_init test_cli_run_resume
+SWEEP=$top_srcdir/examples/sweeps/quadratic.yaml
+HEADER=trial,status,score,cost,lr,x,layers,optimizer,error
+
+# the trial numbers of a CSV's rows, sorted, on one line
+ids() {
+    tail -n +2 "$1" | cut -d, -f1 | sort -n | tr '\n' ' '
+}
+
+# whether file $1 starts with the bytes of file $2
+starts_with() {
+    [ "$(head -c "$(wc -c <"$2")" "$1" | cksum)" = "$(cksum <"$2")" ]
+}
+
+# ------------------------------------------------ resume after a partial run
+# trial 2 fails: failed rows are resumed too
+cat >"$tmp/trial.sh" <<EOF
+#!/bin/sh
+[ "\$PROTEIN_TRIAL" != 2 ] || exit 3
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/trial.sh"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 4 --seed 3 --out "$tmp/part.csv" \
+    -- "$tmp/trial.sh" >/dev/null 2>&1 || rc=$?
+expect_rc 0 "$rc" "first part of a sweep"
+cp "$tmp/part.csv" "$tmp/part.orig"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 10 --seed 3 --out "$tmp/part.csv" --resume \
+    -- "$tmp/trial.sh" >"$tmp/part.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resumed sweep"
+grep -q "^resuming: 4 trials from $tmp/part.csv (best so far: trial [0-9]*, score " \
+    "$tmp/part.out" || fail "no 'resuming' line: $(head -n 3 "$tmp/part.out")"
+[ "$(wc -l <"$tmp/part.csv")" -eq 11 ] || fail "resumed CSV: expected 10 rows"
+[ "$(ids "$tmp/part.csv")" = "1 2 3 4 5 6 7 8 9 10 " ] ||
+    fail "resumed trial numbers: $(ids "$tmp/part.csv")"
+starts_with "$tmp/part.csv" "$tmp/part.orig" ||
+    fail "the rows of the first part changed"
+[ "$(grep -c '^\[[0-9]*/10\] trial' "$tmp/part.out")" -eq 6 ] ||
+    fail "expected 6 new trials, numbered out of 10"
+grep -q '^10 trials: 9 completed, 0 pruned, 1 failed' "$tmp/part.out" ||
+    fail "the summary does not count the resumed trials: $(tail -n 6 "$tmp/part.out")"
+[ "$(tail -n +2 "$tmp/part.csv" | cut -d, -f5-8 | sort -u | wc -l)" -eq 10 ] ||
+    fail "a resumed sweep suggested a point of its first part again"
+
+# killed outright (kill -9) while two trials run: the rows of the trials
+# that finished are resumed, the new trials numbered after the highest
+cat >"$tmp/slow.sh" <<EOF
+#!/bin/sh
+sleep 0.3
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/slow.sh"
+"$PROTEIN" run "$SWEEP" --trials 40 --parallel 2 --seed 5 --out "$tmp/kill.csv" \
+    -- "$tmp/slow.sh" >/dev/null 2>&1 &
+runner=$!
+four_lines() {
+    [ -f "$tmp/kill.csv" ] && [ "$(wc -l <"$tmp/kill.csv")" -ge 4 ]
+}
+wait_for four_lines
+kill -9 "$runner" || fail "the runner ended before kill -9"
+wait "$runner" 2>/dev/null || true
+cp "$tmp/kill.csv" "$tmp/kill.orig"
+before=$(($(wc -l <"$tmp/kill.orig") - 1))
+highest=$(tail -n +2 "$tmp/kill.orig" | cut -d, -f1 | sort -n | tail -n 1)
+[ "$before" -ge 3 ] && [ "$before" -lt 40 ] ||
+    fail "the killed sweep has $before rows"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 12 --parallel 2 --seed 5 --out "$tmp/kill.csv" \
+    --resume -- "$OBJECTIVE" >"$tmp/kill.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "sweep resumed after kill -9"
+grep -q "^resuming: $before trials from " "$tmp/kill.out" ||
+    fail "no 'resuming: $before trials' line"
+[ "$(wc -l <"$tmp/kill.csv")" -eq 13 ] ||
+    fail "sweep resumed after kill -9: expected 12 rows"
+[ "$(tail -n +2 "$tmp/kill.csv" | cut -d, -f1 | sort | uniq -d)" = "" ] ||
+    fail "trial numbers repeat: $(ids "$tmp/kill.csv")"
+tail -n +$((before + 2)) "$tmp/kill.csv" | cut -d, -f1 |
+    awk -v h="$highest" '$1 <= h { bad = 1 } END { exit bad }' ||
+    fail "new trials not numbered after $highest: $(ids "$tmp/kill.csv")"
+starts_with "$tmp/kill.csv" "$tmp/kill.orig" ||
+    fail "the rows written before kill -9 changed"
+
+# ------------------------------------------------ the budget is spent
+cp "$tmp/part.csv" "$tmp/spent.orig"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 10 --out "$tmp/part.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/spent.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resume with the budget spent"
+grep -q "holds 10 trials, the budget is 10 .*nothing to run" "$tmp/spent.out" ||
+    fail "budget spent: $(cat "$tmp/spent.out")"
+grep -q 'trial .* completed' "$tmp/spent.out" && fail "budget spent: a trial ran"
+cmp -s "$tmp/part.csv" "$tmp/spent.orig" || fail "budget spent: the CSV changed"
+
+# a resumed trial that reached metric.target: no new trials
+sed -e 's/^  goal: maximize/  goal: maximize\n  target: -100/' "$SWEEP" \
+    >"$tmp/target.yaml"
+cp "$tmp/part.orig" "$tmp/target.csv"
+rc=0
+"$PROTEIN" run "$tmp/target.yaml" --trials 10 --out "$tmp/target.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/target.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resume after the target was reached"
+grep -q '^trial 1 reached the target score -100: no new trials' "$tmp/target.out" ||
+    fail "resumed target: $(cat "$tmp/target.out")"
+cmp -s "$tmp/target.csv" "$tmp/part.orig" || fail "resumed target: a trial ran"
+
+# ------------------------------------------------ a grid runs each point once
+cat >"$tmp/grid.yaml" <<'EOF'
+name: grid
+method: grid
+parameters:
+  optimizer: {values: [adam, sgd, rmsprop]}
+  layers: {values: [2, 4]}
+EOF
+"$PROTEIN" run "$tmp/grid.yaml" --trials 4 --out "$tmp/grid.csv" \
+    -- "$OBJECTIVE" >/dev/null 2>&1 || fail "first part of a grid"
+rc=0
+"$PROTEIN" run "$tmp/grid.yaml" --out "$tmp/grid.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/grid.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resumed grid"
+[ "$(tail -n +2 "$tmp/grid.csv" | cut -d, -f5,6 | sort -u | wc -l)" -eq 6 ] &&
+    [ "$(wc -l <"$tmp/grid.csv")" -eq 7 ] ||
+    fail "resumed grid: $(cat "$tmp/grid.csv")"
+
+# ------------------------------------------------ refused files
+# each refusal: exit status 2, the message names FILE:LINE and the column,
+# and the file is left as it was
+refused() { # WHAT FILE CONFIG PATTERN
+    cp "$2" "$tmp/refused.orig"
+    rc=0
+    "$PROTEIN" run "$3" --trials 20 --out "$2" --resume -- "$OBJECTIVE" \
+        >"$tmp/refused.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "$1"
+    grep -q "$4" "$tmp/refused.out" || fail "$1: $(cat "$tmp/refused.out")"
+    grep -q 'completed: score' "$tmp/refused.out" && fail "$1: a trial ran"
+    cmp -s "$2" "$tmp/refused.orig" || fail "$1: the file changed"
+}
+refused "another config's header" "$tmp/part.csv" "$tmp/grid.yaml" \
+    "cannot resume: $tmp/part.csv:1: column 5: 'lr' where the config has 'optimizer'"
+sed '1s/,x,layers,/,layers,x,/' "$tmp/part.orig" >"$tmp/order.csv"
+refused "parameters in another order" "$tmp/order.csv" "$SWEEP" \
+    "$tmp/order.csv:1: column 6: 'layers' where the config has 'x'"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
+    "2,completed,abc,0.1,0.001,0.5,4,adam," >"$tmp/bad.csv"
+refused "a score that is no number" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:3: column 3 (score): 'abc' is not a finite number"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,7.5,4,adam," >"$tmp/bad.csv"
+refused "a value out of range" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 6 (x): 7.5 is outside the parameter's range"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,2.5,adam," >"$tmp/bad.csv"
+refused "a fraction for an integer" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 7 (layers): 2.5 is outside .* or not a whole number"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adamw," >"$tmp/bad.csv"
+refused "an unknown categorical value" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 8 (optimizer): 'adamw' is not one of its values"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
+    "1,failed,,1,0.001,0.5,4,adam,exit status 3" >"$tmp/bad.csv"
+refused "a trial number twice" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:3: column 1 (trial): trial 1 again (line 2 has it"
+printf '%s\n' "$HEADER" "1,finished,0.5,0.1,0.001,0.5,4,adam," >"$tmp/bad.csv"
+refused "an unknown status" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 2 (status): 'finished' is not completed"
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4" >"$tmp/bad.csv"
+refused "a row too short" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 8: the row has 7 fields, the header 9"
+
+# ------------------------------------------------ a last row cut short
+head -n 5 "$tmp/part.orig" >"$tmp/cut.csv"
+cp "$tmp/cut.csv" "$tmp/cut.orig"
+printf '9,completed,0.31,0.02,0.0001' >>"$tmp/cut.csv"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 6 --out "$tmp/cut.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/cut.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resume after a row cut short"
+grep -q "$tmp/cut.csv:6: the last row is cut short .*dropped" "$tmp/cut.out" ||
+    fail "no warning for the row cut short: $(cat "$tmp/cut.out")"
+starts_with "$tmp/cut.csv" "$tmp/cut.orig" || fail "cut: the complete rows changed"
+[ "$(wc -l <"$tmp/cut.csv")" -eq 7 ] || fail "cut: expected 6 rows"
+grep -q "^9," "$tmp/cut.csv" && fail "cut: the cut row is still there"
+[ "$(ids "$tmp/cut.csv")" = "1 2 3 4 5 6 " ] ||
+    fail "cut: trial numbers $(ids "$tmp/cut.csv")"
+
+# ------------------------------------------------ no file, no --out
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 3 --out "$tmp/new.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/new.out" 2>"$tmp/new.err" || rc=$?
+expect_rc 0 "$rc" "--resume without the file"
+grep -q "new.csv does not exist; starting a new sweep" "$tmp/new.err" ||
+    fail "--resume without the file: $(cat "$tmp/new.err")"
+[ "$(head -n 1 "$tmp/new.csv")" = "$HEADER" ] && [ "$(wc -l <"$tmp/new.csv")" -eq 4 ] ||
+    fail "--resume without the file: $(cat "$tmp/new.csv")"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 3 --resume -- "$OBJECTIVE" \
+    >/dev/null 2>"$tmp/noout.err" || rc=$?
+expect_rc 2 "$rc" "--resume without --out"
+grep -q -- "--resume needs --out FILE" "$tmp/noout.err" ||
+    fail "--resume without --out: $(cat "$tmp/noout.err")"
+
+cli_test_finish
