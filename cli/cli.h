@@ -217,8 +217,9 @@ typedef struct cli_run_csv {
  * the header must be trial,status,score,cost, cfg's parameter names in
  * order, error; each row a trial number (unique), a status, a finite
  * score (empty for a failed trial), a cost > 0, values that fit cfg's
- * parameters (in range, whole for integers, one of a categorical's
- * values), and an error text. Quoted fields are read as RFC 4180 has them.
+ * parameters (in range, whole for integers, a power of 2 for
+ * uniform_pow2, one of a categorical's values), and an error text.
+ * Quoted fields are read as RFC 4180 has them.
  * A last row without its newline is dropped (out->cut_line). Returns 0
  * with *out (free with cli_run_csv_free), or -1 with why ("PATH:LINE:
  * column C (NAME): what", len bytes) and *out empty; path only names the

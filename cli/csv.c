@@ -238,16 +238,22 @@ static int parse_number(const char *text, double *v)
     return *end || errno == ERANGE || !isfinite(*v) ? -1 : 0;
 }
 
-/* Whether v fits numeric parameter p: within [min, max] (by a rounding's
- * width), whole when p is an integer. */
-static int value_fits(const protein_param *p, double v)
+/* Why v does not fit numeric parameter p ("is outside ..."), or NULL when
+ * it does: within [min, max] (by a rounding's width), whole for an
+ * integer, a power of 2 for uniform_pow2. */
+static const char *value_misfit(const protein_param *p, double v)
 {
     double slack =
         1e-9 * fmax(fmax(fabs(p->min), fabs(p->max)), p->max - p->min);
+    int exp2;
 
     if (v < p->min - slack || v > p->max + slack)
-        return 0;
-    return !(p->is_integer || p->kind == PROTEIN_PARAM_POW2) || v == floor(v);
+        return "is outside the parameter's range";
+    if (p->kind == PROTEIN_PARAM_POW2 && frexp(v, &exp2) != 0.5)
+        return "is not a power of 2, in the parameter's range";
+    if (p->is_integer && v != floor(v))
+        return "is not a whole number, in the parameter's range";
+    return NULL;
 }
 
 /* Fills row's parameters from the record's fields and checks them. Returns
@@ -283,7 +289,7 @@ static int row_params(const char *path, long line,
     for (i = 0; rc == PROTEIN_OK && i < cfg->n_params; i++) {
         const protein_param *p = &cfg->params[i];
         const char *text = row->params.items[i].text;
-        const char *nonfinite;
+        const char *nonfinite, *misfit;
 
         if (p->kind == PROTEIN_PARAM_CATEGORICAL)
             continue;
@@ -300,14 +306,10 @@ static int row_params(const char *path, long line,
             }
             continue;
         }
-        if (!value_fits(p, row->values[i])) {
-            say(why, len,
-                "%s:%ld: column %zu (%s): %s is outside the parameter's "
-                "range [%.17g, %.17g]%s",
-                path, line, N_LEAD + i + 1, p->name, text, p->min, p->max,
-                p->is_integer || p->kind == PROTEIN_PARAM_POW2
-                    ? " or not a whole number"
-                    : "");
+        misfit = value_misfit(p, row->values[i]);
+        if (misfit) {
+            say(why, len, "%s:%ld: column %zu (%s): %s %s [%g, %g]", path, line,
+                N_LEAD + i + 1, p->name, text, misfit, p->min, p->max);
             return -1;
         }
     }

@@ -152,8 +152,8 @@ static void test_refused(void)
         {HEADER "1,completed,0.5,1,abc,4,relu,pong,\n",
          "f.csv:2: column 5 (lr): 'abc' is not a number"},
         {HEADER "1,completed,0.5,1,0.001,4.5,relu,pong,\n",
-         "f.csv:2: column 6 (layers): 4.5 is outside the parameter's range "
-         "[1, 8] or not a whole number"},
+         "f.csv:2: column 6 (layers): 4.5 is not a whole number, in the "
+         "parameter's range [1, 8]"},
         {HEADER "1,completed,0.5,1,0.001,4,gelu,pong,\n",
          "f.csv:2: column 7 (act): 'gelu' is not one of its values"},
         {HEADER "1,completed,0.5,1,0.001,4,relu,breakout,\n",
@@ -199,11 +199,43 @@ static void test_range_ends(void)
     cli_run_csv_free(&c);
 }
 
+/* uniform_pow2 takes the powers of 2 in its range only. */
+static void test_pow2(void)
+{
+    static const char pow2_yaml[] =
+        "parameters:\n"
+        "  bs: {distribution: uniform_pow2, min: 16, max: 1024}\n";
+    static const char good[] = "trial,status,score,cost,bs,error\n"
+                               "1,completed,1,1,64,\n";
+    static const char bad[] = "trial,status,score,cost,bs,error\n"
+                              "1,completed,1,1,48,\n";
+    protein_sweep_config *pow2;
+    protein_error err;
+    char why[512];
+    cli_run_csv c;
+
+    CU_ASSERT_FATAL(protein_config_parse_yaml(pow2_yaml, strlen(pow2_yaml),
+                                              "p.yaml", &pow2,
+                                              &err) == PROTEIN_OK);
+    CU_ASSERT_EQUAL(cli_run_csv_parse("p.csv", good, strlen(good), pow2, &c,
+                                      why, sizeof(why)),
+                    0);
+    CU_ASSERT_EQUAL(c.n, 1);
+    cli_run_csv_free(&c);
+    CU_ASSERT_EQUAL(cli_run_csv_parse("p.csv", bad, strlen(bad), pow2, &c, why,
+                                      sizeof(why)),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(why, "p.csv:2: column 5 (bs): 48 is not a power of 2"));
+    protein_config_free(pow2);
+}
+
 static const cunit_test tests[] = {
     {"good rows", test_good_rows},
     {"rows cut short", test_cut_short},
     {"refused headers and rows", test_refused},
     {"values at the ends of their ranges", test_range_ends},
+    {"powers of 2", test_pow2},
 };
 
 int main(void)
