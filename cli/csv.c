@@ -101,6 +101,10 @@ static int record_next(const char *text, size_t len, size_t *pos, long *line,
         return REC_END;
     for (;;) {
         *col = r->n + 1;
+        if (i >= len) { /* the text ends after a comma */
+            rc = REC_CUT;
+            goto done;
+        }
         if (text[i] == '"') {
             for (i++;; i++) {
                 if (i >= len) {

@@ -94,6 +94,7 @@ static void test_cut_short(void)
         "2,completed,0.5,1,0.001,4,relu,pong,\r",
         "2,failed,,1,0.001,4,relu,pong,\"exit\nstatus",
         "2",
+        "2,completed,",
     };
     const char *good = HEADER "1,completed,0.5,1,0.001,4,relu,pong,\n";
     char text[512], why[512];
