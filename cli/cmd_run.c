@@ -710,8 +710,8 @@ int cmd_run(int argc, char **argv)
     }
     st.n_trials = trials;
     if ((long)prior.n >= trials) {
-        printf("%s holds %zu trials, the budget is %ld (--trials, else the "
-               "config's max_trials): nothing to run\n",
+        printf("%s holds %zu trials, and the sweep runs %ld (--trials, else "
+               "the config's max_trials or its whole grid): nothing to run\n",
                out, prior.n, trials);
         ret = CLI_OK;
         goto done;

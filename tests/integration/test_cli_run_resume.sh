@@ -97,7 +97,7 @@ rc=0
 "$PROTEIN" run "$SWEEP" --trials 10 --out "$tmp/part.csv" --resume \
     -- "$OBJECTIVE" >"$tmp/spent.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "resume with the budget spent"
-grep -q "holds 10 trials, the budget is 10 .*nothing to run" "$tmp/spent.out" ||
+grep -q "part.csv holds 10 trials, and the sweep runs 10 .*nothing to run" "$tmp/spent.out" ||
     fail "budget spent: $(cat "$tmp/spent.out")"
 grep -q 'trial .* completed' "$tmp/spent.out" && fail "budget spent: a trial ran"
 cmp -s "$tmp/part.csv" "$tmp/spent.orig" || fail "budget spent: the CSV changed"
