@@ -35,6 +35,8 @@ typedef struct protein_param_spec {
     const int *value_lines;
     const unsigned char *value_types; /* n_values protein_value_type, or
                                        * NULL: numbers and strings by text */
+    const unsigned char *value_plain; /* n_values: 1 where the choice was
+                                       * written unquoted, or NULL: all */
     unsigned char value_type; /* of value (a constant); with value_types */
     int has_probabilities;    /* W&B probabilities: [...] of the values */
     int probabilities_line;
@@ -144,7 +146,8 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
 void protein_param_clear(protein_param *p);
 
 /* Appends one line (printf-formatted) to cfg->warnings: a key that was
- * read but has no effect here, for the reader to show the user. Returns
+ * read but has no effect here (or not as written), for the reader to show
+ * the user. Returns
  * 0 or PROTEIN_ENOMEM. */
 int protein_config_warn(protein_sweep_config *cfg, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -176,9 +179,12 @@ int protein_config_parse_ini_over(const char *base, size_t base_len,
 
 /* Validates spec and appends it to cfg->params; a name that another
  * parameter has, or whose PROTEIN_PARAM_ variable another one has, is
- * refused on spec's line. file is for errors. On failure returns
- * PROTEIN_ECONFIG (err names file, line and the dotted key of the
- * offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */
+ * refused on spec's line. A categorical keeps each distinct choice once
+ * (numbers equal as numbers, 1 and 1.0, are one choice), in the order of
+ * their first occurrence, with their probabilities added up, and a
+ * repeat is named in cfg->warnings (file, line, key). file is for errors. On
+ * failure returns PROTEIN_ECONFIG (err names file, line and the dotted key of
+ * the offending field) or PROTEIN_ENOMEM; cfg is unchanged then. */
 int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                              const protein_param_spec *spec,
                              protein_error *err);

@@ -128,6 +128,7 @@ typedef struct spec_ctx {
     const protein_param_spec *s;
     protein_error *err;
     char key[160];
+    char note[512]; /* a warning for cfg once the parameter is in, or "" */
 } spec_ctx;
 
 static int spec_fail(spec_ctx *c, const protein_spec_field *f,
@@ -432,42 +433,134 @@ static int shape_unused(spec_ctx *c, const char *what)
            spec_unused(c, &s->b, "b", what) || spec_unused(c, &s->q, "q", what);
 }
 
-/* Copies the W&B probabilities of the choices, normalized to sum 1. */
-static int build_probabilities(spec_ctx *c, protein_param *p)
+/* Copies the W&B probabilities of the choices, normalized to sum 1: one
+ * per choice as written, a repeated choice's added to the one kept
+ * (keep[i] is choice i's index among the n kept). */
+static int build_probabilities(spec_ctx *c, protein_param *p,
+                               const size_t *keep, size_t n)
 {
     const protein_param_spec *s = c->s;
     protein_spec_field f = {"probabilities", s->probabilities_line};
-    double sum = 0;
+    double sum = 0, v;
     size_t i;
 
     if (s->n_probabilities != s->n_values)
         return spec_fail(c, &f, "probabilities",
                          "%zu probabilities for %zu values; give one per value",
                          s->n_probabilities, s->n_values);
-    p->probabilities = calloc(s->n_values, sizeof *p->probabilities);
+    p->probabilities = calloc(n, sizeof *p->probabilities);
     if (!p->probabilities)
         return PROTEIN_ENOMEM;
     for (i = 0; i < s->n_values; i++) {
-        if (protein_parse_number(s->probabilities[i], &p->probabilities[i]) ||
-            p->probabilities[i] < 0)
+        if (protein_parse_number(s->probabilities[i], &v) || v < 0)
             return spec_fail(c, &f, "probabilities",
                              "'%s' is not a probability; write numbers >= 0",
                              s->probabilities[i]);
-        sum += p->probabilities[i];
+        p->probabilities[keep[i]] += v;
+        sum += v;
     }
     if (!(sum > 0))
         return spec_fail(c, &f, "probabilities",
                          "the probabilities sum to 0; give at least one > 0");
-    for (i = 0; i < s->n_values; i++)
+    for (i = 0; i < n; i++)
         p->probabilities[i] /= sum;
     return 0;
+}
+
+/* The number choice i of s stands for, into *out: a number, or a string
+ * written unquoted that reads as one (YAML 1.1, as PyYAML, reads 1e-3 as a
+ * string). 0 on success, -1 for any other choice. */
+static int choice_number(const protein_param_spec *s, size_t i, double *out)
+{
+    int type = s->value_types ? s->value_types[i] : PROTEIN_VALUE_STRING;
+
+    if (type != PROTEIN_VALUE_NUMBER &&
+        (type != PROTEIN_VALUE_STRING ||
+         (s->value_plain && !s->value_plain[i])))
+        return -1;
+    return protein_parse_number(s->values[i], out);
+}
+
+/* 1 when choices i and j of s are one choice: written the same and of one
+ * type, or numbers (choice_number) of equal value (1 and 1.0). */
+static int same_choice(const protein_param_spec *s, size_t i, size_t j)
+{
+    double a, b;
+
+    if (strcmp(s->values[i], s->values[j]) == 0 &&
+        (!s->value_types || s->value_types[i] == s->value_types[j]))
+        return 1;
+    return choice_number(s, i, &a) == 0 && choice_number(s, j, &b) == 0 &&
+           a == b;
+}
+
+/* Sets keep[i] to the index choice i of c->s keeps among the distinct
+ * choices (each kept at its first occurrence, in order) and returns how
+ * many those are. When some choice repeats (W&B samples from the list as
+ * written, so a repeat weighs more there), c->note says which, where and
+ * what protein does instead. */
+static size_t distinct_choices(spec_ctx *c, size_t *keep)
+{
+    const protein_param_spec *s = c->s;
+    size_t i, j, k, n = 0, times = 0, more = 0, second = 0, first = 0;
+    const char *also = NULL;
+    char again[80] = "", others[64] = "";
+
+    for (i = 0; i < s->n_values; i++) {
+        for (j = 0; j < i && !same_choice(s, i, j); j++)
+            continue;
+        keep[i] = j < i ? keep[j] : n++;
+    }
+    for (k = 0; k < n; k++) {
+        size_t count = 0, at = 0, other = 0;
+        for (i = 0; i < s->n_values; i++) {
+            if (keep[i] != k)
+                continue;
+            if (count == 0)
+                at = i;
+            else if (count == 1)
+                second = times ? second : i;
+            if (count && !other && strcmp(s->values[i], s->values[at]) != 0)
+                other = i;
+            count++;
+        }
+        if (count > 1 && times) {
+            more++;
+        } else if (count > 1) {
+            times = count;
+            first = at;
+            also = other ? s->values[other] : NULL;
+        }
+    }
+    if (!times)
+        return n;
+    if (also)
+        snprintf(again, sizeof again, " (also as '%.60s')", also);
+    if (more)
+        snprintf(others, sizeof others, ", and %zu other value%s repeat%s",
+                 more, more == 1 ? "" : "s", more == 1 ? "s" : "");
+    snprintf(c->note, sizeof c->note,
+             "%s:%d: %s: '%.60s' is listed %zu times%s%s; protein keeps each "
+             "value once, in order (one model dimension per distinct value, "
+             "%s; a grid runs each value once)%s",
+             c->file ? c->file : "", s->value_lines[second],
+             protein_config_key(c->key, sizeof c->key, s->key, "values"),
+             s->values[first], times, again, others,
+             s->has_probabilities ? "a repeat's probability added to it"
+                                  : "so a repeat adds no weight",
+             n == 1                 ? "; one value is left: every trial gets it"
+             : s->has_probabilities ? ""
+                                    : "; to weight a value, give "
+                                      "probabilities: [...]");
+    return n;
 }
 
 static int build_categorical(spec_ctx *c, protein_param *p)
 {
     const protein_param_spec *s = c->s;
     protein_spec_field values = {"values", s->values_line};
-    size_t i, j;
+    size_t i, j, n, *keep = NULL;
+    int rc;
 
     if (spec_unused(c, &s->min, "min", "a categorical (values)") ||
         spec_unused(c, &s->max, "max", "a categorical (values)") ||
@@ -484,40 +577,32 @@ static int build_categorical(spec_ctx *c, protein_param *p)
         return spec_fail(c, &values, "values",
                          "%zu choices is too many (at most %d)", s->n_values,
                          PROTEIN_MAX_VALUES);
+    rc = PROTEIN_ENOMEM;
+    if (!(keep = calloc(s->n_values, sizeof *keep)))
+        goto fail;
+    n = distinct_choices(c, keep);
+    p->values = calloc(n, sizeof *p->values);
+    p->numeric_values = calloc(n, sizeof *p->numeric_values);
+    if (!p->values || !p->numeric_values ||
+        (s->value_types && !(p->value_types = malloc(n))))
+        goto fail;
+    p->n_values = n;
     for (i = 0; i < s->n_values; i++) {
-        for (j = 0; j < i; j++) {
-            if (strcmp(s->values[i], s->values[j]) == 0 &&
-                (!s->value_types || s->value_types[i] == s->value_types[j])) {
-                protein_spec_field f = {s->values[i], s->value_lines[i]};
-                return spec_fail(
-                    c, &f, "values",
-                    "choice '%s' is listed twice; remove the duplicate",
-                    s->values[i]);
-            }
-        }
-    }
-    p->values = calloc(s->n_values, sizeof *p->values);
-    p->numeric_values = calloc(s->n_values, sizeof *p->numeric_values);
-    if (!p->values || !p->numeric_values)
-        return PROTEIN_ENOMEM;
-    p->n_values = s->n_values;
-    for (i = 0; i < s->n_values; i++) {
-        if (!(p->values[i] = strdup(s->values[i])))
-            return PROTEIN_ENOMEM;
+        j = keep[i];
+        if (p->values[j])
+            continue;
+        if (!(p->values[j] = strdup(s->values[i])))
+            goto fail;
         if ((s->value_types && s->value_types[i] != PROTEIN_VALUE_NUMBER) ||
-            protein_parse_number(s->values[i], &p->numeric_values[i]) != 0)
-            p->numeric_values[i] = NAN;
+            protein_parse_number(s->values[i], &p->numeric_values[j]) != 0)
+            p->numeric_values[j] = NAN;
+        if (s->value_types)
+            p->value_types[j] = s->value_types[i];
     }
-    if (s->value_types) {
-        p->value_types = malloc(s->n_values);
-        if (!p->value_types)
-            return PROTEIN_ENOMEM;
-        memcpy(p->value_types, s->value_types, s->n_values);
-    }
-    if (s->has_probabilities && build_probabilities(c, p))
-        return PROTEIN_ECONFIG;
+    if (s->has_probabilities && (rc = build_probabilities(c, p, keep, n)))
+        goto fail;
     p->min = 0;
-    p->max = (double)(s->n_values - 1);
+    p->max = (double)(n - 1);
     p->scale = 0.5;
     if (s->def.text) {
         double dv;
@@ -528,15 +613,20 @@ static int build_categorical(spec_ctx *c, protein_param *p)
         for (j = 0; i == p->n_values && numeric && j < p->n_values; j++)
             if (p->numeric_values[j] == dv)
                 i = j;
-        if (i == p->n_values)
-            return spec_fail(c, &s->def, s->def_key,
-                             "%s '%s' is not one of the values; pick one of "
-                             "them or remove it",
-                             s->def_key, s->def.text);
+        if (i == p->n_values) {
+            rc = spec_fail(c, &s->def, s->def_key,
+                           "%s '%s' is not one of the values; pick one of "
+                           "them or remove it",
+                           s->def_key, s->def.text);
+            goto fail;
+        }
         p->has_default = 1;
         p->default_value = (double)i;
     }
-    return 0;
+    rc = 0;
+fail:
+    free(keep);
+    return rc;
 }
 
 static int build_constant(spec_ctx *c, protein_param *p)
@@ -671,13 +761,14 @@ static int env_twin(const protein_sweep_config *cfg, const char *name)
     return -1;
 }
 
-/* Validates one parameter spec and appends it to cfg (which owns the copy).
- * PROTEIN_ECONFIG names the file, line and dotted key of the bad field;
- * cfg is unchanged on any failure. */
+/* Validates one parameter spec and appends it to cfg (which owns the copy);
+ * a categorical's repeated choices are kept once, with a line in
+ * cfg->warnings. PROTEIN_ECONFIG names the file, line and dotted key of the
+ * bad field; cfg is unchanged on any failure. */
 int protein_config_add_param(protein_sweep_config *cfg, const char *file,
                              const protein_param_spec *spec, protein_error *err)
 {
-    spec_ctx c = {file, spec, err, ""};
+    spec_ctx c = {file, spec, err, "", ""};
     protein_param p;
     protein_param *grown;
     const dist_info *di;
@@ -728,6 +819,8 @@ int protein_config_add_param(protein_sweep_config *cfg, const char *file,
     if (!grown)
         goto fail;
     cfg->params = grown;
+    if (c.note[0] && protein_config_warn(cfg, "%s", c.note))
+        goto fail;
     cfg->params[cfg->n_params++] = p;
     return PROTEIN_OK;
 fail:

@@ -709,7 +709,7 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
     protein_spec_field *fields[11];
     yaml_node_pair_t *p;
     const char **values = NULL, **probs = NULL;
-    unsigned char *types = NULL;
+    unsigned char *types = NULL, *plain = NULL;
     int *lines = NULL, rc;
     spec_strings owned = {0};
     char path[192];
@@ -767,11 +767,13 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             free(values);
             free(lines);
             free(types);
+            free(plain);
             values = calloc(cnt + 1, sizeof *values);
             lines = calloc(cnt + 1, sizeof *lines);
             types = calloc(cnt + 1, 1);
+            plain = calloc(cnt + 1, 1);
             rc = PROTEIN_ENOMEM;
-            if (!values || !lines || !types)
+            if (!values || !lines || !types || !plain)
                 goto fail;
             for (i = 0; i < cnt; i++) {
                 yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
@@ -782,12 +784,15 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                     goto fail;
                 }
                 lines[i] = line_of(item);
+                plain[i] = item->type == YAML_SCALAR_NODE &&
+                           item->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
             }
             s.has_values = 1;
             s.values_line = line_of(v);
             s.n_values = cnt;
             s.values = values;
             s.value_lines = lines;
+            s.value_plain = plain;
         } else if (strcmp(k, "probabilities") == 0) {
             free(probs);
             probs = NULL;
@@ -814,6 +819,7 @@ fail:
     free(values);
     free(lines);
     free(types);
+    free(plain);
     free(probs);
     keep_free(&owned);
     return rc;

@@ -158,8 +158,10 @@ typedef struct protein_sweep_config {
     int percentile_metric; /* metric_distribution = percentile */
     int downsample;        /* progress points per run observed (0 =
                             * the final result only) */
-    char *warnings;        /* keys read but not acted on, one line
-                            * each, for the user; NULL = none */
+    char *warnings;        /* keys read but not acted on (or not as
+                            * written: a categorical's repeated
+                            * values), one line each, for the user;
+                            * NULL = none */
 } protein_sweep_config;
 
 /* expansion_rate of a config that sets none, and of one set below 0
@@ -170,7 +172,8 @@ typedef struct protein_sweep_config {
  * ends in .ini, merged over the default.ini PufferLib would merge it
  * with). On failure returns PROTEIN_ECONFIG or PROTEIN_EIO and fills err
  * with file, line and key. *out is set only on success; keys read but
- * without effect are listed in (*out)->warnings. */
+ * without effect (or not acted on as written) are listed in
+ * (*out)->warnings. */
 int protein_config_load_file(const char *path, protein_sweep_config **out,
                              protein_error *err);
 

@@ -55,6 +55,16 @@ rc=0
 expect_rc 1 "$rc" "create twice"
 grep -q 'already exists' "$tmp/again.out" || fail "no 'already exists' message"
 
+# a W&B file that repeats a categorical's value is stored as it is, with
+# the reader's warning (file:line:key) printed
+printf 'name: repeat\nparameters:\n  opt: {values: [adam, adam, sgd]}\n' \
+    >"$tmp/repeat.yaml"
+"$PROTEIN" create "$tmp/repeat.yaml" >"$tmp/repeat.out" 2>&1 ||
+    fail "create with a repeated value: $(cat "$tmp/repeat.out")"
+grep -qF "$tmp/repeat.yaml:3: parameters.opt.values: 'adam' is listed 2 times" \
+    "$tmp/repeat.out" || fail "create does not print the repeat's warning"
+"$PROTEIN" delete --yes "$U/repeat" >/dev/null 2>&1 || fail "delete repeat"
+
 printf 'name: broken\nparameters:\n  lr: {distribution: nope, min: 1, max: 2}\n' \
     >"$tmp/broken.yaml"
 rc=0

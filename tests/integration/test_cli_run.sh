@@ -89,6 +89,42 @@ EOF
   "adam,2 adam,4 sgd,2 sgd,4 " ] || fail "grid points: $(cat "$tmp/grid.csv")"
 grep -q 'grid done' "$tmp/grid.out" || fail "no 'grid done' message"
 
+# a W&B file that repeats a categorical's value runs as it is, each value
+# kept once (in order) with a warning naming file:line:key; a grid runs
+# each distinct value once (W&B's grid would run the repeat again)
+cat >"$tmp/repeat.yaml" <<'EOF'
+name: repeat
+method: grid
+parameters:
+  optimizer: {values: [adam, sgd, adam]}
+  layers:
+    values:
+      - 2
+      - 4
+      - 2.0
+EOF
+"$PROTEIN" run "$tmp/repeat.yaml" --parallel 2 --out "$tmp/repeat.csv" \
+    -- "$OBJECTIVE" >"$tmp/repeat.out" 2>&1 ||
+    fail "grid with repeated values: $(tail -n 3 "$tmp/repeat.out")"
+[ "$(tail -n +2 "$tmp/repeat.csv" | cut -d, -f5,6 | sort | tr '\n' ' ')" = \
+  "adam,2 adam,4 sgd,2 sgd,4 " ] ||
+    fail "grid with repeats does not run each distinct point once: $(cat "$tmp/repeat.csv")"
+grep -qF "$tmp/repeat.yaml:4: parameters.optimizer.values: 'adam' is listed 2 times; protein keeps each value once" \
+    "$tmp/repeat.out" || fail "no warning naming the repeated adam: $(head -n 3 "$tmp/repeat.out")"
+grep -qF "$tmp/repeat.yaml:9: parameters.layers.values: '2' is listed 2 times (also as '2.0')" \
+    "$tmp/repeat.out" || fail "no warning naming 2 and 2.0: $(head -n 3 "$tmp/repeat.out")"
+[ "$(grep -c 'is listed' "$tmp/repeat.out")" -eq 2 ] ||
+    fail "not one warning per parameter: $(cat "$tmp/repeat.out")"
+# and so does a sampled sweep (method random, W&B's sampling)
+sed 's/method: grid/method: random/' "$tmp/repeat.yaml" >"$tmp/repeat-random.yaml"
+"$PROTEIN" run "$tmp/repeat-random.yaml" --trials 4 --seed 2 --out "$tmp/rr.csv" \
+    -- "$OBJECTIVE" >"$tmp/rr.out" 2>&1 ||
+    fail "random sweep with repeated values: $(tail -n 3 "$tmp/rr.out")"
+grep -qF "$tmp/repeat-random.yaml:4: parameters.optimizer.values: 'adam'" "$tmp/rr.out" ||
+    fail "protein run (random) does not print the warning"
+[ "$(grep -c '^[0-9]*,completed,[^,]*,[^,]*,\(adam\|sgd\),[24],$' "$tmp/rr.csv")" -eq 4 ] ||
+    fail "random sweep with repeats: $(cat "$tmp/rr.csv")"
+
 # without --trials or run_cap a grid runs to its end, as wandb agent runs
 # it: 6 x 4 = 24 points, more than the default 20 trials
 cat >"$tmp/grid24.yaml" <<'EOF'

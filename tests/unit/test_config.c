@@ -349,8 +349,6 @@ static const yaml_case yaml_errors[] = {
     {HEAD "  x:\n    values: [a, b]\n    default: c\n", 5,
      "parameters.x.default", "not one of the values"},
     {HEAD "  x: {values: []}\n", 3, "parameters.x.values", "values is empty"},
-    {HEAD "  x:\n    values:\n      - a\n      - a\n", 6, "parameters.x.values",
-     "listed twice"},
     {HEAD "  x: {value: 1, distribution: uniform, min: 0, max: 1}\n", 3,
      "parameters.x.value", "remove one of them"},
     {HEAD "  x: {values: [1, 2], distribution: uniform, min: 0, max: 1}\n", 3,
@@ -1205,7 +1203,7 @@ static void test_wandb_file(void)
         "  flag: {values: [true, false]}\n"
         "  sflag: {values: [\"true\", \"false\"]}\n"
         "  arch: {values: [[32, 32], [64, 1.0e-5]]}\n"
-        "  lr: {values: [1.0e-3, 1e-3]}\n"
+        "  lr: {values: [1.0e-3, 1e-4]}\n"
         "  opt: {values: [adam, sgd], probabilities: [3, 1]}\n"
         "  c: {value: null}\n"
         "  big: {value: 1_000}\n";
@@ -1242,7 +1240,7 @@ static void test_wandb_file(void)
     p = param(cfg, "arch");
     CU_ASSERT(p->value_types[1] == PROTEIN_VALUE_JSON &&
               strcmp(p->values[1], "[64, 1.0e-5]") == 0);
-    /* YAML 1.1 (PyYAML, so W&B): a float needs a dot, 1e-3 is a string */
+    /* YAML 1.1 (PyYAML, so W&B): a float needs a dot, 1e-4 is a string */
     p = param(cfg, "lr");
     CU_ASSERT(p->value_types[0] == PROTEIN_VALUE_NUMBER &&
               p->value_types[1] == PROTEIN_VALUE_STRING);
@@ -1465,6 +1463,131 @@ static void test_yaml11_numbers(void)
     }
 }
 
+/* The number of lines of warnings that contain words. */
+static int warning_lines(const char *warnings, const char *words)
+{
+    const char *line = warnings;
+    int n = 0;
+
+    while (line && *line) {
+        const char *end = strchr(line, '\n');
+        size_t len = end ? (size_t)(end - line) : strlen(line);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)len, line);
+        n += strstr(buf, words) != NULL;
+        line = end ? end + 1 : NULL;
+    }
+    return n;
+}
+
+/* A W&B file may repeat a categorical's value (W&B samples from the list
+ * as written): protein keeps each distinct value once, in order, with one
+ * warning per parameter naming the file, line, key and the value. Numbers
+ * equal as numbers are one value, strings compare as written. */
+static void test_repeated_values(void)
+{
+    protein_sweep_config *cfg = parse_yaml(
+        HEAD "  act:\n"
+             "    values:\n"
+             "      - relu\n"
+             "      - gelu\n"
+             "      - relu\n"
+             "      - relu\n"
+             "  n: {values: [1, 1.0, 2, 1.0e-3, 1e-3, 0.001, 2]}\n"
+             "  s: {values: [\"3.10\", \"3.1\", \"1\", 1, true, \"true\"]}\n"
+             "  only: {values: [x, x, x], default: x}\n"
+             "  p: {values: [a, b, a], probabilities: [1, 2, 1]}\n"
+             "  d: {values: [1, 2, 1.0], default: 1.0}\n");
+    const protein_param *p;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg->warnings);
+    p = param(cfg, "act");
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 2);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "relu");
+    CU_ASSERT_STRING_EQUAL(p->values[1], "gelu");
+    CU_ASSERT_EQUAL(p->max, 1);
+    CU_ASSERT_EQUAL(
+        warning_lines(cfg->warnings,
+                      "t.yaml:7: parameters.act.values: 'relu' is listed 3 "
+                      "times; protein keeps each value once, in order (one "
+                      "model dimension per distinct value, so a repeat adds "
+                      "no weight; a grid runs each value once)"),
+        1);
+    /* 1 and 1.0 are one number, and so are 1.0e-3, 0.001 and 1e-3 (a
+     * string in YAML 1.1, but written as a number) */
+    p = param(cfg, "n");
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 3);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "1");
+    CU_ASSERT_STRING_EQUAL(p->values[1], "2");
+    CU_ASSERT_EQUAL(p->numeric_values[2], 1.0e-3);
+    CU_ASSERT_EQUAL(p->value_types[2], PROTEIN_VALUE_NUMBER);
+    CU_ASSERT_EQUAL(warning_lines(cfg->warnings, "parameters.n.values"), 1);
+    CU_ASSERT_EQUAL(
+        warning_lines(cfg->warnings,
+                      "t.yaml:9: parameters.n.values: '1' is listed 2 times "
+                      "(also as '1.0'), and 2 other values repeat"),
+        1);
+    /* quoted strings compare as written, and a string is not a number */
+    p = param(cfg, "s");
+    CU_ASSERT_EQUAL(p->n_values, 6);
+    CU_ASSERT_EQUAL(warning_lines(cfg->warnings, "parameters.s."), 0);
+    /* a list of one value repeated is a one-value categorical, as
+     * values: [x] is: every trial gets x */
+    p = param(cfg, "only");
+    CU_ASSERT_EQUAL(p->kind, PROTEIN_PARAM_CATEGORICAL);
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 1);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "x");
+    CU_ASSERT(p->has_default && p->default_value == 0 && p->max == 0);
+    CU_ASSERT_EQUAL(
+        warning_lines(cfg->warnings,
+                      "parameters.only.values: 'x' is listed 3 times; "
+                      "protein keeps each value once, in order (one model "
+                      "dimension per distinct value, so a repeat adds no "
+                      "weight; a grid runs each value once); one value is "
+                      "left: every trial gets it"),
+        1);
+    /* W&B's probabilities of a repeated value add up */
+    p = param(cfg, "p");
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p->probabilities);
+    CU_ASSERT_DOUBLE_EQUAL(p->probabilities[0], 0.5, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(p->probabilities[1], 0.5, 1e-15);
+    CU_ASSERT_EQUAL(warning_lines(cfg->warnings,
+                                  "t.yaml:12: parameters.p.values: 'a' is "
+                                  "listed 2 times; protein keeps each value "
+                                  "once, in order (one model dimension per "
+                                  "distinct value, a repeat's probability "
+                                  "added to it; a grid runs each value once)"),
+                    1);
+    p = param(cfg, "d");
+    CU_ASSERT_EQUAL(p->n_values, 2);
+    CU_ASSERT(p->has_default && p->default_value == 0);
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
+/* A JSON sweep file goes through the same reader: its repeats too. */
+static void test_repeated_values_json(void)
+{
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    static const char text[] =
+        "{\"method\": \"grid\",\n"
+        " \"parameters\": {\"bs\": {\"values\": [32, 64, 32.0]}}}\n";
+
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(
+        protein_config_parse_yaml(text, strlen(text), "s.json", &cfg, &err),
+        PROTEIN_OK);
+    CU_ASSERT_EQUAL(cfg->params[0].n_values, 2);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings,
+                                  "s.json:2: parameters.bs.values: '32' is "
+                                  "listed 2 times (also as '32.0')"));
+    protein_config_free(cfg);
+}
+
 /* An integer no trial can be given is refused where it is written,
  * rather than failing every trial without saying which value. */
 static void test_yaml_huge_integer(void)
@@ -1490,6 +1613,8 @@ static const cunit_test tests[] = {
     {"wandb distributions", test_wandb_distributions},
     {"yaml 1.1 numbers", test_yaml11_numbers},
     {"yaml huge integer", test_yaml_huge_integer},
+    {"repeated values are kept once", test_repeated_values},
+    {"repeated values of a JSON file", test_repeated_values_json},
     {"defaults", test_defaults},
     {"options", test_options},
     {"distributions", test_distributions},
