@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -106,6 +107,54 @@ def _optuna_runner(make_sampler):
 run_optuna_gp = _optuna_runner(lambda optuna, seed, par: optuna.samplers.GPSampler(seed=seed))
 run_optuna_tpe = _optuna_runner(lambda optuna, seed, par: optuna.samplers.TPESampler(
     seed=seed, multivariate=True, constant_liar=True))
+
+
+# ---------------------------------------------------------------- W&B
+
+def run_wandb_bayes(problem, trials, parallel, seed):
+    """W&B's Bayesian search (`method: bayes`) as `wandb sweep`'s local
+    controller runs it: the `sweeps` package from PyPI (0.3.0, what
+    `pip install wandb[sweeps]` brings; W&B's server runs the same
+    engine), asked with sweeps.next_run(config, runs) for every
+    suggestion, given every run of the sweep: the finished ones with their
+    metric in the summary, the ones still running in state `running`
+    (it takes them as points in flight). The parameters are written as a
+    W&B user writes them: uniform, log_uniform_values, int_uniform, and
+    `values` for a categorical and for a power-of-two axis (a batch size).
+    The engine draws from numpy's global generator, seeded once per run."""
+    import numpy as np
+    import sweeps
+    space = problem.space()
+    params = {}
+    for p in space:
+        if p.kind == "cat":
+            params[p.name] = {"values": list(p.choices)}
+        elif p.kind == "pow2":
+            params[p.name] = {"values": [2 ** e for e in range(int(math.log2(p.low)),
+                                                             int(math.log2(p.high)) + 1)]}
+        else:
+            dist = {"float": "uniform", "log": "log_uniform_values", "int": "int_uniform"}[p.kind]
+            params[p.name] = {"distribution": dist, "min": p.low, "max": p.high}
+    config = {"method": "bayes", "metric": {"name": "score", "goal": problem.goal},
+              "parameters": params}
+    np.random.seed(seed)
+    runs = []
+
+    def ask():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn's GP fit warnings
+            suggestion = sweeps.next_run(config, runs)
+        values = {k: v["value"] for k, v in suggestion.config.items()}
+        runs.append(sweeps.SweepRun(name="run-%d" % len(runs), state=sweeps.RunState.running,
+                                    config=suggestion.config))
+        return len(runs) - 1, {p.name: p.typed(values[p.name]) for p in space}
+
+    def tell(index, params, score, cost, curve):
+        runs[index] = sweeps.SweepRun(name=runs[index].name, state=sweeps.RunState.finished,
+                                      config=runs[index].config,
+                                      summary_metrics={"score": score})
+
+    return _ask_ahead(problem, trials, parallel, seed, ask, tell)
 
 
 # ---------------------------------------------------------------- pufferlib
@@ -353,5 +402,6 @@ RUNNERS = {
     # A diagnostic: the centre's categorical choices moved one on (rl's
     # middle optimizer, adam, the best one, becomes rmsprop).
     "pufferlib-shifted": functools.partial(run_pufferlib, choice_shift=1),
+    "wandb-bayes": run_wandb_bayes,
     "random": run_random,
 }

@@ -81,7 +81,7 @@ def protein_revision(binary):
 
 def versions():
     out = {"python": platform.python_version()}
-    for mod in ("optuna", "torch", "scipy", "sklearn", "numpy", "cocoex", "pufferlib"):
+    for mod in ("optuna", "torch", "scipy", "sklearn", "numpy", "cocoex", "pufferlib", "sweeps"):
         try:
             m = __import__(mod)
             out[mod] = getattr(m, "__version__", "?")
@@ -152,7 +152,7 @@ def main():
     ap.add_argument("--problems", default=None,
                     help="comma list of problems or families (rl, mixed, bbob; sklearn is "
                     "the held-out family); default: all (with --final, sklearn too)")
-    ap.add_argument("--optimizers", default="protein,optuna-gp,optuna-tpe,random",
+    ap.add_argument("--optimizers", default="protein,optuna-gp,optuna-tpe,wandb-bayes,random",
                     help="comma list of " + ",".join(benchset.OPTIMIZERS))
     ap.add_argument("--seeds", default=None, help="e.g. 0-4 or 0,3,7 (default: tuning seeds)")
     ap.add_argument("--mode", default="seq,par16",

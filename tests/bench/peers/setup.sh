@@ -1,7 +1,8 @@
 #!/bin/sh
 # Creates tests/bench/peers/.venv (git-ignored) and installs the real peers
 # from PyPI: optuna (GPSampler needs torch and scipy), pufferlib (its Protein
-# in pufferlib/sweep.py), coco-experiment (cocoex, BBOB), scikit-learn, numpy.
+# in pufferlib/sweep.py), W&B's sweep engine (sweeps: `method: bayes`),
+# coco-experiment (cocoex, BBOB), scikit-learn, numpy.
 # Usage: tests/bench/peers/setup.sh            (idempotent; rerun to repair)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,4 +17,9 @@ $pip install -q -r "$here/requirements.txt"
 # environments; the harness only needs pufferlib/sweep.py (Protein), so the
 # sdist is fetched from PyPI with pip and its sweep module installed alone.
 "$venv/bin/python" "$here/install_pufferlib_sweep.py" "$venv"
-"$venv/bin/python" -c 'import optuna, torch, scipy, sklearn, cocoex, numpy, pufferlib.sweep; print("peers venv ready:", "optuna", optuna.__version__, "torch", torch.__version__, "sklearn", sklearn.__version__, "pufferlib", pufferlib.__version__)'
+# W&B's sweep engine (`sweeps`, what wandb[sweeps] installs for the local
+# controller) pins numpy<2, which torch and optuna here are past; it runs
+# on numpy 2, so it is installed without its pins (its other requirements
+# are in requirements.txt).
+$pip install -q --no-deps sweeps==0.3.0
+"$venv/bin/python" -c 'import optuna, torch, scipy, sklearn, cocoex, numpy, pufferlib.sweep, sweeps; print("peers venv ready:", "optuna", optuna.__version__, "sweeps", sweeps.__version__, "torch", torch.__version__, "sklearn", sklearn.__version__, "pufferlib", pufferlib.__version__)'
