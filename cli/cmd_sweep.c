@@ -80,7 +80,7 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
-    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running, grid, size;
     char *name = NULL, *yaml = NULL;
     size_t yaml_len, n_fallback = 0;
     long lease = 0, retries = 0;
@@ -137,13 +137,17 @@ int cmd_create(int argc, char **argv)
         cli_fail(verb, "cannot read %s: %s", path, strerror(errno));
         goto done;
     }
-    n_fallback = cfg->max_trials > 0 && cfg->max_trials < MAX_FALLBACK
-                     ? (size_t)cfg->max_trials
-                     : MAX_FALLBACK;
+    /* A grid hands out its points once, as W&B's does: its size is a
+     * budget. */
+    grid = pq_model_grid_points(cfg);
+    size = cfg->max_trials > 0 ? cfg->max_trials : 0;
+    if (grid > 0 && (size == 0 || grid < size))
+        size = grid;
+    n_fallback = size > 0 && size < MAX_FALLBACK ? (size_t)size : MAX_FALLBACK;
     /* The defaults first: they are the first trial's values, also when no
      * coordinator runs and the first claim takes the pool's first point. */
     rc = pq_model_fallback_points(
-        cfg, cfg->has_seed ? cfg->seed : (uint64_t)time(NULL), n_fallback, 1,
+        cfg, cfg->has_seed ? cfg->seed : (uint64_t)time(NULL), 0, n_fallback, 1,
         &fallback);
     if (rc != PROTEIN_OK) {
         cli_fail(verb, "cannot draw fallback points: %s", protein_strerror(rc));
@@ -166,6 +170,7 @@ int cmd_create(int argc, char **argv)
     spec.max_retries = (int)retries;
     spec.fallback = fallback;
     spec.n_fallback = n_fallback;
+    spec.grid_points = grid;
     pq_model_stopping(cfg, &spec, bands);
     rc = pq_sweep_create(ctx, &spec);
     if (rc == PQ_EEXISTS) {
@@ -183,10 +188,13 @@ int cmd_create(int argc, char **argv)
            cfg->minimize ? "minimize" : "maximize",
            cfg->metric ? cfg->metric : "score");
     if (cfg->max_trials > 0)
-        printf("budget %ld trials\n", cfg->max_trials);
+        printf("budget %ld trials", cfg->max_trials);
     else
-        printf("no trial budget\n");
-    tasks = cfg->max_trials > 0 ? cfg->max_trials : UNBUDGETED_ARRAY;
+        printf("no trial budget");
+    if (grid > 0)
+        printf(", a grid of %ld points (each run once)", grid);
+    printf("\n");
+    tasks = size > 0 ? size : UNBUDGETED_ARRAY;
     running = suggested_running(tasks);
     printf(
         "run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s your.sbatch\n"
@@ -304,6 +312,11 @@ int cmd_status(int argc, char **argv)
                info->max_trials);
     else
         printf("budget: %ld trials handed out, no limit\n", info->n_trials);
+    if (info->grid_points > 0)
+        printf("grid: %ld of %ld points handed out\n",
+               info->fallback_next < info->grid_points ? info->fallback_next
+                                                       : info->grid_points,
+               info->grid_points);
     printf("trials:");
     for (s = 0; s < PQ_TRIAL_NSTATES; s++)
         printf(" %s %ld%s", pq_trial_state_name((pq_trial_state)s),

@@ -70,6 +70,7 @@ struct proteind_sweep {
     const protein_gp_backend *backend;
     protein_sweep_config *cfg;
     protein_optimizer *opt;
+    long grid;      /* a grid sweep's points (meta grid); 0: not a grid */
     double *values; /* scratch: one value vector */
     char last_id[PQ_STREAM_ID_MAX];
     queued_point *queued; /* the last batch, head first */
@@ -249,6 +250,8 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
         rc = PQ_EINVAL;
         goto fail;
     }
+    /* as the sweep stores it: the claims count a grid by it */
+    s->grid = info->grid_points;
     rc = pq_observations_all(ctx, name, &obs, &n_obs, s->last_id);
     if (rc != PQ_OK) {
         proteind_log("sweep %s: cannot read the observation stream: %s", name,
@@ -554,7 +557,8 @@ static uint64_t fallback_seed(const char *name, long size)
 
 /* Keeps the fallback pool ahead of its use, so that fallback points do not
  * repeat: when fewer than FALLBACK_LOW are left unused, appends
- * FALLBACK_CHUNK (never more than the budget needs). A failure is logged
+ * FALLBACK_CHUNK (never more than the budget, or a grid, needs): a grid's
+ * next points in grid order, else fresh Sobol points. A failure is logged
  * and left for the next turn, unless the connection is gone. */
 static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
                            const pq_demand_info *d)
@@ -567,11 +571,14 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
         return PQ_OK;
     if (d->max_trials > 0 && d->max_trials - d->n_fallback < n)
         n = d->max_trials - d->n_fallback;
+    if (s->grid > 0 && s->grid - d->n_fallback < n)
+        n = s->grid - d->n_fallback;
     if (n <= 0)
         return PQ_OK;
     /* no defaults: the pool's first point, or the queue's, gave them */
     if (pq_model_fallback_points(s->cfg, fallback_seed(s->name, d->n_fallback),
-                                 (size_t)n, 0, &points) != PROTEIN_OK) {
+                                 (size_t)d->n_fallback, (size_t)n, 0,
+                                 &points) != PROTEIN_OK) {
         proteind_log("sweep %s: cannot draw fallback points", s->name);
         return PQ_OK;
     }
@@ -645,6 +652,11 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
         if (left < want)
             want = left;
     }
+    /* A grid's points are the fallback pool's, handed out in grid order by
+     * the claims' own cursor, which a restart cannot repeat or skip: the
+     * queue stays empty. */
+    if (s->grid > 0)
+        want = 0;
     s->target = s->active && want > 0 ? want : 0;
     s->waiting = d.n_waiting;
     *depth = d.queue_depth;

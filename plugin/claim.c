@@ -56,8 +56,8 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
         break;
     case PQ_EBUDGET:
         snprintf(err, errlen,
-                 "protein: sweep '%s' has handed out all of its max_trials "
-                 "trials: nothing left to run",
+                 "protein: sweep '%s' has handed out all of its trials (its "
+                 "max_trials, or every point of its grid): nothing left to run",
                  sweep);
         break;
     case PQ_EPERM:

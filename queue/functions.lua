@@ -88,7 +88,7 @@ local INFO_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'goal_minimize', 'created_at', 'n_completed', 'n_failed',
                      'n_interrupted', 'n_lost', 'n_pruned', 'refit_at', 'refit_n',
                      'refit_ms', 'refit_backend', 'fallback_next', 'target',
-                     'stopped_by'}
+                     'stopped_by', 'grid'}
 
 local function fail(code, msg)
   return redis.error_reply(code .. ' ' .. msg)
@@ -437,7 +437,9 @@ end
 
 -- ARGV: name, config, metric, cost_metric, goal_minimize, max_trials,
 -- owner_uid, shared, lease_seconds, max_retries, target ('' for none),
--- hyperband ('' for none, else "ETA STRICT BAND..."), fallback entries...
+-- hyperband ('' for none, else "ETA STRICT BAND..."), grid (method grid:
+-- its number of points, the fallback entries its first ones in grid
+-- order; 0: not a grid), fallback entries...
 -- KEYS: meta, the sweep's index (protein:{USER/}:sweeps, or
 -- protein:sweeps for a sweep without an owner).
 local function create(keys, a)
@@ -474,7 +476,11 @@ local function create(keys, a)
     return fail('EINVAL', "sweep '" .. a[1] .. "': hyperband must be 'ETA STRICT BAND...' " ..
                 '(eta > 1, strict 0 or 1, 1 to ' .. BANDS_MAX .. ' ascending whole bands)')
   end
-  err = check_entries(a, 13, 'fallback') or types_ok(meta, {'fallback'})
+  if not whole(a[13]) or whole(a[13]) < 0 then
+    return fail('EINVAL', "sweep '" .. a[1] .. "': grid must be a whole number >= 0, not " ..
+                tostring(a[13]))
+  end
+  err = check_entries(a, 14, 'fallback') or types_ok(meta, {'fallback'})
   if err then
     return err
   end
@@ -498,14 +504,15 @@ local function create(keys, a)
              'max_trials', a[6], 'owner_uid', a[7], 'shared', a[8],
              'lease_seconds', a[9], 'max_retries', a[10],
              'created_at', stamp(now()), 'n_trials', 0, 'n_completed', 0,
-             'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0)
+             'n_failed', 0, 'n_interrupted', 0, 'n_lost', 0, 'n_pruned', 0,
+             'grid', a[13])
   if a[11] ~= '' then
     redis.call('HSET', meta, 'target', string.format('%.17g', finite(a[11])))
   end
   if a[12] ~= '' then
     redis.call('HSET', meta, 'hyperband', a[12])
   end
-  push_all(P .. 'fallback', a, 13)
+  push_all(P .. 'fallback', a, 14)
   redis.call('ZADD', keys[2], 0, a[1])
   if indexes[2] then
     redis.call('ZADD', USERS_KEY, 0, owner)
@@ -797,13 +804,24 @@ local function claim(keys, a, m)
   if not n_lost then
     return corrupt(meta, 'meta field n_lost', m.n_lost)
   end
-  local fallback_next = redis.call('HGET', meta, 'fallback_next')
-  if not whole(fallback_next, true) then
-    return corrupt(meta, 'meta field fallback_next', fallback_next)
+  local next_at = redis.call('HMGET', meta, 'fallback_next', 'grid')
+  local fallback_next, grid = whole(next_at[1], true), whole(next_at[2], true)
+  if not fallback_next then
+    return corrupt(meta, 'meta field fallback_next', next_at[1])
+  end
+  if not grid then
+    return corrupt(meta, 'meta field grid', next_at[2])
   end
   if m.max_trials > 0 and m.n_trials - n_lost >= m.max_trials then
     return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " ..
                 m.max_trials .. ' trials')
+  end
+  -- A grid's points are the pool's, each handed out once, in grid order,
+  -- by the pool's cursor alone (proteind queues none): past the last one
+  -- the grid is done, as a budget is used up.
+  if grid > 0 and fallback_next >= grid then
+    return fail('EBUDGET', "sweep '" .. m.name .. "' has handed out all " .. grid ..
+                ' points of its grid')
   end
   local next_key = P .. 'trial:' .. (m.n_trials + 1)
   if type_of(next_key) ~= 'none' and type_of(next_key) ~= 'hash' then
@@ -825,7 +843,7 @@ local function claim(keys, a, m)
   if not e then
     -- Waiting helps only while a coordinator holds the sweep's lease: it
     -- renews it while its loop serves the sweep and drops it on an error.
-    if a[7] ~= '1' and coordinated then
+    if a[7] ~= '1' and coordinated and grid == 0 then
       redis.call('ZREMRANGEBYSCORE', P .. 'waiting', '-inf', '(' .. (t_now - WAITING_SECONDS))
       redis.call('ZADD', P .. 'waiting', t_now, key)
       return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
@@ -840,7 +858,13 @@ local function claim(keys, a, m)
     -- left out of the queue. The other points cost no set lookup.
     -- A damaged entry fails this claim, naming it; the pool's cursor has
     -- moved past it, so that the next claim takes the next point.
+    -- A grid's pool is never wrapped around: its next points are not there
+    -- until proteind adds them (a grid larger than the pool create made).
     local size = redis.call('LLEN', P .. 'fallback')
+    if grid > 0 and fallback_next >= size then
+      return fail('EEMPTY', "sweep '" .. m.name .. "': grid point " .. (fallback_next + 1) ..
+                  ' is not in the fallback pool yet (a running proteind adds it)')
+    end
     if size > 0 then
       for _ = 1, 2 do
         local at = redis.call('HINCRBY', meta, 'fallback_next', 1) - 1
@@ -853,7 +877,8 @@ local function claim(keys, a, m)
         end
         pool_first = at % size == 0
         -- SMISMEMBER: the worker ACL (queue/acl.c) has no SISMEMBER
-        if not pool_first or redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
+        if grid > 0 or not pool_first or
+           redis.call('SMISMEMBER', P .. 'handed', e[1])[1] == 0 then
           break
         end
       end

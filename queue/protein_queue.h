@@ -421,6 +421,10 @@ typedef enum pq_sweep_state {
 const char *pq_sweep_state_name(pq_sweep_state s);
 
 /* What pq_sweep_create stores. Strings are copied; nothing is kept. */
+/* The most points a grid sweep counts (the Redis functions hold whole
+ * numbers of up to 15 digits); a larger grid is handed out up to there. */
+#define PQ_GRID_POINTS_MAX 999999999999999L
+
 typedef struct pq_sweep_spec {
     const char *name;        /* pq_sweep_name_valid() */
     const char *config_yaml; /* the sweep file's text, stored verbatim */
@@ -434,8 +438,13 @@ typedef struct pq_sweep_spec {
     int max_retries;         /* requeues of a lost trial's point; < 0: 0 */
     const pq_params *fallback; /* points claimed when no coordinator serves */
     size_t n_fallback;         /* must be >= 1 */
-    int has_target;            /* metric.target: a trial that completes at */
-    double target;             /* or beyond it stops the sweep */
+    /* method grid: the grid's number of points (0 < grid_points <=
+     * PQ_GRID_POINTS_MAX), fallback holding its first points in grid
+     * order; claims then take the grid's points from the pool alone, each
+     * once, and PQ_EBUDGET after the last. 0: not a grid */
+    long grid_points;
+    int has_target; /* metric.target: a trial that completes at */
+    double target;  /* or beyond it stops the sweep */
     /* W&B hyperband (early_terminate): protein_progress stops a trial at
      * these report counts (ascending, at most 100; n_bands 0: none) */
     const long *hyperband_bands;
@@ -447,7 +456,8 @@ typedef struct pq_sweep_spec {
 /* Creates the sweep atomically and lists it in its index
  * (protein:{OWNER/}:sweeps for "OWNER/NAME", protein:sweeps otherwise).
  * PQ_EEXISTS if it already exists, PQ_EINVAL for a bad name, an empty fallback
- * pool or oversized values (each fallback point's JSON must fit in 64 KiB). */
+ * pool, grid_points out of range or oversized values (each fallback point's
+ * JSON must fit in 64 KiB). */
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec);
 
 /* A snapshot of one sweep, from pq_sweep_get (free with pq_sweep_info_free). */
@@ -470,6 +480,7 @@ typedef struct pq_sweep_info {
     long retry_depth;      /* lost trials waiting to be claimed again */
     size_t n_fallback;     /* size of the fallback pool */
     long fallback_next;    /* the next fallback point's index */
+    long grid_points;      /* method grid: its number of points; 0: none */
     long n_waiting;        /* claims waiting for a coordinator point */
     int coordinator_alive; /* a coordinator holds the sweep's lease */
     char *coordinator;     /* its holder id, NULL when none */

@@ -263,11 +263,14 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 
 /* Contract in queue_model.h. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
-                             size_t n, int defaults_first, pq_params **out)
+                             size_t first, size_t n, int defaults_first,
+                             pq_params **out)
 {
-    /* The optimizer's own warm-up, reseeded: a sweep method protein with no
-     * observations suggests nothing else. The seed is scrambled so that
-     * the pool does not repeat the warm-up of a sweep seeded with `seed`. */
+    /* A grid's own points, in its order. Otherwise the optimizer's own
+     * warm-up, reseeded: a sweep method protein with no observations
+     * suggests nothing else. The seed is scrambled so that the pool does
+     * not repeat the warm-up of a sweep seeded with `seed`. */
+    const int grid = cfg->method == PROTEIN_METHOD_GRID;
     protein_sweep_config warm = *cfg;
     /* The defaults only where the coordinator suggests them: method
      * protein's first point. */
@@ -283,11 +286,19 @@ int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
     *out = NULL;
     if (!values || !pts)
         goto fail;
-    warm.method = PROTEIN_METHOD_PROTEIN;
-    warm.has_seed = 1;
-    warm.seed = seed ^ 0x5bd1e9955bd1e995ULL;
+    if (!grid) {
+        warm.method = PROTEIN_METHOD_PROTEIN;
+        warm.has_seed = 1;
+        warm.seed = seed ^ 0x5bd1e9955bd1e995ULL;
+    }
     rc = protein_optimizer_create(&warm, &oo, &opt, NULL);
     if (rc != PROTEIN_OK)
+        goto fail;
+    rc = PROTEIN_EINVAL;
+    if (grid &&
+        (first > protein_optimizer_grid_size(opt) ||
+         n > protein_optimizer_grid_size(opt) - first ||
+         protein_skip_handed_out(opt, (long)first, (long)first) != (long)first))
         goto fail;
     for (i = 0; i < n; i++) {
         rc = protein_suggest(opt, values, NULL);
@@ -307,6 +318,20 @@ fail:
     free(pts);
     free(values);
     return rc;
+}
+
+/* Contract in queue_model.h. */
+long pq_model_grid_points(const protein_sweep_config *cfg)
+{
+    protein_optimizer *opt = NULL;
+    size_t size;
+
+    if (cfg->method != PROTEIN_METHOD_GRID ||
+        protein_optimizer_create(cfg, NULL, &opt, NULL) != PROTEIN_OK)
+        return 0;
+    size = protein_optimizer_grid_size(opt);
+    protein_optimizer_free(opt);
+    return size > (size_t)PQ_GRID_POINTS_MAX ? PQ_GRID_POINTS_MAX : (long)size;
 }
 
 /* Contract in queue_model.h. */

@@ -31,7 +31,7 @@ static void index_key(char *buf, size_t len, const char *sweep)
 }
 
 /* Number of fixed arguments of protein_create before the fallback points. */
-#define CREATE_ARGS 12
+#define CREATE_ARGS 13
 
 int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len)
 {
@@ -84,7 +84,7 @@ static int hyperband_text(pq_context *ctx, const pq_sweep_spec *spec, char *buf,
 
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 {
-    char num[4][32], target[32] = "", hyperband[32 * 102];
+    char num[5][32], target[32] = "", hyperband[32 * 102];
     char index[128];
     pq_point_args args;
     size_t n = spec ? spec->n_fallback : 0;
@@ -103,6 +103,10 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
                             "sweep '%s': the target must be "
                             "a finite number",
                             spec->name);
+    if (spec->grid_points < 0 || spec->grid_points > PQ_GRID_POINTS_MAX)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a grid counts 1 to %ld points",
+                            spec->name, PQ_GRID_POINTS_MAX);
     if ((rc = hyperband_text(ctx, spec, hyperband, sizeof hyperband)) != PQ_OK)
         return rc;
     if (spec->has_target)
@@ -130,6 +134,8 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     args.argv[9] = num[3];
     args.argv[10] = target;
     args.argv[11] = hyperband;
+    snprintf(num[4], sizeof num[4], "%ld", spec->grid_points);
+    args.argv[12] = num[4];
     for (int i = 0; i < CREATE_ARGS; i++)
         args.argvlen[i] = strlen(args.argv[i]);
     index_key(index, sizeof index, spec->name);
@@ -189,6 +195,7 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     info->retry_depth = pq_flat_long(r, "retry_depth", 0);
     info->n_fallback = (size_t)pq_flat_long(r, "n_fallback", 0);
     info->fallback_next = pq_flat_long(r, "fallback_next", 0);
+    info->grid_points = pq_flat_long(r, "grid", 0);
     info->n_waiting = pq_flat_long(r, "n_waiting", 0);
     info->coordinator_alive = info->coordinator != NULL;
     info->last_refit_at = pq_flat_double(r, "refit_at", 0);

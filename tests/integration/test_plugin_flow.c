@@ -401,7 +401,8 @@ static void test_claim_refused(void)
     pq_trial_free(t);
     expect_task_fails("spent", 904,
                       want_q("protein: sweep '", "spent",
-                             "' has handed out all of its max_trials trials"));
+                             "' has handed out all of its trials (its "
+                             "max_trials, or every point of its grid)"));
     pq_free(ctx);
 }
 

@@ -71,6 +71,7 @@ typedef struct sweep_opts {
     int lease_seconds;
     int max_retries;
     int n_fallback;
+    long grid_points;
 } sweep_opts;
 
 static int make_sweep(const char *name, sweep_opts o)
@@ -91,6 +92,7 @@ static int make_sweep(const char *name, sweep_opts o)
         .max_retries = o.max_retries,
         .fallback = fb,
         .n_fallback = (size_t)n,
+        .grid_points = o.grid_points,
     };
     int rc = pq_sweep_create(ctx, &spec);
     pq_params_array_free(fb, (size_t)n);
@@ -1275,6 +1277,65 @@ static void test_fallback_handed_once(void)
     pq_trial_free(b);
 }
 
+/* A grid's pool (grid_points) holds its points in grid order: each is
+ * handed out once, the pool is never wrapped around (a claim past it is
+ * EEMPTY until the coordinator adds the next points), a claim does not
+ * wait for the coordinator's queue (it queues none for a grid), and past
+ * the grid's last point claims get PQ_EBUDGET, as for a used budget. */
+static void test_fallback_grid(void)
+{
+    const char *no_wait[] = {"FCALL", "protein_claim",
+                             "1",     "protein:{fbg}:meta",
+                             "g3",    "1000",
+                             "",      "-1",
+                             "n",     "60",
+                             "0",     "0123456789abcdef0123456789abcdef",
+                             "",      NULL};
+    pq_claim_request r = req_for("g4");
+    pq_params third[1];
+    pq_sweep_info *info = NULL;
+    pq_trial *t[3], *late = NULL;
+    pq_trial_record *rec;
+    int leader = -1;
+    char *out;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("fbg", (sweep_opts){.n_fallback = 2, .grid_points = 3}),
+        PQ_OK);
+    claim_n("fbg", "g", t, 2);
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_TRUE(t[i]->fallback);
+        CU_ASSERT_EQUAL(t[i]->params.items[1].number, i + 1);
+        pq_trial_free(t[i]);
+    }
+    /* point 3 is not in the pool: no wrap-around to point 1 */
+    CU_ASSERT_EQUAL(pq_claim(ctx, "fbg", &r, &late), PQ_EEMPTY);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(ctx->errstr, "grid point 3 is not in the fallback pool yet"));
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "fbg", "A", 5000, &leader),
+                    PQ_OK);
+    third[0] = point(3);
+    CU_ASSERT_EQUAL(pq_fallback_add(ctx, "fbg", "A", third, 1, NULL), PQ_OK);
+    pq_params_free(&third[0]);
+    /* a claim that may not take a fallback point, with the coordinator
+     * alive and its queue empty, takes the grid's next point */
+    out = redis_harness_cli(&server, no_wait);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_PTR_NULL(strstr(out, "EEMPTY"));
+    free(out);
+    rec = record("fbg", 3);
+    CU_ASSERT_EQUAL(rec->params.items[1].number, 3);
+    pq_trial_record_free(rec);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "fbg", &r, &late), PQ_EBUDGET);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(ctx->errstr, "has handed out all 3 points of its grid"));
+    CU_ASSERT_PTR_NULL(late);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "fbg", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, 3);
+    CU_ASSERT_EQUAL(info->grid_points, 3);
+    pq_sweep_info_free(info);
+}
+
 /* A claim given up by its client is released: the trial goes back to the
  * retry list (no budget used again), its token is revoked, the key is
  * forgotten; a key holding nothing releases nothing. */
@@ -1615,6 +1676,7 @@ static const cunit_test tests[] = {
     {"fallback points in order, each once", test_fallback_distinct},
     {"a point handed out from the queue or the pool runs once",
      test_fallback_handed_once},
+    {"a grid's points: each once, in order, then EBUDGET", test_fallback_grid},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"spool records too long for a field refused", test_spool_parse_limits},

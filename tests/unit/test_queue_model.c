@@ -267,7 +267,8 @@ static void test_fallback_defaults_first(void)
             PROTEIN_OK);
         for (int first = 0; first <= 1; first++) {
             CU_ASSERT_EQUAL_FATAL(
-                pq_model_fallback_points(cfg, 11, 8, first, &pts), PROTEIN_OK);
+                pq_model_fallback_points(cfg, 11, 0, 8, first, &pts),
+                PROTEIN_OK);
             point_xo(&pts[0], &x, &o);
             CU_ASSERT_EQUAL(x == 0.3 && strcmp(o, "b") == 0, first && m == 0);
             for (size_t i = 1; i < 8; i++) {
@@ -280,6 +281,45 @@ static void test_fallback_defaults_first(void)
     }
 }
 
+/* A grid's fallback points are its own, in grid order (the last parameter
+ * fastest), from any point on; past its end is refused; other methods have
+ * no grid. */
+static void test_fallback_grid(void)
+{
+    static const char *const text = "method: grid\n"
+                                    "parameters:\n"
+                                    "  o: {values: [a, b, c]}\n"
+                                    "  x: {values: [0.25, 0.75]}\n";
+    static const char *const want_o = "aabbcc";
+    protein_sweep_config *cfg = NULL;
+    protein_error err = {0};
+    pq_params *pts = NULL;
+    const char *o;
+    double x;
+
+    CU_ASSERT_EQUAL_FATAL(
+        pq_model_load_config("grid", text, strlen(text), &cfg, &err),
+        PROTEIN_OK);
+    CU_ASSERT_EQUAL(pq_model_grid_points(cfg), 6);
+    for (size_t first = 0; first < 6; first += 2) {
+        CU_ASSERT_EQUAL_FATAL(
+            pq_model_fallback_points(cfg, 11, first, 6 - first, 0, &pts),
+            PROTEIN_OK);
+        for (size_t i = 0; i < 6 - first; i++) {
+            point_xo(&pts[i], &x, &o);
+            CU_ASSERT_EQUAL(o[0], want_o[first + i]);
+            CU_ASSERT_EQUAL(x, (first + i) % 2 ? 0.75 : 0.25);
+        }
+        pq_params_array_free(pts, 6 - first);
+    }
+    CU_ASSERT_EQUAL(pq_model_fallback_points(cfg, 11, 5, 2, 0, &pts),
+                    PROTEIN_EINVAL);
+    CU_ASSERT_PTR_NULL(pts);
+    cfg->method = PROTEIN_METHOD_RANDOM;
+    CU_ASSERT_EQUAL(pq_model_grid_points(cfg), 0);
+    protein_config_free(cfg);
+}
+
 static const cunit_test tests[] = {
     {"load config", test_load_config},
     {"config errors name the sweep", test_load_config_error_names_sweep},
@@ -289,6 +329,7 @@ static const cunit_test tests[] = {
     {"params from JSON", test_params_from_json},
     {"params to values errors", test_params_to_values_errors},
     {"fallback pool starts with the defaults", test_fallback_defaults_first},
+    {"a grid's fallback points are its own, in order", test_fallback_grid},
 };
 
 int main(void)
