@@ -80,7 +80,7 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
-    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running, grid, size;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running, grid, size, pool;
     char *name = NULL, *yaml = NULL;
     size_t yaml_len, n_fallback = 0;
     long lease = 0, retries = 0;
@@ -143,7 +143,11 @@ int cmd_create(int argc, char **argv)
     size = cfg->max_trials > 0 ? cfg->max_trials : 0;
     if (grid > 0 && (size == 0 || grid < size))
         size = grid;
-    n_fallback = size > 0 && size < MAX_FALLBACK ? (size_t)size : MAX_FALLBACK;
+    /* The pool: max_trials points, or a grid's, past max_trials too (a
+     * trial lost for good gives its budget slot back, and the next claim
+     * takes the grid's next point); at most MAX_FALLBACK. */
+    pool = grid > 0 ? grid : size;
+    n_fallback = pool > 0 && pool < MAX_FALLBACK ? (size_t)pool : MAX_FALLBACK;
     /* The defaults first: they are the first trial's values, also when no
      * coordinator runs and the first claim takes the pool's first point. */
     rc = pq_model_fallback_points(

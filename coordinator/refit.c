@@ -569,7 +569,9 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
 
     if (d->n_fallback - d->fallback_next >= FALLBACK_LOW)
         return PQ_OK;
-    if (d->max_trials > 0 && d->max_trials - d->n_fallback < n)
+    /* A grid: up to its last point, past max_trials too (a trial lost for
+     * good gives its budget slot back, then the next point is claimed). */
+    if (s->grid == 0 && d->max_trials > 0 && d->max_trials - d->n_fallback < n)
         n = d->max_trials - d->n_fallback;
     if (s->grid > 0 && s->grid - d->n_fallback < n)
         n = s->grid - d->n_fallback;

@@ -5,7 +5,8 @@
 # then answers as a sweep whose budget is used, as W&B's grid does:
 #   - without proteind and without a budget (a 2x2 grid: 4 trials, then
 #     the agent exits, and so does the next one);
-#   - with run_cap below the grid's size (3 trials);
+#   - with run_cap below the grid's size (3 trials), and a trial lost for
+#     good there giving its slot to the grid's next point;
 #   - with proteind, killed -9 and restarted mid-grid (no point repeated
 #     or skipped);
 #   - a grid larger than the fallback pool create makes: the pool is not
@@ -87,6 +88,27 @@ rc=0
 timeout 30 "$PROTEIN" agent capped -- "$tmp/trial.sh" >"$tmp/capped.out" 2>&1 || rc=$?
 expect_rc 0 $rc "agent on a capped grid ($(tail -3 "$tmp/capped.out"))"
 expect_grid capped 3
+
+# ------------------------------------------------ a lost trial's slot
+# run_cap 3 below the grid: trial 1 is claimed by hand and its lease runs
+# out with no retry left (lost), so its slot is given back and the grid's
+# 4th point runs in it, without proteind (the pool holds the whole grid)
+printf 'name: lost\nrun_cap: 3\n%s' "$grid" >"$tmp/lost.yaml"
+"$PROTEIN" create --lease 1 --max-retries 0 "$tmp/lost.yaml" >"$tmp/create.out" 2>&1 ||
+    fail "create lost: $(cat "$tmp/create.out")"
+[ "$(redis-cli -p "$REDIS_PORT" llen "protein:{$user/lost}:fallback")" = 4 ] ||
+    fail "lost: the pool does not hold the whole grid past run_cap"
+redis-cli -p "$REDIS_PORT" FCALL protein_claim 1 "protein:{$user/lost}:meta" \
+    hand "$(id -u)" 1 0 node 1 1 00000000000000000000000000000000 "$user" \
+    >"$tmp/claim.out" 2>&1
+[ "$(params lost 1)" = '{"a": 1, "b": "x"}' ] ||
+    fail "lost trial 1 was not claimed: $(cat "$tmp/claim.out")"
+sleep 2
+rc=0
+timeout 20 "$PROTEIN" agent lost -- "$tmp/trial.sh" >"$tmp/lost.out" 2>&1 || rc=$?
+expect_rc 0 $rc "agent after a lost trial ($(tail -3 "$tmp/lost.out"))"
+expect_grid lost 4
+[ "$(meta lost n_lost)" = 1 ] || fail "lost: n_lost $(meta lost n_lost), expected 1"
 
 # ------------------------------------------------ proteind, restarted
 create coord "$grid"
