@@ -604,16 +604,21 @@ static int build_categorical(spec_ctx *c, protein_param *p)
     p->min = 0;
     p->max = (double)(n - 1);
     p->scale = 0.5;
+    /* The default is looked up among the values as written, then mapped
+     * to the one kept: a default written as a repeat's second spelling
+     * ([1e-3, 0.001], default 0.001) is that value. */
     if (s->def.text) {
-        double dv;
+        double dv, v;
         int numeric = protein_parse_number(s->def.text, &dv) == 0;
-        for (i = 0; i < p->n_values; i++)
-            if (strcmp(p->values[i], s->def.text) == 0)
+        for (i = 0; i < s->n_values; i++)
+            if (strcmp(s->values[i], s->def.text) == 0)
                 break;
-        for (j = 0; i == p->n_values && numeric && j < p->n_values; j++)
-            if (p->numeric_values[j] == dv)
+        for (j = 0; i == s->n_values && numeric && j < s->n_values; j++)
+            if ((!s->value_types ||
+                 s->value_types[j] == PROTEIN_VALUE_NUMBER) &&
+                protein_parse_number(s->values[j], &v) == 0 && v == dv)
                 i = j;
-        if (i == p->n_values) {
+        if (i == s->n_values) {
             rc = spec_fail(c, &s->def, s->def_key,
                            "%s '%s' is not one of the values; pick one of "
                            "them or remove it",
@@ -621,7 +626,7 @@ static int build_categorical(spec_ctx *c, protein_param *p)
             goto fail;
         }
         p->has_default = 1;
-        p->default_value = (double)i;
+        p->default_value = (double)keep[i];
     }
     rc = 0;
 fail:

@@ -1588,6 +1588,28 @@ static void test_repeated_values_json(void)
     protein_config_free(cfg);
 }
 
+/* A default written as the second spelling of a repeated value is that
+ * value: [1e-3, 0.001] keeps the first, and default 0.001 picks it (the
+ * kept 1e-3, a YAML 1.1 string, is no number to compare it with). */
+static void test_repeated_values_default(void)
+{
+    protein_sweep_config *cfg =
+        parse_yaml(HEAD "  lr: {values: [1e-3, 0.001], default: 0.001}\n"
+                        "  bs: {values: [64, 32, 32.0], default: 32.0}\n");
+    const protein_param *p;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    p = param(cfg, "lr");
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 1);
+    CU_ASSERT_STRING_EQUAL(p->values[0], "1e-3");
+    CU_ASSERT(p->has_default && p->default_value == 0);
+    p = param(cfg, "bs");
+    CU_ASSERT_EQUAL_FATAL(p->n_values, 2);
+    CU_ASSERT(p->has_default && p->default_value == 1);
+    check_round_trip(cfg);
+    protein_config_free(cfg);
+}
+
 /* An integer no trial can be given is refused where it is written,
  * rather than failing every trial without saying which value. */
 static void test_yaml_huge_integer(void)
@@ -1615,6 +1637,7 @@ static const cunit_test tests[] = {
     {"yaml huge integer", test_yaml_huge_integer},
     {"repeated values are kept once", test_repeated_values},
     {"repeated values of a JSON file", test_repeated_values_json},
+    {"a default spelled as a repeat", test_repeated_values_default},
     {"defaults", test_defaults},
     {"options", test_options},
     {"distributions", test_distributions},
