@@ -420,11 +420,11 @@ typedef enum pq_sweep_state {
 /* "active", "paused", "stopped". Static. */
 const char *pq_sweep_state_name(pq_sweep_state s);
 
-/* What pq_sweep_create stores. Strings are copied; nothing is kept. */
 /* The most points a grid sweep counts (the Redis functions hold whole
  * numbers of up to 15 digits); a larger grid is handed out up to there. */
 #define PQ_GRID_POINTS_MAX 999999999999999L
 
+/* What pq_sweep_create stores. Strings are copied; nothing is kept. */
 typedef struct pq_sweep_spec {
     const char *name;        /* pq_sweep_name_valid() */
     const char *config_yaml; /* the sweep file's text, stored verbatim */
