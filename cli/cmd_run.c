@@ -173,7 +173,7 @@ static int csv_open(run_state *st, const char *path)
 {
     size_t j;
 
-    st->csv = fopen(path, "w");
+    st->csv = fopen(path, "we"); /* e: no trial inherits it */
     if (!st->csv)
         return -1;
     st->csv_path = path;
@@ -237,7 +237,7 @@ static int csv_reopen(run_state *st, const char *path, size_t keep)
         return -1;
     if ((size_t)sb.st_size > keep && truncate(path, (off_t)keep) < 0)
         return -1;
-    st->csv = fopen(path, "a");
+    st->csv = fopen(path, "ae"); /* e: no trial inherits it */
     if (!st->csv)
         return -1;
     st->csv_path = path;

@@ -206,4 +206,22 @@ expect_rc 2 "$rc" "--resume without --out"
 grep -q -- "--resume needs --out FILE" "$tmp/noout.err" ||
     fail "--resume without --out: $(cat "$tmp/noout.err")"
 
+# the CSV is not open in the trials, written anew or resumed (a trial
+# inherits no descriptor of it to write into)
+cat >"$tmp/fds.sh" <<EOF
+#!/bin/sh
+ls -l /proc/\$\$/fd/ >"$tmp/fds.\$PROTEIN_TRIAL" 2>&1
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/fds.sh"
+for more in 1 2; do
+    rc=0
+    "$PROTEIN" run "$SWEEP" --trials "$more" --seed 3 --out "$tmp/fds.csv" \
+        --resume -- "$tmp/fds.sh" >/dev/null 2>&1 || rc=$?
+    expect_rc 0 "$rc" "a sweep whose trials list their descriptors ($more)"
+    [ -s "$tmp/fds.$more" ] || fail "trial $more listed no descriptors"
+    ! grep -q 'fds\.csv' "$tmp/fds.$more" ||
+        fail "trial $more has the CSV open: $(grep 'fds\.csv' "$tmp/fds.$more")"
+done
+
 cli_test_finish
