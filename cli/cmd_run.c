@@ -102,8 +102,11 @@ static int grid_point_done(run_state *st, const pq_params *params)
         if (t->grid_done || t->params.n != params->n)
             continue;
         for (j = 0; j < params->n; j++) {
-            cli_param_text(&params->items[j], text, sizeof(text));
-            if (strcmp(text, t->params.items[j].text) != 0)
+            const pq_param *q = &params->items[j];
+
+            cli_param_text(q, text, sizeof(text));
+            if (strcmp(q->is_string && q->text ? q->text : text,
+                       t->params.items[j].text) != 0)
                 break;
         }
         if (j == params->n) {
@@ -214,9 +217,12 @@ static void csv_row(run_state *st, const run_trial *t)
     cli_number_text(t->cost, text, sizeof(text));
     fputs(text, fp);
     for (j = 0; j < t->params.n; j++) {
+        const pq_param *q = &t->params.items[j];
+
         fputc(',', fp);
-        cli_param_text(&t->params.items[j], text, sizeof(text));
-        cli_csv_field(fp, text);
+        /* a string whole, however long: --resume reads it back */
+        cli_param_text(q, text, sizeof(text));
+        cli_csv_field(fp, q->is_string && q->text ? q->text : text);
     }
     fputc(',', fp);
     cli_csv_field(fp, t->reason);

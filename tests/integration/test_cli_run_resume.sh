@@ -224,4 +224,23 @@ for more in 1 2; do
         fail "trial $more has the CSV open: $(grep 'fds\.csv' "$tmp/fds.$more")"
 done
 
+# a categorical value longer than a line of text is written whole, so
+# that --resume reads it back as one of the values
+long=$(printf '%0300d' 0)
+# (every parameter has a default: trial 1 runs it)
+printf 'name: long\nparameters:\n  v: {values: ["%s", b], default: "%s"}\n  x: {min: 0.0, max: 1.0, default: 0.5}\n' \
+    "$long" "$long" >"$tmp/long.yaml"
+cat >"$tmp/score.sh" <<'EOF'
+#!/bin/sh
+echo "score=1" >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/score.sh"
+for more in 2 4; do
+    rc=0
+    "$PROTEIN" run "$tmp/long.yaml" --trials "$more" --seed 1 --out "$tmp/long.csv" \
+        --resume -- "$tmp/score.sh" >"$tmp/long.out" 2>&1 || rc=$?
+    expect_rc 0 "$rc" "a sweep with a long value, --trials $more ($(tail -n 2 "$tmp/long.out"))"
+done
+grep -q "$long" "$tmp/long.csv" || fail "the long value is not in the CSV whole"
+
 cli_test_finish
