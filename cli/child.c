@@ -192,10 +192,10 @@ void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
 
 char *cli_private_dir(void)
 {
-    const char *tmp = getenv("TMPDIR");
+    const char *tmp = cli_env("TMPDIR");
     char *dir;
 
-    if (!tmp || !*tmp)
+    if (!tmp)
         tmp = "/tmp";
     if (asprintf(&dir, "%s/protein.XXXXXX", tmp) < 0)
         return NULL;

@@ -44,9 +44,9 @@ static void make_run_id(char *buf, size_t len, const char *sweep,
  * ./wandb. */
 static void wandb_dir(char *buf, size_t len)
 {
-    const char *d = getenv("WANDB_DIR");
+    const char *d = cli_env("WANDB_DIR");
 
-    snprintf(buf, len, "%s%swandb", d && *d ? d : "", d && *d ? "/" : "");
+    snprintf(buf, len, "%s%swandb", d ? d : "", d ? "/" : "");
 }
 
 /* Sets the W&B environment of the script: offline, the trial's params,
