@@ -835,6 +835,16 @@ static void test_ini_cli_types(void)
     protein_config_free(cfg);
 }
 
+/* Writes text to path (a fatal assertion when it cannot). */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
 /* An environment's INI is read over the default.ini above it, key by key,
  * as PufferLib's configparser.read([default, env]) merges them. */
 static void test_ini_merge(void)
@@ -842,29 +852,20 @@ static void test_ini_merge(void)
     char dir[] = "/tmp/test_config.XXXXXX", path[128], def[128];
     protein_sweep_config *cfg = NULL;
     protein_error err;
-    FILE *fp;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     snprintf(def, sizeof def, "%s/default.ini", dir);
-    fp = fopen(def, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs(
+    write_text(
+        def,
         "[sweep]\nmetric = score\ngoal = maximize\nsweep_only = lr, n\n"
         "[sweep.train.lr]\ndistribution = log_normal\nmin = 1e-5\nmax = 1e-1\n"
         "scale = auto\n[sweep.train.gamma]\ndistribution = logit_normal\n"
-        "min = 0.8\nmax = 0.999\nscale = auto\n",
-        fp);
-    fclose(fp);
+        "min = 0.8\nmax = 0.999\nscale = auto\n");
     snprintf(path, sizeof path, "%s/ocean", dir);
     mkdir(path, 0700);
     snprintf(path, sizeof path, "%s/ocean/env.ini", dir);
-    fp = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs("[base]\nenv_name = env\n[sweep]\nmetric = perf\nsweep_only = lr, "
-          "gamma\n"
-          "[sweep.train.lr]\nmax = 0.5\n",
-          fp);
-    fclose(fp);
+    write_text(path, "[base]\nenv_name = env\n[sweep]\nmetric = perf\n"
+                     "sweep_only = lr, gamma\n[sweep.train.lr]\nmax = 0.5\n");
     memset(&err, 0, sizeof err);
     CU_ASSERT_EQUAL_FATAL(protein_config_load_file(path, &cfg, &err),
                           PROTEIN_OK);
@@ -891,19 +892,12 @@ static void test_ini_over_no_params(void)
     char dir[] = "/tmp/test_config.XXXXXX", path[128], def[128];
     protein_sweep_config *cfg = NULL;
     protein_error err;
-    FILE *fp;
 
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     snprintf(def, sizeof def, "%s/default.ini", dir);
-    fp = fopen(def, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs("[sweep]\nmetric = score\n", fp);
-    fclose(fp);
+    write_text(def, "[sweep]\nmetric = score\n");
     snprintf(path, sizeof path, "%s/env.ini", dir);
-    fp = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
-    fputs("[base]\nenv_name = env\n[sweep]\ngoal = maximize\n", fp);
-    fclose(fp);
+    write_text(path, "[base]\nenv_name = env\n[sweep]\ngoal = maximize\n");
     memset(&err, 0, sizeof err);
     CU_ASSERT_EQUAL(protein_config_load_file(path, &cfg, &err),
                     PROTEIN_ECONFIG);
