@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -96,6 +97,82 @@ void cli_child_tie(pid_t parent)
         _exit(127);
 }
 
+/* Ends the guard as its program ended: the same exit status, or the same
+ * signal (without a core file: the program wrote its own). */
+static _Noreturn void exit_as(int status)
+{
+    if (WIFSIGNALED(status)) {
+        const struct rlimit no_core = {0, 0};
+        const int sig = WTERMSIG(status);
+        sigset_t one;
+
+        setrlimit(RLIMIT_CORE, &no_core);
+        signal(sig, SIG_DFL);
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        sigprocmask(SIG_UNBLOCK, &one, NULL);
+        raise(sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
+}
+
+/* The runner is gone: its trial gets what a runner that stops it gives,
+ * SIGTERM to the whole process group and, after the grace period, SIGKILL
+ * to whatever of the group is left, this guard included. */
+static _Noreturn void end_group(pid_t program)
+{
+    const double deadline =
+        protein_clock_seconds(CLOCK_MONOTONIC) + CLI_STOP_GRACE_MS / 1000.0;
+    int status;
+
+    kill(-getpgrp(), SIGTERM);
+    while (waitpid(program, &status, WNOHANG) == 0 &&
+           protein_clock_seconds(CLOCK_MONOTONIC) < deadline)
+        cli_child_wait(50);
+    kill(-getpgrp(), SIGKILL);
+    _exit(127);
+}
+
+void cli_child_guard(pid_t runner, char *const argv[],
+                     const sigset_t *child_mask, const char *who)
+{
+    sigset_t stop;
+    pid_t program, guard = getpid();
+    int status;
+
+    /* the stop signals and SIGCHLD are taken by cli_child_wait here: a
+     * SIGTERM from the runner (to the whole group) is the program's to
+     * act on, and only the runner's death ends the group from here */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
+    sigaddset(&stop, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &stop, NULL);
+    fflush(NULL);
+    program = fork();
+    if (program < 0) {
+        fprintf(stderr, "%s: cannot start %s: %s\n", who, argv[0],
+                strerror(errno));
+        _exit(127);
+    }
+    if (program == 0) {
+        cli_child_tie(guard);
+        sigprocmask(SIG_SETMASK, child_mask, NULL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "%s: cannot run %s: %s\n", who, argv[0],
+                strerror(errno));
+        _exit(127);
+    }
+    for (;;) {
+        if (waitpid(program, &status, WNOHANG) == program)
+            exit_as(status);
+        if (getppid() != runner)
+            end_group(program);
+        cli_child_wait(1000);
+    }
+}
+
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
@@ -112,11 +189,7 @@ int cli_child_start(char *const argv[], const pq_env *env,
         clear_contract();
         for (i = 0; env && i < env->n; i++)
             setenv(env->names[i], env->values[i], 1);
-        sigprocmask(SIG_SETMASK, child_mask, NULL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "protein: cannot run %s: %s\n", argv[0],
-                strerror(errno));
-        _exit(127);
+        cli_child_guard(parent, argv, child_mask, "protein");
     }
     setpgid(p, p); /* also here, so that a signal never misses the group */
     *pid = p;

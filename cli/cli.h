@@ -242,18 +242,33 @@ void cli_signals_block(sigset_t *old);
  * SIGTERM or SIGHUP; else 0. */
 int cli_stop_signal(int sig);
 
+/* How long a stopped trial has between SIGTERM and SIGKILL. */
+#define CLI_STOP_GRACE_MS 5000
+
 /* In a child just forked from parent (the pid before the fork): asks for
  * SIGTERM when parent dies (PR_SET_PDEATHSIG; the parent is single
  * threaded), and exits with 127 at once when parent is gone already. */
 void cli_child_tie(pid_t parent);
 
+/* In a child forked from runner, tied to it (cli_child_tie) and leader of
+ * its own process group: runs argv[0] (searched in PATH) as its own child,
+ * with the signal mask child_mask, and stays between the two as the
+ * program's guard. Exits as the program exits (its exit status, or its
+ * signal). When the runner dies outright (kill -9, the OOM killer), the
+ * guard stops the whole process group as a runner would: SIGTERM, then
+ * SIGKILL after CLI_STOP_GRACE_MS, so that no process a trial started
+ * (the training a shell script runs) runs on unseen; PR_SET_PDEATHSIG
+ * alone reaches only the runner's own child. Messages start with who. */
+_Noreturn void cli_child_guard(pid_t runner, char *const argv[],
+                               const sigset_t *child_mask, const char *who);
+
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
  * with this process's environment less any inherited contract variables
  * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus
- * env's variables, and the signal mask `child_mask` restored. The child
- * gets SIGTERM when this process dies (PR_SET_PDEATHSIG), so a runner
- * killed outright leaves no trial behind. Returns 0 and *pid, or -1 with
- * errno (fork failed). When exec fails, the child prints why and exits
+ * env's variables, and the signal mask `child_mask` restored; *pid is its
+ * guard (cli_child_guard), which exits as argv[0] does, so a runner killed
+ * outright leaves no process of the trial behind. Returns 0 and *pid, or -1
+ * with errno (fork failed). When exec fails, the child prints why and exits
  * with 127. */
 int cli_child_start(char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);

@@ -23,7 +23,6 @@
 #define VERB "agent"
 #define CLAIM_WAIT_MS 5000
 #define EMPTY_RETRY_MS 1000
-#define STOP_GRACE_MS 5000
 /* How often a running trial's stop flag (hyperband, proteind's early
  * stop, a user's request) is read and its lease renewed; a third of the
  * lease when that is shorter, so that a live agent's lease never ends. */
@@ -175,7 +174,7 @@ static int run_trial(agent *a, pq_trial *t)
     while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(a->poll_ms < 1000 ? a->poll_ms : 1000);
         if (cli_stop_signal(sig)) {
-            cli_children_stop(&pid, 1, STOP_GRACE_MS);
+            cli_children_stop(&pid, 1, CLI_STOP_GRACE_MS);
             rec.kind = PQ_SPOOL_INTERRUPTED;
             snprintf(rec.text, sizeof(rec.text), "agent %s stopped by %s",
                      a->claim_base, strsignal(sig));
@@ -197,7 +196,7 @@ static int run_trial(agent *a, pq_trial *t)
                        "longer this agent's (%s); stopping the command\n",
                        t->id, a->ctx->errstr);
                 fflush(stdout);
-                cli_children_stop(&pid, 1, STOP_GRACE_MS);
+                cli_children_stop(&pid, 1, CLI_STOP_GRACE_MS);
                 ret = 0;
                 goto done;
             }
@@ -206,7 +205,7 @@ static int run_trial(agent *a, pq_trial *t)
                        "stopping the command\n",
                        t->id);
                 fflush(stdout);
-                cli_children_stop(&pid, 1, STOP_GRACE_MS);
+                cli_children_stop(&pid, 1, CLI_STOP_GRACE_MS);
                 stopped = 1;
                 break;
             }

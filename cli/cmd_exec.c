@@ -65,8 +65,9 @@ static void set_wandb_env(const protein_sweep_config *cfg, const char *sweep,
         setenv("WANDB_ENTITY", cfg->entity, 0);
 }
 
-/* Starts argv as a child in its own process group; it gets SIGTERM when
- * protein exec dies (killed outright by a runner that gave up waiting). */
+/* Starts argv as a child in its own process group, under a guard
+ * (cli_child_guard): when protein exec dies (killed outright by a runner
+ * that gave up waiting), the program's whole group is stopped. */
 static pid_t start(char **argv, const sigset_t *mask)
 {
     pid_t p, parent = getpid();
@@ -76,11 +77,7 @@ static pid_t start(char **argv, const sigset_t *mask)
     if (p == 0) {
         setpgid(0, 0);
         cli_child_tie(parent);
-        sigprocmask(SIG_SETMASK, mask, NULL);
-        execvp(argv[0], argv);
-        fprintf(stderr, "protein exec: cannot run %s: %s\n", argv[0],
-                strerror(errno));
-        _exit(127);
+        cli_child_guard(parent, argv, mask, "protein exec");
     }
     if (p > 0)
         setpgid(p, p);

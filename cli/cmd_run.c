@@ -23,7 +23,6 @@
 #define DEFAULT_TRIALS 20
 /* The most trials --trials takes, and so a grid's default */
 #define MAX_TRIALS 1000000
-#define STOP_GRACE_MS 5000
 
 typedef enum run_status { RUN_RUNNING, RUN_COMPLETED, RUN_FAILED } run_status;
 
@@ -446,7 +445,7 @@ static void stop_all(run_state *st)
             kill(-st->trials[i].pid, SIGKILL);
     }
     if (pids)
-        cli_children_stop(pids, (size_t)st->launched, STOP_GRACE_MS);
+        cli_children_stop(pids, (size_t)st->launched, CLI_STOP_GRACE_MS);
     else
         while (waitpid(-1, NULL, 0) > 0)
             ;

@@ -168,7 +168,12 @@ grep -q '^trial 4: started' "$tmp/frozen.out" ||
 create_sweep gone 3 --max-retries 1
 cat >"$tmp/slow.sh" <<EOS2
 #!/bin/sh
-[ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/slow.once" ] && touch "$tmp/slow.once" && sleep 60
+if [ "\$PROTEIN_TRIAL" = 1 ] && [ ! -e "$tmp/slow.once" ]; then
+    touch "$tmp/slow.once"
+    sleep 60 &
+    echo \$! >"$tmp/slow.training"
+    wait
+fi
 echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
 EOS2
 chmod +x "$tmp/slow.sh"
@@ -177,8 +182,13 @@ agent=$!
 wait_for grep -q '^trial 1: started' "$tmp/gone.out"
 [ "$(rcli hget "protein:{$user/gone}:trial:1" lease_seconds)" = 2 ] ||
     fail "the agent's claim did not ask for its lease: $("$PROTEIN" show gone 1)"
+wait_for test -s "$tmp/slow.training"
 kill -9 $agent
 wait $agent 2>/dev/null || true
+# the training the trial's shell started does not run on unseen either
+training_gone() { ! kill -0 "$(cat "$tmp/slow.training")" 2>/dev/null; }
+wait_for training_gone
+training_gone || fail "the trial's training survived kill -9 of its agent"
 wait_for lease_due gone 1
 "$PROTEIN" agent gone --count 1 -- "$tmp/slow.sh" >"$tmp/after.out" 2>&1 ||
     fail "agent after the killed one: $(cat "$tmp/after.out")"

@@ -485,12 +485,36 @@ kill -9 $pid
 wait $pid || true
 expect_gone "$tmp/orphan.pids" "a trial process survived kill -9 of protein run"
 
+# ... nor what the trial started: a shell script's training, and a process
+# that ignores SIGTERM (SIGKILL after the grace period)
+cat >"$tmp/tree.sh" <<EOF
+#!/bin/sh
+sleep 30 &
+echo \$! >>"$tmp/tree.pids"
+sh -c 'trap "" TERM; exec sleep 31' &
+echo \$! >>"$tmp/tree.pids"
+wait
+EOF
+chmod +x "$tmp/tree.sh"
+"$PROTEIN" run "$SWEEP" --trials 4 --parallel 2 -- "$tmp/tree.sh" \
+    >"$tmp/tree.out" 2>&1 &
+pid=$!
+four_started() {
+    [ "$(cat "$tmp/tree.pids" 2>/dev/null | wc -l)" -ge 4 ]
+}
+wait_for four_started
+four_started || fail "the trials of tree.sh did not start: $(cat "$tmp/tree.out")"
+kill -9 $pid
+wait $pid || true
+expect_gone "$tmp/tree.pids" \
+    "a process started by a trial survived kill -9 of protein run"
+
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
 # it runs does not run on unseen
 cat >"$tmp/wprog.sh" <<EOF
 #!/bin/sh
-echo \$PPID >"$tmp/wexec.pid"
+ps -o ppid= -p \$PPID | tr -d ' ' >"$tmp/wexec.pid" # past the guard
 echo \$\$ >"$tmp/wprog.pid"
 exec sleep 30
 EOF
