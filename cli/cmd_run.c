@@ -6,12 +6,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,7 +57,8 @@ typedef struct run_state {
     int exhausted;      /* the optimizer has no more suggestions (grid) */
     int target_reached; /* a trial reached metric.target: no new trials */
     cli_progress progress;
-    FILE *csv; /* --out, a row written as each trial finishes */
+    FILE *csv;  /* --out, a row written as each trial finishes */
+    int csv_fd; /* --out locked (csv_lock) and not yet st->csv, else -1 */
     const char *csv_path;
     int csv_errno;      /* the first write error, reported at the end */
     long stop_model_at; /* trials finished when the early-stop model was
@@ -167,7 +170,58 @@ fail:
     return -1;
 }
 
-/* Creates the --out CSV and writes its header: trial,status,score,cost, one
+/* Closes st->csv_fd (and so drops its lock), keeping errno; returns -1. */
+static int csv_drop(run_state *st)
+{
+    int e = errno;
+
+    close(st->csv_fd);
+    st->csv_fd = -1;
+    errno = e;
+    return -1;
+}
+
+/* Opens the --out CSV for writing, creating it when missing and cutting
+ * nothing, into st->csv_fd, and takes its lock (flock), which stays held
+ * until the CSV is closed: a second run given the same --out, whose rows
+ * would mix with this run's or cut them off, is refused instead. The
+ * descriptor is close-on-exec, so that no trial inherits it. Returns 0,
+ * or -1 with errno set (EWOULDBLOCK: another run holds the lock); nothing
+ * is left open then. */
+static int csv_lock(run_state *st, const char *path, int create)
+{
+    st->csv_fd =
+        open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT : 0), 0666);
+    if (st->csv_fd < 0)
+        return -1;
+    if (flock(st->csv_fd, LOCK_EX | LOCK_NB) < 0)
+        return csv_drop(st);
+    return 0;
+}
+
+/* Why the --out CSV cannot be written, for errno from csv_lock, csv_open
+ * or csv_reopen. */
+static const char *csv_open_error(int e)
+{
+    return e == EWOULDBLOCK ? "another protein run writes it (it holds the "
+                              "file's lock)"
+                            : strerror(e);
+}
+
+/* Makes st->csv_fd st->csv, opened with mode (fdopen), or closes it.
+ * Returns 0, or -1 with errno set. */
+static int csv_adopt(run_state *st, const char *path, const char *mode)
+{
+    st->csv = fdopen(st->csv_fd, mode);
+    if (!st->csv)
+        return csv_drop(st);
+    st->csv_fd = -1;
+    st->csv_path = path;
+    return 0;
+}
+
+/* Creates the --out CSV (locked by csv_lock, unless st->csv_fd holds it
+ * locked already) and writes its header: trial,status,score,cost, one
  * column per parameter, then error. Called before the first trial so that a
  * path that cannot be written stops the sweep before it starts. Returns 0,
  * or -1 with errno set (nothing is left open). */
@@ -175,10 +229,12 @@ static int csv_open(run_state *st, const char *path)
 {
     size_t j;
 
-    st->csv = fopen(path, "we"); /* e: no trial inherits it */
-    if (!st->csv)
+    if (st->csv_fd < 0 && csv_lock(st, path, 1) < 0)
         return -1;
-    st->csv_path = path;
+    if (ftruncate(st->csv_fd, 0) < 0)
+        return csv_drop(st);
+    if (csv_adopt(st, path, "w") < 0)
+        return -1;
     fputs("trial,status,score,cost", st->csv);
     for (j = 0; j < st->cfg->n_params; j++) {
         fputc(',', st->csv);
@@ -230,23 +286,19 @@ static void csv_row(run_state *st, const run_trial *t)
         st->csv_errno = errno ? errno : EIO;
 }
 
-/* Opens the --out CSV of a resumed sweep for appending after its first
- * keep bytes (its header and complete rows): a row cut short beyond them
- * is cut off first. Returns 0, or -1 with errno set (nothing is left
- * open). */
+/* Opens the --out CSV of a resumed sweep, locked in st->csv_fd by
+ * resume_read, for appending after its first keep bytes (its header and
+ * complete rows): a row cut short beyond them is cut off first. Returns
+ * 0, or -1 with errno set (nothing is left open). */
 static int csv_reopen(run_state *st, const char *path, size_t keep)
 {
     struct stat sb;
 
-    if (stat(path, &sb) < 0)
-        return -1;
-    if ((size_t)sb.st_size > keep && truncate(path, (off_t)keep) < 0)
-        return -1;
-    st->csv = fopen(path, "ae"); /* e: no trial inherits it */
-    if (!st->csv)
-        return -1;
-    st->csv_path = path;
-    return 0;
+    if (fstat(st->csv_fd, &sb) < 0 ||
+        ((size_t)sb.st_size > keep && ftruncate(st->csv_fd, (off_t)keep) < 0) ||
+        lseek(st->csv_fd, 0, SEEK_END) < 0)
+        return csv_drop(st);
+    return csv_adopt(st, path, "a");
 }
 
 /* Closes the CSV; returns 0, or -1 after printing which write failed. */
@@ -452,30 +504,31 @@ static void stop_all(run_state *st)
     free(pids);
 }
 
-/* Reads the rows of --out back for --resume into *prior. Returns 1 when
- * the file exists (*prior holds its rows; a last row cut short is
- * dropped with a warning), 0 when it does not (said on stderr: the sweep
- * starts anew), -1 after printing why it cannot be resumed. */
-static int resume_read(const char *out, const protein_sweep_config *cfg,
-                       cli_run_csv *prior)
+/* Takes the lock of --out (csv_lock) and reads its rows back for --resume
+ * into *prior. Returns 1 when the file exists (*prior holds its rows; a
+ * last row cut short is dropped with a warning; st->csv_fd holds the
+ * lock), 0 when it does not (said on stderr: the sweep starts anew), -1
+ * after printing why it cannot be resumed. */
+static int resume_read(run_state *st, const char *out,
+                       const protein_sweep_config *cfg, cli_run_csv *prior)
 {
     char *text = NULL, why[1536];
     size_t len;
     int rc;
 
-    if (cli_read_file(out, &text, &len) < 0) {
-        if (errno != ENOENT) {
-            cli_fail(VERB,
-                     "cannot read %s (--out, to --resume): %s; no trial "
-                     "was run",
-                     out, strerror(errno));
-            return -1;
-        }
+    if (csv_lock(st, out, 0) < 0 && errno == ENOENT) {
         fprintf(stderr,
                 "protein run: --resume: %s does not exist; starting "
                 "a new sweep\n",
                 out);
         return 0;
+    }
+    if (st->csv_fd < 0 || cli_read_file(out, &text, &len) < 0) {
+        cli_fail(VERB,
+                 "cannot resume %s (--out): %s; no trial was run and the "
+                 "file is left as it was",
+                 out, csv_open_error(errno));
+        return -1;
     }
     rc = cli_run_csv_parse(out, text, len, cfg, prior, why, sizeof(why));
     free(text);
@@ -630,6 +683,7 @@ int cmd_run(int argc, char **argv)
     memset(&st, 0, sizeof(st));
     memset(&prior, 0, sizeof(prior));
     st.stop_model_at = -1;
+    st.csv_fd = -1;
     st.next_id = 1;
     dash = cli_command_dash(argc, argv);
     optind = 1;
@@ -689,7 +743,7 @@ int cmd_run(int argc, char **argv)
     st.cfg = cfg;
     st.run.sweep = sweep_name(cfg);
     if (resume) {
-        resume = resume_read(out, cfg, &prior);
+        resume = resume_read(&st, out, cfg, &prior);
         if (resume < 0) {
             ret = CLI_EUSAGE;
             goto done;
@@ -744,7 +798,7 @@ int cmd_run(int argc, char **argv)
     if (out && (resume > 0 && prior.keep > 0 ? csv_reopen(&st, out, prior.keep)
                                              : csv_open(&st, out)) < 0) {
         cli_fail(VERB, "cannot write %s (--out): %s; no trial was run", out,
-                 strerror(errno));
+                 csv_open_error(errno));
         ret = CLI_EUSAGE;
         goto done;
     }
@@ -796,6 +850,8 @@ int cmd_run(int argc, char **argv)
 done:
     if (st.csv)
         fclose(st.csv);
+    if (st.csv_fd >= 0)
+        close(st.csv_fd);
     for (i = 0; i < st.launched; i++) {
         cli_curve_free(&st.trials[i].curve);
         free(st.trials[i].values);

@@ -243,4 +243,41 @@ for more in 2 4; do
 done
 grep -q "$long" "$tmp/long.csv" || fail "the long value is not in the CSV whole"
 
+# one FILE, one run: while a run writes FILE, a second one given FILE,
+# anew or --resume, is refused with FILE left as it was
+cat >"$tmp/held.sh" <<EOF
+#!/bin/sh
+touch "$tmp/held.started"
+while [ ! -e "$tmp/held.go" ]; do sleep 0.05; done
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/held.sh"
+"$PROTEIN" run "$SWEEP" --trials 2 --seed 5 --out "$tmp/held.csv" \
+    -- "$tmp/held.sh" >"$tmp/held.out" 2>&1 &
+first=$!
+wait_for test -e "$tmp/held.started"
+cp "$tmp/held.csv" "$tmp/held.before"
+for again in "" --resume; do
+    rc=0
+    "$PROTEIN" run "$SWEEP" --trials 3 --out "$tmp/held.csv" $again \
+        -- "$OBJECTIVE" >"$tmp/again.out" 2>"$tmp/again.err" || rc=$?
+    expect_rc 2 "$rc" "a second run on a FILE being written ($again)"
+    grep -q "another protein run writes it" "$tmp/again.err" ||
+        fail "a second run on FILE ($again) did not say why: $(cat "$tmp/again.err")"
+    cmp -s "$tmp/held.csv" "$tmp/held.before" ||
+        fail "a second run on FILE ($again) changed it"
+done
+touch "$tmp/held.go"
+rc=0
+wait $first || rc=$?
+expect_rc 0 "$rc" "the run that holds FILE ($(tail -n 2 "$tmp/held.out"))"
+[ "$(wc -l <"$tmp/held.csv")" -eq 3 ] ||
+    fail "the run that holds FILE wrote $(wc -l <"$tmp/held.csv") lines, not 3"
+# its lock ends with it: a resume goes on
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 3 --out "$tmp/held.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/again.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "a resume after the run that held FILE ended"
+[ "$(wc -l <"$tmp/held.csv")" -eq 4 ] || fail "the resume did not add trial 3"
+
 cli_test_finish
