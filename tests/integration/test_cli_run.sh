@@ -467,6 +467,25 @@ expect_gone() {
     done
 }
 
+# kill_outright NAME N WHAT: runs 4 trials of $tmp/NAME.sh, 2 at a time,
+# kills protein run outright (kill -9) once the trials wrote N pids to
+# $tmp/NAME.pids, and expects each of those processes to end (else WHAT)
+kill_outright() {
+    outright=$1 outright_n=$2
+    "$PROTEIN" run "$SWEEP" --trials 4 --parallel 2 -- "$tmp/$outright.sh" \
+        >"$tmp/$outright.out" 2>&1 &
+    outright_pid=$!
+    wait_for pids_written
+    pids_written ||
+        fail "the trials of $outright.sh did not start: $(cat "$tmp/$outright.out")"
+    kill -9 $outright_pid
+    wait $outright_pid || true
+    expect_gone "$tmp/$outright.pids" "$3"
+}
+pids_written() {
+    [ "$(cat "$tmp/$outright.pids" 2>/dev/null | wc -l)" -ge "$outright_n" ]
+}
+
 # protein run killed outright: its running trials do not run on unseen
 cat >"$tmp/orphan.sh" <<EOF
 #!/bin/sh
@@ -474,16 +493,7 @@ echo \$\$ >>"$tmp/orphan.pids"
 exec sleep 30
 EOF
 chmod +x "$tmp/orphan.sh"
-"$PROTEIN" run "$SWEEP" --trials 4 --parallel 2 -- "$tmp/orphan.sh" \
-    >"$tmp/orphan.out" 2>&1 &
-pid=$!
-two_started() {
-    [ "$(cat "$tmp/orphan.pids" 2>/dev/null | wc -l)" -ge 2 ]
-}
-wait_for two_started
-kill -9 $pid
-wait $pid || true
-expect_gone "$tmp/orphan.pids" "a trial process survived kill -9 of protein run"
+kill_outright orphan 2 "a trial process survived kill -9 of protein run"
 
 # ... nor what the trial started: a shell script's training, and a process
 # that ignores SIGTERM (SIGKILL after the grace period)
@@ -496,18 +506,7 @@ echo \$! >>"$tmp/tree.pids"
 wait
 EOF
 chmod +x "$tmp/tree.sh"
-"$PROTEIN" run "$SWEEP" --trials 4 --parallel 2 -- "$tmp/tree.sh" \
-    >"$tmp/tree.out" 2>&1 &
-pid=$!
-four_started() {
-    [ "$(cat "$tmp/tree.pids" 2>/dev/null | wc -l)" -ge 4 ]
-}
-wait_for four_started
-four_started || fail "the trials of tree.sh did not start: $(cat "$tmp/tree.out")"
-kill -9 $pid
-wait $pid || true
-expect_gone "$tmp/tree.pids" \
-    "a process started by a trial survived kill -9 of protein run"
+kill_outright tree 4 "a process started by a trial survived kill -9 of protein run"
 
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
