@@ -235,6 +235,10 @@ int main(int argc, char **argv)
     v = find_verb(argv[1]);
     if (!v)
         return cli_usage_error(NULL, "unknown verb '%s'", argv[1]);
+    /* the one verb that fits GPs: it may run again, with the BLAS kernels
+     * this CPU runs */
+    if (v->handler == cmd_run)
+        protein_blas_kernels_check(argv);
     if (protein_blas_threads_choose(0, blas, sizeof blas) < 0)
         return cli_usage_error(NULL, "%s", blas);
     return v->handler(argc - 1, argv + 1);

@@ -687,9 +687,11 @@ int main(int argc, char **argv)
     daemon_state d;
     struct sigaction sa;
     char err[512] = "";
-    char blas[160];
+    char blas[160], kernels[160];
     int rc;
 
+    /* first: it may run proteind again, with the kernels the CPU runs */
+    protein_blas_kernels_check(argv);
     memset(&d, 0, sizeof d);
     rc = parse_options(argc, argv, &d.opts);
     if (rc != 0) {
@@ -716,10 +718,11 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    protein_blas_describe(kernels, sizeof kernels);
     proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
-                 "lease %d ms, debounce %d ms, BLAS threads %s",
+                 "lease %d ms, debounce %d ms, BLAS threads %s, %s",
                  d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
-                 d.opts.lease_ttl_ms, d.opts.debounce_ms, blas);
+                 d.opts.lease_ttl_ms, d.opts.debounce_ms, blas, kernels);
 
     rc = run(&d);
 

@@ -432,6 +432,35 @@ size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
  * PROTEIN_BLAS_THREADS is not a count 1-4096 (why says so). */
 int protein_blas_threads_choose(int requested, char *why, size_t why_len);
 
+/* Corrects the BLAS kernels of this process: when a DYNAMIC_ARCH OpenBLAS
+ * chose kernels without AVX2 on a CPU that has AVX2 and FMA (a CPU newer
+ * than the library), runs this program again (execv of /proc/self/exe
+ * with argv, which must be main's) with OPENBLAS_CORETYPE naming the
+ * kernels the CPU runs. In that second run it removes OPENBLAS_CORETYPE
+ * and its own marker from the environment, so that no child inherits
+ * them, and returns 0. Leaves everything alone (returns 0) with an
+ * OPENBLAS_CORETYPE of the user's, with another BLAS, or when the kernels
+ * suit the CPU. Call it first in main, before any output or side effect.
+ * Returns -1 when the second run could not be started (no /proc): this
+ * run goes on with the library's kernels. */
+int protein_blas_kernels_check(char *const argv[]);
+
+/* The kernels OpenBLAS would better use on a CPU with AVX2 and FMA
+ * (avx2_fma) and AVX-512 (avx512), when corename (openblas_get_corename())
+ * names kernels without AVX2: "SkylakeX" or "Haswell"; else NULL (the
+ * kernels suit the CPU, or the CPU has no AVX2). */
+const char *protein_blas_kernels_for_cpu(const char *corename, int avx2_fma,
+                                         int avx512);
+
+/* protein_blas_kernels_for_cpu for the linked OpenBLAS's kernels and this
+ * CPU: the kernels protein_blas_kernels_check asks for, or NULL (they
+ * suit the CPU, or the BLAS is not a DYNAMIC_ARCH OpenBLAS). */
+const char *protein_blas_kernels_wanted(void);
+
+/* Describes the BLAS in use into buf: "OpenBLAS 0.3.21, SkylakeX kernels",
+ * saying so when protein_blas_kernels_check chose them. */
+void protein_blas_describe(char *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

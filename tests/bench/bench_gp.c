@@ -430,6 +430,10 @@ int main(int argc, char **argv)
 {
     int large = 0, sweep = 0, suggestion = 0, runs = 0;
 
+    /* first: it may run this program again, with the BLAS kernels the CPU
+     * runs (as protein run and proteind do) */
+    protein_blas_kernels_check(argv);
+
     protein_rng_seed(&rng, 12345);
 
     for (int i = 1; i < argc; i++) {

@@ -96,6 +96,10 @@ int main(int argc, char **argv)
     protein_sweep_config *cfg = NULL;
     protein_error err;
 
+    /* first: it may run this program again, with the BLAS kernels the CPU
+     * runs (as protein run and proteind do) */
+    protein_blas_kernels_check(argv);
+
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--sizes") == 0 && i + 1 < argc)
             sizes = argv[++i];

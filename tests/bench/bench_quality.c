@@ -399,6 +399,10 @@ int main(int argc, char **argv)
     int trials = 200, seeds = 10;
     const char *only = NULL, *arm = NULL;
 
+    /* first: it may run this program again, with the BLAS kernels the CPU
+     * runs (as protein run and proteind do) */
+    protein_blas_kernels_check(argv);
+
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--trials") == 0 && a + 1 < argc) {
             trials = atoi(argv[++a]);

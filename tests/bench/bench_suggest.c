@@ -232,6 +232,10 @@ int main(int argc, char **argv)
     uint64_t seed = 1;
     struct rusage ru;
 
+    /* first: it may run this program again, with the BLAS kernels the CPU
+     * runs (as protein run and proteind do) */
+    protein_blas_kernels_check(argv);
+
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--sizes") == 0 && a + 1 < argc) {
             char *p = argv[++a];
@@ -259,6 +263,12 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "bench_suggest: --repeats must be 1..32 and --warmup >= 0\n");
         return 2;
+    }
+    {
+        char kernels[160];
+
+        protein_blas_describe(kernels, sizeof kernels);
+        printf("BLAS: %s\n", kernels);
     }
     printf("d = 21 (cost parameter train/total_timesteps); cold = first "
            "suggestion (one sample);\nsteady = median of %d observe+suggest "

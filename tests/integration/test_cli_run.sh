@@ -575,6 +575,23 @@ grep -q "PROTEIN_BLAS_THREADS='many' is not a thread count" "$tmp/blas.out" ||
 PROTEIN_BLAS_THREADS=2 "$PROTEIN" run "$SWEEP" --trials 2 -- "$OBJECTIVE" \
     >/dev/null 2>&1 || fail "PROTEIN_BLAS_THREADS=2"
 
+# the BLAS kernels: whatever protein run chose for itself, its trials see
+# no OPENBLAS_CORETYPE (their own BLAS chooses); the user's is theirs too
+cat >"$tmp/coretype.sh" <<EOF
+#!/bin/sh
+echo "\${OPENBLAS_CORETYPE-unset} \${PROTEIN_BLAS_CHOSEN_OVER-unset}" >"$tmp/coretype"
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/coretype.sh"
+env -u OPENBLAS_CORETYPE "$PROTEIN" run "$SWEEP" --trials 1 -- "$tmp/coretype.sh" \
+    >/dev/null 2>&1 || fail "the run of coretype.sh failed"
+[ "$(cat "$tmp/coretype")" = "unset unset" ] ||
+    fail "a trial inherited BLAS kernel settings: $(cat "$tmp/coretype")"
+OPENBLAS_CORETYPE=Haswell "$PROTEIN" run "$SWEEP" --trials 1 -- "$tmp/coretype.sh" \
+    >/dev/null 2>&1 || fail "the run of coretype.sh with OPENBLAS_CORETYPE failed"
+[ "$(cat "$tmp/coretype")" = "Haswell unset" ] ||
+    fail "the user's OPENBLAS_CORETYPE did not reach the trial: $(cat "$tmp/coretype")"
+
 cat >"$tmp/bad.yaml" <<'EOF'
 name: bad
 parameters:
