@@ -84,6 +84,8 @@ int protein_blas_kernels_check(char *const argv[])
 {
     const char *over = getenv(CHOSEN_OVER);
     const char *better;
+    char self[4096];
+    ssize_t len;
 
     if (over) { /* the second run: the kernels are those asked for */
         snprintf(chosen_over, sizeof(chosen_over), "%s", over);
@@ -91,14 +93,20 @@ int protein_blas_kernels_check(char *const argv[])
         unsetenv(CHOSEN_OVER);
         return 0;
     }
-    if (getenv("OPENBLAS_CORETYPE"))
-        return 0;
+    if (getenv("OPENBLAS_CORETYPE") && *getenv("OPENBLAS_CORETYPE"))
+        return 0; /* the user's choice; an empty one counts as unset */
     better = protein_blas_kernels_wanted();
     if (!better)
         return 0;
-    if (setenv("OPENBLAS_CORETYPE", better, 1) == 0 &&
-        setenv(CHOSEN_OVER, openblas_get_corename(), 1) == 0)
-        execv("/proc/self/exe", argv);
+    /* the path /proc/self/exe names, not the link itself: a tool that runs
+     * this program (valgrind) answers the readlink for it */
+    len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len > 0 && (size_t)len < sizeof(self) - 1 &&
+        setenv("OPENBLAS_CORETYPE", better, 1) == 0 &&
+        setenv(CHOSEN_OVER, openblas_get_corename(), 1) == 0) {
+        self[len] = '\0';
+        execv(self, argv);
+    }
     /* no second run (no /proc, say): the slow kernels it is */
     unsetenv("OPENBLAS_CORETYPE");
     unsetenv(CHOSEN_OVER);

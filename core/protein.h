@@ -434,14 +434,14 @@ int protein_blas_threads_choose(int requested, char *why, size_t why_len);
 
 /* Corrects the BLAS kernels of this process: when a DYNAMIC_ARCH OpenBLAS
  * chose kernels without AVX2 on a CPU that has AVX2 and FMA (a CPU newer
- * than the library), runs this program again (execv of /proc/self/exe
- * with argv, which must be main's) with OPENBLAS_CORETYPE naming the
- * kernels the CPU runs. In that second run it removes OPENBLAS_CORETYPE
- * and its own marker from the environment, so that no child inherits
- * them, and returns 0. Leaves everything alone (returns 0) with an
- * OPENBLAS_CORETYPE of the user's, with another BLAS, or when the kernels
- * suit the CPU. Call it first in main, before any output or side effect.
- * Returns -1 when the second run could not be started (no /proc): this
+ * than the library), runs this program again (execv of the file
+ * /proc/self/exe names, with argv, which must be main's) with OPENBLAS_CORETYPE
+ * naming the kernels the CPU runs. In that second run it removes
+ * OPENBLAS_CORETYPE and its own marker from the environment, so that no child
+ * inherits them, and returns 0. Leaves everything alone (returns 0) with a
+ * non-empty OPENBLAS_CORETYPE of the user's, with another BLAS, or when the
+ * kernels suit the CPU. Call it first in main, before any output or side
+ * effect. Returns -1 when the second run could not be started (no /proc): this
  * run goes on with the library's kernels. */
 int protein_blas_kernels_check(char *const argv[]);
 
