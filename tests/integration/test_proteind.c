@@ -480,19 +480,23 @@ static void fill_observations(const char *sweep, int n)
 }
 
 /* A fit that outlasts the lease (3000 observations on the CPU take
- * seconds, the lease 1 s; a person can write that many into their own
- * sweep's stream) still lands: proteind takes the lapsed lease again and
- * writes the batch, instead of throwing it away, rebuilding the sweep and
- * fitting again for ever. */
+ * seconds, the lease its shortest, 0.3 s; a person can write that many
+ * into their own sweep's stream) still lands: proteind takes the lapsed
+ * lease again and writes the batch, instead of throwing it away,
+ * rebuilding the sweep and fitting again for ever. The log shows that the
+ * lease lapsed, so that a machine fast enough to fit within the lease
+ * fails the test instead of passing it untried. */
 static void test_long_fit(void)
 {
-    const char *extra[] = {"--id", "long", "--sweep", "longfit", NULL};
+    const char *extra[] = {"--id",        "long", "--sweep", "longfit",
+                           "--lease-ttl", "300",  NULL};
     pid_t pid;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("longfit", 0), PQ_OK);
     fill_observations("longfit", 3000);
     pid = start_proteind("long", extra);
     CU_ASSERT(wait_refit_n("longfit", 3000, 90000));
+    CU_ASSERT(count_log("long", "sweep longfit: lease lapsed") >= 1);
     kill9(pid);
 }
 
