@@ -295,10 +295,13 @@ int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
     if (rc != PROTEIN_OK)
         goto fail;
     rc = PROTEIN_EINVAL;
+    if (grid && (first > protein_optimizer_grid_size(opt) ||
+                 n > protein_optimizer_grid_size(opt) - first))
+        goto fail;
+    /* the grid has the points skipped: only a failure leaves some */
+    rc = PROTEIN_ENOMEM;
     if (grid &&
-        (first > protein_optimizer_grid_size(opt) ||
-         n > protein_optimizer_grid_size(opt) - first ||
-         protein_skip_handed_out(opt, (long)first, (long)first) != (long)first))
+        protein_skip_handed_out(opt, (long)first, (long)first) != (long)first)
         goto fail;
     for (i = 0; i < n; i++) {
         rc = protein_suggest(opt, values, NULL);
