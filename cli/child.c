@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -133,6 +134,41 @@ static _Noreturn void end_group(pid_t program)
     _exit(127);
 }
 
+/* Closes fd when it is open and marked close-on-exec. */
+static void close_if_exec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+
+    if (flags >= 0 && (flags & FD_CLOEXEC))
+        close(fd);
+}
+
+/* Closes the descriptors marked close-on-exec, which the guard, forked
+ * and never exec'ed, would otherwise hold on the runner's behalf after it
+ * died: the --out CSV and its lock, the agent's Redis connection. The
+ * others are the program's to inherit (the user's own 3>file). */
+static void close_exec_descriptors(void)
+{
+    DIR *dir = opendir("/proc/self/fd");
+    struct dirent *e;
+    long fd, max;
+
+    if (!dir) { /* no /proc: every descriptor number there may be */
+        max = sysconf(_SC_OPEN_MAX);
+        for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+            close_if_exec((int)fd);
+        return;
+    }
+    while ((e = readdir(dir)) != NULL) {
+        char *end;
+
+        fd = strtol(e->d_name, &end, 10);
+        if (!*end && end != e->d_name && fd != dirfd(dir))
+            close_if_exec((int)fd);
+    }
+    closedir(dir);
+}
+
 void cli_child_guard(pid_t runner, char *const argv[],
                      const sigset_t *child_mask, const char *who)
 {
@@ -150,6 +186,7 @@ void cli_child_guard(pid_t runner, char *const argv[],
     sigaddset(&stop, SIGCHLD);
     sigprocmask(SIG_BLOCK, &stop, NULL);
     fflush(NULL);
+    close_exec_descriptors();
     program = fork();
     if (program < 0) {
         fprintf(stderr, "%s: cannot start %s: %s\n", who, argv[0],

@@ -258,7 +258,10 @@ void cli_child_tie(pid_t parent);
  * guard stops the whole process group as a runner would: SIGTERM, then
  * SIGKILL after CLI_STOP_GRACE_MS, so that no process a trial started
  * (the training a shell script runs) runs on unseen; PR_SET_PDEATHSIG
- * alone reaches only the runner's own child. Messages start with who. */
+ * alone reaches only the runner's own child. The guard first closes the
+ * runner's close-on-exec descriptors, as an exec would, so that it holds
+ * nothing of the runner's (the --out CSV's lock). Messages start with
+ * who. */
 _Noreturn void cli_child_guard(pid_t runner, char *const argv[],
                                const sigset_t *child_mask, const char *who);
 

@@ -280,4 +280,30 @@ rc=0
 expect_rc 0 "$rc" "a resume after the run that held FILE ended"
 [ "$(wc -l <"$tmp/held.csv")" -eq 4 ] || fail "the resume did not add trial 3"
 
+# a run killed outright takes FILE's lock with it, even while its trial
+# still has its grace period to end (a trial that ignores SIGTERM): the
+# process that guards that trial holds nothing of the run's
+cat >"$tmp/stubborn.sh" <<EOF
+#!/bin/sh
+trap '' TERM
+echo \$\$ >"$tmp/stubborn.pid"
+exec sleep 30
+EOF
+chmod +x "$tmp/stubborn.sh"
+"$PROTEIN" run "$SWEEP" --trials 2 --out "$tmp/stub.csv" -- "$tmp/stubborn.sh" \
+    >"$tmp/stub.out" 2>&1 &
+runner=$!
+wait_for test -s "$tmp/stubborn.pid"
+kill -9 "$runner"
+wait "$runner" 2>/dev/null || true
+kill -0 "$(cat "$tmp/stubborn.pid")" 2>/dev/null ||
+    fail "the stubborn trial ended at once (the check below tries nothing)"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 1 --out "$tmp/stub.csv" --resume \
+    -- "$OBJECTIVE" >"$tmp/again.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "a resume right after kill -9 ($(tail -n 1 "$tmp/again.out"))"
+stubborn_gone() { ! kill -0 "$(cat "$tmp/stubborn.pid")" 2>/dev/null; }
+wait_for stubborn_gone
+stubborn_gone || fail "the stubborn trial outlived its grace period"
+
 cli_test_finish
