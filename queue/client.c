@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,6 +315,14 @@ static int open_conn(pq_context *ctx, pq_conn *conn)
         return pq_set_error(ctx, PQ_EIO,
                             "Redis at %s: cannot set the command timeout",
                             ctx->url);
+    /* hiredis opens its socket without close-on-exec: a program this
+     * process starts (an agent's trial) would inherit the authenticated
+     * connection, and could write into its protocol stream */
+    if (fcntl(conn->rc->fd, F_SETFD, FD_CLOEXEC) < 0)
+        return pq_set_error(ctx, PQ_EIO,
+                            "Redis at %s: cannot mark the connection "
+                            "close-on-exec: %s",
+                            ctx->url, strerror(errno));
     if (conn->password) {
         const char *user_argv[3] = {"AUTH", conn->user, conn->password};
         const char *plain_argv[2] = {"AUTH", conn->password};

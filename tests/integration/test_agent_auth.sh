@@ -7,7 +7,8 @@
 #   - the sweep's metric and cost keys as $PROTEIN_METRIC_KEY and
 #     $PROTEIN_COST_KEY, by which the report is read;
 #   - a password file others may read is not handed on, and the agent
-#     says so.
+#     says so;
+#   - not its own authenticated Redis connection (a descriptor).
 set -eu
 
 : "${top_builddir:?run through make check}" "${top_srcdir:?run through make check}"
@@ -78,5 +79,29 @@ grep -q 'progress not sent' "$tmp/report.3" && [ -z "$(field 3 progress_score)" 
     fail "a password file others may read was handed on: $(cat "$tmp/report.3")"
 [ "$(field 3 status)" = completed ] ||
     fail "trial 3 is not completed: $(field 3 status)"
+
+# ------------------------------------------------ the agent's connection
+# the agent's authenticated Redis connection is not the trial's: no socket
+# beyond those this test itself was started with reaches COMMAND
+sockets() { # sockets PID: the socket inodes among PID's descriptors
+    for f in /proc/"$1"/fd/*; do readlink "$f"; done 2>/dev/null |
+        grep '^socket:' | sort -u
+}
+chmod 600 "$tmp/redis.pass"
+sockets $$ >"$tmp/sockets.own"
+cat >"$tmp/sockets.sh" <<EOF
+#!/bin/sh
+for f in /proc/\$\$/fd/*; do readlink "\$f"; done 2>/dev/null |
+    grep '^socket:' | sort -u >"$tmp/sockets.trial"
+echo "loss=1" >>"\$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/sockets.sh"
+"$PROTEIN" agent auth --redis "$REDIS_URL" --password-file "$tmp/redis.pass" \
+    --count 1 -- "$tmp/sockets.sh" >"$tmp/agent4.out" 2>&1 ||
+    fail "agent of sockets.sh: $(cat "$tmp/agent4.out")"
+[ -e "$tmp/sockets.trial" ] || fail "the trial listed no descriptors"
+inherited=$(comm -13 "$tmp/sockets.own" "$tmp/sockets.trial")
+[ -z "$inherited" ] ||
+    fail "the trial inherited the agent's Redis connection: $inherited"
 
 cli_test_finish
