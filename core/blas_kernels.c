@@ -33,6 +33,7 @@ extern char *openblas_get_config(void) __attribute__((weak));
  * protein_blas_describe; empty when protein left the choice alone. */
 static char chosen_over[32];
 
+/* Contract in protein.h. */
 const char *protein_blas_kernels_for_cpu(const char *corename, int avx2_fma,
                                          int avx512)
 {
@@ -68,6 +69,7 @@ static void cpu_features(int *avx2_fma, int *avx512)
 #endif
 }
 
+/* Contract in protein.h. */
 const char *protein_blas_kernels_wanted(void)
 {
     int avx2_fma, avx512;
@@ -80,6 +82,7 @@ const char *protein_blas_kernels_wanted(void)
                                         avx512);
 }
 
+/* Contract in protein.h. */
 int protein_blas_kernels_check(char *const argv[])
 {
     const char *over = getenv(CHOSEN_OVER);
@@ -113,6 +116,7 @@ int protein_blas_kernels_check(char *const argv[])
     return -1;
 }
 
+/* Contract in protein.h. */
 void protein_blas_describe(char *buf, size_t len)
 {
     const char *config, *version;
