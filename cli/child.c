@@ -89,6 +89,17 @@ static void clear_contract(void)
     }
 }
 
+void cli_raise_default(int sig)
+{
+    sigset_t one;
+
+    signal(sig, SIG_DFL);
+    sigemptyset(&one);
+    sigaddset(&one, sig);
+    sigprocmask(SIG_UNBLOCK, &one, NULL);
+    raise(sig);
+}
+
 void cli_child_tie(pid_t parent)
 {
     /* A runner killed outright (kill -9) leaves no trial running on
@@ -104,15 +115,9 @@ static _Noreturn void exit_as(int status)
 {
     if (WIFSIGNALED(status)) {
         const struct rlimit no_core = {0, 0};
-        const int sig = WTERMSIG(status);
-        sigset_t one;
 
         setrlimit(RLIMIT_CORE, &no_core);
-        signal(sig, SIG_DFL);
-        sigemptyset(&one);
-        sigaddset(&one, sig);
-        sigprocmask(SIG_UNBLOCK, &one, NULL);
-        raise(sig);
+        cli_raise_default(WTERMSIG(status));
     }
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
 }
@@ -210,7 +215,7 @@ void cli_child_guard(pid_t runner, char *const argv[],
     }
 }
 
-int cli_child_start(char *const argv[], const pq_env *env,
+int cli_child_start(const char *who, char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
     pid_t p, parent = getpid();
@@ -223,10 +228,12 @@ int cli_child_start(char *const argv[], const pq_env *env,
     if (p == 0) {
         setpgid(0, 0);
         cli_child_tie(parent);
-        clear_contract();
-        for (i = 0; env && i < env->n; i++)
-            setenv(env->names[i], env->values[i], 1);
-        cli_child_guard(parent, argv, child_mask, "protein");
+        if (env) {
+            clear_contract();
+            for (i = 0; i < env->n; i++)
+                setenv(env->names[i], env->values[i], 1);
+        }
+        cli_child_guard(parent, argv, child_mask, who);
     }
     setpgid(p, p); /* also here, so that a signal never misses the group */
     *pid = p;
@@ -404,7 +411,8 @@ int cli_trial_start(const char *verb, const cli_runner *rn, long id,
                  rn->sweep, id, why);
         goto fail;
     }
-    if (cli_child_start(rn->command, &env, &rn->child_mask, pid) < 0) {
+    if (cli_child_start("protein", rn->command, &env, &rn->child_mask, pid) <
+        0) {
         cli_fail(verb, "sweep %s trial %ld: fork failed: %s", rn->sweep, id,
                  strerror(errno));
         goto fail;

@@ -245,6 +245,11 @@ int cli_stop_signal(int sig);
 /* How long a stopped trial has between SIGTERM and SIGKILL. */
 #define CLI_STOP_GRACE_MS 5000
 
+/* Ends this process by signal sig, as a program killed by it ends: its
+ * default action, unblocked. Returns only when that action is not to end
+ * (SIGCHLD, say). */
+void cli_raise_default(int sig);
+
 /* In a child just forked from parent (the pid before the fork): asks for
  * SIGTERM when parent dies (PR_SET_PDEATHSIG; the parent is single
  * threaded), and exits with 127 at once when parent is gone already. */
@@ -268,12 +273,13 @@ _Noreturn void cli_child_guard(pid_t runner, char *const argv[],
 /* Starts argv[0] (searched in PATH) as a child in its own process group,
  * with this process's environment less any inherited contract variables
  * (PROTEIN_SWEEP, _TRIAL, _PARAMS, _ARGS, _RESULT, _TOKEN, _PARAM_*), plus
- * env's variables, and the signal mask `child_mask` restored; *pid is its
- * guard (cli_child_guard), which exits as argv[0] does, so a runner killed
- * outright leaves no process of the trial behind. Returns 0 and *pid, or -1
- * with errno (fork failed). When exec fails, the child prints why and exits
+ * env's variables (env NULL: this process's environment as it is), and the
+ * signal mask `child_mask` restored; *pid is its guard (cli_child_guard),
+ * which exits as argv[0] does, so a runner killed outright leaves no
+ * process of the trial behind. Returns 0 and *pid, or -1 with errno (fork
+ * failed). When exec fails, the child prints why, after who, and exits
  * with 127. */
-int cli_child_start(char *const argv[], const pq_env *env,
+int cli_child_start(const char *who, char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid);
 
 /* Waits up to timeout_ms for SIGCHLD or a stop signal (blocked with

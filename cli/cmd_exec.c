@@ -65,25 +65,6 @@ static void set_wandb_env(const protein_sweep_config *cfg, const char *sweep,
         setenv("WANDB_ENTITY", cfg->entity, 0);
 }
 
-/* Starts argv as a child in its own process group, under a guard
- * (cli_child_guard): when protein exec dies (killed outright by a runner
- * that gave up waiting), the program's whole group is stopped. */
-static pid_t start(char **argv, const sigset_t *mask)
-{
-    pid_t p, parent = getpid();
-
-    fflush(NULL);
-    p = fork();
-    if (p == 0) {
-        setpgid(0, 0);
-        cli_child_tie(parent);
-        cli_child_guard(parent, argv, mask, "protein exec");
-    }
-    if (p > 0)
-        setpgid(p, p);
-    return p;
-}
-
 /* Sends the values the script logged since report `from` (0-based) of a
  * trial claimed from Redis (a --sweep job or protein agent:
  * $PROTEIN_TOKEN is set) as its progress, one report each (W&B's
@@ -205,8 +186,9 @@ int cmd_exec(int argc, char **argv)
     set_wandb_env(cfg, sweep ? sweep : cfg->name, run_id, param_path);
     wandb_dir(wdir, sizeof(wdir));
     cli_signals_block(&old);
-    pid = start(cmd, &old);
-    if (pid < 0) {
+    /* the W&B program under a guard: when protein exec dies (killed outright
+     * by a runner that gave up waiting), the program's group is stopped */
+    if (cli_child_start("protein exec", cmd, NULL, &old, &pid) < 0) {
         cli_fail(VERB, "fork failed: %s", strerror(errno));
         goto done;
     }
@@ -227,10 +209,8 @@ int cmd_exec(int argc, char **argv)
         /* stopped at the sweep's request: its last report is the score */
         ret = 0;
     } else if (WIFSIGNALED(status)) {
-        sig = WTERMSIG(status);
-        signal(sig, SIG_DFL);
         sigprocmask(SIG_SETMASK, &old, NULL);
-        kill(getpid(), sig);
+        cli_raise_default(WTERMSIG(status));
         ret = CLI_EFAIL;
     } else {
         ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;

@@ -86,6 +86,7 @@ const char *protein_blas_kernels_wanted(void)
 int protein_blas_kernels_check(char *const argv[])
 {
     const char *over = getenv(CHOSEN_OVER);
+    const char *coretype = getenv("OPENBLAS_CORETYPE");
     const char *better;
     char self[4096];
     ssize_t len;
@@ -96,7 +97,7 @@ int protein_blas_kernels_check(char *const argv[])
         unsetenv(CHOSEN_OVER);
         return 0;
     }
-    if (getenv("OPENBLAS_CORETYPE") && *getenv("OPENBLAS_CORETYPE"))
+    if (coretype && *coretype)
         return 0; /* the user's choice; an empty one counts as unset */
     better = protein_blas_kernels_wanted();
     if (!better)
