@@ -254,12 +254,18 @@ done
 "$PROTEIN" report loss=\$x cost=6
 EOF
 chmod +x "$tmp/report.sh"
+# stopped_at_report_cost CSV: some trial of CSV was stopped by hyperband,
+# and each such trial is recorded at the cost of its last report (report
+# i costs i)
+stopped_at_report_cost() {
+    awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
+            n++; split($6, w, " "); if ($4 != w[5]) bad = 1 }
+        END { exit bad || !n }' "$1"
+}
 "$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 \
     --out "$tmp/hb-report.csv" -- "$tmp/report.sh" >"$tmp/hb-report.out" 2>&1 ||
     fail "hyperband sweep with protein report: $(cat "$tmp/hb-report.out")"
-awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
-        n++; split($6, w, " "); if ($4 != w[5]) bad = 1 }
-    END { exit bad || !n }' "$tmp/hb-report.csv" ||
+stopped_at_report_cost "$tmp/hb-report.csv" ||
     fail "a stopped trial is not recorded at its last report's cost: $(cat "$tmp/hb-report.csv")"
 
 # a cost key of another name (cost: {name: mycost}) is the trial's
@@ -290,9 +296,7 @@ chmod +x "$tmp/report-cost.sh"
 "$PROTEIN" run "$tmp/hb-cost.yaml" --trials 8 --parallel 4 --seed 1 \
     --out "$tmp/hb-cost.csv" -- "$tmp/report-cost.sh" >"$tmp/hb-cost.out" 2>&1 ||
     fail "hyperband sweep with protein report of mycost: $(cat "$tmp/hb-cost.out")"
-awk -F, '$6 ~ /^stopped by hyperband after [0-9]+ reports$/ {
-        n++; split($6, w, " "); if ($4 != w[5]) bad = 1 }
-    END { exit bad || !n }' "$tmp/hb-cost.csv" ||
+stopped_at_report_cost "$tmp/hb-cost.csv" ||
     fail "a stopped trial is not recorded at its last report's mycost: $(cat "$tmp/hb-cost.csv")"
 
 # without early_terminate, Protein's early-stop model (as proteind runs it

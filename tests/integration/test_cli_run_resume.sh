@@ -92,27 +92,30 @@ starts_with "$tmp/kill.csv" "$tmp/kill.orig" ||
     fail "the rows written before kill -9 changed"
 
 # ------------------------------------------------ the budget is spent
-cp "$tmp/part.csv" "$tmp/spent.orig"
-rc=0
-"$PROTEIN" run "$SWEEP" --trials 10 --out "$tmp/part.csv" --resume \
-    -- "$OBJECTIVE" >"$tmp/spent.out" 2>&1 || rc=$?
-expect_rc 0 "$rc" "resume with the budget spent"
-grep -q "part.csv holds 10 trials, and the sweep runs 10 .*nothing to run" "$tmp/spent.out" ||
-    fail "budget spent: $(cat "$tmp/spent.out")"
-grep -q 'trial .* completed' "$tmp/spent.out" && fail "budget spent: a trial ran"
-cmp -s "$tmp/part.csv" "$tmp/spent.orig" || fail "budget spent: the CSV changed"
+# resume_runs_nothing CONFIG CSV SAID WHAT: --resume of CSV (10 trials)
+# exits 0 saying SAID (a grep pattern), runs no trial and leaves CSV as it
+# was; fails naming WHAT
+resume_runs_nothing() {
+    cp "$2" "$tmp/nothing.orig"
+    rc=0
+    "$PROTEIN" run "$1" --trials 10 --out "$2" --resume \
+        -- "$OBJECTIVE" >"$tmp/nothing.out" 2>&1 || rc=$?
+    expect_rc 0 "$rc" "$4"
+    grep -q "$3" "$tmp/nothing.out" || fail "$4: $(cat "$tmp/nothing.out")"
+    grep -q 'trial .* completed' "$tmp/nothing.out" && fail "$4: a trial ran"
+    cmp -s "$2" "$tmp/nothing.orig" || fail "$4: the CSV changed"
+}
+resume_runs_nothing "$SWEEP" "$tmp/part.csv" \
+    "part.csv holds 10 trials, and the sweep runs 10 .*nothing to run" \
+    "resume with the budget spent"
 
 # a resumed trial that reached metric.target: no new trials
 sed -e 's/^  goal: maximize/  goal: maximize\n  target: -100/' "$SWEEP" \
     >"$tmp/target.yaml"
 cp "$tmp/part.orig" "$tmp/target.csv"
-rc=0
-"$PROTEIN" run "$tmp/target.yaml" --trials 10 --out "$tmp/target.csv" --resume \
-    -- "$OBJECTIVE" >"$tmp/target.out" 2>&1 || rc=$?
-expect_rc 0 "$rc" "resume after the target was reached"
-grep -q '^trial 1 reached the target score -100: no new trials' "$tmp/target.out" ||
-    fail "resumed target: $(cat "$tmp/target.out")"
-cmp -s "$tmp/target.csv" "$tmp/part.orig" || fail "resumed target: a trial ran"
+resume_runs_nothing "$tmp/target.yaml" "$tmp/target.csv" \
+    '^trial 1 reached the target score -100: no new trials' \
+    "resume after the target was reached"
 
 # ------------------------------------------------ a grid runs each point once
 cat >"$tmp/grid.yaml" <<'EOF'
