@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,8 @@
  * while the other sweeps go on being served. */
 #define SWEEP_BACKOFF_MIN_MS 500
 #define SWEEP_BACKOFF_MAX_MS 30000
+/* Longest --id: the lease holder is the name, '#' and an 8-digit tag. */
+#define ID_NAME_MAX 118
 
 static volatile sig_atomic_t stop_signal;
 
@@ -128,7 +131,9 @@ static const char usage_text[] =
     "  --debounce MS       quiet time that ends a burst of observations\n"
     "                      before one refit (default 200)\n"
     "  --id ID             this coordinator's name in the lease (default\n"
-    "                      HOST:PID)\n"
+    "                      HOST:PID); a random tag is added to it, so\n"
+    "                      that two proteinds given one ID still hold\n"
+    "                      each sweep one at a time\n"
     "  --max-fit-obs N     fit each sweep's GPs on at most N observations\n"
     "                      (N >= 1; its config's gp_max_obs when that is\n"
     "                      lower; default: the config's gp_max_obs, whose\n"
@@ -197,6 +202,21 @@ static int parse_positive(const char *opt, const char *text, int *out)
     return 0;
 }
 
+/* A random tag that makes this process's lease holder its own: two
+ * proteinds given one --id (a unit file copied to a second host), or two
+ * containers with one hostname whose proteinds are both pid 1, would
+ * otherwise each renew the other's lease as their own and both fill the
+ * sweep's queue and append its grid. The clock and pid stand in when the
+ * kernel gives no entropy. */
+static uint32_t id_tag(void)
+{
+    uint32_t tag;
+
+    if (getentropy(&tag, sizeof tag) == 0)
+        return tag;
+    return (uint32_t)proteind_now_ms() ^ ((uint32_t)getpid() << 16);
+}
+
 /* Fills opts from argv. Returns 0 to run, 1 when --help/--version was
  * handled, 2 on a usage error (message printed). */
 static int parse_options(int argc, char **argv, proteind_options *opts)
@@ -231,6 +251,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         {NULL, 0, NULL, 0},
     };
     char host[64] = "localhost";
+    char name[ID_NAME_MAX + 1];
     int c;
 
     memset(opts, 0, sizeof *opts);
@@ -242,7 +263,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     opts->poll_ms = 100;
     opts->discover_ms = 2000;
     gethostname(host, sizeof host - 1);
-    snprintf(opts->id, sizeof opts->id, "%s:%ld", host, (long)getpid());
+    snprintf(name, sizeof name, "%s:%ld", host, (long)getpid());
     opts->sweeps = calloc((size_t)argc, sizeof *opts->sweeps);
     if (!opts->sweeps) {
         fprintf(stderr, "proteind: out of memory\n");
@@ -278,12 +299,12 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 return 2;
             break;
         case OPT_ID:
-            if (!*optarg || strlen(optarg) >= sizeof opts->id) {
-                fprintf(stderr, "proteind: --id: must be 1-%zu characters\n",
-                        sizeof opts->id - 1);
+            if (!*optarg || strlen(optarg) > ID_NAME_MAX) {
+                fprintf(stderr, "proteind: --id: must be 1-%d characters\n",
+                        ID_NAME_MAX);
                 return 2;
             }
-            snprintf(opts->id, sizeof opts->id, "%s", optarg);
+            snprintf(name, sizeof name, "%s", optarg);
             break;
         case OPT_ONCE: opts->once = 1; break;
         case OPT_BLAS_THREADS:
@@ -307,6 +328,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 argv[optind]);
         return 2;
     }
+    snprintf(opts->id, sizeof opts->id, "%s#%08" PRIx32, name, id_tag());
     /* Renewals must fit several loop turns into one TTL. */
     if (opts->poll_ms > opts->lease_ttl_ms / 4)
         opts->poll_ms = opts->lease_ttl_ms / 4;

@@ -40,7 +40,7 @@ typedef struct proteind_options {
     int debounce_ms;              /* quiet time that ends a burst */
     int poll_ms;                  /* bounded wait for new observations */
     int discover_ms;              /* how often to look for new sweeps */
-    char id[128];                 /* this coordinator's identity */
+    char id[128];                 /* the lease holder: NAME#TAG (--id) */
     int once;                     /* one pass over the sweeps, then exit */
     int blas_threads;             /* 0: $PROTEIN_BLAS_THREADS, else 1 */
     int max_fit_obs;              /* 0: each config's gp_max_obs, else

@@ -213,6 +213,17 @@ static pq_sweep_info *info_of(const char *sweep)
     return info;
 }
 
+/* Whether the lease holder `coordinator` is the proteind started with
+ * --id name: name, '#' and its 8-digit random tag. */
+static int held_by(const char *coordinator, const char *name)
+{
+    size_t n = strlen(name);
+
+    return coordinator && strncmp(coordinator, name, n) == 0 &&
+           coordinator[n] == '#' && strlen(coordinator + n + 1) == 8 &&
+           strspn(coordinator + n + 1, "0123456789abcdef") == 8;
+}
+
 /* Polls until the sweep's ready queue holds at least `depth` points (it
  * grows past --queue-depth with the claim rate) and, when holder is
  * non-NULL, that coordinator holds the lease. */
@@ -225,8 +236,7 @@ static int wait_queue(const char *sweep, long depth, const char *holder, int ms)
     while (!ok && now_ms() < end) {
         info = info_of(sweep);
         ok = info && info->queue_depth >= depth &&
-             (!holder ||
-              (info->coordinator && strcmp(info->coordinator, holder) == 0));
+             (!holder || held_by(info->coordinator, holder));
         pq_sweep_info_free(info);
         if (!ok)
             sleep_ms(20);
@@ -818,16 +828,16 @@ static void test_failover(void)
     info = info_of("failover");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT_PTR_NOT_NULL_FATAL(info->coordinator);
-    CU_ASSERT(strcmp(info->coordinator, "fa") == 0 ||
-              strcmp(info->coordinator, "fb") == 0);
-    leader = strcmp(info->coordinator, "fa") == 0 ? a : b;
+    CU_ASSERT(held_by(info->coordinator, "fa") ||
+              held_by(info->coordinator, "fb"));
+    leader = held_by(info->coordinator, "fa") ? a : b;
     other = leader == a ? "fb" : "fa";
     pq_sweep_info_free(info);
     kill9(leader);
     t0 = now_ms();
     while (now_ms() - t0 < 5000) {
         info = info_of("failover");
-        if (info && info->coordinator && strcmp(info->coordinator, other) == 0)
+        if (info && held_by(info->coordinator, other))
             took = now_ms() - t0;
         pq_sweep_info_free(info);
         if (took >= 0)
@@ -839,6 +849,34 @@ static void test_failover(void)
            LEASE_TTL);
     CU_ASSERT(wait_queue("failover", DEPTH, other, 5000));
     kill9(leader == a ? b : a);
+}
+
+/* Two proteinds given one --id (a copied unit file) are still two
+ * coordinators: one holds the lease and the other stands by, instead of
+ * each renewing the other's lease as its own and both filling the queue;
+ * when the holder dies the other takes over. */
+static void test_same_id(void)
+{
+    const char *extra[] = {"--id", "twin", "--sweep", "twins", NULL};
+    const char *took = "sweep twins: now the coordinator";
+    pq_sweep_info *info;
+    pid_t a, b;
+    int a_leads;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("twins", 0), PQ_OK);
+    a = start_proteind("twins-a", extra);
+    b = start_proteind("twins-b", extra);
+    CU_ASSERT_FATAL(wait_queue("twins", DEPTH, "twin", 10000));
+    sleep_ms(1500); /* several renewals by each */
+    CU_ASSERT_EQUAL(count_log("twins-a", took) + count_log("twins-b", took), 1);
+    a_leads = count_log("twins-a", took) == 1;
+    info = info_of("twins");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT(held_by(info->coordinator, "twin"));
+    pq_sweep_info_free(info);
+    kill9(a_leads ? a : b);
+    CU_ASSERT(wait_log(a_leads ? "twins-b" : "twins-a", took, 5000));
+    kill9(a_leads ? b : a);
 }
 
 /* Polls trial id until it is in `state`; returns 1 when it got there. */
@@ -1192,6 +1230,7 @@ static const cunit_test tests[] = {
     {"the ready queue follows demand", test_queue_follows_demand},
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
+    {"two proteinds given one --id", test_same_id},
     {"lease expiry: lost and retried", test_lease_expiry},
     {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},
