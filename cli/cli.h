@@ -198,6 +198,8 @@ typedef struct cli_run_row {
     double *values;   /* cfg->n_params, value space (categoricals: index) */
     pq_params params; /* the parameters as the row writes them, as strings */
     char *error;      /* the error column */
+    protein_curve_point *curve; /* its reports (the curve column), or NULL */
+    size_t n_curve;
 } cli_run_row;
 
 /* The rows of a `protein run --out` file. */
@@ -211,14 +213,22 @@ typedef struct cli_run_csv {
     long cut_line;     /* the line of a last row that the text ends inside
                         * (no newline: cut short by a crash), dropped; 0 when
                         * none */
+    int has_curve;     /* the header ends in curve (files written before
+                        * protein kept curves have no such column) */
 } cli_run_csv;
+
+/* Between the points of the curve column ("STEP SCORE COST", COST '-'
+ * when not reported): no quoting needed, one line per row. */
+#define CLI_CURVE_SEP ';'
 
 /* Reads the CSV text (len bytes) that `protein run --out` wrote for cfg:
  * the header must be trial,status,score,cost, cfg's parameter names in
- * order, error; each row a trial number (unique), a status, a finite
- * score (empty for a failed trial), a cost > 0, values that fit cfg's
- * parameters (in range, whole for integers, a power of 2 for
- * uniform_pow2, one of a categorical's values), and an error text.
+ * order, error, then curve (or nothing: out->has_curve); each row a trial
+ * number (unique), a status, a finite score (empty for a failed trial), a
+ * cost > 0, values that fit cfg's parameters (in range, whole for
+ * integers, a power of 2 for uniform_pow2, one of a categorical's values),
+ * an error text and its curve (empty, or at most PROTEIN_CURVE_MAX points
+ * separated by CLI_CURVE_SEP, each as protein_curve_parse reads a line).
  * Quoted fields are read as RFC 4180 has them.
  * A last row without its newline is dropped (out->cut_line). Returns 0
  * with *out (free with cli_run_csv_free), or -1 with why ("PATH:LINE:

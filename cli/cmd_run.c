@@ -60,6 +60,8 @@ typedef struct run_state {
     FILE *csv;  /* --out, a row written as each trial finishes */
     int csv_fd; /* --out locked (csv_lock) and not yet st->csv, else -1 */
     const char *csv_path;
+    int csv_curves;     /* its rows end in the trial's curve (a file resumed
+                           from before protein kept curves has none) */
     int csv_errno;      /* the first write error, reported at the end */
     long stop_model_at; /* trials finished when the early-stop model was
                            last refitted (-1: never) */
@@ -224,9 +226,9 @@ static int csv_adopt(run_state *st, const char *path, const char *mode)
 
 /* Creates the --out CSV (locked by csv_lock, unless st->csv_fd holds it
  * locked already) and writes its header: trial,status,score,cost, one
- * column per parameter, then error. Called before the first trial so that a
- * path that cannot be written stops the sweep before it starts. Returns 0,
- * or -1 with errno set (nothing is left open). */
+ * column per parameter, then error and curve. Called before the first trial so
+ * that a path that cannot be written stops the sweep before it starts. Returns
+ * 0, or -1 with errno set (nothing is left open). */
 static int csv_open(run_state *st, const char *path)
 {
     size_t j;
@@ -242,7 +244,8 @@ static int csv_open(run_state *st, const char *path)
         fputc(',', st->csv);
         cli_csv_field(st->csv, st->cfg->params[j].name);
     }
-    fputs(",error\n", st->csv);
+    fputs(",error,curve\n", st->csv);
+    st->csv_curves = 1;
     if (fflush(st->csv) != 0) {
         int e = errno;
 
@@ -252,6 +255,33 @@ static int csv_open(run_state *st, const char *path)
         return -1;
     }
     return 0;
+}
+
+/* Writes curve c as the curve column (csv.c reads it back): its points
+ * "STEP SCORE COST" (COST '-' when not reported) separated by
+ * CLI_CURVE_SEP; past PROTEIN_CURVE_MAX points, the first ones and the
+ * last, so that the report counts W&B's hyperband compares at stay right
+ * and the last report stays last. */
+static void csv_curve(FILE *fp, const cli_curve *c)
+{
+    char step[64], score[64], cost[64];
+    size_t i;
+
+    for (i = 0; i < c->n; i++) {
+        const protein_curve_point *p = &c->points[i];
+
+        if (i >= PROTEIN_CURVE_MAX - 1 && i != c->n - 1)
+            continue;
+        cli_number_text(p->step, step, sizeof(step));
+        cli_number_text(p->score, score, sizeof(score));
+        if (p->cost > 0)
+            cli_number_text(p->cost, cost, sizeof(cost));
+        else
+            snprintf(cost, sizeof(cost), "-");
+        if (i > 0)
+            fputc(CLI_CURVE_SEP, fp);
+        fprintf(fp, "%s %s %s", step, score, cost);
+    }
 }
 
 /* Appends the row of finished trial t to the CSV and flushes it, so that the
@@ -283,6 +313,10 @@ static void csv_row(run_state *st, const run_trial *t)
     }
     fputc(',', fp);
     cli_csv_field(fp, t->reason);
+    if (st->csv_curves) {
+        fputc(',', fp);
+        csv_curve(fp, &t->curve);
+    }
     fputc('\n', fp);
     if (fflush(fp) != 0 || ferror(fp))
         st->csv_errno = errno ? errno : EIO;
@@ -290,12 +324,15 @@ static void csv_row(run_state *st, const run_trial *t)
 
 /* Opens the --out CSV of a resumed sweep, locked in st->csv_fd by
  * resume_read, for appending after its first keep bytes (its header and
- * complete rows): a row cut short beyond them is cut off first. Returns
- * 0, or -1 with errno set (nothing is left open). */
-static int csv_reopen(run_state *st, const char *path, size_t keep)
+ * complete rows): a row cut short beyond them is cut off first. New rows
+ * have a curve column when the header has one (has_curve). Returns 0, or
+ * -1 with errno set (nothing is left open). */
+static int csv_reopen(run_state *st, const char *path, size_t keep,
+                      int has_curve)
 {
     struct stat sb;
 
+    st->csv_curves = has_curve;
     if (fstat(st->csv_fd, &sb) < 0 ||
         ((size_t)sb.st_size > keep && ftruncate(st->csv_fd, (off_t)keep) < 0) ||
         lseek(st->csv_fd, 0, SEEK_END) < 0)
@@ -551,9 +588,10 @@ static int resume_read(run_state *st, const char *out,
 
 /* Makes the rows read back for --resume trials[0..n) of st, counted and
  * observed as finish() counts and observes finished trials (completed and
- * pruned ones at their score and cost, without their learning curves,
- * which the CSV does not keep; failed ones as failures), taking over their
- * values and parameters. New trials are numbered after the highest
+ * pruned ones at their score and cost, with their learning curves when
+ * the file keeps them; failed ones as failures), taking over their
+ * values, parameters and curves (which W&B's hyperband compares the new
+ * trials with). New trials are numbered after the highest
  * number; the optimizer's seeded warm-up sequence goes on after the
  * points handed out before, and a grid skips the points of the resumed
  * trials. Returns 0, or -1 after printing why. */
@@ -575,6 +613,10 @@ static int resume_take(run_state *st, cli_run_csv *prior)
         t->score = row->score;
         t->cost = row->cost;
         snprintf(t->reason, sizeof(t->reason), "%s", row->error);
+        t->curve.points = row->curve;
+        t->curve.n = row->n_curve;
+        row->curve = NULL;
+        row->n_curve = 0;
         t->pruned = row->status == CLI_ROW_PRUNED;
         t->status = row->status == CLI_ROW_FAILED ? RUN_FAILED : RUN_COMPLETED;
         st->launched = st->resumed = (long)i + 1;
@@ -588,7 +630,7 @@ static int resume_take(run_state *st, cli_run_csv *prior)
             else
                 st->completed++;
             rc = protein_observe_run(st->opt, st->cfg, t->values, t->score,
-                                     t->cost, NULL, 0);
+                                     t->cost, t->curve.points, t->curve.n);
         }
         if (rc != PROTEIN_OK)
             return cli_fail(VERB,
@@ -797,8 +839,9 @@ int cmd_run(int argc, char **argv)
             check_target(&st, &st.trials[i]);
         fflush(stdout);
     }
-    if (out && (resume > 0 && prior.keep > 0 ? csv_reopen(&st, out, prior.keep)
-                                             : csv_open(&st, out)) < 0) {
+    if (out && (resume > 0 && prior.keep > 0
+                    ? csv_reopen(&st, out, prior.keep, prior.has_curve)
+                    : csv_open(&st, out)) < 0) {
         cli_fail(VERB, "cannot write %s (--out): %s; no trial was run", out,
                  csv_open_error(errno));
         ret = CLI_EUSAGE;

@@ -1,7 +1,9 @@
 /*
  * csv.c - reading back the CSV that `protein run --out` writes, for
  * `protein run --resume`: RFC 4180 records (cli_csv_field writes them),
- * then each row checked against the sweep's config.
+ * then each row checked against the sweep's config, its learning curve
+ * (the last column, when the file has it) read as protein_curve_parse
+ * reads a curve in Redis.
  */
 #include "config.h"
 
@@ -15,7 +17,7 @@
 #include "cli.h"
 #include "queue_model.h"
 
-/* The columns before the parameters, and the last one. */
+/* The columns before the parameters. */
 static const char *const lead[] = {"trial", "status", "score", "cost"};
 #define N_LEAD 4
 #define MAX_ID 1000000000L
@@ -193,14 +195,23 @@ static const char *column_name(const protein_sweep_config *cfg, size_t col)
         return lead[col - 1];
     if (col > N_LEAD && col <= N_LEAD + cfg->n_params)
         return cfg->params[col - N_LEAD - 1].name;
-    return col == N_LEAD + cfg->n_params + 1 ? "error" : "";
+    if (col == N_LEAD + cfg->n_params + 1)
+        return "error";
+    return col == N_LEAD + cfg->n_params + 2 ? "curve" : "";
 }
 
-/* Checks the header against cfg's columns. Returns 0, or -1 with why. */
+/* Checks the header against cfg's columns, the curve column last or (a
+ * file written before protein kept curves) none; *has_curve says which.
+ * Returns 0, or -1 with why. */
 static int check_header(const char *path, const protein_sweep_config *cfg,
-                        const csv_record *r, char *why, size_t len)
+                        const csv_record *r, int *has_curve, char *why,
+                        size_t len)
 {
     size_t want = N_LEAD + cfg->n_params + 1, col;
+
+    *has_curve = r->n > want && strcmp(r->fields[want], "curve") == 0;
+    if (*has_curve)
+        want++;
 
     for (col = 1; col <= want || col <= r->n; col++) {
         const char *expected = col <= want ? column_name(cfg, col) : NULL;
@@ -213,18 +224,19 @@ static int check_header(const char *path, const protein_sweep_config *cfg,
                 expected);
         else if (!expected)
             say(why, len,
-                "%s:1: column %zu: '%s' after the last column, "
-                "'error'",
+                "%s:1: column %zu: '%s' after the last columns, "
+                "'error' and 'curve'",
                 path, col, got);
         else
             say(why, len, "%s:1: column %zu: '%s' where the config has '%s'",
                 path, col, got, expected);
-        snprintf(why + strlen(why), len - strlen(why),
-                 ": the file was written for other parameters (the header of "
-                 "%s is trial,status,score,cost, its parameters in order, "
-                 "error); resume with the config it was written for, or give "
-                 "--out another file",
-                 cfg->source ? cfg->source : "this config");
+        snprintf(
+            why + strlen(why), len - strlen(why),
+            ": the file was written for other parameters (the header of "
+            "%s is trial,status,score,cost, its parameters in order, "
+            "error, curve); resume with the config it was written for, or give "
+            "--out another file",
+            cfg->source ? cfg->source : "this config");
         return -1;
     }
     return 0;
@@ -328,13 +340,55 @@ static int row_params(const char *path, long line,
     return 0;
 }
 
-/* Reads one data record into row. Returns 0, -1 with why, -2 out of
- * memory. */
-static int row_read(const char *path, long line,
-                    const protein_sweep_config *cfg, csv_record *r,
-                    cli_run_row *row, char *why, size_t len)
+/* Reads the curve column, field (column col), into row: empty for no
+ * report, else the reports as protein run writes them (CLI_CURVE_SEP
+ * between "STEP SCORE COST" points, COST '-' when not reported). Returns 0,
+ * -1 with why, -2 out of memory. */
+static int row_curve(const char *path, long line, size_t col, const char *field,
+                     cli_run_row *row, char *why, size_t len)
 {
-    size_t want = N_LEAD + cfg->n_params + 1;
+    size_t n = strlen(field), i;
+    char *text;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    text = malloc(n + 2);
+    if (!text)
+        return -2;
+    for (i = 0; i < n; i++)
+        text[i] = field[i] == CLI_CURVE_SEP ? '\n' : field[i];
+    text[n] = '\n';
+    text[n + 1] = '\0';
+    rc = protein_curve_parse(text, n + 1, &row->curve, &row->n_curve);
+    free(text);
+    if (rc == PROTEIN_ENOMEM)
+        return -2;
+    for (i = 0; rc == PROTEIN_OK && i < row->n_curve; i++)
+        if (!(isnan(row->curve[i].cost) || row->curve[i].cost > 0))
+            rc = PROTEIN_EINVAL; /* protein run writes '-' for no cost */
+    if (rc != PROTEIN_OK) {
+        free(row->curve);
+        row->curve = NULL;
+        row->n_curve = 0;
+        say(why, len,
+            "%s:%ld: column %zu (curve): not a learning curve as protein run "
+            "writes one (at most %d points 'STEP SCORE COST', separated by "
+            "'%c', COST > 0 or '-' when not reported; empty for none)",
+            path, line, col, PROTEIN_CURVE_MAX, CLI_CURVE_SEP);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads one data record into row (its last field the curve when
+ * has_curve). Returns 0, -1 with why, -2 out of memory. */
+static int row_read(const char *path, long line,
+                    const protein_sweep_config *cfg, int has_curve,
+                    csv_record *r, cli_run_row *row, char *why, size_t len)
+{
+    size_t err_col = N_LEAD + cfg->n_params + 1,
+           want = err_col + (has_curve ? 1 : 0);
     const char *status;
     char *end;
     int rc;
@@ -390,8 +444,13 @@ static int row_read(const char *path, long line,
     rc = row_params(path, line, cfg, r, row, why, len);
     if (rc < 0)
         return rc;
-    row->error = r->fields[want - 1];
-    r->fields[want - 1] = NULL;
+    if (has_curve) {
+        rc = row_curve(path, line, want, r->fields[want - 1], row, why, len);
+        if (rc < 0)
+            return rc;
+    }
+    row->error = r->fields[err_col - 1];
+    r->fields[err_col - 1] = NULL;
     return 0;
 }
 
@@ -459,7 +518,8 @@ int cli_run_csv_parse(const char *path, const char *text, size_t len,
     why[0] = '\0';
     at = line;
     got = record_next(text, len, &pos, &line, &r, &col, &what);
-    if (got == REC_OK && check_header(path, cfg, &r, why, why_len) < 0) {
+    if (got == REC_OK &&
+        check_header(path, cfg, &r, &out->has_curve, why, why_len) < 0) {
         rc = -1;
         goto fail;
     }
@@ -483,7 +543,7 @@ int cli_run_csv_parse(const char *path, const char *text, size_t len,
         }
         row = &out->rows[out->n++];
         memset(row, 0, sizeof(*row));
-        rc = row_read(path, at, cfg, &r, row, why, why_len);
+        rc = row_read(path, at, cfg, out->has_curve, &r, row, why, why_len);
         if (rc == -1)
             row_hint(why, why_len);
         if (rc < 0)
@@ -530,6 +590,7 @@ void cli_run_csv_free(cli_run_csv *c)
         free(c->rows[i].values);
         pq_params_free(&c->rows[i].params);
         free(c->rows[i].error);
+        free(c->rows[i].curve);
     }
     free(c->rows);
     memset(c, 0, sizeof(*c));

@@ -39,12 +39,13 @@ static const struct verb verbs[] = {
      "                clock)\n"
      "  --out FILE    write one CSV row per trial to FILE as it finishes "
      "(checked\n"
-     "                before the first trial)\n"
+     "                before the first trial), with its learning curve\n"
      "  --resume      go on with the sweep whose rows FILE (--out) holds: "
      "its trials\n"
-     "                are observed and count toward --trials N, new rows "
-     "are\n"
-     "                appended; a missing FILE starts a new sweep\n"},
+     "                are observed (with their curves) and count toward "
+     "--trials N,\n"
+     "                new rows are appended; a missing FILE starts a new "
+     "sweep\n"},
     {"create", cmd_create, "validate a sweep config and store it in Redis",
      "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS] "
      "[--max-retries N]\n"

@@ -2,7 +2,9 @@
  * `protein run --resume` reads back (cli_run_csv_parse, cli/csv.c), against
  * a fixed config with every kind of parameter. A file that reads must give
  * rows fit to observe (a trial number from 1 up, each once; a finite score
- * unless failed; a cost > 0; finite values in range) and a keep offset at
+ * unless failed; a cost > 0; finite values in range; a curve of finite
+ * steps and scores, costs > 0 or NaN, only in a file with the curve
+ * column) and a keep offset at
  * the end of a line, and its first keep bytes must read back to the same
  * rows with nothing cut short (what --resume appends after); a refused
  * one must say why, naming the file, and leave nothing. A crash, a leak or
@@ -45,6 +47,13 @@ static void check(const protein_sweep_config *cfg, const cli_run_csv *c,
                 abort();
         for (size_t j = 0; j < cfg->n_params; j++)
             if (!isfinite(r->values[j]))
+                abort();
+        if ((r->n_curve > 0) != (r->curve != NULL) ||
+            (r->n_curve > 0 && !c->has_curve) || r->n_curve > PROTEIN_CURVE_MAX)
+            abort();
+        for (size_t j = 0; j < r->n_curve; j++)
+            if (!isfinite(r->curve[j].step) || !isfinite(r->curve[j].score) ||
+                r->curve[j].cost <= 0 || isinf(r->curve[j].cost))
                 abort();
     }
     if (c->keep > size || (c->keep > 0 && text[c->keep - 1] != '\n') ||

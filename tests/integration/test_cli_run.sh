@@ -15,10 +15,10 @@ rc=0
     -- "$OBJECTIVE" >"$tmp/ok.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "good sweep"
 header=$(head -n 1 "$tmp/ok.csv")
-[ "$header" = "trial,status,score,cost,lr,x,layers,optimizer,error" ] ||
+[ "$header" = "trial,status,score,cost,lr,x,layers,optimizer,error,curve" ] ||
     fail "CSV header is '$header'"
 [ "$(wc -l <"$tmp/ok.csv")" -eq 9 ] || fail "expected 8 CSV rows"
-awk -F, 'NR > 1 && (NF != 9 || $2 != "completed" || $3 == "" || $4 <= 0) {
+awk -F, 'NR > 1 && (NF != 10 || $2 != "completed" || $3 == "" || $4 <= 0) {
     bad = 1 } END { exit bad }' "$tmp/ok.csv" || fail "malformed CSV rows"
 [ "$(cut -d, -f1 "$tmp/ok.csv" | tail -n +2 | sort -n | tr '\n' ' ')" = \
   "1 2 3 4 5 6 7 8 " ] || fail "trial ids are not 1..8"
@@ -122,7 +122,7 @@ sed 's/method: grid/method: random/' "$tmp/repeat.yaml" >"$tmp/repeat-random.yam
     fail "random sweep with repeated values: $(tail -n 3 "$tmp/rr.out")"
 grep -qF "$tmp/repeat-random.yaml:4: parameters.optimizer.values: 'adam'" "$tmp/rr.out" ||
     fail "protein run (random) does not print the warning"
-[ "$(grep -c '^[0-9]*,completed,[^,]*,[^,]*,\(adam\|sgd\),[24],$' "$tmp/rr.csv")" -eq 4 ] ||
+[ "$(grep -c '^[0-9]*,completed,[^,]*,[^,]*,\(adam\|sgd\),[24],,$' "$tmp/rr.csv")" -eq 4 ] ||
     fail "random sweep with repeats: $(cat "$tmp/rr.csv")"
 
 # without --trials or run_cap a grid runs to its end, as wandb agent runs
@@ -182,8 +182,8 @@ parameters:
 EOF
 "$PROTEIN" run "$tmp/quote.yaml" --out "$tmp/quote.csv" -- "$OBJECTIVE" \
     >/dev/null 2>&1 || fail "quote sweep"
-grep -q '^1,completed,[^,]*,[^,]*,"a,b",$' "$tmp/quote.csv" || fail "comma not quoted"
-grep -q '^2,completed,[^,]*,[^,]*,"say ""hi""",$' "$tmp/quote.csv" || fail "quote not doubled"
+grep -q '^1,completed,[^,]*,[^,]*,"a,b",,$' "$tmp/quote.csv" || fail "comma not quoted"
+grep -q '^2,completed,[^,]*,[^,]*,"say ""hi""",,$' "$tmp/quote.csv" || fail "quote not doubled"
 
 # ------------------------------------------------------------ the metric's name
 # The progress lines call the value what the config calls the metric.
@@ -398,7 +398,7 @@ rc=0
     -- "$tmp/flaky.sh" >"$tmp/flaky.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "sweep with failures"
 [ "$(wc -l <"$tmp/flaky.csv")" -eq 7 ] || fail "the sweep did not go on after failures"
-grep -q '^2,failed,,[0-9.e-]*,.*,exit status 3$' "$tmp/flaky.csv" ||
+grep -q '^2,failed,,[0-9.e-]*,.*,exit status 3,$' "$tmp/flaky.csv" ||
     fail "trial 2 not recorded as failed with exit status 3"
 grep -q '^4,failed,,.*no result' "$tmp/flaky.csv" ||
     fail "trial 4 (no metric) not recorded as failed"

@@ -10,7 +10,9 @@ set -eu
 . "$top_srcdir/tests/common/cli_test.sh"
 cli_test_init test_cli_run_resume
 SWEEP=$top_srcdir/examples/sweeps/quadratic.yaml
-HEADER=trial,status,score,cost,lr,x,layers,optimizer,error
+HEADER=trial,status,score,cost,lr,x,layers,optimizer,error,curve
+# a file written before protein kept learning curves: still resumed
+OLD_HEADER=trial,status,score,cost,lr,x,layers,optimizer,error
 
 # the trial numbers of a CSV's rows, sorted, on one line
 ids() {
@@ -153,29 +155,105 @@ refused "another config's header" "$tmp/part.csv" "$tmp/grid.yaml" \
 sed '1s/,x,layers,/,layers,x,/' "$tmp/part.orig" >"$tmp/order.csv"
 refused "parameters in another order" "$tmp/order.csv" "$SWEEP" \
     "$tmp/order.csv:1: column 6: 'layers' where the config has 'x'"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
     "2,completed,abc,0.1,0.001,0.5,4,adam," >"$tmp/bad.csv"
 refused "a score that is no number" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:3: column 3 (score): 'abc' is not a finite number"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,7.5,4,adam," >"$tmp/bad.csv"
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,7.5,4,adam," >"$tmp/bad.csv"
 refused "a value out of range" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:2: column 6 (x): 7.5 is outside the parameter's range"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,2.5,adam," >"$tmp/bad.csv"
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,0.5,2.5,adam," >"$tmp/bad.csv"
 refused "a fraction for an integer" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:2: column 7 (layers): 2.5 is not a whole number"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adamw," >"$tmp/bad.csv"
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adamw," >"$tmp/bad.csv"
 refused "an unknown categorical value" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:2: column 8 (optimizer): 'adamw' is not one of its values"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam," \
     "1,failed,,1,0.001,0.5,4,adam,exit status 3" >"$tmp/bad.csv"
 refused "a trial number twice" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:3: column 1 (trial): trial 1 again (line 2 has it"
-printf '%s\n' "$HEADER" "1,finished,0.5,0.1,0.001,0.5,4,adam," >"$tmp/bad.csv"
+printf '%s\n' "$OLD_HEADER" "1,finished,0.5,0.1,0.001,0.5,4,adam," >"$tmp/bad.csv"
 refused "an unknown status" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:2: column 2 (status): 'finished' is not completed"
-printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4" >"$tmp/bad.csv"
+printf '%s\n' "$OLD_HEADER" "1,completed,0.5,0.1,0.001,0.5,4" >"$tmp/bad.csv"
 refused "a row too short" "$tmp/bad.csv" "$SWEEP" \
     "$tmp/bad.csv:2: column 8: the row has 7 fields, the header 9"
+
+printf '%s\n' "$HEADER" "1,completed,0.5,0.1,0.001,0.5,4,adam,,1 0.5" >"$tmp/bad.csv"
+refused "a curve point without its cost" "$tmp/bad.csv" "$SWEEP" \
+    "$tmp/bad.csv:2: column 10 (curve): not a learning curve"
+
+# ------------------------------------------------ learning curves
+# W&B's hyperband compares a resumed sweep's new trials with the curves of
+# the old ones: trials 1-3 report 10 and 11, trial 4 reports 1 at its
+# first report, below a third of its band, and is stopped there; read
+# from a file without curves (written before protein kept them), trial 4
+# has no one to be compared with and runs to its end
+cat >"$tmp/band.yaml" <<EOF
+method: bayes
+metric: {name: acc, goal: maximize}
+parameters:
+  x: {min: 0.0, max: 1.0}
+early_terminate: {type: hyperband, min_iter: 1, eta: 3}
+EOF
+cat >"$tmp/band.sh" <<'EOF'
+#!/bin/sh
+if [ "$PROTEIN_TRIAL" -le 3 ]; then
+    printf 'step=1\nacc=10\nstep=2\ncost=3.5\nacc=11\nacc=12\n' >>"$PROTEIN_RESULT"
+    exit 0
+fi
+printf 'step=1\nacc=1\n' >>"$PROTEIN_RESULT"
+sleep 4
+printf 'acc=2\n' >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/band.sh"
+rc=0
+"$PROTEIN" run "$tmp/band.yaml" --trials 3 --seed 5 --out "$tmp/band.csv" \
+    -- "$tmp/band.sh" >/dev/null 2>&1 || rc=$?
+expect_rc 0 "$rc" "a sweep whose trials report curves"
+[ "$(head -n 1 "$tmp/band.csv")" = trial,status,score,cost,x,error,curve ] ||
+    fail "curves: header $(head -n 1 "$tmp/band.csv")"
+[ "$(tail -n +2 "$tmp/band.csv" | cut -d, -f7 | sort -u)" = "1 10 -;2 11 3.5" ] ||
+    fail "curves: the curve column is not the reports: $(cat "$tmp/band.csv")"
+tail -n +2 "$tmp/band.csv" | cut -d, -f1-6 >"$tmp/band.rows"
+{ echo trial,status,score,cost,x,error; cat "$tmp/band.rows"; } >"$tmp/band-old.csv"
+rc=0
+"$PROTEIN" run "$tmp/band.yaml" --trials 4 --seed 5 --out "$tmp/band.csv" --resume \
+    -- "$tmp/band.sh" >"$tmp/band.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resumed sweep with curves"
+grep -q '^4,pruned,1,1,[0-9.e-]*,stopped by hyperband after 1 reports,1 1 -$' \
+    "$tmp/band.csv" ||
+    fail "resumed with curves: trial 4 was not compared with them: $(cat "$tmp/band.csv")"
+rc=0
+"$PROTEIN" run "$tmp/band.yaml" --trials 4 --seed 5 --out "$tmp/band-old.csv" \
+    --resume -- "$tmp/band.sh" >"$tmp/band-old.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resumed sweep from a file without curves"
+grep -q '^4,completed,2,1,[0-9.e-]*,$' "$tmp/band-old.csv" ||
+    fail "resumed without curves: trial 4's row (6 columns, as the header): $(cat "$tmp/band-old.csv")"
+
+# a trial of 5000 reports keeps its first 4095 and its last, which
+# --resume reads back
+sed '/early_terminate/d' "$tmp/band.yaml" >"$tmp/reports.yaml"
+cat >"$tmp/reports.sh" <<'EOF'
+#!/bin/sh
+awk 'BEGIN { for (i = 1; i <= 5000; i++) printf "step=%d\nacc=%d\n", i, i }' \
+    >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/reports.sh"
+rc=0
+"$PROTEIN" run "$tmp/reports.yaml" --trials 1 --out "$tmp/reports.csv" \
+    -- "$tmp/reports.sh" >/dev/null 2>&1 || rc=$?
+expect_rc 0 "$rc" "a trial of 5000 reports"
+tail -n 1 "$tmp/reports.csv" | cut -d, -f7 | tr ';' '\n' >"$tmp/reports.points"
+[ "$(wc -l <"$tmp/reports.points")" -eq 4096 ] &&
+    [ "$(head -n 1 "$tmp/reports.points")" = "1 1 -" ] &&
+    [ "$(sed -n 4095p "$tmp/reports.points")" = "4095 4095 -" ] &&
+    [ "$(tail -n 1 "$tmp/reports.points")" = "5000 5000 -" ] ||
+    fail "a long curve: $(wc -l <"$tmp/reports.points") points, $(tail -n 2 "$tmp/reports.points" | tr '\n' ' ')"
+rc=0
+"$PROTEIN" run "$tmp/reports.yaml" --trials 2 --out "$tmp/reports.csv" --resume \
+    -- "$tmp/reports.sh" >"$tmp/reports.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "resume after a trial of 5000 reports ($(tail -n 2 "$tmp/reports.out"))"
 
 # ------------------------------------------------ a last row cut short
 head -n 5 "$tmp/part.orig" >"$tmp/cut.csv"

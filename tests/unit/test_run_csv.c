@@ -23,6 +23,7 @@ static const char yaml[] = "name: t\n"
                            "  env: {value: pong}\n";
 
 #define HEADER "trial,status,score,cost,lr,layers,act,env,error\n"
+#define CURVE_HEADER "trial,status,score,cost,lr,layers,act,env,error,curve\n"
 
 static protein_sweep_config *cfg;
 
@@ -86,6 +87,44 @@ static void test_good_rows(void)
     CU_ASSERT_PTR_NULL(c.rows);
 }
 
+/* The curve column: each row's reports, read as protein run writes
+ * them; an empty field is no report; the rows of a file without the
+ * column have none. */
+static void test_curves(void)
+{
+    static const char text[] =
+        "trial,status,score,cost,lr,layers,act,env,error,curve\n"
+        "1,completed,0.5,12.5,0.001,4,relu,pong,,1 0.25 -;2 0.5 12.5\n"
+        "2,failed,,1,0.001,4,relu,pong,exit status 1,\n"
+        "3,pruned,-1,2,0.001,4,relu,pong,stopped,1e3 -1 2\n";
+    cli_run_csv c;
+    char why[512];
+
+    CU_ASSERT_FATAL(parse(text, &c, why, sizeof(why)) == 0);
+    CU_ASSERT(c.has_curve);
+    CU_ASSERT_EQUAL_FATAL(c.n, 3);
+    CU_ASSERT_EQUAL_FATAL(c.rows[0].n_curve, 2);
+    CU_ASSERT_EQUAL(c.rows[0].curve[0].step, 1.0);
+    CU_ASSERT_EQUAL(c.rows[0].curve[0].score, 0.25);
+    CU_ASSERT(isnan(c.rows[0].curve[0].cost));
+    CU_ASSERT_EQUAL(c.rows[0].curve[1].step, 2.0);
+    CU_ASSERT_EQUAL(c.rows[0].curve[1].cost, 12.5);
+    CU_ASSERT_STRING_EQUAL(c.rows[0].error, "");
+    CU_ASSERT_EQUAL(c.rows[1].n_curve, 0);
+    CU_ASSERT_PTR_NULL(c.rows[1].curve);
+    CU_ASSERT_STRING_EQUAL(c.rows[1].error, "exit status 1");
+    CU_ASSERT_EQUAL_FATAL(c.rows[2].n_curve, 1);
+    CU_ASSERT_EQUAL(c.rows[2].curve[0].step, 1000.0);
+    CU_ASSERT_EQUAL(c.rows[2].curve[0].score, -1.0);
+    cli_run_csv_free(&c);
+
+    CU_ASSERT_FATAL(parse(HEADER "1,completed,0.5,1,0.001,4,relu,pong,\n", &c,
+                          why, sizeof(why)) == 0);
+    CU_ASSERT_FALSE(c.has_curve);
+    CU_ASSERT_EQUAL(c.rows[0].n_curve, 0);
+    cli_run_csv_free(&c);
+}
+
 /* No header, a header only, and rows cut short by a crash. */
 static void test_cut_short(void)
 {
@@ -130,6 +169,21 @@ static void test_refused(void)
          "f.csv:1: column 9: missing 'error'"},
         {"trial,status,score,cost,lr,layers,act,env,error,x\n",
          "f.csv:1: column 10: 'x' after the last column"},
+        {"trial,status,score,cost,lr,layers,act,env,error,curve,x\n",
+         "f.csv:1: column 11: 'x' after the last columns, 'error' and "
+         "'curve'"},
+        {"trial,status,score,cost,lr,layers,act,env,curve\n",
+         "f.csv:1: column 9: 'curve' where the config has 'error'"},
+        {CURVE_HEADER "1,completed,0.5,1,0.001,4,relu,pong,\n",
+         "f.csv:2: column 10: the row has 9 fields, the header 10"},
+        {CURVE_HEADER "1,completed,0.5,1,0.001,4,relu,pong,,1 0.5\n",
+         "f.csv:2: column 10 (curve): not a learning curve"},
+        {CURVE_HEADER "1,completed,0.5,1,0.001,4,relu,pong,,1 nan -\n",
+         "f.csv:2: column 10 (curve): not a learning curve"},
+        {CURVE_HEADER "1,completed,0.5,1,0.001,4,relu,pong,,1 0.5 -;\n",
+         "f.csv:2: column 10 (curve): not a learning curve"},
+        {CURVE_HEADER "1,completed,0.5,1,0.001,4,relu,pong,,1 0.5 0\n",
+         "f.csv:2: column 10 (curve): not a learning curve"},
         {HEADER "1,completed,0.5,1,0.001,4,relu,pong\n",
          "f.csv:2: column 9: the row has 8 fields, the header 9"},
         {HEADER "1,completed,0.5,1,0.001,4,relu,pong,,\n",
@@ -234,6 +288,7 @@ static void test_pow2(void)
 static const cunit_test tests[] = {
     {"good rows", test_good_rows},
     {"rows cut short", test_cut_short},
+    {"learning curves", test_curves},
     {"refused headers and rows", test_refused},
     {"values at the ends of their ranges", test_range_ends},
     {"powers of 2", test_pow2},
