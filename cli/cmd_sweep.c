@@ -47,6 +47,16 @@ static long suggested_running(long tasks)
     return n < MIN_RUNNING ? MIN_RUNNING : n > MAX_RUNNING ? MAX_RUNNING : n;
 }
 
+/* Whether the full sweep name OWNER/NAME names a sweep of the user
+ * running this command. */
+static int owned_by_caller(const char *full)
+{
+    const char *user = cli_user_name();
+    size_t n = user ? strlen(user) : 0;
+
+    return user && strncmp(full, user, n) == 0 && full[n] == '/';
+}
+
 /* The sweep name of a config: --name, the config's name, else the file
  * name without directory and extension. Malloc'ed. */
 static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
@@ -120,6 +130,18 @@ int cmd_create(int argc, char **argv)
     full = cli_sweep_name(verb, name);
     if (!full) {
         ret = CLI_EUSAGE;
+        goto done;
+    }
+    /* Another user's namespace is theirs: a sweep created there would
+     * belong to you while its name says it is theirs, and take a name
+     * they may want. Their Redis user's keys are closed to yours where
+     * the server has ACL users; this says so where it has not. */
+    if (!owned_by_caller(full)) {
+        ret = cli_usage_error(
+            verb,
+            "sweep '%s': you can create only your own sweeps, named NAME or "
+            "%s/NAME",
+            full, cli_user_name() ? cli_user_name() : "USER");
         goto done;
     }
     free(name);

@@ -85,6 +85,19 @@ Try 'protein create --help' for more information.
 EOF
 cmp -s "$tmp/badname.want" "$tmp/badname.err" ||
     fail "create --name .bad: stderr is not the one error: $(cat "$tmp/badname.err")"
+# another user's namespace is refused, and nothing is stored there
+other=notme$$
+rc=0
+"$PROTEIN" create --name "$other/taken" "$tmp/clitest.yaml" >/dev/null \
+    2>"$tmp/other.err" || rc=$?
+expect_rc 2 "$rc" "create in another user's namespace"
+grep -q "sweep '$other/taken': you can create only your own sweeps, named NAME or $U/NAME" \
+    "$tmp/other.err" || fail "create in another user's namespace: $(cat "$tmp/other.err")"
+[ "$(rcli exists "protein:{$other/taken}:meta")" -eq 0 ] ||
+    fail "a sweep was created in another user's namespace"
+rc=0
+"$PROTEIN" create --name "$U/own" "$tmp/clitest.yaml" >/dev/null 2>&1 || rc=$?
+expect_rc 0 "$rc" "create --name USER/NAME of your own"
 
 # Redis down: a bounded wait and a message naming the URL
 rc=0
