@@ -368,9 +368,12 @@ static void check_target(run_state *st, const run_trial *t)
         !st->target_reached &&
         (st->cfg->minimize ? t->score <= st->cfg->target
                            : t->score >= st->cfg->target)) {
+        char target[64];
+
         st->target_reached = 1;
-        printf("trial %ld reached the target %s %.17g: no new trials\n", t->id,
-               st->cfg->metric, st->cfg->target);
+        cli_number_text(st->cfg->target, target, sizeof(target));
+        printf("trial %ld reached the target %s %s: no new trials\n", t->id,
+               st->cfg->metric, target);
     }
 }
 
@@ -720,7 +723,7 @@ int cmd_run(int argc, char **argv)
     const char *out = NULL;
     long trials = -1, parallel = 1, seed = -1;
     const run_trial *best;
-    char **exec_cmd = NULL;
+    char **exec_cmd = NULL, text[64];
     int c, dash, sig, has_command, resume = 0, ret = CLI_EFAIL;
     long i;
 
@@ -830,11 +833,13 @@ int cmd_run(int argc, char **argv)
             goto done;
         best = best_trial(&st);
         printf("resuming: %ld trials from %s (", st.resumed, out);
-        if (best)
-            printf("best so far: trial %ld, %s %.17g)\n", best->id,
-                   cfg->metric ? cfg->metric : "score", best->score);
-        else
+        if (best) {
+            cli_number_text(best->score, text, sizeof(text));
+            printf("best so far: trial %ld, %s %s)\n", best->id,
+                   cfg->metric ? cfg->metric : "score", text);
+        } else {
             printf("no trial completed so far)\n");
+        }
         for (i = 0; i < st.resumed; i++)
             check_target(&st, &st.trials[i]);
         fflush(stdout);
@@ -882,8 +887,9 @@ int cmd_run(int argc, char **argv)
                st.pruned, stop_rule(cfg),
                cfg->hyperband.enabled ? " (early_terminate)" : "");
     if (best) {
-        printf("best: trial %ld, %s %.17g, cost %.6g\n", best->id,
-               cfg->metric ? cfg->metric : "score", best->score, best->cost);
+        cli_number_text(best->score, text, sizeof(text));
+        printf("best: trial %ld, %s %s, cost %.6g\n", best->id,
+               cfg->metric ? cfg->metric : "score", text, best->cost);
         print_params(stdout, &best->params);
     }
     ret = sig > 0 ? CLI_EINTR : sig < 0 || !best ? CLI_EFAIL : CLI_OK;

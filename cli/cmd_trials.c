@@ -104,9 +104,12 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
         cli_json_string(fp, t->error);
     else
         fputs("null", fp);
-    if (t->has_progress)
-        fprintf(fp, ", \"progress_step\": %.17g, \"progress_score\": %.17g",
-                t->progress_step, t->progress_score);
+    if (t->has_progress) {
+        cli_number_text(t->progress_step, num, sizeof(num));
+        fprintf(fp, ", \"progress_step\": %s", num);
+        cli_number_text(t->progress_score, num, sizeof(num));
+        fprintf(fp, ", \"progress_score\": %s", num);
+    }
     fputc('}', fp);
 }
 
@@ -322,8 +325,10 @@ int cmd_show(int argc, char **argv)
     printf("%-12s %s\n%-12s %ld\n%-12s %s%s\n", "sweep", pos[0], "trial", t->id,
            "status", pq_trial_state_name(t->state),
            t->fallback ? " (fallback point)" : "");
-    if (t->has_score)
-        printf("%-12s %.17g\n", "score", t->score);
+    if (t->has_score) {
+        cli_number_text(t->score, text, sizeof(text));
+        printf("%-12s %s\n", "score", text);
+    }
     if (t->has_cost)
         printf("%-12s %.6g\n", "cost", t->cost);
     for (j = 0; j < t->params.n; j++) {
@@ -347,10 +352,14 @@ int cmd_show(int argc, char **argv)
         printf("%-12s %d\n", "exit status", t->exit_status);
     if (t->error)
         printf("%-12s %s\n", "error", t->error);
-    if (t->has_progress)
-        printf("%-12s step %.17g, score %.17g (%ld report%s)\n", "progress",
-               t->progress_step, t->progress_score, t->progress_n,
-               t->progress_n == 1 ? "" : "s");
+    if (t->has_progress) {
+        char step[64];
+
+        cli_number_text(t->progress_step, step, sizeof(step));
+        cli_number_text(t->progress_score, text, sizeof(text));
+        printf("%-12s step %s, score %s (%ld report%s)\n", "progress", step,
+               text, t->progress_n, t->progress_n == 1 ? "" : "s");
+    }
     if (t->stop_requested)
         printf("%-12s yes%s%s%s\n", "stop asked", t->stopped_by ? " (" : "",
                t->stopped_by ? t->stopped_by : "", t->stopped_by ? ")" : "");

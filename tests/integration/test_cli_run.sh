@@ -29,6 +29,16 @@ awk -F, 'NR > 1 && ($7 < 1 || $7 > 8 || $7 != int($7)) { bad = 1 }
     fail "parallel trials got the same point (pending points ignored)"
 grep -q '^best: trial [0-9]*, score ' "$tmp/ok.out" || fail "no best trial line"
 grep -q '^  optimizer = ' "$tmp/ok.out" || fail "best trial params not printed"
+# the best score as the trial wrote it (0.7, not 0.69999999999999996)
+cat >"$tmp/seven.sh" <<'EOF'
+#!/bin/sh
+echo score=0.7 >>"$PROTEIN_RESULT"
+EOF
+chmod +x "$tmp/seven.sh"
+"$PROTEIN" run "$SWEEP" --trials 2 --out "$tmp/seven.csv" -- "$tmp/seven.sh" \
+    >"$tmp/seven.out" 2>&1 || fail "sweep scoring 0.7: $(tail -n 3 "$tmp/seven.out")"
+grep -q '^best: trial 1, score 0.7, cost ' "$tmp/seven.out" ||
+    fail "the best score is not printed as written: $(grep '^best' "$tmp/seven.out")"
 grep -q '8 trials: 8 completed, 0 pruned, 0 failed' "$tmp/ok.out" || fail "no summary"
 [ "$(grep -c 'completed: score' "$tmp/ok.out")" -eq 8 ] ||
     fail "expected one plain progress line per trial (stdout is not a tty)"
