@@ -113,38 +113,63 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
     fputc('}', fp);
 }
 
-/* The names of every parameter seen in trials, in first-seen order
- * (borrowed pointers). Returns the count; *names is malloc'ed. */
-static size_t param_columns(const pq_trial_record *trials, size_t n,
+/* Appends name to cols (n_cols of them) unless it is there. Returns 0,
+ * -1 out of memory. */
+static int add_column(const char ***cols, size_t *n_cols, const char *name)
+{
+    const char **grown;
+    size_t k;
+
+    for (k = 0; k < *n_cols; k++)
+        if (strcmp((*cols)[k], name) == 0)
+            return 0;
+    grown = realloc(*cols, (*n_cols + 1) * sizeof(**cols));
+    if (!grown)
+        return -1;
+    *cols = grown;
+    (*cols)[(*n_cols)++] = name;
+    return 0;
+}
+
+/* The parameter columns of the sweep's CSV: the stored config's
+ * parameters in config order, so that the header does not depend on which
+ * trials are listed (none, or a --status that matches none), then any
+ * other name a trial has (a config that cannot be read: every name seen,
+ * in first-seen order). *cfg (free with protein_config_free, NULL when
+ * unreadable) owns the config's names; the trials own the others.
+ * Returns the count; *names is malloc'ed. */
+static size_t param_columns(const sweep_data *d, protein_sweep_config **cfg,
                             const char ***names)
 {
     const char **cols = NULL;
-    size_t n_cols = 0, i, j, k;
+    size_t n_cols = 0, i, j;
+    protein_error err;
 
-    for (i = 0; i < n; i++) {
-        for (j = 0; j < trials[i].params.n; j++) {
-            const char *name = trials[i].params.items[j].name;
-            const char **grown;
-
-            for (k = 0; k < n_cols && strcmp(cols[k], name) != 0; k++)
-                ;
-            if (k < n_cols)
-                continue;
-            grown = realloc(cols, (n_cols + 1) * sizeof(*cols));
-            if (!grown)
-                break;
-            cols = grown;
-            cols[n_cols++] = name;
-        }
-    }
+    memset(&err, 0, sizeof(err));
+    *cfg = NULL;
+    if (d->info->config_yaml &&
+        pq_model_load_config(d->info->name, d->info->config_yaml,
+                             strlen(d->info->config_yaml), cfg,
+                             &err) != PROTEIN_OK)
+        *cfg = NULL;
+    for (j = 0; *cfg && j < (*cfg)->n_params; j++)
+        if (add_column(&cols, &n_cols, (*cfg)->params[j].name) < 0)
+            goto done;
+    for (i = 0; i < d->n; i++)
+        for (j = 0; j < d->trials[i].params.n; j++)
+            if (add_column(&cols, &n_cols, d->trials[i].params.items[j].name) <
+                0)
+                goto done;
+done:
     *names = cols;
     return n_cols;
 }
 
 static void print_csv(const sweep_data *d)
 {
+    protein_sweep_config *cfg;
     const char **cols = NULL;
-    size_t n_cols = param_columns(d->trials, d->n, &cols), i, j;
+    size_t n_cols = param_columns(d, &cfg, &cols), i, j;
     char text[256];
 
     fputs("trial,status,score,cost", stdout);
@@ -179,6 +204,7 @@ static void print_csv(const sweep_data *d)
         putchar('\n');
     }
     free(cols);
+    protein_config_free(cfg);
 }
 
 /* One table row: id, status, score, cost, then name=value pairs. */

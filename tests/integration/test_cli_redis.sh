@@ -239,6 +239,10 @@ head -n 1 "$tmp/trials.csv" | grep -q '^trial,status,score,cost,lr,x,layers,opti
 [ "$(wc -l <"$tmp/trials.csv")" -eq 13 ] || fail "trials CSV rows"
 "$PROTEIN" trials clitest --state failed --format csv | wc -l | grep -q '^1$' ||
     fail "--state (the old name of --status) failed should list nothing"
+# the header is the sweep's, whichever trials match (here none)
+[ "$("$PROTEIN" trials clitest --status failed --format csv)" = \
+    trial,status,score,cost,lr,x,layers,optimizer,job_id,node,error ] ||
+    fail "trials CSV header without rows: $("$PROTEIN" trials clitest --status failed --format csv)"
 "$PROTEIN" trials clitest --format json >"$tmp/trials.json" || fail "trials json"
 head -c 1 "$tmp/trials.json" | grep -q '\[' || fail "trials JSON is not an array"
 [ "$(grep -o '"trial": [0-9]*' "$tmp/trials.json" | wc -l)" -eq 12 ] || fail "trials JSON entries"
