@@ -20,17 +20,17 @@
 
 #define VERB "report"
 
-/* A key: 1..64 characters of [A-Za-z0-9_./-]. */
+/* Whether the len bytes at key are a result key, as a config's metric
+ * name may be one ("val mAP"): protein_valid_metric. */
 static int key_valid(const char *key, size_t len)
 {
-    size_t i;
+    char text[65];
 
-    if (len == 0 || len > 64)
+    if (len >= sizeof(text))
         return 0;
-    for (i = 0; i < len; i++)
-        if (!isalnum((unsigned char)key[i]) && !strchr("_./-", key[i]))
-            return 0;
-    return 1;
+    memcpy(text, key, len);
+    text[len] = '\0';
+    return protein_valid_metric(text);
 }
 
 /* The value of `key` among the KEY=VALUE arguments (the last one wins) as a
@@ -192,8 +192,9 @@ int cmd_report(int argc, char **argv)
         if (!eq || !key_valid(args[i], (size_t)(eq - args[i])) ||
             eq[1] == '\0' || strpbrk(eq + 1, "\r\n"))
             return cli_usage_error(VERB,
-                                   "'%s' is not KEY=VALUE (a key of "
-                                   "[A-Za-z0-9_./-], a one-line value)",
+                                   "'%s' is not KEY=VALUE (a key of 1 "
+                                   "to 64 printable characters without '=' "
+                                   "or '#', a one-line value)",
                                    args[i]);
     }
     if (!path || !*path)

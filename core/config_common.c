@@ -340,7 +340,7 @@ int protein_valid_name(const char *s, size_t max, int allow_slash)
     return n >= 1 && n <= max;
 }
 
-/* 1 when s can be a key of a PROTEIN_RESULT line. */
+/* Contract in protein.h. */
 int protein_valid_metric(const char *s)
 {
     size_t n = 0;
@@ -489,8 +489,8 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
         if (!protein_valid_metric(text))
             return protein_config_error(
                 err, file, line, key,
-                "'%s' cannot be a result key; use 1 to %d characters without "
-                "spaces, '=' or '#'",
+                "'%s' cannot be a result key; use 1 to %d printable "
+                "characters without '=' or '#' and no space at either end",
                 text, PROTEIN_METRIC_NAME_MAX);
         return protein_config_set_string(
             opt[0] == 'm' ? &cfg->metric : &cfg->cost_metric, text);

@@ -77,11 +77,6 @@ int protein_in_list(const char *word, const char *const *list);
  * allow_slash; 0 otherwise. */
 int protein_valid_name(const char *s, size_t max, int allow_slash);
 
-/* 1 when s can be a result key: 1..64 printable ASCII characters other than
- * '=' and '#', with no space at either end (W&B metrics such as "val mAP"
- * keep their inner spaces); 0 otherwise. */
-int protein_valid_metric(const char *s);
-
 /* Writes the dotted key "PREFIX.NAME" (just NAME when prefix is empty) into
  * buf, truncating to len; returns buf. */
 const char *protein_config_key(char *buf, size_t len, const char *prefix,

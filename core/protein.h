@@ -335,6 +335,12 @@ int protein_observe(protein_optimizer *opt, const double *values, double score,
  * as PufferLib clips it. */
 double protein_observed_score(const protein_sweep_config *cfg, double score);
 
+/* 1 when s can be a result key (a config's metric or cost key, a key of
+ * `protein report`): 1..64 printable ASCII characters other than '=' and
+ * '#', with no space at either end (W&B metrics such as "val mAP" keep
+ * their inner spaces); 0 otherwise. */
+int protein_valid_metric(const char *s);
+
 /* One report along a trial's learning curve: the step it reached (the
  * report's number, or what the program called its step, e.g. timesteps),
  * the metric, and the cost so far (NaN: not reported). */

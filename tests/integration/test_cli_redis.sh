@@ -300,6 +300,15 @@ PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report x=1 score=0.75 cost=2 step=2 x=3 ||
 [ "$(cat "$tmp/r.txt" | tr '\n' ' ')" = \
   "step=1 score=0.5 step=2 cost=2 x=1 score=0.75 x=3 " ] ||
     fail "report lines: $(cat "$tmp/r.txt")"
+# a key as a config's metric may be (W&B's "val mAP"), not one with a
+# space at its end or an '='-less word
+PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report step=1 "val mAP=0.71" ||
+    fail "report of a key with an inner space"
+[ "$(cat "$tmp/r2.txt" | tr '\n' ' ')" = "step=1 val mAP=0.71 " ] ||
+    fail "report of a key with an inner space: $(cat "$tmp/r2.txt")"
+rc=0
+PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report "val =1" >/dev/null 2>&1 || rc=$?
+expect_rc 2 "$rc" "report of a key ending in a space"
 
 # progress from inside a trial, and the stop-early answer (exit status 3)
 sweep_yaml rep 2
