@@ -152,8 +152,11 @@ int cmd_exec(int argc, char **argv)
     while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1)
         return cli_option_other(VERB, c, argv);
     if (argc - optind != 1)
-        return cli_usage_error(VERB,
-                               "give the sweep config: protein exec CONFIG");
+        return cli_usage_error(
+            VERB, argc - optind < 1
+                      ? "missing CONFIG, the sweep config"
+                      : "too many arguments: give the sweep config alone "
+                        "(protein exec runs its W&B program: or command:)");
     if (!json || !result)
         return cli_usage_error(
             VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT are not set; run this "
@@ -161,6 +164,14 @@ int cmd_exec(int argc, char **argv)
     cfg = cli_load_config(VERB, argv[optind]);
     if (!cfg)
         return CLI_EUSAGE;
+    if (!cfg->program && !cfg->command) {
+        ret = cli_usage_error(VERB,
+                              "%s has no program: or command: to run (a "
+                              "trial of a config without one runs its own "
+                              "command, not protein exec)",
+                              argv[optind]);
+        goto done;
+    }
     if (pq_params_from_json(json, &params) != PQ_OK) {
         cli_fail(VERB, "$PROTEIN_PARAMS is not a JSON object of parameters");
         goto done;

@@ -845,9 +845,7 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
 
     *out = NULL;
     if (!cfg->program && !cfg->command) {
-        snprintf(why, len,
-                 "the config has no program: or command: to run; give a "
-                 "COMMAND after --");
+        snprintf(why, len, "the config has no program: or command: to run");
         return -1;
     }
     if (build_tree(job->cfg, job->params, &tree) < 0) {

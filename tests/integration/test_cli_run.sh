@@ -522,6 +522,24 @@ EOF
 chmod +x "$tmp/tree.sh"
 kill_outright tree 4 "a process started by a trial survived kill -9 of protein run"
 
+# ------------------------------------------------------------ exec usage
+# protein exec runs a config's W&B program: a config without one, or a
+# COMMAND after the config, is a usage error that says so (exit 2)
+printf 'metric: {name: acc}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' >"$tmp/noprog.yaml"
+rc=0
+PROTEIN_PARAMS='{"x": 0.5}' PROTEIN_RESULT=$tmp/noprog.result \
+    "$PROTEIN" exec "$tmp/noprog.yaml" >/dev/null 2>"$tmp/noprog.err" || rc=$?
+expect_rc 2 "$rc" "protein exec of a config without a program"
+grep -q "noprog.yaml has no program: or command: to run" "$tmp/noprog.err" &&
+    ! grep -q "COMMAND after" "$tmp/noprog.err" ||
+    fail "protein exec without a program: $(cat "$tmp/noprog.err")"
+rc=0
+PROTEIN_PARAMS='{"x": 0.5}' PROTEIN_RESULT=$tmp/noprog.result \
+    "$PROTEIN" exec "$tmp/noprog.yaml" -- echo hi >/dev/null 2>"$tmp/extra.err" || rc=$?
+expect_rc 2 "$rc" "protein exec with a COMMAND"
+grep -q "too many arguments: give the sweep config alone" "$tmp/extra.err" ||
+    fail "protein exec with a COMMAND: $(cat "$tmp/extra.err")"
+
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
 # it runs does not run on unseen
