@@ -129,6 +129,22 @@ static int report(const char *dir, const char *run_id, const char *metric,
     return stop;
 }
 
+/* Whether the result file at path has the config's metric already: a
+ * program that writes $PROTEIN_RESULT itself logs nothing to W&B, and
+ * that is no cause for a warning. */
+static int result_has_metric(const char *path, const protein_sweep_config *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    pq_result res;
+
+    if (cli_read_file(path, &text, &len) < 0)
+        return 0;
+    pq_result_parse(text, len, cfg->metric, cfg->cost_metric, &res);
+    free(text);
+    return res.has_metric;
+}
+
 int cmd_exec(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -226,7 +242,8 @@ int cmd_exec(int argc, char **argv)
     } else {
         ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
     }
-    if (ret == 0 && reported == 0 && !m.has_summary)
+    if (ret == 0 && reported == 0 && !m.has_summary &&
+        !result_has_metric(result, cfg))
         fprintf(
             stderr,
             "protein exec: the program logged no '%s' to W&B (run %s in %s)\n",

@@ -540,6 +540,24 @@ expect_rc 2 "$rc" "protein exec with a COMMAND"
 grep -q "too many arguments: give the sweep config alone" "$tmp/extra.err" ||
     fail "protein exec with a COMMAND: $(cat "$tmp/extra.err")"
 
+# a W&B program that writes $PROTEIN_RESULT itself, not to W&B: no
+# warning that it logged nothing to W&B; one that writes neither: warned
+for how in direct silent; do
+    {
+        echo '#!/bin/sh'
+        [ "$how" = silent ] || echo 'echo score=0.5 >>"$PROTEIN_RESULT"'
+    } >"$tmp/$how.sh"
+    chmod +x "$tmp/$how.sh"
+    printf 'method: random\ncommand: ["%s"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+        "$tmp/$how.sh" >"$tmp/$how.yaml"
+    "$PROTEIN" run "$tmp/$how.yaml" --trials 1 >"$tmp/$how.out" 2>&1 || true
+done
+grep -q "completed: score 0.5" "$tmp/direct.out" &&
+    ! grep -q "logged no" "$tmp/direct.out" ||
+    fail "a program writing its result file directly: $(cat "$tmp/direct.out")"
+grep -q "protein exec: the program logged no 'score' to W&B" "$tmp/silent.out" ||
+    fail "a program that reports nothing is not warned about: $(cat "$tmp/silent.out")"
+
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
 # it runs does not run on unseen
