@@ -242,8 +242,10 @@ done:
 /* With no COMMAND: writes the sweep's stored config (info, as
  * pq_sweep_get gave it with get_rc; NULL when that failed) into the
  * runner's private directory and sets *cmd to `protein exec` of it, which
- * runs the config's W&B program for each trial. Returns 0, or -1 after
- * printing why (no such sweep, no program in its config). */
+ * runs the config's W&B program for each trial. Returns 0, or after
+ * printing why the exit status: CLI_EUSAGE when its config has no program
+ * (the command line lacks a COMMAND), CLI_EFAIL otherwise (no such
+ * sweep, a stored config that cannot be read or written). */
 static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
                           char **path, char ***cmd)
 {
@@ -254,9 +256,9 @@ static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
     int rc;
 
     if (get_rc != PQ_OK)
-        return cli_queue_fail(VERB, a->ctx, a->run.sweep, get_rc), -1;
+        return cli_queue_fail(VERB, a->ctx, a->run.sweep, get_rc), CLI_EFAIL;
     memset(&err, 0, sizeof(err));
-    rc = -1;
+    rc = CLI_EFAIL;
     if (!info->config_yaml ||
         pq_model_load_config(info->name, info->config_yaml,
                              strlen(info->config_yaml), &cfg,
@@ -267,7 +269,7 @@ static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
         goto done;
     }
     if (!cfg->program && !cfg->command) {
-        cli_usage_error(
+        rc = cli_usage_error(
             VERB,
             "sweep %s has no program: or command: to run; give one after '--'",
             a->run.sweep);
@@ -478,7 +480,8 @@ int cmd_agent(int argc, char **argv)
     ret = CLI_EFAIL;
     if (cli_runner_open(VERB, &a.run) == 0) {
         if (has_command == 0 ||
-            stored_program(&a, info, get_rc, &config_path, &exec_cmd) == 0) {
+            (ret = stored_program(&a, info, get_rc, &config_path, &exec_cmd)) ==
+                0) {
             if (exec_cmd)
                 a.run.command = exec_cmd;
             ret = agent_loop(&a, count);

@@ -310,6 +310,14 @@ rc=0
 PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report "val =1" >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "report of a key ending in a space"
 
+# an agent without COMMAND for a sweep whose config has no program: a
+# usage error (exit 2), as protein run's
+rc=0
+"$PROTEIN" agent clitest --count 1 >/dev/null 2>"$tmp/noprog-agent.err" || rc=$?
+expect_rc 2 "$rc" "agent without COMMAND for a config without a program"
+grep -q "sweep $U/clitest has no program: or command: to run; give one after '--'" \
+    "$tmp/noprog-agent.err" || fail "agent without a program: $(cat "$tmp/noprog-agent.err")"
+
 # progress from inside a trial, and the stop-early answer (exit status 3)
 sweep_yaml rep 2
 "$PROTEIN" create "$tmp/rep.yaml" >/dev/null || fail "create rep"
