@@ -89,10 +89,12 @@ int cli_command_dash(int argc, char **argv);
 
 /* After getopt_long stopped (optind) before `dash`: checks that exactly one
  * operand (`what`, as named in messages, e.g. "CONFIG") stands before "--"
- * and a command after it. Returns 0 (the operand is argv[optind], the
- * command argv + dash + 1), 1 when there is no "--" at all (one operand,
- * no command: the verb runs the config's W&B program), or -1 after
- * printing a usage error. */
+ * and a command after it that execvp can run (an executable file, found in
+ * $PATH when its name has no '/'), so that a mistyped command stops the
+ * sweep before its first trial instead of failing every trial. Returns 0
+ * (the operand is argv[optind], the command argv + dash + 1), 1 when there
+ * is no "--" at all (one operand, no command: the verb runs the config's
+ * W&B program), or -1 after printing a usage error. */
 int cli_command_check(const char *verb, const char *what, int argc, char **argv,
                       int dash);
 

@@ -125,9 +125,45 @@ int cli_command_dash(int argc, char **argv)
     return dash;
 }
 
+/* 0 when execvp could run name (a path with a '/', else a name found in
+ * $PATH) as an executable regular file, else why not (an errno: ENOENT,
+ * EACCES). */
+static int command_runnable(const char *name)
+{
+    const char *path = getenv("PATH"), *dir, *end;
+    char full[4096];
+    struct stat sb;
+    int why = ENOENT;
+
+    if (strchr(name, '/'))
+        return stat(name, &sb) < 0      ? errno
+               : !S_ISREG(sb.st_mode)   ? EACCES
+               : access(name, X_OK) < 0 ? errno
+                                        : 0;
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (dir = path;; dir = end + 1) {
+        size_t n;
+
+        end = strchr(dir, ':');
+        n = end ? (size_t)(end - dir) : strlen(dir);
+        if (snprintf(full, sizeof(full), "%.*s/%s", (int)n, n ? dir : ".",
+                     name) < (int)sizeof(full) &&
+            stat(full, &sb) == 0 && S_ISREG(sb.st_mode)) {
+            if (access(full, X_OK) == 0)
+                return 0;
+            why = EACCES;
+        }
+        if (!end)
+            return why;
+    }
+}
+
 int cli_command_check(const char *verb, const char *what, int argc, char **argv,
                       int dash)
 {
+    int why;
+
     if (optind >= dash)
         cli_usage_error(verb, "missing %s", what);
     else if (optind + 1 < dash)
@@ -138,6 +174,11 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
         return 1;
     else if (dash + 1 >= argc)
         cli_usage_error(verb, "missing COMMAND after '--'");
+    else if ((why = command_runnable(argv[dash + 1])) != 0)
+        cli_usage_error(
+            verb, "cannot run the COMMAND '%s': %s%s; no trial was run",
+            argv[dash + 1], strerror(why),
+            strchr(argv[dash + 1], '/') ? "" : " (looked in $PATH)");
     else
         return 0;
     return -1;

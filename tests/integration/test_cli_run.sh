@@ -423,11 +423,25 @@ rc=0
 expect_rc 1 "$rc" "all trials failing"
 grep -q 'no trial completed' "$tmp/false.out" || fail "no 'no trial completed' message"
 
-# a command that does not exist: failed trials (exit status 127)
+# a command that does not exist, or is no executable file: a usage error
+# before the first trial (exit status 2), nothing run and no --out made
+for missing in "$tmp/does-not-exist" no-such-command-anywhere "$tmp"; do
+    rc=0
+    "$PROTEIN" run "$SWEEP" --trials 1 --out "$tmp/nocmd.csv" \
+        -- "$missing" >"$tmp/nocmd.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "missing command $missing"
+    grep -qF "cannot run the COMMAND '$missing': " "$tmp/nocmd.out" ||
+        fail "missing command $missing: $(cat "$tmp/nocmd.out")"
+    [ ! -e "$tmp/nocmd.csv" ] || fail "missing command $missing: --out was made"
+done
+# one that cannot be executed after all (its interpreter is missing):
+# failed trials (exit status 127)
+printf '#!%s/no-interpreter\n' "$tmp" >"$tmp/badshebang.sh"
+chmod +x "$tmp/badshebang.sh"
 rc=0
 "$PROTEIN" run "$SWEEP" --trials 1 --out "$tmp/nocmd.csv" \
-    -- "$tmp/does-not-exist" >"$tmp/nocmd.out" 2>&1 || rc=$?
-expect_rc 1 "$rc" "missing command"
+    -- "$tmp/badshebang.sh" >"$tmp/nocmd.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "a command whose interpreter is missing"
 grep -q 'cannot run' "$tmp/nocmd.out" || fail "exec failure not explained"
 grep -q '^1,failed,.*exit status 127' "$tmp/nocmd.csv" || fail "exec failure not recorded"
 
