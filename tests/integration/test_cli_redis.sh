@@ -318,6 +318,17 @@ expect_rc 2 "$rc" "agent without COMMAND for a config without a program"
 grep -q "sweep $U/clitest has no program: or command: to run; give one after '--'" \
     "$tmp/noprog-agent.err" || fail "agent without a program: $(cat "$tmp/noprog-agent.err")"
 
+# an agent given a COMMAND that cannot be run claims nothing (exit 2)
+before=$("$PROTEIN" export clitest | wc -l)
+rc=0
+"$PROTEIN" agent clitest --count 1 -- "$tmp/no-such-trial.sh" >/dev/null \
+    2>"$tmp/nocmd-agent.err" || rc=$?
+expect_rc 2 "$rc" "agent with a COMMAND that cannot be run"
+grep -qF "cannot run the COMMAND '$tmp/no-such-trial.sh'" "$tmp/nocmd-agent.err" ||
+    fail "agent with a missing COMMAND: $(cat "$tmp/nocmd-agent.err")"
+[ "$("$PROTEIN" export clitest | wc -l)" = "$before" ] ||
+    fail "agent with a missing COMMAND claimed a trial"
+
 # progress from inside a trial, and the stop-early answer (exit status 3)
 sweep_yaml rep 2
 "$PROTEIN" create "$tmp/rep.yaml" >/dev/null || fail "create rep"
