@@ -227,8 +227,10 @@ int cmd_create(int argc, char **argv)
         "  (%ld at a time: each trial is chosen without the results of "
         "those still running,\n  so more at once finish sooner but "
         "find less; see the user guide)\n"
-        "or, outside Slurm:\n  protein agent %s -- COMMAND\n",
-        tasks - 1, running, name, running, name);
+        "or, outside Slurm:\n  protein agent %s%s\n",
+        tasks - 1, running, name, running, name,
+        cfg->program || cfg->command ? "  (runs the config's program)"
+                                     : " -- COMMAND");
     ret = CLI_OK;
 done:
     if (fallback)

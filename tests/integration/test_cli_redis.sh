@@ -37,6 +37,15 @@ grep -q "sbatch --array=0-11%2 --sweep=$U/clitest " "$tmp/create.out" ||
     fail "create does not print the sbatch line (2 at a time for 12 trials)"
 grep -q "(2 at a time: each trial is chosen without the results" "$tmp/create.out" ||
     fail "create does not say why 2 at a time"
+grep -q "^  protein agent $U/clitest -- COMMAND$" "$tmp/create.out" ||
+    fail "create does not show protein agent with a COMMAND: $(cat "$tmp/create.out")"
+# a config with a W&B program needs no COMMAND
+{ cat "$tmp/clitest.yaml"; echo 'program: train.py'; } |
+    sed 's/^name: clitest/name: withprog/' >"$tmp/withprog.yaml"
+"$PROTEIN" create "$tmp/withprog.yaml" >"$tmp/withprog.out" 2>&1 ||
+    fail "create withprog: $(cat "$tmp/withprog.out")"
+grep -q "^  protein agent $U/withprog  (runs the config's program)$" "$tmp/withprog.out" ||
+    fail "create suggests a COMMAND for a config with a program: $(cat "$tmp/withprog.out")"
 # the throttle grows with the budget (one per 15 trials), up to 16
 sweep_yaml wide 90
 "$PROTEIN" create "$tmp/wide.yaml" >"$tmp/wide.out" 2>&1 || fail "create wide"
