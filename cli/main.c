@@ -15,7 +15,9 @@
     "                        redis://127.0.0.1:6379)\n"                        \
     "  --password-file FILE  read the Redis password from FILE (default\n"     \
     "                        $PROTEIN_REDIS_PASSWORD_FILE, else\n"             \
-    "                        $PROTEIN_REDIS_PASSWORD)\n"
+    "                        $PROTEIN_REDIS_PASSWORD, else\n"                  \
+    "                        ~/.config/protein/redis-password as the\n"        \
+    "                        Redis user of your login name)\n"
 
 struct verb {
     const char *name;
