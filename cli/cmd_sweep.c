@@ -349,8 +349,16 @@ int cmd_status(int argc, char **argv)
     for (s = 0; s < PQ_TRIAL_NSTATES; s++)
         printf(" %s %ld%s", pq_trial_state_name((pq_trial_state)s),
                info->counts[s], s + 1 < PQ_TRIAL_NSTATES ? "," : "\n");
-    printf("queue: %ld ready, %ld to retry, %zu fallback points\n",
-           info->queue_depth, info->retry_depth, info->n_fallback);
+    printf("queue: %ld ready, %ld to retry; fallback pool: %ld of %zu "
+           "points handed out%s\n",
+           info->queue_depth, info->retry_depth,
+           info->fallback_next < (long)info->n_fallback
+               ? info->fallback_next
+               : (long)info->n_fallback,
+           info->n_fallback,
+           info->fallback_next > (long)info->n_fallback && info->n_fallback > 0
+               ? " (now handed out again from its start)"
+               : "");
     if (info->coordinator_alive)
         printf("coordinator: alive (%s)\n",
                info->coordinator ? info->coordinator : "?");

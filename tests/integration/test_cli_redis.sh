@@ -130,7 +130,8 @@ grep -qFx "protein status: Redis URL 'redis://user:***@127.0.0.1:$REDIS_PORT' ca
 grep -q "^$U/clitest  *active  *0/12 " "$tmp/list.out" || fail "list does not show clitest"
 "$PROTEIN" status clitest >"$tmp/status.out" || fail "status"
 grep -q '^budget: 0 of 12 trials' "$tmp/status.out" || fail "status budget"
-grep -q '12 fallback points' "$tmp/status.out" || fail "status fallback pool"
+grep -q 'fallback pool: 0 of 12 points handed out$' "$tmp/status.out" ||
+    fail "status fallback pool: $(cat "$tmp/status.out")"
 grep -q '^coordinator: none' "$tmp/status.out" || fail "status coordinator"
 rc=0
 "$PROTEIN" status nosuch >"$tmp/nosuch.out" 2>&1 || rc=$?
@@ -240,6 +241,8 @@ sed -n '/^Pareto/,$p' "$tmp/nocost-best.out" | grep -q '^ *1  completed ' ||
     fail "trial 1 is not on the Pareto front: $(cat "$tmp/nocost-best.out")"
 
 # ------------------------------------------------------------ reading trials
+"$PROTEIN" status clitest | grep -q 'fallback pool: 12 of 12 points handed out$' ||
+    fail "status after 12 trials from the pool: $("$PROTEIN" status clitest)"
 "$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"
 [ "$(grep -c ' completed ' "$tmp/trials.out")" -eq 12 ] || fail "trials table"
 "$PROTEIN" trials clitest --status completed --format csv >"$tmp/trials.csv" || fail "trials csv"
