@@ -230,7 +230,10 @@ static int run_trial(agent *a, pq_trial *t)
         snprintf(rec.text, sizeof(rec.text), "%s %.6g",
                  t->metric != NULL ? t->metric : "score", res.metric);
     }
-    printf("trial %ld: %s\n", t->id, rec.text);
+    /* the sweep records a trial it asked to stop as pruned */
+    printf("trial %ld%s: %s\n", t->id,
+           stopped && rec.kind == PQ_SPOOL_COMPLETED ? " pruned" : "",
+           rec.text);
     fflush(stdout);
     ret = record(a, t, &rec);
 done:

@@ -104,6 +104,11 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
         cli_json_string(fp, t->error);
     else
         fputs("null", fp);
+    fputs(", \"stopped_by\": ", fp);
+    if (t->stop_requested && t->stopped_by)
+        cli_json_string(fp, t->stopped_by);
+    else
+        fputs("null", fp);
     if (t->has_progress) {
         cli_number_text(t->progress_step, num, sizeof(num));
         fprintf(fp, ", \"progress_step\": %s", num);
@@ -200,7 +205,13 @@ static void print_csv(const sweep_data *d)
         putchar(',');
         cli_csv_field(stdout, t->node ? t->node : "");
         putchar(',');
-        cli_csv_field(stdout, t->error ? t->error : "");
+        /* a pruned trial says why, as protein run's CSV does */
+        if (!t->error && t->state == PQ_TRIAL_PRUNED)
+            snprintf(text, sizeof(text), "stopped by %s",
+                     t->stopped_by ? t->stopped_by : "the sweep");
+        cli_csv_field(stdout, t->error                      ? t->error
+                              : t->state == PQ_TRIAL_PRUNED ? text
+                                                            : "");
         putchar('\n');
     }
     free(cols);

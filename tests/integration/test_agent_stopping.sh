@@ -74,6 +74,16 @@ for t in 2 3; do
 done
 grep -q 'trial 2: the sweep asks it to stop early' "$tmp/hb.out" ||
     fail "agent did not say why it stopped trial 2: $(cat "$tmp/hb.out")"
+grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb.out" ||
+    fail "agent did not call stopped trial 2 pruned: $(cat "$tmp/hb.out")"
+# the trials' CSV and export say who stopped a pruned trial, as protein
+# run's CSV does
+"$PROTEIN" trials hb --status pruned --format csv >"$tmp/pruned.csv"
+[ "$(tail -n +2 "$tmp/pruned.csv" | sed 's/.*,//' | tr '\n' ' ')" = \
+    "stopped by hyperband at report 2 stopped by hyperband at report 6 " ] ||
+    fail "pruned trials' error column: $(cat "$tmp/pruned.csv")"
+"$PROTEIN" export hb | grep -q '"trial": 2, .*"stopped_by": "hyperband at report 2"' ||
+    fail "export does not say who stopped trial 2: $("$PROTEIN" export hb)"
 grep -q "report 2: exit 3" "$tmp/hb.out" ||
     fail "protein report did not tell the stopped trial (exit 3)"
 # pruned at its last report, as a success of the band: the score is kept
