@@ -55,6 +55,16 @@
  * about a second in all): no sweep hands out more trials, and a damaged
  * n_trials must not hold the coordinator in the skip for years. */
 #define SKIP_MAX 1000000L
+/* Bounds on one sweep's work per turn, whatever its keys say: the demand
+ * (running trials, waiting claims, the budget) is the sweep owner's to
+ * write, and a refit is O((observations + pending points)^3). The ready
+ * queue holds at most QUEUE_MAX points, one batch suggests at most
+ * BATCH_MAX (the next turns top the queue up, after the other sweeps had
+ * theirs), and at most PENDING_MAX running or queued points are pending
+ * in the model (more than a 1000-task array at full width). */
+#define QUEUE_MAX 1024
+#define BATCH_MAX 256
+#define PENDING_MAX 1024
 
 /* A point this process put in the ready queue. */
 typedef struct queued_point {
@@ -367,16 +377,17 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
 /* Makes the ready queue hold `target` points: the points of the last batch
  * that no claim has taken yet and that are kept (see keepable: with
  * replace_stale, stale model points are dropped; without, the queue is only
- * topped up), then fresh suggestions, made with every running trial and
- * every kept point pending. `depth` is the queue's length read just before.
- * Logs one line per refit. On failure the queue's contents count as unknown
- * (the next refill replaces them all). */
+ * topped up), then at most BATCH_MAX fresh suggestions, made with the
+ * running trials and the kept points pending (PENDING_MAX of them). `depth` is
+ * the queue's length read just before. Logs one line per refit. On failure the
+ * queue's contents count as unknown (the next refill replaces them all). */
 static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
                   int replace_stale)
 {
     pq_params *running = NULL, *points = NULL;
     queued_point *fresh = NULL, *next = NULL;
     size_t n_running = 0, n_fresh = 0, n_next = 0, n_keep = 0, first, head;
+    size_t n_pending = 0;
     protein_error err = {0};
     int64_t t0 = proteind_now_ms();
     double ms;
@@ -393,11 +404,12 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     if (rc != PQ_OK)
         goto fail;
     protein_clear_pending(s->opt);
-    for (size_t i = 0; i < n_running; i++) {
+    for (size_t i = 0; i < n_running && n_pending < PENDING_MAX; i++) {
         if (pq_model_params_to_values(s->cfg, &running[i], s->values, &err) !=
             PROTEIN_OK)
             continue; /* a point from an older config: nothing to avoid */
-        protein_add_pending(s->opt, s->values);
+        if (protein_add_pending(s->opt, s->values) == PROTEIN_OK)
+            n_pending++;
     }
     /* Claims take points from the head: the last `depth` ones remain. When
      * the queue holds more than we know of, replace it all. */
@@ -407,10 +419,16 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         if (!keepable(s, i, i - first, replace_stale) ||
             n_keep == (size_t)target)
             continue;
-        protein_add_pending(s->opt, s->queued[i].values);
+        if (n_pending < PENDING_MAX &&
+            protein_add_pending(s->opt, s->queued[i].values) == PROTEIN_OK)
+            n_pending++;
         n_keep++;
     }
-    rc = suggest_batch(ctx, s, fresh, (size_t)target - n_keep, &n_fresh);
+    rc = suggest_batch(ctx, s, fresh,
+                       (size_t)target - n_keep < BATCH_MAX
+                           ? (size_t)target - n_keep
+                           : BATCH_MAX,
+                       &n_fresh);
     if (rc != PQ_OK)
         goto fail;
     /* Re-read the depth right before the replacement, so that a point
@@ -625,7 +643,8 @@ static void track_claim_rate(proteind_sweep *s, long n_trials)
  * queue should hold now: as many as the sweep's real concurrency (running
  * trials plus claims waiting for a point), or CLAIM_HORIZON_S seconds of
  * claims at the current rate when more (short tasks), at least
- * --queue-depth, never more than the budget has left, 0 when paused.
+ * --queue-depth, never more than the budget has left or QUEUE_MAX, 0 when
+ * paused.
  * *depth receives the queue's length. Tops the fallback pool up on the
  * way. */
 static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
@@ -659,6 +678,8 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
      * queue stays empty. */
     if (s->grid > 0)
         want = 0;
+    if (want > QUEUE_MAX)
+        want = QUEUE_MAX;
     s->target = s->active && want > 0 ? want : 0;
     s->waiting = d.n_waiting;
     *depth = d.queue_depth;

@@ -730,6 +730,52 @@ static void test_damaged_n_trials(void)
     kill9(pid);
 }
 
+/* A sweep whose owner wrote a demand no array has (100,000 claims
+ * waiting, no budget) into its own keys gets bounded batches, and the
+ * sweep served after it gets its queue in the same few seconds; the
+ * hostile sweep's demand used to become one batch of 100,000 suggestions
+ * with as many pending points, which held proteind for good. */
+static void test_hostile_demand(void)
+{
+    const char *extra[] = {"--id",    "hog",    "--sweep", "aaahog",
+                           "--sweep", "zzfair", NULL};
+    const char *flood[] = {
+        "EVAL",
+        "for i = 1, 100000 do redis.call('ZADD', KEYS[1], 1e12, 'w' .. i) "
+        "end",
+        "1", "protein:{aaahog}:waiting", NULL};
+    pq_sweep_info *info;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("aaahog", 0), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("zzfair", 0), PQ_OK);
+    /* past the warm-up: its batches are the model's, not Sobol points */
+    for (int i = 0; i < 4; i++) {
+        char key[32];
+        pq_trial *t;
+
+        snprintf(key, sizeof key, "hog-%d", i);
+        t = claim("aaahog", key, 60);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_EQUAL(pq_complete(ctx, "aaahog", t->id, t->token, 0.1 * i, 1),
+                        PQ_OK);
+        pq_trial_free(t);
+    }
+    free(redis_harness_cli(&harness, flood));
+    pid = start_proteind("hog", extra);
+    CU_ASSERT(wait_queue("zzfair", DEPTH, "hog", 10000));
+    CU_ASSERT(wait_queue("aaahog", 256, "hog", 10000));
+    sleep_ms(500);
+    info = info_of("aaahog");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT(info->queue_depth <= 1024);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(count_log("hog", "fresh=1024 "), 0);
+    CU_ASSERT(count_log("hog", "fresh=256 ") >= 1);
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* The ready queue follows demand: with 10 trials running it holds 10
  * points, not --queue-depth's 4; the fallback pool is topped up ahead of
  * its use. */
@@ -1231,6 +1277,7 @@ static const cunit_test tests[] = {
     {"kill -9 and restart", test_kill9_restart},
     {"failover to a standby", test_failover},
     {"two proteinds given one --id", test_same_id},
+    {"a sweep's hostile demand is bounded", test_hostile_demand},
     {"lease expiry: lost and retried", test_lease_expiry},
     {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},
