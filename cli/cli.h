@@ -98,6 +98,11 @@ int cli_command_dash(int argc, char **argv);
 int cli_command_check(const char *verb, const char *what, int argc, char **argv,
                       int dash);
 
+/* 0 when execvp could run name (a path with a '/', else a name found in
+ * $PATH) as an executable regular file, else why not (an errno: ENOENT,
+ * EACCES). */
+int cli_command_runnable(const char *name);
+
 /* The command `protein exec CONFIG_PATH` with this program's own path, as
  * a NULL-terminated vector (*out, free with cli_strv_free). Returns 0, or
  * -1 (out of memory, /proc/self/exe unreadable). */

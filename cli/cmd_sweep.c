@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -378,28 +380,75 @@ done:
     return ret;
 }
 
-/* Runs `scancel JOB...` for the job ids of running trials; returns how many
- * ids were passed, or -1 when scancel could not run or failed. */
-static int scancel_running(const char *verb, pq_trial_record *trials, size_t n)
+/* Whether id reads as a Slurm job id as the plugin records it: JOBID,
+ * ARRAYJOBID_TASKID or JOBID.STEPID, digits each. Anything else in a
+ * trial's job_id was written by hand into its owner's keys, and must not
+ * reach scancel's command line as an option ("--user=someone"). */
+static int job_id_valid(const char *id)
 {
-    char **argv = calloc(n + 2, sizeof(char *));
-    size_t i, k = 1;
+    size_t n = strspn(id, "0123456789");
+
+    if (n == 0 || n > 12)
+        return 0;
+    id += n;
+    if (*id == '_') {
+        n = strspn(++id, "0123456789");
+        if (n == 0 || n > 12)
+            return 0;
+        id += n;
+    }
+    if (*id == '.') {
+        n = strspn(++id, "0123456789");
+        if (n == 0 || n > 12)
+            return 0;
+        id += n;
+    }
+    return *id == '\0';
+}
+
+/* Runs `scancel -- JOB...` for the valid job ids of running trials, as
+ * the sweep's owner when root runs it (so that Slurm lets it cancel only
+ * that user's jobs, whatever ids were written into the sweep's keys).
+ * Returns how many ids were passed, or -1 when scancel could not run or
+ * failed; *bad counts the ids left out. */
+static int scancel_running(const char *verb, pq_trial_record *trials, size_t n,
+                           long owner_uid, size_t *bad)
+{
+    char **argv = calloc(n + 3, sizeof(char *));
+    struct passwd *pw = owner_uid > 0 ? getpwuid((uid_t)owner_uid) : NULL;
+    gid_t gid = pw ? pw->pw_gid : (gid_t)owner_uid;
+    size_t i, k = 2;
     pid_t pid;
     int status;
 
+    *bad = 0;
     if (!argv)
         return -1;
     argv[0] = "scancel";
-    for (i = 0; i < n; i++)
-        if (trials[i].job_id && *trials[i].job_id)
+    argv[1] = "--";
+    for (i = 0; i < n; i++) {
+        if (!trials[i].job_id || !*trials[i].job_id)
+            continue;
+        if (job_id_valid(trials[i].job_id))
             argv[k++] = trials[i].job_id;
-    if (k == 1) {
+        else
+            (*bad)++;
+    }
+    if (k == 2) {
         free(argv);
         return 0;
     }
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
+        if (getuid() == 0 && owner_uid > 0 &&
+            (setgroups(0, NULL) < 0 || setgid(gid) < 0 ||
+             setuid((uid_t)owner_uid) < 0)) {
+            fprintf(stderr,
+                    "protein %s: cannot become uid %ld for scancel: %s\n", verb,
+                    owner_uid, strerror(errno));
+            _exit(126);
+        }
         execvp("scancel", argv);
         fprintf(stderr, "protein %s: cannot run scancel: %s\n", verb,
                 strerror(errno));
@@ -409,27 +458,7 @@ static int scancel_running(const char *verb, pq_trial_record *trials, size_t n)
     if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status) != 0)
         return -1;
-    return (int)(k - 1);
-}
-
-/* Whether `prog` is an executable file in one of $PATH's directories. */
-static int on_path(const char *prog)
-{
-    const char *path = getenv("PATH");
-    char *copy, *dir, *save = NULL, *full;
-    int found = 0;
-
-    if (!path || !(copy = strdup(path)))
-        return 0;
-    for (dir = strtok_r(copy, ":", &save); dir && !found;
-         dir = strtok_r(NULL, ":", &save)) {
-        if (asprintf(&full, "%s/%s", *dir ? dir : ".", prog) < 0)
-            break;
-        found = access(full, X_OK) == 0;
-        free(full);
-    }
-    free(copy);
-    return found;
+    return (int)(k - 2);
 }
 
 int cmd_control(int argc, char **argv)
@@ -439,7 +468,8 @@ int cmd_control(int argc, char **argv)
     cli_redis_opts r = {0};
     pq_context *ctx;
     pq_trial_record *running = NULL;
-    size_t n_running = 0, skipped = 0;
+    pq_sweep_info *info = NULL;
+    size_t n_running = 0, skipped = 0, bad = 0;
     char *pos[1];
     int ret = CLI_OK, rc, sent;
 
@@ -478,12 +508,19 @@ int cmd_control(int argc, char **argv)
     cli_warn_skipped(verb, ctx, pos[0], skipped);
     if (n_running == 0) {
         printf("no running trials\n");
-    } else if (!on_path("scancel")) {
+    } else if (cli_command_runnable("scancel") != 0) {
         printf("%zu trials still running; scancel is not on PATH, so their "
                "jobs were not cancelled\n",
                n_running);
+    } else if ((rc = pq_sweep_get(ctx, pos[0], &info)) != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
     } else {
-        sent = scancel_running(verb, running, n_running);
+        sent = scancel_running(verb, running, n_running, info->owner_uid, &bad);
+        if (bad > 0)
+            fprintf(stderr,
+                    "protein %s: sweep %s: %zu running trials have a job id "
+                    "that is not a Slurm job id; not passed to scancel\n",
+                    verb, pos[0], bad);
         if (sent < 0)
             ret = cli_fail(verb, "sweep %s: scancel failed", pos[0]);
         else
@@ -492,6 +529,7 @@ int cmd_control(int argc, char **argv)
     }
 done:
     pq_trial_records_free(running, n_running);
+    pq_sweep_info_free(info);
     pq_free(ctx);
     return ret;
 }

@@ -125,10 +125,8 @@ int cli_command_dash(int argc, char **argv)
     return dash;
 }
 
-/* 0 when execvp could run name (a path with a '/', else a name found in
- * $PATH) as an executable regular file, else why not (an errno: ENOENT,
- * EACCES). */
-static int command_runnable(const char *name)
+/* Contract in cli.h. */
+int cli_command_runnable(const char *name)
 {
     const char *path = getenv("PATH"), *dir, *end;
     char full[4096];
@@ -174,7 +172,7 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
         return 1;
     else if (dash + 1 >= argc)
         cli_usage_error(verb, "missing COMMAND after '--'");
-    else if ((why = command_runnable(argv[dash + 1])) != 0)
+    else if ((why = cli_command_runnable(argv[dash + 1])) != 0)
         cli_usage_error(
             verb, "cannot run the COMMAND '%s': %s%s; no trial was run",
             argv[dash + 1], strerror(why),

@@ -396,6 +396,33 @@ grep -q '^1 trials still running; scancel is not on PATH' "$tmp/cancel-cx.out" |
 kill -TERM $agent_pid
 wait $agent_pid || true
 
+# a job id written by hand into a running trial never reaches scancel's
+# command line (it would be an option there: --user=...), a real one does,
+# after "--"
+mkdir -p "$tmp/fakebin"
+cat >"$tmp/fakebin/scancel" <<EOF
+#!/bin/sh
+printf '%s\n' "\$*" >>"$tmp/scancel.args"
+EOF
+chmod +x "$tmp/fakebin/scancel"
+for jid in '--user=someone' '4242_7'; do
+    name=cj$(echo "$jid" | tr -dc 0-9)
+    sweep_yaml "$name" 3
+    "$PROTEIN" create "$tmp/$name.yaml" >/dev/null || fail "create $name"
+    start_sleeper "$name"
+    rcli hset "protein:{$U/$name}:trial:1" job_id "$jid" >/dev/null
+    rm -f "$tmp/scancel.args"
+    PATH=$tmp/fakebin:$PATH "$PROTEIN" cancel "$name" >"$tmp/$name-cancel.out" 2>&1 ||
+        fail "cancel $name: $(cat "$tmp/$name-cancel.out")"
+    kill -TERM $agent_pid
+    wait $agent_pid || true
+done
+grep -q "1 running trials have a job id that is not a Slurm job id; not passed to scancel" \
+    "$tmp/cj-cancel.out" && grep -q '^scancel sent for 0 of 1 running trials' "$tmp/cj-cancel.out" ||
+    fail "a forged job id: $(cat "$tmp/cj-cancel.out")"
+[ "$(cat "$tmp/scancel.args")" = "-- 4242_7" ] ||
+    fail "scancel's arguments for a real job id: $(cat "$tmp/scancel.args" 2>&1)"
+
 # ------------------------------------------------------------ control
 "$PROTEIN" pause rep >/dev/null || fail "pause"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: paused" ] || fail "status after pause"

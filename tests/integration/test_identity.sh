@@ -374,6 +374,35 @@ check "A's old password works after a failed add-user" asA "$PROTEIN" list
 no_tmp "$(dirname "$APW")" "add-user"
 check "A's new password works" asA "$PROTEIN" list
 
+# ------------------------------------------------------------ root cancels A's sweep
+# scancel runs as A, the sweep's owner: whatever job ids A wrote into the
+# sweep's keys, Slurm lets it cancel only A's jobs
+asA "$PROTEIN" create --name cz "$pub/quad.yaml" >/dev/null || fail "A creates cz"
+cat >"$pub/slow.sh" <<'EOF'
+#!/bin/sh
+echo $$ >"$PROTEIN_RESULT.pid"
+exec sleep 30
+EOF
+chmod 755 "$pub/slow.sh"
+asA "$PROTEIN" agent cz -- "$pub/slow.sh" >"$tmp/cz-agent.out" 2>&1 &
+cz_agent=$!
+n=100
+while [ $n -gt 0 ] && [ "$(radmin hget "protein:{$A/cz}:trial:1" status)" != running ]; do
+    sleep 0.1; n=$((n - 1))
+done
+radmin hset "protein:{$A/cz}:trial:1" job_id 4242 >/dev/null
+mkdir -p "$tmp/fakebin"
+: >"$pub/scancel.uid"
+chmod 666 "$pub/scancel.uid"
+printf '#!/bin/sh\nid -u >>%s\n' "$pub/scancel.uid" >"$tmp/fakebin/scancel"
+chmod 755 "$tmp/fakebin" "$tmp/fakebin/scancel"
+PATH=$tmp/fakebin:$PATH "$PROTEIN" cancel "$A/cz" $ADMIN >"$tmp/cz-cancel.out" 2>&1 ||
+    fail "root cancels A's sweep: $(cat "$tmp/cz-cancel.out")"
+[ "$(cat "$pub/scancel.uid")" = "$(id -u "$A")" ] ||
+    fail "root's cancel of A's sweep ran scancel as uid '$(cat "$pub/scancel.uid")', not A's"
+kill -TERM $cz_agent 2>/dev/null
+wait $cz_agent 2>/dev/null || true
+
 # ------------------------------------------------------------ another build's functions
 # A Redis user that may not load functions works with the server's library
 # and is told so (docs/redis-schema.md); the admin's next command replaces it.
