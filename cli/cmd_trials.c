@@ -22,6 +22,30 @@ typedef struct sweep_data {
     size_t n;
 } sweep_data;
 
+/* Replaces the control characters (other than tab and newline) of s with
+ * '?'. */
+static void strip_controls(char *s)
+{
+    for (; s && *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') ||
+            *s == 0x7f)
+            *s = '?';
+}
+
+/* The texts a trial's record takes from its jobs (the node and job id a
+ * job's environment gave, the reasons written with its outcome) without
+ * control characters: a job of a shared sweep is another user's, and an
+ * escape sequence in them would reach the owner's terminal from protein
+ * show and --format csv. */
+static void strip_record(pq_trial_record *t)
+{
+    strip_controls(t->job_id);
+    strip_controls(t->node);
+    strip_controls(t->claim_key);
+    strip_controls(t->error);
+    strip_controls(t->stopped_by);
+}
+
 static void sweep_data_free(sweep_data *d)
 {
     pq_trial_records_free(d->trials, d->n);
@@ -53,6 +77,8 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
         return CLI_EFAIL;
     }
     cli_warn_skipped(verb, d->ctx, sweep, skipped);
+    for (size_t i = 0; i < d->n; i++)
+        strip_record(&d->trials[i]);
     return CLI_OK;
 }
 
@@ -359,6 +385,7 @@ int cmd_show(int argc, char **argv)
         ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
         goto done;
     }
+    strip_record(t);
     printf("%-12s %s\n%-12s %ld\n%-12s %s%s\n", "sweep", pos[0], "trial", t->id,
            "status", pq_trial_state_name(t->state),
            t->fallback ? " (fallback point)" : "");

@@ -255,6 +255,16 @@ head -n 1 "$tmp/trials.csv" | grep -q '^trial,status,score,cost,lr,x,layers,opti
 [ "$("$PROTEIN" trials clitest --status failed --format csv)" = \
     trial,status,score,cost,lr,x,layers,optimizer,job_id,node,error ] ||
     fail "trials CSV header without rows: $("$PROTEIN" trials clitest --status failed --format csv)"
+# control characters a job wrote (its node, from its own environment)
+# never reach the terminal: protein show and the CSV print '?' for them
+rcli hset "protein:{$U/clitest}:trial:1" node "$(printf 'n1\033]0;pwn\007\033[2J')" >/dev/null
+"$PROTEIN" show clitest 1 >"$tmp/esc-show.out" || fail "show with an escape in node"
+"$PROTEIN" trials clitest --format csv >"$tmp/esc.csv" || fail "csv with an escape in node"
+if grep -q "$(printf '\033')" "$tmp/esc-show.out" "$tmp/esc.csv"; then
+    fail "an escape sequence from Redis reached the output"
+fi
+grep -q '^node  *n1?]0;pwn??\[2J$' "$tmp/esc-show.out" ||
+    fail "show's node: $(grep node "$tmp/esc-show.out" | od -c | head -3)"
 "$PROTEIN" trials clitest --format json >"$tmp/trials.json" || fail "trials json"
 head -c 1 "$tmp/trials.json" | grep -q '\[' || fail "trials JSON is not an array"
 [ "$(grep -o '"trial": [0-9]*' "$tmp/trials.json" | wc -l)" -eq 12 ] || fail "trials JSON entries"
