@@ -46,6 +46,8 @@ void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
                         double score, double cost, const char *detail)
 {
     p->finished++;
+    if (p->running > 0)
+        p->running--; /* it ran until now */
     if (!ok)
         p->failed++;
     if (ok && (!p->has_best || cli_better(p->minimize, score, p->best))) {

@@ -29,6 +29,14 @@ awk -F, 'NR > 1 && ($7 < 1 || $7 > 8 || $7 != int($7)) { bad = 1 }
     fail "parallel trials got the same point (pending points ignored)"
 grep -q '^best: trial [0-9]*, score ' "$tmp/ok.out" || fail "no best trial line"
 grep -q '^  optimizer = ' "$tmp/ok.out" || fail "best trial params not printed"
+# on a terminal (script(1) gives one), the last status line counts no
+# trial running once all have finished
+if command -v script >/dev/null 2>&1; then
+    script -qec "'$PROTEIN' run '$SWEEP' --trials 3 -- '$OBJECTIVE'" /dev/null |
+        tr '\r' '\n' | sed "s/$(printf '\033')\\[K//" | grep '^\[' >"$tmp/tty.lines" || true
+    tail -n 1 "$tmp/tty.lines" | grep -q '^\[3/3\] running 0, failed 0' ||
+        fail "the terminal's last status line: $(tail -n 1 "$tmp/tty.lines")"
+fi
 # the best score as the trial wrote it (0.7, not 0.69999999999999996)
 cat >"$tmp/seven.sh" <<'EOF'
 #!/bin/sh
