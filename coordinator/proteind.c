@@ -31,6 +31,12 @@
  * while the other sweeps go on being served. */
 #define SWEEP_BACKOFF_MIN_MS 500
 #define SWEEP_BACKOFF_MAX_MS 30000
+/* The default --max-fit-obs: a refit of this many observations takes
+ * about a second on one CPU core, or on a GPU; a sweep's owner can write
+ * any number into its stream, and a fit of 50,000 needs 20 GB per matrix
+ * (docs/benchmarks.md). */
+#define DEFAULT_FIT_OBS_CPU 2000
+#define DEFAULT_FIT_OBS_GPU 10000
 /* Longest --id: the lease holder is the name, '#' and an 8-digit tag. */
 #define ID_NAME_MAX 118
 
@@ -135,10 +141,11 @@ static const char usage_text[] =
     "                      that two proteinds given one ID still hold\n"
     "                      each sweep one at a time\n"
     "  --max-fit-obs N     fit each sweep's GPs on at most N observations\n"
-    "                      (N >= 1; its config's gp_max_obs when that is\n"
-    "                      lower; default: the config's gp_max_obs, whose\n"
-    "                      0 means all), so that no sweep's refit holds\n"
-    "                      up the others for long\n"
+    "                      (its config's gp_max_obs when that is lower),\n"
+    "                      so that no sweep's refit holds up the others\n"
+    "                      for long; default 2000 on the CPU, 10000 on a\n"
+    "                      GPU; 0: the config's gp_max_obs alone (whose 0\n"
+    "                      means all)\n"
     "  --once              fill each sweep's queue once, then exit\n"
     "  --blas-threads N    BLAS threads for CPU fits (default\n"
     "                      $PROTEIN_BLAS_THREADS, else OpenBLAS's own\n"
@@ -259,6 +266,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     opts->queue_depth = 16;
     opts->lease_ttl_ms = 5000;
     opts->debounce_ms = 200;
+    opts->max_fit_obs = -1; /* the backend's default, once it is known */
     /* Claims that find the queue empty are seen within one poll. */
     opts->poll_ms = 100;
     opts->discover_ms = 2000;
@@ -312,8 +320,11 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 return 2;
             break;
         case OPT_MAX_FIT_OBS:
-            if (parse_positive("--max-fit-obs", optarg, &opts->max_fit_obs))
+            if (strcmp(optarg, "0") != 0 &&
+                parse_positive("--max-fit-obs", optarg, &opts->max_fit_obs))
                 return 2;
+            if (strcmp(optarg, "0") == 0)
+                opts->max_fit_obs = 0;
             break;
         case 'h': usage(stdout); return 1;
         case 'V':
@@ -734,6 +745,10 @@ int main(int argc, char **argv)
     }
     if (err[0] != '\0')
         proteind_log("device %s: fitting on the CPU: %s", d.opts.device, err);
+    if (d.opts.max_fit_obs < 0)
+        d.opts.max_fit_obs = strcmp(d.backend->name, "cpu") == 0
+                                 ? DEFAULT_FIT_OBS_CPU
+                                 : DEFAULT_FIT_OBS_GPU;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
@@ -742,9 +757,11 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     protein_blas_describe(kernels, sizeof kernels);
     proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
-                 "lease %d ms, debounce %d ms, BLAS threads %s, %s",
+                 "lease %d ms, debounce %d ms, fits of at most %d "
+                 "observations (0: no cap), BLAS threads %s, %s",
                  d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
-                 d.opts.lease_ttl_ms, d.opts.debounce_ms, blas, kernels);
+                 d.opts.lease_ttl_ms, d.opts.debounce_ms, d.opts.max_fit_obs,
+                 blas, kernels);
 
     rc = run(&d);
 

@@ -43,8 +43,9 @@ typedef struct proteind_options {
     char id[128];                 /* the lease holder: NAME#TAG (--id) */
     int once;                     /* one pass over the sweeps, then exit */
     int blas_threads;             /* 0: $PROTEIN_BLAS_THREADS, else 1 */
-    int max_fit_obs;              /* 0: each config's gp_max_obs, else
-                                     the most observations a fit uses */
+    int max_fit_obs;              /* the most observations a fit uses
+                                     (a config's gp_max_obs when lower);
+                                     0: each config's gp_max_obs alone */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */

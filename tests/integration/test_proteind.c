@@ -381,7 +381,7 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --queue-depth 0 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
-    snprintf(cmd, sizeof cmd, "'%s' --max-fit-obs 0 2>/dev/null",
+    snprintf(cmd, sizeof cmd, "'%s' --max-fit-obs -1 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof cmd,
@@ -498,8 +498,9 @@ static void fill_observations(const char *sweep, int n)
  * fails the test instead of passing it untried. */
 static void test_long_fit(void)
 {
-    const char *extra[] = {"--id",        "long", "--sweep", "longfit",
-                           "--lease-ttl", "300",  NULL};
+    const char *extra[] = {"--id",          "long",        "--sweep",
+                           "longfit",       "--lease-ttl", "300",
+                           "--max-fit-obs", "0",           NULL};
     pid_t pid;
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("longfit", 0), PQ_OK);
@@ -796,6 +797,11 @@ static void test_queue_follows_demand(void)
         CU_ASSERT_PTR_NOT_NULL(running[i]);
     }
     CU_ASSERT(wait_queue("demand", 10, "dm", 10000));
+    /* by default a CPU proteind fits at most 2000 observations */
+    CU_ASSERT_EQUAL(count_log("demand", "fits of at most 2000 observations"),
+                    1);
+    CU_ASSERT(count_log("demand", "sweep demand: fitting at most 2000 "
+                                  "observations") >= 1);
     info = info_of("demand");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
     CU_ASSERT(info->n_fallback > 512);
