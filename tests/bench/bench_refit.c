@@ -191,8 +191,10 @@ static pid_t start_proteind(const char *path, const char *url,
     pid_t pid = fork();
 
     if (pid == 0) {
+        /* every observation in the fit: the figure is the refit at n */
         execl(path, path, "--redis", url, "--device", device, "--sweep", sweep,
-              "--debounce", "1", "--id", "bench", (char *)NULL);
+              "--debounce", "1", "--id", "bench", "--max-fit-obs", "0",
+              (char *)NULL);
         _exit(127);
     }
     return pid;
