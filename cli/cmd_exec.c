@@ -134,15 +134,10 @@ static int report(const char *dir, const char *run_id, const char *metric,
  * that is no cause for a warning. */
 static int result_has_metric(const char *path, const protein_sweep_config *cfg)
 {
-    char *text = NULL;
-    size_t len = 0;
     pq_result res;
 
-    if (cli_read_file(path, &text, &len) < 0)
-        return 0;
-    pq_result_parse(text, len, cfg->metric, cfg->cost_metric, &res);
-    free(text);
-    return res.has_metric;
+    return cli_result_read(path, cfg->metric, cfg->cost_metric, &res) == 0 &&
+           res.has_metric;
 }
 
 int cmd_exec(int argc, char **argv)

@@ -380,29 +380,27 @@ done:
     return ret;
 }
 
+/* Moves *id past the digits it starts with; whether there were 1 to 12. */
+static int job_id_part(const char **id)
+{
+    size_t n = strspn(*id, "0123456789");
+
+    *id += n;
+    return n >= 1 && n <= 12;
+}
+
 /* Whether id reads as a Slurm job id as the plugin records it: JOBID,
  * ARRAYJOBID_TASKID or JOBID.STEPID, digits each. Anything else in a
  * trial's job_id was written by hand into its owner's keys, and must not
  * reach scancel's command line as an option ("--user=someone"). */
 static int job_id_valid(const char *id)
 {
-    size_t n = strspn(id, "0123456789");
-
-    if (n == 0 || n > 12)
+    if (!job_id_part(&id))
         return 0;
-    id += n;
-    if (*id == '_') {
-        n = strspn(++id, "0123456789");
-        if (n == 0 || n > 12)
-            return 0;
-        id += n;
-    }
-    if (*id == '.') {
-        n = strspn(++id, "0123456789");
-        if (n == 0 || n > 12)
-            return 0;
-        id += n;
-    }
+    if (*id == '_' && (id++, !job_id_part(&id)))
+        return 0;
+    if (*id == '.' && (id++, !job_id_part(&id)))
+        return 0;
     return *id == '\0';
 }
 

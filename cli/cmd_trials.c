@@ -201,6 +201,7 @@ static void print_csv(const sweep_data *d)
     protein_sweep_config *cfg;
     const char **cols = NULL;
     size_t n_cols = param_columns(d, &cfg, &cols), i, j;
+    const char *why;
     char text[256];
 
     fputs("trial,status,score,cost", stdout);
@@ -232,12 +233,13 @@ static void print_csv(const sweep_data *d)
         cli_csv_field(stdout, t->node ? t->node : "");
         putchar(',');
         /* a pruned trial says why, as protein run's CSV does */
-        if (!t->error && t->state == PQ_TRIAL_PRUNED)
+        why = t->error ? t->error : "";
+        if (!t->error && t->state == PQ_TRIAL_PRUNED) {
             snprintf(text, sizeof(text), "stopped by %s",
                      t->stopped_by ? t->stopped_by : "the sweep");
-        cli_csv_field(stdout, t->error                      ? t->error
-                              : t->state == PQ_TRIAL_PRUNED ? text
-                                                            : "");
+            why = text;
+        }
+        cli_csv_field(stdout, why);
         putchar('\n');
     }
     free(cols);

@@ -320,11 +320,11 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 return 2;
             break;
         case OPT_MAX_FIT_OBS:
-            if (strcmp(optarg, "0") != 0 &&
-                parse_positive("--max-fit-obs", optarg, &opts->max_fit_obs))
-                return 2;
             if (strcmp(optarg, "0") == 0)
                 opts->max_fit_obs = 0;
+            else if (parse_positive("--max-fit-obs", optarg,
+                                    &opts->max_fit_obs))
+                return 2;
             break;
         case 'h': usage(stdout); return 1;
         case 'V':

@@ -374,6 +374,16 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
     return PQ_OK;
 }
 
+/* Marks values pending in the sweep's model while *n_pending (counted
+ * here) is under PENDING_MAX. */
+static void add_pending(proteind_sweep *s, const double *values,
+                        size_t *n_pending)
+{
+    if (*n_pending < PENDING_MAX &&
+        protein_add_pending(s->opt, values) == PROTEIN_OK)
+        (*n_pending)++;
+}
+
 /* Makes the ready queue hold `target` points: the points of the last batch
  * that no claim has taken yet and that are kept (see keepable: with
  * replace_stale, stale model points are dropped; without, the queue is only
@@ -387,7 +397,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     pq_params *running = NULL, *points = NULL;
     queued_point *fresh = NULL, *next = NULL;
     size_t n_running = 0, n_fresh = 0, n_next = 0, n_keep = 0, first, head;
-    size_t n_pending = 0;
+    size_t n_pending = 0, n_want;
     protein_error err = {0};
     int64_t t0 = proteind_now_ms();
     double ms;
@@ -404,12 +414,11 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
     if (rc != PQ_OK)
         goto fail;
     protein_clear_pending(s->opt);
-    for (size_t i = 0; i < n_running && n_pending < PENDING_MAX; i++) {
+    for (size_t i = 0; i < n_running; i++) {
         if (pq_model_params_to_values(s->cfg, &running[i], s->values, &err) !=
             PROTEIN_OK)
             continue; /* a point from an older config: nothing to avoid */
-        if (protein_add_pending(s->opt, s->values) == PROTEIN_OK)
-            n_pending++;
+        add_pending(s, s->values, &n_pending);
     }
     /* Claims take points from the head: the last `depth` ones remain. When
      * the queue holds more than we know of, replace it all. */
@@ -419,15 +428,11 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         if (!keepable(s, i, i - first, replace_stale) ||
             n_keep == (size_t)target)
             continue;
-        if (n_pending < PENDING_MAX &&
-            protein_add_pending(s->opt, s->queued[i].values) == PROTEIN_OK)
-            n_pending++;
+        add_pending(s, s->queued[i].values, &n_pending);
         n_keep++;
     }
-    rc = suggest_batch(ctx, s, fresh,
-                       (size_t)target - n_keep < BATCH_MAX
-                           ? (size_t)target - n_keep
-                           : BATCH_MAX,
+    n_want = (size_t)target - n_keep;
+    rc = suggest_batch(ctx, s, fresh, n_want < BATCH_MAX ? n_want : BATCH_MAX,
                        &n_fresh);
     if (rc != PQ_OK)
         goto fail;
