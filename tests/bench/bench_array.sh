@@ -4,23 +4,26 @@
 # tests/e2e/cluster.sh announcing --cpus CPUs, with one proteind serving.
 #
 #   bench_array.sh [--tasks 1000] [--throttle 64] [--cpus 64] [--dims 21]
-#                  [--runs 3] [--sleep 0]
+#                  [--runs 3] [--sleep 0] [--sweeps 1]
 #
 # Each run submits `sbatch --array=0-(T-1)%P` of a task that sleeps
 # --sleep seconds and writes a score (a quadratic bowl), first without
 # --sweep (the baseline), then with --sweep on a fresh sweep of --dims
-# uniform parameters and max_trials T. Per run it prints the wall times
-# (submission to the last task's end, polled every 0.1 s) and their ratio,
-# the share of fallback points, the distinct points, the claim wait p50
-# and p99 (the plugin's "claimed and exported in" lines), proteind's refits
-# and suggestions per second of the sweep array, and CPU seconds per claim
-# of Redis and of proteind. The last lines are the medians over the runs.
+# uniform parameters and max_trials T. With --sweeps K it submits K such
+# arrays at once, each with a sweep of its own, as K users sharing one
+# proteind would (give --cpus K times the throttle). Per run it prints the
+# wall times (submission to the last task's end, polled every 0.1 s) and
+# their ratio, the share of fallback points, the distinct points (the
+# fewest of any sweep), the claim wait p50 and p99 (the plugin's "claimed
+# and exported in" lines), proteind's refits and suggestions per second
+# of the sweep arrays, and CPU seconds per claim of Redis and of proteind.
+# The last lines are the medians over the runs.
 # The plugin runs with its default claim_timeout, 5 s.
 # Needs root, Slurm's daemons and redis-server (exit 77 otherwise) and the
 # build (top_builddir or PROTEIN_BUILDDIR, default the current directory).
 set -u
 
-TASKS=1000 THROTTLE=64 CPUS=64 DIMS=21 RUNS=3 SLEEP=0
+TASKS=1000 THROTTLE=64 CPUS=64 DIMS=21 RUNS=3 SLEEP=0 SWEEPS=1
 while [ $# -gt 0 ]; do
     case $1 in
     --tasks) TASKS=$2; shift 2 ;;
@@ -29,7 +32,8 @@ while [ $# -gt 0 ]; do
     --dims) DIMS=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --sleep) SLEEP=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --sweeps) SWEEPS=$2; shift 2 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench_array.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -69,14 +73,18 @@ now() { date +%s.%N; }
 # cpu_of PID: user + system CPU seconds of a process.
 cpu_of() { awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) / hz }' "/proc/$1/stat"; }
 redis_cpu() { $RCLI INFO cpu | awk -F: '/^used_cpu_(sys|user):/ { s += $2 } END { print s }'; }
-# run_array SWEEP-OPTION: submits the array, waits for its end; prints
-# the wall seconds.
-run_array() {
-    local t0 j
+# run_arrays [SWEEP-PREFIX]: submits $SWEEPS arrays at once (the k-th
+# with --sweep=SWEEP-PREFIX-k when a prefix is given), waits for all of
+# them to end; prints the wall seconds.
+run_arrays() {
+    local t0 j jobs= k
     t0=$(now)
-    j=$(sbatch --parsable --array=0-$((TASKS - 1))%$THROTTLE "$@" -o /dev/null \
-        --wrap "SLEEP=$SLEEP $HERE/../e2e/quadratic_task.sh") || return 1
-    wait_done "$j" 3600 > /dev/null || return 1
+    for k in $(seq 1 "$SWEEPS"); do
+        j=$(sbatch --parsable --array=0-$((TASKS - 1))%$THROTTLE ${1:+--sweep="$1-$k"} -o /dev/null \
+            --wrap "SLEEP=$SLEEP $HERE/../e2e/quadratic_task.sh") || return 1
+        jobs=$jobs${jobs:+,}$j
+    done
+    wait_done "$jobs" 3600 > /dev/null || return 1
     awk -v a="$t0" -v b="$(now)" 'BEGIN { printf "%.1f\n", b - a }'
 }
 # percentile P: the P-th percentile of the numbers on stdin.
@@ -84,42 +92,49 @@ percentile() { sort -g | awk -v p="$1" '{ a[NR] = $1 } END { i = int(p / 100 * N
 
 printf '%-4s %8s %8s %6s %9s %9s %9s %9s %7s %9s %10s %11s\n' run base_s sweep_s ratio fallback distinct wait_p50 wait_p99 refits sugg_per_s redis_cpu_ms proteind_cpu_ms
 for r in $(seq 1 "$RUNS"); do
-    s=bench-$r
-    {
-        echo "name: $s"; echo "method: protein"
-        echo "metric: {name: score, goal: maximize}"
-        echo "max_trials: $TASKS"
-        echo "parameters:"
-        for i in $(seq 0 $((DIMS - 1))); do echo "  x$i: {distribution: uniform, min: 0, max: 1}"; done
-    } > "$D/$s.yaml"
-    "$PROTEIN" create "$D/$s.yaml" > /dev/null || exit 1
-    n=0
-    while [ "$($RCLI LLEN "protein:{$U/$s}:queue")" -lt 16 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-    base=$(run_array) || exit 1
+    for k in $(seq 1 "$SWEEPS"); do
+        s=bench-$r-$k
+        {
+            echo "name: $s"; echo "method: protein"
+            echo "metric: {name: score, goal: maximize}"
+            echo "max_trials: $TASKS"
+            echo "parameters:"
+            for i in $(seq 0 $((DIMS - 1))); do echo "  x$i: {distribution: uniform, min: 0, max: 1}"; done
+        } > "$D/$s.yaml"
+        "$PROTEIN" create "$D/$s.yaml" > /dev/null || exit 1
+        n=0
+        while [ "$($RCLI LLEN "protein:{$U/$s}:queue")" -lt 16 ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+    done
+    base=$(run_arrays) || exit 1
     log_from=$(wc -l < "$D/log/slurmd.log")
     plog_from=$(wc -l < "$D/log/proteind.log")
     rc0=$(redis_cpu); pc0=$(cpu_of "$PROTEIND_PID")
-    swept=$(run_array --sweep="$s") || exit 1
+    swept=$(run_arrays "bench-$r") || exit 1
     rc1=$(redis_cpu); pc1=$(cpu_of "$PROTEIND_PID")
     waits=$(tail -n +"$((log_from + 1))" "$D/log/slurmd.log" |
-        sed -n "s|.*protein: sweep $U/$s trial [0-9]* claimed and exported in \([0-9.]*\) ms.*|\1|p")
-    plines=$(tail -n +"$((plog_from + 1))" "$D/log/proteind.log" | grep " sweep=$U/$s ")
+        sed -n "s|.*protein: sweep $U/bench-$r-[0-9]* trial [0-9]* claimed and exported in \([0-9.]*\) ms.*|\1|p")
+    plines=$(tail -n +"$((plog_from + 1))" "$D/log/proteind.log" | grep " sweep=$U/bench-$r-[0-9]* ")
     refits=$(echo "$plines" | grep -c '^[^ ]* proteind: refit ')
     fresh=$(echo "$plines" | sed -n 's/.* fresh=\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
-    fallback=0 params=$D/$s.params
-    : > "$params"
-    for i in $(seq 1 "$($RCLI HGET "protein:{$U/$s}:meta" n_trials)"); do
-        $RCLI HMGET "protein:{$U/$s}:trial:$i" fallback params | paste -sd' ' >> "$params"
+    fallback=0 distinct=$TASKS
+    for k in $(seq 1 "$SWEEPS"); do
+        s=bench-$r-$k params=$D/bench-$r-$k.params
+        : > "$params"
+        for i in $(seq 1 "$($RCLI HGET "protein:{$U/$s}:meta" n_trials)"); do
+            $RCLI HMGET "protein:{$U/$s}:trial:$i" fallback params | paste -sd' ' >> "$params"
+        done
+        fallback=$((fallback + $(awk '$1 == 1' "$params" | wc -l)))
+        d=$(cut -d' ' -f2- "$params" | sort -u | wc -l)
+        [ "$d" -lt "$distinct" ] && distinct=$d
     done
-    fallback=$(awk '$1 == 1' "$params" | wc -l)
-    distinct=$(cut -d' ' -f2- "$params" | sort -u | wc -l)
+    claims=$((TASKS * SWEEPS))
     printf '%-4s %8s %8s %6s %8s%% %9s %9s %9s %7s %9s %10s %11s\n' "$r" "$base" "$swept" \
         "$(awk -v a="$swept" -v b="$base" 'BEGIN { printf "%.2f", a / b }')" \
-        "$(awk -v f="$fallback" -v n="$TASKS" 'BEGIN { printf "%.1f", 100 * f / n }')" \
+        "$(awk -v f="$fallback" -v n="$claims" 'BEGIN { printf "%.1f", 100 * f / n }')" \
         "$distinct" "$(echo "$waits" | percentile 50)" "$(echo "$waits" | percentile 99)" \
         "$refits" "$(awk -v f="$fresh" -v t="$swept" 'BEGIN { printf "%.1f", f / t }')" \
-        "$(awk -v a="$rc0" -v b="$rc1" -v n="$TASKS" 'BEGIN { printf "%.3f", 1000 * (b - a) / n }')" \
-        "$(awk -v a="$pc0" -v b="$pc1" -v n="$TASKS" 'BEGIN { printf "%.2f", 1000 * (b - a) / n }')"
+        "$(awk -v a="$rc0" -v b="$rc1" -v n="$claims" 'BEGIN { printf "%.3f", 1000 * (b - a) / n }')" \
+        "$(awk -v a="$pc0" -v b="$pc1" -v n="$claims" 'BEGIN { printf "%.2f", 1000 * (b - a) / n }')"
 done | tee "$D/rows"
 # Medians over the runs, column by column.
 awk '{ for (i = 2; i <= NF; i++) { v = $i; sub("%", "", v); c[i, NR] = v } n = NR; k = NF }
@@ -129,4 +144,4 @@ awk '{ for (i = 2; i <= NF; i++) { v = $i; sub("%", "", v); c[i, NR] = v } n = N
                for (x = 1; x <= n; x++) for (y = x + 1; y <= n; y++) if (a[y] + 0 < a[x] + 0) { t = a[x]; a[x] = a[y]; a[y] = t }
                printf " %9s", a[int((n + 1) / 2)] }
            printf "\n" }' "$D/rows"
-echo "tasks $TASKS, %$THROTTLE on $CPUS CPUs announced, $DIMS parameters, sleep $SLEEP s; $(nproc) cores"
+echo "$SWEEPS x $TASKS tasks, %$THROTTLE each on $CPUS CPUs announced, $DIMS parameters, sleep $SLEEP s; $(nproc) cores"
