@@ -147,7 +147,8 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
- * reported so far: Redis records it as pruned. A trial no longer this
+ * reported so far: Redis records it as pruned (so is a COMMAND that exits
+ * 3, as `protein report` tells it to, before the poll sees the flag). A trial no longer this
  * agent's (its lease ended while the agent was frozen, and another claim
  * took it) has COMMAND stopped and nothing recorded. Returns 0, a signal number
  * when the agent was told to stop, or -1 on a fatal error. */
@@ -215,6 +216,11 @@ static int run_trial(agent *a, pq_trial *t)
      * protein run); a stopped one's group is gone already (pid 0) */
     if (pid > 0)
         kill(-pid, SIGTERM);
+    /* A program that obeyed `protein report`'s exit status 3 before the
+     * next poll saw the flag was stopped by the sweep all the same. */
+    if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) == CLI_ESTOP &&
+        renew_lease(a, t) == STOP_ASKED)
+        stopped = 1;
     /* stopped: judged by the reports it made, as if it had ended */
     end = cli_trial_outcome(stopped ? 0 : status, result, t->metric,
                             t->cost_metric, &res, rec.text, sizeof(rec.text));
@@ -230,10 +236,9 @@ static int run_trial(agent *a, pq_trial *t)
         snprintf(rec.text, sizeof(rec.text), "%s %.6g",
                  t->metric != NULL ? t->metric : "score", res.metric);
     }
-    /* the sweep records a trial it asked to stop as pruned */
-    printf("trial %ld%s: %s\n", t->id,
-           stopped && rec.kind == PQ_SPOOL_COMPLETED ? " pruned" : "",
-           rec.text);
+    /* the sweep records a trial it asked to stop as pruned, whether or
+     * not its result file names the metric */
+    printf("trial %ld%s: %s\n", t->id, stopped ? " pruned" : "", rec.text);
     fflush(stdout);
     ret = record(a, t, &rec);
 done:

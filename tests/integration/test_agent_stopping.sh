@@ -5,7 +5,9 @@
 #   - hyperband: the trials' reports (protein report) go to Redis; a trial
 #     worse than the band's threshold is asked to stop, the agent stops its
 #     command (which ignores `protein report`'s exit status 3) and the
-#     trial is recorded as pruned, at the band, not failed;
+#     trial is recorded as pruned, at the band, not failed; so is a
+#     command that exits 3 when protein report says so, and the agent says
+#     so in both cases;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -19,7 +21,8 @@ PROTEIND=$top_builddir/coordinator/proteind
 user=$(id -un)
 
 # train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
-# trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); the
+# trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); with
+# OBEY set it exits with `protein report`'s status 3 when told to stop; the
 # step reported is 10 times the report's number plus 0.5 (never a value of
 # the integer parameter steps below, which the optimizer would merge).
 cat >"$tmp/train.sh" <<EOS
@@ -30,7 +33,8 @@ base=10
 i=1
 while [ \$i -le \${STEPS:-6} ]; do
     s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
-    "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || echo "report \$i: exit \$?"
+    "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || {
+        rc=\$?; echo "report \$i: exit \$rc"; [ -n "\${OBEY:-}" ] && exit \$rc; }
     [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
     i=\$((i + 1))
 done
@@ -89,6 +93,20 @@ grep -q "report 2: exit 3" "$tmp/hb.out" ||
 # pruned at its last report, as a success of the band: the score is kept
 "$PROTEIN" show hb 2 | grep -q '^score  *10\.' ||
     fail "hb trial 2: no score from its reports: $("$PROTEIN" show hb 2)"
+
+# The same, with a command that obeys protein report's exit status 3 at
+# once, long before the agent's next poll (2 s) reads the stop flag: the
+# agent still calls the trial pruned, as Redis records it.
+sed 's/^name: hb/name: hb3/' "$tmp/hb.yaml" >"$tmp/hb3.yaml"
+"$PROTEIN" create "$tmp/hb3.yaml" >/dev/null 2>&1 || fail "create hb3"
+OBEY=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hb3 --count 2 -- "$tmp/train.sh" \
+    >"$tmp/hb3.out" 2>&1 || fail "agent hb3: $(cat "$tmp/hb3.out")"
+"$PROTEIN" show hb3 2 | grep -q '^status  *pruned' ||
+    fail "hb3 trial 2 not pruned: $("$PROTEIN" show hb3 2) $(cat "$tmp/hb3.out")"
+grep -q '^report 2: exit 3' "$tmp/hb3.out" && [ ! -e "$tmp/finished.2" ] ||
+    fail "hb3 trial 2 did not exit on protein report's status 3: $(cat "$tmp/hb3.out")"
+grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb3.out" ||
+    fail "agent did not call trial 2, which exited 3 when told to stop, pruned: $(cat "$tmp/hb3.out")"
 
 # ------------------------------------------------------------ metric.target
 cat >"$tmp/tgt.yaml" <<'EOS'
