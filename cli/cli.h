@@ -136,10 +136,13 @@ const char *cli_sweep_name(const char *verb, const char *given);
  * password file that `protein admin add-user` left in the
  * caller's home directory, used as the Redis user of the caller's login
  * name (unless the URL names a user).
- * Returns the context, or NULL after printing "protein VERB: REASON" (the
- * library's reason, naming the redacted URL). The caller frees it with
- * pq_free. */
-pq_context *cli_connect(const char *verb, const cli_redis_opts *r);
+ * Returns CLI_OK with the context in *out, which the caller frees with
+ * pq_free; else *out is NULL after "protein VERB: REASON" is printed (the
+ * library's reason, naming the redacted URL), and the result is
+ * CLI_EUSAGE for a Redis URL that is malformed or names a database the
+ * server refuses (a config error), CLI_EFAIL for the rest (unreachable,
+ * password refused, out of memory). */
+int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out);
 
 /* Warns on stderr, when skipped > 0, that pq_trial_list left out that
  * many trials of sweep whose stored records are malformed, with ctx's

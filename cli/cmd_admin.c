@@ -249,14 +249,11 @@ int cmd_admin(int argc, char **argv)
                         "%s: %s; nothing was changed",
                         name, tmp, strerror(errno));
     }
-    ctx = cli_connect(VERB, &r);
-    if (!ctx)
-        c = CLI_EFAIL;
-    else if (pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK)
+    c = cli_connect(VERB, &r, &ctx);
+    if (c == CLI_OK &&
+        pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK)
         c = cli_fail(VERB, "cannot create Redis user %s: %s", name,
                      ctx->errstr);
-    else
-        c = CLI_OK;
     pq_free(ctx);
     if (c != CLI_OK) {
         if (secret_step(pw, SECRET_DISCARD, tmp, secret_file, password) != 0)

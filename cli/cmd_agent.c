@@ -148,10 +148,10 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
  * reported so far: Redis records it as pruned (so is a COMMAND that exits
- * 3, as `protein report` tells it to, before the poll sees the flag). A trial no longer this
- * agent's (its lease ended while the agent was frozen, and another claim
- * took it) has COMMAND stopped and nothing recorded. Returns 0, a signal number
- * when the agent was told to stop, or -1 on a fatal error. */
+ * 3, as `protein report` tells it to, before the poll sees the flag). A trial
+ * no longer this agent's (its lease ended while the agent was frozen, and
+ * another claim took it) has COMMAND stopped and nothing recorded. Returns 0, a
+ * signal number when the agent was told to stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
     char *result = NULL;
@@ -473,9 +473,8 @@ int cmd_agent(int argc, char **argv)
     else
         snprintf(a.claim_base, sizeof(a.claim_base), "%s:%ld", a.host,
                  (long)getpid());
-    a.ctx = cli_connect(VERB, &r);
-    if (!a.ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(VERB, &r, &a.ctx)) != CLI_OK)
+        return ret;
     if (hand_redis_settings(&r) < 0) {
         pq_free(a.ctx);
         return CLI_EFAIL;

@@ -86,7 +86,7 @@ static int send_progress(const cli_wandb_metric *m, size_t from)
     if (!sweep || !trial || !token || m->n_history == 0)
         return 0;
     id = strtol(trial, &end, 10);
-    if (end == trial || *end != '\0' || !(ctx = cli_connect(VERB, &r)))
+    if (end == trial || *end != '\0' || cli_connect(VERB, &r, &ctx) != CLI_OK)
         return 0;
     /* the run's first value starts the trial's record over: a trial run
      * again (requeued, preempted) is a new W&B run, its history from 1 */

@@ -31,7 +31,7 @@ int cmd_replay(int argc, char **argv)
     cli_redis_opts r = {0};
     pq_spool_stats stats;
     pq_context *ctx;
-    int c, rc;
+    int c, rc, ret;
 
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":", longopts, &r)) != -1) {
@@ -45,9 +45,8 @@ int cmd_replay(int argc, char **argv)
     if (spool[0] != '/')
         return cli_usage_error(VERB, "--spool: '%s' is not an absolute path",
                                spool);
-    ctx = cli_connect(VERB, &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(VERB, &r, &ctx)) != CLI_OK)
+        return ret;
     rc = pq_spool_replay(ctx, spool, 0, &stats, print_line, NULL);
     printf("%zu applied, %zu dropped (already recorded or superseded), %zu "
            "left for later, %zu unreadable\n",

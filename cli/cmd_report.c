@@ -132,8 +132,7 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
                 trial);
         return 0;
     }
-    ctx = cli_connect(VERB, r);
-    if (!ctx) {
+    if (cli_connect(VERB, r, &ctx) != CLI_OK) {
         fprintf(stderr, "protein report: progress not sent (the values are in "
                         "$PROTEIN_RESULT)\n");
         return 0;

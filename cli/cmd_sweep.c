@@ -182,9 +182,9 @@ int cmd_create(int argc, char **argv)
         n_fallback = 0;
         goto done;
     }
-    ctx = cli_connect(verb, &r);
-    if (!ctx)
+    if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         goto done;
+    ret = CLI_EFAIL;
     memset(&spec, 0, sizeof(spec));
     spec.name = name;
     spec.config_yaml = yaml;
@@ -268,9 +268,8 @@ int cmd_list(int argc, char **argv)
     if (!all && !user)
         return cli_usage_error(argv[0], "your login name is not one protein "
                                         "accepts as an owner: use --all");
-    ctx = cli_connect(argv[0], &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
+        return ret;
     rc = all ? pq_sweep_list(ctx, &names, &n, &cut, &n_cut)
              : pq_sweep_list_owned(ctx, user, &names, &n);
     if (rc != PQ_OK) {
@@ -322,9 +321,8 @@ int cmd_status(int argc, char **argv)
 
     if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
         return ret;
-    ctx = cli_connect(argv[0], &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
+        return ret;
     rc = pq_sweep_get(ctx, pos[0], &info);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
@@ -473,9 +471,8 @@ int cmd_control(int argc, char **argv)
 
     if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
         return ret;
-    ctx = cli_connect(verb, &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
+        return ret;
     rc =
         pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
     if (rc == PQ_ESTATE) {
@@ -560,9 +557,8 @@ int cmd_delete(int argc, char **argv)
                                "refusing to delete sweep %s without --yes "
                                "(stdin is not a terminal)",
                                sweep);
-    ctx = cli_connect(verb, &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
+        return ret;
     rc = pq_sweep_get(ctx, sweep, &info);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, sweep, rc);

@@ -60,14 +60,13 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
                            const char *sweep, int state, sweep_data *d)
 {
     size_t skipped = 0;
-    int rc;
+    int rc, ret;
 
     memset(d, 0, sizeof(*d));
     if (!(sweep = cli_sweep_name(verb, sweep)))
         return CLI_EUSAGE;
-    d->ctx = cli_connect(verb, r);
-    if (!d->ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(verb, r, &d->ctx)) != CLI_OK)
+        return ret;
     rc = pq_sweep_get(d->ctx, sweep, &d->info);
     if (rc == PQ_OK)
         rc = pq_trial_list(d->ctx, sweep, state, &d->trials, &d->n, &skipped);
@@ -375,9 +374,8 @@ int cmd_show(int argc, char **argv)
         return ret;
     if (cli_parse_long(argv[0], "TRIAL", pos[1], 0, 1L << 53, &id))
         return CLI_EUSAGE;
-    ctx = cli_connect(argv[0], &r);
-    if (!ctx)
-        return CLI_EFAIL;
+    if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
+        return ret;
     rc = pq_trial_get(ctx, pos[0], id, &t);
     if (rc == PQ_ENOTRIAL) {
         ret = cli_fail(argv[0], "sweep %s has no trial %ld", pos[0], id);

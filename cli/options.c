@@ -239,11 +239,12 @@ static void user_credentials(pq_connect_options *opts)
     opts->user = user;
 }
 
-pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
+int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out)
 {
     pq_connect_options opts;
     pq_context *ctx;
     const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
+    int ret;
 
     memset(&opts, 0, sizeof(opts));
     opts.url = r->url;
@@ -256,11 +257,10 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
         user_credentials(&opts);
     opts.connect_timeout_ms = 2000;
     opts.command_timeout_ms = 5000;
+    *out = NULL;
     ctx = pq_connect(&opts);
-    if (!ctx) {
-        cli_fail(verb, "out of memory");
-        return NULL;
-    }
+    if (!ctx)
+        return cli_fail(verb, "out of memory");
     if (ctx->err != PQ_OK) {
         /* The library's message names the (redacted) URL itself; a
          * password problem is not cured by another URL, and its message
@@ -269,12 +269,14 @@ pq_context *cli_connect(const char *verb, const cli_redis_opts *r)
                  ctx->errstr[0] ? ctx->errstr : protein_strerror(ctx->err),
                  ctx->err == PQ_EAUTH ? ""
                                       : " (set --redis URL or $PROTEIN_REDIS)");
+        ret = ctx->err == PQ_EINVAL ? CLI_EUSAGE : CLI_EFAIL;
         pq_free(ctx);
-        return NULL;
+        return ret;
     }
     if (ctx->functions_stale)
         fprintf(stderr, "protein %s: warning: %s\n", verb, PQ_STALE_FUNCTIONS);
-    return ctx;
+    *out = ctx;
+    return CLI_OK;
 }
 
 void cli_warn_skipped(const char *verb, const pq_context *ctx,

@@ -121,9 +121,29 @@ grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$t
 rc=0
 "$PROTEIN" status clitest --redis "redis://user:secret@127.0.0.1:$REDIS_PORT" \
     >"$tmp/urlpw.out" 2>&1 || rc=$?
-expect_rc 1 "$rc" "a password in the URL"
+expect_rc 2 "$rc" "a password in the URL"
 grep -qFx "protein status: Redis URL 'redis://user:***@127.0.0.1:$REDIS_PORT' carries a password: protein never takes one from a URL (it would show in job environments and logs); put it in a file only you can read and pass that file (--password-file, password_file=) or set PROTEIN_REDIS_PASSWORD (set --redis URL or \$PROTEIN_REDIS)" \
     "$tmp/urlpw.out" || fail "the refusal of a URL password is not whole: $(cat "$tmp/urlpw.out")"
+
+# a malformed URL, or a database the server refuses, is a config error
+# (exit 2) in every verb that connects, from --redis or $PROTEIN_REDIS;
+# nothing is created
+for url in "http://127.0.0.1:$REDIS_PORT" "redis://127.0.0.1:$REDIS_PORT/99999"; do
+    for verb in "status clitest" "trials clitest" "show clitest 1" "list" \
+        "create --name badurl $tmp/clitest.yaml" "agent clitest --count 1 -- true"; do
+        rc=0
+        # shellcheck disable=SC2086
+        "$PROTEIN" ${verb%% *} --redis "$url" $(echo "$verb" | cut -s -d' ' -f2-) \
+            >"$tmp/badurl.out" 2>&1 || rc=$?
+        expect_rc 2 "$rc" "protein $verb --redis $url"
+        grep -q "Redis URL\|database\|DB index" "$tmp/badurl.out" ||
+            fail "protein $verb --redis $url: $(cat "$tmp/badurl.out")"
+    done
+    rc=0
+    PROTEIN_REDIS=$url "$PROTEIN" status clitest >"$tmp/badurl.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "PROTEIN_REDIS=$url protein status"
+done
+"$PROTEIN" status badurl >/dev/null 2>&1 && fail "create with a bad URL created a sweep"
 
 # ------------------------------------------------------------ list, status
 "$PROTEIN" list >"$tmp/list.out" || fail "list"
