@@ -55,6 +55,34 @@ static struct {
     char sweep[PQ_SWEEP_NAME_MAX + 1]; /* the full name: USER/NAME */
 } state;
 
+/* Slurm runs each callback once per plugstack line that loads this
+ * plugin, the lines' calls one after the other, and every line shares
+ * this file's state (one .so, loaded once). Debian's plugstack.conf
+ * includes every file of plugstack.conf.d, so a protein line written into both
+ * loads it twice; the second user_init then claimed with the context the
+ * first had freed (slurmstepd crashed) and task_exit counted each task
+ * twice. Only the first call of each run acts, with the first line's
+ * arguments. */
+enum callback {
+    CB_POST_OPT,
+    CB_USER_INIT,
+    CB_TASK_INIT,
+    CB_TASK_EXIT,
+    CB_EXIT,
+    CB_COUNT
+};
+static struct {
+    unsigned copies;          /* plugstack lines loading the plugin */
+    unsigned calls[CB_COUNT]; /* calls of each callback so far */
+} lines;
+
+/* Counts a call of callback cb; whether it is the first of its run, the
+ * one that acts. */
+static int acting_call(enum callback cb)
+{
+    return lines.copies <= 1 || lines.calls[cb]++ % lines.copies == 0;
+}
+
 static void state_reset(void)
 {
     spank_protein_trial_clear(&state.trial);
@@ -72,6 +100,16 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
     spank_context_t where = spank_context();
     char err[512];
 
+    if (lines.copies++ > 0) {
+        if (lines.copies == 2 &&
+            (where == S_CTX_LOCAL || where == S_CTX_ALLOCATOR ||
+             where == S_CTX_REMOTE))
+            slurm_error("protein: spank_protein.so is loaded by more than one "
+                        "plugstack.conf line (Debian's plugstack.conf "
+                        "includes plugstack.conf.d/*.conf); the first line "
+                        "counts: remove the others");
+        return 0;
+    }
     if (where != S_CTX_LOCAL && where != S_CTX_ALLOCATOR &&
         where != S_CTX_REMOTE)
         return 0;
@@ -114,7 +152,8 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     char probe[16], msg[SPANK_PROTEIN_PATH_MAX + 160];
     double t0;
 
-    if (spank_context() != S_CTX_REMOTE || sweep == NULL)
+    if (!acting_call(CB_POST_OPT) || spank_context() != S_CTX_REMOTE ||
+        sweep == NULL)
         return 0;
     if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
         step == SLURM_EXTERN_CONT)
@@ -159,7 +198,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     char node[256], tmpdir[SPANK_PROTEIN_PATH_MAX], user[PQ_OWNER_MAX + 1];
     double t0;
 
-    if (!state.active || state.error[0] != '\0')
+    if (!acting_call(CB_USER_INIT) || !state.active || state.error[0] != '\0')
         return 0;
     memset(&job, 0, sizeof(job));
     if (get_u32(sp, S_JOB_ID, "job id", &job.job_id) != 0 ||
@@ -219,7 +258,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
     int task = 0;
 
-    if (!state.active)
+    if (!acting_call(CB_TASK_INIT) || !state.active)
         return 0;
     if (state.error[0] != '\0') {
         slurm_error("%s", state.error);
@@ -264,6 +303,8 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     char problem[512];
     int status = 0, have_result = 0;
 
+    if (!acting_call(CB_TASK_EXIT))
+        return 0;
     if (state.active && state.trial.trial == NULL &&
         state.release_key[0] != '\0') {
         release_abandoned_claim();
@@ -296,9 +337,13 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     return 0;
 }
 
-/* Every context: forgets the step's state. */
+/* Every context: forgets the step's state (after the last line's call,
+ * the count of lines too). */
 int slurm_spank_exit(spank_t sp, int ac, char **av)
 {
-    state_reset();
+    if (acting_call(CB_EXIT))
+        state_reset();
+    if (lines.copies <= 1 || lines.calls[CB_EXIT] >= lines.copies)
+        memset(&lines, 0, sizeof(lines));
     return 0;
 }

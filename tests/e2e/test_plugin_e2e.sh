@@ -13,7 +13,8 @@
 # failed 3; no score -> failed "no result"; the result file private under a
 # fresh name (planted files and symlinks harmless); scancel -> interrupted; protein
 # cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
-# the task -> same trial; a 32-task array (%8), proteind given the bare
+# the task -> same trial; the plugin loaded by two plugstack lines -> one
+# trial, completed; a 32-task array (%8), proteind given the bare
 # sweep name -> 32 distinct completed trials, none a fallback point, the
 # best beating the Sobol warm-up's best; proteind down -> fallback
 # points, back -> model points again; early_terminate (hyperband) and
@@ -249,6 +250,29 @@ EOF
         [ "$(trial_field e2e-outcomes "$t" attempts)" = 1 ]
 }
 check "completed with score and cost; an srun step inside sees the same trial" case_completed_and_srun
+
+# An admin who appends the protein line to plugstack.conf, which already
+# includes plugstack.conf.d (as Debian's does), loads the plugin twice:
+# sbatch says so, and the job (with its srun step) runs one trial to its
+# end (slurmstepd crashed before).
+case_listed_twice() {
+    local j t msg ok=0
+    cp "$D/plugstack.conf" "$OUT/plugstack.conf.saved"
+    cat "$D/plugstack.conf.d/protein.conf" >> "$D/plugstack.conf"
+    msg=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/twice.out" "$OUT/ok.sh" 2>&1)
+    echo "$msg" | grep -q "protein: spank_protein.so is loaded by more than one plugstack.conf line" ||
+        { echo "sbatch said: $msg"; ok=1; }
+    j=$(echo "$msg" | tail -1)
+    wait_done "$j" || ok=1
+    cp "$OUT/plugstack.conf.saved" "$D/plugstack.conf"
+    t=$(sed -n 's/^trial=//p' "$OUT/twice.out")
+    [ $ok -eq 0 ] && [ -n "$t" ] && [ "$(job_state "$j")" = COMPLETED ] &&
+        [ "$(grep -c "^protein: sweep $U/e2e-outcomes trial $t" "$OUT/twice.out")" = 1 ] &&
+        [ "$(sed -n 's/^inner=//p' "$OUT/twice.out")" = "$t" ] &&
+        [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
+        [ "$(trial_field e2e-outcomes "$t" score)" = 0.25 ]
+}
+check "the plugin loaded by two plugstack lines: a warning at submission, one trial run to its end" case_listed_twice
 
 # The result file sits in a per-user directory (mode 0700) under a fresh
 # name; another user's files at the old predictable name and a symlink at

@@ -589,6 +589,76 @@ static void test_outcome_spooled_and_replayed(void)
     CU_ASSERT_EQUAL(count_records(path), 0);
 }
 
+/* A plugin loaded by two plugstack lines (Debian's plugstack.conf
+ * includes plugstack.conf.d): Slurm calls every callback twice in a row,
+ * on one shared state. The first line's arguments count, one trial is
+ * claimed, and its outcome waits for the step's last task. A step of a
+ * plugin loaded once afterwards claims as usual. */
+static void test_listed_twice(void)
+{
+    char *first[4], *second[1];
+    pq_trial_record *r;
+    const char *result;
+    FILE *f;
+    int i;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("twice"), PQ_OK);
+    first[0] = arg_redis;
+    first[1] = arg_result_dir;
+    first[2] = "claim_timeout=0";
+    first[3] = "connect_timeout=300";
+    second[0] = "redis=redis://127.0.0.1:1";
+    start_step_av("twice", 801, SLURM_BATCH_SCRIPT, 4, first);
+    plugin_stub.tasks = 2;
+    CU_ASSERT_EQUAL(slurm_spank_init(NULL, 1, second), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error,
+                                  "loaded by more than one plugstack.conf"));
+    for (i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    for (i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
+    result = plugin_stub_env("PROTEIN_RESULT");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(result);
+    r = trial("twice", 2);
+    CU_ASSERT_PTR_NULL(r); /* one claim, not two */
+    pq_trial_record_free(r);
+    f = fopen(result, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=0.25\n", f);
+    fclose(f);
+    plugin_stub.exit_status = 0;
+    /* the first task's two calls: one task of two has ended */
+    for (i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    r = trial("twice", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    for (i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    r = trial("twice", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT(r->has_score && r->score == 0.25);
+    pq_trial_record_free(r);
+    for (i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
+
+    start_step("twice", arg_redis, 802, SLURM_BATCH_SCRIPT);
+    plugin_stub.array_task_id = 4; /* another claim key than 500_3 */
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "2"));
+    plugin_stub.exit_status = 0;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
+    r = trial("twice", 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED); /* no score: "no result" */
+    pq_trial_record_free(r);
+}
+
 static const cunit_test tests[] = {
     {"claim, export, complete", test_claim_complete},
     {"interrupt, requeue, fail", test_interrupt_and_requeue},
@@ -602,6 +672,7 @@ static const cunit_test tests[] = {
      test_abandoned_claim_released},
     {"an outcome spooled, then replayed once",
      test_outcome_spooled_and_replayed},
+    {"loaded by two plugstack lines", test_listed_twice},
 };
 
 int main(void)
