@@ -67,11 +67,13 @@ void spank_protein_options_clear(void)
     sweep_problem[0] = '\0';
 }
 
-/* In sbatch, salloc and srun (running as the submitter, uid): when the
- * plugstack gives no password file and $PROTEIN_REDIS_PASSWORD is unset
- * or empty, the submitter's own Redis identity from
- * `protein admin add-user`, if they have one: o's user and password_file
- * point into user and path. */
+/* In sbatch, salloc and srun (running as the submitter, uid): the check
+ * logs in as the submitter's own Redis user (their login name), never as
+ * the plugstack URL's, which is slurmstepd's. The password is
+ * $PROTEIN_REDIS_PASSWORD when set (pq_connect reads it when no file is
+ * given), else the file `protein admin add-user` left in their home;
+ * o's user and password_file point into user and path. A login name
+ * protein cannot take as a Redis user leaves o as it is. */
 static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
                                   size_t ulen, char *path, size_t plen)
 {
@@ -79,19 +81,15 @@ static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
     char scratch[4096];
     struct stat st;
 
-    /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
-     * library reads only when no file is given. */
-    if (o->password_file != NULL || pq_env_password() ||
-        getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
+    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
         found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
         strlen(pw.pw_name) >= ulen)
         return;
-    snprintf(path, plen, "%s/%s", pw.pw_dir, PQ_USER_PASSWORD_FILE);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return;
     snprintf(user, ulen, "%s", pw.pw_name);
     o->user = user;
-    o->password_file = path;
+    snprintf(path, plen, "%s/%s", pw.pw_dir, PQ_USER_PASSWORD_FILE);
+    if (!pq_env_password() && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+        o->password_file = path;
 }
 
 /* Why a sweep name is malformed, for people. */

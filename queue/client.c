@@ -396,6 +396,29 @@ const char *pq_env_password(void)
     return pw && *pw ? pw : NULL;
 }
 
+/* Replaces ctx->url by the address conn connects to, as the user it logs
+ * in as (the caller's pq_connect_options.user, not the URL's): messages
+ * name the identity used. Returns PQ_OK or PQ_ENOMEM (ctx->url kept). */
+static int show_user(pq_context *ctx, const pq_conn *conn)
+{
+    char db[16] = "", *shown;
+    size_t len = strlen(conn->host) + strlen(conn->user) + 48;
+
+    if (!(shown = malloc(len)))
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    if (conn->db > 0)
+        snprintf(db, sizeof db, "/%d", conn->db);
+    if (conn->is_unix)
+        snprintf(shown, len, "unix://%s (Redis user %s)", conn->host,
+                 conn->user);
+    else
+        snprintf(shown, len, "redis://%s@%s:%d%s", conn->user, conn->host,
+                 conn->port, db);
+    free(ctx->url);
+    ctx->url = shown;
+    return PQ_OK;
+}
+
 pq_context *pq_connect(const pq_connect_options *opts)
 {
     pq_connect_options o = {0};
@@ -436,6 +459,8 @@ pq_context *pq_connect(const pq_connect_options *opts)
             return ctx;
         }
         strcpy(conn->user, o.user);
+        if (show_user(ctx, conn) != PQ_OK)
+            return ctx;
     }
     /* What the caller names beats the environment: a --password-file
      * given on the command line or in plugstack.conf is meant for this

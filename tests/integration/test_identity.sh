@@ -169,6 +169,20 @@ grep -q 'could not check' "$tmp/submit.err" && fail "A's submission unchecked: $
 submit "$A" nosuch >/dev/null 2>"$tmp/submit.err" && fail "A's submission to no sweep accepted"
 grep -q "no such sweep $A/nosuch" "$tmp/submit.err" || fail "no 'no such sweep': $(cat "$tmp/submit.err")"
 check "B submits to A's shared sweep" submit "$B" "$A/open"
+# $PROTEIN_REDIS_PASSWORD in the submitter's environment is the
+# submitter's own password, not the plugstack URL's user's (the check
+# logged in as protein-plugin with it, and let a mistyped sweep through);
+# a wrong one is a warning that names the submitter's identity.
+runuser -u "$A" -- env PROTEIN_REDIS_PASSWORD="$(cat "$APW")" "$STEP" nosuch \
+    "$(id -u "$A")" 0 submit "redis=$PLUGIN_URL" >/dev/null 2>"$tmp/submit.err" &&
+    fail "A's submission to no sweep accepted with PROTEIN_REDIS_PASSWORD set: $(cat "$tmp/submit.err")"
+grep -q "no such sweep $A/nosuch" "$tmp/submit.err" ||
+    fail "PROTEIN_REDIS_PASSWORD: no 'no such sweep': $(cat "$tmp/submit.err")"
+runuser -u "$A" -- env PROTEIN_REDIS_PASSWORD=wrong "$STEP" ppo "$(id -u "$A")" 0 \
+    submit "redis=$PLUGIN_URL" >/dev/null 2>"$tmp/submit.err" ||
+    fail "a wrong PROTEIN_REDIS_PASSWORD refused the submission: $(cat "$tmp/submit.err")"
+grep -q "could not check sweep 'ppo' (.*redis://$A@127.0.0.1:$REDIS_PORT" "$tmp/submit.err" ||
+    fail "the warning does not name A's identity: $(cat "$tmp/submit.err")"
 
 # A running trial of A's (a job of A that holds it), for the attacks below.
 step ppo "$UA" 102 - >"$tmp/run.out" 2>"$tmp/run.err" || fail "A's running job: $(cat "$tmp/run.err")"
