@@ -196,7 +196,7 @@ int spank_protein_record(const spank_protein_config *cfg,
         "protein: %s: Redis unreachable for %d s (%s); spooled to %s (replayed "
         "by the next task that ends on this node, or by `protein replay`)",
         what, cfg->outcome_retry_s, why, path);
-    return 0;
+    return 1;
 }
 
 int spank_protein_outcome_report(const spank_protein_config *cfg,
@@ -204,6 +204,8 @@ int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const spank_protein_outcome *o)
 {
     pq_spool_record rec;
+    const char *when;
+    int rc;
 
     memset(&rec, 0, sizeof(rec));
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", t->sweep);
@@ -216,14 +218,15 @@ int spank_protein_outcome_report(const spank_protein_config *cfg,
     rec.kind = o->kind == SPANK_PROTEIN_COMPLETED ? PQ_SPOOL_COMPLETED
                : o->kind == SPANK_PROTEIN_FAILED  ? PQ_SPOOL_FAILED
                                                   : PQ_SPOOL_INTERRUPTED;
-    if (spank_protein_record(cfg, &rec) != 0)
+    if ((rc = spank_protein_record(cfg, &rec)) < 0)
         return -1;
+    when = rc == 1 ? " (spooled: recorded when replayed)" : "";
     if (o->kind == SPANK_PROTEIN_COMPLETED)
-        slurm_info("protein: sweep %s trial %ld completed: score %g cost %g",
-                   t->sweep, t->id, o->score, o->cost);
+        slurm_info("protein: sweep %s trial %ld completed: score %g cost %g%s",
+                   t->sweep, t->id, o->score, o->cost, when);
     else
-        slurm_info("protein: sweep %s trial %ld %s: %s", t->sweep, t->id,
+        slurm_info("protein: sweep %s trial %ld %s: %s%s", t->sweep, t->id,
                    o->kind == SPANK_PROTEIN_FAILED ? "failed" : "interrupted",
-                   o->reason);
+                   o->reason, when);
     return 0;
 }

@@ -215,8 +215,8 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
  * cfg->outcome_retry_s seconds; past that the record is written to
  * cfg->spool_dir for a later replay. Once Redis answered, up to 64 records
  * spooled earlier on this node are replayed on the same connection.
- * Returns 0 when recorded or spooled, -1 after logging (slurm_error) a
- * message naming the sweep and trial. */
+ * Returns 0 when recorded, 1 when spooled (a message said so), -1 after
+ * logging (slurm_error) a message naming the sweep and trial. */
 int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec);
 

@@ -562,6 +562,10 @@ static void test_outcome_spooled_and_replayed(void)
     plugin_stub.exit_status = 0;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
+    /* the node's log says the outcome waits in the spool */
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info,
+                                  "trial 1 completed: score 0.75 cost 1 "
+                                  "(spooled: recorded when replayed)"));
     slurm_spank_exit(NULL, 0, NULL);
     snprintf(path, sizeof(path), "%s/spool", tmpdir);
     CU_ASSERT_EQUAL(count_records(path), 1);
