@@ -154,7 +154,8 @@ static int admin_rules(int argc, char **argv)
         role = PQ_ACL_USER;
     else
         return cli_usage_error(VERB,
-                               "expected 'rules user NAME' or 'rules service'");
+                               "expected 'rules user NAME' or 'rules service' "
+                               "(rules only prints them: no Redis options)");
     if (pq_acl_rules(role, role == PQ_ACL_USER ? argv[2] : NULL, rules,
                      sizeof(rules)) != PQ_OK)
         return cli_usage_error(VERB,
