@@ -103,7 +103,8 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
  * EACCES). */
 int cli_command_runnable(const char *name);
 
-/* The command `protein exec CONFIG_PATH` with this program's own path, as
+/* The command `protein exec --quiet CONFIG_PATH` with this program's own
+ * path (its caller printed the config's warnings), as
  * a NULL-terminated vector (*out, free with cli_strv_free). Returns 0, or
  * -1 (out of memory, /proc/self/exe unreadable). */
 int cli_exec_command(const char *config_path, char ***out);
@@ -160,9 +161,11 @@ int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
  * Returns 0, or -1 with errno set; nothing is allocated on failure. */
 int cli_read_file(const char *path, char **text, size_t *len);
 
-/* Loads a sweep config file; on failure prints "protein VERB: FILE:LINE:
- * KEY: MESSAGE" and returns NULL. The caller frees with protein_config_free. */
-protein_sweep_config *cli_load_config(const char *verb, const char *path);
+/* Loads a sweep config file and prints its load warnings on stderr
+ * unless quiet; on failure prints "protein VERB: FILE:LINE: KEY: MESSAGE"
+ * and returns NULL. The caller frees with protein_config_free. */
+protein_sweep_config *cli_load_config(const char *verb, const char *path,
+                                      int quiet);
 
 /* ------------------------------------------------------------ format.c */
 

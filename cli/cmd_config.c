@@ -25,7 +25,7 @@ int cmd_config(int argc, char **argv)
     if (argc - optind != 1)
         return cli_usage_error(VERB, argc - optind < 1 ? "missing CONFIG"
                                                        : "too many arguments");
-    cfg = cli_load_config(VERB, argv[optind]);
+    cfg = cli_load_config(VERB, argv[optind], 0);
     if (!cfg)
         return CLI_EUSAGE;
     rc = protein_config_write_yaml(cfg, stdout);

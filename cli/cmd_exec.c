@@ -9,10 +9,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,10 @@
 
 #define VERB "exec"
 #define POLL_MS 2000
+/* How far below the working directory a run written elsewhere is looked
+ * for: Hydra's outputs/DATE/TIME/wandb is 4 levels down. */
+#define SEARCH_DEPTH 5
+#define SEARCH_DIRS 2000
 
 /* A W&B run id unique to this trial: letters, digits, '-' and '_' only. */
 static void make_run_id(char *buf, size_t len, const char *sweep,
@@ -46,7 +52,42 @@ static void wandb_dir(char *buf, size_t len)
 {
     const char *d = cli_env("WANDB_DIR");
 
-    snprintf(buf, len, "%s%swandb", d ? d : "", d ? "/" : "");
+    snprintf(buf, len, "%s/wandb", d ? d : ".");
+}
+
+/* Looks below dir, at most depth levels down and *budget directories in
+ * all (hidden ones and symbolic links left out), for a directory named
+ * wandb that holds run run_id: where a script that passes wandb.init a
+ * dir=, sets WANDB_DIR itself, or changes directory (Hydra) has its run
+ * written. Returns 0 with that wandb directory in buf. */
+static int find_run_below(const char *dir, int depth, const char *run_id,
+                          int *budget, char *buf, size_t len)
+{
+    char path[4096], *log = NULL;
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+    int found = -1;
+
+    if (depth < 0 || (*budget)-- <= 0 || !(d = opendir(dir)))
+        return -1;
+    while (found < 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' ||
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
+                (int)sizeof(path) ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (strcmp(e->d_name, "wandb") == 0 &&
+            cli_wandb_find_log(path, run_id, &log) == 0) {
+            free(log);
+            snprintf(buf, len, "%s", path);
+            found = 0;
+        } else {
+            found = find_run_below(path, depth - 1, run_id, budget, buf, len);
+        }
+    }
+    closedir(d);
+    return found;
 }
 
 /* Sets the W&B environment of the script: offline, the trial's params,
@@ -143,7 +184,9 @@ static int result_has_metric(const char *path, const protein_sweep_config *cfg)
 int cmd_exec(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"help", no_argument, NULL, CLI_OPT_HELP}, {NULL, 0, NULL, 0}};
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, CLI_OPT_HELP},
+        {NULL, 0, NULL, 0}};
     const char *json = getenv("PROTEIN_PARAMS");
     const char *result = getenv("PROTEIN_RESULT");
     const char *sweep = getenv("PROTEIN_SWEEP");
@@ -151,17 +194,20 @@ int cmd_exec(int argc, char **argv)
     protein_sweep_config *cfg = NULL;
     pq_params params = {0};
     char *dir = NULL, *param_path = NULL, *json_path = NULL, **cmd = NULL;
-    char run_id[96], why[300] = "", wdir[4096];
+    char run_id[96], why[300] = "", wdir[4096], *log = NULL;
     cli_wandb_job job;
     cli_wandb_metric m = {0};
     sigset_t old;
     size_t reported = 0;
     pid_t pid;
-    int c, status = 0, sig, stopping = 0, ret = CLI_EFAIL;
+    int c, status = 0, sig, stopping = 0, quiet = 0, ret = CLI_EFAIL;
 
     optind = 1;
-    while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1)
-        return cli_option_other(VERB, c, argv);
+    while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1) {
+        if (c != 'q')
+            return cli_option_other(VERB, c, argv);
+        quiet = 1;
+    }
     if (argc - optind != 1)
         return cli_usage_error(
             VERB, argc - optind < 1
@@ -172,7 +218,7 @@ int cmd_exec(int argc, char **argv)
         return cli_usage_error(
             VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT are not set; run this "
                   "inside a trial (a --sweep job, or protein run/agent)");
-    cfg = cli_load_config(VERB, argv[optind]);
+    cfg = cli_load_config(VERB, argv[optind], quiet);
     if (!cfg)
         return CLI_EUSAGE;
     if (!cfg->program && !cfg->command) {
@@ -226,6 +272,23 @@ int cmd_exec(int argc, char **argv)
             kill(-pid, SIGTERM);
         }
     }
+    if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
+        free(log);
+    } else {
+        int budget = SEARCH_DIRS;
+        char elsewhere[sizeof(wdir)];
+
+        /* only now, once: a working directory may hold a dataset */
+        if (find_run_below(".", SEARCH_DEPTH, run_id, &budget, elsewhere,
+                           sizeof(elsewhere)) == 0) {
+            fprintf(stderr,
+                    "protein exec: the run was written to %s, not %s (read "
+                    "at the end: the trial sent no progress reports while "
+                    "it ran)\n",
+                    elsewhere, wdir);
+            snprintf(wdir, sizeof(wdir), "%s", elsewhere);
+        }
+    }
     report(wdir, run_id, cfg->metric, result, &reported, 1, &m);
     if (stopping && (m.n_history > 0 || m.has_summary)) {
         /* stopped at the sweep's request: its last report is the score */
@@ -239,10 +302,14 @@ int cmd_exec(int argc, char **argv)
     }
     if (ret == 0 && reported == 0 && !m.has_summary &&
         !result_has_metric(result, cfg))
-        fprintf(
-            stderr,
-            "protein exec: the program logged no '%s' to W&B (run %s in %s)\n",
-            cfg->metric, run_id, wdir);
+        fprintf(stderr,
+                "protein exec: the program logged no '%s' to W&B (run %s; "
+                "looked in %s and below the working directory)%s\n",
+                cfg->metric, run_id, wdir,
+                strcmp(cfg->metric, "score") == 0
+                    ? "; 'score' is the metric of a config that names "
+                      "none: add metric: {name: KEY}"
+                    : "");
 done:
     cli_wandb_metric_free(&m);
     cli_strv_free(cmd);

@@ -761,7 +761,7 @@ int cmd_run(int argc, char **argv)
     if (has_command < 0)
         return CLI_EUSAGE;
     st.run.command = argv + dash + 1;
-    cfg = cli_load_config(VERB, argv[optind]);
+    cfg = cli_load_config(VERB, argv[optind], 0);
     if (!cfg)
         return CLI_EUSAGE;
     if (has_command == 1) {

@@ -119,7 +119,7 @@ int cmd_create(int argc, char **argv)
         return cli_usage_error(verb, argc - optind < 1 ? "missing CONFIG"
                                                        : "too many arguments");
     path = argv[optind];
-    cfg = cli_load_config(verb, path);
+    cfg = cli_load_config(verb, path, 0);
     if (!cfg)
         return CLI_EUSAGE;
     name = sweep_name_for(given, cfg, path);

@@ -144,11 +144,13 @@ static const struct verb verbs[] = {
      "  PufferLib INI read over its default.ini): every parameter with its\n"
      "  distribution, bounds, scale and choices, every setting filled in\n"},
     {"exec", cmd_exec, "inside a trial: run the config's W&B program offline",
-     "protein exec CONFIG\n"
+     "protein exec [--quiet] CONFIG\n"
      "  runs the program/command of CONFIG (a W&B sweep file) with this\n"
      "  trial's parameters ($PROTEIN_PARAMS) as `wandb agent` would, with\n"
      "  WANDB_MODE=offline; the sweep metric the program logs with\n"
-     "  wandb.log becomes the trial's score ($PROTEIN_RESULT)\n"},
+     "  wandb.log becomes the trial's score ($PROTEIN_RESULT)\n"
+     "  --quiet  leave out CONFIG's warnings (protein run and agent pass\n"
+     "           it: they printed them once)\n"},
 };
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))

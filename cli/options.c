@@ -184,7 +184,7 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
 
 int cli_exec_command(const char *config_path, char ***out)
 {
-    char self[4096], **v = calloc(4, sizeof(*v));
+    char self[4096], **v = calloc(5, sizeof(*v));
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
     *out = NULL;
@@ -195,8 +195,9 @@ int cli_exec_command(const char *config_path, char ***out)
     self[n] = '\0';
     v[0] = strdup(self);
     v[1] = strdup("exec");
-    v[2] = strdup(config_path);
-    if (!v[0] || !v[1] || !v[2]) {
+    v[2] = strdup("--quiet");
+    v[3] = strdup(config_path);
+    if (!v[0] || !v[1] || !v[2] || !v[3]) {
         cli_strv_free(v);
         return -1;
     }
@@ -344,7 +345,8 @@ fail:
     return -1;
 }
 
-protein_sweep_config *cli_load_config(const char *verb, const char *path)
+protein_sweep_config *cli_load_config(const char *verb, const char *path,
+                                      int quiet)
 {
     protein_sweep_config *cfg = NULL;
     protein_error err;
@@ -358,7 +360,7 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path)
         cli_fail(verb, "%s", msg);
         return NULL;
     }
-    if (cfg->warnings)
+    if (cfg->warnings && !quiet)
         fprintf(stderr, "%s", cfg->warnings);
     return cfg;
 }

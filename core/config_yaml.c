@@ -1204,6 +1204,17 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
         return protein_config_error(
             c->err, c->file, line_of(root), "parameters",
             "no parameters to sweep; add a parameters: mapping");
+    /* W&B runs a grid or random sweep without a metric; protein scores
+     * every trial, and a W&B program that logs no 'score' fails each one */
+    if (!metric && (cfg->program || cfg->n_command > 0) &&
+        (rc = protein_config_warn(
+             cfg,
+             "%s:%d: metric: none given, so each trial's score is the value "
+             "its program logs as 'score' (wandb.log({'score': ...})), and a "
+             "trial that logs none fails; add metric: {name: KEY, goal: "
+             "maximize or minimize}",
+             c->file ? c->file : "", line_of(root))))
+        return rc;
     /* a W&B metric named like protein's default cost key: its value
      * would be each trial's cost too */
     if (metric && !has_cost && strcmp(cfg->metric, cfg->cost_metric) == 0 &&

@@ -577,8 +577,11 @@ done
 grep -q "completed: score 0.5" "$tmp/direct.out" &&
     ! grep -q "logged no" "$tmp/direct.out" ||
     fail "a program writing its result file directly: $(cat "$tmp/direct.out")"
-grep -q "protein exec: the program logged no 'score' to W&B" "$tmp/silent.out" ||
+grep -q "protein exec: the program logged no 'score' to W&B (run .*; looked in ./wandb and below the working directory); 'score' is the metric of a config that names none" "$tmp/silent.out" ||
     fail "a program that reports nothing is not warned about: $(cat "$tmp/silent.out")"
+# a W&B file without metric: is warned about once, at its load
+[ "$(grep -c "silent.yaml:1: metric: none given, so each trial's score is the value its program logs as 'score'" "$tmp/silent.out")" = 1 ] ||
+    fail "no warning (once) for a W&B file without metric: $(cat "$tmp/silent.out")"
 
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program

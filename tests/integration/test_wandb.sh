@@ -60,6 +60,30 @@ grep -q 'wandb.config:.*base' "$tmp"/run/wandb/offline-run-*-t1-*/files/output.l
 grep -q 'Would sync 3 run(s)' "$tmp/sync.out" ||
     fail "wandb sync --dry-run: $(cat "$tmp/sync.out")"
 
+# ------------------------------------------------------------ run elsewhere
+# A script that gives wandb.init a dir= of its own: protein exec finds its
+# run below the working directory at the end, says where, and the trials
+# complete with the value logged (their curve is that one report).
+mkdir "$tmp/elsewhere"
+cat >"$tmp/elsewhere/elsewhere.py" <<'EOS'
+import os
+import wandb
+os.makedirs("runs_here", exist_ok=True)
+run = wandb.init(dir="runs_here", config={"x": 0.0})
+wandb.log({"acc": run.config.x * 2})
+run.finish()
+EOS
+printf 'method: random\nprogram: elsewhere.py\nmetric: {name: acc, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/elsewhere/elsewhere.yaml"
+(cd "$tmp/elsewhere" &&
+ "$PROTEIN" run elsewhere.yaml --trials 2 --out "$tmp/elsewhere.csv" \
+     >"$tmp/elsewhere.out" 2>&1) || fail "protein run, run elsewhere: $(cat "$tmp/elsewhere.out")"
+grep -q '2 trials: 2 completed, 0 pruned, 0 failed' "$tmp/elsewhere.out" &&
+    grep -q 'protein exec: the run was written to ./runs_here/wandb, not ./wandb' "$tmp/elsewhere.out" ||
+    fail "a run written below runs_here/: $(cat "$tmp/elsewhere.out")"
+tail -n +2 "$tmp/elsewhere.csv" | awk -F, '{ d = $3 - 2 * $5; if (d < 0) d = -d; if (d > 1e-9) bad = 1 }
+    END { exit bad }' || fail "acc is not 2 x: $(cat "$tmp/elsewhere.csv")"
+
 # ------------------------------------------------------------ protein agent
 cli_test_redis
 "$PROTEIN" create "$corpus/ws-bayes.yaml" >"$tmp/create.out" 2>&1 ||
