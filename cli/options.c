@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,29 +221,11 @@ int cli_getopt(int argc, char **argv, const char *optstring,
     return c;
 }
 
-/* When the caller has a password file from `protein admin add-user`, uses
- * it, as the Redis user of their own name (unless the URL names one). */
-static void user_credentials(pq_connect_options *opts)
-{
-    static char path[4096];
-    struct passwd *pw = getpwuid(getuid());
-    const char *user = cli_user_name();
-    struct stat st;
-
-    if (!pw || !user || !pw->pw_dir)
-        return;
-    snprintf(path, sizeof(path), "%s/%s", pw->pw_dir, PQ_USER_PASSWORD_FILE);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return;
-    opts->password_file = path;
-    opts->user = user;
-}
-
 int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out)
 {
+    static char user[PQ_OWNER_MAX + 1], path[4096];
     pq_connect_options opts;
     pq_context *ctx;
-    const char *url = r->url ? r->url : getenv("PROTEIN_REDIS");
     int ret;
 
     memset(&opts, 0, sizeof(opts));
@@ -252,10 +233,7 @@ int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out)
     opts.password_file = r->password_file
                              ? r->password_file
                              : cli_env("PROTEIN_REDIS_PASSWORD_FILE");
-    /* The default file loses to $PROTEIN_REDIS_PASSWORD, which the
-     * library reads only when no file is given. */
-    if (!opts.password_file && !pq_env_password() && !(url && strchr(url, '@')))
-        user_credentials(&opts);
+    pq_own_credentials(&opts, user, path, sizeof(path));
     opts.connect_timeout_ms = 2000;
     opts.command_timeout_ms = 5000;
     *out = NULL;

@@ -122,7 +122,9 @@ static const char usage_text[] =
     "  --redis URL         Redis to use (default $PROTEIN_REDIS, else\n"
     "                      redis://127.0.0.1:6379)\n"
     "  --password-file F   read the Redis password from F (default\n"
-    "                      $PROTEIN_REDIS_PASSWORD, else none)\n"
+    "                      $PROTEIN_REDIS_PASSWORD; else, when the URL\n"
+    "                      names no user, your own identity from\n"
+    "                      `protein admin add-user`, as protein uses it)\n"
     "  --device D          GP backend: auto (CUDA when usable, else CPU),\n"
     "                      cpu or cuda (fails when no CUDA device is\n"
     "                      usable); default auto\n"
@@ -501,12 +503,15 @@ static void disconnect(daemon_state *d)
  * --once could not connect. */
 static int connect_redis(daemon_state *d)
 {
+    static char user[PQ_OWNER_MAX + 1], path[4096];
     pq_connect_options co = {0};
     int64_t backoff = BACKOFF_MIN_MS;
     int logged = 0;
 
     co.url = d->opts.redis_url;
     co.password_file = d->opts.password_file;
+    /* a person's own proteind logs in as the protein command does */
+    pq_own_credentials(&co, user, path, sizeof(path));
     while (!proteind_stopping()) {
         d->ctx = pq_connect(&co);
         if (!d->ctx) {

@@ -9,11 +9,9 @@
  */
 #include "config.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spank_protein.h"
@@ -77,18 +75,10 @@ void spank_protein_options_clear(void)
 static void submitter_credentials(uid_t uid, pq_connect_options *o, char *user,
                                   size_t ulen, char *path, size_t plen)
 {
-    struct passwd pw, *found = NULL;
-    char scratch[4096];
-    struct stat st;
-
-    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
-        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
-        strlen(pw.pw_name) >= ulen)
+    if (pq_own_identity(uid, user, ulen, path, plen) != PQ_OK)
         return;
-    snprintf(user, ulen, "%s", pw.pw_name);
     o->user = user;
-    snprintf(path, plen, "%s/%s", pw.pw_dir, PQ_USER_PASSWORD_FILE);
-    if (!pq_env_password() && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+    if (!pq_env_password() && path[0])
         o->password_file = path;
 }
 

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -62,6 +64,41 @@ int pq_user_name(uid_t uid, char *buf, size_t len)
         return PQ_EINVAL;
     snprintf(buf, len, "%s", pw.pw_name);
     return PQ_OK;
+}
+
+int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path, size_t plen)
+{
+    struct passwd pw, *found = NULL;
+    char scratch[4096];
+    struct stat st;
+
+    if (plen > 0)
+        path[0] = '\0';
+    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
+        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
+        strlen(pw.pw_name) >= ulen)
+        return PQ_EINVAL;
+    snprintf(user, ulen, "%s", pw.pw_name);
+    if (plen > 0 && (!pw.pw_dir ||
+                     (size_t)snprintf(path, plen, "%s/%s", pw.pw_dir,
+                                      PQ_USER_PASSWORD_FILE) >= plen ||
+                     stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
+        path[0] = '\0';
+    return PQ_OK;
+}
+
+void pq_own_credentials(pq_connect_options *o, char *user, char *path,
+                        size_t plen)
+{
+    const char *url = o->url ? o->url : getenv("PROTEIN_REDIS");
+
+    if (o->password_file || pq_env_password() || (url && strchr(url, '@')) ||
+        pq_own_identity(getuid(), user, PQ_OWNER_MAX + 1, path, plen) !=
+            PQ_OK ||
+        !path[0])
+        return;
+    o->user = user;
+    o->password_file = path;
 }
 
 int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)

@@ -254,6 +254,23 @@ int pq_acl_user_name_valid(const char *name);
  * proteind. */
 int pq_user_name(uid_t uid, char *buf, size_t len);
 
+/* The Redis identity `protein admin add-user` gave uid: writes its login
+ * name into user (ulen bytes) and returns PQ_OK when protein accepts it
+ * (pq_user_name), PQ_EINVAL otherwise; writes the path of its password
+ * file (PQ_USER_PASSWORD_FILE below its home directory) into path (plen
+ * bytes) when that is a regular file, else makes path empty. */
+int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path,
+                    size_t plen);
+
+/* The protein command's and proteind's default identity: when o names no
+ * password file, $PROTEIN_REDIS_PASSWORD is unset and the URL (o->url,
+ * else $PROTEIN_REDIS) names no user, and the calling user has a password
+ * file from `protein admin add-user`, sets o->user and o->password_file to
+ * theirs, kept in user (PQ_OWNER_MAX + 1 bytes) and path (plen bytes),
+ * which must outlive o's use. Otherwise o is left as it is. */
+void pq_own_credentials(pq_connect_options *o, char *user, char *path,
+                        size_t plen);
+
 /* Writes the ACL SETUSER rules (everything after "ACL SETUSER NAME on
  * >PASSWORD") of role for user `name` into buf. PQ_EINVAL for an invalid
  * name (PQ_ACL_USER) or a buf too small (1024 bytes are enough). */

@@ -317,6 +317,13 @@ if [ -x "$top_builddir/coordinator/proteind" ]; then
         fail "A's own proteind: $(tail -5 "$tmp/proteind-A.out")"
     [ "$(radmin llen "protein:{$A/mine}:queue")" -gt 0 ] ||
         fail "A's own proteind did not fill her sweep's queue: $(cat "$tmp/proteind-A.out")"
+    # ... and finds her identity as protein does, given no user or password
+    check "A creates a second sweep" asA "$PROTEIN" create --name mine2 "$pub/quad.yaml"
+    asA timeout 60 "$top_builddir/coordinator/proteind" --once --sweep mine2 \
+        >"$tmp/proteind-A2.out" 2>&1 ||
+        fail "A's own proteind without --password-file: $(tail -5 "$tmp/proteind-A2.out")"
+    [ "$(radmin llen "protein:{$A/mine2}:queue")" -gt 0 ] ||
+        fail "A's own proteind (her default identity) did not fill mine2's queue: $(cat "$tmp/proteind-A2.out")"
 fi
 
 # ------------------------------------------------------------ which password
