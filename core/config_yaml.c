@@ -1441,6 +1441,18 @@ int protein_config_load_file(const char *path, protein_sweep_config **out,
     rc = read_whole(path, &buf, &len, err);
     if (rc)
         return rc;
+    /* what W&B's Python API users reach for: the sweep is a dict there */
+    if (has_suffix(path, ".py")) {
+        free(buf);
+        return protein_config_error(
+            err, path, 1, "",
+            "a Python program, not a sweep file: put the sweep (the dict "
+            "it gives wandb.sweep) in a YAML file with program: %s, and "
+            "have the program call its train function itself when "
+            "$WANDB_SWEEP_PARAM_PATH is set (docs/config-reference.md, "
+            "Scripts that call wandb.sweep)",
+            path);
+    }
     if (!has_suffix(path, ".ini")) {
         rc = protein_config_parse_yaml(buf, len, path, out, err);
         free(buf);

@@ -544,6 +544,16 @@ EOF
 chmod +x "$tmp/tree.sh"
 kill_outright tree 4 "a process started by a trial survived kill -9 of protein run"
 
+# ------------------------------------------------------------ a .py as config
+# A script of W&B's Python API (its sweep is a dict) given where the sweep
+# file goes: a config error that says what to do, nothing run
+printf 'import wandb\nwandb.sweep({"method": "random"})\n' >"$tmp/apisweep.py"
+rc=0
+"$PROTEIN" run "$tmp/apisweep.py" -- true >/dev/null 2>"$tmp/apisweep.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a .py file"
+grep -q "apisweep.py:1: a Python program, not a sweep file: put the sweep (the dict it gives wandb.sweep) in a YAML file with program: " "$tmp/apisweep.err" ||
+    fail "protein run of a .py file: $(cat "$tmp/apisweep.err")"
+
 # ------------------------------------------------------------ exec usage
 # protein exec runs a config's W&B program: a config without one, or a
 # COMMAND after the config, is a usage error that says so (exit 2)
