@@ -4,7 +4,9 @@
 # W&B's own sweep file (ws-bayes.yaml) run offline through `protein run`
 # and `protein agent` with no COMMAND, with the real wandb package: every
 # trial's score must be the loss_metric the script logged, as wandb's own
-# console capture (files/output.log of the run) shows it.
+# console capture (files/output.log of the run) shows it. Also W&B's
+# nested-parameters example (a whole grid), and a script that writes its
+# run outside ./wandb.
 #
 # Needs a Python with wandb: $PROTEIN_WANDB_PYTHON, else the venv that
 # .ci/install-deps makes (/opt/protein-venv), else python3; skips (77)
@@ -59,6 +61,25 @@ grep -q 'wandb.config:.*base' "$tmp"/run/wandb/offline-run-*-t1-*/files/output.l
     fail "wandb sync --dry-run: $(cat "$tmp/sync.out")"
 grep -q 'Would sync 3 run(s)' "$tmp/sync.out" ||
     fail "wandb sync --dry-run: $(cat "$tmp/sync.out")"
+
+# ------------------------------------------------------------ nested grid
+# W&B's nested-parameters example, script and sweep file unchanged (an
+# argparse script; optimizer.lr and optimizer.nadam.beta nested groups):
+# the whole 2 x 2 x 2 grid runs, each trial's score is the loss the script
+# logged last, 1 - (4/5) lr batch_size, from the nested values it read.
+mkdir "$tmp/nested"
+cp "$corpus/ws-train-nested-cli.py" "$tmp/nested/train-nested-cli.py"
+(cd "$tmp/nested" &&
+ "$PROTEIN" run "$corpus/ws-nested-cli.yaml" --parallel 4 --out "$tmp/nested.csv" \
+     >"$tmp/nested.out" 2>&1) || fail "protein run, nested grid: $(cat "$tmp/nested.out")"
+grep -q '8 trials: 8 completed, 0 pruned, 0 failed' "$tmp/nested.out" ||
+    fail "nested grid: $(cat "$tmp/nested.out")"
+head -1 "$tmp/nested.csv" | grep -q '^trial,status,score,cost,batch_size,optimizer/lr,optimizer/nadam/beta,' ||
+    fail "nested grid CSV header: $(head -1 "$tmp/nested.csv")"
+[ "$(tail -n +2 "$tmp/nested.csv" | cut -d, -f5-7 | sort -u | wc -l)" = 8 ] ||
+    fail "nested grid: not 8 distinct points: $(cat "$tmp/nested.csv")"
+tail -n +2 "$tmp/nested.csv" | awk -F, '{ d = $3 - (1 - 0.8 * $6 * $5); if (d < 0) d = -d; if (d > 1e-9) bad = 1 }
+    END { exit bad }' || fail "nested grid: a score is not the logged loss: $(cat "$tmp/nested.csv")"
 
 # ------------------------------------------------------------ run elsewhere
 # A script that gives wandb.init a dir= of its own: protein exec finds its
