@@ -24,9 +24,11 @@
 #define VERB "exec"
 #define POLL_MS 2000
 /* How far below the working directory a run written elsewhere is looked
- * for: Hydra's outputs/DATE/TIME/wandb is 4 levels down. */
+ * for (Hydra's outputs/DATE/TIME/wandb is 4 levels down), and how many
+ * directory entries are read at most (a working directory may hold a
+ * dataset of a million files). */
 #define SEARCH_DEPTH 5
-#define SEARCH_DIRS 2000
+#define SEARCH_ENTRIES 200000L
 
 /* A W&B run id unique to this trial: letters, digits, '-' and '_' only. */
 static void make_run_id(char *buf, size_t len, const char *sweep,
@@ -55,13 +57,13 @@ static void wandb_dir(char *buf, size_t len)
     snprintf(buf, len, "%s/wandb", d ? d : ".");
 }
 
-/* Looks below dir, at most depth levels down and *budget directories in
- * all (hidden ones and symbolic links left out), for a directory named
- * wandb that holds run run_id: where a script that passes wandb.init a
- * dir=, sets WANDB_DIR itself, or changes directory (Hydra) has its run
- * written. Returns 0 with that wandb directory in buf. */
+/* Looks below dir, at most depth levels down and *budget directory
+ * entries in all (hidden ones and symbolic links left out), for a
+ * directory named wandb that holds run run_id: where a script that passes
+ * wandb.init a dir=, sets WANDB_DIR itself, or changes directory (Hydra)
+ * has its run written. Returns 0 with that wandb directory in buf. */
 static int find_run_below(const char *dir, int depth, const char *run_id,
-                          int *budget, char *buf, size_t len)
+                          long *budget, char *buf, size_t len)
 {
     char path[4096], *log = NULL;
     struct dirent *e;
@@ -69,13 +71,15 @@ static int find_run_below(const char *dir, int depth, const char *run_id,
     DIR *d;
     int found = -1;
 
-    if (depth < 0 || (*budget)-- <= 0 || !(d = opendir(dir)))
+    if (depth < 0 || !(d = opendir(dir)))
         return -1;
-    while (found < 0 && (e = readdir(d)) != NULL) {
+    while (found < 0 && (*budget)-- > 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.' ||
+            (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
                 (int)sizeof(path) ||
-            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+            (e->d_type == DT_UNKNOWN &&
+             (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))))
             continue;
         if (strcmp(e->d_name, "wandb") == 0 &&
             cli_wandb_find_log(path, run_id, &log) == 0) {
@@ -275,7 +279,7 @@ int cmd_exec(int argc, char **argv)
     if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
         free(log);
     } else {
-        int budget = SEARCH_DIRS;
+        long budget = SEARCH_ENTRIES;
         char elsewhere[sizeof(wdir)];
 
         /* only now, once: a working directory may hold a dataset */
