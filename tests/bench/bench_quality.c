@@ -24,16 +24,18 @@
  * Each run has --trials trials; --seeds seeds per arm. Sequential: suggest,
  * evaluate, observe. Parallel: 16 trials in flight (suggest 16, then
  * observe the oldest and suggest one more), with and without marking the
- * in-flight trials pending. Reported per arm: the median over seeds of the
- * best score, and of the best score within equal total cost (the smaller
- * of the two runs' total costs, per seed, against random); the seeds where
- * protein beat random at equal cost; the median number of suggestions
- * that landed within 0.01 (model space) of a trial still in flight; the
- * optimizer's time per trial.
+ * in-flight trials pending; and batches: 16 in flight, refilled 8 at a
+ * time by one protein_suggest_batch each, as proteind fills a queue. Reported
+ * per arm: the median over seeds of the best score, and of the best score
+ * within equal total cost (the smaller of the two runs' total costs, per seed,
+ * against random); the seeds where protein beat random at equal cost; the
+ * median number of suggestions that landed within 0.01 (model space) of a trial
+ * still in flight; the optimizer's time per trial.
  *
  *   bench_quality [--trials 200] [--seeds 10] [--objective NAME]
  *                 [--expansion 1.0]   (Protein's expansion_rate; the default)
- *                 [--arm sequential|pending|unmarked]   (one arm only)
+ *                 [--arm sequential|pending|unmarked|batches]
+ *                                   (one arm only)
  *                 [--verbose]   (also each seed's best and best at cost)
  *                 [--trace]     (also every trial: score, cost, values)
  */
@@ -185,7 +187,16 @@ typedef struct run {
     int near_dups; /* suggestions within NEAR of one still in flight */
 } run;
 
-typedef enum arm_mode { SEQUENTIAL, PARALLEL, PARALLEL_NO_PENDING } arm_mode;
+typedef enum arm_mode {
+    SEQUENTIAL,
+    PARALLEL,
+    PARALLEL_NO_PENDING,
+    PARALLEL_BATCHES
+} arm_mode;
+
+/* The batches arm: the trials in flight are refilled WAVE at a time, each
+ * refill one protein_suggest_batch (one fit), as proteind fills a queue. */
+#define WAVE 8
 
 static double now(void)
 {
@@ -269,7 +280,28 @@ static int do_run(const objective *o, protein_method method, arm_mode mode,
     r->n = 0;
     r->near_dups = 0;
     r->seconds = now();
-    for (int t = 0; t < trials; t++) {
+    for (int t = 0; mode == PARALLEL_BATCHES && t < trials;) {
+        double batch[WINDOW * FX_MAX_PARAMS];
+        size_t want = (size_t)(WINDOW - inflight), made = 0;
+
+        if (want > (size_t)(trials - t))
+            want = (size_t)(trials - t);
+        rc = protein_suggest_batch(opt, want, batch, NULL, &made);
+        if (rc != PROTEIN_OK || made == 0)
+            break;
+        for (size_t k = 0; k < made; k++, t++) {
+            double *v = window[(head + inflight) % WINDOW];
+            memcpy(v, batch + k * s.cfg.n_params, s.cfg.n_params * sizeof(*v));
+            r->near_dups += near_inflight(&s.cfg, window, head, inflight, v);
+            inflight++;
+        }
+        for (int k = 0; k < WAVE && inflight > 0 && t < trials; k++) {
+            record(r, o, opt, window[head]);
+            head = (head + 1) % WINDOW;
+            inflight--;
+        }
+    }
+    for (int t = 0; mode != PARALLEL_BATCHES && t < trials; t++) {
         double *v = window[(head + inflight) % WINDOW];
         rc = protein_suggest(opt, v, NULL);
         if (rc != PROTEIN_OK)
@@ -422,7 +454,8 @@ int main(int argc, char **argv)
             fprintf(stderr,
                     "usage: %s [--trials N] [--seeds N] [--objective "
                     "rl|valley|puffer|branin|hartmann6] [--expansion R] [--arm "
-                    "sequential|pending|unmarked] [--verbose] [--trace]\n",
+                    "sequential|pending|unmarked|batches] [--verbose] "
+                    "[--trace]\n",
                     argv[0]);
             return 2;
         }
@@ -449,7 +482,9 @@ int main(int argc, char **argv)
              compare(o, PARALLEL, "16 pending", trials, seeds)) ||
             (want(arm, "unmarked") &&
              compare(o, PARALLEL_NO_PENDING, "16 in flight, unmarked", trials,
-                     seeds)))
+                     seeds)) ||
+            (want(arm, "batches") &&
+             compare(o, PARALLEL_BATCHES, "16, batches of 8", trials, seeds)))
             return 1;
         printf("%-10s %-22s optimum %.6g\n", o->name, "", o->optimum);
     }
