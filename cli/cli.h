@@ -406,7 +406,9 @@ void cli_wandb_metric_free(cli_wandb_metric *m);
  * into *out (which must be zeroed or hold an earlier result; freed and
  * refilled; release it with cli_wandb_metric_free). A record torn off at
  * the end (a run still writing) ends the read quietly. Returns 0, or -1
- * when the file cannot be read or is not a .wandb log. */
+ * when the file cannot be read, is not a regular file of this process's
+ * user (a symbolic link, a FIFO: refused without blocking) or is not a
+ * .wandb log. */
 int cli_wandb_read_log(const char *path, const char *metric,
                        cli_wandb_metric *out);
 
@@ -419,8 +421,8 @@ void cli_wandb_take_record(const unsigned char *data, size_t len,
                            const char *metric, cli_wandb_metric *out);
 
 /* Finds the log of run `run_id` under wandb_dir (the run directory
- * offline-run-*-RUN_ID, newest name last). Returns 0 with *path
- * (malloc'ed), or -1 when there is none. */
+ * offline-run-*-RUN_ID, newest name last, a directory of this process's
+ * user). Returns 0 with *path (malloc'ed), or -1 when there is none. */
 int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path);
 
 /* The argument vector of the trial: the config's command (W&B's default

@@ -58,10 +58,11 @@ static void wandb_dir(char *buf, size_t len)
 }
 
 /* Looks below dir, at most depth levels down and *budget directory
- * entries in all (hidden ones and symbolic links left out), for a
- * directory named wandb that holds run run_id: where a script that passes
- * wandb.init a dir=, sets WANDB_DIR itself, or changes directory (Hydra)
- * has its run written. Returns 0 with that wandb directory in buf. */
+ * entries in all (hidden ones, symbolic links and other users' directories
+ * left out), for a directory named wandb that holds run run_id: where a
+ * script that passes wandb.init a dir=, sets WANDB_DIR itself, or changes
+ * directory (Hydra) has its run written. Returns 0 with that wandb
+ * directory in buf; *budget is below 0 when the entries ran out. */
 static int find_run_below(const char *dir, int depth, const char *run_id,
                           long *budget, char *buf, size_t len)
 {
@@ -74,12 +75,14 @@ static int find_run_below(const char *dir, int depth, const char *run_id,
     if (depth < 0 || !(d = opendir(dir)))
         return -1;
     while (found < 0 && (*budget)-- > 0 && (e = readdir(d)) != NULL) {
+        /* directories of this user's only: another user's in a shared
+         * working directory could hold a planted run */
         if (e->d_name[0] == '.' ||
             (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
             snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >=
                 (int)sizeof(path) ||
-            (e->d_type == DT_UNKNOWN &&
-             (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode))))
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+            st.st_uid != geteuid())
             continue;
         if (strcmp(e->d_name, "wandb") == 0 &&
             cli_wandb_find_log(path, run_id, &log) == 0) {
@@ -205,6 +208,8 @@ int cmd_exec(int argc, char **argv)
     size_t reported = 0;
     pid_t pid;
     int c, status = 0, sig, stopping = 0, quiet = 0, ret = CLI_EFAIL;
+    long budget = SEARCH_ENTRIES;
+    char capped[64] = "";
 
     optind = 1;
     while ((c = cli_getopt(argc, argv, ":", longopts, NULL)) != -1) {
@@ -278,8 +283,7 @@ int cmd_exec(int argc, char **argv)
     }
     if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
         free(log);
-    } else {
-        long budget = SEARCH_ENTRIES;
+    } else if (!result_has_metric(result, cfg)) {
         char elsewhere[sizeof(wdir)];
 
         /* only now, once: a working directory may hold a dataset */
@@ -304,12 +308,15 @@ int cmd_exec(int argc, char **argv)
     } else {
         ret = WIFEXITED(status) ? WEXITSTATUS(status) : CLI_EFAIL;
     }
+    if (budget < 0)
+        snprintf(capped, sizeof(capped), ", as far as its first %ld entries",
+                 SEARCH_ENTRIES);
     if (ret == 0 && reported == 0 && !m.has_summary &&
         !result_has_metric(result, cfg))
         fprintf(stderr,
                 "protein exec: the program logged no '%s' to W&B (run %s; "
-                "looked in %s and below the working directory)%s\n",
-                cfg->metric, run_id, wdir,
+                "looked in %s and below the working directory%s)%s\n",
+                cfg->metric, run_id, wdir, capped,
                 strcmp(cfg->metric, "score") == 0
                     ? "; 'score' is the metric of a config that names "
                       "none: add metric: {name: KEY}"

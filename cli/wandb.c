@@ -238,10 +238,12 @@ int cli_wandb_read_log(const char *path, const char *metric,
     int fd, rc = -1;
 
     cli_wandb_metric_free(out);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO planted under the run's name must not hang the
+     * open; it is then no regular file and refused */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
     if (fd < 0)
         return -1;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
         st.st_size > MAX_LOG_BYTES)
         goto done;
     buf = malloc((size_t)st.st_size + 1);
@@ -259,8 +261,9 @@ done:
 
 int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path)
 {
-    char suffix[160], *found = NULL;
+    char suffix[160], *found = NULL, *run_dir;
     struct dirent *e;
+    struct stat st;
     DIR *d;
     size_t sl, nl;
 
@@ -275,10 +278,17 @@ int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path)
         if (strncmp(e->d_name, "offline-run-", 12) != 0 || nl <= sl ||
             strcmp(e->d_name + nl - sl, suffix) != 0)
             continue;
-        free(found);
-        if (asprintf(&found, "%s/%s/run-%s.wandb", wandb_dir, e->d_name,
-                     run_id) < 0)
-            found = NULL;
+        /* the program's own run: a directory of this user's, not one
+         * that another user planted in a shared directory */
+        if (asprintf(&run_dir, "%s/%s", wandb_dir, e->d_name) < 0)
+            continue;
+        if (lstat(run_dir, &st) == 0 && S_ISDIR(st.st_mode) &&
+            st.st_uid == geteuid()) {
+            free(found);
+            if (asprintf(&found, "%s/run-%s.wandb", run_dir, run_id) < 0)
+                found = NULL;
+        }
+        free(run_dir);
     }
     closedir(d);
     if (!found)

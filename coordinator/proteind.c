@@ -61,6 +61,7 @@ typedef struct daemon_state {
     served **sweeps;
     size_t n_sweeps; /* sorted by name */
     size_t n_cut;    /* users whose index was read in part (logged) */
+    int said_own;    /* logged that only the caller's own sweeps are served */
     int64_t next_discovery;
 } daemon_state;
 
@@ -454,7 +455,20 @@ static int discover(daemon_state *d)
                 names[i - 1] = NULL;
             }
     } else {
+        char own[PQ_OWNER_MAX + 1];
+
         rc = pq_sweep_list(d->ctx, &names, &n, &cut, &n_cut);
+        /* a person's own proteind: their Redis user reads their sweeps */
+        if (rc == PQ_EPERM &&
+            pq_user_name(getuid(), own, sizeof(own)) == PQ_OK) {
+            if (!d->said_own)
+                proteind_log("this Redis user may not list every user's "
+                             "sweeps: serving %s's own (--sweep NAME "
+                             "chooses)",
+                             own);
+            d->said_own = 1;
+            rc = pq_sweep_list_owned(d->ctx, own, &names, &n);
+        }
         if (rc != PQ_OK)
             return rc;
         if (n_cut != d->n_cut)

@@ -90,7 +90,8 @@ int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path, size_t plen)
 void pq_own_credentials(pq_connect_options *o, char *user, char *path,
                         size_t plen)
 {
-    const char *url = o->url ? o->url : getenv("PROTEIN_REDIS");
+    /* the URL pq_connect will use: an empty one is no URL */
+    const char *url = o->url && *o->url ? o->url : getenv("PROTEIN_REDIS");
 
     if (o->password_file || pq_env_password() || (url && strchr(url, '@')) ||
         pq_own_identity(getuid(), user, PQ_OWNER_MAX + 1, path, plen) !=

@@ -397,8 +397,9 @@ const char *pq_env_password(void)
 }
 
 /* Replaces ctx->url by the address conn connects to, as the user it logs
- * in as (the caller's pq_connect_options.user, not the URL's): messages
- * name the identity used. Returns PQ_OK or PQ_ENOMEM (ctx->url kept). */
+ * in as (the caller's pq_connect_options.user, not the URL's, when a
+ * password goes with it): messages name the identity used. Returns PQ_OK
+ * or PQ_ENOMEM (ctx->url kept). */
 static int show_user(pq_context *ctx, const pq_conn *conn)
 {
     char db[16] = "", *shown;
@@ -459,8 +460,6 @@ pq_context *pq_connect(const pq_connect_options *opts)
             return ctx;
         }
         strcpy(conn->user, o.user);
-        if (show_user(ctx, conn) != PQ_OK)
-            return ctx;
     }
     /* What the caller names beats the environment: a --password-file
      * given on the command line or in plugstack.conf is meant for this
@@ -478,6 +477,9 @@ pq_context *pq_connect(const pq_connect_options *opts)
                    PQ_OK) {
         return ctx;
     }
+    /* without a password no AUTH is sent: the URL's own user stays shown */
+    if (o.user && *o.user && conn->password && show_user(ctx, conn) != PQ_OK)
+        return ctx;
     if (open_conn(ctx, conn) != PQ_OK)
         return ctx;
     ensure_functions(ctx, conn);

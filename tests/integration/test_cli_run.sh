@@ -593,6 +593,24 @@ grep -q "protein exec: the program logged no 'score' to W&B (run .*; looked in .
 [ "$(grep -c "silent.yaml:1: metric: none given, so each trial's score is the value its program logs as 'score'" "$tmp/silent.out")" = 1 ] ||
     fail "no warning (once) for a W&B file without metric: $(cat "$tmp/silent.out")"
 
+# a FIFO planted under the run's name where protein exec looks for a run
+# written elsewhere (another user could plant one in a shared working
+# directory): refused at once, not read (a blocking open hung the trial)
+cat >"$tmp/fifo.sh" <<'EOF'
+#!/bin/sh
+d=decoy/wandb/offline-run-x-$WANDB_RUN_ID
+mkdir -p "$d" && mkfifo "$d/run-$WANDB_RUN_ID.wandb"
+EOF
+chmod +x "$tmp/fifo.sh"
+printf 'method: random\ncommand: ["%s"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    "$tmp/fifo.sh" >"$tmp/fifo.yaml"
+mkdir "$tmp/fifodir"
+rc=0
+(cd "$tmp/fifodir" && timeout 60 "$PROTEIN" run "$tmp/fifo.yaml" --trials 1) \
+    >"$tmp/fifo.out" 2>&1 || rc=$?
+[ $rc -ne 124 ] && grep -q "trial 1 failed" "$tmp/fifo.out" ||
+    fail "a FIFO planted as the run's log: rc $rc: $(cat "$tmp/fifo.out")"
+
 # ------------------------------------------------------------ kill -9 exec
 # protein exec (a trial without COMMAND) killed outright: the W&B program
 # it runs does not run on unseen

@@ -324,6 +324,15 @@ if [ -x "$top_builddir/coordinator/proteind" ]; then
         fail "A's own proteind without --password-file: $(tail -5 "$tmp/proteind-A2.out")"
     [ "$(radmin llen "protein:{$A/mine2}:queue")" -gt 0 ] ||
         fail "A's own proteind (her default identity) did not fill mine2's queue: $(cat "$tmp/proteind-A2.out")"
+    # ... and, given no --sweep, serves her own sweeps (her Redis user may
+    # not list everyone's), saying so
+    check "A creates a third sweep" asA "$PROTEIN" create --name mine3 "$pub/quad.yaml"
+    asA timeout 60 "$top_builddir/coordinator/proteind" --once \
+        >"$tmp/proteind-A3.out" 2>&1 ||
+        fail "A's own proteind without --sweep: $(tail -5 "$tmp/proteind-A3.out")"
+    grep -q "may not list every user's sweeps: serving $A's own" "$tmp/proteind-A3.out" &&
+        [ "$(radmin llen "protein:{$A/mine3}:queue")" -gt 0 ] ||
+        fail "A's own proteind without --sweep did not serve mine3: $(cat "$tmp/proteind-A3.out")"
 fi
 
 # ------------------------------------------------------------ which password
