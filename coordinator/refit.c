@@ -677,6 +677,15 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
         left = d.max_trials - (d.n_trials - d.n_lost) - d.retry_depth;
         if (left < want)
             want = left;
+        /* Spent and quiet: only a running trial could give a slot back
+         * (lost) or come back (retried). Its model, up to hundreds of MB,
+         * is freed; a restart or a standby looks at it again. */
+        if (left <= 0 && d.n_running == 0 && d.retry_depth == 0 && !s->done) {
+            proteind_log("sweep %s: its budget of %ld trials is used and none "
+                         "runs; no longer coordinating it",
+                         s->name, d.max_trials);
+            s->done = 1;
+        }
     }
     /* A grid's points are the fallback pool's, handed out in grid order by
      * the claims' own cursor, which a restart cannot repeat or skip: the

@@ -1267,6 +1267,47 @@ static void test_password_wanted(void)
     redis_harness_stop(&h2);
 }
 
+/* A sweep whose budget is used, with no trial running, is let go: its
+ * model is freed and its lease given up, once (a long-lived proteind kept
+ * every finished sweep's model, hundreds of MB each, until a stop). */
+static void test_spent_sweep_let_go(void)
+{
+    const char *extra[] = {"--id", "spent", "--sweep", "spent", NULL};
+    pq_param p[2] = {{.name = "x", .number = 0}, {.name = "y", .number = 0}};
+    pq_params fallback = {2, p};
+    char yaml[1024], key[32];
+    pq_sweep_spec spec = {
+        .name = "spent",
+        .config_yaml = yaml,
+        .owner_uid = (long)getuid(),
+        .max_trials = 3,
+        .fallback = &fallback,
+        .n_fallback = 1,
+    };
+    pid_t pid;
+
+    snprintf(yaml, sizeof yaml, "name: spent\n%s", sweep_yaml);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_create(ctx, &spec), PQ_OK);
+    pid = start_proteind("spent", extra);
+    CU_ASSERT(wait_queue("spent", 1, "spent", 20000));
+    for (long i = 1; i <= 3; i++) {
+        snprintf(key, sizeof key, "sp-%ld", i);
+        CU_ASSERT_EQUAL(run_trial("spent", key, NULL, NULL), PQ_OK);
+        /* the sweep is not let go while a budget slot is left */
+        if (i < 3)
+            CU_ASSERT_EQUAL(count_log("spent", "no longer coordinating"), 0);
+    }
+    CU_ASSERT(wait_log("spent",
+                       "sweep spent: its budget of 3 trials is used and none "
+                       "runs; no longer coordinating it",
+                       20000));
+    /* two discoveries later: not taken again */
+    sleep_ms(4500);
+    CU_ASSERT(alive(pid));
+    CU_ASSERT_EQUAL(count_log("spent", "sweep spent: now the coordinator"), 1);
+    kill9(pid);
+}
+
 static const cunit_test tests[] = {
     {"usage and exit codes", test_usage},
     {"fills a new sweep's queue", test_fills_new_sweep},
@@ -1284,6 +1325,7 @@ static const cunit_test tests[] = {
     {"failover to a standby", test_failover},
     {"two proteinds given one --id", test_same_id},
     {"a sweep's hostile demand is bounded", test_hostile_demand},
+    {"a spent sweep is let go", test_spent_sweep_let_go},
     {"lease expiry: lost and retried", test_lease_expiry},
     {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},
