@@ -362,6 +362,13 @@ int cmd_status(int argc, char **argv)
     if (info->coordinator_alive)
         printf("coordinator: alive (%s)\n",
                info->coordinator ? info->coordinator : "?");
+    else if (info->state == PQ_SWEEP_STOPPED)
+        printf("coordinator: none (the sweep is stopped)\n");
+    else if (info->max_trials > 0 &&
+             info->n_trials - info->counts[PQ_TRIAL_LOST] >= info->max_trials &&
+             info->counts[PQ_TRIAL_RUNNING] == 0 && info->retry_depth == 0)
+        printf("coordinator: none (the budget is used and no trial runs: "
+               "nothing to coordinate)\n");
     else
         printf("coordinator: none (claims take fallback points)\n");
     if (info->last_refit_at > 0) {

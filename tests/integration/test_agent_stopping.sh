@@ -127,6 +127,20 @@ grep -q '^sweep .*tgt: stopped (trial 3 reached the target 0.5)$' "$tmp/tgt-stat
     fail "tgt not stopped, or status does not say why: $(cat "$tmp/tgt-status.out")"
 [ "$(redis-cli -p "$REDIS_PORT" hget "protein:{$user/tgt}:meta" stopped_by)" = \
   "trial 3 reached the target 0.5" ] || fail "tgt: stopped_by not the target"
+grep -q '^coordinator: none (the sweep is stopped)$' "$tmp/tgt-status.out" ||
+    fail "status of a stopped sweep: $(cat "$tmp/tgt-status.out")"
+
+# ------------------------------------------------------------ budget used
+# A sweep whose budget is used and that has no trial running: status says
+# there is nothing to coordinate (not that claims take fallback points)
+sed -e 's/^name: tgt/name: spent/' -e 's/^run_cap: 10/run_cap: 2/' -e '/target/d' \
+    -e 's/^metric: .*/metric: {name: loss, goal: minimize}/' "$tmp/tgt.yaml" >"$tmp/spent.yaml"
+"$PROTEIN" create "$tmp/spent.yaml" >/dev/null 2>&1 || fail "create spent"
+STEPS=1 "$PROTEIN" agent spent -- "$tmp/train.sh" >"$tmp/spent.out" 2>&1 ||
+    fail "agent spent: $(cat "$tmp/spent.out")"
+"$PROTEIN" status spent >"$tmp/spent-status.out" 2>&1
+grep -q '^coordinator: none (the budget is used and no trial runs: nothing to coordinate)$' \
+    "$tmp/spent-status.out" || fail "status of a spent sweep: $(cat "$tmp/spent-status.out")"
 
 # ------------------------------------------------------------ downsample
 # 7 reports a trial, downsample 2: 2 bin means (steps 20.5 and 50.5 in
