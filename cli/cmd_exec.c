@@ -207,7 +207,8 @@ int cmd_exec(int argc, char **argv)
     sigset_t old;
     size_t reported = 0;
     pid_t pid;
-    int c, status = 0, sig, stopping = 0, quiet = 0, ret = CLI_EFAIL;
+    int c, status = 0, sig, stopping = 0, quiet = 0, wrote_result,
+           ret = CLI_EFAIL;
     long budget = SEARCH_ENTRIES;
     char capped[64] = "";
 
@@ -281,9 +282,10 @@ int cmd_exec(int argc, char **argv)
             kill(-pid, SIGTERM);
         }
     }
+    wrote_result = result_has_metric(result, cfg);
     if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
         free(log);
-    } else if (!result_has_metric(result, cfg)) {
+    } else if (!wrote_result) {
         char elsewhere[sizeof(wdir)];
 
         /* only now, once: a working directory may hold a dataset */
@@ -311,8 +313,7 @@ int cmd_exec(int argc, char **argv)
     if (budget < 0)
         snprintf(capped, sizeof(capped), ", as far as its first %ld entries",
                  SEARCH_ENTRIES);
-    if (ret == 0 && reported == 0 && !m.has_summary &&
-        !result_has_metric(result, cfg))
+    if (ret == 0 && reported == 0 && !m.has_summary && !wrote_result)
         fprintf(stderr,
                 "protein exec: the program logged no '%s' to W&B (run %s; "
                 "looked in %s and below the working directory%s)%s\n",

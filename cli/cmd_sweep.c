@@ -364,9 +364,9 @@ int cmd_status(int argc, char **argv)
                info->coordinator ? info->coordinator : "?");
     else if (info->state == PQ_SWEEP_STOPPED)
         printf("coordinator: none (the sweep is stopped)\n");
-    else if (info->max_trials > 0 &&
-             info->n_trials - info->counts[PQ_TRIAL_LOST] >= info->max_trials &&
-             info->counts[PQ_TRIAL_RUNNING] == 0 && info->retry_depth == 0)
+    else if (pq_budget_spent(info->max_trials, info->n_trials,
+                             info->counts[PQ_TRIAL_LOST],
+                             info->counts[PQ_TRIAL_RUNNING], info->retry_depth))
         printf("coordinator: none (the budget is used and no trial runs: "
                "nothing to coordinate)\n");
     else

@@ -677,10 +677,11 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
         left = d.max_trials - (d.n_trials - d.n_lost) - d.retry_depth;
         if (left < want)
             want = left;
-        /* Spent and quiet: only a running trial could give a slot back
-         * (lost) or come back (retried). Its model, up to hundreds of MB,
-         * is freed; a restart or a standby looks at it again. */
-        if (left <= 0 && d.n_running == 0 && d.retry_depth == 0 && !s->done) {
+        /* Spent and quiet: its model, up to hundreds of MB, is freed; a
+         * restart or a standby looks at it again. */
+        if (pq_budget_spent(d.max_trials, d.n_trials, d.n_lost, d.n_running,
+                            d.retry_depth) &&
+            !s->done) {
             proteind_log("sweep %s: its budget of %ld trials is used and none "
                          "runs; no longer coordinating it",
                          s->name, d.max_trials);

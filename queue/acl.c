@@ -55,15 +55,7 @@ int pq_acl_user_name_valid(const char *name)
 
 int pq_user_name(uid_t uid, char *buf, size_t len)
 {
-    struct passwd pw, *found = NULL;
-    char scratch[4096];
-
-    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
-        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
-        strlen(pw.pw_name) >= len)
-        return PQ_EINVAL;
-    snprintf(buf, len, "%s", pw.pw_name);
-    return PQ_OK;
+    return pq_own_identity(uid, buf, len, NULL, 0);
 }
 
 int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path, size_t plen)

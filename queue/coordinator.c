@@ -138,6 +138,13 @@ fail:
     return rc;
 }
 
+int pq_budget_spent(long max_trials, long n_trials, long n_lost, long n_running,
+                    long retry_depth)
+{
+    return max_trials > 0 && n_trials - n_lost >= max_trials &&
+           n_running == 0 && retry_depth == 0;
+}
+
 int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
 {
     pq_reply *r = NULL;

@@ -258,7 +258,8 @@ int pq_user_name(uid_t uid, char *buf, size_t len);
  * name into user (ulen bytes) and returns PQ_OK when protein accepts it
  * (pq_user_name), PQ_EINVAL otherwise; writes the path of its password
  * file (PQ_USER_PASSWORD_FILE below its home directory) into path (plen
- * bytes) when that is a regular file, else makes path empty. */
+ * bytes) when that is a regular file, else makes path empty (plen 0:
+ * path is not looked at). */
 int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path,
                     size_t plen);
 
@@ -656,6 +657,13 @@ typedef struct pq_demand_info {
     long n_fallback;    /* fallback pool size */
     long fallback_next; /* the next fallback point's index */
 } pq_demand_info;
+
+/* 1 when a sweep's budget (max_trials > 0) is handed out (a lost trial
+ * gives its slot back) and no trial runs or waits for a retry: no trial
+ * can come back, nothing is left to coordinate. The figures are those of
+ * pq_demand_info (pq_sweep_info's counts give running and lost). */
+int pq_budget_spent(long max_trials, long n_trials, long n_lost, long n_running,
+                    long retry_depth);
 
 /* Reads the demand figures of a sweep in one read-only call. PQ_ENOSWEEP. */
 int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out);
