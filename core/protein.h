@@ -217,8 +217,14 @@ void protein_space_normalize(const protein_sweep_config *cfg,
 void protein_space_denormalize(const protein_sweep_config *cfg, const double *u,
                                double *values);
 
+/* The index of the choice a categorical value selects among n_values > 0:
+ * rounded to the nearest, clamped to [0, n_values - 1]; a negative value
+ * or NaN selects 0. */
+size_t protein_choice_index(double value, size_t n_values);
+
 /* Formats parameter i's value as text: integers without a decimal point,
- * floats with %.17g (shortest round-trip), categorical as its choice. */
+ * floats with %.17g (exact on reading back, not the shortest such text),
+ * categorical as its choice. */
 void protein_format_value(const protein_param *p, double value, char *buf,
                           size_t len);
 

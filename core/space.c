@@ -7,6 +7,7 @@
  * constants to nothing. Also the geometry helpers shared by the optimizer.
  */
 #include <gsl/gsl_cdf.h>
+#include <assert.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,13 +173,15 @@ static double constant_value(const protein_param *p)
     return p->numeric_values[0];
 }
 
-static size_t clamp_index(double v, size_t k)
+/* See protein.h. */
+size_t protein_choice_index(double value, size_t n_values)
 {
-    if (!(v > 0)) /* negative or NaN */
+    assert(n_values > 0);
+    if (!(value > 0)) /* negative or NaN */
         return 0;
-    if (v >= (double)(k - 1))
-        return k - 1;
-    return (size_t)lround(v);
+    if (value >= (double)(n_values - 1))
+        return n_values - 1;
+    return (size_t)lround(value);
 }
 
 /* Value space -> model space; see protein.h. Out-of-range numeric values
@@ -191,7 +194,7 @@ void protein_space_normalize(const protein_sweep_config *cfg,
     for (size_t i = 0; i < cfg->n_params; i++) {
         const protein_param *p = &cfg->params[i];
         if (p->kind == PROTEIN_PARAM_CATEGORICAL) {
-            size_t c = clamp_index(values[i], p->n_values);
+            size_t c = protein_choice_index(values[i], p->n_values);
             for (size_t k = 0; k < p->n_values; k++)
                 u[off + k] = k == c ? 1.0 : -1.0;
         } else if (is_numeric(p)) {
@@ -232,7 +235,7 @@ void protein_format_value(const protein_param *p, double value, char *buf,
         return;
     if (p->kind == PROTEIN_PARAM_CATEGORICAL && p->n_values > 0 &&
         p->values != NULL) {
-        snprintf(buf, len, "%s", p->values[clamp_index(value, p->n_values)]);
+        snprintf(buf, len, "%s", p->values[protein_choice_index(value, p->n_values)]);
     } else if (p->kind == PROTEIN_PARAM_CONSTANT && p->n_values > 0 &&
                p->values != NULL) {
         snprintf(buf, len, "%s", p->values[0]);

@@ -74,15 +74,15 @@ static int parse_bool(const char *text, int *out)
     return -1;
 }
 
-/* Copies value into dst, or leaves dst empty and fails when too long. */
+/* Copies value into dst, or fails when too long, leaving dst as it was:
+ * slurmstepd logs a bad argument and goes on with the default, which an
+ * emptied spool_dir would not be. */
 static int copy_value(char *dst, size_t len, const char *value)
 {
     size_t n = strlen(value);
 
-    if (n >= len) {
-        dst[0] = '\0';
+    if (n >= len)
         return -1;
-    }
     memcpy(dst, value, n + 1);
     return 0;
 }

@@ -67,10 +67,9 @@ static const char *choice_text(const protein_param *p, double value)
          p->kind != PROTEIN_PARAM_CONSTANT) ||
         !p->values || p->n_values == 0)
         return NULL;
-    k = p->kind == PROTEIN_PARAM_CONSTANT    ? 0
-        : !(value > 0)                       ? 0
-        : value >= (double)(p->n_values - 1) ? p->n_values - 1
-                                             : (size_t)lround(value);
+    k = p->kind == PROTEIN_PARAM_CONSTANT
+            ? 0
+            : protein_choice_index(value, p->n_values);
     return p->values[k];
 }
 
@@ -88,10 +87,9 @@ static int typed_choice(const protein_param *p, double value, pq_param *q,
     if (!p->value_types || (p->kind != PROTEIN_PARAM_CATEGORICAL &&
                             p->kind != PROTEIN_PARAM_CONSTANT))
         return 0;
-    k = p->kind == PROTEIN_PARAM_CONSTANT    ? 0
-        : value <= 0                         ? 0
-        : value >= (double)(p->n_values - 1) ? p->n_values - 1
-                                             : (size_t)lround(value);
+    k = p->kind == PROTEIN_PARAM_CONSTANT
+            ? 0
+            : protein_choice_index(value, p->n_values);
     nonfinite = protein_value_nonfinite_json(text);
     if (p->value_types[k] == PROTEIN_VALUE_NUMBER && !nonfinite)
         return 0;

@@ -486,12 +486,12 @@ case_array() {
     # has filled the queue (a slow start on a loaded machine), it would take
     # fallback points.
     wait_queue e2e-array || return 1
-    # Each task takes 0.3 s, as real ones take minutes, so that proteind
+    # Each task takes 1 s, as real ones take minutes, so that proteind
     # refits between waves: with tasks of a few milliseconds the array can
     # end 1.5 s after it starts, its model points from two batches made
     # with 1 and 8 results.
     j=$(sbatch --parsable --array=0-31%8 --sweep=e2e-array -o "$OUT/array_%a.out" \
-        --wrap "sleep 0.3; $B/examples/objective") || return 1
+        --wrap "sleep 1; $B/examples/objective") || return 1
     wait_done "$j" 120 || return 1
     ids=$(cat "$OUT"/array_*.out | sed -n "s|^protein: sweep $U/e2e-array trial \\([0-9]*\\).*|\\1|p")
     # proteind was started with the bare name: every point is its own.
@@ -503,7 +503,8 @@ case_array() {
     # 10 Sobol warm-up points) beats the best warm-up point. Measured on
     # this sweep with seed 7, 0.3 s tasks, a busy machine: 10 of 10 runs,
     # by 0.21 to 0.43. With 5 ms tasks one CI run of 2026-12-05 lost (0.66
-    # against 0.76): the array ended 1.5 s after it started.
+    # against 0.76): the array ended 1.5 s after it started; with 0.3 s
+    # tasks one run at a load average of 14 lost too (0.57), hence 1 s.
     warm=$(for i in $(seq 1 10); do trial_field e2e-array "$i" score; done | sort -g | tail -1)
     best=$(for i in $(seq 11 32); do trial_field e2e-array "$i" score; done | sort -g | tail -1)
     echo "array: $distinct distinct trials, $completed completed, $fallback fallback points, warm-up best $warm, best model trial $best"

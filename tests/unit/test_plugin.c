@@ -173,6 +173,14 @@ static void test_args_too_long(void)
     memcpy(arg, "result_dir=/", 12);
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, arg), -1);
     CU_ASSERT_STRING_EQUAL(cfg.result_dir, "");
+    /* slurmstepd goes on with the defaults: a spool directory, not "" */
+    memcpy(arg, "spool_dir=/", 11);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, arg), -1);
+    CU_ASSERT_STRING_EQUAL(cfg.spool_dir, SPANK_PROTEIN_SPOOL_DIR);
+    memcpy(arg, "redis=redis://", 14);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 2, "redis=redis://h:1", arg),
+                    -1);
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://h:1");
 }
 
 static void test_password_file_check(void)

@@ -122,6 +122,39 @@ static void test_values_to_params(void)
     protein_config_free(cfg);
 }
 
+/* A typed choice (true, null, a string) at a NaN or out-of-range value
+ * selects the nearest end, as an untyped one does. */
+static void test_typed_choice_out_of_range(void)
+{
+    static const char text[] = "name: t\n"
+                               "parameters:\n"
+                               "  flag: {values: [true, null, \"x\"]}\n";
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+    double v[1];
+    pq_params p;
+    const pq_param *q;
+
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_EQUAL_FATAL(
+        pq_model_load_config("t", text, strlen(text), &cfg, &err), PROTEIN_OK);
+    v[0] = NAN;
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    q = pq_model_find_param(&p, "flag");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_TRUE(q->is_json);
+    CU_ASSERT_STRING_EQUAL(q->text, "true");
+    pq_params_free(&p);
+    v[0] = 7;
+    CU_ASSERT_EQUAL_FATAL(pq_model_values_to_params(cfg, v, &p), PROTEIN_OK);
+    q = pq_model_find_param(&p, "flag");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_FALSE(q->is_json);
+    CU_ASSERT_STRING_EQUAL(q->text, "x");
+    pq_params_free(&p);
+    protein_config_free(cfg);
+}
+
 static void test_find_param(void)
 {
     protein_sweep_config *cfg = load();
@@ -324,6 +357,7 @@ static const cunit_test tests[] = {
     {"load config", test_load_config},
     {"config errors name the sweep", test_load_config_error_names_sweep},
     {"values to params", test_values_to_params},
+    {"typed choice out of range", test_typed_choice_out_of_range},
     {"find param", test_find_param},
     {"round trip", test_round_trip},
     {"params from JSON", test_params_from_json},
