@@ -235,7 +235,8 @@ void protein_format_value(const protein_param *p, double value, char *buf,
         return;
     if (p->kind == PROTEIN_PARAM_CATEGORICAL && p->n_values > 0 &&
         p->values != NULL) {
-        snprintf(buf, len, "%s", p->values[protein_choice_index(value, p->n_values)]);
+        snprintf(buf, len, "%s",
+                 p->values[protein_choice_index(value, p->n_values)]);
     } else if (p->kind == PROTEIN_PARAM_CONSTANT && p->n_values > 0 &&
                p->values != NULL) {
         snprintf(buf, len, "%s", p->values[0]);

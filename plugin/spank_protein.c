@@ -44,6 +44,7 @@ static struct {
     char error[2048]; /* reported from task_init when set */
     spank_protein_trial trial;
     uint32_t tasks;  /* local tasks of the step */
+    uint32_t node;   /* this node's index among the step's nodes */
     uint32_t exited; /* tasks seen by task_exit so far */
     int status;      /* merged wait status of those tasks */
     uid_t uid;
@@ -207,6 +208,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         get_u32(sp, S_JOB_ARRAY_TASK_ID, "array task id", &job.array_task_id) !=
             0 ||
         get_u32(sp, S_JOB_LOCAL_TASK_COUNT, "task count", &state.tasks) != 0 ||
+        get_u32(sp, S_JOB_NODEID, "node index", &state.node) != 0 ||
         spank_get_item(sp, S_JOB_UID, &job.uid) != ESPANK_SUCCESS ||
         spank_get_item(sp, S_JOB_GID, &job.gid) != ESPANK_SUCCESS) {
         if (state.error[0] == '\0')
@@ -265,7 +267,8 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
         fflush(NULL);
         _exit(1);
     }
-    if (spank_get_item(sp, S_TASK_ID, &task) == ESPANK_SUCCESS && task == 0 &&
+    if (state.node == 0 &&
+        spank_get_item(sp, S_TASK_ID, &task) == ESPANK_SUCCESS && task == 0 &&
         state.trial.banner != NULL)
         slurm_spank_log("%s", state.trial.banner);
     return 0;
@@ -293,7 +296,11 @@ static void release_abandoned_claim(void)
 }
 
 /* slurmstepd, as root, once per task: when the step's last task ended,
- * reads the result file and records the trial's outcome. Never fails. */
+ * reads the result file and records the trial's outcome. Never fails.
+ * A step on several nodes claims its one trial on each; only its first
+ * node records, where the step's task 0 (the rank that reports, as a
+ * rule) runs: another node's result file, usually empty, would end the
+ * trial as failed before task 0 is done. */
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 {
     spank_protein_outcome outcome;
@@ -321,6 +328,15 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     state.status = spank_protein_status_merge(state.status, status);
     if (++state.exited < state.tasks)
         return 0;
+    if (state.node > 0) {
+        slurm_info("protein: sweep %s trial %ld: node %u of the step is "
+                   "done; the step's first node records the outcome",
+                   state.trial.trial->sweep, state.trial.trial->id,
+                   (unsigned)state.node);
+        spank_protein_result_discard(&state.trial.result);
+        spank_protein_trial_clear(&state.trial);
+        return 0;
+    }
     problem[0] = '\0';
     if (spank_protein_result_read(state.trial.result.path, state.uid,
                                   SPANK_PROTEIN_RESULT_CAP, 1, &text, &len,

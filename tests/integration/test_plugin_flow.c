@@ -663,6 +663,53 @@ static void test_listed_twice(void)
     pq_trial_record_free(r);
 }
 
+/* A step on two nodes (srun -N2 --sweep): both claim the one trial, and
+ * only the first node records it, whatever the other's tasks left. */
+static void test_step_on_two_nodes(void)
+{
+    pq_trial_record *r;
+    const char *result;
+    FILE *f;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("two-nodes"), PQ_OK);
+    start_step("two-nodes", arg_redis, 901, 0);
+    plugin_stub.node_id = 1;
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
+    CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
+    CU_ASSERT_STRING_EQUAL(plugin_stub.last_log, ""); /* node 0 prints it */
+    plugin_stub.exit_status = 0; /* exit 0, nothing in its result file */
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info, "first node records"));
+    CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
+    r = trial("two-nodes", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+
+    start_step("two-nodes", arg_redis, 901, 0);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
+    CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_log, "trial 1"));
+    result = plugin_stub_env("PROTEIN_RESULT");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(result);
+    f = fopen(result, "a");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=0.5\n", f);
+    fclose(f);
+    plugin_stub.exit_status = 0;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
+    r = trial("two-nodes", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT(r->has_score && r->score == 0.5);
+    pq_trial_record_free(r);
+}
+
 static const cunit_test tests[] = {
     {"claim, export, complete", test_claim_complete},
     {"interrupt, requeue, fail", test_interrupt_and_requeue},
@@ -677,6 +724,7 @@ static const cunit_test tests[] = {
     {"an outcome spooled, then replayed once",
      test_outcome_spooled_and_replayed},
     {"loaded by two plugstack lines", test_listed_twice},
+    {"a step on two nodes", test_step_on_two_nodes},
 };
 
 int main(void)

@@ -69,6 +69,7 @@ spank_err_t spank_get_item(spank_t sp, spank_item_t item, ...)
     case S_JOB_LOCAL_TASK_COUNT:
         *va_arg(ap, uint32_t *) = plugin_stub.tasks;
         break;
+    case S_JOB_NODEID: *va_arg(ap, uint32_t *) = plugin_stub.node_id; break;
     case S_JOB_UID: *va_arg(ap, uid_t *) = plugin_stub.uid; break;
     case S_JOB_GID: *va_arg(ap, gid_t *) = plugin_stub.gid; break;
     case S_TASK_ID: *va_arg(ap, int *) = 0; break;

@@ -19,6 +19,7 @@ struct plugin_stub {
     int register_fails;          /* spank_option_register fails */
     struct spank_option *option; /* the last option registered */
     uint32_t job_id, step_id, array_job_id, array_task_id, tasks;
+    uint32_t node_id; /* S_JOB_NODEID: this node's index in the step */
     uid_t uid;
     gid_t gid;
     int exit_status; /* S_TASK_EXIT_STATUS */
