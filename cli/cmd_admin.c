@@ -166,6 +166,70 @@ static int admin_rules(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Gives Redis user name (role) a new password, written first to
+ * secret_file (as pw's user when pw is given: add-user), then set in
+ * Redis, then moved into place; who names the file's owner in the
+ * report. Returns the exit status. */
+static int provision(pq_acl_role role, const char *name,
+                     const char *secret_file, const char *who,
+                     const struct passwd *pw, cli_redis_opts *r)
+{
+    char password[33], tmp[4096 + 32];
+    struct passwd *owner;
+    struct stat st;
+    pq_context *ctx;
+    int c, saved = 0;
+
+    if (pq_acl_password(password) != PQ_OK)
+        return cli_fail(VERB, "cannot make a password: %s", strerror(errno));
+    if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", secret_file, (long)getpid()) >=
+        (int)sizeof(tmp))
+        return cli_usage_error(VERB, "the path %s is too long", secret_file);
+    /* First the file, then Redis: a password that cannot be stored must
+     * never replace the one in use. */
+    if (secret_step(pw, SECRET_STAGE, tmp, secret_file, password) != 0) {
+        const char *slash = strrchr(secret_file, '/');
+        if (errno == ENOENT && !pw)
+            return cli_fail(VERB,
+                            "cannot write the password of Redis user %s: "
+                            "directory %.*s does not exist (create it, e.g. "
+                            "install -d -m 0700 %.*s, and run this again); "
+                            "nothing was changed",
+                            name, (int)(slash - secret_file), secret_file,
+                            (int)(slash - secret_file), secret_file);
+        return cli_fail(VERB,
+                        "cannot write the new password of Redis user %s to "
+                        "%s: %s; nothing was changed",
+                        name, tmp, strerror(errno));
+    }
+    c = cli_connect(VERB, r, &ctx);
+    if (c == CLI_OK &&
+        pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK)
+        c = cli_fail(VERB, "cannot create Redis user %s: %s", name,
+                     ctx->errstr);
+    pq_free(ctx);
+    if (c != CLI_OK) {
+        if (secret_step(pw, SECRET_DISCARD, tmp, secret_file, password) != 0)
+            fprintf(stderr, "protein %s: warning: cannot remove %s: %s\n", VERB,
+                    tmp, strerror(errno));
+        return c;
+    }
+    if (secret_step(pw, SECRET_COMMIT, tmp, secret_file, password) != 0)
+        return cli_fail(VERB,
+                        "Redis user %s has a new password, but it could not "
+                        "be moved from %s to %s: %s (move it there by hand)",
+                        name, tmp, secret_file, strerror(errno));
+    if (!pw && stat(secret_file, &st) == 0 && (owner = getpwuid(st.st_uid)))
+        who = owner->pw_name;
+    printf("Redis user %s (%s): password in %s (mode 0600, %s's)\n", name,
+           role == PQ_ACL_USER ? "their own sweeps" : "privileged service",
+           secret_file, who);
+    if (!saved)
+        printf("note: Redis has no aclfile, so this user lasts until Redis "
+               "restarts: set `aclfile` in redis.conf and run this again\n");
+    return CLI_OK;
+}
+
 int cmd_admin(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -173,14 +237,11 @@ int cmd_admin(int argc, char **argv)
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
-    char password[33], path[4096], tmp[4096 + 32];
+    char path[4096], *pwbuf = NULL;
     const char *what, *name, *secret_file = NULL, *who = "root";
-    struct passwd user, *pw = NULL, *owner;
-    char scratch[4096];
-    struct stat st;
+    struct passwd user, *pw = NULL;
     pq_acl_role role;
-    pq_context *ctx;
-    int c, saved = 0;
+    int c;
 
     if (argc >= 2 && strcmp(argv[1], "rules") == 0)
         return admin_rules(argc - 1, argv + 1);
@@ -212,15 +273,21 @@ int cmd_admin(int argc, char **argv)
             return cli_usage_error(
                 VERB, "add-user writes the password into the user's home; "
                       "--secret-file is for add-service");
-        /* Not getpwnam: cli_connect's getpwuid would overwrite its
-         * static result, and pw decides whose rights write the file. */
-        if (getpwnam_r(name, &user, scratch, sizeof(scratch), &pw) != 0 || !pw)
+        /* pw decides whose rights write the file: its own copy, which no
+         * later lookup (connecting makes one) overwrites. */
+        pwbuf = pq_passwd_lookup(name, 0, &user);
+        if (!pwbuf)
             return cli_fail(VERB,
                             "no Unix user '%s' on this host (its password file "
                             "goes into its home directory)",
                             name);
-        snprintf(path, sizeof(path), "%s/%s", pw->pw_dir,
-                 PQ_USER_PASSWORD_FILE);
+        pw = &user;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", pw->pw_dir,
+                             PQ_USER_PASSWORD_FILE) >= sizeof(path)) {
+            free(pwbuf);
+            return cli_fail(VERB, "the home directory of '%s' is too long",
+                            name);
+        }
         secret_file = path;
         who = name;
     } else if (!secret_file || secret_file[0] != '/') {
@@ -228,52 +295,7 @@ int cmd_admin(int argc, char **argv)
                                "add-service needs --secret-file /ABSOLUTE/PATH "
                                "for the service's password");
     }
-    if (pq_acl_password(password) != PQ_OK)
-        return cli_fail(VERB, "cannot make a password: %s", strerror(errno));
-    if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", secret_file, (long)getpid()) >=
-        (int)sizeof(tmp))
-        return cli_usage_error(VERB, "the path %s is too long", secret_file);
-    /* First the file, then Redis: a password that cannot be stored must
-     * never replace the one in use. */
-    if (secret_step(pw, SECRET_STAGE, tmp, secret_file, password) != 0) {
-        const char *slash = strrchr(secret_file, '/');
-        if (errno == ENOENT && !pw)
-            return cli_fail(VERB,
-                            "cannot write the password of Redis user %s: "
-                            "directory %.*s does not exist (create it, e.g. "
-                            "install -d -m 0700 %.*s, and run this again); "
-                            "nothing was changed",
-                            name, (int)(slash - secret_file), secret_file,
-                            (int)(slash - secret_file), secret_file);
-        return cli_fail(VERB,
-                        "cannot write the new password of Redis user %s to "
-                        "%s: %s; nothing was changed",
-                        name, tmp, strerror(errno));
-    }
-    c = cli_connect(VERB, &r, &ctx);
-    if (c == CLI_OK &&
-        pq_acl_provision(ctx, role, name, password, &saved) != PQ_OK)
-        c = cli_fail(VERB, "cannot create Redis user %s: %s", name,
-                     ctx->errstr);
-    pq_free(ctx);
-    if (c != CLI_OK) {
-        if (secret_step(pw, SECRET_DISCARD, tmp, secret_file, password) != 0)
-            fprintf(stderr, "protein %s: warning: cannot remove %s: %s\n", VERB,
-                    tmp, strerror(errno));
-        return c;
-    }
-    if (secret_step(pw, SECRET_COMMIT, tmp, secret_file, password) != 0)
-        return cli_fail(VERB,
-                        "Redis user %s has a new password, but it could not "
-                        "be moved from %s to %s: %s (move it there by hand)",
-                        name, tmp, secret_file, strerror(errno));
-    if (!pw && stat(secret_file, &st) == 0 && (owner = getpwuid(st.st_uid)))
-        who = owner->pw_name;
-    printf("Redis user %s (%s): password in %s (mode 0600, %s's)\n", name,
-           role == PQ_ACL_USER ? "their own sweeps" : "privileged service",
-           secret_file, who);
-    if (!saved)
-        printf("note: Redis has no aclfile, so this user lasts until Redis "
-               "restarts: set `aclfile` in redis.conf and run this again\n");
-    return CLI_OK;
+    c = provision(role, name, secret_file, who, pw, &r);
+    free(pwbuf);
+    return c;
 }

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,25 +59,55 @@ int pq_user_name(uid_t uid, char *buf, size_t len)
     return pq_own_identity(uid, buf, len, NULL, 0);
 }
 
+char *pq_passwd_lookup(const char *name, uid_t uid, struct passwd *pw)
+{
+    long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
+    size_t size = hint > 0 ? (size_t)hint : 4096;
+    struct passwd *found = NULL;
+    char *scratch = NULL;
+    int rc;
+
+    for (;;) {
+        char *grown = realloc(scratch, size);
+        if (!grown)
+            break;
+        scratch = grown;
+        rc = name ? getpwnam_r(name, pw, scratch, size, &found)
+                  : getpwuid_r(uid, pw, scratch, size, &found);
+        if (rc != ERANGE || size >= PQ_PASSWD_MAX)
+            break;
+        size *= 2;
+    }
+    if (found == NULL) {
+        free(scratch);
+        return NULL;
+    }
+    return scratch;
+}
+
 int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path, size_t plen)
 {
-    struct passwd pw, *found = NULL;
-    char scratch[4096];
+    struct passwd pw;
+    char *scratch;
     struct stat st;
+    int rc = PQ_EINVAL;
 
     if (plen > 0)
         path[0] = '\0';
-    if (getpwuid_r(uid, &pw, scratch, sizeof(scratch), &found) != 0 ||
-        found == NULL || !pq_acl_user_name_valid(pw.pw_name) ||
+    scratch = pq_passwd_lookup(NULL, uid, &pw);
+    if (!scratch || !pq_acl_user_name_valid(pw.pw_name) ||
         strlen(pw.pw_name) >= ulen)
-        return PQ_EINVAL;
+        goto done;
     snprintf(user, ulen, "%s", pw.pw_name);
     if (plen > 0 && (!pw.pw_dir ||
                      (size_t)snprintf(path, plen, "%s/%s", pw.pw_dir,
                                       PQ_USER_PASSWORD_FILE) >= plen ||
                      stat(path, &st) != 0 || !S_ISREG(st.st_mode)))
         path[0] = '\0';
-    return PQ_OK;
+    rc = PQ_OK;
+done:
+    free(scratch);
+    return rc;
 }
 
 void pq_own_credentials(pq_connect_options *o, char *user, char *path,

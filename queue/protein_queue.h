@@ -254,6 +254,16 @@ int pq_acl_user_name_valid(const char *name);
  * proteind. */
 int pq_user_name(uid_t uid, char *buf, size_t len);
 
+/* The passwd entry of user name (name non-NULL) or else of uid, into *pw,
+ * its strings in a buffer grown while getpwnam_r / getpwuid_r says
+ * ERANGE, up to PQ_PASSWD_MAX bytes (a directory service's entry can
+ * outgrow any fixed size). Returns that buffer, which the caller frees
+ * once done with *pw, or NULL when there is no such user, the entry is
+ * larger still, or memory ran out. Safe in threads (slurmstepd). */
+#define PQ_PASSWD_MAX (1u << 20)
+struct passwd;
+char *pq_passwd_lookup(const char *name, uid_t uid, struct passwd *pw);
+
 /* The Redis identity `protein admin add-user` gave uid: writes its login
  * name into user (ulen bytes) and returns PQ_OK when protein accepts it
  * (pq_user_name), PQ_EINVAL otherwise; writes the path of its password

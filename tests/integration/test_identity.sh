@@ -32,6 +32,9 @@ done
 A=pqa$$
 B=pqb$$
 drop_users() {
+    # userdel refuses a user whose processes still run
+    pkill -KILL -u "$A" 2>/dev/null || true
+    pkill -KILL -u "$B" 2>/dev/null || true
     userdel -r "$A" >/dev/null 2>&1 || true
     userdel -r "$B" >/dev/null 2>&1 || true
 }
@@ -430,7 +433,8 @@ PATH=$tmp/fakebin:$PATH "$PROTEIN" cancel "$A/cz" $ADMIN >"$tmp/cz-cancel.out" 2
     fail "root cancels A's sweep: $(cat "$tmp/cz-cancel.out")"
 [ "$(cat "$pub/scancel.uid")" = "$(id -u "$A")" ] ||
     fail "root's cancel of A's sweep ran scancel as uid '$(cat "$pub/scancel.uid")', not A's"
-kill -TERM $cz_agent 2>/dev/null
+# $! is the subshell of asA: the agent is A's process below runuser
+pkill -TERM -u "$A" -f "protein agent cz" 2>/dev/null || true
 wait $cz_agent 2>/dev/null || true
 
 # ------------------------------------------------------------ another build's functions
@@ -456,5 +460,13 @@ grep -q "another build" "$tmp/admin-list.out" && fail "the admin, who may replac
     fail "the admin's command did not replace another build's functions"
 asA "$PROTEIN" list >"$tmp/stale.out" 2>&1 || fail "A's list after the admin's: $(cat "$tmp/stale.out")"
 grep -q "another build" "$tmp/stale.out" && fail "A was still warned after the admin's command replaced the functions"
+
+# ------------------------------------------------------------ a long passwd entry
+# A directory service's entry can be longer than 4 KiB; its user still
+# owns the bare names (the lookup's buffer grows).
+usermod -c "$(head -c 6000 /dev/zero | tr '\0' x)" "$A"
+asA "$PROTEIN" status ppo >"$tmp/long.out" 2>&1 ||
+    fail "a user with a 6 KB passwd entry: $(head -c 300 "$tmp/long.out")"
+grep -q "$A/ppo" "$tmp/long.out" || fail "status of a long entry's ppo: $(head -c 300 "$tmp/long.out")"
 
 cli_test_finish
