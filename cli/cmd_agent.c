@@ -261,6 +261,7 @@ static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
     protein_error err;
     char msg[1024];
     FILE *fp;
+    int written = 0;
     int rc;
 
     if (get_rc != PQ_OK)
@@ -289,8 +290,11 @@ static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
         goto done;
     }
     fp = fopen(*path, "w");
-    if (!fp || fputs(info->config_yaml, fp) < 0 || fclose(fp) != 0 ||
-        cli_exec_command(*path, cmd) < 0) {
+    if (fp) {
+        written = fputs(info->config_yaml, fp) >= 0;
+        written = fclose(fp) == 0 && written;
+    }
+    if (!written || cli_exec_command(*path, cmd) < 0) {
         cli_fail(VERB, "cannot write %s: %s", *path, strerror(errno));
         goto done;
     }

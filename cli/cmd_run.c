@@ -80,6 +80,20 @@ static const char *sweep_name(const protein_sweep_config *cfg)
     return cfg->name && pq_sweep_name_valid(cfg->name) ? cfg->name : "local";
 }
 
+/* Tells the optimizer that trial id runs at values; a failure (out of
+ * memory) is only a warning: the trial runs on, and later suggestions
+ * may land next to it. */
+static void note_pending(run_state *st, long id, const double *values)
+{
+    int rc = protein_add_pending(st->opt, values);
+
+    if (rc != PROTEIN_OK)
+        fprintf(stderr,
+                "protein %s: warning: the optimizer cannot count trial %ld as "
+                "running (%s); suggestions may land next to it\n",
+                VERB, id, protein_strerror(rc));
+}
+
 /* Re-marks every running trial as pending after one finished. */
 static void refresh_pending(run_state *st)
 {
@@ -88,7 +102,7 @@ static void refresh_pending(run_state *st)
     protein_clear_pending(st->opt);
     for (i = 0; i < st->launched; i++)
         if (st->trials[i].status == RUN_RUNNING)
-            protein_add_pending(st->opt, st->trials[i].values);
+            note_pending(st, st->trials[i].id, st->trials[i].values);
 }
 
 /* Whether params (a grid point) are those of a resumed trial whose point
@@ -160,7 +174,7 @@ static int launch(run_state *st)
                         &t->pid) < 0)
         goto fail;
     t->status = RUN_RUNNING;
-    protein_add_pending(st->opt, t->values);
+    note_pending(st, t->id, t->values);
     st->launched++;
     st->next_id++;
     st->running++;

@@ -476,7 +476,8 @@ static int pareto_ranks(const char *verb, const sweep_data *d, size_t *front)
             continue;
         order[n_obs++] = i;
     }
-    n_front = protein_pareto_front(opt, idx, n_obs);
+    if (protein_pareto_front(opt, idx, n_obs, &n_front) != PROTEIN_OK)
+        goto done;
     for (i = 0, rank = 0; i < n_front; i++)
         if (idx[i] < n_obs && !front[order[idx[i]]])
             front[order[idx[i]]] = ++rank;

@@ -320,8 +320,8 @@ static int keepable(const proteind_sweep *s, size_t i, size_t rank,
  * *made receives how many were made, also on failure (the slots are freed
  * by the caller either way). Returns PQ_OK (the lease held, or taken again
  * after a fit that outlasted it), PQ_ESTATE when the lease was lost to
- * another coordinator, a pq_error from Redis, or PQ_EINVAL/PQ_ENOMEM when
- * the optimizer failed (logged). */
+ * another coordinator, a pq_error from Redis, or the optimizer's
+ * protein_status when it failed (logged). */
 static int suggest_batch(pq_context *ctx, proteind_sweep *s,
                          queued_point *fresh, size_t n, size_t *made)
 {
@@ -362,7 +362,7 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
         proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
                      s->name, protein_strerror(rc), RETRY_MS);
         s->retry_at = proteind_now_ms() + RETRY_MS;
-        return rc == PROTEIN_ENOMEM ? PQ_ENOMEM : PQ_EINVAL;
+        return rc;
     }
     /* A fit may outlast the lease (thousands of observations on the CPU):
      * the lease is taken again unless another coordinator took it

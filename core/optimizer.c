@@ -1910,23 +1910,28 @@ double protein_early_stop_threshold(const protein_optimizer *opt, double cost)
     return opt->cfg->minimize ? -t : t;
 }
 
-/* Unpruned Pareto front; see protein.h. Returns the front's size, which
- * may exceed max (only max indices are written then); 0 on allocation
- * failure or without successes. */
-size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
-                            size_t max)
+/* Unpruned Pareto front; see protein.h. */
+int protein_pareto_front(const protein_optimizer *opt, size_t *indices,
+                         size_t max, size_t *count)
 {
     size_t *front, nf = 0;
-    if (opt == NULL || opt->n_obs == 0)
-        return 0;
+    int rc;
+
+    if (opt == NULL || count == NULL)
+        return PROTEIN_EINVAL;
+    *count = 0;
+    if (opt->n_obs == 0)
+        return PROTEIN_OK;
     front = malloc(opt->n_obs * sizeof(*front));
     if (front == NULL)
-        return 0;
-    if (protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs, front,
-                               &nf) != PROTEIN_OK)
-        nf = 0;
-    if (indices != NULL)
-        memcpy(indices, front, (nf < max ? nf : max) * sizeof(*front));
+        return PROTEIN_ENOMEM;
+    rc = protein_pareto_compute(opt->obs_score, opt->obs_cost, opt->n_obs,
+                                front, &nf);
+    if (rc == PROTEIN_OK) {
+        if (indices != NULL)
+            memcpy(indices, front, (nf < max ? nf : max) * sizeof(*front));
+        *count = nf;
+    }
     free(front);
-    return nf;
+    return rc;
 }

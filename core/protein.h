@@ -431,9 +431,11 @@ double protein_early_stop_threshold(const protein_optimizer *opt, double cost);
 int protein_early_stop_refit(protein_optimizer *opt);
 
 /* Pareto front of the successes (score vs cost), best-first by cost.
- * Writes up to max indices into observation order; returns the count. */
-size_t protein_pareto_front(const protein_optimizer *opt, size_t *indices,
-                            size_t max);
+ * Writes up to max indices into observation order, and the front's size
+ * (which may exceed max) into *count: 0 without successes. Returns
+ * PROTEIN_OK, PROTEIN_EINVAL (NULL opt or count), PROTEIN_ENOMEM. */
+int protein_pareto_front(const protein_optimizer *opt, size_t *indices,
+                         size_t max, size_t *count);
 
 /* Sets the BLAS thread count of this process, once at start-up before any
  * fit: `requested` when > 0 (a command-line option), else

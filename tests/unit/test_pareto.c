@@ -86,7 +86,7 @@ static void test_minimize_front(void)
         CU_ASSERT(protein_observe(opt, &v, loss[i], cost[i],
                                   PROTEIN_OUTCOME_SUCCESS) == PROTEIN_OK);
     }
-    n = protein_pareto_front(opt, idx, 5);
+    CU_ASSERT_EQUAL(protein_pareto_front(opt, idx, 5, &n), PROTEIN_OK);
     CU_ASSERT_EQUAL_FATAL(n, 4);
     CU_ASSERT_EQUAL(idx[0], 0); /* loss 4 at 10 */
     CU_ASSERT_EQUAL(idx[1], 2); /* loss 3 at 20 */
@@ -96,7 +96,9 @@ static void test_minimize_front(void)
                     PROTEIN_OK);
     CU_ASSERT_EQUAL(sc, 1.0); /* reported in the user's direction */
     CU_ASSERT_EQUAL(c, 50.0);
-    CU_ASSERT_EQUAL(protein_pareto_front(opt, idx, 2), 4); /* truncated */
+    CU_ASSERT_EQUAL(protein_pareto_front(opt, idx, 2, &n), PROTEIN_OK);
+    CU_ASSERT_EQUAL(n, 4); /* truncated */
+    CU_ASSERT_EQUAL(protein_pareto_front(NULL, idx, 2, &n), PROTEIN_EINVAL);
     protein_optimizer_free(opt);
 }
 
