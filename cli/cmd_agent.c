@@ -112,7 +112,8 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
 
 /* Records the outcome rec of trial t through call_redis. Returns 0, also
  * when the sweep refuses it for good because the trial's lease ended and
- * another claim holds it now (said so: the agent goes on), or after
+ * another claim holds it now, or the trial is gone from the sweep (said
+ * so: the agent goes on), or after
  * printing why it could not (the outcome is then lost: the trial runs
  * again for the same --claim-key, or is lost when its lease ends) the
  * signal that ended the retries, else -1. */
@@ -132,6 +133,14 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
                 "lease ended and another claim runs the trial now (%s); "
                 "going on\n",
                 a->run.sweep, t->id, a->ctx->errstr);
+        return 0;
+    }
+    if (rc == PQ_ENOTRIAL) {
+        fprintf(stderr,
+                "protein agent: sweep %s trial %ld: outcome not recorded: the "
+                "sweep has no such trial any more (Redis restarted from an "
+                "older snapshot?); going on\n",
+                a->run.sweep, t->id);
         return 0;
     }
     cli_fail(VERB, "sweep %s trial %ld: cannot record the outcome: %s%s",

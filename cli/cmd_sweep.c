@@ -567,13 +567,20 @@ int cmd_delete(int argc, char **argv)
     if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         return ret;
     rc = pq_sweep_get(ctx, sweep, &info);
-    if (rc != PQ_OK) {
+    /* A damaged store is what delete is for: it goes on without the info. */
+    if (rc == PQ_EPROTO)
+        fprintf(stderr, "protein %s: warning: %s; deleting what is there\n",
+                verb, ctx->errstr);
+    else if (rc != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, sweep, rc);
         goto done;
     }
     if (!yes) {
-        printf("delete sweep %s and its %ld trials? [y/N] ", info->name,
-               info->n_trials);
+        if (info)
+            printf("delete sweep %s and its %ld trials? [y/N] ", info->name,
+                   info->n_trials);
+        else
+            printf("delete damaged sweep %s and all its keys? [y/N] ", sweep);
         fflush(stdout);
         if (!fgets(answer, sizeof(answer), stdin) ||
             (answer[0] != 'y' && answer[0] != 'Y')) {

@@ -235,15 +235,18 @@ static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
                         why, during);
 }
 
-/* 1 when error reply str says that the server cannot serve anyone just
- * now (busy in a script, loading its data, a failover, out of client
- * slots): a set-up command refused that way says nothing of the settings,
- * and trying again later may work. */
+/* 1 when error reply str says that the server cannot serve the command
+ * just now (busy in a script, loading its data, a failover or a replica
+ * read-only until then, out of memory or client slots, writes stopped
+ * after a failed save): the command did not run, it says nothing of the
+ * settings, and trying again later may work, so callers treat it as
+ * PQ_EIO (retry, spool) rather than losing an outcome to it. */
 static int refused_for_now(const char *str)
 {
-    static const char *const prefixes[] = {"BUSY", "LOADING", "MASTERDOWN",
-                                           "TRYAGAIN",
-                                           "ERR max number of clients"};
+    static const char *const prefixes[] = {
+        "BUSY",     "LOADING",    "MASTERDOWN",
+        "TRYAGAIN", "OOM",        "READONLY",
+        "MISCONF",  "NOREPLICAS", "ERR max number of clients"};
 
     for (size_t i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
         if (strncmp(str, prefixes[i], strlen(prefixes[i])) == 0)
@@ -368,6 +371,12 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
         return pq_set_error(ctx, PQ_EAUTH, NO_PASSWORD_FMT, URL_QUOTED_MAX,
                             ctx->url);
     }
+    if (r->type == REDIS_REPLY_ERROR && refused_for_now(r->str)) {
+        rc = pq_set_error(ctx, PQ_EIO, "Redis at %s cannot serve just now: %s",
+                          ctx->url, r->str);
+        freeReplyObject(r);
+        return rc;
+    }
     loaded = r->type != REDIS_REPLY_ERROR;
     same = r->type == REDIS_REPLY_STRING &&
            strcmp(r->str, pq_functions_version) == 0;
@@ -380,7 +389,10 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
         return no_reply(ctx, conn, conn->command_tv, "FUNCTION LOAD");
     denied = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOPERM", 6) == 0;
     ctx->functions_stale = denied && loaded;
-    if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
+    if (r->type == REDIS_REPLY_ERROR && refused_for_now(r->str))
+        rc = pq_set_error(ctx, PQ_EIO, "Redis at %s cannot serve just now: %s",
+                          ctx->url, r->str);
+    else if (r->type == REDIS_REPLY_ERROR && !(denied && loaded))
         rc = pq_set_error(
             ctx, PQ_EPROTO,
             "Redis at %s cannot load protein's functions (Redis 7 needed; with "
@@ -601,9 +613,11 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     if (!r)
         return no_reply(ctx, conn, tv, argv[0]);
     if (r->type == REDIS_REPLY_ERROR) {
-        rc = pq_set_error(
-            ctx, strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM : PQ_EPROTO,
-            "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
+        rc = pq_set_error(ctx,
+                          strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM
+                          : refused_for_now(r->str)         ? PQ_EIO
+                                                            : PQ_EPROTO,
+                          "Redis at %s: %s: %s", ctx->url, argv[0], r->str);
         freeReplyObject(r);
         return rc;
     }
@@ -657,8 +671,24 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         goto fail;
     r = redisCommandArgv(conn->rc, argc + head, av, al);
+    /* The library went away under the connection (FUNCTION FLUSH, or a
+     * server restarted without it behind a proxy): the call did not run,
+     * so it runs once more after loading the library again. */
+    if (r && r->type == REDIS_REPLY_ERROR &&
+        strncmp(r->str, "ERR Function not found", 22) == 0) {
+        freeReplyObject(r);
+        if ((rc = ensure_functions(ctx, conn)) != PQ_OK)
+            goto fail;
+        r = redisCommandArgv(conn->rc, argc + head, av, al);
+    }
     if (!r) {
         rc = no_reply(ctx, conn, conn->command_tv, fn);
+        goto fail;
+    }
+    if (r->type == REDIS_REPLY_ERROR && refused_for_now(r->str)) {
+        rc = pq_set_error(ctx, PQ_EIO, "Redis at %s cannot run %s just now: %s",
+                          ctx->url, fn, r->str);
+        freeReplyObject(r);
         goto fail;
     }
     if (r->type == REDIS_REPLY_ERROR) {

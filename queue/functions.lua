@@ -913,6 +913,11 @@ local function owned_trial(meta, id, token)
   if not is_meta_key(meta) then
     return nil, bad_key(meta)
   end
+  -- a trial whose sweep lost its meta (evicted, deleted by hand) must not
+  -- bring back a meta of bare counters
+  if redis.call('EXISTS', meta) == 0 then
+    return nil, no_sweep(meta)
+  end
   local n = whole(id)
   if not n or n < 1 then
     return nil, no_trial(meta, id)

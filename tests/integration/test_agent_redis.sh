@@ -308,4 +308,27 @@ expect_rc 0 $rc "nohup'ed agent after SIGHUP ($(cat "$tmp/nohup.out"))"
 grep -q -- '--lease' "$tmp/lease0.out" ||
     fail "--lease 0 not named: $(cat "$tmp/lease0.out")"
 
+# ------------------------------------------------ a trial gone from the sweep
+# Redis restarted from an older snapshot has no trial the agent ran: its
+# outcome is refused, and the agent says so and goes on to the next trial
+create_sweep vanish 2
+cat >"$tmp/vanish.sh" <<EOS3
+#!/bin/sh
+[ "\$PROTEIN_TRIAL" = 1 ] && while [ ! -e "$tmp/vanish.go" ]; do sleep 0.1; done
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS3
+chmod +x "$tmp/vanish.sh"
+"$PROTEIN" agent vanish -- "$tmp/vanish.sh" >"$tmp/vanish.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/vanish.out"
+rcli del "protein:{$user/vanish}:trial:1" >/dev/null
+touch "$tmp/vanish.go"
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent whose trial vanished ($(cat "$tmp/vanish.out"))"
+grep -q 'trial 1: outcome not recorded: the sweep has no such trial any more' "$tmp/vanish.out" ||
+    fail "the agent did not say trial 1 was gone: $(cat "$tmp/vanish.out")"
+grep -q '^trial 2: score 2' "$tmp/vanish.out" ||
+    fail "the agent did not go on to trial 2: $(cat "$tmp/vanish.out")"
+
 cli_test_finish

@@ -489,6 +489,14 @@ rcli hset "protein:{$U/rep}:trial:1" params '{"lr":' >/dev/null
 "$PROTEIN" delete rep --yes >"$tmp/dmg-delete.out" 2>&1 ||
     fail "delete of a damaged sweep: $(cat "$tmp/dmg-delete.out")"
 [ -z "$(rcli --scan --pattern "protein:{$U/rep}*")" ] || fail "keys left after deleting a damaged sweep"
+# ... and when its meta is not even a hash (the message says delete works)
+"$PROTEIN" create --name wt "$tmp/clitest.yaml" >/dev/null || fail "create wt"
+rcli del "protein:{$U/wt}:meta" >/dev/null
+rcli set "protein:{$U/wt}:meta" hello >/dev/null
+"$PROTEIN" delete wt --yes >"$tmp/wt-delete.out" 2>&1 ||
+    fail "delete of a sweep whose meta is a string: $(cat "$tmp/wt-delete.out")"
+grep -q "warning: .*damaged" "$tmp/wt-delete.out" || fail "delete did not say the sweep was damaged: $(cat "$tmp/wt-delete.out")"
+[ -z "$(rcli --scan --pattern "protein:{$U/wt}*")" ] || fail "keys left after deleting a sweep whose meta is a string"
 
 # ------------------------------------------------------------ defaults first
 # When every parameter has a default, the first trial runs the defaults,

@@ -1575,6 +1575,44 @@ static void test_damaged_store(void)
 /* Expiry goes in chunks of 1000 leases per call: 1100 expired leases take
  * two calls of protein_expire, which pq_expire_leases makes; deleting the
  * 1100 trials takes two calls of protein_delete too. */
+/* Replies that mean "not now" (out of memory, a read-only replica during
+ * a failover, loading, busy) are PQ_EIO, which the plugin spools and the
+ * agent retries, not a final error that loses an outcome; the functions
+ * flushed from under a connection are loaded again and the call runs. */
+static void test_refused_for_now(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("busy", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("busy", "k1");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+
+    cli_is("OK", "CONFIG", "SET", "maxmemory", "1");
+    CU_ASSERT_EQUAL(pq_complete(ctx, "busy", a->id, a->token, 0.5, 2), PQ_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "OOM"));
+    pq_claim_request q = req_for("k2");
+    pq_trial *t = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "busy", &q, &t), PQ_EIO);
+    cli_is("OK", "CONFIG", "SET", "maxmemory", "0");
+    CU_ASSERT(
+        cli_is("running", "HGET", "protein:{busy}:trial:1", "status", NULL));
+
+    cli_is("OK", "FUNCTION", "FLUSH", NULL, NULL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "busy", a->id, a->token, 0.5, 2), PQ_OK);
+    CU_ASSERT(
+        cli_is("completed", "HGET", "protein:{busy}:trial:1", "status", NULL));
+    pq_trial_free(a);
+
+    /* An outcome after the sweep's meta went (evicted by allkeys-lru,
+     * deleted by hand) is refused, and brings back no meta of bare
+     * counters that would show as an active sweep. */
+    a = claim_ok("busy", "k3");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    cli_is("1", "DEL", "protein:{busy}:meta", NULL, NULL);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "busy", a->id, a->token, 0.5, 2),
+                    PQ_ENOSWEEP);
+    CU_ASSERT(cli_is("0", "EXISTS", "protein:{busy}:meta", NULL, NULL));
+    pq_trial_free(a);
+}
+
 static void test_expire_chunks(void)
 {
     enum { N = 1100 };
@@ -1681,6 +1719,8 @@ static const cunit_test tests[] = {
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"spool records too long for a field refused", test_spool_parse_limits},
     {"damaged store: nothing half-written", test_damaged_store},
+    {"'not now' replies are PQ_EIO; flushed functions come back",
+     test_refused_for_now},
     {"expiry in chunks", test_expire_chunks},
     {"ACL for workers", test_acl},
     {"64 concurrent clients", test_concurrent_clients},
