@@ -139,6 +139,13 @@ int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn)
         strcpy(conn->host, path);
         return PQ_OK;
     }
+    if (strncmp(url, "rediss://", 9) == 0)
+        return pq_set_error(
+            ctx, PQ_EINVAL,
+            "bad Redis URL '%s': TLS (rediss://) is not supported (Debian 12's "
+            "hiredis 0.14 has none); reach Redis over loopback, a Unix socket "
+            "or a TLS tunnel such as stunnel, with redis:// or unix://",
+            ctx->url);
     if (strncmp(url, "redis://", 8) != 0)
         return pq_set_error(ctx, PQ_EINVAL,
                             "bad Redis URL '%s': expected "

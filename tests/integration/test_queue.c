@@ -931,6 +931,11 @@ static void test_url_forms(void)
         CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, bad[i]));
         pq_free(c);
     }
+    pq_context *tls = connect_to("rediss://127.0.0.1:6380");
+    CU_ASSERT_EQUAL(tls->err, PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(tls->errstr, "TLS (rediss://) is not supported"));
+    pq_free(tls);
     redis_harness_stop(&u);
     unlink(sock);
     CU_ASSERT_EQUAL(rmdir(dir), 0);
