@@ -53,6 +53,24 @@ static const char *const sweep_keys[] = {
 static const char *const param_keys[] = {
     "distribution", "min", "max", "scale", "mean", "default", "integer", NULL};
 
+/* The distributions PufferLib's sweep.py knows (it raises ValueError on
+ * any other); W&B's names mean other things (log_uniform's bounds are
+ * natural logs). */
+static const char *const puffer_distributions[] = {
+    "uniform",    "int_uniform",  "uniform_pow2",
+    "log_normal", "logit_normal", NULL};
+
+/* The fields of a [sweep.SECTION.PARAM] section, in param_key's order. */
+enum {
+    FIELD_DISTRIBUTION,
+    FIELD_MIN,
+    FIELD_MAX,
+    FIELD_SCALE,
+    FIELD_INTEGER,
+    FIELD_DEFAULT,
+    N_FIELDS
+};
+
 typedef struct ini_param {
     protein_param_spec spec;
     char *name;       /* "train/learning_rate" */
@@ -60,7 +78,16 @@ typedef struct ini_param {
     const char *file; /* the file of its last section, for errors */
     int pass;         /* which file opened it: 0 default.ini, 1 the file */
     unsigned set;     /* fields set in the current file (bit per field) */
+    /* the file each field's line is in: an env file overrides some
+     * fields of default.ini's section and keeps the others */
+    const char *field_files[N_FIELDS];
 } ini_param;
+
+/* The file that holds field f's line (see ini_param). */
+static const char *field_file(const ini_param *p, int f)
+{
+    return p->field_files[f] ? p->field_files[f] : p->file;
+}
 
 typedef struct ini_ctx {
     const char *file; /* the file being read */
@@ -84,10 +111,14 @@ typedef struct ini_ctx {
     size_t n_numbers;
     size_t cur;      /* the parameter of the current section */
     char other[128]; /* the current section when it is not a sweep one */
-    /* "SECTION/KEY" of the values outside the sweep that are Python int
-     * literals: PufferLib's CLI parses --SECTION.KEY with type int */
-    char **int_keys;
-    size_t n_int_keys;
+    /* "SECTION/KEY" of every value outside the sweep, and whether it is a
+     * Python int literal: PufferLib's CLI has --SECTION.KEY for these
+     * only, parsed with type int for the int ones */
+    struct train_key {
+        char *name;
+        int is_int;
+    } * keys;
+    size_t n_keys;
 } ini_ctx;
 
 static char *trim(char *s)
@@ -194,7 +225,7 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
 {
     protein_param_spec *s = &p->spec;
     protein_spec_field *f;
-    protein_spec_field *const fields[] = {
+    protein_spec_field *const fields[N_FIELDS] = {
         &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
     unsigned bit = 0;
     char key[192];
@@ -214,9 +245,11 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
         f = &s->def;
     else
         return unknown_key(c, line, p->key, k, param_keys);
-    for (i = 0; i < sizeof fields / sizeof fields[0]; i++)
-        if (fields[i] == f)
+    for (i = 0; i < N_FIELDS; i++)
+        if (fields[i] == f) {
             bit = 1u << i;
+            p->field_files[i] = c->file;
+        }
     if (p->set & bit)
         return protein_config_error(
             c->err, c->file, line,
@@ -320,34 +353,38 @@ static char *unquote(char *v)
     return v;
 }
 
-/* Notes whether the value v of key k in the current non-sweep section is
- * a Python int literal (the last assignment wins, as in configparser).
+/* The key "SECTION/KEY" of a non-sweep section, or NULL. */
+static struct train_key *train_key(const ini_ctx *c, const char *name)
+{
+    for (size_t i = 0; i < c->n_keys; i++)
+        if (strcmp(c->keys[i].name, name) == 0)
+            return &c->keys[i];
+    return NULL;
+}
+
+/* Notes key k of the current non-sweep section and whether its value v
+ * is a Python int literal (the last assignment wins, as in configparser).
  * Returns 0 or PROTEIN_ENOMEM. */
 static int note_type(ini_ctx *c, const char *k, const char *v)
 {
-    char name[256], **grown;
+    char name[256];
+    struct train_key *key, *grown;
     long long integer;
-    size_t i;
-    int is_int = protein_parse_integer(v, &integer) == 0;
 
     if ((size_t)snprintf(name, sizeof name, "%s/%s", c->other, k) >=
         sizeof name)
         return 0;
-    for (i = 0; i < c->n_int_keys; i++)
-        if (strcmp(c->int_keys[i], name) == 0)
-            break;
-    if (i < c->n_int_keys && !is_int) {
-        free(c->int_keys[i]);
-        c->int_keys[i] = c->int_keys[--c->n_int_keys];
-    } else if (i == c->n_int_keys && is_int) {
-        grown = realloc(c->int_keys, (c->n_int_keys + 1) * sizeof *grown);
+    if (!(key = train_key(c, name))) {
+        grown = realloc(c->keys, (c->n_keys + 1) * sizeof *grown);
         if (!grown)
             return PROTEIN_ENOMEM;
-        c->int_keys = grown;
-        if (!(c->int_keys[c->n_int_keys] = strdup(name)))
+        c->keys = grown;
+        key = &c->keys[c->n_keys];
+        if (!(key->name = strdup(name)))
             return PROTEIN_ENOMEM;
-        c->n_int_keys++;
+        c->n_keys++;
     }
+    key->is_int = protein_parse_integer(v, &integer) == 0;
     return 0;
 }
 
@@ -481,6 +518,23 @@ static void nested_order(const ini_ctx *c, const char *prefix, size_t plen,
     }
 }
 
+/* An error about one field of parameter p names the file of that field's
+ * line: default.ini's when the env file did not set the field. */
+static void name_field_file(protein_error *err, const ini_param *p)
+{
+    const protein_param_spec *s = &p->spec;
+    const protein_spec_field *const fields[N_FIELDS] = {
+        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
+    const char *const names[N_FIELDS] = {"distribution", "min",     "max",
+                                         "scale",        "integer", s->def_key};
+    const char *dot = strrchr(err->key, '.');
+
+    for (int f = 0; dot && f < N_FIELDS; f++)
+        if (strcmp(dot + 1, names[f]) == 0 && fields[f]->line == err->line &&
+            field_file(p, f))
+            snprintf(err->file, sizeof err->file, "%s", field_file(p, f));
+}
+
 /* Whether text is absent or a whole number. */
 static int whole_or_absent(const char *text)
 {
@@ -501,18 +555,50 @@ static int add_param(ini_ctx *c, const ini_param *p)
 {
     protein_param_spec spec = p->spec;
     const char *d = spec.distribution.text;
+    const struct train_key *key = train_key(c, p->name);
     int section = (int)strcspn(p->name, "/"), rc = 0;
     char flag[256];
     size_t i;
 
-    for (i = 0; i < c->n_int_keys; i++)
-        if (strcmp(c->int_keys[i], p->name) == 0)
-            break;
-    if (i < c->n_int_keys && !spec.integer.text &&
+    snprintf(flag, sizeof flag, "%s", p->name);
+    for (i = 0; flag[i]; i++)
+        flag[i] = flag[i] == '/' ? '.' : flag[i] == '_' ? '-' : flag[i];
+    if (!protein_in_list(d, puffer_distributions))
+        return protein_config_error(
+            c->err, field_file(p, FIELD_DISTRIBUTION), spec.distribution.line,
+            p->key,
+            "distribution '%s' is not one of PufferLib's (uniform, "
+            "int_uniform, uniform_pow2, log_normal, logit_normal; PufferLib "
+            "refuses it too)%s",
+            d,
+            strcmp(d, "log_uniform") == 0 ||
+                    strcmp(d, "log_uniform_values") == 0
+                ? ": for a log scale write log_normal, with min and max as "
+                  "the values themselves"
+                : "");
+    /* PufferLib's CLI has an argument for the keys of its config's
+     * sections only: puffer train refuses any other --SECTION.KEY */
+    if (c->n_keys > 0 && !key && strchr(p->name, '/') == p->name + section &&
+        !strchr(p->name + section + 1, '/') &&
+        protein_config_warn(
+            c->cfg,
+            "%s: no '%s' in [%.*s] of this config, so PufferLib's CLI has no "
+            "--%s: puffer train refuses the trial's PROTEIN_ARGS (add the key "
+            "to [%.*s], fix the [%s] section's name, or read the trial's "
+            "parameters from PROTEIN_PARAMS)",
+            p->name, p->name + section + 1, section, p->name, flag, section,
+            p->name, p->key))
+        return PROTEIN_ENOMEM;
+    if (key && strncmp(p->name, "base/", 5) == 0 &&
+        protein_config_warn(
+            c->cfg,
+            "%s: PufferLib's CLI takes [base] keys as --%s, not --%s as in "
+            "PROTEIN_ARGS; read PROTEIN_PARAM_<NAME> or PROTEIN_PARAMS "
+            "instead (and PufferLib's own sweep does not apply [base] keys)",
+            p->name, flag + 5, flag))
+        return PROTEIN_ENOMEM;
+    if (key && key->is_int && !spec.integer.text &&
         strcmp(d, "int_uniform") != 0 && strcmp(d, "uniform_pow2") != 0) {
-        snprintf(flag, sizeof flag, "%s", p->name);
-        for (i = 0; flag[i]; i++)
-            flag[i] = flag[i] == '/' ? '.' : flag[i] == '_' ? '-' : flag[i];
         if ((strcmp(d, "uniform") == 0 || strcmp(d, "log_normal") == 0) &&
             whole_or_absent(spec.min.text) && whole_or_absent(spec.max.text) &&
             whole_or_absent(spec.def.text)) {
@@ -536,7 +622,10 @@ static int add_param(ini_ctx *c, const ini_param *p)
         if (rc)
             return PROTEIN_ENOMEM;
     }
-    return protein_config_add_param(c->cfg, p->file, &spec, c->err);
+    rc = protein_config_add_param(c->cfg, p->file, &spec, c->err);
+    if (rc && rc != PROTEIN_ENOMEM)
+        name_field_file(c->err, p);
+    return rc;
 }
 
 static int build(ini_ctx *c)
@@ -545,6 +634,15 @@ static int build(ini_ctx *c)
     unsigned char *done;
     int rc, cost;
 
+    if (!c->sweep_line && c->n_params > 0 && !c->merged)
+        return protein_config_error(
+            c->err, c->file, c->params[0].spec.line, "sweep",
+            "[sweep.SECTION.PARAM] sections but no [sweep] section, and no "
+            "default.ini next to this file or in the two directories above: "
+            "PufferLib reads an environment's file over config/default.ini, "
+            "which holds [sweep] and the other parameters; keep the file in "
+            "PufferLib's config/ tree, or add a [sweep] section (method, "
+            "metric, goal)");
     if (!c->sweep_line)
         return protein_config_error(
             c->err, c->file, 1, "sweep",
@@ -684,9 +782,9 @@ fail:
     for (i = 0; i < c.n_numbers; i++)
         free(c.numbers[i]);
     free(c.numbers);
-    for (i = 0; i < c.n_int_keys; i++)
-        free(c.int_keys[i]);
-    free(c.int_keys);
+    for (i = 0; i < c.n_keys; i++)
+        free(c.keys[i].name);
+    free(c.keys);
     free(c.params);
     protein_config_free(c.cfg);
     free(buf);

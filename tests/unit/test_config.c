@@ -731,6 +731,14 @@ static void test_ini_errors(void)
         {"[sweep]\nmetric_distribution = logit\n", 2,
          "sweep.metric_distribution", "linear or percentile"},
         {"[sweep]\ndownsample = -1\n", 2, "sweep.downsample", "whole number"},
+        /* W&B's names mean other things: log_uniform's bounds are logs */
+        {"[sweep]\n[sweep.train.lr]\ndistribution = log_uniform\nmin = "
+         "1e-5\nmax = 0.1\n",
+         3, "sweep.train.lr", "not one of PufferLib's"},
+        /* an env file copied away from its default.ini */
+        {"[base]\nenv_name = x\n[sweep.train.lr]\ndistribution = "
+         "uniform\nmin = 0\nmax = 1\n",
+         3, "sweep", "but no [sweep] section, and no default.ini"},
     };
     static const char one[] =
         "[sweep]\n[sweep.a.b]\ndistribution = uniform\nmin = 0\nmax = 1\n";
@@ -833,6 +841,20 @@ static void test_ini_cli_types(void)
     CU_ASSERT_PTR_NULL(cfg->warnings && strstr(cfg->warnings, "train/lr"));
     check_round_trip(cfg);
     protein_config_free(cfg);
+
+    /* a swept key its section lacks: PufferLib's CLI has no argument */
+    cfg = parse_ini("[train]\nlr = 0.5\n[sweep]\nmethod = Protein\n"
+                    "[sweep.train.lr_typo]\ndistribution = uniform\n"
+                    "min = 0\nmax = 1\n",
+                    "m.ini");
+    if (!cfg)
+        return;
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings, "train/lr_typo: no 'lr_typo' in [train] of this "
+                              "config, so PufferLib's CLI has no "
+                              "--train.lr-typo"));
+    protein_config_free(cfg);
 }
 
 /* Writes text to path (a fatal assertion when it cannot). */
@@ -878,6 +900,14 @@ static void test_ini_merge(void)
     CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
                            strstr(cfg->warnings, "default.ini"));
     protein_config_free(cfg);
+    cfg = NULL;
+    /* an error about a field default.ini set names default.ini's line */
+    write_text(path, "[base]\nenv_name = env\n[sweep.train.lr]\nmin = 0.9\n");
+    CU_ASSERT_EQUAL(protein_config_load_file(path, &cfg, &err),
+                    PROTEIN_ECONFIG);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.file, "default.ini"));
+    CU_ASSERT_EQUAL(err.line, 8);
+    CU_ASSERT_STRING_EQUAL(err.key, "sweep.train.lr.max");
     unlink(path);
     snprintf(path, sizeof path, "%s/ocean", dir);
     rmdir(path);
