@@ -577,8 +577,9 @@ static int add_param(ini_ctx *c, const ini_param *p)
                   "the values themselves"
                 : "");
     /* PufferLib's CLI has an argument for the keys of its config's
-     * sections only: puffer train refuses any other --SECTION.KEY */
-    if (c->n_keys > 0 && !key && strchr(p->name, '/') == p->name + section &&
+     * sections only: puffer train refuses any other --SECTION.KEY. Known
+     * for an env file read over default.ini: the whole config. */
+    if (c->merged && !key && strchr(p->name, '/') == p->name + section &&
         !strchr(p->name + section + 1, '/') &&
         protein_config_warn(
             c->cfg,

@@ -841,20 +841,6 @@ static void test_ini_cli_types(void)
     CU_ASSERT_PTR_NULL(cfg->warnings && strstr(cfg->warnings, "train/lr"));
     check_round_trip(cfg);
     protein_config_free(cfg);
-
-    /* a swept key its section lacks: PufferLib's CLI has no argument */
-    cfg = parse_ini("[train]\nlr = 0.5\n[sweep]\nmethod = Protein\n"
-                    "[sweep.train.lr_typo]\ndistribution = uniform\n"
-                    "min = 0\nmax = 1\n",
-                    "m.ini");
-    if (!cfg)
-        return;
-    CU_ASSERT_PTR_NOT_NULL(
-        cfg->warnings &&
-        strstr(cfg->warnings, "train/lr_typo: no 'lr_typo' in [train] of this "
-                              "config, so PufferLib's CLI has no "
-                              "--train.lr-typo"));
-    protein_config_free(cfg);
 }
 
 /* Writes text to path (a fatal assertion when it cannot). */
@@ -911,6 +897,38 @@ static void test_ini_merge(void)
     unlink(path);
     snprintf(path, sizeof path, "%s/ocean", dir);
     rmdir(path);
+    unlink(def);
+    rmdir(dir);
+}
+
+/* A swept key that its section lacks in the whole config (an env file
+ * read over default.ini): PufferLib's CLI has no argument for it. */
+static void test_ini_missing_key(void)
+{
+    char dir[] = "/tmp/test_config.XXXXXX", path[128], def[128];
+    protein_sweep_config *cfg = NULL;
+    protein_error err;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(def, sizeof def, "%s/default.ini", dir);
+    write_text(def, "[train]\nlr = 0.5\n[sweep]\nmetric = score\n"
+                    "[sweep.train.lr]\ndistribution = uniform\nmin = 0\n"
+                    "max = 1\n");
+    snprintf(path, sizeof path, "%s/env.ini", dir);
+    write_text(path, "[base]\nenv_name = env\n[sweep.train.lr_typo]\n"
+                     "distribution = uniform\nmin = 0\nmax = 1\n");
+    memset(&err, 0, sizeof err);
+    CU_ASSERT_EQUAL_FATAL(protein_config_load_file(path, &cfg, &err),
+                          PROTEIN_OK);
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings, "train/lr_typo: no 'lr_typo' in [train] of this "
+                              "config, so PufferLib's CLI has no "
+                              "--train.lr-typo"));
+    CU_ASSERT_PTR_NULL(cfg->warnings &&
+                       strstr(cfg->warnings, "no 'lr' in [train]"));
+    protein_config_free(cfg);
+    unlink(path);
     unlink(def);
     rmdir(dir);
 }
@@ -1673,6 +1691,7 @@ static const cunit_test tests[] = {
     {"ini", test_ini},
     {"ini options", test_ini_options},
     {"ini errors", test_ini_errors},
+    {"INI: a swept key its section lacks", test_ini_missing_key},
     {"ini over a default.ini without parameters", test_ini_over_no_params},
     {"ini pufferlib", test_ini_pufferlib},
     {"ini values typed as PufferLib's CLI parses them", test_ini_cli_types},
