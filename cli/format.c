@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "protein_number.h"
 
 void cli_csv_field(FILE *fp, const char *s)
 {
@@ -49,19 +50,6 @@ void cli_json_string(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as v. */
-static void shortest(double v, char *buf, size_t len)
-{
-    int digits;
-
-    for (digits = 15; digits < 17; digits++) {
-        snprintf(buf, len, "%.*g", digits, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-    snprintf(buf, len, "%.17g", v);
-}
-
 void cli_param_text(const pq_param *q, char *buf, size_t len)
 {
     if (q->is_string)
@@ -69,7 +57,7 @@ void cli_param_text(const pq_param *q, char *buf, size_t len)
     else if (q->is_integer && fabs(q->number) < 9e15)
         snprintf(buf, len, "%.0f", q->number);
     else
-        shortest(q->number, buf, len);
+        protein_number_text(q->number, buf, len);
 }
 
 void cli_number_text(double v, char *buf, size_t len)
@@ -77,7 +65,7 @@ void cli_number_text(double v, char *buf, size_t len)
     if (isnan(v))
         snprintf(buf, len, "%s", "");
     else
-        shortest(v, buf, len);
+        protein_number_text(v, buf, len);
 }
 
 int cli_better(int minimize, double a, double b)

@@ -1,3 +1,9 @@
+/*
+ * config_common.c - what the sweep-config readers share: the config
+ * object's life (new, free, warnings), errors that name file, line and
+ * key, the sweep name taken from a file name, and the parsers of numbers,
+ * integers and booleans and the name rules every format applies alike.
+ */
 #include "config.h"
 
 #include <ctype.h>

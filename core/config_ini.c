@@ -1,3 +1,13 @@
+/*
+ * config_ini.c - PufferLib INI sweeps, read the way PufferLib reads them:
+ * an environment's file merged over default.ini key by key (configparser's
+ * read([default, env])), values as Python literals (30_000_000), a [sweep]
+ * section with the sweep settings and one [sweep.SECTION.PARAM] section
+ * per parameter, named "SECTION/PARAM"; sweep_only keeps the parameters
+ * whose last name part contains one of its comma-separated words. Other
+ * sections (the training config itself) give only the keys PufferLib's
+ * CLI has and their types.
+ */
 #include "config.h"
 
 #include <ctype.h>
@@ -8,14 +18,6 @@
 #include <strings.h>
 
 #include "config_common.h"
-
-/* PufferLib INI sweeps, read the way PufferLib reads them: an
- * environment's file merged over default.ini key by key (configparser's
- * read([default, env])), values as Python literals (30_000_000), a [sweep]
- * section with the sweep settings and one [sweep.SECTION.PARAM] section
- * per parameter, named "SECTION/PARAM"; sweep_only keeps the parameters
- * whose last name part contains one of its comma-separated words. Other
- * sections (the training config itself) are skipped. */
 
 /* [sweep] keys of PufferLib's trainer that protein reads and does not act
  * on, each with the reason the user sees. */

@@ -1,3 +1,8 @@
+/*
+ * config_write.c - a sweep config written back as canonical YAML (what
+ * `protein config` prints and Redis stores): every setting explicit, in a
+ * fixed order, so that reading it back gives the same sweep.
+ */
 #include "config.h"
 
 #include <math.h>
@@ -6,6 +11,7 @@
 #include <string.h>
 
 #include "config_common.h"
+#include "protein_number.h"
 
 /* Canonical YAML: every setting explicit, a fixed key order, strings in
  * double quotes (escaped so that libyaml reads back the same bytes) and
@@ -14,14 +20,9 @@
 static void put_number(FILE *fp, double v)
 {
     char buf[32];
-    int prec;
 
-    for (prec = 15; prec < 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    fprintf(fp, "%.*g", prec, v);
+    protein_number_text(v, buf, sizeof buf);
+    fputs(buf, fp);
 }
 
 /* Length of the UTF-8 sequence starting at s and its code point; 1 and the

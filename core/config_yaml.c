@@ -1,3 +1,9 @@
+/*
+ * config_yaml.c - W&B sweep files (YAML or JSON, read with libyaml as
+ * YAML 1.1, as PyYAML reads them for W&B), and the loader of any config
+ * file: protein_config_load_file picks the format and, for a PufferLib
+ * INI, the default.ini it is read over.
+ */
 #include "config.h"
 
 #include <ctype.h>
@@ -12,6 +18,7 @@
 #include <yaml.h>
 
 #include "config_common.h"
+#include "protein_number.h"
 
 #define MAX_GROUP_DEPTH 8     /* nested parameters: blocks */
 #define MAX_MAPPING_KEYS 4096 /* keys in one mapping */
@@ -241,19 +248,6 @@ static yaml11_kind int_text(const char *from, const char *to, int base, int neg,
     return Y_INT;
 }
 
-/* The shortest %g text of v that reads back as v. */
-static void shortest_g(double v, char *buf, size_t len)
-{
-    int prec;
-
-    for (prec = 1; prec < 17; prec++) {
-        snprintf(buf, len, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
-    snprintf(buf, len, "%.17g", v);
-}
-
 /* Text of float v that YAML 1.1 reads back as the same float: ".inf",
  * "-.inf", ".nan", else with a '.' (a float needs one there). */
 static void float_text(double v, char *buf, size_t len)
@@ -262,7 +256,7 @@ static void float_text(double v, char *buf, size_t len)
         snprintf(buf, len, "%s", isnan(v) ? ".nan" : v > 0 ? ".inf" : "-.inf");
         return;
     }
-    shortest_g(v, buf, len);
+    protein_number_text(v, buf, len);
     if (!strpbrk(buf, ".e") && strlen(buf) + 3 <= len)
         strcat(buf, ".0");
     yaml11_float_text(buf, len);
@@ -458,7 +452,7 @@ static void json_number(const char *text, char *buf, size_t len)
             return;
         }
     }
-    shortest_g(strtod(text, NULL), buf, len);
+    protein_number_text(strtod(text, NULL), buf, len);
     yaml11_float_text(buf, len);
 }
 

@@ -1,3 +1,7 @@
+/*
+ * error.c - protein_error, the where and why of a config error: its
+ * "FILE:LINE: KEY: MESSAGE" text and its filling from a status code.
+ */
 #include "config.h"
 
 #include <stdio.h>

@@ -15,6 +15,7 @@
 #include <msgpack.h>
 
 #include "pq_internal.h"
+#include "protein_number.h"
 
 /* See pq_internal.h. */
 void pq_sb_add(pq_strbuf *b, const char *s, size_t n)
@@ -76,15 +77,6 @@ char *pq_strdup(const char *s)
     if (d)
         memcpy(d, s, n);
     return d;
-}
-
-void pq_format_double(double v, char buf[32])
-{
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(buf, 32, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            return;
-    }
 }
 
 long pq_parse_long(const char *s, long fallback)
@@ -186,7 +178,7 @@ int pq_param_number_text(const pq_param *p, char buf[40])
         snprintf(buf, 40, "%.0f", p->number);
         return PQ_OK;
     }
-    pq_format_double(p->number, buf);
+    protein_number_text(p->number, buf, 40);
     if (!strpbrk(buf, ".eE"))
         strcat(buf, ".0");
     return PQ_OK;

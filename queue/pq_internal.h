@@ -47,9 +47,6 @@ int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
 /* malloc'ed copy of s (NULL stays NULL; NULL on out-of-memory too). */
 char *pq_strdup(const char *s);
 
-/* Formats a double with the shortest %.*g text that reads back exactly. */
-void pq_format_double(double v, char buf[32]);
-
 /* A growing malloc'ed string; start from {0}. After an allocation failure
  * (oom set) further appends do nothing. */
 typedef struct pq_strbuf {

@@ -84,7 +84,7 @@ int pq_param_env_name(const char *name, char *buf, size_t len);
 int pq_params_pack(const pq_params *p, char **buf, size_t *len);
 int pq_params_unpack(const char *buf, size_t len, pq_params *out);
 
-/* The environment contract of DESIGN.md as name/value pairs:
+/* The environment contract (docs/user-guide.md) as name/value pairs:
  * PROTEIN_SWEEP, PROTEIN_TRIAL, PROTEIN_PARAMS, PROTEIN_ARGS,
  * PROTEIN_PARAM_<NAME>..., PROTEIN_METRIC_KEY and PROTEIN_COST_KEY (the
  * result keys of the sweep's metric and cost, so that `protein report`
@@ -791,7 +791,7 @@ typedef struct pq_observation {
 /* Frees n observations and the array (NULL: no-op). */
 void pq_observations_free(pq_observation *obs, size_t n);
 
-/* Reads up to max_count (<= 0: 1000) observations after last_id ("0" or ""
+/* Reads up to max_count (0: 1000) observations after last_id ("0" or ""
  * = from the start), waiting up to block_ms (0: no wait) when none is
  * there. *obs is malloc'ed (NULL when *n is 0). next_id receives the id to
  * pass next time (last_id itself when nothing arrived). */

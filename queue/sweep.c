@@ -12,6 +12,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pq_internal.h"
+#include "protein_number.h"
 
 #define SWEEPS_KEY "protein:sweeps"
 #define USERS_KEY "protein:users"
@@ -66,7 +67,7 @@ static int hyperband_text(pq_context *ctx, const pq_sweep_spec *spec, char *buf,
                             "sweep '%s': hyperband needs "
                             "eta > 1 and 1 to 100 bands",
                             spec->name);
-    pq_format_double(spec->hyperband_eta, buf);
+    protein_number_text(spec->hyperband_eta, buf, len);
     at = strlen(buf);
     n = snprintf(buf + at, len - at, " %d", spec->hyperband_strict ? 1 : 0);
     for (size_t i = 0;
@@ -110,7 +111,7 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     if ((rc = hyperband_text(ctx, spec, hyperband, sizeof hyperband)) != PQ_OK)
         return rc;
     if (spec->has_target)
-        pq_format_double(spec->target, target);
+        protein_number_text(spec->target, target, sizeof target);
     rc = pq_point_args_build(ctx, spec->name, "fallback", CREATE_ARGS,
                              spec->fallback, n, &args);
     if (rc != PQ_OK)

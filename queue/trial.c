@@ -13,6 +13,7 @@
 #include <hiredis/hiredis.h>
 
 #include "pq_internal.h"
+#include "protein_number.h"
 #include "protein_clock.h"
 
 /* Trials read per protein_trials call. */
@@ -268,9 +269,9 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
             ctx, PQ_EINVAL,
             "trial %ld of sweep '%s': score and cost must be finite numbers",
             trial_id, sweep);
-    pq_format_double(score, s);
+    protein_number_text(score, s, sizeof s);
     if (cost >= 0)
-        pq_format_double(cost, c);
+        protein_number_text(cost, c, sizeof c);
     return pq_sweep_fcall(ctx, sweep, "protein_complete", 0, NULL, 4, argv,
                           NULL, NULL);
 }
@@ -324,10 +325,10 @@ static int progress_call(pq_context *ctx, const char *sweep, long trial_id,
                             "trial %ld of sweep '%s': progress step, score and "
                             "cost must be finite numbers",
                             trial_id, sweep);
-    pq_format_double(step, st);
-    pq_format_double(score, s);
+    protein_number_text(step, st, sizeof st);
+    protein_number_text(score, s, sizeof s);
     if (cost >= 0)
-        pq_format_double(cost, c);
+        protein_number_text(cost, c, sizeof c);
     rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 6, argv, NULL,
                         &r);
     if (rc == PQ_OK && should_stop)
