@@ -58,6 +58,11 @@ const char *spank_protein_sweep_error(void)
     return sweep_problem[0] ? sweep_problem : NULL;
 }
 
+void spank_protein_options_from_env(const char *value)
+{
+    sweep_cb(0, value, 1);
+}
+
 void spank_protein_options_clear(void)
 {
     free(sweep_value);

@@ -135,6 +135,11 @@ int spank_protein_record(const spank_protein_config *cfg,
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
     double deadline =
         protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
+    /* the longest one try can take: the whole of task exit stays within
+     * outcome_retry, which the admin keeps below Slurm's
+     * UnkillableStepTimeout (a step that outlasts it drains the node) */
+    const double try_s =
+        (cfg->connect_timeout_ms + cfg->command_timeout_ms) / 1000.0;
     pq_context *ctx = NULL;
     char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
     char why[sizeof ctx->errstr] = "";
@@ -160,7 +165,8 @@ int spank_protein_record(const spank_protein_config *cfg,
         snprintf(why, sizeof(why), "%s", ctx->errstr);
         pq_free(ctx);
         ctx = NULL;
-        if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
+        if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 + try_s >
+            deadline)
             break;
         if (tries++ == 0)
             slurm_info(

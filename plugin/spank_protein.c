@@ -20,7 +20,10 @@
  *
  * Only the batch step of a job claims (one trial per array task). An srun
  * step inside it finds PROTEIN_TRIAL in the job's environment and does
- * nothing; an srun or salloc step of its own claims for "JOBID.STEPID".
+ * nothing; one started with --export=NONE, which hides that, finds the
+ * batch step's claim in Redis and claims nothing either (its output says
+ * that it lacks the trial's variables); an srun or salloc step of its own
+ * claims for "JOBID.STEPID".
  */
 #include "config.h"
 
@@ -54,6 +57,9 @@ static struct {
      * served it, so task_exit releases whatever the key holds. */
     char release_key[SPANK_PROTEIN_CLAIM_KEY_MAX];
     char sweep[PQ_SWEEP_NAME_MAX + 1]; /* the full name: USER/NAME */
+    /* a step that shares the batch step's trial without its variables
+     * (srun --export=NONE): said in its output by task_init */
+    char shared_note[512];
 } state;
 
 /* Slurm runs each callback once per plugstack line that loads this
@@ -151,13 +157,21 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     pq_connect_options opts;
     uint32_t step, job_id;
     char probe[16], msg[SPANK_PROTEIN_PATH_MAX + 160];
+    char env_sweep[PQ_SWEEP_NAME_MAX + 1];
     double t0;
 
-    if (!acting_call(CB_POST_OPT) || spank_context() != S_CTX_REMOTE ||
-        sweep == NULL)
+    if (!acting_call(CB_POST_OPT) || spank_context() != S_CTX_REMOTE)
         return 0;
     if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
         step == SLURM_EXTERN_CONT)
+        return 0;
+    if (sweep == NULL && step == SLURM_BATCH_SCRIPT &&
+        spank_getenv(sp, SPANK_PROTEIN_SWEEP_ENV, env_sweep,
+                     sizeof(env_sweep)) == ESPANK_SUCCESS) {
+        spank_protein_options_from_env(env_sweep);
+        sweep = spank_protein_sweep();
+    }
+    if (sweep == NULL)
         return 0;
     /* An srun inside a job that already holds a trial shares it. */
     if (step != SLURM_BATCH_SCRIPT &&
@@ -187,6 +201,29 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
         spank_protein_claim_error(state.ctx, state.ctx->err, sweep, state.error,
                                   sizeof(state.error));
     return 0;
+}
+
+/* Whether a step (not the batch step) of job belongs to a job whose batch
+ * step holds a running trial of the sweep: then it claims nothing, as a
+ * step that sees PROTEIN_TRIAL does not, and task_init says that it lacks
+ * the trial's variables (srun --export=NONE hid them). A failed lookup is
+ * no: the step claims as before. */
+static int shares_batch_trial(const spank_protein_job *job)
+{
+    char key[SPANK_PROTEIN_CLAIM_KEY_MAX];
+    long id = 0;
+
+    if (spank_protein_claim_key(job->job_id, SLURM_BATCH_SCRIPT,
+                                job->array_job_id, job->array_task_id, key,
+                                sizeof(key)) != 0 ||
+        pq_claimed(state.ctx, state.sweep, key, &id) != PQ_OK || id <= 0)
+        return 0;
+    snprintf(state.shared_note, sizeof(state.shared_note),
+             "protein: this step shares trial %ld of sweep %s with job %s's "
+             "batch step but does not see its PROTEIN_* variables (srun "
+             "--export=NONE?): run it with --export=ALL to pass them",
+             id, state.sweep, key);
+    return 1;
 }
 
 /* slurmstepd, euid = the job's user, before the tasks fork: creates the
@@ -231,6 +268,8 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
         job.tmpdir = tmpdir;
     job.lease_s = state.lease_s;
+    if (job.step_id != SLURM_BATCH_SCRIPT && shares_batch_trial(&job))
+        goto done;
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
     if (spank_protein_claim(sp, state.ctx, &state.cfg, state.sweep, &job,
                             &state.trial, state.error,
@@ -262,6 +301,12 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 
     if (!acting_call(CB_TASK_INIT) || !state.active)
         return 0;
+    if (state.shared_note[0] != '\0') {
+        if (spank_get_item(sp, S_TASK_ID, &task) == ESPANK_SUCCESS &&
+            task == 0 && state.node == 0)
+            slurm_spank_log("%s", state.shared_note);
+        return 0;
+    }
     if (state.error[0] != '\0') {
         slurm_error("%s", state.error);
         fflush(NULL);

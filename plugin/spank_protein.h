@@ -94,6 +94,14 @@ const char *spank_protein_sweep_error(void);
 /* Forgets the --sweep value (the exit callback, and tests). */
 void spank_protein_options_clear(void);
 
+/* slurmstepd's batch step of `sbatch --export=NONE --sweep=NAME`: Slurm
+ * passes the option only in the job's SPANK environment
+ * (SPANK_PROTEIN_SWEEP_ENV), not in the variable it reads options from, so
+ * the callback never ran. Takes the value from there, as the callback
+ * would have (remote: a problem kept, never a failure). */
+#define SPANK_PROTEIN_SWEEP_ENV "SLURM_SPANK__SLURM_SPANK_OPTION_protein_sweep"
+void spank_protein_options_from_env(const char *value);
+
 /* Submit-time check of the --sweep value (local and allocator context).
  * Returns 0 when the job may be submitted, -1 (after slurm_error with the
  * reason) for a malformed name or, when Redis answers, a sweep that does

@@ -205,6 +205,27 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
     return rc;
 }
 
+int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
+               long *trial_id)
+{
+    const char *argv[1] = {claim_key};
+    pq_reply *r = NULL;
+    int rc;
+
+    *trial_id = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!claim_key || !*claim_key)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a lookup needs a claim key", sweep);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_claimed", 1, NULL, 1, argv, NULL,
+                        &r);
+    if (rc == PQ_OK && r->type == REDIS_REPLY_INTEGER)
+        *trial_id = (long)r->integer;
+    pq_reply_free(r);
+    return rc;
+}
+
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *reason, long *trial_id)
 {

@@ -1336,6 +1336,23 @@ local function set_refit(keys, a)
   return 1
 end
 
+-- ARGV: claim_key. The id of the trial claimed under claim_key while it
+-- runs, else 0: a step of a job whose batch step holds a trial shares it
+-- rather than claiming one of its own.
+local function claimed(keys, a)
+  local meta = keys[1]
+  local P = prefix_of(meta)
+  local err = types_ok(meta, {'claims'})
+  if err then
+    return err
+  end
+  local id = redis.call('HGET', P .. 'claims', a[1])
+  if not whole(id) or redis.call('HGET', P .. 'trial:' .. id, 'status') ~= 'running' then
+    return 0
+  end
+  return tonumber(id)
+end
+
 -- ARGV: claim_key, reason. Gives back the trial claimed under claim_key
 -- whose claimant is gone without having started it (a claim the client
 -- gave up on while the server still served it): a running trial goes back
@@ -1569,5 +1586,6 @@ register('protein_pending', with_sweep(pending), true)
 register('protein_depth', with_sweep(depth), true)
 register('protein_list', list, true)
 register('protein_release', with_sweep(release))
+register('protein_claimed', with_sweep(claimed), true)
 register('protein_fallback_add', with_sweep(fallback_add))
 register('protein_demand', with_sweep(demand), true)

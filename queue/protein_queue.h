@@ -684,6 +684,11 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out);
 int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
                     const pq_params *points, size_t n, long *size);
 
+/* The trial claimed under claim_key while it runs: *trial_id receives its
+ * id, 0 when the key holds no running trial. Read-only. */
+int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
+               long *trial_id);
+
 /* Gives back the trial claimed under claim_key when it is still running:
  * for a claim its client gave up on (a timeout while the server served
  * it), so that no trial stays running without a task. The trial goes

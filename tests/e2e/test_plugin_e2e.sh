@@ -251,6 +251,33 @@ EOF
 }
 check "completed with score and cost; an srun step inside sees the same trial" case_completed_and_srun
 
+# sbatch --export=NONE (sites that require it): Slurm passes --sweep to
+# the batch step only in the job's SPANK environment; the batch step claims
+# from there, and an srun step inside (which inherits --export=NONE, so
+# sees no PROTEIN_* variable) claims no trial of its own and says why.
+case_export_none() {
+    local j t before after
+    cat > "$OUT/exnone.sh" <<'EOF'
+#!/bin/sh
+echo trial=$PROTEIN_TRIAL
+/usr/bin/srun -n1 /bin/sh -c 'echo inner=${PROTEIN_TRIAL:-none}'
+echo "score=0.5" >> "$PROTEIN_RESULT"
+EOF
+    before=$($RCLI HGET "protein:{$U/e2e-outcomes}:meta" n_trials)
+    j=$(sbatch --parsable --export=NONE --sweep=e2e-outcomes -o "$OUT/exnone.out" \
+        "$OUT/exnone.sh") || return 1
+    wait_done "$j" || return 1
+    t=$(sed -n 's/^trial=//p' "$OUT/exnone.out")
+    after=$($RCLI HGET "protein:{$U/e2e-outcomes}:meta" n_trials)
+    echo "export=NONE: trial '$t', trials handed out $before -> $after"
+    [ -n "$t" ] && [ "$after" = $((before + 1)) ] &&
+        grep -q "^inner=none" "$OUT/exnone.out" &&
+        grep -q "protein: this step shares trial $t of sweep $U/e2e-outcomes" "$OUT/exnone.out" &&
+        [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
+        [ "$(trial_field e2e-outcomes "$t" score)" = 0.5 ]
+}
+check "sbatch --export=NONE: the batch step claims; an srun step inside claims nothing" case_export_none
+
 # An admin who appends the protein line to plugstack.conf, which already
 # includes plugstack.conf.d (as Debian's does), loads the plugin twice:
 # sbatch says so, and the job (with its srun step) runs one trial to its

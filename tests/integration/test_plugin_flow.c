@@ -24,6 +24,7 @@
 #include <slurm/slurm.h>
 
 #include "cunit_run.h"
+#include "protein_clock.h"
 #include "protein_queue.h"
 #include "redis_harness.h"
 #include "test_plugin_stub.h"
@@ -593,6 +594,39 @@ static void test_outcome_spooled_and_replayed(void)
     CU_ASSERT_EQUAL(count_records(path), 0);
 }
 
+/* Task exit while Redis is frozen ends within outcome_retry, the tries
+ * included: a step that outlives Slurm's UnkillableStepTimeout drains the
+ * node. With 2 s commands and outcome_retry=3 a second try (0.25 s after
+ * the first, 2 s long) would end past it. */
+static void test_outcome_retry_bound(void)
+{
+    char *av[6], arg_spool[300];
+    double t0, took;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("bound"), PQ_OK);
+    snprintf(arg_spool, sizeof(arg_spool), "spool_dir=%s/spool", tmpdir);
+    av[0] = arg_redis;
+    av[1] = arg_result_dir;
+    av[2] = "command_timeout=2000";
+    av[3] = arg_spool;
+    av[4] = "outcome_retry=3";
+    av[5] = "connect_timeout=300";
+    start_step_av("bound", 970, SLURM_BATCH_SCRIPT, 6, av);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&harness), 0);
+    plugin_stub.exit_status = 1 << 8;
+    t0 = protein_clock_seconds(CLOCK_MONOTONIC);
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    took = protein_clock_seconds(CLOCK_MONOTONIC) - t0;
+    CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+    CU_ASSERT(took < 3.0);
+    if (took >= 3.0)
+        fprintf(stderr, "task exit took %.2f s with outcome_retry=3\n", took);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error, "spooled to"));
+}
+
 /* A plugin loaded by two plugstack lines (Debian's plugstack.conf
  * includes plugstack.conf.d): Slurm calls every callback twice in a row,
  * on one shared state. The first line's arguments count, one trial is
@@ -673,6 +707,8 @@ static void test_step_on_two_nodes(void)
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("two-nodes"), PQ_OK);
     start_step("two-nodes", arg_redis, 901, 0);
+    plugin_stub.array_job_id = 0; /* a job of its own, no array */
+    plugin_stub.array_task_id = NO_VAL;
     plugin_stub.node_id = 1;
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
@@ -689,6 +725,8 @@ static void test_step_on_two_nodes(void)
     pq_trial_record_free(r);
 
     start_step("two-nodes", arg_redis, 901, 0);
+    plugin_stub.array_job_id = 0;
+    plugin_stub.array_task_id = NO_VAL;
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
@@ -710,6 +748,48 @@ static void test_step_on_two_nodes(void)
     pq_trial_record_free(r);
 }
 
+/* sbatch --export=NONE: the option reaches the batch step only in the
+ * job's SPANK environment, and the batch step claims from there; an srun
+ * step inside, which --export=NONE leaves without PROTEIN_TRIAL, finds the
+ * batch step's claim and claims nothing, saying why. */
+static void test_export_none(void)
+{
+    pq_trial_record *r;
+    long before;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("export-none"), PQ_OK);
+    start_step(NULL, arg_redis, 960, SLURM_BATCH_SCRIPT);
+    /* the name Slurm gives it: SLURM_SPANK_ + _SLURM_SPANK_OPTION_ +
+     * plugin + _ + option */
+    CU_ASSERT_EQUAL(
+        spank_setenv(NULL, "SLURM_SPANK__SLURM_SPANK_OPTION_protein_sweep",
+                     "export-none", 1),
+        ESPANK_SUCCESS);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
+    before = trials_handed_out("export-none");
+    CU_ASSERT_EQUAL(before, 1);
+    CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0); /* another stepd */
+
+    /* the step: the option came with srun, the variables did not */
+    start_step("export-none", arg_redis, 960, 0);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NULL(plugin_stub_env("PROTEIN_TRIAL"));
+    CU_ASSERT_EQUAL(slurm_spank_task_init(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_log, "shares trial 1 of sweep"));
+    plugin_stub.exit_status = 0;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(slurm_spank_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(trials_handed_out("export-none"), before);
+    r = trial("export-none", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING); /* the batch step's still */
+    pq_trial_record_free(r);
+}
+
 static const cunit_test tests[] = {
     {"claim, export, complete", test_claim_complete},
     {"interrupt, requeue, fail", test_interrupt_and_requeue},
@@ -725,6 +805,8 @@ static const cunit_test tests[] = {
      test_outcome_spooled_and_replayed},
     {"loaded by two plugstack lines", test_listed_twice},
     {"a step on two nodes", test_step_on_two_nodes},
+    {"sbatch --export=NONE", test_export_none},
+    {"task exit ends within outcome_retry", test_outcome_retry_bound},
 };
 
 int main(void)
