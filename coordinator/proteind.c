@@ -103,13 +103,9 @@ static void on_signal(int sig)
 /* Sleeps ms milliseconds or until a stop signal arrives. */
 static void nap(int64_t ms)
 {
-    struct timespec ts;
-
     if (ms <= 0 || proteind_stopping())
         return;
-    ts.tv_sec = ms / 1000;
-    ts.tv_nsec = (ms % 1000) * 1000000;
-    nanosleep(&ts, NULL); /* EINTR on a signal: the caller checks */
+    protein_sleep_ms(ms > INT_MAX ? INT_MAX : (int)ms);
 }
 
 /* Output lines stay within 72 columns so that each is one source line. */

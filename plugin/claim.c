@@ -66,6 +66,15 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
             "protein: sweep '%s' belongs to another user and is not shared",
             sweep);
         break;
+    case PQ_ESTATE:
+        /* scontrol requeue of a task whose trial has ended */
+        snprintf(err, errlen,
+                 "protein: cannot claim a trial of sweep '%s': %s (a requeued "
+                 "task reruns its trial only while that is running or "
+                 "interrupted; submit the task again, e.g. sbatch "
+                 "--array=N --sweep=..., for a new trial)",
+                 sweep, ctx->errstr);
+        break;
     default:
         snprintf(err, errlen, "protein: cannot claim a trial of sweep '%s': %s",
                  sweep, ctx->errstr[0] ? ctx->errstr : protein_strerror(rc));
@@ -76,21 +85,40 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
 /* A time limit longer than this is taken as none (Slurm's INFINITE). */
 #define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
 
-int spank_protein_lease_seconds(const spank_protein_config *cfg,
-                                uint32_t job_id)
+/* The end of job_id's time limit as slurmctld knows it now (after any
+ * `scontrol update TimeLimit`), or 0 when it cannot be learnt. */
+static time_t job_end_time(uint32_t job_id)
 {
     int (*get_end_time)(uint32_t, time_t *);
-    time_t end = 0, now = time(NULL);
+    time_t end = 0;
 
-    if (cfg->lease_s > 0)
-        return cfg->lease_s;
     /* slurmstepd carries libslurm's API (it is linked with it); the plugin
      * links no Slurm library, so it looks the call up where it runs. */
     *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
-    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 || end <= now ||
-        end - now > LEASE_LIMIT_MAX_S)
+    if (get_end_time == NULL || get_end_time(job_id, &end) != 0)
+        return 0;
+    return end;
+}
+
+int spank_protein_lease_seconds(const spank_protein_config *cfg,
+                                uint32_t job_id)
+{
+    time_t end, now = time(NULL);
+
+    if (cfg->lease_s > 0)
+        return cfg->lease_s;
+    end = job_end_time(job_id);
+    if (end <= now || end - now > LEASE_LIMIT_MAX_S)
         return 0;
     return (int)(end - now) + cfg->lease_margin_s;
+}
+
+int spank_protein_time_limit_reached(uint32_t job_id)
+{
+    time_t end = job_end_time(job_id);
+
+    /* slurmctld's kill may come a little before the end it reports */
+    return end > 0 && time(NULL) + 2 >= end;
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,

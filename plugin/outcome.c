@@ -105,12 +105,15 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
     out->cost = pq_result_cost(result);
 }
 
-/* Sleeps ms milliseconds. */
-static void pause_ms(int ms)
+void spank_protein_outcome_time_limit(spank_protein_outcome *out)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-    nanosleep(&ts, NULL);
+    if (out->kind != SPANK_PROTEIN_INTERRUPTED ||
+        (out->signal != SIGTERM && out->signal != SIGKILL))
+        return;
+    out->kind = SPANK_PROTEIN_FAILED;
+    snprintf(out->reason, sizeof(out->reason),
+             "killed at the job's time limit (signal %d, %s)", out->signal,
+             strsignal(out->signal));
 }
 
 /* pq_spool_replay's log lines go to the slurmd log. */
@@ -172,7 +175,7 @@ int spank_protein_record(const spank_protein_config *cfg,
             slurm_info(
                 "protein: %s: Redis unreachable (%s); retrying for up to %d s",
                 what, why, cfg->outcome_retry_s);
-        pause_ms(pause);
+        protein_sleep_ms(pause);
         pause = pause * 2 > 4000 ? 4000 : pause * 2;
     }
     if (rc == PQ_OK) {

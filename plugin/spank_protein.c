@@ -46,8 +46,9 @@ static struct {
     pq_context *ctx;  /* from init_post_opt to user_init */
     char error[2048]; /* reported from task_init when set */
     spank_protein_trial trial;
-    uint32_t tasks;  /* local tasks of the step */
-    uint32_t node;   /* this node's index among the step's nodes */
+    uint32_t tasks; /* local tasks of the step */
+    uint32_t node;  /* this node's index among the step's nodes */
+    uint32_t job_id;
     uint32_t exited; /* tasks seen by task_exit so far */
     int status;      /* merged wait status of those tasks */
     uid_t uid;
@@ -254,6 +255,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
         goto done;
     }
     state.uid = job.uid;
+    state.job_id = job.job_id;
     if (pq_user_name(job.uid, user, sizeof(user)) == PQ_OK)
         job.user = user;
     if (pq_sweep_qualify(spank_protein_sweep(), job.user, state.sweep,
@@ -391,6 +393,9 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         have_result = 1;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
                                  problem[0] ? problem : NULL, &outcome);
+    if (outcome.kind == SPANK_PROTEIN_INTERRUPTED &&
+        spank_protein_time_limit_reached(state.job_id))
+        spank_protein_outcome_time_limit(&outcome);
     spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
     spank_protein_result_discard(&state.trial.result);
     free(text);

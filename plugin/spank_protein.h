@@ -154,6 +154,11 @@ typedef struct spank_protein_job {
     int lease_s;        /* the trial's lease; 0: cfg's, else the sweep's */
 } spank_protein_job;
 
+/* Whether job_id is at or past the end of its time limit (as slurmctld
+ * knows it now): a task killed then was killed by the limit. 0 when it is
+ * not, or cannot be learnt. */
+int spank_protein_time_limit_reached(uint32_t job_id);
+
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
  * time the job has left by its time limit plus cfg->lease_margin_s (asked
  * of slurmctld through slurm_get_end_time, found in the slurmstepd that
@@ -207,6 +212,12 @@ typedef struct spank_protein_outcome {
  * decides the trial: a signal beats a non-zero exit, which beats exit 0;
  * the first one wins among equals. Start with `merged` = 0. */
 int spank_protein_status_merge(int merged, int status);
+
+/* A trial killed (SIGTERM, SIGKILL) when its job reached its time limit
+ * did not run out: out becomes FAILED, "killed at the job's time limit",
+ * which the optimizer learns from, where an interrupt (scancel, a requeue)
+ * it would skip. Other outcomes are left alone. */
+void spank_protein_outcome_time_limit(spank_protein_outcome *out);
 
 /* Decides a trial's outcome from a raw wait status and the parsed result
  * (NULL when there was none). A completed trial without a finite,

@@ -35,12 +35,6 @@ void pq_trial_free(pq_trial *t)
     free(t);
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static const char *elem_str(const redisReply *r, size_t i)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
@@ -165,7 +159,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
         if (rc != PQ_EEMPTY || late)
             return rc;
         left_ms = (deadline - protein_clock_seconds(CLOCK_MONOTONIC)) * 1000.0;
-        sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
+        protein_sleep_ms(left_ms < poll_ms ? (int)left_ms + 1 : poll_ms);
         poll_ms =
             poll_ms * 2 < CLAIM_POLL_MAX_MS ? poll_ms * 2 : CLAIM_POLL_MAX_MS;
     }

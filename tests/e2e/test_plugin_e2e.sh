@@ -64,6 +64,9 @@ wait_line() {
 }
 
 node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
+# node_up: the node takes jobs (idle, or running the time-limit case's job
+# beside them), neither drained nor down
+node_up() { case "$(node_state)" in idle | mix | alloc) return 0 ;; *) return 1 ;; esac; }
 
 # Jobs run as the caller (root): a bare sweep name means $U/NAME.
 U=$(id -un)
@@ -193,7 +196,7 @@ case_redis_down() {
     [ "$(job_state "$j")" = FAILED ] || ok=1
     grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': cannot connect to Redis at redis://" "$OUT/down.out" || ok=1
     grep -q '^ran' "$OUT/down.out" && ok=1
-    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    node_up || { echo "node is $(node_state)"; ok=1; }
     later=$(sbatch --parsable -o /dev/null --wrap true)
     wait_done "$later" && [ "$(job_state "$later")" = COMPLETED ] || ok=1
     "$CLUSTER" redis-start
@@ -201,6 +204,14 @@ case_redis_down() {
     [ $ok -eq 0 ]
 }
 check "Redis down: submit warns, the task fails with a message, node not drained" case_redis_down
+
+# A job killed by its time limit (a minute, Slurm's least), submitted now
+# (Redis stays up from here on) so that its minute passes during the other
+# cases; case_time_limit at the end checks it.
+make_sweep e2e-timelimit 10 || fail "protein create e2e-timelimit"
+printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep 300\n' > "$OUT/timelimit.sh"
+TIMELIMIT_JOB=$(sbatch --parsable --time=1 --sweep=e2e-timelimit -o "$OUT/timelimit.out" \
+    "$OUT/timelimit.sh")
 
 # run_outcome SCRIPT: runs a one-task job on e2e-outcomes; prints "JOB TRIAL".
 run_outcome() {
@@ -422,7 +433,7 @@ EOS
     wait_field e2e-stop 3 status completed || ok=1
     [ "$($RCLI HGET "protein:{$U/e2e-stop}:meta" state)" = stopped ] || ok=1
     [ "$($RCLI HGET "protein:{$U/e2e-stop}:meta" n_trials)" = 3 ] || ok=1
-    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    node_up || { echo "node is $(node_state)"; ok=1; }
     [ $ok -eq 0 ] || tail -n 3 "$OUT"/stop-*.out
     [ $ok -eq 0 ]
 }
@@ -477,7 +488,7 @@ cd %s/wb && PATH=%s:$PATH WANDB_SILENT=true exec %s exec sweep.yaml
     [ "$(trial_field e2e-wandb 2 stopped_by)" = "hyperband at report 2" ] || ok=1
     # protein exec sends no report after the answer "stop"
     [ "$(trial_field e2e-wandb 2 progress_n)" = 2 ] || ok=1
-    [ "$(node_state)" = idle ] || { echo "node is $(node_state)"; ok=1; }
+    node_up || { echo "node is $(node_state)"; ok=1; }
     [ $ok -eq 0 ] || {
         tail -n 5 "$OUT"/wb/*.out
         for t in 1 2; do
@@ -571,4 +582,16 @@ case_proteind_down() {
     [ $ok -eq 0 ]
 }
 check "proteind down: fallback points at once; back up: model points again" case_proteind_down
+
+# Killed by its time limit (submitted at the start): failed, which the
+# optimizer learns from, not interrupted, which it skips.
+case_time_limit() {
+    local t
+    [ -n "$TIMELIMIT_JOB" ] && wait_done "$TIMELIMIT_JOB" 150 || return 1
+    t=$(sed -n 's/^trial=//p' "$OUT/timelimit.out")
+    wait_field e2e-timelimit "$t" status failed || return 1
+    echo "time limit: job $(job_state "$TIMELIMIT_JOB"), trial $t: $(trial_field e2e-timelimit "$t" error)"
+    trial_field e2e-timelimit "$t" error | grep -q "killed at the job's time limit"
+}
+check "killed by its time limit: failed, with the reason" case_time_limit
 finish

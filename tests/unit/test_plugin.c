@@ -350,6 +350,12 @@ static void test_claim_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "belongs to another user"));
     spank_protein_claim_error(&ctx, PQ_ENOSWEEP, "ppo", err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "sweep 'ppo' does not exist"));
+    /* scontrol requeue of a task whose trial has ended says what to do */
+    snprintf(ctx.errstr, sizeof(ctx.errstr),
+             "trial 1 of sweep 'ppo' claimed by 37_1 is already failed");
+    spank_protein_claim_error(&ctx, PQ_ESTATE, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "is already failed"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "submit the task again"));
 }
 
 /* ------------------------------------------------------------ outcome */
@@ -438,6 +444,29 @@ static void test_outcome_interrupted(void)
     CU_ASSERT_EQUAL(o.exit_status, 128 + SIGSEGV);
     spank_protein_outcome_decide(200 << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+}
+
+/* Killed at the job's time limit: a failure the optimizer learns from,
+ * for SIGTERM and SIGKILL (the shell's 143 too), not for other signals. */
+static void test_outcome_time_limit(void)
+{
+    spank_protein_outcome o;
+
+    spank_protein_outcome_decide((128 + SIGTERM) << 8, NULL, NULL, &o);
+    spank_protein_outcome_time_limit(&o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_EQUAL(o.exit_status, 143);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "killed at the job's time limit"));
+    spank_protein_outcome_decide(SIGKILL, NULL, NULL, &o);
+    spank_protein_outcome_time_limit(&o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    spank_protein_outcome_decide(SIGUSR1, NULL, NULL, &o);
+    spank_protein_outcome_time_limit(&o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    spank_protein_outcome_decide(3 << 8, NULL, NULL, &o);
+    spank_protein_outcome_time_limit(&o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "exit status 3"));
 }
 
 static void test_status_merge(void)
@@ -707,6 +736,7 @@ static const cunit_test tests[] = {
     {"outcome: completed", test_outcome_completed},
     {"outcome: failed", test_outcome_failed},
     {"outcome: interrupted", test_outcome_interrupted},
+    {"outcome: time limit", test_outcome_time_limit},
     {"outcome: merge", test_status_merge},
     {"result: private directory, fresh names", test_result_create_private},
     {"result: directory taken by another", test_result_create_taken},
