@@ -384,6 +384,13 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
         freeReplyObject(r);
         return rc;
     }
+    /* protected mode: the server says why and closes the connection */
+    if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "DENIED", 6) == 0) {
+        rc = pq_set_error(ctx, PQ_EPROTO, "Redis at %s refuses this client: %s",
+                          ctx->url, r->str);
+        freeReplyObject(r);
+        return rc;
+    }
     loaded = r->type != REDIS_REPLY_ERROR;
     same = r->type == REDIS_REPLY_STRING &&
            strcmp(r->str, pq_functions_version) == 0;

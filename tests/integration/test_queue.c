@@ -884,6 +884,35 @@ static void test_redis_down(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, url));
     pq_free(c);
     close(fd);
+
+    /* A server in protected mode answers DENIED, saying why, and closes
+     * the connection: the message is its reason, not "connection closed". */
+    static const char denied[] =
+        "-DENIED Redis is running in protected mode because protected mode "
+        "is enabled and no password is set for the default user.\r\n";
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = 0;
+    len = sizeof a;
+    CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
+    CU_ASSERT_EQUAL_FATAL(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(a.sin_port));
+    pid_t pid = fork();
+    CU_ASSERT_FATAL(pid >= 0);
+    if (pid == 0) {
+        int conn = accept(fd, NULL, NULL);
+        char buf[4096];
+        if (conn >= 0 && read(conn, buf, sizeof buf) > 0 &&
+            write(conn, denied, sizeof denied - 1) > 0)
+            close(conn);
+        _exit(0);
+    }
+    c = pq_connect(&o);
+    CU_ASSERT_EQUAL(c->err, PQ_EPROTO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(c->errstr, "protected mode"));
+    pq_free(c);
+    close(fd);
+    waitpid(pid, NULL, 0);
 }
 
 static void test_url_forms(void)
