@@ -86,14 +86,15 @@ typedef struct agent_call {
 static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
 {
     double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + REDIS_RETRY_S;
-    int rc, tries = 0, pause = 250;
+    int rc, tries = 0, pause = 250, unanswered = 0;
 
     *sig = 0;
     for (;;) {
         rc = c->req ? pq_claim(a->ctx, a->run.sweep, c->req, c->trial)
                     : pq_spool_apply(a->ctx, c->outcome);
-        if (rc == PQ_ESTATE && tries > 0 && !c->req)
+        if (rc == PQ_ESTATE && unanswered && !c->req)
             rc = PQ_OK;
+        unanswered |= rc == PQ_EIO && a->ctx->unanswered;
         if (rc != PQ_EIO ||
             protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             return rc;

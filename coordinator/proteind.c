@@ -676,12 +676,26 @@ static size_t count_held(const daemon_state *d)
     return n;
 }
 
+/* Redis failed in a turn (PQ_EIO): drops the connection and pauses for
+ * *backoff_ms, doubled for the next failure in a row. A Redis that
+ * accepts connections but refuses the turn's writes (out of memory, a
+ * read-only replica) would otherwise be reconnected to at once, for ever. */
+static void redis_failed(daemon_state *d, int64_t *backoff_ms)
+{
+    proteind_log("Redis failed: %s; retrying in %lld ms", d->ctx->errstr,
+                 (long long)*backoff_ms);
+    disconnect(d);
+    nap(*backoff_ms);
+    *backoff_ms =
+        *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+}
+
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when the Redis settings cannot work
  * (connect_redis). */
 static int run(daemon_state *d)
 {
-    int64_t now;
+    int64_t now, backoff_ms = BACKOFF_MIN_MS;
     size_t n_held;
     int wait_ms, rc;
 
@@ -692,8 +706,7 @@ static int run(daemon_state *d)
         if (now >= d->next_discovery) {
             rc = discover(d);
             if (rc == PQ_EIO) {
-                proteind_log("Redis failed: %s", d->ctx->errstr);
-                disconnect(d);
+                redis_failed(d, &backoff_ms);
                 continue;
             }
             if (rc != PQ_OK)
@@ -717,10 +730,10 @@ static int run(daemon_state *d)
                 break;
         }
         if (rc == PQ_EIO) {
-            proteind_log("Redis failed: %s", d->ctx->errstr);
-            disconnect(d);
+            redis_failed(d, &backoff_ms);
             continue;
         }
+        backoff_ms = BACKOFF_MIN_MS;
         if (d->opts.once)
             return 0;
         /* Nothing held after this turn: no blocking read paced it. */

@@ -420,8 +420,9 @@ static int scalar_type(yaml_ctx *c, const yaml_node_t *n, const char *path,
 }
 
 /* A number as JSON writes it: the text when it already is JSON, .inf and
- * .nan as Python's json does, else its shortest round-trip form, with a
- * '.' before any exponent. */
+ * .nan as Python's json does, else (a YAML 1.1 float JSON cannot spell:
+ * .5e+3, 0100.0, 1:30:00.0) its shortest round-trip form, kept a float:
+ * with a '.' ("500.0"; before any exponent). */
 static void json_number(const char *text, char *buf, size_t len)
 {
     const char *p = text + (*text == '-');
@@ -452,8 +453,7 @@ static void json_number(const char *text, char *buf, size_t len)
             return;
         }
     }
-    protein_number_text(strtod(text, NULL), buf, len);
-    yaml11_float_text(buf, len);
+    float_text(strtod(text, NULL), buf, len);
 }
 
 /* Appends s to the growing string *out (length *n); -1 when out of

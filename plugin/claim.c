@@ -115,10 +115,25 @@ int spank_protein_lease_seconds(const spank_protein_config *cfg,
 
 int spank_protein_time_limit_reached(uint32_t job_id)
 {
-    time_t end = job_end_time(job_id);
+    int (*load_job)(job_info_msg_t **, uint32_t, uint16_t);
+    void (*free_msg)(job_info_msg_t *);
+    job_info_msg_t *msg = NULL;
+    int timed_out = 0;
 
-    /* slurmctld's kill may come a little before the end it reports */
-    return end > 0 && time(NULL) + 2 >= end;
+    /* The job's state, not its end time: slurmctld sets the end time to
+     * "now" whenever it ends a job (scancel, requeue, preemption too), and
+     * sets TIMEOUT before it signals the steps of a job out of time. */
+    *(void **)&load_job = dlsym(RTLD_DEFAULT, "slurm_load_job");
+    *(void **)&free_msg = dlsym(RTLD_DEFAULT, "slurm_free_job_info_msg");
+    if (load_job == NULL || free_msg == NULL ||
+        load_job(&msg, job_id, SHOW_ALL) != 0 || msg == NULL)
+        return 0;
+    for (uint32_t i = 0; i < msg->record_count; i++)
+        if (msg->job_array[i].job_id == job_id &&
+            (msg->job_array[i].job_state & JOB_STATE_BASE) == JOB_TIMEOUT)
+            timed_out = 1;
+    free_msg(msg);
+    return timed_out;
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,

@@ -147,7 +147,7 @@ int spank_protein_record(const spank_protein_config *cfg,
     char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
     char why[sizeof ctx->errstr] = "";
     pq_spool_stats stats;
-    int rc, tries = 0, pause = 250;
+    int rc, tries = 0, pause = 250, unanswered = 0;
 
     describe(rec, what, sizeof(what));
     for (;;) {
@@ -158,13 +158,15 @@ int spank_protein_record(const spank_protein_config *cfg,
             return -1;
         }
         rc = ctx->err != PQ_OK ? ctx->err : pq_spool_apply(ctx, rec);
-        /* An earlier try that timed out may have been applied after all
-         * (a frozen Redis runs it once it resumes): same token, so the
-         * trial's "already ended" is this outcome. */
-        if (rc == PQ_ESTATE && tries > 0 && rec->kind != PQ_SPOOL_RELEASE)
+        /* An earlier try sent with no answer may have been applied after
+         * all (a frozen Redis runs it once it resumes): same token, so the
+         * trial's "already ended" is this outcome. One Redis refused ("not
+         * now": out of memory, read-only) did not run. */
+        if (rc == PQ_ESTATE && unanswered && rec->kind != PQ_SPOOL_RELEASE)
             rc = PQ_OK;
         if (rc != PQ_EIO)
             break;
+        unanswered |= ctx->unanswered;
         snprintf(why, sizeof(why), "%s", ctx->errstr);
         pq_free(ctx);
         ctx = NULL;

@@ -154,9 +154,10 @@ typedef struct spank_protein_job {
     int lease_s;        /* the trial's lease; 0: cfg's, else the sweep's */
 } spank_protein_job;
 
-/* Whether job_id is at or past the end of its time limit (as slurmctld
- * knows it now): a task killed then was killed by the limit. 0 when it is
- * not, or cannot be learnt. */
+/* Whether slurmctld has ended job_id for its time limit (its state is
+ * TIMEOUT; asked with slurm_load_job, found in the slurmstepd that loaded
+ * the plugin): a task killed then was killed by the limit. 0 when it has
+ * not, or that cannot be learnt. */
 int spank_protein_time_limit_reached(uint32_t job_id);
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the

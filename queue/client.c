@@ -609,6 +609,7 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     *reply = NULL;
     ctx->err = PQ_OK;
     ctx->errstr[0] = '\0';
+    ctx->unanswered = 0;
     if ((rc = live_conn(ctx, &conn)) != PQ_OK)
         return rc;
     tv = conn->command_tv;
@@ -624,8 +625,10 @@ int pq_command(pq_context *ctx, int argc, const char **argv,
     r = redisCommandArgv(conn->rc, argc, argv, argvlen);
     if (extra_ms > 0 && !conn->rc->err)
         redisSetTimeout(conn->rc, conn->command_tv);
-    if (!r)
+    if (!r) {
+        ctx->unanswered = 1;
         return no_reply(ctx, conn, tv, argv[0]);
+    }
     if (r->type == REDIS_REPLY_ERROR) {
         rc = pq_set_error(ctx,
                           strncmp(r->str, "NOPERM", 6) == 0 ? PQ_EPERM
@@ -666,6 +669,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
     *reply = NULL;
     ctx->err = PQ_OK;
     ctx->errstr[0] = '\0';
+    ctx->unanswered = 0;
     if (!av || !al) {
         rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         goto fail;
@@ -696,6 +700,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         r = redisCommandArgv(conn->rc, argc + head, av, al);
     }
     if (!r) {
+        ctx->unanswered = 1;
         rc = no_reply(ctx, conn, conn->command_tv, fn);
         goto fail;
     }

@@ -187,6 +187,10 @@ typedef struct pq_context {
      * may disagree until an admin's client connects (PQ_STALE_FUNCTIONS
      * says so for people) */
     int functions_stale;
+    /* set by a call that failed with PQ_EIO after it was sent, with no
+     * answer (a timeout, a connection lost): the server may have run it.
+     * 0 after any other outcome, a "not now" refusal included. */
+    int unanswered;
 } pq_context;
 
 /* What a client whose ctx->functions_stale is set tells people. */

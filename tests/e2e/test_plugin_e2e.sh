@@ -212,6 +212,11 @@ make_sweep e2e-timelimit 10 || fail "protein create e2e-timelimit"
 printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep 300\n' > "$OUT/timelimit.sh"
 TIMELIMIT_JOB=$(sbatch --parsable --time=1 --sweep=e2e-timelimit -o "$OUT/timelimit.out" \
     "$OUT/timelimit.sh")
+# ... and one scancelled then, more than a minute after it started (when
+# slurmctld's end time for it is "now", and libslurm no longer answers
+# from what it learnt at the claim): interrupted, not a time limit
+LATECANCEL_JOB=$(sbatch --parsable --time=10 --sweep=e2e-timelimit -o "$OUT/latecancel.out" \
+    "$OUT/timelimit.sh")
 
 # run_outcome SCRIPT: runs a one-task job on e2e-outcomes; prints "JOB TRIAL".
 run_outcome() {
@@ -586,12 +591,16 @@ check "proteind down: fallback points at once; back up: model points again" case
 # Killed by its time limit (submitted at the start): failed, which the
 # optimizer learns from, not interrupted, which it skips.
 case_time_limit() {
-    local t
+    local t c
     [ -n "$TIMELIMIT_JOB" ] && wait_done "$TIMELIMIT_JOB" 150 || return 1
     t=$(sed -n 's/^trial=//p' "$OUT/timelimit.out")
     wait_field e2e-timelimit "$t" status failed || return 1
     echo "time limit: job $(job_state "$TIMELIMIT_JOB"), trial $t: $(trial_field e2e-timelimit "$t" error)"
-    trial_field e2e-timelimit "$t" error | grep -q "killed at the job's time limit"
+    trial_field e2e-timelimit "$t" error | grep -q "killed at the job's time limit" || return 1
+    scancel "$LATECANCEL_JOB"
+    wait_done "$LATECANCEL_JOB" 30 || return 1
+    c=$(sed -n 's/^trial=//p' "$OUT/latecancel.out")
+    wait_field e2e-timelimit "$c" status interrupted
 }
-check "killed by its time limit: failed, with the reason" case_time_limit
+check "killed by its time limit: failed, with the reason; scancelled later: interrupted" case_time_limit
 finish

@@ -1167,6 +1167,32 @@ static void test_redis_down(void)
     CU_ASSERT(log && strstr(log, "Redis unreachable"));
     CU_ASSERT(log && strstr(log, "Redis is back"));
     free(log);
+
+    /* A Redis that takes connections but refuses writes (full, under
+     * noeviction): proteind backs off, it does not reconnect in a loop */
+    {
+        const char *full[] = {"CONFIG", "SET", "maxmemory", "1", NULL};
+        const char *room[] = {"CONFIG", "SET", "maxmemory", "0", NULL};
+        char *out = redis_harness_cli(&h2, full);
+        size_t lines = 0;
+
+        free(out);
+        sleep_ms(300);
+        cpu0 = cpu_seconds(pid);
+        sleep_ms(2000);
+        cpu1 = cpu_seconds(pid);
+        out = redis_harness_cli(&h2, room);
+        free(out);
+        CU_ASSERT(cpu1 - cpu0 < 0.2);
+        log = read_log("down");
+        for (const char *p = log; p && (p = strstr(p, "Redis failed")); p++)
+            lines++;
+        CU_ASSERT(lines >= 1 && lines < 20);
+        if (lines >= 20)
+            fprintf(stderr, "proteind logged 'Redis failed' %zu times\n",
+                    lines);
+        free(log);
+    }
 out:
     kill_children();
     pq_free(ctx);

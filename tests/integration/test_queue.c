@@ -1622,12 +1622,26 @@ static void test_refused_for_now(void)
     cli_is("OK", "CONFIG", "SET", "maxmemory", "1");
     CU_ASSERT_EQUAL(pq_complete(ctx, "busy", a->id, a->token, 0.5, 2), PQ_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "OOM"));
+    CU_ASSERT_EQUAL(ctx->unanswered, 0); /* refused: it did not run */
     pq_claim_request q = req_for("k2");
     pq_trial *t = NULL;
     CU_ASSERT_EQUAL(pq_claim(ctx, "busy", &q, &t), PQ_EIO);
     cli_is("OK", "CONFIG", "SET", "maxmemory", "0");
     CU_ASSERT(
         cli_is("running", "HGET", "protein:{busy}:trial:1", "status", NULL));
+
+    /* sent and not answered (a frozen server): it may run later */
+    pq_connect_options quick = {.url = server.url,
+                                .connect_timeout_ms = 300,
+                                .command_timeout_ms = 300};
+    pq_context *q2 = pq_connect(&quick);
+    CU_ASSERT_EQUAL_FATAL(q2->err, PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&server), 0);
+    int stop;
+    CU_ASSERT_EQUAL(pq_renew(q2, "busy", a->id, a->token, &stop), PQ_EIO);
+    CU_ASSERT_EQUAL(q2->unanswered, 1);
+    CU_ASSERT_EQUAL(redis_harness_thaw(&server), 0);
+    pq_free(q2);
 
     cli_is("OK", "FUNCTION", "FLUSH", NULL, NULL);
     CU_ASSERT_EQUAL(pq_complete(ctx, "busy", a->id, a->token, 0.5, 2), PQ_OK);

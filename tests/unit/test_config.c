@@ -1473,7 +1473,8 @@ static void test_yaml11_numbers(void)
         "  inf: {values: [.inf, -.inf, .nan]}\n"
         "  s: {values: [08, 0:30, 1:60, 0o17, 1e-5, -.5, 1.5e5, \"012\"]}\n"
         "  c: {value: .inf}\n"
-        "  l: {value: [.inf, 0x10]}\n");
+        "  l: {value: [.inf, 0x10]}\n"
+        "  lf: {value: [.5e+3, 0100.0, 1:30:00.0, 2.5]}\n");
     const protein_param *p;
     size_t i;
 
@@ -1491,6 +1492,9 @@ static void test_yaml11_numbers(void)
     expect_number(param(cfg, "c"), 0, ".inf");
     /* inside a list as Python's json writes (and reads) it */
     CU_ASSERT_STRING_EQUAL(param(cfg, "l")->values[0], "[Infinity, 16]");
+    /* floats JSON cannot spell stay floats there: 500.0, not 500 */
+    CU_ASSERT_STRING_EQUAL(param(cfg, "lf")->values[0],
+                           "[500.0, 100.0, 5400.0, 2.5]");
     CU_ASSERT_STRING_EQUAL(protein_value_nonfinite_json(".nan"), "NaN");
     check_round_trip(cfg);
     protein_config_free(cfg);
