@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,6 +300,12 @@ int spank_protein_result_read(const char *path, uid_t uid, size_t cap,
         snprintf(err, errlen, "result file %s: %s", path, strerror(errno));
         goto fail;
     }
+    /* said if the metric is not in what was read */
+    if ((uintmax_t)st.st_size > cap)
+        snprintf(err, errlen,
+                 "no metric line in the last %zu bytes of the %ju-byte result "
+                 "file (only those are read)",
+                 cap, (uintmax_t)st.st_size);
     if (unlink_after)
         unlinkat(dfd, base, 0);
     rv = 0;

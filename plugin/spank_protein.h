@@ -272,9 +272,11 @@ void spank_protein_result_discard(const spank_protein_result_file *f);
  * symlink, anything but a regular file, and a file not owned by uid; reads
  * at most `cap` bytes (the last ones, from the start of a line, when the
  * file is larger). On success stores a malloc'ed, NUL-terminated buffer
- * in *text (caller frees) and its length in *len and returns 0; otherwise
- * returns -1 with the reason in err. When unlink_after is set the file is
- * removed (through the same directory handle) once read. */
+ * in *text (caller frees) and its length in *len and returns 0 (with, for
+ * a file larger than cap, a note in err for when the metric is not in what
+ * was read); otherwise returns -1 with the reason in err. When
+ * unlink_after is set the file is removed (through the same directory
+ * handle) once read. */
 int spank_protein_result_read(const char *path, uid_t uid, size_t cap,
                               int unlink_after, char **text, size_t *len,
                               char *err, size_t errlen);

@@ -717,6 +717,22 @@ static void test_result_oversize_capped(void)
     CU_ASSERT(r.has_metric && r.metric == 0.125);
     free(text);
     CU_ASSERT_EQUAL(access(path, F_OK), 0); /* unlink_after = 0 */
+    /* the metric before the part read: the reason says where it looked */
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs("score=0.5\n", f);
+    for (i = 0; i < 5000; i++)
+        fprintf(f, "step=%zu\n", i);
+    fclose(f);
+    CU_ASSERT_EQUAL_FATAL(spank_protein_result_read(path, getuid(), 4096, 0,
+                                                    &text, &len, err,
+                                                    sizeof(err)),
+                          0);
+    CU_ASSERT_EQUAL(pq_result_parse(text, len, "score", "cost", &r), PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "no metric line in the last 4096 bytes"));
+    free(text);
     unlink(path);
 }
 
