@@ -679,20 +679,27 @@ static size_t count_held(const daemon_state *d)
 /* Redis failed in a turn (PQ_EIO): drops the connection and pauses for
  * *backoff_ms, doubled for the next failure in a row. A Redis that
  * accepts connections but refuses the turn's writes (out of memory, a
- * read-only replica) would otherwise be reconnected to at once, for ever. */
-static void redis_failed(daemon_state *d, int64_t *backoff_ms)
+ * read-only replica) would otherwise be reconnected to at once, for ever.
+ * Returns 1 with --once, whose one pass has failed, else 0. */
+static int redis_failed(daemon_state *d, int64_t *backoff_ms)
 {
+    if (d->opts.once) {
+        proteind_log("Redis failed: %s", d->ctx->errstr);
+        disconnect(d);
+        return 1;
+    }
     proteind_log("Redis failed: %s; retrying in %lld ms", d->ctx->errstr,
                  (long long)*backoff_ms);
     disconnect(d);
     nap(*backoff_ms);
     *backoff_ms =
         *backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : *backoff_ms * 2;
+    return 0;
 }
 
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when the Redis settings cannot work
- * (connect_redis). */
+ * (connect_redis) or Redis failed during --once's pass. */
 static int run(daemon_state *d)
 {
     int64_t now, backoff_ms = BACKOFF_MIN_MS;
@@ -706,7 +713,8 @@ static int run(daemon_state *d)
         if (now >= d->next_discovery) {
             rc = discover(d);
             if (rc == PQ_EIO) {
-                redis_failed(d, &backoff_ms);
+                if (redis_failed(d, &backoff_ms))
+                    return 1;
                 continue;
             }
             if (rc != PQ_OK)
@@ -730,7 +738,8 @@ static int run(daemon_state *d)
                 break;
         }
         if (rc == PQ_EIO) {
-            redis_failed(d, &backoff_ms);
+            if (redis_failed(d, &backoff_ms))
+                return 1;
             continue;
         }
         backoff_ms = BACKOFF_MIN_MS;

@@ -1192,6 +1192,18 @@ static void test_redis_down(void)
             fprintf(stderr, "proteind logged 'Redis failed' %zu times\n",
                     lines);
         free(log);
+
+        /* --once's one pass fails: exit 1, not a loop */
+        const char *once[] = {"--redis", h2.url, "--id",   "once",
+                              "--sweep", "down", "--once", NULL};
+        int status;
+        out = redis_harness_cli(&h2, full);
+        free(out);
+        status = wait_exit(start_proteind("once", once), 10000);
+        out = redis_harness_cli(&h2, room);
+        free(out);
+        CU_ASSERT(status != -1 && WIFEXITED(status) &&
+                  WEXITSTATUS(status) == 1);
     }
 out:
     kill_children();
