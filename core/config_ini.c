@@ -62,7 +62,8 @@ static const char *const puffer_distributions[] = {
     "uniform",    "int_uniform",  "uniform_pow2",
     "log_normal", "logit_normal", NULL};
 
-/* The fields of a [sweep.SECTION.PARAM] section, in param_key's order. */
+/* The fields of a [sweep.SECTION.PARAM] section and their keys (the
+ * default's is `mean` or `default`: the spec's def_key). */
 enum {
     FIELD_DISTRIBUTION,
     FIELD_MIN,
@@ -72,6 +73,27 @@ enum {
     FIELD_DEFAULT,
     N_FIELDS
 };
+static const char *const field_keys[FIELD_DEFAULT] = {
+    "distribution", "min", "max", "scale", "integer"};
+
+/* Field f of spec s. */
+static protein_spec_field *spec_field(protein_param_spec *s, int f)
+{
+    protein_spec_field *const fields[N_FIELDS] = {
+        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
+    return fields[f];
+}
+
+/* The field key k sets (a FIELD_ value), or -1 for no field. */
+static int field_of_key(const char *k)
+{
+    if (strcmp(k, "mean") == 0 || strcmp(k, "default") == 0)
+        return FIELD_DEFAULT;
+    for (int f = 0; f < FIELD_DEFAULT; f++)
+        if (strcmp(k, field_keys[f]) == 0)
+            return f;
+    return -1;
+}
 
 typedef struct ini_param {
     protein_param_spec spec;
@@ -227,31 +249,15 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
 {
     protein_param_spec *s = &p->spec;
     protein_spec_field *f;
-    protein_spec_field *const fields[N_FIELDS] = {
-        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
-    unsigned bit = 0;
+    int field = field_of_key(k);
+    unsigned bit;
     char key[192];
-    size_t i;
 
-    if (strcmp(k, "distribution") == 0)
-        f = &s->distribution;
-    else if (strcmp(k, "min") == 0)
-        f = &s->min;
-    else if (strcmp(k, "max") == 0)
-        f = &s->max;
-    else if (strcmp(k, "scale") == 0)
-        f = &s->scale;
-    else if (strcmp(k, "integer") == 0)
-        f = &s->integer;
-    else if (strcmp(k, "mean") == 0 || strcmp(k, "default") == 0)
-        f = &s->def;
-    else
+    if (field < 0)
         return unknown_key(c, line, p->key, k, param_keys);
-    for (i = 0; i < N_FIELDS; i++)
-        if (fields[i] == f) {
-            bit = 1u << i;
-            p->field_files[i] = c->file;
-        }
+    f = spec_field(s, field);
+    bit = 1u << field;
+    p->field_files[field] = c->file;
     if (p->set & bit)
         return protein_config_error(
             c->err, c->file, line,
@@ -522,19 +528,14 @@ static void nested_order(const ini_ctx *c, const char *prefix, size_t plen,
 
 /* An error about one field of parameter p names the file of that field's
  * line: default.ini's when the env file did not set the field. */
-static void name_field_file(protein_error *err, const ini_param *p)
+static void name_field_file(protein_error *err, ini_param *p)
 {
-    const protein_param_spec *s = &p->spec;
-    const protein_spec_field *const fields[N_FIELDS] = {
-        &s->distribution, &s->min, &s->max, &s->scale, &s->integer, &s->def};
-    const char *const names[N_FIELDS] = {"distribution", "min",     "max",
-                                         "scale",        "integer", s->def_key};
     const char *dot = strrchr(err->key, '.');
+    int f = dot ? field_of_key(dot + 1) : -1;
 
-    for (int f = 0; dot && f < N_FIELDS; f++)
-        if (strcmp(dot + 1, names[f]) == 0 && fields[f]->line == err->line &&
-            field_file(p, f))
-            snprintf(err->file, sizeof err->file, "%s", field_file(p, f));
+    if (f >= 0 && spec_field(&p->spec, f)->line == err->line &&
+        field_file(p, f))
+        snprintf(err->file, sizeof err->file, "%s", field_file(p, f));
 }
 
 /* Whether text is absent or a whole number. */
@@ -553,7 +554,7 @@ static int whole_or_absent(const char *text)
  * integer when its bounds and mean are whole numbers; any other parameter
  * of a kind that is not always an integer is warned about by name (its
  * PROTEIN_ARGS would not parse there). */
-static int add_param(ini_ctx *c, const ini_param *p)
+static int add_param(ini_ctx *c, ini_param *p)
 {
     protein_param_spec spec = p->spec;
     const char *d = spec.distribution.text;
@@ -663,7 +664,7 @@ static int build(ini_ctx *c)
     nested_order(c, "", 0, order, &n, done);
     free(done);
     for (rc = 0, i = 0; i < n && rc == 0; i++) {
-        const ini_param *p = &c->params[order[i]];
+        ini_param *p = &c->params[order[i]];
         if (c->sweep_only && !sweep_only_match(c->sweep_only, p->name))
             continue;
         if (!p->spec.distribution.text)

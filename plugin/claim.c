@@ -85,30 +85,19 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
 /* A time limit longer than this is taken as none (Slurm's INFINITE). */
 #define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
 
-/* The end of job_id's time limit as slurmctld knows it now (after any
- * `scontrol update TimeLimit`), or 0 when it cannot be learnt. */
-static time_t job_end_time(uint32_t job_id)
-{
-    int (*get_end_time)(uint32_t, time_t *);
-    time_t end = 0;
-
-    /* slurmstepd carries libslurm's API (it is linked with it); the plugin
-     * links no Slurm library, so it looks the call up where it runs. */
-    *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
-    if (get_end_time == NULL || get_end_time(job_id, &end) != 0)
-        return 0;
-    return end;
-}
-
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id)
 {
-    time_t end, now = time(NULL);
+    int (*get_end_time)(uint32_t, time_t *);
+    time_t end = 0, now = time(NULL);
 
     if (cfg->lease_s > 0)
         return cfg->lease_s;
-    end = job_end_time(job_id);
-    if (end <= now || end - now > LEASE_LIMIT_MAX_S)
+    /* slurmstepd carries libslurm's API (it is linked with it); the plugin
+     * links no Slurm library, so it looks the call up where it runs. */
+    *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
+    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 || end <= now ||
+        end - now > LEASE_LIMIT_MAX_S)
         return 0;
     return (int)(end - now) + cfg->lease_margin_s;
 }
