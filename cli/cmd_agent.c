@@ -157,8 +157,9 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
- * reported so far: Redis records it as pruned (so is a COMMAND that exits
- * 3, as `protein report` tells it to, before the poll sees the flag). A trial
+ * reported so far: Redis records it as pruned (so is a COMMAND that obeys
+ * `protein report`'s exit status 3, exiting 3 or 0, before the poll sees the
+ * flag). A trial
  * no longer this agent's (its lease ended while the agent was frozen, and
  * another claim took it) has COMMAND stopped and nothing recorded. Returns 0, a
  * signal number when the agent was told to stop, or -1 on a fatal error. */
@@ -227,8 +228,11 @@ static int run_trial(agent *a, pq_trial *t)
     if (pid > 0)
         kill(-pid, SIGTERM);
     /* A program that obeyed `protein report`'s exit status 3 before the
-     * next poll saw the flag was stopped by the sweep all the same. */
-    if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) == CLI_ESTOP &&
+     * next poll saw the flag, by exiting 3 or by leaving its loop and
+     * ending normally (the user guide's loop), was stopped by the sweep
+     * all the same, and Redis records it as pruned. */
+    if (!stopped && WIFEXITED(status) &&
+        (WEXITSTATUS(status) == CLI_ESTOP || WEXITSTATUS(status) == 0) &&
         renew_lease(a, t) == STOP_ASKED)
         stopped = 1;
     /* stopped: judged by the reports it made, as if it had ended */

@@ -22,7 +22,8 @@ user=$(id -un)
 
 # train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
 # trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); with
-# OBEY set it exits with `protein report`'s status 3 when told to stop; the
+# OBEY set it exits with `protein report`'s status 3 when told to stop, with
+# BREAK set it leaves its loop then and exits 0 (the user guide's loop); the
 # step reported is 10 times the report's number plus 0.5 (never a value of
 # the integer parameter steps below, which the optimizer would merge).
 cat >"$tmp/train.sh" <<EOS
@@ -34,7 +35,8 @@ i=1
 while [ \$i -le \${STEPS:-6} ]; do
     s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
     "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || {
-        rc=\$?; echo "report \$i: exit \$rc"; [ -n "\${OBEY:-}" ] && exit \$rc; }
+        rc=\$?; echo "report \$i: exit \$rc"; [ -n "\${OBEY:-}" ] && exit \$rc
+        [ -n "\${BREAK:-}" ] && [ \$rc = 3 ] && break; }
     [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
     i=\$((i + 1))
 done
@@ -107,6 +109,20 @@ grep -q '^report 2: exit 3' "$tmp/hb3.out" && [ ! -e "$tmp/finished.2" ] ||
     fail "hb3 trial 2 did not exit on protein report's status 3: $(cat "$tmp/hb3.out")"
 grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb3.out" ||
     fail "agent did not call trial 2, which exited 3 when told to stop, pruned: $(cat "$tmp/hb3.out")"
+
+# The same with the user guide's loop, which leaves its loop on status 3
+# and exits 0: the trial is pruned in Redis, and the agent says so.
+sed 's/^name: hb/name: hbb/' "$tmp/hb.yaml" >"$tmp/hbb.yaml"
+"$PROTEIN" create "$tmp/hbb.yaml" >/dev/null 2>&1 || fail "create hbb"
+rm -f "$tmp"/finished.*
+BREAK=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbb --count 2 -- "$tmp/train.sh" \
+    >"$tmp/hbb.out" 2>&1 || fail "agent hbb: $(cat "$tmp/hbb.out")"
+"$PROTEIN" show hbb 2 | grep -q '^status  *pruned' ||
+    fail "hbb trial 2 not pruned: $("$PROTEIN" show hbb 2) $(cat "$tmp/hbb.out")"
+grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
+    fail "hbb trial 2 did not leave its loop on status 3: $(cat "$tmp/hbb.out")"
+grep -q '^trial 2 pruned: loss 10\.' "$tmp/hbb.out" ||
+    fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
 
 # ------------------------------------------------------------ metric.target
 cat >"$tmp/tgt.yaml" <<'EOS'
