@@ -42,6 +42,10 @@ class ProteinReporter:
     def __init__(self, total_timesteps, protein=None, env=os.environ):
         self.run_id = 'protein-trial-' + env.get('PROTEIN_TRIAL', '0')
         self.metric = env.get('PROTEIN_METRIC_KEY') or 'score'
+        # PufferLib logs the environment's values as environment/NAME; a
+        # sweep may name its metric either way (score or environment/score)
+        self.log_key = (self.metric if self.metric.startswith('environment/')
+                        else 'environment/' + self.metric)
         self.cost_key = env.get('PROTEIN_COST_KEY') or 'cost'
         self.total = float(total_timesteps)
         self.protein = protein or env.get('PROTEIN') or shutil.which('protein')
@@ -53,7 +57,7 @@ class ProteinReporter:
     def log(self, logs, step):
         """Called by PufferLib after each logged epoch and after the final
         evaluation, with its logs dict and agent_steps."""
-        value = logs.get('environment/' + self.metric)
+        value = logs.get(self.log_key)
         if value is None or step < 0.2 * self.total:
             return
         args = [self.protein, 'report', 'step=%d' % step,
@@ -91,8 +95,8 @@ def main(argv):
         print('pufferlib_train.py: the sweep stopped this trial early; its '
               'last report is its result', file=sys.stderr)
     if reporter.reports == 0:
-        print('pufferlib_train.py: no log had environment/%s: the sweep\'s '
-              'metric must be one the environment reports' % reporter.metric,
+        print('pufferlib_train.py: no log had %s: the sweep\'s '
+              'metric must be one the environment reports' % reporter.log_key,
               file=sys.stderr)
         return 1
     return 0

@@ -49,6 +49,13 @@ head -3 "$tmp/result" | tr '\n' ' ' | grep -qx 'step=30 cost=1.5 loss=1.33333333
     fail "first report: $(head -3 "$tmp/result")"
 tail -1 "$tmp/result" | grep -qx 'loss=1.1666666666666667' ||
     fail "last line is not the last loss: $(tail -1 "$tmp/result")"
+# a metric named as PufferLib logs it (environment/loss, as in
+# examples/sweeps/pufferlib-ppo.yaml) is the same log
+export PROTEIN_RESULT=$tmp/result2 PROTEIN_METRIC_KEY=environment/loss
+"$python" "$tmp/drive.py" 100 1 6 >"$tmp/alone2.out" 2>&1 ||
+    fail "reporter alone, metric environment/loss: $(cat "$tmp/alone2.out")"
+[ "$(grep -c '^environment/loss=' "$tmp/result2")" = 4 ] ||
+    fail "reports for metric environment/loss: $(cat "$tmp/result2" 2>&1) $(cat "$tmp/alone2.out")"
 unset PROTEIN_RESULT PROTEIN_METRIC_KEY
 
 # ------------------------------------------------------------ under the agent
