@@ -223,16 +223,27 @@ int cmd_create(int argc, char **argv)
         printf(", a grid of %ld points (each run once)", grid);
     printf("\n");
     tasks = size > 0 ? size : UNBUDGETED_ARRAY;
-    running = suggested_running(tasks);
-    printf(
-        "run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s your.sbatch\n"
-        "  (%ld at a time: each trial is chosen without the results of "
-        "those still running,\n  so more at once finish sooner but "
-        "find less; see the user guide)\n"
-        "or, outside Slurm:\n  protein agent %s%s\n",
-        tasks - 1, running, name, running, name,
-        cfg->program || cfg->command ? "  (runs the config's program)"
-                                     : " -- COMMAND");
+    if (cfg->method == PROTEIN_METHOD_PROTEIN) {
+        running = suggested_running(tasks);
+        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
+               "your.sbatch\n"
+               "  (%ld at a time: each trial is chosen without the results "
+               "of those still running,\n  so more at once finish sooner "
+               "but find less; see the user guide)\n",
+               tasks - 1, running, name, running);
+    } else {
+        /* random and grid trials never depend on results: width is free */
+        running = tasks < MAX_RUNNING ? tasks : MAX_RUNNING;
+        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
+               "your.sbatch\n"
+               "  (%s trials do not depend on each other's results: run as "
+               "many at once\n  as your share of the cluster allows)\n",
+               tasks - 1, running, name,
+               cfg->method == PROTEIN_METHOD_GRID ? "grid" : "random search");
+    }
+    printf("or, outside Slurm:\n  protein agent %s%s\n", name,
+           cfg->program || cfg->command ? "  (runs the config's program)"
+                                        : " -- COMMAND");
     ret = CLI_OK;
 done:
     if (fallback)

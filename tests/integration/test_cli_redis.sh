@@ -55,6 +55,16 @@ sweep_yaml huge 1000
 "$PROTEIN" create "$tmp/huge.yaml" >"$tmp/huge.out" 2>&1 || fail "create huge"
 grep -q "sbatch --array=0-999%16 --sweep=$U/huge " "$tmp/huge.out" ||
     fail "create does not cap the throttle at 16"
+# random and grid trials do not use results: no advice to run few at once
+sed 's/^name: wide$/name: wide-random\nmethod: random/' "$tmp/wide.yaml" \
+    >"$tmp/wide-random.yaml"
+"$PROTEIN" create "$tmp/wide-random.yaml" >"$tmp/wide-random.out" 2>&1 ||
+    fail "create wide-random: $(cat "$tmp/wide-random.out")"
+grep -q "sbatch --array=0-89%16 --sweep=$U/wide-random " "$tmp/wide-random.out" &&
+    grep -q "(random search trials do not depend on each other's results" "$tmp/wide-random.out" &&
+    ! grep -q "find less" "$tmp/wide-random.out" ||
+    fail "create's advice for random search: $(cat "$tmp/wide-random.out")"
+"$PROTEIN" delete --yes "$U/wide-random" >/dev/null 2>&1 || fail "delete wide-random"
 "$PROTEIN" delete --yes "$U/wide" >/dev/null 2>&1 || fail "delete wide"
 "$PROTEIN" delete --yes "$U/huge" >/dev/null 2>&1 || fail "delete huge"
 [ "$(rcli llen "protein:{$U/clitest}:fallback")" -eq 12 ] ||
