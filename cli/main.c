@@ -135,7 +135,8 @@ static const struct verb verbs[] = {
     {"replay", cmd_replay,
      "record the outcomes spooled on this node while Redis was down",
      "protein replay [--spool DIR]\n"
-     "  --spool DIR   the plugin's spool_dir (default /var/spool/protein);\n"
+     "  --spool DIR   the plugin's spool_dir, an absolute path (default\n"
+     "                /var/spool/protein);\n"
      "                run as root, on the node that spooled\n" REDIS_OPTS},
     {"config", cmd_config,
      "print the sweep a config file gives, as protein reads it",

@@ -74,6 +74,20 @@ rc=0
 expect_rc 1 "$rc" "create twice"
 grep -q 'already exists' "$tmp/again.out" || fail "no 'already exists' message"
 
+# replay: a spool directory that is not there is a mistake, not "0 applied"
+rc=0
+"$PROTEIN" replay --spool "$tmp/no-such-spool" >"$tmp/replay.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "replay of a missing spool directory"
+grep -q "no-such-spool: No such file or directory" "$tmp/replay.out" ||
+    fail "replay does not say the spool directory is missing: $(cat "$tmp/replay.out")"
+rc=0
+"$PROTEIN" replay --spool "$tmp/clitest.yaml" >"$tmp/replay.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "replay of a file as the spool"
+mkdir "$tmp/empty-spool"
+"$PROTEIN" replay --spool "$tmp/empty-spool" >"$tmp/replay.out" 2>&1 ||
+    fail "replay of an empty spool: $(cat "$tmp/replay.out")"
+grep -q "^0 applied" "$tmp/replay.out" || fail "replay of an empty spool: $(cat "$tmp/replay.out")"
+
 # a W&B file that repeats a categorical's value is stored as it is, with
 # the reader's warning (file:line:key) printed
 printf 'name: repeat\nparameters:\n  opt: {values: [adam, adam, sgd]}\n' \
