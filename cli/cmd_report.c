@@ -193,7 +193,8 @@ int cmd_report(int argc, char **argv)
             return cli_usage_error(VERB,
                                    "'%s' is not KEY=VALUE (a key of 1 "
                                    "to 64 printable characters without '=' "
-                                   "or '#', a one-line value)",
+                                   "or '#' and no space at either end, a "
+                                   "one-line value)",
                                    args[i]);
     }
     if (!path || !*path)

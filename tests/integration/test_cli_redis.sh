@@ -373,8 +373,10 @@ PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report step=1 "val mAP=0.71" ||
 [ "$(cat "$tmp/r2.txt" | tr '\n' ' ')" = "step=1 val mAP=0.71 " ] ||
     fail "report of a key with an inner space: $(cat "$tmp/r2.txt")"
 rc=0
-PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report "val =1" >/dev/null 2>&1 || rc=$?
+PROTEIN_RESULT=$tmp/r2.txt "$PROTEIN" report "val =1" >/dev/null 2>"$tmp/report.err" || rc=$?
 expect_rc 2 "$rc" "report of a key ending in a space"
+grep -q "no space at either end" "$tmp/report.err" ||
+    fail "report does not name the rule a key ending in a space breaks: $(cat "$tmp/report.err")"
 
 # an agent without COMMAND for a sweep whose config has no program: a
 # usage error (exit 2), as protein run's
