@@ -484,6 +484,11 @@ int protein_config_set_option(protein_sweep_config *cfg, const char *opt,
             cfg->method = PROTEIN_METHOD_RANDOM;
         else if (strcasecmp(text, "grid") == 0)
             cfg->method = PROTEIN_METHOD_GRID;
+        else if (strcasecmp(text, "custom") == 0)
+            return protein_config_error(
+                err, file, line, key,
+                "method: custom runs a W&B Launch scheduler, which needs "
+                "W&B's servers; write protein (or bayes), random or grid");
         else
             return protein_config_error(err, file, line, key,
                                         "unknown method '%s'; write protein "

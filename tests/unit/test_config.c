@@ -414,6 +414,7 @@ static const yaml_case yaml_errors[] = {
      "parameters:\n  x: {values: [1, 2]}\n",
      2, "cost_param", "must be numeric"},
     {"name: t\nmethod: hyperband\n", 2, "method", "random or grid"},
+    {"name: t\nmethod: custom\n", 2, "method", "W&B Launch scheduler"},
     {"name: t\nmetric: score\n", 2, "metric", "expected a mapping"},
     {"name: t\nmetric: {name: score, goal: up}\n", 2, "metric.goal",
      "maximize or minimize"},
