@@ -345,13 +345,13 @@ static int agent_loop(agent *a, long count)
         if (cli_stop_signal(sig))
             return CLI_EINTR;
         if (rc == PQ_EBUDGET) {
-            printf("sweep %s: budget used; %ld trials ran here\n", a->run.sweep,
-                   a->done);
+            printf("sweep %s: budget used; %ld trial%s ran here\n",
+                   a->run.sweep, a->done, a->done == 1 ? "" : "s");
             return CLI_OK;
         }
         if (rc == PQ_ESTOPPED) {
-            printf("sweep %s is paused or stopped; %ld trials ran here\n",
-                   a->run.sweep, a->done);
+            printf("sweep %s is paused or stopped; %ld trial%s ran here\n",
+                   a->run.sweep, a->done, a->done == 1 ? "" : "s");
             return CLI_OK;
         }
         if (rc == PQ_EEMPTY) {
@@ -386,7 +386,8 @@ static int agent_loop(agent *a, long count)
             return CLI_EFAIL;
         a->done++;
     }
-    printf("%ld trials ran here (--count reached)\n", a->done);
+    printf("%ld trial%s ran here (--count reached)\n", a->done,
+           a->done == 1 ? "" : "s");
     return CLI_OK;
 }
 

@@ -739,7 +739,7 @@ int cmd_run(int argc, char **argv)
     const run_trial *best;
     char **exec_cmd = NULL, text[64];
     int c, dash, sig, has_command, resume = 0, ret = CLI_EFAIL;
-    long i;
+    long i, total;
 
     memset(&st, 0, sizeof(st));
     memset(&prior, 0, sizeof(prior));
@@ -892,9 +892,9 @@ int cmd_run(int argc, char **argv)
             "the optimizer has no more points (grid done) after %ld trials\n",
             st.launched);
     best = best_trial(&st);
-    printf("%ld trials: %ld completed, %ld pruned, %ld failed\n",
-           st.completed + st.pruned + st.failed, st.completed, st.pruned,
-           st.failed);
+    total = st.completed + st.pruned + st.failed;
+    printf("%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
+           total == 1 ? "" : "s", st.completed, st.pruned, st.failed);
     if (st.pruned > 0)
         printf("%ld pruned: stopped early by %s%s, recorded at their last "
                "report\n",

@@ -212,7 +212,8 @@ int cmd_create(int argc, char **argv)
         cli_queue_fail(verb, ctx, name, rc);
         goto done;
     }
-    printf("created sweep %s: %zu parameters, %s %s, ", name, cfg->n_params,
+    printf("created sweep %s: %zu parameter%s, %s %s, ", name, cfg->n_params,
+           cfg->n_params == 1 ? "" : "s",
            cfg->minimize ? "minimize" : "maximize",
            cfg->metric ? cfg->metric : "score");
     if (cfg->max_trials > 0)
@@ -522,9 +523,9 @@ int cmd_control(int argc, char **argv)
     if (n_running == 0) {
         printf("no running trials\n");
     } else if (cli_command_runnable("scancel") != 0) {
-        printf("%zu trials still running; scancel is not on PATH, so their "
-               "jobs were not cancelled\n",
-               n_running);
+        printf("%zu trial%s still running; scancel is not on PATH, so "
+               "their jobs were not cancelled\n",
+               n_running, n_running == 1 ? "" : "s");
     } else if ((rc = pq_sweep_get(ctx, pos[0], &info)) != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, pos[0], rc);
     } else {

@@ -162,7 +162,7 @@ rc=0
 timeout 30 "$PROTEIN" agent big -- "$tmp/trial.sh" >"$tmp/big2.out" 2>&1 || rc=$?
 expect_rc 0 $rc "agent at the end of a large grid ($(cat "$tmp/big2.out"))"
 [ "$(params big 3)" = '{"n": 5000}' ] || fail "big trial 3: $(params big 3)"
-grep -q 'budget used; 1 trials ran here' "$tmp/big2.out" ||
+grep -q 'budget used; 1 trial ran here' "$tmp/big2.out" ||
     fail "agent at the end of a large grid: $(cat "$tmp/big2.out")"
 
 # ------------------------------------------------ random: no end
