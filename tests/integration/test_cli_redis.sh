@@ -446,7 +446,7 @@ sweep_yaml cx 3
 "$PROTEIN" create "$tmp/cx.yaml" >/dev/null || fail "create cx"
 start_sleeper cx
 PATH=/nonexistent "$PROTEIN" cancel cx >"$tmp/cancel-cx.out" 2>&1 || fail "cancel cx"
-grep -q '^1 trials still running; scancel is not on PATH' "$tmp/cancel-cx.out" ||
+grep -q '^1 trial still running; scancel is not on PATH' "$tmp/cancel-cx.out" ||
     fail "cancel output: $(cat "$tmp/cancel-cx.out")"
 [ "$("$PROTEIN" status cx | head -n 1)" = "sweep $U/cx: stopped" ] || fail "cancel did not stop"
 kill -TERM $agent_pid
