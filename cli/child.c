@@ -446,13 +446,18 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
         memset(res, 0, sizeof(*res));
         return CLI_TRIAL_FAILED;
     }
-    if (!res->has_metric) {
+    if (!res->has_metric && res->metric_rejected) {
         snprintf(why, len,
-                 res->metric_rejected
-                     ? "no result: the last '%s=' line in $PROTEIN_RESULT is "
-                       "not a finite number"
-                     : "no result: no '%s=' line in $PROTEIN_RESULT",
+                 "no result: the last '%s=' line in $PROTEIN_RESULT is not a "
+                 "finite number",
                  metric ? metric : "score");
+        return CLI_TRIAL_FAILED;
+    }
+    if (!res->has_metric) {
+        snprintf(why, len, "no result: no '%s=' line in $PROTEIN_RESULT%s%s%s",
+                 metric ? metric : "score",
+                 res->other_key[0] ? " (it has '" : "", res->other_key,
+                 res->other_key[0] ? "=': is the metric misnamed?)" : "");
         return CLI_TRIAL_FAILED;
     }
     return CLI_TRIAL_OK;

@@ -95,6 +95,11 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
             snprintf(out->reason, sizeof(out->reason),
                      "no result: the metric's last line in the result file is "
                      "not a finite number");
+        else if (result != NULL && result->other_key[0])
+            snprintf(out->reason, sizeof(out->reason),
+                     "no result: exit 0 without a metric in the result file "
+                     "(it has '%s=': is the metric misnamed?)",
+                     result->other_key);
         else
             snprintf(out->reason, sizeof(out->reason),
                      "no result: exit 0 without a metric in the result file");

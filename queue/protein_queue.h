@@ -124,6 +124,10 @@ int pq_params_env_check(const pq_params *params, char *why, size_t len);
  * value with a NUL byte in it): the key then counts as absent (a run whose
  * last score is nan diverged and reports no score, whatever it said
  * before), and metric_rejected says so for the metric. */
+/* The longest result key pq_result keeps as other_key: a metric name's
+ * limit (core/config_common.h). */
+#define PQ_RESULT_KEY_MAX 64
+
 typedef struct pq_result {
     int has_metric;
     double metric;
@@ -132,6 +136,11 @@ typedef struct pq_result {
     double cost;
     int has_step;
     double step;
+    /* the last key of a KEY=number line that is none of the metric, cost
+     * and step ("" when none), at most PQ_RESULT_KEY_MAX printable ASCII
+     * characters: a trial without its metric names it, as the likely
+     * misnamed metric */
+    char other_key[PQ_RESULT_KEY_MAX + 1];
 } pq_result;
 
 /* Parses len bytes of text (no NUL needed; NUL bytes are data). metric_key

@@ -112,6 +112,28 @@ int pq_result_line_value(const char *line, size_t len, const char *key,
     return has ? 0 : -1;
 }
 
+/* Keeps [kb, ke) as out->other_key when it is a key a metric could have
+ * (printable ASCII, at most PQ_RESULT_KEY_MAX) and [vb, ve) a finite
+ * number: a log line that merely holds an '=' is no candidate. */
+static void take_other_key(const char *kb, const char *ke, const char *vb,
+                           const char *ve, pq_result *out)
+{
+    size_t n = (size_t)(ke - kb);
+    double v;
+    int has = 0;
+
+    if (n > PQ_RESULT_KEY_MAX)
+        return;
+    for (const char *c = kb; c < ke; c++)
+        if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
+            return;
+    take_value(vb, ve, &has, &v, NULL);
+    if (!has)
+        return;
+    memcpy(out->other_key, kb, n);
+    out->other_key[n] = '\0';
+}
+
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out)
 {
@@ -135,6 +157,8 @@ int pq_result_parse(const char *text, size_t len, const char *metric_key,
             take_value(vb, ve, &out->has_cost, &out->cost, NULL);
         else if (key_is(kb, ke, "step"))
             take_value(vb, ve, &out->has_step, &out->step, NULL);
+        else
+            take_other_key(kb, ke, vb, ve, out);
     }
     return PQ_OK;
 }

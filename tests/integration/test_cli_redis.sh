@@ -220,8 +220,8 @@ rc=0
 expect_rc 0 "$rc" "agent with failing trials"
 grep -q '^trial 1: exit status 3$' "$tmp/mixed.out" ||
     fail "agent output for exit 3: $(cat "$tmp/mixed.out")"
-grep -q "^trial 2: no result: no 'score=' line" "$tmp/mixed.out" ||
-    fail "agent output for no score"
+grep -q "^trial 2: no result: no 'score=' line in \$PROTEIN_RESULT (it has 'loss=': is the metric misnamed?)" "$tmp/mixed.out" ||
+    fail "agent output for no score (naming the key it found): $(cat "$tmp/mixed.out")"
 grep -q '^trial 3: killed by signal' "$tmp/mixed.out" ||
     fail "agent output for a killed trial"
 [ "$(rcli hget "protein:{$U/outcomes}:trial:1" status)" = failed ] || fail "exit 3 not failed"

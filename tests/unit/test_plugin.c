@@ -401,6 +401,7 @@ static void test_outcome_failed(void)
 {
     spank_protein_outcome o;
     pq_result r = metric_result(1);
+    const char *text;
 
     spank_protein_outcome_decide(3 << 8, &r, NULL, &o);
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
@@ -411,6 +412,23 @@ static void test_outcome_failed(void)
     CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
     CU_ASSERT_EQUAL(o.exit_status, 0);
     CU_ASSERT_EQUAL(strncmp(o.reason, "no result", 9), 0);
+
+    /* a result file with a number under another key names it */
+    text = "epoch=3\nlog: a=b\nval_loss=0.5\n";
+    CU_ASSERT_EQUAL(pq_result_parse(text, strlen(text), "loss", NULL, &r),
+                    PQ_OK);
+    CU_ASSERT_FALSE(r.has_metric);
+    CU_ASSERT_STRING_EQUAL(r.other_key, "val_loss");
+    spank_protein_outcome_decide(0, &r, NULL, &o);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_STRING_EQUAL(
+        o.reason, "no result: exit 0 without a metric in the result "
+                  "file (it has 'val_loss=': is the metric misnamed?)");
+    /* step, cost and lines whose value is no number are never named */
+    text = "step=1\ncost=2\nnote=fine\n";
+    CU_ASSERT_EQUAL(pq_result_parse(text, strlen(text), "loss", NULL, &r),
+                    PQ_OK);
+    CU_ASSERT_STRING_EQUAL(r.other_key, "");
 
     r.has_metric = 0;
     spank_protein_outcome_decide(0, &r, "result file x is a symlink: refused",
