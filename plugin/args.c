@@ -87,9 +87,20 @@ static int copy_value(char *dst, size_t len, const char *value)
     return 0;
 }
 
+/* Whether an argument before av[i] has arg's key (its first klen bytes and
+ * an '='). */
+static int given_before(char **av, int i, const char *arg, size_t klen)
+{
+    for (int j = 0; j < i; j++)
+        if (strncmp(av[j], arg, klen + 1) == 0)
+            return 1;
+    return 0;
+}
+
 int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                              char *err, size_t errlen)
 {
+    char url_why[1200];
     int i, rv = 0;
 
     spank_protein_config_defaults(cfg);
@@ -114,9 +125,26 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
         klen = (size_t)(eq - arg);
         v = eq + 1;
 #define KEY_IS(k) (klen == sizeof(k) - 1 && strncmp(arg, k, klen) == 0)
+        if (given_before(av, i, arg, klen)) {
+            if (rv == 0)
+                snprintf(err, errlen,
+                         "protein: plugstack argument '%.*s' is given twice",
+                         (int)klen, arg);
+            rv = -1;
+            continue;
+        }
         if (KEY_IS("redis")) {
-            bad = *v == '\0' ||
-                  copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
+            /* checked as pq_connect reads it, so that a bad URL is found
+             * here and not by every job that asks for a trial */
+            bad = *v == '\0' || strlen(v) >= sizeof(cfg->redis_url);
+            if (!bad && pq_url_check(v, url_why, sizeof(url_why)) != PQ_OK) {
+                if (rv == 0)
+                    snprintf(err, errlen,
+                             "protein: plugstack argument redis: %s", url_why);
+                rv = -1;
+                continue;
+            }
+            bad = bad || copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
             what = "a Redis URL of at most 1023 characters";
         } else if (KEY_IS("password_file")) {
             bad = *v != '/' ||

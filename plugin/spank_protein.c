@@ -188,6 +188,13 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     if (spank_protein_password_file_check(state.cfg.password_file, msg,
                                           sizeof(msg)) != 0)
         slurm_info("%s", msg);
+    /* Found now, not at task exit during a Redis outage, when the
+     * outcome it should have kept would be lost. */
+    if (pq_spool_dir_prepare(state.cfg.spool_dir, msg, sizeof(msg)) != 0)
+        slurm_error("protein: %s; an outcome that cannot reach Redis at task "
+                    "exit will be lost: fix spool_dir in the protein line of "
+                    "plugstack.conf",
+                    msg);
     if (spank_get_item(sp, S_JOB_ID, &job_id) == ESPANK_SUCCESS)
         state.lease_s = spank_protein_lease_seconds(&state.cfg, job_id);
     opts = spank_protein_connect_options(&state.cfg, 1,

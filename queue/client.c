@@ -446,6 +446,28 @@ static int show_user(pq_context *ctx, const pq_conn *conn)
     return PQ_OK;
 }
 
+/* See protein_queue.h. */
+int pq_url_check(const char *url, char *why, size_t len)
+{
+    pq_context ctx;
+    pq_conn conn;
+    size_t shown = strlen(url) + 4;
+    int rc;
+
+    memset(&ctx, 0, sizeof ctx);
+    memset(&conn, 0, sizeof conn);
+    if (!(ctx.url = malloc(shown))) {
+        snprintf(why, len, "out of memory");
+        return PQ_ENOMEM;
+    }
+    pq_url_redact(url, ctx.url, shown);
+    rc = pq_url_parse(&ctx, url, &conn);
+    if (rc != PQ_OK)
+        snprintf(why, len, "%s", ctx.errstr);
+    free(ctx.url);
+    return rc;
+}
+
 pq_context *pq_connect(const pq_connect_options *opts)
 {
     pq_connect_options o = {0};

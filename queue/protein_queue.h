@@ -217,6 +217,12 @@ typedef struct pq_context {
  * prefix). NULL url is "". */
 int pq_url_redact(const char *url, char *buf, size_t len);
 
+/* Checks url as pq_connect reads it, without connecting: PQ_OK, or
+ * PQ_EINVAL with why (len bytes) saying what is wrong, the URL redacted
+ * (a password in it is itself an error), or PQ_ENOMEM. For settings read
+ * long before the first connection (a plugstack line, proteind's start). */
+int pq_url_check(const char *url, char *why, size_t len);
+
 /* Connects, authenticates and makes sure protein's server functions are
  * loaded (FUNCTION LOAD when missing or older). Never returns NULL except
  * on out-of-memory: check ctx->err, then pq_free(ctx). PQ_EINVAL (a bad

@@ -594,6 +594,36 @@ static void test_outcome_spooled_and_replayed(void)
     CU_ASSERT_EQUAL(count_records(path), 0);
 }
 
+/* A spool_dir the spool would refuse (writable by others) is said at the
+ * step's start, in the node's log, not first found at task exit during a
+ * Redis outage, when the outcome it should keep is lost. The claim goes
+ * on. */
+static void test_spool_dir_refused_at_start(void)
+{
+    char dir[600], arg_spool[640];
+    char *av[4];
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("badspool"), PQ_OK);
+    snprintf(dir, sizeof(dir), "%s/shared-spool", tmpdir);
+    CU_ASSERT_EQUAL_FATAL(mkdir(dir, 0700), 0);
+    CU_ASSERT_EQUAL_FATAL(chmod(dir, 0777), 0);
+    snprintf(arg_spool, sizeof(arg_spool), "spool_dir=%s", dir);
+    av[0] = arg_redis;
+    av[1] = arg_result_dir;
+    av[2] = "claim_timeout=0";
+    av[3] = arg_spool;
+    start_step_av("badspool", 970, SLURM_BATCH_SCRIPT, 4, av);
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error, dir));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_error, "will be lost: fix spool_dir"));
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
+    plugin_stub.exit_status = 1 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    slurm_spank_exit(NULL, 0, NULL);
+}
+
 /* Task exit while Redis is frozen ends within outcome_retry, the tries
  * included: a step that outlives Slurm's UnkillableStepTimeout drains the
  * node. With 2 s commands and outcome_retry=3 a second try (0.25 s after
@@ -803,6 +833,8 @@ static const cunit_test tests[] = {
      test_abandoned_claim_released},
     {"an outcome spooled, then replayed once",
      test_outcome_spooled_and_replayed},
+    {"a spool_dir the spool refuses is said at the start",
+     test_spool_dir_refused_at_start},
     {"loaded by two plugstack lines", test_listed_twice},
     {"a step on two nodes", test_step_on_two_nodes},
     {"sbatch --export=NONE", test_export_none},

@@ -154,6 +154,23 @@ static void test_args_bad_values(void)
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "claim_timeout=x"), -1);
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
+    /* A Redis URL that pq_connect would refuse is refused here, naming
+     * what is wrong, and the default stays. */
+    CU_ASSERT_EQUAL(
+        parse(&cfg, err, sizeof(err), 1, "redis=http://127.0.0.1:6379"), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugstack argument redis: bad Redis "
+                                       "URL 'http://127.0.0.1:6379'"));
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1,
+                          "redis=redis://u:secret@127.0.0.1:6379"),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugstack argument redis:"));
+    CU_ASSERT_PTR_NULL(strstr(err, "secret"));
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, ""); /* the queue default */
+    /* A key given twice is a mistake, not the last one winning. */
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 2, "redis=redis://a:1",
+                          "redis=redis://b:2"),
+                    -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'redis' is given twice"));
     /* lease=0 is not the sweep's lease outright: the job's time limit
      * comes first (admin.md, the lease row). */
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "lease=-1"), -1);
