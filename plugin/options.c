@@ -140,6 +140,18 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
     submitter_credentials((uid_t)uid, &o, own_user, sizeof(own_user), own_path,
                           sizeof(own_path));
     ctx = pq_connect(&o);
+    if (ctx != NULL && ctx->err == PQ_EAUTH && own_user[0] && !own_path[0] &&
+        !pq_env_password()) {
+        /* the URL in the message is the plugstack's; the check itself
+         * asked as the submitter, who has no password file */
+        snprintf(msg, sizeof(msg),
+                 "the check logs in as your own Redis user %s, and you have "
+                 "no password file ~/" PQ_USER_PASSWORD_FILE,
+                 own_user);
+        warn_unchecked(sweep, msg);
+        rv = 0;
+        goto fail;
+    }
     if (ctx == NULL || ctx->err != PQ_OK) {
         warn_unchecked(sweep, ctx ? ctx->errstr : protein_strerror(PQ_ENOMEM));
         rv = 0;

@@ -624,6 +624,46 @@ static void test_spool_dir_refused_at_start(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+/* sbatch's check of a sweep logs in as the submitter's own Redis user;
+ * a submitter without a password file is told that, not pointed at the
+ * plugstack URL's user. */
+static void test_submit_check_without_password_file(void)
+{
+    redis_harness_options ho = {.password = "s3cret"};
+    redis_harness h2;
+    char user[PQ_OWNER_MAX + 1], path[4096], arg[160];
+    char *av[1] = {arg};
+
+    if (pq_own_identity(getuid(), user, sizeof(user), path, sizeof(path)) !=
+            PQ_OK ||
+        path[0]) {
+        fprintf(stderr, "  (skipped: this user has a protein password file or "
+                        "no name protein accepts)\n");
+        return;
+    }
+    unsetenv("PROTEIN_REDIS_PASSWORD");
+    unsetenv("PROTEIN_TRIAL");
+    if (redis_harness_start(&h2, &ho) != 0) {
+        CU_FAIL("redis-server with requirepass did not start");
+        return;
+    }
+    snprintf(arg, sizeof(arg), "redis=redis://protein-plugin@127.0.0.1:%d",
+             h2.port);
+    plugin_stub_reset();
+    plugin_stub.context = S_CTX_LOCAL; /* sbatch */
+    plugin_stub.uid = getuid();
+    CU_ASSERT_EQUAL(slurm_spank_init(NULL, 1, av), 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
+    CU_ASSERT_EQUAL(plugin_stub.option->cb(0, "demo", 0), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info,
+                                  "could not check sweep 'demo' (the check "
+                                  "logs in as your own Redis user"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info, user));
+    CU_ASSERT_PTR_NULL(strstr(plugin_stub.last_info, "protein-plugin"));
+    slurm_spank_exit(NULL, 0, NULL);
+    redis_harness_stop(&h2);
+}
+
 /* Task exit while Redis is frozen ends within outcome_retry, the tries
  * included: a step that outlives Slurm's UnkillableStepTimeout drains the
  * node. With 2 s commands and outcome_retry=3 a second try (0.25 s after
@@ -835,6 +875,8 @@ static const cunit_test tests[] = {
      test_outcome_spooled_and_replayed},
     {"a spool_dir the spool refuses is said at the start",
      test_spool_dir_refused_at_start},
+    {"sbatch's check without a password file",
+     test_submit_check_without_password_file},
     {"loaded by two plugstack lines", test_listed_twice},
     {"a step on two nodes", test_step_on_two_nodes},
     {"sbatch --export=NONE", test_export_none},
