@@ -141,8 +141,8 @@ int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
-    double deadline =
-        protein_clock_seconds(CLOCK_MONOTONIC) + cfg->outcome_retry_s;
+    const double start = protein_clock_seconds(CLOCK_MONOTONIC);
+    const double deadline = start + cfg->outcome_retry_s;
     /* the longest one try can take: the whole of task exit stays within
      * outcome_retry, which the admin keeps below Slurm's
      * UnkillableStepTimeout (a step that outlasts it drains the node) */
@@ -150,12 +150,13 @@ int spank_protein_record(const spank_protein_config *cfg,
         (cfg->connect_timeout_ms + cfg->command_timeout_ms) / 1000.0;
     pq_context *ctx = NULL;
     char what[400], path[PQ_SPOOL_PATH_MAX], err[PQ_SPOOL_PATH_MAX + 256];
-    char why[sizeof ctx->errstr] = "";
+    char why[sizeof ctx->errstr] = "", tried[160];
     pq_spool_stats stats;
     int rc, tries = 0, pause = 250, unanswered = 0;
 
     describe(rec, what, sizeof(what));
     for (;;) {
+        tries++;
         ctx = pq_connect(&opts);
         if (ctx == NULL) {
             slurm_error("protein: %s: out of memory recording the outcome",
@@ -178,7 +179,7 @@ int spank_protein_record(const spank_protein_config *cfg,
         if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 + try_s >
             deadline)
             break;
-        if (tries++ == 0)
+        if (tries == 1)
             slurm_info(
                 "protein: %s: Redis unreachable (%s); retrying for up to %d s",
                 what, why, cfg->outcome_retry_s);
@@ -200,18 +201,28 @@ int spank_protein_record(const spank_protein_config *cfg,
         pq_free(ctx);
         return -1;
     }
+    /* what was tried, said as it was: with outcome_retry below one try's
+     * length there is no second try */
+    if (tries > 1)
+        snprintf(tried, sizeof(tried), "%d tries in %.0f s", tries,
+                 protein_clock_seconds(CLOCK_MONOTONIC) - start);
+    else
+        snprintf(tried, sizeof(tried),
+                 "1 try; outcome_retry=%d s leaves no time for a second, "
+                 "which can take %.1f s",
+                 cfg->outcome_retry_s, try_s);
     if (pq_spool_write(cfg->spool_dir, rec, path, sizeof(path), err,
                        sizeof(err)) != 0) {
         slurm_error(
-            "protein: %s: Redis unreachable for %d s (%s) and the spool "
-            "failed: %s; the outcome is lost (the trial's lease will expire)",
-            what, cfg->outcome_retry_s, why, err);
+            "protein: %s: Redis unreachable (%s: %s) and the spool failed: %s; "
+            "the outcome is lost (the trial's lease will expire)",
+            what, tried, why, err);
         return -1;
     }
     slurm_error(
-        "protein: %s: Redis unreachable for %d s (%s); spooled to %s (replayed "
-        "by the next task that ends on this node, or by `protein replay`)",
-        what, cfg->outcome_retry_s, why, path);
+        "protein: %s: Redis unreachable (%s: %s); spooled to %s (replayed by "
+        "the next task that ends on this node, or by `protein replay`)",
+        what, tried, why, path);
     return 1;
 }
 

@@ -695,6 +695,11 @@ static void test_outcome_retry_bound(void)
     if (took >= 3.0)
         fprintf(stderr, "task exit took %.2f s with outcome_retry=3\n", took);
     CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error, "spooled to"));
+    /* the log says there was no retry, and why */
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_error,
+               "Redis unreachable (1 try; outcome_retry=3 s leaves no time for "
+               "a second, which can take 2.3 s: "));
 }
 
 /* A plugin loaded by two plugstack lines (Debian's plugstack.conf
