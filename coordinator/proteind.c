@@ -119,6 +119,7 @@ static const char usage_text[] =
     "  --redis URL         Redis to use (default $PROTEIN_REDIS, else\n"
     "                      redis://127.0.0.1:6379)\n"
     "  --password-file F   read the Redis password from F (default\n"
+    "                      $PROTEIN_REDIS_PASSWORD_FILE, else\n"
     "                      $PROTEIN_REDIS_PASSWORD; else, when the URL\n"
     "                      names no user, your own identity from\n"
     "                      `protein admin add-user`, as protein uses it)\n"
@@ -338,6 +339,11 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 argv[optind]);
         return 2;
     }
+    /* as the protein command reads it (a systemd EnvironmentFile= may set
+     * it for both) */
+    if (!opts->password_file && getenv("PROTEIN_REDIS_PASSWORD_FILE") &&
+        *getenv("PROTEIN_REDIS_PASSWORD_FILE"))
+        opts->password_file = getenv("PROTEIN_REDIS_PASSWORD_FILE");
     snprintf(opts->id, sizeof opts->id, "%s#%08" PRIx32, name, id_tag());
     /* Renewals must fit several loop turns into one TTL. */
     if (opts->poll_ms > opts->lease_ttl_ms / 4)

@@ -1289,6 +1289,10 @@ static void test_password_wanted(void)
     fclose(fp);
     wrong[1] = pwfile;
     expect_gives_up("wrongpw", h2.url, wrong, "AUTH failed: WRONGPASS");
+    /* $PROTEIN_REDIS_PASSWORD_FILE, as the protein command reads it */
+    setenv("PROTEIN_REDIS_PASSWORD_FILE", pwfile, 1);
+    expect_gives_up("envpwfile", h2.url, NULL, "AUTH failed: WRONGPASS");
+    unsetenv("PROTEIN_REDIS_PASSWORD_FILE");
 
     CU_ASSERT_EQUAL(redis_harness_kill(&h2), 0);
     {
