@@ -280,7 +280,9 @@ grep -q '^trial 1' "$tmp/keyed2.out" &&
 # ignored (nohup), which it then keeps ignoring
 create_sweep hup 3
 hold_first_run hup 1
-"$PROTEIN" agent hup --count 1 -- "$tmp/hup.sh" >"$tmp/hup.out" 2>&1 &
+# (SIGHUP set to its default first: the test itself may run under nohup)
+env --default-signal=HUP "$PROTEIN" agent hup --count 1 -- "$tmp/hup.sh" \
+    >"$tmp/hup.out" 2>&1 &
 agent=$!
 wait_for grep -q '^trial 1: started' "$tmp/hup.out"
 kill -HUP $agent
