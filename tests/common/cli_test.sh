@@ -37,6 +37,10 @@ cli_test_init() {
     failures=0
     tmp=$(mktemp -d "${TMPDIR:-/tmp}/$cli_test_name.XXXXXX")
     trap cli_test_cleanup EXIT
+    # the private directories protein makes in $TMPDIR go with the test's
+    # files, also those of runs and agents a test kills outright
+    mkdir "$tmp/tmpdir"
+    export TMPDIR=$tmp/tmpdir
 }
 
 cli_test_cleanup() {

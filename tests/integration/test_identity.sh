@@ -21,11 +21,12 @@ done
 STEP=$top_builddir/tests/integration/plugin_step
 [ -x "$STEP" ] || { echo "test_identity: SKIP: plugin_step not built (no Slurm headers)"; exit 77; }
 . "$top_srcdir/tests/common/cli_test.sh"
-# the test's files and the two users' private directories go in $TMPDIR,
-# which may be root's own (a distcheck run with TMPDIR=/root/tmp): the
-# users must reach them, and /tmp is theirs too
+# the test's files go in $TMPDIR, which may be root's own (a distcheck
+# run with TMPDIR=/root/tmp), and so do the two users' private
+# directories: the users must reach the one and make the other
 export TMPDIR=/tmp
 cli_test_init test_identity
+export TMPDIR=/tmp
 cli_test_redis
 
 # The users are named after this shell's pid; those of a run that was
