@@ -6,7 +6,10 @@
 # format-check): the tests run either way, and the command fails at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./autogen.sh >/dev/null
+# a git checkout makes its configure; a release tarball ships one
+if [ -d .git ] || [ -f .git ] || [ ! -x configure ]; then
+  ./autogen.sh >/dev/null
+fi
 mkdir -p build
 cd build
 ../configure --enable-werror -q
