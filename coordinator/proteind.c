@@ -774,6 +774,12 @@ int main(int argc, char **argv)
         free(d.opts.sweeps);
         return rc == 1 ? 0 : 2;
     }
+    /* before the device is probed (seconds with CUDA): no retry fixes it */
+    if (pq_url_check(d.opts.redis_url, err, sizeof err) != PQ_OK) {
+        proteind_log("cannot use Redis: %s", err);
+        free(d.opts.sweeps);
+        return 1;
+    }
     if (protein_blas_threads_choose(d.opts.blas_threads, blas, sizeof blas) <
         0) {
         fprintf(stderr, "proteind: %s\n", blas);
@@ -782,7 +788,7 @@ int main(int argc, char **argv)
     }
     d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
     if (!d.backend) {
-        fprintf(stderr, "proteind: %s\n", err);
+        proteind_log("%s", err);
         free(d.opts.sweeps);
         return 1;
     }

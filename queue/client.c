@@ -451,9 +451,14 @@ int pq_url_check(const char *url, char *why, size_t len)
 {
     pq_context ctx;
     pq_conn conn;
-    size_t shown = strlen(url) + 4;
+    size_t shown;
     int rc;
 
+    if (!url || !*url)
+        url = getenv("PROTEIN_REDIS");
+    if (!url || !*url)
+        url = DEFAULT_URL;
+    shown = strlen(url) + 4;
     memset(&ctx, 0, sizeof ctx);
     memset(&conn, 0, sizeof conn);
     if (!(ctx.url = malloc(shown))) {

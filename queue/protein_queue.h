@@ -217,7 +217,8 @@ typedef struct pq_context {
  * prefix). NULL url is "". */
 int pq_url_redact(const char *url, char *buf, size_t len);
 
-/* Checks url as pq_connect reads it, without connecting: PQ_OK, or
+/* Checks url (NULL or "": $PROTEIN_REDIS, else the default, as
+ * pq_connect_options.url) as pq_connect reads it, without connecting: PQ_OK, or
  * PQ_EINVAL with why (len bytes) saying what is wrong, the URL redacted
  * (a password in it is itself an error), or PQ_ENOMEM. For settings read
  * long before the first connection (a plugstack line, proteind's start). */
