@@ -1201,6 +1201,13 @@ extern "C" int protein_gp_cuda_available(char *errbuf, size_t errlen)
     cudaFuncAttributes attr;
     cudaDeviceProp prop;
     cudaError_t e = cudaGetDeviceCount(&count);
+    /* the runtime says "driver version is insufficient" also when there is
+     * no NVIDIA driver at all, the common case on a CPU host */
+    if (e == cudaErrorInsufficientDriver)
+        return protein_gp_fail(0, errbuf, errlen,
+                               "no usable CUDA device: no NVIDIA driver, or "
+                               "one older than this build's CUDA runtime (%s)",
+                               cudaGetErrorString(e));
     if (e != cudaSuccess)
         return protein_gp_fail(0, errbuf, errlen, "no usable CUDA device: %s",
                                cudaGetErrorString(e));
