@@ -245,6 +245,19 @@ static int build_bounds(spec_ctx *c, protein_param *p, const dist_info *di)
                          "max (%s) must be greater than min (%s)", s->max.text,
                          s->min.text);
     if (di->bounds == LN_BOUNDS) {
+        /* W&B's classic mistake: the values written where their logs go
+         * (min: 0.0001, max: 0.1 searches 1.0001 to 1.105). Both bounds
+         * in (0, 1) are almost never meant as exponents. */
+        if (lo > 0 && hi < 1)
+            snprintf(c->note, sizeof c->note,
+                     "%s:%d: %s: %s takes natural logs of the bounds (W&B): "
+                     "this searches exp(%s) to exp(%s), %.6g to %.6g; for "
+                     "values from %s to %s write %s_values",
+                     c->file ? c->file : "", s->line,
+                     protein_config_key(c->key, sizeof c->key, s->key,
+                                        "distribution"),
+                     di->name, s->min.text, s->max.text, exp(lo), exp(hi),
+                     s->min.text, s->max.text, di->name);
         lo = exp(lo);
         hi = exp(hi);
     } else if (di->bounds == INV_LN_BOUNDS) {

@@ -1435,7 +1435,26 @@ static void test_wandb_distributions(void)
     CU_ASSERT(p->mu == 1 && p->sigma == 1 && fabs(p->min - 0.001) < 1e-12);
     CU_ASSERT(param(cfg, "k")->kind == PROTEIN_PARAM_CONSTANT);
     CU_ASSERT(param(cfg, "cat")->kind == PROTEIN_PARAM_CATEGORICAL);
+    /* bounds written as logs (lu, qlu) are no mistake: no warning */
+    CU_ASSERT_PTR_NULL(cfg->warnings &&
+                       strstr(cfg->warnings, "takes natural logs"));
     check_round_trip(cfg);
+    protein_config_free(cfg);
+    /* the values themselves where their logs go: searched as written, as
+     * W&B does, with a warning naming the fix */
+    cfg = parse_yaml(
+        "name: t\nparameters:\n"
+        "  lr: {distribution: log_uniform, min: 0.0001, max: 0.1}\n");
+    if (!cfg)
+        return;
+    CU_ASSERT(fabs(param(cfg, "lr")->min - exp(0.0001)) < 1e-12);
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings,
+               ":3: parameters.lr.distribution: log_uniform takes natural logs "
+               "of the bounds (W&B): this searches exp(0.0001) to exp(0.1), "
+               "1.0001 to 1.10517; for values from 0.0001 to 0.1 write "
+               "log_uniform_values"));
     protein_config_free(cfg);
 }
 
