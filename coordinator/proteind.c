@@ -703,6 +703,27 @@ static int redis_failed(daemon_state *d, int64_t *backoff_ms)
     return 0;
 }
 
+/* Renews the held leases that are due (each every lease TTL / 3). With
+ * many busy sweeps one pass over them takes longer than a TTL (40 sweeps
+ * refitting at 80 claims/s: 7.5 s against 5), and a lease renewed only on
+ * its own sweep's turn lapsed every pass, sending claims to fallback
+ * points meanwhile. Returns PQ_EIO when Redis failed, else PQ_OK: a lease
+ * another coordinator took is noticed on its sweep's turn. */
+static int renew_due_leases(daemon_state *d)
+{
+    int64_t now = proteind_now_ms();
+
+    for (size_t i = 0; i < d->n_sweeps; i++) {
+        served *sv = d->sweeps[i];
+
+        if (!sv->state || !sv->lease.held || now < sv->lease.renew_at)
+            continue;
+        if (proteind_lease_tick(d->ctx, &sv->lease, &d->opts, now) == PQ_EIO)
+            return PQ_EIO;
+    }
+    return PQ_OK;
+}
+
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when the Redis settings cannot work
  * (connect_redis) or Redis failed during --once's pass. */
@@ -731,15 +752,20 @@ static int run(daemon_state *d)
             d->next_discovery = now + d->opts.discover_ms;
         }
         n_held = count_held(d);
-        /* The turn's wait for observations is shared by the held sweeps. */
-        wait_ms =
-            d->opts.once ? 0 : d->opts.poll_ms / (int)(n_held ? n_held : 1);
+        /* One sweep waits for observations in its read; several read
+         * without waiting and the pass is paced below: a short blocking
+         * read lasts up to 100 ms all the same (Redis checks blocked
+         * clients' timeouts 10 times a second by default), so 40 idle
+         * sweeps made a pass of 4 s. */
+        wait_ms = d->opts.once || n_held > 1 ? 0 : d->opts.poll_ms;
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
             if (d->sweeps[i]->dropped || d->sweeps[i]->missing ||
                 now < d->sweeps[i]->retry_at)
                 continue;
             rc = tick_sweep(d, d->sweeps[i], wait_ms);
+            if (rc == PQ_OK)
+                rc = renew_due_leases(d);
             if (proteind_stopping())
                 break;
         }
@@ -751,9 +777,11 @@ static int run(daemon_state *d)
         backoff_ms = BACKOFF_MIN_MS;
         if (d->opts.once)
             return 0;
-        /* Nothing held after this turn: no blocking read paced it. */
-        if (count_held(d) == 0)
-            nap(d->opts.poll_ms);
+        /* No blocking read paced this pass (several sweeps, or none held):
+         * a pass starts every poll_ms at most. */
+        if ((wait_ms == 0 || count_held(d) == 0) &&
+            proteind_now_ms() - now < d->opts.poll_ms)
+            nap(d->opts.poll_ms - (proteind_now_ms() - now));
     }
     return 0;
 }

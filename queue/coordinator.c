@@ -150,8 +150,10 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     pq_reply *r = NULL;
     long *fields[] = {&out->queue_depth, &out->n_running,  &out->n_waiting,
                       &out->max_trials,  &out->n_trials,   &out->n_lost,
-                      &out->retry_depth, &out->n_fallback, &out->fallback_next};
+                      &out->retry_depth, &out->n_fallback, &out->fallback_next,
+                      &out->n_progress};
     const size_t n_fields = sizeof fields / sizeof fields[0];
+    size_t n_given;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -161,7 +163,10 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
                         &r);
     if (rc != PQ_OK)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != n_fields + 1 ||
+    /* another build's functions (which this Redis user may not replace)
+     * may not count progress reports: n_progress is then -1 */
+    if (r->type != REDIS_REPLY_ARRAY ||
+        (r->elements != n_fields + 1 && r->elements != n_fields) ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_EPROTO,
@@ -170,10 +175,13 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     out->state = strcmp(r->element[0]->str, "active") == 0   ? PQ_SWEEP_ACTIVE
                  : strcmp(r->element[0]->str, "paused") == 0 ? PQ_SWEEP_PAUSED
                                                              : PQ_SWEEP_STOPPED;
-    for (size_t i = 0; i < n_fields; i++)
+    n_given = r->elements - 1;
+    for (size_t i = 0; i < n_given; i++)
         *fields[i] = r->element[i + 1]->type == REDIS_REPLY_INTEGER
                          ? (long)r->element[i + 1]->integer
                          : 0;
+    if (n_given < n_fields)
+        out->n_progress = -1;
     pq_reply_free(r);
     return PQ_OK;
 }

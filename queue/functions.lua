@@ -1206,6 +1206,9 @@ local function progress(keys, a)
     end
   end
   redis.call('HSET', tk, unpack(fields))
+  -- the coordinator judges running trials for early stopping only when
+  -- a report came (or the model moved) since it last did
+  redis.call('HINCRBY', meta, 'progress_reports', 1)
   if restart and h then
     for i = 1, #h.bands do
       redis.call('ZREM', P .. 'milestone:' .. i, a[1])
@@ -1409,13 +1412,13 @@ local function demand(keys)
   local meta = keys[1]
   local P = prefix_of(meta)
   local m = redis.call('HMGET', meta, 'state', 'max_trials', 'n_trials', 'n_lost',
-                       'fallback_next')
+                       'fallback_next', 'progress_reports')
   return {m[1] or '', redis.call('LLEN', P .. 'queue'),
           redis.call('ZCARD', P .. 'leases'),
           redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
           whole(m[2]) or 0, whole(m[3]) or 0, whole(m[4]) or 0,
           redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
-          whole(m[5]) or 0}
+          whole(m[5]) or 0, whole(m[6]) or 0}
 end
 
 -- {field, value, ...} of the given fields of hash key that are present.

@@ -686,6 +686,9 @@ typedef struct pq_demand_info {
     long retry_depth;   /* trials queued for a retry */
     long n_fallback;    /* fallback pool size */
     long fallback_next; /* the next fallback point's index */
+    long n_progress;    /* progress reports ever made in the sweep; -1 when
+                           the server's functions (another build's) do not
+                           count them */
 } pq_demand_info;
 
 /* 1 when a sweep's budget (max_trials > 0) is handed out (a lost trial

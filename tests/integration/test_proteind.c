@@ -1350,12 +1350,46 @@ static void test_spent_sweep_let_go(void)
     kill9(pid);
 }
 
+/* Sweeps that no trial reads from, served by one proteind with a short
+ * lease: no lease lapses. Each idle sweep's blocking read lasted up to
+ * 100 ms whatever its timeout (Redis checks those 10 times a second), so
+ * a pass over seven took 0.7 s, longer than the 0.4 s lease, and every
+ * lease lapsed every pass (claims then take fallback points). */
+static void test_idle_sweeps_keep_leases(void)
+{
+    static const char *const names[] = {"idle1", "idle2", "idle3", "idle4",
+                                        "idle5", "idle6", "idle7"};
+    const char *extra[32] = {"--id", "idle", "--lease-ttl", "400"};
+    size_t n = 4;
+    pid_t pid;
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        CU_ASSERT_EQUAL_FATAL(create_sweep(names[i], 0), PQ_OK);
+        extra[n++] = "--sweep";
+        extra[n++] = names[i];
+    }
+    extra[n] = NULL;
+    pid = start_proteind("idle", extra);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        CU_ASSERT(wait_queue(names[i], 1, "idle", 20000));
+    sleep_ms(3000);
+    CU_ASSERT(alive(pid));
+    CU_ASSERT_EQUAL(count_log("idle", "lease lapsed"), 0);
+    if (count_log("idle", "lease lapsed") != 0) {
+        char *log = read_log("idle");
+        fprintf(stderr, "%s\n", log ? log : "");
+        free(log);
+    }
+    kill9(pid);
+}
+
 static const cunit_test tests[] = {
     {"usage and exit codes", test_usage},
     {"fills a new sweep's queue", test_fills_new_sweep},
     {"a stuffed user index: read in part, looked up once", test_stuffed_index},
     {"refits and replaces the queue", test_refit_replaces},
     {"a fit that outlasts the lease lands", test_long_fit},
+    {"idle sweeps keep their leases", test_idle_sweeps_keep_leases},
     {"a sweep served before a held one", test_sweep_inserted_before},
     {"--max-fit-obs bounds a refit", test_max_fit_obs},
     {"a stray stream entry is skipped", test_stray_observation},

@@ -807,7 +807,11 @@ static void test_coordinator_queue(void)
     CU_ASSERT_TRUE(t4->fallback);
     CU_ASSERT_EQUAL(pq_queue_replace(ctx, "coord", "A", NULL, 0), PQ_ESTATE);
 
-    /* Early stop: the flag reaches progress, the outcome is pruned. */
+    /* Early stop: the flag reaches progress, the outcome is pruned. The
+     * demand counts the reports, a refused one not. */
+    pq_demand_info dem;
+    CU_ASSERT_EQUAL(pq_demand(ctx, "coord", &dem), PQ_OK);
+    CU_ASSERT_EQUAL(dem.n_progress, 0);
     CU_ASSERT_EQUAL(pq_trial_request_stop(ctx, "coord", t1->id), PQ_OK);
     int stop = 0;
     CU_ASSERT_EQUAL(
@@ -816,6 +820,8 @@ static void test_coordinator_queue(void)
     CU_ASSERT_EQUAL(
         pq_progress(ctx, "coord", t1->id, t1->token, NAN, 0.1, -1, &stop),
         PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_demand(ctx, "coord", &dem), PQ_OK);
+    CU_ASSERT_EQUAL(dem.n_progress, 1);
     CU_ASSERT_EQUAL(pq_complete(ctx, "coord", t1->id, t1->token, 0.1, 5),
                     PQ_OK);
     pq_trial_record *r = record("coord", t1->id);
