@@ -462,3 +462,33 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
     }
     return CLI_TRIAL_OK;
 }
+
+void cli_start_guard_init(cli_start_guard *g, long max)
+{
+    memset(g, 0, sizeof(*g));
+    g->max = max;
+    g->start = protein_clock_seconds(CLOCK_MONOTONIC);
+}
+
+int cli_start_guard_note(cli_start_guard *g, int failed)
+{
+    if (!failed) {
+        g->succeeded = 1;
+        return 0;
+    }
+    if (g->succeeded || g->max <= 0 ||
+        protein_clock_seconds(CLOCK_MONOTONIC) - g->start > CLI_START_WINDOW_S)
+        return 0;
+    return ++g->failures >= g->max;
+}
+
+void cli_start_guard_explain(const char *verb, const cli_start_guard *g,
+                             const char *why)
+{
+    fprintf(stderr,
+            "protein %s: the first %ld trials failed within %.0f s of the "
+            "start and none completed (the last: %s): the COMMAND or its "
+            "environment looks broken; stopping (--max-initial-failures 0 "
+            "runs on)\n",
+            verb, g->max, CLI_START_WINDOW_S, why);
+}

@@ -379,6 +379,31 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
                                 const char *metric, const char *cost_metric,
                                 pq_result *res, char *why, size_t len);
 
+/* A runner that fails at once on every trial (a COMMAND that does not
+ * exist as its interpreter sees it, a missing module) stops, as `wandb
+ * agent` does, rather than spend the whole budget on failures: `max`
+ * trials failed within CLI_START_WINDOW_S of the start and none
+ * succeeded before them. */
+#define CLI_MAX_INITIAL_FAILURES 3
+#define CLI_START_WINDOW_S 60.0
+typedef struct cli_start_guard {
+    long max;      /* 0: never stop */
+    long failures; /* in the window, before any success */
+    int succeeded; /* a trial completed (or was pruned) */
+    double start;  /* monotonic seconds */
+} cli_start_guard;
+
+void cli_start_guard_init(cli_start_guard *g, long max);
+
+/* Counts a finished trial (failed: 1 when it failed; an interrupted trial
+ * is not counted). Returns 1 when the runner should stop now. */
+int cli_start_guard_note(cli_start_guard *g, int failed);
+
+/* Says why the runner stopped, on stderr (verb: the command's name, why:
+ * the last failure). */
+void cli_start_guard_explain(const char *verb, const cli_start_guard *g,
+                             const char *why);
+
 /* ------------------------------------------------------------ wandb.c */
 
 #define CLI_WANDB_MAX_HISTORY 1000000

@@ -46,6 +46,9 @@ typedef struct agent {
     long seq;     /* the sequence number of the next claim key */
     long lease_s; /* the lease its claims ask for */
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
+    cli_start_guard start_guard; /* trials failing at once stop the agent */
+    int broken;                  /* the start guard said stop */
+    char last_failure[1025];     /* the reason of the last failed trial */
 } agent;
 
 /* What a renewal of a running trial's lease says. */
@@ -243,6 +246,7 @@ static int run_trial(agent *a, pq_trial *t)
     } else if (end == CLI_TRIAL_FAILED) {
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
+        snprintf(a->last_failure, sizeof(a->last_failure), "%s", rec.text);
     } else {
         rec.kind = PQ_SPOOL_COMPLETED;
         rec.score = res.metric;
@@ -254,6 +258,9 @@ static int run_trial(agent *a, pq_trial *t)
      * not its result file names the metric */
     printf("trial %ld%s: %s\n", t->id, stopped ? " pruned" : "", rec.text);
     fflush(stdout);
+    if (end != CLI_TRIAL_KILLED &&
+        cli_start_guard_note(&a->start_guard, end == CLI_TRIAL_FAILED))
+        a->broken = 1;
     ret = record(a, t, &rec);
 done:
     unlink(result);
@@ -385,6 +392,10 @@ static int agent_loop(agent *a, long count)
         if (rc < 0)
             return CLI_EFAIL;
         a->done++;
+        if (a->broken) {
+            cli_start_guard_explain(VERB, &a->start_guard, a->last_failure);
+            return CLI_EFAIL;
+        }
     }
     printf("%ld trial%s ran here (--count reached)\n", a->done,
            a->done == 1 ? "" : "s");
@@ -451,12 +462,14 @@ int cmd_agent(int argc, char **argv)
         {"count", required_argument, NULL, 'c'},
         {"claim-key", required_argument, NULL, 'k'},
         {"lease", required_argument, NULL, 'l'},
+        {"max-initial-failures", required_argument, NULL, 'f'},
         CLI_REDIS_LONGOPTS,
         {NULL, 0, NULL, 0}};
     cli_redis_opts r = {0};
     const char *claim_key = NULL;
     agent a;
     long count = -1, lease = AGENT_LEASE_S;
+    long max_initial_failures = CLI_MAX_INITIAL_FAILURES;
     char *config_path = NULL, **exec_cmd = NULL;
     pq_sweep_info *info = NULL;
     int c, dash, has_command, ret, get_rc;
@@ -473,6 +486,11 @@ int cmd_agent(int argc, char **argv)
         case 'k': claim_key = optarg; break;
         case 'l':
             if (cli_parse_long(VERB, "--lease", optarg, 1, 86400, &lease))
+                return CLI_EUSAGE;
+            break;
+        case 'f':
+            if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
+                               LONG_MAX, &max_initial_failures))
                 return CLI_EUSAGE;
             break;
         default: return cli_option_other(VERB, c, argv);
@@ -510,6 +528,7 @@ int cmd_agent(int argc, char **argv)
                 0) {
             if (exec_cmd)
                 a.run.command = exec_cmd;
+            cli_start_guard_init(&a.start_guard, max_initial_failures);
             ret = agent_loop(&a, count);
         }
         if (config_path)

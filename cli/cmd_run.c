@@ -65,6 +65,9 @@ typedef struct run_state {
     int csv_errno;      /* the first write error, reported at the end */
     long stop_model_at; /* trials finished when the early-stop model was
                            last refitted (-1: never) */
+    cli_start_guard start_guard;
+    int broken; /* the start guard stopped the sweep */
+    char last_failure[sizeof(((run_trial *)0)->reason)];
 } run_state;
 
 /* The rule that stops trials early: W&B's hyperband when the config has
@@ -430,6 +433,10 @@ static void finish(run_state *st, run_trial *t, int status)
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (!ok)
+        snprintf(st->last_failure, sizeof(st->last_failure), "%s", t->reason);
+    if (cli_start_guard_note(&st->start_guard, !ok))
+        st->broken = 1;
+    if (!ok)
         st->failed++;
     else if (t->pruned)
         st->pruned++;
@@ -699,7 +706,7 @@ static int loop(run_state *st, long parallel)
     int sig;
 
     for (;;) {
-        while (!st->exhausted && !st->target_reached &&
+        while (!st->exhausted && !st->target_reached && !st->broken &&
                st->running < parallel && st->launched < st->n_trials) {
             int rc = launch(st);
 
@@ -727,6 +734,7 @@ int cmd_run(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"resume", no_argument, NULL, 'r'},
+        {"max-initial-failures", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
     protein_optimizer_options first_defaults = {NULL, 1};
@@ -736,6 +744,7 @@ int cmd_run(int argc, char **argv)
     cli_run_csv prior;
     const char *out = NULL;
     long trials = -1, parallel = 1, seed = -1;
+    long max_initial_failures = CLI_MAX_INITIAL_FAILURES;
     const run_trial *best;
     char **exec_cmd = NULL, text[64];
     int c, dash, sig, has_command, resume = 0, ret = CLI_EFAIL;
@@ -765,6 +774,11 @@ int cmd_run(int argc, char **argv)
             break;
         case 'o': out = optarg; break;
         case 'r': resume = 1; break;
+        case 'f':
+            if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
+                               LONG_MAX, &max_initial_failures))
+                return CLI_EUSAGE;
+            break;
         default: return cli_option_other(VERB, c, argv);
         }
     }
@@ -878,10 +892,14 @@ int cmd_run(int argc, char **argv)
         st.progress.best = best->score;
         st.progress.best_id = best->id;
     }
+    /* resumed trials do not count: the guard is about this start */
+    cli_start_guard_init(&st.start_guard, max_initial_failures);
     sig = loop(&st, parallel);
     if (sig != 0)
         stop_all(&st);
     cli_progress_end(&st.progress);
+    if (st.broken)
+        cli_start_guard_explain(VERB, &st.start_guard, st.last_failure);
     if (sig > 0)
         fprintf(stderr,
                 "protein run: %s: stopped; %ld trials finished, "
@@ -906,8 +924,10 @@ int cmd_run(int argc, char **argv)
                cfg->metric ? cfg->metric : "score", text, best->cost);
         print_params(stdout, &best->params);
     }
-    ret = sig > 0 ? CLI_EINTR : sig < 0 || !best ? CLI_EFAIL : CLI_OK;
-    if (!best && sig == 0)
+    ret = sig > 0                         ? CLI_EINTR
+          : sig < 0 || !best || st.broken ? CLI_EFAIL
+                                          : CLI_OK;
+    if (!best && sig == 0 && !st.broken)
         fprintf(stderr,
                 "protein run: no trial completed; see the failures above\n");
     if (csv_close(&st) < 0)

@@ -29,7 +29,8 @@ struct verb {
 static const struct verb verbs[] = {
     {"run", cmd_run, "run a whole sweep on this machine (no Redis, no Slurm)",
      "protein run CONFIG [--trials N] [--parallel K] [--seed S] "
-     "[--out FILE.csv [--resume]] [-- COMMAND [ARGS...]]\n"
+     "[--out FILE.csv [--resume]] [--max-initial-failures N] "
+     "[-- COMMAND [ARGS...]]\n"
      "  without COMMAND each trial runs the config's W&B program/command\n"
      "  (protein exec CONFIG)\n"
      "  --trials N    trials to run (default: max_trials of the config, "
@@ -47,7 +48,12 @@ static const struct verb verbs[] = {
      "                are observed (with their curves) and count toward "
      "--trials N,\n"
      "                new rows are appended; a missing FILE starts a new "
-     "sweep\n"},
+     "sweep\n"
+     "  --max-initial-failures N\n"
+     "                stop when the first N trials fail within 60 s of the "
+     "start\n"
+     "                and none completed, as wandb agent does (default 3; "
+     "0: never)\n"},
     {"create", cmd_create, "validate a sweep config and store it in Redis",
      "protein create CONFIG [--name NAME] [--shared] [--lease SECONDS] "
      "[--max-retries N]\n"
@@ -116,7 +122,7 @@ static const struct verb verbs[] = {
      "          terminal)\n" REDIS_OPTS},
     {"agent", cmd_agent, "run a sweep's trials on this machine, from Redis",
      "protein agent NAME [--count N] [--claim-key KEY] [--lease SECONDS]\n"
-     "              [-- COMMAND [ARGS...]]\n"
+     "              [--max-initial-failures N] [-- COMMAND [ARGS...]]\n"
      "  without COMMAND each trial runs the stored config's W&B\n"
      "  program/command (protein exec)\n"
      "  --count N        run at most N trials (default: until the budget is\n"
@@ -129,6 +135,12 @@ static const struct verb verbs[] = {
      "                   it every 2 s, or a third of it when shorter, while "
      "it\n"
      "                   runs the trial)\n"
+     "  --max-initial-failures N\n"
+     "                   stop (exit 1) when the first N trials fail within "
+     "60 s\n"
+     "                   of the start and none completed, as wandb agent "
+     "does\n"
+     "                   (default 3; 0: never)\n"
      "  COMMAND gets --redis as $PROTEIN_REDIS and --password-file (the\n"
      "  path of a file private to you, never the password) as\n"
      "  $PROTEIN_REDIS_PASSWORD_FILE, for its protein report\n" REDIS_OPTS},

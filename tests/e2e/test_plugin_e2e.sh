@@ -144,9 +144,13 @@ case_bad_plugstack() {
     echo "$msg" | grep -q "protein: unknown plugstack argument 'bogus_key'" || ok=1
     j=$(echo "$msg" | tail -1)
     wait_done "$j" && [ "$(job_state "$j")" = COMPLETED ] || ok=1
-    "$CLUSTER" plugstack claim_timeout=soon
+    "$CLUSTER" plugstack lease_margin=soon
     msg=$(sbatch --sweep=x --wrap true 2>&1) && ok=1
-    echo "$msg" | grep -q "protein: plugstack argument 'claim_timeout': bad value 'soon'" || ok=1
+    echo "$msg" | grep -q "protein: plugstack argument 'lease_margin': bad value 'soon'" || ok=1
+    # the line already sets claim_timeout
+    "$CLUSTER" plugstack claim_timeout=3
+    msg=$(sbatch --sweep=x --wrap true 2>&1) && ok=1
+    echo "$msg" | grep -q "protein: plugstack argument 'claim_timeout' is given twice" || ok=1
     "$CLUSTER" plugstack
     [ $ok -eq 0 ]
 }

@@ -378,6 +378,19 @@ expect_rc 2 "$rc" "report of a key ending in a space"
 grep -q "no space at either end" "$tmp/report.err" ||
     fail "report does not name the rule a key ending in a space breaks: $(cat "$tmp/report.err")"
 
+# an agent whose COMMAND fails at once stops after 3 trials (exit 1,
+# saying why), as wandb agent does, not after the budget
+sweep_yaml broken 20
+"$PROTEIN" create "$tmp/broken.yaml" >/dev/null 2>&1 || fail "create broken"
+rc=0
+"$PROTEIN" agent broken -- sh -c 'exit 2' >"$tmp/broken-agent.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "agent with a broken COMMAND ($(cat "$tmp/broken-agent.out"))"
+grep -q "^protein agent: the first 3 trials failed within 60 s of the start and none completed (the last: exit status 2)" \
+    "$tmp/broken-agent.out" || fail "agent does not say why it stopped: $(cat "$tmp/broken-agent.out")"
+[ "$(rcli hget "protein:{$U/broken}:meta" n_trials)" = 3 ] ||
+    fail "a broken agent claimed $(rcli hget "protein:{$U/broken}:meta" n_trials) trials, not 3"
+"$PROTEIN" delete --yes "$U/broken" >/dev/null 2>&1 || fail "delete broken"
+
 # an agent without COMMAND for a sweep whose config has no program: a
 # usage error (exit 2), as protein run's
 rc=0

@@ -752,6 +752,32 @@ expect_rc 2 "$rc" "unknown verb"
 "$PROTEIN" run --help | grep -q -- '--parallel K' || fail "run --help"
 "$PROTEIN" --help | grep -q '^  agent ' || fail "--help lists the verbs"
 # the user guide says what the help says: every verb in its table, the
+# a COMMAND that fails at once (python3 of a missing script) stops the run
+# after 3 trials, as wandb agent stops, not after the budget; a trial that
+# completed first keeps it going; --max-initial-failures 0 runs on
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 12 --parallel 2 -- sh -c 'exit 2' \
+    >"$tmp/broken.out" 2>"$tmp/broken.err" || rc=$?
+expect_rc 1 "$rc" "run of a broken COMMAND"
+grep -q "^protein run: the first 3 trials failed within 60 s of the start and none completed (the last: exit status 2)" \
+    "$tmp/broken.err" || fail "run does not say why it stopped: $(cat "$tmp/broken.err")"
+n=$(sed -n 's/^\([0-9]*\) trials: 0 completed, 0 pruned, \([0-9]*\) failed$/\1/p' "$tmp/broken.out")
+[ -n "$n" ] && [ "$n" -ge 3 ] && [ "$n" -le 4 ] ||
+    fail "a broken COMMAND ran $n trials, not 3 or 4 (2 at once): $(cat "$tmp/broken.out")"
+printf '#!/bin/sh\n[ "$PROTEIN_TRIAL" = 1 ] && echo score=1 >>"$PROTEIN_RESULT" && exit 0\nexit 2\n' \
+    >"$tmp/first-ok.sh"
+chmod +x "$tmp/first-ok.sh"
+"$PROTEIN" run "$SWEEP" --trials 6 -- "$tmp/first-ok.sh" >"$tmp/first-ok.out" 2>&1 ||
+    fail "run whose first trial completed: $(cat "$tmp/first-ok.out")"
+grep -q '^6 trials: 1 completed, 0 pruned, 5 failed$' "$tmp/first-ok.out" ||
+    fail "a run whose first trial completed stopped: $(cat "$tmp/first-ok.out")"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 5 --max-initial-failures 0 -- sh -c 'exit 2' \
+    >"$tmp/runon.out" 2>&1 || rc=$?
+expect_rc 1 "$rc" "run of a broken COMMAND with --max-initial-failures 0"
+grep -q '^5 trials: 0 completed, 0 pruned, 5 failed$' "$tmp/runon.out" ||
+    fail "--max-initial-failures 0 stopped: $(cat "$tmp/runon.out")"
+
 # usage of run (COMMAND optional), and --seed's default
 guide=$top_srcdir/docs/user-guide.md
 for v in $("$PROTEIN" --help | sed -n '/^verbs:/,/^$/s/^  \([a-z]*\) .*/\1/p'); do
