@@ -83,7 +83,13 @@ def main(argv):
         print('pufferlib_train.py: --wandb and --neptune replace the logger '
               'that reports to protein; leave them out', file=sys.stderr)
         return 2
-    from pufferlib import pufferl
+    try:
+        from pufferlib import pufferl
+    except ImportError as e:
+        print('pufferlib_train.py: cannot import PufferLib\'s trainer (%s): '
+              'install it in the Python this trial runs (pip install '
+              'pufferlib, with its environments built)' % e, file=sys.stderr)
+        return 2
 
     env_name = argv.pop(1)
     sys.argv = argv  # load_config parses PufferLib's arguments from it

@@ -89,4 +89,16 @@ grep -q '^stopped$' "$tmp/agent.out" ||
     fail "trial 2's training did not end when the sweep stopped it: $(cat "$tmp/agent.out")"
 [ "$(field 2 progress_n)" -lt 11 ] || fail "trial 2 went on reporting: $(field 2 progress_n)"
 
+# without PufferLib installed: one line saying what to install, exit 2,
+# not a traceback
+if ! "$python" -c 'import pufferlib' 2>/dev/null; then
+    rc=0
+    "$python" "$top_srcdir/examples/pufferlib_train.py" puffer_breakout \
+        >"$tmp/nopuffer.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "pufferlib_train.py without PufferLib"
+    grep -q "^pufferlib_train.py: cannot import PufferLib's trainer" "$tmp/nopuffer.out" &&
+        ! grep -q Traceback "$tmp/nopuffer.out" ||
+        fail "pufferlib_train.py without PufferLib: $(cat "$tmp/nopuffer.out")"
+fi
+
 cli_test_finish
