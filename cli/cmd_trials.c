@@ -245,7 +245,8 @@ static void print_csv(const sweep_data *d)
     protein_config_free(cfg);
 }
 
-/* One table row: id, status, score, cost, then name=value pairs. */
+/* One table row: id, status, score, cost, then name=value pairs, and a
+ * fallback point marked so. */
 static void print_row(const pq_trial_record *t)
 {
     char text[256];
@@ -264,6 +265,9 @@ static void print_row(const pq_trial_record *t)
         cli_param_text(&t->params.items[j], text, sizeof(text));
         printf(" %s=%s", t->params.items[j].name, text);
     }
+    /* as protein show says it: not the model's point */
+    if (t->fallback)
+        fputs("  (fallback point)", stdout);
     putchar('\n');
 }
 

@@ -289,6 +289,9 @@ sed -n '/^Pareto/,$p' "$tmp/nocost-best.out" | grep -q '^ *1  completed ' ||
     fail "status after 12 trials from the pool: $("$PROTEIN" status clitest)"
 "$PROTEIN" trials clitest >"$tmp/trials.out" || fail "trials"
 [ "$(grep -c ' completed ' "$tmp/trials.out")" -eq 12 ] || fail "trials table"
+# all 12 came from the fallback pool (no coordinator ran): the table says so
+[ "$(grep -c '  (fallback point)$' "$tmp/trials.out")" -eq 12 ] ||
+    fail "the trials table does not mark fallback points: $(cat "$tmp/trials.out")"
 "$PROTEIN" trials clitest --status completed --format csv >"$tmp/trials.csv" || fail "trials csv"
 head -n 1 "$tmp/trials.csv" | grep -q '^trial,status,score,cost,lr,x,layers,optimizer,job_id,node,error$' ||
     fail "trials CSV header"
