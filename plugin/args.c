@@ -125,18 +125,24 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
         klen = (size_t)(eq - arg);
         v = eq + 1;
 #define KEY_IS(k) (klen == sizeof(k) - 1 && strncmp(arg, k, klen) == 0)
+        /* A repeated key is refused, and still applied (the last one
+         * counts, as before): slurmstepd, which only logs the refusal,
+         * goes on with the line as written. */
         if (given_before(av, i, arg, klen)) {
             if (rv == 0)
                 snprintf(err, errlen,
                          "protein: plugstack argument '%.*s' is given twice",
                          (int)klen, arg);
             rv = -1;
-            continue;
         }
         if (KEY_IS("redis")) {
+            bad = *v == '\0' ||
+                  copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
+            what = "a Redis URL of at most 1023 characters";
             /* checked as pq_connect reads it, so that a bad URL is found
-             * here and not by every job that asks for a trial */
-            bad = *v == '\0' || strlen(v) >= sizeof(cfg->redis_url);
+             * here and not by every job that asks for a trial; kept all
+             * the same, so that slurmstepd fails closed on it rather than
+             * connect to the default Redis */
             if (!bad && pq_url_check(v, url_why, sizeof(url_why)) != PQ_OK) {
                 if (rv == 0)
                     snprintf(err, errlen,
@@ -144,8 +150,6 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                 rv = -1;
                 continue;
             }
-            bad = bad || copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
-            what = "a Redis URL of at most 1023 characters";
         } else if (KEY_IS("password_file")) {
             bad = *v != '/' ||
                   copy_value(cfg->password_file, sizeof(cfg->password_file), v);

@@ -110,7 +110,7 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
                               const char *sweep, long uid)
 {
     char msg[256], user[PQ_OWNER_MAX + 1], full[PQ_SWEEP_NAME_MAX + 1];
-    char own_user[PQ_OWNER_MAX + 1], own_path[4096];
+    char own_user[PQ_OWNER_MAX + 1] = "", own_path[4096] = "";
     const char *owner;
     pq_connect_options o;
     pq_context *ctx = NULL;
@@ -140,8 +140,8 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
     submitter_credentials((uid_t)uid, &o, own_user, sizeof(own_user), own_path,
                           sizeof(own_path));
     ctx = pq_connect(&o);
-    if (ctx != NULL && ctx->err == PQ_EAUTH && own_user[0] && !own_path[0] &&
-        !pq_env_password()) {
+    if (ctx != NULL && ctx->err == PQ_EAUTH && o.user == own_user &&
+        !own_path[0] && !pq_env_password()) {
         /* the URL in the message is the plugstack's; the check itself
          * asked as the submitter, who has no password file */
         snprintf(msg, sizeof(msg),

@@ -27,6 +27,7 @@
 #include "protein_clock.h"
 #include "protein_queue.h"
 #include "redis_harness.h"
+#include "spank_protein.h"
 #include "test_plugin_stub.h"
 
 static redis_harness harness;
@@ -661,6 +662,21 @@ static void test_submit_check_without_password_file(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info, user));
     CU_ASSERT_PTR_NULL(strstr(plugin_stub.last_info, "protein-plugin"));
     slurm_spank_exit(NULL, 0, NULL);
+    /* a submitter with no passwd entry (uid 54321 here) has no own
+     * identity: the check ran as the plugstack URL's user, and the message
+     * says what Redis said */
+    if (getpwuid(54321) == NULL) {
+        spank_protein_config cfg;
+
+        spank_protein_config_defaults(&cfg);
+        snprintf(cfg.redis_url, sizeof(cfg.redis_url), "%s", arg + 6);
+        plugin_stub_reset();
+        CU_ASSERT_EQUAL(spank_protein_sweep_check(&cfg, "alice/x", 54321), 0);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(plugin_stub.last_info, "could not check sweep 'alice/x'"));
+        CU_ASSERT_PTR_NULL(
+            strstr(plugin_stub.last_info, "your own Redis user"));
+    }
     redis_harness_stop(&h2);
 }
 

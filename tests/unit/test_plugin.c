@@ -155,7 +155,8 @@ static void test_args_bad_values(void)
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
     /* A Redis URL that pq_connect would refuse is refused here, naming
-     * what is wrong, and the default stays. */
+     * what is wrong, and kept: slurmstepd, which goes on, fails closed on
+     * it rather than connect to the default Redis. */
     CU_ASSERT_EQUAL(
         parse(&cfg, err, sizeof(err), 1, "redis=http://127.0.0.1:6379"), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugstack argument redis: bad Redis "
@@ -165,12 +166,14 @@ static void test_args_bad_values(void)
                     -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugstack argument redis:"));
     CU_ASSERT_PTR_NULL(strstr(err, "secret"));
-    CU_ASSERT_STRING_EQUAL(cfg.redis_url, ""); /* the queue default */
-    /* A key given twice is a mistake, not the last one winning. */
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://u:secret@127.0.0.1:6379");
+    /* A key given twice is a mistake, refused; slurmstepd goes on with the
+     * last, as it did. */
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 2, "redis=redis://a:1",
                           "redis=redis://b:2"),
                     -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'redis' is given twice"));
+    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://b:2");
     /* lease=0 is not the sweep's lease outright: the job's time limit
      * comes first (admin.md, the lease row). */
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "lease=-1"), -1);
