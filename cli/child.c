@@ -472,14 +472,21 @@ void cli_start_guard_init(cli_start_guard *g, long max)
 
 int cli_start_guard_note(cli_start_guard *g, int failed)
 {
-    if (!failed) {
+    if (!failed)
         g->succeeded = 1;
+    else if (!g->succeeded &&
+             protein_clock_seconds(CLOCK_MONOTONIC) - g->start <=
+                 CLI_START_WINDOW_S)
+        g->failures++;
+    return g->max > 0 && !g->succeeded && g->failures >= g->max;
+}
+
+int cli_start_guard_failure(cli_trial_end end, int status, const pq_result *res)
+{
+    if (end != CLI_TRIAL_FAILED)
         return 0;
-    }
-    if (g->succeeded || g->max <= 0 ||
-        protein_clock_seconds(CLOCK_MONOTONIC) - g->start > CLI_START_WINDOW_S)
-        return 0;
-    return ++g->failures >= g->max;
+    return !WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+           !res->metric_rejected;
 }
 
 void cli_start_guard_explain(const char *verb, const cli_start_guard *g,

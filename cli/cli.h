@@ -395,9 +395,20 @@ typedef struct cli_start_guard {
 
 void cli_start_guard_init(cli_start_guard *g, long max);
 
-/* Counts a finished trial (failed: 1 when it failed; an interrupted trial
- * is not counted). Returns 1 when the runner should stop now. */
+/* Counts a finished trial: failed 1 when it failed as a broken COMMAND
+ * fails (cli_start_guard_failure), 0 when it completed or was pruned; an
+ * interrupted trial, or one that failed otherwise, is not counted.
+ * Returns 1 while the runner should launch nothing more: max failures
+ * counted and no success (a later success ends that). */
 int cli_start_guard_note(cli_start_guard *g, int failed);
+
+/* Whether a trial that ended as `end` (exit status `status`, result res)
+ * failed as a COMMAND that cannot run fails: a non-zero exit, or exit 0
+ * without a metric line. A metric that is not a finite number (a run
+ * that diverged, nan) is a result of the hyperparameters, not of the
+ * COMMAND. */
+int cli_start_guard_failure(cli_trial_end end, int status,
+                            const pq_result *res);
 
 /* Says why the runner stopped, on stderr (verb: the command's name, why:
  * the last failure). */

@@ -258,9 +258,12 @@ static int run_trial(agent *a, pq_trial *t)
      * not its result file names the metric */
     printf("trial %ld%s: %s\n", t->id, stopped ? " pruned" : "", rec.text);
     fflush(stdout);
-    if (end != CLI_TRIAL_KILLED &&
-        cli_start_guard_note(&a->start_guard, end == CLI_TRIAL_FAILED))
-        a->broken = 1;
+    /* a trial the sweep stopped is judged by its reports, not as a
+     * COMMAND that cannot run */
+    if (end == CLI_TRIAL_OK || stopped ||
+        cli_start_guard_failure(end, status, &res))
+        a->broken = cli_start_guard_note(&a->start_guard,
+                                         end == CLI_TRIAL_FAILED && !stopped);
     ret = record(a, t, &rec);
 done:
     unlink(result);

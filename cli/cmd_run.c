@@ -400,6 +400,7 @@ static void check_target(run_state *st, const run_trial *t)
 static void finish(run_state *st, run_trial *t, int status)
 {
     pq_result res;
+    cli_trial_end end;
     int ok;
 
     /* what the program left running in its group ends with it, as at
@@ -415,9 +416,10 @@ static void finish(run_state *st, run_trial *t, int status)
     t->cost = 1.0;
     cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
                      st->cfg->cost_metric);
-    ok = cli_trial_outcome(status, t->result_path, st->cfg->metric,
-                           st->cfg->cost_metric, &res, t->reason,
-                           sizeof(t->reason)) == CLI_TRIAL_OK;
+    end = cli_trial_outcome(status, t->result_path, st->cfg->metric,
+                            st->cfg->cost_metric, &res, t->reason,
+                            sizeof(t->reason));
+    ok = end == CLI_TRIAL_OK;
     if (ok) {
         t->score = res.metric;
         t->cost = pq_result_cost(&res);
@@ -434,8 +436,8 @@ static void finish(run_state *st, run_trial *t, int status)
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (!ok)
         snprintf(st->last_failure, sizeof(st->last_failure), "%s", t->reason);
-    if (cli_start_guard_note(&st->start_guard, !ok))
-        st->broken = 1;
+    if (ok || cli_start_guard_failure(end, status, &res))
+        st->broken = cli_start_guard_note(&st->start_guard, !ok);
     if (!ok)
         st->failed++;
     else if (t->pruned)

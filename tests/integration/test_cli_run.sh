@@ -771,6 +771,25 @@ chmod +x "$tmp/first-ok.sh"
     fail "run whose first trial completed: $(cat "$tmp/first-ok.out")"
 grep -q '^6 trials: 1 completed, 0 pruned, 5 failed$' "$tmp/first-ok.out" ||
     fail "a run whose first trial completed stopped: $(cat "$tmp/first-ok.out")"
+# with trials running at once, one that completes after the first 3
+# failed ends the stop: a sweep whose fast trials fail in one region of
+# the space runs on
+printf '#!/bin/sh\ncase $PROTEIN_TRIAL in 1|2|3) exit 2 ;; esac\nsleep 0.5\necho score=1 >>"$PROTEIN_RESULT"\n' \
+    >"$tmp/region.sh"
+chmod +x "$tmp/region.sh"
+"$PROTEIN" run "$SWEEP" --trials 12 --parallel 4 -- "$tmp/region.sh" >"$tmp/region.out" 2>&1 ||
+    fail "run whose 4th trial completed after 3 failures: $(cat "$tmp/region.out")"
+grep -q '^12 trials: 9 completed, 0 pruned, 3 failed$' "$tmp/region.out" ||
+    fail "a completion after 3 failures did not end the stop: $(cat "$tmp/region.out")"
+# a metric that is not a number (a run that diverged) is the
+# hyperparameters', not a broken COMMAND
+printf '#!/bin/sh\nv=1\ncase $PROTEIN_TRIAL in 1|2|3) v=nan ;; esac\necho score=$v >>"$PROTEIN_RESULT"\n' \
+    >"$tmp/diverge.sh"
+chmod +x "$tmp/diverge.sh"
+"$PROTEIN" run "$SWEEP" --trials 6 -- "$tmp/diverge.sh" >"$tmp/diverge.out" 2>&1 ||
+    fail "run whose first 3 trials diverged: $(cat "$tmp/diverge.out")"
+grep -q '^6 trials: 3 completed, 0 pruned, 3 failed$' "$tmp/diverge.out" ||
+    fail "diverged trials stopped the run: $(cat "$tmp/diverge.out")"
 rc=0
 "$PROTEIN" run "$SWEEP" --trials 5 --max-initial-failures 0 -- sh -c 'exit 2' \
     >"$tmp/runon.out" 2>&1 || rc=$?
