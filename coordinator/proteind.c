@@ -735,13 +735,20 @@ static int renew_due_leases(daemon_state *d)
     return PQ_OK;
 }
 
+/* Whether sweep sv gets a turn in the pass starting at now: not given up,
+ * not missing, not set aside after a failure. */
+static int has_turn(const served *sv, int64_t now)
+{
+    return !sv->dropped && !sv->missing && now >= sv->retry_at;
+}
+
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when the Redis settings cannot work
  * (connect_redis) or Redis failed during --once's pass. */
 static int run(daemon_state *d)
 {
     int64_t now, backoff_ms = BACKOFF_MIN_MS;
-    size_t n_held;
+    size_t n_turns;
     int wait_ms, rc;
 
     while (!proteind_stopping()) {
@@ -762,17 +769,18 @@ static int run(daemon_state *d)
                     d->opts.discover_ms);
             d->next_discovery = now + d->opts.discover_ms;
         }
-        n_held = count_held(d);
         /* One sweep waits for observations in its read; several read
          * without waiting and the pass is paced below: a short blocking
          * read lasts up to 100 ms all the same (Redis checks blocked
          * clients' timeouts 10 times a second by default), so 40 idle
          * sweeps made a pass of 4 s. */
-        wait_ms = d->opts.once || n_held > 1 ? 0 : d->opts.poll_ms;
+        n_turns = 0;
+        for (size_t i = 0; i < d->n_sweeps; i++)
+            n_turns += has_turn(d->sweeps[i], now);
+        wait_ms = d->opts.once || n_turns > 1 ? 0 : d->opts.poll_ms;
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {
-            if (d->sweeps[i]->dropped || d->sweeps[i]->missing ||
-                now < d->sweeps[i]->retry_at)
+            if (!has_turn(d->sweeps[i], now))
                 continue;
             rc = tick_sweep(d, d->sweeps[i], wait_ms);
             if (rc == PQ_OK)

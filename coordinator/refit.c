@@ -90,10 +90,12 @@ struct proteind_sweep {
     int64_t last_obs;    /* latest observation of the current burst */
     int64_t next_early_stop;
     /* progress reports made in the sweep (pq_demand_info.n_progress, -1:
-     * not counted), and that count and the model's observations when the
-     * running trials were last judged for early stopping */
+     * not counted), and that count and the model's finished trials when
+     * the running trials were last judged for early stopping (finished,
+     * not observations: a success at an earlier point replaces it and
+     * moves the model with their number unchanged) */
     long n_progress, judged_progress;
-    size_t judged_obs;
+    size_t judged_finished;
     int64_t retry_at;  /* a failed batch is not retried before this */
     long target;       /* the ready queue's size by the last demand */
     long waiting;      /* claims waiting by the last demand */
@@ -789,12 +791,12 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
         /* Reading every running trial costs Redis about 30 us a trial:
          * done only when a report came or the model moved since. */
         if (s->n_progress < 0 || s->n_progress != s->judged_progress ||
-            protein_num_observations(s->opt) != s->judged_obs) {
+            protein_num_finished(s->opt) != s->judged_finished) {
             rc = early_stop(ctx, s);
             if (rc != PQ_OK)
                 return rc;
             s->judged_progress = s->n_progress;
-            s->judged_obs = protein_num_observations(s->opt);
+            s->judged_finished = protein_num_finished(s->opt);
         }
     }
     return PQ_OK;

@@ -164,9 +164,9 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     if (rc != PQ_OK)
         return rc;
     /* another build's functions (which this Redis user may not replace)
-     * may not count progress reports: n_progress is then -1 */
-    if (r->type != REDIS_REPLY_ARRAY ||
-        (r->elements != n_fields + 1 && r->elements != n_fields) ||
+     * may not count progress reports (n_progress is then -1), or may
+     * answer with fields a later build added (left out) */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < n_fields ||
         r->element[0]->type != REDIS_REPLY_STRING) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_EPROTO,
@@ -175,7 +175,7 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     out->state = strcmp(r->element[0]->str, "active") == 0   ? PQ_SWEEP_ACTIVE
                  : strcmp(r->element[0]->str, "paused") == 0 ? PQ_SWEEP_PAUSED
                                                              : PQ_SWEEP_STOPPED;
-    n_given = r->elements - 1;
+    n_given = r->elements - 1 < n_fields ? r->elements - 1 : n_fields;
     for (size_t i = 0; i < n_given; i++)
         *fields[i] = r->element[i + 1]->type == REDIS_REPLY_INTEGER
                          ? (long)r->element[i + 1]->integer

@@ -1149,7 +1149,7 @@ local function progress(keys, a)
     return t
   end
   local P = prefix_of(meta)
-  local g = redis.call('HMGET', meta, 'hyperband', 'goal_minimize')
+  local g = redis.call('HMGET', meta, 'hyperband', 'goal_minimize', 'progress_reports')
   local h = g[1] and hyperband_of(g[1])
   if g[1] and not h then
     return corrupt(meta, 'meta field hyperband', g[1])
@@ -1207,7 +1207,12 @@ local function progress(keys, a)
   end
   redis.call('HSET', tk, unpack(fields))
   -- the coordinator judges running trials for early stopping only when
-  -- a report came (or the model moved) since it last did
+  -- a report came (or the model moved) since it last did; a count that
+  -- is no integer starts over (any change makes it judge again), and does
+  -- not cost the report
+  if g[3] and not whole(g[3], true) then
+    redis.call('HSET', meta, 'progress_reports', 0)
+  end
   redis.call('HINCRBY', meta, 'progress_reports', 1)
   if restart and h then
     for i = 1, #h.bands do

@@ -1566,6 +1566,16 @@ static void test_damaged_store(void)
     CU_ASSERT(cli_is("0", "LLEN", "protein:{dmg}:queue", NULL, NULL));
     CU_ASSERT(cli_is("2", "HGET", "protein:{dmg}:meta", "n_trials", NULL));
 
+    /* A damaged count of progress reports (a hint for the coordinator)
+     * starts over and costs no report. */
+    cli_is("0", "HSET", "protein:{dmg}:meta", "progress_reports", "lots");
+    int stop = 0;
+    CU_ASSERT_EQUAL(pq_progress(ctx, "dmg", b->id, b->token, 1, 0.5, -1, &stop),
+                    PQ_OK);
+    CU_ASSERT(
+        cli_is("1", "HGET", "protein:{dmg}:meta", "progress_reports", NULL));
+    CU_ASSERT(cli_is("1", "HGET", "protein:{dmg}:trial:2", "progress_n", NULL));
+
     /* An outcome whose counter is damaged: the trial stays running, no
      * observation is written. */
     char *xlen = cli("XLEN", "protein:{dmg}:observations", NULL, NULL);
