@@ -436,7 +436,10 @@ static void finish(run_state *st, run_trial *t, int status)
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     if (!ok)
         snprintf(st->last_failure, sizeof(st->last_failure), "%s", t->reason);
-    if (ok || cli_start_guard_failure(end, status, &res))
+    /* a trial killed by a signal here crashed (protein run kills none
+     * but the pruned, which are ok): counted as a failure too */
+    if (ok || (end == CLI_TRIAL_KILLED && !t->pruned) ||
+        cli_start_guard_failure(end, status, &res))
         st->broken = cli_start_guard_note(&st->start_guard, !ok);
     if (!ok)
         st->failed++;

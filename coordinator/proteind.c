@@ -742,6 +742,13 @@ static int has_turn(const served *sv, int64_t now)
     return !sv->dropped && !sv->missing && now >= sv->retry_at;
 }
 
+/* Whether sv's turn may serve it: held, or its lease to be tried for (one
+ * that another coordinator holds is looked at again only later). */
+static int may_serve(const served *sv, int64_t now)
+{
+    return has_turn(sv, now) && (sv->lease.held || now >= sv->lease.renew_at);
+}
+
 /* Serves sweeps until a stop signal (or one pass with --once). Returns
  * the exit status: 0, or 1 when the Redis settings cannot work
  * (connect_redis) or Redis failed during --once's pass. */
@@ -776,7 +783,7 @@ static int run(daemon_state *d)
          * sweeps made a pass of 4 s. */
         n_turns = 0;
         for (size_t i = 0; i < d->n_sweeps; i++)
-            n_turns += has_turn(d->sweeps[i], now);
+            n_turns += may_serve(d->sweeps[i], now);
         wait_ms = d->opts.once || n_turns > 1 ? 0 : d->opts.poll_ms;
         rc = PQ_OK;
         for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++) {

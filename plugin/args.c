@@ -136,20 +136,25 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
             rv = -1;
         }
         if (KEY_IS("redis")) {
-            bad = *v == '\0' ||
-                  copy_value(cfg->redis_url, sizeof(cfg->redis_url), v);
-            what = "a Redis URL of at most 1023 characters";
             /* checked as pq_connect reads it, so that a bad URL is found
-             * here and not by every job that asks for a trial; kept all
-             * the same, so that slurmstepd fails closed on it rather than
-             * connect to the default Redis */
-            if (!bad && pq_url_check(v, url_why, sizeof(url_why)) != PQ_OK) {
-                if (rv == 0)
-                    snprintf(err, errlen,
-                             "protein: plugstack argument redis: %s", url_why);
-                rv = -1;
+             * here and not by every job that asks for a trial; said
+             * without the value, which may hold a password, and marked,
+             * so that slurmstepd fails closed rather than connect to the
+             * default Redis */
+            cfg->redis_refused = 0;
+            if (*v == '\0' ||
+                copy_value(cfg->redis_url, sizeof(cfg->redis_url), v) != 0)
+                snprintf(url_why, sizeof(url_why),
+                         "empty, or longer than %zu characters",
+                         sizeof(cfg->redis_url) - 1);
+            else if (pq_url_check(v, url_why, sizeof(url_why)) == PQ_OK)
                 continue;
-            }
+            cfg->redis_refused = 1;
+            if (rv == 0)
+                snprintf(err, errlen, "protein: plugstack argument redis: %s",
+                         url_why);
+            rv = -1;
+            continue;
         } else if (KEY_IS("password_file")) {
             bad = *v != '/' ||
                   copy_value(cfg->password_file, sizeof(cfg->password_file), v);

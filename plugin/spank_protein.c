@@ -185,6 +185,13 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
                  spank_protein_sweep_error());
         return 0;
     }
+    if (state.cfg.redis_refused) {
+        snprintf(state.error, sizeof(state.error),
+                 "protein: the node's plugstack.conf line has a redis= that "
+                 "the plugin refused (the slurmd log says why); no trial was "
+                 "claimed: ask the cluster's admin");
+        return 0;
+    }
     if (spank_protein_password_file_check(state.cfg.password_file, msg,
                                           sizeof(msg)) != 0)
         slurm_info("%s", msg);

@@ -49,6 +49,10 @@ typedef struct spank_protein_config {
     int outcome_retry_s;    /* task exit retries this long; default 30 */
     char spool_dir[SPANK_PROTEIN_PATH_MAX]; /* default /var/spool/protein */
     int submit_check; /* 1: ask Redis about the sweep at submit */
+    /* 1: the line's redis= was refused (empty, over-long, a URL protein
+     * cannot use): a --sweep step claims nothing rather than reach
+     * another Redis than the admin meant */
+    int redis_refused;
 } spank_protein_config;
 
 /* Fills cfg with the defaults documented above. */

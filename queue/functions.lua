@@ -1210,7 +1210,7 @@ local function progress(keys, a)
   -- a report came (or the model moved) since it last did; a count that
   -- is no integer starts over (any change makes it judge again), and does
   -- not cost the report
-  if g[3] and not whole(g[3], true) then
+  if g[3] and not (#g[3] <= 15 and (g[3] == '0' or string.match(g[3], '^[1-9]%d*$'))) then
     redis.call('HSET', meta, 'progress_reports', 0)
   end
   redis.call('HINCRBY', meta, 'progress_reports', 1)

@@ -764,6 +764,13 @@ grep -q "^protein run: the first 3 trials failed within 60 s of the start and no
 n=$(sed -n 's/^\([0-9]*\) trials: 0 completed, 0 pruned, \([0-9]*\) failed$/\1/p' "$tmp/broken.out")
 [ -n "$n" ] && [ "$n" -ge 3 ] && [ "$n" -le 4 ] ||
     fail "a broken COMMAND ran $n trials, not 3 or 4 (2 at once): $(cat "$tmp/broken.out")"
+# a COMMAND that crashes (a signal) is as broken
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 8 -- sh -c 'kill -SEGV $$' \
+    >"$tmp/crash.out" 2>"$tmp/crash.err" || rc=$?
+expect_rc 1 "$rc" "run of a crashing COMMAND"
+grep -q "^protein run: the first 3 trials failed within 60 s of the start and none completed (the last: killed by signal 11" \
+    "$tmp/crash.err" || fail "run of a crashing COMMAND: $(cat "$tmp/crash.err") $(cat "$tmp/crash.out")"
 printf '#!/bin/sh\n[ "$PROTEIN_TRIAL" = 1 ] && echo score=1 >>"$PROTEIN_RESULT" && exit 0\nexit 2\n' \
     >"$tmp/first-ok.sh"
 chmod +x "$tmp/first-ok.sh"

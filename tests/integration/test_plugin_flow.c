@@ -297,6 +297,33 @@ static void test_redis_down(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+static int task_init_status(char *msg, size_t len);
+
+/* A node whose plugstack line has a redis= the plugin refuses (a password
+ * in it, empty) logs it and goes on, as slurmstepd must; a --sweep step
+ * then claims nothing, failing closed, rather than reach the default
+ * Redis (the suite's Redis runs there only by chance; none is asked). */
+static void test_redis_refused_fails_closed(void)
+{
+    static const char *const bad[] = {"redis=redis://u:pw@127.0.0.1:1",
+                                      "redis="};
+    char msg[PLUGIN_STUB_MSG + 2];
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        start_step("flow", bad[i], 810 + (uint32_t)i, SLURM_BATCH_SCRIPT);
+        CU_ASSERT_PTR_NOT_NULL(
+            strstr(plugin_stub.last_info, "plugstack argument redis: "));
+        CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+        CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+        CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
+        CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(msg, "a redis= that the plugin refused"));
+        plugin_stub.exit_status = 1 << 8;
+        CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+        slurm_spank_exit(NULL, 0, NULL);
+    }
+}
+
 /* Runs task_init in a child, as slurmstepd would before exec. Returns its
  * exit status (-1 when it did not exit) with what it passed to
  * slurm_error in msg. */
@@ -887,6 +914,7 @@ static const cunit_test tests[] = {
     {"srun step inside the job", test_srun_step_inside_job},
     {"no --sweep", test_no_sweep},
     {"Redis down", test_redis_down},
+    {"a refused redis= fails closed", test_redis_refused_fails_closed},
     {"deleted, stopped, paused, spent sweeps", test_claim_refused},
     {"result_dir missing: no trial spent", test_result_dir_missing},
     {"result files planted by another user", test_result_planted},

@@ -1575,6 +1575,12 @@ static void test_damaged_store(void)
     CU_ASSERT(
         cli_is("1", "HGET", "protein:{dmg}:meta", "progress_reports", NULL));
     CU_ASSERT(cli_is("1", "HGET", "protein:{dmg}:trial:2", "progress_n", NULL));
+    /* digits HINCRBY refuses all the same (a leading zero) */
+    cli_is("0", "HSET", "protein:{dmg}:meta", "progress_reports", "007");
+    CU_ASSERT_EQUAL(pq_progress(ctx, "dmg", b->id, b->token, 2, 0.5, -1, &stop),
+                    PQ_OK);
+    CU_ASSERT(
+        cli_is("1", "HGET", "protein:{dmg}:meta", "progress_reports", NULL));
 
     /* An outcome whose counter is damaged: the trial stays running, no
      * observation is written. */

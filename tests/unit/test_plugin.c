@@ -155,7 +155,7 @@ static void test_args_bad_values(void)
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
     /* A Redis URL that pq_connect would refuse is refused here, naming
-     * what is wrong, and kept: slurmstepd, which goes on, fails closed on
+     * what is wrong, and marked: slurmstepd, which goes on, fails closed on
      * it rather than connect to the default Redis. */
     CU_ASSERT_EQUAL(
         parse(&cfg, err, sizeof(err), 1, "redis=http://127.0.0.1:6379"), -1);
@@ -166,7 +166,11 @@ static void test_args_bad_values(void)
                     -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "plugstack argument redis:"));
     CU_ASSERT_PTR_NULL(strstr(err, "secret"));
-    CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://u:secret@127.0.0.1:6379");
+    CU_ASSERT(cfg.redis_refused);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "redis="), -1);
+    CU_ASSERT(cfg.redis_refused);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "redis=redis://h:1"), 0);
+    CU_ASSERT_FALSE(cfg.redis_refused);
     /* A key given twice is a mistake, refused; slurmstepd goes on with the
      * last, as it did. */
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 2, "redis=redis://a:1",
