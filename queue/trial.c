@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -537,17 +538,19 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     return PQ_OK;
 }
 
-/* Reads trials first..last (inclusive) and appends those matching the
- * filter to *arr (capacity *cap, count *n). A malformed trial hash is
+/* Reads trials first..last (inclusive; with running set, the first..last
+ * of the trials holding a lease, by deadline) and appends those matching
+ * the filter to *arr (capacity *cap, count *n). A malformed trial hash is
  * counted in *skipped and left out; with skipped NULL it fails the read
  * (PQ_EPROTO naming it). *found (may be NULL) counts the trials that
  * exist in the range. */
 static int read_trials(pq_context *ctx, const char *sweep, long first,
-                       long last, int state_filter, pq_trial_record **arr,
-                       size_t *n, size_t *cap, size_t *skipped, size_t *found)
+                       long last, int running, int state_filter,
+                       pq_trial_record **arr, size_t *n, size_t *cap,
+                       size_t *skipped, size_t *found)
 {
     char a[32], b[32];
-    const char *argv[2] = {a, b};
+    const char *argv[3] = {a, b, "running"};
     pq_reply *r = NULL;
     int rc;
 
@@ -555,8 +558,8 @@ static int read_trials(pq_context *ctx, const char *sweep, long first,
         *found = 0;
     snprintf(a, sizeof a, "%ld", first);
     snprintf(b, sizeof b, "%ld", last);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, 2, argv, NULL,
-                        &r);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_trials", 1, NULL, running ? 3 : 2,
+                        argv, NULL, &r);
     if (rc != PQ_OK)
         return rc;
     for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
@@ -601,7 +604,7 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
     size_t cap = 0, bad = 0;
     char why[sizeof ctx->errstr] = "";
     long total;
-    int rc;
+    int rc, running;
 
     *arr = NULL;
     *n = 0;
@@ -609,14 +612,21 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
         *skipped = 0;
     if ((rc = pq_sweep_get(ctx, sweep, &info)) != PQ_OK)
         return rc;
-    total = info->n_trials;
+    /* The running trials are read from the leases, a page at a time by
+     * deadline, until a page is short (proteind's early stop asks every
+     * few seconds: paging through every trial of a sweep of thousands
+     * cost Redis about 30 us a trial). Another build's functions, which
+     * this Redis user may not replace, may not know how: they page
+     * through every trial. */
+    running = state_filter == PQ_TRIAL_RUNNING && !ctx->functions_stale;
+    total = running ? LONG_MAX : info->n_trials;
     pq_sweep_info_free(info);
     for (long first = 1; first <= total; first += TRIALS_CHUNK) {
         long last =
             first + TRIALS_CHUNK - 1 < total ? first + TRIALS_CHUNK - 1 : total;
         size_t bad_before = bad, found = 0;
-        rc = read_trials(ctx, sweep, first, last, state_filter, arr, n, &cap,
-                         &bad, &found);
+        rc = read_trials(ctx, sweep, first, last, running, state_filter, arr, n,
+                         &cap, &bad, &found);
         if (bad > bad_before)
             snprintf(why, sizeof why, "%s", ctx->errstr);
         if (rc != PQ_OK) {
@@ -626,8 +636,9 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
             return rc;
         }
         /* Trial ids are dense from 1: a chunk without any ends them, even
-         * when a damaged n_trials claims billions more. */
-        if (found == 0)
+         * when a damaged n_trials claims billions more; the leases end
+         * with a short page. */
+        if (found == 0 || (running && found < TRIALS_CHUNK))
             break;
     }
     if (skipped)
@@ -645,7 +656,7 @@ int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
     *out = NULL;
     if ((rc = check_trial_ref(ctx, sweep, trial_id)) != PQ_OK)
         return rc;
-    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, -1, &arr, &n, &cap,
+    if ((rc = read_trials(ctx, sweep, trial_id, trial_id, 0, -1, &arr, &n, &cap,
                           NULL, NULL)) != PQ_OK) {
         pq_trial_records_free(arr, n);
         return rc;

@@ -1524,6 +1524,40 @@ static int cli_is(const char *want, const char *a0, const char *a1,
     return redis_harness_cli_is(&server, want, args);
 }
 
+/* The running trials of a sweep are listed from its leases: those and
+ * only those, whatever their ids, with the rest still listed in full. */
+static void test_list_running(void)
+{
+    pq_trial *t[4];
+    pq_trial_record *arr = NULL;
+    size_t n = 0;
+    char key[8];
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("runlist", (sweep_opts){.n_fallback = 8}),
+                          PQ_OK);
+    for (int i = 0; i < 4; i++) {
+        snprintf(key, sizeof key, "r%d", i + 1);
+        t[i] = claim_ok("runlist", key);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t[i]);
+    }
+    CU_ASSERT_EQUAL(pq_complete(ctx, "runlist", t[0]->id, t[0]->token, 1, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "runlist", t[2]->id, t[2]->token, 1, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_trial_list(ctx, "runlist", PQ_TRIAL_RUNNING, &arr, &n, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    if (n == 2)
+        CU_ASSERT((arr[0].id == 2 && arr[1].id == 4) ||
+                  (arr[0].id == 4 && arr[1].id == 2));
+    pq_trial_records_free(arr, n);
+    CU_ASSERT_EQUAL(pq_trial_list(ctx, "runlist", -1, &arr, &n, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(n, 4);
+    pq_trial_records_free(arr, n);
+    for (int i = 0; i < 4; i++)
+        pq_trial_free(t[i]);
+}
+
 /* Values stored malformed on purpose: every function refuses (ECORRUPT,
  * PQ_EPROTO) before its first write, so nothing is half done; malformed
  * queue entries are dropped and the claim goes on. */
@@ -1788,6 +1822,7 @@ static const cunit_test tests[] = {
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"spool records too long for a field refused", test_spool_parse_limits},
+    {"running trials listed from the leases", test_list_running},
     {"damaged store: nothing half-written", test_damaged_store},
     {"'not now' replies are PQ_EIO; flushed functions come back",
      test_refused_for_now},
