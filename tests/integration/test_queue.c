@@ -1531,7 +1531,7 @@ static void test_list_running(void)
     pq_trial *t[4];
     pq_trial_record *arr = NULL;
     size_t n = 0;
-    char key[8];
+    char key[16];
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("runlist", (sweep_opts){.n_fallback = 8}),
                           PQ_OK);
