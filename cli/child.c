@@ -470,14 +470,16 @@ void cli_start_guard_init(cli_start_guard *g, long max)
     g->start = protein_clock_seconds(CLOCK_MONOTONIC);
 }
 
-int cli_start_guard_note(cli_start_guard *g, int failed)
+int cli_start_guard_note(cli_start_guard *g, int failed, const char *why)
 {
-    if (!failed)
+    if (!failed) {
         g->succeeded = 1;
-    else if (!g->succeeded &&
-             protein_clock_seconds(CLOCK_MONOTONIC) - g->start <=
-                 CLI_START_WINDOW_S)
+    } else if (!g->succeeded &&
+               protein_clock_seconds(CLOCK_MONOTONIC) - g->start <=
+                   CLI_START_WINDOW_S) {
         g->failures++;
+        snprintf(g->last, sizeof(g->last), "%s", why);
+    }
     return g->max > 0 && !g->succeeded && g->failures >= g->max;
 }
 
@@ -489,13 +491,12 @@ int cli_start_guard_failure(cli_trial_end end, int status, const pq_result *res)
            !res->metric_rejected;
 }
 
-void cli_start_guard_explain(const char *verb, const cli_start_guard *g,
-                             const char *why)
+void cli_start_guard_explain(const char *verb, const cli_start_guard *g)
 {
     fprintf(stderr,
             "protein %s: the first %ld trials failed within %.0f s of the "
             "start and none completed (the last: %s): the COMMAND or its "
             "environment looks broken; stopping (--max-initial-failures 0 "
             "runs on)\n",
-            verb, g->max, CLI_START_WINDOW_S, why);
+            verb, g->max, CLI_START_WINDOW_S, g->last);
 }

@@ -387,20 +387,22 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
 #define CLI_MAX_INITIAL_FAILURES 3
 #define CLI_START_WINDOW_S 60.0
 typedef struct cli_start_guard {
-    long max;      /* 0: never stop */
-    long failures; /* in the window, before any success */
-    int succeeded; /* a trial completed (or was pruned) */
-    double start;  /* monotonic seconds */
+    long max;        /* 0: never stop */
+    long failures;   /* in the window, before any success */
+    int succeeded;   /* a trial completed (or was pruned) */
+    double start;    /* monotonic seconds */
+    char last[1025]; /* the reason of the last failure counted */
 } cli_start_guard;
 
 void cli_start_guard_init(cli_start_guard *g, long max);
 
 /* Counts a finished trial: failed 1 when it failed as a broken COMMAND
- * fails (cli_start_guard_failure), 0 when it completed or was pruned; an
- * interrupted trial, or one that failed otherwise, is not counted.
- * Returns 1 while the runner should launch nothing more: max failures
- * counted and no success (a later success ends that). */
-int cli_start_guard_note(cli_start_guard *g, int failed);
+ * fails (cli_start_guard_failure; why: how, kept for the explanation), 0
+ * when it completed or was pruned; an interrupted trial, or one that
+ * failed otherwise, is not counted. Returns 1 while the runner should
+ * launch nothing more: max failures counted and no success (a later
+ * success ends that). */
+int cli_start_guard_note(cli_start_guard *g, int failed, const char *why);
 
 /* Whether a trial that ended as `end` (exit status `status`, result res)
  * failed as a COMMAND that cannot run fails: a non-zero exit, or exit 0
@@ -410,10 +412,8 @@ int cli_start_guard_note(cli_start_guard *g, int failed);
 int cli_start_guard_failure(cli_trial_end end, int status,
                             const pq_result *res);
 
-/* Says why the runner stopped, on stderr (verb: the command's name, why:
- * the last failure). */
-void cli_start_guard_explain(const char *verb, const cli_start_guard *g,
-                             const char *why);
+/* Says why the runner stopped, on stderr (verb: the command's name). */
+void cli_start_guard_explain(const char *verb, const cli_start_guard *g);
 
 /* ------------------------------------------------------------ wandb.c */
 

@@ -48,7 +48,6 @@ typedef struct agent {
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
     cli_start_guard start_guard; /* trials failing at once stop the agent */
     int broken;                  /* the start guard said stop */
-    char last_failure[1025];     /* the reason of the last failed trial */
 } agent;
 
 /* What a renewal of a running trial's lease says. */
@@ -246,7 +245,6 @@ static int run_trial(agent *a, pq_trial *t)
     } else if (end == CLI_TRIAL_FAILED) {
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-        snprintf(a->last_failure, sizeof(a->last_failure), "%s", rec.text);
     } else {
         rec.kind = PQ_SPOOL_COMPLETED;
         rec.score = res.metric;
@@ -262,8 +260,8 @@ static int run_trial(agent *a, pq_trial *t)
      * COMMAND that cannot run */
     if (end == CLI_TRIAL_OK || stopped ||
         cli_start_guard_failure(end, status, &res))
-        a->broken = cli_start_guard_note(&a->start_guard,
-                                         end == CLI_TRIAL_FAILED && !stopped);
+        a->broken = cli_start_guard_note(
+            &a->start_guard, end == CLI_TRIAL_FAILED && !stopped, rec.text);
     ret = record(a, t, &rec);
 done:
     unlink(result);
@@ -396,7 +394,7 @@ static int agent_loop(agent *a, long count)
             return CLI_EFAIL;
         a->done++;
         if (a->broken) {
-            cli_start_guard_explain(VERB, &a->start_guard, a->last_failure);
+            cli_start_guard_explain(VERB, &a->start_guard);
             return CLI_EFAIL;
         }
     }

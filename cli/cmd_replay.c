@@ -55,12 +55,13 @@ int cmd_replay(int argc, char **argv)
     /* A node that never spooled has no default directory: nothing to do.
      * A directory named on the command line must exist: a mistyped one
      * would otherwise report "0 applied" and hide what is spooled. */
-    if (stat(spool, &st) != 0 && errno == ENOENT && !spool_given) {
-        printf("nothing spooled on this node (%s does not exist)\n", spool);
-        return CLI_OK;
-    }
-    if (stat(spool, &st) != 0)
+    if (stat(spool, &st) != 0) {
+        if (errno == ENOENT && !spool_given) {
+            printf("nothing spooled on this node (%s does not exist)\n", spool);
+            return CLI_OK;
+        }
         return cli_usage_error(VERB, "--spool: %s: %s", spool, strerror(errno));
+    }
     if (!S_ISDIR(st.st_mode))
         return cli_usage_error(VERB, "--spool: %s is not a directory", spool);
     if ((ret = cli_connect(VERB, &r, &ctx)) != CLI_OK)

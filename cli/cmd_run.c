@@ -67,7 +67,6 @@ typedef struct run_state {
                            last refitted (-1: never) */
     cli_start_guard start_guard;
     int broken; /* the start guard stopped the sweep */
-    char last_failure[sizeof(((run_trial *)0)->reason)];
 } run_state;
 
 /* The rule that stops trials early: W&B's hyperband when the config has
@@ -434,13 +433,11 @@ static void finish(run_state *st, run_trial *t, int status)
                  t->curve.n);
     }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
-    if (!ok)
-        snprintf(st->last_failure, sizeof(st->last_failure), "%s", t->reason);
     /* a trial killed by a signal here crashed (protein run kills none
      * but the pruned, which are ok): counted as a failure too */
     if (ok || (end == CLI_TRIAL_KILLED && !t->pruned) ||
         cli_start_guard_failure(end, status, &res))
-        st->broken = cli_start_guard_note(&st->start_guard, !ok);
+        st->broken = cli_start_guard_note(&st->start_guard, !ok, t->reason);
     if (!ok)
         st->failed++;
     else if (t->pruned)
@@ -904,7 +901,7 @@ int cmd_run(int argc, char **argv)
         stop_all(&st);
     cli_progress_end(&st.progress);
     if (st.broken)
-        cli_start_guard_explain(VERB, &st.start_guard, st.last_failure);
+        cli_start_guard_explain(VERB, &st.start_guard);
     if (sig > 0)
         fprintf(stderr,
                 "protein run: %s: stopped; %ld trials finished, "

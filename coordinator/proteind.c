@@ -262,6 +262,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     };
     char host[64] = "localhost";
     char name[ID_NAME_MAX + 1];
+    const char *env_file;
     int c;
 
     memset(opts, 0, sizeof *opts);
@@ -344,9 +345,9 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     }
     /* as the protein command reads it (a systemd EnvironmentFile= may set
      * it for both) */
-    if (!opts->password_file && getenv("PROTEIN_REDIS_PASSWORD_FILE") &&
-        *getenv("PROTEIN_REDIS_PASSWORD_FILE"))
-        opts->password_file = getenv("PROTEIN_REDIS_PASSWORD_FILE");
+    env_file = getenv("PROTEIN_REDIS_PASSWORD_FILE");
+    if (!opts->password_file && env_file && *env_file)
+        opts->password_file = env_file;
     snprintf(opts->id, sizeof opts->id, "%s#%08" PRIx32, name, id_tag());
     /* Renewals must fit several loop turns into one TTL. */
     if (opts->poll_ms > opts->lease_ttl_ms / 4)

@@ -446,6 +446,15 @@ static int show_user(pq_context *ctx, const pq_conn *conn)
     return PQ_OK;
 }
 
+/* The URL a connection given url uses: url, else $PROTEIN_REDIS, else the
+ * default. */
+static const char *chosen_url(const char *url)
+{
+    if (!url || !*url)
+        url = getenv("PROTEIN_REDIS");
+    return url && *url ? url : DEFAULT_URL;
+}
+
 /* See protein_queue.h. */
 int pq_url_check(const char *url, char *why, size_t len)
 {
@@ -454,10 +463,7 @@ int pq_url_check(const char *url, char *why, size_t len)
     size_t shown;
     int rc;
 
-    if (!url || !*url)
-        url = getenv("PROTEIN_REDIS");
-    if (!url || !*url)
-        url = DEFAULT_URL;
+    url = chosen_url(url);
     shown = strlen(url) + 4;
     memset(&ctx, 0, sizeof ctx);
     memset(&conn, 0, sizeof conn);
@@ -489,11 +495,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
     ctx->redis = conn;
     if (opts)
         o = *opts;
-    url = o.url;
-    if (!url || !*url)
-        url = getenv("PROTEIN_REDIS");
-    if (!url || !*url)
-        url = DEFAULT_URL;
+    url = chosen_url(o.url);
     shown = strlen(url) + 4;
     if (!(ctx->url = malloc(shown))) {
         pq_set_error(ctx, PQ_ENOMEM, "out of memory");

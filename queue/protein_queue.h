@@ -116,6 +116,10 @@ int pq_env_names_check(const char *const *names, size_t n, char *why,
 /* pq_env_names_check on the names of params. */
 int pq_params_env_check(const pq_params *params, char *why, size_t len);
 
+/* The longest result key pq_result keeps as other_key: a metric name's
+ * limit (core/config_common.h). */
+#define PQ_RESULT_KEY_MAX 64
+
 /* A parsed result file: KEY=VALUE lines, spaces and tabs around key and
  * value ignored (and a \r before the newline). Blank lines, comments (#)
  * and lines without '=' are skipped. The last line of each key wins, even
@@ -124,10 +128,6 @@ int pq_params_env_check(const pq_params *params, char *why, size_t len);
  * value with a NUL byte in it): the key then counts as absent (a run whose
  * last score is nan diverged and reports no score, whatever it said
  * before), and metric_rejected says so for the metric. */
-/* The longest result key pq_result keeps as other_key: a metric name's
- * limit (core/config_common.h). */
-#define PQ_RESULT_KEY_MAX 64
-
 typedef struct pq_result {
     int has_metric;
     double metric;
