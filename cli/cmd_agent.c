@@ -83,8 +83,9 @@ typedef struct agent_call {
  * ends the agent. what names the call for the one line that says so. A
  * claim retried keeps its claim key (a try Redis ran late is resumed); an
  * outcome that an earlier, timed-out try recorded after all is PQ_ESTATE,
- * taken as recorded. A stop signal (cli_stop_signal) ends the retries (*sig,
- * else 0). Returns the last call's code (its message in a->ctx->errstr). */
+ * taken as recorded (pq_spool_apply_try). A stop signal (cli_stop_signal) ends
+ * the retries (*sig, else 0). Returns the last call's code (its message in
+ * a->ctx->errstr). */
 static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
 {
     double deadline = protein_clock_seconds(CLOCK_MONOTONIC) + REDIS_RETRY_S;
@@ -93,10 +94,7 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
     *sig = 0;
     for (;;) {
         rc = c->req ? pq_claim(a->ctx, a->run.sweep, c->req, c->trial)
-                    : pq_spool_apply(a->ctx, c->outcome);
-        if (rc == PQ_ESTATE && unanswered && !c->req)
-            rc = PQ_OK;
-        unanswered |= rc == PQ_EIO && a->ctx->unanswered;
+                    : pq_spool_apply_try(a->ctx, c->outcome, &unanswered);
         if (rc != PQ_EIO ||
             protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             return rc;

@@ -3,8 +3,10 @@
  * config readers (core/), the queue's keys (queue/), the plugin's
  * --sweep, proteind's --sweep and the protein command; and the rule that
  * turns a parameter name into its environment variable, which the config
- * readers check and the queue applies. Header-only, like everything in
- * common/.
+ * readers check and the queue applies; and the rule for a metric's result
+ * key, which the config readers check and the queue's result parser
+ * applies to the keys it offers as a misnamed metric. Header-only, like
+ * everything in common/.
  */
 #ifndef PROTEIN_NAMES_H
 #define PROTEIN_NAMES_H
@@ -31,6 +33,26 @@ static inline int protein_sweep_name_valid(const char *name)
         int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9');
         if (!alnum && c != '.' && c != '_' && c != '-')
+            return 0;
+    }
+    return 1;
+}
+
+/* Longest metric (or cost) result key. */
+#define PROTEIN_METRIC_NAME_MAX 64
+
+/* 1 when the n characters at s are a key a result file can give a metric
+ * by: 1..PROTEIN_METRIC_NAME_MAX printable ASCII characters other than
+ * '=' (it ends the key) and '#' (it starts a comment), with no space at
+ * either end (the parser trims them; W&B metrics such as "val mAP" keep
+ * their inner spaces); else 0. */
+static inline int protein_metric_name_valid(const char *s, size_t n)
+{
+    if (n < 1 || n > PROTEIN_METRIC_NAME_MAX || s[0] == ' ' || s[n - 1] == ' ')
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < ' ' || c >= 0x7f || c == '=' || c == '#')
             return 0;
     }
     return 1;

@@ -349,17 +349,7 @@ int protein_valid_name(const char *s, size_t max, int allow_slash)
 /* Contract in protein.h. */
 int protein_valid_metric(const char *s)
 {
-    size_t n = 0;
-
-    if (!s)
-        return 0;
-    for (; s[n]; n++) {
-        unsigned char c = (unsigned char)s[n];
-        if (c < ' ' || c >= 0x7f || c == '=' || c == '#')
-            return 0;
-    }
-    return n >= 1 && n <= PROTEIN_METRIC_NAME_MAX && s[0] != ' ' &&
-           s[n - 1] != ' ';
+    return s != NULL && protein_metric_name_valid(s, strlen(s));
 }
 
 /* Joins prefix and name with a dot into buf (truncating); returns buf. */

@@ -7,7 +7,6 @@
 #include "protein_names.h"
 
 #define PROTEIN_PARAM_NAME_MAX 100 /* flattened parameter name length */
-#define PROTEIN_METRIC_NAME_MAX 64 /* metric / cost result-key length */
 #define PROTEIN_MAX_PARAMS 256     /* parameters in one sweep */
 #define PROTEIN_MAX_VALUES 1024    /* choices of one categorical */
 

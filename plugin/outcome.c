@@ -163,16 +163,10 @@ int spank_protein_record(const spank_protein_config *cfg,
                         what);
             return -1;
         }
-        rc = ctx->err != PQ_OK ? ctx->err : pq_spool_apply(ctx, rec);
-        /* An earlier try sent with no answer may have been applied after
-         * all (a frozen Redis runs it once it resumes): same token, so the
-         * trial's "already ended" is this outcome. One Redis refused ("not
-         * now": out of memory, read-only) did not run. */
-        if (rc == PQ_ESTATE && unanswered && rec->kind != PQ_SPOOL_RELEASE)
-            rc = PQ_OK;
+        rc = ctx->err != PQ_OK ? ctx->err
+                               : pq_spool_apply_try(ctx, rec, &unanswered);
         if (rc != PQ_EIO)
             break;
-        unanswered |= ctx->unanswered;
         snprintf(why, sizeof(why), "%s", ctx->errstr);
         pq_free(ctx);
         ctx = NULL;

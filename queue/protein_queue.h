@@ -117,8 +117,8 @@ int pq_env_names_check(const char *const *names, size_t n, char *why,
 int pq_params_env_check(const pq_params *params, char *why, size_t len);
 
 /* The longest result key pq_result keeps as other_key: a metric name's
- * limit (core/config_common.h). */
-#define PQ_RESULT_KEY_MAX 64
+ * limit. */
+#define PQ_RESULT_KEY_MAX PROTEIN_METRIC_NAME_MAX
 
 /* A parsed result file: KEY=VALUE lines, spaces and tabs around key and
  * value ignored (and a \r before the newline). Blank lines, comments (#)
@@ -764,6 +764,17 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
  * pq_release. Returns their pq_error: PQ_ESTATE or PQ_ETOKEN mean that the
  * outcome already arrived or the trial was claimed again. */
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
+
+/* One try of several at pq_spool_apply, for a caller that tries again
+ * while Redis does not answer (PQ_EIO). *unanswered is 0 before the first
+ * try and becomes 1 once a try was sent and got no answer
+ * (ctx->unanswered). After such a try, an outcome's PQ_ESTATE ("the trial
+ * already ended") is PQ_OK: a frozen Redis runs what it was sent once it
+ * resumes, and with the same token the ending it holds is this outcome. A
+ * release's PQ_ESTATE stays: it says the claim holds no trial. Returns
+ * pq_spool_apply's code, read so. */
+int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
+                       int *unanswered);
 
 typedef struct pq_spool_stats {
     size_t applied; /* recorded now, file removed */

@@ -113,8 +113,8 @@ int pq_result_line_value(const char *line, size_t len, const char *key,
 }
 
 /* Keeps [kb, ke) as out->other_key when it is a key a metric could have
- * (printable ASCII, at most PQ_RESULT_KEY_MAX) and [vb, ve) a finite
- * number: a log line that merely holds an '=' is no candidate. */
+ * (protein_metric_name_valid) and [vb, ve) a finite number: a log line
+ * that merely holds an '=' is no candidate. */
 static void take_other_key(const char *kb, const char *ke, const char *vb,
                            const char *ve, pq_result *out)
 {
@@ -122,11 +122,8 @@ static void take_other_key(const char *kb, const char *ke, const char *vb,
     double v;
     int has = 0;
 
-    if (n > PQ_RESULT_KEY_MAX)
+    if (!protein_metric_name_valid(kb, n))
         return;
-    for (const char *c = kb; c < ke; c++)
-        if ((unsigned char)*c < ' ' || (unsigned char)*c >= 0x7f)
-            return;
     take_value(vb, ve, &has, &v, NULL);
     if (!has)
         return;

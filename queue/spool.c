@@ -259,6 +259,17 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
     return pq_set_error(ctx, PQ_EINVAL, "unknown spool record kind");
 }
 
+int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
+                       int *unanswered)
+{
+    int rc = pq_spool_apply(ctx, rec);
+
+    if (rc == PQ_ESTATE && *unanswered && rec->kind != PQ_SPOOL_RELEASE)
+        return PQ_OK;
+    *unanswered |= rc == PQ_EIO && ctx->unanswered;
+    return rc;
+}
+
 /* Reads the record file `name` in the directory open as dfd, refusing
  * anything but a regular file of ours of sane size. Returns 0 with the
  * record in rec, or -1. */

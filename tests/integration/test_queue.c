@@ -1467,6 +1467,33 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* An outcome tried again: "already ended" is the outcome's own doing
+ * only when an earlier try went unanswered (pq_spool_apply_try); an
+ * answered try leaves *unanswered as it was. */
+static void test_spool_apply_try(void)
+{
+    pq_spool_record rec = {0};
+    int unanswered = 0;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("tryagain", (sweep_opts){0}), PQ_OK);
+    pq_trial *t = claim_ok("tryagain", "a1");
+    rec.kind = PQ_SPOOL_COMPLETED;
+    snprintf(rec.sweep, sizeof rec.sweep, "tryagain");
+    snprintf(rec.token, sizeof rec.token, "%s", t->token);
+    rec.trial_id = t->id;
+    rec.score = 0.5;
+    rec.cost = 1;
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(unanswered, 0);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(unanswered, 0);
+    unanswered = 1;
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(unanswered, 1);
+    expect_observations("tryagain", 1);
+    pq_trial_free(t);
+}
+
 /* A spool record whose sweep name, token or claim key does not fit its
  * field, or whose exit status is not an int, is refused, not cut short
  * (a cut name could name another sweep). */
@@ -1821,6 +1848,7 @@ static const cunit_test tests[] = {
     {"a grid's points: each once, in order, then EBUDGET", test_fallback_grid},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
+    {"an outcome tried again after no answer", test_spool_apply_try},
     {"spool records too long for a field refused", test_spool_parse_limits},
     {"running trials listed from the leases", test_list_running},
     {"damaged store: nothing half-written", test_damaged_store},

@@ -448,8 +448,9 @@ static void test_outcome_failed(void)
     CU_ASSERT_STRING_EQUAL(
         o.reason, "no result: exit 0 without a metric in the result "
                   "file (it has 'val_loss=': is the metric misnamed?)");
-    /* step, cost and lines whose value is no number are never named */
-    text = "step=1\ncost=2\nnote=fine\n";
+    /* step, cost, lines whose value is no number and keys no metric can
+     * have (protein_metric_name_valid: a '#') are never named */
+    text = "step=1\ncost=2\nnote=fine\nval#2=0.5\n";
     CU_ASSERT_EQUAL(pq_result_parse(text, strlen(text), "loss", NULL, &r),
                     PQ_OK);
     CU_ASSERT_STRING_EQUAL(r.other_key, "");
