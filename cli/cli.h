@@ -622,6 +622,8 @@ int cmd_admin(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 /* pause, resume, stop, and cancel (stop + scancel), by argv[0]. */
 int cmd_control(int argc, char **argv);
+/* Sets (N) or raises (+N) a sweep's trial budget. */
+int cmd_budget(int argc, char **argv);
 /* Deletes a sweep (asks, or needs --yes without a terminal). */
 int cmd_delete(int argc, char **argv);
 /* Lists trials as a table, CSV or JSON. */

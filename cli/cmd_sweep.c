@@ -548,6 +548,43 @@ done:
     return ret;
 }
 
+int cmd_budget(int argc, char **argv)
+{
+    const char *verb = argv[0];
+    cli_redis_opts r = {0};
+    pq_context *ctx;
+    char *pos[2];
+    long n, budget, used;
+    int ret = CLI_OK, rc, add;
+
+    if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
+        return ret;
+    add = pos[1][0] == '+';
+    if (cli_parse_long(verb, "the budget", pos[1] + add, 1, PQ_BUDGET_MAX, &n) <
+        0)
+        return CLI_EUSAGE;
+    if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
+        return ret;
+    rc = pq_sweep_set_budget(ctx, pos[0], n, add, (long)getuid(), &budget,
+                             &used);
+    if (rc == PQ_ESTATE)
+        ret = cli_fail(verb, "sweep %s is stopped for good: create a new sweep",
+                       pos[0]);
+    else if (rc == PQ_EPERM)
+        ret = cli_fail(verb, "sweep %s belongs to another user", pos[0]);
+    else if (rc != PQ_OK)
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
+    else if (used < budget)
+        printf("sweep %s: budget %ld trial%s, %ld used: %ld more to hand out\n",
+               pos[0], budget, budget == 1 ? "" : "s", used, budget - used);
+    else
+        printf("sweep %s: budget %ld trial%s, %ld used: it hands out no more; "
+               "running trials finish\n",
+               pos[0], budget, budget == 1 ? "" : "s", used);
+    pq_free(ctx);
+    return ret;
+}
+
 int cmd_delete(int argc, char **argv)
 {
     static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'},

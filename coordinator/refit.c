@@ -675,6 +675,11 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
     }
     track_claim_rate(s, d.n_trials);
     s->n_progress = d.n_progress;
+    /* The budget the model paces its cost by (cost cooling) is the one the
+     * claims obey: protein budget may have changed it since the config was
+     * read. A grid's is its points. */
+    if (s->grid == 0)
+        s->cfg->max_trials = d.max_trials;
     want = d.n_running + d.n_waiting;
     if (want < (long)ceil(s->claim_rate * CLAIM_HORIZON_S))
         want = (long)ceil(s->claim_rate * CLAIM_HORIZON_S);

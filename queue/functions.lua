@@ -49,6 +49,8 @@ local CONFIG_MAX = 4 * 1024 * 1024
 local CURVE_MAX = 1024
 -- Hyperband bands of a sweep, at most (W&B makes up to 100).
 local BANDS_MAX = 100
+-- The largest trial budget, as a config's max_trials allows.
+local BUDGET_MAX = 1000000000
 -- A key that only the privileged services' ACL covers (never written).
 local PRIVILEGED_KEY = 'protein:privileged'
 -- Index of the sweeps without an owner ("NAME"); a user's sweeps
@@ -534,6 +536,47 @@ local function set_state(keys, a, m)
   end
   redis.call('HSET', keys[1], 'state', to)
   return to
+end
+
+-- ARGV: budget (N, or +N to add N to the sweep's budget), uid. Sets the
+-- sweep's trial budget: raised, a sweep that used its budget hands out
+-- trials again (proteind serves it again and tops its fallback pool up);
+-- lowered to what it handed out or less, it hands out no more and its
+-- running trials finish. A grid's budget is its points, a stopped sweep
+-- stays stopped, and a sweep without a budget gets one only as N.
+-- Returns {the budget, the trials counted against it (lost ones not)}.
+local function set_budget(keys, a, m)
+  local add = type(a[1]) == 'string' and string.sub(a[1], 1, 1) == '+'
+  local n = whole(add and string.sub(a[1], 2) or a[1])
+  if n and add then
+    if m.max_trials == 0 then
+      return fail('EINVAL', "sweep '" .. m.name .. "' has no budget to add to: give the whole budget")
+    end
+    n = m.max_trials + n
+  end
+  if not n or n < 1 or n > BUDGET_MAX then
+    return fail('EINVAL', "sweep '" .. m.name .. "': a budget is a whole number of trials from 1 to " ..
+                BUDGET_MAX .. ', not ' .. tostring(a[1]))
+  end
+  if m.state == 'deleting' then
+    return no_sweep(keys[1])
+  end
+  if m.state == 'stopped' then
+    return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
+  end
+  local at = redis.call('HMGET', keys[1], 'grid', 'n_lost')
+  local grid, n_lost = whole(at[1], true), whole(at[2], true)
+  if not grid then
+    return corrupt(keys[1], 'meta field grid', at[1])
+  end
+  if not n_lost then
+    return corrupt(keys[1], 'meta field n_lost', at[2])
+  end
+  if grid > 0 then
+    return fail('EINVAL', "sweep '" .. m.name .. "' is a grid: its budget is its " .. grid .. ' points')
+  end
+  redis.call('HSET', keys[1], 'max_trials', n)
+  return {n, m.n_trials - n_lost}
 end
 
 -- ARGV: uid. KEYS: meta, the sweep's index. Deletes the sweep in chunks:
@@ -1590,6 +1633,7 @@ end
 register('protein_version', version, true)
 register('protein_create', create)
 register('protein_set_state', for_owner(set_state, 2))
+register('protein_set_budget', for_owner(set_budget, 2))
 register('protein_delete', delete)
 register('protein_claim', with_meta(claim))
 register('protein_complete', complete)

@@ -579,6 +579,21 @@ int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                        long uid);
 
+/* The largest trial budget, as a config's max_trials allows. */
+#define PQ_BUDGET_MAX 1000000000L
+
+/* Sets the sweep's trial budget to n trials, or raises it by n when add
+ * is non-zero (in one step on the server: two raises of 50 make 100),
+ * for uid (the owner or 0). Raised, a sweep that used its budget hands
+ * out trials again; lowered to what it handed out or less, it hands out
+ * no more and its running trials finish. *budget and *used (each may be
+ * NULL) receive the new budget and the trials counted against it (lost
+ * ones are not). PQ_EINVAL for a budget outside 1..PQ_BUDGET_MAX, a raise
+ * of a sweep without a budget, or a grid sweep (its budget is its
+ * points); PQ_ESTATE for a stopped sweep; PQ_EPERM for another uid. */
+int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
+                        long uid, long *budget, long *used);
+
 /* Deletes every key of the sweep (owner or uid 0), a bounded chunk per
  * call to the server: after the first the sweep is "deleting" (no claims,
  * gone from its index) until the last. Works on a sweep whose meta is

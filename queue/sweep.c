@@ -428,6 +428,46 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                           NULL, NULL);
 }
 
+int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
+                        long uid, long *budget, long *used)
+{
+    char nbuf[32], uidbuf[32];
+    const char *argv[2] = {nbuf, uidbuf};
+    pq_reply *r = NULL;
+    int rc;
+
+    if (budget)
+        *budget = 0;
+    if (used)
+        *used = 0;
+    if ((rc = pq_check_sweep(ctx, name)) != PQ_OK)
+        return rc;
+    if (n < 1 || n > PQ_BUDGET_MAX)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a budget is a whole number of trials "
+                            "from 1 to %ld, not %ld",
+                            name, PQ_BUDGET_MAX, n);
+    snprintf(nbuf, sizeof nbuf, "%s%ld", add ? "+" : "", n);
+    snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
+    rc = pq_sweep_fcall(ctx, name, "protein_set_budget", 0, NULL, 2, argv, NULL,
+                        &r);
+    if (rc == PQ_OK && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[1]->type == REDIS_REPLY_INTEGER) {
+        if (budget)
+            *budget = (long)r->element[0]->integer;
+        if (used)
+            *used = (long)r->element[1]->integer;
+    } else if (rc == PQ_OK) {
+        rc = pq_set_error(ctx, PQ_EPROTO,
+                          "sweep '%s': protein_set_budget answered no "
+                          "{budget, used} pair",
+                          name);
+    }
+    pq_reply_free(r);
+    return rc;
+}
+
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
 {
     char uidbuf[32], index[128];

@@ -200,6 +200,28 @@ ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\): score .*/\1/p' | sort
 grep -q 'budget used' "$tmp/agent1.out" || fail "agent does not say the budget is used"
 [ "$(rcli hget "protein:{$U/clitest}:meta" n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
 
+# ------------------------------------------------------------ a budget raised
+sweep_yaml more 2
+"$PROTEIN" create "$tmp/more.yaml" >/dev/null || fail "create more"
+"$PROTEIN" agent more -- "$OBJECTIVE" >"$tmp/more1.out" 2>&1 || fail "agent on more"
+"$PROTEIN" budget more +3 >"$tmp/budget.out" || fail "budget +3: $(cat "$tmp/budget.out")"
+grep -q "^sweep $U/more: budget 5 trials, 2 used: 3 more to hand out$" "$tmp/budget.out" ||
+    fail "budget +3 says: $(cat "$tmp/budget.out")"
+"$PROTEIN" agent more -- "$OBJECTIVE" >"$tmp/more2.out" 2>&1 || fail "agent after a raise"
+[ "$(grep -c '^trial [0-9]*: score ' "$tmp/more2.out")" -eq 3 ] ||
+    fail "the agent ran other than the 3 trials of the raise: $(cat "$tmp/more2.out")"
+"$PROTEIN" status more | grep -q '^budget: 5 of 5 trials' || fail "status after a raise"
+"$PROTEIN" budget more 4 >"$tmp/budget.out" || fail "budget 4"
+grep -q "budget 4 trials, 5 used: it hands out no more" "$tmp/budget.out" ||
+    fail "budget lowered says: $(cat "$tmp/budget.out")"
+for bad in 0 +0 -3 x 1e3; do
+    rc=0
+    "$PROTEIN" budget more -- "$bad" >"$tmp/budget.out" 2>&1 || rc=$?
+    expect_rc 2 "$rc" "budget $bad"
+done
+[ "$(rcli hget "protein:{$U/more}:meta" max_trials)" = 4 ] || fail "a refused budget changed the sweep"
+"$PROTEIN" delete more --yes >/dev/null || fail "delete more"
+
 # agent outcomes: exit 3 -> failed with status 3; no score -> failed "no
 # result"; killed by a signal -> interrupted; the agent goes on after each
 sweep_yaml outcomes 3

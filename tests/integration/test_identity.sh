@@ -231,6 +231,8 @@ refused "B expires A's leases" rb FCALL protein_expire 1 "$META" 99999999999
 refused "B pauses A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" pause 0
 refused "B stops A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" stop 0
 refused "B stops A's sweep with the CLI" asB "$PROTEIN" stop "$A/ppo"
+refused "B raises A's budget as uid 0" rb FCALL protein_set_budget 1 "$META" +100 0
+refused "B lowers A's budget with the CLI" asB "$PROTEIN" budget "$A/ppo" 1
 refused "B makes himself the owner" rb HSET "$META" owner_uid "$UB"
 refused "B deletes A's sweep" asB "$PROTEIN" delete --yes "$A/ppo"
 refused "B deletes A's sweep through the function" \

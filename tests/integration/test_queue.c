@@ -532,6 +532,71 @@ static void test_budget_owner_state(void)
     pq_trial_free(x);
 }
 
+/* A budget set or raised by its owner: a sweep that used its budget
+ * hands out trials again; a raise adds on the server (two make both);
+ * lowered below what it handed out, claims stop; a sweep without a budget
+ * is not raised, a grid's budget is its points, a stopped sweep's is
+ * final, and another uid is refused. */
+static void test_set_budget(void)
+{
+    long budget = -1, used = -1;
+    pq_claim_request q = req_for("more");
+    pq_trial *t[2], *x = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("raise", (sweep_opts){.max_trials = 2}),
+                          PQ_OK);
+    claim_n("raise", "r", t, 2);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "raise", &q, &x), PQ_EBUDGET);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER + 1, &budget, &used),
+        PQ_EPERM);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER, &budget, &used), PQ_OK);
+    CU_ASSERT_EQUAL(budget, 3);
+    CU_ASSERT_EQUAL(used, 2);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 2, 1, 0, &budget, NULL),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(budget, 5);
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "raise", &q, &x), PQ_OK);
+    pq_trial_free(x);
+    x = NULL;
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "raise", 2, 0, OWNER, &budget, &used), PQ_OK);
+    CU_ASSERT_EQUAL(budget, 2);
+    CU_ASSERT_EQUAL(used, 3);
+    q.claim_key = "less";
+    CU_ASSERT_EQUAL(pq_claim(ctx, "raise", &q, &x), PQ_EBUDGET);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 0, 0, OWNER, NULL, NULL),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "raise", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "raise", 10, 1, OWNER, &budget, &used),
+        PQ_ESTATE);
+    for (int i = 0; i < 2; i++)
+        pq_trial_free(t[i]);
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("unlimited", (sweep_opts){0}), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "unlimited", 5, 1, OWNER, &budget, &used),
+        PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "no budget to add to"));
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "unlimited", 5, 0, OWNER, &budget, &used),
+        PQ_OK);
+    CU_ASSERT_EQUAL(budget, 5);
+    CU_ASSERT_EQUAL(used, 0);
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep(
+            "gridbudget",
+            (sweep_opts){.max_trials = 2, .grid_points = 2, .n_fallback = 2}),
+        PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "gridbudget", 5, 1, OWNER, &budget, &used),
+        PQ_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "is a grid"));
+}
+
 static void test_lease_expiry(void)
 {
     /* Leases of 3 s by the server's clock: protein_expire takes no time
@@ -1834,6 +1899,7 @@ static const cunit_test tests[] = {
     {"idempotent claim and resume", test_idempotent_claim},
     {"a trial run again keeps no old error", test_rerun_clears_error},
     {"budget, owner, pause and stop", test_budget_owner_state},
+    {"a budget set or raised", test_set_budget},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
