@@ -4,6 +4,15 @@
  * when built), and the CUDA backend wrapped so that a failing CUDA fit is
  * redone on the CPU.
  *
+ * The CUDA backend is a module, protein-gp-cuda.so (kernels/), loaded
+ * only when CUDA is wanted: its CUDA libraries take about 190 MB resident,
+ * which a proteind fitting on the CPU does not pay. --device auto first
+ * checks that the NVIDIA driver (libcuda.so.1) can be loaded at all, and
+ * without it fits on the CPU without loading the module; --device cuda
+ * always loads the module, so that it fails with the module's own reason
+ * (the file missing or stale, a CUDA library missing) or the runtime's
+ * (no driver, no device).
+ *
  * The wrapper is a protein_gp_backend of its own: the optimizer sees one
  * backend named "cuda"; each state holds a CUDA state and, after the first
  * failure, a CPU state. Predictions go to whichever backend served the last
@@ -20,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef HAVE_CUDA
+#include <dlfcn.h>
+#endif
 
 #include "proteind.h"
 #ifdef HAVE_CUDA
-#include "gp_cuda.h"
+#include "gp_cuda_module.h"
 #endif
 
 /* The real CUDA backend behind the wrapper (set by proteind_backend_select). */
@@ -206,18 +218,111 @@ static const protein_gp_backend fallback_backend = {
     .destroy = fb_destroy,
 };
 
-/* The CUDA backend when this build has one and it can run here (a device
- * present, the kernels loading on it, a state created), else NULL with the
- * reason in why. */
-static const protein_gp_backend *cuda_usable(char *why, size_t len)
+#ifdef HAVE_CUDA
+/* Contract in proteind.h. */
+const char *proteind_cuda_module_path(void)
+{
+    const char *env = getenv("PROTEIN_CUDA_MODULE");
+
+    if (env && env[0] != '\0')
+        return env;
+    return PROTEIN_PKGLIBDIR "/" PROTEIN_GP_CUDA_MODULE_FILE;
+}
+
+/* Contract in proteind.h. */
+int proteind_cuda_module_check(const protein_gp_cuda_module *m,
+                               const char *path, char *why, size_t len)
+{
+    /* only abi is known to be there in a module of another ABI */
+    if (m->abi != PROTEIN_GP_CUDA_MODULE_ABI) {
+        snprintf(why, len,
+                 "%s is the CUDA backend module of another protein build "
+                 "(module ABI %d, this proteind's %d): install this build's "
+                 "module, or name it in PROTEIN_CUDA_MODULE",
+                 path, m->abi, PROTEIN_GP_CUDA_MODULE_ABI);
+        return 0;
+    }
+    if (!m->version || strcmp(m->version, PACKAGE_VERSION) != 0) {
+        snprintf(why, len,
+                 "%s is the CUDA backend module of protein %s, this proteind "
+                 "is protein %s: install this build's module, or name it in "
+                 "PROTEIN_CUDA_MODULE",
+                 path, m->version ? m->version : "(unknown)", PACKAGE_VERSION);
+        return 0;
+    }
+    return 1;
+}
+
+/* Contract in proteind.h. */
+const protein_gp_cuda_module *proteind_cuda_module_load(const char *path,
+                                                        char *why, size_t len)
+{
+    const protein_gp_cuda_module *(*entry)(void);
+    const protein_gp_cuda_module *m;
+    const char *err;
+    void *handle;
+
+    /* RTLD_NOW: a core function the loader does not export
+     * (kernels/module-imports.list) or a CUDA library missing fails here,
+     * not in the middle of a fit */
+    handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        snprintf(why, len, "cannot load the CUDA backend module %s: %s", path,
+                 dlerror());
+        return NULL;
+    }
+    dlerror();
+    entry = (const protein_gp_cuda_module *(*)(void))dlsym(
+        handle, PROTEIN_GP_CUDA_MODULE_ENTRY);
+    if (!entry) {
+        err = dlerror();
+        snprintf(why, len, "%s is not a protein CUDA backend module: %s", path,
+                 err ? err : "its entry point is NULL");
+        dlclose(handle);
+        return NULL;
+    }
+    m = entry();
+    if (!proteind_cuda_module_check(m, path, why, len)) {
+        dlclose(handle);
+        return NULL;
+    }
+    return m;
+}
+
+/* 1 when the NVIDIA driver library loads, else 0 with the reason in why:
+ * without it no GPU can be used, whatever the module would say. */
+static int driver_present(char *why, size_t len)
+{
+    void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+
+    if (!driver) {
+        snprintf(why, len, "no usable CUDA device: no NVIDIA driver (%s)",
+                 dlerror());
+        return 0;
+    }
+    dlclose(driver);
+    return 1;
+}
+#endif
+
+/* The CUDA backend when this build has one and it can run here (for auto,
+ * the driver present; the module loaded; a device present, the kernels
+ * loading on it, a state created), else NULL with the reason in why. */
+static const protein_gp_backend *cuda_usable(const char *device, char *why,
+                                             size_t len)
 {
 #ifdef HAVE_CUDA
-    const protein_gp_backend *b = protein_gp_backend_cuda();
+    const protein_gp_cuda_module *m;
+    const protein_gp_backend *b;
     void *probe = NULL;
     char msg[256] = "";
 
-    if (!protein_gp_cuda_available(why, len))
+    if (strcmp(device, "auto") == 0 && !driver_present(why, len))
         return NULL;
+    m = proteind_cuda_module_load(proteind_cuda_module_path(), why, len);
+    if (!m || !m->available(why, len))
+        return NULL;
+    b = m->backend();
     if (b->create(&probe, 1, msg, sizeof msg) != PROTEIN_OK) {
         snprintf(why, len, "no usable CUDA device: %s", msg);
         return NULL;
@@ -247,7 +352,7 @@ const protein_gp_backend *proteind_backend_select(const char *device,
                  "unknown --device '%s' (use auto, cpu or cuda)", device);
         return NULL;
     }
-    b = cuda_usable(why, sizeof why);
+    b = cuda_usable(device, why, sizeof why);
     if (b == NULL) {
         if (strcmp(device, "auto") == 0) {
             snprintf(errbuf, errlen, "%s", why);

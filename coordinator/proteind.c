@@ -128,7 +128,10 @@ static const char usage_text[] =
     "                      `protein admin add-user`, as protein uses it)\n"
     "  --device D          GP backend: auto (CUDA when usable, else CPU),\n"
     "                      cpu or cuda (fails when no CUDA device is\n"
-    "                      usable); default auto\n"
+    "                      usable); default auto. cuda, and auto where\n"
+    "                      the NVIDIA driver is installed, load the CUDA\n"
+    "                      backend module: $PROTEIN_CUDA_MODULE, else\n"
+    "                      the installed one (below, in a CUDA build)\n"
     "  --sweep NAME        serve only this sweep (repeatable; a bare NAME\n"
     "                      is your own, USER/NAME); default: every sweep\n"
     "                      that is not stopped, discovered as they appear\n"
@@ -160,15 +163,19 @@ static const char usage_text[] =
     "Logs go to stderr, one line per refit (and per queue top-up): time,\n"
     "sweep, observations, ms, backend. SIGTERM or SIGINT release the\n"
     "leases and exit 0.\n"
-    "Exit status: 0 on a clean stop; 1 when it cannot run (no usable CUDA\n"
-    "device for --device cuda; a bad Redis URL or database; Redis refused\n"
-    "the password, or wants one and none was given; --once without Redis);\n"
-    "2 on a bad option. Other Redis failures (refused connections,\n"
-    "timeouts, a server loading or gone) are retried with backoff.\n";
+    "Exit status: 0 on a clean stop; 1 when it cannot run (--device cuda\n"
+    "without a CUDA module that loads or a usable CUDA device; a bad Redis\n"
+    "URL or database; Redis refused the password, or wants one and none\n"
+    "was given; --once without Redis); 2 on a bad option. Other Redis\n"
+    "failures (refused connections, timeouts, a server loading or gone)\n"
+    "are retried with backoff.\n";
 
 static void usage(FILE *fp)
 {
     fputs(usage_text, fp);
+#ifdef HAVE_CUDA
+    fprintf(fp, "CUDA backend module: %s\n", proteind_cuda_module_path());
+#endif
 }
 
 /* Fills *out from --sweep `given` (see proteind_named_sweep). Returns 0,

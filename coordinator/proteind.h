@@ -62,13 +62,40 @@ int proteind_stopping(void);
 
 /* Resolves --device: "cpu", "cuda" (fails when no CUDA device can be
  * used) or "auto" (CUDA when usable, else CPU). CUDA is usable when this
- * build has it, a device is present and the kernels load on it. A CUDA
- * choice is wrapped so that a failing CUDA fit is redone on the CPU backend
- * with a log line. Returns the backend (static storage, never freed) or
- * NULL with a message in errbuf; when "auto" falls back to the CPU, errbuf
- * says why (else it is left empty). */
+ * build has it, the backend module loads (proteind_cuda_module_load), a
+ * device is present and the kernels load on it; "auto" loads the module
+ * only when the NVIDIA driver library does load. "cpu" loads nothing. A
+ * CUDA choice is wrapped so that a failing CUDA fit is redone on the CPU
+ * backend with a log line. Returns the backend (static storage, never
+ * freed) or NULL with a message in errbuf; when "auto" falls back to the
+ * CPU, errbuf says why (else it is left empty). */
 const protein_gp_backend *proteind_backend_select(const char *device,
                                                   char *errbuf, size_t errlen);
+
+#ifdef HAVE_CUDA
+struct protein_gp_cuda_module;
+
+/* The CUDA backend module proteind loads: $PROTEIN_CUDA_MODULE when set
+ * and not empty (the build tree's, for tests), else protein-gp-cuda.so in
+ * the installed $(pkglibdir). Static or environment storage: not freed. */
+const char *proteind_cuda_module_path(void);
+
+/* Loads the module at path (dlopen, every symbol bound now) and returns
+ * its description, or NULL with the reason in why (len bytes, always
+ * terminated), naming path: it does not load (missing, a CUDA library or
+ * a core function missing: dlerror's words), has no entry point, or is
+ * refused by proteind_cuda_module_check. The module stays loaded for the
+ * life of the process once returned (its backend's code is in use); a
+ * refused one is closed again. */
+const struct protein_gp_cuda_module *
+proteind_cuda_module_load(const char *path, char *why, size_t len);
+
+/* 1 when m (the description of the module at path) is of this build's ABI
+ * and protein version; else 0 with the reason in why, naming path and
+ * both versions. */
+int proteind_cuda_module_check(const struct protein_gp_cuda_module *m,
+                               const char *path, char *why, size_t len);
+#endif
 
 /* Name of the backend that served the most recent fit ("cuda", "cpu", or
  * "cpu (cuda fallback)"); `chosen`'s name before any fit. */

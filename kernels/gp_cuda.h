@@ -1,8 +1,9 @@
 /*
  * gp_cuda.h - the CUDA GP backend: an implementation of the backend table
  * of core/gp.h (the only part of core it uses), a device check, and a
- * timing hook for benchmarks. Only programs that choose a backend link it
- * (proteind and the GPU tests), with the CUDA libraries.
+ * timing hook for benchmarks. Linked, with the CUDA libraries, into the
+ * module proteind loads (gp_cuda_module.h) and into the GPU tests and
+ * benchmark.
  */
 #ifndef PROTEIN_GP_CUDA_H
 #define PROTEIN_GP_CUDA_H

@@ -258,7 +258,7 @@ int main(int argc, char **argv)
     long ns[16] = {100, 750};
     size_t n_ns = 0;
     int runs = 5, rc = 0;
-    char proteind[1024];
+    char proteind[1024], module[1024];
     redis_harness h;
     pq_connect_options co = {0};
     pq_context *ctx;
@@ -282,6 +282,10 @@ int main(int argc, char **argv)
         runs = 5;
     snprintf(proteind, sizeof proteind, "%s/coordinator/proteind",
              builddir ? builddir : "..");
+    /* --device cuda: the build tree's CUDA module, unless one is named */
+    snprintf(module, sizeof module, "%s/kernels/.libs/protein-gp-cuda.so",
+             builddir ? builddir : "..");
+    setenv("PROTEIN_CUDA_MODULE", module, 0);
     if (access(proteind, X_OK) != 0) {
         fprintf(stderr,
                 "bench_refit: %s not found "

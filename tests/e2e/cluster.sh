@@ -202,7 +202,9 @@ proteind_start() {
     [ -x "$bin" ] || skip "proteind not built ($bin)"
     is_running proteind "$D/proteind.$sweep.pid" && return 0
     # SWEEP is the caller's own: proteind reads a bare NAME as USER/NAME.
-    "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" \
+    # On a GPU, the build tree's CUDA module unless one is named.
+    PROTEIN_CUDA_MODULE=${PROTEIN_CUDA_MODULE:-$B/kernels/.libs/protein-gp-cuda.so} \
+        "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" \
         > "$D/log/proteind.$sweep.log" 2>&1 &
     echo $! > "$D/proteind.$sweep.pid"
     record proteind $!

@@ -1072,6 +1072,99 @@ static void test_device_cuda(void)
     free(log);
 }
 
+/* --device cuda with PROTEIN_CUDA_MODULE naming no file: exit 1, naming
+ * the file and why it did not load (a build without CUDA: its own
+ * refusal). */
+static void test_device_cuda_module_missing(void)
+{
+    const char *extra[] = {"--device", "cuda", "--once",
+                           "--sweep",  "none", NULL};
+    const char *env = getenv("PROTEIN_CUDA_MODULE");
+    char *saved = env ? strdup(env) : NULL;
+    char *log;
+    pid_t pid;
+    int status;
+
+    setenv("PROTEIN_CUDA_MODULE", "/nonexistent/protein-gp-cuda.so", 1);
+    pid = start_proteind("cuda-module", extra);
+    if (saved)
+        setenv("PROTEIN_CUDA_MODULE", saved, 1);
+    else
+        unsetenv("PROTEIN_CUDA_MODULE");
+    free(saved);
+    status = wait_exit(pid, 20000);
+    log = read_log("cuda-module");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+#ifdef HAVE_CUDA
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(log, "proteind: --device cuda: cannot load the CUDA backend "
+                    "module /nonexistent/protein-gp-cuda.so: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "No such file or directory"));
+#else
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "built without CUDA"));
+#endif
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "use --device auto or cpu"));
+    free(log);
+}
+
+/* 1 when the process maps a CUDA library, whose name goes to lib. */
+static int maps_cuda(pid_t pid, char *lib, size_t len)
+{
+    static const char *const names[] = {"libcudart", "libcublas",
+                                        "libcusolver"};
+    char path[64], line[1024];
+    int found = 0;
+    FILE *fp;
+
+    snprintf(path, sizeof path, "/proc/%d/maps", (int)pid);
+    fp = fopen(path, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    while (!found && fgets(line, sizeof line, fp))
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strstr(line, names[i])) {
+                snprintf(lib, len, "%s", line);
+                found = 1;
+            }
+    fclose(fp);
+    return found;
+}
+
+/* A proteind fitting on the CPU maps no CUDA library (in a CUDA build,
+ * about 190 MB resident): not with --device cpu, nor with --device auto
+ * where there is no NVIDIA driver. */
+static void test_cpu_maps_no_cuda(void)
+{
+    const char *cpu[] = {"--sweep", "none", NULL};
+    const char *autod[] = {"--device", "auto", "--sweep", "none", NULL};
+    char lib[1024] = "";
+    char *log;
+    pid_t pid;
+
+    pid = start_proteind("maps-cpu", cpu);
+    CU_ASSERT_FATAL(wait_log("maps-cpu", "proteind: starting: ", 20000));
+    CU_ASSERT_FALSE(maps_cuda(pid, lib, sizeof lib));
+    if (lib[0])
+        printf("\n    --device cpu maps %s", lib);
+    kill9(pid);
+
+    pid = start_proteind("maps-auto", autod);
+    CU_ASSERT_FATAL(wait_log("maps-auto", "proteind: starting: ", 20000));
+    log = read_log("maps-auto");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(log);
+    if (strstr(log, "no NVIDIA driver") || strstr(log, "built without CUDA")) {
+        lib[0] = '\0';
+        CU_ASSERT_FALSE(maps_cuda(pid, lib, sizeof lib));
+        if (lib[0])
+            printf("\n    --device auto maps %s", lib);
+    } else {
+        printf("\n    auto not checked: an NVIDIA driver is here, so auto "
+               "loads the CUDA module ");
+    }
+    free(log);
+    kill9(pid);
+}
+
 /* SIGTERM: exit 0 and the lease is released at once. */
 static void test_sigterm(void)
 {
@@ -1405,6 +1498,8 @@ static const cunit_test tests[] = {
     {"lease expiry: lost and retried", test_lease_expiry},
     {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},
+    {"--device cuda, the CUDA module missing", test_device_cuda_module_missing},
+    {"a proteind on the CPU maps no CUDA library", test_cpu_maps_no_cuda},
     {"SIGTERM releases the lease", test_sigterm},
     {"Redis down and back", test_redis_down},
     {"settings no retry can fix: exit 1", test_bad_settings},

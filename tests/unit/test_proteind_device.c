@@ -11,6 +11,11 @@
  * injection (device.c, built here with PROTEIN_FAULT_INJECTION) is redone
  * on the CPU from the parameters before the failed try.
  *
+ * In a CUDA build, the build tree's backend module (PROTEIN_CUDA_MODULE,
+ * set by make check) loads here with or without a GPU (the CUDA runtime
+ * loads without a driver), and the loader's refusals are checked: no file,
+ * a library that is not a module, a module of another build.
+ *
  * The test defines proteind_log (proteind.c, not linked here) to see the
  * log lines.
  */
@@ -20,12 +25,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proteind.h"
 #include "cunit_run.h"
 #ifdef HAVE_CUDA
-#include "gp_cuda.h"
+#include "gp_cuda_module.h"
 #endif
 
 /* Why this machine cannot run CUDA ("" when it can). */
@@ -89,7 +95,10 @@ static void test_cuda_and_auto(void)
         CU_ASSERT_PTR_EQUAL(autob, cuda);
         CU_ASSERT_STRING_EQUAL(cuda->name, "cuda");
 #ifdef HAVE_CUDA
-        CU_ASSERT_PTR_NOT_EQUAL(cuda, protein_gp_backend_cuda());
+        CU_ASSERT_PTR_NOT_EQUAL(
+            cuda, proteind_cuda_module_load(proteind_cuda_module_path(), err,
+                                            sizeof err)
+                      ->backend());
 #endif
         err[0] = 'x';
         CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
@@ -97,6 +106,91 @@ static void test_cuda_and_auto(void)
         CU_ASSERT_STRING_EQUAL(err, "");
     }
 }
+
+#ifdef HAVE_CUDA
+/* The build tree's module loads and resolves its entry point, without a
+ * GPU too: this build's ABI and version, the CUDA backend, and a device
+ * check that agrees with the machine. */
+static void test_module_loads(void)
+{
+    const char *path = getenv("PROTEIN_CUDA_MODULE");
+    const protein_gp_cuda_module *m;
+    char why[512] = "";
+    int ok;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    CU_ASSERT_STRING_EQUAL(proteind_cuda_module_path(), path);
+    m = proteind_cuda_module_load(path, why, sizeof why);
+    if (!m)
+        printf("\n    %s ", why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(m->abi, PROTEIN_GP_CUDA_MODULE_ABI);
+    CU_ASSERT_STRING_EQUAL(m->version, PACKAGE_VERSION);
+    CU_ASSERT_STRING_EQUAL(m->backend()->name, "cuda");
+    CU_ASSERT(proteind_cuda_module_check(m, path, why, sizeof why));
+    ok = m->available(why, sizeof why);
+    CU_ASSERT(ok || strstr(why, "no usable CUDA device: ") != NULL);
+    if (strstr(no_device, "no NVIDIA driver"))
+        CU_ASSERT_FALSE(ok);
+}
+
+/* A module that cannot be used is refused with its file named and why. */
+static void test_module_refused(void)
+{
+    const protein_gp_cuda_module *m;
+    protein_gp_cuda_module stale;
+    const char *env = getenv("PROTEIN_CUDA_MODULE");
+    char *saved;
+    char why[512] = "", err[1024] = "";
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(env);
+    saved = strdup(env);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(saved);
+    CU_ASSERT_PTR_NULL(proteind_cuda_module_load(
+        "/nonexistent/protein-gp-cuda.so", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "cannot load the CUDA backend module "
+                                       "/nonexistent/protein-gp-cuda.so: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "No such file or directory"));
+    /* a shared library without the entry point */
+    CU_ASSERT_PTR_NULL(proteind_cuda_module_load("libc.so.6", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(why, "libc.so.6 is not a protein CUDA backend module: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, PROTEIN_GP_CUDA_MODULE_ENTRY));
+
+    /* a module of another build: the real one's description, altered */
+    m = proteind_cuda_module_load(saved, why, sizeof why);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    stale = *m;
+    stale.abi = PROTEIN_GP_CUDA_MODULE_ABI + 1;
+    CU_ASSERT_FALSE(
+        proteind_cuda_module_check(&stale, "/old/m.so", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(why, "/old/m.so is the CUDA backend module of another protein "
+                    "build (module ABI "));
+    stale = *m;
+    stale.version = "0.0.1";
+    CU_ASSERT_FALSE(
+        proteind_cuda_module_check(&stale, "/old/m.so", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        why, "/old/m.so is the CUDA backend module of protein 0.0.1, this "
+             "proteind is protein " PACKAGE_VERSION));
+
+    /* --device cuda says which module it could not load; auto fits on the
+     * CPU (saying why) */
+    setenv("PROTEIN_CUDA_MODULE", "/nonexistent/protein-gp-cuda.so", 1);
+    CU_ASSERT_PTR_NULL(proteind_backend_select("cuda", err, sizeof err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "--device cuda: cannot load the CUDA backend module "
+                    "/nonexistent/protein-gp-cuda.so: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "use --device auto or cpu"));
+    CU_ASSERT_PTR_EQUAL(proteind_backend_select("auto", err, sizeof err),
+                        &protein_gp_backend_cpu);
+    CU_ASSERT(strstr(err, "no NVIDIA driver") ||
+              strstr(err, "/nonexistent/protein-gp-cuda.so"));
+    setenv("PROTEIN_CUDA_MODULE", saved, 1);
+    free(saved);
+}
+#endif
 
 /* Five points on a line in 2-d, targets from a smooth function. */
 static void data(double *X, double *y)
@@ -164,6 +258,10 @@ static const cunit_test tests[] = {
     {"cpu and unknown devices", test_cpu_and_unknown},
     {"--device cuda and auto on this machine", test_cuda_and_auto},
     {"a failing CUDA fit is redone on the CPU", test_fit_falls_back_to_cpu},
+#ifdef HAVE_CUDA
+    {"the CUDA module loads from the build tree", test_module_loads},
+    {"a CUDA module that cannot be used is refused", test_module_refused},
+#endif
 };
 
 int main(void)
