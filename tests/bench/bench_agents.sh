@@ -66,7 +66,7 @@ EOF
     for i in $(seq 1 "$SWEEPS"); do
         "$PROTEIN" create "$d/s.yaml" --name "b$i" >/dev/null
     done
-    "$PROTEIND" --redis "$PROTEIN_REDIS" >"$d/proteind.log" 2>&1 &
+    "$PROTEIND" --redis "$PROTEIN_REDIS" --log-level debug >"$d/proteind.log" 2>&1 &
     pd=$!
     for i in $(seq 1 "$SWEEPS"); do
         for j in $(seq 1 "$AGENTS"); do
