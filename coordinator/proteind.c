@@ -4,8 +4,11 @@
  *
  * One loop, one thread: discover sweeps, keep or take each sweep's leader
  * lease (leader.c), and give every held sweep a turn of its refit loop
- * (refit.c). All state lives in Redis; a lost connection drops every local
- * sweep state, and they are rebuilt from Redis once it is back.
+ * (refit.c). A sweep with nothing left to coordinate is let go, and one
+ * discovery no longer finds is forgotten, so that the served set holds
+ * the sweeps that may need a coordinator, not every sweep ever seen. All
+ * state lives in Redis; a lost connection drops every local sweep state,
+ * and they are rebuilt from Redis once it is back.
  */
 #include "config.h"
 
