@@ -100,7 +100,7 @@ static int fb_create(void **state, size_t d, char *errbuf, size_t errlen)
     rc = cuda_backend->create(&st->cuda, d, msg, sizeof msg);
     if (rc != PROTEIN_OK) {
         st->cuda = NULL;
-        proteind_log(
+        proteind_warn(
             "CUDA backend failed to start (%s); fitting on the CPU backend",
             msg);
         rc = ensure_cpu(st, errbuf, errlen);
@@ -167,9 +167,9 @@ static int fb_fit(void *state, const double *X, const double *y, size_t n,
             protein_gp_params_free(&saved);
             return rc;
         }
-        proteind_log("CUDA fit of %zu observations failed (%s); refitting on "
-                     "the CPU backend",
-                     n, msg);
+        proteind_warn("CUDA fit of %zu observations failed (%s); refitting on "
+                      "the CPU backend",
+                      n, msg);
         params_copy(params, &saved);
         protein_gp_params_free(&saved);
     }

@@ -22,8 +22,8 @@ int proteind_lease_tick(pq_context *ctx, proteind_lease *lease,
     int rc;
 
     if (lease->held && now >= lease->expires) {
-        proteind_log("sweep %s: lease lapsed before it could be renewed",
-                     lease->sweep);
+        proteind_warn("sweep %s: lease lapsed before it could be renewed",
+                      lease->sweep);
         lease->held = 0;
     }
     if (now < lease->renew_at)
@@ -38,12 +38,12 @@ int proteind_lease_tick(pq_context *ctx, proteind_lease *lease,
     lease->renew_at = now + period;
     if (is_leader) {
         if (!lease->held)
-            proteind_log("sweep %s: now the coordinator (%s)", lease->sweep,
-                         opts->id);
+            proteind_info("sweep %s: now the coordinator (%s)", lease->sweep,
+                          opts->id);
         lease->held = 1;
         lease->expires = now + opts->lease_ttl_ms;
     } else if (lease->held) {
-        proteind_log(
+        proteind_info(
             "sweep %s: another coordinator took the lease; standing by",
             lease->sweep);
         lease->held = 0;
@@ -60,7 +60,7 @@ void proteind_lease_release(pq_context *ctx, proteind_lease *lease,
     lease->held = 0;
     lease->renew_at = 0;
     if (ctx && pq_coordinator_release(ctx, lease->sweep, opts->id) != PQ_OK)
-        proteind_log(
+        proteind_warn(
             "sweep %s: could not release the lease (%s); it expires in %d ms",
             lease->sweep, ctx->errstr, opts->lease_ttl_ms);
 }

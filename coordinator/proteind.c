@@ -4,8 +4,11 @@
  *
  * One loop, one thread: discover sweeps, keep or take each sweep's leader
  * lease (leader.c), and give every held sweep a turn of its refit loop
- * (refit.c). All state lives in Redis; a lost connection drops every local
- * sweep state, and they are rebuilt from Redis once it is back.
+ * (refit.c). A sweep with nothing left to coordinate is let go, and one
+ * discovery no longer finds is forgotten, so that the served set holds
+ * the sweeps that may need a coordinator, not every sweep ever seen. All
+ * state lives in Redis; a lost connection drops every local sweep state,
+ * and they are rebuilt from Redis once it is back.
  */
 #include "config.h"
 
@@ -40,16 +43,22 @@
  * (docs/benchmarks.md). */
 #define DEFAULT_FIT_OBS_CPU 2000
 #define DEFAULT_FIT_OBS_GPU 10000
+/* Sweeps let go as finished that one discovery looks at again: 8 reads a
+ * second at most, whatever their number. */
+#define FINISHED_RECHECKS 16
 /* Longest --id: the lease holder is the name, '#' and an 8-digit tag. */
 #define ID_NAME_MAX 118
 
 static volatile sig_atomic_t stop_signal;
+static proteind_level log_level = PROTEIND_INFO;
 
 /* A sweep this process serves or stands by for. */
 typedef struct served {
     proteind_lease lease;
     proteind_sweep *state; /* non-NULL while the lease is held */
-    int dropped;           /* stopped or unusable: skipped from now on */
+    int dropped;           /* unusable config: skipped while it is listed */
+    int finished;          /* nothing left to coordinate: leaves the served
+                              set after this pass (retire_finished) */
     int missing;           /* no such sweep (yet): skipped until it exists */
     int64_t retry_at;      /* after an error: not served before this */
     int64_t backoff_ms;    /* the next error's pause; 0 after a good turn */
@@ -63,8 +72,14 @@ typedef struct daemon_state {
      * while the array grows and its entries move */
     served **sweeps;
     size_t n_sweeps; /* sorted by name */
-    size_t n_cut;    /* users whose index was read in part (logged) */
-    int said_own;    /* logged that only the caller's own sweeps are served */
+    /* The sweeps let go as finished that discovery still finds, sorted
+     * malloc'ed names: not served again unless recheck_finished finds
+     * them with work again. */
+    char **finished;
+    size_t n_finished;
+    size_t recheck_next; /* where recheck_finished goes on */
+    size_t n_cut;        /* users whose index was read in part (logged) */
+    int said_own; /* logged that only the caller's own sweeps are served */
     int64_t next_discovery;
 } daemon_state;
 
@@ -75,17 +90,27 @@ int64_t proteind_now_ms(void)
 }
 
 /* Contract in proteind.h. */
-void proteind_log(const char *fmt, ...)
+void proteind_log_level_set(proteind_level level)
 {
+    log_level = level;
+}
+
+/* Contract in proteind.h. */
+void proteind_log_at(proteind_level level, const char *fmt, ...)
+{
+    static const char *const tags[] = {"error: ", "warning: ", "", ""};
     struct timespec ts;
     struct tm tm;
     char stamp[32];
     va_list ap;
 
+    if (level > log_level)
+        return;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ proteind: ", stamp, ts.tv_nsec / 1000000);
+    fprintf(stderr, "%s.%03ldZ proteind: %s", stamp, ts.tv_nsec / 1000000,
+            tags[level]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -152,6 +177,11 @@ static const char usage_text[] =
     "                      for long; default 2000 on the CPU, 10000 on a\n"
     "                      GPU; 0: the config's gp_max_obs alone (whose 0\n"
     "                      means all)\n"
+    "  --log-level LEVEL   error, warn, info or debug (default info): info\n"
+    "                      logs each change of state (a sweep taken, let\n"
+    "                      go or failed over, trials lost, Redis gone or\n"
+    "                      back), warn only what failed, debug adds a\n"
+    "                      line per refit, queue top-up and early stop\n"
     "  --once              fill each sweep's queue once, then exit\n"
     "  --blas-threads N    BLAS threads for CPU fits (default\n"
     "                      $PROTEIN_BLAS_THREADS, else OpenBLAS's own\n"
@@ -160,8 +190,9 @@ static const char usage_text[] =
     "  -h, --help          show this help and exit\n"
     "  -V, --version       show the version and exit\n"
     "\n"
-    "Logs go to stderr, one line per refit (and per queue top-up): time,\n"
-    "sweep, observations, ms, backend. SIGTERM or SIGINT release the\n"
+    "Logs go to stderr, one line per event: time, level when error or\n"
+    "warning, then what happened (with debug, a refit's line gives the\n"
+    "sweep, observations, ms and backend). SIGTERM or SIGINT release the\n"
     "leases and exit 0.\n"
     "Exit status: 0 on a clean stop; 1 when it cannot run (--device cuda\n"
     "without a CUDA module that loads or a usable CUDA device; a bad Redis\n"
@@ -219,6 +250,24 @@ static int parse_positive(const char *opt, const char *text, int *out)
     return 0;
 }
 
+/* Parses --log-level's name into *out; prints why and returns -1 when it
+ * names no level. */
+static int parse_level(const char *text, proteind_level *out)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(text, names[i]) == 0) {
+            *out = (proteind_level)i;
+            return 0;
+        }
+    fprintf(stderr,
+            "proteind: --log-level: '%s' is not a log level (error, warn, "
+            "info or debug)\n",
+            text);
+    return -1;
+}
+
 /* A random tag that makes this process's lease holder its own: two
  * proteinds given one --id (a unit file copied to a second host), or two
  * containers with one hostname whose proteinds are both pid 1, would
@@ -249,7 +298,8 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         OPT_ID,
         OPT_ONCE,
         OPT_BLAS_THREADS,
-        OPT_MAX_FIT_OBS
+        OPT_MAX_FIT_OBS,
+        OPT_LOG_LEVEL
     };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
@@ -263,6 +313,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         {"once", no_argument, NULL, OPT_ONCE},
         {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
         {"max-fit-obs", required_argument, NULL, OPT_MAX_FIT_OBS},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -278,6 +329,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     opts->lease_ttl_ms = 5000;
     opts->debounce_ms = 200;
     opts->max_fit_obs = -1; /* the backend's default, once it is known */
+    opts->log_level = PROTEIND_INFO;
     /* Claims that find the queue empty are seen within one poll. */
     opts->poll_ms = 100;
     opts->discover_ms = 2000;
@@ -337,6 +389,10 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                                     &opts->max_fit_obs))
                 return 2;
             break;
+        case OPT_LOG_LEVEL:
+            if (parse_level(optarg, &opts->log_level))
+                return 2;
+            break;
         case 'h': usage(stdout); return 1;
         case 'V':
             printf("proteind (%s) %s\n", PACKAGE_NAME, PACKAGE_VERSION);
@@ -362,71 +418,212 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
     return 0;
 }
 
+/* Forgets the local state of one sweep (the lease is left to expire or
+ * released by the caller). A model of thousands of observations is
+ * hundreds of MB that glibc keeps in its arenas once freed: they go back
+ * to the system, so that a long-lived proteind is as large as the sweeps
+ * it serves now, not the largest it ever served. */
+static void drop_state(served *sv)
+{
+    if (!sv->state)
+        return;
+    proteind_sweep_free(sv->state);
+    sv->state = NULL;
+#ifdef HAVE_MALLOC_TRIM
+    malloc_trim(0);
+#endif
+}
+
 static int names_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds the sweeps of names (n malloc'ed names, sorted, no repeats) to the
- * served set, which is kept sorted by name, and marks those present as no
- * longer missing. One pass over both, as a user's index may hold
- * thousands of names; the strings of the names added are taken over
- * (NULL in names). Returns 0 or PQ_ENOMEM (nothing added). */
-static int serve_all(daemon_state *d, char **names, size_t n)
+/* Whether `name` is in names[0..n) (sorted), looked for from *at on: the
+ * names looked for come in order too, so that one pass walks both. */
+static int sorted_has(char *const *names, size_t n, size_t *at,
+                      const char *name)
 {
-    size_t fresh = 0, i, j, k, a;
-    served **grown, **added;
+    while (*at < n && strcmp(names[*at], name) < 0)
+        (*at)++;
+    return *at < n && strcmp(names[*at], name) == 0;
+}
 
-    for (i = 0, j = 0; i < n; i++) {
+/* Gives sv's lease up, frees its state, its name and sv itself. */
+static void forget_served(daemon_state *d, served *sv)
+{
+    proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+    drop_state(sv);
+    free(sv->lease.sweep);
+    free(sv);
+}
+
+/* Makes the served set follow the sweeps discovery found: names (n
+ * malloc'ed names, sorted, no repeats). Those not served yet are added,
+ * unless they were let go as finished; those served are no longer
+ * missing. When the discovery was complete (every sweep that exists is
+ * in names), the served sweeps and the finished names it did not find
+ * are forgotten: deleted, or out of the index. The served set stays
+ * sorted by name; one pass over each list, as a user's index may hold
+ * thousands of names. The strings of the names added are taken over
+ * (NULL in names). Returns 0 or PQ_ENOMEM (nothing changed). */
+static int sync_served(daemon_state *d, char **names, size_t n, int complete)
+{
+    size_t fresh = 0, i, j = 0, f = 0, k = 0, a;
+    served **next, **added = NULL;
+
+    for (i = 0; i < n; i++) {
         while (j < d->n_sweeps &&
                strcmp(d->sweeps[j]->lease.sweep, names[i]) < 0)
             j++;
-        if (j < d->n_sweeps && strcmp(d->sweeps[j]->lease.sweep, names[i]) == 0)
-            d->sweeps[j]->missing = 0;
-        else
+        if ((j == d->n_sweeps ||
+             strcmp(d->sweeps[j]->lease.sweep, names[i]) != 0) &&
+            !sorted_has(d->finished, d->n_finished, &f, names[i]))
             fresh++;
     }
-    if (fresh == 0)
-        return 0;
-    added = calloc(fresh, sizeof *added);
+    next = malloc((d->n_sweeps + fresh + 1) * sizeof *next);
+    if (fresh > 0)
+        added = calloc(fresh, sizeof *added);
     for (a = 0; added && a < fresh; a++)
         if (!(added[a] = calloc(1, sizeof **added)))
             break;
-    grown = added && a == fresh
-                ? realloc(d->sweeps, (d->n_sweeps + fresh) * sizeof *grown)
-                : NULL;
-    if (!grown) {
-        for (k = 0; added && k < a; k++)
-            free(added[k]);
+    if (!next || a < fresh) {
+        for (size_t x = 0; added && x < a; x++)
+            free(added[x]);
         free(added);
+        free(next);
         return PQ_ENOMEM;
     }
-    d->sweeps = grown;
-    /* Merged from the back, so that nothing is overwritten before moved. */
-    for (i = n, j = d->n_sweeps, k = d->n_sweeps + fresh; i > 0;) {
-        int c = j > 0 ? strcmp(grown[j - 1]->lease.sweep, names[i - 1]) : -1;
+    if (complete) {
+        for (f = 0, i = 0; f < d->n_finished; f++) {
+            if (sorted_has(names, n, &i, d->finished[f]))
+                d->finished[k++] = d->finished[f];
+            else
+                free(d->finished[f]);
+        }
+        d->n_finished = k;
+    }
+    for (i = 0, j = 0, f = 0, k = 0, a = 0; i < n || j < d->n_sweeps;) {
+        int c = i == n ? -1
+                : j == d->n_sweeps
+                    ? 1
+                    : strcmp(d->sweeps[j]->lease.sweep, names[i]);
+        served *sv = c <= 0 ? d->sweeps[j++] : NULL;
 
-        if (c >= 0) {
-            grown[--k] = grown[--j];
-            i -= c == 0;
-        } else {
-            grown[--k] = added[--a];
-            grown[k]->lease.sweep = names[--i];
+        if (c < 0 && complete) {
+            if (sv->lease.held)
+                proteind_info("sweep %s: no longer listed (deleted?); no "
+                              "longer serving it",
+                              sv->lease.sweep);
+            else
+                proteind_debug("sweep %s: no longer listed; forgotten",
+                               sv->lease.sweep);
+            forget_served(d, sv);
+        } else if (sv) {
+            sv->missing = sv->missing && c < 0;
+            next[k++] = sv;
+        } else if (!sorted_has(d->finished, d->n_finished, &f, names[i])) {
+            next[k] = added[a++];
+            next[k++]->lease.sweep = names[i];
             names[i] = NULL;
         }
+        i += c >= 0;
     }
     free(added);
-    d->n_sweeps += fresh;
+    free(d->sweeps);
+    d->sweeps = next;
+    d->n_sweeps = k;
     return 0;
 }
 
+/* Looks at up to FINISHED_RECHECKS sweeps let go as finished, in turn
+ * (one read each), and forgets those that are gone or have work again, so
+ * that discovery serves them anew: a sweep deleted and created again
+ * between two discoveries is listed all along, and a spent sweep whose
+ * resumed trial is lost gets a budget slot back. Nothing else brings a
+ * finished sweep back (stopped is final). Returns PQ_EIO when Redis
+ * failed, else PQ_OK (a sweep that cannot be read stays finished). */
+static int recheck_finished(daemon_state *d)
+{
+    size_t todo =
+        d->n_finished < FINISHED_RECHECKS ? d->n_finished : FINISHED_RECHECKS;
+
+    for (size_t c = 0; c < todo && d->n_finished > 0; c++) {
+        size_t at = d->recheck_next % d->n_finished;
+        pq_demand_info di;
+        int rc = pq_demand(d->ctx, d->finished[at], &di);
+
+        if (rc == PQ_EIO)
+            return rc;
+        d->recheck_next = at + 1;
+        if ((rc == PQ_OK && proteind_nothing_left(&di)) ||
+            (rc != PQ_OK && rc != PQ_ENOSWEEP))
+            continue;
+        if (rc == PQ_OK)
+            proteind_info("sweep %s: has trials to coordinate again "
+                          "(created anew, or a resumed trial was lost); "
+                          "serving it",
+                          d->finished[at]);
+        free(d->finished[at]);
+        memmove(&d->finished[at], &d->finished[at + 1],
+                (d->n_finished - at - 1) * sizeof *d->finished);
+        d->n_finished--;
+        d->recheck_next = at;
+    }
+    return PQ_OK;
+}
+
+/* Moves the served sweeps marked finished out of the served set: each
+ * one's name goes to the finished names (kept sorted, so that discovery
+ * does not serve it again), the rest is freed. Run between passes. Out
+ * of memory, they stay marked and are moved after a later pass. */
+static void retire_finished(daemon_state *d)
+{
+    size_t m = 0, k = 0, i, j;
+    char **grown;
+
+    for (i = 0; i < d->n_sweeps; i++)
+        m += d->sweeps[i]->finished;
+    if (m == 0)
+        return;
+    grown = realloc(d->finished, (d->n_finished + m) * sizeof *grown);
+    if (!grown)
+        return;
+    d->finished = grown;
+    /* Merged from the back, so that nothing is overwritten before moved. */
+    for (i = d->n_sweeps, j = d->n_finished, k = d->n_finished + m; i > 0;) {
+        served *sv = d->sweeps[i - 1];
+
+        if (!sv->finished)
+            i--;
+        else if (j > 0 && strcmp(grown[j - 1], sv->lease.sweep) > 0)
+            grown[--k] = grown[--j];
+        else {
+            grown[--k] = sv->lease.sweep;
+            sv->lease.sweep = NULL;
+            i--;
+        }
+    }
+    d->n_finished += m;
+    for (i = 0, k = 0; i < d->n_sweeps; i++) {
+        if (d->sweeps[i]->finished)
+            forget_served(d, d->sweeps[i]);
+        else
+            d->sweeps[k++] = d->sweeps[i];
+    }
+    d->n_sweeps = k;
+}
+
 /* Adds the sweeps named with --sweep (once they exist), or every sweep in
- * Redis. Stopped ones are dropped when their turn comes. */
+ * Redis, to the served set, and forgets those that are gone (sync_served):
+ * a named sweep that does not exist (any more) is looked up again on
+ * every discovery, and served once it does. Sweeps let go as finished
+ * are looked at again a few at a time (recheck_finished). */
 static int discover(daemon_state *d)
 {
     char **names = NULL, **cut = NULL;
     size_t n = 0, n_cut = 0, kept = 0;
-    int rc = PQ_OK;
+    int rc = PQ_OK, complete = 1;
 
     if (d->opts.n_sweeps > 0) {
         names = calloc(d->opts.n_sweeps, sizeof *names);
@@ -444,9 +641,9 @@ static int discover(daemon_state *d)
             }
             if (rc == PQ_ENOSWEEP) {
                 if (!named->said_missing)
-                    proteind_log("sweep %s does not exist yet; serving it "
-                                 "once it is created",
-                                 named->name);
+                    proteind_info("sweep %s does not exist yet; serving it "
+                                  "once it is created",
+                                  named->name);
                 named->said_missing = 1;
                 rc = PQ_OK;
                 continue;
@@ -456,9 +653,13 @@ static int discover(daemon_state *d)
                     n++;
                 else
                     rc = PQ_ENOMEM;
-            } else if (rc != PQ_EIO)
-                proteind_log("sweep %s: cannot look it up: %s", found,
-                             d->ctx->errstr);
+            } else {
+                /* which of its names is served is unknown: keep both */
+                complete = 0;
+                if (rc != PQ_EIO)
+                    proteind_warn("sweep %s: cannot look it up: %s", found,
+                                  d->ctx->errstr);
+            }
         }
         /* The same sweep may be named twice (NAME and USER/NAME). */
         qsort(names, n, sizeof *names, names_cmp);
@@ -475,10 +676,10 @@ static int discover(daemon_state *d)
         if (rc == PQ_EPERM &&
             pq_user_name(getuid(), own, sizeof(own)) == PQ_OK) {
             if (!d->said_own)
-                proteind_log("this Redis user may not list every user's "
-                             "sweeps: serving %s's own (--sweep NAME "
-                             "chooses)",
-                             own);
+                proteind_info("this Redis user may not list every user's "
+                              "sweeps: serving %s's own (--sweep NAME "
+                              "chooses)",
+                              own);
             d->said_own = 1;
             rc = pq_sweep_list_owned(d->ctx, own, &names, &n);
         }
@@ -486,35 +687,23 @@ static int discover(daemon_state *d)
             return rc;
         if (n_cut != d->n_cut)
             for (size_t i = 0; i < n_cut; i++)
-                proteind_log("user %s's sweep index holds over %d entries: "
-                             "only sweeps among its first %d are served",
-                             cut[i], PQ_OWNER_INDEX_MAX, PQ_OWNER_INDEX_MAX);
+                proteind_warn("user %s's sweep index holds over %d entries: "
+                              "only sweeps among its first %d are served",
+                              cut[i], PQ_OWNER_INDEX_MAX, PQ_OWNER_INDEX_MAX);
         d->n_cut = n_cut;
         pq_strings_free(cut, n_cut);
     }
     for (size_t i = 0; i < n; i++)
         if (names[i])
             names[kept++] = names[i];
-    if (serve_all(d, names, kept) != 0)
-        rc = PQ_ENOMEM;
+    if (rc != PQ_EIO && rc != PQ_ENOMEM) {
+        if (recheck_finished(d) == PQ_EIO)
+            rc = PQ_EIO;
+        else if (sync_served(d, names, kept, complete) != 0)
+            rc = PQ_ENOMEM;
+    }
     pq_strings_free(names, kept);
     return rc;
-}
-
-/* Forgets the local state of one sweep (the lease is left to expire or
- * released by the caller). A model of thousands of observations is
- * hundreds of MB that glibc keeps in its arenas once freed: they go back
- * to the system, so that a long-lived proteind is as large as the sweeps
- * it serves now, not the largest it ever served. */
-static void drop_state(served *sv)
-{
-    if (!sv->state)
-        return;
-    proteind_sweep_free(sv->state);
-    sv->state = NULL;
-#ifdef HAVE_MALLOC_TRIM
-    malloc_trim(0);
-#endif
 }
 
 /* Drops every local sweep state after Redis failed: leases cannot be
@@ -550,31 +739,31 @@ static int connect_redis(daemon_state *d)
     while (!proteind_stopping()) {
         d->ctx = pq_connect(&co);
         if (!d->ctx) {
-            proteind_log("out of memory connecting to Redis");
+            proteind_error("out of memory connecting to Redis");
             return -1;
         }
         if (d->ctx->err == PQ_OK) {
             if (logged)
-                proteind_log("Redis is back (%s)",
-                             d->ctx->url ? d->ctx->url : "default URL");
+                proteind_info("Redis is back (%s)",
+                              d->ctx->url ? d->ctx->url : "default URL");
             if (d->ctx->functions_stale)
-                proteind_log("warning: %s", PQ_STALE_FUNCTIONS);
+                proteind_warn("%s", PQ_STALE_FUNCTIONS);
             return 0;
         }
         if (d->ctx->err == PQ_EINVAL || d->ctx->err == PQ_EAUTH) {
-            proteind_log("cannot use Redis: %s", d->ctx->errstr);
+            proteind_error("cannot use Redis: %s", d->ctx->errstr);
             pq_free(d->ctx);
             d->ctx = NULL;
             return -2;
         }
         if (d->opts.once) {
-            proteind_log("Redis unreachable: %s", d->ctx->errstr);
+            proteind_error("Redis unreachable: %s", d->ctx->errstr);
             pq_free(d->ctx);
             d->ctx = NULL;
             return -2;
         }
-        proteind_log("Redis unreachable: %s; retrying in %lld ms",
-                     d->ctx->errstr, (long long)backoff);
+        proteind_warn("Redis unreachable: %s; retrying in %lld ms",
+                      d->ctx->errstr, (long long)backoff);
         logged = 1;
         pq_free(d->ctx);
         d->ctx = NULL;
@@ -605,12 +794,43 @@ static void sweep_failed(daemon_state *d, served *sv, const char *what)
 {
     if (sv->backoff_ms < SWEEP_BACKOFF_MIN_MS)
         sv->backoff_ms = SWEEP_BACKOFF_MIN_MS;
-    proteind_log("sweep %s: %s: %s; retrying in %lld ms", sv->lease.sweep, what,
-                 d->ctx->errstr[0] ? d->ctx->errstr : "failed",
-                 (long long)sv->backoff_ms);
+    proteind_warn("sweep %s: %s: %s; retrying in %lld ms", sv->lease.sweep,
+                  what, d->ctx->errstr[0] ? d->ctx->errstr : "failed",
+                  (long long)sv->backoff_ms);
     drop_state(sv);
     proteind_lease_release(d->ctx, &sv->lease, &d->opts);
     back_off(sv);
+}
+
+/* Lets sweep sv go, with nothing left to coordinate (stopped with no
+ * trial running, or its budget spent): empties its ready queue, whose
+ * points no claim will get (`protein show` would go on listing them; a
+ * claim racing with this is refused by the server all the same, and
+ * resumes and retries never take queued points), gives the lease up and
+ * marks it for retire_finished. Returns PQ_EIO when the connection is
+ * gone (the sweep is then let go on a later turn), else PQ_OK. */
+static int let_go(daemon_state *d, served *sv)
+{
+    const char *name = sv->lease.sweep;
+    long depth = 0;
+    int rc = pq_queue_depth(d->ctx, name, &depth);
+
+    if (rc == PQ_OK && depth > 0) {
+        rc = pq_queue_replace(d->ctx, name, d->opts.id, NULL, 0);
+        if (rc == PQ_OK)
+            proteind_info("sweep %s: emptied its ready queue (%ld points "
+                          "no trial will get)",
+                          name, depth);
+    }
+    if (rc == PQ_EIO)
+        return rc;
+    if (rc != PQ_OK)
+        proteind_warn("sweep %s: cannot empty its ready queue: %s", name,
+                      d->ctx->errstr);
+    proteind_lease_release(d->ctx, &sv->lease, &d->opts);
+    drop_state(sv);
+    sv->finished = 1;
+    return PQ_OK;
 }
 
 /* One turn of one sweep: lease, then (when held) its refit loop. Returns
@@ -627,8 +847,8 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
          * listed: a name a person wrote into their own index by hand costs
          * a call now and then, not one per discovery. */
         if (sv->backoff_ms == 0)
-            proteind_log("sweep %s: no such sweep (deleted?); waiting for it",
-                         sv->lease.sweep);
+            proteind_info("sweep %s: no such sweep (deleted?); waiting for it",
+                          sv->lease.sweep);
         back_off(sv);
         sv->missing = 1;
         sv->lease.held = 0;
@@ -650,16 +870,11 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
                                  &sv->state);
         if (rc == PQ_EIO)
             return rc;
-        if (rc == PQ_ESTOPPED) {
-            proteind_log("sweep %s: stopped; nothing to coordinate",
-                         sv->lease.sweep);
-            proteind_lease_release(d->ctx, &sv->lease, &d->opts);
-            sv->dropped = 1;
-            return PQ_OK;
-        }
+        if (rc == PQ_ESTOPPED)
+            return let_go(d, sv);
         if (rc == PQ_EINVAL) {
             /* Unusable config: leave the sweep to someone who can. */
-            proteind_log("sweep %s: giving up on this sweep", sv->lease.sweep);
+            proteind_warn("sweep %s: giving up on this sweep", sv->lease.sweep);
             proteind_lease_release(d->ctx, &sv->lease, &d->opts);
             sv->dropped = 1;
             return PQ_OK;
@@ -683,11 +898,8 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
         return PQ_OK;
     }
     sv->backoff_ms = 0;
-    if (proteind_sweep_done(sv->state)) {
-        proteind_lease_release(d->ctx, &sv->lease, &d->opts);
-        drop_state(sv);
-        sv->dropped = 1;
-    }
+    if (proteind_sweep_done(sv->state))
+        return let_go(d, sv);
     return PQ_OK;
 }
 
@@ -709,12 +921,12 @@ static size_t count_held(const daemon_state *d)
 static int redis_failed(daemon_state *d, int64_t *backoff_ms)
 {
     if (d->opts.once) {
-        proteind_log("Redis failed: %s", d->ctx->errstr);
+        proteind_error("Redis failed: %s", d->ctx->errstr);
         disconnect(d);
         return 1;
     }
-    proteind_log("Redis failed: %s; retrying in %lld ms", d->ctx->errstr,
-                 (long long)*backoff_ms);
+    proteind_warn("Redis failed: %s; retrying in %lld ms", d->ctx->errstr,
+                  (long long)*backoff_ms);
     disconnect(d);
     nap(*backoff_ms);
     *backoff_ms =
@@ -743,11 +955,11 @@ static int renew_due_leases(daemon_state *d)
     return PQ_OK;
 }
 
-/* Whether sweep sv gets a turn in the pass starting at now: not given up,
- * not missing, not set aside after a failure. */
+/* Whether sweep sv gets a turn in the pass starting at now: not given up
+ * or finished, not missing, not set aside after a failure. */
 static int has_turn(const served *sv, int64_t now)
 {
-    return !sv->dropped && !sv->missing && now >= sv->retry_at;
+    return !sv->dropped && !sv->finished && !sv->missing && now >= sv->retry_at;
 }
 
 /* Whether sv's turn may serve it: held, or its lease to be tried for (one
@@ -778,7 +990,7 @@ static int run(daemon_state *d)
                 continue;
             }
             if (rc != PQ_OK)
-                proteind_log(
+                proteind_warn(
                     "sweep discovery failed: %s; trying again in %d ms",
                     d->ctx->errstr[0] ? d->ctx->errstr : protein_strerror(rc),
                     d->opts.discover_ms);
@@ -803,6 +1015,7 @@ static int run(daemon_state *d)
             if (proteind_stopping())
                 break;
         }
+        retire_finished(d);
         if (rc == PQ_EIO) {
             if (redis_failed(d, &backoff_ms))
                 return 1;
@@ -836,9 +1049,10 @@ int main(int argc, char **argv)
         free(d.opts.sweeps);
         return rc == 1 ? 0 : 2;
     }
+    proteind_log_level_set(d.opts.log_level);
     /* before the device is probed (seconds with CUDA): no retry fixes it */
     if (pq_url_check(d.opts.redis_url, err, sizeof err) != PQ_OK) {
-        proteind_log("cannot use Redis: %s", err);
+        proteind_error("cannot use Redis: %s", err);
         free(d.opts.sweeps);
         return 1;
     }
@@ -850,12 +1064,12 @@ int main(int argc, char **argv)
     }
     d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
     if (!d.backend) {
-        proteind_log("%s", err);
+        proteind_error("%s", err);
         free(d.opts.sweeps);
         return 1;
     }
     if (err[0] != '\0')
-        proteind_log("device %s: fitting on the CPU: %s", d.opts.device, err);
+        proteind_info("device %s: fitting on the CPU: %s", d.opts.device, err);
     if (d.opts.max_fit_obs < 0)
         d.opts.max_fit_obs = strcmp(d.backend->name, "cpu") == 0
                                  ? DEFAULT_FIT_OBS_CPU
@@ -867,25 +1081,22 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     protein_blas_describe(kernels, sizeof kernels);
-    proteind_log("starting: id %s, device %s (backend %s), queue depth %d, "
-                 "lease %d ms, debounce %d ms, fits of at most %d "
-                 "observations (0: no cap), BLAS threads %s, %s",
-                 d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
-                 d.opts.lease_ttl_ms, d.opts.debounce_ms, d.opts.max_fit_obs,
-                 blas, kernels);
+    proteind_info("starting: id %s, device %s (backend %s), queue depth %d, "
+                  "lease %d ms, debounce %d ms, fits of at most %d "
+                  "observations (0: no cap), BLAS threads %s, %s",
+                  d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
+                  d.opts.lease_ttl_ms, d.opts.debounce_ms, d.opts.max_fit_obs,
+                  blas, kernels);
 
     rc = run(&d);
 
-    for (size_t i = 0; i < d.n_sweeps; i++) {
-        proteind_lease_release(d.ctx, &d.sweeps[i]->lease, &d.opts);
-        drop_state(d.sweeps[i]);
-        free(d.sweeps[i]->lease.sweep);
-        free(d.sweeps[i]);
-    }
+    for (size_t i = 0; i < d.n_sweeps; i++)
+        forget_served(&d, d.sweeps[i]);
     free(d.sweeps);
+    pq_strings_free(d.finished, d.n_finished);
     pq_free(d.ctx);
     free(d.opts.sweeps);
     if (proteind_stopping())
-        proteind_log("stopped by signal %d", (int)stop_signal);
+        proteind_info("stopped by signal %d", (int)stop_signal);
     return rc;
 }

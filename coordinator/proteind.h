@@ -28,6 +28,18 @@ typedef struct proteind_named_sweep {
     int said_missing;                 /* "does not exist yet" logged once */
 } proteind_named_sweep;
 
+/* How much proteind logs (--log-level): each level shows the lines of the
+ * levels above it too. INFO, the default, is what an admin follows: state
+ * changes (a sweep taken, let go, failed over, a trial lost, Redis gone and
+ * back), one line each; DEBUG adds the lines of every refit, top-up and
+ * early stop, about one per trial. */
+typedef enum proteind_level {
+    PROTEIND_ERROR, /* proteind cannot go on as asked (it exits) */
+    PROTEIND_WARN,  /* something failed and is retried, or data skipped */
+    PROTEIND_INFO,
+    PROTEIND_DEBUG
+} proteind_level;
+
 /* Command-line settings, with the defaults of proteind_options_init. */
 typedef struct proteind_options {
     const char *redis_url;     /* NULL: $PROTEIN_REDIS or the local default */
@@ -46,14 +58,26 @@ typedef struct proteind_options {
     int max_fit_obs;              /* the most observations a fit uses
                                      (a config's gp_max_obs when lower);
                                      0: each config's gp_max_obs alone */
+    proteind_level log_level;     /* --log-level */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */
 int64_t proteind_now_ms(void);
 
-/* Writes one line to stderr: an ISO-8601 UTC time, "proteind:", then the
- * printf-formatted message. */
-void proteind_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Shows the lines of `level` and above from now on (PROTEIND_INFO until
+ * called). */
+void proteind_log_level_set(proteind_level level);
+
+/* Writes one line to stderr when `level` is shown: an ISO-8601 UTC time,
+ * "proteind:", "error: " or "warning: " for those levels, then the
+ * printf-formatted message. Use the macros below. */
+void proteind_log_at(proteind_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define proteind_error(...) proteind_log_at(PROTEIND_ERROR, __VA_ARGS__)
+#define proteind_warn(...) proteind_log_at(PROTEIND_WARN, __VA_ARGS__)
+#define proteind_info(...) proteind_log_at(PROTEIND_INFO, __VA_ARGS__)
+#define proteind_debug(...) proteind_log_at(PROTEIND_DEBUG, __VA_ARGS__)
 
 /* Set by SIGTERM/SIGINT; the loops check it and wind down. */
 int proteind_stopping(void);
@@ -139,9 +163,10 @@ typedef struct proteind_sweep proteind_sweep;
  * optimizer on `backend` and feeds it
  * every observation of the sweep's stream from its start. The state keeps
  * `lease` (which must outlive it and stay where it is) to renew it
- * during long refits. Returns
- * PQ_ESTOPPED for a stopped sweep (nothing to coordinate); on another
- * failure a negative code, with the reason logged. *out is NULL then.
+ * during long refits. Returns PQ_ESTOPPED, logged, for a sweep with
+ * nothing to coordinate (stopped with no trial running, or its budget
+ * spent); on another failure a negative code, with the reason logged.
+ * *out is NULL then.
  * Free the result with proteind_sweep_free. */
 int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
                         const protein_gp_backend *backend,
@@ -157,8 +182,15 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
  * stays usable; call again later). */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);
 
-/* 1 when the sweep is finished (stopped, or its budget is spent) and the
- * coordinator can drop it. */
+/* 1 when a sweep with this demand has nothing left to coordinate: it is
+ * stopped and no trial runs (a running trial's lease must still be
+ * expired when its task vanishes), or its budget is spent
+ * (pq_budget_spent). Neither changes back, but for a resumed trial of a
+ * spent sweep that is lost (its budget slot comes back). */
+int proteind_nothing_left(const pq_demand_info *d);
+
+/* 1 when the sweep has nothing left to coordinate (proteind_nothing_left
+ * at its last turn) and the coordinator can let it go. */
 int proteind_sweep_done(const proteind_sweep *s);
 
 void proteind_sweep_free(proteind_sweep *s);

@@ -103,7 +103,8 @@ struct proteind_sweep {
     int64_t seen_at;   /* when it was read (ms); 0: never */
     double claim_rate; /* claims per second, smoothed */
     int active;        /* the sweep accepts claims (not paused) */
-    int done;          /* stopped: nothing left to coordinate */
+    int said_stopped;  /* logged that it is stopped with trials running */
+    int done;          /* nothing left to coordinate */
 };
 
 /* The curve trial `id` reported (pq_trial_curve), parsed into *pts (NULL
@@ -121,15 +122,15 @@ static void read_curve(pq_context *ctx, proteind_sweep *s, long id,
     rc = pq_trial_curve(ctx, s->name, id, &text, &reports);
     if (rc != PQ_OK) {
         if (rc != PQ_ENOTRIAL)
-            proteind_log("sweep %s: trial %ld: curve not read, observed at "
-                         "its end only: %s",
-                         s->name, id, ctx->errstr);
+            proteind_warn("sweep %s: trial %ld: curve not read, observed at "
+                          "its end only: %s",
+                          s->name, id, ctx->errstr);
         return;
     }
     if (protein_curve_parse(text, strlen(text), pts, n) != PROTEIN_OK)
-        proteind_log("sweep %s: trial %ld: its stored curve is malformed; "
-                     "observed at its end only",
-                     s->name, id);
+        proteind_warn("sweep %s: trial %ld: its stored curve is malformed; "
+                      "observed at its end only",
+                      s->name, id);
     free(text);
 }
 
@@ -150,9 +151,9 @@ static void ingest(pq_context *ctx, proteind_sweep *s, const pq_observation *o)
     int rc;
 
     if (o->undecodable) {
-        proteind_log("sweep %s: stream entry %s skipped: not an observation "
-                     "written by protein",
-                     s->name, o->entry_id);
+        proteind_warn("sweep %s: stream entry %s skipped: not an observation "
+                      "written by protein",
+                      s->name, o->entry_id);
         return;
     }
     if (o->outcome == PQ_TRIAL_INTERRUPTED || o->outcome == PQ_TRIAL_LOST)
@@ -160,8 +161,8 @@ static void ingest(pq_context *ctx, proteind_sweep *s, const pq_observation *o)
     rc = pq_model_params_to_values(s->cfg, &o->params, s->values, &err);
     if (rc != PROTEIN_OK) {
         protein_error_format(&err, msg, sizeof msg);
-        proteind_log("sweep %s: trial %ld: observation skipped: %s", s->name,
-                     o->trial_id, msg);
+        proteind_warn("sweep %s: trial %ld: observation skipped: %s", s->name,
+                      o->trial_id, msg);
         return;
     }
     if ((o->outcome == PQ_TRIAL_COMPLETED || o->outcome == PQ_TRIAL_PRUNED) &&
@@ -179,8 +180,8 @@ static void ingest(pq_context *ctx, proteind_sweep *s, const pq_observation *o)
                              PROTEIN_OUTCOME_FAILURE);
     }
     if (rc != PROTEIN_OK)
-        proteind_log("sweep %s: trial %ld: observation rejected: %s", s->name,
-                     o->trial_id, protein_strerror(rc));
+        proteind_warn("sweep %s: trial %ld: observation rejected: %s", s->name,
+                      o->trial_id, protein_strerror(rc));
 }
 
 static void ingest_all(pq_context *ctx, proteind_sweep *s,
@@ -198,10 +199,10 @@ static void skip_handed_out(proteind_sweep *s, long n)
 {
     if (protein_skip_handed_out(s->opt, n, SKIP_MAX) == SKIP_MAX &&
         n > SKIP_MAX)
-        proteind_log("sweep %s: %ld trials handed out is more than any sweep "
-                     "hands out (a damaged n_trials?); the warm-up sequence "
-                     "goes on after point %ld",
-                     s->name, n, SKIP_MAX);
+        proteind_warn("sweep %s: %ld trials handed out is more than any sweep "
+                      "hands out (a damaged n_trials?); the warm-up sequence "
+                      "goes on after point %ld",
+                      s->name, n, SKIP_MAX);
 }
 
 /* Contract in proteind.h. */
@@ -222,11 +223,25 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     *out = NULL;
     rc = pq_sweep_get(ctx, name, &info);
     if (rc != PQ_OK) {
-        proteind_log("sweep %s: cannot read the sweep: %s", name, ctx->errstr);
+        proteind_warn("sweep %s: cannot read the sweep: %s", name, ctx->errstr);
         goto fail;
     }
-    if (info->state == PQ_SWEEP_STOPPED) {
-        rc = PQ_ESTOPPED; /* nothing to coordinate, nothing to rebuild */
+    /* Nothing to coordinate, nothing to rebuild. A stopped sweep's
+     * running trials still need their leases expired (no claim does it:
+     * claims are refused), so it is served until none runs. */
+    if (info->state == PQ_SWEEP_STOPPED &&
+        info->counts[PQ_TRIAL_RUNNING] == 0) {
+        proteind_info("sweep %s: stopped; nothing to coordinate", name);
+        rc = PQ_ESTOPPED;
+        goto fail;
+    }
+    if (pq_budget_spent(info->max_trials, info->n_trials,
+                        info->counts[PQ_TRIAL_LOST],
+                        info->counts[PQ_TRIAL_RUNNING], info->retry_depth)) {
+        proteind_info("sweep %s: its budget of %ld trials is used and none "
+                      "runs; nothing to coordinate",
+                      name, info->max_trials);
+        rc = PQ_ESTOPPED;
         goto fail;
     }
     s = calloc(1, sizeof *s);
@@ -240,15 +255,15 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     if (pq_model_load_config(name, info->config_yaml, strlen(info->config_yaml),
                              &s->cfg, &err) != PROTEIN_OK) {
         protein_error_format(&err, msg, sizeof msg);
-        proteind_log("sweep %s: stored config rejected: %s", name, msg);
+        proteind_warn("sweep %s: stored config rejected: %s", name, msg);
         rc = PQ_EINVAL;
         goto fail;
     }
     if (opts->max_fit_obs > 0 &&
         (s->cfg->gp_max_obs == 0 || s->cfg->gp_max_obs > opts->max_fit_obs)) {
-        proteind_log("sweep %s: fitting at most %d observations "
-                     "(--max-fit-obs; its config says %d, 0 = no cap)",
-                     name, opts->max_fit_obs, s->cfg->gp_max_obs);
+        proteind_info("sweep %s: fitting at most %d observations "
+                      "(--max-fit-obs; its config says %d, 0 = no cap)",
+                      name, opts->max_fit_obs, s->cfg->gp_max_obs);
         s->cfg->gp_max_obs = opts->max_fit_obs;
     }
     s->values =
@@ -263,7 +278,7 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     oo.use_default_first = info->n_trials == 0;
     if (protein_optimizer_create(s->cfg, &oo, &s->opt, &err) != PROTEIN_OK) {
         protein_error_format(&err, msg, sizeof msg);
-        proteind_log("sweep %s: cannot create the optimizer: %s", name, msg);
+        proteind_warn("sweep %s: cannot create the optimizer: %s", name, msg);
         rc = PQ_EINVAL;
         goto fail;
     }
@@ -271,16 +286,16 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     s->grid = info->grid_points;
     rc = pq_observations_all(ctx, name, &obs, &n_obs, s->last_id);
     if (rc != PQ_OK) {
-        proteind_log("sweep %s: cannot read the observation stream: %s", name,
-                     ctx->errstr);
+        proteind_warn("sweep %s: cannot read the observation stream: %s", name,
+                      ctx->errstr);
         goto fail;
     }
     ingest_all(ctx, s, obs, n_obs);
     skip_handed_out(s, info->n_trials + info->queue_depth);
-    proteind_log("sweep %s: rebuilt from Redis: %zu stream entries, %zu "
-                 "successes, %zu failures",
-                 name, n_obs, protein_num_observations(s->opt),
-                 protein_num_failures(s->opt));
+    proteind_info("sweep %s: rebuilt from Redis: %zu stream entries, %zu "
+                  "successes, %zu failures",
+                  name, n_obs, protein_num_observations(s->opt),
+                  protein_num_failures(s->opt));
     pq_observations_free(obs, n_obs);
     s->active = info->state == PQ_SWEEP_ACTIVE;
     s->stale = 1; /* whatever is queued predates this process */
@@ -366,8 +381,8 @@ static int suggest_batch(pq_context *ctx, proteind_sweep *s,
     free(values);
     free(infos);
     if (rc != PROTEIN_OK) {
-        proteind_log("sweep %s: suggestion failed: %s; retrying in %d ms",
-                     s->name, protein_strerror(rc), RETRY_MS);
+        proteind_warn("sweep %s: suggestion failed: %s; retrying in %d ms",
+                      s->name, protein_strerror(rc), RETRY_MS);
         s->retry_at = proteind_now_ms() + RETRY_MS;
         return rc;
     }
@@ -488,7 +503,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         s->n_queued = 0;
     }
     ms = (double)(proteind_now_ms() - t0);
-    proteind_log(
+    proteind_debug(
         "%s sweep=%s n=%zu ms=%.0f backend=%s fresh=%zu queued=%zu running=%zu",
         replace_stale ? "refit" : "topup", s->name,
         protein_num_observations(s->opt), ms,
@@ -499,8 +514,8 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
         if (pq_set_refit_info(ctx, s->name,
                               (long)protein_num_observations(s->opt), ms,
                               proteind_backend_last_used(s->backend)) != PQ_OK)
-            proteind_log("sweep %s: could not record the refit: %s", s->name,
-                         ctx->errstr);
+            proteind_warn("sweep %s: could not record the refit: %s", s->name,
+                          ctx->errstr);
     }
     pq_params_array_free(running, n_running);
     queued_free(fresh, (size_t)target + 1);
@@ -508,7 +523,7 @@ static int refill(pq_context *ctx, proteind_sweep *s, long target, long depth,
 
 fail:
     if (protein_status_is_queue(rc) && rc != PQ_ESTATE)
-        proteind_log("sweep %s: refill failed: %s", s->name, ctx->errstr);
+        proteind_warn("sweep %s: refill failed: %s", s->name, ctx->errstr);
     pq_params_array_free(running, n_running);
     queued_free(fresh, fresh ? (size_t)target + 1 : 0);
     queued_free(next, next ? (size_t)target + 1 : 0);
@@ -538,9 +553,9 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
     if (rc != PQ_OK)
         return rc;
     if (skipped)
-        proteind_log("sweep %s: %zu running trials not considered for early "
-                     "stopping: %s",
-                     s->name, skipped, ctx->errstr);
+        proteind_warn("sweep %s: %zu running trials not considered for early "
+                      "stopping: %s",
+                      s->name, skipped, ctx->errstr);
     for (size_t i = 0; i < n; i++) {
         const pq_trial_record *t = &trials[i];
 
@@ -561,10 +576,10 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
             continue;
         rc = pq_trial_request_stop(ctx, s->name, t->id);
         if (rc == PQ_OK)
-            proteind_log("sweep %s: trial %ld: early stop (score %g worse than "
-                         "%g at cost %g)",
-                         s->name, t->id, t->progress_score, thr,
-                         t->progress_cost);
+            proteind_debug(
+                "sweep %s: trial %ld: early stop (score %g worse than "
+                "%g at cost %g)",
+                s->name, t->id, t->progress_score, thr, t->progress_cost);
         else if (rc != PQ_ESTATE && rc != PQ_ENOTRIAL)
             break;
         rc = PQ_OK;
@@ -611,18 +626,18 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
     if (pq_model_fallback_points(s->cfg, fallback_seed(s->name, d->n_fallback),
                                  (size_t)d->n_fallback, (size_t)n, 0,
                                  &points) != PROTEIN_OK) {
-        proteind_log("sweep %s: cannot draw fallback points", s->name);
+        proteind_warn("sweep %s: cannot draw fallback points", s->name);
         return PQ_OK;
     }
     rc = pq_fallback_add(ctx, s->name, s->opts->id, points, (size_t)n, &size);
     pq_params_array_free(points, (size_t)n);
     if (rc == PQ_OK)
-        proteind_log(
+        proteind_debug(
             "sweep %s: fallback pool topped up to %ld points (%ld used)",
             s->name, size, d->fallback_next);
     else if (rc != PQ_EIO)
-        proteind_log("sweep %s: cannot top up the fallback pool: %s", s->name,
-                     ctx->errstr);
+        proteind_warn("sweep %s: cannot top up the fallback pool: %s", s->name,
+                      ctx->errstr);
     return rc == PQ_EIO || rc == PQ_ESTATE ? rc : PQ_OK;
 }
 
@@ -669,9 +684,22 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
     if (rc != PQ_OK)
         return rc;
     s->active = d.state == PQ_SWEEP_ACTIVE;
-    if (d.state == PQ_SWEEP_STOPPED && !s->done) {
-        proteind_log("sweep %s: stopped; no longer coordinating it", s->name);
+    if (!s->done && proteind_nothing_left(&d)) {
+        /* Its model, up to hundreds of MB, is freed; a restart or a
+         * standby looks at it again. */
+        if (d.state == PQ_SWEEP_STOPPED)
+            proteind_info("sweep %s: stopped; no longer coordinating it",
+                          s->name);
+        else
+            proteind_info("sweep %s: its budget of %ld trials is used and "
+                          "none runs; no longer coordinating it",
+                          s->name, d.max_trials);
         s->done = 1;
+    } else if (d.state == PQ_SWEEP_STOPPED && !s->said_stopped) {
+        proteind_info("sweep %s: stopped; serving it until its %ld running "
+                      "trials end or their leases expire",
+                      s->name, d.n_running);
+        s->said_stopped = 1;
     }
     track_claim_rate(s, d.n_trials);
     s->n_progress = d.n_progress;
@@ -690,16 +718,6 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
         left = d.max_trials - (d.n_trials - d.n_lost) - d.retry_depth;
         if (left < want)
             want = left;
-        /* Spent and quiet: its model, up to hundreds of MB, is freed; a
-         * restart or a standby looks at it again. */
-        if (pq_budget_spent(d.max_trials, d.n_trials, d.n_lost, d.n_running,
-                            d.retry_depth) &&
-            !s->done) {
-            proteind_log("sweep %s: its budget of %ld trials is used and none "
-                         "runs; no longer coordinating it",
-                         s->name, d.max_trials);
-            s->done = 1;
-        }
     }
     /* A grid's points are the fallback pool's, handed out in grid order by
      * the claims' own cursor, which a restart cannot repeat or skip: the
@@ -764,9 +782,9 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)
-        proteind_log("sweep %s: %ld trial lease%s expired (lost; requeued "
-                     "within the retry policy)",
-                     s->name, expired, expired == 1 ? "" : "s");
+        proteind_info("sweep %s: %ld trial lease%s expired (lost; requeued "
+                      "within the retry policy)",
+                      s->name, expired, expired == 1 ? "" : "s");
 
     quiet_at = s->last_obs + s->opts->debounce_ms;
     cut_at =
@@ -805,6 +823,14 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
         }
     }
     return PQ_OK;
+}
+
+/* Contract in proteind.h. */
+int proteind_nothing_left(const pq_demand_info *d)
+{
+    return (d->state == PQ_SWEEP_STOPPED && d->n_running == 0) ||
+           pq_budget_spent(d->max_trials, d->n_trials, d->n_lost, d->n_running,
+                           d->retry_depth);
 }
 
 /* Contract in proteind.h. */

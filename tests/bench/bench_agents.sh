@@ -68,7 +68,7 @@ EOF
     done
     # on a GPU, the build tree's CUDA module unless one is named
     PROTEIN_CUDA_MODULE=${PROTEIN_CUDA_MODULE:-$B/kernels/.libs/protein-gp-cuda.so} \
-        "$PROTEIND" --redis "$PROTEIN_REDIS" >"$d/proteind.log" 2>&1 &
+        "$PROTEIND" --redis "$PROTEIN_REDIS" --log-level debug >"$d/proteind.log" 2>&1 &
     pd=$!
     for i in $(seq 1 "$SWEEPS"); do
         for j in $(seq 1 "$AGENTS"); do

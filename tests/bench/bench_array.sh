@@ -64,7 +64,7 @@ RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
 # wait_done
 . "$HERE/../e2e/lib.sh"
 
-"$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu > "$D/log/proteind.log" 2>&1 &
+"$PROTEIND" --redis "$PROTEIN_REDIS" --device cpu --log-level debug > "$D/log/proteind.log" 2>&1 &
 PROTEIND_PID=$!
 
 # The CLI and the jobs run as this user: a bare sweep name means $U/NAME.

@@ -264,7 +264,8 @@ static int wait_refit_n(const char *sweep, long n, int ms)
     return ok;
 }
 
-static int create_sweep(const char *name, int max_retries)
+/* Creates a sweep of sweep_yaml: max_trials 0 has no budget. */
+static int create_budgeted(const char *name, int max_retries, long max_trials)
 {
     pq_param p[2] = {{.name = "x", .number = 0}, {.name = "y", .number = 0}};
     pq_params fallback = {2, p};
@@ -273,6 +274,7 @@ static int create_sweep(const char *name, int max_retries)
         .name = name,
         .config_yaml = yaml,
         .owner_uid = (long)getuid(),
+        .max_trials = max_trials,
         .max_retries = max_retries,
         .fallback = &fallback,
         .n_fallback = 1,
@@ -280,6 +282,11 @@ static int create_sweep(const char *name, int max_retries)
 
     snprintf(yaml, sizeof yaml, "name: %s\n%s", name, sweep_yaml);
     return pq_sweep_create(ctx, &spec);
+}
+
+static int create_sweep(const char *name, int max_retries)
+{
+    return create_budgeted(name, max_retries, 0);
 }
 
 static pq_trial *claim(const char *sweep, const char *key, int lease_s)
@@ -388,6 +395,18 @@ static void test_usage(void)
              "'%s' --device tpu 2>&1 | grep -q 'unknown --device'",
              proteind_path);
     CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- '--log-level LEVEL'",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    /* a bad level: exit 2, naming the option and the levels */
+    snprintf(cmd, sizeof cmd,
+             "'%s' --log-level loud 2>&1 | grep -q \"^proteind: --log-level: "
+             "'loud' is not a log level (error, warn, info or debug)$\"",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --log-level loud 2>/dev/null",
+             proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
 }
 
 /* A new sweep, discovered while proteind runs, gets a full queue. */
@@ -738,8 +757,10 @@ static void test_damaged_n_trials(void)
  * with as many pending points, which held proteind for good. */
 static void test_hostile_demand(void)
 {
-    const char *extra[] = {"--id",    "hog",    "--sweep", "aaahog",
-                           "--sweep", "zzfair", NULL};
+    /* the batch sizes are read from the refit lines: debug */
+    const char *extra[] = {"--id",        "hog",     "--sweep",
+                           "aaahog",      "--sweep", "zzfair",
+                           "--log-level", "debug",   NULL};
     const char *flood[] = {
         "EVAL",
         "for i = 1, 100000 do redis.call('ZADD', KEYS[1], 1e12, 'w' .. i) "
@@ -950,24 +971,39 @@ static int wait_trial_state(const char *sweep, long id, pq_trial_state state,
     return ok;
 }
 
+/* Creates sweep `name`, starts proteind (log and --id `name`, `extra`)
+ * on it into *pid, and once its queue is full claims a trial with a
+ * lease of 1 s, which nothing renews. Returns the trial's id, or -1. */
+static long serve_and_claim(const char *name, int max_retries,
+                            const char *const *extra, pid_t *pid)
+{
+    pq_trial *t;
+    long id;
+
+    *pid = -1;
+    if (create_sweep(name, max_retries) != PQ_OK)
+        return -1;
+    *pid = start_proteind(name, extra);
+    if (!wait_queue(name, DEPTH, name, 10000) ||
+        !(t = claim(name, "lease-1s", 1)))
+        return -1;
+    id = t->id;
+    pq_trial_free(t);
+    return id;
+}
+
 /* A running trial whose lease runs out is expired by proteind: with
  * max_retries 1 it is first queued again for a retry (the next claim gets
  * the same trial), and lost for good when its second lease runs out. */
 static void test_lease_expiry(void)
 {
-    const char *extra[] = {"--id", "exp", "--sweep", "expiry", NULL};
+    const char *extra[] = {"--id", "expiry", "--sweep", "expiry", NULL};
     pq_sweep_info *info;
     pq_trial *t;
-    long id;
     pid_t pid;
+    long id = serve_and_claim("expiry", 1, extra, &pid);
 
-    CU_ASSERT_EQUAL_FATAL(create_sweep("expiry", 1), PQ_OK);
-    pid = start_proteind("expiry", extra);
-    CU_ASSERT_FATAL(wait_queue("expiry", DEPTH, "exp", 10000));
-    t = claim("expiry", "expiry-0", 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-    id = t->id;
-    pq_trial_free(t);
+    CU_ASSERT_FATAL(id > 0);
     CU_ASSERT_FATAL(wait_trial_state("expiry", id, PQ_TRIAL_QUEUED, 8000));
     info = info_of("expiry");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);
@@ -998,7 +1034,9 @@ static void test_lease_expiry(void)
  * here for longer than that. */
 static void test_early_stop_cost_units(void)
 {
-    const char *extra[] = {"--id", "es", "--sweep", "es", NULL};
+    /* an early stop's line is per trial: debug */
+    const char *extra[] = {"--id",        "es",    "--sweep", "es",
+                           "--log-level", "debug", NULL};
     const double report_score[3] = {-100, 100, -100};
     const double report_cost[3] = {18, 18, -1}; /* -1: none */
     int stopped[3] = {0, 0, 0};
@@ -1063,7 +1101,7 @@ static void test_device_cuda(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT(WIFEXITED(status));
     if (WEXITSTATUS(status) == 1) {
-        CU_ASSERT_PTR_NOT_NULL(strstr(log, "proteind: --device cuda: "));
+        CU_ASSERT_PTR_NOT_NULL(strstr(log, "proteind: error: --device cuda: "));
         CU_ASSERT_PTR_NOT_NULL(strstr(log, "use --device auto or cpu"));
     } else {
         CU_ASSERT_EQUAL(WEXITSTATUS(status), 0);
@@ -1097,9 +1135,9 @@ static void test_device_cuda_module_missing(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(log);
     CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
 #ifdef HAVE_CUDA
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(log, "proteind: --device cuda: cannot load the CUDA backend "
-                    "module /nonexistent/protein-gp-cuda.so: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        log, "proteind: error: --device cuda: cannot load the CUDA backend "
+             "module /nonexistent/protein-gp-cuda.so: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "No such file or directory"));
 #else
     CU_ASSERT_PTR_NOT_NULL(strstr(log, "built without CUDA"));
@@ -1326,7 +1364,7 @@ static void expect_gives_up(const char *log, const char *url,
     CU_ASSERT(now_ms() - t0 < 5000);
     text = read_log(log);
     CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    CU_ASSERT_PTR_NOT_NULL(strstr(text, "proteind: cannot use Redis: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(text, "proteind: error: cannot use Redis: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(text, needle));
     CU_ASSERT_PTR_NULL(strstr(text, "retrying"));
     if (!strstr(text, needle))
@@ -1408,21 +1446,10 @@ static void test_password_wanted(void)
 static void test_spent_sweep_let_go(void)
 {
     const char *extra[] = {"--id", "spent", "--sweep", "spent", NULL};
-    pq_param p[2] = {{.name = "x", .number = 0}, {.name = "y", .number = 0}};
-    pq_params fallback = {2, p};
-    char yaml[1024], key[32];
-    pq_sweep_spec spec = {
-        .name = "spent",
-        .config_yaml = yaml,
-        .owner_uid = (long)getuid(),
-        .max_trials = 3,
-        .fallback = &fallback,
-        .n_fallback = 1,
-    };
+    char key[32];
     pid_t pid;
 
-    snprintf(yaml, sizeof yaml, "name: spent\n%s", sweep_yaml);
-    CU_ASSERT_EQUAL_FATAL(pq_sweep_create(ctx, &spec), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("spent", 0, 3), PQ_OK);
     pid = start_proteind("spent", extra);
     CU_ASSERT(wait_queue("spent", 1, "spent", 20000));
     for (long i = 1; i <= 3; i++) {
@@ -1440,6 +1467,158 @@ static void test_spent_sweep_let_go(void)
     sleep_ms(4500);
     CU_ASSERT(alive(pid));
     CU_ASSERT_EQUAL(count_log("spent", "sweep spent: now the coordinator"), 1);
+    kill9(pid);
+}
+
+/* Points left in a spent sweep's ready queue, which no claim will get,
+ * are removed when proteind lets it go (protein show listed them as
+ * ready). They are left when claims take fallback points meanwhile (no
+ * coordinator, or a claim's wait ran out during a long refit): here the
+ * trials are claimed with no coordinator, then the points are queued
+ * under a lease the test holds. */
+static void test_spent_queue_emptied(void)
+{
+    const char *extra[] = {"--id", "left", "--sweep", "leftover", NULL};
+    pq_param p[2] = {{.name = "x", .number = 0.5}, {.name = "y", .number = 0}};
+    pq_params points[3] = {{2, p}, {2, p}, {2, p}};
+    pq_sweep_info *info;
+    int leader = 0;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("leftover", 0, 2), PQ_OK);
+    CU_ASSERT_EQUAL(run_trial("leftover", "left-0", NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(run_trial("leftover", "left-1", NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_coordinator_acquire(ctx, "leftover", "tester", 10000, &leader),
+        PQ_OK);
+    CU_ASSERT_FATAL(leader);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_queue_replace(ctx, "leftover", "tester", points, 3), PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_release(ctx, "leftover", "tester"), PQ_OK);
+    pid = start_proteind("left", extra);
+    CU_ASSERT(wait_log("left",
+                       "sweep leftover: emptied its ready queue (3 points no "
+                       "trial will get)",
+                       20000));
+    info = info_of("leftover");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->queue_depth, 0);
+    CU_ASSERT_PTR_NULL(info->coordinator);
+    pq_sweep_info_free(info);
+    /* a claim past the budget is refused, the queue emptied or not */
+    CU_ASSERT_PTR_NULL(claim("leftover", "left-2", 60));
+    kill9(pid);
+}
+
+/* Runs the 2 trials of sweep `name` (a budget of 2) while proteind `log`
+ * serves it, then waits until proteind lets it go. */
+static void spend(const char *name, const char *log)
+{
+    char key[64], said[128];
+
+    CU_ASSERT(wait_queue(name, 1, NULL, 20000));
+    for (int i = 0; i < 2; i++) {
+        snprintf(key, sizeof key, "%s-%d", name, i);
+        CU_ASSERT_EQUAL(run_trial(name, key, NULL, NULL), PQ_OK);
+    }
+    snprintf(said, sizeof said,
+             "sweep %s: its budget of 2 trials is used and none runs; no "
+             "longer coordinating it",
+             name);
+    CU_ASSERT(wait_log(log, said, 20000));
+}
+
+/* A finished sweep leaves proteind's served set, so that one running for
+ * months does not walk (and keep) every sweep it ever served; deleted and
+ * created again under its name, it is served again from scratch, whether
+ * a discovery saw it gone (again1, named with --sweep) or not (again2,
+ * found by discovery, deleted and created again at once: rechecked). */
+static void test_finished_sweep_served_anew(void)
+{
+    const char *extra[] = {"--id", "again", "--sweep", "again1", NULL};
+    const char *all[] = {"--id", "again-all", NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("again1", 0, 2), PQ_OK);
+    pid = start_proteind("again", extra);
+    spend("again1", "again");
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "again1", (long)getuid()), PQ_OK);
+    /* a discovery (every 2 s) finds it gone */
+    sleep_ms(2500);
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("again1", 0, 2), PQ_OK);
+    CU_ASSERT(wait_queue("again1", 1, "again", 20000));
+    CU_ASSERT(
+        wait_log("again", "sweep again1: rebuilt from Redis: 0 stream", 5000));
+    CU_ASSERT_EQUAL(count_log("again", "sweep again1: now the coordinator"), 2);
+    kill9(pid);
+
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("again2", 0, 2), PQ_OK);
+    pid = start_proteind("again-all", all);
+    spend("again2", "again-all");
+    sleep_ms(2500);
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "again2", (long)getuid()), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("again2", 0, 2), PQ_OK);
+    CU_ASSERT(wait_queue("again2", 1, "again-all", 20000));
+    CU_ASSERT(wait_log("again-all",
+                       "sweep again2: has trials to coordinate again", 5000));
+    CU_ASSERT_EQUAL(count_log("again-all", "sweep again2: now the coordinator"),
+                    2);
+    kill9(pid);
+}
+
+/* A stopped sweep with a trial running is served until none runs: the
+ * trial of a task that vanished is expired (claims, refused on a stopped
+ * sweep, never do it), not left running for ever; then the sweep is let
+ * go and its ready queue emptied. */
+static void test_stopped_sweep_expires_leases(void)
+{
+    const char *extra[] = {"--id", "stopr", "--sweep", "stopr", NULL};
+    pq_sweep_info *info;
+    pid_t pid;
+    long id = serve_and_claim("stopr", 0, extra, &pid);
+
+    CU_ASSERT_FATAL(id > 0);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "stopr", "stop", (long)getuid()),
+                    PQ_OK);
+    CU_ASSERT(wait_log("stopr",
+                       "sweep stopr: stopped; serving it until its 1 running",
+                       10000));
+    CU_ASSERT(wait_trial_state("stopr", id, PQ_TRIAL_LOST, 8000));
+    CU_ASSERT(wait_log("stopr", "sweep stopr: stopped; no longer coordinating",
+                       10000));
+    CU_ASSERT(wait_log("stopr", "sweep stopr: emptied its ready queue", 5000));
+    info = info_of("stopr");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(info);
+    CU_ASSERT_EQUAL(info->queue_depth, 0);
+    CU_ASSERT_PTR_NULL(info->coordinator);
+    pq_sweep_info_free(info);
+    kill9(pid);
+}
+
+/* --log-level: info (the default) logs changes of state, not a line per
+ * refit; warn leaves those out too. */
+static void test_log_levels(void)
+{
+    const char *info_args[] = {"--id", "lvl", "--sweep", "lvl", NULL};
+    const char *warn_args[] = {"--id",        "lvlw", "--sweep", "lvl",
+                               "--log-level", "warn", NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("lvl", 0), PQ_OK);
+    pid = start_proteind("lvl-info", info_args);
+    CU_ASSERT_FATAL(wait_queue("lvl", DEPTH, "lvl", 10000));
+    CU_ASSERT_EQUAL(run_trial("lvl", "lvl-0", NULL, NULL), PQ_OK);
+    CU_ASSERT(wait_refit_n("lvl", 1, 20000));
+    CU_ASSERT_EQUAL(count_log("lvl-info", "sweep lvl: now the coordinator"), 1);
+    CU_ASSERT_EQUAL(count_log("lvl-info", "starting: id lvl#"), 1);
+    CU_ASSERT_EQUAL(count_log("lvl-info", "sweep=lvl "), 0);
+    kill9(pid);
+
+    pid = start_proteind("lvl-warn", warn_args);
+    CU_ASSERT_FATAL(wait_queue("lvl", DEPTH, "lvlw", 10000));
+    CU_ASSERT_EQUAL(run_trial("lvl", "lvl-1", NULL, NULL), PQ_OK);
+    CU_ASSERT(wait_refit_n("lvl", 2, 20000));
+    CU_ASSERT_EQUAL(count_log("lvl-warn", "proteind: "), 0);
     kill9(pid);
 }
 
@@ -1495,6 +1674,12 @@ static const cunit_test tests[] = {
     {"two proteinds given one --id", test_same_id},
     {"a sweep's hostile demand is bounded", test_hostile_demand},
     {"a spent sweep is let go", test_spent_sweep_let_go},
+    {"a spent sweep's queue is emptied", test_spent_queue_emptied},
+    {"a finished sweep created again is served anew",
+     test_finished_sweep_served_anew},
+    {"a stopped sweep's running trials are expired",
+     test_stopped_sweep_expires_leases},
+    {"--log-level", test_log_levels},
     {"lease expiry: lost and retried", test_lease_expiry},
     {"early stop at the reported cost", test_early_stop_cost_units},
     {"--device cuda", test_device_cuda},

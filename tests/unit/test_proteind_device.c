@@ -16,8 +16,8 @@
  * loads without a driver), and the loader's refusals are checked: no file,
  * a library that is not a module, a module of another build.
  *
- * The test defines proteind_log (proteind.c, not linked here) to see the
- * log lines.
+ * The test defines proteind_log_at (proteind.c, not linked here) to see
+ * the log lines.
  */
 #include "config.h"
 
@@ -37,12 +37,14 @@
 /* Why this machine cannot run CUDA ("" when it can). */
 static char no_device[256];
 static char last_log[1024];
+static proteind_level last_level;
 
 /* Captures proteind's log lines (the real sink is in proteind.c). */
-void proteind_log(const char *fmt, ...)
+void proteind_log_at(proteind_level level, const char *fmt, ...)
 {
     va_list ap;
 
+    last_level = level;
     va_start(ap, fmt);
     vsnprintf(last_log, sizeof last_log, fmt, ap);
     va_end(ap);
@@ -229,6 +231,7 @@ static void test_fit_falls_back_to_cpu(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(
         last_log, "CUDA fit of 5 observations failed (injected fault: "));
     CU_ASSERT_PTR_NOT_NULL(strstr(last_log, "refitting on the CPU backend"));
+    CU_ASSERT_EQUAL(last_level, PROTEIND_WARN);
     CU_ASSERT_STRING_EQUAL(proteind_backend_last_used(b),
                            "cpu (cuda fallback)");
     /* The CPU refit started from the parameters before the failed try. */
