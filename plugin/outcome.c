@@ -3,6 +3,8 @@
  *
  *   killed by a signal (scancel, time limit, preemption)  -> interrupted
  *   exit 128+N for a signal N that Slurm uses to end jobs  -> interrupted
+ *     but SIGKILL by the out-of-memory killer               -> failed
+ *     and SIGTERM/SIGKILL at the job's time limit           -> failed
  *   other non-zero exit status                            -> failed (status)
  *   exit 0 with the metric in the result file             -> completed
  *   exit 0 without it                                     -> failed "no result"
@@ -119,6 +121,19 @@ void spank_protein_outcome_time_limit(spank_protein_outcome *out)
     snprintf(out->reason, sizeof(out->reason),
              "killed at the job's time limit (signal %d, %s)", out->signal,
              strsignal(out->signal));
+}
+
+void spank_protein_outcome_oom(spank_protein_outcome *out,
+                               unsigned long long kills)
+{
+    if (out->kind != SPANK_PROTEIN_INTERRUPTED || out->signal != SIGKILL ||
+        kills == 0)
+        return;
+    out->kind = SPANK_PROTEIN_FAILED;
+    snprintf(out->reason, sizeof(out->reason),
+             "killed by the out-of-memory killer (the step's memory cgroup "
+             "counted %llu oom kill%s)",
+             kills, kills == 1 ? "" : "s");
 }
 
 /* pq_spool_replay's log lines go to the slurmd log. */

@@ -11,7 +11,9 @@
  *                       task_init (the task, before exec): print the
  *                       trial, or fail the task with the claim's error;
  *                       task_exit (root, stepd): record the outcome once
- *                       the step's last task ended (outcome.c).
+ *                       the step's last task ended (outcome.c; a SIGKILL
+ *                       the step's memory cgroup counted as an
+ *                       out-of-memory kill, oom.c).
  *
  * An error from remote init, init_post_opt or user_init drains the node in
  * a batch step, so those never fail: a problem is kept in the step state
@@ -27,6 +29,8 @@
  */
 #include "config.h"
 
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +53,7 @@ static struct {
     uint32_t tasks; /* local tasks of the step */
     uint32_t node;  /* this node's index among the step's nodes */
     uint32_t job_id;
+    uint32_t step_id;
     uint32_t exited; /* tasks seen by task_exit so far */
     int status;      /* merged wait status of those tasks */
     uid_t uid;
@@ -270,6 +275,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     }
     state.uid = job.uid;
     state.job_id = job.job_id;
+    state.step_id = job.step_id;
     if (pq_user_name(job.uid, user, sizeof(user)) == PQ_OK)
         job.user = user;
     if (pq_sweep_qualify(spank_protein_sweep(), job.user, state.sweep,
@@ -356,6 +362,30 @@ static void release_abandoned_claim(void)
             rec.sweep, rec.claim_key);
 }
 
+/* A task killed by SIGKILL: by the out-of-memory killer when the step's
+ * memory cgroup (task/cgroup's) counted a kill, then o becomes a failure.
+ * Without such a cgroup it stays an interrupt, said at debug level. */
+static void check_oom(spank_protein_outcome *o)
+{
+    unsigned long long kills = 0;
+    char msg[PATH_MAX + 160];
+
+    if (o->kind != SPANK_PROTEIN_INTERRUPTED || o->signal != SIGKILL)
+        return;
+    if (spank_protein_oom_kills("/proc/self", state.job_id, state.step_id,
+                                &kills, msg, sizeof(msg)) != 0) {
+        slurm_debug("protein: sweep %s trial %ld: killed by SIGKILL; no "
+                    "out-of-memory count to tell an OOM kill (%s): "
+                    "interrupted",
+                    state.trial.trial->sweep, state.trial.trial->id, msg);
+        return;
+    }
+    slurm_debug("protein: sweep %s trial %ld: killed by SIGKILL; %s counted "
+                "%llu out-of-memory kills",
+                state.trial.trial->sweep, state.trial.trial->id, msg, kills);
+    spank_protein_outcome_oom(o, kills);
+}
+
 /* slurmstepd, as root, once per task: when the step's last task ended,
  * reads the result file and records the trial's outcome. Never fails.
  * A step on several nodes claims its one trial on each; only its first
@@ -407,6 +437,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         have_result = 1;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
                                  problem[0] ? problem : NULL, &outcome);
+    check_oom(&outcome);
     if (outcome.kind == SPANK_PROTEIN_INTERRUPTED &&
         spank_protein_time_limit_reached(state.job_id))
         spank_protein_outcome_time_limit(&outcome);

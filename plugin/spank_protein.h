@@ -8,6 +8,7 @@
  *   options.c        the --sweep option and its submit-time checks;
  *   claim.c          the claim key and the claim + environment export;
  *   outcome.c        exit status + result -> completed/failed/interrupted;
+ *   oom.c            out-of-memory kills counted by the step's cgroup;
  *   result_file.c    creating and safely reading $PROTEIN_RESULT.
  *
  * Every message starts with "protein: ". Only slurm_spank_* and the
@@ -224,6 +225,15 @@ int spank_protein_status_merge(int merged, int status);
  * it would skip. Other outcomes are left alone. */
 void spank_protein_outcome_time_limit(spank_protein_outcome *out);
 
+/* A trial whose task was killed by SIGKILL (itself, or a child the batch
+ * shell reported as 137) in a step whose memory cgroup counted `kills` >
+ * 0 out-of-memory kills ran out of memory: out becomes FAILED, "killed by
+ * the out-of-memory killer", which the optimizer learns from, where a
+ * rerun would run out again. Other outcomes, and kills == 0 (scancel
+ * --signal=KILL), are left alone. */
+void spank_protein_outcome_oom(spank_protein_outcome *out,
+                               unsigned long long kills);
+
 /* Decides a trial's outcome from a raw wait status and the parsed result
  * (NULL when there was none). A completed trial without a finite,
  * non-negative cost costs 1, as under `protein run`. result_problem, if
@@ -249,6 +259,22 @@ int spank_protein_record(const spank_protein_config *cfg,
 int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const pq_trial *t,
                                  const spank_protein_outcome *o);
+
+/* ------------------------------------------------------------ oom.c */
+
+/* The out-of-memory kills counted so far in the memory cgroup of step
+ * step_id of job job_id, found as Slurm's task/cgroup makes it (cgroup v1
+ * or v2) from the cgroup of the calling process, which must be that
+ * step's slurmstepd: proc_self is "/proc/self" (a test passes a directory
+ * with "cgroup" and "mountinfo" files of its own). v1 adds the step's
+ * memory.oom_control and each task_N's; v2 reads step_STEP/user's
+ * memory.events. Reads are bounded and never block. Returns 0 with the
+ * count in *kills and the step's cgroup directory in msg, or -1 with the
+ * reason none was read in msg (no memory cgroup: no task/cgroup memory
+ * enforcement, a kernel without the counter). Nothing to free. */
+int spank_protein_oom_kills(const char *proc_self, uint32_t job_id,
+                            uint32_t step_id, unsigned long long *kills,
+                            char *msg, size_t msglen);
 
 /* ------------------------------------------------------------ result_file.c */
 

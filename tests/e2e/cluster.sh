@@ -15,6 +15,10 @@
 # Everything lives in $PROTEIN_E2E_DIR (default ${TMPDIR:-/tmp}/protein-e2e):
 # slurm.conf, munge key and socket, state, spool, logs, redis data, job
 # output. PROTEIN_E2E_CPUS sets the CPUs the node announces (default 16).
+# PROTEIN_E2E_CGROUP=1 tracks and confines jobs with cgroups
+# (proctrack/cgroup, task/cgroup, ConstrainRAMSpace=yes in cgroup.conf):
+# memory becomes a consumable resource (the node announces 4096 MB), so
+# every job should ask for --mem.
 # Clients source $PROTEIN_E2E_DIR/env.sh (SLURM_CONF, PROTEIN_REDIS,
 # E2E_NODE, PATH with the built protein and proteind). Only processes
 # recorded in $PROTEIN_E2E_DIR/started are ever stopped, after checking
@@ -36,6 +40,14 @@ SLURMD_PORT=${PROTEIN_E2E_SLURMD_PORT:-6818}
 # fine for short tasks); a %64 array needs 64.
 CPUS=${PROTEIN_E2E_CPUS:-16}
 NODE=$(hostname -s)
+PROCTRACK=proctrack/linuxproc TASK=task/none SELECT=CR_Core MEM= FIRST_JOB=
+if [ "${PROTEIN_E2E_CGROUP:-0}" = 1 ]; then
+    PROCTRACK=proctrack/cgroup TASK=task/cgroup SELECT=CR_Core_Memory
+    MEM=" RealMemory=4096"
+    # Slurm names a job's cgroup /slurm_NODE/uid_UID/job_ID, the same in
+    # every cluster on this machine: ids of our own keep them apart.
+    FIRST_JOB="FirstJobId=$(( 100000 + $$ % 800000 ))"
+fi
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 skip() { echo "cluster.sh: SKIP: $*" >&2; exit 77; }
@@ -95,8 +107,8 @@ SlurmctldLogFile=$D/log/slurmctld.log
 SlurmdLogFile=$D/log/slurmd.log
 SlurmctldDebug=info
 SlurmdDebug=info
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
+ProctrackType=$PROCTRACK
+TaskPlugin=$TASK
 JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
@@ -105,16 +117,24 @@ MpiDefault=none
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+SelectTypeParameters=$SELECT
+$FIRST_JOB
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=600
 MailProg=/bin/true
 KillWait=2
 PlugStackConfig=$D/plugstack.conf
-NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$CPUS$MEM State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
+    # cgroup.conf lies beside slurm.conf, where Slurm looks for it
+    if [ "$TASK" = task/cgroup ]; then
+        printf '%s\n' CgroupPlugin=autodetect ConstrainRAMSpace=yes \
+            > "$D/cgroup.conf"
+    else
+        rm -f "$D/cgroup.conf"
+    fi
     echo "include $D/plugstack.conf.d/*.conf" > "$D/plugstack.conf"
     # kept across `up` (a test may have added options with `plugstack`),
     # unless it names another build's plugin or another Redis: a cluster

@@ -32,19 +32,12 @@ PROTEIN=$B/cli/protein
 
 failures=0
 
-"$CLUSTER" up > /dev/null
-rc=$?
-[ $rc -eq 0 ] || exit $rc
-trap '"$CLUSTER" down; [ $failures -eq 0 ] && rm -rf "$PROTEIN_E2E_DIR"' EXIT
-. "$PROTEIN_E2E_DIR/env.sh"
-D=$PROTEIN_E2E_DIR
-OUT=$D/out
-RCLI="redis-cli -p ${PROTEIN_REDIS##*:}"
+# cluster_up, job_state, job_exit, wait_done, wait_line, trial_field,
+# wait_field, make_sweep
+. "$HERE/lib.sh"
+cluster_up
 
 # ------------------------------------------------------------ helpers
-
-# job_state, job_exit, wait_done
-. "$HERE/lib.sh"
 
 # wait_running JOBID: until the job runs.
 wait_running() {
@@ -56,44 +49,10 @@ wait_running() {
     return 1
 }
 
-# wait_line PATH REGEX: until a line of PATH matches (10 s).
-wait_line() {
-    local n=100
-    while [ $n -gt 0 ]; do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; n=$((n - 1)); done
-    return 1
-}
-
 node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
 # node_up: the node takes jobs (idle, or running the time-limit case's job
 # beside them), neither drained nor down
 node_up() { case "$(node_state)" in idle | mix | alloc) return 0 ;; *) return 1 ;; esac; }
-
-# Jobs run as the caller (root): a bare sweep name means $U/NAME.
-U=$(id -un)
-trial_field() { $RCLI HGET "protein:{$U/$1}:trial:$2" "$3"; }
-
-# wait_field SWEEP TRIAL FIELD VALUE [SECONDS]: until the trial's field has
-# that value. An outcome is recorded by slurmstepd as the task ends, which
-# may be after squeue stops listing the job.
-wait_field() {
-    local n=$(( ${5:-15} * 10 ))
-    while [ $n -gt 0 ]; do
-        [ "$(trial_field "$1" "$2" "$3")" = "$4" ] && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    echo "trial $2 of $1: $3 is '$(trial_field "$1" "$2" "$3")', not '$4'"; return 1
-}
-
-# make_sweep NAME MAX_TRIALS: a sweep of examples/sweeps/quadratic.yaml
-# renamed; returns 1 when the CLI is missing, 2 when `protein create` fails.
-make_sweep() {
-    [ -x "$PROTEIN" ] || return 1
-    sed -e "s/^max_trials: .*/max_trials: $2/" \
-        "$SRC/examples/sweeps/quadratic.yaml" > "$D/$1.yaml"
-    "$PROTEIN" create "$D/$1.yaml" --name "$1" --redis "$PROTEIN_REDIS" \
-        > "$D/$1.create.log" 2>&1 ||
-        { cat "$D/$1.create.log"; return 2; }
-}
 
 # ------------------------------------------------------------ no sweep needed
 

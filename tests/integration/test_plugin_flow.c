@@ -221,9 +221,15 @@ static void test_interrupt_and_requeue(void)
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT(env_is("PROTEIN_TRIAL", "1"));
-    plugin_stub.exit_status = SIGTERM; /* scancel, requeue */
+    /* scancel --batch --signal=KILL, requeue: this process is in no
+     * memory cgroup of job 601's, so there is no out-of-memory count to
+     * tell an OOM kill: interrupted, said at debug level only */
+    plugin_stub.exit_status = SIGKILL;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
     slurm_spank_exit(NULL, 0, NULL);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_debug, "no out-of-memory count"));
+    CU_ASSERT_STRING_EQUAL(plugin_stub.last_error, "");
     r = trial("flow2", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);

@@ -1,9 +1,10 @@
 /*
  * test_plugin.c - unit tests of the SPANK plugin's logic (plugin/), with
  * the spank_* functions stubbed (test_plugin_stub.c): plugstack arguments,
- * --sweep validation, claim keys, outcome decisions and result-file
- * safety. Needs no Slurm and no Redis (an unreachable Redis is tested on
- * a closed loopback port).
+ * --sweep validation, claim keys, outcome decisions, result-file
+ * safety and the out-of-memory count of a step's memory cgroup (a cgroup
+ * tree and /proc files of our own in a temporary directory). Needs no Slurm and
+ * no Redis (an unreachable Redis is tested on a closed loopback port).
  */
 #include "config.h"
 
@@ -512,6 +513,196 @@ static void test_outcome_time_limit(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "exit status 3"));
 }
 
+/* Killed by SIGKILL in a step whose memory cgroup counted an OOM kill: a
+ * failure the optimizer learns from (the shell's 137 too); a SIGKILL with
+ * no kill counted (scancel --batch --signal=KILL) or another signal stays
+ * an interrupt, and other outcomes are left alone. */
+static void test_outcome_oom(void)
+{
+    spank_protein_outcome o;
+
+    spank_protein_outcome_decide(SIGKILL, NULL, NULL, &o);
+    spank_protein_outcome_oom(&o, 1);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_STRING_EQUAL(o.reason,
+                           "killed by the out-of-memory killer (the step's "
+                           "memory cgroup counted 1 oom kill)");
+    spank_protein_outcome_decide((128 + SIGKILL) << 8, NULL, NULL, &o);
+    spank_protein_outcome_oom(&o, 2);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_FAILED);
+    CU_ASSERT_EQUAL(o.exit_status, 137);
+    CU_ASSERT_PTR_NOT_NULL(strstr(o.reason, "counted 2 oom kills)"));
+    spank_protein_outcome_decide(SIGKILL, NULL, NULL, &o);
+    spank_protein_outcome_oom(&o, 0);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    spank_protein_outcome_decide(SIGTERM, NULL, NULL, &o);
+    spank_protein_outcome_oom(&o, 1);
+    CU_ASSERT_EQUAL(o.kind, SPANK_PROTEIN_INTERRUPTED);
+    spank_protein_outcome_decide(3 << 8, NULL, NULL, &o);
+    spank_protein_outcome_oom(&o, 1);
+    CU_ASSERT_STRING_EQUAL(o.reason, "exit status 3");
+}
+
+/* Writes text into tmpdir/rel, making its directories. */
+static void put(const char *rel, const char *text)
+{
+    char path[1024], *slash;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+    for (slash = strchr(path + strlen(tmpdir) + 1, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        mkdir(path, 0755);
+        *slash = '/';
+    }
+    f = fopen(path, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Writes tmpdir/NAME/proc/{cgroup,mountinfo}: slurmstepd in cgroup_line's
+ * hierarchy, mounted as mount_line says (MNT: tmpdir/NAME/mnt, escaped as
+ * mountinfo escapes a space). */
+static void put_proc(const char *name, const char *cgroup_text,
+                     const char *mount_line)
+{
+    char rel[128], mnt[1024], line[2048];
+    const char *at = strstr(mount_line, "MNT");
+
+    snprintf(rel, sizeof(rel), "%s/proc/cgroup", name);
+    put(rel, cgroup_text);
+    snprintf(mnt, sizeof(mnt), "%s/%s/mnt", tmpdir, name);
+    snprintf(line, sizeof(line),
+             "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw\n"
+             "32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n"
+             "%.*s%s%s\n",
+             (int)(at - mount_line), mount_line, mnt, at + 3);
+    snprintf(rel, sizeof(rel), "%s/proc/mountinfo", name);
+    put(rel, line);
+}
+
+static int oom_kills(const char *name, uint32_t job, uint32_t step,
+                     unsigned long long *kills, char *msg, size_t len)
+{
+    char proc[512];
+
+    snprintf(proc, sizeof(proc), "%s/%s/proc", tmpdir, name);
+    return spank_protein_oom_kills(proc, job, step, kills, msg, len);
+}
+
+/* cgroup v1, as seen on a Slurm 22.05 node: slurmstepd in
+ * slurm_NODE/uid_0/job_J/step_batch, each task in task_N below it, the
+ * kill counted only in the victim's task_N. */
+static void test_oom_v1(void)
+{
+    const char *step = "v1/mnt/slurm_vm/uid_0/job_7/step_batch";
+    char rel[256], want[1024], msg[4096];
+    unsigned long long kills = 99;
+
+    put_proc("v1",
+             "9:name=systemd:/\n6:freezer:/slurm_vm/uid_0/job_7\n"
+             "4:memory:/slurm_vm/uid_0/job_7/step_batch\n0::/\n",
+             "35 31 0:32 / MNT rw,relatime - cgroup cgroup rw,memory");
+    snprintf(rel, sizeof(rel), "%s/memory.oom_control", step);
+    put(rel, "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n");
+    snprintf(rel, sizeof(rel), "%s/task_0/memory.oom_control", step);
+    put(rel, "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n");
+    snprintf(rel, sizeof(rel), "%s/task_1/memory.oom_control", step);
+    put(rel, "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n");
+    /* not a task's: not counted */
+    snprintf(rel, sizeof(rel), "%s/other/memory.oom_control", step);
+    put(rel, "oom_kill 40\n");
+    snprintf(rel, sizeof(rel), "%s/task_2/cpu.stat", step);
+    put(rel, "nr_periods 0\n"); /* a task without the file adds nothing */
+    CU_ASSERT_EQUAL(
+        oom_kills("v1", 7, SLURM_BATCH_SCRIPT, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 3);
+    snprintf(want, sizeof(want), "%s/%s", tmpdir, step);
+    CU_ASSERT_STRING_EQUAL(msg, want);
+    /* another job's or step's stepd: not this step's cgroup */
+    CU_ASSERT_EQUAL(
+        oom_kills("v1", 70, SLURM_BATCH_SCRIPT, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "is not its step's"));
+    CU_ASSERT_EQUAL(oom_kills("v1", 7, 0, &kills, msg, sizeof(msg)), -1);
+    /* a kernel older than 4.13 has no oom_kill line */
+    snprintf(rel, sizeof(rel), "%s/memory.oom_control", step);
+    put(rel, "oom_kill_disable 0\nunder_oom 0\n");
+    CU_ASSERT_EQUAL(
+        oom_kills("v1", 7, SLURM_BATCH_SCRIPT, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no oom_kill counter in"));
+}
+
+/* Step numbers, co-mounted controllers, a mount of a subtree under a
+ * path with a space, and the nodes where no count can be read. */
+static void test_oom_v1_paths(void)
+{
+    char want[1024], msg[4096];
+    unsigned long long kills = 0;
+
+    /* step 12 of job 8 is not step 123; step 1 and job 88 are not 12 of 8 */
+    put_proc("v1b", "5:blkio,memory:/slurm/uid_1000/job_8/step_123\n",
+             "35 31 0:32 / MNT rw - cgroup cgroup rw,blkio,memory");
+    CU_ASSERT_EQUAL(oom_kills("v1b", 8, 12, &kills, msg, sizeof(msg)), -1);
+    put_proc("v1b", "5:blkio,memory:/slurm/uid_1000/job_8/step_12\n",
+             "35 31 0:32 / MNT rw - cgroup cgroup rw,blkio,memory");
+    put("v1b/mnt/slurm/uid_1000/job_8/step_12/memory.oom_control",
+        "oom_kill 4\n");
+    CU_ASSERT_EQUAL(oom_kills("v1b", 8, 1, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_EQUAL(oom_kills("v1b", 88, 12, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_EQUAL(oom_kills("v1b", 8, 12, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 4);
+    /* "memoryx" is not memory; the mount holds /slurm only, at a path
+     * with a space */
+    put_proc("v1c", "3:memoryx:/\n4:memory:/slurm/uid_0/job_9/step_extern\n",
+             "35 31 0:32 /slurm MNT/a\\040b rw - cgroup cgroup rw,memory");
+    put("v1c/mnt/a b/uid_0/job_9/step_extern/memory.oom_control",
+        "oom_kill 1\n");
+    CU_ASSERT_EQUAL(
+        oom_kills("v1c", 9, SLURM_EXTERN_CONT, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 1);
+    snprintf(want, sizeof(want), "%s/v1c/mnt/a b/uid_0/job_9/step_extern",
+             tmpdir);
+    CU_ASSERT_STRING_EQUAL(msg, want);
+    /* no memory controller mounted, no mount for it, no /proc files */
+    put_proc("none", "1:cpu:/\n", "35 31 0:32 / MNT rw - cgroup cgroup rw,cpu");
+    CU_ASSERT_EQUAL(oom_kills("none", 9, 0, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no memory cgroup in"));
+    put_proc("nomount", "4:memory:/slurm/uid_0/job_9/step_0\n",
+             "35 31 0:32 / MNT rw - cgroup cgroup rw,cpu");
+    CU_ASSERT_EQUAL(oom_kills("nomount", 9, 0, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "no cgroup v1 mount holding"));
+    CU_ASSERT_EQUAL(oom_kills("absent", 9, 0, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "cannot read"));
+}
+
+/* cgroup v2, as Slurm 22.05 lays it out: slurmstepd in step_S/slurm, the
+ * tasks below step_S/user, whose memory.events counts their kills. */
+static void test_oom_v2(void)
+{
+    const char *step = "v2/mnt/system.slice/vm_slurmstepd.scope/job_5/step_0";
+    char rel[256], want[1024], msg[4096];
+    unsigned long long kills = 0;
+
+    put_proc("v2", "0::/system.slice/vm_slurmstepd.scope/job_5/step_0/slurm\n",
+             "30 23 0:26 / MNT rw,nosuid - cgroup2 cgroup2 rw,nsdelegate");
+    snprintf(rel, sizeof(rel), "%s/user/memory.events", step);
+    put(rel, "low 0\nhigh 0\nmax 12\noom 3\noom_group_kill 9\n"
+             "oom_kill 2\n");
+    CU_ASSERT_EQUAL(oom_kills("v2", 5, 0, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 2);
+    snprintf(want, sizeof(want), "%s/%s", tmpdir, step);
+    CU_ASSERT_STRING_EQUAL(msg, want);
+    /* hybrid: a v1 memory hierarchy wins over the v2 line */
+    put_proc("v2",
+             "0::/system.slice/vm_slurmstepd.scope/job_5/step_0/slurm\n"
+             "4:memory:/\n",
+             "30 23 0:26 / MNT rw,nosuid - cgroup2 cgroup2 rw,nsdelegate");
+    CU_ASSERT_EQUAL(oom_kills("v2", 5, 0, &kills, msg, sizeof(msg)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(msg, "memory cgroup / is not its step's"));
+}
+
 static void test_status_merge(void)
 {
     int s = 0;
@@ -797,6 +988,10 @@ static const cunit_test tests[] = {
     {"outcome: interrupted", test_outcome_interrupted},
     {"outcome: time limit", test_outcome_time_limit},
     {"outcome: merge", test_status_merge},
+    {"outcome: out of memory", test_outcome_oom},
+    {"oom: cgroup v1", test_oom_v1},
+    {"oom: cgroup v1 paths", test_oom_v1_paths},
+    {"oom: cgroup v2", test_oom_v2},
     {"result: private directory, fresh names", test_result_create_private},
     {"result: directory taken by another", test_result_create_taken},
     {"result: base directory missing", test_result_create_no_base},

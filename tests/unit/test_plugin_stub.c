@@ -152,6 +152,15 @@ void slurm_info(const char *fmt, ...)
     va_end(ap);
 }
 
+void slurm_debug(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    record(plugin_stub.last_debug, fmt, ap);
+    va_end(ap);
+}
+
 void slurm_spank_log(const char *fmt, ...)
 {
     va_list ap;

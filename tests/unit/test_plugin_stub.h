@@ -30,6 +30,7 @@ struct plugin_stub {
     char last_error[PLUGIN_STUB_MSG];
     char last_info[PLUGIN_STUB_MSG];
     char last_log[PLUGIN_STUB_MSG];
+    char last_debug[PLUGIN_STUB_MSG];
     int error_fd; /* > 0: slurm_error also writes each
                    * message and a newline here (to see
                    * the error of a task that _exits) */
