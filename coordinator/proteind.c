@@ -539,8 +539,9 @@ static int sync_served(daemon_state *d, char **names, size_t n, int complete)
 /* Looks at up to FINISHED_RECHECKS sweeps let go as finished, in turn
  * (one read each), and forgets those that are gone or have work again, so
  * that discovery serves them anew: a sweep deleted and created again
- * between two discoveries is listed all along, and a spent sweep whose
- * resumed trial is lost gets a budget slot back. Nothing else brings a
+ * between two discoveries is listed all along, a spent sweep's budget may
+ * be raised (protein budget), and a spent sweep whose resumed trial is
+ * lost gets a budget slot back. Nothing else brings a
  * finished sweep back (stopped is final). Returns PQ_EIO when Redis
  * failed, else PQ_OK (a sweep that cannot be read stays finished). */
 static int recheck_finished(daemon_state *d)
@@ -561,7 +562,8 @@ static int recheck_finished(daemon_state *d)
             continue;
         if (rc == PQ_OK)
             proteind_info("sweep %s: has trials to coordinate again "
-                          "(created anew, or a resumed trial was lost); "
+                          "(created anew, its budget raised, or a resumed "
+                          "trial lost); "
                           "serving it",
                           d->finished[at]);
         free(d->finished[at]);

@@ -1566,6 +1566,36 @@ static void test_finished_sweep_served_anew(void)
     kill9(pid);
 }
 
+/* A spent sweep whose owner raises its budget (protein budget) has trials
+ * to coordinate again: proteind serves it again, and the new trials are
+ * the model's picks, not fallback points. */
+static void test_raised_budget_served_again(void)
+{
+    const char *extra[] = {"--id", "raised", "--sweep", "raised", NULL};
+    long budget = 0, used = 0;
+    pq_trial *t;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_budgeted("raised", 0, 2), PQ_OK);
+    pid = start_proteind("raised", extra);
+    spend("raised", "raised");
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raised", 2, 1, (long)getuid(),
+                                        &budget, &used),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(budget, 4);
+    CU_ASSERT_EQUAL(used, 2);
+    CU_ASSERT(wait_log("raised", "sweep raised: has trials to coordinate again",
+                       10000));
+    CU_ASSERT(wait_queue("raised", 1, "raised", 20000));
+    CU_ASSERT(
+        wait_log("raised", "sweep raised: rebuilt from Redis: 2 stream", 5000));
+    t = claim("raised", "raised-more", 60);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL(t->fallback, 0);
+    pq_trial_free(t);
+    kill9(pid);
+}
+
 /* A stopped sweep with a trial running is served until none runs: the
  * trial of a task that vanished is expired (claims, refused on a stopped
  * sweep, never do it), not left running for ever; then the sweep is let
@@ -1677,6 +1707,8 @@ static const cunit_test tests[] = {
     {"a spent sweep's queue is emptied", test_spent_queue_emptied},
     {"a finished sweep created again is served anew",
      test_finished_sweep_served_anew},
+    {"a spent sweep whose budget is raised is served again",
+     test_raised_budget_served_again},
     {"a stopped sweep's running trials are expired",
      test_stopped_sweep_expires_leases},
     {"--log-level", test_log_levels},
