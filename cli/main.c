@@ -203,7 +203,8 @@ void cli_usage(FILE *fp, const char *verb)
         fprintf(fp, "  %-8s %s\n", verbs[i].name, verbs[i].summary);
     fprintf(fp, "\nexit status: 0 ok, 1 failure, 2 usage or config error, "
                 "3 stop early (report),\n"
-                "130 interrupted. See " PROTEIN_DOCDIR "/user-guide.md.\n");
+                "130 interrupted.\n"
+                "See 'man protein' and " PROTEIN_DOCDIR "/user-guide.md.\n");
 }
 
 static void vmessage(const char *verb, const char *fmt, va_list ap)
