@@ -344,7 +344,17 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         switch (c) {
         case OPT_REDIS: opts->redis_url = optarg; break;
         case OPT_PASSWORD_FILE: opts->password_file = optarg; break;
-        case OPT_DEVICE: opts->device = optarg; break;
+        case OPT_DEVICE:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "cpu") != 0 &&
+                strcmp(optarg, "cuda") != 0) {
+                fprintf(stderr,
+                        "proteind: --device: unknown device '%s' (use auto, "
+                        "cpu or cuda)\n",
+                        optarg);
+                return 2;
+            }
+            opts->device = optarg;
+            break;
         case OPT_SWEEP:
             if (name_sweep(optarg, &opts->sweeps[opts->n_sweeps]) != 0)
                 return 2;

@@ -220,7 +220,9 @@ spank_protein_connect_options(const spank_protein_config *cfg,
     pq_connect_options o;
 
     memset(&o, 0, sizeof(o));
-    o.url = cfg->redis_url[0] ? cfg->redis_url : NULL;
+    /* never $PROTEIN_REDIS: the environment of whoever loaded the plugin
+     * (a submitter, slurmd) does not choose the Redis of the cluster */
+    o.url = cfg->redis_url[0] ? cfg->redis_url : PQ_DEFAULT_URL;
     o.password_file =
         with_password_file && cfg->password_file[0] ? cfg->password_file : NULL;
     o.connect_timeout_ms = cfg->connect_timeout_ms;

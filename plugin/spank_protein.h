@@ -68,7 +68,8 @@ void spank_protein_config_defaults(spank_protein_config *cfg);
 int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                              char *err, size_t errlen);
 
-/* Connection options for cfg (pointers into cfg; nothing to free).
+/* Connection options for cfg (pointers into cfg; nothing to free): its
+ * redis=, else PQ_DEFAULT_URL, never $PROTEIN_REDIS.
  * with_password_file: 0 leaves password_file out (submit hosts, where the
  * file is root's). extra_ms is added to the command timeout (a claim that
  * may wait on the server for a coordinator point). */

@@ -18,8 +18,6 @@
 
 #include "pq_internal.h"
 
-#define DEFAULT_URL "redis://127.0.0.1:6379"
-
 /* The refusal of a URL that carries a password, around the redacted URL
  * cut to URL_QUOTED_MAX bytes: the advice at its end must reach the user
  * whole, however long the URL. */
@@ -452,7 +450,7 @@ static const char *chosen_url(const char *url)
 {
     if (!url || !*url)
         url = getenv("PROTEIN_REDIS");
-    return url && *url ? url : DEFAULT_URL;
+    return url && *url ? url : PQ_DEFAULT_URL;
 }
 
 /* See protein_queue.h. */

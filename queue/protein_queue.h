@@ -164,10 +164,14 @@ int pq_result_line_value(const char *line, size_t len, const char *key,
 
 /* ------------------------------------------------------------ client */
 
+/* The Redis a connection uses when neither its URL nor $PROTEIN_REDIS
+ * names one. */
+#define PQ_DEFAULT_URL "redis://127.0.0.1:6379"
+
 typedef struct pq_connect_options {
     /* redis://[user@]host:port[/db] or unix:///path; NULL =
-     * $PROTEIN_REDIS or redis://127.0.0.1:6379; a password in it is
-     * refused (PQ_EINVAL) */
+     * $PROTEIN_REDIS or PQ_DEFAULT_URL; a password in it is refused
+     * (PQ_EINVAL) */
     const char *url;
     /* The password: this, else the first line of password_file, else
      * $PROTEIN_REDIS_PASSWORD (empty counts as unset), else none. A

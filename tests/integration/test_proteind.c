@@ -391,10 +391,13 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --max-fit-obs -1 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    /* a typo in the unit file: exit 2, which systemd does not restart */
     snprintf(cmd, sizeof cmd,
-             "'%s' --device tpu 2>&1 | grep -q 'unknown --device'",
+             "'%s' --device tpu 2>&1 | grep -q 'unknown device'",
              proteind_path);
     CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "'%s' --device tpu 2>/dev/null", proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
     snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- '--log-level LEVEL'",
              proteind_path);
     CU_ASSERT_EQUAL(system(cmd), 0);

@@ -108,6 +108,13 @@ static void test_args_every_key(void)
     o = spank_protein_connect_options(&cfg, 0, 0);
     CU_ASSERT_PTR_NULL(o.password_file);
     CU_ASSERT_EQUAL(o.command_timeout_ms, 9000);
+    /* Without redis=, the default Redis, whatever the environment of the
+     * process that loaded the plugin names. */
+    cfg.redis_url[0] = '\0';
+    setenv("PROTEIN_REDIS", "redis://10.9.9.9:6379", 1);
+    o = spank_protein_connect_options(&cfg, 1, 0);
+    unsetenv("PROTEIN_REDIS");
+    CU_ASSERT_STRING_EQUAL(o.url, PQ_DEFAULT_URL);
 }
 
 static void test_args_unknown_key(void)
