@@ -43,7 +43,8 @@ static void check(const spank_protein_config *cfg)
         (cfg->submit_check != 0 && cfg->submit_check != 1))
         abort();
     o = spank_protein_connect_options(cfg, 1, cfg->claim_timeout_s * 1000);
-    if (o.url != (cfg->redis_url[0] ? cfg->redis_url : PQ_DEFAULT_URL) ||
+    if ((cfg->redis_url[0] ? o.url != cfg->redis_url
+                           : !o.url || strcmp(o.url, PQ_DEFAULT_URL) != 0) ||
         (o.password_file && o.password_file != cfg->password_file) ||
         o.command_timeout_ms < cfg->command_timeout_ms)
         abort();
