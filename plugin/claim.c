@@ -102,27 +102,50 @@ int spank_protein_lease_seconds(const spank_protein_config *cfg,
     return (int)(end - now) + cfg->lease_margin_s;
 }
 
-int spank_protein_time_limit_reached(uint32_t job_id)
+/* The state of job_id as slurmctld has it (job_state, flags included)
+ * into *state: 0, or -1 when it cannot be learnt. */
+static int job_state(uint32_t job_id, uint32_t *state)
 {
     int (*load_job)(job_info_msg_t **, uint32_t, uint16_t);
     void (*free_msg)(job_info_msg_t *);
     job_info_msg_t *msg = NULL;
-    int timed_out = 0;
+    int rv = -1;
 
-    /* The job's state, not its end time: slurmctld sets the end time to
-     * "now" whenever it ends a job (scancel, requeue, preemption too), and
-     * sets TIMEOUT before it signals the steps of a job out of time. */
     *(void **)&load_job = dlsym(RTLD_DEFAULT, "slurm_load_job");
     *(void **)&free_msg = dlsym(RTLD_DEFAULT, "slurm_free_job_info_msg");
     if (load_job == NULL || free_msg == NULL ||
         load_job(&msg, job_id, SHOW_ALL) != 0 || msg == NULL)
-        return 0;
+        return -1;
     for (uint32_t i = 0; i < msg->record_count; i++)
-        if (msg->job_array[i].job_id == job_id &&
-            (msg->job_array[i].job_state & JOB_STATE_BASE) == JOB_TIMEOUT)
-            timed_out = 1;
+        if (msg->job_array[i].job_id == job_id) {
+            *state = msg->job_array[i].job_state;
+            rv = 0;
+        }
     free_msg(msg);
-    return timed_out;
+    return rv;
+}
+
+int spank_protein_time_limit_reached(uint32_t job_id)
+{
+    uint32_t state;
+
+    /* The job's state, not its end time: slurmctld sets the end time to
+     * "now" whenever it ends a job (scancel, requeue, preemption too), and
+     * sets TIMEOUT before it signals the steps of a job out of time. */
+    return job_state(job_id, &state) == 0 &&
+           (state & JOB_STATE_BASE) == JOB_TIMEOUT;
+}
+
+int spank_protein_job_ended_by_slurm(uint32_t job_id)
+{
+    uint32_t state;
+
+    /* slurmctld marks a job CANCELLED (scancel), PREEMPTED or REQUEUE
+     * before it signals its steps */
+    return job_state(job_id, &state) == 0 &&
+           ((state & JOB_STATE_BASE) == JOB_CANCELLED ||
+            (state & JOB_STATE_BASE) == JOB_PREEMPTED ||
+            (state & (JOB_REQUEUE | JOB_REQUEUE_HOLD)) != 0);
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,

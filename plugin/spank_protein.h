@@ -166,6 +166,12 @@ typedef struct spank_protein_job {
  * not, or that cannot be learnt. */
 int spank_protein_time_limit_reached(uint32_t job_id);
 
+/* Whether slurmctld has cancelled, preempted or requeued job_id (asked as
+ * spank_protein_time_limit_reached asks): a task SIGKILLed then was
+ * killed by Slurm, whatever out-of-memory kills its step counted before.
+ * 0 when it has not, or that cannot be learnt. */
+int spank_protein_job_ended_by_slurm(uint32_t job_id);
+
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
  * time the job has left by its time limit plus cfg->lease_margin_s (asked
  * of slurmctld through slurm_get_end_time, found in the slurmstepd that

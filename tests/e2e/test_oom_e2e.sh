@@ -10,7 +10,9 @@
 #   - an srun --sweep step outgrowing --mem: failed the same way;
 #   - a SIGKILL that is not the OOM killer's (scancel --batch
 #     --signal=KILL, and Slurm's own after KillWait for a task that
-#     ignores SIGTERM): interrupted, as before.
+#     ignores SIGTERM): interrupted, as before; and Slurm's after a
+#     scancel of a job whose step counted an OOM kill that the trial
+#     outlived (a child's): interrupted.
 #
 # Skips (77) without root, Slurm's daemons, redis-server or the protein
 # CLI, and where Slurm cannot confine memory here: no cgroup v1 memory
@@ -103,6 +105,20 @@ case_sigkill() {
         outcome_is "$OUT/stubborn.out" interrupted "killed by signal 9 (Killed)"
 }
 check "SIGKILL not from the OOM killer (scancel --batch --signal=KILL; after KillWait): interrupted" case_sigkill
+
+# A child killed by the OOM killer that the script outlives, then a plain
+# scancel (SIGTERM ignored, SIGKILL after KillWait): Slurm's kill, not the
+# OOM killer's, though the step counted one: interrupted.
+case_oom_then_scancel() {
+    local j
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsh -c "tail /dev/zero"\necho survived\ntrap "" TERM\nexec sleep 60\n' > "$OUT/survive.sh"
+    j=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/survive.out" "$OUT/survive.sh") || return 1
+    wait_line "$OUT/survive.out" '^survived' || return 1
+    scancel "$j"
+    wait_done "$j" &&
+        outcome_is "$OUT/survive.out" interrupted "killed by signal 9 (Killed)"
+}
+check "scancel after an OOM kill the trial survived: interrupted" case_oom_then_scancel
 
 echo "$failures failure(s)"
 [ $failures -eq 0 ]
