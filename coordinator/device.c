@@ -282,6 +282,14 @@ const protein_gp_cuda_module *proteind_cuda_module_load(const char *path,
         return NULL;
     }
     m = entry();
+    if (!m) {
+        snprintf(why, len,
+                 "%s is not a protein CUDA backend module: its entry "
+                 "point gave nothing",
+                 path);
+        dlclose(handle);
+        return NULL;
+    }
     if (!proteind_cuda_module_check(m, path, why, len)) {
         dlclose(handle);
         return NULL;

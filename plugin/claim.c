@@ -140,11 +140,12 @@ int spank_protein_job_ended_by_slurm(uint32_t job_id)
 {
     uint32_t state;
 
-    /* slurmctld marks a job CANCELLED (scancel), PREEMPTED or REQUEUE
-     * before it signals its steps */
+    /* slurmctld marks a job CANCELLED (scancel), PREEMPTED, TIMEOUT or
+     * REQUEUE before it signals its steps */
     return job_state(job_id, &state) == 0 &&
            ((state & JOB_STATE_BASE) == JOB_CANCELLED ||
             (state & JOB_STATE_BASE) == JOB_PREEMPTED ||
+            (state & JOB_STATE_BASE) == JOB_TIMEOUT ||
             (state & (JOB_REQUEUE | JOB_REQUEUE_HOLD)) != 0);
 }
 

@@ -384,8 +384,8 @@ static void check_oom(spank_protein_outcome *o)
                 "%llu out-of-memory kills",
                 state.trial.trial->sweep, state.trial.trial->id, msg, kills);
     /* a kill counted earlier in the step (a child the trial outlived)
-     * does not make Slurm's own SIGKILL (scancel, preemption, requeue)
-     * an out-of-memory kill */
+     * does not make Slurm's own SIGKILL (scancel, preemption, the time
+     * limit, requeue) an out-of-memory kill */
     if (kills > 0 && spank_protein_job_ended_by_slurm(state.job_id))
         return;
     spank_protein_outcome_oom(o, kills);

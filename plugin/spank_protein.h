@@ -166,9 +166,10 @@ typedef struct spank_protein_job {
  * not, or that cannot be learnt. */
 int spank_protein_time_limit_reached(uint32_t job_id);
 
-/* Whether slurmctld has cancelled, preempted or requeued job_id (asked as
- * spank_protein_time_limit_reached asks): a task SIGKILLed then was
- * killed by Slurm, whatever out-of-memory kills its step counted before.
+/* Whether slurmctld has cancelled, preempted, timed out or requeued job_id
+ * (asked as spank_protein_time_limit_reached asks): a task SIGKILLed then
+ * was killed by Slurm, whatever out-of-memory kills its step counted
+ * before.
  * 0 when it has not, or that cannot be learnt. */
 int spank_protein_job_ended_by_slurm(uint32_t job_id);
 
