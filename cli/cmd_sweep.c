@@ -548,11 +548,70 @@ done:
     return ret;
 }
 
+/* Fresh fallback points for the budget of sweep `name` to become `budget`
+ * (or to grow by it, when add): as many as the pool, of the budget it was
+ * created with, lacks up to MAX_FALLBACK, from past the pool's end (a
+ * seed of their own, not one proteind's top-ups draw with), so that the
+ * claims past the old budget that find no queued point get points none
+ * got before. Returns 0 with *points and *n (none: NULL, 0; free with
+ * pq_params_array_free), -1 with the failure reported. None are drawn
+ * for a sweep the budget call refuses (a grid, a stopped or unreadable
+ * sweep): it says why. */
+static int fresh_fallback(const char *verb, pq_context *ctx, const char *name,
+                          long budget, int add, pq_params **points, size_t *n)
+{
+    pq_sweep_info *info = NULL;
+    protein_sweep_config *cfg = NULL;
+    protein_error err = {0};
+    char msg[512];
+    long want;
+    int rc;
+
+    *points = NULL;
+    *n = 0;
+    /* unreadable (gone, another user's): the budget call says why */
+    if (pq_sweep_get(ctx, name, &info) != PQ_OK)
+        return 0;
+    want = add ? info->max_trials + budget : budget;
+    if (want > MAX_FALLBACK)
+        want = MAX_FALLBACK;
+    want -= (long)info->n_fallback;
+    if (want <= 0 || info->grid_points > 0 || info->state == PQ_SWEEP_STOPPED ||
+        (add && info->max_trials <= 0)) {
+        pq_sweep_info_free(info);
+        return 0;
+    }
+    if (pq_model_load_config(name, info->config_yaml, strlen(info->config_yaml),
+                             &cfg, &err) != PROTEIN_OK) {
+        protein_error_format(&err, msg, sizeof msg);
+        cli_fail(verb, "sweep %s: %s", name, msg);
+        pq_sweep_info_free(info);
+        return -1;
+    }
+    rc = pq_model_fallback_points(
+        cfg,
+        ((uint64_t)info->n_fallback * 0x9E3779B97F4A7C15ULL) ^
+            (uint64_t)time(NULL) ^ 0x62756467657421ULL,
+        info->n_fallback, (size_t)want, 0, points);
+    protein_config_free(cfg);
+    pq_sweep_info_free(info);
+    if (rc != PROTEIN_OK) {
+        *points = NULL;
+        cli_fail(verb, "sweep %s: cannot draw fallback points: %s", name,
+                 protein_strerror(rc));
+        return -1;
+    }
+    *n = (size_t)want;
+    return 0;
+}
+
 int cmd_budget(int argc, char **argv)
 {
     const char *verb = argv[0];
     cli_redis_opts r = {0};
     pq_context *ctx;
+    pq_params *points = NULL;
+    size_t n_points = 0;
     char *pos[2];
     long n, budget, used;
     int ret = CLI_OK, rc, add;
@@ -560,13 +619,21 @@ int cmd_budget(int argc, char **argv)
     if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
         return ret;
     add = pos[1][0] == '+';
+    /* strtol would take a sign or spaces after the '+' too: "++5" */
+    if (pos[1][add] < '0' || pos[1][add] > '9')
+        return cli_usage_error(verb, "the budget: '%s' is not N or +N", pos[1]);
     if (cli_parse_long(verb, "the budget", pos[1] + add, 1, PQ_BUDGET_MAX, &n) <
         0)
         return CLI_EUSAGE;
     if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         return ret;
-    rc = pq_sweep_set_budget(ctx, pos[0], n, add, (long)getuid(), &budget,
-                             &used);
+    if (fresh_fallback(verb, ctx, pos[0], n, add, &points, &n_points) < 0) {
+        pq_free(ctx);
+        return CLI_EFAIL;
+    }
+    rc = pq_sweep_set_budget(ctx, pos[0], n, add, (long)getuid(), points,
+                             n_points, &budget, &used);
+    pq_params_array_free(points, n_points);
     if (rc == PQ_ESTATE)
         ret = cli_fail(verb, "sweep %s is stopped for good: create a new sweep",
                        pos[0]);

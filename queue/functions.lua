@@ -538,25 +538,35 @@ local function set_state(keys, a, m)
   return to
 end
 
--- ARGV: budget (N, or +N to add N to the sweep's budget), uid. Sets the
--- sweep's trial budget: raised, a sweep that used its budget hands out
--- trials again (proteind serves it again and tops its fallback pool up);
--- lowered to what it handed out or less, it hands out no more and its
--- running trials finish. A grid's budget is its points, a stopped sweep
+-- ARGV: budget (N, or +N to add N to the sweep's budget), uid, fallback
+-- entries (none or more). Sets the sweep's trial budget: raised, a sweep
+-- that used its budget hands out trials again (proteind serves it again
+-- and tops its fallback pool up); lowered to what it handed out or less,
+-- it hands out no more and its running trials finish. The entries are
+-- appended to the fallback pool: fresh points for the claims past the
+-- old budget that find no queued point (no proteind, or before it serves
+-- the sweep again), which the pool, of the old budget's size, would give
+-- again from its start. A grid's budget is its points, a stopped sweep
 -- stays stopped, and a sweep without a budget gets one only as N.
 -- Returns {the budget, the trials counted against it (lost ones not)}.
 local function set_budget(keys, a, m)
-  local add = type(a[1]) == 'string' and string.sub(a[1], 1, 1) == '+'
-  local n = whole(add and string.sub(a[1], 2) or a[1])
+  local text = type(a[1]) == 'string' and a[1] or ''
+  local add = string.sub(text, 1, 1) == '+'
+  local digits = add and string.sub(text, 2) or text
+  local n = string.match(digits, '^%d+$') and whole(digits) or nil
   if n and add then
     if m.max_trials == 0 then
       return fail('EINVAL', "sweep '" .. m.name .. "' has no budget to add to: give the whole budget")
+    end
+    if m.max_trials + n > BUDGET_MAX then
+      return fail('EINVAL', "sweep '" .. m.name .. "': its budget of " .. m.max_trials ..
+                  ' trials ' .. text .. ' is over the largest, ' .. BUDGET_MAX)
     end
     n = m.max_trials + n
   end
   if not n or n < 1 or n > BUDGET_MAX then
     return fail('EINVAL', "sweep '" .. m.name .. "': a budget is a whole number of trials from 1 to " ..
-                BUDGET_MAX .. ', not ' .. tostring(a[1]))
+                BUDGET_MAX .. ', not ' .. string.sub(tostring(a[1]), 1, 40))
   end
   if m.state == 'deleting' then
     return no_sweep(keys[1])
@@ -575,7 +585,12 @@ local function set_budget(keys, a, m)
   if grid > 0 then
     return fail('EINVAL', "sweep '" .. m.name .. "' is a grid: its budget is its " .. grid .. ' points')
   end
+  local err = check_entries(a, 3, 'fallback', true) or types_ok(keys[1], {'fallback'})
+  if err then
+    return err
+  end
   redis.call('HSET', keys[1], 'max_trials', n)
+  push_all(prefix_of(keys[1]) .. 'fallback', a, 3)
   return {n, m.n_trials - n_lost}
 end
 
@@ -892,7 +907,8 @@ local function claim(keys, a, m)
       return fail('EEMPTY', "sweep '" .. m.name .. "': ready queue empty")
     end
     -- The next point of the pool, never one handed out before while the
-    -- pool lasts (it holds max_trials points; proteind tops up others).
+    -- pool lasts (it holds max_trials points, and a raise adds its own
+    -- (protein budget); proteind tops up others).
     -- The pool starts with the config's defaults, as does a new sweep's
     -- coordinator, and only that first point can be one the queue handed
     -- out (the others are Sobol points, never a model's): there, a point

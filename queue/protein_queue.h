@@ -590,13 +590,19 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
  * is non-zero (in one step on the server: two raises of 50 make 100),
  * for uid (the owner or 0). Raised, a sweep that used its budget hands
  * out trials again; lowered to what it handed out or less, it hands out
- * no more and its running trials finish. *budget and *used (each may be
- * NULL) receive the new budget and the trials counted against it (lost
- * ones are not). PQ_EINVAL for a budget outside 1..PQ_BUDGET_MAX, a raise
- * of a sweep without a budget, or a grid sweep (its budget is its
- * points); PQ_ESTATE for a stopped sweep; PQ_EPERM for another uid. */
+ * no more and its running trials finish. points[0..n_points) (none: NULL,
+ * 0) are appended to the fallback pool in the same step: a raise beyond
+ * the pool's size brings fresh points for the claims that find no queued
+ * one, which would otherwise get the pool's points again from its start
+ * (pq_model_fallback_points past the pool's end, with a seed of its own).
+ * *budget and *used (each may be NULL) receive the new budget and the
+ * trials counted against it (lost ones are not). PQ_EINVAL for a budget
+ * outside 1..PQ_BUDGET_MAX, a raise of a sweep without a budget, or a
+ * grid sweep (its budget is its points); PQ_ESTATE for a stopped sweep;
+ * PQ_EPERM for another uid. */
 int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
-                        long uid, long *budget, long *used);
+                        long uid, const pq_params *points, size_t n_points,
+                        long *budget, long *used);
 
 /* Deletes every key of the sweep (owner or uid 0), a bounded chunk per
  * call to the server: after the first the sweep is "deleting" (no claims,

@@ -429,10 +429,11 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
 }
 
 int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
-                        long uid, long *budget, long *used)
+                        long uid, const pq_params *points, size_t n_points,
+                        long *budget, long *used)
 {
     char nbuf[32], uidbuf[32];
-    const char *argv[2] = {nbuf, uidbuf};
+    pq_point_args args;
     pq_reply *r = NULL;
     int rc;
 
@@ -447,10 +448,21 @@ int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
                             "sweep '%s': a budget is a whole number of trials "
                             "from 1 to %ld, not %ld",
                             name, PQ_BUDGET_MAX, n);
+    if (n_points > 0 && !points)
+        return pq_set_error(ctx, PQ_EINVAL, "sweep '%s': no fallback points",
+                            name);
+    if ((rc = pq_point_args_build(ctx, name, "fallback", 2, points, n_points,
+                                  &args)) != PQ_OK)
+        return rc;
     snprintf(nbuf, sizeof nbuf, "%s%ld", add ? "+" : "", n);
     snprintf(uidbuf, sizeof uidbuf, "%ld", uid);
-    rc = pq_sweep_fcall(ctx, name, "protein_set_budget", 0, NULL, 2, argv, NULL,
-                        &r);
+    args.argv[0] = nbuf;
+    args.argvlen[0] = strlen(nbuf);
+    args.argv[1] = uidbuf;
+    args.argvlen[1] = strlen(uidbuf);
+    rc = pq_sweep_fcall(ctx, name, "protein_set_budget", 0, NULL,
+                        (int)(n_points + 2), args.argv, args.argvlen, &r);
+    pq_point_args_free(&args);
     if (rc == PQ_OK && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER &&
         r->element[1]->type == REDIS_REPLY_INTEGER) {

@@ -211,13 +211,21 @@ grep -q "^sweep $U/more: budget 5 trials, 2 used: 3 more to hand out$" "$tmp/bud
 [ "$(grep -c '^trial [0-9]*: score ' "$tmp/more2.out")" -eq 3 ] ||
     fail "the agent ran other than the 3 trials of the raise: $(cat "$tmp/more2.out")"
 "$PROTEIN" status more | grep -q '^budget: 5 of 5 trials' || fail "status after a raise"
+# the trials past the old budget took fresh fallback points (no proteind
+# here), not the pool's 2 points again
+[ "$("$PROTEIN" trials more --format csv | tail -n +2 | cut -d, -f5-7 | sort -u | wc -l)" -eq 5 ] ||
+    fail "a trial of the raise repeats a point: $("$PROTEIN" trials more --format csv)"
 "$PROTEIN" budget more 4 >"$tmp/budget.out" || fail "budget 4"
 grep -q "budget 4 trials, 5 used: it hands out no more" "$tmp/budget.out" ||
     fail "budget lowered says: $(cat "$tmp/budget.out")"
-for bad in 0 +0 -3 x 1e3; do
+for bad in 0 +0 -3 x 1e3 ++3 "+ 3"; do
     rc=0
     "$PROTEIN" budget more -- "$bad" >"$tmp/budget.out" 2>&1 || rc=$?
     expect_rc 2 "$rc" "budget $bad"
+done
+for bad in +-3 -0 +x; do
+    rcli FCALL protein_set_budget 1 "protein:{$U/more}:meta" "$bad" 0 2>&1 | grep -q EINVAL ||
+        fail "protein_set_budget takes $bad"
 done
 [ "$(rcli hget "protein:{$U/more}:meta" max_trials)" = 4 ] || fail "a refused budget changed the sweep"
 "$PROTEIN" delete more --yes >/dev/null || fail "delete more"

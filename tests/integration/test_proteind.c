@@ -1583,7 +1583,7 @@ static void test_raised_budget_served_again(void)
     pid = start_proteind("raised", extra);
     spend("raised", "raised");
     CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raised", 2, 1, (long)getuid(),
-                                        &budget, &used),
+                                        NULL, 0, &budget, &used),
                     PQ_OK);
     CU_ASSERT_EQUAL(budget, 4);
     CU_ASSERT_EQUAL(used, 2);

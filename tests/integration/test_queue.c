@@ -547,42 +547,46 @@ static void test_set_budget(void)
                           PQ_OK);
     claim_n("raise", "r", t, 2);
     CU_ASSERT_EQUAL(pq_claim(ctx, "raise", &q, &x), PQ_EBUDGET);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER + 1, NULL, 0,
+                                        &budget, &used),
+                    PQ_EPERM);
     CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER + 1, &budget, &used),
-        PQ_EPERM);
-    CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER, &budget, &used), PQ_OK);
+        pq_sweep_set_budget(ctx, "raise", 1, 1, OWNER, NULL, 0, &budget, &used),
+        PQ_OK);
     CU_ASSERT_EQUAL(budget, 3);
     CU_ASSERT_EQUAL(used, 2);
-    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 2, 1, 0, &budget, NULL),
-                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "raise", 2, 1, 0, NULL, 0, &budget, NULL),
+        PQ_OK);
     CU_ASSERT_EQUAL(budget, 5);
     CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "raise", &q, &x), PQ_OK);
     pq_trial_free(x);
     x = NULL;
     CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "raise", 2, 0, OWNER, &budget, &used), PQ_OK);
+        pq_sweep_set_budget(ctx, "raise", 2, 0, OWNER, NULL, 0, &budget, &used),
+        PQ_OK);
     CU_ASSERT_EQUAL(budget, 2);
     CU_ASSERT_EQUAL(used, 3);
     q.claim_key = "less";
     CU_ASSERT_EQUAL(pq_claim(ctx, "raise", &q, &x), PQ_EBUDGET);
-    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 0, 0, OWNER, NULL, NULL),
-                    PQ_EINVAL);
-    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "raise", "stop", OWNER), PQ_OK);
     CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "raise", 10, 1, OWNER, &budget, &used),
-        PQ_ESTATE);
+        pq_sweep_set_budget(ctx, "raise", 0, 0, OWNER, NULL, 0, NULL, NULL),
+        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "raise", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "raise", 10, 1, OWNER, NULL, 0,
+                                        &budget, &used),
+                    PQ_ESTATE);
     for (int i = 0; i < 2; i++)
         pq_trial_free(t[i]);
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("unlimited", (sweep_opts){0}), PQ_OK);
-    CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "unlimited", 5, 1, OWNER, &budget, &used),
-        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "unlimited", 5, 1, OWNER, NULL, 0,
+                                        &budget, &used),
+                    PQ_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "no budget to add to"));
-    CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "unlimited", 5, 0, OWNER, &budget, &used),
-        PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "unlimited", 5, 0, OWNER, NULL, 0,
+                                        &budget, &used),
+                    PQ_OK);
     CU_ASSERT_EQUAL(budget, 5);
     CU_ASSERT_EQUAL(used, 0);
 
@@ -591,10 +595,52 @@ static void test_set_budget(void)
             "gridbudget",
             (sweep_opts){.max_trials = 2, .grid_points = 2, .n_fallback = 2}),
         PQ_OK);
-    CU_ASSERT_EQUAL(
-        pq_sweep_set_budget(ctx, "gridbudget", 5, 1, OWNER, &budget, &used),
-        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "gridbudget", 5, 1, OWNER, NULL, 0,
+                                        &budget, &used),
+                    PQ_EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "is a grid"));
+}
+
+/* The value of number parameter `name` of trial t, or -1. */
+static double param_of(const pq_trial *t, const char *name)
+{
+    for (size_t i = 0; i < t->params.n; i++)
+        if (strcmp(t->params.items[i].name, name) == 0)
+            return t->params.items[i].number;
+    return -1;
+}
+
+/* Fallback points given with a raise go to the pool's end: the claims
+ * past the old budget that find no queued point (no coordinator) get
+ * them, not the pool's points again from its start. */
+static void test_set_budget_fresh_points(void)
+{
+    pq_params fresh[2] = {point(60), point(61)};
+    long budget = -1, used = -1;
+    pq_trial *t[2], *u[2];
+    pq_sweep_info *info = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("freshpool", (sweep_opts){.max_trials = 2}), PQ_OK);
+    claim_n("freshpool", "f", t, 2);
+    CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, "freshpool", 2, 1, OWNER, fresh, 2,
+                                        &budget, &used),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(budget, 4);
+    CU_ASSERT_EQUAL(used, 2);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "freshpool", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_fallback, 4);
+    pq_sweep_info_free(info);
+    claim_n("freshpool", "g", u, 2);
+    CU_ASSERT_EQUAL(param_of(t[0], "layers"), 1);
+    CU_ASSERT_EQUAL(param_of(t[1], "layers"), 2);
+    CU_ASSERT_EQUAL(param_of(u[0], "layers"), 60);
+    CU_ASSERT_EQUAL(param_of(u[1], "layers"), 61);
+    for (int i = 0; i < 2; i++) {
+        pq_trial_free(t[i]);
+        pq_trial_free(u[i]);
+        pq_params_free(&fresh[i]);
+    }
 }
 
 static void test_lease_expiry(void)
@@ -1900,6 +1946,7 @@ static const cunit_test tests[] = {
     {"a trial run again keeps no old error", test_rerun_clears_error},
     {"budget, owner, pause and stop", test_budget_owner_state},
     {"a budget set or raised", test_set_budget},
+    {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
