@@ -550,8 +550,8 @@ done:
 
 /* Fresh fallback points for the budget of sweep `name` to become `budget`
  * (or to grow by it, when add): as many as the pool, of the budget it was
- * created with, lacks up to MAX_FALLBACK, from past the pool's end (a
- * seed of their own, not one proteind's top-ups draw with), so that the
+ * created with, lacks up to MAX_FALLBACK, from past the pool's end
+ * (pq_model_fallback_seed: not the points proteind's top-ups draw), so that the
  * claims past the old budget that find no queued point get points none
  * got before. Returns 0 with *points and *n (none: NULL, 0; free with
  * pq_params_array_free), -1 with the failure reported. None are drawn
@@ -590,8 +590,7 @@ static int fresh_fallback(const char *verb, pq_context *ctx, const char *name,
     }
     rc = pq_model_fallback_points(
         cfg,
-        ((uint64_t)info->n_fallback * 0x9E3779B97F4A7C15ULL) ^
-            (uint64_t)time(NULL) ^ 0x62756467657421ULL,
+        pq_model_fallback_seed(name, info->n_fallback, PQ_FALLBACK_BY_BUDGET),
         info->n_fallback, (size_t)want, 0, points);
     protein_config_free(cfg);
     pq_sweep_info_free(info);
@@ -645,8 +644,9 @@ int cmd_budget(int argc, char **argv)
         printf("sweep %s: budget %ld trial%s, %ld used: %ld more to hand out\n",
                pos[0], budget, budget == 1 ? "" : "s", used, budget - used);
     else
-        printf("sweep %s: budget %ld trial%s, %ld used: it hands out no more; "
-               "running trials finish\n",
+        printf("sweep %s: budget %ld trial%s, %ld used: it hands out no new "
+               "trials (those queued for a retry still run); running trials "
+               "finish\n",
                pos[0], budget, budget == 1 ? "" : "s", used);
     pq_free(ctx);
     return ret;

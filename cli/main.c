@@ -113,9 +113,10 @@ static const struct verb verbs[] = {
     {"budget", cmd_budget, "set or raise a sweep's trial budget",
      "protein budget NAME N|+N\n"
      "  N    the sweep's budget becomes N trials (fewer than it handed out:\n"
-     "       it hands out no more, and its running trials finish)\n"
+     "       no new trials, and its running ones finish)\n"
      "  +N   N trials more: a sweep that used its budget hands out trials\n"
-     "       again, the model's picks from where it stopped\n" REDIS_OPTS},
+     "       again, the model's picks from where it stopped once proteind\n"
+     "       serves it again (fresh fallback points until then)\n" REDIS_OPTS},
     {"export", cmd_export, "all trials as JSON lines",
      "protein export NAME\n" REDIS_OPTS},
     {"plot", cmd_plot, "an SVG plot: score vs cost, best so far",

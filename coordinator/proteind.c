@@ -727,6 +727,12 @@ static void disconnect(daemon_state *d)
         d->sweeps[i]->lease.held = 0;
         d->sweeps[i]->lease.renew_at = 0;
     }
+    /* a Redis back from an older snapshot may hold work for them again:
+     * discovery looks at each once more */
+    pq_strings_free(d->finished, d->n_finished);
+    d->finished = NULL;
+    d->n_finished = 0;
+    d->recheck_next = 0;
     pq_free(d->ctx);
     d->ctx = NULL;
 }

@@ -588,18 +588,6 @@ static int early_stop(pq_context *ctx, proteind_sweep *s)
     return rc;
 }
 
-/* A seed for the fallback points added to a pool of `size` points: each
- * top-up draws a differently scrambled Sobol sequence, so its points are
- * fresh ones, not the pool's first points again. */
-static uint64_t fallback_seed(const char *name, long size)
-{
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-    for (const char *c = name; *c; c++)
-        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-    return h ^ ((uint64_t)size * 0x9E3779B97F4A7C15ULL);
-}
-
 /* Keeps the fallback pool ahead of its use, so that fallback points do not
  * repeat: when fewer than FALLBACK_LOW are left unused, appends
  * FALLBACK_CHUNK (never more than the budget, or a grid, needs): a grid's
@@ -623,9 +611,11 @@ static int top_up_fallback(pq_context *ctx, proteind_sweep *s,
     if (n <= 0)
         return PQ_OK;
     /* no defaults: the pool's first point, or the queue's, gave them */
-    if (pq_model_fallback_points(s->cfg, fallback_seed(s->name, d->n_fallback),
-                                 (size_t)d->n_fallback, (size_t)n, 0,
-                                 &points) != PROTEIN_OK) {
+    if (pq_model_fallback_points(
+            s->cfg,
+            pq_model_fallback_seed(s->name, (size_t)d->n_fallback,
+                                   PQ_FALLBACK_BY_COORDINATOR),
+            (size_t)d->n_fallback, (size_t)n, 0, &points) != PROTEIN_OK) {
         proteind_warn("sweep %s: cannot draw fallback points", s->name);
         return PQ_OK;
     }

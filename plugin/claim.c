@@ -57,7 +57,8 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
     case PQ_EBUDGET:
         snprintf(err, errlen,
                  "protein: sweep '%s' has handed out all of its trials (its "
-                 "max_trials, or every point of its grid): nothing left to run",
+                 "max_trials, or every point of its grid): nothing left to run "
+                 "(its owner may raise the budget: protein budget NAME +N)",
                  sweep);
         break;
     case PQ_EPERM:

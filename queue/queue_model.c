@@ -260,6 +260,20 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 }
 
 /* Contract in queue_model.h. */
+/* See queue_model.h. */
+uint64_t pq_model_fallback_seed(const char *name, size_t size,
+                                pq_fallback_drawer drawer)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+    for (const char *c = name; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    h ^= (uint64_t)size * 0x9E3779B97F4A7C15ULL;
+    return drawer == PQ_FALLBACK_BY_COORDINATOR
+               ? h
+               : h ^ 0xD1B54A32D192ED03ULL; /* a sequence of its own */
+}
+
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t first, size_t n, int defaults_first,
                              pq_params **out)

@@ -70,6 +70,21 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
  * (pq_params_array_free(*out, n)); PROTEIN_ENOMEM, PROTEIN_EINVAL (also
  * for a grid with fewer than first + n points) or PROTEIN_ECONFIG
  * otherwise, nothing to free. */
+/* Who adds fallback points past a sweep's pool: proteind's top-ups, or
+ * protein budget when it raises the budget. */
+typedef enum {
+    PQ_FALLBACK_BY_COORDINATOR,
+    PQ_FALLBACK_BY_BUDGET
+} pq_fallback_drawer;
+
+/* The seed of the fallback points `drawer` adds to sweep `name`'s pool of
+ * `size` points: each addition draws a differently scrambled Sobol
+ * sequence, so that its points are fresh, not the pool's first ones
+ * again, and the two drawers' points differ even when both add past the
+ * same size at once. The same arguments give the same seed. */
+uint64_t pq_model_fallback_seed(const char *name, size_t size,
+                                pq_fallback_drawer drawer);
+
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t first, size_t n, int defaults_first,
                              pq_params **out);

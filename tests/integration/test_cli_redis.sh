@@ -216,7 +216,7 @@ grep -q "^sweep $U/more: budget 5 trials, 2 used: 3 more to hand out$" "$tmp/bud
 [ "$("$PROTEIN" trials more --format csv | tail -n +2 | cut -d, -f5-7 | sort -u | wc -l)" -eq 5 ] ||
     fail "a trial of the raise repeats a point: $("$PROTEIN" trials more --format csv)"
 "$PROTEIN" budget more 4 >"$tmp/budget.out" || fail "budget 4"
-grep -q "budget 4 trials, 5 used: it hands out no more" "$tmp/budget.out" ||
+grep -q "budget 4 trials, 5 used: it hands out no new trials" "$tmp/budget.out" ||
     fail "budget lowered says: $(cat "$tmp/budget.out")"
 for bad in 0 +0 -3 x 1e3 ++3 "+ 3"; do
     rc=0

@@ -353,6 +353,23 @@ static void test_fallback_grid(void)
     protein_config_free(cfg);
 }
 
+/* The seeds of points added to a pool: the same for the same sweep, pool
+ * size and drawer; another for another of each, so that proteind's
+ * top-ups and protein budget's raise never add the same points. */
+static void test_fallback_seed(void)
+{
+    uint64_t a = pq_model_fallback_seed("s", 10, PQ_FALLBACK_BY_COORDINATOR);
+
+    CU_ASSERT_EQUAL(
+        a, pq_model_fallback_seed("s", 10, PQ_FALLBACK_BY_COORDINATOR));
+    CU_ASSERT_NOT_EQUAL(a,
+                        pq_model_fallback_seed("s", 10, PQ_FALLBACK_BY_BUDGET));
+    CU_ASSERT_NOT_EQUAL(
+        a, pq_model_fallback_seed("s", 11, PQ_FALLBACK_BY_COORDINATOR));
+    CU_ASSERT_NOT_EQUAL(
+        a, pq_model_fallback_seed("t", 10, PQ_FALLBACK_BY_COORDINATOR));
+}
+
 static const cunit_test tests[] = {
     {"load config", test_load_config},
     {"config errors name the sweep", test_load_config_error_names_sweep},
@@ -364,6 +381,7 @@ static const cunit_test tests[] = {
     {"params to values errors", test_params_to_values_errors},
     {"fallback pool starts with the defaults", test_fallback_defaults_first},
     {"a grid's fallback points are its own, in order", test_fallback_grid},
+    {"fallback seeds: one per sweep, pool size and drawer", test_fallback_seed},
 };
 
 int main(void)
