@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +56,10 @@
 
 static volatile sig_atomic_t stop_signal;
 static proteind_level log_level = PROTEIND_INFO;
+/* stderr is the journal's stream (a systemd service): each line starts
+ * with its syslog priority, <3> to <7>, which journald takes as the
+ * line's priority (journalctl -p warning) and strips */
+static int log_to_journal;
 
 /* A sweep this process serves or stands by for. */
 typedef struct served {
@@ -93,16 +98,34 @@ int64_t proteind_now_ms(void)
     return (int64_t)(protein_clock_seconds(CLOCK_MONOTONIC) * 1000.0);
 }
 
+/* Whether stderr is the stream systemd named in $JOURNAL_STREAM
+ * ("DEVICE:INODE" of the stream it connected a service's stderr to):
+ * one inherited by a program the service started is not. */
+static int stderr_is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    char end;
+
+    return stream && sscanf(stream, "%llu:%llu%c", &dev, &ino, &end) == 2 &&
+           fstat(STDERR_FILENO, &st) == 0 &&
+           (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
+
 /* Contract in proteind.h. */
 void proteind_log_level_set(proteind_level level)
 {
     log_level = level;
+    log_to_journal = stderr_is_journal();
 }
 
 /* Contract in proteind.h. */
 void proteind_log_at(proteind_level level, const char *fmt, ...)
 {
     static const char *const tags[] = {"error: ", "warning: ", "", ""};
+    static const char *const priorities[] = {"<3>", "<4>", "<6>", "<7>"};
     struct timespec ts;
     struct tm tm;
     char stamp[32];
@@ -113,8 +136,9 @@ void proteind_log_at(proteind_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
-    fprintf(stderr, "%s.%03ldZ proteind: %s", stamp, ts.tv_nsec / 1000000,
-            tags[level]);
+    fprintf(stderr, "%s%s.%03ldZ proteind: %s",
+            log_to_journal ? priorities[level] : "", stamp,
+            ts.tv_nsec / 1000000, tags[level]);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

@@ -65,12 +65,14 @@ typedef struct proteind_options {
 int64_t proteind_now_ms(void);
 
 /* Shows the lines of `level` and above from now on (PROTEIND_INFO until
- * called). */
+ * called), and looks once whether stderr is the journal's stream
+ * ($JOURNAL_STREAM, set by systemd). */
 void proteind_log_level_set(proteind_level level);
 
-/* Writes one line to stderr when `level` is shown: an ISO-8601 UTC time,
- * "proteind:", "error: " or "warning: " for those levels, then the
- * printf-formatted message. Use the macros below. */
+/* Writes one line to stderr when `level` is shown: the level's syslog
+ * priority (<3> to <7>) when stderr is the journal's stream, an ISO-8601
+ * UTC time, "proteind:", "error: " or "warning: " for those levels, then
+ * the printf-formatted message. Use the macros below. */
 void proteind_log_at(proteind_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

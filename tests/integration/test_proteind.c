@@ -401,6 +401,21 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- '--log-level LEVEL'",
              proteind_path);
     CU_ASSERT_EQUAL(system(cmd), 0);
+    /* under systemd, stderr the journal's stream ($JOURNAL_STREAM names
+     * it): each line starts with its priority, which journald takes and
+     * strips; another stream of the same name is not the journal's */
+    snprintf(cmd, sizeof cmd,
+             "f=$(mktemp) && exec 2>\"$f\" && JOURNAL_STREAM=$(stat -c %%d:%%i "
+             "\"$f\") '%s' --once --redis redis://127.0.0.1:1; "
+             "grep -q '^<3>[0-9T:.-]*Z proteind: error: ' \"$f\" && rm \"$f\"",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "f=$(mktemp) && exec 2>\"$f\" && JOURNAL_STREAM=1:1 '%s' --once "
+             "--redis redis://127.0.0.1:1; grep -q '^[0-9T:.-]*Z proteind: "
+             "error: ' \"$f\" && rm \"$f\"",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
     /* a bad level: exit 2, naming the option and the levels */
     snprintf(cmd, sizeof cmd,
              "'%s' --log-level loud 2>&1 | grep -q \"^proteind: --log-level: "
