@@ -19,7 +19,9 @@
  * "oom_kill N", kernel 4.13 and later): the step's and each task_N's are
  * added up, as Slurm does. v2 counts in the victim's cgroup and its
  * ancestors (memory.events, "oom_kill N"): step_STEP/user's, as Slurm
- * reads it.
+ * reads it; when that is 0, each user/task_N's is added too, for a
+ * hierarchy mounted with memory_localevents, where each cgroup counts
+ * only its own.
  *
  * Every read is bounded and nothing blocks: this runs in slurmstepd at
  * task exit.
@@ -267,10 +269,11 @@ static int cgroup_dir(char *mountinfo, int version, const char *cgroup_path,
     return -1;
 }
 
-/* Adds the oom_kill counters of the task_N directories in the v1 step
- * directory dir to *sum (a task whose counter cannot be read adds
+/* Adds the oom_kill counters (the file `counter` of each) of the task_N
+ * directories in dir to *sum (a task whose counter cannot be read adds
  * nothing). */
-static void add_task_counters(const char *dir, unsigned long long *sum)
+static void add_task_counters(const char *dir, const char *counter,
+                              unsigned long long *sum)
 {
     struct dirent *de;
     char name[300];
@@ -283,7 +286,7 @@ static void add_task_counters(const char *dir, unsigned long long *sum)
         if (strncmp(de->d_name, "task_", 5) != 0 ||
             (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
             continue;
-        snprintf(name, sizeof(name), "%s/memory.oom_control", de->d_name);
+        snprintf(name, sizeof(name), "%s/%s", de->d_name, counter);
         add_counter(dir, name, sum);
     }
     closedir(d);
@@ -338,8 +341,12 @@ int spank_protein_oom_kills(const char *proc_self, uint32_t job_id,
                  version == 1 ? "memory.oom_control" : "user/memory.events");
         goto fail;
     }
-    if (version == 1)
-        add_task_counters(dir, kills);
+    if (version == 1) {
+        add_task_counters(dir, "memory.oom_control", kills);
+    } else if (*kills == 0 && snprintf(path, sizeof(path), "%s/user", dir) <
+                                  (int)sizeof(path)) {
+        add_task_counters(path, "memory.events", kills);
+    }
     snprintf(msg, msglen, "%s", dir);
     rv = 0;
 fail:

@@ -54,7 +54,8 @@ static void remove_root(void)
 }
 
 /* Makes root and its trees once: v1 under root/memory (the step and
- * task_0 counted), v2 under root/unified. */
+ * task_0 counted), v2 under root/unified (task_0 counted alone, as with
+ * memory_localevents). */
 static void make_root(void)
 {
     if (root[0])
@@ -68,7 +69,9 @@ static void make_root(void)
     put("memory/slurm_n/uid_0/job_42/step_batch/task_0/memory.oom_control",
         "oom_kill 2\n");
     put("unified/s/job_42/step_batch/user/memory.events",
-        "low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n");
+        "low 0\nhigh 0\nmax 3\noom 1\noom_kill 0\n");
+    put("unified/s/job_42/step_batch/user/task_0/memory.events",
+        "oom 1\noom_kill 1\n");
 }
 
 /* Writes len bytes of text, with each "@ROOT@" replaced by root, to

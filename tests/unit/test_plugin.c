@@ -701,6 +701,16 @@ static void test_oom_v2(void)
     CU_ASSERT_EQUAL(kills, 2);
     snprintf(want, sizeof(want), "%s/%s", tmpdir, step);
     CU_ASSERT_STRING_EQUAL(msg, want);
+    /* a task's kill, counted in user/ (events propagate up) or, with
+     * memory_localevents, in the task's own cgroup alone: once either way */
+    snprintf(rel, sizeof(rel), "%s/user/task_0/memory.events", step);
+    put(rel, "oom 1\noom_kill 1\n");
+    CU_ASSERT_EQUAL(oom_kills("v2", 5, 0, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 2);
+    snprintf(rel, sizeof(rel), "%s/user/memory.events", step);
+    put(rel, "oom 0\noom_kill 0\n");
+    CU_ASSERT_EQUAL(oom_kills("v2", 5, 0, &kills, msg, sizeof(msg)), 0);
+    CU_ASSERT_EQUAL(kills, 1);
     /* hybrid: a v1 memory hierarchy wins over the v2 line */
     put_proc("v2",
              "0::/system.slice/vm_slurmstepd.scope/job_5/step_0/slurm\n"
