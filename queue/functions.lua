@@ -574,13 +574,13 @@ local function set_budget(keys, a, m)
   if m.state == 'stopped' then
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
   end
-  local at = redis.call('HMGET', keys[1], 'grid', 'n_lost')
-  local grid, n_lost = whole(at[1], true), whole(at[2], true)
+  local grid_text = redis.call('HGET', keys[1], 'grid')
+  local grid, n_lost = whole(grid_text, true), whole(m.n_lost, true)
   if not grid then
-    return corrupt(keys[1], 'meta field grid', at[1])
+    return corrupt(keys[1], 'meta field grid', grid_text)
   end
   if not n_lost then
-    return corrupt(keys[1], 'meta field n_lost', at[2])
+    return corrupt(keys[1], 'meta field n_lost', m.n_lost)
   end
   if grid > 0 then
     return fail('EINVAL', "sweep '" .. m.name .. "' is a grid: its budget is its " .. grid .. ' points')
