@@ -44,6 +44,7 @@ static void strip_record(pq_trial_record *t)
     strip_controls(t->claim_key);
     strip_controls(t->error);
     strip_controls(t->stopped_by);
+    strip_controls(t->late_key);
 }
 
 static void sweep_data_free(sweep_data *d)
@@ -129,6 +130,12 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
         cli_json_string(fp, t->error);
     else
         fputs("null", fp);
+    fputs(", \"late_key\": ", fp);
+    if (t->late_key)
+        cli_json_string(fp, t->late_key);
+    else
+        fputs("null", fp);
+    fprintf(fp, ", \"late_expired_at\": %.3f", t->late_expired_at);
     fputs(", \"stopped_by\": ", fp);
     if (t->stop_requested && t->stopped_by)
         cli_json_string(fp, t->stopped_by);
@@ -237,6 +244,11 @@ static void print_csv(const sweep_data *d)
             snprintf(text, sizeof(text), "stopped by %s",
                      t->stopped_by ? t->stopped_by : "the sweep");
             why = text;
+        } else if (!t->error && t->late_key) {
+            snprintf(text, sizeof(text),
+                     "recorded late: the lease of %.128s had expired",
+                     t->late_key);
+            why = text;
         }
         cli_csv_field(stdout, why);
         putchar('\n');
@@ -268,6 +280,8 @@ static void print_row(const pq_trial_record *t)
     /* as protein show says it: not the model's point */
     if (t->fallback)
         fputs("  (fallback point)", stdout);
+    if (t->late_key)
+        fputs("  (recorded late: its lease had expired)", stdout);
     putchar('\n');
 }
 
@@ -420,6 +434,12 @@ int cmd_show(int argc, char **argv)
         printf("%-12s %d\n", "exit status", t->exit_status);
     if (t->error)
         printf("%-12s %s\n", "error", t->error);
+    if (t->late_key) {
+        cli_time_text(t->late_expired_at, text, sizeof(text));
+        printf("%-12s recorded from %s after its lease expired at %s (the "
+               "task was suspended or ran past its lease, and finished)\n",
+               "late", t->late_key, text);
+    }
     if (t->has_progress) {
         char step[64];
 

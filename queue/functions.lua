@@ -83,7 +83,7 @@ local TRIAL_FIELDS = {'id', 'status', 'params', 'fallback', 'claim_key', 'job_id
                       'lease_seconds', 'attempts', 'retries', 'score', 'cost',
                       'exit_status', 'error', 'progress_step', 'progress_score',
                       'progress_cost', 'progress_at', 'progress_n', 'stop_requested',
-                      'stopped_by'}
+                      'stopped_by', 'late_key', 'late_expired_at'}
 -- Meta fields protein_info returns.
 local INFO_FIELDS = {'name', 'state', 'owner_uid', 'shared', 'lease_seconds',
                      'max_trials', 'n_trials', 'max_retries', 'metric', 'cost_metric',
@@ -655,34 +655,73 @@ local function delete(keys, a)
   return 0
 end
 
--- Whether token matches one of the digests (space separated) kept for a
--- trial. Redis keeps only SHA-1 digests of tokens: reading them tells
--- nobody a token.
-local function token_ok(digests, token)
-  if type(digests) ~= 'string' or type(token) ~= 'string' or token == '' then
-    return false
+-- The item of text (items matching pattern) that is, or starts with, the
+-- digest of token and a space; nil when none is. Redis keeps only SHA-1
+-- digests of tokens: reading them tells nobody a token.
+local function holding(text, pattern, token)
+  if type(text) ~= 'string' or type(token) ~= 'string' or token == '' then
+    return nil
   end
   local d = redis.sha1hex(token)
-  for x in string.gmatch(digests, '%x+') do
-    if x == d then
-      return true
+  for x in string.gmatch(text, pattern) do
+    if x == d or string.sub(x, 1, #d + 1) == d .. ' ' then
+      return x
     end
   end
-  return false
+  return nil
+end
+
+-- Whether token matches one of the digests (space separated) kept for a
+-- trial.
+local function token_ok(digests, token)
+  return holding(digests, '%x+', token) ~= nil
+end
+
+-- text (items matching pattern, joined by sep) with the items of more
+-- appended, the oldest dropped beyond TOKENS_KEPT.
+local function append_kept(text, pattern, sep, more)
+  local list = {}
+  if type(text) == 'string' then
+    for x in string.gmatch(text, pattern) do
+      list[#list + 1] = x
+    end
+  end
+  for _, x in ipairs(more) do
+    list[#list + 1] = x
+  end
+  local from = math.max(1, #list - TOKENS_KEPT + 1)
+  return table.concat(list, sep, from, #list)
 end
 
 -- digests with the digest of token added, the oldest dropped beyond
 -- TOKENS_KEPT.
 local function add_digest(digests, token)
-  local list = {}
-  if type(digests) == 'string' then
-    for x in string.gmatch(digests, '%x+') do
-      list[#list + 1] = x
-    end
+  return append_kept(digests, '%x+', ' ', {redis.sha1hex(token)})
+end
+
+-- late with one line "DIGEST DEADLINE KEY" added per digest of digests:
+-- the tokens of a claim (KEY) whose lease ran out at DEADLINE, which may
+-- still record the trial's outcome when their task ends after all (a
+-- job suspended, or given a longer time limit). The oldest lines go
+-- beyond TOKENS_KEPT; control characters in KEY become '?'.
+local function add_late(late, digests, deadline, key)
+  local lines = {}
+  key = string.gsub(string.sub(key, 1, FIELD_MAX), '%c', '?')
+  for x in string.gmatch(digests, '%x+') do
+    lines[#lines + 1] = x .. ' ' .. deadline .. ' ' .. key
   end
-  list[#list + 1] = redis.sha1hex(token)
-  local from = math.max(1, #list - TOKENS_KEPT + 1)
-  return table.concat(list, ' ', from, #list)
+  return append_kept(late, '[^\n]+', '\n', lines)
+end
+
+-- The claim key and lease deadline (text) that late (add_late's lines)
+-- records for token, or nil when token is none of them.
+local function late_holder(late, token)
+  local line = holding(late, '[^\n]+', token)
+  if not line then
+    return nil
+  end
+  local deadline, key = string.match(line, '^%x+ (%S+) (.*)$')
+  return key, deadline
 end
 
 -- No ARGV: the time is the server's. Marks up to EXPIRE_CHUNK running
@@ -711,6 +750,11 @@ local function expire(keys, a, m)
       local holder = type(t[1]) == 'string' and t[1] or '?'
       if t[1] then
         redis.call('HDEL', P .. 'claims', t[1])
+      end
+      local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'late:' .. id)
+      if type(secret[1]) == 'string' then
+        redis.call('HSET', P .. 'private', 'late:' .. id,
+                   add_late(secret[2], secret[1], stamp(deadline), holder))
       end
       observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
       local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
@@ -967,8 +1011,13 @@ local function claim(keys, a, m)
 end
 
 -- Checks trial and token. Returns the trial key and a table {status, stop,
--- fallback, lease, retries, packed}, or nil and an error reply.
-local function owned_trial(meta, id, token)
+-- fallback, lease, packed, late_key, late_at, late_only}, or nil and an
+-- error reply. With late_ok, a token of a claim whose lease expired (see
+-- add_late) is taken too, even once another claim holds the trial: then
+-- late_key and late_at name that claim and its deadline, and late_only is
+-- true unless the token is also the trial's current one (lost, or queued
+-- and not claimed again).
+local function owned_trial(meta, id, token, late_ok)
   if not is_meta_key(meta) then
     return nil, bad_key(meta)
   end
@@ -987,12 +1036,19 @@ local function owned_trial(meta, id, token)
   if not t[1] then
     return nil, no_trial(meta, id)
   end
-  local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'packed:' .. id)
-  if not token_ok(secret[1], token) then
+  local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'packed:' .. id,
+                            'late:' .. id)
+  local current = token_ok(secret[1], token)
+  local late_key, late_at
+  if late_ok then
+    late_key, late_at = late_holder(secret[3], token)
+  end
+  if not current and not late_key then
     return nil, fail('ETOKEN', 'wrong token for trial ' .. id .. " of sweep '" ..
                      name_of(meta) .. "' (it was claimed again, or the token is stale)")
   end
-  return tk, {status = t[1], stop = t[2], fallback = t[3], lease = t[4], packed = secret[2]}
+  return tk, {status = t[1], stop = t[2], fallback = t[3], lease = t[4], packed = secret[2],
+              late_key = late_key, late_at = late_at, late_only = not current}
 end
 
 -- Whether a trial ending as `to` with score reaches the sweep's
@@ -1029,22 +1085,38 @@ end
 -- observation's score and cost. An error an earlier attempt left goes (a
 -- late result of a lost or requeued trial still has one): the trial keeps
 -- only the error its outcome comes with, if any.
+-- A completion or failure from a claim whose lease expired (a task that
+-- was suspended, or outlived its lease, and finished after all) is taken
+-- whatever became of the trial since, while it has no outcome: lost (its
+-- budget slot is taken back), queued for a retry (the retry goes), or
+-- claimed again for the retry, running or interrupted (that run's outcome
+-- then gets ESTATE, its resume too): the first outcome of the point wins.
+-- late_key and late_expired_at then say so in the trial.
 local function finish(meta, id, token, to, fields, score, cost)
-  local tk, t = owned_trial(meta, id, token)
+  local tk, t = owned_trial(meta, id, token, to ~= 'interrupted')
   if not tk then
     return t
   end
   local P = prefix_of(meta)
   local st = t.status
-  if st ~= 'running' and st ~= 'lost' and st ~= 'queued' then
+  if st ~= 'running' and st ~= 'lost' and st ~= 'queued' and
+     not (st == 'interrupted' and t.late_only) then
+    local late = redis.call('HMGET', tk, 'late_key', 'late_expired_at')
+    local how = ''
+    if late[1] then
+      how = ' (recorded from ' .. late[1] .. ', whose lease had expired at ' ..
+            tostring(late[2]) .. ')'
+    end
     return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
-                "' is already " .. st)
+                "' is already " .. st .. how)
   end
   if to == 'interrupted' then
     if st ~= 'running' then
       return not_running(meta, id, st)
     end
-  elseif t.stop == '1' then
+  elseif t.stop == '1' and not t.late_only then
+    -- (a stop asked of the run that claimed the trial again is not this
+    -- run's)
     to = 'pruned'
   end
   local err = counters_ok(meta, st, to) or types_ok(meta, {'leases', 'retry', 'observations'})
@@ -1063,6 +1135,12 @@ local function finish(meta, id, token, to, fields, score, cost)
   end
   count(meta, st, to)
   redis.call('HDEL', tk, 'error')
+  if t.late_key then
+    fields[#fields + 1] = 'late_key'
+    fields[#fields + 1] = t.late_key
+    fields[#fields + 1] = 'late_expired_at'
+    fields[#fields + 1] = t.late_at
+  end
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
   observe(P, id, to, t.packed, t.fallback, score, cost)
   if reached then

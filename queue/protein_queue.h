@@ -637,7 +637,13 @@ typedef struct pq_trial_record {
     int fallback;
     int stop_requested;
     char *stopped_by; /* who asked ("hyperband at report 2"); NULL */
-    long progress_n;  /* progress reports sent (0: none) */
+    /* The claim key whose lease had expired when it recorded the outcome
+     * (its task was suspended or outlived its lease, and finished after
+     * all), and that lease's deadline (unix seconds); NULL and 0 for an
+     * outcome recorded in time. */
+    char *late_key;
+    double late_expired_at;
+    long progress_n; /* progress reports sent (0: none) */
     int has_progress;
     double progress_step; /* last pq_progress() values */
     double progress_score;

@@ -429,6 +429,7 @@ static void record_clear(pq_trial_record *r)
     free(r->claim_key);
     free(r->error);
     free(r->stopped_by);
+    free(r->late_key);
 }
 
 void pq_trial_record_free(pq_trial_record *r)
@@ -502,6 +503,8 @@ int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
     rec->claim_key = pq_flat_strdup(h, "claim_key", &oom);
     rec->error = pq_flat_strdup(h, "error", &oom);
     rec->stopped_by = pq_flat_strdup(h, "stopped_by", &oom);
+    rec->late_key = pq_flat_strdup(h, "late_key", &oom);
+    rec->late_expired_at = pq_flat_double(h, "late_expired_at", 0);
     rec->array_index = pq_flat_long(h, "array_index", -1);
     rec->claimed_at = pq_flat_double(h, "claimed_at", 0);
     rec->started_at = pq_flat_double(h, "started_at", 0);

@@ -714,7 +714,10 @@ static void test_lease_expiry(void)
     CU_ASSERT_FALSE(c->resumed);
     CU_ASSERT_EQUAL(c->attempts, 2);
     CU_ASSERT_STRING_NOT_EQUAL(c->token, a->token);
-    CU_ASSERT_EQUAL(pq_complete(ctx, "lease", a->id, a->token, 1, 1),
+    /* a's token no longer runs the trial: no progress, renewal or
+     * interruption (its late outcome: test_late_reclaimed) */
+    CU_ASSERT_EQUAL(pq_renew(ctx, "lease", a->id, a->token, &stop), PQ_ETOKEN);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "lease", a->id, a->token, "x"),
                     PQ_ETOKEN);
 
     /* No retries left: lost for good. */
@@ -790,6 +793,136 @@ static void test_late_outcomes(void)
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_FAILED], 1);
     CU_ASSERT_EQUAL(info->n_trials, 1);
     pq_sweep_info_free(info);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
+/* The number of observations of the sweep with that outcome. */
+static int observed(const char *sweep, pq_trial_state outcome)
+{
+    pq_observation *obs = NULL;
+    size_t n_obs = 0;
+    char next[PQ_STREAM_ID_MAX];
+    int n = 0;
+    CU_ASSERT_EQUAL_FATAL(pq_observations_all(ctx, sweep, &obs, &n_obs, next),
+                          PQ_OK);
+    for (size_t i = 0; i < n_obs; i++)
+        n += obs[i].outcome == outcome;
+    pq_observations_free(obs, n_obs);
+    return n;
+}
+
+/* Makes sweep (a lease of 1 s, o's budget and retries), claims *a as
+ * "suspended-job", lets its lease run out and expires it, then claims *b
+ * as second_key: the point again when o allows a retry. */
+static void outlive_lease(const char *sweep, sweep_opts o,
+                          const char *second_key, pq_trial **a, pq_trial **b)
+{
+    long n = 0;
+    o.lease_seconds = 1;
+    CU_ASSERT_EQUAL_FATAL(make_sweep(sweep, o), PQ_OK);
+    *a = claim_ok(sweep, "suspended-job");
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, sweep, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    *b = claim_ok(sweep, second_key);
+}
+
+/* A task whose lease ran out (suspended, or its time limit raised) and
+ * whose point another task claimed again for the retry still records its
+ * outcome when it ends: the first outcome of the point wins, the retry's
+ * run gets ESTATE, and the budget counts the trial once. */
+static void test_late_reclaimed(void)
+{
+    pq_trial *a, *b;
+    outlive_lease("reclaim", (sweep_opts){.max_trials = 1, .max_retries = 1},
+                  "retry-job", &a, &b);
+    CU_ASSERT_EQUAL_FATAL(b->id, a->id);
+    /* only an outcome is taken from the expired claim */
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "reclaim", a->id, a->token, 1, 1, -1, NULL),
+        PQ_ETOKEN);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "reclaim", a->id, a->token, "x"),
+                    PQ_ETOKEN);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim", a->id, a->token, 7, 3), PQ_OK);
+    pq_trial_record *r = record("reclaim", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_EQUAL(r->score, 7);
+    CU_ASSERT_EQUAL(r->retries, 1);
+    CU_ASSERT_EQUAL(r->attempts, 2);
+    CU_ASSERT_EQUAL(r->deadline, 0);
+    CU_ASSERT_PTR_NULL(r->error);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->late_key);
+    CU_ASSERT_STRING_EQUAL(r->late_key, "suspended-job");
+    CU_ASSERT(r->late_expired_at > r->started_at &&
+              r->late_expired_at < r->claimed_at + 0.5);
+    pq_trial_record_free(r);
+    /* the retry's run is over: its renewal, outcome and resume say so */
+    int stop = -1;
+    CU_ASSERT_EQUAL(pq_renew(ctx, "reclaim", b->id, b->token, &stop),
+                    PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim", b->id, b->token, 9, 1),
+                    PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "suspended-job"));
+    CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim", a->id, a->token, 8, 1),
+                    PQ_ESTATE);
+    pq_claim_request q = req_for("retry-job");
+    pq_trial *c = NULL;
+    CU_ASSERT_EQUAL(pq_claim(ctx, "reclaim", &q, &c), PQ_ESTATE);
+    q = req_for("third");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "reclaim", &q, &c), PQ_EBUDGET);
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "reclaim", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 0);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(observed("reclaim", PQ_TRIAL_LOST), 1);
+    CU_ASSERT_EQUAL(observed("reclaim", PQ_TRIAL_COMPLETED), 1);
+    pq_trial_free(a);
+    pq_trial_free(b);
+
+    /* The retry interrupted (its job requeued): the late failure is
+     * recorded, and the requeued job's resume is refused. */
+    outlive_lease("reclaim2", (sweep_opts){.max_retries = 1}, "retry-job", &a,
+                  &b);
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "reclaim2", b->id, b->token, "requeued"),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_fail(ctx, "reclaim2", a->id, a->token, 3, "exit 3"),
+                    PQ_OK);
+    r = record("reclaim2", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_FAILED);
+    CU_ASSERT_EQUAL(r->exit_status, 3);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "reclaim2", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_FAILED], 1);
+    pq_sweep_info_free(info);
+    q = req_for("retry-job");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "reclaim2", &q, &c), PQ_ESTATE);
+    pq_trial_free(a);
+    pq_trial_free(b);
+
+    /* Lost for good, its slot handed to another trial: the late result
+     * takes the slot back, so the sweep holds one trial over its budget
+     * and serves no claim while it does. */
+    outlive_lease("reclaim3", (sweep_opts){.max_trials = 1}, "next-job", &a,
+                  &b);
+    CU_ASSERT_EQUAL(b->id, a->id + 1);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim3", a->id, a->token, 1, 1), PQ_OK);
+    r = record("reclaim3", a->id);
+    CU_ASSERT_PTR_NOT_NULL(r->late_key);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "reclaim3", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->n_trials, 2);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 1);
+    pq_sweep_info_free(info);
+    q = req_for("third");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "reclaim3", &q, &c), PQ_EBUDGET);
     pq_trial_free(a);
     pq_trial_free(b);
 }
@@ -1949,6 +2082,7 @@ static const cunit_test tests[] = {
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
+    {"a late outcome of a point claimed again", test_late_reclaimed},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
