@@ -30,6 +30,10 @@ check() {
     if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
+# node_state: the cluster's node's state as sinfo abbreviates it (idle,
+# mix, alloc, drain, ...).
+node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
+
 # job_state JOBID: the state of a job (array task ids as 12_3 work too).
 job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
 job_exit() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p' | head -1; }

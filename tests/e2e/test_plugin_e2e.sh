@@ -49,7 +49,6 @@ wait_running() {
     return 1
 }
 
-node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
 # node_up: the node takes jobs (idle, or running the time-limit case's job
 # beside them), neither drained nor down
 node_up() { case "$(node_state)" in idle | mix | alloc) return 0 ;; *) return 1 ;; esac; }

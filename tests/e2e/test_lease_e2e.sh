@@ -1,0 +1,108 @@
+#!/bin/bash
+# test_lease_e2e.sh - a trial whose task outlives its lease on a real
+# one-node Slurm cluster (tests/e2e/cluster.sh), with no proteind: the
+# next claim expires the lease. Each case asserts on the trials stored in
+# Redis:
+#
+#   - a job suspended (scontrol suspend) past its lease, whose point a
+#     second job claims again for the retry meanwhile, then resumed: the
+#     first job's outcome is recorded when it ends (late, naming its
+#     claim), and the second job's end leaves it as it is;
+#   - a job that outlives a fixed lease (as one whose time limit was
+#     raised does) with no retry left: lost, then completed at its end,
+#     the budget slot taken back.
+#
+# Skips (77) without root, Slurm's daemons, redis-server or the protein
+# CLI. Runs after the other e2e scripts (same ports; tests/plugin.am).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=${top_srcdir:-$(cd "$HERE/../.." && pwd)}
+B=${top_builddir:-${PROTEIN_BUILDDIR:-$(pwd)}}
+export top_builddir=$B
+export PROTEIN_E2E_DIR=${PROTEIN_E2E_LEASE_DIR:-${TMPDIR:-/tmp}/protein-e2e-lease.$$}
+CLUSTER=$HERE/cluster.sh
+PROTEIN=$B/cli/protein
+
+skip() { echo "SKIP: $*"; exit 77; }
+
+[ "$(id -u)" = 0 ] || skip "needs root to run slurmctld and slurmd"
+[ -x "$PROTEIN" ] || skip "needs the protein CLI ($PROTEIN)"
+
+failures=0
+
+# cluster_up, wait_done, make_sweep, trial_field, wait_field, wait_line
+. "$HERE/lib.sh"
+cluster_up
+
+# A fixed lease of 4 s, whatever the jobs' time limits.
+"$CLUSTER" plugstack lease=4
+
+# trial_of FILE: the trial the job printed into FILE as "trial=N".
+trial_of() {
+    wait_line "$1" '^trial=' || { echo "no trial in $1" >&2; return 1; }
+    sed -n 's/^trial=//p' "$1"
+}
+
+# job SWEEP NAME SECONDS SCORE: submits a job that prints its trial, sleeps
+# SECONDS and reports SCORE; prints its id.
+job() {
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep %s\necho score=%s >> "$PROTEIN_RESULT"\n' \
+        "$3" "$4" > "$OUT/$2.sh"
+    sbatch --parsable --sweep="$1" -o "$OUT/$2.out" "$OUT/$2.sh"
+}
+
+# Suspended past its lease; job b's claim expires it and takes its point
+# again (one retry allowed); a is resumed and ends first.
+case_suspended() {
+    local a b t tb
+    make_sweep e2e-suspend 10 &&
+        "$PROTEIN" create "$D/e2e-suspend.yaml" --name e2e-suspend-r \
+            --max-retries 1 --redis "$PROTEIN_REDIS" > /dev/null || return 1
+    a=$(job e2e-suspend-r a 3 1.5) || return 1
+    t=$(trial_of "$OUT/a.out") || return 1
+    scontrol suspend "$a" || return 1
+    sleep 5
+    b=$(job e2e-suspend-r b 60 9) || return 1
+    tb=$(trial_of "$OUT/b.out") || return 1
+    [ "$tb" = "$t" ] || { echo "job b got trial $tb, not $t's retry"; return 1; }
+    [ "$(trial_field e2e-suspend-r "$t" retries)" = 1 ] || return 1
+    scontrol resume "$a" || return 1
+    wait_done "$a" 30 && wait_field e2e-suspend-r "$t" status completed || return 1
+    [ "$(trial_field e2e-suspend-r "$t" score)" = 1.5 ] &&
+        [ "$(trial_field e2e-suspend-r "$t" late_key)" = "$a" ] || return 1
+    "$PROTEIN" show e2e-suspend-r "$t" | grep -q "^late  *recorded from $a after its lease expired" ||
+        { "$PROTEIN" show e2e-suspend-r "$t"; return 1; }
+    # b's run of the point is over: its end changes nothing
+    scancel "$b"
+    wait_done "$b" 30 || return 1
+    sleep 1
+    [ "$(trial_field e2e-suspend-r "$t" status)" = completed ] &&
+        [ "$(trial_field e2e-suspend-r "$t" score)" = 1.5 ] || return 1
+    grep -q "already completed (recorded from $a" "$D/log/slurmd.log" ||
+        { echo "slurmd.log does not say why b's outcome was refused"; return 1; }
+}
+check "suspended past its lease, its point claimed again: the first job's outcome is recorded (late), the retry's end changes nothing" case_suspended
+
+# A budget of 1 and no retry: the trial is lost when job d's claim comes
+# (refused: the slot is free again, but d takes the next trial), then
+# recorded when c ends; the slot is taken back.
+case_outlived() {
+    local c d t
+    make_sweep e2e-outlive 2 || return 1
+    c=$(job e2e-outlive c 8 2.5) || return 1
+    t=$(trial_of "$OUT/c.out") || return 1
+    sleep 5
+    d=$(job e2e-outlive d 1 3) || return 1
+    wait_done "$d" 30 || return 1
+    [ "$(trial_field e2e-outlive "$t" status)" = lost ] || return 1
+    wait_done "$c" 30 && wait_field e2e-outlive "$t" status completed || return 1
+    [ "$(trial_field e2e-outlive "$t" late_key)" = "$c" ] &&
+        [ "$($RCLI HGET "protein:{$U/e2e-outlive}:meta" n_lost)" = 0 ] &&
+        [ "$($RCLI HGET "protein:{$U/e2e-outlive}:meta" n_completed)" = 2 ]
+}
+check "outlived a fixed lease with no retry left: lost, then completed at its end, the slot taken back" case_outlived
+
+[ "$(node_state)" = idle ] || fail "node left in state $(node_state)"
+echo "$failures failure(s)"
+[ $failures -eq 0 ]
