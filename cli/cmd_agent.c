@@ -112,9 +112,10 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
 }
 
 /* Records the outcome rec of trial t through call_redis. Returns 0, also
- * when the sweep refuses it for good because the trial's lease ended and
- * another claim holds it now, or the trial is gone from the sweep (said
- * so: the agent goes on), or after
+ * when the sweep refuses it for good because the trial's claim was
+ * released, or another claim recorded its outcome first (after this
+ * agent's lease ended, or this agent's after the retry's), or the trial
+ * is gone from the sweep (said so: the agent goes on), or after
  * printing why it could not (the outcome is then lost: the trial runs
  * again for the same --claim-key, or is lost when its lease ends) the
  * signal that ended the retries, else -1. */
@@ -128,11 +129,10 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
     rc = call_redis(a, &c, what, &sig);
     if (rc == PQ_OK)
         return 0;
-    if (rc == PQ_ETOKEN) {
+    if (rc == PQ_ETOKEN || rc == PQ_ESTATE) {
         fprintf(stderr,
                 "protein agent: sweep %s trial %ld: outcome not recorded: its "
-                "lease ended and another claim runs the trial now (%s); "
-                "going on\n",
+                "lease ended and another claim ran the trial (%s); going on\n",
                 a->run.sweep, t->id, a->ctx->errstr);
         return 0;
     }
@@ -202,8 +202,9 @@ static int run_trial(agent *a, pq_trial *t)
             next_poll =
                 protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
             if (r == NO_LONGER_HELD) {
-                /* another worker runs it now, or it is lost: this run's
-                 * outcome would be refused */
+                /* another worker runs it now, or it is lost: its outcome
+                 * would still be taken (late), but a retry may run it
+                 * already, and only one outcome counts */
                 printf("trial %ld: its lease ended and the trial is no "
                        "longer this agent's (%s); stopping the command\n",
                        t->id, a->ctx->errstr);

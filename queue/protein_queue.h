@@ -387,9 +387,13 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
 
 /* Records outcomes. Each checks the token (PQ_ETOKEN) and the trial's
  * state atomically: complete and fail take a running trial, or one whose
- * lease expired (lost, or queued for a retry and not claimed again); a
- * second completion of a finished trial is PQ_ESTATE. A trial asked to
- * stop (pq_trial_request_stop) ends as pruned. score and cost must be
+ * lease expired (lost, or queued for a retry), also from the token of the
+ * claim whose lease expired once another claim holds the trial for its
+ * retry (running or interrupted: that claim's outcome and resume are then
+ * PQ_ESTATE, and the record's late_key names the late one); a second
+ * completion of a finished trial is PQ_ESTATE. A trial asked to stop
+ * (pq_trial_request_stop) ends as pruned, unless the stop was asked of
+ * the retry that a late outcome ends. score and cost must be
  * finite (PQ_EINVAL otherwise, nothing changed); cost < 0 means "not
  * reported". error and reason are cut to 1 KiB. pq_interrupt takes running
  * trials only. Each outcome appends an observation. */
