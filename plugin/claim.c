@@ -214,7 +214,9 @@ int spank_protein_srun_oom(uint32_t job_id, int wait_ms)
          * forgets the step in one go, so a step gone from this list has
          * left its code in the job read next */
         listed = srun_step_listed(job_id);
-        if (job_facts(job_id, &f) != 0)
+        /* a slurmctld that does not answer costs one RPC's timeout
+         * (MessageTimeout), not two */
+        if (listed < 0 || job_facts(job_id, &f) != 0)
             return 0;
         /* a requeued job keeps the code of its earlier runs' steps */
         if (f.restarts == 0 && (f.derived_ec & 0xff) == SLURM_SIG_OOM)

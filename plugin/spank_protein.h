@@ -181,7 +181,9 @@ int spank_protein_job_ended_by_slurm(uint32_t job_id);
  * (srun returns before its step's end reaches slurmctld): asks again
  * after 20, 40, 80 ... ms, for up to wait_ms. 0 when none did, a later
  * srun step exited with a higher code, the job was requeued (the code
- * may be an earlier run's), or slurmctld cannot be asked. */
+ * may be an earlier run's), or slurmctld cannot be asked (one RPC's
+ * timeout: its steps are asked first, and the job only once they
+ * answered). */
 int spank_protein_srun_oom(uint32_t job_id, int wait_ms);
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the

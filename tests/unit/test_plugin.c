@@ -614,9 +614,11 @@ static void test_srun_oom(void)
         {0, 1 << 8, 0, 1000, 0, 1},
     };
 
+    /* no slurmctld: asked once */
     plugin_stub_reset();
     CU_ASSERT_EQUAL(spank_protein_srun_oom(7, 1000), 0);
-    CU_ASSERT_EQUAL(plugin_stub.n_load_job, 1);
+    CU_ASSERT_EQUAL(plugin_stub.n_get_steps, 1);
+    CU_ASSERT_EQUAL(plugin_stub.n_load_job, 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
         plugin_stub_reset();
         plugin_stub.ctld_up = 1;
