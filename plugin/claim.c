@@ -13,6 +13,7 @@
 #include <slurm/slurm.h>
 
 #include "spank_protein.h"
+#include "protein_clock.h"
 
 int spank_protein_claim_key(uint32_t job_id, uint32_t step_id,
                             uint32_t array_job_id, uint32_t array_task_id,
@@ -103,9 +104,22 @@ int spank_protein_lease_seconds(const spank_protein_config *cfg,
     return (int)(end - now) + cfg->lease_margin_s;
 }
 
-/* The state of job_id as slurmctld has it (job_state, flags included)
- * into *state: 0, or -1 when it cannot be learnt. */
-static int job_state(uint32_t job_id, uint32_t *state)
+/* Slurm's step exit code for a step out of memory (SIG_OOM of Slurm's
+ * private src/common/slurm_protocol_defs.h): slurmstepd reports it when
+ * task/cgroup counted an out-of-memory kill in the step, or jobacct_gather
+ * killed it over its memory (KILL_OOM). */
+#define SLURM_SIG_OOM 253
+
+/* What the plugin asks slurmctld about a job. */
+struct job_facts {
+    uint32_t state;      /* job_state, flags included */
+    uint32_t derived_ec; /* the highest exit code of its srun steps */
+    uint16_t restarts;   /* requeues so far */
+};
+
+/* The facts of job_id as slurmctld has them into *out: 0, or -1 when
+ * they cannot be learnt. */
+static int job_facts(uint32_t job_id, struct job_facts *out)
 {
     int (*load_job)(job_info_msg_t **, uint32_t, uint16_t);
     void (*free_msg)(job_info_msg_t *);
@@ -119,11 +133,25 @@ static int job_state(uint32_t job_id, uint32_t *state)
         return -1;
     for (uint32_t i = 0; i < msg->record_count; i++)
         if (msg->job_array[i].job_id == job_id) {
-            *state = msg->job_array[i].job_state;
+            out->state = msg->job_array[i].job_state;
+            out->derived_ec = msg->job_array[i].derived_ec;
+            out->restarts = msg->job_array[i].restart_cnt;
             rv = 0;
         }
     free_msg(msg);
     return rv;
+}
+
+/* The state of job_id as slurmctld has it (job_state, flags included)
+ * into *state: 0, or -1 when it cannot be learnt. */
+static int job_state(uint32_t job_id, uint32_t *state)
+{
+    struct job_facts f;
+
+    if (job_facts(job_id, &f) != 0)
+        return -1;
+    *state = f.state;
+    return 0;
 }
 
 int spank_protein_time_limit_reached(uint32_t job_id)
@@ -148,6 +176,60 @@ int spank_protein_job_ended_by_slurm(uint32_t job_id)
             (state & JOB_STATE_BASE) == JOB_PREEMPTED ||
             (state & JOB_STATE_BASE) == JOB_TIMEOUT ||
             (state & (JOB_REQUEUE | JOB_REQUEUE_HOLD)) != 0);
+}
+
+/* Whether slurmctld still lists a numbered step (an srun's) of job_id: 1
+ * or 0; -1 when that cannot be learnt. */
+static int srun_step_listed(uint32_t job_id)
+{
+    int (*get_steps)(time_t, uint32_t, uint32_t,
+                     job_step_info_response_msg_t **, uint16_t);
+    void (*free_msg)(job_step_info_response_msg_t *);
+    job_step_info_response_msg_t *msg = NULL;
+    int listed = 0;
+
+    *(void **)&get_steps = dlsym(RTLD_DEFAULT, "slurm_get_job_steps");
+    *(void **)&free_msg =
+        dlsym(RTLD_DEFAULT, "slurm_free_job_step_info_response_msg");
+    if (get_steps == NULL || free_msg == NULL ||
+        get_steps(0, job_id, NO_VAL, &msg, SHOW_ALL) != 0 || msg == NULL)
+        return -1;
+    for (uint32_t i = 0; i < msg->job_step_count; i++)
+        if (msg->job_steps[i].step_id.job_id == job_id &&
+            msg->job_steps[i].step_id.step_id <= SLURM_MAX_NORMAL_STEP_ID)
+            listed = 1;
+    free_msg(msg);
+    return listed;
+}
+
+int spank_protein_srun_oom(uint32_t job_id, int wait_ms)
+{
+    const double deadline =
+        protein_clock_seconds(CLOCK_MONOTONIC) + wait_ms / 1000.0;
+    struct job_facts f;
+    int pause = 20, listed;
+
+    for (;;) {
+        /* the steps first: slurmctld sets the derived exit code and
+         * forgets the step in one go, so a step gone from this list has
+         * left its code in the job read next */
+        listed = srun_step_listed(job_id);
+        /* a slurmctld that does not answer costs one RPC's timeout
+         * (MessageTimeout), not two */
+        if (listed < 0 || job_facts(job_id, &f) != 0)
+            return 0;
+        /* a requeued job keeps the code of its earlier runs' steps */
+        if (f.restarts == 0 && (f.derived_ec & 0xff) == SLURM_SIG_OOM)
+            return 1;
+        /* srun exits once slurmstepd told it the tasks' end, before that
+         * slurmstepd tells slurmctld the step's end: a step still listed
+         * may be one whose code is on its way */
+        if (listed != 1 ||
+            protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
+            return 0;
+        protein_sleep_ms(pause);
+        pause *= 2;
+    }
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,

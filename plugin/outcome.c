@@ -8,6 +8,7 @@
  *   other non-zero exit status                            -> failed (status)
  *   exit 0 with the metric in the result file             -> completed
  *   exit 0 without it                                     -> failed "no result"
+ *   a failed batch step whose srun step ran out of memory -> failed, said so
  */
 #include "config.h"
 
@@ -134,6 +135,19 @@ void spank_protein_outcome_oom(spank_protein_outcome *out,
              "killed by the out-of-memory killer (the step's memory cgroup "
              "counted %llu oom kill%s)",
              kills, kills == 1 ? "" : "s");
+}
+
+void spank_protein_outcome_srun_oom(spank_protein_outcome *out)
+{
+    static const char prefix[] =
+        "killed by the out-of-memory killer in an srun step of the job, then ";
+    char was[sizeof(out->reason)];
+
+    if (out->kind != SPANK_PROTEIN_FAILED)
+        return;
+    memcpy(was, out->reason, sizeof(was));
+    snprintf(out->reason, sizeof(out->reason), "%s%.*s", prefix,
+             (int)(sizeof(out->reason) - sizeof(prefix)), was);
 }
 
 /* pq_spool_replay's log lines go to the slurmd log. */

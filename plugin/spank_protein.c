@@ -13,7 +13,9 @@
  *                       task_exit (root, stepd): record the outcome once
  *                       the step's last task ended (outcome.c; a SIGKILL
  *                       the step's memory cgroup counted as an
- *                       out-of-memory kill, oom.c).
+ *                       out-of-memory kill, oom.c; a failed batch
+ *                       step whose srun step slurmctld says ran out of
+ *                       memory, claim.c).
  *
  * An error from remote init, init_post_opt or user_init drains the node in
  * a batch step, so those never fail: a problem is kept in the step state
@@ -42,6 +44,11 @@
 #include "protein_clock.h"
 
 SPANK_PLUGIN(protein, 1);
+
+/* How long a failed batch step waits for an srun step's end to reach
+ * slurmctld (milliseconds as a rule; longer only while an srun step of the
+ * job still runs past the batch script's end). */
+#define SRUN_OOM_WAIT_MS 1500
 
 /* The per-step state of slurmstepd (and the config of every context). */
 static struct {
@@ -391,6 +398,20 @@ static void check_oom(spank_protein_outcome *o)
     spank_protein_outcome_oom(o, kills);
 }
 
+/* A failed batch step: by the out-of-memory killer when slurmctld says
+ * an srun step of the job ran out of memory. That kill happened in the
+ * srun step's own cgroup, which its slurmstepd removes before srun even
+ * returns, and cgroup v1 counts it nowhere else, so only Slurm's verdict
+ * on the step is left. */
+static void check_srun_oom(spank_protein_outcome *o)
+{
+    if (o->kind != SPANK_PROTEIN_FAILED ||
+        state.step_id != SLURM_BATCH_SCRIPT ||
+        !spank_protein_srun_oom(state.job_id, SRUN_OOM_WAIT_MS))
+        return;
+    spank_protein_outcome_srun_oom(o);
+}
+
 /* slurmstepd, as root, once per task: when the step's last task ended,
  * reads the result file and records the trial's outcome. Never fails.
  * A step on several nodes claims its one trial on each; only its first
@@ -443,6 +464,7 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
                                  problem[0] ? problem : NULL, &outcome);
     check_oom(&outcome);
+    check_srun_oom(&outcome);
     if (outcome.kind == SPANK_PROTEIN_INTERRUPTED &&
         spank_protein_time_limit_reached(state.job_id))
         spank_protein_outcome_time_limit(&outcome);

@@ -173,6 +173,19 @@ int spank_protein_time_limit_reached(uint32_t job_id);
  * 0 when it has not, or that cannot be learnt. */
 int spank_protein_job_ended_by_slurm(uint32_t job_id);
 
+/* Whether an srun step of job_id ran out of memory: slurmctld's derived
+ * exit code of the job (the highest of its srun steps') is Slurm's
+ * out-of-memory code, which slurmstepd reports for a step whose memory
+ * cgroup counted a kill (or that jobacct_gather killed for its memory).
+ * While a numbered step is still listed, its code may be on its way
+ * (srun returns before its step's end reaches slurmctld): asks again
+ * after 20, 40, 80 ... ms, for up to wait_ms. 0 when none did, a later
+ * srun step exited with a higher code, the job was requeued (the code
+ * may be an earlier run's), or slurmctld cannot be asked (one RPC's
+ * timeout: its steps are asked first, and the job only once they
+ * answered). */
+int spank_protein_srun_oom(uint32_t job_id, int wait_ms);
+
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
  * time the job has left by its time limit plus cfg->lease_margin_s (asked
  * of slurmctld through slurm_get_end_time, found in the slurmstepd that
@@ -241,6 +254,14 @@ void spank_protein_outcome_time_limit(spank_protein_outcome *out);
  * --signal=KILL), are left alone. */
 void spank_protein_outcome_oom(spank_protein_outcome *out,
                                unsigned long long kills);
+
+/* A failed batch step of a job whose srun step ran out of memory
+ * (spank_protein_srun_oom): the usual `srun python train.py` inside the
+ * batch script, where srun exits 1 for a task out of memory. out keeps
+ * FAILED and its reason becomes "killed by the out-of-memory killer in
+ * an srun step of the job, then " and the old reason. Other outcomes are
+ * left alone. */
+void spank_protein_outcome_srun_oom(spank_protein_outcome *out);
 
 /* Decides a trial's outcome from a raw wait status and the parsed result
  * (NULL when there was none). A completed trial without a finite,

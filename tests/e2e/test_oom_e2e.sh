@@ -8,11 +8,16 @@
 #     an array whose tasks do themselves (killed by SIGKILL): failed,
 #     "killed by the out-of-memory killer";
 #   - an srun --sweep step outgrowing --mem: failed the same way;
+#   - an srun step of the batch script outgrowing --mem (srun exits 1):
+#     failed, "killed by the out-of-memory killer in an srun step of the
+#     job, then exit status 1";
 #   - a SIGKILL that is not the OOM killer's (scancel --batch
 #     --signal=KILL, and Slurm's own after KillWait for a task that
 #     ignores SIGTERM): interrupted, as before; and Slurm's after a
-#     scancel of a job whose step counted an OOM kill that the trial
-#     outlived (a child's): interrupted.
+#     scancel (or scancel --signal=KILL) of a job whose step counted an
+#     OOM kill that the trial outlived (a child's): interrupted; after
+#     scancel --batch --signal=KILL: failed, out of memory (the known
+#     limit: Slurm ends that job OUT_OF_MEMORY too).
 #
 # Skips (77) without root, Slurm's daemons, redis-server or the protein
 # CLI, and where Slurm cannot confine memory here: no cgroup v1 memory
@@ -64,6 +69,7 @@ outcome_is() {
 }
 
 OOM="killed by the out-of-memory killer (the step's memory cgroup counted 1 oom kill)"
+SRUN_OOM="killed by the out-of-memory killer in an srun step of the job"
 
 make_sweep e2e-oom 1000 || { fail "protein create"; exit 1; }
 
@@ -88,6 +94,26 @@ case_oom_srun() {
 }
 check "out of memory in an srun --sweep step: failed, with the reason" case_oom_srun
 
+# `srun python train.py` inside the batch script: the kill happens in the
+# srun step's cgroup, srun exits 1, and the batch step learns of it from
+# slurmctld (the job's derived exit code). A script that goes on to exit
+# 0 without a result says so too; an srun step that fails otherwise
+# (exit 3) is no out-of-memory kill.
+case_oom_srun_in_batch() {
+    local j k l
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsrun sh -c "tail /dev/zero"\n' > "$OUT/inner.sh"
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsrun sh -c "tail /dev/zero"\ntrue\n' > "$OUT/inner0.sh"
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsrun sh -c "exit 3"\n' > "$OUT/inner3.sh"
+    j=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/inner.out" "$OUT/inner.sh") || return 1
+    k=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/inner0.out" "$OUT/inner0.sh") || return 1
+    l=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/inner3.out" "$OUT/inner3.sh") || return 1
+    wait_done "$j" && wait_done "$k" && wait_done "$l" &&
+        outcome_is "$OUT/inner.out" failed "$SRUN_OOM, then exit status 1" &&
+        outcome_is "$OUT/inner0.out" failed "$SRUN_OOM, then no result: exit 0 without a metric in the result file" &&
+        outcome_is "$OUT/inner3.out" failed "exit status 3"
+}
+check "out of memory in an srun step of the batch script: failed, with the reason" case_oom_srun_in_batch
+
 # scancel --batch --signal=KILL sends SIGKILL to the batch shell at once; a
 # plain scancel sends SIGTERM and, KillWait (2 s) later, SIGKILL to a task
 # that ignores it. Neither is counted as an out-of-memory kill.
@@ -106,19 +132,33 @@ case_sigkill() {
 }
 check "SIGKILL not from the OOM killer (scancel --batch --signal=KILL; after KillWait): interrupted" case_sigkill
 
-# A child killed by the OOM killer that the script outlives, then a plain
-# scancel (SIGTERM ignored, SIGKILL after KillWait): Slurm's kill, not the
-# OOM killer's, though the step counted one: interrupted.
+# A child killed by the OOM killer that the script outlives, then Slurm's
+# kill: a plain scancel (SIGTERM ignored, SIGKILL after KillWait) and
+# scancel --signal=KILL (without --batch a cancel: CANCELLED) are not the
+# OOM killer's, though the step counted one: interrupted. scancel --batch
+# --signal=KILL only signals the batch shell, the job stays RUNNING, and
+# nothing tells that SIGKILL from the OOM killer's (Slurm itself ends that
+# job OUT_OF_MEMORY): failed, as documented (admin.md).
 case_oom_then_scancel() {
-    local j
+    local j k l
     printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsh -c "tail /dev/zero"\necho survived\ntrap "" TERM\nexec sleep 60\n' > "$OUT/survive.sh"
     j=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/survive.out" "$OUT/survive.sh") || return 1
-    wait_line "$OUT/survive.out" '^survived' || return 1
+    k=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/survive_kill.out" "$OUT/survive.sh") || return 1
+    l=$(sbatch --parsable --sweep=e2e-oom --mem=100M -o "$OUT/survive_batch.out" "$OUT/survive.sh") || return 1
+    wait_line "$OUT/survive.out" '^survived' &&
+        wait_line "$OUT/survive_kill.out" '^survived' &&
+        wait_line "$OUT/survive_batch.out" '^survived' || return 1
     scancel "$j"
-    wait_done "$j" &&
-        outcome_is "$OUT/survive.out" interrupted "killed by signal 9 (Killed)"
+    scancel --signal=KILL "$k"
+    scancel --batch --signal=KILL "$l"
+    wait_done "$j" && wait_done "$k" && wait_done "$l" &&
+        outcome_is "$OUT/survive.out" interrupted "killed by signal 9 (Killed)" &&
+        outcome_is "$OUT/survive_kill.out" interrupted "killed by signal 9 (Killed)" &&
+        outcome_is "$OUT/survive_batch.out" failed "$OOM" &&
+        [ "$(job_state "$l")" = OUT_OF_MEMORY ] ||
+        { echo "job $l: $(job_state "$l")"; return 1; }
 }
-check "scancel after an OOM kill the trial survived: interrupted" case_oom_then_scancel
+check "scancel, scancel --signal=KILL after an OOM kill the trial survived: interrupted; scancel --batch --signal=KILL: failed (out of memory, as Slurm says)" case_oom_then_scancel
 
 echo "$failures failure(s)"
 [ $failures -eq 0 ]
