@@ -589,50 +589,6 @@ static void test_outcome_srun_oom(void)
     CU_ASSERT_STRING_EQUAL(o.reason, "");
 }
 
-/* Slurm's derived exit code of the job decides, through the stub's
- * slurmctld: an srun step's out-of-memory code (253) says so, at once
- * when no srun step is listed, after the listed one's end otherwise; a
- * step still listed at the deadline, a requeued job's code, a later
- * step's higher code or no slurmctld say no. */
-static void test_srun_oom(void)
-{
-    static const struct {
-        int step_calls;       /* the srun step listed on this many calls */
-        uint32_t derived_end; /* the derived exit code once it is not */
-        uint16_t restarts;
-        int wait_ms, oom, calls; /* the answer, after this many calls */
-    } cases[] = {
-        {0, 253, 0, 1000, 1, 1},
-        /* srun returned before its step's end reached slurmctld */
-        {2, 253, 0, 1000, 1, 3},
-        {2, 1 << 8, 0, 1000, 0, 3},
-        /* a step that runs on: asked after 20 and 40 ms, not 80 past 100 */
-        {1000, 253, 0, 100, 0, 3},
-        {1000, 253, 0, 0, 0, 1},
-        {0, 253, 1, 1000, 0, 1},
-        /* a later srun step exited 1 */
-        {0, 1 << 8, 0, 1000, 0, 1},
-    };
-
-    /* no slurmctld: asked once */
-    plugin_stub_reset();
-    CU_ASSERT_EQUAL(spank_protein_srun_oom(7, 1000), 0);
-    CU_ASSERT_EQUAL(plugin_stub.n_get_steps, 1);
-    CU_ASSERT_EQUAL(plugin_stub.n_load_job, 0);
-    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-        plugin_stub_reset();
-        plugin_stub.ctld_up = 1;
-        plugin_stub.step_calls = cases[i].step_calls;
-        plugin_stub.derived_ec_end = cases[i].derived_end;
-        plugin_stub.restarts = cases[i].restarts;
-        CU_ASSERT_EQUAL(spank_protein_srun_oom(7, cases[i].wait_ms),
-                        cases[i].oom);
-        CU_ASSERT_EQUAL(plugin_stub.n_get_steps, cases[i].calls);
-        CU_ASSERT_EQUAL(plugin_stub.n_load_job, cases[i].calls);
-    }
-    plugin_stub_reset();
-}
-
 /* Writes text into tmpdir/rel, making its directories. */
 static void put(const char *rel, const char *text)
 {
@@ -1090,7 +1046,6 @@ static const cunit_test tests[] = {
     {"outcome: merge", test_status_merge},
     {"outcome: out of memory", test_outcome_oom},
     {"outcome: out of memory in an srun step", test_outcome_srun_oom},
-    {"oom: an srun step's, from slurmctld", test_srun_oom},
     {"oom: cgroup v1", test_oom_v1},
     {"oom: cgroup v1 paths", test_oom_v1_paths},
     {"oom: cgroup v2", test_oom_v2},

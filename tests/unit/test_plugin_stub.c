@@ -12,8 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <slurm/slurm.h>
-
 #include "test_plugin_stub.h"
 
 struct plugin_stub plugin_stub;
@@ -170,66 +168,4 @@ void slurm_spank_log(const char *fmt, ...)
     va_start(ap, fmt);
     record(plugin_stub.last_log, fmt, ap);
     va_end(ap);
-}
-
-/* The job as plugin_stub says; its derived exit code the step's end's
- * once slurm_get_job_steps stopped listing the step. */
-int slurm_load_job(job_info_msg_t **resp, uint32_t job_id, uint16_t flags)
-{
-    job_info_msg_t *msg;
-
-    (void)flags;
-    plugin_stub.n_load_job++;
-    if (!plugin_stub.ctld_up)
-        return -1;
-    msg = calloc(1, sizeof(*msg));
-    msg->job_array = calloc(1, sizeof(*msg->job_array));
-    msg->record_count = 1;
-    msg->job_array[0].job_id = job_id;
-    msg->job_array[0].job_state = plugin_stub.job_state;
-    msg->job_array[0].restart_cnt = plugin_stub.restarts;
-    msg->job_array[0].derived_ec =
-        plugin_stub.n_get_steps > plugin_stub.step_calls
-            ? plugin_stub.derived_ec_end
-            : plugin_stub.derived_ec;
-    *resp = msg;
-    return 0;
-}
-
-void slurm_free_job_info_msg(job_info_msg_t *msg)
-{
-    free(msg->job_array);
-    free(msg);
-}
-
-/* The batch step, and step 0 on the first step_calls calls. */
-int slurm_get_job_steps(time_t update_time, uint32_t job_id, uint32_t step_id,
-                        job_step_info_response_msg_t **resp, uint16_t flags)
-{
-    job_step_info_response_msg_t *msg;
-
-    (void)update_time;
-    (void)step_id;
-    (void)flags;
-    plugin_stub.n_get_steps++;
-    if (!plugin_stub.ctld_up)
-        return -1;
-    msg = calloc(1, sizeof(*msg));
-    msg->job_steps = calloc(2, sizeof(*msg->job_steps));
-    msg->job_steps[0].step_id.job_id = job_id;
-    msg->job_steps[0].step_id.step_id = SLURM_BATCH_SCRIPT;
-    msg->job_step_count = 1;
-    if (plugin_stub.n_get_steps <= plugin_stub.step_calls) {
-        msg->job_steps[1].step_id.job_id = job_id;
-        msg->job_steps[1].step_id.step_id = 0;
-        msg->job_step_count = 2;
-    }
-    *resp = msg;
-    return 0;
-}
-
-void slurm_free_job_step_info_response_msg(job_step_info_response_msg_t *msg)
-{
-    free(msg->job_steps);
-    free(msg);
 }

@@ -34,17 +34,6 @@ struct plugin_stub {
     int error_fd; /* > 0: slurm_error also writes each
                    * message and a newline here (to see
                    * the error of a task that _exits) */
-    /* slurmctld, as slurm_load_job and slurm_get_job_steps answer for
-     * job_id (a program linked with -export-dynamic, where the plugin's
-     * dlsym finds them); both fail when ctld_up is 0 */
-    int ctld_up;
-    uint32_t job_state;
-    uint16_t restarts;
-    uint32_t derived_ec;         /* while the srun step is listed */
-    uint32_t derived_ec_end;     /* once it is not */
-    int step_calls;              /* slurm_get_job_steps lists the srun step
-                                  * on its first step_calls calls */
-    int n_load_job, n_get_steps; /* calls so far */
 };
 
 extern struct plugin_stub plugin_stub;
