@@ -121,13 +121,19 @@ local function owner_of(meta)
   return string.match(meta, '^protein:{([^/{}]+)/[^/{}]+}:meta$')
 end
 
--- The index key a sweep's name is listed in.
-local function index_of(meta)
+-- The key "protein:{USER/}:suffix" of the owner of sweep meta, or bare for
+-- a sweep without one.
+local function owner_key(meta, suffix, bare)
   local owner = owner_of(meta)
   if owner then
-    return 'protein:{' .. owner .. '/}:sweeps'
+    return 'protein:{' .. owner .. '/}:' .. suffix
   end
-  return SWEEPS_KEY
+  return bare
+end
+
+-- The index key a sweep's name is listed in.
+local function index_of(meta)
+  return owner_key(meta, 'sweeps', SWEEPS_KEY)
 end
 
 -- true when the calling Redis user is a privileged service (its ACL
@@ -236,21 +242,12 @@ local function type_of(key)
   return redis.call('TYPE', key)['ok']
 end
 
--- The wake stream of the sweeps of meta's owner.
-local function wake_of(meta)
-  local owner = owner_of(meta)
-  if owner then
-    return 'protein:{' .. owner .. '/}:wake'
-  end
-  return WAKE_KEY
-end
-
 -- Names the sweep of meta in its wake stream, as the last write of a call.
 -- Best effort: a stream its owner damaged by hand (another type, or its
 -- last ID taken) loses only their own wakes, and proteind's periodic
 -- recheck still finds the sweep.
 local function wake(meta)
-  local k = wake_of(meta)
+  local k = owner_key(meta, 'wake', WAKE_KEY)
   local t = type_of(k)
   if t == 'none' or t == 'stream' then
     redis.pcall('XADD', k, 'MAXLEN', '~', WAKE_MAXLEN, '*', 'sweep', name_of(meta))
