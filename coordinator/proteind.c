@@ -644,19 +644,6 @@ static int recheck_finished(daemon_state *d)
     return PQ_OK;
 }
 
-/* The owner of sweep name ("OWNER/NAME"), copied into buf; NULL for a
- * sweep without one. */
-static const char *owner_of(const char *name, char *buf, size_t len)
-{
-    const char *slash = strchr(name, '/');
-
-    if (!slash || (size_t)(slash - name) >= len)
-        return NULL;
-    memcpy(buf, name, (size_t)(slash - name));
-    buf[slash - name] = '\0';
-    return buf;
-}
-
 /* Orders wake streams by owner, NULL (the sweeps without one) first. */
 static int wake_cmp(const void *a, const void *b)
 {
@@ -668,25 +655,66 @@ static int wake_cmp(const void *a, const void *b)
     return strcmp(x, y);
 }
 
-/* Adds the wake stream of name's owner to streams (capacity for it),
- * with the place d kept for it, unless it is there. PQ_OK or PQ_ENOMEM. */
-static int want_wakes(const daemon_state *d, pq_wake_stream *streams, size_t *n,
-                      const char *name)
+/* wake_cmp for streams whose owner is still a sweep's name, "OWNER/NAME":
+ * compared up to the '/'. */
+static int owner_cmp(const void *a, const void *b)
 {
-    char buf[PQ_OWNER_MAX + 1];
-    pq_wake_stream key = {owner_of(name, buf, sizeof buf), ""};
-    const pq_wake_stream *old;
+    const char *x = ((const pq_wake_stream *)a)->owner;
+    const char *y = ((const pq_wake_stream *)b)->owner;
+    size_t nx, ny;
+    int c;
 
-    for (size_t i = 0; i < *n; i++)
-        if (wake_cmp(&streams[i], &key) == 0)
-            return PQ_OK;
-    old = d->n_wakes ? bsearch(&key, d->wakes, d->n_wakes, sizeof key, wake_cmp)
-                     : NULL;
-    if (old)
-        key = *old;
-    if (key.owner && !(key.owner = strdup(key.owner)))
-        return PQ_ENOMEM;
-    streams[(*n)++] = key;
+    if (!x || !y)
+        return (x != NULL) - (y != NULL);
+    nx = strcspn(x, "/");
+    ny = strcspn(y, "/");
+    c = strncmp(x, y, nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
+}
+
+/* Sets streams[0..*n) to the wake streams of the owners of the finished
+ * and dropped sweeps, each once, sorted, with the place d kept for each
+ * (each owner malloc'ed). streams has room for one per such sweep. PQ_OK
+ * or PQ_ENOMEM (*n then counts the owners allocated so far). */
+static int wanted_wakes(const daemon_state *d, pq_wake_stream *streams,
+                        size_t *n)
+{
+    size_t k = 0, u = 0;
+
+    for (size_t i = 0; i < d->n_finished + d->n_sweeps; i++) {
+        const char *name = i < d->n_finished
+                               ? d->finished[i]
+                               : d->sweeps[i - d->n_finished]->lease.sweep;
+        const char *slash = strchr(name, '/');
+
+        if (i >= d->n_finished && !d->sweeps[i - d->n_finished]->dropped)
+            continue;
+        /* the name itself for now, its owner (up to the '/') once unique */
+        streams[k].owner = slash ? name : NULL;
+        streams[k++].cursor[0] = '\0';
+    }
+    if (k > 1)
+        qsort(streams, k, sizeof *streams, owner_cmp);
+    for (size_t i = 0; i < k; i++) {
+        const char *name = streams[i].owner;
+        const pq_wake_stream *old;
+        char *owner = NULL;
+
+        if (i > 0 && owner_cmp(&streams[i - 1], &streams[i]) == 0)
+            continue;
+        if (name && !(owner = strndup(name, strcspn(name, "/")))) {
+            *n = u;
+            return PQ_ENOMEM;
+        }
+        streams[u] = (pq_wake_stream){owner, ""};
+        old = d->n_wakes ? bsearch(&streams[u], d->wakes, d->n_wakes,
+                                   sizeof *d->wakes, wake_cmp)
+                         : NULL;
+        if (old)
+            memcpy(streams[u].cursor, old->cursor, sizeof old->cursor);
+        u++;
+    }
+    *n = u;
     return PQ_OK;
 }
 
@@ -695,6 +723,12 @@ static void wakes_free(pq_wake_stream *streams, size_t n)
     for (size_t i = 0; i < n; i++)
         free((char *)streams[i].owner);
     free(streams);
+}
+
+/* Compares a sweep name with a served sweep's, for bsearch. */
+static int served_cmp(const void *name, const void *sv)
+{
+    return strcmp(name, (*(served *const *)sv)->lease.sweep);
 }
 
 /* Acts on the sweeps named in names[0..n) (sorted, repeats possible) by
@@ -706,7 +740,7 @@ static int act_on_wakes(daemon_state *d, char **names, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         char **hit;
-        size_t j = 0;
+        served **sv;
 
         if (i > 0 && strcmp(names[i - 1], names[i]) == 0)
             continue;
@@ -715,13 +749,14 @@ static int act_on_wakes(daemon_state *d, char **names, size_t n)
                             : NULL;
         if (hit && recheck_one(d, (size_t)(hit - d->finished)) == PQ_EIO)
             return PQ_EIO;
-        while (j < d->n_sweeps && strcmp(d->sweeps[j]->lease.sweep, names[i]))
-            j++;
-        if (j < d->n_sweeps && d->sweeps[j]->dropped) {
+        sv = d->n_sweeps ? bsearch(names[i], d->sweeps, d->n_sweeps,
+                                   sizeof *d->sweeps, served_cmp)
+                         : NULL;
+        if (sv && (*sv)->dropped) {
             proteind_info("sweep %s: named in its owner's wake stream "
                           "(created anew?); reading its config again",
                           names[i]);
-            d->sweeps[j]->dropped = 0;
+            (*sv)->dropped = 0;
         }
     }
     return PQ_OK;
@@ -741,15 +776,8 @@ static int read_wakes(daemon_state *d)
     pq_wake_stream *streams = calloc(cap ? cap : 1, sizeof *streams);
     char **names = NULL;
     int64_t server_ms = d->wake_ms;
-    int rc = streams ? PQ_OK : PQ_ENOMEM;
+    int rc = streams ? wanted_wakes(d, streams, &n) : PQ_ENOMEM;
 
-    for (size_t i = 0; i < d->n_finished && rc == PQ_OK; i++)
-        rc = want_wakes(d, streams, &n, d->finished[i]);
-    for (size_t i = 0; i < d->n_sweeps && rc == PQ_OK; i++)
-        if (d->sweeps[i]->dropped)
-            rc = want_wakes(d, streams, &n, d->sweeps[i]->lease.sweep);
-    if (rc == PQ_OK && n > 1)
-        qsort(streams, n, sizeof *streams, wake_cmp);
     /* one call at least: the server's time starts the streams to come */
     for (size_t at = 0; rc == PQ_OK && (at < n || at == 0);
          at += PQ_WAKE_STREAMS_MAX) {

@@ -1623,18 +1623,31 @@ static void test_raised_budget_served_again(void)
 
 /* Spent sweeps present at a proteind's start are found so with a read
  * each and said in one line (their names at debug), not with a lease
- * taken and two lines each. Eight of 128 raised (protein budget) are all
- * served again at the next discovery, read from the wake stream: the
+ * taken and two lines each. Eight of 128 raised (protein budget), and a
+ * user's, are all served again at the next discovery, read from the wake
+ * streams: the
  * periodic recheck looks at 16 of them per discovery (every 2 s), so
  * eight spread over the names took four discoveries or more. */
 static void test_wake_raised_budgets(void)
 {
     const char *all[] = {"--id", "wake", "--log-level", "debug", NULL};
-    char name[32], key[48], said[128];
+    char name[PQ_SWEEP_NAME_MAX + 1], own[PQ_SWEEP_NAME_MAX + 1];
+    char user[PQ_OWNER_MAX + 1];
+    char key[PQ_SWEEP_NAME_MAX + 32];
+    const char *share[] = {"HSET", key, "shared", "1", NULL};
+    char said[160];
     int64_t first = 0, last = 0, end;
-    int served[8] = {0}, n_served = 0;
+    int served[9] = {0}, n_served = 0;
     pid_t pid;
 
+    /* and one of the caller's own (their own wake stream) */
+    CU_ASSERT_EQUAL_FATAL(pq_user_name(getuid(), user, sizeof user), PQ_OK);
+    snprintf(own, sizeof own, "%s/wake", user);
+    snprintf(key, sizeof key, "protein:{%s}:meta", own);
+    CU_ASSERT_EQUAL_FATAL(create_budgeted(own, 0, 1), PQ_OK);
+    /* claimed here with no user name: as a shared sweep */
+    free(redis_harness_cli(&harness, share));
+    CU_ASSERT_EQUAL_FATAL(run_trial(own, "own-0", NULL, NULL), PQ_OK);
     for (int i = 0; i < 128; i++) {
         snprintf(name, sizeof name, "wake%03d", i);
         CU_ASSERT_EQUAL_FATAL(create_budgeted(name, 0, 1), PQ_OK);
@@ -1653,20 +1666,27 @@ static void test_wake_raised_budgets(void)
     CU_ASSERT_EQUAL(count_log("wake", "budget of 1 trials is used"), 0);
     /* a discovery takes their names */
     sleep_ms(2500);
-    for (int k = 0; k < 8; k++) {
-        snprintf(name, sizeof name, "wake%03d", 16 * k + 7);
+    for (int k = 0; k < 9; k++) {
+        if (k < 8)
+            snprintf(name, sizeof name, "wake%03d", 16 * k + 7);
+        else
+            snprintf(name, sizeof name, "%s", own);
         CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, name, 1, 1, (long)getuid(),
                                             NULL, 0, NULL, NULL),
                         PQ_OK);
     }
     end = now_ms() + 30000;
-    while (n_served < 8 && now_ms() < end) {
-        for (int k = 0; k < 8; k++) {
+    while (n_served < 9 && now_ms() < end) {
+        for (int k = 0; k < 9; k++) {
             if (served[k])
                 continue;
-            snprintf(said, sizeof said,
-                     "sweep wake%03d: has trials to coordinate again",
-                     16 * k + 7);
+            if (k < 8)
+                snprintf(said, sizeof said,
+                         "sweep wake%03d: has trials to coordinate again",
+                         16 * k + 7);
+            else
+                snprintf(said, sizeof said,
+                         "sweep %s: has trials to coordinate again", own);
             if (count_log("wake", said) > 0) {
                 served[k] = 1;
                 n_served++;
@@ -1677,13 +1697,14 @@ static void test_wake_raised_budgets(void)
         }
         sleep_ms(20);
     }
-    CU_ASSERT_EQUAL(n_served, 8);
+    CU_ASSERT_EQUAL(n_served, 9);
     /* one discovery, or two when one fell among the raises */
     CU_ASSERT(last - first < 3000);
     for (int k = 0; k < 8; k++) {
         snprintf(name, sizeof name, "wake%03d", 16 * k + 7);
         CU_ASSERT(wait_queue(name, 1, "wake", 20000));
     }
+    CU_ASSERT(wait_queue(own, 1, "wake", 20000));
     CU_ASSERT(alive(pid));
     kill9(pid);
 }
