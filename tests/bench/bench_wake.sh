@@ -28,6 +28,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ $# -gt 0 ] || set -- "${PROTEIN_BUILDDIR:-${top_builddir:-.}}"
+[ $((RAISES * $#)) -le "$SWEEPS" ] ||
+    { echo "bench_wake.sh: --raises x builds must be at most --sweeps (each raise a sweep still spent)" >&2; exit 2; }
 for B in "$@"; do
     [ -x "$B/cli/protein" ] && [ -x "$B/coordinator/proteind" ] ||
         { echo "bench_wake.sh: no build in $B" >&2; exit 2; }
@@ -44,6 +46,8 @@ pd=
 cleanup() {
     [ -n "$pd" ] && kill "$pd" 2>/dev/null && wait "$pd" 2>/dev/null
     [ -f "$d/redis.pid" ] && kill "$(cat "$d/redis.pid")"
+    sleep 0.5
+    rm -rf "$d"
 }
 trap cleanup EXIT
 cat >"$d/s.yaml" <<EOF
@@ -71,6 +75,7 @@ queue_key() {
 b=0
 for B in "$@"; do
     PROTEIN=$B/cli/protein
+    : >"$d/proteind.log"
     "$B/coordinator/proteind" --redis "$PROTEIN_REDIS" --device cpu 2>"$d/proteind.log" &
     pd=$!
     # let go of them all: the log stops growing
@@ -81,6 +86,7 @@ for B in "$@"; do
     done
     delays=()
     for r in $(seq 1 "$RAISES"); do
+        # distinct sweeps spread over the names (997 is prime)
         i=$(( (b * RAISES + r) * 997 % SWEEPS + 1 ))
         key=$(queue_key "s$i")
         t0=$(date +%s.%N)
