@@ -65,9 +65,12 @@ static int log_to_journal;
 typedef struct served {
     proteind_lease lease;
     proteind_sweep *state; /* non-NULL while the lease is held */
-    int dropped;           /* unusable config: skipped while it is listed */
+    int dropped;           /* unusable config: skipped until it is listed
+                              no more, or named in its owner's wake stream
+                              (created anew) */
     int finished;          /* nothing left to coordinate: leaves the served
                               set after this pass (retire_finished) */
+    int looked;            /* its demand was read before its first turn */
     int missing;           /* no such sweep (yet): skipped until it exists */
     int64_t retry_at;      /* after an error: not served before this */
     int64_t backoff_ms;    /* the next error's pause; 0 after a good turn */
@@ -87,7 +90,17 @@ typedef struct daemon_state {
     char **finished;
     size_t n_finished;
     size_t recheck_next; /* where recheck_finished goes on */
-    size_t n_cut;        /* users whose index was read in part (logged) */
+    /* The wake streams of the owners of the finished and dropped sweeps,
+     * sorted by owner (NULL, the sweeps without one, first), each owner
+     * malloc'ed; wake_ms is the server's time at the last read, where a
+     * stream read from the next discovery on starts. */
+    pq_wake_stream *wakes;
+    size_t n_wakes;
+    int64_t wake_ms;
+    /* sweeps found with nothing to coordinate at their first look in
+     * this pass: one line says how many */
+    size_t n_found_finished;
+    size_t n_cut; /* users whose index was read in part (logged) */
     int said_own; /* logged that only the caller's own sweeps are served */
     int64_t next_discovery;
 } daemon_state;
@@ -574,15 +587,41 @@ static int sync_served(daemon_state *d, char **names, size_t n, int complete)
     return 0;
 }
 
+/* Looks at the finished sweep d->finished[at] again (one read), and
+ * forgets its name when it is gone or has work again, so that discovery
+ * serves it anew: a sweep deleted and created again between two
+ * discoveries is listed all along, a spent sweep's budget may be raised
+ * (protein budget), and a spent sweep whose resumed trial is lost gets a
+ * budget slot back. Nothing else brings a finished sweep back (stopped is
+ * final). Returns 1 when the name was forgotten, 0 when it stays (a sweep
+ * that cannot be read stays finished), PQ_EIO when Redis failed. */
+static int recheck_one(daemon_state *d, size_t at)
+{
+    pq_demand_info di;
+    int rc = pq_demand(d->ctx, d->finished[at], &di);
+
+    if (rc == PQ_EIO)
+        return rc;
+    if ((rc == PQ_OK && proteind_nothing_left(&di)) ||
+        (rc != PQ_OK && rc != PQ_ENOSWEEP))
+        return 0;
+    if (rc == PQ_OK)
+        proteind_info("sweep %s: has trials to coordinate again "
+                      "(created anew, its budget raised, or a resumed "
+                      "trial lost); "
+                      "serving it",
+                      d->finished[at]);
+    free(d->finished[at]);
+    memmove(&d->finished[at], &d->finished[at + 1],
+            (d->n_finished - at - 1) * sizeof *d->finished);
+    d->n_finished--;
+    return 1;
+}
+
 /* Looks at an eighth of the sweeps let go as finished (see
- * FINISHED_RECHECKS_MIN), in turn (one read each), and forgets those that
- * are gone or have work again, so that discovery serves them anew: a
- * sweep deleted and created again between two discoveries is listed all
- * along, a spent sweep's budget may be raised (protein budget), and a
- * spent sweep whose resumed trial is lost gets a budget slot back.
- * Nothing else brings a finished sweep back (stopped is final). Returns PQ_EIO
- * when Redis failed, else PQ_OK (a sweep that cannot be read stays finished).
- */
+ * FINISHED_RECHECKS_MIN) in turn, with recheck_one: the safety net of the
+ * wake streams (read_wakes), which a sweep's owner may damage. Returns
+ * PQ_EIO when Redis failed, else PQ_OK. */
 static int recheck_finished(daemon_state *d)
 {
     size_t todo = d->n_finished / 8;
@@ -596,28 +635,188 @@ static int recheck_finished(daemon_state *d)
 
     for (size_t c = 0; c < todo && d->n_finished > 0; c++) {
         size_t at = d->recheck_next % d->n_finished;
-        pq_demand_info di;
-        int rc = pq_demand(d->ctx, d->finished[at], &di);
+        int rc = recheck_one(d, at);
 
         if (rc == PQ_EIO)
             return rc;
-        d->recheck_next = at + 1;
-        if ((rc == PQ_OK && proteind_nothing_left(&di)) ||
-            (rc != PQ_OK && rc != PQ_ENOSWEEP))
-            continue;
-        if (rc == PQ_OK)
-            proteind_info("sweep %s: has trials to coordinate again "
-                          "(created anew, its budget raised, or a resumed "
-                          "trial lost); "
-                          "serving it",
-                          d->finished[at]);
-        free(d->finished[at]);
-        memmove(&d->finished[at], &d->finished[at + 1],
-                (d->n_finished - at - 1) * sizeof *d->finished);
-        d->n_finished--;
-        d->recheck_next = at;
+        d->recheck_next = rc == 1 ? at : at + 1;
     }
     return PQ_OK;
+}
+
+/* Orders wake streams by owner, NULL (the sweeps without one) first. */
+static int wake_cmp(const void *a, const void *b)
+{
+    const char *x = ((const pq_wake_stream *)a)->owner;
+    const char *y = ((const pq_wake_stream *)b)->owner;
+
+    if (!x || !y)
+        return (x != NULL) - (y != NULL);
+    return strcmp(x, y);
+}
+
+/* wake_cmp for streams whose owner is still a sweep's name, "OWNER/NAME":
+ * compared up to the '/'. */
+static int owner_cmp(const void *a, const void *b)
+{
+    const char *x = ((const pq_wake_stream *)a)->owner;
+    const char *y = ((const pq_wake_stream *)b)->owner;
+    size_t nx, ny;
+    int c;
+
+    if (!x || !y)
+        return (x != NULL) - (y != NULL);
+    nx = strcspn(x, "/");
+    ny = strcspn(y, "/");
+    c = strncmp(x, y, nx < ny ? nx : ny);
+    return c ? c : (nx > ny) - (nx < ny);
+}
+
+/* Sets streams[0..*n) to the wake streams of the owners of the finished
+ * and dropped sweeps, each once, sorted, with the place d kept for each
+ * (each owner malloc'ed). streams has room for one per such sweep. PQ_OK
+ * or PQ_ENOMEM (*n then counts the owners allocated so far). */
+static int wanted_wakes(const daemon_state *d, pq_wake_stream *streams,
+                        size_t *n)
+{
+    size_t k = 0, u = 0;
+
+    for (size_t i = 0; i < d->n_finished + d->n_sweeps; i++) {
+        const char *name = i < d->n_finished
+                               ? d->finished[i]
+                               : d->sweeps[i - d->n_finished]->lease.sweep;
+        const char *slash = strchr(name, '/');
+
+        if (i >= d->n_finished && !d->sweeps[i - d->n_finished]->dropped)
+            continue;
+        /* the name itself for now, its owner (up to the '/') once unique */
+        streams[k].owner = slash ? name : NULL;
+        streams[k++].cursor[0] = '\0';
+    }
+    if (k > 1)
+        qsort(streams, k, sizeof *streams, owner_cmp);
+    for (size_t i = 0; i < k; i++) {
+        const char *name = streams[i].owner;
+        const pq_wake_stream *old;
+        char *owner = NULL;
+
+        if (i > 0 && owner_cmp(&streams[i - 1], &streams[i]) == 0)
+            continue;
+        if (name && !(owner = strndup(name, strcspn(name, "/")))) {
+            *n = u;
+            return PQ_ENOMEM;
+        }
+        streams[u] = (pq_wake_stream){owner, ""};
+        old = d->n_wakes ? bsearch(&streams[u], d->wakes, d->n_wakes,
+                                   sizeof *d->wakes, wake_cmp)
+                         : NULL;
+        if (old)
+            memcpy(streams[u].cursor, old->cursor, sizeof old->cursor);
+        u++;
+    }
+    *n = u;
+    return PQ_OK;
+}
+
+static void wakes_free(pq_wake_stream *streams, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free((char *)streams[i].owner);
+    free(streams);
+}
+
+/* Compares a sweep name with a served sweep's, for bsearch. */
+static int served_cmp(const void *name, const void *sv)
+{
+    return strcmp(name, (*(served *const *)sv)->lease.sweep);
+}
+
+/* Acts on the sweeps named in names[0..n) (sorted, repeats possible) by
+ * wake streams: a finished one is looked at again at once (recheck_one),
+ * and a dropped one gets its turn again (after the backoff of its last
+ * drop, so that wakes written by hand cost a config reading per backoff).
+ * Returns PQ_EIO when Redis failed, else PQ_OK. */
+static int act_on_wakes(daemon_state *d, char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char **hit;
+        served **sv;
+
+        if (i > 0 && strcmp(names[i - 1], names[i]) == 0)
+            continue;
+        hit = d->n_finished ? bsearch(&names[i], d->finished, d->n_finished,
+                                      sizeof *d->finished, names_cmp)
+                            : NULL;
+        if (hit && recheck_one(d, (size_t)(hit - d->finished)) == PQ_EIO)
+            return PQ_EIO;
+        sv = d->n_sweeps ? bsearch(names[i], d->sweeps, d->n_sweeps,
+                                   sizeof *d->sweeps, served_cmp)
+                         : NULL;
+        if (sv && (*sv)->dropped) {
+            proteind_info("sweep %s: named in its owner's wake stream "
+                          "(created anew?); reading its config again",
+                          names[i]);
+            (*sv)->dropped = 0;
+        }
+    }
+    return PQ_OK;
+}
+
+/* Reads the wake streams of the owners of the finished and dropped
+ * sweeps (a stream new to this list from where the last read left the
+ * server's time, so that a wake written since is read) and acts on the
+ * sweeps they name (act_on_wakes): a sweep created or whose budget was
+ * raised is served at this discovery, not at its turn of recheck_finished.
+ * Each read is bounded (PQ_WAKE_ENTRIES_MAX per stream), and a name is
+ * acted on once per discovery. Returns PQ_EIO when Redis failed, PQ_ENOMEM,
+ * or PQ_OK (another failure is logged: the periodic recheck still works). */
+static int read_wakes(daemon_state *d)
+{
+    size_t cap = d->n_finished + d->n_sweeps, n = 0, n_names = 0;
+    pq_wake_stream *streams = calloc(cap ? cap : 1, sizeof *streams);
+    char **names = NULL;
+    int64_t server_ms = d->wake_ms;
+    int rc = streams ? wanted_wakes(d, streams, &n) : PQ_ENOMEM;
+
+    /* one call at least: the server's time starts the streams to come */
+    for (size_t at = 0; rc == PQ_OK && (at < n || at == 0);
+         at += PQ_WAKE_STREAMS_MAX) {
+        size_t batch =
+            n - at < PQ_WAKE_STREAMS_MAX ? n - at : PQ_WAKE_STREAMS_MAX;
+        char **got = NULL, **grown;
+        size_t n_got = 0;
+
+        rc = pq_wakes_read(d->ctx, streams + at, batch, d->wake_ms, &server_ms,
+                           &got, &n_got);
+        if (rc != PQ_OK)
+            break;
+        grown =
+            n_got ? realloc(names, (n_names + n_got) * sizeof *names) : names;
+        if (n_got && !grown) {
+            pq_strings_free(got, n_got);
+            rc = PQ_ENOMEM;
+            break;
+        }
+        names = grown;
+        memcpy(names + n_names, got, n_got * sizeof *got);
+        n_names += n_got;
+        free(got);
+    }
+    if (rc == PQ_OK) {
+        wakes_free(d->wakes, d->n_wakes);
+        d->wakes = streams;
+        d->n_wakes = n;
+        d->wake_ms = server_ms;
+        if (n_names > 1)
+            qsort(names, n_names, sizeof *names, names_cmp);
+        rc = act_on_wakes(d, names, n_names);
+    } else {
+        if (rc != PQ_EIO && rc != PQ_ENOMEM)
+            proteind_warn("cannot read the wake streams: %s", d->ctx->errstr);
+        wakes_free(streams, n);
+    }
+    pq_strings_free(names, n_names);
+    return rc == PQ_EIO || rc == PQ_ENOMEM ? rc : PQ_OK;
 }
 
 /* Moves the served sweeps marked finished out of the served set: each
@@ -744,9 +943,13 @@ static int discover(daemon_state *d)
         if (names[i])
             names[kept++] = names[i];
     if (rc != PQ_EIO && rc != PQ_ENOMEM) {
-        if (recheck_finished(d) == PQ_EIO)
+        int woken = read_wakes(d);
+
+        if (woken == PQ_EIO ||
+            (woken == PQ_OK && recheck_finished(d) == PQ_EIO))
             rc = PQ_EIO;
-        else if (sync_served(d, names, kept, complete) != 0)
+        else if (woken == PQ_ENOMEM ||
+                 sync_served(d, names, kept, complete) != 0)
             rc = PQ_ENOMEM;
     }
     pq_strings_free(names, kept);
@@ -757,17 +960,23 @@ static int discover(daemon_state *d)
  * renewed, so they are treated as lost and retaken once Redis is back. */
 static void disconnect(daemon_state *d)
 {
+    /* a Redis back from an older snapshot may hold work (or another
+     * config) for the sweeps let go or given up on: discovery looks at
+     * each once more, and the wake streams are read from its time on */
     for (size_t i = 0; i < d->n_sweeps; i++) {
         drop_state(d->sweeps[i]);
         d->sweeps[i]->lease.held = 0;
         d->sweeps[i]->lease.renew_at = 0;
+        d->sweeps[i]->dropped = 0;
     }
-    /* a Redis back from an older snapshot may hold work for them again:
-     * discovery looks at each once more */
     pq_strings_free(d->finished, d->n_finished);
     d->finished = NULL;
     d->n_finished = 0;
     d->recheck_next = 0;
+    wakes_free(d->wakes, d->n_wakes);
+    d->wakes = NULL;
+    d->n_wakes = 0;
+    d->wake_ms = 0;
     pq_free(d->ctx);
     d->ctx = NULL;
 }
@@ -886,6 +1095,33 @@ static int let_go(daemon_state *d, served *sv)
     return PQ_OK;
 }
 
+/* Reads the demand of a sweep new to the served set (one read) and marks
+ * it finished, without taking its lease, when it has nothing to
+ * coordinate and an empty ready queue: at a start, the sweeps that
+ * finished long ago cost a read each and are counted in one line
+ * (n_found_finished), not a lease taken and given up and two lines each.
+ * Any other answer leaves the sweep to its turn. Returns PQ_EIO when Redis
+ * failed, else PQ_OK. */
+static int first_look(daemon_state *d, served *sv)
+{
+    pq_demand_info di;
+    int rc = pq_demand(d->ctx, sv->lease.sweep, &di);
+
+    if (rc == PQ_EIO)
+        return rc;
+    sv->looked = 1;
+    if (rc == PQ_OK && proteind_nothing_left(&di) && di.queue_depth == 0) {
+        proteind_debug("sweep %s: nothing to coordinate (%s, no trial "
+                       "running); not serving it",
+                       sv->lease.sweep,
+                       di.state == PQ_SWEEP_STOPPED ? "stopped"
+                                                    : "its budget used");
+        sv->finished = 1;
+        d->n_found_finished++;
+    }
+    return PQ_OK;
+}
+
 /* One turn of one sweep: lease, then (when held) its refit loop. Returns
  * PQ_EIO when the connection is gone (every sweep is then dropped) and
  * PQ_OK otherwise: an error of this sweep alone sets it aside for a while
@@ -894,6 +1130,12 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
 {
     int rc, held;
 
+    if (!sv->looked && !sv->lease.held) {
+        if (first_look(d, sv) == PQ_EIO)
+            return PQ_EIO;
+        if (sv->finished)
+            return PQ_OK;
+    }
     held = proteind_lease_tick(d->ctx, &sv->lease, &d->opts, proteind_now_ms());
     if (held == PQ_ENOSWEEP) {
         /* Said once, and looked up again after a backoff even when it is
@@ -926,10 +1168,15 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
         if (rc == PQ_ESTOPPED)
             return let_go(d, sv);
         if (rc == PQ_EINVAL) {
-            /* Unusable config: leave the sweep to someone who can. */
-            proteind_warn("sweep %s: giving up on this sweep", sv->lease.sweep);
+            /* Unusable config: leave the sweep to someone who can, until
+             * it is created anew (read_wakes); the backoff bounds how often
+             * wakes written by hand make it read again. */
+            proteind_warn("sweep %s: giving up on this sweep until it is "
+                          "created anew",
+                          sv->lease.sweep);
             proteind_lease_release(d->ctx, &sv->lease, &d->opts);
             sv->dropped = 1;
+            back_off(sv);
             return PQ_OK;
         }
         if (rc != PQ_OK) {
@@ -1069,6 +1316,14 @@ static int run(daemon_state *d)
                 break;
         }
         retire_finished(d);
+        if (d->n_found_finished > 0)
+            proteind_info("%zu sweep%s nothing to coordinate (budget used, or "
+                          "stopped, and no trial running): not serving %s "
+                          "(--log-level debug names each)",
+                          d->n_found_finished,
+                          d->n_found_finished == 1 ? " has" : "s have",
+                          d->n_found_finished == 1 ? "it" : "them");
+        d->n_found_finished = 0;
         if (rc == PQ_EIO) {
             if (redis_failed(d, &backoff_ms))
                 return 1;
@@ -1147,6 +1402,7 @@ int main(int argc, char **argv)
         forget_served(&d, d.sweeps[i]);
     free(d.sweeps);
     pq_strings_free(d.finished, d.n_finished);
+    wakes_free(d.wakes, d.n_wakes);
     pq_free(d.ctx);
     free(d.opts.sweeps);
     if (proteind_stopping())

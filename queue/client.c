@@ -686,9 +686,20 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply)
 {
-    const int head = key2 ? 5 : 4;
+    const char *keys[2] = {key, key2};
+
+    return pq_fcall_keys(ctx, fn, read_only, key2 ? 2 : 1, keys, argc, argv,
+                         argvlen, reply);
+}
+
+int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
+                  const char *const *keys, int argc, const char **argv,
+                  const size_t *argvlen, pq_reply **reply)
+{
+    const int head = 3 + n_keys;
     const char **av = malloc((size_t)(argc + head) * sizeof *av);
     size_t *al = malloc((size_t)(argc + head) * sizeof *al);
+    char numkeys[16];
     pq_conn *conn;
     redisReply *r;
     int rc;
@@ -701,12 +712,12 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
         rc = pq_set_error(ctx, PQ_ENOMEM, "out of memory");
         goto fail;
     }
+    snprintf(numkeys, sizeof numkeys, "%d", n_keys);
     av[0] = read_only ? "FCALL_RO" : "FCALL";
     av[1] = fn;
-    av[2] = key2 ? "2" : "1";
-    av[3] = key;
-    if (key2)
-        av[4] = key2;
+    av[2] = numkeys;
+    for (int i = 0; i < n_keys; i++)
+        av[3 + i] = keys[i];
     for (int i = 0; i < head; i++)
         al[i] = strlen(av[i]);
     for (int i = 0; i < argc; i++) {

@@ -57,6 +57,18 @@ local PRIVILEGED_KEY = 'protein:privileged'
 -- ("USER/NAME") are in protein:{USER/}:sweeps, the users in protein:users.
 local SWEEPS_KEY = 'protein:sweeps'
 local USERS_KEY = 'protein:users'
+-- Wake streams: a sweep created or whose budget was raised is named in its
+-- owner's protein:{USER/}:wake (protein:wake for the sweeps without an
+-- owner), so that a proteind that let it go serves it at its next
+-- discovery, not at its turn of the periodic recheck. Trimmed to about
+-- WAKE_MAXLEN entries; one protein_wakes call reads at most WAKE_COUNT
+-- entries of each of at most WAKE_KEYS_MAX streams.
+local WAKE_KEY = 'protein:wake'
+local WAKE_MAXLEN = '256'
+local WAKE_COUNT = 32
+local WAKE_KEYS_MAX = 128
+-- Longest sweep name, "USER/NAME" (PQ_SWEEP_NAME_MAX).
+local SWEEP_NAME_MAX = 97
 
 -- Outcome states counted in the meta hash (n_STATE). The number of running
 -- trials is ZCARD leases and of queued ones LLEN retry.
@@ -109,13 +121,19 @@ local function owner_of(meta)
   return string.match(meta, '^protein:{([^/{}]+)/[^/{}]+}:meta$')
 end
 
--- The index key a sweep's name is listed in.
-local function index_of(meta)
+-- The key "protein:{USER/}:suffix" of the owner of sweep meta, or bare for
+-- a sweep without one.
+local function owner_key(meta, suffix, bare)
   local owner = owner_of(meta)
   if owner then
-    return 'protein:{' .. owner .. '/}:sweeps'
+    return 'protein:{' .. owner .. '/}:' .. suffix
   end
-  return SWEEPS_KEY
+  return bare
+end
+
+-- The index key a sweep's name is listed in.
+local function index_of(meta)
+  return owner_key(meta, 'sweeps', SWEEPS_KEY)
 end
 
 -- true when the calling Redis user is a privileged service (its ACL
@@ -222,6 +240,18 @@ local KEY_TYPES = {meta = 'hash', config = 'string', queue = 'list', retry = 'li
 
 local function type_of(key)
   return redis.call('TYPE', key)['ok']
+end
+
+-- Names the sweep of meta in its wake stream, as the last write of a call.
+-- Best effort: a stream its owner damaged by hand (another type, or its
+-- last ID taken) loses only their own wakes, and proteind's periodic
+-- recheck still finds the sweep.
+local function wake(meta)
+  local k = owner_key(meta, 'wake', WAKE_KEY)
+  local t = type_of(k)
+  if t == 'none' or t == 'stream' then
+    redis.pcall('XADD', k, 'MAXLEN', '~', WAKE_MAXLEN, '*', 'sweep', name_of(meta))
+  end
 end
 
 -- An ECORRUPT reply when one of the sweep's keys named by suffixes holds a
@@ -519,6 +549,9 @@ local function create(keys, a)
   if indexes[2] then
     redis.call('ZADD', USERS_KEY, 0, owner)
   end
+  -- a proteind may still hold the name of a sweep deleted under it, let go
+  -- or given up on for an unusable config
+  wake(meta)
   return 1
 end
 
@@ -591,6 +624,9 @@ local function set_budget(keys, a, m)
   end
   redis.call('HSET', keys[1], 'max_trials', n)
   push_all(prefix_of(keys[1]) .. 'fallback', a, 3)
+  if n > m.max_trials then
+    wake(keys[1])
+  end
   return {n, m.n_trials - n_lost}
 end
 
@@ -1710,6 +1746,53 @@ local function list(keys, a)
   return redis.call('ZRANGEBYLEX', k, from, '+', 'LIMIT', 0, n)
 end
 
+-- Read-only. KEYS: wake streams (protein:{USER/}:wake, protein:wake), at
+-- most WAKE_KEYS_MAX. ARGV: for each, where to read from: an XRANGE start
+-- this function returned before ('(ID'), or 'MS-0' (entries from server
+-- time MS on); anything else reads from now. Returns {the server's time in
+-- ms, then for each key {where to read from next, the names of its next
+-- WAKE_COUNT entries at most}}. A key that holds no stream has no
+-- entries; an entry without a sweep name of SWEEP_NAME_MAX bytes
+-- at most moves the start on and names nothing. The caller checks that
+-- each name is of the stream's owner.
+local function wakes(keys, a)
+  if #keys > WAKE_KEYS_MAX then
+    return fail('EINVAL', 'at most ' .. WAKE_KEYS_MAX .. ' wake streams per call')
+  end
+  local t = redis.call('TIME')
+  local now_ms = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local out = {tonumber(now_ms)}
+  for i, k in ipairs(keys) do
+    if k ~= WAKE_KEY and not string.match(k, '^protein:{[^/{}]+/}:wake$') then
+      return fail('EINVAL', 'KEYS[' .. i .. '] must be protein:wake or protein:{USER/}:wake')
+    end
+    local from = a[i]
+    if type(from) ~= 'string' or not string.match(from, '^%(?%d+%-%d+$') then
+      from = now_ms .. '-0'
+    end
+    local list = {from}
+    local entries = {}
+    if type_of(k) == 'stream' then
+      entries = redis.pcall('XRANGE', k, from, '+', 'COUNT', WAKE_COUNT)
+      if entries.err then
+        entries = {}
+      end
+    end
+    for _, e in ipairs(entries) do
+      list[1] = '(' .. e[1]
+      local f = e[2]
+      for j = 1, #f - 1, 2 do
+        if f[j] == 'sweep' and #f[j + 1] <= SWEEP_NAME_MAX then
+          list[#list + 1] = f[j + 1]
+          break
+        end
+      end
+    end
+    out[#out + 1] = list
+  end
+  return out
+end
+
 local function version()
   return VERSION
 end
@@ -1751,3 +1834,4 @@ register('protein_release', with_sweep(release))
 register('protein_claimed', with_sweep(claimed), true)
 register('protein_fallback_add', with_sweep(fallback_add))
 register('protein_demand', with_sweep(demand), true)
+register('protein_wakes', wakes, true)

@@ -95,6 +95,12 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply);
 
+/* pq_fcall with n_keys keys (keys[0..n_keys)), for a function that reads
+ * several sweeps' or users' keys in one call. */
+int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
+                  const char *const *keys, int argc, const char **argv,
+                  const size_t *argvlen, pq_reply **reply);
+
 /* pq_fcall with the meta key of `sweep` ("protein:{SWEEP}:meta", the name
  * already checked with pq_check_sweep) as the first key. When reply is
  * NULL the reply is freed here; the result code is all the caller gets. */

@@ -580,6 +580,41 @@ int pq_sweep_list(pq_context *ctx, char ***names, size_t *n, char ***cut,
 int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
                         size_t *n);
 
+/* Wake streams: creating a sweep, or raising its budget, names it in its
+ * owner's wake stream (protein:{USER/}:wake; protein:wake for the sweeps
+ * without an owner), which proteind reads at each discovery to serve a
+ * sweep it let go (or gave up on) again at once. */
+
+/* Longest place in a wake stream, with the NUL. */
+#define PQ_WAKE_CURSOR_MAX 48
+/* Wake streams one pq_wakes_read reads, at most, and entries of each. */
+#define PQ_WAKE_STREAMS_MAX 128
+#define PQ_WAKE_ENTRIES_MAX 32
+
+/* One reader's place in one owner's wake stream. */
+typedef struct pq_wake_stream {
+    const char *owner; /* NULL: the sweeps without an owner */
+    /* where the next read starts (set by pq_wakes_read); "" for a stream
+     * not read yet */
+    char cursor[PQ_WAKE_CURSOR_MAX];
+} pq_wake_stream;
+
+/* Reads the entries of streams[0..n) (n <= PQ_WAKE_STREAMS_MAX) past each
+ * cursor, at most PQ_WAKE_ENTRIES_MAX of each, in one read-only call, and
+ * moves each cursor past them; a stream not read yet is read from the
+ * server's time since_ms on (since_ms <= 0: from the server's now). The
+ * names of the entries that are sweeps of the stream's owner (others are
+ * left out: a user may write their own stream) go into *names, a
+ * malloc'ed array of malloc'ed strings (repeats possible; NULL when none;
+ * free with pq_strings_free(*names, *n_names)). *server_ms receives the
+ * server's time in ms, the since_ms for streams read from a later call on.
+ * Needs each stream's key readable (a user's ACL covers their own).
+ * PQ_EINVAL (too many streams, an invalid owner), PQ_EIO, PQ_EPERM,
+ * PQ_EPROTO, PQ_ENOMEM: nothing moved, *names NULL. */
+int pq_wakes_read(pq_context *ctx, pq_wake_stream *streams, size_t n,
+                  int64_t since_ms, int64_t *server_ms, char ***names,
+                  size_t *n_names);
+
 /* action "pause" | "resume" | "stop" by uid (the owner or 0). Paused sweeps
  * resume; stopped is final (resume is PQ_ESTATE). Claims on a paused or
  * stopped sweep get PQ_ESTOPPED; running trials may still finish.

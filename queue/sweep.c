@@ -16,6 +16,7 @@
 
 #define SWEEPS_KEY "protein:sweeps"
 #define USERS_KEY "protein:users"
+#define WAKE_KEY "protein:wake"
 /* Names per protein_list call (the function's own cap). */
 #define LIST_PAGE 1000
 
@@ -406,6 +407,96 @@ int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
         return pq_set_error(ctx, PQ_EINVAL, "no owner given");
     }
     return list_sweeps(ctx, owner, names, n, NULL);
+}
+
+/* Whether reply r of protein_wakes has the server time and one
+ * {cursor, names...} array of strings per stream of n, each cursor of
+ * fitting length. */
+static int wakes_reply_ok(const redisReply *r, size_t n)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != n + 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const redisReply *e = r->element[i + 1];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 1 ||
+            e->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[0]->len >= PQ_WAKE_CURSOR_MAX)
+            return 0;
+        for (size_t j = 1; j < e->elements; j++)
+            if (e->element[j]->type != REDIS_REPLY_STRING)
+                return 0;
+    }
+    return 1;
+}
+
+int pq_wakes_read(pq_context *ctx, pq_wake_stream *streams, size_t n,
+                  int64_t since_ms, int64_t *server_ms, char ***names,
+                  size_t *n_names)
+{
+    char keys[PQ_WAKE_STREAMS_MAX][PQ_OWNER_MAX + 16];
+    char starts[PQ_WAKE_STREAMS_MAX][PQ_WAKE_CURSOR_MAX];
+    const char *key_ptrs[PQ_WAKE_STREAMS_MAX], *argv[PQ_WAKE_STREAMS_MAX];
+    name_list list = {0};
+    pq_reply *r = NULL;
+    int rc;
+
+    *names = NULL;
+    *n_names = 0;
+    if (n > PQ_WAKE_STREAMS_MAX)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "at most %d wake streams per read, not %zu",
+                            PQ_WAKE_STREAMS_MAX, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *owner = streams[i].owner;
+
+        if (owner && !pq_acl_user_name_valid(owner))
+            return pq_set_error(ctx, PQ_EINVAL, "invalid user name '%s'",
+                                owner);
+        if (owner)
+            snprintf(keys[i], sizeof keys[i], "protein:{%s/}:wake", owner);
+        else
+            snprintf(keys[i], sizeof keys[i], "%s", WAKE_KEY);
+        if (streams[i].cursor[0] == '\0' && since_ms > 0)
+            snprintf(starts[i], sizeof starts[i], "%lld-0",
+                     (long long)since_ms);
+        else
+            snprintf(starts[i], sizeof starts[i], "%s", streams[i].cursor);
+        key_ptrs[i] = keys[i];
+        argv[i] = starts[i];
+    }
+    rc = pq_fcall_keys(ctx, "protein_wakes", 1, (int)n, key_ptrs, (int)n, argv,
+                       NULL, &r);
+    if (rc != PQ_OK)
+        return rc;
+    if (!wakes_reply_ok(r, n)) {
+        pq_reply_free(r);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "protein_wakes answered no time and no cursor "
+                            "and names per stream");
+    }
+    for (size_t i = 0; i < n && rc == PQ_OK; i++) {
+        const redisReply *e = r->element[i + 1];
+        index_kind kind = streams[i].owner ? INDEX_OWNER : INDEX_BARE;
+
+        for (size_t j = 1; j < e->elements && rc == PQ_OK; j++)
+            if (name_fits(kind, streams[i].owner, e->element[j]->str))
+                rc = name_add(&list, e->element[j]->str);
+    }
+    if (rc != PQ_OK) {
+        pq_reply_free(r);
+        pq_strings_free(list.names, list.n);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(streams[i].cursor, sizeof streams[i].cursor, "%s",
+                 r->element[i + 1]->element[0]->str);
+    *server_ms = (int64_t)r->element[0]->integer;
+    pq_reply_free(r);
+    *names = list.names;
+    *n_names = list.n;
+    return PQ_OK;
 }
 
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,

@@ -276,6 +276,18 @@ asA "$PROTEIN" list >"$tmp/list2.out" 2>&1 || fail "A's list after A's index was
 grep -q "$B/own\|xxxxxxxx" "$tmp/list2.out" && fail "list shows names stuffed into A's index"
 grep -q "^$A/ppo " "$tmp/list2.out" || fail "A's list lost A's sweep: $(cat "$tmp/list2.out")"
 
+# Wake streams: B cannot write A's; A's own, damaged by hand, takes
+# nothing from her raises (they go on, only the wake is skipped), and the
+# wakes of her sweeps are read back by the service alone (B: NOPERM).
+refused "B writes into A's wake stream" rb XADD "protein:{$A/}:wake" '*' sweep "$A/ppo"
+refused "B reads A's wake stream" rb FCALL_RO protein_wakes 1 "protein:{$A/}:wake" ''
+ra SET "protein:{$A/}:wake" junk >/dev/null
+check "A raises her budget with her wake stream damaged" asA "$PROTEIN" budget ppo +1
+[ "$(radmin hget "$META" max_trials)" = 7 ] || fail "A's raise did not land"
+ra DEL "protein:{$A/}:wake" >/dev/null
+check "A raises her budget again" asA "$PROTEIN" budget ppo +1
+[ "$(radmin xlen "protein:{$A/}:wake")" = 1 ] || fail "A's raise wrote no wake"
+
 # A controls A's own sweeps.
 check "A pauses A's sweep" asA "$PROTEIN" pause open
 check "A resumes A's sweep" asA "$PROTEIN" resume open

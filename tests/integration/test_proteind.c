@@ -468,9 +468,9 @@ static void test_stuffed_index(void)
 /* A sweep that appears while another is held is served in name order,
  * before it: the held sweep's state, moved in the served set, renews its
  * own lease during its refits, not the lease of the sweep now in its old
- * place (here a stopped one, which proteind takes once, to find it
- * stopped) nor freed memory. The stopped sweep appears at once (its meta
- * key renamed back), so that proteind meets it stopped. */
+ * place (here a stopped one, which proteind finds stopped with a read and
+ * does not take) nor freed memory. The stopped sweep appears at once (its
+ * meta key renamed back), so that proteind meets it stopped. */
 static void test_sweep_inserted_before(void)
 {
     const char *extra[] = {"--id",    "mover", "--sweep", "movez",
@@ -490,15 +490,14 @@ static void test_sweep_inserted_before(void)
     pid = start_proteind("mover", extra);
     CU_ASSERT(wait_queue("movez", DEPTH, "mover", 20000));
     free(redis_harness_cli(&harness, show));
-    CU_ASSERT(wait_log("mover", "sweep movea: stopped; nothing to coordinate",
-                       20000));
+    CU_ASSERT(wait_log("mover", "1 sweep has nothing to coordinate", 20000));
     for (long i = 1; i <= 3; i++) {
         snprintf(key, sizeof key, "mv-%ld", i);
         CU_ASSERT_EQUAL(run_trial("movez", key, NULL, NULL), PQ_OK);
         CU_ASSERT(wait_refit_n("movez", i, 20000));
     }
     CU_ASSERT(alive(pid));
-    CU_ASSERT_EQUAL(count_log("mover", "sweep movea: now the coordinator"), 1);
+    CU_ASSERT_EQUAL(count_log("mover", "sweep movea: now the coordinator"), 0);
     CU_ASSERT_EQUAL(count_log("mover", "sweep movez: now the coordinator"), 1);
     CU_ASSERT_EQUAL(count_log("mover", "sweep movez: serving it failed"), 0);
     kill9(pid);
@@ -688,6 +687,14 @@ static void test_broken_config(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(t);
     CU_ASSERT_TRUE(t->fallback);
     pq_trial_free(t);
+    /* deleted and created anew with a usable config, at once (no discovery
+     * sees it gone): served, not given up for good */
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "cfgbad", (long)getuid()), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(create_sweep("cfgbad", 0), PQ_OK);
+    CU_ASSERT(wait_queue("cfgbad", DEPTH, "cfg", 10000));
+    CU_ASSERT_EQUAL(
+        count_log("cfg", "sweep cfgbad: named in its owner's wake stream"), 1);
+    CU_ASSERT(alive(pid));
     kill9(pid);
 }
 
@@ -1614,6 +1621,94 @@ static void test_raised_budget_served_again(void)
     kill9(pid);
 }
 
+/* Spent sweeps present at a proteind's start are found so with a read
+ * each and said in one line (their names at debug), not with a lease
+ * taken and two lines each. Eight of 128 raised (protein budget), and a
+ * user's, are all served again at the next discovery, read from the wake
+ * streams: the
+ * periodic recheck looks at 16 of them per discovery (every 2 s), so
+ * eight spread over the names took four discoveries or more. */
+static void test_wake_raised_budgets(void)
+{
+    const char *all[] = {"--id", "wake", "--log-level", "debug", NULL};
+    char name[PQ_SWEEP_NAME_MAX + 1], own[PQ_SWEEP_NAME_MAX + 1];
+    char user[PQ_OWNER_MAX + 1];
+    char key[PQ_SWEEP_NAME_MAX + 32];
+    const char *share[] = {"HSET", key, "shared", "1", NULL};
+    char said[160];
+    int64_t first = 0, last = 0, end;
+    int served[9] = {0}, n_served = 0;
+    pid_t pid;
+
+    /* and one of the caller's own (their own wake stream) */
+    CU_ASSERT_EQUAL_FATAL(pq_user_name(getuid(), user, sizeof user), PQ_OK);
+    snprintf(own, sizeof own, "%s/wake", user);
+    snprintf(key, sizeof key, "protein:{%s}:meta", own);
+    CU_ASSERT_EQUAL_FATAL(create_budgeted(own, 0, 1), PQ_OK);
+    /* claimed here with no user name: as a shared sweep */
+    free(redis_harness_cli(&harness, share));
+    CU_ASSERT_EQUAL_FATAL(run_trial(own, "own-0", NULL, NULL), PQ_OK);
+    for (int i = 0; i < 128; i++) {
+        snprintf(name, sizeof name, "wake%03d", i);
+        CU_ASSERT_EQUAL_FATAL(create_budgeted(name, 0, 1), PQ_OK);
+        snprintf(key, sizeof key, "%s-0", name);
+        CU_ASSERT_EQUAL_FATAL(run_trial(name, key, NULL, NULL), PQ_OK);
+    }
+    pid = start_proteind("wake", all);
+    CU_ASSERT(wait_log("wake", "sweeps have nothing to coordinate", 20000));
+    CU_ASSERT(wait_log(
+        "wake", "sweep wake127: nothing to coordinate (its budget used", 1000));
+    CU_ASSERT_EQUAL(count_log("wake", "sweeps have nothing to coordinate"), 1);
+    for (int i = 0; i < 128; i++) {
+        snprintf(said, sizeof said, "sweep wake%03d: now the coordinator", i);
+        CU_ASSERT_EQUAL(count_log("wake", said), 0);
+    }
+    CU_ASSERT_EQUAL(count_log("wake", "budget of 1 trials is used"), 0);
+    /* a discovery takes their names */
+    sleep_ms(2500);
+    for (int k = 0; k < 9; k++) {
+        if (k < 8)
+            snprintf(name, sizeof name, "wake%03d", 16 * k + 7);
+        else
+            snprintf(name, sizeof name, "%s", own);
+        CU_ASSERT_EQUAL(pq_sweep_set_budget(ctx, name, 1, 1, (long)getuid(),
+                                            NULL, 0, NULL, NULL),
+                        PQ_OK);
+    }
+    end = now_ms() + 30000;
+    while (n_served < 9 && now_ms() < end) {
+        for (int k = 0; k < 9; k++) {
+            if (served[k])
+                continue;
+            if (k < 8)
+                snprintf(said, sizeof said,
+                         "sweep wake%03d: has trials to coordinate again",
+                         16 * k + 7);
+            else
+                snprintf(said, sizeof said,
+                         "sweep %s: has trials to coordinate again", own);
+            if (count_log("wake", said) > 0) {
+                served[k] = 1;
+                n_served++;
+                last = now_ms();
+                if (!first)
+                    first = last;
+            }
+        }
+        sleep_ms(20);
+    }
+    CU_ASSERT_EQUAL(n_served, 9);
+    /* one discovery, or two when one fell among the raises */
+    CU_ASSERT(last - first < 3000);
+    for (int k = 0; k < 8; k++) {
+        snprintf(name, sizeof name, "wake%03d", 16 * k + 7);
+        CU_ASSERT(wait_queue(name, 1, "wake", 20000));
+    }
+    CU_ASSERT(wait_queue(own, 1, "wake", 20000));
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* A stopped sweep with a trial running is served until none runs: the
  * trial of a task that vanished is expired (claims, refused on a stopped
  * sweep, never do it), not left running for ever; then the sweep is let
@@ -1727,6 +1822,8 @@ static const cunit_test tests[] = {
      test_finished_sweep_served_anew},
     {"a spent sweep whose budget is raised is served again",
      test_raised_budget_served_again},
+    {"raised budgets served at the next discovery; finished sweeps in a line",
+     test_wake_raised_budgets},
     {"a stopped sweep's running trials are expired",
      test_stopped_sweep_expires_leases},
     {"--log-level", test_log_levels},

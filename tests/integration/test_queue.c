@@ -2070,6 +2070,85 @@ static void test_stuffed_index(void)
     redis_harness_stuff_index(&server, "stuffer", 0);
 }
 
+/* Creating a sweep and raising its budget name it in its owner's wake
+ * stream, which pq_wakes_read reads on from where it left off, each entry
+ * once and a bounded number per call; what a user may write into their
+ * own stream by hand (another owner's sweep, another key type) names
+ * nothing and fails nothing, and the stream is trimmed. */
+static void test_wake_streams(void)
+{
+    pq_wake_stream s[2] = {{NULL, ""}, {"carol", ""}};
+    pq_wake_stream late = {"carol", ""}, erin = {"erin", ""};
+    pq_wake_stream many[PQ_WAKE_STREAMS_MAX + 1] = {{NULL, ""}};
+    const char *forged[] = {
+        "XADD", "protein:{carol/}:wake", "*", "sweep", "dave/x", NULL};
+    const char *wrong[] = {"SET", "protein:{erin/}:wake", "x", NULL};
+    char **names = NULL;
+    size_t n = 0;
+    int64_t first = 0, ms = 0;
+    char *len;
+
+    /* from now: not the wakes of the sweeps made before (a millisecond
+     * ago at least) */
+    sleep_s(0.002);
+    CU_ASSERT_EQUAL_FATAL(pq_wakes_read(ctx, s, 2, 0, &first, &names, &n),
+                          PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT(first > 1600000000000LL);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("wk1", (sweep_opts){.max_trials = 2}),
+                          PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("carol/wk2", (sweep_opts){.max_trials = 2}), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "wk1", 1, 1, OWNER, NULL, 0, NULL, NULL),
+        PQ_OK);
+    /* lowered: nothing to wake a coordinator for */
+    CU_ASSERT_EQUAL(
+        pq_sweep_set_budget(ctx, "wk1", 1, 0, OWNER, NULL, 0, NULL, NULL),
+        PQ_OK);
+    free(redis_harness_cli(&server, forged));
+    CU_ASSERT_EQUAL_FATAL(pq_wakes_read(ctx, s, 2, first, &ms, &names, &n),
+                          PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_STRING_EQUAL(names[0], "wk1");
+    CU_ASSERT_STRING_EQUAL(names[1], "wk1");
+    CU_ASSERT_STRING_EQUAL(names[2], "carol/wk2");
+    CU_ASSERT(ms >= first);
+    pq_strings_free(names, n);
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, s, 2, first, &ms, &names, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    /* a stream new to the reader starts at the time it is given */
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, &late, 1, first, &ms, &names, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_STRING_EQUAL(names[0], "carol/wk2");
+    pq_strings_free(names, n);
+    /* bounded reads, none lost */
+    for (int i = 0; i < PQ_WAKE_ENTRIES_MAX + 8; i++)
+        pq_sweep_set_budget(ctx, "wk1", 1, 1, OWNER, NULL, 0, NULL, NULL);
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, s, 1, first, &ms, &names, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, PQ_WAKE_ENTRIES_MAX);
+    pq_strings_free(names, n);
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, s, 1, first, &ms, &names, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 8);
+    pq_strings_free(names, n);
+    for (int i = 0; i < 400; i++)
+        pq_sweep_set_budget(ctx, "wk1", 1, 1, OWNER, NULL, 0, NULL, NULL);
+    len = cli("XLEN", "protein:wake", NULL, NULL);
+    CU_ASSERT(len && atol(len) >= 256 && atol(len) < 400);
+    free(len);
+    /* a key of another type: the sweep is created, the read names nothing */
+    free(redis_harness_cli(&server, wrong));
+    CU_ASSERT_EQUAL(make_sweep("erin/wk3", (sweep_opts){.max_trials = 1}),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, &erin, 1, first, &ms, &names, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(pq_wakes_read(ctx, many, PQ_WAKE_STREAMS_MAX + 1, first,
+                                  &ms, &names, &n),
+                    PQ_EINVAL);
+}
+
 static const cunit_test tests[] = {
     {"connect and load functions", test_connect},
     {"sweep lifecycle", test_sweep_lifecycle},
@@ -2080,6 +2159,7 @@ static const cunit_test tests[] = {
     {"budget, owner, pause and stop", test_budget_owner_state},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
+    {"wake streams", test_wake_streams},
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
     {"a late outcome of a point claimed again", test_late_reclaimed},
