@@ -207,25 +207,33 @@ int spank_protein_srun_oom(uint32_t job_id, int wait_ms)
     const double deadline =
         protein_clock_seconds(CLOCK_MONOTONIC) + wait_ms / 1000.0;
     struct job_facts f;
-    int pause = 20, listed;
+    int pause = 20, last_read = 0, listed;
 
     for (;;) {
-        /* the steps first: slurmctld sets the derived exit code and
-         * forgets the step in one go, so a step gone from this list has
-         * left its code in the job read next */
-        listed = srun_step_listed(job_id);
-        /* a slurmctld that does not answer costs one RPC's timeout
-         * (MessageTimeout), not two */
-        if (listed < 0 || job_facts(job_id, &f) != 0)
+        /* the job first: a slurmctld that does not answer costs this one
+         * RPC's timeout (MessageTimeout) */
+        if (job_facts(job_id, &f) != 0)
             return 0;
         /* a requeued job keeps the code of its earlier runs' steps */
-        if (f.restarts == 0 && (f.derived_ec & 0xff) == SLURM_SIG_OOM)
+        if (f.restarts != 0)
+            return 0;
+        if ((f.derived_ec & 0xff) == SLURM_SIG_OOM)
             return 1;
+        if (last_read)
+            return 0;
         /* srun exits once slurmstepd told it the tasks' end, before that
-         * slurmstepd tells slurmctld the step's end: a step still listed
-         * may be one whose code is on its way */
-        if (listed != 1 ||
-            protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
+         * slurmstepd tells slurmctld the step's end: the code of a step
+         * still listed may be on its way. slurmctld sets the derived exit
+         * code and forgets the step in one go, so once no step is listed
+         * the job read next holds every step's code. */
+        listed = srun_step_listed(job_id);
+        if (listed < 0)
+            return 0;
+        if (listed == 0) {
+            last_read = 1;
+            continue;
+        }
+        if (protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             return 0;
         protein_sleep_ms(pause);
         pause *= 2;

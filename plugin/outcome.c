@@ -167,13 +167,14 @@ static void describe(const pq_spool_record *rec, char *buf, size_t len)
 }
 
 int spank_protein_record(const spank_protein_config *cfg,
-                         const pq_spool_record *rec)
+                         const pq_spool_record *rec, double started)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
     const double start = protein_clock_seconds(CLOCK_MONOTONIC);
-    const double deadline = start + cfg->outcome_retry_s;
-    /* the longest one try can take: the whole of task exit stays within
-     * outcome_retry, which the admin keeps below Slurm's
+    const double deadline = started + cfg->outcome_retry_s;
+    /* the longest one try can take: the whole of task exit, slurmctld's
+     * answers included, stays within outcome_retry (or one try past what
+     * slurmctld took), which the admin keeps below Slurm's
      * UnkillableStepTimeout (a step that outlasts it drains the node) */
     const double try_s =
         (cfg->connect_timeout_ms + cfg->command_timeout_ms) / 1000.0;
@@ -225,10 +226,16 @@ int spank_protein_record(const spank_protein_config *cfg,
         return -1;
     }
     /* what was tried, said as it was: with outcome_retry below one try's
-     * length there is no second try */
+     * length, or spent on slurmctld's answers, there is no second try */
     if (tries > 1)
         snprintf(tried, sizeof(tried), "%d tries in %.0f s", tries,
                  protein_clock_seconds(CLOCK_MONOTONIC) - start);
+    else if (start - started >= 1)
+        snprintf(tried, sizeof(tried),
+                 "1 try; outcome_retry=%d s, %.0f s of it spent waiting for "
+                 "slurmctld, leaves no time for a second, which can take "
+                 "%.1f s",
+                 cfg->outcome_retry_s, start - started, try_s);
     else
         snprintf(tried, sizeof(tried),
                  "1 try; outcome_retry=%d s leaves no time for a second, "
@@ -251,7 +258,7 @@ int spank_protein_record(const spank_protein_config *cfg,
 
 int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const pq_trial *t,
-                                 const spank_protein_outcome *o)
+                                 const spank_protein_outcome *o, double started)
 {
     pq_spool_record rec;
     const char *when;
@@ -268,7 +275,7 @@ int spank_protein_outcome_report(const spank_protein_config *cfg,
     rec.kind = o->kind == SPANK_PROTEIN_COMPLETED ? PQ_SPOOL_COMPLETED
                : o->kind == SPANK_PROTEIN_FAILED  ? PQ_SPOOL_FAILED
                                                   : PQ_SPOOL_INTERRUPTED;
-    if ((rc = spank_protein_record(cfg, &rec)) < 0)
+    if ((rc = spank_protein_record(cfg, &rec, started)) < 0)
         return -1;
     when = rc == 1 ? " (spooled: recorded when replayed)" : "";
     if (o->kind == SPANK_PROTEIN_COMPLETED)

@@ -363,7 +363,8 @@ static void release_abandoned_claim(void)
     snprintf(rec.text, sizeof(rec.text),
              "the claim timed out on the node; the task did not run the trial");
     state.release_key[0] = '\0';
-    if (spank_protein_record(&state.cfg, &rec) == 0)
+    if (spank_protein_record(&state.cfg, &rec,
+                             protein_clock_seconds(CLOCK_MONOTONIC)) == 0)
         slurm_info(
             "protein: sweep %s: claim %s released (it timed out on the node)",
             rec.sweep, rec.claim_key);
@@ -420,6 +421,7 @@ static void check_srun_oom(spank_protein_outcome *o)
  * trial as failed before task 0 is done. */
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 {
+    const double started = protein_clock_seconds(CLOCK_MONOTONIC);
     spank_protein_outcome outcome;
     pq_result result;
     char *text = NULL;
@@ -468,7 +470,8 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
     if (outcome.kind == SPANK_PROTEIN_INTERRUPTED &&
         spank_protein_time_limit_reached(state.job_id))
         spank_protein_outcome_time_limit(&outcome);
-    spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome);
+    spank_protein_outcome_report(&state.cfg, state.trial.trial, &outcome,
+                                 started);
     spank_protein_result_discard(&state.trial.result);
     free(text);
     spank_protein_trial_clear(&state.trial);

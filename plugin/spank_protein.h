@@ -182,8 +182,7 @@ int spank_protein_job_ended_by_slurm(uint32_t job_id);
  * after 20, 40, 80 ... ms, for up to wait_ms. 0 when none did, a later
  * srun step exited with a higher code, the job was requeued (the code
  * may be an earlier run's), or slurmctld cannot be asked (one RPC's
- * timeout: its steps are asked first, and the job only once they
- * answered). */
+ * timeout: the job is asked first, its steps only once it answered). */
 int spank_protein_srun_oom(uint32_t job_id, int wait_ms);
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
@@ -274,20 +273,24 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
 
 /* Applies rec (an outcome, or the release of an abandoned claim) through a
  * fresh connection made as root in slurmstepd (password_file readable).
- * A connection failure is retried with a doubling pause for
- * cfg->outcome_retry_s seconds; past that the record is written to
+ * A connection failure is retried with a doubling pause until
+ * cfg->outcome_retry_s seconds after started (CLOCK_MONOTONIC seconds at
+ * the start of task exit, so that the questions to slurmctld before it
+ * count too; one try is always made); past that the record is written to
  * cfg->spool_dir for a later replay. Once Redis answered, up to 64 records
  * spooled earlier on this node are replayed on the same connection.
  * Returns 0 when recorded, 1 when spooled (a message said so), -1 after
  * logging (slurm_error) a message naming the sweep and trial. */
 int spank_protein_record(const spank_protein_config *cfg,
-                         const pq_spool_record *rec);
+                         const pq_spool_record *rec, double started);
 
-/* Records o for trial t with spank_protein_record (retry, then spool).
- * Returns 0, or -1 after logging a message naming the sweep and trial. */
+/* Records o for trial t with spank_protein_record (retry, then spool),
+ * task exit having started at started. Returns 0, or -1 after logging a
+ * message naming the sweep and trial. */
 int spank_protein_outcome_report(const spank_protein_config *cfg,
                                  const pq_trial *t,
-                                 const spank_protein_outcome *o);
+                                 const spank_protein_outcome *o,
+                                 double started);
 
 /* ------------------------------------------------------------ oom.c */
 

@@ -167,6 +167,45 @@ case_redis_down() {
 }
 check "Redis down: submit warns, the task fails with a message, node not drained" case_redis_down
 
+# slurmctld and Redis both hung when a batch script fails: the plugin's
+# question to slurmctld (did an srun step run out of memory?) waits out
+# its RPC timeouts, and the outcome's retries then get only what is left
+# of outcome_retry (30 s here; a try 2.5 s), so task exit ends within
+# outcome_retry plus one try of the script's end and spools the outcome:
+# far below Slurm's UnkillableStepTimeout (60 s), which drains the node.
+# (Before, outcome_retry counted from after slurmctld's 20 s: 50 s.) The
+# outcome is replayed by the next task that ends on the node.
+case_ctld_and_redis_hung() {
+    local j t n ended spooled took ok=0 later
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\nsleep 4\ndate +end=%%s.%%N\nexit 1\n' > "$OUT/hung.sh"
+    j=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/hung.out" "$OUT/hung.sh") || return 1
+    wait_line "$OUT/hung.out" '^trial=' || return 1
+    t=$(sed -n 's/^trial=//p' "$OUT/hung.out")
+    kill -STOP "$(cat "$D/slurmctld.pid")"
+    "$CLUSTER" redis-freeze
+    n=700
+    while [ $n -gt 0 ] && ! grep -q "protein: sweep $U/e2e-outcomes trial $t: Redis unreachable.*spooled" "$D/log/slurmd.log"; do
+        sleep 0.1; n=$((n - 1))
+    done
+    kill -CONT "$(cat "$D/slurmctld.pid")"
+    "$CLUSTER" redis-thaw
+    ended=$(sed -n 's/^end=//p' "$OUT/hung.out")
+    spooled=$(grep "protein: sweep $U/e2e-outcomes trial $t: Redis unreachable.*spooled" "$D/log/slurmd.log" |
+              sed -n 's/^\[\([^]]*\)\].*/\1/p' | head -1)
+    [ -n "$ended" ] && [ -n "$spooled" ] || { echo "end '$ended', spooled at '$spooled'"; return 1; }
+    took=$(awk -v a="$(date -d "$spooled" +%s.%N)" -v b="$ended" 'BEGIN { printf "%.1f", a - b }')
+    echo "task exit took $took s after the script's end"
+    awk -v t="$took" 'BEGIN { exit !(t < 35) }' || ok=1
+    wait_done "$j" 30 || ok=1
+    node_up || { echo "node is $(node_state)"; ok=1; }
+    later=$(sbatch --parsable --sweep=e2e-outcomes -o /dev/null --wrap 'echo score=1 > $PROTEIN_RESULT') || ok=1
+    wait_done "$later" || ok=1
+    wait_field e2e-outcomes "$t" status failed || ok=1
+    [ "$(trial_field e2e-outcomes "$t" error)" = "exit status 1" ] || ok=1
+    [ $ok -eq 0 ]
+}
+check "slurmctld and Redis hung at a failed task's end: task exit within outcome_retry plus one try, outcome spooled and replayed, node not drained" case_ctld_and_redis_hung
+
 # A job killed by its time limit (a minute, Slurm's least), submitted now
 # (Redis stays up from here on) so that its minute passes during the other
 # cases; case_time_limit at the end checks it.
