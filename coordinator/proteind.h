@@ -90,7 +90,9 @@ int proteind_stopping(void);
  * used) or "auto" (CUDA when usable, else CPU). CUDA is usable when this
  * build has it, the backend module loads (proteind_cuda_module_load), a
  * device is present and the kernels load on it; "auto" loads the module
- * only when the NVIDIA driver library does load. "cpu" loads nothing. A
+ * only when the NVIDIA driver (libcuda.so.1) initializes and counts a
+ * device, and otherwise leaves no CUDA library loaded. "cpu" loads
+ * nothing. A
  * CUDA choice is wrapped so that a failing CUDA fit is redone on the CPU
  * backend with a log line. Returns the backend (static storage, never
  * freed) or NULL with a message in errbuf; when "auto" falls back to the
