@@ -251,6 +251,18 @@ int proteind_cuda_module_check(const protein_gp_cuda_module *m,
                  path, m->version ? m->version : "(unknown)", PACKAGE_VERSION);
         return 0;
     }
+    if (!m->fingerprint ||
+        strcmp(m->fingerprint, PROTEIN_GP_CUDA_MODULE_FINGERPRINT) != 0) {
+        snprintf(why, len,
+                 "%s is the CUDA backend module of another protein %s build, "
+                 "whose module interface differs (fingerprint %s, this "
+                 "proteind's %s): install this build's module, or name it "
+                 "in PROTEIN_CUDA_MODULE",
+                 path, PACKAGE_VERSION,
+                 m->fingerprint ? m->fingerprint : "(none)",
+                 PROTEIN_GP_CUDA_MODULE_FINGERPRINT);
+        return 0;
+    }
     return 1;
 }
 

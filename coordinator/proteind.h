@@ -118,9 +118,9 @@ const char *proteind_cuda_module_path(void);
 const struct protein_gp_cuda_module *
 proteind_cuda_module_load(const char *path, char *why, size_t len);
 
-/* 1 when m (the description of the module at path) is of this build's ABI
- * and protein version; else 0 with the reason in why, naming path and
- * both versions. */
+/* 1 when m (the description of the module at path) is of this build's ABI,
+ * protein version and module interface (its fingerprint); else 0 with the
+ * reason in why, naming path and both numbers, versions or fingerprints. */
 int proteind_cuda_module_check(const struct protein_gp_cuda_module *m,
                                const char *path, char *why, size_t len);
 #endif
