@@ -352,12 +352,12 @@ static void driver_failure(void *driver, const char *file, const char *fn,
  *
  * A driver that failed is closed again (Ollama's GPU discovery does the
  * same after a failed cuInit); one that counted a device stays loaded for
- * the life of the process, initialized: the module about to be loaded
- * uses that same library.
+ * the life of the process, initialized (each such call keeps one
+ * reference): the module about to be loaded uses that same library.
  */
 static int driver_has_device(char *why, size_t len)
 {
-    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
     int (*init)(unsigned int);
     int (*device_count)(int *);
     Dl_info info;
@@ -378,29 +378,28 @@ static int driver_has_device(char *why, size_t len)
                  "no usable CUDA device: %s is not an NVIDIA driver (no "
                  "cuInit or cuDeviceGetCount)",
                  file);
-        dlclose(driver);
-        return 0;
+        goto fail;
     }
     rc = init(0);
     if (rc != CU_SUCCESS) {
         driver_failure(driver, file, "cuInit", rc, why, len);
-        dlclose(driver);
-        return 0;
+        goto fail;
     }
     rc = device_count(&count);
     if (rc != CU_SUCCESS) {
         driver_failure(driver, file, "cuDeviceGetCount", rc, why, len);
-        dlclose(driver);
-        return 0;
+        goto fail;
     }
     if (count < 1) {
         snprintf(why, len,
                  "no usable CUDA device: the NVIDIA driver %s counts none",
                  file);
-        dlclose(driver);
-        return 0;
+        goto fail;
     }
     return 1;
+fail:
+    dlclose(driver);
+    return 0;
 }
 #endif
 
