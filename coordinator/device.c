@@ -7,8 +7,9 @@
  * The CUDA backend is a module, protein-gp-cuda.so (kernels/), loaded
  * only when CUDA is wanted: its CUDA libraries take about 190 MB resident,
  * which a proteind fitting on the CPU does not pay. --device auto first
- * checks that the NVIDIA driver (libcuda.so.1) can be loaded at all, and
- * without it fits on the CPU without loading the module; --device cuda
+ * asks the NVIDIA driver (libcuda.so.1, the driver API alone) for a
+ * device, and without one fits on the CPU without loading the module
+ * (driver_has_device says why not unload it instead); --device cuda
  * always loads the module, so that it fails with the module's own reason
  * (the file missing or stale, a CUDA library missing) or the runtime's
  * (no driver, no device).
@@ -250,6 +251,18 @@ int proteind_cuda_module_check(const protein_gp_cuda_module *m,
                  path, m->version ? m->version : "(unknown)", PACKAGE_VERSION);
         return 0;
     }
+    if (!m->fingerprint ||
+        strcmp(m->fingerprint, PROTEIN_GP_CUDA_MODULE_FINGERPRINT) != 0) {
+        snprintf(why, len,
+                 "%s is the CUDA backend module of another protein %s build, "
+                 "whose module interface differs (fingerprint %s, this "
+                 "proteind's %s): install this build's module, or name it "
+                 "in PROTEIN_CUDA_MODULE",
+                 path, PACKAGE_VERSION,
+                 m->fingerprint ? m->fingerprint : "(none)",
+                 PROTEIN_GP_CUDA_MODULE_FINGERPRINT);
+        return 0;
+    }
     return 1;
 }
 
@@ -297,25 +310,102 @@ const protein_gp_cuda_module *proteind_cuda_module_load(const char *path,
     return m;
 }
 
-/* 1 when the NVIDIA driver library loads, else 0 with the reason in why:
- * without it no GPU can be used, whatever the module would say. */
-static int driver_present(char *why, size_t len)
+/* The driver API's CUresult values (cuda.h) that driver_has_device names
+ * itself: the toolkit's stub library answers every call, the error
+ * strings' too, with CUDA_ERROR_STUB_LIBRARY. */
+enum { CU_SUCCESS = 0, CU_ERROR_STUB_LIBRARY = 34 };
+
+/* Writes to why the reason that the driver at `driver` (its file name)
+ * gave rc to the call named fn, in the driver's own words when it has
+ * them. */
+static void driver_failure(void *driver, const char *file, const char *fn,
+                           int rc, char *why, size_t len)
+{
+    int (*error_string)(int, const char **) =
+        (int (*)(int, const char **))dlsym(driver, "cuGetErrorString");
+    const char *text = NULL;
+
+    if (rc == CU_ERROR_STUB_LIBRARY)
+        text = "CUDA_ERROR_STUB_LIBRARY, the CUDA toolkit's stub of the "
+               "driver, not an NVIDIA driver";
+    else if (!error_string || error_string(rc, &text) != CU_SUCCESS || !text)
+        text = "an error the driver does not name";
+    snprintf(why, len,
+             "no usable CUDA device: %s of the NVIDIA driver %s failed: "
+             "CUresult %d (%s)",
+             fn, file, rc, text);
+}
+
+/*
+ * 1 when the NVIDIA driver (libcuda.so.1) loads, initializes (cuInit) and
+ * counts a device (cuDeviceGetCount); else 0 with the reason in why
+ * (len bytes, always terminated).
+ *
+ * This is the driver API alone, so that --device auto on a host with a
+ * driver but no usable GPU (none present, the kernel module not loaded,
+ * the toolkit's stub on the library path) fits on the CPU without mapping
+ * the module's CUDA runtime, cuBLAS and cuSOLVER (about 190 MB resident).
+ * Unloading the module after its own check fails is not the way: those
+ * libraries register exit handlers and thread-key destructors, and once
+ * the runtime has initialized a driver nothing documents that unloading
+ * it is safe.
+ *
+ * A driver that failed is closed again (Ollama's GPU discovery does the
+ * same after a failed cuInit); one that counted a device stays loaded for
+ * the life of the process, initialized (each such call keeps one
+ * reference): the module about to be loaded uses that same library.
+ */
+static int driver_has_device(char *why, size_t len)
 {
     void *driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+    int (*init)(unsigned int);
+    int (*device_count)(int *);
+    Dl_info info;
+    const char *file = "libcuda.so.1";
+    int rc, count = 0;
 
     if (!driver) {
         snprintf(why, len, "no usable CUDA device: no NVIDIA driver (%s)",
                  dlerror());
         return 0;
     }
-    dlclose(driver);
+    init = (int (*)(unsigned int))dlsym(driver, "cuInit");
+    device_count = (int (*)(int *))dlsym(driver, "cuDeviceGetCount");
+    if (init && dladdr((void *)init, &info) && info.dli_fname)
+        file = info.dli_fname;
+    if (!init || !device_count) {
+        snprintf(why, len,
+                 "no usable CUDA device: %s is not an NVIDIA driver (no "
+                 "cuInit or cuDeviceGetCount)",
+                 file);
+        goto fail;
+    }
+    rc = init(0);
+    if (rc != CU_SUCCESS) {
+        driver_failure(driver, file, "cuInit", rc, why, len);
+        goto fail;
+    }
+    rc = device_count(&count);
+    if (rc != CU_SUCCESS) {
+        driver_failure(driver, file, "cuDeviceGetCount", rc, why, len);
+        goto fail;
+    }
+    if (count < 1) {
+        snprintf(why, len,
+                 "no usable CUDA device: the NVIDIA driver %s counts none",
+                 file);
+        goto fail;
+    }
     return 1;
+fail:
+    dlclose(driver);
+    return 0;
 }
 #endif
 
 /* The CUDA backend when this build has one and it can run here (for auto,
- * the driver present; the module loaded; a device present, the kernels
- * loading on it, a state created), else NULL with the reason in why. */
+ * the driver counting a device; the module loaded; a device present, the
+ * kernels loading on it, a state created), else NULL with the reason in why. */
 static const protein_gp_backend *cuda_usable(const char *device, char *why,
                                              size_t len)
 {
@@ -325,7 +415,7 @@ static const protein_gp_backend *cuda_usable(const char *device, char *why,
     void *probe = NULL;
     char msg[256] = "";
 
-    if (strcmp(device, "auto") == 0 && !driver_present(why, len))
+    if (strcmp(device, "auto") == 0 && !driver_has_device(why, len))
         return NULL;
     m = proteind_cuda_module_load(proteind_cuda_module_path(), why, len);
     if (!m || !m->available(why, len))

@@ -195,7 +195,7 @@ static const char usage_text[] =
     "  --device D          GP backend: auto (CUDA when usable, else CPU),\n"
     "                      cpu or cuda (fails when no CUDA device is\n"
     "                      usable); default auto. cuda, and auto where\n"
-    "                      the NVIDIA driver is installed, load the CUDA\n"
+    "                      the NVIDIA driver counts a GPU, load the CUDA\n"
     "                      backend module: $PROTEIN_CUDA_MODULE, else\n"
     "                      the installed one (below, in a CUDA build)\n"
     "  --sweep NAME        serve only this sweep (repeatable; a bare NAME\n"

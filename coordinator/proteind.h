@@ -90,7 +90,9 @@ int proteind_stopping(void);
  * used) or "auto" (CUDA when usable, else CPU). CUDA is usable when this
  * build has it, the backend module loads (proteind_cuda_module_load), a
  * device is present and the kernels load on it; "auto" loads the module
- * only when the NVIDIA driver library does load. "cpu" loads nothing. A
+ * only when the NVIDIA driver (libcuda.so.1) initializes and counts a
+ * device, and otherwise leaves no CUDA library loaded. "cpu" loads
+ * nothing. A
  * CUDA choice is wrapped so that a failing CUDA fit is redone on the CPU
  * backend with a log line. Returns the backend (static storage, never
  * freed) or NULL with a message in errbuf; when "auto" falls back to the
@@ -116,9 +118,9 @@ const char *proteind_cuda_module_path(void);
 const struct protein_gp_cuda_module *
 proteind_cuda_module_load(const char *path, char *why, size_t len);
 
-/* 1 when m (the description of the module at path) is of this build's ABI
- * and protein version; else 0 with the reason in why, naming path and
- * both versions. */
+/* 1 when m (the description of the module at path) is of this build's ABI,
+ * protein version and module interface (its fingerprint); else 0 with the
+ * reason in why, naming path and both numbers, versions or fingerprints. */
 int proteind_cuda_module_check(const struct protein_gp_cuda_module *m,
                                const char *path, char *why, size_t len);
 #endif

@@ -13,6 +13,7 @@ const protein_gp_cuda_module *protein_gp_cuda_module_entry(void)
 {
     static const protein_gp_cuda_module module = {
         PROTEIN_GP_CUDA_MODULE_ABI,
+        PROTEIN_GP_CUDA_MODULE_FINGERPRINT,
         PACKAGE_VERSION,
         protein_gp_backend_cuda,
         protein_gp_cuda_available,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -1174,8 +1175,8 @@ static void test_device_cuda_module_missing(void)
 /* 1 when the process maps a CUDA library, whose name goes to lib. */
 static int maps_cuda(pid_t pid, char *lib, size_t len)
 {
-    static const char *const names[] = {"libcudart", "libcublas",
-                                        "libcusolver"};
+    static const char *const names[] = {"libcuda.so", "libcudart", "libcublas",
+                                        "libcusolver", "protein-gp-cuda"};
     char path[64], line[1024];
     int found = 0;
     FILE *fp;
@@ -1226,6 +1227,66 @@ static void test_cpu_maps_no_cuda(void)
     }
     free(log);
     kill9(pid);
+}
+
+/* A driver that finds no GPU (the CUDA toolkit's stub libcuda.so as
+ * libcuda.so.1, ahead on the library path): --device auto fits on the CPU
+ * saying why, with no CUDA library mapped, the driver included (about
+ * 190 MB resident were the module loaded); --device cuda exits 1. */
+static void test_auto_driver_without_gpu(void)
+{
+    const char *autod[] = {"--device", "auto", "--sweep", "none", NULL};
+    const char *cudad[] = {"--device", "cuda", "--once",
+                           "--sweep",  "none", NULL};
+    const char *stub = getenv("CUDA_STUB_DRIVER");
+    const char *old_path = getenv("LD_LIBRARY_PATH");
+    char *saved = old_path ? strdup(old_path) : NULL;
+    char dir[512], link[600], want[800], lib[1024] = "";
+    char *log;
+    pid_t pid;
+    int status;
+
+    if (!stub || stub[0] == '\0') {
+        printf("\n    not run: no stub libcuda.so of a CUDA toolkit (a build "
+               "without CUDA) ");
+        free(saved);
+        return;
+    }
+    snprintf(dir, sizeof dir, "%s/stub-driver", log_dir);
+    snprintf(link, sizeof link, "%s/libcuda.so.1", dir);
+    CU_ASSERT_FATAL(mkdir(dir, 0700) == 0 && symlink(stub, link) == 0);
+    setenv("LD_LIBRARY_PATH", dir, 1);
+
+    pid = start_proteind("stub-auto", autod);
+    CU_ASSERT(wait_log("stub-auto", "proteind: starting: ", 20000));
+    snprintf(want, sizeof want,
+             "proteind: device auto: fitting on the CPU: no usable CUDA "
+             "device: cuInit of the NVIDIA driver %s failed: CUresult 34 "
+             "(CUDA_ERROR_STUB_LIBRARY",
+             link);
+    log = read_log("stub-auto");
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "(backend cpu)"));
+    CU_ASSERT_FALSE(maps_cuda(pid, lib, sizeof lib));
+    if (lib[0])
+        printf("\n    --device auto maps %s", lib);
+    free(log);
+    kill9(pid);
+
+    pid = start_proteind("stub-cuda", cudad);
+    status = wait_exit(pid, 20000);
+    log = read_log("stub-cuda");
+    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(log, "proteind: error: --device cuda: no usable CUDA device: "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(log, "use --device auto or cpu"));
+    free(log);
+
+    if (saved)
+        setenv("LD_LIBRARY_PATH", saved, 1);
+    else
+        unsetenv("LD_LIBRARY_PATH");
+    free(saved);
 }
 
 /* SIGTERM: exit 0 and the lease is released at once. */
@@ -1832,6 +1893,8 @@ static const cunit_test tests[] = {
     {"--device cuda", test_device_cuda},
     {"--device cuda, the CUDA module missing", test_device_cuda_module_missing},
     {"a proteind on the CPU maps no CUDA library", test_cpu_maps_no_cuda},
+    {"--device auto with a driver that finds no GPU",
+     test_auto_driver_without_gpu},
     {"SIGTERM releases the lease", test_sigterm},
     {"Redis down and back", test_redis_down},
     {"settings no retry can fix: exit 1", test_bad_settings},

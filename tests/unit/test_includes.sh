@@ -9,11 +9,14 @@
 #   coordinator queue, core, kernels
 #   cli         queue, core
 # Every quoted #include of a source or header is resolved to the folder
-# that holds the header; config.h (generated) is everyone's.
+# that holds the header, or that make writes it to (generated, below);
+# config.h (generated) is everyone's.
 set -u
 : "${top_srcdir:?run by make check}"
 cd "$top_srcdir" || exit 99
 folders="common core kernels queue plugin coordinator cli"
+# headers that make writes into the build tree (kernels/Makefile.am)
+generated="kernels/gp_cuda_fingerprint.h"
 
 allowed() { # allowed FILE: the folders FILE may include from
     case $1 in
@@ -28,9 +31,10 @@ allowed() { # allowed FILE: the folders FILE may include from
     esac
 }
 
-owner() { # owner HEADER: the folder holding it, or nothing
+owner() { # owner HEADER: the folder holding or generating it, or nothing
     for f in $folders; do
         [ -f "$f/$1" ] && { echo "$f"; return; }
+        case " $generated " in *" $f/$1 "*) echo "$f"; return ;; esac
     done
 }
 

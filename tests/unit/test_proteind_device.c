@@ -14,7 +14,8 @@
  * In a CUDA build, the build tree's backend module (PROTEIN_CUDA_MODULE,
  * set by make check) loads here with or without a GPU (the CUDA runtime
  * loads without a driver), and the loader's refusals are checked: no file,
- * a library that is not a module, a module of another build.
+ * a library that is not a module, a module of another build (its ABI,
+ * version or interface fingerprint).
  *
  * The test defines proteind_log_at (proteind.c, not linked here) to see
  * the log lines.
@@ -127,6 +128,7 @@ static void test_module_loads(void)
         printf("\n    %s ", why);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     CU_ASSERT_EQUAL(m->abi, PROTEIN_GP_CUDA_MODULE_ABI);
+    CU_ASSERT_STRING_EQUAL(m->fingerprint, PROTEIN_GP_CUDA_MODULE_FINGERPRINT);
     CU_ASSERT_STRING_EQUAL(m->version, PACKAGE_VERSION);
     CU_ASSERT_STRING_EQUAL(m->backend()->name, "cuda");
     CU_ASSERT(proteind_cuda_module_check(m, path, why, sizeof why));
@@ -176,6 +178,23 @@ static void test_module_refused(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(
         why, "/old/m.so is the CUDA backend module of protein 0.0.1, this "
              "proteind is protein " PACKAGE_VERSION));
+    /* one version built from another interface (gp.h changed, say): only
+     * the fingerprint tells */
+    stale = *m;
+    stale.fingerprint = "0123456789abcdef";
+    CU_ASSERT_FALSE(
+        proteind_cuda_module_check(&stale, "/old/m.so", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(
+        why,
+        "/old/m.so is the CUDA backend module of another "
+        "protein " PACKAGE_VERSION
+        " build, whose module interface differs (fingerprint "
+        "0123456789abcdef, this proteind's " PROTEIN_GP_CUDA_MODULE_FINGERPRINT
+        "): install this build's module"));
+    stale.fingerprint = NULL;
+    CU_ASSERT_FALSE(
+        proteind_cuda_module_check(&stale, "/old/m.so", why, sizeof why));
+    CU_ASSERT_PTR_NOT_NULL(strstr(why, "(fingerprint (none), this"));
 
     /* --device cuda says which module it could not load; auto fits on the
      * CPU (saying why) */
