@@ -1186,7 +1186,9 @@ static int tick_sweep(daemon_state *d, served *sv, int wait_ms)
     }
     rc = proteind_sweep_step(d->ctx, sv->state, wait_ms);
     if (rc == PQ_ESTATE) {
-        /* The server says another coordinator holds the lease now. */
+        /* The server says another coordinator holds the lease now, or the
+         * sweep is a new one of the same name: built again while the
+         * lease is ours. */
         sv->lease.renew_at = 0;
         drop_state(sv);
         return PQ_OK;

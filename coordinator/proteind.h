@@ -182,8 +182,10 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
  * ready queue up to the depth, expires trial leases and asks running
  * trials whose progress is worse than the early-stop threshold at the
  * cost they reported to stop. Returns 0, PQ_ESTATE when the lease was lost to
- * another coordinator, or a negative pq_error when Redis failed (the state
- * stays usable; call again later). */
+ * another coordinator or the sweep was deleted and created again since
+ * the state was built (free it; build it anew while the lease is held),
+ * or a negative pq_error when Redis failed (the state stays usable; call
+ * again later). */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms);
 
 /* 1 when a sweep with this demand has nothing left to coordinate: it is

@@ -105,6 +105,7 @@ struct proteind_sweep {
     int active;        /* the sweep accepts claims (not paused) */
     int said_stopped;  /* logged that it is stopped with trials running */
     int done;          /* nothing left to coordinate */
+    double created_at; /* the sweep's, when this state was built */
 };
 
 /* The curve trial `id` reported (pq_trial_curve), parsed into *pts (NULL
@@ -284,6 +285,7 @@ int proteind_sweep_open(pq_context *ctx, proteind_lease *lease,
     }
     /* as the sweep stores it: the claims count a grid by it */
     s->grid = info->grid_points;
+    s->created_at = info->created_at;
     rc = pq_observations_all(ctx, name, &obs, &n_obs, s->last_id);
     if (rc != PQ_OK) {
         proteind_warn("sweep %s: cannot read the observation stream: %s", name,
@@ -673,6 +675,15 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
     rc = pq_demand(ctx, s->name, &d);
     if (rc != PQ_OK)
         return rc;
+    /* Deleted and created again between two discoveries: this model, its
+     * space and its place in the observations are the old sweep's. */
+    if (d.created_at != 0 && s->created_at != 0 &&
+        d.created_at != s->created_at) {
+        proteind_info("sweep %s: created anew since its model was built; "
+                      "building it again",
+                      s->name);
+        return PQ_ESTATE;
+    }
     s->active = d.state == PQ_SWEEP_ACTIVE;
     if (!s->done && proteind_nothing_left(&d)) {
         /* Its model, up to hundreds of MB, is freed; a restart or a

@@ -182,6 +182,9 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
                          : 0;
     if (n_given < n_fields)
         out->n_progress = -1;
+    if (r->elements > n_fields + 1 &&
+        r->element[n_fields + 1]->type == REDIS_REPLY_STRING)
+        out->created_at = pq_parse_double(r->element[n_fields + 1]->str, 0);
     pq_reply_free(r);
     return PQ_OK;
 }

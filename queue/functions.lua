@@ -1585,18 +1585,20 @@ end
 
 -- Read-only: what the coordinator sizes the ready queue by, {state,
 -- queue depth, running, waiting claims, max_trials, n_trials, n_lost,
--- retry depth, fallback pool size, the next fallback point's index}.
+-- retry depth, fallback pool size, the next fallback point's index,
+-- progress reports, created_at (the text: a sweep created anew since the
+-- coordinator built its model differs)}.
 local function demand(keys)
   local meta = keys[1]
   local P = prefix_of(meta)
   local m = redis.call('HMGET', meta, 'state', 'max_trials', 'n_trials', 'n_lost',
-                       'fallback_next', 'progress_reports')
+                       'fallback_next', 'progress_reports', 'created_at')
   return {m[1] or '', redis.call('LLEN', P .. 'queue'),
           redis.call('ZCARD', P .. 'leases'),
           redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
           whole(m[2]) or 0, whole(m[3]) or 0, whole(m[4]) or 0,
           redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
-          whole(m[5]) or 0, whole(m[6]) or 0}
+          whole(m[5]) or 0, whole(m[6]) or 0, m[7] or ''}
 end
 
 -- {field, value, ...} of the given fields of hash key that are present.

@@ -759,6 +759,9 @@ typedef struct pq_demand_info {
     long n_progress;    /* progress reports ever made in the sweep; -1 when
                            the server's functions (another build's) do not
                            count them */
+    double created_at;  /* unix seconds the sweep was created (as
+                           pq_sweep_info's); 0 when the server's functions
+                           do not say */
 } pq_demand_info;
 
 /* 1 when a sweep's budget (max_trials > 0) is handed out (a lost trial

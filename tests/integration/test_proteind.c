@@ -699,6 +699,71 @@ static void test_broken_config(void)
     kill9(pid);
 }
 
+/* A sweep deleted and created again with another space while proteind
+ * serves it (named with --sweep: no discovery sees it gone), its lease
+ * renewed in between: proteind
+ * builds its model again, and every point claimed is a queued point of
+ * the new space, none of the old one's queued by the old model. */
+static void test_recreated_sweep_rebuilt(void)
+{
+    const char *extra[] = {"--id", "anew", "--sweep", "anew", NULL};
+    const char *get[] = {"GET", "protein:{anew}:coordinator", NULL};
+    const char *lease[] = {
+        "SET", "protein:{anew}:coordinator", NULL, "PX", "10000", NULL};
+    char *holder;
+    pq_param z = {.name = "z", .number = 5.5};
+    pq_params fallback = {1, &z};
+    pq_sweep_spec spec = {
+        .name = "anew",
+        .config_yaml = "name: anew\n"
+                       "method: protein\n"
+                       "metric: {name: score, goal: maximize}\n"
+                       "seed: 7\n"
+                       "parameters:\n"
+                       "  z: {distribution: uniform, min: 5, max: 6}\n",
+        .owner_uid = (long)getuid(),
+        .fallback = &fallback,
+        .n_fallback = 1,
+    };
+    char key[32];
+    pq_trial *t;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("anew", 0), PQ_OK);
+    pid = start_proteind("anew", extra);
+    CU_ASSERT(wait_queue("anew", DEPTH, "anew", 10000));
+    holder = redis_harness_cli_line(&harness, get);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(holder);
+    CU_ASSERT_PTR_NOT_NULL(strstr(holder, "anew"));
+    CU_ASSERT_EQUAL(pq_sweep_delete(ctx, "anew", (long)getuid()), PQ_OK);
+    /* proteind renewed its lease between the delete and its next queue
+     * write (which the delete's removal of the lease fails otherwise) */
+    lease[2] = holder;
+    free(redis_harness_cli(&harness, lease));
+    free(holder);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_create(ctx, &spec), PQ_OK);
+    CU_ASSERT(wait_queue("anew", DEPTH, "anew", 10000));
+    for (int i = 0; i < 2 * DEPTH; i++) {
+        snprintf(key, sizeof key, "anew-%d", i);
+        t = claim("anew", key, 60);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+        CU_ASSERT_FALSE(t->fallback);
+        CU_ASSERT_EQUAL(t->params.n, 1);
+        CU_ASSERT_STRING_EQUAL(t->params.items[0].name, "z");
+        CU_ASSERT(t->params.items[0].number >= 5 &&
+                  t->params.items[0].number <= 6);
+        CU_ASSERT_EQUAL(pq_complete(ctx, "anew", t->id, t->token,
+                                    t->params.items[0].number, 1.0),
+                        PQ_OK);
+        pq_trial_free(t);
+    }
+    CU_ASSERT_EQUAL(
+        count_log("anew", "sweep anew: created anew since its model was built"),
+        1);
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* Counts the lines of a log that contain needle. */
 static int count_lines(const char *log, const char *needle)
 {
@@ -1870,6 +1935,8 @@ static const cunit_test tests[] = {
     {"--max-fit-obs bounds a refit", test_max_fit_obs},
     {"a stray stream entry is skipped", test_stray_observation},
     {"a broken stored config is given up", test_broken_config},
+    {"a sweep deleted and created again is built again",
+     test_recreated_sweep_rebuilt},
     {"broken keys: logged, backed off, others served", test_broken_keys},
     {"a damaged n_trials: the restart skip is bounded", test_damaged_n_trials},
     {"the ready queue follows demand", test_queue_follows_demand},
