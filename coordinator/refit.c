@@ -676,8 +676,10 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
     if (rc != PQ_OK)
         return rc;
     /* Deleted and created again between two discoveries: this model, its
-     * space and its place in the observations are the old sweep's. */
-    if (d.created_at != 0 && s->created_at != 0 &&
+     * space and its place in the observations are the old sweep's. A time
+     * that is not a number (its owner's "nan", which differs from itself)
+     * says nothing, as a missing one. */
+    if (isnormal(d.created_at) && isnormal(s->created_at) &&
         d.created_at != s->created_at) {
         proteind_info("sweep %s: created anew since its model was built; "
                       "building it again",

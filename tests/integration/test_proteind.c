@@ -764,6 +764,28 @@ static void test_recreated_sweep_rebuilt(void)
     kill9(pid);
 }
 
+/* A sweep whose owner wrote a created_at that is no number ("nan") is
+ * built once and served: it is no sweep created anew at every turn (NaN
+ * differs from itself: proteind built it again at each turn, ten times a
+ * second, with a line each, and never queued a point). */
+static void test_created_at_nan(void)
+{
+    const char *extra[] = {"--id", "nanat", "--sweep", "nanat", NULL};
+    const char *damage[] = {"HSET", "protein:{nanat}:meta", "created_at", "nan",
+                            NULL};
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("nanat", 0), PQ_OK);
+    free(redis_harness_cli(&harness, damage));
+    pid = start_proteind("nanat", extra);
+    CU_ASSERT(wait_queue("nanat", DEPTH, "nanat", 10000));
+    sleep_ms(500);
+    CU_ASSERT_EQUAL(count_log("nanat", "created anew since its model"), 0);
+    CU_ASSERT_EQUAL(count_log("nanat", "sweep nanat: rebuilt from Redis"), 1);
+    CU_ASSERT(alive(pid));
+    kill9(pid);
+}
+
 /* Counts the lines of a log that contain needle. */
 static int count_lines(const char *log, const char *needle)
 {
@@ -1937,6 +1959,7 @@ static const cunit_test tests[] = {
     {"a broken stored config is given up", test_broken_config},
     {"a sweep deleted and created again is built again",
      test_recreated_sweep_rebuilt},
+    {"a created_at that is no number: built once", test_created_at_nan},
     {"broken keys: logged, backed off, others served", test_broken_keys},
     {"a damaged n_trials: the restart skip is bounded", test_damaged_n_trials},
     {"the ready queue follows demand", test_queue_follows_demand},
