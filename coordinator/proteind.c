@@ -97,6 +97,9 @@ typedef struct daemon_state {
     pq_wake_stream *wakes;
     size_t n_wakes;
     int64_t wake_ms;
+    int wakes_failing; /* logged that the last read failed (said once until
+                          one works: another build's functions fail every
+                          read) */
     /* sweeps found with nothing to coordinate at their first look in
      * this pass: one line says how many */
     size_t n_found_finished;
@@ -769,7 +772,8 @@ static int act_on_wakes(daemon_state *d, char **names, size_t n)
  * raised is served at this discovery, not at its turn of recheck_finished.
  * Each read is bounded (PQ_WAKE_ENTRIES_MAX per stream), and a name is
  * acted on once per discovery. Returns PQ_EIO when Redis failed, PQ_ENOMEM,
- * or PQ_OK (another failure is logged: the periodic recheck still works). */
+ * or PQ_OK (another failure is logged once until a read works: the
+ * periodic recheck still works). */
 static int read_wakes(daemon_state *d)
 {
     size_t cap = d->n_finished + d->n_sweeps, n = 0, n_names = 0;
@@ -803,6 +807,7 @@ static int read_wakes(daemon_state *d)
         free(got);
     }
     if (rc == PQ_OK) {
+        d->wakes_failing = 0;
         wakes_free(d->wakes, d->n_wakes);
         d->wakes = streams;
         d->n_wakes = n;
@@ -811,8 +816,13 @@ static int read_wakes(daemon_state *d)
             qsort(names, n_names, sizeof *names, names_cmp);
         rc = act_on_wakes(d, names, n_names);
     } else {
-        if (rc != PQ_EIO && rc != PQ_ENOMEM)
-            proteind_warn("cannot read the wake streams: %s", d->ctx->errstr);
+        if (rc != PQ_EIO && rc != PQ_ENOMEM && !d->wakes_failing)
+            proteind_warn("cannot read the wake streams: %s (said once until "
+                          "a read works; the sweeps let go are looked at "
+                          "again in turn meanwhile)",
+                          d->ctx->errstr);
+        d->wakes_failing =
+            d->wakes_failing || (rc != PQ_EIO && rc != PQ_ENOMEM);
         wakes_free(streams, n);
     }
     pq_strings_free(names, n_names);

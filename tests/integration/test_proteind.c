@@ -1857,6 +1857,86 @@ static void test_wake_raised_budgets(void)
     kill9(pid);
 }
 
+/* Loads into the test's Redis protein's library of another build, which
+ * has no protein_wakes (a build from before the wake streams). 0 when it
+ * is loaded. */
+static int load_wakeless_functions(void)
+{
+    const char *srcdir = getenv("top_srcdir");
+    const char *load[] = {"FUNCTION", "LOAD", "REPLACE", NULL, NULL};
+    char path[512], *text = calloc(1, 256 * 1024), *at, *line;
+    size_t n = 0;
+    FILE *fp;
+    int ok;
+
+    snprintf(path, sizeof path, "%s/queue/functions.lua",
+             srcdir ? srcdir : "..");
+    if (!text || !(fp = fopen(path, "r"))) {
+        free(text);
+        return -1;
+    }
+    n = fread(text, 1, 256 * 1024 - 1, fp);
+    fclose(fp);
+    text[n] = '\0';
+    /* another build's version, and no protein_wakes registered */
+    at = strstr(text, "@CONTENT_SHA256@");
+    line = strstr(text, "register('protein_wakes'");
+    if (at)
+        memcpy(at, "wakeless00000000", 16);
+    if (line)
+        memcpy(line, "--", 2);
+    load[3] = text;
+    ok = at && line && redis_harness_cli_is(&harness, "protein", load);
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* Redis keeps another build's functions, without protein_wakes, which
+ * proteind's Redis user may not replace (a service user, before an admin
+ * connected): proteind serves its sweeps all the same and says once that
+ * it cannot read the wake streams, not at every discovery (a warning
+ * every 2 s, for as long as it ran). */
+static void test_wakes_unreadable_said_once(void)
+{
+    const char *user[] = {"ACL", "SETUSER", "wakeless", "on",        ">wakepw",
+                          "~*",  "&*",      "+@all",    "-function", NULL};
+    const char *deluser[] = {"ACL", "DELUSER", "wakeless", NULL};
+    char url[256], pass[512];
+    const char *extra[] = {"--id",    "wakeless", "--sweep",         "wakeless",
+                           "--redis", url,        "--password-file", pass,
+                           NULL};
+    pq_connect_options co = {0};
+    pq_context *admin;
+    FILE *fp;
+    pid_t pid;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("wakeless", 0), PQ_OK);
+    snprintf(url, sizeof url, "redis://wakeless@%s", harness.url + 8);
+    snprintf(pass, sizeof pass, "%s/wakeless.pass", log_dir);
+    fp = fopen(pass, "w");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(fp);
+    fputs("wakepw\n", fp);
+    fclose(fp);
+    chmod(pass, 0600);
+    free(redis_harness_cli(&harness, user));
+    CU_ASSERT_EQUAL_FATAL(load_wakeless_functions(), 0);
+    pid = start_proteind("wakeless", extra);
+    CU_ASSERT(wait_queue("wakeless", DEPTH, "wakeless", 10000));
+    CU_ASSERT(wait_log("wakeless", "cannot read the wake streams", 5000));
+    /* three discoveries more */
+    sleep_ms(6500);
+    CU_ASSERT(alive(pid));
+    CU_ASSERT_EQUAL(count_log("wakeless", "Redis keeps another build's"), 1);
+    CU_ASSERT_EQUAL(count_log("wakeless", "cannot read the wake streams"), 1);
+    kill9(pid);
+    free(redis_harness_cli(&harness, deluser));
+    /* this build's functions again, for the tests after this one */
+    co.url = harness.url;
+    admin = pq_connect(&co);
+    CU_ASSERT(admin && admin->err == PQ_OK);
+    pq_free(admin);
+}
+
 /* A stopped sweep with a trial running is served until none runs: the
  * trial of a task that vanished is expired (claims, refused on a stopped
  * sweep, never do it), not left running for ever; then the sweep is let
@@ -1975,6 +2055,7 @@ static const cunit_test tests[] = {
      test_raised_budget_served_again},
     {"raised budgets served at the next discovery; finished sweeps in a line",
      test_wake_raised_budgets},
+    {"the wake streams unreadable: said once", test_wakes_unreadable_said_once},
     {"a stopped sweep's running trials are expired",
      test_stopped_sweep_expires_leases},
     {"--log-level", test_log_levels},
