@@ -204,9 +204,10 @@ int spank_protein_record(const spank_protein_config *cfg,
             deadline)
             break;
         if (tries == 1)
-            slurm_info(
-                "protein: %s: Redis unreachable (%s); retrying for up to %d s",
-                what, why, cfg->outcome_retry_s);
+            slurm_info("protein: %s: Redis unreachable (%s); retrying for up "
+                       "to %.0f s",
+                       what, why,
+                       deadline - protein_clock_seconds(CLOCK_MONOTONIC));
         protein_sleep_ms(pause);
         pause = pause * 2 > 4000 ? 4000 : pause * 2;
     }
