@@ -82,8 +82,9 @@ typedef struct agent_call {
  * a Redis restart or a frozen Redis neither loses a trial's outcome nor
  * ends the agent. what names the call for the one line that says so. A
  * claim retried keeps its claim key (a try Redis ran late is resumed); an
- * outcome that an earlier, timed-out try recorded after all is PQ_ESTATE,
- * taken as recorded (pq_spool_apply_try). A stop signal (cli_stop_signal) ends
+ * outcome that an earlier, timed-out try recorded after all is PQ_EDONE,
+ * taken as recorded (pq_spool_apply_try), unlike another claim's outcome
+ * (PQ_ESTATE). A stop signal (cli_stop_signal) ends
  * the retries (*sig, else 0). Returns the last call's code (its message in
  * a->ctx->errstr). */
 static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)

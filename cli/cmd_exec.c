@@ -118,8 +118,8 @@ static void set_wandb_env(const protein_sweep_config *cfg, const char *sweep,
  * $PROTEIN_TOKEN is set) as its progress, one report each (W&B's
  * hyperband counts every logged value), so that the sweep's early
  * stopping sees W&B scripts too; no report after the answer "stop".
- * Returns 1 when the trial was asked to stop. Redis out of reach only
- * skips the reports. */
+ * Returns pq_progress's PQ_STOP_EARLY or PQ_STOP_ENDED when the run
+ * should stop, else 0. Redis out of reach only skips the reports. */
 static int send_progress(const cli_wandb_metric *m, size_t from)
 {
     const char *sweep = getenv("PROTEIN_SWEEP"),
@@ -154,8 +154,8 @@ static int send_progress(const cli_wandb_metric *m, size_t from)
 }
 
 /* Copies the new history of the run's log into the result file (and, in a
- * claimed trial, to Redis as progress). Returns 1 when the trial was asked
- * to stop early. */
+ * claimed trial, to Redis as progress). Returns send_progress's answer:
+ * nonzero when the run should stop. */
 static int report(const char *dir, const char *run_id, const char *metric,
                   const char *result, size_t *reported, int final,
                   cli_wandb_metric *m)
@@ -275,10 +275,13 @@ int cmd_exec(int argc, char **argv)
         if (cli_stop_signal(sig))
             kill(-pid, sig);
         else if (sig == 0 && !stopping &&
-                 report(wdir, run_id, cfg->metric, result, &reported, 0, &m)) {
-            fprintf(stderr, "protein exec: trial asked to stop early; stopping "
-                            "the program\n");
-            stopping = 1;
+                 (stopping = report(wdir, run_id, cfg->metric, result,
+                                    &reported, 0, &m)) != 0) {
+            fprintf(stderr, "protein exec: %s; stopping the program\n",
+                    stopping == PQ_STOP_ENDED
+                        ? "the trial already has its outcome from another "
+                          "claim (whose lease had expired)"
+                        : "trial asked to stop early");
             kill(-pid, SIGTERM);
         }
     }

@@ -106,8 +106,9 @@ static int append_lines(const char *path, char **args, int n, const char *cost)
 /* Sends progress for the trial in the environment: the values of its
  * metric and cost keys ($PROTEIN_METRIC_KEY, $PROTEIN_COST_KEY; the sweep's
  * stored config when a launcher older than them left them unset). Returns
- * 1 when the trial should stop, 0 otherwise (including when Redis cannot
- * be reached: the values are in the result file, so this only warns). */
+ * pq_progress's answer: PQ_STOP_EARLY or PQ_STOP_ENDED when the run should
+ * stop, 0 otherwise (including when Redis cannot be reached: the values
+ * are in the result file, so this only warns). */
 static int send_progress(const cli_redis_opts *r, char **args, int n)
 {
     const char *sweep = getenv("PROTEIN_SWEEP");
@@ -203,10 +204,19 @@ int cmd_report(int argc, char **argv)
                   "run, protein agent or an sbatch job with --sweep)");
     if (append_lines(path, args, n, cost ? cost : "cost") < 0)
         return cli_fail(VERB, "cannot append to %s: %s", path, strerror(errno));
-    if (send_progress(&r, args, n)) {
+    switch (send_progress(&r, args, n)) {
+    case PQ_STOP_EARLY:
         fprintf(stderr,
                 "protein report: the sweep asks trial %s to stop early "
                 "(exit status 3)\n",
+                getenv("PROTEIN_TRIAL"));
+        return CLI_ESTOP;
+    case PQ_STOP_ENDED:
+        fprintf(stderr,
+                "protein report: trial %s already has its outcome from another "
+                "claim (whose lease had expired, and whose task ended after "
+                "all): this run's would not be recorded; stop (exit status "
+                "3)\n",
                 getenv("PROTEIN_TRIAL"));
         return CLI_ESTOP;
     }

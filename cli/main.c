@@ -100,7 +100,9 @@ static const struct verb verbs[] = {
      "  given. Inside a sweep trial ($PROTEIN_SWEEP, $PROTEIN_TRIAL and\n"
      "  $PROTEIN_TOKEN set) also sends step, metric ($PROTEIN_METRIC_KEY)\n"
      "  and cost progress to Redis, and exits with status 3 when the sweep\n"
-     "  asks the trial to stop early.\n" REDIS_OPTS},
+     "  asks the trial to stop early, or when the trial already has its\n"
+     "  outcome from another claim (a late one: this run's would be\n"
+     "  refused).\n" REDIS_OPTS},
     {"pause", cmd_control, "stop handing out trials until resume",
      "protein pause NAME\n" REDIS_OPTS},
     {"resume", cmd_control, "hand out trials again after pause",

@@ -49,8 +49,10 @@ enum pq_error {
                            shared, or Redis' ACL refused a command */
     PQ_ESTOPPED = -112, /* the sweep is paused or stopped */
     PQ_EEMPTY = -113,   /* ready queue empty and a coordinator is alive */
-    PQ_EAUTH = -114     /* authentication failed, or a password is
+    PQ_EAUTH = -114,    /* authentication failed, or a password is
                            unreadable or wanted and not given */
+    PQ_EDONE = -115     /* the trial already has the outcome of this same
+                           claim (its token): a repeat, not another's */
 };
 
 /* 1 when status is one of the queue's own codes (PQ_EIO and below), whose
@@ -87,6 +89,7 @@ static inline const char *protein_strerror(int status)
     case PQ_ESTOPPED: return "the sweep is paused or stopped";
     case PQ_EEMPTY: return "the ready queue is empty";
     case PQ_EAUTH: return "Redis authentication failed";
+    case PQ_EDONE: return "the trial already has this claim's outcome";
     default: return "unknown error";
     }
 }

@@ -679,7 +679,7 @@ static const struct {
     {"ETOKEN", PQ_ETOKEN},     {"ESTATE", PQ_ESTATE},
     {"EBUDGET", PQ_EBUDGET},   {"EPERM", PQ_EPERM},
     {"ESTOPPED", PQ_ESTOPPED}, {"EEMPTY", PQ_EEMPTY},
-    {"ECORRUPT", PQ_EPROTO},
+    {"EDONE", PQ_EDONE},       {"ECORRUPT", PQ_EPROTO},
 };
 
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,

@@ -1127,7 +1127,9 @@ end
 -- budget slot is taken back), queued for a retry (the retry goes), or
 -- claimed again for the retry, running or interrupted (that run's outcome
 -- then gets ESTATE, its resume too): the first outcome of the point wins.
--- late_key and late_expired_at then say so in the trial.
+-- late_key and late_expired_at then say so in the trial. The digest of
+-- the token whose outcome was recorded is kept (private done:ID): a
+-- repeat from that token gets EDONE, any other outcome ESTATE.
 local function finish(meta, id, token, to, fields, score, cost)
   local tk, t = owned_trial(meta, id, token, to ~= 'interrupted')
   if not tk then
@@ -1137,6 +1139,12 @@ local function finish(meta, id, token, to, fields, score, cost)
   local st = t.status
   if st ~= 'running' and st ~= 'lost' and st ~= 'queued' and
      not (st == 'interrupted' and t.late_only) then
+    if redis.call('HGET', P .. 'private', 'done:' .. id) == redis.sha1hex(token) then
+      -- a client that lost the answer to its first try tells its own
+      -- outcome, recorded, from another claim's (ESTATE below)
+      return fail('EDONE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
+                  "' is already " .. st .. ' with the outcome of this claim')
+    end
     local late = redis.call('HMGET', tk, 'late_key', 'late_expired_at')
     local how = ''
     if late[1] then
@@ -1178,6 +1186,7 @@ local function finish(meta, id, token, to, fields, score, cost)
     fields[#fields + 1] = t.late_at
   end
   redis.call('HSET', tk, 'status', to, 'ended_at', stamp(now()), unpack(fields))
+  redis.call('HSET', P .. 'private', 'done:' .. id, redis.sha1hex(token))
   observe(P, id, to, t.packed, t.fallback, score, cost)
   if reached then
     redis.call('HSET', meta, 'state', 'stopped', 'stopped_by', 'trial ' .. id ..
@@ -1270,14 +1279,15 @@ end
 
 -- The running trial id that token holds, for a call that renews its
 -- lease: tk, t (owned_trial's) and its lease_seconds; or nil and the
--- error reply (not held, not running, a damaged lease or leases key).
+-- error reply (not held, not running, a damaged lease or leases key),
+-- then t when token holds the trial but it is not running.
 local function leased_trial(meta, id, token)
   local tk, t = owned_trial(meta, id, token)
   if not tk then
     return nil, t
   end
   if t.status ~= 'running' then
-    return nil, not_running(meta, id, t.status)
+    return nil, not_running(meta, id, t.status), t
   end
   local lease = whole(t.lease)
   if not lease or lease < 1 then
@@ -1303,13 +1313,28 @@ local function renew(keys, a)
   return t.stop == '1' and 1 or 0
 end
 
+-- Whether trial id, whose status st its holder token finds, ended with
+-- the outcome of another claim (finish's done:ID): a retry whose point
+-- the expired claim's late outcome ended, so that its own outcome would
+-- be refused.
+local function ended_by_another(meta, id, token, st)
+  if st ~= 'completed' and st ~= 'failed' and st ~= 'pruned' then
+    return false
+  end
+  local done = redis.call('HGET', prefix_of(meta) .. 'private', 'done:' .. id)
+  return type(done) == 'string' and done ~= redis.sha1hex(token)
+end
+
 -- ARGV: id, token, step, score, cost, restart ('1': the first report of
 -- a new run of the trial, which starts its record over; '0' or absent).
 -- Records the report in the trial's curve (progress_n reports so far;
 -- the curve field, one "STEP SCORE COST" line per kept report, cost '-'
 -- when not reported), renews the lease, and applies the sweep's hyperband
 -- rule. Returns the stop flag (0|1): 1 when a stop was requested or
--- hyperband says so.
+-- hyperband says so; 2, recording nothing, when the trial already ended
+-- with another claim's outcome (its run works for nothing: it should
+-- stop). A trial merely lost, queued or interrupted gets ESTATE: a late
+-- outcome of its run is still recorded.
 local function progress(keys, a)
   local step, score, cost = finite(a[3]), finite(a[4]), finite(a[5])
   if not step or not score or (a[5] ~= '' and not cost) then
@@ -1319,7 +1344,8 @@ local function progress(keys, a)
   local meta = keys[1]
   local tk, t, lease = leased_trial(meta, a[1], a[2])
   if not tk then
-    return t
+    -- (t: the error; lease: the trial, when the token holds it)
+    return lease and ended_by_another(meta, a[1], a[2], lease.status) and 2 or t
   end
   local P = prefix_of(meta)
   local g = redis.call('HMGET', meta, 'hyperband', 'goal_minimize', 'progress_reports')

@@ -390,8 +390,9 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
  * lease expired (lost, or queued for a retry), also from the token of the
  * claim whose lease expired once another claim holds the trial for its
  * retry (running or interrupted: that claim's outcome and resume are then
- * PQ_ESTATE, and the record's late_key names the late one); a second
- * completion of a finished trial is PQ_ESTATE. A trial asked to stop
+ * PQ_ESTATE, and the record's late_key names the late one); an outcome
+ * for a trial that already has one is PQ_EDONE from the token whose
+ * outcome it has (a repeat), PQ_ESTATE from any other. A trial asked to stop
  * (pq_trial_request_stop) ends as pruned, unless the stop was asked of
  * the retry that a late outcome ends. score and cost must be
  * finite (PQ_EINVAL otherwise, nothing changed); cost < 0 means "not
@@ -404,11 +405,20 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                  const char *token, const char *reason);
 
+/* pq_progress's answers besides 0 ("run on"): the sweep asks the run to
+ * stop early, or the trial already has another claim's outcome. */
+enum { PQ_STOP_EARLY = 1, PQ_STOP_ENDED = 2 };
+
 /* Reports progress (step, metric, cost so far; cost < 0: none) of a
  * running trial and renews its lease (PQ_ESTATE when not running,
- * PQ_EINVAL for non-finite values). *should_stop (may be NULL) is set to 1
- * when the coordinator's early-stop model says the run should stop (the
- * trial then becomes pruned when it finishes). */
+ * PQ_EINVAL for non-finite values). *should_stop (may be NULL) is set to
+ * PQ_STOP_EARLY when the coordinator's early-stop model says the run
+ * should stop (the trial then becomes pruned when it finishes), else 0.
+ * A trial that already ended with another claim's outcome (a late one of
+ * the claim whose lease expired, while this retry ran) is PQ_OK with
+ * PQ_STOP_ENDED and nothing recorded: the run works for nothing. A trial
+ * merely lost, queued or interrupted stays PQ_ESTATE: the run's late
+ * outcome is still recorded. */
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop);
@@ -834,18 +844,22 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
                    size_t pathlen, char *err, size_t errlen);
 
 /* Applies one record through ctx: pq_complete, pq_fail, pq_interrupt or
- * pq_release. Returns their pq_error: PQ_ESTATE or PQ_ETOKEN mean that the
- * outcome already arrived or the trial was claimed again. */
+ * pq_release. Returns their pq_error: PQ_EDONE, PQ_ESTATE or PQ_ETOKEN
+ * mean that the outcome already arrived (PQ_EDONE: this one), the trial
+ * ended otherwise or was claimed again. */
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
 
 /* One try of several at pq_spool_apply, for a caller that tries again
  * while Redis does not answer (PQ_EIO). *unanswered is 0 before the first
  * try and becomes 1 once a try was sent and got no answer
- * (ctx->unanswered). After such a try, an outcome's PQ_ESTATE ("the trial
- * already ended") is PQ_OK: a frozen Redis runs what it was sent once it
- * resumes, and with the same token the ending it holds is this outcome. A
- * release's PQ_ESTATE stays: it says the claim holds no trial. Returns
- * pq_spool_apply's code, read so. */
+ * (ctx->unanswered). After such a try, an outcome's PQ_EDONE ("the trial
+ * already has this claim's outcome") is PQ_OK: a frozen Redis runs what
+ * it was sent once it resumes, and that ending is this outcome. PQ_ESTATE
+ * stays: the trial ended otherwise (another claim's outcome came first,
+ * a late one of a claim whose lease expired, or the retry's), or the
+ * release's claim holds no trial. PQ_EDONE after answered tries only is
+ * PQ_ESTATE, the repeat it is refused as. Returns pq_spool_apply's code,
+ * read so. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
                        int *unanswered);
 
@@ -858,7 +872,8 @@ typedef struct pq_spool_stats {
 
 /* Applies the records of dir (a missing dir has none), at most max (0:
  * all), each exactly once: a file is removed once its record was applied
- * or refused for good (PQ_ESTATE, PQ_ETOKEN, PQ_ENOTRIAL, PQ_ENOSWEEP,
+ * or refused for good (PQ_EDONE, PQ_ESTATE, PQ_ETOKEN, PQ_ENOTRIAL,
+ * PQ_ENOSWEEP,
  * PQ_EINVAL); a connection or permission failure stops the replay and
  * returns its code, the rest left for later. Only regular files owned by
  * the caller's euid are read. log (may be NULL) gets one line per record. */

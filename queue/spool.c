@@ -5,9 +5,10 @@
  * One record per file in a directory private to root: "key=value" lines,
  * written to a temporary name and renamed, so a reader never sees half a
  * record. Applying a record is one of protein's functions, which refuse a
- * second outcome for the same trial and token (ESTATE, ETOKEN): a record
- * whose outcome already arrived, or whose trial was claimed again, is
- * dropped, so replaying twice changes nothing.
+ * second outcome for the same trial (EDONE from the token whose outcome
+ * it has, else ESTATE, ETOKEN): a record whose outcome already arrived,
+ * or whose trial was claimed again, is dropped, so replaying twice
+ * changes nothing.
  */
 #include "config.h"
 
@@ -264,8 +265,8 @@ int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
 {
     int rc = pq_spool_apply(ctx, rec);
 
-    if (rc == PQ_ESTATE && *unanswered && rec->kind != PQ_SPOOL_RELEASE)
-        return PQ_OK;
+    if (rc == PQ_EDONE)
+        return *unanswered ? PQ_OK : PQ_ESTATE;
     *unanswered |= rc == PQ_EIO && ctx->unanswered;
     return rc;
 }

@@ -327,7 +327,11 @@ static int progress_call(pq_context *ctx, const char *sweep, long trial_id,
     rc = pq_sweep_fcall(ctx, sweep, "protein_progress", 0, NULL, 6, argv, NULL,
                         &r);
     if (rc == PQ_OK && should_stop)
-        *should_stop = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        *should_stop =
+            r->type == REDIS_REPLY_INTEGER &&
+                    (r->integer == PQ_STOP_EARLY || r->integer == PQ_STOP_ENDED)
+                ? (int)r->integer
+                : 0;
     pq_reply_free(r);
     return rc;
 }

@@ -461,6 +461,43 @@ grep -q '^second 3$' "$tmp/report.rc" || fail "report did not exit 3 after a sto
 "$PROTEIN" show rep 1 >"$tmp/rep-show.out" || fail "show rep"
 grep -q '^progress  *step 2, score 0.5 (2 reports)$' "$tmp/rep-show.out" || fail "progress not stored"
 
+# a run whose lease merely expired goes on (its late outcome is still
+# recorded); the retry's run, once that late outcome ended its point, is
+# told to stop (exit status 3), its report not recorded
+sweep_yaml late 2
+"$PROTEIN" create --lease 1 --max-retries 1 "$tmp/late.yaml" >/dev/null || fail "create late"
+LM="protein:{$U/late}:meta"
+ta=0123456789abcdef0123456789abcdef tb=fedcba9876543210fedcba9876543210
+rcli FCALL protein_claim 1 "$LM" suspended "$(id -u)" 1 0 node 1 1 $ta "$U" >/dev/null
+# late_report TOKEN: `protein report` of trial 1 as the claim of TOKEN
+late_report() {
+    PROTEIN_SWEEP=$U/late PROTEIN_TRIAL=1 PROTEIN_TOKEN=$1 \
+        PROTEIN_RESULT=$tmp/late.txt "$PROTEIN" report step=1 score=0.5 2>"$tmp/late.err"
+}
+lease_over() { [ "$(rcli FCALL protein_expire 1 "$LM")" = 1 ]; }
+wait_for lease_over
+[ "$(rcli hget "protein:{$U/late}:trial:1" status)" = queued ] || fail "late: trial 1 not queued"
+rc=0
+late_report $ta || rc=$?
+expect_rc 0 $rc "report of a trial whose lease expired ($(cat "$tmp/late.err"))"
+rcli FCALL protein_claim 1 "$LM" retry "$(id -u)" 2 0 node 60 1 $tb "$U" >/dev/null
+[ "$(rcli hget "protein:{$U/late}:trial:1" claim_key)" = retry ] || fail "late: no retry of trial 1"
+rc=0
+late_report $tb || rc=$?
+expect_rc 0 $rc "report of the retry ($(cat "$tmp/late.err"))"
+rc=0
+late_report $ta || rc=$?
+expect_rc 0 $rc "report of the expired claim while the retry runs ($(cat "$tmp/late.err"))"
+rcli FCALL protein_complete 1 "$LM" 1 $ta 0.75 '' >/dev/null
+[ "$(rcli hget "protein:{$U/late}:trial:1" late_key)" = suspended ] || fail "late outcome not recorded"
+rc=0
+late_report $tb || rc=$?
+expect_rc 3 $rc "report of the retry after the late outcome"
+grep -q "protein report: trial 1 already has its outcome from another claim" "$tmp/late.err" ||
+    fail "report does not say why the retry should stop: $(cat "$tmp/late.err")"
+[ "$(rcli hget "protein:{$U/late}:trial:1" progress_n)" = 1 ] ||
+    fail "the retry's report after the late outcome was recorded"
+
 # an agent stopped by SIGTERM: the child is killed, the trial interrupted
 sweep_yaml sig 3
 "$PROTEIN" create "$tmp/sig.yaml" >/dev/null || fail "create sig"

@@ -292,8 +292,8 @@ static void test_claim_complete(void)
     CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.75, 12.5),
                     PQ_OK);
     CU_ASSERT_EQUAL(pq_complete(ctx, "basic", t->id, t->token, 0.5, 1),
-                    PQ_ESTATE);
-    CU_ASSERT_EQUAL(pq_fail(ctx, "basic", t->id, t->token, 1, "x"), PQ_ESTATE);
+                    PQ_EDONE);
+    CU_ASSERT_EQUAL(pq_fail(ctx, "basic", t->id, t->token, 1, "x"), PQ_EDONE);
 
     r = record("basic", t->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
@@ -408,6 +408,9 @@ static void test_idempotent_claim(void)
     CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "SIGTERM"),
                     PQ_OK);
     CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", a->id, a->token, "again"),
+                    PQ_EDONE);
+    /* the same key's other claim did not record it */
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "idem", b->id, b->token, "again"),
                     PQ_ESTATE);
     pq_trial_record *r = record("idem", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
@@ -781,6 +784,11 @@ static void test_late_outcomes(void)
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "late", &info), PQ_OK);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
     pq_sweep_info_free(info);
+    /* lost, the run's outcome still counts: its report does not stop it */
+    int stop = -1;
+    CU_ASSERT_EQUAL(pq_progress(ctx, "late", b->id, b->token, 1, 1, -1, &stop),
+                    PQ_ESTATE);
+    CU_ASSERT_EQUAL(stop, 0);
     CU_ASSERT_EQUAL(pq_fail(ctx, "late", b->id, b->token, 137, "killed"),
                     PQ_OK);
     pq_trial_record *r = record("late", b->id);
@@ -857,15 +865,22 @@ static void test_late_reclaimed(void)
     CU_ASSERT(r->late_expired_at > r->started_at &&
               r->late_expired_at < r->claimed_at + 0.5);
     pq_trial_record_free(r);
-    /* the retry's run is over: its renewal, outcome and resume say so */
+    /* the retry's run is over: its renewal, outcome and resume say so, and
+     * its report is told to stop, recording nothing */
     int stop = -1;
     CU_ASSERT_EQUAL(pq_renew(ctx, "reclaim", b->id, b->token, &stop),
                     PQ_ESTATE);
+    CU_ASSERT_EQUAL(
+        pq_progress(ctx, "reclaim", b->id, b->token, 1, 2, -1, &stop), PQ_OK);
+    CU_ASSERT_EQUAL(stop, PQ_STOP_ENDED);
+    r = record("reclaim", a->id);
+    CU_ASSERT_EQUAL(r->progress_n, 0);
+    pq_trial_record_free(r);
     CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim", b->id, b->token, 9, 1),
                     PQ_ESTATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "suspended-job"));
     CU_ASSERT_EQUAL(pq_complete(ctx, "reclaim", a->id, a->token, 8, 1),
-                    PQ_ESTATE);
+                    PQ_EDONE);
     pq_claim_request q = req_for("retry-job");
     pq_trial *c = NULL;
     CU_ASSERT_EQUAL(pq_claim(ctx, "reclaim", &q, &c), PQ_ESTATE);
@@ -1650,6 +1665,21 @@ static void test_release(void)
     pq_trial_free(b);
 }
 
+/* The spool record of trial t of sweep completed with score and cost. */
+static pq_spool_record completion(const char *sweep, const pq_trial *t,
+                                  double score, double cost)
+{
+    pq_spool_record rec = {0};
+
+    rec.kind = PQ_SPOOL_COMPLETED;
+    snprintf(rec.sweep, sizeof rec.sweep, "%s", sweep);
+    snprintf(rec.token, sizeof rec.token, "%s", t->token);
+    rec.trial_id = t->id;
+    rec.score = score;
+    rec.cost = cost;
+    return rec;
+}
+
 /* Spooled records are applied once: a second replay of the same outcome
  * is dropped, the stream holds one observation; a release record frees
  * a claim; a stray file is left alone. */
@@ -1657,7 +1687,7 @@ static void test_spool_replay(void)
 {
     char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
     char err[512], stray[PQ_SPOOL_PATH_MAX + 16];
-    pq_spool_record rec = {0};
+    pq_spool_record rec;
     pq_spool_stats st;
     FILE *fp;
 
@@ -1665,12 +1695,7 @@ static void test_spool_replay(void)
     CU_ASSERT_EQUAL_FATAL(make_sweep("spool", (sweep_opts){0}), PQ_OK);
     pq_trial *t = claim_ok("spool", "s1");
     pq_trial *u = claim_ok("spool", "s2");
-    rec.kind = PQ_SPOOL_COMPLETED;
-    snprintf(rec.sweep, sizeof rec.sweep, "spool");
-    snprintf(rec.token, sizeof rec.token, "%s", t->token);
-    rec.trial_id = t->id;
-    rec.score = 0.25;
-    rec.cost = 3;
+    rec = completion("spool", t, 0.25, 3);
     CU_ASSERT_EQUAL_FATAL(
         pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
     snprintf(stray, sizeof stray, "%s/junk.rec", dir);
@@ -1711,22 +1736,47 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* A try after an unanswered one is taken as recorded only when the
+ * trial's outcome came from the same claim: after a late outcome of the
+ * claim whose lease expired, the retry's try is refused (it was not
+ * recorded), the late claim's own repeat is taken. */
+static void test_spool_apply_try_late(void)
+{
+    pq_spool_record late, retry;
+    pq_trial *a, *b;
+    int unanswered = 1;
+
+    outlive_lease("trylate", (sweep_opts){.max_retries = 1}, "retry-job", &a,
+                  &b);
+    CU_ASSERT_EQUAL_FATAL(b->id, a->id);
+    late = completion("trylate", a, 0.5, 1);
+    retry = completion("trylate", b, 0.7, 1);
+    CU_ASSERT_EQUAL(pq_spool_apply(ctx, &late), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &retry, &unanswered), PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "suspended-job"));
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "trylate", a->id, a->token, 0.5, 1),
+                    PQ_EDONE);
+    unanswered = 0;
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_ESTATE);
+    pq_trial_record *r = record("trylate", a->id);
+    CU_ASSERT_EQUAL(r->score, 0.5);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(observed("trylate", PQ_TRIAL_COMPLETED), 1);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 /* An outcome tried again: "already ended" is the outcome's own doing
  * only when an earlier try went unanswered (pq_spool_apply_try); an
  * answered try leaves *unanswered as it was. */
 static void test_spool_apply_try(void)
 {
-    pq_spool_record rec = {0};
     int unanswered = 0;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("tryagain", (sweep_opts){0}), PQ_OK);
     pq_trial *t = claim_ok("tryagain", "a1");
-    rec.kind = PQ_SPOOL_COMPLETED;
-    snprintf(rec.sweep, sizeof rec.sweep, "tryagain");
-    snprintf(rec.token, sizeof rec.token, "%s", t->token);
-    rec.trial_id = t->id;
-    rec.score = 0.5;
-    rec.cost = 1;
+    pq_spool_record rec = completion("tryagain", t, 0.5, 1);
     CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 0);
     CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_ESTATE);
@@ -2163,6 +2213,7 @@ static const cunit_test tests[] = {
     {"lease expiry and retry", test_lease_expiry},
     {"late outcomes and retry budget", test_late_outcomes},
     {"a late outcome of a point claimed again", test_late_reclaimed},
+    {"a late outcome tried again", test_spool_apply_try_late},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
