@@ -801,9 +801,11 @@ static int read_wakes(daemon_state *d)
             rc = PQ_ENOMEM;
             break;
         }
-        names = grown;
-        memcpy(names + n_names, got, n_got * sizeof *got);
-        n_names += n_got;
+        if (n_got > 0) {
+            names = grown;
+            memcpy(names + n_names, got, n_got * sizeof *got);
+            n_names += n_got;
+        }
         free(got);
     }
     if (rc == PQ_OK) {
