@@ -794,14 +794,13 @@ static int read_wakes(daemon_state *d)
                            &got, &n_got);
         if (rc != PQ_OK)
             break;
-        grown =
-            n_got ? realloc(names, (n_names + n_got) * sizeof *names) : names;
-        if (n_got && !grown) {
-            pq_strings_free(got, n_got);
-            rc = PQ_ENOMEM;
-            break;
-        }
         if (n_got > 0) {
+            grown = realloc(names, (n_names + n_got) * sizeof *names);
+            if (!grown) {
+                pq_strings_free(got, n_got);
+                rc = PQ_ENOMEM;
+                break;
+            }
             names = grown;
             memcpy(names + n_names, got, n_got * sizeof *got);
             n_names += n_got;
