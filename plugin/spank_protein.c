@@ -465,8 +465,10 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
         have_result = 1;
     spank_protein_outcome_decide(state.status, have_result ? &result : NULL,
                                  problem[0] ? problem : NULL, &outcome);
-    check_oom(&outcome);
+    /* the srun step's verdict first: it applies to a script that failed,
+     * check_oom to one killed, so neither asks about the other's */
     check_srun_oom(&outcome);
+    check_oom(&outcome);
     if (outcome.kind == SPANK_PROTEIN_INTERRUPTED &&
         spank_protein_time_limit_reached(state.job_id))
         spank_protein_outcome_time_limit(&outcome);
