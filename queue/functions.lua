@@ -1220,8 +1220,27 @@ local function fail_trial(keys, a)
   return finish(keys[1], a[1], a[2], 'failed', {'exit_status', a[3], 'error', short(a[4])})
 end
 
--- ARGV: id, token, reason.
+-- ARGV: id, token, reason, spooled ('1': the interrupt comes late, from a
+-- node's spool; absent or anything else: from the task that just ended).
+-- A spooled interrupt is void once its trial was claimed again since
+-- (its token is no longer the last one kept): a requeued task resumes
+-- its trial under the same claim key, and its run must not end as
+-- interrupted, nor lose its own outcome (ESTATE), because the earlier
+-- run's interrupt reached Redis only after it. The cost, for a step on
+-- several nodes whose first node's claim was not the last of them: its
+-- spooled interrupt is refused too, and the trial runs on until its lease
+-- expires, or its requeue resumes it.
 local function interrupt(keys, a)
+  if a[4] == '1' and is_meta_key(keys[1]) and type(a[2]) == 'string' and a[2] ~= '' then
+    local P = prefix_of(keys[1])
+    local digests = redis.call('HGET', P .. 'private', 'token:' .. tostring(a[1]))
+    local last = type(digests) == 'string' and string.match(digests, '(%x+)$')
+    if last and token_ok(digests, a[2]) and last ~= redis.sha1hex(a[2]) then
+      return fail('ESTATE', 'trial ' .. tostring(a[1]) .. " of sweep '" .. name_of(keys[1]) ..
+                  "' was claimed again since this interrupt was spooled (its task " ..
+                  'requeued): the interrupt is void')
+    end
+  end
   return finish(keys[1], a[1], a[2], 'interrupted', {'error', short(a[3])})
 end
 

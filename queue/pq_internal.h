@@ -108,6 +108,13 @@ int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
                    int read_only, const char *key2, int argc, const char **argv,
                    const size_t *argvlen, pq_reply **reply);
 
+/* pq_interrupt, told whether the interrupt comes from a node's spool
+ * (spooled != 0): such an interrupt is PQ_ESTATE, nothing changed, once
+ * its trial was claimed again since (a requeued task resumed it), so
+ * that the late interrupt of an earlier run never ends a running one. */
+int pq_interrupt_call(pq_context *ctx, const char *sweep, long trial_id,
+                      const char *token, const char *reason, int spooled);
+
 /* Runs any command (argv form) and returns its reply; error replies are
  * PQ_EPROTO (PQ_EPERM for ACL denials). extra_ms lengthens the command
  * timeout for this call (blocking reads). */

@@ -876,7 +876,10 @@ typedef struct pq_spool_stats {
  * PQ_ENOSWEEP,
  * PQ_EINVAL); a connection or permission failure stops the replay and
  * returns its code, the rest left for later. Only regular files owned by
- * the caller's euid are read. log (may be NULL) gets one line per record. */
+ * the caller's euid are read. An interrupt whose trial was claimed
+ * again since it was spooled (a requeued task resumed it) is refused
+ * (PQ_ESTATE), so that it never ends the later run. log (may be NULL)
+ * gets one line per record. */
 int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
                     pq_spool_stats *stats,
                     void (*log)(void *arg, const char *line), void *arg);

@@ -260,6 +260,16 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
     return pq_set_error(ctx, PQ_EINVAL, "unknown spool record kind");
 }
 
+/* pq_spool_apply for a record replayed from the spool: an interrupt
+ * there may be older than its trial's latest claim (pq_interrupt_call). */
+static int apply_spooled(pq_context *ctx, const pq_spool_record *rec)
+{
+    if (rec->kind == PQ_SPOOL_INTERRUPTED)
+        return pq_interrupt_call(ctx, rec->sweep, rec->trial_id, rec->token,
+                                 rec->text, 1);
+    return pq_spool_apply(ctx, rec);
+}
+
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
                        int *unanswered)
 {
@@ -330,7 +340,7 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
             }
             continue;
         }
-        arc = pq_spool_apply(ctx, &rec);
+        arc = apply_spooled(ctx, &rec);
         if (arc == PQ_EIO || arc == PQ_EAUTH || arc == PQ_ENOMEM ||
             arc == PQ_EPERM) {
             stats->kept++;

@@ -286,18 +286,24 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
                           NULL, NULL);
 }
 
-int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
-                 const char *token, const char *reason)
+int pq_interrupt_call(pq_context *ctx, const char *sweep, long trial_id,
+                      const char *token, const char *reason, int spooled)
 {
     char id[32], buf[PQ_ERROR_MAX + 1];
-    const char *argv[3] = {id, token, NULL};
+    const char *argv[4] = {id, token, NULL, spooled ? "1" : "0"};
     int rc;
 
     if ((rc = outcome_prep(ctx, sweep, trial_id, token, id)) != PQ_OK)
         return rc;
     argv[2] = truncate_text(reason, buf);
-    return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 3, argv,
+    return pq_sweep_fcall(ctx, sweep, "protein_interrupt", 0, NULL, 4, argv,
                           NULL, NULL);
+}
+
+int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
+                 const char *token, const char *reason)
+{
+    return pq_interrupt_call(ctx, sweep, trial_id, token, reason, 0);
 }
 
 /* protein_progress with ARGV restart "1" or "0": see pq_progress and

@@ -1736,6 +1736,53 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* An interrupt spooled by a task that was requeued while Redis was down
+ * is void once the requeued task resumed the trial under the same claim
+ * key: replayed then, it is dropped and the run goes on (its outcome is
+ * recorded); replayed before the resume, it is applied. */
+static void test_spool_interrupt_after_resume(void)
+{
+    char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
+    char err[512];
+    pq_spool_record rec;
+    pq_spool_stats st;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    CU_ASSERT_EQUAL_FATAL(make_sweep("requeued", (sweep_opts){0}), PQ_OK);
+    pq_trial *first = claim_ok("requeued", "12_3");
+    rec = completion("requeued", first, 0, 0);
+    rec.kind = PQ_SPOOL_INTERRUPTED;
+    snprintf(rec.text, sizeof rec.text, "killed by signal 15");
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
+    pq_trial *again = claim_ok("requeued", "12_3");
+    CU_ASSERT_EQUAL_FATAL(again->id, first->id);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(st.dropped, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "claimed again"));
+    pq_trial_record *r = record("requeued", first->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(
+        pq_complete(ctx, "requeued", again->id, again->token, 0.75, 1), PQ_OK);
+    CU_ASSERT_EQUAL(observed("requeued", PQ_TRIAL_INTERRUPTED), 0);
+    /* Replayed before the next run's claim: recorded, as it always was. */
+    pq_trial *other = claim_ok("requeued", "12_4");
+    rec = completion("requeued", other, 0, 0);
+    rec.kind = PQ_SPOOL_INTERRUPTED;
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, NULL, NULL), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    r = record("requeued", other->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    pq_trial_free(first);
+    pq_trial_free(again);
+    pq_trial_free(other);
+}
+
 /* A try after an unanswered one is taken as recorded only when the
  * trial's outcome came from the same claim: after a late outcome of the
  * claim whose lease expired, the retry's try is refused (it was not
@@ -2226,6 +2273,8 @@ static const cunit_test tests[] = {
     {"a grid's points: each once, in order, then EBUDGET", test_fallback_grid},
     {"release of an abandoned claim", test_release},
     {"spooled outcomes replayed exactly once", test_spool_replay},
+    {"a spooled interrupt replayed after its task's requeue resumed the trial",
+     test_spool_interrupt_after_resume},
     {"an outcome tried again after no answer", test_spool_apply_try},
     {"spool records too long for a field refused", test_spool_parse_limits},
     {"running trials listed from the leases", test_list_running},
