@@ -278,6 +278,7 @@ int spank_protein_claim(spank_t sp, pq_context *ctx,
     req.node = job->node;
     req.lease_seconds = job->lease_s > 0 ? job->lease_s : cfg->lease_s;
     req.wait_ms = cfg->claim_timeout_s * 1000;
+    req.token_out = job->claim_token;
     /* The result file first: when it cannot be made, no trial is spent. */
     if (spank_protein_result_create(cfg->result_dir, job->tmpdir, key, job->uid,
                                     job->gid, &out->result, err, errlen) != 0)

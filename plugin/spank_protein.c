@@ -67,9 +67,11 @@ static struct {
     double connect_ms; /* time spent connecting in init_post_opt */
     int lease_s;       /* from the job's time limit; 0: none known */
     /* A claim sent whose answer never came: the server may still have
-     * served it, so task_exit releases whatever the key holds. */
+     * served it, so task_exit releases what the key holds, if that
+     * claim (its token) is still the trial's last. */
     char release_key[SPANK_PROTEIN_CLAIM_KEY_MAX];
-    char sweep[PQ_SWEEP_NAME_MAX + 1]; /* the full name: USER/NAME */
+    char release_token[PQ_TOKEN_LEN + 1]; /* that claim's token */
+    char sweep[PQ_SWEEP_NAME_MAX + 1];    /* the full name: USER/NAME */
     /* a step that shares the batch step's trial without its variables
      * (srun --export=NONE): said in its output by task_init */
     char shared_note[512];
@@ -297,6 +299,7 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
     if (spank_getenv(sp, "TMPDIR", tmpdir, sizeof(tmpdir)) == ESPANK_SUCCESS)
         job.tmpdir = tmpdir;
     job.lease_s = state.lease_s;
+    job.claim_token = state.release_token;
     if (job.step_id != SLURM_BATCH_SCRIPT && shares_batch_trial(&job))
         goto done;
     t0 = protein_clock_seconds(CLOCK_MONOTONIC);
@@ -350,8 +353,11 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 
 /* The claim of this step timed out on our side, but Redis may have served
  * it (a frozen or overloaded server runs it once it resumes): gives back
- * whatever the claim key holds, so that no trial stays running without a
- * task, with the outcome's retry and spool. Once per step. */
+ * what the claim key holds while that claim is its trial's last (the
+ * record names its token), so that no trial stays running without a
+ * task, with the outcome's retry and spool; a release replayed late from
+ * the spool leaves alone a requeued task that resumed the trial since.
+ * Once per step. */
 static void release_abandoned_claim(void)
 {
     pq_spool_record rec;
@@ -360,6 +366,7 @@ static void release_abandoned_claim(void)
     rec.kind = PQ_SPOOL_RELEASE;
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", state.sweep);
     snprintf(rec.claim_key, sizeof(rec.claim_key), "%s", state.release_key);
+    snprintf(rec.token, sizeof(rec.token), "%s", state.release_token);
     snprintf(rec.text, sizeof(rec.text),
              "the claim timed out on the node; the task did not run the trial");
     state.release_key[0] = '\0';

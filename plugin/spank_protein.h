@@ -150,6 +150,10 @@ typedef struct spank_protein_job {
     uint32_t step_id;
     uint32_t array_job_id;
     uint32_t array_task_id; /* NO_VAL when not an array task */
+    char *claim_token;      /* may be NULL; else PQ_TOKEN_LEN + 1 bytes that
+                               get the claim's token as it is sent, kept
+                               when the claim fails: the release of a claim
+                               that timed out names it (pq_release) */
     uid_t uid;
     gid_t gid;
     const char *user;   /* the uid's login name when it is a valid

@@ -238,9 +238,9 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
 }
 
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
-               const char *reason, long *trial_id)
+               const char *token, const char *reason, long *trial_id)
 {
-    const char *argv[2] = {claim_key, reason ? reason : ""};
+    const char *argv[3] = {claim_key, reason ? reason : "", token ? token : ""};
     pq_reply *r = NULL;
     int rc;
 
@@ -251,7 +251,7 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
     if (!claim_key || !*claim_key)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s': a release needs a claim key", sweep);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 2, argv, NULL,
+    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 3, argv, NULL,
                         &r);
     if (rc == PQ_OK && trial_id && r->type == REDIS_REPLY_INTEGER)
         *trial_id = (long)r->integer;

@@ -1579,16 +1579,22 @@ local function claimed(keys, a)
   return tonumber(id)
 end
 
--- ARGV: claim_key, reason. Gives back the trial claimed under claim_key
--- whose claimant is gone without having started it (a claim the client
--- gave up on while the server still served it): a running trial goes back
--- to the retry list, not counted as a retry, and the key is forgotten.
--- Returns the trial id, or 0 when the key holds no running trial.
+-- ARGV: claim_key, reason, token (optional: the given-up claim's own).
+-- Gives back the trial claimed under claim_key whose claimant is gone
+-- without having started it (a claim the client gave up on while the
+-- server still served it): a running trial goes back to the retry list,
+-- not counted as a retry, and the key is forgotten. With a token, only
+-- when that claim is the trial's last one: a release that comes late
+-- (spooled on the node while Redis was down) must not take the trial
+-- from the run of a requeued task that resumed it since under the same
+-- key, nor one the given-up claim never reached. Returns the trial id,
+-- or 0 when nothing was released.
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
-  if type(a[1]) ~= 'string' or type(a[2]) ~= 'string' then
-    return fail('EINVAL', 'a release needs a claim key and a reason')
+  if type(a[1]) ~= 'string' or type(a[2]) ~= 'string' or
+     (a[3] ~= nil and a[3] ~= '' and not string.match(a[3], '^%x+$')) then
+    return fail('EINVAL', 'a release needs a claim key and a reason (and a hex token)')
   end
   local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry'})
   if err then
@@ -1602,6 +1608,12 @@ local function release(keys, a)
   local tk = P .. 'trial:' .. id
   if not whole(id) or redis.call('HGET', tk, 'status') ~= 'running' then
     return 0
+  end
+  if a[3] ~= nil and a[3] ~= '' then
+    local digests = redis.call('HGET', P .. 'private', 'token:' .. id)
+    if type(digests) ~= 'string' or string.match(digests, '(%x+)$') ~= redis.sha1hex(a[3]) then
+      return 0
+    end
   end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('HDEL', P .. 'claims', a[1])

@@ -359,6 +359,9 @@ typedef struct pq_trial {
 /* Frees a claimed trial and everything it holds (NULL: no-op). */
 void pq_trial_free(pq_trial *t);
 
+/* Hex digits of a claim's token (128 random bits). */
+#define PQ_TOKEN_LEN 32
+
 typedef struct pq_claim_request {
     const char *claim_key; /* idempotency key: Slurm job id, or host:pid */
     long uid;              /* claiming user's uid and name: believed only */
@@ -371,6 +374,11 @@ typedef struct pq_claim_request {
     int lease_seconds;     /* <= 0: the sweep's default lease */
     int wait_ms;           /* how long to wait for a coordinator point
                               before taking a fallback point */
+    char *token_out;       /* may be NULL; else PQ_TOKEN_LEN + 1 bytes that
+                              get the claim's token before it is sent, so
+                              that a claim that fails on the client's side
+                              (a timeout) can be released by its own token
+                              (pq_release) */
 } pq_claim_request;
 
 /* Claims a trial for req->claim_key: the same trial again if the key
@@ -800,10 +808,14 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
  * it), so that no trial stays running without a task. The trial goes
  * back to the retry list (not counted as a retry; the next claim takes
  * it, so it costs no budget) with error "released: REASON", its token is
- * revoked and the key forgotten. *trial_id (may be NULL) receives its id,
- * 0 when the key held no running trial. */
+ * revoked and the key forgotten. token (may be NULL: any claim) is the
+ * given-up claim's own (pq_claim_request.token_out): the trial is released
+ * only while that claim is its last, not once a later claim under the
+ * same key (a requeued task) resumed it, nor when that claim never
+ * reached the server. *trial_id (may be NULL) receives its id, 0 when
+ * nothing was released. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
-               const char *reason, long *trial_id);
+               const char *token, const char *reason, long *trial_id);
 
 /* ------------------------------------------------------------ spool */
 

@@ -103,7 +103,8 @@ int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
     if ((unsigned)rec->kind > PQ_SPOOL_RELEASE ||
         !pq_sweep_name_valid(rec->sweep) ||
         (rec->kind == PQ_SPOOL_RELEASE
-             ? !safe_word(rec->claim_key, 256, "._-:")
+             ? !safe_word(rec->claim_key, 256, "._-:") ||
+                   (rec->token[0] && !safe_word(rec->token, 128, ""))
              : rec->trial_id < 1 || !safe_word(rec->token, 128, ""))) {
         snprintf(err, errlen, "spool record for sweep '%s' is incomplete",
                  rec->sweep);
@@ -255,7 +256,8 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
         return pq_interrupt(ctx, rec->sweep, rec->trial_id, rec->token,
                             rec->text);
     case PQ_SPOOL_RELEASE:
-        return pq_release(ctx, rec->sweep, rec->claim_key, rec->text, NULL);
+        return pq_release(ctx, rec->sweep, rec->claim_key, rec->token,
+                          rec->text, NULL);
     }
     return pq_set_error(ctx, PQ_EINVAL, "unknown spool record kind");
 }

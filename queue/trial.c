@@ -169,7 +169,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out)
 {
-    char token[33];
+    char token[PQ_TOKEN_LEN + 1];
     pq_reply *r = NULL;
     int rc;
 
@@ -190,6 +190,8 @@ int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
         return pq_set_error(ctx, PQ_EIO,
                             "sweep '%s': getrandom failed for a trial token",
                             sweep);
+    if (req->token_out)
+        memcpy(req->token_out, token, sizeof token);
     rc = claim_call(ctx, sweep, req, token, &r);
     if (rc == PQ_OK) {
         long claimed = 0;

@@ -1644,13 +1644,13 @@ static void test_release(void)
     CU_ASSERT_EQUAL_FATAL(make_sweep("rel", (sweep_opts){.max_trials = 2}),
                           PQ_OK);
     pq_trial *a = claim_ok("rel", "k1");
-    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", "test", &id), PQ_OK);
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "test", &id), PQ_OK);
     CU_ASSERT_EQUAL(id, a->id);
     pq_trial_record *r = record("rel", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
     CU_ASSERT_EQUAL(r->retries, 0);
     pq_trial_record_free(r);
-    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", "again", &id), PQ_OK);
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "again", &id), PQ_OK);
     CU_ASSERT_EQUAL(id, 0);
     CU_ASSERT_EQUAL(pq_complete(ctx, "rel", a->id, a->token, 1, 1), PQ_ETOKEN);
     pq_trial *b = claim_ok("rel", "k2");
@@ -1781,6 +1781,51 @@ static void test_spool_interrupt_after_resume(void)
     pq_trial_free(first);
     pq_trial_free(again);
     pq_trial_free(other);
+}
+
+/* The release of a claim that timed out on the node names that claim's
+ * token: it gives the trial back while that claim is the trial's last,
+ * not once a requeued task resumed the trial under the same key (a
+ * release spooled while Redis was down and replayed late), nor when the
+ * timed-out claim never reached Redis. */
+static void test_release_by_token(void)
+{
+    char given_up[PQ_TOKEN_LEN + 1], never_sent[PQ_TOKEN_LEN + 1];
+    pq_claim_request q = req_for("7_1");
+    pq_trial *served = NULL;
+    long id = -1;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("reltok", (sweep_opts){0}), PQ_OK);
+    q.token_out = given_up;
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, "reltok", &q, &served), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(given_up, served->token);
+    pq_trial *again = claim_ok("reltok", "7_1");
+    CU_ASSERT_EQUAL_FATAL(again->id, served->id);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "reltok", "7_1", given_up, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 0);
+    pq_trial_record *r = record("reltok", served->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "reltok", again->id, again->token, 0.5, 1),
+                    PQ_OK);
+    /* A claim that never reached the server releases nothing. */
+    pq_trial *held = claim_ok("reltok", "7_2");
+    memset(never_sent, 'a', PQ_TOKEN_LEN);
+    never_sent[PQ_TOKEN_LEN] = '\0';
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "reltok", "7_2", never_sent, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 0);
+    /* Its own last claim: released. */
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "reltok", "7_2", held->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, held->id);
+    r = record("reltok", held->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    pq_trial_free(served);
+    pq_trial_free(again);
+    pq_trial_free(held);
 }
 
 /* A try after an unanswered one is taken as recorded only when the
@@ -2275,6 +2320,8 @@ static const cunit_test tests[] = {
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"a spooled interrupt replayed after its task's requeue resumed the trial",
      test_spool_interrupt_after_resume},
+    {"a release names its claim's token: none once the key's trial resumed",
+     test_release_by_token},
     {"an outcome tried again after no answer", test_spool_apply_try},
     {"spool records too long for a field refused", test_spool_parse_limits},
     {"running trials listed from the leases", test_list_running},
