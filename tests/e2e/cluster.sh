@@ -9,6 +9,8 @@
 #   cluster.sh redis-freeze|redis-thaw  SIGSTOP / SIGCONT it
 #   cluster.sh proteind-start SWEEP     run proteind for SWEEP (needs the build)
 #   cluster.sh proteind-stop SWEEP
+#   cluster.sh slurmctld-restart   stop slurmctld and start it again on
+#                                  its saved state (jobs go on running)
 #   cluster.sh plugstack [ARGS...] rewrite the plugin's plugstack line with
 #                                  the default arguments plus ARGS
 #
@@ -19,6 +21,8 @@
 # (proctrack/cgroup, task/cgroup, ConstrainRAMSpace=yes in cgroup.conf):
 # memory becomes a consumable resource (the node announces 4096 MB), so
 # every job should ask for --mem.
+# PROTEIN_E2E_REDIS_AOF=1 starts Redis with an append-only file (fsync
+# every second), so that redis-stop and redis-start keep the sweeps.
 # Clients source $PROTEIN_E2E_DIR/env.sh (SLURM_CONF, PROTEIN_REDIS,
 # E2E_NODE, PATH with the built protein and proteind). Only processes
 # recorded in $PROTEIN_E2E_DIR/started are ever stopped, after checking
@@ -155,8 +159,10 @@ start_redis() {
     is_running redis-server "$D/redis/redis.pid" && return 0
     redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 &&
         die "port $REDIS_PORT is taken by another Redis; set PROTEIN_E2E_REDIS_PORT"
+    local aof=no
+    [ "${PROTEIN_E2E_REDIS_AOF:-0}" = 1 ] && aof=yes
     redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$D/redis" \
-        --save '' --appendonly no --daemonize yes \
+        --save '' --appendonly $aof --daemonize yes \
         --pidfile "$D/redis/redis.pid" --logfile "$D/log/redis.log"
     wait_for 5 redis-cli -p "$REDIS_PORT" ping || die "redis-server did not start (see $D/log/redis.log)"
     record redis-server "$(cat "$D/redis/redis.pid")"
@@ -217,6 +223,15 @@ down() {
     rm -f "$D/started"
 }
 
+# slurmctld_restart: slurmctld stopped (SIGTERM, which saves its state)
+# and started again without -c, so it reads the jobs back.
+slurmctld_restart() {
+    stop_pid slurmctld "$(cat "$D/slurmctld.pid")"
+    slurmctld -f "$D/slurm.conf"
+    wait_for 5 test -s "$D/slurmctld.pid" || die "slurmctld did not start (see $D/log/slurmctld.log)"
+    record slurmctld "$(cat "$D/slurmctld.pid")"
+}
+
 proteind_start() {
     local sweep=$1 bin=$B/coordinator/proteind
     [ -x "$bin" ] || skip "proteind not built ($bin)"
@@ -246,6 +261,7 @@ redis-freeze) kill -STOP "$(cat "$D/redis/redis.pid")" ;;
 redis-thaw) kill -CONT "$(cat "$D/redis/redis.pid")" ;;
 proteind-start) proteind_start "${2:?sweep name}" ;;
 proteind-stop) proteind_stop "${2:?sweep name}" ;;
+slurmctld-restart) slurmctld_restart ;;
 plugstack) shift; plugstack_line "$@" > "$D/plugstack.conf.d/protein.conf" ;;
-*) echo "usage: cluster.sh up|down|redis-stop|redis-start|redis-freeze|redis-thaw|proteind-start SWEEP|proteind-stop SWEEP|plugstack [ARGS]" >&2; exit 2 ;;
+*) echo "usage: cluster.sh up|down|redis-stop|redis-start|redis-freeze|redis-thaw|proteind-start SWEEP|proteind-stop SWEEP|slurmctld-restart|plugstack [ARGS]" >&2; exit 2 ;;
 esac
