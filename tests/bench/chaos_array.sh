@@ -173,7 +173,9 @@ fault() {
         for t in $(pick 2); do log "scancel $t"; scancel "$t"; done ;;
     requeue)
         # once pending again, StartTime=now: not Slurm's two-minute hold
-        # of a requeued job
+        # of a requeued job (a task requeued twice may then be refused by
+        # slurmd, "Job credential revoked", and fail: its trial stays
+        # interrupted)
         for t in $(pick 2); do
             log "requeue $t"; scontrol requeue "$t" || continue
             n=100
