@@ -172,15 +172,15 @@ fault() {
     scancel)
         for t in $(pick 2); do log "scancel $t"; scancel "$t"; done ;;
     requeue)
-        # once pending again, StartTime=now: not Slurm's two-minute hold
-        # of a requeued job (a task requeued twice may then be refused by
-        # slurmd, "Job credential revoked", and fail: its trial stays
-        # interrupted)
+        # once pending again, eligible 2 s later, not after Slurm's
+        # two-minute hold of a requeued job (slurmd refuses a job started
+        # again within the second its credential was revoked in: "Job
+        # credential revoked")
         for t in $(pick 2); do
             log "requeue $t"; scontrol requeue "$t" || continue
             n=100
             while [ "$(job_state "$t")" != PENDING ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
-            scontrol update jobid="$t" StartTime=now
+            ( sleep 2; scontrol update jobid="$t" StartTime=now ) &
         done ;;
     control)
         log "control: pause"; "$PROTEIN" pause "$S" >> "$D/control.log" 2>&1; sleep 1

@@ -44,10 +44,13 @@ cluster_up
 SPOOL=$D/protein-spool
 
 # release_hold JOBID: once a requeued job is pending again, makes it
-# eligible now rather than after Slurm's two-minute hold.
+# eligible 2 s later rather than after Slurm's two-minute hold (slurmd
+# refuses a job started again within the second its credential was
+# revoked in: "Job credential revoked").
 release_hold() {
     local n=100
     while [ "$(job_state "$1")" != PENDING ] && [ $n -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    sleep 2
     scontrol update jobid="$1" StartTime=now
 }
 
