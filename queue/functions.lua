@@ -713,6 +713,14 @@ local function token_ok(digests, token)
   return holding(digests, '%x+', token) ~= nil
 end
 
+-- Whether token's digest is the last of digests (a trial's token:ID): no
+-- claim came since token's, since a resume under the same key appends
+-- its own.
+local function last_token(digests, token)
+  return type(digests) == 'string' and type(token) == 'string' and token ~= '' and
+         string.match(digests, '(%x+)$') == redis.sha1hex(token)
+end
+
 -- text (items matching pattern, joined by sep) with the items of more
 -- appended, the oldest dropped beyond TOKENS_KEPT.
 local function append_kept(text, pattern, sep, more)
@@ -1234,8 +1242,7 @@ local function interrupt(keys, a)
   if a[4] == '1' and is_meta_key(keys[1]) and type(a[2]) == 'string' and a[2] ~= '' then
     local P = prefix_of(keys[1])
     local digests = redis.call('HGET', P .. 'private', 'token:' .. tostring(a[1]))
-    local last = type(digests) == 'string' and string.match(digests, '(%x+)$')
-    if last and token_ok(digests, a[2]) and last ~= redis.sha1hex(a[2]) then
+    if token_ok(digests, a[2]) and not last_token(digests, a[2]) then
       return fail('ESTATE', 'trial ' .. tostring(a[1]) .. " of sweep '" .. name_of(keys[1]) ..
                   "' was claimed again since this interrupt was spooled (its task " ..
                   'requeued): the interrupt is void')
@@ -1609,11 +1616,9 @@ local function release(keys, a)
   if not whole(id) or redis.call('HGET', tk, 'status') ~= 'running' then
     return 0
   end
-  if a[3] ~= nil and a[3] ~= '' then
-    local digests = redis.call('HGET', P .. 'private', 'token:' .. id)
-    if type(digests) ~= 'string' or string.match(digests, '(%x+)$') ~= redis.sha1hex(a[3]) then
-      return 0
-    end
+  if a[3] ~= nil and a[3] ~= '' and
+     not last_token(redis.call('HGET', P .. 'private', 'token:' .. id), a[3]) then
+    return 0
   end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('HDEL', P .. 'claims', a[1])
