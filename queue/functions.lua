@@ -764,6 +764,17 @@ local function late_holder(late, token)
   return key, deadline
 end
 
+-- The ESTATE reply when holder does not hold the sweep's coordinator
+-- lease (protein_coord_acquire), nil when it does.
+local function not_holder(meta, holder)
+  local cur = redis.call('GET', prefix_of(meta) .. 'coordinator')
+  if type(holder) == 'string' and cur == holder then
+    return nil
+  end
+  return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
+              "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(holder))
+end
+
 -- The time is the server's. Marks up to EXPIRE_CHUNK running trials
 -- whose lease deadline passed more than grace seconds ago lost (or queued
 -- for a retry); returns how many (EXPIRE_CHUNK: call again, more may be
@@ -867,17 +878,16 @@ end
 local function extend(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
-  local cur = redis.call('GET', P .. 'coordinator')
-  if type(a[1]) ~= 'string' or cur ~= a[1] then
-    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
+  local err = not_holder(meta, a[1])
+  if err then
+    return err
   end
   local id, key = a[2], a[3]
   if not whole(id) or type(key) ~= 'string' or key == '' or #key > FIELD_MAX then
     return fail('EINVAL', "sweep '" .. name_of(meta) .. "': an extension names a trial id " ..
                 'and its claim key')
   end
-  local err = types_ok(meta, {'leases', 'claims'})
+  err = types_ok(meta, {'leases', 'claims'})
   if err then
     return err
   end
@@ -1601,12 +1611,8 @@ end
 local function queue_replace(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
-  local cur = redis.call('GET', P .. 'coordinator')
-  if cur ~= a[1] then
-    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
-  end
-  local err = check_entries(a, 2, 'queue', true) or types_ok(meta, {'queue', 'handed'})
+  local err = not_holder(meta, a[1]) or check_entries(a, 2, 'queue', true) or
+              types_ok(meta, {'queue', 'handed'})
   if err then
     return err
   end
@@ -1691,12 +1697,8 @@ end
 -- holder holds the coordinator lease. Returns the pool's size.
 local function fallback_add(keys, a)
   local P = prefix_of(keys[1])
-  local cur = redis.call('GET', P .. 'coordinator')
-  if cur ~= a[1] then
-    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(keys[1]) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
-  end
-  local err = check_entries(a, 2, 'fallback') or types_ok(keys[1], {'fallback'})
+  local err = not_holder(keys[1], a[1]) or check_entries(a, 2, 'fallback') or
+              types_ok(keys[1], {'fallback'})
   if err then
     return err
   end
