@@ -117,7 +117,8 @@ enum {
  * A key that is no Slurm job's, a job unknown to slurmctld, in any other
  * state or of another user is PROTEIND_JOB_ENDED. Reads the job table
  * (one slurm_load_jobs, shared by every sweep) when the last one is over
- * a second old; after a call slurmctld did not answer, none for 30 s
+ * a second old; after a call slurmctld did not answer, none for 30 s,
+ * doubling up to PROTEIND_SLURM_GRACE_S while it stays silent
  * (PROTEIND_JOB_NOANSWER meanwhile; one warning). state (len bytes)
  * gets the job's state in words, for a log line. */
 int proteind_slurm_job(const char *claim_key, long uid_a, long uid_b,

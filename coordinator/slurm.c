@@ -20,10 +20,10 @@
  * The job table is read with one slurm_load_jobs per JOBS_MAX_AGE_MS at
  * most, only when some sweep has a trial due, and shared by every sweep.
  * A slurmctld that does not answer costs one call (up to twice its
- * MessageTimeout: 20 s by default), then none for NOANSWER_BACKOFF_MS:
- * the callers keep due trials for a bounded grace meanwhile and then
- * expire them as without Slurm. That is said once, and once when
- * slurmctld answers again.
+ * MessageTimeout: 20 s by default), then none for NOANSWER_BACKOFF_MS,
+ * doubling up to the grace while it stays silent: the callers keep due
+ * trials for that grace meanwhile and then expire them as without
+ * Slurm. That is said once, and once when slurmctld answers again.
  */
 #include "config.h"
 
@@ -47,8 +47,11 @@
 
 /* The job table is read again when it is older than this. */
 #define JOBS_MAX_AGE_MS 1000
-/* After a call slurmctld did not answer, no call for this long. */
+/* After a call slurmctld did not answer, no call for this long, doubled
+ * after each further one up to the grace (a hung slurmctld holds each
+ * call for twice its MessageTimeout, and the refit loop with it). */
 #define NOANSWER_BACKOFF_MS 30000
+#define NOANSWER_BACKOFF_MAX_MS (PROTEIND_SLURM_GRACE_S * 1000)
 /* How long slurm_init may take in the probe (a DNS lookup for configless
  * Slurm included). */
 #define PROBE_TIMEOUT_MS 10000
@@ -71,6 +74,7 @@ static struct {
     job_key *keys; /* sorted by (job, task) */
     int64_t loaded_at;
     int64_t quiet_until; /* no call before this (ms): slurmctld silent */
+    int64_t backoff_ms;  /* the next quiet time after an unanswered call */
     int said_silent;
 } S;
 
@@ -255,14 +259,19 @@ static int load_jobs(void)
     if (S.load_jobs(0, &jobs, SHOW_ALL) != 0) {
         int e = S.get_errno();
 
-        S.quiet_until = proteind_now_ms() + NOANSWER_BACKOFF_MS;
-        if (!S.said_silent)
+        if (!S.said_silent) {
+            S.backoff_ms = NOANSWER_BACKOFF_MS;
             proteind_warn(
                 "slurmctld does not answer (%s): trials whose lease is due "
                 "are kept for up to %d s past it, then expired as without "
-                "Slurm; asking again every %d s",
+                "Slurm; asking again in %d s, then less and less often",
                 S.strerror(e), PROTEIND_SLURM_GRACE_S,
                 NOANSWER_BACKOFF_MS / 1000);
+        }
+        S.quiet_until = proteind_now_ms() + S.backoff_ms;
+        S.backoff_ms = S.backoff_ms * 2 > NOANSWER_BACKOFF_MAX_MS
+                           ? NOANSWER_BACKOFF_MAX_MS
+                           : S.backoff_ms * 2;
         S.said_silent = 1;
         return -1;
     }

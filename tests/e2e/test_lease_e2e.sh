@@ -14,6 +14,8 @@
 #   - with proteind asking slurmctld (--slurm on), a job suspended past
 #     its lease keeps its trial: renewed, not expired, no retry; resumed,
 #     it completes as any job does (not late);
+#   - the same while slurmctld hangs for a while: one warning, the trial
+#     kept meanwhile (a bounded grace), renewed once slurmctld answers;
 #   - with --slurm off, the same job loses its lease as without proteind
 #     (a retry queued) and its outcome is recorded late.
 #
@@ -151,6 +153,35 @@ case_kept() {
         [ "$($RCLI LLEN "protein:{$U/e2e-keep}:retry")" = 0 ]
 }
 check "proteind with Slurm: a job suspended past its lease keeps its trial, no retry; resumed, it completes (not late)" case_kept
+
+# slurmctld hung (SIGSTOP) while a job is suspended past its lease: the
+# one call proteind makes waits out its timeout and says so once, the
+# trial is kept (the grace), and once slurmctld answers again its lease
+# is renewed and the job, resumed, completes as any job does.
+case_silent() {
+    local a t ok=1 ctld log=$D/log/proteind.e2e-silent.log
+    served_sweep e2e-silent --slurm on || { cat "$log"; return 1; }
+    a=$(job e2e-silent sa 3 3.5) || return 1
+    t=$(trial_of "$OUT/sa.out") || return 1
+    scontrol suspend "$a" || return 1
+    wait_line "$log" "trial $t: job $a is SUSPENDED: lease renewed" ||
+        { cat "$log"; return 1; }
+    ctld=$(cat "$D/slurmctld.pid")
+    kill -STOP "$ctld"
+    wait_line "$log" 'warning: slurmctld does not answer' 45 || ok=0
+    sleep 5
+    [ "$(trial_field e2e-silent "$t" status)" = running ] &&
+        [ "$(trial_field e2e-silent "$t" retries)" = 0 ] || ok=0
+    kill -CONT "$ctld"
+    [ $ok = 1 ] || { cat "$log"; return 1; }
+    wait_line "$log" 'slurmctld answers again' 60 || { cat "$log"; return 1; }
+    [ "$(grep -c 'slurmctld does not answer' "$log")" = 1 ] || return 1
+    scontrol resume "$a" || return 1
+    wait_done "$a" 30 && wait_field e2e-silent "$t" status completed || return 1
+    [ -z "$(trial_field e2e-silent "$t" late_key)" ] &&
+        [ "$(trial_field e2e-silent "$t" retries)" = 0 ]
+}
+check "proteind with Slurm, slurmctld hung: one warning, the suspended job's trial kept, renewed once slurmctld answers; it completes (not late)" case_silent
 
 # The same with --slurm off: the lease expires as it always did (a
 # retry queued), and the resumed job's outcome is recorded late.
