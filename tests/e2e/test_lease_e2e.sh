@@ -16,6 +16,8 @@
 #     it completes as any job does (not late);
 #   - the same while slurmctld hangs for a while: one warning, the trial
 #     kept meanwhile (a bounded grace), renewed once slurmctld answers;
+#   - a job running as a uid that is neither the sweep's owner nor the
+#     claim's (both rewritten) does not keep the trial: it expires;
 #   - with --slurm off, the same job loses its lease as without proteind
 #     (a retry queued) and its outcome is recorded late.
 #
@@ -182,6 +184,26 @@ case_silent() {
         [ "$(trial_field e2e-silent "$t" retries)" = 0 ]
 }
 check "proteind with Slurm, slurmctld hung: one warning, the suspended job's trial kept, renewed once slurmctld answers; it completes (not late)" case_silent
+
+# A job runs, but not as anyone the trial trusts: the trial's claim uid
+# and the sweep's owner_uid (which the owner can write) rewritten to
+# another uid. proteind does not keep the trial alive for a job of
+# another user: the lease expires as without Slurm (a retry queued).
+case_untrusted() {
+    local a t log=$D/log/proteind.e2e-trust.log
+    served_sweep e2e-trust --slurm on || { cat "$log"; return 1; }
+    a=$(job e2e-trust ta 30 1) || return 1
+    t=$(trial_of "$OUT/ta.out") || return 1
+    [ "$(trial_field e2e-trust "$t" uid)" = "$(id -u)" ] || return 1
+    $RCLI HSET "protein:{$U/e2e-trust}:trial:$t" uid 4242 > /dev/null &&
+        $RCLI HSET "protein:{$U/e2e-trust}:meta" owner_uid 4242 > /dev/null || return 1
+    wait_field e2e-trust "$t" status queued 15 || { cat "$log"; return 1; }
+    [ "$(job_state "$a")" = RUNNING ] || return 1
+    ! grep -q "trial $t: job $a is RUNNING: lease renewed" "$log" || return 1
+    scancel "$a"
+    wait_done "$a" 30
+}
+check "proteind with Slurm: a running job of a uid the trial does not trust keeps nothing (expired, a retry queued)" case_untrusted
 
 # The same with --slurm off: the lease expires as it always did (a
 # retry queued), and the resumed job's outcome is recorded late.
