@@ -190,18 +190,19 @@ check "proteind with Slurm, slurmctld hung: one warning, the suspended job's tri
 # another uid. proteind does not keep the trial alive for a job of
 # another user: the lease expires as without Slurm (a retry queued).
 case_untrusted() {
-    local a t log=$D/log/proteind.e2e-trust.log
+    local a t ok=1 log=$D/log/proteind.e2e-trust.log
     served_sweep e2e-trust --slurm on || { cat "$log"; return 1; }
     a=$(job e2e-trust ta 30 1) || return 1
-    t=$(trial_of "$OUT/ta.out") || return 1
-    [ "$(trial_field e2e-trust "$t" uid)" = "$(id -u)" ] || return 1
-    $RCLI HSET "protein:{$U/e2e-trust}:trial:$t" uid 4242 > /dev/null &&
-        $RCLI HSET "protein:{$U/e2e-trust}:meta" owner_uid 4242 > /dev/null || return 1
-    wait_field e2e-trust "$t" status queued 15 || { cat "$log"; return 1; }
-    [ "$(job_state "$a")" = RUNNING ] || return 1
-    ! grep -q "trial $t: job $a is RUNNING: lease renewed" "$log" || return 1
+    t=$(trial_of "$OUT/ta.out") &&
+        [ "$(trial_field e2e-trust "$t" uid)" = "$(id -u)" ] &&
+        $RCLI HSET "protein:{$U/e2e-trust}:trial:$t" uid 4242 > /dev/null &&
+        $RCLI HSET "protein:{$U/e2e-trust}:meta" owner_uid 4242 > /dev/null &&
+        wait_field e2e-trust "$t" status queued 15 &&
+        [ "$(job_state "$a")" = RUNNING ] &&
+        ! grep -q "trial $t: job $a is RUNNING: lease renewed" "$log" ||
+        { cat "$log"; ok=0; }
     scancel "$a"
-    wait_done "$a" 30
+    wait_done "$a" 30 && [ $ok = 1 ]
 }
 check "proteind with Slurm: a running job of a uid the trial does not trust keeps nothing (expired, a retry queued)" case_untrusted
 
