@@ -226,6 +226,14 @@ static const char usage_text[] =
     "                      go or failed over, trials lost, Redis gone or\n"
     "                      back), warn only what failed, debug adds a\n"
     "                      line per refit, queue top-up and early stop\n"
+    "  --slurm MODE        auto, on or off (default auto): before a\n"
+    "                      trial's lease is expired, ask slurmctld whether\n"
+    "                      its job still runs (RUNNING or SUSPENDED, as\n"
+    "                      the sweep's owner or the claim's user) and if\n"
+    "                      so renew the lease by the trial's lease\n"
+    "                      instead; auto uses Slurm when libslurm loads\n"
+    "                      and finds slurm.conf ($SLURM_CONF), on fails\n"
+    "                      to start without it, off never asks\n"
     "  --once              fill each sweep's queue once, then exit\n"
     "  --blas-threads N    BLAS threads for CPU fits (default\n"
     "                      $PROTEIN_BLAS_THREADS, else OpenBLAS's own\n"
@@ -239,7 +247,8 @@ static const char usage_text[] =
     "sweep, observations, ms and backend). SIGTERM or SIGINT release the\n"
     "leases and exit 0.\n"
     "Exit status: 0 on a clean stop; 1 when it cannot run (--device cuda\n"
-    "without a CUDA module that loads or a usable CUDA device; a bad Redis\n"
+    "without a CUDA module that loads or a usable CUDA device; --slurm on\n"
+    "without a libslurm that loads and initializes; a bad Redis\n"
     "URL or database; Redis refused the password, or wants one and none\n"
     "was given; --once without Redis); 2 on a bad option. Other Redis\n"
     "failures (refused connections, timeouts, a server loading or gone)\n"
@@ -343,7 +352,8 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         OPT_ONCE,
         OPT_BLAS_THREADS,
         OPT_MAX_FIT_OBS,
-        OPT_LOG_LEVEL
+        OPT_LOG_LEVEL,
+        OPT_SLURM
     };
     static const struct option longopts[] = {
         {"redis", required_argument, NULL, OPT_REDIS},
@@ -358,6 +368,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
         {"blas-threads", required_argument, NULL, OPT_BLAS_THREADS},
         {"max-fit-obs", required_argument, NULL, OPT_MAX_FIT_OBS},
         {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"slurm", required_argument, NULL, OPT_SLURM},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
@@ -369,6 +380,7 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
 
     memset(opts, 0, sizeof *opts);
     opts->device = "auto";
+    opts->slurm = "auto";
     opts->queue_depth = 16;
     opts->lease_ttl_ms = 5000;
     opts->debounce_ms = 200;
@@ -398,6 +410,16 @@ static int parse_options(int argc, char **argv, proteind_options *opts)
                 return 2;
             }
             opts->device = optarg;
+            break;
+        case OPT_SLURM:
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "on") != 0 &&
+                strcmp(optarg, "off") != 0) {
+                fprintf(stderr,
+                        "proteind: --slurm: '%s' is not auto, on or off\n",
+                        optarg);
+                return 2;
+            }
+            opts->slurm = optarg;
             break;
         case OPT_SWEEP:
             if (name_sweep(optarg, &opts->sweeps[opts->n_sweeps]) != 0)
@@ -1359,7 +1381,7 @@ int main(int argc, char **argv)
     daemon_state d;
     struct sigaction sa;
     char err[512] = "";
-    char blas[160], kernels[160];
+    char blas[160], kernels[160], slurm[640];
     int rc;
 
     /* first: it may run proteind again, with the kernels the CPU runs */
@@ -1391,6 +1413,13 @@ int main(int argc, char **argv)
     }
     if (err[0] != '\0')
         proteind_info("device %s: fitting on the CPU: %s", d.opts.device, err);
+    /* before any thread, and before the signal handlers: slurm_init is
+     * tried in a child first */
+    if (proteind_slurm_start(d.opts.slurm, slurm, sizeof slurm) < 0) {
+        proteind_error("--slurm on: Slurm %s", slurm);
+        free(d.opts.sweeps);
+        return 1;
+    }
     if (d.opts.max_fit_obs < 0)
         d.opts.max_fit_obs = strcmp(d.backend->name, "cpu") == 0
                                  ? DEFAULT_FIT_OBS_CPU
@@ -1404,10 +1433,10 @@ int main(int argc, char **argv)
     protein_blas_describe(kernels, sizeof kernels);
     proteind_info("starting: id %s, device %s (backend %s), queue depth %d, "
                   "lease %d ms, debounce %d ms, fits of at most %d "
-                  "observations (0: no cap), BLAS threads %s, %s",
+                  "observations (0: no cap), BLAS threads %s, %s, Slurm %s",
                   d.opts.id, d.opts.device, d.backend->name, d.opts.queue_depth,
                   d.opts.lease_ttl_ms, d.opts.debounce_ms, d.opts.max_fit_obs,
-                  blas, kernels);
+                  blas, kernels, slurm);
 
     rc = run(&d);
 

@@ -59,6 +59,7 @@ typedef struct proteind_options {
                                      (a config's gp_max_obs when lower);
                                      0: each config's gp_max_obs alone */
     proteind_level log_level;     /* --log-level */
+    const char *slurm;            /* --slurm: "auto", "on" or "off" */
 } proteind_options;
 
 /* Milliseconds on the monotonic clock. */
@@ -83,6 +84,45 @@ void proteind_log_at(proteind_level level, const char *fmt, ...)
 
 /* Set by SIGTERM/SIGINT; the loops check it and wind down. */
 int proteind_stopping(void);
+
+/* ------------------------------------------------------------- slurm.c */
+
+/* How long past its deadline a due trial is kept while slurmctld does not
+ * answer (seconds; pq_expire_leases_after's grace). */
+#define PROTEIND_SLURM_GRACE_S 300
+
+/* Resolves --slurm: "off" loads nothing; "auto" and "on" load libslurm
+ * (dlopen: the soname configure found, then libslurm.so, of the Slurm API
+ * this build's headers describe) and run slurm_init, which is first tried
+ * in a child process since Slurm ends a process that has no slurm.conf.
+ * Returns 1 when Slurm is used, 0 when not ("off", or "auto" that could
+ * not load or initialize it), -1 when "on" could not; msg (len bytes)
+ * says which and why, for one log line. Call once, before any other
+ * thread. */
+int proteind_slurm_start(const char *mode, char *msg, size_t len);
+
+/* 1 once proteind_slurm_start turned Slurm support on. */
+int proteind_slurm_on(void);
+
+/* What proteind_slurm_job says of a trial's job. */
+enum {
+    PROTEIND_JOB_RUNS = 1,     /* RUNNING or SUSPENDED, of a trusted uid */
+    PROTEIND_JOB_ENDED = 0,    /* anything else: expire the trial */
+    PROTEIND_JOB_NOANSWER = -1 /* slurmctld did not answer, now or lately */
+};
+
+/* Whether the Slurm job that claim_key names (the plugin's "JOB",
+ * "JOB.STEP" or "ARRAYJOB_TASK") still runs: RUNNING or SUSPENDED, as
+ * uid_a or uid_b (the sweep's owner, the claim's uid; -1 matches none).
+ * A key that is no Slurm job's, a job unknown to slurmctld, in any other
+ * state or of another user is PROTEIND_JOB_ENDED. Reads the job table
+ * (one slurm_load_jobs, shared by every sweep) when the last one is over
+ * a second old; after a call slurmctld did not answer, none for 30 s,
+ * doubling up to PROTEIND_SLURM_GRACE_S while it stays silent
+ * (PROTEIND_JOB_NOANSWER meanwhile; one warning). state (len bytes)
+ * gets the job's state in words, for a log line. */
+int proteind_slurm_job(const char *claim_key, long uid_a, long uid_b,
+                       char *state, size_t len);
 
 /* ------------------------------------------------------------ device.c */
 

@@ -9,6 +9,8 @@
  *      optimizer; a burst of them only marks the model stale;
  *   2. expire running trials whose lease ran out (pq_expire_leases applies
  *      the retry policy; the lost outcomes arrive through the stream);
+ *      with Slurm support (--slurm, slurm.c), first renew the leases of
+ *      those whose job slurmctld says still runs (keep_running);
  *   3. read the sweep's demand (queue_target): the ready queue is kept as
  *      deep as the running trials plus the claims waiting for a point, so
  *      a burst of claims as wide as the array's throttle is served from
@@ -750,12 +752,65 @@ static int short_of(const proteind_sweep *s, long depth)
     return s->waiting > 0 || depth <= s->target - s->target / 4;
 }
 
+/* With Slurm support, the trials of s whose lease is due and whose job
+ * still runs (proteind_slurm_job: RUNNING or SUSPENDED, as the sweep's
+ * owner or the uid of the trial's claim, the claim key naming the job)
+ * get their lease renewed by their lease_seconds (pq_lease_extend: only
+ * while they run under that claim key), so that each is asked about once
+ * per lease at most; the rest are expired by the caller. *grace_s is set
+ * to PROTEIND_SLURM_GRACE_S when slurmctld did not answer, so that the
+ * caller expires only the trials due longer than that. The trial's claim
+ * key and uid are written by the sweep's owner as much as by the plugin:
+ * they keep a trial of the owner's own sweep running at most as long as
+ * some job of the owner, or of the claim's user, runs under that key. */
+static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s)
+{
+    pq_due_lease *due = NULL;
+    size_t n = 0;
+    long owner = -1;
+    double deadline;
+    char state[128];
+    int rc;
+
+    *grace_s = 0;
+    rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner);
+    if (rc != PQ_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        int job = proteind_slurm_job(due[i].claim_key, owner, due[i].uid, state,
+                                     sizeof state);
+
+        if (job == PROTEIND_JOB_NOANSWER) {
+            *grace_s = PROTEIND_SLURM_GRACE_S;
+            continue;
+        }
+        if (job != PROTEIND_JOB_RUNS) {
+            proteind_debug("sweep %s: trial %ld: job %s %s: its lease "
+                           "expires",
+                           s->name, due[i].id, due[i].claim_key, state);
+            continue;
+        }
+        rc = pq_lease_extend(ctx, s->name, s->opts->id, due[i].id,
+                             due[i].claim_key, &deadline);
+        if (rc == PQ_OK)
+            proteind_info("sweep %s: trial %ld: job %s is %s: lease renewed "
+                          "(%.0f s from now)",
+                          s->name, due[i].id, due[i].claim_key, state,
+                          deadline - (double)time(NULL));
+        else if (rc != PQ_ESTATE && rc != PQ_ENOTRIAL)
+            break;
+        rc = PQ_OK;
+    }
+    free(due);
+    return rc;
+}
+
 /* Contract in proteind.h. */
 int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 {
     pq_observation *obs = NULL;
     size_t n = 0;
-    long expired = 0, depth = 0;
+    long expired = 0, depth = 0, grace = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
 
@@ -781,7 +836,9 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     }
     pq_observations_free(obs, n);
 
-    rc = pq_expire_leases(ctx, s->name, &expired);
+    if (proteind_slurm_on() && (rc = keep_running(ctx, s, &grace)) != PQ_OK)
+        return rc;
+    rc = pq_expire_leases_after(ctx, s->name, grace, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)

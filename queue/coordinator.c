@@ -282,17 +282,31 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
 
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
+    return pq_expire_leases_after(ctx, sweep, 0, expired);
+}
+
+int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
+                           long *expired)
+{
+    char gb[32];
+    const char *argv[1] = {gb};
     int rc;
 
     if (expired)
         *expired = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
+    if (grace_s < 0 || grace_s > PQ_EXPIRE_GRACE_MAX)
+        return pq_set_error(
+            ctx, PQ_EINVAL,
+            "sweep '%s': an expiry's grace is 0 to %d s, not %ld", sweep,
+            PQ_EXPIRE_GRACE_MAX, grace_s);
+    snprintf(gb, sizeof gb, "%ld", grace_s);
     for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
         pq_reply *r = NULL;
         long got;
 
-        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 0, NULL,
+        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 1, argv,
                             NULL, &r);
         if (rc != PQ_OK)
             return rc;
@@ -304,6 +318,101 @@ int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
             break;
     }
     return PQ_OK;
+}
+
+/* One trial of protein_due's reply into *d; 0 when it is malformed. */
+static int due_entry(const pq_reply *e, pq_due_lease *d)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 4)
+        return 0;
+    for (size_t i = 0; i < 4; i++)
+        if (e->element[i]->type != REDIS_REPLY_STRING)
+            return 0;
+    d->id = pq_parse_long(e->element[0]->str, 0);
+    if (d->id < 1 || e->element[1]->len > PQ_DUE_KEY_MAX)
+        return 0;
+    memcpy(d->claim_key, e->element[1]->str, e->element[1]->len);
+    d->claim_key[e->element[1]->len] = '\0';
+    d->uid = e->element[2]->len ? pq_parse_long(e->element[2]->str, -1) : -1;
+    d->deadline = pq_parse_double(e->element[3]->str, 0);
+    return 1;
+}
+
+int pq_leases_due(pq_context *ctx, const char *sweep, int max,
+                  pq_due_lease **due, size_t *n, long *owner_uid)
+{
+    char mb[16];
+    const char *argv[1] = {mb};
+    pq_reply *r = NULL;
+    pq_due_lease *out = NULL;
+    size_t got = 0;
+    int rc;
+
+    *due = NULL;
+    *n = 0;
+    *owner_uid = -1;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (max < 1 || max > PQ_DUE_MAX)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': trials due are read 1 to %d at a time",
+                            sweep, PQ_DUE_MAX);
+    snprintf(mb, sizeof mb, "%d", max);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_due", 1, NULL, 1, argv, NULL, &r);
+    if (rc != PQ_OK)
+        return rc;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+        r->elements > (size_t)max + 1 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER) {
+        pq_reply_free(r);
+        return pq_set_error(ctx, PQ_EPROTO,
+                            "sweep '%s': malformed reply of protein_due",
+                            sweep);
+    }
+    if (r->elements > 1 && !(out = calloc(r->elements - 1, sizeof *out))) {
+        pq_reply_free(r);
+        return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
+    }
+    for (size_t i = 1; i < r->elements; i++)
+        if (!due_entry(r->element[i], &out[got++])) {
+            free(out);
+            pq_reply_free(r);
+            return pq_set_error(ctx, PQ_EPROTO,
+                                "sweep '%s': malformed trial %zu in the reply "
+                                "of protein_due",
+                                sweep, i);
+        }
+    *owner_uid = (long)r->element[0]->integer;
+    pq_reply_free(r);
+    *due = out;
+    *n = got;
+    return PQ_OK;
+}
+
+int pq_lease_extend(pq_context *ctx, const char *sweep, const char *holder_id,
+                    long id, const char *claim_key, double *deadline)
+{
+    char ib[32];
+    const char *argv[3] = {holder_id, ib, claim_key};
+    pq_reply *r = NULL;
+    int rc;
+
+    if (deadline)
+        *deadline = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    if (!holder_id || !*holder_id || !claim_key || !*claim_key || id < 1)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': a lease extension needs the holder, "
+                            "a trial id and its claim key",
+                            sweep);
+    snprintf(ib, sizeof ib, "%ld", id);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_extend", 0, NULL, 3, argv, NULL,
+                        &r);
+    if (rc == PQ_OK && deadline && r->type == REDIS_REPLY_STRING)
+        *deadline = pq_parse_double(r->str, 0);
+    pq_reply_free(r);
+    return rc;
 }
 
 /* ------------------------------------------------------------ observations */

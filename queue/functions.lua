@@ -32,6 +32,10 @@ local PAGE_MAX = 1000
 -- protein_expire call handles, at most.
 local DELETE_CHUNK = 1000
 local EXPIRE_CHUNK = 1000
+-- The longest grace protein_expire takes (seconds), and the most trials
+-- one protein_due call returns.
+local GRACE_MAX = 3600
+local DUE_MAX = 256
 -- Pending points one protein_pending call returns, at most.
 local PENDING_MAX = 10000
 -- Queue or fallback entries one call may pass.
@@ -768,10 +772,22 @@ local function late_holder(late, token)
   return key, deadline
 end
 
--- No ARGV: the time is the server's. Marks up to EXPIRE_CHUNK running
--- trials whose lease deadline has passed lost (or queued for a retry);
--- returns how many (EXPIRE_CHUNK: call again, more may be due).
-local function expire(keys, a, m)
+-- The ESTATE reply when holder does not hold the sweep's coordinator
+-- lease (protein_coord_acquire), nil when it does.
+local function not_holder(meta, holder)
+  local cur = redis.call('GET', prefix_of(meta) .. 'coordinator')
+  if type(holder) == 'string' and cur == holder then
+    return nil
+  end
+  return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
+              "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(holder))
+end
+
+-- The time is the server's. Marks up to EXPIRE_CHUNK running trials
+-- whose lease deadline passed more than grace seconds ago lost (or queued
+-- for a retry); returns how many (EXPIRE_CHUNK: call again, more may be
+-- due).
+local function expire(keys, m, grace)
   local meta = keys[1]
   local P = prefix_of(meta)
   local t_now = now()
@@ -780,7 +796,7 @@ local function expire(keys, a, m)
   if err then
     return err
   end
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now,
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. (t_now - grace),
                              'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
   for i = 1, #expired, 2 do
     local id, deadline = expired[i], tonumber(expired[i + 1])
@@ -814,6 +830,95 @@ local function expire(keys, a, m)
     end
   end
   return #expired / 2
+end
+
+-- ARGV: grace in seconds (0 to GRACE_MAX; absent: 0). expire's grace lets
+-- a coordinator that could not ask Slurm whether the trials' jobs still
+-- run wait that long past their deadlines; a caller delays only the
+-- expiry of the sweeps its ACL reaches, and never for more than GRACE_MAX.
+local function expire_after(keys, a, m)
+  local grace = 0
+  if a[1] ~= nil then
+    grace = whole(a[1])
+    if not grace or grace < 0 or grace > GRACE_MAX then
+      return fail('EINVAL', 'the grace of an expiry is 0 to ' .. GRACE_MAX .. ' seconds')
+    end
+  end
+  return expire(keys, m, grace)
+end
+
+-- Read-only. ARGV: the most trials to return (1 to DUE_MAX). The running
+-- trials whose lease deadline has passed, the earliest first: {the
+-- sweep's owner_uid, then per trial {id, claim_key, uid (the claim's, ''
+-- when not recorded), deadline}}; a trial key that holds no hash, or
+-- whose trial is not running, is left out (expire ends its lease).
+local function due(keys, a, m)
+  local P = prefix_of(keys[1])
+  local n = whole(a[1])
+  if not n or n < 1 or n > DUE_MAX then
+    return fail('EINVAL', 'the trials due are asked 1 to ' .. DUE_MAX .. ' at a time')
+  end
+  local err = types_ok(keys[1], {'leases'})
+  if err then
+    return err
+  end
+  local out = {m.owner_uid}
+  local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now(),
+                         'WITHSCORES', 'LIMIT', 0, n)
+  for i = 1, #ids, 2 do
+    local tk = P .. 'trial:' .. ids[i]
+    if type_of(tk) == 'hash' then
+      local t = redis.call('HMGET', tk, 'status', 'claim_key', 'uid')
+      if t[1] == 'running' and type(t[2]) == 'string' then
+        out[#out + 1] = {ids[i], t[2], t[3] or '', ids[i + 1]}
+      end
+    end
+  end
+  return out
+end
+
+-- ARGV: holder, id, claim_key. For the sweep's coordinator (holder holds
+-- its lease), which found the trial's job still running in Slurm: renews
+-- the lease of trial id from now by its lease_seconds (never shortening
+-- it) while the trial runs under claim_key still, so that a trial whose
+-- outcome came meanwhile, or that was expired and claimed again under
+-- another key, is left alone (ESTATE). Returns the new deadline (text).
+local function extend(keys, a)
+  local meta = keys[1]
+  local P = prefix_of(meta)
+  local err = not_holder(meta, a[1])
+  if err then
+    return err
+  end
+  local id, key = a[2], a[3]
+  if not whole(id) or type(key) ~= 'string' or key == '' or #key > FIELD_MAX then
+    return fail('EINVAL', "sweep '" .. name_of(meta) .. "': an extension names a trial id " ..
+                'and its claim key')
+  end
+  err = types_ok(meta, {'leases', 'claims'})
+  if err then
+    return err
+  end
+  local tk = P .. 'trial:' .. id
+  if type_of(tk) ~= 'hash' then
+    return no_trial(meta, id)
+  end
+  local t = redis.call('HMGET', tk, 'status', 'claim_key', 'lease_seconds')
+  if t[1] ~= 'running' then
+    return not_running(meta, id, tostring(t[1]))
+  end
+  local old = redis.call('ZSCORE', P .. 'leases', id)
+  if t[2] ~= key or redis.call('HGET', P .. 'claims', key) ~= id or not old then
+    return fail('ESTATE', 'trial ' .. id .. " of sweep '" .. name_of(meta) ..
+                "' is not running under claim " .. string.sub(key, 1, FIELD_MAX))
+  end
+  local lease = whole(t[3])
+  if not lease or lease < 1 then
+    return corrupt(meta, 'lease_seconds of trial ' .. id, t[3])
+  end
+  local deadline = math.max(tonumber(old), now() + lease)
+  redis.call('ZADD', P .. 'leases', deadline, id)
+  return stamp(deadline)
 end
 
 -- ARGV: claim_key, uid, job_id, array_index, node, lease_seconds,
@@ -869,7 +974,7 @@ local function claim(keys, a, m)
   local deadline = t_now + lease
   local running = {'status', 'running', 'claim_key', key, 'job_id', a[3],
                    'array_index', a[4], 'node', a[5], 'claimed_at', stamp(t_now),
-                   'lease_seconds', tostring(lease)}
+                   'lease_seconds', tostring(lease), 'uid', tostring(whole(a[2]) or '')}
 
   -- Runs trial id (key tk, attempts so far n) again, resumed or retried:
   -- marks it running under this claim. Returns the attempt count, this
@@ -917,7 +1022,7 @@ local function claim(keys, a, m)
   local coordinated = redis.call('EXISTS', P .. 'coordinator') == 1
   if not coordinated and
      #redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. t_now, 'LIMIT', 0, 1) > 0 then
-    local expired = expire(keys, a, m)
+    local expired = expire(keys, m, 0)
     if type(expired) == 'table' then
       return expired
     end
@@ -1532,12 +1637,8 @@ end
 local function queue_replace(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
-  local cur = redis.call('GET', P .. 'coordinator')
-  if cur ~= a[1] then
-    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(meta) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
-  end
-  local err = check_entries(a, 2, 'queue', true) or types_ok(meta, {'queue', 'handed'})
+  local err = not_holder(meta, a[1]) or check_entries(a, 2, 'queue', true) or
+              types_ok(meta, {'queue', 'handed'})
   if err then
     return err
   end
@@ -1632,12 +1733,8 @@ end
 -- holder holds the coordinator lease. Returns the pool's size.
 local function fallback_add(keys, a)
   local P = prefix_of(keys[1])
-  local cur = redis.call('GET', P .. 'coordinator')
-  if cur ~= a[1] then
-    return fail('ESTATE', "coordinator lease of sweep '" .. name_of(keys[1]) ..
-                "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(a[1]))
-  end
-  local err = check_entries(a, 2, 'fallback') or types_ok(keys[1], {'fallback'})
+  local err = not_holder(keys[1], a[1]) or check_entries(a, 2, 'fallback') or
+              types_ok(keys[1], {'fallback'})
   if err then
     return err
   end
@@ -1884,7 +1981,9 @@ register('protein_progress', progress)
 register('protein_renew', renew)
 register('protein_request_stop', with_sweep(request_stop))
 register('protein_curve', with_sweep(curve), true)
-register('protein_expire', with_meta(expire))
+register('protein_expire', with_meta(expire_after))
+register('protein_due', with_meta(due), true)
+register('protein_extend', with_sweep(extend))
 register('protein_coord_acquire', with_sweep(coord_acquire))
 register('protein_coord_release', coord_release)
 register('protein_queue_replace', with_sweep(queue_replace))

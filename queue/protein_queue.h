@@ -907,6 +907,52 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
  * receives how many became lost. */
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired);
 
+/* The most grace pq_expire_leases_after takes (protein_expire's
+ * GRACE_MAX), in seconds. */
+#define PQ_EXPIRE_GRACE_MAX 3600
+
+/* pq_expire_leases for the trials whose deadline passed more than grace_s
+ * seconds ago (0 to PQ_EXPIRE_GRACE_MAX, else PQ_EINVAL): a coordinator
+ * that could not ask Slurm whether their jobs still run waits that long
+ * before it expires them. */
+int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
+                           long *expired);
+
+/* The most trials one pq_leases_due call returns (protein_due's DUE_MAX),
+ * and the longest claim key it passes on. */
+#define PQ_DUE_MAX 256
+#define PQ_DUE_KEY_MAX 256
+
+/* A running trial whose lease deadline has passed (pq_leases_due). */
+typedef struct pq_due_lease {
+    long id;
+    char claim_key[PQ_DUE_KEY_MAX + 1];
+    long uid;        /* the uid its claim was made for; -1: not recorded */
+    double deadline; /* the lease's deadline, server time (s) */
+} pq_due_lease;
+
+/* Reads up to max (1 to PQ_DUE_MAX) running trials of sweep whose lease
+ * deadline has passed by the server's clock, the earliest first, into
+ * *due (n of them; free() it; NULL when none), and the sweep's owner uid
+ * into *owner_uid, in one read-only call. Nothing changes: the caller
+ * extends (pq_lease_extend) or expires (pq_expire_leases) them. Returns
+ * PQ_OK, PQ_EINVAL (bad max), PQ_ENOSWEEP, PQ_EPROTO (a malformed reply),
+ * PQ_ENOMEM, or the connection's failure. */
+int pq_leases_due(pq_context *ctx, const char *sweep, int max,
+                  pq_due_lease **due, size_t *n, long *owner_uid);
+
+/* For the sweep's coordinator (holder_id holds its lease,
+ * pq_coordinator_acquire): renews the lease of trial id, which Slurm says
+ * still runs, from now by the trial's lease_seconds (never shortening
+ * it), while the trial is running under claim_key. *deadline (may be
+ * NULL) receives the new deadline, server time. PQ_ESTATE when the holder
+ * does not hold the sweep, or the trial is not running under claim_key
+ * (its outcome came, or it was expired and claimed again): nothing
+ * changes. Also PQ_ENOTRIAL, PQ_ENOSWEEP, PQ_EINVAL, PQ_ECORRUPT, or the
+ * connection's failure. */
+int pq_lease_extend(pq_context *ctx, const char *sweep, const char *holder_id,
+                    long id, const char *claim_key, double *deadline);
+
 /* ------------------------------------------------------------ observations */
 
 /* Stream entry ids are "ms-seq"; this fits any of them with the NUL. */

@@ -7,7 +7,9 @@
 #   cluster.sh down                cancel jobs, stop what `up` started
 #   cluster.sh redis-stop|redis-start   stop / restart the private Redis
 #   cluster.sh redis-freeze|redis-thaw  SIGSTOP / SIGCONT it
-#   cluster.sh proteind-start SWEEP     run proteind for SWEEP (needs the build)
+#   cluster.sh proteind-start SWEEP [OPTION...]   run proteind for SWEEP
+#                                  with OPTIONs (needs the build); its
+#                                  log is $PROTEIN_E2E_DIR/log/proteind.SWEEP.log
 #   cluster.sh proteind-stop SWEEP
 #   cluster.sh slurmctld-restart   stop slurmctld and start it again on
 #                                  its saved state (jobs go on running)
@@ -234,12 +236,13 @@ slurmctld_restart() {
 
 proteind_start() {
     local sweep=$1 bin=$B/coordinator/proteind
+    shift
     [ -x "$bin" ] || skip "proteind not built ($bin)"
     is_running proteind "$D/proteind.$sweep.pid" && return 0
     # SWEEP is the caller's own: proteind reads a bare NAME as USER/NAME.
     # On a GPU, the build tree's CUDA module unless one is named.
     PROTEIN_CUDA_MODULE=${PROTEIN_CUDA_MODULE:-$B/kernels/.libs/protein-gp-cuda.so} \
-        "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" \
+        "$bin" --redis "redis://127.0.0.1:$REDIS_PORT" --sweep "$sweep" "$@" \
         > "$D/log/proteind.$sweep.log" 2>&1 &
     echo $! > "$D/proteind.$sweep.pid"
     record proteind $!
@@ -259,9 +262,9 @@ redis-stop) [ -f "$D/redis/redis.pid" ] && stop_pid redis-server "$(cat "$D/redi
 redis-start) start_redis ;;
 redis-freeze) kill -STOP "$(cat "$D/redis/redis.pid")" ;;
 redis-thaw) kill -CONT "$(cat "$D/redis/redis.pid")" ;;
-proteind-start) proteind_start "${2:?sweep name}" ;;
+proteind-start) shift; proteind_start "${1:?sweep name}" "${@:2}" ;;
 proteind-stop) proteind_stop "${2:?sweep name}" ;;
 slurmctld-restart) slurmctld_restart ;;
 plugstack) shift; plugstack_line "$@" > "$D/plugstack.conf.d/protein.conf" ;;
-*) echo "usage: cluster.sh up|down|redis-stop|redis-start|redis-freeze|redis-thaw|proteind-start SWEEP|proteind-stop SWEEP|slurmctld-restart|plugstack [ARGS]" >&2; exit 2 ;;
+*) echo "usage: cluster.sh up|down|redis-stop|redis-start|redis-freeze|redis-thaw|proteind-start SWEEP [OPTION...]|proteind-stop SWEEP|slurmctld-restart|plugstack [ARGS]" >&2; exit 2 ;;
 esac

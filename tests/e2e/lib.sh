@@ -49,9 +49,10 @@ wait_done() {
     echo "job $1 still running: $(squeue -h -j "$1" | wc -l) task(s)"; return 1
 }
 
-# wait_line PATH REGEX: until a line of PATH matches (10 s).
+# wait_line PATH REGEX [SECONDS]: until a line of PATH matches (default
+# 10 s).
 wait_line() {
-    local n=100
+    local n=$(( ${3:-10} * 10 ))
     while [ $n -gt 0 ]; do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; n=$((n - 1)); done
     return 1
 }

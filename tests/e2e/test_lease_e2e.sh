@@ -1,8 +1,8 @@
 #!/bin/bash
 # test_lease_e2e.sh - a trial whose task outlives its lease on a real
-# one-node Slurm cluster (tests/e2e/cluster.sh), with no proteind: the
-# next claim expires the lease. Each case asserts on the trials stored in
-# Redis:
+# one-node Slurm cluster (tests/e2e/cluster.sh). In the first two cases no
+# proteind runs: the next claim expires the lease. Each case asserts on
+# the trials stored in Redis:
 #
 #   - a job suspended (scontrol suspend) past its lease, whose point a
 #     second job claims again for the retry meanwhile, then resumed: the
@@ -10,7 +10,16 @@
 #     claim), and the second job's end leaves it as it is;
 #   - a job that outlives a fixed lease (as one whose time limit was
 #     raised does) with no retry left: lost, then completed at its end,
-#     the budget slot taken back.
+#     the budget slot taken back;
+#   - with proteind asking slurmctld (--slurm on), a job suspended past
+#     its lease keeps its trial: renewed, not expired, no retry; resumed,
+#     it completes as any job does (not late);
+#   - the same while slurmctld hangs for a while: one warning, the trial
+#     kept meanwhile (a bounded grace), renewed once slurmctld answers;
+#   - a job running as a uid that is neither the sweep's owner nor the
+#     claim's (both rewritten) does not keep the trial: it expires;
+#   - with --slurm off, the same job loses its lease as without proteind
+#     (a retry queued) and its outcome is recorded late.
 #
 # Skips (77) without root, Slurm's daemons, redis-server or the protein
 # CLI. Runs after the other e2e scripts (same ports; tests/plugin.am).
@@ -102,6 +111,117 @@ case_outlived() {
         [ "$($RCLI HGET "protein:{$U/e2e-outlive}:meta" n_completed)" = 2 ]
 }
 check "outlived a fixed lease with no retry left: lost, then completed at its end, the slot taken back" case_outlived
+
+# A sweep with one retry allowed, served by proteind with OPTIONs (its
+# log: $D/log/proteind.NAME.log, which says once whether it uses Slurm).
+served_sweep() {
+    local name=$1
+    shift
+    make_sweep "$name-base" 10 &&
+        "$PROTEIN" create "$D/$name-base.yaml" --name "$name" \
+            --max-retries 1 --redis "$PROTEIN_REDIS" > /dev/null &&
+        "$CLUSTER" proteind-start "$name" "$@" &&
+        wait_line "$D/log/proteind.$name.log" 'starting: .*Slurm '
+}
+
+# With proteind asking slurmctld (--slurm on): a job suspended past its
+# lease keeps its trial (renewed, never expired: no retry queued, job b
+# gets another trial), and after its resume records its outcome as any
+# job does (not late).
+case_kept() {
+    local a b t tb log=$D/log/proteind.e2e-keep.log
+    served_sweep e2e-keep --slurm on || { cat "$log"; return 1; }
+    grep -q 'Slurm on (libslurm' "$log" || { cat "$log"; return 1; }
+    a=$(job e2e-keep ka 3 1.5) || return 1
+    t=$(trial_of "$OUT/ka.out") || return 1
+    scontrol suspend "$a" || return 1
+    sleep 10
+    [ "$(trial_field e2e-keep "$t" status)" = running ] &&
+        [ "$(trial_field e2e-keep "$t" retries)" = 0 ] ||
+        { echo "trial $t: $(trial_field e2e-keep "$t" status), $(trial_field e2e-keep "$t" error)"; return 1; }
+    grep -q "trial $t: job $a is SUSPENDED: lease renewed" "$log" ||
+        { cat "$log"; return 1; }
+    b=$(job e2e-keep kb 1 9) || return 1
+    tb=$(trial_of "$OUT/kb.out") || return 1
+    [ "$tb" != "$t" ] || { echo "job b got trial $t again"; return 1; }
+    scontrol resume "$a" || return 1
+    wait_done "$a" 30 && wait_field e2e-keep "$t" status completed || return 1
+    [ "$(trial_field e2e-keep "$t" score)" = 1.5 ] &&
+        [ -z "$(trial_field e2e-keep "$t" late_key)" ] &&
+        [ "$(trial_field e2e-keep "$t" attempts)" = 1 ] || return 1
+    ! "$PROTEIN" show e2e-keep "$t" | grep -q '^late ' || return 1
+    wait_done "$b" 30 && wait_field e2e-keep "$tb" status completed || return 1
+    [ "$($RCLI HGET "protein:{$U/e2e-keep}:meta" n_lost)" = 0 ] &&
+        [ "$($RCLI LLEN "protein:{$U/e2e-keep}:retry")" = 0 ]
+}
+check "proteind with Slurm: a job suspended past its lease keeps its trial, no retry; resumed, it completes (not late)" case_kept
+
+# slurmctld hung (SIGSTOP) while a job is suspended past its lease: the
+# one call proteind makes waits out its timeout and says so once, the
+# trial is kept (the grace), and once slurmctld answers again its lease
+# is renewed and the job, resumed, completes as any job does.
+case_silent() {
+    local a t ok=1 ctld log=$D/log/proteind.e2e-silent.log
+    served_sweep e2e-silent --slurm on || { cat "$log"; return 1; }
+    a=$(job e2e-silent sa 3 3.5) || return 1
+    t=$(trial_of "$OUT/sa.out") || return 1
+    scontrol suspend "$a" || return 1
+    wait_line "$log" "trial $t: job $a is SUSPENDED: lease renewed" ||
+        { cat "$log"; return 1; }
+    ctld=$(cat "$D/slurmctld.pid")
+    kill -STOP "$ctld"
+    wait_line "$log" 'warning: slurmctld does not answer' 45 || ok=0
+    sleep 5
+    [ "$(trial_field e2e-silent "$t" status)" = running ] &&
+        [ "$(trial_field e2e-silent "$t" retries)" = 0 ] || ok=0
+    kill -CONT "$ctld"
+    [ $ok = 1 ] || { cat "$log"; return 1; }
+    wait_line "$log" 'slurmctld answers again' 60 || { cat "$log"; return 1; }
+    [ "$(grep -c 'slurmctld does not answer' "$log")" = 1 ] || return 1
+    scontrol resume "$a" || return 1
+    wait_done "$a" 30 && wait_field e2e-silent "$t" status completed || return 1
+    [ -z "$(trial_field e2e-silent "$t" late_key)" ] &&
+        [ "$(trial_field e2e-silent "$t" retries)" = 0 ]
+}
+check "proteind with Slurm, slurmctld hung: one warning, the suspended job's trial kept, renewed once slurmctld answers; it completes (not late)" case_silent
+
+# A job runs, but not as anyone the trial trusts: the trial's claim uid
+# and the sweep's owner_uid (which the owner can write) rewritten to
+# another uid. proteind does not keep the trial alive for a job of
+# another user: the lease expires as without Slurm (a retry queued).
+case_untrusted() {
+    local a t ok=1 log=$D/log/proteind.e2e-trust.log
+    served_sweep e2e-trust --slurm on || { cat "$log"; return 1; }
+    a=$(job e2e-trust ta 30 1) || return 1
+    t=$(trial_of "$OUT/ta.out") &&
+        [ "$(trial_field e2e-trust "$t" uid)" = "$(id -u)" ] &&
+        $RCLI HSET "protein:{$U/e2e-trust}:trial:$t" uid 4242 > /dev/null &&
+        $RCLI HSET "protein:{$U/e2e-trust}:meta" owner_uid 4242 > /dev/null &&
+        wait_field e2e-trust "$t" status queued 15 &&
+        [ "$(job_state "$a")" = RUNNING ] &&
+        ! grep -q "trial $t: job $a is RUNNING: lease renewed" "$log" ||
+        { cat "$log"; ok=0; }
+    scancel "$a"
+    wait_done "$a" 30 && [ $ok = 1 ]
+}
+check "proteind with Slurm: a running job of a uid the trial does not trust keeps nothing (expired, a retry queued)" case_untrusted
+
+# The same with --slurm off: the lease expires as it always did (a
+# retry queued), and the resumed job's outcome is recorded late.
+case_not_asked() {
+    local a t log=$D/log/proteind.e2e-nokeep.log
+    served_sweep e2e-nokeep --slurm off || { cat "$log"; return 1; }
+    grep -q 'Slurm off (--slurm off)' "$log" || { cat "$log"; return 1; }
+    a=$(job e2e-nokeep na 3 2.5) || return 1
+    t=$(trial_of "$OUT/na.out") || return 1
+    scontrol suspend "$a" || return 1
+    wait_field e2e-nokeep "$t" status queued 15 || return 1
+    ! grep -q "lease renewed" "$log" || return 1
+    scontrol resume "$a" || return 1
+    wait_done "$a" 30 && wait_field e2e-nokeep "$t" status completed || return 1
+    [ "$(trial_field e2e-nokeep "$t" late_key)" = "$a" ]
+}
+check "proteind with --slurm off: a job suspended past its lease loses it (a retry queued), its outcome recorded late" case_not_asked
 
 [ "$(node_state)" = idle ] || fail "node left in state $(node_state)"
 echo "$failures failure(s)"

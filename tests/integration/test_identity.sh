@@ -228,6 +228,8 @@ refused "B claims A's running trial with A's uid and claim key" \
     rb FCALL protein_claim 1 "$META" 102_0 "$UA" 102 0 node 0 1 \
     00000000000000000000000000000000 "$A"
 refused "B expires A's leases" rb FCALL protein_expire 1 "$META" 99999999999
+refused "B extends A's trial's lease" rb FCALL protein_extend 1 "$META" x "$RID" k
+refused "B lists A's trials due" rb FCALL_RO protein_due 1 "$META" 16
 refused "B pauses A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" pause 0
 refused "B stops A's sweep as uid 0" rb FCALL protein_set_state 1 "$META" stop 0
 refused "B stops A's sweep with the CLI" asB "$PROTEIN" stop "$A/ppo"
@@ -263,8 +265,12 @@ refused "B flushes" rb FLUSHALL
     fail "A's running trial changed under B's attacks"
 [ "$(radmin hget "$META" state)" = active ] || fail "A's sweep state changed"
 [ "$(radmin zscore "protein:{$A/}:sweeps" "$A/ppo")" = 0 ] || fail "A's sweep left its index"
-# The owner's expiry takes the server's clock, not a time from the client.
-[ "$(ra FCALL protein_expire 1 "$META" 99999999999)" = 0 ] ||
+# The owner's expiry takes the server's clock, not a time from the client:
+# its one argument is a grace that only delays it, at most an hour.
+ra FCALL protein_expire 1 "$META" 99999999999 2>&1 | grep -q "EINVAL.*0 to 3600 seconds" ||
+    fail "protein_expire took a grace of over an hour"
+[ "$(ra FCALL protein_expire 1 "$META" 0)" = 0 ] &&
+    [ "$(radmin hget "protein:{$A/ppo}:trial:$RID" status)" = running ] ||
     fail "protein_expire believed a client's time"
 [ "$(radmin hget "protein:{$A/ppo}:trial:$RID" status)" = running ] ||
     fail "A's own expire call with a future time expired a lease"

@@ -80,6 +80,10 @@ static pid_t start_proteind(const char *log, const char *const *extra)
     argv[n++] = "50";
     argv[n++] = "--queue-depth";
     argv[n++] = "4";
+    /* the host's Slurm, if any, is none of these tests' business (extra
+     * may say otherwise: the last --slurm counts) */
+    argv[n++] = "--slurm";
+    argv[n++] = "off";
     for (size_t i = 0; extra && extra[i] && n < 31; i++)
         argv[n++] = extra[i];
     argv[n] = NULL;
@@ -426,6 +430,24 @@ static void test_usage(void)
     snprintf(cmd, sizeof cmd, "'%s' --log-level loud 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 2);
+    snprintf(cmd, sizeof cmd,
+             "'%s' --slurm maybe 2>&1 | grep -q \"^proteind: --slurm: "
+             "'maybe' is not auto, on or off$\"",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    /* --slurm on where Slurm cannot be used (no slurm.conf; or no
+     * libslurm, or a build without its headers): exit 1, saying why */
+    snprintf(cmd, sizeof cmd,
+             "SLURM_CONF=/nonexistent/slurm.conf '%s' --slurm on --once "
+             "--redis redis://127.0.0.1:1 2>&1 | grep -q 'error: --slurm on: "
+             "Slurm cannot be used'",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "SLURM_CONF=/nonexistent/slurm.conf '%s' --slurm on --once "
+             "--redis redis://127.0.0.1:1 2>/dev/null",
+             proteind_path);
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
 }
 
 /* A new sweep, discovered while proteind runs, gets a full queue. */
@@ -1110,13 +1132,20 @@ static long serve_and_claim(const char *name, int max_retries,
  * the same trial), and lost for good when its second lease runs out. */
 static void test_lease_expiry(void)
 {
-    const char *extra[] = {"--id", "expiry", "--sweep", "expiry", NULL};
+    const char *extra[] = {"--id",    "expiry", "--sweep", "expiry",
+                           "--slurm", "auto",   NULL};
     pq_sweep_info *info;
     pq_trial *t;
     pid_t pid;
-    long id = serve_and_claim("expiry", 1, extra, &pid);
+    long id;
 
+    /* Slurm unusable (no slurm.conf, or no libslurm): --slurm auto goes
+     * on without it, said once, and leases expire as they always did */
+    setenv("SLURM_CONF", "/nonexistent/slurm.conf", 1);
+    id = serve_and_claim("expiry", 1, extra, &pid);
+    unsetenv("SLURM_CONF");
     CU_ASSERT_FATAL(id > 0);
+    CU_ASSERT_EQUAL(count_log("expiry", ", Slurm off ("), 1);
     CU_ASSERT_FATAL(wait_trial_state("expiry", id, PQ_TRIAL_QUEUED, 8000));
     info = info_of("expiry");
     CU_ASSERT_PTR_NOT_NULL_FATAL(info);

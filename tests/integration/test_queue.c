@@ -984,6 +984,109 @@ static void test_claim_expires(void)
     pq_trial_free(c);
 }
 
+/* protein_due lists the running trials past their deadline with their
+ * claim keys; protein_extend renews one for the sweep's coordinator only
+ * while it runs under the claim key asked about: never one that ended,
+ * one retried under another claim, or under a wrong key. protein_expire's
+ * grace leaves a due trial alone that long. */
+static void test_lease_extend(void)
+{
+    pq_due_lease *due = NULL;
+    pq_trial_record *r;
+    size_t n_due = 0;
+    long owner = -1, n = -1;
+    double deadline = 0;
+    int leader = -1;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("extend", (sweep_opts){.lease_seconds = 1,
+                                                            .max_retries = 1}),
+                          PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "extend", "C", 60000, &leader),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(leader, 1);
+    pq_trial *a = claim_ok("extend", "ext-a");
+    pq_trial *b = claim_ok("extend", "ext-b");
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_EQUAL(owner, OWNER);
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n_due, 2);
+    CU_ASSERT_EQUAL(due[0].id, a->id);
+    CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-a");
+    CU_ASSERT_EQUAL(due[0].uid, OWNER);
+    CU_ASSERT(due[0].deadline > unix_now() - 1);
+    CU_ASSERT_STRING_EQUAL(due[1].claim_key, "ext-b");
+    free(due);
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 1);
+    free(due);
+    CU_ASSERT_EQUAL(
+        pq_leases_due(ctx, "extend", PQ_DUE_MAX + 1, &due, &n_due, &owner),
+        PQ_EINVAL);
+
+    /* the right claim key: renewed by the trial's lease from now */
+    CU_ASSERT_EQUAL(
+        pq_lease_extend(ctx, "extend", "C", a->id, "ext-a", &deadline), PQ_OK);
+    CU_ASSERT(deadline > unix_now() + 0.5 && deadline < unix_now() + 1.5);
+    r = record("extend", a->id);
+    CU_ASSERT_EQUAL(r->deadline, deadline);
+    pq_trial_record_free(r);
+    /* a wrong key, or a caller that is not the coordinator: nothing */
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", b->id, "ext-a", NULL),
+                    PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "not running under claim"));
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "X", b->id, "ext-b", NULL),
+                    PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", 999, "ext-b", NULL),
+                    PQ_ENOTRIAL);
+
+    /* b is due: a grace keeps it, no grace expires it (a retry queued) */
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", -1, &n), PQ_EINVAL);
+    CU_ASSERT_EQUAL(
+        pq_expire_leases_after(ctx, "extend", PQ_EXPIRE_GRACE_MAX + 1, &n),
+        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "extend", &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    r = record("extend", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    /* a trial queued for its retry is not running: not extended */
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", b->id, "ext-b", NULL),
+                    PQ_ESTATE);
+
+    /* b's retry under claim ext-c: the old claim no longer extends it */
+    pq_trial *c = claim_ok("extend", "ext-c");
+    CU_ASSERT_EQUAL_FATAL(c->id, b->id);
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", b->id, "ext-b", NULL),
+                    PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", c->id, "ext-c", NULL),
+                    PQ_OK);
+
+    /* a trial that ended is never extended, nor listed as due */
+    CU_ASSERT_EQUAL(pq_complete(ctx, "extend", a->id, a->token, 1, 1), PQ_OK);
+    CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", a->id, "ext-a", NULL),
+                    PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "completed, not running"));
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n_due, 1);
+    CU_ASSERT_EQUAL(due[0].id, c->id);
+    CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-c");
+    free(due);
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "absent", 16, &due, &n_due, &owner),
+                    PQ_ENOSWEEP);
+    pq_trial_free(a);
+    pq_trial_free(b);
+    pq_trial_free(c);
+}
+
 static void test_coordinator_queue(void)
 {
     CU_ASSERT_EQUAL_FATAL(make_sweep("coord", (sweep_opts){0}), PQ_OK);
@@ -2307,6 +2410,7 @@ static const cunit_test tests[] = {
     {"a late outcome of a point claimed again", test_late_reclaimed},
     {"a late outcome tried again", test_spool_apply_try_late},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
+    {"a running job's lease extended by its coordinator", test_lease_extend},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
