@@ -92,6 +92,75 @@ case_requeued_while_down() {
 check "requeued while Redis is down: the spooled interrupt leaves the resumed run alone, its outcome is recorded" \
     case_requeued_while_down
 
+# restarts JOBID: how many times Slurm has requeued the job.
+restarts() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' | head -1; }
+
+# wait_requeued JOBID N: until the job is pending after its Nth requeue (10 s).
+wait_requeued() {
+    local n=100
+    while [ $n -gt 0 ]; do
+        [ "$(job_state "$1")" = PENDING ] && [ "$(restarts "$1")" = "$2" ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "job $1: $(job_state "$1") after $(restarts "$1") requeue(s), not pending after $2"; return 1
+}
+
+# Redis down when array tasks start: each task is requeued, not failed,
+# and claims nothing; past requeue_max it fails, saying why; once Redis is
+# back a requeued task claims its trial and completes. With
+# on_redis_down=fail a task fails at once, as before.
+case_redis_down_requeue() {
+    local j t ok=0
+    make_sweep chaos-down 4 || return 1
+    "$CLUSTER" plugstack requeue_max=2
+    printf '#!/bin/sh\necho "trial=$PROTEIN_TRIAL run=${SLURM_RESTART_COUNT:-0}"\necho score=0.25 >> "$PROTEIN_RESULT"\n' \
+        > "$OUT/down.sh"
+    "$CLUSTER" redis-stop
+    j=$(sbatch --parsable --sweep=chaos-down -o "$OUT/down.%a.out" \
+        --open-mode=append --array=0-1 "$OUT/down.sh" 2>/dev/null) || return 1
+    wait_requeued "${j}_0" 1 && wait_requeued "${j}_1" 1 || return 1
+    grep -q "protein: cannot claim a trial of sweep 'chaos-down': cannot connect to Redis at redis://127.0.0.1:.*; requeued (1 of 2)" \
+        "$OUT/down.0.out" || { echo "task 0's output:"; cat "$OUT/down.0.out"; ok=1; }
+    grep -q "requeued (1 of 2)" "$D/log/slurmd.log" || { echo "the slurmd log does not say it"; ok=1; }
+    [ "$(node_state)" = idle ] || { echo "node $(node_state) after the requeues"; ok=1; }
+    [ "$(ls "$SPOOL" 2>/dev/null | grep -c '\.rec$')" -eq 0 ] || { echo "a record was spooled for a trial never claimed"; ok=1; }
+    # task 1 runs again while Redis is still down: requeued once more,
+    # then failed at the cap
+    release_hold "${j}_1"
+    wait_requeued "${j}_1" 2 || return 1
+    grep -q "requeued (2 of 2)" "$OUT/down.1.out" || ok=1
+    release_hold "${j}_1"
+    wait_done "${j}_1" 10 || return 1
+    echo "redis down: task 1 is $(job_state "${j}_1") $(job_exit "${j}_1") after the cap"
+    [ "$(job_state "${j}_1")" = FAILED ] || ok=1
+    grep -q "not requeued: job [0-9]* has been requeued 2 times already (requeue_max=2)" \
+        "$OUT/down.1.out" || { echo "task 1's output:"; cat "$OUT/down.1.out"; ok=1; }
+    # Redis back: task 0 claims and completes
+    "$CLUSTER" redis-start
+    [ "$("$PROTEIN" status chaos-down --redis "$PROTEIN_REDIS" | grep -c 'budget: 0 of 4')" = 1 ] ||
+        { echo "trials were handed out while Redis was down"; ok=1; }
+    release_hold "${j}_0"
+    wait_done "${j}_0" 15 || return 1
+    t=$(sed -n 's/^trial=\([0-9]*\) run=1$/\1/p' "$OUT/down.0.out")
+    echo "redis down: task 0 ran again as trial '$t': $(job_state "${j}_0")"
+    [ -n "$t" ] && [ "$(job_state "${j}_0")" = COMPLETED ] &&
+        wait_field chaos-down "$t" status completed || ok=1
+    [ "$(trial_field chaos-down "$t" score)" = 0.25 ] || ok=1
+    # on_redis_down=fail: fails at once, as before
+    "$CLUSTER" plugstack on_redis_down=fail
+    "$CLUSTER" redis-stop
+    j=$(sbatch --parsable --sweep=chaos-down -o "$OUT/down-fail.out" "$OUT/down.sh" 2>/dev/null) || return 1
+    wait_done "$j" 10
+    echo "redis down, on_redis_down=fail: $(job_state "$j") $(job_exit "$j"), restarts $(restarts "$j")"
+    [ "$(job_state "$j")" = FAILED ] && [ "$(restarts "$j")" = 0 ] || ok=1
+    grep -q "cannot connect to Redis" "$OUT/down-fail.out" && ! grep -q requeued "$OUT/down-fail.out" || ok=1
+    "$CLUSTER" redis-start
+    "$CLUSTER" plugstack
+    return $ok
+}
+check "Redis down at claim: a task is requeued (up to requeue_max), claims once Redis is back; on_redis_down=fail fails it" \
+    case_redis_down_requeue
+
 [ "$(node_state)" = idle ] || fail "node left in state $(node_state)"
 
 # The array under every kind of fault, on a cluster of its own (the same
