@@ -7,15 +7,19 @@
 #     the node, runs again and resumes its trial; the spool replayed
 #     meanwhile (by hand, or by any task ending on the node) leaves that
 #     run alone, and its outcome is recorded;
+#   - tasks that start while Redis is down are requeued (at most
+#     requeue_max times, then failed saying why) and claim once Redis is
+#     back; with on_redis_down=fail they fail at once;
 #   - a 160-task array run by tests/bench/chaos_array.sh under one kind of
 #     fault after another (proteind killed, then stopped, with a standby;
 #     Redis frozen; slurmctld restarted; tasks cancelled and requeued; the
 #     sweep paused and its budget changed; Redis killed, then stopped, and
-#     started on its AOF: those last, as every task that starts while
-#     Redis is down fails at once): its invariants hold (no trial left
-#     running, counters that add up, the budget kept, the node never
-#     drained, every daemon alive, one trial per array task, distinct
-#     points, fallback points only around a fault).
+#     started on its AOF; the tasks that started while Redis was down are
+#     requeued, and released from Slurm's hold once it is back): its
+#     invariants hold (no trial left running, counters that add up, the
+#     budget kept, the node never drained, every daemon alive, one trial
+#     per array task, no task failed for want of Redis, distinct points,
+#     fallback points only around a fault).
 #
 # Skips (77) without root, Slurm's daemons, redis-server, the CLI or
 # proteind. Runs after the other e2e scripts (same ports; tests/plugin.am).
