@@ -184,7 +184,8 @@ static void redis_down(uint32_t job_id, uint32_t step)
         return;
     if (step != SLURM_BATCH_SCRIPT)
         snprintf(note, sizeof(note),
-                 "not requeued: only a batch step's job is, not step %u's",
+                 "not requeued: step %u is not a batch step (only the "
+                 "batch step of an sbatch job is requeued)",
                  step);
     else if (spank_protein_requeue(&state.cfg, job_id, note, sizeof(note)) == 0)
         snprintf(note + strlen(note), sizeof(note) - strlen(note),

@@ -96,19 +96,6 @@ case_requeued_while_down() {
 check "requeued while Redis is down: the spooled interrupt leaves the resumed run alone, its outcome is recorded" \
     case_requeued_while_down
 
-# restarts JOBID: how many times Slurm has requeued the job.
-restarts() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' | head -1; }
-
-# wait_requeued JOBID N: until the job is pending after its Nth requeue (10 s).
-wait_requeued() {
-    local n=100
-    while [ $n -gt 0 ]; do
-        [ "$(job_state "$1")" = PENDING ] && [ "$(restarts "$1")" = "$2" ] && return 0
-        sleep 0.1; n=$((n - 1))
-    done
-    echo "job $1: $(job_state "$1") after $(restarts "$1") requeue(s), not pending after $2"; return 1
-}
-
 # Redis down when array tasks start: each task is requeued, not failed,
 # and claims nothing; past requeue_max it fails, saying why; once Redis is
 # back a requeued task claims its trial and completes. With

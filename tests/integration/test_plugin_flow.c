@@ -297,7 +297,7 @@ static void test_redis_down(void)
         {"on_redis_down=requeue", SLURM_BATCH_SCRIPT,
          "; not requeued: slurmctld could not be asked about job 800"},
         {"on_redis_down=requeue", 0,
-         "; not requeued: only a batch step's job is, not step 0's"},
+         "; not requeued: step 0 is not a batch step"},
         {"on_redis_down=fail", SLURM_BATCH_SCRIPT, NULL},
     };
     char msg[PLUGIN_STUB_MSG + 2];
