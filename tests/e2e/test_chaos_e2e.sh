@@ -8,8 +8,9 @@
 #     meanwhile (by hand, or by any task ending on the node) leaves that
 #     run alone, and its outcome is recorded;
 #   - tasks that start while Redis is down are requeued (at most
-#     requeue_max times, then failed saying why) and claim once Redis is
-#     back; with on_redis_down=fail they fail at once;
+#     requeue_max times, then failed saying why; a --no-requeue job fails
+#     at once, saying why) and claim once Redis is back; with
+#     on_redis_down=fail they fail at once;
 #   - a 160-task array run by tests/bench/chaos_array.sh under one kind of
 #     fault after another (proteind killed, then stopped, with a standby;
 #     Redis frozen; slurmctld restarted; tasks cancelled and requeued; the
@@ -101,7 +102,7 @@ check "requeued while Redis is down: the spooled interrupt leaves the resumed ru
 # back a requeued task claims its trial and completes. With
 # on_redis_down=fail a task fails at once, as before.
 case_redis_down_requeue() {
-    local j t ok=0
+    local j k t ok=0
     make_sweep chaos-down 4 || return 1
     "$CLUSTER" plugstack requeue_max=2
     printf '#!/bin/sh\necho "trial=$PROTEIN_TRIAL run=${SLURM_RESTART_COUNT:-0}"\necho score=0.25 >> "$PROTEIN_RESULT"\n' \
@@ -126,6 +127,13 @@ case_redis_down_requeue() {
     [ "$(job_state "${j}_1")" = FAILED ] || ok=1
     grep -q "not requeued: job [0-9]* has been requeued 2 times already (requeue_max=2)" \
         "$OUT/down.1.out" || { echo "task 1's output:"; cat "$OUT/down.1.out"; ok=1; }
+    # a job that may not be requeued fails at once, saying why
+    k=$(sbatch --parsable --no-requeue --sweep=chaos-down -o "$OUT/down-norequeue.out" \
+        "$OUT/down.sh" 2>/dev/null) || return 1
+    wait_done "$k" 10 || return 1
+    [ "$(job_state "$k")" = FAILED ] || ok=1
+    grep -q "not requeued: job $k may not be requeued (--no-requeue" "$OUT/down-norequeue.out" ||
+        { echo "the --no-requeue job's output:"; cat "$OUT/down-norequeue.out"; ok=1; }
     # Redis back: task 0 claims and completes
     "$CLUSTER" redis-start
     [ "$("$PROTEIN" status chaos-down --redis "$PROTEIN_REDIS" | grep -c 'budget: 0 of 4')" = 1 ] ||
