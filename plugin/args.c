@@ -13,6 +13,9 @@
  *   outcome_retry=SECONDS   how long task exit retries recording an outcome
  *   spool_dir=DIR           where outcomes that could not be recorded wait
  *   submit_check=yes|no     ask Redis about --sweep at submit time
+ *   on_redis_down=requeue|fail  a batch step that cannot reach Redis to
+ *                           claim asks Slurm to requeue its job, or fails
+ *   requeue_max=N           requeue a job at most N times in all
  */
 #include "config.h"
 
@@ -37,6 +40,8 @@ void spank_protein_config_defaults(spank_protein_config *cfg)
     snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s",
              SPANK_PROTEIN_SPOOL_DIR);
     cfg->submit_check = 1;
+    cfg->redis_down_requeue = 1;
+    cfg->requeue_max = 5;
 }
 
 /* Parses a decimal integer in [min, max]. Returns 0 or -1. */
@@ -189,6 +194,18 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
         } else if (KEY_IS("submit_check")) {
             bad = parse_bool(v, &cfg->submit_check);
             what = "yes or no";
+        } else if (KEY_IS("on_redis_down")) {
+            bad = 0;
+            if (strcmp(v, "requeue") == 0)
+                cfg->redis_down_requeue = 1;
+            else if (strcmp(v, "fail") == 0)
+                cfg->redis_down_requeue = 0;
+            else
+                bad = 1;
+            what = "requeue or fail";
+        } else if (KEY_IS("requeue_max")) {
+            bad = parse_int(v, 1, 1000, &cfg->requeue_max);
+            what = "a count from 1 to 1000";
         } else {
             if (rv == 0)
                 snprintf(
@@ -196,7 +213,8 @@ int spank_protein_args_parse(spank_protein_config *cfg, int ac, char **av,
                     "protein: unknown plugstack argument '%.*s' (known: redis, "
                     "password_file, result_dir, claim_timeout, "
                     "connect_timeout, command_timeout, lease, lease_margin, "
-                    "outcome_retry, spool_dir, submit_check)",
+                    "outcome_retry, spool_dir, submit_check, on_redis_down, "
+                    "requeue_max)",
                     (int)klen, arg);
             rv = -1;
             continue;

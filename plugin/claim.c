@@ -115,6 +115,8 @@ struct job_facts {
     uint32_t state;      /* job_state, flags included */
     uint32_t derived_ec; /* the highest exit code of its srun steps */
     uint16_t restarts;   /* requeues so far */
+    uint16_t batch;      /* an sbatch job */
+    uint16_t requeue;    /* may be requeued (--requeue, JobRequeue) */
 };
 
 /* The facts of job_id as slurmctld has them into *out: 0, or -1 when
@@ -136,6 +138,8 @@ static int job_facts(uint32_t job_id, struct job_facts *out)
             out->state = msg->job_array[i].job_state;
             out->derived_ec = msg->job_array[i].derived_ec;
             out->restarts = msg->job_array[i].restart_cnt;
+            out->batch = msg->job_array[i].batch_flag;
+            out->requeue = msg->job_array[i].requeue;
             rv = 0;
         }
     free_msg(msg);
@@ -238,6 +242,61 @@ int spank_protein_srun_oom(uint32_t job_id, int wait_ms)
         protein_sleep_ms(pause);
         pause *= 2;
     }
+}
+
+int spank_protein_requeue(const spank_protein_config *cfg, uint32_t job_id,
+                          char *note, size_t len)
+{
+    int (*requeue)(uint32_t, uint32_t);
+    int (*get_errno)(void);
+    char *(*str_error)(int);
+    struct job_facts f;
+    int e;
+
+    if (job_facts(job_id, &f) != 0) {
+        snprintf(note, len,
+                 "not requeued: slurmctld could not be asked about job %u",
+                 job_id);
+        return -1;
+    }
+    /* restart_cnt counts every requeue of the job, whatever its cause
+     * (scontrol requeue, a node failure, preemption): the cap bounds how
+     * long the job may wait in all, without a record of its own. */
+    if (f.restarts >= cfg->requeue_max) {
+        snprintf(note, len,
+                 "not requeued: job %u has been requeued %u times already "
+                 "(requeue_max=%d)",
+                 job_id, (unsigned)f.restarts, cfg->requeue_max);
+        return -1;
+    }
+    if (!f.batch) {
+        snprintf(note, len, "not requeued: job %u is not a batch job", job_id);
+        return -1;
+    }
+    if (!f.requeue) {
+        snprintf(note, len,
+                 "not requeued: job %u may not be requeued (--no-requeue, or "
+                 "JobRequeue=0 in slurm.conf)",
+                 job_id);
+        return -1;
+    }
+    *(void **)&requeue = dlsym(RTLD_DEFAULT, "slurm_requeue");
+    *(void **)&get_errno = dlsym(RTLD_DEFAULT, "slurm_get_errno");
+    *(void **)&str_error = dlsym(RTLD_DEFAULT, "slurm_strerror");
+    if (requeue == NULL || get_errno == NULL || str_error == NULL) {
+        snprintf(note, len,
+                 "not requeued: slurm_requeue is not found in this process");
+        return -1;
+    }
+    if (requeue(job_id, 0) != 0) {
+        e = get_errno();
+        snprintf(note, len, "not requeued: slurmctld refused: %s",
+                 str_error(e));
+        return -1;
+    }
+    snprintf(note, len, "requeued (%u of %d)", (unsigned)f.restarts + 1,
+             cfg->requeue_max);
+    return 0;
 }
 
 int spank_protein_claim(spank_t sp, pq_context *ctx,

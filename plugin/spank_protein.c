@@ -22,6 +22,12 @@
  * and surfaces from task_init in the job's output. A job without --sweep
  * makes no connection and touches no file.
  *
+ * A batch step that cannot reach Redis to claim (refused, timed out,
+ * busy, loading) asks slurmctld to requeue its job (on_redis_down, at
+ * most requeue_max times, claim.c) and then fails its task as before: a
+ * Redis outage delays an array rather than failing every task that starts
+ * during it.
+ *
  * Only the batch step of a job claims (one trial per array task). An srun
  * step inside it finds PROTEIN_TRIAL in the job's environment and does
  * nothing; one started with --export=NONE, which hides that, finds the
@@ -163,6 +169,32 @@ static int get_u32(spank_t sp, spank_item_t item, const char *what,
     return 0;
 }
 
+/* The claim (or the connection before it) of step `step` of job job_id
+ * could not reach Redis, state.error says so: with on_redis_down=requeue,
+ * a batch step asks slurmctld to requeue the job, so that an outage does
+ * not fail every array task that starts during it; the outcome, or why
+ * not, is added to state.error (the job's output) and said in the slurmd
+ * log. Any other step fails as before, saying why. */
+static void redis_down(uint32_t job_id, uint32_t step)
+{
+    char note[256];
+    size_t n = strlen(state.error);
+
+    if (!state.cfg.redis_down_requeue)
+        return;
+    if (step != SLURM_BATCH_SCRIPT)
+        snprintf(note, sizeof(note),
+                 "not requeued: step %u is not a batch step (only the "
+                 "batch step of an sbatch job is requeued)",
+                 step);
+    else if (spank_protein_requeue(&state.cfg, job_id, note, sizeof(note)) == 0)
+        snprintf(note + strlen(note), sizeof(note) - strlen(note),
+                 ": the task runs again after Slurm's hold of a requeued job "
+                 "and claims its trial then");
+    snprintf(state.error + n, sizeof(state.error) - n, "; %s", note);
+    slurm_info("%s (job %u)", state.error, job_id);
+}
+
 /* slurmstepd, as root, once the options are known: decides whether this
  * step claims (a --sweep job's batch step, or a step of its own) and
  * connects to Redis, where password_file is readable. Never fails. */
@@ -226,9 +258,13 @@ int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
     if (state.ctx == NULL)
         snprintf(state.error, sizeof(state.error),
                  "protein: out of memory connecting to Redis");
-    else if (state.ctx->err != PQ_OK)
+    else if (state.ctx->err != PQ_OK) {
         spank_protein_claim_error(state.ctx, state.ctx->err, sweep, state.error,
                                   sizeof(state.error));
+        if (state.ctx->err == PQ_EIO &&
+            spank_get_item(sp, S_JOB_ID, &job_id) == ESPANK_SUCCESS)
+            redis_down(job_id, step);
+    }
     return 0;
 }
 
@@ -313,10 +349,12 @@ int slurm_spank_user_init(spank_t sp, int ac, char **av)
                        (protein_clock_seconds(CLOCK_MONOTONIC) - t0) * 1e3,
                    state.connect_ms,
                    state.trial.trial->fallback ? " (fallback point)" : "");
-    else if (state.ctx->err == PQ_EIO)
+    else if (state.ctx->err == PQ_EIO) {
         spank_protein_claim_key(job.job_id, job.step_id, job.array_job_id,
                                 job.array_task_id, state.release_key,
                                 sizeof(state.release_key));
+        redis_down(job.job_id, job.step_id);
+    }
 done:
     if (state.ctx != NULL)
         pq_free(state.ctx);

@@ -50,6 +50,10 @@ typedef struct spank_protein_config {
     int outcome_retry_s;    /* task exit retries this long; default 30 */
     char spool_dir[SPANK_PROTEIN_PATH_MAX]; /* default /var/spool/protein */
     int submit_check; /* 1: ask Redis about the sweep at submit */
+    /* 1 (on_redis_down=requeue, the default): a batch step that cannot
+     * reach Redis to claim asks slurmctld to requeue its job; 0: fails */
+    int redis_down_requeue;
+    int requeue_max; /* at most this many requeues of a job; default 5 */
     /* 1: the line's redis= was refused (empty, over-long, a URL protein
      * cannot use): a --sweep step claims nothing rather than reach
      * another Redis than the admin meant */
@@ -188,6 +192,18 @@ int spank_protein_job_ended_by_slurm(uint32_t job_id);
  * may be an earlier run's), or slurmctld cannot be asked (one RPC's
  * timeout: the job is asked first, its steps only once it answered). */
 int spank_protein_srun_oom(uint32_t job_id, int wait_ms);
+
+/* A batch step that could not reach Redis to claim (PQ_EIO: unreachable,
+ * timed out, busy, loading) asks slurmctld to requeue its job job_id (an
+ * array task's own id), through slurm_requeue found in the slurmstepd
+ * that loaded the plugin: Slurm ends the step and holds the job a while
+ * (about two minutes) before it runs again and claims then. Refuses, with
+ * no RPC but the question, a job requeued cfg->requeue_max times already
+ * (its restart_cnt: requeues of any cause), not a batch job, or one that
+ * may not be requeued. Returns 0 with "requeued (N of MAX)" in note (len
+ * bytes), or -1 with "not requeued: WHY" there. Nothing to free. */
+int spank_protein_requeue(const spank_protein_config *cfg, uint32_t job_id,
+                          char *note, size_t len);
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
  * time the job has left by its time limit plus cfg->lease_margin_s (asked

@@ -17,6 +17,9 @@
 #               and past outcome_retry=3: outcomes are spooled, then
 #               replayed by the next tasks)
 #   redis       stop Redis (SIGTERM) for 5 s, then start it on its AOF
+#               (tasks that start while Redis is down, frozen or
+#               crashed are requeued by the plugin, then released from
+#               Slurm's hold 2 s after Redis is back)
 #   crash       SIGKILL Redis, start it again 2 s later on its AOF (fsync
 #               every second: the last second's writes may be lost)
 #   slurmctld   restart slurmctld
@@ -32,7 +35,8 @@
 # task ended, once its lease has passed; trials per state add up to the
 # meta counters and to n_trials; n_trials - n_lost <= max_trials; the
 # node never drained (sampled every 0.5 s); both proteinds and Redis
-# alive; no array task held two trials; every trial a distinct point;
+# alive; no array task held two trials; no task failed for want of
+# Redis (each was requeued); every trial a distinct point;
 # fallback points only during a fault (a coordinator killed, stopped or
 # cut off by a Redis outage, a budget raised) or within 10 s after it.
 # Exit status: the number of failed checks.
@@ -140,6 +144,17 @@ running_tasks() { squeue -h -j "$J" -t R -o %i | grep _ ; }
 pick() { running_tasks | shuf -n "$1" --random-source=<(yes "$RANDOM"); }
 leader() { $RCLI GET "$K:coordinator" | sed 's/#.*//'; }
 
+# release_requeued: the tasks that the plugin requeued while Redis was
+# down (pending, held by Slurm after a requeue) are eligible 2 s later,
+# not after Slurm's two-minute hold (see the requeue fault).
+release_requeued() {
+    local held
+    held=$(squeue -h -j "$J" -t PD -o '%i %r' | awk '$1 ~ /_/ && $2 == "BeginTime" { print $1 }')
+    [ -n "$held" ] || return 0
+    log "$(echo "$held" | wc -l) task(s) requeued while Redis was down"
+    ( sleep 2; for t in $held; do scontrol update jobid="$t" StartTime=now; done ) &
+}
+
 fault() {
     local t l n
     case $1 in
@@ -160,13 +175,14 @@ fault() {
         kill -CONT "$(cat "$D/proteind.$l.pid")"; log "pstop: $l thawed; leader now $(leader)" ;;
     freeze)
         log "freeze: Redis SIGSTOP"; "$CLUSTER" redis-freeze; sleep 6
-        "$CLUSTER" redis-thaw; log "freeze: Redis SIGCONT" ;;
+        "$CLUSTER" redis-thaw; log "freeze: Redis SIGCONT"; release_requeued ;;
     redis)
         log "redis: stop"; "$CLUSTER" redis-stop; sleep 5
-        "$CLUSTER" redis-start; log "redis: started ($($RCLI DBSIZE) keys)" ;;
+        "$CLUSTER" redis-start; log "redis: started ($($RCLI DBSIZE) keys)"; release_requeued ;;
     crash)
         log "crash: Redis SIGKILL"; kill -KILL "$(cat "$D/redis/redis.pid")"; sleep 2
-        "$CLUSTER" redis-start; log "crash: started on its AOF ($($RCLI DBSIZE) keys)" ;;
+        "$CLUSTER" redis-start; log "crash: started on its AOF ($($RCLI DBSIZE) keys)"
+        release_requeued ;;
     slurmctld)
         log "slurmctld: restart"; "$CLUSTER" slurmctld-restart; log "slurmctld: up" ;;
     scancel)
@@ -256,6 +272,8 @@ two_trials() {
     [ -z "$bad" ] || { echo "tasks with two trials: $bad"; return 1; }
 }
 check "no array task held two trials" two_trials
+check "no task failed for want of Redis ($(grep -c 'requeued ([0-9]* of [0-9]*).*(job [0-9]*)$' "$D/log/slurmd.log") requeued)" \
+    sh -c "! grep -q 'not requeued' '$D/log/slurmd.log'"
 dup_points() {
     local n d
     n=$($RCLI KEYS "$K:trial:*" | wc -l)

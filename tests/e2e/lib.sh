@@ -38,6 +38,20 @@ node_state() { sinfo -h -n "$E2E_NODE" -o %t; }
 job_state() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
 job_exit() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.*ExitCode=\([0-9:]*\).*/\1/p' | head -1; }
 
+# restarts JOBID: how many times Slurm has requeued the job.
+restarts() { scontrol show job -o "$1" 2>/dev/null | sed -n 's/.* Restarts=\([0-9]*\).*/\1/p' | head -1; }
+
+# wait_requeued JOBID N: until the job is pending after its Nth requeue
+# (10 s).
+wait_requeued() {
+    local n=100
+    while [ $n -gt 0 ]; do
+        [ "$(job_state "$1")" = PENDING ] && [ "$(restarts "$1")" = "$2" ] && return 0
+        sleep 0.1; n=$((n - 1))
+    done
+    echo "job $1: $(job_state "$1") after $(restarts "$1") requeue(s), not pending after $2"; return 1
+}
+
 # wait_done JOBID [SECONDS]: until no task of the job is pending or running
 # (default 30 s); polls every 0.1 s.
 wait_done() {

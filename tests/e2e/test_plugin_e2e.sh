@@ -154,18 +154,20 @@ case_redis_down() {
     msg=$(sbatch --parsable --sweep=e2e-outcomes -o "$OUT/down.out" --wrap 'echo ran' 2>&1) || ok=1
     echo "$msg" | grep -q "protein: warning: could not check sweep 'e2e-outcomes'" || ok=1
     j=$(echo "$msg" | tail -1)
-    wait_done "$j" 15 || ok=1
-    [ "$(job_state "$j")" = FAILED ] || ok=1
-    grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': cannot connect to Redis at redis://" "$OUT/down.out" || ok=1
+    # requeued (on_redis_down=requeue, the default), held by Slurm
+    wait_requeued "$j" 1 || ok=1
+    grep -q "protein: cannot claim a trial of sweep 'e2e-outcomes': cannot connect to Redis at redis://.*; requeued (1 of 5)" "$OUT/down.out" || ok=1
     grep -q '^ran' "$OUT/down.out" && ok=1
     node_up || { echo "node is $(node_state)"; ok=1; }
     later=$(sbatch --parsable -o /dev/null --wrap true)
     wait_done "$later" && [ "$(job_state "$later")" = COMPLETED ] || ok=1
+    scancel "$j"
+    wait_done "$j" 15 || ok=1
     "$CLUSTER" redis-start
     make_sweep e2e-outcomes 1000 > /dev/null || ok=1
     [ $ok -eq 0 ]
 }
-check "Redis down: submit warns, the task fails with a message, node not drained" case_redis_down
+check "Redis down: submit warns, the task is requeued with a message, node not drained" case_redis_down
 
 # slurmctld and Redis both hung when a batch script fails: the plugin's
 # question to slurmctld (did an srun step run out of memory?) waits out

@@ -40,7 +40,9 @@ static void check(const spank_protein_config *cfg)
         cfg->lease_s < 0 || cfg->lease_margin_s < 0 ||
         cfg->lease_margin_s > 86400 || cfg->outcome_retry_s < 0 ||
         cfg->outcome_retry_s > 3600 ||
-        (cfg->submit_check != 0 && cfg->submit_check != 1))
+        (cfg->submit_check != 0 && cfg->submit_check != 1) ||
+        (cfg->redis_down_requeue != 0 && cfg->redis_down_requeue != 1) ||
+        cfg->requeue_max < 1 || cfg->requeue_max > 1000)
         abort();
     o = spank_protein_connect_options(cfg, 1, cfg->claim_timeout_s * 1000);
     if ((cfg->redis_url[0] ? o.url != cfg->redis_url

@@ -279,31 +279,52 @@ static void test_no_sweep(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+static int task_init_status(char *msg, size_t len);
+
 /* Redis unreachable: init_post_opt and user_init still succeed (an error
- * there drains the node); the task fails in task_init with status 1. */
+ * there drains the node); the task fails in task_init with status 1. A
+ * batch step asks for a requeue (on_redis_down=requeue), which this
+ * process, without libslurm's API, cannot send: the message says so (the
+ * requeue itself: test_chaos_e2e.sh). A step that is not the batch step
+ * is never requeued; on_redis_down=fail says nothing of a requeue. */
 static void test_redis_down(void)
 {
-    pid_t pid;
-    int status = 0;
+    static const struct {
+        const char *on_redis_down;
+        uint32_t step;
+        const char *says; /* NULL: no "requeued" in the message */
+    } cases[] = {
+        {"on_redis_down=requeue", SLURM_BATCH_SCRIPT,
+         "; not requeued: slurmctld could not be asked about job 800"},
+        {"on_redis_down=requeue", 0,
+         "; not requeued: step 0 is not a batch step"},
+        {"on_redis_down=fail", SLURM_BATCH_SCRIPT, NULL},
+    };
+    char msg[PLUGIN_STUB_MSG + 2];
+    char *av[4] = {"redis=redis://127.0.0.1:1", NULL, "connect_timeout=300",
+                   NULL};
 
-    start_step("flow", "redis=redis://127.0.0.1:1", 800, SLURM_BATCH_SCRIPT);
-    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
-    CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
-    pid = fork();
-    CU_ASSERT_FATAL(pid >= 0);
-    if (pid == 0) {
-        slurm_spank_task_init(NULL, 0, NULL);
-        _exit(0);
+    av[1] = arg_result_dir;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        av[3] = (char *)cases[i].on_redis_down;
+        start_step_av("flow", 800, cases[i].step, 4, av);
+        CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+        CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+        CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
+        CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(msg, "protein: cannot claim a trial of "
+                                           "sweep 'flow': cannot connect to "
+                                           "Redis at redis://127.0.0.1:1"));
+        if (cases[i].says != NULL) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(msg, cases[i].says));
+        } else {
+            CU_ASSERT_PTR_NULL(strstr(msg, "requeued"));
+        }
+        plugin_stub.exit_status = 1 << 8;
+        CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+        slurm_spank_exit(NULL, 0, NULL);
     }
-    CU_ASSERT_EQUAL(waitpid(pid, &status, 0), pid);
-    CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
-    plugin_stub.exit_status = 1 << 8;
-    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
-    slurm_spank_exit(NULL, 0, NULL);
 }
-
-static int task_init_status(char *msg, size_t len);
 
 /* A node whose plugstack line has a redis= the plugin refuses (a password
  * in it, empty) logs it and goes on, as slurmstepd must; a --sweep step

@@ -75,6 +75,8 @@ static void test_args_defaults(void)
     CU_ASSERT_EQUAL(cfg.command_timeout_ms, 5000);
     CU_ASSERT_EQUAL(cfg.lease_s, 0);
     CU_ASSERT_EQUAL(cfg.submit_check, 1);
+    CU_ASSERT_EQUAL(cfg.redis_down_requeue, 1);
+    CU_ASSERT_EQUAL(cfg.requeue_max, 5);
 }
 
 static void test_args_every_key(void)
@@ -83,13 +85,13 @@ static void test_args_every_key(void)
     char err[512];
     pq_connect_options o;
 
-    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 8,
-                          "redis=redis://10.0.0.5:6380/2",
-                          "password_file=/etc/slurm/protein.pass",
-                          "result_dir=/var/tmp/protein", "claim_timeout=12",
-                          "connect_timeout=250", "command_timeout=9000",
-                          "lease=7200", "submit_check=no"),
-                    0);
+    CU_ASSERT_EQUAL(
+        parse(&cfg, err, sizeof(err), 10, "redis=redis://10.0.0.5:6380/2",
+              "password_file=/etc/slurm/protein.pass",
+              "result_dir=/var/tmp/protein", "claim_timeout=12",
+              "connect_timeout=250", "command_timeout=9000", "lease=7200",
+              "submit_check=no", "on_redis_down=fail", "requeue_max=1000"),
+        0);
     CU_ASSERT_STRING_EQUAL(cfg.redis_url, "redis://10.0.0.5:6380/2");
     CU_ASSERT_STRING_EQUAL(cfg.password_file, "/etc/slurm/protein.pass");
     CU_ASSERT_STRING_EQUAL(cfg.result_dir, "/var/tmp/protein");
@@ -98,6 +100,8 @@ static void test_args_every_key(void)
     CU_ASSERT_EQUAL(cfg.command_timeout_ms, 9000);
     CU_ASSERT_EQUAL(cfg.lease_s, 7200);
     CU_ASSERT_EQUAL(cfg.submit_check, 0);
+    CU_ASSERT_EQUAL(cfg.redis_down_requeue, 0);
+    CU_ASSERT_EQUAL(cfg.requeue_max, 1000);
 
     o = spank_protein_connect_options(&cfg, 1, 12000);
     CU_ASSERT_STRING_EQUAL(o.url, "redis://10.0.0.5:6380/2");
@@ -115,6 +119,11 @@ static void test_args_every_key(void)
     o = spank_protein_connect_options(&cfg, 1, 0);
     unsetenv("PROTEIN_REDIS");
     CU_ASSERT_STRING_EQUAL(o.url, PQ_DEFAULT_URL);
+    CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 2, "on_redis_down=requeue",
+                          "requeue_max=1"),
+                    0);
+    CU_ASSERT_EQUAL(cfg.redis_down_requeue, 1);
+    CU_ASSERT_EQUAL(cfg.requeue_max, 1);
 }
 
 static void test_args_unknown_key(void)
@@ -144,6 +153,11 @@ static void test_args_bad_values(void)
                                       "command_timeout=600001",
                                       "lease=-5",
                                       "submit_check=maybe",
+                                      "on_redis_down=retry",
+                                      "on_redis_down=",
+                                      "requeue_max=0",
+                                      "requeue_max=1001",
+                                      "requeue_max=two",
                                       "result_dir=relative/dir",
                                       "password_file=pass.txt",
                                       "redis=",
@@ -162,6 +176,13 @@ static void test_args_bad_values(void)
     CU_ASSERT_EQUAL(parse(&cfg, err, sizeof(err), 1, "claim_timeout=x"), -1);
     CU_ASSERT_EQUAL(cfg.claim_timeout_s, 5);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "'claim_timeout': bad value 'x'"));
+    CU_ASSERT_EQUAL(
+        parse(&cfg, err, sizeof(err), 2, "on_redis_down=Fail", "requeue_max=0"),
+        -1);
+    CU_ASSERT_EQUAL(cfg.redis_down_requeue, 1);
+    CU_ASSERT_EQUAL(cfg.requeue_max, 5);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "'on_redis_down': bad value 'Fail' "
+                                       "(expected requeue or fail)"));
     /* A Redis URL that pq_connect would refuse is refused here, naming
      * what is wrong, and marked: slurmstepd, which goes on, fails closed on
      * it rather than connect to the default Redis. */
