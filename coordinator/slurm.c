@@ -133,9 +133,7 @@ static struct {
     size_t n_answers;
     int64_t next_round; /* no round before this (ms) */
     int stop, done;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER,
-       .wake = PTHREAD_COND_INITIALIZER,
-       .over = PTHREAD_COND_INITIALIZER};
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Loads the library `name` and its calls into S; 0, or -1 with why. */
 static int load_lib(const char *name, char *why, size_t len)
@@ -391,12 +389,14 @@ static void publish(const answer *got, size_t n, int64_t now)
     S.n_answers = m;
 }
 
-/* The CLOCK_REALTIME time ms from now, for pthread_cond_timedwait. */
-static struct timespec realtime_in(int64_t ms)
+/* The CLOCK_MONOTONIC time ms from now, for pthread_cond_timedwait on
+ * S.wake and S.over (start_worker: a wall clock set back does not stretch
+ * a wait). */
+static struct timespec monotonic_in(int64_t ms)
 {
     struct timespec t;
 
-    clock_gettime(CLOCK_REALTIME, &t);
+    clock_gettime(CLOCK_MONOTONIC, &t);
     t.tv_sec += (time_t)(ms / 1000);
     t.tv_nsec += (long)(ms % 1000) * 1000000L;
     if (t.tv_nsec >= 1000000000L) {
@@ -436,7 +436,7 @@ static void *worker(void *unused)
             break;
         if (S.n_asked == 0 || now < S.next_round) {
             struct timespec until =
-                realtime_in(S.n_asked == 0 ? 60000 : S.next_round - now);
+                monotonic_in(S.n_asked == 0 ? 60000 : S.next_round - now);
 
             pthread_cond_timedwait(&S.wake, &S.lock, &until);
             continue;
@@ -488,9 +488,15 @@ static void *worker(void *unused)
  * SIGINT reach the main thread. 0, or -1 with why. */
 static int start_worker(char *why, size_t len)
 {
+    pthread_condattr_t attr;
     sigset_t all, old;
     int rc;
 
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&S.wake, &attr);
+    pthread_cond_init(&S.over, &attr);
+    pthread_condattr_destroy(&attr);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     rc = pthread_create(&S.thread, NULL, worker, NULL);
@@ -506,7 +512,7 @@ static int start_worker(char *why, size_t len)
 /* Contract in proteind.h. */
 void proteind_slurm_stop(void)
 {
-    struct timespec until = realtime_in(STOP_WAIT_MS);
+    struct timespec until = monotonic_in(STOP_WAIT_MS);
     int done;
 
     if (!S.started)
