@@ -2,7 +2,8 @@
  * proteind.c - the coordinator daemon: options, signals, the Redis
  * connection and the loop that serves every sweep.
  *
- * One loop, one thread: discover sweeps, keep or take each sweep's leader
+ * One loop, one thread (slurm.c has its own, which only asks slurmctld):
+ * discover sweeps, keep or take each sweep's leader
  * lease (leader.c), and give every held sweep a turn of its refit loop
  * (refit.c). A sweep with nothing left to coordinate is let go, and one
  * discovery no longer finds is forgotten, so that the served set holds
@@ -152,6 +153,8 @@ void proteind_log_at(proteind_level level, const char *fmt, ...)
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    /* one line whole: slurm.c's thread logs too */
+    flockfile(stderr);
     fprintf(stderr, "%s%s.%03ldZ proteind: %s",
             log_to_journal ? priorities[level] : "", stamp,
             ts.tv_nsec / 1000000, tags[level]);
@@ -159,6 +162,7 @@ void proteind_log_at(proteind_level level, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 /* Contract in proteind.h. */
@@ -1440,6 +1444,7 @@ int main(int argc, char **argv)
 
     rc = run(&d);
 
+    proteind_slurm_stop();
     for (size_t i = 0; i < d.n_sweeps; i++)
         forget_served(&d, d.sweeps[i]);
     free(d.sweeps);

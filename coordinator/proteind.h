@@ -73,7 +73,8 @@ void proteind_log_level_set(proteind_level level);
 /* Writes one line to stderr when `level` is shown: the level's syslog
  * priority (<3> to <7>) when stderr is the journal's stream, an ISO-8601
  * UTC time, "proteind:", "error: " or "warning: " for those levels, then
- * the printf-formatted message. Use the macros below. */
+ * the printf-formatted message, one line whole whatever thread logs.
+ * Use the macros below. */
 void proteind_log_at(proteind_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -97,30 +98,38 @@ int proteind_stopping(void);
  * in a child process since Slurm ends a process that has no slurm.conf.
  * Returns 1 when Slurm is used, 0 when not ("off", or "auto" that could
  * not load or initialize it), -1 when "on" could not; msg (len bytes)
- * says which and why, for one log line. Call once, before any other
- * thread. */
+ * says which and why, for one log line. When Slurm is used, starts the
+ * thread that asks slurmctld (proteind_slurm_stop ends it). Call once,
+ * before any other thread. */
 int proteind_slurm_start(const char *mode, char *msg, size_t len);
+
+/* Ends the thread that asks slurmctld: joined when its call returns
+ * within 2 s, else detached (a hung slurmctld; the process is ending)
+ * with a warning. Nothing when Slurm is not used. Call once, from the
+ * thread that called proteind_slurm_start, at exit. */
+void proteind_slurm_stop(void);
 
 /* 1 once proteind_slurm_start turned Slurm support on. */
 int proteind_slurm_on(void);
 
 /* What proteind_slurm_job says of a trial's job. */
 enum {
-    PROTEIND_JOB_RUNS = 1,     /* RUNNING or SUSPENDED, of a trusted uid */
-    PROTEIND_JOB_ENDED = 0,    /* anything else: expire the trial */
-    PROTEIND_JOB_NOANSWER = -1 /* slurmctld did not answer, now or lately */
+    PROTEIND_JOB_RUNS = 1,    /* RUNNING or SUSPENDED, of a trusted uid */
+    PROTEIND_JOB_ENDED = 0,   /* anything else: expire the trial */
+    PROTEIND_JOB_UNKNOWN = -1 /* not known yet: slurmctld asked, or silent */
 };
 
 /* Whether the Slurm job that claim_key names (the plugin's "JOB",
  * "JOB.STEP" or "ARRAYJOB_TASK") still runs: RUNNING or SUSPENDED, as
  * uid_a or uid_b (the sweep's owner, the claim's uid; -1 matches none).
  * A key that is no Slurm job's, a job unknown to slurmctld, in any other
- * state or of another user is PROTEIND_JOB_ENDED. Reads the job table
- * (one slurm_load_jobs, shared by every sweep) when the last one is over
- * a second old; after a call slurmctld did not answer, none for 30 s,
- * doubling up to PROTEIND_SLURM_GRACE_S while it stays silent
- * (PROTEIND_JOB_NOANSWER meanwhile; one warning). state (len bytes)
- * gets the job's state in words, for a log line. */
+ * state or of another user is PROTEIND_JOB_ENDED. Never waits on
+ * slurmctld: answers from what slurm.c's thread heard in the last 3 s,
+ * else posts the job for that thread's next round (at most one a
+ * second; after one slurmctld did not answer, none for 30 s, doubling up
+ * to PROTEIND_SLURM_GRACE_S while it stays silent; one warning) and
+ * returns PROTEIND_JOB_UNKNOWN. state (len bytes) gets the job's state
+ * in words, for a log line. Main thread only. */
 int proteind_slurm_job(const char *claim_key, long uid_a, long uid_b,
                        char *state, size_t len);
 

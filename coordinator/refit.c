@@ -758,9 +758,10 @@ static int short_of(const proteind_sweep *s, long depth)
  * get their lease renewed by their lease_seconds (pq_lease_extend: only
  * while they run under that claim key), so that each is asked about once
  * per lease at most; the rest are expired by the caller. *grace_s is set
- * to PROTEIND_SLURM_GRACE_S when slurmctld did not answer, so that the
- * caller expires only the trials due longer than that. The trial's claim
- * key and uid are written by the sweep's owner as much as by the plugin:
+ * to PROTEIND_SLURM_GRACE_S when some job's state is not known yet
+ * (slurm.c asks slurmctld meanwhile, or slurmctld is silent), so that the
+ * caller expires only the trials due longer than that this turn. The trial's
+ * claim key and uid are written by the sweep's owner as much as by the plugin:
  * they keep a trial of the owner's own sweep running at most as long as
  * some job of the owner, or of the claim's user, runs under that key. */
 static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s)
@@ -780,7 +781,7 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s)
         int job = proteind_slurm_job(due[i].claim_key, owner, due[i].uid, state,
                                      sizeof state);
 
-        if (job == PROTEIND_JOB_NOANSWER) {
+        if (job == PROTEIND_JOB_UNKNOWN) {
             *grace_s = PROTEIND_SLURM_GRACE_S;
             continue;
         }

@@ -15,7 +15,8 @@
 #     its lease keeps its trial: renewed, not expired, no retry; resumed,
 #     it completes as any job does (not late);
 #   - the same while slurmctld hangs for a while: one warning, the trial
-#     kept meanwhile (a bounded grace), renewed once slurmctld answers;
+#     kept meanwhile (a bounded grace), renewed once slurmctld answers,
+#     and proteind's loop never waits on it (the coordinator lease held);
 #   - a job running as a uid that is neither the sweep's owner nor the
 #     claim's (both rewritten) does not keep the trial: it expires;
 #   - with --slurm off, the same job loses its lease as without proteind
@@ -152,14 +153,34 @@ case_kept() {
     ! "$PROTEIN" show e2e-keep "$t" | grep -q '^late ' || return 1
     wait_done "$b" 30 && wait_field e2e-keep "$tb" status completed || return 1
     [ "$($RCLI HGET "protein:{$U/e2e-keep}:meta" n_lost)" = 0 ] &&
-        [ "$($RCLI LLEN "protein:{$U/e2e-keep}:retry")" = 0 ]
+        [ "$($RCLI LLEN "protein:{$U/e2e-keep}:retry")" = 0 ] || return 1
+    # one job due at a time: asked about alone, the job table never read
+    "$CLUSTER" proteind-stop e2e-keep
+    grep -o 'Slurm: [0-9]* slurm_load_job and [0-9]* slurm_load_jobs calls made' "$log" ||
+        { tail -3 "$log"; return 1; }
+    grep -q 'Slurm: [1-9][0-9]* slurm_load_job and 0 slurm_load_jobs calls' "$log"
 }
-check "proteind with Slurm: a job suspended past its lease keeps its trial, no retry; resumed, it completes (not late)" case_kept
+check "proteind with Slurm: a job suspended past its lease keeps its trial, no retry; resumed, it completes (not late); only its job asked about" case_kept
+
+# coordinator_held SWEEP SECONDS: the sweep's coordinator lease (5 s,
+# renewed every 1.7 s by proteind's loop) is held all along, sampled every
+# 0.2 s.
+coordinator_held() {
+    local n=$(( $2 * 5 )) ttl
+    while [ $n -gt 0 ]; do
+        ttl=$($RCLI PTTL "protein:{$U/$1}:coordinator")
+        [ "$ttl" -gt 0 ] 2>/dev/null ||
+            { echo "coordinator lease of $1 not held (PTTL $ttl)"; return 1; }
+        sleep 0.2; n=$((n - 1))
+    done
+}
 
 # slurmctld hung (SIGSTOP) while a job is suspended past its lease: the
-# one call proteind makes waits out its timeout and says so once, the
-# trial is kept (the grace), and once slurmctld answers again its lease
-# is renewed and the job, resumed, completes as any job does.
+# call proteind's Slurm thread makes waits out its timeout and says so
+# once while proteind's loop goes on (the sweep's coordinator lease stays
+# held: a loop that waited on slurmctld let it lapse), the trial is kept
+# (the grace), and once slurmctld answers again its lease is renewed and
+# the job, resumed, completes as any job does.
 case_silent() {
     local a t ok=1 ctld log=$D/log/proteind.e2e-silent.log
     served_sweep e2e-silent --slurm on || { cat "$log"; return 1; }
@@ -170,7 +191,9 @@ case_silent() {
         { cat "$log"; return 1; }
     ctld=$(cat "$D/slurmctld.pid")
     kill -STOP "$ctld"
+    coordinator_held e2e-silent 15 || ok=0
     wait_line "$log" 'warning: slurmctld does not answer' 45 || ok=0
+    ! grep -q 'lease lapsed' "$log" || ok=0
     sleep 5
     [ "$(trial_field e2e-silent "$t" status)" = running ] &&
         [ "$(trial_field e2e-silent "$t" retries)" = 0 ] || ok=0
@@ -181,7 +204,9 @@ case_silent() {
     scontrol resume "$a" || return 1
     wait_done "$a" 30 && wait_field e2e-silent "$t" status completed || return 1
     [ -z "$(trial_field e2e-silent "$t" late_key)" ] &&
-        [ "$(trial_field e2e-silent "$t" retries)" = 0 ]
+        [ "$(trial_field e2e-silent "$t" retries)" = 0 ] || return 1
+    "$CLUSTER" proteind-stop e2e-silent
+    grep -o 'Slurm: .* calls made' "$log"
 }
 check "proteind with Slurm, slurmctld hung: one warning, the suspended job's trial kept, renewed once slurmctld answers; it completes (not late)" case_silent
 

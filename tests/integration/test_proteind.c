@@ -1763,8 +1763,14 @@ static void test_finished_sweep_served_anew(void)
     CU_ASSERT(wait_queue("again2", 1, "again-all", 20000));
     CU_ASSERT(wait_log("again-all",
                        "sweep again2: has trials to coordinate again", 5000));
-    CU_ASSERT_EQUAL(count_log("again-all", "sweep again2: now the coordinator"),
-                    2);
+    /* taken at the start and once created anew; again-all serves every
+     * sweep the earlier tests left (longfit's fits among them), so under
+     * load a pass outlasts the 1 s lease, which lapses and is taken again
+     * (seen 4 times with the CPU busy): those are not counted */
+    CU_ASSERT_EQUAL(
+        count_log("again-all", "sweep again2: now the coordinator") -
+            count_log("again-all", "sweep again2: lease lapsed"),
+        2);
     kill9(pid);
 }
 
