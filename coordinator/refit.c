@@ -760,11 +760,14 @@ static int short_of(const proteind_sweep *s, long depth)
  * per lease at most; the rest are expired by the caller. *grace_s is set
  * to PROTEIND_SLURM_GRACE_S when some job's state is not known yet
  * (slurm.c asks slurmctld meanwhile, or slurmctld is silent), so that the
- * caller expires only the trials due longer than that this turn. The trial's
+ * caller expires only the trials due longer than that this turn; *before
+ * to the last deadline read when PQ_DUE_MAX trials were (more may be
+ * due, not asked about), else 0, so that it expires none due later. The trial's
  * claim key and uid are written by the sweep's owner as much as by the plugin:
  * they keep a trial of the owner's own sweep running at most as long as
  * some job of the owner, or of the claim's user, runs under that key. */
-static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s)
+static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s,
+                        double *before)
 {
     pq_due_lease *due = NULL;
     size_t n = 0;
@@ -774,9 +777,15 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s)
     int rc;
 
     *grace_s = 0;
+    *before = 0;
     rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner);
     if (rc != PQ_OK)
         return rc;
+    /* More may be due than were read: the caller expires none due after
+     * the last one read, which it would end unasked; those renewed or
+     * expired leave the front, so the next turns read the rest. */
+    if (n == PQ_DUE_MAX)
+        *before = due[n - 1].deadline;
     for (size_t i = 0; i < n; i++) {
         int job = proteind_slurm_job(due[i].claim_key, owner, due[i].uid, state,
                                      sizeof state);
@@ -812,6 +821,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     pq_observation *obs = NULL;
     size_t n = 0;
     long expired = 0, depth = 0, grace = 0;
+    double before = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
 
@@ -837,9 +847,10 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     }
     pq_observations_free(obs, n);
 
-    if (proteind_slurm_on() && (rc = keep_running(ctx, s, &grace)) != PQ_OK)
+    if (proteind_slurm_on() &&
+        (rc = keep_running(ctx, s, &grace, &before)) != PQ_OK)
         return rc;
-    rc = pq_expire_leases_after(ctx, s->name, grace, &expired);
+    rc = pq_expire_leases_after(ctx, s->name, grace, before, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)

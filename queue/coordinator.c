@@ -282,14 +282,14 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
 
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
-    return pq_expire_leases_after(ctx, sweep, 0, expired);
+    return pq_expire_leases_after(ctx, sweep, 0, 0, expired);
 }
 
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
-                           long *expired)
+                           double before, long *expired)
 {
-    char gb[32];
-    const char *argv[1] = {gb};
+    char gb[32], bb[48] = "";
+    const char *argv[2] = {gb, bb};
     int rc;
 
     if (expired)
@@ -302,11 +302,13 @@ int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
             "sweep '%s': an expiry's grace is 0 to %d s, not %ld", sweep,
             PQ_EXPIRE_GRACE_MAX, grace_s);
     snprintf(gb, sizeof gb, "%ld", grace_s);
+    if (before > 0)
+        snprintf(bb, sizeof bb, "%.6f", before);
     for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
         pq_reply *r = NULL;
         long got;
 
-        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 1, argv,
+        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 2, argv,
                             NULL, &r);
         if (rc != PQ_OK)
             return rc;

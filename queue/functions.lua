@@ -784,10 +784,11 @@ local function not_holder(meta, holder)
 end
 
 -- The time is the server's. Marks up to EXPIRE_CHUNK running trials
--- whose lease deadline passed more than grace seconds ago lost (or queued
+-- whose lease deadline passed more than grace seconds ago, and (when
+-- before, a deadline's text, is given) is not after it, lost (or queued
 -- for a retry); returns how many (EXPIRE_CHUNK: call again, more may be
 -- due).
-local function expire(keys, m, grace)
+local function expire(keys, m, grace, before)
   local meta = keys[1]
   local P = prefix_of(meta)
   local t_now = now()
@@ -796,7 +797,11 @@ local function expire(keys, m, grace)
   if err then
     return err
   end
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. (t_now - grace),
+  local cut = '(' .. (t_now - grace)
+  if before and tonumber(before) < t_now - grace then
+    cut = before
+  end
+  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', cut,
                              'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
   for i = 1, #expired, 2 do
     local id, deadline = expired[i], tonumber(expired[i + 1])
@@ -832,10 +837,13 @@ local function expire(keys, m, grace)
   return #expired / 2
 end
 
--- ARGV: grace in seconds (0 to GRACE_MAX; absent: 0). expire's grace lets
--- a coordinator that could not ask Slurm whether the trials' jobs still
--- run wait that long past their deadlines; a caller delays only the
--- expiry of the sweeps its ACL reaches, and never for more than GRACE_MAX.
+-- ARGV: grace in seconds (0 to GRACE_MAX; absent: 0), before (a
+-- deadline; absent or '': none). expire's grace lets a coordinator that
+-- could not ask Slurm whether the trials' jobs still run wait that long
+-- past their deadlines, and before spares the trials due after the last
+-- one it asked about (protein_due read only the earliest); a caller delays only the
+-- expiry of the sweeps its ACL reaches, and never for more than
+-- GRACE_MAX.
 local function expire_after(keys, a, m)
   local grace = 0
   if a[1] ~= nil then
@@ -844,7 +852,13 @@ local function expire_after(keys, a, m)
       return fail('EINVAL', 'the grace of an expiry is 0 to ' .. GRACE_MAX .. ' seconds')
     end
   end
-  return expire(keys, m, grace)
+  local before = a[2]
+  if before == '' then
+    before = nil
+  elseif before ~= nil and not (string.match(before, '^%d+%.?%d*$') and tonumber(before)) then
+    return fail('EINVAL', 'the deadline an expiry stops before is a time in seconds')
+  end
+  return expire(keys, m, grace, before)
 end
 
 -- Read-only. ARGV: the most trials to return (1 to DUE_MAX). The running

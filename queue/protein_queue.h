@@ -914,9 +914,12 @@ int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired);
 /* pq_expire_leases for the trials whose deadline passed more than grace_s
  * seconds ago (0 to PQ_EXPIRE_GRACE_MAX, else PQ_EINVAL): a coordinator
  * that could not ask Slurm whether their jobs still run waits that long
- * before it expires them. */
+ * before it expires them. With before > 0 (a deadline as pq_leases_due
+ * gives it), only those due at or before it: a coordinator that read only
+ * the earliest trials due (PQ_DUE_MAX of them) expires none due after
+ * the last it asked about. */
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
-                           long *expired);
+                           double before, long *expired);
 
 /* The most trials one pq_leases_due call returns (protein_due's DUE_MAX),
  * and the longest claim key it passes on. */

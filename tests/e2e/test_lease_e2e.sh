@@ -19,6 +19,8 @@
 #     and proteind's loop never waits on it (the coordinator lease held);
 #   - a job running as a uid that is neither the sweep's owner nor the
 #     claim's (both rewritten) does not keep the trial: it expires;
+#   - over 256 leases due at once (more than proteind reads in a turn):
+#     the trial of a suspended job among those not read is not expired;
 #   - with --slurm off, the same job loses its lease as without proteind
 #     (a retry queued) and its outcome is recorded late.
 #
@@ -230,6 +232,43 @@ case_untrusted() {
     wait_done "$a" 30 && [ $ok = 1 ]
 }
 check "proteind with Slurm: a running job of a uid the trial does not trust keeps nothing (expired, a retry queued)" case_untrusted
+
+# More trials due at once than proteind reads in a turn (256): 256
+# claims of jobs slurmctld does not know, and a job suspended, their
+# leases then set to fall due together, the 256 first. The trial not
+# read that turn is not expired unasked: the 256 expire, then the
+# suspended job's trial is read and renewed (running, no retry).
+case_many_due() {
+    local a t i ok=1 log=$D/log/proteind.e2e-many.log
+    make_sweep e2e-many-base 400 &&
+        "$PROTEIN" create "$D/e2e-many-base.yaml" --name e2e-many \
+            --max-retries 1 --redis "$PROTEIN_REDIS" > /dev/null &&
+        "$CLUSTER" proteind-start e2e-many --slurm on &&
+        wait_line "$log" 'starting: .*Slurm on' || { cat "$log"; return 1; }
+    for i in $(seq 1 256); do
+        $RCLI FCALL protein_claim 1 "protein:{$U/e2e-many}:meta" \
+            "$((3000000 + i))" "$(id -u)" "" 0 e2e 120 1 \
+            "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" "$U" \
+            > /dev/null || return 1
+    done
+    a=$(job e2e-many ma 3 4.5) || return 1
+    t=$(trial_of "$OUT/ma.out") || return 1
+    scontrol suspend "$a" || return 1
+    $RCLI EVAL "local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+          if id ~= ARGV[1] then redis.call('ZADD', KEYS[1], s - 1, id) end
+        end" 1 "protein:{$U/e2e-many}:leases" "$t" > /dev/null || return 1
+    sleep 12
+    [ "$(trial_field e2e-many "$t" status)" = running ] &&
+        [ "$(trial_field e2e-many "$t" retries)" = 0 ] ||
+        { echo "trial $t: $(trial_field e2e-many "$t" status), $(trial_field e2e-many "$t" error)"; ok=0; }
+    grep -q "trial $t: job $a is SUSPENDED: lease renewed" "$log" || { cat "$log"; ok=0; }
+    scancel "$a"
+    wait_done "$a" 30
+    "$CLUSTER" proteind-stop e2e-many
+    [ $ok = 1 ]
+}
+check "proteind with Slurm, over 256 leases due at once: a suspended job's trial not read that turn is not expired unasked" case_many_due
 
 # The same with --slurm off: the lease expires as it always did (a
 # retry queued), and the resumed job's outcome is recorded late.

@@ -995,7 +995,7 @@ static void test_lease_extend(void)
     pq_trial_record *r;
     size_t n_due = 0;
     long owner = -1, n = -1;
-    double deadline = 0;
+    double deadline = 0, b_deadline = 0;
     int leader = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("extend", (sweep_opts){.lease_seconds = 1,
@@ -1019,6 +1019,7 @@ static void test_lease_extend(void)
     CU_ASSERT_EQUAL(due[0].uid, OWNER);
     CU_ASSERT(due[0].deadline > unix_now() - 1);
     CU_ASSERT_STRING_EQUAL(due[1].claim_key, "ext-b");
+    b_deadline = due[1].deadline;
     free(due);
     CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner),
                     PQ_OK);
@@ -1044,12 +1045,19 @@ static void test_lease_extend(void)
     CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", 999, "ext-b", NULL),
                     PQ_ENOTRIAL);
 
-    /* b is due: a grace keeps it, no grace expires it (a retry queued) */
-    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, &n), PQ_OK);
+    /* b is due: a grace keeps it, no grace expires it (a retry queued);
+     * a cut before its deadline (the last read of a full protein_due)
+     * keeps it too */
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, 0, &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", -1, &n), PQ_EINVAL);
     CU_ASSERT_EQUAL(
-        pq_expire_leases_after(ctx, "extend", PQ_EXPIRE_GRACE_MAX + 1, &n),
+        pq_expire_leases_after(ctx, "extend", 0, b_deadline - 0.000001, &n),
+        PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", -1, 0, &n),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(
+        pq_expire_leases_after(ctx, "extend", PQ_EXPIRE_GRACE_MAX + 1, 0, &n),
         PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "extend", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
