@@ -20,21 +20,25 @@
  * slurmctld is asked by one worker thread, the only one that calls
  * libslurm once slurm_init ran: the refit loop never waits on slurmctld.
  * proteind_slurm_job answers from what the worker last heard (an answer
- * is used for ANSWER_MAX_AGE_MS) and otherwise posts the job's key for
- * the worker's next round and answers "not known yet": the caller keeps
- * that trial for the turn (the grace), and asks again in a later one. A
- * round starts at most once per ROUND_MIN_MS, only when some key was
- * asked, and asks about every key posted since the last, shared by every
- * sweep: one slurm_load_job per job id when they name SINGLE_MAX or
- * fewer (slurmctld packs only that job, or that array's records), else
- * one slurm_load_jobs for the whole table. A slurmctld that does not
- * answer holds the worker's call (up to twice its MessageTimeout: 20 s
- * by default), then no round for NOANSWER_BACKOFF_MS, doubling up to the
- * grace while it stays silent: the callers keep due trials for that
- * grace meanwhile and then expire them as without Slurm. That is said
- * once, and once when slurmctld answers again. proteind's exit waits
- * STOP_WAIT_MS at most for a call in flight, then leaves the worker
- * detached (the process ends; libslurm's call with it).
+ * is used for ANSWER_MAX_AGE_MS, and once more, however old within the
+ * grace, if no one read it yet: a refit loop whose passes take longer
+ * than ANSWER_MAX_AGE_MS, with many busy sweeps, would otherwise find
+ * every answer stale and never learn a job's state) and otherwise posts
+ * the job's key for the worker's next round and answers "not known yet":
+ * the caller keeps that trial for the turn (the grace), and asks again in
+ * a later one. A round starts at most once per ROUND_MIN_MS, only when
+ * some key was asked, and asks about every key posted since the last,
+ * shared by every sweep: one slurm_load_job per job id when they name
+ * SINGLE_MAX or fewer (slurmctld packs only that job, or that array's
+ * records), else one slurm_load_jobs for the whole table. A slurmctld
+ * that does not answer holds the worker's call (up to twice its
+ * MessageTimeout: 20 s by default), then no round for
+ * NOANSWER_BACKOFF_MS, doubling up to the grace while it stays silent:
+ * the callers keep due trials for that grace meanwhile and then expire
+ * them as without Slurm. That is said once, and once when slurmctld
+ * answers again. proteind's exit waits STOP_WAIT_MS at most for a call in
+ * flight, then leaves the worker detached (the process ends; libslurm's
+ * call with it).
  */
 #include "config.h"
 
@@ -61,6 +65,8 @@
 #define ROUND_MIN_MS 1000
 /* An answer is used for this long after the call that gave it began. */
 #define ANSWER_MAX_AGE_MS 3000
+/* An answer no one read yet is kept this long (the grace). */
+#define UNREAD_MAX_AGE_MS (PROTEIND_SLURM_GRACE_S * 1000)
 /* Up to this many distinct job ids in a round: one slurm_load_job each
  * (slurmctld packs that job, or that array's records); more: one
  * slurm_load_jobs for the whole table. */
@@ -92,6 +98,7 @@ typedef struct answer {
     uint32_t base; /* its state (JOB_STATE_BASE bits) when listed */
     uint32_t uid;  /* its user when listed */
     int64_t at;    /* when the call that said so began (ms) */
+    int unread;    /* not yet used by proteind_slurm_job */
 } answer;
 
 /* Which thread owns what (no other sharing; checked by reading, since
@@ -301,9 +308,12 @@ static int answer_from(const job_info_msg_t *jobs, const job_key *keys,
         const slurm_job_info_t *j =
             found ? &jobs->job_array[found->index] : NULL;
 
-        got[i] =
-            (answer){keys[i], j != NULL, j ? j->job_state & JOB_STATE_BASE : 0,
-                     j ? j->user_id : 0, at};
+        got[i] = (answer){keys[i],
+                          j != NULL,
+                          j ? j->job_state & JOB_STATE_BASE : 0,
+                          j ? j->user_id : 0,
+                          at,
+                          1};
     }
     free(index);
     return 0;
@@ -365,9 +375,10 @@ static size_t ask_round(const job_key *keys, size_t n, answer *got, int *silent,
 }
 /* Merges the n answers of a round (sorted) into S.answers, the new one
  * of a key replacing the old, dropping those older than
- * ANSWER_MAX_AGE_MS. Rounds start ROUND_MIN_MS apart at least, so the
- * answers of 4 rounds at most are that young: ANSWERS_MAX is never
- * reached. Worker thread, S.lock held. */
+ * ANSWER_MAX_AGE_MS unless still unread (then older than the grace).
+ * Rounds start ROUND_MIN_MS apart at least, so the answers of 4 rounds
+ * at most are that young; unread ones beyond ANSWERS_MAX are dropped,
+ * and their keys asked about again. Worker thread, S.lock held. */
 static void publish(const answer *got, size_t n, int64_t now)
 {
     size_t i = 0, j = 0, m = 0;
@@ -382,7 +393,9 @@ static void publish(const answer *got, size_t n, int64_t now)
             i++;
         if (c >= 0)
             j++;
-        if (now - a->at <= ANSWER_MAX_AGE_MS && m < ANSWERS_MAX)
+        if (m < ANSWERS_MAX &&
+            (now - a->at <= ANSWER_MAX_AGE_MS ||
+             (a->unread && now - a->at <= UNREAD_MAX_AGE_MS)))
             S.merged[m++] = *a;
     }
     memcpy(S.answers, S.merged, m * sizeof *S.merged);
@@ -637,8 +650,9 @@ int proteind_slurm_job(const char *claim_key, long uid_a, long uid_b,
                        char *state, size_t len)
 {
     job_key want;
-    answer a = {{0, 0}, 0, 0, 0, 0};
-    const answer *found;
+    answer a = {{0, 0}, 0, 0, 0, 0, 0};
+    answer *found;
+    int64_t age;
     const char *word;
     int known = 0;
 
@@ -650,7 +664,10 @@ int proteind_slurm_job(const char *claim_key, long uid_a, long uid_b,
     found = S.n_answers ? bsearch(&want, S.answers, S.n_answers,
                                   sizeof *S.answers, key_cmp)
                         : NULL;
-    if (found && proteind_now_ms() - found->at <= ANSWER_MAX_AGE_MS) {
+    age = found ? proteind_now_ms() - found->at : 0;
+    if (found && (age <= ANSWER_MAX_AGE_MS ||
+                  (found->unread && age <= UNREAD_MAX_AGE_MS))) {
+        found->unread = 0;
         a = *found;
         known = 1;
     } else if (S.n_asked < ASKED_MAX) {
