@@ -939,11 +939,14 @@ end
 -- allow_fallback (0|1), token for this claim, user name. A privileged
 -- caller claims for uid / user (the sweep's owner, or anyone when it is
 -- shared); anyone else claims for themself, in a sweep their ACL reaches.
+-- A stopped or paused sweep still lets a claim resume its trial (a
+-- requeued task: running trials finish and are recorded), a deleting
+-- one does not.
 local function claim(keys, a, m)
   local meta = keys[1]
   local P = prefix_of(meta)
   local key, token = a[1], a[8]
-  if m.state == 'stopped' or m.state == 'deleting' then
+  if m.state == 'deleting' then
     return fail('ESTOPPED', "sweep '" .. m.name .. "' is " .. m.state)
   end
   if privileged() and m.shared ~= '1' then
@@ -1024,8 +1027,8 @@ local function claim(keys, a, m)
     redis.call('HSET', P .. 'private', 'token:' .. id, add_digest(digests, token))
     return claim_reply(m, id, token, 1, attempts, t[2], t[3])
   end
-  if m.state == 'paused' then
-    return fail('ESTOPPED', "sweep '" .. m.name .. "' is paused")
+  if m.state == 'paused' or m.state == 'stopped' then
+    return fail('ESTOPPED', "sweep '" .. m.name .. "' is " .. m.state)
   end
 
   -- With no coordinator alive nothing else ends the leases of trials whose

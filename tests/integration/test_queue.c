@@ -2286,6 +2286,73 @@ static void test_expire_chunks(void)
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
 }
 
+/* A stopped sweep hands out no new trial, but a requeued task resumes its
+ * running or interrupted trial under the same claim key and records its
+ * outcome ("running trials finish and are recorded"); so does a paused
+ * one. A sweep being deleted resumes nothing. */
+static void test_stopped_sweep_resumes(void)
+{
+    pq_claim_request q = req_for("h-new");
+    pq_trial *x = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("halt", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("halt", "h-run");
+    pq_trial *b = claim_ok("halt", "h-int");
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "halt", b->id, b->token, "preempted"),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "halt", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "halt", &q, &x), PQ_ESTOPPED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "is stopped"));
+    pq_trial *a2 = claim_ok("halt", "h-run");
+    pq_trial *b2 = claim_ok("halt", "h-int");
+    CU_ASSERT_EQUAL(a2->id, a->id);
+    CU_ASSERT_TRUE(a2->resumed);
+    CU_ASSERT_EQUAL(b2->id, b->id);
+    CU_ASSERT_TRUE(b2->resumed);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "halt", a2->id, a2->token, 0.5, -1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "halt", b2->id, b2->token, 0.25, -1),
+                    PQ_OK);
+    pq_trial_record *r = record("halt", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_COMPLETED);
+    CU_ASSERT_EQUAL(r->attempts, 2);
+    pq_trial_record_free(r);
+    /* a key whose trial ended gets nothing, stopped or not */
+    q.claim_key = "h-run";
+    CU_ASSERT_EQUAL(pq_claim(ctx, "halt", &q, &x), PQ_ESTATE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "already completed"));
+    pq_sweep_info *info = NULL;
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "halt", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->state, PQ_SWEEP_STOPPED);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_COMPLETED], 2);
+    pq_sweep_info_free(info);
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("held", (sweep_opts){0}), PQ_OK);
+    pq_trial *c = claim_ok("held", "p-run");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "held", "pause", OWNER), PQ_OK);
+    q.claim_key = "p-new";
+    CU_ASSERT_EQUAL(pq_claim(ctx, "held", &q, &x), PQ_ESTOPPED);
+    pq_trial *c2 = claim_ok("held", "p-run");
+    CU_ASSERT_EQUAL(c2->id, c->id);
+    CU_ASSERT_TRUE(c2->resumed);
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("gone", (sweep_opts){0}), PQ_OK);
+    pq_trial *d = claim_ok("gone", "g-run");
+    CU_ASSERT(cli_is("0", "HSET", "protein:{gone}:meta", "state", "deleting"));
+    q.claim_key = "g-run";
+    CU_ASSERT_EQUAL(pq_claim(ctx, "gone", &q, &x), PQ_ESTOPPED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "is deleting"));
+    CU_ASSERT_PTR_NULL(x);
+    pq_trial_free(a);
+    pq_trial_free(b);
+    pq_trial_free(a2);
+    pq_trial_free(b2);
+    pq_trial_free(c);
+    pq_trial_free(c2);
+    pq_trial_free(d);
+}
+
 /* A user may write their own index: pq_sweep_list reads the first
  * PQ_OWNER_INDEX_MAX entries of it and names the user whose index holds
  * more, so that a shared proteind does not page through millions of names
@@ -2410,6 +2477,8 @@ static const cunit_test tests[] = {
     {"idempotent claim and resume", test_idempotent_claim},
     {"a trial run again keeps no old error", test_rerun_clears_error},
     {"budget, owner, pause and stop", test_budget_owner_state},
+    {"a stopped sweep resumes a requeued task's trial",
+     test_stopped_sweep_resumes},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
