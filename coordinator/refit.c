@@ -757,17 +757,19 @@ static int short_of(const proteind_sweep *s, long depth)
  * owner or the uid of the trial's claim, the claim key naming the job)
  * get their lease renewed by their lease_seconds (pq_lease_extend: only
  * while they run under that claim key), so that each is asked about once
- * per lease at most; the rest are expired by the caller. *grace_s is set
- * to PROTEIND_SLURM_GRACE_S when some job's state is not known yet
- * (slurm.c asks slurmctld meanwhile, or slurmctld is silent), so that the
- * caller expires only the trials due longer than that this turn; *before
- * to the last deadline read when PQ_DUE_MAX trials were (more may be
- * due, not asked about), else 0, so that it expires none due later. The trial's
- * claim key and uid are written by the sweep's owner as much as by the plugin:
- * they keep a trial of the owner's own sweep running at most as long as
- * some job of the owner, or of the claim's user, runs under that key. */
-static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s,
-                        double *before)
+ * per lease at most; the rest are expired by the caller, but for the
+ * trials whose job's state is not known yet (slurm.c asks slurmctld
+ * meanwhile, or slurmctld is silent): their ids go to spare (*n_spare of
+ * them, PQ_DUE_MAX at most), for the caller to keep each up to
+ * PROTEIND_SLURM_GRACE_S past its own deadline. *before is set to the
+ * last deadline read when PQ_DUE_MAX trials were (more may be due, not
+ * asked about), else 0, so that it expires none due later. The trial's
+ * claim key and uid are written by the sweep's owner as much as by the
+ * plugin: they keep a trial of the owner's own sweep running at most as
+ * long as some job of the owner, or of the claim's user, runs under that
+ * key. */
+static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
+                        size_t *n_spare, double *before)
 {
     pq_due_lease *due = NULL;
     size_t n = 0;
@@ -776,7 +778,7 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s,
     char state[128];
     int rc;
 
-    *grace_s = 0;
+    *n_spare = 0;
     *before = 0;
     rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner);
     if (rc != PQ_OK)
@@ -791,7 +793,7 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *grace_s,
                                      sizeof state);
 
         if (job == PROTEIND_JOB_UNKNOWN) {
-            *grace_s = PROTEIND_SLURM_GRACE_S;
+            spare[(*n_spare)++] = due[i].id;
             continue;
         }
         if (job != PROTEIND_JOB_RUNS) {
@@ -820,7 +822,9 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 {
     pq_observation *obs = NULL;
     size_t n = 0;
-    long expired = 0, depth = 0, grace = 0;
+    long expired = 0, depth = 0;
+    long spare[PQ_DUE_MAX];
+    size_t n_spare = 0;
     double before = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
@@ -848,9 +852,10 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     pq_observations_free(obs, n);
 
     if (proteind_slurm_on() &&
-        (rc = keep_running(ctx, s, &grace, &before)) != PQ_OK)
+        (rc = keep_running(ctx, s, spare, &n_spare, &before)) != PQ_OK)
         return rc;
-    rc = pq_expire_leases_after(ctx, s->name, grace, before, &expired);
+    rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S, before,
+                                spare, n_spare, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)

@@ -282,14 +282,16 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
 
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
-    return pq_expire_leases_after(ctx, sweep, 0, 0, expired);
+    return pq_expire_leases_after(ctx, sweep, 0, 0, NULL, 0, expired);
 }
 
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
-                           double before, long *expired)
+                           double before, const long *spare, size_t n_spare,
+                           long *expired)
 {
-    char gb[32], bb[48] = "";
-    const char *argv[2] = {gb, bb};
+    /* grace, before, then one decimal id per trial spared */
+    char text[2 + PQ_DUE_MAX][48];
+    const char *argv[2 + PQ_DUE_MAX];
     int rc;
 
     if (expired)
@@ -301,15 +303,25 @@ int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
             ctx, PQ_EINVAL,
             "sweep '%s': an expiry's grace is 0 to %d s, not %ld", sweep,
             PQ_EXPIRE_GRACE_MAX, grace_s);
-    snprintf(gb, sizeof gb, "%ld", grace_s);
+    if (n_spare > PQ_DUE_MAX)
+        return pq_set_error(ctx, PQ_EINVAL,
+                            "sweep '%s': an expiry spares at most %d trials, "
+                            "not %zu",
+                            sweep, PQ_DUE_MAX, n_spare);
+    snprintf(text[0], sizeof text[0], "%ld", grace_s);
+    text[1][0] = '\0';
     if (before > 0)
-        snprintf(bb, sizeof bb, "%.6f", before);
+        snprintf(text[1], sizeof text[1], "%.6f", before);
+    for (size_t i = 0; i < n_spare; i++)
+        snprintf(text[2 + i], sizeof text[2 + i], "%ld", spare[i]);
+    for (size_t i = 0; i < 2 + n_spare; i++)
+        argv[i] = text[i];
     for (int call = 0; call < EXPIRE_CALLS_MAX; call++) {
         pq_reply *r = NULL;
         long got;
 
-        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL, 2, argv,
-                            NULL, &r);
+        rc = pq_sweep_fcall(ctx, sweep, "protein_expire", 0, NULL,
+                            (int)(2 + n_spare), argv, NULL, &r);
         if (rc != PQ_OK)
             return rc;
         got = r->type == REDIS_REPLY_INTEGER ? (long)r->integer : 0;

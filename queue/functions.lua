@@ -783,12 +783,51 @@ local function not_holder(meta, holder)
               "' is held by " .. tostring(cur or 'nobody') .. ', not ' .. tostring(holder))
 end
 
--- The time is the server's. Marks up to EXPIRE_CHUNK running trials
--- whose lease deadline passed more than grace seconds ago, and (when
--- before, a deadline's text, is given) is not after it, lost (or queued
--- for a retry); returns how many (EXPIRE_CHUNK: call again, more may be
--- due).
-local function expire(keys, m, grace, before)
+-- Ends the lease of trial id (deadline: its lease's, a number) of the
+-- sweep of meta (m its meta): a running trial becomes lost, or queued for
+-- a retry within max_retries, with a "lost" observation; any other
+-- (ended, or no trial hash: a broken entry) just leaves the leases.
+local function end_lease(meta, m, id, deadline, t_now)
+  local P = prefix_of(meta)
+  local tk = P .. 'trial:' .. id
+  local t = {}
+  if type_of(tk) == 'hash' then
+    t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
+  end
+  redis.call('ZREM', P .. 'leases', id)
+  if t[4] ~= 'running' then
+    return
+  end
+  local holder = type(t[1]) == 'string' and t[1] or '?'
+  if t[1] then
+    redis.call('HDEL', P .. 'claims', t[1])
+  end
+  local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'late:' .. id)
+  if type(secret[1]) == 'string' then
+    redis.call('HSET', P .. 'private', 'late:' .. id,
+               add_late(secret[2], secret[1], stamp(deadline), holder))
+  end
+  observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
+  local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
+                   string.sub(holder, 1, FIELD_MAX) .. ')'
+  local retries = whole(t[2], true) or m.max_retries
+  if retries < m.max_retries then
+    redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
+    redis.call('RPUSH', P .. 'retry', id)
+  else
+    count(meta, nil, 'lost')
+    redis.call('HSET', tk, 'status', 'lost', 'error', err_text, 'ended_at', stamp(t_now))
+  end
+end
+
+-- The time is the server's. Ends (end_lease) up to EXPIRE_CHUNK leases
+-- whose deadline has passed, and (when before, a deadline's text, is
+-- given) is not after it, except those of the trials in spare (a set of
+-- ids; nil: none) whose deadline passed grace seconds ago or less;
+-- returns how many it ended (EXPIRE_CHUNK: call again, more may be due).
+-- The leases spared are read past, not counted: however many there are,
+-- they never hide the ones due after them.
+local function expire(keys, m, grace, before, spare)
   local meta = keys[1]
   local P = prefix_of(meta)
   local t_now = now()
@@ -797,53 +836,41 @@ local function expire(keys, m, grace, before)
   if err then
     return err
   end
-  local cut = '(' .. (t_now - grace)
-  if before and tonumber(before) < t_now - grace then
+  local cut = '(' .. t_now
+  if before and tonumber(before) < t_now then
     cut = before
   end
-  local expired = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', cut,
-                             'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK)
-  for i = 1, #expired, 2 do
-    local id, deadline = expired[i], tonumber(expired[i + 1])
-    local tk = P .. 'trial:' .. id
-    local t = {}
-    if type_of(tk) == 'hash' then
-      t = redis.call('HMGET', tk, 'claim_key', 'retries', 'fallback', 'status')
+  spare = spare or {}
+  local n_spare = 0
+  for _ in pairs(spare) do
+    n_spare = n_spare + 1
+  end
+  local due = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', cut,
+                         'WITHSCORES', 'LIMIT', 0, EXPIRE_CHUNK + n_spare)
+  local ended = 0
+  for i = 1, #due, 2 do
+    local id, deadline = due[i], tonumber(due[i + 1])
+    if ended == EXPIRE_CHUNK then
+      break
     end
-    redis.call('ZREM', P .. 'leases', id)
-    if t[4] == 'running' then
-      local holder = type(t[1]) == 'string' and t[1] or '?'
-      if t[1] then
-        redis.call('HDEL', P .. 'claims', t[1])
-      end
-      local secret = redis.call('HMGET', P .. 'private', 'token:' .. id, 'late:' .. id)
-      if type(secret[1]) == 'string' then
-        redis.call('HSET', P .. 'private', 'late:' .. id,
-                   add_late(secret[2], secret[1], stamp(deadline), holder))
-      end
-      observe(P, id, 'lost', redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
-      local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
-                       string.sub(holder, 1, FIELD_MAX) .. ')'
-      local retries = whole(t[2], true) or m.max_retries
-      if retries < m.max_retries then
-        redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
-        redis.call('RPUSH', P .. 'retry', id)
-      else
-        count(meta, nil, 'lost')
-        redis.call('HSET', tk, 'status', 'lost', 'error', err_text, 'ended_at', stamp(t_now))
-      end
+    if not (spare[id] and deadline >= t_now - grace) then
+      end_lease(meta, m, id, deadline, t_now)
+      ended = ended + 1
     end
   end
-  return #expired / 2
+  return ended
 end
 
 -- ARGV: grace in seconds (0 to GRACE_MAX; absent: 0), before (a
--- deadline; absent or '': none). expire's grace lets a coordinator that
--- could not ask Slurm whether the trials' jobs still run wait that long
--- past their deadlines, and before spares the trials due after the last
--- one it asked about (protein_due read only the earliest); a caller delays only the
--- expiry of the sweeps its ACL reaches, and never for more than
--- GRACE_MAX.
+-- deadline; absent or '': none), then the ids of the trials to spare (up
+-- to DUE_MAX, as protein_due names them). expire's grace lets a
+-- coordinator that could not learn yet whether a trial's job still runs
+-- keep that trial up to that long past its deadline, trial by trial: the
+-- others due are expired at once, so that a job Slurm said ended never
+-- waits for another's answer. before spares the trials due after the
+-- last one it asked about (protein_due read only the earliest). A caller
+-- delays only the expiry of the sweeps its ACL reaches, and never for
+-- more than GRACE_MAX.
 local function expire_after(keys, a, m)
   local grace = 0
   if a[1] ~= nil then
@@ -858,7 +885,18 @@ local function expire_after(keys, a, m)
   elseif before ~= nil and not (string.match(before, '^%d+%.?%d*$') and tonumber(before)) then
     return fail('EINVAL', 'the deadline an expiry stops before is a time in seconds')
   end
-  return expire(keys, m, grace, before)
+  if #a - 2 > DUE_MAX then
+    return fail('EINVAL', 'an expiry spares at most ' .. DUE_MAX .. ' trials')
+  end
+  local spare = {}
+  for i = 3, #a do
+    if not string.match(a[i], '^[1-9]%d*$') or #a[i] > 18 then
+      return fail('EINVAL', 'an expiry spares trials by their ids, not ' ..
+                  string.sub(a[i], 1, FIELD_MAX))
+    end
+    spare[a[i]] = true
+  end
+  return expire(keys, m, grace, before, spare)
 end
 
 -- Read-only. ARGV: the most trials to return (1 to DUE_MAX). The running

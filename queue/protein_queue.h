@@ -911,15 +911,18 @@ int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired);
  * GRACE_MAX), in seconds. */
 #define PQ_EXPIRE_GRACE_MAX 3600
 
-/* pq_expire_leases for the trials whose deadline passed more than grace_s
- * seconds ago (0 to PQ_EXPIRE_GRACE_MAX, else PQ_EINVAL): a coordinator
- * that could not ask Slurm whether their jobs still run waits that long
- * before it expires them. With before > 0 (a deadline as pq_leases_due
- * gives it), only those due at or before it: a coordinator that read only
- * the earliest trials due (PQ_DUE_MAX of them) expires none due after
- * the last it asked about. */
+/* pq_expire_leases, sparing the trials spare[0..n_spare) (n_spare at
+ * most PQ_DUE_MAX, spare may be NULL when 0) while their deadline passed
+ * grace_s seconds ago or less (0 to PQ_EXPIRE_GRACE_MAX, else PQ_EINVAL):
+ * a coordinator that has no answer yet from Slurm about a trial's job
+ * keeps that trial that long, and expires the others due at once. With
+ * before > 0 (a deadline as pq_leases_due gives it), only those due at
+ * or before it: a coordinator that read only the earliest trials due
+ * (PQ_DUE_MAX of them) expires none due after the last it asked about.
+ * All in the server's calls, each atomic. */
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
-                           double before, long *expired);
+                           double before, const long *spare, size_t n_spare,
+                           long *expired);
 
 /* The most trials one pq_leases_due call returns (protein_due's DUE_MAX),
  * and the longest claim key it passes on. */

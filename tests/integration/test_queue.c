@@ -1045,20 +1045,25 @@ static void test_lease_extend(void)
     CU_ASSERT_EQUAL(pq_lease_extend(ctx, "extend", "C", 999, "ext-b", NULL),
                     PQ_ENOTRIAL);
 
-    /* b is due: a grace keeps it, no grace expires it (a retry queued);
-     * a cut before its deadline (the last read of a full protein_due)
-     * keeps it too */
-    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, 0, &n), PQ_OK);
+    /* b is due: spared within a grace it stays, unspared it expires (a
+     * retry queued); a cut before its deadline (the last read of a full
+     * protein_due) keeps it too */
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, 0, &b->id, 1, &n),
+                    PQ_OK);
     CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_EQUAL(
-        pq_expire_leases_after(ctx, "extend", 0, b_deadline - 0.000001, &n),
-        PQ_OK);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 0,
+                                           b_deadline - 0.000001, NULL, 0, &n),
+                    PQ_OK);
     CU_ASSERT_EQUAL(n, 0);
-    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", -1, 0, &n),
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", -1, 0, &b->id, 1, &n),
                     PQ_EINVAL);
-    CU_ASSERT_EQUAL(
-        pq_expire_leases_after(ctx, "extend", PQ_EXPIRE_GRACE_MAX + 1, 0, &n),
-        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend",
+                                           PQ_EXPIRE_GRACE_MAX + 1, 0, &b->id,
+                                           1, &n),
+                    PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "extend", 60, 0, &b->id,
+                                           PQ_DUE_MAX + 1, &n),
+                    PQ_EINVAL);
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "extend", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, 1);
     r = record("extend", a->id);
@@ -1093,6 +1098,75 @@ static void test_lease_extend(void)
     pq_trial_free(a);
     pq_trial_free(b);
     pq_trial_free(c);
+}
+
+/* protein_expire's spared trials: each one named is kept while its own
+ * deadline passed grace seconds ago or less, and the others due are
+ * expired in the same call, however long a spared one may still wait
+ * (the grace was per sweep: one job whose state slurmctld had not told
+ * yet held every due trial of the sweep for up to the grace). A cut
+ * (before) still spares the trials due after it; malformed ids are
+ * refused. */
+static void test_expire_spares_trials(void)
+{
+    pq_trial *t[4];
+    pq_trial_record *r;
+    long spare[3], n = 0;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("spare", (sweep_opts){.lease_seconds = 1, .max_retries = 1}),
+        PQ_OK);
+    /* t1 due 20 ms after t0 at least: a cut falls between them */
+    t[0] = claim_ok("spare", "sp0");
+    sleep_s(0.02);
+    t[1] = claim_ok("spare", "sp1");
+    t[2] = claim_ok("spare", "sp2");
+    t[3] = claim_ok("spare", "sp3");
+    sleep_s(1.2);
+    /* t0 and t1 spared (with an id not due, which changes nothing); t2
+     * and t3 expired at once */
+    spare[0] = t[0]->id;
+    spare[1] = t[1]->id;
+    spare[2] = 999;
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "spare", 60, 0, spare, 3, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    for (int i = 0; i < 4; i++) {
+        r = record("spare", t[i]->id);
+        CU_ASSERT_EQUAL(r->state, i < 2 ? PQ_TRIAL_RUNNING : PQ_TRIAL_QUEUED);
+        pq_trial_record_free(r);
+    }
+    /* a cut just past t0's deadline: spared, t0 stays; then unspared it
+     * goes, and t1, unspared too, stays, being due after the cut */
+    r = record("spare", t[0]->id);
+    double cut = r->deadline + 0.01;
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "spare", 60, cut, spare, 1, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 0);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "spare", 60, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    r = record("spare", t[1]->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    /* a spared trial whose deadline passed over grace seconds ago goes */
+    sleep_s(1.1);
+    CU_ASSERT_EQUAL(
+        pq_expire_leases_after(ctx, "spare", 1, 0, &spare[1], 1, &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    r = record("spare", t[1]->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    /* ids are decimal trial ids */
+    char *out = redis_harness_cli_line(
+        &server,
+        (const char *const[]){"FCALL", "protein_expire", "1",
+                              "protein:{spare}:meta", "0", "", "x1", NULL});
+    CU_ASSERT_PTR_NOT_NULL(out && strstr(out, "EINVAL"));
+    free(out);
+    for (int i = 0; i < 4; i++)
+        pq_trial_free(t[i]);
 }
 
 static void test_coordinator_queue(void)
@@ -2256,8 +2330,17 @@ static void test_expire_chunks(void)
         pq_trial_free(t);
     }
     sleep_s(1.2);
+    /* trials spared (the first due) are read past, not counted: the chunk
+     * is 1000 others */
     CU_ASSERT(
-        cli_is("1000", "FCALL", "protein_expire", "1", "protein:{many}:meta"));
+        redis_harness_cli_is(&server, "1000",
+                             (const char *const[]){"FCALL", "protein_expire",
+                                                   "1", "protein:{many}:meta",
+                                                   "60", "", "1", "2", NULL}));
+    CU_ASSERT(
+        cli_is("running", "HGET", "protein:{many}:trial:1", "status", NULL));
+    CU_ASSERT(
+        cli_is("running", "HGET", "protein:{many}:trial:2", "status", NULL));
     long n = 0;
     CU_ASSERT_EQUAL(pq_expire_leases(ctx, "many", &n), PQ_OK);
     CU_ASSERT_EQUAL(n, N - 1000);
@@ -2477,6 +2560,7 @@ static const cunit_test tests[] = {
     {"idempotent claim and resume", test_idempotent_claim},
     {"a trial run again keeps no old error", test_rerun_clears_error},
     {"budget, owner, pause and stop", test_budget_owner_state},
+    {"an expiry spares the trials it names, alone", test_expire_spares_trials},
     {"a stopped sweep resumes a requeued task's trial",
      test_stopped_sweep_resumes},
     {"a budget set or raised", test_set_budget},
