@@ -166,8 +166,24 @@ static void describe(const pq_spool_record *rec, char *buf, size_t len)
         snprintf(buf, len, "sweep %s trial %ld", rec->sweep, rec->trial_id);
 }
 
+/* pq_spool_apply_try, but a release's trial id (pq_release: 0 when
+ * nothing was released) goes to *released. */
+static int apply_try(pq_context *ctx, const pq_spool_record *rec,
+                     int *unanswered, long *released)
+{
+    int rc;
+
+    if (rec->kind != PQ_SPOOL_RELEASE)
+        return pq_spool_apply_try(ctx, rec, unanswered);
+    rc = pq_release(ctx, rec->sweep, rec->claim_key, rec->token, rec->text,
+                    released);
+    *unanswered |= rc == PQ_EIO && ctx->unanswered;
+    return rc;
+}
+
 int spank_protein_record(const spank_protein_config *cfg,
-                         const pq_spool_record *rec, double started)
+                         const pq_spool_record *rec, double started,
+                         long *released)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
     const double start = protein_clock_seconds(CLOCK_MONOTONIC);
@@ -183,6 +199,7 @@ int spank_protein_record(const spank_protein_config *cfg,
     char why[sizeof ctx->errstr] = "", tried[160];
     pq_spool_stats stats;
     int rc, tries = 0, pause = 250, unanswered = 0;
+    long released_id = 0;
 
     describe(rec, what, sizeof(what));
     for (;;) {
@@ -194,7 +211,7 @@ int spank_protein_record(const spank_protein_config *cfg,
             return -1;
         }
         rc = ctx->err != PQ_OK ? ctx->err
-                               : pq_spool_apply_try(ctx, rec, &unanswered);
+                               : apply_try(ctx, rec, &unanswered, &released_id);
         if (rc != PQ_EIO)
             break;
         snprintf(why, sizeof(why), "%s", ctx->errstr);
@@ -212,6 +229,8 @@ int spank_protein_record(const spank_protein_config *cfg,
         pause = pause * 2 > 4000 ? 4000 : pause * 2;
     }
     if (rc == PQ_OK) {
+        if (released)
+            *released = released_id == 0 && unanswered ? -1 : released_id;
         /* Redis answers: apply what earlier tasks on this node spooled. */
         if (pq_spool_replay(ctx, cfg->spool_dir, 64, &stats, log_replay,
                             NULL) != PQ_OK &&
@@ -276,7 +295,7 @@ int spank_protein_outcome_report(const spank_protein_config *cfg,
     rec.kind = o->kind == SPANK_PROTEIN_COMPLETED ? PQ_SPOOL_COMPLETED
                : o->kind == SPANK_PROTEIN_FAILED  ? PQ_SPOOL_FAILED
                                                   : PQ_SPOOL_INTERRUPTED;
-    if ((rc = spank_protein_record(cfg, &rec, started)) < 0)
+    if ((rc = spank_protein_record(cfg, &rec, started, NULL)) < 0)
         return -1;
     when = rc == 1 ? " (spooled: recorded when replayed)" : "";
     if (o->kind == SPANK_PROTEIN_COMPLETED)

@@ -399,6 +399,7 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 static void release_abandoned_claim(void)
 {
     pq_spool_record rec;
+    long released = 0;
 
     memset(&rec, 0, sizeof(rec));
     rec.kind = PQ_SPOOL_RELEASE;
@@ -409,10 +410,24 @@ static void release_abandoned_claim(void)
              "the claim timed out on the node; the task did not run the trial");
     state.release_key[0] = '\0';
     if (spank_protein_record(&state.cfg, &rec,
-                             protein_clock_seconds(CLOCK_MONOTONIC)) == 0)
-        slurm_info(
-            "protein: sweep %s: claim %s released (it timed out on the node)",
-            rec.sweep, rec.claim_key);
+                             protein_clock_seconds(CLOCK_MONOTONIC),
+                             &released) != 0)
+        return;
+    if (released > 0)
+        slurm_info("protein: sweep %s: claim %s timed out on the node; "
+                   "released: trial %ld goes back to the retry list",
+                   rec.sweep, rec.claim_key, released);
+    else if (released == 0)
+        slurm_info("protein: sweep %s: claim %s timed out on the node; "
+                   "nothing to release: Redis never served it, or its "
+                   "trial moved on since (resumed by a requeued task, "
+                   "ended or expired)",
+                   rec.sweep, rec.claim_key);
+    else
+        slurm_info("protein: sweep %s: claim %s timed out on the node; "
+                   "released by a try that got no answer, or nothing to "
+                   "release",
+                   rec.sweep, rec.claim_key);
 }
 
 /* A task killed by SIGKILL: by the out-of-memory killer when the step's

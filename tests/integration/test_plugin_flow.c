@@ -569,12 +569,58 @@ static void test_abandoned_claim_released(void)
     CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
     plugin_stub.exit_status = 1 << 8;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(plugin_stub.last_info,
+               "claim 500_3 timed out on the node; released: trial 1 goes "
+               "back to the retry list"));
     slurm_spank_exit(NULL, 0, NULL);
     r = trial("frozen", 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
     CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: "));
     pq_trial_record_free(r);
+}
+
+/* The same, but a requeued task resumed the trial under the claim key
+ * before this task's exit: the release gives nothing back, and the node's
+ * log says so (it said "released" whatever happened). */
+static void test_abandoned_claim_moved_on(void)
+{
+    char msg[PLUGIN_STUB_MSG + 2];
+    pq_claim_request req;
+    pq_context *ctx;
+    pq_trial *t = NULL;
+    pq_trial_record *r;
+
+    CU_ASSERT_EQUAL_FATAL(create_sweep("frozen2"), PQ_OK);
+    start_step_spooled("frozen2", 951, "outcome_retry=5");
+    CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&harness), 0);
+    CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
+    CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
+    CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+    ctx = connect_queue();
+    memset(&req, 0, sizeof(req));
+    req.claim_key = "500_3";
+    req.uid = (long)getuid();
+    req.user = getpwuid(getuid())->pw_name;
+    req.array_index = 3;
+    CU_ASSERT_EQUAL_FATAL(pq_claim(ctx, q("frozen2"), &req, &t), PQ_OK);
+    CU_ASSERT_EQUAL(t->id, 1);
+    CU_ASSERT_TRUE(t->resumed);
+    plugin_stub.exit_status = 1 << 8;
+    CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_info,
+                                  "claim 500_3 timed out on the node; "
+                                  "nothing to release"));
+    CU_ASSERT_PTR_NULL(strstr(plugin_stub.last_info, "released:"));
+    slurm_spank_exit(NULL, 0, NULL);
+    r = trial("frozen2", 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    pq_trial_free(t);
+    pq_free(ctx);
 }
 
 /* Number of spool records (*.rec) in dir. */
@@ -947,6 +993,8 @@ static const cunit_test tests[] = {
     {"result files planted by another user", test_result_planted},
     {"a claim timed out on the node is released",
      test_abandoned_claim_released},
+    {"a timed-out claim whose trial moved on: nothing released, said so",
+     test_abandoned_claim_moved_on},
     {"an outcome spooled, then replayed once",
      test_outcome_spooled_and_replayed},
     {"a spool_dir the spool refuses is said at the start",
