@@ -12,7 +12,8 @@
 # fails fast with a message, the node stays up, a later job runs); exit 3 ->
 # failed 3; no score -> failed "no result"; the result file private under a
 # fresh name (planted files and symlinks harmless); scancel -> interrupted; protein
-# cancel -> the sweep's jobs scancelled; requeue -> same trial; srun inside
+# cancel -> the sweep's jobs scancelled; requeue -> same trial (after protein
+# stop too: resumed and completed); srun inside
 # the task -> same trial; the plugin loaded by two plugstack lines -> one
 # trial, completed; a 32-task array (%8), proteind given the bare
 # sweep name -> 32 distinct completed trials, none a fallback point, the
@@ -403,6 +404,33 @@ case_requeue() {
     [ -n "$t1" ] && [ "$t1" = "$t2" ] && [ "$(trial_field e2e-outcomes "$t1" attempts)" = 2 ]
 }
 check "scontrol requeue: the same trial back" case_requeue
+
+# protein stop, then the running job requeued (as preemption or the
+# plugin's requeue on a Redis outage do): its task resumes the trial,
+# interrupted by the requeue, and records it completed; the stopped sweep
+# hands out no other trial.
+case_requeue_after_stop() {
+    local j t1 t2 n=100
+    make_sweep e2e-stopreq 10 || return 1
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL >> %s/stopreq.trials\n[ "${SLURM_RESTART_COUNT:-0}" -ge 1 ] && { echo score=0.5 >> "$PROTEIN_RESULT"; exit 0; }\nsleep 60\n' "$OUT" > "$OUT/stopreq.sh"
+    j=$(sbatch --parsable --requeue --sweep=e2e-stopreq -o /dev/null "$OUT/stopreq.sh") || return 1
+    wait_line "$OUT/stopreq.trials" '^trial=' || return 1
+    "$PROTEIN" stop e2e-stopreq --redis "$PROTEIN_REDIS" > /dev/null || return 1
+    scontrol requeue "$j"
+    # released from Slurm's hold as in case_requeue
+    while [ $n -gt 0 ] && [ "$(job_state "$j")" != PENDING ]; do sleep 0.1; n=$((n - 1)); done
+    scontrol update jobid="$j" starttime=now+2
+    wait_done "$j" 90 || { scancel "$j"; return 1; }
+    t1=$(sed -n '1s/^trial=//p' "$OUT/stopreq.trials")
+    t2=$(sed -n '2s/^trial=//p' "$OUT/stopreq.trials")
+    echo "requeue after stop: trials '$t1' '$t2', $(trial_field e2e-stopreq "$t1" status)"
+    [ -n "$t1" ] && [ "$t1" = "$t2" ] &&
+        [ "$(trial_field e2e-stopreq "$t1" status)" = completed ] &&
+        [ "$(trial_field e2e-stopreq "$t1" attempts)" = 2 ] &&
+        [ "$($RCLI HGET "protein:{$U/e2e-stopreq}:meta" state)" = stopped ] &&
+        [ "$($RCLI HGET "protein:{$U/e2e-stopreq}:meta" n_trials)" = 1 ]
+}
+check "protein stop, then scontrol requeue: the running trial resumes and completes" case_requeue_after_stop
 
 # W&B's early_terminate and metric.target in a sweep run by an sbatch
 # array: the trials report with `protein report`; trial 2, worse than
