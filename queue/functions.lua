@@ -890,7 +890,7 @@ local function expire_after(keys, a, m)
   end
   local spare = {}
   for i = 3, #a do
-    if not string.match(a[i], '^[1-9]%d*$') or #a[i] > 18 then
+    if not string.match(a[i], '^%d+$') or #a[i] > 18 then
       return fail('EINVAL', 'an expiry spares trials by their ids, not ' ..
                   string.sub(a[i], 1, FIELD_MAX))
     end
