@@ -153,7 +153,6 @@ void cli_warn_skipped(const char *verb, const pq_context *ctx,
 
 /* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
  * and returns CLI_EFAIL. */
-
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc);
 
@@ -394,6 +393,8 @@ typedef struct cli_start_guard {
     char last[1025]; /* the reason of the last failure counted */
 } cli_start_guard;
 
+/* Starts g's window now, with no failure counted; max as in the struct
+ * (0: the guard never stops the runner). */
 void cli_start_guard_init(cli_start_guard *g, long max);
 
 /* Counts a finished trial: failed 1 when it failed as a broken COMMAND

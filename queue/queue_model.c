@@ -260,7 +260,6 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 }
 
 /* Contract in queue_model.h. */
-/* See queue_model.h. */
 uint64_t pq_model_fallback_seed(const char *name, size_t size,
                                 pq_fallback_drawer drawer)
 {
