@@ -172,7 +172,8 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path,
  * quote, CR or LF; as is otherwise. */
 void cli_csv_field(FILE *fp, const char *s);
 
-/* Writes s as a JSON string literal (quotes and escapes included). */
+/* Writes s as a JSON string literal (quotes and escapes included); a NULL
+ * s as null. */
 void cli_json_string(FILE *fp, const char *s);
 
 /* Formats a parameter value as text: strings as they are, integers without

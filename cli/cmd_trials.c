@@ -109,15 +109,9 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
             pq_params_to_json(&t->params, &params) == PQ_OK ? params : "null");
     free(params);
     fputs(", \"job_id\": ", fp);
-    if (t->job_id)
-        cli_json_string(fp, t->job_id);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->job_id);
     fputs(", \"node\": ", fp);
-    if (t->node)
-        cli_json_string(fp, t->node);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->node);
     fprintf(fp,
             ", \"array_index\": %ld, \"attempts\": %d, \"retries\": %d, "
             "\"fallback\": %s, \"exit_status\": %d",
@@ -126,21 +120,12 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
     fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
             t->ended_at);
     fputs(", \"error\": ", fp);
-    if (t->error)
-        cli_json_string(fp, t->error);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->error);
     fputs(", \"late_key\": ", fp);
-    if (t->late_key)
-        cli_json_string(fp, t->late_key);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->late_key);
     fprintf(fp, ", \"late_expired_at\": %.3f", t->late_expired_at);
     fputs(", \"stopped_by\": ", fp);
-    if (t->stop_requested && t->stopped_by)
-        cli_json_string(fp, t->stopped_by);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->stop_requested ? t->stopped_by : NULL);
     if (t->has_progress) {
         cli_number_text(t->progress_step, num, sizeof(num));
         fprintf(fp, ", \"progress_step\": %s", num);

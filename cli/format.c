@@ -30,10 +30,15 @@ void cli_csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Contract in cli.h. */
 void cli_json_string(FILE *fp, const char *s)
 {
+    if (s == NULL) {
+        fputs("null", fp);
+        return;
+    }
     fputc('"', fp);
-    for (; s && *s; s++) {
+    for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
 
         if (c == '"' || c == '\\')
