@@ -87,6 +87,7 @@ int pq_check_sweep(pq_context *ctx, const char *sweep)
         sweep ? sweep : "(null)");
 }
 
+/* ms milliseconds (>= 0) as the timeval hiredis' timeouts take. */
 static struct timeval ms_tv(int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -215,6 +216,7 @@ static int read_password_file(pq_context *ctx, const char *path, char **out)
     return PQ_OK;
 }
 
+/* The inverse of ms_tv: tv in whole milliseconds, for messages. */
 static long tv_ms(struct timeval tv)
 {
     return (long)tv.tv_sec * 1000 + (long)tv.tv_usec / 1000;

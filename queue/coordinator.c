@@ -428,6 +428,8 @@ void pq_observations_free(pq_observation *obs, size_t n)
     free(obs);
 }
 
+/* 1 when the msgpack map key k is the string name, 0 for any other key or a
+ * key that is not a string. */
 static int key_is(const msgpack_object *k, const char *name)
 {
     size_t n = strlen(name);

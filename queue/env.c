@@ -64,6 +64,8 @@ typedef struct env_slot {
     size_t index;
 } env_slot;
 
+/* qsort order of env_slot: by name, then by index, so that the repeats of a
+ * name are adjacent in their order of appearance. */
 static int slot_cmp(const void *a, const void *b)
 {
     const env_slot *x = a, *y = b;

@@ -186,6 +186,7 @@ int pq_param_number_text(const pq_param *p, char buf[40])
 
 /* ------------------------------------------------------------ msgpack */
 
+/* Packs the NUL-terminated s as a msgpack str. */
 static void pack_str(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fills *err (when err is not NULL) with the message fmt, the config's
+ * source as its file and, when p is given, p's name and line as key and
+ * line; fields that do not fit are cut. */
 static void set_error(protein_error *err, const char *source,
                       const protein_param *p, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

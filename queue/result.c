@@ -70,6 +70,7 @@ static void take_value(const char *b, const char *e, int *has, double *val,
         *rejected = !ok;
 }
 
+/* 1 when the text [b, e) is exactly key. */
 static int key_is(const char *b, const char *e, const char *key)
 {
     size_t n = strlen(key);

@@ -332,6 +332,7 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
     return rc;
 }
 
+/* qsort order of an array of sweep names (char *): strcmp's. */
 static int names_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);

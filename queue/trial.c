@@ -36,6 +36,9 @@ void pq_trial_free(pq_trial *t)
     free(t);
 }
 
+/* Element i of array reply r as a string, or NULL when r is not an array,
+ * has no element i, or that element is not a string. The string belongs to
+ * r. */
 static const char *elem_str(const redisReply *r, size_t i)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
@@ -44,6 +47,9 @@ static const char *elem_str(const redisReply *r, size_t i)
     return r->element[i]->str;
 }
 
+/* Element i of array reply r as an integer, or -1 when r is not an array,
+ * has no element i, or that element is not an integer (ids and counts are
+ * never negative). */
 static long long elem_int(const redisReply *r, size_t i)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
