@@ -21,11 +21,15 @@
 
 #define CELL_INDEX_MIN_SLOTS 64
 
+/* The index of the cell of side `cell` that x falls in, cells centred on
+ * the multiples of `cell`. */
 static int64_t cell_coordinate(double x, double cell)
 {
     return (int64_t)llround(x / cell);
 }
 
+/* Hash of the cell that the point u (d coordinates) falls in, seeded per
+ * index so that two indexes do not collide alike. */
 static uint64_t cell_hash(const protein_cell_index *ix, const double *u,
                           size_t d)
 {
@@ -38,6 +42,7 @@ static uint64_t cell_hash(const protein_cell_index *ix, const double *u,
     return h;
 }
 
+/* 1 when points a and b (d coordinates) fall in the same cell. */
 static int same_cell(const double *a, const double *b, size_t d, double cell)
 {
     for (size_t j = 0; j < d; j++)

@@ -35,16 +35,20 @@ typedef struct yaml_ctx {
     protein_sweep_config *cfg;
 } yaml_ctx;
 
+/* The 1-based line where n starts. */
 static int line_of(const yaml_node_t *n)
 {
     return (int)n->start_mark.line + 1;
 }
 
+/* The node with id `id` in the document being read (NULL for an id it does
+ * not hold). */
 static yaml_node_t *node_at(yaml_ctx *c, int id)
 {
     return yaml_document_get_node(&c->doc, id);
 }
 
+/* What n is, for messages: "a mapping", "a list" or "a scalar". */
 static const char *kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
@@ -105,6 +109,8 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
     return 0;
 }
 
+/* The key text of the mapping pair p (mapping() has checked that every key
+ * is a scalar). */
 static const char *pair_key(yaml_ctx *c, const yaml_node_pair_t *p)
 {
     return (const char *)node_at(c, p->key)->data.scalar.value;
@@ -169,6 +175,8 @@ static int option_block(yaml_ctx *c, yaml_node_t *n, const char *block,
 
 /* ------------------------------------------------------------ parameters */
 
+/* Records scalar n as field f (text and line); a non-scalar is
+ * PROTEIN_ECONFIG naming path. */
 static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
                       protein_spec_field *f)
 {
@@ -474,6 +482,9 @@ static int json_put(char **out, size_t *n, const char *s, size_t len)
     return 0;
 }
 
+/* Appends s to the JSON text *out (*n bytes) as a string literal: quotes
+ * and backslashes escaped, other control characters as \u00XX. 0, or -1 out
+ * of memory (*out then still the caller's to free). */
 static int json_put_string(char **out, size_t *n, const char *s)
 {
     char esc[8];
@@ -595,6 +606,9 @@ typedef struct spec_strings {
     size_t n;
 } spec_strings;
 
+/* Hands s (malloc'ed, or NULL) to k, which frees it with keep_free, and
+ * returns it: the parser's strings then live as long as the config being
+ * read. NULL when s is NULL or out of memory (s is then freed). */
 static const char *keep(spec_strings *k, char *s)
 {
     char **g;
@@ -611,6 +625,7 @@ static const char *keep(spec_strings *k, char *s)
     return s;
 }
 
+/* Frees every string handed to k, and k's array. */
 static void keep_free(spec_strings *k)
 {
     size_t i;
@@ -819,6 +834,7 @@ fail:
     return rc;
 }
 
+/* The value node of key in mapping map, or NULL when map has no such key. */
 static yaml_node_t *find_key(yaml_ctx *c, yaml_node_t *map, const char *key)
 {
     yaml_node_pair_t *p;
@@ -886,6 +902,7 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
 
 /* ------------------------------------------------------------ top level */
 
+/* 1 when s ends with suffix, in any case. */
 static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -1102,6 +1119,11 @@ static int parse_name(yaml_ctx *c, yaml_node_t *n)
                                      "name", c->err);
 }
 
+/* Reads the top-level mapping root into c->cfg: each known key by its
+ * parser, an unknown one with advice, the name from the file when none is
+ * given, then warns about a W&B program without a metric and a metric named
+ * like the cost key, and checks the whole config. 0, or an error code with
+ * c->err filled. */
 static int parse_top(yaml_ctx *c, yaml_node_t *root)
 {
     static const char *const known[] = {"name",

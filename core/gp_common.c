@@ -186,6 +186,7 @@ void protein_gp_adam_step(protein_gp_params *params, const double *grad,
 
 /* -------------------------------------------------------------- fit loop */
 
+/* Dot product of two n-vectors. */
 static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
@@ -195,6 +196,7 @@ static double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
+/* The largest absolute value of an n-vector (0 for n = 0). */
 static double norm_inf(const double *a, size_t n)
 {
     double m = 0;
@@ -217,6 +219,9 @@ typedef struct fit_work {
     int count, head; /* pairs stored; index of the next slot */
 } fit_work;
 
+/* Sets up w for one minimize call on params: one allocation for the five
+ * nt-vectors (w->buf, which the caller frees) and a view of params' L-BFGS
+ * history. PROTEIN_OK or PROTEIN_ENOMEM. */
 static int fit_work_init(fit_work *w, protein_gp_params *params)
 {
     size_t nt = PROTEIN_GP_NTHETA(params->d);
@@ -362,6 +367,8 @@ static void lbfgs_push(fit_work *w)
         w->count++;
 }
 
+/* Exchanges two pointers (the line search swaps point buffers instead of
+ * copying them). */
 static void swap_ptr(double **a, double **b)
 {
     double *t = *a;

@@ -164,6 +164,7 @@ typedef struct work {
     int cost_flat;        /* every success cost the same: no cost model */
 } work;
 
+/* x clipped to the model box [-1, 1]. */
 static double clip1(double x)
 {
     return x < -1 ? -1 : x > 1 ? 1 : x;
@@ -219,12 +220,15 @@ static double sample_target(protein_optimizer *opt)
     return (1.0 + expansion) * r;
 }
 
+/* qsort order of doubles, ascending (no NaN expected). */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
+/* Frees every buffer of w (one model suggestion's scratch); w itself is the
+ * caller's. */
 static void work_free(work *w)
 {
     free(w->ts);
@@ -302,6 +306,9 @@ static int select_rows(protein_optimizer *opt, work *w, size_t *nrows)
     return PROTEIN_OK;
 }
 
+/* Posterior means of the GP in state at the m rows of X (opt->dim columns)
+ * into mean, PREDICT_BATCH rows a call. PROTEIN_OK or the backend's error
+ * code. */
 static int predict_all(protein_optimizer *opt, void *state, const double *X,
                        size_t m, double *mean)
 {
@@ -316,6 +323,10 @@ static int predict_all(protein_optimizer *opt, void *state, const double *X,
     return PROTEIN_OK;
 }
 
+/* Fits the GP in state to (X, y), n rows, from params (updated in place)
+ * with the optimizer's fit options. PROTEIN_OK, or the backend's error
+ * code with params reset to their initial values (PROTEIN_ENOMEM when
+ * that fails too). */
 static int fit_gp(protein_optimizer *opt, void *state,
                   protein_gp_params *params, const double *X, const double *y,
                   size_t n)
@@ -889,6 +900,7 @@ static int pick(protein_optimizer *opt, work *w, double t, size_t *best)
     return *best != SIZE_MAX ? PROTEIN_OK : PROTEIN_ENUMERIC;
 }
 
+/* qsort order of doubles, descending (no NaN expected). */
 static int cmp_double_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

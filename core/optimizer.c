@@ -31,6 +31,7 @@
  * pending (docs/benchmarks.md, eleventh round). */
 #define WARMUP_SPREAD 0.5
 
+/* Squared Euclidean distance of two d-vectors. */
 static double dist2(const double *a, const double *b, size_t d)
 {
     double s = 0;
@@ -39,6 +40,9 @@ static double dist2(const double *a, const double *b, size_t d)
     return s;
 }
 
+/* Makes room in *p for `need` rows of width doubles (width 0 counts as 1),
+ * doubling *cap from 64; the contents are kept. PROTEIN_OK, or
+ * PROTEIN_ENOMEM with *p and *cap unchanged. */
 static int grow(double **p, size_t *cap, size_t need, size_t width)
 {
     size_t ncap;
@@ -56,6 +60,9 @@ static int grow(double **p, size_t *cap, size_t need, size_t width)
     return PROTEIN_OK;
 }
 
+/* Makes room for `need` observations in all four observation arrays, which
+ * share one capacity. PROTEIN_OK, or PROTEIN_ENOMEM with the arrays still
+ * valid (some may have grown). */
 static int reserve_obs(protein_optimizer *opt, size_t need)
 {
     size_t cap;
@@ -469,6 +476,7 @@ int protein_suggest_batch(protein_optimizer *opt, size_t n, double *values,
     return PROTEIN_OK;
 }
 
+/* 1 when all of the config's n_params values are finite. */
 static int values_finite(const protein_optimizer *opt, const double *values)
 {
     for (size_t i = 0; i < opt->cfg->n_params; i++)
@@ -477,6 +485,9 @@ static int values_finite(const protein_optimizer *opt, const double *values)
     return 1;
 }
 
+/* Removes the first pending point within PROTEIN_DEDUP_RADIUS of u (model
+ * coordinates), the one a finished trial was handed out as; none there is
+ * no change. */
 static void drop_pending_at(protein_optimizer *opt, const double *u)
 {
     const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;

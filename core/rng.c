@@ -8,6 +8,8 @@
 
 #include "internal.h"
 
+/* The next output of splitmix64 with state *x, which it advances; seeds
+ * xoshiro from any 64-bit value. */
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -16,6 +18,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* x rotated left by k bits (0 < k < 64). */
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));

@@ -47,6 +47,8 @@ typedef struct ranked {
     size_t index;
 } ranked;
 
+/* qsort order of ranked: by value, ties by index, so that the sort is
+ * stable. */
 static int cmp_ranked(const void *a, const void *b)
 {
     const ranked *x = a, *y = b;
