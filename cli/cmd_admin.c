@@ -143,6 +143,8 @@ static int secret_step(const struct passwd *pw, secret_op op, const char *tmp,
     return -1;
 }
 
+/* protein admin rules user NAME | rules service: prints the Redis ACL rules
+ * of that role (no connection made). Returns the exit status. */
 static int admin_rules(int argc, char **argv)
 {
     char rules[1024];

@@ -674,6 +674,7 @@ static int resume_take(run_state *st, cli_run_csv *prior)
     return 0;
 }
 
+/* Writes params one " name = value" line each. */
 static void print_params(FILE *fp, const pq_params *params)
 {
     char text[256];
@@ -685,6 +686,8 @@ static void print_params(FILE *fp, const pq_params *params)
     }
 }
 
+/* The completed trial with the best score under the sweep's goal (the first
+ * of equals), or NULL when none completed. */
 static const run_trial *best_trial(const run_state *st)
 {
     const run_trial *best = NULL;

@@ -47,6 +47,7 @@ static void strip_record(pq_trial_record *t)
     strip_controls(t->late_key);
 }
 
+/* Frees what d holds (trials, sweep info, connection) and zeroes d. */
 static void sweep_data_free(sweep_data *d)
 {
     pq_trial_records_free(d->trials, d->n);
@@ -82,6 +83,7 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
     return CLI_OK;
 }
 
+/* The sweep's metric name, "score" when it names none. */
 static const char *metric_of(const pq_sweep_info *info)
 {
     return info->metric ? info->metric : "score";
@@ -187,6 +189,9 @@ done:
     return n_cols;
 }
 
+/* Writes d's trials as CSV on stdout: trial, status, score, cost, a column
+ * per parameter (param_columns' order), job id, node, and why it failed or
+ * was pruned. */
 static void print_csv(const sweep_data *d)
 {
     protein_sweep_config *cfg;
@@ -270,6 +275,7 @@ static void print_row(const pq_trial_record *t)
     putchar('\n');
 }
 
+/* The heading of protein trials' table, matching print_row's columns. */
 static void print_header(const pq_sweep_info *info)
 {
     printf("%6s  %-11s %12s %10s  %s\n", "TRIAL", "STATUS", metric_of(info),
@@ -353,6 +359,7 @@ int cmd_export(int argc, char **argv)
     return CLI_OK;
 }
 
+/* A "label time" line of protein show, left out when t is 0 (never set). */
 static void print_time_field(const char *label, double t)
 {
     char buf[64];
@@ -502,6 +509,8 @@ done:
 
 static const sweep_data *sort_data; /* qsort has no context argument */
 
+/* qsort order of indices into sort_data's trials: best score first under
+ * the sweep's goal, ties by trial number. */
 static int by_score(const void *a, const void *b)
 {
     const pq_trial_record *x = &sort_data->trials[*(const size_t *)a];

@@ -177,6 +177,7 @@ static const struct verb verbs[] = {
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
+/* The verb table's entry for name, or NULL (for a NULL name too). */
 static const struct verb *find_verb(const char *name)
 {
     size_t i;
@@ -210,6 +211,7 @@ void cli_usage(FILE *fp, const char *verb)
                 "See 'man protein' and " PROTEIN_DOCDIR "/user-guide.md.\n");
 }
 
+/* Prints "protein VERB: MESSAGE" (no VERB when NULL) on stderr. */
 static void vmessage(const char *verb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 

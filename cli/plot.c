@@ -44,6 +44,7 @@ static void xml_text(FILE *fp, const char *s)
     }
 }
 
+/* The SVG x of data value x in panel p. */
 static double px(const panel *p, double x)
 {
     return p->x0 + MARGIN_L +
@@ -51,6 +52,7 @@ static double px(const panel *p, double x)
                (PANEL_W - MARGIN_L - MARGIN_R);
 }
 
+/* The SVG y of data value y in panel p (up is larger). */
 static double py(const panel *p, double y)
 {
     return p->y0 + PANEL_H - MARGIN_B -
@@ -240,6 +242,7 @@ static void axes(FILE *fp, const panel *p, const char *title,
     fputs("</text>\n", fp);
 }
 
+/* qsort order of point pointers by cost, cheapest first. */
 static int by_cost(const void *a, const void *b)
 {
     const cli_plot_point *x = *(const cli_plot_point *const *)a;

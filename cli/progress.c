@@ -21,6 +21,8 @@ void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
     p->best_id = -1;
 }
 
+/* Erases the status line when one is drawn, so that other output starts on
+ * a clean line. */
 static void clear_line(cli_progress *p)
 {
     if (p->drawn) {
@@ -29,6 +31,8 @@ static void clear_line(cli_progress *p)
     }
 }
 
+/* Redraws the status line (counts and best so far) in place, on a terminal
+ * only. */
 static void draw(cli_progress *p)
 {
     if (!p->tty)
