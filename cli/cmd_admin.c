@@ -232,6 +232,7 @@ static int provision(pq_acl_role role, const char *name,
     return CLI_OK;
 }
 
+/* Contract in cli.h. */
 int cmd_admin(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -457,6 +457,7 @@ static long sweep_lease(const pq_sweep_info *info, long wanted)
     return wanted;
 }
 
+/* Contract in cli.h. */
 int cmd_agent(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -188,6 +188,7 @@ static int result_has_metric(const char *path, const protein_sweep_config *cfg)
            res.has_metric;
 }
 
+/* Contract in cli.h. */
 int cmd_exec(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -25,6 +25,7 @@ static void print_line(void *arg, const char *line)
     printf("%s\n", line);
 }
 
+/* Contract in cli.h. */
 int cmd_replay(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -169,6 +169,7 @@ done:
     return stop;
 }
 
+/* Contract in cli.h. */
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_REDIS_LONGOPTS,

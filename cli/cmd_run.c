@@ -731,6 +731,7 @@ static int loop(run_state *st, long parallel)
     }
 }
 
+/* Contract in cli.h. */
 int cmd_run(int argc, char **argv)
 {
     static const struct option longopts[] = {

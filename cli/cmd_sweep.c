@@ -77,6 +77,7 @@ static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
     return strndup(base, len);
 }
 
+/* Contract in cli.h. */
 int cmd_create(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -256,6 +257,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_list(int argc, char **argv)
 {
     static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
@@ -323,6 +325,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_status(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -476,6 +479,7 @@ static int scancel_running(const char *verb, pq_trial_record *trials, size_t n,
     return (int)(k - 2);
 }
 
+/* Contract in cli.h. */
 int cmd_control(int argc, char **argv)
 {
     const char *verb = argv[0];
@@ -604,6 +608,7 @@ static int fresh_fallback(const char *verb, pq_context *ctx, const char *name,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cmd_budget(int argc, char **argv)
 {
     const char *verb = argv[0];
@@ -652,6 +657,7 @@ int cmd_budget(int argc, char **argv)
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_delete(int argc, char **argv)
 {
     static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'},

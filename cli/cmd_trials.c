@@ -282,6 +282,7 @@ static void print_header(const pq_sweep_info *info)
            "COST", "PARAMETERS");
 }
 
+/* Contract in cli.h. */
 int cmd_trials(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -338,6 +339,7 @@ int cmd_trials(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Contract in cli.h. */
 int cmd_export(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -370,6 +372,7 @@ static void print_time_field(const char *label, double t)
     }
 }
 
+/* Contract in cli.h. */
 int cmd_show(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -523,6 +526,7 @@ static int by_score(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Contract in cli.h. */
 int cmd_best(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -590,6 +594,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_plot(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -188,6 +188,7 @@ static const struct verb *find_verb(const char *name)
     return NULL;
 }
 
+/* Contract in cli.h. */
 void cli_usage(FILE *fp, const char *verb)
 {
     const struct verb *v = find_verb(verb);
@@ -222,6 +223,7 @@ static void vmessage(const char *verb, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
+/* Contract in cli.h. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
 {
     va_list ap;
@@ -234,6 +236,7 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
     return CLI_EUSAGE;
 }
 
+/* Contract in cli.h. */
 int cli_fail(const char *verb, const char *fmt, ...)
 {
     va_list ap;
@@ -244,6 +247,8 @@ int cli_fail(const char *verb, const char *fmt, ...)
     return CLI_EFAIL;
 }
 
+/* `protein VERB ...`: help and version itself, every other verb by its
+ * handler (argv from the verb on), whose exit status it returns. */
 int main(int argc, char **argv)
 {
     const struct verb *v;

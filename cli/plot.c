@@ -150,6 +150,7 @@ static void log_ticks(cli_axis *ax, double lo, double hi)
     }
 }
 
+/* Contract in cli.h. */
 void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi)
 {
     double pad;
@@ -340,6 +341,7 @@ static void progress_panel(FILE *fp, const cli_plot_point *pts, size_t n,
     fprintf(fp, " %.1f,%.1f\"/>\n", px(&p, prev_x), py(&p, best));
 }
 
+/* Contract in cli.h. */
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
                  size_t n, int minimize, const char *metric)
 {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 
+/* Contract in cli.h. */
 void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
                        const char *metric)
 {
@@ -46,6 +47,7 @@ static void draw(cli_progress *p)
     p->drawn = 1;
 }
 
+/* Contract in cli.h. */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
                         double score, double cost, const char *detail)
 {
@@ -83,12 +85,14 @@ void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
     fflush(p->fp);
 }
 
+/* Contract in cli.h. */
 void cli_progress_running(cli_progress *p, long running)
 {
     p->running = running;
     draw(p);
 }
 
+/* Contract in cli.h. */
 void cli_progress_end(cli_progress *p)
 {
     if (p->drawn) {

@@ -233,6 +233,7 @@ static int scan_log(const unsigned char *buf, size_t len, const char *metric,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_wandb_read_log(const char *path, const char *metric,
                        cli_wandb_metric *out)
 {
@@ -264,6 +265,7 @@ done:
     return rc;
 }
 
+/* Contract in cli.h. */
 int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path)
 {
     char suffix[160], *found = NULL, *run_dir;
@@ -858,6 +860,7 @@ static char *envvars(const char *item)
 static const char *const default_command[] = {"${env}", "${interpreter}",
                                               "${program}", "${args}"};
 
+/* Contract in cli.h. */
 int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
                       size_t len)
 {
@@ -908,6 +911,7 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
     return 0;
 }
 
+/* Contract in cli.h. */
 void cli_strv_free(char **v)
 {
     size_t i;
@@ -919,6 +923,7 @@ void cli_strv_free(char **v)
 
 /* ------------------------------------------------------------ files */
 
+/* Contract in cli.h. */
 int cli_wandb_write_params(const cli_wandb_job *job, char *why, size_t len)
 {
     node tree;
@@ -961,12 +966,14 @@ done:
     return rc;
 }
 
+/* Contract in cli.h. */
 void cli_wandb_metric_free(cli_wandb_metric *m)
 {
     free(m->history);
     memset(m, 0, sizeof(*m));
 }
 
+/* Contract in cli.h. */
 int cli_wandb_result(const cli_wandb_metric *m, const char *metric,
                      const char *result_path, size_t *reported, int final)
 {

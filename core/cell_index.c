@@ -81,7 +81,7 @@ void protein_cell_index_free(protein_cell_index *ix)
     ix->n_rows = 0;
 }
 
-/* See internal.h. */
+/* Contract in internal.h. */
 size_t protein_cell_index_find(const protein_cell_index *ix, const double *rows,
                                size_t d, const double *u)
 {
@@ -97,7 +97,7 @@ size_t protein_cell_index_find(const protein_cell_index *ix, const double *rows,
     return SIZE_MAX;
 }
 
-/* See internal.h. */
+/* Contract in internal.h. */
 int protein_cell_index_add(protein_cell_index *ix, const double *rows, size_t d)
 {
     if (2 * (ix->n_rows + 1) > ix->n_slots) {

@@ -206,7 +206,7 @@ int protein_parse_number(const char *s, double *out)
     return 0;
 }
 
-/* See protein.h. */
+/* Contract in protein.h. */
 const char *protein_value_nonfinite_json(const char *text)
 {
     if (!text)
@@ -418,7 +418,7 @@ static int option_double(const char *text, double lo, int lo_open, double hi,
 #define KNOB_TYPE_double PROTEIN_KNOB_DOUBLE
 #define KNOB_TYPE_bool PROTEIN_KNOB_BOOL
 
-/* See config_common.h. */
+/* Contract in config_common.h. */
 const protein_knob protein_knobs[] = {PROTEIN_KNOBS(KNOB_ROW)};
 const size_t protein_n_knobs = sizeof protein_knobs / sizeof protein_knobs[0];
 

@@ -753,7 +753,7 @@ static char *ini_text(const char *text, size_t len, const char *file,
     return buf;
 }
 
-/* See config_common.h. */
+/* Contract in config_common.h. */
 int protein_config_parse_ini_over(const char *base, size_t base_len,
                                   const char *base_file, const char *text,
                                   size_t len, const char *filename,

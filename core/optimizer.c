@@ -608,6 +608,7 @@ size_t protein_num_pending(const protein_optimizer *opt)
     return opt != NULL ? opt->n_pending : 0;
 }
 
+/* Contract in protein.h. */
 size_t protein_num_finished(const protein_optimizer *opt)
 {
     return opt != NULL ? opt->n_finished : 0;

@@ -183,7 +183,7 @@ static double constant_value(const protein_param *p)
     return p->numeric_values[0];
 }
 
-/* See protein.h. */
+/* Contract in protein.h. */
 size_t protein_choice_index(double value, size_t n_values)
 {
     assert(n_values > 0);

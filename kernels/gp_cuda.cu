@@ -86,7 +86,7 @@ enum { SC_LOSS = 0, SC_GRAD = 1 };
 
 /* ------------------------------------------------------------ errors */
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 const char *solver_status_name(cusolverStatus_t s)
 {
     switch (s) {
@@ -658,7 +658,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_hyper(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
@@ -670,7 +670,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_build_k(cuda_state *s, size_t n, double jitter, char *errbuf,
                    size_t errlen)
 {
@@ -682,7 +682,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_potrf(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;

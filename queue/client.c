@@ -43,6 +43,7 @@ _Static_assert(sizeof NO_PASSWORD_FMT + URL_QUOTED_MAX <=
                    sizeof((pq_context *)0)->errstr,
                "the advice on a missing password fits ctx->errstr");
 
+/* Contract in pq_internal.h. */
 int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -53,6 +54,7 @@ int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
     return err;
 }
 
+/* Contract in pq_internal.h. */
 int pq_random_token(char out[33])
 {
     unsigned char raw[16];
@@ -71,11 +73,13 @@ int pq_random_token(char out[33])
     return PQ_OK;
 }
 
+/* Contract in pq_internal.h. */
 void pq_key(char *buf, size_t len, const char *sweep, const char *suffix)
 {
     snprintf(buf, len, "protein:{%s}:%s", sweep, suffix);
 }
 
+/* Contract in pq_internal.h. */
 int pq_check_sweep(pq_context *ctx, const char *sweep)
 {
     if (pq_sweep_name_valid(sweep))
@@ -108,6 +112,7 @@ static int find_password(const char *url, const char **colon, const char **at)
     return *colon != NULL;
 }
 
+/* Contract in protein_queue.h. */
 int pq_url_redact(const char *url, char *buf, size_t len)
 {
     const char *at, *colon;
@@ -123,6 +128,7 @@ int pq_url_redact(const char *url, char *buf, size_t len)
     return n >= 0 && (size_t)n < len ? 1 : -1;
 }
 
+/* Contract in pq_internal.h. */
 int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn)
 {
     const char *s, *end, *at, *colon, *hend;
@@ -416,6 +422,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 const char *pq_env_password(void)
 {
     const char *pw = getenv("PROTEIN_REDIS_PASSWORD");
@@ -455,7 +462,7 @@ static const char *chosen_url(const char *url)
     return url && *url ? url : PQ_DEFAULT_URL;
 }
 
-/* See protein_queue.h. */
+/* Contract in protein_queue.h. */
 int pq_url_check(const char *url, char *why, size_t len)
 {
     pq_context ctx;
@@ -479,6 +486,7 @@ int pq_url_check(const char *url, char *why, size_t len)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 pq_context *pq_connect(const pq_connect_options *opts)
 {
     pq_connect_options o = {0};
@@ -541,6 +549,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
     return ctx;
 }
 
+/* Contract in protein_queue.h. */
 void pq_free(pq_context *ctx)
 {
     pq_conn *conn;
@@ -586,6 +595,7 @@ static int live_conn(pq_context *ctx, pq_conn **out)
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 const char *pq_flat_get(const pq_reply *flat, const char *field)
 {
     if (!flat || flat->type != REDIS_REPLY_ARRAY)
@@ -598,16 +608,19 @@ const char *pq_flat_get(const pq_reply *flat, const char *field)
     return NULL;
 }
 
+/* Contract in pq_internal.h. */
 long pq_flat_long(const pq_reply *flat, const char *field, long fallback)
 {
     return pq_parse_long(pq_flat_get(flat, field), fallback);
 }
 
+/* Contract in pq_internal.h. */
 double pq_flat_double(const pq_reply *flat, const char *field, double fallback)
 {
     return pq_parse_double(pq_flat_get(flat, field), fallback);
 }
 
+/* Contract in pq_internal.h. */
 char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
 {
     const char *v = pq_flat_get(flat, field);
@@ -621,12 +634,14 @@ char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
     return d;
 }
 
+/* Contract in pq_internal.h. */
 void pq_reply_free(pq_reply *reply)
 {
     if (reply)
         freeReplyObject(reply);
 }
 
+/* Contract in pq_internal.h. */
 int pq_command(pq_context *ctx, int argc, const char **argv,
                const size_t *argvlen, int extra_ms, pq_reply **reply)
 {
@@ -684,6 +699,7 @@ static const struct {
     {"EDONE", PQ_EDONE},       {"ECORRUPT", PQ_EPROTO},
 };
 
+/* Contract in pq_internal.h. */
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply)
@@ -694,6 +710,7 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
                          argvlen, reply);
 }
 
+/* Contract in pq_internal.h. */
 int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
                   const char *const *keys, int argc, const char **argv,
                   const size_t *argvlen, pq_reply **reply)
@@ -790,6 +807,7 @@ fail:
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
                    int read_only, const char *key2, int argc, const char **argv,
                    const size_t *argvlen, pq_reply **reply)

@@ -44,7 +44,7 @@ static void json_string(pq_strbuf *b, const char *s)
     pq_sb_add(b, "\"", 1);
 }
 
-/* See pq_internal.h. */
+/* Contract in pq_internal.h. */
 int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json)
 {
     char num[40];
@@ -60,6 +60,7 @@ int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_to_json(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
@@ -322,6 +323,7 @@ static int j_literal(jparser *j, pq_param *p)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_from_json(const char *json, pq_params *out)
 {
     jparser j = {json};

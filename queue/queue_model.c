@@ -102,6 +102,7 @@ static int typed_choice(const protein_param *p, double value, pq_param *q,
     return 1;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_values_to_params(const protein_sweep_config *cfg,
                               const double *values, pq_params *out)
 {
@@ -156,6 +157,7 @@ fail:
     return PROTEIN_ENOMEM;
 }
 
+/* Contract in queue_model.h. */
 const pq_param *pq_model_find_param(const pq_params *params, const char *name)
 {
     size_t i;
@@ -187,6 +189,7 @@ static long find_choice(const protein_param *p, const pq_param *q)
     return -1;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_params_to_values(const protein_sweep_config *cfg,
                               const pq_params *params, double *values,
                               protein_error *err)
@@ -238,6 +241,7 @@ int pq_model_params_to_values(const protein_sweep_config *cfg,
     return PROTEIN_OK;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
                          protein_sweep_config **out, protein_error *err)
 {
@@ -276,6 +280,7 @@ uint64_t pq_model_fallback_seed(const char *name, size_t size,
                : h ^ 0xD1B54A32D192ED03ULL; /* a sequence of its own */
 }
 
+/* Contract in queue_model.h. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t first, size_t n, int defaults_first,
                              pq_params **out)
