@@ -154,7 +154,7 @@ static int j_string(jparser *j, char **out)
     j->s++;
     while (*j->s != '"') {
         unsigned char c = (unsigned char)*j->s;
-        if (c == '\0' || c < 0x20)
+        if (c < 0x20) /* a control character, or the text ends unclosed */
             goto bad;
         if (c != '\\') {
             pq_sb_add(&b, j->s++, 1);
