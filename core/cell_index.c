@@ -13,6 +13,7 @@
  * own sweep with chosen points cannot aim them at one chain of a shared
  * coordinator; which rows share a cell does not depend on the seed.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ static void place(protein_cell_index *ix, const double *rows, size_t d,
 /* Sets up an empty index of cells of side `cell` (> 0). */
 void protein_cell_index_init(protein_cell_index *ix, double cell)
 {
+    assert(cell > 0);
     ix->slot = NULL;
     ix->n_slots = 0;
     ix->n_rows = 0;

@@ -54,6 +54,7 @@
  * is left out of the distance, so a local pick can still extend the cost
  * of the best trial.
  */
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -856,6 +857,8 @@ static int refine(protein_optimizer *opt, work *w)
 static size_t best_success(const protein_optimizer *opt)
 {
     size_t bi = 0;
+
+    assert(opt->n_obs > 0);
     for (size_t i = 1; i < opt->n_obs; i++)
         if (opt->obs_score[i] > opt->obs_score[bi])
             bi = i;

@@ -4,6 +4,7 @@
  * rng.c - xoshiro256** (Blackman and Vigna), seeded through splitmix64.
  * Every optimizer owns one generator; nothing here has global state.
  */
+#include <assert.h>
 #include <math.h>
 
 #include "internal.h"
@@ -65,9 +66,10 @@ double protein_rng_normal(protein_rng *rng)
  * is no modulo bias. */
 size_t protein_rng_index(protein_rng *rng, size_t n)
 {
-    uint64_t bound = (uint64_t)n;
-    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t r;
+    uint64_t bound = (uint64_t)n, limit, r;
+
+    assert(n > 0);
+    limit = UINT64_MAX - UINT64_MAX % bound;
     do
         r = protein_rng_next(rng);
     while (r >= limit);
