@@ -531,10 +531,9 @@ static void drop_pending_at(protein_optimizer *opt, const double *u)
  * of an earlier one replaces it: Protein's test is a distance under 1e-6
  * in model space, ours the same cell of side 1e-6 (obs_cells), found in
  * constant time where the distance needed a scan of every success; a
- * success whose
- * cost parameter sits at or below its minimum (u <= -1) is not kept (it
- * says nothing about the cost axis); a non-finite score counts as a
- * failure. A pending point at the same place is removed. Returns
+ * success whose cost parameter sits at or below its minimum (u <= -1) is
+ * not kept (it says nothing about the cost axis); a non-finite score
+ * counts as a failure. A pending point at the same place is removed. Returns
  * PROTEIN_EINVAL for NULL or non-finite values or, on success, a negative
  * or non-finite cost; PROTEIN_ENOMEM. */
 int protein_observe_point(protein_optimizer *opt, const double *values,
