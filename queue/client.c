@@ -710,6 +710,31 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
                          argvlen, reply);
 }
 
+/* Sets ctx's error for the error reply text err of function fn and
+ * returns its code: a code of the functions' own ("ENOSWEEP message",
+ * server_codes) with its message, PQ_EPERM for an ACL refusal, else
+ * PQ_EPROTO with a message saying the function failed. */
+static int error_reply(pq_context *ctx, const char *fn, const char *err)
+{
+    size_t wl = strcspn(err, " ");
+    const char *msg = err[wl] ? err + wl + 1 : err;
+
+    if (strncmp(err, "NOPERM", 6) == 0 ||
+        strstr(err, "user executing the script can't run"))
+        /* Redis' ACL denied the call or a command in it */
+        return pq_set_error(ctx, PQ_EPERM, "%s", err);
+    for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++)
+        if (strlen(server_codes[i].name) == wl &&
+            strncmp(err, server_codes[i].name, wl) == 0)
+            return pq_set_error(ctx, server_codes[i].code, "%s", msg);
+    /* Not one of the functions' own errors: a Lua runtime error or a server
+     * refusal, shown as such rather than raw. */
+    return pq_set_error(ctx, PQ_EPROTO,
+                        "Redis at %s: protein's function %s failed (a damaged "
+                        "store, or a server older than the library?): %s",
+                        ctx->url, fn, err);
+}
+
 /* Contract in pq_internal.h. */
 int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
                   const char *const *keys, int argc, const char **argv,
@@ -768,34 +793,7 @@ int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
         goto fail;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        size_t wl = strcspn(r->str, " ");
-        const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
-        int known = 0;
-
-        rc = PQ_EPROTO;
-        for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0];
-             i++) {
-            if (strlen(server_codes[i].name) == wl &&
-                strncmp(r->str, server_codes[i].name, wl) == 0) {
-                rc = server_codes[i].code;
-                known = 1;
-                break;
-            }
-        }
-        if (strncmp(r->str, "NOPERM", 6) == 0 ||
-            strstr(r->str, "user executing the script can't run")) {
-            rc = PQ_EPERM; /* Redis' ACL denied the call or a command in it */
-            pq_set_error(ctx, rc, "%s", r->str);
-        } else if (!known) {
-            /* Not one of the functions' own errors: a Lua runtime error or
-             * a server refusal, shown as such rather than raw. */
-            pq_set_error(ctx, rc,
-                         "Redis at %s: protein's function %s failed (a damaged "
-                         "store, or a server older than the library?): %s",
-                         ctx->url, fn, r->str);
-        } else {
-            pq_set_error(ctx, rc, "%s", msg);
-        }
+        rc = error_reply(ctx, fn, r->str);
         freeReplyObject(r);
         goto fail;
     }
