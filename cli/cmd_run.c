@@ -731,7 +731,6 @@ static int loop(run_state *st, long parallel)
     }
 }
 
-/* Contract in cli.h. */
 /* Says, on resuming from out, how many trials the CSV gave and the best
  * of them. */
 static void print_resumed(const run_state *st, const char *out)
@@ -867,6 +866,7 @@ static int parse_run_options(int dash, char **argv, run_options *o)
     return -1;
 }
 
+/* Contract in cli.h. */
 int cmd_run(int argc, char **argv)
 {
     protein_optimizer_options first_defaults = {NULL, 1};
