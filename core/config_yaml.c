@@ -691,6 +691,61 @@ static int scalar_list(yaml_ctx *c, yaml_node_t *v, const char *path,
     return 0;
 }
 
+/* The choices of a values: list as parse_spec hands them to
+ * protein_config_add_param, n + 1 entries each: the texts (owned by the
+ * parser's spec_strings), their lines, types and whether each is a plain
+ * scalar (types also serves a value:'s single entry). */
+typedef struct value_lists {
+    const char **values;
+    int *lines;
+    unsigned char *types, *plain;
+} value_lists;
+
+/* Frees l's arrays (not the texts) and empties it. */
+static void value_lists_free(value_lists *l)
+{
+    free(l->values);
+    free(l->lines);
+    free(l->types);
+    free(l->plain);
+    memset(l, 0, sizeof *l);
+}
+
+/* Reads the values: list v (at path) into l, replacing what l held, and
+ * its length into *count. 0, or PROTEIN_ECONFIG (v is not a list, or a
+ * choice a config cannot hold; the error set) or PROTEIN_ENOMEM; l is
+ * then the caller's to free with value_lists_free all the same. */
+static int parse_values(yaml_ctx *c, yaml_node_t *v, const char *path,
+                        spec_strings *owned, value_lists *l, size_t *count)
+{
+    size_t i, cnt;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return protein_config_error(
+            c->err, c->file, line_of(v), path,
+            "expected a list of choices [a, b, ...], found %s", kind_name(v));
+    cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    value_lists_free(l);
+    l->values = calloc(cnt + 1, sizeof *l->values);
+    l->lines = calloc(cnt + 1, sizeof *l->lines);
+    l->types = calloc(cnt + 1, 1);
+    l->plain = calloc(cnt + 1, 1);
+    if (!l->values || !l->lines || !l->types || !l->plain)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < cnt; i++) {
+        yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
+        int bad;
+        if (!(l->values[i] =
+                  typed_value(c, item, path, owned, &l->types[i], &bad)))
+            return bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
+        l->lines[i] = line_of(item);
+        l->plain[i] = item->type == YAML_SCALAR_NODE &&
+                      item->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    }
+    *count = cnt;
+    return 0;
+}
+
 /* Reads one parameter spec mapping (not a group) and adds it. */
 static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                       const char *key, int line)
@@ -717,9 +772,9 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
     protein_param_spec s;
     protein_spec_field *fields[11];
     yaml_node_pair_t *p;
-    const char **values = NULL, **probs = NULL;
-    unsigned char *types = NULL, *plain = NULL;
-    int *lines = NULL, rc;
+    const char **probs = NULL;
+    value_lists lists = {0};
+    int rc;
     spec_strings owned = {0};
     char path[192];
     size_t f;
@@ -754,7 +809,7 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
         } else if (strcmp(k, "value") == 0) {
             int bad;
             rc = PROTEIN_ENOMEM;
-            if (!types && !(types = calloc(1, 1)))
+            if (!lists.types && !(lists.types = calloc(1, 1)))
                 goto fail;
             s.value.text = typed_value(c, v, path, &owned, &s.value_type, &bad);
             s.value.line = line_of(v);
@@ -763,45 +818,14 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                 goto fail;
             }
         } else if (strcmp(k, "values") == 0) {
-            size_t i, cnt;
-            if (v->type != YAML_SEQUENCE_NODE) {
-                rc = protein_config_error(
-                    c->err, c->file, line_of(v), path,
-                    "expected a list of choices [a, b, ...], found %s",
-                    kind_name(v));
+            rc = parse_values(c, v, path, &owned, &lists, &s.n_values);
+            if (rc)
                 goto fail;
-            }
-            cnt = (size_t)(v->data.sequence.items.top -
-                           v->data.sequence.items.start);
-            free(values);
-            free(lines);
-            free(types);
-            free(plain);
-            values = calloc(cnt + 1, sizeof *values);
-            lines = calloc(cnt + 1, sizeof *lines);
-            types = calloc(cnt + 1, 1);
-            plain = calloc(cnt + 1, 1);
-            rc = PROTEIN_ENOMEM;
-            if (!values || !lines || !types || !plain)
-                goto fail;
-            for (i = 0; i < cnt; i++) {
-                yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
-                int bad;
-                if (!(values[i] = typed_value(c, item, path, &owned, &types[i],
-                                              &bad))) {
-                    rc = bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
-                    goto fail;
-                }
-                lines[i] = line_of(item);
-                plain[i] = item->type == YAML_SCALAR_NODE &&
-                           item->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            }
             s.has_values = 1;
             s.values_line = line_of(v);
-            s.n_values = cnt;
-            s.values = values;
-            s.value_lines = lines;
-            s.value_plain = plain;
+            s.values = lists.values;
+            s.value_lines = lists.lines;
+            s.value_plain = lists.plain;
         } else if (strcmp(k, "probabilities") == 0) {
             free(probs);
             probs = NULL;
@@ -822,13 +846,10 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             goto fail;
         }
     }
-    s.value_types = types;
+    s.value_types = lists.types;
     rc = protein_config_add_param(c->cfg, c->file, &s, c->err);
 fail:
-    free(values);
-    free(lines);
-    free(types);
-    free(plain);
+    value_lists_free(&lists);
     free(probs);
     keep_free(&owned);
     return rc;
