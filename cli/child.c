@@ -37,11 +37,13 @@ static void stop_set(sigset_t *set)
         sigaddset(set, SIGHUP);
 }
 
+/* Contract in cli.h. */
 int cli_stop_signal(int sig)
 {
     return sig == SIGINT || sig == SIGTERM || sig == SIGHUP;
 }
 
+/* Contract in cli.h. */
 void cli_signals_block(sigset_t *old)
 {
     sigset_t set;
@@ -89,6 +91,7 @@ static void clear_contract(void)
     }
 }
 
+/* Contract in cli.h. */
 void cli_raise_default(int sig)
 {
     sigset_t one;
@@ -100,6 +103,7 @@ void cli_raise_default(int sig)
     raise(sig);
 }
 
+/* Contract in cli.h. */
 void cli_child_tie(pid_t parent)
 {
     /* A runner killed outright (kill -9) leaves no trial running on
@@ -174,6 +178,7 @@ static void close_exec_descriptors(void)
     closedir(dir);
 }
 
+/* Contract in cli.h. */
 void cli_child_guard(pid_t runner, char *const argv[],
                      const sigset_t *child_mask, const char *who)
 {
@@ -215,6 +220,7 @@ void cli_child_guard(pid_t runner, char *const argv[],
     }
 }
 
+/* Contract in cli.h. */
 int cli_child_start(const char *who, char *const argv[], const pq_env *env,
                     const sigset_t *child_mask, pid_t *pid)
 {
@@ -240,6 +246,7 @@ int cli_child_start(const char *who, char *const argv[], const pq_env *env,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_child_wait(int timeout_ms)
 {
     sigset_t set;
@@ -253,6 +260,7 @@ int cli_child_wait(int timeout_ms)
     return sig < 0 ? 0 : sig;
 }
 
+/* Contract in cli.h. */
 void cli_wait_status_text(int status, char *buf, size_t len)
 {
     if (WIFEXITED(status))
@@ -285,6 +293,7 @@ static size_t reap_some(pid_t *pids, size_t n)
     return left;
 }
 
+/* Contract in cli.h. */
 void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
 {
     double deadline =
@@ -307,6 +316,7 @@ void cli_children_stop(pid_t *pids, size_t n, int grace_ms)
     }
 }
 
+/* Contract in cli.h. */
 char *cli_private_dir(void)
 {
     const char *tmp = cli_env("TMPDIR");
@@ -326,6 +336,7 @@ char *cli_private_dir(void)
     return dir;
 }
 
+/* Contract in cli.h. */
 char *cli_result_file(const char *dir, long id)
 {
     char *path;
@@ -344,6 +355,7 @@ char *cli_result_file(const char *dir, long id)
     return path;
 }
 
+/* Contract in cli.h. */
 int cli_result_read(const char *path, const char *metric_key,
                     const char *cost_key, pq_result *out)
 {
@@ -364,6 +376,7 @@ int cli_result_read(const char *path, const char *metric_key,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_runner_open(const char *verb, cli_runner *rn)
 {
     rn->dir = cli_private_dir();
@@ -376,6 +389,7 @@ int cli_runner_open(const char *verb, cli_runner *rn)
     return 0;
 }
 
+/* Contract in cli.h. */
 void cli_runner_close(cli_runner *rn)
 {
     if (!rn->dir)
@@ -386,6 +400,7 @@ void cli_runner_close(cli_runner *rn)
     rn->dir = NULL;
 }
 
+/* Contract in cli.h. */
 int cli_trial_start(const char *verb, const cli_runner *rn, long id,
                     const pq_params *params, const char *metric,
                     const char *cost_key, const char *token, char **result_path,
@@ -427,6 +442,7 @@ fail:
     return -1;
 }
 
+/* Contract in cli.h. */
 cli_trial_end cli_trial_outcome(int status, const char *result_path,
                                 const char *metric, const char *cost_metric,
                                 pq_result *res, char *why, size_t len)
@@ -463,6 +479,7 @@ cli_trial_end cli_trial_outcome(int status, const char *result_path,
     return CLI_TRIAL_OK;
 }
 
+/* Contract in cli.h. */
 void cli_start_guard_init(cli_start_guard *g, long max)
 {
     memset(g, 0, sizeof(*g));
@@ -470,6 +487,7 @@ void cli_start_guard_init(cli_start_guard *g, long max)
     g->start = protein_clock_seconds(CLOCK_MONOTONIC);
 }
 
+/* Contract in cli.h. */
 int cli_start_guard_note(cli_start_guard *g, int failed, const char *why)
 {
     if (!failed) {
@@ -483,6 +501,7 @@ int cli_start_guard_note(cli_start_guard *g, int failed, const char *why)
     return g->max > 0 && !g->succeeded && g->failures >= g->max;
 }
 
+/* Contract in cli.h. */
 int cli_start_guard_failure(cli_trial_end end, int status, const pq_result *res)
 {
     if (end != CLI_TRIAL_FAILED)
@@ -491,6 +510,7 @@ int cli_start_guard_failure(cli_trial_end end, int status, const pq_result *res)
            !res->metric_rejected;
 }
 
+/* Contract in cli.h. */
 void cli_start_guard_explain(const char *verb, const cli_start_guard *g)
 {
     fprintf(stderr,

@@ -153,7 +153,6 @@ void cli_warn_skipped(const char *verb, const pq_context *ctx,
 
 /* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
  * and returns CLI_EFAIL. */
-
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc);
 
@@ -173,7 +172,8 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path,
  * quote, CR or LF; as is otherwise. */
 void cli_csv_field(FILE *fp, const char *s);
 
-/* Writes s as a JSON string literal (quotes and escapes included). */
+/* Writes s as a JSON string literal (quotes and escapes included); a NULL
+ * s as null. */
 void cli_json_string(FILE *fp, const char *s);
 
 /* Formats a parameter value as text: strings as they are, integers without
@@ -394,6 +394,8 @@ typedef struct cli_start_guard {
     char last[1025]; /* the reason of the last failure counted */
 } cli_start_guard;
 
+/* Starts g's window now, with no failure counted; max as in the struct
+ * (0: the guard never stops the runner). */
 void cli_start_guard_init(cli_start_guard *g, long max);
 
 /* Counts a finished trial: failed 1 when it failed as a broken COMMAND

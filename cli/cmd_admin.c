@@ -143,6 +143,8 @@ static int secret_step(const struct passwd *pw, secret_op op, const char *tmp,
     return -1;
 }
 
+/* protein admin rules user NAME | rules service: prints the Redis ACL rules
+ * of that role (no connection made). Returns the exit status. */
 static int admin_rules(int argc, char **argv)
 {
     char rules[1024];
@@ -230,6 +232,7 @@ static int provision(pq_acl_role role, const char *name,
     return CLI_OK;
 }
 
+/* Contract in cli.h. */
 int cmd_admin(int argc, char **argv)
 {
     static const struct option longopts[] = {

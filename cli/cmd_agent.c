@@ -158,12 +158,12 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
  * stopped, as `wandb agent` stops a run, and is recorded from what it
- * reported so far: Redis records it as pruned (so is a COMMAND that obeys
- * `protein report`'s exit status 3, exiting 3 or 0, before the poll sees the
- * flag). A trial
- * no longer this agent's (its lease ended while the agent was frozen, and
- * another claim took it) has COMMAND stopped and nothing recorded. Returns 0, a
- * signal number when the agent was told to stop, or -1 on a fatal error. */
+ * reported so far: Redis records it as pruned (so is a COMMAND that
+ * obeys `protein report`'s exit status 3, exiting 3 or 0, before the poll
+ * sees the flag). A trial no longer this agent's (its lease ended while
+ * the agent was frozen, and another claim took it) has COMMAND stopped and
+ * nothing recorded. Returns 0, a signal number when the agent was told to
+ * stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
     char *result = NULL;
@@ -457,6 +457,7 @@ static long sweep_lease(const pq_sweep_info *info, long wanted)
     return wanted;
 }
 
+/* Contract in cli.h. */
 int cmd_agent(int argc, char **argv)
 {
     static const struct option longopts[] = {

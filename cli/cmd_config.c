@@ -12,6 +12,7 @@
 
 #define VERB "config"
 
+/* Contract in cli.h. */
 int cmd_config(int argc, char **argv)
 {
     static const struct option longopts[] = {

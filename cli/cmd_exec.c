@@ -188,6 +188,30 @@ static int result_has_metric(const char *path, const protein_sweep_config *cfg)
            res.has_metric;
 }
 
+/* Points wdir (len bytes) at the wandb directory that holds run run_id:
+ * wdir itself when it does, else the one find_run_below finds below the
+ * working directory (said on stderr), else wdir unchanged. *budget as in
+ * find_run_below. The search runs once, at the end of a run that wrote no
+ * result: a working directory may hold a whole dataset. */
+static void locate_run(char *wdir, size_t len, const char *run_id, long *budget)
+{
+    char *log = NULL, elsewhere[4096];
+
+    if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
+        free(log);
+        return;
+    }
+    if (find_run_below(".", SEARCH_DEPTH, run_id, budget, elsewhere,
+                       sizeof(elsewhere)) == 0) {
+        fprintf(stderr,
+                "protein exec: the run was written to %s, not %s (read at the "
+                "end: the trial sent no progress reports while it ran)\n",
+                elsewhere, wdir);
+        snprintf(wdir, len, "%s", elsewhere);
+    }
+}
+
+/* Contract in cli.h. */
 int cmd_exec(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -201,7 +225,7 @@ int cmd_exec(int argc, char **argv)
     protein_sweep_config *cfg = NULL;
     pq_params params = {0};
     char *dir = NULL, *param_path = NULL, *json_path = NULL, **cmd = NULL;
-    char run_id[96], why[300] = "", wdir[4096], *log = NULL;
+    char run_id[96], why[300] = "", wdir[4096];
     cli_wandb_job job;
     cli_wandb_metric m = {0};
     sigset_t old;
@@ -286,22 +310,8 @@ int cmd_exec(int argc, char **argv)
         }
     }
     wrote_result = result_has_metric(result, cfg);
-    if (cli_wandb_find_log(wdir, run_id, &log) == 0) {
-        free(log);
-    } else if (!wrote_result) {
-        char elsewhere[sizeof(wdir)];
-
-        /* only now, once: a working directory may hold a dataset */
-        if (find_run_below(".", SEARCH_DEPTH, run_id, &budget, elsewhere,
-                           sizeof(elsewhere)) == 0) {
-            fprintf(stderr,
-                    "protein exec: the run was written to %s, not %s (read "
-                    "at the end: the trial sent no progress reports while "
-                    "it ran)\n",
-                    elsewhere, wdir);
-            snprintf(wdir, sizeof(wdir), "%s", elsewhere);
-        }
-    }
+    if (!wrote_result)
+        locate_run(wdir, sizeof(wdir), run_id, &budget);
     report(wdir, run_id, cfg->metric, result, &reported, 1, &m);
     if (stopping && (m.n_history > 0 || m.has_summary)) {
         /* stopped at the sweep's request: its last report is the score */

@@ -18,12 +18,14 @@
 /* The plugin's default spool_dir (plugin/spank_protein.h). */
 #define DEFAULT_SPOOL "/var/spool/protein"
 
+/* pq_spool_replay's report callback: one line on stdout. */
 static void print_line(void *arg, const char *line)
 {
     (void)arg;
     printf("%s\n", line);
 }
 
+/* Contract in cli.h. */
 int cmd_replay(int argc, char **argv)
 {
     static const struct option longopts[] = {

@@ -139,10 +139,12 @@ static int send_progress(const cli_redis_opts *r, char **args, int n)
         return 0;
     }
     rc = PQ_OK;
-    if ((!metric || !cost_key) &&
-        (rc = pq_sweep_get(ctx, sweep, &info)) == PQ_OK) {
-        metric = info->metric ? info->metric : "score";
-        cost_key = info->cost_metric ? info->cost_metric : "cost";
+    if (!metric || !cost_key) {
+        rc = pq_sweep_get(ctx, sweep, &info);
+        if (rc == PQ_OK) {
+            metric = info->metric ? info->metric : "score";
+            cost_key = info->cost_metric ? info->cost_metric : "cost";
+        }
     }
     if (rc == PQ_OK) {
         score = arg_number(args, n, metric);
@@ -169,6 +171,7 @@ done:
     return stop;
 }
 
+/* Contract in cli.h. */
 int cmd_report(int argc, char **argv)
 {
     static const struct option longopts[] = {CLI_REDIS_LONGOPTS,

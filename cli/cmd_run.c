@@ -674,6 +674,7 @@ static int resume_take(run_state *st, cli_run_csv *prior)
     return 0;
 }
 
+/* Writes params one " name = value" line each. */
 static void print_params(FILE *fp, const pq_params *params)
 {
     char text[256];
@@ -685,6 +686,8 @@ static void print_params(FILE *fp, const pq_params *params)
     }
 }
 
+/* The completed trial with the best score under the sweep's goal (the first
+ * of equals), or NULL when none completed. */
 static const run_trial *best_trial(const run_state *st)
 {
     const run_trial *best = NULL;
@@ -728,7 +731,92 @@ static int loop(run_state *st, long parallel)
     }
 }
 
-int cmd_run(int argc, char **argv)
+/* Says, on resuming from out, how many trials the CSV gave and the best
+ * of them. */
+static void print_resumed(const run_state *st, const char *out)
+{
+    const run_trial *best = best_trial(st);
+    char text[64];
+
+    printf("resuming: %ld trials from %s (", st->resumed, out);
+    if (best) {
+        cli_number_text(best->score, text, sizeof(text));
+        printf("best so far: trial %ld, %s %s)\n", best->id,
+               st->cfg->metric ? st->cfg->metric : "score", text);
+    } else {
+        printf("no trial completed so far)\n");
+    }
+}
+
+/* Says how the sweep of `trials` trials ended: a stop by signal sig (> 0)
+ * on stderr, then on stdout an exhausted grid, the counts, why trials
+ * were pruned, and the best trial with its parameters. Returns that trial,
+ * NULL when none completed. */
+static const run_trial *print_summary(const run_state *st, int sig, long trials)
+{
+    const run_trial *best;
+    char text[64];
+    long total;
+
+    if (sig > 0)
+        fprintf(stderr,
+                "protein run: %s: stopped; %ld trials finished, "
+                "running ones were killed\n",
+                strsignal(sig), st->completed + st->pruned + st->failed);
+    if (st->exhausted && st->launched < trials)
+        printf(
+            "the optimizer has no more points (grid done) after %ld trials\n",
+            st->launched);
+    best = best_trial(st);
+    total = st->completed + st->pruned + st->failed;
+    printf("%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
+           total == 1 ? "" : "s", st->completed, st->pruned, st->failed);
+    if (st->pruned > 0)
+        printf("%ld pruned: stopped early by %s%s, recorded at their last "
+               "report\n",
+               st->pruned, stop_rule(st->cfg),
+               st->cfg->hyperband.enabled ? " (early_terminate)" : "");
+    if (best) {
+        cli_number_text(best->score, text, sizeof(text));
+        printf("best: trial %ld, %s %s, cost %.6g\n", best->id,
+               st->cfg->metric ? st->cfg->metric : "score", text, best->cost);
+        print_params(stdout, &best->params);
+    }
+    return best;
+}
+
+/* Closes the CSV and frees what st owns: the trials (their result files
+ * removed), the runner and the optimizer; st->cfg is the caller's. */
+static void run_state_free(run_state *st)
+{
+    if (st->csv)
+        fclose(st->csv);
+    if (st->csv_fd >= 0)
+        close(st->csv_fd);
+    for (long i = 0; i < st->launched; i++) {
+        cli_curve_free(&st->trials[i].curve);
+        free(st->trials[i].values);
+        pq_params_free(&st->trials[i].params);
+        if (st->trials[i].result_path)
+            unlink(st->trials[i].result_path);
+        free(st->trials[i].result_path);
+    }
+    cli_runner_close(&st->run);
+    free(st->trials);
+    protein_optimizer_free(st->opt);
+}
+
+/* protein run's options (trials and seed -1 when not given). */
+typedef struct run_options {
+    long trials, parallel, seed, max_initial_failures;
+    const char *out;
+    int resume;
+} run_options;
+
+/* Parses the options among argv[1..dash) into *o, leaving optind at the
+ * first operand (CONFIG). Returns -1 to go on, else the exit status,
+ * after saying why (a usage error) or printing the help. */
+static int parse_run_options(int dash, char **argv, run_options *o)
 {
     static const struct option longopts[] = {
         {"trials", required_argument, NULL, 't'},
@@ -739,18 +827,60 @@ int cmd_run(int argc, char **argv)
         {"max-initial-failures", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
+    int c;
+
+    *o = (run_options){.trials = -1,
+                       .parallel = 1,
+                       .seed = -1,
+                       .max_initial_failures = CLI_MAX_INITIAL_FAILURES};
+    optind = 1;
+    while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case 't':
+            if (cli_parse_long(VERB, "--trials", optarg, 1, MAX_TRIALS,
+                               &o->trials))
+                return CLI_EUSAGE;
+            break;
+        case 'p':
+            if (cli_parse_long(VERB, "--parallel", optarg, 1, 4096,
+                               &o->parallel))
+                return CLI_EUSAGE;
+            break;
+        case 's':
+            if (cli_parse_long(VERB, "--seed", optarg, 0, LONG_MAX, &o->seed))
+                return CLI_EUSAGE;
+            break;
+        case 'o': o->out = optarg; break;
+        case 'r': o->resume = 1; break;
+        case 'f':
+            if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
+                               LONG_MAX, &o->max_initial_failures))
+                return CLI_EUSAGE;
+            break;
+        default: return cli_option_other(VERB, c, argv);
+        }
+    }
+    if (o->resume && !o->out)
+        return cli_usage_error(VERB, "--resume needs --out FILE, the CSV of "
+                                     "the sweep to resume");
+    return -1;
+}
+
+/* Contract in cli.h. */
+int cmd_run(int argc, char **argv)
+{
     protein_optimizer_options first_defaults = {NULL, 1};
     protein_sweep_config *cfg = NULL;
     protein_error err;
     run_state st;
     cli_run_csv prior;
-    const char *out = NULL;
-    long trials = -1, parallel = 1, seed = -1;
-    long max_initial_failures = CLI_MAX_INITIAL_FAILURES;
+    run_options o;
+    const char *out;
+    long trials, seed;
     const run_trial *best;
-    char **exec_cmd = NULL, text[64];
-    int c, dash, sig, has_command, resume = 0, ret = CLI_EFAIL;
-    long i, total;
+    char **exec_cmd = NULL;
+    int dash, sig, has_command, resume, ret = CLI_EFAIL;
+    long i;
 
     memset(&st, 0, sizeof(st));
     memset(&prior, 0, sizeof(prior));
@@ -758,35 +888,13 @@ int cmd_run(int argc, char **argv)
     st.csv_fd = -1;
     st.next_id = 1;
     dash = cli_command_dash(argc, argv);
-    optind = 1;
-    while ((c = cli_getopt(dash, argv, ":", longopts, NULL)) != -1) {
-        switch (c) {
-        case 't':
-            if (cli_parse_long(VERB, "--trials", optarg, 1, MAX_TRIALS,
-                               &trials))
-                return CLI_EUSAGE;
-            break;
-        case 'p':
-            if (cli_parse_long(VERB, "--parallel", optarg, 1, 4096, &parallel))
-                return CLI_EUSAGE;
-            break;
-        case 's':
-            if (cli_parse_long(VERB, "--seed", optarg, 0, LONG_MAX, &seed))
-                return CLI_EUSAGE;
-            break;
-        case 'o': out = optarg; break;
-        case 'r': resume = 1; break;
-        case 'f':
-            if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
-                               LONG_MAX, &max_initial_failures))
-                return CLI_EUSAGE;
-            break;
-        default: return cli_option_other(VERB, c, argv);
-        }
-    }
-    if (resume && !out)
-        return cli_usage_error(VERB, "--resume needs --out FILE, the CSV of "
-                                     "the sweep to resume");
+    if ((ret = parse_run_options(dash, argv, &o)) >= 0)
+        return ret;
+    ret = CLI_EFAIL;
+    out = o.out;
+    trials = o.trials;
+    seed = o.seed;
+    resume = o.resume;
     has_command = cli_command_check(VERB, "CONFIG", argc, argv, dash);
     if (has_command < 0)
         return CLI_EUSAGE;
@@ -861,15 +969,7 @@ int cmd_run(int argc, char **argv)
     if (resume > 0) {
         if (resume_take(&st, &prior) < 0)
             goto done;
-        best = best_trial(&st);
-        printf("resuming: %ld trials from %s (", st.resumed, out);
-        if (best) {
-            cli_number_text(best->score, text, sizeof(text));
-            printf("best so far: trial %ld, %s %s)\n", best->id,
-                   cfg->metric ? cfg->metric : "score", text);
-        } else {
-            printf("no trial completed so far)\n");
-        }
+        print_resumed(&st, out);
         for (i = 0; i < st.resumed; i++)
             check_target(&st, &st.trials[i]);
         fflush(stdout);
@@ -895,37 +995,14 @@ int cmd_run(int argc, char **argv)
         st.progress.best_id = best->id;
     }
     /* resumed trials do not count: the guard is about this start */
-    cli_start_guard_init(&st.start_guard, max_initial_failures);
-    sig = loop(&st, parallel);
+    cli_start_guard_init(&st.start_guard, o.max_initial_failures);
+    sig = loop(&st, o.parallel);
     if (sig != 0)
         stop_all(&st);
     cli_progress_end(&st.progress);
     if (st.broken)
         cli_start_guard_explain(VERB, &st.start_guard);
-    if (sig > 0)
-        fprintf(stderr,
-                "protein run: %s: stopped; %ld trials finished, "
-                "running ones were killed\n",
-                strsignal(sig), st.completed + st.pruned + st.failed);
-    if (st.exhausted && st.launched < trials)
-        printf(
-            "the optimizer has no more points (grid done) after %ld trials\n",
-            st.launched);
-    best = best_trial(&st);
-    total = st.completed + st.pruned + st.failed;
-    printf("%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
-           total == 1 ? "" : "s", st.completed, st.pruned, st.failed);
-    if (st.pruned > 0)
-        printf("%ld pruned: stopped early by %s%s, recorded at their last "
-               "report\n",
-               st.pruned, stop_rule(cfg),
-               cfg->hyperband.enabled ? " (early_terminate)" : "");
-    if (best) {
-        cli_number_text(best->score, text, sizeof(text));
-        printf("best: trial %ld, %s %s, cost %.6g\n", best->id,
-               cfg->metric ? cfg->metric : "score", text, best->cost);
-        print_params(stdout, &best->params);
-    }
+    best = print_summary(&st, sig, trials);
     ret = sig > 0                         ? CLI_EINTR
           : sig < 0 || !best || st.broken ? CLI_EFAIL
                                           : CLI_OK;
@@ -935,23 +1012,9 @@ int cmd_run(int argc, char **argv)
     if (csv_close(&st) < 0)
         ret = CLI_EFAIL;
 done:
-    if (st.csv)
-        fclose(st.csv);
-    if (st.csv_fd >= 0)
-        close(st.csv_fd);
-    for (i = 0; i < st.launched; i++) {
-        cli_curve_free(&st.trials[i].curve);
-        free(st.trials[i].values);
-        pq_params_free(&st.trials[i].params);
-        if (st.trials[i].result_path)
-            unlink(st.trials[i].result_path);
-        free(st.trials[i].result_path);
-    }
+    run_state_free(&st);
     cli_run_csv_free(&prior);
-    cli_runner_close(&st.run);
     cli_strv_free(exec_cmd);
-    free(st.trials);
-    protein_optimizer_free(st.opt);
     protein_config_free(cfg);
     return ret;
 }

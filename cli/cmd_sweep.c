@@ -77,6 +77,71 @@ static char *sweep_name_for(const char *given, const protein_sweep_config *cfg,
     return strndup(base, len);
 }
 
+/* The text protein create stores for the config file at path (cfg, as
+ * read): the file itself, or for an INI file, which the stored text may
+ * not be, cfg as canonical YAML. 0 with *yaml malloc'ed, or -1 after
+ * saying why. */
+static int stored_yaml(const char *verb, const char *path,
+                       const protein_sweep_config *cfg, char **yaml)
+{
+    size_t len;
+
+    if (strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".ini") == 0) {
+        if (protein_config_to_yaml(cfg, yaml) != PROTEIN_OK) {
+            cli_fail(verb, "%s: cannot convert to YAML", path);
+            return -1;
+        }
+    } else if (cli_read_file(path, yaml, &len) < 0) {
+        cli_fail(verb, "cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Says what protein create made of cfg as sweep `name` (a grid of `grid`
+ * points, a budget of `size` trials, 0 for none) and how to run its
+ * trials: the sbatch array line, its width by method, and protein agent. */
+static void print_created(const protein_sweep_config *cfg, const char *name,
+                          long grid, long size)
+{
+    long tasks, running;
+
+    printf("created sweep %s: %zu parameter%s, %s %s, ", name, cfg->n_params,
+           cfg->n_params == 1 ? "" : "s",
+           cfg->minimize ? "minimize" : "maximize",
+           cfg->metric ? cfg->metric : "score");
+    if (cfg->max_trials > 0)
+        printf("budget %ld trials", cfg->max_trials);
+    else
+        printf("no trial budget");
+    if (grid > 0)
+        printf(", a grid of %ld points (each run once)", grid);
+    printf("\n");
+    tasks = size > 0 ? size : UNBUDGETED_ARRAY;
+    if (cfg->method == PROTEIN_METHOD_PROTEIN) {
+        running = suggested_running(tasks);
+        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
+               "your.sbatch\n"
+               "  (%ld at a time: each trial is chosen without the results "
+               "of those still running,\n  so more at once finish sooner "
+               "but find less; see the user guide)\n",
+               tasks - 1, running, name, running);
+    } else {
+        /* random and grid trials never depend on results: width is free */
+        running = tasks < MAX_RUNNING ? tasks : MAX_RUNNING;
+        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
+               "your.sbatch\n"
+               "  (%s trials do not depend on each other's results: run as "
+               "many at once\n  as your share of the cluster allows)\n",
+               tasks - 1, running, name,
+               cfg->method == PROTEIN_METHOD_GRID ? "grid" : "random search");
+    }
+    printf("or, outside Slurm:\n  protein agent %s%s\n", name,
+           cfg->program || cfg->command ? "  (runs the config's program)"
+                                        : " -- COMMAND");
+}
+
+/* Contract in cli.h. */
 int cmd_create(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -92,9 +157,9 @@ int cmd_create(int argc, char **argv)
     pq_context *ctx = NULL;
     pq_params *fallback = NULL;
     pq_sweep_spec spec;
-    long bands[PROTEIN_HYPERBAND_BANDS_MAX], tasks, running, grid, size, pool;
+    long bands[PROTEIN_HYPERBAND_BANDS_MAX], grid, size, pool;
     char *name = NULL, *yaml = NULL;
-    size_t yaml_len, n_fallback = 0;
+    size_t n_fallback = 0;
     long lease = 0, retries = 0;
     int c, shared = 0, rc, ret = CLI_EFAIL;
 
@@ -151,16 +216,8 @@ int cmd_create(int argc, char **argv)
         ret = cli_fail(verb, "out of memory");
         goto done;
     }
-    /* The stored text must be YAML: an INI file is stored in canonical form. */
-    if (strlen(path) > 4 && strcmp(path + strlen(path) - 4, ".ini") == 0) {
-        if (protein_config_to_yaml(cfg, &yaml) != PROTEIN_OK) {
-            cli_fail(verb, "%s: cannot convert to YAML", path);
-            goto done;
-        }
-    } else if (cli_read_file(path, &yaml, &yaml_len) < 0) {
-        cli_fail(verb, "cannot read %s: %s", path, strerror(errno));
+    if (stored_yaml(verb, path, cfg, &yaml) < 0)
         goto done;
-    }
     /* A grid hands out its points once, as W&B's does: its size is a
      * budget. */
     grid = pq_model_grid_points(cfg);
@@ -212,39 +269,7 @@ int cmd_create(int argc, char **argv)
         cli_queue_fail(verb, ctx, name, rc);
         goto done;
     }
-    printf("created sweep %s: %zu parameter%s, %s %s, ", name, cfg->n_params,
-           cfg->n_params == 1 ? "" : "s",
-           cfg->minimize ? "minimize" : "maximize",
-           cfg->metric ? cfg->metric : "score");
-    if (cfg->max_trials > 0)
-        printf("budget %ld trials", cfg->max_trials);
-    else
-        printf("no trial budget");
-    if (grid > 0)
-        printf(", a grid of %ld points (each run once)", grid);
-    printf("\n");
-    tasks = size > 0 ? size : UNBUDGETED_ARRAY;
-    if (cfg->method == PROTEIN_METHOD_PROTEIN) {
-        running = suggested_running(tasks);
-        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
-               "your.sbatch\n"
-               "  (%ld at a time: each trial is chosen without the results "
-               "of those still running,\n  so more at once finish sooner "
-               "but find less; see the user guide)\n",
-               tasks - 1, running, name, running);
-    } else {
-        /* random and grid trials never depend on results: width is free */
-        running = tasks < MAX_RUNNING ? tasks : MAX_RUNNING;
-        printf("run trials with:\n  sbatch --array=0-%ld%%%ld --sweep=%s "
-               "your.sbatch\n"
-               "  (%s trials do not depend on each other's results: run as "
-               "many at once\n  as your share of the cluster allows)\n",
-               tasks - 1, running, name,
-               cfg->method == PROTEIN_METHOD_GRID ? "grid" : "random search");
-    }
-    printf("or, outside Slurm:\n  protein agent %s%s\n", name,
-           cfg->program || cfg->command ? "  (runs the config's program)"
-                                        : " -- COMMAND");
+    print_created(cfg, name, grid, size);
     ret = CLI_OK;
 done:
     if (fallback)
@@ -256,6 +281,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_list(int argc, char **argv)
 {
     static const struct option longopts[] = {{"all", no_argument, NULL, 'a'},
@@ -323,6 +349,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_status(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -476,6 +503,7 @@ static int scancel_running(const char *verb, pq_trial_record *trials, size_t n,
     return (int)(k - 2);
 }
 
+/* Contract in cli.h. */
 int cmd_control(int argc, char **argv)
 {
     const char *verb = argv[0];
@@ -604,6 +632,7 @@ static int fresh_fallback(const char *verb, pq_context *ctx, const char *name,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cmd_budget(int argc, char **argv)
 {
     const char *verb = argv[0];
@@ -652,6 +681,7 @@ int cmd_budget(int argc, char **argv)
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_delete(int argc, char **argv)
 {
     static const struct option longopts[] = {{"yes", no_argument, NULL, 'y'},

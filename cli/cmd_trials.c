@@ -47,6 +47,7 @@ static void strip_record(pq_trial_record *t)
     strip_controls(t->late_key);
 }
 
+/* Frees what d holds (trials, sweep info, connection) and zeroes d. */
 static void sweep_data_free(sweep_data *d)
 {
     pq_trial_records_free(d->trials, d->n);
@@ -82,6 +83,7 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
     return CLI_OK;
 }
 
+/* The sweep's metric name, "score" when it names none. */
 static const char *metric_of(const pq_sweep_info *info)
 {
     return info->metric ? info->metric : "score";
@@ -109,15 +111,9 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
             pq_params_to_json(&t->params, &params) == PQ_OK ? params : "null");
     free(params);
     fputs(", \"job_id\": ", fp);
-    if (t->job_id)
-        cli_json_string(fp, t->job_id);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->job_id);
     fputs(", \"node\": ", fp);
-    if (t->node)
-        cli_json_string(fp, t->node);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->node);
     fprintf(fp,
             ", \"array_index\": %ld, \"attempts\": %d, \"retries\": %d, "
             "\"fallback\": %s, \"exit_status\": %d",
@@ -126,21 +122,12 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
     fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
             t->ended_at);
     fputs(", \"error\": ", fp);
-    if (t->error)
-        cli_json_string(fp, t->error);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->error);
     fputs(", \"late_key\": ", fp);
-    if (t->late_key)
-        cli_json_string(fp, t->late_key);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->late_key);
     fprintf(fp, ", \"late_expired_at\": %.3f", t->late_expired_at);
     fputs(", \"stopped_by\": ", fp);
-    if (t->stop_requested && t->stopped_by)
-        cli_json_string(fp, t->stopped_by);
-    else
-        fputs("null", fp);
+    cli_json_string(fp, t->stop_requested ? t->stopped_by : NULL);
     if (t->has_progress) {
         cli_number_text(t->progress_step, num, sizeof(num));
         fprintf(fp, ", \"progress_step\": %s", num);
@@ -202,6 +189,9 @@ done:
     return n_cols;
 }
 
+/* Writes d's trials as CSV on stdout: trial, status, score, cost, a column
+ * per parameter (param_columns' order), job id, node, and why it failed or
+ * was pruned. */
 static void print_csv(const sweep_data *d)
 {
     protein_sweep_config *cfg;
@@ -285,12 +275,14 @@ static void print_row(const pq_trial_record *t)
     putchar('\n');
 }
 
+/* The heading of protein trials' table, matching print_row's columns. */
 static void print_header(const pq_sweep_info *info)
 {
     printf("%6s  %-11s %12s %10s  %s\n", "TRIAL", "STATUS", metric_of(info),
            "COST", "PARAMETERS");
 }
 
+/* Contract in cli.h. */
 int cmd_trials(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -347,6 +339,7 @@ int cmd_trials(int argc, char **argv)
     return CLI_OK;
 }
 
+/* Contract in cli.h. */
 int cmd_export(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -368,6 +361,7 @@ int cmd_export(int argc, char **argv)
     return CLI_OK;
 }
 
+/* A "label time" line of protein show, left out when t is 0 (never set). */
 static void print_time_field(const char *label, double t)
 {
     char buf[64];
@@ -378,6 +372,7 @@ static void print_time_field(const char *label, double t)
     }
 }
 
+/* Contract in cli.h. */
 int cmd_show(int argc, char **argv)
 {
     cli_redis_opts r = {0};
@@ -517,6 +512,8 @@ done:
 
 static const sweep_data *sort_data; /* qsort has no context argument */
 
+/* qsort order of indices into sort_data's trials: best score first under
+ * the sweep's goal, ties by trial number. */
 static int by_score(const void *a, const void *b)
 {
     const pq_trial_record *x = &sort_data->trials[*(const size_t *)a];
@@ -529,6 +526,7 @@ static int by_score(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Contract in cli.h. */
 int cmd_best(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -596,6 +594,7 @@ done:
     return ret;
 }
 
+/* Contract in cli.h. */
 int cmd_plot(int argc, char **argv)
 {
     static const struct option longopts[] = {

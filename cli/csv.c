@@ -36,6 +36,8 @@ typedef struct csv_buf {
 
 enum { REC_OK = 1, REC_END = 0, REC_CUT = -1, REC_BAD = -2, REC_NOMEM = -3 };
 
+/* Frees r's fields and empties r for the next record; the array itself is
+ * kept. */
 static void record_clear(csv_record *r)
 {
     size_t i;
@@ -45,6 +47,8 @@ static void record_clear(csv_record *r)
     r->n = 0;
 }
 
+/* Appends c to the field being read, keeping it NUL-terminated. 0, or -1
+ * out of memory (b unchanged). */
 static int buf_add(csv_buf *b, char c)
 {
     if (b->len + 1 >= b->cap) {
@@ -176,6 +180,8 @@ done:
     return rc;
 }
 
+/* Formats why (len bytes, always terminated), the reason a caller returns
+ * with. */
 static void say(char *why, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -454,6 +460,8 @@ static int row_read(const char *path, long line,
     return 0;
 }
 
+/* qsort order of row pointers by trial number, ties by line, so that
+ * repeats of a number are adjacent in file order. */
 static int by_id(const void *a, const void *b)
 {
     const cli_run_row *x = *(cli_run_row *const *)a,

@@ -13,12 +13,14 @@
 
 #include "cli.h"
 
+/* Contract in cli.h. */
 void cli_curve_free(cli_curve *c)
 {
     free(c->points);
     memset(c, 0, sizeof(*c));
 }
 
+/* Contract in cli.h. */
 int cli_curve_update(cli_curve *c, const char *path, const char *metric,
                      const char *cost_key)
 {
@@ -63,6 +65,7 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_hyperband_stop(const protein_hyperband *h, int minimize,
                        const cli_curve *const *curves, size_t n, size_t which)
 {

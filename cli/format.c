@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "protein_number.h"
 
+/* Contract in cli.h. */
 void cli_csv_field(FILE *fp, const char *s)
 {
     if (!s)
@@ -30,10 +31,15 @@ void cli_csv_field(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Contract in cli.h. */
 void cli_json_string(FILE *fp, const char *s)
 {
+    if (s == NULL) {
+        fputs("null", fp);
+        return;
+    }
     fputc('"', fp);
-    for (; s && *s; s++) {
+    for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
 
         if (c == '"' || c == '\\')
@@ -50,6 +56,7 @@ void cli_json_string(FILE *fp, const char *s)
     fputc('"', fp);
 }
 
+/* Contract in cli.h. */
 void cli_param_text(const pq_param *q, char *buf, size_t len)
 {
     if (q->is_string)
@@ -60,6 +67,7 @@ void cli_param_text(const pq_param *q, char *buf, size_t len)
         protein_number_text(q->number, buf, len);
 }
 
+/* Contract in cli.h. */
 void cli_number_text(double v, char *buf, size_t len)
 {
     if (isnan(v))
@@ -68,11 +76,13 @@ void cli_number_text(double v, char *buf, size_t len)
         protein_number_text(v, buf, len);
 }
 
+/* Contract in cli.h. */
 int cli_better(int minimize, double a, double b)
 {
     return minimize ? a < b : a > b;
 }
 
+/* Contract in cli.h. */
 void cli_time_text(double t, char *buf, size_t len)
 {
     time_t secs;

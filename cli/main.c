@@ -177,6 +177,7 @@ static const struct verb verbs[] = {
 
 #define N_VERBS (sizeof(verbs) / sizeof(verbs[0]))
 
+/* The verb table's entry for name, or NULL (for a NULL name too). */
 static const struct verb *find_verb(const char *name)
 {
     size_t i;
@@ -187,6 +188,7 @@ static const struct verb *find_verb(const char *name)
     return NULL;
 }
 
+/* Contract in cli.h. */
 void cli_usage(FILE *fp, const char *verb)
 {
     const struct verb *v = find_verb(verb);
@@ -210,6 +212,7 @@ void cli_usage(FILE *fp, const char *verb)
                 "See 'man protein' and " PROTEIN_DOCDIR "/user-guide.md.\n");
 }
 
+/* Prints "protein VERB: MESSAGE" (no VERB when NULL) on stderr. */
 static void vmessage(const char *verb, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
@@ -220,6 +223,7 @@ static void vmessage(const char *verb, const char *fmt, va_list ap)
     fputc('\n', stderr);
 }
 
+/* Contract in cli.h. */
 int cli_usage_error(const char *verb, const char *fmt, ...)
 {
     va_list ap;
@@ -232,6 +236,7 @@ int cli_usage_error(const char *verb, const char *fmt, ...)
     return CLI_EUSAGE;
 }
 
+/* Contract in cli.h. */
 int cli_fail(const char *verb, const char *fmt, ...)
 {
     va_list ap;
@@ -242,6 +247,8 @@ int cli_fail(const char *verb, const char *fmt, ...)
     return CLI_EFAIL;
 }
 
+/* `protein VERB ...`: help and version itself, every other verb by its
+ * handler (argv from the verb on), whose exit status it returns. */
 int main(int argc, char **argv)
 {
     const struct verb *v;

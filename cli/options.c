@@ -16,6 +16,7 @@
 
 #include "cli.h"
 
+/* Contract in cli.h. */
 const char *cli_user_name(void)
 {
     static char name[PQ_OWNER_MAX + 1];
@@ -27,6 +28,7 @@ const char *cli_user_name(void)
     return name;
 }
 
+/* Contract in cli.h. */
 const char *cli_env(const char *name)
 {
     const char *v = getenv(name);
@@ -34,6 +36,7 @@ const char *cli_env(const char *name)
     return v && *v ? v : NULL;
 }
 
+/* Contract in cli.h. */
 const char *cli_sweep_name(const char *verb, const char *given)
 {
     static char full[PQ_SWEEP_NAME_MAX + 1];
@@ -58,6 +61,7 @@ const char *cli_sweep_name(const char *verb, const char *given)
     return NULL;
 }
 
+/* Contract in cli.h. */
 int cli_parse_long(const char *verb, const char *option, const char *text,
                    long min, long max, long *out)
 {
@@ -75,6 +79,7 @@ int cli_parse_long(const char *verb, const char *option, const char *text,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
                      char **pos, int *ret)
 {
@@ -103,6 +108,7 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_option_other(const char *verb, int c, char **argv)
 {
     if (c == CLI_OPT_HELP) {
@@ -115,6 +121,7 @@ int cli_option_other(const char *verb, int c, char **argv)
     return cli_usage_error(verb, "unknown option '%s'", argv[optind - 1]);
 }
 
+/* Contract in cli.h. */
 int cli_command_dash(int argc, char **argv)
 {
     int dash;
@@ -156,6 +163,7 @@ int cli_command_runnable(const char *name)
     }
 }
 
+/* Contract in cli.h. */
 int cli_command_check(const char *verb, const char *what, int argc, char **argv,
                       int dash)
 {
@@ -181,6 +189,7 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
     return -1;
 }
 
+/* Contract in cli.h. */
 int cli_exec_command(const char *config_path, char ***out)
 {
     char self[4096], **v = calloc(5, sizeof(*v));
@@ -204,6 +213,7 @@ int cli_exec_command(const char *config_path, char ***out)
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_getopt(int argc, char **argv, const char *optstring,
                const struct option *longopts, cli_redis_opts *r)
 {
@@ -221,6 +231,7 @@ int cli_getopt(int argc, char **argv, const char *optstring,
     return c;
 }
 
+/* Contract in cli.h. */
 int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out)
 {
     static char user[PQ_OWNER_MAX + 1], path[4096];
@@ -258,6 +269,7 @@ int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out)
     return CLI_OK;
 }
 
+/* Contract in cli.h. */
 void cli_warn_skipped(const char *verb, const pq_context *ctx,
                       const char *sweep, size_t skipped)
 {
@@ -270,6 +282,7 @@ void cli_warn_skipped(const char *verb, const pq_context *ctx,
             skipped == 1 ? " is" : "s are", ctx->errstr);
 }
 
+/* Contract in cli.h. */
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc)
 {
@@ -283,6 +296,7 @@ int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
     return cli_fail(verb, "%s", why);
 }
 
+/* Contract in cli.h. */
 int cli_read_file(const char *path, char **text, size_t *len)
 {
     FILE *fp = fopen(path, "rb");
@@ -323,6 +337,7 @@ fail:
     return -1;
 }
 
+/* Contract in cli.h. */
 protein_sweep_config *cli_load_config(const char *verb, const char *path,
                                       int quiet)
 {

@@ -44,6 +44,7 @@ static void xml_text(FILE *fp, const char *s)
     }
 }
 
+/* The SVG x of data value x in panel p. */
 static double px(const panel *p, double x)
 {
     return p->x0 + MARGIN_L +
@@ -51,6 +52,7 @@ static double px(const panel *p, double x)
                (PANEL_W - MARGIN_L - MARGIN_R);
 }
 
+/* The SVG y of data value y in panel p (up is larger). */
 static double py(const panel *p, double y)
 {
     return p->y0 + PANEL_H - MARGIN_B -
@@ -148,6 +150,7 @@ static void log_ticks(cli_axis *ax, double lo, double hi)
     }
 }
 
+/* Contract in cli.h. */
 void cli_axis_ticks(cli_axis *ax, cli_axis_scale scale, double lo, double hi)
 {
     double pad;
@@ -240,6 +243,7 @@ static void axes(FILE *fp, const panel *p, const char *title,
     fputs("</text>\n", fp);
 }
 
+/* qsort order of point pointers by cost, cheapest first. */
 static int by_cost(const void *a, const void *b)
 {
     const cli_plot_point *x = *(const cli_plot_point *const *)a;
@@ -337,6 +341,7 @@ static void progress_panel(FILE *fp, const cli_plot_point *pts, size_t n,
     fprintf(fp, " %.1f,%.1f\"/>\n", px(&p, prev_x), py(&p, best));
 }
 
+/* Contract in cli.h. */
 int cli_plot_svg(FILE *fp, const char *title, const cli_plot_point *points,
                  size_t n, int minimize, const char *metric)
 {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 
+/* Contract in cli.h. */
 void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
                        const char *metric)
 {
@@ -21,6 +22,8 @@ void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
     p->best_id = -1;
 }
 
+/* Erases the status line when one is drawn, so that other output starts on
+ * a clean line. */
 static void clear_line(cli_progress *p)
 {
     if (p->drawn) {
@@ -29,6 +32,8 @@ static void clear_line(cli_progress *p)
     }
 }
 
+/* Redraws the status line (counts and best so far) in place, on a terminal
+ * only. */
 static void draw(cli_progress *p)
 {
     if (!p->tty)
@@ -42,6 +47,7 @@ static void draw(cli_progress *p)
     p->drawn = 1;
 }
 
+/* Contract in cli.h. */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
                         double score, double cost, const char *detail)
 {
@@ -79,12 +85,14 @@ void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
     fflush(p->fp);
 }
 
+/* Contract in cli.h. */
 void cli_progress_running(cli_progress *p, long running)
 {
     p->running = running;
     draw(p);
 }
 
+/* Contract in cli.h. */
 void cli_progress_end(cli_progress *p)
 {
     if (p->drawn) {

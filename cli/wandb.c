@@ -37,6 +37,7 @@
 
 static uint32_t crc32_table[256];
 
+/* Fills the CRC-32 (IEEE) table on first use. */
 static void crc32_init(void)
 {
     uint32_t c;
@@ -52,6 +53,8 @@ static void crc32_init(void)
     }
 }
 
+/* crc extended over the n bytes at p (the CRC-32 of W&B's log blocks);
+ * crc32_init must have run. */
 static uint32_t crc32_update(uint32_t crc, const unsigned char *p, size_t n)
 {
     crc = ~crc;
@@ -65,6 +68,8 @@ typedef struct pb {
     const unsigned char *p, *end;
 } pb;
 
+/* Reads a protobuf varint at b->p into *v and advances past it: 0, or -1
+ * when the buffer ends inside it or it is longer than 64 bits. */
 static int pb_varint(pb *b, uint64_t *v)
 {
     int shift = 0;
@@ -228,6 +233,7 @@ static int scan_log(const unsigned char *buf, size_t len, const char *metric,
     return 0;
 }
 
+/* Contract in cli.h. */
 int cli_wandb_read_log(const char *path, const char *metric,
                        cli_wandb_metric *out)
 {
@@ -259,6 +265,7 @@ done:
     return rc;
 }
 
+/* Contract in cli.h. */
 int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path)
 {
     char suffix[160], *found = NULL, *run_dir;
@@ -306,6 +313,8 @@ typedef struct buf {
     int failed;
 } buf;
 
+/* Appends the n bytes at s to b, keeping it NUL-terminated; out of memory
+ * sets b->failed, and every later put is a no-op. */
 static void put(buf *b, const char *s, size_t n)
 {
     char *g;
@@ -329,6 +338,7 @@ static void put(buf *b, const char *s, size_t n)
     b->s[b->n] = '\0';
 }
 
+/* Appends the string s; see put. */
 static void puts_(buf *b, const char *s)
 {
     put(b, s, strlen(s));
@@ -438,11 +448,13 @@ static void put_quoted(buf *b, const char *str, size_t n, int json)
     put(b, &q, 1);
 }
 
+/* Appends the n bytes at s as Python's repr writes them. */
 static void put_pystr(buf *b, const char *s, size_t n)
 {
     put_quoted(b, s, n, 0);
 }
 
+/* Appends the n bytes at s as json.dumps writes them. */
 static void put_jsonstr(buf *b, const char *s, size_t n)
 {
     put_quoted(b, s, n, 1);
@@ -497,6 +509,7 @@ static int json_string(const char **p, buf *out)
     return 0;
 }
 
+/* Advances *p past white space. */
 static void skip_ws(const char **p)
 {
     while (isspace((unsigned char)**p))
@@ -630,6 +643,7 @@ typedef struct node {
     size_t n_kids;
 } node;
 
+/* Frees what n holds, its children's too; n itself is the caller's. */
 static void node_free(node *n)
 {
     size_t i;
@@ -640,6 +654,8 @@ static void node_free(node *n)
     free(n->name);
 }
 
+/* The child of n named by the len bytes at name, added (with no children)
+ * when n has none so named. NULL out of memory. */
 static node *node_child(node *n, const char *name, size_t len)
 {
     node *g;
@@ -718,6 +734,8 @@ static int put_node(buf *b, const node *n, style st, int top)
 
 /* ------------------------------------------------------------ command */
 
+/* Appends a copy of s to the NULL-terminated array *argv of *n strings. 0,
+ * or -1 out of memory (*argv stays valid and the caller's to free). */
 static int argv_add(char ***argv, size_t *n, const char *s)
 {
     char **g = realloc(*argv, (*n + 2) * sizeof(**argv));
@@ -842,6 +860,7 @@ static char *envvars(const char *item)
 static const char *const default_command[] = {"${env}", "${interpreter}",
                                               "${program}", "${args}"};
 
+/* Contract in cli.h. */
 int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
                       size_t len)
 {
@@ -892,6 +911,7 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
     return 0;
 }
 
+/* Contract in cli.h. */
 void cli_strv_free(char **v)
 {
     size_t i;
@@ -903,6 +923,7 @@ void cli_strv_free(char **v)
 
 /* ------------------------------------------------------------ files */
 
+/* Contract in cli.h. */
 int cli_wandb_write_params(const cli_wandb_job *job, char *why, size_t len)
 {
     node tree;
@@ -945,12 +966,14 @@ done:
     return rc;
 }
 
+/* Contract in cli.h. */
 void cli_wandb_metric_free(cli_wandb_metric *m)
 {
     free(m->history);
     memset(m, 0, sizeof(*m));
 }
 
+/* Contract in cli.h. */
 int cli_wandb_result(const cli_wandb_metric *m, const char *metric,
                      const char *result_path, size_t *reported, int final)
 {

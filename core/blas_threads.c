@@ -33,6 +33,7 @@ static int parse_threads(const char *text)
     return (int)v;
 }
 
+/* Contract in protein.h. */
 int protein_blas_threads_choose(int requested, char *why, size_t why_len)
 {
     const char *env = getenv("PROTEIN_BLAS_THREADS");

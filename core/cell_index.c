@@ -13,6 +13,7 @@
  * own sweep with chosen points cannot aim them at one chain of a shared
  * coordinator; which rows share a cell does not depend on the seed.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,11 +22,15 @@
 
 #define CELL_INDEX_MIN_SLOTS 64
 
+/* The index of the cell of side `cell` that x falls in, cells centred on
+ * the multiples of `cell`. */
 static int64_t cell_coordinate(double x, double cell)
 {
     return (int64_t)llround(x / cell);
 }
 
+/* Hash of the cell that the point u (d coordinates) falls in, seeded per
+ * index so that two indexes do not collide alike. */
 static uint64_t cell_hash(const protein_cell_index *ix, const double *u,
                           size_t d)
 {
@@ -38,6 +43,7 @@ static uint64_t cell_hash(const protein_cell_index *ix, const double *u,
     return h;
 }
 
+/* 1 when points a and b (d coordinates) fall in the same cell. */
 static int same_cell(const double *a, const double *b, size_t d, double cell)
 {
     for (size_t j = 0; j < d; j++)
@@ -60,6 +66,7 @@ static void place(protein_cell_index *ix, const double *rows, size_t d,
 /* Sets up an empty index of cells of side `cell` (> 0). */
 void protein_cell_index_init(protein_cell_index *ix, double cell)
 {
+    assert(cell > 0);
     ix->slot = NULL;
     ix->n_slots = 0;
     ix->n_rows = 0;
@@ -76,7 +83,7 @@ void protein_cell_index_free(protein_cell_index *ix)
     ix->n_rows = 0;
 }
 
-/* See internal.h. */
+/* Contract in internal.h. */
 size_t protein_cell_index_find(const protein_cell_index *ix, const double *rows,
                                size_t d, const double *u)
 {
@@ -92,7 +99,7 @@ size_t protein_cell_index_find(const protein_cell_index *ix, const double *rows,
     return SIZE_MAX;
 }
 
-/* See internal.h. */
+/* Contract in internal.h. */
 int protein_cell_index_add(protein_cell_index *ix, const double *rows, size_t d)
 {
     if (2 * (ix->n_rows + 1) > ix->n_slots) {

@@ -206,7 +206,7 @@ int protein_parse_number(const char *s, double *out)
     return 0;
 }
 
-/* See protein.h. */
+/* Contract in protein.h. */
 const char *protein_value_nonfinite_json(const char *text)
 {
     if (!text)
@@ -377,6 +377,8 @@ int protein_config_set_string(char **dst, const char *src)
 
 /* ------------------------------------------------------------ options */
 
+/* Parses text as a whole number from lo to hi into *out: 0, or
+ * PROTEIN_ECONFIG with err naming file, line and key. */
 static int option_int(const char *text, long long lo, long long hi,
                       long long *out, const char *file, int line,
                       const char *key, protein_error *err)
@@ -389,6 +391,9 @@ static int option_int(const char *text, long long lo, long long hi,
     return 0;
 }
 
+/* Parses text as a finite number in [lo, hi] (lo excluded when lo_open)
+ * into *out: 0, or PROTEIN_ECONFIG with err naming file, line and key; *out
+ * is untouched then. */
 static int option_double(const char *text, double lo, int lo_open, double hi,
                          double *out, const char *file, int line,
                          const char *key, protein_error *err)
@@ -413,7 +418,7 @@ static int option_double(const char *text, double lo, int lo_open, double hi,
 #define KNOB_TYPE_double PROTEIN_KNOB_DOUBLE
 #define KNOB_TYPE_bool PROTEIN_KNOB_BOOL
 
-/* See config_common.h. */
+/* Contract in config_common.h. */
 const protein_knob protein_knobs[] = {PROTEIN_KNOBS(KNOB_ROW)};
 const size_t protein_n_knobs = sizeof protein_knobs / sizeof protein_knobs[0];
 

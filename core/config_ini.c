@@ -145,6 +145,8 @@ typedef struct ini_ctx {
     size_t n_keys;
 } ini_ctx;
 
+/* Cuts white space off both ends of s in place and returns where the text
+ * now starts. */
 static char *trim(char *s)
 {
     char *end;
@@ -157,6 +159,8 @@ static char *trim(char *s)
     return s;
 }
 
+/* Errors on the unknown key k of section, suggesting the closest of known
+ * when one is near. Returns PROTEIN_ECONFIG. */
 static int unknown_key(ini_ctx *c, int line, const char *section, const char *k,
                        const char *const *known)
 {
@@ -244,6 +248,9 @@ static int begin_param(ini_ctx *c, const char *rest, int line)
     return 0;
 }
 
+/* Sets the field k of parameter p's spec to v from line `line`: an
+ * unknown key, or one this section already set, is an error naming file,
+ * line and key. 0 or an error code. */
 static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
                      int line)
 {
@@ -271,6 +278,10 @@ static int param_key(ini_ctx *c, ini_param *p, const char *k, const char *v,
     return 0;
 }
 
+/* Sets one key of [sweep] from line `line`: a key set twice in one pass is
+ * an error, a key PufferLib uses for itself is ignored with a warning, and
+ * the rest are set as the YAML top level sets them (max_runs as
+ * max_trials). 0, or an error code with c->err filled. */
 static int sweep_key(ini_ctx *c, const char *k, const char *v, int line)
 {
     char key[192];
@@ -632,6 +643,11 @@ static int add_param(ini_ctx *c, ini_param *p)
     return rc;
 }
 
+/* Turns the sections read into c->cfg: checks there is a [sweep] (or a
+ * default.ini read under the file), names the sweep, adds the parameters in
+ * nesting order (those sweep_only selects), requires at least one, and
+ * defaults cost_param to train/total_timesteps as PufferLib does. 0, or an
+ * error code with c->err filled. */
 static int build(ini_ctx *c)
 {
     size_t i, n = 0, *order;
@@ -737,7 +753,7 @@ static char *ini_text(const char *text, size_t len, const char *file,
     return buf;
 }
 
-/* See config_common.h. */
+/* Contract in config_common.h. */
 int protein_config_parse_ini_over(const char *base, size_t base_len,
                                   const char *base_file, const char *text,
                                   size_t len, const char *filename,

@@ -102,11 +102,13 @@ static const char *const distribution_names[] = {"uniform",
                                                  "constant",
                                                  NULL};
 
+/* 1 when v is a whole number a double holds exactly (|v| <= 2^53). */
 static int is_integral(double v)
 {
     return v == floor(v) && fabs(v) <= 9007199254740992.0;
 }
 
+/* 1 when v is a power of two, 1 included. */
 static int is_pow2(double v)
 {
     int e;
@@ -131,6 +133,10 @@ typedef struct spec_ctx {
     char note[512]; /* a warning for cfg once the parameter is in, or "" */
 } spec_ctx;
 
+/* Formats a message about the field `field` of c's parameter (NULL: the
+ * parameter as a whole) into c->err, at f's line when f was given and set,
+ * else the parameter's line. Returns PROTEIN_ECONFIG (what
+ * protein_config_error returns). */
 static int spec_fail(spec_ctx *c, const protein_spec_field *f,
                      const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -151,6 +157,8 @@ static int spec_fail(spec_ctx *c, const protein_spec_field *f,
         "%s", msg);
 }
 
+/* Parses field f (named `field`) as a number into *out: 0, or an error
+ * through spec_fail. */
 static int spec_number(spec_ctx *c, const protein_spec_field *f,
                        const char *field, double *out)
 {
@@ -172,6 +180,8 @@ static int spec_unused(spec_ctx *c, const protein_spec_field *f,
                      what);
 }
 
+/* The distribution name a parameter of this kind is written with, for
+ * messages. */
 static const char *kind_word(protein_param_kind kind)
 {
     switch (kind) {
@@ -568,6 +578,11 @@ static size_t distinct_choices(spec_ctx *c, size_t *keep)
     return n;
 }
 
+/* Builds a categorical p from c's spec: refuses the fields a categorical
+ * has no use for and an empty or too long values list, keeps each distinct
+ * choice once (a warning in c->note for repeats), and the default as a
+ * choice index. 0, or an error code with c->err filled; what p holds then
+ * is freed with the config. */
 static int build_categorical(spec_ctx *c, protein_param *p)
 {
     const protein_param_spec *s = c->s;
@@ -647,6 +662,9 @@ fail:
     return rc;
 }
 
+/* Builds a constant p (value:) from c's spec, refusing the fields a
+ * constant has no use for; its default, min and max are the value (0 for a
+ * value that is not a number). 0, or an error code with c->err filled. */
 static int build_constant(spec_ctx *c, protein_param *p)
 {
     const protein_param_spec *s = c->s;

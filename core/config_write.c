@@ -17,6 +17,7 @@
  * double quotes (escaped so that libyaml reads back the same bytes) and
  * numbers in the shortest form that reads back to the same double. */
 
+/* Writes v in the shortest form that reads back to the same double. */
 static void put_number(FILE *fp, double v)
 {
     char buf[32];
@@ -67,6 +68,8 @@ static int yaml_printable(unsigned long cp)
            (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
+/* Writes str (NULL as "") as a double-quoted YAML scalar: printable UTF-8
+ * as itself, the rest escaped, so that any string reads back the same. */
 static void put_string(FILE *fp, const char *str)
 {
     const unsigned char *s = (const unsigned char *)(str ? str : "");
@@ -165,6 +168,8 @@ static void put_typed(FILE *fp, const protein_param *p, size_t i)
         put_json(fp, text);
 }
 
+/* The W&B distribution name of the numeric parameter p (its q_ form when
+ * p is quantized), the one that reads p back as it is. */
 static const char *distribution_name(const protein_param *p)
 {
     switch (p->kind) {
@@ -183,6 +188,8 @@ static const char *distribution_name(const protein_param *p)
     }
 }
 
+/* Writes p as a YAML entry of parameters: (two spaces in), in the form
+ * protein_config_parse_yaml reads back to an equal parameter. */
 static void put_param(FILE *fp, const protein_param *p)
 {
     size_t i;

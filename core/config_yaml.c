@@ -35,16 +35,20 @@ typedef struct yaml_ctx {
     protein_sweep_config *cfg;
 } yaml_ctx;
 
+/* The 1-based line where n starts. */
 static int line_of(const yaml_node_t *n)
 {
     return (int)n->start_mark.line + 1;
 }
 
+/* The node with id `id` in the document being read (NULL for an id it does
+ * not hold). */
 static yaml_node_t *node_at(yaml_ctx *c, int id)
 {
     return yaml_document_get_node(&c->doc, id);
 }
 
+/* What n is, for messages: "a mapping", "a list" or "a scalar". */
 static const char *kind_name(const yaml_node_t *n)
 {
     switch (n->type) {
@@ -105,6 +109,8 @@ static int mapping(yaml_ctx *c, yaml_node_t *n, const char *key,
     return 0;
 }
 
+/* The key text of the mapping pair p (mapping() has checked that every key
+ * is a scalar). */
 static const char *pair_key(yaml_ctx *c, const yaml_node_pair_t *p)
 {
     return (const char *)node_at(c, p->key)->data.scalar.value;
@@ -169,6 +175,8 @@ static int option_block(yaml_ctx *c, yaml_node_t *n, const char *block,
 
 /* ------------------------------------------------------------ parameters */
 
+/* Records scalar n as field f (text and line); a non-scalar is
+ * PROTEIN_ECONFIG naming path. */
 static int spec_field(yaml_ctx *c, yaml_node_t *n, const char *path,
                       protein_spec_field *f)
 {
@@ -474,6 +482,9 @@ static int json_put(char **out, size_t *n, const char *s, size_t len)
     return 0;
 }
 
+/* Appends s to the JSON text *out (*n bytes) as a string literal: quotes
+ * and backslashes escaped, other control characters as \u00XX. 0, or -1 out
+ * of memory (*out then still the caller's to free). */
 static int json_put_string(char **out, size_t *n, const char *s)
 {
     char esc[8];
@@ -595,6 +606,9 @@ typedef struct spec_strings {
     size_t n;
 } spec_strings;
 
+/* Hands s (malloc'ed, or NULL) to k, which frees it with keep_free, and
+ * returns it: the parser's strings then live as long as the config being
+ * read. NULL when s is NULL or out of memory (s is then freed). */
 static const char *keep(spec_strings *k, char *s)
 {
     char **g;
@@ -611,6 +625,7 @@ static const char *keep(spec_strings *k, char *s)
     return s;
 }
 
+/* Frees every string handed to k, and k's array. */
 static void keep_free(spec_strings *k)
 {
     size_t i;
@@ -676,6 +691,61 @@ static int scalar_list(yaml_ctx *c, yaml_node_t *v, const char *path,
     return 0;
 }
 
+/* The choices of a values: list as parse_spec hands them to
+ * protein_config_add_param, n + 1 entries each: the texts (owned by the
+ * parser's spec_strings), their lines, types and whether each is a plain
+ * scalar (types also serves a value:'s single entry). */
+typedef struct value_lists {
+    const char **values;
+    int *lines;
+    unsigned char *types, *plain;
+} value_lists;
+
+/* Frees l's arrays (not the texts) and empties it. */
+static void value_lists_free(value_lists *l)
+{
+    free(l->values);
+    free(l->lines);
+    free(l->types);
+    free(l->plain);
+    memset(l, 0, sizeof *l);
+}
+
+/* Reads the values: list v (at path) into l, replacing what l held, and
+ * its length into *count. 0, or PROTEIN_ECONFIG (v is not a list, or a
+ * choice a config cannot hold; the error set) or PROTEIN_ENOMEM; l is
+ * then the caller's to free with value_lists_free all the same. */
+static int parse_values(yaml_ctx *c, yaml_node_t *v, const char *path,
+                        spec_strings *owned, value_lists *l, size_t *count)
+{
+    size_t i, cnt;
+
+    if (v->type != YAML_SEQUENCE_NODE)
+        return protein_config_error(
+            c->err, c->file, line_of(v), path,
+            "expected a list of choices [a, b, ...], found %s", kind_name(v));
+    cnt = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    value_lists_free(l);
+    l->values = calloc(cnt + 1, sizeof *l->values);
+    l->lines = calloc(cnt + 1, sizeof *l->lines);
+    l->types = calloc(cnt + 1, 1);
+    l->plain = calloc(cnt + 1, 1);
+    if (!l->values || !l->lines || !l->types || !l->plain)
+        return PROTEIN_ENOMEM;
+    for (i = 0; i < cnt; i++) {
+        yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
+        int bad;
+        if (!(l->values[i] =
+                  typed_value(c, item, path, owned, &l->types[i], &bad)))
+            return bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
+        l->lines[i] = line_of(item);
+        l->plain[i] = item->type == YAML_SCALAR_NODE &&
+                      item->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    }
+    *count = cnt;
+    return 0;
+}
+
 /* Reads one parameter spec mapping (not a group) and adds it. */
 static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                       const char *key, int line)
@@ -702,9 +772,9 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
     protein_param_spec s;
     protein_spec_field *fields[11];
     yaml_node_pair_t *p;
-    const char **values = NULL, **probs = NULL;
-    unsigned char *types = NULL, *plain = NULL;
-    int *lines = NULL, rc;
+    const char **probs = NULL;
+    value_lists lists = {0};
+    int rc;
     spec_strings owned = {0};
     char path[192];
     size_t f;
@@ -739,7 +809,7 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
         } else if (strcmp(k, "value") == 0) {
             int bad;
             rc = PROTEIN_ENOMEM;
-            if (!types && !(types = calloc(1, 1)))
+            if (!lists.types && !(lists.types = calloc(1, 1)))
                 goto fail;
             s.value.text = typed_value(c, v, path, &owned, &s.value_type, &bad);
             s.value.line = line_of(v);
@@ -748,45 +818,14 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
                 goto fail;
             }
         } else if (strcmp(k, "values") == 0) {
-            size_t i, cnt;
-            if (v->type != YAML_SEQUENCE_NODE) {
-                rc = protein_config_error(
-                    c->err, c->file, line_of(v), path,
-                    "expected a list of choices [a, b, ...], found %s",
-                    kind_name(v));
+            rc = parse_values(c, v, path, &owned, &lists, &s.n_values);
+            if (rc)
                 goto fail;
-            }
-            cnt = (size_t)(v->data.sequence.items.top -
-                           v->data.sequence.items.start);
-            free(values);
-            free(lines);
-            free(types);
-            free(plain);
-            values = calloc(cnt + 1, sizeof *values);
-            lines = calloc(cnt + 1, sizeof *lines);
-            types = calloc(cnt + 1, 1);
-            plain = calloc(cnt + 1, 1);
-            rc = PROTEIN_ENOMEM;
-            if (!values || !lines || !types || !plain)
-                goto fail;
-            for (i = 0; i < cnt; i++) {
-                yaml_node_t *item = node_at(c, v->data.sequence.items.start[i]);
-                int bad;
-                if (!(values[i] = typed_value(c, item, path, &owned, &types[i],
-                                              &bad))) {
-                    rc = bad ? PROTEIN_ECONFIG : PROTEIN_ENOMEM;
-                    goto fail;
-                }
-                lines[i] = line_of(item);
-                plain[i] = item->type == YAML_SCALAR_NODE &&
-                           item->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            }
             s.has_values = 1;
             s.values_line = line_of(v);
-            s.n_values = cnt;
-            s.values = values;
-            s.value_lines = lines;
-            s.value_plain = plain;
+            s.values = lists.values;
+            s.value_lines = lists.lines;
+            s.value_plain = lists.plain;
         } else if (strcmp(k, "probabilities") == 0) {
             free(probs);
             probs = NULL;
@@ -807,18 +846,16 @@ static int parse_spec(yaml_ctx *c, yaml_node_t *n, const char *name,
             goto fail;
         }
     }
-    s.value_types = types;
+    s.value_types = lists.types;
     rc = protein_config_add_param(c->cfg, c->file, &s, c->err);
 fail:
-    free(values);
-    free(lines);
-    free(types);
-    free(plain);
+    value_lists_free(&lists);
     free(probs);
     keep_free(&owned);
     return rc;
 }
 
+/* The value node of key in mapping map, or NULL when map has no such key. */
 static yaml_node_t *find_key(yaml_ctx *c, yaml_node_t *map, const char *key)
 {
     yaml_node_pair_t *p;
@@ -886,6 +923,7 @@ static int parse_params(yaml_ctx *c, yaml_node_t *n, const char *prefix,
 
 /* ------------------------------------------------------------ top level */
 
+/* 1 when s ends with suffix, in any case. */
 static int has_suffix(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
@@ -1102,6 +1140,11 @@ static int parse_name(yaml_ctx *c, yaml_node_t *n)
                                      "name", c->err);
 }
 
+/* Reads the top-level mapping root into c->cfg: each known key by its
+ * parser, an unknown one with advice, the name from the file when none is
+ * given, then warns about a W&B program without a metric and a metric named
+ * like the cost key, and checks the whole config. 0, or an error code with
+ * c->err filled. */
 static int parse_top(yaml_ctx *c, yaml_node_t *root)
 {
     static const char *const known[] = {"name",

@@ -160,6 +160,7 @@ typedef struct protein_gp_backend {
     int (*predict)(void *state, const double *Xs, size_t m, double *mean,
                    double *var, char *errbuf, size_t errlen);
 
+    /* Frees the state and all it holds; NULL is a no-op. */
     void (*destroy)(void *state);
 } protein_gp_backend;
 

@@ -26,6 +26,7 @@
 #define LBFGS_ARMIJO PROTEIN_GP_LBFGS_ARMIJO
 #define LBFGS_GRAD_TOL PROTEIN_GP_LBFGS_GTOL
 
+/* Contract in gp.h. */
 int protein_gp_fail(int status, char *errbuf, size_t errlen, const char *fmt,
                     ...)
 {
@@ -39,6 +40,7 @@ int protein_gp_fail(int status, char *errbuf, size_t errlen, const char *fmt,
     return status;
 }
 
+/* Contract in gp.h. */
 double protein_gp_softplus(double raw)
 {
     /* log(1 + e^raw) without overflow for large raw. */
@@ -47,6 +49,7 @@ double protein_gp_softplus(double raw)
     return log1p(exp(raw)) + SOFTPLUS_FLOOR;
 }
 
+/* Contract in gp.h. */
 double protein_gp_softplus_grad(double raw)
 {
     if (raw >= 0)
@@ -54,6 +57,7 @@ double protein_gp_softplus_grad(double raw)
     return exp(raw) / (1.0 + exp(raw));
 }
 
+/* Contract in gp.h. */
 double protein_gp_softplus_inverse(double value)
 {
     double s = value - SOFTPLUS_FLOOR;
@@ -64,6 +68,7 @@ double protein_gp_softplus_inverse(double value)
     return log(expm1(s));
 }
 
+/* Contract in gp.h. */
 void protein_gp_theta_init(double *theta, size_t d)
 {
     double one = protein_gp_softplus_inverse(1.0);
@@ -94,12 +99,14 @@ static double lognormal_prior(double raw, double mu, double sigma, double *grad)
     return -logp;
 }
 
+/* Contract in gp.h. */
 double protein_gp_noise_prior(double raw_sn2, double *grad)
 {
     return lognormal_prior(raw_sn2, PROTEIN_GP_NOISE_PRIOR_MU,
                            PROTEIN_GP_NOISE_PRIOR_SIGMA, grad);
 }
 
+/* Contract in gp.h. */
 double protein_gp_lengthscale_prior(const double *theta, size_t d, size_t n,
                                     double *grad)
 {
@@ -116,6 +123,7 @@ double protein_gp_lengthscale_prior(const double *theta, size_t d, size_t n,
     return total / (double)n;
 }
 
+/* Contract in gp.h. */
 int protein_gp_params_init(protein_gp_params *p, size_t d)
 {
     size_t nt = PROTEIN_GP_NTHETA(d);
@@ -138,6 +146,7 @@ int protein_gp_params_init(protein_gp_params *p, size_t d)
     return PROTEIN_OK;
 }
 
+/* Contract in gp.h. */
 void protein_gp_params_reset_moments(protein_gp_params *p)
 {
     size_t nt = PROTEIN_GP_NTHETA(p->d);
@@ -150,6 +159,7 @@ void protein_gp_params_reset_moments(protein_gp_params *p)
     p->lbfgs_head = 0;
 }
 
+/* Contract in gp.h. */
 void protein_gp_params_free(protein_gp_params *p)
 {
     if (p == NULL)
@@ -162,6 +172,7 @@ void protein_gp_params_free(protein_gp_params *p)
     memset(p, 0, sizeof(*p));
 }
 
+/* Contract in gp.h. */
 void protein_gp_adam_step(protein_gp_params *params, const double *grad,
                           double learning_rate)
 {
@@ -186,6 +197,7 @@ void protein_gp_adam_step(protein_gp_params *params, const double *grad,
 
 /* -------------------------------------------------------------- fit loop */
 
+/* Dot product of two n-vectors. */
 static double dot(const double *a, const double *b, size_t n)
 {
     double s = 0;
@@ -195,6 +207,7 @@ static double dot(const double *a, const double *b, size_t n)
     return s;
 }
 
+/* The largest absolute value of an n-vector (0 for n = 0). */
 static double norm_inf(const double *a, size_t n)
 {
     double m = 0;
@@ -217,6 +230,9 @@ typedef struct fit_work {
     int count, head; /* pairs stored; index of the next slot */
 } fit_work;
 
+/* Sets up w for one minimize call on params: one allocation for the five
+ * nt-vectors (w->buf, which the caller frees) and a view of params' L-BFGS
+ * history. PROTEIN_OK or PROTEIN_ENOMEM. */
 static int fit_work_init(fit_work *w, protein_gp_params *params)
 {
     size_t nt = PROTEIN_GP_NTHETA(params->d);
@@ -362,6 +378,8 @@ static void lbfgs_push(fit_work *w)
         w->count++;
 }
 
+/* Exchanges two pointers (the line search swaps point buffers instead of
+ * copying them). */
 static void swap_ptr(double **a, double **b)
 {
     double *t = *a;
@@ -512,6 +530,7 @@ int protein_gp_fit_options_resolve(const protein_gp_fit_options *opts,
     return PROTEIN_OK;
 }
 
+/* Contract in gp.h. */
 int protein_gp_minimize(const protein_gp_objective *obj,
                         protein_gp_params *params,
                         const protein_gp_fit_options *opts,

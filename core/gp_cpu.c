@@ -204,6 +204,8 @@ typedef struct cpu_gp {
     int fitted;   /* the last fit succeeded: predict may run */
 } cpu_gp;
 
+/* The backend table's destroy: frees the state and every buffer it holds;
+ * NULL is a no-op. */
 static void cpu_destroy(void *state)
 {
     cpu_gp *st = state;
@@ -232,6 +234,8 @@ static void cpu_destroy(void *state)
     free(st);
 }
 
+/* The backend table's create (contract in gp.h): a zeroed state for d
+ * dimensions; its buffers grow with the data. */
 static int cpu_create(void **state, size_t d, char *errbuf, size_t errlen)
 {
     cpu_gp *st;
@@ -299,6 +303,7 @@ static int ensure_capacity(cpu_gp *st, size_t n, char *errbuf, size_t errlen)
     return PROTEIN_OK;
 }
 
+/* 1 when every one of the count values at a is finite. */
 static int all_finite(const double *a, size_t count)
 {
     for (size_t i = 0; i < count; i++)
@@ -501,6 +506,8 @@ static int cpu_gradient(void *ctx, double *grad, char *errbuf, size_t errlen)
     return PROTEIN_OK;
 }
 
+/* The backend table's loss_grad (contract in gp.h): sets the data, then the
+ * loss (and gradient when grad is not NULL) at theta. */
 static int cpu_loss_grad(void *state, const double *X, const double *y,
                          size_t n, const double *theta, double *loss,
                          double *grad, char *errbuf, size_t errlen)
@@ -535,6 +542,8 @@ void protein_gp_cpu_inject_fit_failures(int count)
 }
 #endif
 
+/* The backend table's fit (contract in gp.h), by protein_gp_minimize over
+ * this backend's loss and gradient. */
 static int cpu_fit(void *state, const double *X, const double *y, size_t n,
                    protein_gp_params *params,
                    const protein_gp_fit_options *opts,

@@ -65,6 +65,8 @@ typedef struct protein_cell_index {
     uint64_t seed;
 } protein_cell_index;
 
+/* Sets up an empty index of cells of side `cell` (> 0); free its table
+ * with protein_cell_index_free, which leaves it empty again. */
 void protein_cell_index_init(protein_cell_index *ix, double cell);
 void protein_cell_index_free(protein_cell_index *ix);
 

@@ -54,6 +54,7 @@
  * is left out of the distance, so a local pick can still extend the cost
  * of the best trial.
  */
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -164,6 +165,7 @@ typedef struct work {
     int cost_flat;        /* every success cost the same: no cost model */
 } work;
 
+/* x clipped to the model box [-1, 1]. */
 static double clip1(double x)
 {
     return x < -1 ? -1 : x > 1 ? 1 : x;
@@ -219,12 +221,15 @@ static double sample_target(protein_optimizer *opt)
     return (1.0 + expansion) * r;
 }
 
+/* qsort order of doubles, ascending (no NaN expected). */
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
 
+/* Frees every buffer of w (one model suggestion's scratch); w itself is the
+ * caller's. */
 static void work_free(work *w)
 {
     free(w->ts);
@@ -302,6 +307,9 @@ static int select_rows(protein_optimizer *opt, work *w, size_t *nrows)
     return PROTEIN_OK;
 }
 
+/* Posterior means of the GP in state at the m rows of X (opt->dim columns)
+ * into mean, PREDICT_BATCH rows a call. PROTEIN_OK or the backend's error
+ * code. */
 static int predict_all(protein_optimizer *opt, void *state, const double *X,
                        size_t m, double *mean)
 {
@@ -316,6 +324,10 @@ static int predict_all(protein_optimizer *opt, void *state, const double *X,
     return PROTEIN_OK;
 }
 
+/* Fits the GP in state to (X, y), n rows, from params (updated in place)
+ * with the optimizer's fit options. PROTEIN_OK, or the backend's error
+ * code with params reset to their initial values (PROTEIN_ENOMEM when
+ * that fails too). */
 static int fit_gp(protein_optimizer *opt, void *state,
                   protein_gp_params *params, const double *X, const double *y,
                   size_t n)
@@ -845,6 +857,8 @@ static int refine(protein_optimizer *opt, work *w)
 static size_t best_success(const protein_optimizer *opt)
 {
     size_t bi = 0;
+
+    assert(opt->n_obs > 0);
     for (size_t i = 1; i < opt->n_obs; i++)
         if (opt->obs_score[i] > opt->obs_score[bi])
             bi = i;
@@ -889,6 +903,7 @@ static int pick(protein_optimizer *opt, work *w, double t, size_t *best)
     return *best != SIZE_MAX ? PROTEIN_OK : PROTEIN_ENUMERIC;
 }
 
+/* qsort order of doubles, descending (no NaN expected). */
 static int cmp_double_desc(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -31,6 +31,7 @@
  * pending (docs/benchmarks.md, eleventh round). */
 #define WARMUP_SPREAD 0.5
 
+/* Squared Euclidean distance of two d-vectors. */
 static double dist2(const double *a, const double *b, size_t d)
 {
     double s = 0;
@@ -39,6 +40,9 @@ static double dist2(const double *a, const double *b, size_t d)
     return s;
 }
 
+/* Makes room in *p for `need` rows of width doubles (width 0 counts as 1),
+ * doubling *cap from 64; the contents are kept. PROTEIN_OK, or
+ * PROTEIN_ENOMEM with *p and *cap unchanged. */
 static int grow(double **p, size_t *cap, size_t need, size_t width)
 {
     size_t ncap;
@@ -56,6 +60,9 @@ static int grow(double **p, size_t *cap, size_t need, size_t width)
     return PROTEIN_OK;
 }
 
+/* Makes room for `need` observations in all four observation arrays, which
+ * share one capacity. PROTEIN_OK, or PROTEIN_ENOMEM with the arrays still
+ * valid (some may have grown). */
 static int reserve_obs(protein_optimizer *opt, size_t need)
 {
     size_t cap;
@@ -114,6 +121,62 @@ static int init_default_centre(protein_optimizer *opt)
     return rc;
 }
 
+/* Sets opt's cost_dim, cost_unit and cost_warm_share (see
+ * optimizer_state.h) from cfg->cost_param: -1, -1 and 1 when there is
+ * none, or it names no parameter, a categorical or a constant. */
+static void locate_cost_param(protein_optimizer *opt)
+{
+    const protein_sweep_config *cfg = opt->cfg;
+    const protein_param *cost;
+    int i;
+
+    opt->cost_dim = -1;
+    opt->cost_unit = -1;
+    opt->cost_warm_share = 1.0;
+    if (cfg->cost_param == NULL)
+        return;
+    i = protein_config_find_param(cfg, cfg->cost_param);
+    if (i < 0 || cfg->params[i].kind == PROTEIN_PARAM_CATEGORICAL ||
+        cfg->params[i].kind == PROTEIN_PARAM_CONSTANT)
+        return;
+    cost = &cfg->params[i];
+    opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
+    opt->cost_unit = 0;
+    for (int k = 0; k < i; k++)
+        opt->cost_unit += cfg->params[k].kind != PROTEIN_PARAM_CONSTANT;
+    if (cost->has_default) {
+        double top = protein_param_normalize(cost, cost->default_value);
+        opt->cost_warm_share = fmin(fmax((top + 1) / 2, 0), 1);
+    }
+}
+
+/* Gives opt (method protein, dim > 0) its score and cost GPs: initial
+ * hyperparameters and a backend state each. PROTEIN_OK, or an error code
+ * (err says which backend failed to start); what was made is freed with
+ * opt. */
+static int start_models(protein_optimizer *opt, protein_error *err)
+{
+    char errbuf[256] = "", msg[512];
+    int rc;
+
+    rc = protein_model_params_init(opt, &opt->score_params, 1);
+    if (rc == PROTEIN_OK)
+        rc = protein_model_params_init(opt, &opt->cost_params, 0);
+    if (rc != PROTEIN_OK)
+        return rc;
+    rc = opt->backend->create(&opt->score_state, opt->dim, errbuf,
+                              sizeof(errbuf));
+    if (rc == PROTEIN_OK)
+        rc = opt->backend->create(&opt->cost_state, opt->dim, errbuf,
+                                  sizeof(errbuf));
+    if (rc != PROTEIN_OK) {
+        snprintf(msg, sizeof(msg), "GP backend \"%s\" failed to start: %s",
+                 opt->backend->name, errbuf);
+        protein_error_set(err, opt->cfg, NULL, msg);
+    }
+    return rc;
+}
+
 /* Creates an optimizer; see protein.h. A cost_param that names no numeric
  * parameter is ignored (the config parser rejects it). Fails with
  * PROTEIN_EINVAL for NULL arguments, PROTEIN_ECONFIG (err names the
@@ -125,7 +188,6 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
                              protein_optimizer **out, protein_error *err)
 {
     protein_optimizer *opt;
-    char errbuf[256] = "";
     uint64_t seed;
     int rc = PROTEIN_ENOMEM;
 
@@ -154,24 +216,7 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
     opt->use_default_first = opts != NULL && opts->use_default_first;
     opt->dim = protein_space_dim(cfg);
     opt->nfree = protein_space_free_params(cfg);
-    opt->cost_dim = -1;
-    opt->cost_unit = -1;
-    opt->cost_warm_share = 1.0;
-    if (cfg->cost_param != NULL) {
-        int i = protein_config_find_param(cfg, cfg->cost_param);
-        if (i >= 0 && cfg->params[i].kind != PROTEIN_PARAM_CATEGORICAL &&
-            cfg->params[i].kind != PROTEIN_PARAM_CONSTANT) {
-            const protein_param *cost = &cfg->params[i];
-            opt->cost_dim = (long)protein_space_offset(cfg, (size_t)i);
-            opt->cost_unit = 0;
-            for (int k = 0; k < i; k++)
-                opt->cost_unit += cfg->params[k].kind != PROTEIN_PARAM_CONSTANT;
-            if (cost->has_default) {
-                double top = protein_param_normalize(cost, cost->default_value);
-                opt->cost_warm_share = fmin(fmax((top + 1) / 2, 0), 1);
-            }
-        }
-    }
+    locate_cost_param(opt);
     if (cfg->has_seed) {
         seed = cfg->seed;
     } else {
@@ -203,23 +248,9 @@ int protein_optimizer_create(const protein_sweep_config *cfg,
             goto fail;
     }
     if (cfg->method == PROTEIN_METHOD_PROTEIN && opt->dim > 0) {
-        rc = protein_model_params_init(opt, &opt->score_params, 1);
-        if (rc == PROTEIN_OK)
-            rc = protein_model_params_init(opt, &opt->cost_params, 0);
+        rc = start_models(opt, err);
         if (rc != PROTEIN_OK)
             goto fail;
-        rc = opt->backend->create(&opt->score_state, opt->dim, errbuf,
-                                  sizeof(errbuf));
-        if (rc == PROTEIN_OK)
-            rc = opt->backend->create(&opt->cost_state, opt->dim, errbuf,
-                                      sizeof(errbuf));
-        if (rc != PROTEIN_OK) {
-            char msg[512];
-            snprintf(msg, sizeof(msg), "GP backend \"%s\" failed to start: %s",
-                     opt->backend->name, errbuf);
-            protein_error_set(err, cfg, NULL, msg);
-            goto fail;
-        }
     }
     *out = opt;
     return PROTEIN_OK;
@@ -469,6 +500,7 @@ int protein_suggest_batch(protein_optimizer *opt, size_t n, double *values,
     return PROTEIN_OK;
 }
 
+/* 1 when all of the config's n_params values are finite. */
 static int values_finite(const protein_optimizer *opt, const double *values)
 {
     for (size_t i = 0; i < opt->cfg->n_params; i++)
@@ -477,6 +509,9 @@ static int values_finite(const protein_optimizer *opt, const double *values)
     return 1;
 }
 
+/* Removes the first pending point within PROTEIN_DEDUP_RADIUS of u (model
+ * coordinates), the one a finished trial was handed out as; none there is
+ * no change. */
 static void drop_pending_at(protein_optimizer *opt, const double *u)
 {
     const double r2 = PROTEIN_DEDUP_RADIUS * PROTEIN_DEDUP_RADIUS;
@@ -496,10 +531,9 @@ static void drop_pending_at(protein_optimizer *opt, const double *u)
  * of an earlier one replaces it: Protein's test is a distance under 1e-6
  * in model space, ours the same cell of side 1e-6 (obs_cells), found in
  * constant time where the distance needed a scan of every success; a
- * success whose
- * cost parameter sits at or below its minimum (u <= -1) is not kept (it
- * says nothing about the cost axis); a non-finite score counts as a
- * failure. A pending point at the same place is removed. Returns
+ * success whose cost parameter sits at or below its minimum (u <= -1) is
+ * not kept (it says nothing about the cost axis); a non-finite score
+ * counts as a failure. A pending point at the same place is removed. Returns
  * PROTEIN_EINVAL for NULL or non-finite values or, on success, a negative
  * or non-finite cost; PROTEIN_ENOMEM. */
 int protein_observe_point(protein_optimizer *opt, const double *values,
@@ -597,6 +631,7 @@ size_t protein_num_pending(const protein_optimizer *opt)
     return opt != NULL ? opt->n_pending : 0;
 }
 
+/* Contract in protein.h. */
 size_t protein_num_finished(const protein_optimizer *opt)
 {
     return opt != NULL ? opt->n_finished : 0;

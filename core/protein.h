@@ -196,6 +196,7 @@ int protein_config_write_yaml(const protein_sweep_config *cfg, FILE *fp);
 /* Same, into a malloc'ed NUL-terminated string the caller frees. */
 int protein_config_to_yaml(const protein_sweep_config *cfg, char **out);
 
+/* Frees cfg and everything it owns; NULL is a no-op. */
 void protein_config_free(protein_sweep_config *cfg);
 
 /* Index of the parameter called name, or -1. */
@@ -240,7 +241,9 @@ typedef struct protein_rng {
     uint64_t s[4];
 } protein_rng;
 
+/* Seeds rng deterministically from seed (any value, 0 included). */
 void protein_rng_seed(protein_rng *rng, uint64_t seed);
+/* The next 64 random bits. */
 uint64_t protein_rng_next(protein_rng *rng);
 double protein_rng_uniform(protein_rng *rng); /* [0, 1) */
 double protein_rng_normal(protein_rng *rng);  /* N(0, 1) */
@@ -397,9 +400,12 @@ int protein_observe_run(protein_optimizer *opt, const protein_sweep_config *cfg,
 
 /* Marks a point as handed out but unfinished; suggestions avoid it. */
 int protein_add_pending(protein_optimizer *opt, const double *values);
+/* Forgets every pending point. */
 void protein_clear_pending(protein_optimizer *opt);
 
-size_t protein_num_observations(const protein_optimizer *opt); /* successes */
+/* Successes kept (a replaced or dropped one not counted), failures
+ * recorded and pending points; 0 for a NULL opt. */
+size_t protein_num_observations(const protein_optimizer *opt);
 size_t protein_num_failures(const protein_optimizer *opt);
 size_t protein_num_pending(const protein_optimizer *opt);
 /* Finished trials: every protein_observe call that returned PROTEIN_OK,

@@ -4,10 +4,13 @@
  * rng.c - xoshiro256** (Blackman and Vigna), seeded through splitmix64.
  * Every optimizer owns one generator; nothing here has global state.
  */
+#include <assert.h>
 #include <math.h>
 
 #include "internal.h"
 
+/* The next output of splitmix64 with state *x, which it advances; seeds
+ * xoshiro from any 64-bit value. */
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -16,6 +19,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* x rotated left by k bits (0 < k < 64). */
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
@@ -62,9 +66,10 @@ double protein_rng_normal(protein_rng *rng)
  * is no modulo bias. */
 size_t protein_rng_index(protein_rng *rng, size_t n)
 {
-    uint64_t bound = (uint64_t)n;
-    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
-    uint64_t r;
+    uint64_t bound = (uint64_t)n, limit, r;
+
+    assert(n > 0);
+    limit = UINT64_MAX - UINT64_MAX % bound;
     do
         r = protein_rng_next(rng);
     while (r >= limit);

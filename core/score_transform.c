@@ -21,6 +21,7 @@
  * near zero. A few very low scores that stretch the range leave it on the
  * ranks alone.
  */
+#include <assert.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ typedef struct ranked {
     size_t index;
 } ranked;
 
+/* qsort order of ranked: by value, ties by index, so that the sort is
+ * stable. */
 static int cmp_ranked(const void *a, const void *b)
 {
     const ranked *x = a, *y = b;
@@ -74,9 +77,11 @@ static ranked *sort_ranked(const double *y, size_t n)
  * sort_ranked, which the caller frees; NULL when out of memory. */
 static ranked *rank_normal_sorted(const double *y, size_t n, double *out)
 {
-    ranked *r = sort_ranked(y, n);
+    ranked *r;
     double lo, hi;
 
+    assert(n > 0);
+    r = sort_ranked(y, n);
     if (r == NULL)
         return NULL;
     for (size_t a = 0, b; a < n; a = b) {

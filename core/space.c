@@ -14,12 +14,16 @@
 
 #include "internal.h"
 
+/* 1 for a parameter with a numeric range (one model dimension), 0 for a
+ * categorical or constant. */
 static int is_numeric(const protein_param *p)
 {
     return p->kind != PROTEIN_PARAM_CATEGORICAL &&
            p->kind != PROTEIN_PARAM_CONSTANT;
 }
 
+/* The model dimensions p takes: 0 for a constant, one per choice for a
+ * categorical (one-hot), 1 otherwise. */
 static size_t param_dim(const protein_param *p)
 {
     if (p->kind == PROTEIN_PARAM_CONSTANT)
@@ -135,6 +139,8 @@ static double quantize(const protein_param *p, double v)
     return p->is_integer ? nearbyint(v) : v;
 }
 
+/* The parameter value at t in the transformed range (the inverse of
+ * transform), quantized to the parameter's step. */
 static double untransform(const protein_param *p, double t)
 {
     double v;
@@ -159,12 +165,16 @@ double protein_param_normalize(const protein_param *p, double v)
     return 2.0 * (transform(p, v) - lo) / (hi - lo) - 1.0;
 }
 
+/* The parameter value at model coordinate u in [-1, 1]: linear in the
+ * transformed range, quantized. */
 static double u_to_numeric(const protein_param *p, double u)
 {
     double lo = transform(p, p->min), hi = transform(p, p->max);
     return untransform(p, lo + (u + 1.0) / 2.0 * (hi - lo));
 }
 
+/* A constant parameter's value as a number: 0 when it has none or its value
+ * is not a number (a string constant). */
 static double constant_value(const protein_param *p)
 {
     if (p->numeric_values == NULL || p->n_values == 0 ||
@@ -173,7 +183,7 @@ static double constant_value(const protein_param *p)
     return p->numeric_values[0];
 }
 
-/* See protein.h. */
+/* Contract in protein.h. */
 size_t protein_choice_index(double value, size_t n_values)
 {
     assert(n_values > 0);
@@ -300,6 +310,8 @@ typedef struct keyed_row {
     size_t row;
 } keyed_row;
 
+/* qsort order of keyed_row: by key, ties by row, so that the sort is
+ * stable. */
 static int cmp_keyed(const void *a, const void *b)
 {
     const keyed_row *x = a, *y = b;

@@ -86,7 +86,7 @@ enum { SC_LOSS = 0, SC_GRAD = 1 };
 
 /* ------------------------------------------------------------ errors */
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 const char *solver_status_name(cusolverStatus_t s)
 {
     switch (s) {
@@ -107,11 +107,15 @@ const char *solver_status_name(cusolverStatus_t s)
 
 /* ------------------------------------------------------------ device math */
 
+/* The device twin of protein_gp_softplus (gp.h): the same value, overflow-
+ * free for large x. */
 __device__ double softplus(double x)
 {
     return fmax(x, 0.0) + log1p(exp(-fabs(x))) + SOFTPLUS_FLOOR;
 }
 
+/* The logistic function, the derivative of softplus, without overflow for
+ * large |x|. */
 __device__ double sigmoid(double x)
 {
     return x >= 0.0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x));
@@ -248,6 +252,8 @@ __global__ void loss_kernel(const double *L, const double *y, const double *a,
     }
 }
 
+/* The sum of v over the 32 lanes of a full warp, in lane 0 (the other lanes
+ * hold partial sums). */
 __device__ double warp_sum(double v)
 {
     for (int o = 16; o > 0; o >>= 1)
@@ -477,12 +483,15 @@ __global__ void colvar_kernel(const double *V, size_t n, double *var)
 
 /* ------------------------------------------------------------ host side */
 
+/* The number of TILE x TILE tiles on or below the diagonal of an n x n
+ * matrix: the grid of the triangle kernels. */
 long long lower_tiles(size_t n)
 {
     long long t = (long long)((n + TILE - 1) / TILE);
     return t * (t + 1) / 2;
 }
 
+/* Contract in gp_cuda_internal.h. */
 int grid_for(size_t work, int threads)
 {
     size_t g = (work + threads - 1) / threads;
@@ -491,6 +500,8 @@ int grid_for(size_t work, int threads)
     return g > 65535 ? 65535 : (int)g;
 }
 
+/* Frees the training-size buffers (device and host workspaces) and sets
+ * their capacity to 0, so that the next ensure_train allocates afresh. */
 void free_train(cuda_state *s)
 {
     cudaFree(s->K);
@@ -507,6 +518,7 @@ void free_train(cuda_state *s)
     s->dwork_bytes = s->hwork_bytes = 0;
 }
 
+/* Frees the predict-batch buffers and sets their capacity to 0. */
 void free_predict(cuda_state *s)
 {
     cudaFree(s->Ks);
@@ -646,7 +658,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_hyper(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
@@ -658,7 +670,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_build_k(cuda_state *s, size_t n, double jitter, char *errbuf,
                    size_t errlen)
 {
@@ -670,7 +682,7 @@ fail:
     return rc;
 }
 
-/* See gp_cuda_internal.h. */
+/* Contract in gp_cuda_internal.h. */
 int launch_potrf(cuda_state *s, size_t n, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
@@ -928,6 +940,8 @@ fail:
 
 /* ------------------------------------------------------------ backend */
 
+/* Contract in gp_cuda_internal.h; frees every buffer and handle the state
+ * holds, NULL being a no-op. */
 void cuda_destroy(void *state)
 {
     cuda_state *s = (cuda_state *)state;
@@ -954,6 +968,8 @@ void cuda_destroy(void *state)
     free(s);
 }
 
+/* Contract in gp_cuda_internal.h: a stream, cuBLAS and cuSOLVER handles and
+ * the fixed-size buffers; the training buffers grow with the data. */
 int cuda_create(void **state, size_t d, char *errbuf, size_t errlen)
 {
     int rc = PROTEIN_OK;
@@ -1011,6 +1027,8 @@ fail:
     return rc;
 }
 
+/* The backend table's loss_grad (contract in gp.h): sets the data, then the
+ * loss (and gradient when grad is not NULL) at theta. */
 int cuda_loss_grad(void *state, const double *X, const double *y, size_t n,
                    const double *theta, double *loss, double *grad,
                    char *errbuf, size_t errlen)
@@ -1034,6 +1052,7 @@ int cuda_loss_grad(void *state, const double *X, const double *y, size_t n,
     return dev_gradient(s, grad, errbuf, errlen);
 }
 
+/* The backend table's fit (contract in gp.h). */
 int cuda_fit(void *state, const double *X, const double *y, size_t n,
              protein_gp_params *params, const protein_gp_fit_options *opts,
              protein_gp_fit_report *report, char *errbuf, size_t errlen)
@@ -1108,6 +1127,8 @@ fail:
     return rc;
 }
 
+/* The backend table's predict (contract in gp.h), in batches of at most
+ * PRED_MAX_BATCH candidates. */
 int cuda_predict(void *state, const double *Xs, size_t m, double *mean,
                  double *var, char *errbuf, size_t errlen)
 {

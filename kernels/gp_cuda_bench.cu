@@ -12,7 +12,7 @@
 
 using namespace protein_cuda;
 
-/* See gp_cuda.h. */
+/* Contract in gp_cuda.h. */
 extern "C" int protein_gp_cuda_time_cholesky(size_t n, int reps,
                                              double times_out[3], char *errbuf,
                                              size_t errlen)

@@ -38,6 +38,7 @@ static const char ACL_COMMANDS[] =
  * proteind, a person's own included, follows the stream with XREAD. */
 #define ACL_READS "+hgetall +xrange +xread"
 
+/* Contract in protein_queue.h. */
 int pq_acl_user_name_valid(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
@@ -54,11 +55,13 @@ int pq_acl_user_name_valid(const char *name)
     return 1;
 }
 
+/* Contract in protein_queue.h. */
 int pq_user_name(uid_t uid, char *buf, size_t len)
 {
     return pq_own_identity(uid, buf, len, NULL, 0);
 }
 
+/* Contract in protein_queue.h. */
 char *pq_passwd_lookup(const char *name, uid_t uid, struct passwd *pw)
 {
     long hint = sysconf(_SC_GETPW_R_SIZE_MAX);
@@ -85,6 +88,7 @@ char *pq_passwd_lookup(const char *name, uid_t uid, struct passwd *pw)
     return scratch;
 }
 
+/* Contract in protein_queue.h. */
 int pq_own_identity(uid_t uid, char *user, size_t ulen, char *path, size_t plen)
 {
     struct passwd pw;
@@ -110,6 +114,7 @@ done:
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 void pq_own_credentials(pq_connect_options *o, char *user, char *path,
                         size_t plen)
 {
@@ -125,6 +130,7 @@ void pq_own_credentials(pq_connect_options *o, char *user, char *path,
     o->password_file = path;
 }
 
+/* Contract in protein_queue.h. */
 int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
 {
     int n;
@@ -146,11 +152,13 @@ int pq_acl_rules(pq_acl_role role, const char *name, char *buf, size_t len)
     return n < 0 || (size_t)n >= len ? PQ_EINVAL : PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_acl_password(char password[33])
 {
     return pq_random_token(password);
 }
 
+/* Contract in protein_queue.h. */
 int pq_acl_provision(pq_context *ctx, pq_acl_role role, const char *name,
                      const char *password, int *saved)
 {

@@ -43,6 +43,7 @@ _Static_assert(sizeof NO_PASSWORD_FMT + URL_QUOTED_MAX <=
                    sizeof((pq_context *)0)->errstr,
                "the advice on a missing password fits ctx->errstr");
 
+/* Contract in pq_internal.h. */
 int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
 {
     va_list ap;
@@ -53,6 +54,7 @@ int pq_set_error(pq_context *ctx, int err, const char *fmt, ...)
     return err;
 }
 
+/* Contract in pq_internal.h. */
 int pq_random_token(char out[33])
 {
     unsigned char raw[16];
@@ -71,11 +73,13 @@ int pq_random_token(char out[33])
     return PQ_OK;
 }
 
+/* Contract in pq_internal.h. */
 void pq_key(char *buf, size_t len, const char *sweep, const char *suffix)
 {
     snprintf(buf, len, "protein:{%s}:%s", sweep, suffix);
 }
 
+/* Contract in pq_internal.h. */
 int pq_check_sweep(pq_context *ctx, const char *sweep)
 {
     if (pq_sweep_name_valid(sweep))
@@ -87,6 +91,7 @@ int pq_check_sweep(pq_context *ctx, const char *sweep)
         sweep ? sweep : "(null)");
 }
 
+/* ms milliseconds (>= 0) as the timeval hiredis' timeouts take. */
 static struct timeval ms_tv(int ms)
 {
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
@@ -107,6 +112,7 @@ static int find_password(const char *url, const char **colon, const char **at)
     return *colon != NULL;
 }
 
+/* Contract in protein_queue.h. */
 int pq_url_redact(const char *url, char *buf, size_t len)
 {
     const char *at, *colon;
@@ -122,6 +128,7 @@ int pq_url_redact(const char *url, char *buf, size_t len)
     return n >= 0 && (size_t)n < len ? 1 : -1;
 }
 
+/* Contract in pq_internal.h. */
 int pq_url_parse(pq_context *ctx, const char *url, pq_conn *conn)
 {
     const char *s, *end, *at, *colon, *hend;
@@ -215,6 +222,7 @@ static int read_password_file(pq_context *ctx, const char *path, char **out)
     return PQ_OK;
 }
 
+/* The inverse of ms_tv: tv in whole milliseconds, for messages. */
 static long tv_ms(struct timeval tv)
 {
     return (long)tv.tv_sec * 1000 + (long)tv.tv_usec / 1000;
@@ -414,6 +422,7 @@ static int ensure_functions(pq_context *ctx, pq_conn *conn)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 const char *pq_env_password(void)
 {
     const char *pw = getenv("PROTEIN_REDIS_PASSWORD");
@@ -453,7 +462,7 @@ static const char *chosen_url(const char *url)
     return url && *url ? url : PQ_DEFAULT_URL;
 }
 
-/* See protein_queue.h. */
+/* Contract in protein_queue.h. */
 int pq_url_check(const char *url, char *why, size_t len)
 {
     pq_context ctx;
@@ -477,6 +486,7 @@ int pq_url_check(const char *url, char *why, size_t len)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 pq_context *pq_connect(const pq_connect_options *opts)
 {
     pq_connect_options o = {0};
@@ -539,6 +549,7 @@ pq_context *pq_connect(const pq_connect_options *opts)
     return ctx;
 }
 
+/* Contract in protein_queue.h. */
 void pq_free(pq_context *ctx)
 {
     pq_conn *conn;
@@ -584,6 +595,7 @@ static int live_conn(pq_context *ctx, pq_conn **out)
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 const char *pq_flat_get(const pq_reply *flat, const char *field)
 {
     if (!flat || flat->type != REDIS_REPLY_ARRAY)
@@ -596,16 +608,19 @@ const char *pq_flat_get(const pq_reply *flat, const char *field)
     return NULL;
 }
 
+/* Contract in pq_internal.h. */
 long pq_flat_long(const pq_reply *flat, const char *field, long fallback)
 {
     return pq_parse_long(pq_flat_get(flat, field), fallback);
 }
 
+/* Contract in pq_internal.h. */
 double pq_flat_double(const pq_reply *flat, const char *field, double fallback)
 {
     return pq_parse_double(pq_flat_get(flat, field), fallback);
 }
 
+/* Contract in pq_internal.h. */
 char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
 {
     const char *v = pq_flat_get(flat, field);
@@ -619,12 +634,14 @@ char *pq_flat_strdup(const pq_reply *flat, const char *field, int *oom)
     return d;
 }
 
+/* Contract in pq_internal.h. */
 void pq_reply_free(pq_reply *reply)
 {
     if (reply)
         freeReplyObject(reply);
 }
 
+/* Contract in pq_internal.h. */
 int pq_command(pq_context *ctx, int argc, const char **argv,
                const size_t *argvlen, int extra_ms, pq_reply **reply)
 {
@@ -682,6 +699,7 @@ static const struct {
     {"EDONE", PQ_EDONE},       {"ECORRUPT", PQ_EPROTO},
 };
 
+/* Contract in pq_internal.h. */
 int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
              const char *key2, int argc, const char **argv,
              const size_t *argvlen, pq_reply **reply)
@@ -692,6 +710,32 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
                          argvlen, reply);
 }
 
+/* Sets ctx's error for the error reply text err of function fn and
+ * returns its code: a code of the functions' own ("ENOSWEEP message",
+ * server_codes) with its message, PQ_EPERM for an ACL refusal, else
+ * PQ_EPROTO with a message saying the function failed. */
+static int error_reply(pq_context *ctx, const char *fn, const char *err)
+{
+    size_t wl = strcspn(err, " ");
+    const char *msg = err[wl] ? err + wl + 1 : err;
+
+    if (strncmp(err, "NOPERM", 6) == 0 ||
+        strstr(err, "user executing the script can't run"))
+        /* Redis' ACL denied the call or a command in it */
+        return pq_set_error(ctx, PQ_EPERM, "%s", err);
+    for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++)
+        if (strlen(server_codes[i].name) == wl &&
+            strncmp(err, server_codes[i].name, wl) == 0)
+            return pq_set_error(ctx, server_codes[i].code, "%s", msg);
+    /* Not one of the functions' own errors: a Lua runtime error or a server
+     * refusal, shown as such rather than raw. */
+    return pq_set_error(ctx, PQ_EPROTO,
+                        "Redis at %s: protein's function %s failed (a damaged "
+                        "store, or a server older than the library?): %s",
+                        ctx->url, fn, err);
+}
+
+/* Contract in pq_internal.h. */
 int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
                   const char *const *keys, int argc, const char **argv,
                   const size_t *argvlen, pq_reply **reply)
@@ -749,34 +793,7 @@ int pq_fcall_keys(pq_context *ctx, const char *fn, int read_only, int n_keys,
         goto fail;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        size_t wl = strcspn(r->str, " ");
-        const char *msg = r->str[wl] ? r->str + wl + 1 : r->str;
-        int known = 0;
-
-        rc = PQ_EPROTO;
-        for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0];
-             i++) {
-            if (strlen(server_codes[i].name) == wl &&
-                strncmp(r->str, server_codes[i].name, wl) == 0) {
-                rc = server_codes[i].code;
-                known = 1;
-                break;
-            }
-        }
-        if (strncmp(r->str, "NOPERM", 6) == 0 ||
-            strstr(r->str, "user executing the script can't run")) {
-            rc = PQ_EPERM; /* Redis' ACL denied the call or a command in it */
-            pq_set_error(ctx, rc, "%s", r->str);
-        } else if (!known) {
-            /* Not one of the functions' own errors: a Lua runtime error or
-             * a server refusal, shown as such rather than raw. */
-            pq_set_error(ctx, rc,
-                         "Redis at %s: protein's function %s failed (a damaged "
-                         "store, or a server older than the library?): %s",
-                         ctx->url, fn, r->str);
-        } else {
-            pq_set_error(ctx, rc, "%s", msg);
-        }
+        rc = error_reply(ctx, fn, r->str);
         freeReplyObject(r);
         goto fail;
     }
@@ -788,6 +805,7 @@ fail:
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 int pq_sweep_fcall(pq_context *ctx, const char *sweep, const char *fn,
                    int read_only, const char *key2, int argc, const char **argv,
                    const size_t *argvlen, pq_reply **reply)

@@ -18,6 +18,7 @@
 /* Observations read per XREAD when no count is given. */
 #define OBS_DEFAULT_COUNT 1000
 
+/* Contract in protein_queue.h. */
 int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
                            const char *holder_id, int ttl_ms, int *is_leader)
 {
@@ -45,6 +46,7 @@ int pq_coordinator_acquire(pq_context *ctx, const char *sweep,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_coordinator_release(pq_context *ctx, const char *sweep,
                            const char *holder_id)
 {
@@ -59,6 +61,7 @@ int pq_coordinator_release(pq_context *ctx, const char *sweep,
                           NULL, NULL);
 }
 
+/* Contract in protein_queue.h. */
 int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
                      const pq_params *points, size_t n)
 {
@@ -79,6 +82,7 @@ int pq_queue_replace(pq_context *ctx, const char *sweep, const char *holder_id,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
 {
     pq_reply *r = NULL;
@@ -94,6 +98,7 @@ int pq_queue_depth(pq_context *ctx, const char *sweep, long *depth)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_running_points(pq_context *ctx, const char *sweep, pq_params **pts,
                       size_t *n)
 {
@@ -138,6 +143,7 @@ fail:
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_budget_spent(long max_trials, long n_trials, long n_lost, long n_running,
                     long retry_depth)
 {
@@ -145,6 +151,7 @@ int pq_budget_spent(long max_trials, long n_trials, long n_lost, long n_running,
            n_running == 0 && retry_depth == 0;
 }
 
+/* Contract in protein_queue.h. */
 int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
 {
     pq_reply *r = NULL;
@@ -189,6 +196,7 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
                     const pq_params *points, size_t n, long *size)
 {
@@ -216,6 +224,7 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
                long *trial_id)
 {
@@ -237,6 +246,7 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *token, const char *reason, long *trial_id)
 {
@@ -259,6 +269,7 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
                       const char *backend)
 {
@@ -280,11 +291,13 @@ int pq_set_refit_info(pq_context *ctx, const char *sweep, long n_obs, double ms,
  * waits for the coordinator's next round. */
 #define EXPIRE_CALLS_MAX 100
 
+/* Contract in protein_queue.h. */
 int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired)
 {
     return pq_expire_leases_after(ctx, sweep, 0, 0, NULL, 0, expired);
 }
 
+/* Contract in protein_queue.h. */
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
                            double before, const long *spare, size_t n_spare,
                            long *expired)
@@ -352,6 +365,7 @@ static int due_entry(const pq_reply *e, pq_due_lease *d)
     return 1;
 }
 
+/* Contract in protein_queue.h. */
 int pq_leases_due(pq_context *ctx, const char *sweep, int max,
                   pq_due_lease **due, size_t *n, long *owner_uid)
 {
@@ -403,6 +417,7 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_lease_extend(pq_context *ctx, const char *sweep, const char *holder_id,
                     long id, const char *claim_key, double *deadline)
 {
@@ -431,6 +446,7 @@ int pq_lease_extend(pq_context *ctx, const char *sweep, const char *holder_id,
 
 /* ------------------------------------------------------------ observations */
 
+/* Contract in protein_queue.h. */
 void pq_observations_free(pq_observation *obs, size_t n)
 {
     if (!obs)
@@ -440,6 +456,8 @@ void pq_observations_free(pq_observation *obs, size_t n)
     free(obs);
 }
 
+/* 1 when the msgpack map key k is the string name, 0 for any other key or a
+ * key that is not a string. */
 static int key_is(const msgpack_object *k, const char *name)
 {
     size_t n = strlen(name);
@@ -481,6 +499,7 @@ static int obj_state(const msgpack_object *v)
     return pq_trial_state_parse(name);
 }
 
+/* Contract in pq_internal.h. */
 int pq_observation_decode(const char *buf, size_t len, pq_observation *o)
 {
     msgpack_unpacked u;
@@ -581,6 +600,7 @@ static int append_entries(pq_context *ctx, const char *sweep,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_observations_read(pq_context *ctx, const char *sweep,
                          const char *last_id, int block_ms, size_t max_count,
                          pq_observation **obs, size_t *n,
@@ -624,6 +644,7 @@ int pq_observations_read(pq_context *ctx, const char *sweep,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_observations_all(pq_context *ctx, const char *sweep,
                         pq_observation **obs, size_t *n,
                         char next_id[PQ_STREAM_ID_MAX])

@@ -27,6 +27,7 @@ static void arg_name(pq_strbuf *b, const char *name)
     }
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_to_args(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
@@ -46,6 +47,7 @@ int pq_params_to_args(const pq_params *p, char **out)
     return pq_sb_finish(&b, out);
 }
 
+/* Contract in protein_queue.h. */
 int pq_param_env_name(const char *name, char *buf, size_t len)
 {
     static const char prefix[] = "PROTEIN_PARAM_";
@@ -64,6 +66,8 @@ typedef struct env_slot {
     size_t index;
 } env_slot;
 
+/* qsort order of env_slot: by name, then by index, so that the repeats of a
+ * name are adjacent in their order of appearance. */
 static int slot_cmp(const void *a, const void *b)
 {
     const env_slot *x = a, *y = b;
@@ -71,6 +75,7 @@ static int slot_cmp(const void *a, const void *b)
     return c ? c : (x->index > y->index) - (x->index < y->index);
 }
 
+/* Contract in protein_queue.h. */
 int pq_env_names_check(const char *const *names, size_t n, char *why,
                        size_t len)
 {
@@ -135,6 +140,7 @@ static int env_add(pq_env *env, const char *name, const char *value)
     return (names[env->n - 1] && values[env->n - 1]) ? PQ_OK : PQ_ENOMEM;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_env_check(const pq_params *params, char *why, size_t len)
 {
     const char **names;
@@ -150,6 +156,7 @@ int pq_params_env_check(const pq_params *params, char *why, size_t len)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_env_build(const char *sweep, long trial_id, const pq_params *params,
                  const char *metric_key, const char *cost_key,
                  const char *result_path, const char *token, pq_env *out)
@@ -198,6 +205,7 @@ fail:
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 void pq_env_free(pq_env *env)
 {
     if (!env)

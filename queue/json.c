@@ -15,6 +15,10 @@
 
 /* ------------------------------------------------------------ writing */
 
+/* Appends s (NUL-terminated, not NULL) to b as a JSON string literal:
+ * quotes, the short escapes, \u00XX for other control characters; bytes
+ * from 0x80 on are copied, so UTF-8 stays UTF-8. Out of memory sets
+ * b->oom. */
 static void json_string(pq_strbuf *b, const char *s)
 {
     pq_sb_add(b, "\"", 1);
@@ -40,7 +44,7 @@ static void json_string(pq_strbuf *b, const char *s)
     pq_sb_add(b, "\"", 1);
 }
 
-/* See pq_internal.h. */
+/* Contract in pq_internal.h. */
 int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json)
 {
     char num[40];
@@ -56,6 +60,7 @@ int pq_sb_param_value(pq_strbuf *b, const pq_param *p, int json)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_to_json(const pq_params *p, char **out)
 {
     pq_strbuf b = {0};
@@ -84,12 +89,15 @@ typedef struct jparser {
     const char *s;
 } jparser;
 
+/* Skips JSON white space (space, tab, newline, carriage return) at j->s. */
 static void j_ws(jparser *j)
 {
     while (*j->s == ' ' || *j->s == '\t' || *j->s == '\n' || *j->s == '\r')
         j->s++;
 }
 
+/* Reads the four hex digits of a \u escape at s (either case) into *out: 0,
+ * or -1 at a non-hex character (a NUL included) with *out untouched. */
 static int hex4(const char *s, unsigned *out)
 {
     unsigned v = 0;
@@ -109,6 +117,8 @@ static int hex4(const char *s, unsigned *out)
     return 0;
 }
 
+/* Appends code point cp (at most 0x10FFFF, surrogates already paired by the
+ * caller) to b as 1 to 4 bytes of UTF-8. */
 static void utf8_put(pq_strbuf *b, unsigned cp)
 {
     char u[4];
@@ -144,7 +154,7 @@ static int j_string(jparser *j, char **out)
     j->s++;
     while (*j->s != '"') {
         unsigned char c = (unsigned char)*j->s;
-        if (c == '\0' || c < 0x20)
+        if (c < 0x20) /* a control character, or the text ends unclosed */
             goto bad;
         if (c != '\\') {
             pq_sb_add(&b, j->s++, 1);
@@ -313,6 +323,7 @@ static int j_literal(jparser *j, pq_param *p)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_from_json(const char *json, pq_params *out)
 {
     jparser j = {json};

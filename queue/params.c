@@ -17,7 +17,7 @@
 #include "pq_internal.h"
 #include "protein_number.h"
 
-/* See pq_internal.h. */
+/* Contract in pq_internal.h. */
 void pq_sb_add(pq_strbuf *b, const char *s, size_t n)
 {
     if (b->oom)
@@ -41,13 +41,13 @@ void pq_sb_add(pq_strbuf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-/* See pq_internal.h. */
+/* Contract in pq_internal.h. */
 void pq_sb_puts(pq_strbuf *b, const char *s)
 {
     pq_sb_add(b, s, strlen(s));
 }
 
-/* See pq_internal.h. */
+/* Contract in pq_internal.h. */
 int pq_sb_finish(pq_strbuf *b, char **out)
 {
     if (b->oom) {
@@ -65,6 +65,7 @@ int pq_sb_finish(pq_strbuf *b, char **out)
     return PQ_OK;
 }
 
+/* Contract in pq_internal.h. */
 char *pq_strdup(const char *s)
 {
     size_t n;
@@ -79,6 +80,7 @@ char *pq_strdup(const char *s)
     return d;
 }
 
+/* Contract in pq_internal.h. */
 long pq_parse_long(const char *s, long fallback)
 {
     char *end;
@@ -91,6 +93,7 @@ long pq_parse_long(const char *s, long fallback)
     return (*end || errno) ? fallback : v;
 }
 
+/* Contract in pq_internal.h. */
 double pq_parse_double(const char *s, double fallback)
 {
     char *end;
@@ -102,6 +105,7 @@ double pq_parse_double(const char *s, double fallback)
     return *end ? fallback : v;
 }
 
+/* Contract in protein_queue.h. */
 void pq_params_free(pq_params *p)
 {
     if (!p)
@@ -115,6 +119,7 @@ void pq_params_free(pq_params *p)
     p->n = 0;
 }
 
+/* Contract in protein_queue.h. */
 void pq_params_array_free(pq_params *arr, size_t n)
 {
     if (!arr)
@@ -124,6 +129,7 @@ void pq_params_array_free(pq_params *arr, size_t n)
     free(arr);
 }
 
+/* Contract in protein_queue.h. */
 void pq_strings_free(char **strings, size_t n)
 {
     if (!strings)
@@ -133,6 +139,7 @@ void pq_strings_free(char **strings, size_t n)
     free(strings);
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_copy(const pq_params *src, pq_params *out)
 {
     out->n = 0;
@@ -186,6 +193,7 @@ int pq_param_number_text(const pq_param *p, char buf[40])
 
 /* ------------------------------------------------------------ msgpack */
 
+/* Packs the NUL-terminated s as a msgpack str. */
 static void pack_str(msgpack_packer *pk, const char *s)
 {
     size_t n = strlen(s);
@@ -226,6 +234,7 @@ static int sbuffer_release(msgpack_sbuffer *sb, char **buf, size_t *len)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_pack(const pq_params *p, char **buf, size_t *len)
 {
     msgpack_sbuffer sb;
@@ -243,6 +252,7 @@ int pq_params_pack(const pq_params *p, char **buf, size_t *len)
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 int pq_entry_pack(const pq_params *p, char **buf, size_t *len)
 {
     char *json = NULL, *packed = NULL;
@@ -274,6 +284,7 @@ fail:
     return rc;
 }
 
+/* Contract in pq_internal.h. */
 int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
                         size_t fixed, const pq_params *points, size_t n,
                         pq_point_args *args)
@@ -302,6 +313,7 @@ int pq_point_args_build(pq_context *ctx, const char *sweep, const char *what,
     return PQ_OK;
 }
 
+/* Contract in pq_internal.h. */
 void pq_point_args_free(pq_point_args *args)
 {
     pq_strings_free(args->entries, args->n);
@@ -321,6 +333,7 @@ static char *obj_strdup(const msgpack_object *o)
     return s;
 }
 
+/* Contract in pq_internal.h. */
 int pq_params_from_object(const void *object, pq_params *out)
 {
     const msgpack_object *o = object;
@@ -390,6 +403,7 @@ static uint64_t be_uint(const unsigned char *p, size_t n)
     return v;
 }
 
+/* Contract in pq_internal.h. */
 int pq_msgpack_bounded(const char *buf, size_t len)
 {
     const unsigned char *p = (const unsigned char *)buf, *end = p + len;
@@ -455,6 +469,7 @@ int pq_msgpack_bounded(const char *buf, size_t len)
     return 1;
 }
 
+/* Contract in protein_queue.h. */
 int pq_params_unpack(const char *buf, size_t len, pq_params *out)
 {
     msgpack_unpacked u;
@@ -480,12 +495,14 @@ static const char *const trial_states[PQ_TRIAL_NSTATES] = {
     "queued",      "running", "completed", "failed",
     "interrupted", "lost",    "pruned"};
 
+/* Contract in protein_queue.h. */
 const char *pq_trial_state_name(pq_trial_state s)
 {
     int i = (int)s;
     return (i >= 0 && i < PQ_TRIAL_NSTATES) ? trial_states[i] : "unknown";
 }
 
+/* Contract in protein_queue.h. */
 int pq_trial_state_parse(const char *name)
 {
     for (int i = 0; name && i < PQ_TRIAL_NSTATES; i++)
@@ -494,6 +511,7 @@ int pq_trial_state_parse(const char *name)
     return -1;
 }
 
+/* Contract in protein_queue.h. */
 const char *pq_sweep_state_name(pq_sweep_state s)
 {
     switch (s) {

@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Fills *err (when err is not NULL) with the message fmt, the config's
+ * source as its file and, when p is given, p's name and line as key and
+ * line; fields that do not fit are cut. */
 static void set_error(protein_error *err, const char *source,
                       const protein_param *p, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -99,6 +102,7 @@ static int typed_choice(const protein_param *p, double value, pq_param *q,
     return 1;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_values_to_params(const protein_sweep_config *cfg,
                               const double *values, pq_params *out)
 {
@@ -153,6 +157,7 @@ fail:
     return PROTEIN_ENOMEM;
 }
 
+/* Contract in queue_model.h. */
 const pq_param *pq_model_find_param(const pq_params *params, const char *name)
 {
     size_t i;
@@ -184,6 +189,7 @@ static long find_choice(const protein_param *p, const pq_param *q)
     return -1;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_params_to_values(const protein_sweep_config *cfg,
                               const pq_params *params, double *values,
                               protein_error *err)
@@ -235,6 +241,7 @@ int pq_model_params_to_values(const protein_sweep_config *cfg,
     return PROTEIN_OK;
 }
 
+/* Contract in queue_model.h. */
 int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
                          protein_sweep_config **out, protein_error *err)
 {
@@ -260,7 +267,6 @@ int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
 }
 
 /* Contract in queue_model.h. */
-/* See queue_model.h. */
 uint64_t pq_model_fallback_seed(const char *name, size_t size,
                                 pq_fallback_drawer drawer)
 {
@@ -274,6 +280,7 @@ uint64_t pq_model_fallback_seed(const char *name, size_t size,
                : h ^ 0xD1B54A32D192ED03ULL; /* a sequence of its own */
 }
 
+/* Contract in queue_model.h. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t first, size_t n, int defaults_first,
                              pq_params **out)

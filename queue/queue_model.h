@@ -55,21 +55,6 @@ const pq_param *pq_model_find_param(const pq_params *params, const char *name);
 int pq_model_load_config(const char *sweep, const char *yaml, size_t len,
                          protein_sweep_config **out, protein_error *err);
 
-/* The fallback pool's points from its point `first` on, n of them,
- * rendered as trial parameters. For method grid: the grid's points first
- * .. first + n - 1 in grid order (the order proteind's optimizer suggests
- * them), n at most pq_model_grid_points(cfg) - first. For the other
- * methods (first unused): n points of the optimizer's warm-up (scrambled
- * Sobol over the non-constant parameters, the cost parameter near its
- * cheap end; uniform random beyond PROTEIN_SOBOL_MAX_DIM) for seed `seed`,
- * whatever cfg's method; with defaults_first, the first point is the
- * config's defaults when method protein would suggest them first (every
- * parameter has a default), as a new sweep's coordinator does. The same
- * seed gives the same points, in the same order, and not those of the
- * warm-up of a sweep seeded with `seed`. On success *out is malloc'ed
- * (pq_params_array_free(*out, n)); PROTEIN_ENOMEM, PROTEIN_EINVAL (also
- * for a grid with fewer than first + n points) or PROTEIN_ECONFIG
- * otherwise, nothing to free. */
 /* Who adds fallback points past a sweep's pool: proteind's top-ups, or
  * protein budget when it raises the budget. */
 typedef enum {
@@ -85,6 +70,21 @@ typedef enum {
 uint64_t pq_model_fallback_seed(const char *name, size_t size,
                                 pq_fallback_drawer drawer);
 
+/* The fallback pool's points from its point `first` on, n of them,
+ * rendered as trial parameters. For method grid: the grid's points first
+ * .. first + n - 1 in grid order (the order proteind's optimizer suggests
+ * them), n at most pq_model_grid_points(cfg) - first. For the other
+ * methods (first unused): n points of the optimizer's warm-up (scrambled
+ * Sobol over the non-constant parameters, the cost parameter near its
+ * cheap end; uniform random beyond PROTEIN_SOBOL_MAX_DIM) for seed `seed`,
+ * whatever cfg's method; with defaults_first, the first point is the
+ * config's defaults when method protein would suggest them first (every
+ * parameter has a default), as a new sweep's coordinator does. The same
+ * seed gives the same points, in the same order, and not those of the
+ * warm-up of a sweep seeded with `seed`. On success *out is malloc'ed
+ * (pq_params_array_free(*out, n)); PROTEIN_ENOMEM, PROTEIN_EINVAL (also
+ * for a grid with fewer than first + n points) or PROTEIN_ECONFIG
+ * otherwise, nothing to free. */
 int pq_model_fallback_points(const protein_sweep_config *cfg, uint64_t seed,
                              size_t first, size_t n, int defaults_first,
                              pq_params **out);

@@ -70,6 +70,7 @@ static void take_value(const char *b, const char *e, int *has, double *val,
         *rejected = !ok;
 }
 
+/* 1 when the text [b, e) is exactly key. */
 static int key_is(const char *b, const char *e, const char *key)
 {
     size_t n = strlen(key);
@@ -94,11 +95,13 @@ static int split_line(const char *b, const char *e, const char **kb,
     return 0;
 }
 
+/* Contract in protein_queue.h. */
 double pq_result_cost(const pq_result *r)
 {
     return r->has_cost && isfinite(r->cost) && r->cost > 0 ? r->cost : 1.0;
 }
 
+/* Contract in protein_queue.h. */
 int pq_result_line_value(const char *line, size_t len, const char *key,
                          double *v)
 {
@@ -131,6 +134,7 @@ static void take_other_key(const char *kb, const char *ke, const char *vb,
     out->other_key[n] = '\0';
 }
 
+/* Contract in protein_queue.h. */
 int pq_result_parse(const char *text, size_t len, const char *metric_key,
                     const char *cost_key, pq_result *out)
 {

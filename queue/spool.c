@@ -61,6 +61,7 @@ static int safe_word(const char *s, size_t max, const char *extra)
     return 1;
 }
 
+/* Contract in protein_queue.h. */
 int pq_spool_dir_prepare(const char *dir, char *err, size_t errlen)
 {
     struct stat st;
@@ -90,6 +91,7 @@ int pq_spool_dir_prepare(const char *dir, char *err, size_t errlen)
     return 0;
 }
 
+/* Contract in protein_queue.h. */
 int pq_spool_write(const char *dir, const pq_spool_record *rec, char *path,
                    size_t pathlen, char *err, size_t errlen)
 {
@@ -175,6 +177,7 @@ static int copy_field(char *dst, size_t size, const char *v)
     return 0;
 }
 
+/* Contract in pq_internal.h. */
 int pq_spool_parse_record(char *text, pq_spool_record *rec)
 {
     char *line, *save = NULL, *end;
@@ -243,6 +246,7 @@ int pq_spool_parse_record(char *text, pq_spool_record *rec)
     return 0;
 }
 
+/* Contract in protein_queue.h. */
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
 {
     switch (rec->kind) {
@@ -272,6 +276,7 @@ static int apply_spooled(pq_context *ctx, const pq_spool_record *rec)
     return pq_spool_apply(ctx, rec);
 }
 
+/* Contract in protein_queue.h. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
                        int *unanswered)
 {
@@ -308,6 +313,7 @@ static int read_record(int dfd, const char *name, pq_spool_record *rec)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
                     pq_spool_stats *stats,
                     void (*log)(void *arg, const char *line), void *arg)

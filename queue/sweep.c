@@ -35,6 +35,7 @@ static void index_key(char *buf, size_t len, const char *sweep)
 /* Number of fixed arguments of protein_create before the fallback points. */
 #define CREATE_ARGS 13
 
+/* Contract in protein_queue.h. */
 int pq_sweep_qualify(const char *name, const char *user, char *out, size_t len)
 {
     int n;
@@ -84,6 +85,7 @@ static int hyperband_text(pq_context *ctx, const pq_sweep_spec *spec, char *buf,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
 {
     char num[5][32], target[32] = "", hyperband[32 * 102];
@@ -147,6 +149,7 @@ int pq_sweep_create(pq_context *ctx, const pq_sweep_spec *spec)
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
 {
     pq_reply *r = NULL;
@@ -212,6 +215,7 @@ int pq_sweep_get(pq_context *ctx, const char *name, pq_sweep_info **out)
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 void pq_sweep_info_free(pq_sweep_info *info)
 {
     if (!info)
@@ -226,6 +230,7 @@ void pq_sweep_info_free(pq_sweep_info *info)
     free(info);
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_exists(pq_context *ctx, const char *name)
 {
     int rc;
@@ -332,6 +337,7 @@ static int read_index(pq_context *ctx, const char *key, index_kind kind,
     return rc;
 }
 
+/* qsort order of an array of sweep names (char *): strcmp's. */
 static int names_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -382,6 +388,7 @@ static int list_sweeps(pq_context *ctx, const char *owner, char ***names,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_list(pq_context *ctx, char ***names, size_t *n, char ***cut,
                   size_t *n_cut)
 {
@@ -398,6 +405,7 @@ int pq_sweep_list(pq_context *ctx, char ***names, size_t *n, char ***cut,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_list_owned(pq_context *ctx, const char *owner, char ***names,
                         size_t *n)
 {
@@ -431,6 +439,7 @@ static int wakes_reply_ok(const redisReply *r, size_t n)
     return 1;
 }
 
+/* Contract in protein_queue.h. */
 int pq_wakes_read(pq_context *ctx, pq_wake_stream *streams, size_t n,
                   int64_t since_ms, int64_t *server_ms, char ***names,
                   size_t *n_names)
@@ -499,6 +508,7 @@ int pq_wakes_read(pq_context *ctx, pq_wake_stream *streams, size_t n,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                        long uid)
 {
@@ -519,6 +529,7 @@ int pq_sweep_set_state(pq_context *ctx, const char *name, const char *action,
                           NULL, NULL);
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
                         long uid, const pq_params *points, size_t n_points,
                         long *budget, long *used)
@@ -571,6 +582,7 @@ int pq_sweep_set_budget(pq_context *ctx, const char *name, long n, int add,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_sweep_delete(pq_context *ctx, const char *name, long uid)
 {
     char uidbuf[32], index[128];

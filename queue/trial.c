@@ -24,6 +24,7 @@
 /* Longest sleep between two claim attempts while waiting for a point. */
 #define CLAIM_POLL_MAX_MS 50
 
+/* Contract in protein_queue.h. */
 void pq_trial_free(pq_trial *t)
 {
     if (!t)
@@ -36,6 +37,9 @@ void pq_trial_free(pq_trial *t)
     free(t);
 }
 
+/* Element i of array reply r as a string, or NULL when r is not an array,
+ * has no element i, or that element is not a string. The string belongs to
+ * r. */
 static const char *elem_str(const redisReply *r, size_t i)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
@@ -44,6 +48,9 @@ static const char *elem_str(const redisReply *r, size_t i)
     return r->element[i]->str;
 }
 
+/* Element i of array reply r as an integer, or -1 when r is not an array,
+ * has no element i, or that element is not an integer (ids and counts are
+ * never negative). */
 static long long elem_int(const redisReply *r, size_t i)
 {
     if (r->type != REDIS_REPLY_ARRAY || i >= r->elements ||
@@ -52,6 +59,7 @@ static long long elem_int(const redisReply *r, size_t i)
     return r->element[i]->integer;
 }
 
+/* Contract in pq_internal.h. */
 int pq_trial_from_claim_reply(pq_context *ctx, const char *sweep,
                               const pq_reply *r, pq_trial **out,
                               long *claimed_id)
@@ -166,6 +174,7 @@ static int claim_call(pq_context *ctx, const char *sweep,
     }
 }
 
+/* Contract in protein_queue.h. */
 int pq_claim(pq_context *ctx, const char *sweep, const pq_claim_request *req,
              pq_trial **out)
 {
@@ -252,6 +261,7 @@ static const char *truncate_text(const char *text, char *buf)
     return buf;
 }
 
+/* Contract in protein_queue.h. */
 int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double score, double cost)
 {
@@ -273,6 +283,7 @@ int pq_complete(pq_context *ctx, const char *sweep, long trial_id,
                           NULL, NULL);
 }
 
+/* Contract in protein_queue.h. */
 int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
             const char *token, int exit_status, const char *error)
 {
@@ -288,6 +299,7 @@ int pq_fail(pq_context *ctx, const char *sweep, long trial_id,
                           NULL, NULL);
 }
 
+/* Contract in pq_internal.h. */
 int pq_interrupt_call(pq_context *ctx, const char *sweep, long trial_id,
                       const char *token, const char *reason, int spooled)
 {
@@ -302,6 +314,7 @@ int pq_interrupt_call(pq_context *ctx, const char *sweep, long trial_id,
                           NULL, NULL);
 }
 
+/* Contract in protein_queue.h. */
 int pq_interrupt(pq_context *ctx, const char *sweep, long trial_id,
                  const char *token, const char *reason)
 {
@@ -344,6 +357,7 @@ static int progress_call(pq_context *ctx, const char *sweep, long trial_id,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                 const char *token, double step, double score, double cost,
                 int *should_stop)
@@ -352,6 +366,7 @@ int pq_progress(pq_context *ctx, const char *sweep, long trial_id,
                          should_stop);
 }
 
+/* Contract in protein_queue.h. */
 int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
                         const char *token, double step, double score,
                         double cost, int *should_stop)
@@ -360,6 +375,7 @@ int pq_progress_restart(pq_context *ctx, const char *sweep, long trial_id,
                          should_stop);
 }
 
+/* Contract in protein_queue.h. */
 int pq_renew(pq_context *ctx, const char *sweep, long trial_id,
              const char *token, int *should_stop)
 {
@@ -379,6 +395,7 @@ int pq_renew(pq_context *ctx, const char *sweep, long trial_id,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
                    char **text, long *reports)
 {
@@ -417,6 +434,7 @@ int pq_trial_curve(pq_context *ctx, const char *sweep, long trial_id,
     return *text ? PQ_OK : pq_set_error(ctx, PQ_ENOMEM, "out of memory");
 }
 
+/* Contract in protein_queue.h. */
 int pq_trial_request_stop(pq_context *ctx, const char *sweep, long trial_id)
 {
     char id[32];
@@ -444,6 +462,7 @@ static void record_clear(pq_trial_record *r)
     free(r->late_key);
 }
 
+/* Contract in protein_queue.h. */
 void pq_trial_record_free(pq_trial_record *r)
 {
     if (!r)
@@ -452,6 +471,7 @@ void pq_trial_record_free(pq_trial_record *r)
     free(r);
 }
 
+/* Contract in protein_queue.h. */
 void pq_trial_records_free(pq_trial_record *arr, size_t n)
 {
     if (!arr)
@@ -478,6 +498,7 @@ static int finite_field(const pq_reply *h, const char *field, int *has,
     return 0;
 }
 
+/* Contract in pq_internal.h. */
 int pq_trial_record_from_flat(pq_context *ctx, const char *sweep,
                               const pq_reply *h, pq_trial_record *rec)
 {
@@ -612,6 +633,7 @@ static int read_trials(pq_context *ctx, const char *sweep, long first,
     return rc;
 }
 
+/* Contract in protein_queue.h. */
 int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
                   pq_trial_record **arr, size_t *n, size_t *skipped)
 {
@@ -662,6 +684,7 @@ int pq_trial_list(pq_context *ctx, const char *sweep, int state_filter,
     return PQ_OK;
 }
 
+/* Contract in protein_queue.h. */
 int pq_trial_get(pq_context *ctx, const char *sweep, long trial_id,
                  pq_trial_record **out)
 {

@@ -46,6 +46,27 @@ grep -q "^  protein agent $U/clitest -- COMMAND$" "$tmp/create.out" ||
     fail "create withprog: $(cat "$tmp/withprog.out")"
 grep -q "^  protein agent $U/withprog  (runs the config's program)$" "$tmp/withprog.out" ||
     fail "create suggests a COMMAND for a config with a program: $(cat "$tmp/withprog.out")"
+# a PufferLib INI file is stored as the canonical YAML of its config: the
+# stored text is always YAML
+cat >"$tmp/puffer.ini" <<EOF
+[sweep]
+method = Protein
+metric = environment/score
+goal = maximize
+max_runs = 6
+
+[sweep.train.learning_rate]
+distribution = log_normal
+min = 1e-5
+max = 1e-1
+mean = 1e-3
+scale = auto
+EOF
+"$PROTEIN" create "$tmp/puffer.ini" >"$tmp/puffer.out" 2>&1 ||
+    fail "create from INI: $(cat "$tmp/puffer.out")"
+rcli get "protein:{$U/puffer}:config" >"$tmp/puffer.stored"
+grep -q '^parameters:' "$tmp/puffer.stored" && ! grep -q '^\[sweep' "$tmp/puffer.stored" ||
+    fail "an INI sweep is not stored as YAML: $(cat "$tmp/puffer.stored")"
 # the throttle grows with the budget (one per 15 trials), up to 16
 sweep_yaml wide 90
 "$PROTEIN" create "$tmp/wide.yaml" >"$tmp/wide.out" 2>&1 || fail "create wide"

@@ -68,6 +68,38 @@ static void test_create_errors(void)
                     PROTEIN_EINVAL);
 }
 
+/* A backend whose second create (the cost GP's) fails, as a CUDA backend
+ * without a device would: the first state is freed with the optimizer. */
+static int creates_left;
+static int create_once(void **state, size_t d, char *errbuf, size_t errlen)
+{
+    if (creates_left-- > 0)
+        return protein_gp_backend_cpu.create(state, d, errbuf, errlen);
+    snprintf(errbuf, errlen, "no device");
+    return PROTEIN_EBACKEND;
+}
+
+static void test_create_backend_fails(void)
+{
+    protein_gp_backend failing = protein_gp_backend_cpu;
+    protein_optimizer_options oo = {&failing, 0};
+    protein_optimizer *opt = NULL;
+    protein_error err;
+    fx_sweep s;
+
+    failing.name = "failing";
+    failing.create = create_once;
+    quad_space(&s, 1, 0);
+    creates_left = 1;
+    memset(&err, 0, sizeof(err));
+    CU_ASSERT_EQUAL(protein_optimizer_create(&s.cfg, &oo, &opt, &err),
+                    PROTEIN_EBACKEND);
+    CU_ASSERT_PTR_NULL(opt);
+    CU_ASSERT_STRING_EQUAL(err.message,
+                           "GP backend \"failing\" failed to start: no device");
+    CU_ASSERT_EQUAL(creates_left, -1);
+}
+
 /* A mixed space with a cost parameter, used by several tests. */
 static void mixed_space(fx_sweep *s, uint64_t seed)
 {
@@ -1171,6 +1203,7 @@ static void test_skip_handed_out(void)
 
 static const cunit_test tests[] = {
     {"create errors", test_create_errors},
+    {"create: a GP backend that cannot start", test_create_backend_fails},
     {"warm-up and bounds", test_warmup_and_bounds},
     {"warm-up cost under its default", test_warmup_cost_under_default},
     {"defaults first", test_default_first},
