@@ -448,13 +448,38 @@ static int job_id_valid(const char *id)
     return *id == '\0';
 }
 
-/* Runs `scancel -- JOB...` for the valid job ids of running trials, as
+/* Moves the n_more records of more (pq_trial_list's array, freed here in
+ * every case) to the end of *arr (n records, pq_trial_list's or NULL),
+ * growing it. Returns 0, or -1 when out of memory (*arr and *n as they
+ * were, more's records freed). */
+static int append_records(pq_trial_record **arr, size_t *n,
+                          pq_trial_record *more, size_t n_more)
+{
+    pq_trial_record *grown;
+
+    if (n_more == 0) {
+        free(more);
+        return 0;
+    }
+    grown = realloc(*arr, (*n + n_more) * sizeof *grown);
+    if (!grown) {
+        pq_trial_records_free(more, n_more);
+        return -1;
+    }
+    memcpy(grown + *n, more, n_more * sizeof *grown);
+    free(more);
+    *arr = grown;
+    *n += n_more;
+    return 0;
+}
+
+/* Runs `scancel -- JOB...` for the valid job ids of trials, as
  * the sweep's owner when root runs it (so that Slurm lets it cancel only
  * that user's jobs, whatever ids were written into the sweep's keys).
  * Returns how many ids were passed, or -1 when scancel could not run or
  * failed; *bad counts the ids left out. */
-static int scancel_running(const char *verb, pq_trial_record *trials, size_t n,
-                           long owner_uid, size_t *bad)
+static int scancel_jobs(const char *verb, pq_trial_record *trials, size_t n,
+                        long owner_uid, size_t *bad)
 {
     char **argv = calloc(n + 3, sizeof(char *));
     struct passwd *pw = owner_uid > 0 ? getpwuid((uid_t)owner_uid) : NULL;
@@ -510,9 +535,9 @@ int cmd_control(int argc, char **argv)
     int cancel = strcmp(verb, "cancel") == 0;
     cli_redis_opts r = {0};
     pq_context *ctx;
-    pq_trial_record *running = NULL;
+    pq_trial_record *in_flight = NULL, *interrupted = NULL;
     pq_sweep_info *info = NULL;
-    size_t n_running = 0, skipped = 0, bad = 0;
+    size_t n_in_flight = 0, n_interrupted = 0, skipped = 0, bad = 0;
     char *pos[1];
     int ret = CLI_OK, rc, sent;
 
@@ -541,36 +566,55 @@ int cmd_control(int argc, char **argv)
                                          : "stopped");
     if (!cancel)
         goto done;
-    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &running, &n_running,
+    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &in_flight, &n_in_flight,
                        &skipped);
     if (rc != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, pos[0], rc);
         goto done;
     }
     cli_warn_skipped(verb, ctx, pos[0], skipped);
-    if (n_running == 0) {
-        printf("no running trials\n");
+    /* A stopped sweep still lets a requeued job resume its interrupted
+     * trial (preempted, or `scontrol requeue`d, and pending): its job is
+     * cancelled too, or it would run the trial once Slurm starts it.
+     * Most interrupted trials' jobs have ended; scancel ignores those. */
+    rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_INTERRUPTED, &interrupted,
+                       &n_interrupted, &skipped);
+    if (rc != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
+        goto done;
+    }
+    cli_warn_skipped(verb, ctx, pos[0], skipped);
+    if (append_records(&in_flight, &n_in_flight, interrupted, n_interrupted) !=
+        0) {
+        ret = cli_fail(verb, "out of memory");
+        goto done;
+    }
+    if (n_in_flight == 0) {
+        printf("no running or interrupted trials\n");
     } else if (cli_command_runnable("scancel") != 0) {
-        printf("%zu trial%s still running; scancel is not on PATH, so "
-               "their jobs were not cancelled\n",
-               n_running, n_running == 1 ? "" : "s");
+        printf("%zu trial%s running or interrupted; scancel is not on PATH, "
+               "so their jobs were not cancelled\n",
+               n_in_flight, n_in_flight == 1 ? "" : "s");
     } else if ((rc = pq_sweep_get(ctx, pos[0], &info)) != PQ_OK) {
         ret = cli_queue_fail(verb, ctx, pos[0], rc);
     } else {
-        sent = scancel_running(verb, running, n_running, info->owner_uid, &bad);
+        sent =
+            scancel_jobs(verb, in_flight, n_in_flight, info->owner_uid, &bad);
         if (bad > 0)
             fprintf(stderr,
-                    "protein %s: sweep %s: %zu running trials have a job id "
-                    "that is not a Slurm job id; not passed to scancel\n",
+                    "protein %s: sweep %s: %zu running or interrupted trials "
+                    "have a job id that is not a Slurm job id; not passed to "
+                    "scancel\n",
                     verb, pos[0], bad);
         if (sent < 0)
             ret = cli_fail(verb, "sweep %s: scancel failed", pos[0]);
         else
-            printf("scancel sent for %d of %zu running trials\n", sent,
-                   n_running);
+            printf("scancel sent for %d of %zu running or interrupted "
+                   "trials\n",
+                   sent, n_in_flight);
     }
 done:
-    pq_trial_records_free(running, n_running);
+    pq_trial_records_free(in_flight, n_in_flight);
     pq_sweep_info_free(info);
     pq_free(ctx);
     return ret;

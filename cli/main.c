@@ -110,7 +110,8 @@ static const struct verb verbs[] = {
     {"stop", cmd_control,
      "hand out no more trials; running ones finish (final)",
      "protein stop NAME\n" REDIS_OPTS},
-    {"cancel", cmd_control, "stop, and scancel the running trials' jobs",
+    {"cancel", cmd_control,
+     "stop, and scancel the running and interrupted trials' jobs",
      "protein cancel NAME\n" REDIS_OPTS},
     {"budget", cmd_budget, "set or raise a sweep's trial budget",
      "protein budget NAME N|+N\n"

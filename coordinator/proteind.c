@@ -620,10 +620,13 @@ static int sync_served(daemon_state *d, char **names, size_t n, int complete)
  * forgets its name when it is gone or has work again, so that discovery
  * serves it anew: a sweep deleted and created again between two
  * discoveries is listed all along, a spent sweep's budget may be raised
- * (protein budget), and a spent sweep whose resumed trial is lost gets a
- * budget slot back. Nothing else brings a finished sweep back (stopped is
- * final). Returns 1 when the name was forgotten, 0 when it stays (a sweep
- * that cannot be read stays finished), PQ_EIO when Redis failed. */
+ * (protein budget), a spent sweep whose resumed trial is lost gets a
+ * budget slot back, and a stopped sweep's trial resumed by a requeued
+ * task (protein_claim) runs again, whose lease needs watching (a claim
+ * wakes no proteind: this look is what finds it). Nothing else brings a
+ * finished sweep back (stopped is final). Returns 1 when the name was
+ * forgotten, 0 when it stays (a sweep that cannot be read stays finished),
+ * PQ_EIO when Redis failed. */
 static int recheck_one(daemon_state *d, size_t at)
 {
     pq_demand_info di;
@@ -636,9 +639,9 @@ static int recheck_one(daemon_state *d, size_t at)
         return 0;
     if (rc == PQ_OK)
         proteind_info("sweep %s: has trials to coordinate again "
-                      "(created anew, its budget raised, or a resumed "
-                      "trial lost); "
-                      "serving it",
+                      "(created anew, its budget raised, a resumed "
+                      "trial lost, or a stopped sweep's trial resumed by "
+                      "a requeued task); serving it",
                       d->finished[at]);
     free(d->finished[at]);
     memmove(&d->finished[at], &d->finished[at + 1],

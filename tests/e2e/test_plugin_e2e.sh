@@ -12,8 +12,9 @@
 # fails fast with a message, the node stays up, a later job runs); exit 3 ->
 # failed 3; no score -> failed "no result"; the result file private under a
 # fresh name (planted files and symlinks harmless); scancel -> interrupted; protein
-# cancel -> the sweep's jobs scancelled; requeue -> same trial (after protein
-# stop too: resumed and completed); srun inside
+# cancel -> the sweep's jobs scancelled (a requeued one, pending, too);
+# requeue -> same trial (after protein stop too: resumed and completed);
+# srun inside
 # the task -> same trial; the plugin loaded by two plugstack lines -> one
 # trial, completed; a 32-task array (%8), proteind given the bare
 # sweep name -> 32 distinct completed trials, none a fallback point, the
@@ -374,7 +375,7 @@ case_cancel() {
     wait_done "$j" || return 1
     echo "cancel: $(cat "$OUT/cancel-sweep.out" | tr '\n' ' ')" \
         "jobs $(job_state "${j}_0") $(job_state "${j}_1")"
-    grep -q '^scancel sent for 2 of 2 running trials' "$OUT/cancel-sweep.out" &&
+    grep -q '^scancel sent for 2 of 2 running or interrupted trials' "$OUT/cancel-sweep.out" &&
         [ "$(job_state "${j}_0")" = CANCELLED ] && [ "$(job_state "${j}_1")" = CANCELLED ] &&
         wait_field e2e-cancel 1 status interrupted &&
         wait_field e2e-cancel 2 status interrupted &&
@@ -431,6 +432,29 @@ case_requeue_after_stop() {
         [ "$($RCLI HGET "protein:{$U/e2e-stopreq}:meta" n_trials)" = 1 ]
 }
 check "protein stop, then scontrol requeue: the running trial resumes and completes" case_requeue_after_stop
+
+# A job requeued (preemption, scontrol requeue) and pending holds an
+# interrupted trial that a stopped sweep lets it resume: protein cancel
+# scancels that job too, so that it never runs the trial.
+case_cancel_requeued() {
+    local j n=100
+    make_sweep e2e-cancelq 10 || return 1
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL >> %s/cancelq.trials\nsleep 60\n' "$OUT" > "$OUT/cancelq.sh"
+    j=$(sbatch --parsable --requeue --sweep=e2e-cancelq -o /dev/null "$OUT/cancelq.sh") || return 1
+    wait_line "$OUT/cancelq.trials" '^trial=' || return 1
+    scontrol requeue "$j"
+    while [ $n -gt 0 ] && [ "$(job_state "$j")" != PENDING ]; do sleep 0.1; n=$((n - 1)); done
+    wait_field e2e-cancelq 1 status interrupted || { scancel "$j"; return 1; }
+    "$PROTEIN" cancel e2e-cancelq --redis "$PROTEIN_REDIS" > "$OUT/cancelq.out" 2>&1 ||
+        { scancel "$j"; return 1; }
+    wait_done "$j" 15 || { scancel "$j"; return 1; }
+    echo "cancel of a requeued job: $(tr '\n' ' ' < "$OUT/cancelq.out") job $(job_state "$j")"
+    grep -q '^scancel sent for 1 of 1 running or interrupted trials' "$OUT/cancelq.out" &&
+        [ "$(job_state "$j")" = CANCELLED ] &&
+        [ "$(wc -l < "$OUT/cancelq.trials")" -eq 1 ] &&
+        [ "$(trial_field e2e-cancelq 1 status)" = interrupted ]
+}
+check "protein cancel: a requeued job, pending, of an interrupted trial is scancelled too" case_cancel_requeued
 
 # W&B's early_terminate and metric.target in a sweep run by an sbatch
 # array: the trials report with `protein report`; trial 2, worse than

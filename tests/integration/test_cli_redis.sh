@@ -550,7 +550,7 @@ sweep_yaml cx 3
 "$PROTEIN" create "$tmp/cx.yaml" >/dev/null || fail "create cx"
 start_sleeper cx
 PATH=/nonexistent "$PROTEIN" cancel cx >"$tmp/cancel-cx.out" 2>&1 || fail "cancel cx"
-grep -q '^1 trial still running; scancel is not on PATH' "$tmp/cancel-cx.out" ||
+grep -q '^1 trial running or interrupted; scancel is not on PATH' "$tmp/cancel-cx.out" ||
     fail "cancel output: $(cat "$tmp/cancel-cx.out")"
 [ "$("$PROTEIN" status cx | head -n 1)" = "sweep $U/cx: stopped" ] || fail "cancel did not stop"
 kill -TERM $agent_pid
@@ -577,11 +577,28 @@ for jid in '--user=someone' '4242_7'; do
     kill -TERM $agent_pid
     wait $agent_pid || true
 done
-grep -q "1 running trials have a job id that is not a Slurm job id; not passed to scancel" \
-    "$tmp/cj-cancel.out" && grep -q '^scancel sent for 0 of 1 running trials' "$tmp/cj-cancel.out" ||
+grep -q "1 running or interrupted trials have a job id that is not a Slurm job id; not passed to scancel" \
+    "$tmp/cj-cancel.out" && grep -q '^scancel sent for 0 of 1 running or interrupted trials' "$tmp/cj-cancel.out" ||
     fail "a forged job id: $(cat "$tmp/cj-cancel.out")"
 [ "$(cat "$tmp/scancel.args")" = "-- 4242_7" ] ||
     fail "scancel's arguments for a real job id: $(cat "$tmp/scancel.args" 2>&1)"
+
+# an interrupted trial's job may be pending, requeued (preemption, scontrol
+# requeue), and would resume the trial in the stopped sweep: cancel
+# scancels it too
+sweep_yaml ci 3
+"$PROTEIN" create "$tmp/ci.yaml" >/dev/null || fail "create ci"
+start_sleeper ci
+kill -TERM $agent_pid
+wait $agent_pid || true
+"$PROTEIN" show ci 1 | grep -q '^status  *interrupted' || fail "ci: trial not interrupted"
+rcli hset "protein:{$U/ci}:trial:1" job_id 4343_1 >/dev/null
+rm -f "$tmp/scancel.args"
+PATH=$tmp/fakebin:$PATH "$PROTEIN" cancel ci >"$tmp/ci-cancel.out" 2>&1 ||
+    fail "cancel ci: $(cat "$tmp/ci-cancel.out")"
+grep -q '^scancel sent for 1 of 1 running or interrupted trials' "$tmp/ci-cancel.out" &&
+    [ "$(cat "$tmp/scancel.args" 2>&1)" = "-- 4343_1" ] ||
+    fail "cancel of an interrupted trial's job: $(cat "$tmp/ci-cancel.out") / $(cat "$tmp/scancel.args" 2>&1)"
 
 # ------------------------------------------------------------ control
 "$PROTEIN" pause rep >/dev/null || fail "pause"
