@@ -428,10 +428,13 @@ static void finish(run_state *st, run_trial *t, int status)
         t->score = last->score;
         if (last->cost > 0)
             t->cost = last->cost; /* the cost so far, when reported */
+    }
+    /* also when the program wrote its final result on the way out (a
+     * SIGTERM handler, protein exec's W&B script): still pruned, say why */
+    if (ok && t->pruned)
         snprintf(t->reason, sizeof(t->reason),
                  "stopped by %s after %zu reports", stop_rule(st->cfg),
                  t->curve.n);
-    }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     /* a trial killed by a signal here crashed (protein run kills none
      * but the pruned, which are ok): counted as a failure too */

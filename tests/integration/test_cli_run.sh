@@ -260,6 +260,23 @@ best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -
 awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
     "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"
 
+# a stopped program that writes its final result on the way out (a SIGTERM
+# handler; protein exec does so for a W&B script) is still pruned, and the
+# progress line and the CSV's error column say who stopped it
+sed 's/^for i in/trap '"'"'echo "loss=$x" >>"$PROTEIN_RESULT"; exit 0'"'"' TERM\nfor i in/' \
+    "$tmp/curve.sh" >"$tmp/trap.sh"
+chmod +x "$tmp/trap.sh"
+grep -q '^trap ' "$tmp/trap.sh" || fail "trap.sh has no trap: $(cat "$tmp/trap.sh")"
+"$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 --out "$tmp/hb-trap.csv" \
+    -- "$tmp/trap.sh" >"$tmp/hb-trap.out" 2>&1 || fail "hyperband sweep: $(cat "$tmp/hb-trap.out")"
+n=$(grep -c '^[0-9]*,pruned,' "$tmp/hb-trap.csv") || :
+[ "$n" -gt 0 ] || fail "hyperband stopped no trapping trial: $(cat "$tmp/hb-trap.csv")"
+[ "$(grep -c '^[0-9]*,pruned,.*,stopped by hyperband after [0-9]* reports,' "$tmp/hb-trap.csv")" -eq "$n" ] ||
+    fail "a pruned row that wrote its result on SIGTERM does not say why: $(cat "$tmp/hb-trap.csv")"
+[ "$(grep -c '\] trial [0-9]* pruned: loss [0-9.e-]*, cost [0-9.e-]* (stopped by hyperband after [0-9]* reports)' \
+    "$tmp/hb-trap.out")" -eq "$n" ] ||
+    fail "a pruned line that wrote its result on SIGTERM does not say why: $(cat "$tmp/hb-trap.out")"
+
 # a stopped trial is recorded at its last report's cost, also when
 # `protein report` is given the cost after the metric (report i costs i)
 cat >"$tmp/report.sh" <<EOF
@@ -347,12 +364,14 @@ ES_COST=1 "$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
 grep -q 'stopped early by the early-stop model' "$tmp/es.out" ||
     fail "the early-stop model stopped nothing: $(cat "$tmp/es.out")"
 # a stopped trial is recorded at its report: score x/10, cost 30 (one
-# stopped as it wrote its final result keeps that result)
+# stopped as it wrote its final result keeps that result, score x); the
+# error column of each says who stopped it
 awk -F, '$6 ~ /^stopped by the early-stop model/ { n++ } END { exit !(n >= 5) }' \
     "$tmp/es.csv" || fail "fewer than 5 of the last 10 trials stopped: $(cat "$tmp/es.csv")"
 awk -F, 'NR > 1 && $2 == "completed" { done++ }
     $2 == "pruned" && done < 30 { bad = 1 }
-    $6 ~ /^stopped/ && ($3 > 0.1 || $4 != 30) { bad = 1 }
+    ($2 == "pruned") != ($6 ~ /^stopped by the early-stop model after 1 reports$/) { bad = 1 }
+    $2 == "pruned" && $3 != $5 && ($3 > 0.1 || $4 != 30) { bad = 1 }
     END { exit bad }' "$tmp/es.csv" ||
     fail "a trial stopped before 30 finished, or not at its report: $(cat "$tmp/es.csv")"
 "$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
