@@ -1209,6 +1209,19 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
              "maximize or minimize}",
              c->file ? c->file : "", line_of(root))))
         return rc;
+    /* W&B minimizes a metric without a goal, and so does protein; a
+     * `score=` that is higher for better runs would be searched the wrong
+     * way without a word */
+    if ((metric || !(cfg->program || cfg->n_command > 0)) &&
+        !(metric && find_key(c, metric, "goal")) &&
+        (rc = protein_config_warn(
+             cfg,
+             "%s:%d: metric.goal: none given, so '%s' is minimized (W&B's "
+             "default); write goal: maximize if higher is better, or goal: "
+             "minimize to silence this",
+             c->file ? c->file : "", line_of(metric ? metric : root),
+             cfg->metric)))
+        return rc;
     /* a W&B metric named like protein's default cost key: its value
      * would be each trial's cost too */
     if (metric && !has_cost && strcmp(cfg->metric, cfg->cost_metric) == 0 &&
