@@ -805,6 +805,10 @@ int cmd_run(int argc, char **argv)
                 "%s has no program: or command: to run; give one after '--'",
                 argv[optind]);
         }
+        if (cli_program_check(VERB, argv[optind], cfg) < 0) {
+            protein_config_free(cfg);
+            return CLI_EUSAGE;
+        }
         if (cli_exec_command(argv[optind], &exec_cmd) < 0) {
             protein_config_free(cfg);
             return cli_fail(VERB, "cannot find this program's own path");

@@ -432,6 +432,20 @@ expect_rc 2 "$rc" "agent without COMMAND for a config without a program"
 grep -q "sweep $U/clitest has no program: or command: to run; give one after '--'" \
     "$tmp/noprog-agent.err" || fail "agent without a program: $(cat "$tmp/noprog-agent.err")"
 
+# an agent without COMMAND for a sweep whose W&B program is not in the
+# agent's directory claims nothing (exit 2), as protein run
+before=$("$PROTEIN" export withprog | wc -l)
+rc=0
+mkdir -p "$tmp/python-bin"
+ln -sf "$(command -v true)" "$tmp/python-bin/python" # a python in PATH
+(cd "$tmp" && PATH=$tmp/python-bin:$PATH "$PROTEIN" agent withprog --count 1) \
+    >/dev/null 2>"$tmp/noprogfile-agent.err" || rc=$?
+expect_rc 2 "$rc" "agent for a W&B program that is not in its directory"
+grep -qF "protein agent: $U/withprog: its program 'train.py' is not a file in $tmp; no trial was run" \
+    "$tmp/noprogfile-agent.err" || fail "agent, program not here: $(cat "$tmp/noprogfile-agent.err")"
+[ "$("$PROTEIN" export withprog | wc -l)" = "$before" ] ||
+    fail "an agent whose program is missing claimed a trial"
+
 # an agent given a COMMAND that cannot be run claims nothing (exit 2)
 before=$("$PROTEIN" export clitest | wc -l)
 rc=0

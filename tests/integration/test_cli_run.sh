@@ -573,6 +573,48 @@ expect_rc 2 "$rc" "protein run of a .py file"
 grep -q "apisweep.py:1: a Python program, not a sweep file: put the sweep (the dict it gives wandb.sweep) in a YAML file with program: " "$tmp/apisweep.err" ||
     fail "protein run of a .py file: $(cat "$tmp/apisweep.err")"
 
+# ------------------------------------------------------------ the W&B command
+# With no COMMAND the config's W&B command must be able to start here: no
+# python in $PATH (Debian has only python3 outside a virtualenv), a
+# program: that is not in this directory, or a command: naming no
+# program stop protein run before its first trial (exit 2, --out untouched)
+mkdir "$tmp/wbdir" "$tmp/nopython"
+printf '#!/bin/sh\necho score=0.5 >>"$PROTEIN_RESULT"\n' >"$tmp/wbdir/train.py"
+ln -s "$(command -v env)" "$tmp/nopython/env"
+printf 'program: train.py\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/wb.yaml"
+rc=0
+(cd "$tmp/wbdir" && PATH=$tmp/nopython "$PROTEIN" run wb.yaml --trials 2 --out "$tmp/nopy.csv") \
+    >/dev/null 2>"$tmp/nopy.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B config with no python in PATH"
+grep -q "^protein run: wb.yaml: the command runs 'python' (W&B's \${interpreter}), and there is no python in \$PATH" \
+    "$tmp/nopy.err" && [ ! -e "$tmp/nopy.csv" ] ||
+    fail "no python in PATH: $(cat "$tmp/nopy.err")"
+rc=0
+(cd "$tmp" && "$PROTEIN" run wbdir/wb.yaml --trials 2) >/dev/null 2>"$tmp/noprogfile.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B config whose program is not in this directory"
+grep -qF "protein run: wbdir/wb.yaml: its program 'train.py' is not a file in $tmp; no trial was run" \
+    "$tmp/noprogfile.err" || fail "program not here: $(cat "$tmp/noprogfile.err")"
+printf 'program: train.py\ncommand: [pyhton3, "${program}"]\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/typo.yaml"
+rc=0
+(cd "$tmp/wbdir" && "$PROTEIN" run typo.yaml --trials 2) >/dev/null 2>"$tmp/typo.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B command: naming no program"
+grep -qF "protein run: typo.yaml: cannot run its command 'pyhton3': No such file or directory (looked in \$PATH)" \
+    "$tmp/typo.err" || fail "command typo: $(cat "$tmp/typo.err")"
+# a command whose first word is the program: it must be executable
+printf 'program: ./train.py\ncommand: ["${program}"]\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/direct.yaml"
+rc=0
+(cd "$tmp/wbdir" && "$PROTEIN" run direct.yaml --trials 2) >/dev/null 2>"$tmp/direct.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B program that is not executable"
+grep -qF "protein run: direct.yaml: cannot run its program './train.py': Permission denied" \
+    "$tmp/direct.err" || fail "program not executable: $(cat "$tmp/direct.err")"
+chmod +x "$tmp/wbdir/train.py"
+(cd "$tmp/wbdir" && "$PROTEIN" run direct.yaml --trials 2) >"$tmp/direct.out" 2>&1 ||
+    fail "an executable W&B program: $(cat "$tmp/direct.out")"
+grep -q '^2 trials: 2 completed' "$tmp/direct.out" || fail "direct program: $(cat "$tmp/direct.out")"
+
 # ------------------------------------------------------------ exec usage
 # protein exec runs a config's W&B program: a config without one, or a
 # COMMAND after the config, is a usage error that says so (exit 2)
