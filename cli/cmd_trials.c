@@ -93,6 +93,17 @@ static int better(const pq_sweep_info *info, double a, double b)
     return cli_better(info->goal_minimize, a, b);
 }
 
+/* Writes `, "name": T`: the time t (seconds since the epoch, to the
+ * millisecond), or null when it was never set (0: a trial not started or
+ * not ended, an outcome that was not late). */
+static void json_time(FILE *fp, const char *name, double t)
+{
+    if (t > 0)
+        fprintf(fp, ", \"%s\": %.3f", name, t);
+    else
+        fprintf(fp, ", \"%s\": null", name);
+}
+
 /* Writes one trial as a JSON object (no newline). */
 static void trial_json(FILE *fp, const pq_trial_record *t)
 {
@@ -123,8 +134,8 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
             "\"fallback\": %s, \"exit_status\": %d",
             t->array_index, t->attempts, t->retries,
             t->fallback ? "true" : "false", t->exit_status);
-    fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
-            t->ended_at);
+    json_time(fp, "started_at", t->started_at);
+    json_time(fp, "ended_at", t->ended_at);
     fputs(", \"error\": ", fp);
     if (t->error)
         cli_json_string(fp, t->error);
@@ -135,7 +146,7 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
         cli_json_string(fp, t->late_key);
     else
         fputs("null", fp);
-    fprintf(fp, ", \"late_expired_at\": %.3f", t->late_expired_at);
+    json_time(fp, "late_expired_at", t->late_key ? t->late_expired_at : 0);
     fputs(", \"stopped_by\": ", fp);
     if (t->stop_requested && t->stopped_by)
         cli_json_string(fp, t->stopped_by);

@@ -376,6 +376,10 @@ sed -n '/^best/,/^$/p' "$tmp/best.out" | sed -n 3p | grep -q "^ *$top " ||
 [ "$(wc -l <"$tmp/export.jsonl")" -eq 12 ] || fail "export lines"
 [ "$(grep -c '^{"trial": [0-9]*, "status": "completed", "score": ' "$tmp/export.jsonl")" -eq 12 ] ||
     fail "export lines are not trial objects"
+# a time never set is null, not 0 (1970): an outcome that was not late
+[ "$(grep -c '"late_key": null, "late_expired_at": null,' "$tmp/export.jsonl")" -eq 12 ] &&
+    ! grep -q '_at": 0\.000' "$tmp/export.jsonl" ||
+    fail "export writes a time never set as 0: $(head -n 1 "$tmp/export.jsonl")"
 
 "$PROTEIN" plot clitest --out "$tmp/plot.svg" >/dev/null || fail "plot"
 grep -q '^<svg ' "$tmp/plot.svg" || fail "plot is not SVG"
@@ -504,6 +508,8 @@ late_report $ta || rc=$?
 expect_rc 0 $rc "report of the expired claim while the retry runs ($(cat "$tmp/late.err"))"
 rcli FCALL protein_complete 1 "$LM" 1 $ta 0.75 '' >/dev/null
 [ "$(rcli hget "protein:{$U/late}:trial:1" late_key)" = suspended ] || fail "late outcome not recorded"
+"$PROTEIN" export late | grep -q '"late_key": "suspended", "late_expired_at": [0-9][0-9]*\.[0-9]*,' ||
+    fail "export of a late outcome: $("$PROTEIN" export late)"
 rc=0
 late_report $tb || rc=$?
 expect_rc 3 $rc "report of the retry after the late outcome"
