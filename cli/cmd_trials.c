@@ -322,8 +322,11 @@ int cmd_trials(int argc, char **argv)
         case 's':
             state = pq_trial_state_parse(optarg);
             if (state < 0)
-                return cli_usage_error(verb, "--status: unknown status '%s'",
-                                       optarg);
+                return cli_usage_error(
+                    verb,
+                    "--status: unknown status '%s'; write queued, running, "
+                    "completed, failed, interrupted, lost or pruned",
+                    optarg);
             break;
         case 'f':
             format = optarg;
@@ -401,7 +404,7 @@ int cmd_show(int argc, char **argv)
 
     if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
         return ret;
-    if (cli_parse_long(argv[0], "TRIAL", pos[1], 0, 1L << 53, &id))
+    if (cli_parse_long(argv[0], "TRIAL", pos[1], 1, 1L << 53, &id))
         return CLI_EUSAGE;
     if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
         return ret;

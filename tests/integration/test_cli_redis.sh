@@ -349,8 +349,10 @@ rc=0
 "$PROTEIN" trials clitest --format xml >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "trials --format xml"
 rc=0
-"$PROTEIN" trials clitest --status sleeping >/dev/null 2>&1 || rc=$?
+"$PROTEIN" trials clitest --status sleeping >/dev/null 2>"$tmp/sleeping.err" || rc=$?
 expect_rc 2 "$rc" "trials --status sleeping"
+grep -q "unknown status 'sleeping'; write queued, running, completed, failed, interrupted, lost or pruned" \
+    "$tmp/sleeping.err" || fail "trials --status does not list the statuses: $(cat "$tmp/sleeping.err")"
 
 "$PROTEIN" show clitest 1 >"$tmp/show.out" || fail "show"
 grep -q '^status  *completed' "$tmp/show.out" || fail "show status"
@@ -360,6 +362,11 @@ rc=0
 "$PROTEIN" show clitest 99 >"$tmp/show99.out" 2>&1 || rc=$?
 expect_rc 1 "$rc" "show of a missing trial"
 grep -q 'has no trial 99' "$tmp/show99.out" || fail "missing trial message"
+# trials are numbered from 1: 0 is a usage error
+rc=0
+"$PROTEIN" show clitest 0 >/dev/null 2>"$tmp/show0.err" || rc=$?
+expect_rc 2 "$rc" "show of trial 0"
+grep -q "TRIAL: '0' is not an integer in \[1, " "$tmp/show0.err" || fail "show 0: $(cat "$tmp/show0.err")"
 
 "$PROTEIN" best clitest --top 3 >"$tmp/best.out" || fail "best"
 [ "$(sed -n '/^best/,/^$/p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -eq 3 ] ||

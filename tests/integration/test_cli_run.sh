@@ -874,5 +874,8 @@ usage=$("$PROTEIN" run --help | sed -n 's/^usage: //p')
 grep -qxF "$usage" "$guide" || fail "the user guide's usage of run is not '$usage'"
 "$PROTEIN" run --help | tr -s '\n ' '  ' | grep -q "the config's seed, else the clock" ||
     fail "run --help does not say --seed defaults to the clock without the config's"
+# a usage of several lines aligns them under the first one's command
+"$PROTEIN" admin --help | sed -n 2,3p | grep -c '^       protein admin ' | grep -qx 2 ||
+    fail "admin --help's usage lines are not aligned: $("$PROTEIN" admin --help | head -n 3)"
 
 cli_test_finish
