@@ -402,7 +402,21 @@ rc=0
 PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report novalue >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "report with a bad argument"
 [ ! -e "$tmp/r.txt" ] || fail "a bad report wrote the result file"
-PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 || fail "report"
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 2>"$tmp/r.err" || fail "report"
+[ ! -s "$tmp/r.err" ] || fail "report of numbers warned: $(cat "$tmp/r.err")"
+# a metric, cost or step value the result's reader takes as no value is
+# written all the same (score=nan: a run that diverged), with a warning;
+# other keys may hold text
+rm -f "$tmp/rtext.txt"
+PROTEIN_RESULT=$tmp/rtext.txt PROTEIN_METRIC_KEY=loss "$PROTEIN" report \
+    step=2 loss=0,5 cost=0x10 note=hello >/dev/null 2>"$tmp/rtext.err" ||
+    fail "report of a value that is no number: $(cat "$tmp/rtext.err")"
+[ "$(tr '\n' ' ' <"$tmp/rtext.txt")" = "step=2 cost=0x10 loss=0,5 note=hello " ] ||
+    fail "report of text values: $(cat "$tmp/rtext.txt")"
+grep -q "^protein report: loss=0,5: not a finite decimal number (such as 0.91 or -2.5e-3), so the trial reads this loss= line as no value$" \
+    "$tmp/rtext.err" && grep -q "^protein report: cost=0x10: not a finite decimal number" "$tmp/rtext.err" &&
+    [ "$(wc -l <"$tmp/rtext.err")" -eq 2 ] ||
+    fail "report does not warn about values that are no number: $(cat "$tmp/rtext.err")"
 # step= first, then cost=, then the rest as given: protein run reads a
 # report's cost only between its step= and metric lines
 PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report x=1 score=0.75 cost=2 step=2 x=3 ||
