@@ -141,6 +141,32 @@ grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$t
 [ "$(grep -o 'Redis at' "$tmp/down.out" | wc -l)" = 1 ] ||
     fail "Redis-down message names the URL more than once"
 
+# a URL whose port is another service's (a web server answers "HTTP/1.1
+# 400 ..."): said to be no Redis, not a bare hiredis protocol error
+if command -v python3 >/dev/null; then
+    python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+s.settimeout(30)
+c, _ = s.accept()
+c.recv(256)
+c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+c.close()' >"$tmp/http.port" &
+    http_pid=$!
+    wait_for test -s "$tmp/http.port"
+    rc=0
+    "$PROTEIN" status clitest --redis "redis://127.0.0.1:$(cat "$tmp/http.port")" \
+        >"$tmp/http.out" 2>&1 || rc=$?
+    wait "$http_pid" || :
+    expect_rc 1 "$rc" "a URL that is no Redis"
+    grep -qF "protein status: redis://127.0.0.1:$(cat "$tmp/http.port") does not answer as Redis does (Protocol error" \
+        "$tmp/http.out" && grep -qF "is that redis-server's host and port?" "$tmp/http.out" ||
+        fail "a URL that is no Redis: $(cat "$tmp/http.out")"
+fi
+
 # a password in the URL: refused with the whole advice, the password hidden
 rc=0
 "$PROTEIN" status clitest --redis "redis://user:secret@127.0.0.1:$REDIS_PORT" \
