@@ -798,6 +798,17 @@ int cmd_run(int argc, char **argv)
     if (!cfg)
         return CLI_EUSAGE;
     if (has_command == 1) {
+        const char *dot = strrchr(argv[optind], '.');
+        if (!cfg->program && !cfg->command && dot && strcmp(dot, ".ini") == 0) {
+            protein_config_free(cfg);
+            return cli_usage_error(
+                VERB,
+                "%s is a PufferLib config, which names no program: give each "
+                "trial's command after '--', e.g. for PufferLib's trainer: "
+                "protein run %s -- sh -c 'python3 " PROTEIN_PKGDATADIR
+                "/pufferlib_train.py ENV_NAME $PROTEIN_ARGS'",
+                argv[optind], argv[optind]);
+        }
         if (!cfg->program && !cfg->command) {
             protein_config_free(cfg);
             return cli_usage_error(

@@ -615,6 +615,16 @@ chmod +x "$tmp/wbdir/train.py"
     fail "an executable W&B program: $(cat "$tmp/direct.out")"
 grep -q '^2 trials: 2 completed' "$tmp/direct.out" || fail "direct program: $(cat "$tmp/direct.out")"
 
+# a PufferLib INI names no program: protein run without COMMAND says how
+# to give one (PufferLib's trainer through pufferlib_train.py), not W&B's keys
+cp "$top_srcdir/examples/sweeps/pufferlib.ini" "$tmp/puffer.ini"
+rc=0
+"$PROTEIN" run "$tmp/puffer.ini" --trials 1 >/dev/null 2>"$tmp/puffer.err" || rc=$?
+expect_rc 2 "$rc" "protein run of an INI without COMMAND"
+grep -qF "protein run: $tmp/puffer.ini is a PufferLib config, which names no program: give each trial's command after '--', e.g. for PufferLib's trainer: protein run $tmp/puffer.ini -- sh -c 'python3 " \
+    "$tmp/puffer.err" && grep -qF "/pufferlib_train.py ENV_NAME \$PROTEIN_ARGS'" "$tmp/puffer.err" ||
+    fail "protein run of an INI without COMMAND: $(cat "$tmp/puffer.err")"
+
 # ------------------------------------------------------------ exec usage
 # protein exec runs a config's W&B program: a config without one, or a
 # COMMAND after the config, is a usage error that says so (exit 2)
