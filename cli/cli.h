@@ -111,8 +111,9 @@ int cli_command_runnable(const char *name);
  * its first trial. Checks what it can name: the command's first word
  * after ${env} or env (a macro other than ${interpreter} and ${program}
  * is not checked), and the program: file when the command passes
- * ${program} to an interpreter. Returns 0, or -1 after printing a usage
- * error that names `source` (the config file or the sweep). */
+ * ${program} to an interpreter. Returns 0, or -1 after printing why,
+ * naming `source` (the config file or the sweep); the verb exits 2, as
+ * for a bad config. */
 int cli_program_check(const char *verb, const char *source,
                       const protein_sweep_config *cfg);
 

@@ -177,7 +177,7 @@ int cli_program_check(const char *verb, const char *source,
         return 0;
     if (strcmp(first, "${interpreter}") == 0) {
         if ((why = cli_command_runnable("python")) != 0) {
-            cli_usage_error(
+            cli_fail(
                 verb,
                 "%s: the command runs 'python' (W&B's ${interpreter}), and "
                 "there is no python in $PATH (%s); no trial was run: activate "
@@ -188,22 +188,21 @@ int cli_program_check(const char *verb, const char *source,
         }
     } else if (strcmp(first, "${program}") == 0) {
         if (cfg->program && (why = cli_command_runnable(cfg->program)) != 0) {
-            cli_usage_error(verb,
-                            "%s: cannot run its program '%s': %s%s; no trial "
-                            "was run",
-                            source, cfg->program, strerror(why),
-                            strchr(cfg->program, '/') ? ""
-                                                      : " (looked in $PATH)");
+            cli_fail(verb,
+                     "%s: cannot run its program '%s': %s%s; no trial "
+                     "was run",
+                     source, cfg->program, strerror(why),
+                     strchr(cfg->program, '/') ? "" : " (looked in $PATH)");
             return -1;
         }
         return 0;
     } else if (!strstr(first, "${")) {
         if ((why = cli_command_runnable(first)) != 0) {
-            cli_usage_error(verb,
-                            "%s: cannot run its command '%s': %s%s; no trial "
-                            "was run",
-                            source, first, strerror(why),
-                            strchr(first, '/') ? "" : " (looked in $PATH)");
+            cli_fail(verb,
+                     "%s: cannot run its command '%s': %s%s; no trial "
+                     "was run",
+                     source, first, strerror(why),
+                     strchr(first, '/') ? "" : " (looked in $PATH)");
             return -1;
         }
     } else {
@@ -215,14 +214,14 @@ int cli_program_check(const char *verb, const char *source,
         (stat(cfg->program, &sb) != 0 || !S_ISREG(sb.st_mode))) {
         char cwd[4096];
         int relative = cfg->program[0] != '/';
-        cli_usage_error(verb,
-                        "%s: its program '%s' is not a file%s%s; no trial "
-                        "was run: start protein in the directory that holds "
-                        "it, as wandb agent is started",
-                        source, cfg->program, relative ? " in " : "",
-                        !relative                  ? ""
-                        : getcwd(cwd, sizeof(cwd)) ? cwd
-                                                   : "this directory");
+        cli_fail(verb,
+                 "%s: its program '%s' is not a file%s%s; no trial "
+                 "was run: start protein in the directory that holds "
+                 "it, as wandb agent is started",
+                 source, cfg->program, relative ? " in " : "",
+                 !relative                  ? ""
+                 : getcwd(cwd, sizeof(cwd)) ? cwd
+                                            : "this directory");
         return -1;
     }
     return 0;
