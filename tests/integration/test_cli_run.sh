@@ -625,6 +625,18 @@ grep -qF "protein run: $tmp/puffer.ini is a PufferLib config, which names no pro
     "$tmp/puffer.err" && grep -qF "/pufferlib_train.py ENV_NAME \$PROTEIN_ARGS'" "$tmp/puffer.err" ||
     fail "protein run of an INI without COMMAND: $(cat "$tmp/puffer.err")"
 
+# ------------------------------------------------------------ exec outside a trial
+# protein exec outside a trial names the variable it lacks
+for unset_var in PROTEIN_PARAMS PROTEIN_RESULT; do
+    rc=0
+    (export PROTEIN_PARAMS='{"x": 0.5}' PROTEIN_RESULT="$tmp/exec.result"
+     unset "$unset_var"
+     "$PROTEIN" exec "$tmp/wbdir/wb.yaml") >/dev/null 2>"$tmp/exec-env.err" || rc=$?
+    expect_rc 2 "$rc" "protein exec without $unset_var"
+    grep -q "^protein exec: \\\$$unset_var is not set; run this inside a trial" "$tmp/exec-env.err" ||
+        fail "protein exec without $unset_var: $(cat "$tmp/exec-env.err")"
+done
+
 # ------------------------------------------------------------ exec usage
 # protein exec runs a config's W&B program: a config without one, or a
 # COMMAND after the config, is a usage error that says so (exit 2)
