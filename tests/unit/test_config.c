@@ -805,6 +805,33 @@ static void test_ini_pufferlib(void)
  * not say so gets one warning naming the file, the line and the metric,
  * since a score that is higher for better runs would be searched the
  * wrong way. */
+/* run_cap (W&B's name) and max_trials (protein's) are one setting: a file
+ * that gives both gets a warning naming the second and the line of the
+ * first, rather than the last one winning without a word (a warning, so
+ * that sweeps stored with both still load). */
+static void test_yaml_budget_twice(void)
+{
+    protein_sweep_config *cfg =
+        parse_yaml("method: random\nmax_trials: 10\nmetric: {name: s, goal: "
+                   "minimize}\nrun_cap: 20\nparameters:\n  x: {min: 0.0, "
+                   "max: 1.0}\n");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->max_trials, 20);
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings,
+               "t.yaml:4: run_cap: run_cap and max_trials are one setting, "
+               "the budget, which max_trials gave on line 2; this one, the "
+               "last, counts: keep one"));
+    protein_config_free(cfg);
+    cfg = parse_yaml("method: random\nrun_cap: 20\nmetric: {name: s, goal: "
+                     "minimize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NULL(cfg->warnings);
+    protein_config_free(cfg);
+}
+
 static void test_yaml_goal_warning(void)
 {
     static const char *const space = "parameters:\n  x: {min: 0.0, max: 1.0}\n";
@@ -1770,6 +1797,7 @@ static const cunit_test tests[] = {
     {"ini pufferlib", test_ini_pufferlib},
     {"ini values typed as PufferLib's CLI parses them", test_ini_cli_types},
     {"yaml metric without a goal warned about", test_yaml_goal_warning},
+    {"yaml run_cap and max_trials both given", test_yaml_budget_twice},
     {"ini merge", test_ini_merge},
     {"round trip", test_round_trip},
     {"write file", test_write_file},
