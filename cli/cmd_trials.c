@@ -579,7 +579,7 @@ int cmd_best(int argc, char **argv)
             order[n_done++] = i;
     if (n_done == 0) {
         ret =
-            cli_fail(verb, "sweep %s has no completed trial yet", argv[optind]);
+            cli_fail(verb, "sweep %s has no completed trial yet", d.info->name);
         goto done;
     }
     sort_data = &d;

@@ -46,6 +46,13 @@ grep -q "^  protein agent $U/clitest -- COMMAND$" "$tmp/create.out" ||
     fail "create withprog: $(cat "$tmp/withprog.out")"
 grep -q "^  protein agent $U/withprog  (runs the config's program)$" "$tmp/withprog.out" ||
     fail "create suggests a COMMAND for a config with a program: $(cat "$tmp/withprog.out")"
+# best of a sweep without a completed trial: exit 1, naming the sweep as
+# every other message does (USER/NAME)
+rc=0
+"$PROTEIN" best withprog >/dev/null 2>"$tmp/best-none.err" || rc=$?
+expect_rc 1 "$rc" "best of a sweep without a completed trial"
+grep -qx "protein best: sweep $U/withprog has no completed trial yet" "$tmp/best-none.err" ||
+    fail "best of a sweep without a completed trial: $(cat "$tmp/best-none.err")"
 # the throttle grows with the budget (one per 15 trials), up to 16
 sweep_yaml wide 90
 "$PROTEIN" create "$tmp/wide.yaml" >"$tmp/wide.out" 2>&1 || fail "create wide"
