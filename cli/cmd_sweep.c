@@ -242,6 +242,11 @@ int cmd_create(int argc, char **argv)
                tasks - 1, running, name,
                cfg->method == PROTEIN_METHOD_GRID ? "grid" : "random search");
     }
+    /* a W&B user's batch script has no other way to start the program */
+    if (cfg->program || cfg->command)
+        printf("  (your.sbatch runs the config's program with: protein exec "
+               "%s)\n",
+               path);
     printf("or, outside Slurm:\n  protein agent %s%s\n", name,
            cfg->program || cfg->command ? "  (runs the config's program)"
                                         : " -- COMMAND");

@@ -46,6 +46,10 @@ grep -q "^  protein agent $U/clitest -- COMMAND$" "$tmp/create.out" ||
     fail "create withprog: $(cat "$tmp/withprog.out")"
 grep -q "^  protein agent $U/withprog  (runs the config's program)$" "$tmp/withprog.out" ||
     fail "create suggests a COMMAND for a config with a program: $(cat "$tmp/withprog.out")"
+# ... and says how a batch script runs it; a config without one does not
+grep -qxF "  (your.sbatch runs the config's program with: protein exec $tmp/withprog.yaml)" \
+    "$tmp/withprog.out" && ! grep -q 'protein exec' "$tmp/create.out" ||
+    fail "create does not say how your.sbatch runs the program: $(cat "$tmp/withprog.out")"
 # best of a sweep without a completed trial: exit 1, naming the sweep as
 # every other message does (USER/NAME)
 rc=0
