@@ -103,6 +103,20 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
  * EACCES). */
 int cli_command_runnable(const char *name);
 
+/* With no COMMAND (the config's W&B program runs): checks that the
+ * config's command could start on this machine, from this directory, as
+ * cli_command_check does for a COMMAND, so that a missing `python` (W&B's
+ * ${interpreter}; Debian and others have only python3 outside a
+ * virtualenv) or a program: not in this directory stops the sweep before
+ * its first trial. Checks what it can name: the command's first word
+ * after ${env} or env (a macro other than ${interpreter} and ${program}
+ * is not checked), and the program: file when the command passes
+ * ${program} to an interpreter. Returns 0, or -1 after printing why,
+ * naming `source` (the config file or the sweep); the verb exits 2, as
+ * for a bad config. */
+int cli_program_check(const char *verb, const char *source,
+                      const protein_sweep_config *cfg);
+
 /* The command `protein exec --quiet CONFIG_PATH` with this program's own
  * path (its caller printed the config's warnings), as
  * a NULL-terminated vector (*out, free with cli_strv_free). Returns 0, or

@@ -306,6 +306,10 @@ static int stored_program(agent *a, const pq_sweep_info *info, int get_rc,
             a->run.sweep);
         goto done;
     }
+    if (cli_program_check(VERB, a->run.sweep, cfg) < 0) {
+        rc = CLI_EUSAGE;
+        goto done;
+    }
     if (asprintf(path, "%s/config.yaml", a->run.dir) < 0) {
         *path = NULL;
         cli_fail(VERB, "out of memory");

@@ -250,8 +250,12 @@ int cmd_exec(int argc, char **argv)
                         "(protein exec runs its W&B program: or command:)");
     if (!json || !result)
         return cli_usage_error(
-            VERB, "$PROTEIN_PARAMS and $PROTEIN_RESULT are not set; run this "
-                  "inside a trial (a --sweep job, or protein run/agent)");
+            VERB,
+            "%s not set; run this inside a trial (a --sweep job, or "
+            "protein run/agent)",
+            !json && !result ? "$PROTEIN_PARAMS and $PROTEIN_RESULT are"
+            : !json          ? "$PROTEIN_PARAMS is"
+                             : "$PROTEIN_RESULT is");
     cfg = cli_load_config(VERB, argv[optind], quiet);
     if (!cfg)
         return CLI_EUSAGE;

@@ -33,24 +33,55 @@ static int key_valid(const char *key, size_t len)
     return protein_valid_metric(text);
 }
 
-/* The value of `key` among the KEY=VALUE arguments (the last one wins) as a
- * finite number; NAN when absent or not a number. */
-static double arg_number(char **args, int n, const char *key)
+/* Whether arg (KEY=VALUE) is a line of `key`. */
+static int arg_is(const char *arg, const char *key)
 {
     size_t klen = strlen(key);
-    double v = NAN;
-    char *end;
+
+    return strncmp(arg, key, klen) == 0 && arg[klen] == '=';
+}
+
+/* The value of `key` among the KEY=VALUE arguments (the last one wins) as a
+ * finite number, read as the result file's reader reads the line; NAN when
+ * absent or not a number there (0x10, nan), so that progress never
+ * differs from the result. */
+static double arg_number(char **args, int n, const char *key)
+{
+    double v = NAN, x;
     int i;
 
-    for (i = 0; i < n; i++) {
-        if (strncmp(args[i], key, klen) == 0 && args[i][klen] == '=') {
-            double x = strtod(args[i] + klen + 1, &end);
-
-            v = end != args[i] + klen + 1 && *end == '\0' && isfinite(x) ? x
-                                                                         : NAN;
-        }
-    }
+    for (i = 0; i < n; i++)
+        if (arg_is(args[i], key))
+            v = pq_result_line_value(args[i], strlen(args[i]), key, &x) == 0
+                    ? x
+                    : NAN;
     return v;
+}
+
+/* Warns on stderr about each argument of the metric, the cost or step
+ * whose value the result file's reader takes as no value (text, 0,5, nan):
+ * it is written all the same (a last score=nan is how a run says it
+ * diverged), but a typo there would otherwise show only as a trial
+ * failed for "no result". */
+static void warn_not_numbers(char **args, int n, const char *metric,
+                             const char *cost)
+{
+    const char *keys[3] = {metric, cost, "step"};
+    double x;
+    int i, k;
+
+    for (i = 0; i < n; i++)
+        for (k = 0; k < 3; k++)
+            if (arg_is(args[i], keys[k]) &&
+                pq_result_line_value(args[i], strlen(args[i]), keys[k], &x) <
+                    0) {
+                fprintf(stderr,
+                        "protein report: %s: not a finite decimal number "
+                        "(such as 0.91 or -2.5e-3), so the trial reads this "
+                        "%s= line as no value\n",
+                        args[i], keys[k]);
+                break;
+            }
 }
 
 /* Where the KEY=VALUE argument goes in the result file: 0 for step, 1 for
@@ -207,6 +238,10 @@ int cmd_report(int argc, char **argv)
                   "run, protein agent or an sbatch job with --sweep)");
     if (append_lines(path, args, n, cost ? cost : "cost") < 0)
         return cli_fail(VERB, "cannot append to %s: %s", path, strerror(errno));
+    warn_not_numbers(
+        args, n,
+        cli_env("PROTEIN_METRIC_KEY") ? cli_env("PROTEIN_METRIC_KEY") : "score",
+        cost ? cost : "cost");
     switch (send_progress(&r, args, n)) {
     case PQ_STOP_EARLY:
         fprintf(stderr,

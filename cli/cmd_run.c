@@ -428,10 +428,13 @@ static void finish(run_state *st, run_trial *t, int status)
         t->score = last->score;
         if (last->cost > 0)
             t->cost = last->cost; /* the cost so far, when reported */
+    }
+    /* also when the program wrote its final result on the way out (a
+     * SIGTERM handler, protein exec's W&B script): still pruned, say why */
+    if (ok && t->pruned)
         snprintf(t->reason, sizeof(t->reason),
                  "stopped by %s after %zu reports", stop_rule(st->cfg),
                  t->curve.n);
-    }
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     /* a trial killed by a signal here crashed (protein run kills none
      * but the pruned, which are ok): counted as a failure too */
@@ -903,12 +906,27 @@ int cmd_run(int argc, char **argv)
     if (!cfg)
         return CLI_EUSAGE;
     if (has_command == 1) {
+        const char *dot = strrchr(argv[optind], '.');
+        if (!cfg->program && !cfg->command && dot && strcmp(dot, ".ini") == 0) {
+            protein_config_free(cfg);
+            return cli_usage_error(
+                VERB,
+                "%s is a PufferLib config, which names no program: give each "
+                "trial's command after '--', e.g. for PufferLib's trainer: "
+                "protein run %s -- sh -c 'python3 " PROTEIN_PKGDATADIR
+                "/pufferlib_train.py ENV_NAME $PROTEIN_ARGS'",
+                argv[optind], argv[optind]);
+        }
         if (!cfg->program && !cfg->command) {
             protein_config_free(cfg);
             return cli_usage_error(
                 VERB,
                 "%s has no program: or command: to run; give one after '--'",
                 argv[optind]);
+        }
+        if (cli_program_check(VERB, argv[optind], cfg) < 0) {
+            protein_config_free(cfg);
+            return CLI_EUSAGE;
         }
         if (cli_exec_command(argv[optind], &exec_cmd) < 0) {
             protein_config_free(cfg);

@@ -98,11 +98,12 @@ static int stored_yaml(const char *verb, const char *path,
     return 0;
 }
 
-/* Says what protein create made of cfg as sweep `name` (a grid of `grid`
+/* Says what protein create made of cfg (read from path) as sweep `name`
+ * (a grid of `grid`
  * points, a budget of `size` trials, 0 for none) and how to run its
  * trials: the sbatch array line, its width by method, and protein agent. */
-static void print_created(const protein_sweep_config *cfg, const char *name,
-                          long grid, long size)
+static void print_created(const protein_sweep_config *cfg, const char *path,
+                          const char *name, long grid, long size)
 {
     long tasks, running;
 
@@ -136,6 +137,11 @@ static void print_created(const protein_sweep_config *cfg, const char *name,
                tasks - 1, running, name,
                cfg->method == PROTEIN_METHOD_GRID ? "grid" : "random search");
     }
+    /* a W&B user's batch script has no other way to start the program */
+    if (cfg->program || cfg->command)
+        printf("  (your.sbatch runs the config's program with: protein exec "
+               "%s)\n",
+               path);
     printf("or, outside Slurm:\n  protein agent %s%s\n", name,
            cfg->program || cfg->command ? "  (runs the config's program)"
                                         : " -- COMMAND");
@@ -269,7 +275,7 @@ int cmd_create(int argc, char **argv)
         cli_queue_fail(verb, ctx, name, rc);
         goto done;
     }
-    print_created(cfg, name, grid, size);
+    print_created(cfg, path, name, grid, size);
     ret = CLI_OK;
 done:
     if (fallback)

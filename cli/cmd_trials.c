@@ -95,6 +95,17 @@ static int better(const pq_sweep_info *info, double a, double b)
     return cli_better(info->goal_minimize, a, b);
 }
 
+/* Writes `, "name": T`: the time t (seconds since the epoch, to the
+ * millisecond), or null when it was never set (0: a trial not started or
+ * not ended, an outcome that was not late). */
+static void json_time(FILE *fp, const char *name, double t)
+{
+    if (t > 0)
+        fprintf(fp, ", \"%s\": %.3f", name, t);
+    else
+        fprintf(fp, ", \"%s\": null", name);
+}
+
 /* Writes one trial as a JSON object (no newline). */
 static void trial_json(FILE *fp, const pq_trial_record *t)
 {
@@ -119,13 +130,13 @@ static void trial_json(FILE *fp, const pq_trial_record *t)
             "\"fallback\": %s, \"exit_status\": %d",
             t->array_index, t->attempts, t->retries,
             t->fallback ? "true" : "false", t->exit_status);
-    fprintf(fp, ", \"started_at\": %.3f, \"ended_at\": %.3f", t->started_at,
-            t->ended_at);
+    json_time(fp, "started_at", t->started_at);
+    json_time(fp, "ended_at", t->ended_at);
     fputs(", \"error\": ", fp);
     cli_json_string(fp, t->error);
     fputs(", \"late_key\": ", fp);
     cli_json_string(fp, t->late_key);
-    fprintf(fp, ", \"late_expired_at\": %.3f", t->late_expired_at);
+    json_time(fp, "late_expired_at", t->late_key ? t->late_expired_at : 0);
     fputs(", \"stopped_by\": ", fp);
     cli_json_string(fp, t->stop_requested ? t->stopped_by : NULL);
     if (t->has_progress) {
@@ -303,8 +314,11 @@ int cmd_trials(int argc, char **argv)
         case 's':
             state = pq_trial_state_parse(optarg);
             if (state < 0)
-                return cli_usage_error(verb, "--status: unknown status '%s'",
-                                       optarg);
+                return cli_usage_error(
+                    verb,
+                    "--status: unknown status '%s'; write queued, running, "
+                    "completed, failed, interrupted, lost or pruned",
+                    optarg);
             break;
         case 'f':
             format = optarg;
@@ -385,7 +399,7 @@ int cmd_show(int argc, char **argv)
 
     if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
         return ret;
-    if (cli_parse_long(argv[0], "TRIAL", pos[1], 0, 1L << 53, &id))
+    if (cli_parse_long(argv[0], "TRIAL", pos[1], 1, 1L << 53, &id))
         return CLI_EUSAGE;
     if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
         return ret;
@@ -563,7 +577,7 @@ int cmd_best(int argc, char **argv)
             order[n_done++] = i;
     if (n_done == 0) {
         ret =
-            cli_fail(verb, "sweep %s has no completed trial yet", argv[optind]);
+            cli_fail(verb, "sweep %s has no completed trial yet", d.info->name);
         goto done;
     }
     sort_data = &d;

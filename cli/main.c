@@ -65,8 +65,8 @@ static const struct verb verbs[] = {
      "(default 0)\n" REDIS_OPTS},
     {"admin", cmd_admin, "give users and services their Redis identities",
      "protein admin add-user NAME\n"
-     "protein admin add-service NAME --secret-file FILE\n"
-     "protein admin rules user NAME | rules service\n"
+     "       protein admin add-service NAME --secret-file FILE\n"
+     "       protein admin rules user NAME | rules service\n"
      "  add-user NAME       Redis ACL user NAME, reaching NAME's sweeps only;\n"
      "                      password in ~NAME/.config/protein/redis-password\n"
      "  add-service NAME    a privileged service (plugin, proteind): every\n"

@@ -164,6 +164,77 @@ int cli_command_runnable(const char *name)
 }
 
 /* Contract in cli.h. */
+int cli_program_check(const char *verb, const char *source,
+                      const protein_sweep_config *cfg)
+{
+    const char *first = cfg->command ? NULL : "${interpreter}";
+    int passes_program = !cfg->command, why;
+    struct stat sb;
+    size_t i;
+
+    for (i = 0; cfg->command && i < cfg->n_command; i++) {
+        const char *item = cfg->command[i];
+        if (strcmp(item, "${program}") == 0)
+            passes_program = 1;
+        if (!first && strcmp(item, "${env}") != 0 &&
+            strcmp(item, "/usr/bin/env") != 0 && strcmp(item, "env") != 0)
+            first = item;
+    }
+    if (!first)
+        return 0;
+    if (strcmp(first, "${interpreter}") == 0) {
+        if ((why = cli_command_runnable("python")) != 0) {
+            cli_fail(
+                verb,
+                "%s: the command runs 'python' (W&B's ${interpreter}), and "
+                "there is no python in $PATH (%s); no trial was run: activate "
+                "the virtualenv that has wandb, or give the config a command: "
+                "[\"${env}\", python3, \"${program}\", \"${args}\"]",
+                source, strerror(why));
+            return -1;
+        }
+    } else if (strcmp(first, "${program}") == 0) {
+        if (cfg->program && (why = cli_command_runnable(cfg->program)) != 0) {
+            cli_fail(verb,
+                     "%s: cannot run its program '%s': %s%s; no trial "
+                     "was run",
+                     source, cfg->program, strerror(why),
+                     strchr(cfg->program, '/') ? "" : " (looked in $PATH)");
+            return -1;
+        }
+        return 0;
+    } else if (!strstr(first, "${")) {
+        if ((why = cli_command_runnable(first)) != 0) {
+            cli_fail(verb,
+                     "%s: cannot run its command '%s': %s%s; no trial "
+                     "was run",
+                     source, first, strerror(why),
+                     strchr(first, '/') ? "" : " (looked in $PATH)");
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    /* an interpreter opens the program: relative to this directory, as
+     * `wandb agent` runs it from where it was started */
+    if (passes_program && cfg->program &&
+        (stat(cfg->program, &sb) != 0 || !S_ISREG(sb.st_mode))) {
+        char cwd[4096];
+        int relative = cfg->program[0] != '/';
+        cli_fail(verb,
+                 "%s: its program '%s' is not a file%s%s; no trial "
+                 "was run: start protein in the directory that holds "
+                 "it, as wandb agent is started",
+                 source, cfg->program, relative ? " in " : "",
+                 !relative                  ? ""
+                 : getcwd(cwd, sizeof(cwd)) ? cwd
+                                            : "this directory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Contract in cli.h. */
 int cli_command_check(const char *verb, const char *what, int argc, char **argv,
                       int dash)
 {

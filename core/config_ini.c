@@ -597,20 +597,20 @@ static int add_param(ini_ctx *c, ini_param *p)
         !strchr(p->name + section + 1, '/') &&
         protein_config_warn(
             c->cfg,
-            "%s: no '%s' in [%.*s] of this config, so PufferLib's CLI has no "
-            "--%s: puffer train refuses the trial's PROTEIN_ARGS (add the key "
-            "to [%.*s], fix the [%s] section's name, or read the trial's "
-            "parameters from PROTEIN_PARAMS)",
-            p->name, p->name + section + 1, section, p->name, flag, section,
-            p->name, p->key))
+            "%s:%d: %s: no '%s' in [%.*s] of this config, so PufferLib's CLI "
+            "has no --%s: puffer train refuses the trial's PROTEIN_ARGS (add "
+            "the key to [%.*s], fix the [%s] section's name, or read the "
+            "trial's parameters from PROTEIN_PARAMS)",
+            p->file ? p->file : "", p->spec.line, p->key, p->name + section + 1,
+            section, p->name, flag, section, p->name, p->key))
         return PROTEIN_ENOMEM;
     if (key && strncmp(p->name, "base/", 5) == 0 &&
         protein_config_warn(
             c->cfg,
-            "%s: PufferLib's CLI takes [base] keys as --%s, not --%s as in "
-            "PROTEIN_ARGS; read PROTEIN_PARAM_<NAME> or PROTEIN_PARAMS "
+            "%s:%d: %s: PufferLib's CLI takes [base] keys as --%s, not --%s as "
+            "in PROTEIN_ARGS; read PROTEIN_PARAM_<NAME> or PROTEIN_PARAMS "
             "instead (and PufferLib's own sweep does not apply [base] keys)",
-            p->name, flag + 5, flag))
+            p->file ? p->file : "", p->spec.line, p->key, flag + 5, flag))
         return PROTEIN_ENOMEM;
     if (key && key->is_int && !spec.integer.text &&
         strcmp(d, "int_uniform") != 0 && strcmp(d, "uniform_pow2") != 0) {
@@ -621,18 +621,20 @@ static int add_param(ini_ctx *c, ini_param *p)
             spec.integer.line = spec.line;
             rc = protein_config_warn(
                 c->cfg,
-                "%s: handed out as an integer: PufferLib's CLI parses --%s as "
-                "an int (its value in [%.*s] is one); write that value with a "
-                "decimal point for a float",
-                p->name, flag, section, p->name);
+                "%s:%d: %s: handed out as an integer: PufferLib's CLI parses "
+                "--%s as an int (its value in [%.*s] is one); write that value "
+                "with a decimal point for a float",
+                p->file ? p->file : "", p->spec.line, p->key, flag, section,
+                p->name);
         } else {
             rc = protein_config_warn(
                 c->cfg,
-                "%s: PufferLib's CLI parses --%s as an int (its value in "
-                "[%.*s] is one) and refuses the fractional values this "
+                "%s:%d: %s: PufferLib's CLI parses --%s as an int (its value "
+                "in [%.*s] is one) and refuses the fractional values this "
                 "sweep draws; write that value with a decimal point, or read "
                 "the trial's parameters from PROTEIN_PARAMS",
-                p->name, flag, section, p->name);
+                p->file ? p->file : "", p->spec.line, p->key, flag, section,
+                p->name);
         }
         if (rc)
             return PROTEIN_ENOMEM;

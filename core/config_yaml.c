@@ -1173,6 +1173,9 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
     yaml_node_pair_t *p;
     yaml_node_t *params = NULL, *metric = NULL;
     int cost_line = 0, has_cost = 0, rc;
+    /* run_cap (W&B) and max_trials (protein) are one setting */
+    const char *budget_key = NULL;
+    int budget_line = 0;
 
     if (mapping(c, root, "",
                 "a mapping of sweep settings (name:, parameters:, ...)"))
@@ -1182,6 +1185,20 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
          p++) {
         yaml_node_t *vn = node_at(c, p->value);
         const char *k = pair_key(c, p);
+        /* a warning, not an error: sweeps stored before it still load */
+        if ((strcmp(k, "run_cap") == 0 || strcmp(k, "max_trials") == 0) &&
+            budget_key &&
+            (rc = protein_config_warn(
+                 cfg,
+                 "%s:%d: %s: %s and %s are one setting, the budget, which %s "
+                 "gave on line %d; this one, the last, counts: keep one",
+                 c->file ? c->file : "", line_of(vn), k, k, budget_key,
+                 budget_key, budget_line)))
+            return rc;
+        if (strcmp(k, "run_cap") == 0 || strcmp(k, "max_trials") == 0) {
+            budget_key = k;
+            budget_line = line_of(vn);
+        }
         if (strcmp(k, "metric") == 0) {
             metric = vn;
             rc = parse_metric(c, vn);
@@ -1251,6 +1268,19 @@ static int parse_top(yaml_ctx *c, yaml_node_t *root)
              "trial that logs none fails; add metric: {name: KEY, goal: "
              "maximize or minimize}",
              c->file ? c->file : "", line_of(root))))
+        return rc;
+    /* W&B minimizes a metric without a goal, and so does protein; a
+     * `score=` that is higher for better runs would be searched the wrong
+     * way without a word */
+    if ((metric || !(cfg->program || cfg->n_command > 0)) &&
+        !(metric && find_key(c, metric, "goal")) &&
+        (rc = protein_config_warn(
+             cfg,
+             "%s:%d: metric.goal: none given, so '%s' is minimized (W&B's "
+             "default); write goal: maximize if higher is better, or goal: "
+             "minimize to silence this",
+             c->file ? c->file : "", line_of(metric ? metric : root),
+             cfg->metric)))
         return rc;
     /* a W&B metric named like protein's default cost key: its value
      * would be each trial's cost too */

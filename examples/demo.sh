@@ -18,6 +18,13 @@
 #    took fallback points instead of the model's, `protein best`, and
 #    writes the plot to demo-quadratic.svg;
 # 6. stops what it started.
+#
+# The private cluster listens on loopback ports 6390 (Redis), 6817
+# (slurmctld) and 6818 (slurmd) and keeps its files in
+# ${TMPDIR:-/tmp}/protein-demo; where those are taken (another cluster, a
+# second demo), set PROTEIN_E2E_REDIS_PORT, PROTEIN_E2E_SLURMCTLD_PORT,
+# PROTEIN_E2E_SLURMD_PORT and PROTEIN_E2E_DIR (tests/e2e/cluster.sh reads
+# them). DEMO_TASKS and DEMO_PARALLEL set the array (default 32, 8 at once).
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)

@@ -244,6 +244,14 @@ static int no_reply(pq_context *ctx, const pq_conn *conn, struct timeval waited,
             "Redis at %s did not answer %s within %ld ms (server overloaded, "
             "busy in a long script, or network trouble)",
             ctx->url, during, tv_ms(waited));
+    /* an answer that is no Redis reply: another service on that port (a
+     * web server's "HTTP/1.1 400" reads as 'got "H" as reply type byte') */
+    if (conn->rc && conn->rc->err == REDIS_ERR_PROTOCOL)
+        return pq_set_error(
+            ctx, PQ_EIO,
+            "%s does not answer as Redis does (%s, during %s): is that "
+            "redis-server's host and port?",
+            ctx->url, why, during);
     return pq_set_error(ctx, PQ_EIO, "Redis at %s: %s (during %s)", ctx->url,
                         why, during);
 }

@@ -46,6 +46,17 @@ grep -q "^  protein agent $U/clitest -- COMMAND$" "$tmp/create.out" ||
     fail "create withprog: $(cat "$tmp/withprog.out")"
 grep -q "^  protein agent $U/withprog  (runs the config's program)$" "$tmp/withprog.out" ||
     fail "create suggests a COMMAND for a config with a program: $(cat "$tmp/withprog.out")"
+# ... and says how a batch script runs it; a config without one does not
+grep -qxF "  (your.sbatch runs the config's program with: protein exec $tmp/withprog.yaml)" \
+    "$tmp/withprog.out" && ! grep -q 'protein exec' "$tmp/create.out" ||
+    fail "create does not say how your.sbatch runs the program: $(cat "$tmp/withprog.out")"
+# best of a sweep without a completed trial: exit 1, naming the sweep as
+# every other message does (USER/NAME)
+rc=0
+"$PROTEIN" best withprog >/dev/null 2>"$tmp/best-none.err" || rc=$?
+expect_rc 1 "$rc" "best of a sweep without a completed trial"
+grep -qx "protein best: sweep $U/withprog has no completed trial yet" "$tmp/best-none.err" ||
+    fail "best of a sweep without a completed trial: $(cat "$tmp/best-none.err")"
 # a PufferLib INI file is stored as the canonical YAML of its config: the
 # stored text is always YAML
 cat >"$tmp/puffer.ini" <<EOF
@@ -161,6 +172,32 @@ grep -q 'cannot connect to Redis at redis://127.0.0.1:1: Connection refused' "$t
     fail "Redis-down message does not name the URL"
 [ "$(grep -o 'Redis at' "$tmp/down.out" | wc -l)" = 1 ] ||
     fail "Redis-down message names the URL more than once"
+
+# a URL whose port is another service's (a web server answers "HTTP/1.1
+# 400 ..."): said to be no Redis, not a bare hiredis protocol error
+if command -v python3 >/dev/null; then
+    python3 -c '
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+s.settimeout(30)
+c, _ = s.accept()
+c.recv(256)
+c.sendall(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+c.close()' >"$tmp/http.port" &
+    http_pid=$!
+    wait_for test -s "$tmp/http.port"
+    rc=0
+    "$PROTEIN" status clitest --redis "redis://127.0.0.1:$(cat "$tmp/http.port")" \
+        >"$tmp/http.out" 2>&1 || rc=$?
+    wait "$http_pid" || :
+    expect_rc 1 "$rc" "a URL that is no Redis"
+    grep -qF "protein status: redis://127.0.0.1:$(cat "$tmp/http.port") does not answer as Redis does (Protocol error" \
+        "$tmp/http.out" && grep -qF "is that redis-server's host and port?" "$tmp/http.out" ||
+        fail "a URL that is no Redis: $(cat "$tmp/http.out")"
+fi
 
 # a password in the URL: refused with the whole advice, the password hidden
 rc=0
@@ -370,8 +407,10 @@ rc=0
 "$PROTEIN" trials clitest --format xml >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "trials --format xml"
 rc=0
-"$PROTEIN" trials clitest --status sleeping >/dev/null 2>&1 || rc=$?
+"$PROTEIN" trials clitest --status sleeping >/dev/null 2>"$tmp/sleeping.err" || rc=$?
 expect_rc 2 "$rc" "trials --status sleeping"
+grep -q "unknown status 'sleeping'; write queued, running, completed, failed, interrupted, lost or pruned" \
+    "$tmp/sleeping.err" || fail "trials --status does not list the statuses: $(cat "$tmp/sleeping.err")"
 
 "$PROTEIN" show clitest 1 >"$tmp/show.out" || fail "show"
 grep -q '^status  *completed' "$tmp/show.out" || fail "show status"
@@ -381,6 +420,11 @@ rc=0
 "$PROTEIN" show clitest 99 >"$tmp/show99.out" 2>&1 || rc=$?
 expect_rc 1 "$rc" "show of a missing trial"
 grep -q 'has no trial 99' "$tmp/show99.out" || fail "missing trial message"
+# trials are numbered from 1: 0 is a usage error
+rc=0
+"$PROTEIN" show clitest 0 >/dev/null 2>"$tmp/show0.err" || rc=$?
+expect_rc 2 "$rc" "show of trial 0"
+grep -q "TRIAL: '0' is not an integer in \[1, " "$tmp/show0.err" || fail "show 0: $(cat "$tmp/show0.err")"
 
 "$PROTEIN" best clitest --top 3 >"$tmp/best.out" || fail "best"
 [ "$(sed -n '/^best/,/^$/p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -eq 3 ] ||
@@ -397,6 +441,10 @@ sed -n '/^best/,/^$/p' "$tmp/best.out" | sed -n 3p | grep -q "^ *$top " ||
 [ "$(wc -l <"$tmp/export.jsonl")" -eq 12 ] || fail "export lines"
 [ "$(grep -c '^{"trial": [0-9]*, "status": "completed", "score": ' "$tmp/export.jsonl")" -eq 12 ] ||
     fail "export lines are not trial objects"
+# a time never set is null, not 0 (1970): an outcome that was not late
+[ "$(grep -c '"late_key": null, "late_expired_at": null,' "$tmp/export.jsonl")" -eq 12 ] &&
+    ! grep -q '_at": 0\.000' "$tmp/export.jsonl" ||
+    fail "export writes a time never set as 0: $(head -n 1 "$tmp/export.jsonl")"
 
 "$PROTEIN" plot clitest --out "$tmp/plot.svg" >/dev/null || fail "plot"
 grep -q '^<svg ' "$tmp/plot.svg" || fail "plot is not SVG"
@@ -412,7 +460,21 @@ rc=0
 PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report novalue >/dev/null 2>&1 || rc=$?
 expect_rc 2 "$rc" "report with a bad argument"
 [ ! -e "$tmp/r.txt" ] || fail "a bad report wrote the result file"
-PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 || fail "report"
+PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report step=1 score=0.5 2>"$tmp/r.err" || fail "report"
+[ ! -s "$tmp/r.err" ] || fail "report of numbers warned: $(cat "$tmp/r.err")"
+# a metric, cost or step value the result's reader takes as no value is
+# written all the same (score=nan: a run that diverged), with a warning;
+# other keys may hold text
+rm -f "$tmp/rtext.txt"
+PROTEIN_RESULT=$tmp/rtext.txt PROTEIN_METRIC_KEY=loss "$PROTEIN" report \
+    step=2 loss=0,5 cost=0x10 note=hello >/dev/null 2>"$tmp/rtext.err" ||
+    fail "report of a value that is no number: $(cat "$tmp/rtext.err")"
+[ "$(tr '\n' ' ' <"$tmp/rtext.txt")" = "step=2 cost=0x10 loss=0,5 note=hello " ] ||
+    fail "report of text values: $(cat "$tmp/rtext.txt")"
+grep -q "^protein report: loss=0,5: not a finite decimal number (such as 0.91 or -2.5e-3), so the trial reads this loss= line as no value$" \
+    "$tmp/rtext.err" && grep -q "^protein report: cost=0x10: not a finite decimal number" "$tmp/rtext.err" &&
+    [ "$(wc -l <"$tmp/rtext.err")" -eq 2 ] ||
+    fail "report does not warn about values that are no number: $(cat "$tmp/rtext.err")"
 # step= first, then cost=, then the rest as given: protein run reads a
 # report's cost only between its step= and metric lines
 PROTEIN_RESULT=$tmp/r.txt "$PROTEIN" report x=1 score=0.75 cost=2 step=2 x=3 ||
@@ -452,6 +514,20 @@ rc=0
 expect_rc 2 "$rc" "agent without COMMAND for a config without a program"
 grep -q "sweep $U/clitest has no program: or command: to run; give one after '--'" \
     "$tmp/noprog-agent.err" || fail "agent without a program: $(cat "$tmp/noprog-agent.err")"
+
+# an agent without COMMAND for a sweep whose W&B program is not in the
+# agent's directory claims nothing (exit 2), as protein run
+before=$("$PROTEIN" export withprog | wc -l)
+rc=0
+mkdir -p "$tmp/python-bin"
+ln -sf "$(command -v true)" "$tmp/python-bin/python" # a python in PATH
+(cd "$tmp" && PATH=$tmp/python-bin:$PATH "$PROTEIN" agent withprog --count 1) \
+    >/dev/null 2>"$tmp/noprogfile-agent.err" || rc=$?
+expect_rc 2 "$rc" "agent for a W&B program that is not in its directory"
+grep -qF "protein agent: $U/withprog: its program 'train.py' is not a file in $tmp; no trial was run" \
+    "$tmp/noprogfile-agent.err" || fail "agent, program not here: $(cat "$tmp/noprogfile-agent.err")"
+[ "$("$PROTEIN" export withprog | wc -l)" = "$before" ] ||
+    fail "an agent whose program is missing claimed a trial"
 
 # an agent given a COMMAND that cannot be run claims nothing (exit 2)
 before=$("$PROTEIN" export clitest | wc -l)
@@ -511,6 +587,8 @@ late_report $ta || rc=$?
 expect_rc 0 $rc "report of the expired claim while the retry runs ($(cat "$tmp/late.err"))"
 rcli FCALL protein_complete 1 "$LM" 1 $ta 0.75 '' >/dev/null
 [ "$(rcli hget "protein:{$U/late}:trial:1" late_key)" = suspended ] || fail "late outcome not recorded"
+"$PROTEIN" export late | grep -q '"late_key": "suspended", "late_expired_at": [0-9][0-9]*\.[0-9]*,' ||
+    fail "export of a late outcome: $("$PROTEIN" export late)"
 rc=0
 late_report $tb || rc=$?
 expect_rc 3 $rc "report of the retry after the late outcome"

@@ -260,6 +260,23 @@ best=$(awk -F, '$2 == "completed" { print $3 }' "$tmp/hb.csv" | sort -g | head -
 awk -F, -v best="$best" '$2 == "pruned" && $3 <= best { bad = 1 } END { exit bad }' \
     "$tmp/hb.csv" || fail "hyperband stopped a trial better than the best: $(cat "$tmp/hb.csv")"
 
+# a stopped program that writes its final result on the way out (a SIGTERM
+# handler; protein exec does so for a W&B script) is still pruned, and the
+# progress line and the CSV's error column say who stopped it
+sed 's/^for i in/trap '"'"'echo "loss=$x" >>"$PROTEIN_RESULT"; exit 0'"'"' TERM\nfor i in/' \
+    "$tmp/curve.sh" >"$tmp/trap.sh"
+chmod +x "$tmp/trap.sh"
+grep -q '^trap ' "$tmp/trap.sh" || fail "trap.sh has no trap: $(cat "$tmp/trap.sh")"
+"$PROTEIN" run "$tmp/hb.yaml" --trials 8 --parallel 4 --seed 1 --out "$tmp/hb-trap.csv" \
+    -- "$tmp/trap.sh" >"$tmp/hb-trap.out" 2>&1 || fail "hyperband sweep: $(cat "$tmp/hb-trap.out")"
+n=$(grep -c '^[0-9]*,pruned,' "$tmp/hb-trap.csv") || :
+[ "$n" -gt 0 ] || fail "hyperband stopped no trapping trial: $(cat "$tmp/hb-trap.csv")"
+[ "$(grep -c '^[0-9]*,pruned,.*,stopped by hyperband after [0-9]* reports,' "$tmp/hb-trap.csv")" -eq "$n" ] ||
+    fail "a pruned row that wrote its result on SIGTERM does not say why: $(cat "$tmp/hb-trap.csv")"
+[ "$(grep -c '\] trial [0-9]* pruned: loss [0-9.e-]*, cost [0-9.e-]* (stopped by hyperband after [0-9]* reports)' \
+    "$tmp/hb-trap.out")" -eq "$n" ] ||
+    fail "a pruned line that wrote its result on SIGTERM does not say why: $(cat "$tmp/hb-trap.out")"
+
 # a stopped trial is recorded at its last report's cost, also when
 # `protein report` is given the cost after the metric (report i costs i)
 cat >"$tmp/report.sh" <<EOF
@@ -347,12 +364,14 @@ ES_COST=1 "$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
 grep -q 'stopped early by the early-stop model' "$tmp/es.out" ||
     fail "the early-stop model stopped nothing: $(cat "$tmp/es.out")"
 # a stopped trial is recorded at its report: score x/10, cost 30 (one
-# stopped as it wrote its final result keeps that result)
+# stopped as it wrote its final result keeps that result, score x); the
+# error column of each says who stopped it
 awk -F, '$6 ~ /^stopped by the early-stop model/ { n++ } END { exit !(n >= 5) }' \
     "$tmp/es.csv" || fail "fewer than 5 of the last 10 trials stopped: $(cat "$tmp/es.csv")"
 awk -F, 'NR > 1 && $2 == "completed" { done++ }
     $2 == "pruned" && done < 30 { bad = 1 }
-    $6 ~ /^stopped/ && ($3 > 0.1 || $4 != 30) { bad = 1 }
+    ($2 == "pruned") != ($6 ~ /^stopped by the early-stop model after 1 reports$/) { bad = 1 }
+    $2 == "pruned" && $3 != $5 && ($3 > 0.1 || $4 != 30) { bad = 1 }
     END { exit bad }' "$tmp/es.csv" ||
     fail "a trial stopped before 30 finished, or not at its report: $(cat "$tmp/es.csv")"
 "$PROTEIN" run "$tmp/es.yaml" --trials 40 --parallel 4 --seed 3 \
@@ -553,6 +572,70 @@ rc=0
 expect_rc 2 "$rc" "protein run of a .py file"
 grep -q "apisweep.py:1: a Python program, not a sweep file: put the sweep (the dict it gives wandb.sweep) in a YAML file with program: " "$tmp/apisweep.err" ||
     fail "protein run of a .py file: $(cat "$tmp/apisweep.err")"
+
+# ------------------------------------------------------------ the W&B command
+# With no COMMAND the config's W&B command must be able to start here: no
+# python in $PATH (Debian has only python3 outside a virtualenv), a
+# program: that is not in this directory, or a command: naming no
+# program stop protein run before its first trial (exit 2, --out untouched)
+mkdir "$tmp/wbdir" "$tmp/nopython"
+printf '#!/bin/sh\necho score=0.5 >>"$PROTEIN_RESULT"\n' >"$tmp/wbdir/train.py"
+ln -s "$(command -v env)" "$tmp/nopython/env"
+printf 'program: train.py\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/wb.yaml"
+rc=0
+(cd "$tmp/wbdir" && PATH=$tmp/nopython "$PROTEIN" run wb.yaml --trials 2 --out "$tmp/nopy.csv") \
+    >/dev/null 2>"$tmp/nopy.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B config with no python in PATH"
+grep -q "^protein run: wb.yaml: the command runs 'python' (W&B's \${interpreter}), and there is no python in \$PATH" \
+    "$tmp/nopy.err" && [ ! -e "$tmp/nopy.csv" ] ||
+    fail "no python in PATH: $(cat "$tmp/nopy.err")"
+rc=0
+(cd "$tmp" && "$PROTEIN" run wbdir/wb.yaml --trials 2) >/dev/null 2>"$tmp/noprogfile.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B config whose program is not in this directory"
+grep -qF "protein run: wbdir/wb.yaml: its program 'train.py' is not a file in $tmp; no trial was run" \
+    "$tmp/noprogfile.err" || fail "program not here: $(cat "$tmp/noprogfile.err")"
+printf 'program: train.py\ncommand: [pyhton3, "${program}"]\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/typo.yaml"
+rc=0
+(cd "$tmp/wbdir" && "$PROTEIN" run typo.yaml --trials 2) >/dev/null 2>"$tmp/typo.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B command: naming no program"
+grep -qF "protein run: typo.yaml: cannot run its command 'pyhton3': No such file or directory (looked in \$PATH)" \
+    "$tmp/typo.err" || fail "command typo: $(cat "$tmp/typo.err")"
+# a command whose first word is the program: it must be executable
+printf 'program: ./train.py\ncommand: ["${program}"]\nmetric: {name: score, goal: maximize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n' \
+    >"$tmp/wbdir/direct.yaml"
+rc=0
+(cd "$tmp/wbdir" && "$PROTEIN" run direct.yaml --trials 2) >/dev/null 2>"$tmp/direct.err" || rc=$?
+expect_rc 2 "$rc" "protein run of a W&B program that is not executable"
+grep -qF "protein run: direct.yaml: cannot run its program './train.py': Permission denied" \
+    "$tmp/direct.err" || fail "program not executable: $(cat "$tmp/direct.err")"
+chmod +x "$tmp/wbdir/train.py"
+(cd "$tmp/wbdir" && "$PROTEIN" run direct.yaml --trials 2) >"$tmp/direct.out" 2>&1 ||
+    fail "an executable W&B program: $(cat "$tmp/direct.out")"
+grep -q '^2 trials: 2 completed' "$tmp/direct.out" || fail "direct program: $(cat "$tmp/direct.out")"
+
+# a PufferLib INI names no program: protein run without COMMAND says how
+# to give one (PufferLib's trainer through pufferlib_train.py), not W&B's keys
+cp "$top_srcdir/examples/sweeps/pufferlib.ini" "$tmp/puffer.ini"
+rc=0
+"$PROTEIN" run "$tmp/puffer.ini" --trials 1 >/dev/null 2>"$tmp/puffer.err" || rc=$?
+expect_rc 2 "$rc" "protein run of an INI without COMMAND"
+grep -qF "protein run: $tmp/puffer.ini is a PufferLib config, which names no program: give each trial's command after '--', e.g. for PufferLib's trainer: protein run $tmp/puffer.ini -- sh -c 'python3 " \
+    "$tmp/puffer.err" && grep -qF "/pufferlib_train.py ENV_NAME \$PROTEIN_ARGS'" "$tmp/puffer.err" ||
+    fail "protein run of an INI without COMMAND: $(cat "$tmp/puffer.err")"
+
+# ------------------------------------------------------------ exec outside a trial
+# protein exec outside a trial names the variable it lacks
+for unset_var in PROTEIN_PARAMS PROTEIN_RESULT; do
+    rc=0
+    (export PROTEIN_PARAMS='{"x": 0.5}' PROTEIN_RESULT="$tmp/exec.result"
+     unset "$unset_var"
+     "$PROTEIN" exec "$tmp/wbdir/wb.yaml") >/dev/null 2>"$tmp/exec-env.err" || rc=$?
+    expect_rc 2 "$rc" "protein exec without $unset_var"
+    grep -q "^protein exec: \\\$$unset_var is not set; run this inside a trial" "$tmp/exec-env.err" ||
+        fail "protein exec without $unset_var: $(cat "$tmp/exec-env.err")"
+done
 
 # ------------------------------------------------------------ exec usage
 # protein exec runs a config's W&B program: a config without one, or a
@@ -813,5 +896,8 @@ usage=$("$PROTEIN" run --help | sed -n 's/^usage: //p')
 grep -qxF "$usage" "$guide" || fail "the user guide's usage of run is not '$usage'"
 "$PROTEIN" run --help | tr -s '\n ' '  ' | grep -q "the config's seed, else the clock" ||
     fail "run --help does not say --seed defaults to the clock without the config's"
+# a usage of several lines aligns them under the first one's command
+"$PROTEIN" admin --help | sed -n 2,3p | grep -c '^       protein admin ' | grep -qx 2 ||
+    fail "admin --help's usage lines are not aligned: $("$PROTEIN" admin --help | head -n 3)"
 
 cli_test_finish

@@ -805,6 +805,80 @@ static void test_ini_pufferlib(void)
     protein_config_free(cfg);
 }
 
+/* A metric without a goal is minimized, as W&B does; a config that does
+ * not say so gets one warning naming the file, the line and the metric,
+ * since a score that is higher for better runs would be searched the
+ * wrong way. */
+/* run_cap (W&B's name) and max_trials (protein's) are one setting: a file
+ * that gives both gets a warning naming the second and the line of the
+ * first, rather than the last one winning without a word (a warning, so
+ * that sweeps stored with both still load). */
+static void test_yaml_budget_twice(void)
+{
+    protein_sweep_config *cfg =
+        parse_yaml("method: random\nmax_trials: 10\nmetric: {name: s, goal: "
+                   "minimize}\nrun_cap: 20\nparameters:\n  x: {min: 0.0, "
+                   "max: 1.0}\n");
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->max_trials, 20);
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings &&
+        strstr(cfg->warnings,
+               "t.yaml:4: run_cap: run_cap and max_trials are one setting, "
+               "the budget, which max_trials gave on line 2; this one, the "
+               "last, counts: keep one"));
+    protein_config_free(cfg);
+    cfg = parse_yaml("method: random\nrun_cap: 20\nmetric: {name: s, goal: "
+                     "minimize}\nparameters:\n  x: {min: 0.0, max: 1.0}\n");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NULL(cfg->warnings);
+    protein_config_free(cfg);
+}
+
+static void test_yaml_goal_warning(void)
+{
+    static const char *const space = "parameters:\n  x: {min: 0.0, max: 1.0}\n";
+    char text[256];
+    protein_sweep_config *cfg;
+
+    snprintf(text, sizeof text, "method: random\nmetric: {name: acc}\n%s",
+             space);
+    cfg = parse_yaml(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_EQUAL(cfg->minimize, 1);
+    CU_ASSERT_PTR_NOT_NULL(
+        cfg->warnings && strstr(cfg->warnings, "t.yaml:2: metric.goal: none "
+                                               "given, so 'acc' is minimized"));
+    protein_config_free(cfg);
+    /* no metric at all: the default one, 'score', is minimized */
+    snprintf(text, sizeof text, "method: random\n%s", space);
+    cfg = parse_yaml(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings,
+                                  "t.yaml:1: metric.goal: none given, so "
+                                  "'score' is minimized"));
+    protein_config_free(cfg);
+    /* a goal written, either way: no warning */
+    snprintf(text, sizeof text,
+             "method: random\nmetric: {name: acc, goal: minimize}\n%s", space);
+    cfg = parse_yaml(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NULL(cfg->warnings);
+    protein_config_free(cfg);
+    /* a W&B program without a metric: the one warning about the metric
+     * says to add the goal too */
+    snprintf(text, sizeof text, "program: train.py\nmethod: random\n%s", space);
+    cfg = parse_yaml(text);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cfg);
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "metric: none given"));
+    CU_ASSERT_PTR_NULL(cfg->warnings &&
+                       strstr(cfg->warnings, "metric.goal: none given"));
+    protein_config_free(cfg);
+}
+
 /* A parameter whose value in its own section is an int is parsed by
  * PufferLib's CLI as an int: handed out as an integer when its bounds
  * allow, warned about by name when they do not; a float value, or a later
@@ -831,19 +905,22 @@ static void test_ini_cli_types(void)
     CU_ASSERT_EQUAL(cfg->params[1].is_integer, 0); /* logit: never */
     CU_ASSERT_EQUAL(cfg->params[2].is_integer, 0); /* lr = 0.5 came last */
     CU_ASSERT_EQUAL(cfg->params[3].is_integer, 0); /* min 0.5 */
+    /* each names the file, the parameter's section line and its key */
     CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
-                           strstr(cfg->warnings, "train/total_timesteps: "
-                                                 "handed out as an integer: "
+                           strstr(cfg->warnings,
+                                  "t.ini:11: sweep.train.total_timesteps: "
+                                  "handed out as an integer: PufferLib's CLI "
+                                  "parses --train.total-timesteps"));
+    CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
+                           strstr(cfg->warnings, "t.ini:29: sweep.env.ring: "
                                                  "PufferLib's CLI parses "
-                                                 "--train.total-timesteps"));
-    CU_ASSERT_PTR_NOT_NULL(
-        cfg->warnings && strstr(cfg->warnings, "env/ring: PufferLib's CLI "
-                                               "parses --env.ring as an int"));
+                                                 "--env.ring as an int"));
     CU_ASSERT_PTR_NOT_NULL(cfg->warnings &&
-                           strstr(cfg->warnings, "train/gamma: PufferLib's "
-                                                 "CLI parses --train.gamma as "
-                                                 "an int"));
-    CU_ASSERT_PTR_NULL(cfg->warnings && strstr(cfg->warnings, "train/lr"));
+                           strstr(cfg->warnings, "t.ini:17: sweep.train.gamma: "
+                                                 "PufferLib's CLI parses "
+                                                 "--train.gamma as an int"));
+    CU_ASSERT_PTR_NULL(cfg->warnings &&
+                       strstr(cfg->warnings, "sweep.train.lr:"));
     check_round_trip(cfg);
     protein_config_free(cfg);
 }
@@ -927,9 +1004,9 @@ static void test_ini_missing_key(void)
                           PROTEIN_OK);
     CU_ASSERT_PTR_NOT_NULL(
         cfg->warnings &&
-        strstr(cfg->warnings, "train/lr_typo: no 'lr_typo' in [train] of this "
-                              "config, so PufferLib's CLI has no "
-                              "--train.lr-typo"));
+        strstr(cfg->warnings, "env.ini:3: sweep.train.lr_typo: no 'lr_typo' "
+                              "in [train] of this config, so PufferLib's CLI "
+                              "has no --train.lr-typo"));
     CU_ASSERT_PTR_NULL(cfg->warnings &&
                        strstr(cfg->warnings, "no 'lr' in [train]"));
     protein_config_free(cfg);
@@ -1723,6 +1800,8 @@ static const cunit_test tests[] = {
     {"ini over a default.ini without parameters", test_ini_over_no_params},
     {"ini pufferlib", test_ini_pufferlib},
     {"ini values typed as PufferLib's CLI parses them", test_ini_cli_types},
+    {"yaml metric without a goal warned about", test_yaml_goal_warning},
+    {"yaml run_cap and max_trials both given", test_yaml_budget_twice},
     {"ini merge", test_ini_merge},
     {"round trip", test_round_trip},
     {"write file", test_write_file},
