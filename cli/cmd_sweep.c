@@ -99,9 +99,9 @@ static int stored_yaml(const char *verb, const char *path,
 }
 
 /* Says what protein create made of cfg (read from path) as sweep `name`
- * (a grid of `grid`
- * points, a budget of `size` trials, 0 for none) and how to run its
- * trials: the sbatch array line, its width by method, and protein agent. */
+ * (a grid of `grid` points, a budget of `size` trials, 0 for none) and
+ * how to run its trials: the sbatch array line, its width by method, how
+ * a batch script starts the config's program, and protein agent. */
 static void print_created(const protein_sweep_config *cfg, const char *path,
                           const char *name, long grid, long size)
 {
