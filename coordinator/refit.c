@@ -761,17 +761,16 @@ static int short_of(const proteind_sweep *s, long depth)
  * trials whose job's state is not known yet (slurm.c asks slurmctld
  * meanwhile, or slurmctld is silent): their ids go to spare (*n_spare of
  * them, PQ_DUE_MAX at most), for the caller to keep each up to
- * PROTEIND_SLURM_GRACE_S past its own deadline. *n_due is set to the
- * number of due trials read, and *before to the last deadline read (0
- * when none was), so that the caller expires none that fell due after
- * this read, or beyond the PQ_DUE_MAX read: those were not asked about,
- * and the next turn reads them. The trial's
+ * PROTEIND_SLURM_GRACE_S past its own deadline. *before is set to the
+ * last deadline read (0 when none was), so that the caller expires none
+ * that fell due after this read, or beyond the PQ_DUE_MAX read: those
+ * were not asked about, and the next turn reads them. The trial's
  * claim key and uid are written by the sweep's owner as much as by the
  * plugin: they keep a trial of the owner's own sweep running at most as
  * long as some job of the owner, or of the claim's user, runs under that
  * key. */
 static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
-                        size_t *n_spare, size_t *n_due, double *before)
+                        size_t *n_spare, double *before)
 {
     pq_due_lease *due = NULL;
     size_t n = 0;
@@ -781,7 +780,6 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
     int rc;
 
     *n_spare = 0;
-    *n_due = 0;
     *before = 0;
     rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner);
     if (rc != PQ_OK)
@@ -790,8 +788,9 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
      * since this read, or beyond the first PQ_DUE_MAX. The caller expires
      * none due after the last one read, which it would end unasked; those
      * renewed or expired leave the front, so the next turns read the
-     * rest. */
-    *n_due = n;
+     * rest. With none read the expiry has no bound: it clears the lease
+     * entries protein_due passes over (no running trial, no claim key),
+     * which no later read would name. */
     if (n > 0)
         *before = due[n - 1].deadline;
     for (size_t i = 0; i < n; i++) {
@@ -830,7 +829,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     size_t n = 0;
     long expired = 0, depth = 0;
     long spare[PQ_DUE_MAX];
-    size_t n_spare = 0, n_due = 0;
+    size_t n_spare = 0;
     double before = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
@@ -857,14 +856,11 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     }
     pq_observations_free(obs, n);
 
-    if (proteind_slurm_on()) {
-        rc = keep_running(ctx, s, spare, &n_spare, &n_due, &before);
-        if (rc == PQ_OK && n_due > 0)
-            rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S,
-                                        before, spare, n_spare, &expired);
-    } else {
-        rc = pq_expire_leases(ctx, s->name, &expired);
-    }
+    if (proteind_slurm_on() &&
+        (rc = keep_running(ctx, s, spare, &n_spare, &before)) != PQ_OK)
+        return rc;
+    rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S, before,
+                                spare, n_spare, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)
