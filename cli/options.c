@@ -163,6 +163,13 @@ int cli_command_runnable(const char *name)
     }
 }
 
+/* What a message that name cannot run adds: where a name without a
+ * slash was looked for (cli_command_runnable searches $PATH for it). */
+static const char *path_hint(const char *name)
+{
+    return strchr(name, '/') ? "" : " (looked in $PATH)";
+}
+
 /* Contract in cli.h. */
 int cli_program_check(const char *verb, const char *source,
                       const protein_sweep_config *cfg)
@@ -193,25 +200,19 @@ int cli_program_check(const char *verb, const char *source,
                 source, strerror(why));
             return -1;
         }
-    } else if (strcmp(first, "${program}") == 0) {
-        if (cfg->program && (why = cli_command_runnable(cfg->program)) != 0) {
-            cli_fail(verb,
-                     "%s: cannot run its program '%s': %s%s; no trial "
-                     "was run",
-                     source, cfg->program, strerror(why),
-                     strchr(cfg->program, '/') ? "" : " (looked in $PATH)");
+    } else if (strcmp(first, "${program}") == 0 || !strstr(first, "${")) {
+        /* the program itself, or a named interpreter, starts first */
+        int direct = strcmp(first, "${program}") == 0;
+        const char *name = direct ? cfg->program : first;
+
+        if (name && (why = cli_command_runnable(name)) != 0) {
+            cli_fail(verb, "%s: cannot run its %s '%s': %s%s; no trial was run",
+                     source, direct ? "program" : "command", name,
+                     strerror(why), path_hint(name));
             return -1;
         }
-        return 0;
-    } else if (!strstr(first, "${")) {
-        if ((why = cli_command_runnable(first)) != 0) {
-            cli_fail(verb,
-                     "%s: cannot run its command '%s': %s%s; no trial "
-                     "was run",
-                     source, first, strerror(why),
-                     strchr(first, '/') ? "" : " (looked in $PATH)");
-            return -1;
-        }
+        if (direct)
+            return 0;
     } else {
         return 0;
     }
@@ -253,8 +254,7 @@ int cli_command_check(const char *verb, const char *what, int argc, char **argv,
     else if ((why = cli_command_runnable(argv[dash + 1])) != 0)
         cli_usage_error(
             verb, "cannot run the COMMAND '%s': %s%s; no trial was run",
-            argv[dash + 1], strerror(why),
-            strchr(argv[dash + 1], '/') ? "" : " (looked in $PATH)");
+            argv[dash + 1], strerror(why), path_hint(argv[dash + 1]));
     else
         return 0;
     return -1;
