@@ -186,8 +186,9 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path,
  * quote, CR or LF; as is otherwise. */
 void cli_csv_field(FILE *fp, const char *s);
 
-/* Writes s as a JSON string literal (quotes and escapes included); a NULL
- * s as null. */
+/* Writes s as a JSON string literal (quotes and escapes included, as
+ * pq_json_quote writes it); a NULL s, or one that runs out of memory, as
+ * null. */
 void cli_json_string(FILE *fp, const char *s);
 
 /* Formats a parameter value as text: strings as they are, integers without

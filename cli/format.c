@@ -34,26 +34,14 @@ void cli_csv_field(FILE *fp, const char *s)
 /* Contract in cli.h. */
 void cli_json_string(FILE *fp, const char *s)
 {
-    if (s == NULL) {
+    char *quoted = NULL;
+
+    if (s == NULL || pq_json_quote(s, &quoted) != PQ_OK) {
         fputs("null", fp);
         return;
     }
-    fputc('"', fp);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        if (c == '"' || c == '\\')
-            fprintf(fp, "\\%c", c);
-        else if (c == '\n')
-            fputs("\\n", fp);
-        else if (c == '\t')
-            fputs("\\t", fp);
-        else if (c < 0x20)
-            fprintf(fp, "\\u%04x", c);
-        else
-            fputc(c, fp);
-    }
-    fputc('"', fp);
+    fputs(quoted, fp);
+    free(quoted);
 }
 
 /* Contract in cli.h. */

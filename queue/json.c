@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -42,6 +43,16 @@ static void json_string(pq_strbuf *b, const char *s)
         }
     }
     pq_sb_add(b, "\"", 1);
+}
+
+/* Contract in protein_queue.h. */
+int pq_json_quote(const char *s, char **out)
+{
+    pq_strbuf b = {0};
+
+    assert(s != NULL);
+    json_string(&b, s);
+    return pq_sb_finish(&b, out);
 }
 
 /* Contract in pq_internal.h. */

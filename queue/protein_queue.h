@@ -66,6 +66,14 @@ void pq_params_free(pq_params *p);
  * pq_params_pack refuses, PQ_ENOMEM; *out is NULL then. */
 int pq_params_to_json(const pq_params *p, char **out);
 
+/* Renders s (NUL-terminated, not NULL) as a JSON string literal, quotes
+ * included, into a malloc'ed string (caller frees): the short escapes,
+ * \u00XX for other control characters, bytes from 0x80 on as they are (so
+ * UTF-8 stays UTF-8). The one JSON string writer of the project: parameter
+ * JSON in Redis and PROTEIN_PARAMS, and the CLI's JSON output. PQ_ENOMEM
+ * (*out NULL) is its only failure. */
+int pq_json_quote(const char *s, char **out);
+
 /* Renders params as "--name=value --name2=value2" (malloc'ed, caller
  * frees; "" for no params). A sectioned name ("train/learning_rate", from
  * a PufferLib INI) is written the way PufferLib's CLI takes it:

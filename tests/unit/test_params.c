@@ -71,6 +71,22 @@ static void test_json_round_trip(void)
     free(json);
 }
 
+/* The one JSON string writer: every control character escaped (the short
+ * forms where JSON has them), quotes and backslashes too, UTF-8 copied. */
+static void test_json_quote(void)
+{
+    char *q = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(
+        pq_json_quote("a\"b\\c\r\t\b\f\n\x1f\x7f\xc3\xa9", &q), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(q,
+                           "\"a\\\"b\\\\c\\r\\t\\b\\f\\n\\u001f\x7f\xc3\xa9\"");
+    free(q);
+    CU_ASSERT_EQUAL_FATAL(pq_json_quote("", &q), PQ_OK);
+    CU_ASSERT_STRING_EQUAL(q, "\"\"");
+    free(q);
+}
+
 static void test_json_parse_errors(void)
 {
     static const char *const bad[] = {
@@ -463,6 +479,7 @@ static void test_names(void)
 static const cunit_test tests[] = {
     {"JSON rendering", test_json_render},
     {"JSON round trip", test_json_round_trip},
+    {"JSON string literal", test_json_quote},
     {"JSON parse errors", test_json_parse_errors},
     {"JSON values", test_json_values},
     {"arguments", test_args},
