@@ -1412,21 +1412,23 @@ int main(int argc, char **argv)
         free(d.opts.sweeps);
         return 2;
     }
-    d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
-    if (!d.backend) {
-        proteind_error("%s", err);
-        free(d.opts.sweeps);
-        return 1;
-    }
-    if (err[0] != '\0')
-        proteind_info("device %s: fitting on the CPU: %s", d.opts.device, err);
-    /* before any thread, and before the signal handlers: slurm_init is
-     * tried in a child first */
+    /* before the device is probed, and before the signal handlers:
+     * slurm_init is tried in a forked child, which must not inherit the
+     * threads and locks of a CUDA driver */
     if (proteind_slurm_start(d.opts.slurm, slurm, sizeof slurm) < 0) {
         proteind_error("--slurm on: Slurm %s", slurm);
         free(d.opts.sweeps);
         return 1;
     }
+    d.backend = proteind_backend_select(d.opts.device, err, sizeof err);
+    if (!d.backend) {
+        proteind_error("%s", err);
+        proteind_slurm_stop();
+        free(d.opts.sweeps);
+        return 1;
+    }
+    if (err[0] != '\0')
+        proteind_info("device %s: fitting on the CPU: %s", d.opts.device, err);
     if (d.opts.max_fit_obs < 0)
         d.opts.max_fit_obs = strcmp(d.backend->name, "cpu") == 0
                                  ? DEFAULT_FIT_OBS_CPU

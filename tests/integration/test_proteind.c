@@ -380,7 +380,7 @@ static int suite_clean(void)
 
 static void test_usage(void)
 {
-    char cmd[1200];
+    char cmd[1400];
 
     snprintf(cmd, sizeof cmd, "'%s' --help | grep -q -- --queue-depth",
              proteind_path);
@@ -448,6 +448,16 @@ static void test_usage(void)
              "--redis redis://127.0.0.1:1 2>/dev/null",
              proteind_path);
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
+    /* Slurm is tried before the device: its probe forks, and the child
+     * must not inherit a CUDA driver's threads, so an unusable Slurm is
+     * what a start with both unusable reports */
+    snprintf(cmd, sizeof cmd,
+             "SLURM_CONF=/nonexistent/slurm.conf "
+             "PROTEIN_CUDA_MODULE=/nonexistent/cuda.so '%s' --slurm on "
+             "--device cuda --once --redis redis://127.0.0.1:1 2>&1 | "
+             "grep -q 'error: --slurm on: Slurm cannot be used'",
+             proteind_path);
+    CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
 /* A new sweep, discovered while proteind runs, gets a full queue. */
