@@ -526,6 +526,32 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
 /* Frees c's points and zeroes it. */
 void cli_curve_free(cli_curve *c);
 
+/* How a finished trial is recorded, by the rule protein run and protein
+ * agent share (cli_trial_judge). */
+typedef struct cli_trial_verdict {
+    cli_trial_end end; /* how its child ended (cli_trial_outcome) */
+    pq_result res;     /* its parsed result, as cli_trial_outcome gave it */
+    int ok;            /* it has a score: completed, or pruned */
+    double score;      /* NaN when !ok */
+    double cost;       /* 1 when !ok or when nothing reported a cost
+                        * (pq_result_cost says why) */
+} cli_trial_verdict;
+
+/* Judges a trial whose child ended with wait status `status` into *v,
+ * with why (len bytes) as cli_trial_outcome writes it. A trial that the
+ * sweep's stopping rule stopped (stopped_by names who, e.g. "hyperband";
+ * NULL for a trial that ran to its own end) is pruned and judged by what
+ * it reported, whatever its exit: its final result when it wrote one on
+ * the way out (a SIGTERM handler, protein exec's W&B script), else its
+ * last report in curve (its reports, read to the end: cli_curve_update)
+ * at that report's cost; why then says "stopped by WHO after N reports".
+ * A stopped trial that reported nothing is judged as cli_trial_outcome
+ * judges it. Nothing to free. */
+void cli_trial_judge(int status, const char *result_path, const char *metric,
+                     const char *cost_metric, const cli_curve *curve,
+                     const char *stopped_by, cli_trial_verdict *v, char *why,
+                     size_t len);
+
 /* W&B's hyperband rule (wandb/sweeps hyperband_stopping.py): whether the
  * trial of curves[which] should stop now. An iteration is one report;
  * the bands come from h; at the last band the trial has reached, the

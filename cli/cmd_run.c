@@ -398,8 +398,7 @@ static void check_target(run_state *st, const run_trial *t)
  * report. */
 static void finish(run_state *st, run_trial *t, int status)
 {
-    pq_result res;
-    cli_trial_end end;
+    cli_trial_verdict v;
     int ok;
 
     /* what the program left running in its group ends with it, as at
@@ -409,37 +408,20 @@ static void finish(run_state *st, run_trial *t, int status)
         kill(-t->pid, SIGTERM);
     t->pid = 0;
     st->running--;
-    t->score = NAN;
-    /* a failed trial, or a pruned one whose reports gave no cost, costs 1
-     * (pq_result_cost says why) */
-    t->cost = 1.0;
     cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
                      st->cfg->cost_metric);
-    end = cli_trial_outcome(status, t->result_path, st->cfg->metric,
-                            st->cfg->cost_metric, &res, t->reason,
-                            sizeof(t->reason));
-    ok = end == CLI_TRIAL_OK;
-    if (ok) {
-        t->score = res.metric;
-        t->cost = pq_result_cost(&res);
-    } else if (t->pruned && t->curve.n > 0) {
-        const protein_curve_point *last = &t->curve.points[t->curve.n - 1];
-        ok = 1;
-        t->score = last->score;
-        if (last->cost > 0)
-            t->cost = last->cost; /* the cost so far, when reported */
-    }
-    /* also when the program wrote its final result on the way out (a
-     * SIGTERM handler, protein exec's W&B script): still pruned, say why */
-    if (ok && t->pruned)
-        snprintf(t->reason, sizeof(t->reason),
-                 "stopped by %s after %zu reports", stop_rule(st->cfg),
-                 t->curve.n);
+    cli_trial_judge(status, t->result_path, st->cfg->metric,
+                    st->cfg->cost_metric, &t->curve,
+                    t->pruned ? stop_rule(st->cfg) : NULL, &v, t->reason,
+                    sizeof(t->reason));
+    ok = v.ok;
+    t->score = v.score;
+    t->cost = v.cost;
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     /* a trial killed by a signal here crashed (protein run kills none
      * but the pruned, which are ok): counted as a failure too */
-    if (ok || (end == CLI_TRIAL_KILLED && !t->pruned) ||
-        cli_start_guard_failure(end, status, &res))
+    if (ok || (v.end == CLI_TRIAL_KILLED && !t->pruned) ||
+        cli_start_guard_failure(v.end, status, &v.res))
         st->broken = cli_start_guard_note(&st->start_guard, !ok, t->reason);
     if (!ok)
         st->failed++;

@@ -6,8 +6,9 @@
 #     worse than the band's threshold is asked to stop, the agent stops its
 #     command (which ignores `protein report`'s exit status 3) and the
 #     trial is recorded as pruned, at the band, not failed; so is a
-#     command that exits 3 when protein report says so, and the agent says
-#     so in both cases;
+#     command that exits 3 when protein report says so, or fails then (a
+#     Python check_call), and the agent says so, and who stopped it, in
+#     each case, as protein run does;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -23,6 +24,7 @@ user=$(id -un)
 # train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
 # trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); with
 # OBEY set it exits with `protein report`'s status 3 when told to stop, with
+# FAIL set it exits 1 then (a Python subprocess.check_call raises), with
 # BREAK set it leaves its loop then and exits 0 (the user guide's loop); the
 # step reported is 10 times the report's number plus 0.5 (never a value of
 # the integer parameter steps below, which the optimizer would merge).
@@ -36,6 +38,7 @@ while [ \$i -le \${STEPS:-6} ]; do
     s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
     "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || {
         rc=\$?; echo "report \$i: exit \$rc"; [ -n "\${OBEY:-}" ] && exit \$rc
+        [ -n "\${FAIL:-}" ] && exit 1
         [ -n "\${BREAK:-}" ] && [ \$rc = 3 ] && break; }
     [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
     i=\$((i + 1))
@@ -80,8 +83,8 @@ for t in 2 3; do
 done
 grep -q 'trial 2: the sweep asks it to stop early' "$tmp/hb.out" ||
     fail "agent did not say why it stopped trial 2: $(cat "$tmp/hb.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb.out" ||
-    fail "agent did not call stopped trial 2 pruned: $(cat "$tmp/hb.out")"
+grep -q '^trial 2 pruned: loss 10\.[0-9]* (stopped by hyperband at report 2 after [0-9]* reports)$' "$tmp/hb.out" ||
+    fail "agent did not call stopped trial 2 pruned, or not who stopped it: $(cat "$tmp/hb.out")"
 # the trials' CSV and export say who stopped a pruned trial, as protein
 # run's CSV does
 "$PROTEIN" trials hb --status pruned --format csv >"$tmp/pruned.csv"
@@ -112,6 +115,20 @@ grep -q '^report 2: exit 3' "$tmp/hb3.out" && [ ! -e "$tmp/finished.2" ] ||
     fail "hb3 trial 2 did not exit on protein report's status 3: $(cat "$tmp/hb3.out")"
 grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb3.out" ||
     fail "agent did not call trial 2, which exited 3 when told to stop, pruned: $(cat "$tmp/hb3.out")"
+
+# The same with a command that fails when protein report says stop (exit
+# 1, as a Python subprocess.check_call raises): pruned by protein run's
+# rule, at its last report (10.5 at report 2), not a failure without a
+# score.
+sed 's/^name: hb/name: hbf/' "$tmp/hb.yaml" >"$tmp/hbf.yaml"
+"$PROTEIN" create "$tmp/hbf.yaml" >/dev/null 2>&1 || fail "create hbf"
+FAIL=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbf --count 2 -- "$tmp/train.sh" \
+    >"$tmp/hbf.out" 2>&1 || fail "agent hbf: $(cat "$tmp/hbf.out")"
+"$PROTEIN" show hbf 2 >"$tmp/show.out"
+grep -q '^status  *pruned' "$tmp/show.out" && grep -q '^score  *10\.5$' "$tmp/show.out" ||
+    fail "hbf trial 2 not pruned at its last report: $(cat "$tmp/show.out") $(cat "$tmp/hbf.out")"
+grep -q '^trial 2 pruned: loss 10\.5 (stopped by hyperband at report 2 after 2 reports)$' "$tmp/hbf.out" ||
+    fail "agent did not call trial 2, which failed when told to stop, pruned: $(cat "$tmp/hbf.out")"
 
 # The same with the user guide's loop, which leaves its loop on status 3
 # and exits 0: the trial is pruned in Redis, and the agent says so.
