@@ -795,7 +795,7 @@ static void run_state_free(run_state *st)
 typedef struct run_options {
     long trials, parallel, seed, max_initial_failures;
     const char *out;
-    int resume;
+    int resume, overwrite;
 } run_options;
 
 /* Parses the options among argv[1..dash) into *o, leaving optind at the
@@ -809,6 +809,7 @@ static int parse_run_options(int dash, char **argv, run_options *o)
         {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"resume", no_argument, NULL, 'r'},
+        {"overwrite", no_argument, NULL, 'w'},
         {"max-initial-failures", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
@@ -837,6 +838,7 @@ static int parse_run_options(int dash, char **argv, run_options *o)
             break;
         case 'o': o->out = optarg; break;
         case 'r': o->resume = 1; break;
+        case 'w': o->overwrite = 1; break;
         case 'f':
             if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
                                LONG_MAX, &o->max_initial_failures))
@@ -848,7 +850,36 @@ static int parse_run_options(int dash, char **argv, run_options *o)
     if (o->resume && !o->out)
         return cli_usage_error(VERB, "--resume needs --out FILE, the CSV of "
                                      "the sweep to resume");
+    if (o->overwrite && !o->out)
+        return cli_usage_error(VERB, "--overwrite needs --out FILE, the CSV "
+                                     "to start over");
+    if (o->overwrite && o->resume)
+        return cli_usage_error(VERB, "--resume goes on with FILE's sweep and "
+                                     "--overwrite starts over: give one");
     return -1;
+}
+
+/* Refuses to start a new sweep over the results of an earlier one: an
+ * --out FILE that exists as a regular file with something in it, given
+ * without --resume or --overwrite (a rerun of the same command would
+ * otherwise cut that sweep's rows). A device, a pipe or an empty file is
+ * written as before. Returns 0 to go on, else CLI_EUSAGE after saying
+ * why and the ways on (the exit status of an --out that cannot be
+ * written). */
+static int out_check(const run_options *o)
+{
+    struct stat sb;
+
+    if (!o->out || o->resume || o->overwrite || stat(o->out, &sb) != 0 ||
+        !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return 0;
+    cli_fail(
+        VERB,
+        "%s (--out) exists and holds %lld bytes, an earlier sweep's results; "
+        "no trial was run and the file is left as it was: add --resume to go "
+        "on with that sweep, or --overwrite to start a new one over it",
+        o->out, (long long)sb.st_size);
+    return CLI_EUSAGE;
 }
 
 /* Contract in cli.h. */
@@ -874,6 +905,8 @@ int cmd_run(int argc, char **argv)
     st.next_id = 1;
     dash = cli_command_dash(argc, argv);
     if ((ret = parse_run_options(dash, argv, &o)) >= 0)
+        return ret;
+    if ((ret = out_check(&o)) != 0)
         return ret;
     ret = CLI_EFAIL;
     out = o.out;
