@@ -48,6 +48,7 @@ typedef struct agent {
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
     cli_start_guard start_guard; /* trials failing at once stop the agent */
     int broken;                  /* the start guard said stop */
+    cli_progress progress;       /* its trials' end lines, and the summary */
 } agent;
 
 /* What a renewal of a running trial's lease says. */
@@ -180,18 +181,21 @@ static void stopper(agent *a, const pq_trial *t, char *who, size_t len)
  * said to be stopped by whom; Redis records it as pruned. A trial no
  * longer this agent's (its lease ended while the agent was frozen, and
  * another claim took it) has COMMAND stopped and nothing recorded.
- * Returns 0, a signal number when the agent was told to stop, or -1 on a
- * fatal error. */
+ * Prints one line as the trial starts (its parameters) and one as it
+ * ends (a->progress: status, value, cost, time, best so far), as protein
+ * run words them. Returns 0, a signal number when the agent was told to
+ * stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
     char *result = NULL, who[256];
     pq_spool_record rec;
+    char shown[sizeof(rec.text) + 32];
     cli_trial_verdict v;
     cli_curve curve;
     pid_t pid;
     int status = 0, sig, ret = -1, stopped = 0;
-    double next_poll =
-        protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
+    double started = protein_clock_seconds(CLOCK_MONOTONIC);
+    double next_poll = started + a->poll_ms / 1000.0;
 
     memset(&rec, 0, sizeof(rec));
     memset(&curve, 0, sizeof(curve));
@@ -201,7 +205,9 @@ static int run_trial(agent *a, pq_trial *t)
     if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->metric,
                         t->cost_metric, t->token, &result, &pid) < 0)
         return -1;
-    printf("trial %ld%s: started\n", t->id, t->resumed ? " (resumed)" : "");
+    printf("trial %ld%s: started: ", t->id, t->resumed ? " (resumed)" : "");
+    cli_params_inline(stdout, &t->params);
+    putchar('\n');
     fflush(stdout);
     while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(a->poll_ms < 1000 ? a->poll_ms : 1000);
@@ -234,10 +240,8 @@ static int run_trial(agent *a, pq_trial *t)
                 goto done;
             }
             if (r == STOP_ASKED) {
-                printf("trial %ld: the sweep asks it to stop early; "
-                       "stopping the command\n",
-                       t->id);
-                fflush(stdout);
+                /* said by its end line (pruned, stopped by whom): one
+                 * line a trial ends with, for sweeps of 1000s of them */
                 cli_children_stop(&pid, 1, CLI_STOP_GRACE_MS);
                 /* its wait status went with it: judged by what it
                  * reported, as if it had ended */
@@ -273,14 +277,12 @@ static int run_trial(agent *a, pq_trial *t)
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     }
-    if (v.ok)
-        printf("trial %ld%s: %s %.6g%s%s%s\n", t->id, stopped ? " pruned" : "",
-               t->metric != NULL ? t->metric : "score", v.score,
-               stopped ? " (" : "", stopped ? rec.text : "",
-               stopped ? ")" : "");
-    else /* the sweep records a trial it asked to stop as pruned */
-        printf("trial %ld%s: %s\n", t->id, stopped ? " pruned" : "", rec.text);
-    fflush(stdout);
+    /* protein run's words: a crash is a failure, whatever Redis calls it */
+    snprintf(shown, sizeof(shown), "%s%s", rec.text,
+             rec.kind == PQ_SPOOL_INTERRUPTED ? "; recorded as interrupted"
+                                              : "");
+    cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
+                       protein_clock_seconds(CLOCK_MONOTONIC) - started, shown);
     /* a trial the sweep stopped is judged by its reports, not as a
      * COMMAND that cannot run */
     if (v.ok || stopped || cli_start_guard_failure(v.end, status, &v.res))
@@ -432,6 +434,22 @@ static int agent_loop(agent *a, long count)
     return CLI_OK;
 }
 
+/* Says, when the agent stops, how its finished trials ended and which was
+ * the best of them (as protein run's summary does); nothing when none
+ * finished. */
+static void print_summary(const agent *a)
+{
+    const cli_progress *p = &a->progress;
+
+    if (p->finished == 0)
+        return;
+    cli_summary_counts(stdout, p->finished - p->pruned - p->failed, p->pruned,
+                       p->failed);
+    if (p->has_best)
+        cli_summary_best(stdout, p->best_id, p->metric, p->best, p->best_cost);
+    fflush(stdout);
+}
+
 /* Hands the agent's own Redis settings r to the trials it starts, so that a
  * `protein report` or `protein exec` in COMMAND reaches the same Redis as
  * the same Redis user: --redis as $PROTEIN_REDIS, --password-file as
@@ -560,7 +578,11 @@ int cmd_agent(int argc, char **argv)
             if (exec_cmd)
                 a.run.command = exec_cmd;
             cli_start_guard_init(&a.start_guard, max_initial_failures);
+            cli_progress_init(&a.progress, stdout, 0,
+                              get_rc == PQ_OK ? info->goal_minimize : 1,
+                              get_rc == PQ_OK ? info->metric : NULL);
             ret = agent_loop(&a, count);
+            print_summary(&a);
         }
         if (config_path)
             unlink(config_path);

@@ -437,7 +437,7 @@ static void finish(run_state *st, run_trial *t, int status)
         protein_observe(st->opt, t->values, 0.0, t->cost,
                         PROTEIN_OUTCOME_FAILURE);
     cli_progress_trial(&st->progress, t->id, ok, t->pruned, t->score, t->cost,
-                       t->reason);
+                       -1, t->reason);
     csv_row(st, t);
     check_target(st, t);
 }
@@ -740,8 +740,6 @@ static void print_resumed(const run_state *st, const char *out)
 static const run_trial *print_summary(const run_state *st, int sig, long trials)
 {
     const run_trial *best;
-    char text[64];
-    long total;
 
     if (sig > 0)
         fprintf(stderr,
@@ -753,18 +751,15 @@ static const run_trial *print_summary(const run_state *st, int sig, long trials)
             "the optimizer has no more points (grid done) after %ld trials\n",
             st->launched);
     best = best_trial(st);
-    total = st->completed + st->pruned + st->failed;
-    printf("%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
-           total == 1 ? "" : "s", st->completed, st->pruned, st->failed);
+    cli_summary_counts(stdout, st->completed, st->pruned, st->failed);
     if (st->pruned > 0)
         printf("%ld pruned: stopped early by %s%s, recorded at their last "
                "report\n",
                st->pruned, stop_rule(st->cfg),
                st->cfg->hyperband.enabled ? " (early_terminate)" : "");
     if (best) {
-        cli_number_text(best->score, text, sizeof(text));
-        printf("best: trial %ld, %s %s, cost %.6g\n", best->id,
-               st->cfg->metric ? st->cfg->metric : "score", text, best->cost);
+        cli_summary_best(stdout, best->id, st->cfg->metric, best->score,
+                         best->cost);
         print_params(stdout, &best->params);
     }
     return best;

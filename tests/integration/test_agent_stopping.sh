@@ -8,7 +8,8 @@
 #     trial is recorded as pruned, at the band, not failed; so is a
 #     command that exits 3 when protein report says so, or fails then (a
 #     Python check_call), and the agent says so, and who stopped it, in
-#     each case, as protein run does;
+#     each case, as protein run does, in one start and one end line a
+#     trial, then a summary;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -81,10 +82,23 @@ for t in 2 3; do
     n=$(field hb $t progress_n)
     [ "$n" -ge 2 ] && [ "$n" -lt 12 ] || fail "hb trial $t: $n reports"
 done
-grep -q 'trial 2: the sweep asks it to stop early' "$tmp/hb.out" ||
-    fail "agent did not say why it stopped trial 2: $(cat "$tmp/hb.out")"
-grep -q '^trial 2 pruned: loss 10\.[0-9]* (stopped by hyperband at report 2 after [0-9]* reports)$' "$tmp/hb.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.[0-9]*, cost 1 (stopped by hyperband at report 2 after [0-9]* reports) (best 1\.[0-9]*, trial 1)$' "$tmp/hb.out" ||
     fail "agent did not call stopped trial 2 pruned, or not who stopped it: $(cat "$tmp/hb.out")"
+# as protein run words it: a line as each trial starts, with its
+# parameters, and one as it ends, with its status, value and time (no
+# other line of the agent's own: 1000s of trials stay readable); at the
+# end the counts and the best trial
+for t in 1 2 3; do
+    [ "$(grep -c "^trial $t: started: x = 0\.[0-9]*\$" "$tmp/hb.out")" = 1 ] ||
+        fail "agent: no one start line with trial $t's parameters: $(cat "$tmp/hb.out")"
+done
+grep -q '^trial 1 completed after [0-9.]* s: loss 1\.[0-9]*, cost 1 (best 1\.[0-9]*, trial 1)$' "$tmp/hb.out" ||
+    fail "agent: no end line for trial 1: $(cat "$tmp/hb.out")"
+[ "$(grep -c '^trial ' "$tmp/hb.out")" = 6 ] ||
+    fail "agent: other than one start and one end line a trial: $(cat "$tmp/hb.out")"
+grep -q '^3 trials: 1 completed, 2 pruned, 0 failed$' "$tmp/hb.out" &&
+    grep -q '^best: trial 1, loss 1\.[0-9]*, cost 1$' "$tmp/hb.out" ||
+    fail "agent: no summary at its end: $(cat "$tmp/hb.out")"
 # the trials' CSV and export say who stopped a pruned trial, as protein
 # run's CSV does
 "$PROTEIN" trials hb --status pruned --format csv >"$tmp/pruned.csv"
@@ -113,7 +127,7 @@ OBEY=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hb3 --count 2 -- "$tmp/train.sh" \
     fail "hb3 trial 2 not pruned: $("$PROTEIN" show hb3 2) $(cat "$tmp/hb3.out")"
 grep -q '^report 2: exit 3' "$tmp/hb3.out" && [ ! -e "$tmp/finished.2" ] ||
     fail "hb3 trial 2 did not exit on protein report's status 3: $(cat "$tmp/hb3.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb3.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hb3.out" ||
     fail "agent did not call trial 2, which exited 3 when told to stop, pruned: $(cat "$tmp/hb3.out")"
 
 # The same with a command that fails when protein report says stop (exit
@@ -127,7 +141,7 @@ FAIL=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbf --count 2 -- "$tmp/train.sh" \
 "$PROTEIN" show hbf 2 >"$tmp/show.out"
 grep -q '^status  *pruned' "$tmp/show.out" && grep -q '^score  *10\.5$' "$tmp/show.out" ||
     fail "hbf trial 2 not pruned at its last report: $(cat "$tmp/show.out") $(cat "$tmp/hbf.out")"
-grep -q '^trial 2 pruned: loss 10\.5 (stopped by hyperband at report 2 after 2 reports)$' "$tmp/hbf.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.5, cost 1 (stopped by hyperband at report 2 after 2 reports) (best 1\.[0-9]*, trial 1)$' "$tmp/hbf.out" ||
     fail "agent did not call trial 2, which failed when told to stop, pruned: $(cat "$tmp/hbf.out")"
 
 # The same with the user guide's loop, which leaves its loop on status 3
@@ -141,7 +155,7 @@ BREAK=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbb --count 2 -- "$tmp/train.sh" \
     fail "hbb trial 2 not pruned: $("$PROTEIN" show hbb 2) $(cat "$tmp/hbb.out")"
 grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
     fail "hbb trial 2 did not leave its loop on status 3: $(cat "$tmp/hbb.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hbb.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hbb.out" ||
     fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
 
 # ------------------------------------------------------------ metric.target
