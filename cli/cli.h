@@ -207,6 +207,14 @@ int cli_better(int minimize, double a, double b);
  * date (a damaged store: NaN, inf, 1e300) as "%g (not a date)". */
 void cli_time_text(double t, char *buf, size_t len);
 
+/* Formats a span of seconds for people: "4.2 s" under a minute, "3 min
+ * 05 s" under an hour, "2 h 05 min" above. */
+void cli_duration_text(double seconds, char *buf, size_t len);
+
+/* Writes params on one line, "name = value, name = value" (values as
+ * cli_param_text gives them), with no newline. */
+void cli_params_inline(FILE *fp, const pq_params *params);
+
 /* ------------------------------------------------------------ csv.c */
 
 /* How a row of `protein run --out` says a trial ended. */
@@ -527,6 +535,32 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
 /* Frees c's points and zeroes it. */
 void cli_curve_free(cli_curve *c);
 
+/* How a finished trial is recorded, by the rule protein run and protein
+ * agent share (cli_trial_judge). */
+typedef struct cli_trial_verdict {
+    cli_trial_end end; /* how its child ended (cli_trial_outcome) */
+    pq_result res;     /* its parsed result, as cli_trial_outcome gave it */
+    int ok;            /* it has a score: completed, or pruned */
+    double score;      /* NaN when !ok */
+    double cost;       /* 1 when !ok or when nothing reported a cost
+                        * (pq_result_cost says why) */
+} cli_trial_verdict;
+
+/* Judges a trial whose child ended with wait status `status` into *v,
+ * with why (len bytes) as cli_trial_outcome writes it. A trial that the
+ * sweep's stopping rule stopped (stopped_by names who, e.g. "hyperband";
+ * NULL for a trial that ran to its own end) is pruned and judged by what
+ * it reported, whatever its exit: its final result when it wrote one on
+ * the way out (a SIGTERM handler, protein exec's W&B script), else its
+ * last report in curve (its reports, read to the end: cli_curve_update)
+ * at that report's cost; why then says "stopped by WHO after N reports".
+ * A stopped trial that reported nothing is judged as cli_trial_outcome
+ * judges it. Nothing to free. */
+void cli_trial_judge(int status, const char *result_path, const char *metric,
+                     const char *cost_metric, const cli_curve *curve,
+                     const char *stopped_by, cli_trial_verdict *v, char *why,
+                     size_t len);
+
 /* W&B's hyperband rule (wandb/sweeps hyperband_stopping.py): whether the
  * trial of curves[which] should stop now. An iteration is one report;
  * the bands come from h; at the last band the trial has reached, the
@@ -546,25 +580,38 @@ typedef struct cli_progress {
     int drawn; /* a status line is on screen and needs clearing */
     int minimize;
     const char *metric; /* the metric's name, as the lines show it */
-    long total, finished, running, failed;
+    long total, finished, running, failed, pruned;
     int has_best;
-    double best;
+    double best, best_cost;
     long best_id;
 } cli_progress;
 
 /* Starts the display for `total` trials of a metric named `metric` (NULL:
  * "score"; not copied, it must outlive p), better when lower if
- * minimize. */
+ * minimize. A total <= 0 is a runner that does not know how many trials
+ * it runs (protein agent shares its sweep's budget): one plain line per
+ * trial, on a terminal too, without the "[finished/total]" count. */
 void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
                        const char *metric);
 
 /* Records a finished trial (ok = it has a score, completed or, when
  * pruned, stopped early at its last report) and shows it: a plain line
  * elsewhere, the status line on a terminal (failures also get a line of
- * their own there). `detail` is the reason of a failure or of the stop
- * ("" when there is none to show). */
+ * their own there). `seconds` is how long it ran, shown when >= 0.
+ * `detail` is the reason of a failure or of the stop ("" when there is
+ * none to show). */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
-                        double score, double cost, const char *detail);
+                        double score, double cost, double seconds,
+                        const char *detail);
+
+/* Writes the line that counts finished trials, "6 trials: 4 completed, 2
+ * pruned, 0 failed", to fp. */
+void cli_summary_counts(FILE *fp, long completed, long pruned, long failed);
+
+/* Writes the line of the best trial, "best: trial 5, loss 0.27, cost 12",
+ * to fp (metric NULL: "score"). */
+void cli_summary_best(FILE *fp, long id, const char *metric, double score,
+                      double cost);
 
 /* Updates the running count and redraws the status line (terminal only). */
 void cli_progress_running(cli_progress *p, long running);

@@ -48,6 +48,7 @@ typedef struct agent {
     int poll_ms;  /* STOP_POLL_MS, or a third of lease_s when shorter */
     cli_start_guard start_guard; /* trials failing at once stop the agent */
     int broken;                  /* the start guard said stop */
+    cli_progress progress;       /* its trials' end lines, and the summary */
 } agent;
 
 /* What a renewal of a running trial's lease says. */
@@ -155,34 +156,58 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
     return sig ? sig : -1;
 }
 
+/* Writes into who (len bytes) who asked trial t to stop: the trial's
+ * stopped_by in Redis ("hyperband at report 2"), else "the sweep" (the
+ * coordinator's early-stop model and a user's request name nobody, and
+ * so does a trial Redis cannot read now). */
+static void stopper(agent *a, const pq_trial *t, char *who, size_t len)
+{
+    pq_trial_record *r = NULL;
+
+    if (pq_trial_get(a->ctx, a->run.sweep, t->id, &r) == PQ_OK && r->stopped_by)
+        snprintf(who, len, "%s", r->stopped_by);
+    else
+        snprintf(who, len, "the sweep");
+    pq_trial_record_free(r);
+}
+
 /* Runs one claimed trial to its end and records the outcome. A trial the
  * sweep asks to stop (its flag, polled every a->poll_ms) has COMMAND
- * stopped, as `wandb agent` stops a run, and is recorded from what it
- * reported so far: Redis records it as pruned (so is a COMMAND that
- * obeys `protein report`'s exit status 3, exiting 3 or 0, before the poll
- * sees the flag). A trial no longer this agent's (its lease ended while
- * the agent was frozen, and another claim took it) has COMMAND stopped and
- * nothing recorded. Returns 0, a signal number when the agent was told to
+ * stopped, as `wandb agent` stops a run; so is one whose COMMAND ended
+ * on its own while the flag was up (it obeyed `protein report`'s exit
+ * status 3, or failed on it, before the poll saw the flag). Either is
+ * pruned by protein run's rule (cli_trial_judge): recorded at its final
+ * result when it wrote one on the way out, else at its last report, and
+ * said to be stopped by whom; Redis records it as pruned. A trial no
+ * longer this agent's (its lease ended while the agent was frozen, and
+ * another claim took it) has COMMAND stopped and nothing recorded.
+ * Prints one line as the trial starts (its parameters) and one as it
+ * ends (a->progress: status, value, cost, time, best so far), as protein
+ * run words them. Returns 0, a signal number when the agent was told to
  * stop, or -1 on a fatal error. */
 static int run_trial(agent *a, pq_trial *t)
 {
-    char *result = NULL;
+    char *result = NULL, who[256];
     pq_spool_record rec;
-    pq_result res;
-    cli_trial_end end;
+    char shown[sizeof(rec.text) + 32];
+    cli_trial_verdict v;
+    cli_curve curve;
     pid_t pid;
     int status = 0, sig, ret = -1, stopped = 0;
-    double next_poll =
-        protein_clock_seconds(CLOCK_MONOTONIC) + a->poll_ms / 1000.0;
+    double started = protein_clock_seconds(CLOCK_MONOTONIC);
+    double next_poll = started + a->poll_ms / 1000.0;
 
     memset(&rec, 0, sizeof(rec));
+    memset(&curve, 0, sizeof(curve));
     snprintf(rec.sweep, sizeof(rec.sweep), "%s", a->run.sweep);
     snprintf(rec.token, sizeof(rec.token), "%s", t->token);
     rec.trial_id = t->id;
     if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->metric,
                         t->cost_metric, t->token, &result, &pid) < 0)
         return -1;
-    printf("trial %ld%s: started\n", t->id, t->resumed ? " (resumed)" : "");
+    printf("trial %ld%s: started: ", t->id, t->resumed ? " (resumed)" : "");
+    cli_params_inline(stdout, &t->params);
+    putchar('\n');
     fflush(stdout);
     while (waitpid(pid, &status, WNOHANG) != pid) {
         sig = cli_child_wait(a->poll_ms < 1000 ? a->poll_ms : 1000);
@@ -215,11 +240,12 @@ static int run_trial(agent *a, pq_trial *t)
                 goto done;
             }
             if (r == STOP_ASKED) {
-                printf("trial %ld: the sweep asks it to stop early; "
-                       "stopping the command\n",
-                       t->id);
-                fflush(stdout);
+                /* said by its end line (pruned, stopped by whom): one
+                 * line a trial ends with, for sweeps of 1000s of them */
                 cli_children_stop(&pid, 1, CLI_STOP_GRACE_MS);
+                /* its wait status went with it: judged by what it
+                 * reported, as if it had ended */
+                status = 0;
                 stopped = 1;
                 break;
             }
@@ -229,41 +255,42 @@ static int run_trial(agent *a, pq_trial *t)
      * protein run); a stopped one's group is gone already (pid 0) */
     if (pid > 0)
         kill(-pid, SIGTERM);
-    /* A program that obeyed `protein report`'s exit status 3 before the
-     * next poll saw the flag, by exiting 3 or by leaving its loop and
-     * ending normally (the user guide's loop), was stopped by the sweep
-     * all the same, and Redis records it as pruned. */
-    if (!stopped && WIFEXITED(status) &&
-        (WEXITSTATUS(status) == CLI_ESTOP || WEXITSTATUS(status) == 0) &&
-        renew_lease(a, t) == STOP_ASKED)
+    /* A program that ended before the next poll saw the flag (it obeyed
+     * `protein report`'s exit status 3 by exiting 3 or by leaving its
+     * loop and ending normally, the user guide's loop, or failed on it)
+     * was stopped by the sweep all the same, and Redis records it as
+     * pruned. */
+    if (!stopped && renew_lease(a, t) == STOP_ASKED)
         stopped = 1;
-    /* stopped: judged by the reports it made, as if it had ended */
-    end = cli_trial_outcome(stopped ? 0 : status, result, t->metric,
-                            t->cost_metric, &res, rec.text, sizeof(rec.text));
-    if (end == CLI_TRIAL_KILLED) {
+    if (stopped)
+        stopper(a, t, who, sizeof(who));
+    cli_curve_update(&curve, result, t->metric, t->cost_metric);
+    cli_trial_judge(status, result, t->metric, t->cost_metric, &curve,
+                    stopped ? who : NULL, &v, rec.text, sizeof(rec.text));
+    if (v.ok) {
+        rec.kind = PQ_SPOOL_COMPLETED;
+        rec.score = v.score;
+        rec.cost = v.cost;
+    } else if (v.end == CLI_TRIAL_KILLED) {
         rec.kind = PQ_SPOOL_INTERRUPTED;
-    } else if (end == CLI_TRIAL_FAILED) {
+    } else {
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
-    } else {
-        rec.kind = PQ_SPOOL_COMPLETED;
-        rec.score = res.metric;
-        rec.cost = pq_result_cost(&res);
-        snprintf(rec.text, sizeof(rec.text), "%s %.6g",
-                 t->metric != NULL ? t->metric : "score", res.metric);
     }
-    /* the sweep records a trial it asked to stop as pruned, whether or
-     * not its result file names the metric */
-    printf("trial %ld%s: %s\n", t->id, stopped ? " pruned" : "", rec.text);
-    fflush(stdout);
+    /* protein run's words: a crash is a failure, whatever Redis calls it */
+    snprintf(shown, sizeof(shown), "%s%s", rec.text,
+             rec.kind == PQ_SPOOL_INTERRUPTED ? "; recorded as interrupted"
+                                              : "");
+    cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
+                       protein_clock_seconds(CLOCK_MONOTONIC) - started, shown);
     /* a trial the sweep stopped is judged by its reports, not as a
      * COMMAND that cannot run */
-    if (end == CLI_TRIAL_OK || stopped ||
-        cli_start_guard_failure(end, status, &res))
-        a->broken = cli_start_guard_note(
-            &a->start_guard, end == CLI_TRIAL_FAILED && !stopped, rec.text);
+    if (v.ok || stopped || cli_start_guard_failure(v.end, status, &v.res))
+        a->broken =
+            cli_start_guard_note(&a->start_guard, !v.ok && !stopped, rec.text);
     ret = record(a, t, &rec);
 done:
+    cli_curve_free(&curve);
     unlink(result);
     free(result);
     return ret;
@@ -407,6 +434,22 @@ static int agent_loop(agent *a, long count)
     return CLI_OK;
 }
 
+/* Says, when the agent stops, how its finished trials ended and which was
+ * the best of them (as protein run's summary does); nothing when none
+ * finished. */
+static void print_summary(const agent *a)
+{
+    const cli_progress *p = &a->progress;
+
+    if (p->finished == 0)
+        return;
+    cli_summary_counts(stdout, p->finished - p->pruned - p->failed, p->pruned,
+                       p->failed);
+    if (p->has_best)
+        cli_summary_best(stdout, p->best_id, p->metric, p->best, p->best_cost);
+    fflush(stdout);
+}
+
 /* Hands the agent's own Redis settings r to the trials it starts, so that a
  * `protein report` or `protein exec` in COMMAND reaches the same Redis as
  * the same Redis user: --redis as $PROTEIN_REDIS, --password-file as
@@ -535,7 +578,11 @@ int cmd_agent(int argc, char **argv)
             if (exec_cmd)
                 a.run.command = exec_cmd;
             cli_start_guard_init(&a.start_guard, max_initial_failures);
+            cli_progress_init(&a.progress, stdout, 0,
+                              get_rc == PQ_OK ? info->goal_minimize : 1,
+                              get_rc == PQ_OK ? info->metric : NULL);
             ret = agent_loop(&a, count);
+            print_summary(&a);
         }
         if (config_path)
             unlink(config_path);

@@ -398,8 +398,7 @@ static void check_target(run_state *st, const run_trial *t)
  * report. */
 static void finish(run_state *st, run_trial *t, int status)
 {
-    pq_result res;
-    cli_trial_end end;
+    cli_trial_verdict v;
     int ok;
 
     /* what the program left running in its group ends with it, as at
@@ -409,37 +408,20 @@ static void finish(run_state *st, run_trial *t, int status)
         kill(-t->pid, SIGTERM);
     t->pid = 0;
     st->running--;
-    t->score = NAN;
-    /* a failed trial, or a pruned one whose reports gave no cost, costs 1
-     * (pq_result_cost says why) */
-    t->cost = 1.0;
     cli_curve_update(&t->curve, t->result_path, st->cfg->metric,
                      st->cfg->cost_metric);
-    end = cli_trial_outcome(status, t->result_path, st->cfg->metric,
-                            st->cfg->cost_metric, &res, t->reason,
-                            sizeof(t->reason));
-    ok = end == CLI_TRIAL_OK;
-    if (ok) {
-        t->score = res.metric;
-        t->cost = pq_result_cost(&res);
-    } else if (t->pruned && t->curve.n > 0) {
-        const protein_curve_point *last = &t->curve.points[t->curve.n - 1];
-        ok = 1;
-        t->score = last->score;
-        if (last->cost > 0)
-            t->cost = last->cost; /* the cost so far, when reported */
-    }
-    /* also when the program wrote its final result on the way out (a
-     * SIGTERM handler, protein exec's W&B script): still pruned, say why */
-    if (ok && t->pruned)
-        snprintf(t->reason, sizeof(t->reason),
-                 "stopped by %s after %zu reports", stop_rule(st->cfg),
-                 t->curve.n);
+    cli_trial_judge(status, t->result_path, st->cfg->metric,
+                    st->cfg->cost_metric, &t->curve,
+                    t->pruned ? stop_rule(st->cfg) : NULL, &v, t->reason,
+                    sizeof(t->reason));
+    ok = v.ok;
+    t->score = v.score;
+    t->cost = v.cost;
     t->status = ok ? RUN_COMPLETED : RUN_FAILED;
     /* a trial killed by a signal here crashed (protein run kills none
      * but the pruned, which are ok): counted as a failure too */
-    if (ok || (end == CLI_TRIAL_KILLED && !t->pruned) ||
-        cli_start_guard_failure(end, status, &res))
+    if (ok || (v.end == CLI_TRIAL_KILLED && !t->pruned) ||
+        cli_start_guard_failure(v.end, status, &v.res))
         st->broken = cli_start_guard_note(&st->start_guard, !ok, t->reason);
     if (!ok)
         st->failed++;
@@ -455,7 +437,7 @@ static void finish(run_state *st, run_trial *t, int status)
         protein_observe(st->opt, t->values, 0.0, t->cost,
                         PROTEIN_OUTCOME_FAILURE);
     cli_progress_trial(&st->progress, t->id, ok, t->pruned, t->score, t->cost,
-                       t->reason);
+                       -1, t->reason);
     csv_row(st, t);
     check_target(st, t);
 }
@@ -758,8 +740,6 @@ static void print_resumed(const run_state *st, const char *out)
 static const run_trial *print_summary(const run_state *st, int sig, long trials)
 {
     const run_trial *best;
-    char text[64];
-    long total;
 
     if (sig > 0)
         fprintf(stderr,
@@ -771,18 +751,15 @@ static const run_trial *print_summary(const run_state *st, int sig, long trials)
             "the optimizer has no more points (grid done) after %ld trials\n",
             st->launched);
     best = best_trial(st);
-    total = st->completed + st->pruned + st->failed;
-    printf("%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
-           total == 1 ? "" : "s", st->completed, st->pruned, st->failed);
+    cli_summary_counts(stdout, st->completed, st->pruned, st->failed);
     if (st->pruned > 0)
         printf("%ld pruned: stopped early by %s%s, recorded at their last "
                "report\n",
                st->pruned, stop_rule(st->cfg),
                st->cfg->hyperband.enabled ? " (early_terminate)" : "");
     if (best) {
-        cli_number_text(best->score, text, sizeof(text));
-        printf("best: trial %ld, %s %s, cost %.6g\n", best->id,
-               st->cfg->metric ? st->cfg->metric : "score", text, best->cost);
+        cli_summary_best(stdout, best->id, st->cfg->metric, best->score,
+                         best->cost);
         print_params(stdout, &best->params);
     }
     return best;
@@ -813,7 +790,7 @@ static void run_state_free(run_state *st)
 typedef struct run_options {
     long trials, parallel, seed, max_initial_failures;
     const char *out;
-    int resume;
+    int resume, overwrite;
 } run_options;
 
 /* Parses the options among argv[1..dash) into *o, leaving optind at the
@@ -827,6 +804,7 @@ static int parse_run_options(int dash, char **argv, run_options *o)
         {"seed", required_argument, NULL, 's'},
         {"out", required_argument, NULL, 'o'},
         {"resume", no_argument, NULL, 'r'},
+        {"overwrite", no_argument, NULL, 'w'},
         {"max-initial-failures", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, CLI_OPT_HELP},
         {NULL, 0, NULL, 0}};
@@ -855,6 +833,7 @@ static int parse_run_options(int dash, char **argv, run_options *o)
             break;
         case 'o': o->out = optarg; break;
         case 'r': o->resume = 1; break;
+        case 'w': o->overwrite = 1; break;
         case 'f':
             if (cli_parse_long(VERB, "--max-initial-failures", optarg, 0,
                                LONG_MAX, &o->max_initial_failures))
@@ -866,7 +845,36 @@ static int parse_run_options(int dash, char **argv, run_options *o)
     if (o->resume && !o->out)
         return cli_usage_error(VERB, "--resume needs --out FILE, the CSV of "
                                      "the sweep to resume");
+    if (o->overwrite && !o->out)
+        return cli_usage_error(VERB, "--overwrite needs --out FILE, the CSV "
+                                     "to start over");
+    if (o->overwrite && o->resume)
+        return cli_usage_error(VERB, "--resume goes on with FILE's sweep and "
+                                     "--overwrite starts over: give one");
     return -1;
+}
+
+/* Refuses to start a new sweep over the results of an earlier one: an
+ * --out FILE that exists as a regular file with something in it, given
+ * without --resume or --overwrite (a rerun of the same command would
+ * otherwise cut that sweep's rows). A device, a pipe or an empty file is
+ * written as before. Returns 0 to go on, else CLI_EUSAGE after saying
+ * why and the ways on (the exit status of an --out that cannot be
+ * written). */
+static int out_check(const run_options *o)
+{
+    struct stat sb;
+
+    if (!o->out || o->resume || o->overwrite || stat(o->out, &sb) != 0 ||
+        !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return 0;
+    cli_fail(
+        VERB,
+        "%s (--out) exists and holds %lld bytes, an earlier sweep's results; "
+        "no trial was run and the file is left as it was: add --resume to go "
+        "on with that sweep, or --overwrite to start a new one over it",
+        o->out, (long long)sb.st_size);
+    return CLI_EUSAGE;
 }
 
 /* Contract in cli.h. */
@@ -892,6 +900,8 @@ int cmd_run(int argc, char **argv)
     st.next_id = 1;
     dash = cli_command_dash(argc, argv);
     if ((ret = parse_run_options(dash, argv, &o)) >= 0)
+        return ret;
+    if ((ret = out_check(&o)) != 0)
         return ret;
     ret = CLI_EFAIL;
     out = o.out;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,34 @@ int cli_curve_update(cli_curve *c, const char *path, const char *metric,
     c->offset = at;
     free(text);
     return 0;
+}
+
+/* Contract in cli.h. */
+void cli_trial_judge(int status, const char *result_path, const char *metric,
+                     const char *cost_metric, const cli_curve *curve,
+                     const char *stopped_by, cli_trial_verdict *v, char *why,
+                     size_t len)
+{
+    v->end = cli_trial_outcome(status, result_path, metric, cost_metric,
+                               &v->res, why, len);
+    v->ok = v->end == CLI_TRIAL_OK;
+    v->score = v->ok ? v->res.metric : NAN;
+    v->cost = v->ok ? pq_result_cost(&v->res) : 1.0;
+    if (!stopped_by)
+        return;
+    if (!v->ok && curve->n > 0) {
+        const protein_curve_point *last = &curve->points[curve->n - 1];
+
+        v->ok = 1;
+        v->score = last->score;
+        if (last->cost > 0)
+            v->cost = last->cost; /* the cost so far, when reported */
+    }
+    /* also when the program wrote its final result on the way out: still
+     * pruned, and who stopped it is said */
+    if (v->ok)
+        snprintf(why, len, "stopped by %s after %zu reports", stopped_by,
+                 curve->n);
 }
 
 /* Contract in cli.h. */

@@ -87,3 +87,29 @@ void cli_time_text(double t, char *buf, size_t len)
         strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         snprintf(buf, len, "%g (not a date)", t);
 }
+
+/* Contract in cli.h. */
+void cli_duration_text(double seconds, char *buf, size_t len)
+{
+    long whole = seconds > 0 && seconds < 1e15 ? (long)seconds : 0;
+
+    if (seconds < 60)
+        snprintf(buf, len, "%.1f s", seconds > 0 ? seconds : 0.0);
+    else if (whole < 3600)
+        snprintf(buf, len, "%ld min %02ld s", whole / 60, whole % 60);
+    else
+        snprintf(buf, len, "%ld h %02ld min", whole / 3600, whole % 3600 / 60);
+}
+
+/* Contract in cli.h. */
+void cli_params_inline(FILE *fp, const pq_params *params)
+{
+    char text[256];
+    size_t i;
+
+    for (i = 0; i < params->n; i++) {
+        cli_param_text(&params->items[i], text, sizeof(text));
+        fprintf(fp, "%s%s = %s", i > 0 ? ", " : "", params->items[i].name,
+                text);
+    }
+}

@@ -1,6 +1,7 @@
 /*
- * progress.c - the progress display of `protein run`: one status line
- * rewritten in place on a terminal, plain lines elsewhere (logs, pipes).
+ * progress.c - the progress display of `protein run` and `protein agent`:
+ * one status line rewritten in place on a terminal, plain lines elsewhere
+ * (logs, pipes), and the summary lines at the end.
  */
 #include "config.h"
 
@@ -20,6 +21,9 @@ void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
     p->minimize = minimize;
     p->metric = metric != NULL ? metric : "score";
     p->best_id = -1;
+    /* no budget to count against: no status line either */
+    if (total <= 0)
+        p->tty = 0;
 }
 
 /* Erases the status line when one is drawn, so that other output starts on
@@ -49,16 +53,22 @@ static void draw(cli_progress *p)
 
 /* Contract in cli.h. */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
-                        double score, double cost, const char *detail)
+                        double score, double cost, double seconds,
+                        const char *detail)
 {
+    char took[64] = "";
+
     p->finished++;
     if (p->running > 0)
         p->running--; /* it ran until now */
     if (!ok)
         p->failed++;
+    else if (pruned)
+        p->pruned++;
     if (ok && (!p->has_best || cli_better(p->minimize, score, p->best))) {
         p->has_best = 1;
         p->best = score;
+        p->best_cost = cost;
         p->best_id = id;
     }
     if (p->tty) {
@@ -69,13 +79,17 @@ void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
         draw(p);
         return;
     }
+    if (seconds >= 0) {
+        memcpy(took, " after ", 7);
+        cli_duration_text(seconds, took + 7, sizeof(took) - 7);
+    }
+    if (p->total > 0)
+        fprintf(p->fp, "[%ld/%ld] ", p->finished, p->total);
     if (!ok) {
-        fprintf(p->fp, "[%ld/%ld] trial %ld failed: %s", p->finished, p->total,
-                id, detail);
+        fprintf(p->fp, "trial %ld failed%s: %s", id, took, detail);
     } else {
-        fprintf(p->fp, "[%ld/%ld] trial %ld %s: %s %.6g, cost %.6g",
-                p->finished, p->total, id, pruned ? "pruned" : "completed",
-                p->metric, score, cost);
+        fprintf(p->fp, "trial %ld %s%s: %s %.6g, cost %.6g", id,
+                pruned ? "pruned" : "completed", took, p->metric, score, cost);
         if (pruned && detail[0])
             fprintf(p->fp, " (%s)", detail);
     }
@@ -100,4 +114,24 @@ void cli_progress_end(cli_progress *p)
         fflush(p->fp);
         p->drawn = 0;
     }
+}
+
+/* Contract in cli.h. */
+void cli_summary_counts(FILE *fp, long completed, long pruned, long failed)
+{
+    long total = completed + pruned + failed;
+
+    fprintf(fp, "%ld trial%s: %ld completed, %ld pruned, %ld failed\n", total,
+            total == 1 ? "" : "s", completed, pruned, failed);
+}
+
+/* Contract in cli.h. */
+void cli_summary_best(FILE *fp, long id, const char *metric, double score,
+                      double cost)
+{
+    char text[64];
+
+    cli_number_text(score, text, sizeof(text));
+    fprintf(fp, "best: trial %ld, %s %s, cost %.6g\n", id,
+            metric ? metric : "score", text, cost);
 }

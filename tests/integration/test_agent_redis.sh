@@ -331,7 +331,7 @@ wait $agent || rc=$?
 expect_rc 0 $rc "agent whose trial vanished ($(cat "$tmp/vanish.out"))"
 grep -q 'trial 1: outcome not recorded: the sweep has no such trial any more' "$tmp/vanish.out" ||
     fail "the agent did not say trial 1 was gone: $(cat "$tmp/vanish.out")"
-grep -q '^trial 2: score 2' "$tmp/vanish.out" ||
+grep -q '^trial 2 completed after [0-9.]* s: score 2' "$tmp/vanish.out" ||
     fail "the agent did not go on to trial 2: $(cat "$tmp/vanish.out")"
 
 cli_test_finish

@@ -6,8 +6,10 @@
 #     worse than the band's threshold is asked to stop, the agent stops its
 #     command (which ignores `protein report`'s exit status 3) and the
 #     trial is recorded as pruned, at the band, not failed; so is a
-#     command that exits 3 when protein report says so, and the agent says
-#     so in both cases;
+#     command that exits 3 when protein report says so, or fails then (a
+#     Python check_call), and the agent says so, and who stopped it, in
+#     each case, as protein run does, in one start and one end line a
+#     trial, then a summary;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -23,6 +25,7 @@ user=$(id -un)
 # train.sh: STEPS reports, 0.3 s apart, of score = BASE(trial) + 1/step;
 # trial 1 has base 1, the others base 10 (or $GOOD_TRIAL's base 0); with
 # OBEY set it exits with `protein report`'s status 3 when told to stop, with
+# FAIL set it exits 1 then (a Python subprocess.check_call raises), with
 # BREAK set it leaves its loop then and exits 0 (the user guide's loop); the
 # step reported is 10 times the report's number plus 0.5 (never a value of
 # the integer parameter steps below, which the optimizer would merge).
@@ -36,6 +39,7 @@ while [ \$i -le \${STEPS:-6} ]; do
     s=\$(awk -v b=\$base -v i=\$i 'BEGIN { print b + 1 / i }')
     "$PROTEIN" report step=\$((i * 10)).5 loss=\$s || {
         rc=\$?; echo "report \$i: exit \$rc"; [ -n "\${OBEY:-}" ] && exit \$rc
+        [ -n "\${FAIL:-}" ] && exit 1
         [ -n "\${BREAK:-}" ] && [ \$rc = 3 ] && break; }
     [ -n "\${SLEEP:-}" ] && sleep \$SLEEP
     i=\$((i + 1))
@@ -78,10 +82,23 @@ for t in 2 3; do
     n=$(field hb $t progress_n)
     [ "$n" -ge 2 ] && [ "$n" -lt 12 ] || fail "hb trial $t: $n reports"
 done
-grep -q 'trial 2: the sweep asks it to stop early' "$tmp/hb.out" ||
-    fail "agent did not say why it stopped trial 2: $(cat "$tmp/hb.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb.out" ||
-    fail "agent did not call stopped trial 2 pruned: $(cat "$tmp/hb.out")"
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.[0-9]*, cost 1 (stopped by hyperband at report 2 after [0-9]* reports) (best 1\.[0-9]*, trial 1)$' "$tmp/hb.out" ||
+    fail "agent did not call stopped trial 2 pruned, or not who stopped it: $(cat "$tmp/hb.out")"
+# as protein run words it: a line as each trial starts, with its
+# parameters, and one as it ends, with its status, value and time (no
+# other line of the agent's own: 1000s of trials stay readable); at the
+# end the counts and the best trial
+for t in 1 2 3; do
+    [ "$(grep -c "^trial $t: started: x = 0\.[0-9]*\$" "$tmp/hb.out")" = 1 ] ||
+        fail "agent: no one start line with trial $t's parameters: $(cat "$tmp/hb.out")"
+done
+grep -q '^trial 1 completed after [0-9.]* s: loss 1\.[0-9]*, cost 1 (best 1\.[0-9]*, trial 1)$' "$tmp/hb.out" ||
+    fail "agent: no end line for trial 1: $(cat "$tmp/hb.out")"
+[ "$(grep -c '^trial ' "$tmp/hb.out")" = 6 ] ||
+    fail "agent: other than one start and one end line a trial: $(cat "$tmp/hb.out")"
+grep -q '^3 trials: 1 completed, 2 pruned, 0 failed$' "$tmp/hb.out" &&
+    grep -q '^best: trial 1, loss 1\.[0-9]*, cost 1$' "$tmp/hb.out" ||
+    fail "agent: no summary at its end: $(cat "$tmp/hb.out")"
 # the trials' CSV and export say who stopped a pruned trial, as protein
 # run's CSV does
 "$PROTEIN" trials hb --status pruned --format csv >"$tmp/pruned.csv"
@@ -110,8 +127,22 @@ OBEY=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hb3 --count 2 -- "$tmp/train.sh" \
     fail "hb3 trial 2 not pruned: $("$PROTEIN" show hb3 2) $(cat "$tmp/hb3.out")"
 grep -q '^report 2: exit 3' "$tmp/hb3.out" && [ ! -e "$tmp/finished.2" ] ||
     fail "hb3 trial 2 did not exit on protein report's status 3: $(cat "$tmp/hb3.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hb3.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hb3.out" ||
     fail "agent did not call trial 2, which exited 3 when told to stop, pruned: $(cat "$tmp/hb3.out")"
+
+# The same with a command that fails when protein report says stop (exit
+# 1, as a Python subprocess.check_call raises): pruned by protein run's
+# rule, at its last report (10.5 at report 2), not a failure without a
+# score.
+sed 's/^name: hb/name: hbf/' "$tmp/hb.yaml" >"$tmp/hbf.yaml"
+"$PROTEIN" create "$tmp/hbf.yaml" >/dev/null 2>&1 || fail "create hbf"
+FAIL=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbf --count 2 -- "$tmp/train.sh" \
+    >"$tmp/hbf.out" 2>&1 || fail "agent hbf: $(cat "$tmp/hbf.out")"
+"$PROTEIN" show hbf 2 >"$tmp/show.out"
+grep -q '^status  *pruned' "$tmp/show.out" && grep -q '^score  *10\.5$' "$tmp/show.out" ||
+    fail "hbf trial 2 not pruned at its last report: $(cat "$tmp/show.out") $(cat "$tmp/hbf.out")"
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.5, cost 1 (stopped by hyperband at report 2 after 2 reports) (best 1\.[0-9]*, trial 1)$' "$tmp/hbf.out" ||
+    fail "agent did not call trial 2, which failed when told to stop, pruned: $(cat "$tmp/hbf.out")"
 
 # The same with the user guide's loop, which leaves its loop on status 3
 # and exits 0: the trial is pruned in Redis, and the agent says so.
@@ -124,7 +155,7 @@ BREAK=1 STEPS=12 SLEEP=0.3 "$PROTEIN" agent hbb --count 2 -- "$tmp/train.sh" \
     fail "hbb trial 2 not pruned: $("$PROTEIN" show hbb 2) $(cat "$tmp/hbb.out")"
 grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
     fail "hbb trial 2 did not leave its loop on status 3: $(cat "$tmp/hbb.out")"
-grep -q '^trial 2 pruned: loss 10\.' "$tmp/hbb.out" ||
+grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hbb.out" ||
     fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
 
 # ------------------------------------------------------------ metric.target

@@ -251,9 +251,9 @@ for p in $pids; do
     wait "$p" || rc=$?
     expect_rc 0 "$rc" "agent $p"
 done
-done_total=$(cat "$tmp"/agent?.out | grep -c '^trial [0-9]*: score ' || true)
+done_total=$(cat "$tmp"/agent?.out | grep -c '^trial [0-9]* completed after [0-9.]* s: score ' || true)
 [ "$done_total" -eq 12 ] || fail "agents ran $done_total trials, expected 12"
-ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\): score .*/\1/p' | sort -n | uniq | wc -l)
+ids=$(cat "$tmp"/agent?.out | sed -n 's/^trial \([0-9]*\) completed after .*/\1/p' | sort -n | uniq | wc -l)
 [ "$ids" -eq 12 ] || fail "agents ran $ids distinct trials, expected 12"
 grep -q 'budget used' "$tmp/agent1.out" || fail "agent does not say the budget is used"
 [ "$(rcli hget "protein:{$U/clitest}:meta" n_trials)" = 12 ] || fail "n_trials in Redis is not 12"
@@ -266,7 +266,7 @@ sweep_yaml more 2
 grep -q "^sweep $U/more: budget 5 trials, 2 used: 3 more to hand out$" "$tmp/budget.out" ||
     fail "budget +3 says: $(cat "$tmp/budget.out")"
 "$PROTEIN" agent more -- "$OBJECTIVE" >"$tmp/more2.out" 2>&1 || fail "agent after a raise"
-[ "$(grep -c '^trial [0-9]*: score ' "$tmp/more2.out")" -eq 3 ] ||
+[ "$(grep -c '^trial [0-9]* completed after [0-9.]* s: score ' "$tmp/more2.out")" -eq 3 ] ||
     fail "the agent ran other than the 3 trials of the raise: $(cat "$tmp/more2.out")"
 "$PROTEIN" status more | grep -q '^budget: 5 of 5 trials' || fail "status after a raise"
 # the trials past the old budget took fresh fallback points (no proteind
@@ -306,11 +306,11 @@ chmod +x "$tmp/mixed.sh"
 rc=0
 "$PROTEIN" agent outcomes -- "$tmp/mixed.sh" >"$tmp/mixed.out" 2>&1 || rc=$?
 expect_rc 0 "$rc" "agent with failing trials"
-grep -q '^trial 1: exit status 3$' "$tmp/mixed.out" ||
+grep -q '^trial 1 failed after [0-9.]* s: exit status 3$' "$tmp/mixed.out" ||
     fail "agent output for exit 3: $(cat "$tmp/mixed.out")"
-grep -q "^trial 2: no result: no 'score=' line in \$PROTEIN_RESULT (it has 'loss=': is the metric misnamed?)" "$tmp/mixed.out" ||
+grep -q "^trial 2 failed after [0-9.]* s: no result: no 'score=' line in \$PROTEIN_RESULT (it has 'loss=': is the metric misnamed?)" "$tmp/mixed.out" ||
     fail "agent output for no score (naming the key it found): $(cat "$tmp/mixed.out")"
-grep -q '^trial 3: killed by signal' "$tmp/mixed.out" ||
+grep -q '^trial 3 failed after [0-9.]* s: killed by signal 9 (Killed); recorded as interrupted$' "$tmp/mixed.out" ||
     fail "agent output for a killed trial"
 [ "$(rcli hget "protein:{$U/outcomes}:trial:1" status)" = failed ] || fail "exit 3 not failed"
 [ "$(rcli hget "protein:{$U/outcomes}:trial:1" exit_status)" = 3 ] || fail "exit status 3 not stored"

@@ -2,7 +2,8 @@
 # test_cli_run_resume.sh - `protein run --resume`: a sweep killed outright
 # goes on from its --out CSV (old rows kept byte for byte, new trials
 # numbered after them, the budget counting them), a spent budget, a grid,
-# and the files it refuses (another config's header, malformed rows) or
+# a rerun without --resume or --overwrite (refused, the file kept), and
+# the files it refuses (another config's header, malformed rows) or
 # mends (a last row cut short). Needs no services.
 set -eu
 
@@ -54,6 +55,52 @@ grep -q '^10 trials: 9 completed, 0 pruned, 1 failed' "$tmp/part.out" ||
     fail "the summary does not count the resumed trials: $(tail -n 6 "$tmp/part.out")"
 [ "$(tail -n +2 "$tmp/part.csv" | cut -d, -f5-8 | sort -u | wc -l)" -eq 10 ] ||
     fail "a resumed sweep suggested a point of its first part again"
+
+# ------------------------------------------------ a rerun over results
+# the same command again, without --resume: refused before the first trial
+# (no trial runs: mark.sh would leave $tmp/ran), naming the file and the
+# two ways on; the earlier sweep's rows are kept byte for byte
+cp "$tmp/part.csv" "$tmp/part.kept"
+cat >"$tmp/mark.sh" <<EOF
+#!/bin/sh
+touch "$tmp/ran"
+exec "$OBJECTIVE"
+EOF
+chmod +x "$tmp/mark.sh"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 4 --seed 3 --out "$tmp/part.csv" \
+    -- "$tmp/mark.sh" >"$tmp/again.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "a rerun over a results file"
+grep -q "^protein run: $tmp/part.csv (--out) exists and holds [0-9]* bytes, an earlier sweep's results; no trial was run and the file is left as it was: add --resume to go on with that sweep, or --overwrite to start a new one over it\$" \
+    "$tmp/again.out" || fail "a rerun over a results file: $(cat "$tmp/again.out")"
+[ ! -e "$tmp/ran" ] || fail "a rerun over a results file ran a trial"
+cmp -s "$tmp/part.csv" "$tmp/part.kept" || fail "a refused rerun changed the file"
+# an empty file is no earlier sweep: written
+: >"$tmp/empty.csv"
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 2 --seed 3 --out "$tmp/empty.csv" \
+    -- "$OBJECTIVE" >"$tmp/empty.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "a sweep into an empty --out file: $(cat "$tmp/empty.out")"
+[ "$(wc -l <"$tmp/empty.csv")" -eq 3 ] || fail "empty --out file: $(cat "$tmp/empty.csv")"
+# --overwrite starts a new sweep over it
+rc=0
+"$PROTEIN" run "$SWEEP" --trials 2 --seed 3 --out "$tmp/part.csv" --overwrite \
+    -- "$OBJECTIVE" >"$tmp/over.out" 2>&1 || rc=$?
+expect_rc 0 "$rc" "--overwrite: $(cat "$tmp/over.out")"
+[ "$(ids "$tmp/part.csv")" = "1 2 " ] || fail "--overwrite: $(cat "$tmp/part.csv")"
+# --overwrite with --resume, or without --out: usage errors
+rc=0
+"$PROTEIN" run "$SWEEP" --out "$tmp/part.csv" --overwrite --resume \
+    -- "$OBJECTIVE" >"$tmp/both.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "--overwrite with --resume"
+grep -q -- "--resume goes on with FILE's sweep and --overwrite starts over: give one" "$tmp/both.out" ||
+    fail "--overwrite with --resume: $(cat "$tmp/both.out")"
+rc=0
+"$PROTEIN" run "$SWEEP" --overwrite -- "$OBJECTIVE" >"$tmp/noout.out" 2>&1 || rc=$?
+expect_rc 2 "$rc" "--overwrite without --out"
+grep -q -- '--overwrite needs --out FILE' "$tmp/noout.out" ||
+    fail "--overwrite without --out: $(cat "$tmp/noout.out")"
+cp "$tmp/part.kept" "$tmp/part.csv"
 
 # killed outright (kill -9) while two trials run: the rows of the trials
 # that finished are resumed, the new trials numbered after the highest
@@ -325,7 +372,7 @@ done
 grep -q "$long" "$tmp/long.csv" || fail "the long value is not in the CSV whole"
 
 # one FILE, one run: while a run writes FILE, a second one given FILE,
-# anew or --resume, is refused with FILE left as it was
+# anew (--overwrite) or --resume, is refused with FILE left as it was
 cat >"$tmp/held.sh" <<EOF
 #!/bin/sh
 touch "$tmp/held.started"
@@ -338,7 +385,7 @@ chmod +x "$tmp/held.sh"
 first=$!
 wait_for test -e "$tmp/held.started"
 cp "$tmp/held.csv" "$tmp/held.before"
-for again in "" --resume; do
+for again in --overwrite --resume; do
     rc=0
     "$PROTEIN" run "$SWEEP" --trials 3 --out "$tmp/held.csv" $again \
         -- "$OBJECTIVE" >"$tmp/again.out" 2>"$tmp/again.err" || rc=$?

@@ -112,7 +112,7 @@ cli_test_redis
 (cd "$tmp/agent" &&
  "$PROTEIN" agent ws-bayes --count 2 >"$tmp/agent.out" 2>&1) ||
     fail "protein agent: $(cat "$tmp/agent.out")"
-sed -n 's/^trial \([0-9]*\): loss_metric \(.*\)$/\1 \2/p' "$tmp/agent.out" >"$tmp/agent.lines"
+sed -n 's/^trial \([0-9]*\) completed after [^:]*: loss_metric \([^,]*\),.*$/\1 \2/p' "$tmp/agent.out" >"$tmp/agent.lines"
 [ "$(wc -l <"$tmp/agent.lines")" -eq 2 ] || fail "agent: $(cat "$tmp/agent.out")"
 : >"$tmp/agent.scores"
 while read -r trial _; do
