@@ -868,7 +868,8 @@ end
 -- keep that trial up to that long past its deadline, trial by trial: the
 -- others due are expired at once, so that a job Slurm said ended never
 -- waits for another's answer. before spares the trials due after the
--- last one it asked about (protein_due read only the earliest). A caller
+-- cut of the protein_due call it asked about (which read only the
+-- earliest, and those due by then). A caller
 -- delays only the expiry of the sweeps its ACL reaches, and never for
 -- more than GRACE_MAX.
 local function expire_after(keys, a, m)
@@ -899,11 +900,37 @@ local function expire_after(keys, a, m)
   return expire(keys, m, grace, before, spare)
 end
 
--- Read-only. ARGV: the most trials to return (1 to DUE_MAX). The running
--- trials whose lease deadline has passed, the earliest first: {the
--- sweep's owner_uid, then per trial {id, claim_key, uid (the claim's, ''
--- when not recorded), deadline}}; a trial key that holds no hash, or
--- whose trial is not running, is left out (expire ends its lease).
+-- The deadline (text, a score of leases) up to which ids (the
+-- WITHSCORES reply of a read of at most n leases due, the earliest
+-- first) holds every lease due: '0' when it holds none. When leases tied
+-- with its last one were left beyond n, the cut falls before them (on
+-- the last one read, should all n tie: a bound that never moves would
+-- hold the same n forever).
+local function due_cut(P, ids, n)
+  if #ids == 0 then
+    return '0'
+  end
+  local last = ids[#ids]
+  if #ids < 2 * n or redis.call('ZCOUNT', P .. 'leases', '-inf', last) <= n then
+    return last
+  end
+  for i = #ids - 2, 2, -2 do
+    if tonumber(ids[i]) < tonumber(last) then
+      return ids[i]
+    end
+  end
+  return last
+end
+
+-- Read-only. ARGV: the most leases to read (1 to DUE_MAX). Reads the
+-- leases whose deadline has passed, the earliest first, up to that many:
+-- {the sweep's owner_uid, cut, then per running trial {id, claim_key,
+-- uid (the claim's, '' when not recorded), deadline}}. A lease whose
+-- trial key holds no hash, whose trial is not running or has no claim
+-- key, is read but left out of the list (expire ends it unasked: there
+-- is no job to ask about). cut (due_cut) is the deadline the read went
+-- up to: an expire bounded by it (before) ends only leases this call
+-- read, never one that fell due after it or beyond the count.
 local function due(keys, a, m)
   local P = prefix_of(keys[1])
   local n = whole(a[1])
@@ -914,9 +941,9 @@ local function due(keys, a, m)
   if err then
     return err
   end
-  local out = {m.owner_uid}
   local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now(),
                          'WITHSCORES', 'LIMIT', 0, n)
+  local out = {m.owner_uid, due_cut(P, ids, n)}
   for i = 1, #ids, 2 do
     local tk = P .. 'trial:' .. ids[i]
     if type_of(tk) == 'hash' then

@@ -995,7 +995,7 @@ static void test_lease_extend(void)
     pq_trial_record *r;
     size_t n_due = 0;
     long owner = -1, n = -1;
-    double deadline = 0, b_deadline = 0;
+    double deadline = 0, b_deadline = 0, cut = -1;
     int leader = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("extend", (sweep_opts){.lease_seconds = 1,
@@ -1006,13 +1006,13 @@ static void test_lease_extend(void)
     CU_ASSERT_EQUAL(leader, 1);
     pq_trial *a = claim_ok("extend", "ext-a");
     pq_trial *b = claim_ok("extend", "ext-b");
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner),
-                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL(n_due, 0);
     CU_ASSERT_EQUAL(owner, OWNER);
     sleep_s(1.2);
     CU_ASSERT_EQUAL_FATAL(
-        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n_due, 2);
     CU_ASSERT_EQUAL(due[0].id, a->id);
     CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-a");
@@ -1020,14 +1020,15 @@ static void test_lease_extend(void)
     CU_ASSERT(due[0].deadline > unix_now() - 1);
     CU_ASSERT_STRING_EQUAL(due[1].claim_key, "ext-b");
     b_deadline = due[1].deadline;
+    CU_ASSERT_EQUAL(cut, b_deadline);
     free(due);
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner),
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner, &cut),
                     PQ_OK);
     CU_ASSERT_EQUAL(n_due, 1);
     free(due);
-    CU_ASSERT_EQUAL(
-        pq_leases_due(ctx, "extend", PQ_DUE_MAX + 1, &due, &n_due, &owner),
-        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", PQ_DUE_MAX + 1, &due, &n_due,
+                                  &owner, &cut),
+                    PQ_EINVAL);
 
     /* the right claim key: renewed by the trial's lease from now */
     CU_ASSERT_EQUAL(
@@ -1088,13 +1089,14 @@ static void test_lease_extend(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "completed, not running"));
     sleep_s(1.2);
     CU_ASSERT_EQUAL_FATAL(
-        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n_due, 1);
     CU_ASSERT_EQUAL(due[0].id, c->id);
     CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-c");
     free(due);
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "absent", 16, &due, &n_due, &owner),
-                    PQ_ENOSWEEP);
+    CU_ASSERT_EQUAL(
+        pq_leases_due(ctx, "absent", 16, &due, &n_due, &owner, &cut),
+        PQ_ENOSWEEP);
     pq_trial_free(a);
     pq_trial_free(b);
     pq_trial_free(c);
@@ -2122,6 +2124,107 @@ static int cli_is(const char *want, const char *a0, const char *a1,
     return redis_harness_cli_is(&server, want, args);
 }
 
+/* The deadline of trial id's lease in sweep "cut", as the leases hold
+ * it (0 when it holds none). */
+static double cut_lease(long id)
+{
+    char idb[24];
+    snprintf(idb, sizeof idb, "%ld", id);
+    char *out = cli("ZSCORE", "protein:{cut}:leases", idb, NULL);
+    double v = out && *out ? strtod(out, NULL) : 0;
+    free(out);
+    return v;
+}
+
+/* protein_due's cut: the deadline its read went up to. An expiry bounded
+ * by it clears the lease entries the read passed over (a running trial
+ * with no claim key, an entry of no trial), and never a lease that fell
+ * due after the read (a read that listed no trial had no bound, and
+ * ended such a trial without proteind asking Slurm about it); nor one
+ * beyond the count read, even tied with the last one read. */
+static void test_due_cut(void)
+{
+    pq_due_lease *due = NULL;
+    pq_trial_record *r;
+    size_t n_due = 0;
+    long owner = -1, n = -1;
+    double cut = -1;
+    int leader = -1;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("cut", (sweep_opts){.lease_seconds = 1, .max_retries = 1}),
+        PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "cut", "C", 60000, &leader),
+                    PQ_OK);
+    /* none due: the cut is 0 */
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_EQUAL(cut, 0);
+    /* a: running without a claim key; b due 0.4 s after a */
+    pq_trial *a = claim_ok("cut", "cut-a");
+    pq_trial *b = NULL;
+    char tk[48];
+    snprintf(tk, sizeof tk, "protein:{cut}:trial:%ld", a->id);
+    free(cli("HDEL", tk, "claim_key", NULL));
+    free(cli("ZADD", "protein:{cut}:leases", "1", "999"));
+    sleep_s(0.4);
+    b = claim_ok("cut", "cut-b");
+    double a_deadline = cut_lease(a->id);
+    sleep_s(a_deadline - unix_now() + 0.1);
+    /* a and entry 999 are due, read and left out; b is not due yet */
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_PTR_NULL(due);
+    CU_ASSERT_EQUAL(cut, a_deadline);
+    /* b falls due after the read: the expiry by its cut clears a and 999,
+     * and leaves b running */
+    sleep_s(cut_lease(b->id) - unix_now() + 0.1);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 60, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(cut_lease(999), 0);
+    r = record("cut", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    r = record("cut", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    /* the next read names b, up to its own deadline */
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n_due, 1);
+    CU_ASSERT_EQUAL(due[0].id, b->id);
+    CU_ASSERT_EQUAL(cut, due[0].deadline);
+    CU_ASSERT_EQUAL(cut, cut_lease(b->id));
+    free(due);
+
+    /* read one of three (900 before 901 and 902, tied): the cut is 900's,
+     * not past 901 read, which 902 ties */
+    free(cli("ZADD", "protein:{cut}:leases", "100.5", "900"));
+    free(cli("ZADD", "protein:{cut}:leases", "200.25", "901"));
+    free(cli("ZADD", "protein:{cut}:leases", "200.25", "902"));
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 2, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(cut, 100.5);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    /* all read tie with one left: the cut moves on all the same */
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 1, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(cut, 200.25);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    r = record("cut", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 /* The running trials of a sweep are listed from its leases: those and
  * only those, whatever their ids, with the rest still listed in full. */
 static void test_list_running(void)
@@ -2572,6 +2675,7 @@ static const cunit_test tests[] = {
     {"a late outcome tried again", test_spool_apply_try_late},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"a running job's lease extended by its coordinator", test_lease_extend},
+    {"an expiry bounded by protein_due's cut", test_due_cut},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
