@@ -1777,8 +1777,13 @@ end
 -- when that claim is the trial's last one: a release that comes late
 -- (spooled on the node while Redis was down) must not take the trial
 -- from the run of a requeued task that resumed it since under the same
--- key, nor one the given-up claim never reached. Returns the trial id,
--- or 0 when nothing was released.
+-- key, nor one the given-up claim never reached. A stopped sweep claims
+-- no retry (it resumes only a requeued task's trial, by its key): there
+-- the trial ends as interrupted instead, as its task's end would have
+-- ended it, with an interrupted observation, and the key keeps it, so
+-- that the job's next requeue still resumes it; on the retry list it
+-- would stay queued for good. Returns the trial id, or 0 when nothing
+-- was released.
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
@@ -1786,7 +1791,10 @@ local function release(keys, a)
      (a[3] ~= nil and a[3] ~= '' and not string.match(a[3], '^%x+$')) then
     return fail('EINVAL', 'a release needs a claim key and a reason (and a hex token)')
   end
-  local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry'})
+  local stopped = redis.call('HGET', meta, 'state') == 'stopped'
+  local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry',
+                              'observations'}) or
+              (stopped and counters_ok(meta, nil, 'interrupted'))
   if err then
     return err
   end
@@ -1804,9 +1812,17 @@ local function release(keys, a)
     return 0
   end
   redis.call('ZREM', P .. 'leases', id)
+  redis.call('HDEL', P .. 'private', 'token:' .. id)
+  if stopped then
+    count(meta, nil, 'interrupted')
+    redis.call('HSET', tk, 'status', 'interrupted', 'ended_at', stamp(now()), 'error',
+               'released: ' .. short(a[2]) .. ' (the sweep is stopped)')
+    observe(P, id, 'interrupted', redis.call('HGET', P .. 'private', 'packed:' .. id),
+            redis.call('HGET', tk, 'fallback'))
+    return tonumber(id)
+  end
   redis.call('HDEL', P .. 'claims', a[1])
   redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. short(a[2]))
-  redis.call('HDEL', P .. 'private', 'token:' .. id)
   redis.call('RPUSH', P .. 'retry', id)
   return tonumber(id)
 end

@@ -812,8 +812,11 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
  * given-up claim's own (pq_claim_request.token_out): the trial is released
  * only while that claim is its last, not once a later claim under the
  * same key (a requeued task) resumed it, nor when that claim never
- * reached the server. *trial_id (may be NULL) receives its id, 0 when
- * nothing was released. */
+ * reached the server. In a stopped sweep, which claims no retry, the
+ * trial ends as interrupted instead (error "released: REASON (the sweep
+ * is stopped)"), its token revoked and the key still holding it, so
+ * that a requeued task of its job resumes it. *trial_id (may be NULL)
+ * receives its id, 0 when nothing was released. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *token, const char *reason, long *trial_id);
 

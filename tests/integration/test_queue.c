@@ -2472,6 +2472,83 @@ static void test_expire_chunks(void)
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
 }
 
+/* A stopped sweep's requeued task resumes its trial, but the claim
+ * timed out on the node and the plugin releases it (Redis served it
+ * late): the trial ends as interrupted, its key still holding it, for
+ * the job's next requeue to resume; on the retry list, which a stopped
+ * sweep never claims, it stayed queued for good. A paused sweep's
+ * release still queues the trial, for its resume. */
+static void test_stopped_sweep_release(void)
+{
+    pq_claim_request q = req_for("s-new");
+    pq_trial *x = NULL;
+    pq_trial_record *r;
+    pq_sweep_info *info = NULL;
+    long id = -1;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "strand", a->id, a->token, "preempted"),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand", "stop", OWNER), PQ_OK);
+    pq_trial *a2 = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL_FATAL(a2->id, a->id);
+    CU_ASSERT_TRUE(a2->resumed);
+    char *len = cli("XLEN", "protein:{strand}:observations", NULL, NULL);
+    long n_obs = len ? atol(len) : -1;
+    free(len);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, a->id);
+    r = record("strand", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
+    pq_trial_record_free(r);
+    len = cli("XLEN", "protein:{strand}:observations", NULL, NULL);
+    CU_ASSERT(len && atol(len) == n_obs + 1);
+    free(len);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    /* its token is revoked; a second release finds nothing running */
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand", a2->id, a2->token, 0.5, 1),
+                    PQ_ETOKEN);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 0);
+    /* the job's next requeue resumes it, and its outcome counts */
+    pq_trial *a3 = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL(a3->id, a->id);
+    CU_ASSERT_TRUE(a3->resumed);
+    CU_ASSERT_EQUAL(a3->attempts, 3);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand", a3->id, a3->token, 0.5, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "strand", &q, &x), PQ_ESTOPPED);
+
+    /* paused: back to the retry list, which the sweep's resume serves */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand2", (sweep_opts){0}), PQ_OK);
+    pq_trial *b = claim_ok("strand2", "s-held");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "pause", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand2", "s-held", b->token, "timed out", &id),
+        PQ_OK);
+    CU_ASSERT_EQUAL(id, b->id);
+    r = record("strand2", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "resume", OWNER), PQ_OK);
+    pq_trial *b2 = claim_ok("strand2", "s-other");
+    CU_ASSERT_EQUAL(b2->id, b->id);
+    pq_trial_free(a);
+    pq_trial_free(a2);
+    pq_trial_free(a3);
+    pq_trial_free(b);
+    pq_trial_free(b2);
+}
+
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
  * running or interrupted trial under the same claim key and records its
  * outcome ("running trials finish and are recorded"); so does a paused
@@ -2666,6 +2743,8 @@ static const cunit_test tests[] = {
     {"an expiry spares the trials it names, alone", test_expire_spares_trials},
     {"a stopped sweep resumes a requeued task's trial",
      test_stopped_sweep_resumes},
+    {"a stopped sweep's resumed trial released ends interrupted",
+     test_stopped_sweep_release},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
