@@ -873,10 +873,12 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
  * stays: the trial ended otherwise (another claim's outcome came first,
  * a late one of a claim whose lease expired, or the retry's), or the
  * release's claim holds no trial. PQ_EDONE after answered tries only is
- * PQ_ESTATE, the repeat it is refused as. Returns pq_spool_apply's code,
- * read so. */
+ * PQ_ESTATE, the repeat it is refused as. released (may be NULL)
+ * receives a release's trial id (pq_release's: 0 when nothing was
+ * released, nor on a failure), 0 for any other record. Returns
+ * pq_spool_apply's code, read so. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
-                       int *unanswered);
+                       int *unanswered, long *released);
 
 typedef struct pq_spool_stats {
     size_t applied; /* recorded now, file removed */

@@ -2031,13 +2031,15 @@ static void test_spool_apply_try_late(void)
     late = completion("trylate", a, 0.5, 1);
     retry = completion("trylate", b, 0.7, 1);
     CU_ASSERT_EQUAL(pq_spool_apply(ctx, &late), PQ_OK);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &retry, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &retry, &unanswered, NULL),
+                    PQ_ESTATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "suspended-job"));
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered, NULL), PQ_OK);
     CU_ASSERT_EQUAL(pq_complete(ctx, "trylate", a->id, a->token, 0.5, 1),
                     PQ_EDONE);
     unanswered = 0;
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered, NULL),
+                    PQ_ESTATE);
     pq_trial_record *r = record("trylate", a->id);
     CU_ASSERT_EQUAL(r->score, 0.5);
     pq_trial_record_free(r);
@@ -2048,23 +2050,42 @@ static void test_spool_apply_try_late(void)
 
 /* An outcome tried again: "already ended" is the outcome's own doing
  * only when an earlier try went unanswered (pq_spool_apply_try); an
- * answered try leaves *unanswered as it was. */
+ * answered try leaves *unanswered as it was. A release's trial id comes
+ * back through it (0: nothing released, or not a release). */
 static void test_spool_apply_try(void)
 {
     int unanswered = 0;
+    long released = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("tryagain", (sweep_opts){0}), PQ_OK);
     pq_trial *t = claim_ok("tryagain", "a1");
     pq_spool_record rec = completion("tryagain", t, 0.5, 1);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, NULL), PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 0);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, NULL),
+                    PQ_ESTATE);
     CU_ASSERT_EQUAL(unanswered, 0);
     unanswered = 1;
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, &released),
+                    PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 1);
+    CU_ASSERT_EQUAL(released, 0);
     expect_observations("tryagain", 1);
+
+    pq_trial *u = claim_ok("tryagain", "a2");
+    pq_spool_record rel = {.kind = PQ_SPOOL_RELEASE};
+    snprintf(rel.sweep, sizeof rel.sweep, "tryagain");
+    snprintf(rel.claim_key, sizeof rel.claim_key, "a2");
+    snprintf(rel.token, sizeof rel.token, "%s", u->token);
+    snprintf(rel.text, sizeof rel.text, "timed out");
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(released, u->id);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(released, 0);
     pq_trial_free(t);
+    pq_trial_free(u);
 }
 
 /* A spool record whose sweep name, token or claim key does not fit its
