@@ -785,8 +785,10 @@ end
 
 -- Ends the lease of trial id (deadline: its lease's, a number) of the
 -- sweep of meta (m its meta): a running trial becomes lost, or queued for
--- a retry within max_retries, with a "lost" observation; any other
--- (ended, or no trial hash: a broken entry) just leaves the leases.
+-- a retry within max_retries unless the sweep is stopped (which claims
+-- no retry: the trial would stay queued for good), with a "lost"
+-- observation; any other (ended, or no trial hash: a broken entry) just
+-- leaves the leases.
 local function end_lease(meta, m, id, deadline, t_now)
   local P = prefix_of(meta)
   local tk = P .. 'trial:' .. id
@@ -811,7 +813,7 @@ local function end_lease(meta, m, id, deadline, t_now)
   local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
                    string.sub(holder, 1, FIELD_MAX) .. ')'
   local retries = whole(t[2], true) or m.max_retries
-  if retries < m.max_retries then
+  if retries < m.max_retries and m.state ~= 'stopped' then
     redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
     redis.call('RPUSH', P .. 'retry', id)
   else

@@ -2498,7 +2498,8 @@ static void test_expire_chunks(void)
  * late): the trial ends as interrupted, its key still holding it, for
  * the job's next requeue to resume; on the retry list, which a stopped
  * sweep never claims, it stayed queued for good. A paused sweep's
- * release still queues the trial, for its resume. */
+ * release still queues the trial, for its resume. A stopped sweep's
+ * expired lease ends its trial lost, never queued for a retry. */
 static void test_stopped_sweep_release(void)
 {
     pq_claim_request q = req_for("s-new");
@@ -2563,11 +2564,29 @@ static void test_stopped_sweep_release(void)
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "resume", OWNER), PQ_OK);
     pq_trial *b2 = claim_ok("strand2", "s-other");
     CU_ASSERT_EQUAL(b2->id, b->id);
+    /* stopped: a lease that runs out ends the trial lost, retries left
+     * or not: a retry queued would never be claimed */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand3", (sweep_opts){.lease_seconds = 1,
+                                                             .max_retries = 1}),
+                          PQ_OK);
+    pq_trial *c = claim_ok("strand3", "s-gone");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand3", "stop", OWNER), PQ_OK);
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "strand3", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 1);
+    r = record("strand3", c->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand3", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
     pq_trial_free(a);
     pq_trial_free(a2);
     pq_trial_free(a3);
     pq_trial_free(b);
     pq_trial_free(b2);
+    pq_trial_free(c);
 }
 
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
