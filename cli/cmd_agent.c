@@ -96,7 +96,7 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
     *sig = 0;
     for (;;) {
         rc = c->req ? pq_claim(a->ctx, a->run.sweep, c->req, c->trial)
-                    : pq_spool_apply_try(a->ctx, c->outcome, &unanswered);
+                    : pq_spool_apply_try(a->ctx, c->outcome, &unanswered, NULL);
         if (rc != PQ_EIO ||
             protein_clock_seconds(CLOCK_MONOTONIC) + pause / 1000.0 > deadline)
             return rc;

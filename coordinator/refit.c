@@ -10,7 +10,8 @@
  *   2. expire running trials whose lease ran out (pq_expire_leases applies
  *      the retry policy; the lost outcomes arrive through the stream);
  *      with Slurm support (--slurm, slurm.c), first renew the leases of
- *      those whose job slurmctld says still runs (keep_running);
+ *      those whose job slurmctld says still runs (keep_running), and
+ *      expire only leases that read saw;
  *   3. read the sweep's demand (queue_target): the ready queue is kept as
  *      deep as the running trials plus the claims waiting for a point, so
  *      a burst of claims as wide as the array's throttle is served from
@@ -761,16 +762,17 @@ static int short_of(const proteind_sweep *s, long depth)
  * trials whose job's state is not known yet (slurm.c asks slurmctld
  * meanwhile, or slurmctld is silent): their ids go to spare (*n_spare of
  * them, PQ_DUE_MAX at most), for the caller to keep each up to
- * PROTEIND_SLURM_GRACE_S past its own deadline. *before is set to the
- * last deadline read (0 when none was), so that the caller expires none
- * that fell due after this read, or beyond the PQ_DUE_MAX read: those
- * were not asked about, and the next turn reads them. The trial's
+ * PROTEIND_SLURM_GRACE_S past its own deadline. *cut is set to the cut
+ * of the read (pq_leases_due: 0 when none was due), for the caller to
+ * expire none due after it: a lease that fell due after this read, or
+ * beyond the PQ_DUE_MAX read, was not asked about, and the next turn
+ * reads it. The trial's
  * claim key and uid are written by the sweep's owner as much as by the
  * plugin: they keep a trial of the owner's own sweep running at most as
  * long as some job of the owner, or of the claim's user, runs under that
  * key. */
 static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
-                        size_t *n_spare, double *before)
+                        size_t *n_spare, double *cut)
 {
     pq_due_lease *due = NULL;
     size_t n = 0;
@@ -780,19 +782,15 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
     int rc;
 
     *n_spare = 0;
-    *before = 0;
-    rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner);
-    if (rc != PQ_OK)
-        return rc;
     /* More may be due at the expiry than were read: a lease that fell due
      * since this read, or beyond the first PQ_DUE_MAX. The caller expires
-     * none due after the last one read, which it would end unasked; those
-     * renewed or expired leave the front, so the next turns read the
-     * rest. With none read the expiry has no bound: it clears the lease
-     * entries protein_due passes over (no running trial, no claim key),
-     * which no later read would name. */
-    if (n > 0)
-        *before = due[n - 1].deadline;
+     * none due after the cut, which it would end unasked; those renewed
+     * or expired leave the front, so the next turns read the rest. The
+     * lease entries the read passes over (no running trial, no claim key)
+     * are within the cut: the expiry clears them. */
+    rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner, cut);
+    if (rc != PQ_OK)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         int job = proteind_slurm_job(due[i].claim_key, owner, due[i].uid, state,
                                      sizeof state);
@@ -830,7 +828,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     long expired = 0, depth = 0;
     long spare[PQ_DUE_MAX];
     size_t n_spare = 0;
-    double before = 0;
+    double due_cut = 0;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
 
@@ -856,11 +854,12 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     }
     pq_observations_free(obs, n);
 
-    if (proteind_slurm_on() &&
-        (rc = keep_running(ctx, s, spare, &n_spare, &before)) != PQ_OK)
-        return rc;
-    rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S, before,
-                                spare, n_spare, &expired);
+    if (!proteind_slurm_on())
+        rc = pq_expire_leases(ctx, s->name, &expired);
+    else if ((rc = keep_running(ctx, s, spare, &n_spare, &due_cut)) == PQ_OK &&
+             due_cut > 0)
+        rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S,
+                                    due_cut, spare, n_spare, &expired);
     if (rc != PQ_OK)
         return rc;
     if (expired > 0)

@@ -166,21 +166,6 @@ static void describe(const pq_spool_record *rec, char *buf, size_t len)
         snprintf(buf, len, "sweep %s trial %ld", rec->sweep, rec->trial_id);
 }
 
-/* pq_spool_apply_try, but a release's trial id (pq_release: 0 when
- * nothing was released) goes to *released. */
-static int apply_try(pq_context *ctx, const pq_spool_record *rec,
-                     int *unanswered, long *released)
-{
-    int rc;
-
-    if (rec->kind != PQ_SPOOL_RELEASE)
-        return pq_spool_apply_try(ctx, rec, unanswered);
-    rc = pq_release(ctx, rec->sweep, rec->claim_key, rec->token, rec->text,
-                    released);
-    *unanswered |= rc == PQ_EIO && ctx->unanswered;
-    return rc;
-}
-
 int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec, double started,
                          long *released)
@@ -210,8 +195,9 @@ int spank_protein_record(const spank_protein_config *cfg,
                         what);
             return -1;
         }
-        rc = ctx->err != PQ_OK ? ctx->err
-                               : apply_try(ctx, rec, &unanswered, &released_id);
+        rc = ctx->err != PQ_OK
+                 ? ctx->err
+                 : pq_spool_apply_try(ctx, rec, &unanswered, &released_id);
         if (rc != PQ_EIO)
             break;
         snprintf(why, sizeof(why), "%s", ctx->errstr);

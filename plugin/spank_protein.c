@@ -415,7 +415,8 @@ static void release_abandoned_claim(void)
         return;
     if (released > 0)
         slurm_info("protein: sweep %s: claim %s timed out on the node; "
-                   "released: trial %ld goes back to the retry list",
+                   "released: trial %ld goes back to the retry list (or "
+                   "ends as interrupted when the sweep is stopped)",
                    rec.sweep, rec.claim_key, released);
     else if (released == 0)
         slurm_info("protein: sweep %s: claim %s timed out on the node; "

@@ -323,8 +323,10 @@ int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
                             sweep, PQ_DUE_MAX, n_spare);
     snprintf(text[0], sizeof text[0], "%ld", grace_s);
     text[1][0] = '\0';
+    /* %.17g: the very deadline pq_leases_due read (its cut), not one
+     * rounded below it, which would keep that lease forever */
     if (before > 0)
-        snprintf(text[1], sizeof text[1], "%.6f", before);
+        snprintf(text[1], sizeof text[1], "%.17g", before);
     for (size_t i = 0; i < n_spare; i++)
         snprintf(text[2 + i], sizeof text[2 + i], "%ld", spare[i]);
     for (size_t i = 0; i < 2 + n_spare; i++)
@@ -367,7 +369,7 @@ static int due_entry(const pq_reply *e, pq_due_lease *d)
 
 /* Contract in protein_queue.h. */
 int pq_leases_due(pq_context *ctx, const char *sweep, int max,
-                  pq_due_lease **due, size_t *n, long *owner_uid)
+                  pq_due_lease **due, size_t *n, long *owner_uid, double *cut)
 {
     char mb[16];
     const char *argv[1] = {mb};
@@ -379,6 +381,7 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
     *due = NULL;
     *n = 0;
     *owner_uid = -1;
+    *cut = 0;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (max < 1 || max > PQ_DUE_MAX)
@@ -389,28 +392,32 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
     rc = pq_sweep_fcall(ctx, sweep, "protein_due", 1, NULL, 1, argv, NULL, &r);
     if (rc != PQ_OK)
         return rc;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-        r->elements > (size_t)max + 1 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER) {
+    /* {owner_uid, cut, trial...} */
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+        r->elements > (size_t)max + 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER ||
+        r->element[1]->type != REDIS_REPLY_STRING ||
+        !(pq_parse_double(r->element[1]->str, -1) >= 0)) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_EPROTO,
                             "sweep '%s': malformed reply of protein_due",
                             sweep);
     }
-    if (r->elements > 1 && !(out = calloc(r->elements - 1, sizeof *out))) {
+    if (r->elements > 2 && !(out = calloc(r->elements - 2, sizeof *out))) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
     }
-    for (size_t i = 1; i < r->elements; i++)
+    for (size_t i = 2; i < r->elements; i++)
         if (!due_entry(r->element[i], &out[got++])) {
             free(out);
             pq_reply_free(r);
             return pq_set_error(ctx, PQ_EPROTO,
                                 "sweep '%s': malformed trial %zu in the reply "
                                 "of protein_due",
-                                sweep, i);
+                                sweep, i - 1);
         }
     *owner_uid = (long)r->element[0]->integer;
+    *cut = pq_parse_double(r->element[1]->str, 0);
     pq_reply_free(r);
     *due = out;
     *n = got;

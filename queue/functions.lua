@@ -785,8 +785,10 @@ end
 
 -- Ends the lease of trial id (deadline: its lease's, a number) of the
 -- sweep of meta (m its meta): a running trial becomes lost, or queued for
--- a retry within max_retries, with a "lost" observation; any other
--- (ended, or no trial hash: a broken entry) just leaves the leases.
+-- a retry within max_retries unless the sweep is stopped (which claims
+-- no retry: the trial would stay queued for good), with a "lost"
+-- observation; any other (ended, or no trial hash: a broken entry) just
+-- leaves the leases.
 local function end_lease(meta, m, id, deadline, t_now)
   local P = prefix_of(meta)
   local tk = P .. 'trial:' .. id
@@ -811,7 +813,7 @@ local function end_lease(meta, m, id, deadline, t_now)
   local err_text = 'lease expired at ' .. stamp(deadline) .. ' (no outcome from ' ..
                    string.sub(holder, 1, FIELD_MAX) .. ')'
   local retries = whole(t[2], true) or m.max_retries
-  if retries < m.max_retries then
+  if retries < m.max_retries and m.state ~= 'stopped' then
     redis.call('HSET', tk, 'status', 'queued', 'error', err_text, 'retries', retries + 1)
     redis.call('RPUSH', P .. 'retry', id)
   else
@@ -868,7 +870,8 @@ end
 -- keep that trial up to that long past its deadline, trial by trial: the
 -- others due are expired at once, so that a job Slurm said ended never
 -- waits for another's answer. before spares the trials due after the
--- last one it asked about (protein_due read only the earliest). A caller
+-- cut of the protein_due call it asked about (which read only the
+-- earliest, and those due by then). A caller
 -- delays only the expiry of the sweeps its ACL reaches, and never for
 -- more than GRACE_MAX.
 local function expire_after(keys, a, m)
@@ -899,11 +902,37 @@ local function expire_after(keys, a, m)
   return expire(keys, m, grace, before, spare)
 end
 
--- Read-only. ARGV: the most trials to return (1 to DUE_MAX). The running
--- trials whose lease deadline has passed, the earliest first: {the
--- sweep's owner_uid, then per trial {id, claim_key, uid (the claim's, ''
--- when not recorded), deadline}}; a trial key that holds no hash, or
--- whose trial is not running, is left out (expire ends its lease).
+-- The deadline (text, a score of leases) up to which ids (the
+-- WITHSCORES reply of a read of at most n leases due, the earliest
+-- first) holds every lease due: '0' when it holds none. When leases tied
+-- with its last one were left beyond n, the cut falls before them (on
+-- the last one read, should all n tie: a bound that never moves would
+-- hold the same n forever).
+local function due_cut(P, ids, n)
+  if #ids == 0 then
+    return '0'
+  end
+  local last = ids[#ids]
+  if #ids < 2 * n or redis.call('ZCOUNT', P .. 'leases', '-inf', last) <= n then
+    return last
+  end
+  for i = #ids - 2, 2, -2 do
+    if tonumber(ids[i]) < tonumber(last) then
+      return ids[i]
+    end
+  end
+  return last
+end
+
+-- Read-only. ARGV: the most leases to read (1 to DUE_MAX). Reads the
+-- leases whose deadline has passed, the earliest first, up to that many:
+-- {the sweep's owner_uid, cut, then per running trial {id, claim_key,
+-- uid (the claim's, '' when not recorded), deadline}}. A lease whose
+-- trial key holds no hash, whose trial is not running or has no claim
+-- key, is read but left out of the list (expire ends it unasked: there
+-- is no job to ask about). cut (due_cut) is the deadline the read went
+-- up to: an expire bounded by it (before) ends only leases this call
+-- read, never one that fell due after it or beyond the count.
 local function due(keys, a, m)
   local P = prefix_of(keys[1])
   local n = whole(a[1])
@@ -914,9 +943,9 @@ local function due(keys, a, m)
   if err then
     return err
   end
-  local out = {m.owner_uid}
   local ids = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now(),
                          'WITHSCORES', 'LIMIT', 0, n)
+  local out = {m.owner_uid, due_cut(P, ids, n)}
   for i = 1, #ids, 2 do
     local tk = P .. 'trial:' .. ids[i]
     if type_of(tk) == 'hash' then
@@ -1750,8 +1779,13 @@ end
 -- when that claim is the trial's last one: a release that comes late
 -- (spooled on the node while Redis was down) must not take the trial
 -- from the run of a requeued task that resumed it since under the same
--- key, nor one the given-up claim never reached. Returns the trial id,
--- or 0 when nothing was released.
+-- key, nor one the given-up claim never reached. A stopped sweep claims
+-- no retry (it resumes only a requeued task's trial, by its key): there
+-- the trial ends as interrupted instead, as its task's end would have
+-- ended it, with an interrupted observation, and the key keeps it, so
+-- that the job's next requeue still resumes it; on the retry list it
+-- would stay queued for good. Returns the trial id, or 0 when nothing
+-- was released.
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
@@ -1759,7 +1793,10 @@ local function release(keys, a)
      (a[3] ~= nil and a[3] ~= '' and not string.match(a[3], '^%x+$')) then
     return fail('EINVAL', 'a release needs a claim key and a reason (and a hex token)')
   end
-  local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry'})
+  local stopped = redis.call('HGET', meta, 'state') == 'stopped'
+  local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry',
+                              'observations'}) or
+              (stopped and counters_ok(meta, nil, 'interrupted'))
   if err then
     return err
   end
@@ -1777,9 +1814,17 @@ local function release(keys, a)
     return 0
   end
   redis.call('ZREM', P .. 'leases', id)
+  redis.call('HDEL', P .. 'private', 'token:' .. id)
+  if stopped then
+    count(meta, nil, 'interrupted')
+    redis.call('HSET', tk, 'status', 'interrupted', 'ended_at', stamp(now()), 'error',
+               'released: ' .. short(a[2]) .. ' (the sweep is stopped)')
+    observe(P, id, 'interrupted', redis.call('HGET', P .. 'private', 'packed:' .. id),
+            redis.call('HGET', tk, 'fallback'))
+    return tonumber(id)
+  end
   redis.call('HDEL', P .. 'claims', a[1])
   redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. short(a[2]))
-  redis.call('HDEL', P .. 'private', 'token:' .. id)
   redis.call('RPUSH', P .. 'retry', id)
   return tonumber(id)
 end

@@ -820,8 +820,11 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
  * given-up claim's own (pq_claim_request.token_out): the trial is released
  * only while that claim is its last, not once a later claim under the
  * same key (a requeued task) resumed it, nor when that claim never
- * reached the server. *trial_id (may be NULL) receives its id, 0 when
- * nothing was released. */
+ * reached the server. In a stopped sweep, which claims no retry, the
+ * trial ends as interrupted instead (error "released: REASON (the sweep
+ * is stopped)"), its token revoked and the key still holding it, so
+ * that a requeued task of its job resumes it. *trial_id (may be NULL)
+ * receives its id, 0 when nothing was released. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *token, const char *reason, long *trial_id);
 
@@ -878,10 +881,12 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
  * stays: the trial ended otherwise (another claim's outcome came first,
  * a late one of a claim whose lease expired, or the retry's), or the
  * release's claim holds no trial. PQ_EDONE after answered tries only is
- * PQ_ESTATE, the repeat it is refused as. Returns pq_spool_apply's code,
- * read so. */
+ * PQ_ESTATE, the repeat it is refused as. released (may be NULL)
+ * receives a release's trial id (pq_release's: 0 when nothing was
+ * released, nor on a failure), 0 for any other record. Returns
+ * pq_spool_apply's code, read so. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
-                       int *unanswered);
+                       int *unanswered, long *released);
 
 typedef struct pq_spool_stats {
     size_t applied; /* recorded now, file removed */
@@ -924,10 +929,10 @@ int pq_expire_leases(pq_context *ctx, const char *sweep, long *expired);
  * grace_s seconds ago or less (0 to PQ_EXPIRE_GRACE_MAX, else PQ_EINVAL):
  * a coordinator that has no answer yet from Slurm about a trial's job
  * keeps that trial that long, and expires the others due at once. With
- * before > 0 (a deadline as pq_leases_due gives it), only those due at
- * or before it: a coordinator that read only the earliest trials due
- * (PQ_DUE_MAX of them) expires none due after the last it asked about.
- * All in the server's calls, each atomic. */
+ * before > 0 (the cut of a pq_leases_due call), only those due at or
+ * before it: a coordinator expires none it did not read (one that fell
+ * due after the read, or beyond the PQ_DUE_MAX read); with before = 0,
+ * every one due. All in the server's calls, each atomic. */
 int pq_expire_leases_after(pq_context *ctx, const char *sweep, long grace_s,
                            double before, const long *spare, size_t n_spare,
                            long *expired);
@@ -945,15 +950,20 @@ typedef struct pq_due_lease {
     double deadline; /* the lease's deadline, server time (s) */
 } pq_due_lease;
 
-/* Reads up to max (1 to PQ_DUE_MAX) running trials of sweep whose lease
- * deadline has passed by the server's clock, the earliest first, into
- * *due (n of them; free() it; NULL when none), and the sweep's owner uid
- * into *owner_uid, in one read-only call. Nothing changes: the caller
- * extends (pq_lease_extend) or expires (pq_expire_leases) them. Returns
- * PQ_OK, PQ_EINVAL (bad max), PQ_ENOSWEEP, PQ_EPROTO (a malformed reply),
+/* Reads up to max (1 to PQ_DUE_MAX) leases of sweep whose deadline has
+ * passed by the server's clock, the earliest first, in one read-only
+ * call: the running trials among them into *due (n of them; free() it;
+ * NULL when none), the sweep's owner uid into *owner_uid, and into *cut
+ * the deadline the read went up to (0: none was due): every lease due at
+ * or before *cut was read, those of no running trial (or with no claim
+ * key) too, which are left out of *due. Nothing changes: the caller
+ * extends (pq_lease_extend) some and expires the rest with
+ * pq_expire_leases_after(before = *cut), which ends those left out too,
+ * and none that fell due after the read, nor beyond max. Returns PQ_OK,
+ * PQ_EINVAL (bad max), PQ_ENOSWEEP, PQ_EPROTO (a malformed reply),
  * PQ_ENOMEM, or the connection's failure. */
 int pq_leases_due(pq_context *ctx, const char *sweep, int max,
-                  pq_due_lease **due, size_t *n, long *owner_uid);
+                  pq_due_lease **due, size_t *n, long *owner_uid, double *cut);
 
 /* For the sweep's coordinator (holder_id holds its lease,
  * pq_coordinator_acquire): renews the lease of trial id, which Slurm says

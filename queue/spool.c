@@ -246,8 +246,9 @@ int pq_spool_parse_record(char *text, pq_spool_record *rec)
     return 0;
 }
 
-/* Contract in protein_queue.h. */
-int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
+/* pq_spool_apply, with a release's trial id (pq_release: 0 when nothing
+ * was released) into *released when released is not NULL. */
+static int apply(pq_context *ctx, const pq_spool_record *rec, long *released)
 {
     switch (rec->kind) {
     case PQ_SPOOL_COMPLETED:
@@ -261,9 +262,15 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
                             rec->text);
     case PQ_SPOOL_RELEASE:
         return pq_release(ctx, rec->sweep, rec->claim_key, rec->token,
-                          rec->text, NULL);
+                          rec->text, released);
     }
     return pq_set_error(ctx, PQ_EINVAL, "unknown spool record kind");
+}
+
+/* Contract in protein_queue.h. */
+int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
+{
+    return apply(ctx, rec, NULL);
 }
 
 /* pq_spool_apply for a record replayed from the spool: an interrupt
@@ -278,10 +285,13 @@ static int apply_spooled(pq_context *ctx, const pq_spool_record *rec)
 
 /* Contract in protein_queue.h. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
-                       int *unanswered)
+                       int *unanswered, long *released)
 {
-    int rc = pq_spool_apply(ctx, rec);
+    int rc;
 
+    if (released)
+        *released = 0;
+    rc = apply(ctx, rec, released);
     if (rc == PQ_EDONE)
         return *unanswered ? PQ_OK : PQ_ESTATE;
     *unanswered |= rc == PQ_EIO && ctx->unanswered;

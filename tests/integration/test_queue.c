@@ -995,7 +995,7 @@ static void test_lease_extend(void)
     pq_trial_record *r;
     size_t n_due = 0;
     long owner = -1, n = -1;
-    double deadline = 0, b_deadline = 0;
+    double deadline = 0, b_deadline = 0, cut = -1;
     int leader = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("extend", (sweep_opts){.lease_seconds = 1,
@@ -1006,13 +1006,13 @@ static void test_lease_extend(void)
     CU_ASSERT_EQUAL(leader, 1);
     pq_trial *a = claim_ok("extend", "ext-a");
     pq_trial *b = claim_ok("extend", "ext-b");
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner),
-                    PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL(n_due, 0);
     CU_ASSERT_EQUAL(owner, OWNER);
     sleep_s(1.2);
     CU_ASSERT_EQUAL_FATAL(
-        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n_due, 2);
     CU_ASSERT_EQUAL(due[0].id, a->id);
     CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-a");
@@ -1020,14 +1020,15 @@ static void test_lease_extend(void)
     CU_ASSERT(due[0].deadline > unix_now() - 1);
     CU_ASSERT_STRING_EQUAL(due[1].claim_key, "ext-b");
     b_deadline = due[1].deadline;
+    CU_ASSERT_EQUAL(cut, b_deadline);
     free(due);
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner),
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", 1, &due, &n_due, &owner, &cut),
                     PQ_OK);
     CU_ASSERT_EQUAL(n_due, 1);
     free(due);
-    CU_ASSERT_EQUAL(
-        pq_leases_due(ctx, "extend", PQ_DUE_MAX + 1, &due, &n_due, &owner),
-        PQ_EINVAL);
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "extend", PQ_DUE_MAX + 1, &due, &n_due,
+                                  &owner, &cut),
+                    PQ_EINVAL);
 
     /* the right claim key: renewed by the trial's lease from now */
     CU_ASSERT_EQUAL(
@@ -1088,13 +1089,14 @@ static void test_lease_extend(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "completed, not running"));
     sleep_s(1.2);
     CU_ASSERT_EQUAL_FATAL(
-        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner), PQ_OK);
+        pq_leases_due(ctx, "extend", 16, &due, &n_due, &owner, &cut), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(n_due, 1);
     CU_ASSERT_EQUAL(due[0].id, c->id);
     CU_ASSERT_STRING_EQUAL(due[0].claim_key, "ext-c");
     free(due);
-    CU_ASSERT_EQUAL(pq_leases_due(ctx, "absent", 16, &due, &n_due, &owner),
-                    PQ_ENOSWEEP);
+    CU_ASSERT_EQUAL(
+        pq_leases_due(ctx, "absent", 16, &due, &n_due, &owner, &cut),
+        PQ_ENOSWEEP);
     pq_trial_free(a);
     pq_trial_free(b);
     pq_trial_free(c);
@@ -2029,13 +2031,15 @@ static void test_spool_apply_try_late(void)
     late = completion("trylate", a, 0.5, 1);
     retry = completion("trylate", b, 0.7, 1);
     CU_ASSERT_EQUAL(pq_spool_apply(ctx, &late), PQ_OK);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &retry, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &retry, &unanswered, NULL),
+                    PQ_ESTATE);
     CU_ASSERT_PTR_NOT_NULL(strstr(ctx->errstr, "suspended-job"));
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered, NULL), PQ_OK);
     CU_ASSERT_EQUAL(pq_complete(ctx, "trylate", a->id, a->token, 0.5, 1),
                     PQ_EDONE);
     unanswered = 0;
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &late, &unanswered, NULL),
+                    PQ_ESTATE);
     pq_trial_record *r = record("trylate", a->id);
     CU_ASSERT_EQUAL(r->score, 0.5);
     pq_trial_record_free(r);
@@ -2046,23 +2050,42 @@ static void test_spool_apply_try_late(void)
 
 /* An outcome tried again: "already ended" is the outcome's own doing
  * only when an earlier try went unanswered (pq_spool_apply_try); an
- * answered try leaves *unanswered as it was. */
+ * answered try leaves *unanswered as it was. A release's trial id comes
+ * back through it (0: nothing released, or not a release). */
 static void test_spool_apply_try(void)
 {
     int unanswered = 0;
+    long released = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("tryagain", (sweep_opts){0}), PQ_OK);
     pq_trial *t = claim_ok("tryagain", "a1");
     pq_spool_record rec = completion("tryagain", t, 0.5, 1);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, NULL), PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 0);
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_ESTATE);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, NULL),
+                    PQ_ESTATE);
     CU_ASSERT_EQUAL(unanswered, 0);
     unanswered = 1;
-    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered), PQ_OK);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, &released),
+                    PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 1);
+    CU_ASSERT_EQUAL(released, 0);
     expect_observations("tryagain", 1);
+
+    pq_trial *u = claim_ok("tryagain", "a2");
+    pq_spool_record rel = {.kind = PQ_SPOOL_RELEASE};
+    snprintf(rel.sweep, sizeof rel.sweep, "tryagain");
+    snprintf(rel.claim_key, sizeof rel.claim_key, "a2");
+    snprintf(rel.token, sizeof rel.token, "%s", u->token);
+    snprintf(rel.text, sizeof rel.text, "timed out");
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(released, u->id);
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(released, 0);
     pq_trial_free(t);
+    pq_trial_free(u);
 }
 
 /* A spool record whose sweep name, token or claim key does not fit its
@@ -2120,6 +2143,107 @@ static int cli_is(const char *want, const char *a0, const char *a1,
 {
     const char *args[] = {a0, a1, a2, a3, NULL};
     return redis_harness_cli_is(&server, want, args);
+}
+
+/* The deadline of trial id's lease in sweep "cut", as the leases hold
+ * it (0 when it holds none). */
+static double cut_lease(long id)
+{
+    char idb[24];
+    snprintf(idb, sizeof idb, "%ld", id);
+    char *out = cli("ZSCORE", "protein:{cut}:leases", idb, NULL);
+    double v = out && *out ? strtod(out, NULL) : 0;
+    free(out);
+    return v;
+}
+
+/* protein_due's cut: the deadline its read went up to. An expiry bounded
+ * by it clears the lease entries the read passed over (a running trial
+ * with no claim key, an entry of no trial), and never a lease that fell
+ * due after the read (a read that listed no trial had no bound, and
+ * ended such a trial without proteind asking Slurm about it); nor one
+ * beyond the count read, even tied with the last one read. */
+static void test_due_cut(void)
+{
+    pq_due_lease *due = NULL;
+    pq_trial_record *r;
+    size_t n_due = 0;
+    long owner = -1, n = -1;
+    double cut = -1;
+    int leader = -1;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("cut", (sweep_opts){.lease_seconds = 1, .max_retries = 1}),
+        PQ_OK);
+    CU_ASSERT_EQUAL(pq_coordinator_acquire(ctx, "cut", "C", 60000, &leader),
+                    PQ_OK);
+    /* none due: the cut is 0 */
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_EQUAL(cut, 0);
+    /* a: running without a claim key; b due 0.4 s after a */
+    pq_trial *a = claim_ok("cut", "cut-a");
+    pq_trial *b = NULL;
+    char tk[48];
+    snprintf(tk, sizeof tk, "protein:{cut}:trial:%ld", a->id);
+    free(cli("HDEL", tk, "claim_key", NULL));
+    free(cli("ZADD", "protein:{cut}:leases", "1", "999"));
+    sleep_s(0.4);
+    b = claim_ok("cut", "cut-b");
+    double a_deadline = cut_lease(a->id);
+    sleep_s(a_deadline - unix_now() + 0.1);
+    /* a and entry 999 are due, read and left out; b is not due yet */
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_PTR_NULL(due);
+    CU_ASSERT_EQUAL(cut, a_deadline);
+    /* b falls due after the read: the expiry by its cut clears a and 999,
+     * and leaves b running */
+    sleep_s(cut_lease(b->id) - unix_now() + 0.1);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 60, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT_EQUAL(cut_lease(999), 0);
+    r = record("cut", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    r = record("cut", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    /* the next read names b, up to its own deadline */
+    CU_ASSERT_EQUAL_FATAL(
+        pq_leases_due(ctx, "cut", 16, &due, &n_due, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n_due, 1);
+    CU_ASSERT_EQUAL(due[0].id, b->id);
+    CU_ASSERT_EQUAL(cut, due[0].deadline);
+    CU_ASSERT_EQUAL(cut, cut_lease(b->id));
+    free(due);
+
+    /* read one of three (900 before 901 and 902, tied): the cut is 900's,
+     * not past 901 read, which 902 ties */
+    free(cli("ZADD", "protein:{cut}:leases", "100.5", "900"));
+    free(cli("ZADD", "protein:{cut}:leases", "200.25", "901"));
+    free(cli("ZADD", "protein:{cut}:leases", "200.25", "902"));
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 2, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(cut, 100.5);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    /* all read tie with one left: the cut moves on all the same */
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut", 1, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(cut, 200.25);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    r = record("cut", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(b);
 }
 
 /* The running trials of a sweep are listed from its leases: those and
@@ -2369,6 +2493,102 @@ static void test_expire_chunks(void)
     CU_ASSERT(cli_is("0", "EXISTS", "protein:{many}:trial:1100", NULL, NULL));
 }
 
+/* A stopped sweep's requeued task resumes its trial, but the claim
+ * timed out on the node and the plugin releases it (Redis served it
+ * late): the trial ends as interrupted, its key still holding it, for
+ * the job's next requeue to resume; on the retry list, which a stopped
+ * sweep never claims, it stayed queued for good. A paused sweep's
+ * release still queues the trial, for its resume. A stopped sweep's
+ * expired lease ends its trial lost, never queued for a retry. */
+static void test_stopped_sweep_release(void)
+{
+    pq_claim_request q = req_for("s-new");
+    pq_trial *x = NULL;
+    pq_trial_record *r;
+    pq_sweep_info *info = NULL;
+    long id = -1;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL(pq_interrupt(ctx, "strand", a->id, a->token, "preempted"),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand", "stop", OWNER), PQ_OK);
+    pq_trial *a2 = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL_FATAL(a2->id, a->id);
+    CU_ASSERT_TRUE(a2->resumed);
+    char *len = cli("XLEN", "protein:{strand}:observations", NULL, NULL);
+    long n_obs = len ? atol(len) : -1;
+    free(len);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, a->id);
+    r = record("strand", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
+    pq_trial_record_free(r);
+    len = cli("XLEN", "protein:{strand}:observations", NULL, NULL);
+    CU_ASSERT(len && atol(len) == n_obs + 1);
+    free(len);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    /* its token is revoked; a second release finds nothing running */
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand", a2->id, a2->token, 0.5, 1),
+                    PQ_ETOKEN);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 0);
+    /* the job's next requeue resumes it, and its outcome counts */
+    pq_trial *a3 = claim_ok("strand", "s-job");
+    CU_ASSERT_EQUAL(a3->id, a->id);
+    CU_ASSERT_TRUE(a3->resumed);
+    CU_ASSERT_EQUAL(a3->attempts, 3);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand", a3->id, a3->token, 0.5, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_claim(ctx, "strand", &q, &x), PQ_ESTOPPED);
+
+    /* paused: back to the retry list, which the sweep's resume serves */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand2", (sweep_opts){0}), PQ_OK);
+    pq_trial *b = claim_ok("strand2", "s-held");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "pause", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand2", "s-held", b->token, "timed out", &id),
+        PQ_OK);
+    CU_ASSERT_EQUAL(id, b->id);
+    r = record("strand2", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "resume", OWNER), PQ_OK);
+    pq_trial *b2 = claim_ok("strand2", "s-other");
+    CU_ASSERT_EQUAL(b2->id, b->id);
+    /* stopped: a lease that runs out ends the trial lost, retries left
+     * or not: a retry queued would never be claimed */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand3", (sweep_opts){.lease_seconds = 1,
+                                                             .max_retries = 1}),
+                          PQ_OK);
+    pq_trial *c = claim_ok("strand3", "s-gone");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand3", "stop", OWNER), PQ_OK);
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "strand3", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, 1);
+    r = record("strand3", c->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand3", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    pq_trial_free(a);
+    pq_trial_free(a2);
+    pq_trial_free(a3);
+    pq_trial_free(b);
+    pq_trial_free(b2);
+    pq_trial_free(c);
+}
+
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
  * running or interrupted trial under the same claim key and records its
  * outcome ("running trials finish and are recorded"); so does a paused
@@ -2563,6 +2783,8 @@ static const cunit_test tests[] = {
     {"an expiry spares the trials it names, alone", test_expire_spares_trials},
     {"a stopped sweep resumes a requeued task's trial",
      test_stopped_sweep_resumes},
+    {"a stopped sweep's resumed trial released ends interrupted",
+     test_stopped_sweep_release},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
@@ -2572,6 +2794,7 @@ static const cunit_test tests[] = {
     {"a late outcome tried again", test_spool_apply_try_late},
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"a running job's lease extended by its coordinator", test_lease_extend},
+    {"an expiry bounded by protein_due's cut", test_due_cut},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
