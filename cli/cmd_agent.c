@@ -189,7 +189,7 @@ static int run_trial(agent *a, pq_trial *t)
 {
     char *result = NULL, who[256];
     pq_spool_record rec;
-    char shown[sizeof(rec.text) + 32];
+    char shown[sizeof(rec.text) + sizeof(who) + 64];
     cli_trial_verdict v;
     cli_curve curve;
     pid_t pid;
@@ -277,10 +277,16 @@ static int run_trial(agent *a, pq_trial *t)
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     }
-    /* protein run's words: a crash is a failure, whatever Redis calls it */
-    snprintf(shown, sizeof(shown), "%s%s", rec.text,
-             rec.kind == PQ_SPOOL_INTERRUPTED ? "; recorded as interrupted"
-                                              : "");
+    /* protein run's words: a crash is a failure, and so is a stopped
+     * trial with no report to score it by, whatever Redis calls them */
+    if (rec.kind == PQ_SPOOL_INTERRUPTED)
+        snprintf(shown, sizeof(shown), "%s; recorded as interrupted", rec.text);
+    else if (!v.ok && stopped)
+        snprintf(shown, sizeof(shown),
+                 "%s; recorded as pruned (stopped by %s before any report)",
+                 rec.text, who);
+    else
+        snprintf(shown, sizeof(shown), "%s", rec.text);
     cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
                        protein_clock_seconds(CLOCK_MONOTONIC) - started, shown);
     /* a trial the sweep stopped is judged by its reports, not as a

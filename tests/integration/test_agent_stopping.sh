@@ -158,6 +158,28 @@ grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
 grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hbb.out" ||
     fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
 
+# A trial stopped before it reported anything (the coordinator's early-stop
+# model, or a user, through protein_request_stop) has nothing to be scored
+# by: Redis records it as pruned without a score, and the agent's line,
+# a failure in protein run's words, says what Redis recorded.
+sed 's/^name: hb/name: hbn/' "$tmp/hb.yaml" >"$tmp/hbn.yaml"
+"$PROTEIN" create "$tmp/hbn.yaml" >/dev/null 2>&1 || fail "create hbn"
+printf '#!/bin/sh\nsleep 30\n' >"$tmp/quiet.sh"
+chmod +x "$tmp/quiet.sh"
+"$PROTEIN" agent hbn --count 1 -- "$tmp/quiet.sh" >"$tmp/hbn.out" 2>&1 &
+agent_pid=$!
+for _ in $(seq 100); do
+    [ "$(field hbn 1 status)" = running ] && break
+    sleep 0.1
+done
+redis-cli -p "$REDIS_PORT" FCALL protein_request_stop 1 \
+    "protein:{$user/hbn}:meta" 1 >/dev/null || fail "request_stop hbn 1"
+wait "$agent_pid" || fail "agent hbn: $(cat "$tmp/hbn.out")"
+"$PROTEIN" show hbn 1 | grep -q '^status  *pruned' ||
+    fail "hbn trial 1 not pruned: $("$PROTEIN" show hbn 1)"
+grep -q '^trial 1 failed after [0-9.]* s: .*; recorded as pruned (stopped by the sweep before any report)$' "$tmp/hbn.out" ||
+    fail "agent line of a trial stopped before any report: $(cat "$tmp/hbn.out")"
+
 # ------------------------------------------------------------ metric.target
 cat >"$tmp/tgt.yaml" <<'EOS'
 name: tgt
