@@ -559,7 +559,30 @@ local function create(keys, a)
   return 1
 end
 
--- ARGV: action (pause|resume|stop), uid.
+-- Ends up to EXPIRE_CHUNK trials queued for a retry in the sweep of meta,
+-- which is stopped: a stopped sweep claims no retry (it resumes only a
+-- requeued task's trial, by its key, and a queued trial's key was
+-- forgotten), so each would stay queued for good. Each becomes lost, as
+-- a stopped sweep's expired lease ends its trial, its error (the lease
+-- that ran out, or the release) kept; a late outcome of its task is
+-- still taken (finish). A retry id of no queued trial just leaves the
+-- list. The caller checks counters_ok(meta, nil, 'lost') and the retry
+-- key's type first; a stop again ends the next EXPIRE_CHUNK.
+local function end_retries(meta, t_now)
+  local P = prefix_of(meta)
+  -- (LPOP with a count: the worker ACL (queue/acl.c) has no LTRIM)
+  local ids = redis.call('LPOP', P .. 'retry', EXPIRE_CHUNK) or {}
+  for _, id in ipairs(ids) do
+    local tk = P .. 'trial:' .. id
+    if whole(id) and type_of(tk) == 'hash' and redis.call('HGET', tk, 'status') == 'queued' then
+      count(meta, nil, 'lost')
+      redis.call('HSET', tk, 'status', 'lost', 'ended_at', stamp(t_now))
+    end
+  end
+end
+
+-- ARGV: action (pause|resume|stop), uid. A stop ends the trials queued
+-- for a retry (end_retries).
 local function set_state(keys, a, m)
   local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
   if not to then
@@ -571,7 +594,16 @@ local function set_state(keys, a, m)
   if m.state == 'stopped' and to ~= 'stopped' then
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
   end
+  if to == 'stopped' then
+    local err = counters_ok(keys[1], nil, 'lost') or types_ok(keys[1], {'retry'})
+    if err then
+      return err
+    end
+  end
   redis.call('HSET', keys[1], 'state', to)
+  if to == 'stopped' then
+    end_retries(keys[1], now())
+  end
   return to
 end
 
@@ -1366,6 +1398,9 @@ local function finish(meta, id, token, to, fields, score, cost)
   end
   local reached
   reached, err = target_reached(meta, to, score)
+  if reached and not err then
+    err = counters_ok(meta, nil, 'lost')
+  end
   if err then
     return err
   end
@@ -1388,6 +1423,7 @@ local function finish(meta, id, token, to, fields, score, cost)
   if reached then
     redis.call('HSET', meta, 'state', 'stopped', 'stopped_by', 'trial ' .. id ..
                ' reached the target ' .. reached)
+    end_retries(meta, now())
   end
   return to
 end

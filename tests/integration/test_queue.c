@@ -2589,6 +2589,64 @@ static void test_stopped_sweep_release(void)
     pq_trial_free(c);
 }
 
+/* A stop ends the trials queued for a retry as lost: a stopped sweep
+ * claims no retry, and their keys were forgotten, so no requeued task
+ * resumes them either; queued, they stayed so for good. So does the stop
+ * of a trial that reaches metric.target. */
+static void test_stop_ends_retries(void)
+{
+    pq_sweep_info *info = NULL;
+    pq_trial_record *r;
+    long id = -1;
+
+    /* paused, then stopped */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand4", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("strand4", "q-a");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "pause", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand4", "q-a", a->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, a->id);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
+    r = record("strand4", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    /* a stop again finds none */
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    pq_sweep_info_free(info);
+
+    /* stopped by a trial that reaches the target */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand5", (sweep_opts){0}), PQ_OK);
+    free(cli("HSET", "protein:{strand5}:meta", "target", "1"));
+    free(cli("HSET", "protein:{strand5}:meta", "goal_minimize", "1"));
+    pq_trial *c = claim_ok("strand5", "q-c");
+    pq_trial *d = claim_ok("strand5", "q-d");
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand5", "q-c", c->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, c->id);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand5", d->id, d->token, 0.5, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand5", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->state, PQ_SWEEP_STOPPED);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    r = record("strand5", c->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(c);
+    pq_trial_free(d);
+}
+
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
  * running or interrupted trial under the same claim key and records its
  * outcome ("running trials finish and are recorded"); so does a paused
@@ -2785,6 +2843,7 @@ static const cunit_test tests[] = {
      test_stopped_sweep_resumes},
     {"a stopped sweep's resumed trial released ends interrupted",
      test_stopped_sweep_release},
+    {"a stop ends the trials queued for a retry", test_stop_ends_retries},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
