@@ -178,7 +178,9 @@ static void stopper(agent *a, const pq_trial *t, char *who, size_t len)
  * status 3, or failed on it, before the poll saw the flag). Either is
  * pruned by protein run's rule (cli_trial_judge): recorded at its final
  * result when it wrote one on the way out, else at its last report, and
- * said to be stopped by whom; Redis records it as pruned. A trial no
+ * said to be stopped by whom; Redis records it as pruned (one stopped
+ * before its first report too, which the end line calls failed, saying
+ * so). A trial no
  * longer this agent's (its lease ended while the agent was frozen, and
  * another claim took it) has COMMAND stopped and nothing recorded.
  * Prints one line as the trial starts (its parameters) and one as it
@@ -189,7 +191,7 @@ static int run_trial(agent *a, pq_trial *t)
 {
     char *result = NULL, who[256];
     pq_spool_record rec;
-    char shown[sizeof(rec.text) + 32];
+    char shown[sizeof(rec.text) + sizeof(who) + 64];
     cli_trial_verdict v;
     cli_curve curve;
     pid_t pid;
@@ -277,10 +279,19 @@ static int run_trial(agent *a, pq_trial *t)
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     }
-    /* protein run's words: a crash is a failure, whatever Redis calls it */
-    snprintf(shown, sizeof(shown), "%s%s", rec.text,
-             rec.kind == PQ_SPOOL_INTERRUPTED ? "; recorded as interrupted"
-                                              : "");
+    /* protein run's words: a crash is a failure, whatever Redis calls it,
+     * and so is a trial stopped before its first report; the line says
+     * what Redis records, and that the agent stopped the latter (its "no
+     * result" is the stop's doing, not COMMAND's) */
+    if (rec.kind == PQ_SPOOL_INTERRUPTED)
+        snprintf(shown, sizeof(shown), "%s; recorded as interrupted", rec.text);
+    else if (stopped && !v.ok)
+        snprintf(shown, sizeof(shown),
+                 "%s; stopped by %s before its first report, recorded as "
+                 "pruned",
+                 rec.text, who);
+    else
+        snprintf(shown, sizeof(shown), "%s", rec.text);
     cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
                        protein_clock_seconds(CLOCK_MONOTONIC) - started, shown);
     /* a trial the sweep stopped is judged by its reports, not as a

@@ -9,7 +9,8 @@
 #     command that exits 3 when protein report says so, or fails then (a
 #     Python check_call), and the agent says so, and who stopped it, in
 #     each case, as protein run does, in one start and one end line a
-#     trial, then a summary;
+#     trial, then a summary; a trial stopped before its first report is
+#     said to be stopped, and recorded as pruned;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -157,6 +158,23 @@ grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
     fail "hbb trial 2 did not leave its loop on status 3: $(cat "$tmp/hbb.out")"
 grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hbb.out" ||
     fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
+
+# A trial the sweep stops before its first report (a user's request:
+# protein_request_stop) has no score: its end line calls it failed, as
+# protein run would, but says that the agent stopped it and that Redis
+# records it as pruned, not a COMMAND that wrote no result.
+sed 's/^name: hb/name: early/' "$tmp/hb.yaml" >"$tmp/early.yaml"
+"$PROTEIN" create "$tmp/early.yaml" >/dev/null 2>&1 || fail "create early"
+"$PROTEIN" agent early --count 1 -- sh -c 'sleep 30' >"$tmp/early.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/early.out"
+redis-cli -p "$REDIS_PORT" fcall protein_request_stop 1 "protein:{$user/early}:meta" 1 >/dev/null
+rc=0
+wait $agent || rc=$?
+expect_rc 0 "$rc" "agent early ($(cat "$tmp/early.out"))"
+[ "$(field early 1 status)" = pruned ] || fail "early trial 1 not pruned: $(field early 1 status)"
+grep -q "^trial 1 failed after [0-9.]* s: no result: .*; stopped by the sweep before its first report, recorded as pruned\$" "$tmp/early.out" ||
+    fail "agent: trial 1, stopped before its first report, not said to be stopped: $(cat "$tmp/early.out")"
 
 # ------------------------------------------------------------ metric.target
 cat >"$tmp/tgt.yaml" <<'EOS'
