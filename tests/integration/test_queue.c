@@ -2182,14 +2182,15 @@ static void test_due_cut(void)
                     PQ_OK);
     CU_ASSERT_EQUAL(n_due, 0);
     CU_ASSERT_EQUAL(cut, 0);
-    /* a: running without a claim key; b due 0.4 s after a */
+    /* a: running without a claim key; b due 0.9 s after a (the read
+     * between them, 0.8 s before b falls due, on a loaded machine too) */
     pq_trial *a = claim_ok("cut", "cut-a");
     pq_trial *b = NULL;
     char tk[48];
     snprintf(tk, sizeof tk, "protein:{cut}:trial:%ld", a->id);
     free(cli("HDEL", tk, "claim_key", NULL));
     free(cli("ZADD", "protein:{cut}:leases", "1", "999"));
-    sleep_s(0.4);
+    sleep_s(0.9);
     b = claim_ok("cut", "cut-b");
     double a_deadline = cut_lease(a->id);
     sleep_s(a_deadline - unix_now() + 0.1);
