@@ -939,21 +939,26 @@ end
 -- first) holds every lease due: '0' when it holds none. When leases tied
 -- with its last one were left beyond n, the cut falls before them (on
 -- the last one read, should all n tie: a bound that never moves would
--- hold the same n forever).
+-- hold the same n forever). A cut below 1 (a damaged score: none is
+-- written so) is '1', so that it reads neither as none due ('0'), which
+-- would keep those leases forever, nor as a malformed reply.
 local function due_cut(P, ids, n)
   if #ids == 0 then
     return '0'
   end
-  local last = ids[#ids]
-  if #ids < 2 * n or redis.call('ZCOUNT', P .. 'leases', '-inf', last) <= n then
-    return last
-  end
-  for i = #ids - 2, 2, -2 do
-    if tonumber(ids[i]) < tonumber(last) then
-      return ids[i]
+  local cut = ids[#ids]
+  if #ids == 2 * n and redis.call('ZCOUNT', P .. 'leases', '-inf', cut) > n then
+    for i = #ids - 2, 2, -2 do
+      if tonumber(ids[i]) < tonumber(ids[#ids]) then
+        cut = ids[i]
+        break
+      end
     end
   end
-  return last
+  if not (tonumber(cut) >= 1) then
+    return '1'
+  end
+  return cut
 end
 
 -- Read-only. ARGV: the most leases to read (1 to DUE_MAX). Reads the

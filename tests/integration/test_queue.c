@@ -2245,6 +2245,21 @@ static void test_due_cut(void)
     pq_trial_record_free(r);
     pq_trial_free(a);
     pq_trial_free(b);
+
+    /* damaged scores at or below 0 (none is written so), alone due: the
+     * cut is 1, neither "none due" (0: proteind would keep them for
+     * good) nor a malformed reply (a negative one) */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("cut0", (sweep_opts){0}), PQ_OK);
+    free(cli("ZADD", "protein:{cut0}:leases", "-5", "998"));
+    free(cli("ZADD", "protein:{cut0}:leases", "0", "997"));
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut0", 16, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_EQUAL(cut, 1);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut0", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT(cli_is("0", "ZCARD", "protein:{cut0}:leases", NULL, NULL));
 }
 
 /* The running trials of a sweep are listed from its leases: those and
