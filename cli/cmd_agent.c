@@ -178,9 +178,11 @@ static void stopper(agent *a, const pq_trial *t, char *who, size_t len)
  * status 3, or failed on it, before the poll saw the flag). Either is
  * pruned by protein run's rule (cli_trial_judge): recorded at its final
  * result when it wrote one on the way out, else at its last report, and
- * said to be stopped by whom; Redis records it as pruned. A trial no
- * longer this agent's (its lease ended while the agent was frozen, and
- * another claim took it) has COMMAND stopped and nothing recorded.
+ * said to be stopped by whom; Redis records it as pruned (one stopped
+ * before its first report too, which the end line calls failed, saying
+ * so). A trial no longer this agent's (its lease ended while the agent
+ * was frozen, and another claim took it) has COMMAND stopped and nothing
+ * recorded.
  * Prints one line as the trial starts (its parameters) and one as it
  * ends (a->progress: status, value, cost, time, best so far), as protein
  * run words them. Returns 0, a signal number when the agent was told to
@@ -277,13 +279,16 @@ static int run_trial(agent *a, pq_trial *t)
         rec.kind = PQ_SPOOL_FAILED;
         rec.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     }
-    /* protein run's words: a crash is a failure, and so is a stopped
-     * trial with no report to score it by, whatever Redis calls them */
+    /* protein run's words: a crash is a failure, whatever Redis calls it,
+     * and so is a trial stopped before its first report; the line says
+     * what Redis records, and that the agent stopped the latter (its "no
+     * result" is the stop's doing, not COMMAND's) */
     if (rec.kind == PQ_SPOOL_INTERRUPTED)
         snprintf(shown, sizeof(shown), "%s; recorded as interrupted", rec.text);
-    else if (!v.ok && stopped)
+    else if (stopped && !v.ok)
         snprintf(shown, sizeof(shown),
-                 "%s; recorded as pruned (stopped by %s before any report)",
+                 "%s; stopped by %s before its first report, recorded as "
+                 "pruned",
                  rec.text, who);
     else
         snprintf(shown, sizeof(shown), "%s", rec.text);

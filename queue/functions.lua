@@ -559,7 +559,30 @@ local function create(keys, a)
   return 1
 end
 
--- ARGV: action (pause|resume|stop), uid.
+-- Ends up to EXPIRE_CHUNK trials queued for a retry in the sweep of meta,
+-- which is stopped: a stopped sweep claims no retry (it resumes only a
+-- requeued task's trial, by its key, and a queued trial's key was
+-- forgotten), so each would stay queued for good. Each becomes lost, as
+-- a stopped sweep's expired lease ends its trial, its error (the lease
+-- that ran out, or the release) kept; a late outcome of its task is
+-- still taken (finish). A retry id of no queued trial just leaves the
+-- list. The caller checks counters_ok(meta, nil, 'lost') and the retry
+-- key's type first; a stop again ends the next EXPIRE_CHUNK.
+local function end_retries(meta, t_now)
+  local P = prefix_of(meta)
+  -- (LPOP with a count: the worker ACL (queue/acl.c) has no LTRIM)
+  local ids = redis.call('LPOP', P .. 'retry', EXPIRE_CHUNK) or {}
+  for _, id in ipairs(ids) do
+    local tk = P .. 'trial:' .. id
+    if whole(id) and type_of(tk) == 'hash' and redis.call('HGET', tk, 'status') == 'queued' then
+      count(meta, nil, 'lost')
+      redis.call('HSET', tk, 'status', 'lost', 'ended_at', stamp(t_now))
+    end
+  end
+end
+
+-- ARGV: action (pause|resume|stop), uid. A stop ends the trials queued
+-- for a retry (end_retries).
 local function set_state(keys, a, m)
   local to = ({pause = 'paused', resume = 'active', stop = 'stopped'})[a[1]]
   if not to then
@@ -571,7 +594,16 @@ local function set_state(keys, a, m)
   if m.state == 'stopped' and to ~= 'stopped' then
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
   end
+  if to == 'stopped' then
+    local err = counters_ok(keys[1], nil, 'lost') or types_ok(keys[1], {'retry'})
+    if err then
+      return err
+    end
+  end
   redis.call('HSET', keys[1], 'state', to)
+  if to == 'stopped' then
+    end_retries(keys[1], now())
+  end
   return to
 end
 
@@ -907,21 +939,26 @@ end
 -- first) holds every lease due: '0' when it holds none. When leases tied
 -- with its last one were left beyond n, the cut falls before them (on
 -- the last one read, should all n tie: a bound that never moves would
--- hold the same n forever).
+-- hold the same n forever). A cut below 1 (a damaged score: none is
+-- written so) is '1', so that it reads neither as none due ('0'), which
+-- would keep those leases forever, nor as a malformed reply.
 local function due_cut(P, ids, n)
   if #ids == 0 then
     return '0'
   end
-  local last = ids[#ids]
-  if #ids < 2 * n or redis.call('ZCOUNT', P .. 'leases', '-inf', last) <= n then
-    return last
-  end
-  for i = #ids - 2, 2, -2 do
-    if tonumber(ids[i]) < tonumber(last) then
-      return ids[i]
+  local cut = ids[#ids]
+  if #ids == 2 * n and redis.call('ZCOUNT', P .. 'leases', '-inf', cut) > n then
+    for i = #ids - 2, 2, -2 do
+      if tonumber(ids[i]) < tonumber(ids[#ids]) then
+        cut = ids[i]
+        break
+      end
     end
   end
-  return last
+  if not (tonumber(cut) >= 1) then
+    return '1'
+  end
+  return cut
 end
 
 -- Read-only. ARGV: the most leases to read (1 to DUE_MAX). Reads the
@@ -1366,6 +1403,9 @@ local function finish(meta, id, token, to, fields, score, cost)
   end
   local reached
   reached, err = target_reached(meta, to, score)
+  if reached and not err then
+    err = counters_ok(meta, nil, 'lost')
+  end
   if err then
     return err
   end
@@ -1388,6 +1428,7 @@ local function finish(meta, id, token, to, fields, score, cost)
   if reached then
     redis.call('HSET', meta, 'state', 'stopped', 'stopped_by', 'trial ' .. id ..
                ' reached the target ' .. reached)
+    end_retries(meta, now())
   end
   return to
 end

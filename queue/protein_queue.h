@@ -954,7 +954,8 @@ typedef struct pq_due_lease {
  * passed by the server's clock, the earliest first, in one read-only
  * call: the running trials among them into *due (n of them; free() it;
  * NULL when none), the sweep's owner uid into *owner_uid, and into *cut
- * the deadline the read went up to (0: none was due): every lease due at
+ * the deadline the read went up to (0: none was due; 1 for damaged
+ * deadlines below 1): every lease due at
  * or before *cut was read, those of no running trial (or with no claim
  * key) too, which are left out of *due. Nothing changes: the caller
  * extends (pq_lease_extend) some and expires the rest with

@@ -9,7 +9,8 @@
 #     command that exits 3 when protein report says so, or fails then (a
 #     Python check_call), and the agent says so, and who stopped it, in
 #     each case, as protein run does, in one start and one end line a
-#     trial, then a summary;
+#     trial, then a summary; a trial stopped before its first report is
+#     said to be stopped, and recorded as pruned;
 #   - metric.target: the trial that reaches it ends the sweep, the agent
 #     gets no more trials;
 #   - downsample: proteind observes each completed trial's curve as
@@ -158,27 +159,22 @@ grep -q '^report 2: exit 3' "$tmp/hbb.out" && [ -e "$tmp/finished.2" ] ||
 grep -q '^trial 2 pruned after [0-9.]* s: loss 10\.' "$tmp/hbb.out" ||
     fail "agent did not call trial 2, which left its loop when told to stop, pruned: $(cat "$tmp/hbb.out")"
 
-# A trial stopped before it reported anything (the coordinator's early-stop
-# model, or a user, through protein_request_stop) has nothing to be scored
-# by: Redis records it as pruned without a score, and the agent's line,
-# a failure in protein run's words, says what Redis recorded.
-sed 's/^name: hb/name: hbn/' "$tmp/hb.yaml" >"$tmp/hbn.yaml"
-"$PROTEIN" create "$tmp/hbn.yaml" >/dev/null 2>&1 || fail "create hbn"
-printf '#!/bin/sh\nsleep 30\n' >"$tmp/quiet.sh"
-chmod +x "$tmp/quiet.sh"
-"$PROTEIN" agent hbn --count 1 -- "$tmp/quiet.sh" >"$tmp/hbn.out" 2>&1 &
-agent_pid=$!
-for _ in $(seq 100); do
-    [ "$(field hbn 1 status)" = running ] && break
-    sleep 0.1
-done
-redis-cli -p "$REDIS_PORT" FCALL protein_request_stop 1 \
-    "protein:{$user/hbn}:meta" 1 >/dev/null || fail "request_stop hbn 1"
-wait "$agent_pid" || fail "agent hbn: $(cat "$tmp/hbn.out")"
-"$PROTEIN" show hbn 1 | grep -q '^status  *pruned' ||
-    fail "hbn trial 1 not pruned: $("$PROTEIN" show hbn 1)"
-grep -q '^trial 1 failed after [0-9.]* s: .*; recorded as pruned (stopped by the sweep before any report)$' "$tmp/hbn.out" ||
-    fail "agent line of a trial stopped before any report: $(cat "$tmp/hbn.out")"
+# A trial the sweep stops before its first report (a user's request:
+# protein_request_stop) has no score: its end line calls it failed, as
+# protein run would, but says that the agent stopped it and that Redis
+# records it as pruned, not a COMMAND that wrote no result.
+sed 's/^name: hb/name: early/' "$tmp/hb.yaml" >"$tmp/early.yaml"
+"$PROTEIN" create "$tmp/early.yaml" >/dev/null 2>&1 || fail "create early"
+"$PROTEIN" agent early --count 1 -- sh -c 'sleep 30' >"$tmp/early.out" 2>&1 &
+agent=$!
+wait_for grep -q '^trial 1: started' "$tmp/early.out"
+redis-cli -p "$REDIS_PORT" fcall protein_request_stop 1 "protein:{$user/early}:meta" 1 >/dev/null
+rc=0
+wait $agent || rc=$?
+expect_rc 0 "$rc" "agent early ($(cat "$tmp/early.out"))"
+[ "$(field early 1 status)" = pruned ] || fail "early trial 1 not pruned: $(field early 1 status)"
+grep -q "^trial 1 failed after [0-9.]* s: no result: .*; stopped by the sweep before its first report, recorded as pruned\$" "$tmp/early.out" ||
+    fail "agent: trial 1, stopped before its first report, not said to be stopped: $(cat "$tmp/early.out")"
 
 # ------------------------------------------------------------ metric.target
 cat >"$tmp/tgt.yaml" <<'EOS'

@@ -2182,14 +2182,15 @@ static void test_due_cut(void)
                     PQ_OK);
     CU_ASSERT_EQUAL(n_due, 0);
     CU_ASSERT_EQUAL(cut, 0);
-    /* a: running without a claim key; b due 0.4 s after a */
+    /* a: running without a claim key; b due 0.9 s after a (the read
+     * between them, 0.8 s before b falls due, on a loaded machine too) */
     pq_trial *a = claim_ok("cut", "cut-a");
     pq_trial *b = NULL;
     char tk[48];
     snprintf(tk, sizeof tk, "protein:{cut}:trial:%ld", a->id);
     free(cli("HDEL", tk, "claim_key", NULL));
     free(cli("ZADD", "protein:{cut}:leases", "1", "999"));
-    sleep_s(0.4);
+    sleep_s(0.9);
     b = claim_ok("cut", "cut-b");
     double a_deadline = cut_lease(a->id);
     sleep_s(a_deadline - unix_now() + 0.1);
@@ -2244,6 +2245,21 @@ static void test_due_cut(void)
     pq_trial_record_free(r);
     pq_trial_free(a);
     pq_trial_free(b);
+
+    /* damaged scores at or below 0 (none is written so), alone due: the
+     * cut is 1, neither "none due" (0: proteind would keep them for
+     * good) nor a malformed reply (a negative one) */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("cut0", (sweep_opts){0}), PQ_OK);
+    free(cli("ZADD", "protein:{cut0}:leases", "-5", "998"));
+    free(cli("ZADD", "protein:{cut0}:leases", "0", "997"));
+    CU_ASSERT_EQUAL(pq_leases_due(ctx, "cut0", 16, &due, &n_due, &owner, &cut),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n_due, 0);
+    CU_ASSERT_EQUAL(cut, 1);
+    CU_ASSERT_EQUAL(pq_expire_leases_after(ctx, "cut0", 0, cut, NULL, 0, &n),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(n, 2);
+    CU_ASSERT(cli_is("0", "ZCARD", "protein:{cut0}:leases", NULL, NULL));
 }
 
 /* The running trials of a sweep are listed from its leases: those and
@@ -2589,6 +2605,64 @@ static void test_stopped_sweep_release(void)
     pq_trial_free(c);
 }
 
+/* A stop ends the trials queued for a retry as lost: a stopped sweep
+ * claims no retry, and their keys were forgotten, so no requeued task
+ * resumes them either; queued, they stayed so for good. So does the stop
+ * of a trial that reaches metric.target. */
+static void test_stop_ends_retries(void)
+{
+    pq_sweep_info *info = NULL;
+    pq_trial_record *r;
+    long id = -1;
+
+    /* paused, then stopped */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand4", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("strand4", "q-a");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "pause", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand4", "q-a", a->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, a->id);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
+    r = record("strand4", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    /* a stop again finds none */
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    pq_sweep_info_free(info);
+
+    /* stopped by a trial that reaches the target */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand5", (sweep_opts){0}), PQ_OK);
+    free(cli("HSET", "protein:{strand5}:meta", "target", "1"));
+    free(cli("HSET", "protein:{strand5}:meta", "goal_minimize", "1"));
+    pq_trial *c = claim_ok("strand5", "q-c");
+    pq_trial *d = claim_ok("strand5", "q-d");
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "strand5", "q-c", c->token, "timed out", &id), PQ_OK);
+    CU_ASSERT_EQUAL(id, c->id);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand5", d->id, d->token, 0.5, 1),
+                    PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand5", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->state, PQ_SWEEP_STOPPED);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->retry_depth, 0);
+    pq_sweep_info_free(info);
+    r = record("strand5", c->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(c);
+    pq_trial_free(d);
+}
+
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
  * running or interrupted trial under the same claim key and records its
  * outcome ("running trials finish and are recorded"); so does a paused
@@ -2785,6 +2859,7 @@ static const cunit_test tests[] = {
      test_stopped_sweep_resumes},
     {"a stopped sweep's resumed trial released ends interrupted",
      test_stopped_sweep_release},
+    {"a stop ends the trials queued for a retry", test_stop_ends_retries},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
