@@ -207,8 +207,9 @@ int cli_better(int minimize, double a, double b);
  * date (a damaged store: NaN, inf, 1e300) as "%g (not a date)". */
 void cli_time_text(double t, char *buf, size_t len);
 
-/* Formats a span of seconds for people: "4.2 s" under a minute, "3 min
- * 05 s" under an hour, "2 h 05 min" above. */
+/* Formats a span of seconds for people, rounded to what it shows:
+ * "4.2 s" under a minute, "3 min 05 s" under an hour, "2 h 05 min"
+ * above; "? s" for NaN. */
 void cli_duration_text(double seconds, char *buf, size_t len);
 
 /* Writes params on one line, "name = value, name = value" (values as

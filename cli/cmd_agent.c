@@ -207,7 +207,8 @@ static int run_trial(agent *a, pq_trial *t)
     if (cli_trial_start(VERB, &a->run, t->id, &t->params, t->metric,
                         t->cost_metric, t->token, &result, &pid) < 0)
         return -1;
-    printf("trial %ld%s: started: ", t->id, t->resumed ? " (resumed)" : "");
+    printf("trial %ld%s: started%s", t->id, t->resumed ? " (resumed)" : "",
+           t->params.n > 0 ? ": " : "");
     cli_params_inline(stdout, &t->params);
     putchar('\n');
     fflush(stdout);

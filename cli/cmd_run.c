@@ -870,7 +870,8 @@ static int out_check(const run_options *o)
         return 0;
     cli_fail(
         VERB,
-        "%s (--out) exists and holds %lld bytes, an earlier sweep's results; "
+        "%s (--out) exists and is not empty (%lld bytes; an earlier sweep's "
+        "results?); "
         "no trial was run and the file is left as it was: add --resume to go "
         "on with that sweep, or --overwrite to start a new one over it",
         o->out, (long long)sb.st_size);

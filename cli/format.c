@@ -91,9 +91,11 @@ void cli_time_text(double t, char *buf, size_t len)
 /* Contract in cli.h. */
 void cli_duration_text(double seconds, char *buf, size_t len)
 {
-    long whole = seconds > 0 && seconds < 1e15 ? (long)seconds : 0;
+    long whole = seconds > 0 && seconds < 1e15 ? lround(seconds) : 0;
 
-    if (seconds < 60)
+    if (isnan(seconds))
+        snprintf(buf, len, "? s");
+    else if (seconds < 59.95) /* what "%.1f" shows as under 60 */
         snprintf(buf, len, "%.1f s", seconds > 0 ? seconds : 0.0);
     else if (whole < 3600)
         snprintf(buf, len, "%ld min %02ld s", whole / 60, whole % 60);

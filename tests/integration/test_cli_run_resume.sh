@@ -71,7 +71,7 @@ rc=0
 "$PROTEIN" run "$SWEEP" --trials 4 --seed 3 --out "$tmp/part.csv" \
     -- "$tmp/mark.sh" >"$tmp/again.out" 2>&1 || rc=$?
 expect_rc 2 "$rc" "a rerun over a results file"
-grep -q "^protein run: $tmp/part.csv (--out) exists and holds [0-9]* bytes, an earlier sweep's results; no trial was run and the file is left as it was: add --resume to go on with that sweep, or --overwrite to start a new one over it\$" \
+grep -q "^protein run: $tmp/part.csv (--out) exists and is not empty ([0-9]* bytes; an earlier sweep's results?); no trial was run and the file is left as it was: add --resume to go on with that sweep, or --overwrite to start a new one over it\$" \
     "$tmp/again.out" || fail "a rerun over a results file: $(cat "$tmp/again.out")"
 [ ! -e "$tmp/ran" ] || fail "a rerun over a results file ran a trial"
 cmp -s "$tmp/part.csv" "$tmp/part.kept" || fail "a refused rerun changed the file"

@@ -196,6 +196,25 @@ static void test_svg(void)
     free(svg);
 }
 
+/* Spans of time as the run and agent lines show them (format.c): the
+ * unit changes where the rounded text would reach the next one. */
+static void test_duration_text(void)
+{
+    static const struct {
+        double seconds;
+        const char *text;
+    } cases[] = {
+        {0, "0.0 s"},           {-3, "0.0 s"},         {4.24, "4.2 s"},
+        {59.94, "59.9 s"},      {59.96, "1 min 00 s"}, {185, "3 min 05 s"},
+        {3599.9, "1 h 00 min"}, {7500, "2 h 05 min"},  {NAN, "? s"}};
+    char buf[64];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cli_duration_text(cases[i].seconds, buf, sizeof buf);
+        CU_ASSERT_STRING_EQUAL(buf, cases[i].text);
+    }
+}
+
 static const cunit_test tests[] = {
     {"linear", test_linear},
     {"negative", test_negative},
@@ -204,6 +223,7 @@ static const cunit_test tests[] = {
     {"log", test_log},
     {"values near DBL_MAX", test_huge},
     {"svg", test_svg},
+    {"durations", test_duration_text},
 };
 
 int main(void)
