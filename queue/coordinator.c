@@ -376,6 +376,7 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
     pq_reply *r = NULL;
     pq_due_lease *out = NULL;
     size_t got = 0;
+    double read_cut = -1;
     int rc;
 
     *due = NULL;
@@ -393,11 +394,12 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
     if (rc != PQ_OK)
         return rc;
     /* {owner_uid, cut, trial...} */
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
+        r->element[1]->type == REDIS_REPLY_STRING)
+        read_cut = pq_parse_double(r->element[1]->str, -1);
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->elements > (size_t)max + 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER ||
-        r->element[1]->type != REDIS_REPLY_STRING ||
-        !(pq_parse_double(r->element[1]->str, -1) >= 0)) {
+        r->element[0]->type != REDIS_REPLY_INTEGER || !(read_cut >= 0)) {
         pq_reply_free(r);
         return pq_set_error(ctx, PQ_EPROTO,
                             "sweep '%s': malformed reply of protein_due",
@@ -417,7 +419,7 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
                                 sweep, i - 1);
         }
     *owner_uid = (long)r->element[0]->integer;
-    *cut = pq_parse_double(r->element[1]->str, 0);
+    *cut = read_cut;
     pq_reply_free(r);
     *due = out;
     *n = got;
