@@ -168,7 +168,7 @@ static void describe(const pq_spool_record *rec, char *buf, size_t len)
 
 int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec, double started,
-                         long *released)
+                         pq_released *released)
 {
     pq_connect_options opts = spank_protein_connect_options(cfg, 1, 0);
     const double start = protein_clock_seconds(CLOCK_MONOTONIC);
@@ -184,7 +184,7 @@ int spank_protein_record(const spank_protein_config *cfg,
     char why[sizeof ctx->errstr] = "", tried[160];
     pq_spool_stats stats;
     int rc, tries = 0, pause = 250, unanswered = 0;
-    long released_id = 0;
+    pq_released released_got = {0, PQ_RELEASE_NONE};
 
     describe(rec, what, sizeof(what));
     for (;;) {
@@ -197,7 +197,7 @@ int spank_protein_record(const spank_protein_config *cfg,
         }
         rc = ctx->err != PQ_OK
                  ? ctx->err
-                 : pq_spool_apply_try(ctx, rec, &unanswered, &released_id);
+                 : pq_spool_apply_try(ctx, rec, &unanswered, &released_got);
         if (rc != PQ_EIO)
             break;
         snprintf(why, sizeof(why), "%s", ctx->errstr);
@@ -216,7 +216,7 @@ int spank_protein_record(const spank_protein_config *cfg,
     }
     if (rc == PQ_OK) {
         if (released)
-            *released = released_id == 0 && unanswered ? -1 : released_id;
+            *released = released_got;
         /* Redis answers: apply what earlier tasks on this node spooled. */
         if (pq_spool_replay(ctx, cfg->spool_dir, 64, &stats, log_replay,
                             NULL) != PQ_OK &&

@@ -301,13 +301,13 @@ void spank_protein_outcome_decide(int wait_status, const pq_result *result,
  * spooled earlier on this node are replayed on the same connection.
  * Returns 0 when recorded, 1 when spooled (a message said so), -1 after
  * logging (slurm_error) a message naming the sweep and trial. For a
- * release recorded (0), *released (may be NULL) receives the id of the
- * trial it gave back, 0 when there was none to give back, or -1 when an
- * earlier try got no answer (a frozen Redis may have run that one, which
- * released it, leaving nothing for the try that answered). */
+ * release recorded (0), *released (may be NULL) receives what it did
+ * (pq_spool_apply_try's: PQ_RELEASE_UNKNOWN when an earlier try got no
+ * answer, as a frozen Redis may have run that one, which released it,
+ * leaving nothing for the try that answered). */
 int spank_protein_record(const spank_protein_config *cfg,
                          const pq_spool_record *rec, double started,
-                         long *released);
+                         pq_released *released);
 
 /* Records o for trial t with spank_protein_record (retry, then spool),
  * task exit having started at started. Returns 0, or -1 after logging a

@@ -246,16 +246,53 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
     return rc;
 }
 
+/* Reads protein_release's reply r into *out: {id, "requeued" or
+ * "interrupted"}, {0, "none"}, or the id alone (0: none) from the
+ * functions of a build before this one, which do not say how. Returns
+ * PQ_OK, or PQ_EPROTO for any other reply. */
+static int read_released(pq_context *ctx, const char *sweep,
+                         const redisReply *r, pq_released *out)
+{
+    static const struct {
+        const char *name;
+        pq_release_outcome outcome;
+    } hows[] = {{"none", PQ_RELEASE_NONE},
+                {"requeued", PQ_RELEASE_REQUEUED},
+                {"interrupted", PQ_RELEASE_INTERRUPTED}};
+    long id;
+
+    if (r->type == REDIS_REPLY_INTEGER) {
+        out->trial_id = (long)r->integer;
+        out->outcome = r->integer > 0 ? PQ_RELEASE_UNREPORTED : PQ_RELEASE_NONE;
+        return PQ_OK;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER &&
+        r->element[1]->type == REDIS_REPLY_STRING) {
+        id = (long)r->element[0]->integer;
+        for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++)
+            if (strcmp(r->element[1]->str, hows[i].name) == 0 &&
+                (id > 0) == (hows[i].outcome != PQ_RELEASE_NONE)) {
+                out->trial_id = id;
+                out->outcome = hows[i].outcome;
+                return PQ_OK;
+            }
+    }
+    return pq_set_error(ctx, PQ_EPROTO, "sweep '%s': malformed release reply",
+                        sweep);
+}
+
 /* Contract in protein_queue.h. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
-               const char *token, const char *reason, long *trial_id)
+               const char *token, const char *reason, pq_released *released)
 {
     const char *argv[3] = {claim_key, reason ? reason : "", token ? token : ""};
+    pq_released got = {0, PQ_RELEASE_NONE};
     pq_reply *r = NULL;
     int rc;
 
-    if (trial_id)
-        *trial_id = 0;
+    if (released)
+        *released = got;
     if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
         return rc;
     if (!claim_key || !*claim_key)
@@ -263,9 +300,11 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                             "sweep '%s': a release needs a claim key", sweep);
     rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 3, argv, NULL,
                         &r);
-    if (rc == PQ_OK && trial_id && r->type == REDIS_REPLY_INTEGER)
-        *trial_id = (long)r->integer;
+    if (rc == PQ_OK)
+        rc = read_released(ctx, sweep, r, &got);
     pq_reply_free(r);
+    if (rc == PQ_OK && released)
+        *released = got;
     return rc;
 }
 

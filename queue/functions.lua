@@ -559,15 +559,33 @@ local function create(keys, a)
   return 1
 end
 
+-- The start of the error of a trial whose claim was released (release):
+-- a queued trial's error is that or its expired lease's.
+local RELEASED = 'released: '
+-- What a stop adds to the error of a released trial it ends still queued.
+local STOPPED_QUEUED = '; then the sweep was stopped before a claim took it again'
+
+-- Whether the trials queued for a retry in the sweep of meta can be ended
+-- (end_retries): nil, or the error reply.
+local function retries_end_ok(meta)
+  return counters_ok(meta, nil, 'lost') or counters_ok(meta, nil, 'interrupted') or
+         types_ok(meta, {'retry', 'claims', 'private', 'observations'})
+end
+
 -- Ends up to EXPIRE_CHUNK trials queued for a retry in the sweep of meta,
 -- which is stopped: a stopped sweep claims no retry (it resumes only a
 -- requeued task's trial, by its key, and a queued trial's key was
--- forgotten), so each would stay queued for good. Each becomes lost, as
--- a stopped sweep's expired lease ends its trial, its error (the lease
--- that ran out, or the release) kept; a late outcome of its task is
+-- forgotten), so each would stay queued for good. A released trial (a
+-- claim its task gave up on, released while the sweep was active or
+-- paused) ends as a release in the stopped sweep would have ended it:
+-- interrupted, its claim key holding it again, so that the job's next
+-- requeue resumes it, unless the key holds another trial by now (then
+-- lost); its error says that the stop came after the release. Any other
+-- becomes lost, as a stopped sweep's expired lease ends its trial, its
+-- error (the lease that ran out) kept; a late outcome of its task is
 -- still taken (finish). A retry id of no queued trial just leaves the
--- list. The caller checks counters_ok(meta, nil, 'lost') and the retry
--- key's type first; a stop again ends the next EXPIRE_CHUNK.
+-- list. The caller checks retries_end_ok(meta) first; a stop again ends
+-- the next EXPIRE_CHUNK.
 local function end_retries(meta, t_now)
   local P = prefix_of(meta)
   -- (LPOP with a count: the worker ACL (queue/acl.c) has no LTRIM)
@@ -575,8 +593,19 @@ local function end_retries(meta, t_now)
   for _, id in ipairs(ids) do
     local tk = P .. 'trial:' .. id
     if whole(id) and type_of(tk) == 'hash' and redis.call('HGET', tk, 'status') == 'queued' then
-      count(meta, nil, 'lost')
-      redis.call('HSET', tk, 'status', 'lost', 'ended_at', stamp(t_now))
+      local t = redis.call('HMGET', tk, 'error', 'claim_key', 'fallback')
+      local to = 'lost'
+      if type(t[1]) == 'string' and string.sub(t[1], 1, #RELEASED) == RELEASED then
+        redis.call('HSET', tk, 'error',
+                   string.sub(t[1], 1, 1024 - #STOPPED_QUEUED) .. STOPPED_QUEUED)
+        if type(t[2]) == 'string' and t[2] ~= '' and
+           redis.call('HSETNX', P .. 'claims', t[2], id) == 1 then
+          to = 'interrupted'
+          observe(P, id, to, redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
+        end
+      end
+      count(meta, nil, to)
+      redis.call('HSET', tk, 'status', to, 'ended_at', stamp(t_now))
     end
   end
 end
@@ -595,7 +624,7 @@ local function set_state(keys, a, m)
     return fail('ESTATE', "sweep '" .. m.name .. "' is stopped for good")
   end
   if to == 'stopped' then
-    local err = counters_ok(keys[1], nil, 'lost') or types_ok(keys[1], {'retry'})
+    local err = retries_end_ok(keys[1])
     if err then
       return err
     end
@@ -1404,7 +1433,7 @@ local function finish(meta, id, token, to, fields, score, cost)
   local reached
   reached, err = target_reached(meta, to, score)
   if reached and not err then
-    err = counters_ok(meta, nil, 'lost')
+    err = retries_end_ok(meta)
   end
   if err then
     return err
@@ -1816,17 +1845,21 @@ end
 -- Gives back the trial claimed under claim_key whose claimant is gone
 -- without having started it (a claim the client gave up on while the
 -- server still served it): a running trial goes back to the retry list,
--- not counted as a retry, and the key is forgotten. With a token, only
--- when that claim is the trial's last one: a release that comes late
--- (spooled on the node while Redis was down) must not take the trial
--- from the run of a requeued task that resumed it since under the same
--- key, nor one the given-up claim never reached. A stopped sweep claims
--- no retry (it resumes only a requeued task's trial, by its key): there
--- the trial ends as interrupted instead, as its task's end would have
--- ended it, with an interrupted observation, and the key keeps it, so
--- that the job's next requeue still resumes it; on the retry list it
--- would stay queued for good. Returns the trial id, or 0 when nothing
--- was released.
+-- not counted as a retry, and the key is forgotten (in a paused sweep
+-- too, whose resume serves the list; its error says it was paused, and a
+-- stop before a claim took it ends it as below: end_retries). With a
+-- token, only when that claim is the trial's last one: a release that
+-- comes late (spooled on the node while Redis was down) must not take
+-- the trial from the run of a requeued task that resumed it since under
+-- the same key, nor one the given-up claim never reached. A stopped
+-- sweep claims no retry (it resumes only a requeued task's trial, by its
+-- key): there the trial ends as interrupted instead, as its task's end
+-- would have ended it, with an interrupted observation, and the key
+-- keeps it, so that the job's next requeue still resumes it; on the
+-- retry list it would stay queued for good. Returns {trial id, what
+-- became of it: 'requeued' or 'interrupted'}, or {0, 'none'} when nothing
+-- was released (a build before this one returned the id alone, 0 for
+-- none: pq_release reads both).
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
@@ -1834,40 +1867,42 @@ local function release(keys, a)
      (a[3] ~= nil and a[3] ~= '' and not string.match(a[3], '^%x+$')) then
     return fail('EINVAL', 'a release needs a claim key and a reason (and a hex token)')
   end
-  local stopped = redis.call('HGET', meta, 'state') == 'stopped'
+  local state = redis.call('HGET', meta, 'state')
   local err = types_ok(meta, {'waiting', 'claims', 'leases', 'private', 'retry',
                               'observations'}) or
-              (stopped and counters_ok(meta, nil, 'interrupted'))
+              (state == 'stopped' and counters_ok(meta, nil, 'interrupted'))
   if err then
     return err
   end
+  local nothing = {0, 'none'}
   redis.call('ZREM', P .. 'waiting', a[1])
   local id = redis.call('HGET', P .. 'claims', a[1])
   if not id then
-    return 0
+    return nothing
   end
   local tk = P .. 'trial:' .. id
   if not whole(id) or redis.call('HGET', tk, 'status') ~= 'running' then
-    return 0
+    return nothing
   end
   if a[3] ~= nil and a[3] ~= '' and
      not last_token(redis.call('HGET', P .. 'private', 'token:' .. id), a[3]) then
-    return 0
+    return nothing
   end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('HDEL', P .. 'private', 'token:' .. id)
-  if stopped then
+  if state == 'stopped' then
     count(meta, nil, 'interrupted')
     redis.call('HSET', tk, 'status', 'interrupted', 'ended_at', stamp(now()), 'error',
-               'released: ' .. short(a[2]) .. ' (the sweep is stopped)')
+               RELEASED .. short(a[2]) .. ' (the sweep is stopped)')
     observe(P, id, 'interrupted', redis.call('HGET', P .. 'private', 'packed:' .. id),
             redis.call('HGET', tk, 'fallback'))
-    return tonumber(id)
+    return {tonumber(id), 'interrupted'}
   end
   redis.call('HDEL', P .. 'claims', a[1])
-  redis.call('HSET', tk, 'status', 'queued', 'error', 'released: ' .. short(a[2]))
+  redis.call('HSET', tk, 'status', 'queued', 'error', RELEASED .. short(a[2]) ..
+             (state == 'paused' and ' (the sweep is paused)' or ''))
   redis.call('RPUSH', P .. 'retry', id)
-  return tonumber(id)
+  return {tonumber(id), 'requeued'}
 end
 
 -- ARGV: holder, fallback entries... Appends to the fallback pool while

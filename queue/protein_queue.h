@@ -811,22 +811,42 @@ int pq_fallback_add(pq_context *ctx, const char *sweep, const char *holder_id,
 int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
                long *trial_id);
 
+/* What a release did with the trial its claim key held (pq_release). */
+typedef enum pq_release_outcome {
+    PQ_RELEASE_NONE,        /* nothing released */
+    PQ_RELEASE_REQUEUED,    /* back on the retry list, queued */
+    PQ_RELEASE_INTERRUPTED, /* ended as interrupted: the sweep is stopped */
+    PQ_RELEASE_UNREPORTED,  /* released; the server's functions (another
+                               build's) do not say which of the two */
+    PQ_RELEASE_UNKNOWN      /* nothing released by the try that answered;
+                               an earlier one that got no answer may have
+                               (pq_spool_apply_try) */
+} pq_release_outcome;
+
+/* A release's result: the trial it gave back (0 when none) and how. */
+typedef struct pq_released {
+    long trial_id;
+    pq_release_outcome outcome;
+} pq_released;
+
 /* Gives back the trial claimed under claim_key when it is still running:
  * for a claim its client gave up on (a timeout while the server served
  * it), so that no trial stays running without a task. The trial goes
  * back to the retry list (not counted as a retry; the next claim takes
- * it, so it costs no budget) with error "released: REASON", its token is
- * revoked and the key forgotten. token (may be NULL: any claim) is the
- * given-up claim's own (pq_claim_request.token_out): the trial is released
- * only while that claim is its last, not once a later claim under the
- * same key (a requeued task) resumed it, nor when that claim never
- * reached the server. In a stopped sweep, which claims no retry, the
- * trial ends as interrupted instead (error "released: REASON (the sweep
- * is stopped)"), its token revoked and the key still holding it, so
- * that a requeued task of its job resumes it. *trial_id (may be NULL)
- * receives its id, 0 when nothing was released. */
+ * it, so it costs no budget) with error "released: REASON" (" (the sweep
+ * is paused)" added in a paused sweep), its token is revoked and the key
+ * forgotten. token (may be NULL: any claim) is the given-up claim's own
+ * (pq_claim_request.token_out): the trial is released only while that
+ * claim is its last, not once a later claim under the same key (a
+ * requeued task) resumed it, nor when that claim never reached the
+ * server. In a stopped sweep, which claims no retry, the trial ends as
+ * interrupted instead (error "released: REASON (the sweep is stopped)"),
+ * its token revoked and the key still holding it, so that a requeued task
+ * of its job resumes it. *released (may be NULL) receives the trial's id
+ * and PQ_RELEASE_REQUEUED or PQ_RELEASE_INTERRUPTED; {0,
+ * PQ_RELEASE_NONE} when nothing was released or on a failure. */
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
-               const char *token, const char *reason, long *trial_id);
+               const char *token, const char *reason, pq_released *released);
 
 /* ------------------------------------------------------------ spool */
 
@@ -882,11 +902,13 @@ int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec);
  * a late one of a claim whose lease expired, or the retry's), or the
  * release's claim holds no trial. PQ_EDONE after answered tries only is
  * PQ_ESTATE, the repeat it is refused as. released (may be NULL)
- * receives a release's trial id (pq_release's: 0 when nothing was
- * released, nor on a failure), 0 for any other record. Returns
- * pq_spool_apply's code, read so. */
+ * receives a release's result (pq_release's), but PQ_RELEASE_UNKNOWN
+ * where this try released nothing after one that got no answer (a
+ * frozen Redis runs that one once it resumes); {0, PQ_RELEASE_NONE} for
+ * any other record and on a failure. Returns pq_spool_apply's code, read
+ * so. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
-                       int *unanswered, long *released);
+                       int *unanswered, pq_released *released);
 
 typedef struct pq_spool_stats {
     size_t applied; /* recorded now, file removed */

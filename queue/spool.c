@@ -246,9 +246,10 @@ int pq_spool_parse_record(char *text, pq_spool_record *rec)
     return 0;
 }
 
-/* pq_spool_apply, with a release's trial id (pq_release: 0 when nothing
- * was released) into *released when released is not NULL. */
-static int apply(pq_context *ctx, const pq_spool_record *rec, long *released)
+/* pq_spool_apply, with a release's result (pq_release's) into *released
+ * when released is not NULL. */
+static int apply(pq_context *ctx, const pq_spool_record *rec,
+                 pq_released *released)
 {
     switch (rec->kind) {
     case PQ_SPOOL_COMPLETED:
@@ -285,13 +286,17 @@ static int apply_spooled(pq_context *ctx, const pq_spool_record *rec)
 
 /* Contract in protein_queue.h. */
 int pq_spool_apply_try(pq_context *ctx, const pq_spool_record *rec,
-                       int *unanswered, long *released)
+                       int *unanswered, pq_released *released)
 {
+    pq_released got = {0, PQ_RELEASE_NONE};
     int rc;
 
+    rc = apply(ctx, rec, &got);
+    if (rc == PQ_OK && rec->kind == PQ_SPOOL_RELEASE &&
+        got.outcome == PQ_RELEASE_NONE && *unanswered)
+        got.outcome = PQ_RELEASE_UNKNOWN;
     if (released)
-        *released = 0;
-    rc = apply(ctx, rec, released);
+        *released = got;
     if (rc == PQ_EDONE)
         return *unanswered ? PQ_OK : PQ_ESTATE;
     *unanswered |= rc == PQ_EIO && ctx->unanswered;

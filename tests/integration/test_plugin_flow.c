@@ -553,32 +553,63 @@ static void start_step_spooled(const char *sweep, uint32_t job_id,
 
 /* Redis frozen while the claim is on the wire: the claim times out on the
  * node (the task fails), Redis serves it once it resumes, and task exit
- * gives the trial back: nothing stays running without a task. */
-static void test_abandoned_claim_released(void)
+ * gives the trial back: nothing stays running without a task. stop_first
+ * stops the sweep before task exit: the trial then ends as interrupted,
+ * for the job's requeue to resume. The node's log says which of the two
+ * happened (it said "goes back to the retry list (or ends as interrupted
+ * when the sweep is stopped)" whatever happened). */
+static void abandoned_claim_released(const char *sweep, uint32_t job_id,
+                                     int stop_first, const char *logged,
+                                     pq_trial_state state)
 {
     char msg[PLUGIN_STUB_MSG + 2];
+    const char *said;
+    pq_context *ctx;
     pq_trial_record *r;
 
-    CU_ASSERT_EQUAL_FATAL(create_sweep("frozen"), PQ_OK);
-    start_step_spooled("frozen", 950, "outcome_retry=5");
+    CU_ASSERT_EQUAL_FATAL(create_sweep(sweep), PQ_OK);
+    start_step_spooled(sweep, job_id, "outcome_retry=5");
     CU_ASSERT_EQUAL(slurm_spank_init_post_opt(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL_FATAL(redis_harness_freeze(&harness), 0);
     CU_ASSERT_EQUAL(slurm_spank_user_init(NULL, 0, NULL), 0);
     CU_ASSERT_EQUAL(redis_harness_thaw(&harness), 0);
     CU_ASSERT_EQUAL(plugin_stub.n_env, 0);
     CU_ASSERT_EQUAL(task_init_status(msg, sizeof(msg)), 1);
+    if (stop_first) {
+        ctx = connect_queue();
+        CU_ASSERT_EQUAL(
+            pq_sweep_set_state(ctx, q(sweep), "stop", (long)getuid()), PQ_OK);
+        pq_free(ctx);
+    }
     plugin_stub.exit_status = 1 << 8;
     CU_ASSERT_EQUAL(slurm_spank_task_exit(NULL, 0, NULL), 0);
-    CU_ASSERT_PTR_NOT_NULL(
-        strstr(plugin_stub.last_info,
-               "claim 500_3 timed out on the node; released: trial 1 goes "
-               "back to the retry list"));
+    said = strstr(plugin_stub.last_info, logged);
+    CU_ASSERT(said && strcmp(said, logged) == 0);
     slurm_spank_exit(NULL, 0, NULL);
-    r = trial("frozen", 1);
+    r = trial(sweep, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(r);
-    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    CU_ASSERT_EQUAL(r->state, state);
     CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: "));
     pq_trial_record_free(r);
+}
+
+/* The sweep runs: the trial goes back to the retry list. */
+static void test_abandoned_claim_released(void)
+{
+    abandoned_claim_released("frozen", 950, 0,
+                             "claim 500_3 timed out on the node; released: "
+                             "trial 1 goes back to the retry list",
+                             PQ_TRIAL_QUEUED);
+}
+
+/* The sweep was stopped meanwhile: the trial ends as interrupted. */
+static void test_abandoned_claim_stopped(void)
+{
+    abandoned_claim_released("frozen3", 952, 1,
+                             "claim 500_3 timed out on the node; released: "
+                             "trial 1 ends as interrupted (the sweep is "
+                             "stopped; the job's next requeue resumes it)",
+                             PQ_TRIAL_INTERRUPTED);
 }
 
 /* The same, but a requeued task resumed the trial under the claim key
@@ -993,6 +1024,8 @@ static const cunit_test tests[] = {
     {"result files planted by another user", test_result_planted},
     {"a claim timed out on the node is released",
      test_abandoned_claim_released},
+    {"a claim timed out on the node, its sweep stopped since: interrupted",
+     test_abandoned_claim_stopped},
     {"a timed-out claim whose trial moved on: nothing released, said so",
      test_abandoned_claim_moved_on},
     {"an outcome spooled, then replayed once",

@@ -1824,21 +1824,24 @@ static void test_fallback_grid(void)
 
 /* A claim given up by its client is released: the trial goes back to the
  * retry list (no budget used again), its token is revoked, the key is
- * forgotten; a key holding nothing releases nothing. */
+ * forgotten; a key holding nothing releases nothing. The release says
+ * which. */
 static void test_release(void)
 {
-    long id = -1;
+    pq_released rel = {-1, PQ_RELEASE_UNKNOWN};
     CU_ASSERT_EQUAL_FATAL(make_sweep("rel", (sweep_opts){.max_trials = 2}),
                           PQ_OK);
     pq_trial *a = claim_ok("rel", "k1");
-    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "test", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, a->id);
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "test", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, a->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
     pq_trial_record *r = record("rel", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
     CU_ASSERT_EQUAL(r->retries, 0);
     pq_trial_record_free(r);
-    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "again", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, 0);
+    CU_ASSERT_EQUAL(pq_release(ctx, "rel", "k1", NULL, "again", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
     CU_ASSERT_EQUAL(pq_complete(ctx, "rel", a->id, a->token, 1, 1), PQ_ETOKEN);
     pq_trial *b = claim_ok("rel", "k2");
     CU_ASSERT_EQUAL(b->id, a->id);
@@ -1980,7 +1983,7 @@ static void test_release_by_token(void)
     char given_up[PQ_TOKEN_LEN + 1], never_sent[PQ_TOKEN_LEN + 1];
     pq_claim_request q = req_for("7_1");
     pq_trial *served = NULL;
-    long id = -1;
+    pq_released rel = {-1, PQ_RELEASE_UNKNOWN};
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("reltok", (sweep_opts){0}), PQ_OK);
     q.token_out = given_up;
@@ -1989,8 +1992,9 @@ static void test_release_by_token(void)
     pq_trial *again = claim_ok("reltok", "7_1");
     CU_ASSERT_EQUAL_FATAL(again->id, served->id);
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "reltok", "7_1", given_up, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, 0);
+        pq_release(ctx, "reltok", "7_1", given_up, "timed out", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
     pq_trial_record *r = record("reltok", served->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_RUNNING);
     pq_trial_record_free(r);
@@ -2001,12 +2005,15 @@ static void test_release_by_token(void)
     memset(never_sent, 'a', PQ_TOKEN_LEN);
     never_sent[PQ_TOKEN_LEN] = '\0';
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "reltok", "7_2", never_sent, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, 0);
+        pq_release(ctx, "reltok", "7_2", never_sent, "timed out", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
     /* Its own last claim: released. */
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "reltok", "7_2", held->token, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, held->id);
+        pq_release(ctx, "reltok", "7_2", held->token, "timed out", &rel),
+        PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, held->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
     r = record("reltok", held->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
     pq_trial_record_free(r);
@@ -2051,11 +2058,13 @@ static void test_spool_apply_try_late(void)
 /* An outcome tried again: "already ended" is the outcome's own doing
  * only when an earlier try went unanswered (pq_spool_apply_try); an
  * answered try leaves *unanswered as it was. A release's trial id comes
- * back through it (0: nothing released, or not a release). */
+ * back through it ({0, PQ_RELEASE_NONE}: nothing released, or not a
+ * release); nothing released after an unanswered try may have been that
+ * try's doing (PQ_RELEASE_UNKNOWN). */
 static void test_spool_apply_try(void)
 {
     int unanswered = 0;
-    long released = -1;
+    pq_released released = {-1, PQ_RELEASE_UNKNOWN};
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("tryagain", (sweep_opts){0}), PQ_OK);
     pq_trial *t = claim_ok("tryagain", "a1");
@@ -2069,7 +2078,8 @@ static void test_spool_apply_try(void)
     CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rec, &unanswered, &released),
                     PQ_OK);
     CU_ASSERT_EQUAL(unanswered, 1);
-    CU_ASSERT_EQUAL(released, 0);
+    CU_ASSERT_EQUAL(released.trial_id, 0);
+    CU_ASSERT_EQUAL(released.outcome, PQ_RELEASE_NONE);
     expect_observations("tryagain", 1);
 
     pq_trial *u = claim_ok("tryagain", "a2");
@@ -2080,10 +2090,16 @@ static void test_spool_apply_try(void)
     snprintf(rel.text, sizeof rel.text, "timed out");
     CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
                     PQ_OK);
-    CU_ASSERT_EQUAL(released, u->id);
+    CU_ASSERT_EQUAL(released.trial_id, u->id);
+    CU_ASSERT_EQUAL(released.outcome, PQ_RELEASE_REQUEUED);
     CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
                     PQ_OK);
-    CU_ASSERT_EQUAL(released, 0);
+    CU_ASSERT_EQUAL(released.trial_id, 0);
+    CU_ASSERT_EQUAL(released.outcome, PQ_RELEASE_UNKNOWN);
+    unanswered = 0;
+    CU_ASSERT_EQUAL(pq_spool_apply_try(ctx, &rel, &unanswered, &released),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(released.outcome, PQ_RELEASE_NONE);
     pq_trial_free(t);
     pq_trial_free(u);
 }
@@ -2522,6 +2538,7 @@ static void test_stopped_sweep_release(void)
     pq_trial *x = NULL;
     pq_trial_record *r;
     pq_sweep_info *info = NULL;
+    pq_released rel = {-1, PQ_RELEASE_UNKNOWN};
     long id = -1;
 
     CU_ASSERT_EQUAL_FATAL(make_sweep("strand", (sweep_opts){0}), PQ_OK);
@@ -2536,8 +2553,10 @@ static void test_stopped_sweep_release(void)
     long n_obs = len ? atol(len) : -1;
     free(len);
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, a->id);
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &rel),
+        PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, a->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_INTERRUPTED);
     r = record("strand", a->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
     CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
@@ -2555,8 +2574,10 @@ static void test_stopped_sweep_release(void)
     CU_ASSERT_EQUAL(pq_complete(ctx, "strand", a2->id, a2->token, 0.5, 1),
                     PQ_ETOKEN);
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, 0);
+        pq_release(ctx, "strand", "s-job", a2->token, "timed out", &rel),
+        PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
     /* the job's next requeue resumes it, and its outcome counts */
     pq_trial *a3 = claim_ok("strand", "s-job");
     CU_ASSERT_EQUAL(a3->id, a->id);
@@ -2571,11 +2592,15 @@ static void test_stopped_sweep_release(void)
     pq_trial *b = claim_ok("strand2", "s-held");
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "pause", OWNER), PQ_OK);
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "strand2", "s-held", b->token, "timed out", &id),
+        pq_release(ctx, "strand2", "s-held", b->token, "timed out", &rel),
         PQ_OK);
-    CU_ASSERT_EQUAL(id, b->id);
+    CU_ASSERT_EQUAL(rel.trial_id, b->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
     r = record("strand2", b->id);
     CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    CU_ASSERT_PTR_NOT_NULL(r->error &&
+                           strstr(r->error, "released: timed out (the sweep "
+                                            "is paused)"));
     pq_trial_record_free(r);
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand2", "resume", OWNER), PQ_OK);
     pq_trial *b2 = claim_ok("strand2", "s-other");
@@ -2605,38 +2630,66 @@ static void test_stopped_sweep_release(void)
     pq_trial_free(c);
 }
 
-/* A stop ends the trials queued for a retry as lost: a stopped sweep
- * claims no retry, and their keys were forgotten, so no requeued task
- * resumes them either; queued, they stayed so for good. So does the stop
- * of a trial that reaches metric.target. */
+/* Asserts that trial id of sweep is in state, its error holding
+ * error_part (NULL: any error, or none). */
+static void expect_trial(const char *sweep, long id, pq_trial_state state,
+                         const char *error_part)
+{
+    pq_trial_record *r = record(sweep, id);
+    CU_ASSERT_EQUAL(r->state, state);
+    if (error_part && (!r->error || !strstr(r->error, error_part))) {
+        CU_FAIL("trial error");
+        fprintf(stderr, "trial %ld of %s: error '%s', not '%s'\n", id, sweep,
+                r->error ? r->error : "", error_part);
+    }
+    pq_trial_record_free(r);
+}
+
+/* A stop ends the trials queued for a retry: a stopped sweep claims no
+ * retry, so queued they stayed so for good. A released one (its claim
+ * given up while the sweep was paused or active) ends as a release in
+ * the stopped sweep ends it: interrupted, its claim key holding it again
+ * for the job's requeue to resume, its error saying what happened; lost
+ * only when its key holds another trial by now. One queued after its
+ * lease expired ends lost. So does the stop of a trial that reaches
+ * metric.target. */
 static void test_stop_ends_retries(void)
 {
+    pq_released rel = {-1, PQ_RELEASE_UNKNOWN};
     pq_sweep_info *info = NULL;
-    pq_trial_record *r;
-    long id = -1;
+    pq_trial *a2, *c2, *e2, *g;
+    long n = 0;
 
-    /* paused, then stopped */
+    /* paused, released, then stopped */
     CU_ASSERT_EQUAL_FATAL(make_sweep("strand4", (sweep_opts){0}), PQ_OK);
     pq_trial *a = claim_ok("strand4", "q-a");
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "pause", OWNER), PQ_OK);
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "strand4", "q-a", a->token, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, a->id);
+        pq_release(ctx, "strand4", "q-a", a->token, "timed out", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, a->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
-    r = record("strand4", a->id);
-    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
-    CU_ASSERT_PTR_NOT_NULL(r->error && strstr(r->error, "released: timed out"));
-    pq_trial_record_free(r);
+    expect_trial("strand4", a->id, PQ_TRIAL_INTERRUPTED,
+                 "released: timed out (the sweep is paused); then the sweep "
+                 "was stopped before a claim took it again");
+    CU_ASSERT_EQUAL(observed("strand4", PQ_TRIAL_INTERRUPTED), 1);
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
-    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 0);
     CU_ASSERT_EQUAL(info->retry_depth, 0);
     pq_sweep_info_free(info);
     /* a stop again finds none */
     CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand4", "stop", OWNER), PQ_OK);
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand4", &info), PQ_OK);
-    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
     pq_sweep_info_free(info);
+    /* the job's requeue resumes it, and its outcome counts */
+    a2 = claim_ok("strand4", "q-a");
+    CU_ASSERT_EQUAL(a2->id, a->id);
+    CU_ASSERT_TRUE(a2->resumed);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "strand4", a2->id, a2->token, 0.5, 1),
+                    PQ_OK);
 
     /* stopped by a trial that reaches the target */
     CU_ASSERT_EQUAL_FATAL(make_sweep("strand5", (sweep_opts){0}), PQ_OK);
@@ -2645,22 +2698,56 @@ static void test_stop_ends_retries(void)
     pq_trial *c = claim_ok("strand5", "q-c");
     pq_trial *d = claim_ok("strand5", "q-d");
     CU_ASSERT_EQUAL(
-        pq_release(ctx, "strand5", "q-c", c->token, "timed out", &id), PQ_OK);
-    CU_ASSERT_EQUAL(id, c->id);
+        pq_release(ctx, "strand5", "q-c", c->token, "timed out", &rel), PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, c->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
     CU_ASSERT_EQUAL(pq_complete(ctx, "strand5", d->id, d->token, 0.5, 1),
                     PQ_OK);
     CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "strand5", &info), PQ_OK);
     CU_ASSERT_EQUAL(info->state, PQ_SWEEP_STOPPED);
     CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
-    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
     CU_ASSERT_EQUAL(info->retry_depth, 0);
     pq_sweep_info_free(info);
-    r = record("strand5", c->id);
-    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_LOST);
-    pq_trial_record_free(r);
+    expect_trial("strand5", c->id, PQ_TRIAL_INTERRUPTED,
+                 "released: timed out; then the sweep was stopped");
+    c2 = claim_ok("strand5", "q-c");
+    CU_ASSERT_EQUAL(c2->id, c->id);
+
+    /* released, its key taking another retry since: nothing resumes it */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand6", (sweep_opts){0}), PQ_OK);
+    pq_trial *e = claim_ok("strand6", "q-e");
+    pq_trial *f = claim_ok("strand6", "q-f");
+    CU_ASSERT_EQUAL(pq_release(ctx, "strand6", "q-e", NULL, "gone", NULL),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_release(ctx, "strand6", "q-f", NULL, "gone", NULL),
+                    PQ_OK);
+    e2 = claim_ok("strand6", "q-f");
+    CU_ASSERT_EQUAL_FATAL(e2->id, e->id);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand6", "stop", OWNER), PQ_OK);
+    expect_trial("strand6", f->id, PQ_TRIAL_LOST,
+                 "released: gone; then the sweep was stopped");
+    expect_trial("strand6", e->id, PQ_TRIAL_RUNNING, NULL);
+
+    /* queued after its lease expired: lost */
+    CU_ASSERT_EQUAL_FATAL(make_sweep("strand7", (sweep_opts){.lease_seconds = 1,
+                                                             .max_retries = 1}),
+                          PQ_OK);
+    g = claim_ok("strand7", "q-g");
+    sleep_s(1.2);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "strand7", &n), PQ_OK);
+    CU_ASSERT_EQUAL(n, 1);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "strand7", "stop", OWNER), PQ_OK);
+    expect_trial("strand7", g->id, PQ_TRIAL_LOST, "lease expired");
     pq_trial_free(a);
+    pq_trial_free(a2);
     pq_trial_free(c);
+    pq_trial_free(c2);
     pq_trial_free(d);
+    pq_trial_free(e);
+    pq_trial_free(e2);
+    pq_trial_free(f);
+    pq_trial_free(g);
 }
 
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
