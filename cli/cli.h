@@ -582,6 +582,8 @@ typedef struct cli_progress {
     int minimize;
     const char *metric; /* the metric's name, as the lines show it */
     long total, finished, running, failed, pruned;
+    long unrecorded; /* trials whose outcome the sweep refused (not in
+                        finished) */
     int has_best;
     double best, best_cost;
     long best_id;
@@ -600,10 +602,13 @@ void cli_progress_init(cli_progress *p, FILE *fp, long total, int minimize,
  * elsewhere, the status line on a terminal (failures also get a line of
  * their own there). `seconds` is how long it ran, shown when >= 0.
  * `detail` is the reason of a failure or of the stop ("" when there is
- * none to show). */
+ * none to show). recorded is 0 for a trial whose outcome the sweep
+ * refused (protein agent's, once another claim ran the trial): its line
+ * says so, and it counts in unrecorded, not among the finished trials
+ * nor as the best. */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
                         double score, double cost, double seconds,
-                        const char *detail);
+                        const char *detail, int recorded);
 
 /* Writes the line that counts finished trials, "6 trials: 4 completed, 2
  * pruned, 0 failed", to fp. */

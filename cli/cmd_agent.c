@@ -120,8 +120,10 @@ static int call_redis(agent *a, const agent_call *c, const char *what, int *sig)
  * is gone from the sweep (said so: the agent goes on), or after
  * printing why it could not (the outcome is then lost: the trial runs
  * again for the same --claim-key, or is lost when its lease ends) the
- * signal that ended the retries, else -1. */
-static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
+ * signal that ended the retries, else -1. *recorded (may be NULL) is 1
+ * when Redis recorded the outcome, else 0. */
+static int record(agent *a, const pq_trial *t, const pq_spool_record *rec,
+                  int *recorded)
 {
     agent_call c = {NULL, NULL, rec};
     char what[64];
@@ -129,6 +131,8 @@ static int record(agent *a, const pq_trial *t, const pq_spool_record *rec)
 
     snprintf(what, sizeof(what), "trial %ld: recording its outcome", t->id);
     rc = call_redis(a, &c, what, &sig);
+    if (recorded)
+        *recorded = rc == PQ_OK;
     if (rc == PQ_OK)
         return 0;
     if (rc == PQ_ETOKEN || rc == PQ_ESTATE) {
@@ -195,7 +199,7 @@ static int run_trial(agent *a, pq_trial *t)
     cli_trial_verdict v;
     cli_curve curve;
     pid_t pid;
-    int status = 0, sig, ret = -1, stopped = 0;
+    int status = 0, sig, ret = -1, stopped = 0, recorded = 0;
     double started = protein_clock_seconds(CLOCK_MONOTONIC);
     double next_poll = started + a->poll_ms / 1000.0;
 
@@ -221,7 +225,7 @@ static int run_trial(agent *a, pq_trial *t)
                      a->claim_base, strsignal(sig));
             printf("trial %ld: interrupted\n", t->id);
             fflush(stdout);
-            record(a, t, &rec);
+            record(a, t, &rec, NULL);
             ret = sig;
             goto done;
         }
@@ -293,14 +297,17 @@ static int run_trial(agent *a, pq_trial *t)
                  rec.text, who);
     else
         snprintf(shown, sizeof(shown), "%s", rec.text);
-    cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
-                       protein_clock_seconds(CLOCK_MONOTONIC) - started, shown);
     /* a trial the sweep stopped is judged by its reports, not as a
      * COMMAND that cannot run */
     if (v.ok || stopped || cli_start_guard_failure(v.end, status, &v.res))
         a->broken =
             cli_start_guard_note(&a->start_guard, !v.ok && !stopped, rec.text);
-    ret = record(a, t, &rec);
+    /* its end line comes once Redis answered: the summary and the best so
+     * far count only the outcomes Redis recorded */
+    ret = record(a, t, &rec, &recorded);
+    cli_progress_trial(&a->progress, t->id, v.ok, stopped, v.score, v.cost,
+                       protein_clock_seconds(CLOCK_MONOTONIC) - started, shown,
+                       recorded);
 done:
     cli_curve_free(&curve);
     unlink(result);
@@ -446,17 +453,21 @@ static int agent_loop(agent *a, long count)
     return CLI_OK;
 }
 
-/* Says, when the agent stops, how its finished trials ended and which was
- * the best of them (as protein run's summary does); nothing when none
- * finished. */
+/* Says, when the agent stops, how its finished trials ended as Redis
+ * recorded them, how many more ran whose outcome Redis did not record
+ * (refused, or Redis down), and which was the best (as protein run's
+ * summary does); nothing when none finished. */
 static void print_summary(const agent *a)
 {
     const cli_progress *p = &a->progress;
 
-    if (p->finished == 0)
+    if (p->finished == 0 && p->unrecorded == 0)
         return;
     cli_summary_counts(stdout, p->finished - p->pruned - p->failed, p->pruned,
                        p->failed);
+    if (p->unrecorded > 0)
+        printf("%ld more ran, %s outcome not recorded (said above)\n",
+               p->unrecorded, p->unrecorded == 1 ? "its" : "their");
     if (p->has_best)
         cli_summary_best(stdout, p->best_id, p->metric, p->best, p->best_cost);
     fflush(stdout);

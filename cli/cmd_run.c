@@ -437,7 +437,7 @@ static void finish(run_state *st, run_trial *t, int status)
         protein_observe(st->opt, t->values, 0.0, t->cost,
                         PROTEIN_OUTCOME_FAILURE);
     cli_progress_trial(&st->progress, t->id, ok, t->pruned, t->score, t->cost,
-                       -1, t->reason);
+                       -1, t->reason, 1);
     csv_row(st, t);
     check_target(st, t);
 }

@@ -54,27 +54,37 @@ static void draw(cli_progress *p)
 /* Contract in cli.h. */
 void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
                         double score, double cost, double seconds,
-                        const char *detail)
+                        const char *detail, int recorded)
 {
+    const char *unrecorded = recorded ? "" : "; outcome not recorded";
     char took[64] = "";
 
-    p->finished++;
     if (p->running > 0)
         p->running--; /* it ran until now */
-    if (!ok)
-        p->failed++;
-    else if (pruned)
-        p->pruned++;
-    if (ok && (!p->has_best || cli_better(p->minimize, score, p->best))) {
+    if (!recorded) {
+        p->unrecorded++;
+    } else {
+        p->finished++;
+        if (!ok)
+            p->failed++;
+        else if (pruned)
+            p->pruned++;
+    }
+    if (recorded && ok &&
+        (!p->has_best || cli_better(p->minimize, score, p->best))) {
         p->has_best = 1;
         p->best = score;
         p->best_cost = cost;
         p->best_id = id;
     }
     if (p->tty) {
-        if (!ok) {
+        if (!ok || !recorded) {
             clear_line(p);
-            fprintf(p->fp, "trial %ld failed: %s\n", id, detail);
+            if (ok)
+                fprintf(p->fp, "trial %ld ended%s\n", id, unrecorded);
+            else
+                fprintf(p->fp, "trial %ld failed: %s%s\n", id, detail,
+                        unrecorded);
         }
         draw(p);
         return;
@@ -93,6 +103,7 @@ void cli_progress_trial(cli_progress *p, long id, int ok, int pruned,
         if (pruned && detail[0])
             fprintf(p->fp, " (%s)", detail);
     }
+    fputs(unrecorded, p->fp);
     if (p->has_best)
         fprintf(p->fp, " (best %.6g, trial %ld)", p->best, p->best_id);
     fputc('\n', p->fp);

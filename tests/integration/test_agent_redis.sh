@@ -313,7 +313,10 @@ grep -q -- '--lease' "$tmp/lease0.out" ||
 
 # ------------------------------------------------ a trial gone from the sweep
 # Redis restarted from an older snapshot has no trial the agent ran: its
-# outcome is refused, and the agent says so and goes on to the next trial
+# outcome is refused, and the agent says so and goes on to the next trial;
+# its summary counts the outcomes Redis recorded, and the refused one apart
+# (it counted it as completed, and as the best, score 1 under a minimized
+# metric)
 create_sweep vanish 2
 cat >"$tmp/vanish.sh" <<EOS3
 #!/bin/sh
@@ -333,5 +336,11 @@ grep -q 'trial 1: outcome not recorded: the sweep has no such trial any more' "$
     fail "the agent did not say trial 1 was gone: $(cat "$tmp/vanish.out")"
 grep -q '^trial 2 completed after [0-9.]* s: score 2' "$tmp/vanish.out" ||
     fail "the agent did not go on to trial 2: $(cat "$tmp/vanish.out")"
+grep -q '^trial 1 completed after [0-9.]* s: score 1, cost 1; outcome not recorded$' "$tmp/vanish.out" ||
+    fail "trial 1's end line does not say its outcome was not recorded: $(cat "$tmp/vanish.out")"
+grep -q '^1 trial: 1 completed, 0 pruned, 0 failed$' "$tmp/vanish.out" &&
+    grep -q '^1 more ran, its outcome not recorded (said above)$' "$tmp/vanish.out" &&
+    grep -q '^best: trial 2, score 2, cost 1$' "$tmp/vanish.out" ||
+    fail "the summary counts a refused outcome: $(cat "$tmp/vanish.out")"
 
 cli_test_finish
