@@ -400,7 +400,7 @@ static void release_abandoned_claim(void)
 {
     pq_spool_record rec;
     pq_released released = {0, PQ_RELEASE_NONE};
-    const char *what = "";
+    char said[256];
 
     memset(&rec, 0, sizeof(rec));
     rec.kind = PQ_SPOOL_RELEASE;
@@ -414,34 +414,9 @@ static void release_abandoned_claim(void)
                              protein_clock_seconds(CLOCK_MONOTONIC),
                              &released) != 0)
         return;
-    switch (released.outcome) {
-    case PQ_RELEASE_REQUEUED: what = "goes back to the retry list"; break;
-    case PQ_RELEASE_INTERRUPTED:
-        what = "ends as interrupted (the sweep is stopped; the job's next "
-               "requeue resumes it)";
-        break;
-    case PQ_RELEASE_UNREPORTED:
-        what = "goes back to the retry list or, in a stopped sweep, ends as "
-               "interrupted (Redis keeps another build's protein functions, "
-               "which do not say which)";
-        break;
-    case PQ_RELEASE_NONE:
-        slurm_info("protein: sweep %s: claim %s timed out on the node; "
-                   "nothing to release: Redis never served it, or its "
-                   "trial moved on since (resumed by a requeued task, "
-                   "ended or expired)",
-                   rec.sweep, rec.claim_key);
-        return;
-    case PQ_RELEASE_UNKNOWN:
-        slurm_info("protein: sweep %s: claim %s timed out on the node; "
-                   "released by a try that got no answer, or nothing to "
-                   "release",
-                   rec.sweep, rec.claim_key);
-        return;
-    }
-    slurm_info("protein: sweep %s: claim %s timed out on the node; "
-               "released: trial %ld %s",
-               rec.sweep, rec.claim_key, released.trial_id, what);
+    pq_released_text(&released, said, sizeof(said));
+    slurm_info("protein: sweep %s: claim %s timed out on the node; %s",
+               rec.sweep, rec.claim_key, said);
 }
 
 /* A task killed by SIGKILL: by the out-of-memory killer when the step's

@@ -829,6 +829,11 @@ typedef struct pq_released {
     pq_release_outcome outcome;
 } pq_released;
 
+/* Writes what the release r did, for a log line, into buf (len bytes):
+ * "released: trial 5 goes back to the retry list", "nothing to release:
+ * ...", and so on: the one thing that happened. */
+void pq_released_text(const pq_released *r, char *buf, size_t len);
+
 /* Gives back the trial claimed under claim_key when it is still running:
  * for a claim its client gave up on (a timeout while the server served
  * it), so that no trial stays running without a task. The trial goes

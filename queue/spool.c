@@ -269,19 +269,51 @@ static int apply(pq_context *ctx, const pq_spool_record *rec,
 }
 
 /* Contract in protein_queue.h. */
+void pq_released_text(const pq_released *r, char *buf, size_t len)
+{
+    const char *how = "";
+
+    switch (r->outcome) {
+    case PQ_RELEASE_REQUEUED: how = "goes back to the retry list"; break;
+    case PQ_RELEASE_INTERRUPTED:
+        how = "ends as interrupted (the sweep is stopped; the job's next "
+              "requeue resumes it)";
+        break;
+    case PQ_RELEASE_UNREPORTED:
+        how = "goes back to the retry list or, in a stopped sweep, ends as "
+              "interrupted (Redis keeps another build's protein functions, "
+              "which do not say which)";
+        break;
+    case PQ_RELEASE_NONE:
+        snprintf(buf, len,
+                 "nothing to release: Redis never served the claim, or its "
+                 "trial moved on since (resumed by a requeued task, ended or "
+                 "expired)");
+        return;
+    case PQ_RELEASE_UNKNOWN:
+        snprintf(buf, len,
+                 "released by a try that got no answer, or nothing "
+                 "to release");
+        return;
+    }
+    snprintf(buf, len, "released: trial %ld %s", r->trial_id, how);
+}
+
+/* Contract in protein_queue.h. */
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
 {
     return apply(ctx, rec, NULL);
 }
 
-/* pq_spool_apply for a record replayed from the spool: an interrupt
- * there may be older than its trial's latest claim (pq_interrupt_call). */
-static int apply_spooled(pq_context *ctx, const pq_spool_record *rec)
+/* apply() for a record replayed from the spool: an interrupt there may
+ * be older than its trial's latest claim (pq_interrupt_call). */
+static int apply_spooled(pq_context *ctx, const pq_spool_record *rec,
+                         pq_released *released)
 {
     if (rec->kind == PQ_SPOOL_INTERRUPTED)
         return pq_interrupt_call(ctx, rec->sweep, rec->trial_id, rec->token,
                                  rec->text, 1);
-    return pq_spool_apply(ctx, rec);
+    return apply(ctx, rec, released);
 }
 
 /* Contract in protein_queue.h. */
@@ -333,7 +365,8 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
                     pq_spool_stats *stats,
                     void (*log)(void *arg, const char *line), void *arg)
 {
-    char line[PQ_SPOOL_PATH_MAX + 512];
+    char line[PQ_SPOOL_PATH_MAX + 512], said[256];
+    pq_released released = {0, PQ_RELEASE_NONE};
     pq_spool_record rec;
     struct dirent *de;
     DIR *d;
@@ -363,7 +396,7 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
             }
             continue;
         }
-        arc = apply_spooled(ctx, &rec);
+        arc = apply_spooled(ctx, &rec, &released);
         if (arc == PQ_EIO || arc == PQ_EAUTH || arc == PQ_ENOMEM ||
             arc == PQ_EPERM) {
             stats->kept++;
@@ -376,13 +409,14 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
         else
             stats->dropped++;
         if (log) {
-            if (rec.kind == PQ_SPOOL_RELEASE)
+            if (rec.kind == PQ_SPOOL_RELEASE) {
+                pq_released_text(&released, said, sizeof said);
                 snprintf(line, sizeof line,
                          "spool %s/%s: release of claim %s in sweep %s %s%s",
                          dir, de->d_name, rec.claim_key, rec.sweep,
-                         arc == PQ_OK ? "applied" : "dropped: ",
-                         arc == PQ_OK ? "" : ctx->errstr);
-            else
+                         arc == PQ_OK ? "applied: " : "dropped: ",
+                         arc == PQ_OK ? said : ctx->errstr);
+            } else
                 snprintf(line, sizeof line,
                          "spool %s/%s: sweep %s trial %ld %s %s%s", dir,
                          de->d_name, rec.sweep, rec.trial_id,

@@ -1926,6 +1926,56 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* pq_spool_replay's log: keeps the last line in arg (a char[512]). */
+static void keep_line(void *arg, const char *line)
+{
+    snprintf(arg, 512, "%s", line);
+}
+
+/* Spools a release of claim_key (any claim) in sweep and replays it,
+ * expecting the replay's log line to say want. */
+static void replay_release(const char *sweep, const char *claim_key,
+                           const char *want)
+{
+    char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
+    char err[512], line[512] = "";
+    pq_spool_record rec = {.kind = PQ_SPOOL_RELEASE};
+    pq_spool_stats st;
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(rec.sweep, sizeof rec.sweep, "%s", sweep);
+    snprintf(rec.claim_key, sizeof rec.claim_key, "%s", claim_key);
+    snprintf(rec.text, sizeof rec.text, "timed out");
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(pq_spool_replay(ctx, dir, 0, &st, keep_line, line), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(line, want));
+    if (!strstr(line, want))
+        fprintf(stderr, "replay said '%s', not '%s'\n", line, want);
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+}
+
+/* A release replayed from the spool says in its log line the one thing
+ * it did: the trial requeued, ended as interrupted (a stopped sweep), or
+ * nothing released (it said "applied" whatever happened). */
+static void test_spool_release_replay_says(void)
+{
+    CU_ASSERT_EQUAL_FATAL(make_sweep("replrel", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("replrel", "r-a");
+    pq_trial *b = claim_ok("replrel", "r-b");
+    replay_release("replrel", "r-a",
+                   "applied: released: trial 1 goes back "
+                   "to the retry list");
+    replay_release("replrel", "r-a", "applied: nothing to release");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "replrel", "stop", OWNER), PQ_OK);
+    replay_release("replrel", "r-b",
+                   "applied: released: trial 2 ends as "
+                   "interrupted (the sweep is stopped");
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 /* An interrupt spooled by a task that was requeued while Redis was down
  * is void once the requeued task resumed the trial under the same claim
  * key: replayed then, it is dropped and the run goes on (its outcome is
@@ -2970,6 +3020,8 @@ static const cunit_test tests[] = {
     {"spooled outcomes replayed exactly once", test_spool_replay},
     {"a spooled interrupt replayed after its task's requeue resumed the trial",
      test_spool_interrupt_after_resume},
+    {"a release replayed from the spool says what it did",
+     test_spool_release_replay_says},
     {"a release names its claim's token: none once the key's trial resumed",
      test_release_by_token},
     {"an outcome tried again after no answer", test_spool_apply_try},
