@@ -598,8 +598,10 @@ local function end_retries(meta, t_now)
       if type(t[1]) == 'string' and string.sub(t[1], 1, #RELEASED) == RELEASED then
         redis.call('HSET', tk, 'error',
                    string.sub(t[1], 1, 1024 - #STOPPED_QUEUED) .. STOPPED_QUEUED)
+        -- (HGET, then HSET: the ACLs (queue/acl.c) have no HSETNX)
         if type(t[2]) == 'string' and t[2] ~= '' and
-           redis.call('HSETNX', P .. 'claims', t[2], id) == 1 then
+           not redis.call('HGET', P .. 'claims', t[2]) then
+          redis.call('HSET', P .. 'claims', t[2], id)
           to = 'interrupted'
           observe(P, id, to, redis.call('HGET', P .. 'private', 'packed:' .. id), t[3])
         end
