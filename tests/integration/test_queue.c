@@ -2800,6 +2800,98 @@ static void test_stop_ends_retries(void)
     pq_trial_free(g);
 }
 
+/* More trials released than one stop ends (1000): the stop ends the
+ * first 1000 as interrupted, a stop again the rest; every claim key then
+ * resumes its own trial and none another's, and the counters follow. */
+static void test_stop_ends_released_in_chunks(void)
+{
+    enum { N = 1001 };
+    pq_trial **t = calloc(N, sizeof *t);
+    pq_claim_request q = req_for("none-held");
+    pq_sweep_info *info = NULL;
+    pq_trial *x = NULL;
+    char key[16];
+
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_EQUAL_FATAL(make_sweep("chunked", (sweep_opts){0}), PQ_OK);
+    claim_n("chunked", "ch", t, N);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "ch%d", i);
+        CU_ASSERT_EQUAL(pq_release(ctx, "chunked", key, NULL, "gone", NULL),
+                        PQ_OK);
+    }
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "chunked", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "chunked", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1000);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], N - 1000);
+    CU_ASSERT_EQUAL(info->retry_depth, N - 1000);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "chunked", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "chunked", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "chunked", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], N);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], 0);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(observed("chunked", PQ_TRIAL_INTERRUPTED), N);
+    for (int i = 0; i < N; i++) {
+        snprintf(key, sizeof key, "ch%d", i);
+        x = claim_ok("chunked", key);
+        CU_ASSERT_EQUAL(x->id, t[i]->id);
+        CU_ASSERT_TRUE(x->resumed);
+        pq_trial_free(x);
+        pq_trial_free(t[i]);
+    }
+    CU_ASSERT_EQUAL(pq_claim(ctx, "chunked", &q, &x), PQ_ESTOPPED);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "chunked", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 0);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_RUNNING], N);
+    pq_sweep_info_free(info);
+    free(t);
+}
+
+/* One claim key released twice, each time holding another trial, both
+ * still queued at the stop: the key holds one of them again
+ * (interrupted), the other is lost, and the first trial's first key
+ * resumes nothing: no trial goes to two claims. */
+static void test_stop_released_twice_by_one_key(void)
+{
+    pq_claim_request q = req_for("tw-0");
+    pq_sweep_info *info = NULL;
+    pq_trial *x = NULL, *r = NULL;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("twice", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("twice", "tw-0");
+    pq_trial *b = claim_ok("twice", "tw-k");
+    CU_ASSERT_EQUAL(pq_release(ctx, "twice", "tw-0", NULL, "gone", NULL),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(pq_release(ctx, "twice", "tw-k", NULL, "gone", NULL),
+                    PQ_OK);
+    /* the key's requeue takes the retry list's head, a's trial */
+    pq_trial *a2 = claim_ok("twice", "tw-k");
+    CU_ASSERT_EQUAL_FATAL(a2->id, a->id);
+    CU_ASSERT_EQUAL(
+        pq_release(ctx, "twice", "tw-k", a2->token, "gone again", NULL), PQ_OK);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "twice", "stop", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(pq_sweep_get(ctx, "twice", &info), PQ_OK);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_INTERRUPTED], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_LOST], 1);
+    CU_ASSERT_EQUAL(info->counts[PQ_TRIAL_QUEUED], 0);
+    pq_sweep_info_free(info);
+    CU_ASSERT_EQUAL(observed("twice", PQ_TRIAL_INTERRUPTED), 1);
+    r = claim_ok("twice", "tw-k");
+    CU_ASSERT_TRUE(r->resumed);
+    CU_ASSERT(r->id == a->id || r->id == b->id);
+    expect_trial("twice", r->id == a->id ? b->id : a->id, PQ_TRIAL_LOST,
+                 "; then the sweep was stopped");
+    CU_ASSERT_EQUAL(pq_claim(ctx, "twice", &q, &x), PQ_ESTOPPED);
+    pq_trial_free(a);
+    pq_trial_free(a2);
+    pq_trial_free(b);
+    pq_trial_free(r);
+}
+
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
  * running or interrupted trial under the same claim key and records its
  * outcome ("running trials finish and are recorded"); so does a paused
@@ -2997,6 +3089,10 @@ static const cunit_test tests[] = {
     {"a stopped sweep's resumed trial released ends interrupted",
      test_stopped_sweep_release},
     {"a stop ends the trials queued for a retry", test_stop_ends_retries},
+    {"a stop ends more released trials than one chunk",
+     test_stop_ends_released_in_chunks},
+    {"a key released twice, its trials queued at the stop",
+     test_stop_released_twice_by_one_key},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
