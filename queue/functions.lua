@@ -47,6 +47,8 @@ local TOKENS_KEPT = 8
 -- Longest claim key, job id or node; longest config text.
 local FIELD_MAX = 256
 local CONFIG_MAX = 4 * 1024 * 1024
+-- Longest error text a trial stores (PQ_ERROR_MAX).
+local ERROR_MAX = 1024
 -- Reports kept in a trial's curve, at most: past it every other kept one
 -- is dropped and only every second report from then on kept, so that the
 -- curve still spans the whole run (PufferLib's downsample bins it).
@@ -559,6 +561,24 @@ local function create(keys, a)
   return 1
 end
 
+-- text cut to at most n bytes, never inside a UTF-8 sequence (as the
+-- client cuts what it sends: queue/trial.c), so that what people read
+-- stays UTF-8.
+local function cut(text, n)
+  if #text <= n then
+    return text
+  end
+  while n > 0 and string.byte(text, n + 1) >= 0x80 and string.byte(text, n + 1) < 0xC0 do
+    n = n - 1
+  end
+  return string.sub(text, 1, n)
+end
+
+-- Error text as stored: a string of at most ERROR_MAX bytes.
+local function short(v)
+  return cut(type(v) == 'string' and v or '', ERROR_MAX)
+end
+
 -- The start of the error of a trial whose claim was released (release):
 -- a queued trial's error is that or its expired lease's.
 local RELEASED = 'released: '
@@ -597,7 +617,7 @@ local function end_retries(meta, t_now)
       local to = 'lost'
       if type(t[1]) == 'string' and string.sub(t[1], 1, #RELEASED) == RELEASED then
         redis.call('HSET', tk, 'error',
-                   string.sub(t[1], 1, 1024 - #STOPPED_QUEUED) .. STOPPED_QUEUED)
+                   cut(t[1], ERROR_MAX - #STOPPED_QUEUED) .. STOPPED_QUEUED)
         -- (HGET, then HSET: the ACLs (queue/acl.c) have no HSETNX)
         if type(t[2]) == 'string' and t[2] ~= '' and
            not redis.call('HGET', P .. 'claims', t[2]) then
@@ -1464,11 +1484,6 @@ local function finish(meta, id, token, to, fields, score, cost)
   return to
 end
 
--- Error text as stored: a string of at most 1 KiB.
-local function short(v)
-  return string.sub(type(v) == 'string' and v or '', 1, 1024)
-end
-
 -- ARGV: id, token, score, cost ('' when not reported).
 local function complete(keys, a)
   if not finite(a[3]) or (a[4] ~= '' and not finite(a[4])) then
@@ -1892,17 +1907,21 @@ local function release(keys, a)
   end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('HDEL', P .. 'private', 'token:' .. id)
+  -- the error, its reason cut so that the whole is at most ERROR_MAX
+  local function released(why, suffix)
+    return RELEASED .. cut(why, ERROR_MAX - #RELEASED - #suffix) .. suffix
+  end
   if state == 'stopped' then
     count(meta, nil, 'interrupted')
     redis.call('HSET', tk, 'status', 'interrupted', 'ended_at', stamp(now()), 'error',
-               RELEASED .. short(a[2]) .. ' (the sweep is stopped)')
+               released(a[2], ' (the sweep is stopped)'))
     observe(P, id, 'interrupted', redis.call('HGET', P .. 'private', 'packed:' .. id),
             redis.call('HGET', tk, 'fallback'))
     return {tonumber(id), 'interrupted'}
   end
   redis.call('HDEL', P .. 'claims', a[1])
-  redis.call('HSET', tk, 'status', 'queued', 'error', RELEASED .. short(a[2]) ..
-             (state == 'paused' and ' (the sweep is paused)' or ''))
+  redis.call('HSET', tk, 'status', 'queued', 'error',
+             released(a[2], state == 'paused' and ' (the sweep is paused)' or ''))
   redis.call('RPUSH', P .. 'retry', id)
   return {tonumber(id), 'requeued'}
 end

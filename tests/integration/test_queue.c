@@ -2800,6 +2800,28 @@ static void test_stop_ends_retries(void)
     pq_trial_free(g);
 }
 
+/* Whether s is valid UTF-8 (no sequence cut short, no stray continuation
+ * byte). */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        int more = *p < 0x80             ? 0
+                   : (*p & 0xE0) == 0xC0 ? 1
+                   : (*p & 0xF0) == 0xE0 ? 2
+                   : (*p & 0xF8) == 0xF0 ? 3
+                                         : -1;
+        if (more < 0)
+            return 0;
+        p++;
+        for (; more > 0; more--, p++)
+            if ((*p & 0xC0) != 0x80)
+                return 0;
+    }
+    return 1;
+}
+
 /* More trials released than one stop ends (1000): the stop ends the
  * first 1000 as interrupted, a stop again the rest; every claim key then
  * resumes its own trial and none another's, and the counters follow. */
@@ -2890,6 +2912,59 @@ static void test_stop_released_twice_by_one_key(void)
     pq_trial_free(a2);
     pq_trial_free(b);
     pq_trial_free(r);
+}
+
+/* A release's error is at most 1 KiB (PQ_ERROR_MAX), with its suffix
+ * ("(the sweep is paused)") and once the stop added its own, and a long
+ * reason of non-ASCII text is never cut inside a UTF-8 sequence. */
+static void test_release_error_bounded(void)
+{
+    char reason[PQ_ERROR_MAX + 1];
+    pq_trial_record *r;
+    size_t n = 0;
+
+    reason[n++] = 'x';
+    reason[n++] = 'y';
+    while (n + 2 <= PQ_ERROR_MAX - 1) {
+        reason[n++] = (char)0xC3; /* é */
+        reason[n++] = (char)0xA9;
+    }
+    reason[n++] = 'x';
+    reason[n] = '\0';
+    CU_ASSERT_EQUAL_FATAL(make_sweep("longwhy", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("longwhy", "lw-a");
+    pq_trial *b = claim_ok("longwhy", "lw-b");
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "longwhy", "pause", OWNER), PQ_OK);
+    CU_ASSERT_EQUAL(pq_release(ctx, "longwhy", "lw-a", NULL, reason, NULL),
+                    PQ_OK);
+    r = record("longwhy", a->id);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->error);
+    CU_ASSERT(strlen(r->error) <= PQ_ERROR_MAX);
+    CU_ASSERT(utf8_valid(r->error));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "(the sweep is paused)"));
+    pq_trial_record_free(r);
+    CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, "longwhy", "stop", OWNER), PQ_OK);
+    r = record("longwhy", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->error);
+    CU_ASSERT(strlen(r->error) <= PQ_ERROR_MAX);
+    CU_ASSERT(utf8_valid(r->error));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(r->error, "; then the sweep was stopped before a claim took it "
+                         "again"));
+    pq_trial_record_free(r);
+    /* released in the stopped sweep */
+    CU_ASSERT_EQUAL(pq_release(ctx, "longwhy", "lw-b", NULL, reason, NULL),
+                    PQ_OK);
+    r = record("longwhy", b->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_INTERRUPTED);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r->error);
+    CU_ASSERT(strlen(r->error) <= PQ_ERROR_MAX);
+    CU_ASSERT(utf8_valid(r->error));
+    CU_ASSERT_PTR_NOT_NULL(strstr(r->error, "(the sweep is stopped)"));
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+    pq_trial_free(b);
 }
 
 /* A stopped sweep hands out no new trial, but a requeued task resumes its
@@ -3093,6 +3168,8 @@ static const cunit_test tests[] = {
      test_stop_ends_released_in_chunks},
     {"a key released twice, its trials queued at the stop",
      test_stop_released_twice_by_one_key},
+    {"a release's error is bounded, UTF-8 kept whole",
+     test_release_error_bounded},
     {"a budget set or raised", test_set_budget},
     {"a raise's fresh fallback points", test_set_budget_fresh_points},
     {"wake streams", test_wake_streams},
