@@ -678,6 +678,43 @@ grep -q '^scancel sent for 1 of 1 running or interrupted trials' "$tmp/ci-cancel
     [ "$(cat "$tmp/scancel.args" 2>&1)" = "-- 4343_1" ] ||
     fail "cancel of an interrupted trial's job: $(cat "$tmp/ci-cancel.out") / $(cat "$tmp/scancel.args" 2>&1)"
 
+# more claims given back (released) than one stop ends (1000): stop and
+# cancel stop again until none stays queued, ending each as interrupted
+# for its job's requeue, and cancel scancels every one of those jobs, not
+# the first 1000
+# released_many NAME: sweep NAME with 1001 trials released, jobs 600_N
+released_many() {
+    sweep_yaml "$1" 1001
+    "$PROTEIN" create "$tmp/$1.yaml" >/dev/null || fail "create $1"
+    MM="protein:{$U/$1}:meta"
+    # (all claimed first: a claim takes a trial queued for a retry first)
+    for verb in claim release; do
+        i=0
+        while [ $i -lt 1001 ]; do
+            if [ $verb = claim ]; then
+                printf 'FCALL protein_claim 1 %s k%d %d 600_%d %d node 600 1 %032x %s\n' \
+                    "$MM" $i "$(id -u)" $i $i $i "$U"
+            else
+                printf 'FCALL protein_release 1 %s k%d gone\n' "$MM" $i
+            fi
+            i=$((i + 1))
+        done
+    done | rcli >/dev/null
+    [ "$(rcli llen "protein:{$U/$1}:retry")" = 1001 ] || fail "$1: not 1001 trials queued"
+}
+for verb in stop cancel; do
+    released_many "many$verb"
+    rm -f "$tmp/scancel.args"
+    PATH=$tmp/fakebin:$PATH "$PROTEIN" $verb "many$verb" >"$tmp/many-$verb.out" 2>&1 ||
+        fail "$verb many$verb: $(cat "$tmp/many-$verb.out")"
+    [ "$(rcli llen "protein:{$U/many$verb}:retry")" = 0 ] &&
+        [ "$(rcli hget "$MM" n_interrupted)" = 1001 ] ||
+        fail "$verb left trials queued: $(rcli llen "protein:{$U/many$verb}:retry") queued, $(rcli hget "$MM" n_interrupted) interrupted"
+done
+grep -q '^scancel sent for 1001 of 1001 running or interrupted trials' "$tmp/many-cancel.out" &&
+    grep -q ' 600_1000$' "$tmp/scancel.args" ||
+    fail "cancel of 1001 released trials: $(cat "$tmp/many-cancel.out")"
+
 # ------------------------------------------------------------ control
 "$PROTEIN" pause rep >/dev/null || fail "pause"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: paused" ] || fail "status after pause"
