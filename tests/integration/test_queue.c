@@ -1926,6 +1926,69 @@ static void test_spool_replay(void)
     pq_trial_free(u);
 }
 
+/* Loads into the test's server a library "protein" whose protein_release
+ * answers body (a Lua expression of args), and whose version is not the
+ * client's: the next connect replaces it. */
+static void load_release_stub(const char *body)
+{
+    char lib[512];
+    const char *load[] = {"FUNCTION", "LOAD", "REPLACE", lib, NULL};
+    char *out;
+
+    snprintf(lib, sizeof lib,
+             "#!lua name=protein\n"
+             "redis.register_function{function_name='protein_version', "
+             "callback=function() return 'old' end, flags={'no-writes'}}\n"
+             "redis.register_function('protein_release', "
+             "function(keys, args) return %s end)",
+             body);
+    out = redis_harness_cli(&server, load);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    free(out);
+}
+
+/* pq_release against the functions of an older build, which answer the
+ * trial id alone (0: none): released, without saying how; and a reply of
+ * neither form is PQ_EPROTO, not a release. */
+static void test_release_older_functions(void)
+{
+    pq_released rel = {-1, PQ_RELEASE_UNKNOWN};
+    char said[256];
+
+    load_release_stub("args[1] == 'held' and 7 or 0");
+    CU_ASSERT_EQUAL(pq_release(ctx, "oldlib", "held", NULL, "gone", &rel),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 7);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_UNREPORTED);
+    pq_released_text(&rel, said, sizeof said);
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(said, "released: trial 7 goes back to the retry list or, in a "
+                     "stopped sweep, ends as interrupted"));
+    CU_ASSERT_EQUAL(pq_release(ctx, "oldlib", "free", NULL, "gone", &rel),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
+    load_release_stub("{0, 'requeued'}");
+    CU_ASSERT_EQUAL(pq_release(ctx, "oldlib", "held", NULL, "gone", &rel),
+                    PQ_EPROTO);
+    CU_ASSERT_EQUAL(rel.trial_id, 0);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_NONE);
+    load_release_stub("{7, 'vanished'}");
+    CU_ASSERT_EQUAL(pq_release(ctx, "oldlib", "held", NULL, "gone", &rel),
+                    PQ_EPROTO);
+    /* the next connect loads this build's functions back */
+    pq_context *fresh = connect_to(server.url);
+    CU_ASSERT_EQUAL(fresh->err, PQ_OK);
+    pq_free(fresh);
+    CU_ASSERT_EQUAL(make_sweep("oldlib", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("oldlib", "held");
+    CU_ASSERT_EQUAL(pq_release(ctx, "oldlib", "held", NULL, "gone", &rel),
+                    PQ_OK);
+    CU_ASSERT_EQUAL(rel.trial_id, a->id);
+    CU_ASSERT_EQUAL(rel.outcome, PQ_RELEASE_REQUEUED);
+    pq_trial_free(a);
+}
+
 /* pq_spool_replay's log: keeps the last line in arg (a char[512]). */
 static void keep_line(void *arg, const char *line)
 {
@@ -3195,6 +3258,8 @@ static const cunit_test tests[] = {
      test_spool_interrupt_after_resume},
     {"a release replayed from the spool says what it did",
      test_spool_release_replay_says},
+    {"a release against an older build's functions",
+     test_release_older_functions},
     {"a release names its claim's token: none once the key's trial resumed",
      test_release_by_token},
     {"an outcome tried again after no answer", test_spool_apply_try},
