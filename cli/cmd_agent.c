@@ -466,8 +466,8 @@ static void print_summary(const agent *a)
     cli_summary_counts(stdout, p->finished - p->pruned - p->failed, p->pruned,
                        p->failed);
     if (p->unrecorded > 0)
-        printf("%ld more ran, %s outcome not recorded (said above)\n",
-               p->unrecorded, p->unrecorded == 1 ? "its" : "their");
+        printf("%ld more ran, %s not recorded (said above)\n", p->unrecorded,
+               p->unrecorded == 1 ? "its outcome" : "their outcomes");
     if (p->has_best)
         cli_summary_best(stdout, p->best_id, p->metric, p->best, p->best_cost);
     fflush(stdout);

@@ -343,4 +343,26 @@ grep -q '^1 trial: 1 completed, 0 pruned, 0 failed$' "$tmp/vanish.out" &&
     grep -q '^best: trial 2, score 2, cost 1$' "$tmp/vanish.out" ||
     fail "the summary counts a refused outcome: $(cat "$tmp/vanish.out")"
 
+# two refused: the summary's line counts both, in the plural
+create_sweep vanish2 3
+cat >"$tmp/vanish2.sh" <<EOS4
+#!/bin/sh
+[ "\$PROTEIN_TRIAL" -lt 3 ] && while [ ! -e "$tmp/vanish2.go\$PROTEIN_TRIAL" ]; do sleep 0.1; done
+echo "score=\$PROTEIN_TRIAL" >>"\$PROTEIN_RESULT"
+EOS4
+chmod +x "$tmp/vanish2.sh"
+"$PROTEIN" agent vanish2 -- "$tmp/vanish2.sh" >"$tmp/vanish2.out" 2>&1 &
+agent=$!
+for n in 1 2; do
+    wait_for grep -q "^trial $n: started" "$tmp/vanish2.out"
+    rcli del "protein:{$user/vanish2}:trial:$n" >/dev/null
+    touch "$tmp/vanish2.go$n"
+done
+rc=0
+wait $agent || rc=$?
+expect_rc 0 $rc "agent whose two trials vanished ($(cat "$tmp/vanish2.out"))"
+grep -q '^1 trial: 1 completed, 0 pruned, 0 failed$' "$tmp/vanish2.out" &&
+    grep -q '^2 more ran, their outcomes not recorded (said above)$' "$tmp/vanish2.out" ||
+    fail "the summary of two refused outcomes: $(cat "$tmp/vanish2.out")"
+
 cli_test_finish
