@@ -248,8 +248,9 @@ int pq_claimed(pq_context *ctx, const char *sweep, const char *claim_key,
 
 /* Reads protein_release's reply r into *out: {id, "requeued" or
  * "interrupted"}, {0, "none"}, or the id alone (0: none) from the
- * functions of a build before this one, which do not say how. Returns
- * PQ_OK, or PQ_EPROTO for any other reply. */
+ * functions of a build before this one, which do not say how (nor read
+ * the argument that asks them to). Returns PQ_OK, or PQ_EPROTO for any
+ * other reply. */
 static int read_released(pq_context *ctx, const char *sweep,
                          const redisReply *r, pq_released *out)
 {
@@ -286,7 +287,10 @@ static int read_released(pq_context *ctx, const char *sweep,
 int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
                const char *token, const char *reason, pq_released *released)
 {
-    const char *argv[3] = {claim_key, reason ? reason : "", token ? token : ""};
+    /* "1": the reply says what became of the trial (without it, the
+     * functions answer an older build's plugin as it reads) */
+    const char *argv[4] = {claim_key, reason ? reason : "", token ? token : "",
+                           "1"};
     pq_released got = {0, PQ_RELEASE_NONE};
     pq_reply *r = NULL;
     int rc;
@@ -298,7 +302,7 @@ int pq_release(pq_context *ctx, const char *sweep, const char *claim_key,
     if (!claim_key || !*claim_key)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s': a release needs a claim key", sweep);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 3, argv, NULL,
+    rc = pq_sweep_fcall(ctx, sweep, "protein_release", 0, NULL, 4, argv, NULL,
                         &r);
     if (rc == PQ_OK)
         rc = read_released(ctx, sweep, r, &got);

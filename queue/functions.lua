@@ -1873,10 +1873,13 @@ end
 -- key): there the trial ends as interrupted instead, as its task's end
 -- would have ended it, with an interrupted observation, and the key
 -- keeps it, so that the job's next requeue still resumes it; on the
--- retry list it would stay queued for good. Returns {trial id, what
--- became of it: 'requeued' or 'interrupted'}, or {0, 'none'} when nothing
--- was released (a build before this one returned the id alone, 0 for
--- none: pq_release reads both).
+-- retry list it would stay queued for good. ARGV: claim key, reason,
+-- token ('' or absent: any claim), '1' (absent: an older build's caller).
+-- Returns {trial id, what became of it: 'requeued' or 'interrupted'}, or
+-- {0, 'none'} when nothing was released; to a caller without the '1' the
+-- trial id alone, 0 for none, as builds before this one returned it (a
+-- plugin of an older build, mid-upgrade, reads no other reply), and as
+-- pq_release reads from the functions of such a build.
 local function release(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
@@ -1891,7 +1894,13 @@ local function release(keys, a)
   if err then
     return err
   end
-  local nothing = {0, 'none'}
+  local function answer(id, how)
+    if a[4] == '1' then
+      return {id, how}
+    end
+    return id
+  end
+  local nothing = answer(0, 'none')
   redis.call('ZREM', P .. 'waiting', a[1])
   local id = redis.call('HGET', P .. 'claims', a[1])
   if not id then
@@ -1917,13 +1926,13 @@ local function release(keys, a)
                released(a[2], ' (the sweep is stopped)'))
     observe(P, id, 'interrupted', redis.call('HGET', P .. 'private', 'packed:' .. id),
             redis.call('HGET', tk, 'fallback'))
-    return {tonumber(id), 'interrupted'}
+    return answer(tonumber(id), 'interrupted')
   end
   redis.call('HDEL', P .. 'claims', a[1])
   redis.call('HSET', tk, 'status', 'queued', 'error',
              released(a[2], state == 'paused' and ' (the sweep is paused)' or ''))
   redis.call('RPUSH', P .. 'retry', id)
-  return {tonumber(id), 'requeued'}
+  return answer(tonumber(id), 'requeued')
 end
 
 -- ARGV: holder, fallback entries... Appends to the fallback pool while

@@ -1989,6 +1989,34 @@ static void test_release_older_functions(void)
     pq_trial_free(a);
 }
 
+/* A plugin of an older build (a job step started before an upgrade)
+ * calls protein_release with three arguments and reads the trial id
+ * alone (0: none), as its functions answered: this build's functions
+ * answer it so; the pair {id, how} only to a caller that asks for it. */
+static void test_release_for_older_clients(void)
+{
+    const char *old_call[] = {"FCALL", "protein_release",
+                              "1",     "protein:{relold}:meta",
+                              "ro-a",  "gone",
+                              "",      NULL};
+    char *out;
+
+    CU_ASSERT_EQUAL_FATAL(make_sweep("relold", (sweep_opts){0}), PQ_OK);
+    pq_trial *a = claim_ok("relold", "ro-a");
+    out = redis_harness_cli(&server, old_call);
+    CU_ASSERT(out && strcmp(out, "1\n") == 0 && a->id == 1);
+    if (out && strcmp(out, "1\n") != 0)
+        fprintf(stderr, "an older plugin's release got '%s'\n", out);
+    free(out);
+    out = redis_harness_cli(&server, old_call);
+    CU_ASSERT(out && strcmp(out, "0\n") == 0);
+    free(out);
+    pq_trial_record *r = record("relold", a->id);
+    CU_ASSERT_EQUAL(r->state, PQ_TRIAL_QUEUED);
+    pq_trial_record_free(r);
+    pq_trial_free(a);
+}
+
 /* pq_spool_replay's log: keeps the last line in arg (a char[512]). */
 static void keep_line(void *arg, const char *line)
 {
@@ -3260,6 +3288,7 @@ static const cunit_test tests[] = {
      test_spool_release_replay_says},
     {"a release against an older build's functions",
      test_release_older_functions},
+    {"a release by an older build's client", test_release_for_older_clients},
     {"a release names its claim's token: none once the key's trial resumed",
      test_release_by_token},
     {"an outcome tried again after no answer", test_spool_apply_try},
