@@ -538,25 +538,21 @@ static int scancel_jobs(const char *verb, pq_trial_record *trials, size_t n,
  * one stop ends at most 1000 of them (the functions' bounded work per
  * call), and each left would stay queued in the stopped sweep, its job
  * out of cancel's reach, until a later stop made it resumable. Stops when
- * none is left, or when a stop ended none (a list someone keeps
- * filling). Returns pq_sweep_get's or pq_sweep_set_state's code. */
+ * none is left, or when a stop ended none (a list someone keeps filling,
+ * or older functions that end none). Returns pq_demand's or
+ * pq_sweep_set_state's code. */
 static int end_queued_retries(pq_context *ctx, const char *name, long uid)
 {
-    pq_sweep_info *info = NULL;
+    pq_demand_info d;
     long left = -1;
     int rc;
 
     for (;;) {
-        if ((rc = pq_sweep_get(ctx, name, &info)) != PQ_OK)
+        if ((rc = pq_demand(ctx, name, &d)) != PQ_OK)
             return rc;
-        if (info->retry_depth == 0 ||
-            (left >= 0 && info->retry_depth >= left)) {
-            pq_sweep_info_free(info);
+        if (d.retry_depth == 0 || (left >= 0 && d.retry_depth >= left))
             return PQ_OK;
-        }
-        left = info->retry_depth;
-        pq_sweep_info_free(info);
-        info = NULL;
+        left = d.retry_depth;
         if ((rc = pq_sweep_set_state(ctx, name, "stop", uid)) != PQ_OK)
             return rc;
     }
@@ -581,8 +577,6 @@ int cmd_control(int argc, char **argv)
         return ret;
     rc =
         pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
-    if (rc == PQ_OK && (cancel || strcmp(verb, "stop") == 0))
-        rc = end_queued_retries(ctx, pos[0], (long)getuid());
     if (rc == PQ_ESTATE) {
         ret = cli_fail(verb, "sweep %s: cannot %s: %s", pos[0], verb,
                        ctx->errstr[0] ? ctx->errstr : "the sweep is stopped");
@@ -600,6 +594,11 @@ int cmd_control(int argc, char **argv)
            strcmp(verb, "pause") == 0    ? "paused"
            : strcmp(verb, "resume") == 0 ? "active"
                                          : "stopped");
+    if ((cancel || strcmp(verb, "stop") == 0) &&
+        (rc = end_queued_retries(ctx, pos[0], (long)getuid())) != PQ_OK) {
+        ret = cli_queue_fail(verb, ctx, pos[0], rc);
+        goto done;
+    }
     if (!cancel)
         goto done;
     rc = pq_trial_list(ctx, pos[0], PQ_TRIAL_RUNNING, &in_flight, &n_in_flight,
