@@ -36,7 +36,7 @@ FAMILIES = {
 HELDOUT_FAMILY = "sklearn"
 
 OPTIMIZERS = ["protein", "optuna-gp", "optuna-tpe", "pufferlib", "pufferlib-shifted", "wandb-bayes",
-              "random"]
+              "ax", "random"]
 # diagnostics, not peers: reported in the tables, left out of the verdict
 DIAGNOSTIC_OPTIMIZERS = {"pufferlib-shifted"}
 # the modes of the peer table; run.py takes any width (width_of)

@@ -109,6 +109,68 @@ run_optuna_tpe = _optuna_runner(lambda optuna, seed, par: optuna.samplers.TPESam
     seed=seed, multivariate=True, constant_liar=True))
 
 
+# ---------------------------------------------------------------- Ax
+
+def run_ax(problem, trials, parallel, seed):
+    """Meta's Ax (ax-platform 1.3.1, BoTorch underneath) through its main
+    API, ax.Client, as its documentation drives it: configure_experiment
+    with typed parameters (float ranges, log-scaled where the problem's
+    axis is log, int ranges, an ordered int choice for a power-of-two
+    axis, an unordered str choice for a categorical), configure_optimization
+    with the score ("-score" to minimize), then get_next_trials(1) for each
+    trial and complete_trial with its score; the trials asked and not yet
+    completed stay RUNNING, and Ax takes them as pending points. Client
+    seeded with random_seed=S. Ax's default generation strategy (centre,
+    Sobol to 5 trials, then BoTorch's modular model with its defaults) with
+    one setting: allow_exceeding_initialization_budget=True, and
+    initialization_random_seed=S for the Sobol points. By default the Sobol
+    step hands out no more than its 5 initialization trials until results
+    come in (get_next_trials returns none); a user running 16 workers sets
+    this to keep them busy: further Sobol points until 2 trials have
+    completed, then BoTorch. Sequentially it changes nothing."""
+    import logging
+    from ax.api.client import Client
+    from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
+    from ax.utils.common.logger import set_ax_logger_levels
+    set_ax_logger_levels(logging.WARNING)
+    space = problem.space()
+    parameters = []
+    for p in space:
+        if p.kind in ("float", "log"):
+            parameters.append(RangeParameterConfig(
+                name=p.name, bounds=(float(p.low), float(p.high)), parameter_type="float",
+                scaling="log" if p.kind == "log" else "linear"))
+        elif p.kind == "int":
+            parameters.append(RangeParameterConfig(
+                name=p.name, bounds=(p.low, p.high), parameter_type="int"))
+        elif p.kind == "pow2":
+            parameters.append(ChoiceParameterConfig(
+                name=p.name, parameter_type="int", is_ordered=True,
+                values=[2 ** e for e in range(int(math.log2(p.low)), int(math.log2(p.high)) + 1)]))
+        else:
+            parameters.append(ChoiceParameterConfig(
+                name=p.name, values=list(p.choices), parameter_type="str", is_ordered=False))
+    client = Client(random_seed=seed)
+    client.configure_experiment(parameters=parameters, name="bench-%s" % problem.name)
+    client.configure_optimization(objective="score" if problem.goal == "maximize" else "-score")
+    client.configure_generation_strategy(allow_exceeding_initialization_budget=True,
+                                         initialization_random_seed=seed)
+
+    def ask():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # BoTorch's numerical and input warnings
+            new = client.get_next_trials(max_trials=1)
+        if len(new) != 1:
+            raise RuntimeError("Ax gave %d trials, not 1" % len(new))
+        (index, values), = new.items()
+        return index, {p.name: p.typed(values[p.name]) for p in space}
+
+    def tell(index, params, score, cost, curve):
+        client.complete_trial(trial_index=index, raw_data={"score": float(score)})
+
+    return _ask_ahead(problem, trials, parallel, seed, ask, tell)
+
+
 # ---------------------------------------------------------------- W&B
 
 def run_wandb_bayes(problem, trials, parallel, seed):
@@ -403,5 +465,6 @@ RUNNERS = {
     # middle optimizer, adam, the best one, becomes rmsprop).
     "pufferlib-shifted": functools.partial(run_pufferlib, choice_shift=1),
     "wandb-bayes": run_wandb_bayes,
+    "ax": run_ax,
     "random": run_random,
 }

@@ -81,7 +81,8 @@ def protein_revision(binary):
 
 def versions():
     out = {"python": platform.python_version()}
-    for mod in ("optuna", "torch", "scipy", "sklearn", "numpy", "cocoex", "pufferlib", "sweeps"):
+    for mod in ("optuna", "torch", "scipy", "sklearn", "numpy", "cocoex", "pufferlib", "sweeps", "ax",
+                "botorch"):
         try:
             m = __import__(mod)
             out[mod] = getattr(m, "__version__", "?")

@@ -2,7 +2,8 @@
 # Creates tests/bench/peers/.venv (git-ignored) and installs the real peers
 # from PyPI: optuna (GPSampler needs torch and scipy), pufferlib (its Protein
 # in pufferlib/sweep.py), W&B's sweep engine (sweeps: `method: bayes`),
-# coco-experiment (cocoex, BBOB), scikit-learn, numpy.
+# coco-experiment (cocoex, BBOB), scikit-learn, numpy, and Meta's Ax
+# (ax-platform, pinned; it brings BoTorch and GPyTorch).
 # Usage: tests/bench/peers/setup.sh            (idempotent; rerun to repair)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -22,4 +23,4 @@ $pip install -q -r "$here/requirements.txt"
 # on numpy 2, so it is installed without its pins (its other requirements
 # are in requirements.txt).
 $pip install -q --no-deps sweeps==0.3.0
-"$venv/bin/python" -c 'import optuna, torch, scipy, sklearn, cocoex, numpy, pufferlib.sweep, sweeps; print("peers venv ready:", "optuna", optuna.__version__, "sweeps", sweeps.__version__, "torch", torch.__version__, "sklearn", sklearn.__version__, "pufferlib", pufferlib.__version__)'
+"$venv/bin/python" -c 'import optuna, torch, scipy, sklearn, cocoex, numpy, pufferlib.sweep, sweeps, ax, botorch; print("peers venv ready:", "optuna", optuna.__version__, "ax", ax.__version__, "botorch", botorch.__version__, "sweeps", sweeps.__version__, "torch", torch.__version__, "sklearn", sklearn.__version__, "pufferlib", pufferlib.__version__)'
