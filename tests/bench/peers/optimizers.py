@@ -122,12 +122,13 @@ def run_ax(problem, trials, parallel, seed):
     completed stay RUNNING, and Ax takes them as pending points. Client
     seeded with random_seed=S. Ax's default generation strategy (centre,
     Sobol to 5 trials, then BoTorch's modular model with its defaults) with
-    one setting: allow_exceeding_initialization_budget=True, and
-    initialization_random_seed=S for the Sobol points. By default the Sobol
-    step hands out no more than its 5 initialization trials until results
-    come in (get_next_trials returns none); a user running 16 workers sets
-    this to keep them busy: further Sobol points until 2 trials have
-    completed, then BoTorch. Sequentially it changes nothing."""
+    two settings: initialization_random_seed=S for the Sobol points, and
+    allow_exceeding_initialization_budget=True. By default the Sobol step
+    hands out no more than its 5 initialization trials until 2 results are
+    in (get_next_trials raises DataRequiredError); a user running 16
+    workers sets this to keep them busy: further Sobol points until 2
+    trials have completed, then BoTorch. Sequentially it changes
+    nothing."""
     import logging
     from ax.api.client import Client
     from ax.api.configs import ChoiceParameterConfig, RangeParameterConfig
