@@ -269,37 +269,6 @@ static int apply(pq_context *ctx, const pq_spool_record *rec,
 }
 
 /* Contract in protein_queue.h. */
-void pq_released_text(const pq_released *r, char *buf, size_t len)
-{
-    const char *how = "";
-
-    switch (r->outcome) {
-    case PQ_RELEASE_REQUEUED: how = "goes back to the retry list"; break;
-    case PQ_RELEASE_INTERRUPTED:
-        how = "ends as interrupted (the sweep is stopped; the job's next "
-              "requeue resumes it)";
-        break;
-    case PQ_RELEASE_UNREPORTED:
-        how = "goes back to the retry list or, in a stopped sweep, ends as "
-              "interrupted (Redis keeps another build's protein functions, "
-              "which do not say which)";
-        break;
-    case PQ_RELEASE_NONE:
-        snprintf(buf, len,
-                 "nothing to release: Redis never served the claim, or its "
-                 "trial moved on since (resumed by a requeued task, ended or "
-                 "expired)");
-        return;
-    case PQ_RELEASE_UNKNOWN:
-        snprintf(buf, len,
-                 "released by a try that got no answer, or nothing "
-                 "to release");
-        return;
-    }
-    snprintf(buf, len, "released: trial %ld %s", r->trial_id, how);
-}
-
-/* Contract in protein_queue.h. */
 int pq_spool_apply(pq_context *ctx, const pq_spool_record *rec)
 {
     return apply(ctx, rec, NULL);
