@@ -84,8 +84,10 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
     }
 }
 
-/* A time limit longer than this is taken as none (Slurm's INFINITE). */
-#define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
+/* An end further away than this is taken as no time limit: slurmctld gives
+ * a job whose limit is INFINITE an end 365 days after its start, so a claim
+ * made within a day of the start sees more than 364 days left. */
+#define LEASE_LIMIT_MAX_S (364L * 24 * 3600)
 
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id)
