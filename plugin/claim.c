@@ -50,17 +50,21 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
                  sweep);
         break;
     case PQ_ESTOPPED:
-        snprintf(
-            err, errlen,
-            "protein: sweep '%s' is paused or stopped: no trial handed out",
-            sweep);
+        /* ctx->errstr is the server's "sweep 'NAME' is paused" (or
+         * stopped, deleting): which one, said as it is. */
+        snprintf(err, errlen,
+                 "protein: %s: no trial handed out (a paused sweep hands out "
+                 "trials again after protein resume %s: submit this task "
+                 "again then; a stopped one never does)",
+                 ctx->errstr[0] ? ctx->errstr : protein_strerror(PQ_ESTOPPED),
+                 sweep);
         break;
     case PQ_EBUDGET:
         snprintf(err, errlen,
                  "protein: sweep '%s' has handed out all of its trials (its "
                  "max_trials, or every point of its grid): nothing left to run "
-                 "(its owner may raise the budget: protein budget NAME +N)",
-                 sweep);
+                 "(its owner may raise the budget: protein budget %s +N)",
+                 sweep, sweep);
         break;
     case PQ_EPERM:
         snprintf(

@@ -719,7 +719,8 @@ grep -q '^scancel sent for 1001 of 1001 running or interrupted trials' "$tmp/man
 "$PROTEIN" pause rep >/dev/null || fail "pause"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: paused" ] || fail "status after pause"
 "$PROTEIN" agent rep -- "$OBJECTIVE" >"$tmp/paused.out" 2>&1 || fail "agent on a paused sweep"
-grep -q 'paused or stopped' "$tmp/paused.out" || fail "agent ran on a paused sweep"
+grep -q "^sweep '$U/rep' is paused; 0 trials ran here" "$tmp/paused.out" ||
+    fail "agent on a paused sweep: not told it is paused: $(cat "$tmp/paused.out")"
 [ "$(rcli hget "protein:{$U/rep}:meta" n_trials)" = 1 ] || fail "a paused sweep handed out a trial"
 "$PROTEIN" resume rep >/dev/null || fail "resume"
 "$PROTEIN" cancel rep >"$tmp/cancel.out" || fail "cancel"

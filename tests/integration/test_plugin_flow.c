@@ -438,14 +438,14 @@ static void test_claim_refused(void)
         pq_sweep_set_state(ctx, q("halted"), "stop", (long)getuid()), PQ_OK);
     expect_task_fails(
         "halted", 902,
-        want_q("protein: sweep '", "halted", "' is paused or stopped"));
+        want_q("protein: sweep '", "halted", "' is stopped: no trial"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("resting"), PQ_OK);
     CU_ASSERT_EQUAL(
         pq_sweep_set_state(ctx, q("resting"), "pause", (long)getuid()), PQ_OK);
     expect_task_fails(
         "resting", 903,
-        want_q("protein: sweep '", "resting", "' is paused or stopped"));
+        want_q("protein: sweep '", "resting", "' is paused: no trial"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep_budget("spent", 1), PQ_OK);
     memset(&req, 0, sizeof(req));
