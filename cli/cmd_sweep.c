@@ -364,7 +364,7 @@ int cmd_status(int argc, char **argv)
     char *pos[1], when[64];
     int ret = CLI_OK, rc, s;
 
-    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, NULL, pos, &ret) < 0)
         return ret;
     if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
         return ret;
@@ -571,7 +571,7 @@ int cmd_control(int argc, char **argv)
     char *pos[1];
     int ret = CLI_OK, rc, sent;
 
-    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, NULL, pos, &ret) < 0)
         return ret;
     if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         return ret;
@@ -723,7 +723,7 @@ int cmd_budget(int argc, char **argv)
     long n, budget, used;
     int ret = CLI_OK, rc, add;
 
-    if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, "N or +N", pos, &ret) < 0)
         return ret;
     add = pos[1][0] == '+';
     /* strtol would take a sign or spaces after the '+' too: "++5" */

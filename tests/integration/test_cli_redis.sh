@@ -425,6 +425,18 @@ rc=0
 "$PROTEIN" show clitest 0 >/dev/null 2>"$tmp/show0.err" || rc=$?
 expect_rc 2 "$rc" "show of trial 0"
 grep -q "TRIAL: '0' is not an integer in \[1, " "$tmp/show0.err" || fail "show 0: $(cat "$tmp/show0.err")"
+# a missing argument is named, as the synopsis names it
+for args in "show clitest:TRIAL" "budget clitest:N or +N" "status:"; do
+    cmd=${args%%:*} named=${args#*:}
+    rc=0
+    # shellcheck disable=SC2086 # the verb and its arguments, split
+    "$PROTEIN" $cmd >/dev/null 2>"$tmp/missing.err" || rc=$?
+    expect_rc 2 "$rc" "$cmd with an argument missing"
+    want="expected one sweep NAME"
+    [ -z "$named" ] || want="expected sweep NAME and $named"
+    grep -q "^protein ${cmd%% *}: $want\$" "$tmp/missing.err" ||
+        fail "$cmd: the missing argument not named: $(cat "$tmp/missing.err")"
+done
 
 "$PROTEIN" best clitest --top 3 >"$tmp/best.out" || fail "best"
 [ "$(sed -n '/^best/,/^$/p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -eq 3 ] ||
