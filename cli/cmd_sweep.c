@@ -40,6 +40,10 @@
 /* The array `protein create` suggests for a sweep without a budget. */
 #define UNBUDGETED_ARRAY 100
 
+/* What to do when a stopped sweep is resumed, paused or given a budget:
+ * a stop is final (user-guide.md, protein budget). */
+#define STOPPED_WAY_ON "create a new sweep (protein create CONFIG --name NEW)"
+
 /* How many of an array of `tasks` sweep tasks to run at once (see
  * TRIALS_PER_RUNNING). */
 static long suggested_running(long tasks)
@@ -578,8 +582,10 @@ int cmd_control(int argc, char **argv)
     rc =
         pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
     if (rc == PQ_ESTATE) {
-        ret = cli_fail(verb, "sweep %s: cannot %s: %s", pos[0], verb,
-                       ctx->errstr[0] ? ctx->errstr : "the sweep is stopped");
+        /* the one refusal of protein_set_state: a stopped sweep's pause or
+         * resume */
+        ret = cli_fail(verb, "sweep %s is stopped for good: " STOPPED_WAY_ON,
+                       pos[0]);
         goto done;
     }
     if (rc == PQ_EPERM) {
@@ -742,7 +748,7 @@ int cmd_budget(int argc, char **argv)
                              n_points, &budget, &used);
     pq_params_array_free(points, n_points);
     if (rc == PQ_ESTATE)
-        ret = cli_fail(verb, "sweep %s is stopped for good: create a new sweep",
+        ret = cli_fail(verb, "sweep %s is stopped for good: " STOPPED_WAY_ON,
                        pos[0]);
     else if (rc == PQ_EPERM)
         ret = cli_fail(verb, "sweep %s belongs to another user", pos[0]);

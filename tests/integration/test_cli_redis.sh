@@ -739,8 +739,10 @@ grep -q "^sweep '$U/rep' is paused; 0 trials ran here" "$tmp/paused.out" ||
 grep -q 'stopped' "$tmp/cancel.out" || fail "cancel output"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: stopped" ] || fail "status after cancel"
 rc=0
-"$PROTEIN" resume rep >/dev/null 2>&1 || rc=$?
+"$PROTEIN" resume rep >/dev/null 2>"$tmp/resume-stopped.err" || rc=$?
 expect_rc 1 "$rc" "resume after stop"
+grep -q "^protein resume: sweep $U/rep is stopped for good: create a new sweep (protein create CONFIG --name NEW)\$" \
+    "$tmp/resume-stopped.err" || fail "resume after stop: $(cat "$tmp/resume-stopped.err")"
 rc=0
 "$PROTEIN" pause nosuch >/dev/null 2>&1 || rc=$?
 expect_rc 1 "$rc" "pause of an unknown sweep"
