@@ -49,16 +49,26 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
                  "since submission)",
                  sweep);
         break;
-    case PQ_ESTOPPED:
-        /* ctx->errstr is the server's "sweep 'NAME' is paused" (or
-         * stopped, deleting): which one, said as it is. */
-        snprintf(err, errlen,
-                 "protein: %s: no trial handed out (a paused sweep hands out "
-                 "trials again after protein resume %s: submit this task "
-                 "again then; a stopped one never does)",
-                 ctx->errstr[0] ? ctx->errstr : protein_strerror(PQ_ESTOPPED),
-                 sweep);
+    case PQ_ESTOPPED: {
+        /* the server's "sweep 'NAME' is paused" (or stopped, deleting),
+         * said as it is, with the way on that state has */
+        const char *why =
+            ctx->errstr[0] ? ctx->errstr : protein_strerror(PQ_ESTOPPED);
+        size_t n = strlen(why);
+
+        if (n >= 10 && strcmp(why + n - 10, " is paused") == 0)
+            snprintf(err, errlen,
+                     "protein: %s: no trial handed out (protein resume %s "
+                     "hands out trials again: submit this task again then)",
+                     why, sweep);
+        else
+            snprintf(err, errlen,
+                     "protein: %s: no trial handed out (a stopped sweep hands "
+                     "out no trial again: scancel the array's tasks still "
+                     "pending)",
+                     why);
         break;
+    }
     case PQ_EBUDGET:
         snprintf(err, errlen,
                  "protein: sweep '%s' has handed out all of its trials (its "
