@@ -334,6 +334,11 @@ int cmd_list(int argc, char **argv)
     if (n > 0)
         printf("%-24s %-8s %9s %9s %7s %6s  %s\n", "NAME", "STATE", "TRIALS",
                "COMPLETED", "RUNNING", "FAILED", "COORDINATOR");
+    else /* on stderr: a script reading stdout still gets no line */
+        fprintf(stderr,
+                "protein %s: no sweeps%s in Redis at %s (protein "
+                "create CONFIG stores one)\n",
+                argv[0], all ? "" : " of yours", ctx->url);
     for (i = 0; i < n; i++) {
         pq_sweep_info *info = NULL;
         char budget[48];

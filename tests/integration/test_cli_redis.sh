@@ -28,6 +28,15 @@ parameters:
 EOF
 }
 
+# ------------------------------------------------------------ list, none yet
+# no line on stdout; stderr says so, naming the Redis asked
+rc=0
+"$PROTEIN" list >"$tmp/list-none.out" 2>"$tmp/list-none.err" || rc=$?
+expect_rc 0 "$rc" "list of no sweeps"
+[ ! -s "$tmp/list-none.out" ] || fail "list of no sweeps printed: $(cat "$tmp/list-none.out")"
+grep -q "^protein list: no sweeps of yours in Redis at $REDIS_URL (protein create CONFIG stores one)\$" \
+    "$tmp/list-none.err" || fail "list of no sweeps says nothing: $(cat "$tmp/list-none.err")"
+
 # ------------------------------------------------------------ create
 sweep_yaml clitest 12
 rc=0
