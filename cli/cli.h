@@ -124,12 +124,13 @@ int cli_program_check(const char *verb, const char *source,
 int cli_exec_command(const char *config_path, char ***out);
 
 /* Parses the options of a verb that takes only the Redis options and
- * exactly `want` positional arguments (stored in pos[], which has room for
- * them; the first one is a sweep, qualified by cli_sweep_name). Returns 0, or
- * -1 when the verb should return *ret at once (after
- * --help, or a usage error that was printed). */
-int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
-                     char **pos, int *ret);
+ * its positional arguments, stored in pos[]: a sweep (qualified by
+ * cli_sweep_name), then, when second is not NULL, one more, which second
+ * names as the synopsis does ("TRIAL"), for the message when it is
+ * missing. Returns 0, or -1 when the verb should return *ret at once
+ * (after --help, or a usage error that was printed). */
+int cli_parse_simple(int argc, char **argv, cli_redis_opts *r,
+                     const char *second, char **pos, int *ret);
 
 /* The caller's login name when protein accepts it as a sweep owner
  * (pq_acl_user_name_valid), else NULL. Static storage. */
@@ -165,8 +166,9 @@ int cli_connect(const char *verb, const cli_redis_opts *r, pq_context **out);
 void cli_warn_skipped(const char *verb, const pq_context *ctx,
                       const char *sweep, size_t skipped);
 
-/* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...")
- * and returns CLI_EFAIL. */
+/* Prints the failure of a queue call on ctx ("protein VERB: sweep S: ...";
+ * an ACL refusal, PQ_EPERM, with what a Redis user may reach) and returns
+ * CLI_EFAIL. */
 int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
                    int rc);
 

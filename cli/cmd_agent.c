@@ -408,8 +408,10 @@ static int agent_loop(agent *a, long count)
             return CLI_OK;
         }
         if (rc == PQ_ESTOPPED) {
-            printf("sweep %s is paused or stopped; %ld trial%s ran here\n",
-                   a->run.sweep, a->done, a->done == 1 ? "" : "s");
+            /* the server's "sweep 'NAME' is paused" (or stopped) */
+            printf("%s; %ld trial%s ran here\n",
+                   a->ctx->errstr[0] ? a->ctx->errstr : protein_strerror(rc),
+                   a->done, a->done == 1 ? "" : "s");
             return CLI_OK;
         }
         if (rc == PQ_EEMPTY) {

@@ -40,6 +40,10 @@
 /* The array `protein create` suggests for a sweep without a budget. */
 #define UNBUDGETED_ARRAY 100
 
+/* What to do when a stopped sweep is resumed, paused or given a budget:
+ * a stop is final (user-guide.md, protein budget). */
+#define STOPPED_WAY_ON "create a new sweep (protein create CONFIG --name NEW)"
+
 /* How many of an array of `tasks` sweep tasks to run at once (see
  * TRIALS_PER_RUNNING). */
 static long suggested_running(long tasks)
@@ -330,6 +334,11 @@ int cmd_list(int argc, char **argv)
     if (n > 0)
         printf("%-24s %-8s %9s %9s %7s %6s  %s\n", "NAME", "STATE", "TRIALS",
                "COMPLETED", "RUNNING", "FAILED", "COORDINATOR");
+    else /* on stderr: a script reading stdout still gets no line */
+        fprintf(stderr,
+                "protein %s: no sweeps%s in Redis at %s (protein "
+                "create CONFIG stores one)\n",
+                argv[0], all ? "" : " of yours", ctx->url);
     for (i = 0; i < n; i++) {
         pq_sweep_info *info = NULL;
         char budget[48];
@@ -364,7 +373,7 @@ int cmd_status(int argc, char **argv)
     char *pos[1], when[64];
     int ret = CLI_OK, rc, s;
 
-    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, NULL, pos, &ret) < 0)
         return ret;
     if ((ret = cli_connect(argv[0], &r, &ctx)) != CLI_OK)
         return ret;
@@ -571,15 +580,17 @@ int cmd_control(int argc, char **argv)
     char *pos[1];
     int ret = CLI_OK, rc, sent;
 
-    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, NULL, pos, &ret) < 0)
         return ret;
     if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         return ret;
     rc =
         pq_sweep_set_state(ctx, pos[0], cancel ? "stop" : verb, (long)getuid());
     if (rc == PQ_ESTATE) {
-        ret = cli_fail(verb, "sweep %s: cannot %s: %s", pos[0], verb,
-                       ctx->errstr[0] ? ctx->errstr : "the sweep is stopped");
+        /* the one refusal of protein_set_state: a stopped sweep's pause or
+         * resume */
+        ret = cli_fail(verb, "sweep %s is stopped for good: " STOPPED_WAY_ON,
+                       pos[0]);
         goto done;
     }
     if (rc == PQ_EPERM) {
@@ -723,7 +734,7 @@ int cmd_budget(int argc, char **argv)
     long n, budget, used;
     int ret = CLI_OK, rc, add;
 
-    if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, "N or +N", pos, &ret) < 0)
         return ret;
     add = pos[1][0] == '+';
     /* strtol would take a sign or spaces after the '+' too: "++5" */
@@ -742,7 +753,7 @@ int cmd_budget(int argc, char **argv)
                              n_points, &budget, &used);
     pq_params_array_free(points, n_points);
     if (rc == PQ_ESTATE)
-        ret = cli_fail(verb, "sweep %s is stopped for good: create a new sweep",
+        ret = cli_fail(verb, "sweep %s is stopped for good: " STOPPED_WAY_ON,
                        pos[0]);
     else if (rc == PQ_EPERM)
         ret = cli_fail(verb, "sweep %s belongs to another user", pos[0]);

@@ -362,7 +362,7 @@ int cmd_export(int argc, char **argv)
     int ret = CLI_OK;
     size_t i;
 
-    if (cli_parse_simple(argc, argv, &r, 1, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, NULL, pos, &ret) < 0)
         return ret;
     ret = sweep_data_load(argv[0], &r, pos[0], -1, &d);
     if (ret != CLI_OK)
@@ -397,7 +397,7 @@ int cmd_show(int argc, char **argv)
     int ret = CLI_OK, rc;
     size_t j;
 
-    if (cli_parse_simple(argc, argv, &r, 2, pos, &ret) < 0)
+    if (cli_parse_simple(argc, argv, &r, "TRIAL", pos, &ret) < 0)
         return ret;
     if (cli_parse_long(argv[0], "TRIAL", pos[1], 1, 1L << 53, &id))
         return CLI_EUSAGE;

@@ -80,11 +80,12 @@ int cli_parse_long(const char *verb, const char *option, const char *text,
 }
 
 /* Contract in cli.h. */
-int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
-                     char **pos, int *ret)
+int cli_parse_simple(int argc, char **argv, cli_redis_opts *r,
+                     const char *second, char **pos, int *ret)
 {
     static const struct option longopts[] = {CLI_REDIS_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
+    const int want = second ? 2 : 1;
     int c, i;
 
     optind = 1;
@@ -92,16 +93,20 @@ int cli_parse_simple(int argc, char **argv, cli_redis_opts *r, int want,
         *ret = cli_option_other(argv[0], c, argv);
         return -1;
     }
-    if (argc - optind != want) {
-        *ret = argc - optind < want
-                   ? cli_usage_error(argv[0], "missing argument")
-                   : cli_usage_error(argv[0], "unexpected argument '%s'",
-                                     argv[optind + want]);
+    if (argc - optind > want) {
+        *ret = cli_usage_error(argv[0], "unexpected argument '%s'",
+                               argv[optind + want]);
+        return -1;
+    }
+    if (argc - optind < want) {
+        *ret = second ? cli_usage_error(argv[0], "expected sweep NAME and %s",
+                                        second)
+                      : cli_usage_error(argv[0], "expected one sweep NAME");
         return -1;
     }
     for (i = 0; i < want; i++)
         pos[i] = argv[optind + i];
-    if (want > 0 && !(pos[0] = (char *)cli_sweep_name(argv[0], pos[0]))) {
+    if (!(pos[0] = (char *)cli_sweep_name(argv[0], pos[0]))) {
         *ret = CLI_EUSAGE;
         return -1;
     }
@@ -362,6 +367,15 @@ int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
 
     if (rc == PQ_ENOSWEEP)
         return cli_fail(verb, "no sweep named '%s' (see protein list)", sweep);
+    if (rc == PQ_EPERM)
+        /* Redis' own words name no sweep and no rule: say which rule. */
+        return cli_fail(
+            verb,
+            "%s%s%s%s (Redis' ACL refused it: a person's Redis user "
+            "reaches only their own sweeps, USER/NAME, and list "
+            "--all needs the admin's or a service's; if this is "
+            "yours, check --redis and your password file)",
+            sweep ? "sweep " : "", sweep ? sweep : "", sweep ? ": " : "", why);
     if (sweep)
         return cli_fail(verb, "sweep %s: %s", sweep, why);
     return cli_fail(verb, "%s", why);

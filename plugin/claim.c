@@ -49,18 +49,32 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
                  "since submission)",
                  sweep);
         break;
-    case PQ_ESTOPPED:
-        snprintf(
-            err, errlen,
-            "protein: sweep '%s' is paused or stopped: no trial handed out",
-            sweep);
+    case PQ_ESTOPPED: {
+        /* the server's "sweep 'NAME' is paused" (or stopped, deleting),
+         * said as it is, with the way on that state has */
+        const char *why =
+            ctx->errstr[0] ? ctx->errstr : protein_strerror(PQ_ESTOPPED);
+        size_t n = strlen(why);
+
+        if (n >= 10 && strcmp(why + n - 10, " is paused") == 0)
+            snprintf(err, errlen,
+                     "protein: %s: no trial handed out (protein resume %s "
+                     "hands out trials again: submit this task again then)",
+                     why, sweep);
+        else
+            snprintf(err, errlen,
+                     "protein: %s: no trial handed out (a stopped sweep hands "
+                     "out no trial again: scancel the array's tasks still "
+                     "pending)",
+                     why);
         break;
+    }
     case PQ_EBUDGET:
         snprintf(err, errlen,
                  "protein: sweep '%s' has handed out all of its trials (its "
                  "max_trials, or every point of its grid): nothing left to run "
-                 "(its owner may raise the budget: protein budget NAME +N)",
-                 sweep);
+                 "(its owner may raise the budget: protein budget %s +N)",
+                 sweep, sweep);
         break;
     case PQ_EPERM:
         snprintf(
@@ -84,8 +98,10 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
     }
 }
 
-/* A time limit longer than this is taken as none (Slurm's INFINITE). */
-#define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
+/* An end further away than this is taken as no time limit: slurmctld gives
+ * a job whose limit is INFINITE an end 365 days after its start, so a claim
+ * made within a day of the start sees more than 364 days left. */
+#define LEASE_LIMIT_MAX_S (364L * 24 * 3600)
 
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id)

@@ -175,10 +175,18 @@ int spank_protein_sweep_check(const spank_protein_config *cfg,
         rv = 0;
         goto fail;
     }
+    if (info->state == PQ_SWEEP_PAUSED) {
+        slurm_error("protein: --sweep=%s: the sweep is paused; no trial would "
+                    "be handed out (`protein resume %s` resumes it)",
+                    sweep, sweep);
+        goto fail;
+    }
     if (info->state != PQ_SWEEP_ACTIVE) {
+        /* a stop is final: resume would be refused */
         slurm_error("protein: --sweep=%s: the sweep is %s; no trial would be "
-                    "handed out (`protein resume %s` resumes a paused sweep)",
-                    sweep, pq_sweep_state_name(info->state), sweep);
+                    "handed out again (create a new sweep: protein create "
+                    "CONFIG --name NEW)",
+                    sweep, pq_sweep_state_name(info->state));
         goto fail;
     }
     owner = strchr(full, '/') ? full : NULL;

@@ -175,7 +175,7 @@ up() {
     for b in slurmctld slurmd munged redis-server redis-cli sbatch; do
         command -v "$b" >/dev/null || skip "$b not installed (apt-get install slurmctld slurmd slurm-client munge redis-server)"
     done
-    [ -f "$PLUGIN" ] || skip "plugin $PLUGIN not built"
+    [ -f "$PLUGIN" ] || skip "plugin $PLUGIN not built (run this in the build directory, or set PROTEIN_BUILDDIR to it: PROTEIN_BUILDDIR=build $0 up)"
     # slurmstepd (not built with ASan) cannot load an ASan-built plugin: the
     # ASan runtime must come first in the process. The plain build runs
     # this suite; the sanitizer build runs everything else.

@@ -268,9 +268,13 @@ EOF
         [ "$(trial_field e2e-outcomes "$t" status)" = completed ] &&
         [ "$(trial_field e2e-outcomes "$t" score)" = 0.25 ] &&
         [ "$(trial_field e2e-outcomes "$t" cost)" = 42 ] &&
-        [ "$(trial_field e2e-outcomes "$t" attempts)" = 1 ]
+        [ "$(trial_field e2e-outcomes "$t" attempts)" = 1 ] &&
+        [ "$(trial_field e2e-outcomes "$t" lease_seconds)" = 86400 ]
 }
-check "completed with score and cost; an srun step inside sees the same trial" case_completed_and_srun
+# The partition's MaxTime is INFINITE and the job asks no --time: its
+# trial gets the sweep's lease (a day), not the year slurmctld gives such
+# a job as its end time.
+check "completed with score and cost; an srun step inside sees the same trial; no time limit: the sweep's lease" case_completed_and_srun
 
 # sbatch --export=NONE (sites that require it): Slurm passes --sweep to
 # the batch step only in the job's SPANK environment; the batch step claims

@@ -188,7 +188,7 @@ EOS
 "$PROTEIN" create "$tmp/tgt.yaml" >/dev/null 2>&1 || fail "create tgt"
 GOOD_TRIAL=3 STEPS=2 "$PROTEIN" agent tgt -- "$tmp/train.sh" >"$tmp/tgt.out" 2>&1 ||
     fail "agent tgt: $(cat "$tmp/tgt.out")"
-grep -q 'sweep .*tgt is paused or stopped; 3 trials ran here' "$tmp/tgt.out" ||
+grep -q "sweep '.*tgt' is stopped; 3 trials ran here" "$tmp/tgt.out" ||
     fail "agent went on after the target: $(cat "$tmp/tgt.out")"
 "$PROTEIN" status tgt >"$tmp/tgt-status.out" 2>&1
 grep -q '^sweep .*tgt: stopped (trial 3 reached the target 0.5)$' "$tmp/tgt-status.out" ||

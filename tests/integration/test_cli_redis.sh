@@ -28,6 +28,15 @@ parameters:
 EOF
 }
 
+# ------------------------------------------------------------ list, none yet
+# no line on stdout; stderr says so, naming the Redis asked
+rc=0
+"$PROTEIN" list >"$tmp/list-none.out" 2>"$tmp/list-none.err" || rc=$?
+expect_rc 0 "$rc" "list of no sweeps"
+[ ! -s "$tmp/list-none.out" ] || fail "list of no sweeps printed: $(cat "$tmp/list-none.out")"
+grep -q "^protein list: no sweeps of yours in Redis at $REDIS_URL (protein create CONFIG stores one)\$" \
+    "$tmp/list-none.err" || fail "list of no sweeps says nothing: $(cat "$tmp/list-none.err")"
+
 # ------------------------------------------------------------ create
 sweep_yaml clitest 12
 rc=0
@@ -425,6 +434,18 @@ rc=0
 "$PROTEIN" show clitest 0 >/dev/null 2>"$tmp/show0.err" || rc=$?
 expect_rc 2 "$rc" "show of trial 0"
 grep -q "TRIAL: '0' is not an integer in \[1, " "$tmp/show0.err" || fail "show 0: $(cat "$tmp/show0.err")"
+# a missing argument is named, as the synopsis names it
+for args in "show clitest:TRIAL" "budget clitest:N or +N" "status:"; do
+    cmd=${args%%:*} named=${args#*:}
+    rc=0
+    # shellcheck disable=SC2086 # the verb and its arguments, split
+    "$PROTEIN" $cmd >/dev/null 2>"$tmp/missing.err" || rc=$?
+    expect_rc 2 "$rc" "$cmd with an argument missing"
+    want="expected one sweep NAME"
+    [ -z "$named" ] || want="expected sweep NAME and $named"
+    grep -q "^protein ${cmd%% *}: $want\$" "$tmp/missing.err" ||
+        fail "$cmd: the missing argument not named: $(cat "$tmp/missing.err")"
+done
 
 "$PROTEIN" best clitest --top 3 >"$tmp/best.out" || fail "best"
 [ "$(sed -n '/^best/,/^$/p' "$tmp/best.out" | grep -c '^ *[0-9][0-9]*  completed ')" -eq 3 ] ||
@@ -719,15 +740,18 @@ grep -q '^scancel sent for 1001 of 1001 running or interrupted trials' "$tmp/man
 "$PROTEIN" pause rep >/dev/null || fail "pause"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: paused" ] || fail "status after pause"
 "$PROTEIN" agent rep -- "$OBJECTIVE" >"$tmp/paused.out" 2>&1 || fail "agent on a paused sweep"
-grep -q 'paused or stopped' "$tmp/paused.out" || fail "agent ran on a paused sweep"
+grep -q "^sweep '$U/rep' is paused; 0 trials ran here" "$tmp/paused.out" ||
+    fail "agent on a paused sweep: not told it is paused: $(cat "$tmp/paused.out")"
 [ "$(rcli hget "protein:{$U/rep}:meta" n_trials)" = 1 ] || fail "a paused sweep handed out a trial"
 "$PROTEIN" resume rep >/dev/null || fail "resume"
 "$PROTEIN" cancel rep >"$tmp/cancel.out" || fail "cancel"
 grep -q 'stopped' "$tmp/cancel.out" || fail "cancel output"
 [ "$("$PROTEIN" status rep | head -n 1)" = "sweep $U/rep: stopped" ] || fail "status after cancel"
 rc=0
-"$PROTEIN" resume rep >/dev/null 2>&1 || rc=$?
+"$PROTEIN" resume rep >/dev/null 2>"$tmp/resume-stopped.err" || rc=$?
 expect_rc 1 "$rc" "resume after stop"
+grep -q "^protein resume: sweep $U/rep is stopped for good: create a new sweep (protein create CONFIG --name NEW)\$" \
+    "$tmp/resume-stopped.err" || fail "resume after stop: $(cat "$tmp/resume-stopped.err")"
 rc=0
 "$PROTEIN" pause nosuch >/dev/null 2>&1 || rc=$?
 expect_rc 1 "$rc" "pause of an unknown sweep"

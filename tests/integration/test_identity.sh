@@ -251,6 +251,15 @@ refused "B claims in A's shared sweep with his own credentials" \
 refused "B reads A's password file" runuser -u "$B" -- cat "$APW"
 refused "B reads the plugin's password file" runuser -u "$B" -- cat "$pub/etc/plugin.pass"
 refused "B reads proteind's password file" runuser -u "$B" -- cat "$pub/etc/proteind.pass"
+# the CLI's refusal says which rule refused it, not Redis' words alone
+rc=0
+asB "$PROTEIN" status "$A/ppo" >"$tmp/statusB.err" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "^protein status: sweep $A/ppo: NOPERM .*(Redis' ACL refused it: a person's Redis user reaches only their own sweeps" "$tmp/statusB.err" ||
+    fail "B's status of A's sweep (exit $rc): $(cat "$tmp/statusB.err")"
+rc=0
+asB "$PROTEIN" list --all >"$tmp/listB.err" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "^protein list: NOPERM .*list --all needs the admin's or a service's" "$tmp/listB.err" ||
+    fail "B's list --all (exit $rc): $(cat "$tmp/listB.err")"
 refused "anyone without a password" redis-cli -p "$REDIS_PORT" GET x
 refused "B reads A's shared sweep (shared lets jobs claim, nothing more)" \
     rb HGETALL "protein:{$A/open}:meta"

@@ -438,14 +438,14 @@ static void test_claim_refused(void)
         pq_sweep_set_state(ctx, q("halted"), "stop", (long)getuid()), PQ_OK);
     expect_task_fails(
         "halted", 902,
-        want_q("protein: sweep '", "halted", "' is paused or stopped"));
+        want_q("protein: sweep '", "halted", "' is stopped: no trial"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep("resting"), PQ_OK);
     CU_ASSERT_EQUAL(
         pq_sweep_set_state(ctx, q("resting"), "pause", (long)getuid()), PQ_OK);
     expect_task_fails(
         "resting", 903,
-        want_q("protein: sweep '", "resting", "' is paused or stopped"));
+        want_q("protein: sweep '", "resting", "' is paused: no trial"));
 
     CU_ASSERT_EQUAL_FATAL(create_sweep_budget("spent", 1), PQ_OK);
     memset(&req, 0, sizeof(req));
@@ -756,6 +756,37 @@ static void test_spool_dir_refused_at_start(void)
     slurm_spank_exit(NULL, 0, NULL);
 }
 
+/* sbatch's check of a paused sweep points at protein resume; of a stopped
+ * one, which resume cannot bring back, at a new sweep. */
+static void test_submit_check_paused_stopped(void)
+{
+    static const char *const states[2][3] = {
+        {"pause", "subpaused",
+         "the sweep is paused; no trial would be handed "
+         "out (`protein resume subpaused` resumes it)"},
+        {"stop", "substopped",
+         "the sweep is stopped; no trial would be handed out again (create a "
+         "new sweep: protein create CONFIG --name NEW)"}};
+    pq_context *ctx = connect_queue();
+    char *av[1] = {arg_redis};
+
+    for (int i = 0; i < 2; i++) {
+        CU_ASSERT_EQUAL_FATAL(create_sweep(states[i][1]), PQ_OK);
+        CU_ASSERT_EQUAL(pq_sweep_set_state(ctx, q(states[i][1]), states[i][0],
+                                           (long)getuid()),
+                        PQ_OK);
+        plugin_stub_reset();
+        plugin_stub.context = S_CTX_LOCAL; /* sbatch */
+        plugin_stub.uid = getuid();
+        CU_ASSERT_EQUAL(slurm_spank_init(NULL, 1, av), 0);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(plugin_stub.option);
+        CU_ASSERT_NOT_EQUAL(plugin_stub.option->cb(0, states[i][1], 0), 0);
+        CU_ASSERT_PTR_NOT_NULL(strstr(plugin_stub.last_error, states[i][2]));
+        slurm_spank_exit(NULL, 0, NULL);
+    }
+    pq_free(ctx);
+}
+
 /* sbatch's check of a sweep logs in as the submitter's own Redis user;
  * a submitter without a password file is told that, not pointed at the
  * plugstack URL's user. */
@@ -1034,6 +1065,8 @@ static const cunit_test tests[] = {
      test_spool_dir_refused_at_start},
     {"sbatch's check without a password file",
      test_submit_check_without_password_file},
+    {"submit check of a paused and a stopped sweep: resume, or a new sweep",
+     test_submit_check_paused_stopped},
     {"loaded by two plugstack lines", test_listed_twice},
     {"a step on two nodes", test_step_on_two_nodes},
     {"sbatch --export=NONE", test_export_none},

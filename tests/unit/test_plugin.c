@@ -397,8 +397,18 @@ static void test_claim_errors(void)
     CU_ASSERT_PTR_NULL(strstr(strstr(err, "Redis at") + 1, "Redis at"));
     spank_protein_claim_error(&ctx, PQ_EBUDGET, "ppo", err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "max_trials"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "protein budget ppo +N"));
+    snprintf(ctx.errstr, sizeof(ctx.errstr), "sweep 'alice/ppo' is paused");
     spank_protein_claim_error(&ctx, PQ_ESTOPPED, "ppo", err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "paused or stopped"));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "protein: sweep 'alice/ppo' is paused: no trial handed out "
+                    "(protein resume ppo hands out trials again"));
+    snprintf(ctx.errstr, sizeof(ctx.errstr), "sweep 'alice/ppo' is stopped");
+    spank_protein_claim_error(&ctx, PQ_ESTOPPED, "ppo", err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL(
+        strstr(err, "protein: sweep 'alice/ppo' is stopped: no trial handed "
+                    "out (a stopped sweep hands out no trial again"));
+    CU_ASSERT_PTR_NULL(strstr(err, "resume"));
     spank_protein_claim_error(&ctx, PQ_EPERM, "ppo", err, sizeof(err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "belongs to another user"));
     spank_protein_claim_error(&ctx, PQ_ENOSWEEP, "ppo", err, sizeof(err));
