@@ -425,7 +425,11 @@ int cmd_status(int argc, char **argv)
                "nothing to coordinate)\n");
     else
         printf("coordinator: none (claims take fallback points)\n");
-    if (info->last_refit_at > 0) {
+    if (info->last_refit_at > 0 && info->last_refit_n == 0) {
+        /* nothing to fit: the coordinator queued warm-up points */
+        cli_time_text(info->last_refit_at, when, sizeof(when));
+        printf("last refit: %s, no observations yet (warm-up points)\n", when);
+    } else if (info->last_refit_at > 0) {
         cli_time_text(info->last_refit_at, when, sizeof(when));
         printf("last refit: %s, %ld observations, %.1f ms, %s\n", when,
                info->last_refit_n, info->last_refit_ms,
@@ -740,8 +744,8 @@ int cmd_budget(int argc, char **argv)
     /* strtol would take a sign or spaces after the '+' too: "++5" */
     if (pos[1][add] < '0' || pos[1][add] > '9')
         return cli_usage_error(verb, "the budget: '%s' is not N or +N", pos[1]);
-    if (cli_parse_long(verb, "the budget", pos[1] + add, 1, PQ_BUDGET_MAX, &n) <
-        0)
+    if (cli_parse_long(verb, add ? "the budget's increase (+N)" : "the budget",
+                       pos[1] + add, 1, PQ_BUDGET_MAX, &n) < 0)
         return CLI_EUSAGE;
     if ((ret = cli_connect(verb, &r, &ctx)) != CLI_OK)
         return ret;

@@ -290,6 +290,11 @@ for bad in 0 +0 -3 x 1e3 ++3 "+ 3"; do
     "$PROTEIN" budget more -- "$bad" >"$tmp/budget.out" 2>&1 || rc=$?
     expect_rc 2 "$rc" "budget $bad"
 done
+# the message names what was refused: a budget, or an increase of it
+"$PROTEIN" budget more -- +0 2>&1 | grep -q "the budget's increase (+N): '0' is not an integer in \[1, " ||
+    fail "budget +0 says: $("$PROTEIN" budget more -- +0 2>&1)"
+"$PROTEIN" budget more -- 0 2>&1 | grep -q "the budget: '0' is not an integer in \[1, " ||
+    fail "budget 0 says: $("$PROTEIN" budget more -- 0 2>&1)"
 for bad in +-3 -0 +x; do
     rcli FCALL protein_set_budget 1 "protein:{$U/more}:meta" "$bad" 0 2>&1 | grep -q EINVAL ||
         fail "protein_set_budget takes $bad"
@@ -343,6 +348,15 @@ grep -q '^ended        inf (not a date)$' "$tmp/nodate.out" ||
     fail "status with a damaged refit time: $(cat "$tmp/nodate-status.out")"
 grep -q '^last refit: 1e+300 (not a date), ' "$tmp/nodate-status.out" ||
     fail "status of refit_at 1e300: $(cat "$tmp/nodate-status.out")"
+# a refit with nothing to fit (warm-up points queued) says so, not "0
+# observations, 0.0 ms"
+rcli hset "protein:{$U/outcomes}:meta" refit_at "$(date +%s)" refit_n 0 refit_ms 0 \
+    refit_backend cpu >/dev/null
+"$PROTEIN" status outcomes | grep -q '^last refit: .*, no observations yet (warm-up points)$' ||
+    fail "status of a refit with no observations: $("$PROTEIN" status outcomes)"
+rcli hset "protein:{$U/outcomes}:meta" refit_n 3 refit_ms 2.5 >/dev/null
+"$PROTEIN" status outcomes | grep -q '^last refit: .*, 3 observations, 2.5 ms, cpu$' ||
+    fail "status of a refit of 3 observations: $("$PROTEIN" status outcomes)"
 
 # with no point to hand out (no coordinator, the fallback pool gone) the
 # agent says why it waits, once, instead of waiting without a word
