@@ -746,14 +746,23 @@ static const dist_info *spec_distribution(spec_ctx *c)
     di = find_distribution(d, s);
     if (!di) {
         const char *near = protein_closest_word(d, distribution_names);
+        size_t nl = near ? strlen(near) : 0;
+        /* "log_unifrom" is nearest the exponent form, though a min and max
+         * written as values are the commoner intent: name both forms */
+        int exponent_form = nl >= 11 && !strcmp(near + nl - 11, "log_uniform");
+
         spec_fail(c, &s->distribution, "distribution",
-                  "unknown distribution '%s'%s%s%s; use one of uniform, "
+                  "unknown distribution '%s'%s%s%s%s%s; use one of uniform, "
                   "int_uniform, q_uniform, log_uniform_values, log_uniform, "
                   "q_log_uniform(_values), inv_log_uniform(_values), normal, "
                   "q_normal, log_normal, q_log_normal, beta, q_beta, "
                   "logit_normal, uniform_pow2, categorical, constant",
                   d, near ? " (did you mean '" : "", near ? near : "",
-                  near ? "'?)" : "");
+                  exponent_form ? "' (min and max as exponents) or '" : "",
+                  exponent_form ? near : "",
+                  !near           ? ""
+                  : exponent_form ? "_values' (min and max as values)?)"
+                                  : "'?)");
         return NULL;
     }
     if (s->value.text && di->kind != PROTEIN_PARAM_CONSTANT) {

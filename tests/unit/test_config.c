@@ -383,6 +383,12 @@ static const yaml_case yaml_errors[] = {
      3, "parameters.x.probabilities", "categorical"},
     {HEAD "  x: {distribution: unifrom, min: 0, max: 1}\n", 3,
      "parameters.x.distribution", "did you mean 'uniform'"},
+    {HEAD "  x: {distribution: log_unifrom, min: 1e-5, max: 1e-2}\n", 3,
+     "parameters.x.distribution",
+     "did you mean 'log_uniform' (min and max as exponents) or "
+     "'log_uniform_values' (min and max as values)?)"},
+    {HEAD "  x: {distribution: q_log_unifrom_values, min: 1, max: 8}\n", 3,
+     "parameters.x.distribution", "did you mean 'q_log_uniform_values'?)"},
     {HEAD "  x: {distribution: uniform, max: 1}\n", 3, "parameters.x.min",
      "min is missing"},
     {HEAD "  x: {distribution: uniform, min: -1e308, max: 1e308}\n", 3,
