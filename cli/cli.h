@@ -111,9 +111,11 @@ int cli_command_runnable(const char *name);
  * its first trial. Checks what it can name: the command's first word
  * after ${env} or env (a macro other than ${interpreter} and ${program}
  * is not checked), and the program: file when the command passes
- * ${program} to an interpreter. Returns 0, or -1 after printing why,
- * naming `source` (the config file or the sweep); the verb exits 2, as
- * for a bad config. */
+ * ${program} to an interpreter. An item that is no macro (a typo such as
+ * ${interpereter}) gets a warning and is skipped, as each trial's command
+ * line leaves it out. Returns 0, or -1 after printing why, naming
+ * `source` (the config file or the sweep); the verb exits 2, as for a bad
+ * config. */
 int cli_program_check(const char *verb, const char *source,
                       const protein_sweep_config *cfg);
 
@@ -497,6 +499,11 @@ int cli_wandb_find_log(const char *wandb_dir, const char *run_id, char **path);
  * cli_strv_free), or -1 with why filled. */
 int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
                       size_t len);
+
+/* 1 when item of a command: is a whole ${NAME} that is no macro (a typo
+ * such as ${interpereter}): cli_wandb_command drops it, as `wandb agent`
+ * does; else 0. */
+int cli_wandb_dropped_macro(const char *item);
 
 /* Writes job->param_path (the YAML of {name: {value: v}} that wandb.init()
  * reads through WANDB_SWEEP_PARAM_PATH) and job->json_path (the params as

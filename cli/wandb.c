@@ -749,6 +749,54 @@ static int argv_add(char ***argv, size_t *n, const char *s)
     return 0;
 }
 
+/* The macros a command: item can be whole, ${NAME}: W&B's agent's, and
+ * ${project} and ${entity}, which protein adds. */
+static const char *const macros[] = {"env",
+                                     "interpreter",
+                                     "program",
+                                     "project",
+                                     "entity",
+                                     "args",
+                                     "args_no_hyphens",
+                                     "args_no_boolean_flags",
+                                     "args_no_equals",
+                                     "args_append_hydra",
+                                     "args_override_hydra",
+                                     "args_json",
+                                     "args_json_file"};
+
+/* 1 when item is one macro whole, ${NAME} (not ${envvar:NAME}, which is
+ * replaced inside any item), with NAME in name (cut to len - 1); else 0. */
+static int macro_item(const char *item, char *name, size_t len)
+{
+    size_t il = strlen(item);
+
+    if (il <= 3 || item[0] != '$' || item[1] != '{' || item[il - 1] != '}' ||
+        strncmp(item, "${envvar:", 9) == 0)
+        return 0;
+    snprintf(name, len, "%.*s", (int)(il - 3), item + 2);
+    return 1;
+}
+
+/* 1 when name (without ${}) is one of macros. */
+static int known_macro(const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(macros) / sizeof(*macros); i++)
+        if (strcmp(name, macros[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Contract in cli.h. */
+int cli_wandb_dropped_macro(const char *item)
+{
+    char name[64];
+
+    return macro_item(item, name, sizeof(name)) && !known_macro(name);
+}
+
 /* Appends the arguments of macro `name` (without ${}); 0 when name is a
  * macro, 1 when it is not, -1 on failure. */
 static int expand(const char *name, const cli_wandb_job *job, const node *tree,
@@ -758,6 +806,8 @@ static int expand(const char *name, const cli_wandb_job *job, const node *tree,
     size_t i;
     int rc = 0;
 
+    if (!known_macro(name))
+        return 1;
     if (strcmp(name, "env") == 0)
         return argv_add(argv, n, "/usr/bin/env");
     if (strcmp(name, "interpreter") == 0)
@@ -777,11 +827,7 @@ static int expand(const char *name, const cli_wandb_job *job, const node *tree,
         free(b.s);
         return rc;
     }
-    if (strcmp(name, "args") && strcmp(name, "args_no_hyphens") &&
-        strcmp(name, "args_no_boolean_flags") &&
-        strcmp(name, "args_no_equals") && strcmp(name, "args_append_hydra") &&
-        strcmp(name, "args_override_hydra"))
-        return 1;
+    /* the rest are the args_* macros: one argument per parameter */
     for (i = 0; i < tree->n_kids && rc == 0; i++) {
         const node *k = &tree->kids[i];
         const pq_param *leaf = k->n_kids ? NULL : k->leaf;
@@ -884,12 +930,8 @@ int cli_wandb_command(const cli_wandb_job *job, char ***out, char *why,
     }
     for (i = 0; i < n_items && rc >= 0; i++) {
         const char *item = items[i];
-        size_t il = strlen(item);
-        char *text;
-        if (il > 3 && item[0] == '$' && item[1] == '{' && item[il - 1] == '}' &&
-            strncmp(item, "${envvar:", 9) != 0) {
-            char name[64];
-            snprintf(name, sizeof(name), "%.*s", (int)(il - 3), item + 2);
+        char name[64], *text;
+        if (macro_item(item, name, sizeof(name))) {
             rc = expand(name, job, &tree, &argv, &n);
             if (rc == 1)
                 rc = 0; /* an unknown macro: W&B drops it */

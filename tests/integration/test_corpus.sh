@@ -53,7 +53,79 @@ for f in "$corpus"/wandb/*.yaml "$corpus"/wandb/*.yml "$corpus"/wandb/*.json; do
         fail "$(cat "$tmp/check.out")"
     n=$((n + 1))
 done
-[ "$n" -ge 52 ] || fail "only $n W&B files in the corpus"
+[ "$n" -ge 75 ] || fail "only $n W&B files in the corpus"
+
+# the files W&B's own schema refuses: protein refuses them too, naming
+# file, line and key (wandb-refused/, sources in tests/configs/README.md)
+while IFS='|' read -r file message; do
+    rc=0
+    "$PROTEIN" config "$corpus/wandb-refused/$file" >/dev/null 2>"$tmp/refused.err" || rc=$?
+    expect_rc 2 "$rc" "protein config $file"
+    grep -qF "$file:$message" "$tmp/refused.err" ||
+        fail "$file: not refused as expected: $(cat "$tmp/refused.err")"
+done <<'REFUSED'
+tp-blpo.yaml|17: parameters.CLIP_EPS.values: values makes a categorical but distribution is uniform; remove one of them
+tp-platalea.yaml|4: metric.goal: unknown goal 'hello world wrt wandb sweep function'; write maximize or minimize
+tp-plaid.yml|6: early_terminate: expected a mapping {type: hyperband, ...}, found a scalar
+REFUSED
+[ "$(find "$corpus/wandb-refused" -type f | wc -l)" = 3 ] ||
+    fail "a file of wandb-refused/ without its expected message"
+
+# the command line each trial's program gets without COMMAND, as `wandb
+# agent` builds it: stand-ins for python, python3 and torchrun (first in
+# $PATH) record their arguments as "[a] [b] ..." and report the score
+mkdir -p "$tmp/bin" "$tmp/wb"
+cat >"$tmp/bin/python" <<STANDIN
+#!/bin/sh
+for a in "\$@"; do printf '[%s] ' "\$a"; done >>"$tmp/argv.lines"
+echo >>"$tmp/argv.lines"
+echo "\$METRIC=1" >>"\$PROTEIN_RESULT"
+STANDIN
+chmod +x "$tmp/bin/python"
+cp "$tmp/bin/python" "$tmp/bin/python3"
+cp "$tmp/bin/python" "$tmp/bin/torchrun"
+for program in main_graphgym.py hparam_search_act.py taylor.py main_fairness.py \
+    train_ctm.py main.py; do
+    : >"$tmp/wb/$program"
+done
+# wbrun FILE: protein run FILE --trials 2 in $tmp/wb, with no COMMAND
+wbrun() {
+    rm -f "$tmp/argv.lines"
+    cp "$corpus/wandb/$1" "$tmp/wb/"
+    METRIC=$(metric "$corpus/wandb/$1")
+    (cd "$tmp/wb" && PATH="$tmp/bin:$PATH" METRIC=$METRIC \
+        "$PROTEIN" run "$1" --trials 2 --seed 3) >"$tmp/wbrun.out" 2>&1
+}
+while IFS='|' read -r file argv; do
+    wbrun "$file" || fail "$file: $(tail -n 3 "$tmp/wbrun.out")"
+    grep -qxF "$argv" "$tmp/argv.lines" ||
+        fail "$file: no trial ran $argv: $(cat "$tmp/argv.lines")"
+done <<'ARGV'
+tp-copt.yaml|[main_graphgym.py] [--cfg] [copt_graphgym/configs/maxcut_er.yaml] [gnn.layers_mp=8] [optim.max_epoch=10] 
+tp-continuity.yaml|[taylor.py] [--taylor=0.1] 
+tp-constrained-vs-regularized.yml|[main_fairness.py] [config_fairness.py] 
+tp-latent-refinement.yaml|[hparam_search_act.py] [--dataset-path] [./preprocessed_dataset_83208_9318] [--output-root] [./results/hparam_act] [--csv-path] [./results/hparam_act/results-act-ce-film-wandb-sweep-tmp.csv] [--use-wandb] [--group] [act-ce-film-sweep-4] [--max-steps] [500] [--eval-steps] [50] [--eval-samples] [500] [--max-length] [2048] [--grad-checkpointing] [--per-device-train-batch-size] [2] [--kmax=8] [--tau=0.999] [--lambda-ponder=0.0025] [--halting-mass-scale=1.0] [--film-rank=512] [--lambda-deep-supervision=0.06] [--lrs=0.0005] [--grad-accum=4] 
+ARGV
+# ${args} amid literal arguments: torchrun ... ${program} ${args} --data_dir ...
+wbrun tp-exhale-cvae.yaml || fail "tp-exhale-cvae.yaml: $(tail -n 3 "$tmp/wbrun.out")"
+grep -qx '\[--nproc_per_node=4\] \[train_ctm.py\] \[--lr=[0-9.e-]*\] \[--alpha=[0-9.]*\] \[--lambda_cycle=[0-9.]*\] \[--lambda_expansion=-0\.[0-9]*\] \[--data_dir\] \[/mnt/hot/public/Akul/exhale_pred_data_10pct\] \[--save_dir\] \[wandb_save\] \[--epochs\] \[50\] \[--batch_size\] \[3\] \[--n_workers\] \[8\] \[--val_interval\] \[1\] \[--dataset_fraction\] \[1\] ' \
+    "$tmp/argv.lines" || fail "tp-exhale-cvae.yaml: $(cat "$tmp/argv.lines")"
+# commands that cannot start here stop the sweep before its first trial;
+# a macro W&B does not know (${interpereter}) is left out, as wandb agent
+# leaves it out, and what remains is checked: env runs main.py from $PATH
+while IFS='|' read -r file message; do
+    rc=0
+    wbrun "$file" || rc=$?
+    expect_rc 2 "$rc" "protein run $file"
+    grep -qF "protein run: $file: $message" "$tmp/wbrun.out" ||
+        fail "$file: $(cat "$tmp/wbrun.out")"
+    [ ! -e "$tmp/argv.lines" ] || fail "$file: a trial ran"
+done <<'NORUN'
+tp-fastmri.yaml|cannot run its command 'python3.8 train.py': No such file or directory (looked in $PATH); no trial was run
+tp-misconception-agent.yaml|cannot run its command 'D:/no_backup/python_environments/multi-agent-misconceptions/Scripts/python.exe': No such file or directory; no trial was run
+tp-dreamprolog.yaml|command: '${interpereter}' is no W&B macro, so each trial's command line leaves it out, as wandb agent does
+tp-dreamprolog.yaml|cannot run its program 'main.py': No such file or directory (looked in $PATH); no trial was run
+NORUN
 
 # a grid file without --trials runs W&B's whole grid, each point once:
 # every value of a categorical, every integer of an int_uniform,
@@ -111,7 +183,7 @@ EOF
             >"$tmp/check.out" || fail "$(cat "$tmp/check.out")"
     done <"$tmp/args.lines"
 done
-[ "$n" -ge 19 ] || fail "only $n PufferLib INIs in the corpus"
+[ "$n" -ge 24 ] || fail "only $n PufferLib INIs in the corpus"
 
 # every INI of PufferLib 3.0.0's own config directory, read by its loader
 n=0
