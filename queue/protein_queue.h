@@ -831,7 +831,7 @@ typedef struct pq_released {
 
 /* Writes what the release r did, for a log line, into buf (len bytes):
  * "released: trial 5 goes back to the retry list", "nothing to release:
- * ...", and so on: the one thing that happened. */
+ * ...", and so on: the one thing that happened; 256 bytes hold any. */
 void pq_released_text(const pq_released *r, char *buf, size_t len);
 
 /* Gives back the trial claimed under claim_key when it is still running:

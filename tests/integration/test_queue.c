@@ -2067,6 +2067,70 @@ static void test_spool_release_replay_says(void)
     pq_trial_free(b);
 }
 
+/* pq_spool_replay's log: keeps a copy of the last line in *(char **)arg
+ * (freed by the caller). */
+static void keep_whole_line(void *arg, const char *line)
+{
+    char **kept = arg;
+
+    free(*kept);
+    *kept = strdup(line);
+}
+
+/* A replay's log line is never cut short, however long its parts: the
+ * longest sweep name, the longest claim key a spool file name can carry
+ * beside it, and the spool directory spelled longer than any fixed
+ * buffer (the CLI's --spool takes any spelling of it). The line ended at
+ * 1911 bytes, cutting off what the release did. */
+static void test_spool_replay_line_whole(void)
+{
+    char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
+    char sweep[65], err[512], *long_dir = NULL, *want = NULL, *line = NULL;
+    /* A record file is SWEEP.release.KEY.rec, NAME_MAX (255) at most. */
+    char key[255 - 64 - sizeof ".release..rec" + 2];
+    pq_spool_record rec = {.kind = PQ_SPOOL_RELEASE};
+    pq_spool_stats st;
+    size_t dir_len;
+
+    memset(sweep, 'w', sizeof sweep - 1);
+    sweep[sizeof sweep - 1] = '\0';
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    CU_ASSERT_EQUAL_FATAL(make_sweep(sweep, (sweep_opts){0}), PQ_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(rec.sweep, sizeof rec.sweep, "%s", sweep);
+    snprintf(rec.claim_key, sizeof rec.claim_key, "%s", key);
+    snprintf(rec.text, sizeof rec.text, "timed out");
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
+    dir_len = strlen(dir);
+    long_dir = malloc(dir_len + 2 * 1000 + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(long_dir);
+    memcpy(long_dir, dir, dir_len);
+    for (int i = 0; i < 1000; i++)
+        memcpy(long_dir + dir_len + 2 * i, "/.", 2);
+    long_dir[dir_len + 2 * 1000] = '\0';
+    CU_ASSERT_FATAL(asprintf(&want,
+                             "spool %s/%s: release of claim %s in sweep %s "
+                             "applied: nothing to release: Redis never served "
+                             "the claim, or its trial moved on since (resumed "
+                             "by a requeued task, ended or expired)",
+                             long_dir, strrchr(path, '/') + 1, key, sweep) > 0);
+    CU_ASSERT_EQUAL(
+        pq_spool_replay(ctx, long_dir, 0, &st, keep_whole_line, &line), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    if (strcmp(line, want) != 0)
+        fprintf(stderr, "replay logged %zu bytes of %zu, ending '%s'\n",
+                strlen(line), strlen(want),
+                line + (strlen(line) > 60 ? strlen(line) - 60 : 0));
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    free(line);
+    free(want);
+    free(long_dir);
+}
+
 /* An interrupt spooled by a task that was requeued while Redis was down
  * is void once the requeued task resumed the trial under the same claim
  * key: replayed then, it is dropped and the run goes on (its outcome is
@@ -3271,6 +3335,8 @@ static const cunit_test tests[] = {
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"a running job's lease extended by its coordinator", test_lease_extend},
     {"an expiry bounded by protein_due's cut", test_due_cut},
+    {"a spool replay's log line is never cut short",
+     test_spool_replay_line_whole},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
