@@ -993,6 +993,16 @@ typedef struct pq_due_lease {
 int pq_leases_due(pq_context *ctx, const char *sweep, int max,
                   pq_due_lease **due, size_t *n, long *owner_uid, double *cut);
 
+/* pq_demand and pq_leases_due(ctx, sweep, max, ...) of a coordinator's
+ * turn, in one read-only call where Redis holds this build's functions
+ * (protein_demand answers the leases due too when given max), in two
+ * where it holds another build's, which answer the demand alone. Outputs,
+ * failures and who frees *due are those of the two; on a failure *demand
+ * is zeroed and *due NULL. */
+int pq_demand_due(pq_context *ctx, const char *sweep, int max,
+                  pq_demand_info *demand, pq_due_lease **due, size_t *n,
+                  long *owner_uid, double *cut);
+
 /* For the sweep's coordinator (holder_id holds its lease,
  * pq_coordinator_acquire): renews the lease of trial id, which Slurm says
  * still runs, from now by the trial's lease_seconds (never shortening
