@@ -661,67 +661,63 @@ static void track_claim_rate(proteind_sweep *s, long n_trials)
     }
 }
 
-/* Reads the sweep's demand; sets s->target to how many points the ready
- * queue should hold now: as many as the sweep's real concurrency (running
- * trials plus claims waiting for a point), or CLAIM_HORIZON_S seconds of
- * claims at the current rate when more (short tasks), at least
- * --queue-depth, never more than the budget has left or QUEUE_MAX, 0 when
- * paused.
+/* From the sweep's demand d (pq_demand), sets s->target to how many
+ * points the ready queue should hold now: as many as the sweep's real
+ * concurrency (running trials plus claims waiting for a point), or
+ * CLAIM_HORIZON_S seconds of claims at the current rate when more (short
+ * tasks), at least --queue-depth, never more than the budget has left or
+ * QUEUE_MAX, 0 when paused.
  * *depth receives the queue's length. Tops the fallback pool up on the
  * way. */
-static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
+static int queue_target(pq_context *ctx, proteind_sweep *s,
+                        const pq_demand_info *d, long *depth)
 {
-    pq_demand_info d;
     long want, left;
-    int rc;
 
-    rc = pq_demand(ctx, s->name, &d);
-    if (rc != PQ_OK)
-        return rc;
     /* Deleted and created again between two discoveries: this model, its
      * space and its place in the observations are the old sweep's. A time
      * that is not a number (its owner's "nan", which differs from itself)
      * says nothing, as a missing one. */
-    if (isnormal(d.created_at) && isnormal(s->created_at) &&
-        d.created_at != s->created_at) {
+    if (isnormal(d->created_at) && isnormal(s->created_at) &&
+        d->created_at != s->created_at) {
         proteind_info("sweep %s: created anew since its model was built; "
                       "building it again",
                       s->name);
         return PQ_ESTATE;
     }
-    s->active = d.state == PQ_SWEEP_ACTIVE;
-    if (!s->done && proteind_nothing_left(&d)) {
+    s->active = d->state == PQ_SWEEP_ACTIVE;
+    if (!s->done && proteind_nothing_left(d)) {
         /* Its model, up to hundreds of MB, is freed; a restart or a
          * standby looks at it again. */
-        if (d.state == PQ_SWEEP_STOPPED)
+        if (d->state == PQ_SWEEP_STOPPED)
             proteind_info("sweep %s: stopped; no longer coordinating it",
                           s->name);
         else
             proteind_info("sweep %s: its budget of %ld trials is used and "
                           "none runs; no longer coordinating it",
-                          s->name, d.max_trials);
+                          s->name, d->max_trials);
         s->done = 1;
-    } else if (d.state == PQ_SWEEP_STOPPED && !s->said_stopped) {
+    } else if (d->state == PQ_SWEEP_STOPPED && !s->said_stopped) {
         proteind_info("sweep %s: stopped; serving it until its %ld running "
                       "trials end or their leases expire",
-                      s->name, d.n_running);
+                      s->name, d->n_running);
         s->said_stopped = 1;
     }
-    track_claim_rate(s, d.n_trials);
-    s->n_progress = d.n_progress;
+    track_claim_rate(s, d->n_trials);
+    s->n_progress = d->n_progress;
     /* The budget the model paces its cost by (cost cooling) is the one the
      * claims obey: protein budget may have changed it since the config was
      * read. A grid's is its points. */
     if (s->grid == 0)
-        s->cfg->max_trials = d.max_trials;
-    want = d.n_running + d.n_waiting;
+        s->cfg->max_trials = d->max_trials;
+    want = d->n_running + d->n_waiting;
     if (want < (long)ceil(s->claim_rate * CLAIM_HORIZON_S))
         want = (long)ceil(s->claim_rate * CLAIM_HORIZON_S);
     if (want < s->opts->queue_depth)
         want = s->opts->queue_depth;
-    if (d.max_trials > 0) {
+    if (d->max_trials > 0) {
         /* Trials queued for a retry are claimed before the queue. */
-        left = d.max_trials - (d.n_trials - d.n_lost) - d.retry_depth;
+        left = d->max_trials - (d->n_trials - d->n_lost) - d->retry_depth;
         if (left < want)
             want = left;
     }
@@ -733,10 +729,10 @@ static int queue_target(pq_context *ctx, proteind_sweep *s, long *depth)
     if (want > QUEUE_MAX)
         want = QUEUE_MAX;
     s->target = s->active && want > 0 ? want : 0;
-    s->waiting = d.n_waiting;
-    *depth = d.queue_depth;
+    s->waiting = d->n_waiting;
+    *depth = d->queue_depth;
     if (s->active && !s->done)
-        return top_up_fallback(ctx, s, &d);
+        return top_up_fallback(ctx, s, d);
     return PQ_OK;
 }
 
@@ -762,7 +758,8 @@ static int short_of(const proteind_sweep *s, long depth)
  * trials whose job's state is not known yet (slurm.c asks slurmctld
  * meanwhile, or slurmctld is silent): their ids go to spare (*n_spare of
  * them, PQ_DUE_MAX at most), for the caller to keep each up to
- * PROTEIND_SLURM_GRACE_S past its own deadline. *cut is set to the cut
+ * PROTEIND_SLURM_GRACE_S past its own deadline. The sweep's demand comes
+ * in the same read (pq_demand_due) into *demand. *cut is set to the cut
  * of the read (pq_leases_due: 0 when none was due), for the caller to
  * expire none due after it: a lease that fell due after this read, or
  * beyond the PQ_DUE_MAX read, was not asked about, and the next turn
@@ -771,8 +768,9 @@ static int short_of(const proteind_sweep *s, long depth)
  * plugin: they keep a trial of the owner's own sweep running at most as
  * long as some job of the owner, or of the claim's user, runs under that
  * key. */
-static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
-                        size_t *n_spare, double *cut)
+static int keep_running(pq_context *ctx, proteind_sweep *s,
+                        pq_demand_info *demand, long *spare, size_t *n_spare,
+                        double *cut)
 {
     pq_due_lease *due = NULL;
     size_t n = 0;
@@ -788,7 +786,7 @@ static int keep_running(pq_context *ctx, proteind_sweep *s, long *spare,
      * or expired leave the front, so the next turns read the rest. The
      * lease entries the read passes over (no running trial, no claim key)
      * are within the cut: the expiry clears them. */
-    rc = pq_leases_due(ctx, s->name, PQ_DUE_MAX, &due, &n, &owner, cut);
+    rc = pq_demand_due(ctx, s->name, PQ_DUE_MAX, demand, &due, &n, &owner, cut);
     if (rc != PQ_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -829,6 +827,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     long spare[PQ_DUE_MAX];
     size_t n_spare = 0;
     double due_cut = 0;
+    pq_demand_info demand;
     int64_t now = proteind_now_ms(), quiet_at, cut_at;
     int rc, burst_over;
 
@@ -856,11 +855,18 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
 
     if (!proteind_slurm_on())
         rc = pq_expire_leases(ctx, s->name, &expired);
-    else if ((rc = keep_running(ctx, s, spare, &n_spare, &due_cut)) == PQ_OK &&
+    else if ((rc = keep_running(ctx, s, &demand, spare, &n_spare, &due_cut)) ==
+                 PQ_OK &&
              due_cut > 0)
         rc = pq_expire_leases_after(ctx, s->name, PROTEIND_SLURM_GRACE_S,
                                     due_cut, spare, n_spare, &expired);
     if (rc != PQ_OK)
+        return rc;
+    /* Demand is read every turn (one read-only call): a burst of claims is
+     * answered within one poll. With Slurm, keep_running read it with the
+     * leases due; an expiry since changed it. */
+    if ((!proteind_slurm_on() || expired > 0) &&
+        (rc = pq_demand(ctx, s->name, &demand)) != PQ_OK)
         return rc;
     if (expired > 0)
         proteind_info("sweep %s: %ld trial lease%s expired (lost; requeued "
@@ -871,9 +877,7 @@ int proteind_sweep_step(pq_context *ctx, proteind_sweep *s, int wait_ms)
     cut_at =
         s->burst_start + (int64_t)MAX_BURST_DEBOUNCES * s->opts->debounce_ms;
     burst_over = s->stale && (now >= quiet_at || now >= cut_at);
-    /* Demand is read every turn (one read-only call): a burst of claims is
-     * answered within one poll. */
-    rc = queue_target(ctx, s, &depth);
+    rc = queue_target(ctx, s, &demand, &depth);
     if (rc != PQ_OK)
         return rc;
     if (s->done)

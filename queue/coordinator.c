@@ -151,34 +151,26 @@ int pq_budget_spent(long max_trials, long n_trials, long n_lost, long n_running,
            n_running == 0 && retry_depth == 0;
 }
 
-/* Contract in protein_queue.h. */
-int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
+/* protein_demand's reply r into *out (zeroed first); PQ_EPROTO when it
+ * is malformed. */
+static int read_demand(pq_context *ctx, const char *sweep, const pq_reply *r,
+                       pq_demand_info *out)
 {
-    pq_reply *r = NULL;
     long *fields[] = {&out->queue_depth, &out->n_running,  &out->n_waiting,
                       &out->max_trials,  &out->n_trials,   &out->n_lost,
                       &out->retry_depth, &out->n_fallback, &out->fallback_next,
                       &out->n_progress};
     const size_t n_fields = sizeof fields / sizeof fields[0];
     size_t n_given;
-    int rc;
 
     memset(out, 0, sizeof *out);
-    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
-        return rc;
-    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 0, NULL, NULL,
-                        &r);
-    if (rc != PQ_OK)
-        return rc;
     /* another build's functions (which this Redis user may not replace)
      * may not count progress reports (n_progress is then -1), or may
      * answer with fields a later build added (left out) */
     if (r->type != REDIS_REPLY_ARRAY || r->elements < n_fields ||
-        r->element[0]->type != REDIS_REPLY_STRING) {
-        pq_reply_free(r);
+        r->element[0]->type != REDIS_REPLY_STRING)
         return pq_set_error(ctx, PQ_EPROTO,
                             "sweep '%s': malformed demand reply", sweep);
-    }
     out->state = strcmp(r->element[0]->str, "active") == 0   ? PQ_SWEEP_ACTIVE
                  : strcmp(r->element[0]->str, "paused") == 0 ? PQ_SWEEP_PAUSED
                                                              : PQ_SWEEP_STOPPED;
@@ -192,8 +184,28 @@ int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
     if (r->elements > n_fields + 1 &&
         r->element[n_fields + 1]->type == REDIS_REPLY_STRING)
         out->created_at = pq_parse_double(r->element[n_fields + 1]->str, 0);
-    pq_reply_free(r);
     return PQ_OK;
+}
+
+/* Where protein_demand's reply, asked for the leases due too, holds
+ * protein_due's reply: after the state, the ten figures and created_at. */
+#define DEMAND_DUE_AT 12
+
+/* Contract in protein_queue.h. */
+int pq_demand(pq_context *ctx, const char *sweep, pq_demand_info *out)
+{
+    pq_reply *r = NULL;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
+        return rc;
+    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 0, NULL, NULL,
+                        &r);
+    if (rc == PQ_OK)
+        rc = read_demand(ctx, sweep, r, out);
+    pq_reply_free(r);
+    return rc;
 }
 
 /* Contract in protein_queue.h. */
@@ -441,52 +453,43 @@ static int due_entry(const pq_reply *e, pq_due_lease *d)
     return 1;
 }
 
-/* Contract in protein_queue.h. */
-int pq_leases_due(pq_context *ctx, const char *sweep, int max,
-                  pq_due_lease **due, size_t *n, long *owner_uid, double *cut)
+/* PQ_EINVAL unless max is a count of leases due one read may take. */
+static int check_due_max(pq_context *ctx, const char *sweep, int max)
 {
-    char mb[16];
-    const char *argv[1] = {mb};
-    pq_reply *r = NULL;
-    pq_due_lease *out = NULL;
-    size_t got = 0;
-    double read_cut = -1;
-    int rc;
-
-    *due = NULL;
-    *n = 0;
-    *owner_uid = -1;
-    *cut = 0;
-    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK)
-        return rc;
     if (max < 1 || max > PQ_DUE_MAX)
         return pq_set_error(ctx, PQ_EINVAL,
                             "sweep '%s': trials due are read 1 to %d at a time",
                             sweep, PQ_DUE_MAX);
-    snprintf(mb, sizeof mb, "%d", max);
-    rc = pq_sweep_fcall(ctx, sweep, "protein_due", 1, NULL, 1, argv, NULL, &r);
-    if (rc != PQ_OK)
-        return rc;
+    return PQ_OK;
+}
+
+/* protein_due's reply r (of a read of max leases) into *due (allocated,
+ * the caller frees it; NULL when none), *n, *owner_uid and *cut, which
+ * the caller set to NULL, 0, -1 and 0; PQ_EPROTO when it is malformed,
+ * PQ_ENOMEM, those left so. */
+static int read_due(pq_context *ctx, const char *sweep, const pq_reply *r,
+                    int max, pq_due_lease **due, size_t *n, long *owner_uid,
+                    double *cut)
+{
+    pq_due_lease *out = NULL;
+    size_t got = 0;
+    double read_cut = -1;
+
     /* {owner_uid, cut, trial...} */
     if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 &&
         r->element[1]->type == REDIS_REPLY_STRING)
         read_cut = pq_parse_double(r->element[1]->str, -1);
     if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
         r->elements > (size_t)max + 2 ||
-        r->element[0]->type != REDIS_REPLY_INTEGER || !(read_cut >= 0)) {
-        pq_reply_free(r);
+        r->element[0]->type != REDIS_REPLY_INTEGER || !(read_cut >= 0))
         return pq_set_error(ctx, PQ_EPROTO,
                             "sweep '%s': malformed reply of protein_due",
                             sweep);
-    }
-    if (r->elements > 2 && !(out = calloc(r->elements - 2, sizeof *out))) {
-        pq_reply_free(r);
+    if (r->elements > 2 && !(out = calloc(r->elements - 2, sizeof *out)))
         return pq_set_error(ctx, PQ_ENOMEM, "out of memory");
-    }
     for (size_t i = 2; i < r->elements; i++)
         if (!due_entry(r->element[i], &out[got++])) {
             free(out);
-            pq_reply_free(r);
             return pq_set_error(ctx, PQ_EPROTO,
                                 "sweep '%s': malformed trial %zu in the reply "
                                 "of protein_due",
@@ -494,10 +497,77 @@ int pq_leases_due(pq_context *ctx, const char *sweep, int max,
         }
     *owner_uid = (long)r->element[0]->integer;
     *cut = read_cut;
-    pq_reply_free(r);
     *due = out;
     *n = got;
     return PQ_OK;
+}
+
+/* Contract in protein_queue.h. */
+int pq_leases_due(pq_context *ctx, const char *sweep, int max,
+                  pq_due_lease **due, size_t *n, long *owner_uid, double *cut)
+{
+    char mb[16];
+    const char *argv[1] = {mb};
+    pq_reply *r = NULL;
+    int rc;
+
+    *due = NULL;
+    *n = 0;
+    *owner_uid = -1;
+    *cut = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK ||
+        (rc = check_due_max(ctx, sweep, max)) != PQ_OK)
+        return rc;
+    snprintf(mb, sizeof mb, "%d", max);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_due", 1, NULL, 1, argv, NULL, &r);
+    if (rc == PQ_OK)
+        rc = read_due(ctx, sweep, r, max, due, n, owner_uid, cut);
+    pq_reply_free(r);
+    return rc;
+}
+
+/* Contract in protein_queue.h. */
+int pq_demand_due(pq_context *ctx, const char *sweep, int max,
+                  pq_demand_info *demand, pq_due_lease **due, size_t *n,
+                  long *owner_uid, double *cut)
+{
+    char mb[16];
+    const char *argv[1] = {mb};
+    pq_reply *r = NULL;
+    int rc;
+
+    memset(demand, 0, sizeof *demand);
+    *due = NULL;
+    *n = 0;
+    *owner_uid = -1;
+    *cut = 0;
+    if ((rc = pq_check_sweep(ctx, sweep)) != PQ_OK ||
+        (rc = check_due_max(ctx, sweep, max)) != PQ_OK)
+        return rc;
+    snprintf(mb, sizeof mb, "%d", max);
+    rc = pq_sweep_fcall(ctx, sweep, "protein_demand", 1, NULL, 1, argv, NULL,
+                        &r);
+    if (rc == PQ_OK)
+        rc = read_demand(ctx, sweep, r, demand);
+    if (rc != PQ_OK)
+        goto fail;
+    /* another build's functions ignore the count and answer the demand
+     * alone (their figures are never arrays): the leases due are a call of
+     * their own */
+    if (r->elements > DEMAND_DUE_AT &&
+        r->element[DEMAND_DUE_AT]->type == REDIS_REPLY_ARRAY)
+        rc = read_due(ctx, sweep, r->element[DEMAND_DUE_AT], max, due, n,
+                      owner_uid, cut);
+    else
+        rc = pq_leases_due(ctx, sweep, max, due, n, owner_uid, cut);
+    if (rc != PQ_OK)
+        goto fail;
+    pq_reply_free(r);
+    return PQ_OK;
+fail:
+    pq_reply_free(r);
+    memset(demand, 0, sizeof *demand);
+    return rc;
 }
 
 /* Contract in protein_queue.h. */

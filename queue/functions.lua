@@ -1952,18 +1952,36 @@ end
 -- queue depth, running, waiting claims, max_trials, n_trials, n_lost,
 -- retry depth, fallback pool size, the next fallback point's index,
 -- progress reports, created_at (the text: a sweep created anew since the
--- coordinator built its model differs)}.
-local function demand(keys)
+-- coordinator built its model differs)}. ARGV (optional): the most leases
+-- due to read (1 to DUE_MAX): protein_due's reply for that count is then
+-- added as one more element, an array, so that a coordinator turn asks
+-- once for both (a caller that asks none gets the demand alone, as from
+-- an older build, whose functions ignore the argument: the caller then
+-- calls protein_due).
+local function demand(keys, a)
   local meta = keys[1]
   local P = prefix_of(meta)
   local m = redis.call('HMGET', meta, 'state', 'max_trials', 'n_trials', 'n_lost',
                        'fallback_next', 'progress_reports', 'created_at')
-  return {m[1] or '', redis.call('LLEN', P .. 'queue'),
-          redis.call('ZCARD', P .. 'leases'),
-          redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
-          whole(m[2]) or 0, whole(m[3]) or 0, whole(m[4]) or 0,
-          redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
-          whole(m[5]) or 0, whole(m[6]) or 0, m[7] or ''}
+  local out = {m[1] or '', redis.call('LLEN', P .. 'queue'),
+               redis.call('ZCARD', P .. 'leases'),
+               redis.call('ZCOUNT', P .. 'waiting', now() - WAITING_SECONDS, '+inf'),
+               whole(m[2]) or 0, whole(m[3]) or 0, whole(m[4]) or 0,
+               redis.call('LLEN', P .. 'retry'), redis.call('LLEN', P .. 'fallback'),
+               whole(m[5]) or 0, whole(m[6]) or 0, m[7] or ''}
+  if a[1] == nil then
+    return out
+  end
+  local full, err = load_meta(meta)
+  if not full then
+    return err
+  end
+  local leases_due = due(keys, a, full)
+  if leases_due.err then
+    return leases_due
+  end
+  out[#out + 1] = leases_due
+  return out
 end
 
 -- {field, value, ...} of the given fields of hash key that are present.

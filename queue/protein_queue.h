@@ -831,7 +831,7 @@ typedef struct pq_released {
 
 /* Writes what the release r did, for a log line, into buf (len bytes):
  * "released: trial 5 goes back to the retry list", "nothing to release:
- * ...", and so on: the one thing that happened. */
+ * ...", and so on: the one thing that happened; 256 bytes hold any. */
 void pq_released_text(const pq_released *r, char *buf, size_t len);
 
 /* Gives back the trial claimed under claim_key when it is still running:
@@ -992,6 +992,16 @@ typedef struct pq_due_lease {
  * PQ_ENOMEM, or the connection's failure. */
 int pq_leases_due(pq_context *ctx, const char *sweep, int max,
                   pq_due_lease **due, size_t *n, long *owner_uid, double *cut);
+
+/* pq_demand and pq_leases_due(ctx, sweep, max, ...) of a coordinator's
+ * turn, in one read-only call where Redis holds this build's functions
+ * (protein_demand answers the leases due too when given max), in two
+ * where it holds another build's, which answer the demand alone. Outputs,
+ * failures and who frees *due are those of the two; on a failure *demand
+ * is zeroed and *due NULL. */
+int pq_demand_due(pq_context *ctx, const char *sweep, int max,
+                  pq_demand_info *demand, pq_due_lease **due, size_t *n,
+                  long *owner_uid, double *cut);
 
 /* For the sweep's coordinator (holder_id holds its lease,
  * pq_coordinator_acquire): renews the lease of trial id, which Slurm says

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,12 +330,35 @@ static int read_record(int dfd, const char *name, pq_spool_record *rec)
     return rc;
 }
 
+/* Hands log the line fmt makes, whole, in memory sized to it and freed
+ * here: its spool path (any spelling of the directory), claim key, sweep
+ * and error text together have no bound that a fixed buffer would keep,
+ * and a line cut short loses its tail, what the replay did. Without the
+ * memory, log gets a line saying that one was lost. */
+static void log_whole(void (*log)(void *arg, const char *line), void *arg,
+                      const char *fmt, ...)
+{
+    char *line = NULL;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&line, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        log(arg, "spool: a replay's log line is lost: out of memory");
+        return;
+    }
+    log(arg, line);
+    free(line);
+}
+
 /* Contract in protein_queue.h. */
 int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
                     pq_spool_stats *stats,
                     void (*log)(void *arg, const char *line), void *arg)
 {
-    char line[PQ_SPOOL_PATH_MAX + 512], said[256];
+    char said[256];
     pq_released released = {0, PQ_RELEASE_NONE};
     pq_spool_record rec;
     struct dirent *de;
@@ -357,12 +381,10 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
             continue;
         if (read_record(dirfd(d), de->d_name, &rec) != 0) {
             stats->bad++;
-            if (log) {
-                snprintf(line, sizeof line,
-                         "spool %s/%s: not a readable record; left in place",
-                         dir, de->d_name);
-                log(arg, line);
-            }
+            if (log)
+                log_whole(log, arg,
+                          "spool %s/%s: not a readable record; left in place",
+                          dir, de->d_name);
             continue;
         }
         arc = apply_spooled(ctx, &rec, &released);
@@ -380,19 +402,17 @@ int pq_spool_replay(pq_context *ctx, const char *dir, size_t max,
         if (log) {
             if (rec.kind == PQ_SPOOL_RELEASE) {
                 pq_released_text(&released, said, sizeof said);
-                snprintf(line, sizeof line,
-                         "spool %s/%s: release of claim %s in sweep %s %s%s",
-                         dir, de->d_name, rec.claim_key, rec.sweep,
-                         arc == PQ_OK ? "applied: " : "dropped: ",
-                         arc == PQ_OK ? said : ctx->errstr);
+                log_whole(log, arg,
+                          "spool %s/%s: release of claim %s in sweep %s %s%s",
+                          dir, de->d_name, rec.claim_key, rec.sweep,
+                          arc == PQ_OK ? "applied: " : "dropped: ",
+                          arc == PQ_OK ? said : ctx->errstr);
             } else
-                snprintf(line, sizeof line,
-                         "spool %s/%s: sweep %s trial %ld %s %s%s", dir,
-                         de->d_name, rec.sweep, rec.trial_id,
-                         kind_names[rec.kind],
-                         arc == PQ_OK ? "recorded" : "dropped: ",
-                         arc == PQ_OK ? "" : ctx->errstr);
-            log(arg, line);
+                log_whole(log, arg, "spool %s/%s: sweep %s trial %ld %s %s%s",
+                          dir, de->d_name, rec.sweep, rec.trial_id,
+                          kind_names[rec.kind],
+                          arc == PQ_OK ? "recorded" : "dropped: ",
+                          arc == PQ_OK ? "" : ctx->errstr);
         }
     }
     closedir(d);

@@ -2067,6 +2067,214 @@ static void test_spool_release_replay_says(void)
     pq_trial_free(b);
 }
 
+/* pq_spool_replay's log: keeps a copy of the last line in *(char **)arg
+ * (freed by the caller). */
+static void keep_whole_line(void *arg, const char *line)
+{
+    char **kept = arg;
+
+    free(*kept);
+    *kept = strdup(line);
+}
+
+/* A replay's log line is never cut short, however long its parts: the
+ * longest sweep name, the longest claim key a spool file name can carry
+ * beside it, and the spool directory spelled longer than any fixed
+ * buffer (the CLI's --spool takes any spelling of it). The line ended at
+ * 1911 bytes, cutting off what the release did. */
+static void test_spool_replay_line_whole(void)
+{
+    char dir[] = "/tmp/protein-spool-test.XXXXXX", path[PQ_SPOOL_PATH_MAX];
+    char sweep[65], err[512], *long_dir = NULL, *want = NULL, *line = NULL;
+    /* A record file is SWEEP.release.KEY.rec, NAME_MAX (255) at most. */
+    char key[255 - 64 - sizeof ".release..rec" + 2];
+    pq_spool_record rec = {.kind = PQ_SPOOL_RELEASE};
+    pq_spool_stats st;
+    size_t dir_len;
+
+    memset(sweep, 'w', sizeof sweep - 1);
+    sweep[sizeof sweep - 1] = '\0';
+    memset(key, 'k', sizeof key - 1);
+    key[sizeof key - 1] = '\0';
+    CU_ASSERT_EQUAL_FATAL(make_sweep(sweep, (sweep_opts){0}), PQ_OK);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(rec.sweep, sizeof rec.sweep, "%s", sweep);
+    snprintf(rec.claim_key, sizeof rec.claim_key, "%s", key);
+    snprintf(rec.text, sizeof rec.text, "timed out");
+    CU_ASSERT_EQUAL_FATAL(
+        pq_spool_write(dir, &rec, path, sizeof path, err, sizeof err), 0);
+    dir_len = strlen(dir);
+    long_dir = malloc(dir_len + 2 * 1000 + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(long_dir);
+    memcpy(long_dir, dir, dir_len);
+    for (int i = 0; i < 1000; i++)
+        memcpy(long_dir + dir_len + 2 * i, "/.", 2);
+    long_dir[dir_len + 2 * 1000] = '\0';
+    CU_ASSERT_FATAL(asprintf(&want,
+                             "spool %s/%s: release of claim %s in sweep %s "
+                             "applied: nothing to release: Redis never served "
+                             "the claim, or its trial moved on since (resumed "
+                             "by a requeued task, ended or expired)",
+                             long_dir, strrchr(path, '/') + 1, key, sweep) > 0);
+    CU_ASSERT_EQUAL(
+        pq_spool_replay(ctx, long_dir, 0, &st, keep_whole_line, &line), PQ_OK);
+    CU_ASSERT_EQUAL(st.applied, 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(line);
+    CU_ASSERT_STRING_EQUAL(line, want);
+    if (strcmp(line, want) != 0)
+        fprintf(stderr, "replay logged %zu bytes of %zu, ending '%s'\n",
+                strlen(line), strlen(want),
+                line + (strlen(line) > 60 ? strlen(line) - 60 : 0));
+    CU_ASSERT_EQUAL(rmdir(dir), 0);
+    free(line);
+    free(want);
+    free(long_dir);
+}
+
+/* Protein's function calls the test's server has served so far (FCALL
+ * and FCALL_RO, from INFO commandstats); -1 when it does not say. */
+static long fcalls_served(void)
+{
+    const char *info[] = {"INFO", "commandstats", NULL};
+    const char *names[] = {"cmdstat_fcall:calls=", "cmdstat_fcall_ro:calls="};
+    char *out = redis_harness_cli(&server, info);
+    long total = 0;
+
+    if (!out)
+        return -1;
+    for (size_t i = 0; i < 2; i++) {
+        const char *at = strstr(out, names[i]);
+        if (at)
+            total += strtol(at + strlen(names[i]), NULL, 10);
+    }
+    free(out);
+    return total;
+}
+
+/* A coordinator's turn reads the demand and the leases due in one call:
+ * protein_demand given a count answers protein_due's reply as one more
+ * element, the same as protein_due's own; without one it answers as
+ * before (an older proteind); a count out of 1..PQ_DUE_MAX is refused. */
+static void test_demand_with_due(void)
+{
+    const char *asked[] = {
+        "FCALL_RO", "protein_demand", "1", "protein:{demdue}:meta", "16", NULL};
+    const char *plain[] = {"FCALL_RO", "protein_demand", "1",
+                           "protein:{demdue}:meta", NULL};
+    pq_due_lease *due = NULL, *alone = NULL;
+    pq_demand_info d, only;
+    size_t n = 0, n_alone = 0, lines = 0;
+    long owner = -1, owner_alone = -1, before;
+    double cut = -1, cut_alone = -1;
+    char *out;
+
+    CU_ASSERT_EQUAL_FATAL(
+        make_sweep("demdue", (sweep_opts){.lease_seconds = 1}), PQ_OK);
+    pq_trial *a = claim_ok("demdue", "dd-a");
+    pq_trial *b = claim_ok("demdue", "dd-b");
+    sleep_s(1.2);
+    before = fcalls_served();
+    CU_ASSERT_EQUAL_FATAL(
+        pq_demand_due(ctx, "demdue", 16, &d, &due, &n, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL(fcalls_served() - before, 1);
+    CU_ASSERT_EQUAL_FATAL(pq_leases_due(ctx, "demdue", 16, &alone, &n_alone,
+                                        &owner_alone, &cut_alone),
+                          PQ_OK);
+    CU_ASSERT_EQUAL(pq_demand(ctx, "demdue", &only), PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(n, 2);
+    CU_ASSERT_EQUAL_FATAL(n_alone, 2);
+    CU_ASSERT_EQUAL(due[0].id, a->id);
+    CU_ASSERT_STRING_EQUAL(due[0].claim_key, "dd-a");
+    CU_ASSERT_EQUAL(due[1].id, b->id);
+    CU_ASSERT_EQUAL(due[1].deadline, alone[1].deadline);
+    CU_ASSERT_EQUAL(owner, OWNER);
+    CU_ASSERT_EQUAL(cut, cut_alone);
+    CU_ASSERT_EQUAL(d.state, PQ_SWEEP_ACTIVE);
+    CU_ASSERT_EQUAL(d.n_running, 2);
+    CU_ASSERT_EQUAL(d.n_trials, only.n_trials);
+    CU_ASSERT_EQUAL(d.n_progress, only.n_progress);
+    CU_ASSERT(d.created_at > 0 && d.created_at == only.created_at);
+    free(due);
+    free(alone);
+
+    /* the reply's lines (redis-cli prints nested elements one a line):
+     * the state, ten figures, created_at, then owner, cut and the two
+     * trials' four fields */
+    out = redis_harness_cli(&server, asked);
+    for (const char *c = out; c && *c; c++)
+        lines += *c == '\n';
+    CU_ASSERT_EQUAL(lines, 12 + 2 + 2 * 4);
+    free(out);
+    out = redis_harness_cli(&server, plain);
+    lines = 0;
+    for (const char *c = out; c && *c; c++)
+        lines += *c == '\n';
+    CU_ASSERT_EQUAL(lines, 12);
+    free(out);
+
+    CU_ASSERT_EQUAL(pq_demand_due(ctx, "demdue", PQ_DUE_MAX + 1, &d, &due, &n,
+                                  &owner, &cut),
+                    PQ_EINVAL);
+    CU_ASSERT_PTR_NULL(due);
+    asked[4] = "0";
+    out = redis_harness_cli(&server, asked);
+    CU_ASSERT(out && strstr(out, "EINVAL"));
+    free(out);
+    CU_ASSERT_EQUAL(
+        pq_demand_due(ctx, "nodemdue", 16, &d, &due, &n, &owner, &cut),
+        PQ_ENOSWEEP);
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
+/* Against another build's functions, whose protein_demand ignores the
+ * count and answers the demand alone, pq_demand_due reads the leases due
+ * with a call of their own: the same figures, two calls. */
+static void test_demand_with_due_older_functions(void)
+{
+    const char *load[] = {
+        "FUNCTION", "LOAD", "REPLACE",
+        "#!lua name=protein\n"
+        "redis.register_function{function_name='protein_version', "
+        "callback=function() return 'old' end, flags={'no-writes'}}\n"
+        "redis.register_function{function_name='protein_demand', "
+        "callback=function() return {'paused', 3, 1, 0, 9, 4, 0, 0, 2, 2, 5, "
+        "'1700000000.5'} end, flags={'no-writes'}}\n"
+        "redis.register_function{function_name='protein_due', "
+        "callback=function(keys, args) return {1234, '1700000100.25', "
+        "{'7', 'k-7', '', '1700000100.25'}} end, flags={'no-writes'}}",
+        NULL};
+    pq_due_lease *due = NULL;
+    pq_demand_info d;
+    size_t n = 0;
+    long owner = -1, before;
+    double cut = -1;
+    char *out;
+
+    out = redis_harness_cli(&server, load);
+    CU_ASSERT_PTR_NOT_NULL(out);
+    free(out);
+    before = fcalls_served();
+    CU_ASSERT_EQUAL_FATAL(
+        pq_demand_due(ctx, "olddue", 16, &d, &due, &n, &owner, &cut), PQ_OK);
+    CU_ASSERT_EQUAL(fcalls_served() - before, 2);
+    CU_ASSERT_EQUAL(d.state, PQ_SWEEP_PAUSED);
+    CU_ASSERT_EQUAL(d.queue_depth, 3);
+    CU_ASSERT_EQUAL(d.n_trials, 4);
+    CU_ASSERT_EQUAL(d.n_progress, 5);
+    CU_ASSERT_EQUAL(d.created_at, 1700000000.5);
+    CU_ASSERT_EQUAL(owner, 1234);
+    CU_ASSERT_EQUAL(cut, 1700000100.25);
+    CU_ASSERT_EQUAL_FATAL(n, 1);
+    CU_ASSERT_EQUAL(due[0].id, 7);
+    CU_ASSERT_STRING_EQUAL(due[0].claim_key, "k-7");
+    free(due);
+    /* the next connect loads this build's functions back */
+    pq_context *fresh = connect_to(server.url);
+    CU_ASSERT_EQUAL(fresh->err, PQ_OK);
+    pq_free(fresh);
+}
+
 /* An interrupt spooled by a task that was requeued while Redis was down
  * is void once the requeued task resumed the trial under the same claim
  * key: replayed then, it is dropped and the run goes on (its outcome is
@@ -3271,6 +3479,11 @@ static const cunit_test tests[] = {
     {"a claim ends the leases no coordinator ends", test_claim_expires},
     {"a running job's lease extended by its coordinator", test_lease_extend},
     {"an expiry bounded by protein_due's cut", test_due_cut},
+    {"a spool replay's log line is never cut short",
+     test_spool_replay_line_whole},
+    {"the demand and the leases due in one call", test_demand_with_due},
+    {"the demand and the leases due from an older build's functions",
+     test_demand_with_due_older_functions},
     {"coordinator, queue, wait then fallback", test_coordinator_queue},
     {"Redis down", test_redis_down},
     {"URL forms", test_url_forms},
