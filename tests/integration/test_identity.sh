@@ -311,6 +311,26 @@ n=$(timeout 10 $RB FCALL_RO protein_trials 1 "$BMETA" 1 200000000 | wc -l) ||
 [ "$n" -le 1000 ] || fail "protein_trials returned $n lines for a huge range"
 timeout 10 $RB FCALL_RO protein_list 1 "protein:{$B/}:sweeps" '' 200000000 >/dev/null ||
     fail "protein_list with a huge count did not answer"
+# B's own stored values, long ones included, cost a function no more
+# than reading them: a 1 MB run of hex digits where a trial's token
+# digests go once froze Redis for hours (a pattern search from every
+# start), for A too, and no FUNCTION KILL could stop it.
+rb HSET "$BMETA" n_trials 1 >/dev/null
+rb HSET "protein:{$B/own}:trial:1" id 1 status running params '{}' >/dev/null
+rb HSET "protein:{$B/own}:claims" k1 1 >/dev/null
+tok=0123456789abcdef0123456789abcdef
+{ printf '%s ' "$(printf '%s' $tok | sha1sum | cut -d' ' -f1)"
+  head -c 1000000 /dev/zero | tr '\0' a; printf ' '; } |
+    rb -x HSET "protein:{$B/own}:private" token:1 >/dev/null
+for args in "protein_release 1 $BMETA k1 why $tok 1" "protein_interrupt 1 $BMETA 1 $tok why 1"; do
+    # (a frozen server would hang every later command: stop at once)
+    timeout 10 $RB FCALL $args >/dev/null || {
+        fail "${args%% *} on a long stored token list did not answer in 10 s"
+        exit 1
+    }
+done
+[ "$(timeout 5 redis-cli -p "$REDIS_PORT" --no-auth-warning --user "$A" -a "$(cat "$APW")" ping)" = PONG ] ||
+    fail "Redis does not answer A after B's long token list"
 rb HSET "$BMETA" n_trials 100000000000 >/dev/null
 timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete --yes own \
     >/dev/null 2>&1 || fail "deleting a sweep whose meta says n_trials 1e11"
