@@ -406,6 +406,9 @@ end
 
 -- Appends an observation: msgpack map {trial, outcome, params, fallback,
 -- score?, cost?}; params are the packed bytes stored at claim time.
+-- Best effort: a stream whose last ID is the largest (its owner may XADD
+-- one by hand) takes no entry, and its failed XADD must not abort the
+-- call amid its writes (a lease gone, its trial left running for good).
 local function observe(P, id, outcome, packed, fallback, score, cost)
   local parts = {}
   local function kv(k, v)
@@ -425,7 +428,7 @@ local function observe(P, id, outcome, packed, fallback, score, cost)
     kv('cost', cmsgpack.pack(finite(cost)))
   end
   local body = string.char(0x80 + #parts) .. table.concat(parts)
-  redis.call('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
+  redis.pcall('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
 end
 
 -- The claim reply: {id, token, status, fallback, resumed, attempts,
