@@ -331,6 +331,20 @@ for args in "protein_release 1 $BMETA k1 why $tok 1" "protein_interrupt 1 $BMETA
 done
 [ "$(timeout 5 redis-cli -p "$REDIS_PORT" --no-auth-warning --user "$A" -a "$(cat "$APW")" ping)" = PONG ] ||
     fail "Redis does not answer A after B's long token list"
+# The texts of B's meta reach the admin's terminal only without control
+# characters: `protein status` of B's sweep, as root, shows no escape
+# sequence B stored.
+esc=$(printf '\033]2;owned\007\033[2J')
+rb HSET "$BMETA" stopped_by "x${esc}" refit_at 1 refit_backend "c${esc}" metric "m${esc}" \
+    cost_metric "k${esc}" >/dev/null
+rb SET "protein:{$B/own}:coordinator" "h${esc}" >/dev/null
+"$PROTEIN" status "$B/own" $ADMIN >"$tmp/status-esc.out" 2>&1 ||
+    fail "the admin's status of B's sweep: $(cat "$tmp/status-esc.out")"
+grep -q "$(printf '\033')" "$tmp/status-esc.out" &&
+    fail "the admin's status of B's sweep shows an escape sequence B stored: $(od -c "$tmp/status-esc.out" | head -5)"
+grep -q "coordinator: alive (h?\]2;owned?" "$tmp/status-esc.out" ||
+    fail "the admin's status does not show B's texts with '?' for control characters: $(cat "$tmp/status-esc.out")"
+rb DEL "protein:{$B/own}:coordinator" >/dev/null
 rb HSET "$BMETA" n_trials 100000000000 >/dev/null
 timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete --yes own \
     >/dev/null 2>&1 || fail "deleting a sweep whose meta says n_trials 1e11"
