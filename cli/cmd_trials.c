@@ -23,10 +23,11 @@ typedef struct sweep_data {
 } sweep_data;
 
 /* The texts a trial's record takes from its jobs (the node and job id a
- * job's environment gave, the reasons written with its outcome) without
- * control characters: a job of a shared sweep is another user's, and an
- * escape sequence in them would reach the owner's terminal from protein
- * show and --format csv. */
+ * job's environment gave, the reasons written with its outcome) and its
+ * parameters (a JSON \u escape decodes to any byte) without control
+ * characters: a job of a shared sweep is another user's, and the sweep
+ * the admin reads is its owner's; an escape sequence in them would reach
+ * the reader's terminal from protein show and --format csv. */
 static void strip_record(pq_trial_record *t)
 {
     cli_strip_controls(t->job_id);
@@ -35,6 +36,11 @@ static void strip_record(pq_trial_record *t)
     cli_strip_controls(t->error);
     cli_strip_controls(t->stopped_by);
     cli_strip_controls(t->late_key);
+    for (size_t i = 0; i < t->params.n; i++) {
+        cli_strip_controls(t->params.items[i].name);
+        if (t->params.items[i].is_string)
+            cli_strip_controls(t->params.items[i].text);
+    }
 }
 
 /* Frees what d holds (trials, sweep info, connection) and zeroes d. */

@@ -345,6 +345,19 @@ grep -q "$(printf '\033')" "$tmp/status-esc.out" &&
 grep -q "coordinator: alive (h?\]2;owned?" "$tmp/status-esc.out" ||
     fail "the admin's status does not show B's texts with '?' for control characters: $(cat "$tmp/status-esc.out")"
 rb DEL "protein:{$B/own}:coordinator" >/dev/null
+# and so do a trial's parameters (a JSON \u escape decodes to any byte)
+rb HSET "$BMETA" n_trials 2 >/dev/null
+rb HSET "protein:{$B/own}:trial:2" id 2 status completed score 1 \
+    params '{"x": 1, "a\u001b]2;owned\u0007": "v\u001b[2J"}' >/dev/null
+for verb in trials show best; do
+    id=; [ $verb = show ] && id=2
+    "$PROTEIN" $verb "$B/own" $id $ADMIN >"$tmp/$verb-esc.out" 2>&1 ||
+        fail "the admin's $verb of B's sweep: $(cat "$tmp/$verb-esc.out")"
+    grep -q "$(printf '\033')" "$tmp/$verb-esc.out" &&
+        fail "the admin's $verb of B's sweep shows an escape sequence B stored: $(od -c "$tmp/$verb-esc.out" | head -5)"
+    grep -q 'v?\[2J' "$tmp/$verb-esc.out" ||
+        fail "the admin's $verb does not show B's parameter with '?': $(cat "$tmp/$verb-esc.out")"
+done
 rb HSET "$BMETA" n_trials 100000000000 >/dev/null
 timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete --yes own \
     >/dev/null 2>&1 || fail "deleting a sweep whose meta says n_trials 1e11"
