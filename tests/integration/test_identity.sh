@@ -541,4 +541,18 @@ asA "$PROTEIN" status ppo >"$tmp/long.out" 2>&1 ||
     fail "a user with a 6 KB passwd entry: $(head -c 300 "$tmp/long.out")"
 grep -q "$A/ppo" "$tmp/long.out" || fail "status of a long entry's ppo: $(head -c 300 "$tmp/long.out")"
 
+# ------------------------------------------------------------ Redis' admin user
+# `default` is the admin's own Redis user: provisioning a person or a
+# service under that name would reset it to their rules and a password
+# written into their file, locking the admin out. Refused, nothing changed.
+for what in "add-user default" "add-service default --secret-file $tmp/default.pass"; do
+    rc=0
+    "$PROTEIN" admin $what $ADMIN >"$tmp/default.out" 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "admin $what: rc $rc, not 2: $(cat "$tmp/default.out")"
+    grep -q "Redis' own admin user" "$tmp/default.out" ||
+        fail "admin $what did not say why it is refused: $(cat "$tmp/default.out")"
+    [ "$(radmin ping)" = PONG ] || fail "admin $what changed the admin's Redis user"
+done
+[ ! -e "$tmp/default.pass" ] || fail "admin add-service default wrote a password file"
+
 cli_test_finish
