@@ -190,6 +190,12 @@ protein_sweep_config *cli_load_config(const char *verb, const char *path,
  * quote, CR or LF; as is otherwise. */
 void cli_csv_field(FILE *fp, const char *s);
 
+/* Replaces the control characters (other than tab and newline) of s, if
+ * any, with '?': texts read from Redis that another user wrote (the owner
+ * of a sweep the admin looks at, a job of a shared sweep) must not send
+ * escape sequences to the reader's terminal. */
+void cli_strip_controls(char *s);
+
 /* Writes s as a JSON string literal (quotes and escapes included, as
  * pq_json_quote writes it); a NULL s, or one that runs out of memory, as
  * null. */

@@ -271,6 +271,13 @@ int cmd_admin(int argc, char **argv)
                                "'%s' is not a user name protein accepts "
                                "([a-z_][a-z0-9_.-]*, at most %d)",
                                name, PQ_OWNER_MAX);
+    /* ACL SETUSER resets a user that exists: this one would lose the
+     * admin's rights and password to a person's or a service's */
+    if (strcmp(name, "default") == 0)
+        return cli_usage_error(VERB,
+                               "'default' is Redis' own admin user, which "
+                               "protein admin runs as: name the user or "
+                               "service otherwise");
     if (role == PQ_ACL_USER) {
         if (secret_file)
             return cli_usage_error(

@@ -382,6 +382,12 @@ int cmd_status(int argc, char **argv)
         ret = cli_queue_fail(argv[0], ctx, pos[0], rc);
         goto done;
     }
+    /* the admin's terminal shows what the sweep's owner stored */
+    cli_strip_controls(info->stopped_by);
+    cli_strip_controls(info->metric);
+    cli_strip_controls(info->cost_metric);
+    cli_strip_controls(info->coordinator);
+    cli_strip_controls(info->last_refit_backend);
     printf("sweep %s: %s%s%s%s\n", info->name, pq_sweep_state_name(info->state),
            info->stopped_by ? " (" : "",
            info->stopped_by ? info->stopped_by : "",

@@ -22,29 +22,25 @@ typedef struct sweep_data {
     size_t n;
 } sweep_data;
 
-/* Replaces the control characters (other than tab and newline) of s with
- * '?'. */
-static void strip_controls(char *s)
-{
-    for (; s && *s; s++)
-        if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') ||
-            *s == 0x7f)
-            *s = '?';
-}
-
 /* The texts a trial's record takes from its jobs (the node and job id a
- * job's environment gave, the reasons written with its outcome) without
- * control characters: a job of a shared sweep is another user's, and an
- * escape sequence in them would reach the owner's terminal from protein
- * show and --format csv. */
+ * job's environment gave, the reasons written with its outcome) and its
+ * parameters (a JSON \u escape decodes to any byte) without control
+ * characters: a job of a shared sweep is another user's, and the sweep
+ * the admin reads is its owner's; an escape sequence in them would reach
+ * the reader's terminal from protein show and --format csv. */
 static void strip_record(pq_trial_record *t)
 {
-    strip_controls(t->job_id);
-    strip_controls(t->node);
-    strip_controls(t->claim_key);
-    strip_controls(t->error);
-    strip_controls(t->stopped_by);
-    strip_controls(t->late_key);
+    cli_strip_controls(t->job_id);
+    cli_strip_controls(t->node);
+    cli_strip_controls(t->claim_key);
+    cli_strip_controls(t->error);
+    cli_strip_controls(t->stopped_by);
+    cli_strip_controls(t->late_key);
+    for (size_t i = 0; i < t->params.n; i++) {
+        cli_strip_controls(t->params.items[i].name);
+        if (t->params.items[i].is_string)
+            cli_strip_controls(t->params.items[i].text);
+    }
 }
 
 /* Frees what d holds (trials, sweep info, connection) and zeroes d. */
@@ -80,6 +76,9 @@ static int sweep_data_load(const char *verb, const cli_redis_opts *r,
     cli_warn_skipped(verb, d->ctx, sweep, skipped);
     for (size_t i = 0; i < d->n; i++)
         strip_record(&d->trials[i]);
+    /* printed as column names: the owner's texts, read by the admin too */
+    cli_strip_controls(d->info->metric);
+    cli_strip_controls(d->info->cost_metric);
     return CLI_OK;
 }
 

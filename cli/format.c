@@ -32,6 +32,15 @@ void cli_csv_field(FILE *fp, const char *s)
 }
 
 /* Contract in cli.h. */
+void cli_strip_controls(char *s)
+{
+    for (; s && *s; s++)
+        if (((unsigned char)*s < 0x20 && *s != '\t' && *s != '\n') ||
+            *s == 0x7f)
+            *s = '?';
+}
+
+/* Contract in cli.h. */
 void cli_json_string(FILE *fp, const char *s)
 {
     char *quoted = NULL;

@@ -406,6 +406,9 @@ end
 
 -- Appends an observation: msgpack map {trial, outcome, params, fallback,
 -- score?, cost?}; params are the packed bytes stored at claim time.
+-- Best effort: a stream whose last ID is the largest (its owner may XADD
+-- one by hand) takes no entry, and its failed XADD must not abort the
+-- call amid its writes (a lease gone, its trial left running for good).
 local function observe(P, id, outcome, packed, fallback, score, cost)
   local parts = {}
   local function kv(k, v)
@@ -425,7 +428,7 @@ local function observe(P, id, outcome, packed, fallback, score, cost)
     kv('cost', cmsgpack.pack(finite(cost)))
   end
   local body = string.char(0x80 + #parts) .. table.concat(parts)
-  redis.call('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
+  redis.pcall('XADD', P .. 'observations', 'MAXLEN', '~', STREAM_MAXLEN, '*', 'm', body)
 end
 
 -- The claim reply: {id, token, status, fallback, resumed, attempts,
@@ -802,10 +805,17 @@ end
 
 -- Whether token's digest is the last of digests (a trial's token:ID): no
 -- claim came since token's, since a resume under the same key appends
--- its own.
+-- its own. Compared at the end of digests: an unanchored pattern for the
+-- last item (a search from every start) took time quadratic in a long
+-- run of hex digits that its owner stored there, and no FUNCTION KILL
+-- stops a pattern match.
 local function last_token(digests, token)
-  return type(digests) == 'string' and type(token) == 'string' and token ~= '' and
-         string.match(digests, '(%x+)$') == redis.sha1hex(token)
+  if type(digests) ~= 'string' or type(token) ~= 'string' or token == '' then
+    return false
+  end
+  local d = redis.sha1hex(token)
+  return string.sub(digests, -#d) == d and
+         not string.find(string.sub(digests, -#d - 1, -#d - 1), '%x')
 end
 
 -- text (items matching pattern, joined by sep) with the items of more

@@ -299,6 +299,40 @@ static void test_info_names_wrong_key(void)
     }
 }
 
+/* An observations stream whose last ID is the largest (its owner may
+ * XADD one, MAXLEN 0 even leaving it empty) takes no entry: the outcome
+ * is still recorded whole and a lease that ran out still ends, where the
+ * failed XADD once aborted the function after its first writes (a
+ * completion answered with a raw server error; an expired trial left
+ * running with no lease, which nothing ended again). */
+static void test_exhausted_observations(void)
+{
+    char status[32];
+    long expired = 0;
+    int rc;
+    make_sweep("exhausted");
+    pq_trial *a = claim("exhausted", "job1", &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+    pq_trial *b = claim("exhausted", "job2", &rc);
+    CU_ASSERT_EQUAL_FATAL(rc, PQ_OK);
+    CU_ASSERT_EQUAL_FATAL(
+        plant("XADD protein:{exhausted}:observations MAXLEN 0 "
+              "18446744073709551615-18446744073709551615 m x"),
+        0);
+    CU_ASSERT_EQUAL(pq_complete(ctx, "exhausted", a->id, a->token, 0.5, 1),
+                    PQ_OK);
+    raw_status("exhausted", a->id, status, sizeof status);
+    CU_ASSERT_STRING_EQUAL(status, "completed");
+    CU_ASSERT_EQUAL_FATAL(plant("ZADD protein:{exhausted}:leases 1 %ld", b->id),
+                          0);
+    CU_ASSERT_EQUAL(pq_expire_leases(ctx, "exhausted", &expired), PQ_OK);
+    CU_ASSERT_EQUAL(expired, 1);
+    raw_status("exhausted", b->id, status, sizeof status);
+    CU_ASSERT_STRING_EQUAL(status, "lost");
+    pq_trial_free(a);
+    pq_trial_free(b);
+}
+
 /* A password in the URL is refused, and no message shows it. */
 static void test_url_password(void)
 {
@@ -419,6 +453,7 @@ static const cunit_test tests[] = {
     {"damaged pending point skipped", test_pending_point_skipped},
     {"no raw server error", test_no_raw_server_error},
     {"a wrong-typed key is named", test_info_names_wrong_key},
+    {"an exhausted observations stream", test_exhausted_observations},
     {"URL password refused and redacted", test_url_password},
     {"timeout message", test_timeout_message},
 };

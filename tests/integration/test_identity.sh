@@ -320,6 +320,53 @@ n=$(timeout 10 $RB FCALL_RO protein_trials 1 "$BMETA" 1 200000000 | wc -l) ||
 [ "$n" -le 1000 ] || fail "protein_trials returned $n lines for a huge range"
 timeout 10 $RB FCALL_RO protein_list 1 "protein:{$B/}:sweeps" '' 200000000 >/dev/null ||
     fail "protein_list with a huge count did not answer"
+# B's own stored values, long ones included, cost a function no more
+# than reading them: a 1 MB run of hex digits where a trial's token
+# digests go once froze Redis for hours (a pattern search from every
+# start), for A too, and no FUNCTION KILL could stop it.
+rb HSET "$BMETA" n_trials 1 >/dev/null
+rb HSET "protein:{$B/own}:trial:1" id 1 status running params '{}' >/dev/null
+rb HSET "protein:{$B/own}:claims" k1 1 >/dev/null
+tok=0123456789abcdef0123456789abcdef
+{ printf '%s ' "$(printf '%s' $tok | sha1sum | cut -d' ' -f1)"
+  head -c 1000000 /dev/zero | tr '\0' a; printf ' '; } |
+    rb -x HSET "protein:{$B/own}:private" token:1 >/dev/null
+for args in "protein_release 1 $BMETA k1 why $tok 1" "protein_interrupt 1 $BMETA 1 $tok why 1"; do
+    # (a frozen server would hang every later command: stop at once)
+    timeout 10 $RB FCALL $args >/dev/null || {
+        fail "${args%% *} on a long stored token list did not answer in 10 s"
+        exit 1
+    }
+done
+[ "$(timeout 5 redis-cli -p "$REDIS_PORT" --no-auth-warning --user "$A" -a "$(cat "$APW")" ping)" = PONG ] ||
+    fail "Redis does not answer A after B's long token list"
+# The texts of B's meta reach the admin's terminal only without control
+# characters: `protein status` of B's sweep, as root, shows no escape
+# sequence B stored.
+esc=$(printf '\033]2;owned\007\033[2J')
+rb HSET "$BMETA" stopped_by "x${esc}" refit_at 1 refit_backend "c${esc}" metric "m${esc}" \
+    cost_metric "k${esc}" >/dev/null
+rb SET "protein:{$B/own}:coordinator" "h${esc}" >/dev/null
+"$PROTEIN" status "$B/own" $ADMIN >"$tmp/status-esc.out" 2>&1 ||
+    fail "the admin's status of B's sweep: $(cat "$tmp/status-esc.out")"
+grep -q "$(printf '\033')" "$tmp/status-esc.out" &&
+    fail "the admin's status of B's sweep shows an escape sequence B stored: $(od -c "$tmp/status-esc.out" | head -5)"
+grep -q "coordinator: alive (h?\]2;owned?" "$tmp/status-esc.out" ||
+    fail "the admin's status does not show B's texts with '?' for control characters: $(cat "$tmp/status-esc.out")"
+rb DEL "protein:{$B/own}:coordinator" >/dev/null
+# and so do a trial's parameters (a JSON \u escape decodes to any byte)
+rb HSET "$BMETA" n_trials 2 >/dev/null
+rb HSET "protein:{$B/own}:trial:2" id 2 status completed score 1 \
+    params '{"x": 1, "a\u001b]2;owned\u0007": "v\u001b[2J"}' >/dev/null
+for verb in trials show best; do
+    id=; [ $verb = show ] && id=2
+    "$PROTEIN" $verb "$B/own" $id $ADMIN >"$tmp/$verb-esc.out" 2>&1 ||
+        fail "the admin's $verb of B's sweep: $(cat "$tmp/$verb-esc.out")"
+    grep -q "$(printf '\033')" "$tmp/$verb-esc.out" &&
+        fail "the admin's $verb of B's sweep shows an escape sequence B stored: $(od -c "$tmp/$verb-esc.out" | head -5)"
+    grep -q 'v?\[2J' "$tmp/$verb-esc.out" ||
+        fail "the admin's $verb does not show B's parameter with '?': $(cat "$tmp/$verb-esc.out")"
+done
 rb HSET "$BMETA" n_trials 100000000000 >/dev/null
 timeout 20 runuser -u "$B" -- env PROTEIN_REDIS="$REDIS_URL" "$PROTEIN" delete --yes own \
     >/dev/null 2>&1 || fail "deleting a sweep whose meta says n_trials 1e11"
@@ -502,5 +549,19 @@ usermod -c "$(head -c 6000 /dev/zero | tr '\0' x)" "$A"
 asA "$PROTEIN" status ppo >"$tmp/long.out" 2>&1 ||
     fail "a user with a 6 KB passwd entry: $(head -c 300 "$tmp/long.out")"
 grep -q "$A/ppo" "$tmp/long.out" || fail "status of a long entry's ppo: $(head -c 300 "$tmp/long.out")"
+
+# ------------------------------------------------------------ Redis' admin user
+# `default` is the admin's own Redis user: provisioning a person or a
+# service under that name would reset it to their rules and a password
+# written into their file, locking the admin out. Refused, nothing changed.
+for what in "add-user default" "add-service default --secret-file $tmp/default.pass"; do
+    rc=0
+    "$PROTEIN" admin $what $ADMIN >"$tmp/default.out" 2>&1 || rc=$?
+    [ $rc -eq 2 ] || fail "admin $what: rc $rc, not 2: $(cat "$tmp/default.out")"
+    grep -q "Redis' own admin user" "$tmp/default.out" ||
+        fail "admin $what did not say why it is refused: $(cat "$tmp/default.out")"
+    [ "$(radmin ping)" = PONG ] || fail "admin $what changed the admin's Redis user"
+done
+[ ! -e "$tmp/default.pass" ] || fail "admin add-service default wrote a password file"
 
 cli_test_finish
