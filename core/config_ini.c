@@ -1,7 +1,8 @@
 /*
  * config_ini.c - PufferLib INI sweeps, read the way PufferLib reads them:
  * an environment's file merged over default.ini key by key (configparser's
- * read([default, env])), values as Python literals (30_000_000), a [sweep]
+ * read([default, env])), values as Python literals (30_000_000), a '#' or
+ * ';' outside quotes ending a line as in PufferLib's C reader, a [sweep]
  * section with the sweep settings and one [sweep.SECTION.PARAM] section
  * per parameter, named "SECTION/PARAM"; sweep_only keeps the parameters
  * whose last name part contains one of its comma-separated words. Other
@@ -360,6 +361,29 @@ static const char *py_number(ini_ctx *c, const char *v)
     return copy;
 }
 
+/* Ends line at its first '#' or ';' outside quotes, as PufferLib's own C
+ * reader (src/ini.h, puf_ini_strip_comment) does since its trainer left
+ * Python: a quote not after a backslash opens or closes a quoted run.
+ * configparser (PufferLib 3.0) keeps such a comment in the value, where no
+ * sweep of 3.0 could use it (a bound or distribution with a comment is not
+ * one), so both kinds of file read the same way. */
+static void strip_inline_comment(char *line)
+{
+    char quote = '\0';
+
+    for (char *s = line; *s; s++) {
+        if ((*s == '\'' || *s == '"') && (s == line || s[-1] != '\\')) {
+            if (!quote)
+                quote = *s;
+            else if (quote == *s)
+                quote = '\0';
+        } else if ((*s == '#' || *s == ';') && !quote) {
+            *s = '\0';
+            return;
+        }
+    }
+}
+
 /* Strips one pair of matching quotes ('x' or "x"). */
 static char *unquote(char *v)
 {
@@ -421,8 +445,9 @@ static int read_lines(ini_ctx *c, char *buf)
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
+        strip_inline_comment(line);
         s = trim(line);
-        if (*s == '\0' || *s == '#' || *s == ';')
+        if (*s == '\0')
             continue;
         if (*s == '[') {
             size_t n = strlen(s);

@@ -196,6 +196,36 @@ for f in $(find "$puffer_src/pufferlib/config" -name '*.ini' | sort); do
 done
 [ "$n" -ge 60 ] || fail "only $n INIs in PufferLib 3.0.0's config directory"
 
+# PufferLib's GitHub bat.ini (its C trainer's layout): 33 parameters, the
+# bounds as written (min/max of a section, not its neighbour's), metric perf
+bat="$corpus/pufferlib/pufferlib-4-github-18358a5/bat.ini"
+"$PROTEIN" config "$bat" 2>/dev/null >"$tmp/bat.yaml" || fail "protein config $bat"
+"$python" - "$tmp/bat.yaml" <<'EOF' || fail "bat.ini: the space differs"
+import sys, yaml
+cfg = yaml.safe_load(open(sys.argv[1]))
+space = cfg["parameters"]
+assert cfg["metric"] == {"name": "perf", "goal": "maximize"}, cfg["metric"]
+assert len(space) == 33, len(space)
+p = space["env/curriculum_start_bug_distance"]
+assert (p["distribution"], p["min"], p["max"]) == ("uniform", 8.0, 20.0), p
+p = space["train/total_timesteps"]
+assert (p["min"], p["max"], p["integer"]) == (30000000, 50000000, True), p
+assert space["policy/hidden_size"]["distribution"] == "uniform_pow2"
+EOF
+
+# PufferLib's C reader (src/ini.h) ends a line at '#' or ';' outside
+# quotes: bat.ini with such comments after its values, section headers
+# and bounds is the same sweep
+sed -e 's/^\(min = .*\)$/\1 # lower bound/' -e 's/^\(max = .*\)$/\1;upper/' \
+    -e 's/^\(\[sweep[^]]*\]\)$/\1 ; section/' \
+    -e "s/^metric = perf$/metric = 'perf' # the env's perf/" \
+    "$bat" >"$tmp/bat.ini"
+grep -q "^min = 30_000_000 # lower bound$" "$tmp/bat.ini" || fail "sed: no comments"
+"$PROTEIN" config "$tmp/bat.ini" 2>"$tmp/bat.err" >"$tmp/bat-commented.yaml" ||
+    fail "inline comments: $(cat "$tmp/bat.err")"
+cmp -s "$tmp/bat.yaml" "$tmp/bat-commented.yaml" ||
+    fail "inline comments change the space: $(diff "$tmp/bat.yaml" "$tmp/bat-commented.yaml" | head)"
+
 # sweep_only on PufferLib's own default.ini: "policy, learning_rate" keeps
 # train/learning_rate only (PufferLib matches the last name part)
 cp "$corpus/pufferlib/pufferlib-4-github/default.ini" "$tmp/default.ini"

@@ -687,6 +687,35 @@ static void test_ini_options(void)
     protein_config_free(cfg);
 }
 
+/* PufferLib's C reader (src/ini.h) ends a line at '#' or ';' outside
+ * quotes, with or without a space before it. */
+static void test_ini_inline_comments(void)
+{
+    protein_sweep_config *cfg =
+        parse_ini("[sweep] ; settings\n"
+                  "metric = 'env;perf' # quoted text keeps ';'\n"
+                  "goal = minimize;lower is better\n"
+                  "name = named # the sweep's name\n"
+                  "[sweep.train.learning_rate]\n"
+                  "distribution = log_normal # base 10\n"
+                  "min = 0.0005 # comment\n"
+                  "max = 0.01;x\n"
+                  "scale = auto\t# 0.5\n",
+                  "c.ini");
+    const protein_param *p;
+
+    if (!cfg)
+        return;
+    CU_ASSERT_STRING_EQUAL(cfg->metric, "env;perf");
+    CU_ASSERT_EQUAL(cfg->minimize, 1);
+    CU_ASSERT_STRING_EQUAL(cfg->name, "named");
+    CU_ASSERT_EQUAL_FATAL(cfg->n_params, 1);
+    p = param(cfg, "train/learning_rate");
+    CU_ASSERT(p->kind == PROTEIN_PARAM_LOG && p->min == 0.0005 &&
+              p->max == 0.01 && p->scale == 0.5);
+    protein_config_free(cfg);
+}
+
 static void test_ini_errors(void)
 {
     static const yaml_case cases[] = {
@@ -1801,6 +1830,7 @@ static const cunit_test tests[] = {
     {"bad arguments", test_bad_arguments},
     {"ini", test_ini},
     {"ini options", test_ini_options},
+    {"ini inline comments", test_ini_inline_comments},
     {"ini errors", test_ini_errors},
     {"INI: a swept key its section lacks", test_ini_missing_key},
     {"ini over a default.ini without parameters", test_ini_over_no_params},
