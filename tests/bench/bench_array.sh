@@ -48,9 +48,9 @@ PROTEIN=$B/cli/protein
 PROTEIND=$B/coordinator/proteind
 [ -x "$PROTEIN" ] && [ -x "$PROTEIND" ] || { echo "bench_array.sh: build first ($B)" >&2; exit 77; }
 
-"$CLUSTER" up > /dev/null || exit $?
 # The plugin's default claim_timeout (cluster.sh's tests use 2 s).
-"$CLUSTER" plugstack claim_timeout=5
+export PROTEIN_E2E_CLAIM_TIMEOUT=5
+"$CLUSTER" up > /dev/null || exit $?
 PROTEIND_PID=
 cleanup() {
     [ -n "$PROTEIND_PID" ] && kill "$PROTEIND_PID" 2>/dev/null && wait "$PROTEIND_PID" 2>/dev/null

@@ -18,7 +18,8 @@
 #
 # Everything lives in $PROTEIN_E2E_DIR (default ${TMPDIR:-/tmp}/protein-e2e):
 # slurm.conf, munge key and socket, state, spool, logs, redis data, job
-# output. PROTEIN_E2E_CPUS sets the CPUs the node announces (default 16).
+# output. PROTEIN_E2E_CPUS sets the CPUs the node announces (default 16);
+# PROTEIN_E2E_CLAIM_TIMEOUT the plugin's claim_timeout (default 2).
 # PROTEIN_E2E_CGROUP=1 tracks and confines jobs with cgroups
 # (proctrack/cgroup, task/cgroup, ConstrainRAMSpace=yes in cgroup.conf):
 # memory becomes a consumable resource (the node announces 4096 MB), so
@@ -42,6 +43,8 @@ PLUGIN=${PROTEIN_PLUGIN:-$B/plugin/.libs/spank_protein.so}
 REDIS_PORT=${PROTEIN_E2E_REDIS_PORT:-6390}
 CTLD_PORT=${PROTEIN_E2E_SLURMCTLD_PORT:-6817}
 SLURMD_PORT=${PROTEIN_E2E_SLURMD_PORT:-6818}
+# 2 s keeps the tests' waits short; bench_array.sh sets the plugin's default
+CLAIM_TIMEOUT=${PROTEIN_E2E_CLAIM_TIMEOUT:-2}
 # CPUs the node announces (config_overrides: more than the machine has is
 # fine for short tasks); a %64 array needs 64.
 CPUS=${PROTEIN_E2E_CPUS:-16}
@@ -87,7 +90,7 @@ stop_pid() {
 
 plugstack_line() {
     echo "optional $PLUGIN redis=redis://127.0.0.1:$REDIS_PORT" \
-         "result_dir=$D/results claim_timeout=2 connect_timeout=500" \
+         "result_dir=$D/results claim_timeout=$CLAIM_TIMEOUT connect_timeout=500" \
          "command_timeout=2000 spool_dir=$D/protein-spool $*"
 }
 
