@@ -377,7 +377,7 @@ int cli_queue_fail(const char *verb, const pq_context *ctx, const char *sweep,
 
     if (rc == PQ_ENOSWEEP)
         return cli_fail(verb, "no sweep named '%s' (see protein list)", sweep);
-    if (rc == PQ_EPERM)
+    if (rc == PQ_EPERM && pq_error_is_acl(why))
         /* Redis' own words name no sweep and no rule: say which rule. */
         return cli_fail(
             verb,

@@ -98,28 +98,6 @@ void spank_protein_claim_error(const pq_context *ctx, int rc, const char *sweep,
     }
 }
 
-/* An end further away than this is taken as no time limit: slurmctld gives
- * a job whose limit is INFINITE an end 365 days after its start, so a claim
- * made within a day of the start sees more than 364 days left. */
-#define LEASE_LIMIT_MAX_S (364L * 24 * 3600)
-
-int spank_protein_lease_seconds(const spank_protein_config *cfg,
-                                uint32_t job_id)
-{
-    int (*get_end_time)(uint32_t, time_t *);
-    time_t end = 0, now = time(NULL);
-
-    if (cfg->lease_s > 0)
-        return cfg->lease_s;
-    /* slurmstepd carries libslurm's API (it is linked with it); the plugin
-     * links no Slurm library, so it looks the call up where it runs. */
-    *(void **)&get_end_time = dlsym(RTLD_DEFAULT, "slurm_get_end_time");
-    if (get_end_time == NULL || get_end_time(job_id, &end) != 0 || end <= now ||
-        end - now > LEASE_LIMIT_MAX_S)
-        return 0;
-    return (int)(end - now) + cfg->lease_margin_s;
-}
-
 /* Slurm's step exit code for a step out of memory (SIG_OOM of Slurm's
  * private src/common/slurm_protocol_defs.h): slurmstepd reports it when
  * task/cgroup counted an out-of-memory kill in the step, or jobacct_gather
@@ -133,6 +111,8 @@ struct job_facts {
     uint16_t restarts;   /* requeues so far */
     uint16_t batch;      /* an sbatch job */
     uint16_t requeue;    /* may be requeued (--requeue, JobRequeue) */
+    uint32_t time_limit; /* minutes, or INFINITE */
+    time_t end_time;     /* expected, for a running job */
 };
 
 /* The facts of job_id as slurmctld has them into *out: 0, or -1 when
@@ -156,10 +136,33 @@ static int job_facts(uint32_t job_id, struct job_facts *out)
             out->restarts = msg->job_array[i].restart_cnt;
             out->batch = msg->job_array[i].batch_flag;
             out->requeue = msg->job_array[i].requeue;
+            out->time_limit = msg->job_array[i].time_limit;
+            out->end_time = msg->job_array[i].end_time;
             rv = 0;
         }
     free_msg(msg);
     return rv;
+}
+
+/* A time limit further away than this is taken as none (as no job would
+ * run that long). */
+#define LEASE_LIMIT_MAX_S (366L * 24 * 3600)
+
+int spank_protein_lease_seconds(const spank_protein_config *cfg,
+                                uint32_t job_id)
+{
+    struct job_facts f;
+    time_t now = time(NULL);
+
+    if (cfg->lease_s > 0)
+        return cfg->lease_s;
+    /* The job's time limit says whether it has one: slurmctld gives a job
+     * whose limit is INFINITE an end 365 days after its start, which a
+     * step claiming days later sees nearer than any cut-off. */
+    if (job_facts(job_id, &f) != 0 || f.time_limit == INFINITE ||
+        f.end_time <= now || f.end_time - now > LEASE_LIMIT_MAX_S)
+        return 0;
+    return (int)(f.end_time - now) + cfg->lease_margin_s;
 }
 
 /* The state of job_id as slurmctld has it (job_state, flags included)

@@ -207,9 +207,9 @@ int spank_protein_requeue(const spank_protein_config *cfg, uint32_t job_id,
 
 /* The lease for a trial of job job_id: cfg->lease_s when set; else the
  * time the job has left by its time limit plus cfg->lease_margin_s (asked
- * of slurmctld through slurm_get_end_time, found in the slurmstepd that
+ * of slurmctld through slurm_load_job, found in the slurmstepd that
  * loaded the plugin); 0 (the sweep's lease) when the job has no time
- * limit or it cannot be learnt. */
+ * limit (INFINITE), one over 366 days, or it cannot be learnt. */
 int spank_protein_lease_seconds(const spank_protein_config *cfg,
                                 uint32_t job_id);
 

@@ -718,6 +718,15 @@ int pq_fcall(pq_context *ctx, const char *fn, int read_only, const char *key,
                          argvlen, reply);
 }
 
+/* Contract in protein_queue.h. */
+int pq_error_is_acl(const char *err)
+{
+    /* a command's refusal is said after its name: "Redis at URL: SCAN:
+     * NOPERM ..." */
+    return strncmp(err, "NOPERM", 6) == 0 || strstr(err, ": NOPERM") ||
+           strstr(err, "user executing the script can't run") != NULL;
+}
+
 /* Sets ctx's error for the error reply text err of function fn and
  * returns its code: a code of the functions' own ("ENOSWEEP message",
  * server_codes) with its message, PQ_EPERM for an ACL refusal, else
@@ -727,9 +736,7 @@ static int error_reply(pq_context *ctx, const char *fn, const char *err)
     size_t wl = strcspn(err, " ");
     const char *msg = err[wl] ? err + wl + 1 : err;
 
-    if (strncmp(err, "NOPERM", 6) == 0 ||
-        strstr(err, "user executing the script can't run"))
-        /* Redis' ACL denied the call or a command in it */
+    if (pq_error_is_acl(err))
         return pq_set_error(ctx, PQ_EPERM, "%s", err);
     for (size_t i = 0; i < sizeof server_codes / sizeof server_codes[0]; i++)
         if (strlen(server_codes[i].name) == wl &&

@@ -214,6 +214,11 @@ typedef struct pq_context {
     int unanswered;
 } pq_context;
 
+/* 1 when err, the text of a PQ_EPERM failure (ctx->errstr), is Redis'
+ * ACL refusing the call or a command in it; 0 when it is a refusal of
+ * protein's functions (a sweep that is not shared, not the caller's). */
+int pq_error_is_acl(const char *err);
+
 /* What a client whose ctx->functions_stale is set tells people. */
 #define PQ_STALE_FUNCTIONS                                                     \
     "Redis keeps another build's protein functions and this Redis user may "   \

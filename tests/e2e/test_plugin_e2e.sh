@@ -276,6 +276,23 @@ EOF
 # a job as its end time.
 check "completed with score and cost; an srun step inside sees the same trial; no time limit: the sweep's lease" case_completed_and_srun
 
+# A time limit of a year is a limit, not none: slurmctld's INFINITE (the
+# job's time_limit) says which, where the end's distance cannot (an
+# unlimited job's end is a year after its start, so a step that claims a
+# day later sees less than a year left).
+case_year_limit() {
+    local j t lease
+    printf '#!/bin/sh\necho trial=$PROTEIN_TRIAL\necho score=1 >> "$PROTEIN_RESULT"\n' > "$OUT/year.sh"
+    j=$(sbatch --parsable --time=365-00:00:00 --sweep=e2e-outcomes -o "$OUT/year.out" \
+        "$OUT/year.sh") || return 1
+    wait_done "$j" || return 1
+    t=$(sed -n 's/^trial=//p' "$OUT/year.out")
+    lease=$(trial_field e2e-outcomes "$t" lease_seconds)
+    [ -n "$t" ] && [ "${lease:-0}" -gt $((364 * 86400)) ] &&
+        [ "$lease" -le $((365 * 86400 + 600)) ]
+}
+check "a time limit of a year: the trial's lease is that limit" case_year_limit
+
 # sbatch --export=NONE (sites that require it): Slurm passes --sweep to
 # the batch step only in the job's SPANK environment; the batch step claims
 # from there, and an srun step inside (which inherits --export=NONE, so

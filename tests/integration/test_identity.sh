@@ -260,6 +260,12 @@ rc=0
 asB "$PROTEIN" list --all >"$tmp/listB.err" 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "^protein list: NOPERM .*list --all needs the admin's or a service's" "$tmp/listB.err" ||
     fail "B's list --all (exit $rc): $(cat "$tmp/listB.err")"
+# a refusal of protein's own (the admin's agent in A's unshared sweep) is
+# no ACL's: said as the function says it, with no ACL rule blamed
+rc=0
+"$PROTEIN" agent "$A/ppo" --count 1 $ADMIN -- /bin/true >"$tmp/agentAdmin.err" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "^protein agent: sweep $A/ppo: sweep '$A/ppo' belongs to $A and is not shared\$" "$tmp/agentAdmin.err" ||
+    fail "the admin's agent in A's unshared sweep (exit $rc): $(cat "$tmp/agentAdmin.err")"
 refused "anyone without a password" redis-cli -p "$REDIS_PORT" GET x
 refused "B reads A's shared sweep (shared lets jobs claim, nothing more)" \
     rb HGETALL "protein:{$A/open}:meta"
