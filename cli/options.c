@@ -187,13 +187,12 @@ int cli_program_check(const char *verb, const char *source,
     for (i = 0; cfg->command && i < cfg->n_command; i++) {
         const char *item = cfg->command[i];
         if (cli_wandb_dropped_macro(item)) {
-            /* a warning, in cli_fail's form: the trial's command line is
-             * what is left without the item */
-            (void)cli_fail(verb,
-                           "%s: command: '%s' is no W&B macro, so each "
-                           "trial's command line leaves it out, as wandb "
-                           "agent does",
-                           source, item);
+            /* the trial's command line is what is left without it */
+            fprintf(stderr,
+                    "protein %s: warning: %s: command: '%s' is no W&B macro, "
+                    "so each trial's command line leaves it out, as wandb "
+                    "agent does\n",
+                    verb, source, item);
             continue;
         }
         if (strcmp(item, "${program}") == 0)
